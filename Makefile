@@ -1,0 +1,71 @@
+# Vouch: `make run` serves the embedded default; `make test` runs every test tier.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app wsgi
+PORT ?= 5000
+export PORT
+
+.PHONY: run setup deps vendor migrate seed test test-unit test-services test-browser lint bench browser-deps clean
+
+run: setup migrate seed
+	@echo "Vouch is serving on http://127.0.0.1:$(PORT) (demo logins in README.md)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
+
+setup: deps vendor
+
+deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+vendor: static/vendor/.installed
+
+static/vendor/.installed: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	touch $@
+
+migrate: deps
+	$(FLASK) db upgrade
+
+seed: deps
+	$(FLASK) hub seed-demo
+
+# Debian's Chromium for the browser tier (Playwright cannot download its own browser here).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium (apt-get install chromium) to run the browser tests."; fi; \
+	fi
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+test: setup browser-deps lint
+	$(VENV)/bin/pytest -p no:cacheprovider
+
+test-unit: setup
+	$(VENV)/bin/pytest -m "not services and not browser"
+
+test-services: setup
+	$(VENV)/bin/pytest -m services
+
+test-browser: setup browser-deps
+	$(VENV)/bin/pytest -m browser
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

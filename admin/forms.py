@@ -1,0 +1,53 @@
+"""Admin forms: validation only."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from hub.models import COMPANY_SIZES, Role
+from rewards.ledger import MAX_DELTA
+
+
+class InviteForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=[(r.value, r.value.title()) for r in Role], default="advocate")
+    title = StringField("Title", validators=[Optional(), Length(max=120)])
+    company = StringField("Company", validators=[Optional(), Length(max=160)])
+    industry = StringField("Industry", validators=[Optional(), Length(max=80)])
+    company_size = SelectField("Company size", choices=[("", "—")] + [(s, s) for s in COMPANY_SIZES],
+                               validators=[Optional()])
+    region = StringField("Region", validators=[Optional(), Length(max=80)])
+    groups = StringField("Groups (comma-separated)", validators=[Optional(), Length(max=500)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired(), FileAllowed(["csv", "txt"], "A .csv file, please.")])
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Group name", validators=[DataRequired(), Length(max=80)])
+    description = StringField("Description", validators=[Optional(), Length(max=255)])
+
+
+class AdjustForm(FlaskForm):
+    points = IntegerField(
+        "Points (negative to deduct)",
+        validators=[InputRequired("Enter a whole number."), NumberRange(-MAX_DELTA, MAX_DELTA)],
+    )
+    memo = StringField("Reason", validators=[DataRequired("Say why."), Length(max=255)])
+
+
+class TierSettingsForm(FlaskForm):
+    silver = IntegerField("Silver from (points)", validators=[InputRequired(), NumberRange(1, 100_000_000)])
+    gold = IntegerField("Gold from (points)", validators=[InputRequired(), NumberRange(2, 100_000_000)])
+    basis = SelectField("Basis", choices=[("lifetime", "Lifetime points"),
+                                          ("rolling_365", "Points in the last 365 days")])
+
+
+class TokenForm(FlaskForm):
+    user_email = StringField("Acts as (user email)", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Token name", validators=[DataRequired(), Length(max=80)])

@@ -1,0 +1,1 @@
+"""Challenges, completions, verification, caps, references, referrals and attribution."""

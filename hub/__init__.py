@@ -1,0 +1,1 @@
+"""Vouch hub: the app factory, accounts, roles and shared infrastructure."""

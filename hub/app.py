@@ -1,0 +1,152 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hub.config import ROOT, load_config
+from hub.db import install_sqlite_begin_immediate, write_intent
+from hub.errors import is_transient_db_error, register_error_handlers
+from hub.extensions import csrf, db, htmx, limiter, login_manager, migrate, talisman
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+VIEW_RETRIES = 4
+
+
+class VouchFlask(Flask):
+    """Flask that re-runs a view after a transient database conflict (SQLite lock
+    contention, PostgreSQL serialization failure or deadlock), then gives up with 503."""
+
+    def dispatch_request(self):
+        for attempt in range(VIEW_RETRIES):
+            try:
+                return super().dispatch_request()
+            except Exception as exc:
+                if not is_transient_db_error(exc) or attempt == VIEW_RETRIES - 1:
+                    raise
+                db.session.rollback()
+                time.sleep(0.02 * (2**attempt) + random.random() * 0.02)
+        raise AssertionError("unreachable")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = VouchFlask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(load_config(overrides))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["VOUCH_TRUSTED_PROXIES"]:
+        n = app.config["VOUCH_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "hub" / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    _init_security_headers(app)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            install_sqlite_begin_immediate(db.engine)
+
+    from hub.queue import init_queue
+    from hub.redis_client import init_redis
+
+    init_redis(app)
+    init_queue(app)
+    register_error_handlers(app)
+    _register_request_hooks(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_security_headers(app: Flask) -> None:
+    production = app.config["VOUCH_ENV"] == "production"
+    csp = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "font-src": "'self'",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    talisman.init_app(
+        app,
+        content_security_policy=csp,
+        force_https=production,
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=production,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        x_content_type_options=True,
+    )
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from hub import services
+
+    @login_manager.user_loader
+    def _load_user(session_id: str):
+        return services.user_for_session(session_id)
+
+    login_manager.login_view = "hub.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    @app.before_request
+    def _begin() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12]
+        write_intent.set(request.method not in SAFE_METHODS)
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if request.headers.get("HX-Request"):
+            response.vary.add("HX-Request")
+        return response
+
+    @app.teardown_request
+    def _reset_intent(_exc) -> None:
+        write_intent.set(True)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from admin.views import bp as admin_bp
+    from hub.api import bp as hub_api
+    from hub.openapi import bp as openapi_bp
+    from hub.views import bp as hub_views
+    from rewards.api import bp as rewards_api
+    from rewards.views import bp as rewards_views
+
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from hub.htmx import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from hub.cli import hub_cli, tokens_cli, users_cli
+    from rewards.cli import rewards_cli
+
+    for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,70 @@
+"""`flask users …`, `flask tokens …` and `flask hub …` commands."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from hub import services
+from hub.errors import VouchError
+from hub.extensions import db
+from hub.models import Role, User
+
+users_cli = click.Group("users", help="Manage users.")
+tokens_cli = click.Group("tokens", help="Manage API tokens.")
+hub_cli = click.Group("hub", help="Hub maintenance and periodic jobs.")
+
+DEMO_PASSWORD = "vouch-demo-2026"  # noqa: S105 - the documented demo login
+
+
+def _fail(exc: VouchError) -> None:
+    fields = exc.details.get("fields") or {}
+    detail = "; ".join(f"{k}: {v[0]}" for k, v in fields.items())
+    raise click.ClickException(f"{exc.message} {detail}".strip())
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", required=True, help="At least 10 characters.")
+@with_appcontext
+def create_user(email: str, name: str, role: str, password: str) -> None:
+    """Create a user (advocates also get an advocate profile)."""
+    try:
+        user = services.create_user(email, name, role, password)
+        db.session.commit()
+    except VouchError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@tokens_cli.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", default="CLI token", show_default=True)
+@with_appcontext
+def create_token(email: str, name: str) -> None:
+    """Create an API token and print it once (it is stored hashed)."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    _, plaintext = services.create_api_token(user, name, None)
+    db.session.commit()
+    click.echo(plaintext)
+
+
+@hub_cli.command("seed-demo")
+@click.option("--force", is_flag=True, help="Seed even if users already exist.")
+@with_appcontext
+def seed_demo(force: bool) -> None:
+    """Seed the demo program once (skipped when any user exists)."""
+    from hub.demo import seed
+
+    if db.session.scalar(select(User.id).limit(1)) and not force:
+        click.echo("Demo data already present; skipping.")
+        return
+    summary = seed(DEMO_PASSWORD)
+    db.session.commit()
+    click.echo(summary)

@@ -1,0 +1,100 @@
+"""Configuration read from the environment (names in api.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a safe configuration."""
+
+
+def _sqlalchemy_url(raw: str | None) -> str:
+    if not raw:
+        INSTANCE.mkdir(exist_ok=True)
+        return f"sqlite:///{INSTANCE / 'vouch.db'}"
+    # Heroku-style URLs and bare postgresql:// get the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment plus explicit overrides."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    vouch_env = overrides.get("VOUCH_ENV") or env.get("VOUCH_ENV", "development")
+    if vouch_env not in {"development", "test", "production"}:
+        raise ConfigError(f"VOUCH_ENV must be development, test or production, not {vouch_env!r}")
+    production = vouch_env == "production"
+
+    secret = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production")
+        secret = _dev_secret()
+
+    port = int(env.get("PORT", "5000"))
+    database_url = _sqlalchemy_url(overrides.pop("DATABASE_URL", None) or env.get("DATABASE_URL"))
+    redis_url = overrides.pop("REDIS_URL", env.get("REDIS_URL")) or None
+    config = {
+        "VOUCH_ENV": vouch_env,
+        "TESTING": vouch_env == "test",
+        "DEBUG": False,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
+        "REDIS_URL": redis_url,
+        "VOUCH_BASE_URL": (env.get("VOUCH_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("VOUCH_MAIL_FROM", "Vouch <no-reply@vouch.local>"),
+        "VOUCH_VERIFY_ALLOW_HOSTS": [
+            h.strip().lower() for h in env.get("VOUCH_VERIFY_ALLOW_HOSTS", "").split(",") if h.strip()
+        ],
+        # Number of trusted reverse proxies in front of gunicorn; X-Forwarded-For is
+        # ignored unless this is set, so a client cannot spoof its IP for rate limits.
+        "VOUCH_TRUSTED_PROXIES": int(env.get("VOUCH_TRUSTED_PROXIES", "0")),
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_FORM_PARTS": 500,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": production,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
+        "PASSWORD_HASH_PROFILE": "fast" if vouch_env == "test" else "owasp",
+        "INVITE_TTL_DAYS": 14,
+        "RESET_TTL_HOURS": 2,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
+    config.update(overrides)
+    return config
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # A generous busy timeout turns writer contention into waiting, not errors.
+        return {"connect_args": {"timeout": 15, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _dev_secret() -> str:
+    """A per-checkout development key, kept in instance/ so sessions survive restarts."""
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()

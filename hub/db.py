@@ -1,0 +1,114 @@
+"""Declarative base, naming convention, UTC time type and transaction helpers."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import enum
+
+from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def str_enum(enum_cls: type[enum.StrEnum], length: int = 32, name: str | None = None) -> Enum:
+    """Store a StrEnum by value in a plain VARCHAR with a CHECK constraint (named `name`)."""
+    return Enum(
+        enum_cls,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        create_constraint=True,
+        name=name or enum_cls.__name__.lower(),
+    )
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={dt.datetime: UTCDateTime(), str: String(255)},
+    )
+
+
+# SQLite ignores SELECT ... FOR UPDATE, so write transactions start with BEGIN IMMEDIATE:
+# the writer lock is taken up front and a second writer waits (busy timeout) instead of
+# failing on a stale snapshot. Read-only requests clear this flag and stay concurrent.
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+
+def install_sqlite_begin_immediate(engine) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below control transactions
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def insert_ignore(session, table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was written."""
+    stmt = _dialect_insert(session, table).values(**values).on_conflict_do_nothing()
+    return session.execute(stmt).rowcount == 1
+
+
+def upsert_add(session, table, keys: dict, column: str, amount: int) -> None:
+    """INSERT the row, or add `amount` to `column` when it exists, in one statement."""
+    insert = _dialect_insert(session, table)
+    stmt = insert.values(**keys, **{column: amount})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={column: getattr(table.c, column) + amount}
+    )
+    session.execute(stmt)
+
+
+def _dialect_insert(session, table):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported backends
+        raise RuntimeError(f"unsupported database {name}")
+    return insert(table)

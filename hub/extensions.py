@@ -1,0 +1,28 @@
+"""Unbound Flask extensions; create_app binds them."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
+from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
+
+from hub.db import Base
+
+
+def client_ip() -> str:
+    """The client address; ProxyFix (when proxies are trusted) has already rewritten it."""
+    return request.remote_addr or "unknown"
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = Htmx()
+limiter = Limiter(key_func=client_ip, default_limits=[])
+talisman = Talisman()

@@ -1,0 +1,64 @@
+"""htmx conventions for every page.
+
+- A page includes its partials; an htmx request for the same URL gets just the partial
+  (`render_page_or_partial`), and the response varies on `HX-Request`.
+- Invalid htmx forms come back as **200 with the form re-rendered and its field errors**,
+  swapped into the form's own target. We chose 200 over 422 so that htmx swaps the
+  content without any `responseHandling` configuration and the page works the same
+  without JavaScript (a plain POST re-renders the full page with the same errors).
+- The CSRF token travels in `hx-headers` on `<body>`; htmx is configured by a meta tag
+  (`selfRequestsOnly`, no inline styles or eval) so the CSP needs no 'unsafe-inline'.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, make_response, render_template, request
+from flask_login import current_user
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+
+
+def render_page_or_partial(page_template: str, partial_template: str, status: int = 200, **context) -> Response:
+    """Full page for a normal request, just the partial for an htmx request."""
+    template = partial_template if is_htmx() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def trigger(response: Response, *events: str) -> Response:
+    """Ask the page to refresh the parts listening for these events (balance, bell …)."""
+    existing = response.headers.get("HX-Trigger")
+    names = [*(existing.split(",") if existing else []), *events]
+    response.headers["HX-Trigger"] = ",".join(dict.fromkeys(n.strip() for n in names if n.strip()))
+    return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from hub.notifications import unread_count
+
+    @app.context_processor
+    def _globals() -> dict:
+        unread = 0
+        if current_user.is_authenticated:
+            unread = unread_count(current_user.id)
+        return {"unread_notifications": unread, "program_name": _program_name()}
+
+    def _program_name() -> str:
+        from hub.settings import get_setting
+
+        return get_setting("program_name")
+
+    @app.template_filter("points")
+    def _points(value: int | None) -> str:
+        return f"{value or 0:,}"
+
+    @app.template_filter("date")
+    def _date(value) -> str:
+        return value.strftime("%b %-d, %Y") if value else ""
+
+    @app.template_filter("datetime")
+    def _datetime(value) -> str:
+        return value.strftime("%b %-d, %Y %H:%M UTC") if value else ""

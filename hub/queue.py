@@ -1,0 +1,237 @@
+"""Background jobs: enqueue after commit, RQ when REDIS_URL is set, else an in-process worker.
+
+Jobs are top-level functions taking ids and plain values. They run at least once, so
+their effects must be idempotent. `enqueue_after_commit` records a job on the current
+session; it is sent only if that transaction commits (dropped on rollback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue as stdlib_queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "vouch_pending_jobs"
+DEFAULT_QUEUE = "default"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    func: Callable[..., Any]
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    job_id: str | None = None
+    queue: str = DEFAULT_QUEUE
+    retries: int = 3
+    retry_intervals: tuple[int, ...] = (10, 60, 300)
+    timeout: int = 120
+    unique: bool = True
+
+    @property
+    def path(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
+
+
+def enqueue_after_commit(
+    func: Callable[..., Any],
+    *args: Any,
+    job_id: str | None = None,
+    queue: str = DEFAULT_QUEUE,
+    retries: int = 3,
+    timeout: int = 120,
+    **kwargs: Any,
+) -> None:
+    """Send `func(*args, **kwargs)` to the queue once the current transaction commits."""
+    from hub.extensions import db
+
+    spec = JobSpec(func, args, kwargs, job_id, queue, retries, timeout=timeout)
+    db.session().info.setdefault(PENDING_KEY, []).append(spec)
+
+
+def dispatch_now(spec: JobSpec, app: Flask | None = None) -> None:
+    """Send a job immediately (used by sweeps and by the after-commit hook)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    backend = app.extensions["vouch_queue"]
+    backend.send(spec)
+
+
+def install_session_hooks(app: Flask) -> None:
+    """Wire the after-commit/after-rollback hooks on every session of this app."""
+
+    @event.listens_for(Session, "after_commit")
+    def _after_commit(session: Session) -> None:
+        run_after_commit_callbacks(session)
+        pending = session.info.pop(PENDING_KEY, None)
+        if not pending or not has_app_context():
+            return
+        backend = current_app.extensions.get("vouch_queue")
+        if backend is None:
+            return
+        for spec in pending:
+            try:
+                backend.send(spec)
+            except Exception:  # Redis down: the row is saved; the sweep re-enqueues it.
+                log.exception("could not enqueue %s (%s); a sweep will retry", spec.path, spec.job_id)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _after_rollback(session: Session, previous_transaction) -> None:
+        if previous_transaction.parent is None:
+            session.info.pop(PENDING_KEY, None)
+            session.info.pop(CALLBACKS_KEY, None)
+
+
+class RQBackend:
+    """Enqueue onto Redis for `rq worker` processes."""
+
+    def __init__(self, redis_url: str) -> None:
+        from redis import Redis
+
+        self.connection = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+
+    def queue(self, name: str = DEFAULT_QUEUE):
+        from rq import Queue
+
+        return Queue(name, connection=self.connection)
+
+    def send(self, spec: JobSpec) -> None:
+        from rq import Retry
+
+        q = self.queue(spec.queue)
+        if spec.job_id and spec.unique:
+            from rq.job import Job, JobStatus
+
+            with contextlib.suppress(Exception):
+                existing = Job.fetch(spec.job_id, connection=self.connection)
+                if existing.get_status(refresh=True) in {
+                    JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
+                }:
+                    return
+        q.enqueue(
+            spec.func,
+            *spec.args,
+            job_id=spec.job_id,
+            retry=Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None,
+            job_timeout=spec.timeout,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            **spec.kwargs,
+        )
+
+
+class InProcessBackend:
+    """The embedded default: one daemon thread per process runs jobs after commit.
+
+    Same semantics as RQ (asynchronous, at-least-once, retried on failure) without Redis.
+    `join()` waits until the queue is empty, which tests use.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.jobs: stdlib_queue.Queue[tuple[JobSpec, int]] = stdlib_queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.failures: list[tuple[JobSpec, BaseException]] = []
+
+    def send(self, spec: JobSpec) -> None:
+        self._ensure_thread()
+        self.jobs.put((spec, 0))
+
+    def join(self) -> None:
+        self.jobs.join()
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="vouch-jobs", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            spec, attempt = self.jobs.get()
+            try:
+                with self.app.app_context():
+                    spec.func(*spec.args, **spec.kwargs)
+            except Exception as exc:
+                if attempt < spec.retries:
+                    self.jobs.put((spec, attempt + 1))
+                else:
+                    log.exception("job %s (%s) failed after %d attempts", spec.path, spec.job_id, attempt + 1)
+                    self.failures.append((spec, exc))
+            finally:
+                self.jobs.task_done()
+
+
+def init_queue(app: Flask) -> None:
+    if app.config.get("REDIS_URL"):
+        app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"])
+    else:
+        app.extensions["vouch_queue"] = InProcessBackend(app)
+    install_session_hooks_once(app)
+
+
+_hooks_installed = False
+
+
+def install_session_hooks_once(app: Flask) -> None:
+    global _hooks_installed
+    if not _hooks_installed:
+        install_session_hooks(app)
+        _hooks_installed = True
+
+
+_worker_app: Flask | None = None
+
+
+@contextlib.contextmanager
+def job_context() -> Iterator[None]:
+    """Run a job body: builds the app once per worker process, commits or rolls back."""
+    global _worker_app
+    from hub.extensions import db
+
+    if has_app_context():
+        ctx = None
+    else:
+        if _worker_app is None:
+            from hub.app import create_app
+
+            _worker_app = create_app()
+        ctx = _worker_app.app_context()
+        ctx.push()
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
+        if ctx is not None:
+            ctx.pop()
+
+
+CALLBACKS_KEY = "vouch_after_commit"
+
+
+def call_after_commit(fn: Callable[[], None]) -> None:
+    """Run `fn()` once the current transaction commits (dropped on rollback)."""
+    from hub.extensions import db
+
+    db.session().info.setdefault(CALLBACKS_KEY, []).append(fn)
+
+
+def run_after_commit_callbacks(session: Session) -> None:
+    for fn in session.info.pop(CALLBACKS_KEY, []):
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit callback %r failed", fn)

@@ -1,0 +1,61 @@
+"""Program settings: code defaults overlaid by the owner's saved values, read through one accessor."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import g, has_request_context
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.models import Setting
+
+DEFAULTS: dict[str, Any] = {
+    "tier_thresholds": {"silver": 1000, "gold": 5000},
+    "tier_basis": "lifetime",  # or "rolling_365"
+    "caps_policy": {
+        "reference_calls_per_30_days": 1,
+        "medium_asks_per_60_days": 1,
+        "high_asks_per_90_days": 1,
+        "asks_per_365_days": 4,
+    },
+    "program_cost": {"amount": "0", "currency": "USD"},
+    "consent_text_version": "2026-01",
+    "program_name": "Vouch Advocates",
+}
+
+
+def get_setting(key: str) -> Any:
+    """The effective value of a setting (saved value or default). Cached per request."""
+    cache = _cache()
+    if key not in cache:
+        row = db.session.get(Setting, key)
+        value = row.value if row is not None else DEFAULTS[key]
+        cache[key] = value
+    return copy.deepcopy(cache[key])
+
+
+def save_setting(key: str, value: Any, actor_id: int | None) -> tuple[Any, Any]:
+    """Persist a setting; returns (before, after) for the audit log. Caller commits."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    before = get_setting(key)
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value, updated_by_id=actor_id))
+    else:
+        row.value = value
+        row.updated_by_id = actor_id
+        row.updated_at = utcnow()
+    db.session.flush()
+    _cache()[key] = copy.deepcopy(value)
+    return before, value
+
+
+def _cache() -> dict[str, Any]:
+    if has_request_context():
+        if "vouch_settings" not in g:
+            g.vouch_settings = {}
+        return g.vouch_settings
+    return {}

@@ -1,0 +1,188 @@
+"""Accounts and the advocate hub: login, logout, password reset, invitations, home, activity."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from hub import services
+from hub.auth import public, roles_required
+from hub.errors import VouchError
+from hub.extensions import db, limiter
+from hub.forms import (
+    AcceptInviteForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+)
+from hub.htmx import render_page_or_partial
+from hub.models import ALL_ROLES, Role
+from hub.notifications import mark_all_read
+from hub.security import safe_next_url
+
+bp = Blueprint("hub", __name__)
+
+GENERIC_LOGIN_ERROR = "That email and password do not match an account."
+RESET_SENT = "If an account exists for that email, we have sent a link to reset its password."
+
+
+def _login_account_key() -> str:
+    return "acct:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed_login(response) -> bool:
+    return response.status_code != 302
+
+
+def home_for(role: Role) -> str:
+    return url_for("admin.dashboard") if role in {Role.MANAGER, Role.OWNER} else (
+        url_for("hub.references_home") if role is Role.SALES else url_for("hub.home")
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit("30/minute;200/hour", methods=["POST"])
+@limiter.limit("10/15minutes", methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.role))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session at login: nothing carried over (no fixation)
+            services.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next_url(request.args.get("next"), home_for(user.role)))
+        db.session.commit()
+        form.password.errors.append(GENERIC_LOGIN_ERROR)
+        return render_template("auth/login.html", form=form), 200
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@roles_required(*ALL_ROLES)
+def logout():
+    services.end_session(current_user.get_id())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("hub.login"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit("10/hour", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(RESET_SENT, "info")
+        return redirect(url_for("hub.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20/hour", methods=["POST"])
+def reset_password(token: str):
+    try:
+        services.reset_for_token(token)
+    except VouchError as exc:
+        return render_template("auth/link_invalid.html", message=exc.message), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(token, form.password.data)
+        db.session.commit()
+        flash("Your password is changed. Log in with the new one.", "success")
+        return redirect(url_for("hub.login"))
+    return render_template("auth/reset.html", form=form)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20/hour", methods=["POST"])
+def accept_invite(token: str):
+    try:
+        invite = services.invite_for_token(token)
+    except VouchError as exc:
+        return render_template("auth/link_invalid.html", message=exc.message), 400
+    form = AcceptInviteForm(name=invite.name)
+    if form.validate_on_submit():
+        user = services.accept_invite(token, form.name.data, form.password.data, form.consent.data)
+        session.clear()
+        services.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
+        db.session.commit()
+        login_user(user)
+        flash("Welcome aboard! Here is your hub.", "success")
+        return redirect(home_for(user.role))
+    return render_template("auth/invite.html", form=form, invite=invite)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*ALL_ROLES)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                     current_user.get_id())
+        except VouchError as exc:
+            db.session.rollback()
+            for name, messages in exc.details.get("fields", {}).items():
+                getattr(form, name).errors.extend(messages)
+            return render_template("auth/change_password.html", form=form)
+        db.session.commit()
+        flash("Password changed. Your other sessions were signed out.", "success")
+        return redirect(home_for(current_user.role))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.get("/")
+@login_required
+def home():
+    if current_user.role is not Role.ADVOCATE:
+        return redirect(home_for(current_user.role))
+    from rewards.views import hub_summary
+
+    return render_template("hub/home.html", **hub_summary(current_user.advocate))
+
+
+home.allowed_roles = ALL_ROLES  # type: ignore[attr-defined]
+
+
+@bp.get("/references")
+@roles_required(Role.SALES)
+def references_home():
+    return render_template("hub/sales_home.html")
+
+
+@bp.get("/notifications")
+@roles_required(*ALL_ROLES)
+def notifications():
+    from hub.models import Notification
+
+    items = db.session.scalars(
+        db.select(Notification).where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)
+    ).all()
+    return render_page_or_partial("hub/notifications.html", "hub/_notifications_list.html", items=items)
+
+
+@bp.post("/notifications/read")
+@roles_required(*ALL_ROLES)
+def notifications_read():
+    mark_all_read(current_user.id)
+    db.session.commit()
+    return redirect(url_for("hub.notifications"))
+
+
+@bp.get("/notifications/bell")
+@roles_required(*ALL_ROLES)
+def notification_bell():
+    return render_template("_macros/_bell.html")

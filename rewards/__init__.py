@@ -1,0 +1,1 @@
+"""The points economy: ledger, tiers, badges, leaderboards, rewards and redemptions."""

@@ -1,0 +1,60 @@
+"""The badge catalog and the one function that awards a badge (once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from hub.db import insert_ignore, utcnow
+from hub.extensions import db
+from hub.models import Advocate
+from hub.notifications import notify
+
+
+@dataclass(frozen=True)
+class Badge:
+    code: str
+    name: str
+    description: str
+
+
+CATALOG: dict[str, Badge] = {
+    b.code: b
+    for b in (
+        Badge("first_completion", "First step", "Completed a first challenge."),
+        Badge("first_review", "Reviewer", "Had a first review approved."),
+        Badge("first_reference", "Reference", "Took a first reference call."),
+        Badge("completions_5", "Regular", "5 approved completions."),
+        Badge("completions_25", "Champion", "25 approved completions."),
+        Badge("completions_100", "Legend", "100 approved completions."),
+        Badge("tier_silver", "Silver", "Reached Silver status."),
+        Badge("tier_gold", "Gold", "Reached Gold status."),
+    )
+}
+
+
+def award_badge(advocate_id: int, code: str) -> bool:
+    """Award a badge if not held yet (unique key); True when newly awarded. Notifies."""
+    from rewards.models import AdvocateBadge
+
+    badge = CATALOG[code]
+    added = insert_ignore(
+        db.session, AdvocateBadge.__table__,
+        {"advocate_id": advocate_id, "code": code, "awarded_at": utcnow()},
+    )
+    if added:
+        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+        notify(user_id, "badge", f"New badge: {badge.name} — {badge.description}", "/me/activity")
+    return added
+
+
+def badges_of(advocate_id: int) -> list[tuple[Badge, object]]:
+    from rewards.models import AdvocateBadge
+
+    rows = db.session.execute(
+        select(AdvocateBadge.code, AdvocateBadge.awarded_at)
+        .where(AdvocateBadge.advocate_id == advocate_id)
+        .order_by(AdvocateBadge.awarded_at)
+    ).all()
+    return [(CATALOG[code], at) for code, at in rows if code in CATALOG]

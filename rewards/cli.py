@@ -1,0 +1,52 @@
+"""`flask rewards …`: rebuild derived caches from the ledger."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from hub.extensions import db
+
+rewards_cli = click.Group("rewards", help="Points economy maintenance.")
+
+
+@rewards_cli.command("rebuild-leaderboards")
+@with_appcontext
+def rebuild_leaderboards() -> None:
+    """Recompute leaderboard scores (SQL and Redis) from the ledger."""
+    import time
+
+    from rewards import leaderboard
+
+    started = time.perf_counter()
+    counts = leaderboard.rebuild()
+    db.session.commit()
+    click.echo(
+        "Rebuilt leaderboards in {:.2f}s: {}".format(
+            time.perf_counter() - started, ", ".join(f"{k}={v}" for k, v in counts.items())
+        )
+    )
+
+
+@rewards_cli.command("rebuild-caches")
+@with_appcontext
+def rebuild_caches() -> None:
+    """Recompute balances and lifetime points from the ledger, then tiers and leaderboards."""
+    from rewards import leaderboard, ledger, services
+
+    updated = ledger.rebuild_caches()
+    changed = services.recompute_all_tiers()
+    leaderboard.rebuild()
+    db.session.commit()
+    click.echo(f"Recomputed {updated} advocates; {changed} tier changes; leaderboards rebuilt.")
+
+
+@rewards_cli.command("recompute-tiers")
+@with_appcontext
+def recompute_tiers() -> None:
+    """Recompute tiers (after a threshold change, or daily for the rolling-365 basis)."""
+    from rewards import services
+
+    changed = services.recompute_all_tiers()
+    db.session.commit()
+    click.echo(f"{changed} tier changes.")

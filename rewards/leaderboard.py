@@ -1,0 +1,311 @@
+"""Leaderboards per period (all time, month, quarter) and per group.
+
+The `leaderboard_scores` table is updated in the ledger's transaction and is the indexed
+SQL path. When Redis is configured, sorted sets mirror it (written after commit) and serve
+reads; `rebuild()` recomputes both from the ledger. Reads never scan the ledger.
+
+Order: points descending, then advocate id ascending; ranks are ordinal (1, 2, 3 …).
+Redis members are encoded so its reverse order on ties is the same (see `_member`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select
+
+from hub.db import upsert_add, utcnow
+from hub.extensions import db
+from hub.models import Advocate, User, advocate_groups
+from hub.queue import call_after_commit
+from hub.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+PERIODS = ("all", "month", "quarter")
+_MEMBER_BASE = 10**12
+KEY_PREFIX = "vouch:lb:"
+PERIOD_TTL_SECONDS = 400 * 24 * 3600
+
+
+def period_key(period: str, at: dt.datetime | None = None) -> str:
+    at = at or utcnow()
+    if period == "all":
+        return "all"
+    if period == "month":
+        return f"m{at.year:04d}-{at.month:02d}"
+    if period == "quarter":
+        return f"q{at.year:04d}-{(at.month - 1) // 3 + 1}"
+    raise ValueError(f"unknown period {period!r}")
+
+
+def period_start(period: str, at: dt.datetime | None = None) -> dt.datetime | None:
+    at = at or utcnow()
+    if period == "all":
+        return None
+    month = at.month if period == "month" else 3 * ((at.month - 1) // 3) + 1
+    return dt.datetime(at.year, month, 1, tzinfo=dt.UTC)
+
+
+def redis_key(pkey: str, group_id: int | None = None) -> str:
+    return f"{KEY_PREFIX}{pkey}" + (f":g{group_id}" if group_id else "")
+
+
+def _member(advocate_id: int) -> str:
+    # ZREVRANGE orders equal scores by member descending; this makes that id ascending.
+    return f"{_MEMBER_BASE - advocate_id:013d}"
+
+
+def _advocate_from_member(member: bytes | str) -> int:
+    return _MEMBER_BASE - int(member)
+
+
+def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
+    """Add lifetime-counting points to every period containing `at` (caller's transaction)."""
+    from rewards.models import LeaderboardScore
+
+    keys = [period_key(p, at) for p in PERIODS]
+    table = LeaderboardScore.__table__
+    for key in keys:
+        upsert_add(db.session, table, {"period_key": key, "advocate_id": advocate_id}, "points", points)
+    if get_redis() is not None:
+        group_ids = list(
+            db.session.scalars(
+                select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)
+            )
+        )
+        call_after_commit(lambda: _redis_increment(advocate_id, points, keys, group_ids))
+
+
+def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
+    r = get_redis()
+    pipe = r.pipeline(transaction=False)
+    for key in keys:
+        for gid in [None, *group_ids]:
+            rkey = redis_key(key, gid)
+            pipe.zincrby(rkey, points, _member(advocate_id))
+            if key != "all":
+                pipe.expire(rkey, PERIOD_TTL_SECONDS)
+    pipe.execute()
+
+
+def sync_advocate_groups(advocate_id: int) -> None:
+    """After group membership changes, copy the advocate's scores into the group sets."""
+    if get_redis() is None:
+        return
+    from rewards.models import LeaderboardScore
+
+    rows = db.session.execute(
+        select(LeaderboardScore.period_key, LeaderboardScore.points).where(
+            LeaderboardScore.advocate_id == advocate_id,
+            LeaderboardScore.period_key.in_([period_key(p) for p in PERIODS]),
+        )
+    ).all()
+    group_ids = list(
+        db.session.scalars(
+            select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)
+        )
+    )
+
+    def _sync() -> None:
+        r = get_redis()
+        pipe = r.pipeline(transaction=False)
+        member = _member(advocate_id)
+        for cursor_key in r.scan_iter(match=f"{KEY_PREFIX}*:g*"):
+            pipe.zrem(cursor_key, member)
+        for pkey, points in rows:
+            for gid in group_ids:
+                pipe.zadd(redis_key(pkey, gid), {member: points})
+        pipe.execute()
+
+    call_after_commit(_sync)
+
+
+def remove_advocate(advocate_id: int) -> None:
+    """Take an advocate off every board (erasure)."""
+    from rewards.models import LeaderboardScore
+
+    db.session.execute(delete(LeaderboardScore).where(LeaderboardScore.advocate_id == advocate_id))
+    if get_redis() is not None:
+
+        def _remove() -> None:
+            r = get_redis()
+            for key in r.scan_iter(match=f"{KEY_PREFIX}*"):
+                r.zrem(key, _member(advocate_id))
+
+        call_after_commit(_remove)
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    advocate_id: int
+    points: int
+
+
+def standings(
+    period: str, group_id: int | None = None, limit: int = 10, offset: int = 0,
+    me_advocate_id: int | None = None, at: dt.datetime | None = None,
+) -> tuple[list[Row], Row | None]:
+    """The top rows and the caller's own row (None when they have no points in the period)."""
+    pkey = period_key(period, at)
+    r = get_redis()
+    if r is not None:
+        try:
+            return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+        except Exception:  # Redis down: the SQL path answers the same question.
+            log.warning("leaderboard read from Redis failed; using SQL", exc_info=True)
+    return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
+
+
+def _standings_redis(r, pkey, group_id, limit, offset, me_id):
+    key = redis_key(pkey, group_id)
+    pipe = r.pipeline(transaction=False)
+    pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
+    if me_id is not None:
+        pipe.zrevrank(key, _member(me_id))
+        pipe.zscore(key, _member(me_id))
+    results = pipe.execute()
+    rows = [
+        Row(offset + i + 1, _advocate_from_member(m), int(s))
+        for i, (m, s) in enumerate(results[0])
+        if s > 0
+    ]
+    me = None
+    if me_id is not None and results[1] is not None and results[2]:
+        me = Row(int(results[1]) + 1, me_id, int(results[2]))
+    return rows, me
+
+
+def _scores_query(pkey: str, group_id: int | None):
+    from rewards.models import LeaderboardScore as S
+
+    q = select(S.advocate_id, S.points).where(S.period_key == pkey, S.points > 0)
+    if group_id:
+        q = q.join(
+            advocate_groups,
+            and_(advocate_groups.c.advocate_id == S.advocate_id, advocate_groups.c.group_id == group_id),
+        )
+    return q
+
+
+def _standings_sql(pkey, group_id, limit, offset, me_id):
+    from rewards.models import LeaderboardScore as S
+
+    q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.advocate_id.asc())
+    rows = [
+        Row(offset + i + 1, a, p)
+        for i, (a, p) in enumerate(db.session.execute(q.limit(limit).offset(offset)).all())
+    ]
+    me = None
+    if me_id is not None:
+        mine = db.session.execute(_scores_query(pkey, group_id).where(S.advocate_id == me_id)).first()
+        if mine is not None:
+            ahead = _scores_query(pkey, group_id).where(
+                or_(S.points > mine.points, and_(S.points == mine.points, S.advocate_id < me_id))
+            )
+            count = db.session.scalar(select(func.count()).select_from(ahead.subquery()))
+            me = Row(count + 1, me_id, mine.points)
+    return rows, me
+
+
+def count_ranked(period: str, group_id: int | None = None) -> int:
+    pkey = period_key(period)
+    r = get_redis()
+    if r is not None:
+        try:
+            return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
+        except Exception:
+            log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
+    return db.session.scalar(select(func.count()).select_from(_scores_query(pkey, group_id).subquery()))
+
+
+def describe(rows: list[Row]) -> dict[int, dict]:
+    """Display name and tier for the advocates in `rows`, in one query."""
+    ids = [row.advocate_id for row in rows]
+    if not ids:
+        return {}
+    found = db.session.execute(
+        select(Advocate.id, Advocate.tier, Advocate.show_on_leaderboard, User.name)
+        .join(User, User.id == Advocate.user_id)
+        .where(Advocate.id.in_(ids))
+    ).all()
+    return {
+        a_id: {"display_name": name if shown else "Anonymous advocate", "tier": str(tier)}
+        for a_id, tier, shown, name in found
+    }
+
+
+def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
+    """Recompute current-period scores from the ledger (set-based) and reload Redis.
+
+    Redis sets are built under temporary keys and renamed into place, so readers never
+    see an empty or half-built board.
+    """
+    from rewards.ledger import lifetime_expression
+    from rewards.models import LeaderboardScore as S
+    from rewards.models import LedgerEntry
+
+    at = at or utcnow()
+    db.session.execute(delete(S))
+    counts: dict[str, int] = {}
+    for period in PERIODS:
+        pkey = period_key(period, at)
+        start = period_start(period, at)
+        agg = select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression()).join(
+            Advocate, Advocate.id == LedgerEntry.advocate_id
+        ).where(Advocate.is_erased.is_(False))
+        if start is not None:
+            agg = agg.where(LedgerEntry.created_at >= start)
+        agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
+        counts[period] = db.session.scalar(select(func.count()).where(S.period_key == pkey))
+    db.session.flush()
+    r = get_redis()
+    if r is not None:
+        _reload_redis(r, [period_key(p, at) for p in PERIODS])
+    return counts
+
+
+def _reload_redis(r, pkeys: list[str]) -> None:
+    from rewards.models import LeaderboardScore as S
+
+    staged: dict[str, str] = {}
+    batch = 5000
+    for pkey in pkeys:
+        rows = db.session.execute(
+            select(S.advocate_id, S.points, advocate_groups.c.group_id)
+            .outerjoin(advocate_groups, advocate_groups.c.advocate_id == S.advocate_id)
+            .where(S.period_key == pkey)
+        ).yield_per(batch)
+        pipe = r.pipeline(transaction=False)
+        seen_overall: set[int] = set()
+        pending = 0
+        for advocate_id, points, group_id in rows:
+            targets = []
+            if advocate_id not in seen_overall:
+                seen_overall.add(advocate_id)
+                targets.append(redis_key(pkey))
+            if group_id is not None:
+                targets.append(redis_key(pkey, group_id))
+            for final in targets:
+                tmp = staged.setdefault(final, f"{final}:rebuild")
+                pipe.zadd(tmp, {_member(advocate_id): points})
+                pending += 1
+            if pending >= batch:
+                pipe.execute()
+                pending = 0
+        pipe.execute()
+    live = set(r.scan_iter(match=f"{KEY_PREFIX}*"))
+    pipe = r.pipeline(transaction=True)
+    for final, tmp in staged.items():
+        pipe.rename(tmp, final)
+        if not final.startswith(f"{KEY_PREFIX}all"):
+            pipe.expire(final, PERIOD_TTL_SECONDS)
+    for stale in live:
+        name = stale.decode() if isinstance(stale, bytes) else stale
+        if name not in staged and not name.endswith(":rebuild"):
+            pipe.delete(name)
+    pipe.execute()

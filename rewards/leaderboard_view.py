@@ -1,0 +1,50 @@
+"""Leaderboard payloads shared by the JSON route and the HTML page."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.models import Group, Role, User
+from rewards import leaderboard
+
+
+def resolve_group(group: str | int | None) -> Group | None:
+    """A group by id or (case-insensitive) name; None for no filter; NotFound if unknown."""
+    if group in (None, ""):
+        return None
+    if isinstance(group, int) or (isinstance(group, str) and group.isdigit()):
+        found = db.session.get(Group, int(group))
+    else:
+        found = db.session.scalar(select(Group).where(func.lower(Group.name) == str(group).lower()))
+    if found is None:
+        raise NotFound("Group not found.")
+    return found
+
+
+def leaderboard_payload(user: User, period: str, group: str | int | None, limit: int, offset: int = 0) -> dict:
+    grp = resolve_group(group)
+    me_id = user.advocate.id if user.role is Role.ADVOCATE and user.advocate else None
+    rows, me = leaderboard.standings(period, grp.id if grp else None, limit, offset, me_id)
+    described = leaderboard.describe(rows)
+    entries = [
+        {
+            "rank": row.rank,
+            "advocate_id": row.advocate_id,
+            "display_name": described.get(row.advocate_id, {}).get("display_name", "Anonymous advocate"),
+            "tier": described.get(row.advocate_id, {}).get("tier", "bronze"),
+            "points": row.points,
+            "is_me": row.advocate_id == me_id,
+        }
+        for row in rows
+    ]
+    payload: dict = {
+        "period": period,
+        "group": grp.name if grp else None,
+        "entries": entries,
+        "me": None,
+    }
+    if me_id is not None:
+        payload["me"] = {"rank": me.rank, "points": me.points} if me else {"rank": None, "points": 0}
+    return payload

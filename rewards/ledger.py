@@ -1,0 +1,151 @@
+"""The only code that writes ledger entries and the balance/lifetime caches beside them.
+
+Invariants (reliability.md I1–I4), held by the database rather than by Python checks:
+- balance ≥ 0: the cache is moved by a conditional UPDATE (`WHERE balance + delta >= 0`)
+  that also takes the advocate's row lock on PostgreSQL (SQLite serializes writers);
+- exactly-once: a unique key on (advocate, kind, source_type, source_id); a duplicate
+  rolls its savepoint back and reports "already done";
+- append-only: entries are inserted, never updated or deleted;
+- derivable: balance, lifetime points and leaderboard scores move in the same
+  transaction as the entry, and `rebuild_caches` recomputes them from the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.db import utcnow
+from hub.errors import InsufficientPoints, NotFound, ValidationFailed
+from hub.extensions import db
+from hub.models import Advocate
+from rewards import leaderboard
+from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry
+
+MAX_DELTA = 10_000_000
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The outcome of a post: the entry, or None when the source had already been posted."""
+
+    entry: LedgerEntry | None
+    balance: int
+    lifetime_points: int
+
+    @property
+    def is_new(self) -> bool:
+        return self.entry is not None
+
+
+def post_entry(
+    advocate_id: int,
+    delta: int,
+    kind: EntryKind | str,
+    source_type: str,
+    source_id: str | int,
+    memo: str = "",
+    created_by_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> Posted:
+    """Append one entry and move the caches; idempotent on (advocate, kind, source).
+
+    Raises InsufficientPoints when the entry would take the balance below zero.
+    """
+    kind = EntryKind(kind)
+    if not isinstance(delta, int) or isinstance(delta, bool) or abs(delta) > MAX_DELTA:
+        raise ValidationFailed({"points": f"Must be a whole number up to {MAX_DELTA:,}."})
+    lifetime_delta = delta if (delta > 0 and kind in LIFETIME_KINDS) else 0
+    at = at or utcnow()
+    session = db.session
+    try:
+        with session.begin_nested():
+            moved = session.execute(
+                update(Advocate)
+                .where(Advocate.id == advocate_id, Advocate.balance + delta >= 0)
+                .values(
+                    balance=Advocate.balance + delta,
+                    lifetime_points=Advocate.lifetime_points + lifetime_delta,
+                )
+                .returning(Advocate.balance, Advocate.lifetime_points)
+                .execution_options(synchronize_session=False)
+            ).one_or_none()
+            if moved is None:
+                if session.get(Advocate, advocate_id) is None:
+                    raise NotFound("Advocate not found.")
+                raise InsufficientPoints("Not enough points for this.")
+            entry_id = session.execute(
+                insert(LedgerEntry)
+                .values(
+                    advocate_id=advocate_id, delta=delta, kind=kind, source_type=source_type,
+                    source_id=str(source_id), memo=memo[:255], created_at=at,
+                    created_by_id=created_by_id,
+                )
+                .returning(LedgerEntry.id)
+            ).scalar_one()
+    except IntegrityError:
+        current = session.execute(
+            select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
+        ).one()
+        return Posted(None, current.balance, current.lifetime_points)
+
+    _expire_cached(advocate_id)
+    balance, lifetime = moved
+    if lifetime_delta:
+        leaderboard.add_points(advocate_id, lifetime_delta, at)
+        from rewards.services import refresh_tier
+
+        refresh_tier(advocate_id, lifetime)
+    return Posted(session.get(LedgerEntry, entry_id), balance, lifetime)
+
+
+def balance_of(advocate_id: int) -> int:
+    """The balance summed from the ledger itself (for checks, not for display)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
+            LedgerEntry.advocate_id == advocate_id
+        )
+    )
+
+
+def lifetime_expression():
+    return func.coalesce(
+        func.sum(
+            case(
+                (
+                    (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
+                    LedgerEntry.delta,
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    )
+
+
+def rebuild_caches() -> int:
+    """Recompute every advocate's balance and lifetime points from the ledger (set-based)."""
+    balance_sq = (
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0))
+        .where(LedgerEntry.advocate_id == Advocate.id)
+        .scalar_subquery()
+    )
+    lifetime_sq = (
+        select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
+    )
+    result = db.session.execute(
+        update(Advocate)
+        .values(balance=balance_sq, lifetime_points=lifetime_sq)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return result.rowcount
+
+
+def _expire_cached(advocate_id: int) -> None:
+    obj = db.session.identity_map.get(db.session.identity_key(Advocate, advocate_id))
+    if obj is not None:
+        db.session.expire(obj, ["balance", "lifetime_points"])

@@ -113,6 +113,10 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _begin() -> None:
+        # Per-request caches live on `g`; an app context that outlives one request (tests,
+        # CLI) must not carry a previous request's user or settings into the next.
+        for key in ("api_user", "vouch_settings", "_login_user"):
+            g.pop(key, None)
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12]
         write_intent.set(request.method not in SAFE_METHODS)
 

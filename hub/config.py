@@ -51,6 +51,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url,
+        # Prefix for every Redis key Vouch writes (leaderboards) and its RQ queue names.
+        "VOUCH_REDIS_NAMESPACE": env.get("VOUCH_REDIS_NAMESPACE", "vouch"),
         "VOUCH_BASE_URL": (env.get("VOUCH_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("VOUCH_MAIL_FROM", "Vouch <no-reply@vouch.local>"),

@@ -93,24 +93,30 @@ def install_session_hooks(app: Flask) -> None:
 class RQBackend:
     """Enqueue onto Redis for `rq worker` processes."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, namespace: str = "vouch") -> None:
         from redis import Redis
 
         self.connection = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.namespace = namespace
+
+    def queue_name(self, name: str = DEFAULT_QUEUE) -> str:
+        """RQ queue names carry the namespace: `rq worker vouch-default`."""
+        return f"{self.namespace}-{name}"
 
     def queue(self, name: str = DEFAULT_QUEUE):
         from rq import Queue
 
-        return Queue(name, connection=self.connection)
+        return Queue(self.queue_name(name), connection=self.connection)
 
     def send(self, spec: JobSpec) -> None:
         from rq import Retry
 
         q = self.queue(spec.queue)
         if spec.job_id and spec.unique:
+            from rq.exceptions import NoSuchJobError
             from rq.job import Job, JobStatus
 
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(NoSuchJobError):
                 existing = Job.fetch(spec.job_id, connection=self.connection)
                 if existing.get_status(refresh=True) in {
                     JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
@@ -173,7 +179,7 @@ class InProcessBackend:
 
 def init_queue(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
-        app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"])
+        app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"])
     else:
         app.extensions["vouch_queue"] = InProcessBackend(app)
     install_session_hooks_once(app)

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import and_, delete, func, insert, literal, or_, select
 
 from hub.db import upsert_add, utcnow
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 
 PERIODS = ("all", "month", "quarter")
 _MEMBER_BASE = 10**12
-KEY_PREFIX = "vouch:lb:"
 PERIOD_TTL_SECONDS = 400 * 24 * 3600
 
 
@@ -49,8 +49,12 @@ def period_start(period: str, at: dt.datetime | None = None) -> dt.datetime | No
     return dt.datetime(at.year, month, 1, tzinfo=dt.UTC)
 
 
+def key_prefix() -> str:
+    return f"{current_app.config.get('VOUCH_REDIS_NAMESPACE', 'vouch')}:lb:"
+
+
 def redis_key(pkey: str, group_id: int | None = None) -> str:
-    return f"{KEY_PREFIX}{pkey}" + (f":g{group_id}" if group_id else "")
+    return f"{key_prefix()}{pkey}" + (f":g{group_id}" if group_id else "")
 
 
 def _member(advocate_id: int) -> str:
@@ -113,7 +117,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
         r = get_redis()
         pipe = r.pipeline(transaction=False)
         member = _member(advocate_id)
-        for cursor_key in r.scan_iter(match=f"{KEY_PREFIX}*:g*"):
+        for cursor_key in r.scan_iter(match=f"{key_prefix()}*:g*"):
             pipe.zrem(cursor_key, member)
         for pkey, points in rows:
             for gid in group_ids:
@@ -132,7 +136,7 @@ def remove_advocate(advocate_id: int) -> None:
 
         def _remove() -> None:
             r = get_redis()
-            for key in r.scan_iter(match=f"{KEY_PREFIX}*"):
+            for key in r.scan_iter(match=f"{key_prefix()}*"):
                 r.zrem(key, _member(advocate_id))
 
         call_after_commit(_remove)
@@ -298,11 +302,11 @@ def _reload_redis(r, pkeys: list[str]) -> None:
                 pipe.execute()
                 pending = 0
         pipe.execute()
-    live = set(r.scan_iter(match=f"{KEY_PREFIX}*"))
+    live = set(r.scan_iter(match=f"{key_prefix()}*"))
     pipe = r.pipeline(transaction=True)
     for final, tmp in staged.items():
         pipe.rename(tmp, final)
-        if not final.startswith(f"{KEY_PREFIX}all"):
+        if not final.startswith(f"{key_prefix()}all"):
             pipe.expire(final, PERIOD_TTL_SECONDS)
     for stale in live:
         name = stale.decode() if isinstance(stale, bytes) else stale

@@ -34,7 +34,7 @@ TRANSIENT_RETRIES = 4
 def api_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=API_PREFIX)
     csrf.exempt(bp)  # bearer tokens are never sent by browsers on their own: no CSRF surface
-    limiter.limit("600/minute", key_func=_token_or_ip)(bp)
+    limiter.limit(lambda: current_app.config["VOUCH_API_RATE_LIMIT"], key_func=_token_or_ip)(bp)
     return bp
 
 

@@ -76,6 +76,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Per API token (or IP without one); raise it for load tests.
+        "VOUCH_API_RATE_LIMIT": env.get("VOUCH_API_RATE_LIMIT", "600/minute"),
         "RATELIMIT_ENABLED": True,
         "PASSWORD_HASH_PROFILE": "fast" if vouch_env == "test" else "owasp",
         "INVITE_TTL_DAYS": 14,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,11 +74,51 @@ def clear_tables(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory) -> Iterator[Flask]:
+def sqlite_template(tmp_path_factory) -> Path:
+    """An empty SQLite database migrated once per run; apps start from copies of it."""
+    from hub.extensions import db
+
+    path: Path = tmp_path_factory.mktemp("template") / "vouch-template.db"
+    template = build_app(f"sqlite:///{path}")
+    migrate(template)
+    with template.app_context():
+        db.engine.dispose()  # closes the last connection, which checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(sqlite_template: Path, tmp_path_factory) -> Iterator[Flask]:
     path: Path = tmp_path_factory.mktemp("db") / "vouch-test.db"
+    shutil.copy(sqlite_template, path)
     application = build_app(f"sqlite:///{path}")
-    migrate(application)
     yield application
+
+
+@pytest.fixture()
+def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build extra apps with other settings (CSRF on, rate limits on, fake Redis, production),
+    each on its own copy of the migrated database, so the shared `app` is never reconfigured."""
+    from hub.extensions import db, limiter
+
+    built: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        path = tmp_path / f"app-{len(built)}.db"
+        shutil.copy(sqlite_template, path)
+        application = build_app(f"sqlite:///{path}", **overrides)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        queue = application.extensions.get("vouch_queue")
+        if hasattr(queue, "join"):
+            queue.join()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    # Flask-Limiter keeps one global enabled flag; the shared apps run with limits off.
+    limiter.enabled = False
 
 
 @pytest.fixture(autouse=True)

@@ -101,6 +101,7 @@ def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[...,
     from hub.extensions import db, limiter
 
     built: list[Flask] = []
+    limiter_state = dict(vars(limiter))
 
     def build(**overrides) -> Flask:
         path = tmp_path / f"app-{len(built)}.db"
@@ -117,8 +118,10 @@ def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[...,
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
-    # Flask-Limiter keeps one global enabled flag; the shared apps run with limits off.
-    limiter.enabled = False
+    # Flask-Limiter keeps its settings (enabled, storage) on the one global instance that
+    # every app shares; put back what the shared apps were built with.
+    vars(limiter).clear()
+    vars(limiter).update(limiter_state)
 
 
 @pytest.fixture(autouse=True)

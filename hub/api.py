@@ -64,10 +64,38 @@ def current_api_user() -> User | None:
 
 
 def json_body() -> dict:
-    data = request.get_json(force=True, silent=True) if request.get_data(cache=True) else {}
+    """The request body as a JSON object, or 422. Deeply nested documents (which would exhaust
+    the parser's recursion) and text no database column can store are refused too."""
+    try:
+        data = request.get_json(force=True, silent=True) if request.get_data(cache=True) else {}
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise VouchErrorBody()
+    if not storable_text(data):
+        raise VouchErrorBody("Text may not contain NUL characters or unpaired surrogates.")
     return data
+
+
+def storable_text(data: Any) -> bool:
+    """False when any string (key or value) holds NUL or a lone surrogate: PostgreSQL refuses
+    NUL in text, and neither database can encode a surrogate. Iterative, so depth is no risk."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 class VouchErrorBody(VouchError):
@@ -182,7 +210,7 @@ def _fingerprint() -> str:
     raw = request.get_data(cache=True) or b""
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = raw
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from htmx_flask.requests import HtmxAwareRequest
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.config import ROOT, load_config
@@ -23,7 +24,8 @@ VIEW_RETRIES = 4
 
 class VouchRequest(HtmxAwareRequest):
     """Counts url-encoded form fields against MAX_FORM_PARTS too (Werkzeug counts only
-    multipart parts), so a POST with thousands of fields is refused with 413."""
+    multipart parts), so a POST with thousands of fields is refused with 413; and refuses
+    NUL characters, which PostgreSQL cannot store in text (400, not a database error)."""
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
@@ -31,6 +33,9 @@ class VouchRequest(HtmxAwareRequest):
         if limit is not None and sum(len(values) for values in self.form.listvalues()) > limit:
             self.__dict__["form"] = self.parameter_storage_class()
             raise RequestEntityTooLarge(f"A form may have at most {limit} fields.")
+        if any("\x00" in value for values in self.form.listvalues() for value in values):
+            self.__dict__["form"] = self.parameter_storage_class()
+            raise BadRequest("Text may not contain NUL characters.")
 
 
 class VouchFlask(Flask):
@@ -136,7 +141,10 @@ def _register_request_hooks(app: Flask) -> None:
         # CLI) must not carry a previous request's user or settings into the next.
         for key in ("api_user", "vouch_settings", "_login_user", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12]
+        # A caller's X-Request-Id is echoed in logs and pages: keep it to a plain token.
+        g.request_id = re.sub(r"[^\w.-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
+        if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
+            abort(400, "Text may not contain NUL characters.")
         write_intent.set(request.method not in SAFE_METHODS)
 
     @app.after_request

@@ -306,3 +306,28 @@ def test_openapi_document_is_public_and_lists_the_contract(client, ctx):
     adjust = doc["paths"]["/api/v1/advocates/{advocate_id}/adjustments"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in adjust["parameters"])
     assert "201" in adjust["responses"]
+
+
+HOSTILE_BODIES = [
+    b"[" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    b'{"email": "x@example.com", "name": "\\ud800"}',
+    b'{"email": "x@example.com", "name": "x\\u0000y"}',
+    b'{"email": "x@example.com", "name": "ok", "groups": ["a\\u0000"]}',
+    b'{"email\\u0000": "x@example.com", "name": "ok"}',
+    b"\xff\xfe\x00",
+    b'{"email": "x@example.com", "name": NaN}',
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
+def test_hostile_json_bodies_are_422_never_500(client, ctx, make, raw):
+    token = make.token(make.user("manager"))
+    response = client.post("/api/v1/advocates", data=raw, content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert_error(response, 422, "invalid")
+    assert db.session.scalar(select(db.func.count()).select_from(Advocate)) == 0
+
+
+def test_nul_in_a_query_string_is_400(api, make):
+    assert_error(api(make.user("manager")).get("/advocates?q=a%00b"), 400, "bad_request")

@@ -388,6 +388,20 @@ def test_four_hundred_character_login_email_is_a_form_error(client, ctx):
     assert response.status_code == 200 and b"errors" in response.data
 
 
+def test_nul_characters_in_forms_are_400(client, login, make_user):
+    login(client, make_user("manager"))
+    response = client.post("/admin/invite", data={"email": "nul@example.com", "name": "Nul\x00Name",
+                                                  "role": "advocate"})
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
+    assert client.get("/admin/advocates?q=%00").status_code == 400
+
+
+def test_request_id_header_is_reduced_to_a_token(client, ctx):
+    response = client.get("/login", headers={"X-Request-Id": "abc Injected: <script>x</script>"})
+    assert response.headers["X-Request-Id"] == "abcInjectedscriptxscript"
+
+
 # --- 46: the plain 500 page ----------------------------------------------------------------------
 
 

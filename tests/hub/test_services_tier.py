@@ -151,3 +151,18 @@ def test_idempotency_key_in_flight_on_postgres(pg_app, make, monkeypatch):
     with pg_app.app_context():
         assert len(db.session.scalars(select(LedgerEntry)).all()) == 1
         db.session.remove()
+
+
+def test_hostile_text_never_reaches_postgres(pg_ctx, make):
+    """NUL and lone surrogates are refused before PostgreSQL sees them; real Unicode round-trips."""
+    manager = make.user("manager")
+    headers = {"Authorization": f"Bearer {make.token(manager)}"}
+    client = pg_ctx.test_client()
+    for raw in (b'{"email": "n@example.com", "name": "a\\u0000b"}', b'{"email": "s@example.com", "name": "\\udfff"}'):
+        response = client.post("/api/v1/advocates", data=raw, content_type="application/json", headers=headers)
+        assert response.status_code == 422, response.data
+    unicode_name = "Zoë Ångström 李 🚀"
+    created = client.post("/api/v1/advocates", json={"email": "zoe@example.com", "name": unicode_name},
+                          headers=headers)
+    assert created.status_code == 201 and created.json["name"] == unicode_name
+    assert client.get("/api/v1/advocates?q=%00", headers=headers).status_code == 400

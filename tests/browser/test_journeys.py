@@ -27,7 +27,14 @@ def test_advocate_sees_status_and_switches_leaderboard_tabs(page, pages, make, l
     expect(page.locator("#tier-card .tier")).to_have_text("Silver")
     expect(page.get_by_text("3,800 points to Gold")).to_be_visible()
     expect(page.locator("#tier-progress")).to_have_attribute("value", "5")
-    expect(page.locator("#leaderboard-widget")).to_contain_text("Grace Hopper")
+    widget = page.locator("#leaderboard-widget")
+    expect(widget).to_contain_text("Grace Hopper")
+
+    page.evaluate("window.__vouchMarker = 'home'")
+    widget.get_by_role("tab", name="This quarter").click()
+    expect(widget.get_by_role("tab", name="This quarter")).to_have_attribute("aria-selected", "true")
+    expect(widget.locator("tr.me")).to_contain_text("Ada Lovelace")
+    assert page.evaluate("window.__vouchMarker") == "home"  # the widget swapped in place
 
     page.get_by_role("link", name="Leaderboard", exact=True).click()
     expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible()

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from hub import services
 from hub.db import utcnow
@@ -285,10 +286,12 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
 # --- serializers ---------------------------------------------------------------------------
 
 
-def advocate_json(advocate: Advocate, facts: dict | None = None) -> dict:
-    from rewards.badges import badges_of
+def advocate_json(advocate: Advocate, facts: dict | None = None, badges: list[str] | None = None) -> dict:
+    """The api.md advocate object. Lists pass `facts` and `badges` fetched for the whole page."""
+    from rewards.badges import badge_codes_for
 
     facts = facts if facts is not None else advocate_facts([advocate.id])[advocate.id]
+    badges = badges if badges is not None else badge_codes_for([advocate.id])[advocate.id]
     return {
         "id": advocate.id,
         "user_id": advocate.user_id,
@@ -303,7 +306,7 @@ def advocate_json(advocate: Advocate, facts: dict | None = None) -> dict:
         "tier": str(advocate.tier),
         "lifetime_points": advocate.lifetime_points,
         "balance": advocate.balance,
-        "badges": [badge.code for badge, _ in badges_of(advocate.id)],
+        "badges": badges,
         "asks_last_365": facts.get("asks_last_365", 0),
         "burnout": facts.get("burnout", "healthy"),
         "joined_at": iso(advocate.joined_at),
@@ -377,10 +380,14 @@ def list_advocates(user: User) -> dict:
                                 func.lower(Advocate.company).like(like)))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     advocates = db.session.scalars(
-        query.order_by(Advocate.id).limit(per_page).offset((page - 1) * per_page)
+        query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
+        .order_by(Advocate.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    facts = advocate_facts([a.id for a in advocates])
-    return paginated([advocate_json(a, facts[a.id]) for a in advocates], page, per_page, total)
+    from rewards.badges import badge_codes_for
+
+    ids = [a.id for a in advocates]
+    facts, badges = advocate_facts(ids), badge_codes_for(ids)
+    return paginated([advocate_json(a, facts[a.id], badges[a.id]) for a in advocates], page, per_page, total)
 
 
 @endpoint(bp, "/advocates/<int:advocate_id>", roles=ALL_ROLES - {Role.SALES}, summary="One advocate")

@@ -150,6 +150,23 @@ def ctx(app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture()
+def sql_statements(ctx) -> Iterator[list[str]]:
+    """Every SQL statement the SQLite app runs during the test (for query-count checks)."""
+    from sqlalchemy import event
+
+    from hub.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture()
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -331,3 +331,26 @@ def test_hostile_json_bodies_are_422_never_500(client, ctx, make, raw):
 
 def test_nul_in_a_query_string_is_400(api, make):
     assert_error(api(make.user("manager")).get("/advocates?q=a%00b"), 400, "bad_request")
+
+
+def test_advocate_lists_take_the_same_queries_for_5_or_25_rows(api, make, client, login, sql_statements):
+    """No query per row: the API list and the admin list batch everything a row needs."""
+    owner = make.user("owner")
+    owner_api = api(owner)
+    owner_api.get("/me")  # the token's last-used time is written once, not per request
+    login(client, owner)
+
+    def count(path_api: str, path_html: str) -> tuple[int, int]:
+        sql_statements.clear()
+        assert owner_api.get(path_api).status_code == 200
+        api_count = len(sql_statements)
+        sql_statements.clear()
+        assert client.get(path_html).status_code == 200
+        return api_count, len(sql_statements)
+
+    for n in range(5):
+        make.advocate(points=1200 + n, groups=("EMEA", "NA"))
+    small = count("/advocates?per_page=200", "/admin/advocates")
+    for n in range(20):
+        make.advocate(points=1200 + n, groups=("EMEA",))
+    assert count("/advocates?per_page=200", "/admin/advocates") == small

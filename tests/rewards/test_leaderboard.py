@@ -218,3 +218,18 @@ def test_redis_failure_falls_back_to_sql(redis_app, make, monkeypatch):
 
     monkeypatch.setattr(redis, "pipeline", broken)
     assert board("all", me=ids["ada"]) == expected
+
+
+def test_leaderboard_reads_never_touch_the_ledger(ctx, make, api, client, login, sql_statements):
+    ids = seed_program(make)
+    me = db.session.get(Advocate, ids["linus"])
+    advocate_api = api(me.user)
+    login(client, me.user)
+    sql_statements.clear()
+    for period in PERIODS:
+        assert advocate_api.get(f"/leaderboard?period={period}&group=EMEA").status_code == 200
+        assert client.get(f"/leaderboard?period={period}").status_code == 200
+        assert client.get(f"/leaderboard/widget?period={period}").status_code == 200
+    reads = [s for s in sql_statements if "leaderboard_scores" in s]
+    assert reads, "the SQL path was not used"
+    assert not [s for s in sql_statements if "ledger_entries" in s]

@@ -340,6 +340,17 @@ def test_remember_cookie_replayed_after_logout_is_logged_out(ctx, client, make, 
     assert replay.get("/").status_code == 302
 
 
+def test_sessions_expire_after_fourteen_days(client, make, login):
+    user = make.user("advocate")
+    client.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "remember": "y"})
+    remember = client.get_cookie("remember_token")
+    assert remember.expires - utcnow() <= dt.timedelta(days=14, minutes=1)
+    assert client.get("/").status_code == 200
+    db.session.execute(UserSession.__table__.update().values(created_at=utcnow() - dt.timedelta(days=15)))
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
 def test_password_change_ends_other_sessions(client, make, login, app):
     user = make.user("advocate")
     login(client, user)

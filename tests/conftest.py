@@ -27,7 +27,9 @@ TEST_PASSWORD = "correct horse battery"
 REQUIRE_SERVICES = os.environ.get("VOUCH_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("VOUCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("VOUCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-RUN_ID = f"{os.getpid()}{secrets.token_hex(2)}"
+# Kept in the environment so `tests.conftest` imported by a test module (a second module
+# object beside pytest's own `conftest`) names the same database and Redis namespace.
+RUN_ID = os.environ.setdefault("VOUCH_TEST_RUN_ID", f"{os.getpid()}{secrets.token_hex(2)}")
 
 
 def build_app(database_url: str, **overrides) -> Flask:

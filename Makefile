@@ -8,7 +8,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: run setup deps vendor migrate seed test test-unit test-services test-browser lint bench browser-deps clean
+.PHONY: run setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench browser-deps clean
 
 run: setup migrate seed
 	@echo "Vouch is serving on http://127.0.0.1:$(PORT) (demo logins in README.md)"
@@ -40,6 +40,12 @@ migrate: deps
 
 seed: deps
 	$(FLASK) hub seed-demo
+
+# An RQ worker for production-style runs: `REDIS_URL=redis://… DATABASE_URL=… make worker`
+# (the worker builds the app from the same environment). Queue names carry the namespace.
+worker: deps
+	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it jobs run in-process and no worker is needed."; exit 1; }
+	$(VENV)/bin/rq worker --url "$(REDIS_URL)" "$(or $(VOUCH_REDIS_NAMESPACE),vouch)-default"
 
 # Debian's Chromium for the browser tier (Playwright cannot download its own browser here).
 browser-deps:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from admin.forms import AdjustForm, GroupForm, ImportForm, InviteForm, TierSettingsForm, TokenForm
 from hub import services
@@ -91,7 +92,9 @@ def advocates():
         query = query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id).where(
             advocate_groups.c.group_id == group_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(User.name).limit(PAGE).offset((page - 1) * PAGE)).all()
+    rows = db.session.scalars(
+        query.options(selectinload(Advocate.user)).order_by(User.name).limit(PAGE).offset((page - 1) * PAGE)
+    ).all()
     facts = advocate_facts([a.id for a in rows])
     groups = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_page_or_partial(

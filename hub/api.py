@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from hub import services
 from hub.db import utcnow
@@ -64,10 +65,38 @@ def current_api_user() -> User | None:
 
 
 def json_body() -> dict:
-    data = request.get_json(force=True, silent=True) if request.get_data(cache=True) else {}
+    """The request body as a JSON object, or 422. Deeply nested documents (which would exhaust
+    the parser's recursion) and text no database column can store are refused too."""
+    try:
+        data = request.get_json(force=True, silent=True) if request.get_data(cache=True) else {}
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise VouchErrorBody()
+    if not storable_text(data):
+        raise VouchErrorBody("Text may not contain NUL characters or unpaired surrogates.")
     return data
+
+
+def storable_text(data: Any) -> bool:
+    """False when any string (key or value) holds NUL or a lone surrogate: PostgreSQL refuses
+    NUL in text, and neither database can encode a surrogate. Iterative, so depth is no risk."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 class VouchErrorBody(VouchError):
@@ -182,7 +211,7 @@ def _fingerprint() -> str:
     raw = request.get_data(cache=True) or b""
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = raw
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
 
@@ -257,10 +286,12 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
 # --- serializers ---------------------------------------------------------------------------
 
 
-def advocate_json(advocate: Advocate, facts: dict | None = None) -> dict:
-    from rewards.badges import badges_of
+def advocate_json(advocate: Advocate, facts: dict | None = None, badges: list[str] | None = None) -> dict:
+    """The api.md advocate object. Lists pass `facts` and `badges` fetched for the whole page."""
+    from rewards.badges import badge_codes_for
 
     facts = facts if facts is not None else advocate_facts([advocate.id])[advocate.id]
+    badges = badges if badges is not None else badge_codes_for([advocate.id])[advocate.id]
     return {
         "id": advocate.id,
         "user_id": advocate.user_id,
@@ -275,7 +306,7 @@ def advocate_json(advocate: Advocate, facts: dict | None = None) -> dict:
         "tier": str(advocate.tier),
         "lifetime_points": advocate.lifetime_points,
         "balance": advocate.balance,
-        "badges": [badge.code for badge, _ in badges_of(advocate.id)],
+        "badges": badges,
         "asks_last_365": facts.get("asks_last_365", 0),
         "burnout": facts.get("burnout", "healthy"),
         "joined_at": iso(advocate.joined_at),
@@ -349,10 +380,14 @@ def list_advocates(user: User) -> dict:
                                 func.lower(Advocate.company).like(like)))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     advocates = db.session.scalars(
-        query.order_by(Advocate.id).limit(per_page).offset((page - 1) * per_page)
+        query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
+        .order_by(Advocate.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    facts = advocate_facts([a.id for a in advocates])
-    return paginated([advocate_json(a, facts[a.id]) for a in advocates], page, per_page, total)
+    from rewards.badges import badge_codes_for
+
+    ids = [a.id for a in advocates]
+    facts, badges = advocate_facts(ids), badge_codes_for(ids)
+    return paginated([advocate_json(a, facts[a.id], badges[a.id]) for a in advocates], page, per_page, total)
 
 
 @endpoint(bp, "/advocates/<int:advocate_id>", roles=ALL_ROLES - {Role.SALES}, summary="One advocate")

@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
+from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
 from hub.errors import is_transient_db_error, register_error_handlers
-from hub.extensions import csrf, db, htmx, limiter, login_manager, migrate, talisman
+from hub.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 VIEW_RETRIES = 4
+
+
+class VouchRequest(HtmxAwareRequest):
+    """Counts url-encoded form fields against MAX_FORM_PARTS too (Werkzeug counts only
+    multipart parts), so a POST with thousands of fields is refused with 413; and refuses
+    NUL characters, which PostgreSQL cannot store in text (400, not a database error)."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        limit = self.max_form_parts
+        if limit is not None and sum(len(values) for values in self.form.listvalues()) > limit:
+            self.__dict__["form"] = self.parameter_storage_class()
+            raise RequestEntityTooLarge(f"A form may have at most {limit} fields.")
+        if any("\x00" in value for values in self.form.listvalues() for value in values):
+            self.__dict__["form"] = self.parameter_storage_class()
+            raise BadRequest("Text may not contain NUL characters.")
 
 
 class VouchFlask(Flask):
@@ -54,6 +73,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    app.request_class = VouchRequest  # after htmx, which installs its own request class
     limiter.init_app(app)
     _init_security_headers(app)
 
@@ -74,6 +94,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _init_security_headers(app: Flask) -> None:
+    """Security headers on every response. Talisman keeps its options on the instance, so each
+    app gets its own (a shared one would let the last app built decide for all of them)."""
+    from flask_talisman import Talisman
+
     production = app.config["VOUCH_ENV"] == "production"
     csp = {
         "default-src": "'self'",
@@ -87,7 +111,7 @@ def _init_security_headers(app: Flask) -> None:
         "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
-    talisman.init_app(
+    app.extensions["talisman"] = Talisman(
         app,
         content_security_policy=csp,
         force_https=production,
@@ -115,9 +139,12 @@ def _register_request_hooks(app: Flask) -> None:
     def _begin() -> None:
         # Per-request caches live on `g`; an app context that outlives one request (tests,
         # CLI) must not carry a previous request's user or settings into the next.
-        for key in ("api_user", "vouch_settings", "_login_user"):
+        for key in ("api_user", "vouch_settings", "_login_user", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12]
+        # A caller's X-Request-Id is echoed in logs and pages: keep it to a plain token.
+        g.request_id = re.sub(r"[^\w.-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
+        if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
+            abort(400, "Text may not contain NUL characters.")
         write_intent.set(request.method not in SAFE_METHODS)
 
     @app.after_request

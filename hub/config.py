@@ -70,7 +70,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        # Sessions (and "keep me signed in") last at most 14 days; the server-side session
+        # row enforces it too, so a copied cookie stops working (Flask-Login's default is a year).
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 14,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 14,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": production,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -220,8 +220,12 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
 
 
 def user_for_session(sid: str) -> User | None:
+    """The user of a live server-side session; sessions older than the session lifetime are dead."""
     row = db.session.get(UserSession, sid) if sid else None
     if row is None:
+        return None
+    max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+    if row.created_at < utcnow() - max_age:
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active_user:

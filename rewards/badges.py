@@ -58,3 +58,20 @@ def badges_of(advocate_id: int) -> list[tuple[Badge, object]]:
         .order_by(AdvocateBadge.awarded_at)
     ).all()
     return [(CATALOG[code], at) for code, at in rows if code in CATALOG]
+
+
+def badge_codes_for(advocate_ids: list[int]) -> dict[int, list[str]]:
+    """Badge codes per advocate for a page of advocates, in one query (oldest first)."""
+    from rewards.models import AdvocateBadge
+
+    codes: dict[int, list[str]] = {a: [] for a in advocate_ids}
+    if advocate_ids:
+        rows = db.session.execute(
+            select(AdvocateBadge.advocate_id, AdvocateBadge.code)
+            .where(AdvocateBadge.advocate_id.in_(advocate_ids))
+            .order_by(AdvocateBadge.awarded_at, AdvocateBadge.id)
+        ).all()
+        for advocate_id, code in rows:
+            if code in CATALOG:
+                codes[advocate_id].append(code)
+    return codes

@@ -40,6 +40,7 @@ def hub_summary(advocate: Advocate) -> dict:
         "badges": badges_of(advocate.id),
         "recent": recent,
         "board": board,
+        "period": "all",
         "period_labels": PERIOD_LABELS,
         "sections": home_sections(advocate),
     }
@@ -79,6 +80,18 @@ def leaderboard_page():
         "pages": max(1, -(-total // PAGE_SIZE)), "period_labels": PERIOD_LABELS, "page_size": PAGE_SIZE,
     }
     return render_page_or_partial("rewards/leaderboard.html", "rewards/_leaderboard_table.html", **context)
+
+
+@bp.get("/leaderboard/widget")
+@roles_required(*ALL_ROLES)
+def leaderboard_widget():
+    """The home page's top-5 board; its period tabs swap it in place."""
+    f = Fields(request.args)
+    period = f.choice("period", list(PERIOD_LABELS), default="all")
+    if f.errors:
+        abort(400)
+    board = leaderboard_payload(current_user, period, None, 5)
+    return render_template("rewards/_widget.html", board=board, period=period, period_labels=PERIOD_LABELS)
 
 
 @bp.get("/me/activity")

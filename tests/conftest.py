@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +27,9 @@ TEST_PASSWORD = "correct horse battery"
 REQUIRE_SERVICES = os.environ.get("VOUCH_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("VOUCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("VOUCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-RUN_ID = f"{os.getpid()}{secrets.token_hex(2)}"
+# Kept in the environment so `tests.conftest` imported by a test module (a second module
+# object beside pytest's own `conftest`) names the same database and Redis namespace.
+RUN_ID = os.environ.setdefault("VOUCH_TEST_RUN_ID", f"{os.getpid()}{secrets.token_hex(2)}")
 
 
 def build_app(database_url: str, **overrides) -> Flask:
@@ -70,14 +73,60 @@ def clear_tables(app: Flask) -> None:
         if redis is not None:
             for key in redis.scan_iter(match=f"{app.config['VOUCH_REDIS_NAMESPACE']}*"):
                 redis.delete(key)
+        backend = app.extensions.get("vouch_queue")
+        if hasattr(backend, "queue"):  # RQ: no job of this test waits for a later test's worker
+            backend.queue().empty()
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory) -> Iterator[Flask]:
+def sqlite_template(tmp_path_factory) -> Path:
+    """An empty SQLite database migrated once per run; apps start from copies of it."""
+    from hub.extensions import db
+
+    path: Path = tmp_path_factory.mktemp("template") / "vouch-template.db"
+    template = build_app(f"sqlite:///{path}")
+    migrate(template)
+    with template.app_context():
+        db.engine.dispose()  # closes the last connection, which checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(sqlite_template: Path, tmp_path_factory) -> Iterator[Flask]:
     path: Path = tmp_path_factory.mktemp("db") / "vouch-test.db"
+    shutil.copy(sqlite_template, path)
     application = build_app(f"sqlite:///{path}")
-    migrate(application)
     yield application
+
+
+@pytest.fixture()
+def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build extra apps with other settings (CSRF on, rate limits on, fake Redis, production),
+    each on its own copy of the migrated database, so the shared `app` is never reconfigured."""
+    from hub.extensions import db, limiter
+
+    built: list[Flask] = []
+    limiter_state = dict(vars(limiter))
+
+    def build(**overrides) -> Flask:
+        path = tmp_path / f"app-{len(built)}.db"
+        shutil.copy(sqlite_template, path)
+        application = build_app(f"sqlite:///{path}", **overrides)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        queue = application.extensions.get("vouch_queue")
+        if hasattr(queue, "join"):
+            queue.join()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    # Flask-Limiter keeps its settings (enabled, storage) on the one global instance that
+    # every app shares; put back what the shared apps were built with.
+    vars(limiter).clear()
+    vars(limiter).update(limiter_state)
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +149,23 @@ def ctx(app: Flask) -> Iterator[Flask]:
     with app.app_context():
         yield app
         db.session.remove()
+
+
+@pytest.fixture()
+def sql_statements(ctx) -> Iterator[list[str]]:
+    """Every SQL statement the SQLite app runs during the test (for query-count checks)."""
+    from sqlalchemy import event
+
+    from hub.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture()

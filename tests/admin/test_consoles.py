@@ -1,0 +1,84 @@
+"""Manager and owner consoles: advocate list, tier settings, API tokens, dashboard, audit log."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from hub.extensions import db
+from hub.models import Advocate, ApiToken, AuditEntry, Tier
+from hub.settings import get_setting
+
+
+def test_advocate_list_filters_and_htmx_partial(client, login, make):
+    make.advocate(name="Ada Lovelace", points=1500, groups=("EMEA",), company="Engines")
+    make.advocate(name="Grace Hopper", points=100)
+    login(client, make.user("manager"))
+    page = client.get("/admin/advocates").get_data(as_text=True)
+    assert "Ada Lovelace" in page and "Grace Hopper" in page and "<html" in page
+    partial = client.get("/admin/advocates?q=engines", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Ada Lovelace" in partial and "Grace Hopper" not in partial and "<html" not in partial
+    assert "Grace Hopper" not in client.get("/admin/advocates?tier=silver").get_data(as_text=True)
+    assert client.get("/admin/advocates?tier=platinum").status_code == 400
+    assert client.get("/admin/advocates/999999").status_code == 404
+
+
+def test_owner_changes_tier_thresholds(client, login, make):
+    owner = make.user("owner")
+    low = make.advocate(points=600)
+    login(client, owner)
+    response = client.post("/admin/settings", data={"silver": "500", "gold": "2000", "basis": "rolling_365"})
+    assert response.status_code == 302
+    assert get_setting("tier_thresholds") == {"silver": 500, "gold": 2000}
+    assert get_setting("tier_basis") == "rolling_365"
+    assert db.session.get(Advocate, low.id).tier is Tier.SILVER
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settings.tiers")).one()
+    assert audit.before["thresholds"] == {"silver": 1000, "gold": 5000}
+    assert audit.after == {"thresholds": {"silver": 500, "gold": 2000}, "basis": "rolling_365"}
+
+
+def test_bad_thresholds_are_refused(client, login, make):
+    login(client, make.user("owner"))
+    for data in ({"silver": "500", "gold": "500", "basis": "lifetime"},
+                 {"silver": "0", "gold": "10", "basis": "lifetime"},
+                 {"silver": "x", "gold": "10", "basis": "lifetime"},
+                 {"silver": "10", "gold": "20", "basis": "forever"}):
+        response = client.post("/admin/settings", data=data)
+        assert response.status_code == 422, data
+    assert get_setting("tier_thresholds") == {"silver": 1000, "gold": 5000}
+
+
+def test_owner_creates_and_revokes_an_api_token(client, login, make):
+    owner = make.user("owner")
+    integration = make.user("manager")
+    login(client, owner)
+    response = client.post("/admin/settings/tokens", data={"user_email": integration.email.upper(), "name": "CRM"})
+    assert response.status_code == 200
+    token = re.search(r'data-testid="new-token">([^<]+)<', response.get_data(as_text=True)).group(1)
+    api = client.application.test_client()
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json["email"] == integration.email
+    assert token not in client.get("/admin/settings").get_data(as_text=True)  # shown once
+
+    row = db.session.scalars(select(ApiToken)).one()
+    assert client.post(f"/admin/settings/tokens/{row.id}/revoke").status_code == 302
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert {"token.create", "token.revoke"} <= actions
+    assert client.post("/admin/settings/tokens/999999/revoke").status_code == 404
+    unknown = client.post("/admin/settings/tokens", data={"user_email": "nobody@example.com", "name": "x"})
+    assert unknown.status_code == 422 and b"No user with this email" in unknown.data
+
+
+def test_dashboard_and_audit_log(client, login, make):
+    owner = make.user("owner")
+    make.advocate(points=6000)
+    make.advocate(points=1200)
+    make.advocate(points=10)
+    login(client, owner)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "7,210" in dashboard
+    client.post("/admin/groups", data={"name": "Beta"})
+    log = client.get("/admin/audit").get_data(as_text=True)
+    assert "group.create" in log and owner.name in log
+    assert client.get("/admin/audit?page=0").status_code == 400

@@ -21,11 +21,11 @@ KIND_LABELS = {"swag": "Swag", "gift_card": "Gift card", "donation": "Donation",
 class RewardForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField("Description (Markdown)", validators=[Optional(), Length(max=MAX_DESCRIPTION)])
-    kind = SelectField("Kind", choices=[(k.value, KIND_LABELS[k.value]) for k in RewardKind])
+    kind = SelectField("Kind", choices={k.value: KIND_LABELS[k.value] for k in RewardKind})
     points_cost = StringField("Points cost", validators=[DataRequired("Enter a whole number of points.")])
     stock = StringField("Stock in total (empty = unlimited)", validators=[Optional()])
-    min_tier = SelectField("Minimum tier", choices=[("bronze", "Everyone (Bronze)"), ("silver", "Silver and Gold"),
-                                                   ("gold", "Gold only")])
+    min_tier = SelectField("Minimum tier", choices={"bronze": "Everyone (Bronze)", "silver": "Silver and Gold",
+                                                   "gold": "Gold only"})
     per_advocate_limit = StringField("Limit per advocate (empty = no limit)", validators=[Optional()])
     requires_approval = BooleanField("A manager approves each redemption")
     active = BooleanField("Active (shown to advocates)", default=True)

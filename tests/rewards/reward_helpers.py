@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 
 def new_reward(**values) -> int:
     """Create a reward in the current app context (committed); returns its id."""
@@ -72,3 +74,24 @@ def check_rewards_invariants() -> None:
                 .group_by(Redemption.advocate_id).having(func.count() > reward.per_advocate_limit)
             ).all()
             assert not over, ("I7 per-advocate limit", reward.id, over)
+
+
+def parsed_tags(html: str) -> list[tuple[str, list]]:
+    """Every real element in `html` with its attributes (escaped text is not an element)."""
+    found: list[tuple[str, list]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
+
+
+def assert_harmless(html: str) -> None:
+    """No script-capable element, event handler, htmx attribute or javascript: URL."""
+    for tag, attrs in parsed_tags(html):
+        assert tag not in {"script", "img", "svg", "iframe", "object", "embed", "style"}, tag
+        for name, value in attrs:
+            assert not name.startswith(("on", "hx-", "data-hx")), name
+            assert not (value or "").lower().lstrip().startswith("javascript"), value

@@ -115,7 +115,8 @@ def create_reward(values: dict[str, Any], actor_id: int | None) -> Reward:
 def lock_reward(reward_id: int) -> Reward:
     """The reward with its row locked (PostgreSQL; SQLite already holds the writer lock)."""
     reward = db.session.scalar(
-        select(Reward).where(Reward.id == reward_id).with_for_update().execution_options(populate_existing=True)
+        select(Reward).where(Reward.id == reward_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if reward is None:
         raise NotFound("Reward not found.")

@@ -170,7 +170,7 @@ def _lock_advocate(advocate_id: int) -> Advocate:
     """The advocate with its row locked: redemptions by one advocate run one at a time on
     PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes every writer)."""
     advocate = db.session.scalar(
-        select(Advocate).where(Advocate.id == advocate_id).with_for_update()
+        select(Advocate).where(Advocate.id == advocate_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if advocate is None or advocate.is_erased:

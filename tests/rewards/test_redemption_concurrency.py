@@ -222,6 +222,13 @@ def test_api_under_contention_answers_201_or_409_never_500(pg_app, make):
     assert outcomes == Counter({201: 1, 409: 11})
 
 
+@pytest.mark.services
+@pytest.mark.parametrize("repeat", range(3))
+def test_same_idempotency_key_in_flight_twice_redeems_once(pg_app, make, repeat):
+    outcomes = _same_key_storm(pg_app, make)
+    assert outcomes[201] >= 1 and set(outcomes) <= {201, 409}
+
+
 # --- SQLite (always) ---------------------------------------------------------------------------
 
 
@@ -275,6 +282,45 @@ def test_sqlite_injected_failure_in_the_api_rolls_back(app, make, api, monkeypat
     db.session.expire_all()
     assert db.session.get(Reward, reward_id).stock_remaining == 2
     assert count(Redemption) == 0 and db.session.get(Advocate, advocate.id).balance == 500
+
+
+def test_sqlite_same_idempotency_key_in_flight_twice_redeems_once(app, make):
+    outcomes = _same_key_storm(app, make)
+    assert outcomes[201] >= 1 and set(outcomes) <= {201, 409, 503}
+
+
+def _same_key_storm(app, make) -> Counter:
+    """One advocate sends the same request with the same Idempotency-Key from 6 threads at once:
+    one runs; the others replay its 201 or get 409 while it is in flight; one debit in all."""
+    with app.app_context():
+        reward_id = new_reward(points_cost=50)
+        advocate = make.advocate(points=1000)
+        advocate_id, token = advocate.id, make.token(advocate.user)
+    barrier = threading.Barrier(6)
+    statuses: Counter = Counter()
+    bodies: list[dict] = []
+    lock = threading.Lock()
+
+    def runner() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/rewards/{reward_id}/redemptions", json={"note": "once"},
+                               headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"})
+        with lock:
+            statuses[response.status_code] += 1
+            if response.status_code == 201:
+                bodies.append(response.json)
+
+    threads = [threading.Thread(target=runner) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(body == bodies[0] for body in bodies)
+    with app.app_context():
+        assert count(Redemption) == 1 and debits() == 1
+        assert db.session.get(Advocate, advocate_id).balance == 950
+    return statuses
 
 
 def _api_storm(app, make) -> Counter:

@@ -291,4 +291,6 @@ def audit_log():
         .limit(PAGE).offset((page - 1) * PAGE)
     ).all()
     return render_template("admin/audit.html", entries=rows, page=page, pages=max(1, -(-total // PAGE)))
+
+
 from admin import rewards_views  # noqa: E402,F401  (registers the reward and redemption consoles on bp)

@@ -22,6 +22,7 @@ from hub.validation import Fields
 from rewards import services as rewards_services
 from rewards import tiers
 from rewards.badges import badges_of
+from rewards.catalog import low_stock
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
@@ -64,10 +65,14 @@ def dashboard():
     ).all())
     outstanding = db.session.scalar(select(func.coalesce(func.sum(Advocate.balance), 0)))
     issued = db.session.scalar(select(func.coalesce(func.sum(Advocate.lifetime_points), 0)))
+    rewards_section = ("admin/_rewards_economy.html", {
+        "points": rewards_services.points_economy(), "by_status": rewards_services.redemption_counts(),
+        "low_stock": low_stock(),
+    })
     return render_template(
         "admin/dashboard.html",
         by_tier={t.value: by_tier.get(t, 0) for t in Tier},
-        outstanding=outstanding, issued=issued,
+        outstanding=outstanding, issued=issued, dashboard_sections=[rewards_section],
     )
 
 
@@ -289,3 +294,6 @@ def audit_log():
         .limit(PAGE).offset((page - 1) * PAGE)
     ).all()
     return render_template("admin/audit.html", entries=rows, page=page, pages=max(1, -(-total // PAGE)))
+
+
+from admin import rewards_views  # noqa: E402,F401  (registers the reward and redemption consoles on bp)

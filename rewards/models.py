@@ -1,11 +1,11 @@
-"""Ledger entries, leaderboard scores, tier changes and badges."""
+"""Ledger entries, leaderboard scores, tier changes, badges, the reward catalog and redemptions."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
@@ -79,3 +79,96 @@ class AdvocateBadge(db.Model):
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     awarded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RewardKind(enum.StrEnum):
+    SWAG = "swag"
+    GIFT_CARD = "gift_card"
+    DONATION = "donation"
+    EXPERIENCE = "experience"
+    ACCESS = "access"
+
+
+class RedemptionStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    FULFILLED = "fulfilled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+# Redemptions holding a unit of stock and counting toward the per-advocate limit.
+HOLDING_STATUSES = (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED, RedemptionStatus.FULFILLED)
+
+
+class Reward(db.Model):
+    """A catalog item. `stock_total` NULL = unlimited; otherwise
+    stock_remaining = stock_total − redemptions holding stock, never below zero (CHECK)."""
+
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint("points_cost > 0", name="points_cost_positive"),
+        CheckConstraint("stock_remaining >= 0", name="stock_non_negative"),
+        CheckConstraint(
+            "(stock_total IS NULL AND stock_remaining IS NULL)"
+            " OR (stock_total IS NOT NULL AND stock_remaining IS NOT NULL AND stock_remaining <= stock_total)",
+            name="stock_consistent",
+        ),
+        CheckConstraint("per_advocate_limit IS NULL OR per_advocate_limit > 0", name="limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[RewardKind] = mapped_column(str_enum(RewardKind, 16, "reward_kind"))
+    points_cost: Mapped[int] = mapped_column(Integer)
+    stock_total: Mapped[int | None] = mapped_column(Integer)
+    stock_remaining: Mapped[int | None] = mapped_column(Integer)
+    min_tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16, "min_tier"), default=Tier.BRONZE)
+    per_advocate_limit: Mapped[int | None] = mapped_column(Integer)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    image_name: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_limited(self) -> bool:
+        return self.stock_total is not None
+
+
+class Redemption(db.Model):
+    """An advocate's redemption. `points` is the price they confirmed (snapshot); its one
+    `redeem` ledger entry and (if rejected/cancelled) one `refund` point at ("redemption", id)."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint("points > 0", name="points_positive"),
+        # A browser form's per-render key: a double submit finds the first redemption.
+        UniqueConstraint("advocate_id", "client_key", name="uq_redemptions_client_key"),
+        Index("ix_redemptions_status_created", "status", "created_at"),
+        Index("ix_redemptions_advocate_reward", "advocate_id", "reward_id", "status"),
+        Index("ix_redemptions_reward_status", "reward_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"))
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[RedemptionStatus] = mapped_column(str_enum(RedemptionStatus, 16, "redemption_status"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    fulfil_note: Mapped[str | None] = mapped_column(String(500))
+    client_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fulfilled_at: Mapped[dt.datetime | None]
+    fulfilled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_at: Mapped[dt.datetime | None]
+
+    reward: Mapped[Reward] = relationship()
+    advocate: Mapped[Advocate] = relationship()

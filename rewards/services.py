@@ -1,4 +1,4 @@
-"""Points services: tiers, owner adjustments, ledger reads."""
+"""Points services: tiers, owner adjustments, ledger reads, redemptions and the points economy."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
 from hub.db import utcnow
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import (
+    InvalidState,
+    LimitReached,
+    NotFound,
+    OutOfStock,
+    TierRequired,
+    ValidationFailed,
+    VouchError,
+)
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from hub.notifications import notify
@@ -18,7 +27,15 @@ from hub.settings import get_setting
 from rewards import tiers
 from rewards.badges import award_badge
 from rewards.ledger import MAX_DELTA, lifetime_expression, post_entry
-from rewards.models import EntryKind, LedgerEntry, TierChange
+from rewards.models import (
+    HOLDING_STATUSES,
+    EntryKind,
+    LedgerEntry,
+    Redemption,
+    RedemptionStatus,
+    Reward,
+    TierChange,
+)
 
 
 def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> int:
@@ -136,3 +153,252 @@ def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[Ledger
         .offset((page - 1) * per_page)
     ).all()
     return list(items), total
+
+
+# --- redemptions -----------------------------------------------------------------------------
+
+REDEMPTIONS_URL = "/me/redemptions"
+
+
+class PriceChanged(VouchError):
+    """The price changed after you confirmed it."""
+
+    code = "price_changed"
+
+
+def _lock_advocate(advocate_id: int) -> Advocate:
+    """The advocate with its row locked: redemptions by one advocate run one at a time on
+    PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes every writer)."""
+    advocate = db.session.scalar(
+        select(Advocate).where(Advocate.id == advocate_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if advocate is None or advocate.is_erased:
+        raise NotFound("Advocate not found.")
+    return advocate
+
+
+def _fresh_reward(reward_id: int) -> Reward | None:
+    return db.session.scalar(
+        select(Reward).where(Reward.id == reward_id).execution_options(populate_existing=True)
+    )
+
+
+def redeem_reward(
+    advocate_id: int, reward_id: int, confirmed_cost: int | None = None, note: str | None = None,
+    client_key: str | None = None,
+) -> Redemption:
+    """Redeem one unit, all or nothing, in the caller's transaction.
+
+    Checks active, price, tier, the per-advocate limit (counted under the advocate's row lock),
+    stock (a conditional UPDATE that also re-checks active and price) and balance (the
+    ledger's conditional UPDATE). The `redeem` entry, the stock decrement and the redemption
+    share one transaction: any refusal raises and the caller rolls all of it back. The debit
+    is the price the advocate confirmed (`confirmed_cost`, else the price read now); a price
+    changed in between is refused with `price_changed`, never charged twice or zero.
+    A repeated `client_key` (a browser form submitted twice) returns the first redemption.
+    """
+    advocate = _lock_advocate(advocate_id)
+    if client_key:
+        first = db.session.scalar(
+            select(Redemption).where(Redemption.advocate_id == advocate_id, Redemption.client_key == client_key)
+        )
+        if first is not None:
+            if first.reward_id != reward_id:
+                raise InvalidState("This form was already used for another reward; reload the page.")
+            return first
+    reward = _fresh_reward(reward_id)
+    if reward is None or not reward.is_active:
+        raise NotFound("Reward not found.")
+    cost = reward.points_cost
+    if confirmed_cost is not None and confirmed_cost != cost:
+        raise PriceChanged(f"The price is now {cost:,} points; please confirm again.", points_cost=cost)
+    if tiers.rank_of(advocate.tier) < tiers.rank_of(reward.min_tier):
+        raise TierRequired(f"This reward needs {Tier(reward.min_tier).value.title()} status.")
+    if reward.per_advocate_limit is not None:
+        held = db.session.scalar(
+            select(func.count()).select_from(Redemption).where(
+                Redemption.advocate_id == advocate_id, Redemption.reward_id == reward_id,
+                Redemption.status.in_(HOLDING_STATUSES),
+            )
+        )
+        if held >= reward.per_advocate_limit:
+            raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
+    taken = db.session.execute(
+        update(Reward)
+        .where(
+            Reward.id == reward_id, Reward.is_active.is_(True), Reward.points_cost == cost,
+            or_(Reward.stock_remaining.is_(None), Reward.stock_remaining > 0),
+        )
+        .values(stock_remaining=Reward.stock_remaining - 1)
+        .returning(Reward.id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if taken is None:
+        _explain_refused_stock(reward_id, cost)
+    db.session.expire(reward, ["stock_remaining"])
+    now = utcnow()
+    status = RedemptionStatus.REQUESTED if reward.requires_approval else RedemptionStatus.APPROVED
+    redemption = Redemption(
+        reward_id=reward_id, advocate_id=advocate_id, points=cost, status=status,
+        note=(note or "").strip()[:500] or None, client_key=client_key, created_at=now, updated_at=now,
+        decided_at=None if reward.requires_approval else now,
+    )
+    db.session.add(redemption)
+    db.session.flush()
+    post_entry(advocate_id, -cost, EntryKind.REDEEM, "redemption", redemption.id, f"Redeemed: {reward.name}")
+    return redemption
+
+
+def _explain_refused_stock(reward_id: int, cost: int) -> None:
+    reward = _fresh_reward(reward_id)
+    if reward is None or not reward.is_active:
+        raise NotFound("Reward not found.")
+    if reward.points_cost != cost:
+        raise PriceChanged(
+            f"The price is now {reward.points_cost:,} points; please confirm again.", points_cost=reward.points_cost
+        )
+    raise OutOfStock(f"{reward.name} is out of stock.")
+
+
+def get_redemption(redemption_id: int, advocate_id: int | None = None) -> Redemption:
+    """A redemption; with `advocate_id`, only that advocate's own (others are NotFound)."""
+    redemption = db.session.get(Redemption, redemption_id)
+    if redemption is None or (advocate_id is not None and redemption.advocate_id != advocate_id):
+        raise NotFound("Redemption not found.")
+    return redemption
+
+
+def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: RedemptionStatus,
+          **values) -> Redemption:
+    """Conditional UPDATE on the status: of racing callers exactly one moves it; the others
+    get InvalidState (409), never a second effect."""
+    now = utcnow()
+    moved = db.session.execute(
+        update(Redemption)
+        .where(Redemption.id == redemption_id, Redemption.status.in_(allowed))
+        .values(status=target, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    redemption = db.session.scalar(
+        select(Redemption).where(Redemption.id == redemption_id).execution_options(populate_existing=True)
+    )
+    if redemption is None:
+        raise NotFound("Redemption not found.")
+    if moved != 1:
+        raise InvalidState(f"This redemption is already {redemption.status.value}.", status=str(redemption.status))
+    return redemption
+
+
+def _refund(redemption: Redemption, memo: str) -> None:
+    """One `refund` entry (unique on the redemption) and the unit back in stock."""
+    posted = post_entry(redemption.advocate_id, redemption.points, EntryKind.REFUND, "redemption",
+                        redemption.id, memo)
+    if posted.is_new:
+        db.session.execute(
+            update(Reward)
+            .where(Reward.id == redemption.reward_id, Reward.stock_remaining.is_not(None))
+            .values(stock_remaining=Reward.stock_remaining + 1)
+            .execution_options(synchronize_session=False)
+        )
+        reward = db.session.identity_map.get(db.session.identity_key(Reward, redemption.reward_id))
+        if reward is not None:
+            db.session.expire(reward, ["stock_remaining"])
+
+
+def _tell(redemption: Redemption, text: str) -> None:
+    user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == redemption.advocate_id))
+    notify(user_id, "redemption", text, REDEMPTIONS_URL)
+
+
+def _audit(actor_id: int, action: str, redemption: Redemption, before: str, extra: dict | None = None) -> None:
+    record_audit(actor_id, action, "redemption", redemption.id, {"status": before},
+                 {"status": str(redemption.status)} | (extra or {}))
+
+
+def approve_redemption(redemption_id: int, actor_id: int) -> Redemption:
+    """requested → approved (once; a second approval is InvalidState). Notifies the advocate."""
+    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED,), RedemptionStatus.APPROVED,
+                       decided_at=utcnow(), decided_by_id=actor_id)
+    _audit(actor_id, "redemption.approve", redemption, "requested")
+    _tell(redemption, f"Your redemption of {redemption.reward.name} was approved.")
+    return redemption
+
+
+def reject_redemption(redemption_id: int, actor_id: int, reason: str) -> Redemption:
+    """requested/approved → rejected with a reason: exactly one refund and one unit back in
+    stock, however many times (or how concurrently) it is rejected."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Say why (the advocate sees it)."})
+    if len(reason) > 500:
+        raise ValidationFailed({"reason": "At most 500 characters."})
+    before = get_redemption(redemption_id).status
+    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED),
+                       RedemptionStatus.REJECTED, reason=reason, decided_at=utcnow(), decided_by_id=actor_id)
+    _refund(redemption, f"Refund: {redemption.reward.name} (declined)")
+    _audit(actor_id, "redemption.reject", redemption, str(before), {"reason": reason})
+    _tell(redemption, f"Your redemption of {redemption.reward.name} was declined: {reason} "
+                      f"{redemption.points:,} points are back in your balance.")
+    return redemption
+
+
+def fulfil_redemption(redemption_id: int, actor_id: int, note: str | None = None) -> Redemption:
+    """approved → fulfilled, with an optional note or tracking code the advocate sees."""
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 500:
+        raise ValidationFailed({"note": "At most 500 characters."})
+    redemption = _move(redemption_id, (RedemptionStatus.APPROVED,), RedemptionStatus.FULFILLED,
+                       fulfil_note=note, fulfilled_at=utcnow(), fulfilled_by_id=actor_id)
+    _audit(actor_id, "redemption.fulfil", redemption, "approved", {"note": note})
+    _tell(redemption, f"{redemption.reward.name} is fulfilled" + (f": {note}" if note else "."))
+    return redemption
+
+
+def cancel_redemption(redemption_id: int, advocate_id: int) -> Redemption:
+    """The advocate cancels their own redemption while it is `requested`: exactly one refund."""
+    get_redemption(redemption_id, advocate_id)
+    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED,), RedemptionStatus.CANCELLED,
+                       cancelled_at=utcnow())
+    _refund(redemption, f"Refund: {redemption.reward.name} (cancelled)")
+    _tell(redemption, f"You cancelled {redemption.reward.name}; {redemption.points:,} points are back.")
+    return redemption
+
+
+def redemptions_page(
+    page: int, per_page: int, status: str | None = None, advocate_id: int | None = None,
+    reward_id: int | None = None,
+) -> tuple[list[Redemption], int]:
+    """Redemptions newest first (the staff queue shows `requested` oldest first)."""
+    query = select(Redemption)
+    if status:
+        query = query.where(Redemption.status == status)
+    if advocate_id is not None:
+        query = query.where(Redemption.advocate_id == advocate_id)
+    if reward_id is not None:
+        query = query.where(Redemption.reward_id == reward_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    oldest_first = status == RedemptionStatus.REQUESTED.value
+    order = (Redemption.created_at.asc(), Redemption.id.asc()) if oldest_first else (
+        Redemption.created_at.desc(), Redemption.id.desc())
+    items = db.session.scalars(
+        query.options(selectinload(Redemption.reward), selectinload(Redemption.advocate).selectinload(Advocate.user))
+        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(items), total
+
+
+def redemption_counts() -> dict[str, int]:
+    counts = dict(db.session.execute(select(Redemption.status, func.count()).group_by(Redemption.status)).all())
+    return {s.value: counts.get(s, 0) for s in RedemptionStatus}
+
+
+def points_economy() -> dict[str, int]:
+    """Points issued (lifetime-counting entries), redeemed (net of refunds), outstanding (balances)."""
+    by_kind = dict(db.session.execute(
+        select(LedgerEntry.kind, func.coalesce(func.sum(LedgerEntry.delta), 0)).group_by(LedgerEntry.kind)
+    ).all())
+    issued = db.session.scalar(select(lifetime_expression()))
+    redeemed = -(by_kind.get(EntryKind.REDEEM, 0) + by_kind.get(EntryKind.REFUND, 0))
+    outstanding = db.session.scalar(select(func.coalesce(func.sum(Advocate.balance), 0)))
+    return {"issued": int(issued or 0), "redeemed": int(redeemed), "outstanding": int(outstanding or 0)}

@@ -1,24 +1,29 @@
-"""Advocate pages for points: the hub summary, leaderboard and my activity."""
+"""Advocate pages for points: the hub summary, leaderboard, my activity, the reward catalog and my redemptions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import secrets
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import roles_required
-from hub.errors import NotFound
+from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import render_page_or_partial
+from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
-from hub.providers import home_sections
+from hub.providers import home_sections, register_demo_seeder
 from hub.settings import get_setting
 from hub.validation import Fields
-from rewards import services, tiers
+from rewards import catalog, services, tiers
 from rewards.badges import badges_of
+from rewards.demo import seed_rewards
 from rewards.leaderboard_view import leaderboard_payload
+from rewards.models import RedemptionStatus
 
 bp = Blueprint("rewards", __name__)
+register_demo_seeder(seed_rewards)
 
 PERIOD_LABELS = {"all": "All time", "month": "This month", "quarter": "This quarter"}
 PAGE_SIZE = 25
@@ -108,3 +113,118 @@ def my_activity():
         entries=entries, total=total, page=page, pages=max(1, -(-total // 50)),
         badges=badges_of(advocate.id), advocate=advocate,
     )
+
+
+# --- the reward catalog ----------------------------------------------------------------------
+
+
+def _advocate() -> Advocate:
+    return current_user.advocate
+
+
+@bp.get("/rewards")
+@roles_required(Role.ADVOCATE)
+def catalog_page():
+    advocate = _advocate()
+    return render_template("rewards/catalog.html", items=catalog.catalog_for(advocate), advocate=advocate,
+                           low_stock=catalog.LOW_STOCK)
+
+
+@bp.get("/me/balance")
+@roles_required(Role.ADVOCATE)
+def my_balance():
+    """The balance figure on the catalog page (refreshed on `points-changed`)."""
+    return f"{_advocate().balance:,}"
+
+
+@bp.get("/rewards/<int:reward_id>")
+@roles_required(Role.ADVOCATE)
+def reward_card(reward_id: int):
+    item = catalog.catalog_item(_advocate(), reward_id)
+    return render_page_or_partial("rewards/reward.html", "rewards/_reward_card.html", item=item,
+                                  low_stock=catalog.LOW_STOCK)
+
+
+def _confirm(item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200):
+    return render_page_or_partial(
+        "rewards/confirm.html", "rewards/_confirm.html", status, item=item, error=error, note=note,
+        request_key=secrets.token_hex(16), balance_after=_advocate().balance - item.reward.points_cost,
+    )
+
+
+@bp.get("/rewards/<int:reward_id>/confirm")
+@roles_required(Role.ADVOCATE)
+def confirm_redeem(reward_id: int):
+    """The confirm step: the price, the balance after, and a fresh per-render request key."""
+    return _confirm(catalog.catalog_item(_advocate(), reward_id))
+
+
+@bp.post("/rewards/<int:reward_id>/redeem")
+@roles_required(Role.ADVOCATE)
+def redeem(reward_id: int):
+    """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
+    f = Fields(request.form)
+    cost = f.int("confirmed_cost", required=True, minimum=1, maximum=catalog.MAX_COST)
+    key = f.str("request_key", required=True, max_length=64)
+    note = f.str("note", max_length=500, default="")
+    if f.errors or not all(c in "0123456789abcdef" for c in key):
+        abort(400)
+    try:
+        redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
+        db.session.commit()
+    except VouchError as exc:
+        db.session.rollback()
+        if exc.code == "not_found":
+            abort(404)
+        return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+    if not is_htmx():
+        flash(f"Redeemed {redemption.reward.name} for {redemption.points:,} points.", "success")
+        return redirect(url_for("rewards.my_redemptions"))
+    return trigger(make_response(render_template("rewards/_redeemed.html", redemption=redemption)), "points-changed")
+
+
+@bp.get("/me/redemptions")
+@roles_required(Role.ADVOCATE)
+def my_redemptions():
+    f = Fields(request.args)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    items, total = services.redemptions_page(page, 50, advocate_id=_advocate().id)
+    return render_template("rewards/redemptions.html", redemptions=items, page=page,
+                           pages=max(1, -(-total // 50)), statuses=RedemptionStatus)
+
+
+@bp.post("/me/redemptions/<int:redemption_id>/cancel")
+@roles_required(Role.ADVOCATE)
+def cancel_redemption(redemption_id: int):
+    """Cancel my own redemption while it is requested (refund once); others' are 404."""
+    error = None
+    try:
+        redemption = services.cancel_redemption(redemption_id, _advocate().id)
+        db.session.commit()
+    except NotFound:
+        abort(404)
+    except VouchError as exc:
+        db.session.rollback()
+        error = exc.message
+        redemption = services.get_redemption(redemption_id, _advocate().id)
+    if not is_htmx():
+        flash(error or f"Cancelled; {redemption.points:,} points are back in your balance.",
+              "error" if error else "success")
+        return redirect(url_for("rewards.my_redemptions"))
+    response = render_page_or_partial("rewards/redemptions.html", "rewards/_my_redemption_row.html",
+                                      r=redemption, error=error)
+    return response if error else trigger(response, "points-changed")
+
+
+@bp.get("/rewards/images/<name>")
+@roles_required(*ALL_ROLES)
+def reward_image(name: str):
+    path = catalog.image_path(name)
+    if path is None:
+        abort(404)
+    mimetype = catalog.IMAGE_TYPES[path.suffix.lstrip(".")]
+    response = send_file(path, mimetype=mimetype, max_age=86400)
+    response.headers["Content-Disposition"] = "inline"
+    return response

@@ -1,0 +1,172 @@
+"""Staff consoles for the reward catalog (`/admin/rewards`) and the redemption queue (`/admin/redemptions`)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from admin.reward_forms import RewardForm
+from admin.views import apply_field_errors, bp, staff
+from hub.errors import NotFound, VouchError
+from hub.extensions import db
+from hub.htmx import is_htmx, render_page_or_partial
+from hub.validation import Fields
+from rewards import catalog, services
+from rewards.models import HOLDING_STATUSES, Redemption, RedemptionStatus, Reward
+
+PAGE = 50
+
+
+def _held_counts() -> dict[int, int]:
+    return dict(db.session.execute(
+        select(Redemption.reward_id, func.count()).where(Redemption.status.in_(HOLDING_STATUSES))
+        .group_by(Redemption.reward_id)
+    ).all())
+
+
+@bp.get("/rewards")
+@staff
+def rewards():
+    rows = db.session.scalars(select(Reward).order_by(Reward.is_active.desc(), Reward.name)).all()
+    return render_template("admin/rewards.html", rewards=rows, held=_held_counts(),
+                           low=catalog.low_stock(), low_stock=catalog.LOW_STOCK)
+
+
+def _save_reward(form: RewardForm, reward: Reward | None) -> Reward | None:
+    """Validate with the API's rules, save, store the image; None (errors on the form) if refused."""
+    if not form.validate_on_submit():
+        return None
+    upload = form.image.data
+    try:
+        values = catalog.read_reward_input(form.values(), partial=False)
+        if reward is None:
+            reward = catalog.create_reward(values, current_user.id)
+        else:
+            reward = catalog.update_reward(reward.id, values, current_user.id)
+        if upload and getattr(upload, "filename", ""):
+            catalog.set_reward_image(reward.id, upload.read(catalog.MAX_IMAGE_BYTES + 1), current_user.id)
+        elif form.remove_image.data and reward.image_name:
+            catalog.clear_reward_image(reward.id, current_user.id)
+        db.session.commit()
+        return reward
+    except VouchError as exc:
+        db.session.rollback()
+        apply_field_errors(form, exc)
+        return None
+
+
+@bp.route("/rewards/new", methods=["GET", "POST"])
+@staff
+def reward_new():
+    form = RewardForm()
+    saved = _save_reward(form, None)
+    if saved is not None:
+        flash(f"Added {saved.name}.", "success")
+        return redirect(url_for("admin.rewards"))
+    return render_template("admin/reward_form.html", form=form, reward=None), 422 if form.errors else 200
+
+
+@bp.route("/rewards/<int:reward_id>/edit", methods=["GET", "POST"])
+@staff
+def reward_edit(reward_id: int):
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        abort(404)
+    form = RewardForm(obj=_FormData(reward))
+    saved = _save_reward(form, reward)
+    if saved is not None:
+        flash(f"Saved {saved.name}.", "success")
+        return redirect(url_for("admin.rewards"))
+    status = 422 if (request.method == "POST" and (form.errors or form.form_errors)) else 200
+    return render_template("admin/reward_form.html", form=form, reward=reward), status
+
+
+class _FormData:
+    """The reward as the form shows it (numbers as text, blank = unlimited)."""
+
+    def __init__(self, reward: Reward) -> None:
+        self.name, self.description, self.kind = reward.name, reward.description, reward.kind.value
+        self.points_cost = str(reward.points_cost)
+        self.stock = "" if reward.stock_total is None else str(reward.stock_total)
+        self.min_tier = reward.min_tier.value
+        self.per_advocate_limit = "" if reward.per_advocate_limit is None else str(reward.per_advocate_limit)
+        self.requires_approval, self.active = reward.requires_approval, reward.is_active
+
+
+@bp.post("/rewards/<int:reward_id>/active")
+@staff
+def reward_active(reward_id: int):
+    """Retire or bring back a reward (htmx swaps its row)."""
+    f = Fields(request.form)
+    active = f.bool("active", required=True)
+    if f.errors:
+        abort(400)
+    try:
+        reward = catalog.set_active(reward_id, active, current_user.id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    if not is_htmx():
+        flash(f"{reward.name} is {'active' if active else 'retired'}.", "success")
+        return redirect(url_for("admin.rewards"))
+    return render_template("admin/_reward_row.html", r=reward, held=_held_counts(), low_stock=catalog.LOW_STOCK)
+
+
+@bp.get("/redemptions")
+@staff
+def redemptions():
+    f = Fields(request.args)
+    status = f.choice("status", [s.value for s in RedemptionStatus], default=RedemptionStatus.REQUESTED.value)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    items, total = services.redemptions_page(page, PAGE, status)
+    return render_page_or_partial(
+        "admin/redemptions.html", "admin/_redemption_rows.html", redemptions=items, current_status=status, page=page,
+        pages=max(1, -(-total // PAGE)), counts=services.redemption_counts(), low=catalog.low_stock(),
+        low_stock=catalog.LOW_STOCK, statuses=[s.value for s in RedemptionStatus],
+    )
+
+
+def _decided(redemption_id: int, action, message: str):
+    """Run one queue action; htmx gets the row back (with the refusal if any), else a redirect."""
+    error = None
+    try:
+        redemption = action()
+        db.session.commit()
+    except NotFound:
+        abort(404)
+    except VouchError as exc:
+        db.session.rollback()
+        fields = exc.details.get("fields") or {}
+        error = "; ".join(m for ms in fields.values() for m in ms) or exc.message
+        redemption = services.get_redemption(redemption_id)
+    if not is_htmx():
+        flash(error or message.format(r=redemption), "error" if error else "success")
+        return redirect(url_for("admin.redemptions", status=request.args.get("status") or None))
+    return make_response(render_template("admin/_redemption_row.html", r=redemption, error=error,
+                                         low_stock=catalog.LOW_STOCK))
+
+
+@bp.post("/redemptions/<int:redemption_id>/approve")
+@staff
+def redemption_approve(redemption_id: int):
+    return _decided(redemption_id, lambda: services.approve_redemption(redemption_id, current_user.id),
+                    "Approved #{r.id}.")
+
+
+@bp.post("/redemptions/<int:redemption_id>/reject")
+@staff
+def redemption_reject(redemption_id: int):
+    reason = request.form.get("reason", "")[:2000]
+    return _decided(redemption_id, lambda: services.reject_redemption(redemption_id, current_user.id, reason),
+                    "Rejected #{r.id}; the points were refunded.")
+
+
+@bp.post("/redemptions/<int:redemption_id>/fulfil")
+@staff
+def redemption_fulfil(redemption_id: int):
+    note = request.form.get("note", "")[:2000]
+    return _decided(redemption_id, lambda: services.fulfil_redemption(redemption_id, current_user.id, note),
+                    "Fulfilled #{r.id}.")

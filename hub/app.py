@@ -147,6 +147,10 @@ def _register_blueprints(app: Flask) -> None:
 
     register_template_helpers(app)
 
+    from challenges.hooks import install as install_challenges
+
+    install_challenges()
+
 
 def _register_cli(app: Flask) -> None:
     from hub.cli import hub_cli, tokens_cli, users_cli

@@ -153,8 +153,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from challenges.cli import challenges_cli
     from hub.cli import hub_cli, tokens_cli, users_cli
     from rewards.cli import rewards_cli
 
-    for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
+    for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)

@@ -70,8 +70,10 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def check_target(url: str, domains: Iterable[str], allow_hosts: Iterable[str]) -> tuple[str, str, int, str, str]:
-    """Validate one hop; returns (scheme, host, port, path, pinned address) or raises Refused."""
+def check_target(
+    url: str, domains: Iterable[str], allow_hosts: Iterable[str]
+) -> tuple[str, str, int, str, list[str]]:
+    """Validate one hop; returns (scheme, host, port, path, checked addresses) or raises Refused."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -97,25 +99,36 @@ def check_target(url: str, domains: Iterable[str], allow_hosts: Iterable[str]) -
     if not addresses:
         raise Transient(f"Could not look up {host}.")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return scheme, host, port, path, addresses[0]
+    return scheme, host, port, path, addresses
+
+
+def _connect_any(addresses: list[str], port: int, timeout: float | None) -> socket.socket:
+    """Connect to the first reachable address of those already checked (never re-resolves)."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error or OSError("no address")
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect_any(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+        self._addresses = addresses
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect_any(self._addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
@@ -131,12 +144,12 @@ def fetch(
     deadline = time.monotonic() + timeout
     domains, allow_hosts = list(domains), list(allow_hosts)
     for _hop in range(max_redirects + 1):
-        scheme, host, port, path, address = check_target(url, domains, allow_hosts)
+        scheme, host, port, path, addresses = check_target(url, domains, allow_hosts)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise Transient("The page took longer than 5 seconds.")
         cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
-        conn = cls(host, port, address, remaining)
+        conn = cls(host, port, addresses, remaining)
         try:
             conn.request("GET", path, headers={
                 "User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5", "Accept-Encoding": "identity",

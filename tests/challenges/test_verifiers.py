@@ -67,7 +67,7 @@ def test_missing_page_goes_to_review(site):
     ("http://127.0.0.1/x", ("127.0.0.1",), "private"),
     ("http://10.1.2.3/x", ("10.1.2.3",), "private"),
     ("http://169.254.169.254/latest/meta-data/", ("169.254.169.254",), "private"),
-    ("http://0.0.0.0/", ("0.0.0.0",), "private"),
+    ("http://0.0.0.0/", ("0.0.0.0",), "private"),  # noqa: S104
     ("http://[::1]/", ("::1",), "private"),
     ("http://[::ffff:127.0.0.1]/", ("::ffff:127.0.0.1",), "private"),
     ("http://100.64.0.1/", ("100.64.0.1",), "private"),

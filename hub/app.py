@@ -134,13 +134,14 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from admin.views import bp as admin_bp
+    from challenges.api import bp as challenges_api
     from hub.api import bp as hub_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp):
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api, admin_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

@@ -147,7 +147,7 @@ def test_completion_flow_and_codes(api, staff_api, make_advocate):
     assert late_reject.status_code == 409
     limit = me.post(f"/challenges/{challenge['id']}/completions", {"evidence_text": "more"})
     assert (limit.status_code, limit.get_json()["error"]["code"]) == (409, "limit_reached")
-    assert me.get("/advocates/%d/ledger" % advocate.id).get_json()["balance"] == 150
+    assert me.get(f"/advocates/{advocate.id}/ledger").get_json()["balance"] == 150
 
 
 def test_reject_needs_a_reason(api, staff_api, make_advocate):

@@ -133,15 +133,18 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import admin.challenges  # noqa: F401  (its routes join the admin blueprint before registration)
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
+    from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api, admin_bp):
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api,
+                      challenges_views, admin_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

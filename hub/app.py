@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
@@ -35,6 +36,15 @@ class VouchFlask(Flask):
         raise AssertionError("unreachable")
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:…>` URL parts stop at the database's integer range: a huge id is a 404, not a
+    driver overflow (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = VouchFlask(
         __name__,
@@ -42,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

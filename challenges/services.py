@@ -682,18 +682,20 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
     db.session.refresh(completion)
     if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
         return "already_decided"
-    if verdict.decision == "approve":
-        if verdict.excerpt:
-            completion.fetched_excerpt = verdict.excerpt[:4000]
-        completion.verification_note = (verdict.note or "")[:1000] or None
-        db.session.flush()
-        approve_completion(completion_id, None, auto=True)
-        return "approved"
-    if verdict.decision == "reject":
-        reject_completion(completion_id, None, verdict.note or "The answers were not right.")
-        return "rejected"
-    send_to_review(completion_id, verdict.note, verdict.excerpt)
-    return "pending_review"
+    try:
+        if verdict.decision == "approve":
+            if verdict.excerpt:
+                completion.fetched_excerpt = verdict.excerpt[:4000]
+            completion.verification_note = (verdict.note or "")[:1000] or None
+            db.session.flush()
+            approve_completion(completion_id, None, auto=True)
+            return "approved"
+        if verdict.decision == "reject":
+            reject_completion(completion_id, None, verdict.note or "The answers were not right.")
+            return "rejected"
+    except InvalidState:  # a person decided it while the verifier ran: theirs stands
+        return "already_decided"
+    return "pending_review" if send_to_review(completion_id, verdict.note, verdict.excerpt) else "already_decided"
 
 
 # --- deciding ------------------------------------------------------------------------------

@@ -252,3 +252,22 @@ def test_redis_down_at_submission_then_sweep(pg_app, make, site, rq_env):
         db.session.commit()
     burst(rq_env)
     assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
+
+
+@pytest.mark.services
+def test_job_timeout_writes_nothing_then_recovers(pg_app, make, site, rq_env):
+    completion_id, advocate_id = url_completion(pg_app, make, site.url("/slow"))
+    backend = pg_app.extensions["vouch_queue"]
+    queue = backend.queue()
+    queue.empty()  # replace the normal job with one whose timeout (1 s) is shorter than the page (1.5 s)
+    queue.enqueue(jobs.verify_completion, completion_id, job_id=f"slow-{completion_id}", job_timeout=1)
+    burst(rq_env)
+    assert status(pg_app, completion_id) == (CompletionStatus.VERIFYING, 1)
+    with pg_app.app_context():
+        assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 0
+        jobs.requeue_stuck(dt.timedelta(0))
+        db.session.commit()
+    burst(rq_env)
+    assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
+    with pg_app.app_context():
+        assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1

@@ -123,14 +123,14 @@ def challenge_action(challenge_id: int, action: str):
         if exc.status == 404:
             abort(404)
         flash(exc.message, "error")
-        return redirect(request.referrer or url_for("admin.challenges")) if not is_htmx() else _row(challenge_id)
+        return _row(challenge_id) if is_htmx() else redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
     if action == "duplicate":
         flash(f"“{result.title}” created.", "success")
         return redirect(url_for("admin.challenge_edit", challenge_id=result.id))
     if is_htmx():
         return _row(challenge_id)
     flash(f"Challenge {done}.", "success")
-    return redirect(request.referrer or url_for("admin.challenges"))
+    return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
 
 
 def _row(challenge_id: int):

@@ -93,10 +93,12 @@ def _editor(form: ChallengeForm, challenge):
 
 
 def _preview_of(form: ChallengeForm):
+    """(the card as advocates will see it, with warnings) or (None, field problems)."""
     try:
-        return services.preview_challenge(services.clean_challenge(form.to_data(), strict_empty=False)), None
+        inp = services.clean_challenge(form.to_data(), strict_empty=False)
     except ValidationFailed as exc:
         return None, exc.fields
+    return {"item": services.preview_challenge(inp), "warnings": services.challenge_warnings(inp)}, None
 
 
 @bp.post("/challenges/preview")

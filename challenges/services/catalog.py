@@ -113,10 +113,6 @@ def clean_challenge(data: Mapping[str, Any], strict_empty: bool = True) -> Chall
         if not _DOMAIN.match(d):
             f.errors.setdefault("allowed_domains", f"“{domain}” is not a domain name like g2.com.")
         clean_domains.append(d)
-    if verification == "url_check" and not clean_domains:
-        f.errors.setdefault("allowed_domains", "Link checks need at least one allowed domain (e.g. g2.com).")
-    if evidence is not None and "answers" in evidence and not quiz and "quiz" not in f.errors:
-        f.errors.setdefault("quiz", "Add the questions advocates will answer.")
     if starts_at and ends_at and ends_at <= starts_at:
         f.errors.setdefault("ends_at", "The end must be after the start.")
     if groups:
@@ -133,6 +129,18 @@ def clean_challenge(data: Mapping[str, Any], strict_empty: bool = True) -> Chall
         max_per_advocate=per_advocate, max_total=max_total, starts_at=starts_at, ends_at=ends_at,
         target_tiers=tuple(tiers), target_groups=tuple(groups), quiz=quiz,
     )
+
+
+def challenge_warnings(inp: ChallengeInput) -> list[str]:
+    """Gaps that do not block saving or publishing but send every completion to review."""
+    warnings = []
+    if inp.verification == "url_check" and not inp.allowed_domains:
+        warnings.append("Link checks need allowed domains (e.g. g2.com): without them every link goes to review.")
+    if inp.verification == "url_check" and not inp.marker:
+        warnings.append("Without marker text, link checks cannot approve: every link goes to review.")
+    if "answers" in inp.evidence and not inp.quiz:
+        warnings.append("Add the questions advocates will answer.")
+    return warnings
 
 
 def _clean_quiz(raw: Any, ctype: str | None, errors: dict[str, str]) -> dict[str, Any] | None:

@@ -82,4 +82,4 @@ def preview_challenge(inp: ChallengeInput) -> FeedItem:
         value = getattr(inp, name)
         setattr(challenge, name, list(value) if isinstance(value, tuple) else value)
     spec = verifiers.TYPES.get(inp.type) or verifiers.TYPES["custom"]
-    return FeedItem(challenge, spec, True, None, None)
+    return FeedItem(challenge, spec, True, None, None, lock_code=None)

@@ -58,9 +58,7 @@ def test_lifecycle_and_audit(make_user, make_challenge):
 
 
 @pytest.mark.parametrize(("data", "field"), [
-    ({"type": "review"}, "allowed_domains"),
     ({"type": "quiz", "quiz": {"questions": [{"prompt": "Q?", "options": ["a", "b"], "answer": 5}]}}, "quiz"),
-    ({"type": "quiz"}, "quiz"),
     ({"type": "nope"}, "type"),
     ({"points": 0}, "points"),
     ({"title": "  "}, "title"),
@@ -74,6 +72,13 @@ def test_clean_challenge_rejects(ctx, data, field):
     with pytest.raises(ValidationFailed) as info:
         services.clean_challenge({"title": "T", "type": "custom", "points": 10} | data)
     assert field in info.value.fields
+
+
+def test_gaps_are_warnings_not_errors(ctx):
+    inp = services.clean_challenge({"title": "T", "type": "review", "points": 10})
+    assert len(services.challenge_warnings(inp)) == 2
+    quiz = services.clean_challenge({"title": "T", "type": "quiz", "points": 10})
+    assert services.challenge_warnings(quiz) == ["Add the questions advocates will answer."]
 
 
 def test_type_defaults_and_domains(ctx):

@@ -138,8 +138,10 @@ FORM = {"title": "Review us on G2", "type": "review", "points": "200", "descript
 def test_manager_creates_previews_edits_and_publishes(manager_client):
     preview = manager_client.post("/admin/challenges/preview", data=FORM, headers=HX).get_data(as_text=True)
     assert "Review us on G2" in preview and "<strong>hi</strong>" in preview and "+200 pts" in preview
-    bad_preview = manager_client.post("/admin/challenges/preview", data=FORM | {"allowed_domains": ""}, headers=HX)
-    assert "allowed domains" in bad_preview.get_data(as_text=True)
+    warned = manager_client.post("/admin/challenges/preview", data=FORM | {"allowed_domains": ""}, headers=HX)
+    assert "every link goes to review" in warned.get_data(as_text=True)
+    bad_preview = manager_client.post("/admin/challenges/preview", data=FORM | {"points": "0"}, headers=HX)
+    assert "Fix these to see the preview" in bad_preview.get_data(as_text=True)
     invalid = manager_client.post("/admin/challenges/new", data=FORM | {"points": "1.5"})
     assert invalid.status_code == 422
     created = manager_client.post("/admin/challenges/new", data=FORM | {"status": "published"})

@@ -137,3 +137,8 @@ def test_every_type_names_a_registered_verifier():
     for spec in verifiers.TYPES.values():
         assert spec.verification in verifiers.VERIFIERS
         assert set(spec.evidence) <= set(verifiers.EVIDENCE_KINDS)
+
+
+def test_no_allowed_domains_means_nothing_is_fetched(site):
+    verdict = verifiers.check_url(evidence(site.url("/review"), domains=()))
+    assert verdict.decision == "review" and "none set" in verdict.note and site.hits == []

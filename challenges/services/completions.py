@@ -65,11 +65,14 @@ class EvidenceInput:
 
 
 def clean_evidence(challenge: Challenge, data: Mapping[str, Any]) -> EvidenceInput:
-    """Validate what the advocate sent against what the challenge asks for."""
+    """Validate what the advocate sent against what the challenge asks for. A link is
+    required when asked for (link checks need it); where a text is asked for, a link alone
+    also does ("tell us what you did, or link to it")."""
     f = Fields(data)
     required = set(challenge.evidence or [])
+    text_or_link = "text" in required and "url" not in required and bool(data.get("evidence_url"))
     url = f.str("evidence_url", required="url" in required, max_length=MAX_URL)
-    text = f.str("evidence_text", required="text" in required, max_length=MAX_EVIDENCE_TEXT)
+    text = f.str("evidence_text", required="text" in required and not text_or_link, max_length=MAX_EVIDENCE_TEXT)
     if url is not None and not re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.I):
         f.errors.setdefault("evidence_url", "A link starting with http:// or https://.")
     answers = None

@@ -214,3 +214,14 @@ def test_openapi_lists_the_routes(client):
                  "/api/v1/completions", "/api/v1/completions/{completion_id}/approve",
                  "/api/v1/completions/{completion_id}/reject"):
         assert path in paths
+
+
+def test_a_link_is_enough_where_a_text_is_asked_for(api, staff_api, make_advocate):
+    me = api(make_advocate().user)
+    challenge = published(staff_api, type="custom", allowed_domains=[])
+    assert challenge["evidence"] == ["text"]
+    response = me.post(f"/challenges/{challenge['id']}/completions", {"evidence_url": "https://example.com/p"})
+    assert response.status_code == 201
+    bad = me.post(f"/challenges/{published(staff_api, type='webinar', allowed_domains=[])['id']}/completions",
+                  {"evidence_url": "ftp://nope"})
+    assert bad.status_code == 422 and "evidence_url" in bad.get_json()["error"]["fields"]

@@ -116,12 +116,15 @@ def submit_completion(
     at: dt.datetime | None = None,
     source_key: str | None = None,
     system: bool = False,
+    count_as_ask: bool = True,
 ) -> Completion:
     """Create a completion if every rule allows it, else raise (and write nothing).
 
     404 unknown/draft/archived/untargeted; 409 challenge_closed, already_submitted,
     limit_reached (per advocate, cooldown with available_at, max_total), cap_reached.
-    `system` completions (community, CRM, reference flows) skip the self-service check.
+    `system` completions (community, CRM, reference flows) skip the self-service check;
+    `count_as_ask=False` is for a flow that already recorded the ask itself (a reference
+    request's assignment is the ask, so its completion must not count a second one).
     """
     at = at or utcnow()
     advocate = db.session.get(Advocate, advocate_id)
@@ -153,7 +156,7 @@ def submit_completion(
     except IntegrityError:
         raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
-    if kind is not None:
+    if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at)
     db.session.execute(update(Advocate).where(Advocate.id == advocate_id).values(last_activity_at=at)
                        .execution_options(synchronize_session=False))
@@ -364,10 +367,12 @@ def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason:
 
 
 def auto_complete(challenge_id: int, advocate_id: int, source_key: str, evidence: EvidenceInput,
-                  at: dt.datetime | None = None) -> Completion:
+                  at: dt.datetime | None = None, count_as_ask: bool = True) -> Completion:
     """For the community/CRM/reference flows: create and approve a completion once per
-    `source_key`, within the challenge's caps, limits and dates (raises like submit)."""
-    completion = submit_completion(challenge_id, advocate_id, evidence, at=at, source_key=source_key, system=True)
+    `source_key`, within the challenge's caps, limits and dates (raises like submit).
+    Reference flows pass count_as_ask=False: the assignment was already claimed as the ask."""
+    completion = submit_completion(challenge_id, advocate_id, evidence, at=at, source_key=source_key, system=True,
+                                   count_as_ask=count_as_ask)
     if completion.status in UNDECIDED:
         completion = approve_completion(completion.id, None, auto=True)
     return completion

@@ -311,3 +311,19 @@ def test_feed_hides_quiz_answers_from_nobody_but_lists_status(make_advocate, mak
     submit(challenge, advocate)
     item = services.feed_item(challenge, advocate)
     assert item.lock_code == "already_submitted" and item.latest.status is CompletionStatus.PENDING_REVIEW
+
+
+def test_reference_flow_completion_does_not_count_a_second_ask(make_advocate, make_challenge):
+    from challenges import caps
+    from challenges.models import AskKind
+
+    advocate = make_advocate()
+    challenge = make_challenge(type="reference_call", max_per_advocate=5)
+    caps.claim_ask(advocate.id, AskKind.REFERENCE_CALL, "reference_request", 41)
+    db.session.commit()
+    completion = services.auto_complete(challenge.id, advocate.id, "reference-41",
+                                        services.EvidenceInput(evidence_text="Call held"), count_as_ask=False)
+    db.session.commit()
+    assert completion.status is CompletionStatus.APPROVED
+    assert caps.asks_last_365([advocate.id]) == {advocate.id: 1}
+    assert "first_reference" in {b.code for b, _ in badges_of(advocate.id)}

@@ -12,6 +12,7 @@ from flask import Flask, abort, g, request
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
@@ -54,6 +55,15 @@ class VouchFlask(Flask):
         raise AssertionError("unreachable")
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:…>` URL parts stop at the database's integer range: a huge id is a 404, not a
+    driver overflow (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = VouchFlask(
         __name__,
@@ -61,6 +71,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -160,24 +171,33 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import admin.challenges  # noqa: F401  (its routes join the admin blueprint before registration)
     from admin.views import bp as admin_bp
+    from challenges.api import bp as challenges_api
+    from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp):
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api,
+                      challenges_views, admin_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers
 
     register_template_helpers(app)
 
+    from challenges.hooks import install as install_challenges
+
+    install_challenges()
+
 
 def _register_cli(app: Flask) -> None:
+    from challenges.cli import challenges_cli
     from hub.cli import hub_cli, tokens_cli, users_cli
     from rewards.cli import rewards_cli
 
-    for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
+    for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)

@@ -35,6 +35,9 @@ class LiveServer:
     app: Flask
     url: str
 
+    def __str__(self) -> str:  # so f"{live_server}/path" reads as the URL
+        return self.url
+
 
 @pytest.fixture(scope="module")
 def live_server(sqlite_template: Path, tmp_path_factory) -> Iterator[LiveServer]:
@@ -160,3 +163,21 @@ def log_in() -> Callable:
         page.wait_for_load_state()
 
     return do
+
+
+# Names some journeys use: the app, a page for one person, and the usual row factory.
+@pytest.fixture()
+def live_app(live: LiveServer) -> Flask:
+    return live.app
+
+
+@pytest.fixture()
+def browser_page(page):
+    return page
+
+
+@pytest.fixture()
+def live_factory():
+    from tests.conftest import Factory
+
+    return Factory()

@@ -1,0 +1,134 @@
+"""Challenge rules, one module per concern, re-exported here (`from challenges import services`).
+
+- catalog: validating definitions and the draft → published → closed → archived lifecycle;
+- feed: targeting, and whether an advocate can take a challenge now (and if not, why/when);
+- completions: submitting (limits, places, caps), verifying and deciding exactly once;
+- preferences: the advocate's own caps, breaks and reference availability;
+- review: the review queue and the editor's live preview.
+
+Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+from challenges.services.catalog import (
+    EDITABLE,
+    INT_FIELDS,
+    MAX_DESCRIPTION,
+    MAX_EVIDENCE_TEXT,
+    MAX_OPTIONS,
+    MAX_POINTS,
+    MAX_QUESTIONS,
+    MAX_REASON,
+    MAX_URL,
+    ChallengeInput,
+    archive_challenge,
+    challenge_warnings,
+    clean_challenge,
+    close_challenge,
+    completion_stats,
+    create_challenge,
+    definition_dict,
+    duplicate_challenge,
+    get_challenge,
+    input_from,
+    list_challenges,
+    publish_challenge,
+    update_challenge,
+)
+from challenges.services.completions import (
+    BADGE_STEPS,
+    BulkResult,
+    EvidenceInput,
+    apply_verdict,
+    approve_completion,
+    auto_complete,
+    clean_evidence,
+    completion_for,
+    decide_many,
+    list_completions,
+    reject_completion,
+    schedule_verification,
+    send_to_review,
+    start_verification,
+    stuck_completions,
+    submit_completion,
+)
+from challenges.services.feed import (
+    FeedItem,
+    feed_for,
+    feed_item,
+    is_open,
+    is_targeted,
+    visible_challenge,
+)
+from challenges.services.preferences import (
+    MAX_BLACKOUTS,
+    PreferencesInput,
+    add_blackout,
+    remove_blackout,
+    save_preferences,
+)
+from challenges.services.review import (
+    ReviewItem,
+    highlight,
+    preview_challenge,
+    review_queue,
+)
+
+__all__ = [
+    "BADGE_STEPS",
+    "EDITABLE",
+    "INT_FIELDS",
+    "MAX_BLACKOUTS",
+    "MAX_DESCRIPTION",
+    "MAX_EVIDENCE_TEXT",
+    "MAX_OPTIONS",
+    "MAX_POINTS",
+    "MAX_QUESTIONS",
+    "MAX_REASON",
+    "MAX_URL",
+    "BulkResult",
+    "ChallengeInput",
+    "EvidenceInput",
+    "FeedItem",
+    "PreferencesInput",
+    "ReviewItem",
+    "add_blackout",
+    "apply_verdict",
+    "approve_completion",
+    "archive_challenge",
+    "auto_complete",
+    "challenge_warnings",
+    "clean_challenge",
+    "clean_evidence",
+    "close_challenge",
+    "completion_for",
+    "completion_stats",
+    "create_challenge",
+    "decide_many",
+    "definition_dict",
+    "duplicate_challenge",
+    "feed_for",
+    "feed_item",
+    "get_challenge",
+    "highlight",
+    "input_from",
+    "is_open",
+    "is_targeted",
+    "list_challenges",
+    "list_completions",
+    "preview_challenge",
+    "publish_challenge",
+    "reject_completion",
+    "remove_blackout",
+    "review_queue",
+    "save_preferences",
+    "schedule_verification",
+    "send_to_review",
+    "start_verification",
+    "stuck_completions",
+    "submit_completion",
+    "update_challenge",
+    "visible_challenge",
+]

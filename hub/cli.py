@@ -68,3 +68,36 @@ def seed_demo(force: bool) -> None:
     summary = seed(DEMO_PASSWORD)
     db.session.commit()
     click.echo(summary)
+
+
+@hub_cli.command("send-digests")
+@with_appcontext
+def send_digests() -> None:
+    """Enqueue this week's digest for every advocate (weekly; exactly one per advocate per week)."""
+    from hub.mailings import send_digests as enqueue_digests
+
+    count = enqueue_digests()
+    db.session.commit()
+    click.echo(f"Enqueued digests for {count} advocates.")
+
+
+@hub_cli.command("reengage")
+@with_appcontext
+def reengage() -> None:
+    """Enqueue a catch-up note for advocates without activity for 180 days (daily)."""
+    from hub.mailings import reengage as enqueue_reengage
+
+    count = enqueue_reengage()
+    db.session.commit()
+    click.echo(f"Enqueued re-engagement notes for {count} advocates.")
+
+
+@hub_cli.command("drain-outbox")
+@with_appcontext
+def drain_outbox() -> None:
+    """Enqueue a delivery attempt for every queued email that is due (every minute)."""
+    from hub.mail import drain_outbox as enqueue_due
+
+    count = enqueue_due()
+    db.session.commit()
+    click.echo(f"Enqueued {count} queued emails.")

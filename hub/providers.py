@@ -64,7 +64,7 @@ def run_demo_seeders() -> str:
 # Durable follow-ups when a community answer reaches a milestone (accepted by the asker or a
 # manager, or its 3rd upvote). Each job is a top-level function `job(answer_id: int) -> None`;
 # hub.community enqueues every registered job after the milestone's commit with the
-# deterministic id `<module>.<name>:<answer_id>`. Jobs run at least once: they must be
+# deterministic id `answer-<answer_id>-<module>-<name>`. Jobs run at least once: they must be
 # idempotent (challenges completes `community_answer` challenges once per answer).
 AnswerMilestoneJob = Callable[[int], None]
 _answer_milestone_jobs: list[AnswerMilestoneJob] = []

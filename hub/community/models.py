@@ -28,7 +28,7 @@ class Question(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Set once by a conditional UPDATE (… WHERE accepted_answer_id IS NULL): one accepted answer.
     accepted_answer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("answers.id", use_alter=True, name="fk_questions_accepted_answer_id_answers")
+        ForeignKey("answers.id", use_alter=True, name="fk_questions_accepted_answer_id_answers", ondelete="SET NULL")
     )
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden_reason: Mapped[str | None] = mapped_column(String(REASON_MAX))

@@ -11,6 +11,7 @@ signals in hub.signals are sent after commit.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -200,10 +201,15 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
 
 def _milestone(answer: Answer, signal) -> None:
     for job in answer_milestone_jobs():
-        enqueue_after_commit(job, answer.id, job_id=f"{job.__module__}.{job.__name__}:{answer.id}")
+        enqueue_after_commit(job, answer.id, job_id=milestone_job_id(job, answer.id))
     answer_id, question_id, author_id = answer.id, answer.question_id, answer.author_id
     call_after_commit(lambda: signal.send("hub.community", answer_id=answer_id, question_id=question_id,
                                           author_id=author_id))
+
+
+def milestone_job_id(job, answer_id: int) -> str:
+    """Deterministic RQ job id (letters, digits, `_` and `-` only) for one job and one answer."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"answer-{answer_id}-{job.__module__}-{job.__name__}")
 
 
 def _require_poster(user: User) -> None:

@@ -79,7 +79,8 @@ def upgrade():
 
     # questions ↔ answers reference each other: this key is added once both tables exist.
     with op.batch_alter_table('questions', schema=None) as batch_op:
-        batch_op.create_foreign_key('fk_questions_accepted_answer_id_answers', 'answers', ['accepted_answer_id'], ['id'])
+        batch_op.create_foreign_key('fk_questions_accepted_answer_id_answers', 'answers', ['accepted_answer_id'], ['id'],
+                                    ondelete='SET NULL')
 
     with op.batch_alter_table('email_outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_attempt_at', hub.db.UTCDateTime(timezone=True), nullable=True))

@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
+    from challenges.api import bp as challenges_api
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
     from hub.community.views import bp as community_views
@@ -147,17 +148,22 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.views import bp as rewards_views
 
     for blueprint in (hub_views, hub_api, openapi_bp, community_views, community_api, notifications_api,
-                      email_views, rewards_api, rewards_views, admin_bp, admin_emails_bp):
+                      email_views, rewards_api, rewards_views, challenges_api, admin_bp, admin_emails_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers
 
     register_template_helpers(app)
 
+    from challenges.hooks import install as install_challenges
+
+    install_challenges()
+
 
 def _register_cli(app: Flask) -> None:
+    from challenges.cli import challenges_cli
     from hub.cli import hub_cli, tokens_cli, users_cli
     from rewards.cli import rewards_cli
 
-    for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
+    for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)

@@ -49,7 +49,7 @@ def clean_body(body: object, field: str = "body") -> tuple[str, str]:
     text = body.strip()
     if len(text) > BODY_MAX:
         raise ValidationFailed({field: f"At most {BODY_MAX:,} characters."})
-    html = render_markdown(text)
+    html = render_markdown(text).strip()
     if not html:
         raise ValidationFailed({field: "Nothing is left once unsafe markup is removed."})
     return text, html

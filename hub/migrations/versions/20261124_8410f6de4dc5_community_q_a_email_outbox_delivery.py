@@ -1,7 +1,7 @@
 """community q&a, email outbox delivery
 
 Revision ID: 8410f6de4dc5
-Revises: 191e39da26db
+Revises: 63c770f68b15
 Create Date: 2026-11-24 08:23:31.195548
 
 """
@@ -12,7 +12,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = '8410f6de4dc5'
-down_revision = '191e39da26db'
+down_revision = '63c770f68b15'
 branch_labels = None
 depends_on = None
 

@@ -97,9 +97,9 @@ def test_parallel_upvotes_by_many_fire_the_milestone_once(pg_app, make, monkeypa
     assert outcomes == Counter({"voted": 8})
     assert _counts(pg_app, answer_id) == (8, 8)
     assert fired == [answer_id]
-    queue = pg_app.extensions["vouch_queue"].queue()
-    job_ids = [j for j in queue.job_ids if j.startswith(f"answer-{answer_id}-")]
-    assert job_ids == [services.milestone_job_id(record_milestone, answer_id)]
+    backend = pg_app.extensions["vouch_queue"]
+    expected = backend.job_key(services.milestone_job_id(record_milestone, answer_id))
+    assert [j for j in backend.queue().job_ids if j.startswith(backend.job_key(f"answer-{answer_id}-"))] == [expected]
 
 
 def test_parallel_upvotes_by_one_user_on_sqlite(app, make):

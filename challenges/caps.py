@@ -1,0 +1,321 @@
+"""Asks and the caps that protect advocates (product.md §5) — the one place they live.
+
+An *ask* is a medium/high-effort completion or a reference call. `check_ask` is a pure
+read (the feed, reference matching); `claim_ask` is the atomic write: it takes the
+advocate's row lock (SELECT … FOR UPDATE on PostgreSQL; SQLite already serializes
+writers with BEGIN IMMEDIATE), re-checks and inserts, so two simultaneous asks can never
+both pass a cap. Asks are idempotent on (source_type, source_id).
+
+Windows are rolling: an ask at t blocks its rule until exactly t + window (at that instant
+the next ask is allowed). Rules, from the owner's `caps_policy` setting:
+
+- reference calls: `reference_calls_per_30_days`
+- medium-effort asks: `medium_asks_per_60_days`
+- high-effort asks: `high_asks_per_90_days`
+- all asks: `asks_per_365_days`
+- the advocate's own `max_asks_per_quarter` (all asks, rolling 90 days)
+- the advocate's blackout date ranges (`preferences["blackouts"]`, inclusive UTC dates)
+- for reference calls, `available_for_references`
+
+A released ask (`cancelled_at` set: a declined reference, a rejected completion) no longer
+counts — the advocate's time was not in the end taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from challenges.models import Ask, AskKind
+from hub.db import utcnow
+from hub.errors import CapReached, NotFound
+from hub.extensions import db
+from hub.models import Advocate
+from hub.settings import get_setting
+
+QUARTER_DAYS = 90
+LOOKBACK_DAYS = 365
+BURNOUT_BUCKETS = ("healthy", "acceptable", "at_risk", "burning")
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    """The answer to "may this advocate be asked now?"; `available_at` is when they may
+    (None when allowed, or when only a person can lift the block)."""
+
+    allowed: bool
+    reason: str | None = None
+    code: str | None = None
+    available_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    policy_key: str | None
+    kinds: frozenset[AskKind]
+    window_days: int
+
+
+RULES = (
+    Rule("reference_cap", "reference_calls_per_30_days", frozenset({AskKind.REFERENCE_CALL}), 30),
+    Rule("medium_cap", "medium_asks_per_60_days", frozenset({AskKind.MEDIUM}), 60),
+    Rule("high_cap", "high_asks_per_90_days", frozenset({AskKind.HIGH}), 90),
+    Rule("annual_cap", "asks_per_365_days", frozenset(AskKind), 365),
+    Rule("personal_cap", None, frozenset(AskKind), QUARTER_DAYS),
+)
+
+POLICY_FIELDS = {
+    "reference_calls_per_30_days": "Reference calls per advocate per 30 days",
+    "medium_asks_per_60_days": "Medium-effort asks per 60 days",
+    "high_asks_per_90_days": "High-effort asks per 90 days",
+    "asks_per_365_days": "All asks per rolling 365 days",
+}
+POLICY_MAX = 100
+
+
+def day_label(value: dt.datetime | dt.date, today: dt.datetime | dt.date | None = None) -> str:
+    """"Nov 3" (or "Nov 3, 2027" outside the current year)."""
+    today = today or utcnow()
+    label = f"{value:%b} {value.day}"
+    return label if value.year == today.year else f"{label}, {value.year}"
+
+
+def _active_asks(advocate_id: int, since: dt.datetime) -> list[Ask]:
+    return list(db.session.scalars(
+        select(Ask).where(Ask.advocate_id == advocate_id, Ask.cancelled_at.is_(None), Ask.asked_at > since)
+        .order_by(Ask.asked_at)
+    ))
+
+
+def parse_blackouts(raw: object) -> list[tuple[dt.date, dt.date]]:
+    """Blackout ranges from preferences; malformed entries are ignored (never crash the feed)."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    if not isinstance(raw, list):
+        return ranges
+    for item in raw:
+        try:
+            start = dt.date.fromisoformat(item["start"])
+            end = dt.date.fromisoformat(item["end"])
+        except (TypeError, KeyError, ValueError):
+            continue
+        if end >= start:
+            ranges.append((start, end))
+    return sorted(ranges)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _skip_blackouts(t: dt.datetime, blackouts: list[tuple[dt.date, dt.date]]) -> tuple[dt.datetime, tuple | None]:
+    """The first instant ≥ t outside every blackout, and the first blackout that moved it."""
+    hit = None
+    moved = True
+    while moved:
+        moved = False
+        for start, end in blackouts:
+            if start <= t.date() <= end:
+                t = _midnight(end + dt.timedelta(days=1))
+                hit = hit or (start, end)
+                moved = True
+    return t, hit
+
+
+def _limit_for(rule: Rule, policy: dict, advocate: Advocate) -> int | None:
+    if rule.policy_key is None:
+        return advocate.max_asks_per_quarter
+    value = policy.get(rule.policy_key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _rule_reason(rule: Rule, limit: int, relevant: list[Ask], released: dt.datetime, at: dt.datetime) -> str:
+    if limit == 0:
+        return {
+            "reference_cap": "The program is not booking reference calls right now.",
+            "medium_cap": "The program is not asking for medium-effort activities right now.",
+            "high_cap": "The program is not asking for high-effort activities right now.",
+            "annual_cap": "The program is not sending asks right now.",
+            "personal_cap": "You paused all asks in your preferences.",
+        }[rule.code]
+    last = relevant[-1].asked_at
+    nxt = day_label(released, at)
+    if rule.code == "reference_cap" and limit == 1:
+        return f"You took a reference call on {day_label(last, at)} — next one from {nxt}"
+    if rule.code == "reference_cap":
+        return f"You took {limit} reference calls in the last 30 days — next one from {nxt}"
+    if rule.code in ("medium_cap", "high_cap"):
+        effort = "medium" if rule.code == "medium_cap" else "high"
+        if limit == 1:
+            return f"You took on a {effort}-effort challenge on {day_label(last, at)} — next one from {nxt}"
+        return f"You took on {limit} {effort}-effort challenges recently — next one from {nxt}"
+    if rule.code == "annual_cap":
+        return f"You have helped {limit} times in the last 12 months — next ask from {nxt}"
+    return f"Your own limit is {limit} ask{'s' if limit != 1 else ''} per quarter — next one from {nxt}"
+
+
+def check_ask(advocate_id: int, kind: AskKind | str, at: dt.datetime | None = None) -> CapCheck:
+    """May `advocate_id` take an ask of `kind` at `at` (default now)? A pure read."""
+    kind = AskKind(kind)
+    at = at or utcnow()
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        raise NotFound("Advocate not found.")
+    if kind is AskKind.REFERENCE_CALL and not advocate.available_for_references:
+        return CapCheck(False, "You are not taking reference calls (see your preferences).", "references_off")
+    policy = get_setting("caps_policy")
+    asks = _active_asks(advocate_id, at - dt.timedelta(days=LOOKBACK_DAYS))
+    blocks: list[tuple[dt.datetime | None, str, str]] = []
+    for rule in RULES:
+        if kind not in rule.kinds:
+            continue
+        limit = _limit_for(rule, policy, advocate)
+        if limit is None:
+            continue
+        since = at - dt.timedelta(days=rule.window_days)
+        relevant = [a for a in asks if a.kind in rule.kinds and a.asked_at > since]
+        if len(relevant) < limit:
+            continue
+        released = None if limit == 0 else relevant[len(relevant) - limit].asked_at + dt.timedelta(
+            days=rule.window_days)
+        blocks.append((released, rule.code, _rule_reason(rule, limit, relevant, released or at, at)))
+    blackouts = parse_blackouts((advocate.preferences or {}).get("blackouts"))
+    if any(released is None for released, _, _ in blocks):
+        _, code, reason = next(b for b in blocks if b[0] is None)
+        return CapCheck(False, reason, code, None)
+    if blocks:
+        released, code, reason = max(blocks, key=lambda b: b[0])
+        available, _ = _skip_blackouts(released, blackouts)
+        if available != released:
+            reason = f"{reason.rsplit(' — ', 1)[0]} — next one from {day_label(available, at)}"
+        return CapCheck(False, reason, code, available)
+    available, hit = _skip_blackouts(at, blackouts)
+    if hit is not None:
+        start, end = hit
+        reason = (f"You marked {day_label(start, at)} – {day_label(end, at)} as unavailable"
+                  f" — next one from {day_label(available, at)}")
+        return CapCheck(False, reason, "blackout", available)
+    return CapCheck(True)
+
+
+def _lock_advocate(advocate_id: int) -> None:
+    found = db.session.execute(
+        select(Advocate.id).where(Advocate.id == advocate_id).with_for_update()
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("Advocate not found.")
+
+
+def _ask_for(source_type: str, source_id: str) -> Ask | None:
+    return db.session.scalar(select(Ask).where(Ask.source_type == source_type, Ask.source_id == source_id))
+
+
+def claim_ask(
+    advocate_id: int, kind: AskKind | str, source_type: str, source_id: str | int, at: dt.datetime | None = None
+) -> Ask:
+    """Record an ask atomically, or raise CapReached (with `available_at`).
+
+    Idempotent on (source_type, source_id): claiming the same source again returns the
+    existing ask without re-checking. The caller commits.
+    """
+    kind = AskKind(kind)
+    source_id = str(source_id)
+    at = at or utcnow()
+    existing = _ask_for(source_type, source_id)
+    if existing is not None:
+        return existing
+    _lock_advocate(advocate_id)
+    existing = _ask_for(source_type, source_id)
+    if existing is not None:
+        return existing
+    check = check_ask(advocate_id, kind, at)
+    if not check.allowed:
+        raise CapReached(check.reason or "A cap protecting this advocate has been reached.",
+                         available_at=check.available_at, reason_code=check.code)
+    ask = Ask(advocate_id=advocate_id, kind=kind, source_type=source_type, source_id=source_id, asked_at=at)
+    try:
+        with db.session.begin_nested():
+            db.session.add(ask)
+            db.session.flush()
+    except IntegrityError:
+        existing = _ask_for(source_type, source_id)
+        if existing is None:
+            raise
+        return existing
+    return ask
+
+
+def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None = None) -> bool:
+    """Stop counting an ask (declined reference, rejected completion). True if it was active."""
+    result = db.session.execute(
+        update(Ask)
+        .where(Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
+        .values(cancelled_at=at or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def asks_last_365(advocate_ids: list[int], at: dt.datetime | None = None) -> dict[int, int]:
+    """Active asks per advocate in the 365 days before `at` (one query)."""
+    if not advocate_ids:
+        return {}
+    since = (at or utcnow()) - dt.timedelta(days=LOOKBACK_DAYS)
+    rows = db.session.execute(
+        select(Ask.advocate_id, func.count())
+        .where(Ask.advocate_id.in_(advocate_ids), Ask.cancelled_at.is_(None), Ask.asked_at > since)
+        .group_by(Ask.advocate_id)
+    ).all()
+    counts = {advocate_id: 0 for advocate_id in advocate_ids}
+    counts.update({advocate_id: n for advocate_id, n in rows})
+    return counts
+
+
+def burnout_bucket(n: int) -> str:
+    """0–4 healthy, 5–6 acceptable, 7–10 at risk, more than 10 burning."""
+    if n <= 4:
+        return "healthy"
+    if n <= 6:
+        return "acceptable"
+    if n <= 10:
+        return "at_risk"
+    return "burning"
+
+
+def advocate_facts(advocate_ids: list[int]) -> dict[int, dict]:
+    """The hub.providers hook: asks in the last 365 days and the burnout bucket."""
+    return {a: {"asks_last_365": n, "burnout": burnout_bucket(n)} for a, n in asks_last_365(advocate_ids).items()}
+
+
+def recent_asks(advocate_ids: list[int], limit: int = 5) -> dict[int, list[Ask]]:
+    """Each advocate's latest active asks within a year, newest first (one query)."""
+    if not advocate_ids:
+        return {}
+    since = utcnow() - dt.timedelta(days=LOOKBACK_DAYS)
+    found: dict[int, list[Ask]] = {a: [] for a in advocate_ids}
+    for ask in db.session.scalars(
+        select(Ask).where(Ask.advocate_id.in_(advocate_ids), Ask.cancelled_at.is_(None), Ask.asked_at > since)
+        .order_by(Ask.asked_at.desc())
+    ):
+        if len(found[ask.advocate_id]) < limit:
+            found[ask.advocate_id].append(ask)
+    return found
+
+
+def validate_policy(raw: dict) -> dict[str, int] | dict[str, str]:
+    """Check an owner's caps policy: whole numbers 0–100 for every rule. Returns the clean
+    policy, or field errors."""
+    errors: dict[str, str] = {}
+    clean: dict[str, int] = {}
+    for key in POLICY_FIELDS:
+        value = raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors[key] = "Must be a whole number."
+        elif not 0 <= value <= POLICY_MAX:
+            errors[key] = f"Must be between 0 and {POLICY_MAX}."
+        else:
+            clean[key] = value
+    return errors or clean

@@ -1,0 +1,184 @@
+"""Challenges, completions and asks (the unit the caps policy counts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db import str_enum, utcnow
+from hub.extensions import db
+from hub.models import Advocate, Group
+
+
+class Effort(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ChallengeStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class CompletionStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    VERIFYING = "verifying"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+# Completions that still hold a place: they count against max_per_advocate and max_total.
+IN_FLIGHT = (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING, CompletionStatus.PENDING_REVIEW)
+UNDECIDED = IN_FLIGHT
+COUNTING = (*IN_FLIGHT, CompletionStatus.APPROVED)
+
+
+class AskKind(enum.StrEnum):
+    """What the caps policy counts: reference calls and medium/high-effort completions."""
+
+    REFERENCE_CALL = "reference_call"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+challenge_groups = Table(
+    "challenge_groups",
+    db.Model.metadata,
+    Column("challenge_id", ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_challenge_groups_group_id", "group_id"),
+)
+
+
+class Challenge(db.Model):
+    """A thing advocates can do for points. `type` and `verification` are keys of the
+    registry in challenges.verifiers (plain strings, so adding a type needs no migration)."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (
+        CheckConstraint("points > 0", name="points_positive"),
+        CheckConstraint("bonus_points >= 0", name="bonus_non_negative"),
+        CheckConstraint("cooldown_days >= 0", name="cooldown_non_negative"),
+        CheckConstraint("max_per_advocate >= 1", name="max_per_advocate_positive"),
+        CheckConstraint("max_total IS NULL OR max_total >= 1", name="max_total_positive"),
+        Index("ix_challenges_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(160))
+    type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    points: Mapped[int] = mapped_column(Integer)
+    bonus_points: Mapped[int] = mapped_column(Integer, default=0)
+    question_id: Mapped[int | None] = mapped_column(Integer)
+    effort: Mapped[Effort] = mapped_column(str_enum(Effort, 16))
+    verification: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    marker: Mapped[str | None] = mapped_column(String(200))
+    quiz: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cooldown_days: Mapped[int] = mapped_column(Integer, default=0)
+    max_per_advocate: Mapped[int] = mapped_column(Integer, default=1)
+    max_total: Mapped[int | None] = mapped_column(Integer)
+    starts_at: Mapped[dt.datetime | None]
+    ends_at: Mapped[dt.datetime | None]
+    target_tiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[ChallengeStatus] = mapped_column(
+        str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    published_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    archived_at: Mapped[dt.datetime | None]
+
+    target_groups: Mapped[list[Group]] = relationship(secondary=challenge_groups, lazy="selectin")
+
+
+class Completion(db.Model):
+    """One advocate's attempt at a challenge; its status is what the htmx chip polls.
+
+    At most one undecided completion per (challenge, advocate) — a partial unique index —
+    so parallel identical submissions collapse into one.
+    """
+
+    __tablename__ = "completions"
+    __table_args__ = (
+        UniqueConstraint("challenge_id", "source_key", name="uq_completions_challenge_source"),
+        Index(
+            "uq_completions_one_open", "challenge_id", "advocate_id", unique=True,
+            postgresql_where=text("status IN ('submitted', 'verifying', 'pending_review')"),
+            sqlite_where=text("status IN ('submitted', 'verifying', 'pending_review')"),
+        ),
+        Index("ix_completions_advocate_challenge", "advocate_id", "challenge_id"),
+        Index("ix_completions_status_submitted", "status", "submitted_at"),
+        CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"))
+    status: Mapped[CompletionStatus] = mapped_column(
+        str_enum(CompletionStatus, 16), default=CompletionStatus.SUBMITTED
+    )
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    evidence_text: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The challenge's points when the advocate submitted: what approval awards (I6).
+    points_offered: Mapped[int] = mapped_column(Integer)
+    points_awarded: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    verification_note: Mapped[str | None] = mapped_column(String(1000))
+    fetched_excerpt: Mapped[str | None] = mapped_column(Text)
+    verification_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by automatic completions (community answers, referrals, reference calls): the
+    # event that created it, so a repeated event never creates a second completion.
+    source_key: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verifying_started_at: Mapped[dt.datetime | None]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    is_auto_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    challenge: Mapped[Challenge] = relationship()
+    advocate: Mapped[Advocate] = relationship()
+
+
+class Ask(db.Model):
+    """A request on an advocate's time, counted by challenges.caps. One per source event."""
+
+    __tablename__ = "asks"
+    __table_args__ = (
+        UniqueConstraint("source_type", "source_id", name="uq_asks_source"),
+        Index("ix_asks_advocate_asked", "advocate_id", "asked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"))
+    kind: Mapped[AskKind] = mapped_column(str_enum(AskKind, 16, "ask_kind"))
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(64))
+    asked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None]

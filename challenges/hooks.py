@@ -1,11 +1,14 @@
-"""Wires challenges into the hub: advocate facts (asks, burnout), home feed, demo data."""
+"""Wires challenges into the hub: advocate facts (asks, burnout), home feed, demo data,
+community answers that complete challenges, and the weekly digest's challenge list."""
 
 from __future__ import annotations
 
 
 def install() -> None:
     """Register the challenges package's hooks with hub.providers (idempotent)."""
-    from challenges import caps
-    from hub.providers import register_advocate_facts
+    from challenges import caps, community, jobs
+    from hub.providers import register_advocate_facts, register_answer_milestone_job, register_digest_source
 
     register_advocate_facts(caps.advocate_facts)
+    register_answer_milestone_job(jobs.complete_community_answer)
+    register_digest_source(community.digest_items)

@@ -10,6 +10,7 @@ from hub import services
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Role, User
+from hub.queue import finish_local_jobs
 
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Manage API tokens.")
@@ -67,6 +68,7 @@ def seed_demo(force: bool) -> None:
         return
     summary = seed(DEMO_PASSWORD)
     db.session.commit()
+    finish_local_jobs()
     click.echo(summary)
 
 
@@ -78,6 +80,7 @@ def send_digests() -> None:
 
     count = enqueue_digests()
     db.session.commit()
+    finish_local_jobs()
     click.echo(f"Enqueued digests for {count} advocates.")
 
 
@@ -89,6 +92,7 @@ def reengage() -> None:
 
     count = enqueue_reengage()
     db.session.commit()
+    finish_local_jobs()
     click.echo(f"Enqueued re-engagement notes for {count} advocates.")
 
 
@@ -100,4 +104,5 @@ def drain_outbox() -> None:
 
     count = enqueue_due()
     db.session.commit()
+    finish_local_jobs()
     click.echo(f"Enqueued {count} queued emails.")

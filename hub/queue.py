@@ -183,6 +183,14 @@ class InProcessBackend:
                 self.jobs.task_done()
 
 
+def finish_local_jobs() -> None:
+    """In the embedded default, wait for the in-process jobs a CLI command enqueued: its
+    worker thread dies with the process. (With RQ the workers carry on; nothing to wait for.)"""
+    backend = current_app.extensions.get("vouch_queue")
+    if isinstance(backend, InProcessBackend):
+        backend.join()
+
+
 def init_queue(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
         app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"])

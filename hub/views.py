@@ -18,7 +18,7 @@ from hub.forms import (
 )
 from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Role
-from hub.notifications import mark_all_read, notifications_page
+from hub.notifications import mark_all_read, notifications_page, unread_count
 from hub.security import safe_next_url
 
 bp = Blueprint("hub", __name__)
@@ -184,4 +184,10 @@ def notifications_read():
 @bp.get("/notifications/bell")
 @roles_required(*ALL_ROLES)
 def notification_bell():
-    return render_template("_macros/_bell.html")
+    """The bell (polled). When it shows more unread than the page last saw, something happened
+    elsewhere (an answer accepted, a completion approved): the header's points refresh too."""
+    response = make_response(render_template("_macros/_bell.html"))
+    seen = request.args.get("seen", type=int)
+    if seen is not None and unread_count(current_user.id) > seen:
+        trigger(response, "points-changed")
+    return response

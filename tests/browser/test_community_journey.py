@@ -62,11 +62,14 @@ def test_answer_accept_bell_and_points(app, live_server, new_page, make, jobs, m
     expect(asker_page.get_by_role("button", name="Accept this answer")).to_have_count(0)
 
     jobs.join()  # the community_answer completion is created and approved by a background job
-    answerer_page.reload()
+    # The answerer's page has not been reloaded: the bell's poll (fired here by the same event
+    # mark-all-read sends, rather than waiting 30 s) shows the news and pulls the points along.
+    answerer_page.evaluate("document.body.dispatchEvent(new Event('notifications-changed'))")
     bell = answerer_page.locator("#bell .count")
     expect(bell).to_have_text(re.compile(r"^[2-9]$"))  # answer accepted + completion approved (+ badge)
     expect(answerer_page.locator("#summary")).to_contain_text("40")
     assert answerer_page.locator("#summary").inner_text() != points_before
+    expect(answerer_page.locator("#answers-section h2")).to_have_text("1 answer")  # still the same page
     answerer_page.locator("#bell").click()
     expect(answerer_page.get_by_text(re.compile(r"Your answer to .How do you roll out SSO\?. was accepted"))) \
         .to_be_visible()

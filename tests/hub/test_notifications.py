@@ -81,3 +81,15 @@ def test_notification_email_content(make, ctx, jobs):
     assert message.unsubscribe_url.startswith("http://vouch.test/unsubscribe/")
     assert message.unsubscribe_url in message.body_text and message.unsubscribe_url in message.body_html
     assert "Challenge results" in message.body_html
+
+
+def test_bell_pulls_the_points_along_when_news_arrived(make, login, client, ctx):
+    user = make.advocate().user
+    login(client, user)
+    assert "HX-Trigger" not in client.get("/notifications/bell?seen=0", headers={"HX-Request": "true"}).headers
+    notify(user.id, "completion_approved", "+40 points", "/")
+    db.session.commit()
+    fresh = client.get("/notifications/bell?seen=0", headers={"HX-Request": "true"})
+    assert fresh.headers["HX-Trigger"] == "points-changed"
+    assert 'hx-vals=\'{"seen": 1}\'' in fresh.get_data(as_text=True)
+    assert "HX-Trigger" not in client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"}).headers

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
@@ -35,6 +36,15 @@ class VouchFlask(Flask):
         raise AssertionError("unreachable")
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:…>` URL parts stop at the database's integer range: a huge id is a 404, not a
+    driver overflow (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = VouchFlask(
         __name__,
@@ -42,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -133,10 +144,12 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import admin.challenges  # noqa: F401  (its routes join the admin blueprint before registration)
     import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
+    from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
     from hub.community.views import bp as community_views
@@ -148,7 +161,8 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.views import bp as rewards_views
 
     for blueprint in (hub_views, hub_api, openapi_bp, community_views, community_api, notifications_api,
-                      email_views, rewards_api, rewards_views, challenges_api, admin_bp, admin_emails_bp):
+                      email_views, rewards_api, rewards_views, challenges_api, challenges_views, admin_bp,
+                      admin_emails_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

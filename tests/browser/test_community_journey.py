@@ -22,9 +22,9 @@ def log_in(page, base: str, email: str) -> None:
     expect(page).not_to_have_url(re.compile(r"/login"))
 
 
-def test_answer_accept_bell_and_points(app, live_server, new_page, make, jobs, monkeypatch):
-    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # forms and htmx carry the real token
-    with app.app_context():
+def test_answer_accept_bell_and_points(live_app, live_server, live_factory, browser_page, _browser):
+    make = live_factory
+    with live_app.app_context():
         from challenges import services as challenge_services
         from hub.community import services
 
@@ -37,11 +37,11 @@ def test_answer_accept_bell_and_points(app, live_server, new_page, make, jobs, m
         db.session.commit()
         asker_email, answerer_email, question_id = asker.user.email, answerer.user.email, question.id
         db.session.remove()
-    base = live_server.url
+    base = live_server
 
-    answerer_page = new_page()
+    answerer_page = browser_page
     log_in(answerer_page, base, answerer_email)
-    answerer_page.get_by_role("link", name="Community").click()
+    answerer_page.get_by_role("link", name="Community", exact=True).click()
     answerer_page.get_by_role("link", name="How do you roll out SSO?").click()
     answer_box = answerer_page.get_by_label("Your answer (Markdown)")
     answer_box.fill("Use a **dedicated group** <img src=x onerror=alert(1)>")
@@ -53,15 +53,17 @@ def test_answer_accept_bell_and_points(app, live_server, new_page, make, jobs, m
     expect(answerer_page.locator("#bell .count")).to_have_count(0)
     points_before = answerer_page.locator("#summary").inner_text()
 
-    asker_page = new_page()
+    asker_context = _browser.new_context(viewport={"width": 1280, "height": 900})
+    asker_page = asker_context.new_page()
     log_in(asker_page, base, asker_email)
     asker_page.goto(f"{base}/community/questions/{question_id}")
     expect(asker_page.locator("#bell .count")).to_have_text("1")  # "Grace answered your question"
     asker_page.get_by_role("button", name="Accept this answer").click()
     expect(asker_page.locator(".accepted-mark")).to_contain_text("Accepted answer")
     expect(asker_page.get_by_role("button", name="Accept this answer")).to_have_count(0)
+    asker_context.close()
 
-    jobs.join()  # the community_answer completion is created and approved by a background job
+    live_app.extensions["vouch_queue"].join()  # a background job creates and approves the completion
     # The answerer's page has not been reloaded: the bell's poll (fired here by the same event
     # mark-all-read sends, rather than waiting 30 s) shows the news and pulls the points along.
     answerer_page.evaluate("document.body.dispatchEvent(new Event('notifications-changed'))")

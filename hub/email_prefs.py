@@ -65,6 +65,7 @@ class InvalidUnsubscribeLink(VouchError):
 
 
 def email_kind_for_notification(kind: str) -> str | None:
+    """The email kind of a notification kind, or None for in-app-only kinds."""
     for prefix, email_kind in _NOTIFICATION_PREFIXES:
         if kind.startswith(prefix):
             return email_kind
@@ -72,11 +73,13 @@ def email_kind_for_notification(kind: str) -> str | None:
 
 
 def disabled_kinds(advocate: Advocate) -> set[str]:
+    """The email kinds the advocate switched off (unknown codes ignored)."""
     raw = (advocate.preferences or {}).get(PREF_KEY) or []
     return {k for k in raw if k in EMAIL_KINDS} if isinstance(raw, list) else set()
 
 
 def email_allowed(advocate: Advocate, kind: str) -> bool:
+    """True when `kind` is a known email kind the advocate has not switched off."""
     return kind in EMAIL_KINDS and kind not in disabled_kinds(advocate)
 
 

@@ -25,7 +25,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from hub.audit import record_audit
 from hub.db import insert_ignore, utcnow
@@ -187,8 +187,7 @@ def retry_failed_email(message_id: int, actor_id: int) -> EmailMessage:
 
 
 def failed_emails(page: int, per_page: int) -> tuple[list[EmailMessage], int]:
-    from sqlalchemy import func
-
+    """Failed rows for the staff page, most recent first, and how many there are."""
     base = select(EmailMessage).where(EmailMessage.status == EmailStatus.FAILED.value)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session.scalars(

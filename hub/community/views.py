@@ -15,7 +15,7 @@ from hub.community import services
 from hub.community.demo import seed_community
 from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
-from hub.errors import NotFound, ValidationFailed, VouchError
+from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db, limiter
 from hub.htmx import is_htmx, render_page_or_partial
 from hub.markup import render_markdown
@@ -139,22 +139,11 @@ def accept(answer_id: int):
 @bp.post("/<any(question, answer):kind>s/<int:post_id>/<any(hide, restore):action>")
 @roles_required(*STAFF_ROLES)
 def moderate(kind: str, post_id: int, action: str):
-    form = HideForm()
-    reason = form.reason.data if action == "hide" else None
-    try:
-        post = services.set_hidden(current_user, kind, post_id, action == "hide", reason)
-    except NotFound:
-        raise
-    except VouchError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        post = None
-    else:
-        db.session.commit()
-        flash(f"The {kind} is {'hidden' if action == 'hide' else 'visible again'}.", "success")
-    question_id = post_id if kind == "question" else (
-        post.question_id if post is not None else services.visible_answer(current_user, post_id).question_id
-    )
+    """Managers hide an abusive post with a reason (or show it again); audited by the service."""
+    hiding = action == "hide"
+    question_id = post_id if kind == "question" else services.visible_answer(current_user, post_id).question_id
+    message = _attempt(lambda: services.set_hidden(current_user, kind, post_id, hiding, HideForm().reason.data))
+    flash(message or f"The {kind} is {'hidden' if hiding else 'visible again'}.", "error" if message else "success")
     return redirect(url_for(".question", question_id=question_id))
 
 
@@ -162,12 +151,10 @@ def _attempt(action) -> str | None:
     """Run one service call and commit; a business-rule refusal becomes a message."""
     try:
         action()
-    except NotFound:
-        raise
     except VouchError as exc:
         db.session.rollback()
-        if exc.status == 403:
-            abort(403)
+        if exc.status in (403, 404):
+            abort(exc.status)
         return exc.message
     db.session.commit()
     return None

@@ -60,3 +60,12 @@ def requeue_stuck(older_than: dt.timedelta) -> dict[str, int]:
             completion.id, job_id=f"verify-completion-{completion.id}-sweep-{completion.verification_attempts}")
         requeued += 1
     return {"requeued": requeued, "sent_to_review": reviewed}
+
+
+def complete_community_answer(answer_id: int) -> int:
+    """Job (registered with hub.providers): an accepted or 3-upvote answer completes the
+    matching `community_answer` challenges for its author. Idempotent on (challenge, answer)."""
+    from challenges import community
+
+    with job_context():
+        return len(community.complete_community_answer(answer_id))

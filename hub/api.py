@@ -169,13 +169,15 @@ def endpoint(
     return decorator
 
 
-def _run(fn: Callable, user: User, kwargs: dict) -> tuple[Any, int]:
-    """Call the route body with bounded retries on transient database errors."""
+def in_transaction(work: Callable[[], Any]) -> Any:
+    """Run `work()` and commit, as one unit: a transient database error (serialization
+    failure, deadlock, SQLite lock) anywhere in it — the commit included — rolls back and
+    runs the unit again, a bounded number of times, then propagates."""
     for attempt in range(TRANSIENT_RETRIES):
         try:
-            result = fn(user=user, **kwargs)
-            payload, code = result if isinstance(result, tuple) else (result, 200)
-            return payload, code
+            result = work()
+            db.session.commit()
+            return result
         except Exception as exc:
             db.session.rollback()
             if not is_transient_db_error(exc) or attempt == TRANSIENT_RETRIES - 1:
@@ -184,21 +186,22 @@ def _run(fn: Callable, user: User, kwargs: dict) -> tuple[Any, int]:
     raise AssertionError("unreachable")
 
 
-def _call(fn: Callable, user: User, kwargs: dict) -> Response:
-    try:
-        payload, code = _run(fn, user, kwargs)
-        db.session.commit()
-    except VouchError as exc:
-        db.session.rollback()
-        return vouch_error_response(exc)
-    except Exception as exc:
-        db.session.rollback()
-        if is_transient_db_error(exc):
-            return _busy()
-        raise
+def _json_response(result: Any) -> Response:
+    payload, code = result if isinstance(result, tuple) else (result, 200)
     response = jsonify(payload)
     response.status_code = code
     return response
+
+
+def _call(fn: Callable, user: User, kwargs: dict) -> Response:
+    try:
+        return in_transaction(lambda: _json_response(fn(user=user, **kwargs)))
+    except VouchError as exc:
+        return vouch_error_response(exc)
+    except Exception as exc:
+        if is_transient_db_error(exc):
+            return _busy()
+        raise
 
 
 def _busy() -> Response:
@@ -227,27 +230,26 @@ def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Respon
     claimed = _claim_key(user_id, key, fingerprint)
     if isinstance(claimed, Response):
         return claimed
+    def run_and_record() -> Response:
+        try:
+            response = _json_response(fn(user=db.session.get(User, user_id), **kwargs))
+        except VouchError as exc:
+            db.session.rollback()
+            response = current_app.make_response(vouch_error_response(exc))
+        row = db.session.get(IdempotencyKey, claimed)
+        row.response_status = response.status_code
+        row.response_body = response.get_data(as_text=True)
+        row.completed_at = utcnow()
+        return response
+
     try:
-        payload, code = _run(fn, db.session.get(User, user_id), kwargs)
-        response = jsonify(payload)
-        response.status_code = code
-    except VouchError as exc:
-        db.session.rollback()
-        response = vouch_error_response(exc)
-        response = current_app.make_response(response)
+        return in_transaction(run_and_record)
     except Exception as exc:
-        db.session.rollback()
         db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == claimed))
         db.session.commit()
         if is_transient_db_error(exc):
             return _busy()
         raise
-    row = db.session.get(IdempotencyKey, claimed)
-    row.response_status = response.status_code
-    row.response_body = response.get_data(as_text=True)
-    row.completed_at = utcnow()
-    db.session.commit()
-    return response
 
 
 def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:

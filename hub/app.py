@@ -166,23 +166,34 @@ def _register_request_hooks(app: Flask) -> None:
         return response
 
     @app.teardown_request
-    def _reset_intent(_exc) -> None:
+    def _end_request(_exc) -> None:
+        # End whatever transaction the request left open (GET views never commit): a
+        # lingering SQLite read snapshot would make the next write on this session fail.
+        if db.session().in_transaction():
+            db.session.rollback()
         write_intent.set(True)
 
 
 def _register_blueprints(app: Flask) -> None:
     import admin.challenges  # noqa: F401  (its routes join the admin blueprint before registration)
+    import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
+    from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
+    from hub.community.api import bp as community_api
+    from hub.community.views import bp as community_views
+    from hub.email_views import bp as email_views
+    from hub.notifications_api import bp as notifications_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api,
-                      challenges_views, admin_bp):
+    for blueprint in (hub_views, hub_api, openapi_bp, community_views, community_api, notifications_api,
+                      email_views, rewards_api, rewards_views, challenges_api, challenges_views, admin_bp,
+                      admin_emails_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

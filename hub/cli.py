@@ -10,6 +10,7 @@ from hub import services
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Role, User
+from hub.queue import finish_local_jobs
 
 users_cli = click.Group("users", help="Manage users.")
 tokens_cli = click.Group("tokens", help="Manage API tokens.")
@@ -67,4 +68,41 @@ def seed_demo(force: bool) -> None:
         return
     summary = seed(DEMO_PASSWORD)
     db.session.commit()
+    finish_local_jobs()
     click.echo(summary)
+
+
+@hub_cli.command("send-digests")
+@with_appcontext
+def send_digests() -> None:
+    """Enqueue this week's digest for every advocate (weekly; exactly one per advocate per week)."""
+    from hub.mailings import send_digests as enqueue_digests
+
+    count = enqueue_digests()
+    db.session.commit()
+    finish_local_jobs()
+    click.echo(f"Enqueued digests for {count} advocates.")
+
+
+@hub_cli.command("reengage")
+@with_appcontext
+def reengage() -> None:
+    """Enqueue a catch-up note for advocates without activity for 180 days (daily)."""
+    from hub.mailings import reengage as enqueue_reengage
+
+    count = enqueue_reengage()
+    db.session.commit()
+    finish_local_jobs()
+    click.echo(f"Enqueued re-engagement notes for {count} advocates.")
+
+
+@hub_cli.command("drain-outbox")
+@with_appcontext
+def drain_outbox() -> None:
+    """Enqueue a delivery attempt for every queued email that is due (every minute)."""
+    from hub.mail import drain_outbox as enqueue_due
+
+    count = enqueue_due()
+    db.session.commit()
+    finish_local_jobs()
+    click.echo(f"Enqueued {count} queued emails.")

@@ -88,8 +88,15 @@ def install_sqlite_begin_immediate(engine) -> None:
 
 
 def insert_ignore(session, table, values: dict) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was written."""
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was written.
+
+    Decided by RETURNING the key, not by rowcount: with the implicit RETURNING SQLAlchemy adds
+    on PostgreSQL, psycopg reports rowcount -1 whether or not the row was written.
+    """
     stmt = _dialect_insert(session, table).values(**values).on_conflict_do_nothing()
+    key = list(table.primary_key.columns)
+    if key:
+        return session.execute(stmt.returning(*key)).first() is not None
     return session.execute(stmt).rowcount == 1
 
 

@@ -1,79 +1,261 @@
-"""The email outbox: a row per message, sent by a job after commit (or logged without SMTP)."""
+"""The email outbox: one row per message, sent by a job after commit (or logged without SMTP).
+
+Delivery rules (the outbox survives crashes and races):
+- `queue_email` writes the row in the caller's transaction and enqueues `send_outbox_message`
+  after commit; a rolled-back transaction leaves neither row nor job.
+- One attempt is one transaction: the job locks the row (`SELECT … FOR UPDATE SKIP LOCKED`
+  on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes writers), counts the attempt, talks to
+  the SMTP server and marks the row `sent` in the same commit. A second worker on the same
+  row skips it while it is locked and finds it `sent` afterwards: never two sends.
+- A transient failure (4xx reply, dropped connection, timeout) records the error and a
+  `next_attempt_at` with backoff; `drain_outbox` (run every minute by `rq cron`) enqueues
+  due rows again. A permanent failure (5xx) or running out of attempts marks it `failed`,
+  listed for staff at /admin/emails with a retry button.
+- Without SMTP_URL the message is written to the log and counts as sent.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
 import ssl
 from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 
-from hub.db import utcnow
+from hub.audit import record_audit
+from hub.db import insert_ignore, utcnow
+from hub.errors import InvalidState, NotFound
 from hub.extensions import db
-from hub.models import EmailMessage
+from hub.models import EmailMessage, EmailStatus
 from hub.queue import enqueue_after_commit, job_context
 
 log = logging.getLogger("vouch.mail")
 
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_BACKOFF = (60, 300, 1800, 7200)  # seconds after the 1st, 2nd, 3rd, 4th+ failure
+SMTP_TIMEOUT = 20
 
-def queue_email(to: str, subject: str, text: str, kind: str, user_id: int | None = None) -> EmailMessage:
-    """Store a message in the outbox (caller's transaction); a job sends it after commit."""
-    message = EmailMessage(to_address=to, subject=subject, body_text=text, kind=kind, user_id=user_id)
-    db.session.add(message)
-    db.session.flush()
-    enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}")
+
+class TransientMailError(Exception):
+    """The server may accept the message later."""
+
+
+class PermanentMailError(Exception):
+    """The server refused the message for good."""
+
+
+def queue_email(
+    to: str,
+    subject: str,
+    text: str,
+    kind: str,
+    user_id: int | None = None,
+    *,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+    dedupe_key: str | None = None,
+) -> EmailMessage | None:
+    """Store a message in the outbox (caller's transaction); a job sends it after commit.
+
+    With a `dedupe_key` the row is written at most once (unique key): a second call with the
+    same key returns None and queues nothing.
+    """
+    values = {
+        "to_address": to, "subject": subject[:255], "body_text": text, "body_html": html, "kind": kind[:40],
+        "user_id": user_id, "status": EmailStatus.QUEUED.value, "attempts": 0, "created_at": utcnow(),
+        "unsubscribe_url": unsubscribe_url, "dedupe_key": dedupe_key,
+    }
+    if dedupe_key is not None:
+        if not insert_ignore(db.session, EmailMessage.__table__, values):
+            return None
+        message = db.session.scalar(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key))
+    else:
+        message = EmailMessage(**values)
+        db.session.add(message)
+        db.session.flush()
+    enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}-a0", retries=2)
     return message
 
 
 def send_outbox_message(message_id: int) -> None:
-    """Job: send one outbox row. Idempotent: a row already sent is skipped."""
+    """Job: one delivery attempt for one outbox row. Idempotent: a sent or failed row is left alone."""
     with job_context():
-        query = select(EmailMessage).where(EmailMessage.id == message_id)
-        if db.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        message = db.session.scalar(query)
-        if message is None or message.status == "sent":
-            return
-        message.attempts += 1
-        try:
-            deliver(message)
-        except (smtplib.SMTPException, OSError) as exc:
-            message.last_error = str(exc)[:500]
-            message.status = "failed" if message.attempts >= 5 else "queued"
-            db.session.commit()
-            if message.status == "queued":
-                raise
-            return
-        message.status = "sent"
-        message.sent_at = utcnow()
+        attempt_delivery(message_id)
 
 
-def deliver(message: EmailMessage) -> None:
-    url = current_app.config.get("SMTP_URL")
-    if not url:
-        log.info(
-            "email (SMTP_URL unset) to=%s subject=%r\n%s", message.to_address, message.subject, message.body_text
+def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
+    """Lock the row, count the attempt, send, record the outcome — all in the caller's transaction.
+
+    Returns "sent", "retry", "failed" or "skipped" (locked by another worker, or not queued).
+    """
+    now = now or utcnow()
+    query = select(EmailMessage).where(
+        EmailMessage.id == message_id, EmailMessage.status == EmailStatus.QUEUED.value
+    ).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    message = db.session.scalar(query)
+    if message is None:
+        return "skipped"
+    message.attempts += 1
+    message.last_attempt_at = now
+    try:
+        deliver(message)
+    except PermanentMailError as exc:
+        _fail(message, str(exc), now)
+        return "failed"
+    except TransientMailError as exc:
+        if message.attempts >= _max_attempts():
+            _fail(message, f"Gave up after {message.attempts} attempts: {exc}", now)
+            return "failed"
+        message.last_error = str(exc)[:500]
+        message.next_attempt_at = now + dt.timedelta(seconds=_backoff(message.attempts))
+        db.session.flush()
+        log.warning("email %s attempt %s failed (%s); retrying after %s", message.id, message.attempts, exc,
+                    message.next_attempt_at.isoformat())
+        return "retry"
+    message.status = EmailStatus.SENT.value
+    message.sent_at = now
+    message.last_error = None
+    message.next_attempt_at = None
+    db.session.flush()
+    return "sent"
+
+
+def _fail(message: EmailMessage, error: str, now: dt.datetime) -> None:
+    message.status = EmailStatus.FAILED.value
+    message.failed_at = now
+    message.next_attempt_at = None
+    message.last_error = error[:500]
+    db.session.flush()
+    log.error("email %s to %s failed for good: %s", message.id, message.to_address, error)
+
+
+def _max_attempts() -> int:
+    return int(current_app.config.get("MAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+
+
+def _backoff(attempts: int) -> int:
+    steps = tuple(current_app.config.get("MAIL_RETRY_BACKOFF", DEFAULT_BACKOFF))
+    return int(steps[min(attempts, len(steps)) - 1]) if steps else 0
+
+
+def drain_outbox(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Enqueue a delivery attempt for every queued row that is due (the sweep). Returns how many.
+
+    Safe to run at any time and in parallel with the jobs: delivery locks the row.
+    """
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(EmailMessage.id, EmailMessage.attempts)
+        .where(
+            EmailMessage.status == EmailStatus.QUEUED.value,
+            or_(EmailMessage.next_attempt_at.is_(None), EmailMessage.next_attempt_at <= now),
         )
-        return
+        .order_by(EmailMessage.id)
+        .limit(limit)
+    ).all()
+    for message_id, attempts in rows:
+        enqueue_after_commit(send_outbox_message, message_id, job_id=f"email-{message_id}-a{attempts}", retries=2)
+    return len(rows)
+
+
+def retry_failed_email(message_id: int, actor_id: int) -> EmailMessage:
+    """Staff put a failed row back in the queue (conditional UPDATE: only from failed). Audited."""
+    message = db.session.get(EmailMessage, message_id)
+    if message is None:
+        raise NotFound("Email not found.")
+    before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
+    moved = db.session.execute(
+        update(EmailMessage)
+        .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.FAILED.value)
+        .values(status=EmailStatus.QUEUED.value, attempts=0, next_attempt_at=None, failed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise InvalidState("Only a failed email can be retried.")
+    db.session.refresh(message)
+    record_audit(actor_id, "email.retry", "email", message_id, before, {"status": message.status})
+    enqueue_after_commit(send_outbox_message, message_id, job_id=f"email-{message_id}-r{utcnow().timestamp():.0f}",
+                         retries=2)
+    return message
+
+
+def failed_emails(page: int, per_page: int) -> tuple[list[EmailMessage], int]:
+    """Failed rows for the staff page, most recent first, and how many there are."""
+    base = select(EmailMessage).where(EmailMessage.status == EmailStatus.FAILED.value)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = db.session.scalars(
+        base.order_by(EmailMessage.failed_at.desc(), EmailMessage.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+# --- transport -----------------------------------------------------------------------------
+
+
+def build_mime(message: EmailMessage) -> MimeMessage:
+    """The MIME message: a plain-text part always, an HTML alternative when there is one."""
     mime = MimeMessage()
     mime["From"] = current_app.config["MAIL_FROM"]
     mime["To"] = message.to_address
     mime["Subject"] = message.subject
+    mime["Date"] = formatdate(localtime=False)
+    # A stable id per row: if a crash ever repeats a send, receivers can tell it is the same mail.
+    host = urlsplit(current_app.config["VOUCH_BASE_URL"]).hostname or "vouch.local"
+    mime["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=host)
+    if message.unsubscribe_url:
+        mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")
+    return mime
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand one message to the SMTP server (or the log); raises Transient/PermanentMailError."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        log.info("email (SMTP_URL unset) to=%s subject=%r\n%s", message.to_address, message.subject,
+                 message.body_text)
+        return
+    mime = build_mime(message)
+    try:
+        _smtp_send(url, mime)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        error = f"recipient refused: {exc.recipients}"
+        raise (PermanentMailError if codes and all(c >= 500 for c in codes) else TransientMailError)(error) from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        error = f"{exc.smtp_code} {text}"
+        raise (PermanentMailError if exc.smtp_code >= 500 else TransientMailError)(error) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # disconnects, refused connections, timeouts, TLS
+        raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _smtp_send(url: str, mime: MimeMessage) -> None:
     parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise PermanentMailError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
     port = parts.port or (465 if parts.scheme == "smtps" else 25)
     if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, port, timeout=10, context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT,
+                                                context=ssl.create_default_context())
     else:
-        client = smtplib.SMTP(parts.hostname, port, timeout=10)
+        client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
     with client:
+        client.ehlo()
         if parts.scheme == "smtp" and parts.username and client.has_extn("starttls"):
             client.starttls(context=ssl.create_default_context())
+            client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.send_message(mime)

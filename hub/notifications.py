@@ -1,4 +1,10 @@
-"""In-app notifications (and, through the outbox, their emails)."""
+"""In-app notifications (the bell) and, through hub.mailings, their email twins.
+
+Kinds in use: `completion_approved`, `completion_rejected` (text carries the reason),
+`tier`, `badge`, `redemption_<status>`, `reference_ask`, `answer_accepted`, `points`.
+hub.email_prefs maps a kind to the email kind an advocate can switch off (by prefix, so a
+new `redemption_*` kind is emailed without touching hub); unmapped kinds stay in-app only.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,15 @@ from hub.extensions import db
 from hub.models import Notification
 
 
-def notify(user_id: int, kind: str, text: str, url: str | None = None) -> Notification:
-    """Add an in-app notification in the caller's transaction."""
-    note = Notification(user_id=user_id, kind=kind, text=text[:500], url=url)
+def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email: bool = True) -> Notification:
+    """Add an in-app notification in the caller's transaction, plus its email when the kind has one."""
+    note = Notification(user_id=user_id, kind=kind[:40], text=text[:500], url=url)
     db.session.add(note)
     db.session.flush()
+    if email:
+        from hub.mailings import email_for_notification
+
+        email_for_notification(note)
     return note
 
 
@@ -26,9 +36,23 @@ def unread_count(user_id: int) -> int:
 
 
 def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of the user read (one UPDATE); returns how many."""
     result = db.session.execute(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
     return result.rowcount
+
+
+def notifications_page(user_id: int, page: int = 1, per_page: int = 50) -> tuple[list[Notification], int]:
+    """The user's notifications, newest first, and how many there are."""
+    total = db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.user_id == user_id)
+    ) or 0
+    items = db.session.scalars(
+        select(Notification).where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(items), total

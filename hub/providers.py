@@ -6,6 +6,7 @@ bucket); until it does, every advocate reads as having no asks.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 AdvocateFacts = Callable[[list[int]], dict[int, dict]]
@@ -58,3 +59,43 @@ def register_demo_seeder(seeder: Callable[[], str]) -> None:
 def run_demo_seeders() -> str:
     parts = [s() for s in _demo_seeders]
     return "".join(f", {p}" for p in parts if p)
+
+
+# Durable follow-ups when a community answer reaches a milestone (accepted by the asker or a
+# manager, or its 3rd upvote). Each job is a top-level function `job(answer_id: int) -> None`;
+# hub.community enqueues every registered job after the milestone's commit with the
+# deterministic id `answer-<answer_id>-<module>-<name>`. Jobs run at least once: they must be
+# idempotent (challenges completes `community_answer` challenges once per answer).
+AnswerMilestoneJob = Callable[[int], None]
+_answer_milestone_jobs: list[AnswerMilestoneJob] = []
+
+
+def register_answer_milestone_job(job: AnswerMilestoneJob) -> None:
+    if job not in _answer_milestone_jobs:
+        _answer_milestone_jobs.append(job)
+
+
+def answer_milestone_jobs() -> list[AnswerMilestoneJob]:
+    return list(_answer_milestone_jobs)
+
+
+# The weekly digest asks the challenges package which challenges an advocate may take now,
+# through the same eligibility and caps code as the feed: `source(advocate_id, since, limit)`
+# returns up to `limit` dicts {"title", "points", "effort", "url"} for challenges published
+# since `since` that are open, targeted to the advocate and not locked by a cap.
+DigestSource = Callable[[int, "dt.datetime", int], list[dict]]
+_digest_sources: list[DigestSource] = []
+
+
+def register_digest_source(source: DigestSource) -> None:
+    if source not in _digest_sources:
+        _digest_sources.append(source)
+
+
+def digest_items(advocate_id: int, since: dt.datetime, limit: int) -> list[dict]:
+    items: list[dict] = []
+    for source in _digest_sources:
+        items.extend(source(advocate_id, since, limit - len(items)))
+        if len(items) >= limit:
+            break
+    return items[:limit]

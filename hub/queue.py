@@ -108,7 +108,7 @@ class RQBackend:
 
         return Queue(self.queue_name(name), connection=self.connection)
 
-    def job_id(self, job_id: str | None) -> str | None:
+    def job_key(self, job_id: str | None) -> str | None:
         """RQ job ids share one Redis keyspace: carry the namespace so two deployments (or
         test runs) on one Redis never mistake each other's `email-1` for their own."""
         return f"{self.namespace}-{job_id}" if job_id else None
@@ -117,7 +117,7 @@ class RQBackend:
         from rq import Retry
 
         q = self.queue(spec.queue)
-        job_id = self.job_id(spec.job_id)
+        job_id = self.job_key(spec.job_id)
         if job_id and spec.unique:
             from rq.exceptions import NoSuchJobError
             from rq.job import Job, JobStatus
@@ -181,6 +181,14 @@ class InProcessBackend:
                     self.failures.append((spec, exc))
             finally:
                 self.jobs.task_done()
+
+
+def finish_local_jobs() -> None:
+    """In the embedded default, wait for the in-process jobs a CLI command enqueued: its
+    worker thread dies with the process. (With RQ the workers carry on; nothing to wait for.)"""
+    backend = current_app.extensions.get("vouch_queue")
+    if isinstance(backend, InProcessBackend):
+        backend.join()
 
 
 def init_queue(app: Flask) -> None:

@@ -28,6 +28,7 @@ from hub.models import (
     User,
     UserSession,
 )
+from hub.queue import enqueue_after_commit
 from hub.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 from hub.settings import get_setting
 
@@ -435,5 +436,10 @@ def user_for_api_token(plaintext: str) -> User | None:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
-        row.last_used_at = now
+        # Bookkeeping goes to a job: a read-only request never becomes a writer (on SQLite
+        # that would race jobs for the write lock), and one touch per token per 5 minutes.
+        from hub.jobs import touch_api_token
+
+        enqueue_after_commit(touch_api_token, row.id, now.isoformat(),
+                             job_id=f"token-touch-{row.id}-{int(now.timestamp()) // 300}")
     return row.user

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from hub import services
@@ -16,9 +16,9 @@ from hub.forms import (
     LoginForm,
     NewPasswordForm,
 )
-from hub.htmx import render_page_or_partial
+from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Role
-from hub.notifications import mark_all_read
+from hub.notifications import mark_all_read, notifications_page, unread_count
 from hub.security import safe_next_url
 
 bp = Blueprint("hub", __name__)
@@ -165,12 +165,7 @@ def references_home():
 @bp.get("/notifications")
 @roles_required(*ALL_ROLES)
 def notifications():
-    from hub.models import Notification
-
-    items = db.session.scalars(
-        db.select(Notification).where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)
-    ).all()
+    items, _ = notifications_page(current_user.id, 1, 100)
     return render_page_or_partial("hub/notifications.html", "hub/_notifications_list.html", items=items)
 
 
@@ -179,10 +174,20 @@ def notifications():
 def notifications_read():
     mark_all_read(current_user.id)
     db.session.commit()
-    return redirect(url_for("hub.notifications"))
+    if not is_htmx():
+        return redirect(url_for("hub.notifications"))
+    items, _ = notifications_page(current_user.id, 1, 100)
+    return trigger(make_response(render_template("hub/_notifications_list.html", items=items)),
+                   "notifications-changed")
 
 
 @bp.get("/notifications/bell")
 @roles_required(*ALL_ROLES)
 def notification_bell():
-    return render_template("_macros/_bell.html")
+    """The bell (polled). When it shows more unread than the page last saw, something happened
+    elsewhere (an answer accepted, a completion approved): the header's points refresh too."""
+    response = make_response(render_template("_macros/_bell.html"))
+    seen = request.args.get("seen", type=int)
+    if seen is not None and unread_count(current_user.id) > seen:
+        trigger(response, "points-changed")
+    return response

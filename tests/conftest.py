@@ -153,15 +153,20 @@ def ctx(app: Flask) -> Iterator[Flask]:
 
 @pytest.fixture()
 def sql_statements(ctx) -> Iterator[list[str]]:
-    """Every SQL statement the SQLite app runs during the test (for query-count checks)."""
+    """Every SQL statement the test's own thread runs on the SQLite app (for query-count
+    checks of requests); background jobs run on the queue's thread and are not counted."""
+    import threading
+
     from sqlalchemy import event
 
     from hub.extensions import db
 
     seen: list[str] = []
+    test_thread = threading.get_ident()
 
     def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
+        if threading.get_ident() == test_thread:
+            seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     yield seen

@@ -1,7 +1,8 @@
 """The route audit: every endpoint declares the roles it allows, and every other role is refused.
 
 It walks `app.url_map`, so endpoints added later (challenges, rewards catalog, community,
-references …) are audited without touching this file. URL parameters are filled with 1.
+references …) are audited without touching this file. URL parameters are filled with 1
+(or the first choice of an any() part).
 HTML views declare roles with `hub.auth.roles_required` (or admin's `staff`/`owner_only`),
 JSON routes with `hub.api.endpoint(roles=…)`; views anyone may reach are marked `public`.
 """
@@ -33,6 +34,16 @@ class Route:
     allowed: frozenset[Role] | None
 
 
+def sample_values(rule) -> dict:
+    """A valid value for each URL part: 1 for numbers and free text, the first choice of any()."""
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        choices = getattr(converter, "items", None)
+        values[name] = sorted(choices)[0] if choices else 1
+    return values
+
+
 def audited_routes(app: Flask) -> list[Route]:
     adapter = app.url_map.bind("localhost")
     routes = []
@@ -42,7 +53,7 @@ def audited_routes(app: Flask) -> list[Route]:
         view = app.view_functions[rule.endpoint]
         allowed = allowed_roles_of(view)
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
-            url = adapter.build(rule.endpoint, dict.fromkeys(rule.arguments, 1), method=method)
+            url = adapter.build(rule.endpoint, sample_values(rule), method=method)
             routes.append(Route(rule.endpoint, method, url, rule.rule.startswith("/api/"),
                                 bool(getattr(view, "public", False)), frozenset(allowed) if allowed else None))
     return routes

@@ -49,6 +49,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
 from hub.queue import enqueue_after_commit
+from hub.signals import completion_approved
 from hub.validation import Fields
 from rewards.badges import award_badge
 from rewards.ledger import post_entry
@@ -298,7 +299,9 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     if completion.points_offered:
         post_entry(completion.advocate_id, completion.points_offered, EntryKind.EARN, "completion", completion.id,
                    f"{challenge.title} approved", created_by_id=actor_id)
-    _award_badges(completion, challenge)
+    approved_count = _award_badges(completion, challenge)
+    completion_approved.send("challenges", advocate_id=completion.advocate_id, completion_id=completion.id,
+                             approved_count=approved_count)  # hub.mailings: thank-you at 5 / 25 / 100
     notify(advocate.user_id, "completion_approved",
            f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
            f"/challenges/{challenge.id}")
@@ -308,7 +311,8 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     return completion
 
 
-def _award_badges(completion: Completion, challenge: Challenge) -> None:
+def _award_badges(completion: Completion, challenge: Challenge) -> int:
+    """Badges for this approval; returns the advocate's number of approved completions."""
     approved = db.session.scalar(select(func.count()).select_from(Completion).where(
         Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED))
     if approved >= 1:
@@ -320,6 +324,7 @@ def _award_badges(completion: Completion, challenge: Challenge) -> None:
     for step, code in BADGE_STEPS.items():
         if approved >= step:
             award_badge(completion.advocate_id, code)
+    return approved
 
 
 def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> Completion:

@@ -200,7 +200,7 @@ def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, 
     # The same job delivered again (at-least-once): nothing more is written.
     with pg_app.app_context():
         pg_app.extensions["vouch_queue"].queue().enqueue(jobs.verify_completion, completion_id,
-                                                        job_id=pg_app.extensions["vouch_queue"].job_id("dup-run"))
+                                                        job_id=pg_app.extensions["vouch_queue"].job_key("dup-run"))
     burst(rq_env)
     with pg_app.app_context():
         assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1
@@ -263,7 +263,7 @@ def test_job_timeout_writes_nothing_then_recovers(pg_app, make, site, rq_env):
     backend = pg_app.extensions["vouch_queue"]
     queue = backend.queue()
     queue.empty()  # replace the normal job with one whose timeout (1 s) is shorter than the page (1.5 s)
-    queue.enqueue(jobs.verify_completion, completion_id, job_id=backend.job_id(f"slow-{completion_id}"), job_timeout=1)
+    queue.enqueue(jobs.verify_completion, completion_id, job_id=backend.job_key(f"slow-{completion_id}"), job_timeout=1)
     burst(rq_env)
     assert status(pg_app, completion_id) == (CompletionStatus.VERIFYING, 1)
     with pg_app.app_context():

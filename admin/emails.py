@@ -1,0 +1,50 @@
+"""Staff view of the email outbox: failed emails (permanent refusals, attempts used up) and a retry button."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from hub.auth import roles_required
+from hub.errors import VouchError
+from hub.extensions import db
+from hub.htmx import is_htmx
+from hub.mail import failed_emails, retry_failed_email
+from hub.models import STAFF_ROLES, EmailMessage
+from hub.validation import Fields
+
+bp = Blueprint("admin_emails", __name__, url_prefix="/admin/emails")
+PAGE = 50
+
+
+@bp.get("/")
+@roles_required(*STAFF_ROLES)
+def failed():
+    f = Fields(request.args)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    rows, total = failed_emails(page, PAGE)
+    counts = dict(db.session.execute(select(EmailMessage.status, func.count()).group_by(EmailMessage.status)).all())
+    return render_template("admin/emails.html", rows=rows, total=total, counts=counts, page=page,
+                           pages=max(1, -(-total // PAGE)))
+
+
+@bp.post("/<int:message_id>/retry")
+@roles_required(*STAFF_ROLES)
+def retry(message_id: int):
+    try:
+        message = retry_failed_email(message_id, current_user.id)
+    except VouchError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        message, error = db.session.get(EmailMessage, message_id), exc.message
+    else:
+        db.session.commit()
+        error = None
+    if is_htmx():
+        return render_template("admin/_email_row.html", m=message, error=error, retried=error is None)
+    flash(error or "The email is back in the queue.", "error" if error else "success")
+    return redirect(url_for(".failed"))

@@ -1,0 +1,1 @@
+"""Community Q&A: questions, answers, upvotes, acceptance and moderation."""

@@ -1,0 +1,363 @@
+"""Community rules: asking, answering, one upvote per user per answer, acceptance, moderation.
+
+Invariants held by the database: one vote per (answer, user) (unique key, INSERT … ON
+CONFLICT DO NOTHING, so parallel clicks give one vote); the upvote counter moves by an SQL
+expression in the vote's transaction; a question gets one accepted answer (conditional
+UPDATE … WHERE accepted_answer_id IS NULL). When an answer is accepted or gets its 3rd
+upvote, the jobs registered in hub.providers are enqueued after commit and the blinker
+signals in hub.signals are sent after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select, update
+
+from hub.audit import record_audit
+from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, Answer, AnswerVote, Question
+from hub.db import insert_ignore, utcnow
+from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
+from hub.extensions import db
+from hub.markup import render_markdown
+from hub.models import STAFF_ROLES, Advocate, Role, User
+from hub.notifications import notify
+from hub.providers import answer_milestone_jobs
+from hub.queue import call_after_commit, enqueue_after_commit
+from hub.signals import answer_accepted, answer_upvote_threshold
+
+POSTER_ROLES = frozenset({Role.ADVOCATE, Role.MANAGER, Role.OWNER})
+UPVOTE_THRESHOLD = 3
+TITLE_MIN = 5
+FILTERS = ("all", "unanswered", "mine")
+SORTS = ("newest", "top")
+
+
+def is_moderator(user: User) -> bool:
+    return user.role in STAFF_ROLES
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def clean_body(body: object, field: str = "body") -> tuple[str, str]:
+    """Markdown source and its sanitized HTML; refuses empty, oversized or all-unsafe text."""
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationFailed({field: "Write something."})
+    text = body.strip()
+    if len(text) > BODY_MAX:
+        raise ValidationFailed({field: f"At most {BODY_MAX:,} characters."})
+    html = render_markdown(text).strip()
+    if not html:
+        raise ValidationFailed({field: "Nothing is left once unsafe markup is removed."})
+    return text, html
+
+
+def clean_title(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise ValidationFailed({"title": "Give your question a title."})
+    text = " ".join(title.split())
+    if not TITLE_MIN <= len(text) <= TITLE_MAX:
+        raise ValidationFailed({"title": f"Between {TITLE_MIN} and {TITLE_MAX} characters."})
+    return text
+
+
+def clean_reason(reason: object) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if len(text) < 3:
+        raise ValidationFailed({"reason": "Say why (the author's post stays in the audit log)."})
+    if len(text) > REASON_MAX:
+        raise ValidationFailed({"reason": f"At most {REASON_MAX} characters."})
+    return text
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def ask_question(author: User, title: object, body: object) -> Question:
+    """Create a question with sanitized HTML; advocates and staff only."""
+    _require_poster(author)
+    errors: dict[str, str] = {}
+    clean: dict[str, object] = {}
+    for name, fn in (("title", lambda: clean_title(title)), ("body", lambda: clean_body(body))):
+        try:
+            clean[name] = fn()
+        except ValidationFailed as exc:
+            errors.update({k: v[0] for k, v in exc.fields.items()})
+    if errors:
+        raise ValidationFailed(errors)
+    source, html = clean["body"]  # type: ignore[misc]
+    question = Question(author_id=author.id, title=clean["title"], body=source, body_html=html)
+    db.session.add(question)
+    db.session.flush()
+    _touch_activity(author)
+    return question
+
+
+def post_answer(author: User, question_id: int, body: object) -> Answer:
+    """Answer a visible question; advocates and staff only."""
+    _require_poster(author)
+    question = visible_question(author, question_id)
+    source, html = clean_body(body)
+    answer = Answer(question_id=question.id, author_id=author.id, body=source, body_html=html)
+    db.session.add(answer)
+    db.session.flush()
+    _touch_activity(author)
+    if question.author_id != author.id:
+        notify(question.author_id, "question_answered",
+               f'{author.name} answered your question "{_short(question.title)}".',
+               f"/community/questions/{question.id}#answer-{answer.id}")
+    return answer
+
+
+def upvote_answer(user: User, answer_id: int) -> Answer:
+    """One upvote per user per answer (unique key); never on one's own answer.
+
+    Raises AlreadyVoted on a repeat and InvalidState on one's own answer. The 3rd upvote
+    triggers the answer's milestone (exactly one transaction sees the counter reach 3).
+    """
+    _require_poster(user)
+    answer = visible_answer(user, answer_id)
+    if answer.author_id == user.id:
+        raise InvalidState("You cannot upvote your own answer.")
+    added = insert_ignore(db.session, AnswerVote.__table__,
+                          {"answer_id": answer.id, "user_id": user.id, "created_at": utcnow()})
+    if not added:
+        raise AlreadyVoted("You already upvoted this answer.")
+    count = db.session.execute(
+        update(Answer).where(Answer.id == answer.id).values(upvotes=Answer.upvotes + 1)
+        .returning(Answer.upvotes).execution_options(synchronize_session=False)
+    ).scalar_one()
+    db.session.expire(answer, ["upvotes"])
+    _touch_activity(user)
+    if count == UPVOTE_THRESHOLD:
+        _milestone(answer, answer_upvote_threshold)
+    return answer
+
+
+def accept_answer(user: User, answer_id: int) -> Answer:
+    """The asker (or a manager/owner) accepts one answer per question; repeating it is a no-op.
+
+    Another answer already accepted → InvalidState; one's own answer → InvalidState.
+    """
+    answer = visible_answer(user, answer_id)
+    question = db.session.get(Question, answer.question_id)
+    if user.id != question.author_id and not is_moderator(user):
+        raise Forbidden("Only the person who asked, or a community manager, can accept an answer.")
+    if answer.author_id == user.id:
+        raise InvalidState("You cannot accept your own answer.")
+    if question.accepted_answer_id == answer.id:
+        return answer
+    moved = db.session.execute(
+        update(Question).where(Question.id == question.id, Question.accepted_answer_id.is_(None))
+        .values(accepted_answer_id=answer.id).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(question, ["accepted_answer_id"])
+    if not moved:
+        if question.accepted_answer_id == answer.id:
+            return answer
+        raise InvalidState("This question already has an accepted answer.")
+    now = utcnow()
+    db.session.execute(
+        update(Answer).where(Answer.id == answer.id)
+        .values(is_accepted=True, accepted_at=now, accepted_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(answer, ["is_accepted", "accepted_at", "accepted_by_id"])
+    if user.id != question.author_id:
+        record_audit(user.id, "community.accept", "answer", answer.id, None, {"question_id": question.id})
+    _touch_activity(user)
+    notify(answer.author_id, "answer_accepted", f'Your answer to "{_short(question.title)}" was accepted.',
+           f"/community/questions/{question.id}#answer-{answer.id}")
+    _milestone(answer, answer_accepted)
+    return answer
+
+
+def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: object = None) -> Question | Answer:
+    """Managers hide an abusive question or answer with a reason (or restore it). Audited."""
+    if not is_moderator(actor):
+        raise Forbidden("Only community managers can hide posts.")
+    model = {"question": Question, "answer": Answer}[kind]
+    post = db.session.get(model, post_id)
+    if post is None:
+        raise NotFound(f"{kind.title()} not found.")
+    text = clean_reason(reason) if hidden else None
+    values = ({"is_hidden": True, "hidden_reason": text, "hidden_by_id": actor.id, "hidden_at": utcnow()}
+              if hidden else {"is_hidden": False, "hidden_reason": None, "hidden_by_id": None, "hidden_at": None})
+    moved = db.session.execute(
+        update(model).where(model.id == post_id, model.is_hidden.is_(not hidden)).values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        raise InvalidState(f"This {kind} is already {'hidden' if hidden else 'visible'}.")
+    before = {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason}
+    db.session.refresh(post)
+    record_audit(actor.id, f"community.{'hide' if hidden else 'restore'}", kind, post_id, before,
+                 {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason, "author_id": post.author_id})
+    return post
+
+
+def _milestone(answer: Answer, signal) -> None:
+    for job in answer_milestone_jobs():
+        enqueue_after_commit(job, answer.id, job_id=milestone_job_id(job, answer.id))
+    answer_id, question_id, author_id = answer.id, answer.question_id, answer.author_id
+    call_after_commit(lambda: signal.send("hub.community", answer_id=answer_id, question_id=question_id,
+                                          author_id=author_id))
+
+
+def milestone_job_id(job, answer_id: int) -> str:
+    """Deterministic RQ job id (letters, digits, `_` and `-` only) for one job and one answer."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"answer-{answer_id}-{job.__module__}-{job.__name__}")
+
+
+def _require_poster(user: User) -> None:
+    if user.role not in POSTER_ROLES:
+        raise Forbidden("Only advocates and community managers can post in the community.")
+
+
+def _touch_activity(user: User) -> None:
+    if user.role is Role.ADVOCATE:
+        db.session.execute(
+            update(Advocate).where(Advocate.user_id == user.id).values(last_activity_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _short(title: str, limit: int = 80) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def visible_question(viewer: User, question_id: int) -> Question:
+    """The question, or NotFound when unknown or hidden from this viewer."""
+    question = db.session.get(Question, question_id)
+    if question is None or (question.is_hidden and not is_moderator(viewer)):
+        raise NotFound("Question not found.")
+    return question
+
+
+def visible_answer(viewer: User, answer_id: int) -> Answer:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None:
+        raise NotFound("Answer not found.")
+    question = db.session.get(Question, answer.question_id)
+    if not is_moderator(viewer) and (answer.is_hidden or question.is_hidden):
+        raise NotFound("Answer not found.")
+    return answer
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    id: int
+    title: str
+    excerpt: str
+    author_id: int
+    author_name: str
+    created_at: dt.datetime
+    answer_count: int
+    upvotes: int
+    is_answered: bool
+    is_hidden: bool
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer: Answer
+    author_name: str
+    voted: bool
+    can_upvote: bool
+    can_accept: bool
+
+
+@dataclass(frozen=True)
+class QuestionDetail:
+    question: Question
+    author_name: str
+    answers: list[AnswerRow]
+    can_answer: bool
+    can_moderate: bool
+
+
+def list_questions(viewer: User, q: str | None = None, filter_by: str = "all", sort: str = "newest",
+                   page: int = 1, per_page: int = 20) -> tuple[list[QuestionRow], int]:
+    """Search (title and text), filter (all / unanswered / mine) and sort (newest / top) questions."""
+    staff = is_moderator(viewer)
+    answer_visible = [Answer.question_id == Question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
+    answer_count = select(func.count(Answer.id)).where(*answer_visible).correlate(Question).scalar_subquery()
+    upvotes = select(func.coalesce(func.sum(Answer.upvotes), 0)).where(*answer_visible) \
+        .correlate(Question).scalar_subquery()
+    conditions = [] if staff else [Question.is_hidden.is_(False)]
+    if q:
+        needle = q.lower()
+        conditions.append(or_(func.lower(Question.title).contains(needle, autoescape=True),
+                              func.lower(Question.body).contains(needle, autoescape=True)))
+    if filter_by == "unanswered":
+        conditions.append(~exists().where(and_(*answer_visible)))
+    elif filter_by == "mine":
+        conditions.append(Question.author_id == viewer.id)
+    total = db.session.scalar(select(func.count(Question.id)).where(*conditions)) or 0
+    order = [upvotes.desc(), Question.created_at.desc()] if sort == "top" else [Question.created_at.desc()]
+    rows = db.session.execute(
+        select(Question, User.name, answer_count.label("answers"), upvotes.label("votes"))
+        .join(User, User.id == Question.author_id)
+        .where(*conditions)
+        .order_by(*order, Question.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return [
+        QuestionRow(
+            id=question.id, title=question.title, excerpt=_excerpt(question.body), author_id=question.author_id,
+            author_name=name, created_at=question.created_at, answer_count=answers, upvotes=votes,
+            is_answered=question.accepted_answer_id is not None, is_hidden=question.is_hidden,
+        )
+        for question, name, answers, votes in rows
+    ], total
+
+
+def question_detail(viewer: User, question_id: int) -> QuestionDetail:
+    """A question with its answers (accepted first, then most upvoted) and what the viewer may do."""
+    question = visible_question(viewer, question_id)
+    staff = is_moderator(viewer)
+    conditions = [Answer.question_id == question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
+    rows = db.session.execute(
+        select(Answer, User.name).join(User, User.id == Answer.author_id).where(*conditions)
+        .order_by(Answer.is_accepted.desc(), Answer.upvotes.desc(), Answer.created_at, Answer.id)
+    ).all()
+    voted = _voted_ids(viewer, [a.id for a, _ in rows])
+    author_name = db.session.scalar(select(User.name).where(User.id == question.author_id)) or ""
+    answers = [_answer_row(viewer, question, answer, name, answer.id in voted) for answer, name in rows]
+    return QuestionDetail(question, author_name, answers, viewer.role in POSTER_ROLES, staff)
+
+
+def answer_row(viewer: User, answer_id: int) -> AnswerRow:
+    """One answer as the viewer sees it (for re-rendering its card after a vote)."""
+    answer = visible_answer(viewer, answer_id)
+    question = db.session.get(Question, answer.question_id)
+    name = db.session.scalar(select(User.name).where(User.id == answer.author_id)) or ""
+    return _answer_row(viewer, question, answer, name, bool(_voted_ids(viewer, [answer.id])))
+
+
+def _answer_row(viewer: User, question: Question, answer: Answer, name: str, voted: bool) -> AnswerRow:
+    may_accept = (viewer.id == question.author_id or is_moderator(viewer)) and answer.author_id != viewer.id
+    return AnswerRow(
+        answer=answer, author_name=name, voted=voted,
+        can_upvote=viewer.role in POSTER_ROLES and answer.author_id != viewer.id and not voted,
+        can_accept=may_accept and question.accepted_answer_id is None and not answer.is_hidden,
+    )
+
+
+def _voted_ids(viewer: User, answer_ids: list[int]) -> set[int]:
+    if not answer_ids:
+        return set()
+    return set(db.session.scalars(
+        select(AnswerVote.answer_id).where(AnswerVote.user_id == viewer.id, AnswerVote.answer_id.in_(answer_ids))
+    ))
+
+
+def _excerpt(body: str, limit: int = 180) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,22 @@
+"""Hub background jobs (RQ entry points)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import or_, update
+
+from hub.extensions import db
+from hub.models import ApiToken
+from hub.queue import job_context
+
+
+def touch_api_token(token_id: int, used_at: str) -> None:
+    """Record when an API token was last used. Idempotent: the time only moves forward."""
+    at = dt.datetime.fromisoformat(used_at)
+    with job_context():
+        db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < at))
+            .values(last_used_at=at)
+        )

@@ -1,0 +1,214 @@
+"""What Vouch emails advocates: notification emails, the weekly digest, re-engagement, thank-yous.
+
+Every email here goes to an advocate's outbox row with a plain-text and an HTML part, a
+one-click unsubscribe link for its kind (also as a List-Unsubscribe header), and only if
+the advocate has not switched that kind off. Periodic mail carries a `dedupe_key`, so a
+command or job that runs twice still sends one digest per week, one catch-up note per
+quiet spell and one thank-you per milestone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from hub.db import utcnow
+from hub.email_prefs import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
+from hub.extensions import db
+from hub.mail import drain_outbox, queue_email
+from hub.models import Advocate, EmailMessage, Notification, User
+from hub.providers import digest_items
+from hub.queue import enqueue_after_commit, job_context
+from hub.settings import get_setting
+from hub.signals import completion_approved
+
+log = logging.getLogger("vouch.mail")
+
+DIGEST_LIMIT = 6
+DIGEST_WINDOW = dt.timedelta(days=7)
+REENGAGE_AFTER = dt.timedelta(days=180)
+COMPLETION_MILESTONES = (5, 25, 100)
+
+
+def render_email(template: str, **context: Any) -> tuple[str, str]:
+    """Render templates/email/<template>.txt and .html (no request needed: jobs call this)."""
+    env = current_app.jinja_env
+    text = env.get_template(f"email/{template}.txt").render(**context)
+    html = env.get_template(f"email/{template}.html").render(**context)
+    return text, html
+
+
+def absolute_url(path: str | None) -> str:
+    base = current_app.config["VOUCH_BASE_URL"]
+    if not path:
+        return base + "/"
+    if path.startswith(("http://", "https://")):
+        return path
+    return base + (path if path.startswith("/") else "/" + path)
+
+
+def email_advocate(
+    user: User, kind: str, subject: str, template: str, context: dict[str, Any], dedupe_key: str | None = None
+) -> EmailMessage | None:
+    """Queue one email of `kind` to an advocate unless they opted out (or are erased/inactive)."""
+    advocate = user.advocate
+    if advocate is None or advocate.is_erased or not user.is_active_user or not email_allowed(advocate, kind):
+        return None
+    unsubscribe = unsubscribe_url(user.id, kind)
+    text, html = render_email(
+        template,
+        user=user, program_name=get_setting("program_name"), kind_label=EMAIL_KINDS[kind].label,
+        unsubscribe_url=unsubscribe, preferences_url=absolute_url("/me/preferences/email"),
+        hub_url=absolute_url("/"), **context,
+    )
+    return queue_email(user.email, subject, text, kind, user.id, html=html, unsubscribe_url=unsubscribe,
+                       dedupe_key=dedupe_key)
+
+
+def email_for_notification(note: Notification) -> EmailMessage | None:
+    """The email twin of an in-app notification, for kinds that have one (see hub.email_prefs)."""
+    kind = email_kind_for_notification(note.kind)
+    if kind is None:
+        return None
+    user = db.session.get(User, note.user_id)
+    if user is None:
+        return None
+    subject = note.text if len(note.text) <= 120 else note.text[:117] + "…"
+    return email_advocate(user, kind, subject, "notification", {"text": note.text, "link": absolute_url(note.url)})
+
+
+# --- weekly digest -----------------------------------------------------------------------------
+
+
+def week_key(now: dt.datetime) -> str:
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _mailable_advocate_ids() -> list[int]:
+    return list(db.session.scalars(
+        select(Advocate.id).join(User, User.id == Advocate.user_id)
+        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+        .order_by(Advocate.id)
+    ))
+
+
+def send_digests(now: dt.datetime | None = None) -> int:
+    """Enqueue one digest job per advocate for this ISO week (the job decides whether to send)."""
+    key = week_key(now or utcnow())
+    ids = _mailable_advocate_ids()
+    for advocate_id in ids:
+        enqueue_after_commit(send_digest, advocate_id, key, job_id=f"digest-{advocate_id}-{key}")
+    return len(ids)
+
+
+def send_digest(advocate_id: int, week: str) -> None:
+    """Job: compose and queue one advocate's digest. Exactly once per (advocate, week)."""
+    with job_context():
+        compose_digest(advocate_id, week)
+
+
+def compose_digest(advocate_id: int, week: str, now: dt.datetime | None = None) -> EmailMessage | None:
+    """Up to 6 challenges published in the last 7 days that the advocate may take now — asked of
+    the challenges package (its feed eligibility and caps code) — or no email when there are none."""
+    now = now or utcnow()
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None or not email_allowed(advocate, "digest"):
+        return None
+    items = digest_items(advocate_id, now - DIGEST_WINDOW, DIGEST_LIMIT)
+    if not items:
+        return None
+    for item in items:
+        item["url"] = absolute_url(item.get("url"))
+    count = len(items)
+    subject = f"{count} new challenge{'s' if count != 1 else ''} for you this week"
+    return email_advocate(advocate.user, "digest", subject, "digest", {"items": items},
+                          dedupe_key=f"digest:{advocate_id}:{week}")
+
+
+# --- re-engagement -----------------------------------------------------------------------------
+
+
+def reengage(now: dt.datetime | None = None) -> int:
+    """Enqueue a catch-up note job for every advocate with no activity for 180 days."""
+    now = now or utcnow()
+    last_seen = func.coalesce(Advocate.last_activity_at, Advocate.joined_at)
+    ids = list(db.session.scalars(
+        select(Advocate.id).join(User, User.id == Advocate.user_id)
+        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True), last_seen <= now - REENGAGE_AFTER)
+        .order_by(Advocate.id)
+    ))
+    for advocate_id in ids:
+        enqueue_after_commit(send_reengagement, advocate_id, job_id=f"reengage-{advocate_id}-{now:%Y%m%d}")
+    return len(ids)
+
+
+def send_reengagement(advocate_id: int) -> None:
+    """Job: queue the catch-up note. Once per quiet spell (keyed by the last activity date)."""
+    with job_context():
+        compose_reengagement(advocate_id)
+
+
+def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> EmailMessage | None:
+    now = now or utcnow()
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        return None
+    last_seen = advocate.last_activity_at or advocate.joined_at
+    if last_seen > now - REENGAGE_AFTER:
+        return None  # active again since the sweep
+    return email_advocate(
+        advocate.user, "reengagement", f"We miss you at {get_setting('program_name')}", "reengagement",
+        {"balance": advocate.balance, "tier": advocate.tier.value},
+        dedupe_key=f"reengage:{advocate_id}:{last_seen.date().isoformat()}",
+    )
+
+
+# --- thank-you at 5 / 25 / 100 approved completions ----------------------------------------
+
+
+def thank_for_completions(advocate_id: int, approved_count: int) -> EmailMessage | None:
+    """Queue the thank-you for the highest milestone reached; once per (advocate, milestone)."""
+    reached = [m for m in COMPLETION_MILESTONES if approved_count >= m]
+    if not reached:
+        return None
+    milestone = reached[-1]
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        return None
+    return email_advocate(
+        advocate.user, "milestones", f"Thank you for {milestone} approved completions!", "thanks",
+        {"milestone": milestone}, dedupe_key=f"thanks:{advocate_id}:{milestone}",
+    )
+
+
+def _on_completion_approved(_sender: object, *, advocate_id: int, approved_count: int, **_: Any) -> None:
+    thank_for_completions(advocate_id, approved_count)
+
+
+completion_approved.connect(_on_completion_approved, weak=False)
+
+
+# --- rq cron entry points (hub/cron.py) ----------------------------------------------------
+
+
+def send_digests_job() -> int:
+    """Cron job: the weekly digest sweep."""
+    with job_context():
+        return send_digests()
+
+
+def reengage_job() -> int:
+    """Cron job: the daily re-engagement sweep."""
+    with job_context():
+        return reengage()
+
+
+def drain_outbox_job() -> int:
+    """Cron job: re-enqueue due outbox rows (transient failures, lost jobs)."""
+    with job_context():
+        return drain_outbox()

@@ -1,0 +1,147 @@
+"""Periodic mail: weekly digest, re-engagement after 180 days, thank-yous at 5/25/100; the CLI and rq cron."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from hub import providers
+from hub.db import utcnow
+from hub.email_prefs import set_enabled_kinds
+from hub.extensions import db
+from hub.mailings import compose_digest, compose_reengagement, send_digests, thank_for_completions, week_key
+from hub.models import Advocate, EmailMessage
+from hub.signals import completion_approved
+
+
+def _emails(kind: str | None = None) -> list[EmailMessage]:
+    db.session.commit()
+    query = select(EmailMessage).order_by(EmailMessage.id)
+    return list(db.session.scalars(query.where(EmailMessage.kind == kind) if kind else query))
+
+
+@pytest.fixture()
+def digest_source(monkeypatch):
+    """A stand-in for the challenges feed: the advocate ids it was asked about, and what it offers."""
+    asked: list[tuple[int, dt.datetime, int]] = []
+    offer: dict[int, list[dict]] = {}
+
+    def source(advocate_id: int, since: dt.datetime, limit: int) -> list[dict]:
+        asked.append((advocate_id, since, limit))
+        return [dict(item) for item in offer.get(advocate_id, [])][:limit]
+
+    monkeypatch.setattr(providers, "_digest_sources", [source])
+    return asked, offer
+
+
+def test_digest_lists_at_most_six_and_is_sent_once_a_week(make, ctx, digest_source):
+    asked, offer = digest_source
+    advocate = make.advocate(name="Ada")
+    offer[advocate.id] = [{"title": f"Challenge {i}", "points": 100 + i, "effort": "low", "url": f"/challenges/{i}"}
+                          for i in range(9)]
+    now = utcnow()
+    week = week_key(now)
+    message = compose_digest(advocate.id, week, now)
+    assert compose_digest(advocate.id, week, now) is None  # same week: nothing new
+    assert asked[0][0] == advocate.id and asked[0][2] == 6 and asked[0][1] == now - dt.timedelta(days=7)
+    assert message.subject == "6 new challenges for you this week"
+    assert "Challenge 5" in message.body_text and "Challenge 6" not in message.body_text
+    assert "http://vouch.test/challenges/0" in message.body_html
+    assert len(_emails("digest")) == 1
+
+
+def test_no_digest_without_new_challenges_or_when_switched_off(make, ctx, digest_source):
+    _, offer = digest_source
+    quiet, opted_out = make.advocate(), make.advocate()
+    offer[opted_out.id] = [{"title": "New", "points": 10, "url": "/challenges/1"}]
+    set_enabled_kinds(opted_out.id, set())
+    assert compose_digest(quiet.id, "2026-W01") is None
+    assert compose_digest(opted_out.id, "2026-W01") is None
+    assert _emails() == []
+
+
+def test_send_digests_enqueues_one_job_per_advocate(app, make, ctx, jobs, digest_source):
+    _, offer = digest_source
+    a, b = make.advocate(), make.advocate()
+    offer[a.id] = [{"title": "Write a review", "points": 150, "url": "/challenges/3"}]
+    assert send_digests() == 2
+    db.session.commit()
+    jobs.join()
+    assert send_digests() == 2  # a second run the same week …
+    db.session.commit()
+    jobs.join()
+    assert [m.user_id for m in _emails("digest")] == [a.user_id]  # … still one email, to the one with news
+    assert b.id
+
+
+def test_reengagement_after_180_quiet_days_once(make, ctx):
+    now = utcnow()
+    quiet, recent, fresh_joiner = make.advocate(), make.advocate(), make.advocate()
+    quiet.last_activity_at = now - dt.timedelta(days=181)
+    recent.last_activity_at = now - dt.timedelta(days=20)
+    fresh_joiner.joined_at = now - dt.timedelta(days=10)
+    db.session.commit()
+    from hub.mailings import reengage
+
+    ids = {quiet.id, recent.id, fresh_joiner.id}
+    assert reengage(now) == 1
+    assert compose_reengagement(quiet.id, now) is not None
+    assert compose_reengagement(quiet.id, now) is None  # once per quiet spell
+    assert all(compose_reengagement(i, now) is None for i in ids - {quiet.id})
+    [message] = _emails("reengagement")
+    assert message.subject.startswith("We miss you") and message.user_id == quiet.user_id
+
+
+def test_thank_you_at_milestones_once(make, ctx):
+    advocate = make.advocate()
+    assert thank_for_completions(advocate.id, 4) is None
+    completion_approved.send("challenges", advocate_id=advocate.id, completion_id=1, approved_count=5)
+    completion_approved.send("challenges", advocate_id=advocate.id, completion_id=2, approved_count=5)
+    completion_approved.send("challenges", advocate_id=advocate.id, completion_id=3, approved_count=6)
+    thank_for_completions(advocate.id, 25)
+    thank_for_completions(advocate.id, 100)
+    subjects = [m.subject for m in _emails("milestones")]
+    assert subjects == ["Thank you for 5 approved completions!", "Thank you for 25 approved completions!",
+                        "Thank you for 100 approved completions!"]
+
+
+def test_cli_commands_enqueue(app, make, ctx, jobs, digest_source):
+    _, offer = digest_source
+    advocate = make.advocate()
+    offer[advocate.id] = [{"title": "Join the webinar", "points": 50, "url": "/challenges/9"}]
+    db.session.execute(db.update(Advocate).values(last_activity_at=utcnow() - dt.timedelta(days=200)))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert "Enqueued digests for 1 advocates." in runner.invoke(args=["hub", "send-digests"]).output
+    assert "Enqueued re-engagement notes for 1 advocates." in runner.invoke(args=["hub", "reengage"]).output
+    jobs.join()
+    db.session.commit()
+    assert sorted(m.kind for m in _emails()) == ["digest", "reengagement"]
+    stuck = _emails()[0]
+    stuck.status, stuck.sent_at = "queued", None
+    db.session.commit()
+    assert "Enqueued 1 queued emails." in runner.invoke(args=["hub", "drain-outbox"]).output
+    jobs.join()
+    assert _emails()[0].status == "sent"
+
+
+def test_rq_cron_config_registers_the_periodic_jobs():
+    import fakeredis
+    from rq import Queue
+    from rq.cron import CronScheduler
+
+    connection = fakeredis.FakeRedis()
+    scheduler = CronScheduler(connection=connection)
+    scheduler.load_config_from_file("hub.cron")
+    jobs = {job.func_name: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"hub.mailings.drain_outbox_job", "hub.mailings.reengage_job",
+                         "hub.mailings.send_digests_job"}
+    assert jobs["hub.mailings.drain_outbox_job"].interval == 60
+    assert jobs["hub.mailings.reengage_job"].cron == "30 9 * * *"
+    assert jobs["hub.mailings.send_digests_job"].cron == "0 8 * * 1"
+    assert {job.queue_name for job in jobs.values()} == {"vouch-default"}
+    scheduler.enqueue_jobs()  # the interval job is due at once; the cron ones wait for their time
+    queued = Queue("vouch-default", connection=connection).jobs
+    assert [job.func_name for job in queued] == ["hub.mailings.drain_outbox_job"]

@@ -133,14 +133,20 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import admin.crm
+    import admin.references
+    import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
     from admin.views import bp as admin_bp
+    from challenges.references.api import bp as references_api
+    from challenges.references.views import bp as references_views
     from hub.api import bp as hub_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp):
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp,
+                      references_api, references_views):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers
@@ -148,8 +154,10 @@ def _register_blueprints(app: Flask) -> None:
     register_template_helpers(app)
 
     from challenges.hooks import install as install_challenges
+    from challenges.references.hooks import install as install_references
 
     install_challenges()
+    install_references()
 
 
 def _register_cli(app: Flask) -> None:
@@ -158,3 +166,7 @@ def _register_cli(app: Flask) -> None:
 
     for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
         app.cli.add_command(group)
+
+    from challenges.references.cli import register as register_references_cli
+
+    register_references_cli(app)

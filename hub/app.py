@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     import admin.references
     import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
     from admin.views import bp as admin_bp
+    from challenges.api import bp as challenges_api
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
     from hub.api import bp as hub_api
@@ -145,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, admin_bp,
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api, admin_bp,
                       references_api, references_views):
         app.register_blueprint(blueprint)
 
@@ -161,10 +162,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from challenges.cli import challenges_cli
     from hub.cli import hub_cli, tokens_cli, users_cli
     from rewards.cli import rewards_cli
 
-    for group in (users_cli, tokens_cli, hub_cli, rewards_cli):
+    for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)
 
     from challenges.references.cli import register as register_references_cli

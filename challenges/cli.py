@@ -1,0 +1,25 @@
+"""`flask challenges …`: maintenance sweeps for the verification jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from flask.cli import with_appcontext
+
+from hub.extensions import db
+
+challenges_cli = click.Group("challenges", help="Challenges and completions maintenance.")
+
+
+@challenges_cli.command("requeue-stuck")
+@click.option("--older-than-minutes", default=15.0, show_default=True, type=click.FloatRange(min=0),
+              help="Only completions waiting longer than this.")
+@with_appcontext
+def requeue_stuck(older_than_minutes: float) -> None:
+    """Re-enqueue verification of completions stuck in submitted/verifying."""
+    from challenges.jobs import requeue_stuck as sweep
+
+    counts = sweep(dt.timedelta(minutes=older_than_minutes))
+    db.session.commit()
+    click.echo(f"Re-enqueued {counts['requeued']} completion(s); sent {counts['sent_to_review']} to review.")

@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union_all,
 )
 
 from challenges.references.models import (
@@ -65,14 +66,14 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class TallyResult:
     opportunities: int | None
-    touches: int
-    credits: int
+    touches: int | None
+    credits: int | None
 
 
-def tally(opportunity_ids: Sequence[int] | None = None) -> TallyResult:
+def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> TallyResult:
     """Recompute touches and credits for these opportunities (all when None). Idempotent and
     deterministic: the result depends only on the current opportunities, referrals, reference
-    requests and advocates. The caller commits."""
+    requests and advocates. Six statements whatever the scope. The caller commits."""
     ids = None if opportunity_ids is None else sorted(set(opportunity_ids))
     if ids is not None and not ids:
         return TallyResult(0, 0, 0)
@@ -84,19 +85,21 @@ def tally(opportunity_ids: Sequence[int] | None = None) -> TallyResult:
 
     db.session.execute(delete(credits).where(in_scope(credits.c.opportunity_id)))
     db.session.execute(delete(touches).where(in_scope(touches.c.opportunity_id)))
-    touch_columns = ["opportunity_id", "advocate_id", "kind", "touched_at"]
-    written = 0
-    for query in _touch_queries(in_scope(o.c.id)):
-        written += db.session.execute(insert(touches).from_select(touch_columns, query)).rowcount
-    credited = db.session.execute(
-        insert(credits).from_select(
-            ["opportunity_id", "advocate_id", "currency", "is_closed", "is_won", "sourced_amount",
-             "influenced_amount"],
-            _credit_query(in_scope(touches.c.opportunity_id)),
-        )
-    ).rowcount
+    db.session.execute(insert(touches).from_select(
+        ["opportunity_id", "advocate_id", "kind", "touched_at"], union_all(*_touch_queries(in_scope(o.c.id)))))
+    db.session.execute(insert(credits).from_select(
+        ["opportunity_id", "advocate_id", "currency", "is_closed", "is_won", "sourced_amount", "influenced_amount"],
+        _credit_query(in_scope(touches.c.opportunity_id)),
+    ))
     db.session.expire_all()
-    return TallyResult(None if ids is None else len(ids), written, credited)
+    if not count:
+        return TallyResult(None if ids is None else len(ids), None, None)
+    # rowcount of INSERT … SELECT is not reliable across drivers: count what is there.
+    return TallyResult(
+        None if ids is None else len(ids),
+        db.session.scalar(select(func.count()).select_from(touches).where(in_scope(touches.c.opportunity_id))),
+        db.session.scalar(select(func.count()).select_from(credits).where(in_scope(credits.c.opportunity_id))),
+    )
 
 
 def _lock(ids: list[int] | None) -> None:

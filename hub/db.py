@@ -88,9 +88,12 @@ def install_sqlite_begin_immediate(engine) -> None:
 
 
 def insert_ignore(session, table, values: dict) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when a row was written."""
-    stmt = _dialect_insert(session, table).values(**values).on_conflict_do_nothing()
-    return session.execute(stmt).rowcount == 1
+    """INSERT … ON CONFLICT DO NOTHING; True when a row was written. Told by RETURNING: with an
+    autoincrement key, psycopg reports rowcount -1 for this statement on PostgreSQL."""
+    from sqlalchemy import literal_column
+
+    stmt = _dialect_insert(session, table).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    return session.execute(stmt).first() is not None
 
 
 def upsert_add(session, table, keys: dict, column: str, amount: int) -> None:

@@ -38,7 +38,7 @@ def tally_attribution(full: bool, external_id: str | None, enqueue: bool) -> Non
             raise click.ClickException(f"No opportunity with external id {external_id}.")
         ids = [found]
     started = time.perf_counter()
-    result = attribution.tally(ids)
+    result = attribution.tally(ids, count=True)
     db.session.commit()
     click.echo(f"Tallied {'all' if ids is None else len(ids)} opportunities: {result.touches} touches, "
                f"{result.credits} credits in {time.perf_counter() - started:.2f} s.")

@@ -319,3 +319,17 @@ def validate_policy(raw: dict) -> dict[str, int] | dict[str, str]:
         else:
             clean[key] = value
     return errors or clean
+
+
+def save_policy(policy: dict[str, int], actor_id: int | None) -> dict[str, int]:
+    """Store the owner's caps policy (validated) and audit the change. Caller commits."""
+    from hub.audit import record_audit
+    from hub.errors import ValidationFailed
+    from hub.settings import save_setting
+
+    checked = validate_policy(policy)
+    if any(isinstance(v, str) for v in checked.values()):
+        raise ValidationFailed(checked)
+    before, after = save_setting("caps_policy", checked, actor_id)
+    record_audit(actor_id, "settings.caps_policy", "setting", "caps_policy", before, after)
+    return after

@@ -682,18 +682,20 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
     db.session.refresh(completion)
     if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
         return "already_decided"
-    if verdict.decision == "approve":
-        if verdict.excerpt:
-            completion.fetched_excerpt = verdict.excerpt[:4000]
-        completion.verification_note = (verdict.note or "")[:1000] or None
-        db.session.flush()
-        approve_completion(completion_id, None, auto=True)
-        return "approved"
-    if verdict.decision == "reject":
-        reject_completion(completion_id, None, verdict.note or "The answers were not right.")
-        return "rejected"
-    send_to_review(completion_id, verdict.note, verdict.excerpt)
-    return "pending_review"
+    try:
+        if verdict.decision == "approve":
+            if verdict.excerpt:
+                completion.fetched_excerpt = verdict.excerpt[:4000]
+            completion.verification_note = (verdict.note or "")[:1000] or None
+            db.session.flush()
+            approve_completion(completion_id, None, auto=True)
+            return "approved"
+        if verdict.decision == "reject":
+            reject_completion(completion_id, None, verdict.note or "The answers were not right.")
+            return "rejected"
+    except InvalidState:  # a person decided it while the verifier ran: theirs stands
+        return "already_decided"
+    return "pending_review" if send_to_review(completion_id, verdict.note, verdict.excerpt) else "already_decided"
 
 
 # --- deciding ------------------------------------------------------------------------------
@@ -849,3 +851,137 @@ def stuck_completions(older_than: dt.datetime, limit: int = 500) -> list[Complet
         ).order_by(Completion.submitted_at).limit(limit)
     ))
 
+
+
+# --- the advocate's own preferences --------------------------------------------------------
+
+MAX_BLACKOUTS = 20
+
+
+@dataclass(frozen=True)
+class PreferencesInput:
+    activity_types: tuple[str, ...]
+    available_for_references: bool
+    max_asks_per_quarter: int | None
+    show_on_leaderboard: bool
+
+
+def save_preferences(advocate_id: int, inp: PreferencesInput) -> Advocate:
+    """Save the advocate's own preferences. Their cap may only be stricter than the program's
+    yearly limit (a larger number would never bind, so it is refused as misleading)."""
+    from hub.settings import get_setting
+
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        raise NotFound("Advocate not found.")
+    yearly = get_setting("caps_policy").get("asks_per_365_days")
+    if inp.max_asks_per_quarter is not None and isinstance(yearly, int) and inp.max_asks_per_quarter > yearly:
+        raise ValidationFailed({"max_asks_per_quarter":
+                                f"The program already limits asks to {yearly} a year; choose {yearly} or fewer."})
+    unknown = [t for t in inp.activity_types if t not in verifiers.TYPES]
+    if unknown:
+        raise ValidationFailed({"activity_types": "Pick from the listed activities."})
+    advocate.available_for_references = inp.available_for_references
+    advocate.max_asks_per_quarter = inp.max_asks_per_quarter
+    advocate.show_on_leaderboard = inp.show_on_leaderboard
+    advocate.preferences = dict(advocate.preferences or {}) | {"activity_types": list(inp.activity_types)}
+    db.session.flush()
+    return advocate
+
+
+def add_blackout(advocate_id: int, start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dict]:
+    """Add an inclusive date range in which the advocate gets no asks."""
+    today = today or utcnow().date()
+    if end < start:
+        raise ValidationFailed({"end": "The last day must be on or after the first."})
+    if end < today:
+        raise ValidationFailed({"end": "That range is already over."})
+    if (end - start).days > 366:
+        raise ValidationFailed({"end": "At most a year at a time."})
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        raise NotFound("Advocate not found.")
+    current = [b for b in caps.parse_blackouts((advocate.preferences or {}).get("blackouts")) if b[1] >= today]
+    if len(current) >= MAX_BLACKOUTS:
+        raise ValidationFailed({"start": f"At most {MAX_BLACKOUTS} ranges; remove one first."})
+    ranges = sorted({*current, (start, end)})
+    stored = [{"start": s.isoformat(), "end": e.isoformat()} for s, e in ranges]
+    advocate.preferences = dict(advocate.preferences or {}) | {"blackouts": stored}
+    db.session.flush()
+    return stored
+
+
+def remove_blackout(advocate_id: int, start: dt.date, end: dt.date) -> list[dict]:
+    """Remove one blackout range (no error if it is not there)."""
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None:
+        raise NotFound("Advocate not found.")
+    ranges = [b for b in caps.parse_blackouts((advocate.preferences or {}).get("blackouts")) if b != (start, end)]
+    stored = [{"start": s.isoformat(), "end": e.isoformat()} for s, e in ranges]
+    advocate.preferences = dict(advocate.preferences or {}) | {"blackouts": stored}
+    db.session.flush()
+    return stored
+
+
+# --- staff: review queue and preview -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    completion: Completion
+    challenge: Challenge
+    advocate: Advocate
+    asks_last_365: int
+    burnout: str
+    recent_asks: list
+    excerpt_parts: list[tuple[str, bool]]
+
+
+def highlight(text: str | None, marker: str | None) -> list[tuple[str, bool]]:
+    """Split `text` into (part, is_marker) pieces so a template can mark the marker safely."""
+    if not text:
+        return []
+    if not marker:
+        return [(text, False)]
+    parts: list[tuple[str, bool]] = []
+    lowered, needle, at = text.casefold(), marker.casefold(), 0
+    while (found := lowered.find(needle, at)) >= 0 and len(lowered) == len(text):
+        parts += [(text[at:found], False), (text[found:found + len(marker)], True)]
+        at = found + len(marker)
+    parts.append((text[at:], False))
+    return [p for p in parts if p[0]]
+
+
+def review_queue(challenge_id: int | None, challenge_type: str | None, min_age_days: int | None,
+                 page: int, per_page: int) -> tuple[list[ReviewItem], int]:
+    """Completions waiting for a person, oldest first, with what the reviewer needs to decide."""
+    from sqlalchemy.orm import joinedload
+
+    older_than = utcnow() - dt.timedelta(days=min_age_days) if min_age_days else None
+    completions, total = list_completions(CompletionStatus.PENDING_REVIEW.value, challenge_id, None, page, per_page,
+                                          oldest_first=True, challenge_type=challenge_type, older_than=older_than)
+    ids = [c.id for c in completions]
+    loaded = {c.id: c for c in db.session.scalars(
+        select(Completion).where(Completion.id.in_(ids)).options(
+            joinedload(Completion.challenge), joinedload(Completion.advocate).joinedload(Advocate.user))
+    ).unique()} if ids else {}
+    advocate_ids = list({c.advocate_id for c in completions})
+    counts = caps.asks_last_365(advocate_ids)
+    recent = caps.recent_asks(advocate_ids)
+    items = []
+    for c in completions:
+        full = loaded[c.id]
+        items.append(ReviewItem(full, full.challenge, full.advocate, counts.get(c.advocate_id, 0),
+                                caps.burnout_bucket(counts.get(c.advocate_id, 0)), recent.get(c.advocate_id, []),
+                                highlight(full.fetched_excerpt, full.challenge.marker)))
+    return items, total
+
+
+def preview_challenge(inp: ChallengeInput) -> FeedItem:
+    """A transient challenge (never saved) shown exactly as an advocate's card would show it."""
+    challenge = Challenge(id=0, status=ChallengeStatus.PUBLISHED)
+    for name in EDITABLE:
+        value = getattr(inp, name)
+        setattr(challenge, name, list(value) if isinstance(value, tuple) else value)
+    spec = verifiers.TYPES.get(inp.type) or verifiers.TYPES["custom"]
+    return FeedItem(challenge, spec, True, None, None)

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
@@ -35,6 +36,15 @@ class VouchFlask(Flask):
         raise AssertionError("unreachable")
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:…>` URL parts stop at the database's integer range: a huge id is a 404, not a
+    driver overflow (500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = VouchFlask(
         __name__,
@@ -42,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -133,6 +144,7 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import admin.challenges
     import admin.crm
     import admin.references
     import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
@@ -140,14 +152,15 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.api import bp as challenges_api
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
+    from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api, admin_bp,
-                      references_api, references_views):
+    for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api,
+                      challenges_views, admin_bp, references_api, references_views):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

@@ -51,6 +51,12 @@ def register_template_helpers(app: Flask) -> None:
 
         return get_setting("program_name")
 
+    @app.template_filter("markdown")
+    def _markdown(value: str | None):
+        from hub.markup import markdown_html
+
+        return markdown_html(value)
+
     @app.template_filter("points")
     def _points(value: int | None) -> str:
         return f"{value or 0:,}"

@@ -62,6 +62,10 @@ class Site:
                 elif path == "/hang":
                     site.block.wait(30)
                     self._page(site.MARKER)
+                elif path == "/hang-once":
+                    if site.hits.count("/hang-once") == 1:
+                        site.block.wait(30)
+                    self._page(f"<p>{site.MARKER}</p>")
                 elif path == "/error":
                     self.send_response(503)
                     self.end_headers()

@@ -135,3 +135,20 @@ def test_sweep_gives_up_into_the_review_queue(app, make_advocate, make_challenge
     result = app.test_cli_runner().invoke(args=["challenges", "requeue-stuck", "--older-than-minutes", "0"])
     assert "sent 1 to review" in result.output
     assert status_of(completion.id).status is CompletionStatus.PENDING_REVIEW
+
+
+def test_staff_decision_during_verification_wins(app, make_advocate, make_challenge, make_user, site,
+                                                 allow_localhost):
+    challenge = url_challenge(make_challenge)
+    completion = services.submit_completion(challenge.id, make_advocate().id, {"evidence_url": site.url("/review")})
+    db.session.info.pop("vouch_pending_jobs", None)
+    db.session.commit()
+    evidence = services.start_verification(completion.id)  # the job has started fetching …
+    db.session.commit()
+    services.reject_completion(completion.id, make_user("manager").id, "Not our product")  # … a manager decides
+    db.session.commit()
+    from challenges import verifiers
+
+    assert services.apply_verdict(completion.id, verifiers.check_url(evidence)) == "already_decided"
+    db.session.commit()
+    assert status_of(completion.id).status is CompletionStatus.REJECTED and awards() == 0

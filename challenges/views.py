@@ -1,0 +1,190 @@
+"""Advocate pages: the challenge feed, a challenge's page with its in-place submit form and
+status chip, and the advocate's own preferences (caps, blackouts, reference availability)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from challenges import services
+from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
+from challenges.models import Completion, CompletionStatus
+from hub.auth import roles_required
+from hub.errors import ValidationFailed, VouchError
+from hub.extensions import db
+from hub.htmx import is_htmx, trigger
+from hub.models import Role
+
+bp = Blueprint("challenges", __name__)
+
+POLLING = (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)
+TARGETS = {"page": "#submit-area", "card": "#action-{id}"}
+
+
+def _advocate():
+    return current_user.advocate
+
+
+def status_response(completion: Completion, announce: bool) -> Response:
+    """The status chip; it polls while the job works. When it turns approved in front of the
+    advocate, `points-changed` makes the header balance and tier bar refresh."""
+    response = make_response(render_template("challenges/_status.html", completion=completion))
+    if announce and completion.status is CompletionStatus.APPROVED:
+        trigger(response, "points-changed")
+    return response
+
+
+def _form_context(challenge_id: int, form: CompletionForm | None = None, error: str | None = None,
+                  target: str = "page") -> dict:
+    challenge = services.visible_challenge(challenge_id, _advocate())
+    item = services.feed_item(challenge, _advocate())
+    return {"c": challenge, "item": item, "form": form or CompletionForm(), "error": error,
+            "target": target if target in TARGETS else "page",
+            "target_id": TARGETS.get(target, TARGETS["page"]).format(id=challenge.id)}
+
+
+@bp.get("/challenges")
+@roles_required(Role.ADVOCATE)
+def feed_page():
+    return render_template("challenges/feed.html", items=services.feed_for(_advocate()))
+
+
+@bp.get("/challenges/<int:challenge_id>")
+@roles_required(Role.ADVOCATE)
+def challenge_page(challenge_id: int):
+    try:
+        context = _form_context(challenge_id)
+    except VouchError:
+        abort(404)
+    done = services.completion_stats([challenge_id])[challenge_id]["approved"]
+    return render_template("challenges/challenge.html", done=done, **context)
+
+
+@bp.get("/challenges/<int:challenge_id>/form")
+@roles_required(Role.ADVOCATE)
+def inline_form(challenge_id: int):
+    """The submit form inside a hub card (htmx)."""
+    try:
+        context = _form_context(challenge_id, target="card")
+    except VouchError:
+        abort(404)
+    return render_template("challenges/_submit_area.html", **context)
+
+
+@bp.post("/challenges/<int:challenge_id>/complete")
+@roles_required(Role.ADVOCATE)
+def complete(challenge_id: int):
+    form = CompletionForm()
+    target = request.form.get("target", "page")
+    data = {"evidence_url": form.evidence_url.data, "evidence_text": form.evidence_text.data,
+            "answers": [request.form.get(f"answer-{n}", "") for n in range(services.MAX_QUESTIONS)
+                        if f"answer-{n}" in request.form]}
+    if form.validate_on_submit():
+        try:
+            completion = services.submit_completion(challenge_id, _advocate().id, data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for name, messages in exc.fields.items():
+                (getattr(form, name).errors if hasattr(form, name) else form.form_errors).extend(messages)
+        except VouchError as exc:
+            db.session.rollback()
+            if exc.status == 404:
+                abort(404)
+            return _submit_area(challenge_id, form, exc.message, target, exc.status)
+        else:
+            if is_htmx():
+                return status_response(completion, announce=True)
+            flash("Thanks! We received it and are checking it now.", "success")
+            return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
+    return _submit_area(challenge_id, form, None, target, 422)
+
+
+def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, target: str, status: int):
+    """Invalid or refused submissions: the form again with the reason (200 for htmx, see hub.htmx)."""
+    context = _form_context(challenge_id, form, error, target)
+    if is_htmx():
+        return render_template("challenges/_submit_area.html", **context)
+    done = services.completion_stats([challenge_id])[challenge_id]["approved"]
+    return render_template("challenges/challenge.html", done=done, **context), status
+
+
+@bp.get("/completions/<int:completion_id>/status")
+@roles_required(Role.ADVOCATE)
+def completion_status(completion_id: int):
+    try:
+        completion = services.completion_for(completion_id, _advocate().id)
+    except VouchError:
+        abort(404)
+    return status_response(completion, announce=request.args.get("poll") == "1")
+
+
+@bp.route("/me/preferences", methods=["GET", "POST"])
+@roles_required(Role.ADVOCATE)
+def preferences():
+    advocate = _advocate()
+    form = _prefs_form() if request.method == "GET" else PreferencesForm()
+    saved = False
+    if form.validate_on_submit():
+        try:
+            services.save_preferences(advocate.id, services.PreferencesInput(
+                tuple(form.activity_types.data or ()), bool(form.available_for_references.data),
+                form.max_asks_per_quarter.data, bool(form.show_on_leaderboard.data)))
+            db.session.commit()
+            saved = True
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for name, messages in exc.fields.items():
+                getattr(form, name).errors.extend(messages)
+    return _preferences_page(form, BlackoutForm(formdata=None), saved,
+                             422 if request.method == "POST" and not saved else 200)
+
+
+def _prefs_form() -> PreferencesForm:
+    advocate = _advocate()
+    form = PreferencesForm(obj=advocate, formdata=None)
+    form.activity_types.data = list((advocate.preferences or {}).get("activity_types") or [])
+    return form
+
+
+def _preferences_page(form: PreferencesForm, blackout_form: BlackoutForm, saved: bool, status: int = 200):
+    from challenges.caps import parse_blackouts
+
+    blackouts = parse_blackouts((_advocate().preferences or {}).get("blackouts"))
+    context = {"form": form, "blackout_form": blackout_form, "saved": saved, "blackouts": blackouts}
+    if is_htmx():
+        template = "challenges/_blackouts.html" if request.endpoint != "challenges.preferences" else (
+            "challenges/_preferences_form.html")
+        return render_template(template, **context)
+    return render_template("challenges/preferences.html", **context), status
+
+
+@bp.post("/me/preferences/blackouts")
+@roles_required(Role.ADVOCATE)
+def add_blackout():
+    form = BlackoutForm()
+    if form.validate_on_submit():
+        try:
+            services.add_blackout(_advocate().id, form.start.data, form.end.data)
+            db.session.commit()
+            form = BlackoutForm(formdata=None)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for name, messages in exc.fields.items():
+                getattr(form, name).errors.extend(messages)
+    return _preferences_page(_prefs_form(), form, False)
+
+
+@bp.post("/me/preferences/blackouts/remove")
+@roles_required(Role.ADVOCATE)
+def remove_blackout():
+    form = BlackoutForm()
+    if form.validate_on_submit():
+        services.remove_blackout(_advocate().id, form.start.data, form.end.data)
+        db.session.commit()
+    return _preferences_page(_prefs_form(), BlackoutForm(formdata=None), False)
+
+
+def for_you_section(advocate) -> tuple[str, dict] | None:
+    """The "For you" cards on the advocate's hub (hub.providers home section)."""
+    return "challenges/_for_you.html", {"items": services.feed_for(advocate)[:6]}

@@ -167,6 +167,17 @@ def home_section(advocate) -> tuple[str, dict] | None:
 
 
 
+@bp.app_template_filter("money")
+def _money(value) -> str:
+    """A decimal amount (Decimal or decimal string) with thousands separators: 12,500.00."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
 @bp.app_template_filter("age")
 def _age(value) -> str:
     """ "today", "1 day ago", "12 days ago". """

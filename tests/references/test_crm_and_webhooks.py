@@ -247,3 +247,29 @@ def test_webhook_endpoints_must_be_http_and_known_events(ctx, make):
     with pytest.raises(ValidationFailed) as err:
         webhooks.create_endpoint("file:///etc/passwd", ["nope"], owner.id)
     assert set(err.value.fields) == {"url", "events"}
+
+
+def test_the_crm_verifier_approves_once_an_opportunity_names_the_referral(make, refs):
+    from types import SimpleNamespace
+
+    from challenges import verifiers
+
+    refs.challenge("referral", points=300)
+    ada = make.advocate()
+    referral = referrals.submit_referral(ada.id, referrals.parse_referral(
+        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+    db.session.commit()
+    referral_id, evidence = referral.id, SimpleNamespace(completion_id=referral.completion_id)
+    assert verifiers.run(evidence, "crm").decision == "review"  # (it ends this thread's session, as a job does)
+    refs.opportunity(external_id="SF-V", referral_id=referral_id)
+    verdict = verifiers.run(evidence, "crm")
+    assert verdict.decision == "approve" and "SF-V" in verdict.note
+
+
+def test_cli_tallies_from_scratch(app, make, refs):
+    make.advocate(company="Acme")
+    refs.opportunity(account="Acme")
+    result = app.test_cli_runner().invoke(args=["challenges", "tally-attribution", "--full"])
+    assert result.exit_code == 0, result.output
+    assert "1 touches, 1 credits" in result.output
+    assert app.test_cli_runner().invoke(args=["challenges", "tally-attribution"]).exit_code != 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from challenges import attribution
 from challenges.references import referrals, services
 from challenges.references.models import AttributionCredit, AttributionTouch
@@ -139,3 +141,20 @@ def test_other_currencies_are_reported_beside_never_summed(refs, make):
     program = attribution.program("USD")
     assert program.influenced_won == Decimal("0.00")
     assert program.other_currencies["EUR"]["influenced_won"] == Decimal("250.00")
+
+
+def test_a_tally_that_fails_half_way_changes_nothing(refs, make, monkeypatch):
+    make.advocate(company="Acme")
+    opp = refs.opportunity(account="Acme", amount="90.00")
+    attribution.tally(None)
+    db.session.commit()
+    before = attribution.snapshot()
+
+    def broken(scope):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(attribution, "_credit_query", broken)
+    with pytest.raises(RuntimeError):
+        attribution.tally([opp.id])  # touches were already deleted and re-inserted when it failed
+    db.session.rollback()
+    assert attribution.snapshot() == before

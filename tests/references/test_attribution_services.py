@@ -217,3 +217,46 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
     assert run_parallel(4, work) == Counter({"ok": 4})
     with pg_app.app_context():
         assert attribution.snapshot() == expected
+
+
+@pytest.mark.services
+def test_parallel_assignments_respect_the_reference_cap_and_the_request_state(pg_app, make):
+    """Ten requests assign the same advocate at once (cap 1 per 30 days) → one ask, nine 409
+    cap_reached; five managers assign different advocates to one request → one wins."""
+    from challenges.references import services
+
+    with pg_app.app_context():
+        manager = make.user("manager")
+        token = make.token(manager)
+        sales = make.user("sales")
+        ada = make.advocate()
+        others = [make.advocate().id for _ in range(5)]
+        needed_by = (dt.date.today() + dt.timedelta(days=9)).isoformat()
+        request_ids = []
+        for i in range(11):
+            rr = services.file_request(sales.id, services.parse_request({
+                "prospect_company": f"P{i}", "industry": "Software", "company_size": "1-50", "use_case": "x",
+                "stage": "poc", "needed_by": needed_by, "format": "phone"}))
+            request_ids.append(rr.id)
+        db.session.commit()
+        ada_id = ada.id
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def assign_ada(i: int) -> str:
+        response = pg_app.test_client().post(f"/api/v1/reference-requests/{request_ids[i]}/assign",
+                                             json={"advocate_id": ada_id}, headers=headers)
+        return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
+
+    assert run_parallel(10, assign_ada) == Counter({"matched": 1, "cap_reached": 9})
+
+    def assign_one_request(i: int) -> str:
+        response = pg_app.test_client().post(f"/api/v1/reference-requests/{request_ids[10]}/assign",
+                                             json={"advocate_id": others[i]}, headers=headers)
+        return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
+
+    assert run_parallel(5, assign_one_request) == Counter({"matched": 1, "invalid_state": 4})
+    with pg_app.app_context():
+        asks = db.session.execute(text(
+            "SELECT advocate_id, count(*) FROM asks WHERE cancelled_at IS NULL GROUP BY advocate_id")).all()
+        assert sorted(n for _, n in asks) == [1, 1]
+        assert db.session.execute(text("SELECT count(*) FROM reference_assignments")).scalar() == 2

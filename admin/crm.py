@@ -117,16 +117,26 @@ def crm_webhook_create():
     return _crm_page(webhook_form=form, new_secret=new_secret, status=200 if new_secret else 422)
 
 
-@bp.post("/crm/webhooks/<int:endpoint_id>/<any(enable, disable):action>")
-@owner_only
-def crm_webhook_toggle(endpoint_id: int, action: str):
+def _toggle(endpoint_id: int, active: bool):
     try:
-        webhooks.set_endpoint_active(endpoint_id, action == "enable", current_user.id)
+        webhooks.set_endpoint_active(endpoint_id, active, current_user.id)
     except NotFound:
         abort(404)
     db.session.commit()
-    flash(f"Webhook {action}d.", "success")
+    flash(f"Webhook {'enabled' if active else 'disabled'}.", "success")
     return redirect(url_for("admin.crm_console"))
+
+
+@bp.post("/crm/webhooks/<int:endpoint_id>/enable")
+@owner_only
+def crm_webhook_enable(endpoint_id: int):
+    return _toggle(endpoint_id, True)
+
+
+@bp.post("/crm/webhooks/<int:endpoint_id>/disable")
+@owner_only
+def crm_webhook_disable(endpoint_id: int):
+    return _toggle(endpoint_id, False)
 
 
 @bp.post("/crm/deliveries/<int:delivery_id>/replay")

@@ -160,7 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.views import bp as rewards_views
 
     for blueprint in (hub_views, hub_api, openapi_bp, rewards_api, rewards_views, challenges_api,
-                      challenges_views, admin_bp, references_api, references_views):
+                      challenges_views, references_api, references_views, admin_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

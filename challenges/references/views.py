@@ -111,9 +111,19 @@ def my_ask(request_id: int):
     return render_template("references/my_ask.html", assignment=assignment, rr=assignment.request)
 
 
-@bp.post("/me/references/<int:request_id>/<any(accept, decline):answer>")
+@bp.post("/me/references/<int:request_id>/accept")
 @roles_required(Role.ADVOCATE)
-def answer_ask(request_id: int, answer: str):
+def accept_ask(request_id: int):
+    return _answer(request_id, "accept")
+
+
+@bp.post("/me/references/<int:request_id>/decline")
+@roles_required(Role.ADVOCATE)
+def decline_ask(request_id: int):
+    return _answer(request_id, "decline")
+
+
+def _answer(request_id: int, answer: str):
     """One click: accept or decline; htmx swaps the ask card in place."""
     error = None
     try:

@@ -108,16 +108,22 @@ class RQBackend:
 
         return Queue(self.queue_name(name), connection=self.connection)
 
+    def job_id(self, job_id: str | None) -> str | None:
+        """RQ job ids share one Redis keyspace: carry the namespace so two deployments (or
+        test runs) on one Redis never mistake each other's `email-1` for their own."""
+        return f"{self.namespace}-{job_id}" if job_id else None
+
     def send(self, spec: JobSpec) -> None:
         from rq import Retry
 
         q = self.queue(spec.queue)
-        if spec.job_id and spec.unique:
+        job_id = self.job_id(spec.job_id)
+        if job_id and spec.unique:
             from rq.exceptions import NoSuchJobError
             from rq.job import Job, JobStatus
 
             with contextlib.suppress(NoSuchJobError):
-                existing = Job.fetch(spec.job_id, connection=self.connection)
+                existing = Job.fetch(job_id, connection=self.connection)
                 if existing.get_status(refresh=True) in {
                     JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
                 }:
@@ -125,7 +131,7 @@ class RQBackend:
         q.enqueue(
             spec.func,
             *spec.args,
-            job_id=spec.job_id,
+            job_id=job_id,
             retry=Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None,
             job_timeout=spec.timeout,
             result_ttl=3600,

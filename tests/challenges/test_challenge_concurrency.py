@@ -139,6 +139,8 @@ def rq_env(pg_app, pg_url, redis_url):
 
     backend = pg_app.extensions["vouch_queue"]
     Queue(backend.queue_name(), connection=backend.connection).empty()
+    for key in backend.connection.scan_iter(match=f"rq:job:{backend.namespace}-*"):
+        backend.connection.delete(key)  # ids restart with the tables: no stale job may shadow a new one
     env = os.environ | {
         "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "VOUCH_ENV": "test", "SECRET_KEY": "test-secret-key",
         "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"], "VOUCH_VERIFY_ALLOW_HOSTS": "localhost",
@@ -197,7 +199,8 @@ def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, 
     assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
     # The same job delivered again (at-least-once): nothing more is written.
     with pg_app.app_context():
-        pg_app.extensions["vouch_queue"].queue().enqueue(jobs.verify_completion, completion_id, job_id="dup-run")
+        pg_app.extensions["vouch_queue"].queue().enqueue(jobs.verify_completion, completion_id,
+                                                        job_id=pg_app.extensions["vouch_queue"].job_id("dup-run"))
     burst(rq_env)
     with pg_app.app_context():
         assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1
@@ -252,3 +255,22 @@ def test_redis_down_at_submission_then_sweep(pg_app, make, site, rq_env):
         db.session.commit()
     burst(rq_env)
     assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
+
+
+@pytest.mark.services
+def test_job_timeout_writes_nothing_then_recovers(pg_app, make, site, rq_env):
+    completion_id, advocate_id = url_completion(pg_app, make, site.url("/slow"))
+    backend = pg_app.extensions["vouch_queue"]
+    queue = backend.queue()
+    queue.empty()  # replace the normal job with one whose timeout (1 s) is shorter than the page (1.5 s)
+    queue.enqueue(jobs.verify_completion, completion_id, job_id=backend.job_id(f"slow-{completion_id}"), job_timeout=1)
+    burst(rq_env)
+    assert status(pg_app, completion_id) == (CompletionStatus.VERIFYING, 1)
+    with pg_app.app_context():
+        assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 0
+        jobs.requeue_stuck(dt.timedelta(0))
+        db.session.commit()
+    burst(rq_env)
+    assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
+    with pg_app.app_context():
+        assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1

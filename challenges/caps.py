@@ -203,7 +203,7 @@ def check_ask(advocate_id: int, kind: AskKind | str, at: dt.datetime | None = No
 
 def _lock_advocate(advocate_id: int) -> None:
     found = db.session.execute(
-        select(Advocate.id).where(Advocate.id == advocate_id).with_for_update()
+        select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if found is None:
         raise NotFound("Advocate not found.")

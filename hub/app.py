@@ -175,11 +175,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import admin.challenges  # noqa: F401  (its routes join the admin blueprint before registration)
+    import admin.challenges
+    import admin.crm
+    import admin.references
+    import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
     import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
+    from challenges.references.api import bp as references_api
+    from challenges.references.views import bp as references_views
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
@@ -192,8 +197,8 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.views import bp as rewards_views
 
     for blueprint in (hub_views, hub_api, openapi_bp, community_views, community_api, notifications_api,
-                      email_views, rewards_api, rewards_views, challenges_api, challenges_views, admin_bp,
-                      admin_emails_bp):
+                      email_views, rewards_api, rewards_views, challenges_api, challenges_views, references_api,
+                      references_views, admin_bp, admin_emails_bp):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers
@@ -201,8 +206,10 @@ def _register_blueprints(app: Flask) -> None:
     register_template_helpers(app)
 
     from challenges.hooks import install as install_challenges
+    from challenges.references.hooks import install as install_references
 
     install_challenges()
+    install_references()
 
 
 def _register_cli(app: Flask) -> None:
@@ -212,3 +219,7 @@ def _register_cli(app: Flask) -> None:
 
     for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)
+
+    from challenges.references.cli import register as register_references_cli
+
+    register_references_cli(app)

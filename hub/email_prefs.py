@@ -107,7 +107,7 @@ def unsubscribe(user_id: int, kind: str) -> Advocate:
 
 def _locked_advocate(advocate_id: int) -> Advocate:
     advocate = db.session.scalar(
-        select(Advocate).where(Advocate.id == advocate_id).with_for_update()
+        select(Advocate).where(Advocate.id == advocate_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if advocate is None:

@@ -159,7 +159,9 @@ home.allowed_roles = ALL_ROLES  # type: ignore[attr-defined]
 @bp.get("/references")
 @roles_required(Role.SALES)
 def references_home():
-    return render_template("hub/sales_home.html")
+    from challenges.references.views import sales_references
+
+    return sales_references()
 
 
 @bp.get("/notifications")

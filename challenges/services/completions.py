@@ -107,7 +107,7 @@ def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> li
 
 
 def _lock_row(model, row_id: int) -> None:
-    db.session.execute(select(model.id).where(model.id == row_id).with_for_update()).first()
+    db.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True)).first()
 
 
 def submit_completion(

@@ -1,0 +1,163 @@
+"""CRM console: opportunities, CSV import with progress, integration tokens, webhooks."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from admin.views import apply_field_errors, bp, owner_only, staff
+from challenges.references import crm, webhooks
+from challenges.references.forms import IntegrationTokenForm, OpportunityImportForm, WebhookForm
+from challenges.references.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
+from hub.audit import record_audit
+from hub.errors import NotFound, VouchError
+from hub.extensions import db
+from hub.models import Role
+from hub.queue import enqueue_after_commit
+from hub.validation import Fields
+
+PAGE = 50
+
+
+def _crm_page(import_form=None, token_form=None, webhook_form=None, new_token=None, new_secret=None, status=200):
+    f = Fields(request.args)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    total = db.session.scalar(select(func.count()).select_from(Opportunity))
+    opportunities = db.session.scalars(
+        select(Opportunity).order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
+        .limit(PAGE).offset((page - 1) * PAGE)
+    ).all()
+    imports = db.session.scalars(select(CrmImport).order_by(CrmImport.id.desc()).limit(5)).all()
+    is_owner = current_user.role is Role.OWNER
+    return render_template(
+        "admin/crm.html", opportunities=opportunities, total=total, page=page, pages=max(1, -(-total // PAGE)),
+        imports=imports, is_owner=is_owner, import_form=import_form or OpportunityImportForm(),
+        token_form=token_form or IntegrationTokenForm(), webhook_form=webhook_form or WebhookForm(),
+        new_token=new_token, new_secret=new_secret,
+        endpoints=db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all() if is_owner else [],
+        deliveries=db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(30)).all()
+        if is_owner else [],
+    ), status
+
+
+@bp.get("/crm")
+@staff
+def crm_console():
+    return _crm_page()
+
+
+@bp.post("/crm/import")
+@staff
+def crm_import():
+    form = OpportunityImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = crm.start_import(upload.filename, upload.read(crm.MAX_IMPORT_BYTES + 1), current_user.id)
+            db.session.commit()
+            return redirect(url_for("admin.crm_import_page", import_id=job.id))
+        except VouchError as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+    return _crm_page(import_form=form, status=422)
+
+
+@bp.get("/crm/imports/<int:import_id>")
+@staff
+def crm_import_page(import_id: int):
+    job = db.session.get(CrmImport, import_id)
+    if job is None:
+        abort(404)
+    return render_template("admin/crm_import.html", job=job)
+
+
+@bp.get("/crm/imports/<int:import_id>/progress")
+@staff
+def crm_import_progress(import_id: int):
+    """The progress partial htmx polls every second until the import is done."""
+    job = db.session.get(CrmImport, import_id)
+    if job is None:
+        abort(404)
+    return render_template("admin/_crm_import_progress.html", job=job)
+
+
+@bp.post("/crm/tokens")
+@owner_only
+def crm_token():
+    form = IntegrationTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        try:
+            _, new_token = crm.create_integration_token(current_user.id, form.name.data, current_user.id)
+            db.session.commit()
+        except VouchError as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+    return _crm_page(token_form=form, new_token=new_token, status=200 if new_token else 422)
+
+
+@bp.post("/crm/webhooks")
+@owner_only
+def crm_webhook_create():
+    form = WebhookForm()
+    new_secret = None
+    if form.validate_on_submit():
+        events = [e for e, on in (("referral.created", form.referral_created.data),
+                                  ("reference.accepted", form.reference_accepted.data)) if on]
+        try:
+            endpoint = webhooks.create_endpoint(form.url.data, events, current_user.id)
+            db.session.commit()
+            new_secret = endpoint.secret
+        except VouchError as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+    return _crm_page(webhook_form=form, new_secret=new_secret, status=200 if new_secret else 422)
+
+
+def _toggle(endpoint_id: int, active: bool):
+    try:
+        webhooks.set_endpoint_active(endpoint_id, active, current_user.id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash(f"Webhook {'enabled' if active else 'disabled'}.", "success")
+    return redirect(url_for("admin.crm_console"))
+
+
+@bp.post("/crm/webhooks/<int:endpoint_id>/enable")
+@owner_only
+def crm_webhook_enable(endpoint_id: int):
+    return _toggle(endpoint_id, True)
+
+
+@bp.post("/crm/webhooks/<int:endpoint_id>/disable")
+@owner_only
+def crm_webhook_disable(endpoint_id: int):
+    return _toggle(endpoint_id, False)
+
+
+@bp.post("/crm/deliveries/<int:delivery_id>/replay")
+@owner_only
+def crm_delivery_replay(delivery_id: int):
+    try:
+        webhooks.replay(delivery_id, current_user.id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash("Delivery queued again.", "success")
+    return redirect(url_for("admin.crm_console"))
+
+
+@bp.post("/crm/tally")
+@owner_only
+def crm_tally():
+    from challenges.references.jobs import tally_all_job
+
+    record_audit(current_user.id, "attribution.recount", "attribution", "all")
+    enqueue_after_commit(tally_all_job, job_id="attribution-full")
+    db.session.commit()
+    flash("Attribution recount queued.", "success")
+    return redirect(url_for("admin.crm_console"))

@@ -1,0 +1,92 @@
+"""Owner reports: references and attribution (program figures, per advocate), CSV, program cost."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from admin.views import apply_field_errors, bp, owner_only
+from challenges import attribution
+from challenges.references import reports
+from challenges.references.forms import ProgramCostForm
+from hub.errors import VouchError
+from hub.extensions import db
+from hub.models import Advocate, User
+from hub.validation import Fields
+
+PAGE = 50
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """Neutralize spreadsheet formulas in exported text (a leading quote keeps it text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _period() -> tuple[dt.date | None, dt.date | None, int]:
+    f = Fields(request.args)
+    since = f.date("from")
+    until = f.date("to")
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors or (since and until and until < since):
+        abort(400)
+    return since, until, page
+
+
+def _names(advocate_ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(Advocate.id, User.name).join(User, User.id == Advocate.user_id)
+                                   .where(Advocate.id.in_(advocate_ids))).all())
+
+
+@bp.get("/reports")
+@owner_only
+def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
+    since, until, page = _period()
+    program = reports.program_report(since, until)
+    rows, total = attribution.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
+    amount, currency = reports.program_cost()
+    return render_template(
+        "admin/reports.html", program=program, rows=rows, names=_names([r.advocate_id for r in rows]),
+        total=total, page=page, pages=max(1, -(-total // PAGE)), since=since, until=until,
+        cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
+    ), status
+
+
+@bp.post("/reports/cost")
+@owner_only
+def reports_cost():
+    form = ProgramCostForm()
+    if form.validate_on_submit():
+        try:
+            reports.save_program_cost(form.amount.data, form.currency.data, current_user.id)
+            db.session.commit()
+            flash("Program cost saved.", "success")
+            return redirect(url_for("admin.reports_page"))
+        except VouchError as exc:
+            db.session.rollback()
+            apply_field_errors(form, exc)
+    return reports_page(cost_form=form, status=422)
+
+
+@bp.get("/reports/attribution.csv")
+@owner_only
+def attribution_csv():
+    rows, _ = attribution.per_advocate()
+    names = _names([r.advocate_id for r in rows])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["advocate_id", "name", "currency", "sourced_pipeline", "sourced_won", "influenced_pipeline",
+                     "influenced_won", "deals", "deals_won", "win_rate"])
+    for r in rows:
+        writer.writerow([csv_safe(v) for v in (
+            r.advocate_id, names.get(r.advocate_id, ""), r.currency, r.sourced_pipeline, r.sourced_won,
+            r.influenced_pipeline, r.influenced_won, r.deals, r.deals_won, "" if r.win_rate is None else r.win_rate)])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=attribution.csv"})

@@ -1,0 +1,1 @@
+"""Reference requests (sales ↔ advocates), referrals, CRM opportunities and outbound webhooks."""

@@ -1,0 +1,223 @@
+"""Referrals: an advocate refers a peer; the CRM later says whether the lead became a deal.
+
+Abuse never pays: a referral of oneself, of an existing user (or pending invitee), or of an
+email already referred — compared by `values.email_key`, so case and `+tags` do not matter —
+earns nothing and is flagged for staff. "Already referred" is decided by a unique index on the
+first referral's key, so two simultaneous referrals of the same person cannot both count.
+
+Points: when a `referral` challenge is open to the advocate, the referral is a completion of it;
+its `points` are awarded when a CRM opportunity names the referral (source
+("referral_opportunity", id), kind earn) and its `bonus_points` when that deal is won
+(("referral_won", id), kind bonus) — each once, however often the CRM repeats the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from challenges.models import Completion, CompletionStatus
+from challenges.references import bridge, webhooks
+from challenges.references.models import FlagReason, Opportunity, Referral, ReferralStatus
+from challenges.references.values import email_key, like_escape, normalize_email_address
+from hub.db import utcnow
+from hub.errors import NotFound, ValidationFailed
+from hub.extensions import db
+from hub.models import Advocate, Invite, User
+from hub.notifications import notify
+from rewards.ledger import post_entry
+from rewards.models import EntryKind
+
+FLAG_TEXT = {
+    FlagReason.SELF_REFERRAL: "Referred their own email address",
+    FlagReason.EXISTING_USER: "An existing user or pending invitee",
+    FlagReason.ALREADY_REFERRED: "Already referred (same email, ignoring case and +tags)",
+}
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    name: str
+    email: str
+    company: str
+    title: str | None
+    notes: str | None
+    consent: bool
+
+
+def parse_referral(data: Mapping[str, Any]) -> ReferralInput:
+    """Validate a referral from the form or the API; consent to be contacted is required."""
+    errors: dict[str, str] = {}
+
+    def text(name: str, limit: int, required: bool) -> str | None:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                errors.setdefault(name, "This field is required.")
+            return None
+        if not isinstance(value, str):
+            errors.setdefault(name, "Must be text.")
+            return None
+        if len(value.strip()) > limit:
+            errors.setdefault(name, f"At most {limit:,} characters.")
+            return None
+        return value.strip()
+
+    name = text("name", 120, True)
+    email = normalize_email_address(data.get("email"), errors)
+    company = text("company", 160, True)
+    title = text("title", 120, False)
+    notes = text("notes", 2000, False)
+    consent = data.get("consent")
+    if isinstance(consent, str):
+        consent = consent.strip().lower() in {"true", "1", "on", "yes", "y"}
+    if consent is not True:
+        errors["consent"] = "Confirm that this person agreed to be contacted."
+    if errors:
+        raise ValidationFailed(errors)
+    return ReferralInput(name=name, email=email, company=company, title=title, notes=notes, consent=True)
+
+
+def _is_existing_person(key: str) -> bool:
+    local, _, domain = key.rpartition("@")
+    pattern = f"{like_escape(local)}+%@{like_escape(domain)}"
+    user = db.session.scalar(select(User.id).where(
+        or_(User.email == key, User.email.like(pattern, escape="\\"))).limit(1))
+    if user is not None:
+        return True
+    return db.session.scalar(select(Invite.id).where(
+        or_(Invite.email == key, Invite.email.like(pattern, escape="\\")),
+        Invite.used_at.is_(None), Invite.expires_at > utcnow(),
+    ).limit(1)) is not None
+
+
+def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
+    """Record a referral; flag abuse; otherwise make it a completion of an open referral
+    challenge (points later, from the CRM) and tell the CRM by webhook."""
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None or advocate.is_erased:
+        raise NotFound("Advocate not found.")
+    key = email_key(item.email)
+    flag: FlagReason | None = None
+    if key == email_key(advocate.user.email):
+        flag = FlagReason.SELF_REFERRAL
+    elif _is_existing_person(key):
+        flag = FlagReason.EXISTING_USER
+    fields = {
+        "advocate_id": advocate.id, "name": item.name, "email": item.email, "email_key": key,
+        "company": item.company, "title": item.title, "notes": item.notes, "consent": item.consent,
+    }
+    referral: Referral | None = None
+    if flag is None:
+        try:
+            with db.session.begin_nested():
+                referral = Referral(**fields, claimed_email_key=key)
+                db.session.add(referral)
+                db.session.flush()
+        except IntegrityError:
+            referral = None
+            flag = FlagReason.ALREADY_REFERRED
+    if flag is not None:
+        referral = Referral(**fields, status=ReferralStatus.FLAGGED, flag_reason=flag)
+        db.session.add(referral)
+        db.session.flush()
+        return referral
+
+    offer = bridge.open_referral_challenge(advocate.id)
+    if offer is None:
+        referral.no_points_reason = "No referral challenge is open to you right now."
+    else:
+        referral.challenge_id = offer.challenge_id
+        referral.points = offer.points
+        referral.bonus_points = offer.bonus_points
+        referral.completion_id, referral.no_points_reason = bridge.start_referral_completion(
+            offer, advocate.id, referral.id, f"Referred {item.name} ({item.company}, {item.email})")
+    db.session.flush()
+    webhooks.emit("referral.created", str(referral.id), referral_event(referral))
+    return referral
+
+
+def referral_event(referral: Referral) -> dict:
+    return {
+        "referral_id": referral.id, "name": referral.name, "email": referral.email, "company": referral.company,
+        "title": referral.title, "notes": referral.notes, "consent": referral.consent,
+        "referred_by": {"advocate_id": referral.advocate_id, "name": referral.advocate.user.name,
+                        "company": referral.advocate.company},
+        "created_at": referral.created_at.isoformat(),
+    }
+
+
+def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
+    """The lead became an opportunity: approve the referral's completion (its points, once);
+    the deal was won: the bonus, once (ledger key ("referral_won", id), kind bonus), only if
+    the completion was approved. Repeated CRM events change nothing."""
+    referral = db.session.scalar(
+        select(Referral).where(Referral.id == referral_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if referral is None or referral.is_flagged:
+        return
+    now = utcnow()
+    db.session.execute(
+        update(Referral).where(Referral.id == referral.id, Referral.status == ReferralStatus.SUBMITTED)
+        .values(status=ReferralStatus.OPPORTUNITY, opportunity_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if opportunity.is_won:
+        db.session.execute(
+            update(Referral).where(Referral.id == referral.id, Referral.status != ReferralStatus.WON)
+            .values(status=ReferralStatus.WON, won_at=func.coalesce(Referral.won_at, now))
+            .execution_options(synchronize_session=False)
+        )
+    if referral.completion_id is not None:
+        bridge.approve_completion_once(referral.completion_id)
+        approved = db.session.scalar(
+            select(Completion.status).where(Completion.id == referral.completion_id)) == CompletionStatus.APPROVED
+        if opportunity.is_won and approved and referral.bonus_points > 0:
+            posted = post_entry(referral.advocate_id, referral.bonus_points, EntryKind.BONUS, "referral_won",
+                                referral.id, f"Your referral of {referral.name} closed won")
+            if posted.is_new:
+                notify(referral.advocate.user_id, "referral",
+                       f"The deal from your referral of {referral.name} was won: +{referral.bonus_points:,} "
+                       "bonus points. Thank you!", "/referrals")
+    db.session.expire(referral)
+
+
+def dismiss_flag(referral_id: int, actor_id: int) -> Referral:
+    """Staff have looked at a flagged referral (it still earns nothing)."""
+    from hub.audit import record_audit
+
+    referral = db.session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound("Referral not found.")
+    if referral.is_flagged and referral.flag_reviewed_at is None:
+        referral.flag_reviewed_at = utcnow()
+        record_audit(actor_id, "referral.flag_reviewed", "referral", referral.id, None,
+                     {"flag": str(referral.flag_reason)})
+    return referral
+
+
+def advocate_message(referral: Referral) -> str:
+    """What the advocate is told about a flagged referral (never whether someone else is a user)."""
+    if referral.flag_reason is FlagReason.SELF_REFERRAL:
+        return "You cannot refer yourself; this referral earns no points."
+    return "This person is already known to the program, so this referral earns no points."
+
+
+def list_referrals(advocate_id: int | None, flagged: bool | None, page: int, per_page: int
+                   ) -> tuple[list[Referral], int]:
+    query = select(Referral)
+    if advocate_id is not None:
+        query = query.where(Referral.advocate_id == advocate_id)
+    if flagged is True:
+        query = query.where(Referral.flag_reason.is_not(None))
+    elif flagged is False:
+        query = query.where(Referral.flag_reason.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total

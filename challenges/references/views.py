@@ -1,0 +1,197 @@
+"""Pages: sales file and follow reference requests; advocates answer asks, refer peers, see impact."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from challenges import attribution
+from challenges.references import bridge, referrals, services
+from challenges.references.forms import FeedbackForm, ReferenceRequestForm, ReferralForm
+from challenges.references.models import RequestStatus
+from hub.auth import roles_required
+from hub.db import utcnow
+from hub.errors import NotFound, VouchError
+from hub.extensions import db
+from hub.htmx import is_htmx, render_page_or_partial
+from hub.models import Role
+
+bp = Blueprint("references", __name__)
+SALES_AND_STAFF = (Role.SALES, Role.MANAGER, Role.OWNER)
+
+
+def apply_errors(form, exc: VouchError) -> None:
+    for name, messages in (exc.details.get("fields") or {}).items():
+        field = getattr(form, name, None)
+        (field.errors if field is not None else form.form_errors).extend(messages)
+    if not exc.details.get("fields"):
+        form.form_errors.append(exc.message)
+
+
+def _form_data(form) -> dict:
+    data = {k: v for k, v in form.data.items() if k not in {"csrf_token", "submit"}}
+    if "needed_by" in data and data["needed_by"] is not None:
+        data["needed_by"] = data["needed_by"].isoformat()
+    return data
+
+
+# --- sales ----------------------------------------------------------------------------------
+
+
+def sales_references():
+    """The sales home (/references, routed by hub.views): my requests and their status."""
+    f = request.args.get("status") or None
+    status = f if f in {s.value for s in RequestStatus} else None
+    rows, total = services.list_requests(current_user, status, 1, 100)
+    return render_template("references/sales_index.html", requests=rows, total=total, status=status)
+
+
+@bp.route("/references/new", methods=["GET", "POST"])
+@roles_required(*SALES_AND_STAFF)
+def new_request():
+    form = ReferenceRequestForm()
+    if form.validate_on_submit():
+        try:
+            rr = services.file_request(current_user.id, services.parse_request(_form_data(form)))
+            db.session.commit()
+            flash("Your reference request is filed. We will tell you when an advocate accepts.", "success")
+            return redirect(url_for("references.request_page", request_id=rr.id))
+        except VouchError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+    return render_template("references/new.html", form=form), 200
+
+
+@bp.get("/references/<int:request_id>")
+@roles_required(*SALES_AND_STAFF)
+def request_page(request_id: int):
+    try:
+        rr = services.request_for(current_user, request_id)
+    except NotFound:
+        abort(404)
+    return render_template("references/request.html", rr=rr, form=FeedbackForm())
+
+
+@bp.post("/references/<int:request_id>/feedback")
+@roles_required(*SALES_AND_STAFF)
+def give_feedback(request_id: int):
+    try:
+        services.request_for(current_user, request_id)
+    except NotFound:
+        abort(404)
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        try:
+            services.give_feedback(request_id, current_user, services.parse_feedback(form.data))
+            db.session.commit()
+            flash("Thank you — the advocate has been thanked.", "success")
+            return redirect(url_for("references.request_page", request_id=request_id))
+        except VouchError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+    rr = services.request_for(current_user, request_id)
+    return render_template("references/request.html", rr=rr, form=form), 200
+
+
+# --- advocates ------------------------------------------------------------------------------
+
+
+@bp.get("/me/references")
+@roles_required(Role.ADVOCATE)
+def my_asks():
+    return render_template("references/my_asks.html", asks=services.asks_for(current_user.advocate.id))
+
+
+@bp.get("/me/references/<int:request_id>")
+@roles_required(Role.ADVOCATE)
+def my_ask(request_id: int):
+    assignment = services.assignment_of(request_id, current_user.advocate.id)
+    if assignment is None:
+        abort(404)
+    return render_template("references/my_ask.html", assignment=assignment, rr=assignment.request)
+
+
+@bp.post("/me/references/<int:request_id>/accept")
+@roles_required(Role.ADVOCATE)
+def accept_ask(request_id: int):
+    return _answer(request_id, "accept")
+
+
+@bp.post("/me/references/<int:request_id>/decline")
+@roles_required(Role.ADVOCATE)
+def decline_ask(request_id: int):
+    return _answer(request_id, "decline")
+
+
+def _answer(request_id: int, answer: str):
+    """One click: accept or decline; htmx swaps the ask card in place."""
+    error = None
+    try:
+        services.respond(request_id, current_user.advocate.id, answer == "accept")
+        db.session.commit()
+    except NotFound:
+        abort(404)
+    except VouchError as exc:
+        db.session.rollback()
+        error = exc.message
+    assignment = services.assignment_of(request_id, current_user.advocate.id)
+    if error is None and not is_htmx():
+        flash("Thank you! The sales rep will be in touch." if answer == "accept" else
+              "No problem — we will ask someone else.", "success")
+    return render_page_or_partial("references/my_ask.html", "references/_ask_card.html",
+                                  assignment=assignment, rr=assignment.request, error=error)
+
+
+@bp.route("/referrals", methods=["GET", "POST"])
+@roles_required(Role.ADVOCATE)
+def refer():
+    form = ReferralForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = referrals.submit_referral(current_user.advocate.id, referrals.parse_referral(form.data))
+            db.session.commit()
+            form = ReferralForm(formdata=None)
+        except VouchError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+    mine, _ = referrals.list_referrals(current_user.advocate.id, None, 1, 50)
+    offer = bridge.open_referral_challenge(current_user.advocate.id)
+    return render_page_or_partial(
+        "references/refer.html", "references/_refer_panel.html", form=form, referrals=mine, created=created,
+        offer=offer, message=referrals.advocate_message,
+    )
+
+
+@bp.get("/me/impact")
+@roles_required(Role.ADVOCATE)
+def my_impact():
+    return render_template("references/impact.html", deals=attribution.deals_helped(current_user.advocate.id))
+
+
+def home_section(advocate) -> tuple[str, dict] | None:
+    """The hub home's card: pending reference asks, a referral prompt, deals helped."""
+    pending = [(a, rr) for a, rr in services.asks_for(advocate.id) if a.status.value == "asked"]
+    deals = attribution.deals_helped(advocate.id, limit=3)
+    return "references/_home_section.html", {"pending": pending, "deals": deals}
+
+
+
+@bp.app_template_filter("money")
+def _money(value) -> str:
+    """A decimal amount (Decimal or decimal string) with thousands separators: 12,500.00."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+@bp.app_template_filter("age")
+def _age(value) -> str:
+    """ "today", "1 day ago", "12 days ago". """
+    if value is None:
+        return ""
+    days = max(0, (utcnow() - value).days)
+    return "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"

@@ -1,0 +1,190 @@
+"""Outbound webhooks: signed event posts to the CRM, retried, replayable by staff.
+
+Every event becomes one `WebhookDelivery` row per subscribed endpoint (unique per endpoint and
+event key, so an event is queued once however often its cause repeats), and a job posts it.
+The body is fixed when the event happens, so a replay sends the same bytes; each attempt is
+signed afresh: `X-Vouch-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from challenges.references.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from hub.audit import record_audit
+from hub.db import insert_ignore, utcnow
+from hub.errors import NotFound, ValidationFailed
+from hub.extensions import db
+from hub.queue import enqueue_after_commit
+
+EVENTS = {
+    "referral.created": "A new referral (not flagged) — the lead's name, email, company, and who referred them.",
+    "reference.accepted": "An advocate accepted a reference request — the request, the opportunity and the advocate.",
+}
+MAX_ATTEMPTS = 4
+TIMEOUT_SECONDS = 5
+
+
+class DeliveryFailed(Exception):
+    """A delivery attempt failed; the queue retries the job."""
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: str, tolerance: int = 300, now: float | None = None) -> bool:
+    """What a receiver does: recompute the signature and refuse stale timestamps."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+def create_endpoint(url: str, events: list[str], actor_id: int) -> WebhookEndpoint:
+    """Register a receiver; its signing secret is generated here and shown to the owner."""
+    errors: dict[str, str] = {}
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > 500:
+        errors["url"] = "An http(s) URL of at most 500 characters."
+    chosen = [e for e in dict.fromkeys(events or []) if e in EVENTS]
+    if not chosen or len(chosen) != len(set(events or [])):
+        errors["events"] = f"Choose from: {', '.join(EVENTS)}."
+    if errors:
+        raise ValidationFailed(errors)
+    endpoint = WebhookEndpoint(url=url, secret="whsec_" + secrets.token_urlsafe(32), events=chosen,
+                               created_by_id=actor_id)
+    db.session.add(endpoint)
+    db.session.flush()
+    record_audit(actor_id, "webhook.create", "webhook_endpoint", endpoint.id, None, {"url": url, "events": chosen})
+    return endpoint
+
+
+def set_endpoint_active(endpoint_id: int, active: bool, actor_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound("Webhook not found.")
+    if endpoint.is_active != active:
+        endpoint.is_active = active
+        record_audit(actor_id, "webhook.enable" if active else "webhook.disable", "webhook_endpoint", endpoint.id)
+    return endpoint
+
+
+def emit(event: str, key: str, data: dict[str, Any]) -> int:
+    """Queue `event` for every active endpoint subscribed to it, once per (endpoint, key)."""
+    assert event in EVENTS, event
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True))).all()
+    queued = 0
+    for endpoint in endpoints:
+        if event not in (endpoint.events or []):
+            continue
+        event_key = f"{event}:{key}"
+        body = json.dumps({"event": event, "key": event_key, "occurred_at": utcnow().isoformat(), "data": data},
+                          sort_keys=True, separators=(",", ":"), default=str)
+        if not insert_ignore(db.session, WebhookDelivery.__table__, {
+            "endpoint_id": endpoint.id, "event": event, "event_key": event_key, "body": body,
+            "status": DeliveryStatus.PENDING.value, "attempts": 0, "replays": 0, "created_at": utcnow(),
+        }):
+            continue
+        delivery_id = db.session.scalar(select(WebhookDelivery.id).where(
+            WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_key == event_key))
+        _enqueue(delivery_id, 0)
+        queued += 1
+    return queued
+
+
+def _enqueue(delivery_id: int, replay: int) -> None:
+    from challenges.references.jobs import deliver_webhook_job
+
+    enqueue_after_commit(deliver_webhook_job, delivery_id, job_id=f"webhook-{delivery_id}-r{replay}",
+                         retries=MAX_ATTEMPTS - 1)
+
+
+def replay(delivery_id: int, actor_id: int) -> WebhookDelivery:
+    """Send a delivery again (same body, fresh signature), whatever its status."""
+    delivery = db.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update(key_share=True)
+    )
+    if delivery is None:
+        raise NotFound("Delivery not found.")
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.replays += 1
+    delivery.last_error = None
+    db.session.flush()
+    record_audit(actor_id, "webhook.replay", "webhook_delivery", delivery.id, None, {"event_key": delivery.event_key})
+    _enqueue(delivery.id, delivery.replays)
+    return delivery
+
+
+def attempt(delivery_id: int) -> DeliveryStatus | None:
+    """One delivery attempt (job body). A delivered row is never sent again; a failure is
+    recorded and committed, then raised so the queue retries, until MAX_ATTEMPTS."""
+    query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    delivery = db.session.scalar(query)
+    if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+        return None if delivery is None else delivery.status
+    endpoint = delivery.endpoint
+    delivery.attempts += 1
+    delivery.last_attempt_at = utcnow()
+    error, status_code = _post(endpoint, delivery)
+    delivery.last_status_code = status_code
+    if error is None:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = utcnow()
+        delivery.last_error = None
+        return delivery.status
+    delivery.last_error = error[:500]
+    if delivery.attempts >= MAX_ATTEMPTS or not endpoint.is_active:
+        delivery.status = DeliveryStatus.FAILED
+        return delivery.status
+    db.session.commit()
+    raise DeliveryFailed(f"webhook delivery {delivery_id}: {error}")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[str | None, int | None]:
+    if not endpoint.is_active:
+        return "the endpoint is disabled", None
+    timestamp = int(time.time())
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked when the endpoint was saved
+        endpoint.url, data=delivery.body.encode(), method="POST",
+        headers={
+            "Content-Type": "application/json", "User-Agent": "Vouch-Webhooks/1",
+            "X-Vouch-Event": delivery.event, "X-Vouch-Delivery": str(delivery.id),
+            "X-Vouch-Signature": sign(endpoint.secret, timestamp, delivery.body),
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}", exc.code
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}", None
+    if 200 <= code < 300:
+        return None, code
+    return f"HTTP {code}", code

@@ -1,0 +1,193 @@
+"""Reference requests end to end through the API and services: file → match → assign (an ask,
+409 when capped) → accept (contact details appear) → feedback (completion approved once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from challenges import caps
+from challenges.models import Ask, Completion, CompletionStatus
+from challenges.references import services
+from challenges.references.models import ReferenceAssignment, ReferenceRequest
+from hub.db import utcnow
+from hub.extensions import db
+from hub.models import Notification
+from rewards.badges import badges_of
+from rewards.models import LedgerEntry
+
+NEEDED_BY = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+BODY = {"prospect_company": "Globex", "industry": "Healthcare", "company_size": "201-1000", "region": "EMEA",
+        "use_case": "Patient intake", "stage": "poc", "deal_size": "120000.50", "currency": "EUR",
+        "needed_by": NEEDED_BY, "format": "phone", "topics": ["rollout", "security"],
+        "opportunity_external_id": "SF-0001"}
+
+
+@pytest.fixture()
+def people(make, api):
+    sales = make.user("sales")
+    manager = make.user("manager")
+    ada = make.advocate(name="Ada Lovelace", email="ada@example.com", industry="Healthcare",
+                        company_size="201-1000", company="Analytical Engines", title="CTO")
+    return {"sales": sales, "manager": manager, "ada": ada, "as_sales": api(sales), "as_manager": api(manager),
+            "as_ada": api(ada.user)}
+
+
+def test_the_whole_journey(people, refs):
+    challenge = refs.challenge("reference_call", points=400)
+    as_sales, as_manager, as_ada, ada = people["as_sales"], people["as_manager"], people["as_ada"], people["ada"]
+
+    filed = as_sales.post("/reference-requests", json=BODY | {"status": "completed", "advocate_id": ada.id})
+    assert filed.status_code == 201, filed.json
+    request_id = filed.json["id"]
+    assert filed.json["status"] == "open" and filed.json["advocate"] is None
+    assert filed.json["deal_size"] == "120000.50" and filed.json["currency"] == "EUR"
+
+    matches = as_manager.get(f"/reference-requests/{request_id}/matches").json
+    assert matches["items"][0]["advocate_id"] == ada.id
+    assert matches["items"][0]["reasons"][:2] == ["same industry", "same size band"]
+    assert as_sales.get(f"/reference-requests/{request_id}/matches").status_code == 403
+
+    assigned = as_manager.post(f"/reference-requests/{request_id}/assign", json={"advocate_id": ada.id})
+    assert assigned.status_code == 200 and assigned.json["status"] == "matched"
+    seen_by_sales = as_sales.get(f"/reference-requests/{request_id}").json
+    assert seen_by_sales["status"] == "matched" and seen_by_sales["advocate"] is None
+    ask_note = db.session.scalar(db.select(Notification).where(Notification.user_id == ada.user_id,
+                                                               Notification.kind == "reference_ask"))
+    assert ask_note is not None and "Globex" in ask_note.text
+
+    seen_by_ada = as_ada.get(f"/reference-requests/{request_id}").json
+    assert "deal_size" not in seen_by_ada and "advocate" not in seen_by_ada
+    assert as_sales.post(f"/reference-requests/{request_id}/accept").status_code == 403
+    accepted = as_ada.post(f"/reference-requests/{request_id}/accept")
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    contact = as_sales.get(f"/reference-requests/{request_id}").json["advocate"]
+    assert contact == {"advocate_id": ada.id, "name": "Ada Lovelace", "email": "ada@example.com", "title": "CTO",
+                       "company": "Analytical Engines"}
+
+    assert as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 6, "helped": True}
+                         ).status_code == 422
+    done = as_sales.post(f"/reference-requests/{request_id}/feedback",
+                         json={"rating": 5, "notes": "Great call", "helped": True})
+    assert done.status_code == 200, done.json
+    assert done.json["status"] == "completed" and done.json["feedback"]["rating"] == 5
+    again = as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 4, "helped": False})
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
+
+    completion = db.session.scalar(db.select(Completion).where(Completion.advocate_id == ada.id))
+    assert completion.challenge_id == challenge.id and completion.status is CompletionStatus.APPROVED
+    entries = db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.advocate_id == ada.id)).all()
+    assert [(e.delta, e.source_type) for e in entries] == [(400, "completion")]
+    assert "first_reference" in [b.code for b, _ in badges_of(ada.id)]
+    thanks = db.session.scalar(db.select(Notification).where(Notification.user_id == ada.user_id,
+                                                             Notification.kind == "reference_thanks"))
+    assert "Thank you for the reference call with Globex" in thanks.text and "+400 points" in thanks.text
+    # The call is counted once by the caps: the assignment's ask was handed to the completion.
+    active = db.session.scalars(db.select(Ask).where(Ask.advocate_id == ada.id, Ask.cancelled_at.is_(None))).all()
+    assert [(a.source_type, a.kind.value) for a in active] == [("completion", "reference_call")]
+    assert caps.asks_last_365([ada.id]) == {ada.id: 1}
+
+
+def test_assigning_a_capped_advocate_is_409_and_writes_nothing(people, refs):
+    ada = people["ada"]
+    caps.claim_ask(ada.id, "reference_call", "test", "last-week", at=utcnow() - dt.timedelta(days=7))
+    db.session.commit()
+    rr = refs.request(people["sales"])
+    response = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": ada.id})
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "cap_reached" and response.json["error"]["available_at"]
+    db.session.expire_all()
+    assert db.session.get(ReferenceRequest, rr.id).status.value == "open"
+    assert db.session.scalar(db.select(db.func.count()).select_from(ReferenceAssignment)) == 0
+
+
+def test_decline_releases_the_ask_and_reopens_the_request(people, refs, make):
+    ada, manager = people["ada"], people["manager"]
+    rr = refs.request(people["sales"])
+    services.assign(rr.id, ada.id, manager.id)
+    db.session.commit()
+    assert caps.asks_last_365([ada.id])[ada.id] == 1
+    declined = people["as_ada"].post(f"/reference-requests/{rr.id}/decline")
+    assert declined.status_code == 200 and declined.json["status"] == "open"
+    assert caps.asks_last_365([ada.id])[ada.id] == 0
+    assert people["as_ada"].post(f"/reference-requests/{rr.id}/accept").status_code == 409
+    again = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": ada.id})
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
+    grace = make.advocate(name="Grace")
+    assert people["as_manager"].post(f"/reference-requests/{rr.id}/assign",
+                                     json={"advocate_id": grace.id}).json["status"] == "matched"
+    note = db.session.scalar(db.select(Notification).where(Notification.user_id == manager.id,
+                                                           Notification.kind == "reference_declined"))
+    assert note is not None
+
+
+def test_a_reference_call_within_30_days_of_the_last_one_is_refused(people, refs, make):
+    ada, manager = people["ada"], people["manager"]
+    first = refs.request(people["sales"])
+    services.assign(first.id, ada.id, manager.id)
+    services.respond(first.id, ada.id, accept=True)
+    services.give_feedback(first.id, people["sales"], services.FeedbackInput(5, None, True))
+    db.session.commit()
+    second = refs.request(people["sales"], prospect_company="Initech")
+    response = people["as_manager"].post(f"/reference-requests/{second.id}/assign", json={"advocate_id": ada.id})
+    assert response.status_code == 409 and response.json["error"]["code"] == "cap_reached"
+    assert first.points_note == "No reference call challenge was open to this advocate when they were asked."
+
+
+def test_others_cannot_see_or_act_on_a_request(people, refs, make, api):
+    rr = refs.request(people["sales"])
+    other_sales = api(make.user("sales"))
+    stranger = api(make.advocate().user)
+    assert other_sales.get(f"/reference-requests/{rr.id}").status_code == 404
+    assert other_sales.post(f"/reference-requests/{rr.id}/feedback", json={"rating": 5, "helped": True}
+                            ).status_code == 404
+    assert stranger.get(f"/reference-requests/{rr.id}").status_code == 404
+    assert stranger.post(f"/reference-requests/{rr.id}/accept").status_code == 404
+    assert people["as_ada"].get("/reference-requests/999999").status_code == 404
+    assert other_sales.get("/reference-requests").json["total"] == 0
+    assert people["as_sales"].get("/reference-requests").json["total"] == 1
+
+
+def test_unfilled_offers_case_studies_and_reviews(people, refs, make):
+    from challenges import services as challenge_services
+
+    review = refs.challenge("review", points=100, allowed_domains=["g2.com"], marker="Vouch")
+    writer = make.advocate(company="Hospital One", industry="Healthcare")
+    completion = challenge_services.submit_completion(
+        review.id, writer.id, {"evidence_url": "https://www.g2.com/products/vouch/reviews/1"})
+    challenge_services.approve_completion(completion.id, None)
+    refs.challenge("case_study", points=500, title="Our Hospital One story")
+    db.session.commit()
+    rr = refs.request(people["sales"])
+    response = people["as_manager"].post(f"/reference-requests/{rr.id}/unfilled", json={"note": "All busy"})
+    assert response.status_code == 200 and response.json["status"] == "unfilled"
+    alternatives = people["as_sales"].get(f"/reference-requests/{rr.id}").json["alternatives"]
+    assert {"kind": "review", "title": review.title, "url": "https://www.g2.com/products/vouch/reviews/1",
+            "company": "Hospital One", "industry": "Healthcare"} in alternatives
+    assert any(a["kind"] == "case_study" and a["title"] == "Our Hospital One story" for a in alternatives)
+    late = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": people["ada"].id})
+    assert late.status_code == 409
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"needed_by": "2001-01-01"}, "needed_by"),
+    ({"needed_by": "next week"}, "needed_by"),
+    ({"stage": "closed"}, "stage"),
+    ({"format": "carrier pigeon"}, "format"),
+    ({"company_size": "huge"}, "company_size"),
+    ({"deal_size": "-1"}, "deal_size"),
+    ({"deal_size": "1e309"}, "deal_size"),
+    ({"deal_size": "NaN"}, "deal_size"),
+    ({"deal_size": "12.345"}, "deal_size"),
+    ({"deal_size": True}, "deal_size"),
+    ({"deal_size": 2**63}, "deal_size"),
+    ({"currency": "dollars"}, "currency"),
+    ({"topics": "not a list" * 200}, "topics"),
+    ({"prospect_company": ""}, "prospect_company"),
+])
+def test_bad_requests_are_422_with_a_field_error(people, change, field):
+    response = people["as_sales"].post("/reference-requests", json=BODY | change)
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(ReferenceRequest)) == 0

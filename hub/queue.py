@@ -212,20 +212,30 @@ def install_session_hooks_once(app: Flask) -> None:
 _worker_app: Flask | None = None
 
 
+def preload_worker_app() -> Flask:
+    """Build the worker's app now (in RQ's parent process, before it forks work horses).
+
+    The engine's pool is emptied afterwards so no database connection crosses a fork."""
+    global _worker_app
+    if _worker_app is None:
+        from hub.app import create_app
+        from hub.extensions import db
+
+        _worker_app = create_app()
+        with _worker_app.app_context():
+            db.engine.dispose()
+    return _worker_app
+
+
 @contextlib.contextmanager
 def job_context() -> Iterator[None]:
     """Run a job body: builds the app once per worker process, commits or rolls back."""
-    global _worker_app
     from hub.extensions import db
 
     if has_app_context():
         ctx = None
     else:
-        if _worker_app is None:
-            from hub.app import create_app
-
-            _worker_app = create_app()
-        ctx = _worker_app.app_context()
+        ctx = preload_worker_app().app_context()
         ctx.push()
     try:
         yield

@@ -152,7 +152,8 @@ def rq_env(pg_app, pg_url, redis_url):
 
 def worker_args(env_queue) -> list[str]:
     env, queue = env_queue
-    return [RQ, "worker", "--url", env["REDIS_URL"], "--quiet", "--worker-ttl", "30", queue]
+    return [RQ, "worker", "--worker-class", "hub.worker.VouchWorker", "--url", env["REDIS_URL"], "--quiet",
+            "--worker-ttl", "30", queue]
 
 
 def burst(env_queue) -> None:

@@ -219,7 +219,8 @@ def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_ur
         "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"], "SMTP_URL": smtp_server.url,
     }
     rq = str(Path(sys.executable).with_name("rq"))
-    done = subprocess.run([rq, "worker", "--burst", "--quiet", "--url", redis_url, backend.queue_name()],
+    done = subprocess.run([rq, "worker", "--worker-class", "hub.worker.VouchWorker", "--burst", "--quiet",
+                           "--url", redis_url, backend.queue_name()],
                           cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr.decode()[-3000:]

@@ -32,7 +32,8 @@ def run_worker_burst(app, pg_url: str, redis_url: str) -> subprocess.CompletedPr
         "VOUCH_REDIS_NAMESPACE": namespace,
     }
     return subprocess.run(
-        [RQ, "worker", "--burst", "--url", redis_url, f"{namespace}-default"],
+        [RQ, "worker", "--worker-class", "hub.worker.VouchWorker", "--burst", "--url", redis_url,
+         f"{namespace}-default"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
 

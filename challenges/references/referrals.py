@@ -29,6 +29,7 @@ from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Invite, User
 from hub.notifications import notify
+from hub.validation import Fields
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
 
@@ -51,27 +52,13 @@ class ReferralInput:
 
 def parse_referral(data: Mapping[str, Any]) -> ReferralInput:
     """Validate a referral from the form or the API; consent to be contacted is required."""
-    errors: dict[str, str] = {}
-
-    def text(name: str, limit: int, required: bool) -> str | None:
-        value = data.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                errors.setdefault(name, "This field is required.")
-            return None
-        if not isinstance(value, str):
-            errors.setdefault(name, "Must be text.")
-            return None
-        if len(value.strip()) > limit:
-            errors.setdefault(name, f"At most {limit:,} characters.")
-            return None
-        return value.strip()
-
-    name = text("name", 120, True)
+    f = Fields(data)
+    errors = f.errors
+    name = f.str("name", required=True, max_length=120)
     email = normalize_email_address(data.get("email"), errors)
-    company = text("company", 160, True)
-    title = text("title", 120, False)
-    notes = text("notes", 2000, False)
+    company = f.str("company", required=True, max_length=160)
+    title = f.str("title", max_length=120)
+    notes = f.str("notes", max_length=2000)
     consent = data.get("consent")
     if isinstance(consent, str):
         consent = consent.strip().lower() in {"true", "1", "on", "yes", "y"}

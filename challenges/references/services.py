@@ -41,6 +41,7 @@ from hub.mail import queue_email
 from hub.models import COMPANY_SIZES, STAFF_ROLES, Advocate, Role, User
 from hub.notifications import notify
 from hub.settings import get_setting
+from hub.validation import Fields
 from rewards.badges import award_badge
 
 MAX_TOPICS = 10
@@ -64,40 +65,17 @@ class RequestInput:
 
 def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> RequestInput:
     """Validate a reference request from the form or the API (unknown keys are ignored)."""
-    errors: dict[str, str] = {}
+    f = Fields(data)
+    errors = f.errors
     today = today or utcnow().date()
 
-    def text(name: str, limit: int, required: bool = True) -> str | None:
-        value = data.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                errors.setdefault(name, "This field is required.")
-            return None
-        if not isinstance(value, str):
-            errors.setdefault(name, "Must be text.")
-            return None
-        if len(value.strip()) > limit:
-            errors.setdefault(name, f"At most {limit:,} characters.")
-            return None
-        return value.strip()
-
-    def choice(name: str, options: list[str]) -> str | None:
-        value = data.get(name)
-        if value is None or value == "":
-            errors.setdefault(name, "This field is required.")
-            return None
-        if not isinstance(value, str) or value not in options:
-            errors.setdefault(name, f"One of: {', '.join(options)}.")
-            return None
-        return value
-
-    prospect = text("prospect_company", 160)
-    industry = text("industry", 80)
-    size = choice("company_size", list(COMPANY_SIZES))
-    region = text("region", 80, required=False)
-    use_case = text("use_case", 200)
-    stage = choice("stage", [s.value for s in Stage])
-    call_format = choice("format", [f.value for f in CallFormat])
+    prospect = f.str("prospect_company", required=True, max_length=160)
+    industry = f.str("industry", required=True, max_length=80)
+    size = f.choice("company_size", COMPANY_SIZES, required=True)
+    region = f.str("region", max_length=80)
+    use_case = f.str("use_case", required=True, max_length=200)
+    stage = f.choice("stage", [s.value for s in Stage], required=True)
+    call_format = f.choice("format", [c.value for c in CallFormat], required=True)
     amount = parse_money(data.get("deal_size"), errors, "deal_size")
     program_currency = get_setting("program_cost").get("currency", "USD")
     currency = parse_currency(data.get("currency"), errors, "currency",
@@ -122,7 +100,7 @@ def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> Requ
             or not all(isinstance(t, str) and 0 < len(t.strip()) <= 80 for t in topics_raw)):
         errors.setdefault("topics", f"Up to {MAX_TOPICS} topics of at most 80 characters.")
         topics_raw = []
-    opportunity = text("opportunity_external_id", 64, required=False)
+    opportunity = f.str("opportunity_external_id", max_length=64)
     if errors:
         raise ValidationFailed(errors)
     return RequestInput(

@@ -1,4 +1,20 @@
-"""Prints JSON with API tokens and a session cookie for bench/run.py (creates the bench owner once)."""
+"""Prepares the actors bench/run.py drives and prints them as one JSON line.
+
+    python bench/identities.py --submitters 600 --quizzes 20
+
+- an owner with an API token (reports);
+- "the busiest advocate": the seeded advocate with the most completions gets a password, an
+  API token and a logged-in session cookie (the feed and hub page are measured for the
+  advocate whose history is the largest — the worst case, not an empty account);
+- `--quizzes` published `auto` quiz challenges (one question, always gradable) and
+  `--submitters` seeded advocates with tokens and enough points to redeem: every submit in
+  the benchmark is a fresh (advocate, challenge) pair, so each one passes every rule and
+  really creates a completion and enqueues its verification;
+- an unlimited, approval-free reward for the redemption benchmark.
+
+Re-running reuses the bench challenges and reward and makes fresh submitters (advocates
+who have not taken the bench quizzes yet).
+"""
 
 from __future__ import annotations
 
@@ -6,47 +22,140 @@ import json
 import sys
 from pathlib import Path
 
+import click
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BENCH_OWNER = "bench-owner@example.com"
-BENCH_ADVOCATE = "bench-advocate@example.com"
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - a local benchmark login
+QUIZ_TITLE = "Bench quiz"
+REWARD_NAME = "Bench e-gift card"
+QUIZ = {"questions": [{"prompt": "Is this a benchmark?", "options": ["Yes", "No"], "answer": 0}], "pass_mark": 1}
+SUBMITTER_POINTS = 1_000_000
 
 
-def main() -> None:
+def bench_quizzes(count: int, owner_id: int) -> list[int]:
+    from sqlalchemy import select
+
+    from challenges import services
+    from challenges.models import Challenge, ChallengeStatus
+    from hub.extensions import db
+
+    ids = list(db.session.scalars(select(Challenge.id).where(
+        Challenge.title.like(f"{QUIZ_TITLE} %"), Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)))
+    for n in range(len(ids), count):
+        challenge = services.create_challenge(services.clean_challenge({
+            "title": f"{QUIZ_TITLE} {n + 1}", "type": "quiz", "points": 10, "quiz": QUIZ,
+            "description": "A one-question quiz the benchmark submits.",
+        }), owner_id)
+        services.publish_challenge(challenge.id, owner_id)
+        ids.append(challenge.id)
+    return ids[:count]
+
+
+def bench_reward(owner_id: int) -> int:
+    from sqlalchemy import select
+
+    from hub.extensions import db
+    from rewards import catalog
+    from rewards.models import Reward
+
+    found = db.session.scalar(select(Reward.id).where(Reward.name == REWARD_NAME))
+    if found is not None:
+        return found
+    values = catalog.read_reward_input({
+        "name": REWARD_NAME, "kind": "gift_card", "points_cost": 10, "stock": None, "min_tier": "bronze",
+        "per_advocate_limit": None, "requires_approval": False, "description": "Redeemed by the benchmark.",
+    }, partial=False)
+    return catalog.create_reward(values, owner_id).id
+
+
+def fresh_submitters(count: int, quiz_ids: list[int], owner_id: int) -> list[str]:
+    """Tokens of seeded advocates who have not touched the bench quizzes, topped up with points."""
+    from sqlalchemy import select
+
+    from challenges.models import Completion
+    from hub import services
+    from hub.extensions import db
+    from hub.models import Advocate, User
+    from rewards.ledger import post_entry
+
+    rows = db.session.execute(
+        select(Advocate.id, User).join(User, User.id == Advocate.user_id)
+        .where(User.role == "advocate", User.is_active_user.is_(True), Advocate.is_erased.is_(False),
+               ~select(Completion.id).where(Completion.advocate_id == Advocate.id,
+                                            Completion.challenge_id.in_(quiz_ids)).exists())
+        .order_by(Advocate.id.desc()).limit(count)
+    ).all()
+    tokens = []
+    for advocate_id, user in rows:
+        _, token = services.create_api_token(user, "bench submitter", owner_id)
+        post_entry(advocate_id, SUBMITTER_POINTS, "bonus", "bench_topup", f"{advocate_id}-{token[:10]}",
+                   "Benchmark points")
+        tokens.append(token)
+    return tokens
+
+
+def busiest_advocate(app, owner_id: int) -> dict:
+    from sqlalchemy import func, select
+
+    from challenges.models import Completion
+    from hub import services
+    from hub.extensions import db
+    from hub.models import Advocate, Group, User, advocate_groups
+    from hub.security import hash_password
+
+    advocate_id = db.session.scalar(
+        select(Completion.advocate_id).group_by(Completion.advocate_id).order_by(func.count().desc()).limit(1)
+    ) or db.session.scalar(select(Advocate.id).order_by(Advocate.lifetime_points.desc()).limit(1))
+    advocate = db.session.get(Advocate, advocate_id)
+    user = db.session.get(User, advocate.user_id)
+    user.password_hash = hash_password(BENCH_PASSWORD)
+    _, token = services.create_api_token(user, "bench", owner_id)
+    group_id = db.session.scalar(select(advocate_groups.c.group_id).where(
+        advocate_groups.c.advocate_id == advocate_id).limit(1))
+    if group_id is None:
+        group_id = db.session.scalar(select(advocate_groups.c.group_id).group_by(advocate_groups.c.group_id)
+                                     .order_by(func.count().desc()).limit(1))
+        db.session.execute(advocate_groups.insert().values(advocate_id=advocate_id, group_id=group_id))
+    group = db.session.get(Group, group_id).name
+    completions = db.session.scalar(select(func.count()).select_from(Completion)
+                                    .where(Completion.advocate_id == advocate_id))
+    db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": user.email, "password": BENCH_PASSWORD},
+                headers={"X-Forwarded-Proto": "https"})
+    cookie = client.get_cookie("session")
+    if cookie is None:
+        raise click.ClickException(f"could not log in as {user.email}")
+    return {"advocate_token": token, "advocate_cookie": f"session={cookie.value}", "group": group,
+            "advocate_email": user.email, "advocate_completions": completions}
+
+
+@click.command()
+@click.option("--submitters", default=600, show_default=True, help="advocates with tokens that submit and redeem")
+@click.option("--quizzes", default=20, show_default=True, help="auto-verified bench challenges")
+def main(submitters: int, quizzes: int) -> None:
     from sqlalchemy import func, select
 
     from hub import services
     from hub.app import create_app
     from hub.extensions import db
-    from hub.models import Advocate, Group, Role, User, advocate_groups
-    from rewards.ledger import post_entry
+    from hub.models import Advocate, Role, User
 
     app = create_app()
     with app.app_context():
         owner = db.session.scalar(select(User).where(User.email == BENCH_OWNER)) or services.create_user(
             BENCH_OWNER, "Bench Owner", Role.OWNER, BENCH_PASSWORD)
-        user = db.session.scalar(select(User).where(User.email == BENCH_ADVOCATE))
-        if user is None:
-            user = services.create_user(BENCH_ADVOCATE, "Bench Advocate", Role.ADVOCATE, BENCH_PASSWORD)
-            post_entry(user.advocate.id, 1500, "earn", "bench", "bench-advocate", "Bench points")
-        group_id, = db.session.execute(
-            select(advocate_groups.c.group_id).group_by(advocate_groups.c.group_id)
-            .order_by(func.count().desc()).limit(1)).one()
-        if not db.session.scalar(select(func.count()).select_from(advocate_groups).where(
-                advocate_groups.c.advocate_id == user.advocate.id)):
-            db.session.execute(advocate_groups.insert().values(advocate_id=user.advocate.id, group_id=group_id))
         _, owner_token = services.create_api_token(owner, "bench", None)
-        _, advocate_token = services.create_api_token(user, "bench", None)
+        quiz_ids = bench_quizzes(quizzes, owner.id)
+        reward_id = bench_reward(owner.id)
+        tokens = fresh_submitters(submitters, quiz_ids, owner.id)
         db.session.commit()
-        group = db.session.get(Group, group_id).name
-        client = app.test_client()
-        client.post("/login", data={"email": BENCH_ADVOCATE, "password": BENCH_PASSWORD},
-                    headers={"X-Forwarded-Proto": "https"})
-        cookie = client.get_cookie("session")
+        found = busiest_advocate(app, owner.id)
         advocate_count = db.session.scalar(select(func.count()).select_from(Advocate))
-    print(json.dumps({"owner_token": owner_token, "advocate_token": advocate_token, "group": group,
-                      "advocate_cookie": f"session={cookie.value}" if cookie else "", "advocates": advocate_count}))
+    print(json.dumps({"owner_token": owner_token, "quiz_ids": quiz_ids, "reward_id": reward_id,
+                      "submit_tokens": tokens, "advocates": advocate_count, **found}))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -114,36 +115,162 @@ def flask_cli(env: dict, *args: str) -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def prepare_identities(env: dict) -> dict:
-    """A bench owner and the top advocate with API tokens, plus a logged-in advocate cookie."""
-    script = ROOT / "bench" / "identities.py"
-    out = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def run_json(env: dict, script: str, *args: str) -> dict:
+    """Run a bench script (output streams to the terminal) and parse its last line as JSON."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def ensure_seeded(env: dict, advocates: int) -> None:
+    """Migrate, and seed the program at scale when the database holds fewer advocates than asked."""
+    from sqlalchemy import func, select
+
+    from hub.app import create_app
+    from hub.extensions import db
+    from hub.models import Advocate
+
+    flask_cli(env, "db", "upgrade")
+    with create_app().app_context():
+        count = db.session.scalar(select(func.count()).select_from(Advocate))
+    if count < advocates:
+        click.echo(f"Seeding {advocates:,} advocates (the database has {count:,}); this takes a few minutes …")
+        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "bench", "seed", "--advocates", str(advocates)],
+                       cwd=ROOT, env=env, check=True)
+
+
+def rotating_post(tokens: list[str], paths: list[str], body: str, threads: int = 2, pace_ms: int = 0) -> str:
+    """A wrk script where request k uses token k mod T on path (k div T) mod P, the threads
+    taking interleaved k: every request is a distinct (advocate, challenge) pair."""
+    quoted = lambda items: "{" + ",".join(json.dumps(i) for i in items) + "}"  # noqa: E731
+    return f"""
+local tokens = {quoted(tokens)}
+local paths = {quoted(paths)}
+local body = {json.dumps(body)}
+local counter = 0
+local made = 0
+function setup(thread)
+  thread:set("id", made)
+  made = made + 1
+end
+request = function()
+  local k = counter * {threads} + id
+  counter = counter + 1
+  local headers = {{["Authorization"] = "Bearer " .. tokens[(k % #tokens) + 1],
+                   ["Content-Type"] = "application/json", ["X-Forwarded-Proto"] = "https"}}
+  return wrk.format("POST", paths[(math.floor(k / #tokens) % #paths) + 1], headers, body)
+end
+""" + (f"function delay() return {pace_ms} end\n" if pace_ms else "")
 
 
 def endpoints(ids: dict) -> list[dict]:
     adv = {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"}
     owner = {"Authorization": f"Bearer {ids['owner_token']}", "X-Forwarded-Proto": "https"}
     cookie = {"Cookie": ids["advocate_cookie"], "X-Forwarded-Proto": "https"}
-    found = [
+    return [
         {"name": "leaderboard all + me", "path": "/api/v1/leaderboard?period=all&limit=10", "headers": adv},
         {"name": "leaderboard month + me", "path": "/api/v1/leaderboard?period=month&limit=10", "headers": adv},
-        {"name": "leaderboard group + me", "path": f"/api/v1/leaderboard?period=all&limit=10&group={ids['group']}",
-         "headers": adv},
+        {"name": "leaderboard group + me", "headers": adv,
+         "path": f"/api/v1/leaderboard?period=all&limit=10&group={quote(ids['group'])}"},
+        {"name": "advocate feed (API)", "path": "/api/v1/challenges", "headers": adv},
         {"name": "advocate hub page (HTML)", "path": "/", "headers": cookie},
+        {"name": "program report (owner)", "path": "/api/v1/reports/program", "headers": owner},
+        {"name": "redeem a reward", "path": f"/api/v1/rewards/{ids['reward_id']}/redemptions",
+         "script": rotating_post(ids["submit_tokens"], [f"/api/v1/rewards/{ids['reward_id']}/redemptions"],
+                                 json.dumps({"confirmed_cost": 10}))},
     ]
-    found += ids.get("extra_endpoints", [])
-    for item in found:
-        item.setdefault("headers", owner if item.pop("as_owner", False) else adv)
-    return found
+
+
+class Workers:
+    """Two `rq worker` processes of the production worker class on the bench queue."""
+
+    def __init__(self, env: dict) -> None:
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, count: int = 2) -> None:
+        queue = f"{self.env.get('VOUCH_REDIS_NAMESPACE', 'vouch')}-default"
+        for n in range(count):
+            log = (RESULTS / f"worker-{n}.log").open("w")
+            self.procs.append(subprocess.Popen(
+                [str(VENV_BIN / "rq"), "worker", "--worker-class", "hub.worker.VouchWorker", "--url",
+                 self.env["REDIS_URL"], "--logging_level", "WARNING", queue],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+
+    def stop(self) -> None:
+        stop(self.procs)
+        self.procs = []
+
+
+def completion_stats(challenge_ids: list[int], since) -> dict:
+    """Submit→decided latency and the approval rate of the bench completions since `since`."""
+    from sqlalchemy import func, select
+
+    from challenges.models import Completion
+    from hub.extensions import db
+
+    rows = db.session.execute(
+        select(Completion.submitted_at, Completion.decided_at, Completion.status)
+        .where(Completion.challenge_id.in_(challenge_ids), Completion.submitted_at >= since)
+    ).all()
+    db.session.rollback()
+    decided = sorted((d - s).total_seconds() * 1000 for s, d, _ in rows if d is not None)
+    approved = [d for _, d, status in rows if d is not None and status == "approved"]
+    pick = lambda q: round(decided[min(len(decided) - 1, int(q * len(decided)))], 1) if decided else None  # noqa: E731
+    span = (max(approved) - min(approved)).total_seconds() if len(approved) > 1 else None
+    return {"submitted": len(rows), "decided": len(decided), "approved": len(approved),
+            "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(decided[-1], 1) if decided else None,
+            "approved_per_s": round(len(approved) / span, 1) if span else None,
+            "_undecided": db.session.scalar(select(func.count()).select_from(Completion).where(
+                Completion.challenge_id.in_(challenge_ids), Completion.decided_at.is_(None)))}
+
+
+def wait_until_decided(challenge_ids: list[int], since, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = completion_stats(challenge_ids, since)
+        if stats["_undecided"] == 0 or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.5)
+
+
+def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, connections: int,
+                         bare_rps: float) -> tuple[list[Figures], dict]:
+    """Submit latency with the queue filling up, the backlog drained by 2 workers (sustained
+    completions/s), then paced submits with workers running (submit → approved latency)."""
+    from hub.db import utcnow
+
+    paths = [f"/api/v1/challenges/{cid}/completions" for cid in ids["quiz_ids"]]
+    body = json.dumps({"answers": [0]})
+    url = f"http://127.0.0.1:{vouch_port}/"
+    started = utcnow()
+    fig = wrk(url, duration, connections, {}, script=rotating_post(ids["submit_tokens"], paths, body))
+    submit = Figures("submit a completion (cap checks + enqueue)", paths[0], fig["rps"], fig["p50"], fig["p99"],
+                     fig["max"], fig["non2xx"], round(fig["rps"] / bare_rps, 3))
+    workers = Workers(env)
+    workers.start(2)
+    try:
+        drained = wait_until_decided(ids["quiz_ids"], started)
+        paced_from = utcnow()
+        pace_ms = 40
+        wrk(url, duration, 2, {}, script=rotating_post(ids["submit_tokens"][::-1], paths[::-1], body,
+                                                      pace_ms=pace_ms))
+        paced = wait_until_decided(ids["quiz_ids"], paced_from)
+    finally:
+        workers.stop()
+    for stats in (drained, paced):
+        stats.pop("_undecided")
+    return [submit], {"backlog drained by 2 workers": drained,
+                      f"submit → approved, 2 connections pacing {pace_ms} ms, 2 workers": paced}
 
 
 @click.command()
 @click.option("--duration", default=10, show_default=True, help="seconds per endpoint")
 @click.option("--connections", default=16, show_default=True)
 @click.option("--write-rate", default=50.0, show_default=True, help="awards/s streamed during leaderboard reads")
-def main(duration: int, connections: int, write_rate: float) -> None:
+@click.option("--advocates", default=100_000, show_default=True, help="seed this many when the database has fewer")
+@click.option("--skip-timings", is_flag=True, help="skip the full rebuild / recompute timings")
+def main(duration: int, connections: int, write_rate: float, advocates: int, skip_timings: bool) -> None:
     if not shutil.which("wrk"):
         raise click.ClickException("wrk is missing: apt-get install wrk")
     env = os.environ.copy()
@@ -151,9 +278,16 @@ def main(duration: int, connections: int, write_rate: float) -> None:
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
     env.update({"VOUCH_ENV": "production", "SECRET_KEY": env.get("SECRET_KEY", "bench-secret-key-not-for-prod"),
                 "VOUCH_TRUSTED_PROXIES": "1", "VOUCH_API_RATE_LIMIT": "1000000/minute"})
-    ids = prepare_identities(env)
+    os.environ.update(env)
+    RESULTS.mkdir(exist_ok=True)
+    ensure_database(env["DATABASE_URL"])
+    ensure_seeded(env, advocates)
+    timings = {} if skip_timings else run_json(env, "timings.py")
+    ids = run_json(env, "identities.py")
     vouch_port, bare_port = free_port(), free_port()
     procs = [gunicorn("wsgi:app", vouch_port, env), gunicorn("bench.bare_app:app", bare_port, env)]
+    from hub.app import create_app
+
     try:
         wait_for(vouch_port)
         wait_for(bare_port)
@@ -161,24 +295,51 @@ def main(duration: int, connections: int, write_rate: float) -> None:
         results = [Figures("bare Flask 'ok'", "/", bare["rps"], bare["p50"], bare["p99"], bare["max"],
                            bare["non2xx"], 1.0)]
         for ep in endpoints(ids):
-            fig = wrk(f"http://127.0.0.1:{vouch_port}{ep['path']}", duration, connections, ep["headers"],
-                      ep.get("method", "GET"), ep.get("body"), ep.get("script"))
-            results.append(Figures(ep["name"], ep["path"], fig["rps"], fig["p50"], fig["p99"], fig["max"],
-                                   fig["non2xx"], round(fig["rps"] / bare["rps"], 3)))
-        writer = subprocess.Popen([sys.executable, str(ROOT / "bench" / "writer.py"), "--seconds",
-                                   str(duration + 2), "--rate", str(write_rate)], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, text=True)
-        time.sleep(1)
-        fig = wrk(f"http://127.0.0.1:{vouch_port}/api/v1/leaderboard?period=all&limit=10", duration, connections,
-                  endpoints(ids)[0]["headers"])
-        awarded = writer.communicate(timeout=duration + 30)[0].strip()
-        results.append(Figures("leaderboard all + me, awards streaming", "/api/v1/leaderboard?period=all",
-                               fig["rps"], fig["p50"], fig["p99"], fig["max"], fig["non2xx"],
-                               round(fig["rps"] / bare["rps"], 3), f"writer {awarded} in {duration + 2}s"))
+            fig = wrk(f"http://127.0.0.1:{vouch_port}{ep['path']}", duration, connections, ep.get("headers", {}),
+                      script=ep.get("script"))
+            results.append(Figures(ep["name"], ep["path"].split("?")[0] if "script" in ep else ep["path"],
+                                   fig["rps"], fig["p50"], fig["p99"], fig["max"], fig["non2xx"],
+                                   round(fig["rps"] / bare["rps"], 3)))
+        results.append(leaderboard_while_awarding(env, ids, vouch_port, duration, connections, write_rate,
+                                                  bare["rps"]))
+        with create_app().app_context():
+            submit, verification = measure_verification(env, ids, vouch_port, duration, connections, bare["rps"])
+        results += submit
     finally:
         stop(procs)
-    extra = ids.get("timings", {})
-    write_results(results, extra, duration, connections)
+    timings.update(verification)
+    timings["busiest advocate"] = {"completions": ids["advocate_completions"], "advocates": ids["advocates"]}
+    write_results(results, timings, duration, connections)
+
+
+def leaderboard_while_awarding(env: dict, ids: dict, port: int, duration: int, connections: int,
+                               write_rate: float, bare_rps: float) -> Figures:
+    """Leaderboard reads while a writer keeps awarding points (fresh boards, no stampede)."""
+    writer = subprocess.Popen([sys.executable, str(ROOT / "bench" / "writer.py"), "--seconds",
+                               str(duration + 2), "--rate", str(write_rate)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    path = "/api/v1/leaderboard?period=all&limit=10"
+    fig = wrk(f"http://127.0.0.1:{port}{path}", duration, connections,
+              {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"})
+    awarded = writer.communicate(timeout=duration + 30)[0].strip()
+    return Figures("leaderboard all + me, awards streaming", path, fig["rps"], fig["p50"], fig["p99"], fig["max"],
+                   fig["non2xx"], round(fig["rps"] / bare_rps, 3), f"writer {awarded} in {duration + 2}s")
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL bench database when it does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
 
 
 def write_results(results: list[Figures], extra: dict, duration: int, connections: int) -> None:

@@ -24,6 +24,7 @@ counts — the advocate's time was not in the end taken.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -160,14 +161,28 @@ def _rule_reason(rule: Rule, limit: int, relevant: list[Ask], released: dt.datet
 def check_ask(advocate_id: int, kind: AskKind | str, at: dt.datetime | None = None) -> CapCheck:
     """May `advocate_id` take an ask of `kind` at `at` (default now)? A pure read."""
     kind = AskKind(kind)
+    return check_asks(advocate_id, [kind], at)[kind]
+
+
+def check_asks(
+    advocate_id: int, kinds: Iterable[AskKind | str], at: dt.datetime | None = None
+) -> dict[AskKind, CapCheck]:
+    """`check_ask` for several kinds at once (the feed): one read of the advocate's asks."""
     at = at or utcnow()
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         raise NotFound("Advocate not found.")
-    if kind is AskKind.REFERENCE_CALL and not advocate.available_for_references:
-        return CapCheck(False, "You are not taking reference calls (see your preferences).", "references_off")
+    wanted = [AskKind(k) for k in kinds]
+    if not wanted:
+        return {}
     policy = get_setting("caps_policy")
     asks = _active_asks(advocate_id, at - dt.timedelta(days=LOOKBACK_DAYS))
+    return {kind: _evaluate(advocate, kind, at, policy, asks) for kind in wanted}
+
+
+def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, asks: list[Ask]) -> CapCheck:
+    if kind is AskKind.REFERENCE_CALL and not advocate.available_for_references:
+        return CapCheck(False, "You are not taking reference calls (see your preferences).", "references_off")
     blocks: list[tuple[dt.datetime | None, str, str]] = []
     for rule in RULES:
         if kind not in rule.kinds:

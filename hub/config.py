@@ -78,7 +78,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_SSL_STRICT": production,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # X-RateLimit-* on every response would cost two Redis round trips per request;
+        # a 429 still says when to come back (Retry-After, hub.errors).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Per API token (or IP without one); raise it for load tests.
         "VOUCH_API_RATE_LIMIT": env.get("VOUCH_API_RATE_LIMIT", "600/minute"),
         "RATELIMIT_ENABLED": True,

@@ -100,12 +100,16 @@ def insert_ignore(session, table, values: dict) -> bool:
     return session.execute(stmt).rowcount == 1
 
 
-def upsert_add(session, table, keys: dict, column: str, amount: int) -> None:
-    """INSERT the row, or add `amount` to `column` when it exists, in one statement."""
+def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int) -> None:
+    """INSERT the row(s), or add `amount` to `column` where one exists, in one statement
+    (several key dicts with the same columns make one multi-row INSERT … ON CONFLICT)."""
+    rows = [keys] if isinstance(keys, dict) else keys
+    if not rows:
+        return
     insert = _dialect_insert(session, table)
-    stmt = insert.values(**keys, **{column: amount})
+    stmt = insert.values([{**k, column: amount} for k in rows])
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={column: getattr(table.c, column) + amount}
+        index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount}
     )
     session.execute(stmt)
 

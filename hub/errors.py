@@ -170,6 +170,9 @@ def register_error_handlers(app: Flask) -> None:
             for key, value in exc.get_headers():
                 if key.lower() == "retry-after":
                     response.headers[key] = value
+            limit = getattr(exc, "limit", None)  # flask_limiter's RateLimitExceeded
+            if exc.code == 429 and "Retry-After" not in response.headers and limit is not None:
+                response.headers["Retry-After"] = str(limit.limit.get_expiry())
             return response
         return (
             render_template("errors/error.html", status=exc.code, message=exc.description),

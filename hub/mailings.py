@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from hub.db import utcnow
 from hub.email_prefs import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
@@ -74,7 +75,7 @@ def email_for_notification(note: Notification) -> EmailMessage | None:
     kind = email_kind_for_notification(note.kind)
     if kind is None:
         return None
-    user = db.session.get(User, note.user_id)
+    user = db.session.get(User, note.user_id, options=[joinedload(User.advocate)])
     if user is None:
         return None
     subject = note.text if len(note.text) <= 120 else note.text[:117] + "…"

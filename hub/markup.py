@@ -9,6 +9,8 @@ decodes entity-encoded `javascript:` before nh3 sees it, and nh3 checks the sche
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -53,7 +55,13 @@ def render_markdown(text: str | None) -> str:
     """Markdown source → sanitized HTML (a str; wrap with `markdown_html` for templates)."""
     if not text:
         return ""
-    return sanitize_html(_md.render(text[:MAX_SOURCE])).strip()
+    return _render_cached(text[:MAX_SOURCE])
+
+
+@functools.lru_cache(maxsize=2048)
+def _render_cached(text: str) -> str:
+    """A pure function of the source, so feeds and catalogs re-render nothing they showed before."""
+    return sanitize_html(_md.render(text)).strip()
 
 
 def markdown_html(text: str | None) -> Markup:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -237,6 +237,7 @@ def job_context() -> Iterator[None]:
     else:
         ctx = preload_worker_app().app_context()
         ctx.push()
+    g.vouch_settings = {}  # hub.settings caches for the length of this job
     try:
         yield
         db.session.commit()
@@ -245,6 +246,7 @@ def job_context() -> Iterator[None]:
         raise
     finally:
         db.session.remove()
+        g.pop("vouch_settings", None)
         if ctx is not None:
             ctx.pop()
 

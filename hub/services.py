@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from hub.audit import record_audit
 from hub.db import utcnow
@@ -221,15 +222,17 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
 
 
 def user_for_session(sid: str) -> User | None:
-    """The user of a live server-side session; sessions older than the session lifetime are dead."""
-    row = db.session.get(UserSession, sid) if sid else None
-    if row is None:
+    """The user of a live server-side session; sessions older than the session lifetime are dead.
+    One round trip: the session row, its user and the user's advocate profile together."""
+    if not sid:
         return None
     max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    if row.created_at < utcnow() - max_age:
-        return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active_user:
+    user = db.session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
+        .options(joinedload(User.advocate))
+    )
+    if user is None:
         return None
     user._session_id = sid
     return user
@@ -428,18 +431,35 @@ def revoke_api_token(token_id: int, actor_id: int) -> ApiToken:
     return row
 
 
+# Token digest → the 5-minute bucket this process last enqueued its last-use touch for: while
+# the touch job waits in the queue, later requests in the bucket do not enqueue it again.
+_touch_enqueued: dict[str, int] = {}
+TOUCH_BUCKET_SECONDS = 300
+
+
 def user_for_api_token(plaintext: str) -> User | None:
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_digest == token_digest(plaintext), ApiToken.revoked_at.is_(None))
-    )
-    if row is None or not row.user.is_active_user:
+    """The active user behind a token, with their advocate profile, in one round trip."""
+    digest = token_digest(plaintext)
+    found = db.session.execute(
+        select(ApiToken.id, ApiToken.last_used_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None),
+               User.is_active_user.is_(True))
+        .options(joinedload(User.advocate))
+    ).first()
+    if found is None:
         return None
+    token_id, last_used_at, user = found
     now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
+    bucket = int(now.timestamp()) // TOUCH_BUCKET_SECONDS
+    stale = last_used_at is None or now - last_used_at > dt.timedelta(seconds=TOUCH_BUCKET_SECONDS)
+    if stale and _touch_enqueued.get(digest) != bucket:
         # Bookkeeping goes to a job: a read-only request never becomes a writer (on SQLite
         # that would race jobs for the write lock), and one touch per token per 5 minutes.
         from hub.jobs import touch_api_token
 
-        enqueue_after_commit(touch_api_token, row.id, now.isoformat(),
-                             job_id=f"token-touch-{row.id}-{int(now.timestamp()) // 300}")
-    return row.user
+        if len(_touch_enqueued) > 10_000:
+            _touch_enqueued.clear()
+        _touch_enqueued[digest] = bucket
+        enqueue_after_commit(touch_api_token, token_id, now.isoformat(), job_id=f"token-touch-{token_id}-{bucket}")
+    return user

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
+from sqlalchemy import select
 
 from hub.db import utcnow
 from hub.extensions import db
@@ -30,9 +31,13 @@ def get_setting(key: str) -> Any:
     """The effective value of a setting (saved value or default). Cached per request."""
     cache = _cache()
     if key not in cache:
-        row = db.session.get(Setting, key)
-        value = row.value if row is not None else DEFAULTS[key]
-        cache[key] = value
+        # The table holds a dozen rows: read them all at once, so a request or job that needs
+        # several settings pays one round trip.
+        saved = {row.key: row.value for row in db.session.scalars(select(Setting))}
+        for name, default in DEFAULTS.items():
+            cache.setdefault(name, saved.get(name, default))
+        if key not in cache:
+            raise KeyError(key)
     return copy.deepcopy(cache[key])
 
 
@@ -54,8 +59,10 @@ def save_setting(key: str, value: Any, actor_id: int | None) -> tuple[Any, Any]:
 
 
 def _cache() -> dict[str, Any]:
-    if has_request_context():
-        if "vouch_settings" not in g:
-            g.vouch_settings = {}
+    """Per request, and per job (hub.queue.job_context starts one); elsewhere (CLI, shells)
+    every read goes to the database, so a long-lived app context never sees stale values."""
+    if has_request_context() and "vouch_settings" not in g:
+        g.vouch_settings = {}
+    if has_app_context() and "vouch_settings" in g:
         return g.vouch_settings
     return {}

@@ -8,10 +8,21 @@ parent, before it starts forking; every horse inherits it.
 
 from __future__ import annotations
 
-from rq.worker import Worker
+from rq.worker import SimpleWorker, Worker
 
 
 class VouchWorker(Worker):
+    def work(self, *args, **kwargs):
+        from hub.queue import preload_worker_app
+
+        preload_worker_app()
+        return super().work(*args, **kwargs)
+
+
+class VouchSimpleWorker(SimpleWorker):
+    """Runs jobs in the worker process itself (no fork per job): the app, its database pool
+    and Redis connections stay warm between jobs."""
+
     def work(self, *args, **kwargs):
         from hub.queue import preload_worker_app
 

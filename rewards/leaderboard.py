@@ -72,8 +72,7 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
 
     keys = [period_key(p, at) for p in PERIODS]
     table = LeaderboardScore.__table__
-    for key in keys:
-        upsert_add(db.session, table, {"period_key": key, "advocate_id": advocate_id}, "points", points)
+    upsert_add(db.session, table, [{"period_key": key, "advocate_id": advocate_id} for key in keys], "points", points)
     if get_redis() is not None:
         group_ids = list(
             db.session.scalars(

@@ -77,15 +77,15 @@ def post_entry(
                 if session.get(Advocate, advocate_id) is None:
                     raise NotFound("Advocate not found.")
                 raise InsufficientPoints("Not enough points for this.")
-            entry_id = session.execute(
+            entry = session.scalars(
                 insert(LedgerEntry)
                 .values(
                     advocate_id=advocate_id, delta=delta, kind=kind, source_type=source_type,
                     source_id=str(source_id), memo=memo[:255], created_at=at,
                     created_by_id=created_by_id,
                 )
-                .returning(LedgerEntry.id)
-            ).scalar_one()
+                .returning(LedgerEntry)
+            ).one()
     except IntegrityError:
         current = session.execute(
             select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
@@ -99,7 +99,7 @@ def post_entry(
         from rewards.services import refresh_tier
 
         refresh_tier(advocate_id, lifetime)
-    return Posted(session.get(LedgerEntry, entry_id), balance, lifetime)
+    return Posted(entry, balance, lifetime)
 
 
 def balance_of(advocate_id: int) -> int:

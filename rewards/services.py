@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
@@ -88,9 +88,34 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
 
 
 def recompute_all_tiers() -> int:
-    """Recompute every advocate's tier (after thresholds or basis change). Returns changes."""
+    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
+
+    One set-based query finds the advocates whose stored tier differs from what their basis
+    points now give; only those go through `refresh_tier` (record, badge, notify). A program
+    of 100,000 advocates where a handful change costs one query, not 100,000."""
+    thresholds = get_setting("tier_thresholds")
+    if get_setting("tier_basis") == "rolling_365":
+        rolling = (
+            select(LedgerEntry.advocate_id, lifetime_expression().label("points"))
+            .where(LedgerEntry.created_at >= utcnow() - dt.timedelta(days=365))
+            .group_by(LedgerEntry.advocate_id)
+            .subquery()
+        )
+        points = func.coalesce(rolling.c.points, 0)
+        source = select(Advocate.id).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
+    else:
+        points = Advocate.lifetime_points
+        source = select(Advocate.id)
+    target = case(
+        (points >= thresholds["gold"], Tier.GOLD.value),
+        (points >= thresholds["silver"], Tier.SILVER.value),
+        else_=Tier.BRONZE.value,
+    )
+    stale = list(db.session.scalars(
+        source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id)
+    ))
     changes = 0
-    for advocate_id in list(db.session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(False)))):
+    for advocate_id in stale:
         before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
         if refresh_tier(advocate_id, allow_demotion=True) != before:
             changes += 1

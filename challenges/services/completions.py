@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
 
 from challenges import caps, verifiers
 from challenges.caps import day_label
@@ -217,8 +218,7 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
     ).rowcount
     if not moved:
         return None
-    completion = db.session.get(Completion, completion_id)
-    db.session.refresh(completion)
+    completion = _fresh(completion_id, with_challenge=True)
     challenge = completion.challenge
     return verifiers.Evidence(
         completion_id=completion.id, challenge_type=challenge.type, evidence_url=completion.evidence_url,
@@ -242,21 +242,25 @@ def send_to_review(completion_id: int, note: str | None, excerpt: str | None = N
     ).rowcount == 1
 
 
+def _fresh(completion_id: int, with_challenge: bool = False) -> Completion | None:
+    """The completion as the database has it now (one SELECT; with its challenge joined)."""
+    options = [joinedload(Completion.challenge).lazyload(Challenge.target_groups)] if with_challenge else []
+    return db.session.get(Completion, completion_id, options=options, populate_existing=True)
+
+
 def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
     """Act on a verifier's verdict once; a completion already decided is left alone."""
-    completion = db.session.get(Completion, completion_id)
+    completion = _fresh(completion_id)
     if completion is None:
         return "missing"
-    db.session.refresh(completion)
     if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
         return "already_decided"
     try:
         if verdict.decision == "approve":
+            found = {"verification_note": (verdict.note or "")[:1000] or None}
             if verdict.excerpt:
-                completion.fetched_excerpt = verdict.excerpt[:4000]
-            completion.verification_note = (verdict.note or "")[:1000] or None
-            db.session.flush()
-            approve_completion(completion_id, None, auto=True)
+                found["fetched_excerpt"] = verdict.excerpt[:4000]
+            approve_completion(completion_id, None, auto=True, **found)
             return "approved"
         if verdict.decision == "reject":
             reject_completion(completion_id, None, verdict.note or "The answers were not right.")
@@ -272,29 +276,31 @@ BADGE_STEPS = {5: "completions_5", 25: "completions_25", 100: "completions_100"}
 
 
 def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **values: Any) -> Completion:
+    """The conditional UPDATE that decides a completion once; returns the updated row (its
+    challenge loaded in the same round trip)."""
     now = utcnow()
-    row = db.session.execute(
+    decided = db.session.scalars(
         update(Completion)
         .where(Completion.id == completion_id, Completion.status.in_(UNDECIDED))
         .values(status=to, decided_at=now, decided_by_id=actor_id, **values)
-        .returning(Completion.id)
-        .execution_options(synchronize_session=False)
+        .returning(Completion)
+        .execution_options(synchronize_session=False, populate_existing=True)
     ).first()
-    completion = db.session.get(Completion, completion_id)
+    if decided is not None:
+        return decided
+    completion = _fresh(completion_id)
     if completion is None:
         raise NotFound("Completion not found.")
-    db.session.refresh(completion)
-    if row is None:
-        raise InvalidState(f"This completion was already decided ({completion.status.value}).")
-    return completion
+    raise InvalidState(f"This completion was already decided ({completion.status.value}).")
 
 
-def approve_completion(completion_id: int, actor_id: int | None, auto: bool = False) -> Completion:
+def approve_completion(completion_id: int, actor_id: int | None, auto: bool = False, **found: Any) -> Completion:
     """Approve once (conditional UPDATE; a second approval gets 409 invalid_state) and award
-    the points offered at submission through the ledger, idempotent on ("completion", id)."""
+    the points offered at submission through the ledger, idempotent on ("completion", id).
+    `found` carries what an automatic verifier saw (verification_note, fetched_excerpt)."""
     completion = _decide(completion_id, CompletionStatus.APPROVED, actor_id,
-                         points_awarded=Completion.points_offered, is_auto_approved=auto)
-    challenge = completion.challenge
+                         points_awarded=Completion.points_offered, is_auto_approved=auto, **found)
+    challenge = db.session.get(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
     advocate = db.session.get(Advocate, completion.advocate_id)
     if completion.points_offered:
         post_entry(completion.advocate_id, completion.points_offered, EntryKind.EARN, "completion", completion.id,

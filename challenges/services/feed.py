@@ -83,12 +83,15 @@ def _history(challenge_ids: list[int], advocate_id: int) -> dict[int, list[Compl
     return found
 
 
-def _taken(challenge_ids: list[int]) -> dict[int, int]:
-    if not challenge_ids:
+def _taken(challenges: list[Challenge]) -> dict[int, int]:
+    """Places taken, for the challenges that have a total limit (the only ones that need it):
+    counting every completion of every challenge on each feed read would scan them all."""
+    limited = [c.id for c in challenges if c.max_total is not None]
+    if not limited:
         return {}
     return dict(db.session.execute(
         select(Completion.challenge_id, func.count())
-        .where(Completion.challenge_id.in_(challenge_ids), Completion.status.in_(COUNTING))
+        .where(Completion.challenge_id.in_(limited), Completion.status.in_(COUNTING))
         .group_by(Completion.challenge_id)
     ).all())
 
@@ -133,9 +136,9 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     targeted = [c for c in candidates if is_targeted(c, advocate, group_ids)]
     ids = [c.id for c in targeted]
     history = _history(ids, advocate.id)
-    taken = _taken(ids)
+    taken = _taken(targeted)
     kinds = {verifiers.ask_kind_for(c.type, c.effort) for c in targeted} - {None}
-    cap_checks = {kind: caps.check_ask(advocate.id, kind, at) for kind in kinds}
+    cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     items = []
     for challenge in targeted:
@@ -161,7 +164,7 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     mine = _history([challenge.id], advocate.id)[challenge.id]
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
-    code, reason, available_at = _lock_for(challenge, mine, _taken([challenge.id]).get(challenge.id, 0),
+    code, reason, available_at = _lock_for(challenge, mine, _taken([challenge]).get(challenge.id, 0),
                                            cap_checks, at)
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."

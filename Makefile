@@ -45,7 +45,7 @@ seed: deps
 # (the worker builds the app from the same environment). Queue names carry the namespace.
 worker: deps
 	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0). Without it jobs run in-process and no worker is needed."; exit 1; }
-	$(VENV)/bin/rq worker --with-scheduler --worker-class hub.worker.VouchWorker --url "$(REDIS_URL)" "$(or $(VOUCH_REDIS_NAMESPACE),vouch)-default"
+	$(VENV)/bin/rq worker --with-scheduler --worker-class hub.worker.VouchSimpleWorker --url "$(REDIS_URL)" "$(or $(VOUCH_REDIS_NAMESPACE),vouch)-default"
 
 # Debian's Chromium for the browser tier (Playwright cannot download its own browser here).
 browser-deps:

@@ -19,6 +19,7 @@ who have not taken the bench quizzes yet).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -123,10 +124,15 @@ def busiest_advocate(app, owner_id: int) -> dict:
                                     .where(Completion.advocate_id == advocate_id))
     db.session.commit()
     client = app.test_client()
-    client.post("/login", data={"email": user.email, "password": BENCH_PASSWORD},
-                headers={"X-Forwarded-Proto": "https"})
+    https = {"X-Forwarded-Proto": "https"}
+    form = client.get("/login", headers=https).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
+        r'name="csrf_token" value="([^"]+)"', form)
+    client.post("/login", data={"email": user.email, "password": BENCH_PASSWORD,
+                                "csrf_token": csrf.group(1) if csrf else ""},
+                headers={**https, "Referer": "https://localhost/login"})
     cookie = client.get_cookie("session")
-    if cookie is None:
+    if cookie is None or client.get("/", headers=https).status_code != 200:
         raise click.ClickException(f"could not log in as {user.email}")
     return {"advocate_token": token, "advocate_cookie": f"session={cookie.value}", "group": group,
             "advocate_email": user.email, "advocate_completions": completions}

@@ -193,7 +193,7 @@ class Workers:
         for n in range(count):
             log = (RESULTS / f"worker-{n}.log").open("w")
             self.procs.append(subprocess.Popen(
-                [str(VENV_BIN / "rq"), "worker", "--worker-class", "hub.worker.VouchWorker", "--url",
+                [str(VENV_BIN / "rq"), "worker", "--worker-class", "hub.worker.VouchSimpleWorker", "--url",
                  self.env["REDIS_URL"], "--logging_level", "WARNING", queue],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT))
 

@@ -200,3 +200,19 @@ def test_parallel_claims_respect_cap_on_postgresql(pg_app, make, repeat):
     assert parallel_claims(pg_app, advocate_id, 10) == Counter({"claimed": 1, "cap_reached": 9})
     with pg_app.app_context():
         assert caps.asks_last_365([advocate_id]) == {advocate_id: 1}
+
+
+def test_check_asks_reads_asks_once_and_agrees_with_check_ask_for_every_kind(make_advocate, sql_statements):
+    """The feed asks about every kind at once; the answer must be the one check_ask gives."""
+    adv = make_advocate()
+    claim(adv.id, AskKind.REFERENCE_CALL, 1, T0)
+    claim(adv.id, AskKind.MEDIUM, 2, T0 + dt.timedelta(days=2))
+    at = T0 + dt.timedelta(days=10)
+    sql_statements.clear()
+    together = caps.check_asks(adv.id, list(AskKind), at)
+    ask_reads = [s for s in sql_statements if "FROM asks" in s]
+    assert len(ask_reads) == 1
+    assert together == {kind: caps.check_ask(adv.id, kind, at) for kind in AskKind}
+    assert not together[AskKind.REFERENCE_CALL].allowed and not together[AskKind.MEDIUM].allowed
+    assert together[AskKind.HIGH].allowed
+    assert caps.check_asks(adv.id, [], at) == {}

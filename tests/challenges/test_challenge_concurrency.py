@@ -150,16 +150,20 @@ def rq_env(pg_app, pg_url, redis_url):
     pg_app.config["VOUCH_VERIFY_ALLOW_HOSTS"] = []
 
 
-def worker_args(env_queue) -> list[str]:
+FORKING_WORKER = "hub.worker.VouchWorker"
+SIMPLE_WORKER = "hub.worker.VouchSimpleWorker"
+
+
+def worker_args(env_queue, worker_class: str = FORKING_WORKER) -> list[str]:
     env, queue = env_queue
-    return [RQ, "worker", "--worker-class", "hub.worker.VouchWorker", "--url", env["REDIS_URL"], "--quiet",
+    return [RQ, "worker", "--worker-class", worker_class, "--url", env["REDIS_URL"], "--quiet",
             "--worker-ttl", "30", queue]
 
 
-def burst(env_queue) -> None:
+def burst(env_queue, worker_class: str = FORKING_WORKER) -> None:
     """Run an `rq worker --burst` until the queue is empty; it must exit cleanly."""
-    done = subprocess.run([*worker_args(env_queue), "--burst"], cwd=ROOT, env=env_queue[0], capture_output=True,
-                          timeout=180, check=False)
+    done = subprocess.run([*worker_args(env_queue, worker_class), "--burst"], cwd=ROOT, env=env_queue[0],
+                          capture_output=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 
 
@@ -194,15 +198,16 @@ def url_completion(app, make, url: str) -> tuple[int, int]:
 
 
 @pytest.mark.services
-def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, rq_env):
+@pytest.mark.parametrize("worker_class", [FORKING_WORKER, SIMPLE_WORKER])
+def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, rq_env, worker_class):
     completion_id, advocate_id = url_completion(pg_app, make, site.url("/review"))
-    burst(rq_env)
+    burst(rq_env, worker_class)
     assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
     # The same job delivered again (at-least-once): nothing more is written.
     with pg_app.app_context():
         pg_app.extensions["vouch_queue"].queue().enqueue(jobs.verify_completion, completion_id,
                                                         job_id=pg_app.extensions["vouch_queue"].job_key("dup-run"))
-    burst(rq_env)
+    burst(rq_env, worker_class)
     with pg_app.app_context():
         assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1
         assert db.session.get(Completion, completion_id).points_awarded == 75

@@ -354,3 +354,38 @@ def test_advocate_lists_take_the_same_queries_for_5_or_25_rows(api, make, client
     for n in range(20):
         make.advocate(points=1200 + n, groups=("EMEA",))
     assert count("/advocates?per_page=200", "/admin/advocates") == small
+
+
+def test_token_last_use_is_recorded_once_per_window_in_one_query(client, ctx, make, jobs, sql_statements):
+    """Auth is one query (token, user and advocate profile together); the last-use touch is a
+    job enqueued once per 5-minute window, not on every request."""
+    from hub.models import ApiToken
+
+    user = make.user("advocate")
+    row, token = services.create_api_token(user, "integration", None)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    sql_statements.clear()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    token_reads = [s for s in sql_statements if "FROM api_tokens" in s]
+    assert len(token_reads) == 1 and "JOIN users" in token_reads[0] and "advocates" in token_reads[0]
+    jobs.join()
+    first_use = db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == row.id))
+    assert first_use is not None
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    jobs.join()
+    db.session.expire_all()
+    assert db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == row.id)) == first_use
+
+
+def test_api_rate_limit_answers_429_with_retry_after(app_factory, make):
+    application = app_factory(RATELIMIT_ENABLED=True, VOUCH_API_RATE_LIMIT="3/minute")
+    with application.app_context():
+        token = make.token(make.user("owner"))
+        client = application.test_client()
+        responses = [client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) for _ in range(4)]
+        db.session.remove()
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert_error(responses[3], 429, "rate_limited")
+    assert 1 <= int(responses[3].headers["Retry-After"]) <= 60

@@ -1,16 +1,26 @@
 """Bulk-generate a realistic program with set-based inserts (never one ORM object per row).
 
-    python bench/seed.py --advocates 100000 --ledger 3000000      (or: flask bench seed …)
+    python bench/seed.py                       (or: flask bench seed …; --help for the sizes)
 
-Writes through SQLAlchemy Core executemany batches (psycopg 3 pipelines them; SQLite runs
-them in one transaction per batch), then rebuilds every cache from the ledger the same way
-production does (`rewards.ledger.rebuild_caches`, set-based tier update, `leaderboard.rebuild`),
-so balances, tiers and leaderboards end consistent with the ledger.
+Defaults: 100,000 advocates in groups; 1,000 challenges of every type (most published and
+open, others draft, closed or archived); 2,000,000 completions, their `earn` entries and asks;
+30 rewards and 50,000 redemptions with their `redeem` (and refund) entries; 20,000 referrals,
+10,000 reference requests; 3,000,000 ledger entries in all (the rest are owner adjustments);
+200,000 CRM opportunities, then the full attribution tally so touches and credits exist.
+
+How: bench/seed_people.py, seed_catalog.py, seed_activity.py (each advocate's history replayed
+in time order by the services' rules) and seed_crm.py generate plain row tuples;
+bench/seed_load.py writes them in batches — COPY on PostgreSQL, Core executemany on SQLite — in
+one transaction with the loaded tables' secondary indexes and foreign keys dropped and rebuilt
+(see its docstring for why and what it costs). Ids come from MAX(id) + 1, so the seed can run on
+a database that already has data (e.g. `flask hub seed-demo`); sequences are synced after.
+Then every cache is rebuilt from the ledger the way production does
+(`rewards.ledger.rebuild_caches`, set-based tier update, `leaderboard.rebuild`), so balances,
+tiers and leaderboards end consistent with the ledger. The result dict carries per-phase timings.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import sys
 import time
@@ -22,13 +32,16 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BATCH = 10_000
-INDUSTRIES = ("Software", "Healthcare", "Finance", "Retail", "Manufacturing", "Education", "Government", "Media")
-SIZES = ("1-50", "51-200", "201-1000", "1001-5000", "5000+")
-REGIONS = ("NA", "EMEA", "APAC", "LATAM")
-GROUPS = ("EMEA", "Healthcare CIOs", "Product Council", "APAC Champions", "Startups", "Enterprise", "Beta testers")
-MEMOS = ("Review on G2 approved", "Reference call", "Webinar attended", "Community answer accepted", "Case study")
-BENCH_PASSWORD_HASH = "!bench-no-login"  # noqa: S105 - not a hash: bench advocates use API tokens
+from bench.seed_load import BATCH  # noqa: E402
+
+LOADED_TABLES = (
+    "users", "advocates", "advocate_groups", "challenges", "challenge_groups", "rewards", "completions",
+    "ledger_entries", "asks", "redemptions", "referrals", "reference_requests", "reference_assignments",
+    "tier_changes", "crm_opportunities", "crm_opportunity_references",
+)
+# Tables given explicit ids (their PostgreSQL sequences are moved past them).
+ID_TABLES = tuple(t for t in LOADED_TABLES
+                  if t not in ("advocate_groups", "challenge_groups", "crm_opportunity_references"))
 
 
 @dataclass
@@ -37,6 +50,14 @@ class SeedPlan:
     ledger: int = 3_000_000
     seed: int = 42
     extra: list[Callable[[SeedPlan, random.Random], str]] = field(default_factory=list)
+    challenges: int = 1_000
+    completions: int = 2_000_000
+    rewards: int = 30
+    redemptions: int = 50_000
+    referrals: int = 20_000
+    reference_requests: int = 10_000
+    opportunities: int = 200_000
+    vacuum: bool = True  # PostgreSQL: VACUUM ANALYZE the loaded tables after the commit
 
 
 def batched(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
@@ -51,6 +72,7 @@ def batched(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
 
 
 def insert_rows(table, rows: Iterator[dict], total: int, label: str) -> int:
+    """Insert dict rows in committed executemany batches, with a progress bar."""
     from hub.extensions import db
 
     written = 0
@@ -71,85 +93,41 @@ def next_id(table) -> int:
     return (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
 
 
-def seed_people(plan: SeedPlan, rng: random.Random) -> tuple[int, int]:
-    """Users + advocates + groups; returns the first and last advocate id."""
-    from sqlalchemy import select
+class Ids:
+    """The next free id per table: MAX(id) + 1 when first asked, then handed out in blocks."""
 
-    from hub.db import utcnow
-    from hub.extensions import db
-    from hub.models import Advocate, Group, User, advocate_groups
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
 
-    now = utcnow()
-    users, advocates, groups = User.__table__, Advocate.__table__, Group.__table__
-    existing = set(db.session.scalars(select(Group.name)))
-    db.session.execute(groups.insert(), [{"name": g, "created_at": now} for g in GROUPS if g not in existing] or
-                       [{"name": f"Bench group {rng.randint(1, 10**9)}", "created_at": now}])
-    db.session.commit()
-    group_ids = list(db.session.scalars(select(Group.id)))
-    first_user, first_adv = next_id(users), next_id(advocates)
-    tag = f"{rng.randint(0, 36**5):05x}"
+    def peek(self, name: str) -> int:
+        if name not in self._next:
+            from hub.extensions import db
 
-    def user_rows() -> Iterator[dict]:
-        for i in range(plan.advocates):
-            yield {"id": first_user + i, "email": f"bench{tag}-{i}@example.com", "name": f"Bench Advocate {i}",
-                   "role": "advocate", "password_hash": BENCH_PASSWORD_HASH, "is_active_user": True,
-                   "created_at": now}
+            self._next[name] = next_id(db.metadata.tables[name])
+        return self._next[name]
 
-    def advocate_rows() -> Iterator[dict]:
-        for i in range(plan.advocates):
-            joined = now - dt.timedelta(days=rng.randint(1, 1500))
-            yield {"id": first_adv + i, "user_id": first_user + i, "company": f"Company {rng.randint(1, 20000)}",
-                   "industry": rng.choice(INDUSTRIES), "company_size": rng.choice(SIZES),
-                   "region": rng.choice(REGIONS), "tier": "bronze", "balance": 0, "lifetime_points": 0,
-                   "show_on_leaderboard": rng.random() > 0.1, "available_for_references": rng.random() > 0.2,
-                   "preferences": {}, "joined_at": joined, "is_erased": False,
-                   "last_activity_at": now - dt.timedelta(days=rng.randint(0, 400))}
+    def take(self, name: str, count: int) -> int:
+        first = self.peek(name)
+        self._next[name] = first + count
+        return first
 
-    def membership_rows() -> Iterator[dict]:
-        for i in range(plan.advocates):
-            for gid in rng.sample(group_ids, k=rng.choice((0, 1, 1, 2))):
-                yield {"advocate_id": first_adv + i, "group_id": gid}
-
-    insert_rows(users, user_rows(), plan.advocates, "users")
-    insert_rows(advocates, advocate_rows(), plan.advocates, "advocates")
-    insert_rows(advocate_groups, membership_rows(), int(plan.advocates * 1.0), "group memberships")
-    sync_sequences(users, advocates)
-    return first_adv, first_adv + plan.advocates - 1
+    def set(self, name: str, value: int) -> None:
+        self._next[name] = value
 
 
 def sync_sequences(*tables) -> None:
-    """Explicit ids were inserted; move PostgreSQL's sequences past them."""
+    """Explicit ids were inserted; move PostgreSQL's sequences past them (tables or names)."""
     from hub.extensions import db
 
     if db.engine.dialect.name != "postgresql":
         return
     for table in tables:
-        name = table.name  # from our own metadata, never user input
+        name = getattr(table, "name", table)  # from our own metadata, never user input
         db.session.execute(db.text(
-            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {name}))"  # noqa: S608
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+            f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
         ))
     db.session.commit()
-
-
-def seed_ledger(plan: SeedPlan, rng: random.Random, first_adv: int, last_adv: int) -> None:
-    """Earn entries spread over two years (skewed so a few advocates earn a lot), then spends."""
-    from hub.db import utcnow
-    from rewards.models import LedgerEntry
-
-    now = utcnow()
-    table = LedgerEntry.__table__
-    span = last_adv - first_adv + 1
-    start_id = next_id(table)
-
-    def rows() -> Iterator[dict]:
-        for i in range(plan.ledger):
-            advocate = first_adv + min(span - 1, int(rng.paretovariate(1.2)) % span) if rng.random() < 0.3 \
-                else rng.randint(first_adv, last_adv)
-            yield {"advocate_id": advocate, "delta": rng.choice((25, 50, 100, 150, 250, 500)), "kind": "earn",
-                   "source_type": "bench", "source_id": str(start_id + i), "memo": rng.choice(MEMOS),
-                   "created_at": now - dt.timedelta(minutes=rng.randint(0, 2 * 365 * 24 * 60))}
-
-    insert_rows(table, rows(), plan.ledger, "ledger entries")
 
 
 def rebuild_derived() -> dict[str, float]:
@@ -184,28 +162,160 @@ def rebuild_derived() -> dict[str, float]:
     return timings
 
 
+def _register(loader) -> None:
+    from bench import seed_activity as act
+    from bench.seed_catalog import CHALLENGE_COLUMNS, REWARD_COLUMNS
+    from bench.seed_crm import LINK_COLUMNS, OPPORTUNITY_COLUMNS
+    from bench.seed_people import ADVOCATE_COLUMNS, USER_COLUMNS
+    from hub.extensions import db
+
+    columns = {
+        "users": USER_COLUMNS, "advocates": ADVOCATE_COLUMNS, "advocate_groups": ("advocate_id", "group_id"),
+        "challenges": CHALLENGE_COLUMNS, "challenge_groups": ("challenge_id", "group_id"),
+        "rewards": REWARD_COLUMNS, "completions": act.COMPLETION_COLUMNS, "ledger_entries": act.LEDGER_COLUMNS,
+        "asks": act.ASK_COLUMNS, "redemptions": act.REDEMPTION_COLUMNS, "referrals": act.REFERRAL_COLUMNS,
+        "reference_requests": act.REQUEST_COLUMNS, "reference_assignments": act.ASSIGNMENT_COLUMNS,
+        "tier_changes": act.TIER_CHANGE_COLUMNS, "crm_opportunities": OPPORTUNITY_COLUMNS,
+        "crm_opportunity_references": LINK_COLUMNS,
+    }
+    for name in LOADED_TABLES:  # parents before children
+        loader.register(db.metadata.tables[name], columns[name])
+
+
+def _finish(people, rewards) -> None:
+    """Columns that summarize what was loaded, filled in set-based: stock left, last activity,
+    when the tier last changed."""
+    from sqlalchemy import func, select, update
+
+    from challenges.models import Completion
+    from hub.extensions import db
+    from hub.models import Advocate
+    from rewards.models import HOLDING_STATUSES, Redemption, Reward, TierChange
+
+    if rewards:
+        held = (select(func.count()).where(Redemption.reward_id == Reward.id,
+                                           Redemption.status.in_([s.value for s in HOLDING_STATUSES]))
+                .scalar_subquery())
+        db.session.execute(
+            update(Reward).where(Reward.id.between(rewards[0].id, rewards[-1].id), Reward.stock_total.is_not(None))
+            .values(stock_remaining=Reward.stock_total - held).execution_options(synchronize_session=False))
+    if not people.ids:
+        return
+    mine = Advocate.id.between(people.first, people.last)
+    last = (select(Completion.advocate_id, func.max(Completion.submitted_at).label("at"))
+            .where(Completion.advocate_id.between(people.first, people.last))
+            .group_by(Completion.advocate_id).subquery())
+    db.session.execute(update(Advocate).where(mine, Advocate.id == last.c.advocate_id)
+                       .values(last_activity_at=last.c.at).execution_options(synchronize_session=False))
+    changed = (select(TierChange.advocate_id, func.max(TierChange.changed_at).label("at"))
+               .where(TierChange.advocate_id.between(people.first, people.last))
+               .group_by(TierChange.advocate_id).subquery())
+    db.session.execute(update(Advocate).where(mine, Advocate.id == changed.c.advocate_id)
+                       .values(tier_changed_at=changed.c.at).execution_options(synchronize_session=False))
+
+
+def _vacuum(tables: tuple[str, ...]) -> None:
+    from hub.extensions import db
+
+    names = ", ".join(f'"{t}"' for t in tables)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(db.text(f"VACUUM (ANALYZE) {names}"))
+
+
 def run_seed(plan: SeedPlan) -> dict:
+    """Seed everything in `plan` and rebuild what is derived; returns counts and timings (seconds)."""
+    from sqlalchemy import func, select
+
+    from bench.seed_activity import Simulation
+    from bench.seed_catalog import seed_challenges, seed_rewards, seed_staff
+    from bench.seed_crm import CrmSeeder
+    from bench.seed_load import Loader, bulk_mode
+    from bench.seed_people import BENCH_PASSWORD_HASH, ensure_groups, seed_people
+    from challenges import attribution
+    from challenges.references.models import AttributionCredit, AttributionTouch
+    from hub.db import utcnow
     from hub.extensions import db
 
     rng = random.Random(plan.seed)
-    started = time.perf_counter()
-    if db.engine.dialect.name == "postgresql":
+    started = total_started = time.perf_counter()
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    postgres = db.engine.dialect.name == "postgresql"
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now_ = time.perf_counter()
+        timings[f"{name}_s"] = now_ - started
+        started = now_
+
+    if postgres:
         db.session.execute(db.text("SET synchronous_commit TO off"))
-    first_adv, last_adv = seed_people(plan, rng)
-    seed_ledger(plan, rng, first_adv, last_adv)
+    now = utcnow()
+    ids = Ids()
+    tag = f"{rng.randint(0, 36**5):05x}{ids.peek('users'):x}"  # unique per run on the same database
+    loader = Loader()
+    _register(loader)
+    with bulk_mode(loader, LOADED_TABLES, timings):
+        lap("prepare")
+        group_ids = ensure_groups(rng, now)
+        staff = seed_staff(loader, ids, rng, tag, now, BENCH_PASSWORD_HASH)
+        people = seed_people(plan.advocates, rng, loader, ids, now, tag, group_ids)
+        loader.flush()
+        lap("people")
+        challenges = seed_challenges(loader, ids, rng, plan.challenges, now, group_ids, staff)
+        rewards = seed_rewards(loader, ids, rng, plan.rewards, now, staff)
+        loader.flush()
+        counts["open_challenges"] = sum(c.is_open for c in challenges)
+        lap("catalog")
+        simulation = Simulation(plan, rng, loader, ids, now, people, staff, challenges, rewards, tag)
+        counts |= simulation.run()
+        lap("activity")
+        counts["opportunities"] = CrmSeeder(rng, loader, ids, now, tag, people.companies).run(
+            plan.opportunities, simulation.crm_referrals, simulation.crm_requests, people.prospects)
+        lap("crm")
+    started = time.perf_counter()
+    _finish(people, rewards)
+    db.session.commit()
+    sync_sequences(*ID_TABLES)
+    lap("finish")
+    if postgres and plan.vacuum:
+        _vacuum(LOADED_TABLES)
+        lap("vacuum")
+    attribution.tally(None)
+    db.session.commit()
+    lap("tally")
+    counts["touches"] = db.session.scalar(select(func.count()).select_from(AttributionTouch))
+    counts["credits"] = db.session.scalar(select(func.count()).select_from(AttributionCredit))
     extras = [extra(plan, rng) for extra in plan.extra]
-    timings = rebuild_derived()
-    timings["total_s"] = time.perf_counter() - started
-    return {"advocates": plan.advocates, "ledger": plan.ledger, "extras": extras, **timings}
+    lap("extras")
+    timings |= rebuild_derived()
+    timings["total_s"] = time.perf_counter() - total_started
+    return {"advocates": plan.advocates, "challenges": plan.challenges, "rewards": plan.rewards,
+            "ledger": counts["ledger_entries"], **counts, "extras": extras, **timings}
 
 
 @click.command("seed")
 @click.option("--advocates", default=100_000, show_default=True)
-@click.option("--ledger", "ledger_rows", default=3_000_000, show_default=True)
+@click.option("--ledger", "ledger_rows", default=3_000_000, show_default=True,
+              help="ledger entries in all (completion earns, redemptions and refunds included)")
 @click.option("--seed", "rng_seed", default=42, show_default=True)
-def seed_command(advocates: int, ledger_rows: int, rng_seed: int) -> None:
+@click.option("--challenges", default=1_000, show_default=True)
+@click.option("--completions", default=2_000_000, show_default=True)
+@click.option("--rewards", default=30, show_default=True)
+@click.option("--redemptions", default=50_000, show_default=True)
+@click.option("--referrals", default=20_000, show_default=True)
+@click.option("--reference-requests", default=10_000, show_default=True)
+@click.option("--opportunities", default=200_000, show_default=True)
+@click.option("--vacuum/--no-vacuum", default=True, show_default=True, help="PostgreSQL: VACUUM ANALYZE after")
+def seed_command(advocates: int, ledger_rows: int, rng_seed: int, challenges: int, completions: int, rewards: int,
+                 redemptions: int, referrals: int, reference_requests: int, opportunities: int,
+                 vacuum: bool) -> None:
     """Bulk-seed a program at scale (see bench/seed.py)."""
-    result = run_seed(SeedPlan(advocates=advocates, ledger=ledger_rows, seed=rng_seed))
+    result = run_seed(SeedPlan(
+        advocates=advocates, ledger=ledger_rows, seed=rng_seed, challenges=challenges, completions=completions,
+        rewards=rewards, redemptions=redemptions, referrals=referrals, reference_requests=reference_requests,
+        opportunities=opportunities, vacuum=vacuum,
+    ))
     click.echo(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()))
 
 

@@ -1,9 +1,14 @@
-"""The RQ worker class for Vouch: `rq worker --worker-class hub.worker.VouchWorker …`.
+"""The RQ worker classes for Vouch: `rq worker --worker-class hub.worker.VouchSimpleWorker …`.
 
-RQ forks a fresh work horse for every job. Building the Flask app (config, extensions,
-blueprints, imports) in each horse costs far more than most jobs do, and a job with a short
-timeout could be killed before doing anything. This worker builds the app once, in the
-parent, before it starts forking; every horse inherits it.
+Both build the Flask app once, before the first job: building it (config, extensions,
+blueprints, imports) costs far more than most jobs do, and a job with a short timeout could
+be killed before doing anything.
+
+- `VouchSimpleWorker` (what `make worker` runs) executes jobs in the worker process: the
+  database pool and Redis connections stay open between jobs, about 5× the jobs/s of forking
+  on the benchmark (docs/performance.md). Job timeouts still apply (SIGALRM).
+- `VouchWorker` forks a work horse per job, as plain `rq worker` does; each horse inherits the
+  prebuilt app and opens its own connections.
 """
 
 from __future__ import annotations

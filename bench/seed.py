@@ -2,11 +2,12 @@
 
     python bench/seed.py                       (or: flask bench seed …; --help for the sizes)
 
-Defaults: 100,000 advocates in groups; 1,000 challenges of every type (most published and
-open, others draft, closed or archived); 2,000,000 completions, their `earn` entries and asks;
-30 rewards and 50,000 redemptions with their `redeem` (and refund) entries; 20,000 referrals,
-10,000 reference requests; 3,000,000 ledger entries in all (the rest are owner adjustments);
-200,000 CRM opportunities, then the full attribution tally so touches and credits exist.
+Defaults: 100,000 advocates in groups; 1,000 challenges of every type (most published and open,
+others draft, closed or archived); 2,000,000 completions, their `earn` entries and asks; 30
+rewards and 50,000 redemptions with their `redeem` (and refund) entries; 20,000 referrals, 10,000
+reference requests; 3,000,000 ledger entries in all (the rest are owner adjustments); 200,000 CRM
+opportunities, then the full attribution tally so touches and credits exist. Activity sizes not
+given scale with --advocates (the numbers above are per 100,000); the catalogs do not.
 
 How: bench/seed_people.py, seed_catalog.py, seed_activity.py (each advocate's history replayed
 in time order by the services' rules) and seed_crm.py generate plain row tuples;
@@ -32,8 +33,7 @@ import click
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.seed_load import BATCH  # noqa: E402
-
+BATCH = 10_000  # rows per executemany / COPY batch
 LOADED_TABLES = (
     "users", "advocates", "advocate_groups", "challenges", "challenge_groups", "rewards", "completions",
     "ledger_entries", "asks", "redemptions", "referrals", "reference_requests", "reference_assignments",
@@ -58,6 +58,22 @@ class SeedPlan:
     reference_requests: int = 10_000
     opportunities: int = 200_000
     vacuum: bool = True  # PostgreSQL: VACUUM ANALYZE the loaded tables after the commit
+
+    @classmethod
+    def for_advocates(cls, advocates: int, **sizes) -> SeedPlan:
+        """The default program scaled to `advocates` (activity per advocate stays the same);
+        sizes given explicitly (not None) win. The catalogs (challenges, rewards) do not scale."""
+        plan = cls(advocates=advocates)
+        factor = advocates / cls.advocates
+        for name in SCALED:
+            setattr(plan, name, round(getattr(cls, name) * factor))
+        for name, value in sizes.items():
+            if value is not None:
+                setattr(plan, name, value)
+        return plan
+
+
+SCALED = ("ledger", "completions", "redemptions", "referrals", "reference_requests", "opportunities")
 
 
 def batched(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
@@ -253,11 +269,11 @@ def run_seed(plan: SeedPlan) -> dict:
     now = utcnow()
     ids = Ids()
     tag = f"{rng.randint(0, 36**5):05x}{ids.peek('users'):x}"  # unique per run on the same database
-    loader = Loader()
+    loader = Loader(BATCH)
     _register(loader)
     with bulk_mode(loader, LOADED_TABLES, timings):
         lap("prepare")
-        group_ids = ensure_groups(rng, now)
+        group_ids = ensure_groups(now)
         staff = seed_staff(loader, ids, rng, tag, now, BENCH_PASSWORD_HASH)
         people = seed_people(plan.advocates, rng, loader, ids, now, tag, group_ids)
         loader.flush()
@@ -290,29 +306,30 @@ def run_seed(plan: SeedPlan) -> dict:
     lap("extras")
     timings |= rebuild_derived()
     timings["total_s"] = time.perf_counter() - total_started
-    return {"advocates": plan.advocates, "challenges": plan.challenges, "rewards": plan.rewards,
-            "ledger": counts["ledger_entries"], **counts, "extras": extras, **timings}
+    counts["ledger"] = counts.pop("ledger_entries")
+    return {"advocates": plan.advocates, "challenges": plan.challenges, "rewards": plan.rewards, **counts,
+            "extras": extras, **timings}
 
 
 @click.command("seed")
 @click.option("--advocates", default=100_000, show_default=True)
-@click.option("--ledger", "ledger_rows", default=3_000_000, show_default=True,
-              help="ledger entries in all (completion earns, redemptions and refunds included)")
+@click.option("--ledger", "ledger_rows", type=int, help="ledger entries in all: completion earns, redemptions, "
+              "refunds and bonuses, the rest owner adjustments  [default: 3,000,000 per 100,000 advocates]")
 @click.option("--seed", "rng_seed", default=42, show_default=True)
 @click.option("--challenges", default=1_000, show_default=True)
-@click.option("--completions", default=2_000_000, show_default=True)
+@click.option("--completions", type=int, help="[default: 2,000,000 per 100,000 advocates]")
 @click.option("--rewards", default=30, show_default=True)
-@click.option("--redemptions", default=50_000, show_default=True)
-@click.option("--referrals", default=20_000, show_default=True)
-@click.option("--reference-requests", default=10_000, show_default=True)
-@click.option("--opportunities", default=200_000, show_default=True)
+@click.option("--redemptions", type=int, help="[default: 50,000 per 100,000 advocates]")
+@click.option("--referrals", type=int, help="[default: 20,000 per 100,000 advocates]")
+@click.option("--reference-requests", type=int, help="[default: 10,000 per 100,000 advocates]")
+@click.option("--opportunities", type=int, help="CRM opportunities  [default: 200,000 per 100,000 advocates]")
 @click.option("--vacuum/--no-vacuum", default=True, show_default=True, help="PostgreSQL: VACUUM ANALYZE after")
-def seed_command(advocates: int, ledger_rows: int, rng_seed: int, challenges: int, completions: int, rewards: int,
-                 redemptions: int, referrals: int, reference_requests: int, opportunities: int,
-                 vacuum: bool) -> None:
+def seed_command(advocates: int, ledger_rows: int | None, rng_seed: int, challenges: int, completions: int | None,
+                 rewards: int, redemptions: int | None, referrals: int | None, reference_requests: int | None,
+                 opportunities: int | None, vacuum: bool) -> None:
     """Bulk-seed a program at scale (see bench/seed.py)."""
-    result = run_seed(SeedPlan(
-        advocates=advocates, ledger=ledger_rows, seed=rng_seed, challenges=challenges, completions=completions,
+    result = run_seed(SeedPlan.for_advocates(
+        advocates, ledger=ledger_rows, seed=rng_seed, challenges=challenges, completions=completions,
         rewards=rewards, redemptions=redemptions, referrals=referrals, reference_requests=reference_requests,
         opportunities=opportunities, vacuum=vacuum,
     ))

@@ -184,3 +184,11 @@ def test_small_seed_holds_the_invariants_on_postgresql(pg_ctx, make):
     assert advocate.id == db.session.scalar(select(func.max(Advocate.id)))
     post_entry(first_advocate, 10, "bonus", "test", "after-seed", "After the seed")
     db.session.commit()
+
+
+def test_plan_sizes_scale_with_the_advocates_unless_given():
+    plan = SeedPlan.for_advocates(10_000, opportunities=5, challenges=None)
+    assert (plan.completions, plan.ledger, plan.redemptions, plan.referrals, plan.reference_requests) == (
+        200_000, 300_000, 5_000, 2_000, 1_000)
+    assert plan.opportunities == 5 and plan.challenges == 1_000 and plan.rewards == 30
+    assert SeedPlan.for_advocates(100_000) == SeedPlan()

@@ -252,7 +252,8 @@ def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, c
     try:
         drained = wait_until_decided(ids["quiz_ids"], started)
         paced_from = utcnow()
-        pace_ms = 40
+        # Half the rate the workers just sustained, so this measures latency, not a backlog.
+        pace_ms = max(5, int(2000 / (0.5 * (drained["approved_per_s"] or 20))))
         wrk(url, duration, 2, {}, script=rotating_post(ids["submit_tokens"][::-1], paths[::-1], body,
                                                       pace_ms=pace_ms))
         paced = wait_until_decided(ids["quiz_ids"], paced_from)
@@ -266,7 +267,7 @@ def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, c
 
 @click.command()
 @click.option("--duration", default=10, show_default=True, help="seconds per endpoint")
-@click.option("--connections", default=16, show_default=True)
+@click.option("--connections", default=4, show_default=True, help="wrk connections (2 per gunicorn worker)")
 @click.option("--write-rate", default=50.0, show_default=True, help="awards/s streamed during leaderboard reads")
 @click.option("--advocates", default=100_000, show_default=True, help="seed this many when the database has fewer")
 @click.option("--skip-timings", is_flag=True, help="skip the full rebuild / recompute timings")

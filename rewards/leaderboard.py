@@ -285,7 +285,9 @@ def _reload_redis(r, pkeys: list[str]) -> None:
         ).yield_per(batch)
         pipe = r.pipeline(transaction=False)
         seen_overall: set[int] = set()
-        pending = 0
+        # Members go out as multi-member ZADDs (one command per `batch` members of a set),
+        # not one command per member: 100,000 advocates are a few dozen commands.
+        buffers: dict[str, dict[str, int]] = {}
         for advocate_id, points, group_id in rows:
             targets = []
             if advocate_id not in seen_overall:
@@ -295,11 +297,13 @@ def _reload_redis(r, pkeys: list[str]) -> None:
                 targets.append(redis_key(pkey, group_id))
             for final in targets:
                 tmp = staged.setdefault(final, f"{final}:rebuild")
-                pipe.zadd(tmp, {_member(advocate_id): points})
-                pending += 1
-            if pending >= batch:
-                pipe.execute()
-                pending = 0
+                members = buffers.setdefault(tmp, {})
+                members[_member(advocate_id)] = points
+                if len(members) >= batch:
+                    pipe.zadd(tmp, buffers.pop(tmp))
+                    pipe.execute()
+        for tmp, members in buffers.items():
+            pipe.zadd(tmp, members)
         pipe.execute()
     live = set(r.scan_iter(match=f"{key_prefix()}*"))
     pipe = r.pipeline(transaction=True)

@@ -6,8 +6,8 @@ earns nothing and is flagged for staff. "Already referred" is decided by a uniqu
 first referral's key, so two simultaneous referrals of the same person cannot both count.
 
 Points: when a `referral` challenge is open to the advocate, the referral is a completion of it;
-its `points` are awarded when a CRM opportunity names the referral (source
-("referral_opportunity", id), kind earn) and its `bonus_points` when that deal is won
+its `points` are awarded when a CRM opportunity names the referral (that completion is approved,
+so the entry is the completion's: ("completion", id), kind earn) and its `bonus_points` when that deal is won
 (("referral_won", id), kind bonus) — each once, however often the CRM repeats the event.
 """
 

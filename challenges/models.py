@@ -134,6 +134,8 @@ class Completion(db.Model):
         ),
         Index("ix_completions_advocate_challenge", "advocate_id", "challenge_id"),
         Index("ix_completions_status_submitted", "status", "submitted_at"),
+        # Places taken of a challenge with a total limit (feed, submit): an index-only count.
+        Index("ix_completions_challenge_status", "challenge_id", "status"),
         CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),
     )
 

@@ -4,9 +4,12 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, load_only
 
 from challenges import caps, verifiers
 from challenges.caps import day_label
@@ -17,8 +20,9 @@ from challenges.models import (
     ChallengeStatus,
     Completion,
     CompletionStatus,
+    challenge_groups,
 )
-from hub.db import utcnow
+from hub.db import utcnow, write_intent
 from hub.errors import (
     NotFound,
 )
@@ -96,17 +100,66 @@ def _taken(challenges: list[Challenge]) -> dict[int, int]:
     ).all())
 
 
-def _lock_for(challenge: Challenge, history: list[Completion], taken: int, cap_checks: dict,
+@dataclass(frozen=True)
+class MyRecord:
+    """What the rules need of one advocate's completions of one challenge."""
+
+    counting: int = 0
+    approved: int = 0
+    in_flight: bool = False
+    last_counting_at: dt.datetime | None = None
+    latest: Completion | None = None
+
+    @classmethod
+    def of(cls, history: list[Completion]) -> MyRecord:
+        """From the full history, newest first (a challenge's own page shows it all)."""
+        counting = [c.submitted_at for c in history if c.status in COUNTING]
+        return cls(len(counting), sum(1 for c in history if c.status is CompletionStatus.APPROVED),
+                   any(c.status in IN_FLIGHT for c in history), max(counting, default=None),
+                   history[0] if history else None)
+
+
+def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
+    """Per challenge, the advocate's completion counts and latest completion, in two queries
+    whose cost does not grow with a long history (only the latest rows are loaded)."""
+    if not challenge_ids:
+        return {}
+    counting = Completion.status.in_(COUNTING)
+    mine = (Completion.advocate_id == advocate_id, Completion.challenge_id.in_(challenge_ids))
+    sums = db.session.execute(
+        select(
+            Completion.challenge_id,
+            func.count().filter(counting),
+            func.count().filter(Completion.status == CompletionStatus.APPROVED),
+            func.count().filter(Completion.status.in_(IN_FLIGHT)),
+            func.max(Completion.submitted_at).filter(counting),
+        ).where(*mine).group_by(Completion.challenge_id)
+    ).all()
+    if not sums:
+        return {}
+    ranked = select(
+        Completion.id,
+        func.row_number().over(partition_by=Completion.challenge_id,
+                               order_by=(Completion.submitted_at.desc(), Completion.id.desc())).label("n"),
+    ).where(*mine).subquery()
+    latest = {c.challenge_id: c for c in db.session.scalars(
+        select(Completion).join(ranked, ranked.c.id == Completion.id).where(ranked.c.n == 1)
+        .options(load_only(Completion.id, Completion.challenge_id, Completion.status, Completion.points_offered,
+                           Completion.points_awarded, Completion.reason, Completion.submitted_at)))}
+    return {cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid))
+            for cid, n_counting, n_approved, n_flight, last in sums}
+
+
+def _lock_for(challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict,
               at: dt.datetime) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now."""
     spec = verifiers.TYPES.get(challenge.type)
-    counting = [c for c in history if c.status in COUNTING]
-    if any(c.status in IN_FLIGHT for c in history):
+    if mine.in_flight:
         return "already_submitted", "You have sent this in — it is being checked.", None
-    if len(counting) >= challenge.max_per_advocate:
+    if mine.counting >= challenge.max_per_advocate:
         return "limit_reached", "You have completed this challenge — thank you!", None
-    if counting and challenge.cooldown_days:
-        last = max(c.submitted_at for c in counting)
+    if mine.counting and challenge.cooldown_days and mine.last_counting_at is not None:
+        last = mine.last_counting_at
         again = last + dt.timedelta(days=challenge.cooldown_days)
         if at < again:
             return ("limit_reached", f"You did this on {day_label(last, at)} — again from {day_label(again, at)}",
@@ -121,35 +174,68 @@ def _lock_for(challenge: Challenge, history: list[Completion], taken: int, cap_c
     return None, None, None
 
 
+# engine → (stamp, published challenges): see published_challenges.
+_published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_published_lock = threading.Lock()
+
+
+def _published_stamp(session) -> tuple:
+    return tuple(session.execute(
+        select(func.count(), func.max(Challenge.updated_at),
+               select(func.count()).select_from(challenge_groups).scalar_subquery())
+        .where(Challenge.status == ChallengeStatus.PUBLISHED)
+    ).one())
+
+
+def published_challenges() -> list[Challenge]:
+    """Every published challenge, as read-only objects shared by this process's requests.
+
+    Loading a few hundred challenges (JSON columns, dates, target groups) is most of a feed
+    read, and they change only when staff edit them. One cheap query reads a stamp that any
+    change moves — publish/close/archive or edit (each bumps `updated_at`; the count covers a
+    challenge leaving the published set) or a challenge's target groups — and the list is
+    reloaded only then. The objects come from their own session and are detached: never part
+    of a request's unit of work, their target groups loaded. That session reads the stamp
+    *before* the rows, so a change committed in between can only make the next read reload."""
+    key = db.engine
+    cached = _published.get(key)
+    if cached is not None and cached[0] == _published_stamp(db.session):
+        return cached[1]
+    reading = write_intent.set(False)  # a plain read: on SQLite, no second writer lock
+    try:
+        with Session(db.engine, expire_on_commit=False) as session:
+            stamp = _published_stamp(session)
+            rows = list(session.scalars(
+                select(Challenge).where(Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)))
+            session.expunge_all()
+    finally:
+        write_intent.reset(reading)
+    with _published_lock:
+        _published[key] = (stamp, rows)
+    return rows
+
+
 def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
     take it now and, if not, why and from when. A fixed number of queries."""
     at = at or utcnow()
-    candidates = db.session.scalars(
-        select(Challenge).where(
-            Challenge.status == ChallengeStatus.PUBLISHED,
-            or_(Challenge.starts_at.is_(None), Challenge.starts_at <= at),
-            or_(Challenge.ends_at.is_(None), Challenge.ends_at > at),
-        )
-    ).all()
+    candidates = [c for c in published_challenges() if is_open(c, at)]
     group_ids = {g.id for g in advocate.groups}
     targeted = [c for c in candidates if is_targeted(c, advocate, group_ids)]
     ids = [c.id for c in targeted]
-    history = _history(ids, advocate.id)
+    records = _records(ids, advocate.id)
     taken = _taken(targeted)
     kinds = {verifiers.ask_kind_for(c.type, c.effort) for c in targeted} - {None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     items = []
     for challenge in targeted:
-        mine = history[challenge.id]
+        mine = records.get(challenge.id) or MyRecord()
         code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at)
         items.append(FeedItem(
             challenge=challenge, type=verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"],
             available=code is None, locked_reason=reason, available_at=available_at,
-            latest=mine[0] if mine else None,
-            times_done=sum(1 for c in mine if c.status is CompletionStatus.APPROVED),
-            lock_code=code, history=mine,
+            latest=mine.latest, times_done=mine.approved, lock_code=code,
         ))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     items.sort(key=lambda i: (not i.available, i.lock_code == "limit_reached" and i.available_at is None,
@@ -164,7 +250,7 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     mine = _history([challenge.id], advocate.id)[challenge.id]
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
-    code, reason, available_at = _lock_for(challenge, mine, _taken([challenge]).get(challenge.id, 0),
+    code, reason, available_at = _lock_for(challenge, MyRecord.of(mine), _taken([challenge]).get(challenge.id, 0),
                                            cap_checks, at)
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."

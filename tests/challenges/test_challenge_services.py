@@ -327,3 +327,94 @@ def test_reference_flow_completion_does_not_count_a_second_ask(make_advocate, ma
     assert completion.status is CompletionStatus.APPROVED
     assert caps.asks_last_365([advocate.id]) == {advocate.id: 1}
     assert "first_reference" in {b.code for b, _ in badges_of(advocate.id)}
+
+
+def test_feed_summarises_a_long_history_as_the_challenge_page_does(make_advocate, make_challenge, make_user,
+                                                                    sql_statements):
+    """The feed reads counts and the latest completion per challenge instead of every row;
+    it must lock, date and count exactly as the one-challenge page (full history) does, and
+    its number of queries must not grow with the history."""
+    staff = make_user("manager")
+    advocate = make_advocate()
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    repeatable = make_challenge(title="Share again", max_per_advocate=50, cooldown_days=7)
+    once = make_challenge(title="Once only")
+    untouched = make_challenge(title="Never tried")
+    for n in range(12):  # approvals and rejections weeks apart; a reject frees the cooldown
+        completion = submit(repeatable, advocate, at=start + dt.timedelta(days=30 * n))
+        if n % 3 == 2:
+            services.reject_completion(completion.id, staff.id, "Not this time")
+        else:
+            services.approve_completion(completion.id, staff.id)
+        db.session.commit()
+    latest_repeat = submit(repeatable, advocate)  # in review now
+    done_once = submit(once, advocate, at=start)
+    services.approve_completion(done_once.id, staff.id)
+    db.session.commit()
+
+    sql_statements.clear()
+    feed = {item.challenge.id: item for item in services.feed_for(advocate)}
+    queries = len(sql_statements)
+    for challenge in (repeatable, once, untouched):
+        page = services.feed_item(challenge, advocate)
+        item = feed[challenge.id]
+        assert (item.available, item.lock_code, item.locked_reason, item.available_at, item.times_done) == (
+            page.available, page.lock_code, page.locked_reason, page.available_at, page.times_done)
+        assert (item.latest.id if item.latest else None) == (page.latest.id if page.latest else None)
+    assert feed[repeatable.id].lock_code == "already_submitted" and feed[repeatable.id].latest.id == latest_repeat.id
+    assert feed[repeatable.id].times_done == 8
+    assert feed[once.id].lock_code == "limit_reached" and feed[untouched.id].available
+
+    cooling = make_advocate()  # approved three days ago: the 7-day cooldown locks it until a date
+    services.approve_completion(submit(repeatable, cooling, at=NOW - dt.timedelta(days=3)).id, staff.id)
+    db.session.commit()
+    cooled = {i.challenge.id: i for i in services.feed_for(cooling)}[repeatable.id]
+    page = services.feed_item(repeatable, cooling)
+    assert cooled.lock_code == "limit_reached" and cooled.available_at == page.available_at is not None
+    assert cooled.locked_reason == page.locked_reason
+
+    for _ in range(5):
+        services.approve_completion(submit(make_challenge(max_per_advocate=1), advocate).id, staff.id)
+    db.session.commit()
+    services.feed_for(advocate)  # loads the changed catalog once
+    sql_statements.clear()
+    services.feed_for(advocate)
+    assert len(sql_statements) <= queries
+
+
+def test_feed_catalog_is_shared_until_any_challenge_changes(make_advocate, make_challenge, make_user,
+                                                            sql_statements):
+    """feed_for reuses the published challenges it loaded until a publish, close, edit or
+    target-group change; every such change shows on the very next read."""
+    from challenges.services import catalog
+
+    staff = make_user("manager")
+    advocate = make_advocate(groups=("EMEA",))
+    first = make_challenge(title="First")
+    titles = lambda: {i.challenge.title for i in services.feed_for(advocate)}  # noqa: E731
+    assert titles() == {"First"}
+
+    sql_statements.clear()
+    items = services.feed_for(advocate)
+    assert not [s for s in sql_statements if s.lstrip().startswith("SELECT challenges.id")]
+    assert items[0].challenge not in db.session  # shared objects never join a request's unit of work
+
+    second = make_challenge(title="Second")
+    assert titles() == {"First", "Second"}
+    services.update_challenge(second.id, catalog.input_from(second, title="Second, renamed"), staff.id)
+    db.session.commit()
+    assert titles() == {"First", "Second, renamed"}
+    make_advocate(groups=("APAC",))  # the group exists; our advocate is not in it
+    services.update_challenge(first.id, catalog.input_from(first, target_groups=("APAC",)), staff.id)
+    db.session.commit()
+    assert titles() == {"Second, renamed"}
+    services.close_challenge(second.id, staff.id)
+    db.session.commit()
+    assert titles() == set()
+
+    # A change not committed yet is not served to others, and does not stick in the cache.
+    third = make_challenge(title="Third", publish=False)
+    services.publish_challenge(third.id, staff.id)
+    services.feed_for(advocate)
+    db.session.rollback()
+    assert titles() == set()

@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from challenges import attribution
 from challenges.references import referrals, services
@@ -158,3 +160,14 @@ def test_a_tally_that_fails_half_way_changes_nothing(refs, make, monkeypatch):
         attribution.tally([opp.id])  # touches were already deleted and re-inserted when it failed
     db.session.rollback()
     assert attribution.snapshot() == before
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=5)),
+                max_size=30))
+def test_median_from_counts_is_the_median_of_the_expanded_values(counts):
+    """The program report takes medians from a (value, count) histogram the database groups."""
+    import statistics
+
+    expanded = [value for value, n in counts for _ in range(n)]
+    expected = float(statistics.median(expanded)) if expanded else None
+    assert attribution._median_of_counts(counts) == expected

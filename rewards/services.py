@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
@@ -249,16 +249,29 @@ def redeem_reward(
         )
         if held >= reward.per_advocate_limit:
             raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
-    taken = db.session.execute(
-        update(Reward)
-        .where(
-            Reward.id == reward_id, Reward.is_active.is_(True), Reward.points_cost == cost,
-            or_(Reward.stock_remaining.is_(None), Reward.stock_remaining > 0),
-        )
-        .values(stock_remaining=Reward.stock_remaining - 1)
-        .returning(Reward.id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    still_offered = (Reward.id == reward_id, Reward.is_active.is_(True), Reward.points_cost == cost)
+    taken = None
+    if reward.stock_total is None:
+        # Unlimited: nothing to decrement. A shared row lock re-checks active and price and
+        # holds off a staff edit until this commits, without making every redemption of a
+        # popular reward wait for the one before it (as an UPDATE's exclusive lock would).
+        # Made limited meanwhile: the conditional decrement below counts this unit. PostgreSQL
+        # keeps the share lock on a row whose new version failed the re-check; holding it into
+        # the UPDATE would deadlock with other redeemers, so a savepoint gives it back first.
+        with db.session.begin_nested() as shared:
+            taken = db.session.execute(
+                select(Reward.id).where(*still_offered, Reward.stock_total.is_(None)).with_for_update(read=True)
+            ).one_or_none()
+            if taken is None:
+                shared.rollback()
+    if taken is None:
+        taken = db.session.execute(
+            update(Reward)
+            .where(*still_offered, Reward.stock_remaining > 0)
+            .values(stock_remaining=Reward.stock_remaining - 1)
+            .returning(Reward.id)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
     if taken is None:
         _explain_refused_stock(reward_id, cost)
     db.session.expire(reward, ["stock_remaining"])

@@ -346,3 +346,45 @@ def _api_storm(app, make) -> Counter:
     for t in threads:
         t.join()
     return statuses
+
+
+@pytest.mark.services
+def test_unlimited_reward_redemptions_do_not_wait_for_each_other(pg_app, make):
+    """An open redemption of an unlimited reward must not hold the next advocate's redemption
+    (a stock UPDATE's row lock would, for the whole transaction); a staff edit still waits."""
+    from sqlalchemy import text
+
+    with pg_app.app_context():
+        reward_id = new_reward(points_cost=10)
+        first, second = (make.advocate(points=100).id for _ in range(2))
+        staff_id = make.user("manager").id
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_open_redemption() -> None:
+        with pg_app.app_context():
+            services.redeem_reward(first, reward_id)
+            holding.set()
+            release.wait(30)
+            db.session.commit()
+            db.session.remove()
+
+    holder = threading.Thread(target=hold_open_redemption)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with pg_app.app_context():
+            db.session.execute(text("SET LOCAL lock_timeout = '3s'"))
+            services.redeem_reward(second, reward_id)  # would time out on the row lock before
+            db.session.commit()
+            db.session.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(Exception, match="lock timeout"):
+                catalog.update_reward(reward_id, {"stock": 5}, staff_id)
+            db.session.rollback()
+            db.session.remove()
+    finally:
+        release.set()
+        holder.join(30)
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Redemption)) == 2
+        check_rewards_invariants()

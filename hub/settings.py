@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get_setting(key: str) -> Any:
-    """The effective value of a setting (saved value or default). Cached per request."""
+    """The effective value of a setting (saved value or default). Cached per request and per job."""
     cache = _cache()
     if key not in cache:
         # The table holds a dozen rows: read them all at once, so a request or job that needs

@@ -70,7 +70,11 @@ test-services: setup
 test-browser: setup browser-deps
 	$(VENV)/bin/pytest -m browser
 
+# wrk (Debian's package) drives the load; PostgreSQL and Redis come from DATABASE_URL / REDIS_URL
+# (defaults in bench/run.py: 127.0.0.1, database vouch_bench, Redis db 3).
 bench: setup
+	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
 	$(PY) bench/run.py
 
 clean:

@@ -229,12 +229,17 @@ def _ask_for(source_type: str, source_id: str) -> Ask | None:
 
 
 def claim_ask(
-    advocate_id: int, kind: AskKind | str, source_type: str, source_id: str | int, at: dt.datetime | None = None
+    advocate_id: int, kind: AskKind | str, source_type: str, source_id: str | int, at: dt.datetime | None = None,
+    handed_over: bool = False,
 ) -> Ask:
     """Record an ask atomically, or raise CapReached (with `available_at`).
 
     Idempotent on (source_type, source_id): claiming the same source again returns the
-    existing ask without re-checking. The caller commits.
+    existing ask without re-checking. `handed_over` is for an ask that already passed the
+    caps under another source and was released in this transaction (a reference assignment
+    becoming its call's completion, dated when the advocate was asked): it is recorded
+    without a second check, which would count asks the advocate took after that date. The
+    caller commits.
     """
     kind = AskKind(kind)
     source_id = str(source_id)
@@ -246,7 +251,7 @@ def claim_ask(
     existing = _ask_for(source_type, source_id)
     if existing is not None:
         return existing
-    check = check_ask(advocate_id, kind, at)
+    check = CapCheck(True) if handed_over else check_ask(advocate_id, kind, at)
     if not check.allowed:
         raise CapReached(check.reason or "A cap protecting this advocate has been reached.",
                          available_at=check.available_at, reason_code=check.code)

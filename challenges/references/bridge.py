@@ -96,10 +96,11 @@ def complete_reference_call(request_id: int, assignment_id: int, advocate_id: in
         return None, "No reference call challenge was open to this advocate when they were asked."
     try:
         with db.session.begin_nested():
-            caps.release_ask(ASSIGNMENT_SOURCE, assignment_id)
+            released = caps.release_ask(ASSIGNMENT_SOURCE, assignment_id)
             completion = challenge_services.auto_complete(
                 found[0].id, advocate_id, f"reference-request-{request_id}",
                 challenge_services.EvidenceInput(evidence_text=summary[:5000]), at=asked_at,
+                ask_handed_over=released,
             )
     except VouchError as exc:
         return None, exc.message

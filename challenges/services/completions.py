@@ -119,6 +119,7 @@ def submit_completion(
     source_key: str | None = None,
     system: bool = False,
     count_as_ask: bool = True,
+    ask_handed_over: bool = False,
 ) -> Completion:
     """Create a completion if every rule allows it, else raise (and write nothing).
 
@@ -159,7 +160,7 @@ def submit_completion(
         raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
-        caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at)
+        caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
     db.session.execute(update(Advocate).where(Advocate.id == advocate_id).values(last_activity_at=at)
                        .execution_options(synchronize_session=False))
     verifier = verifiers.VERIFIERS.get(challenge.verification)
@@ -378,12 +379,14 @@ def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason:
 
 
 def auto_complete(challenge_id: int, advocate_id: int, source_key: str, evidence: EvidenceInput,
-                  at: dt.datetime | None = None, count_as_ask: bool = True) -> Completion:
+                  at: dt.datetime | None = None, count_as_ask: bool = True,
+                  ask_handed_over: bool = False) -> Completion:
     """For the community/CRM/reference flows: create and approve a completion once per
     `source_key`, within the challenge's caps, limits and dates (raises like submit).
-    Reference flows pass count_as_ask=False: the assignment was already claimed as the ask."""
+    Reference flows pass count_as_ask=False (the assignment stays the ask) or
+    ask_handed_over=True (the caller released the assignment's ask for this completion's)."""
     completion = submit_completion(challenge_id, advocate_id, evidence, at=at, source_key=source_key, system=True,
-                                   count_as_ask=count_as_ask)
+                                   count_as_ask=count_as_ask, ask_handed_over=ask_handed_over)
     if completion.status in UNDECIDED:
         completion = approve_completion(completion.id, None, auto=True)
     return completion

@@ -191,3 +191,29 @@ def test_bad_requests_are_422_with_a_field_error(people, change, field):
     assert response.status_code == 422, response.json
     assert field in response.json["error"]["fields"]
     assert db.session.scalar(db.select(db.func.count()).select_from(ReferenceRequest)) == 0
+
+
+def test_late_feedback_still_pays_after_a_later_reference_ask(people, refs):
+    """The call's ask moves from the assignment to the completion, dated when the advocate was
+    asked. A reference ask taken since (allowed: more than 30 days later) must not make that
+    hand-over look over the cap — the call happened, the advocate is paid, counted once."""
+    refs.challenge("reference_call", points=400)
+    as_sales, as_manager, as_ada, ada = people["as_sales"], people["as_manager"], people["as_ada"], people["ada"]
+    request_id = as_sales.post("/reference-requests", json=BODY).json["id"]
+    assert as_manager.post(f"/reference-requests/{request_id}/assign", json={"advocate_id": ada.id}).status_code == 200
+    assert as_ada.post(f"/reference-requests/{request_id}/accept").status_code == 200
+    asked = db.session.scalar(db.select(Ask).where(Ask.advocate_id == ada.id, Ask.cancelled_at.is_(None)))
+    assert asked.source_type == "reference_assignment"
+    asked.asked_at = utcnow() - dt.timedelta(days=45)  # the call was arranged six weeks ago
+    db.session.commit()
+    later = caps.claim_ask(ada.id, "reference_call", "test", "a-later-ask", at=utcnow() - dt.timedelta(days=10))
+    db.session.commit()
+
+    done = as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 5, "helped": True})
+    assert done.status_code == 200, done.json
+    completion = db.session.scalar(db.select(Completion).where(Completion.advocate_id == ada.id))
+    assert completion is not None and completion.status is CompletionStatus.APPROVED
+    assert db.session.scalar(db.select(LedgerEntry.delta).where(LedgerEntry.advocate_id == ada.id)) == 400
+    active = db.session.scalars(db.select(Ask).where(Ask.advocate_id == ada.id, Ask.cancelled_at.is_(None))).all()
+    assert sorted((a.source_type, a.source_id) for a in active) == sorted(
+        [("completion", str(completion.id)), (later.source_type, later.source_id)])

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from challenges.models import Ask, AskKind
-from hub.db import utcnow
+from hub.db import locked_row, utcnow
 from hub.errors import CapReached, NotFound
 from hub.extensions import db
 from hub.models import Advocate
@@ -217,10 +217,7 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
 
 
 def _lock_advocate(advocate_id: int) -> None:
-    found = db.session.execute(
-        select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True)
-    ).scalar_one_or_none()
-    if found is None:
+    if locked_row(Advocate, advocate_id) is None:
         raise NotFound("Advocate not found.")
 
 

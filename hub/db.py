@@ -87,6 +87,22 @@ def install_sqlite_begin_immediate(engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def locked_row(model, row_id: object, session=None):
+    """`model`'s row `row_id` as the database has it now, row-locked for the transaction — or
+    None. SELECT … FOR NO KEY UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes
+    writers): it serializes writers of the row without blocking inserts that only reference it
+    by foreign key, which a plain FOR UPDATE would (and deadlock with them)."""
+    from sqlalchemy import select
+
+    from hub.extensions import db
+
+    session = session or db.session
+    key = model.__mapper__.primary_key[0]
+    return session.scalar(
+        select(model).where(key == row_id).with_for_update(key_share=True).execution_options(populate_existing=True)
+    )
+
+
 def insert_ignore(session, table, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was written.
 

@@ -13,6 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from hub.db import locked_row
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -106,10 +107,7 @@ def unsubscribe(user_id: int, kind: str) -> Advocate:
 
 
 def _locked_advocate(advocate_id: int) -> Advocate:
-    advocate = db.session.scalar(
-        select(Advocate).where(Advocate.id == advocate_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    advocate = locked_row(Advocate, advocate_id)
     if advocate is None:
         raise InvalidUnsubscribeLink("This unsubscribe link is not valid.")
     return advocate

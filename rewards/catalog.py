@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from hub.audit import record_audit
-from hub.db import utcnow
+from hub.db import locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.markup import render_markdown
@@ -114,10 +114,7 @@ def create_reward(values: dict[str, Any], actor_id: int | None) -> Reward:
 
 def lock_reward(reward_id: int) -> Reward:
     """The reward with its row locked (PostgreSQL; SQLite already holds the writer lock)."""
-    reward = db.session.scalar(
-        select(Reward).where(Reward.id == reward_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    reward = locked_row(Reward, reward_id)
     if reward is None:
         raise NotFound("Reward not found.")
     return reward

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
-from hub.db import utcnow
+from hub.db import locked_row, utcnow
 from hub.errors import (
     InvalidState,
     LimitReached,
@@ -194,10 +194,7 @@ class PriceChanged(VouchError):
 def _lock_advocate(advocate_id: int) -> Advocate:
     """The advocate with its row locked: redemptions by one advocate run one at a time on
     PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes every writer)."""
-    advocate = db.session.scalar(
-        select(Advocate).where(Advocate.id == advocate_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    advocate = locked_row(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
     return advocate

@@ -21,7 +21,7 @@ from challenges.references.models import (
     Referral,
 )
 from challenges.references.values import normalize_email_address, parse_currency, parse_money
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore, locked_row, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.queue import enqueue_after_commit
@@ -283,10 +283,7 @@ def import_batch(import_id: int) -> bool:
     Each row is its own savepoint: a bad row is reported by line number, good rows import."""
     from challenges.attribution import tally
 
-    job = db.session.scalar(
-        select(CrmImport).where(CrmImport.id == import_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    job = locked_row(CrmImport, import_id)
     if job is None or job.status in (ImportStatus.DONE, ImportStatus.FAILED):
         return False
     job.status = ImportStatus.RUNNING

@@ -24,7 +24,7 @@ from challenges.models import Completion, CompletionStatus
 from challenges.references import bridge, webhooks
 from challenges.references.models import FlagReason, Opportunity, Referral, ReferralStatus
 from challenges.references.values import email_key, like_escape, normalize_email_address
-from hub.db import utcnow
+from hub.db import locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Invite, User
@@ -142,10 +142,7 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
     """The lead became an opportunity: approve the referral's completion (its points, once);
     the deal was won: the bonus, once (ledger key ("referral_won", id), kind bonus), only if
     the completion was approved. Repeated CRM events change nothing."""
-    referral = db.session.scalar(
-        select(Referral).where(Referral.id == referral_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    referral = locked_row(Referral, referral_id)
     if referral is None or referral.is_flagged:
         return
     now = utcnow()

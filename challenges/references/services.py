@@ -34,7 +34,7 @@ from challenges.references.models import (
     Stage,
 )
 from challenges.references.values import parse_currency, parse_money
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore, locked_row, utcnow
 from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.mail import queue_email
@@ -154,10 +154,7 @@ def assignment_of(request_id: int, advocate_id: int) -> ReferenceAssignment | No
 
 
 def _locked(request_id: int) -> ReferenceRequest:
-    request = db.session.scalar(
-        select(ReferenceRequest).where(ReferenceRequest.id == request_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    request = locked_row(ReferenceRequest, request_id)
     if request is None:
         raise NotFound("Reference request not found.")
     return request

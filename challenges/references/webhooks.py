@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from challenges.references.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore, locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.queue import enqueue_after_commit
@@ -118,9 +118,7 @@ def _enqueue(delivery_id: int, replay: int) -> None:
 
 def replay(delivery_id: int, actor_id: int) -> WebhookDelivery:
     """Send a delivery again (same body, fresh signature), whatever its status."""
-    delivery = db.session.scalar(
-        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update(key_share=True)
-    )
+    delivery = locked_row(WebhookDelivery, delivery_id)
     if delivery is None:
         raise NotFound("Delivery not found.")
     delivery.status = DeliveryStatus.PENDING

@@ -37,7 +37,7 @@ from challenges.models import (
 from challenges.services.catalog import MAX_EVIDENCE_TEXT, MAX_REASON, MAX_URL
 from challenges.services.feed import is_open, visible_challenge
 from hub.audit import record_audit
-from hub.db import utcnow
+from hub.db import locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
     ChallengeClosed,
@@ -107,10 +107,6 @@ def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> li
     return clean
 
 
-def _lock_row(model, row_id: int) -> None:
-    db.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True)).first()
-
-
 def submit_completion(
     challenge_id: int,
     advocate_id: int,
@@ -145,7 +141,7 @@ def submit_completion(
             Completion.challenge_id == challenge_id, Completion.source_key == source_key))
         if existing is not None:
             return existing
-    _lock_row(Advocate, advocate_id)
+    locked_row(Advocate, advocate_id)
     _check_limits(challenge, advocate_id, at)
     completion = Completion(
         challenge_id=challenge.id, advocate_id=advocate_id, status=CompletionStatus.SUBMITTED,
@@ -189,7 +185,7 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
             raise LimitReached(f"You did this on {day_label(last, at)} — again from {day_label(again, at)}.",
                                available_at=again)
     if challenge.max_total is not None:
-        _lock_row(Challenge, challenge.id)
+        locked_row(Challenge, challenge.id)
         taken = db.session.scalar(select(func.count()).select_from(Completion).where(
             Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING)))
         if taken >= challenge.max_total:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 
 import pytest
+from parallel import committing, run_together
 
 from challenges import caps
 from challenges.models import Ask, AskKind
@@ -159,31 +159,11 @@ def test_validate_policy():
 
 
 def parallel_claims(app, advocate_id: int, n: int) -> Counter:
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
+    def claim_one(i: int) -> str:
+        caps.claim_ask(advocate_id, AskKind.MEDIUM, "race", str(i))
+        return "claimed"
 
-    def runner(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                caps.claim_ask(advocate_id, AskKind.MEDIUM, "race", str(i))
-                db.session.commit()
-                result = "claimed"
-            except CapReached:
-                db.session.rollback()
-                result = "cap_reached"
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return run_together(n, committing(app, claim_one, (CapReached,)))
 
 
 def test_parallel_claims_respect_cap_on_sqlite(app, make):

@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from challenge_helpers import Site, create_challenge
+from parallel import run_together
 from sqlalchemy import func, select
 
 from challenges import jobs
@@ -29,23 +29,7 @@ RQ = str(Path(sys.executable).parent / "rq")
 
 def parallel(app, n: int, work) -> Counter:
     """Run work(i, client) in n threads released together; count the answers."""
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def runner(i: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        result = work(i, client)
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return run_together(n, lambda i: work(i, app.test_client()))
 
 
 def answer(response) -> str | int:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 
 import pytest
+from parallel import committing, run_together
 from sqlalchemy import select
 
 from hub.extensions import db
@@ -151,27 +151,7 @@ def test_two_workers_on_one_row_send_it_once_sqlite(app, smtp, monkeypatch):
 
 
 def _race(app, message_id: int, n: int) -> Counter:
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                result = attempt_delivery(message_id)
-                db.session.commit()
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return run_together(n, committing(app, lambda _i: attempt_delivery(message_id)))
 
 
 @pytest.mark.services

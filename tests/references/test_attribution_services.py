@@ -4,36 +4,17 @@ full recomputation equals the incremental path on 10,000 opportunities; two tall
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections import Counter
 
 import pytest
+from parallel import run_together
 from sqlalchemy import text
 
 from challenges import attribution
 from challenges.references import referrals
 from hub.extensions import db
 from rewards.models import LedgerEntry
-
-
-def run_parallel(n: int, work) -> Counter:
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        result = work(i)
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 @pytest.mark.services
@@ -66,7 +47,7 @@ def test_ten_parallel_closed_won_events_pay_one_bonus(pg_app, make, exists_alrea
     def work(_i: int) -> int:
         return pg_app.test_client().post("/api/v1/crm/opportunities", json=body, headers=headers).status_code
 
-    outcomes = run_parallel(10, work)
+    outcomes = run_together(10, work)
     assert set(outcomes) <= {200, 201} and outcomes[201] == (0 if exists_already else 1)
     with pg_app.app_context():
         entries = db.session.execute(
@@ -169,7 +150,7 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
                 db.session.remove()
 
     started = time.perf_counter()
-    assert run_parallel(WORKERS, incremental_stripe) == Counter({"ok": WORKERS})
+    assert run_together(WORKERS, incremental_stripe) == Counter({"ok": WORKERS})
     incremental_seconds = time.perf_counter() - started
     with pg_app.app_context():
         incremental = attribution.snapshot()
@@ -214,7 +195,7 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
             finally:
                 db.session.remove()
 
-    assert run_parallel(4, work) == Counter({"ok": 4})
+    assert run_together(4, work) == Counter({"ok": 4})
     with pg_app.app_context():
         assert attribution.snapshot() == expected
 
@@ -247,14 +228,14 @@ def test_parallel_assignments_respect_the_reference_cap_and_the_request_state(pg
                                              json={"advocate_id": ada_id}, headers=headers)
         return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
 
-    assert run_parallel(10, assign_ada) == Counter({"matched": 1, "cap_reached": 9})
+    assert run_together(10, assign_ada) == Counter({"matched": 1, "cap_reached": 9})
 
     def assign_one_request(i: int) -> str:
         response = pg_app.test_client().post(f"/api/v1/reference-requests/{request_ids[10]}/assign",
                                              json={"advocate_id": others[i]}, headers=headers)
         return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
 
-    assert run_parallel(5, assign_one_request) == Counter({"matched": 1, "invalid_state": 4})
+    assert run_together(5, assign_one_request) == Counter({"matched": 1, "invalid_state": 4})
     with pg_app.app_context():
         asks = db.session.execute(text(
             "SELECT advocate_id, count(*) FROM asks WHERE cancelled_at IS NULL GROUP BY advocate_id")).all()

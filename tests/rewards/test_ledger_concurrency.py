@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
+from parallel import committing, run_together
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -17,30 +17,7 @@ from rewards.models import LedgerEntry
 
 def run_parallel(app, n: int, work) -> Counter:
     """Run `work(i)` in n threads released together; count the outcomes."""
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def runner(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                result = work(i)
-                db.session.commit()
-            except InsufficientPoints:
-                db.session.rollback()
-                result = "insufficient_points"
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return run_together(n, committing(app, work, (InsufficientPoints,)))
 
 
 def _same_source(advocate_id: int):

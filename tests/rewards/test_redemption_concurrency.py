@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from parallel import committing, run_together
 from reward_helpers import check_rewards_invariants, new_reward
 from sqlalchemy import func, select
 
@@ -25,30 +26,7 @@ from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
 def run_parallel(app, n: int, work: Callable[[int], object]) -> Counter:
     """Run `work(i)` in n threads released together, each committing its own transaction;
     count outcomes (the result, or the refusal's error code)."""
-    barrier = threading.Barrier(n)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def runner(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                result = work(i)
-                db.session.commit()
-            except VouchError as exc:
-                db.session.rollback()
-                result = exc.code
-            finally:
-                db.session.remove()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
+    return run_together(n, committing(app, work, (VouchError,)))
 
 
 def redeem(advocate_ids: list[int], reward_id: int, confirmed: int | None = None) -> Callable[[int], str]:
@@ -328,24 +306,13 @@ def _api_storm(app, make) -> Counter:
     with app.app_context():
         reward_id = new_reward(points_cost=50, stock=1)
         tokens = [make.token(make.advocate(points=100).user) for _ in range(12)]
-    barrier = threading.Barrier(len(tokens))
-    statuses: Counter = Counter()
-    lock = threading.Lock()
 
-    def runner(token: str) -> None:
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/api/v1/rewards/{reward_id}/redemptions", json={"confirmed_cost": 50},
-                               headers={"Authorization": f"Bearer {token}", "Idempotency-Key": token[:16]})
-        with lock:
-            statuses[response.status_code] += 1
+    def post(i: int) -> int:
+        return app.test_client().post(
+            f"/api/v1/rewards/{reward_id}/redemptions", json={"confirmed_cost": 50},
+            headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": tokens[i][:16]}).status_code
 
-    threads = [threading.Thread(target=runner, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return statuses
+    return run_together(len(tokens), post)
 
 
 @pytest.mark.services

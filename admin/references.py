@@ -11,7 +11,7 @@ from challenges.references.forms import AssignForm, UnfilledForm
 from challenges.references.models import ReferenceAssignment, ReferenceRequest, RequestStatus
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, render_page_or_partial
+from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial
 from hub.validation import Fields
 
 CANDIDATES_SHOWN = 25
@@ -53,18 +53,14 @@ def reference(request_id: int):
 @staff
 def reference_assign(request_id: int):
     form = AssignForm()
-    error = None
-    try:
+    def assign() -> None:
         if not form.validate_on_submit() or not str(form.advocate_id.data).isdigit():
             raise VouchError("Choose an advocate.")
         services.assign(request_id, int(form.advocate_id.data), current_user.id)
-        db.session.commit()
+
+    error = commit_or_refusal(assign)
+    if error is None:
         flash("Asked. The advocate has been notified.", "success")
-    except NotFound:
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        error = exc.message
     if error is None and not is_htmx():
         return redirect(url_for("admin.reference", request_id=request_id))
     return _panel(db.session.get(ReferenceRequest, request_id), error, 409 if error and not is_htmx() else 200)
@@ -74,18 +70,14 @@ def reference_assign(request_id: int):
 @staff
 def reference_unfilled(request_id: int):
     form = UnfilledForm()
-    error = None
-    try:
+    def mark() -> None:
         if not form.validate_on_submit():
             raise VouchError("; ".join(e for errs in form.errors.values() for e in errs) or "Check the note.")
         services.mark_unfilled(request_id, current_user.id, form.note.data)
-        db.session.commit()
+
+    error = commit_or_refusal(mark)
+    if error is None:
         flash("Marked unfilled; the sales rep sees the alternatives.", "success")
-    except NotFound:
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        error = exc.message
     if error is None and not is_htmx():
         return redirect(url_for("admin.reference", request_id=request_id))
     return _panel(db.session.get(ReferenceRequest, request_id), error, 409 if error and not is_htmx() else 200)

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, make_response, render_template, request
+from collections.abc import Callable
+
+from flask import Flask, Response, abort, make_response, render_template, request
 from flask_login import current_user
 
 
@@ -26,6 +28,24 @@ def render_page_or_partial(page_template: str, partial_template: str, status: in
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response
+
+
+def commit_or_refusal(action: Callable[[], object]) -> str | None:
+    """Run a form's service call and commit: None when it went through; a refusal rolls back
+    and returns its message, for the page or fragment to show. Unknown rows are a 404."""
+    from hub.errors import NotFound, VouchError
+    from hub.extensions import db
+
+    try:
+        action()
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except VouchError as exc:
+        db.session.rollback()
+        return exc.message
+    return None
 
 
 def trigger(response: Response, *events: str) -> Response:

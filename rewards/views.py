@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.auth import roles_required
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, render_page_or_partial, trigger
+from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.providers import home_sections, register_demo_seeder
 from hub.settings import get_setting
@@ -199,16 +199,8 @@ def my_redemptions():
 @roles_required(Role.ADVOCATE)
 def cancel_redemption(redemption_id: int):
     """Cancel my own redemption while it is requested (refund once); others' are 404."""
-    error = None
-    try:
-        redemption = services.cancel_redemption(redemption_id, _advocate().id)
-        db.session.commit()
-    except NotFound:
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        error = exc.message
-        redemption = services.get_redemption(redemption_id, _advocate().id)
+    error = commit_or_refusal(lambda: services.cancel_redemption(redemption_id, _advocate().id))
+    redemption = services.get_redemption(redemption_id, _advocate().id)
     if not is_htmx():
         flash(error or f"Cancelled; {redemption.points:,} points are back in your balance.",
               "error" if error else "success")

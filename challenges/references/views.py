@@ -13,7 +13,7 @@ from hub.auth import roles_required
 from hub.db import utcnow
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, render_page_or_partial
+from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial
 from hub.models import Role
 
 bp = Blueprint("references", __name__)
@@ -125,15 +125,7 @@ def decline_ask(request_id: int):
 
 def _answer(request_id: int, answer: str):
     """One click: accept or decline; htmx swaps the ask card in place."""
-    error = None
-    try:
-        services.respond(request_id, current_user.advocate.id, answer == "accept")
-        db.session.commit()
-    except NotFound:
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        error = exc.message
+    error = commit_or_refusal(lambda: services.respond(request_id, current_user.advocate.id, answer == "accept"))
     assignment = services.assignment_of(request_id, current_user.advocate.id)
     if error is None and not is_htmx():
         flash("Thank you! The sales rep will be in touch." if answer == "accept" else

@@ -28,14 +28,13 @@ from challenges import caps, verifiers
 from challenges.caps import day_label
 from challenges.models import (
     COUNTING,
-    IN_FLIGHT,
     UNDECIDED,
     Challenge,
     Completion,
     CompletionStatus,
 )
 from challenges.services.catalog import MAX_EVIDENCE_TEXT, MAX_REASON, MAX_URL
-from challenges.services.feed import is_open, visible_challenge
+from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
 from hub.audit import record_audit
 from hub.db import locked_row, utcnow
 from hub.errors import (
@@ -170,26 +169,29 @@ def submit_completion(
 
 
 def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> None:
+    """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
+    places are counted under the challenge's row lock, so two last places cannot both go)."""
     mine = list(db.session.scalars(
         select(Completion).where(Completion.challenge_id == challenge.id, Completion.advocate_id == advocate_id,
                                  Completion.status.in_(COUNTING))
+        .order_by(Completion.submitted_at.desc(), Completion.id.desc())
     ))
-    if any(c.status in IN_FLIGHT for c in mine):
-        raise AlreadySubmitted("You have already sent this in; it is being checked.")
-    if len(mine) >= challenge.max_per_advocate:
-        raise LimitReached("You have completed this challenge as many times as it allows.")
-    if mine and challenge.cooldown_days:
-        last = max(c.submitted_at for c in mine)
-        again = last + dt.timedelta(days=challenge.cooldown_days)
-        if at < again:
-            raise LimitReached(f"You did this on {day_label(last, at)} — again from {day_label(again, at)}.",
-                               available_at=again)
+    taken = 0
     if challenge.max_total is not None:
         locked_row(Challenge, challenge.id)
         taken = db.session.scalar(select(func.count()).select_from(Completion).where(
             Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING)))
-        if taken >= challenge.max_total:
-            raise LimitReached("All places for this challenge have been taken.")
+    block = limit_block(challenge, MyRecord.of(mine), taken, at)
+    if block is None:
+        return
+    if block.rule == "in_flight":
+        raise AlreadySubmitted("You have already sent this in; it is being checked.")
+    if block.rule == "per_advocate":
+        raise LimitReached("You have completed this challenge as many times as it allows.")
+    if block.rule == "cooldown":
+        raise LimitReached(f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
+                           available_at=block.again)
+    raise LimitReached("All places for this challenge have been taken.")
 
 
 def schedule_verification(completion_id: int, job_id: str | None = None) -> None:

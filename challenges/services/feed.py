@@ -150,21 +150,46 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             for cid, n_counting, n_approved, n_flight, last in sums}
 
 
+@dataclass(frozen=True)
+class LimitBlock:
+    """Which of a challenge's own limits stops the advocate: `in_flight` (one is being
+    checked), `per_advocate`, `cooldown` (from `last` until `again`) or `places` (max_total)."""
+
+    rule: str
+    last: dt.datetime | None = None
+    again: dt.datetime | None = None
+
+
+def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetime) -> LimitBlock | None:
+    """The challenge's limits for this advocate at `at` — the one rule behind both the feed's
+    lock and the refusal of a submission (each words it for its place)."""
+    if mine.in_flight:
+        return LimitBlock("in_flight")
+    if mine.counting >= challenge.max_per_advocate:
+        return LimitBlock("per_advocate")
+    if mine.counting and challenge.cooldown_days and mine.last_counting_at is not None:
+        again = mine.last_counting_at + dt.timedelta(days=challenge.cooldown_days)
+        if at < again:
+            return LimitBlock("cooldown", mine.last_counting_at, again)
+    if challenge.max_total is not None and taken >= challenge.max_total:
+        return LimitBlock("places")
+    return None
+
+
 def _lock_for(challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict,
               at: dt.datetime) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now."""
     spec = verifiers.TYPES.get(challenge.type)
-    if mine.in_flight:
-        return "already_submitted", "You have sent this in — it is being checked.", None
-    if mine.counting >= challenge.max_per_advocate:
-        return "limit_reached", "You have completed this challenge — thank you!", None
-    if mine.counting and challenge.cooldown_days and mine.last_counting_at is not None:
-        last = mine.last_counting_at
-        again = last + dt.timedelta(days=challenge.cooldown_days)
-        if at < again:
-            return ("limit_reached", f"You did this on {day_label(last, at)} — again from {day_label(again, at)}",
-                    again)
-    if challenge.max_total is not None and taken >= challenge.max_total:
+    block = limit_block(challenge, mine, taken, at)
+    if block is not None:
+        if block.rule == "in_flight":
+            return "already_submitted", "You have sent this in — it is being checked.", None
+        if block.rule == "per_advocate":
+            return "limit_reached", "You have completed this challenge — thank you!", None
+        if block.rule == "cooldown":
+            return ("limit_reached",
+                    f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
+                    block.again)
         return "limit_reached", "All places for this challenge have been taken.", None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and spec is not None and spec.self_service:

@@ -20,12 +20,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import click
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BENCH_OWNER = "bench-owner@example.com"
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - a local benchmark login

@@ -23,15 +23,11 @@ tiers and leaderboards end consistent with the ledger. The result dict carries p
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import click
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BATCH = 10_000  # rows per executemany / COPY batch
 LOADED_TABLES = (

@@ -11,11 +11,7 @@ Each runs in its own transaction and commits, as the CLI commands and jobs do.
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def timed(fn) -> tuple[float, object]:

@@ -6,14 +6,10 @@
 from __future__ import annotations
 
 import random
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import click
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 @click.command()

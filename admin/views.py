@@ -60,19 +60,13 @@ def apply_field_errors(form, exc: VouchError) -> None:
 @bp.get("/")
 @staff
 def dashboard():
-    by_tier = dict(db.session.execute(
-        select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
-    ).all())
-    outstanding = db.session.scalar(select(func.coalesce(func.sum(Advocate.balance), 0)))
-    issued = db.session.scalar(select(func.coalesce(func.sum(Advocate.lifetime_points), 0)))
+    economy = rewards_services.points_economy()
     rewards_section = ("admin/_rewards_economy.html", {
-        "points": rewards_services.points_economy(), "by_status": rewards_services.redemption_counts(),
-        "low_stock": low_stock(),
+        "points": economy, "by_status": rewards_services.redemption_counts(), "low_stock": low_stock(),
     })
     return render_template(
-        "admin/dashboard.html",
-        by_tier={t.value: by_tier.get(t, 0) for t in Tier},
-        outstanding=outstanding, issued=issued, dashboard_sections=[rewards_section],
+        "admin/dashboard.html", by_tier=rewards_services.tier_counts(),
+        outstanding=economy["outstanding"], issued=economy["issued"], dashboard_sections=[rewards_section],
     )
 
 

@@ -429,11 +429,23 @@ def redemption_counts() -> dict[str, int]:
 
 
 def points_economy() -> dict[str, int]:
-    """Points issued (lifetime-counting entries), redeemed (net of refunds), outstanding (balances)."""
-    by_kind = dict(db.session.execute(
-        select(LedgerEntry.kind, func.coalesce(func.sum(LedgerEntry.delta), 0)).group_by(LedgerEntry.kind)
+    """Points issued (lifetime-counting entries), redeemed (net of refunds), outstanding (balances).
+
+    Read from what the ledger keeps in step in the same transaction — advocates' cached
+    lifetime points and balances, and the redemptions still holding their points (each has
+    one `redeem` entry, and a `refund` once it no longer holds) — instead of summing millions
+    of ledger rows on every dashboard view. The rewards invariant tests check these agree."""
+    issued, outstanding = db.session.execute(
+        select(func.coalesce(func.sum(Advocate.lifetime_points), 0), func.coalesce(func.sum(Advocate.balance), 0))
+    ).one()
+    redeemed = db.session.scalar(
+        select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES)))
+    return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
+
+
+def tier_counts() -> dict[str, int]:
+    """Active advocates per tier, every tier present."""
+    found = dict(db.session.execute(
+        select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
     ).all())
-    issued = db.session.scalar(select(lifetime_expression()))
-    redeemed = -(by_kind.get(EntryKind.REDEEM, 0) + by_kind.get(EntryKind.REFUND, 0))
-    outstanding = db.session.scalar(select(func.coalesce(func.sum(Advocate.balance), 0)))
-    return {"issued": int(issued or 0), "redeemed": int(redeemed), "outstanding": int(outstanding or 0)}
+    return {t.value: found.get(t, 0) for t in Tier}

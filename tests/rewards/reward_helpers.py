@@ -74,6 +74,15 @@ def check_rewards_invariants() -> None:
                 .group_by(Redemption.advocate_id).having(func.count() > reward.per_advocate_limit)
             ).all()
             assert not over, ("I7 per-advocate limit", reward.id, over)
+    from rewards.services import points_economy
+
+    by_kind = dict(db.session.execute(
+        select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)).all())
+    assert points_economy() == {  # the dashboard's figures, read from caches, equal the ledger's
+        "issued": db.session.scalar(select(lifetime_expression())) or 0,
+        "redeemed": -((by_kind.get("redeem") or 0) + (by_kind.get("refund") or 0)),
+        "outstanding": sum(s for s, _ in sums.values()),
+    }, "points economy drifted from the ledger"
 
 
 def parsed_tags(html: str) -> list[tuple[str, list]]:

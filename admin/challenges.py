@@ -44,8 +44,15 @@ def challenges():
         abort(400)
     items, total = services.list_challenges(status, page, PAGE)
     stats = services.completion_stats([c.id for c in items])
-    return render_template("admin/challenges.html", challenges=items, stats=stats, status=status or "",
-                           page=page, pages=max(1, -(-total // PAGE)), types=verifiers.TYPES)
+    return render_template(
+        "admin/challenges.html",
+        challenges=items,
+        stats=stats,
+        status=status or "",
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        types=verifiers.TYPES,
+    )
 
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
@@ -54,8 +61,9 @@ def challenge_new():
     form = _challenge_form()
     if form.validate_on_submit():
         try:
-            challenge = services.create_challenge(services.clean_challenge(form.to_data(), strict_empty=False),
-                                                  current_user.id)
+            challenge = services.create_challenge(
+                services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
+            )
             db.session.commit()
             flash("Draft saved. Publish it when it looks right.", "success")
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
@@ -74,8 +82,9 @@ def challenge_edit(challenge_id: int):
         form.fill_from(services.definition_dict(challenge))
     elif form.validate_on_submit():
         try:
-            services.update_challenge(challenge_id, services.clean_challenge(form.to_data(), strict_empty=False),
-                                      current_user.id)
+            services.update_challenge(
+                challenge_id, services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
+            )
             db.session.commit()
             flash("Challenge saved.", "success")
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
@@ -88,8 +97,15 @@ def challenge_edit(challenge_id: int):
 def _editor(form: ChallengeForm, challenge):
     preview, problems = _preview_of(form) if request.method == "POST" or challenge else (None, None)
     status = 422 if request.method == "POST" else 200
-    return render_template("admin/challenge_form.html", form=form, challenge=challenge, preview=preview,
-                           problems=problems, types=verifiers.TYPES, quiz_help=QUIZ_HELP), status
+    return render_template(
+        "admin/challenge_form.html",
+        form=form,
+        challenge=challenge,
+        preview=preview,
+        problems=problems,
+        types=verifiers.TYPES,
+        quiz_help=QUIZ_HELP,
+    ), status
 
 
 def _preview_of(form: ChallengeForm):
@@ -166,11 +182,20 @@ def _queue_args() -> dict:
 
 def _queue_context(message: str | None = None) -> dict:
     args = _queue_args()
-    items, total = services.review_queue(args["challenge_id"], args["challenge_type"], args["min_age_days"],
-                                         args["page"], PAGE)
-    return {"items": items, "total": total, "args": args, "pages": max(1, -(-total // PAGE)), "ages": AGES,
-            "types": verifiers.TYPES, "message": message, "reject_form": RejectForm(formdata=None),
-            "challenges": services.list_challenges(None, 1, 200)[0]}
+    items, total = services.review_queue(
+        args["challenge_id"], args["challenge_type"], args["min_age_days"], args["page"], PAGE
+    )
+    return {
+        "items": items,
+        "total": total,
+        "args": args,
+        "pages": max(1, -(-total // PAGE)),
+        "ages": AGES,
+        "types": verifiers.TYPES,
+        "message": message,
+        "reject_form": RejectForm(formdata=None),
+        "challenges": services.list_challenges(None, 1, 200)[0],
+    }
 
 
 @bp.get("/review")
@@ -217,8 +242,9 @@ def review_bulk():
         result = services.decide_many(ids, current_user.id, decision == "approve", request.form.get("reason"))
         db.session.commit()
         verb = "Approved" if decision == "approve" else "Rejected"
-        message = f"{verb} {len(result.done)}" + (f"; {len(result.skipped)} were already decided." if result.skipped
-                                                  else ".")
+        message = f"{verb} {len(result.done)}" + (
+            f"; {len(result.skipped)} were already decided." if result.skipped else "."
+        )
     except VouchError as exc:
         db.session.rollback()
         message = "; ".join(m for ms in (exc.details.get("fields") or {}).values() for m in ms) or exc.message
@@ -239,8 +265,7 @@ def caps_policy():
         try:
             caps.save_policy({name: getattr(form, name).data for name in caps.POLICY_FIELDS}, current_user.id)
             db.session.commit()
-            flash("Caps policy saved. It applies to every feed, submission and reference match from now on.",
-                  "success")
+            flash("Caps policy saved. It applies to every feed, submission and reference match from now on.", "success")
             return redirect(url_for("admin.caps_policy"))
         except VouchError as exc:
             db.session.rollback()

@@ -27,19 +27,30 @@ def _crm_page(import_form=None, token_form=None, webhook_form=None, new_token=No
         abort(400)
     total = db.session.scalar(select(func.count()).select_from(Opportunity))
     opportunities = db.session.scalars(
-        select(Opportunity).order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
-        .limit(PAGE).offset((page - 1) * PAGE)
+        select(Opportunity)
+        .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
     ).all()
     imports = db.session.scalars(select(CrmImport).order_by(CrmImport.id.desc()).limit(5)).all()
     is_owner = current_user.role is Role.OWNER
     return render_template(
-        "admin/crm.html", opportunities=opportunities, total=total, page=page, pages=max(1, -(-total // PAGE)),
-        imports=imports, is_owner=is_owner, import_form=import_form or OpportunityImportForm(),
-        token_form=token_form or IntegrationTokenForm(), webhook_form=webhook_form or WebhookForm(),
-        new_token=new_token, new_secret=new_secret,
+        "admin/crm.html",
+        opportunities=opportunities,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        imports=imports,
+        is_owner=is_owner,
+        import_form=import_form or OpportunityImportForm(),
+        token_form=token_form or IntegrationTokenForm(),
+        webhook_form=webhook_form or WebhookForm(),
+        new_token=new_token,
+        new_secret=new_secret,
         endpoints=db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all() if is_owner else [],
         deliveries=db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(30)).all()
-        if is_owner else [],
+        if is_owner
+        else [],
     ), status
 
 
@@ -105,8 +116,14 @@ def crm_webhook_create():
     form = WebhookForm()
     new_secret = None
     if form.validate_on_submit():
-        events = [e for e, on in (("referral.created", form.referral_created.data),
-                                  ("reference.accepted", form.reference_accepted.data)) if on]
+        events = [
+            e
+            for e, on in (
+                ("referral.created", form.referral_created.data),
+                ("reference.accepted", form.reference_accepted.data),
+            )
+            if on
+        ]
         try:
             endpoint = webhooks.create_endpoint(form.url.data, events, current_user.id)
             db.session.commit()

@@ -27,8 +27,9 @@ def failed():
         abort(400)
     rows, total = failed_emails(page, PAGE)
     counts = dict(db.session.execute(select(EmailMessage.status, func.count()).group_by(EmailMessage.status)).all())
-    return render_template("admin/emails.html", rows=rows, total=total, counts=counts, page=page,
-                           pages=max(1, -(-total // PAGE)))
+    return render_template(
+        "admin/emails.html", rows=rows, total=total, counts=counts, page=page, pages=max(1, -(-total // PAGE))
+    )
 
 
 @bp.post("/<int:message_id>/retry")

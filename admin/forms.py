@@ -19,8 +19,9 @@ class InviteForm(FlaskForm):
     title = StringField("Title", validators=[Optional(), Length(max=120)])
     company = StringField("Company", validators=[Optional(), Length(max=160)])
     industry = StringField("Industry", validators=[Optional(), Length(max=80)])
-    company_size = SelectField("Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES},
-                               validators=[Optional()])
+    company_size = SelectField(
+        "Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validators=[Optional()]
+    )
     region = StringField("Region", validators=[Optional(), Length(max=80)])
     groups = StringField("Groups (comma-separated)", validators=[Optional(), Length(max=500)])
 
@@ -45,8 +46,7 @@ class AdjustForm(FlaskForm):
 class TierSettingsForm(FlaskForm):
     silver = IntegerField("Silver from (points)", validators=[InputRequired(), NumberRange(1, 100_000_000)])
     gold = IntegerField("Gold from (points)", validators=[InputRequired(), NumberRange(2, 100_000_000)])
-    basis = SelectField("Basis", choices={"lifetime": "Lifetime points",
-                                          "rolling_365": "Points in the last 365 days"})
+    basis = SelectField("Basis", choices={"lifetime": "Lifetime points", "rolling_365": "Points in the last 365 days"})
 
 
 class TokenForm(FlaskForm):

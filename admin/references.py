@@ -26,17 +26,35 @@ def references():
     if f.errors:
         abort(400)
     rows, total = services.list_requests(current_user, status, page, 50)
-    return render_template("admin/references.html", requests=rows, total=total, status=status or "", page=page,
-                           pages=max(1, -(-total // 50)), statuses=[s.value for s in RequestStatus])
+    return render_template(
+        "admin/references.html",
+        requests=rows,
+        total=total,
+        status=status or "",
+        page=page,
+        pages=max(1, -(-total // 50)),
+        statuses=[s.value for s in RequestStatus],
+    )
 
 
 def _panel(rr: ReferenceRequest, error: str | None = None, status: int = 200):
     matches = services.find_matches(rr.id) if rr.status is RequestStatus.OPEN else None
-    history = db.session.scalars(db.select(ReferenceAssignment).where(ReferenceAssignment.request_id == rr.id)
-                                 .order_by(ReferenceAssignment.asked_at)).all()
+    history = db.session.scalars(
+        db.select(ReferenceAssignment)
+        .where(ReferenceAssignment.request_id == rr.id)
+        .order_by(ReferenceAssignment.asked_at)
+    ).all()
     return render_page_or_partial(
-        "admin/reference.html", "admin/_reference_panel.html", status=status, rr=rr, matches=matches,
-        shown=CANDIDATES_SHOWN, history=history, error=error, assign_form=AssignForm(), unfilled_form=UnfilledForm(),
+        "admin/reference.html",
+        "admin/_reference_panel.html",
+        status=status,
+        rr=rr,
+        matches=matches,
+        shown=CANDIDATES_SHOWN,
+        history=history,
+        error=error,
+        assign_form=AssignForm(),
+        unfilled_form=UnfilledForm(),
     )
 
 
@@ -53,6 +71,7 @@ def reference(request_id: int):
 @staff
 def reference_assign(request_id: int):
     form = AssignForm()
+
     def assign() -> None:
         if not form.validate_on_submit() or not str(form.advocate_id.data).isdigit():
             raise VouchError("Choose an advocate.")
@@ -70,6 +89,7 @@ def reference_assign(request_id: int):
 @staff
 def reference_unfilled(request_id: int):
     form = UnfilledForm()
+
     def mark() -> None:
         if not form.validate_on_submit():
             raise VouchError("; ".join(e for errs in form.errors.values() for e in errs) or "Check the note.")
@@ -92,8 +112,15 @@ def referrals_page():
     if f.errors:
         abort(400)
     rows, total = referrals.list_referrals(None, flagged, page, 50)
-    return render_template("admin/referrals.html", referrals=rows, total=total, flagged=flagged, page=page,
-                           pages=max(1, -(-total // 50)), flag_text=referrals.FLAG_TEXT)
+    return render_template(
+        "admin/referrals.html",
+        referrals=rows,
+        total=total,
+        flagged=flagged,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        flag_text=referrals.FLAG_TEXT,
+    )
 
 
 @bp.post("/referrals/<int:referral_id>/reviewed")

@@ -41,8 +41,11 @@ def _period() -> tuple[dt.date | None, dt.date | None, int]:
 
 
 def _names(advocate_ids: list[int]) -> dict[int, str]:
-    return dict(db.session.execute(select(Advocate.id, User.name).join(User, User.id == Advocate.user_id)
-                                   .where(Advocate.id.in_(advocate_ids))).all())
+    return dict(
+        db.session.execute(
+            select(Advocate.id, User.name).join(User, User.id == Advocate.user_id).where(Advocate.id.in_(advocate_ids))
+        ).all()
+    )
 
 
 @bp.get("/reports")
@@ -53,8 +56,15 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
     rows, total = attribution.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
     amount, currency = reports.program_cost()
     return render_template(
-        "admin/reports.html", program=program, rows=rows, names=_names([r.advocate_id for r in rows]),
-        total=total, page=page, pages=max(1, -(-total // PAGE)), since=since, until=until,
+        "admin/reports.html",
+        program=program,
+        rows=rows,
+        names=_names([r.advocate_id for r in rows]),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        since=since,
+        until=until,
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 
@@ -82,11 +92,38 @@ def attribution_csv():
     names = _names([r.advocate_id for r in rows])
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["advocate_id", "name", "currency", "sourced_pipeline", "sourced_won", "influenced_pipeline",
-                     "influenced_won", "deals", "deals_won", "win_rate"])
+    writer.writerow(
+        [
+            "advocate_id",
+            "name",
+            "currency",
+            "sourced_pipeline",
+            "sourced_won",
+            "influenced_pipeline",
+            "influenced_won",
+            "deals",
+            "deals_won",
+            "win_rate",
+        ]
+    )
     for r in rows:
-        writer.writerow([csv_safe(v) for v in (
-            r.advocate_id, names.get(r.advocate_id, ""), r.currency, r.sourced_pipeline, r.sourced_won,
-            r.influenced_pipeline, r.influenced_won, r.deals, r.deals_won, "" if r.win_rate is None else r.win_rate)])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=attribution.csv"})
+        writer.writerow(
+            [
+                csv_safe(v)
+                for v in (
+                    r.advocate_id,
+                    names.get(r.advocate_id, ""),
+                    r.currency,
+                    r.sourced_pipeline,
+                    r.sourced_won,
+                    r.influenced_pipeline,
+                    r.influenced_won,
+                    r.deals,
+                    r.deals_won,
+                    "" if r.win_rate is None else r.win_rate,
+                )
+            ]
+        )
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=attribution.csv"}
+    )

@@ -19,18 +19,22 @@ PAGE = 50
 
 
 def _held_counts() -> dict[int, int]:
-    return dict(db.session.execute(
-        select(Redemption.reward_id, func.count()).where(Redemption.status.in_(HOLDING_STATUSES))
-        .group_by(Redemption.reward_id)
-    ).all())
+    return dict(
+        db.session.execute(
+            select(Redemption.reward_id, func.count())
+            .where(Redemption.status.in_(HOLDING_STATUSES))
+            .group_by(Redemption.reward_id)
+        ).all()
+    )
 
 
 @bp.get("/rewards")
 @staff
 def rewards():
     rows = db.session.scalars(select(Reward).order_by(Reward.is_active.desc(), Reward.name)).all()
-    return render_template("admin/rewards.html", rewards=rows, held=_held_counts(),
-                           low=catalog.low_stock(), low_stock=catalog.LOW_STOCK)
+    return render_template(
+        "admin/rewards.html", rewards=rows, held=_held_counts(), low=catalog.low_stock(), low_stock=catalog.LOW_STOCK
+    )
 
 
 def _save_reward(form: RewardForm, reward: Reward | None) -> Reward | None:
@@ -123,9 +127,16 @@ def redemptions():
         abort(400)
     items, total = services.redemptions_page(page, PAGE, status)
     return render_page_or_partial(
-        "admin/redemptions.html", "admin/_redemption_rows.html", redemptions=items, current_status=status, page=page,
-        pages=max(1, -(-total // PAGE)), counts=services.redemption_counts(), low=catalog.low_stock(),
-        low_stock=catalog.LOW_STOCK, statuses=[s.value for s in RedemptionStatus],
+        "admin/redemptions.html",
+        "admin/_redemption_rows.html",
+        redemptions=items,
+        current_status=status,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        counts=services.redemption_counts(),
+        low=catalog.low_stock(),
+        low_stock=catalog.LOW_STOCK,
+        statuses=[s.value for s in RedemptionStatus],
     )
 
 
@@ -145,28 +156,34 @@ def _decided(redemption_id: int, action, message: str):
     if not is_htmx():
         flash(error or message.format(r=redemption), "error" if error else "success")
         return redirect(url_for("admin.redemptions", status=request.args.get("status") or None))
-    return make_response(render_template("admin/_redemption_row.html", r=redemption, error=error,
-                                         low_stock=catalog.LOW_STOCK))
+    return make_response(
+        render_template("admin/_redemption_row.html", r=redemption, error=error, low_stock=catalog.LOW_STOCK)
+    )
 
 
 @bp.post("/redemptions/<int:redemption_id>/approve")
 @staff
 def redemption_approve(redemption_id: int):
-    return _decided(redemption_id, lambda: services.approve_redemption(redemption_id, current_user.id),
-                    "Approved #{r.id}.")
+    return _decided(
+        redemption_id, lambda: services.approve_redemption(redemption_id, current_user.id), "Approved #{r.id}."
+    )
 
 
 @bp.post("/redemptions/<int:redemption_id>/reject")
 @staff
 def redemption_reject(redemption_id: int):
     reason = request.form.get("reason", "")[:2000]
-    return _decided(redemption_id, lambda: services.reject_redemption(redemption_id, current_user.id, reason),
-                    "Rejected #{r.id}; the points were refunded.")
+    return _decided(
+        redemption_id,
+        lambda: services.reject_redemption(redemption_id, current_user.id, reason),
+        "Rejected #{r.id}; the points were refunded.",
+    )
 
 
 @bp.post("/redemptions/<int:redemption_id>/fulfil")
 @staff
 def redemption_fulfil(redemption_id: int):
     note = request.form.get("note", "")[:2000]
-    return _decided(redemption_id, lambda: services.fulfil_redemption(redemption_id, current_user.id, note),
-                    "Fulfilled #{r.id}.")
+    return _decided(
+        redemption_id, lambda: services.fulfil_redemption(redemption_id, current_user.id, note), "Fulfilled #{r.id}."
+    )

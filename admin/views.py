@@ -61,12 +61,20 @@ def apply_field_errors(form, exc: VouchError) -> None:
 @staff
 def dashboard():
     economy = rewards_services.points_economy()
-    rewards_section = ("admin/_rewards_economy.html", {
-        "points": economy, "by_status": rewards_services.redemption_counts(), "low_stock": low_stock(),
-    })
+    rewards_section = (
+        "admin/_rewards_economy.html",
+        {
+            "points": economy,
+            "by_status": rewards_services.redemption_counts(),
+            "low_stock": low_stock(),
+        },
+    )
     return render_template(
-        "admin/dashboard.html", by_tier=rewards_services.tier_counts(),
-        outstanding=economy["outstanding"], issued=economy["issued"], dashboard_sections=[rewards_section],
+        "admin/dashboard.html",
+        by_tier=rewards_services.tier_counts(),
+        outstanding=economy["outstanding"],
+        issued=economy["issued"],
+        dashboard_sections=[rewards_section],
     )
 
 
@@ -83,13 +91,19 @@ def advocates():
     query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like),
-                                func.lower(Advocate.company).like(like)))
+        query = query.where(
+            or_(
+                func.lower(User.name).like(like),
+                func.lower(User.email).like(like),
+                func.lower(Advocate.company).like(like),
+            )
+        )
     if tier:
         query = query.where(Advocate.tier == tier)
     if group_id:
         query = query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id).where(
-            advocate_groups.c.group_id == group_id)
+            advocate_groups.c.group_id == group_id
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.options(selectinload(Advocate.user)).order_by(User.name).limit(PAGE).offset((page - 1) * PAGE)
@@ -97,10 +111,20 @@ def advocates():
     facts = advocate_facts([a.id for a in rows])
     groups = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_page_or_partial(
-        "admin/advocates.html", "admin/_advocate_rows.html",
-        advocates=rows, facts=facts, total=total, page=page, pages=max(1, -(-total // PAGE)),
-        groups=groups, q=q or "", tier=tier or "", group_id=group_id,
-        invite_form=InviteForm(), import_form=ImportForm(), group_form=GroupForm(),
+        "admin/advocates.html",
+        "admin/_advocate_rows.html",
+        advocates=rows,
+        facts=facts,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        groups=groups,
+        q=q or "",
+        tier=tier or "",
+        group_id=group_id,
+        invite_form=InviteForm(),
+        import_form=ImportForm(),
+        group_form=GroupForm(),
     )
 
 
@@ -112,9 +136,14 @@ def advocate_profile(advocate_id: int):
         abort(404)
     entries, total = rewards_services.ledger_page(advocate.id, 1, 50)
     return render_template(
-        "admin/advocate.html", advocate=advocate, entries=entries, total_entries=total,
-        badges=badges_of(advocate.id), facts=advocate_facts([advocate.id])[advocate.id],
-        groups=db.session.scalars(select(Group).order_by(Group.name)).all(), adjust_form=AdjustForm(),
+        "admin/advocate.html",
+        advocate=advocate,
+        entries=entries,
+        total_entries=total,
+        badges=badges_of(advocate.id),
+        facts=advocate_facts([advocate.id])[advocate.id],
+        groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
+        adjust_form=AdjustForm(),
     )
 
 
@@ -151,9 +180,14 @@ def adjust_points(advocate_id: int):
                 apply_field_errors(form, exc)
     entries, total = rewards_services.ledger_page(advocate.id, 1, 50)
     return render_template(
-        "admin/advocate.html", advocate=advocate, entries=entries, total_entries=total,
-        badges=badges_of(advocate.id), facts=advocate_facts([advocate.id])[advocate.id],
-        groups=db.session.scalars(select(Group).order_by(Group.name)).all(), adjust_form=form,
+        "admin/advocate.html",
+        advocate=advocate,
+        entries=entries,
+        total_entries=total,
+        badges=badges_of(advocate.id),
+        facts=advocate_facts([advocate.id])[advocate.id],
+        groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
+        adjust_form=form,
     ), 422
 
 
@@ -167,8 +201,12 @@ def invite():
             form.role.errors.append("Only owners can invite staff.")
         else:
             try:
-                profile = services.clean_profile({k: getattr(form, k).data for k in (
-                    "email", "name", "title", "company", "industry", "company_size", "region", "groups")})
+                profile = services.clean_profile(
+                    {
+                        k: getattr(form, k).data
+                        for k in ("email", "name", "title", "company", "industry", "company_size", "region", "groups")
+                    }
+                )
                 services.invite(profile, current_user.id, role)
                 db.session.commit()
                 flash(f"Invitation sent to {profile.email} (if they do not have an account yet).", "success")
@@ -212,8 +250,9 @@ def groups():
         except VouchError as exc:
             db.session.rollback()
             apply_field_errors(form, exc)
-    counts = dict(db.session.execute(
-        select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all())
+    counts = dict(
+        db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
+    )
     rows = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_template("admin/groups.html", form=form, groups=rows, counts=counts)
 
@@ -231,14 +270,21 @@ def settings():
             new = {"silver": form.silver.data, "gold": form.gold.data}
             before, _ = save_setting("tier_thresholds", new, current_user.id)
             before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
-            record_audit(current_user.id, "settings.tiers", "setting", "tier_thresholds",
-                         {"thresholds": before, "basis": before_basis}, {"thresholds": new, "basis": form.basis.data})
+            record_audit(
+                current_user.id,
+                "settings.tiers",
+                "setting",
+                "tier_thresholds",
+                {"thresholds": before, "basis": before_basis},
+                {"thresholds": new, "basis": form.basis.data},
+            )
             changed = rewards_services.recompute_all_tiers()
             db.session.commit()
             flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, token_form=TokenForm(), new_token=None,
-                           tokens=_tokens()), 422 if form.errors else 200
+    return render_template(
+        "admin/settings.html", form=form, token_form=TokenForm(), new_token=None, tokens=_tokens()
+    ), 422 if form.errors else 200
 
 
 def _tokens() -> list[ApiToken]:
@@ -259,8 +305,9 @@ def create_token():
             db.session.commit()
     thresholds = get_setting("tier_thresholds")
     tier_form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
-    return render_template("admin/settings.html", form=tier_form, token_form=form, new_token=new_token,
-                           tokens=_tokens()), 200 if new_token else 422
+    return render_template(
+        "admin/settings.html", form=tier_form, token_form=form, new_token=new_token, tokens=_tokens()
+    ), 200 if new_token else 422
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
@@ -284,8 +331,10 @@ def audit_log():
         abort(400)
     total = db.session.scalar(select(func.count()).select_from(AuditEntry))
     rows = db.session.scalars(
-        select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(PAGE).offset((page - 1) * PAGE)
+        select(AuditEntry)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
     ).all()
     return render_template("admin/audit.html", entries=rows, page=page, pages=max(1, -(-total // PAGE)))
 

@@ -38,13 +38,26 @@ def bench_quizzes(count: int, owner_id: int) -> list[int]:
     from challenges.models import Challenge, ChallengeStatus
     from hub.extensions import db
 
-    ids = list(db.session.scalars(select(Challenge.id).where(
-        Challenge.title.like(f"{QUIZ_TITLE} %"), Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)))
+    ids = list(
+        db.session.scalars(
+            select(Challenge.id)
+            .where(Challenge.title.like(f"{QUIZ_TITLE} %"), Challenge.status == ChallengeStatus.PUBLISHED)
+            .order_by(Challenge.id)
+        )
+    )
     for n in range(len(ids), count):
-        challenge = services.create_challenge(services.clean_challenge({
-            "title": f"{QUIZ_TITLE} {n + 1}", "type": "quiz", "points": 10, "quiz": QUIZ,
-            "description": "A one-question quiz the benchmark submits.",
-        }), owner_id)
+        challenge = services.create_challenge(
+            services.clean_challenge(
+                {
+                    "title": f"{QUIZ_TITLE} {n + 1}",
+                    "type": "quiz",
+                    "points": 10,
+                    "quiz": QUIZ,
+                    "description": "A one-question quiz the benchmark submits.",
+                }
+            ),
+            owner_id,
+        )
         services.publish_challenge(challenge.id, owner_id)
         ids.append(challenge.id)
     return ids[:count]
@@ -60,10 +73,19 @@ def bench_reward(owner_id: int) -> int:
     found = db.session.scalar(select(Reward.id).where(Reward.name == REWARD_NAME))
     if found is not None:
         return found
-    values = catalog.read_reward_input({
-        "name": REWARD_NAME, "kind": "gift_card", "points_cost": 10, "stock": None, "min_tier": "bronze",
-        "per_advocate_limit": None, "requires_approval": False, "description": "Redeemed by the benchmark.",
-    }, partial=False)
+    values = catalog.read_reward_input(
+        {
+            "name": REWARD_NAME,
+            "kind": "gift_card",
+            "points_cost": 10,
+            "stock": None,
+            "min_tier": "bronze",
+            "per_advocate_limit": None,
+            "requires_approval": False,
+            "description": "Redeemed by the benchmark.",
+        },
+        partial=False,
+    )
     return catalog.create_reward(values, owner_id).id
 
 
@@ -78,17 +100,25 @@ def fresh_submitters(count: int, quiz_ids: list[int], owner_id: int) -> list[str
     from rewards.ledger import post_entry
 
     rows = db.session.execute(
-        select(Advocate.id, User).join(User, User.id == Advocate.user_id)
-        .where(User.role == "advocate", User.is_active_user.is_(True), Advocate.is_erased.is_(False),
-               ~select(Completion.id).where(Completion.advocate_id == Advocate.id,
-                                            Completion.challenge_id.in_(quiz_ids)).exists())
-        .order_by(Advocate.id.desc()).limit(count)
+        select(Advocate.id, User)
+        .join(User, User.id == Advocate.user_id)
+        .where(
+            User.role == "advocate",
+            User.is_active_user.is_(True),
+            Advocate.is_erased.is_(False),
+            ~select(Completion.id)
+            .where(Completion.advocate_id == Advocate.id, Completion.challenge_id.in_(quiz_ids))
+            .exists(),
+        )
+        .order_by(Advocate.id.desc())
+        .limit(count)
     ).all()
     tokens = []
     for advocate_id, user in rows:
         _, token = services.create_api_token(user, "bench submitter", owner_id)
-        post_entry(advocate_id, SUBMITTER_POINTS, "bonus", "bench_topup", f"{advocate_id}-{token[:10]}",
-                   "Benchmark points")
+        post_entry(
+            advocate_id, SUBMITTER_POINTS, "bonus", "bench_topup", f"{advocate_id}-{token[:10]}", "Benchmark points"
+        )
         tokens.append(token)
     return tokens
 
@@ -109,29 +139,43 @@ def busiest_advocate(app, owner_id: int) -> dict:
     user = db.session.get(User, advocate.user_id)
     user.password_hash = hash_password(BENCH_PASSWORD)
     _, token = services.create_api_token(user, "bench", owner_id)
-    group_id = db.session.scalar(select(advocate_groups.c.group_id).where(
-        advocate_groups.c.advocate_id == advocate_id).limit(1))
+    group_id = db.session.scalar(
+        select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id).limit(1)
+    )
     if group_id is None:
-        group_id = db.session.scalar(select(advocate_groups.c.group_id).group_by(advocate_groups.c.group_id)
-                                     .order_by(func.count().desc()).limit(1))
+        group_id = db.session.scalar(
+            select(advocate_groups.c.group_id)
+            .group_by(advocate_groups.c.group_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
         db.session.execute(advocate_groups.insert().values(advocate_id=advocate_id, group_id=group_id))
     group = db.session.get(Group, group_id).name
-    completions = db.session.scalar(select(func.count()).select_from(Completion)
-                                    .where(Completion.advocate_id == advocate_id))
+    completions = db.session.scalar(
+        select(func.count()).select_from(Completion).where(Completion.advocate_id == advocate_id)
+    )
     db.session.commit()
     client = app.test_client()
     https = {"X-Forwarded-Proto": "https"}
     form = client.get("/login", headers=https).get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
-        r'name="csrf_token" value="([^"]+)"', form)
-    client.post("/login", data={"email": user.email, "password": BENCH_PASSWORD,
-                                "csrf_token": csrf.group(1) if csrf else ""},
-                headers={**https, "Referer": "https://localhost/login"})
+        r'name="csrf_token" value="([^"]+)"', form
+    )
+    client.post(
+        "/login",
+        data={"email": user.email, "password": BENCH_PASSWORD, "csrf_token": csrf.group(1) if csrf else ""},
+        headers={**https, "Referer": "https://localhost/login"},
+    )
     cookie = client.get_cookie("session")
     if cookie is None or client.get("/", headers=https).status_code != 200:
         raise click.ClickException(f"could not log in as {user.email}")
-    return {"advocate_token": token, "advocate_cookie": f"session={cookie.value}", "group": group,
-            "advocate_email": user.email, "advocate_completions": completions}
+    return {
+        "advocate_token": token,
+        "advocate_cookie": f"session={cookie.value}",
+        "group": group,
+        "advocate_email": user.email,
+        "advocate_completions": completions,
+    }
 
 
 @click.command()
@@ -148,7 +192,8 @@ def main(submitters: int, quizzes: int) -> None:
     app = create_app()
     with app.app_context():
         owner = db.session.scalar(select(User).where(User.email == BENCH_OWNER)) or services.create_user(
-            BENCH_OWNER, "Bench Owner", Role.OWNER, BENCH_PASSWORD)
+            BENCH_OWNER, "Bench Owner", Role.OWNER, BENCH_PASSWORD
+        )
         _, owner_token = services.create_api_token(owner, "bench", None)
         quiz_ids = bench_quizzes(quizzes, owner.id)
         reward_id = bench_reward(owner.id)
@@ -156,8 +201,18 @@ def main(submitters: int, quizzes: int) -> None:
         db.session.commit()
         found = busiest_advocate(app, owner.id)
         advocate_count = db.session.scalar(select(func.count()).select_from(Advocate))
-    print(json.dumps({"owner_token": owner_token, "quiz_ids": quiz_ids, "reward_id": reward_id,
-                      "submit_tokens": tokens, "advocates": advocate_count, **found}))
+    print(
+        json.dumps(
+            {
+                "owner_token": owner_token,
+                "quiz_ids": quiz_ids,
+                "reward_id": reward_id,
+                "submit_tokens": tokens,
+                "advocates": advocate_count,
+                **found,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -64,9 +64,22 @@ def gunicorn(app_path: str, port: int, env: dict) -> subprocess.Popen:
     RESULTS.mkdir(exist_ok=True)
     log = (RESULTS / f"gunicorn-{app_path.split(':')[0]}.log").open("w")
     return subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         app_path],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app_path,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -86,8 +99,15 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, duration: int, connections: int, headers: dict, method: str = "GET", body: str | None = None,
-        script: str | None = None) -> dict:
+def wrk(
+    url: str,
+    duration: int,
+    connections: int,
+    headers: dict,
+    method: str = "GET",
+    body: str | None = None,
+    script: str | None = None,
+) -> dict:
     lua = script or "\n".join(
         [f'wrk.method = "{method}"']
         + [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
@@ -97,7 +117,10 @@ def wrk(url: str, duration: int, connections: int, headers: dict, method: str = 
         f.write(lua)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", f.name, url],
-        capture_output=True, text=True, check=True, timeout=duration + 60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
     ).stdout
     os.unlink(f.name)
     latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
@@ -105,20 +128,29 @@ def wrk(url: str, duration: int, connections: int, headers: dict, method: str = 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": to_ms(dist["50"]), "p99": to_ms(dist["99"]), "max": to_ms(latency.group(3)),
+        "p50": to_ms(dist["50"]),
+        "p99": to_ms(dist["99"]),
+        "max": to_ms(latency.group(3)),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
     }
 
 
 def flask_cli(env: dict, *args: str) -> str:
-    return subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def run_json(env: dict, script: str, *args: str) -> dict:
     """Run a bench script (output streams to the terminal) and parse its last line as JSON."""
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -135,8 +167,12 @@ def ensure_seeded(env: dict, advocates: int) -> None:
         count = db.session.scalar(select(func.count()).select_from(Advocate))
     if count < advocates:
         click.echo(f"Seeding {advocates:,} advocates (the database has {count:,}); this takes a few minutes …")
-        subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "bench", "seed", "--advocates", str(advocates)],
-                       cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [str(VENV_BIN / "flask"), "--app", "wsgi", "bench", "seed", "--advocates", str(advocates)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
 
 
 def rotating_post(tokens: list[str], paths: list[str], body: str, threads: int = 2, pace_ms: int = 0) -> str:
@@ -170,14 +206,23 @@ def endpoints(ids: dict) -> list[dict]:
     return [
         {"name": "leaderboard all + me", "path": "/api/v1/leaderboard?period=all&limit=10", "headers": adv},
         {"name": "leaderboard month + me", "path": "/api/v1/leaderboard?period=month&limit=10", "headers": adv},
-        {"name": "leaderboard group + me", "headers": adv,
-         "path": f"/api/v1/leaderboard?period=all&limit=10&group={quote(ids['group'])}"},
+        {
+            "name": "leaderboard group + me",
+            "headers": adv,
+            "path": f"/api/v1/leaderboard?period=all&limit=10&group={quote(ids['group'])}",
+        },
         {"name": "advocate feed (API)", "path": "/api/v1/challenges", "headers": adv},
         {"name": "advocate hub page (HTML)", "path": "/", "headers": cookie},
         {"name": "program report (owner)", "path": "/api/v1/reports/program", "headers": owner},
-        {"name": "redeem a reward", "path": f"/api/v1/rewards/{ids['reward_id']}/redemptions",
-         "script": rotating_post(ids["submit_tokens"], [f"/api/v1/rewards/{ids['reward_id']}/redemptions"],
-                                 json.dumps({"confirmed_cost": 10}))},
+        {
+            "name": "redeem a reward",
+            "path": f"/api/v1/rewards/{ids['reward_id']}/redemptions",
+            "script": rotating_post(
+                ids["submit_tokens"],
+                [f"/api/v1/rewards/{ids['reward_id']}/redemptions"],
+                json.dumps({"confirmed_cost": 10}),
+            ),
+        },
     ]
 
 
@@ -192,10 +237,25 @@ class Workers:
         queue = f"{self.env.get('VOUCH_REDIS_NAMESPACE', 'vouch')}-default"
         for n in range(count):
             log = (RESULTS / f"worker-{n}.log").open("w")
-            self.procs.append(subprocess.Popen(
-                [str(VENV_BIN / "rq"), "worker", "--worker-class", "hub.worker.VouchSimpleWorker", "--url",
-                 self.env["REDIS_URL"], "--logging_level", "WARNING", queue],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        str(VENV_BIN / "rq"),
+                        "worker",
+                        "--worker-class",
+                        "hub.worker.VouchSimpleWorker",
+                        "--url",
+                        self.env["REDIS_URL"],
+                        "--logging_level",
+                        "WARNING",
+                        queue,
+                    ],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
 
     def stop(self) -> None:
         stop(self.procs)
@@ -210,19 +270,29 @@ def completion_stats(challenge_ids: list[int], since) -> dict:
     from hub.extensions import db
 
     rows = db.session.execute(
-        select(Completion.submitted_at, Completion.decided_at, Completion.status)
-        .where(Completion.challenge_id.in_(challenge_ids), Completion.submitted_at >= since)
+        select(Completion.submitted_at, Completion.decided_at, Completion.status).where(
+            Completion.challenge_id.in_(challenge_ids), Completion.submitted_at >= since
+        )
     ).all()
     db.session.rollback()
     decided = sorted((d - s).total_seconds() * 1000 for s, d, _ in rows if d is not None)
     approved = [d for _, d, status in rows if d is not None and status == "approved"]
     pick = lambda q: round(decided[min(len(decided) - 1, int(q * len(decided)))], 1) if decided else None  # noqa: E731
     span = (max(approved) - min(approved)).total_seconds() if len(approved) > 1 else None
-    return {"submitted": len(rows), "decided": len(decided), "approved": len(approved),
-            "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(decided[-1], 1) if decided else None,
-            "approved_per_s": round(len(approved) / span, 1) if span else None,
-            "_undecided": db.session.scalar(select(func.count()).select_from(Completion).where(
-                Completion.challenge_id.in_(challenge_ids), Completion.decided_at.is_(None)))}
+    return {
+        "submitted": len(rows),
+        "decided": len(decided),
+        "approved": len(approved),
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "max_ms": round(decided[-1], 1) if decided else None,
+        "approved_per_s": round(len(approved) / span, 1) if span else None,
+        "_undecided": db.session.scalar(
+            select(func.count())
+            .select_from(Completion)
+            .where(Completion.challenge_id.in_(challenge_ids), Completion.decided_at.is_(None))
+        ),
+    }
 
 
 def wait_until_decided(challenge_ids: list[int], since, timeout: float = 300) -> dict:
@@ -273,8 +343,9 @@ def emails_since(since) -> int:
     return found
 
 
-def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, connections: int,
-                         bare_rps: float) -> tuple[list[Figures], dict]:
+def measure_verification(
+    env: dict, ids: dict, vouch_port: int, duration: int, connections: int, bare_rps: float
+) -> tuple[list[Figures], dict]:
     """Submit latency while the queue fills up; then 2 workers drain the backlog (approvals/s,
     and completions/s counting the approval emails each one queues — what a worker really
     has to keep up with); then paced submits with workers running (submit → approved)."""
@@ -291,8 +362,16 @@ def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, c
         pending.stop()
     started = utcnow()
     fig = wrk(url, duration, connections, {}, script=rotating_post(ids["submit_tokens"], paths, body))
-    submit = Figures("submit a completion (cap checks + enqueue)", paths[0], fig["rps"], fig["p50"], fig["p99"],
-                     fig["max"], fig["non2xx"], round(fig["rps"] / bare_rps, 3))
+    submit = Figures(
+        "submit a completion (cap checks + enqueue)",
+        paths[0],
+        fig["rps"],
+        fig["p50"],
+        fig["p99"],
+        fig["max"],
+        fig["non2xx"],
+        round(fig["rps"] / bare_rps, 3),
+    )
     backlog = rq_queue(env).count
     workers = Workers(env)
     workers.start(2)
@@ -309,16 +388,17 @@ def measure_verification(env: dict, ids: dict, vouch_port: int, duration: int, c
         # Half the rate the workers just sustained, so this measures latency, not a backlog.
         rate = drained["completions_per_s_incl_emails"] or 20
         pace_ms = max(5, int(2000 / (0.5 * rate)))
-        wrk(url, duration, 2, {}, script=rotating_post(ids["submit_tokens"][::-1], paths[::-1], body,
-                                                      pace_ms=pace_ms))
+        wrk(url, duration, 2, {}, script=rotating_post(ids["submit_tokens"][::-1], paths[::-1], body, pace_ms=pace_ms))
         paced = wait_until_decided(ids["quiz_ids"], paced_from)
         wait_for_idle_queue(env)
     finally:
         workers.stop()
     for stats in (drained, paced):
         stats.pop("_undecided")
-    return [submit], {"backlog drained by 2 workers": drained,
-                      f"submit → approved, 2 connections pacing {pace_ms} ms, 2 workers": paced}
+    return [submit], {
+        "backlog drained by 2 workers": drained,
+        f"submit → approved, 2 connections pacing {pace_ms} ms, 2 workers": paced,
+    }
 
 
 @click.command()
@@ -333,8 +413,14 @@ def main(duration: int, connections: int, write_rate: float, advocates: int, ski
     env = os.environ.copy()
     env.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
-    env.update({"VOUCH_ENV": "production", "SECRET_KEY": env.get("SECRET_KEY", "bench-secret-key-not-for-prod"),
-                "VOUCH_TRUSTED_PROXIES": "1", "VOUCH_API_RATE_LIMIT": "1000000/minute"})
+    env.update(
+        {
+            "VOUCH_ENV": "production",
+            "SECRET_KEY": env.get("SECRET_KEY", "bench-secret-key-not-for-prod"),
+            "VOUCH_TRUSTED_PROXIES": "1",
+            "VOUCH_API_RATE_LIMIT": "1000000/minute",
+        }
+    )
     os.environ.update(env)
     RESULTS.mkdir(exist_ok=True)
     ensure_database(env["DATABASE_URL"])
@@ -349,16 +435,30 @@ def main(duration: int, connections: int, write_rate: float, advocates: int, ski
         wait_for(vouch_port)
         wait_for(bare_port)
         bare = wrk(f"http://127.0.0.1:{bare_port}/", duration, connections, {})
-        results = [Figures("bare Flask 'ok'", "/", bare["rps"], bare["p50"], bare["p99"], bare["max"],
-                           bare["non2xx"], 1.0)]
+        results = [
+            Figures("bare Flask 'ok'", "/", bare["rps"], bare["p50"], bare["p99"], bare["max"], bare["non2xx"], 1.0)
+        ]
         for ep in endpoints(ids):
-            fig = wrk(f"http://127.0.0.1:{vouch_port}{ep['path']}", duration, connections, ep.get("headers", {}),
-                      script=ep.get("script"))
-            results.append(Figures(ep["name"], ep["path"].split("?")[0] if "script" in ep else ep["path"],
-                                   fig["rps"], fig["p50"], fig["p99"], fig["max"], fig["non2xx"],
-                                   round(fig["rps"] / bare["rps"], 3)))
-        results.append(leaderboard_while_awarding(env, ids, vouch_port, duration, connections, write_rate,
-                                                  bare["rps"]))
+            fig = wrk(
+                f"http://127.0.0.1:{vouch_port}{ep['path']}",
+                duration,
+                connections,
+                ep.get("headers", {}),
+                script=ep.get("script"),
+            )
+            results.append(
+                Figures(
+                    ep["name"],
+                    ep["path"].split("?")[0] if "script" in ep else ep["path"],
+                    fig["rps"],
+                    fig["p50"],
+                    fig["p99"],
+                    fig["max"],
+                    fig["non2xx"],
+                    round(fig["rps"] / bare["rps"], 3),
+                )
+            )
+        results.append(leaderboard_while_awarding(env, ids, vouch_port, duration, connections, write_rate, bare["rps"]))
         with create_app().app_context():
             submit, verification = measure_verification(env, ids, vouch_port, duration, connections, bare["rps"])
         results += submit
@@ -369,19 +469,37 @@ def main(duration: int, connections: int, write_rate: float, advocates: int, ski
     write_results(results, timings, duration, connections)
 
 
-def leaderboard_while_awarding(env: dict, ids: dict, port: int, duration: int, connections: int,
-                               write_rate: float, bare_rps: float) -> Figures:
+def leaderboard_while_awarding(
+    env: dict, ids: dict, port: int, duration: int, connections: int, write_rate: float, bare_rps: float
+) -> Figures:
     """Leaderboard reads while a writer keeps awarding points (fresh boards, no stampede)."""
-    writer = subprocess.Popen([sys.executable, str(ROOT / "bench" / "writer.py"), "--seconds",
-                               str(duration + 2), "--rate", str(write_rate)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "writer.py"), "--seconds", str(duration + 2), "--rate", str(write_rate)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1)
     path = "/api/v1/leaderboard?period=all&limit=10"
-    fig = wrk(f"http://127.0.0.1:{port}{path}", duration, connections,
-              {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"})
+    fig = wrk(
+        f"http://127.0.0.1:{port}{path}",
+        duration,
+        connections,
+        {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"},
+    )
     awarded = writer.communicate(timeout=duration + 30)[0].strip()
-    return Figures("leaderboard all + me, awards streaming", path, fig["rps"], fig["p50"], fig["p99"], fig["max"],
-                   fig["non2xx"], round(fig["rps"] / bare_rps, 3), f"writer {awarded} in {duration + 2}s")
+    return Figures(
+        "leaderboard all + me, awards streaming",
+        path,
+        fig["rps"],
+        fig["p50"],
+        fig["p99"],
+        fig["max"],
+        fig["non2xx"],
+        round(fig["rps"] / bare_rps, 3),
+        f"writer {awarded} in {duration + 2}s",
+    )
 
 
 def ensure_database(url: str) -> None:
@@ -402,14 +520,25 @@ def ensure_database(url: str) -> None:
 def write_results(results: list[Figures], extra: dict, duration: int, connections: int) -> None:
     RESULTS.mkdir(exist_ok=True)
     machine = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()} · Python {platform.python_version()}"
-    payload = {"machine": machine, "duration_s": duration, "connections": connections,
-               "endpoints": [asdict(r) for r in results], "timings": extra}
+    payload = {
+        "machine": machine,
+        "duration_s": duration,
+        "connections": connections,
+        "endpoints": [asdict(r) for r in results],
+        "timings": extra,
+    }
     (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2))
-    lines = [f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s; gunicorn 2 sync workers.", "",
-             "| endpoint | req/s | p50 ms | p99 ms | max ms | non-2xx | × bare |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s; gunicorn 2 sync workers.",
+        "",
+        "| endpoint | req/s | p50 ms | p99 ms | max ms | non-2xx | × bare |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | "
-                     f"{r.non_2xx} | {r.ratio_to_bare if r.ratio_to_bare is not None else ''} |")
+        lines.append(
+            f"| {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | "
+            f"{r.non_2xx} | {r.ratio_to_bare if r.ratio_to_bare is not None else ''} |"
+        )
     for key, value in extra.items():
         lines.append(f"\n{key}: {value}")
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")

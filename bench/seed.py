@@ -31,13 +31,27 @@ import click
 
 BATCH = 10_000  # rows per executemany / COPY batch
 LOADED_TABLES = (
-    "users", "advocates", "advocate_groups", "challenges", "challenge_groups", "rewards", "completions",
-    "ledger_entries", "asks", "redemptions", "referrals", "reference_requests", "reference_assignments",
-    "tier_changes", "crm_opportunities", "crm_opportunity_references",
+    "users",
+    "advocates",
+    "advocate_groups",
+    "challenges",
+    "challenge_groups",
+    "rewards",
+    "completions",
+    "ledger_entries",
+    "asks",
+    "redemptions",
+    "referrals",
+    "reference_requests",
+    "reference_assignments",
+    "tier_changes",
+    "crm_opportunities",
+    "crm_opportunity_references",
 )
 # Tables given explicit ids (their PostgreSQL sequences are moved past them).
-ID_TABLES = tuple(t for t in LOADED_TABLES
-                  if t not in ("advocate_groups", "challenge_groups", "crm_opportunity_references"))
+ID_TABLES = tuple(
+    t for t in LOADED_TABLES if t not in ("advocate_groups", "challenge_groups", "crm_opportunity_references")
+)
 
 
 @dataclass
@@ -135,10 +149,12 @@ def sync_sequences(*tables) -> None:
         return
     for table in tables:
         name = getattr(table, "name", table)  # from our own metadata, never user input
-        db.session.execute(db.text(
-            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
-            f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
-        ))
+        db.session.execute(
+            db.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+            )
+        )
     db.session.commit()
 
 
@@ -159,11 +175,15 @@ def rebuild_derived() -> dict[str, float]:
     thresholds = get_setting("tier_thresholds")
     started = time.perf_counter()
     db.session.execute(
-        update(Advocate).values(tier=case(
-            (Advocate.lifetime_points >= thresholds["gold"], "gold"),
-            (Advocate.lifetime_points >= thresholds["silver"], "silver"),
-            else_="bronze",
-        )).execution_options(synchronize_session=False)
+        update(Advocate)
+        .values(
+            tier=case(
+                (Advocate.lifetime_points >= thresholds["gold"], "gold"),
+                (Advocate.lifetime_points >= thresholds["silver"], "silver"),
+                else_="bronze",
+            )
+        )
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
     timings["tiers_s"] = time.perf_counter() - started
@@ -182,12 +202,21 @@ def _register(loader) -> None:
     from hub.extensions import db
 
     columns = {
-        "users": USER_COLUMNS, "advocates": ADVOCATE_COLUMNS, "advocate_groups": ("advocate_id", "group_id"),
-        "challenges": CHALLENGE_COLUMNS, "challenge_groups": ("challenge_id", "group_id"),
-        "rewards": REWARD_COLUMNS, "completions": act.COMPLETION_COLUMNS, "ledger_entries": act.LEDGER_COLUMNS,
-        "asks": act.ASK_COLUMNS, "redemptions": act.REDEMPTION_COLUMNS, "referrals": act.REFERRAL_COLUMNS,
-        "reference_requests": act.REQUEST_COLUMNS, "reference_assignments": act.ASSIGNMENT_COLUMNS,
-        "tier_changes": act.TIER_CHANGE_COLUMNS, "crm_opportunities": OPPORTUNITY_COLUMNS,
+        "users": USER_COLUMNS,
+        "advocates": ADVOCATE_COLUMNS,
+        "advocate_groups": ("advocate_id", "group_id"),
+        "challenges": CHALLENGE_COLUMNS,
+        "challenge_groups": ("challenge_id", "group_id"),
+        "rewards": REWARD_COLUMNS,
+        "completions": act.COMPLETION_COLUMNS,
+        "ledger_entries": act.LEDGER_COLUMNS,
+        "asks": act.ASK_COLUMNS,
+        "redemptions": act.REDEMPTION_COLUMNS,
+        "referrals": act.REFERRAL_COLUMNS,
+        "reference_requests": act.REQUEST_COLUMNS,
+        "reference_assignments": act.ASSIGNMENT_COLUMNS,
+        "tier_changes": act.TIER_CHANGE_COLUMNS,
+        "crm_opportunities": OPPORTUNITY_COLUMNS,
         "crm_opportunity_references": LINK_COLUMNS,
     }
     for name in LOADED_TABLES:  # parents before children
@@ -205,25 +234,44 @@ def _finish(people, rewards) -> None:
     from rewards.models import HOLDING_STATUSES, Redemption, Reward, TierChange
 
     if rewards:
-        held = (select(func.count()).where(Redemption.reward_id == Reward.id,
-                                           Redemption.status.in_([s.value for s in HOLDING_STATUSES]))
-                .scalar_subquery())
+        held = (
+            select(func.count())
+            .where(Redemption.reward_id == Reward.id, Redemption.status.in_([s.value for s in HOLDING_STATUSES]))
+            .scalar_subquery()
+        )
         db.session.execute(
-            update(Reward).where(Reward.id.between(rewards[0].id, rewards[-1].id), Reward.stock_total.is_not(None))
-            .values(stock_remaining=Reward.stock_total - held).execution_options(synchronize_session=False))
+            update(Reward)
+            .where(Reward.id.between(rewards[0].id, rewards[-1].id), Reward.stock_total.is_not(None))
+            .values(stock_remaining=Reward.stock_total - held)
+            .execution_options(synchronize_session=False)
+        )
     if not people.ids:
         return
     mine = Advocate.id.between(people.first, people.last)
-    last = (select(Completion.advocate_id, func.max(Completion.submitted_at).label("at"))
-            .where(Completion.advocate_id.between(people.first, people.last))
-            .group_by(Completion.advocate_id).subquery())
-    db.session.execute(update(Advocate).where(mine, Advocate.id == last.c.advocate_id)
-                       .values(last_activity_at=last.c.at).execution_options(synchronize_session=False))
-    changed = (select(TierChange.advocate_id, func.max(TierChange.changed_at).label("at"))
-               .where(TierChange.advocate_id.between(people.first, people.last))
-               .group_by(TierChange.advocate_id).subquery())
-    db.session.execute(update(Advocate).where(mine, Advocate.id == changed.c.advocate_id)
-                       .values(tier_changed_at=changed.c.at).execution_options(synchronize_session=False))
+    last = (
+        select(Completion.advocate_id, func.max(Completion.submitted_at).label("at"))
+        .where(Completion.advocate_id.between(people.first, people.last))
+        .group_by(Completion.advocate_id)
+        .subquery()
+    )
+    db.session.execute(
+        update(Advocate)
+        .where(mine, Advocate.id == last.c.advocate_id)
+        .values(last_activity_at=last.c.at)
+        .execution_options(synchronize_session=False)
+    )
+    changed = (
+        select(TierChange.advocate_id, func.max(TierChange.changed_at).label("at"))
+        .where(TierChange.advocate_id.between(people.first, people.last))
+        .group_by(TierChange.advocate_id)
+        .subquery()
+    )
+    db.session.execute(
+        update(Advocate)
+        .where(mine, Advocate.id == changed.c.advocate_id)
+        .values(tier_changed_at=changed.c.at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _vacuum(tables: tuple[str, ...]) -> None:
@@ -283,7 +331,8 @@ def run_seed(plan: SeedPlan) -> dict:
         counts |= simulation.run()
         lap("activity")
         counts["opportunities"] = CrmSeeder(rng, loader, ids, now, tag, people.companies).run(
-            plan.opportunities, simulation.crm_referrals, simulation.crm_requests, people.prospects)
+            plan.opportunities, simulation.crm_referrals, simulation.crm_requests, people.prospects
+        )
         lap("crm")
     started = time.perf_counter()
     _finish(people, rewards)
@@ -303,14 +352,25 @@ def run_seed(plan: SeedPlan) -> dict:
     timings |= rebuild_derived()
     timings["total_s"] = time.perf_counter() - total_started
     counts["ledger"] = counts.pop("ledger_entries")
-    return {"advocates": plan.advocates, "challenges": plan.challenges, "rewards": plan.rewards, **counts,
-            "extras": extras, **timings}
+    return {
+        "advocates": plan.advocates,
+        "challenges": plan.challenges,
+        "rewards": plan.rewards,
+        **counts,
+        "extras": extras,
+        **timings,
+    }
 
 
 @click.command("seed")
 @click.option("--advocates", default=100_000, show_default=True)
-@click.option("--ledger", "ledger_rows", type=int, help="ledger entries in all: completion earns, redemptions, "
-              "refunds and bonuses, the rest owner adjustments  [default: 3,000,000 per 100,000 advocates]")
+@click.option(
+    "--ledger",
+    "ledger_rows",
+    type=int,
+    help="ledger entries in all: completion earns, redemptions, "
+    "refunds and bonuses, the rest owner adjustments  [default: 3,000,000 per 100,000 advocates]",
+)
 @click.option("--seed", "rng_seed", default=42, show_default=True)
 @click.option("--challenges", default=1_000, show_default=True)
 @click.option("--completions", type=int, help="[default: 2,000,000 per 100,000 advocates]")
@@ -320,15 +380,35 @@ def run_seed(plan: SeedPlan) -> dict:
 @click.option("--reference-requests", type=int, help="[default: 10,000 per 100,000 advocates]")
 @click.option("--opportunities", type=int, help="CRM opportunities  [default: 200,000 per 100,000 advocates]")
 @click.option("--vacuum/--no-vacuum", default=True, show_default=True, help="PostgreSQL: VACUUM ANALYZE after")
-def seed_command(advocates: int, ledger_rows: int | None, rng_seed: int, challenges: int, completions: int | None,
-                 rewards: int, redemptions: int | None, referrals: int | None, reference_requests: int | None,
-                 opportunities: int | None, vacuum: bool) -> None:
+def seed_command(
+    advocates: int,
+    ledger_rows: int | None,
+    rng_seed: int,
+    challenges: int,
+    completions: int | None,
+    rewards: int,
+    redemptions: int | None,
+    referrals: int | None,
+    reference_requests: int | None,
+    opportunities: int | None,
+    vacuum: bool,
+) -> None:
     """Bulk-seed a program at scale (see bench/seed.py)."""
-    result = run_seed(SeedPlan.for_advocates(
-        advocates, ledger=ledger_rows, seed=rng_seed, challenges=challenges, completions=completions,
-        rewards=rewards, redemptions=redemptions, referrals=referrals, reference_requests=reference_requests,
-        opportunities=opportunities, vacuum=vacuum,
-    ))
+    result = run_seed(
+        SeedPlan.for_advocates(
+            advocates,
+            ledger=ledger_rows,
+            seed=rng_seed,
+            challenges=challenges,
+            completions=completions,
+            rewards=rewards,
+            redemptions=redemptions,
+            referrals=referrals,
+            reference_requests=reference_requests,
+            opportunities=opportunities,
+            vacuum=vacuum,
+        )
+    )
     click.echo(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()))
 
 

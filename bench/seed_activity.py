@@ -52,38 +52,130 @@ HOUR = 3600.0
 EV_CREDIT, EV_COMPLETE, EV_REFERRAL, EV_REFCALL, EV_ADJUST, EV_REDEEM = range(6)
 
 COMPLETION_COLUMNS = (
-    "id", "challenge_id", "advocate_id", "status", "evidence_url", "evidence_text", "answers", "points_offered",
-    "points_awarded", "reason", "verification_note", "fetched_excerpt", "verification_attempts", "source_key",
-    "submitted_at", "verifying_started_at", "decided_at", "decided_by_id", "is_auto_approved",
+    "id",
+    "challenge_id",
+    "advocate_id",
+    "status",
+    "evidence_url",
+    "evidence_text",
+    "answers",
+    "points_offered",
+    "points_awarded",
+    "reason",
+    "verification_note",
+    "fetched_excerpt",
+    "verification_attempts",
+    "source_key",
+    "submitted_at",
+    "verifying_started_at",
+    "decided_at",
+    "decided_by_id",
+    "is_auto_approved",
 )
-LEDGER_COLUMNS = ("id", "advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at",
-                  "created_by_id")
+LEDGER_COLUMNS = (
+    "id",
+    "advocate_id",
+    "delta",
+    "kind",
+    "source_type",
+    "source_id",
+    "memo",
+    "created_at",
+    "created_by_id",
+)
 ASK_COLUMNS = ("id", "advocate_id", "kind", "source_type", "source_id", "asked_at", "cancelled_at")
 REDEMPTION_COLUMNS = (
-    "id", "reward_id", "advocate_id", "points", "status", "note", "reason", "fulfil_note", "client_key",
-    "created_at", "updated_at", "decided_at", "decided_by_id", "fulfilled_at", "fulfilled_by_id", "cancelled_at",
+    "id",
+    "reward_id",
+    "advocate_id",
+    "points",
+    "status",
+    "note",
+    "reason",
+    "fulfil_note",
+    "client_key",
+    "created_at",
+    "updated_at",
+    "decided_at",
+    "decided_by_id",
+    "fulfilled_at",
+    "fulfilled_by_id",
+    "cancelled_at",
 )
 REFERRAL_COLUMNS = (
-    "id", "advocate_id", "name", "email", "email_key", "claimed_email_key", "company", "title", "notes", "consent",
-    "status", "flag_reason", "flag_reviewed_at", "challenge_id", "completion_id", "no_points_reason", "points",
-    "bonus_points", "created_at", "opportunity_at", "won_at",
+    "id",
+    "advocate_id",
+    "name",
+    "email",
+    "email_key",
+    "claimed_email_key",
+    "company",
+    "title",
+    "notes",
+    "consent",
+    "status",
+    "flag_reason",
+    "flag_reviewed_at",
+    "challenge_id",
+    "completion_id",
+    "no_points_reason",
+    "points",
+    "bonus_points",
+    "created_at",
+    "opportunity_at",
+    "won_at",
 )
 REQUEST_COLUMNS = (
-    "id", "requested_by_id", "prospect_company", "industry", "company_size", "region", "use_case", "stage",
-    "deal_amount", "currency", "needed_by", "format", "topics", "opportunity_external_id", "status", "advocate_id",
-    "created_at", "matched_at", "accepted_at", "completed_at", "unfilled_at", "unfilled_note", "alternatives",
-    "feedback_rating", "feedback_notes", "feedback_helped", "feedback_by_id", "completion_id", "points_note",
+    "id",
+    "requested_by_id",
+    "prospect_company",
+    "industry",
+    "company_size",
+    "region",
+    "use_case",
+    "stage",
+    "deal_amount",
+    "currency",
+    "needed_by",
+    "format",
+    "topics",
+    "opportunity_external_id",
+    "status",
+    "advocate_id",
+    "created_at",
+    "matched_at",
+    "accepted_at",
+    "completed_at",
+    "unfilled_at",
+    "unfilled_note",
+    "alternatives",
+    "feedback_rating",
+    "feedback_notes",
+    "feedback_helped",
+    "feedback_by_id",
+    "completion_id",
+    "points_note",
 )
 ASSIGNMENT_COLUMNS = ("id", "request_id", "advocate_id", "assigned_by_id", "status", "asked_at", "responded_at")
 TIER_CHANGE_COLUMNS = ("id", "advocate_id", "from_tier", "to_tier", "changed_at")
 
 POSITIVE_ADJUSTMENTS = (
-    "Event attendance: Acme Summit", "Customer advisory call (offline)", "Beta program feedback",
-    "User group meetup host", "Points from the partner portal", "Welcome bonus", "Goodwill: delayed shipment",
-    "Booth help at the roadshow", "Translated a help article", "Bug report that led to a fix",
+    "Event attendance: Acme Summit",
+    "Customer advisory call (offline)",
+    "Beta program feedback",
+    "User group meetup host",
+    "Points from the partner portal",
+    "Welcome bonus",
+    "Goodwill: delayed shipment",
+    "Booth help at the roadshow",
+    "Translated a help article",
+    "Bug report that led to a fix",
 )
-NEGATIVE_ADJUSTMENTS = ("Correction: points awarded twice", "Correction: event not attended",
-                        "Correction: duplicate review")
+NEGATIVE_ADJUSTMENTS = (
+    "Correction: points awarded twice",
+    "Correction: event not attended",
+    "Correction: duplicate review",
+)
 MANUAL_TEXT = {
     "webinar": "Joined the session and asked about exports.",
     "case_study": "Happy to share how we rolled out dashboards to 400 users.",
@@ -91,13 +183,29 @@ MANUAL_TEXT = {
     "advisory_board": "Joined the quarterly board meeting on the roadmap.",
     "custom": "Done — details in the shared folder.",
 }
-REJECT_REASONS = ("We could not find your session in the attendance list.", "The link does not show your review.",
-                  "Please add a few details about what you did.", "This was already counted under another challenge.")
-USE_CASES = ("Usage analytics", "Compliance reporting", "Executive dashboards", "Data connectors", "Forecasting",
-             "Customer health scoring", "Embedded analytics")
+REJECT_REASONS = (
+    "We could not find your session in the attendance list.",
+    "The link does not show your review.",
+    "Please add a few details about what you did.",
+    "This was already counted under another challenge.",
+)
+USE_CASES = (
+    "Usage analytics",
+    "Compliance reporting",
+    "Executive dashboards",
+    "Data connectors",
+    "Forecasting",
+    "Customer health scoring",
+    "Embedded analytics",
+)
 TOPICS = ("rollout", "support", "security review", "pricing", "integrations", "change management", "ROI")
-FEEDBACK = ("Great call, very candid.", "Helped the champion make the case.", "Prospect asked about pricing.",
-            None, None)
+FEEDBACK = (
+    "Great call, very candid.",
+    "Helped the champion make the case.",
+    "Prospect asked about pricing.",
+    None,
+    None,
+)
 CAP_REASON = "A cap protecting this advocate has been reached."
 REASONS = {
     "closed": "This challenge is not open for submissions.",
@@ -153,8 +261,19 @@ def _opt(seconds: float | None) -> dt.datetime | None:
 class Simulation:
     """Replays every seeded advocate's history; rows go to the loader's buffers as they are made."""
 
-    def __init__(self, plan, rng: random.Random, loader, ids, now: dt.datetime, people: People, staff: Staff,
-                 challenges: list[ChallengeSpec], rewards: list[RewardSpec], tag: str) -> None:
+    def __init__(
+        self,
+        plan,
+        rng: random.Random,
+        loader,
+        ids,
+        now: dt.datetime,
+        people: People,
+        staff: Staff,
+        challenges: list[ChallengeSpec],
+        rewards: list[RewardSpec],
+        tag: str,
+    ) -> None:
         from hub.settings import get_setting
 
         self.plan, self.rng, self.loader, self.ids, self.people, self.staff = plan, rng, loader, ids, people, staff
@@ -171,9 +290,11 @@ class Simulation:
             value = policy.get(key)
             return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-        self.kind_rules = {"reference_call": (limit("reference_calls_per_30_days"), 30 * DAY),
-                           "medium": (limit("medium_asks_per_60_days"), 60 * DAY),
-                           "high": (limit("high_asks_per_90_days"), 90 * DAY)}
+        self.kind_rules = {
+            "reference_call": (limit("reference_calls_per_30_days"), 30 * DAY),
+            "medium": (limit("medium_asks_per_60_days"), 60 * DAY),
+            "high": (limit("high_asks_per_90_days"), 90 * DAY),
+        }
         self.annual = limit("asks_per_365_days")
         self.specs = challenges
         self.referral_specs = sorted((c for c in challenges if c.type == "referral"), key=lambda c: c.id)
@@ -200,10 +321,19 @@ class Simulation:
         self.rqid = ids.peek("reference_requests")
         self.asgid = ids.peek("reference_assignments")
         self.tcid = ids.peek("tier_changes")
-        self.first = {name: getattr(self, attr) for name, attr in (
-            ("completions", "cid"), ("ledger_entries", "lid"), ("asks", "aid"), ("redemptions", "rdid"),
-            ("referrals", "rfid"), ("reference_requests", "rqid"), ("reference_assignments", "asgid"),
-            ("tier_changes", "tcid"))}
+        self.first = {
+            name: getattr(self, attr)
+            for name, attr in (
+                ("completions", "cid"),
+                ("ledger_entries", "lid"),
+                ("asks", "aid"),
+                ("redemptions", "rdid"),
+                ("referrals", "rfid"),
+                ("reference_requests", "rqid"),
+                ("reference_assignments", "asgid"),
+                ("tier_changes", "tcid"),
+            )
+        }
         self.adjustments = 0
         self.claimed_keys: list[str] = []
         # For the CRM phase: referrals that became opportunities, reference requests linked to deals.
@@ -239,12 +369,19 @@ class Simulation:
         plan, rng, people = self.plan, self.rng, self.people
         n = len(people.ids)
         full = self.now - self.history_start
-        self.weights = [min(rng.paretovariate(1.2), 150.0) * max(0.0, self.now - max(j, self.history_start)) / full
-                        for j in people.joined]
+        self.weights = [
+            min(rng.paretovariate(1.2), 150.0) * max(0.0, self.now - max(j, self.history_start)) / full
+            for j in people.joined
+        ]
         weight_left = sum(self.weights) or 1.0
         refcall_target = round(plan.reference_requests * 0.8)
-        static_filler = max(0, plan.ledger - round(plan.completions * 0.87) - round(plan.redemptions * 1.06)
-                            - round(plan.referrals * 0.06))
+        static_filler = max(
+            0,
+            plan.ledger
+            - round(plan.completions * 0.87)
+            - round(plan.redemptions * 1.06)
+            - round(plan.referrals * 0.06),
+        )
         with click.progressbar(length=n, label="advocate activity".ljust(22), show_pos=True) as bar:
             # The busiest advocates go first: what they cannot take (limits, caps) is handed on to
             # lighter ones, who have room for it.
@@ -282,9 +419,16 @@ class Simulation:
         return counts | {"adjustments": self.adjustments}
 
     def count(self, name: str) -> int:
-        attr = {"completions": "cid", "ledger_entries": "lid", "asks": "aid", "redemptions": "rdid",
-                "referrals": "rfid", "reference_requests": "rqid", "reference_assignments": "asgid",
-                "tier_changes": "tcid"}[name]
+        attr = {
+            "completions": "cid",
+            "ledger_entries": "lid",
+            "asks": "aid",
+            "redemptions": "rdid",
+            "referrals": "rfid",
+            "reference_requests": "rqid",
+            "reference_assignments": "asgid",
+            "tier_changes": "tcid",
+        }[name]
         return getattr(self, attr) - self.first[name]
 
     # --- one advocate -----------------------------------------------------------------------
@@ -300,8 +444,13 @@ class Simulation:
         events = a.events
         seq = 0
         # Activity picks up over time (density rises towards now); redemptions come later still.
-        for kind, count, skew in ((EV_COMPLETE, generic, 0.8), (EV_REFERRAL, referrals, 0.8),
-                                  (EV_REFCALL, refcalls, 0.8), (EV_ADJUST, adjust, 0.9), (EV_REDEEM, redeem, 0.5)):
+        for kind, count, skew in (
+            (EV_COMPLETE, generic, 0.8),
+            (EV_REFERRAL, referrals, 0.8),
+            (EV_REFCALL, refcalls, 0.8),
+            (EV_ADJUST, adjust, 0.9),
+            (EV_REDEEM, redeem, 0.5),
+        ):
             for _ in range(count):
                 events.append((start + span * random() ** skew, seq, kind, 0))
                 seq += 1
@@ -346,8 +495,17 @@ class Simulation:
             self.tcid += 1
             a.rank = rank
 
-    def _entry(self, advocate_id: int, delta: int, kind: str, source_type: str, source_id, memo: str, t: float,
-               actor: int | None) -> None:
+    def _entry(
+        self,
+        advocate_id: int,
+        delta: int,
+        kind: str,
+        source_type: str,
+        source_id,
+        memo: str,
+        t: float,
+        actor: int | None,
+    ) -> None:
         self.ledger.append((self.lid, advocate_id, delta, kind, source_type, str(source_id), memo[:255], at(t), actor))
         self.lid += 1
 
@@ -378,7 +536,8 @@ class Simulation:
         if not spec.start <= t < spec.end:
             return "closed"
         if (spec.groups is not None and not spec.groups & a.groups) or (
-                spec.tiers is not None and a.rank not in spec.tiers):
+            spec.tiers is not None and a.rank not in spec.tiers
+        ):
             return "untargeted"
         state = a.per_ch.get(spec.id)
         if state is not None:
@@ -392,19 +551,53 @@ class Simulation:
             return "cap"
         return None
 
-    def _record(self, a: _Advocate, spec: ChallengeSpec, t: float, status: str, decided: float | None,
-                actor: int | None = None, auto: bool = False, url: str | None = None, text: str | None = None,
-                answers: list | None = None, reason: str | None = None, note: str | None = None,
-                excerpt: str | None = None, attempts: int = 0, source_key: str | None = None,
-                verifying: float | None = None, claim_ask: bool = True) -> int:
+    def _record(
+        self,
+        a: _Advocate,
+        spec: ChallengeSpec,
+        t: float,
+        status: str,
+        decided: float | None,
+        actor: int | None = None,
+        auto: bool = False,
+        url: str | None = None,
+        text: str | None = None,
+        answers: list | None = None,
+        reason: str | None = None,
+        note: str | None = None,
+        excerpt: str | None = None,
+        attempts: int = 0,
+        source_key: str | None = None,
+        verifying: float | None = None,
+        claim_ask: bool = True,
+    ) -> int:
         """Write one completion (and its earn entry and ask); returns its id."""
         cid = self.cid
         self.cid += 1
         approved = status == "approved"
-        self.completions.append((
-            cid, spec.id, a.id, status, url, text, answers, spec.points, spec.points if approved else None, reason,
-            note, excerpt, attempts, source_key, at(t), _opt(verifying), _opt(decided), actor, auto,
-        ))
+        self.completions.append(
+            (
+                cid,
+                spec.id,
+                a.id,
+                status,
+                url,
+                text,
+                answers,
+                spec.points,
+                spec.points if approved else None,
+                reason,
+                note,
+                excerpt,
+                attempts,
+                source_key,
+                at(t),
+                _opt(verifying),
+                _opt(decided),
+                actor,
+                auto,
+            )
+        )
         if approved:
             self._entry(a.id, spec.points, "earn", "completion", cid, f"{spec.title} approved", decided, actor)
             self._credit(a, decided, spec.points, True)
@@ -466,8 +659,11 @@ class Simulation:
                 status, auto, note = "approved", True, "Every question answered."
         elif v == "url_check":
             attempts, verifying = (1 if random() < 0.9 else 2), t + u(1, 30)
-            url = (f"https://www.{spec.domain}/products/acme-analytics/reviews/{self.cid}" if spec.type == "review"
-                   else f"https://{spec.domain}/posts/acme-{self.cid}")
+            url = (
+                f"https://www.{spec.domain}/products/acme-analytics/reviews/{self.cid}"
+                if spec.type == "review"
+                else f"https://{spec.domain}/posts/acme-{self.cid}"
+            )
             excerpt = f"… we rolled out {spec.marker} to the whole team last spring …"
             if random() < 0.65:
                 status, decided, auto = "approved", verifying + u(1, 20), True
@@ -496,8 +692,23 @@ class Simulation:
                 note = excerpt = None
             if status == "submitted":
                 verifying, attempts = None, 0
-        self._record(a, spec, t, status, decided, actor, auto, url, text, answers, reason, note, excerpt, attempts,
-                     verifying=verifying)
+        self._record(
+            a,
+            spec,
+            t,
+            status,
+            decided,
+            actor,
+            auto,
+            url,
+            text,
+            answers,
+            reason,
+            note,
+            excerpt,
+            attempts,
+            verifying=verifying,
+        )
 
     def _adjust(self, a: _Advocate, t: float) -> None:
         """An owner's adjustment (rewards.services.adjust_points): never below a zero balance."""
@@ -518,10 +729,15 @@ class Simulation:
         """rewards.services.redeem_reward at `t`; with nothing affordable, try again later."""
         rng = self.rng
         u = rng.uniform
-        options = [r for r in self.rewards
-                   if r.available_from <= t < r.available_until and r.cost <= a.balance and a.rank >= r.min_rank
-                   and (r.stock is None or self.stock_held[r.id] < r.stock)
-                   and (r.limit is None or a.held.get(r.id, 0) < r.limit)]
+        options = [
+            r
+            for r in self.rewards
+            if r.available_from <= t < r.available_until
+            and r.cost <= a.balance
+            and a.rank >= r.min_rank
+            and (r.stock is None or self.stock_held[r.id] < r.stock)
+            and (r.limit is None or a.held.get(r.id, 0) < r.limit)
+        ]
         if not options:
             later = t + u(20, 60) * DAY
             if tries < 8 and later < self.now:
@@ -542,8 +758,11 @@ class Simulation:
             elif (moment := t + u(4 * HOUR, 5 * DAY)) <= self.now:
                 decided, decided_by = moment, manager
                 if rng.random() < 0.08:
-                    status, reason, refund = "rejected", "We could not verify your shipping details.", (moment,
-                                                                                                        "declined")
+                    status, reason, refund = (
+                        "rejected",
+                        "We could not verify your shipping details.",
+                        (moment, "declined"),
+                    )
                 else:
                     status = "approved"
         else:
@@ -565,10 +784,26 @@ class Simulation:
         updated = max(x for x in (t, decided, fulfilled, cancelled) if x is not None)
         note = rng.choice((None, None, None, "Size L, please", "Ship to the office"))
         client_key = f"{rng.getrandbits(64):016x}" if rng.random() < 0.5 else None
-        self.redemptions.append((
-            rid, reward.id, a.id, cost, status, note, reason, fulfil_note, client_key, at(t), at(updated),
-            _opt(decided), decided_by, _opt(fulfilled), fulfilled_by, _opt(cancelled),
-        ))
+        self.redemptions.append(
+            (
+                rid,
+                reward.id,
+                a.id,
+                cost,
+                status,
+                note,
+                reason,
+                fulfil_note,
+                client_key,
+                at(t),
+                at(updated),
+                _opt(decided),
+                decided_by,
+                _opt(fulfilled),
+                fulfilled_by,
+                _opt(cancelled),
+            )
+        )
 
     def _person(self) -> tuple[str, str, str]:
         rng = self.rng
@@ -597,8 +832,18 @@ class Simulation:
             email = f"{first.lower()}.{last.lower()}{rid}@{slug(company)}.example"
         local, _, domain = email.partition("@")
         key = f"{local.split('+', 1)[0]}@{domain}"
-        row = dict(status="submitted", flag=flag, reviewed=None, challenge=None, completion=None, reason=None,
-                   points=0, bonus=0, opp=None, won=None)
+        row = dict(
+            status="submitted",
+            flag=flag,
+            reviewed=None,
+            challenge=None,
+            completion=None,
+            reason=None,
+            points=0,
+            bonus=0,
+            opp=None,
+            won=None,
+        )
         if flag is not None:
             row["status"] = "flagged"
             if rng.random() < 0.6 and (moment := t + u(DAY, 14 * DAY)) <= self.now:
@@ -615,9 +860,16 @@ class Simulation:
                 elif close <= self.now and outcome < 0.7:
                     lost = close
             row.update(status="won" if won else "opportunity" if opp else "submitted", opp=opp, won=won)
-            offer = next((c for c in self.referral_specs if c.start <= t < c.end
-                          and (c.groups is None or c.groups & a.groups)
-                          and (c.tiers is None or a.rank in c.tiers)), None)
+            offer = next(
+                (
+                    c
+                    for c in self.referral_specs
+                    if c.start <= t < c.end
+                    and (c.groups is None or c.groups & a.groups)
+                    and (c.tiers is None or a.rank in c.tiers)
+                ),
+                None,
+            )
             if offer is None:
                 row["reason"] = "No referral challenge is open to you right now."
             else:
@@ -630,27 +882,62 @@ class Simulation:
                     if opp is not None:
                         status, decided, actor = "approved", opp, None
                     elif self.now - t > 120 * DAY and rng.random() < 0.7:
-                        status, decided, actor = "rejected", t + u(90 * DAY, 120 * DAY), rng.choice(
-                            self.staff.managers)
+                        status, decided, actor = "rejected", t + u(90 * DAY, 120 * DAY), rng.choice(self.staff.managers)
                     else:
                         status, decided, actor = "submitted", None, None
                     row["completion"] = self._record(
-                        a, offer, t, status, decided, actor, auto=status == "approved", text=text,
+                        a,
+                        offer,
+                        t,
+                        status,
+                        decided,
+                        actor,
+                        auto=status == "approved",
+                        text=text,
                         reason="No opportunity came from this referral." if status == "rejected" else None,
-                        source_key=f"referral-{rid}")
+                        source_key=f"referral-{rid}",
+                    )
                     if won is not None and status == "approved" and offer.bonus > 0:
-                        self._entry(a.id, offer.bonus, "bonus", "referral_won", rid,
-                                    f"Your referral of {first} {last} closed won", won, None)
+                        self._entry(
+                            a.id,
+                            offer.bonus,
+                            "bonus",
+                            "referral_won",
+                            rid,
+                            f"Your referral of {first} {last} closed won",
+                            won,
+                            None,
+                        )
                         self._credit(a, won, offer.bonus, True)
             if opp is not None:
                 self.crm_referrals.append((rid, company, email, opp, won, lost))
-        self.referrals.append((
-            rid, a.id, f"{first} {last}", email, key, key if flag is None else None, company,
-            rng.choice(JOB_TITLES), rng.choice((None, "Evaluating analytics tools this quarter.",
-                                                "Met at the user group; asked for an intro.")),
-            True, row["status"], flag, _opt(row["reviewed"]), row["challenge"], row["completion"], row["reason"],
-            row["points"], row["bonus"], at(t), _opt(row["opp"]), _opt(row["won"]),
-        ))
+        self.referrals.append(
+            (
+                rid,
+                a.id,
+                f"{first} {last}",
+                email,
+                key,
+                key if flag is None else None,
+                company,
+                rng.choice(JOB_TITLES),
+                rng.choice(
+                    (None, "Evaluating analytics tools this quarter.", "Met at the user group; asked for an intro.")
+                ),
+                True,
+                row["status"],
+                flag,
+                _opt(row["reviewed"]),
+                row["challenge"],
+                row["completion"],
+                row["reason"],
+                row["points"],
+                row["bonus"],
+                at(t),
+                _opt(row["opp"]),
+                _opt(row["won"]),
+            )
+        )
 
     def _refcall(self, a: _Advocate, t: float) -> None:
         """A manager asks this advocate for a reference call at `t` (services.assign): the ask is
@@ -690,46 +977,107 @@ class Simulation:
                 rating = rng.choice((3, 4, 4, 5, 5, 5))
                 helped = rng.random() < 0.7
                 feedback = (rating, rng.choice(FEEDBACK), helped)
-                spec = next((c for c in self.refcall_specs if c.start <= t < c.end
-                             and (c.groups is None or c.groups & a.groups)
-                             and (c.tiers is None or a.rank in c.tiers)), None)
+                spec = next(
+                    (
+                        c
+                        for c in self.refcall_specs
+                        if c.start <= t < c.end
+                        and (c.groups is None or c.groups & a.groups)
+                        and (c.tiers is None or a.rank in c.tiers)
+                    ),
+                    None,
+                )
                 refusal = "none" if spec is None else self._refusal(a, spec, t)
                 if refusal is None:
-                    summary = (f"Reference call with {prospect} confirmed by {sales_name}"
-                               f" (rating {rating}/5{', it helped' if helped else ''}).")
-                    completion_id = self._record(a, spec, t, "approved", completed, None, True, text=summary,
-                                                 source_key=f"reference-request-{request_id}", claim_ask=False)
+                    summary = (
+                        f"Reference call with {prospect} confirmed by {sales_name}"
+                        f" (rating {rating}/5{', it helped' if helped else ''})."
+                    )
+                    completion_id = self._record(
+                        a,
+                        spec,
+                        t,
+                        "approved",
+                        completed,
+                        None,
+                        True,
+                        text=summary,
+                        source_key=f"reference-request-{request_id}",
+                        claim_ask=False,
+                    )
                     if t > self.ask_cutoff:
-                        self.asks.append((self.aid, a.id, "reference_call", "completion", str(completion_id), at(t),
-                                          None))
+                        self.asks.append(
+                            (self.aid, a.id, "reference_call", "completion", str(completion_id), at(t), None)
+                        )
                         self.aid += 1
                 else:
-                    note = ("No reference call challenge was open to this advocate when they were asked."
-                            if refusal == "none" else REASONS[refusal])
+                    note = (
+                        "No reference call challenge was open to this advocate when they were asked."
+                        if refusal == "none"
+                        else REASONS[refusal]
+                    )
                     released = completed  # the assignment's ask was released and nothing took it over
         a.asks.append((t, "reference_call", released if released is not None else INF))
         if t > self.ask_cutoff:
             assignment_released = responded if asg_status == "declined" else completed
-            self.asks.append((self.aid, a.id, "reference_call", "reference_assignment", str(assignment_id), at(t),
-                              _opt(assignment_released)))
+            self.asks.append(
+                (
+                    self.aid,
+                    a.id,
+                    "reference_call",
+                    "reference_assignment",
+                    str(assignment_id),
+                    at(t),
+                    _opt(assignment_released),
+                )
+            )
             self.aid += 1
         external_id = None
         if (accepted is not None and rng.random() < 0.65) or rng.random() < 0.1:
             if rng.random() < 0.5:
                 external_id = f"BENCH-{self.tag}-RQ{request_id}"
             self.crm_requests.append((request_id, prospect, created, accepted, deal, external_id))
-        alternatives = [{"kind": "case_study", "title": title, "url": None, "company": None, "industry": None}
-                        for title in self.case_studies[:2]] if unfilled else []
-        self.requests.append((
-            request_id, sales_id, prospect, industry, size, p.regions[a.i], rng.choice(USE_CASES),
-            rng.choice(("evaluation", "poc", "negotiation")), deal, "USD",
-            (at(created) + dt.timedelta(days=rng.randint(5, 30))).date(), rng.choice(("phone", "video", "email")),
-            rng.sample(TOPICS, k=rng.randint(0, 3)), external_id, status, request_advocate, at(created),
-            _opt(matched), _opt(accepted), _opt(completed), _opt(unfilled),
-            "No available advocate in time." if unfilled else None, alternatives,
-            feedback[0] if feedback else None, feedback[1] if feedback else None,
-            feedback[2] if feedback else None, sales_id if feedback else None, completion_id, note,
-        ))
+        alternatives = (
+            [
+                {"kind": "case_study", "title": title, "url": None, "company": None, "industry": None}
+                for title in self.case_studies[:2]
+            ]
+            if unfilled
+            else []
+        )
+        self.requests.append(
+            (
+                request_id,
+                sales_id,
+                prospect,
+                industry,
+                size,
+                p.regions[a.i],
+                rng.choice(USE_CASES),
+                rng.choice(("evaluation", "poc", "negotiation")),
+                deal,
+                "USD",
+                (at(created) + dt.timedelta(days=rng.randint(5, 30))).date(),
+                rng.choice(("phone", "video", "email")),
+                rng.sample(TOPICS, k=rng.randint(0, 3)),
+                external_id,
+                status,
+                request_advocate,
+                at(created),
+                _opt(matched),
+                _opt(accepted),
+                _opt(completed),
+                _opt(unfilled),
+                "No available advocate in time." if unfilled else None,
+                alternatives,
+                feedback[0] if feedback else None,
+                feedback[1] if feedback else None,
+                feedback[2] if feedback else None,
+                sales_id if feedback else None,
+                completion_id,
+                note,
+            )
+        )
         self.assignments.append((assignment_id, request_id, a.id, manager, asg_status, at(t), _opt(responded)))
 
     # --- after every advocate ---------------------------------------------------------------
@@ -776,8 +1124,16 @@ class Simulation:
             begin = max(self.last[i], people.joined[i], self.history_start)
             t = rng.uniform(begin, self.now) if begin < self.now else self.now
             delta = rng.choice((25, 50, 100, 150, 250))
-            self._entry(people.ids[i], delta, "adjust", "adjustment", f"{rng.getrandbits(128):032x}",
-                        rng.choice(POSITIVE_ADJUSTMENTS), t, self.staff.owner)
+            self._entry(
+                people.ids[i],
+                delta,
+                "adjust",
+                "adjustment",
+                f"{rng.getrandbits(128):032x}",
+                rng.choice(POSITIVE_ADJUSTMENTS),
+                t,
+                self.staff.owner,
+            )
             self.adjustments += 1
             self.last[i] = t
             self.lifetime[i] += delta
@@ -795,21 +1151,51 @@ class Simulation:
         for _ in range(max(0, missing)):
             request_id = self.rqid
             self.rqid += 1
-            created = self.now - rng.uniform(0, HISTORY_DAYS) ** 1.2 / HISTORY_DAYS ** 0.2 * DAY
+            created = self.now - rng.uniform(0, HISTORY_DAYS) ** 1.2 / HISTORY_DAYS**0.2 * DAY
             sales_id, _ = rng.choice(self.staff.sales)
             unfilled = None
             if self.now - created > 30 * DAY:
                 unfilled = created + rng.uniform(3 * DAY, 25 * DAY)
-            alternatives = [{"kind": "case_study", "title": title, "url": None, "company": None, "industry": None}
-                            for title in self.case_studies[:2]] if unfilled else []
-            self.requests.append((
-                request_id, sales_id, rng.choice(self.people.prospects), rng.choice(INDUSTRIES), rng.choice(SIZES),
-                rng.choice(REGIONS), rng.choice(USE_CASES), rng.choice(("evaluation", "poc", "negotiation")),
-                Decimal(int(rng.lognormvariate(10.4, 0.8)) // 100 * 100 + 1000), "USD",
-                (at(created) + dt.timedelta(days=rng.randint(5, 30))).date(), rng.choice(("phone", "video", "email")),
-                rng.sample(TOPICS, k=rng.randint(0, 3)), None, "unfilled" if unfilled else "open", None, at(created),
-                None, None, None, _opt(unfilled), "No available advocate in time." if unfilled else None,
-                alternatives, None, None, None, None, None, None,
-            ))
+            alternatives = (
+                [
+                    {"kind": "case_study", "title": title, "url": None, "company": None, "industry": None}
+                    for title in self.case_studies[:2]
+                ]
+                if unfilled
+                else []
+            )
+            self.requests.append(
+                (
+                    request_id,
+                    sales_id,
+                    rng.choice(self.people.prospects),
+                    rng.choice(INDUSTRIES),
+                    rng.choice(SIZES),
+                    rng.choice(REGIONS),
+                    rng.choice(USE_CASES),
+                    rng.choice(("evaluation", "poc", "negotiation")),
+                    Decimal(int(rng.lognormvariate(10.4, 0.8)) // 100 * 100 + 1000),
+                    "USD",
+                    (at(created) + dt.timedelta(days=rng.randint(5, 30))).date(),
+                    rng.choice(("phone", "video", "email")),
+                    rng.sample(TOPICS, k=rng.randint(0, 3)),
+                    None,
+                    "unfilled" if unfilled else "open",
+                    None,
+                    at(created),
+                    None,
+                    None,
+                    None,
+                    _opt(unfilled),
+                    "No available advocate in time." if unfilled else None,
+                    alternatives,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+            )
             if len(self.requests) >= self.loader.batch:
                 self.loader.flush()

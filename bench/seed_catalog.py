@@ -32,38 +32,85 @@ TYPE_MIX: dict[str, tuple[float, tuple[int, int], tuple[int, ...], tuple[int, ..
     "custom": (19, (25, 300), (1, 1, 2, 3, 5), (0, 0, 30), 0.8),
 }
 TITLES = {
-    "review": ("Review us on G2", "Review us on Capterra", "Review us on TrustRadius",
-               "Rate us on Gartner Peer Insights"),
-    "social_share": ("Share our launch post", "Share the customer story", "Post about the new dashboard",
-                     "Share our benchmark report"),
+    "review": (
+        "Review us on G2",
+        "Review us on Capterra",
+        "Review us on TrustRadius",
+        "Rate us on Gartner Peer Insights",
+    ),
+    "social_share": (
+        "Share our launch post",
+        "Share the customer story",
+        "Post about the new dashboard",
+        "Share our benchmark report",
+    ),
     "community_answer": ("Answer a community question", "Help a peer in the forum", "Answer an integration question"),
     "quiz": ("Product knowledge quiz", "Dashboards quiz", "Security basics quiz", "Release notes quiz"),
     "survey": ("Tell us how you use Acme", "Roadmap survey", "Onboarding survey", "Support experience survey"),
     "referral": ("Refer a peer", "Refer a colleague in finance", "Refer a friend at another company"),
     "reference_call": ("Take a reference call", "Talk to a prospect in your industry"),
-    "webinar": ("Join the spring webinar", "Attend the analytics masterclass", "Join the roadmap live session",
-                "Attend office hours"),
+    "webinar": (
+        "Join the spring webinar",
+        "Attend the analytics masterclass",
+        "Join the roadmap live session",
+        "Attend office hours",
+    ),
     "case_study": ("Be our next case study", "Co-write a customer story", "Star in a video testimonial"),
     "speaking": ("Speak at Acme Summit", "Present at a user group", "Join a panel at the roadshow"),
     "advisory_board": ("Join the customer advisory board", "Join the product council session"),
-    "custom": ("Send us a photo of your team", "Record a 30-second tip", "Nominate a colleague",
-               "Test a beta feature", "Write a how-to for the knowledge base"),
+    "custom": (
+        "Send us a photo of your team",
+        "Record a 30-second tip",
+        "Nominate a colleague",
+        "Test a beta feature",
+        "Write a how-to for the knowledge base",
+    ),
 }
-EDITIONS = ("", "Q1", "Q2", "Q3", "Q4", "spring", "summer", "autumn", "winter", "EMEA", "APAC", "NA", "launch week",
-            "2.0 release", "healthcare", "finance", "retail", "partners")
+EDITIONS = (
+    "",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "spring",
+    "summer",
+    "autumn",
+    "winter",
+    "EMEA",
+    "APAC",
+    "NA",
+    "launch week",
+    "2.0 release",
+    "healthcare",
+    "finance",
+    "retail",
+    "partners",
+)
 REVIEW_SITES = ("g2.com", "capterra.com", "trustradius.com", "gartner.com")
 SOCIAL_SITES = ("linkedin.com", "x.com", "mastodon.social")
-QUIZ = {"questions": [
-    {"prompt": "Which report shows influenced pipeline?", "options": ["Attribution", "Audit log", "Badges"],
-     "answer": 0},
-    {"prompt": "How many reference calls does the default policy allow per 30 days?", "options": ["1", "3", "5"],
-     "answer": 0},
-    {"prompt": "Where do you set tier thresholds?", "options": ["Settings", "Profile", "Leaderboard"], "answer": 0},
-], "pass_mark": 2}
-SURVEY = {"questions": [
-    {"prompt": "What do you use us for most?", "options": [], "answer": None},
-    {"prompt": "How likely are you to recommend us?", "options": ["0–6", "7–8", "9–10"], "answer": None},
-], "pass_mark": None}
+QUIZ = {
+    "questions": [
+        {
+            "prompt": "Which report shows influenced pipeline?",
+            "options": ["Attribution", "Audit log", "Badges"],
+            "answer": 0,
+        },
+        {
+            "prompt": "How many reference calls does the default policy allow per 30 days?",
+            "options": ["1", "3", "5"],
+            "answer": 0,
+        },
+        {"prompt": "Where do you set tier thresholds?", "options": ["Settings", "Profile", "Leaderboard"], "answer": 0},
+    ],
+    "pass_mark": 2,
+}
+SURVEY = {
+    "questions": [
+        {"prompt": "What do you use us for most?", "options": [], "answer": None},
+        {"prompt": "How likely are you to recommend us?", "options": ["0–6", "7–8", "9–10"], "answer": None},
+    ],
+    "pass_mark": None,
+}
 TIER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
 TIER_NAMES = ("bronze", "silver", "gold")
 
@@ -166,10 +213,19 @@ def seed_staff(loader, ids, rng: random.Random, tag: str, now: dt.datetime, hash
     for i, role in enumerate(roles):
         name = f"Bench {role.title()} {i}"
         names.append(name)
-        users.append((first + i, f"bench{tag}-{role}{i}@example.com", name, role, hash_, True,
-                      now - dt.timedelta(days=HISTORY_DAYS + rng.randint(1, 60)), None))
-    return Staff(first, list(range(first + 1, first + 7)),
-                 [(first + i, names[i]) for i in range(7, 47)])
+        users.append(
+            (
+                first + i,
+                f"bench{tag}-{role}{i}@example.com",
+                name,
+                role,
+                hash_,
+                True,
+                now - dt.timedelta(days=HISTORY_DAYS + rng.randint(1, 60)),
+                None,
+            )
+        )
+    return Staff(first, list(range(first + 1, first + 7)), [(first + i, names[i]) for i in range(7, 47)])
 
 
 def _type_counts(n: int) -> dict[str, int]:
@@ -192,8 +248,9 @@ def _round(points: float) -> int:
     return max(step, int(round(points / step) * step))
 
 
-def seed_challenges(loader, ids, rng: random.Random, n: int, now: dt.datetime, group_ids: list[int],
-                    staff: Staff) -> list[ChallengeSpec]:
+def seed_challenges(
+    loader, ids, rng: random.Random, n: int, now: dt.datetime, group_ids: list[int], staff: Staff
+) -> list[ChallengeSpec]:
     """`n` challenges: ~10% draft, ~33% published (most of them open now), the rest closed or
     archived; the first challenge of each type is an evergreen open one."""
     from challenges.verifiers import TYPES, ask_kind_for
@@ -253,34 +310,96 @@ def seed_challenges(loader, ids, rng: random.Random, n: int, now: dt.datetime, g
             end = INF  # still open: no end within the simulated history
         updated = max(x for x in (created, published, closed, archived) if x is not None)
         cb = rng.choice([staff.owner, *staff.managers])
-        description = (f"{spec_type.how_to}\n\n**{points:,} points.** "
-                       + ("A few minutes of your time." if effort == "low" else "Thank you for your time."))
-        rows.append((
-            cid, title, ctype, description, points, bonus, None, effort, spec_type.verification,
-            list(spec_type.evidence), [domain] if domain else [], marker, quiz, cooldown_days, max_per, max_total,
-            _dt(starts), _dt(ends), tiers, status, cb, at(created), at(updated), _dt(published), _dt(closed),
-            _dt(archived),
-        ))
+        description = f"{spec_type.how_to}\n\n**{points:,} points.** " + (
+            "A few minutes of your time." if effort == "low" else "Thank you for your time."
+        )
+        rows.append(
+            (
+                cid,
+                title,
+                ctype,
+                description,
+                points,
+                bonus,
+                None,
+                effort,
+                spec_type.verification,
+                list(spec_type.evidence),
+                [domain] if domain else [],
+                marker,
+                quiz,
+                cooldown_days,
+                max_per,
+                max_total,
+                _dt(starts),
+                _dt(ends),
+                tiers,
+                status,
+                cb,
+                at(created),
+                at(updated),
+                _dt(published),
+                _dt(closed),
+                _dt(archived),
+            )
+        )
         for gid in groups:
             links.append((cid, gid))
-        specs.append(ChallengeSpec(
-            id=cid, type=ctype, title=title, points=points, bonus=bonus, effort=effort,
-            verification=spec_type.verification, ask_kind=ask_kind, start=start, end=end, max_per=max_per,
-            cooldown=cooldown_days * DAY, max_total=max_total,
-            tiers=frozenset(TIER_RANK[t] for t in tiers) if tiers else None,
-            groups=frozenset(groups) if groups else None,
-            weight=popularity * rng.lognormvariate(0, 0.6), marker=marker, domain=domain, quiz=quiz,
-            is_open=is_open,
-        ))
+        specs.append(
+            ChallengeSpec(
+                id=cid,
+                type=ctype,
+                title=title,
+                points=points,
+                bonus=bonus,
+                effort=effort,
+                verification=spec_type.verification,
+                ask_kind=ask_kind,
+                start=start,
+                end=end,
+                max_per=max_per,
+                cooldown=cooldown_days * DAY,
+                max_total=max_total,
+                tiers=frozenset(TIER_RANK[t] for t in tiers) if tiers else None,
+                groups=frozenset(groups) if groups else None,
+                weight=popularity * rng.lognormvariate(0, 0.6),
+                marker=marker,
+                domain=domain,
+                quiz=quiz,
+                is_open=is_open,
+            )
+        )
         cid += 1
     return specs
 
 
 CHALLENGE_COLUMNS = (
-    "id", "title", "type", "description", "points", "bonus_points", "question_id", "effort", "verification",
-    "evidence", "allowed_domains", "marker", "quiz", "cooldown_days", "max_per_advocate", "max_total",
-    "starts_at", "ends_at", "target_tiers", "status", "created_by_id", "created_at", "updated_at",
-    "published_at", "closed_at", "archived_at",
+    "id",
+    "title",
+    "type",
+    "description",
+    "points",
+    "bonus_points",
+    "question_id",
+    "effort",
+    "verification",
+    "evidence",
+    "allowed_domains",
+    "marker",
+    "quiz",
+    "cooldown_days",
+    "max_per_advocate",
+    "max_total",
+    "starts_at",
+    "ends_at",
+    "target_tiers",
+    "status",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "closed_at",
+    "archived_at",
 )
 
 
@@ -340,8 +459,21 @@ def _lifecycle(rng: random.Random, status: str, evergreen: bool, now: float):
 
 
 REWARD_COLUMNS = (
-    "id", "name", "description", "description_html", "kind", "points_cost", "stock_total", "stock_remaining",
-    "min_tier", "per_advocate_limit", "requires_approval", "is_active", "image_name", "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "description_html",
+    "kind",
+    "points_cost",
+    "stock_total",
+    "stock_remaining",
+    "min_tier",
+    "per_advocate_limit",
+    "requires_approval",
+    "is_active",
+    "image_name",
+    "created_at",
+    "updated_at",
     "created_by_id",
 )
 
@@ -362,8 +494,38 @@ def seed_rewards(loader, ids, rng: random.Random, n: int, now: dt.datetime, staf
         created = now_s - rng.uniform(30, HISTORY_DAYS) * DAY
         until = now_s - rng.uniform(30, 200) * DAY if retired else INF
         description = f"**{name}**. Redeem for {cost:,} points." + (" Ships worldwide." if kind == "swag" else "")
-        rows.append((rid + i, name, description, render_markdown(description), kind, cost, stock, stock, tier, limit,
-                     approval, not retired, None, at(created), at(min(until, now_s)), staff.owner))
-        specs.append(RewardSpec(rid + i, name, cost, stock, TIER_RANK[tier], limit, approval, created, until,
-                                weight=3000 / cost * rng.uniform(0.5, 1.5)))
+        rows.append(
+            (
+                rid + i,
+                name,
+                description,
+                render_markdown(description),
+                kind,
+                cost,
+                stock,
+                stock,
+                tier,
+                limit,
+                approval,
+                not retired,
+                None,
+                at(created),
+                at(min(until, now_s)),
+                staff.owner,
+            )
+        )
+        specs.append(
+            RewardSpec(
+                rid + i,
+                name,
+                cost,
+                stock,
+                TIER_RANK[tier],
+                limit,
+                approval,
+                created,
+                until,
+                weight=3000 / cost * rng.uniform(0.5, 1.5),
+            )
+        )
     return specs

@@ -23,9 +23,27 @@ OPEN_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotia
 PRODUCTS = ("Analytics Platform", "Dashboards add-on", "Enterprise seats", "Data connectors", "Premium support")
 DEAL_KINDS = ("new business", "expansion", "renewal")
 OPPORTUNITY_COLUMNS = (
-    "id", "external_id", "name", "account", "account_key", "amount", "currency", "stage", "is_closed", "is_won",
-    "created_date", "close_date", "close_cutoff_at", "cycle_days", "contact_emails", "referral_id",
-    "reference_request_ids", "created_at", "updated_at", "won_at", "version",
+    "id",
+    "external_id",
+    "name",
+    "account",
+    "account_key",
+    "amount",
+    "currency",
+    "stage",
+    "is_closed",
+    "is_won",
+    "created_date",
+    "close_date",
+    "close_cutoff_at",
+    "cycle_days",
+    "contact_emails",
+    "referral_id",
+    "reference_request_ids",
+    "created_at",
+    "updated_at",
+    "won_at",
+    "version",
 )
 LINK_COLUMNS = ("opportunity_external_id", "reference_request_id")
 
@@ -50,13 +68,13 @@ class CrmSeeder:
     def run(self, total: int, referrals: list[tuple], requests: list[tuple], prospects: tuple[str, ...]) -> int:
         rng = self.rng
         rest = max(0, total - len(referrals) - len(requests))
-        with click.progressbar(length=len(referrals) + len(requests) + rest, label="CRM opportunities".ljust(22),
-                               show_pos=True) as bar:
+        with click.progressbar(
+            length=len(referrals) + len(requests) + rest, label="CRM opportunities".ljust(22), show_pos=True
+        ) as bar:
             for rid, company, email, opened, won, lost in referrals:
                 created = opened - rng.uniform(0, 5) * DAY
                 closed = won or lost
-                self._add(company, created, closed, won is not None, referral_id=rid, contacts=[email],
-                          synced=opened)
+                self._add(company, created, closed, won is not None, referral_id=rid, contacts=[email], synced=opened)
             bar.update(len(referrals))
             for request_id, prospect, created, accepted, deal, external_id in requests:
                 begin = created - rng.uniform(0, 30) * DAY
@@ -64,8 +82,15 @@ class CrmSeeder:
                 after = accepted if accepted is not None else created
                 if rng.random() < 0.7 and (moment := after + rng.uniform(5, 90) * DAY) <= self.now:
                     closed, won = moment, rng.random() < 0.6
-                ext = self._add(prospect, begin, closed, bool(won), external_id=external_id,
-                                request_ids=[] if external_id else [request_id], amount=deal)
+                ext = self._add(
+                    prospect,
+                    begin,
+                    closed,
+                    bool(won),
+                    external_id=external_id,
+                    request_ids=[] if external_id else [request_id],
+                    amount=deal,
+                )
                 self.links.append((ext, request_id))
             bar.update(len(requests))
             for n in range(rest):
@@ -87,9 +112,19 @@ class CrmSeeder:
         self.ids.set("crm_opportunities", self.next_id)
         return self.next_id - self.first
 
-    def _add(self, account: str, created: float, closed: float | None, won: bool, referral_id: int | None = None,
-             external_id: str | None = None, request_ids: list[int] | None = None, contacts: list[str] | None = None,
-             amount: Decimal | None = None, synced: float | None = None) -> str:
+    def _add(
+        self,
+        account: str,
+        created: float,
+        closed: float | None,
+        won: bool,
+        referral_id: int | None = None,
+        external_id: str | None = None,
+        request_ids: list[int] | None = None,
+        contacts: list[str] | None = None,
+        amount: Decimal | None = None,
+        synced: float | None = None,
+    ) -> str:
         """One opportunity; fields derived the way upsert_opportunity derives them."""
         rng = self.rng
         oid = self.next_id
@@ -107,19 +142,41 @@ class CrmSeeder:
             cycle = (close_date - created_date).days
             stage = "Closed Won" if won else "Closed Lost"
             # A referral's deal was synced the moment it closed (its referral's won_at and bonus say when).
-            updated = max(created_at, closed if referral_id is not None else min(closed + rng.uniform(0, 1) * DAY,
-                                                                                   self.now))
+            updated = max(
+                created_at, closed if referral_id is not None else min(closed + rng.uniform(0, 1) * DAY, self.now)
+            )
             if won:
                 won_at = updated
         if contacts is None:
             domain = slug(account)
-            contacts = [f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}@{domain}.example"
-                        for _ in range(rng.choice((0, 1, 1, 2)))]
+            contacts = [
+                f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}@{domain}.example"
+                for _ in range(rng.choice((0, 1, 1, 2)))
+            ]
         name = f"{account.strip()} — {rng.choice(PRODUCTS)} ({rng.choice(DEAL_KINDS)})"[:255]
-        self.rows.append((
-            oid, external_id, name, account, account.strip(" ").lower(), amount or _amount(rng), "USD", stage,
-            closed is not None, won, created_date, close_date, cutoff, cycle, contacts, referral_id,
-            request_ids or [], at(created_at), at(updated), None if won_at is None else at(won_at),
-            1 + (closed is not None) + rng.choice((0, 0, 1, 2)),
-        ))
+        self.rows.append(
+            (
+                oid,
+                external_id,
+                name,
+                account,
+                account.strip(" ").lower(),
+                amount or _amount(rng),
+                "USD",
+                stage,
+                closed is not None,
+                won,
+                created_date,
+                close_date,
+                cutoff,
+                cycle,
+                contacts,
+                referral_id,
+                request_ids or [],
+                at(created_at),
+                at(updated),
+                None if won_at is None else at(won_at),
+                1 + (closed is not None) + rng.choice((0, 0, 1, 2)),
+            )
+        )
         return external_id

@@ -40,8 +40,9 @@ class Loader:
         self.json_positions: dict[str, tuple[int, ...]] = {}
 
     def register(self, table: Table, columns: Sequence[str]) -> list[tuple]:
-        missing = [c.name for c in table.columns
-                   if c.name not in columns and not c.nullable and c.server_default is None]
+        missing = [
+            c.name for c in table.columns if c.name not in columns and not c.nullable and c.server_default is None
+        ]
         unknown = [name for name in columns if name not in table.c]
         if missing or unknown:
             raise ValueError(f"{table.name}: missing required columns {missing}, unknown columns {unknown}")
@@ -93,21 +94,27 @@ def bulk_mode(loader: Loader, table_names: Sequence[str], report: dict[str, floa
     if loader.dialect == "postgresql":
         session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         oids = [session.scalar(text("SELECT CAST(:n AS regclass)::oid"), {"n": n}) for n in table_names]
-        constraints = session.execute(text("""
+        constraints = session.execute(
+            text("""
             SELECT c.conrelid::regclass::text, quote_ident(c.conname), c.contype, pg_get_constraintdef(c.oid)
             FROM pg_constraint c
             WHERE c.conrelid = ANY(:oids) AND c.contype IN ('f', 'u')
               AND (c.contype = 'f' OR NOT EXISTS (
                    SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid))
             ORDER BY c.contype, c.conname
-        """), {"oids": oids}).all()
-        indexes = session.execute(text("""
+        """),
+            {"oids": oids},
+        ).all()
+        indexes = session.execute(
+            text("""
             SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
             FROM pg_index i
             WHERE i.indrelid = ANY(:oids) AND NOT i.indisprimary
               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
             ORDER BY 1
-        """), {"oids": oids}).all()
+        """),
+            {"oids": oids},
+        ).all()
         for table, name, _kind, _definition in constraints:  # 'f' sorts first: foreign keys go before uniques
             session.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
         for name, _definition in indexes:
@@ -129,8 +136,10 @@ def bulk_mode(loader: Loader, table_names: Sequence[str], report: dict[str, floa
         session.execute(text("PRAGMA cache_size = -262144"))  # 256 MiB for the B-trees still indexed
         marks = ", ".join(f":t{i}" for i in range(len(table_names)))
         indexes = session.execute(
-            text(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608
-                 f"AND tbl_name IN ({marks})"),
+            text(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608
+                f"AND tbl_name IN ({marks})"
+            ),
             {f"t{i}": n for i, n in enumerate(table_names)},
         ).all()
         for name, _sql in indexes:

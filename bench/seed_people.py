@@ -20,27 +20,204 @@ GROUPS = ("EMEA", "Healthcare CIOs", "Product Council", "APAC Champions", "Start
 INDUSTRIES = ("Software", "Healthcare", "Finance", "Retail", "Manufacturing", "Education", "Government", "Media")
 SIZES = ("1-50", "51-200", "201-1000", "1001-5000", "5000+")
 REGIONS = ("NA", "EMEA", "APAC", "LATAM")
-JOB_TITLES = ("Director of Engineering", "VP Analytics", "Head of Data", "BI Lead", "CTO", "Data Engineer",
-              "Product Manager", "Operations Manager", "CFO", "Analytics Manager", "IT Director")
-FIRST_NAMES = ("Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Tim", "Radia", "Barbara", "Donald",
-               "Frances", "Edsger", "Hedy", "John", "Sophie", "Ken", "Dennis", "Jean", "Kristen", "Annie", "Shafi",
-               "Vint", "Lynn", "Niklaus", "Adele", "Leslie", "Evelyn", "Carl", "Mary", "Whitfield", "Priya", "Wei",
-               "Amara", "Diego", "Fatima", "Hiroshi", "Ingrid", "Kwame", "Lucia", "Mateo", "Nadia", "Omar",
-               "Sofia", "Tariq", "Yuki", "Zara")
-LAST_NAMES = ("Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Perlman", "Liskov", "Knuth",
-              "Allen", "Dijkstra", "Lamarr", "Backus", "Wilson", "Thompson", "Ritchie", "Sammet", "Nygaard",
-              "Easley", "Goldwasser", "Cerf", "Conway", "Wirth", "Goldberg", "Lamport", "Boyd", "Keller", "Diffie",
-              "Patel", "Chen", "Okafor", "Garcia", "Haddad", "Tanaka", "Larsen", "Mensah", "Rossi", "Silva",
-              "Novak", "Farouk", "Kowalski", "Nakamura", "Osei", "Moreau")
-_PREFIX = ("Blue", "North", "Silver", "Bright", "Iron", "Green", "Summit", "Clear", "Rapid", "Golden", "Red", "Open",
-           "True", "Swift", "Stone", "Cedar", "Maple", "Harbor", "Pioneer", "Atlas", "Nova", "Crest", "Prime",
-           "Polar", "Sun", "River", "Echo", "Vertex", "Lumen", "Oak", "Pine", "Falcon", "Granite", "Quantum",
-           "Beacon", "Orbit", "Metro", "Apex", "Delta", "Coral")
-_CORE = ("peak", "field", "bridge", "wave", "line", "point", "gate", "works", "path", "stack", "forge", "leaf",
-         "rock", "light", "view", "side", "ridge", "core", "mark", "port", "shore", "grid", "stream", "wing", "spring")
-_CUSTOMER = ("Analytics", "Systems", "Health", "Labs", "Logistics", "Capital", "Retail", "Foods", "Energy", "Media",
-             "Software", "Networks", "Robotics", "Insurance", "Bank", "Motors", "Pharma", "Studios", "Partners",
-             "Group")
+JOB_TITLES = (
+    "Director of Engineering",
+    "VP Analytics",
+    "Head of Data",
+    "BI Lead",
+    "CTO",
+    "Data Engineer",
+    "Product Manager",
+    "Operations Manager",
+    "CFO",
+    "Analytics Manager",
+    "IT Director",
+)
+FIRST_NAMES = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Margaret",
+    "Tim",
+    "Radia",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "Edsger",
+    "Hedy",
+    "John",
+    "Sophie",
+    "Ken",
+    "Dennis",
+    "Jean",
+    "Kristen",
+    "Annie",
+    "Shafi",
+    "Vint",
+    "Lynn",
+    "Niklaus",
+    "Adele",
+    "Leslie",
+    "Evelyn",
+    "Carl",
+    "Mary",
+    "Whitfield",
+    "Priya",
+    "Wei",
+    "Amara",
+    "Diego",
+    "Fatima",
+    "Hiroshi",
+    "Ingrid",
+    "Kwame",
+    "Lucia",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Sofia",
+    "Tariq",
+    "Yuki",
+    "Zara",
+)
+LAST_NAMES = (
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Johnson",
+    "Torvalds",
+    "Hamilton",
+    "Perlman",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Dijkstra",
+    "Lamarr",
+    "Backus",
+    "Wilson",
+    "Thompson",
+    "Ritchie",
+    "Sammet",
+    "Nygaard",
+    "Easley",
+    "Goldwasser",
+    "Cerf",
+    "Conway",
+    "Wirth",
+    "Goldberg",
+    "Lamport",
+    "Boyd",
+    "Keller",
+    "Diffie",
+    "Patel",
+    "Chen",
+    "Okafor",
+    "Garcia",
+    "Haddad",
+    "Tanaka",
+    "Larsen",
+    "Mensah",
+    "Rossi",
+    "Silva",
+    "Novak",
+    "Farouk",
+    "Kowalski",
+    "Nakamura",
+    "Osei",
+    "Moreau",
+)
+_PREFIX = (
+    "Blue",
+    "North",
+    "Silver",
+    "Bright",
+    "Iron",
+    "Green",
+    "Summit",
+    "Clear",
+    "Rapid",
+    "Golden",
+    "Red",
+    "Open",
+    "True",
+    "Swift",
+    "Stone",
+    "Cedar",
+    "Maple",
+    "Harbor",
+    "Pioneer",
+    "Atlas",
+    "Nova",
+    "Crest",
+    "Prime",
+    "Polar",
+    "Sun",
+    "River",
+    "Echo",
+    "Vertex",
+    "Lumen",
+    "Oak",
+    "Pine",
+    "Falcon",
+    "Granite",
+    "Quantum",
+    "Beacon",
+    "Orbit",
+    "Metro",
+    "Apex",
+    "Delta",
+    "Coral",
+)
+_CORE = (
+    "peak",
+    "field",
+    "bridge",
+    "wave",
+    "line",
+    "point",
+    "gate",
+    "works",
+    "path",
+    "stack",
+    "forge",
+    "leaf",
+    "rock",
+    "light",
+    "view",
+    "side",
+    "ridge",
+    "core",
+    "mark",
+    "port",
+    "shore",
+    "grid",
+    "stream",
+    "wing",
+    "spring",
+)
+_CUSTOMER = (
+    "Analytics",
+    "Systems",
+    "Health",
+    "Labs",
+    "Logistics",
+    "Capital",
+    "Retail",
+    "Foods",
+    "Energy",
+    "Media",
+    "Software",
+    "Networks",
+    "Robotics",
+    "Insurance",
+    "Bank",
+    "Motors",
+    "Pharma",
+    "Studios",
+    "Partners",
+    "Group",
+)
 _PROSPECT = ("Inc", "Corp", "Holdings", "Technologies", "Industries", "Co", "Solutions", "International")
 CUSTOMERS = tuple(f"{p}{c} {s}" for s in _CUSTOMER for p in _PREFIX for c in _CORE)  # 20,000
 PROSPECTS = tuple(f"{p}{c} {s}" for s in _PROSPECT for p in _PREFIX for c in _CORE)  # 8,000, none a customer
@@ -74,9 +251,26 @@ class People:
 
 USER_COLUMNS = ("id", "email", "name", "role", "password_hash", "is_active_user", "created_at", "last_login_at")
 ADVOCATE_COLUMNS = (
-    "id", "user_id", "title", "company", "industry", "company_size", "region", "tier", "tier_changed_at", "balance",
-    "lifetime_points", "show_on_leaderboard", "available_for_references", "max_asks_per_quarter", "preferences",
-    "consent_version", "consented_at", "joined_at", "last_activity_at", "is_erased",
+    "id",
+    "user_id",
+    "title",
+    "company",
+    "industry",
+    "company_size",
+    "region",
+    "tier",
+    "tier_changed_at",
+    "balance",
+    "lifetime_points",
+    "show_on_leaderboard",
+    "available_for_references",
+    "max_asks_per_quarter",
+    "preferences",
+    "consent_version",
+    "consented_at",
+    "joined_at",
+    "last_activity_at",
+    "is_erased",
 )
 
 
@@ -94,8 +288,9 @@ def ensure_groups(now: dt.datetime) -> list[int]:
     return list(db.session.scalars(select(Group.id).order_by(Group.id)))
 
 
-def seed_people(count: int, rng: random.Random, loader, ids, now: dt.datetime, tag: str,
-                group_ids: list[int]) -> People:
+def seed_people(
+    count: int, rng: random.Random, loader, ids, now: dt.datetime, tag: str, group_ids: list[int]
+) -> People:
     """`count` advocates, each with a user, a company from CUSTOMERS and 0–2 groups."""
     users = loader.rows("users")
     advocates = loader.rows("advocates")
@@ -113,8 +308,19 @@ def seed_people(count: int, rng: random.Random, loader, ids, now: dt.datetime, t
     return people
 
 
-def _advocate(i: int, rng: random.Random, now: dt.datetime, tag: str, first_user: int, first: int,
-              group_ids: list[int], users: list, advocates: list, memberships: list, people: People) -> None:
+def _advocate(
+    i: int,
+    rng: random.Random,
+    now: dt.datetime,
+    tag: str,
+    first_user: int,
+    first: int,
+    group_ids: list[int],
+    users: list,
+    advocates: list,
+    memberships: list,
+    people: People,
+) -> None:
     joined = now - dt.timedelta(days=rng.randint(1, 1500), seconds=rng.randint(0, 86_399))
     email = f"bench{tag}-{i}@example.com"
     company = rng.choice(CUSTOMERS)
@@ -122,12 +328,42 @@ def _advocate(i: int, rng: random.Random, now: dt.datetime, tag: str, first_user
     refs_ok = rng.random() > 0.2
     personal = rng.choice((1, 2, 3)) if rng.random() < 0.03 else None  # their own max_asks_per_quarter
     groups = frozenset(rng.sample(group_ids, k=min(len(group_ids), rng.choice((0, 1, 1, 2)))))
-    users.append((first_user + i, email, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", "advocate",
-                  BENCH_PASSWORD_HASH, True, joined, None))
-    advocates.append((
-        first + i, first_user + i, rng.choice(JOB_TITLES), company, industry, size, region, "bronze", None, 0, 0,
-        rng.random() > 0.1, refs_ok, personal, {}, CONSENT_VERSION, joined, joined, joined, False,
-    ))
+    users.append(
+        (
+            first_user + i,
+            email,
+            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            "advocate",
+            BENCH_PASSWORD_HASH,
+            True,
+            joined,
+            None,
+        )
+    )
+    advocates.append(
+        (
+            first + i,
+            first_user + i,
+            rng.choice(JOB_TITLES),
+            company,
+            industry,
+            size,
+            region,
+            "bronze",
+            None,
+            0,
+            0,
+            rng.random() > 0.1,
+            refs_ok,
+            personal,
+            {},
+            CONSENT_VERSION,
+            joined,
+            joined,
+            joined,
+            False,
+        )
+    )
     for gid in sorted(groups):
         memberships.append((first + i, gid))
     people.ids.append(first + i)

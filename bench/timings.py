@@ -36,18 +36,28 @@ def main() -> None:
     from rewards.services import recompute_all_tiers
 
     with create_app().app_context():
+
         def count(model) -> int:
             return db.session.scalar(select(func.count()).select_from(model))
 
         rebuild_s, boards = timed(leaderboard.rebuild)
         tally_s, _ = timed(lambda: attribution.tally(None))
         tiers_s, changed = timed(recompute_all_tiers)
-        print(json.dumps({
-            "leaderboard_rebuild_s": rebuild_s, "leaderboard_rows": boards,
-            "attribution_recompute_s": tally_s, "opportunities": count(Opportunity),
-            "touches": count(AttributionTouch), "tier_recompute_s": tiers_s, "tier_changes": changed,
-            "advocates": count(Advocate), "ledger_entries": count(LedgerEntry),
-        }))
+        print(
+            json.dumps(
+                {
+                    "leaderboard_rebuild_s": rebuild_s,
+                    "leaderboard_rows": boards,
+                    "attribution_recompute_s": tally_s,
+                    "opportunities": count(Opportunity),
+                    "touches": count(AttributionTouch),
+                    "tier_recompute_s": tiers_s,
+                    "tier_changes": changed,
+                    "advocates": count(Advocate),
+                    "ledger_entries": count(LedgerEntry),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

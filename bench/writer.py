@@ -1,6 +1,6 @@
 """Keeps awarding points (as verification jobs would) while the leaderboard is read.
 
-    python bench/writer.py --seconds 15 --rate 50
+python bench/writer.py --seconds 15 --rate 50
 """
 
 from __future__ import annotations
@@ -30,8 +30,14 @@ def main(seconds: float, rate: float) -> None:
         awarded = 0
         while time.monotonic() < deadline:
             tick = time.monotonic()
-            post_entry(random.randint(low, high), random.choice((50, 100, 250)), "bonus", "bench_writer",
-                       uuid.uuid4().hex, "Streaming award")
+            post_entry(
+                random.randint(low, high),
+                random.choice((50, 100, 250)),
+                "bonus",
+                "bench_writer",
+                uuid.uuid4().hex,
+                "Streaming award",
+            )
             db.session.commit()
             awarded += 1
             time.sleep(max(0.0, 1.0 / rate - (time.monotonic() - tick)))

@@ -42,13 +42,19 @@ CHALLENGE_PROPERTIES = {
 }
 CHALLENGE_BODY = {"type": "object", "required": ["title", "type", "points"], "properties": CHALLENGE_PROPERTIES}
 PATCH_BODY = {"type": "object", "properties": CHALLENGE_PROPERTIES}
-COMPLETION_BODY = {"type": "object", "properties": {
-    "evidence_url": {"type": "string", "maxLength": services.MAX_URL},
-    "evidence_text": {"type": "string", "maxLength": services.MAX_EVIDENCE_TEXT},
-    "answers": {"type": "array"},
-}}
-REJECT_BODY = {"type": "object", "required": ["reason"], "properties": {
-    "reason": {"type": "string", "maxLength": services.MAX_REASON}}}
+COMPLETION_BODY = {
+    "type": "object",
+    "properties": {
+        "evidence_url": {"type": "string", "maxLength": services.MAX_URL},
+        "evidence_text": {"type": "string", "maxLength": services.MAX_EVIDENCE_TEXT},
+        "answers": {"type": "array"},
+    },
+}
+REJECT_BODY = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string", "maxLength": services.MAX_REASON}},
+}
 
 
 def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -58,8 +64,9 @@ def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"questions": [{"prompt": q["prompt"], "options": q.get("options") or []} for q in quiz["questions"]]}
 
 
-def challenge_json(challenge: Challenge, staff: bool, item: services.FeedItem | None = None,
-                   stats: dict[str, int] | None = None) -> dict[str, Any]:
+def challenge_json(
+    challenge: Challenge, staff: bool, item: services.FeedItem | None = None, stats: dict[str, int] | None = None
+) -> dict[str, Any]:
     spec = verifiers.TYPES.get(challenge.type)
     payload: dict[str, Any] = {
         "id": challenge.id,
@@ -89,8 +96,12 @@ def challenge_json(challenge: Challenge, staff: bool, item: services.FeedItem | 
         "published_at": iso(challenge.published_at),
     }
     if staff:
-        payload |= {"marker": challenge.marker, "created_at": iso(challenge.created_at),
-                    "closed_at": iso(challenge.closed_at), "archived_at": iso(challenge.archived_at)}
+        payload |= {
+            "marker": challenge.marker,
+            "created_at": iso(challenge.created_at),
+            "closed_at": iso(challenge.closed_at),
+            "archived_at": iso(challenge.archived_at),
+        }
         if stats is not None:
             payload["completions"] = stats
     if item is not None:
@@ -121,10 +132,13 @@ def completion_json(completion: Completion, staff: bool = False) -> dict[str, An
         "decided_at": iso(completion.decided_at),
     }
     if staff:
-        payload |= {"verification_note": completion.verification_note,
-                    "fetched_excerpt": completion.fetched_excerpt,
-                    "verification_attempts": completion.verification_attempts,
-                    "decided_by_id": completion.decided_by_id, "is_auto_approved": completion.is_auto_approved}
+        payload |= {
+            "verification_note": completion.verification_note,
+            "fetched_excerpt": completion.fetched_excerpt,
+            "verification_attempts": completion.verification_attempts,
+            "decided_by_id": completion.decided_by_id,
+            "is_auto_approved": completion.is_auto_approved,
+        }
     return payload
 
 
@@ -132,15 +146,31 @@ def _staff_challenge(challenge: Challenge) -> dict[str, Any]:
     return challenge_json(challenge, True, stats=services.completion_stats([challenge.id])[challenge.id])
 
 
-@endpoint(bp, "/challenges", "POST", roles=STAFF_ROLES, summary="Create a challenge (draft)", status=201,
-          body=CHALLENGE_BODY, idempotent=True, tag="challenges")
+@endpoint(
+    bp,
+    "/challenges",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Create a challenge (draft)",
+    status=201,
+    body=CHALLENGE_BODY,
+    idempotent=True,
+    tag="challenges",
+)
 def create_challenge(user: User, data: dict) -> tuple[dict, int]:
     challenge = services.create_challenge(services.clean_challenge(data), user.id)
     return _staff_challenge(challenge), 201
 
 
-@endpoint(bp, "/challenges/<int:challenge_id>", "PATCH", roles=STAFF_ROLES, summary="Edit a challenge",
-          body=PATCH_BODY, tag="challenges")
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>",
+    "PATCH",
+    roles=STAFF_ROLES,
+    summary="Edit a challenge",
+    body=PATCH_BODY,
+    tag="challenges",
+)
 def update_challenge(user: User, challenge_id: int, data: dict) -> dict:
     challenge = services.get_challenge(challenge_id)
     merged = services.definition_dict(challenge) | {k: v for k, v in data.items() if k in CHALLENGE_PROPERTIES}
@@ -153,23 +183,45 @@ def _transition_route(action: str, service) -> None:
         return _staff_challenge(service(challenge_id, user.id))
 
     route.__name__ = f"{action}_challenge"
-    endpoint(bp, f"/challenges/<int:challenge_id>/{action}", "POST", roles=STAFF_ROLES,
-             summary=f"{action.title()} a challenge", tag="challenges")(route)
+    endpoint(
+        bp,
+        f"/challenges/<int:challenge_id>/{action}",
+        "POST",
+        roles=STAFF_ROLES,
+        summary=f"{action.title()} a challenge",
+        tag="challenges",
+    )(route)
 
 
-for _action, _service in (("publish", services.publish_challenge), ("close", services.close_challenge),
-                          ("archive", services.archive_challenge)):
+for _action, _service in (
+    ("publish", services.publish_challenge),
+    ("close", services.close_challenge),
+    ("archive", services.archive_challenge),
+):
     _transition_route(_action, _service)
 
 
-@endpoint(bp, "/challenges/<int:challenge_id>/duplicate", "POST", roles=STAFF_ROLES, status=201,
-          summary="Copy a challenge into a new draft", tag="challenges")
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>/duplicate",
+    "POST",
+    roles=STAFF_ROLES,
+    status=201,
+    summary="Copy a challenge into a new draft",
+    tag="challenges",
+)
 def duplicate_challenge(user: User, challenge_id: int) -> tuple[dict, int]:
     return _staff_challenge(services.duplicate_challenge(challenge_id, user.id)), 201
 
 
-@endpoint(bp, "/challenges", roles=ALL_ROLES, summary="Advocates: their feed; staff: every challenge",
-          tag="challenges", query={"status": "string", "page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/challenges",
+    roles=ALL_ROLES,
+    summary="Advocates: their feed; staff: every challenge",
+    tag="challenges",
+    query={"status": "string", "page": "integer", "per_page": "integer"},
+)
 def list_challenges(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -177,7 +229,7 @@ def list_challenges(user: User) -> dict:
     f.done()
     if user.role is Role.ADVOCATE:
         feed = services.feed_for(user.advocate)
-        window = feed[(page - 1) * per_page: page * per_page]
+        window = feed[(page - 1) * per_page : page * per_page]
         return paginated([challenge_json(i.challenge, False, i) for i in window], page, per_page, len(feed))
     if user.role is Role.SALES:
         status = ChallengeStatus.PUBLISHED.value
@@ -201,24 +253,49 @@ def get_challenge(user: User, challenge_id: int) -> dict:
     return _staff_challenge(challenge)
 
 
-@endpoint(bp, "/challenges/<int:challenge_id>/completions", "POST", roles={Role.ADVOCATE}, status=201,
-          summary="Complete a challenge", body=COMPLETION_BODY, idempotent=True, tag="challenges")
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>/completions",
+    "POST",
+    roles={Role.ADVOCATE},
+    status=201,
+    summary="Complete a challenge",
+    body=COMPLETION_BODY,
+    idempotent=True,
+    tag="challenges",
+)
 def submit_completion(user: User, challenge_id: int, data: dict) -> tuple[dict, int]:
     completion = services.submit_completion(challenge_id, user.advocate.id, data)
     return completion_json(completion), 201
 
 
-@endpoint(bp, "/completions/<int:completion_id>", roles=STAFF_ROLES | {Role.ADVOCATE}, summary="One completion",
-          tag="challenges")
+@endpoint(
+    bp,
+    "/completions/<int:completion_id>",
+    roles=STAFF_ROLES | {Role.ADVOCATE},
+    summary="One completion",
+    tag="challenges",
+)
 def get_completion(user: User, completion_id: int) -> dict:
     staff = user.role in STAFF_ROLES
     completion = services.completion_for(completion_id, None if staff else user.advocate.id)
     return completion_json(completion, staff)
 
 
-@endpoint(bp, "/completions", roles=STAFF_ROLES, summary="List completions", tag="challenges",
-          query={"status": "string", "challenge_id": "integer", "advocate_id": "integer", "page": "integer",
-                 "per_page": "integer"})
+@endpoint(
+    bp,
+    "/completions",
+    roles=STAFF_ROLES,
+    summary="List completions",
+    tag="challenges",
+    query={
+        "status": "string",
+        "challenge_id": "integer",
+        "advocate_id": "integer",
+        "page": "integer",
+        "per_page": "integer",
+    },
+)
 def list_completions(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -230,14 +307,27 @@ def list_completions(user: User) -> dict:
     return paginated([completion_json(c, True) for c in items], page, per_page, total)
 
 
-@endpoint(bp, "/completions/<int:completion_id>/approve", "POST", roles=STAFF_ROLES, summary="Approve a completion",
-          tag="challenges")
+@endpoint(
+    bp,
+    "/completions/<int:completion_id>/approve",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Approve a completion",
+    tag="challenges",
+)
 def approve_completion(user: User, completion_id: int) -> dict:
     return completion_json(services.approve_completion(completion_id, user.id), True)
 
 
-@endpoint(bp, "/completions/<int:completion_id>/reject", "POST", roles=STAFF_ROLES, summary="Reject a completion",
-          body=REJECT_BODY, tag="challenges")
+@endpoint(
+    bp,
+    "/completions/<int:completion_id>/reject",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Reject a completion",
+    body=REJECT_BODY,
+    tag="challenges",
+)
 def reject_completion(user: User, completion_id: int, data: dict) -> dict:
     f = Fields(data)
     reason = f.str("reason", required=True, max_length=services.MAX_REASON)

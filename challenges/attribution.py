@@ -84,12 +84,17 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
 
     db.session.execute(delete(credits).where(in_scope(credits.c.opportunity_id)))
     db.session.execute(delete(touches).where(in_scope(touches.c.opportunity_id)))
-    db.session.execute(insert(touches).from_select(
-        ["opportunity_id", "advocate_id", "kind", "touched_at"], union_all(*_touch_queries(in_scope(o.c.id)))))
-    db.session.execute(insert(credits).from_select(
-        ["opportunity_id", "advocate_id", "currency", "is_closed", "is_won", "sourced_amount", "influenced_amount"],
-        _credit_query(in_scope(touches.c.opportunity_id)),
-    ))
+    db.session.execute(
+        insert(touches).from_select(
+            ["opportunity_id", "advocate_id", "kind", "touched_at"], union_all(*_touch_queries(in_scope(o.c.id)))
+        )
+    )
+    db.session.execute(
+        insert(credits).from_select(
+            ["opportunity_id", "advocate_id", "currency", "is_closed", "is_won", "sourced_amount", "influenced_amount"],
+            _credit_query(in_scope(touches.c.opportunity_id)),
+        )
+    )
     db.session.expire_all()
     if not count:
         return TallyResult(None if ids is None else len(ids), None, None)
@@ -131,11 +136,14 @@ def _touch_queries(scope) -> list:
     reference = (
         select(o.c.id, rr.c.advocate_id, literal(TouchKind.REFERENCE_CALL.value), func.min(rr.c.accepted_at))
         .select_from(
-            o.join(link, link.c.opportunity_external_id == o.c.external_id)
-            .join(rr, rr.c.id == link.c.reference_request_id)
+            o.join(link, link.c.opportunity_external_id == o.c.external_id).join(
+                rr, rr.c.id == link.c.reference_request_id
+            )
         )
         .where(
-            scope, rr.c.advocate_id.is_not(None), rr.c.accepted_at.is_not(None),
+            scope,
+            rr.c.advocate_id.is_not(None),
+            rr.c.accepted_at.is_not(None),
             rr.c.status.in_([RequestStatus.ACCEPTED.value, RequestStatus.COMPLETED.value]),
             _before_close(o, rr.c.accepted_at),
         )
@@ -154,7 +162,8 @@ def _credit_query(scope):
     t = AttributionTouch.__table__
     per_advocate = (
         select(
-            t.c.opportunity_id, t.c.advocate_id,
+            t.c.opportunity_id,
+            t.c.advocate_id,
             func.max(case((t.c.kind == TouchKind.REFERRAL.value, 1), else_=0)).label("sourced"),
         )
         .where(scope)
@@ -163,14 +172,19 @@ def _credit_query(scope):
     )
     ranked = select(
         per_advocate,
-        func.row_number().over(partition_by=per_advocate.c.opportunity_id,
-                               order_by=per_advocate.c.advocate_id).label("rn"),
+        func.row_number()
+        .over(partition_by=per_advocate.c.opportunity_id, order_by=per_advocate.c.advocate_id)
+        .label("rn"),
         func.count().over(partition_by=per_advocate.c.opportunity_id).label("n"),
     ).subquery()
     cents = cast(func.round(o.c.amount * 100), BigInteger)
     share_cents = cents // cast(ranked.c.n, BigInteger) + case((ranked.c.rn <= cents % ranked.c.n, 1), else_=0)
     return select(
-        ranked.c.opportunity_id, ranked.c.advocate_id, o.c.currency, o.c.is_closed, o.c.is_won,
+        ranked.c.opportunity_id,
+        ranked.c.advocate_id,
+        o.c.currency,
+        o.c.is_closed,
+        o.c.is_won,
         case((ranked.c.sourced == 1, o.c.amount), else_=cast(literal(0), Money)),
         cast(share_cents * literal_column("0.01", Money), Money),
     ).select_from(ranked.join(o, o.c.id == ranked.c.opportunity_id))
@@ -192,17 +206,25 @@ def thank_for_won_deals(opportunity_ids: Sequence[int]) -> int:
         .join(Opportunity, Opportunity.id == t.c.opportunity_id)
         .join(Advocate, Advocate.id == t.c.advocate_id)
         .where(
-            t.c.opportunity_id.in_(list(opportunity_ids)), Opportunity.is_won.is_(True),
+            t.c.opportunity_id.in_(list(opportunity_ids)),
+            Opportunity.is_won.is_(True),
             t.c.kind.in_([TouchKind.REFERRAL.value, TouchKind.REFERENCE_CALL.value]),
         )
         .distinct()
     ).all()
     sent = 0
     for opportunity_id, advocate_id, account, name, user_id in rows:
-        if insert_ignore(db.session, DealThanks.__table__,
-                         {"opportunity_id": opportunity_id, "advocate_id": advocate_id, "created_at": utcnow()}):
-            notify(user_id, "deal_won",
-                   f"Good news: the {account} deal you helped with ({name}) closed won. Thank you!", "/me/impact")
+        if insert_ignore(
+            db.session,
+            DealThanks.__table__,
+            {"opportunity_id": opportunity_id, "advocate_id": advocate_id, "created_at": utcnow()},
+        ):
+            notify(
+                user_id,
+                "deal_won",
+                f"Good news: the {account} deal you helped with ({name}) closed won. Thank you!",
+                "/me/impact",
+            )
             sent += 1
     return sent
 
@@ -236,22 +258,29 @@ class AdvocateAttribution:
         return round(self.deals_won / self.deals_closed, 4) if self.deals_closed else None
 
 
-def per_advocate(advocate_ids: Sequence[int] | None = None, limit: int | None = None,
-                 offset: int = 0) -> tuple[list[AdvocateAttribution], int]:
+def per_advocate(
+    advocate_ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0
+) -> tuple[list[AdvocateAttribution], int]:
     """Per-advocate, per-currency totals from the credits table, largest influenced won first."""
     c = AttributionCredit.__table__
     won = c.c.is_won.is_(True)
     query = select(
-        c.c.advocate_id, c.c.currency,
-        func.sum(_cents(c.c.sourced_amount)), func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
-        func.sum(_cents(c.c.influenced_amount)), func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
-        func.count(), func.sum(case((c.c.is_closed.is_(True), 1), else_=0)), func.sum(case((won, 1), else_=0)),
+        c.c.advocate_id,
+        c.c.currency,
+        func.sum(_cents(c.c.sourced_amount)),
+        func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
+        func.sum(_cents(c.c.influenced_amount)),
+        func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
+        func.count(),
+        func.sum(case((c.c.is_closed.is_(True), 1), else_=0)),
+        func.sum(case((won, 1), else_=0)),
     ).group_by(c.c.advocate_id, c.c.currency)
     if advocate_ids is not None:
         query = query.where(c.c.advocate_id.in_(list(advocate_ids)))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    query = query.order_by(func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)).desc(),
-                           c.c.advocate_id, c.c.currency)
+    query = query.order_by(
+        func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)).desc(), c.c.advocate_id, c.c.currency
+    )
     if limit is not None:
         query = query.limit(limit).offset(offset)
     rows = [
@@ -292,14 +321,23 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
     sums = db.session.execute(
         select(
             c.c.currency,
-            func.sum(_cents(c.c.sourced_amount)), func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
-            func.sum(_cents(c.c.influenced_amount)), func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
-        ).select_from(c.join(o, o.c.id == c.c.opportunity_id)).where(*date_filter).group_by(c.c.currency)
+            func.sum(_cents(c.c.sourced_amount)),
+            func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
+            func.sum(_cents(c.c.influenced_amount)),
+            func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
+        )
+        .select_from(c.join(o, o.c.id == c.c.opportunity_id))
+        .where(*date_filter)
+        .group_by(c.c.currency)
     ).all()
     result = ProgramAttribution(currency=currency)
     for cur, sp, sw, ip, iw in sums:
-        values = {"sourced_pipeline": money(sp), "sourced_won": money(sw),
-                  "influenced_pipeline": money(ip), "influenced_won": money(iw)}
+        values = {
+            "sourced_pipeline": money(sp),
+            "sourced_won": money(sw),
+            "influenced_pipeline": money(ip),
+            "influenced_won": money(iw),
+        }
         if cur == currency:
             for key, value in values.items():
                 setattr(result, key, value)
@@ -363,8 +401,15 @@ def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
     """The deals an advocate touched (for their impact page: no amounts)."""
     t = AttributionTouch.__table__
     rows = db.session.execute(
-        select(Opportunity.id, Opportunity.account, Opportunity.name, Opportunity.stage, Opportunity.is_closed,
-               Opportunity.is_won, t.c.kind)
+        select(
+            Opportunity.id,
+            Opportunity.account,
+            Opportunity.name,
+            Opportunity.stage,
+            Opportunity.is_closed,
+            Opportunity.is_won,
+            t.c.kind,
+        )
         .join(t, t.c.opportunity_id == Opportunity.id)
         .where(t.c.advocate_id == advocate_id)
         .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
@@ -380,15 +425,23 @@ def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
 def snapshot() -> tuple[list[tuple], list[tuple]]:
     """Every touch and credit row, ordered (used to prove full == incremental)."""
     touches = db.session.execute(
-        select(AttributionTouch.opportunity_id, AttributionTouch.advocate_id, AttributionTouch.kind,
-               AttributionTouch.touched_at)
-        .order_by(AttributionTouch.opportunity_id, AttributionTouch.advocate_id, AttributionTouch.kind)
+        select(
+            AttributionTouch.opportunity_id,
+            AttributionTouch.advocate_id,
+            AttributionTouch.kind,
+            AttributionTouch.touched_at,
+        ).order_by(AttributionTouch.opportunity_id, AttributionTouch.advocate_id, AttributionTouch.kind)
     ).all()
     credits = db.session.execute(
-        select(AttributionCredit.opportunity_id, AttributionCredit.advocate_id, AttributionCredit.currency,
-               AttributionCredit.is_closed, AttributionCredit.is_won, AttributionCredit.sourced_amount,
-               AttributionCredit.influenced_amount)
-        .order_by(AttributionCredit.opportunity_id, AttributionCredit.advocate_id)
+        select(
+            AttributionCredit.opportunity_id,
+            AttributionCredit.advocate_id,
+            AttributionCredit.currency,
+            AttributionCredit.is_closed,
+            AttributionCredit.is_won,
+            AttributionCredit.sourced_amount,
+            AttributionCredit.influenced_amount,
+        ).order_by(AttributionCredit.opportunity_id, AttributionCredit.advocate_id)
     ).all()
     return [tuple(r) for r in touches], [tuple(r) for r in credits]
 
@@ -399,10 +452,14 @@ def overcredited_deals() -> int:
     o = Opportunity.__table__
     per_deal = (
         select(c.c.opportunity_id, func.sum(_cents(c.c.influenced_amount)).label("credited"))
-        .group_by(c.c.opportunity_id).subquery()
+        .group_by(c.c.opportunity_id)
+        .subquery()
     )
-    return db.session.scalar(
-        select(func.count()).select_from(per_deal.join(o, o.c.id == per_deal.c.opportunity_id))
-        .where(per_deal.c.credited > cast(_cents(o.c.amount), Integer))
-    ) or 0
-
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(per_deal.join(o, o.c.id == per_deal.c.opportunity_id))
+            .where(per_deal.c.credited > cast(_cents(o.c.amount), Integer))
+        )
+        or 0
+    )

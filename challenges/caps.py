@@ -79,17 +79,20 @@ POLICY_MAX = 100
 
 
 def day_label(value: dt.datetime | dt.date, today: dt.datetime | dt.date | None = None) -> str:
-    """"Nov 3" (or "Nov 3, 2027" outside the current year)."""
+    """ "Nov 3" (or "Nov 3, 2027" outside the current year)."""
     today = today or utcnow()
     label = f"{value:%b} {value.day}"
     return label if value.year == today.year else f"{label}, {value.year}"
 
 
 def _active_asks(advocate_id: int, since: dt.datetime) -> list[Ask]:
-    return list(db.session.scalars(
-        select(Ask).where(Ask.advocate_id == advocate_id, Ask.cancelled_at.is_(None), Ask.asked_at > since)
-        .order_by(Ask.asked_at)
-    ))
+    return list(
+        db.session.scalars(
+            select(Ask)
+            .where(Ask.advocate_id == advocate_id, Ask.cancelled_at.is_(None), Ask.asked_at > since)
+            .order_by(Ask.asked_at)
+        )
+    )
 
 
 def parse_blackouts(raw: object) -> list[tuple[dt.date, dt.date]]:
@@ -194,8 +197,9 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
         relevant = [a for a in asks if a.kind in rule.kinds and a.asked_at > since]
         if len(relevant) < limit:
             continue
-        released = None if limit == 0 else relevant[len(relevant) - limit].asked_at + dt.timedelta(
-            days=rule.window_days)
+        released = (
+            None if limit == 0 else relevant[len(relevant) - limit].asked_at + dt.timedelta(days=rule.window_days)
+        )
         blocks.append((released, rule.code, _rule_reason(rule, limit, relevant, released or at, at)))
     blackouts = parse_blackouts((advocate.preferences or {}).get("blackouts"))
     if any(released is None for released, _, _ in blocks):
@@ -210,8 +214,10 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
     available, hit = _skip_blackouts(at, blackouts)
     if hit is not None:
         start, end = hit
-        reason = (f"You marked {day_label(start, at)} – {day_label(end, at)} as unavailable"
-                  f" — next one from {day_label(available, at)}")
+        reason = (
+            f"You marked {day_label(start, at)} – {day_label(end, at)} as unavailable"
+            f" — next one from {day_label(available, at)}"
+        )
         return CapCheck(False, reason, "blackout", available)
     return CapCheck(True)
 
@@ -226,7 +232,11 @@ def _ask_for(source_type: str, source_id: str) -> Ask | None:
 
 
 def claim_ask(
-    advocate_id: int, kind: AskKind | str, source_type: str, source_id: str | int, at: dt.datetime | None = None,
+    advocate_id: int,
+    kind: AskKind | str,
+    source_type: str,
+    source_id: str | int,
+    at: dt.datetime | None = None,
     handed_over: bool = False,
 ) -> Ask:
     """Record an ask atomically, or raise CapReached (with `available_at`).
@@ -250,8 +260,11 @@ def claim_ask(
         return existing
     check = CapCheck(True) if handed_over else check_ask(advocate_id, kind, at)
     if not check.allowed:
-        raise CapReached(check.reason or "A cap protecting this advocate has been reached.",
-                         available_at=check.available_at, reason_code=check.code)
+        raise CapReached(
+            check.reason or "A cap protecting this advocate has been reached.",
+            available_at=check.available_at,
+            reason_code=check.code,
+        )
     ask = Ask(advocate_id=advocate_id, kind=kind, source_type=source_type, source_id=source_id, asked_at=at)
     try:
         with db.session.begin_nested():
@@ -314,7 +327,8 @@ def recent_asks(advocate_ids: list[int], limit: int = 5) -> dict[int, list[Ask]]
     since = utcnow() - dt.timedelta(days=LOOKBACK_DAYS)
     found: dict[int, list[Ask]] = {a: [] for a in advocate_ids}
     for ask in db.session.scalars(
-        select(Ask).where(Ask.advocate_id.in_(advocate_ids), Ask.cancelled_at.is_(None), Ask.asked_at > since)
+        select(Ask)
+        .where(Ask.advocate_id.in_(advocate_ids), Ask.cancelled_at.is_(None), Ask.asked_at > since)
         .order_by(Ask.asked_at.desc())
     ):
         if len(found[ask.advocate_id]) < limit:

@@ -14,8 +14,13 @@ challenges_cli = click.Group("challenges", help="Challenges and completions main
 
 
 @challenges_cli.command("requeue-stuck")
-@click.option("--older-than-minutes", default=15.0, show_default=True, type=click.FloatRange(min=0),
-              help="Only completions waiting longer than this.")
+@click.option(
+    "--older-than-minutes",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Only completions waiting longer than this.",
+)
 @with_appcontext
 def requeue_stuck(older_than_minutes: float) -> None:
     """Re-enqueue verification of completions stuck in submitted/verifying."""

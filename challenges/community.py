@@ -47,24 +47,30 @@ def complete_community_answer(answer_id: int, at: dt.datetime | None = None) -> 
     author = db.session.get(User, answer.author_id)
     if author is None or author.role is not Role.ADVOCATE or author.advocate is None or author.advocate.is_erased:
         return []
-    challenge_ids = list(db.session.scalars(
-        select(Challenge.id).where(
-            Challenge.type == COMMUNITY_TYPE, Challenge.status == ChallengeStatus.PUBLISHED,
-            or_(Challenge.question_id.is_(None), Challenge.question_id == question.id),
-        ).order_by(Challenge.id)
-    ))
+    challenge_ids = list(
+        db.session.scalars(
+            select(Challenge.id)
+            .where(
+                Challenge.type == COMMUNITY_TYPE,
+                Challenge.status == ChallengeStatus.PUBLISHED,
+                or_(Challenge.question_id.is_(None), Challenge.question_id == question.id),
+            )
+            .order_by(Challenge.id)
+        )
+    )
     base = current_app.config["VOUCH_BASE_URL"]
     evidence = services.EvidenceInput(
         evidence_url=f"{base}/community/questions/{question.id}#answer-{answer.id}",
         evidence_text=f"Answer to “{question.title[:150]}”: "
-                      f"{'accepted' if answer.is_accepted else f'{answer.upvotes} upvotes'}.",
+        f"{'accepted' if answer.is_accepted else f'{answer.upvotes} upvotes'}.",
     )
     done = []
     for challenge_id in challenge_ids:
         try:
             with db.session.begin_nested():
-                done.append(services.auto_complete(challenge_id, author.advocate.id, f"answer:{answer.id}",
-                                                   evidence, at=at))
+                done.append(
+                    services.auto_complete(challenge_id, author.advocate.id, f"answer:{answer.id}", evidence, at=at)
+                )
         except VouchError:
             continue  # closed, not targeted, limit or cap reached, or a concurrent run won: nothing to award
     return done
@@ -77,11 +83,16 @@ def digest_items(advocate_id: int, since: dt.datetime, limit: int) -> list[dict]
     if advocate is None or advocate.is_erased or limit <= 0:
         return []
     items = [
-        item for item in services.feed_for(advocate)
+        item
+        for item in services.feed_for(advocate)
         if item.available and item.challenge.published_at is not None and item.challenge.published_at >= since
     ]
     return [
-        {"title": item.challenge.title, "points": item.challenge.points, "effort": item.challenge.effort.value,
-         "url": f"/challenges/{item.challenge.id}"}
+        {
+            "title": item.challenge.title,
+            "points": item.challenge.points,
+            "effort": item.challenge.effort.value,
+            "url": f"/challenges/{item.challenge.id}",
+        }
         for item in items[:limit]
     ]

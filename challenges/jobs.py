@@ -38,8 +38,9 @@ def verify_completion(completion_id: int) -> str:
     if verdict.decision == "retry":
         if evidence.attempt < MAX_ATTEMPTS:
             raise VerificationRetry(verdict.note or "transient failure")
-        verdict = verifiers.Verdict("review", f"Could not check the link after {evidence.attempt} tries: "
-                                    f"{verdict.note}")
+        verdict = verifiers.Verdict(
+            "review", f"Could not check the link after {evidence.attempt} tries: {verdict.note}"
+        )
     with job_context():
         outcome = services.apply_verdict(completion_id, verdict)
     log.info("completion %s verified: %s", completion_id, outcome)
@@ -57,7 +58,8 @@ def requeue_stuck(older_than: dt.timedelta) -> dict[str, int]:
                 reviewed += 1
             continue
         services.schedule_verification(
-            completion.id, job_id=f"verify-completion-{completion.id}-sweep-{completion.verification_attempts}")
+            completion.id, job_id=f"verify-completion-{completion.id}-sweep-{completion.verification_attempts}"
+        )
         requeued += 1
     return {"requeued": requeued, "sent_to_review": reviewed}
 

@@ -104,9 +104,7 @@ class Challenge(db.Model):
     starts_at: Mapped[dt.datetime | None]
     ends_at: Mapped[dt.datetime | None]
     target_tiers: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[ChallengeStatus] = mapped_column(
-        str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT
-    )
+    status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -128,7 +126,10 @@ class Completion(db.Model):
     __table_args__ = (
         UniqueConstraint("challenge_id", "source_key", name="uq_completions_challenge_source"),
         Index(
-            "uq_completions_one_open", "challenge_id", "advocate_id", unique=True,
+            "uq_completions_one_open",
+            "challenge_id",
+            "advocate_id",
+            unique=True,
             postgresql_where=text("status IN ('submitted', 'verifying', 'pending_review')"),
             sqlite_where=text("status IN ('submitted', 'verifying', 'pending_review')"),
         ),
@@ -142,9 +143,7 @@ class Completion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"))
-    status: Mapped[CompletionStatus] = mapped_column(
-        str_enum(CompletionStatus, 16), default=CompletionStatus.SUBMITTED
-    )
+    status: Mapped[CompletionStatus] = mapped_column(str_enum(CompletionStatus, 16), default=CompletionStatus.SUBMITTED)
     evidence_url: Mapped[str | None] = mapped_column(String(2000))
     evidence_text: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[list[Any] | None] = mapped_column(JSON)

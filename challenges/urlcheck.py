@@ -70,9 +70,7 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def check_target(
-    url: str, domains: Iterable[str], allow_hosts: Iterable[str]
-) -> tuple[str, str, int, str, list[str]]:
+def check_target(url: str, domains: Iterable[str], allow_hosts: Iterable[str]) -> tuple[str, str, int, str, list[str]]:
     """Validate one hop; returns (scheme, host, port, path, checked addresses) or raises Refused."""
     try:
         parts = urlsplit(url)
@@ -151,10 +149,16 @@ def fetch(
         cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
         conn = cls(host, port, addresses, remaining)
         try:
-            conn.request("GET", path, headers={
-                "User-Agent": USER_AGENT, "Accept": "text/html,*/*;q=0.5", "Accept-Encoding": "identity",
-                "Connection": "close",
-            })
+            conn.request(
+                "GET",
+                path,
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": "text/html,*/*;q=0.5",
+                    "Accept-Encoding": "identity",
+                    "Connection": "close",
+                },
+            )
             response = conn.getresponse()
             if response.status in REDIRECT_CODES and response.getheader("Location"):
                 url = urljoin(url, response.getheader("Location", ""))

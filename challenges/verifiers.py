@@ -32,26 +32,69 @@ class ChallengeType:
 TYPES: dict[str, ChallengeType] = {
     t.key: t
     for t in (
-        ChallengeType("review", "Review", Effort.LOW, "url_check", ("url",),
-                      how_to="Post your review, then paste its link here."),
-        ChallengeType("social_share", "Social share", Effort.LOW, "url_check", ("url",),
-                      how_to="Share the post, then paste the link to your share."),
-        ChallengeType("community_answer", "Community answer", Effort.LOW, "community", (), self_service=False,
-                      how_to="Answer in the community: an accepted answer, or one with 3 upvotes, completes it."),
+        ChallengeType(
+            "review", "Review", Effort.LOW, "url_check", ("url",), how_to="Post your review, then paste its link here."
+        ),
+        ChallengeType(
+            "social_share",
+            "Social share",
+            Effort.LOW,
+            "url_check",
+            ("url",),
+            how_to="Share the post, then paste the link to your share.",
+        ),
+        ChallengeType(
+            "community_answer",
+            "Community answer",
+            Effort.LOW,
+            "community",
+            (),
+            self_service=False,
+            how_to="Answer in the community: an accepted answer, or one with 3 upvotes, completes it.",
+        ),
         ChallengeType("quiz", "Quiz", Effort.LOW, "auto", ("answers",), how_to="Answer the questions below."),
         ChallengeType("survey", "Survey", Effort.LOW, "auto", ("answers",), how_to="Answer every question below."),
-        ChallengeType("referral", "Referral", Effort.MEDIUM, "crm", (), self_service=False,
-                      how_to="Refer a peer with the referral form: points arrive when they become an opportunity."),
-        ChallengeType("reference_call", "Reference call", Effort.MEDIUM, "feedback", (), self_service=False,
-                      how_to="We will ask you when a prospect needs a reference.", ask_kind=AskKind.REFERENCE_CALL),
-        ChallengeType("webinar", "Webinar", Effort.MEDIUM, "manual", ("text",),
-                      how_to="Tell us which session you joined."),
-        ChallengeType("case_study", "Case study", Effort.HIGH, "manual", ("text",),
-                      how_to="Tell us about your story; we will schedule the interview."),
-        ChallengeType("speaking", "Speaking", Effort.HIGH, "manual", ("text",),
-                      how_to="Tell us where and when you spoke."),
-        ChallengeType("advisory_board", "Advisory board", Effort.HIGH, "manual", ("text",),
-                      how_to="Tell us which board meeting you joined."),
+        ChallengeType(
+            "referral",
+            "Referral",
+            Effort.MEDIUM,
+            "crm",
+            (),
+            self_service=False,
+            how_to="Refer a peer with the referral form: points arrive when they become an opportunity.",
+        ),
+        ChallengeType(
+            "reference_call",
+            "Reference call",
+            Effort.MEDIUM,
+            "feedback",
+            (),
+            self_service=False,
+            how_to="We will ask you when a prospect needs a reference.",
+            ask_kind=AskKind.REFERENCE_CALL,
+        ),
+        ChallengeType(
+            "webinar", "Webinar", Effort.MEDIUM, "manual", ("text",), how_to="Tell us which session you joined."
+        ),
+        ChallengeType(
+            "case_study",
+            "Case study",
+            Effort.HIGH,
+            "manual",
+            ("text",),
+            how_to="Tell us about your story; we will schedule the interview.",
+        ),
+        ChallengeType(
+            "speaking", "Speaking", Effort.HIGH, "manual", ("text",), how_to="Tell us where and when you spoke."
+        ),
+        ChallengeType(
+            "advisory_board",
+            "Advisory board",
+            Effort.HIGH,
+            "manual",
+            ("text",),
+            how_to="Tell us which board meeting you joined.",
+        ),
         ChallengeType("custom", "Custom", Effort.LOW, "manual", ("text",), how_to="Describe what you did."),
     )
 }
@@ -147,11 +190,15 @@ def grade_answers(evidence: Evidence) -> Verdict:
     if evidence.challenge_type == "survey" or all(q.get("answer") is None for q in questions):
         complete = all(
             (isinstance(a, int) and not isinstance(a, bool) and 0 <= a < len(q.get("options") or []))
-            if q.get("options") else (isinstance(a, str) and a.strip() != "")
+            if q.get("options")
+            else (isinstance(a, str) and a.strip() != "")
             for q, a in zip(questions, answers, strict=True)
         )
-        return Verdict("approve", "Every question answered.") if complete else Verdict(
-            "review", "Some answers are missing.")
+        return (
+            Verdict("approve", "Every question answered.")
+            if complete
+            else Verdict("review", "Some answers are missing.")
+        )
     correct = sum(
         1 for q, a in zip(questions, answers, strict=True) if q.get("answer") is not None and a == q["answer"]
     )

@@ -34,13 +34,19 @@ def status_response(completion: Completion, announce: bool) -> Response:
     return response
 
 
-def _form_context(challenge_id: int, form: CompletionForm | None = None, error: str | None = None,
-                  target: str = "page") -> dict:
+def _form_context(
+    challenge_id: int, form: CompletionForm | None = None, error: str | None = None, target: str = "page"
+) -> dict:
     challenge = services.visible_challenge(challenge_id, _advocate())
     item = services.feed_item(challenge, _advocate())
-    return {"c": challenge, "item": item, "form": form or CompletionForm(), "error": error,
-            "target": target if target in TARGETS else "page",
-            "target_id": TARGETS.get(target, TARGETS["page"]).format(id=challenge.id)}
+    return {
+        "c": challenge,
+        "item": item,
+        "form": form or CompletionForm(),
+        "error": error,
+        "target": target if target in TARGETS else "page",
+        "target_id": TARGETS.get(target, TARGETS["page"]).format(id=challenge.id),
+    }
 
 
 @bp.get("/challenges")
@@ -76,9 +82,13 @@ def inline_form(challenge_id: int):
 def complete(challenge_id: int):
     form = CompletionForm()
     target = request.form.get("target", "page")
-    data = {"evidence_url": form.evidence_url.data, "evidence_text": form.evidence_text.data,
-            "answers": [request.form.get(f"answer-{n}", "") for n in range(services.MAX_QUESTIONS)
-                        if f"answer-{n}" in request.form]}
+    data = {
+        "evidence_url": form.evidence_url.data,
+        "evidence_text": form.evidence_text.data,
+        "answers": [
+            request.form.get(f"answer-{n}", "") for n in range(services.MAX_QUESTIONS) if f"answer-{n}" in request.form
+        ],
+    }
     if form.validate_on_submit():
         try:
             completion = services.submit_completion(challenge_id, _advocate().id, data)
@@ -127,17 +137,24 @@ def preferences():
     saved = False
     if form.validate_on_submit():
         try:
-            services.save_preferences(advocate.id, services.PreferencesInput(
-                tuple(form.activity_types.data or ()), bool(form.available_for_references.data),
-                form.max_asks_per_quarter.data, bool(form.show_on_leaderboard.data)))
+            services.save_preferences(
+                advocate.id,
+                services.PreferencesInput(
+                    tuple(form.activity_types.data or ()),
+                    bool(form.available_for_references.data),
+                    form.max_asks_per_quarter.data,
+                    bool(form.show_on_leaderboard.data),
+                ),
+            )
             db.session.commit()
             saved = True
         except ValidationFailed as exc:
             db.session.rollback()
             for name, messages in exc.fields.items():
                 getattr(form, name).errors.extend(messages)
-    return _preferences_page(form, BlackoutForm(formdata=None), saved,
-                             422 if request.method == "POST" and not saved else 200)
+    return _preferences_page(
+        form, BlackoutForm(formdata=None), saved, 422 if request.method == "POST" and not saved else 200
+    )
 
 
 def _prefs_form() -> PreferencesForm:
@@ -153,8 +170,11 @@ def _preferences_page(form: PreferencesForm, blackout_form: BlackoutForm, saved:
     blackouts = parse_blackouts((_advocate().preferences or {}).get("blackouts"))
     context = {"form": form, "blackout_form": blackout_form, "saved": saved, "blackouts": blackouts}
     if is_htmx():
-        template = "challenges/_blackouts.html" if request.endpoint != "challenges.preferences" else (
-            "challenges/_preferences_form.html")
+        template = (
+            "challenges/_blackouts.html"
+            if request.endpoint != "challenges.preferences"
+            else ("challenges/_preferences_form.html")
+        )
         return render_template(template, **context)
     return render_template("challenges/preferences.html", **context), status
 

@@ -59,7 +59,8 @@ def current_api_user() -> User | None:
         scheme, _, token = header.partition(" ")
         g.api_user = (
             services.user_for_api_token(token.strip())
-            if scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200 else None
+            if scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
+            else None
         )
     return g.api_user
 
@@ -159,11 +160,20 @@ def endpoint(
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
-        OPENAPI_OPERATIONS.append({
-            "path": API_PREFIX + rule, "method": method.lower(), "summary": summary, "roles": sorted(allowed),
-            "status": status, "body": body, "query": query or {}, "idempotent": idempotent, "tag": tag,
-            "operation_id": f"{blueprint.name}.{fn.__name__}",
-        })
+        OPENAPI_OPERATIONS.append(
+            {
+                "path": API_PREFIX + rule,
+                "method": method.lower(),
+                "summary": summary,
+                "roles": sorted(allowed),
+                "status": status,
+                "body": body,
+                "query": query or {},
+                "idempotent": idempotent,
+                "tag": tag,
+                "operation_id": f"{blueprint.name}.{fn.__name__}",
+            }
+        )
         return view
 
     return decorator
@@ -223,13 +233,18 @@ def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Respon
     """Claim the key in its own transaction, then run; the response is stored in the same
     commit as the effects, so a replay is exact and a crash leaves nothing half-done."""
     if len(key) > 255:
-        return api_error(422, "invalid", "Idempotency-Key is at most 255 characters.",
-                         {"Idempotency-Key": ["At most 255 characters."]})
+        return api_error(
+            422,
+            "invalid",
+            "Idempotency-Key is at most 255 characters.",
+            {"Idempotency-Key": ["At most 255 characters."]},
+        )
     fingerprint = _fingerprint()
     user_id = user.id
     claimed = _claim_key(user_id, key, fingerprint)
     if isinstance(claimed, Response):
         return claimed
+
     def run_and_record() -> Response:
         try:
             response = _json_response(fn(user=db.session.get(User, user_id), **kwargs))
@@ -258,8 +273,10 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
     # transaction rolled back (effects and response commit together), so it can be reclaimed.
     db.session.execute(
         delete(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
-            IdempotencyKey.response_status.is_(None), IdempotencyKey.created_at < stale_before,
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.response_status.is_(None),
+            IdempotencyKey.created_at < stale_before,
         )
     )
     try:
@@ -275,11 +292,11 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
     if existing is None:
         return _busy()
     if existing.request_fingerprint != fingerprint:
-        return api_error(422, "idempotency_key_reused",
-                         "This Idempotency-Key was used with a different request.")
+        return api_error(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request.")
     if existing.response_status is None:
-        return api_error(409, "idempotency_in_progress",
-                         "A request with this Idempotency-Key is still being processed.")
+        return api_error(
+            409, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed."
+        )
     response = Response(existing.response_body, status=existing.response_status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -352,16 +369,29 @@ def me(user: User) -> dict:
     return payload
 
 
-@endpoint(bp, "/advocates", "POST", roles=STAFF_ROLES, summary="Create an advocate", status=201,
-          body=ADVOCATE_BODY, idempotent=True)
+@endpoint(
+    bp,
+    "/advocates",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Create an advocate",
+    status=201,
+    body=ADVOCATE_BODY,
+    idempotent=True,
+)
 def create_advocate(user: User, data: dict) -> tuple[dict, int]:
     profile = services.clean_profile(data)
     advocate = services.create_advocate(profile, user.id)
     return advocate_json(advocate), 201
 
 
-@endpoint(bp, "/advocates", roles=STAFF_ROLES, summary="List advocates",
-          query={"tier": "string", "group": "string", "q": "string", "page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/advocates",
+    roles=STAFF_ROLES,
+    summary="List advocates",
+    query={"tier": "string", "group": "string", "q": "string", "page": "integer", "per_page": "integer"},
+)
 def list_advocates(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -373,17 +403,26 @@ def list_advocates(user: User) -> dict:
     if tier:
         query = query.where(Advocate.tier == tier)
     if group:
-        query = query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id).join(
-            Group, Group.id == advocate_groups.c.group_id
-        ).where(func.lower(Group.name) == group.lower())
+        query = (
+            query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id)
+            .join(Group, Group.id == advocate_groups.c.group_id)
+            .where(func.lower(Group.name) == group.lower())
+        )
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like),
-                                func.lower(Advocate.company).like(like)))
+        query = query.where(
+            or_(
+                func.lower(User.name).like(like),
+                func.lower(User.email).like(like),
+                func.lower(Advocate.company).like(like),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
-        .order_by(Advocate.id).limit(per_page).offset((page - 1) * per_page)
+        .order_by(Advocate.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     from rewards.badges import badge_codes_for
 

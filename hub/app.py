@@ -59,8 +59,9 @@ class BoundedInt(IntegerConverter):
     """`<int:…>` URL parts stop at the database's integer range: a huge id is a 404, not a
     driver overflow (500)."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
-                 signed: bool = False) -> None:
+    def __init__(
+        self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:
         super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
 
 
@@ -196,9 +197,23 @@ def _register_blueprints(app: Flask) -> None:
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
 
-    for blueprint in (hub_views, hub_api, openapi_bp, community_views, community_api, notifications_api,
-                      email_views, rewards_api, rewards_views, challenges_api, challenges_views, references_api,
-                      references_views, admin_bp, admin_emails_bp):
+    for blueprint in (
+        hub_views,
+        hub_api,
+        openapi_bp,
+        community_views,
+        community_api,
+        notifications_api,
+        email_views,
+        rewards_api,
+        rewards_views,
+        challenges_api,
+        challenges_views,
+        references_api,
+        references_views,
+        admin_bp,
+        admin_emails_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from hub.htmx import register_template_helpers

@@ -21,7 +21,7 @@ def _sqlalchemy_url(raw: str | None) -> str:
     # Heroku-style URLs and bare postgresql:// get the psycopg 3 driver.
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
+            return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
 
 

@@ -124,9 +124,7 @@ def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int
         return
     insert = _dialect_insert(session, table)
     stmt = insert.values([{**k, column: amount} for k in rows])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount}
-    )
+    stmt = stmt.on_conflict_do_update(index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount})
     session.execute(stmt)
 
 

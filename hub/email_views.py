@@ -32,8 +32,11 @@ def preferences():
         db.session.commit()
         saved = True
     return render_page_or_partial(
-        "hub/email_preferences.html", "hub/_email_preferences_form.html",
-        kinds=list(EMAIL_KINDS.values()), off=disabled_kinds(current_user.advocate), saved=saved,
+        "hub/email_preferences.html",
+        "hub/_email_preferences_form.html",
+        kinds=list(EMAIL_KINDS.values()),
+        off=disabled_kinds(current_user.advocate),
+        saved=saved,
     )
 
 

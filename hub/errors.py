@@ -160,9 +160,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = {
-            400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-            422: "invalid", 429: "rate_limited", 503: "busy",
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media_type",
+            422: "invalid",
+            429: "rate_limited",
+            503: "busy",
         }.get(exc.code or 500, "error")
         if wants_json():
             response = jsonify(error_body(code, exc.description or exc.name))

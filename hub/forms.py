@@ -26,8 +26,10 @@ class NewPasswordForm(FlaskForm):
 
 class AcceptInviteForm(NewPasswordForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    consent = BooleanField("I agree to take part in the advocate program and to the privacy terms above.",
-                           validators=[DataRequired("Please accept the program terms to join.")])
+    consent = BooleanField(
+        "I agree to take part in the advocate program and to the privacy terms above.",
+        validators=[DataRequired("Please accept the program terms to join.")],
+    )
 
 
 class ChangePasswordForm(FlaskForm):

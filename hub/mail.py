@@ -66,9 +66,17 @@ def queue_email(
     same key returns None and queues nothing.
     """
     values = {
-        "to_address": to, "subject": subject[:255], "body_text": text, "body_html": html, "kind": kind[:40],
-        "user_id": user_id, "status": EmailStatus.QUEUED.value, "attempts": 0, "created_at": utcnow(),
-        "unsubscribe_url": unsubscribe_url, "dedupe_key": dedupe_key,
+        "to_address": to,
+        "subject": subject[:255],
+        "body_text": text,
+        "body_html": html,
+        "kind": kind[:40],
+        "user_id": user_id,
+        "status": EmailStatus.QUEUED.value,
+        "attempts": 0,
+        "created_at": utcnow(),
+        "unsubscribe_url": unsubscribe_url,
+        "dedupe_key": dedupe_key,
     }
     if dedupe_key is not None:
         if not insert_ignore(db.session, EmailMessage.__table__, values):
@@ -94,9 +102,11 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
     Returns "sent", "retry", "failed" or "skipped" (locked by another worker, or not queued).
     """
     now = now or utcnow()
-    query = select(EmailMessage).where(
-        EmailMessage.id == message_id, EmailMessage.status == EmailStatus.QUEUED.value
-    ).execution_options(populate_existing=True)
+    query = (
+        select(EmailMessage)
+        .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.QUEUED.value)
+        .execution_options(populate_existing=True)
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     message = db.session.scalar(query)
@@ -116,8 +126,13 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
         message.last_error = str(exc)[:500]
         message.next_attempt_at = now + dt.timedelta(seconds=_backoff(message.attempts))
         db.session.flush()
-        log.warning("email %s attempt %s failed (%s); retrying after %s", message.id, message.attempts, exc,
-                    message.next_attempt_at.isoformat())
+        log.warning(
+            "email %s attempt %s failed (%s); retrying after %s",
+            message.id,
+            message.attempts,
+            exc,
+            message.next_attempt_at.isoformat(),
+        )
         return "retry"
     message.status = EmailStatus.SENT.value
     message.sent_at = now
@@ -181,8 +196,9 @@ def retry_failed_email(message_id: int, actor_id: int) -> EmailMessage:
         raise InvalidState("Only a failed email can be retried.")
     db.session.refresh(message)
     record_audit(actor_id, "email.retry", "email", message_id, before, {"status": message.status})
-    enqueue_after_commit(send_outbox_message, message_id, job_id=f"email-{message_id}-r{utcnow().timestamp():.0f}",
-                         retries=2)
+    enqueue_after_commit(
+        send_outbox_message, message_id, job_id=f"email-{message_id}-r{utcnow().timestamp():.0f}", retries=2
+    )
     return message
 
 
@@ -192,7 +208,8 @@ def failed_emails(page: int, per_page: int) -> tuple[list[EmailMessage], int]:
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session.scalars(
         base.order_by(EmailMessage.failed_at.desc(), EmailMessage.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(rows), total
 
@@ -223,8 +240,7 @@ def deliver(message: EmailMessage) -> None:
     """Hand one message to the SMTP server (or the log); raises Transient/PermanentMailError."""
     url = current_app.config.get("SMTP_URL")
     if not url:
-        log.info("email (SMTP_URL unset) to=%s subject=%r\n%s", message.to_address, message.subject,
-                 message.body_text)
+        log.info("email (SMTP_URL unset) to=%s subject=%r\n%s", message.to_address, message.subject, message.body_text)
         return
     mime = build_mime(message)
     try:
@@ -247,8 +263,9 @@ def _smtp_send(url: str, mime: MimeMessage) -> None:
         raise PermanentMailError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
     port = parts.port or (465 if parts.scheme == "smtps" else 25)
     if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(parts.hostname, port, timeout=SMTP_TIMEOUT,
-                                                context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            parts.hostname, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
     with client:

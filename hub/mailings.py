@@ -62,12 +62,17 @@ def email_advocate(
     unsubscribe = unsubscribe_url(user.id, kind)
     text, html = render_email(
         template,
-        user=user, program_name=get_setting("program_name"), kind_label=EMAIL_KINDS[kind].label,
-        unsubscribe_url=unsubscribe, preferences_url=absolute_url("/me/preferences/email"),
-        hub_url=absolute_url("/"), **context,
+        user=user,
+        program_name=get_setting("program_name"),
+        kind_label=EMAIL_KINDS[kind].label,
+        unsubscribe_url=unsubscribe,
+        preferences_url=absolute_url("/me/preferences/email"),
+        hub_url=absolute_url("/"),
+        **context,
     )
-    return queue_email(user.email, subject, text, kind, user.id, html=html, unsubscribe_url=unsubscribe,
-                       dedupe_key=dedupe_key)
+    return queue_email(
+        user.email, subject, text, kind, user.id, html=html, unsubscribe_url=unsubscribe, dedupe_key=dedupe_key
+    )
 
 
 def email_for_notification(note: Notification) -> EmailMessage | None:
@@ -91,11 +96,14 @@ def week_key(now: dt.datetime) -> str:
 
 
 def _mailable_advocate_ids() -> list[int]:
-    return list(db.session.scalars(
-        select(Advocate.id).join(User, User.id == Advocate.user_id)
-        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
-        .order_by(Advocate.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Advocate.id)
+            .join(User, User.id == Advocate.user_id)
+            .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+            .order_by(Advocate.id)
+        )
+    )
 
 
 def send_digests(now: dt.datetime | None = None) -> int:
@@ -127,8 +135,9 @@ def compose_digest(advocate_id: int, week: str, now: dt.datetime | None = None) 
         item["url"] = absolute_url(item.get("url"))
     count = len(items)
     subject = f"{count} new challenge{'s' if count != 1 else ''} for you this week"
-    return email_advocate(advocate.user, "digest", subject, "digest", {"items": items},
-                          dedupe_key=f"digest:{advocate_id}:{week}")
+    return email_advocate(
+        advocate.user, "digest", subject, "digest", {"items": items}, dedupe_key=f"digest:{advocate_id}:{week}"
+    )
 
 
 # --- re-engagement -----------------------------------------------------------------------------
@@ -138,11 +147,14 @@ def reengage(now: dt.datetime | None = None) -> int:
     """Enqueue a catch-up note job for every advocate with no activity for 180 days."""
     now = now or utcnow()
     last_seen = func.coalesce(Advocate.last_activity_at, Advocate.joined_at)
-    ids = list(db.session.scalars(
-        select(Advocate.id).join(User, User.id == Advocate.user_id)
-        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True), last_seen <= now - REENGAGE_AFTER)
-        .order_by(Advocate.id)
-    ))
+    ids = list(
+        db.session.scalars(
+            select(Advocate.id)
+            .join(User, User.id == Advocate.user_id)
+            .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True), last_seen <= now - REENGAGE_AFTER)
+            .order_by(Advocate.id)
+        )
+    )
     for advocate_id in ids:
         enqueue_after_commit(send_reengagement, advocate_id, job_id=f"reengage-{advocate_id}-{now:%Y%m%d}")
     return len(ids)
@@ -163,7 +175,10 @@ def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> Em
     if last_seen > now - REENGAGE_AFTER:
         return None  # active again since the sweep
     return email_advocate(
-        advocate.user, "reengagement", f"We miss you at {get_setting('program_name')}", "reengagement",
+        advocate.user,
+        "reengagement",
+        f"We miss you at {get_setting('program_name')}",
+        "reengagement",
         {"balance": advocate.balance, "tier": advocate.tier.value},
         dedupe_key=f"reengage:{advocate_id}:{last_seen.date().isoformat()}",
     )
@@ -182,8 +197,12 @@ def thank_for_completions(advocate_id: int, approved_count: int) -> EmailMessage
     if advocate is None:
         return None
     return email_advocate(
-        advocate.user, "milestones", f"Thank you for {milestone} approved completions!", "thanks",
-        {"milestone": milestone}, dedupe_key=f"thanks:{advocate_id}:{milestone}",
+        advocate.user,
+        "milestones",
+        f"Thank you for {milestone} approved completions!",
+        "thanks",
+        {"milestone": milestone},
+        dedupe_key=f"thanks:{advocate_id}:{milestone}",
     )
 
 

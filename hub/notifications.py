@@ -28,11 +28,14 @@ def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email:
 
 
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         )
-    ) or 0
+        or 0
+    )
 
 
 def mark_all_read(user_id: int) -> int:
@@ -47,12 +50,14 @@ def mark_all_read(user_id: int) -> int:
 
 def notifications_page(user_id: int, page: int = 1, per_page: int = 50) -> tuple[list[Notification], int]:
     """The user's notifications, newest first, and how many there are."""
-    total = db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user_id)
-    ) or 0
+    total = (
+        db.session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == user_id)) or 0
+    )
     items = db.session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
+        select(Notification)
+        .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(items), total

@@ -36,11 +36,19 @@ def build_document() -> dict:
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
             for name in re.findall(r"{(\w+)}", path)
         ]
-        params += [{"name": name, "in": "query", "required": False, "schema": {"type": kind}}
-                   for name, kind in op["query"].items()]
+        params += [
+            {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+            for name, kind in op["query"].items()
+        ]
         if op["idempotent"]:
-            params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "schema": {"type": "string", "maxLength": 255}})
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                }
+            )
         error = {"application/json": {"schema": ERROR_SCHEMA}}
         responses = {
             str(op["status"]): {"description": "Success", "content": {"application/json": {"schema": OBJECT}}},

@@ -125,7 +125,10 @@ class RQBackend:
             with contextlib.suppress(NoSuchJobError):
                 existing = Job.fetch(job_id, connection=self.connection)
                 if existing.get_status(refresh=True) in {
-                    JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED,
+                    JobStatus.QUEUED,
+                    JobStatus.STARTED,
+                    JobStatus.DEFERRED,
+                    JobStatus.SCHEDULED,
                 }:
                     return
         q.enqueue(

@@ -111,8 +111,11 @@ def clean_profile(data: dict) -> AdvocateProfile:
     if errors:
         raise ValidationFailed(errors)
     return AdvocateProfile(
-        email=email, name=name.strip(), company_size=size,
-        groups=tuple(dict.fromkeys(g.strip() for g in groups)), **values,
+        email=email,
+        name=name.strip(),
+        company_size=size,
+        groups=tuple(dict.fromkeys(g.strip() for g in groups)),
+        **values,
     )
 
 
@@ -175,8 +178,14 @@ def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -
     advocate.groups = groups
     db.session.flush()
     sync_advocate_groups(advocate_id)
-    record_audit(actor_id, "advocate.groups", "advocate", advocate_id, {"groups": before},
-                 {"groups": sorted(g.name for g in groups)})
+    record_audit(
+        actor_id,
+        "advocate.groups",
+        "advocate",
+        advocate_id,
+        {"groups": before},
+        {"groups": sorted(g.name for g in groups)},
+    )
     return advocate
 
 
@@ -228,7 +237,8 @@ def user_for_session(sid: str) -> User | None:
         return None
     max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
     user = db.session.scalar(
-        select(User).join(UserSession, UserSession.user_id == User.id)
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
         .options(joinedload(User.advocate))
     )
@@ -269,17 +279,22 @@ def invite(profile: AdvocateProfile, actor_id: int, role: Role = Role.ADVOCATE) 
     token = new_token()
     ttl = dt.timedelta(days=current_app.config["INVITE_TTL_DAYS"])
     row = Invite(
-        email=profile.email, name=profile.name, role=role, token_digest=token_digest(token),
+        email=profile.email,
+        name=profile.name,
+        role=role,
+        token_digest=token_digest(token),
         profile={k: getattr(profile, k) for k in ("title", "company", "industry", "company_size", "region")}
         | {"groups": list(profile.groups)},
-        invited_by_id=actor_id, expires_at=utcnow() + ttl,
+        invited_by_id=actor_id,
+        expires_at=utcnow() + ttl,
     )
     db.session.add(row)
     db.session.flush()
     link = f"{current_app.config['VOUCH_BASE_URL']}/invite/{token}"
     program = get_setting("program_name")
     queue_email(
-        profile.email, f"You're invited to {program}",
+        profile.email,
+        f"You're invited to {program}",
         f"Hello {profile.name},\n\nYou have been invited to join {program}, our customer advocate hub.\n"
         f"Set your password here (the link works once and expires in {ttl.days} days):\n\n{link}\n",
         "invite",
@@ -302,9 +317,7 @@ def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
         raise ValidationFailed({"consent": "Please accept the program terms to join."})
     check_password_strength(password)
     claimed = db.session.execute(
-        Invite.__table__.update()
-        .where(Invite.id == row.id, Invite.used_at.is_(None))
-        .values(used_at=utcnow())
+        Invite.__table__.update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if not claimed:
         raise InvalidState("This invitation link has already been used.")
@@ -369,14 +382,19 @@ def request_password_reset(email: str) -> None:
         return
     token = new_token()
     hours = current_app.config["RESET_TTL_HOURS"]
-    db.session.add(PasswordReset(user_id=user.id, token_digest=token_digest(token),
-                                 expires_at=utcnow() + dt.timedelta(hours=hours)))
+    db.session.add(
+        PasswordReset(
+            user_id=user.id, token_digest=token_digest(token), expires_at=utcnow() + dt.timedelta(hours=hours)
+        )
+    )
     link = f"{current_app.config['VOUCH_BASE_URL']}/reset/{token}"
     queue_email(
-        user.email, "Reset your Vouch password",
+        user.email,
+        "Reset your Vouch password",
         f"Hello {user.name},\n\nSomeone asked to reset your password. If it was you, open this link "
         f"within {hours} hours (it works once):\n\n{link}\n\nIf not, ignore this email.\n",
-        "password_reset", user.id,
+        "password_reset",
+        user.id,
     )
 
 
@@ -413,8 +431,9 @@ def create_api_token(user: User, name: str, actor_id: int | None) -> tuple[ApiTo
     if len(name) > 80:
         raise ValidationFailed({"name": "At most 80 characters."})
     plaintext = "vch_" + new_token(32)
-    row = ApiToken(user_id=user.id, name=name, token_digest=token_digest(plaintext),
-                   prefix=plaintext[:10], created_by_id=actor_id)
+    row = ApiToken(
+        user_id=user.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10], created_by_id=actor_id
+    )
     db.session.add(row)
     db.session.flush()
     record_audit(actor_id, "token.create", "api_token", row.id, None, {"user": user.email, "name": name})
@@ -443,8 +462,7 @@ def user_for_api_token(plaintext: str) -> User | None:
     found = db.session.execute(
         select(ApiToken.id, ApiToken.last_used_at, User)
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None),
-               User.is_active_user.is_(True))
+        .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None), User.is_active_user.is_(True))
         .options(joinedload(User.advocate))
     ).first()
     if found is None:

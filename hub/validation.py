@@ -30,8 +30,9 @@ class Fields:
             return _MISSING
         return value
 
-    def int(self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = MAX_INT,
-            default: Any = None) -> Any:
+    def int(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = MAX_INT, default: Any = None
+    ) -> Any:
         value = self._get(name, required)
         if value is _MISSING:
             return default
@@ -48,8 +49,9 @@ class Fields:
             return default
         return value
 
-    def str(self, name: str, *, required: bool = False, max_length: int = 255, default: Any = None,
-            strip: bool = True) -> Any:
+    def str(
+        self, name: str, *, required: bool = False, max_length: int = 255, default: Any = None, strip: bool = True
+    ) -> Any:
         value = self._get(name, required)
         if value is _MISSING:
             return default
@@ -106,14 +108,22 @@ class Fields:
             self.errors.setdefault(name, "A date like 2026-12-01.")
             return default
 
-    def str_list(self, name: str, *, max_items: int = 50, max_length: int = 80,
-                 choices: Iterable[str] | None = None, default: Any = None) -> Any:
+    def str_list(
+        self,
+        name: str,
+        *,
+        max_items: int = 50,
+        max_length: int = 80,
+        choices: Iterable[str] | None = None,
+        default: Any = None,
+    ) -> Any:
         value = self._get(name, False)
         if value is _MISSING:
             return default
         allowed = set(choices) if choices is not None else None
         if (
-            not isinstance(value, list) or len(value) > max_items
+            not isinstance(value, list)
+            or len(value) > max_items
             or not all(isinstance(v, str) and 0 < len(v.strip()) <= max_length for v in value)
         ):
             self.errors.setdefault(name, f"A list of up to {max_items} texts of at most {max_length} characters.")

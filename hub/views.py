@@ -36,8 +36,10 @@ def _failed_login(response) -> bool:
 
 
 def home_for(role: Role) -> str:
-    return url_for("admin.dashboard") if role in {Role.MANAGER, Role.OWNER} else (
-        url_for("hub.references_home") if role is Role.SALES else url_for("hub.home")
+    return (
+        url_for("admin.dashboard")
+        if role in {Role.MANAGER, Role.OWNER}
+        else (url_for("hub.references_home") if role is Role.SALES else url_for("hub.home"))
     )
 
 
@@ -130,8 +132,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data,
-                                     current_user.get_id())
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data, current_user.get_id()
+            )
         except VouchError as exc:
             db.session.rollback()
             for name, messages in exc.details.get("fields", {}).items():
@@ -179,8 +182,7 @@ def notifications_read():
     if not is_htmx():
         return redirect(url_for("hub.notifications"))
     items, _ = notifications_page(current_user.id, 1, 100)
-    return trigger(make_response(render_template("hub/_notifications_list.html", items=items)),
-                   "notifications-changed")
+    return trigger(make_response(render_template("hub/_notifications_list.html", items=items)), "notifications-changed")
 
 
 @bp.get("/notifications/bell")

@@ -29,9 +29,14 @@ def entry_json(entry: LedgerEntry) -> dict:
     }
 
 
-@endpoint(bp, "/advocates/<int:advocate_id>/ledger", roles=ALL_ROLES - {Role.SALES},
-          summary="An advocate's ledger with balance", tag="rewards",
-          query={"page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>/ledger",
+    roles=ALL_ROLES - {Role.SALES},
+    summary="An advocate's ledger with balance",
+    tag="rewards",
+    query={"page": "integer", "per_page": "integer"},
+)
 def ledger(user: User, advocate_id: int) -> dict:
     advocate = advocate_for(user, advocate_id)
     page, per_page = page_args()
@@ -39,10 +44,21 @@ def ledger(user: User, advocate_id: int) -> dict:
     return paginated([entry_json(e) for e in items], page, per_page, total) | {"balance": advocate.balance}
 
 
-@endpoint(bp, "/advocates/<int:advocate_id>/adjustments", "POST", roles={Role.OWNER}, status=201,
-          summary="Adjust an advocate's points (owner)", tag="rewards", idempotent=True,
-          body={"type": "object", "required": ["points", "memo"], "properties": {
-              "points": {"type": "integer"}, "memo": {"type": "string", "maxLength": 255}}})
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>/adjustments",
+    "POST",
+    roles={Role.OWNER},
+    status=201,
+    summary="Adjust an advocate's points (owner)",
+    tag="rewards",
+    idempotent=True,
+    body={
+        "type": "object",
+        "required": ["points", "memo"],
+        "properties": {"points": {"type": "integer"}, "memo": {"type": "string", "maxLength": 255}},
+    },
+)
 def adjust(user: User, advocate_id: int, data: dict) -> tuple[dict, int]:
     advocate = advocate_for(user, advocate_id)
     checked = services.validate_adjustment(data.get("points"), data.get("memo"))
@@ -52,8 +68,14 @@ def adjust(user: User, advocate_id: int, data: dict) -> tuple[dict, int]:
     return entry_json(entry) | {"balance": advocate.balance}, 201
 
 
-@endpoint(bp, "/leaderboard", roles=ALL_ROLES, summary="Leaderboard with the caller's own rank",
-          tag="rewards", query={"period": "string", "group": "string", "limit": "integer"})
+@endpoint(
+    bp,
+    "/leaderboard",
+    roles=ALL_ROLES,
+    summary="Leaderboard with the caller's own rank",
+    tag="rewards",
+    query={"period": "string", "group": "string", "limit": "integer"},
+)
 def leaderboard(user: User) -> dict:
     f = Fields(request.args)
     period = f.choice("period", ["all", "month", "quarter"], default="all")
@@ -78,10 +100,13 @@ REWARD_PROPERTIES = {
 }
 REWARD_BODY = {"type": "object", "required": ["name", "kind", "points_cost"], "properties": REWARD_PROPERTIES}
 REWARD_PATCH = {"type": "object", "properties": REWARD_PROPERTIES}
-REDEEM_BODY = {"type": "object", "properties": {
-    "note": {"type": "string", "maxLength": 500},
-    "confirmed_cost": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_COST},
-}}
+REDEEM_BODY = {
+    "type": "object",
+    "properties": {
+        "note": {"type": "string", "maxLength": 500},
+        "confirmed_cost": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_COST},
+    },
+}
 REJECT_BODY = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 500}}}
 FULFIL_BODY = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 500}}}
 
@@ -105,8 +130,12 @@ def reward_json(reward: Reward, item: catalog.CatalogItem | None = None) -> dict
         "updated_at": iso(reward.updated_at),
     }
     if item is not None:
-        payload |= {"can_redeem": item.can_redeem, "blocked_reason": item.blocked_reason,
-                    "blocked_message": item.blocked_message, "redeemed_count": item.held}
+        payload |= {
+            "can_redeem": item.can_redeem,
+            "blocked_reason": item.blocked_reason,
+            "blocked_message": item.blocked_message,
+            "redeemed_count": item.held,
+        }
     return payload
 
 
@@ -135,22 +164,45 @@ def _own_advocate(user: User) -> Advocate:
     return user.advocate
 
 
-@endpoint(bp, "/rewards", "POST", roles=STAFF_ROLES, status=201, summary="Add a catalog item", tag="rewards",
-          body=REWARD_BODY, idempotent=True)
+@endpoint(
+    bp,
+    "/rewards",
+    "POST",
+    roles=STAFF_ROLES,
+    status=201,
+    summary="Add a catalog item",
+    tag="rewards",
+    body=REWARD_BODY,
+    idempotent=True,
+)
 def create_reward(user: User, data: dict) -> tuple[dict, int]:
     reward = catalog.create_reward(catalog.read_reward_input(data, partial=False), user.id)
     return reward_json(reward), 201
 
 
-@endpoint(bp, "/rewards/<int:reward_id>", "PATCH", roles=STAFF_ROLES, summary="Change a catalog item",
-          tag="rewards", body=REWARD_PATCH, idempotent=True)
+@endpoint(
+    bp,
+    "/rewards/<int:reward_id>",
+    "PATCH",
+    roles=STAFF_ROLES,
+    summary="Change a catalog item",
+    tag="rewards",
+    body=REWARD_PATCH,
+    idempotent=True,
+)
 def update_reward(user: User, reward_id: int, data: dict) -> dict:
     values = catalog.read_reward_input(data, partial=True)
     return reward_json(catalog.update_reward(reward_id, values, user.id))
 
 
-@endpoint(bp, "/rewards", roles=ALL_ROLES, summary="The catalog (advocates: active, with can_redeem)",
-          tag="rewards", query={"active": "boolean", "kind": "string", "page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/rewards",
+    roles=ALL_ROLES,
+    summary="The catalog (advocates: active, with can_redeem)",
+    tag="rewards",
+    query={"active": "boolean", "kind": "string", "page": "integer", "per_page": "integer"},
+)
 def list_rewards(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -159,7 +211,7 @@ def list_rewards(user: User) -> dict:
     f.done()
     if user.role is Role.ADVOCATE:
         items = [i for i in catalog.catalog_for(_own_advocate(user)) if kind is None or i.reward.kind == kind]
-        window = items[(page - 1) * per_page: page * per_page]
+        window = items[(page - 1) * per_page : page * per_page]
         return paginated([reward_json(i.reward, i) for i in window], page, per_page, len(items))
     query = select(Reward)
     if user.role not in STAFF_ROLES:
@@ -170,7 +222,8 @@ def list_rewards(user: User) -> dict:
         query = query.where(Reward.kind == kind)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rewards = db.session.scalars(
-        query.order_by(Reward.is_active.desc(), Reward.points_cost, Reward.id).limit(per_page)
+        query.order_by(Reward.is_active.desc(), Reward.points_cost, Reward.id)
+        .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     return paginated([reward_json(r) for r in rewards], page, per_page, total)
@@ -187,9 +240,17 @@ def get_reward(user: User, reward_id: int) -> dict:
     return reward_json(reward)
 
 
-@endpoint(bp, "/rewards/<int:reward_id>/redemptions", "POST", roles={Role.ADVOCATE}, status=201,
-          summary="Redeem a reward (send confirmed_cost to pay exactly the price you saw)", tag="rewards",
-          body=REDEEM_BODY, idempotent=True)
+@endpoint(
+    bp,
+    "/rewards/<int:reward_id>/redemptions",
+    "POST",
+    roles={Role.ADVOCATE},
+    status=201,
+    summary="Redeem a reward (send confirmed_cost to pay exactly the price you saw)",
+    tag="rewards",
+    body=REDEEM_BODY,
+    idempotent=True,
+)
 def redeem(user: User, reward_id: int, data: dict) -> tuple[dict, int]:
     f = Fields(data)
     note = f.str("note", max_length=500)
@@ -201,9 +262,20 @@ def redeem(user: User, reward_id: int, data: dict) -> tuple[dict, int]:
     return redemption_json(redemption), 201
 
 
-@endpoint(bp, "/redemptions", roles=STAFF_ROLES | {Role.ADVOCATE}, summary="Redemptions (advocates: their own)",
-          tag="rewards", query={"status": "string", "reward_id": "integer", "advocate_id": "integer",
-                                "page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/redemptions",
+    roles=STAFF_ROLES | {Role.ADVOCATE},
+    summary="Redemptions (advocates: their own)",
+    tag="rewards",
+    query={
+        "status": "string",
+        "reward_id": "integer",
+        "advocate_id": "integer",
+        "page": "integer",
+        "per_page": "integer",
+    },
+)
 def list_redemptions(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -217,21 +289,41 @@ def list_redemptions(user: User) -> dict:
     return paginated([redemption_json(r) for r in items], page, per_page, total)
 
 
-@endpoint(bp, "/redemptions/<int:redemption_id>", roles=STAFF_ROLES | {Role.ADVOCATE},
-          summary="One redemption (staff, or its advocate)", tag="rewards")
+@endpoint(
+    bp,
+    "/redemptions/<int:redemption_id>",
+    roles=STAFF_ROLES | {Role.ADVOCATE},
+    summary="One redemption (staff, or its advocate)",
+    tag="rewards",
+)
 def get_redemption(user: User, redemption_id: int) -> dict:
     own = _own_advocate(user).id if user.role is Role.ADVOCATE else None
     return redemption_json(services.get_redemption(redemption_id, own))
 
 
-@endpoint(bp, "/redemptions/<int:redemption_id>/approve", "POST", roles=STAFF_ROLES, tag="rewards",
-          summary="Approve a requested redemption", idempotent=True)
+@endpoint(
+    bp,
+    "/redemptions/<int:redemption_id>/approve",
+    "POST",
+    roles=STAFF_ROLES,
+    tag="rewards",
+    summary="Approve a requested redemption",
+    idempotent=True,
+)
 def approve_redemption(user: User, redemption_id: int) -> dict:
     return redemption_json(services.approve_redemption(redemption_id, user.id))
 
 
-@endpoint(bp, "/redemptions/<int:redemption_id>/reject", "POST", roles=STAFF_ROLES, tag="rewards",
-          summary="Reject a redemption with a reason (refunds once)", body=REJECT_BODY, idempotent=True)
+@endpoint(
+    bp,
+    "/redemptions/<int:redemption_id>/reject",
+    "POST",
+    roles=STAFF_ROLES,
+    tag="rewards",
+    summary="Reject a redemption with a reason (refunds once)",
+    body=REJECT_BODY,
+    idempotent=True,
+)
 def reject_redemption(user: User, redemption_id: int, data: dict) -> dict:
     f = Fields(data)
     reason = f.str("reason", required=True, max_length=500)
@@ -239,9 +331,16 @@ def reject_redemption(user: User, redemption_id: int, data: dict) -> dict:
     return redemption_json(services.reject_redemption(redemption_id, user.id, reason))
 
 
-@endpoint(bp, "/redemptions/<int:redemption_id>/fulfill", "POST", roles=STAFF_ROLES, tag="rewards",
-          summary="Mark an approved redemption fulfilled (note or tracking code)", body=FULFIL_BODY,
-          idempotent=True)
+@endpoint(
+    bp,
+    "/redemptions/<int:redemption_id>/fulfill",
+    "POST",
+    roles=STAFF_ROLES,
+    tag="rewards",
+    summary="Mark an approved redemption fulfilled (note or tracking code)",
+    body=FULFIL_BODY,
+    idempotent=True,
+)
 def fulfil_redemption(user: User, redemption_id: int, data: dict) -> dict:
     f = Fields(data)
     note = f.str("note", max_length=500)
@@ -249,8 +348,15 @@ def fulfil_redemption(user: User, redemption_id: int, data: dict) -> dict:
     return redemption_json(services.fulfil_redemption(redemption_id, user.id, note))
 
 
-@endpoint(bp, "/redemptions/<int:redemption_id>/cancel", "POST", roles={Role.ADVOCATE}, tag="rewards",
-          summary="Cancel your own redemption while it is requested (refunds once)", idempotent=True)
+@endpoint(
+    bp,
+    "/redemptions/<int:redemption_id>/cancel",
+    "POST",
+    roles={Role.ADVOCATE},
+    tag="rewards",
+    summary="Cancel your own redemption while it is requested (refunds once)",
+    idempotent=True,
+)
 def cancel_redemption(user: User, redemption_id: int) -> dict:
     return redemption_json(services.cancel_redemption(redemption_id, _own_advocate(user).id))
 

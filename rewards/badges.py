@@ -40,7 +40,8 @@ def award_badge(advocate_id: int, code: str) -> bool:
 
     badge = CATALOG[code]
     added = insert_ignore(
-        db.session, AdvocateBadge.__table__,
+        db.session,
+        AdvocateBadge.__table__,
         {"advocate_id": advocate_id, "code": code, "awarded_at": utcnow()},
     )
     if added:

@@ -38,9 +38,15 @@ IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 # Field name in the API / forms → model attribute.
 _ATTRS = {
-    "name": "name", "description": "description", "kind": "kind", "points_cost": "points_cost",
-    "stock": "stock_total", "min_tier": "min_tier", "per_advocate_limit": "per_advocate_limit",
-    "requires_approval": "requires_approval", "active": "is_active",
+    "name": "name",
+    "description": "description",
+    "kind": "kind",
+    "points_cost": "points_cost",
+    "stock": "stock_total",
+    "min_tier": "min_tier",
+    "per_advocate_limit": "per_advocate_limit",
+    "requires_approval": "requires_approval",
+    "active": "is_active",
 }
 _NULLABLE_INTS = {"stock": (0, MAX_STOCK), "per_advocate_limit": (1, MAX_LIMIT)}
 
@@ -75,7 +81,8 @@ def read_reward_input(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
             out[name] = f.int(name, required=True, minimum=low, maximum=high)
     if wanted("min_tier"):
         out["min_tier"] = (
-            Tier.BRONZE.value if data.get("min_tier") is None
+            Tier.BRONZE.value
+            if data.get("min_tier") is None
             else f.choice("min_tier", [t.value for t in Tier], required=True)
         )
     for name in ("requires_approval", "active"):
@@ -87,10 +94,16 @@ def read_reward_input(data: Mapping[str, Any], *, partial: bool) -> dict[str, An
 
 def _snapshot(reward: Reward) -> dict[str, Any]:
     return {
-        "name": reward.name, "kind": str(reward.kind), "points_cost": reward.points_cost,
-        "stock": reward.stock_total, "stock_remaining": reward.stock_remaining, "min_tier": str(reward.min_tier),
-        "per_advocate_limit": reward.per_advocate_limit, "requires_approval": reward.requires_approval,
-        "active": reward.is_active, "image": reward.image_name,
+        "name": reward.name,
+        "kind": str(reward.kind),
+        "points_cost": reward.points_cost,
+        "stock": reward.stock_total,
+        "stock_remaining": reward.stock_remaining,
+        "min_tier": str(reward.min_tier),
+        "per_advocate_limit": reward.per_advocate_limit,
+        "requires_approval": reward.requires_approval,
+        "active": reward.is_active,
+        "image": reward.image_name,
     }
 
 
@@ -98,12 +111,17 @@ def create_reward(values: dict[str, Any], actor_id: int | None) -> Reward:
     """Add a catalog item (audited). `values` comes from read_reward_input(partial=False)."""
     stock = values.get("stock")
     reward = Reward(
-        name=values["name"], description=values.get("description", ""),
+        name=values["name"],
+        description=values.get("description", ""),
         description_html=render_markdown(values.get("description", "")),
-        kind=RewardKind(values["kind"]), points_cost=values["points_cost"],
-        stock_total=stock, stock_remaining=stock, min_tier=Tier(values.get("min_tier", Tier.BRONZE)),
+        kind=RewardKind(values["kind"]),
+        points_cost=values["points_cost"],
+        stock_total=stock,
+        stock_remaining=stock,
+        min_tier=Tier(values.get("min_tier", Tier.BRONZE)),
         per_advocate_limit=values.get("per_advocate_limit"),
-        requires_approval=values.get("requires_approval", False), is_active=values.get("active", True),
+        requires_approval=values.get("requires_approval", False),
+        is_active=values.get("active", True),
         created_by_id=actor_id,
     )
     db.session.add(reward)
@@ -122,9 +140,9 @@ def lock_reward(reward_id: int) -> Reward:
 
 def held_units(reward_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Redemption).where(
-            Redemption.reward_id == reward_id, Redemption.status.in_(HOLDING_STATUSES)
-        )
+        select(func.count())
+        .select_from(Redemption)
+        .where(Redemption.reward_id == reward_id, Redemption.status.in_(HOLDING_STATUSES))
     )
 
 
@@ -150,9 +168,14 @@ def update_reward(reward_id: int, values: dict[str, Any], actor_id: int | None) 
     after = _snapshot(reward)
     if after != before or "description" in values:
         changed = {k for k in after if after[k] != before[k]}
-        record_audit(actor_id, "reward.update", "reward", reward.id,
-                     {k: before[k] for k in changed} or None,
-                     {k: after[k] for k in changed} | ({"description": "changed"} if "description" in values else {}))
+        record_audit(
+            actor_id,
+            "reward.update",
+            "reward",
+            reward.id,
+            {k: before[k] for k in changed} or None,
+            {k: after[k] for k in changed} | ({"description": "changed"} if "description" in values else {}),
+        )
     return reward
 
 
@@ -311,8 +334,10 @@ def catalog_item(advocate: Advocate, reward_id: int) -> CatalogItem:
 
 
 def low_stock(threshold: int = LOW_STOCK) -> list[Reward]:
-    return list(db.session.scalars(
-        select(Reward).where(
-            Reward.is_active.is_(True), Reward.stock_remaining.is_not(None), Reward.stock_remaining <= threshold
-        ).order_by(Reward.stock_remaining, Reward.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Reward)
+            .where(Reward.is_active.is_(True), Reward.stock_remaining.is_not(None), Reward.stock_remaining <= threshold)
+            .order_by(Reward.stock_remaining, Reward.name)
+        )
+    )

@@ -9,20 +9,59 @@ from hub.models import Advocate, Role, User
 from rewards.models import RedemptionStatus
 
 CATALOG = [
-    ("Vouch hoodie", "swag", 400, 25, "bronze", 1, False,
-     "A soft **organic cotton** hoodie with the program logo. Tell us your size in the note."),
+    (
+        "Vouch hoodie",
+        "swag",
+        400,
+        25,
+        "bronze",
+        1,
+        False,
+        "A soft **organic cotton** hoodie with the program logo. Tell us your size in the note.",
+    ),
     ("Sticker pack", "swag", 50, None, "bronze", None, False, "Ten vinyl stickers for laptops and water bottles."),
     ("$25 gift card", "gift_card", 500, 40, "bronze", 2, True, "A $25 gift card for a store of your choice."),
-    ("$100 gift card", "gift_card", 1800, 4, "silver", 1, True,
-     "A $100 gift card. *Silver* advocates and above."),
-    ("Plant a tree", "donation", 100, None, "bronze", None, False,
-     "We plant one tree with [One Tree Planted](https://onetreeplanted.org) in your name."),
-    ("Charity donation ($50)", "donation", 900, None, "bronze", None, True,
-     "We give $50 to a registered charity you name in the note."),
-    ("Conference pass", "experience", 4000, 2, "gold", 1, True,
-     "A full pass to our annual user conference, travel not included. Gold advocates only."),
-    ("Roadmap preview call", "access", 700, 3, "silver", 1, True,
-     "A 30-minute call with a product manager about what is coming next."),
+    ("$100 gift card", "gift_card", 1800, 4, "silver", 1, True, "A $100 gift card. *Silver* advocates and above."),
+    (
+        "Plant a tree",
+        "donation",
+        100,
+        None,
+        "bronze",
+        None,
+        False,
+        "We plant one tree with [One Tree Planted](https://onetreeplanted.org) in your name.",
+    ),
+    (
+        "Charity donation ($50)",
+        "donation",
+        900,
+        None,
+        "bronze",
+        None,
+        True,
+        "We give $50 to a registered charity you name in the note.",
+    ),
+    (
+        "Conference pass",
+        "experience",
+        4000,
+        2,
+        "gold",
+        1,
+        True,
+        "A full pass to our annual user conference, travel not included. Gold advocates only.",
+    ),
+    (
+        "Roadmap preview call",
+        "access",
+        700,
+        3,
+        "silver",
+        1,
+        True,
+        "A 30-minute call with a product manager about what is coming next.",
+    ),
 ]
 
 REDEMPTIONS = [
@@ -43,10 +82,19 @@ def seed_rewards() -> str:
     manager_id = db.session.scalar(select(User.id).where(User.role == Role.MANAGER).limit(1))
     rewards = {}
     for name, kind, cost, stock, tier, limit, approval, description in CATALOG:
-        values = catalog.read_reward_input({
-            "name": name, "kind": kind, "points_cost": cost, "stock": stock, "min_tier": tier,
-            "per_advocate_limit": limit, "requires_approval": approval, "description": description,
-        }, partial=False)
+        values = catalog.read_reward_input(
+            {
+                "name": name,
+                "kind": kind,
+                "points_cost": cost,
+                "stock": stock,
+                "min_tier": tier,
+                "per_advocate_limit": limit,
+                "requires_approval": approval,
+                "description": description,
+            },
+            partial=False,
+        )
         rewards[name] = catalog.create_reward(values, manager_id)
     made = 0
     for email, reward_name, then in REDEMPTIONS:

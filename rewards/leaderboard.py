@@ -75,9 +75,7 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
     upsert_add(db.session, table, [{"period_key": key, "advocate_id": advocate_id} for key in keys], "points", points)
     if get_redis() is not None:
         group_ids = list(
-            db.session.scalars(
-                select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)
-            )
+            db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
         call_after_commit(lambda: _redis_increment(advocate_id, points, keys, group_ids))
 
@@ -107,9 +105,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
         )
     ).all()
     group_ids = list(
-        db.session.scalars(
-            select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)
-        )
+        db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
     )
 
     def _sync() -> None:
@@ -149,8 +145,12 @@ class Row:
 
 
 def standings(
-    period: str, group_id: int | None = None, limit: int = 10, offset: int = 0,
-    me_advocate_id: int | None = None, at: dt.datetime | None = None,
+    period: str,
+    group_id: int | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    me_advocate_id: int | None = None,
+    at: dt.datetime | None = None,
 ) -> tuple[list[Row], Row | None]:
     """The top rows and the caller's own row (None when they have no points in the period)."""
     pkey = period_key(period, at)
@@ -171,11 +171,7 @@ def _standings_redis(r, pkey, group_id, limit, offset, me_id):
         pipe.zrevrank(key, _member(me_id))
         pipe.zscore(key, _member(me_id))
     results = pipe.execute()
-    rows = [
-        Row(offset + i + 1, _advocate_from_member(m), int(s))
-        for i, (m, s) in enumerate(results[0])
-        if s > 0
-    ]
+    rows = [Row(offset + i + 1, _advocate_from_member(m), int(s)) for i, (m, s) in enumerate(results[0]) if s > 0]
     me = None
     if me_id is not None and results[1] is not None and results[2]:
         me = Row(int(results[1]) + 1, me_id, int(results[2]))
@@ -199,8 +195,7 @@ def _standings_sql(pkey, group_id, limit, offset, me_id):
 
     q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.advocate_id.asc())
     rows = [
-        Row(offset + i + 1, a, p)
-        for i, (a, p) in enumerate(db.session.execute(q.limit(limit).offset(offset)).all())
+        Row(offset + i + 1, a, p) for i, (a, p) in enumerate(db.session.execute(q.limit(limit).offset(offset)).all())
     ]
     me = None
     if me_id is not None:
@@ -257,9 +252,11 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     for period in PERIODS:
         pkey = period_key(period, at)
         start = period_start(period, at)
-        agg = select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression()).join(
-            Advocate, Advocate.id == LedgerEntry.advocate_id
-        ).where(Advocate.is_erased.is_(False))
+        agg = (
+            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression())
+            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
+            .where(Advocate.is_erased.is_(False))
+        )
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)

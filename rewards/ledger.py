@@ -80,8 +80,13 @@ def post_entry(
             entry = session.scalars(
                 insert(LedgerEntry)
                 .values(
-                    advocate_id=advocate_id, delta=delta, kind=kind, source_type=source_type,
-                    source_id=str(source_id), memo=memo[:255], created_at=at,
+                    advocate_id=advocate_id,
+                    delta=delta,
+                    kind=kind,
+                    source_type=source_type,
+                    source_id=str(source_id),
+                    memo=memo[:255],
+                    created_at=at,
                     created_by_id=created_by_id,
                 )
                 .returning(LedgerEntry)
@@ -105,9 +110,7 @@ def post_entry(
 def balance_of(advocate_id: int) -> int:
     """The balance summed from the ledger itself (for checks, not for display)."""
     return db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-            LedgerEntry.advocate_id == advocate_id
-        )
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate_id)
     )
 
 
@@ -133,9 +136,7 @@ def rebuild_caches() -> int:
         .where(LedgerEntry.advocate_id == Advocate.id)
         .scalar_subquery()
     )
-    lifetime_sq = (
-        select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
-    )
+    lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
     result = db.session.execute(
         update(Advocate)
         .values(balance=balance_sq, lifetime_points=lifetime_sq)

@@ -55,9 +55,7 @@ class LeaderboardScore(db.Model):
     __table_args__ = (Index("ix_leaderboard_scores_period_points", "period_key", "points", "advocate_id"),)
 
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
-    advocate_id: Mapped[int] = mapped_column(
-        ForeignKey("advocates.id", ondelete="CASCADE"), primary_key=True
-    )
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"), primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -43,14 +43,10 @@ def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> i
     if get_setting("tier_basis") == "rolling_365":
         since = utcnow() - dt.timedelta(days=365)
         return db.session.scalar(
-            select(lifetime_expression()).where(
-                LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since
-            )
+            select(lifetime_expression()).where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since)
         )
     if lifetime_points is None:
-        lifetime_points = db.session.scalar(
-            select(Advocate.lifetime_points).where(Advocate.id == advocate_id)
-        )
+        lifetime_points = db.session.scalar(select(Advocate.lifetime_points).where(Advocate.id == advocate_id))
     return lifetime_points
 
 
@@ -111,9 +107,9 @@ def recompute_all_tiers() -> int:
         (points >= thresholds["silver"], Tier.SILVER.value),
         else_=Tier.BRONZE.value,
     )
-    stale = list(db.session.scalars(
-        source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id)
-    ))
+    stale = list(
+        db.session.scalars(source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id))
+    )
     changes = 0
     for advocate_id in stale:
         before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
@@ -158,7 +154,11 @@ def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int) -> Le
         advocate_id, points, EntryKind.ADJUST, "adjustment", uuid.uuid4().hex, memo, created_by_id=actor_id
     )
     record_audit(
-        actor_id, "points.adjust", "advocate", advocate_id, before,
+        actor_id,
+        "points.adjust",
+        "advocate",
+        advocate_id,
+        before,
         {"balance": posted.balance, "lifetime_points": posted.lifetime_points, "delta": points, "memo": memo},
     )
     sign = "+" if points > 0 else "−"
@@ -201,13 +201,14 @@ def _lock_advocate(advocate_id: int) -> Advocate:
 
 
 def _fresh_reward(reward_id: int) -> Reward | None:
-    return db.session.scalar(
-        select(Reward).where(Reward.id == reward_id).execution_options(populate_existing=True)
-    )
+    return db.session.scalar(select(Reward).where(Reward.id == reward_id).execution_options(populate_existing=True))
 
 
 def redeem_reward(
-    advocate_id: int, reward_id: int, confirmed_cost: int | None = None, note: str | None = None,
+    advocate_id: int,
+    reward_id: int,
+    confirmed_cost: int | None = None,
+    note: str | None = None,
     client_key: str | None = None,
 ) -> Redemption:
     """Redeem one unit, all or nothing, in the caller's transaction.
@@ -239,8 +240,11 @@ def redeem_reward(
         raise TierRequired(f"This reward needs {Tier(reward.min_tier).value.title()} status.")
     if reward.per_advocate_limit is not None:
         held = db.session.scalar(
-            select(func.count()).select_from(Redemption).where(
-                Redemption.advocate_id == advocate_id, Redemption.reward_id == reward_id,
+            select(func.count())
+            .select_from(Redemption)
+            .where(
+                Redemption.advocate_id == advocate_id,
+                Redemption.reward_id == reward_id,
                 Redemption.status.in_(HOLDING_STATUSES),
             )
         )
@@ -275,8 +279,14 @@ def redeem_reward(
     now = utcnow()
     status = RedemptionStatus.REQUESTED if reward.requires_approval else RedemptionStatus.APPROVED
     redemption = Redemption(
-        reward_id=reward_id, advocate_id=advocate_id, points=cost, status=status,
-        note=(note or "").strip()[:500] or None, client_key=client_key, created_at=now, updated_at=now,
+        reward_id=reward_id,
+        advocate_id=advocate_id,
+        points=cost,
+        status=status,
+        note=(note or "").strip()[:500] or None,
+        client_key=client_key,
+        created_at=now,
+        updated_at=now,
         decided_at=None if reward.requires_approval else now,
     )
     db.session.add(redemption)
@@ -304,8 +314,7 @@ def get_redemption(redemption_id: int, advocate_id: int | None = None) -> Redemp
     return redemption
 
 
-def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: RedemptionStatus,
-          **values) -> Redemption:
+def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: RedemptionStatus, **values) -> Redemption:
     """Conditional UPDATE on the status: of racing callers exactly one moves it; the others
     get InvalidState (409), never a second effect."""
     now = utcnow()
@@ -327,8 +336,7 @@ def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: Red
 
 def _refund(redemption: Redemption, memo: str) -> None:
     """One `refund` entry (unique on the redemption) and the unit back in stock."""
-    posted = post_entry(redemption.advocate_id, redemption.points, EntryKind.REFUND, "redemption",
-                        redemption.id, memo)
+    posted = post_entry(redemption.advocate_id, redemption.points, EntryKind.REFUND, "redemption", redemption.id, memo)
     if posted.is_new:
         db.session.execute(
             update(Reward)
@@ -347,14 +355,25 @@ def _tell(redemption: Redemption, text: str) -> None:
 
 
 def _audit(actor_id: int, action: str, redemption: Redemption, before: str, extra: dict | None = None) -> None:
-    record_audit(actor_id, action, "redemption", redemption.id, {"status": before},
-                 {"status": str(redemption.status)} | (extra or {}))
+    record_audit(
+        actor_id,
+        action,
+        "redemption",
+        redemption.id,
+        {"status": before},
+        {"status": str(redemption.status)} | (extra or {}),
+    )
 
 
 def approve_redemption(redemption_id: int, actor_id: int) -> Redemption:
     """requested → approved (once; a second approval is InvalidState). Notifies the advocate."""
-    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED,), RedemptionStatus.APPROVED,
-                       decided_at=utcnow(), decided_by_id=actor_id)
+    redemption = _move(
+        redemption_id,
+        (RedemptionStatus.REQUESTED,),
+        RedemptionStatus.APPROVED,
+        decided_at=utcnow(),
+        decided_by_id=actor_id,
+    )
     _audit(actor_id, "redemption.approve", redemption, "requested")
     _tell(redemption, f"Your redemption of {redemption.reward.name} was approved.")
     return redemption
@@ -369,12 +388,21 @@ def reject_redemption(redemption_id: int, actor_id: int, reason: str) -> Redempt
     if len(reason) > 500:
         raise ValidationFailed({"reason": "At most 500 characters."})
     before = get_redemption(redemption_id).status
-    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED),
-                       RedemptionStatus.REJECTED, reason=reason, decided_at=utcnow(), decided_by_id=actor_id)
+    redemption = _move(
+        redemption_id,
+        (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED),
+        RedemptionStatus.REJECTED,
+        reason=reason,
+        decided_at=utcnow(),
+        decided_by_id=actor_id,
+    )
     _refund(redemption, f"Refund: {redemption.reward.name} (declined)")
     _audit(actor_id, "redemption.reject", redemption, str(before), {"reason": reason})
-    _tell(redemption, f"Your redemption of {redemption.reward.name} was declined: {reason} "
-                      f"{redemption.points:,} points are back in your balance.")
+    _tell(
+        redemption,
+        f"Your redemption of {redemption.reward.name} was declined: {reason} "
+        f"{redemption.points:,} points are back in your balance.",
+    )
     return redemption
 
 
@@ -383,8 +411,14 @@ def fulfil_redemption(redemption_id: int, actor_id: int, note: str | None = None
     note = (note or "").strip() or None
     if note is not None and len(note) > 500:
         raise ValidationFailed({"note": "At most 500 characters."})
-    redemption = _move(redemption_id, (RedemptionStatus.APPROVED,), RedemptionStatus.FULFILLED,
-                       fulfil_note=note, fulfilled_at=utcnow(), fulfilled_by_id=actor_id)
+    redemption = _move(
+        redemption_id,
+        (RedemptionStatus.APPROVED,),
+        RedemptionStatus.FULFILLED,
+        fulfil_note=note,
+        fulfilled_at=utcnow(),
+        fulfilled_by_id=actor_id,
+    )
     _audit(actor_id, "redemption.fulfil", redemption, "approved", {"note": note})
     _tell(redemption, f"{redemption.reward.name} is fulfilled" + (f": {note}" if note else "."))
     return redemption
@@ -393,15 +427,17 @@ def fulfil_redemption(redemption_id: int, actor_id: int, note: str | None = None
 def cancel_redemption(redemption_id: int, advocate_id: int) -> Redemption:
     """The advocate cancels their own redemption while it is `requested`: exactly one refund."""
     get_redemption(redemption_id, advocate_id)
-    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED,), RedemptionStatus.CANCELLED,
-                       cancelled_at=utcnow())
+    redemption = _move(redemption_id, (RedemptionStatus.REQUESTED,), RedemptionStatus.CANCELLED, cancelled_at=utcnow())
     _refund(redemption, f"Refund: {redemption.reward.name} (cancelled)")
     _tell(redemption, f"You cancelled {redemption.reward.name}; {redemption.points:,} points are back.")
     return redemption
 
 
 def redemptions_page(
-    page: int, per_page: int, status: str | None = None, advocate_id: int | None = None,
+    page: int,
+    per_page: int,
+    status: str | None = None,
+    advocate_id: int | None = None,
     reward_id: int | None = None,
 ) -> tuple[list[Redemption], int]:
     """Redemptions newest first (the staff queue shows `requested` oldest first)."""
@@ -414,11 +450,16 @@ def redemptions_page(
         query = query.where(Redemption.reward_id == reward_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     oldest_first = status == RedemptionStatus.REQUESTED.value
-    order = (Redemption.created_at.asc(), Redemption.id.asc()) if oldest_first else (
-        Redemption.created_at.desc(), Redemption.id.desc())
+    order = (
+        (Redemption.created_at.asc(), Redemption.id.asc())
+        if oldest_first
+        else (Redemption.created_at.desc(), Redemption.id.desc())
+    )
     items = db.session.scalars(
         query.options(selectinload(Redemption.reward), selectinload(Redemption.advocate).selectinload(Advocate.user))
-        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(items), total
 
@@ -439,13 +480,16 @@ def points_economy() -> dict[str, int]:
         select(func.coalesce(func.sum(Advocate.lifetime_points), 0), func.coalesce(func.sum(Advocate.balance), 0))
     ).one()
     redeemed = db.session.scalar(
-        select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES)))
+        select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES))
+    )
     return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
 
 
 def tier_counts() -> dict[str, int]:
     """Active advocates per tier, every tier present."""
-    found = dict(db.session.execute(
-        select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
-    ).all())
+    found = dict(
+        db.session.execute(
+            select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
+        ).all()
+    )
     return {t.value: found.get(t, 0) for t in Tier}

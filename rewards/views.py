@@ -81,8 +81,14 @@ def leaderboard_page():
     else:
         groups = db.session.scalars(select(Group).order_by(Group.name)).all()
     context = {
-        "board": board, "period": period, "group": grp, "groups": groups, "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "period_labels": PERIOD_LABELS, "page_size": PAGE_SIZE,
+        "board": board,
+        "period": period,
+        "group": grp,
+        "groups": groups,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "period_labels": PERIOD_LABELS,
+        "page_size": PAGE_SIZE,
     }
     return render_page_or_partial("rewards/leaderboard.html", "rewards/_leaderboard_table.html", **context)
 
@@ -109,9 +115,14 @@ def my_activity():
         abort(400)
     entries, total = services.ledger_page(advocate.id, page, 50)
     return render_page_or_partial(
-        "rewards/activity.html", "rewards/_ledger.html",
-        entries=entries, total=total, page=page, pages=max(1, -(-total // 50)),
-        badges=badges_of(advocate.id), advocate=advocate,
+        "rewards/activity.html",
+        "rewards/_ledger.html",
+        entries=entries,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        badges=badges_of(advocate.id),
+        advocate=advocate,
     )
 
 
@@ -126,8 +137,9 @@ def _advocate() -> Advocate:
 @roles_required(Role.ADVOCATE)
 def catalog_page():
     advocate = _advocate()
-    return render_template("rewards/catalog.html", items=catalog.catalog_for(advocate), advocate=advocate,
-                           low_stock=catalog.LOW_STOCK)
+    return render_template(
+        "rewards/catalog.html", items=catalog.catalog_for(advocate), advocate=advocate, low_stock=catalog.LOW_STOCK
+    )
 
 
 @bp.get("/me/balance")
@@ -141,14 +153,21 @@ def my_balance():
 @roles_required(Role.ADVOCATE)
 def reward_card(reward_id: int):
     item = catalog.catalog_item(_advocate(), reward_id)
-    return render_page_or_partial("rewards/reward.html", "rewards/_reward_card.html", item=item,
-                                  low_stock=catalog.LOW_STOCK)
+    return render_page_or_partial(
+        "rewards/reward.html", "rewards/_reward_card.html", item=item, low_stock=catalog.LOW_STOCK
+    )
 
 
 def _confirm(item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200):
     return render_page_or_partial(
-        "rewards/confirm.html", "rewards/_confirm.html", status, item=item, error=error, note=note,
-        request_key=secrets.token_hex(16), balance_after=_advocate().balance - item.reward.points_cost,
+        "rewards/confirm.html",
+        "rewards/_confirm.html",
+        status,
+        item=item,
+        error=error,
+        note=note,
+        request_key=secrets.token_hex(16),
+        balance_after=_advocate().balance - item.reward.points_cost,
     )
 
 
@@ -191,8 +210,13 @@ def my_redemptions():
     if f.errors:
         abort(400)
     items, total = services.redemptions_page(page, 50, advocate_id=_advocate().id)
-    return render_template("rewards/redemptions.html", redemptions=items, page=page,
-                           pages=max(1, -(-total // 50)), statuses=RedemptionStatus)
+    return render_template(
+        "rewards/redemptions.html",
+        redemptions=items,
+        page=page,
+        pages=max(1, -(-total // 50)),
+        statuses=RedemptionStatus,
+    )
 
 
 @bp.post("/me/redemptions/<int:redemption_id>/cancel")
@@ -202,11 +226,14 @@ def cancel_redemption(redemption_id: int):
     error = commit_or_refusal(lambda: services.cancel_redemption(redemption_id, _advocate().id))
     redemption = services.get_redemption(redemption_id, _advocate().id)
     if not is_htmx():
-        flash(error or f"Cancelled; {redemption.points:,} points are back in your balance.",
-              "error" if error else "success")
+        flash(
+            error or f"Cancelled; {redemption.points:,} points are back in your balance.",
+            "error" if error else "success",
+        )
         return redirect(url_for("rewards.my_redemptions"))
-    response = render_page_or_partial("rewards/redemptions.html", "rewards/_my_redemption_row.html",
-                                      r=redemption, error=error)
+    response = render_page_or_partial(
+        "rewards/redemptions.html", "rewards/_my_redemption_row.html", r=redemption, error=error
+    )
     return response if error else trigger(response, "points-changed")
 
 

@@ -252,27 +252,44 @@ class Factory:
         self.counter += 1
         return f"{prefix}{self.counter}-{secrets.token_hex(3)}@example.com"
 
-    def user(self, role: str = "advocate", email: str | None = None, name: str | None = None,
-             password: str | None = TEST_PASSWORD):
+    def user(
+        self,
+        role: str = "advocate",
+        email: str | None = None,
+        name: str | None = None,
+        password: str | None = TEST_PASSWORD,
+    ):
         from hub import services
         from hub.extensions import db
 
-        user = services.create_user(email or self._email(role), name or f"{role.title()} {self.counter}",
-                                    role, password)
+        user = services.create_user(
+            email or self._email(role), name or f"{role.title()} {self.counter}", role, password
+        )
         db.session.commit()
         return user
 
-    def advocate(self, points: int = 0, groups: tuple[str, ...] = (), email: str | None = None,
-                 name: str | None = None, **profile):
+    def advocate(
+        self,
+        points: int = 0,
+        groups: tuple[str, ...] = (),
+        email: str | None = None,
+        name: str | None = None,
+        **profile,
+    ):
         from hub import services
         from hub.extensions import db
         from rewards.ledger import post_entry
 
         self.counter += 1
         advocate = services.create_advocate(
-            services.AdvocateProfile(email=email or self._email("adv"), name=name or f"Advocate {self.counter}",
-                                     groups=tuple(groups), **profile),
-            None, TEST_PASSWORD,
+            services.AdvocateProfile(
+                email=email or self._email("adv"),
+                name=name or f"Advocate {self.counter}",
+                groups=tuple(groups),
+                **profile,
+            ),
+            None,
+            TEST_PASSWORD,
         )
         if points:
             post_entry(advocate.id, points, "earn", "test", f"seed-{advocate.id}", "Seed points")
@@ -314,8 +331,9 @@ class ApiClient:
         return self.client.get(f"/api/v1{path}", headers=self.headers | kw.pop("headers", {}), **kw)
 
     def post(self, path: str, json=None, **kw):
-        return self.client.post(f"/api/v1{path}", json=json if json is not None else {},
-                                headers=self.headers | kw.pop("headers", {}), **kw)
+        return self.client.post(
+            f"/api/v1{path}", json=json if json is not None else {}, headers=self.headers | kw.pop("headers", {}), **kw
+        )
 
     def patch(self, path: str, json=None, **kw):
         return self.client.patch(f"/api/v1{path}", json=json or {}, headers=self.headers | kw.pop("headers", {}), **kw)

@@ -54,8 +54,16 @@ def audited_routes(app: Flask) -> list[Route]:
         allowed = allowed_roles_of(view)
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             url = adapter.build(rule.endpoint, sample_values(rule), method=method)
-            routes.append(Route(rule.endpoint, method, url, rule.rule.startswith("/api/"),
-                                bool(getattr(view, "public", False)), frozenset(allowed) if allowed else None))
+            routes.append(
+                Route(
+                    rule.endpoint,
+                    method,
+                    url,
+                    rule.rule.startswith("/api/"),
+                    bool(getattr(view, "public", False)),
+                    frozenset(allowed) if allowed else None,
+                )
+            )
     return routes
 
 
@@ -70,8 +78,13 @@ def test_every_endpoint_declares_its_roles(app):
 def test_public_endpoints_are_only_the_expected_kinds(app):
     """A `public` mark on a staff page or a writing API route would be a hole."""
     public = [r for r in audited_routes(app) if r.public]
-    assert {"hub.login", "hub.forgot_password", "hub.reset_password", "hub.accept_invite",
-            "openapi.openapi_document"} <= {r.endpoint for r in public}
+    assert {
+        "hub.login",
+        "hub.forgot_password",
+        "hub.reset_password",
+        "hub.accept_invite",
+        "openapi.openapi_document",
+    } <= {r.endpoint for r in public}
     for route in public:
         assert not route.url.startswith("/admin"), route
         assert not (route.is_api and route.method != "GET"), route

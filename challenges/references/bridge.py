@@ -42,7 +42,8 @@ def open_challenges(challenge_type: str, advocate: Advocate, at: dt.datetime | N
 
     at = at or utcnow()
     rows = db.session.scalars(
-        select(Challenge).where(Challenge.type == challenge_type, Challenge.status == ChallengeStatus.PUBLISHED)
+        select(Challenge)
+        .where(Challenge.type == challenge_type, Challenge.status == ChallengeStatus.PUBLISHED)
         .order_by(Challenge.id)
     ).all()
     return [c for c in rows if challenge_services.is_open(c, at) and challenge_services.is_targeted(c, advocate)]
@@ -57,16 +58,20 @@ def open_referral_challenge(advocate_id: int) -> Offer | None:
     return Offer(challenge.id, challenge.title, challenge.points, challenge.bonus_points or 0)
 
 
-def start_referral_completion(offer: Offer, advocate_id: int, referral_id: int,
-                              summary: str) -> tuple[int | None, str | None]:
+def start_referral_completion(
+    offer: Offer, advocate_id: int, referral_id: int, summary: str
+) -> tuple[int | None, str | None]:
     """The referral's pending completion (claims a medium ask), or the reason there is none."""
     from challenges import services as challenge_services
 
     try:
         with db.session.begin_nested():
             completion = challenge_services.submit_completion(
-                offer.challenge_id, advocate_id, challenge_services.EvidenceInput(evidence_text=summary[:5000]),
-                source_key=f"referral-{referral_id}", system=True,
+                offer.challenge_id,
+                advocate_id,
+                challenge_services.EvidenceInput(evidence_text=summary[:5000]),
+                source_key=f"referral-{referral_id}",
+                system=True,
             )
     except VouchError as exc:
         return None, exc.message
@@ -85,8 +90,9 @@ def approve_completion_once(completion_id: int) -> bool:
     return True
 
 
-def complete_reference_call(request_id: int, assignment_id: int, advocate_id: int, asked_at: dt.datetime,
-                            summary: str) -> tuple[int | None, str | None]:
+def complete_reference_call(
+    request_id: int, assignment_id: int, advocate_id: int, asked_at: dt.datetime, summary: str
+) -> tuple[int | None, str | None]:
     """Create and approve the advocate's `reference_call` completion once per request."""
     from challenges import services as challenge_services
 
@@ -98,8 +104,11 @@ def complete_reference_call(request_id: int, assignment_id: int, advocate_id: in
         with db.session.begin_nested():
             released = caps.release_ask(ASSIGNMENT_SOURCE, assignment_id)
             completion = challenge_services.auto_complete(
-                found[0].id, advocate_id, f"reference-request-{request_id}",
-                challenge_services.EvidenceInput(evidence_text=summary[:5000]), at=asked_at,
+                found[0].id,
+                advocate_id,
+                f"reference-request-{request_id}",
+                challenge_services.EvidenceInput(evidence_text=summary[:5000]),
+                at=asked_at,
                 ask_handed_over=released,
             )
     except VouchError as exc:

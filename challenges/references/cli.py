@@ -40,8 +40,10 @@ def tally_attribution(full: bool, external_id: str | None, enqueue: bool) -> Non
     started = time.perf_counter()
     result = attribution.tally(ids, count=True)
     db.session.commit()
-    click.echo(f"Tallied {'all' if ids is None else len(ids)} opportunities: {result.touches} touches, "
-               f"{result.credits} credits in {time.perf_counter() - started:.2f} s.")
+    click.echo(
+        f"Tallied {'all' if ids is None else len(ids)} opportunities: {result.touches} touches, "
+        f"{result.credits} credits in {time.perf_counter() - started:.2f} s."
+    )
 
 
 def _spec(func):

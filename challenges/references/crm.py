@@ -29,8 +29,19 @@ from hub.queue import enqueue_after_commit
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 IMPORT_BATCH = 200
 CSV_COLUMNS = (
-    "external_id", "name", "account", "amount", "currency", "stage", "is_closed", "is_won",
-    "created_date", "close_date", "contact_emails", "referral_id", "reference_request_ids",
+    "external_id",
+    "name",
+    "account",
+    "amount",
+    "currency",
+    "stage",
+    "is_closed",
+    "is_won",
+    "created_date",
+    "close_date",
+    "contact_emails",
+    "referral_id",
+    "reference_request_ids",
 )
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
@@ -158,9 +169,18 @@ def parse_opportunity(data: Mapping[str, Any]) -> OpportunityInput:
     if is_closed and close_date is None:
         close_date = utcnow().date()
     return OpportunityInput(
-        external_id=external_id, name=name, account=account, amount=amount, currency=currency, stage=stage,
-        is_closed=is_closed, is_won=is_won, created_date=created_date, close_date=close_date,
-        contact_emails=tuple(dict.fromkeys(emails)), referral_id=referral_id,
+        external_id=external_id,
+        name=name,
+        account=account,
+        amount=amount,
+        currency=currency,
+        stage=stage,
+        is_closed=is_closed,
+        is_won=is_won,
+        created_date=created_date,
+        close_date=close_date,
+        contact_emails=tuple(dict.fromkeys(emails)),
+        referral_id=referral_id,
         reference_request_ids=tuple(sorted(set(ref_ids))),
     )
 
@@ -177,9 +197,9 @@ def _check_references(item: OpportunityInput) -> None:
     if item.referral_id is not None and db.session.get(Referral, item.referral_id) is None:
         errors["referral_id"] = f"No referral with id {item.referral_id}."
     if item.reference_request_ids:
-        known = set(db.session.scalars(
-            select(ReferenceRequest.id).where(ReferenceRequest.id.in_(item.reference_request_ids))
-        ))
+        known = set(
+            db.session.scalars(select(ReferenceRequest.id).where(ReferenceRequest.id.in_(item.reference_request_ids)))
+        )
         missing = [str(i) for i in item.reference_request_ids if i not in known]
         if missing:
             errors["reference_request_ids"] = f"No reference request with id {', '.join(missing)}."
@@ -197,38 +217,66 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
     now = utcnow()
     cutoff = (
         dt.datetime.combine(item.close_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        if item.is_closed and item.close_date else None
+        if item.is_closed and item.close_date
+        else None
     )
     fields = {
-        "name": item.name, "account": item.account, "amount": item.amount, "currency": item.currency,
-        "stage": item.stage, "is_closed": item.is_closed, "is_won": item.is_won,
-        "created_date": item.created_date, "close_date": item.close_date, "close_cutoff_at": cutoff,
+        "name": item.name,
+        "account": item.account,
+        "amount": item.amount,
+        "currency": item.currency,
+        "stage": item.stage,
+        "is_closed": item.is_closed,
+        "is_won": item.is_won,
+        "created_date": item.created_date,
+        "close_date": item.close_date,
+        "close_cutoff_at": cutoff,
         "cycle_days": (item.close_date - item.created_date).days if item.is_closed and item.close_date else None,
-        "contact_emails": list(item.contact_emails), "referral_id": item.referral_id,
+        "contact_emails": list(item.contact_emails),
+        "referral_id": item.referral_id,
         "reference_request_ids": list(item.reference_request_ids),
     }
-    created = insert_ignore(db.session, Opportunity.__table__, fields | {
-        "external_id": item.external_id, "account_key": func.lower(func.trim(literal(item.account))),
-        "created_at": now, "updated_at": now, "version": 1, "won_at": now if item.is_won else None,
-    })
+    created = insert_ignore(
+        db.session,
+        Opportunity.__table__,
+        fields
+        | {
+            "external_id": item.external_id,
+            "account_key": func.lower(func.trim(literal(item.account))),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            "won_at": now if item.is_won else None,
+        },
+    )
     opportunity = db.session.scalar(
-        select(Opportunity).where(Opportunity.external_id == item.external_id)
-        .with_for_update(key_share=True).execution_options(populate_existing=True)
+        select(Opportunity)
+        .where(Opportunity.external_id == item.external_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     became_won = created and item.is_won
     if not created:
         became_won = item.is_won and not opportunity.is_won
         db.session.execute(
-            update(Opportunity).where(Opportunity.id == opportunity.id).values(
-                **fields, account_key=func.lower(func.trim(literal(item.account))), updated_at=now,
+            update(Opportunity)
+            .where(Opportunity.id == opportunity.id)
+            .values(
+                **fields,
+                account_key=func.lower(func.trim(literal(item.account))),
+                updated_at=now,
                 version=Opportunity.version + 1,
                 won_at=func.coalesce(Opportunity.won_at, now) if item.is_won else Opportunity.won_at,
-            ).execution_options(synchronize_session=False)
+            )
+            .execution_options(synchronize_session=False)
         )
         db.session.refresh(opportunity)
     for request_id in item.reference_request_ids:
-        insert_ignore(db.session, OpportunityReference.__table__,
-                      {"opportunity_external_id": item.external_id, "reference_request_id": request_id})
+        insert_ignore(
+            db.session,
+            OpportunityReference.__table__,
+            {"opportunity_external_id": item.external_id, "reference_request_id": request_id},
+        )
     if opportunity.referral_id is not None:
         referrals.award_for_opportunity(opportunity.referral_id, opportunity)
     if tally:
@@ -240,8 +288,9 @@ def schedule_tally(opportunity: Opportunity) -> None:
     """Recount this opportunity's attribution after commit (one job per opportunity version)."""
     from challenges.references.jobs import tally_opportunity_job
 
-    enqueue_after_commit(tally_opportunity_job, opportunity.id,
-                         job_id=f"attribution-{opportunity.id}-v{opportunity.version}")
+    enqueue_after_commit(
+        tally_opportunity_job, opportunity.id, job_id=f"attribution-{opportunity.id}-v{opportunity.version}"
+    )
 
 
 def schedule_tally_for_external_id(external_id: str | None) -> None:
@@ -262,13 +311,13 @@ def start_import(filename: str, raw: bytes, actor_id: int) -> CrmImport:
     text = raw.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(reader, [])]
-    missing = [c for c in ("external_id", "name", "account", "amount", "currency", "stage", "created_date")
-               if c not in header]
+    missing = [
+        c for c in ("external_id", "name", "account", "amount", "currency", "stage", "created_date") if c not in header
+    ]
     if missing:
         raise ValidationFailed({"file": f"Missing columns: {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."})
     total = sum(1 for row in reader if any(cell.strip() for cell in row))
-    job = CrmImport(created_by_id=actor_id, filename=(filename or "import.csv")[:255], csv_text=text,
-                    total_rows=total)
+    job = CrmImport(created_by_id=actor_id, filename=(filename or "import.csv")[:255], csv_text=text, total_rows=total)
     db.session.add(job)
     db.session.flush()
     from challenges.references.jobs import import_opportunities_job
@@ -346,10 +395,12 @@ def create_integration_token(owner_id: int, name: str, actor_id: int) -> tuple[i
     if len(name) > 80:
         raise ValidationFailed({"name": "At most 80 characters."})
     plaintext = INTEGRATION_PREFIX + new_token(32)
-    row = ApiToken(user_id=owner.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10],
-                   created_by_id=actor_id)
+    row = ApiToken(
+        user_id=owner.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10], created_by_id=actor_id
+    )
     db.session.add(row)
     db.session.flush()
-    record_audit(actor_id, "token.create", "api_token", row.id, None, {"user": owner.email, "name": name,
-                                                                       "scope": "crm"})
+    record_audit(
+        actor_id, "token.create", "api_token", row.id, None, {"user": owner.email, "name": name, "scope": "crm"}
+    )
     return row.id, plaintext

@@ -29,8 +29,10 @@ def check_crm(evidence):
 
     with job_context():
         found = db.session.scalar(
-            select(Opportunity.external_id).join(Referral, Referral.id == Opportunity.referral_id)
-            .where(Referral.completion_id == evidence.completion_id, Referral.flag_reason.is_(None)).limit(1)
+            select(Opportunity.external_id)
+            .join(Referral, Referral.id == Opportunity.referral_id)
+            .where(Referral.completion_id == evidence.completion_id, Referral.flag_reason.is_(None))
+            .limit(1)
         )
     if found is not None:
         return Verdict("approve", f"The referral became CRM opportunity {found}.")

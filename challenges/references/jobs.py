@@ -42,4 +42,3 @@ def deliver_webhook_job(delivery_id: int) -> None:
 
     with job_context():
         attempt(delivery_id)
-

@@ -113,8 +113,18 @@ def rank(request: RequestFit, advocates: Iterable[AdvocateFit], now: dt.datetime
     for advocate in advocates:
         score, reasons = fit(request, advocate)
         days, tapped = tapped_reason(advocate.last_tapped_at, now)
-        candidates.append(Candidate(advocate.advocate_id, advocate.name, advocate.company, advocate.title, score,
-                                    (*reasons, tapped), advocate.last_tapped_at, days))
+        candidates.append(
+            Candidate(
+                advocate.advocate_id,
+                advocate.name,
+                advocate.company,
+                advocate.title,
+                score,
+                (*reasons, tapped),
+                advocate.last_tapped_at,
+                days,
+            )
+        )
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
     return sorted(candidates, key=lambda c: (-c.score, c.last_tapped_at or never, c.advocate_id))
 
@@ -122,5 +132,7 @@ def rank(request: RequestFit, advocates: Iterable[AdvocateFit], now: dt.datetime
 def exclusion_counts(exclusions: Iterable[Exclusion]) -> list[tuple[str, str, int]]:
     """(code, staff label, count), most common first."""
     counts = Counter(e.code for e in exclusions)
-    return [(code, STAFF_REASONS.get(code, code.replace("_", " ")), n)
-            for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return [
+        (code, STAFF_REASONS.get(code, code.replace("_", " ")), n)
+        for code, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]

@@ -72,14 +72,23 @@ def parse_referral(data: Mapping[str, Any]) -> ReferralInput:
 def _is_existing_person(key: str) -> bool:
     local, _, domain = key.rpartition("@")
     pattern = f"{like_escape(local)}+%@{like_escape(domain)}"
-    user = db.session.scalar(select(User.id).where(
-        or_(User.email == key, User.email.like(pattern, escape="\\"))).limit(1))
+    user = db.session.scalar(
+        select(User.id).where(or_(User.email == key, User.email.like(pattern, escape="\\"))).limit(1)
+    )
     if user is not None:
         return True
-    return db.session.scalar(select(Invite.id).where(
-        or_(Invite.email == key, Invite.email.like(pattern, escape="\\")),
-        Invite.used_at.is_(None), Invite.expires_at > utcnow(),
-    ).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(Invite.id)
+            .where(
+                or_(Invite.email == key, Invite.email.like(pattern, escape="\\")),
+                Invite.used_at.is_(None),
+                Invite.expires_at > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
@@ -95,8 +104,14 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
     elif _is_existing_person(key):
         flag = FlagReason.EXISTING_USER
     fields = {
-        "advocate_id": advocate.id, "name": item.name, "email": item.email, "email_key": key,
-        "company": item.company, "title": item.title, "notes": item.notes, "consent": item.consent,
+        "advocate_id": advocate.id,
+        "name": item.name,
+        "email": item.email,
+        "email_key": key,
+        "company": item.company,
+        "title": item.title,
+        "notes": item.notes,
+        "consent": item.consent,
     }
     referral: Referral | None = None
     if flag is None:
@@ -122,7 +137,8 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         referral.points = offer.points
         referral.bonus_points = offer.bonus_points
         referral.completion_id, referral.no_points_reason = bridge.start_referral_completion(
-            offer, advocate.id, referral.id, f"Referred {item.name} ({item.company}, {item.email})")
+            offer, advocate.id, referral.id, f"Referred {item.name} ({item.company}, {item.email})"
+        )
     db.session.flush()
     webhooks.emit("referral.created", str(referral.id), referral_event(referral))
     return referral
@@ -130,10 +146,18 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
 
 def referral_event(referral: Referral) -> dict:
     return {
-        "referral_id": referral.id, "name": referral.name, "email": referral.email, "company": referral.company,
-        "title": referral.title, "notes": referral.notes, "consent": referral.consent,
-        "referred_by": {"advocate_id": referral.advocate_id, "name": referral.advocate.user.name,
-                        "company": referral.advocate.company},
+        "referral_id": referral.id,
+        "name": referral.name,
+        "email": referral.email,
+        "company": referral.company,
+        "title": referral.title,
+        "notes": referral.notes,
+        "consent": referral.consent,
+        "referred_by": {
+            "advocate_id": referral.advocate_id,
+            "name": referral.advocate.user.name,
+            "company": referral.advocate.company,
+        },
         "created_at": referral.created_at.isoformat(),
     }
 
@@ -147,27 +171,41 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
         return
     now = utcnow()
     db.session.execute(
-        update(Referral).where(Referral.id == referral.id, Referral.status == ReferralStatus.SUBMITTED)
+        update(Referral)
+        .where(Referral.id == referral.id, Referral.status == ReferralStatus.SUBMITTED)
         .values(status=ReferralStatus.OPPORTUNITY, opportunity_at=now)
         .execution_options(synchronize_session=False)
     )
     if opportunity.is_won:
         db.session.execute(
-            update(Referral).where(Referral.id == referral.id, Referral.status != ReferralStatus.WON)
+            update(Referral)
+            .where(Referral.id == referral.id, Referral.status != ReferralStatus.WON)
             .values(status=ReferralStatus.WON, won_at=func.coalesce(Referral.won_at, now))
             .execution_options(synchronize_session=False)
         )
     if referral.completion_id is not None:
         bridge.approve_completion_once(referral.completion_id)
-        approved = db.session.scalar(
-            select(Completion.status).where(Completion.id == referral.completion_id)) == CompletionStatus.APPROVED
+        approved = (
+            db.session.scalar(select(Completion.status).where(Completion.id == referral.completion_id))
+            == CompletionStatus.APPROVED
+        )
         if opportunity.is_won and approved and referral.bonus_points > 0:
-            posted = post_entry(referral.advocate_id, referral.bonus_points, EntryKind.BONUS, "referral_won",
-                                referral.id, f"Your referral of {referral.name} closed won")
+            posted = post_entry(
+                referral.advocate_id,
+                referral.bonus_points,
+                EntryKind.BONUS,
+                "referral_won",
+                referral.id,
+                f"Your referral of {referral.name} closed won",
+            )
             if posted.is_new:
-                notify(referral.advocate.user_id, "referral",
-                       f"The deal from your referral of {referral.name} was won: +{referral.bonus_points:,} "
-                       "bonus points. Thank you!", "/referrals")
+                notify(
+                    referral.advocate.user_id,
+                    "referral",
+                    f"The deal from your referral of {referral.name} was won: +{referral.bonus_points:,} "
+                    "bonus points. Thank you!",
+                    "/referrals",
+                )
     db.session.expire(referral)
 
 
@@ -180,8 +218,9 @@ def dismiss_flag(referral_id: int, actor_id: int) -> Referral:
         raise NotFound("Referral not found.")
     if referral.is_flagged and referral.flag_reviewed_at is None:
         referral.flag_reviewed_at = utcnow()
-        record_audit(actor_id, "referral.flag_reviewed", "referral", referral.id, None,
-                     {"flag": str(referral.flag_reason)})
+        record_audit(
+            actor_id, "referral.flag_reviewed", "referral", referral.id, None, {"flag": str(referral.flag_reason)}
+        )
     return referral
 
 
@@ -192,8 +231,9 @@ def advocate_message(referral: Referral) -> str:
     return "This person is already known to the program, so this referral earns no points."
 
 
-def list_referrals(advocate_id: int | None, flagged: bool | None, page: int, per_page: int
-                   ) -> tuple[list[Referral], int]:
+def list_referrals(
+    advocate_id: int | None, flagged: bool | None, page: int, per_page: int
+) -> tuple[list[Referral], int]:
     query = select(Referral)
     if advocate_id is not None:
         query = query.where(Referral.advocate_id == advocate_id)
@@ -202,6 +242,7 @@ def list_referrals(advocate_id: int | None, flagged: bool | None, page: int, per
     elif flagged is False:
         query = query.where(Referral.flag_reason.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Referral.created_at.desc(), Referral.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.scalars(
+        query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
     return list(rows), total

@@ -66,17 +66,25 @@ def references_and_attribution(since: dt.date | None, until: dt.date | None) -> 
         "median_sales_cycle_days_without_reference": totals.median_cycle_days_without_reference,
         "program_cost": _money(cost),
         "roi": roi,
-        "other_currencies": {cur: {k: _money(v) for k, v in values.items()}
-                             for cur, values in sorted(totals.other_currencies.items())},
+        "other_currencies": {
+            cur: {k: _money(v) for k, v in values.items()} for cur, values in sorted(totals.other_currencies.items())
+        },
     }
 
 
 def attribution_row_json(row: attribution.AdvocateAttribution, name: str | None) -> dict:
     return {
-        "advocate_id": row.advocate_id, "name": name, "currency": row.currency,
-        "sourced_pipeline": _money(row.sourced_pipeline), "sourced_won": _money(row.sourced_won),
-        "influenced_pipeline": _money(row.influenced_pipeline), "influenced_won": _money(row.influenced_won),
-        "deals": row.deals, "deals_closed": row.deals_closed, "deals_won": row.deals_won, "win_rate": row.win_rate,
+        "advocate_id": row.advocate_id,
+        "name": name,
+        "currency": row.currency,
+        "sourced_pipeline": _money(row.sourced_pipeline),
+        "sourced_won": _money(row.sourced_won),
+        "influenced_pipeline": _money(row.influenced_pipeline),
+        "influenced_won": _money(row.influenced_won),
+        "deals": row.deals,
+        "deals_closed": row.deals_closed,
+        "deals_won": row.deals_won,
+        "win_rate": row.win_rate,
     }
 
 

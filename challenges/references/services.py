@@ -78,8 +78,9 @@ def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> Requ
     call_format = f.choice("format", [c.value for c in CallFormat], required=True)
     amount = parse_money(data.get("deal_size"), errors, "deal_size")
     program_currency = get_setting("program_cost").get("currency", "USD")
-    currency = parse_currency(data.get("currency"), errors, "currency",
-                              default=program_currency if amount is not None else None)
+    currency = parse_currency(
+        data.get("currency"), errors, "currency", default=program_currency if amount is not None else None
+    )
     needed_by = None
     raw_date = data.get("needed_by")
     if raw_date is None or raw_date == "":
@@ -96,17 +97,28 @@ def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> Requ
     topics_raw = data.get("topics") or []
     if isinstance(topics_raw, str):
         topics_raw = [t for t in (p.strip() for p in topics_raw.replace(";", ",").split(",")) if t]
-    if (not isinstance(topics_raw, list) or len(topics_raw) > MAX_TOPICS
-            or not all(isinstance(t, str) and 0 < len(t.strip()) <= 80 for t in topics_raw)):
+    if (
+        not isinstance(topics_raw, list)
+        or len(topics_raw) > MAX_TOPICS
+        or not all(isinstance(t, str) and 0 < len(t.strip()) <= 80 for t in topics_raw)
+    ):
         errors.setdefault("topics", f"Up to {MAX_TOPICS} topics of at most 80 characters.")
         topics_raw = []
     opportunity = f.str("opportunity_external_id", max_length=64)
     if errors:
         raise ValidationFailed(errors)
     return RequestInput(
-        prospect_company=prospect, industry=industry, company_size=size, region=region, use_case=use_case,
-        stage=Stage(stage), deal_amount=amount, currency=currency, needed_by=needed_by,
-        format=CallFormat(call_format), topics=tuple(dict.fromkeys(t.strip() for t in topics_raw)),
+        prospect_company=prospect,
+        industry=industry,
+        company_size=size,
+        region=region,
+        use_case=use_case,
+        stage=Stage(stage),
+        deal_amount=amount,
+        currency=currency,
+        needed_by=needed_by,
+        format=CallFormat(call_format),
+        topics=tuple(dict.fromkeys(t.strip() for t in topics_raw)),
         opportunity_external_id=opportunity,
     )
 
@@ -114,22 +126,38 @@ def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> Requ
 def file_request(user_id: int, item: RequestInput) -> ReferenceRequest:
     """A new open request; managers are told in-app."""
     request = ReferenceRequest(
-        requested_by_id=user_id, prospect_company=item.prospect_company, industry=item.industry,
-        company_size=item.company_size, region=item.region, use_case=item.use_case, stage=item.stage,
-        deal_amount=item.deal_amount, currency=item.currency, needed_by=item.needed_by, format=item.format,
-        topics=list(item.topics), opportunity_external_id=item.opportunity_external_id,
+        requested_by_id=user_id,
+        prospect_company=item.prospect_company,
+        industry=item.industry,
+        company_size=item.company_size,
+        region=item.region,
+        use_case=item.use_case,
+        stage=item.stage,
+        deal_amount=item.deal_amount,
+        currency=item.currency,
+        needed_by=item.needed_by,
+        format=item.format,
+        topics=list(item.topics),
+        opportunity_external_id=item.opportunity_external_id,
     )
     db.session.add(request)
     db.session.flush()
     if item.opportunity_external_id:
-        insert_ignore(db.session, OpportunityReference.__table__, {
-            "opportunity_external_id": item.opportunity_external_id, "reference_request_id": request.id})
+        insert_ignore(
+            db.session,
+            OpportunityReference.__table__,
+            {"opportunity_external_id": item.opportunity_external_id, "reference_request_id": request.id},
+        )
     filer = db.session.get(User, user_id)
-    for manager_id in db.session.scalars(select(User.id).where(
-            User.role == Role.MANAGER, User.is_active_user.is_(True)).limit(50)):
-        notify(manager_id, "reference_request",
-               f"{filer.name} needs a reference for {item.prospect_company} by {item.needed_by:%b %-d}.",
-               f"/admin/references/{request.id}")
+    for manager_id in db.session.scalars(
+        select(User.id).where(User.role == Role.MANAGER, User.is_active_user.is_(True)).limit(50)
+    ):
+        notify(
+            manager_id,
+            "reference_request",
+            f"{filer.name} needs a reference for {item.prospect_company} by {item.needed_by:%b %-d}.",
+            f"/admin/references/{request.id}",
+        )
     return request
 
 
@@ -141,16 +169,25 @@ def request_for(user: User, request_id: int) -> ReferenceRequest:
         raise NotFound("Reference request not found.")
     if user.role in STAFF_ROLES or (user.role is Role.SALES and request.requested_by_id == user.id):
         return request
-    if user.role is Role.ADVOCATE and user.advocate is not None and db.session.scalar(
-            select(ReferenceAssignment.id).where(ReferenceAssignment.request_id == request.id,
-                                                 ReferenceAssignment.advocate_id == user.advocate.id)):
+    if (
+        user.role is Role.ADVOCATE
+        and user.advocate is not None
+        and db.session.scalar(
+            select(ReferenceAssignment.id).where(
+                ReferenceAssignment.request_id == request.id, ReferenceAssignment.advocate_id == user.advocate.id
+            )
+        )
+    ):
         return request
     raise NotFound("Reference request not found.")
 
 
 def assignment_of(request_id: int, advocate_id: int) -> ReferenceAssignment | None:
-    return db.session.scalar(select(ReferenceAssignment).where(
-        ReferenceAssignment.request_id == request_id, ReferenceAssignment.advocate_id == advocate_id))
+    return db.session.scalar(
+        select(ReferenceAssignment).where(
+            ReferenceAssignment.request_id == request_id, ReferenceAssignment.advocate_id == advocate_id
+        )
+    )
 
 
 def _locked(request_id: int) -> ReferenceRequest:
@@ -162,8 +199,10 @@ def _locked(request_id: int) -> ReferenceRequest:
 
 def _move(request: ReferenceRequest, from_status: RequestStatus, **values: Any) -> None:
     moved = db.session.execute(
-        update(ReferenceRequest).where(ReferenceRequest.id == request.id, ReferenceRequest.status == from_status)
-        .values(**values).execution_options(synchronize_session=False)
+        update(ReferenceRequest)
+        .where(ReferenceRequest.id == request.id, ReferenceRequest.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if not moved:
         raise InvalidState(f"This request is {request.status.value}, not {from_status.value}.")
@@ -191,15 +230,21 @@ def find_matches(request_id: int, at: dt.datetime | None = None) -> Matches:
     if request is None:
         raise NotFound("Reference request not found.")
     rows = db.session.execute(
-        select(Advocate, User.name).join(User, User.id == Advocate.user_id)
-        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True)).order_by(Advocate.id)
+        select(Advocate, User.name)
+        .join(User, User.id == Advocate.user_id)
+        .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+        .order_by(Advocate.id)
     ).all()
-    asked = set(db.session.scalars(select(ReferenceAssignment.advocate_id).where(
-        ReferenceAssignment.request_id == request.id)))
-    last_tapped = dict(db.session.execute(
-        select(Ask.advocate_id, func.max(Ask.asked_at))
-        .where(Ask.kind == AskKind.REFERENCE_CALL, Ask.cancelled_at.is_(None)).group_by(Ask.advocate_id)
-    ).all())
+    asked = set(
+        db.session.scalars(select(ReferenceAssignment.advocate_id).where(ReferenceAssignment.request_id == request.id))
+    )
+    last_tapped = dict(
+        db.session.execute(
+            select(Ask.advocate_id, func.max(Ask.asked_at))
+            .where(Ask.kind == AskKind.REFERENCE_CALL, Ask.cancelled_at.is_(None))
+            .group_by(Ask.advocate_id)
+        ).all()
+    )
     past_use_cases: dict[int, set[str]] = {}
     for advocate_id, use_case in db.session.execute(
         select(ReferenceAssignment.advocate_id, ReferenceRequest.use_case)
@@ -215,16 +260,25 @@ def find_matches(request_id: int, at: dt.datetime | None = None) -> Matches:
             continue
         check = caps.check_ask(advocate.id, AskKind.REFERENCE_CALL, at)
         if not check.allowed:
-            exclusions.append(matching.Exclusion(advocate.id, name, check.code or "capped", check.reason,
-                                                 check.available_at))
+            exclusions.append(
+                matching.Exclusion(advocate.id, name, check.code or "capped", check.reason, check.available_at)
+            )
             continue
         preferred = (advocate.preferences or {}).get("use_cases")
         use_cases = {u for u in preferred if isinstance(u, str)} if isinstance(preferred, list) else set()
-        available.append(matching.AdvocateFit(
-            advocate.id, name, advocate.company, advocate.title, advocate.industry, advocate.company_size,
-            advocate.region, frozenset(use_cases | past_use_cases.get(advocate.id, set())),
-            last_tapped.get(advocate.id),
-        ))
+        available.append(
+            matching.AdvocateFit(
+                advocate.id,
+                name,
+                advocate.company,
+                advocate.title,
+                advocate.industry,
+                advocate.company_size,
+                advocate.region,
+                frozenset(use_cases | past_use_cases.get(advocate.id, set())),
+                last_tapped.get(advocate.id),
+            )
+        )
     profile = matching.RequestFit(request.industry, request.company_size, request.use_case, request.region)
     return Matches(matching.rank(profile, available, at), exclusions)
 
@@ -244,19 +298,27 @@ def assign(request_id: int, advocate_id: int, actor_id: int, at: dt.datetime | N
         raise ValidationFailed({"advocate_id": "No such advocate."})
     if assignment_of(request.id, advocate.id) is not None:
         raise InvalidState("This advocate was already asked for this request.")
-    assignment = ReferenceAssignment(request_id=request.id, advocate_id=advocate.id, assigned_by_id=actor_id,
-                                     asked_at=at)
+    assignment = ReferenceAssignment(
+        request_id=request.id, advocate_id=advocate.id, assigned_by_id=actor_id, asked_at=at
+    )
     db.session.add(assignment)
     db.session.flush()
     caps.claim_ask(advocate.id, AskKind.REFERENCE_CALL, bridge.ASSIGNMENT_SOURCE, assignment.id, at=at)
     _move(request, RequestStatus.OPEN, status=RequestStatus.MATCHED, advocate_id=advocate.id, matched_at=at)
     base = current_app.config.get("VOUCH_BASE_URL", "").rstrip("/")
-    text = (f"Could you take a {request.format.value} reference call with {request.prospect_company} "
-            f"({request.industry}, {request.use_case}) by {request.needed_by:%b %-d}?")
+    text = (
+        f"Could you take a {request.format.value} reference call with {request.prospect_company} "
+        f"({request.industry}, {request.use_case}) by {request.needed_by:%b %-d}?"
+    )
     notify(advocate.user_id, "reference_ask", text, f"/me/references/{request.id}")
-    queue_email(advocate.user.email, f"A reference request: {request.prospect_company}",
-                f"Hello {advocate.user.name},\n\n{text}\n\nAccept or decline with one click:\n"
-                f"{base}/me/references/{request.id}\n\nThank you!", "reference_ask", advocate.user_id)
+    queue_email(
+        advocate.user.email,
+        f"A reference request: {request.prospect_company}",
+        f"Hello {advocate.user.name},\n\n{text}\n\nAccept or decline with one click:\n"
+        f"{base}/me/references/{request.id}\n\nThank you!",
+        "reference_ask",
+        advocate.user_id,
+    )
     return request
 
 
@@ -268,8 +330,11 @@ def respond(request_id: int, advocate_id: int, accept: bool, at: dt.datetime | N
     assignment = assignment_of(request.id, advocate_id)
     if assignment is None:
         raise NotFound("Reference request not found.")
-    if request.status is not RequestStatus.MATCHED or request.advocate_id != advocate_id \
-            or assignment.status is not AssignmentStatus.ASKED:
+    if (
+        request.status is not RequestStatus.MATCHED
+        or request.advocate_id != advocate_id
+        or assignment.status is not AssignmentStatus.ASKED
+    ):
         raise InvalidState("This request is no longer waiting for your answer.")
     advocate = db.session.get(Advocate, advocate_id)
     if accept:
@@ -277,13 +342,21 @@ def respond(request_id: int, advocate_id: int, accept: bool, at: dt.datetime | N
         assignment.status = AssignmentStatus.ACCEPTED
         assignment.responded_at = at
         sales = request.requested_by
-        notify(sales.id, "reference_accepted",
-               f"{advocate.user.name} ({advocate.company or 'an advocate'}) accepted your reference request for "
-               f"{request.prospect_company}. Their contact details are on the request.", f"/references/{request.id}")
-        queue_email(sales.email, f"Reference accepted: {request.prospect_company}",
-                    f"{advocate.user.name} <{advocate.user.email}> accepted your reference request for "
-                    f"{request.prospect_company}. After the call, please tell us how it went.",
-                    "reference_accepted", sales.id)
+        notify(
+            sales.id,
+            "reference_accepted",
+            f"{advocate.user.name} ({advocate.company or 'an advocate'}) accepted your reference request for "
+            f"{request.prospect_company}. Their contact details are on the request.",
+            f"/references/{request.id}",
+        )
+        queue_email(
+            sales.email,
+            f"Reference accepted: {request.prospect_company}",
+            f"{advocate.user.name} <{advocate.user.email}> accepted your reference request for "
+            f"{request.prospect_company}. After the call, please tell us how it went.",
+            "reference_accepted",
+            sales.id,
+        )
         webhooks.emit("reference.accepted", str(request.id), accepted_event(request, advocate))
         schedule_tally_for_external_id(request.opportunity_external_id)
     else:
@@ -292,20 +365,32 @@ def respond(request_id: int, advocate_id: int, accept: bool, at: dt.datetime | N
         assignment.responded_at = at
         caps.release_ask(bridge.ASSIGNMENT_SOURCE, assignment.id, at=at)
         if assignment.assigned_by_id:
-            notify(assignment.assigned_by_id, "reference_declined",
-                   f"{advocate.user.name} declined the reference for {request.prospect_company}; "
-                   "please choose another candidate.", f"/admin/references/{request.id}")
+            notify(
+                assignment.assigned_by_id,
+                "reference_declined",
+                f"{advocate.user.name} declined the reference for {request.prospect_company}; "
+                "please choose another candidate.",
+                f"/admin/references/{request.id}",
+            )
     db.session.flush()
     return request
 
 
 def accepted_event(request: ReferenceRequest, advocate: Advocate) -> dict:
     return {
-        "reference_request_id": request.id, "opportunity_external_id": request.opportunity_external_id,
-        "prospect_company": request.prospect_company, "format": request.format.value,
-        "needed_by": request.needed_by.isoformat(), "accepted_at": request.accepted_at.isoformat(),
-        "advocate": {"advocate_id": advocate.id, "name": advocate.user.name, "email": advocate.user.email,
-                     "title": advocate.title, "company": advocate.company},
+        "reference_request_id": request.id,
+        "opportunity_external_id": request.opportunity_external_id,
+        "prospect_company": request.prospect_company,
+        "format": request.format.value,
+        "needed_by": request.needed_by.isoformat(),
+        "accepted_at": request.accepted_at.isoformat(),
+        "advocate": {
+            "advocate_id": advocate.id,
+            "name": advocate.user.name,
+            "email": advocate.user.email,
+            "title": advocate.title,
+            "company": advocate.company,
+        },
     }
 
 
@@ -347,22 +432,35 @@ def give_feedback(request_id: int, user: User, item: FeedbackInput, at: dt.datet
         raise NotFound("Reference request not found.")
     if request.status is not RequestStatus.ACCEPTED:
         raise InvalidState(f"Feedback is for an accepted request; this one is {request.status.value}.")
-    _move(request, RequestStatus.ACCEPTED, status=RequestStatus.COMPLETED, completed_at=at,
-          feedback_rating=item.rating, feedback_notes=item.notes, feedback_helped=item.helped,
-          feedback_by_id=user.id)
+    _move(
+        request,
+        RequestStatus.ACCEPTED,
+        status=RequestStatus.COMPLETED,
+        completed_at=at,
+        feedback_rating=item.rating,
+        feedback_notes=item.notes,
+        feedback_helped=item.helped,
+        feedback_by_id=user.id,
+    )
     assignment = assignment_of(request.id, request.advocate_id)
     assignment.status = AssignmentStatus.COMPLETED
     advocate = db.session.get(Advocate, request.advocate_id)
     completion_id, note = bridge.complete_reference_call(
-        request.id, assignment.id, advocate.id, assignment.asked_at,
+        request.id,
+        assignment.id,
+        advocate.id,
+        assignment.asked_at,
         f"Reference call with {request.prospect_company} confirmed by {user.name}"
         f" (rating {item.rating}/5{', it helped' if item.helped else ''}).",
     )
     request.completion_id = completion_id
     request.points_note = note
     award_badge(advocate.id, "first_reference")
-    points = db.session.scalar(select(Completion.points_awarded).where(Completion.id == completion_id)) \
-        if completion_id else None
+    points = (
+        db.session.scalar(select(Completion.points_awarded).where(Completion.id == completion_id))
+        if completion_id
+        else None
+    )
     thanks = f"Thank you for the reference call with {request.prospect_company}!"
     if item.helped:
         thanks += " The sales team says it helped."
@@ -381,11 +479,20 @@ def mark_unfilled(request_id: int, actor_id: int, note: str | None) -> Reference
     request = _locked(request_id)
     if request.status is not RequestStatus.OPEN:
         raise InvalidState(f"Only an open request can be marked unfilled; this one is {request.status.value}.")
-    _move(request, RequestStatus.OPEN, status=RequestStatus.UNFILLED, unfilled_at=utcnow(),
-          unfilled_note=(note or "").strip() or None, alternatives=alternatives_for(request))
-    notify(request.requested_by_id, "reference_unfilled",
-           f"We could not find an advocate for {request.prospect_company}; see the suggested alternatives.",
-           f"/references/{request.id}")
+    _move(
+        request,
+        RequestStatus.OPEN,
+        status=RequestStatus.UNFILLED,
+        unfilled_at=utcnow(),
+        unfilled_note=(note or "").strip() or None,
+        alternatives=alternatives_for(request),
+    )
+    notify(
+        request.requested_by_id,
+        "reference_unfilled",
+        f"We could not find an advocate for {request.prospect_company}; see the suggested alternatives.",
+        f"/references/{request.id}",
+    )
     return request
 
 
@@ -398,17 +505,28 @@ def alternatives_for(request: ReferenceRequest, limit: int = 5) -> list[dict[str
             select(Challenge.title, Completion.evidence_url, Advocate.company, Advocate.industry)
             .join(Completion, Completion.challenge_id == Challenge.id)
             .join(Advocate, Advocate.id == Completion.advocate_id)
-            .where(Challenge.type == kind, Completion.status == CompletionStatus.APPROVED,
-                   Advocate.is_erased.is_(False))
-            .order_by(same_industry.desc(), Completion.decided_at.desc()).limit(limit)
+            .where(
+                Challenge.type == kind, Completion.status == CompletionStatus.APPROVED, Advocate.is_erased.is_(False)
+            )
+            .order_by(same_industry.desc(), Completion.decided_at.desc())
+            .limit(limit)
         ).all()
         for title, url, company, industry in rows:
-            found.append({"kind": kind, "title": title, "url": url if url and url.startswith("http") else None,
-                          "company": company, "industry": industry})
+            found.append(
+                {
+                    "kind": kind,
+                    "title": title,
+                    "url": url if url and url.startswith("http") else None,
+                    "company": company,
+                    "industry": industry,
+                }
+            )
         if kind == "case_study" and not rows:
             for (title,) in db.session.execute(
-                select(Challenge.title).where(Challenge.type == kind, Challenge.status == ChallengeStatus.PUBLISHED)
-                .order_by(Challenge.id.desc()).limit(limit)
+                select(Challenge.title)
+                .where(Challenge.type == kind, Challenge.status == ChallengeStatus.PUBLISHED)
+                .order_by(Challenge.id.desc())
+                .limit(limit)
             ):
                 found.append({"kind": kind, "title": title, "url": None, "company": None, "industry": None})
     return found
@@ -424,19 +542,26 @@ def list_requests(user: User, status: str | None, page: int, per_page: int) -> t
     if status:
         query = query.where(ReferenceRequest.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(ReferenceRequest.created_at.desc(), ReferenceRequest.id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    rows = db.session.scalars(
+        query.order_by(ReferenceRequest.created_at.desc(), ReferenceRequest.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
     return list(rows), total
 
 
 def asks_for(advocate_id: int) -> list[tuple[ReferenceAssignment, ReferenceRequest]]:
     """An advocate's reference asks, newest first."""
-    return [tuple(r) for r in db.session.execute(
-        select(ReferenceAssignment, ReferenceRequest)
-        .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
-        .where(ReferenceAssignment.advocate_id == advocate_id)
-        .order_by(ReferenceAssignment.asked_at.desc()).limit(100)
-    ).all()]
+    return [
+        tuple(r)
+        for r in db.session.execute(
+            select(ReferenceAssignment, ReferenceRequest)
+            .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
+            .where(ReferenceAssignment.advocate_id == advocate_id)
+            .order_by(ReferenceAssignment.asked_at.desc())
+            .limit(100)
+        ).all()
+    ]
 
 
 @dataclass(frozen=True)
@@ -457,7 +582,8 @@ def fill_metrics(since: dt.datetime | None = None, until: dt.datetime | None = N
     rows = db.session.execute(query).all()
     hours = [(accepted - created).total_seconds() / 3600 for created, accepted in rows if accepted is not None]
     return FillMetrics(
-        filed=len(rows), filled=len(hours),
+        filed=len(rows),
+        filled=len(hours),
         fill_rate=round(len(hours) / len(rows), 4) if rows else None,
         median_hours_to_fill=round(statistics.median(hours), 2) if hours else None,
     )

@@ -19,12 +19,12 @@ def parse_money(value: Any, errors: dict[str, str], name: str, *, required: bool
             errors.setdefault(name, "This field is required.")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        errors.setdefault(name, "A decimal amount such as \"12500.00\".")
+        errors.setdefault(name, 'A decimal amount such as "12500.00".')
         return None
     try:
         amount = Decimal(value.strip().replace(",", "") if isinstance(value, str) else str(value))
     except InvalidOperation:
-        errors.setdefault(name, "A decimal amount such as \"12500.00\".")
+        errors.setdefault(name, 'A decimal amount such as "12500.00".')
         return None
     if not amount.is_finite():
         errors.setdefault(name, "Must be a finite amount.")
@@ -38,8 +38,9 @@ def parse_money(value: Any, errors: dict[str, str], name: str, *, required: bool
     return amount.quantize(Decimal("0.01"))
 
 
-def parse_currency(value: Any, errors: dict[str, str], name: str = "currency",
-                   default: str | None = None) -> str | None:
+def parse_currency(
+    value: Any, errors: dict[str, str], name: str = "currency", default: str | None = None
+) -> str | None:
     if value is None or value == "":
         return default
     if not isinstance(value, str) or not CURRENCY.match(value.strip().upper()):

@@ -128,10 +128,15 @@ def _answer(request_id: int, answer: str):
     error = commit_or_refusal(lambda: services.respond(request_id, current_user.advocate.id, answer == "accept"))
     assignment = services.assignment_of(request_id, current_user.advocate.id)
     if error is None and not is_htmx():
-        flash("Thank you! The sales rep will be in touch." if answer == "accept" else
-              "No problem — we will ask someone else.", "success")
-    return render_page_or_partial("references/my_ask.html", "references/_ask_card.html",
-                                  assignment=assignment, rr=assignment.request, error=error)
+        flash(
+            "Thank you! The sales rep will be in touch."
+            if answer == "accept"
+            else "No problem — we will ask someone else.",
+            "success",
+        )
+    return render_page_or_partial(
+        "references/my_ask.html", "references/_ask_card.html", assignment=assignment, rr=assignment.request, error=error
+    )
 
 
 @bp.route("/referrals", methods=["GET", "POST"])
@@ -150,8 +155,13 @@ def refer():
     mine, _ = referrals.list_referrals(current_user.advocate.id, None, 1, 50)
     offer = bridge.open_referral_challenge(current_user.advocate.id)
     return render_page_or_partial(
-        "references/refer.html", "references/_refer_panel.html", form=form, referrals=mine, created=created,
-        offer=offer, message=referrals.advocate_message,
+        "references/refer.html",
+        "references/_refer_panel.html",
+        form=form,
+        referrals=mine,
+        created=created,
+        offer=offer,
+        message=referrals.advocate_message,
     )
 
 
@@ -168,7 +178,6 @@ def home_section(advocate) -> tuple[str, dict] | None:
     return "references/_home_section.html", {"pending": pending, "deals": deals}
 
 
-
 @bp.app_template_filter("money")
 def _money(value) -> str:
     """A decimal amount (Decimal or decimal string) with thousands separators: 12,500.00."""
@@ -182,7 +191,7 @@ def _money(value) -> str:
 
 @bp.app_template_filter("age")
 def _age(value) -> str:
-    """ "today", "1 day ago", "12 days ago". """
+    """ "today", "1 day ago", "12 days ago"."""
     if value is None:
         return ""
     days = max(0, (utcnow() - value).days)

@@ -68,8 +68,9 @@ def create_endpoint(url: str, events: list[str], actor_id: int) -> WebhookEndpoi
         errors["events"] = f"Choose from: {', '.join(EVENTS)}."
     if errors:
         raise ValidationFailed(errors)
-    endpoint = WebhookEndpoint(url=url, secret="whsec_" + secrets.token_urlsafe(32), events=chosen,
-                               created_by_id=actor_id)
+    endpoint = WebhookEndpoint(
+        url=url, secret="whsec_" + secrets.token_urlsafe(32), events=chosen, created_by_id=actor_id
+    )
     db.session.add(endpoint)
     db.session.flush()
     record_audit(actor_id, "webhook.create", "webhook_endpoint", endpoint.id, None, {"url": url, "events": chosen})
@@ -95,15 +96,32 @@ def emit(event: str, key: str, data: dict[str, Any]) -> int:
         if event not in (endpoint.events or []):
             continue
         event_key = f"{event}:{key}"
-        body = json.dumps({"event": event, "key": event_key, "occurred_at": utcnow().isoformat(), "data": data},
-                          sort_keys=True, separators=(",", ":"), default=str)
-        if not insert_ignore(db.session, WebhookDelivery.__table__, {
-            "endpoint_id": endpoint.id, "event": event, "event_key": event_key, "body": body,
-            "status": DeliveryStatus.PENDING.value, "attempts": 0, "replays": 0, "created_at": utcnow(),
-        }):
+        body = json.dumps(
+            {"event": event, "key": event_key, "occurred_at": utcnow().isoformat(), "data": data},
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        if not insert_ignore(
+            db.session,
+            WebhookDelivery.__table__,
+            {
+                "endpoint_id": endpoint.id,
+                "event": event,
+                "event_key": event_key,
+                "body": body,
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "replays": 0,
+                "created_at": utcnow(),
+            },
+        ):
             continue
-        delivery_id = db.session.scalar(select(WebhookDelivery.id).where(
-            WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_key == event_key))
+        delivery_id = db.session.scalar(
+            select(WebhookDelivery.id).where(
+                WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_key == event_key
+            )
+        )
         _enqueue(delivery_id, 0)
         queued += 1
     return queued
@@ -112,8 +130,9 @@ def emit(event: str, key: str, data: dict[str, Any]) -> int:
 def _enqueue(delivery_id: int, replay: int) -> None:
     from challenges.references.jobs import deliver_webhook_job
 
-    enqueue_after_commit(deliver_webhook_job, delivery_id, job_id=f"webhook-{delivery_id}-r{replay}",
-                         retries=MAX_ATTEMPTS - 1)
+    enqueue_after_commit(
+        deliver_webhook_job, delivery_id, job_id=f"webhook-{delivery_id}-r{replay}", retries=MAX_ATTEMPTS - 1
+    )
 
 
 def replay(delivery_id: int, actor_id: int) -> WebhookDelivery:
@@ -168,10 +187,14 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[str | N
         return "the endpoint is disabled", None
     timestamp = int(time.time())
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked when the endpoint was saved
-        endpoint.url, data=delivery.body.encode(), method="POST",
+        endpoint.url,
+        data=delivery.body.encode(),
+        method="POST",
         headers={
-            "Content-Type": "application/json", "User-Agent": "Vouch-Webhooks/1",
-            "X-Vouch-Event": delivery.event, "X-Vouch-Delivery": str(delivery.id),
+            "Content-Type": "application/json",
+            "User-Agent": "Vouch-Webhooks/1",
+            "X-Vouch-Event": delivery.event,
+            "X-Vouch-Delivery": str(delivery.id),
             "X-Vouch-Signature": sign(endpoint.secret, timestamp, delivery.body),
         },
     )

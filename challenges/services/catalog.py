@@ -38,9 +38,24 @@ MAX_QUESTIONS = 30
 MAX_OPTIONS = 10
 INT_FIELDS = ("points", "bonus_points", "question_id", "cooldown_days", "max_per_advocate", "max_total")
 EDITABLE = (
-    "title", "type", "description", "points", "bonus_points", "question_id", "effort", "verification",
-    "evidence", "allowed_domains", "marker", "cooldown_days", "max_per_advocate", "max_total",
-    "starts_at", "ends_at", "target_tiers", "quiz",
+    "title",
+    "type",
+    "description",
+    "points",
+    "bonus_points",
+    "question_id",
+    "effort",
+    "verification",
+    "evidence",
+    "allowed_domains",
+    "marker",
+    "cooldown_days",
+    "max_per_advocate",
+    "max_total",
+    "starts_at",
+    "ends_at",
+    "target_tiers",
+    "quiz",
 )
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -92,10 +107,10 @@ def clean_challenge(data: Mapping[str, Any], strict_empty: bool = True) -> Chall
     bonus = f.int("bonus_points", minimum=0, maximum=MAX_POINTS, default=0)
     question_id = f.int("question_id", minimum=1)
     effort = f.choice("effort", [e.value for e in Effort], default=spec.effort.value if spec else None)
-    verification = f.choice("verification", list(verifiers.VERIFIERS),
-                            default=spec.verification if spec else None)
-    evidence = f.str_list("evidence", max_items=3, choices=verifiers.EVIDENCE_KINDS,
-                          default=list(spec.evidence) if spec else [])
+    verification = f.choice("verification", list(verifiers.VERIFIERS), default=spec.verification if spec else None)
+    evidence = f.str_list(
+        "evidence", max_items=3, choices=verifiers.EVIDENCE_KINDS, default=list(spec.evidence) if spec else []
+    )
     domains = f.str_list("allowed_domains", max_items=20, max_length=253, default=[])
     marker = f.str("marker", max_length=200)
     cooldown = f.int("cooldown_days", minimum=0, maximum=3650, default=0)
@@ -123,11 +138,25 @@ def clean_challenge(data: Mapping[str, Any], strict_empty: bool = True) -> Chall
         groups = [known.get(g.lower(), g) for g in groups]
     f.done()
     return ChallengeInput(
-        title=title, type=ctype, description=description or "", points=points, effort=Effort(effort),
-        verification=verification, evidence=tuple(evidence), bonus_points=bonus, question_id=question_id,
-        allowed_domains=tuple(dict.fromkeys(clean_domains)), marker=marker or None, cooldown_days=cooldown,
-        max_per_advocate=per_advocate, max_total=max_total, starts_at=starts_at, ends_at=ends_at,
-        target_tiers=tuple(tiers), target_groups=tuple(groups), quiz=quiz,
+        title=title,
+        type=ctype,
+        description=description or "",
+        points=points,
+        effort=Effort(effort),
+        verification=verification,
+        evidence=tuple(evidence),
+        bonus_points=bonus,
+        question_id=question_id,
+        allowed_domains=tuple(dict.fromkeys(clean_domains)),
+        marker=marker or None,
+        cooldown_days=cooldown,
+        max_per_advocate=per_advocate,
+        max_total=max_total,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        target_tiers=tuple(tiers),
+        target_groups=tuple(groups),
+        quiz=quiz,
     )
 
 
@@ -150,7 +179,7 @@ def _clean_quiz(raw: Any, ctype: str | None, errors: dict[str, str]) -> dict[str
     problem = None
     questions = raw.get("questions") if isinstance(raw, dict) else None
     if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:
-        problem = f"A quiz is {{\"questions\": [...]}} with 1 to {MAX_QUESTIONS} questions."
+        problem = f'A quiz is {{"questions": [...]}} with 1 to {MAX_QUESTIONS} questions.'
     clean: list[dict[str, Any]] = []
     for n, q in enumerate(questions or [], start=1):
         if problem:
@@ -160,19 +189,30 @@ def _clean_quiz(raw: Any, ctype: str | None, errors: dict[str, str]) -> dict[str
         answer = q.get("answer") if isinstance(q, dict) else None
         if not isinstance(prompt, str) or not 0 < len(prompt.strip()) <= 500:
             problem = f"Question {n} needs a prompt of at most 500 characters."
-        elif not isinstance(options, list) or len(options) > MAX_OPTIONS or not all(
-                isinstance(o, str) and 0 < len(o.strip()) <= 200 for o in options):
+        elif (
+            not isinstance(options, list)
+            or len(options) > MAX_OPTIONS
+            or not all(isinstance(o, str) and 0 < len(o.strip()) <= 200 for o in options)
+        ):
             problem = f"Question {n}: up to {MAX_OPTIONS} options of at most 200 characters."
         elif graded and len(options) < 2:
             problem = f"Question {n} needs at least two options."
         elif graded and (isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(options)):
             problem = f"Question {n} needs the number of its right option (0 for the first)."
         else:
-            clean.append({"prompt": prompt.strip(), "options": [o.strip() for o in options],
-                          "answer": answer if graded else None})
+            clean.append(
+                {
+                    "prompt": prompt.strip(),
+                    "options": [o.strip() for o in options],
+                    "answer": answer if graded else None,
+                }
+            )
     pass_mark = raw.get("pass_mark") if isinstance(raw, dict) else None
-    if not problem and pass_mark is not None and (
-            isinstance(pass_mark, bool) or not isinstance(pass_mark, int) or not 1 <= pass_mark <= len(clean)):
+    if (
+        not problem
+        and pass_mark is not None
+        and (isinstance(pass_mark, bool) or not isinstance(pass_mark, int) or not 1 <= pass_mark <= len(clean))
+    ):
         problem = f"The pass mark is a whole number from 1 to {len(clean)}."
     if problem:
         errors.setdefault("quiz", problem)
@@ -228,22 +268,39 @@ def update_challenge(challenge_id: int, inp: ChallengeInput, actor_id: int | Non
     after = _snapshot(challenge)
     changed = {k for k in after if before.get(k) != after.get(k)}
     if changed:
-        record_audit(actor_id, "challenge.update", "challenge", challenge.id,
-                     {k: before[k] for k in changed}, {k: after[k] for k in changed})
+        record_audit(
+            actor_id,
+            "challenge.update",
+            "challenge",
+            challenge.id,
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
     return challenge
 
 
 def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
     """The challenge's current definition as an input (for PATCH-style partial edits)."""
     base = ChallengeInput(
-        title=challenge.title, type=challenge.type, description=challenge.description, points=challenge.points,
-        effort=challenge.effort, verification=challenge.verification, evidence=tuple(challenge.evidence or ()),
-        bonus_points=challenge.bonus_points, question_id=challenge.question_id,
-        allowed_domains=tuple(challenge.allowed_domains or ()), marker=challenge.marker,
-        cooldown_days=challenge.cooldown_days, max_per_advocate=challenge.max_per_advocate,
-        max_total=challenge.max_total, starts_at=challenge.starts_at, ends_at=challenge.ends_at,
+        title=challenge.title,
+        type=challenge.type,
+        description=challenge.description,
+        points=challenge.points,
+        effort=challenge.effort,
+        verification=challenge.verification,
+        evidence=tuple(challenge.evidence or ()),
+        bonus_points=challenge.bonus_points,
+        question_id=challenge.question_id,
+        allowed_domains=tuple(challenge.allowed_domains or ()),
+        marker=challenge.marker,
+        cooldown_days=challenge.cooldown_days,
+        max_per_advocate=challenge.max_per_advocate,
+        max_total=challenge.max_total,
+        starts_at=challenge.starts_at,
+        ends_at=challenge.ends_at,
         target_tiers=tuple(challenge.target_tiers or ()),
-        target_groups=tuple(g.name for g in challenge.target_groups), quiz=challenge.quiz,
+        target_groups=tuple(g.name for g in challenge.target_groups),
+        quiz=challenge.quiz,
     )
     return replace(base, **changes)
 
@@ -260,8 +317,9 @@ def definition_dict(challenge: Challenge) -> dict[str, Any]:
     return data
 
 
-def _transition(challenge_id: int, allowed_from: tuple[ChallengeStatus, ...], to: ChallengeStatus,
-                actor_id: int | None, stamp: str) -> Challenge:
+def _transition(
+    challenge_id: int, allowed_from: tuple[ChallengeStatus, ...], to: ChallengeStatus, actor_id: int | None, stamp: str
+) -> Challenge:
     challenge = get_challenge(challenge_id)
     before = challenge.status
     moved = db.session.execute(
@@ -273,8 +331,9 @@ def _transition(challenge_id: int, allowed_from: tuple[ChallengeStatus, ...], to
     if not moved:
         raise InvalidState(f"A {before.value} challenge cannot be {to.value}.")
     db.session.refresh(challenge)
-    record_audit(actor_id, f"challenge.{to.value}", "challenge", challenge_id,
-                 {"status": before.value}, {"status": to.value})
+    record_audit(
+        actor_id, f"challenge.{to.value}", "challenge", challenge_id, {"status": before.value}, {"status": to.value}
+    )
     return challenge
 
 
@@ -282,8 +341,13 @@ def publish_challenge(challenge_id: int, actor_id: int | None) -> Challenge:
     """draft or closed → published (re-checks what publishing needs)."""
     challenge = get_challenge(challenge_id)
     clean_challenge(definition_dict(challenge))
-    return _transition(challenge_id, (ChallengeStatus.DRAFT, ChallengeStatus.CLOSED), ChallengeStatus.PUBLISHED,
-                       actor_id, "published_at")
+    return _transition(
+        challenge_id,
+        (ChallengeStatus.DRAFT, ChallengeStatus.CLOSED),
+        ChallengeStatus.PUBLISHED,
+        actor_id,
+        "published_at",
+    )
 
 
 def close_challenge(challenge_id: int, actor_id: int | None) -> Challenge:
@@ -293,8 +357,13 @@ def close_challenge(challenge_id: int, actor_id: int | None) -> Challenge:
 
 def archive_challenge(challenge_id: int, actor_id: int | None) -> Challenge:
     """draft, published or closed → archived (hidden from advocates)."""
-    return _transition(challenge_id, (ChallengeStatus.DRAFT, ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED),
-                       ChallengeStatus.ARCHIVED, actor_id, "archived_at")
+    return _transition(
+        challenge_id,
+        (ChallengeStatus.DRAFT, ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED),
+        ChallengeStatus.ARCHIVED,
+        actor_id,
+        "archived_at",
+    )
 
 
 def duplicate_challenge(challenge_id: int, actor_id: int | None) -> Challenge:
@@ -315,8 +384,11 @@ def completion_stats(challenge_ids: list[int]) -> dict[int, dict[str, int]]:
         .group_by(Completion.challenge_id, Completion.status)
     ).all()
     for cid, status, n in rows:
-        key = "approved" if status == CompletionStatus.APPROVED else (
-            "rejected" if status == CompletionStatus.REJECTED else "in_flight")
+        key = (
+            "approved"
+            if status == CompletionStatus.APPROVED
+            else ("rejected" if status == CompletionStatus.REJECTED else "in_flight")
+        )
         stats[cid][key] += n
     return stats
 
@@ -326,6 +398,7 @@ def list_challenges(status: str | None, page: int, per_page: int) -> tuple[list[
     if status:
         query = query.where(Challenge.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    items = db.session.scalars(query.order_by(Challenge.created_at.desc(), Challenge.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).all()
+    items = db.session.scalars(
+        query.order_by(Challenge.created_at.desc(), Challenge.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
     return list(items), total

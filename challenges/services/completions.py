@@ -136,16 +136,23 @@ def submit_completion(
         raise ChallengeClosed("This challenge is not open for submissions.")
     evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data)
     if source_key is not None:
-        existing = db.session.scalar(select(Completion).where(
-            Completion.challenge_id == challenge_id, Completion.source_key == source_key))
+        existing = db.session.scalar(
+            select(Completion).where(Completion.challenge_id == challenge_id, Completion.source_key == source_key)
+        )
         if existing is not None:
             return existing
     locked_row(Advocate, advocate_id)
     _check_limits(challenge, advocate_id, at)
     completion = Completion(
-        challenge_id=challenge.id, advocate_id=advocate_id, status=CompletionStatus.SUBMITTED,
-        evidence_url=evidence.evidence_url, evidence_text=evidence.evidence_text, answers=evidence.answers,
-        points_offered=challenge.points, submitted_at=at, source_key=source_key,
+        challenge_id=challenge.id,
+        advocate_id=advocate_id,
+        status=CompletionStatus.SUBMITTED,
+        evidence_url=evidence.evidence_url,
+        evidence_text=evidence.evidence_text,
+        answers=evidence.answers,
+        points_offered=challenge.points,
+        submitted_at=at,
+        source_key=source_key,
     )
     try:
         with db.session.begin_nested():
@@ -156,8 +163,12 @@ def submit_completion(
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
-    db.session.execute(update(Advocate).where(Advocate.id == advocate_id).values(last_activity_at=at)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Advocate)
+        .where(Advocate.id == advocate_id)
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
     verifier = verifiers.VERIFIERS.get(challenge.verification)
     if verifier is not None and not verifier.in_job:
         completion.status = CompletionStatus.PENDING_REVIEW
@@ -171,16 +182,25 @@ def submit_completion(
 def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> None:
     """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
     places are counted under the challenge's row lock, so two last places cannot both go)."""
-    mine = list(db.session.scalars(
-        select(Completion).where(Completion.challenge_id == challenge.id, Completion.advocate_id == advocate_id,
-                                 Completion.status.in_(COUNTING))
-        .order_by(Completion.submitted_at.desc(), Completion.id.desc())
-    ))
+    mine = list(
+        db.session.scalars(
+            select(Completion)
+            .where(
+                Completion.challenge_id == challenge.id,
+                Completion.advocate_id == advocate_id,
+                Completion.status.in_(COUNTING),
+            )
+            .order_by(Completion.submitted_at.desc(), Completion.id.desc())
+        )
+    )
     taken = 0
     if challenge.max_total is not None:
         locked_row(Challenge, challenge.id)
-        taken = db.session.scalar(select(func.count()).select_from(Completion).where(
-            Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING)))
+        taken = db.session.scalar(
+            select(func.count())
+            .select_from(Completion)
+            .where(Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING))
+        )
     block = limit_block(challenge, MyRecord.of(mine), taken, at)
     if block is None:
         return
@@ -189,8 +209,10 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
     if block.rule == "per_advocate":
         raise LimitReached("You have completed this challenge as many times as it allows.")
     if block.rule == "cooldown":
-        raise LimitReached(f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
-                           available_at=block.again)
+        raise LimitReached(
+            f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
+            available_at=block.again,
+        )
     raise LimitReached("All places for this challenge have been taken.")
 
 
@@ -198,8 +220,9 @@ def schedule_verification(completion_id: int, job_id: str | None = None) -> None
     """Enqueue the verification job after commit, with a deterministic id."""
     from challenges.jobs import verify_completion
 
-    enqueue_after_commit(verify_completion, completion_id, job_id=job_id or f"verify-completion-{completion_id}",
-                         timeout=60)
+    enqueue_after_commit(
+        verify_completion, completion_id, job_id=job_id or f"verify-completion-{completion_id}", timeout=60
+    )
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -209,10 +232,15 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
     """submitted/verifying → verifying (counting the attempt); None when already decided."""
     moved = db.session.execute(
         update(Completion)
-        .where(Completion.id == completion_id, Completion.status.in_(
-            (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)))
-        .values(status=CompletionStatus.VERIFYING, verifying_started_at=utcnow(),
-                verification_attempts=Completion.verification_attempts + 1)
+        .where(
+            Completion.id == completion_id,
+            Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+        )
+        .values(
+            status=CompletionStatus.VERIFYING,
+            verifying_started_at=utcnow(),
+            verification_attempts=Completion.verification_attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not moved:
@@ -220,9 +248,14 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
     completion = _fresh(completion_id, with_challenge=True)
     challenge = completion.challenge
     return verifiers.Evidence(
-        completion_id=completion.id, challenge_type=challenge.type, evidence_url=completion.evidence_url,
-        evidence_text=completion.evidence_text, answers=completion.answers,
-        allowed_domains=tuple(challenge.allowed_domains or ()), marker=challenge.marker, quiz=challenge.quiz,
+        completion_id=completion.id,
+        challenge_type=challenge.type,
+        evidence_url=completion.evidence_url,
+        evidence_text=completion.evidence_text,
+        answers=completion.answers,
+        allowed_domains=tuple(challenge.allowed_domains or ()),
+        marker=challenge.marker,
+        quiz=challenge.quiz,
         attempt=completion.verification_attempts,
         allow_hosts=tuple(current_app.config.get("VOUCH_VERIFY_ALLOW_HOSTS") or ()),
         extra={"verification": challenge.verification},
@@ -231,14 +264,22 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
 
 def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:
     """submitted/verifying → pending_review with a note for staff. False if already moved on."""
-    return db.session.execute(
-        update(Completion)
-        .where(Completion.id == completion_id, Completion.status.in_(
-            (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)))
-        .values(status=CompletionStatus.PENDING_REVIEW, verification_note=(note or "")[:1000] or None,
-                fetched_excerpt=excerpt[:4000] if excerpt else None)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.session.execute(
+            update(Completion)
+            .where(
+                Completion.id == completion_id,
+                Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+            )
+            .values(
+                status=CompletionStatus.PENDING_REVIEW,
+                verification_note=(note or "")[:1000] or None,
+                fetched_excerpt=excerpt[:4000] if excerpt else None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def _fresh(completion_id: int, with_challenge: bool = False) -> Completion | None:
@@ -297,29 +338,55 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     """Approve once (conditional UPDATE; a second approval gets 409 invalid_state) and award
     the points offered at submission through the ledger, idempotent on ("completion", id).
     `found` carries what an automatic verifier saw (verification_note, fetched_excerpt)."""
-    completion = _decide(completion_id, CompletionStatus.APPROVED, actor_id,
-                         points_awarded=Completion.points_offered, is_auto_approved=auto, **found)
+    completion = _decide(
+        completion_id,
+        CompletionStatus.APPROVED,
+        actor_id,
+        points_awarded=Completion.points_offered,
+        is_auto_approved=auto,
+        **found,
+    )
     challenge = db.session.get(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
     advocate = db.session.get(Advocate, completion.advocate_id)
     if completion.points_offered:
-        post_entry(completion.advocate_id, completion.points_offered, EntryKind.EARN, "completion", completion.id,
-                   f"{challenge.title} approved", created_by_id=actor_id)
+        post_entry(
+            completion.advocate_id,
+            completion.points_offered,
+            EntryKind.EARN,
+            "completion",
+            completion.id,
+            f"{challenge.title} approved",
+            created_by_id=actor_id,
+        )
     approved_count = _award_badges(completion, challenge)
-    completion_approved.send("challenges", advocate_id=completion.advocate_id, completion_id=completion.id,
-                             approved_count=approved_count)  # hub.mailings: thank-you at 5 / 25 / 100
-    notify(advocate.user_id, "completion_approved",
-           f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
-           f"/challenges/{challenge.id}")
+    completion_approved.send(
+        "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
+    )  # hub.mailings: thank-you at 5 / 25 / 100
+    notify(
+        advocate.user_id,
+        "completion_approved",
+        f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
+        f"/challenges/{challenge.id}",
+    )
     if actor_id is not None:
-        record_audit(actor_id, "completion.approve", "completion", completion.id, {"status": "undecided"},
-                     {"status": "approved", "points": completion.points_offered})
+        record_audit(
+            actor_id,
+            "completion.approve",
+            "completion",
+            completion.id,
+            {"status": "undecided"},
+            {"status": "approved", "points": completion.points_offered},
+        )
     return completion
 
 
 def _award_badges(completion: Completion, challenge: Challenge) -> int:
     """Badges for this approval; returns the advocate's number of approved completions."""
-    approved = db.session.scalar(select(func.count()).select_from(Completion).where(
-        Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED))
+    approved = db.session.scalar(
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
+    )
     if approved >= 1:
         award_badge(completion.advocate_id, "first_completion")
     if challenge.type == "review":
@@ -343,11 +410,21 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
     completion = _decide(completion_id, CompletionStatus.REJECTED, actor_id, reason=reason)
     caps.release_ask("completion", completion.id)
     advocate = db.session.get(Advocate, completion.advocate_id)
-    notify(advocate.user_id, "completion_rejected",
-           f"“{completion.challenge.title}” was not approved: {reason}", f"/challenges/{completion.challenge_id}")
+    notify(
+        advocate.user_id,
+        "completion_rejected",
+        f"“{completion.challenge.title}” was not approved: {reason}",
+        f"/challenges/{completion.challenge_id}",
+    )
     if actor_id is not None:
-        record_audit(actor_id, "completion.reject", "completion", completion.id, {"status": "undecided"},
-                     {"status": "rejected", "reason": reason})
+        record_audit(
+            actor_id,
+            "completion.reject",
+            "completion",
+            completion.id,
+            {"status": "undecided"},
+            {"status": "rejected", "reason": reason},
+        )
     return completion
 
 
@@ -376,15 +453,29 @@ def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason:
     return BulkResult(done, skipped)
 
 
-def auto_complete(challenge_id: int, advocate_id: int, source_key: str, evidence: EvidenceInput,
-                  at: dt.datetime | None = None, count_as_ask: bool = True,
-                  ask_handed_over: bool = False) -> Completion:
+def auto_complete(
+    challenge_id: int,
+    advocate_id: int,
+    source_key: str,
+    evidence: EvidenceInput,
+    at: dt.datetime | None = None,
+    count_as_ask: bool = True,
+    ask_handed_over: bool = False,
+) -> Completion:
     """For the community/CRM/reference flows: create and approve a completion once per
     `source_key`, within the challenge's caps, limits and dates (raises like submit).
     Reference flows pass count_as_ask=False (the assignment stays the ask) or
     ask_handed_over=True (the caller released the assignment's ask for this completion's)."""
-    completion = submit_completion(challenge_id, advocate_id, evidence, at=at, source_key=source_key, system=True,
-                                   count_as_ask=count_as_ask, ask_handed_over=ask_handed_over)
+    completion = submit_completion(
+        challenge_id,
+        advocate_id,
+        evidence,
+        at=at,
+        source_key=source_key,
+        system=True,
+        count_as_ask=count_as_ask,
+        ask_handed_over=ask_handed_over,
+    )
     if completion.status in UNDECIDED:
         completion = approve_completion(completion.id, None, auto=True)
     return completion
@@ -401,10 +492,16 @@ def completion_for(completion_id: int, advocate_id: int | None) -> Completion:
     return completion
 
 
-def list_completions(status: str | None, challenge_id: int | None, advocate_id: int | None,
-                     page: int, per_page: int, oldest_first: bool = False,
-                     challenge_type: str | None = None, older_than: dt.datetime | None = None,
-                     ) -> tuple[list[Completion], int]:
+def list_completions(
+    status: str | None,
+    challenge_id: int | None,
+    advocate_id: int | None,
+    page: int,
+    per_page: int,
+    oldest_first: bool = False,
+    challenge_type: str | None = None,
+    older_than: dt.datetime | None = None,
+) -> tuple[list[Completion], int]:
     query = select(Completion)
     if status:
         query = query.where(Completion.status == status)
@@ -417,17 +514,25 @@ def list_completions(status: str | None, challenge_id: int | None, advocate_id: 
     if older_than:
         query = query.where(Completion.submitted_at <= older_than)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    order = (Completion.submitted_at.asc(), Completion.id.asc()) if oldest_first else (
-        Completion.submitted_at.desc(), Completion.id.desc())
+    order = (
+        (Completion.submitted_at.asc(), Completion.id.asc())
+        if oldest_first
+        else (Completion.submitted_at.desc(), Completion.id.desc())
+    )
     items = db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
     return list(items), total
 
 
 def stuck_completions(older_than: dt.datetime, limit: int = 500) -> list[Completion]:
     """Completions still submitted/verifying since before `older_than` (lost or killed jobs)."""
-    return list(db.session.scalars(
-        select(Completion).where(
-            Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
-            func.coalesce(Completion.verifying_started_at, Completion.submitted_at) <= older_than,
-        ).order_by(Completion.submitted_at).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Completion)
+            .where(
+                Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+                func.coalesce(Completion.verifying_started_at, Completion.submitted_at) <= older_than,
+            )
+            .order_by(Completion.submitted_at)
+            .limit(limit)
+        )
+    )

@@ -53,8 +53,11 @@ def is_open(challenge: Challenge, at: dt.datetime) -> bool:
 def visible_challenge(challenge_id: int, advocate: Advocate) -> Challenge:
     """A challenge as an advocate may see it: published or closed, and targeted to them."""
     challenge = db.session.get(Challenge, challenge_id)
-    if (challenge is None or challenge.status not in (ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED)
-            or not is_targeted(challenge, advocate)):
+    if (
+        challenge is None
+        or challenge.status not in (ChallengeStatus.PUBLISHED, ChallengeStatus.CLOSED)
+        or not is_targeted(challenge, advocate)
+    ):
         raise NotFound("Challenge not found.")
     return challenge
 
@@ -80,7 +83,8 @@ def _history(challenge_ids: list[int], advocate_id: int) -> dict[int, list[Compl
     found: dict[int, list[Completion]] = {cid: [] for cid in challenge_ids}
     if challenge_ids:
         for c in db.session.scalars(
-            select(Completion).where(Completion.advocate_id == advocate_id, Completion.challenge_id.in_(challenge_ids))
+            select(Completion)
+            .where(Completion.advocate_id == advocate_id, Completion.challenge_id.in_(challenge_ids))
             .order_by(Completion.submitted_at.desc(), Completion.id.desc())
         ):
             found[c.challenge_id].append(c)
@@ -93,11 +97,13 @@ def _taken(challenges: list[Challenge]) -> dict[int, int]:
     limited = [c.id for c in challenges if c.max_total is not None]
     if not limited:
         return {}
-    return dict(db.session.execute(
-        select(Completion.challenge_id, func.count())
-        .where(Completion.challenge_id.in_(limited), Completion.status.in_(COUNTING))
-        .group_by(Completion.challenge_id)
-    ).all())
+    return dict(
+        db.session.execute(
+            select(Completion.challenge_id, func.count())
+            .where(Completion.challenge_id.in_(limited), Completion.status.in_(COUNTING))
+            .group_by(Completion.challenge_id)
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,13 @@ class MyRecord:
     def of(cls, history: list[Completion]) -> MyRecord:
         """From the full history, newest first (a challenge's own page shows it all)."""
         counting = [c.submitted_at for c in history if c.status in COUNTING]
-        return cls(len(counting), sum(1 for c in history if c.status is CompletionStatus.APPROVED),
-                   any(c.status in IN_FLIGHT for c in history), max(counting, default=None),
-                   history[0] if history else None)
+        return cls(
+            len(counting),
+            sum(1 for c in history if c.status is CompletionStatus.APPROVED),
+            any(c.status in IN_FLIGHT for c in history),
+            max(counting, default=None),
+            history[0] if history else None,
+        )
 
 
 def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
@@ -133,21 +143,45 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             func.count().filter(Completion.status == CompletionStatus.APPROVED),
             func.count().filter(Completion.status.in_(IN_FLIGHT)),
             func.max(Completion.submitted_at).filter(counting),
-        ).where(*mine).group_by(Completion.challenge_id)
+        )
+        .where(*mine)
+        .group_by(Completion.challenge_id)
     ).all()
     if not sums:
         return {}
-    ranked = select(
-        Completion.id,
-        func.row_number().over(partition_by=Completion.challenge_id,
-                               order_by=(Completion.submitted_at.desc(), Completion.id.desc())).label("n"),
-    ).where(*mine).subquery()
-    latest = {c.challenge_id: c for c in db.session.scalars(
-        select(Completion).join(ranked, ranked.c.id == Completion.id).where(ranked.c.n == 1)
-        .options(load_only(Completion.id, Completion.challenge_id, Completion.status, Completion.points_offered,
-                           Completion.points_awarded, Completion.reason, Completion.submitted_at)))}
-    return {cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid))
-            for cid, n_counting, n_approved, n_flight, last in sums}
+    ranked = (
+        select(
+            Completion.id,
+            func.row_number()
+            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
+            .label("n"),
+        )
+        .where(*mine)
+        .subquery()
+    )
+    latest = {
+        c.challenge_id: c
+        for c in db.session.scalars(
+            select(Completion)
+            .join(ranked, ranked.c.id == Completion.id)
+            .where(ranked.c.n == 1)
+            .options(
+                load_only(
+                    Completion.id,
+                    Completion.challenge_id,
+                    Completion.status,
+                    Completion.points_offered,
+                    Completion.points_awarded,
+                    Completion.reason,
+                    Completion.submitted_at,
+                )
+            )
+        )
+    }
+    return {
+        cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid))
+        for cid, n_counting, n_approved, n_flight, last in sums
+    }
 
 
 @dataclass(frozen=True)
@@ -176,8 +210,9 @@ def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetim
     return None
 
 
-def _lock_for(challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict,
-              at: dt.datetime) -> tuple[str | None, str | None, dt.datetime | None]:
+def _lock_for(
+    challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict, at: dt.datetime
+) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now."""
     spec = verifiers.TYPES.get(challenge.type)
     block = limit_block(challenge, mine, taken, at)
@@ -187,9 +222,11 @@ def _lock_for(challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict
         if block.rule == "per_advocate":
             return "limit_reached", "You have completed this challenge — thank you!", None
         if block.rule == "cooldown":
-            return ("limit_reached",
-                    f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
-                    block.again)
+            return (
+                "limit_reached",
+                f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
+                block.again,
+            )
         return "limit_reached", "All places for this challenge have been taken.", None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and spec is not None and spec.self_service:
@@ -205,11 +242,15 @@ _published_lock = threading.Lock()
 
 
 def _published_stamp(session) -> tuple:
-    return tuple(session.execute(
-        select(func.count(), func.max(Challenge.updated_at),
-               select(func.count()).select_from(challenge_groups).scalar_subquery())
-        .where(Challenge.status == ChallengeStatus.PUBLISHED)
-    ).one())
+    return tuple(
+        session.execute(
+            select(
+                func.count(),
+                func.max(Challenge.updated_at),
+                select(func.count()).select_from(challenge_groups).scalar_subquery(),
+            ).where(Challenge.status == ChallengeStatus.PUBLISHED)
+        ).one()
+    )
 
 
 def published_challenges() -> list[Challenge]:
@@ -230,8 +271,11 @@ def published_challenges() -> list[Challenge]:
     try:
         with Session(db.engine, expire_on_commit=False) as session:
             stamp = _published_stamp(session)
-            rows = list(session.scalars(
-                select(Challenge).where(Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)))
+            rows = list(
+                session.scalars(
+                    select(Challenge).where(Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)
+                )
+            )
             session.expunge_all()
     finally:
         write_intent.reset(reading)
@@ -257,15 +301,29 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     for challenge in targeted:
         mine = records.get(challenge.id) or MyRecord()
         code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at)
-        items.append(FeedItem(
-            challenge=challenge, type=verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"],
-            available=code is None, locked_reason=reason, available_at=available_at,
-            latest=mine.latest, times_done=mine.approved, lock_code=code,
-        ))
+        items.append(
+            FeedItem(
+                challenge=challenge,
+                type=verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"],
+                available=code is None,
+                locked_reason=reason,
+                available_at=available_at,
+                latest=mine.latest,
+                times_done=mine.approved,
+                lock_code=code,
+            )
+        )
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    items.sort(key=lambda i: (not i.available, i.lock_code == "limit_reached" and i.available_at is None,
-                              i.challenge.type not in liked, i.challenge.ends_at or far, -i.challenge.points,
-                              i.challenge.id))
+    items.sort(
+        key=lambda i: (
+            not i.available,
+            i.lock_code == "limit_reached" and i.available_at is None,
+            i.challenge.type not in liked,
+            i.challenge.ends_at or far,
+            -i.challenge.points,
+            i.challenge.id,
+        )
+    )
     return items
 
 
@@ -275,10 +333,19 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     mine = _history([challenge.id], advocate.id)[challenge.id]
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
-    code, reason, available_at = _lock_for(challenge, MyRecord.of(mine), _taken([challenge]).get(challenge.id, 0),
-                                           cap_checks, at)
+    code, reason, available_at = _lock_for(
+        challenge, MyRecord.of(mine), _taken([challenge]).get(challenge.id, 0), cap_checks, at
+    )
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."
-    return FeedItem(challenge, verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"], code is None,
-                    reason, available_at, mine[0] if mine else None,
-                    sum(1 for c in mine if c.status is CompletionStatus.APPROVED), code, mine)
+    return FeedItem(
+        challenge,
+        verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"],
+        code is None,
+        reason,
+        available_at,
+        mine[0] if mine else None,
+        sum(1 for c in mine if c.status is CompletionStatus.APPROVED),
+        code,
+        mine,
+    )

@@ -38,8 +38,9 @@ def save_preferences(advocate_id: int, inp: PreferencesInput) -> Advocate:
         raise NotFound("Advocate not found.")
     yearly = get_setting("caps_policy").get("asks_per_365_days")
     if inp.max_asks_per_quarter is not None and isinstance(yearly, int) and inp.max_asks_per_quarter > yearly:
-        raise ValidationFailed({"max_asks_per_quarter":
-                                f"The program already limits asks to {yearly} a year; choose {yearly} or fewer."})
+        raise ValidationFailed(
+            {"max_asks_per_quarter": f"The program already limits asks to {yearly} a year; choose {yearly} or fewer."}
+        )
     unknown = [t for t in inp.activity_types if t not in verifiers.TYPES]
     if unknown:
         raise ValidationFailed({"activity_types": "Pick from the listed activities."})

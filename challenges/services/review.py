@@ -44,34 +44,59 @@ def highlight(text: str | None, marker: str | None) -> list[tuple[str, bool]]:
     parts: list[tuple[str, bool]] = []
     lowered, needle, at = text.casefold(), marker.casefold(), 0
     while (found := lowered.find(needle, at)) >= 0 and len(lowered) == len(text):
-        parts += [(text[at:found], False), (text[found:found + len(marker)], True)]
+        parts += [(text[at:found], False), (text[found : found + len(marker)], True)]
         at = found + len(marker)
     parts.append((text[at:], False))
     return [p for p in parts if p[0]]
 
 
-def review_queue(challenge_id: int | None, challenge_type: str | None, min_age_days: int | None,
-                 page: int, per_page: int) -> tuple[list[ReviewItem], int]:
+def review_queue(
+    challenge_id: int | None, challenge_type: str | None, min_age_days: int | None, page: int, per_page: int
+) -> tuple[list[ReviewItem], int]:
     """Completions waiting for a person, oldest first, with what the reviewer needs to decide."""
     from sqlalchemy.orm import joinedload
 
     older_than = utcnow() - dt.timedelta(days=min_age_days) if min_age_days else None
-    completions, total = list_completions(CompletionStatus.PENDING_REVIEW.value, challenge_id, None, page, per_page,
-                                          oldest_first=True, challenge_type=challenge_type, older_than=older_than)
+    completions, total = list_completions(
+        CompletionStatus.PENDING_REVIEW.value,
+        challenge_id,
+        None,
+        page,
+        per_page,
+        oldest_first=True,
+        challenge_type=challenge_type,
+        older_than=older_than,
+    )
     ids = [c.id for c in completions]
-    loaded = {c.id: c for c in db.session.scalars(
-        select(Completion).where(Completion.id.in_(ids)).options(
-            joinedload(Completion.challenge), joinedload(Completion.advocate).joinedload(Advocate.user))
-    ).unique()} if ids else {}
+    loaded = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Completion)
+                .where(Completion.id.in_(ids))
+                .options(joinedload(Completion.challenge), joinedload(Completion.advocate).joinedload(Advocate.user))
+            ).unique()
+        }
+        if ids
+        else {}
+    )
     advocate_ids = list({c.advocate_id for c in completions})
     counts = caps.asks_last_365(advocate_ids)
     recent = caps.recent_asks(advocate_ids)
     items = []
     for c in completions:
         full = loaded[c.id]
-        items.append(ReviewItem(full, full.challenge, full.advocate, counts.get(c.advocate_id, 0),
-                                caps.burnout_bucket(counts.get(c.advocate_id, 0)), recent.get(c.advocate_id, []),
-                                highlight(full.fetched_excerpt, full.challenge.marker)))
+        items.append(
+            ReviewItem(
+                full,
+                full.challenge,
+                full.advocate,
+                counts.get(c.advocate_id, 0),
+                caps.burnout_bucket(counts.get(c.advocate_id, 0)),
+                recent.get(c.advocate_id, []),
+                highlight(full.fetched_excerpt, full.challenge.marker),
+            )
+        )
     return items, total
 
 

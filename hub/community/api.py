@@ -73,15 +73,30 @@ def _single_answer(viewer: User, answer_id: int) -> dict:
     return answer_json(row.answer, row.author_name, viewer, row.voted)
 
 
-@endpoint(bp, "/questions", "POST", roles=services.POSTER_ROLES, summary="Ask a question (Markdown body)",
-          status=201, body=QUESTION_BODY, idempotent=True, tag="community")
+@endpoint(
+    bp,
+    "/questions",
+    "POST",
+    roles=services.POSTER_ROLES,
+    summary="Ask a question (Markdown body)",
+    status=201,
+    body=QUESTION_BODY,
+    idempotent=True,
+    tag="community",
+)
 def create_question(user: User, data: dict) -> tuple[dict, int]:
     question = services.ask_question(user, data.get("title"), data.get("body"))
     return question_json(question, user.name, user), 201
 
 
-@endpoint(bp, "/questions", roles=ALL_ROLES, summary="List questions: search, filter, sort", tag="community",
-          query={"q": "string", "filter": "string", "sort": "string", "page": "integer", "per_page": "integer"})
+@endpoint(
+    bp,
+    "/questions",
+    roles=ALL_ROLES,
+    summary="List questions: search, filter, sort",
+    tag="community",
+    query={"q": "string", "filter": "string", "sort": "string", "page": "integer", "per_page": "integer"},
+)
 def list_questions(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
@@ -90,16 +105,25 @@ def list_questions(user: User) -> dict:
     sort = f.choice("sort", services.SORTS, default="newest")
     f.done()
     rows, total = services.list_questions(user, q, filter_by, sort, page, per_page)
-    items = [{
-        "id": r.id, "title": r.title, "excerpt": r.excerpt, "author_id": r.author_id, "author_name": r.author_name,
-        "created_at": iso(r.created_at), "answer_count": r.answer_count, "upvotes": r.upvotes,
-        "is_answered": r.is_answered,
-    } | ({"is_hidden": r.is_hidden} if services.is_moderator(user) else {}) for r in rows]
+    items = [
+        {
+            "id": r.id,
+            "title": r.title,
+            "excerpt": r.excerpt,
+            "author_id": r.author_id,
+            "author_name": r.author_name,
+            "created_at": iso(r.created_at),
+            "answer_count": r.answer_count,
+            "upvotes": r.upvotes,
+            "is_answered": r.is_answered,
+        }
+        | ({"is_hidden": r.is_hidden} if services.is_moderator(user) else {})
+        for r in rows
+    ]
     return paginated(items, page, per_page, total)
 
 
-@endpoint(bp, "/questions/<int:question_id>", roles=ALL_ROLES, summary="A question with its answers",
-          tag="community")
+@endpoint(bp, "/questions/<int:question_id>", roles=ALL_ROLES, summary="A question with its answers", tag="community")
 def get_question(user: User, question_id: int) -> dict:
     detail = services.question_detail(user, question_id)
     payload = question_json(detail.question, detail.author_name, user)
@@ -107,38 +131,72 @@ def get_question(user: User, question_id: int) -> dict:
     return payload
 
 
-@endpoint(bp, "/questions/<int:question_id>/answers", "POST", roles=services.POSTER_ROLES,
-          summary="Answer a question (Markdown body)", status=201, body=ANSWER_BODY, idempotent=True,
-          tag="community")
+@endpoint(
+    bp,
+    "/questions/<int:question_id>/answers",
+    "POST",
+    roles=services.POSTER_ROLES,
+    summary="Answer a question (Markdown body)",
+    status=201,
+    body=ANSWER_BODY,
+    idempotent=True,
+    tag="community",
+)
 def create_answer(user: User, data: dict, question_id: int) -> tuple[dict, int]:
     answer = services.post_answer(user, question_id, data.get("body"))
     return answer_json(answer, user.name, user, False), 201
 
 
-@endpoint(bp, "/answers/<int:answer_id>/upvote", "POST", roles=services.POSTER_ROLES,
-          summary="Upvote an answer (once; never one's own)", tag="community")
+@endpoint(
+    bp,
+    "/answers/<int:answer_id>/upvote",
+    "POST",
+    roles=services.POSTER_ROLES,
+    summary="Upvote an answer (once; never one's own)",
+    tag="community",
+)
 def upvote_answer(user: User, answer_id: int) -> dict:
     services.upvote_answer(user, answer_id)
     return _single_answer(user, answer_id)
 
 
-@endpoint(bp, "/answers/<int:answer_id>/accept", "POST", roles=services.POSTER_ROLES,
-          summary="Accept an answer (the question's author, manager, owner)", tag="community")
+@endpoint(
+    bp,
+    "/answers/<int:answer_id>/accept",
+    "POST",
+    roles=services.POSTER_ROLES,
+    summary="Accept an answer (the question's author, manager, owner)",
+    tag="community",
+)
 def accept_answer(user: User, answer_id: int) -> dict:
     services.accept_answer(user, answer_id)
     return _single_answer(user, answer_id)
 
 
-@endpoint(bp, "/questions/<int:question_id>/hide", "POST", roles=STAFF_ROLES, body=HIDE_BODY,
-          summary="Hide an abusive question with a reason (audited)", tag="community")
+@endpoint(
+    bp,
+    "/questions/<int:question_id>/hide",
+    "POST",
+    roles=STAFF_ROLES,
+    body=HIDE_BODY,
+    summary="Hide an abusive question with a reason (audited)",
+    tag="community",
+)
 def hide_question(user: User, data: dict, question_id: int) -> dict:
     question = services.set_hidden(user, "question", question_id, True, data.get("reason"))
     name = db.session.get(User, question.author_id).name
     return question_json(question, name, user)
 
 
-@endpoint(bp, "/answers/<int:answer_id>/hide", "POST", roles=STAFF_ROLES, body=HIDE_BODY,
-          summary="Hide an abusive answer with a reason (audited)", tag="community")
+@endpoint(
+    bp,
+    "/answers/<int:answer_id>/hide",
+    "POST",
+    roles=STAFF_ROLES,
+    body=HIDE_BODY,
+    summary="Hide an abusive answer with a reason (audited)",
+    tag="community",
+)
 def hide_answer(user: User, data: dict, answer_id: int) -> dict:
     services.set_hidden(user, "answer", answer_id, True, data.get("reason"))
     return _single_answer(user, answer_id)

@@ -9,18 +9,41 @@ from hub.extensions import db
 from hub.models import User
 
 THREADS = [
-    ("ada@example.com", "How do you roll out SSO for contractors?",
-     "We have ~40 contractors who need access for a few weeks at a time. Do you create **separate groups**, "
-     "or use expiring invites?",
-     [("grace@example.com", "We use a dedicated *Contractors* group with a 30-day review. "
-                            "Expiring invites alone were easy to forget.", 2, True),
-      ("alan@example.com", "Separate IdP app per agency, then `SCIM` deprovisioning on the end date.", 1, False)]),
-    ("katherine@example.com", "Best way to export audit logs to our SIEM?",
-     "Is there a webhook, or do people poll the API? Looking for something that survives restarts.",
-     [("margaret@example.com", "Poll the API every minute with a cursor — it is boring and it never loses events.",
-       3, False)]),
-    ("tim@example.com", "Any tips for the quarterly business review deck?",
-     "What do your executives actually look at? I have 10 minutes.", []),
+    (
+        "ada@example.com",
+        "How do you roll out SSO for contractors?",
+        "We have ~40 contractors who need access for a few weeks at a time. Do you create **separate groups**, "
+        "or use expiring invites?",
+        [
+            (
+                "grace@example.com",
+                "We use a dedicated *Contractors* group with a 30-day review. "
+                "Expiring invites alone were easy to forget.",
+                2,
+                True,
+            ),
+            ("alan@example.com", "Separate IdP app per agency, then `SCIM` deprovisioning on the end date.", 1, False),
+        ],
+    ),
+    (
+        "katherine@example.com",
+        "Best way to export audit logs to our SIEM?",
+        "Is there a webhook, or do people poll the API? Looking for something that survives restarts.",
+        [
+            (
+                "margaret@example.com",
+                "Poll the API every minute with a cursor — it is boring and it never loses events.",
+                3,
+                False,
+            )
+        ],
+    ),
+    (
+        "tim@example.com",
+        "Any tips for the quarterly business review deck?",
+        "What do your executives actually look at? I have 10 minutes.",
+        [],
+    ),
 ]
 
 

@@ -106,9 +106,12 @@ def post_answer(author: User, question_id: int, body: object) -> Answer:
     db.session.flush()
     _touch_activity(author)
     if question.author_id != author.id:
-        notify(question.author_id, "question_answered",
-               f'{author.name} answered your question "{_short(question.title)}".',
-               f"/community/questions/{question.id}#answer-{answer.id}")
+        notify(
+            question.author_id,
+            "question_answered",
+            f'{author.name} answered your question "{_short(question.title)}".',
+            f"/community/questions/{question.id}#answer-{answer.id}",
+        )
     return answer
 
 
@@ -122,13 +125,17 @@ def upvote_answer(user: User, answer_id: int) -> Answer:
     answer = visible_answer(user, answer_id)
     if answer.author_id == user.id:
         raise InvalidState("You cannot upvote your own answer.")
-    added = insert_ignore(db.session, AnswerVote.__table__,
-                          {"answer_id": answer.id, "user_id": user.id, "created_at": utcnow()})
+    added = insert_ignore(
+        db.session, AnswerVote.__table__, {"answer_id": answer.id, "user_id": user.id, "created_at": utcnow()}
+    )
     if not added:
         raise AlreadyVoted("You already upvoted this answer.")
     count = db.session.execute(
-        update(Answer).where(Answer.id == answer.id).values(upvotes=Answer.upvotes + 1)
-        .returning(Answer.upvotes).execution_options(synchronize_session=False)
+        update(Answer)
+        .where(Answer.id == answer.id)
+        .values(upvotes=Answer.upvotes + 1)
+        .returning(Answer.upvotes)
+        .execution_options(synchronize_session=False)
     ).scalar_one()
     db.session.expire(answer, ["upvotes"])
     _touch_activity(user)
@@ -151,8 +158,10 @@ def accept_answer(user: User, answer_id: int) -> Answer:
     if question.accepted_answer_id == answer.id:
         return answer
     moved = db.session.execute(
-        update(Question).where(Question.id == question.id, Question.accepted_answer_id.is_(None))
-        .values(accepted_answer_id=answer.id).execution_options(synchronize_session=False)
+        update(Question)
+        .where(Question.id == question.id, Question.accepted_answer_id.is_(None))
+        .values(accepted_answer_id=answer.id)
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.expire(question, ["accepted_answer_id"])
     if not moved:
@@ -161,7 +170,8 @@ def accept_answer(user: User, answer_id: int) -> Answer:
         raise InvalidState("This question already has an accepted answer.")
     now = utcnow()
     db.session.execute(
-        update(Answer).where(Answer.id == answer.id)
+        update(Answer)
+        .where(Answer.id == answer.id)
         .values(is_accepted=True, accepted_at=now, accepted_by_id=user.id)
         .execution_options(synchronize_session=False)
     )
@@ -169,8 +179,12 @@ def accept_answer(user: User, answer_id: int) -> Answer:
     if user.id != question.author_id:
         record_audit(user.id, "community.accept", "answer", answer.id, None, {"question_id": question.id})
     _touch_activity(user)
-    notify(answer.author_id, "answer_accepted", f'Your answer to "{_short(question.title)}" was accepted.',
-           f"/community/questions/{question.id}#answer-{answer.id}")
+    notify(
+        answer.author_id,
+        "answer_accepted",
+        f'Your answer to "{_short(question.title)}" was accepted.',
+        f"/community/questions/{question.id}#answer-{answer.id}",
+    )
     _milestone(answer, answer_accepted)
     return answer
 
@@ -184,18 +198,29 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
     if post is None:
         raise NotFound(f"{kind.title()} not found.")
     text = clean_reason(reason) if hidden else None
-    values = ({"is_hidden": True, "hidden_reason": text, "hidden_by_id": actor.id, "hidden_at": utcnow()}
-              if hidden else {"is_hidden": False, "hidden_reason": None, "hidden_by_id": None, "hidden_at": None})
+    values = (
+        {"is_hidden": True, "hidden_reason": text, "hidden_by_id": actor.id, "hidden_at": utcnow()}
+        if hidden
+        else {"is_hidden": False, "hidden_reason": None, "hidden_by_id": None, "hidden_at": None}
+    )
     moved = db.session.execute(
-        update(model).where(model.id == post_id, model.is_hidden.is_(not hidden)).values(**values)
+        update(model)
+        .where(model.id == post_id, model.is_hidden.is_(not hidden))
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not moved:
         raise InvalidState(f"This {kind} is already {'hidden' if hidden else 'visible'}.")
     before = {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason}
     db.session.refresh(post)
-    record_audit(actor.id, f"community.{'hide' if hidden else 'restore'}", kind, post_id, before,
-                 {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason, "author_id": post.author_id})
+    record_audit(
+        actor.id,
+        f"community.{'hide' if hidden else 'restore'}",
+        kind,
+        post_id,
+        before,
+        {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason, "author_id": post.author_id},
+    )
     return post
 
 
@@ -203,8 +228,9 @@ def _milestone(answer: Answer, signal) -> None:
     for job in answer_milestone_jobs():
         enqueue_after_commit(job, answer.id, job_id=milestone_job_id(job, answer.id))
     answer_id, question_id, author_id = answer.id, answer.question_id, answer.author_id
-    call_after_commit(lambda: signal.send("hub.community", answer_id=answer_id, question_id=question_id,
-                                          author_id=author_id))
+    call_after_commit(
+        lambda: signal.send("hub.community", answer_id=answer_id, question_id=question_id, author_id=author_id)
+    )
 
 
 def milestone_job_id(job, answer_id: int) -> str:
@@ -220,7 +246,9 @@ def _require_poster(user: User) -> None:
 def _touch_activity(user: User) -> None:
     if user.role is Role.ADVOCATE:
         db.session.execute(
-            update(Advocate).where(Advocate.user_id == user.id).values(last_activity_at=utcnow())
+            update(Advocate)
+            .where(Advocate.user_id == user.id)
+            .values(last_activity_at=utcnow())
             .execution_options(synchronize_session=False)
         )
 
@@ -282,19 +310,25 @@ class QuestionDetail:
     can_moderate: bool
 
 
-def list_questions(viewer: User, q: str | None = None, filter_by: str = "all", sort: str = "newest",
-                   page: int = 1, per_page: int = 20) -> tuple[list[QuestionRow], int]:
+def list_questions(
+    viewer: User, q: str | None = None, filter_by: str = "all", sort: str = "newest", page: int = 1, per_page: int = 20
+) -> tuple[list[QuestionRow], int]:
     """Search (title and text), filter (all / unanswered / mine) and sort (newest / top) questions."""
     staff = is_moderator(viewer)
     answer_visible = [Answer.question_id == Question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
     answer_count = select(func.count(Answer.id)).where(*answer_visible).correlate(Question).scalar_subquery()
-    upvotes = select(func.coalesce(func.sum(Answer.upvotes), 0)).where(*answer_visible) \
-        .correlate(Question).scalar_subquery()
+    upvotes = (
+        select(func.coalesce(func.sum(Answer.upvotes), 0)).where(*answer_visible).correlate(Question).scalar_subquery()
+    )
     conditions = [] if staff else [Question.is_hidden.is_(False)]
     if q:
         needle = q.lower()
-        conditions.append(or_(func.lower(Question.title).contains(needle, autoescape=True),
-                              func.lower(Question.body).contains(needle, autoescape=True)))
+        conditions.append(
+            or_(
+                func.lower(Question.title).contains(needle, autoescape=True),
+                func.lower(Question.body).contains(needle, autoescape=True),
+            )
+        )
     if filter_by == "unanswered":
         conditions.append(~exists().where(and_(*answer_visible)))
     elif filter_by == "mine":
@@ -306,13 +340,21 @@ def list_questions(viewer: User, q: str | None = None, filter_by: str = "all", s
         .join(User, User.id == Question.author_id)
         .where(*conditions)
         .order_by(*order, Question.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return [
         QuestionRow(
-            id=question.id, title=question.title, excerpt=_excerpt(question.body), author_id=question.author_id,
-            author_name=name, created_at=question.created_at, answer_count=answers, upvotes=votes,
-            is_answered=question.accepted_answer_id is not None, is_hidden=question.is_hidden,
+            id=question.id,
+            title=question.title,
+            excerpt=_excerpt(question.body),
+            author_id=question.author_id,
+            author_name=name,
+            created_at=question.created_at,
+            answer_count=answers,
+            upvotes=votes,
+            is_answered=question.accepted_answer_id is not None,
+            is_hidden=question.is_hidden,
         )
         for question, name, answers, votes in rows
     ], total
@@ -324,7 +366,9 @@ def question_detail(viewer: User, question_id: int) -> QuestionDetail:
     staff = is_moderator(viewer)
     conditions = [Answer.question_id == question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
     rows = db.session.execute(
-        select(Answer, User.name).join(User, User.id == Answer.author_id).where(*conditions)
+        select(Answer, User.name)
+        .join(User, User.id == Answer.author_id)
+        .where(*conditions)
         .order_by(Answer.is_accepted.desc(), Answer.upvotes.desc(), Answer.created_at, Answer.id)
     ).all()
     voted = _voted_ids(viewer, [a.id for a, _ in rows])
@@ -344,7 +388,9 @@ def answer_row(viewer: User, answer_id: int) -> AnswerRow:
 def _answer_row(viewer: User, question: Question, answer: Answer, name: str, voted: bool) -> AnswerRow:
     may_accept = (viewer.id == question.author_id or is_moderator(viewer)) and answer.author_id != viewer.id
     return AnswerRow(
-        answer=answer, author_name=name, voted=voted,
+        answer=answer,
+        author_name=name,
+        voted=voted,
         can_upvote=viewer.role in POSTER_ROLES and answer.author_id != viewer.id and not voted,
         can_accept=may_accept and question.accepted_answer_id is None and not answer.is_hidden,
     )
@@ -353,9 +399,11 @@ def _answer_row(viewer: User, question: Question, answer: Answer, name: str, vot
 def _voted_ids(viewer: User, answer_ids: list[int]) -> set[int]:
     if not answer_ids:
         return set()
-    return set(db.session.scalars(
-        select(AnswerVote.answer_id).where(AnswerVote.user_id == viewer.id, AnswerVote.answer_id.in_(answer_ids))
-    ))
+    return set(
+        db.session.scalars(
+            select(AnswerVote.answer_id).where(AnswerVote.user_id == viewer.id, AnswerVote.answer_id.in_(answer_ids))
+        )
+    )
 
 
 def _excerpt(body: str, limit: int = 180) -> str:

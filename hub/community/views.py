@@ -51,9 +51,16 @@ def index():
         abort(400)
     rows, total = services.list_questions(current_user, q, filter_by, sort, page, PAGE_SIZE)
     return render_page_or_partial(
-        "community/index.html", "community/_question_list.html",
-        rows=rows, total=total, q=q or "", filter_by=filter_by, sort=sort, page=page,
-        pages=max(1, -(-total // PAGE_SIZE)), can_ask=current_user.role in services.POSTER_ROLES,
+        "community/index.html",
+        "community/_question_list.html",
+        rows=rows,
+        total=total,
+        q=q or "",
+        filter_by=filter_by,
+        sort=sort,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        can_ask=current_user.role in services.POSTER_ROLES,
     )
 
 
@@ -81,8 +88,7 @@ def preview():
     """The live Markdown preview: exactly the sanitized HTML the post will show."""
     body = request.form.get("body", "")
     too_long = len(body) > BODY_MAX
-    return render_template("community/_preview.html", html="" if too_long else render_markdown(body),
-                           too_long=too_long)
+    return render_template("community/_preview.html", html="" if too_long else render_markdown(body), too_long=too_long)
 
 
 @bp.get("/questions/<int:question_id>")
@@ -109,8 +115,9 @@ def answer(question_id: int):
                 return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{posted.id}"))
             form = AnswerForm(formdata=None)
     detail = services.question_detail(current_user, question_id)
-    return render_page_or_partial("community/question.html", "community/_answers.html",
-                                  detail=detail, form=form, hide_form=HideForm())
+    return render_page_or_partial(
+        "community/question.html", "community/_answers.html", detail=detail, form=form, hide_form=HideForm()
+    )
 
 
 @bp.post("/answers/<int:answer_id>/upvote")
@@ -120,8 +127,13 @@ def upvote(answer_id: int):
     message = _attempt(lambda: services.upvote_answer(current_user, answer_id))
     if not is_htmx():
         return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
-    return render_template("community/_answer.html", row=services.answer_row(current_user, answer_id),
-                           error=message, can_moderate=current_user.role in STAFF_ROLES, hide_form=HideForm())
+    return render_template(
+        "community/_answer.html",
+        row=services.answer_row(current_user, answer_id),
+        error=message,
+        can_moderate=current_user.role in STAFF_ROLES,
+        hide_form=HideForm(),
+    )
 
 
 @bp.post("/answers/<int:answer_id>/accept")
@@ -132,8 +144,9 @@ def accept(answer_id: int):
     if not is_htmx():
         return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
     detail = services.question_detail(current_user, question_id)
-    return render_template("community/_answers.html", detail=detail, form=AnswerForm(formdata=None),
-                           hide_form=HideForm(), error=message)
+    return render_template(
+        "community/_answers.html", detail=detail, form=AnswerForm(formdata=None), hide_form=HideForm(), error=message
+    )
 
 
 @bp.post("/<any(question, answer):kind>s/<int:post_id>/<any(hide, restore):action>")

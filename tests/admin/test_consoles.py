@@ -40,10 +40,12 @@ def test_owner_changes_tier_thresholds(client, login, make):
 
 def test_bad_thresholds_are_refused(client, login, make):
     login(client, make.user("owner"))
-    for data in ({"silver": "500", "gold": "500", "basis": "lifetime"},
-                 {"silver": "0", "gold": "10", "basis": "lifetime"},
-                 {"silver": "x", "gold": "10", "basis": "lifetime"},
-                 {"silver": "10", "gold": "20", "basis": "forever"}):
+    for data in (
+        {"silver": "500", "gold": "500", "basis": "lifetime"},
+        {"silver": "0", "gold": "10", "basis": "lifetime"},
+        {"silver": "x", "gold": "10", "basis": "lifetime"},
+        {"silver": "10", "gold": "20", "basis": "forever"},
+    ):
         response = client.post("/admin/settings", data=data)
         assert response.status_code == 422, data
     assert get_setting("tier_thresholds") == {"silver": 1000, "gold": 5000}

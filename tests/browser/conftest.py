@@ -125,8 +125,13 @@ class Pages:
         page = context.new_page()
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: req.failure != "net::ERR_ABORTED"  # aborted by navigating on
-                and self.errors.append(f"request failed: {req.url} {req.failure}"))
+        page.on(
+            "requestfailed",
+            lambda req: (
+                req.failure != "net::ERR_ABORTED"  # aborted by navigating on
+                and self.errors.append(f"request failed: {req.url} {req.failure}")
+            ),
+        )
         page.on("response", lambda res: res.status >= 500 and self.errors.append(f"{res.status}: {res.url}"))
         page.on("response", lambda res: res.status == 404 and self.errors.append(f"404: {res.url}"))
         self.opened.append(context)

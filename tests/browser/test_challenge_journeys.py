@@ -60,8 +60,7 @@ def test_manager_publishes_a_challenge(live_app, live_server, live_factory, brow
 
 
 def test_advocate_completes_and_points_arrive_without_reload(live_app, live_server, live_factory, browser_page):
-    quiz = {"questions": [{"prompt": "How many days between reference calls?", "options": ["7", "30"],
-                           "answer": 1}]}
+    quiz = {"questions": [{"prompt": "How many days between reference calls?", "options": ["7", "30"], "answer": 1}]}
 
     def data():
         advocate = live_factory.advocate(name="Grace Hopper")
@@ -129,4 +128,5 @@ def test_manager_rejects_with_a_reason_the_advocate_sees(live_app, live_server, 
     log_in(page, live_server, advocate_email)
     page.goto(f"{live_server}/challenges/{cid}")
     expect(page.get_by_test_id("completion-status").or_(page.locator(".timeline"))).to_contain_text(
-        "The photo did not come through")
+        "The photo did not come through"
+    )

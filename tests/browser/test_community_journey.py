@@ -28,8 +28,12 @@ def test_answer_accept_bell_and_points(live_app, live_server, live_factory, brow
         from challenges import services as challenge_services
         from hub.community import services
 
-        challenge = challenge_services.create_challenge(challenge_services.clean_challenge(
-            {"title": "Answer a community question", "type": "community_answer", "points": 40}), None)
+        challenge = challenge_services.create_challenge(
+            challenge_services.clean_challenge(
+                {"title": "Answer a community question", "type": "community_answer", "points": 40}
+            ),
+            None,
+        )
         challenge_services.publish_challenge(challenge.id, None)
         asker = make.advocate(name="Ada Asker")
         answerer = make.advocate(name="Grace Answerer")
@@ -71,8 +75,9 @@ def test_answer_accept_bell_and_points(live_app, live_server, live_factory, brow
     assert answerer_page.locator("#summary").inner_text() != points_before
     expect(answerer_page.locator("#answers-section h2")).to_have_text("1 answer")  # still the same page
     answerer_page.locator("#bell").click()
-    expect(answerer_page.get_by_text(re.compile(r"Your answer to .How do you roll out SSO\?. was accepted"))) \
-        .to_be_visible()
+    expect(
+        answerer_page.get_by_text(re.compile(r"Your answer to .How do you roll out SSO\?. was accepted"))
+    ).to_be_visible()
     expect(answerer_page.get_by_text(re.compile(r"\+40 points"))).to_be_visible()
     answerer_page.get_by_role("button", name="Mark all read").click()
     expect(answerer_page.locator("#bell .count")).to_have_count(0)  # HX-Trigger refreshed the bell in place

@@ -142,8 +142,12 @@ def assert_no_horizontal_overflow(page, path: str) -> None:
 
 
 def test_pages_fit_a_360_pixel_screen(pages, make, log_in):
-    advocate = make.advocate(name="Katherine Johnson-Smith", points=2300, groups=("EMEA", "Healthcare CIOs"),
-                             company="Langley Aeronautical Laboratory")
+    advocate = make.advocate(
+        name="Katherine Johnson-Smith",
+        points=2300,
+        groups=("EMEA", "Healthcare CIOs"),
+        company="Langley Aeronautical Laboratory",
+    )
     for n in range(12):
         make.advocate(name=f"Advocate With A Long Name {n}", points=100 * n + 5)
     owner = make.user("owner")
@@ -152,14 +156,29 @@ def test_pages_fit_a_360_pixel_screen(pages, make, log_in):
     for path in ("/login", "/forgot"):
         assert_no_horizontal_overflow(phone, path)
     log_in(phone, advocate.user.email)
-    for path in ("/", "/leaderboard", "/leaderboard?period=month", "/me/activity", "/notifications",
-                 "/account/password"):
+    for path in (
+        "/",
+        "/leaderboard",
+        "/leaderboard?period=month",
+        "/me/activity",
+        "/notifications",
+        "/account/password",
+    ):
         assert_no_horizontal_overflow(phone, path)
 
     staff = pages.new(**PHONE)
     log_in(staff, owner.email)
-    for path in ("/admin/", "/admin/advocates", f"/admin/advocates/{advocate.id}", "/admin/invite",
-                 "/admin/advocates/import", "/admin/groups", "/admin/settings", "/admin/audit", "/leaderboard"):
+    for path in (
+        "/admin/",
+        "/admin/advocates",
+        f"/admin/advocates/{advocate.id}",
+        "/admin/invite",
+        "/admin/advocates/import",
+        "/admin/groups",
+        "/admin/settings",
+        "/admin/audit",
+        "/leaderboard",
+    ):
         assert_no_horizontal_overflow(staff, path)
     assert pages.errors == []
 

@@ -33,13 +33,27 @@ def test_sales_request_to_advocate_thank_you(live_app, live_server, live_factory
     with live_app.app_context():
         sales = live_factory.user("sales", name="Sam Sales").email
         manager = live_factory.user("manager").email
-        ada = live_factory.advocate(name="Ada Lovelace", industry="Healthcare", company_size="201-1000",
-                                    company="Analytical Engines", title="CTO")
+        ada = live_factory.advocate(
+            name="Ada Lovelace",
+            industry="Healthcare",
+            company_size="201-1000",
+            company="Analytical Engines",
+            title="CTO",
+        )
         ada_email = ada.user.email
         live_factory.advocate(name="Bob Builder", industry="Construction")
-        challenge = services.create_challenge(services.clean_challenge(
-            {"title": "Take a reference call", "type": "reference_call", "description": "", "points": 250,
-             "max_per_advocate": 10}), None)
+        challenge = services.create_challenge(
+            services.clean_challenge(
+                {
+                    "title": "Take a reference call",
+                    "type": "reference_call",
+                    "description": "",
+                    "points": 250,
+                    "max_per_advocate": 10,
+                }
+            ),
+            None,
+        )
         services.publish_challenge(challenge.id, None)
         db.session.commit()
     page = browser_page

@@ -21,7 +21,8 @@ def seed(live_server, *, points: int, rewards: list[dict], staff: bool = False) 
 
     with live_server.app.app_context():
         advocate = services.create_advocate(
-            services.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD)
+            services.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD
+        )
         post_entry(advocate.id, points, "earn", "test", "seed", "Seed points")
         ids = [catalog.create_reward(catalog.read_reward_input(r, partial=False), None).id for r in rewards]
         if staff:
@@ -53,10 +54,14 @@ def log_in(page, live_server, email: str) -> None:
 
 
 def test_redeem_double_click_charges_once_and_the_header_balance_drops(page, live_server):
-    seeded = seed(live_server, points=500, rewards=[
-        {"name": "Vouch hoodie", "kind": "swag", "points_cost": 200, "stock": 5},
-        {"name": "Sticker pack", "kind": "swag", "points_cost": 50},
-    ])
+    seeded = seed(
+        live_server,
+        points=500,
+        rewards=[
+            {"name": "Vouch hoodie", "kind": "swag", "points_cost": 200, "stock": 5},
+            {"name": "Sticker pack", "kind": "swag", "points_cost": 50},
+        ],
+    )
     hoodie, stickers = seeded["reward_ids"]
     log_in(page, live_server, "ada@example.com")
     page.get_by_role("link", name="Rewards", exact=True).click()
@@ -69,8 +74,10 @@ def test_redeem_double_click_charges_once_and_the_header_balance_drops(page, liv
     # htmx wires up swapped-in content in its settle step (a timer after the swap); a double
     # click before that is a plain form POST (charged once all the same, see below), which
     # lands on My redemptions instead. This test is about the in-place flow: wait for htmx.
-    card.locator("form").evaluate("form => new Promise(done => { const ready = () => "
-                                  "'htmx-internal-data' in form ? done() : setTimeout(ready, 10); ready(); })")
+    card.locator("form").evaluate(
+        "form => new Promise(done => { const ready = () => "
+        "'htmx-internal-data' in form ? done() : setTimeout(ready, 10); ready(); })"
+    )
     card.get_by_test_id("confirm-redeem").dblclick()
     expect(card.get_by_test_id("redeemed")).to_be_visible()
     expect(header).to_have_text("300")
@@ -97,9 +104,20 @@ def test_redeem_double_click_charges_once_and_the_header_balance_drops(page, liv
 
 
 def test_manager_rejects_and_the_advocate_sees_the_refund(page, browser, live_server):
-    seeded = seed(live_server, points=500, staff=True, rewards=[
-        {"name": "Conference pass", "kind": "experience", "points_cost": 400, "stock": 1, "requires_approval": True},
-    ])
+    seeded = seed(
+        live_server,
+        points=500,
+        staff=True,
+        rewards=[
+            {
+                "name": "Conference pass",
+                "kind": "experience",
+                "points_cost": 400,
+                "stock": 1,
+                "requires_approval": True,
+            },
+        ],
+    )
     (reward_id,) = seeded["reward_ids"]
     advocate_context = browser.new_context()
     advocate = advocate_context.new_page()

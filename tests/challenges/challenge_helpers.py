@@ -8,7 +8,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULTS = {
-    "title": "Review us on G2", "type": "custom", "description": "Tell us **what** you did.", "points": 150,
+    "title": "Review us on G2",
+    "type": "custom",
+    "description": "Tell us **what** you did.",
+    "points": 150,
 }
 
 
@@ -43,8 +46,10 @@ class Site:
                 site.hits.append(self.path)
                 path = self.path.split("?")[0]
                 if path == "/review":
-                    self._page(f"<html><body><h1>Great tool</h1><p>Five stars. {site.MARKER}</p>"
-                               "<script>var x = 1;</script></body></html>")
+                    self._page(
+                        f"<html><body><h1>Great tool</h1><p>Five stars. {site.MARKER}</p>"
+                        "<script>var x = 1;</script></body></html>"
+                    )
                 elif path == "/nomarker":
                     self._page("<html><body><p>Just a page about something else.</p></body></html>")
                 elif path == "/redirect-private":
@@ -101,4 +106,3 @@ class Site:
         self.block.set()
         self.server.shutdown()
         self.server.server_close()
-

@@ -60,9 +60,9 @@ def test_claim_raises_cap_reached_with_available_at(make_advocate):
 def test_annual_cap_counts_all_kinds_and_releases_with_the_oldest(make_advocate):
     adv = make_advocate()
     times = [T0 + dt.timedelta(days=d) for d in (0, 31, 95, 200)]
-    for n, (kind, at) in enumerate(zip(
-        [AskKind.REFERENCE_CALL, AskKind.MEDIUM, AskKind.HIGH, AskKind.REFERENCE_CALL], times, strict=True
-    )):
+    for n, (kind, at) in enumerate(
+        zip([AskKind.REFERENCE_CALL, AskKind.MEDIUM, AskKind.HIGH, AskKind.REFERENCE_CALL], times, strict=True)
+    ):
         claim(adv.id, kind, n, at)
     at = T0 + dt.timedelta(days=300)
     check = caps.check_ask(adv.id, AskKind.MEDIUM, at)
@@ -73,8 +73,16 @@ def test_annual_cap_counts_all_kinds_and_releases_with_the_oldest(make_advocate)
 
 def test_owner_policy_and_zero_limits(make_advocate):
     adv = make_advocate()
-    save_setting("caps_policy", {"reference_calls_per_30_days": 2, "medium_asks_per_60_days": 0,
-                                 "high_asks_per_90_days": 1, "asks_per_365_days": 12}, None)
+    save_setting(
+        "caps_policy",
+        {
+            "reference_calls_per_30_days": 2,
+            "medium_asks_per_60_days": 0,
+            "high_asks_per_90_days": 1,
+            "asks_per_365_days": 12,
+        },
+        None,
+    )
     db.session.commit()
     claim(adv.id, AskKind.REFERENCE_CALL, 1, T0)
     assert caps.check_ask(adv.id, AskKind.REFERENCE_CALL, T0 + dt.timedelta(days=1)).allowed
@@ -97,8 +105,9 @@ def test_personal_cap_is_rolling_quarter(make_advocate):
 
 def test_blackouts_block_and_push_available_at(make_advocate):
     adv = make_advocate()
-    adv.preferences = {"blackouts": [{"start": "2026-12-01", "end": "2026-12-10"},
-                                     {"start": "bad", "end": "2026-01-01"}]}
+    adv.preferences = {
+        "blackouts": [{"start": "2026-12-01", "end": "2026-12-10"}, {"start": "bad", "end": "2026-01-01"}]
+    }
     db.session.commit()
     inside = caps.check_ask(adv.id, AskKind.MEDIUM, dt.datetime(2026, 12, 10, 23, 59, tzinfo=dt.UTC))
     assert not inside.allowed and inside.code == "blackout"
@@ -132,8 +141,18 @@ def test_claim_is_idempotent_and_release_stops_counting(make_advocate):
     assert caps.check_ask(adv.id, AskKind.MEDIUM, T0 + dt.timedelta(days=1)).allowed
 
 
-@pytest.mark.parametrize(("n", "bucket"), [(0, "healthy"), (4, "healthy"), (5, "acceptable"), (6, "acceptable"),
-                                           (7, "at_risk"), (10, "at_risk"), (11, "burning")])
+@pytest.mark.parametrize(
+    ("n", "bucket"),
+    [
+        (0, "healthy"),
+        (4, "healthy"),
+        (5, "acceptable"),
+        (6, "acceptable"),
+        (7, "at_risk"),
+        (10, "at_risk"),
+        (11, "burning"),
+    ],
+)
 def test_burnout_buckets(n, bucket):
     assert caps.burnout_bucket(n) == bucket
 
@@ -142,10 +161,24 @@ def test_advocate_facts_reach_the_api(make_advocate, make_user, api):
     adv = make_advocate()
     now = dt.datetime.now(dt.UTC)
     for n in range(5):
-        db.session.add(Ask(advocate_id=adv.id, kind=AskKind.MEDIUM, source_type="import", source_id=str(n),
-                           asked_at=now - dt.timedelta(days=10 * n + 1)))
-    db.session.add(Ask(advocate_id=adv.id, kind=AskKind.MEDIUM, source_type="import", source_id="old",
-                       asked_at=now - dt.timedelta(days=400)))
+        db.session.add(
+            Ask(
+                advocate_id=adv.id,
+                kind=AskKind.MEDIUM,
+                source_type="import",
+                source_id=str(n),
+                asked_at=now - dt.timedelta(days=10 * n + 1),
+            )
+        )
+    db.session.add(
+        Ask(
+            advocate_id=adv.id,
+            kind=AskKind.MEDIUM,
+            source_type="import",
+            source_id="old",
+            asked_at=now - dt.timedelta(days=400),
+        )
+    )
     db.session.commit()
     body = api(make_user("manager")).get(f"/advocates/{adv.id}").get_json()
     assert (body["asks_last_365"], body["burnout"]) == (5, "acceptable")
@@ -153,8 +186,14 @@ def test_advocate_facts_reach_the_api(make_advocate, make_user, api):
 
 def test_validate_policy():
     assert caps.validate_policy({k: 1 for k in caps.POLICY_FIELDS}) == {k: 1 for k in caps.POLICY_FIELDS}
-    errors = caps.validate_policy({"reference_calls_per_30_days": -1, "medium_asks_per_60_days": 1.5,
-                                   "high_asks_per_90_days": True, "asks_per_365_days": 10**9})
+    errors = caps.validate_policy(
+        {
+            "reference_calls_per_30_days": -1,
+            "medium_asks_per_60_days": 1.5,
+            "high_asks_per_90_days": True,
+            "asks_per_365_days": 10**9,
+        }
+    )
     assert set(errors) == set(caps.POLICY_FIELDS)
 
 

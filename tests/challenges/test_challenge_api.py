@@ -11,8 +11,14 @@ from sqlalchemy import func, select
 from challenges.models import Challenge, Completion
 from hub.extensions import db
 
-BODY = {"title": "Review us on G2", "type": "review", "description": "Post a **review**.", "points": 150,
-        "allowed_domains": ["g2.com"], "marker": "Acme Analytics"}
+BODY = {
+    "title": "Review us on G2",
+    "type": "review",
+    "description": "Post a **review**.",
+    "points": 150,
+    "allowed_domains": ["g2.com"],
+    "marker": "Acme Analytics",
+}
 
 
 @pytest.fixture()
@@ -33,8 +39,10 @@ def published(staff_api, **overrides) -> dict:
 
 
 def test_create_is_a_draft_and_ignores_smuggled_fields(staff_api, manager):
-    response = staff_api.post("/challenges", BODY | {"status": "published", "id": 777, "created_by_id": 1,
-                                                     "published_at": "2020-01-01T00:00:00Z"})
+    response = staff_api.post(
+        "/challenges",
+        BODY | {"status": "published", "id": 777, "created_by_id": 1, "published_at": "2020-01-01T00:00:00Z"},
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["status"] == "draft" and body["id"] != 777 and body["published_at"] is None
@@ -57,8 +65,11 @@ def test_unauthenticated(client):
 
 ABUSE = ["-1", "0", "1.5", "1e309", str(2**63), "NaN", "Infinity", '""', "true", '"12abc"', "[]", "{}"]
 NUMBER_FIELDS = {  # zero is a valid cooldown and bonus; null means "not given" for optional numbers
-    "points": [*ABUSE, "null"], "max_total": ABUSE, "max_per_advocate": ABUSE,
-    "cooldown_days": [r for r in ABUSE if r != "0"], "bonus_points": [r for r in ABUSE if r != "0"],
+    "points": [*ABUSE, "null"],
+    "max_total": ABUSE,
+    "max_per_advocate": ABUSE,
+    "cooldown_days": [r for r in ABUSE if r != "0"],
+    "bonus_points": [r for r in ABUSE if r != "0"],
 }
 
 
@@ -67,8 +78,9 @@ def test_numeric_abuse_is_422_with_a_field_error(staff_api, raw, field):
     body = json.dumps(BODY).replace('"points": 150', '"points": 150' if field != "points" else f'"points": {raw}')
     if field != "points":
         body = body[:-1] + f', "{field}": {raw}}}'
-    response = staff_api.client.post("/api/v1/challenges", data=body, headers=staff_api.headers,
-                                     content_type="application/json")
+    response = staff_api.client.post(
+        "/api/v1/challenges", data=body, headers=staff_api.headers, content_type="application/json"
+    )
     assert response.status_code == 422, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["code"] == "invalid" and field in error["fields"]
@@ -76,8 +88,9 @@ def test_numeric_abuse_is_422_with_a_field_error(staff_api, raw, field):
 
 
 def test_body_must_be_an_object(staff_api):
-    response = staff_api.client.post("/api/v1/challenges", data="[1,2]", headers=staff_api.headers,
-                                     content_type="application/json")
+    response = staff_api.client.post(
+        "/api/v1/challenges", data="[1,2]", headers=staff_api.headers, content_type="application/json"
+    )
     assert response.status_code == 422
 
 
@@ -125,8 +138,13 @@ def test_completion_flow_and_codes(api, staff_api, make_advocate):
     advocate = make_advocate()
     me = api(advocate.user)
     challenge = published(staff_api, type="custom", allowed_domains=[], evidence=["text"])
-    smuggled = {"evidence_text": "I did it", "status": "approved", "points_offered": 10**6, "advocate_id": 999,
-                "points": 10**6}
+    smuggled = {
+        "evidence_text": "I did it",
+        "status": "approved",
+        "points_offered": 10**6,
+        "advocate_id": 999,
+        "points": 10**6,
+    }
     response = me.post(f"/challenges/{challenge['id']}/completions", smuggled)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -136,8 +154,16 @@ def test_completion_flow_and_codes(api, staff_api, make_advocate):
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_submitted")
     assert me.post(f"/challenges/{challenge['id']}/completions", {}).status_code == 422
     got = me.get(f"/completions/{body['id']}").get_json()
-    assert set(got) >= {"id", "challenge_id", "advocate_id", "status", "points_awarded", "reason", "submitted_at",
-                        "decided_at"}
+    assert set(got) >= {
+        "id",
+        "challenge_id",
+        "advocate_id",
+        "status",
+        "points_awarded",
+        "reason",
+        "submitted_at",
+        "decided_at",
+    }
     assert api(make_advocate().user).get(f"/completions/{body['id']}").status_code == 404
     approved = staff_api.post(f"/completions/{body['id']}/approve")
     assert approved.get_json()["status"] == "approved" and approved.get_json()["points_awarded"] == 150
@@ -166,8 +192,10 @@ def test_closed_draft_unknown_and_cap_codes(api, staff_api, make_advocate):
     closed = published(staff_api, type="custom", allowed_domains=[])
     staff_api.post(f"/challenges/{closed['id']}/close")
     draft = staff_api.post("/challenges", BODY | {"type": "custom", "allowed_domains": []}).get_json()
-    assert me.post(f"/challenges/{closed['id']}/completions", {"evidence_text": "x"}).get_json()["error"][
-        "code"] == "challenge_closed"
+    assert (
+        me.post(f"/challenges/{closed['id']}/completions", {"evidence_text": "x"}).get_json()["error"]["code"]
+        == "challenge_closed"
+    )
     assert me.post(f"/challenges/{draft['id']}/completions", {"evidence_text": "x"}).status_code == 404
     assert me.post("/challenges/99999/completions", {"evidence_text": "x"}).status_code == 404
     first = published(staff_api, title="Case study", type="case_study", allowed_domains=[])
@@ -209,10 +237,15 @@ def test_idempotent_submission_replays(api, staff_api, make_advocate):
 
 def test_openapi_lists_the_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    for path in ("/api/v1/challenges", "/api/v1/challenges/{challenge_id}/publish",
-                 "/api/v1/challenges/{challenge_id}/close", "/api/v1/challenges/{challenge_id}/completions",
-                 "/api/v1/completions", "/api/v1/completions/{completion_id}/approve",
-                 "/api/v1/completions/{completion_id}/reject"):
+    for path in (
+        "/api/v1/challenges",
+        "/api/v1/challenges/{challenge_id}/publish",
+        "/api/v1/challenges/{challenge_id}/close",
+        "/api/v1/challenges/{challenge_id}/completions",
+        "/api/v1/completions",
+        "/api/v1/completions/{completion_id}/approve",
+        "/api/v1/completions/{completion_id}/reject",
+    ):
         assert path in paths
 
 
@@ -222,6 +255,8 @@ def test_a_link_is_enough_where_a_text_is_asked_for(api, staff_api, make_advocat
     assert challenge["evidence"] == ["text"]
     response = me.post(f"/challenges/{challenge['id']}/completions", {"evidence_url": "https://example.com/p"})
     assert response.status_code == 201
-    bad = me.post(f"/challenges/{published(staff_api, type='webinar', allowed_domains=[])['id']}/completions",
-                  {"evidence_url": "ftp://nope"})
+    bad = me.post(
+        f"/challenges/{published(staff_api, type='webinar', allowed_domains=[])['id']}/completions",
+        {"evidence_url": "ftp://nope"},
+    )
     assert bad.status_code == 422 and "evidence_url" in bad.get_json()["error"]["fields"]

@@ -53,8 +53,13 @@ def setup_race(app, make, **challenge):
 def _identical_submissions(app, make) -> None:
     advocate_id, token, _, cid = setup_race(app, make)
     headers = {"Authorization": f"Bearer {token}"}
-    outcomes = parallel(app, 20, lambda i, c: answer(c.post(f"/api/v1/challenges/{cid}/completions",
-                                                            json={"evidence_text": "done"}, headers=headers)))
+    outcomes = parallel(
+        app,
+        20,
+        lambda i, c: answer(
+            c.post(f"/api/v1/challenges/{cid}/completions", json={"evidence_text": "done"}, headers=headers)
+        ),
+    )
     assert outcomes == Counter({201: 1, "already_submitted": 19})
     with app.app_context():
         assert count(Completion, Completion.advocate_id == advocate_id) == 1
@@ -67,8 +72,13 @@ def _cap_one_ten_asks(app, make) -> None:
         token = make.token(advocate.user)
         ids = [create_challenge(title=f"Webinar {n}", type="webinar").id for n in range(10)]
     headers = {"Authorization": f"Bearer {token}"}
-    outcomes = parallel(app, 10, lambda i, c: answer(c.post(f"/api/v1/challenges/{ids[i]}/completions",
-                                                            json={"evidence_text": "joined"}, headers=headers)))
+    outcomes = parallel(
+        app,
+        10,
+        lambda i, c: answer(
+            c.post(f"/api/v1/challenges/{ids[i]}/completions", json={"evidence_text": "joined"}, headers=headers)
+        ),
+    )
     assert outcomes == Counter({201: 1, "cap_reached": 9})
     with app.app_context():
         assert count(Ask, Ask.advocate_id == advocate_id) == 1
@@ -79,10 +89,20 @@ def _double_approval(app, make) -> None:
     advocate_id, token, manager_tokens, cid = setup_race(app, make)
     with app.app_context():
         client = app.test_client()
-        completion_id = client.post(f"/api/v1/challenges/{cid}/completions", json={"evidence_text": "x"},
-                                    headers={"Authorization": f"Bearer {token}"}).get_json()["id"]
-    outcomes = parallel(app, 2, lambda i, c: answer(c.post(
-        f"/api/v1/completions/{completion_id}/approve", headers={"Authorization": f"Bearer {manager_tokens[i]}"})))
+        completion_id = client.post(
+            f"/api/v1/challenges/{cid}/completions",
+            json={"evidence_text": "x"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).get_json()["id"]
+    outcomes = parallel(
+        app,
+        2,
+        lambda i, c: answer(
+            c.post(
+                f"/api/v1/completions/{completion_id}/approve", headers={"Authorization": f"Bearer {manager_tokens[i]}"}
+            )
+        ),
+    )
     assert outcomes == Counter({200: 1, "invalid_state": 1})
     with app.app_context():
         assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1
@@ -92,9 +112,17 @@ def _max_total_across_advocates(app, make) -> None:
     with app.app_context():
         tokens = [make.token(make.advocate().user) for _ in range(8)]
         cid = create_challenge(type="custom", max_total=3).id
-    outcomes = parallel(app, 8, lambda i, c: answer(c.post(
-        f"/api/v1/challenges/{cid}/completions", json={"evidence_text": "x"},
-        headers={"Authorization": f"Bearer {tokens[i]}"})))
+    outcomes = parallel(
+        app,
+        8,
+        lambda i, c: answer(
+            c.post(
+                f"/api/v1/challenges/{cid}/completions",
+                json={"evidence_text": "x"},
+                headers={"Authorization": f"Bearer {tokens[i]}"},
+            )
+        ),
+    )
     assert outcomes == Counter({201: 3, "limit_reached": 5})
 
 
@@ -126,8 +154,12 @@ def rq_env(pg_app, pg_url, redis_url):
     for key in backend.connection.scan_iter(match=f"rq:job:{backend.namespace}-*"):
         backend.connection.delete(key)  # ids restart with the tables: no stale job may shadow a new one
     env = os.environ | {
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "VOUCH_ENV": "test", "SECRET_KEY": "test-secret-key",
-        "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"], "VOUCH_VERIFY_ALLOW_HOSTS": "localhost",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "VOUCH_ENV": "test",
+        "SECRET_KEY": "test-secret-key",
+        "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"],
+        "VOUCH_VERIFY_ALLOW_HOSTS": "localhost",
     }
     pg_app.config["VOUCH_VERIFY_ALLOW_HOSTS"] = ["localhost"]
     yield env, backend.queue_name()
@@ -140,20 +172,42 @@ SIMPLE_WORKER = "hub.worker.VouchSimpleWorker"
 
 def worker_args(env_queue, worker_class: str = FORKING_WORKER) -> list[str]:
     env, queue = env_queue
-    return [RQ, "worker", "--worker-class", worker_class, "--url", env["REDIS_URL"], "--quiet",
-            "--worker-ttl", "30", queue]
+    return [
+        RQ,
+        "worker",
+        "--worker-class",
+        worker_class,
+        "--url",
+        env["REDIS_URL"],
+        "--quiet",
+        "--worker-ttl",
+        "30",
+        queue,
+    ]
 
 
 def burst(env_queue, worker_class: str = FORKING_WORKER) -> None:
     """Run an `rq worker --burst` until the queue is empty; it must exit cleanly."""
-    done = subprocess.run([*worker_args(env_queue, worker_class), "--burst"], cwd=ROOT, env=env_queue[0],
-                          capture_output=True, timeout=180, check=False)
+    done = subprocess.run(
+        [*worker_args(env_queue, worker_class), "--burst"],
+        cwd=ROOT,
+        env=env_queue[0],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 
 
 def long_running_worker(env_queue) -> subprocess.Popen:
-    return subprocess.Popen(worker_args(env_queue), cwd=ROOT, env=env_queue[0], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        worker_args(env_queue),
+        cwd=ROOT,
+        env=env_queue[0],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_until(predicate, what: str, timeout: float = 60) -> None:
@@ -189,8 +243,9 @@ def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, 
     assert status(pg_app, completion_id)[0] is CompletionStatus.APPROVED
     # The same job delivered again (at-least-once): nothing more is written.
     with pg_app.app_context():
-        pg_app.extensions["vouch_queue"].queue().enqueue(jobs.verify_completion, completion_id,
-                                                        job_id=pg_app.extensions["vouch_queue"].job_key("dup-run"))
+        pg_app.extensions["vouch_queue"].queue().enqueue(
+            jobs.verify_completion, completion_id, job_id=pg_app.extensions["vouch_queue"].job_key("dup-run")
+        )
     burst(rq_env, worker_class)
     with pg_app.app_context():
         assert count(LedgerEntry, LedgerEntry.advocate_id == advocate_id) == 1
@@ -204,8 +259,10 @@ def test_worker_killed_mid_verification_still_ends_approved_once(pg_app, make, s
     completion_id, advocate_id = url_completion(pg_app, make, site.url("/hang-once"))
     proc = long_running_worker(rq_env)
     try:
-        wait_until(lambda: "/hang-once" in site.hits and status(pg_app, completion_id)[0] is
-                   CompletionStatus.VERIFYING, "the worker to start fetching")
+        wait_until(
+            lambda: "/hang-once" in site.hits and status(pg_app, completion_id)[0] is CompletionStatus.VERIFYING,
+            "the worker to start fetching",
+        )
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -233,9 +290,11 @@ def test_redis_down_at_submission_then_sweep(pg_app, make, site, rq_env):
         with pg_app.app_context():
             token = make.token(make.advocate().user)
             cid = create_challenge(type="review", allowed_domains=["localhost"], marker=Site.MARKER).id
-        response = pg_app.test_client().post(f"/api/v1/challenges/{cid}/completions",
-                                             json={"evidence_url": site.url("/review")},
-                                             headers={"Authorization": f"Bearer {token}"})
+        response = pg_app.test_client().post(
+            f"/api/v1/challenges/{cid}/completions",
+            json={"evidence_url": site.url("/review")},
+            headers={"Authorization": f"Bearer {token}"},
+        )
     finally:
         pg_app.extensions["vouch_queue"] = backend
     assert response.status_code == 201 and response.get_json()["status"] == "submitted"

@@ -15,8 +15,9 @@ from rewards.models import LedgerEntry
 
 
 def url_challenge(make_challenge, **kw):
-    return make_challenge(type="review", allowed_domains=["localhost", "127.0.0.1"], marker=Site.MARKER,
-                          points=120, **kw)
+    return make_challenge(
+        type="review", allowed_domains=["localhost", "127.0.0.1"], marker=Site.MARKER, points=120, **kw
+    )
 
 
 def settle(queue) -> None:
@@ -70,8 +71,9 @@ def test_running_the_job_again_awards_once(app, make_advocate, make_challenge, s
     settle(jobs)
     assert services_verify(app, completion.id) == "already_decided"
     # Even if the row were pushed back to `verifying`, the ledger's unique source key holds.
-    db.session.execute(update(Completion).where(Completion.id == completion.id)
-                       .values(status=CompletionStatus.VERIFYING))
+    db.session.execute(
+        update(Completion).where(Completion.id == completion.id).values(status=CompletionStatus.VERIFYING)
+    )
     db.session.commit()
     assert services_verify(app, completion.id) == "approved"
     assert awards() == 1
@@ -136,8 +138,7 @@ def test_sweep_gives_up_into_the_review_queue(app, make_advocate, make_challenge
     assert status_of(completion.id).status is CompletionStatus.PENDING_REVIEW
 
 
-def test_staff_decision_during_verification_wins(app, make_advocate, make_challenge, make_user, site,
-                                                 allow_localhost):
+def test_staff_decision_during_verification_wins(app, make_advocate, make_challenge, make_user, site, allow_localhost):
     challenge = url_challenge(make_challenge)
     completion = services.submit_completion(challenge.id, make_advocate().id, {"evidence_url": site.url("/review")})
     db.session.info.pop("vouch_pending_jobs", None)

@@ -43,31 +43,43 @@ def test_lifecycle_and_audit(make_user, make_challenge):
     with pytest.raises(InvalidState):
         services.close_challenge(challenge.id, owner.id)
     db.session.rollback()
-    for step, status in ((services.publish_challenge, "published"), (services.close_challenge, "closed"),
-                         (services.publish_challenge, "published"), (services.archive_challenge, "archived")):
+    for step, status in (
+        (services.publish_challenge, "published"),
+        (services.close_challenge, "closed"),
+        (services.publish_challenge, "published"),
+        (services.archive_challenge, "archived"),
+    ):
         assert step(challenge.id, owner.id).status.value == status
         db.session.commit()
     with pytest.raises(InvalidState):
         services.publish_challenge(challenge.id, owner.id)
     db.session.rollback()
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["challenge.create", "challenge.published", "challenge.closed", "challenge.published",
-                       "challenge.archived"]
+    assert actions == [
+        "challenge.create",
+        "challenge.published",
+        "challenge.closed",
+        "challenge.published",
+        "challenge.archived",
+    ]
     copy = services.duplicate_challenge(challenge.id, owner.id)
     assert copy.status is ChallengeStatus.DRAFT and copy.title == "Copy of Review us on G2"
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"type": "quiz", "quiz": {"questions": [{"prompt": "Q?", "options": ["a", "b"], "answer": 5}]}}, "quiz"),
-    ({"type": "nope"}, "type"),
-    ({"points": 0}, "points"),
-    ({"title": "  "}, "title"),
-    ({"starts_at": "2026-12-02T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}, "ends_at"),
-    ({"target_groups": ["No such group"]}, "target_groups"),
-    ({"allowed_domains": ["not a domain"]}, "allowed_domains"),
-    ({"max_total": ""}, "max_total"),
-    ({"effort": "extreme"}, "effort"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"type": "quiz", "quiz": {"questions": [{"prompt": "Q?", "options": ["a", "b"], "answer": 5}]}}, "quiz"),
+        ({"type": "nope"}, "type"),
+        ({"points": 0}, "points"),
+        ({"title": "  "}, "title"),
+        ({"starts_at": "2026-12-02T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}, "ends_at"),
+        ({"target_groups": ["No such group"]}, "target_groups"),
+        ({"allowed_domains": ["not a domain"]}, "allowed_domains"),
+        ({"max_total": ""}, "max_total"),
+        ({"effort": "extreme"}, "effort"),
+    ],
+)
 def test_clean_challenge_rejects(ctx, data, field):
     with pytest.raises(ValidationFailed) as info:
         services.clean_challenge({"title": "T", "type": "custom", "points": 10} | data)
@@ -82,8 +94,14 @@ def test_gaps_are_warnings_not_errors(ctx):
 
 
 def test_type_defaults_and_domains(ctx):
-    inp = services.clean_challenge({"title": "T", "type": "review", "points": 10,
-                                    "allowed_domains": ["https://www.G2.com/products", "capterra.com"]})
+    inp = services.clean_challenge(
+        {
+            "title": "T",
+            "type": "review",
+            "points": 10,
+            "allowed_domains": ["https://www.G2.com/products", "capterra.com"],
+        }
+    )
     assert (inp.effort.value, inp.verification, inp.evidence) == ("low", "url_check", ("url",))
     assert inp.allowed_domains == ("www.g2.com", "capterra.com")
 
@@ -125,8 +143,9 @@ def test_deadline_edges(make_advocate, make_challenge):
         services.submit_completion(challenge.id, late.id, {"evidence_text": "x"}, at=ends)
     db.session.rollback()
     with pytest.raises(ChallengeClosed):
-        services.submit_completion(challenge.id, late.id, {"evidence_text": "x"},
-                                   at=NOW - dt.timedelta(days=1, seconds=1))
+        services.submit_completion(
+            challenge.id, late.id, {"evidence_text": "x"}, at=NOW - dt.timedelta(days=1, seconds=1)
+        )
     db.session.rollback()
     completion = submit(challenge, early, at=ends - dt.timedelta(seconds=1))
     # Decided after the deadline: still awarded.
@@ -214,8 +233,7 @@ def test_approval_awards_points_offered_once_with_badges(make_advocate, make_cha
     manager = make_user("manager")
     advocate = make_advocate()
     challenge = make_challenge(type="review", allowed_domains=["g2.com"], points=150)
-    completion = services.submit_completion(challenge.id, advocate.id,
-                                            {"evidence_url": "https://www.g2.com/r/1"})
+    completion = services.submit_completion(challenge.id, advocate.id, {"evidence_url": "https://www.g2.com/r/1"})
     completion.status = CompletionStatus.PENDING_REVIEW  # as if the link check could not decide
     db.session.commit()
     edited = services.input_from(challenge, points=999)
@@ -277,8 +295,12 @@ def test_auto_complete_is_idempotent_on_source(make_advocate, make_challenge):
 
 
 def test_quiz_answers_are_validated_and_graded(make_advocate, make_challenge, jobs):
-    quiz = {"questions": [{"prompt": "2+2?", "options": ["3", "4"], "answer": 1},
-                          {"prompt": "Capital of France?", "options": ["Paris", "Rome"], "answer": 0}]}
+    quiz = {
+        "questions": [
+            {"prompt": "2+2?", "options": ["3", "4"], "answer": 1},
+            {"prompt": "Capital of France?", "options": ["Paris", "Rome"], "answer": 0},
+        ]
+    }
     challenge = make_challenge(type="quiz", quiz=quiz, points=40)
     advocate, other = make_advocate(), make_advocate()
     with pytest.raises(ValidationFailed):
@@ -295,8 +317,9 @@ def test_quiz_answers_are_validated_and_graded(make_advocate, make_challenge, jo
 
 
 def test_survey_any_complete_answer(make_advocate, make_challenge, jobs):
-    survey = {"questions": [{"prompt": "What do you like?", "options": []},
-                            {"prompt": "Rate us", "options": ["1", "2", "3"]}]}
+    survey = {
+        "questions": [{"prompt": "What do you like?", "options": []}, {"prompt": "Rate us", "options": ["1", "2", "3"]}]
+    }
     challenge = make_challenge(type="survey", quiz=survey)
     advocate = make_advocate()
     completion = submit(challenge, advocate, answers=["The dashboards", "2"])
@@ -321,16 +344,18 @@ def test_reference_flow_completion_does_not_count_a_second_ask(make_advocate, ma
     challenge = make_challenge(type="reference_call", max_per_advocate=5)
     caps.claim_ask(advocate.id, AskKind.REFERENCE_CALL, "reference_request", 41)
     db.session.commit()
-    completion = services.auto_complete(challenge.id, advocate.id, "reference-41",
-                                        services.EvidenceInput(evidence_text="Call held"), count_as_ask=False)
+    completion = services.auto_complete(
+        challenge.id, advocate.id, "reference-41", services.EvidenceInput(evidence_text="Call held"), count_as_ask=False
+    )
     db.session.commit()
     assert completion.status is CompletionStatus.APPROVED
     assert caps.asks_last_365([advocate.id]) == {advocate.id: 1}
     assert "first_reference" in {b.code for b, _ in badges_of(advocate.id)}
 
 
-def test_feed_summarises_a_long_history_as_the_challenge_page_does(make_advocate, make_challenge, make_user,
-                                                                    sql_statements):
+def test_feed_summarises_a_long_history_as_the_challenge_page_does(
+    make_advocate, make_challenge, make_user, sql_statements
+):
     """The feed reads counts and the latest completion per challenge instead of every row;
     it must lock, date and count exactly as the one-challenge page (full history) does, and
     its number of queries must not grow with the history."""
@@ -359,7 +384,12 @@ def test_feed_summarises_a_long_history_as_the_challenge_page_does(make_advocate
         page = services.feed_item(challenge, advocate)
         item = feed[challenge.id]
         assert (item.available, item.lock_code, item.locked_reason, item.available_at, item.times_done) == (
-            page.available, page.lock_code, page.locked_reason, page.available_at, page.times_done)
+            page.available,
+            page.lock_code,
+            page.locked_reason,
+            page.available_at,
+            page.times_done,
+        )
         assert (item.latest.id if item.latest else None) == (page.latest.id if page.latest else None)
     assert feed[repeatable.id].lock_code == "already_submitted" and feed[repeatable.id].latest.id == latest_repeat.id
     assert feed[repeatable.id].times_done == 8
@@ -382,8 +412,7 @@ def test_feed_summarises_a_long_history_as_the_challenge_page_does(make_advocate
     assert len(sql_statements) <= queries
 
 
-def test_feed_catalog_is_shared_until_any_challenge_changes(make_advocate, make_challenge, make_user,
-                                                            sql_statements):
+def test_feed_catalog_is_shared_until_any_challenge_changes(make_advocate, make_challenge, make_user, sql_statements):
     """feed_for reuses the published challenges it loaded until a publish, close, edit or
     target-group change; every such change shows on the very next read."""
     from challenges.services import catalog

@@ -25,8 +25,12 @@ ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 
 # (type, points, max_per_advocate, cooldown_days, max_total) — all decided by people (no jobs).
-CHALLENGES = [("custom", 50, 2, 3, None), ("webinar", 150, 1, 0, None), ("case_study", 900, 1, 0, 1),
-              ("speaking", 700, 2, 100, None)]
+CHALLENGES = [
+    ("custom", 50, 2, 3, None),
+    ("webinar", 150, 1, 0, None),
+    ("case_study", 900, 1, 0, 1),
+    ("speaking", 700, 2, 100, None),
+]
 EFFORT = {"custom": None, "webinar": "medium", "case_study": "high", "speaking": "high"}
 WINDOWS = {"medium": (1, 60), "high": (1, 90)}
 N_ADVOCATES = 2
@@ -45,9 +49,19 @@ class ChallengeMachine(RuleBasedStateMachine):
         self.advocates = [factory.advocate().id for _ in range(N_ADVOCATES)]
         self.challenges = []
         for ctype, points, per_advocate, cooldown, total in CHALLENGES:
-            c = services.create_challenge(services.clean_challenge({
-                "title": ctype, "type": ctype, "points": points, "max_per_advocate": per_advocate,
-                "cooldown_days": cooldown, "max_total": total}), None)
+            c = services.create_challenge(
+                services.clean_challenge(
+                    {
+                        "title": ctype,
+                        "type": ctype,
+                        "points": points,
+                        "max_per_advocate": per_advocate,
+                        "cooldown_days": cooldown,
+                        "max_total": total,
+                    }
+                ),
+                None,
+            )
             services.publish_challenge(c.id, None)
             self.challenges.append(c.id)
         db.session.commit()
@@ -63,9 +77,13 @@ class ChallengeMachine(RuleBasedStateMachine):
     # --- the model's predictions --------------------------------------------------------------
 
     def _counting(self, advocate=None, challenge=None):
-        return [c for c in self.completions.values() if c["status"] != "rejected"
-                and (advocate is None or c["advocate"] == advocate)
-                and (challenge is None or c["challenge"] == challenge)]
+        return [
+            c
+            for c in self.completions.values()
+            if c["status"] != "rejected"
+            and (advocate is None or c["advocate"] == advocate)
+            and (challenge is None or c["challenge"] == challenge)
+        ]
 
     def predict_submit(self, a: int, ch: int) -> str:
         index = self.challenges.index(ch)
@@ -83,8 +101,12 @@ class ChallengeMachine(RuleBasedStateMachine):
         if kind:
             asks = [c for c in self._counting(a) if EFFORT[CHALLENGES[self.challenges.index(c["challenge"])][0]]]
             limit, days = WINDOWS[kind]
-            same = [c for c in asks if EFFORT[CHALLENGES[self.challenges.index(c["challenge"])][0]] == kind
-                    and c["at"] > self.clock - dt.timedelta(days=days)]
+            same = [
+                c
+                for c in asks
+                if EFFORT[CHALLENGES[self.challenges.index(c["challenge"])][0]] == kind
+                and c["at"] > self.clock - dt.timedelta(days=days)
+            ]
             yearly = [c for c in asks if c["at"] > self.clock - dt.timedelta(days=365)]
             if len(same) >= limit or len(yearly) >= 4:
                 return "cap_reached"
@@ -105,9 +127,13 @@ class ChallengeMachine(RuleBasedStateMachine):
             outcome = exc.code
         assert outcome == expected
         if outcome == "ok":
-            self.completions[completion.id] = {"advocate": advocate, "challenge": challenge,
-                                               "status": "pending_review", "price": self.points[challenge],
-                                               "at": self.clock}
+            self.completions[completion.id] = {
+                "advocate": advocate,
+                "challenge": challenge,
+                "status": "pending_review",
+                "price": self.points[challenge],
+                "at": self.clock,
+            }
 
     def _decide(self, index: int, action) -> None:
         cid = sorted(self.completions)[index % len(self.completions)]
@@ -136,14 +162,16 @@ class ChallengeMachine(RuleBasedStateMachine):
     def verifier_approves_twice(self, i: int) -> None:
         cid = sorted(self.completions)[i % len(self.completions)]
         undecided = self.completions[cid]["status"] == "pending_review"
-        db.session.get(Completion, cid).status = CompletionStatus.VERIFYING if undecided else (
-            db.session.get(Completion, cid).status)
+        db.session.get(Completion, cid).status = (
+            CompletionStatus.VERIFYING if undecided else (db.session.get(Completion, cid).status)
+        )
         db.session.commit()
         first = services.apply_verdict(cid, verifiers.Verdict("approve"))
         second = services.apply_verdict(cid, verifiers.Verdict("approve"))
         db.session.commit()
-        assert (first, second) == (("approved", "already_decided") if undecided else
-                                   ("already_decided", "already_decided"))
+        assert (first, second) == (
+            ("approved", "already_decided") if undecided else ("already_decided", "already_decided")
+        )
         if undecided:
             self.completions[cid]["status"] = "approved"
 
@@ -162,8 +190,10 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_matches_decisions(self) -> None:
-        entries = {int(e.source_id): e for e in db.session.scalars(
-            select(LedgerEntry).where(LedgerEntry.source_type == "completion"))}
+        entries = {
+            int(e.source_id): e
+            for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.source_type == "completion"))
+        }
         for cid, model in self.completions.items():
             row = db.session.get(Completion, cid)
             assert row.status.value == model["status"]
@@ -173,19 +203,24 @@ class ChallengeMachine(RuleBasedStateMachine):
                 assert cid not in entries
         assert len(entries) == sum(1 for m in self.completions.values() if m["status"] == "approved")
         for advocate in self.advocates:
-            total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(
-                LedgerEntry.advocate_id == advocate))
+            total = db.session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate)
+            )
             assert db.session.get(Advocate, advocate).balance == total >= 0  # I1, I4
 
     @invariant()
     def limits_and_caps_hold(self) -> None:
         for advocate in self.advocates:
-            asks = db.session.scalars(select(Ask).where(Ask.advocate_id == advocate, Ask.cancelled_at.is_(None))
-                                      .order_by(Ask.asked_at)).all()
+            asks = db.session.scalars(
+                select(Ask).where(Ask.advocate_id == advocate, Ask.cancelled_at.is_(None)).order_by(Ask.asked_at)
+            ).all()
             for ask in asks:  # I7: no window ever holds more asks than its cap
                 limit, days = WINDOWS[ask.kind.value]
-                window = [b for b in asks if b.kind == ask.kind
-                          and ask.asked_at - dt.timedelta(days=days) < b.asked_at <= ask.asked_at]
+                window = [
+                    b
+                    for b in asks
+                    if b.kind == ask.kind and ask.asked_at - dt.timedelta(days=days) < b.asked_at <= ask.asked_at
+                ]
                 assert len(window) <= limit
                 assert len([b for b in asks if ask.asked_at - dt.timedelta(days=365) < b.asked_at <= ask.asked_at]) <= 4
             for ch, spec in zip(self.challenges, CHALLENGES, strict=True):
@@ -201,6 +236,12 @@ class ChallengeMachine(RuleBasedStateMachine):
 def test_challenge_state_machine(app, pytestconfig):
     ChallengeMachine.app = app
     ChallengeMachine.shared = pytestconfig.pluginmanager.get_plugin(str(ROOT_CONFTEST))
-    run_state_machine_as_test(ChallengeMachine, settings=settings(
-        max_examples=15, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        ChallengeMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -96,11 +96,15 @@ def test_other_advocates_and_drafts_are_404(app, advocate_client, make_challenge
 def test_preferences_and_blackouts(advocate_client, make_challenge):
     client, advocate = advocate_client
     assert client.get("/me/preferences").status_code == 200
-    too_lax = client.post("/me/preferences", data={"max_asks_per_quarter": "9", "activity_types": ["review"]},
-                          headers=HX)
+    too_lax = client.post(
+        "/me/preferences", data={"max_asks_per_quarter": "9", "activity_types": ["review"]}, headers=HX
+    )
     assert "choose 4 or fewer" in too_lax.get_data(as_text=True)
-    saved = client.post("/me/preferences", data={"max_asks_per_quarter": "1", "activity_types": ["review", "quiz"],
-                                                 "show_on_leaderboard": "y"}, headers=HX)
+    saved = client.post(
+        "/me/preferences",
+        data={"max_asks_per_quarter": "1", "activity_types": ["review", "quiz"], "show_on_leaderboard": "y"},
+        headers=HX,
+    )
     assert 'data-testid="preferences-saved"' in saved.get_data(as_text=True)
     db.session.expire_all()
     adv = db.session.get(Advocate, advocate.id)
@@ -108,17 +112,21 @@ def test_preferences_and_blackouts(advocate_client, make_challenge):
     assert adv.preferences["activity_types"] == ["review", "quiz"]
     today = dt.date.today()
     start, end = today + dt.timedelta(days=1), today + dt.timedelta(days=10)
-    added = client.post("/me/preferences/blackouts", data={"start": start.isoformat(), "end": end.isoformat()},
-                        headers=HX)
+    added = client.post(
+        "/me/preferences/blackouts", data={"start": start.isoformat(), "end": end.isoformat()}, headers=HX
+    )
     assert 'data-testid="blackouts"' in added.get_data(as_text=True)
-    backwards = client.post("/me/preferences/blackouts", data={"start": end.isoformat(), "end": start.isoformat()},
-                            headers=HX)
+    backwards = client.post(
+        "/me/preferences/blackouts", data={"start": end.isoformat(), "end": start.isoformat()}, headers=HX
+    )
     assert "on or after the first" in backwards.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Advocate, advocate.id).preferences["blackouts"] == [
-        {"start": start.isoformat(), "end": end.isoformat()}]
-    client.post("/me/preferences/blackouts/remove", data={"start": start.isoformat(), "end": end.isoformat()},
-                headers=HX)
+        {"start": start.isoformat(), "end": end.isoformat()}
+    ]
+    client.post(
+        "/me/preferences/blackouts/remove", data={"start": start.isoformat(), "end": end.isoformat()}, headers=HX
+    )
     db.session.expire_all()
     assert db.session.get(Advocate, advocate.id).preferences["blackouts"] == []
 
@@ -131,8 +139,16 @@ def test_preferences_ignore_smuggled_fields(advocate_client):
     assert (adv.balance, adv.tier.value, adv.max_asks_per_quarter) == (0, "bronze", 2)
 
 
-FORM = {"title": "Review us on G2", "type": "review", "points": "200", "description": "Say **hi**",
-        "allowed_domains": "g2.com", "marker": "Acme", "max_per_advocate": "1", "cooldown_days": "0"}
+FORM = {
+    "title": "Review us on G2",
+    "type": "review",
+    "points": "200",
+    "description": "Say **hi**",
+    "allowed_domains": "g2.com",
+    "marker": "Acme",
+    "max_per_advocate": "1",
+    "cooldown_days": "0",
+}
 
 
 def test_manager_creates_previews_edits_and_publishes(manager_client):
@@ -190,8 +206,11 @@ def test_review_queue_approve_reject_and_bulk(manager_client, make_advocate, mak
     no_reason = manager_client.post(f"/admin/review/{ids[1]}/reject", data={"reason": ""}, headers=HX)
     assert "Say why" in no_reason.get_data(as_text=True)
     manager_client.post(f"/admin/review/{ids[1]}/reject", data={"reason": "Not a review"}, headers=HX)
-    bulk = manager_client.post("/admin/review/bulk", data={"ids": [str(i) for i in ids], "decision": "reject",
-                                                          "reason": "Duplicate"}, headers=HX)
+    bulk = manager_client.post(
+        "/admin/review/bulk",
+        data={"ids": [str(i) for i in ids], "decision": "reject", "reason": "Duplicate"},
+        headers=HX,
+    )
     assert "Rejected 2; 2 were already decided." in bulk.get_data(as_text=True)
     statuses = [db.session.get(Completion, i).status.value for i in ids]
     assert statuses == ["approved", "rejected", "rejected", "rejected"]
@@ -202,11 +221,25 @@ def test_caps_policy_is_owner_only_and_audited(app, manager_client, make_user, l
     assert manager_client.get("/admin/settings/caps").status_code == 403
     owner = login(app.test_client(), make_user("owner"))
     assert "Caps policy" in owner.get("/admin/settings").get_data(as_text=True)
-    bad = owner.post("/admin/settings/caps", data={"reference_calls_per_30_days": "-1", "medium_asks_per_60_days": "1",
-                                                   "high_asks_per_90_days": "1", "asks_per_365_days": "4"})
+    bad = owner.post(
+        "/admin/settings/caps",
+        data={
+            "reference_calls_per_30_days": "-1",
+            "medium_asks_per_60_days": "1",
+            "high_asks_per_90_days": "1",
+            "asks_per_365_days": "4",
+        },
+    )
     assert bad.status_code == 422
-    ok = owner.post("/admin/settings/caps", data={"reference_calls_per_30_days": "2", "medium_asks_per_60_days": "1",
-                                                  "high_asks_per_90_days": "1", "asks_per_365_days": "6"})
+    ok = owner.post(
+        "/admin/settings/caps",
+        data={
+            "reference_calls_per_30_days": "2",
+            "medium_asks_per_60_days": "1",
+            "high_asks_per_90_days": "1",
+            "asks_per_365_days": "6",
+        },
+    )
     assert ok.status_code == 302
     assert get_setting("caps_policy")["asks_per_365_days"] == 6
     assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.action == "settings.caps_policy"))

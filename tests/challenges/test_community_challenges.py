@@ -27,8 +27,14 @@ def qa(ctx, make):
     question = community_services.ask_question(asker, "How do you onboard admins?", "Looking for a checklist.")
     answer = community_services.post_answer(answerer.user, question.id, "We use a **checklist**.")
     db.session.commit()
-    return {"asker_id": asker.id, "answerer_id": answerer.id, "answerer_user_id": answerer.user_id,
-            "question_id": question.id, "answer_id": answer.id, "voter": lambda: make.advocate().user}
+    return {
+        "asker_id": asker.id,
+        "answerer_id": answerer.id,
+        "answerer_user_id": answerer.user_id,
+        "question_id": question.id,
+        "answer_id": answer.id,
+        "voter": lambda: make.advocate().user,
+    }
 
 
 def _user(user_id: int) -> User:
@@ -53,7 +59,10 @@ def test_accepted_answer_completes_the_challenge_once_with_points(qa, jobs):
     jobs.join()
     [completion] = _completions(advocate_id)
     assert (completion.challenge_id, completion.status, completion.points_awarded) == (
-        challenge.id, CompletionStatus.APPROVED, 40)
+        challenge.id,
+        CompletionStatus.APPROVED,
+        40,
+    )
     assert completion.source_key == f"answer:{qa['answer_id']}"
     assert completion.evidence_url.endswith(f"/community/questions/{qa['question_id']}#answer-{qa['answer_id']}")
     assert _balance(advocate_id) == 40
@@ -64,8 +73,10 @@ def test_accepted_answer_completes_the_challenge_once_with_points(qa, jobs):
         db.session.commit()
     jobs.join()
     assert len(_completions(advocate_id)) == 1 and _balance(advocate_id) == 40
-    assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
-        LedgerEntry.source_type == "completion")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.source_type == "completion"))
+        == 1
+    )
     kinds = set(db.session.scalars(select(Notification.kind).where(Notification.user_id == qa["answerer_user_id"])))
     assert {"answer_accepted", "completion_approved"} <= kinds
 
@@ -90,15 +101,17 @@ def test_question_specific_dates_targeting_and_limits(qa):
     specific = create_challenge(title="Answer this one", type="community_answer", question_id=qa["question_id"])
     elsewhere = create_challenge(title="Answer the other", type="community_answer", question_id=other.id)
     gold_only = create_challenge(title="Gold answerers", type="community_answer", target_tiers=["gold"])
-    ended = create_challenge(title="Last month", type="community_answer",
-                             ends_at=(utcnow() - dt.timedelta(days=1)).isoformat())
+    ended = create_challenge(
+        title="Last month", type="community_answer", ends_at=(utcnow() - dt.timedelta(days=1)).isoformat()
+    )
     draft = create_challenge(title="Not yet", type="community_answer", publish=False)
     community_services.accept_answer(_user(qa["asker_id"]), qa["answer_id"])
     done = community.complete_community_answer(qa["answer_id"])
     db.session.commit()
     assert [c.challenge_id for c in done] == [specific.id]
-    assert {elsewhere.id, gold_only.id, ended.id, draft.id}.isdisjoint(c.challenge_id for c in _completions(
-        qa["answerer_id"]))
+    assert {elsewhere.id, gold_only.id, ended.id, draft.id}.isdisjoint(
+        c.challenge_id for c in _completions(qa["answerer_id"])
+    )
     # A second qualifying answer by the same advocate: the per-advocate limit (1) holds.
     second = community_services.post_answer(_user(qa["answerer_user_id"]), other.id, "Another answer")
     community_services.accept_answer(_user(qa["asker_id"]), second.id)
@@ -196,5 +209,9 @@ def test_the_job_run_in_parallel_completes_once(pg_app, make, max_per_advocate):
         completions = db.session.scalars(select(Completion).where(Completion.advocate_id == advocate_id)).all()
         assert [c.status for c in completions] == [CompletionStatus.APPROVED]
         assert db.session.get(Advocate, advocate_id).balance == 30
-        assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.advocate_id == advocate_id)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
+            )
+            == 1
+        )

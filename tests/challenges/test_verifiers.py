@@ -14,9 +14,19 @@ MARKER = "Vouch-Verified-42"
 
 
 def evidence(url: str | None, domains=("localhost",), allow=("localhost",), marker=MARKER, **kw) -> Evidence:
-    return Evidence(completion_id=1, challenge_type="review", evidence_url=url, evidence_text=None, answers=None,
-                    allowed_domains=tuple(domains), marker=marker, quiz=kw.pop("quiz", None), attempt=1,
-                    allow_hosts=tuple(allow), **kw)
+    return Evidence(
+        completion_id=1,
+        challenge_type="review",
+        evidence_url=url,
+        evidence_text=None,
+        answers=None,
+        allowed_domains=tuple(domains),
+        marker=marker,
+        quiz=kw.pop("quiz", None),
+        attempt=1,
+        allow_hosts=tuple(allow),
+        **kw,
+    )
 
 
 def test_page_with_marker_is_approved_with_excerpt(site):
@@ -63,23 +73,26 @@ def test_missing_page_goes_to_review(site):
     assert verdict.decision == "review" and "404" in verdict.note
 
 
-@pytest.mark.parametrize(("url", "domains", "why"), [
-    ("http://127.0.0.1/x", ("127.0.0.1",), "private"),
-    ("http://10.1.2.3/x", ("10.1.2.3",), "private"),
-    ("http://169.254.169.254/latest/meta-data/", ("169.254.169.254",), "private"),
-    ("http://0.0.0.0/", ("0.0.0.0",), "private"),  # noqa: S104
-    ("http://[::1]/", ("::1",), "private"),
-    ("http://[::ffff:127.0.0.1]/", ("::ffff:127.0.0.1",), "private"),
-    ("http://100.64.0.1/", ("100.64.0.1",), "private"),
-    ("file:///etc/passwd", ("localhost",), "http"),
-    ("ftp://g2.com/x", ("g2.com",), "http"),
-    ("gopher://g2.com/", ("g2.com",), "http"),
-    ("http://user:pw@g2.com/", ("g2.com",), "password"),
-    ("https://evil.example/g2.com", ("g2.com",), "not one of the allowed"),
-    ("https://g2.com.evil.example/", ("g2.com",), "not one of the allowed"),
-    ("http://g2.com:99999/", ("g2.com",), "not a valid link"),
-    ("javascript:alert(1)", ("g2.com",), "http"),
-])
+@pytest.mark.parametrize(
+    ("url", "domains", "why"),
+    [
+        ("http://127.0.0.1/x", ("127.0.0.1",), "private"),
+        ("http://10.1.2.3/x", ("10.1.2.3",), "private"),
+        ("http://169.254.169.254/latest/meta-data/", ("169.254.169.254",), "private"),
+        ("http://0.0.0.0/", ("0.0.0.0",), "private"),  # noqa: S104
+        ("http://[::1]/", ("::1",), "private"),
+        ("http://[::ffff:127.0.0.1]/", ("::ffff:127.0.0.1",), "private"),
+        ("http://100.64.0.1/", ("100.64.0.1",), "private"),
+        ("file:///etc/passwd", ("localhost",), "http"),
+        ("ftp://g2.com/x", ("g2.com",), "http"),
+        ("gopher://g2.com/", ("g2.com",), "http"),
+        ("http://user:pw@g2.com/", ("g2.com",), "password"),
+        ("https://evil.example/g2.com", ("g2.com",), "not one of the allowed"),
+        ("https://g2.com.evil.example/", ("g2.com",), "not one of the allowed"),
+        ("http://g2.com:99999/", ("g2.com",), "not a valid link"),
+        ("javascript:alert(1)", ("g2.com",), "http"),
+    ],
+)
 def test_ssrf_table(url, domains, why):
     verdict = verifiers.check_url(evidence(url, domains=domains, allow=()))
     assert verdict.decision == "review"
@@ -102,12 +115,18 @@ def test_allowed_domains_match_subdomains_only():
     assert not urlcheck.host_allowed("g2.com", [])
 
 
-QUIZ = {"questions": [{"prompt": "a", "options": ["x", "y"], "answer": 1},
-                      {"prompt": "b", "options": ["x", "y", "z"], "answer": 2}], "pass_mark": None}
+QUIZ = {
+    "questions": [
+        {"prompt": "a", "options": ["x", "y"], "answer": 1},
+        {"prompt": "b", "options": ["x", "y", "z"], "answer": 2},
+    ],
+    "pass_mark": None,
+}
 
 
-@pytest.mark.parametrize(("answers", "decision"), [([1, 2], "approve"), ([1, 0], "reject"), ([1], "review"),
-                                                   (None, "review")])
+@pytest.mark.parametrize(
+    ("answers", "decision"), [([1, 2], "approve"), ([1, 0], "reject"), ([1], "review"), (None, "review")]
+)
 def test_quiz_grading(answers, decision):
     ev = Evidence(1, "quiz", None, None, answers, (), None, QUIZ, 1)
     assert verifiers.grade_answers(ev).decision == decision
@@ -119,12 +138,18 @@ def test_quiz_pass_mark():
 
 
 def test_survey_needs_every_answer():
-    survey = {"questions": [{"prompt": "why", "options": [], "answer": None},
-                            {"prompt": "rate", "options": ["1", "2"], "answer": None}]}
+    survey = {
+        "questions": [
+            {"prompt": "why", "options": [], "answer": None},
+            {"prompt": "rate", "options": ["1", "2"], "answer": None},
+        ]
+    }
     assert verifiers.grade_answers(Evidence(1, "survey", None, None, ["ok", 1], (), None, survey, 1)).decision == (
-        "approve")
+        "approve"
+    )
     assert verifiers.grade_answers(Evidence(1, "survey", None, None, [" ", 1], (), None, survey, 1)).decision == (
-        "review")
+        "review"
+    )
 
 
 # `crm` is replaced by the references package (it looks the referral up in the database):

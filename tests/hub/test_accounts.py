@@ -65,8 +65,9 @@ def test_invitation_end_to_end(client, login, make, app, jobs):
     path = link.removeprefix("http://vouch.test")
     page = guest.get(path)
     assert page.status_code == 200 and b"invitee@example.com" in page.data
-    joined = guest.post(path, data={"name": "Ivy Invitee", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                    "consent": "y"})
+    joined = guest.post(
+        path, data={"name": "Ivy Invitee", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "consent": "y"}
+    )
     assert joined.status_code == 302 and joined.headers["Location"] == "/"
     assert guest.get("/").status_code == 200
     user = db.session.scalar(select(User).where(User.email == "invitee@example.com"))
@@ -77,8 +78,9 @@ def test_invitation_end_to_end(client, login, make, app, jobs):
     assert db.session.get(Invite, invite.id).used_at is not None
 
     # Single use: the same link again (logged out) is refused and creates nothing.
-    again = app.test_client().post(path, data={"name": "Mallory", "password": NEW_PASSWORD,
-                                               "confirm": NEW_PASSWORD, "consent": "y"})
+    again = app.test_client().post(
+        path, data={"name": "Mallory", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "consent": "y"}
+    )
     assert again.status_code == 400
     assert count(User) == 2
 
@@ -110,8 +112,9 @@ def test_expired_invitation_is_refused(client, login, make, app):
     db.session.commit()
     guest = app.test_client()
     assert guest.get(path).status_code == 400
-    response = guest.post(path, data={"name": "Late", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                      "consent": "y"})
+    response = guest.post(
+        path, data={"name": "Late", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "consent": "y"}
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(User).where(User.email == "late@example.com")) is None
 
@@ -144,8 +147,9 @@ def test_owner_invites_a_manager(client, login, make, app):
     invite_by_form(client, "newmanager@example.com", role="manager")
     path = link_in(outbox("invite")[0]).removeprefix("http://vouch.test")
     guest = app.test_client()
-    response = guest.post(path, data={"name": "New Manager", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                      "consent": "y"})
+    response = guest.post(
+        path, data={"name": "New Manager", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "consent": "y"}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
     user = db.session.scalar(select(User).where(User.email == "newmanager@example.com"))
     assert user.role is Role.MANAGER and user.advocate is None
@@ -172,8 +176,11 @@ CSV = (
 
 
 def upload(client, text: str, filename: str = "advocates.csv"):
-    return client.post("/admin/advocates/import", data={"file": (io.BytesIO(text.encode()), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/admin/advocates/import",
+        data={"file": (io.BytesIO(text.encode()), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_csv_import_reports_errors_per_line(client, login, make):
@@ -236,8 +243,7 @@ def test_reset_answers_the_same_for_unknown_emails(ctx, client, make):
 
 def test_reset_link_uses_the_configured_host(ctx, client, make):
     user = make.user("advocate")
-    client.post("/forgot", data={"email": user.email}, headers={"Host": "evil.test",
-                                                               "X-Forwarded-Host": "evil.test"})
+    client.post("/forgot", data={"email": user.email}, headers={"Host": "evil.test", "X-Forwarded-Host": "evil.test"})
     [message] = outbox("password_reset")
     assert "evil.test" not in message.body_text
     assert link_in(message).startswith("http://vouch.test/reset/")
@@ -252,10 +258,10 @@ def test_reset_is_single_use_and_ends_sessions(client, login, make, app):
     done = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 302 and done.headers["Location"] == "/login"
     assert other_device.get("/").status_code == 302  # its session ended
-    assert client.post(path, data={"password": "another passphrase!", "confirm": "another passphrase!"}
-                       ).status_code == 400
-    assert app.test_client().post("/login", data={"email": user.email, "password": TEST_PASSWORD}
-                                  ).status_code == 200
+    assert (
+        client.post(path, data={"password": "another passphrase!", "confirm": "another passphrase!"}).status_code == 400
+    )
+    assert app.test_client().post("/login", data={"email": user.email, "password": TEST_PASSWORD}).status_code == 200
     login(app.test_client(), user, NEW_PASSWORD)
 
 
@@ -355,12 +361,10 @@ def test_password_change_ends_other_sessions(client, make, login, app):
     user = make.user("advocate")
     login(client, user)
     laptop = login(app.test_client(), user)
-    wrong = client.post("/account/password", data={"current_password": "not it at all",
-                                                   "new_password": NEW_PASSWORD})
+    wrong = client.post("/account/password", data={"current_password": "not it at all", "new_password": NEW_PASSWORD})
     assert wrong.status_code == 200 and b"not your current password" in wrong.data
     assert laptop.get("/").status_code == 200
-    response = client.post("/account/password", data={"current_password": TEST_PASSWORD,
-                                                      "new_password": NEW_PASSWORD})
+    response = client.post("/account/password", data={"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
     assert laptop.get("/").status_code == 302
@@ -383,8 +387,9 @@ def test_login_with_wrong_password_or_unknown_email_looks_the_same(ctx, client, 
     assert wrong.data.replace(user.email.encode(), b"E") == unknown.data.replace(b"nobody@example.com", b"E")
 
 
-@pytest.mark.parametrize(("role", "home"), [("advocate", "/"), ("manager", "/admin/"), ("owner", "/admin/"),
-                                            ("sales", "/references")])
+@pytest.mark.parametrize(
+    ("role", "home"), [("advocate", "/"), ("manager", "/admin/"), ("owner", "/admin/"), ("sales", "/references")]
+)
 def test_each_role_lands_on_its_home(client, make, login, role, home):
     user = make.user(role)
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})

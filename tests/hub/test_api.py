@@ -75,17 +75,39 @@ def test_me_for_an_advocate_and_for_staff(api, make):
 # --- advocates -------------------------------------------------------------------------------------
 
 PROFILE_KEYS = {
-    "id", "name", "email", "company", "industry", "company_size", "region", "tier", "lifetime_points",
-    "balance", "badges", "asks_last_365", "burnout", "joined_at", "last_activity_at",
+    "id",
+    "name",
+    "email",
+    "company",
+    "industry",
+    "company_size",
+    "region",
+    "tier",
+    "lifetime_points",
+    "balance",
+    "badges",
+    "asks_last_365",
+    "burnout",
+    "joined_at",
+    "last_activity_at",
 }
 
 
 def test_create_advocate_and_read_it_back(api, make):
     manager_api = api(make.user("manager"))
-    response = manager_api.post("/advocates", {
-        "email": "New.Person@Example.com", "name": "New Person", "title": "CTO", "company": "Acme",
-        "industry": "Software", "company_size": "51-200", "region": "EMEA", "groups": ["Beta", "EMEA"],
-    })
+    response = manager_api.post(
+        "/advocates",
+        {
+            "email": "New.Person@Example.com",
+            "name": "New Person",
+            "title": "CTO",
+            "company": "Acme",
+            "industry": "Software",
+            "company_size": "51-200",
+            "region": "EMEA",
+            "groups": ["Beta", "EMEA"],
+        },
+    )
     assert response.status_code == 201, response.json
     created = response.json
     assert set(created) >= PROFILE_KEYS
@@ -99,11 +121,23 @@ def test_create_advocate_and_read_it_back(api, make):
 
 def test_create_advocate_ignores_smuggled_fields(api, make):
     other = make.user("manager")
-    response = api(make.user("owner")).post("/advocates", {
-        "email": "smuggle@example.com", "name": "Smuggler", "points": 5000, "balance": 5000,
-        "lifetime_points": 5000, "tier": "gold", "role": "owner", "id": 4242, "user_id": other.id,
-        "advocate_id": 1, "status": "approved", "is_erased": True,
-    })
+    response = api(make.user("owner")).post(
+        "/advocates",
+        {
+            "email": "smuggle@example.com",
+            "name": "Smuggler",
+            "points": 5000,
+            "balance": 5000,
+            "lifetime_points": 5000,
+            "tier": "gold",
+            "role": "owner",
+            "id": 4242,
+            "user_id": other.id,
+            "advocate_id": 1,
+            "status": "approved",
+            "is_erased": True,
+        },
+    )
     assert response.status_code == 201
     body = response.json
     assert (body["tier"], body["balance"], body["lifetime_points"]) == ("bronze", 0, 0)
@@ -171,8 +205,12 @@ def test_advocate_reads_own_profile_and_ledger_but_not_others(api, make):
     assert client.get(f"/advocates/{me.id}").json["balance"] == 30
     own_ledger = client.get(f"/advocates/{me.id}/ledger").json
     assert own_ledger["balance"] == 30 and own_ledger["total"] == 1
-    for path in (f"/advocates/{other.id}", f"/advocates/{other.id}/ledger", "/advocates/999999",
-                 "/advocates/999999/ledger"):
+    for path in (
+        f"/advocates/{other.id}",
+        f"/advocates/{other.id}/ledger",
+        "/advocates/999999",
+        "/advocates/999999/ledger",
+    ):
         assert_error(client.get(path), 404, "not_found")
 
 
@@ -217,7 +255,8 @@ def test_staff_list_with_filters(api, make):
 
 
 @pytest.mark.parametrize(
-    "query", ["page=0", "page=-1", "per_page=0", "per_page=201", "page=abc", "per_page=1.5", "page=99999999999"],
+    "query",
+    ["page=0", "page=-1", "per_page=0", "per_page=201", "page=abc", "per_page=1.5", "page=99999999999"],
 )
 def test_pagination_bounds(api, make, query):
     client = api(make.user("manager"))
@@ -264,7 +303,8 @@ def test_leaderboard_contract(api, make):
     body = api(me.user).get("/leaderboard?limit=2").json
     assert body["period"] == "all"
     assert [(e["rank"], e["advocate_id"], e["display_name"], e["points"]) for e in body["entries"]] == [
-        (1, leader.id, "Leader", 900), (2, hidden.id, "Anonymous advocate", 500),
+        (1, leader.id, "Leader", 900),
+        (2, hidden.id, "Anonymous advocate", 500),
     ]
     assert set(body["entries"][0]) >= {"rank", "advocate_id", "display_name", "tier", "points"}
     assert body["me"] == {"rank": 6, "points": 5}
@@ -298,9 +338,13 @@ def test_openapi_document_is_public_and_lists_the_contract(client, ctx):
     doc = response.json
     assert doc["openapi"].startswith("3.")
     for path, method in [
-        ("/api/v1/me", "get"), ("/api/v1/advocates", "post"), ("/api/v1/advocates", "get"),
-        ("/api/v1/advocates/{advocate_id}", "get"), ("/api/v1/advocates/{advocate_id}/ledger", "get"),
-        ("/api/v1/advocates/{advocate_id}/adjustments", "post"), ("/api/v1/leaderboard", "get"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/advocates", "post"),
+        ("/api/v1/advocates", "get"),
+        ("/api/v1/advocates/{advocate_id}", "get"),
+        ("/api/v1/advocates/{advocate_id}/ledger", "get"),
+        ("/api/v1/advocates/{advocate_id}/adjustments", "post"),
+        ("/api/v1/leaderboard", "get"),
     ]:
         assert method in doc["paths"][path], (path, method)
     adjust = doc["paths"]["/api/v1/advocates/{advocate_id}/adjustments"]["post"]
@@ -323,8 +367,9 @@ HOSTILE_BODIES = [
 @pytest.mark.parametrize("raw", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
 def test_hostile_json_bodies_are_422_never_500(client, ctx, make, raw):
     token = make.token(make.user("manager"))
-    response = client.post("/api/v1/advocates", data=raw, content_type="application/json",
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/advocates", data=raw, content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
     assert_error(response, 422, "invalid")
     assert db.session.scalar(select(db.func.count()).select_from(Advocate)) == 0
 

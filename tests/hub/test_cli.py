@@ -15,31 +15,92 @@ from rewards.models import LeaderboardScore, LedgerEntry
 
 def test_users_create(app, ctx):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "--email", "Boss@Example.com", "--name", "Boss",
-                                 "--role", "owner", "--password", "a long password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "Boss",
+            "--role",
+            "owner",
+            "--password",
+            "a long password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Created owner boss@example.com" in result.output
     user = db.session.scalar(select(User).where(User.email == "boss@example.com"))
     assert user.role is Role.OWNER and user.password_hash.startswith("$argon2id$")
 
-    advocate = runner.invoke(args=["users", "create", "--email", "fan@example.com", "--name", "Fan",
-                                   "--role", "advocate", "--password", "a long password"])
+    advocate = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "fan@example.com",
+            "--name",
+            "Fan",
+            "--role",
+            "advocate",
+            "--password",
+            "a long password",
+        ]
+    )
     assert advocate.exit_code == 0
     assert db.session.scalar(select(User).where(User.email == "fan@example.com")).advocate is not None
 
 
 def test_users_create_refuses_bad_input(app, ctx):
     runner = app.test_cli_runner()
-    short = runner.invoke(args=["users", "create", "--email", "a@example.com", "--name", "A", "--role", "owner",
-                                "--password", "short"])
+    short = runner.invoke(
+        args=["users", "create", "--email", "a@example.com", "--name", "A", "--role", "owner", "--password", "short"]
+    )
     assert short.exit_code != 0 and "password" in short.output
-    bad_role = runner.invoke(args=["users", "create", "--email", "a@example.com", "--name", "A", "--role", "king",
-                                   "--password", "a long password"])
+    bad_role = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "king",
+            "--password",
+            "a long password",
+        ]
+    )
     assert bad_role.exit_code != 0
-    runner.invoke(args=["users", "create", "--email", "a@example.com", "--name", "A", "--role", "owner",
-                        "--password", "a long password"])
-    again = runner.invoke(args=["users", "create", "--email", "A@example.com", "--name", "A", "--role", "owner",
-                                "--password", "a long password"])
+    runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "owner",
+            "--password",
+            "a long password",
+        ]
+    )
+    again = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "A@example.com",
+            "--name",
+            "A",
+            "--role",
+            "owner",
+            "--password",
+            "a long password",
+        ]
+    )
     assert again.exit_code != 0 and "already exists" in again.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
@@ -64,12 +125,16 @@ def test_seed_demo_is_idempotent(app, ctx):
     first = runner.invoke(args=["hub", "seed-demo"])
     assert first.exit_code == 0, first.output
     assert "Seeded 3 staff users and 30 advocates" in first.output
-    counts = (db.session.scalar(select(func.count()).select_from(User)),
-              db.session.scalar(select(func.count()).select_from(LedgerEntry)))
+    counts = (
+        db.session.scalar(select(func.count()).select_from(User)),
+        db.session.scalar(select(func.count()).select_from(LedgerEntry)),
+    )
     second = runner.invoke(args=["hub", "seed-demo"])
     assert second.exit_code == 0 and "skipping" in second.output
-    assert (db.session.scalar(select(func.count()).select_from(User)),
-            db.session.scalar(select(func.count()).select_from(LedgerEntry))) == counts
+    assert (
+        db.session.scalar(select(func.count()).select_from(User)),
+        db.session.scalar(select(func.count()).select_from(LedgerEntry)),
+    ) == counts
 
     advocates = db.session.scalars(select(Advocate)).all()
     assert len(advocates) == 30
@@ -89,8 +154,9 @@ def test_seed_demo_is_idempotent(app, ctx):
         client.post("/logout")
     # Balances and lifetime points equal the ledger.
     for advocate in advocates:
-        total = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.delta), 0))
-                                  .where(LedgerEntry.advocate_id == advocate.id))
+        total = db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate.id)
+        )
         assert advocate.balance == total
 
 

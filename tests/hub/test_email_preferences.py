@@ -23,8 +23,9 @@ def test_preferences_page_saves_in_place(make, login, client, ctx):
     login(client, advocate.user)
     page = client.get("/me/preferences/email").get_data(as_text=True)
     assert page.count('type="checkbox"') == 8 and page.count("checked") == 8
-    saved = client.post("/me/preferences/email", data={"kinds": ["completions", "status", "bogus"]},
-                        headers={"HX-Request": "true"})
+    saved = client.post(
+        "/me/preferences/email", data={"kinds": ["completions", "status", "bogus"]}, headers={"HX-Request": "true"}
+    )
     assert saved.status_code == 200 and b"Saved." in saved.data and b"<html" not in saved.data
     fresh = _advocate(advocate_id)
     assert disabled_kinds(fresh) == {"redemptions", "references", "community", "digest", "reengagement", "milestones"}
@@ -58,8 +59,13 @@ def test_tampered_or_foreign_tokens_are_refused(make, client, ctx):
     advocate = make.advocate()
     token = unsubscribe_token(advocate.user.id, "digest")
     payload, _, signature = token.rpartition(".")
-    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), f"{payload}x.{signature}", "nonsense",
-                unsubscribe_token(advocate.user.id, "not-a-kind"), unsubscribe_token(999999, "digest")):
+    for bad in (
+        token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+        f"{payload}x.{signature}",
+        "nonsense",
+        unsubscribe_token(advocate.user.id, "not-a-kind"),
+        unsubscribe_token(999999, "digest"),
+    ):
         assert client.get(f"/unsubscribe/{bad}").status_code == 400, bad
         assert client.post(f"/unsubscribe/{bad}").status_code == 400, bad
     staff_token = unsubscribe_token(make.user("manager").id, "digest")

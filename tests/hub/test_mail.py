@@ -179,7 +179,6 @@ def test_dedupe_key_writes_one_row(app, jobs):
     assert len(db.session.scalars(select(EmailMessage)).all()) == 1
 
 
-
 @pytest.mark.services
 def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_url, redis_url, smtp_server):
     import os
@@ -195,14 +194,32 @@ def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_ur
     # The same job delivered again (at least once): a second copy under another id.
     backend.queue().enqueue(send_outbox_message, message_id, job_id=backend.job_key(f"email-{message_id}-dup"))
     env = os.environ | {
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "VOUCH_ENV": "test", "SECRET_KEY": "test-secret-key",
-        "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"], "SMTP_URL": smtp_server.url,
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "VOUCH_ENV": "test",
+        "SECRET_KEY": "test-secret-key",
+        "VOUCH_REDIS_NAMESPACE": pg_app.config["VOUCH_REDIS_NAMESPACE"],
+        "SMTP_URL": smtp_server.url,
     }
     rq = str(Path(sys.executable).with_name("rq"))
-    done = subprocess.run([rq, "worker", "--worker-class", "hub.worker.VouchWorker", "--burst", "--quiet",
-                           "--url", redis_url, backend.queue_name()],
-                          cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [
+            rq,
+            "worker",
+            "--worker-class",
+            "hub.worker.VouchWorker",
+            "--burst",
+            "--quiet",
+            "--url",
+            redis_url,
+            backend.queue_name(),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert len(smtp_server.recorder.messages) == 1
     assert smtp_server.recorder.messages[0]["Subject"] == "From a worker"

@@ -39,8 +39,9 @@ def digest_source(monkeypatch):
 def test_digest_lists_at_most_six_and_is_sent_once_a_week(make, ctx, digest_source):
     asked, offer = digest_source
     advocate = make.advocate(name="Ada")
-    offer[advocate.id] = [{"title": f"Challenge {i}", "points": 100 + i, "effort": "low", "url": f"/challenges/{i}"}
-                          for i in range(9)]
+    offer[advocate.id] = [
+        {"title": f"Challenge {i}", "points": 100 + i, "effort": "low", "url": f"/challenges/{i}"} for i in range(9)
+    ]
     now = utcnow()
     week = week_key(now)
     message = compose_digest(advocate.id, week, now)
@@ -103,8 +104,11 @@ def test_thank_you_at_milestones_once(make, ctx):
     thank_for_completions(advocate.id, 25)
     thank_for_completions(advocate.id, 100)
     subjects = [m.subject for m in _emails("milestones")]
-    assert subjects == ["Thank you for 5 approved completions!", "Thank you for 25 approved completions!",
-                        "Thank you for 100 approved completions!"]
+    assert subjects == [
+        "Thank you for 5 approved completions!",
+        "Thank you for 25 approved completions!",
+        "Thank you for 100 approved completions!",
+    ]
 
 
 def test_cli_commands_enqueue(app, make, ctx, jobs, digest_source):
@@ -136,8 +140,7 @@ def test_rq_cron_config_registers_the_periodic_jobs():
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file("hub.cron")
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"hub.mailings.drain_outbox_job", "hub.mailings.reengage_job",
-                         "hub.mailings.send_digests_job"}
+    assert set(jobs) == {"hub.mailings.drain_outbox_job", "hub.mailings.reengage_job", "hub.mailings.send_digests_job"}
     assert jobs["hub.mailings.drain_outbox_job"].interval == 60
     assert jobs["hub.mailings.reengage_job"].cron == "30 9 * * *"
     assert jobs["hub.mailings.send_digests_job"].cron == "0 8 * * 1"

@@ -17,8 +17,7 @@ FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 def flask_cli(args: list[str], database_url: str) -> subprocess.CompletedProcess:
     env = os.environ | {"DATABASE_URL": database_url, "VOUCH_ENV": "test", "SECRET_KEY": "migration-test"}
     env.pop("REDIS_URL", None)
-    return subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_upgrade_on_an_empty_sqlite_database_then_check(tmp_path):

@@ -48,8 +48,15 @@ def test_notifications_api_is_own_only(api, make, ctx):
 def test_notification_kinds_send_emails_unless_switched_off(make, ctx, jobs):
     advocate = make.advocate()
     user_id = advocate.user.id
-    for kind in ("completion_approved", "completion_rejected", "tier", "badge", "redemption_approved",
-                 "reference_ask", "answer_accepted"):
+    for kind in (
+        "completion_approved",
+        "completion_rejected",
+        "tier",
+        "badge",
+        "redemption_approved",
+        "reference_ask",
+        "answer_accepted",
+    ):
         notify(user_id, kind, f"Something about {kind}", "/")
     notify(user_id, "points", "+50 points: thanks", "/me/activity")  # in-app only
     db.session.commit()
@@ -91,5 +98,5 @@ def test_bell_pulls_the_points_along_when_news_arrived(make, login, client, ctx)
     db.session.commit()
     fresh = client.get("/notifications/bell?seen=0", headers={"HX-Request": "true"})
     assert fresh.headers["HX-Trigger"] == "points-changed"
-    assert 'hx-vals=\'{"seen": 1}\'' in fresh.get_data(as_text=True)
+    assert "hx-vals='{\"seen\": 1}'" in fresh.get_data(as_text=True)
     assert "HX-Trigger" not in client.get("/notifications/bell?seen=1", headers={"HX-Request": "true"}).headers

@@ -15,8 +15,10 @@ HOSTILE = [
     ("<svg onload=alert(1)><circle r=5 /></svg>Shape", "Shape"),
     ('<a href="javascript:alert(1)">plain js link</a>', "plain js link"),
     ('<a href="&#106;avascript:alert(1)">decimal entity</a>', "decimal entity"),
-    ('<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">hex entities</a>',
-     "hex entities"),
+    (
+        '<a href="&#x6A;&#x61;&#x76;&#x61;&#x73;&#x63;&#x72;&#x69;&#x70;&#x74;&#x3A;alert(1)">hex entities</a>',
+        "hex entities",
+    ),
     ('<a href="jav&#x09;ascript:alert(1)">tab split</a>', "tab split"),
     ('<a href=" JaVaScRiPt:alert(1)">mixed case</a>', "mixed case"),
     ("[md link](javascript:alert(1))", "md link"),
@@ -95,7 +97,7 @@ def test_questions_and_answers_store_and_show_only_safe_html(api, author, make, 
     viewer = make.advocate().user
     login(client, viewer)
     page = client.get(f"/community/questions/{question.json['id']}").get_data(as_text=True)
-    shown = page[page.index('<main id="main"'):]
+    shown = page[page.index('<main id="main"') :]
     # The page's own forms and htmx attributes are allowed; nothing the author typed may be active.
     assert problems(shown, page_tags=frozenset({"form", "input", "button"})) == []
     assert shown.count(survivor) >= 2
@@ -103,7 +105,7 @@ def test_questions_and_answers_store_and_show_only_safe_html(api, author, make, 
 
 def test_the_live_preview_is_sanitized_too(make, login, client, ctx):
     login(client, make.advocate().user)
-    response = client.post("/community/preview", data={"body": '<img src=x onerror=alert(1)>**hi** [x](javascript:1)'})
+    response = client.post("/community/preview", data={"body": "<img src=x onerror=alert(1)>**hi** [x](javascript:1)"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<strong>hi</strong>" in html
     assert problems(html) == []

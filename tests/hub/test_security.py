@@ -36,15 +36,18 @@ def test_wrong_passwords_for_one_account_are_limited_across_ips(limited):
     for n in range(100):
         ip = f"10.{n // 250}.{n % 250}.7"
         response = client.post(
-            "/login", data={"email": user.email, "password": f"wrong-{n}"},
-            environ_base={"REMOTE_ADDR": ip}, headers={"X-Forwarded-For": f"203.0.113.{n % 250}"},
+            "/login",
+            data={"email": user.email, "password": f"wrong-{n}"},
+            environ_base={"REMOTE_ADDR": ip},
+            headers={"X-Forwarded-For": f"203.0.113.{n % 250}"},
         )
         statuses.append(response.status_code)
     assert statuses[:10] == [200] * 10
     assert set(statuses[10:]) == {429}
     # The account stays locked for the window, even with the right password from a fresh IP.
-    locked = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD},
-                         environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    locked = client.post(
+        "/login", data={"email": user.email, "password": TEST_PASSWORD}, environ_base={"REMOTE_ADDR": "192.0.2.99"}
+    )
     assert locked.status_code == 429
     assert b"Too many attempts" in locked.data
 
@@ -53,14 +56,20 @@ def test_one_ip_is_limited_across_accounts_and_spoofed_headers(limited):
     application, _ = limited
     client = application.test_client()
     statuses = [
-        client.post("/login", data={"email": f"person{n}@example.com", "password": "wrong password"},
-                    headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
+        client.post(
+            "/login",
+            data={"email": f"person{n}@example.com", "password": "wrong password"},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        ).status_code
         for n in range(35)
     ]
     assert statuses[:30] == [200] * 30
     assert set(statuses[30:]) == {429}
-    other_ip = client.post("/login", data={"email": "someone@example.com", "password": "wrong password"},
-                           environ_base={"REMOTE_ADDR": "192.0.2.50"})
+    other_ip = client.post(
+        "/login",
+        data={"email": "someone@example.com", "password": "wrong password"},
+        environ_base={"REMOTE_ADDR": "192.0.2.50"},
+    )
     assert other_ip.status_code == 200
 
 
@@ -68,25 +77,39 @@ def test_successful_logins_do_not_count_against_the_account(limited):
     application, user = limited
     for n in range(12):
         client = application.test_client()
-        response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD},
-                               environ_base={"REMOTE_ADDR": f"10.9.0.{n}"})
+        response = client.post(
+            "/login", data={"email": user.email, "password": TEST_PASSWORD}, environ_base={"REMOTE_ADDR": f"10.9.0.{n}"}
+        )
         assert response.status_code == 302
 
 
 # --- 37: open redirects ------------------------------------------------------------------------
 
 HOSTILE_NEXT = [
-    "//evil.com", "/\\evil.com", "https:evil.com", "\x08//evil.com", "//host@evil.com", "https://evil.com",
-    "http://evil.com/", "javascript:alert(1)", "///evil.com", "/\t/evil.com", "\\\\evil.com", "evil.com",
-    " //evil.com", "/%5Cevil.com", "//evil.com/%2F..",
+    "//evil.com",
+    "/\\evil.com",
+    "https:evil.com",
+    "\x08//evil.com",
+    "//host@evil.com",
+    "https://evil.com",
+    "http://evil.com/",
+    "javascript:alert(1)",
+    "///evil.com",
+    "/\t/evil.com",
+    "\\\\evil.com",
+    "evil.com",
+    " //evil.com",
+    "/%5Cevil.com",
+    "//evil.com/%2F..",
 ]
 
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_hostile_next_goes_to_the_default_page(client, make_user, target):
     user = make_user("advocate")
-    response = client.post("/login", query_string={"next": target},
-                           data={"email": user.email, "password": TEST_PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": user.email, "password": TEST_PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] in ("/", safe_next_url(target, "/"))
     assert "evil" not in response.headers["Location"].replace("%5Cevil", "")
@@ -102,8 +125,11 @@ def test_safe_next_url_rejects(target):
 
 def test_a_local_next_is_followed(client, make_user):
     user = make_user("advocate")
-    response = client.post("/login", query_string={"next": "/leaderboard?period=month"},
-                           data={"email": user.email, "password": TEST_PASSWORD})
+    response = client.post(
+        "/login",
+        query_string={"next": "/leaderboard?period=month"},
+        data={"email": user.email, "password": TEST_PASSWORD},
+    )
     assert response.headers["Location"] == "/leaderboard?period=month"
 
 
@@ -132,8 +158,9 @@ def test_session_and_remember_cookies_are_httponly_and_lax(client, make_user):
 @pytest.fixture()
 def production(app_factory, make, monkeypatch):
     monkeypatch.setenv("VOUCH_ENV", "production")
-    application = app_factory(VOUCH_ENV="production", SECRET_KEY="production-secret-key-for-tests",
-                              WTF_CSRF_ENABLED=True)
+    application = app_factory(
+        VOUCH_ENV="production", SECRET_KEY="production-secret-key-for-tests", WTF_CSRF_ENABLED=True
+    )
     with application.app_context():
         yield application
         db.session.remove()
@@ -151,8 +178,11 @@ def test_production_cookies_are_secure(production, make):
     assert response.status_code == 400  # CSRF is on in production
     page = client.get("/login")
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
-    response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "remember": "y",
-                                           "csrf_token": token}, headers={"Referer": "https://localhost/login"})
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": TEST_PASSWORD, "remember": "y", "csrf_token": token},
+        headers={"Referer": "https://localhost/login"},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-600:]
     for name in ("session", "remember_token"):
         [header] = cookie_headers(response, name)
@@ -279,8 +309,9 @@ def test_a_token_from_another_session_is_refused(csrf_app, make):
     foreign_token = csrf_from(attacker.get("/login").data)
     victim = csrf_app.test_client()
     csrf_login(victim, manager)
-    response = victim.post("/admin/invite", data={"email": "x@example.com", "name": "X", "role": "advocate",
-                                                  "csrf_token": foreign_token})
+    response = victim.post(
+        "/admin/invite", data={"email": "x@example.com", "name": "X", "role": "advocate", "csrf_token": foreign_token}
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
 
@@ -289,8 +320,11 @@ def test_cross_site_referer_is_refused_in_production(production, make):
     manager = make.user("manager")
     client = https_client(production)
     token = csrf_from(client.get("/login").data)
-    response = client.post("/login", data={"email": manager.email, "password": TEST_PASSWORD, "csrf_token": token},
-                           headers={"Referer": "https://evil.test/phish"})
+    response = client.post(
+        "/login",
+        data={"email": manager.email, "password": TEST_PASSWORD, "csrf_token": token},
+        headers={"Referer": "https://evil.test/phish"},
+    )
     assert response.status_code == 400
 
 
@@ -306,9 +340,7 @@ def test_get_never_changes_state(client, make_user, login):
 
 def assert_security_headers(response) -> None:
     csp = response.headers.get("Content-Security-Policy", "")
-    directives = dict(
-        ([*part.strip().split(" ", 1), ""])[:2] for part in csp.split(";") if part.strip()
-    )
+    directives = dict(([*part.strip().split(" ", 1), ""])[:2] for part in csp.split(";") if part.strip())
     assert "'unsafe-inline'" not in directives.get("script-src", directives.get("default-src", "x")), csp
     assert "'unsafe-eval'" not in csp
     assert directives.get("script-src") == "'self'", csp
@@ -377,8 +409,9 @@ def test_five_thousand_form_fields_are_refused(client, ctx):
 
 def test_four_hundred_character_email_is_422(client, login, make_user):
     login(client, make_user("manager"))
-    response = client.post("/admin/invite", data={"email": "a" * 388 + "@example.com", "name": "Long",
-                                                  "role": "advocate"})
+    response = client.post(
+        "/admin/invite", data={"email": "a" * 388 + "@example.com", "name": "Long", "role": "advocate"}
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
 
@@ -390,8 +423,9 @@ def test_four_hundred_character_login_email_is_a_form_error(client, ctx):
 
 def test_nul_characters_in_forms_are_400(client, login, make_user):
     login(client, make_user("manager"))
-    response = client.post("/admin/invite", data={"email": "nul@example.com", "name": "Nul\x00Name",
-                                                  "role": "advocate"})
+    response = client.post(
+        "/admin/invite", data={"email": "nul@example.com", "name": "Nul\x00Name", "role": "advocate"}
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
     assert client.get("/admin/advocates?q=%00").status_code == 400

@@ -28,13 +28,29 @@ def run_worker_burst(app, pg_url: str, redis_url: str) -> subprocess.CompletedPr
     """A real `rq worker` process, configured like production, that drains the queue and exits."""
     namespace = app.config["VOUCH_REDIS_NAMESPACE"]
     env = {k: v for k, v in os.environ.items() if k not in {"SMTP_URL", "VOUCH_ENV"}} | {
-        "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "VOUCH_ENV": "test", "SECRET_KEY": "worker-secret",
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "VOUCH_ENV": "test",
+        "SECRET_KEY": "worker-secret",
         "VOUCH_REDIS_NAMESPACE": namespace,
     }
     return subprocess.run(
-        [RQ, "worker", "--worker-class", "hub.worker.VouchWorker", "--burst", "--url", redis_url,
-         f"{namespace}-default"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            RQ,
+            "worker",
+            "--worker-class",
+            "hub.worker.VouchWorker",
+            "--burst",
+            "--url",
+            redis_url,
+            f"{namespace}-default",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -163,7 +179,6 @@ def test_hostile_text_never_reaches_postgres(pg_ctx, make):
         response = client.post("/api/v1/advocates", data=raw, content_type="application/json", headers=headers)
         assert response.status_code == 422, response.data
     unicode_name = "Zoë Ångström 李 🚀"
-    created = client.post("/api/v1/advocates", json={"email": "zoe@example.com", "name": unicode_name},
-                          headers=headers)
+    created = client.post("/api/v1/advocates", json={"email": "zoe@example.com", "name": unicode_name}, headers=headers)
     assert created.status_code == 201 and created.json["name"] == unicode_name
     assert client.get("/api/v1/advocates?q=%00", headers=headers).status_code == 400

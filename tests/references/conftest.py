@@ -19,9 +19,14 @@ class Refs:
         from challenges import services
         from hub.extensions import db
 
-        data = {"title": f"{type_.replace('_', ' ').title()} challenge", "type": type_,
-                "description": "Help us out.", "points": points, "bonus_points": bonus_points,
-                "max_per_advocate": 20} | overrides
+        data = {
+            "title": f"{type_.replace('_', ' ').title()} challenge",
+            "type": type_,
+            "description": "Help us out.",
+            "points": points,
+            "bonus_points": bonus_points,
+            "max_per_advocate": 20,
+        } | overrides
         challenge = services.create_challenge(services.clean_challenge(data), None)
         services.publish_challenge(challenge.id, None)
         db.session.commit()
@@ -32,10 +37,17 @@ class Refs:
         from hub.extensions import db
 
         data = {
-            "prospect_company": "Prospect Inc", "industry": "Healthcare", "company_size": "201-1000",
-            "region": "EMEA", "use_case": "Patient intake", "stage": "evaluation", "deal_size": "48000",
-            "currency": "USD", "needed_by": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
-            "format": "video", "topics": ["security"],
+            "prospect_company": "Prospect Inc",
+            "industry": "Healthcare",
+            "company_size": "201-1000",
+            "region": "EMEA",
+            "use_case": "Patient intake",
+            "stage": "evaluation",
+            "deal_size": "48000",
+            "currency": "USD",
+            "needed_by": (dt.date.today() + dt.timedelta(days=14)).isoformat(),
+            "format": "video",
+            "topics": ["security"],
         } | overrides
         rr = services.file_request(sales_user.id, services.parse_request(data))
         db.session.commit()
@@ -46,8 +58,14 @@ class Refs:
         from hub.extensions import db
 
         data = {
-            "external_id": f"opp-{secrets.token_hex(4)}", "name": "New deal", "account": "Acme",
-            "amount": "1000.00", "currency": "USD", "stage": "Discovery", "is_closed": False, "is_won": False,
+            "external_id": f"opp-{secrets.token_hex(4)}",
+            "name": "New deal",
+            "account": "Acme",
+            "amount": "1000.00",
+            "currency": "USD",
+            "stage": "Discovery",
+            "is_closed": False,
+            "is_won": False,
             "created_date": "2026-01-05",
         } | overrides
         result = crm.upsert_opportunity(crm.parse_opportunity(data), tally=False)

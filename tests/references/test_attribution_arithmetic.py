@@ -17,8 +17,9 @@ from hub.extensions import db
 
 
 def _referral(advocate, email):
-    referral = referrals.submit_referral(advocate.id, referrals.parse_referral(
-        {"name": "Lead", "email": email, "company": "Acme", "consent": True}))
+    referral = referrals.submit_referral(
+        advocate.id, referrals.parse_referral({"name": "Lead", "email": email, "company": "Acme", "consent": True})
+    )
     db.session.commit()
     return referral
 
@@ -33,8 +34,10 @@ def _reference_call(refs, make, advocate, external_id=None):
 
 
 def credits() -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
-    return {(c.opportunity_id, c.advocate_id): (c.sourced_amount, c.influenced_amount)
-            for c in db.session.scalars(db.select(AttributionCredit))}
+    return {
+        (c.opportunity_id, c.advocate_id): (c.sourced_amount, c.influenced_amount)
+        for c in db.session.scalars(db.select(AttributionCredit))
+    }
 
 
 def test_sourced_goes_to_the_referrer_and_influenced_splits_equally(refs, make):
@@ -43,8 +46,15 @@ def test_sourced_goes_to_the_referrer_and_influenced_splits_equally(refs, make):
     insider = make.advocate(company="  ACME ")  # same account, whatever the case and spacing
     referral = _referral(referrer, "lead@acme.example")
     rr = _reference_call(refs, make, caller)
-    opp = refs.opportunity(account="Acme", amount="1000.00", referral_id=referral.id,
-                           reference_request_ids=[rr.id], is_closed=True, is_won=True, close_date="2099-01-01")
+    opp = refs.opportunity(
+        account="Acme",
+        amount="1000.00",
+        referral_id=referral.id,
+        reference_request_ids=[rr.id],
+        is_closed=True,
+        is_won=True,
+        close_date="2099-01-01",
+    )
     attribution.tally([opp.id])
     db.session.commit()
 
@@ -90,17 +100,21 @@ def test_tiny_amounts_split_without_overcrediting(refs, make):
 
 def test_deals_without_touches_get_no_credit_and_lost_deals_are_pipeline_only(refs, make):
     insider = make.advocate(company="Lost Corp")
-    untouched = refs.opportunity(account="Nobody Knows", amount="5000.00", is_closed=True, is_won=True,
-                                 close_date="2026-03-01")
-    lost = refs.opportunity(account="Lost Corp", amount="800.00", is_closed=True, is_won=False,
-                            close_date="2099-03-01")
+    untouched = refs.opportunity(
+        account="Nobody Knows", amount="5000.00", is_closed=True, is_won=True, close_date="2026-03-01"
+    )
+    lost = refs.opportunity(account="Lost Corp", amount="800.00", is_closed=True, is_won=False, close_date="2099-03-01")
     attribution.tally(None)
     got = credits()
     assert not [k for k in got if k[0] == untouched.id]
     assert got[(lost.id, insider.id)] == (Decimal("0.00"), Decimal("800.00"))
     row = attribution.per_advocate([insider.id])[0][0]
     assert (row.influenced_pipeline, row.influenced_won, row.deals_closed, row.deals_won) == (
-        Decimal("800.00"), Decimal("0.00"), 1, 0)
+        Decimal("800.00"),
+        Decimal("0.00"),
+        1,
+        0,
+    )
     assert row.win_rate == 0.0
 
 
@@ -110,8 +124,7 @@ def test_touches_after_the_close_do_not_count(refs, make):
     on_the_day = make.advocate(company="Closed Early")
     on_the_day.joined_at = dt.datetime(2026, 2, 1, 23, 59, tzinfo=dt.UTC)
     db.session.commit()
-    opp = refs.opportunity(account="Closed Early", amount="10.00", is_closed=True, is_won=True,
-                           close_date="2026-02-01")
+    opp = refs.opportunity(account="Closed Early", amount="10.00", is_closed=True, is_won=True, close_date="2026-02-01")
     attribution.tally([opp.id])
     assert set(credits()) == {(opp.id, on_the_day.id)}
 
@@ -119,12 +132,21 @@ def test_touches_after_the_close_do_not_count(refs, make):
 def test_program_win_rates_and_sales_cycle_with_and_without_reference(refs, make):
     caller = make.advocate(company="Caller Co")
     rr1 = _reference_call(refs, make, caller, "ref-won")
-    refs.opportunity(external_id="ref-won", account="A", amount="100", is_closed=True, is_won=True,
-                     created_date="2026-01-01", close_date="2099-01-31")
-    refs.opportunity(account="B", amount="100", is_closed=True, is_won=True, created_date="2026-01-01",
-                     close_date="2026-03-02")
-    refs.opportunity(account="C", amount="100", is_closed=True, is_won=False, created_date="2026-01-01",
-                     close_date="2026-02-01")
+    refs.opportunity(
+        external_id="ref-won",
+        account="A",
+        amount="100",
+        is_closed=True,
+        is_won=True,
+        created_date="2026-01-01",
+        close_date="2099-01-31",
+    )
+    refs.opportunity(
+        account="B", amount="100", is_closed=True, is_won=True, created_date="2026-01-01", close_date="2026-03-02"
+    )
+    refs.opportunity(
+        account="C", amount="100", is_closed=True, is_won=False, created_date="2026-01-01", close_date="2026-02-01"
+    )
     refs.opportunity(account="D", amount="100", is_closed=False)
     attribution.tally(None)
     program = attribution.program("USD")
@@ -137,8 +159,9 @@ def test_program_win_rates_and_sales_cycle_with_and_without_reference(refs, make
 
 def test_other_currencies_are_reported_beside_never_summed(refs, make):
     make.advocate(company="Euro AG")
-    refs.opportunity(account="Euro AG", amount="250.00", currency="EUR", is_closed=True, is_won=True,
-                     close_date="2099-01-01")
+    refs.opportunity(
+        account="Euro AG", amount="250.00", currency="EUR", is_closed=True, is_won=True, close_date="2099-01-01"
+    )
     attribution.tally(None)
     program = attribution.program("USD")
     assert program.influenced_won == Decimal("0.00")
@@ -162,8 +185,7 @@ def test_a_tally_that_fails_half_way_changes_nothing(refs, make, monkeypatch):
     assert attribution.snapshot() == before
 
 
-@given(st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=5)),
-                max_size=30))
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=5)), max_size=30))
 def test_median_from_counts_is_the_median_of_the_expanded_values(counts):
     """The program report takes medians from a (value, count) histogram the database groups."""
     import statistics

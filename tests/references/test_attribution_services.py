@@ -25,23 +25,50 @@ def test_ten_parallel_closed_won_events_pay_one_bonus(pg_app, make, exists_alrea
     with pg_app.app_context():
         owner = make.user("owner")
         token = make.token(owner)
-        challenge = challenge_services.create_challenge(challenge_services.clean_challenge(
-            {"title": "Refer a peer", "type": "referral", "description": "x", "points": 300, "bonus_points": 900,
-             "max_per_advocate": 5}), None)
+        challenge = challenge_services.create_challenge(
+            challenge_services.clean_challenge(
+                {
+                    "title": "Refer a peer",
+                    "type": "referral",
+                    "description": "x",
+                    "points": 300,
+                    "bonus_points": 900,
+                    "max_per_advocate": 5,
+                }
+            ),
+            None,
+        )
         challenge_services.publish_challenge(challenge.id, None)
         db.session.commit()
         ada = make.advocate()
-        referral = referrals.submit_referral(ada.id, referrals.parse_referral(
-            {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+        referral = referrals.submit_referral(
+            ada.id,
+            referrals.parse_referral(
+                {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}
+            ),
+        )
         db.session.commit()
         advocate_id, referral_id = ada.id, referral.id
-    body = {"external_id": "SF-RACE", "name": "Race", "account": "Acme", "amount": "5000.00", "currency": "USD",
-            "stage": "Closed Won", "is_closed": True, "is_won": True, "created_date": "2026-10-01",
-            "close_date": dt.date.today().isoformat(), "referral_id": referral_id}
+    body = {
+        "external_id": "SF-RACE",
+        "name": "Race",
+        "account": "Acme",
+        "amount": "5000.00",
+        "currency": "USD",
+        "stage": "Closed Won",
+        "is_closed": True,
+        "is_won": True,
+        "created_date": "2026-10-01",
+        "close_date": dt.date.today().isoformat(),
+        "referral_id": referral_id,
+    }
     headers = {"Authorization": f"Bearer {token}"}
     if exists_already:
-        first = pg_app.test_client().post("/api/v1/crm/opportunities", json=body | {
-            "is_closed": False, "is_won": False, "stage": "Proposal"}, headers=headers)
+        first = pg_app.test_client().post(
+            "/api/v1/crm/opportunities",
+            json=body | {"is_closed": False, "is_won": False, "stage": "Proposal"},
+            headers=headers,
+        )
         assert first.status_code == 201
 
     def work(_i: int) -> int:
@@ -52,11 +79,14 @@ def test_ten_parallel_closed_won_events_pay_one_bonus(pg_app, make, exists_alrea
     with pg_app.app_context():
         entries = db.session.execute(
             db.select(LedgerEntry.kind, LedgerEntry.source_type, LedgerEntry.delta)
-            .where(LedgerEntry.advocate_id == advocate_id).order_by(LedgerEntry.id)).all()
-        assert [(k.value, s, d) for k, s, d in entries] == [("earn", "completion", 300),
-                                                           ("bonus", "referral_won", 900)]
-        assert db.session.execute(text("SELECT balance FROM advocates WHERE id = :id"),
-                                  {"id": advocate_id}).scalar() == 1200
+            .where(LedgerEntry.advocate_id == advocate_id)
+            .order_by(LedgerEntry.id)
+        ).all()
+        assert [(k.value, s, d) for k, s, d in entries] == [("earn", "completion", 300), ("bonus", "referral_won", 900)]
+        assert (
+            db.session.execute(text("SELECT balance FROM advocates WHERE id = :id"), {"id": advocate_id}).scalar()
+            == 1200
+        )
 
 
 N_OPPORTUNITIES = 10_000
@@ -121,9 +151,10 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
     for statement in statements:
         db.session.execute(text(statement), params)
     db.session.commit()
-    return {table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-            for table in ("advocates", "referrals", "reference_requests", "crm_opportunities",
-                          "crm_opportunity_references")}
+    return {
+        table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
+        for table in ("advocates", "referrals", "reference_requests", "crm_opportunities", "crm_opportunity_references")
+    }
 
 
 @pytest.mark.services
@@ -166,15 +197,23 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
         assert {kind for _, _, kind, _ in full[0]} == {"referral", "reference_call", "same_account"}
         assert incremental == full
         assert attribution.overcredited_deals() == 0
-        assert db.session.execute(text(
-            "SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c JOIN crm_opportunities o"
-            " ON o.id = c.opportunity_id GROUP BY c.opportunity_id, o.amount"
-            " HAVING sum(c.influenced_amount) <> o.amount) bad")).scalar() == 0
+        assert (
+            db.session.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c JOIN crm_opportunities o"
+                    " ON o.id = c.opportunity_id GROUP BY c.opportunity_id, o.amount"
+                    " HAVING sum(c.influenced_amount) <> o.amount) bad"
+                )
+            ).scalar()
+            == 0
+        )
     with capsys.disabled():
-        print(f"\n[attribution] generated {counts} in {generated:.2f} s; incremental tally of "
-              f"{N_OPPORTUNITIES:,} opportunities one at a time ({WORKERS} workers): {incremental_seconds:.2f} s; "
-              f"full tally: "
-              f"{full_seconds:.2f} s ({len(full[0]):,} touches, {len(full[1]):,} credits)")
+        print(
+            f"\n[attribution] generated {counts} in {generated:.2f} s; incremental tally of "
+            f"{N_OPPORTUNITIES:,} opportunities one at a time ({WORKERS} workers): {incremental_seconds:.2f} s; "
+            f"full tally: "
+            f"{full_seconds:.2f} s ({len(full[0]):,} touches, {len(full[1]):,} credits)"
+        )
 
 
 @pytest.mark.services
@@ -215,29 +254,43 @@ def test_parallel_assignments_respect_the_reference_cap_and_the_request_state(pg
         needed_by = (dt.date.today() + dt.timedelta(days=9)).isoformat()
         request_ids = []
         for i in range(11):
-            rr = services.file_request(sales.id, services.parse_request({
-                "prospect_company": f"P{i}", "industry": "Software", "company_size": "1-50", "use_case": "x",
-                "stage": "poc", "needed_by": needed_by, "format": "phone"}))
+            rr = services.file_request(
+                sales.id,
+                services.parse_request(
+                    {
+                        "prospect_company": f"P{i}",
+                        "industry": "Software",
+                        "company_size": "1-50",
+                        "use_case": "x",
+                        "stage": "poc",
+                        "needed_by": needed_by,
+                        "format": "phone",
+                    }
+                ),
+            )
             request_ids.append(rr.id)
         db.session.commit()
         ada_id = ada.id
     headers = {"Authorization": f"Bearer {token}"}
 
     def assign_ada(i: int) -> str:
-        response = pg_app.test_client().post(f"/api/v1/reference-requests/{request_ids[i]}/assign",
-                                             json={"advocate_id": ada_id}, headers=headers)
+        response = pg_app.test_client().post(
+            f"/api/v1/reference-requests/{request_ids[i]}/assign", json={"advocate_id": ada_id}, headers=headers
+        )
         return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
 
     assert run_together(10, assign_ada) == Counter({"matched": 1, "cap_reached": 9})
 
     def assign_one_request(i: int) -> str:
-        response = pg_app.test_client().post(f"/api/v1/reference-requests/{request_ids[10]}/assign",
-                                             json={"advocate_id": others[i]}, headers=headers)
+        response = pg_app.test_client().post(
+            f"/api/v1/reference-requests/{request_ids[10]}/assign", json={"advocate_id": others[i]}, headers=headers
+        )
         return response.json["status"] if response.status_code == 200 else response.json["error"]["code"]
 
     assert run_together(5, assign_one_request) == Counter({"matched": 1, "invalid_state": 4})
     with pg_app.app_context():
-        asks = db.session.execute(text(
-            "SELECT advocate_id, count(*) FROM asks WHERE cancelled_at IS NULL GROUP BY advocate_id")).all()
+        asks = db.session.execute(
+            text("SELECT advocate_id, count(*) FROM asks WHERE cancelled_at IS NULL GROUP BY advocate_id")
+        ).all()
         assert sorted(n for _, n in asks) == [1, 1]
         assert db.session.execute(text("SELECT count(*) FROM reference_assignments")).scalar() == 2

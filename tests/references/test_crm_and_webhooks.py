@@ -24,8 +24,17 @@ from hub.models import Notification
 from rewards.models import LedgerEntry
 
 TODAY = dt.date.today().isoformat()
-OPP = {"external_id": "SF-1", "name": "Acme expansion", "account": "Acme", "amount": "25000.00", "currency": "USD",
-       "stage": "Proposal", "is_closed": False, "is_won": False, "created_date": "2026-10-01"}
+OPP = {
+    "external_id": "SF-1",
+    "name": "Acme expansion",
+    "account": "Acme",
+    "amount": "25000.00",
+    "currency": "USD",
+    "stage": "Proposal",
+    "is_closed": False,
+    "is_won": False,
+    "created_date": "2026-10-01",
+}
 
 
 @pytest.fixture()
@@ -47,15 +56,27 @@ def test_upsert_creates_then_updates(owner_api, jobs, make):
     assert str(credit.influenced_amount) == "30000.00"  # the incremental tally ran after commit
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"amount": "-5"}, "amount"), ({"amount": "1e309"}, "amount"), ({"amount": None}, "amount"),
-    ({"amount": "NaN"}, "amount"), ({"amount": [1]}, "amount"), ({"currency": "usd1"}, "currency"),
-    ({"created_date": "yesterday"}, "created_date"), ({"is_closed": "perhaps"}, "is_closed"),
-    ({"is_won": True}, "is_won"), ({"external_id": ""}, "external_id"), ({"external_id": "x" * 65}, "external_id"),
-    ({"referral_id": 12345}, "referral_id"), ({"referral_id": "abc"}, "referral_id"),
-    ({"reference_request_ids": [99]}, "reference_request_ids"), ({"contact_emails": ["nope"]}, "contact_emails"),
-    ({"is_closed": True, "close_date": "2026-09-01"}, "close_date"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": "-5"}, "amount"),
+        ({"amount": "1e309"}, "amount"),
+        ({"amount": None}, "amount"),
+        ({"amount": "NaN"}, "amount"),
+        ({"amount": [1]}, "amount"),
+        ({"currency": "usd1"}, "currency"),
+        ({"created_date": "yesterday"}, "created_date"),
+        ({"is_closed": "perhaps"}, "is_closed"),
+        ({"is_won": True}, "is_won"),
+        ({"external_id": ""}, "external_id"),
+        ({"external_id": "x" * 65}, "external_id"),
+        ({"referral_id": 12345}, "referral_id"),
+        ({"referral_id": "abc"}, "referral_id"),
+        ({"reference_request_ids": [99]}, "reference_request_ids"),
+        ({"contact_emails": ["nope"]}, "contact_emails"),
+        ({"is_closed": True, "close_date": "2026-09-01"}, "close_date"),
+    ],
+)
 def test_bad_opportunities_are_422_and_write_nothing(owner_api, change, field):
     response = owner_api.post("/crm/opportunities", json=OPP | change)
     assert response.status_code == 422, response.json
@@ -79,8 +100,10 @@ def test_only_owners_and_integration_tokens_upsert(api, make, client):
 def test_referral_points_once_when_it_becomes_an_opportunity_and_bonus_once_when_won(owner_api, make, refs, jobs):
     refs.challenge("referral", points=300, bonus_points=700)
     ada = make.advocate()
-    referral = referrals.submit_referral(ada.id, referrals.parse_referral(
-        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
     db.session.commit()
     body = OPP | {"referral_id": referral.id}
     for _ in range(3):
@@ -88,13 +111,18 @@ def test_referral_points_once_when_it_becomes_an_opportunity_and_bonus_once_when
     db.session.refresh(ada)
     assert ada.balance == 300
     for _ in range(3):
-        owner_api.post("/crm/opportunities", json=body | {"is_closed": True, "is_won": True,
-                                                          "close_date": TODAY, "stage": "Closed Won"})
+        owner_api.post(
+            "/crm/opportunities",
+            json=body | {"is_closed": True, "is_won": True, "close_date": TODAY, "stage": "Closed Won"},
+        )
     jobs.join()
-    entries = db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.advocate_id == ada.id)
-                                 .order_by(LedgerEntry.id)).all()
+    entries = db.session.scalars(
+        db.select(LedgerEntry).where(LedgerEntry.advocate_id == ada.id).order_by(LedgerEntry.id)
+    ).all()
     assert [(e.delta, e.kind.value, e.source_type) for e in entries] == [
-        (300, "earn", "completion"), (700, "bonus", "referral_won")]
+        (300, "earn", "completion"),
+        (700, "bonus", "referral_won"),
+    ]
     assert entries[1].source_id == str(referral.id)
     kinds = db.session.scalars(db.select(Notification.kind).where(Notification.user_id == ada.user_id)).all()
     assert kinds.count("deal_won") == 1
@@ -102,12 +130,16 @@ def test_referral_points_once_when_it_becomes_an_opportunity_and_bonus_once_when
 
 def test_a_referral_without_an_open_challenge_earns_nothing_but_is_sourced(owner_api, make, jobs):
     ada = make.advocate()
-    referral = referrals.submit_referral(ada.id, referrals.parse_referral(
-        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
     db.session.commit()
     assert referral.completion_id is None and referral.no_points_reason
-    owner_api.post("/crm/opportunities", json=OPP | {"referral_id": referral.id, "is_closed": True, "is_won": True,
-                                                     "close_date": TODAY})
+    owner_api.post(
+        "/crm/opportunities",
+        json=OPP | {"referral_id": referral.id, "is_closed": True, "is_won": True, "close_date": TODAY},
+    )
     jobs.join()
     db.session.refresh(ada)
     assert ada.balance == 0
@@ -196,10 +228,16 @@ def test_webhooks_are_signed_and_sent_once_per_event(make, refs, receiver, jobs)
     endpoint = webhooks.create_endpoint(hook.url, ["referral.created", "reference.accepted"], owner.id)
     db.session.commit()
     ada = make.advocate(name="Ada", email="ada@example.com")
-    referral = referrals.submit_referral(ada.id, referrals.parse_referral(
-        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
-    referrals.submit_referral(ada.id, referrals.parse_referral(  # flagged: no webhook
-        {"name": "Lead", "email": "LEAD+x@acme.example", "company": "Acme", "consent": True}))
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral(  # flagged: no webhook
+            {"name": "Lead", "email": "LEAD+x@acme.example", "company": "Acme", "consent": True}
+        ),
+    )
     rr = refs.request(make.user("sales"), opportunity_external_id="SF-9")
     services.assign(rr.id, ada.id, make.user("manager").id)
     services.respond(rr.id, ada.id, accept=True)
@@ -225,8 +263,10 @@ def test_failed_deliveries_are_retried_then_failed_and_can_be_replayed(ctx, make
     owner = make.user("owner")
     webhooks.create_endpoint(hook.url, ["referral.created"], owner.id)
     ada = make.advocate()
-    referrals.submit_referral(ada.id, referrals.parse_referral(
-        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+    referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
     db.session.commit()
     jobs.join()
     delivery = db.session.scalar(db.select(WebhookDelivery))
@@ -256,8 +296,10 @@ def test_the_crm_verifier_approves_once_an_opportunity_names_the_referral(make, 
 
     refs.challenge("referral", points=300)
     ada = make.advocate()
-    referral = referrals.submit_referral(ada.id, referrals.parse_referral(
-        {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}))
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
     db.session.commit()
     referral_id, evidence = referral.id, SimpleNamespace(completion_id=referral.completion_id)
     assert verifiers.run(evidence, "crm").decision == "review"  # (it ends this thread's session, as a job does)

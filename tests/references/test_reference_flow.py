@@ -18,20 +18,42 @@ from rewards.badges import badges_of
 from rewards.models import LedgerEntry
 
 NEEDED_BY = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-BODY = {"prospect_company": "Globex", "industry": "Healthcare", "company_size": "201-1000", "region": "EMEA",
-        "use_case": "Patient intake", "stage": "poc", "deal_size": "120000.50", "currency": "EUR",
-        "needed_by": NEEDED_BY, "format": "phone", "topics": ["rollout", "security"],
-        "opportunity_external_id": "SF-0001"}
+BODY = {
+    "prospect_company": "Globex",
+    "industry": "Healthcare",
+    "company_size": "201-1000",
+    "region": "EMEA",
+    "use_case": "Patient intake",
+    "stage": "poc",
+    "deal_size": "120000.50",
+    "currency": "EUR",
+    "needed_by": NEEDED_BY,
+    "format": "phone",
+    "topics": ["rollout", "security"],
+    "opportunity_external_id": "SF-0001",
+}
 
 
 @pytest.fixture()
 def people(make, api):
     sales = make.user("sales")
     manager = make.user("manager")
-    ada = make.advocate(name="Ada Lovelace", email="ada@example.com", industry="Healthcare",
-                        company_size="201-1000", company="Analytical Engines", title="CTO")
-    return {"sales": sales, "manager": manager, "ada": ada, "as_sales": api(sales), "as_manager": api(manager),
-            "as_ada": api(ada.user)}
+    ada = make.advocate(
+        name="Ada Lovelace",
+        email="ada@example.com",
+        industry="Healthcare",
+        company_size="201-1000",
+        company="Analytical Engines",
+        title="CTO",
+    )
+    return {
+        "sales": sales,
+        "manager": manager,
+        "ada": ada,
+        "as_sales": api(sales),
+        "as_manager": api(manager),
+        "as_ada": api(ada.user),
+    }
 
 
 def test_the_whole_journey(people, refs):
@@ -53,8 +75,9 @@ def test_the_whole_journey(people, refs):
     assert assigned.status_code == 200 and assigned.json["status"] == "matched"
     seen_by_sales = as_sales.get(f"/reference-requests/{request_id}").json
     assert seen_by_sales["status"] == "matched" and seen_by_sales["advocate"] is None
-    ask_note = db.session.scalar(db.select(Notification).where(Notification.user_id == ada.user_id,
-                                                               Notification.kind == "reference_ask"))
+    ask_note = db.session.scalar(
+        db.select(Notification).where(Notification.user_id == ada.user_id, Notification.kind == "reference_ask")
+    )
     assert ask_note is not None and "Globex" in ask_note.text
 
     seen_by_ada = as_ada.get(f"/reference-requests/{request_id}").json
@@ -63,13 +86,21 @@ def test_the_whole_journey(people, refs):
     accepted = as_ada.post(f"/reference-requests/{request_id}/accept")
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
     contact = as_sales.get(f"/reference-requests/{request_id}").json["advocate"]
-    assert contact == {"advocate_id": ada.id, "name": "Ada Lovelace", "email": "ada@example.com", "title": "CTO",
-                       "company": "Analytical Engines"}
+    assert contact == {
+        "advocate_id": ada.id,
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "title": "CTO",
+        "company": "Analytical Engines",
+    }
 
-    assert as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 6, "helped": True}
-                         ).status_code == 422
-    done = as_sales.post(f"/reference-requests/{request_id}/feedback",
-                         json={"rating": 5, "notes": "Great call", "helped": True})
+    assert (
+        as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 6, "helped": True}).status_code
+        == 422
+    )
+    done = as_sales.post(
+        f"/reference-requests/{request_id}/feedback", json={"rating": 5, "notes": "Great call", "helped": True}
+    )
     assert done.status_code == 200, done.json
     assert done.json["status"] == "completed" and done.json["feedback"]["rating"] == 5
     again = as_sales.post(f"/reference-requests/{request_id}/feedback", json={"rating": 4, "helped": False})
@@ -80,8 +111,9 @@ def test_the_whole_journey(people, refs):
     entries = db.session.scalars(db.select(LedgerEntry).where(LedgerEntry.advocate_id == ada.id)).all()
     assert [(e.delta, e.source_type) for e in entries] == [(400, "completion")]
     assert "first_reference" in [b.code for b, _ in badges_of(ada.id)]
-    thanks = db.session.scalar(db.select(Notification).where(Notification.user_id == ada.user_id,
-                                                             Notification.kind == "reference_thanks"))
+    thanks = db.session.scalar(
+        db.select(Notification).where(Notification.user_id == ada.user_id, Notification.kind == "reference_thanks")
+    )
     assert "Thank you for the reference call with Globex" in thanks.text and "+400 points" in thanks.text
     # The call is counted once by the caps: the assignment's ask was handed to the completion.
     active = db.session.scalars(db.select(Ask).where(Ask.advocate_id == ada.id, Ask.cancelled_at.is_(None))).all()
@@ -115,10 +147,13 @@ def test_decline_releases_the_ask_and_reopens_the_request(people, refs, make):
     again = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": ada.id})
     assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
     grace = make.advocate(name="Grace")
-    assert people["as_manager"].post(f"/reference-requests/{rr.id}/assign",
-                                     json={"advocate_id": grace.id}).json["status"] == "matched"
-    note = db.session.scalar(db.select(Notification).where(Notification.user_id == manager.id,
-                                                           Notification.kind == "reference_declined"))
+    assert (
+        people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": grace.id}).json["status"]
+        == "matched"
+    )
+    note = db.session.scalar(
+        db.select(Notification).where(Notification.user_id == manager.id, Notification.kind == "reference_declined")
+    )
     assert note is not None
 
 
@@ -140,8 +175,9 @@ def test_others_cannot_see_or_act_on_a_request(people, refs, make, api):
     other_sales = api(make.user("sales"))
     stranger = api(make.advocate().user)
     assert other_sales.get(f"/reference-requests/{rr.id}").status_code == 404
-    assert other_sales.post(f"/reference-requests/{rr.id}/feedback", json={"rating": 5, "helped": True}
-                            ).status_code == 404
+    assert (
+        other_sales.post(f"/reference-requests/{rr.id}/feedback", json={"rating": 5, "helped": True}).status_code == 404
+    )
     assert stranger.get(f"/reference-requests/{rr.id}").status_code == 404
     assert stranger.post(f"/reference-requests/{rr.id}/accept").status_code == 404
     assert people["as_ada"].get("/reference-requests/999999").status_code == 404
@@ -155,7 +191,8 @@ def test_unfilled_offers_case_studies_and_reviews(people, refs, make):
     review = refs.challenge("review", points=100, allowed_domains=["g2.com"], marker="Vouch")
     writer = make.advocate(company="Hospital One", industry="Healthcare")
     completion = challenge_services.submit_completion(
-        review.id, writer.id, {"evidence_url": "https://www.g2.com/products/vouch/reviews/1"})
+        review.id, writer.id, {"evidence_url": "https://www.g2.com/products/vouch/reviews/1"}
+    )
     challenge_services.approve_completion(completion.id, None)
     refs.challenge("case_study", points=500, title="Our Hospital One story")
     db.session.commit()
@@ -163,29 +200,37 @@ def test_unfilled_offers_case_studies_and_reviews(people, refs, make):
     response = people["as_manager"].post(f"/reference-requests/{rr.id}/unfilled", json={"note": "All busy"})
     assert response.status_code == 200 and response.json["status"] == "unfilled"
     alternatives = people["as_sales"].get(f"/reference-requests/{rr.id}").json["alternatives"]
-    assert {"kind": "review", "title": review.title, "url": "https://www.g2.com/products/vouch/reviews/1",
-            "company": "Hospital One", "industry": "Healthcare"} in alternatives
+    assert {
+        "kind": "review",
+        "title": review.title,
+        "url": "https://www.g2.com/products/vouch/reviews/1",
+        "company": "Hospital One",
+        "industry": "Healthcare",
+    } in alternatives
     assert any(a["kind"] == "case_study" and a["title"] == "Our Hospital One story" for a in alternatives)
     late = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": people["ada"].id})
     assert late.status_code == 409
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"needed_by": "2001-01-01"}, "needed_by"),
-    ({"needed_by": "next week"}, "needed_by"),
-    ({"stage": "closed"}, "stage"),
-    ({"format": "carrier pigeon"}, "format"),
-    ({"company_size": "huge"}, "company_size"),
-    ({"deal_size": "-1"}, "deal_size"),
-    ({"deal_size": "1e309"}, "deal_size"),
-    ({"deal_size": "NaN"}, "deal_size"),
-    ({"deal_size": "12.345"}, "deal_size"),
-    ({"deal_size": True}, "deal_size"),
-    ({"deal_size": 2**63}, "deal_size"),
-    ({"currency": "dollars"}, "currency"),
-    ({"topics": "not a list" * 200}, "topics"),
-    ({"prospect_company": ""}, "prospect_company"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"needed_by": "2001-01-01"}, "needed_by"),
+        ({"needed_by": "next week"}, "needed_by"),
+        ({"stage": "closed"}, "stage"),
+        ({"format": "carrier pigeon"}, "format"),
+        ({"company_size": "huge"}, "company_size"),
+        ({"deal_size": "-1"}, "deal_size"),
+        ({"deal_size": "1e309"}, "deal_size"),
+        ({"deal_size": "NaN"}, "deal_size"),
+        ({"deal_size": "12.345"}, "deal_size"),
+        ({"deal_size": True}, "deal_size"),
+        ({"deal_size": 2**63}, "deal_size"),
+        ({"currency": "dollars"}, "currency"),
+        ({"topics": "not a list" * 200}, "topics"),
+        ({"prospect_company": ""}, "prospect_company"),
+    ],
+)
 def test_bad_requests_are_422_with_a_field_error(people, change, field):
     response = people["as_sales"].post("/reference-requests", json=BODY | change)
     assert response.status_code == 422, response.json
@@ -216,4 +261,5 @@ def test_late_feedback_still_pays_after_a_later_reference_ask(people, refs):
     assert db.session.scalar(db.select(LedgerEntry.delta).where(LedgerEntry.advocate_id == ada.id)) == 400
     active = db.session.scalars(db.select(Ask).where(Ask.advocate_id == ada.id, Ask.cancelled_at.is_(None))).all()
     assert sorted((a.source_type, a.source_id) for a in active) == sorted(
-        [("completion", str(completion.id)), (later.source_type, later.source_id)])
+        [("completion", str(completion.id)), (later.source_type, later.source_id)]
+    )

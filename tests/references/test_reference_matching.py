@@ -18,8 +18,9 @@ def fit(advocate_id: int, name: str = "A", *, industry=None, size=None, region=N
 
 
 def test_fit_scores_each_attribute_with_its_reason():
-    score, reasons = matching.fit(REQUEST, fit(1, industry="healthcare ", size="201-1000", region="EMEA",
-                                                 use_cases={"patient  intake"}))
+    score, reasons = matching.fit(
+        REQUEST, fit(1, industry="healthcare ", size="201-1000", region="EMEA", use_cases={"patient  intake"})
+    )
     assert score == 100
     assert reasons == ["same industry", "same size band", "same use case", "same region"]
     assert matching.fit(REQUEST, fit(2, industry="Retail", size="1-50")) == (0, [])
@@ -45,11 +46,15 @@ def test_rank_by_fit_then_least_recently_tapped_then_id():
 
 
 def test_exclusion_counts_group_by_reason():
-    exclusions = [matching.Exclusion(i, "x", code, None, None)
-                  for i, code in enumerate(["reference_cap", "blackout", "reference_cap", "references_off"])]
+    exclusions = [
+        matching.Exclusion(i, "x", code, None, None)
+        for i, code in enumerate(["reference_cap", "blackout", "reference_cap", "references_off"])
+    ]
     assert matching.exclusion_counts(exclusions) == [
-        ("reference_cap", "had a reference call recently", 2), ("blackout", "in a blackout period", 1),
-        ("references_off", "not taking reference calls", 1)]
+        ("reference_cap", "had a reference call recently", 2),
+        ("blackout", "in a blackout period", 1),
+        ("references_off", "not taking reference calls", 1),
+    ]
 
 
 def test_find_matches_excludes_capped_blacked_out_and_unavailable(refs, make):
@@ -61,8 +66,11 @@ def test_find_matches_excludes_capped_blacked_out_and_unavailable(refs, make):
     off.available_for_references = False
     blacked = make.advocate(name="Away", industry="Healthcare")
     today = utcnow().date()
-    blacked.preferences = {"blackouts": [{"start": (today - dt.timedelta(days=1)).isoformat(),
-                                          "end": (today + dt.timedelta(days=3)).isoformat()}]}
+    blacked.preferences = {
+        "blackouts": [
+            {"start": (today - dt.timedelta(days=1)).isoformat(), "end": (today + dt.timedelta(days=3)).isoformat()}
+        ]
+    }
     capped = make.advocate(name="Busy", industry="Healthcare")
     db.session.commit()
     caps.claim_ask(capped.id, "reference_call", "test", "earlier-call", at=utcnow() - dt.timedelta(days=94 - 80))
@@ -80,8 +88,11 @@ def test_find_matches_excludes_capped_blacked_out_and_unavailable(refs, make):
     assert excluded["Away"].code == "blackout" and excluded["Away"].available_at is not None
     assert excluded["Busy"].code == "reference_cap"
     assert excluded["Busy"].available_at.date() == (utcnow() + dt.timedelta(days=16)).date()
-    assert {code: n for code, _, n in matches.excluded_counts} == {"references_off": 1, "blackout": 1,
-                                                                  "reference_cap": 1}
+    assert {code: n for code, _, n in matches.excluded_counts} == {
+        "references_off": 1,
+        "blackout": 1,
+        "reference_cap": 1,
+    }
 
 
 def test_an_advocate_asked_once_is_excluded_from_that_request(refs, make):

@@ -19,21 +19,48 @@ def client_for(app, login, user) -> FlaskClient:
 def test_reference_pages_end_to_end(app, login, make, refs):
     refs.challenge("reference_call", points=250)
     sales, manager = make.user("sales"), make.user("manager")
-    ada = make.advocate(name="Ada Lovelace", email="ada@example.com", industry="Healthcare",
-                        company_size="51-200", company="Engines Ltd")
+    ada = make.advocate(
+        name="Ada Lovelace",
+        email="ada@example.com",
+        industry="Healthcare",
+        company_size="51-200",
+        company="Engines Ltd",
+    )
     as_sales, as_manager, as_ada = (client_for(app, login, u) for u in (sales, manager, ada.user))
 
     assert b"No reference requests yet" in as_sales.get("/references").data
     bad = as_sales.post("/references/new", data={"prospect_company": "Globex"})
     assert bad.status_code == 200 and b"This field is required" in bad.data
-    filed = as_sales.post("/references/new", data={
-        "prospect_company": "Globex", "industry": "Healthcare", "company_size": "51-200", "use_case": "Intake",
-        "stage": "poc", "deal_size": "abc", "currency": "USD", "needed_by": NEEDED_BY, "format": "video"})
+    filed = as_sales.post(
+        "/references/new",
+        data={
+            "prospect_company": "Globex",
+            "industry": "Healthcare",
+            "company_size": "51-200",
+            "use_case": "Intake",
+            "stage": "poc",
+            "deal_size": "abc",
+            "currency": "USD",
+            "needed_by": NEEDED_BY,
+            "format": "video",
+        },
+    )
     assert b"A decimal amount" in filed.data
-    filed = as_sales.post("/references/new", data={
-        "prospect_company": "Globex", "industry": "Healthcare", "company_size": "51-200", "use_case": "Intake",
-        "stage": "poc", "deal_size": "50000", "currency": "USD", "needed_by": NEEDED_BY, "format": "video",
-        "topics": "security, rollout"})
+    filed = as_sales.post(
+        "/references/new",
+        data={
+            "prospect_company": "Globex",
+            "industry": "Healthcare",
+            "company_size": "51-200",
+            "use_case": "Intake",
+            "stage": "poc",
+            "deal_size": "50000",
+            "currency": "USD",
+            "needed_by": NEEDED_BY,
+            "format": "video",
+            "topics": "security, rollout",
+        },
+    )
     assert filed.status_code == 302
     rr = db.session.scalar(db.select(ReferenceRequest))
     assert rr.topics == ["security", "rollout"]
@@ -43,11 +70,13 @@ def test_reference_pages_end_to_end(app, login, make, refs):
     assert as_sales.get(f"/admin/references/{rr.id}").status_code == 403
     detail = as_manager.get(f"/admin/references/{rr.id}")
     assert b"Ada Lovelace" in detail.data and b"same industry" in detail.data and b"never asked" in detail.data
-    assigned = as_manager.post(f"/admin/references/{rr.id}/assign", data={"advocate_id": str(ada.id)},
-                               headers={"HX-Request": "true"})
+    assigned = as_manager.post(
+        f"/admin/references/{rr.id}/assign", data={"advocate_id": str(ada.id)}, headers={"HX-Request": "true"}
+    )
     assert assigned.status_code == 200 and b"Advocate asked" in assigned.data
-    again = as_manager.post(f"/admin/references/{rr.id}/assign", data={"advocate_id": str(ada.id)},
-                            headers={"HX-Request": "true"})
+    again = as_manager.post(
+        f"/admin/references/{rr.id}/assign", data={"advocate_id": str(ada.id)}, headers={"HX-Request": "true"}
+    )
     assert again.status_code == 200 and b"Only an open request can be assigned" in again.data
     assert b"ada@example.com" not in as_sales.get(f"/references/{rr.id}").data
 
@@ -88,8 +117,9 @@ def test_staff_and_advocate_pages_render(app, login, make, refs):
     for path in ("/referrals", "/me/references", "/me/impact", "/"):
         assert as_ada.get(path).status_code == 200, path
     assert as_ada.get("/admin/crm").status_code == 403
-    referred = as_ada.post("/referrals", data={"name": "Peer", "email": "peer@example.com", "company": "Peer Co",
-                                               "consent": "y"})
+    referred = as_ada.post(
+        "/referrals", data={"name": "Peer", "email": "peer@example.com", "company": "Peer Co", "consent": "y"}
+    )
     assert referred.status_code == 200 and b"We recorded your referral of Peer" in referred.data
     missing_consent = as_ada.post("/referrals", data={"name": "P2", "email": "p2@example.com", "company": "C"})
     assert b"agreed to be contacted" in missing_consent.data
@@ -100,15 +130,19 @@ def test_csv_import_page_shows_progress(app, login, make, jobs):
 
     manager = make.user("manager")
     as_manager = client_for(app, login, manager)
-    data = ("external_id,name,account,amount,currency,stage,created_date\n"
-            "X-1,One,Acme,10,USD,Open,2026-01-01\nX-2,Two,Acme,oops,USD,Open,2026-01-01\n")
-    response = as_manager.post("/admin/crm/import", data={"file": (io.BytesIO(data.encode()), "deals.csv")},
-                               content_type="multipart/form-data")
+    data = (
+        "external_id,name,account,amount,currency,stage,created_date\n"
+        "X-1,One,Acme,10,USD,Open,2026-01-01\nX-2,Two,Acme,oops,USD,Open,2026-01-01\n"
+    )
+    response = as_manager.post(
+        "/admin/crm/import", data={"file": (io.BytesIO(data.encode()), "deals.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302
     db.session.remove()  # this thread's read transaction would hold SQLite's write lock (BEGIN IMMEDIATE)
     jobs.join()
     page = as_manager.get(response.headers["Location"]).data
     assert b"2 of 2 rows (100%)" in page and b"1 created" in page and b"amount" in page
-    bad = as_manager.post("/admin/crm/import", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")},
-                          content_type="multipart/form-data")
+    bad = as_manager.post(
+        "/admin/crm/import", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")}, content_type="multipart/form-data"
+    )
     assert bad.status_code == 422 and b"Missing columns" in bad.data

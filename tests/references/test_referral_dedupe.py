@@ -12,20 +12,24 @@ from hub.extensions import db
 from rewards.models import LedgerEntry
 
 
-@pytest.mark.parametrize(("raw", "key"), [
-    ("Ada+x@Example.com", "ada@example.com"),
-    ("ada@example.com", "ada@example.com"),
-    ("ADA+work+more@EXAMPLE.COM", "ada@example.com"),
-    ("a.da@example.com", "a.da@example.com"),  # dots are part of most addresses: kept
-    ("+tag@example.com", "@example.com"),
-])
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Ada+x@Example.com", "ada@example.com"),
+        ("ada@example.com", "ada@example.com"),
+        ("ADA+work+more@EXAMPLE.COM", "ada@example.com"),
+        ("a.da@example.com", "a.da@example.com"),  # dots are part of most addresses: kept
+        ("+tag@example.com", "@example.com"),
+    ],
+)
 def test_email_key(raw, key):
     assert email_key(raw) == key
 
 
 def refer(advocate, email: str, name: str = "Peer Person"):
-    referral = referrals.submit_referral(advocate.id, referrals.parse_referral(
-        {"name": name, "email": email, "company": "Peer Co", "consent": True}))
+    referral = referrals.submit_referral(
+        advocate.id, referrals.parse_referral({"name": name, "email": email, "company": "Peer Co", "consent": True})
+    )
     db.session.commit()
     return referral
 
@@ -75,16 +79,19 @@ def test_flagged_referrals_never_earn_even_when_the_crm_names_them(make, refs):
     assert db.session.get(Referral, flagged.id).status is ReferralStatus.FLAGGED
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"email": "peer@example.com", "company": "X", "consent": True}, "name"),
-    ({"name": "P", "email": "not-an-email", "company": "X", "consent": True}, "email"),
-    ({"name": "P", "email": "peer@example.com", "consent": True}, "company"),
-    ({"name": "P", "email": "peer@example.com", "company": "X"}, "consent"),
-    ({"name": "P", "email": "peer@example.com", "company": "X", "consent": "maybe"}, "consent"),
-    ({"name": "P" * 121, "email": "peer@example.com", "company": "X", "consent": True}, "name"),
-    ({"name": "P", "email": "a" * 250 + "@x.io", "company": "X", "consent": True}, "email"),
-    ({"name": ["P"], "email": "peer@example.com", "company": "X", "consent": True}, "name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "peer@example.com", "company": "X", "consent": True}, "name"),
+        ({"name": "P", "email": "not-an-email", "company": "X", "consent": True}, "email"),
+        ({"name": "P", "email": "peer@example.com", "consent": True}, "company"),
+        ({"name": "P", "email": "peer@example.com", "company": "X"}, "consent"),
+        ({"name": "P", "email": "peer@example.com", "company": "X", "consent": "maybe"}, "consent"),
+        ({"name": "P" * 121, "email": "peer@example.com", "company": "X", "consent": True}, "name"),
+        ({"name": "P", "email": "a" * 250 + "@x.io", "company": "X", "consent": True}, "email"),
+        ({"name": ["P"], "email": "peer@example.com", "company": "X", "consent": True}, "name"),
+    ],
+)
 def test_invalid_referrals_are_refused_with_a_field_error(body, field):
     with pytest.raises(ValidationFailed) as err:
         referrals.parse_referral(body)
@@ -95,12 +102,23 @@ def test_referral_api_flags_and_ignores_extra_fields(api, make, refs):
     refs.challenge("referral", points=300)
     ada = make.advocate(email="ada@example.com")
     client = api(ada.user)
-    made = client.post("/referrals", json={"name": "Peer", "email": "Peer@Example.com", "company": "Peer Co",
-                                          "consent": True, "points": 99999, "status": "won", "advocate_id": 999})
+    made = client.post(
+        "/referrals",
+        json={
+            "name": "Peer",
+            "email": "Peer@Example.com",
+            "company": "Peer Co",
+            "consent": True,
+            "points": 99999,
+            "status": "won",
+            "advocate_id": 999,
+        },
+    )
     assert made.status_code == 201, made.json
     assert made.json["status"] == "submitted" and made.json["earns_points"] is True
-    dup = client.post("/referrals", json={"name": "Peer", "email": "peer+2@example.com", "company": "Peer Co",
-                                         "consent": True})
+    dup = client.post(
+        "/referrals", json={"name": "Peer", "email": "peer+2@example.com", "company": "Peer Co", "consent": True}
+    )
     assert dup.status_code == 201
     assert dup.json["status"] == "flagged" and dup.json["earns_points"] is False
     assert "flag_reason" not in dup.json  # the reason is for staff

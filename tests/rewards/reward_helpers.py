@@ -26,10 +26,14 @@ def check_rewards_invariants() -> None:
     from rewards.models import HOLDING_STATUSES, LedgerEntry, Redemption, RedemptionStatus, Reward
 
     db.session.expire_all()
-    sums = {a: (s, life) for a, s, life in db.session.execute(
-        select(LedgerEntry.advocate_id, func.sum(LedgerEntry.delta), lifetime_expression())
-        .group_by(LedgerEntry.advocate_id)
-    ).all()}
+    sums = {
+        a: (s, life)
+        for a, s, life in db.session.execute(
+            select(LedgerEntry.advocate_id, func.sum(LedgerEntry.delta), lifetime_expression()).group_by(
+                LedgerEntry.advocate_id
+            )
+        ).all()
+    }
     for advocate_id, cached_balance, cached_lifetime in db.session.execute(
         select(Advocate.id, Advocate.balance, Advocate.lifetime_points)
     ).all():
@@ -44,8 +48,9 @@ def check_rewards_invariants() -> None:
     assert not duplicates, ("I2 duplicate entries", duplicates)
     by_source: dict[tuple[str, str], list[int]] = {}
     for kind, source_id, delta in db.session.execute(
-        select(LedgerEntry.kind, LedgerEntry.source_id, LedgerEntry.delta)
-        .where(LedgerEntry.source_type == "redemption")
+        select(LedgerEntry.kind, LedgerEntry.source_id, LedgerEntry.delta).where(
+            LedgerEntry.source_type == "redemption"
+        )
     ).all():
         by_source.setdefault((str(kind), source_id), []).append(delta)
     redemptions = db.session.scalars(select(Redemption)).all()
@@ -57,27 +62,37 @@ def check_rewards_invariants() -> None:
     assert len(by_source) == len(redemptions) + sum(
         r.status in (RedemptionStatus.REJECTED, RedemptionStatus.CANCELLED) for r in redemptions
     ), "ledger entries for redemptions that do not exist"
-    held = dict(db.session.execute(
-        select(Redemption.reward_id, func.count()).where(Redemption.status.in_(HOLDING_STATUSES))
-        .group_by(Redemption.reward_id)
-    ).all())
+    held = dict(
+        db.session.execute(
+            select(Redemption.reward_id, func.count())
+            .where(Redemption.status.in_(HOLDING_STATUSES))
+            .group_by(Redemption.reward_id)
+        ).all()
+    )
     for reward in db.session.scalars(select(Reward)).all():
         if reward.stock_total is None:
             assert reward.stock_remaining is None
         else:
             assert reward.stock_remaining == reward.stock_total - held.get(reward.id, 0) >= 0, (
-                "I5 stock", reward.id, reward.stock_total, reward.stock_remaining, held.get(reward.id, 0))
+                "I5 stock",
+                reward.id,
+                reward.stock_total,
+                reward.stock_remaining,
+                held.get(reward.id, 0),
+            )
         if reward.per_advocate_limit is not None:
             over = db.session.execute(
-                select(Redemption.advocate_id).where(
-                    Redemption.reward_id == reward.id, Redemption.status.in_(HOLDING_STATUSES))
-                .group_by(Redemption.advocate_id).having(func.count() > reward.per_advocate_limit)
+                select(Redemption.advocate_id)
+                .where(Redemption.reward_id == reward.id, Redemption.status.in_(HOLDING_STATUSES))
+                .group_by(Redemption.advocate_id)
+                .having(func.count() > reward.per_advocate_limit)
             ).all()
             assert not over, ("I7 per-advocate limit", reward.id, over)
     from rewards.services import points_economy
 
-    by_kind = dict(db.session.execute(
-        select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)).all())
+    by_kind = dict(
+        db.session.execute(select(LedgerEntry.kind, func.sum(LedgerEntry.delta)).group_by(LedgerEntry.kind)).all()
+    )
     assert points_economy() == {  # the dashboard's figures, read from caches, equal the ledger's
         "issued": db.session.scalar(select(lifetime_expression())) or 0,
         "redeemed": -((by_kind.get("redeem") or 0) + (by_kind.get("refund") or 0)),

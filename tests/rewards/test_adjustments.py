@@ -22,8 +22,12 @@ def audit_actions() -> list[str]:
 
 
 def post_raw_json(client, token: str, path: str, raw: str, **headers):
-    return client.post(f"/api/v1{path}", data=raw, content_type="application/json",
-                       headers={"Authorization": f"Bearer {token}", **headers})
+    return client.post(
+        f"/api/v1{path}",
+        data=raw,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
 
 
 # --- API ---------------------------------------------------------------------------------------
@@ -43,8 +47,15 @@ def test_api_adjustment_writes_entry_audit_and_notification(api, make, client):
     assert (audit.actor_id, audit.target_id) == (owner.id, str(advocate.id))
     assert audit.before == {"balance": 100, "lifetime_points": 100}
     assert audit.after["delta"] == 250 and audit.after["memo"] == "Webinar host"
-    assert db.session.scalar(select(Notification.text).where(Notification.user_id == advocate.user_id)
-                             .order_by(Notification.id.desc()).limit(1)) == "+250 points: Webinar host"
+    assert (
+        db.session.scalar(
+            select(Notification.text)
+            .where(Notification.user_id == advocate.user_id)
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+        == "+250 points: Webinar host"
+    )
 
 
 def test_api_deduction_below_zero_is_409_and_writes_nothing(api, make):
@@ -97,10 +108,19 @@ def test_api_smuggled_fields_are_ignored(api, make):
     owner = make.user("owner")
     target = make.advocate()
     other = make.advocate()
-    response = api(owner).post(f"/advocates/{target.id}/adjustments", {
-        "points": 10, "memo": "Thanks", "advocate_id": other.id, "kind": "earn", "delta": 9999,
-        "source_id": "x", "created_by_id": 1, "balance": 5000,
-    })
+    response = api(owner).post(
+        f"/advocates/{target.id}/adjustments",
+        {
+            "points": 10,
+            "memo": "Thanks",
+            "advocate_id": other.id,
+            "kind": "earn",
+            "delta": 9999,
+            "source_id": "x",
+            "created_by_id": 1,
+            "balance": 5000,
+        },
+    )
     assert response.status_code == 201
     assert (response.json["delta"], response.json["kind"]) == (10, "adjust")
     assert db.session.get(Advocate, target.id).balance == 10
@@ -132,8 +152,7 @@ def test_idempotent_replay_returns_the_first_response(api, make):
     headers = {"Idempotency-Key": "thanks-ada-1"}
     first = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"points": 50, "memo": "Webinar"}, headers=headers)
     # Same body with keys in another order: the same request.
-    second = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"memo": "Webinar", "points": 50},
-                            headers=headers)
+    second = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"memo": "Webinar", "points": 50}, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json == second.json
     assert second.headers.get("Idempotent-Replayed") == "true"
@@ -146,8 +165,9 @@ def test_idempotency_key_with_a_different_body_is_422(api, make):
     advocate = make.advocate()
     headers = {"Idempotency-Key": "k-1"}
     owner_api.post(f"/advocates/{advocate.id}/adjustments", {"points": 50, "memo": "Webinar"}, headers=headers)
-    response = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"points": 60, "memo": "Webinar"},
-                              headers=headers)
+    response = owner_api.post(
+        f"/advocates/{advocate.id}/adjustments", {"points": 60, "memo": "Webinar"}, headers=headers
+    )
     assert response.status_code == 422
     assert response.json["error"]["code"] == "idempotency_key_reused"
     assert ledger_count() == 1
@@ -165,8 +185,9 @@ def test_idempotency_key_in_flight_is_409(api, make):
         fingerprint = _fingerprint()
     db.session.add(IdempotencyKey(user_id=owner.id, key="busy-1", request_fingerprint=fingerprint))
     db.session.commit()
-    response = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"points": 5, "memo": "x"},
-                              headers={"Idempotency-Key": "busy-1"})
+    response = owner_api.post(
+        f"/advocates/{advocate.id}/adjustments", {"points": 5, "memo": "x"}, headers={"Idempotency-Key": "busy-1"}
+    )
     assert response.status_code == 409
     assert response.json["error"]["code"] == "idempotency_in_progress"
     assert ledger_count() == 0
@@ -185,8 +206,9 @@ def test_a_refusal_is_replayed_too(api, make):
 def test_overlong_idempotency_key_is_422(api, make):
     owner_api = api(make.user("owner"))
     advocate = make.advocate()
-    response = owner_api.post(f"/advocates/{advocate.id}/adjustments", {"points": 5, "memo": "x"},
-                              headers={"Idempotency-Key": "k" * 256})
+    response = owner_api.post(
+        f"/advocates/{advocate.id}/adjustments", {"points": 5, "memo": "x"}, headers={"Idempotency-Key": "k" * 256}
+    )
     assert response.status_code == 422
     assert ledger_count() == 0
 

@@ -26,7 +26,8 @@ def seed_program(make, now: dt.datetime | None = None) -> dict[str, int]:
 
     With `now`, the dates are relative to it (the Redis group sync only keeps current periods)."""
     this_month, earlier_in_quarter, last_year = (
-        (THIS_MONTH, EARLIER_IN_QUARTER, LAST_YEAR) if now is None
+        (THIS_MONTH, EARLIER_IN_QUARTER, LAST_YEAR)
+        if now is None
         else (now, leaderboard.period_start("quarter", now), now - dt.timedelta(days=400))
     )
     ids: dict[str, int] = {}
@@ -66,8 +67,14 @@ def expected_from_ledger(period: str, group_id: int | None = None, at: dt.dateti
     return sorted(((a, p) for a, p in totals.items() if p > 0), key=lambda pair: (-pair[1], pair[0]))
 
 
-def board(period: str, group_id: int | None = None, limit: int = 100, me: int | None = None, offset: int = 0,
-          at: dt.datetime = NOW):
+def board(
+    period: str,
+    group_id: int | None = None,
+    limit: int = 100,
+    me: int | None = None,
+    offset: int = 0,
+    at: dt.datetime = NOW,
+):
     rows, mine = leaderboard.standings(period, group_id, limit, offset, me, at=at)
     return [(r.rank, r.advocate_id, r.points) for r in rows], (mine.rank, mine.points) if mine else None
 
@@ -80,14 +87,21 @@ def test_sql_standings_per_period_with_ordinal_ranks(ctx, make):
     ids = seed_program(make)
     all_time, _ = board("all")
     assert all_time == [
-        (1, ids["kate"], 2050), (2, ids["alan"], 900), (3, ids["ada"], 800),
-        (4, ids["grace"], 500), (5, ids["linus"], 100),
+        (1, ids["kate"], 2050),
+        (2, ids["alan"], 900),
+        (3, ids["ada"], 800),
+        (4, ids["grace"], 500),
+        (5, ids["linus"], 100),
     ]
     month, _ = board("month")
     assert month == [(1, ids["ada"], 500), (2, ids["grace"], 500), (3, ids["linus"], 100), (4, ids["kate"], 50)]
     quarter, _ = board("quarter")
     assert [row[1:] for row in quarter] == [
-        (ids["alan"], 900), (ids["ada"], 500), (ids["grace"], 500), (ids["linus"], 100), (ids["kate"], 50),
+        (ids["alan"], 900),
+        (ids["ada"], 500),
+        (ids["grace"], 500),
+        (ids["linus"], 100),
+        (ids["kate"], 50),
     ]
     for period in PERIODS:
         assert [row[1:] for row in board(period)[0]] == expected_from_ledger(period)
@@ -170,7 +184,11 @@ def assert_redis_matches_sql(ids: dict[str, int], at: dt.datetime = NOW) -> None
             for me in [None, *ids.values()]:
                 for limit, offset in ((100, 0), (2, 0), (2, 2)):
                     assert board(period, gid, limit, me, offset, at) == sql_board(period, gid, limit, me, offset, at), (
-                        period, gid, me, limit, offset,
+                        period,
+                        gid,
+                        me,
+                        limit,
+                        offset,
                     )
             assert [row[1:] for row in board(period, gid, at=at)[0]] == expected_from_ledger(period, gid, at)
 

@@ -282,8 +282,11 @@ def _same_key_storm(app, make) -> Counter:
     def runner() -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post(f"/api/v1/rewards/{reward_id}/redemptions", json={"note": "once"},
-                               headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"})
+        response = client.post(
+            f"/api/v1/rewards/{reward_id}/redemptions",
+            json={"note": "once"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "same-key"},
+        )
         with lock:
             statuses[response.status_code] += 1
             if response.status_code == 201:
@@ -308,9 +311,15 @@ def _api_storm(app, make) -> Counter:
         tokens = [make.token(make.advocate(points=100).user) for _ in range(12)]
 
     def post(i: int) -> int:
-        return app.test_client().post(
-            f"/api/v1/rewards/{reward_id}/redemptions", json={"confirmed_cost": 50},
-            headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": tokens[i][:16]}).status_code
+        return (
+            app.test_client()
+            .post(
+                f"/api/v1/rewards/{reward_id}/redemptions",
+                json={"confirmed_cost": 50},
+                headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": tokens[i][:16]},
+            )
+            .status_code
+        )
 
     return run_together(len(tokens), post)
 

@@ -73,8 +73,13 @@ class Model:
     form_keys: dict = field(default_factory=dict)  # (advocate, key) → redemption index
 
     def held(self, advocate: int, reward: int | None = None) -> int:
-        return sum(1 for r in self.redemptions if r.status in HOLDING and (reward is None or r.reward == reward)
-                   and (advocate is None or r.advocate == advocate))
+        return sum(
+            1
+            for r in self.redemptions
+            if r.status in HOLDING
+            and (reward is None or r.reward == reward)
+            and (advocate is None or r.advocate == advocate)
+        )
 
     def refusal(self, a: int, w: int, confirmed: int) -> str | None:
         """The error code the service must answer, or None when the redemption goes through."""
@@ -134,17 +139,22 @@ def machine_for(app):
             staff = hub_services.create_user("staff@example.com", "Staff", "manager", None)
             for i, points in enumerate(START_POINTS):
                 advocate = hub_services.create_advocate(
-                    hub_services.AdvocateProfile(email=f"a{i}@example.com", name=f"Advocate {i}"), None)
+                    hub_services.AdvocateProfile(email=f"a{i}@example.com", name=f"Advocate {i}"), None
+                )
                 ledger.post_entry(advocate.id, points, "earn", "seed", str(advocate.id), "Seed")
                 _, token = hub_services.create_api_token(advocate.user, "t", None)
                 self.model.advocates.append(ModelAdvocate(advocate.id, advocate.user_id, token, points, points))
             _, self.staff_token = hub_services.create_api_token(staff, "t", None)
             self.staff_id = staff.id
             db.session.commit()
-            for cost, stock, limit, approval, tier in ((100, 2, None, True, "bronze"), (250, None, 1, False, "bronze"),
-                                                       (50, 1, None, True, "silver")):
-                reward_id = new_reward(points_cost=cost, stock=stock, per_advocate_limit=limit,
-                                       requires_approval=approval, min_tier=tier)
+            for cost, stock, limit, approval, tier in (
+                (100, 2, None, True, "bronze"),
+                (250, None, 1, False, "bronze"),
+                (50, 1, None, True, "silver"),
+            ):
+                reward_id = new_reward(
+                    points_cost=cost, stock=stock, per_advocate_limit=limit, requires_approval=approval, min_tier=tier
+                )
                 self.model.rewards.append(ModelReward(reward_id, cost, stock, stock, limit, approval, tier))
 
         def teardown(self) -> None:
@@ -159,13 +169,17 @@ def machine_for(app):
 
         # --- rules ---------------------------------------------------------------------------
 
-        @rule(a=st.integers(0, 2), w=st.integers(0, 2), stale=st.booleans(),
-              key=st.sampled_from([None, "k1", "k2"]))
+        @rule(a=st.integers(0, 2), w=st.integers(0, 2), stale=st.booleans(), key=st.sampled_from([None, "k1", "k2"]))
         def redeem_api(self, a: int, w: int, stale: bool, key: str | None) -> None:
             m = self.model
             confirmed = m.rewards[w].cost + (7 if stale else 0)
-            response = self.call("POST", f"/rewards/{m.rewards[w].id}/redemptions", m.advocates[a].token,
-                                 {"confirmed_cost": confirmed}, key)
+            response = self.call(
+                "POST",
+                f"/rewards/{m.rewards[w].id}/redemptions",
+                m.advocates[a].token,
+                {"confirmed_cost": confirmed},
+                key,
+            )
             if key and (a, key) in m.api_keys:
                 first = m.api_keys[(a, key)]
                 if first[:2] == (w, confirmed):
@@ -191,8 +205,11 @@ def machine_for(app):
             """The browser path: the form's request key makes a second submit return the first."""
             m = self.model
             key_hex = key.encode().hex().ljust(32, "0")
-            outcome = self.service(lambda: services.redeem_reward(
-                m.advocates[a].id, m.rewards[w].id, m.rewards[w].cost, None, client_key=key_hex))
+            outcome = self.service(
+                lambda: services.redeem_reward(
+                    m.advocates[a].id, m.rewards[w].id, m.rewards[w].cost, None, client_key=key_hex
+                )
+            )
             if (a, key) in m.form_keys:
                 first = m.redemptions[m.form_keys[(a, key)]]
                 if first.reward == w:
@@ -320,8 +337,13 @@ def machine_for(app):
 def _run(app, examples: int, steps: int) -> None:
     run_state_machine_as_test(
         machine_for(app),
-        settings=settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
     )
 
 

@@ -53,11 +53,14 @@ def test_approval_rewards_start_requested(api, make, make_reward):
     assert api(advocate.user).post(f"/rewards/{reward_id}/redemptions").json["status"] == "requested"
 
 
-@pytest.mark.parametrize(("reward", "points", "code"), [
-    ({"points_cost": 600}, 500, "insufficient_points"),
-    ({"stock": 0}, 500, "out_of_stock"),
-    ({"min_tier": "silver"}, 500, "tier_required"),
-])
+@pytest.mark.parametrize(
+    ("reward", "points", "code"),
+    [
+        ({"points_cost": 600}, 500, "insufficient_points"),
+        ({"stock": 0}, 500, "out_of_stock"),
+        ({"min_tier": "silver"}, 500, "tier_required"),
+    ],
+)
 def test_refusals_carry_their_codes_and_write_nothing(api, make, make_reward, reward, points, code):
     advocate = make.advocate(points=points)
     reward_id = make_reward(**reward)
@@ -124,7 +127,6 @@ def test_idempotency_key_replays_and_refuses_a_different_body(api, make, make_re
     different = client.post(f"/rewards/{reward_id}/redemptions", {"note": "b"}, headers=headers)
     assert different.status_code == 422 and different.json["error"]["code"] == "idempotency_key_reused"
     assert balance(advocate.id) == 900
-
 
 
 def test_in_flight_key_with_the_same_body_is_409(api, make, make_reward, app):

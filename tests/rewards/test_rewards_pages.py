@@ -84,8 +84,11 @@ def test_price_changed_between_confirm_and_submit_is_refused(advocate_client, ma
     reward_id = make_reward(points_cost=100)
     form = confirm_form(advocate_client, reward_id)
     api(make.user("manager")).patch(f"/rewards/{reward_id}", {"points_cost": 150})
-    response = advocate_client.post(f"/rewards/{reward_id}/redeem", headers=HX, data={
-        "confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"]})
+    response = advocate_client.post(
+        f"/rewards/{reward_id}/redeem",
+        headers=HX,
+        data={"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"]},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "The price is now 150 points" in html
     assert 'name="confirmed_cost" value="150"' in html and "HX-Trigger" not in response.headers
@@ -95,19 +98,27 @@ def test_price_changed_between_confirm_and_submit_is_refused(advocate_client, ma
 def test_plain_form_post_redirects_and_refusals_are_409(advocate_client, make_reward):
     reward_id = make_reward(points_cost=100, stock=1)
     form = confirm_form(advocate_client, reward_id)
-    ok = advocate_client.post(f"/rewards/{reward_id}/redeem", data={
-        "confirmed_cost": "100", "request_key": form["request_key"]})
+    ok = advocate_client.post(
+        f"/rewards/{reward_id}/redeem", data={"confirmed_cost": "100", "request_key": form["request_key"]}
+    )
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/me/redemptions")
-    sold_out = advocate_client.post(f"/rewards/{reward_id}/redeem", data={
-        "confirmed_cost": "100", "request_key": "ab" * 16})
+    sold_out = advocate_client.post(
+        f"/rewards/{reward_id}/redeem", data={"confirmed_cost": "100", "request_key": "ab" * 16}
+    )
     assert sold_out.status_code == 409 and "out of stock" in sold_out.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("data", [
-    {"confirmed_cost": "100"}, {"confirmed_cost": "-1", "request_key": "ab" * 16},
-    {"confirmed_cost": "1.5", "request_key": "ab" * 16}, {"confirmed_cost": "100", "request_key": "zz" * 16},
-    {"confirmed_cost": "", "request_key": "ab" * 16}, {"confirmed_cost": "100", "request_key": "a" * 65},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"confirmed_cost": "100"},
+        {"confirmed_cost": "-1", "request_key": "ab" * 16},
+        {"confirmed_cost": "1.5", "request_key": "ab" * 16},
+        {"confirmed_cost": "100", "request_key": "zz" * 16},
+        {"confirmed_cost": "", "request_key": "ab" * 16},
+        {"confirmed_cost": "100", "request_key": "a" * 65},
+    ],
+)
 def test_bad_redeem_forms_are_400_and_write_nothing(advocate_client, make_reward, data):
     reward_id = make_reward(points_cost=100)
     assert advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX).status_code == 400
@@ -117,8 +128,9 @@ def test_bad_redeem_forms_are_400_and_write_nothing(advocate_client, make_reward
 def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(advocate_client, make_reward, make, login, app):
     reward_id = make_reward(points_cost=100, requires_approval=True)
     form = confirm_form(advocate_client, reward_id)
-    advocate_client.post(f"/rewards/{reward_id}/redeem", headers=HX, data={
-        "confirmed_cost": "100", "request_key": form["request_key"]})
+    advocate_client.post(
+        f"/rewards/{reward_id}/redeem", headers=HX, data={"confirmed_cost": "100", "request_key": form["request_key"]}
+    )
     redemption_id = db.session.scalar(select(Redemption.id))
     page = advocate_client.get("/me/redemptions").get_data(as_text=True)
     assert 'data-testid="redemption-status">Requested' in page and "Cancel" in page
@@ -134,8 +146,9 @@ def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(advocate_clie
     again = advocate_client.post(f"/me/redemptions/{redemption_id}/cancel", headers=HX)
     assert "already cancelled" in again.get_data(as_text=True) and "HX-Trigger" not in again.headers
     assert balance(advocate_client.advocate.id) == 500
-    refunds = db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
-        LedgerEntry.kind == EntryKind.REFUND))
+    refunds = db.session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == EntryKind.REFUND)
+    )
     assert refunds == 1
 
 
@@ -160,18 +173,31 @@ def test_role_gates(advocate_client, staff_client, client, make_reward):
 
 
 def reward_form(**overrides) -> dict:
-    return {"name": "Hoodie", "description": "Warm", "kind": "swag", "points_cost": "400", "stock": "10",
-            "min_tier": "bronze", "per_advocate_limit": "", "active": "y"} | overrides
+    return {
+        "name": "Hoodie",
+        "description": "Warm",
+        "kind": "swag",
+        "points_cost": "400",
+        "stock": "10",
+        "min_tier": "bronze",
+        "per_advocate_limit": "",
+        "active": "y",
+    } | overrides
 
 
 def multipart(fields: dict, upload: tuple[str, str, bytes]) -> tuple[bytes, str]:
     """A multipart body built in memory (the test client would spool a large one to an unclosed temp file)."""
     boundary = "vouchboundary7"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
     name, filename, payload = upload
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                 "Content-Type: image/png\r\n\r\n".encode() + payload + b"\r\n")
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + payload
+        + b"\r\n"
+    )
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -195,11 +221,14 @@ def test_staff_create_reward_with_image_and_it_is_served(staff_client, advocate_
     assert f"/rewards/images/{reward.image_name}" in advocate_client.get("/rewards").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    (b"GIF89a" + b"\x00" * 20, "PNG, JPEG or WebP"),
-    (b"<svg onload=alert(1)>", "PNG, JPEG or WebP"),
-    (PNG + b"\x00" * (1024 * 1024), "larger than 1 MiB"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"GIF89a" + b"\x00" * 20, "PNG, JPEG or WebP"),
+        (b"<svg onload=alert(1)>", "PNG, JPEG or WebP"),
+        (PNG + b"\x00" * (1024 * 1024), "larger than 1 MiB"),
+    ],
+)
 def test_bad_images_are_refused_and_nothing_is_saved(staff_client, uploads, payload, message):
     body, content_type = multipart(reward_form(), ("image", "fake.png", payload))
     response = staff_client.post("/admin/rewards/new", data=body, content_type=content_type)
@@ -208,9 +237,20 @@ def test_bad_images_are_refused_and_nothing_is_saved(staff_client, uploads, payl
     assert not uploads.exists() or not any(uploads.iterdir())
 
 
-@pytest.mark.parametrize(("field", "value"), [("points_cost", "-1"), ("points_cost", "1.5"), ("points_cost", "1e309"),
-                                              ("points_cost", str(2**63)), ("points_cost", "NaN"), ("points_cost", ""),
-                                              ("stock", "-1"), ("stock", "1.5"), ("per_advocate_limit", "0")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("points_cost", "-1"),
+        ("points_cost", "1.5"),
+        ("points_cost", "1e309"),
+        ("points_cost", str(2**63)),
+        ("points_cost", "NaN"),
+        ("points_cost", ""),
+        ("stock", "-1"),
+        ("stock", "1.5"),
+        ("per_advocate_limit", "0"),
+    ],
+)
 def test_staff_form_numeric_abuse_shows_field_errors(staff_client, field, value):
     response = staff_client.post("/admin/rewards/new", data=reward_form(**{field: value}))
     assert response.status_code == 422

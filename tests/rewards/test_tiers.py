@@ -18,8 +18,14 @@ from rewards.models import TierChange
 
 @pytest.mark.parametrize(
     ("points", "expected"),
-    [(0, Tier.BRONZE), (999, Tier.BRONZE), (1000, Tier.SILVER), (4999, Tier.SILVER),
-     (5000, Tier.GOLD), (10**9, Tier.GOLD)],
+    [
+        (0, Tier.BRONZE),
+        (999, Tier.BRONZE),
+        (1000, Tier.SILVER),
+        (4999, Tier.SILVER),
+        (5000, Tier.GOLD),
+        (10**9, Tier.GOLD),
+    ],
 )
 def test_default_thresholds(points, expected):
     assert tiers.tier_for(points) is expected
@@ -28,14 +34,23 @@ def test_default_thresholds(points, expected):
 def test_custom_thresholds():
     custom = {"silver": 10, "gold": 20}
     assert [tiers.tier_for(p, custom) for p in (9, 10, 19, 20)] == [
-        Tier.BRONZE, Tier.SILVER, Tier.SILVER, Tier.GOLD,
+        Tier.BRONZE,
+        Tier.SILVER,
+        Tier.SILVER,
+        Tier.GOLD,
     ]
 
 
 @pytest.mark.parametrize(
     ("points", "next_tier", "to_next", "percent"),
-    [(0, Tier.SILVER, 1000, 0), (320, Tier.SILVER, 680, 32), (999, Tier.SILVER, 1, 100),
-     (1000, Tier.GOLD, 4000, 0), (3000, Tier.GOLD, 2000, 50), (5000, None, 0, 100)],
+    [
+        (0, Tier.SILVER, 1000, 0),
+        (320, Tier.SILVER, 680, 32),
+        (999, Tier.SILVER, 1, 100),
+        (1000, Tier.GOLD, 4000, 0),
+        (3000, Tier.GOLD, 2000, 50),
+        (5000, None, 0, 100),
+    ],
 )
 def test_progress_to_next_tier(points, next_tier, to_next, percent):
     progress = tiers.progress(points)

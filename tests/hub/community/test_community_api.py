@@ -71,10 +71,17 @@ def test_roles_validation_and_mass_assignment(api, people):
     assert api(people["asker"]).post("/questions", {"title": "Long one", "body": "x" * 20_001}).status_code == 422
     only_script = api(people["asker"]).post("/questions", {"title": "Scripted", "body": "<script>x()</script>"})
     assert only_script.status_code == 422
-    smuggled = api(people["asker"]).post("/questions", {
-        "title": "Smuggled fields", "body": "ok", "author_id": people["manager"].id, "accepted_answer_id": 5,
-        "is_hidden": True, "body_html": "<script>1</script>",
-    })
+    smuggled = api(people["asker"]).post(
+        "/questions",
+        {
+            "title": "Smuggled fields",
+            "body": "ok",
+            "author_id": people["manager"].id,
+            "accepted_answer_id": 5,
+            "is_hidden": True,
+            "body_html": "<script>1</script>",
+        },
+    )
     assert smuggled.status_code == 201
     assert (smuggled.json["author_id"], smuggled.json["accepted_answer_id"]) == (people["asker"].id, None)
     assert smuggled.json["body_html"] == "<p>ok</p>"

@@ -55,8 +55,11 @@ browser-deps:
 	  else echo "Install Chromium (apt-get install chromium) to run the browser tests."; fi; \
 	fi
 
+# ruff (rules and formatting) and import-linter (the package layering in pyproject.toml).
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 test: setup browser-deps lint
 	$(VENV)/bin/pytest -p no:cacheprovider

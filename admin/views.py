@@ -14,9 +14,9 @@ from hub import services
 from hub.audit import record_audit
 from hub.errors import VouchError
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.htmx import render_page_or_partial
 from hub.models import STAFF_ROLES, Advocate, ApiToken, AuditEntry, Group, Role, Tier, User, advocate_groups
-from hub.providers import advocate_facts
 from hub.settings import get_setting, save_setting
 from hub.validation import Fields
 from rewards import services as rewards_services
@@ -108,7 +108,7 @@ def advocates():
     rows = db.session.scalars(
         query.options(selectinload(Advocate.user)).order_by(User.name).limit(PAGE).offset((page - 1) * PAGE)
     ).all()
-    facts = advocate_facts([a.id for a in rows])
+    facts = hooks().advocate_facts([a.id for a in rows])
     groups = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_page_or_partial(
         "admin/advocates.html",
@@ -141,7 +141,7 @@ def advocate_profile(advocate_id: int):
         entries=entries,
         total_entries=total,
         badges=badges_of(advocate.id),
-        facts=advocate_facts([advocate.id])[advocate.id],
+        facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
         adjust_form=AdjustForm(),
     )
@@ -185,7 +185,7 @@ def adjust_points(advocate_id: int):
         entries=entries,
         total_entries=total,
         badges=badges_of(advocate.id),
-        facts=advocate_facts([advocate.id])[advocate.id],
+        facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
         adjust_form=form,
     ), 422

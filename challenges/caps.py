@@ -316,7 +316,7 @@ def burnout_bucket(n: int) -> str:
 
 
 def advocate_facts(advocate_ids: list[int]) -> dict[int, dict]:
-    """The hub.providers hook: asks in the last 365 days and the burnout bucket."""
+    """The advocate-facts hook (hub.hooks): asks in the last 365 days and the burnout bucket."""
     return {a: {"asks_last_365": n, "burnout": burnout_bucket(n)} for a, n in asks_last_365(advocate_ids).items()}
 
 

@@ -1,6 +1,6 @@
 """Community answers complete `community_answer` challenges; the weekly digest reads the feed.
 
-Both hook into hub through hub.providers (installed by challenges.hooks): hub enqueues
+Both hook into hub through hub.hooks (installed by challenges.hooks): hub enqueues
 `challenges.jobs.complete_community_answer` when an answer is accepted or gets its 3rd
 upvote, and asks `digest_items` which new challenges an advocate may take — through
 `services.feed_for`, the same eligibility and caps code the hub feed uses.

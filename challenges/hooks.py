@@ -1,24 +1,27 @@
-"""Wires challenges into the hub: advocate facts (asks, burnout), home feed, demo data,
-community answers that complete challenges, and the weekly digest's challenge list."""
+"""How challenges plugs into hub (hub.hooks): advocate facts (asks, burnout), the home page's
+"For you" and references cards, the sales landing page, demo data, community answers that
+complete challenges, and the weekly digest's challenge list."""
 
 from __future__ import annotations
 
+from flask import Flask
 
-def install() -> None:
-    """Register the challenges package's hooks with hub.providers (idempotent)."""
-    from challenges import caps, community, jobs
-    from challenges.demo import seed_demo_challenges
-    from challenges.views import for_you_section
-    from hub.providers import (
-        register_advocate_facts,
-        register_answer_milestone_job,
-        register_demo_seeder,
-        register_digest_source,
-        register_home_section,
-    )
+from challenges import caps, community, jobs
+from challenges.demo import seed_demo_challenges
+from challenges.references.demo import seed_demo_references
+from challenges.references.views import home_section as references_section
+from challenges.views import for_you_section
+from hub.hooks import hooks
+from hub.models import Role
 
-    register_advocate_facts(caps.advocate_facts)
-    register_home_section(10, for_you_section)
-    register_demo_seeder(seed_demo_challenges)
-    register_answer_milestone_job(jobs.complete_community_answer)
-    register_digest_source(community.digest_items)
+
+def install(app: Flask) -> None:
+    """Register the challenges package's hooks on `app` (create_app calls this once per app)."""
+    registry = hooks(app)
+    registry.advocate_fact_sources.append(caps.advocate_facts)
+    registry.add_home_section(10, for_you_section)
+    registry.add_home_section(30, references_section)
+    registry.role_homes[Role.SALES] = "references.sales_references"
+    registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references])
+    registry.answer_milestone_jobs.append(jobs.complete_community_answer)
+    registry.digest_sources.append(community.digest_items)

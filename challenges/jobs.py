@@ -65,7 +65,7 @@ def requeue_stuck(older_than: dt.timedelta) -> dict[str, int]:
 
 
 def complete_community_answer(answer_id: int) -> int:
-    """Job (registered with hub.providers): an accepted or 3-upvote answer completes the
+    """Job (an answer-milestone hook, hub.hooks): an accepted or 3-upvote answer completes the
     matching `community_answer` challenges for its author. Idempotent on (challenge, answer)."""
     from challenges import community
 

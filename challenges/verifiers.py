@@ -13,8 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import select
+
 from challenges import urlcheck
 from challenges.models import AskKind, Effort
+from challenges.references.models import Opportunity, Referral
+from hub.extensions import db
+from hub.queue import job_context
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,21 @@ def manual(_evidence: Evidence) -> Verdict:
     return Verdict("review", "Waiting for a manager to review.")
 
 
+def check_crm(evidence: Evidence) -> Verdict:
+    """A referral's completion (run when the sweep re-verifies it): approve once a CRM
+    opportunity names the referral; until then leave it to the CRM or a manager."""
+    with job_context():
+        found = db.session.scalar(
+            select(Opportunity.external_id)
+            .join(Referral, Referral.id == Opportunity.referral_id)
+            .where(Referral.completion_id == evidence.completion_id, Referral.flag_reason.is_(None))
+            .limit(1)
+        )
+    if found is not None:
+        return Verdict("approve", f"The referral became CRM opportunity {found}.")
+    return Verdict("review", "Waiting for the CRM opportunity; a manager can also decide it here.")
+
+
 def waiting_for(source: str) -> Verifier:
     def check(_evidence: Evidence) -> Verdict:
         return Verdict("review", f"Waiting for {source}; a manager can also decide it here.")
@@ -224,7 +244,7 @@ register_verifier("url_check", "Link check (page must contain the marker text)",
 register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers)
 register_verifier("manual", "Manual review", manual, in_job=False)
 register_verifier("community", "Community (answer accepted or 3 upvotes)", waiting_for("the community answer"))
-register_verifier("crm", "CRM (lead becomes an opportunity)", waiting_for("the CRM opportunity"))
+register_verifier("crm", "CRM (lead becomes an opportunity)", check_crm)
 register_verifier("feedback", "Sales feedback (call confirmed)", waiting_for("the sales rep's feedback"))
 
 

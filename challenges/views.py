@@ -206,5 +206,5 @@ def remove_blackout():
 
 
 def for_you_section(advocate) -> tuple[str, dict] | None:
-    """The "For you" cards on the advocate's hub (hub.providers home section)."""
+    """The "For you" cards on the advocate's hub page (a home section, hub.hooks)."""
     return "challenges/_for_you.html", {"items": services.feed_for(advocate)[:6]}

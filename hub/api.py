@@ -21,6 +21,7 @@ from hub import services
 from hub.db import utcnow
 from hub.errors import NotFound, VouchError, error_body, is_transient_db_error, vouch_error_response
 from hub.extensions import csrf, db, limiter
+from hub.hooks import hooks
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, IdempotencyKey, Role, User, advocate_groups
 from hub.validation import Fields, iso
 
@@ -305,12 +306,9 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
 # --- serializers ---------------------------------------------------------------------------
 
 
-def advocate_json(advocate: Advocate, facts: dict | None = None, badges: list[str] | None = None) -> dict:
-    """The api.md advocate object. Lists pass `facts` and `badges` fetched for the whole page."""
-    from rewards.badges import badge_codes_for
-
-    facts = facts if facts is not None else advocate_facts([advocate.id])[advocate.id]
-    badges = badges if badges is not None else badge_codes_for([advocate.id])[advocate.id]
+def advocate_json(advocate: Advocate, facts: dict | None = None) -> dict:
+    """The api.md advocate object. Lists pass the `facts` (hub.hooks) fetched for the whole page."""
+    facts = facts if facts is not None else hooks().advocate_facts([advocate.id])[advocate.id]
     return {
         "id": advocate.id,
         "user_id": advocate.user_id,
@@ -325,7 +323,7 @@ def advocate_json(advocate: Advocate, facts: dict | None = None, badges: list[st
         "tier": str(advocate.tier),
         "lifetime_points": advocate.lifetime_points,
         "balance": advocate.balance,
-        "badges": badges,
+        "badges": facts.get("badges", []),
         "asks_last_365": facts.get("asks_last_365", 0),
         "burnout": facts.get("burnout", "healthy"),
         "joined_at": iso(advocate.joined_at),
@@ -342,8 +340,6 @@ def advocate_for(user: User, advocate_id: int) -> Advocate:
         return advocate
     raise NotFound("Advocate not found.")
 
-
-from hub.providers import advocate_facts  # noqa: E402  (kept beside its only user)
 
 ADVOCATE_BODY = {
     "type": "object",
@@ -424,11 +420,8 @@ def list_advocates(user: User) -> dict:
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    from rewards.badges import badge_codes_for
-
-    ids = [a.id for a in advocates]
-    facts, badges = advocate_facts(ids), badge_codes_for(ids)
-    return paginated([advocate_json(a, facts[a.id], badges[a.id]) for a in advocates], page, per_page, total)
+    facts = hooks().advocate_facts([a.id for a in advocates])
+    return paginated([advocate_json(a, facts[a.id]) for a in advocates], page, per_page, total)
 
 
 @endpoint(bp, "/advocates/<int:advocate_id>", roles=ALL_ROLES - {Role.SALES}, summary="One advocate")

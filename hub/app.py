@@ -100,6 +100,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_queue(app)
     register_error_handlers(app)
     _register_request_hooks(app)
+    _install_hooks(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -220,11 +221,19 @@ def _register_blueprints(app: Flask) -> None:
 
     register_template_helpers(app)
 
-    from challenges.hooks import install as install_challenges
-    from challenges.references.hooks import install as install_references
 
-    install_challenges()
-    install_references()
+def _install_hooks(app: Flask) -> None:
+    """The app's extension points (hub.hooks), filled by hub, then each package in layer order."""
+    from admin.hooks import install as install_admin
+    from challenges.hooks import install as install_challenges
+    from hub.community.demo import seed_community
+    from hub.hooks import init_hooks
+    from rewards.hooks import install as install_rewards
+
+    init_hooks(app).demo_seeders.append(seed_community)
+    install_rewards(app)
+    install_challenges(app)
+    install_admin(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 from flask import Flask, Response, abort, make_response, render_template, request
 from flask_login import current_user
+
+from hub.db import utcnow
 
 
 def is_htmx() -> bool:
@@ -88,3 +91,19 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("datetime")
     def _datetime(value) -> str:
         return value.strftime("%b %-d, %Y %H:%M UTC") if value else ""
+
+    @app.template_filter("age")
+    def _age(value) -> str:
+        """ "today", "1 day ago", "12 days ago"."""
+        if value is None:
+            return ""
+        days = max(0, (utcnow() - value).days)
+        return "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+
+    @app.template_filter("money")
+    def _money(value) -> str:
+        """A decimal amount (Decimal or decimal string) with thousands separators: 12,500.00."""
+        try:
+            return f"{Decimal(str(value)):,.2f}"
+        except (InvalidOperation, ValueError):
+            return str(value)

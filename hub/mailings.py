@@ -20,9 +20,9 @@ from sqlalchemy.orm import joinedload
 from hub.db import utcnow
 from hub.email_prefs import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.mail import drain_outbox, queue_email
 from hub.models import Advocate, EmailMessage, Notification, User
-from hub.providers import digest_items
 from hub.queue import enqueue_after_commit, job_context
 from hub.settings import get_setting
 from hub.signals import completion_approved
@@ -128,7 +128,7 @@ def compose_digest(advocate_id: int, week: str, now: dt.datetime | None = None) 
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or not email_allowed(advocate, "digest"):
         return None
-    items = digest_items(advocate_id, now - DIGEST_WINDOW, DIGEST_LIMIT)
+    items = hooks().digest_items(advocate_id, now - DIGEST_WINDOW, DIGEST_LIMIT)
     if not items:
         return None
     for item in items:

@@ -17,6 +17,7 @@ from hub.audit import record_audit
 from hub.db import utcnow
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.mail import queue_email
 from hub.models import (
     COMPANY_SIZES,
@@ -168,8 +169,6 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
 
 
 def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -> Advocate:
-    from rewards.leaderboard import sync_advocate_groups
-
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         raise NotFound("Advocate not found.")
@@ -177,7 +176,7 @@ def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -
     before = sorted(g.name for g in advocate.groups)
     advocate.groups = groups
     db.session.flush()
-    sync_advocate_groups(advocate_id)
+    hooks().advocate_groups_changed(advocate_id)
     record_audit(
         actor_id,
         "advocate.groups",

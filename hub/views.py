@@ -16,6 +16,7 @@ from hub.forms import (
     LoginForm,
     NewPasswordForm,
 )
+from hub.hooks import hooks
 from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Role
 from hub.notifications import mark_all_read, notifications_page, unread_count
@@ -36,11 +37,8 @@ def _failed_login(response) -> bool:
 
 
 def home_for(role: Role) -> str:
-    return (
-        url_for("admin.dashboard")
-        if role in {Role.MANAGER, Role.OWNER}
-        else (url_for("hub.references_home") if role is Role.SALES else url_for("hub.home"))
-    )
+    """Where a role lands after login: the page its package registered (hub.hooks role_homes)."""
+    return url_for(hooks().home_endpoint(role))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -151,20 +149,11 @@ def change_password():
 def home():
     if current_user.role is not Role.ADVOCATE:
         return redirect(home_for(current_user.role))
-    from rewards.views import hub_summary
-
-    return render_template("hub/home.html", **hub_summary(current_user.advocate))
+    advocate = current_user.advocate
+    return render_template("hub/home.html", advocate=advocate, sections=hooks().sections_for(advocate))
 
 
 home.allowed_roles = ALL_ROLES  # type: ignore[attr-defined]
-
-
-@bp.get("/references")
-@roles_required(Role.SALES)
-def references_home():
-    from challenges.references.views import sales_references
-
-    return sales_references()
 
 
 @bp.get("/notifications")

@@ -76,3 +76,8 @@ def badge_codes_for(advocate_ids: list[int]) -> dict[int, list[str]]:
             if code in CATALOG:
                 codes[advocate_id].append(code)
     return codes
+
+
+def badge_facts(advocate_ids: list[int]) -> dict[int, dict]:
+    """The advocate-facts hook (hub.hooks): each advocate's badge codes as `badges`."""
+    return {a: {"badges": codes} for a, codes in badge_codes_for(advocate_ids).items()}

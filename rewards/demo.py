@@ -1,12 +1,62 @@
-"""The demo reward catalog and a few redemptions in every state (for `hub seed-demo`)."""
+"""The demo advocates' points history, the reward catalog and a few redemptions in every state
+(demo seeders for `hub seed-demo`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+
 from sqlalchemy import select
 
+from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Role, User
-from rewards.models import RedemptionStatus
+from rewards import catalog, services
+from rewards.ledger import post_entry
+from rewards.models import EntryKind, RedemptionStatus
+
+# Lifetime points each demo advocate (hub.demo) earned over the last months: all three tiers.
+LIFETIME_POINTS = {
+    "ada@example.com": 1450,
+    "grace@example.com": 5600,
+    "alan@example.com": 820,
+    "katherine@example.com": 2300,
+    "linus@example.com": 400,
+    "margaret@example.com": 3900,
+    "tim@example.com": 150,
+    "radia@example.com": 1120,
+    "barbara@example.com": 60,
+    "donald@example.com": 0,
+    "frances@example.com": 7200,
+    "edsger@example.com": 5400,
+    "hedy@example.com": 980,
+    "john@example.com": 2650,
+    "sophie@example.com": 1890,
+    "ken@example.com": 5150,
+    "dennis@example.com": 3300,
+    "jean@example.com": 700,
+    "kristen@example.com": 530,
+    "annie@example.com": 1250,
+    "shafi@example.com": 6100,
+    "vint@example.com": 2050,
+    "lynn@example.com": 310,
+    "niklaus@example.com": 1600,
+    "adele@example.com": 890,
+    "leslie@example.com": 240,
+    "evelyn@example.com": 1760,
+    "carl@example.com": 120,
+    "mary@example.com": 430,
+    "whitfield@example.com": 50,
+}
+MEMOS = [
+    "Review on G2 approved",
+    "Reference call",
+    "Webinar attended",
+    "Community answer accepted",
+    "Case study interview",
+    "Referral became a customer",
+    "Product feedback session",
+]
 
 CATALOG = [
     (
@@ -75,10 +125,41 @@ REDEMPTIONS = [
 ]
 
 
+def seed_points_history() -> str:
+    """Each demo advocate's lifetime points as `earn` entries spread over the last 200 days
+    (so month and quarter boards are populated), and Ada's welcome gift from the owner."""
+    rng = random.Random(7)
+    now = utcnow()
+    owner_id = db.session.scalar(select(User.id).where(User.role == Role.OWNER).order_by(User.id).limit(1))
+    advocates = dict(
+        db.session.execute(select(User.email, Advocate.id).join(Advocate, Advocate.user_id == User.id)).all()
+    )
+    for email, points in LIFETIME_POINTS.items():
+        advocate_id = advocates.get(email)
+        if advocate_id is None:
+            continue
+        remaining, n = points, 0
+        while remaining > 0:
+            chunk = min(remaining, rng.choice([50, 100, 150, 250, 500]))
+            when = now - dt.timedelta(days=rng.randint(0, 200), hours=rng.randint(0, 23))
+            post_entry(
+                advocate_id,
+                chunk,
+                kind=EntryKind.EARN,
+                source_type="demo",
+                source_id=f"{advocate_id}-{n}",
+                memo=rng.choice(MEMOS),
+                at=when,
+            )
+            remaining -= chunk
+            n += 1
+    if "ada@example.com" in advocates and owner_id is not None:
+        services.adjust_points(advocates["ada@example.com"], 25, "Welcome gift for joining the beta", owner_id)
+    return ""
+
+
 def seed_rewards() -> str:
     """Create the demo catalog and redemptions through the same services the app uses."""
-    from rewards import catalog, services
-
     manager_id = db.session.scalar(select(User.id).where(User.role == Role.MANAGER).limit(1))
     rewards = {}
     for name, kind, cost, stock, tier, limit, approval, description in CATALOG:

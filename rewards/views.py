@@ -13,17 +13,14 @@ from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
-from hub.providers import home_sections, register_demo_seeder
 from hub.settings import get_setting
 from hub.validation import Fields
 from rewards import catalog, services, tiers
 from rewards.badges import badges_of
-from rewards.demo import seed_rewards
 from rewards.leaderboard_view import leaderboard_payload
 from rewards.models import RedemptionStatus
 
 bp = Blueprint("rewards", __name__)
-register_demo_seeder(seed_rewards)
 
 PERIOD_LABELS = {"all": "All time", "month": "This month", "quarter": "This quarter"}
 PAGE_SIZE = 25
@@ -38,17 +35,26 @@ def tier_summary(advocate: Advocate) -> dict:
     }
 
 
-def hub_summary(advocate: Advocate) -> dict:
-    recent, _ = services.ledger_page(advocate.id, 1, 5)
+def tier_section(advocate: Advocate) -> tuple[str, dict]:
+    """The advocate's home page: balance, lifetime points and progress to the next tier."""
+    return "rewards/_home_tier.html", tier_summary(advocate)
+
+
+def badges_and_board_section(advocate: Advocate) -> tuple[str, dict]:
+    """The advocate's home page: their badges beside the all-time leaderboard widget."""
     board = leaderboard_payload(advocate.user, "all", None, 5)
-    return tier_summary(advocate) | {
+    return "rewards/_home_badges_board.html", {
         "badges": badges_of(advocate.id),
-        "recent": recent,
         "board": board,
         "period": "all",
         "period_labels": PERIOD_LABELS,
-        "sections": home_sections(advocate),
     }
+
+
+def recent_activity_section(advocate: Advocate) -> tuple[str, dict]:
+    """The advocate's home page: their five latest ledger entries."""
+    recent, _ = services.ledger_page(advocate.id, 1, 5)
+    return "rewards/_home_recent.html", {"recent": recent}
 
 
 @bp.get("/me/summary")

@@ -10,7 +10,6 @@ from challenges.references import bridge, referrals, services
 from challenges.references.forms import FeedbackForm, ReferenceRequestForm, ReferralForm
 from challenges.references.models import RequestStatus
 from hub.auth import roles_required
-from hub.db import utcnow
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial
@@ -38,8 +37,10 @@ def _form_data(form) -> dict:
 # --- sales ----------------------------------------------------------------------------------
 
 
+@bp.get("/references")
+@roles_required(Role.SALES)
 def sales_references():
-    """The sales home (/references, routed by hub.views): my requests and their status."""
+    """The sales home: my requests and their status."""
     f = request.args.get("status") or None
     status = f if f in {s.value for s in RequestStatus} else None
     rows, total = services.list_requests(current_user, status, 1, 100)
@@ -176,23 +177,3 @@ def home_section(advocate) -> tuple[str, dict] | None:
     pending = [(a, rr) for a, rr in services.asks_for(advocate.id) if a.status.value == "asked"]
     deals = attribution.deals_helped(advocate.id, limit=3)
     return "references/_home_section.html", {"pending": pending, "deals": deals}
-
-
-@bp.app_template_filter("money")
-def _money(value) -> str:
-    """A decimal amount (Decimal or decimal string) with thousands separators: 12,500.00."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return f"{Decimal(str(value)):,.2f}"
-    except (InvalidOperation, ValueError):
-        return str(value)
-
-
-@bp.app_template_filter("age")
-def _age(value) -> str:
-    """ "today", "1 day ago", "12 days ago"."""
-    if value is None:
-        return ""
-    days = max(0, (utcnow() - value).days)
-    return "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"

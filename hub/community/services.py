@@ -4,7 +4,7 @@ Invariants held by the database: one vote per (answer, user) (unique key, INSERT
 CONFLICT DO NOTHING, so parallel clicks give one vote); the upvote counter moves by an SQL
 expression in the vote's transaction; a question gets one accepted answer (conditional
 UPDATE … WHERE accepted_answer_id IS NULL). When an answer is accepted or gets its 3rd
-upvote, the jobs registered in hub.providers are enqueued after commit and the blinker
+upvote, the jobs registered in hub.hooks are enqueued after commit and the blinker
 signals in hub.signals are sent after commit.
 """
 
@@ -21,10 +21,10 @@ from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, Answer, Answer
 from hub.db import insert_ignore, utcnow
 from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.markup import render_markdown
 from hub.models import STAFF_ROLES, Advocate, Role, User
 from hub.notifications import notify
-from hub.providers import answer_milestone_jobs
 from hub.queue import call_after_commit, enqueue_after_commit
 from hub.signals import answer_accepted, answer_upvote_threshold
 
@@ -225,7 +225,7 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
 
 
 def _milestone(answer: Answer, signal) -> None:
-    for job in answer_milestone_jobs():
+    for job in hooks().answer_milestone_jobs:
         enqueue_after_commit(job, answer.id, job_id=milestone_job_id(job, answer.id))
     answer_id, question_id, author_id = answer.id, answer.question_id, answer.author_id
     call_after_commit(

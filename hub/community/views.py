@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from hub.auth import roles_required
 from hub.community import services
-from hub.community.demo import seed_community
 from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
 from hub.errors import ValidationFailed, VouchError
@@ -20,11 +19,9 @@ from hub.extensions import db, limiter
 from hub.htmx import is_htmx, render_page_or_partial
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES
-from hub.providers import register_demo_seeder
 from hub.validation import Fields
 
 bp = Blueprint("community", __name__, url_prefix="/community")
-register_demo_seeder(seed_community)
 
 POSTERS = tuple(services.POSTER_ROLES)
 PAGE_SIZE = 20

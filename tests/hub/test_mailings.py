@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from hub import providers
 from hub.db import utcnow
 from hub.email_prefs import set_enabled_kinds
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.mailings import compose_digest, compose_reengagement, send_digests, thank_for_completions, week_key
 from hub.models import Advocate, EmailMessage
 from hub.signals import completion_approved
@@ -23,7 +23,7 @@ def _emails(kind: str | None = None) -> list[EmailMessage]:
 
 
 @pytest.fixture()
-def digest_source(monkeypatch):
+def digest_source(monkeypatch, app):
     """A stand-in for the challenges feed: the advocate ids it was asked about, and what it offers."""
     asked: list[tuple[int, dt.datetime, int]] = []
     offer: dict[int, list[dict]] = {}
@@ -32,7 +32,7 @@ def digest_source(monkeypatch):
         asked.append((advocate_id, since, limit))
         return [dict(item) for item in offer.get(advocate_id, [])][:limit]
 
-    monkeypatch.setattr(providers, "_digest_sources", [source])
+    monkeypatch.setattr(hooks(app), "digest_sources", [source])
     return asked, offer
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hub import providers, signals
+from hub import signals
 from hub.community.models import Answer, AnswerVote, Question
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.models import Advocate, AuditEntry, Notification
 
 
@@ -22,14 +23,14 @@ def people(make, ctx):
 
 
 @pytest.fixture()
-def milestones(monkeypatch):
+def milestones(monkeypatch, app):
     """Record the answer-milestone jobs and signals (as the challenges package would subscribe)."""
     calls: list[tuple[str, int]] = []
 
     def record_milestone(answer_id: int) -> None:
         calls.append(("job", answer_id))
 
-    monkeypatch.setattr(providers, "_answer_milestone_jobs", [record_milestone])
+    monkeypatch.setattr(hooks(app), "answer_milestone_jobs", [record_milestone])
 
     def on_accepted(_sender, answer_id, **_kw):
         calls.append(("accepted", answer_id))

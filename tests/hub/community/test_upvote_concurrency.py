@@ -8,11 +8,12 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from hub import providers, signals
+from hub import signals
 from hub.community import services
 from hub.community.models import Answer, AnswerVote
 from hub.errors import AlreadyVoted
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.models import User
 
 
@@ -78,7 +79,7 @@ def test_ten_parallel_upvotes_by_one_user_count_once(pg_app, make, repeat):
 
 @pytest.mark.services
 def test_parallel_upvotes_by_many_fire_the_milestone_once(pg_app, make, monkeypatch):
-    monkeypatch.setattr(providers, "_answer_milestone_jobs", [record_milestone])
+    monkeypatch.setattr(hooks(pg_app), "answer_milestone_jobs", [record_milestone])
     pg_app.extensions["vouch_queue"].queue().empty()  # jobs earlier tests left for a worker that never ran
     fired: list[int] = []
     lock = threading.Lock()

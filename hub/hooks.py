@@ -1,0 +1,111 @@
+"""Extension points: what the packages above hub add to its pages, API, jobs and demo data.
+
+hub imports no sibling package. Each app carries one `Hooks` at `app.extensions["vouch_hooks"]`;
+`create_app` makes it empty and then calls `install(app)` of rewards, challenges and admin
+(their `hooks.py`), in that order, to fill it. Everything here is per app: a test that needs
+other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources", [...])`).
+
+- `advocate_fact_sources`: `source(advocate_ids) -> {advocate_id: {fact: value}}`, merged over
+  the defaults (no asks, `healthy`, no badges) for the API's advocate object and the consoles.
+- `home_sections`: (order, `section(advocate) -> (template, context) | None`) — the advocate's
+  hub page is these sections in order; each template reads its context as `section`.
+- `role_homes`: the endpoint each role lands on after login (advocates: `hub.home`).
+- `demo_seeders`: `seeder() -> summary`, run in registration order after hub's own accounts.
+- `answer_milestone_jobs`: `job(answer_id)` enqueued after a community answer is accepted or
+  reaches its 3rd upvote, with the id `answer-<answer_id>-<module>-<name>` (idempotent jobs).
+- `digest_sources`: `source(advocate_id, since, limit) -> [{"title", "points", "effort", "url"}]`,
+  the challenges an advocate may take now that were published since `since`.
+- `group_change_listeners`: `listener(advocate_id)`, called in the transaction that changed
+  the advocate's groups (the leaderboards copy scores into the group boards after commit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from flask import Flask, current_app
+
+from hub.models import Role
+
+if TYPE_CHECKING:
+    from hub.models import Advocate
+
+EXTENSION_KEY = "vouch_hooks"
+
+AdvocateFacts = Callable[[list[int]], dict[int, dict]]
+HomeSection = Callable[["Advocate"], "tuple[str, dict] | None"]
+DemoSeeder = Callable[[], str]
+AnswerMilestoneJob = Callable[[int], None]
+DigestSource = Callable[[int, dt.datetime, int], list[dict]]
+GroupChangeListener = Callable[[int], None]
+
+DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": []}
+
+
+@dataclass
+class Hooks:
+    """One app's extension points (see the module docstring for each one's contract)."""
+
+    advocate_fact_sources: list[AdvocateFacts] = field(default_factory=list)
+    home_sections: list[tuple[int, HomeSection]] = field(default_factory=list)
+    role_homes: dict[Role, str] = field(default_factory=lambda: {Role.ADVOCATE: "hub.home"})
+    demo_seeders: list[DemoSeeder] = field(default_factory=list)
+    answer_milestone_jobs: list[AnswerMilestoneJob] = field(default_factory=list)
+    digest_sources: list[DigestSource] = field(default_factory=list)
+    group_change_listeners: list[GroupChangeListener] = field(default_factory=list)
+
+    def add_home_section(self, order: int, section: HomeSection) -> None:
+        self.home_sections.append((order, section))
+        self.home_sections.sort(key=lambda pair: pair[0])
+
+    def advocate_facts(self, advocate_ids: list[int]) -> dict[int, dict]:
+        """Every registered fact for each advocate, over the defaults; one call per source."""
+        facts: dict[int, dict] = {a: {**DEFAULT_FACTS} for a in advocate_ids}
+        for source in self.advocate_fact_sources:
+            for advocate_id, extra in source(advocate_ids).items():
+                facts.setdefault(advocate_id, {**DEFAULT_FACTS}).update(extra)
+        return facts
+
+    def sections_for(self, advocate: Advocate) -> list[tuple[str, dict]]:
+        """The advocate's home page sections, in order: (template, context) pairs."""
+        rendered = []
+        for _, section in self.home_sections:
+            result = section(advocate)
+            if result is not None:
+                rendered.append(result)
+        return rendered
+
+    def home_endpoint(self, role: Role) -> str:
+        return self.role_homes.get(role, "hub.home")
+
+    def run_demo_seeders(self) -> str:
+        """Run every demo seeder in order; their summaries joined as ", a, b"."""
+        parts = [seeder() for seeder in self.demo_seeders]
+        return "".join(f", {p}" for p in parts if p)
+
+    def digest_items(self, advocate_id: int, since: dt.datetime, limit: int) -> list[dict]:
+        """Up to `limit` digest items from the sources, in registration order."""
+        items: list[dict] = []
+        for source in self.digest_sources:
+            items.extend(source(advocate_id, since, limit - len(items)))
+            if len(items) >= limit:
+                break
+        return items[:limit]
+
+    def advocate_groups_changed(self, advocate_id: int) -> None:
+        for listener in self.group_change_listeners:
+            listener(advocate_id)
+
+
+def init_hooks(app: Flask) -> Hooks:
+    """Give the app its own, empty hooks (create_app, before the packages install theirs)."""
+    app.extensions[EXTENSION_KEY] = Hooks()
+    return app.extensions[EXTENSION_KEY]
+
+
+def hooks(app: Flask | None = None) -> Hooks:
+    """The hooks of `app`, or of the current app."""
+    return (app or current_app).extensions[EXTENSION_KEY]

@@ -1,0 +1,21 @@
+"""How rewards plugs into hub (hub.hooks): advocates' badges, the home page's points sections,
+the demo points history and catalog, and group boards that follow membership changes."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from hub.hooks import hooks
+from rewards import demo, leaderboard, views
+from rewards.badges import badge_facts
+
+
+def install(app: Flask) -> None:
+    """Register rewards' hooks on `app` (create_app calls this once per app)."""
+    registry = hooks(app)
+    registry.advocate_fact_sources.append(badge_facts)
+    registry.add_home_section(0, views.tier_section)
+    registry.add_home_section(40, views.badges_and_board_section)
+    registry.add_home_section(50, views.recent_activity_section)
+    registry.demo_seeders.extend([demo.seed_points_history, demo.seed_rewards])
+    registry.group_change_listeners.append(leaderboard.sync_advocate_groups)

@@ -242,9 +242,8 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     Redis sets are built under temporary keys and renamed into place, so readers never
     see an empty or half-built board.
     """
-    from rewards.ledger import lifetime_expression
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry
+    from rewards.models import LedgerEntry, lifetime_expression
 
     at = at or utcnow()
     db.session.execute(delete(S))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import utcnow
@@ -23,7 +23,8 @@ from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
 from rewards import leaderboard
-from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry
+from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
+from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
 
@@ -101,8 +102,6 @@ def post_entry(
     balance, lifetime = moved
     if lifetime_delta:
         leaderboard.add_points(advocate_id, lifetime_delta, at)
-        from rewards.services import refresh_tier
-
         refresh_tier(advocate_id, lifetime)
     return Posted(entry, balance, lifetime)
 
@@ -114,19 +113,19 @@ def balance_of(advocate_id: int) -> int:
     )
 
 
-def lifetime_expression():
-    return func.coalesce(
-        func.sum(
-            case(
-                (
-                    (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
-                    LedgerEntry.delta,
-                ),
-                else_=0,
-            )
-        ),
-        0,
+def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
+    """One page of an advocate's entries, newest first, and how many there are."""
+    total = db.session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
     )
+    items = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.advocate_id == advocate_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(items), total
 
 
 def rebuild_caches() -> int:

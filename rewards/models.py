@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
@@ -24,6 +36,22 @@ class EntryKind(enum.StrEnum):
 
 # Positive entries of these kinds raise lifetime points (and leaderboard scores).
 LIFETIME_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+
+
+def lifetime_expression():
+    """SQL: the lifetime points in a group of ledger entries (positive entries of LIFETIME_KINDS)."""
+    return func.coalesce(
+        func.sum(
+            case(
+                (
+                    (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
+                    LedgerEntry.delta,
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    )
 
 
 class LedgerEntry(db.Model):

@@ -22,8 +22,7 @@ def check_rewards_invariants() -> None:
 
     from hub.extensions import db
     from hub.models import Advocate
-    from rewards.ledger import lifetime_expression
-    from rewards.models import HOLDING_STATUSES, LedgerEntry, Redemption, RedemptionStatus, Reward
+    from rewards.models import HOLDING_STATUSES, LedgerEntry, Redemption, RedemptionStatus, Reward, lifetime_expression
 
     db.session.expire_all()
     sums = {

@@ -20,6 +20,7 @@ from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
 from rewards import catalog, ledger, services
+from rewards.services import redemptions
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
 
 
@@ -175,14 +176,14 @@ def test_failure_inside_the_transaction_rolls_everything_back(pg_app, make, monk
     with pg_app.app_context():
         reward_id = new_reward(points_cost=100, stock=5)
         advocate_id = make.advocate(points=500).id
-    real_post = services.post_entry
+    real_post = redemptions.post_entry
 
     def failing_post(*args, **kwargs):
         if where == "after_debit":
             real_post(*args, **kwargs)
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr(services, "post_entry", failing_post)
+    monkeypatch.setattr(redemptions, "post_entry", failing_post)
     with pg_app.app_context():
         with pytest.raises(RuntimeError, match="injected"):
             services.redeem_reward(advocate_id, reward_id, 100)
@@ -254,7 +255,7 @@ def test_sqlite_injected_failure_in_the_api_rolls_back(app, make, api, monkeypat
     def failing_post(*args, **kwargs):
         raise RuntimeError("injected crash")
 
-    monkeypatch.setattr(services, "post_entry", failing_post)
+    monkeypatch.setattr(redemptions, "post_entry", failing_post)
     response = client.post(f"/rewards/{reward_id}/redemptions")
     assert response.status_code == 500 and response.json["error"]["code"] == "server_error"
     db.session.expire_all()

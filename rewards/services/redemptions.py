@@ -1,12 +1,13 @@
-"""Points services: tiers, owner adjustments, ledger reads, redemptions and the points economy."""
+"""Redemptions: redeeming a reward all or nothing, the staff decisions (approve, reject with a
+refund, fulfil), the advocate's cancellation, and the staff queue.
+
+Every transition is a conditional UPDATE on the status, so of racing callers exactly one moves
+it; a refund is a ledger entry unique on the redemption, so it happens once.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from dataclasses import dataclass
-
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
@@ -23,164 +24,15 @@ from hub.errors import (
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from hub.notifications import notify
-from hub.settings import get_setting
 from rewards import tiers
-from rewards.badges import award_badge
-from rewards.ledger import MAX_DELTA, lifetime_expression, post_entry
+from rewards.ledger import post_entry
 from rewards.models import (
     HOLDING_STATUSES,
     EntryKind,
-    LedgerEntry,
     Redemption,
     RedemptionStatus,
     Reward,
-    TierChange,
 )
-
-
-def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> int:
-    """Points that decide the tier under the owner's basis (lifetime or rolling 365 days)."""
-    if get_setting("tier_basis") == "rolling_365":
-        since = utcnow() - dt.timedelta(days=365)
-        return db.session.scalar(
-            select(lifetime_expression()).where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since)
-        )
-    if lifetime_points is None:
-        lifetime_points = db.session.scalar(select(Advocate.lifetime_points).where(Advocate.id == advocate_id))
-    return lifetime_points
-
-
-def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_demotion: bool = False) -> Tier:
-    """Set the stored tier to tier_for(basis points); records, badges and notifies a change.
-
-    Spending never demotes (it does not lower lifetime points). Only a recomputation after
-    the owner changes thresholds or the rolling window moves may pass allow_demotion.
-    """
-    points = tier_basis_points(advocate_id, lifetime_points)
-    target = tiers.tier_for(points, get_setting("tier_thresholds"))
-    current = Tier(db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id)))
-    if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
-        return current
-    now = utcnow()
-    changed = db.session.execute(
-        update(Advocate)
-        .where(Advocate.id == advocate_id, Advocate.tier == current)
-        .values(tier=target, tier_changed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
-        return current
-    obj = db.session.identity_map.get(db.session.identity_key(Advocate, advocate_id))
-    if obj is not None:
-        db.session.expire(obj, ["tier", "tier_changed_at"])
-    db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
-    if tiers.rank_of(target) > tiers.rank_of(current):
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
-        notify(user_id, "tier", f"You reached {target.value.title()} status!", "/")
-        for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]:
-            award_badge(advocate_id, f"tier_{reached.value}")
-    db.session.flush()
-    return target
-
-
-def recompute_all_tiers() -> int:
-    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
-
-    One set-based query finds the advocates whose stored tier differs from what their basis
-    points now give; only those go through `refresh_tier` (record, badge, notify). A program
-    of 100,000 advocates where a handful change costs one query, not 100,000."""
-    thresholds = get_setting("tier_thresholds")
-    if get_setting("tier_basis") == "rolling_365":
-        rolling = (
-            select(LedgerEntry.advocate_id, lifetime_expression().label("points"))
-            .where(LedgerEntry.created_at >= utcnow() - dt.timedelta(days=365))
-            .group_by(LedgerEntry.advocate_id)
-            .subquery()
-        )
-        points = func.coalesce(rolling.c.points, 0)
-        source = select(Advocate.id).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
-    else:
-        points = Advocate.lifetime_points
-        source = select(Advocate.id)
-    target = case(
-        (points >= thresholds["gold"], Tier.GOLD.value),
-        (points >= thresholds["silver"], Tier.SILVER.value),
-        else_=Tier.BRONZE.value,
-    )
-    stale = list(
-        db.session.scalars(source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id))
-    )
-    changes = 0
-    for advocate_id in stale:
-        before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
-        if refresh_tier(advocate_id, allow_demotion=True) != before:
-            changes += 1
-    return changes
-
-
-@dataclass(frozen=True)
-class Adjustment:
-    advocate_id: int
-    points: int
-    memo: str
-
-
-def validate_adjustment(raw_points, raw_memo) -> Adjustment | dict[str, str]:
-    errors: dict[str, str] = {}
-    points = raw_points
-    if isinstance(points, bool) or not isinstance(points, int):
-        errors["points"] = "Must be a whole number of points."
-    elif points == 0:
-        errors["points"] = "Must not be zero."
-    elif abs(points) > MAX_DELTA:
-        errors["points"] = f"Must be between -{MAX_DELTA:,} and {MAX_DELTA:,}."
-    memo = raw_memo.strip() if isinstance(raw_memo, str) else ""
-    if not memo:
-        errors["memo"] = "Say why (it is shown to the advocate and in the audit log)."
-    elif len(memo) > 255:
-        errors["memo"] = "At most 255 characters."
-    return errors or Adjustment(0, points, memo)
-
-
-def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int) -> LedgerEntry:
-    """An owner's manual adjustment: one `adjust` entry, audited; never below a zero balance."""
-    if points == 0:
-        raise ValidationFailed({"points": "Must not be zero."})
-    advocate = db.session.get(Advocate, advocate_id)
-    if advocate is None or advocate.is_erased:
-        raise NotFound("Advocate not found.")
-    before = {"balance": advocate.balance, "lifetime_points": advocate.lifetime_points}
-    posted = post_entry(
-        advocate_id, points, EntryKind.ADJUST, "adjustment", uuid.uuid4().hex, memo, created_by_id=actor_id
-    )
-    record_audit(
-        actor_id,
-        "points.adjust",
-        "advocate",
-        advocate_id,
-        before,
-        {"balance": posted.balance, "lifetime_points": posted.lifetime_points, "delta": points, "memo": memo},
-    )
-    sign = "+" if points > 0 else "−"
-    notify(advocate.user_id, "points", f"{sign}{abs(points)} points: {memo}", "/me/activity")
-    return posted.entry
-
-
-def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
-    total = db.session.scalar(
-        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
-    )
-    items = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.advocate_id == advocate_id)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(items), total
-
-
-# --- redemptions -----------------------------------------------------------------------------
 
 REDEMPTIONS_URL = "/me/redemptions"
 
@@ -467,29 +319,3 @@ def redemptions_page(
 def redemption_counts() -> dict[str, int]:
     counts = dict(db.session.execute(select(Redemption.status, func.count()).group_by(Redemption.status)).all())
     return {s.value: counts.get(s, 0) for s in RedemptionStatus}
-
-
-def points_economy() -> dict[str, int]:
-    """Points issued (lifetime-counting entries), redeemed (net of refunds), outstanding (balances).
-
-    Read from what the ledger keeps in step in the same transaction — advocates' cached
-    lifetime points and balances, and the redemptions still holding their points (each has
-    one `redeem` entry, and a `refund` once it no longer holds) — instead of summing millions
-    of ledger rows on every dashboard view. The rewards invariant tests check these agree."""
-    issued, outstanding = db.session.execute(
-        select(func.coalesce(func.sum(Advocate.lifetime_points), 0), func.coalesce(func.sum(Advocate.balance), 0))
-    ).one()
-    redeemed = db.session.scalar(
-        select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES))
-    )
-    return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
-
-
-def tier_counts() -> dict[str, int]:
-    """Active advocates per tier, every tier present."""
-    found = dict(
-        db.session.execute(
-            select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
-        ).all()
-    )
-    return {t.value: found.get(t, 0) for t in Tier}

@@ -1,0 +1,50 @@
+"""Points rules, one module per concern, re-exported here (`from rewards import services`).
+
+- adjustments: an owner's validated, audited point adjustment;
+- redemptions: redeeming a reward all or nothing, and the staff decisions and queue;
+- economy: the dashboard's figures (points issued/redeemed/outstanding, advocates per tier).
+
+Ledger writes go through rewards.ledger; tier moves live in rewards.tier_changes (re-exported
+here for the consoles and commands). Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+from rewards.ledger import ledger_page
+from rewards.services.adjustments import Adjustment, adjust_points, validate_adjustment
+from rewards.services.economy import points_economy, tier_counts
+from rewards.services.redemptions import (
+    REDEMPTIONS_URL,
+    PriceChanged,
+    approve_redemption,
+    cancel_redemption,
+    fulfil_redemption,
+    get_redemption,
+    redeem_reward,
+    redemption_counts,
+    redemptions_page,
+    reject_redemption,
+)
+from rewards.tier_changes import recompute_all_tiers, refresh_tier, tier_basis_points
+
+__all__ = [
+    "REDEMPTIONS_URL",
+    "Adjustment",
+    "PriceChanged",
+    "adjust_points",
+    "approve_redemption",
+    "cancel_redemption",
+    "fulfil_redemption",
+    "get_redemption",
+    "ledger_page",
+    "points_economy",
+    "recompute_all_tiers",
+    "redeem_reward",
+    "redemption_counts",
+    "redemptions_page",
+    "refresh_tier",
+    "reject_redemption",
+    "tier_basis_points",
+    "tier_counts",
+    "validate_adjustment",
+]

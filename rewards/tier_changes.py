@@ -1,0 +1,102 @@
+"""Moving advocates between tiers: the basis points under the owner's setting, the stored tier
+with its change record, the tier badges and the notification.
+
+Called by the ledger when an entry raises lifetime points (never demoting), and by the
+recomputation after the owner changes thresholds or basis (which may demote). Below the
+ledger: it reads entries, never writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import case, func, select, update
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.models import Advocate, Tier
+from hub.notifications import notify
+from hub.settings import get_setting
+from rewards import tiers
+from rewards.badges import award_badge
+from rewards.models import LedgerEntry, TierChange, lifetime_expression
+
+
+def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> int:
+    """Points that decide the tier under the owner's basis (lifetime or rolling 365 days)."""
+    if get_setting("tier_basis") == "rolling_365":
+        since = utcnow() - dt.timedelta(days=365)
+        return db.session.scalar(
+            select(lifetime_expression()).where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since)
+        )
+    if lifetime_points is None:
+        lifetime_points = db.session.scalar(select(Advocate.lifetime_points).where(Advocate.id == advocate_id))
+    return lifetime_points
+
+
+def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_demotion: bool = False) -> Tier:
+    """Set the stored tier to tier_for(basis points); records, badges and notifies a change.
+
+    Spending never demotes (it does not lower lifetime points). Only a recomputation after
+    the owner changes thresholds or the rolling window moves may pass allow_demotion.
+    """
+    points = tier_basis_points(advocate_id, lifetime_points)
+    target = tiers.tier_for(points, get_setting("tier_thresholds"))
+    current = Tier(db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id)))
+    if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
+        return current
+    now = utcnow()
+    changed = db.session.execute(
+        update(Advocate)
+        .where(Advocate.id == advocate_id, Advocate.tier == current)
+        .values(tier=target, tier_changed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return current
+    obj = db.session.identity_map.get(db.session.identity_key(Advocate, advocate_id))
+    if obj is not None:
+        db.session.expire(obj, ["tier", "tier_changed_at"])
+    db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
+    if tiers.rank_of(target) > tiers.rank_of(current):
+        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+        notify(user_id, "tier", f"You reached {target.value.title()} status!", "/")
+        for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]:
+            award_badge(advocate_id, f"tier_{reached.value}")
+    db.session.flush()
+    return target
+
+
+def recompute_all_tiers() -> int:
+    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
+
+    One set-based query finds the advocates whose stored tier differs from what their basis
+    points now give; only those go through `refresh_tier` (record, badge, notify). A program
+    of 100,000 advocates where a handful change costs one query, not 100,000."""
+    thresholds = get_setting("tier_thresholds")
+    if get_setting("tier_basis") == "rolling_365":
+        rolling = (
+            select(LedgerEntry.advocate_id, lifetime_expression().label("points"))
+            .where(LedgerEntry.created_at >= utcnow() - dt.timedelta(days=365))
+            .group_by(LedgerEntry.advocate_id)
+            .subquery()
+        )
+        points = func.coalesce(rolling.c.points, 0)
+        source = select(Advocate.id).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
+    else:
+        points = Advocate.lifetime_points
+        source = select(Advocate.id)
+    target = case(
+        (points >= thresholds["gold"], Tier.GOLD.value),
+        (points >= thresholds["silver"], Tier.SILVER.value),
+        else_=Tier.BRONZE.value,
+    )
+    stale = list(
+        db.session.scalars(source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id))
+    )
+    changes = 0
+    for advocate_id in stale:
+        before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
+        if refresh_tier(advocate_id, allow_demotion=True) != before:
+            changes += 1
+    return changes

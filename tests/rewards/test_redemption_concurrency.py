@@ -20,8 +20,8 @@ from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
 from rewards import catalog, ledger, services
-from rewards.services import redemptions
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
+from rewards.services import redemptions
 
 
 def run_parallel(app, n: int, work: Callable[[int], object]) -> Counter:

@@ -1,6 +1,6 @@
 """Prepares the actors bench/run.py drives and prints them as one JSON line.
 
-    python bench/identities.py --submitters 600 --quizzes 20
+    python -m bench.identities --submitters 600 --quizzes 20
 
 - an owner with an API token (reports);
 - "the busiest advocate": the seeded advocate with the most completions gets a password, an

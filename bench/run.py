@@ -1,6 +1,6 @@
 """Load-test Vouch against a bare-Flask ceiling with gunicorn + wrk, and print the figures.
 
-    make bench          (or: .venv/bin/python bench/run.py --duration 10)
+    make bench          (or, from the repository root: .venv/bin/python -m bench.run --duration 10)
 
 Needs a seeded PostgreSQL database (bench/seed.py) and Redis. Starts Vouch and a bare Flask
 app under identical gunicorn settings (2 sync workers, 127.0.0.1), drives each endpoint with
@@ -141,10 +141,10 @@ def flask_cli(env: dict, *args: str) -> str:
     ).stdout.strip()
 
 
-def run_json(env: dict, script: str, *args: str) -> dict:
-    """Run a bench script (output streams to the terminal) and parse its last line as JSON."""
+def run_json(env: dict, module: str, *args: str) -> dict:
+    """Run a bench module (output streams to the terminal) and parse its last line as JSON."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -168,7 +168,7 @@ def ensure_seeded(env: dict, advocates: int) -> None:
     if count < advocates:
         click.echo(f"Seeding {advocates:,} advocates (the database has {count:,}); this takes a few minutes …")
         subprocess.run(
-            [str(VENV_BIN / "flask"), "--app", "wsgi", "bench", "seed", "--advocates", str(advocates)],
+            [str(VENV_BIN / "flask"), "--app", "bench.app", "bench", "seed", "--advocates", str(advocates)],
             cwd=ROOT,
             env=env,
             check=True,
@@ -425,8 +425,8 @@ def main(duration: int, connections: int, write_rate: float, advocates: int, ski
     RESULTS.mkdir(exist_ok=True)
     ensure_database(env["DATABASE_URL"])
     ensure_seeded(env, advocates)
-    timings = {} if skip_timings else run_json(env, "timings.py")
-    ids = run_json(env, "identities.py")
+    timings = {} if skip_timings else run_json(env, "bench.timings")
+    ids = run_json(env, "bench.identities")
     vouch_port, bare_port = free_port(), free_port()
     procs = [gunicorn("wsgi:app", vouch_port, env), gunicorn("bench.bare_app:app", bare_port, env)]
     from hub.app import create_app
@@ -474,7 +474,7 @@ def leaderboard_while_awarding(
 ) -> Figures:
     """Leaderboard reads while a writer keeps awarding points (fresh boards, no stampede)."""
     writer = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "writer.py"), "--seconds", str(duration + 2), "--rate", str(write_rate)],
+        [sys.executable, "-m", "bench.writer", "--seconds", str(duration + 2), "--rate", str(write_rate)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

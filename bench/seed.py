@@ -1,6 +1,6 @@
 """Bulk-generate a realistic program with set-based inserts (never one ORM object per row).
 
-    python bench/seed.py                       (or: flask bench seed …; --help for the sizes)
+    python -m bench.seed                  (or: flask --app bench.app bench seed …; --help for the sizes)
 
 Defaults: 100,000 advocates in groups; 1,000 challenges of every type (most published and open,
 others draft, closed or archived); 2,000,000 completions, their `earn` entries and asks; 30

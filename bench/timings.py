@@ -1,6 +1,6 @@
 """Times the whole-program recomputations on the seeded database and prints one JSON line.
 
-    python bench/timings.py
+    python -m bench.timings
 
 - full leaderboard rebuild (`flask rewards rebuild-leaderboards`: SQL scores + Redis sets);
 - full attribution recompute (`challenges.attribution.tally(None)`: touches and credits);

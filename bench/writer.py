@@ -1,6 +1,6 @@
 """Keeps awarding points (as verification jobs would) while the leaderboard is read.
 
-python bench/writer.py --seconds 15 --rate 50
+python -m bench.writer --seconds 15 --rate 50
 """
 
 from __future__ import annotations

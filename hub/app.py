@@ -247,7 +247,3 @@ def _register_cli(app: Flask) -> None:
     from challenges.references.cli import register as register_references_cli
 
     register_references_cli(app)
-
-    from bench.seed import bench_cli
-
-    app.cli.add_command(bench_cli)

@@ -276,3 +276,27 @@ def test_plan_sizes_scale_with_the_advocates_unless_given():
     )
     assert plan.opportunities == 5 and plan.challenges == 1_000 and plan.rewards == 30
     assert SeedPlan.for_advocates(100_000) == SeedPlan()
+
+
+def test_bench_commands_belong_to_the_bench_app_not_the_production_app():
+    """`flask --app bench.app bench seed` is the way in; the production app has no `bench` group."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ | {"VOUCH_ENV": "test", "SECRET_KEY": "bench-cli-test", "DATABASE_URL": "sqlite://"}
+    env.pop("REDIS_URL", None)
+
+    def flask(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    bench = flask("--app", "bench.app", "bench", "seed", "--help")
+    assert bench.returncode == 0, bench.stderr
+    assert "--advocates" in bench.stdout
+    production = flask("--app", "wsgi", "bench", "seed", "--help")
+    assert production.returncode != 0
+    assert "No such command 'bench'" in production.stderr

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin.forms import AdjustForm, GroupForm, ImportForm, InviteForm, TierSettingsForm, TokenForm
-from hub import services
+from hub import accounts, imports, invitations, tokens
 from hub.audit import record_audit
 from hub.errors import VouchError
 from hub.extensions import db
@@ -151,7 +151,7 @@ def advocate_profile(advocate_id: int):
 @staff
 def advocate_groups_update(advocate_id: int):
     ids = [int(v) for v in request.form.getlist("group_ids") if v.isdigit()][:200]
-    services.set_advocate_groups(advocate_id, ids, current_user.id)
+    accounts.set_advocate_groups(advocate_id, ids, current_user.id)
     db.session.commit()
     flash("Groups saved.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
@@ -201,13 +201,13 @@ def invite():
             form.role.errors.append("Only owners can invite staff.")
         else:
             try:
-                profile = services.clean_profile(
+                profile = accounts.clean_profile(
                     {
                         k: getattr(form, k).data
                         for k in ("email", "name", "title", "company", "industry", "company_size", "region", "groups")
                     }
                 )
-                services.invite(profile, current_user.id, role)
+                invitations.invite(profile, current_user.id, role)
                 db.session.commit()
                 flash(f"Invitation sent to {profile.email} (if they do not have an account yet).", "success")
                 return redirect(url_for("admin.advocates"))
@@ -229,7 +229,7 @@ def import_advocates():
             form.file.errors.append("The file is larger than 2 MB.")
         else:
             try:
-                result = services.import_advocates_csv(raw.decode("utf-8-sig", errors="replace"), current_user.id)
+                result = imports.import_advocates_csv(raw.decode("utf-8-sig", errors="replace"), current_user.id)
                 db.session.commit()
             except VouchError as exc:
                 db.session.rollback()
@@ -243,7 +243,7 @@ def groups():
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            services.create_group(form.name.data, form.description.data, current_user.id)
+            accounts.create_group(form.name.data, form.description.data, current_user.id)
             db.session.commit()
             flash("Group created.", "success")
             return redirect(url_for("admin.groups"))
@@ -301,7 +301,7 @@ def create_token():
         if user is None:
             form.user_email.errors.append("No user with this email.")
         else:
-            _, new_token = services.create_api_token(user, form.name.data, current_user.id)
+            _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
             db.session.commit()
     thresholds = get_setting("tier_thresholds")
     tier_form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
@@ -314,7 +314,7 @@ def create_token():
 @owner_only
 def revoke_token(token_id: int):
     try:
-        services.revoke_api_token(token_id, current_user.id)
+        tokens.revoke_api_token(token_id, current_user.id)
     except VouchError:
         abort(404)
     db.session.commit()

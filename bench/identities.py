@@ -94,7 +94,7 @@ def fresh_submitters(count: int, quiz_ids: list[int], owner_id: int) -> list[str
     from sqlalchemy import select
 
     from challenges.models import Completion
-    from hub import services
+    from hub import tokens
     from hub.extensions import db
     from hub.models import Advocate, User
     from rewards.ledger import post_entry
@@ -113,21 +113,21 @@ def fresh_submitters(count: int, quiz_ids: list[int], owner_id: int) -> list[str
         .order_by(Advocate.id.desc())
         .limit(count)
     ).all()
-    tokens = []
+    plaintexts = []
     for advocate_id, user in rows:
-        _, token = services.create_api_token(user, "bench submitter", owner_id)
+        _, token = tokens.create_api_token(user, "bench submitter", owner_id)
         post_entry(
             advocate_id, SUBMITTER_POINTS, "bonus", "bench_topup", f"{advocate_id}-{token[:10]}", "Benchmark points"
         )
-        tokens.append(token)
-    return tokens
+        plaintexts.append(token)
+    return plaintexts
 
 
 def busiest_advocate(app, owner_id: int) -> dict:
     from sqlalchemy import func, select
 
     from challenges.models import Completion
-    from hub import services
+    from hub import tokens
     from hub.extensions import db
     from hub.models import Advocate, Group, User, advocate_groups
     from hub.security import hash_password
@@ -138,7 +138,7 @@ def busiest_advocate(app, owner_id: int) -> dict:
     advocate = db.session.get(Advocate, advocate_id)
     user = db.session.get(User, advocate.user_id)
     user.password_hash = hash_password(BENCH_PASSWORD)
-    _, token = services.create_api_token(user, "bench", owner_id)
+    _, token = tokens.create_api_token(user, "bench", owner_id)
     group_id = db.session.scalar(
         select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id).limit(1)
     )
@@ -184,17 +184,17 @@ def busiest_advocate(app, owner_id: int) -> dict:
 def main(submitters: int, quizzes: int) -> None:
     from sqlalchemy import func, select
 
-    from hub import services
+    from hub import accounts, tokens
     from hub.app import create_app
     from hub.extensions import db
     from hub.models import Advocate, Role, User
 
     app = create_app()
     with app.app_context():
-        owner = db.session.scalar(select(User).where(User.email == BENCH_OWNER)) or services.create_user(
+        owner = db.session.scalar(select(User).where(User.email == BENCH_OWNER)) or accounts.create_user(
             BENCH_OWNER, "Bench Owner", Role.OWNER, BENCH_PASSWORD
         )
-        _, owner_token = services.create_api_token(owner, "bench", None)
+        _, owner_token = tokens.create_api_token(owner, "bench", None)
         quiz_ids = bench_quizzes(quizzes, owner.id)
         reward_id = bench_reward(owner.id)
         tokens = fresh_submitters(submitters, quiz_ids, owner.id)

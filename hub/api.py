@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from hub import services
+from hub import accounts, tokens
 from hub.db import utcnow
 from hub.errors import NotFound, VouchError, error_body, is_transient_db_error, vouch_error_response
 from hub.extensions import csrf, db, limiter
@@ -59,7 +59,7 @@ def current_api_user() -> User | None:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         g.api_user = (
-            services.user_for_api_token(token.strip())
+            tokens.user_for_api_token(token.strip())
             if scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
             else None
         )
@@ -376,8 +376,8 @@ def me(user: User) -> dict:
     idempotent=True,
 )
 def create_advocate(user: User, data: dict) -> tuple[dict, int]:
-    profile = services.clean_profile(data)
-    advocate = services.create_advocate(profile, user.id)
+    profile = accounts.clean_profile(data)
+    advocate = accounts.create_advocate(profile, user.id)
     return advocate_json(advocate), 201
 
 

@@ -138,11 +138,11 @@ def _init_security_headers(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from hub import services
+    from hub import accounts
 
     @login_manager.user_loader
     def _load_user(session_id: str):
-        return services.user_for_session(session_id)
+        return accounts.user_for_session(session_id)
 
     login_manager.login_view = "hub.login"
     login_manager.login_message = "Please log in to continue."

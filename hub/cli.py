@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from hub import services
+from hub import accounts, tokens
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Role, User
@@ -34,7 +34,7 @@ def _fail(exc: VouchError) -> None:
 def create_user(email: str, name: str, role: str, password: str) -> None:
     """Create a user (advocates also get an advocate profile)."""
     try:
-        user = services.create_user(email, name, role, password)
+        user = accounts.create_user(email, name, role, password)
         db.session.commit()
     except VouchError as exc:
         db.session.rollback()
@@ -51,7 +51,7 @@ def create_token(email: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No user with email {email}.")
-    _, plaintext = services.create_api_token(user, name, None)
+    _, plaintext = tokens.create_api_token(user, name, None)
     db.session.commit()
     click.echo(plaintext)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from hub import services as accounts
+from hub import accounts
 from hub.db import utcnow
 from hub.hooks import hooks
 from hub.models import Role

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from hub.services import MIN_PASSWORD
+from hub.accounts import MIN_PASSWORD
 
 
 class LoginForm(FlaskForm):

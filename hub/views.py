@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hub import services
+from hub import accounts, invitations
 from hub.auth import public, roles_required
 from hub.errors import VouchError
 from hub.extensions import db, limiter
@@ -50,10 +50,10 @@ def login():
         return redirect(home_for(current_user.role))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             session.clear()  # a fresh session at login: nothing carried over (no fixation)
-            services.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
+            accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next_url(request.args.get("next"), home_for(user.role)))
@@ -66,7 +66,7 @@ def login():
 @bp.post("/logout")
 @roles_required(*ALL_ROLES)
 def logout():
-    services.end_session(current_user.get_id())
+    accounts.end_session(current_user.get_id())
     db.session.commit()
     logout_user()
     session.clear()
@@ -80,7 +80,7 @@ def logout():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        accounts.request_password_reset(form.email.data)
         db.session.commit()
         flash(RESET_SENT, "info")
         return redirect(url_for("hub.login"))
@@ -92,12 +92,12 @@ def forgot_password():
 @limiter.limit("20/hour", methods=["POST"])
 def reset_password(token: str):
     try:
-        services.reset_for_token(token)
+        accounts.reset_for_token(token)
     except VouchError as exc:
         return render_template("auth/link_invalid.html", message=exc.message), 400
     form = NewPasswordForm()
     if form.validate_on_submit():
-        services.reset_password(token, form.password.data)
+        accounts.reset_password(token, form.password.data)
         db.session.commit()
         flash("Your password is changed. Log in with the new one.", "success")
         return redirect(url_for("hub.login"))
@@ -109,14 +109,14 @@ def reset_password(token: str):
 @limiter.limit("20/hour", methods=["POST"])
 def accept_invite(token: str):
     try:
-        invite = services.invite_for_token(token)
+        invite = invitations.invite_for_token(token)
     except VouchError as exc:
         return render_template("auth/link_invalid.html", message=exc.message), 400
     form = AcceptInviteForm(name=invite.name)
     if form.validate_on_submit():
-        user = services.accept_invite(token, form.name.data, form.password.data, form.consent.data)
+        user = invitations.accept_invite(token, form.name.data, form.password.data, form.consent.data)
         session.clear()
-        services.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
+        accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
         db.session.commit()
         login_user(user)
         flash("Welcome aboard! Here is your hub.", "success")
@@ -130,7 +130,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
+            accounts.change_password(
                 current_user, form.current_password.data, form.new_password.data, current_user.get_id()
             )
         except VouchError as exc:

@@ -259,10 +259,10 @@ class Factory:
         name: str | None = None,
         password: str | None = TEST_PASSWORD,
     ):
-        from hub import services
+        from hub import accounts
         from hub.extensions import db
 
-        user = services.create_user(
+        user = accounts.create_user(
             email or self._email(role), name or f"{role.title()} {self.counter}", role, password
         )
         db.session.commit()
@@ -276,13 +276,13 @@ class Factory:
         name: str | None = None,
         **profile,
     ):
-        from hub import services
+        from hub import accounts
         from hub.extensions import db
         from rewards.ledger import post_entry
 
         self.counter += 1
-        advocate = services.create_advocate(
-            services.AdvocateProfile(
+        advocate = accounts.create_advocate(
+            accounts.AdvocateProfile(
                 email=email or self._email("adv"),
                 name=name or f"Advocate {self.counter}",
                 groups=tuple(groups),
@@ -297,10 +297,10 @@ class Factory:
         return advocate
 
     def token(self, user) -> str:
-        from hub import services
+        from hub import tokens
         from hub.extensions import db
 
-        _, plaintext = services.create_api_token(user, "test", None)
+        _, plaintext = tokens.create_api_token(user, "test", None)
         db.session.commit()
         return plaintext
 

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub import services
+from hub import accounts
 from hub.auth import allowed_roles_of
 from hub.extensions import db
 from hub.models import Role
@@ -103,7 +103,7 @@ def html_client_for(app: Flask, user) -> FlaskClient:
     """A browser session for `user` without going through /login (fast, and independent of
     any earlier request in the loop logging the session out)."""
     client = app.test_client()
-    sid = services.start_session(user, "127.0.0.1", "route-audit")
+    sid = accounts.start_session(user, "127.0.0.1", "route-audit")
     db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = sid

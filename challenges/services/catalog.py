@@ -234,7 +234,7 @@ def _apply(challenge: Challenge, inp: ChallengeInput) -> None:
     for name in EDITABLE:
         value = getattr(inp, name)
         setattr(challenge, name, list(value) if isinstance(value, tuple) else value)
-    from hub.services import groups_by_name
+    from hub.accounts import groups_by_name
 
     challenge.target_groups = groups_by_name(list(inp.target_groups), create=False)
 

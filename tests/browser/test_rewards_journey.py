@@ -14,19 +14,19 @@ PASSWORD = "correct horse battery"
 
 
 def seed(live_server, *, points: int, rewards: list[dict], staff: bool = False) -> dict:
-    from hub import services
+    from hub import accounts
     from hub.extensions import db
     from rewards import catalog
     from rewards.ledger import post_entry
 
     with live_server.app.app_context():
-        advocate = services.create_advocate(
-            services.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD
+        advocate = accounts.create_advocate(
+            accounts.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD
         )
         post_entry(advocate.id, points, "earn", "test", "seed", "Seed points")
         ids = [catalog.create_reward(catalog.read_reward_input(r, partial=False), None).id for r in rewards]
         if staff:
-            services.create_user("manager@example.com", "Manny Manager", "manager", PASSWORD)
+            accounts.create_user("manager@example.com", "Manny Manager", "manager", PASSWORD)
         db.session.commit()
         return {"advocate_id": advocate.id, "reward_ids": ids}
 

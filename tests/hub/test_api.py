@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub import services
+from hub import tokens
 from hub.extensions import db
 from hub.models import Advocate, AuditEntry, User
 
@@ -35,10 +35,10 @@ def test_missing_or_invalid_token_is_401(client, ctx, header):
 
 def test_revoked_token_is_401(client, ctx, make):
     owner = make.user("owner")
-    row, token = services.create_api_token(owner, "temp", owner.id)
+    row, token = tokens.create_api_token(owner, "temp", owner.id)
     db.session.commit()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    services.revoke_api_token(row.id, owner.id)
+    tokens.revoke_api_token(row.id, owner.id)
     db.session.commit()
     assert_error(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
 
@@ -407,7 +407,7 @@ def test_token_last_use_is_recorded_once_per_window_in_one_query(client, ctx, ma
     from hub.models import ApiToken
 
     user = make.user("advocate")
-    row, token = services.create_api_token(user, "integration", None)
+    row, token = tokens.create_api_token(user, "integration", None)
     db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
     sql_statements.clear()

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from hub import services as hub_services
+from hub import accounts
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group
@@ -205,8 +205,8 @@ def test_redis_follows_group_changes(redis_app, make):
     ids = seed_program(make, now)
     na = db.session.scalar(select(Group.id).where(Group.name == "NA"))
     emea = db.session.scalar(select(Group.id).where(Group.name == "EMEA"))
-    hub_services.set_advocate_groups(ids["linus"], [na, emea], None)
-    hub_services.set_advocate_groups(ids["alan"], [], None)
+    accounts.set_advocate_groups(ids["linus"], [na, emea], None)
+    accounts.set_advocate_groups(ids["alan"], [], None)
     db.session.commit()
     assert ids["linus"] in [row[1] for row in board("month", na, at=now)[0]]
     assert ids["alan"] not in [row[1] for row in board("all", na, at=now)[0]]

@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from reward_helpers import check_rewards_invariants, new_reward
 from sqlalchemy import select, text
 
-from hub import services as hub_services
+from hub import accounts, tokens
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
@@ -136,15 +136,15 @@ def machine_for(app):
             reset_database()
             self.client = app.test_client()
             self.model = Model()
-            staff = hub_services.create_user("staff@example.com", "Staff", "manager", None)
+            staff = accounts.create_user("staff@example.com", "Staff", "manager", None)
             for i, points in enumerate(START_POINTS):
-                advocate = hub_services.create_advocate(
-                    hub_services.AdvocateProfile(email=f"a{i}@example.com", name=f"Advocate {i}"), None
+                advocate = accounts.create_advocate(
+                    accounts.AdvocateProfile(email=f"a{i}@example.com", name=f"Advocate {i}"), None
                 )
                 ledger.post_entry(advocate.id, points, "earn", "seed", str(advocate.id), "Seed")
-                _, token = hub_services.create_api_token(advocate.user, "t", None)
+                _, token = tokens.create_api_token(advocate.user, "t", None)
                 self.model.advocates.append(ModelAdvocate(advocate.id, advocate.user_id, token, points, points))
-            _, self.staff_token = hub_services.create_api_token(staff, "t", None)
+            _, self.staff_token = tokens.create_api_token(staff, "t", None)
             self.staff_id = staff.id
             db.session.commit()
             for cost, stock, limit, approval, tier in (

@@ -1,10 +1,14 @@
-"""Accounts: users, advocates, groups, sessions, invitations, password resets, API tokens."""
+"""User accounts: users and their roles, advocate profiles, groups, login and server-side
+sessions, passwords and password resets.
+
+About the people who log in (`User`, `Advocate`), not customer companies. Invitations, the CSV
+advocates import and API tokens have their own modules (hub.invitations, hub.imports,
+hub.tokens).
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,17 +26,13 @@ from hub.mail import queue_email
 from hub.models import (
     COMPANY_SIZES,
     Advocate,
-    ApiToken,
     Group,
-    Invite,
     PasswordReset,
     Role,
     User,
     UserSession,
 )
-from hub.queue import enqueue_after_commit
 from hub.security import hash_password, needs_rehash, new_token, token_digest, verify_password
-from hub.settings import get_setting
 
 MIN_PASSWORD = 10
 
@@ -201,7 +201,7 @@ def create_group(name: str, description: str | None, actor_id: int) -> Group:
     return group
 
 
-# --- authentication and sessions -------------------------------------------------------
+# --- login and sessions ------------------------------------------------------------------
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -267,106 +267,6 @@ def change_password(user: User, current: str, new: str, keep_sid: str | None) ->
     record_audit(user.id, "user.password_change", "user", user.id)
 
 
-# --- invitations -------------------------------------------------------------------------
-
-
-def invite(profile: AdvocateProfile, actor_id: int, role: Role = Role.ADVOCATE) -> tuple[Invite, str] | None:
-    """Invite an email. Returns (invite, token), or None when the email already has an account
-    (the caller shows the same answer either way)."""
-    if db.session.scalar(select(User.id).where(User.email == profile.email)):
-        return None
-    token = new_token()
-    ttl = dt.timedelta(days=current_app.config["INVITE_TTL_DAYS"])
-    row = Invite(
-        email=profile.email,
-        name=profile.name,
-        role=role,
-        token_digest=token_digest(token),
-        profile={k: getattr(profile, k) for k in ("title", "company", "industry", "company_size", "region")}
-        | {"groups": list(profile.groups)},
-        invited_by_id=actor_id,
-        expires_at=utcnow() + ttl,
-    )
-    db.session.add(row)
-    db.session.flush()
-    link = f"{current_app.config['VOUCH_BASE_URL']}/invite/{token}"
-    program = get_setting("program_name")
-    queue_email(
-        profile.email,
-        f"You're invited to {program}",
-        f"Hello {profile.name},\n\nYou have been invited to join {program}, our customer advocate hub.\n"
-        f"Set your password here (the link works once and expires in {ttl.days} days):\n\n{link}\n",
-        "invite",
-    )
-    record_audit(actor_id, "invite.create", "invite", row.id, None, {"email": profile.email, "role": str(role)})
-    return row, token
-
-
-def invite_for_token(token: str) -> Invite:
-    row = db.session.scalar(select(Invite).where(Invite.token_digest == token_digest(token or "")))
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
-        raise InvalidState("This invitation link is invalid, used or expired. Ask for a new one.")
-    return row
-
-
-def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
-    """Consume a single-use invitation: creates the account with consent recorded."""
-    row = invite_for_token(token)
-    if not consent:
-        raise ValidationFailed({"consent": "Please accept the program terms to join."})
-    check_password_strength(password)
-    claimed = db.session.execute(
-        Invite.__table__.update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
-    ).rowcount
-    if not claimed:
-        raise InvalidState("This invitation link has already been used.")
-    profile = clean_profile({**row.profile, "email": row.email, "name": name or row.name})
-    if row.role is Role.ADVOCATE:
-        advocate = create_advocate(profile, row.invited_by_id, password)
-        advocate.consent_version = get_setting("consent_text_version")
-        advocate.consented_at = utcnow()
-        user = advocate.user
-    else:
-        user = create_user(profile.email, profile.name, row.role, password)
-    return user
-
-
-@dataclass
-class ImportResult:
-    invited: int = 0
-    skipped_existing: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-IMPORT_COLUMNS = ("name", "email", "company", "industry", "company_size", "region", "groups")
-
-
-def import_advocates_csv(text: str, actor_id: int) -> ImportResult:
-    """Invite every good row; bad rows are reported by line number and reason."""
-    result = ImportResult()
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"name", "email"} - {(h or "").strip().lower() for h in (reader.fieldnames or [])}
-    if missing:
-        raise ValidationFailed({"file": f"The header must include: {', '.join(sorted(missing))}."})
-    seen: set[str] = set()
-    for line_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
-        try:
-            profile = clean_profile({k: row.get(k) for k in IMPORT_COLUMNS})
-        except ValidationFailed as exc:
-            result.errors.append((line_no, "; ".join(f"{k}: {v[0]}" for k, v in exc.fields.items())))
-            continue
-        if profile.email in seen:
-            result.errors.append((line_no, f"{profile.email} appears twice in the file"))
-            continue
-        seen.add(profile.email)
-        if invite(profile, actor_id) is None:
-            result.skipped_existing += 1
-        else:
-            result.invited += 1
-    return result
-
-
 # --- password reset ----------------------------------------------------------------------
 
 
@@ -418,65 +318,4 @@ def reset_password(token: str, password: str) -> User:
     user.password_hash = hash_password(password)
     end_other_sessions(user.id, None)
     record_audit(user.id, "user.password_reset", "user", user.id)
-    return user
-
-
-# --- API tokens --------------------------------------------------------------------------
-
-
-def create_api_token(user: User, name: str, actor_id: int | None) -> tuple[ApiToken, str]:
-    """Returns the row and the plaintext token, which is shown once and stored hashed."""
-    name = (name or "").strip() or "API token"
-    if len(name) > 80:
-        raise ValidationFailed({"name": "At most 80 characters."})
-    plaintext = "vch_" + new_token(32)
-    row = ApiToken(
-        user_id=user.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10], created_by_id=actor_id
-    )
-    db.session.add(row)
-    db.session.flush()
-    record_audit(actor_id, "token.create", "api_token", row.id, None, {"user": user.email, "name": name})
-    return row, plaintext
-
-
-def revoke_api_token(token_id: int, actor_id: int) -> ApiToken:
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound("Token not found.")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        record_audit(actor_id, "token.revoke", "api_token", row.id, None, {"name": row.name})
-    return row
-
-
-# Token digest → the 5-minute bucket this process last enqueued its last-use touch for: while
-# the touch job waits in the queue, later requests in the bucket do not enqueue it again.
-_touch_enqueued: dict[str, int] = {}
-TOUCH_BUCKET_SECONDS = 300
-
-
-def user_for_api_token(plaintext: str) -> User | None:
-    """The active user behind a token, with their advocate profile, in one round trip."""
-    digest = token_digest(plaintext)
-    found = db.session.execute(
-        select(ApiToken.id, ApiToken.last_used_at, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None), User.is_active_user.is_(True))
-        .options(joinedload(User.advocate))
-    ).first()
-    if found is None:
-        return None
-    token_id, last_used_at, user = found
-    now = utcnow()
-    bucket = int(now.timestamp()) // TOUCH_BUCKET_SECONDS
-    stale = last_used_at is None or now - last_used_at > dt.timedelta(seconds=TOUCH_BUCKET_SECONDS)
-    if stale and _touch_enqueued.get(digest) != bucket:
-        # Bookkeeping goes to a job: a read-only request never becomes a writer (on SQLite
-        # that would race jobs for the write lock), and one touch per token per 5 minutes.
-        from hub.jobs import touch_api_token
-
-        if len(_touch_enqueued) > 10_000:
-            _touch_enqueued.clear()
-        _touch_enqueued[digest] = bucket
-        enqueue_after_commit(touch_api_token, token_id, now.isoformat(), job_id=f"token-touch-{token_id}-{bucket}")
     return user

@@ -1,0 +1,75 @@
+"""API tokens: created for a user (shown once, stored hashed), revoked, and resolved to their user
+on each API request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from hub.audit import record_audit
+from hub.db import utcnow
+from hub.errors import NotFound, ValidationFailed
+from hub.extensions import db
+from hub.models import ApiToken, User
+from hub.queue import enqueue_after_commit
+from hub.security import new_token, token_digest
+
+
+def create_api_token(user: User, name: str, actor_id: int | None) -> tuple[ApiToken, str]:
+    """Returns the row and the plaintext token, which is shown once and stored hashed."""
+    name = (name or "").strip() or "API token"
+    if len(name) > 80:
+        raise ValidationFailed({"name": "At most 80 characters."})
+    plaintext = "vch_" + new_token(32)
+    row = ApiToken(
+        user_id=user.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10], created_by_id=actor_id
+    )
+    db.session.add(row)
+    db.session.flush()
+    record_audit(actor_id, "token.create", "api_token", row.id, None, {"user": user.email, "name": name})
+    return row, plaintext
+
+
+def revoke_api_token(token_id: int, actor_id: int) -> ApiToken:
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound("Token not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record_audit(actor_id, "token.revoke", "api_token", row.id, None, {"name": row.name})
+    return row
+
+
+# Token digest → the 5-minute bucket this process last enqueued its last-use touch for: while
+# the touch job waits in the queue, later requests in the bucket do not enqueue it again.
+_touch_enqueued: dict[str, int] = {}
+TOUCH_BUCKET_SECONDS = 300
+
+
+def user_for_api_token(plaintext: str) -> User | None:
+    """The active user behind a token, with their advocate profile, in one round trip."""
+    digest = token_digest(plaintext)
+    found = db.session.execute(
+        select(ApiToken.id, ApiToken.last_used_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None), User.is_active_user.is_(True))
+        .options(joinedload(User.advocate))
+    ).first()
+    if found is None:
+        return None
+    token_id, last_used_at, user = found
+    now = utcnow()
+    bucket = int(now.timestamp()) // TOUCH_BUCKET_SECONDS
+    stale = last_used_at is None or now - last_used_at > dt.timedelta(seconds=TOUCH_BUCKET_SECONDS)
+    if stale and _touch_enqueued.get(digest) != bucket:
+        # Bookkeeping goes to a job: a read-only request never becomes a writer (on SQLite
+        # that would race jobs for the write lock), and one touch per token per 5 minutes.
+        from hub.jobs import touch_api_token
+
+        if len(_touch_enqueued) > 10_000:
+            _touch_enqueued.clear()
+        _touch_enqueued[digest] = bucket
+        enqueue_after_commit(touch_api_token, token_id, now.isoformat(), job_id=f"token-touch-{token_id}-{bucket}")
+    return user

@@ -7,11 +7,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from hub.auth import roles_required
+from hub.email.models import OutboxEmail
+from hub.email.sending import failed_emails, retry_failed_email
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import is_htmx
-from hub.mail import failed_emails, retry_failed_email
-from hub.models import STAFF_ROLES, EmailMessage
+from hub.models import STAFF_ROLES
 from hub.validation import Fields
 
 bp = Blueprint("admin_emails", __name__, url_prefix="/admin/emails")
@@ -26,7 +27,7 @@ def failed():
     if f.errors:
         abort(400)
     rows, total = failed_emails(page, PAGE)
-    counts = dict(db.session.execute(select(EmailMessage.status, func.count()).group_by(EmailMessage.status)).all())
+    counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
     return render_template(
         "admin/emails.html", rows=rows, total=total, counts=counts, page=page, pages=max(1, -(-total // PAGE))
     )
@@ -41,7 +42,7 @@ def retry(message_id: int):
         db.session.rollback()
         if exc.status == 404:
             abort(404)
-        message, error = db.session.get(EmailMessage, message_id), exc.message
+        message, error = db.session.get(OutboxEmail, message_id), exc.message
     else:
         db.session.commit()
         error = None

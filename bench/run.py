@@ -335,10 +335,10 @@ def wait_for_workers(env: dict, count: int, timeout: float = 60) -> None:
 def emails_since(since) -> int:
     from sqlalchemy import func, select
 
+    from hub.email.models import OutboxEmail
     from hub.extensions import db
-    from hub.models import EmailMessage
 
-    found = db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.created_at >= since))
+    found = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.created_at >= since))
     db.session.rollback()
     return found
 

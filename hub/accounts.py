@@ -19,10 +19,10 @@ from sqlalchemy.orm import joinedload
 
 from hub.audit import record_audit
 from hub.db import utcnow
+from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.mail import queue_email
 from hub.models import (
     COMPANY_SIZES,
     Advocate,

@@ -181,7 +181,7 @@ def _register_blueprints(app: Flask) -> None:
     import admin.crm
     import admin.references
     import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
-    import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
+    import hub.email.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
@@ -191,7 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
     from hub.community.views import bp as community_views
-    from hub.email_views import bp as email_views
+    from hub.email.views import bp as email_views
     from hub.notifications_api import bp as notifications_api
     from hub.openapi import bp as openapi_bp
     from hub.views import bp as hub_views

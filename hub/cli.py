@@ -76,7 +76,7 @@ def seed_demo(force: bool) -> None:
 @with_appcontext
 def send_digests() -> None:
     """Enqueue this week's digest for every advocate (weekly; exactly one per advocate per week)."""
-    from hub.mailings import send_digests as enqueue_digests
+    from hub.email.mailings import send_digests as enqueue_digests
 
     count = enqueue_digests()
     db.session.commit()
@@ -88,7 +88,7 @@ def send_digests() -> None:
 @with_appcontext
 def reengage() -> None:
     """Enqueue a catch-up note for advocates without activity for 180 days (daily)."""
-    from hub.mailings import reengage as enqueue_reengage
+    from hub.email.mailings import reengage as enqueue_reengage
 
     count = enqueue_reengage()
     db.session.commit()
@@ -100,7 +100,7 @@ def reengage() -> None:
 @with_appcontext
 def drain_outbox() -> None:
     """Enqueue a delivery attempt for every queued email that is due (every minute)."""
-    from hub.mail import drain_outbox as enqueue_due
+    from hub.email.sending import drain_outbox as enqueue_due
 
     count = enqueue_due()
     db.session.commit()

@@ -12,7 +12,7 @@ import os
 
 from rq import cron
 
-from hub.mailings import drain_outbox_job, reengage_job, send_digests_job
+from hub.email.mailings import drain_outbox_job, reengage_job, send_digests_job
 
 QUEUE = f"{os.environ.get('VOUCH_REDIS_NAMESPACE', 'vouch')}-default"
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from hub.accounts import AdvocateProfile, check_password_strength, clean_profile, create_advocate, create_user
 from hub.audit import record_audit
 from hub.db import utcnow
+from hub.email.sending import queue_email
 from hub.errors import InvalidState, ValidationFailed
 from hub.extensions import db
-from hub.mail import queue_email
 from hub.models import Invite, Role, User
 from hub.security import new_token, token_digest
 from hub.settings import get_setting

@@ -1,8 +1,8 @@
-"""In-app notifications (the bell) and, through hub.mailings, their email twins.
+"""In-app notifications (the bell) and, through hub.email.mailings, their email twins.
 
 Kinds in use: `completion_approved`, `completion_rejected` (text carries the reason),
 `tier`, `badge`, `redemption_<status>`, `reference_ask`, `answer_accepted`, `points`.
-hub.email_prefs maps a kind to the email kind an advocate can switch off (by prefix, so a
+hub.email.preferences maps a kind to the email kind an advocate can switch off (by prefix, so a
 new `redemption_*` kind is emailed without touching hub); unmapped kinds stay in-app only.
 """
 
@@ -21,7 +21,7 @@ def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email:
     db.session.add(note)
     db.session.flush()
     if email:
-        from hub.mailings import email_for_notification
+        from hub.email.mailings import email_for_notification
 
         email_for_notification(note)
     return note

@@ -5,7 +5,7 @@
   hub.community *after* the commit that made the milestone happen. Durable work belongs in
   a job registered in the app's hooks (`hub.hooks`: answer_milestone_jobs), not in a receiver.
 - `completion_approved(sender, advocate_id, completion_id, approved_count)`: sent by
-  challenges *inside* the approving transaction; receivers (hub.mailings: the thank-you at
+  challenges *inside* the approving transaction; receivers (hub.email.mailings: the thank-you at
   5 / 25 / 100) write in that same transaction, so the email commits with the approval.
 """
 

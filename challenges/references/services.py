@@ -35,9 +35,9 @@ from challenges.references.models import (
 )
 from challenges.references.values import parse_currency, parse_money
 from hub.db import insert_ignore, locked_row, utcnow
+from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
-from hub.mail import queue_email
 from hub.models import COMPANY_SIZES, STAFF_ROLES, Advocate, Role, User
 from hub.notifications import notify
 from hub.settings import get_setting

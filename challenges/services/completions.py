@@ -361,7 +361,7 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     approved_count = _award_badges(completion, challenge)
     completion_approved.send(
         "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
-    )  # hub.mailings: thank-you at 5 / 25 / 100
+    )  # hub.email.mailings: thank-you at 5 / 25 / 100
     notify(
         advocate.user_id,
         "completion_approved",

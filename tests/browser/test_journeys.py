@@ -8,8 +8,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from hub.email.models import OutboxEmail
 from hub.extensions import db
-from hub.models import EmailMessage, User
+from hub.models import User
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "a fresh long password"
@@ -92,7 +93,7 @@ def test_invite_is_accepted_end_to_end(page, pages, live, make, log_in):
     expect(page.get_by_text("Invitation sent to ivy@example.com")).to_be_visible()
 
     db.session.rollback()  # a fresh snapshot: see what the server wrote
-    message = db.session.scalar(select(EmailMessage).where(EmailMessage.to_address == "ivy@example.com"))
+    message = db.session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "ivy@example.com"))
     link = re.search(r"http://\S+", message.body_text).group(0)
     assert link.startswith(live.url + "/invite/")
 

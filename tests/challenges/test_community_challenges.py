@@ -14,9 +14,10 @@ from challenges.jobs import complete_community_answer
 from challenges.models import Completion, CompletionStatus
 from hub.community import services as community_services
 from hub.db import utcnow
+from hub.email.mailings import compose_digest
+from hub.email.models import OutboxEmail
 from hub.extensions import db
-from hub.mailings import compose_digest
-from hub.models import Advocate, EmailMessage, Notification, User
+from hub.models import Advocate, Notification, User
 from rewards.models import LedgerEntry
 
 
@@ -164,7 +165,7 @@ def test_digest_lists_only_new_available_targeted_challenges(ctx, make):
     db.session.commit()
     assert message.subject == "6 new challenges for you this week"
     assert "Case study" not in message.body_text and "APAC only" not in message.body_text
-    assert db.session.scalar(select(func.count()).select_from(EmailMessage)) == 1
+    assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 1
 
 
 def test_thank_you_email_at_the_fifth_approval(ctx, make):
@@ -174,7 +175,7 @@ def test_thank_you_email_at_the_fifth_approval(ctx, make):
         completion = services.submit_completion(challenge.id, advocate.id, {"evidence_text": "Done again"})
         services.approve_completion(completion.id, None)
         db.session.commit()
-    thanks = db.session.scalars(select(EmailMessage).where(EmailMessage.kind == "milestones")).all()
+    thanks = db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "milestones")).all()
     assert [m.subject for m in thanks] == ["Thank you for 5 approved completions!"]
 
 

@@ -10,21 +10,22 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import utcnow
+from hub.email.models import OutboxEmail
 from hub.extensions import db
-from hub.models import Advocate, EmailMessage, Invite, PasswordReset, Role, User, UserSession
+from hub.models import Advocate, Invite, PasswordReset, Role, User, UserSession
 from tests.conftest import TEST_PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def outbox(kind: str | None = None) -> list[EmailMessage]:
-    query = select(EmailMessage).order_by(EmailMessage.id)
+def outbox(kind: str | None = None) -> list[OutboxEmail]:
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
     if kind:
-        query = query.where(EmailMessage.kind == kind)
+        query = query.where(OutboxEmail.kind == kind)
     return list(db.session.scalars(query))
 
 
-def link_in(message: EmailMessage) -> str:
+def link_in(message: OutboxEmail) -> str:
     match = re.search(r"https?://\S+", message.body_text)
     assert match, message.body_text
     return match.group(0)

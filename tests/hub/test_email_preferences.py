@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.email_prefs import disabled_kinds, unsubscribe_token
+from hub.email.models import OutboxEmail
+from hub.email.preferences import disabled_kinds, unsubscribe_token
 from hub.extensions import db
-from hub.models import Advocate, EmailMessage
+from hub.models import Advocate
 from hub.notifications import notify
 
 
@@ -52,7 +53,7 @@ def test_unsubscribe_link_confirms_then_unsubscribes_without_login(app, make, cl
     assert everything.status_code == 200 and len(disabled_kinds(_advocate(advocate.id))) == 8
     notify(advocate.user.id, "badge", "A badge", "/")
     db.session.commit()
-    assert db.session.scalar(select(EmailMessage.id)) is None
+    assert db.session.scalar(select(OutboxEmail.id)) is None
 
 
 def test_tampered_or_foreign_tokens_are_refused(make, client, ctx):

@@ -9,9 +9,10 @@ import pytest
 from parallel import committing, run_together
 from sqlalchemy import select
 
+from hub.email.models import OutboxEmail
+from hub.email.sending import attempt_delivery, drain_outbox, queue_email, send_outbox_message
 from hub.extensions import db
-from hub.mail import attempt_delivery, drain_outbox, queue_email, send_outbox_message
-from hub.models import AuditEntry, EmailMessage
+from hub.models import AuditEntry
 
 
 def _queue(app, to="ada@example.com", **kw) -> int:
@@ -20,9 +21,9 @@ def _queue(app, to="ada@example.com", **kw) -> int:
     return message_id
 
 
-def _row(app, message_id: int) -> EmailMessage:
+def _row(app, message_id: int) -> OutboxEmail:
     db.session.commit()  # a fresh snapshot: the jobs wrote on their own connections
-    return db.session.get(EmailMessage, message_id)
+    return db.session.get(OutboxEmail, message_id)
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +59,7 @@ def test_rolled_back_transaction_sends_nothing(app, jobs, smtp, settle):
     db.session.rollback()
     settle()
     assert smtp.recorder.messages == []
-    assert db.session.scalar(select(EmailMessage.id)) is None
+    assert db.session.scalar(select(OutboxEmail.id)) is None
 
 
 def test_transient_failures_retry_then_fail_visibly(app, jobs, smtp, monkeypatch, make, login, client, settle):
@@ -140,7 +141,7 @@ def test_a_row_is_sent_once_however_often_its_job_runs(app, jobs, smtp, settle):
 
 def test_two_workers_on_one_row_send_it_once_sqlite(app, smtp, monkeypatch):
     # The in-process queue is bypassed: two threads run the job body on the same row at once.
-    message = EmailMessage(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
+    message = OutboxEmail(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
     db.session.add(message)
     db.session.commit()
     message_id = message.id
@@ -159,7 +160,7 @@ def _race(app, message_id: int, n: int) -> Counter:
 def test_two_workers_on_one_row_send_it_once_postgresql(pg_app, smtp_server, monkeypatch, repeat):
     monkeypatch.setitem(pg_app.config, "SMTP_URL", smtp_server.url)
     with pg_app.app_context():
-        message = EmailMessage(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
+        message = OutboxEmail(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
         db.session.add(message)
         db.session.commit()
         message_id = message.id
@@ -168,7 +169,7 @@ def test_two_workers_on_one_row_send_it_once_postgresql(pg_app, smtp_server, mon
     assert outcomes == Counter({"sent": 1, "skipped": 3})
     assert len(smtp_server.recorder.messages) == 1
     with pg_app.app_context():
-        assert db.session.get(EmailMessage, message_id).attempts == 1
+        assert db.session.get(OutboxEmail, message_id).attempts == 1
 
 
 def test_dedupe_key_writes_one_row(app, jobs):
@@ -176,7 +177,7 @@ def test_dedupe_key_writes_one_row(app, jobs):
     second = queue_email("a@example.com", "Digest", "x", "digest", dedupe_key="digest:1:2026-W48")
     db.session.commit()
     assert first is not None and second is None
-    assert len(db.session.scalars(select(EmailMessage)).all()) == 1
+    assert len(db.session.scalars(select(OutboxEmail)).all()) == 1
 
 
 @pytest.mark.services
@@ -224,5 +225,5 @@ def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_ur
     assert len(smtp_server.recorder.messages) == 1
     assert smtp_server.recorder.messages[0]["Subject"] == "From a worker"
     with pg_app.app_context():
-        row = db.session.get(EmailMessage, message_id)
+        row = db.session.get(OutboxEmail, message_id)
         assert (row.status, row.attempts) == ("sent", 1)

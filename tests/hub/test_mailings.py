@@ -8,18 +8,19 @@ import pytest
 from sqlalchemy import select
 
 from hub.db import utcnow
-from hub.email_prefs import set_enabled_kinds
+from hub.email.mailings import compose_digest, compose_reengagement, send_digests, thank_for_completions, week_key
+from hub.email.models import OutboxEmail
+from hub.email.preferences import set_enabled_kinds
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.mailings import compose_digest, compose_reengagement, send_digests, thank_for_completions, week_key
-from hub.models import Advocate, EmailMessage
+from hub.models import Advocate
 from hub.signals import completion_approved
 
 
-def _emails(kind: str | None = None) -> list[EmailMessage]:
+def _emails(kind: str | None = None) -> list[OutboxEmail]:
     db.session.commit()
-    query = select(EmailMessage).order_by(EmailMessage.id)
-    return list(db.session.scalars(query.where(EmailMessage.kind == kind) if kind else query))
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
+    return list(db.session.scalars(query.where(OutboxEmail.kind == kind) if kind else query))
 
 
 @pytest.fixture()
@@ -84,7 +85,7 @@ def test_reengagement_after_180_quiet_days_once(make, ctx):
     recent.last_activity_at = now - dt.timedelta(days=20)
     fresh_joiner.joined_at = now - dt.timedelta(days=10)
     db.session.commit()
-    from hub.mailings import reengage
+    from hub.email.mailings import reengage
 
     ids = {quiet.id, recent.id, fresh_joiner.id}
     assert reengage(now) == 1
@@ -140,11 +141,15 @@ def test_rq_cron_config_registers_the_periodic_jobs():
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file("hub.cron")
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"hub.mailings.drain_outbox_job", "hub.mailings.reengage_job", "hub.mailings.send_digests_job"}
-    assert jobs["hub.mailings.drain_outbox_job"].interval == 60
-    assert jobs["hub.mailings.reengage_job"].cron == "30 9 * * *"
-    assert jobs["hub.mailings.send_digests_job"].cron == "0 8 * * 1"
+    assert set(jobs) == {
+        "hub.email.mailings.drain_outbox_job",
+        "hub.email.mailings.reengage_job",
+        "hub.email.mailings.send_digests_job",
+    }
+    assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
+    assert jobs["hub.email.mailings.reengage_job"].cron == "30 9 * * *"
+    assert jobs["hub.email.mailings.send_digests_job"].cron == "0 8 * * 1"
     assert {job.queue_name for job in jobs.values()} == {"vouch-default"}
     scheduler.enqueue_jobs()  # the interval job is due at once; the cron ones wait for their time
     queued = Queue("vouch-default", connection=connection).jobs
-    assert [job.func_name for job in queued] == ["hub.mailings.drain_outbox_job"]
+    assert [job.func_name for job in queued] == ["hub.email.mailings.drain_outbox_job"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.email_prefs import set_enabled_kinds
+from hub.email.models import OutboxEmail
+from hub.email.preferences import set_enabled_kinds
 from hub.extensions import db
-from hub.models import EmailMessage, Notification
+from hub.models import Notification
 from hub.notifications import notify, unread_count
 
 
@@ -60,14 +61,14 @@ def test_notification_kinds_send_emails_unless_switched_off(make, ctx, jobs):
         notify(user_id, kind, f"Something about {kind}", "/")
     notify(user_id, "points", "+50 points: thanks", "/me/activity")  # in-app only
     db.session.commit()
-    kinds = sorted(db.session.scalars(select(EmailMessage.kind)))
+    kinds = sorted(db.session.scalars(select(OutboxEmail.kind)))
     assert kinds == ["community", "completions", "completions", "redemptions", "references", "status", "status"]
     set_enabled_kinds(advocate.id, {"status"})
     db.session.commit()
     notify(user_id, "completion_approved", "Approved again", "/")
     notify(user_id, "badge", "Another badge", "/")
     db.session.commit()
-    assert db.session.query(EmailMessage).count() == 8
+    assert db.session.query(OutboxEmail).count() == 8
     assert db.session.query(Notification).count() == 10
 
 
@@ -75,14 +76,14 @@ def test_staff_get_in_app_only(make, ctx):
     manager = make.user("manager")
     notify(manager.id, "answer_accepted", "Your answer was accepted", "/community/")
     db.session.commit()
-    assert db.session.scalar(select(EmailMessage.id)) is None
+    assert db.session.scalar(select(OutboxEmail.id)) is None
 
 
 def test_notification_email_content(make, ctx, jobs):
     advocate = make.advocate(name="Grace Hopper")
     notify(advocate.user.id, "completion_rejected", "Your review was rejected: wrong product", "/challenges/4")
     db.session.commit()
-    message = db.session.scalar(select(EmailMessage))
+    message = db.session.scalar(select(OutboxEmail))
     assert message.subject == "Your review was rejected: wrong product"
     assert "Hello Grace Hopper" in message.body_text and "http://vouch.test/challenges/4" in message.body_text
     assert message.unsubscribe_url.startswith("http://vouch.test/unsubscribe/")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from hub.email.models import OutboxEmail
+from hub.email.sending import queue_email
 from hub.extensions import db, limiter
-from hub.mail import queue_email
-from hub.models import EmailMessage
 from rewards.models import LedgerEntry
 from tests.conftest import TEST_PASSWORD, build_app
 
@@ -55,7 +55,7 @@ def run_worker_burst(app, pg_url: str, redis_url: str) -> subprocess.CompletedPr
 
 
 def test_rq_worker_sends_an_outbox_email_once(pg_ctx, pg_url, redis_url):
-    from hub.mail import send_outbox_message
+    from hub.email.sending import send_outbox_message
     from hub.queue import JobSpec, dispatch_now
 
     message = queue_email("ada@example.com", "Hello", "Hello Ada, this went through a real worker.", "test")
@@ -68,7 +68,7 @@ def test_rq_worker_sends_an_outbox_email_once(pg_ctx, pg_url, redis_url):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Job OK" in result.stdout + result.stderr
     db.session.expire_all()
-    sent = db.session.get(EmailMessage, message_id)
+    sent = db.session.get(OutboxEmail, message_id)
     assert (sent.status, sent.attempts) == ("sent", 1)
     assert sent.sent_at is not None
     assert "Hello Ada, this went through a real worker." in result.stdout + result.stderr  # logged: no SMTP_URL
@@ -78,14 +78,14 @@ def test_rq_worker_sends_an_outbox_email_once(pg_ctx, pg_url, redis_url):
     again = run_worker_burst(pg_ctx, pg_url, redis_url)
     assert again.returncode == 0, again.stdout + again.stderr
     db.session.expire_all()
-    assert db.session.get(EmailMessage, message_id).attempts == 1
+    assert db.session.get(OutboxEmail, message_id).attempts == 1
 
 
 def test_rolled_back_email_is_never_enqueued(pg_ctx):
     queue_email("nobody@example.com", "Never", "Never sent", "test")
     db.session.rollback()
     assert pg_ctx.extensions["vouch_queue"].queue().count == 0
-    assert db.session.scalar(select(EmailMessage)) is None
+    assert db.session.scalar(select(OutboxEmail)) is None
 
 
 def closed_port() -> int:

@@ -29,9 +29,9 @@ from sqlalchemy import func, or_, select, update
 
 from hub.audit import record_audit
 from hub.db import insert_ignore, utcnow
+from hub.email.models import EmailStatus, OutboxEmail
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
-from hub.models import EmailMessage, EmailStatus
 from hub.queue import enqueue_after_commit, job_context
 
 log = logging.getLogger("vouch.mail")
@@ -59,7 +59,7 @@ def queue_email(
     html: str | None = None,
     unsubscribe_url: str | None = None,
     dedupe_key: str | None = None,
-) -> EmailMessage | None:
+) -> OutboxEmail | None:
     """Store a message in the outbox (caller's transaction); a job sends it after commit.
 
     With a `dedupe_key` the row is written at most once (unique key): a second call with the
@@ -79,11 +79,11 @@ def queue_email(
         "dedupe_key": dedupe_key,
     }
     if dedupe_key is not None:
-        if not insert_ignore(db.session, EmailMessage.__table__, values):
+        if not insert_ignore(db.session, OutboxEmail.__table__, values):
             return None
-        message = db.session.scalar(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key))
+        message = db.session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
     else:
-        message = EmailMessage(**values)
+        message = OutboxEmail(**values)
         db.session.add(message)
         db.session.flush()
     enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}-a0", retries=2)
@@ -103,8 +103,8 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
     """
     now = now or utcnow()
     query = (
-        select(EmailMessage)
-        .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.QUEUED.value)
+        select(OutboxEmail)
+        .where(OutboxEmail.id == message_id, OutboxEmail.status == EmailStatus.QUEUED.value)
         .execution_options(populate_existing=True)
     )
     if db.session.get_bind().dialect.name == "postgresql":
@@ -142,7 +142,7 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
     return "sent"
 
 
-def _fail(message: EmailMessage, error: str, now: dt.datetime) -> None:
+def _fail(message: OutboxEmail, error: str, now: dt.datetime) -> None:
     message.status = EmailStatus.FAILED.value
     message.failed_at = now
     message.next_attempt_at = None
@@ -167,12 +167,12 @@ def drain_outbox(now: dt.datetime | None = None, limit: int = 500) -> int:
     """
     now = now or utcnow()
     rows = db.session.execute(
-        select(EmailMessage.id, EmailMessage.attempts)
+        select(OutboxEmail.id, OutboxEmail.attempts)
         .where(
-            EmailMessage.status == EmailStatus.QUEUED.value,
-            or_(EmailMessage.next_attempt_at.is_(None), EmailMessage.next_attempt_at <= now),
+            OutboxEmail.status == EmailStatus.QUEUED.value,
+            or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
         )
-        .order_by(EmailMessage.id)
+        .order_by(OutboxEmail.id)
         .limit(limit)
     ).all()
     for message_id, attempts in rows:
@@ -180,15 +180,15 @@ def drain_outbox(now: dt.datetime | None = None, limit: int = 500) -> int:
     return len(rows)
 
 
-def retry_failed_email(message_id: int, actor_id: int) -> EmailMessage:
+def retry_failed_email(message_id: int, actor_id: int) -> OutboxEmail:
     """Staff put a failed row back in the queue (conditional UPDATE: only from failed). Audited."""
-    message = db.session.get(EmailMessage, message_id)
+    message = db.session.get(OutboxEmail, message_id)
     if message is None:
         raise NotFound("Email not found.")
     before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
     moved = db.session.execute(
-        update(EmailMessage)
-        .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.FAILED.value)
+        update(OutboxEmail)
+        .where(OutboxEmail.id == message_id, OutboxEmail.status == EmailStatus.FAILED.value)
         .values(status=EmailStatus.QUEUED.value, attempts=0, next_attempt_at=None, failed_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -202,14 +202,12 @@ def retry_failed_email(message_id: int, actor_id: int) -> EmailMessage:
     return message
 
 
-def failed_emails(page: int, per_page: int) -> tuple[list[EmailMessage], int]:
+def failed_emails(page: int, per_page: int) -> tuple[list[OutboxEmail], int]:
     """Failed rows for the staff page, most recent first, and how many there are."""
-    base = select(EmailMessage).where(EmailMessage.status == EmailStatus.FAILED.value)
+    base = select(OutboxEmail).where(OutboxEmail.status == EmailStatus.FAILED.value)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = db.session.scalars(
-        base.order_by(EmailMessage.failed_at.desc(), EmailMessage.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        base.order_by(OutboxEmail.failed_at.desc(), OutboxEmail.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return list(rows), total
 
@@ -217,7 +215,7 @@ def failed_emails(page: int, per_page: int) -> tuple[list[EmailMessage], int]:
 # --- transport -----------------------------------------------------------------------------
 
 
-def build_mime(message: EmailMessage) -> MimeMessage:
+def build_mime(message: OutboxEmail) -> MimeMessage:
     """The MIME message: a plain-text part always, an HTML alternative when there is one."""
     mime = MimeMessage()
     mime["From"] = current_app.config["MAIL_FROM"]
@@ -236,7 +234,7 @@ def build_mime(message: EmailMessage) -> MimeMessage:
     return mime
 
 
-def deliver(message: EmailMessage) -> None:
+def deliver(message: OutboxEmail) -> None:
     """Hand one message to the SMTP server (or the log); raises Transient/PermanentMailError."""
     url = current_app.config.get("SMTP_URL")
     if not url:

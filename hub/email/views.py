@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from hub.auth import public, roles_required
-from hub.email_prefs import (
+from hub.email.preferences import (
     ALL,
     EMAIL_KINDS,
     InvalidUnsubscribeLink,

@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from hub.db import utcnow
-from hub.email_prefs import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
+from hub.email.models import OutboxEmail
+from hub.email.preferences import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
+from hub.email.sending import drain_outbox, queue_email
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.mail import drain_outbox, queue_email
-from hub.models import Advocate, EmailMessage, Notification, User
+from hub.models import Advocate, Notification, User
 from hub.queue import enqueue_after_commit, job_context
 from hub.settings import get_setting
 from hub.signals import completion_approved
@@ -54,7 +55,7 @@ def absolute_url(path: str | None) -> str:
 
 def email_advocate(
     user: User, kind: str, subject: str, template: str, context: dict[str, Any], dedupe_key: str | None = None
-) -> EmailMessage | None:
+) -> OutboxEmail | None:
     """Queue one email of `kind` to an advocate unless they opted out (or are erased/inactive)."""
     advocate = user.advocate
     if advocate is None or advocate.is_erased or not user.is_active_user or not email_allowed(advocate, kind):
@@ -75,8 +76,8 @@ def email_advocate(
     )
 
 
-def email_for_notification(note: Notification) -> EmailMessage | None:
-    """The email twin of an in-app notification, for kinds that have one (see hub.email_prefs)."""
+def email_for_notification(note: Notification) -> OutboxEmail | None:
+    """The email twin of an in-app notification, for kinds that have one (see hub.email.preferences)."""
     kind = email_kind_for_notification(note.kind)
     if kind is None:
         return None
@@ -121,7 +122,7 @@ def send_digest(advocate_id: int, week: str) -> None:
         compose_digest(advocate_id, week)
 
 
-def compose_digest(advocate_id: int, week: str, now: dt.datetime | None = None) -> EmailMessage | None:
+def compose_digest(advocate_id: int, week: str, now: dt.datetime | None = None) -> OutboxEmail | None:
     """Up to 6 challenges published in the last 7 days that the advocate may take now — asked of
     the challenges package (its feed eligibility and caps code) — or no email when there are none."""
     now = now or utcnow()
@@ -166,7 +167,7 @@ def send_reengagement(advocate_id: int) -> None:
         compose_reengagement(advocate_id)
 
 
-def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> EmailMessage | None:
+def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> OutboxEmail | None:
     now = now or utcnow()
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
@@ -187,7 +188,7 @@ def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> Em
 # --- thank-you at 5 / 25 / 100 approved completions ----------------------------------------
 
 
-def thank_for_completions(advocate_id: int, approved_count: int) -> EmailMessage | None:
+def thank_for_completions(advocate_id: int, approved_count: int) -> OutboxEmail | None:
     """Queue the thank-you for the highest milestone reached; once per (advocate, milestone)."""
     reached = [m for m in COMPLETION_MILESTONES if approved_count >= m]
     if not reached:

@@ -45,12 +45,12 @@ LOADED_TABLES = (
     "reference_requests",
     "reference_assignments",
     "tier_changes",
-    "crm_opportunities",
-    "crm_opportunity_references",
+    "opportunities",
+    "opportunity_references",
 )
 # Tables given explicit ids (their PostgreSQL sequences are moved past them).
 ID_TABLES = tuple(
-    t for t in LOADED_TABLES if t not in ("advocate_groups", "challenge_groups", "crm_opportunity_references")
+    t for t in LOADED_TABLES if t not in ("advocate_groups", "challenge_groups", "opportunity_references")
 )
 
 
@@ -216,8 +216,8 @@ def _register(loader) -> None:
         "reference_requests": act.REQUEST_COLUMNS,
         "reference_assignments": act.ASSIGNMENT_COLUMNS,
         "tier_changes": act.TIER_CHANGE_COLUMNS,
-        "crm_opportunities": OPPORTUNITY_COLUMNS,
-        "crm_opportunity_references": LINK_COLUMNS,
+        "opportunities": OPPORTUNITY_COLUMNS,
+        "opportunity_references": LINK_COLUMNS,
     }
     for name in LOADED_TABLES:  # parents before children
         loader.register(db.metadata.tables[name], columns[name])

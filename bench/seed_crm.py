@@ -2,7 +2,7 @@
 
 Three sources: the opportunities referrals became (referral_id; won/lost as the simulation
 decided, so the referral's status, bonus and the deal agree), deals linked to reference requests
-(through crm_opportunity_references, from the request side or from the CRM's
+(through opportunity_references, from the request side or from the CRM's
 reference_request_ids), and the rest — about a third on advocates' own companies (account in
 varied case and spacing; account_key = lower(trim(account))), so `same_account` touches exist,
 the others on prospects no advocate works for.
@@ -60,9 +60,9 @@ class CrmSeeder:
         self.now = now.timestamp()
         self.today = now.date()
         self.companies = sorted(set(companies))
-        self.rows = loader.rows("crm_opportunities")
-        self.links = loader.rows("crm_opportunity_references")
-        self.next_id = ids.peek("crm_opportunities")
+        self.rows = loader.rows("opportunities")
+        self.links = loader.rows("opportunity_references")
+        self.next_id = ids.peek("opportunities")
         self.first = self.next_id
 
     def run(self, total: int, referrals: list[tuple], requests: list[tuple], prospects: tuple[str, ...]) -> int:
@@ -109,7 +109,7 @@ class CrmSeeder:
                     bar.update(10_000)
             bar.update(rest % 10_000)
         self.loader.flush()
-        self.ids.set("crm_opportunities", self.next_id)
+        self.ids.set("opportunities", self.next_id)
         return self.next_id - self.first
 
     def _add(

@@ -211,7 +211,7 @@ class Setting(db.Model):
 
 
 class AuditEntry(db.Model):
-    __tablename__ = "audit_log"
+    __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

@@ -198,7 +198,7 @@ class Referral(db.Model):
 class Opportunity(db.Model):
     """A CRM opportunity, upserted by `external_id` from the API or a CSV import."""
 
-    __tablename__ = "crm_opportunities"
+    __tablename__ = "opportunities"
     __table_args__ = (CheckConstraint("amount >= 0", name="amount_non_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,7 +233,7 @@ class Opportunity(db.Model):
 class OpportunityReference(db.Model):
     """Links a reference request to an opportunity by external id (from either side)."""
 
-    __tablename__ = "crm_opportunity_references"
+    __tablename__ = "opportunity_references"
 
     opportunity_external_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     reference_request_id: Mapped[int] = mapped_column(
@@ -252,9 +252,7 @@ class AttributionTouch(db.Model):
 
     __tablename__ = "attribution_touches"
 
-    opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_opportunities.id", ondelete="CASCADE"), primary_key=True
-    )
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True, index=True)
     kind: Mapped[TouchKind] = mapped_column(str_enum(TouchKind, 16, "touch_kind"), primary_key=True)
     touched_at: Mapped[dt.datetime]
@@ -267,9 +265,7 @@ class AttributionCredit(db.Model):
 
     __tablename__ = "attribution_credits"
 
-    opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_opportunities.id", ondelete="CASCADE"), primary_key=True
-    )
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True, index=True)
     currency: Mapped[str] = mapped_column(String(3))
     is_closed: Mapped[bool] = mapped_column(Boolean)
@@ -281,11 +277,9 @@ class AttributionCredit(db.Model):
 class DealThanks(db.Model):
     """Once per (won deal, advocate): the 'your reference helped win …' note was sent."""
 
-    __tablename__ = "attribution_thanks"
+    __tablename__ = "deal_thanks"
 
-    opportunity_id: Mapped[int] = mapped_column(
-        ForeignKey("crm_opportunities.id", ondelete="CASCADE"), primary_key=True
-    )
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

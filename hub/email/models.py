@@ -26,8 +26,8 @@ class OutboxEmail(db.Model):
     `dedupe_key` (unique, optional) makes periodic mail exactly-once per period.
     """
 
-    __tablename__ = "email_outbox"
-    __table_args__ = (Index("ix_email_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    __tablename__ = "outbox_emails"
+    __table_args__ = (Index("ix_outbox_emails_status_next_attempt", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))

@@ -152,7 +152,7 @@ def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
     # Referrals, reference requests and their deals agree.
     assert (
         scalar("""SELECT count(*) FROM referrals r WHERE r.status IN ('opportunity', 'won')
-                     AND NOT EXISTS (SELECT 1 FROM crm_opportunities o WHERE o.referral_id = r.id)""")
+                     AND NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.referral_id = r.id)""")
         == 0
     )
     assert (
@@ -178,12 +178,12 @@ def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
     assert attribution.overcredited_deals() == 0
     assert (
         scalar("""SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c
-                     JOIN crm_opportunities o ON o.id = c.opportunity_id
+                     JOIN opportunities o ON o.id = c.opportunity_id
                      GROUP BY c.opportunity_id, o.amount
                      HAVING round(sum(c.influenced_amount) * 100) <> round(o.amount * 100)) x""")
         == 0
     )
-    assert scalar("SELECT count(*) FROM crm_opportunities WHERE account_key <> lower(trim(account))") == 0
+    assert scalar("SELECT count(*) FROM opportunities WHERE account_key <> lower(trim(account))") == 0
 
     # Tiers follow lifetime points; leaderboards agree with the ledger.
     thresholds = get_setting("tier_thresholds")

@@ -130,7 +130,7 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
            FROM generate_series(1, 3000) AS i
            JOIN LATERAL (SELECT id FROM advocates ORDER BY id OFFSET (i * 17 % 600) LIMIT 1) a ON true""",
         # the opportunities: a fifth referred, a third closed (half of those won), amounts to the cent
-        """INSERT INTO crm_opportunities (external_id, name, account, account_key, amount, currency, stage, is_closed,
+        """INSERT INTO opportunities (external_id, name, account, account_key, amount, currency, stage, is_closed,
                                           is_won, created_date, close_date, close_cutoff_at, cycle_days,
                                           contact_emails, referral_id, reference_request_ids, created_at, updated_at,
                                           version)
@@ -145,7 +145,7 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
                   :now, :now, 1
            FROM generate_series(1, :n) AS i""",
         # links from reference requests to opportunities (a quarter of the requests)
-        """INSERT INTO crm_opportunity_references (opportunity_external_id, reference_request_id)
+        """INSERT INTO opportunity_references (opportunity_external_id, reference_request_id)
            SELECT 'GEN-' || ((r.id * 101) % :n + 1), r.id FROM reference_requests r WHERE r.id % 4 <> 0""",
     ]
     for statement in statements:
@@ -153,7 +153,7 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
     db.session.commit()
     return {
         table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-        for table in ("advocates", "referrals", "reference_requests", "crm_opportunities", "crm_opportunity_references")
+        for table in ("advocates", "referrals", "reference_requests", "opportunities", "opportunity_references")
     }
 
 
@@ -163,8 +163,8 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
         started = time.perf_counter()
         counts = generate_program(N_OPPORTUNITIES)
         generated = time.perf_counter() - started
-        assert counts["crm_opportunities"] == N_OPPORTUNITIES
-        ids = db.session.execute(text("SELECT id FROM crm_opportunities ORDER BY id")).scalars().all()
+        assert counts["opportunities"] == N_OPPORTUNITIES
+        ids = db.session.execute(text("SELECT id FROM opportunities ORDER BY id")).scalars().all()
         db.session.remove()
 
     def incremental_stripe(i: int) -> str:
@@ -200,7 +200,7 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
         assert (
             db.session.execute(
                 text(
-                    "SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c JOIN crm_opportunities o"
+                    "SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c JOIN opportunities o"
                     " ON o.id = c.opportunity_id GROUP BY c.opportunity_id, o.amount"
                     " HAVING sum(c.influenced_amount) <> o.amount) bad"
                 )
@@ -223,7 +223,7 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
         attribution.tally(None)
         db.session.commit()
         expected = attribution.snapshot()
-        some_ids = db.session.execute(text("SELECT id FROM crm_opportunities ORDER BY id LIMIT 50")).scalars().all()
+        some_ids = db.session.execute(text("SELECT id FROM opportunities ORDER BY id LIMIT 50")).scalars().all()
 
     def work(i: int) -> str:
         with pg_app.app_context():

@@ -7,9 +7,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.views import apply_field_errors, bp, owner_only, staff
-from challenges.references import crm, webhooks
-from challenges.references.forms import IntegrationTokenForm, OpportunityImportForm, WebhookForm
-from challenges.references.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
+from challenges.crm import imports, integration, webhooks
+from challenges.crm.forms import IntegrationTokenForm, OpportunityImportForm, WebhookForm
+from challenges.crm.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
@@ -67,7 +67,7 @@ def crm_import():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            job = crm.start_import(upload.filename, upload.read(crm.MAX_IMPORT_BYTES + 1), current_user.id)
+            job = imports.start_import(upload.filename, upload.read(imports.MAX_IMPORT_BYTES + 1), current_user.id)
             db.session.commit()
             return redirect(url_for("admin.crm_import_page", import_id=job.id))
         except VouchError as exc:
@@ -102,7 +102,7 @@ def crm_token():
     new_token = None
     if form.validate_on_submit():
         try:
-            _, new_token = crm.create_integration_token(current_user.id, form.name.data, current_user.id)
+            _, new_token = integration.create_integration_token(current_user.id, form.name.data, current_user.id)
             db.session.commit()
         except VouchError as exc:
             db.session.rollback()
@@ -171,7 +171,7 @@ def crm_delivery_replay(delivery_id: int):
 @bp.post("/crm/tally")
 @owner_only
 def crm_tally():
-    from challenges.references.jobs import tally_all_job
+    from challenges.crm.jobs import tally_all_job
 
     record_audit(current_user.id, "attribution.recount", "attribution", "all")
     enqueue_after_commit(tally_all_job, job_id="attribution-full")

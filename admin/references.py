@@ -6,9 +6,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from admin.views import bp, staff
-from challenges.references import referrals, services
+from challenges.references import services
 from challenges.references.forms import AssignForm, UnfilledForm
 from challenges.references.models import ReferenceAssignment, ReferenceRequest, RequestStatus
+from challenges.referrals import services as referrals
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial

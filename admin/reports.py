@@ -11,9 +11,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin.views import apply_field_errors, bp, owner_only
-from challenges import attribution
-from challenges.references import reports
-from challenges.references.forms import ProgramCostForm
+from challenges.crm import reports
+from challenges.crm.forms import ProgramCostForm
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -53,7 +52,7 @@ def _names(advocate_ids: list[int]) -> dict[int, str]:
 def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
     since, until, page = _period()
     program = reports.program_report(since, until)
-    rows, total = attribution.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
+    rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
     amount, currency = reports.program_cost()
     return render_template(
         "admin/reports.html",
@@ -88,7 +87,7 @@ def reports_cost():
 @bp.get("/reports/attribution.csv")
 @owner_only
 def attribution_csv():
-    rows, _ = attribution.per_advocate()
+    rows, _ = reports.per_advocate()
     names = _names([r.advocate_id for r in rows])
     out = io.StringIO()
     writer = csv.writer(out)

@@ -291,8 +291,8 @@ def run_seed(plan: SeedPlan) -> dict:
     from bench.seed_crm import CrmSeeder
     from bench.seed_load import Loader, bulk_mode
     from bench.seed_people import BENCH_PASSWORD_HASH, ensure_groups, seed_people
-    from challenges import attribution
-    from challenges.references.models import AttributionCredit, AttributionTouch
+    from challenges.crm import attribution
+    from challenges.crm.models import AttributionCredit, AttributionTouch
     from hub.db import utcnow
     from hub.extensions import db
 

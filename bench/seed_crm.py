@@ -1,4 +1,4 @@
-"""CRM opportunities as challenges/references/crm.py upsert_opportunity stores them.
+"""CRM opportunities as challenges/crm/opportunities.py upsert_opportunity stores them.
 
 Three sources: the opportunities referrals became (referral_id; won/lost as the simulation
 decided, so the referral's status, bonus and the deal agree), deals linked to reference requests

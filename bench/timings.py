@@ -3,7 +3,7 @@
     python -m bench.timings
 
 - full leaderboard rebuild (`flask rewards rebuild-leaderboards`: SQL scores + Redis sets);
-- full attribution recompute (`challenges.attribution.tally(None)`: touches and credits);
+- full attribution recompute (`challenges.crm.attribution.tally(None)`: touches and credits);
 - all tiers recomputed (what an owner's threshold change triggers).
 Each runs in its own transaction and commits, as the CLI commands and jobs do.
 """
@@ -26,8 +26,8 @@ def timed(fn) -> tuple[float, object]:
 def main() -> None:
     from sqlalchemy import func, select
 
-    from challenges import attribution
-    from challenges.references.models import AttributionTouch, Opportunity
+    from challenges.crm import attribution
+    from challenges.crm.models import AttributionTouch, Opportunity
     from hub.app import create_app
     from hub.extensions import db
     from hub.models import Advocate

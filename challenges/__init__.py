@@ -1,1 +1,2 @@
-"""Challenges, completions, verification, caps, references, referrals and attribution."""
+"""Challenges, completions, verification, caps; reference requests (references/), referrals
+(referrals/) and the CRM with attribution (crm/)."""

@@ -1,4 +1,4 @@
-"""`flask challenges …`: maintenance sweeps for the verification jobs."""
+"""`flask challenges …`: the sweep for stuck verifications, and the CRM commands (challenges.crm.cli)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from challenges.crm.cli import crm_token, tally_attribution
 from hub.extensions import db
 
 challenges_cli = click.Group("challenges", help="Challenges and completions maintenance.")
@@ -32,3 +33,7 @@ def requeue_stuck(older_than_minutes: float) -> None:
     if hasattr(backend, "join"):  # no Redis: the jobs run in this process, so wait for them
         backend.join()
     click.echo(f"Re-enqueued {counts['requeued']} completion(s); sent {counts['sent_to_review']} to review.")
+
+
+challenges_cli.add_command(tally_attribution)
+challenges_cli.add_command(crm_token)

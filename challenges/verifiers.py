@@ -16,8 +16,9 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from challenges import urlcheck
+from challenges.crm.models import Opportunity
 from challenges.models import AskKind, Effort
-from challenges.references.models import Opportunity, Referral
+from challenges.referrals.models import Referral
 from hub.extensions import db
 from hub.queue import job_context
 

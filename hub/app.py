@@ -185,8 +185,12 @@ def _register_blueprints(app: Flask) -> None:
     from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
+    from challenges.crm.api import bp as crm_api
+    from challenges.crm.views import bp as crm_views
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
+    from challenges.referrals.api import bp as referrals_api
+    from challenges.referrals.views import bp as referrals_views
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
@@ -211,7 +215,11 @@ def _register_blueprints(app: Flask) -> None:
         challenges_api,
         challenges_views,
         references_api,
+        referrals_api,
+        crm_api,
         references_views,
+        referrals_views,
+        crm_views,
         admin_bp,
         admin_emails_bp,
     ):
@@ -243,7 +251,3 @@ def _register_cli(app: Flask) -> None:
 
     for group in (users_cli, tokens_cli, hub_cli, rewards_cli, challenges_cli):
         app.cli.add_command(group)
-
-    from challenges.references.cli import register as register_references_cli
-
-    register_references_cli(app)

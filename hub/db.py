@@ -6,7 +6,7 @@ import contextvars
 import datetime as dt
 import enum
 
-from sqlalchemy import DateTime, Enum, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -16,6 +16,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Money columns: up to 16 digits and cents, paired with a currency column (ISO 4217 code).
+Money = Numeric(18, 2)
 
 
 def utcnow() -> dt.datetime:

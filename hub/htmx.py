@@ -19,6 +19,7 @@ from flask import Flask, Response, abort, make_response, render_template, reques
 from flask_login import current_user
 
 from hub.db import utcnow
+from hub.errors import NotFound, VouchError
 
 
 def is_htmx() -> bool:
@@ -36,7 +37,6 @@ def render_page_or_partial(page_template: str, partial_template: str, status: in
 def commit_or_refusal(action: Callable[[], object]) -> str | None:
     """Run a form's service call and commit: None when it went through; a refusal rolls back
     and returns its message, for the page or fragment to show. Unknown rows are a 404."""
-    from hub.errors import NotFound, VouchError
     from hub.extensions import db
 
     try:
@@ -57,6 +57,16 @@ def trigger(response: Response, *events: str) -> Response:
     names = [*(existing.split(",") if existing else []), *events]
     response.headers["HX-Trigger"] = ",".join(dict.fromkeys(n.strip() for n in names if n.strip()))
     return response
+
+
+def apply_errors(form, exc: VouchError) -> None:
+    """Show a refused service call on its form: field errors under their fields (or on the form
+    when it has no such field), else the message as a form error."""
+    for name, messages in (exc.details.get("fields") or {}).items():
+        field = getattr(form, name, None)
+        (field.errors if field is not None else form.form_errors).extend(messages)
+    if not exc.details.get("fields"):
+        form.form_errors.append(exc.message)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,1 +1,2 @@
-"""Reference requests (sales ↔ advocates), referrals, CRM opportunities and outbound webhooks."""
+"""Reference requests: sales ask for a customer reference; managers match and assign an advocate,
+who accepts or declines; sales give feedback after the call."""

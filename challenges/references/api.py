@@ -1,43 +1,24 @@
-"""JSON routes: reference requests, referrals, CRM opportunities, attribution and program reports."""
+"""JSON routes for reference requests (api.md), on the same services as the pages."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 from flask import request
-from sqlalchemy import func, select
 
-from challenges import attribution
-from challenges.references import crm, referrals, reports, services
-from challenges.references.models import Opportunity, ReferenceRequest, Referral
-from hub.api import api_blueprint, api_error, endpoint, page_args, paginated
+from challenges.references import services
+from challenges.references.models import ReferenceRequest
+from challenges.values import decimal_text
+from hub.api import api_blueprint, endpoint, page_args, paginated
 from hub.errors import NotFound
-from hub.extensions import db
-from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
+from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
 from hub.validation import Fields, iso
 
 bp = api_blueprint("references_api")
+
+
 TAG = "references"
+
+
 SALES_AND_STAFF = STAFF_ROLES | {Role.SALES}
-INTEGRATION_ENDPOINTS = frozenset({"references_api.upsert_opportunity", "openapi.openapi_document"})
-
-
-@bp.before_app_request
-def _integration_scope():
-    """A CRM integration token (`vci_…`) may only upsert opportunities, whoever it acts for."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if (
-        scheme.lower() == "bearer"
-        and token.strip().startswith(crm.INTEGRATION_PREFIX)
-        and request.endpoint not in INTEGRATION_ENDPOINTS
-    ):
-        return api_error(403, "forbidden", "This integration token may only upsert CRM opportunities.")
-    return None
-
-
-def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"
 
 
 def request_json(rr: ReferenceRequest, viewer: User) -> dict:
@@ -73,7 +54,7 @@ def request_json(rr: ReferenceRequest, viewer: User) -> dict:
             "company": adv.company,
         }
     return payload | {
-        "deal_size": _money(rr.deal_amount),
+        "deal_size": decimal_text(rr.deal_amount),
         "currency": rr.currency,
         "opportunity_external_id": rr.opportunity_external_id,
         "requested_by": {"id": rr.requested_by_id, "name": rr.requested_by.name},
@@ -276,222 +257,3 @@ def unfilled_reference_request(user: User, request_id: int, data: dict) -> dict:
     note = f.str("note", max_length=500)
     f.done()
     return request_json(services.mark_unfilled(request_id, user.id, note), user)
-
-
-# --- referrals ----------------------------------------------------------------------------
-
-
-def referral_json(referral: Referral, viewer: User) -> dict:
-    payload = {
-        "id": referral.id,
-        "status": referral.status.value,
-        "name": referral.name,
-        "email": referral.email,
-        "company": referral.company,
-        "title": referral.title,
-        "created_at": iso(referral.created_at),
-        "earns_points": referral.completion_id is not None and not referral.is_flagged,
-        "points": referral.points,
-        "bonus_points": referral.bonus_points,
-    }
-    if referral.is_flagged:
-        payload["message"] = referrals.advocate_message(referral)
-    if viewer.role in STAFF_ROLES:
-        payload |= {
-            "advocate_id": referral.advocate_id,
-            "notes": referral.notes,
-            "flag_reason": referral.flag_reason.value if referral.flag_reason else None,
-            "flag_reviewed_at": iso(referral.flag_reviewed_at),
-            "completion_id": referral.completion_id,
-            "no_points_reason": referral.no_points_reason,
-        }
-    elif not referral.is_flagged and referral.no_points_reason:
-        payload["message"] = referral.no_points_reason
-    return payload
-
-
-@endpoint(
-    bp,
-    "/referrals",
-    "POST",
-    roles={Role.ADVOCATE},
-    status=201,
-    idempotent=True,
-    tag=TAG,
-    body={
-        "type": "object",
-        "required": ["name", "email", "company", "consent"],
-        "properties": {
-            "name": {"type": "string", "maxLength": 120},
-            "email": {"type": "string", "format": "email"},
-            "company": {"type": "string", "maxLength": 160},
-            "title": {"type": "string", "maxLength": 120},
-            "notes": {"type": "string", "maxLength": 2000},
-            "consent": {"type": "boolean", "enum": [True]},
-        },
-    },
-    summary="Refer a peer",
-)
-def create_referral(user: User, data: dict) -> tuple[dict, int]:
-    if user.advocate is None:
-        raise NotFound("Advocate not found.")
-    referral = referrals.submit_referral(user.advocate.id, referrals.parse_referral(data))
-    return referral_json(referral, user), 201
-
-
-@endpoint(
-    bp,
-    "/referrals",
-    roles=STAFF_ROLES | {Role.ADVOCATE},
-    tag=TAG,
-    summary="Referrals (advocates: their own)",
-    query={"flagged": "boolean", "page": "integer", "per_page": "integer"},
-)
-def list_referrals(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    flagged = f.bool("flagged")
-    f.done()
-    rows, total = referrals.list_referrals(
-        user.advocate.id if user.role is Role.ADVOCATE else None, flagged, page, per_page
-    )
-    return paginated([referral_json(r, user) for r in rows], page, per_page, total)
-
-
-# --- CRM ----------------------------------------------------------------------------------
-
-
-def opportunity_json(o: Opportunity) -> dict:
-    return {
-        "id": o.id,
-        "external_id": o.external_id,
-        "name": o.name,
-        "account": o.account,
-        "amount": _money(o.amount),
-        "currency": o.currency,
-        "stage": o.stage,
-        "is_closed": o.is_closed,
-        "is_won": o.is_won,
-        "created_date": iso(o.created_date),
-        "close_date": iso(o.close_date),
-        "contact_emails": list(o.contact_emails or []),
-        "referral_id": o.referral_id,
-        "reference_request_ids": list(o.reference_request_ids or []),
-        "updated_at": iso(o.updated_at),
-    }
-
-
-OPPORTUNITY_BODY = {
-    "type": "object",
-    "required": ["external_id", "name", "account", "amount", "currency", "stage", "created_date"],
-    "properties": {
-        "external_id": {"type": "string", "maxLength": 64},
-        "name": {"type": "string", "maxLength": 255},
-        "account": {"type": "string", "maxLength": 160},
-        "amount": {"type": "string", "pattern": r"^\d{1,16}(\.\d{1,2})?$"},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "stage": {"type": "string", "maxLength": 80},
-        "is_closed": {"type": "boolean"},
-        "is_won": {"type": "boolean"},
-        "created_date": {"type": "string", "format": "date"},
-        "close_date": {"type": "string", "format": "date"},
-        "contact_emails": {"type": "array", "items": {"type": "string", "format": "email"}, "maxItems": 50},
-        "referral_id": {"type": "integer", "minimum": 1},
-        "reference_request_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 50},
-    },
-}
-
-
-@endpoint(
-    bp,
-    "/crm/opportunities",
-    "POST",
-    roles={Role.OWNER},
-    body=OPPORTUNITY_BODY,
-    idempotent=True,
-    tag=TAG,
-    summary="Upsert an opportunity by external_id (owner or CRM integration token): 201 created, 200 updated",
-)
-def upsert_opportunity(user: User, data: dict) -> tuple[dict, int]:
-    result = crm.upsert_opportunity(crm.parse_opportunity(data))
-    return opportunity_json(result.opportunity), 201 if result.created else 200
-
-
-@endpoint(
-    bp,
-    "/crm/opportunities",
-    roles={Role.OWNER, Role.MANAGER},
-    tag=TAG,
-    summary="Opportunities",
-    query={"page": "integer", "per_page": "integer"},
-)
-def list_opportunities(user: User) -> dict:
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(Opportunity))
-    rows = db.session.scalars(
-        select(Opportunity)
-        .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return paginated([opportunity_json(o) for o in rows], page, per_page, total)
-
-
-# --- impact and reports -------------------------------------------------------------------
-
-
-@endpoint(bp, "/me/impact", roles={Role.ADVOCATE}, tag=TAG, summary="Deals I helped (account and stage, no amounts)")
-def my_impact(user: User) -> dict:
-    deals = attribution.deals_helped(user.advocate.id) if user.advocate else []
-    return {
-        "items": [
-            {
-                "account": d.account,
-                "name": d.name,
-                "stage": d.stage,
-                "is_closed": d.is_closed,
-                "is_won": d.is_won,
-                "how": list(d.kinds),
-            }
-            for d in deals
-        ]
-    }
-
-
-@endpoint(
-    bp,
-    "/reports/attribution",
-    roles={Role.OWNER},
-    tag=TAG,
-    summary="Attribution per advocate",
-    query={"page": "integer", "per_page": "integer"},
-)
-def attribution_report(user: User) -> dict:
-    page, per_page = page_args()
-    rows, total = attribution.per_advocate(limit=per_page, offset=(page - 1) * per_page)
-    names = dict(
-        db.session.execute(
-            select(Advocate.id, User.name)
-            .join(User, User.id == Advocate.user_id)
-            .where(Advocate.id.in_([r.advocate_id for r in rows]))
-        ).all()
-    )
-    return paginated([reports.attribution_row_json(r, names.get(r.advocate_id)) for r in rows], page, per_page, total)
-
-
-@endpoint(
-    bp,
-    "/reports/program",
-    roles={Role.OWNER},
-    tag=TAG,
-    summary="The program report",
-    query={"from": "string", "to": "string"},
-)
-def program_report(user: User) -> dict:
-    f = Fields(request.args)
-    since: dt.date | None = f.date("from")
-    until: dt.date | None = f.date("to")
-    if since and until and until < since:
-        f.errors.setdefault("to", "Must be on or after `from`.")
-    f.done()
-    return reports.program_report(since, until)

@@ -1,10 +1,10 @@
-"""Forms for references, referrals and the CRM: rendering and CSRF; the services validate."""
+"""Reference-request forms (filing, feedback, assigning, unfilled): rendering and CSRF; the
+services validate."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from hub.models import COMPANY_SIZES
@@ -21,6 +21,8 @@ def options(pairs: list[tuple[str, str]]) -> list:
 
 
 STAGES = options([("evaluation", "Evaluation"), ("poc", "Proof of concept"), ("negotiation", "Negotiation")])
+
+
 FORMATS = options([("phone", "Phone call"), ("video", "Video call"), ("email", "Email exchange")])
 
 
@@ -45,37 +47,9 @@ class FeedbackForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
 
 
-class ReferralForm(FlaskForm):
-    name = StringField("Their name", validators=[DataRequired(), Length(max=120)])
-    email = StringField("Their email", validators=[DataRequired(), Length(max=254)])
-    company = StringField("Their company", validators=[DataRequired(), Length(max=160)])
-    title = StringField("Their title", validators=[Optional(), Length(max=120)])
-    notes = TextAreaField("Why they would be a good fit", validators=[Optional(), Length(max=2000)])
-    consent = BooleanField("They agreed that we may contact them.")
-
-
 class AssignForm(FlaskForm):
     advocate_id = HiddenField(validators=[DataRequired()])
 
 
 class UnfilledForm(FlaskForm):
     note = TextAreaField("Note for the sales rep", validators=[Optional(), Length(max=500)])
-
-
-class OpportunityImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired(), FileAllowed(["csv", "txt"], "A .csv file, please.")])
-
-
-class WebhookForm(FlaskForm):
-    url = StringField("Receiver URL", validators=[DataRequired(), Length(max=500)])
-    referral_created = BooleanField("referral.created", default=True)
-    reference_accepted = BooleanField("reference.accepted", default=True)
-
-
-class IntegrationTokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=80)], default="CRM integration")
-
-
-class ProgramCostForm(FlaskForm):
-    amount = StringField("Program cost", validators=[DataRequired(), Length(max=24)])
-    currency = StringField("Currency", validators=[DataRequired(), Length(max=3)])

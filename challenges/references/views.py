@@ -1,30 +1,24 @@
-"""Pages: sales file and follow reference requests; advocates answer asks, refer peers, see impact."""
+"""Reference-request pages: sales file and follow requests; advocates answer the asks."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges import attribution
-from challenges.references import bridge, referrals, services
-from challenges.references.forms import FeedbackForm, ReferenceRequestForm, ReferralForm
+from challenges.crm import reports
+from challenges.references import services
+from challenges.references.forms import FeedbackForm, ReferenceRequestForm
 from challenges.references.models import RequestStatus
 from hub.auth import roles_required
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, commit_or_refusal, is_htmx, render_page_or_partial
 from hub.models import Role
 
 bp = Blueprint("references", __name__)
+
+
 SALES_AND_STAFF = (Role.SALES, Role.MANAGER, Role.OWNER)
-
-
-def apply_errors(form, exc: VouchError) -> None:
-    for name, messages in (exc.details.get("fields") or {}).items():
-        field = getattr(form, name, None)
-        (field.errors if field is not None else form.form_errors).extend(messages)
-    if not exc.details.get("fields"):
-        form.form_errors.append(exc.message)
 
 
 def _form_data(form) -> dict:
@@ -32,9 +26,6 @@ def _form_data(form) -> dict:
     if "needed_by" in data and data["needed_by"] is not None:
         data["needed_by"] = data["needed_by"].isoformat()
     return data
-
-
-# --- sales ----------------------------------------------------------------------------------
 
 
 @bp.get("/references")
@@ -94,9 +85,6 @@ def give_feedback(request_id: int):
     return render_template("references/request.html", rr=rr, form=form), 200
 
 
-# --- advocates ------------------------------------------------------------------------------
-
-
 @bp.get("/me/references")
 @roles_required(Role.ADVOCATE)
 def my_asks():
@@ -140,40 +128,8 @@ def _answer(request_id: int, answer: str):
     )
 
 
-@bp.route("/referrals", methods=["GET", "POST"])
-@roles_required(Role.ADVOCATE)
-def refer():
-    form = ReferralForm()
-    created = None
-    if form.validate_on_submit():
-        try:
-            created = referrals.submit_referral(current_user.advocate.id, referrals.parse_referral(form.data))
-            db.session.commit()
-            form = ReferralForm(formdata=None)
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    mine, _ = referrals.list_referrals(current_user.advocate.id, None, 1, 50)
-    offer = bridge.open_referral_challenge(current_user.advocate.id)
-    return render_page_or_partial(
-        "references/refer.html",
-        "references/_refer_panel.html",
-        form=form,
-        referrals=mine,
-        created=created,
-        offer=offer,
-        message=referrals.advocate_message,
-    )
-
-
-@bp.get("/me/impact")
-@roles_required(Role.ADVOCATE)
-def my_impact():
-    return render_template("references/impact.html", deals=attribution.deals_helped(current_user.advocate.id))
-
-
 def home_section(advocate) -> tuple[str, dict] | None:
     """The hub home's card: pending reference asks, a referral prompt, deals helped."""
     pending = [(a, rr) for a, rr in services.asks_for(advocate.id) if a.status.value == "asked"]
-    deals = attribution.deals_helped(advocate.id, limit=3)
+    deals = reports.deals_helped(advocate.id, limit=3)
     return "references/_home_section.html", {"pending": pending, "deals": deals}

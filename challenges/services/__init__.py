@@ -60,6 +60,7 @@ from challenges.services.feed import (
     feed_item,
     is_open,
     is_targeted,
+    open_challenges,
     visible_challenge,
 )
 from challenges.services.preferences import (
@@ -118,6 +119,7 @@ __all__ = [
     "is_targeted",
     "list_challenges",
     "list_completions",
+    "open_challenges",
     "preview_challenge",
     "publish_challenge",
     "reject_completion",

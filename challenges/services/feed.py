@@ -50,6 +50,18 @@ def is_open(challenge: Challenge, at: dt.datetime) -> bool:
     )
 
 
+def open_challenges(challenge_type: str, advocate: Advocate, at: dt.datetime | None = None) -> list[Challenge]:
+    """Published, in-date challenges of this type targeted to the advocate, oldest first (the
+    challenges a referral or a reference call can complete)."""
+    at = at or utcnow()
+    rows = db.session.scalars(
+        select(Challenge)
+        .where(Challenge.type == challenge_type, Challenge.status == ChallengeStatus.PUBLISHED)
+        .order_by(Challenge.id)
+    ).all()
+    return [c for c in rows if is_open(c, at) and is_targeted(c, advocate)]
+
+
 def visible_challenge(challenge_id: int, advocate: Advocate) -> Challenge:
     """A challenge as an advocate may see it: published or closed, and targeted to them."""
     challenge = db.session.get(Challenge, challenge_id)

@@ -30,10 +30,10 @@ def scalar(sql: str, **params) -> int:
 
 def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
     """Every invariant the seed promises, checked set-based against the whole database."""
-    from challenges import attribution
     from hub.settings import get_setting
     from rewards import leaderboard
     from rewards.tiers import tier_for
+    from tests.references.attribution_helpers import overcredited_deals
     from tests.rewards.reward_helpers import check_rewards_invariants
 
     db.session.expire_all()
@@ -175,7 +175,7 @@ def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
     kinds = set(db.session.scalars(text("SELECT DISTINCT kind FROM attribution_touches")))
     assert kinds == {"referral", "reference_call", "same_account"}
     assert result["touches"] > 0 and result["credits"] > 0
-    assert attribution.overcredited_deals() == 0
+    assert overcredited_deals() == 0
     assert (
         scalar("""SELECT count(*) FROM (SELECT c.opportunity_id FROM attribution_credits c
                      JOIN opportunities o ON o.id = c.opportunity_id

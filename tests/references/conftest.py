@@ -54,7 +54,7 @@ class Refs:
         return rr
 
     def opportunity(self, **overrides: Any):
-        from challenges.references import crm
+        from challenges.crm import opportunities
         from hub.extensions import db
 
         data = {
@@ -68,7 +68,7 @@ class Refs:
             "is_won": False,
             "created_date": "2026-01-05",
         } | overrides
-        result = crm.upsert_opportunity(crm.parse_opportunity(data), tally=False)
+        result = opportunities.upsert_opportunity(opportunities.parse_opportunity(data), tally=False)
         db.session.commit()
         return result.opportunity
 

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from challenges import attribution
-from challenges.references import referrals, services
-from challenges.references.models import AttributionCredit, AttributionTouch
+from challenges.crm import attribution, reports
+from challenges.crm.models import AttributionCredit, AttributionTouch
+from challenges.references import services
+from challenges.referrals import services as referrals
 from hub.extensions import db
+from tests.references.attribution_helpers import overcredited_deals, snapshot
 
 
 def _referral(advocate, email):
@@ -69,10 +71,10 @@ def test_sourced_goes_to_the_referrer_and_influenced_splits_equally(refs, make):
     assert got[(opp.id, referrer.id)][0] == Decimal("1000.00")
     assert got[(opp.id, caller.id)][0] == got[(opp.id, insider.id)][0] == Decimal("0.00")
 
-    rows = {r.advocate_id: r for r in attribution.per_advocate()[0]}
+    rows = {r.advocate_id: r for r in reports.per_advocate()[0]}
     assert rows[referrer.id].sourced_pipeline == rows[referrer.id].sourced_won == Decimal("1000.00")
     assert rows[caller.id].influenced_won == Decimal("333.33") and rows[caller.id].sourced_won == Decimal("0.00")
-    assert attribution.overcredited_deals() == 0
+    assert overcredited_deals() == 0
 
 
 def test_one_advocate_with_several_touches_gets_one_share(refs, make):
@@ -95,7 +97,7 @@ def test_tiny_amounts_split_without_overcrediting(refs, make):
     shares = [got[(opp.id, a.id)][1] for a in advocates]
     assert shares == [Decimal("0.01"), Decimal("0.00"), Decimal("0.00")]
     assert [got[(zero.id, a.id)][1] for a in advocates] == [Decimal("0.00")] * 3
-    assert attribution.overcredited_deals() == 0
+    assert overcredited_deals() == 0
 
 
 def test_deals_without_touches_get_no_credit_and_lost_deals_are_pipeline_only(refs, make):
@@ -108,7 +110,7 @@ def test_deals_without_touches_get_no_credit_and_lost_deals_are_pipeline_only(re
     got = credits()
     assert not [k for k in got if k[0] == untouched.id]
     assert got[(lost.id, insider.id)] == (Decimal("0.00"), Decimal("800.00"))
-    row = attribution.per_advocate([insider.id])[0][0]
+    row = reports.per_advocate([insider.id])[0][0]
     assert (row.influenced_pipeline, row.influenced_won, row.deals_closed, row.deals_won) == (
         Decimal("800.00"),
         Decimal("0.00"),
@@ -149,7 +151,7 @@ def test_program_win_rates_and_sales_cycle_with_and_without_reference(refs, make
     )
     refs.opportunity(account="D", amount="100", is_closed=False)
     attribution.tally(None)
-    program = attribution.program("USD")
+    program = reports.program("USD")
     assert rr1.opportunity_external_id == "ref-won"
     assert program.deals_with_reference == 1 and program.win_rate_with_reference == 1.0
     assert program.deals_without_reference == 2 and program.win_rate_without_reference == 0.5
@@ -163,7 +165,7 @@ def test_other_currencies_are_reported_beside_never_summed(refs, make):
         account="Euro AG", amount="250.00", currency="EUR", is_closed=True, is_won=True, close_date="2099-01-01"
     )
     attribution.tally(None)
-    program = attribution.program("USD")
+    program = reports.program("USD")
     assert program.influenced_won == Decimal("0.00")
     assert program.other_currencies["EUR"]["influenced_won"] == Decimal("250.00")
 
@@ -173,7 +175,7 @@ def test_a_tally_that_fails_half_way_changes_nothing(refs, make, monkeypatch):
     opp = refs.opportunity(account="Acme", amount="90.00")
     attribution.tally(None)
     db.session.commit()
-    before = attribution.snapshot()
+    before = snapshot()
 
     def broken(scope):
         raise RuntimeError("the database went away")
@@ -182,7 +184,7 @@ def test_a_tally_that_fails_half_way_changes_nothing(refs, make, monkeypatch):
     with pytest.raises(RuntimeError):
         attribution.tally([opp.id])  # touches were already deleted and re-inserted when it failed
     db.session.rollback()
-    assert attribution.snapshot() == before
+    assert snapshot() == before
 
 
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=5)), max_size=30))
@@ -192,4 +194,4 @@ def test_median_from_counts_is_the_median_of_the_expanded_values(counts):
 
     expanded = [value for value, n in counts for _ in range(n)]
     expected = float(statistics.median(expanded)) if expanded else None
-    assert attribution._median_of_counts(counts) == expected
+    assert reports._median_of_counts(counts) == expected

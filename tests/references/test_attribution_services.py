@@ -11,10 +11,11 @@ import pytest
 from parallel import run_together
 from sqlalchemy import text
 
-from challenges import attribution
-from challenges.references import referrals
+from challenges.crm import attribution
+from challenges.referrals import services as referrals
 from hub.extensions import db
 from rewards.models import LedgerEntry
+from tests.references.attribution_helpers import overcredited_deals, snapshot
 
 
 @pytest.mark.services
@@ -184,19 +185,19 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
     assert run_together(WORKERS, incremental_stripe) == Counter({"ok": WORKERS})
     incremental_seconds = time.perf_counter() - started
     with pg_app.app_context():
-        incremental = attribution.snapshot()
+        incremental = snapshot()
 
         started = time.perf_counter()
         result = attribution.tally(None, count=True)
         db.session.commit()
         full_seconds = time.perf_counter() - started
-        full = attribution.snapshot()
+        full = snapshot()
 
         assert result.touches == len(full[0]) and result.credits == len(full[1])
         assert len(full[0]) > N_OPPORTUNITIES and len(full[1]) > N_OPPORTUNITIES // 2
         assert {kind for _, _, kind, _ in full[0]} == {"referral", "reference_call", "same_account"}
         assert incremental == full
-        assert attribution.overcredited_deals() == 0
+        assert overcredited_deals() == 0
         assert (
             db.session.execute(
                 text(
@@ -222,7 +223,7 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
         generate_program(2_000)
         attribution.tally(None)
         db.session.commit()
-        expected = attribution.snapshot()
+        expected = snapshot()
         some_ids = db.session.execute(text("SELECT id FROM opportunities ORDER BY id LIMIT 50")).scalars().all()
 
     def work(i: int) -> str:
@@ -236,7 +237,7 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
 
     assert run_together(4, work) == Counter({"ok": 4})
     with pg_app.app_context():
-        assert attribution.snapshot() == expected
+        assert snapshot() == expected
 
 
 @pytest.mark.services

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from challenges.references import crm, referrals, services, webhooks
-from challenges.references.models import (
+from challenges.crm import imports, integration, webhooks
+from challenges.crm.models import (
     AttributionCredit,
     CrmImport,
     DeliveryStatus,
@@ -18,6 +18,8 @@ from challenges.references.models import (
     Opportunity,
     WebhookDelivery,
 )
+from challenges.references import services
+from challenges.referrals import services as referrals
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.models import Notification
@@ -88,7 +90,7 @@ def test_only_owners_and_integration_tokens_upsert(api, make, client):
     manager = api(make.user("manager"))
     assert manager.post("/crm/opportunities", json=OPP).status_code == 403
     owner = make.user("owner")
-    _, token = crm.create_integration_token(owner.id, "Salesforce", owner.id)
+    _, token = integration.create_integration_token(owner.id, "Salesforce", owner.id)
     db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v1/crm/opportunities", json=OPP, headers=headers).status_code == 201
@@ -160,7 +162,7 @@ A-1,Deal one again,Acme,150,USD,Negotiation,false,false,2026-01-01,,
 def test_csv_import_reports_bad_rows_by_line_and_imports_the_rest(make, jobs, login, client):
     manager = make.user("manager")
     make.advocate(company="Acme")
-    job = crm.start_import("deals.csv", CSV.encode(), manager.id)
+    job = imports.start_import("deals.csv", CSV.encode(), manager.id)
     db.session.commit()
     jobs.join()
     db.session.expire_all()
@@ -177,7 +179,7 @@ def test_csv_import_reports_bad_rows_by_line_and_imports_the_rest(make, jobs, lo
 
 def test_csv_import_refuses_a_file_without_the_columns(ctx, make):
     with pytest.raises(ValidationFailed) as err:
-        crm.start_import("x.csv", b"foo,bar\n1,2\n", make.user("manager").id)
+        imports.start_import("x.csv", b"foo,bar\n1,2\n", make.user("manager").id)
     assert "Missing columns" in err.value.fields["file"][0]
 
 

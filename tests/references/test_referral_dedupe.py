@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from challenges.references import referrals
-from challenges.references.models import FlagReason, Referral, ReferralStatus
-from challenges.references.values import email_key
+from challenges.referrals import services as referrals
+from challenges.referrals.models import FlagReason, Referral, ReferralStatus
+from challenges.values import email_key
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from rewards.models import LedgerEntry

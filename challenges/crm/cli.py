@@ -1,11 +1,10 @@
-"""`flask challenges tally-attribution` and `flask challenges crm-token`."""
+"""`flask challenges tally-attribution` and `flask challenges crm-token` (in the `challenges` group)."""
 
 from __future__ import annotations
 
 import time
 
 import click
-from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -19,11 +18,11 @@ from hub.extensions import db
 @with_appcontext
 def tally_attribution(full: bool, external_id: str | None, enqueue: bool) -> None:
     """Tally attribution (touches, sourced and influenced credit)."""
-    from challenges import attribution
-    from challenges.references.models import Opportunity
+    from challenges.crm import attribution
+    from challenges.crm.models import Opportunity
 
     if enqueue:
-        from challenges.references.jobs import tally_all_job
+        from challenges.crm.jobs import tally_all_job
         from hub.queue import dispatch_now
 
         dispatch_now(_spec(tally_all_job))
@@ -58,7 +57,7 @@ def _spec(func):
 @with_appcontext
 def crm_token(email: str, name: str) -> None:
     """Create a CRM integration token (only POST /crm/opportunities accepts it); printed once."""
-    from challenges.references.crm import create_integration_token
+    from challenges.crm.integration import create_integration_token
     from hub.errors import VouchError
     from hub.models import User
 
@@ -71,13 +70,3 @@ def crm_token(email: str, name: str) -> None:
         raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(plaintext)
-
-
-def register(app: Flask) -> None:
-    """Add these commands to the `challenges` group (created here if no one made it yet)."""
-    group = app.cli.commands.get("challenges")
-    if group is None:
-        group = click.Group("challenges", help="Challenges, references and attribution.")
-        app.cli.add_command(group)
-    for command in (tally_attribution, crm_token):
-        group.add_command(command)

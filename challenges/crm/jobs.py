@@ -1,4 +1,4 @@
-"""Background jobs for references and the CRM: attribution tallies, CSV imports, webhooks.
+"""Background jobs for the CRM: attribution tallies, CSV imports, webhook deliveries.
 
 All are at-least-once safe: a tally recomputes from the current data (same result twice),
 an import resumes after the rows it already recorded, a delivered webhook is never re-sent.
@@ -11,7 +11,7 @@ from hub.queue import job_context
 
 def tally_opportunity_job(opportunity_id: int) -> None:
     """Recount one opportunity's touches and credits, then thank advocates of a won deal once."""
-    from challenges.attribution import tally, thank_for_won_deals
+    from challenges.crm.attribution import tally, thank_for_won_deals
 
     with job_context():
         tally([opportunity_id])
@@ -20,7 +20,7 @@ def tally_opportunity_job(opportunity_id: int) -> None:
 
 def tally_all_job() -> None:
     """The full recomputation (same statements as the incremental one, without a filter)."""
-    from challenges.attribution import tally
+    from challenges.crm.attribution import tally
 
     with job_context():
         tally(None)
@@ -28,7 +28,7 @@ def tally_all_job() -> None:
 
 def import_opportunities_job(import_id: int) -> None:
     """Import a CSV batch by batch, committing progress after each (the page polls it)."""
-    from challenges.references.crm import import_batch
+    from challenges.crm.imports import import_batch
 
     more = True
     while more:
@@ -38,7 +38,7 @@ def import_opportunities_job(import_id: int) -> None:
 
 def deliver_webhook_job(delivery_id: int) -> None:
     """One signed POST of a webhook delivery; a failure raises so the queue retries it."""
-    from challenges.references.webhooks import attempt
+    from challenges.crm.webhooks import attempt
 
     with job_context():
         attempt(delivery_id)

@@ -20,18 +20,69 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from challenges import services as challenge_services
+from challenges.crm import webhooks
+from challenges.crm.models import Opportunity
 from challenges.models import Completion, CompletionStatus
-from challenges.references import bridge, webhooks
-from challenges.references.models import FlagReason, Opportunity, Referral, ReferralStatus
-from challenges.references.values import email_key, like_escape, normalize_email_address
+from challenges.referrals.models import FlagReason, Referral, ReferralStatus
+from challenges.values import email_key, like_escape, normalize_email_address
 from hub.db import locked_row, utcnow
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
 from hub.models import Advocate, Invite, User
 from hub.notifications import notify
 from hub.validation import Fields
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The open `referral` challenge a new referral would complete, at its current points."""
+
+    challenge_id: int
+    title: str
+    points: int
+    bonus_points: int
+
+
+def open_referral_challenge(advocate_id: int) -> Offer | None:
+    advocate = db.session.get(Advocate, advocate_id)
+    found = challenge_services.open_challenges("referral", advocate) if advocate is not None else []
+    if not found:
+        return None
+    challenge = found[0]
+    return Offer(challenge.id, challenge.title, challenge.points, challenge.bonus_points or 0)
+
+
+def start_referral_completion(
+    offer: Offer, advocate_id: int, referral_id: int, summary: str
+) -> tuple[int | None, str | None]:
+    """The referral's pending completion (a medium-effort ask, so the caps apply), or the reason
+    there is none (closed, limit, cap: no points, never a failed referral)."""
+    try:
+        with db.session.begin_nested():
+            completion = challenge_services.submit_completion(
+                offer.challenge_id,
+                advocate_id,
+                challenge_services.EvidenceInput(evidence_text=summary[:5000]),
+                source_key=f"referral-{referral_id}",
+                system=True,
+            )
+    except VouchError as exc:
+        return None, exc.message
+    return completion.id, None
+
+
+def approve_completion_once(completion_id: int) -> bool:
+    """Approve (awarding the points offered) unless it was already decided."""
+    try:
+        with db.session.begin_nested():
+            challenge_services.approve_completion(completion_id, None, auto=True)
+    except InvalidState:
+        return False
+    return True
+
 
 FLAG_TEXT = {
     FlagReason.SELF_REFERRAL: "Referred their own email address",
@@ -129,14 +180,14 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         db.session.flush()
         return referral
 
-    offer = bridge.open_referral_challenge(advocate.id)
+    offer = open_referral_challenge(advocate.id)
     if offer is None:
         referral.no_points_reason = "No referral challenge is open to you right now."
     else:
         referral.challenge_id = offer.challenge_id
         referral.points = offer.points
         referral.bonus_points = offer.bonus_points
-        referral.completion_id, referral.no_points_reason = bridge.start_referral_completion(
+        referral.completion_id, referral.no_points_reason = start_referral_completion(
             offer, advocate.id, referral.id, f"Referred {item.name} ({item.company}, {item.email})"
         )
     db.session.flush()
@@ -184,7 +235,7 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
             .execution_options(synchronize_session=False)
         )
     if referral.completion_id is not None:
-        bridge.approve_completion_once(referral.completion_id)
+        approve_completion_once(referral.completion_id)
         approved = (
             db.session.scalar(select(Completion.status).where(Completion.id == referral.completion_id))
             == CompletionStatus.APPROVED

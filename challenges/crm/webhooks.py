@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from challenges.references.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from challenges.crm.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.db import insert_ignore, locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
@@ -128,7 +128,7 @@ def emit(event: str, key: str, data: dict[str, Any]) -> int:
 
 
 def _enqueue(delivery_id: int, replay: int) -> None:
-    from challenges.references.jobs import deliver_webhook_job
+    from challenges.crm.jobs import deliver_webhook_job
 
     enqueue_after_commit(
         deliver_webhook_job, delivery_id, job_id=f"webhook-{delivery_id}-r{replay}", retries=MAX_ATTEMPTS - 1

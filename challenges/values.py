@@ -73,3 +73,8 @@ def email_key(email: str) -> str:
 
 def like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def decimal_text(amount: Decimal | None) -> str | None:
+    """An amount as the API writes money: a string with two decimals ("12500.00"), or None."""
+    return None if amount is None else f"{amount:.2f}"

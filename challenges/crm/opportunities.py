@@ -1,10 +1,9 @@
-"""CRM opportunities: validation, the upsert by external id, and CSV imports."""
+"""CRM opportunities: validation, and the upsert by external id that API calls and CSV rows both go
+through (referral points on the way, the attribution tally scheduled after commit)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,22 +11,15 @@ from typing import Any
 
 from sqlalchemy import func, literal, select, update
 
-from challenges.references.models import (
-    CrmImport,
-    ImportStatus,
-    Opportunity,
-    OpportunityReference,
-    ReferenceRequest,
-    Referral,
-)
-from challenges.references.values import normalize_email_address, parse_currency, parse_money
-from hub.db import insert_ignore, locked_row, utcnow
+from challenges.crm.models import Opportunity, OpportunityReference
+from challenges.references.models import ReferenceRequest
+from challenges.referrals.models import Referral
+from challenges.values import normalize_email_address, parse_currency, parse_money
+from hub.db import insert_ignore, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.queue import enqueue_after_commit
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-IMPORT_BATCH = 200
 CSV_COLUMNS = (
     "external_id",
     "name",
@@ -43,7 +35,11 @@ CSV_COLUMNS = (
     "referral_id",
     "reference_request_ids",
 )
+
+
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+
+
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 
 
@@ -211,7 +207,7 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
     """Create or update the opportunity with this external id, race-free: INSERT … ON CONFLICT
     DO NOTHING, then the row is locked and updated. Referral points and bonus are awarded here,
     once each (ledger keys); the attribution tally for this opportunity runs after commit."""
-    from challenges.references import referrals
+    from challenges.referrals import services as referrals
 
     _check_references(item)
     now = utcnow()
@@ -286,7 +282,7 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
 
 def schedule_tally(opportunity: Opportunity) -> None:
     """Recount this opportunity's attribution after commit (one job per opportunity version)."""
-    from challenges.references.jobs import tally_opportunity_job
+    from challenges.crm.jobs import tally_opportunity_job
 
     enqueue_after_commit(
         tally_opportunity_job, opportunity.id, job_id=f"attribution-{opportunity.id}-v{opportunity.version}"
@@ -299,108 +295,3 @@ def schedule_tally_for_external_id(external_id: str | None) -> None:
     opportunity = db.session.scalar(select(Opportunity).where(Opportunity.external_id == external_id))
     if opportunity is not None:
         schedule_tally(opportunity)
-
-
-# --- CSV import ----------------------------------------------------------------------------
-
-
-def start_import(filename: str, raw: bytes, actor_id: int) -> CrmImport:
-    """Store an uploaded CSV and queue its import; header problems are refused up front."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationFailed({"file": "The file is larger than 5 MB."})
-    text = raw.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
-    missing = [
-        c for c in ("external_id", "name", "account", "amount", "currency", "stage", "created_date") if c not in header
-    ]
-    if missing:
-        raise ValidationFailed({"file": f"Missing columns: {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}."})
-    total = sum(1 for row in reader if any(cell.strip() for cell in row))
-    job = CrmImport(created_by_id=actor_id, filename=(filename or "import.csv")[:255], csv_text=text, total_rows=total)
-    db.session.add(job)
-    db.session.flush()
-    from challenges.references.jobs import import_opportunities_job
-
-    enqueue_after_commit(import_opportunities_job, job.id, job_id=f"crm-import-{job.id}", timeout=1800)
-    return job
-
-
-def import_batch(import_id: int) -> bool:
-    """Import the next batch of rows of an import, resuming after the rows already processed
-    (so a retried job neither skips nor double-counts). Returns True when rows remain.
-    Each row is its own savepoint: a bad row is reported by line number, good rows import."""
-    from challenges.attribution import tally
-
-    job = locked_row(CrmImport, import_id)
-    if job is None or job.status in (ImportStatus.DONE, ImportStatus.FAILED):
-        return False
-    job.status = ImportStatus.RUNNING
-    reader = csv.DictReader(io.StringIO(job.csv_text))
-    reader.fieldnames = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    seen = 0
-    done_in_batch = 0
-    errors = list(job.errors or [])
-    touched: list[int] = []
-    for row in reader:
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue
-        seen += 1
-        if seen <= job.processed_rows:
-            continue
-        line = reader.line_num
-        try:
-            with db.session.begin_nested():
-                result = upsert_opportunity(parse_opportunity(row), tally=False)
-            touched.append(result.opportunity.id)
-            if result.created:
-                job.created_count += 1
-            else:
-                job.updated_count += 1
-        except ValidationFailed as exc:
-            problem = "; ".join(f"{k}: {v[0]}" for k, v in exc.fields.items())
-            errors.append([line, problem[:500]])
-        job.processed_rows += 1
-        done_in_batch += 1
-        if done_in_batch >= IMPORT_BATCH:
-            break
-    job.errors = errors
-    tally(touched)
-    from challenges.attribution import thank_for_won_deals
-
-    thank_for_won_deals(touched)
-    remaining = job.processed_rows < job.total_rows and done_in_batch >= IMPORT_BATCH
-    if not remaining:
-        job.status = ImportStatus.DONE
-        job.processed_rows = job.total_rows
-        job.finished_at = utcnow()
-    db.session.flush()
-    return remaining
-
-
-INTEGRATION_PREFIX = "vci_"
-
-
-def create_integration_token(owner_id: int, name: str, actor_id: int) -> tuple[int, str]:
-    """An API token for the CRM: it acts as the owner who made it, but the API refuses it on
-    every route except the opportunity upsert (see references.api). Shown once, stored hashed."""
-    from hub.audit import record_audit
-    from hub.models import ApiToken, Role, User
-    from hub.security import new_token, token_digest
-
-    owner = db.session.get(User, owner_id)
-    if owner is None or owner.role is not Role.OWNER:
-        raise ValidationFailed({"owner": "Integration tokens act for an owner."})
-    name = (name or "").strip() or "CRM integration"
-    if len(name) > 80:
-        raise ValidationFailed({"name": "At most 80 characters."})
-    plaintext = INTEGRATION_PREFIX + new_token(32)
-    row = ApiToken(
-        user_id=owner.id, name=name, token_digest=token_digest(plaintext), prefix=plaintext[:10], created_by_id=actor_id
-    )
-    db.session.add(row)
-    db.session.flush()
-    record_audit(
-        actor_id, "token.create", "api_token", row.id, None, {"user": owner.email, "name": name, "scope": "crm"}
-    )
-    return row.id, plaintext

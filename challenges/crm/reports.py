@@ -1,0 +1,301 @@
+"""Attribution in figures — per advocate, for the program, the deals an advocate helped — and the
+program report (`/reports/program`): reference fill, pipeline and revenue, win rates, ROI
+against the owner's program cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import (
+    case,
+    func,
+    select,
+    true,
+)
+
+from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, TouchKind
+from challenges.references import services
+from hub.extensions import db
+from hub.settings import get_setting
+
+
+def program_report(since: dt.date | None, until: dt.date | None) -> dict:
+    """The program's figures for the period (dates inclusive, UTC)."""
+    report: dict = {"from": since.isoformat() if since else None, "to": until.isoformat() if until else None}
+    return report | references_and_attribution(since, until)
+
+
+def program_cost() -> tuple[Decimal, str]:
+    setting = get_setting("program_cost") or {}
+    try:
+        amount = Decimal(str(setting.get("amount", "0")))
+    except InvalidOperation:
+        amount = Decimal(0)
+    return (amount if amount.is_finite() and amount > 0 else Decimal(0)), str(setting.get("currency") or "USD")
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def references_and_attribution(since: dt.date | None, until: dt.date | None) -> dict:
+    """Reference fill rate and time-to-fill; sourced/influenced pipeline and won revenue in the
+    program currency; win rate and median sales cycle with vs without a reference call; ROI =
+    influenced won ÷ program cost (None while no cost is entered)."""
+    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
+    fill = services.fill_metrics(start, end)
+    cost, currency = program_cost()
+    totals = program(currency, since, until)
+    roi = round(float(totals.influenced_won / cost), 4) if cost > 0 else None
+    return {
+        "reference_requests": {"filed": fill.filed, "filled": fill.filled},
+        "reference_fill_rate": fill.fill_rate,
+        "reference_median_hours_to_fill": fill.median_hours_to_fill,
+        "currency": currency,
+        "sourced_pipeline": _money(totals.sourced_pipeline),
+        "sourced_won": _money(totals.sourced_won),
+        "influenced_pipeline": _money(totals.influenced_pipeline),
+        "influenced_won": _money(totals.influenced_won),
+        "win_rate_with_reference": totals.win_rate_with_reference,
+        "win_rate_without_reference": totals.win_rate_without_reference,
+        "median_sales_cycle_days_with_reference": totals.median_cycle_days_with_reference,
+        "median_sales_cycle_days_without_reference": totals.median_cycle_days_without_reference,
+        "program_cost": _money(cost),
+        "roi": roi,
+        "other_currencies": {
+            cur: {k: _money(v) for k, v in values.items()} for cur, values in sorted(totals.other_currencies.items())
+        },
+    }
+
+
+def attribution_row_json(row: AdvocateAttribution, name: str | None) -> dict:
+    return {
+        "advocate_id": row.advocate_id,
+        "name": name,
+        "currency": row.currency,
+        "sourced_pipeline": _money(row.sourced_pipeline),
+        "sourced_won": _money(row.sourced_won),
+        "influenced_pipeline": _money(row.influenced_pipeline),
+        "influenced_won": _money(row.influenced_won),
+        "deals": row.deals,
+        "deals_closed": row.deals_closed,
+        "deals_won": row.deals_won,
+        "win_rate": row.win_rate,
+    }
+
+
+def save_program_cost(amount_raw: object, currency_raw: object, actor_id: int) -> tuple[Decimal, str]:
+    """The owner's program cost (the ROI denominator), audited."""
+    from challenges.values import parse_currency, parse_money
+    from hub.audit import record_audit
+    from hub.errors import ValidationFailed
+    from hub.settings import save_setting
+
+    errors: dict[str, str] = {}
+    amount = parse_money(amount_raw, errors, "amount", required=True)
+    currency = parse_currency(currency_raw, errors, "currency")
+    if currency is None:
+        errors.setdefault("currency", "This field is required.")
+    if errors:
+        raise ValidationFailed(errors)
+    value = {"amount": f"{amount:.2f}", "currency": currency}
+    before, _ = save_setting("program_cost", value, actor_id)
+    record_audit(actor_id, "settings.program_cost", "setting", "program_cost", before, value)
+    return amount, currency
+
+
+CENT = Decimal("0.01")
+
+
+def money(cents: int | float | Decimal | None) -> Decimal:
+    """Whole cents (as summed by the database) to a 2-place Decimal."""
+    return (Decimal(round(cents or 0)) * CENT).quantize(CENT)
+
+
+def _cents(column):
+    return func.round(column * 100)
+
+
+@dataclass
+class AdvocateAttribution:
+    advocate_id: int
+    currency: str
+    sourced_pipeline: Decimal
+    sourced_won: Decimal
+    influenced_pipeline: Decimal
+    influenced_won: Decimal
+    deals: int
+    deals_closed: int
+    deals_won: int
+
+    @property
+    def win_rate(self) -> float | None:
+        return round(self.deals_won / self.deals_closed, 4) if self.deals_closed else None
+
+
+def per_advocate(
+    advocate_ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0
+) -> tuple[list[AdvocateAttribution], int]:
+    """Per-advocate, per-currency totals from the credits table, largest influenced won first."""
+    c = AttributionCredit.__table__
+    won = c.c.is_won.is_(True)
+    query = select(
+        c.c.advocate_id,
+        c.c.currency,
+        func.sum(_cents(c.c.sourced_amount)),
+        func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
+        func.sum(_cents(c.c.influenced_amount)),
+        func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
+        func.count(),
+        func.sum(case((c.c.is_closed.is_(True), 1), else_=0)),
+        func.sum(case((won, 1), else_=0)),
+    ).group_by(c.c.advocate_id, c.c.currency)
+    if advocate_ids is not None:
+        query = query.where(c.c.advocate_id.in_(list(advocate_ids)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    query = query.order_by(
+        func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)).desc(), c.c.advocate_id, c.c.currency
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = [
+        AdvocateAttribution(adv, cur, money(sp), money(sw), money(ip), money(iw), int(n), int(cl or 0), int(w or 0))
+        for adv, cur, sp, sw, ip, iw, n, cl, w in db.session.execute(query).all()
+    ]
+    return rows, total
+
+
+@dataclass
+class ProgramAttribution:
+    currency: str
+    sourced_pipeline: Decimal = Decimal("0.00")
+    sourced_won: Decimal = Decimal("0.00")
+    influenced_pipeline: Decimal = Decimal("0.00")
+    influenced_won: Decimal = Decimal("0.00")
+    win_rate_with_reference: float | None = None
+    win_rate_without_reference: float | None = None
+    median_cycle_days_with_reference: float | None = None
+    median_cycle_days_without_reference: float | None = None
+    deals_with_reference: int = 0
+    deals_without_reference: int = 0
+    other_currencies: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+
+def program(currency: str, since: dt.date | None = None, until: dt.date | None = None) -> ProgramAttribution:
+    """Program totals in `currency` (other currencies reported beside, never summed into it),
+    win rate and median sales cycle (won deals, days) with vs without a reference call.
+    `since`/`until` filter opportunities by created date."""
+    c = AttributionCredit.__table__
+    o = Opportunity.__table__
+    date_filter = [true()]
+    if since is not None:
+        date_filter.append(o.c.created_date >= since)
+    if until is not None:
+        date_filter.append(o.c.created_date <= until)
+    won = c.c.is_won.is_(True)
+    sums = db.session.execute(
+        select(
+            c.c.currency,
+            func.sum(_cents(c.c.sourced_amount)),
+            func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
+            func.sum(_cents(c.c.influenced_amount)),
+            func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
+        )
+        .select_from(c.join(o, o.c.id == c.c.opportunity_id))
+        .where(*date_filter)
+        .group_by(c.c.currency)
+    ).all()
+    result = ProgramAttribution(currency=currency)
+    for cur, sp, sw, ip, iw in sums:
+        values = {
+            "sourced_pipeline": money(sp),
+            "sourced_won": money(sw),
+            "influenced_pipeline": money(ip),
+            "influenced_won": money(iw),
+        }
+        if cur == currency:
+            for key, value in values.items():
+                setattr(result, key, value)
+        else:
+            result.other_currencies[cur] = values
+
+    t = AttributionTouch.__table__
+    referenced = select(t.c.opportunity_id).where(t.c.kind == TouchKind.REFERENCE_CALL.value)
+    has_reference = case((o.c.id.in_(referenced), 1), else_=0)
+    # Closed deals counted per (reference call?, won?, cycle days) in the database: the cycle
+    # takes a few hundred distinct values, so medians come from that histogram, not from
+    # 100,000s of rows fetched into Python.
+    histogram = db.session.execute(
+        select(has_reference, o.c.is_won, o.c.cycle_days, func.count())
+        .where(o.c.is_closed.is_(True), *date_filter)
+        .group_by(has_reference, o.c.is_won, o.c.cycle_days)
+    ).all()
+    for ref, label in ((True, "with_reference"), (False, "without_reference")):
+        rows = [(bool(won), cycle, n) for r, won, cycle, n in histogram if bool(r) is ref]
+        deals = sum(n for _, _, n in rows)
+        setattr(result, f"deals_{label}", deals)
+        if deals:
+            setattr(result, f"win_rate_{label}", round(sum(n for won, _, n in rows if won) / deals, 4))
+        median = _median_of_counts([(cycle, n) for won, cycle, n in rows if won and cycle is not None])
+        if median is not None:
+            setattr(result, f"median_cycle_days_{label}", median)
+    return result
+
+
+def _median_of_counts(counts: list[tuple[int, int]]) -> float | None:
+    """The median of a multiset given as (value, how many) pairs (statistics.median's answer)."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    ordered = sorted(counts)
+
+    def nth(k: int) -> int:  # the k-th smallest value, 0-based
+        for value, n in ordered:
+            if k < n:
+                return value
+            k -= n
+        raise IndexError(k)
+
+    if total % 2:
+        return float(nth(total // 2))
+    return (nth(total // 2 - 1) + nth(total // 2)) / 2
+
+
+@dataclass(frozen=True)
+class HelpedDeal:
+    opportunity_id: int
+    account: str
+    name: str
+    stage: str
+    is_closed: bool
+    is_won: bool
+    kinds: tuple[str, ...]
+
+
+def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
+    """The deals an advocate touched (for their impact page: no amounts)."""
+    t = AttributionTouch.__table__
+    rows = db.session.execute(
+        select(
+            Opportunity.id,
+            Opportunity.account,
+            Opportunity.name,
+            Opportunity.stage,
+            Opportunity.is_closed,
+            Opportunity.is_won,
+            t.c.kind,
+        )
+        .join(t, t.c.opportunity_id == Opportunity.id)
+        .where(t.c.advocate_id == advocate_id)
+        .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
+    ).all()
+    deals: dict[int, HelpedDeal] = {}
+    for opp_id, account, name, stage, is_closed, is_won, kind in rows:
+        known = deals.get(opp_id)
+        kinds = (*known.kinds, str(kind)) if known else (str(kind),)
+        deals[opp_id] = HelpedDeal(opp_id, account, name, stage, bool(is_closed), bool(is_won), tuple(sorted(kinds)))
+    return list(deals.values())[:limit]

@@ -1,0 +1,61 @@
+"""Reference-request rules, one module per concern, re-exported here
+(`from challenges.references import services`).
+
+- requests: filing a request (validated input) and reading requests, asks and the fill rate;
+- candidates: who can take a request, ranked, and the excluded with why; alternatives;
+- assignments: asking an advocate, their answer, the sales feedback, unfilled requests.
+
+Services flush and never commit.
+"""
+
+from __future__ import annotations
+
+from challenges.references.services.assignments import (
+    ASSIGNMENT_SOURCE,
+    FeedbackInput,
+    accepted_event,
+    assign,
+    complete_reference_call,
+    give_feedback,
+    mark_unfilled,
+    parse_feedback,
+    respond,
+)
+from challenges.references.services.candidates import Matches, alternatives_for, find_matches
+from challenges.references.services.requests import (
+    MAX_TOPICS,
+    FillMetrics,
+    RequestInput,
+    asks_for,
+    assignment_of,
+    file_request,
+    fill_metrics,
+    list_requests,
+    parse_request,
+    request_for,
+)
+
+__all__ = [
+    "ASSIGNMENT_SOURCE",
+    "MAX_TOPICS",
+    "FeedbackInput",
+    "FillMetrics",
+    "Matches",
+    "RequestInput",
+    "accepted_event",
+    "alternatives_for",
+    "asks_for",
+    "assign",
+    "assignment_of",
+    "complete_reference_call",
+    "file_request",
+    "fill_metrics",
+    "find_matches",
+    "give_feedback",
+    "list_requests",
+    "mark_unfilled",
+    "parse_feedback",
+    "parse_request",
+    "request_for",
+    "respond",
+]

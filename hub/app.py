@@ -177,12 +177,7 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import admin.challenges
-    import admin.crm
-    import admin.references
-    import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
     import hub.email.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
-    from admin.emails import bp as admin_emails_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
     from challenges.crm.api import bp as crm_api
@@ -221,7 +216,6 @@ def _register_blueprints(app: Flask) -> None:
         referrals_views,
         crm_views,
         admin_bp,
-        admin_emails_bp,
     ):
         app.register_blueprint(blueprint)
 

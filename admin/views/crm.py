@@ -6,13 +6,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from admin.views import apply_field_errors, bp, owner_only, staff
+from admin.console import bp, owner_only, staff
 from challenges.crm import imports, integration, webhooks
 from challenges.crm.forms import IntegrationTokenForm, OpportunityImportForm, WebhookForm
 from challenges.crm.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
+from hub.htmx import apply_errors
 from hub.models import Role
 from hub.queue import enqueue_after_commit
 from hub.validation import Fields
@@ -72,7 +73,7 @@ def crm_import():
             return redirect(url_for("admin.crm_import_page", import_id=job.id))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return _crm_page(import_form=form, status=422)
 
 
@@ -106,7 +107,7 @@ def crm_token():
             db.session.commit()
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return _crm_page(token_form=form, new_token=new_token, status=200 if new_token else 422)
 
 
@@ -130,7 +131,7 @@ def crm_webhook_create():
             new_secret = endpoint.secret
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return _crm_page(webhook_form=form, new_secret=new_secret, status=200 if new_secret else 422)
 
 

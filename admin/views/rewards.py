@@ -6,11 +6,11 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from admin.reward_forms import RewardForm
-from admin.views import apply_field_errors, bp, staff
+from admin.console import bp, staff
+from admin.forms.rewards import RewardForm
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.validation import Fields
 from rewards import catalog, services
 from rewards.models import HOLDING_STATUSES, Redemption, RedemptionStatus, Reward
@@ -56,7 +56,7 @@ def _save_reward(form: RewardForm, reward: Reward | None) -> Reward | None:
         return reward
     except VouchError as exc:
         db.session.rollback()
-        apply_field_errors(form, exc)
+        apply_errors(form, exc)
         return None
 
 

@@ -1,5 +1,5 @@
-"""Admin forms: validation only. Select choices use the {value: label} shorthand (tuples are
-deprecated since WTForms 3.3)."""
+"""Advocate console forms (invite, CSV import, groups, point adjustment): validation only. Select
+choices use the {value: label} shorthand (tuples are deprecated since WTForms 3.3)."""
 
 from __future__ import annotations
 
@@ -41,14 +41,3 @@ class AdjustForm(FlaskForm):
         validators=[InputRequired("Enter a whole number."), NumberRange(-MAX_DELTA, MAX_DELTA)],
     )
     memo = StringField("Reason", validators=[DataRequired("Say why."), Length(max=255)])
-
-
-class TierSettingsForm(FlaskForm):
-    silver = IntegerField("Silver from (points)", validators=[InputRequired(), NumberRange(1, 100_000_000)])
-    gold = IntegerField("Gold from (points)", validators=[InputRequired(), NumberRange(2, 100_000_000)])
-    basis = SelectField("Basis", choices={"lifetime": "Lifetime points", "rolling_365": "Points in the last 365 days"})
-
-
-class TokenForm(FlaskForm):
-    user_email = StringField("Acts as (user email)", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Token name", validators=[DataRequired(), Length(max=80)])

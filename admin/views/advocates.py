@@ -1,81 +1,26 @@
-"""Manager and owner consoles. One role gate for the blueprint; owner-only views say so."""
+"""The advocates console: the list (search, tier, group), an advocate's profile, groups and point
+adjustments, invitations, the CSV import, and groups."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from admin.forms import AdjustForm, GroupForm, ImportForm, InviteForm, TierSettingsForm, TokenForm
-from hub import accounts, imports, invitations, tokens
-from hub.audit import record_audit
+from admin.console import bp, owner_only, staff
+from admin.forms.advocates import AdjustForm, GroupForm, ImportForm, InviteForm
+from hub import accounts, imports, invitations
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.htmx import render_page_or_partial
-from hub.models import STAFF_ROLES, Advocate, ApiToken, AuditEntry, Group, Role, Tier, User, advocate_groups
-from hub.settings import get_setting, save_setting
+from hub.htmx import apply_errors, render_page_or_partial
+from hub.models import Advocate, Group, Role, Tier, User, advocate_groups
 from hub.validation import Fields
 from rewards import services as rewards_services
-from rewards import tiers
 from rewards.badges import badges_of
-from rewards.catalog import low_stock
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
-
-
-def staff(fn: Callable) -> Callable:
-    fn.allowed_roles = STAFF_ROLES  # type: ignore[attr-defined]
-    return fn
-
-
-def owner_only(fn: Callable) -> Callable:
-    fn.allowed_roles = frozenset({Role.OWNER})  # type: ignore[attr-defined]
-    return fn
-
-
-@bp.before_request
-@login_required
-def _role_gate():
-    if current_user.role not in STAFF_ROLES:
-        abort(403)
-    view = current_app.view_functions.get(request.endpoint or "")
-    if current_user.role not in getattr(view, "allowed_roles", STAFF_ROLES):
-        abort(403)
-
-
-def apply_field_errors(form, exc: VouchError) -> None:
-    for name, messages in (exc.details.get("fields") or {}).items():
-        field = getattr(form, name, None)
-        target = field.errors if field is not None else form.form_errors
-        target.extend(messages)
-    if not exc.details.get("fields"):
-        form.form_errors.append(exc.message)
-
-
-@bp.get("/")
-@staff
-def dashboard():
-    economy = rewards_services.points_economy()
-    rewards_section = (
-        "admin/_rewards_economy.html",
-        {
-            "points": economy,
-            "by_status": rewards_services.redemption_counts(),
-            "low_stock": low_stock(),
-        },
-    )
-    return render_template(
-        "admin/dashboard.html",
-        by_tier=rewards_services.tier_counts(),
-        outstanding=economy["outstanding"],
-        issued=economy["issued"],
-        dashboard_sections=[rewards_section],
-    )
 
 
 @bp.get("/advocates")
@@ -177,7 +122,7 @@ def adjust_points(advocate_id: int):
                 return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
             except VouchError as exc:
                 db.session.rollback()
-                apply_field_errors(form, exc)
+                apply_errors(form, exc)
     entries, total = rewards_services.ledger_page(advocate.id, 1, 50)
     return render_template(
         "admin/advocate.html",
@@ -213,7 +158,7 @@ def invite():
                 return redirect(url_for("admin.advocates"))
             except VouchError as exc:
                 db.session.rollback()
-                apply_field_errors(form, exc)
+                apply_errors(form, exc)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/invite.html", form=form), status
 
@@ -233,7 +178,7 @@ def import_advocates():
                 db.session.commit()
             except VouchError as exc:
                 db.session.rollback()
-                apply_field_errors(form, exc)
+                apply_errors(form, exc)
     return render_template("admin/import.html", form=form, result=result)
 
 
@@ -249,94 +194,9 @@ def groups():
             return redirect(url_for("admin.groups"))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     counts = dict(
         db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
     )
     rows = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_template("admin/groups.html", form=form, groups=rows, counts=counts)
-
-
-@bp.route("/settings", methods=["GET", "POST"])
-@owner_only
-def settings():
-    thresholds = get_setting("tier_thresholds")
-    form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
-    if form.validate_on_submit():
-        problems = tiers.validate_thresholds(form.silver.data, form.gold.data)
-        for name, message in problems.items():
-            getattr(form, name).errors.append(message)
-        if not problems:
-            new = {"silver": form.silver.data, "gold": form.gold.data}
-            before, _ = save_setting("tier_thresholds", new, current_user.id)
-            before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
-            record_audit(
-                current_user.id,
-                "settings.tiers",
-                "setting",
-                "tier_thresholds",
-                {"thresholds": before, "basis": before_basis},
-                {"thresholds": new, "basis": form.basis.data},
-            )
-            changed = rewards_services.recompute_all_tiers()
-            db.session.commit()
-            flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
-            return redirect(url_for("admin.settings"))
-    return render_template(
-        "admin/settings.html", form=form, token_form=TokenForm(), new_token=None, tokens=_tokens()
-    ), 422 if form.errors else 200
-
-
-def _tokens() -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()).limit(200)))
-
-
-@bp.post("/settings/tokens")
-@owner_only
-def create_token():
-    form = TokenForm()
-    new_token = None
-    if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.email == form.user_email.data.strip().lower()))
-        if user is None:
-            form.user_email.errors.append("No user with this email.")
-        else:
-            _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
-            db.session.commit()
-    thresholds = get_setting("tier_thresholds")
-    tier_form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
-    return render_template(
-        "admin/settings.html", form=tier_form, token_form=form, new_token=new_token, tokens=_tokens()
-    ), 200 if new_token else 422
-
-
-@bp.post("/settings/tokens/<int:token_id>/revoke")
-@owner_only
-def revoke_token(token_id: int):
-    try:
-        tokens.revoke_api_token(token_id, current_user.id)
-    except VouchError:
-        abort(404)
-    db.session.commit()
-    flash("Token revoked.", "success")
-    return redirect(url_for("admin.settings"))
-
-
-@bp.get("/audit")
-@owner_only
-def audit_log():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
-    total = db.session.scalar(select(func.count()).select_from(AuditEntry))
-    rows = db.session.scalars(
-        select(AuditEntry)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(PAGE)
-        .offset((page - 1) * PAGE)
-    ).all()
-    return render_template("admin/audit.html", entries=rows, page=page, pages=max(1, -(-total // PAGE)))
-
-
-from admin import rewards_views  # noqa: E402,F401  (registers the reward and redemption consoles on bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from admin.views import bp, staff
+from admin.console import bp, staff
 from challenges.references import services
 from challenges.references.forms import AssignForm, UnfilledForm
 from challenges.references.models import ReferenceAssignment, ReferenceRequest, RequestStatus

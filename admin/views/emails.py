@@ -1,27 +1,25 @@
-"""Staff view of the email outbox: failed emails (permanent refusals, attempts used up) and a retry button."""
+"""The emails console: failed emails (permanent refusals, attempts used up) and a retry button."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from hub.auth import roles_required
+from admin.console import bp, staff
 from hub.email.models import OutboxEmail
 from hub.email.sending import failed_emails, retry_failed_email
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import is_htmx
-from hub.models import STAFF_ROLES
 from hub.validation import Fields
 
-bp = Blueprint("admin_emails", __name__, url_prefix="/admin/emails")
 PAGE = 50
 
 
-@bp.get("/")
-@roles_required(*STAFF_ROLES)
-def failed():
+@bp.get("/emails/")
+@staff
+def emails():
     f = Fields(request.args)
     page = f.int("page", minimum=1, maximum=100_000, default=1)
     if f.errors:
@@ -33,9 +31,9 @@ def failed():
     )
 
 
-@bp.post("/<int:message_id>/retry")
-@roles_required(*STAFF_ROLES)
-def retry(message_id: int):
+@bp.post("/emails/<int:message_id>/retry")
+@staff
+def retry_email(message_id: int):
     try:
         message = retry_failed_email(message_id, current_user.id)
     except VouchError as exc:
@@ -49,4 +47,4 @@ def retry(message_id: int):
     if is_htmx():
         return render_template("admin/_email_row.html", m=message, error=error, retried=error is None)
     flash(error or "The email is back in the queue.", "error" if error else "success")
-    return redirect(url_for(".failed"))
+    return redirect(url_for("admin.emails"))

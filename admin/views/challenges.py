@@ -7,13 +7,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from admin.views import apply_field_errors, bp, owner_only, staff
+from admin.console import bp, owner_only, staff
 from challenges import caps, services, verifiers
 from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm
 from challenges.models import ChallengeStatus
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
 from hub.validation import Fields
@@ -69,7 +69,7 @@ def challenge_new():
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return _editor(form, None)
 
 
@@ -90,7 +90,7 @@ def challenge_edit(challenge_id: int):
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return _editor(form, challenge)
 
 
@@ -269,5 +269,5 @@ def caps_policy():
             return redirect(url_for("admin.caps_policy"))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return render_template("admin/caps.html", form=form), 422 if request.method == "POST" else 200

@@ -10,11 +10,12 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from sqlalchemy import select
 
-from admin.views import apply_field_errors, bp, owner_only
+from admin.console import bp, owner_only
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm
 from hub.errors import VouchError
 from hub.extensions import db
+from hub.htmx import apply_errors
 from hub.models import Advocate, User
 from hub.validation import Fields
 
@@ -80,7 +81,7 @@ def reports_cost():
             return redirect(url_for("admin.reports_page"))
         except VouchError as exc:
             db.session.rollback()
-            apply_field_errors(form, exc)
+            apply_errors(form, exc)
     return reports_page(cost_form=form, status=422)
 
 

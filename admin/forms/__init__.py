@@ -1,0 +1,1 @@
+"""Admin console forms, one module per console: validation only."""

@@ -1,0 +1,30 @@
+"""The manager and owner consoles, one module per console, all on the admin blueprint
+(admin.console) behind its one role gate. Importing this package registers every console."""
+
+from __future__ import annotations
+
+from admin.console import bp
+from admin.views import (
+    advocates,
+    challenges,
+    crm,
+    dashboard,
+    emails,
+    references,
+    reports,
+    rewards,
+    settings,
+)
+
+__all__ = [
+    "advocates",
+    "bp",
+    "challenges",
+    "crm",
+    "dashboard",
+    "emails",
+    "references",
+    "reports",
+    "rewards",
+    "settings",
+]

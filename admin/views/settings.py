@@ -1,0 +1,103 @@
+"""Owner settings: tier thresholds and basis, API tokens, and the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from admin.console import bp, owner_only
+from admin.forms.settings import TierSettingsForm, TokenForm
+from hub import tokens
+from hub.audit import record_audit
+from hub.errors import VouchError
+from hub.extensions import db
+from hub.models import ApiToken, AuditEntry, User
+from hub.settings import get_setting, save_setting
+from hub.validation import Fields
+from rewards import services as rewards_services
+from rewards import tiers
+
+PAGE = 50
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@owner_only
+def settings():
+    thresholds = get_setting("tier_thresholds")
+    form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
+    if form.validate_on_submit():
+        problems = tiers.validate_thresholds(form.silver.data, form.gold.data)
+        for name, message in problems.items():
+            getattr(form, name).errors.append(message)
+        if not problems:
+            new = {"silver": form.silver.data, "gold": form.gold.data}
+            before, _ = save_setting("tier_thresholds", new, current_user.id)
+            before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
+            record_audit(
+                current_user.id,
+                "settings.tiers",
+                "setting",
+                "tier_thresholds",
+                {"thresholds": before, "basis": before_basis},
+                {"thresholds": new, "basis": form.basis.data},
+            )
+            changed = rewards_services.recompute_all_tiers()
+            db.session.commit()
+            flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template(
+        "admin/settings.html", form=form, token_form=TokenForm(), new_token=None, tokens=_tokens()
+    ), 422 if form.errors else 200
+
+
+def _tokens() -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc()).limit(200)))
+
+
+@bp.post("/settings/tokens")
+@owner_only
+def create_token():
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.email == form.user_email.data.strip().lower()))
+        if user is None:
+            form.user_email.errors.append("No user with this email.")
+        else:
+            _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
+            db.session.commit()
+    thresholds = get_setting("tier_thresholds")
+    tier_form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
+    return render_template(
+        "admin/settings.html", form=tier_form, token_form=form, new_token=new_token, tokens=_tokens()
+    ), 200 if new_token else 422
+
+
+@bp.post("/settings/tokens/<int:token_id>/revoke")
+@owner_only
+def revoke_token(token_id: int):
+    try:
+        tokens.revoke_api_token(token_id, current_user.id)
+    except VouchError:
+        abort(404)
+    db.session.commit()
+    flash("Token revoked.", "success")
+    return redirect(url_for("admin.settings"))
+
+
+@bp.get("/audit")
+@owner_only
+def audit_log():
+    f = Fields(request.args)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    total = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    rows = db.session.scalars(
+        select(AuditEntry)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
+    ).all()
+    return render_template("admin/audit.html", entries=rows, page=page, pages=max(1, -(-total // PAGE)))

@@ -2,7 +2,10 @@
 
 - catalog: validating definitions and the draft → published → closed → archived lifecycle;
 - feed: targeting, and whether an advocate can take a challenge now (and if not, why/when);
-- completions: submitting (limits, places, caps), verifying and deciding exactly once;
+- submissions: submitting (evidence, limits, places, caps) and queueing the verification;
+- verification: the verifier's evidence snapshot and its verdict, applied once;
+- decisions: approving (points, badges) or rejecting exactly once, alone or in bulk;
+- completions: reading completions;
 - preferences: the advocate's own caps, breaks and reference availability;
 - review: the review queue and the editor's live preview.
 
@@ -36,23 +39,14 @@ from challenges.services.catalog import (
     publish_challenge,
     update_challenge,
 )
-from challenges.services.completions import (
+from challenges.services.completions import completion_for, list_completions, stuck_completions
+from challenges.services.decisions import (
     BADGE_STEPS,
     BulkResult,
-    EvidenceInput,
-    apply_verdict,
     approve_completion,
     auto_complete,
-    clean_evidence,
-    completion_for,
     decide_many,
-    list_completions,
     reject_completion,
-    schedule_verification,
-    send_to_review,
-    start_verification,
-    stuck_completions,
-    submit_completion,
 )
 from challenges.services.feed import (
     FeedItem,
@@ -76,6 +70,8 @@ from challenges.services.review import (
     preview_challenge,
     review_queue,
 )
+from challenges.services.submissions import EvidenceInput, clean_evidence, schedule_verification, submit_completion
+from challenges.services.verification import apply_verdict, send_to_review, start_verification
 
 __all__ = [
     "BADGE_STEPS",

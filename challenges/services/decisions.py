@@ -1,0 +1,206 @@
+"""Deciding a completion, by a reviewer, a verifier or another flow (a referral, a reference
+call): approval is a conditional UPDATE on the status (one winner) and awards the points
+offered at submission through rewards.ledger, idempotent on ("completion", id), with the
+milestone badges; rejection says why. Services flush and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
+
+from challenges import caps
+from challenges.models import (
+    UNDECIDED,
+    Challenge,
+    Completion,
+    CompletionStatus,
+)
+from challenges.services.catalog import MAX_REASON
+from challenges.services.completions import fresh_completion
+from challenges.services.submissions import EvidenceInput, submit_completion
+from hub.audit import record_audit
+from hub.db import utcnow
+from hub.errors import (
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+from hub.extensions import db
+from hub.models import Advocate
+from hub.notifications import notify
+from hub.signals import completion_approved
+from rewards.badges import award_badge
+from rewards.ledger import post_entry
+from rewards.models import EntryKind
+
+BADGE_STEPS = {5: "completions_5", 25: "completions_25", 100: "completions_100"}
+
+
+def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **values: Any) -> Completion:
+    """The conditional UPDATE that decides a completion once; returns the updated row (its
+    challenge loaded in the same round trip)."""
+    now = utcnow()
+    decided = db.session.scalars(
+        update(Completion)
+        .where(Completion.id == completion_id, Completion.status.in_(UNDECIDED))
+        .values(status=to, decided_at=now, decided_by_id=actor_id, **values)
+        .returning(Completion)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
+    if decided is not None:
+        return decided
+    completion = fresh_completion(completion_id)
+    if completion is None:
+        raise NotFound("Completion not found.")
+    raise InvalidState(f"This completion was already decided ({completion.status.value}).")
+
+
+def approve_completion(completion_id: int, actor_id: int | None, auto: bool = False, **found: Any) -> Completion:
+    """Approve once (conditional UPDATE; a second approval gets 409 invalid_state) and award
+    the points offered at submission through the ledger, idempotent on ("completion", id).
+    `found` carries what an automatic verifier saw (verification_note, fetched_excerpt)."""
+    completion = _decide(
+        completion_id,
+        CompletionStatus.APPROVED,
+        actor_id,
+        points_awarded=Completion.points_offered,
+        is_auto_approved=auto,
+        **found,
+    )
+    challenge = db.session.get(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
+    advocate = db.session.get(Advocate, completion.advocate_id)
+    if completion.points_offered:
+        post_entry(
+            completion.advocate_id,
+            completion.points_offered,
+            EntryKind.EARN,
+            "completion",
+            completion.id,
+            f"{challenge.title} approved",
+            created_by_id=actor_id,
+        )
+    approved_count = _award_badges(completion, challenge)
+    completion_approved.send(
+        "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
+    )  # hub.email.mailings: thank-you at 5 / 25 / 100
+    notify(
+        advocate.user_id,
+        "completion_approved",
+        f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
+        f"/challenges/{challenge.id}",
+    )
+    if actor_id is not None:
+        record_audit(
+            actor_id,
+            "completion.approve",
+            "completion",
+            completion.id,
+            {"status": "undecided"},
+            {"status": "approved", "points": completion.points_offered},
+        )
+    return completion
+
+
+def _award_badges(completion: Completion, challenge: Challenge) -> int:
+    """Badges for this approval; returns the advocate's number of approved completions."""
+    approved = db.session.scalar(
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
+    )
+    if approved >= 1:
+        award_badge(completion.advocate_id, "first_completion")
+    if challenge.type == "review":
+        award_badge(completion.advocate_id, "first_review")
+    if challenge.type == "reference_call":
+        award_badge(completion.advocate_id, "first_reference")
+    for step, code in BADGE_STEPS.items():
+        if approved >= step:
+            award_badge(completion.advocate_id, code)
+    return approved
+
+
+def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> Completion:
+    """Reject once with a reason the advocate sees; the ask it held stops counting, so a
+    rejected attempt never blocks the advocate's next one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Say why, so the advocate knows what to fix."})
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed({"reason": f"At most {MAX_REASON:,} characters."})
+    completion = _decide(completion_id, CompletionStatus.REJECTED, actor_id, reason=reason)
+    caps.release_ask("completion", completion.id)
+    advocate = db.session.get(Advocate, completion.advocate_id)
+    notify(
+        advocate.user_id,
+        "completion_rejected",
+        f"“{completion.challenge.title}” was not approved: {reason}",
+        f"/challenges/{completion.challenge_id}",
+    )
+    if actor_id is not None:
+        record_audit(
+            actor_id,
+            "completion.reject",
+            "completion",
+            completion.id,
+            {"status": "undecided"},
+            {"status": "rejected", "reason": reason},
+        )
+    return completion
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: list[int]
+    skipped: list[int]
+
+
+def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason: str | None = None) -> BulkResult:
+    """Approve or reject several completions; each in its own savepoint, already-decided
+    ones are skipped (and reported) rather than failing the batch."""
+    if not approve and not (reason or "").strip():
+        raise ValidationFailed({"reason": "Say why, so the advocates know what to fix."})
+    done, skipped = [], []
+    for cid in dict.fromkeys(completion_ids):
+        try:
+            with db.session.begin_nested():
+                if approve:
+                    approve_completion(cid, actor_id)
+                else:
+                    reject_completion(cid, actor_id, reason or "")
+            done.append(cid)
+        except (InvalidState, NotFound):
+            skipped.append(cid)
+    return BulkResult(done, skipped)
+
+
+def auto_complete(
+    challenge_id: int,
+    advocate_id: int,
+    source_key: str,
+    evidence: EvidenceInput,
+    at: dt.datetime | None = None,
+    count_as_ask: bool = True,
+    ask_handed_over: bool = False,
+) -> Completion:
+    """For the community/CRM/reference flows: create and approve a completion once per
+    `source_key`, within the challenge's caps, limits and dates (raises like submit).
+    Reference flows pass count_as_ask=False (the assignment stays the ask) or
+    ask_handed_over=True (the caller released the assignment's ask for this completion's)."""
+    completion = submit_completion(
+        challenge_id,
+        advocate_id,
+        evidence,
+        at=at,
+        source_key=source_key,
+        system=True,
+        count_as_ask=count_as_ask,
+        ask_handed_over=ask_handed_over,
+    )
+    if completion.status in UNDECIDED:
+        completion = approve_completion(completion.id, None, auto=True)
+    return completion

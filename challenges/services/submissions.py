@@ -1,0 +1,211 @@
+"""Submitting a completion: the evidence checked against the challenge's type, then the limits,
+places and caps decided under the locks, and the verification queued after commit.
+
+Invariants held here (reliability.md I2, I6, I7, I10):
+- one undecided completion per (challenge, advocate): the advocate row lock serializes a
+  person's submissions and a partial unique index backs it up;
+- `max_per_advocate`, cooldown and `max_total` (approved + in-flight, under the challenge
+  row lock) are checked after the locks, so parallel submissions cannot overshoot;
+- caps go through challenges.caps.claim_ask in the same transaction.
+Services flush and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from challenges import caps, verifiers
+from challenges.caps import day_label
+from challenges.models import (
+    COUNTING,
+    Challenge,
+    Completion,
+    CompletionStatus,
+)
+from challenges.services.catalog import MAX_EVIDENCE_TEXT, MAX_URL
+from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
+from hub.db import locked_row, utcnow
+from hub.errors import (
+    AlreadySubmitted,
+    ChallengeClosed,
+    InvalidState,
+    LimitReached,
+    NotFound,
+)
+from hub.extensions import db
+from hub.models import Advocate
+from hub.queue import enqueue_after_commit
+from hub.validation import Fields
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    evidence_url: str | None = None
+    evidence_text: str | None = None
+    answers: list[Any] | None = None
+
+
+def clean_evidence(challenge: Challenge, data: Mapping[str, Any]) -> EvidenceInput:
+    """Validate what the advocate sent against what the challenge asks for. A link is
+    required when asked for (link checks need it); where a text is asked for, a link alone
+    also does ("tell us what you did, or link to it")."""
+    f = Fields(data)
+    required = set(challenge.evidence or [])
+    text_or_link = "text" in required and "url" not in required and bool(data.get("evidence_url"))
+    url = f.str("evidence_url", required="url" in required, max_length=MAX_URL)
+    text = f.str("evidence_text", required="text" in required and not text_or_link, max_length=MAX_EVIDENCE_TEXT)
+    if url is not None and not re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.I):
+        f.errors.setdefault("evidence_url", "A link starting with http:// or https://.")
+    answers = None
+    if "answers" in required:
+        answers = _clean_answers(challenge, data.get("answers"), f.errors)
+    f.done()
+    return EvidenceInput(url, text, answers)
+
+
+def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> list[Any] | None:
+    questions = (challenge.quiz or {}).get("questions") or []
+    if not isinstance(raw, list) or len(raw) != len(questions):
+        errors.setdefault("answers", f"Answer all {len(questions)} questions.")
+        return None
+    clean: list[Any] = []
+    for n, (q, a) in enumerate(zip(questions, raw, strict=True), start=1):
+        options = q.get("options") or []
+        if options:
+            if isinstance(a, str) and a.strip().isdigit() and len(a.strip()) < 4:
+                a = int(a.strip())
+            if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < len(options):
+                errors.setdefault("answers", f"Question {n}: pick one of the options.")
+                return None
+            clean.append(a)
+        else:
+            if not isinstance(a, str) or not 0 < len(a.strip()) <= 1000:
+                errors.setdefault("answers", f"Question {n}: write an answer (at most 1,000 characters).")
+                return None
+            clean.append(a.strip())
+    return clean
+
+
+def submit_completion(
+    challenge_id: int,
+    advocate_id: int,
+    data: Mapping[str, Any] | EvidenceInput,
+    at: dt.datetime | None = None,
+    source_key: str | None = None,
+    system: bool = False,
+    count_as_ask: bool = True,
+    ask_handed_over: bool = False,
+) -> Completion:
+    """Create a completion if every rule allows it, else raise (and write nothing).
+
+    404 unknown/draft/archived/untargeted; 409 challenge_closed, already_submitted,
+    limit_reached (per advocate, cooldown with available_at, max_total), cap_reached.
+    `system` completions (community, CRM, reference flows) skip the self-service check;
+    `count_as_ask=False` is for a flow that already recorded the ask itself (a reference
+    request's assignment is the ask, so its completion must not count a second one).
+    """
+    at = at or utcnow()
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None or advocate.is_erased:
+        raise NotFound("Advocate not found.")
+    challenge = visible_challenge(challenge_id, advocate)
+    spec = verifiers.TYPES.get(challenge.type)
+    if not system and spec is not None and not spec.self_service:
+        raise InvalidState(f"This challenge completes itself. {spec.how_to}")
+    if not is_open(challenge, at):
+        raise ChallengeClosed("This challenge is not open for submissions.")
+    evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data)
+    if source_key is not None:
+        existing = db.session.scalar(
+            select(Completion).where(Completion.challenge_id == challenge_id, Completion.source_key == source_key)
+        )
+        if existing is not None:
+            return existing
+    locked_row(Advocate, advocate_id)
+    _check_limits(challenge, advocate_id, at)
+    completion = Completion(
+        challenge_id=challenge.id,
+        advocate_id=advocate_id,
+        status=CompletionStatus.SUBMITTED,
+        evidence_url=evidence.evidence_url,
+        evidence_text=evidence.evidence_text,
+        answers=evidence.answers,
+        points_offered=challenge.points,
+        submitted_at=at,
+        source_key=source_key,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(completion)
+            db.session.flush()
+    except IntegrityError:
+        raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
+    kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
+    if kind is not None and count_as_ask:
+        caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
+    db.session.execute(
+        update(Advocate)
+        .where(Advocate.id == advocate_id)
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    verifier = verifiers.VERIFIERS.get(challenge.verification)
+    if verifier is not None and not verifier.in_job:
+        completion.status = CompletionStatus.PENDING_REVIEW
+        completion.verification_note = "Waiting for a manager to review."
+        db.session.flush()
+    elif not system:
+        schedule_verification(completion.id)
+    return completion
+
+
+def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> None:
+    """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
+    places are counted under the challenge's row lock, so two last places cannot both go)."""
+    mine = list(
+        db.session.scalars(
+            select(Completion)
+            .where(
+                Completion.challenge_id == challenge.id,
+                Completion.advocate_id == advocate_id,
+                Completion.status.in_(COUNTING),
+            )
+            .order_by(Completion.submitted_at.desc(), Completion.id.desc())
+        )
+    )
+    taken = 0
+    if challenge.max_total is not None:
+        locked_row(Challenge, challenge.id)
+        taken = db.session.scalar(
+            select(func.count())
+            .select_from(Completion)
+            .where(Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING))
+        )
+    block = limit_block(challenge, MyRecord.of(mine), taken, at)
+    if block is None:
+        return
+    if block.rule == "in_flight":
+        raise AlreadySubmitted("You have already sent this in; it is being checked.")
+    if block.rule == "per_advocate":
+        raise LimitReached("You have completed this challenge as many times as it allows.")
+    if block.rule == "cooldown":
+        raise LimitReached(
+            f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
+            available_at=block.again,
+        )
+    raise LimitReached("All places for this challenge have been taken.")
+
+
+def schedule_verification(completion_id: int, job_id: str | None = None) -> None:
+    """Enqueue the verification job after commit, with a deterministic id."""
+    from challenges.jobs import verify_completion
+
+    enqueue_after_commit(
+        verify_completion, completion_id, job_id=job_id or f"verify-completion-{completion_id}", timeout=60
+    )

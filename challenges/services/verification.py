@@ -1,0 +1,97 @@
+"""Verifying a completion: the job's snapshot of the evidence (taken in its own short
+transaction), and the verifier's verdict applied exactly once — approve, send to review,
+reject, or retry later. Services flush and never commit."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import update
+
+from challenges import verifiers
+from challenges.models import (
+    Completion,
+    CompletionStatus,
+)
+from challenges.services.completions import fresh_completion
+from challenges.services.decisions import approve_completion, reject_completion
+from hub.db import utcnow
+from hub.errors import (
+    InvalidState,
+)
+from hub.extensions import db
+
+
+def start_verification(completion_id: int) -> verifiers.Evidence | None:
+    """submitted/verifying → verifying (counting the attempt); None when already decided."""
+    moved = db.session.execute(
+        update(Completion)
+        .where(
+            Completion.id == completion_id,
+            Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+        )
+        .values(
+            status=CompletionStatus.VERIFYING,
+            verifying_started_at=utcnow(),
+            verification_attempts=Completion.verification_attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        return None
+    completion = fresh_completion(completion_id, with_challenge=True)
+    challenge = completion.challenge
+    return verifiers.Evidence(
+        completion_id=completion.id,
+        challenge_type=challenge.type,
+        evidence_url=completion.evidence_url,
+        evidence_text=completion.evidence_text,
+        answers=completion.answers,
+        allowed_domains=tuple(challenge.allowed_domains or ()),
+        marker=challenge.marker,
+        quiz=challenge.quiz,
+        attempt=completion.verification_attempts,
+        allow_hosts=tuple(current_app.config.get("VOUCH_VERIFY_ALLOW_HOSTS") or ()),
+        extra={"verification": challenge.verification},
+    )
+
+
+def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:
+    """submitted/verifying → pending_review with a note for staff. False if already moved on."""
+    return (
+        db.session.execute(
+            update(Completion)
+            .where(
+                Completion.id == completion_id,
+                Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+            )
+            .values(
+                status=CompletionStatus.PENDING_REVIEW,
+                verification_note=(note or "")[:1000] or None,
+                fetched_excerpt=excerpt[:4000] if excerpt else None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
+
+
+def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
+    """Act on a verifier's verdict once; a completion already decided is left alone."""
+    completion = fresh_completion(completion_id)
+    if completion is None:
+        return "missing"
+    if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
+        return "already_decided"
+    try:
+        if verdict.decision == "approve":
+            found = {"verification_note": (verdict.note or "")[:1000] or None}
+            if verdict.excerpt:
+                found["fetched_excerpt"] = verdict.excerpt[:4000]
+            approve_completion(completion_id, None, auto=True, **found)
+            return "approved"
+        if verdict.decision == "reject":
+            reject_completion(completion_id, None, verdict.note or "The answers were not right.")
+            return "rejected"
+    except InvalidState:  # a person decided it while the verifier ran: theirs stands
+        return "already_decided"
+    return "pending_review" if send_to_review(completion_id, verdict.note, verdict.excerpt) else "already_decided"

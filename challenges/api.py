@@ -8,7 +8,7 @@ from flask import request
 
 from challenges import services, verifiers
 from challenges.models import Challenge, ChallengeStatus, Completion, CompletionStatus
-from hub.api import api_blueprint, endpoint, page_args, paginated
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.errors import NotFound
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.api import api_blueprint, endpoint, page_args, paginated
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.models import ALL_ROLES, Notification, User
 from hub.notifications import mark_all_read, notifications_page, unread_count
 from hub.validation import iso

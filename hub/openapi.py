@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, jsonify
 
-from hub.api import API_PREFIX, OPENAPI_OPERATIONS
+from hub.endpoints import API_PREFIX, OPENAPI_OPERATIONS
 
 bp = Blueprint("openapi", __name__, url_prefix=API_PREFIX)
 

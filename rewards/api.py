@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import request, url_for
 from sqlalchemy import func, select
 
-from hub.api import advocate_for, api_blueprint, endpoint, page_args, paginated
+from hub.api import advocate_for
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User

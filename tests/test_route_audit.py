@@ -4,7 +4,7 @@ It walks `app.url_map`, so endpoints added later (challenges, rewards catalog, c
 references …) are audited without touching this file. URL parameters are filled with 1
 (or the first choice of an any() part).
 HTML views declare roles with `hub.auth.roles_required` (or admin's `staff`/`owner_only`),
-JSON routes with `hub.api.endpoint(roles=…)`; views anyone may reach are marked `public`.
+JSON routes with `hub.endpoints.endpoint(roles=…)`; views anyone may reach are marked `public`.
 """
 
 from __future__ import annotations

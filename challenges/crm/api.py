@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from challenges.crm import integration, opportunities, reports
 from challenges.crm.models import Opportunity
 from challenges.values import decimal_text
-from hub.api import api_blueprint, api_error, endpoint, page_args, paginated
+from hub.endpoints import api_blueprint, api_error, endpoint, page_args, paginated
 from hub.extensions import db
 from hub.models import Advocate, Role, User
 from hub.validation import Fields, iso

@@ -7,7 +7,7 @@ from flask import request
 from challenges.references import services
 from challenges.references.models import ReferenceRequest
 from challenges.values import decimal_text
-from hub.api import api_blueprint, endpoint, page_args, paginated
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.errors import NotFound
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
 from hub.validation import Fields, iso

@@ -6,7 +6,7 @@ from flask import request
 
 from challenges.referrals import services as referrals
 from challenges.referrals.models import Referral
-from hub.api import api_blueprint, endpoint, page_args, paginated
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.errors import NotFound
 from hub.models import STAFF_ROLES, Role, User
 from hub.validation import Fields, iso

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
-from hub.api import api_blueprint, endpoint, page_args, paginated
 from hub.community import services
 from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, Answer, Question
+from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, User
 from hub.validation import Fields, iso

@@ -175,7 +175,7 @@ def test_idempotency_key_with_a_different_body_is_422(api, make):
 
 def test_idempotency_key_in_flight_is_409(api, make):
     """A claim for the same request that has no response yet belongs to a request still running."""
-    from hub.api import _fingerprint
+    from hub.endpoints import _fingerprint
 
     owner = make.user("owner")
     owner_api = api(owner)

@@ -135,7 +135,7 @@ def test_in_flight_key_with_the_same_body_is_409(api, make, make_reward, app):
     client = api(advocate.user)
     path = f"/api/v1/rewards/{reward_id}/redemptions"
     with app.test_request_context(path, method="POST", json={"note": "x"}):
-        from hub.api import _fingerprint
+        from hub.endpoints import _fingerprint
 
         fingerprint = _fingerprint()
     db.session.add(IdempotencyKey(user_id=advocate.user_id, key="k-running", request_fingerprint=fingerprint))

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from challenges.models import Ask, AskKind
 from hub.db import locked_row, utcnow
-from hub.errors import CapReached, NotFound
+from hub.errors import CapReached, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
 from hub.settings import get_setting
@@ -336,9 +336,9 @@ def recent_asks(advocate_ids: list[int], limit: int = 5) -> dict[int, list[Ask]]
     return found
 
 
-def validate_policy(raw: dict) -> dict[str, int] | dict[str, str]:
+def validate_policy(raw: dict) -> dict[str, int]:
     """Check an owner's caps policy: whole numbers 0–100 for every rule. Returns the clean
-    policy, or field errors."""
+    policy; raises ValidationFailed with a field error per bad rule."""
     errors: dict[str, str] = {}
     clean: dict[str, int] = {}
     for key in POLICY_FIELDS:
@@ -349,18 +349,17 @@ def validate_policy(raw: dict) -> dict[str, int] | dict[str, str]:
             errors[key] = f"Must be between 0 and {POLICY_MAX}."
         else:
             clean[key] = value
-    return errors or clean
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
 
 
 def save_policy(policy: dict[str, int], actor_id: int | None) -> dict[str, int]:
     """Store the owner's caps policy (validated) and audit the change. Caller commits."""
     from hub.audit import record_audit
-    from hub.errors import ValidationFailed
     from hub.settings import save_setting
 
     checked = validate_policy(policy)
-    if any(isinstance(v, str) for v in checked.values()):
-        raise ValidationFailed(checked)
     before, after = save_setting("caps_policy", checked, actor_id)
     record_audit(actor_id, "settings.caps_policy", "setting", "caps_policy", before, after)
     return after

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hub.api import advocate_for
 from hub.endpoints import api_blueprint, endpoint, page_args, paginated
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
 from hub.validation import Fields, iso
@@ -63,8 +63,6 @@ def ledger(user: User, advocate_id: int) -> dict:
 def adjust(user: User, advocate_id: int, data: dict) -> tuple[dict, int]:
     advocate = advocate_for(user, advocate_id)
     checked = services.validate_adjustment(data.get("points"), data.get("memo"))
-    if isinstance(checked, dict):
-        raise ValidationFailed(checked)
     entry = services.adjust_points(advocate.id, checked.points, checked.memo, user.id)
     return entry_json(entry) | {"balance": advocate.balance}, 201
 

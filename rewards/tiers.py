@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.errors import ValidationFailed
 from hub.models import Tier
 
 DEFAULT_THRESHOLDS = {"silver": 1000, "gold": 5000}
@@ -49,10 +50,12 @@ def progress(points: int, thresholds: dict[str, int] | None = None) -> TierProgr
     return TierProgress(tier, None, 0, t["gold"], None)
 
 
-def validate_thresholds(silver: int, gold: int) -> dict[str, str]:
+def validate_thresholds(silver: int, gold: int) -> None:
+    """Raises ValidationFailed (`silver`, `gold` field errors) unless 1 ≤ silver < gold."""
     errors: dict[str, str] = {}
     if silver < 1:
         errors["silver"] = "Silver must be at least 1 point."
     if gold <= silver:
         errors["gold"] = "Gold must be more points than Silver."
-    return errors
+    if errors:
+        raise ValidationFailed(errors)

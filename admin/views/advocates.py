@@ -110,19 +110,15 @@ def adjust_points(advocate_id: int):
         abort(404)
     form = AdjustForm()
     if form.validate_on_submit():
-        checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
-        if isinstance(checked, dict):
-            for name, message in checked.items():
-                getattr(form, name).errors.append(message)
-        else:
-            try:
-                rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
-                db.session.commit()
-                flash(f"Adjusted by {checked.points:+,} points.", "success")
-                return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
-            except VouchError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
+        try:
+            checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
+            rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
+            db.session.commit()
+            flash(f"Adjusted by {checked.points:+,} points.", "success")
+            return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
+        except VouchError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
     entries, total = rewards_services.ledger_page(advocate.id, 1, 50)
     return render_template(
         "admin/advocate.html",

@@ -10,8 +10,9 @@ from admin.console import bp, owner_only
 from admin.forms.settings import TierSettingsForm, TokenForm
 from hub import tokens
 from hub.audit import record_audit
-from hub.errors import VouchError
+from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
+from hub.htmx import apply_errors
 from hub.models import ApiToken, AuditEntry, User
 from hub.settings import get_setting, save_setting
 from hub.validation import Fields
@@ -27,10 +28,11 @@ def settings():
     thresholds = get_setting("tier_thresholds")
     form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
     if form.validate_on_submit():
-        problems = tiers.validate_thresholds(form.silver.data, form.gold.data)
-        for name, message in problems.items():
-            getattr(form, name).errors.append(message)
-        if not problems:
+        try:
+            tiers.validate_thresholds(form.silver.data, form.gold.data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
             new = {"silver": form.silver.data, "gold": form.gold.data}
             before, _ = save_setting("tier_thresholds", new, current_user.id)
             before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)

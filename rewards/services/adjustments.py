@@ -16,12 +16,17 @@ from rewards.models import EntryKind, LedgerEntry
 
 @dataclass(frozen=True)
 class Adjustment:
-    advocate_id: int
+    """A checked adjustment: a non-zero whole number of points and the reason shown to the advocate."""
+
     points: int
     memo: str
 
 
-def validate_adjustment(raw_points, raw_memo) -> Adjustment | dict[str, str]:
+def validate_adjustment(raw_points: object, raw_memo: object) -> Adjustment:
+    """The points and memo of an owner's adjustment, checked (form or API alike).
+
+    Raises ValidationFailed with `points` / `memo` field errors: points must be a whole,
+    non-zero number within ±MAX_DELTA; the memo 1–255 characters after trimming."""
     errors: dict[str, str] = {}
     points = raw_points
     if isinstance(points, bool) or not isinstance(points, int):
@@ -35,7 +40,9 @@ def validate_adjustment(raw_points, raw_memo) -> Adjustment | dict[str, str]:
         errors["memo"] = "Say why (it is shown to the advocate and in the audit log)."
     elif len(memo) > 255:
         errors["memo"] = "At most 255 characters."
-    return errors or Adjustment(0, points, memo)
+    if errors:
+        raise ValidationFailed(errors)
+    return Adjustment(points, memo)
 
 
 def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int) -> LedgerEntry:

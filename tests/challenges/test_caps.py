@@ -10,7 +10,7 @@ from parallel import committing, run_together
 
 from challenges import caps
 from challenges.models import Ask, AskKind
-from hub.errors import CapReached
+from hub.errors import CapReached, ValidationFailed
 from hub.extensions import db
 from hub.settings import save_setting
 
@@ -186,14 +186,16 @@ def test_advocate_facts_reach_the_api(make_advocate, make_user, api):
 
 def test_validate_policy():
     assert caps.validate_policy({k: 1 for k in caps.POLICY_FIELDS}) == {k: 1 for k in caps.POLICY_FIELDS}
-    errors = caps.validate_policy(
-        {
-            "reference_calls_per_30_days": -1,
-            "medium_asks_per_60_days": 1.5,
-            "high_asks_per_90_days": True,
-            "asks_per_365_days": 10**9,
-        }
-    )
+    with pytest.raises(ValidationFailed) as refused:
+        caps.validate_policy(
+            {
+                "reference_calls_per_30_days": -1,
+                "medium_asks_per_60_days": 1.5,
+                "high_asks_per_90_days": True,
+                "asks_per_365_days": 10**9,
+            }
+        )
+    errors = refused.value.fields
     assert set(errors) == set(caps.POLICY_FIELDS)
 
 

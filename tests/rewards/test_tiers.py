@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.db import utcnow
+from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Notification, Tier
 from hub.settings import save_setting
@@ -58,9 +59,13 @@ def test_progress_to_next_tier(points, next_tier, to_next, percent):
 
 
 def test_threshold_validation():
-    assert tiers.validate_thresholds(1000, 5000) == {}
-    assert set(tiers.validate_thresholds(0, 5000)) == {"silver"}
-    assert set(tiers.validate_thresholds(500, 500)) == {"gold"}
+    assert tiers.validate_thresholds(1000, 5000) is None
+    with pytest.raises(ValidationFailed) as silver:
+        tiers.validate_thresholds(0, 5000)
+    assert set(silver.value.fields) == {"silver"}
+    with pytest.raises(ValidationFailed) as gold:
+        tiers.validate_thresholds(500, 500)
+    assert set(gold.value.fields) == {"gold"}
 
 
 def test_promotion_is_recorded_badged_and_notified(make_advocate):

@@ -117,7 +117,12 @@ def fresh_submitters(count: int, quiz_ids: list[int], owner_id: int) -> list[str
     for advocate_id, user in rows:
         _, token = tokens.create_api_token(user, "bench submitter", owner_id)
         post_entry(
-            advocate_id, SUBMITTER_POINTS, "bonus", "bench_topup", f"{advocate_id}-{token[:10]}", "Benchmark points"
+            advocate_id,
+            SUBMITTER_POINTS,
+            kind="bonus",
+            source_type="bench_topup",
+            source_id=f"{advocate_id}-{token[:10]}",
+            memo="Benchmark points",
         )
         plaintexts.append(token)
     return plaintexts

@@ -33,10 +33,10 @@ def main(seconds: float, rate: float) -> None:
             post_entry(
                 random.randint(low, high),
                 random.choice((50, 100, 250)),
-                "bonus",
-                "bench_writer",
-                uuid.uuid4().hex,
-                "Streaming award",
+                kind="bonus",
+                source_type="bench_writer",
+                source_id=uuid.uuid4().hex,
+                memo="Streaming award",
             )
             db.session.commit()
             awarded += 1

@@ -45,6 +45,7 @@ class Posted:
 def post_entry(
     advocate_id: int,
     delta: int,
+    *,
     kind: EntryKind | str,
     source_type: str,
     source_id: str | int,
@@ -52,9 +53,12 @@ def post_entry(
     created_by_id: int | None = None,
     at: dt.datetime | None = None,
 ) -> Posted:
-    """Append one entry and move the caches; idempotent on (advocate, kind, source).
+    """Append one entry of `delta` points (a whole number, + earns, − spends) and move the
+    caches; idempotent on (advocate, kind, source_type, source_id). `at` is an aware UTC time
+    (default now); the memo is cut to 255 characters.
 
-    Raises InsufficientPoints when the entry would take the balance below zero.
+    Raises InsufficientPoints when the entry would take the balance below zero, NotFound for an
+    unknown advocate, ValidationFailed for a delta that is not a whole number up to MAX_DELTA.
     """
     kind = EntryKind(kind)
     if not isinstance(delta, int) or isinstance(delta, bool) or abs(delta) > MAX_DELTA:

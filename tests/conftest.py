@@ -292,7 +292,14 @@ class Factory:
             TEST_PASSWORD,
         )
         if points:
-            post_entry(advocate.id, points, "earn", "test", f"seed-{advocate.id}", "Seed points")
+            post_entry(
+                advocate.id,
+                points,
+                kind="earn",
+                source_type="test",
+                source_id=f"seed-{advocate.id}",
+                memo="Seed points",
+            )
         db.session.commit()
         return advocate
 

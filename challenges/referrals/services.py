@@ -244,10 +244,10 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
             posted = post_entry(
                 referral.advocate_id,
                 referral.bonus_points,
-                EntryKind.BONUS,
-                "referral_won",
-                referral.id,
-                f"Your referral of {referral.name} closed won",
+                kind=EntryKind.BONUS,
+                source_type="referral_won",
+                source_id=referral.id,
+                memo=f"Your referral of {referral.name} closed won",
             )
             if posted.is_new:
                 notify(

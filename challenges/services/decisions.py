@@ -77,10 +77,10 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
         post_entry(
             completion.advocate_id,
             completion.points_offered,
-            EntryKind.EARN,
-            "completion",
-            completion.id,
-            f"{challenge.title} approved",
+            kind=EntryKind.EARN,
+            source_type="completion",
+            source_id=completion.id,
+            memo=f"{challenge.title} approved",
             created_by_id=actor_id,
         )
     approved_count = _award_badges(completion, challenge)

@@ -54,7 +54,13 @@ def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int) -> Le
         raise NotFound("Advocate not found.")
     before = {"balance": advocate.balance, "lifetime_points": advocate.lifetime_points}
     posted = post_entry(
-        advocate_id, points, EntryKind.ADJUST, "adjustment", uuid.uuid4().hex, memo, created_by_id=actor_id
+        advocate_id,
+        points,
+        kind=EntryKind.ADJUST,
+        source_type="adjustment",
+        source_id=uuid.uuid4().hex,
+        memo=memo,
+        created_by_id=actor_id,
     )
     record_audit(
         actor_id,

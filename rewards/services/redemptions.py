@@ -143,7 +143,14 @@ def redeem_reward(
     )
     db.session.add(redemption)
     db.session.flush()
-    post_entry(advocate_id, -cost, EntryKind.REDEEM, "redemption", redemption.id, f"Redeemed: {reward.name}")
+    post_entry(
+        advocate_id,
+        -cost,
+        kind=EntryKind.REDEEM,
+        source_type="redemption",
+        source_id=redemption.id,
+        memo=f"Redeemed: {reward.name}",
+    )
     return redemption
 
 
@@ -188,7 +195,14 @@ def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: Red
 
 def _refund(redemption: Redemption, memo: str) -> None:
     """One `refund` entry (unique on the redemption) and the unit back in stock."""
-    posted = post_entry(redemption.advocate_id, redemption.points, EntryKind.REFUND, "redemption", redemption.id, memo)
+    posted = post_entry(
+        redemption.advocate_id,
+        redemption.points,
+        kind=EntryKind.REFUND,
+        source_type="redemption",
+        source_id=redemption.id,
+        memo=memo,
+    )
     if posted.is_new:
         db.session.execute(
             update(Reward)

@@ -261,7 +261,7 @@ def test_small_seed_holds_the_invariants_on_postgresql(pg_ctx, make):
         ), table
     advocate = make.advocate(points=50)
     assert advocate.id == db.session.scalar(select(func.max(Advocate.id)))
-    post_entry(first_advocate, 10, "bonus", "test", "after-seed", "After the seed")
+    post_entry(first_advocate, 10, kind="bonus", source_type="test", source_id="after-seed", memo="After the seed")
     db.session.commit()
 
 

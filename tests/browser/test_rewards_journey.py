@@ -23,7 +23,7 @@ def seed(live_server, *, points: int, rewards: list[dict], staff: bool = False) 
         advocate = accounts.create_advocate(
             accounts.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD
         )
-        post_entry(advocate.id, points, "earn", "test", "seed", "Seed points")
+        post_entry(advocate.id, points, kind="earn", source_type="test", source_id="seed", memo="Seed points")
         ids = [catalog.create_reward(catalog.read_reward_input(r, partial=False), None).id for r in rewards]
         if staff:
             accounts.create_user("manager@example.com", "Manny Manager", "manager", PASSWORD)

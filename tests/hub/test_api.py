@@ -281,7 +281,7 @@ def test_ledger_pagination_and_order(api, make):
 
     advocate = make.advocate()
     for n in range(3):
-        post_entry(advocate.id, 10 + n, "earn", "test", f"e{n}", f"Entry {n}")
+        post_entry(advocate.id, 10 + n, kind="earn", source_type="test", source_id=f"e{n}", memo=f"Entry {n}")
     db.session.commit()
     body = api(make.user("manager")).get(f"/advocates/{advocate.id}/ledger?per_page=2").json
     assert body["total"] == 3 and body["balance"] == 33

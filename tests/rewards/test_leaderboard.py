@@ -42,9 +42,13 @@ def seed_program(make, now: dt.datetime | None = None) -> dict[str, int]:
     for name, (group, earnings) in plan.items():
         advocate = make.advocate(name=name.title(), groups=(group,) if group else ())
         for n, (points, at) in enumerate(earnings):
-            ledger.post_entry(advocate.id, points, "earn", "test", f"{name}-{n}", "Earned", at=at)
+            ledger.post_entry(
+                advocate.id, points, kind="earn", source_type="test", source_id=f"{name}-{n}", memo="Earned", at=at
+            )
         ids[name] = advocate.id
-    ledger.post_entry(ids["kate"], -1000, "redeem", "redemption", "k1", "Spent", at=this_month)
+    ledger.post_entry(
+        ids["kate"], -1000, kind="redeem", source_type="redemption", source_id="k1", memo="Spent", at=this_month
+    )
     db.session.commit()
     return ids
 

@@ -52,17 +52,33 @@ def test_award_stream_keeps_redis_equal_to_sql(pg_ctx, make):
         advocate_id = rng.choice(advocates)
         action = rng.random()
         if action < 0.7:
-            ledger.post_entry(advocate_id, rng.choice([10, 50, 100, 250]), "earn", "completion", step, "Award")
+            ledger.post_entry(
+                advocate_id,
+                rng.choice([10, 50, 100, 250]),
+                kind="earn",
+                source_type="completion",
+                source_id=step,
+                memo="Award",
+            )
         elif action < 0.85:
             try:
-                ledger.post_entry(advocate_id, -rng.choice([10, 60]), "redeem", "redemption", step, "Spend")
+                ledger.post_entry(
+                    advocate_id,
+                    -rng.choice([10, 60]),
+                    kind="redeem",
+                    source_type="redemption",
+                    source_id=step,
+                    memo="Spend",
+                )
             except InsufficientPoints:
                 db.session.rollback()
                 continue
         else:
             services.adjust_points(advocate_id, rng.choice([5, 40]), "Bonus", owner.id)
         if step % 7 == 0:  # replayed awards never count twice
-            ledger.post_entry(advocate_id, 100, "earn", "completion", f"dup-{step // 14}", "Replay")
+            ledger.post_entry(
+                advocate_id, 100, kind="earn", source_type="completion", source_id=f"dup-{step // 14}", memo="Replay"
+            )
         db.session.commit()
     assert_redis_equals_sql()
 
@@ -72,7 +88,9 @@ def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
         advocates = [make.advocate(groups=("EMEA",) if n % 2 else ()).id for n in range(4)]
 
     def award(i: int) -> str:
-        ledger.post_entry(advocates[i % 4], 10 + i, "earn", "completion", f"p{i}", "Parallel")
+        ledger.post_entry(
+            advocates[i % 4], 10 + i, kind="earn", source_type="completion", source_id=f"p{i}", memo="Parallel"
+        )
         return "ok"
 
     assert run_parallel(pg_app, 16, award) == Counter({"ok": 16})
@@ -86,7 +104,13 @@ def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
         advocate_id = make.advocate(groups=("EMEA",)).id
 
     def same_source(_i: int) -> str:
-        return "new" if ledger.post_entry(advocate_id, 100, "earn", "completion", "race", "Race").is_new else "dup"
+        return (
+            "new"
+            if ledger.post_entry(
+                advocate_id, 100, kind="earn", source_type="completion", source_id="race", memo="Race"
+            ).is_new
+            else "dup"
+        )
 
     assert run_parallel(pg_app, 20, same_source) == Counter({"new": 1, "dup": 19})
     with pg_app.app_context():
@@ -104,7 +128,14 @@ def test_rebuild_command_restores_wiped_redis(pg_ctx, make):
     for n in range(10):
         advocate = make.advocate(groups=(("EMEA",), ("NA",), ())[n % 3])
         for k in range(3):
-            ledger.post_entry(advocate.id, rng.randint(1, 500), "earn", "completion", f"{n}-{k}", "Award")
+            ledger.post_entry(
+                advocate.id,
+                rng.randint(1, 500),
+                kind="earn",
+                source_type="completion",
+                source_id=f"{n}-{k}",
+                memo="Award",
+            )
     db.session.commit()
     before = assert_redis_equals_sql()
     redis = leaderboard.get_redis()
@@ -133,13 +164,15 @@ def test_rebuild_while_awards_continue(pg_app, make):
             db.session.remove()
 
     with pg_app.app_context():
-        ledger.post_entry(advocate_ids[0], 10, "earn", "completion", "first", "First")
+        ledger.post_entry(advocate_ids[0], 10, kind="earn", source_type="completion", source_id="first", memo="First")
         db.session.commit()
         thread = threading.Thread(target=reader)
         thread.start()
         try:
             for n in range(5):
-                ledger.post_entry(advocate_ids[n % 3], 10, "earn", "completion", f"live-{n}", "Live")
+                ledger.post_entry(
+                    advocate_ids[n % 3], 10, kind="earn", source_type="completion", source_id=f"live-{n}", memo="Live"
+                )
                 db.session.commit()
                 leaderboard.rebuild()
                 db.session.commit()

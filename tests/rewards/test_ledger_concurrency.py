@@ -22,7 +22,9 @@ def run_parallel(app, n: int, work) -> Counter:
 
 def _same_source(advocate_id: int):
     def work(_i: int) -> str:
-        posted = ledger.post_entry(advocate_id, 100, "earn", "completion", "race-1", "Race")
+        posted = ledger.post_entry(
+            advocate_id, 100, kind="earn", source_type="completion", source_id="race-1", memo="Race"
+        )
         return "new" if posted.is_new else "duplicate"
 
     return work
@@ -30,7 +32,9 @@ def _same_source(advocate_id: int):
 
 def _debit(advocate_id: int):
     def work(i: int) -> str:
-        ledger.post_entry(advocate_id, -80, "redeem", "redemption", f"r{i}", "Parallel redemption")
+        ledger.post_entry(
+            advocate_id, -80, kind="redeem", source_type="redemption", source_id=f"r{i}", memo="Parallel redemption"
+        )
         return "debited"
 
     return work

@@ -12,7 +12,7 @@ def test_home_shows_balance_lifetime_tier_and_progress(client, login, make):
     advocate = make.advocate(name="Ada Lovelace", points=1200)
     from rewards.ledger import post_entry
 
-    post_entry(advocate.id, -200, "redeem", "redemption", 1, "Gift card")
+    post_entry(advocate.id, -200, kind="redeem", source_type="redemption", source_id=1, memo="Gift card")
     db.session.commit()
     login(client, advocate.user)
     html = client.get("/").get_data(as_text=True)

@@ -141,7 +141,9 @@ def machine_for(app):
                 advocate = accounts.create_advocate(
                     accounts.AdvocateProfile(email=f"a{i}@example.com", name=f"Advocate {i}"), None
                 )
-                ledger.post_entry(advocate.id, points, "earn", "seed", str(advocate.id), "Seed")
+                ledger.post_entry(
+                    advocate.id, points, kind="earn", source_type="seed", source_id=str(advocate.id), memo="Seed"
+                )
                 _, token = tokens.create_api_token(advocate.user, "t", None)
                 self.model.advocates.append(ModelAdvocate(advocate.id, advocate.user_id, token, points, points))
             _, self.staff_token = tokens.create_api_token(staff, "t", None)

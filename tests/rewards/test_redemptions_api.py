@@ -152,7 +152,7 @@ def test_a_refused_redemption_replays_its_refusal(api, make, make_reward):
     headers = {"Idempotency-Key": "poor"}
     first = client.post(f"/rewards/{reward_id}/redemptions", headers=headers)
     assert first.status_code == 409 and first.json["error"]["code"] == "insufficient_points"
-    make_points = ledger.post_entry(advocate.id, 500, "earn", "test", "top-up")
+    make_points = ledger.post_entry(advocate.id, 500, kind="earn", source_type="test", source_id="top-up")
     assert make_points.is_new
     db.session.commit()
     again = client.post(f"/rewards/{reward_id}/redemptions", headers=headers)

@@ -71,7 +71,7 @@ def test_threshold_validation():
 def test_promotion_is_recorded_badged_and_notified(make_advocate):
     advocate = make_advocate(points=900)
     before = utcnow()
-    ledger.post_entry(advocate.id, 100, "earn", "test", "promo", "Webinar")
+    ledger.post_entry(advocate.id, 100, kind="earn", source_type="test", source_id="promo", memo="Webinar")
     db.session.commit()
 
     fresh = db.session.get(Advocate, advocate.id)
@@ -87,8 +87,8 @@ def test_promotion_is_recorded_badged_and_notified(make_advocate):
 
 def test_jumping_two_tiers_awards_both_badges_once(make_advocate):
     advocate = make_advocate()
-    ledger.post_entry(advocate.id, 6000, "earn", "test", "big", "Big win")
-    ledger.post_entry(advocate.id, 100, "earn", "test", "more", "More")
+    ledger.post_entry(advocate.id, 6000, kind="earn", source_type="test", source_id="big", memo="Big win")
+    ledger.post_entry(advocate.id, 100, kind="earn", source_type="test", source_id="more", memo="More")
     db.session.commit()
     assert db.session.get(Advocate, advocate.id).tier is Tier.GOLD
     assert sorted(b.code for b, _ in badges_of(advocate.id)) == ["tier_gold", "tier_silver"]
@@ -98,7 +98,7 @@ def test_jumping_two_tiers_awards_both_badges_once(make_advocate):
 def test_redeem_and_negative_adjustment_never_demote(make_advocate, make_user):
     owner = make_user("owner")
     advocate = make_advocate(points=1500)
-    ledger.post_entry(advocate.id, -1400, "redeem", "redemption", 1, "Gift card")
+    ledger.post_entry(advocate.id, -1400, kind="redeem", source_type="redemption", source_id=1, memo="Gift card")
     services.adjust_points(advocate.id, -50, "Correction", owner.id)
     db.session.commit()
     fresh = db.session.get(Advocate, advocate.id)
@@ -124,8 +124,8 @@ def test_threshold_change_recomputes_with_demotion(make_advocate):
 def test_rolling_365_basis_counts_only_the_last_year(make_advocate):
     advocate = make_advocate()
     long_ago = utcnow() - dt.timedelta(days=400)
-    ledger.post_entry(advocate.id, 4000, "earn", "test", "old", "Old work", at=long_ago)
-    ledger.post_entry(advocate.id, 600, "earn", "test", "recent", "Recent work")
+    ledger.post_entry(advocate.id, 4000, kind="earn", source_type="test", source_id="old", memo="Old work", at=long_ago)
+    ledger.post_entry(advocate.id, 600, kind="earn", source_type="test", source_id="recent", memo="Recent work")
     db.session.commit()
     assert db.session.get(Advocate, advocate.id).tier is Tier.SILVER  # lifetime basis: 4,600
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import click
@@ -84,31 +84,6 @@ class SeedPlan:
 
 
 SCALED = ("ledger", "completions", "redemptions", "referrals", "reference_requests", "opportunities")
-
-
-def batched(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def insert_rows(table, rows: Iterator[dict], total: int, label: str) -> int:
-    """Insert dict rows in committed executemany batches, with a progress bar."""
-    from hub.extensions import db
-
-    written = 0
-    with click.progressbar(length=total, label=label.ljust(22), show_pos=True) as bar:
-        for batch in batched(rows):
-            db.session.execute(table.insert(), batch)
-            db.session.commit()
-            written += len(batch)
-            bar.update(len(batch))
-    return written
 
 
 def next_id(table) -> int:

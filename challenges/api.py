@@ -16,8 +16,6 @@ from hub.validation import Fields, iso
 
 bp = api_blueprint("challenges_api")
 
-_STR = {"type": "string"}
-_INT = {"type": "integer"}
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
 CHALLENGE_PROPERTIES = {
     "title": {"type": "string", "maxLength": 160},

@@ -39,7 +39,6 @@ from hub.settings import get_setting
 
 QUARTER_DAYS = 90
 LOOKBACK_DAYS = 365
-BURNOUT_BUCKETS = ("healthy", "acceptable", "at_risk", "burning")
 
 
 @dataclass(frozen=True)

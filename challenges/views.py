@@ -17,7 +17,6 @@ from hub.models import Role
 
 bp = Blueprint("challenges", __name__)
 
-POLLING = (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)
 TARGETS = {"page": "#submit-area", "card": "#action-{id}"}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
 from flask import abort
@@ -32,7 +32,3 @@ def public(fn: Callable) -> Callable:
     """Mark a view as reachable without logging in (login, reset, invite, static)."""
     fn.public = True  # type: ignore[attr-defined]
     return fn
-
-
-def allowed_roles_of(view: Callable) -> Iterable[Role] | None:
-    return getattr(view, "allowed_roles", None)

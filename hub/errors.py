@@ -105,13 +105,6 @@ class AlreadyVoted(VouchError):
     code = "already_voted"
 
 
-class Busy(VouchError):
-    """The server is busy; please retry."""
-
-    code = "busy"
-    status = 503
-
-
 def error_body(code: str, message: str, fields: dict | None = None, **extra: Any) -> dict:
     err: dict[str, Any] = {"code": code, "message": message}
     if fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,9 +25,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
 from hub.extensions import db
-
-if TYPE_CHECKING:
-    pass
 
 
 class Role(enum.StrEnum):
@@ -79,10 +76,6 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return getattr(self, "_session_id", "")
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
 
 advocate_groups = Table(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from urllib.parse import urlsplit
 
@@ -52,10 +51,6 @@ def new_token(nbytes: int = 32) -> str:
 def token_digest(token: str) -> str:
     """Tokens are stored as SHA-256 digests; they carry 256 bits of entropy, so no salt."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def same_digest(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
 
 
 def safe_next_url(target: str | None, default: str) -> str:

@@ -278,10 +278,6 @@ class CatalogItem:
     def can_redeem(self) -> bool:
         return self.blocked_reason is None
 
-    @property
-    def stock_is_low(self) -> bool:
-        return self.reward.stock_remaining is not None and self.reward.stock_remaining <= LOW_STOCK
-
 
 def blocked(reward: Reward, advocate: Advocate, held: int) -> tuple[str | None, str | None]:
     """Why this advocate cannot redeem this reward now (api.md code and text), or (None, None)."""

@@ -110,13 +110,6 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
-def balance_of(advocate_id: int) -> int:
-    """The balance summed from the ledger itself (for checks, not for display)."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate_id)
-    )
-
-
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
     """One page of an advocate's entries, newest first, and how many there are."""
     total = db.session.scalar(

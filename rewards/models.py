@@ -160,10 +160,6 @@ class Reward(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    @property
-    def is_limited(self) -> bool:
-        return self.stock_total is not None
-
 
 class Redemption(db.Model):
     """An advocate's redemption. `points` is the price they confirmed (snapshot); its one

@@ -16,6 +16,18 @@ def new_reward(**values) -> int:
     return reward.id
 
 
+def balance_of(advocate_id: int) -> int:
+    """The balance summed from the ledger itself (to check the cached balance against)."""
+    from sqlalchemy import func, select
+
+    from hub.extensions import db
+    from rewards.models import LedgerEntry
+
+    return db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate_id)
+    )
+
+
 def check_rewards_invariants() -> None:
     """Assert reliability.md I1, I2, I4, I5 and I6 against what the database holds now."""
     from sqlalchemy import func, select

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -31,7 +32,7 @@ def test_overdraft_is_refused_and_writes_nothing(make_advocate):
     with pytest.raises(InsufficientPoints):
         ledger.post_entry(advocate.id, -101, kind="redeem", source_type="redemption", source_id=1, memo="Too expensive")
     db.session.rollback()
-    assert ledger.balance_of(advocate.id) == 100
+    assert balance_of(advocate.id) == 100
     assert db.session.get(Advocate, advocate.id).balance == 100
 
 

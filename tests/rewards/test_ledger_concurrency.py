@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from parallel import committing, run_together
+from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -61,7 +62,7 @@ def test_two_parallel_debits_never_overdraw(pg_app, make, repeat):
     assert outcomes == Counter({"debited": 1, "insufficient_points": 1})
     with pg_app.app_context():
         assert db.session.get(Advocate, advocate_id).balance == 20
-        assert ledger.balance_of(advocate_id) == 20
+        assert balance_of(advocate_id) == 20
 
 
 def test_sqlite_serializes_parallel_debits(app, make):
@@ -70,4 +71,4 @@ def test_sqlite_serializes_parallel_debits(app, make):
     outcomes = run_parallel(app, 6, _debit(advocate_id))
     assert outcomes == Counter({"debited": 1, "insufficient_points": 5})
     with app.app_context():
-        assert ledger.balance_of(advocate_id) == 20 == db.session.get(Advocate, advocate_id).balance
+        assert balance_of(advocate_id) == 20 == db.session.get(Advocate, advocate_id).balance

@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 import pytest
 from parallel import committing, run_together
-from reward_helpers import check_rewards_invariants, new_reward
+from reward_helpers import balance_of, check_rewards_invariants, new_reward
 from sqlalchemy import func, select
 
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
-from rewards import catalog, ledger, services
+from rewards import catalog, services
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
 from rewards.services import redemptions
 
@@ -80,7 +80,7 @@ def test_balance_100_and_two_80s_at_once_one_succeeds(pg_app, make, repeat, same
     outcomes = run_parallel(pg_app, 2, work)
     assert outcomes == Counter({"redeemed": 1, "insufficient_points": 1})
     with pg_app.app_context():
-        assert db.session.get(Advocate, advocate_id).balance == 20 == ledger.balance_of(advocate_id)
+        assert db.session.get(Advocate, advocate_id).balance == 20 == balance_of(advocate_id)
         assert count(Redemption) == 1 and debits() == 1
 
 
@@ -229,7 +229,7 @@ def test_sqlite_balance_100_and_two_80s_one_succeeds(app, make):
     outcomes = run_parallel(app, 2, redeem([advocate_id] * 2, reward_id))
     assert outcomes == Counter({"redeemed": 1, "insufficient_points": 1})
     with app.app_context():
-        assert db.session.get(Advocate, advocate_id).balance == 20 == ledger.balance_of(advocate_id)
+        assert db.session.get(Advocate, advocate_id).balance == 20 == balance_of(advocate_id)
 
 
 def test_sqlite_per_advocate_limit_under_parallel_requests(app, make):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.extensions import db
@@ -18,7 +19,7 @@ def entries(kind: EntryKind) -> int:
 def balance(advocate_id: int) -> int:
     db.session.expire_all()
     cached = db.session.get(Advocate, advocate_id).balance
-    assert cached == ledger.balance_of(advocate_id)
+    assert cached == balance_of(advocate_id)
     return cached
 
 

@@ -9,8 +9,10 @@ reference requests; 3,000,000 ledger entries in all (the rest are owner adjustme
 opportunities, then the full attribution tally so touches and credits exist. Activity sizes not
 given scale with --advocates (the numbers above are per 100,000); the catalogs do not.
 
-How: bench/seed_people.py, seed_catalog.py, seed_activity.py (each advocate's history replayed
-in time order by the services' rules) and seed_crm.py generate plain row tuples;
+How: bench/seed_program.py (the timeline and staff), seed_people.py, seed_challenges.py,
+seed_rewards.py, seed_activity.py (each advocate's history replayed in time order by the
+services' rules: seed_completions.py, seed_points.py, seed_references.py; the row layouts in
+seed_rows.py) and seed_crm.py generate plain row tuples;
 bench/seed_load.py writes them in batches — COPY on PostgreSQL, Core executemany on SQLite — in
 one transaction with the loaded tables' secondary indexes and foreign keys dropped and rebuilt
 (see its docstring for why and what it costs). Ids come from MAX(id) + 1, so the seed can run on
@@ -29,7 +31,11 @@ from dataclasses import dataclass, field
 
 import click
 
+from bench.seed_load import Ids, sync_sequences
+
 BATCH = 10_000  # rows per executemany / COPY batch
+
+
 LOADED_TABLES = (
     "users",
     "advocates",
@@ -48,6 +54,8 @@ LOADED_TABLES = (
     "opportunities",
     "opportunity_references",
 )
+
+
 # Tables given explicit ids (their PostgreSQL sequences are moved past them).
 ID_TABLES = tuple(
     t for t in LOADED_TABLES if t not in ("advocate_groups", "challenge_groups", "opportunity_references")
@@ -84,53 +92,6 @@ class SeedPlan:
 
 
 SCALED = ("ledger", "completions", "redemptions", "referrals", "reference_requests", "opportunities")
-
-
-def next_id(table) -> int:
-    from sqlalchemy import func, select
-
-    from hub.extensions import db
-
-    return (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-
-
-class Ids:
-    """The next free id per table: MAX(id) + 1 when first asked, then handed out in blocks."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, int] = {}
-
-    def peek(self, name: str) -> int:
-        if name not in self._next:
-            from hub.extensions import db
-
-            self._next[name] = next_id(db.metadata.tables[name])
-        return self._next[name]
-
-    def take(self, name: str, count: int) -> int:
-        first = self.peek(name)
-        self._next[name] = first + count
-        return first
-
-    def set(self, name: str, value: int) -> None:
-        self._next[name] = value
-
-
-def sync_sequences(*tables) -> None:
-    """Explicit ids were inserted; move PostgreSQL's sequences past them (tables or names)."""
-    from hub.extensions import db
-
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in tables:
-        name = getattr(table, "name", table)  # from our own metadata, never user input
-        db.session.execute(
-            db.text(
-                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
-            )
-        )
-    db.session.commit()
 
 
 def rebuild_derived() -> dict[str, float]:
@@ -170,10 +131,11 @@ def rebuild_derived() -> dict[str, float]:
 
 
 def _register(loader) -> None:
-    from bench import seed_activity as act
-    from bench.seed_catalog import CHALLENGE_COLUMNS, REWARD_COLUMNS
+    from bench import seed_rows as rows
+    from bench.seed_challenges import CHALLENGE_COLUMNS
     from bench.seed_crm import LINK_COLUMNS, OPPORTUNITY_COLUMNS
     from bench.seed_people import ADVOCATE_COLUMNS, USER_COLUMNS
+    from bench.seed_rewards import REWARD_COLUMNS
     from hub.extensions import db
 
     columns = {
@@ -183,14 +145,14 @@ def _register(loader) -> None:
         "challenges": CHALLENGE_COLUMNS,
         "challenge_groups": ("challenge_id", "group_id"),
         "rewards": REWARD_COLUMNS,
-        "completions": act.COMPLETION_COLUMNS,
-        "ledger_entries": act.LEDGER_COLUMNS,
-        "asks": act.ASK_COLUMNS,
-        "redemptions": act.REDEMPTION_COLUMNS,
-        "referrals": act.REFERRAL_COLUMNS,
-        "reference_requests": act.REQUEST_COLUMNS,
-        "reference_assignments": act.ASSIGNMENT_COLUMNS,
-        "tier_changes": act.TIER_CHANGE_COLUMNS,
+        "completions": rows.COMPLETION_COLUMNS,
+        "ledger_entries": rows.LEDGER_COLUMNS,
+        "asks": rows.ASK_COLUMNS,
+        "redemptions": rows.REDEMPTION_COLUMNS,
+        "referrals": rows.REFERRAL_COLUMNS,
+        "reference_requests": rows.REQUEST_COLUMNS,
+        "reference_assignments": rows.ASSIGNMENT_COLUMNS,
+        "tier_changes": rows.TIER_CHANGE_COLUMNS,
         "opportunities": OPPORTUNITY_COLUMNS,
         "opportunity_references": LINK_COLUMNS,
     }
@@ -262,10 +224,12 @@ def run_seed(plan: SeedPlan) -> dict:
     from sqlalchemy import func, select
 
     from bench.seed_activity import Simulation
-    from bench.seed_catalog import seed_challenges, seed_rewards, seed_staff
+    from bench.seed_challenges import seed_challenges
     from bench.seed_crm import CrmSeeder
     from bench.seed_load import Loader, bulk_mode
     from bench.seed_people import BENCH_PASSWORD_HASH, ensure_groups, seed_people
+    from bench.seed_program import seed_staff
+    from bench.seed_rewards import seed_rewards
     from challenges.crm import attribution
     from challenges.crm.models import AttributionCredit, AttributionTouch
     from hub.db import utcnow
@@ -388,6 +352,8 @@ def seed_command(
 
 
 bench_cli = click.Group("bench", help="Benchmark data.")
+
+
 bench_cli.add_command(seed_command)
 
 

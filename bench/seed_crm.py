@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import click
 
-from bench.seed_catalog import DAY, HISTORY_DAYS, at
 from bench.seed_people import FIRST_NAMES, LAST_NAMES, slug
+from bench.seed_program import DAY, HISTORY_DAYS, at
 
 OPEN_STAGES = ("Prospecting", "Qualification", "Discovery", "Proposal", "Negotiation")
 PRODUCTS = ("Analytics Platform", "Dashboards add-on", "Enterprise seats", "Data connectors", "Premium support")

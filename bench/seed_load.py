@@ -1,4 +1,5 @@
-"""Bulk writing for bench/seed.py: row buffers per table, flushed in dependency order.
+"""Bulk writing for bench/seed.py: ids from MAX(id) + 1 (and the sequences moved past them after),
+row buffers per table, flushed in dependency order.
 
 PostgreSQL gets COPY (psycopg's `cursor.copy` on the session's own connection, so it shares the
 seed's transaction); SQLite gets SQLAlchemy Core executemany. Why COPY: measured on the 2-core
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import JSON, Table, text
@@ -88,7 +90,6 @@ class Loader:
 def bulk_mode(loader: Loader, table_names: Sequence[str], report: dict[str, float]) -> Iterator[None]:
     """Drop secondary indexes, unique constraints and foreign keys of these tables, run the
     load, flush it, and rebuild them — all in the caller's transaction (see the module doc)."""
-    import time
 
     session = loader.session
     if loader.dialect == "postgresql":
@@ -155,3 +156,50 @@ def bulk_mode(loader: Loader, table_names: Sequence[str], report: dict[str, floa
             session.execute(text(f'ANALYZE "{name}"'))
         report["analyze_s"] = time.perf_counter() - started
         session.execute(text(f"PRAGMA cache_size = {int(cache_size)}"))
+
+
+def next_id(table) -> int:
+    from sqlalchemy import func, select
+
+    from hub.extensions import db
+
+    return (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+
+
+class Ids:
+    """The next free id per table: MAX(id) + 1 when first asked, then handed out in blocks."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def peek(self, name: str) -> int:
+        if name not in self._next:
+            from hub.extensions import db
+
+            self._next[name] = next_id(db.metadata.tables[name])
+        return self._next[name]
+
+    def take(self, name: str, count: int) -> int:
+        first = self.peek(name)
+        self._next[name] = first + count
+        return first
+
+    def set(self, name: str, value: int) -> None:
+        self._next[name] = value
+
+
+def sync_sequences(*tables) -> None:
+    """Explicit ids were inserted; move PostgreSQL's sequences past them (tables or names)."""
+    from hub.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in tables:
+        name = getattr(table, "name", table)  # from our own metadata, never user input
+        db.session.execute(
+            db.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+            )
+        )
+    db.session.commit()

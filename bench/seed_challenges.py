@@ -1,10 +1,9 @@
-"""The seeded program's fixed parts: staff users, the challenge catalog and the reward catalog.
+"""The seeded challenge catalog.
 
 Challenges cover every type in `challenges.verifiers.TYPES` with the type's effort, verification
 and evidence, a lifecycle that matches their status (drafts never published; closed and archived
 ones published first; some published ones upcoming or past their end date), and the window in
-which advocates could submit — which is what the activity simulation samples.
-"""
+which advocates could submit — which is what the activity simulation samples."""
 
 from __future__ import annotations
 
@@ -12,9 +11,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-DAY = 86_400.0
-INF = float("inf")
-HISTORY_DAYS = 760
+from bench.seed_program import DAY, HISTORY_DAYS, INF, TIER_RANK, Staff, at, ts
 
 # type: (catalog share %, points range, max_per_advocate choices, cooldown-day choices, popularity)
 TYPE_MIX: dict[str, tuple[float, tuple[int, int], tuple[int, ...], tuple[int, ...], float]] = {
@@ -31,6 +28,8 @@ TYPE_MIX: dict[str, tuple[float, tuple[int, int], tuple[int, ...], tuple[int, ..
     "advisory_board": (4, (800, 1500), (1, 2, 4), (90,), 0.15),
     "custom": (19, (25, 300), (1, 1, 2, 3, 5), (0, 0, 30), 0.8),
 }
+
+
 TITLES = {
     "review": (
         "Review us on G2",
@@ -66,6 +65,8 @@ TITLES = {
         "Write a how-to for the knowledge base",
     ),
 }
+
+
 EDITIONS = (
     "",
     "Q1",
@@ -86,8 +87,14 @@ EDITIONS = (
     "retail",
     "partners",
 )
+
+
 REVIEW_SITES = ("g2.com", "capterra.com", "trustradius.com", "gartner.com")
+
+
 SOCIAL_SITES = ("linkedin.com", "x.com", "mastodon.social")
+
+
 QUIZ = {
     "questions": [
         {
@@ -104,6 +111,8 @@ QUIZ = {
     ],
     "pass_mark": 2,
 }
+
+
 SURVEY = {
     "questions": [
         {"prompt": "What do you use us for most?", "options": [], "answer": None},
@@ -111,42 +120,6 @@ SURVEY = {
     ],
     "pass_mark": None,
 }
-TIER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
-TIER_NAMES = ("bronze", "silver", "gold")
-
-REWARDS = (
-    # name, kind, points, stock, min tier, per-advocate limit, requires approval
-    ("Acme sticker pack", "swag", 150, None, "bronze", 3, False),
-    ("Acme mug", "swag", 400, None, "bronze", 2, False),
-    ("Acme T-shirt", "swag", 600, 5000, "bronze", 2, False),
-    ("Acme hoodie", "swag", 1500, 2000, "bronze", 1, False),
-    ("Wireless charger", "swag", 1800, 1500, "bronze", 1, False),
-    ("Noise-cancelling headphones", "swag", 9000, 300, "gold", 1, True),
-    ("Backpack", "swag", 2500, 1200, "silver", 1, False),
-    ("Water bottle", "swag", 350, None, "bronze", 3, False),
-    ("$10 coffee card", "gift_card", 1000, None, "bronze", None, False),
-    ("$25 Amazon gift card", "gift_card", 2500, None, "bronze", None, True),
-    ("$50 Amazon gift card", "gift_card", 5000, None, "silver", None, True),
-    ("$100 Visa gift card", "gift_card", 10000, 800, "gold", 4, True),
-    ("$25 bookstore card", "gift_card", 2500, None, "bronze", None, False),
-    ("Donate $10 to Code.org", "donation", 1000, None, "bronze", None, False),
-    ("Donate $25 to Girls Who Code", "donation", 2500, None, "bronze", None, False),
-    ("Plant 10 trees", "donation", 800, None, "bronze", None, False),
-    ("Donate $50 to Doctors Without Borders", "donation", 5000, None, "silver", None, False),
-    ("Acme Summit ticket", "experience", 12000, 150, "gold", 1, True),
-    ("Dinner with the product team", "experience", 8000, 40, "gold", 1, True),
-    ("Executive briefing seat", "experience", 6000, 60, "silver", 1, True),
-    ("Certification exam voucher", "experience", 4000, 500, "silver", 1, True),
-    ("Early access to the beta", "access", 500, None, "bronze", 1, False),
-    ("Roadmap preview session", "access", 1200, 400, "silver", 1, False),
-    ("Private Slack channel with engineers", "access", 2000, None, "silver", 1, False),
-    ("Office hours with the CTO", "access", 3000, 100, "gold", 1, True),
-    ("Premium support upgrade (1 month)", "access", 3500, None, "silver", 2, True),
-    ("Conference travel stipend", "experience", 20000, 25, "gold", 1, True),
-    ("Limited-edition jacket", "swag", 4500, 250, "silver", 1, False),
-    ("Training course seat", "access", 7000, 200, "silver", 1, True),
-    ("Retired: 2024 summit tote", "swag", 300, 600, "bronze", 1, False),
-)
 
 
 @dataclass(slots=True)
@@ -173,59 +146,6 @@ class ChallengeSpec:
     domain: str | None
     quiz: dict | None
     is_open: bool  # published and in date now
-
-
-@dataclass(slots=True)
-class RewardSpec:
-    id: int
-    name: str
-    cost: int
-    stock: int | None
-    min_rank: int
-    limit: int | None
-    requires_approval: bool
-    available_from: float
-    available_until: float
-    weight: float
-
-
-@dataclass
-class Staff:
-    owner: int
-    managers: list[int]
-    sales: list[tuple[int, str]]
-
-
-def ts(value: dt.datetime) -> float:
-    return value.timestamp()
-
-
-def at(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
-
-
-def seed_staff(loader, ids, rng: random.Random, tag: str, now: dt.datetime, hash_: str) -> Staff:
-    """One owner, six managers and forty sales users (they decide, assign and file requests)."""
-    users = loader.rows("users")
-    first = ids.take("users", 47)
-    roles = ["owner"] + ["manager"] * 6 + ["sales"] * 40
-    names = []
-    for i, role in enumerate(roles):
-        name = f"Bench {role.title()} {i}"
-        names.append(name)
-        users.append(
-            (
-                first + i,
-                f"bench{tag}-{role}{i}@example.com",
-                name,
-                role,
-                hash_,
-                True,
-                now - dt.timedelta(days=HISTORY_DAYS + rng.randint(1, 60)),
-                None,
-            )
-        )
-    return Staff(first, list(range(first + 1, first + 7)), [(first + i, names[i]) for i in range(7, 47)])
 
 
 def _type_counts(n: int) -> dict[str, int]:
@@ -456,76 +376,3 @@ def _lifecycle(rng: random.Random, status: str, evergreen: bool, now: float):
     if ends is not None and ends > now:
         ends = None
     return created, published, starts, ends, closed, archived
-
-
-REWARD_COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "description_html",
-    "kind",
-    "points_cost",
-    "stock_total",
-    "stock_remaining",
-    "min_tier",
-    "per_advocate_limit",
-    "requires_approval",
-    "is_active",
-    "image_name",
-    "created_at",
-    "updated_at",
-    "created_by_id",
-)
-
-
-def seed_rewards(loader, ids, rng: random.Random, n: int, now: dt.datetime, staff: Staff) -> list[RewardSpec]:
-    """`n` catalog items (cycling through REWARDS); stock_remaining is set once redemptions exist."""
-    from hub.markup import render_markdown
-
-    rows = loader.rows("rewards")
-    specs: list[RewardSpec] = []
-    now_s = ts(now)
-    rid = ids.take("rewards", n)
-    for i in range(n):
-        name, kind, cost, stock, tier, limit, approval = REWARDS[i % len(REWARDS)]
-        if i >= len(REWARDS):
-            name = f"{name} #{i // len(REWARDS) + 1}"
-        retired = name.startswith("Retired")
-        created = now_s - rng.uniform(30, HISTORY_DAYS) * DAY
-        until = now_s - rng.uniform(30, 200) * DAY if retired else INF
-        description = f"**{name}**. Redeem for {cost:,} points." + (" Ships worldwide." if kind == "swag" else "")
-        rows.append(
-            (
-                rid + i,
-                name,
-                description,
-                render_markdown(description),
-                kind,
-                cost,
-                stock,
-                stock,
-                tier,
-                limit,
-                approval,
-                not retired,
-                None,
-                at(created),
-                at(min(until, now_s)),
-                staff.owner,
-            )
-        )
-        specs.append(
-            RewardSpec(
-                rid + i,
-                name,
-                cost,
-                stock,
-                TIER_RANK[tier],
-                limit,
-                approval,
-                created,
-                until,
-                weight=3000 / cost * rng.uniform(0.5, 1.5),
-            )
-        )
-    return specs

@@ -1,6 +1,7 @@
 """Challenge rules, one module per concern, re-exported here (`from challenges import services`).
 
-- catalog: validating definitions and the draft → published → closed → archived lifecycle;
+- definitions: the limits of each field and the validation of a challenge definition;
+- catalog: the draft → published → closed → archived lifecycle, duplicates, listing;
 - feed: targeting, and whether an advocate can take a challenge now (and if not, why/when);
 - submissions: submitting (evidence, limits, places, caps) and queueing the verification;
 - verification: the verifier's evidence snapshot and its verdict, applied once;
@@ -15,19 +16,7 @@ Services flush and never commit.
 from __future__ import annotations
 
 from challenges.services.catalog import (
-    EDITABLE,
-    INT_FIELDS,
-    MAX_DESCRIPTION,
-    MAX_EVIDENCE_TEXT,
-    MAX_OPTIONS,
-    MAX_POINTS,
-    MAX_QUESTIONS,
-    MAX_REASON,
-    MAX_URL,
-    ChallengeInput,
     archive_challenge,
-    challenge_warnings,
-    clean_challenge,
     close_challenge,
     completion_stats,
     create_challenge,
@@ -47,6 +36,20 @@ from challenges.services.decisions import (
     auto_complete,
     decide_many,
     reject_completion,
+)
+from challenges.services.definitions import (
+    EDITABLE,
+    INT_FIELDS,
+    MAX_DESCRIPTION,
+    MAX_EVIDENCE_TEXT,
+    MAX_OPTIONS,
+    MAX_POINTS,
+    MAX_QUESTIONS,
+    MAX_REASON,
+    MAX_URL,
+    ChallengeInput,
+    challenge_warnings,
+    clean_challenge,
 )
 from challenges.services.feed import (
     FeedItem,

@@ -19,8 +19,8 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from challenges.services.catalog import MAX_REASON
 from challenges.services.completions import fresh_completion
+from challenges.services.definitions import MAX_REASON
 from challenges.services.submissions import EvidenceInput, submit_completion
 from hub.audit import record_audit
 from hub.db import utcnow

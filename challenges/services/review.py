@@ -14,8 +14,8 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from challenges.services.catalog import EDITABLE, ChallengeInput
 from challenges.services.completions import list_completions
+from challenges.services.definitions import EDITABLE, ChallengeInput
 from challenges.services.feed import FeedItem
 from hub.db import utcnow
 from hub.extensions import db

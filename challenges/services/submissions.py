@@ -28,7 +28,7 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from challenges.services.catalog import MAX_EVIDENCE_TEXT, MAX_URL
+from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_URL
 from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
 from hub.db import locked_row, utcnow
 from hub.errors import (

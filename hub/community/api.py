@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from hub.community import services
+from hub.community import reads, services
 from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, Answer, Question
 from hub.endpoints import api_blueprint, endpoint, page_args, paginated
 from hub.extensions import db
@@ -44,7 +44,7 @@ def question_json(question: Question, author_name: str, viewer: User) -> dict:
         "created_at": iso(question.created_at),
         "accepted_answer_id": question.accepted_answer_id,
     }
-    if services.is_moderator(viewer):
+    if reads.is_moderator(viewer):
         payload |= {"is_hidden": question.is_hidden, "hidden_reason": question.hidden_reason}
     return payload
 
@@ -63,13 +63,13 @@ def answer_json(answer: Answer, author_name: str, viewer: User, voted: bool | No
     }
     if voted is not None:
         payload["voted"] = voted
-    if services.is_moderator(viewer):
+    if reads.is_moderator(viewer):
         payload |= {"is_hidden": answer.is_hidden, "hidden_reason": answer.hidden_reason}
     return payload
 
 
 def _single_answer(viewer: User, answer_id: int) -> dict:
-    row = services.answer_row(viewer, answer_id)
+    row = reads.answer_row(viewer, answer_id)
     return answer_json(row.answer, row.author_name, viewer, row.voted)
 
 
@@ -77,7 +77,7 @@ def _single_answer(viewer: User, answer_id: int) -> dict:
     bp,
     "/questions",
     "POST",
-    roles=services.POSTER_ROLES,
+    roles=reads.POSTER_ROLES,
     summary="Ask a question (Markdown body)",
     status=201,
     body=QUESTION_BODY,
@@ -101,10 +101,10 @@ def list_questions(user: User) -> dict:
     page, per_page = page_args()
     f = Fields(request.args)
     q = f.str("q", max_length=100)
-    filter_by = f.choice("filter", services.FILTERS, default="all")
-    sort = f.choice("sort", services.SORTS, default="newest")
+    filter_by = f.choice("filter", reads.FILTERS, default="all")
+    sort = f.choice("sort", reads.SORTS, default="newest")
     f.done()
-    rows, total = services.list_questions(user, q, filter_by, sort, page, per_page)
+    rows, total = reads.list_questions(user, q, filter_by, sort, page, per_page)
     items = [
         {
             "id": r.id,
@@ -117,7 +117,7 @@ def list_questions(user: User) -> dict:
             "upvotes": r.upvotes,
             "is_answered": r.is_answered,
         }
-        | ({"is_hidden": r.is_hidden} if services.is_moderator(user) else {})
+        | ({"is_hidden": r.is_hidden} if reads.is_moderator(user) else {})
         for r in rows
     ]
     return paginated(items, page, per_page, total)
@@ -125,7 +125,7 @@ def list_questions(user: User) -> dict:
 
 @endpoint(bp, "/questions/<int:question_id>", roles=ALL_ROLES, summary="A question with its answers", tag="community")
 def get_question(user: User, question_id: int) -> dict:
-    detail = services.question_detail(user, question_id)
+    detail = reads.question_detail(user, question_id)
     payload = question_json(detail.question, detail.author_name, user)
     payload["answers"] = [answer_json(r.answer, r.author_name, user, r.voted) for r in detail.answers]
     return payload
@@ -135,7 +135,7 @@ def get_question(user: User, question_id: int) -> dict:
     bp,
     "/questions/<int:question_id>/answers",
     "POST",
-    roles=services.POSTER_ROLES,
+    roles=reads.POSTER_ROLES,
     summary="Answer a question (Markdown body)",
     status=201,
     body=ANSWER_BODY,
@@ -151,7 +151,7 @@ def create_answer(user: User, data: dict, question_id: int) -> tuple[dict, int]:
     bp,
     "/answers/<int:answer_id>/upvote",
     "POST",
-    roles=services.POSTER_ROLES,
+    roles=reads.POSTER_ROLES,
     summary="Upvote an answer (once; never one's own)",
     tag="community",
 )
@@ -164,7 +164,7 @@ def upvote_answer(user: User, answer_id: int) -> dict:
     bp,
     "/answers/<int:answer_id>/accept",
     "POST",
-    roles=services.POSTER_ROLES,
+    roles=reads.POSTER_ROLES,
     summary="Accept an answer (the question's author, manager, owner)",
     tag="community",
 )

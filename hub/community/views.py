@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from hub.auth import roles_required
-from hub.community import services
+from hub.community import reads, services
 from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
 from hub.errors import ValidationFailed, VouchError
@@ -23,7 +23,7 @@ from hub.validation import Fields
 
 bp = Blueprint("community", __name__, url_prefix="/community")
 
-POSTERS = tuple(services.POSTER_ROLES)
+POSTERS = tuple(reads.POSTER_ROLES)
 PAGE_SIZE = 20
 POST_LIMIT = "30/minute;300/day"
 
@@ -41,12 +41,12 @@ def _apply_errors(form, exc: VouchError) -> None:
 def index():
     f = Fields(request.args)
     q = f.str("q", max_length=100)
-    filter_by = f.choice("filter", services.FILTERS, default="all")
-    sort = f.choice("sort", services.SORTS, default="newest")
+    filter_by = f.choice("filter", reads.FILTERS, default="all")
+    sort = f.choice("sort", reads.SORTS, default="newest")
     page = f.int("page", minimum=1, maximum=100_000, default=1)
     if f.errors:
         abort(400)
-    rows, total = services.list_questions(current_user, q, filter_by, sort, page, PAGE_SIZE)
+    rows, total = reads.list_questions(current_user, q, filter_by, sort, page, PAGE_SIZE)
     return render_page_or_partial(
         "community/index.html",
         "community/_question_list.html",
@@ -57,7 +57,7 @@ def index():
         sort=sort,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
-        can_ask=current_user.role in services.POSTER_ROLES,
+        can_ask=current_user.role in reads.POSTER_ROLES,
     )
 
 
@@ -91,7 +91,7 @@ def preview():
 @bp.get("/questions/<int:question_id>")
 @roles_required(*ALL_ROLES)
 def question(question_id: int):
-    detail = services.question_detail(current_user, question_id)
+    detail = reads.question_detail(current_user, question_id)
     return render_template("community/question.html", detail=detail, form=AnswerForm(), hide_form=HideForm())
 
 
@@ -111,7 +111,7 @@ def answer(question_id: int):
             if not is_htmx():
                 return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{posted.id}"))
             form = AnswerForm(formdata=None)
-    detail = services.question_detail(current_user, question_id)
+    detail = reads.question_detail(current_user, question_id)
     return render_page_or_partial(
         "community/question.html", "community/_answers.html", detail=detail, form=form, hide_form=HideForm()
     )
@@ -120,13 +120,13 @@ def answer(question_id: int):
 @bp.post("/answers/<int:answer_id>/upvote")
 @roles_required(*POSTERS)
 def upvote(answer_id: int):
-    question_id = services.visible_answer(current_user, answer_id).question_id
+    question_id = reads.visible_answer(current_user, answer_id).question_id
     message = _attempt(lambda: services.upvote_answer(current_user, answer_id))
     if not is_htmx():
         return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
     return render_template(
         "community/_answer.html",
-        row=services.answer_row(current_user, answer_id),
+        row=reads.answer_row(current_user, answer_id),
         error=message,
         can_moderate=current_user.role in STAFF_ROLES,
         hide_form=HideForm(),
@@ -136,11 +136,11 @@ def upvote(answer_id: int):
 @bp.post("/answers/<int:answer_id>/accept")
 @roles_required(*POSTERS)
 def accept(answer_id: int):
-    question_id = services.visible_answer(current_user, answer_id).question_id
+    question_id = reads.visible_answer(current_user, answer_id).question_id
     message = _attempt(lambda: services.accept_answer(current_user, answer_id))
     if not is_htmx():
         return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
-    detail = services.question_detail(current_user, question_id)
+    detail = reads.question_detail(current_user, question_id)
     return render_template(
         "community/_answers.html", detail=detail, form=AnswerForm(formdata=None), hide_form=HideForm(), error=message
     )
@@ -151,7 +151,7 @@ def accept(answer_id: int):
 def moderate(kind: str, post_id: int, action: str):
     """Managers hide an abusive post with a reason (or show it again); audited by the service."""
     hiding = action == "hide"
-    question_id = post_id if kind == "question" else services.visible_answer(current_user, post_id).question_id
+    question_id = post_id if kind == "question" else reads.visible_answer(current_user, post_id).question_id
     message = _attempt(lambda: services.set_hidden(current_user, kind, post_id, hiding, HideForm().reason.data))
     flash(message or f"The {kind} is {'hidden' if hiding else 'visible again'}.", "error" if message else "success")
     return redirect(url_for(".question", question_id=question_id))

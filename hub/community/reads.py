@@ -1,0 +1,178 @@
+"""What community readers see: who may post and moderate, which hidden posts a viewer may see,
+the question list (search, filters, sort, one query per page), and a question with its answers
+and the viewer's votes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from hub.community.models import Answer, AnswerVote, Question
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.models import STAFF_ROLES, Role, User
+
+POSTER_ROLES = frozenset({Role.ADVOCATE, Role.MANAGER, Role.OWNER})
+
+
+FILTERS = ("all", "unanswered", "mine")
+
+
+SORTS = ("newest", "top")
+
+
+def is_moderator(user: User) -> bool:
+    return user.role in STAFF_ROLES
+
+
+def visible_question(viewer: User, question_id: int) -> Question:
+    """The question, or NotFound when unknown or hidden from this viewer."""
+    question = db.session.get(Question, question_id)
+    if question is None or (question.is_hidden and not is_moderator(viewer)):
+        raise NotFound("Question not found.")
+    return question
+
+
+def visible_answer(viewer: User, answer_id: int) -> Answer:
+    answer = db.session.get(Answer, answer_id)
+    if answer is None:
+        raise NotFound("Answer not found.")
+    question = db.session.get(Question, answer.question_id)
+    if not is_moderator(viewer) and (answer.is_hidden or question.is_hidden):
+        raise NotFound("Answer not found.")
+    return answer
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    id: int
+    title: str
+    excerpt: str
+    author_id: int
+    author_name: str
+    created_at: dt.datetime
+    answer_count: int
+    upvotes: int
+    is_answered: bool
+    is_hidden: bool
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer: Answer
+    author_name: str
+    voted: bool
+    can_upvote: bool
+    can_accept: bool
+
+
+@dataclass(frozen=True)
+class QuestionDetail:
+    question: Question
+    author_name: str
+    answers: list[AnswerRow]
+    can_answer: bool
+    can_moderate: bool
+
+
+def list_questions(
+    viewer: User, q: str | None = None, filter_by: str = "all", sort: str = "newest", page: int = 1, per_page: int = 20
+) -> tuple[list[QuestionRow], int]:
+    """Search (title and text), filter (all / unanswered / mine) and sort (newest / top) questions."""
+    staff = is_moderator(viewer)
+    answer_visible = [Answer.question_id == Question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
+    answer_count = select(func.count(Answer.id)).where(*answer_visible).correlate(Question).scalar_subquery()
+    upvotes = (
+        select(func.coalesce(func.sum(Answer.upvotes), 0)).where(*answer_visible).correlate(Question).scalar_subquery()
+    )
+    conditions = [] if staff else [Question.is_hidden.is_(False)]
+    if q:
+        needle = q.lower()
+        conditions.append(
+            or_(
+                func.lower(Question.title).contains(needle, autoescape=True),
+                func.lower(Question.body).contains(needle, autoescape=True),
+            )
+        )
+    if filter_by == "unanswered":
+        conditions.append(~exists().where(and_(*answer_visible)))
+    elif filter_by == "mine":
+        conditions.append(Question.author_id == viewer.id)
+    total = db.session.scalar(select(func.count(Question.id)).where(*conditions)) or 0
+    order = [upvotes.desc(), Question.created_at.desc()] if sort == "top" else [Question.created_at.desc()]
+    rows = db.session.execute(
+        select(Question, User.name, answer_count.label("answers"), upvotes.label("votes"))
+        .join(User, User.id == Question.author_id)
+        .where(*conditions)
+        .order_by(*order, Question.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [
+        QuestionRow(
+            id=question.id,
+            title=question.title,
+            excerpt=_excerpt(question.body),
+            author_id=question.author_id,
+            author_name=name,
+            created_at=question.created_at,
+            answer_count=answers,
+            upvotes=votes,
+            is_answered=question.accepted_answer_id is not None,
+            is_hidden=question.is_hidden,
+        )
+        for question, name, answers, votes in rows
+    ], total
+
+
+def question_detail(viewer: User, question_id: int) -> QuestionDetail:
+    """A question with its answers (accepted first, then most upvoted) and what the viewer may do."""
+    question = visible_question(viewer, question_id)
+    staff = is_moderator(viewer)
+    conditions = [Answer.question_id == question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
+    rows = db.session.execute(
+        select(Answer, User.name)
+        .join(User, User.id == Answer.author_id)
+        .where(*conditions)
+        .order_by(Answer.is_accepted.desc(), Answer.upvotes.desc(), Answer.created_at, Answer.id)
+    ).all()
+    voted = _voted_ids(viewer, [a.id for a, _ in rows])
+    author_name = db.session.scalar(select(User.name).where(User.id == question.author_id)) or ""
+    answers = [_answer_row(viewer, question, answer, name, answer.id in voted) for answer, name in rows]
+    return QuestionDetail(question, author_name, answers, viewer.role in POSTER_ROLES, staff)
+
+
+def answer_row(viewer: User, answer_id: int) -> AnswerRow:
+    """One answer as the viewer sees it (for re-rendering its card after a vote)."""
+    answer = visible_answer(viewer, answer_id)
+    question = db.session.get(Question, answer.question_id)
+    name = db.session.scalar(select(User.name).where(User.id == answer.author_id)) or ""
+    return _answer_row(viewer, question, answer, name, bool(_voted_ids(viewer, [answer.id])))
+
+
+def _answer_row(viewer: User, question: Question, answer: Answer, name: str, voted: bool) -> AnswerRow:
+    may_accept = (viewer.id == question.author_id or is_moderator(viewer)) and answer.author_id != viewer.id
+    return AnswerRow(
+        answer=answer,
+        author_name=name,
+        voted=voted,
+        can_upvote=viewer.role in POSTER_ROLES and answer.author_id != viewer.id and not voted,
+        can_accept=may_accept and question.accepted_answer_id is None and not answer.is_hidden,
+    )
+
+
+def _voted_ids(viewer: User, answer_ids: list[int]) -> set[int]:
+    if not answer_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(AnswerVote.answer_id).where(AnswerVote.user_id == viewer.id, AnswerVote.answer_id.in_(answer_ids))
+        )
+    )
+
+
+def _excerpt(body: str, limit: int = 180) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -3,8 +3,11 @@ refuses on every route except the opportunity upsert (challenges.crm.api)."""
 
 from __future__ import annotations
 
+from hub.audit import record_audit
 from hub.errors import ValidationFailed
 from hub.extensions import db
+from hub.models import ApiToken, Role, User
+from hub.security import new_token, token_digest
 
 INTEGRATION_PREFIX = "vci_"
 
@@ -12,10 +15,6 @@ INTEGRATION_PREFIX = "vci_"
 def create_integration_token(owner_id: int, name: str, actor_id: int) -> tuple[int, str]:
     """An API token for the CRM: it acts as the owner who made it, but the API refuses it on
     every route except the opportunity upsert (see challenges.crm.api). Shown once, stored hashed."""
-    from hub.audit import record_audit
-    from hub.models import ApiToken, Role, User
-    from hub.security import new_token, token_digest
-
     owner = db.session.get(User, owner_id)
     if owner is None or owner.role is not Role.OWNER:
         raise ValidationFailed({"owner": "Integration tokens act for an owner."})

@@ -20,7 +20,8 @@ from pydantic import (
 from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
-from hub.fields import WholeNumber, read
+from hub.fields import OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.models import Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 
@@ -156,3 +157,68 @@ class ErrorReply(Reply):
     """Every error: `{"error": {"code", "message", "fields"?}}`."""
 
     error: ErrorDetail
+
+
+# --- hub's own routes: the caller, advocates, notifications ------------------------------------
+
+
+class AdvocateReply(Reply):
+    """api.md's advocate. `badges`, `asks_last_365` and `burnout` are the facts other packages
+    register on hub.hooks."""
+
+    id: int
+    user_id: int
+    name: str
+    email: str
+    title: str | None
+    company: str | None
+    industry: str | None
+    company_size: str | None
+    region: str | None
+    groups: list[str]
+    tier: Tier
+    lifetime_points: int
+    balance: int
+    badges: list[str]
+    asks_last_365: int
+    burnout: str
+    joined_at: Timestamp | None
+    last_activity_at: Timestamp | None
+
+
+class AdvocatePage(Page[AdvocateReply]):
+    pass
+
+
+class AdvocateListQuery(PageQuery):
+    tier: Annotated[Tier | None, OneOf(Tier)] = None
+    group: Annotated[str | None, OneLine(80)] = None
+    q: Annotated[str | None, OneLine(100)] = None
+
+
+class MeReply(Reply):
+    """The caller; advocates also get their advocate object."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    advocate: AdvocateReply | None = None
+
+
+class NotificationReply(Reply):
+    id: int
+    kind: str
+    text: str
+    url: str | None
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+class NotificationPage(Page[NotificationReply]):
+    unread: int
+
+
+class NotificationsRead(Reply):
+    marked: int
+    unread: int

@@ -11,8 +11,10 @@ from sqlalchemy.orm import selectinload
 from admin.console import bp, owner_only, staff
 from admin.forms.advocates import AdjustForm, GroupForm, ImportForm, InviteForm
 from hub import accounts, imports, invitations
+from hub.accounts import AdvocateProfile
 from hub.errors import VouchError
 from hub.extensions import db
+from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
 from hub.models import Advocate, Group, Role, Tier, User, advocate_groups
@@ -142,11 +144,12 @@ def invite():
             form.role.errors.append("Only owners can invite staff.")
         else:
             try:
-                profile = accounts.clean_profile(
+                profile = read(
+                    AdvocateProfile,
                     {
                         k: getattr(form, k).data
                         for k in ("email", "name", "title", "company", "industry", "company_size", "region", "groups")
-                    }
+                    },
                 )
                 invitations.invite(profile, current_user.id, role)
                 db.session.commit()

@@ -61,9 +61,7 @@ def challenge_new():
     form = _challenge_form()
     if form.validate_on_submit():
         try:
-            challenge = services.create_challenge(
-                services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
-            )
+            challenge = services.create_challenge(services.clean_challenge(form.to_data()), current_user.id)
             db.session.commit()
             flash("Draft saved. Publish it when it looks right.", "success")
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
@@ -82,9 +80,7 @@ def challenge_edit(challenge_id: int):
         form.fill_from(services.definition_dict(challenge))
     elif form.validate_on_submit():
         try:
-            services.update_challenge(
-                challenge_id, services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
-            )
+            services.update_challenge(challenge_id, services.clean_challenge(form.to_data()), current_user.id)
             db.session.commit()
             flash("Challenge saved.", "success")
             return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
@@ -111,7 +107,7 @@ def _editor(form: ChallengeForm, challenge):
 def _preview_of(form: ChallengeForm):
     """(the card as advocates will see it, with warnings) or (None, field problems)."""
     try:
-        inp = services.clean_challenge(form.to_data(), strict_empty=False)
+        inp = services.clean_challenge(form.to_data())
     except ValidationFailed as exc:
         return None, exc.fields
     return {"item": services.preview_challenge(inp), "warnings": services.challenge_warnings(inp)}, None

@@ -9,14 +9,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import roles_required
+from hub.contracts import PageQuery, read_or_400
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
-from hub.validation import Fields
 from rewards import catalog, services, tiers
 from rewards.badges import badges_of
+from rewards.contracts import LeaderboardPageQuery, RedeemForm
 from rewards.leaderboard_view import leaderboard_payload
 from rewards.models import RedemptionStatus
 
@@ -67,12 +68,8 @@ def my_summary():
 @bp.get("/leaderboard")
 @roles_required(*ALL_ROLES)
 def leaderboard_page():
-    f = Fields(request.args)
-    period = f.choice("period", list(PERIOD_LABELS), default="all")
-    group = f.str("group", max_length=80)
-    page = f.int("page", minimum=1, maximum=10_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(LeaderboardPageQuery, request.args)
+    period, group, page = args.period, args.group, args.page
     try:
         board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     except NotFound:
@@ -103,10 +100,7 @@ def leaderboard_page():
 @roles_required(*ALL_ROLES)
 def leaderboard_widget():
     """The home page's top-5 board; its period tabs swap it in place."""
-    f = Fields(request.args)
-    period = f.choice("period", list(PERIOD_LABELS), default="all")
-    if f.errors:
-        abort(400)
+    period = read_or_400(LeaderboardPageQuery, request.args).period
     board = leaderboard_payload(current_user, period, None, 5)
     return render_template("rewards/_widget.html", board=board, period=period, period_labels=PERIOD_LABELS)
 
@@ -115,10 +109,7 @@ def leaderboard_widget():
 @roles_required(Role.ADVOCATE)
 def my_activity():
     advocate = current_user.advocate
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     entries, total = services.ledger_page(advocate.id, page, 50)
     return render_page_or_partial(
         "rewards/activity.html",
@@ -188,14 +179,12 @@ def confirm_redeem(reward_id: int):
 @roles_required(Role.ADVOCATE)
 def redeem(reward_id: int):
     """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
-    f = Fields(request.form)
-    cost = f.int("confirmed_cost", required=True, minimum=1, maximum=catalog.MAX_COST)
-    key = f.str("request_key", required=True, max_length=64)
-    note = f.str("note", max_length=500, default="")
-    if f.errors or not all(c in "0123456789abcdef" for c in key):
-        abort(400)
+    form = read_or_400(RedeemForm, request.form)
+    note = form.note or ""
     try:
-        redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
+        redemption = services.redeem_reward(
+            _advocate().id, reward_id, form.confirmed_cost, note, client_key=form.request_key
+        )
         db.session.commit()
     except VouchError as exc:
         db.session.rollback()
@@ -211,10 +200,7 @@ def redeem(reward_id: int):
 @bp.get("/me/redemptions")
 @roles_required(Role.ADVOCATE)
 def my_redemptions():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     items, total = services.redemptions_page(page, 50, advocate_id=_advocate().id)
     return render_template(
         "rewards/redemptions.html",

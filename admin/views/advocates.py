@@ -9,16 +9,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
-from admin.forms.advocates import AdjustForm, GroupForm, ImportForm, InviteForm
+from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportForm, InviteForm
 from hub import accounts, imports, invitations
 from hub.accounts import AdvocateProfile
+from hub.contracts import read_or_400
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
-from hub.models import Advocate, Group, Role, Tier, User, advocate_groups
-from hub.validation import Fields
+from hub.models import Advocate, Group, Role, User, advocate_groups
 from rewards import services as rewards_services
 from rewards.badges import badges_of
 
@@ -28,13 +28,8 @@ PAGE = 50
 @bp.get("/advocates")
 @staff
 def advocates():
-    f = Fields(request.args)
-    q = f.str("q", max_length=100)
-    tier = f.choice("tier", [t.value for t in Tier])
-    group_id = f.int("group", minimum=1)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(AdvocateFilter, request.args)
+    q, tier, group_id, page = args.q, args.tier, args.group, args.page
     query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
     if q:
         like = f"%{q.lower()}%"

@@ -16,10 +16,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from spectree import Response as Replies
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
-from spectree.models import Server
+from spectree.models import SecureType, Server
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -121,8 +121,8 @@ class ReplyMismatch(RuntimeError):
 
 def _refuse_invalid(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
     """spectree's hook after validating the request: a pydantic error becomes the api.md 422."""
-    if error is not None:
-        raise ValidationFailed(field_errors(error))  # type: ignore[arg-type]
+    if isinstance(error, ValidationError):
+        raise ValidationFailed(field_errors(error))
 
 
 def _refuse_wrong_reply(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
@@ -137,7 +137,7 @@ api_spec = SpecTree(
     version="1",
     description="api.md: bearer tokens, JSON in and out, errors as {error: {code, message, fields?}}.",
     servers=[Server(url="/")],
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer"))],
     security={"bearer": []},
     naming_strategy=lambda model: _schema_name(model.__name__),
     nested_naming_strategy=lambda parent, child: _schema_name(child),

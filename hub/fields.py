@@ -466,10 +466,10 @@ def first_message(exc: ValidationError) -> str:
     return _message(exc.errors(include_url=False)[0])
 
 
-def field_errors(exc: ValidationError) -> dict[str, list[str]]:
+def field_errors(exc: ValidationError) -> dict[str, list[str] | str]:
     """pydantic's errors as the api.md `fields` object: {field: [message]}, the first error per
     field, nested fields by their dotted path ("quiz.questions")."""
-    fields: dict[str, list[str]] = {}
+    fields: dict[str, list[str] | str] = {}
     for error in exc.errors(include_url=False):
         name = ".".join(str(part) for part in error["loc"]) or "body"
         fields.setdefault(name, [_message(error)])

@@ -9,6 +9,7 @@ from hub import providers, signals
 from hub.community.models import Answer, AnswerVote, Question
 from hub.extensions import db
 from hub.models import Advocate, AuditEntry, Notification
+from hub.queue import job_timeout
 
 
 @pytest.fixture()
@@ -26,6 +27,7 @@ def milestones(monkeypatch):
     """Record the answer-milestone jobs and signals (as the challenges package would subscribe)."""
     calls: list[tuple[str, int]] = []
 
+    @job_timeout(10)
     def record_milestone(answer_id: int) -> None:
         calls.append(("job", answer_id))
 

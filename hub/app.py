@@ -181,6 +181,7 @@ def _register_blueprints(app: Flask) -> None:
     import admin.reports  # noqa: F401  (they add their routes to the admin blueprint)
     import hub.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.emails import bp as admin_emails_bp
+    from admin.jobs import bp as admin_jobs_bp
     from admin.views import bp as admin_bp
     from challenges.api import bp as challenges_api
     from challenges.references.api import bp as references_api
@@ -212,6 +213,7 @@ def _register_blueprints(app: Flask) -> None:
         references_views,
         admin_bp,
         admin_emails_bp,
+        admin_jobs_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -224,6 +226,10 @@ def _register_blueprints(app: Flask) -> None:
 
     install_challenges()
     install_references()
+
+    from challenges.metrics import install as install_challenge_metrics
+
+    install_challenge_metrics(app)
 
 
 def _register_cli(app: Flask) -> None:

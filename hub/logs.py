@@ -206,7 +206,7 @@ def log_job(
             "function": function,
             "duration_ms": round(duration * 1000, 2),
             "outcome": outcome,
-            "request_id": request_id,
+            **({"request_id": request_id} if request_id else {}),
             **({"error": error} if error else {}),
         },
     )

@@ -65,7 +65,7 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             body["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _RECORD_FIELDS and key not in body:
+            if key not in _RECORD_FIELDS and key not in body and key != "request_id":
                 body[key] = value
         if record.exc_info:
             body["exc_info"] = self.formatException(record.exc_info)
@@ -93,6 +93,27 @@ def formatter_for(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else PlainFormatter()
 
 
+_factory_installed = False
+
+
+def _stamp_request_ids() -> None:
+    """Give every LogRecord the request id current when it is *created* (`record.request_id`),
+    so a record formatted later or on another thread (pytest's capture, a queue handler)
+    still carries the id of the request or job that logged it."""
+    global _factory_installed
+    if _factory_installed:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        record.request_id = current_request_id.get()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
 def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     """Send the root logger's records to stderr in `log_format` (`json` or `plain`).
 
@@ -102,6 +123,7 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     """
     if log_format not in FORMATS:
         raise ValueError(f"VOUCH_LOG_FORMAT must be json or plain, not {log_format!r}")
+    _stamp_request_ids()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "vouch_handler", False):
@@ -193,20 +215,23 @@ def log_job(
     """The one line per job: outcome is `ok`, `retry` (failed, will run again), `failed`
     (no retries left) or `killed` (the work horse died)."""
     level = logging.INFO if outcome == "ok" else logging.WARNING
-    JOB_LOG.log(
-        level,
-        "job %s %s %s %.1f ms",
-        function,
-        job_id or "-",
-        outcome,
-        duration * 1000,
-        extra={
-            "event": "job",
-            "job_id": job_id,
-            "function": function,
-            "duration_ms": round(duration * 1000, 2),
-            "outcome": outcome,
-            **({"request_id": request_id} if request_id else {}),
-            **({"error": error} if error else {}),
-        },
-    )
+    token = current_request_id.set(request_id)
+    try:
+        JOB_LOG.log(
+            level,
+            "job %s %s %s %.1f ms",
+            function,
+            job_id or "-",
+            outcome,
+            duration * 1000,
+            extra={
+                "event": "job",
+                "job_id": job_id,
+                "function": function,
+                "duration_ms": round(duration * 1000, 2),
+                "outcome": outcome,
+                **({"error": error} if error else {}),
+            },
+        )
+    finally:
+        current_request_id.reset(token)

@@ -15,7 +15,7 @@ PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 PROD_PORT := $(if $(filter environment command,$(origin PORT)),$(PORT),8000)
 export WEB_CONCURRENCY WORKERS PROMETHEUS_MULTIPROC_DIR
 
-.PHONY: run prod preflight setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench browser-deps clean
+.PHONY: run prod preflight setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench bench-scale browser-deps clean
 
 run: setup migrate seed
 	@echo "Vouch is serving on http://127.0.0.1:$(PORT) (demo logins in README.md)"
@@ -97,6 +97,13 @@ bench: setup
 	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
 	$(PY) bench/run.py
+
+# Two gunicorn instances and four RQ workers on one PostgreSQL + Redis: the race cases across
+# instances (exact outcomes), throughput of the pair, leaderboards equal the ledger after.
+bench-scale: setup
+	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
+	$(PY) bench/scale_out.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -391,9 +391,15 @@ def main(advocates: int, rounds: int, duration: int, connections: int, web_concu
             report["races (all exact)"] = races
 
             adv = {"Authorization": f"Bearer {ids['advocate_token']}"} | HTTPS
-            report["leaderboard all + me, both instances"] = wrk_both(
-                ports, "/api/v1/leaderboard?period=all&limit=10", duration, connections, adv
-            )
+            board = "/api/v1/leaderboard?period=all&limit=10"
+            alone = wrk(f"{bases[0]}{board}", duration, 2 * connections, adv)
+            report["leaderboard all + me, one instance alone (same connections in all)"] = {
+                "requests_per_s": round(alone["rps"], 1),
+                "p50_ms": alone["p50"],
+                "p99_ms": alone["p99"],
+                "non_2xx": alone["non2xx"],
+            }
+            report["leaderboard all + me, both instances"] = wrk_both(ports, board, duration, connections, adv)
             report["advocate feed, both instances"] = wrk_both(ports, "/api/v1/challenges", duration, connections, adv)
 
             pool.stop()  # let the submissions queue up, then time the drain
@@ -431,6 +437,7 @@ def main(advocates: int, rounds: int, duration: int, connections: int, web_concu
 def write(report: dict) -> None:
     (RESULTS / "scale-out.json").write_text(json.dumps(report, indent=2, default=str))
     lines = [f"# Scale-out run\n\n{report['machine']}; {report['layout']}; {report['advocates']:,} advocates.\n"]
+    lines.append(f"Load average when it ended: {os.getloadavg()}\n")
     for key, value in report.items():
         if key in {"machine", "layout", "advocates"}:
             continue

@@ -97,6 +97,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_QUEUE_STALL_SECONDS": int(env.get("VOUCH_QUEUE_STALL_SECONDS", "300")),
     }
     config.update(overrides)
+    if config["VOUCH_LOG_FORMAT"] not in {"json", "plain"}:
+        raise ConfigError(f"VOUCH_LOG_FORMAT must be json or plain, not {config['VOUCH_LOG_FORMAT']!r}")
     return config
 
 

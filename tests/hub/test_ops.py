@@ -106,11 +106,18 @@ def test_probes_never_set_a_session_cookie(app, client, ctx, make_user, login):
 
 
 def test_probes_are_exempt_from_rate_limits(app_factory):
-    application = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_APPLICATION="3/minute")
-    client = application.test_client()
-    assert [client.get("/login").status_code for _ in range(4)][-1] == 429
-    for path in PROBES:
-        assert {client.get(path).status_code for _ in range(6)} == {200}, path
+    from hub.extensions import limiter
+
+    manager = limiter.limit_manager  # one Limiter for every app: put its application limits back after
+    saved = manager._application_limits
+    try:
+        application = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_APPLICATION="3/minute")
+        client = application.test_client()
+        assert [client.get("/login").status_code for _ in range(4)][-1] == 429
+        for path in PROBES:
+            assert {client.get(path).status_code for _ in range(6)} == {200}, path
+    finally:
+        manager.set_application_limits(saved)
 
 
 def test_production_probes_answer_plain_http_and_metrics_are_closed(app_factory):
@@ -324,6 +331,8 @@ def test_json_lines_on_stderr(capsys, client, ctx):
 
 def test_plain_format_is_the_development_default(app_factory):
     assert app_factory().config["VOUCH_LOG_FORMAT"] == "plain"
+    with pytest.raises(ConfigError, match="VOUCH_LOG_FORMAT"):
+        app_factory(VOUCH_LOG_FORMAT="xml")
     assert app_factory(VOUCH_ENV="production", SECRET_KEY="x" * 40).config["VOUCH_LOG_FORMAT"] == "json"
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -215,6 +215,7 @@ def seed(stack: Stack, **challenge) -> tuple[str, int, int]:
         services.publish_challenge(created.id, None)
         db.session.commit()
         ids = advocate.id, created.id
+        db.session.remove()  # give its connection back before closing them all
         db.engine.dispose()
     return token, *ids
 
@@ -352,6 +353,7 @@ def test_worker_killed_mid_verification_is_recovered_once_by_the_sweep(stack_fac
             assert counts == {"requeued": 1, "sent_to_review": 0}
             assert jobs.requeue_stuck(dt.timedelta(0)) == {"requeued": 1, "sent_to_review": 0}  # a second sweep
             db.session.commit()
+            db.session.remove()
         burst = subprocess.run(
             [
                 str(ROOT / ".venv/bin/rq"),
@@ -378,6 +380,7 @@ def test_worker_killed_mid_verification_is_recovered_once_by_the_sweep(stack_fac
                 select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
             )
             assert earned == 1
+            db.session.remove()
             db.engine.dispose()
         assert site.hits.count("/hang-once") >= 2
     finally:

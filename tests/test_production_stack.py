@@ -366,7 +366,7 @@ def test_worker_killed_mid_verification_is_recovered_once_by_the_sweep(stack_fac
                 f"{stack.env['VOUCH_REDIS_NAMESPACE']}-default",
             ],
             cwd=ROOT,
-            env=stack.env | {"PROMETHEUS_MULTIPROC_DIR": ""},
+            env={k: v for k, v in stack.env.items() if k != "PROMETHEUS_MULTIPROC_DIR"},  # an empty value means cwd
             capture_output=True,
             text=True,
             timeout=120,

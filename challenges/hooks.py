@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from challenges import caps, community, jobs
+from challenges import caps, community, jobs, metrics
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
 from challenges.references.demo import seed_demo_references
@@ -27,3 +27,4 @@ def install(app: Flask) -> None:
     registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references, seed_demo_referrals, seed_demo_crm])
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
     registry.digest_sources.append(community.digest_items)
+    metrics.install(app)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import random
-import re
 import time
-import uuid
 
 from flask import Flask, abort, g, request
 from htmx_flask.requests import HtmxAwareRequest
@@ -74,7 +71,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hub.health import init_ops
+    from hub.logs import init_request_logging
+
+    init_request_logging(app)  # first request hook: times and logs every request, refused ones too
 
     if app.config["VOUCH_TRUSTED_PROXIES"]:
         n = app.config["VOUCH_TRUSTED_PROXIES"]
@@ -102,6 +102,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_request_hooks(app)
     _install_hooks(app)
     _register_blueprints(app)
+    init_ops(app)
     _register_cli(app)
     return app
 
@@ -154,8 +155,6 @@ def _register_request_hooks(app: Flask) -> None:
         # CLI) must not carry a previous request's user or settings into the next.
         for key in ("api_user", "vouch_settings", "_login_user", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
-        # A caller's X-Request-Id is echoed in logs and pages: keep it to a plain token.
-        g.request_id = re.sub(r"[^\w.-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
         if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
             abort(400, "Text may not contain NUL characters.")
         write_intent.set(request.method not in SAFE_METHODS)

@@ -16,6 +16,8 @@ from hub.email.mailings import drain_outbox_job, reengage_job, send_digests_job
 
 QUEUE = f"{os.environ.get('VOUCH_REDIS_NAMESPACE', 'vouch')}-default"
 
-cron.register(drain_outbox_job, QUEUE, interval=60, job_timeout=300)  # flask hub drain-outbox
-cron.register(reengage_job, QUEUE, cron="30 9 * * *", job_timeout=600)  # flask hub reengage
-cron.register(send_digests_job, QUEUE, cron="0 8 * * 1", job_timeout=1800)  # flask hub send-digests
+cron.register(drain_outbox_job, QUEUE, interval=60, job_timeout=drain_outbox_job.job_timeout)  # flask hub drain-outbox
+cron.register(reengage_job, QUEUE, cron="30 9 * * *", job_timeout=reengage_job.job_timeout)  # flask hub reengage
+cron.register(
+    send_digests_job, QUEUE, cron="0 8 * * 1", job_timeout=send_digests_job.job_timeout
+)  # flask hub send-digests

@@ -11,20 +11,22 @@ export PORT
 # command line or in the environment, else 8000.
 WEB_CONCURRENCY ?= 2
 WORKERS ?= 2
-PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 PROD_PORT := $(if $(filter environment command,$(origin PORT)),$(PORT),8000)
-export WEB_CONCURRENCY WORKERS PROMETHEUS_MULTIPROC_DIR
+export WEB_CONCURRENCY WORKERS
 
 .PHONY: run prod preflight setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench bench-scale browser-deps clean
 
+# `flask hub serve` prints the address and the demo password once the server accepts connections.
 run: setup migrate seed
-	@echo "Vouch is serving on http://127.0.0.1:$(PORT) (demo logins in README.md)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
+	@$(FLASK) hub serve --port $(PORT)
 
 # The production stack on one machine (Procfile, honcho): gunicorn with WEB_CONCURRENCY workers,
 # WORKERS RQ workers and one `rq cron`, on DATABASE_URL (PostgreSQL) and REDIS_URL, after the
 # preflight checks and `flask db upgrade`. Ctrl-C (or SIGTERM to honcho) stops everything it started.
 prod: export VOUCH_ENV ?= production
+# Multi-process metrics only under the stack's gunicorn and workers (make run and the tests keep
+# prometheus-client's in-process registry).
+prod: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 prod: setup preflight
 	env -u PROMETHEUS_MULTIPROC_DIR $(FLASK) db upgrade
 	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"

@@ -73,3 +73,11 @@ def complete_community_answer(answer_id: int) -> int:
 
     with job_context():
         return len(community.complete_community_answer(answer_id))
+
+
+@job_timeout(600)
+def requeue_stuck_job() -> dict[str, int]:
+    """Cron job: the sweep for completions stuck in submitted/verifying longer than 15 minutes
+    (`requeue_stuck`). Idempotent: re-enqueued verifications carry the completion's job id."""
+    with job_context():
+        return requeue_stuck(dt.timedelta(minutes=15))

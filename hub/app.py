@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 import time
 
-from flask import Flask, abort, g, request
-from htmx_flask.requests import HtmxAwareRequest
+from flask import Flask, Request, abort, g, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -14,13 +13,13 @@ from werkzeug.routing import IntegerConverter
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
 from hub.errors import is_transient_db_error, register_error_handlers
-from hub.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from hub.extensions import csrf, db, limiter, login_manager, migrate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 VIEW_RETRIES = 4
 
 
-class VouchRequest(HtmxAwareRequest):
+class VouchRequest(Request):
     """Counts url-encoded form fields against MAX_FORM_PARTS too (Werkzeug counts only
     multipart parts), so a POST with thousands of fields is refused with 413; and refuses
     NUL characters, which PostgreSQL cannot store in text (400, not a database error)."""
@@ -84,8 +83,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "hub" / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    htmx.init_app(app)
-    app.request_class = VouchRequest  # after htmx, which installs its own request class
+    app.request_class = VouchRequest
     limiter.init_app(app)
     _init_security_headers(app)
 
@@ -228,10 +226,13 @@ def _install_hooks(app: Flask) -> None:
     from admin.hooks import install as install_admin
     from challenges.hooks import install as install_challenges
     from hub.community.demo import seed_community
+    from hub.email.mailings import periodic_jobs as email_periodic_jobs
     from hub.hooks import init_hooks
     from rewards.hooks import install as install_rewards
 
-    init_hooks(app).demo_seeders.append(seed_community)
+    registry = init_hooks(app)
+    registry.demo_seeders.append(seed_community)
+    registry.periodic_jobs.extend(email_periodic_jobs())
     install_rewards(app)
     install_challenges(app)
     install_admin(app)

@@ -1,7 +1,8 @@
 """The bases of every API contract: request bodies (`Body`), query strings (`Query`, `PageQuery`),
 replies (`Reply`, `Page`) and the api.md error shape (`ErrorReply`). Each package's
 `contracts.py` builds its models on these from the field types in `hub.fields`; `hub.endpoints`
-validates requests and writes replies through them, and `/api/v1/openapi.json` publishes them."""
+validates requests and writes replies through them, and `/api/v1/openapi.json` publishes them.
+Below the bases: hub's own routes' replies and list query (the caller, advocates, notifications)."""
 
 from __future__ import annotations
 

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from flask import Flask, Response, abort, make_response, render_template, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from hub.db import utcnow
 from hub.errors import NotFound, VouchError
+
+F = TypeVar("F", bound=FlaskForm)
 
 
 def is_htmx() -> bool:
@@ -59,14 +63,22 @@ def trigger(response: Response, *events: str) -> Response:
     return response
 
 
-def apply_errors(form, exc: VouchError) -> None:
+def apply_errors(form: F, exc: VouchError) -> F:
     """Show a refused service call on its form: field errors under their fields (or on the form
-    when it has no such field), else the message as a form error."""
+    when it has no such field), else the message as a form error. Returns the form."""
     for name, messages in (exc.details.get("fields") or {}).items():
-        field = getattr(form, name, None)
-        (field.errors if field is not None else form.form_errors).extend(messages)
+        if name in form:  # a form built again for the refusal was never validated: errors is a tuple
+            form[name].errors = [*form[name].errors, *messages]
+        else:
+            form.form_errors.extend(messages)
     if not exc.details.get("fields"):
         form.form_errors.append(exc.message)
+    return form
+
+
+def refusal_text(exc: VouchError) -> str:
+    """A refusal as one line for a flash or a partial: its field messages, else its message."""
+    return "; ".join(m for messages in (exc.details.get("fields") or {}).values() for m in messages) or exc.message
 
 
 def register_template_helpers(app: Flask) -> None:

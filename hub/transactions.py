@@ -8,12 +8,12 @@ work ends, one boundary decides:
   and rolls back otherwise. The commit happens inside dispatch, before the response leaves, so
   after-commit hooks (`hub.queue.enqueue_after_commit`, `call_after_commit`) fire first and a
   failing COMMIT becomes an error page rather than a success page over a lost write.
-- **Refusals.** A service's `VouchError` propagates out of the view; the unit rolls back (nothing
-  the request wrote survives, and messages it flashed are taken back), and the app's one
-  `VouchError` handler (`hub.errors`) shows it the way the view declared with
-  `hub.htmx.refusal_renders`: the form again with field errors, an htmx partial with the
-  message, or a flash and a redirect. A view that declares nothing, and any 403/404 refusal,
-  gets the error page.
+- **Refusals.** A service's `VouchError` propagates out of the view. When the view declared how
+  it shows one (`refusal_renders`), the unit rolls back (nothing the request wrote survives, and
+  messages it flashed are taken back) and the declared response is sent, never committed
+  whatever its status: the form again with field errors (`hub.htmx.apply_errors`), an htmx
+  partial with the message, or a flash and a redirect. Otherwise, and for any 403/404 refusal,
+  the unit rolls back and the app's `VouchError` handler (`hub.errors`) shows the error page.
 - **Transient database errors** (SQLite lock contention, PostgreSQL serialization failure or
   deadlock; `hub.errors.is_transient_db_error`) anywhere in a unit, COMMIT included, roll back
   and re-run the whole unit after a short randomized backoff, `TRANSIENT_RETRIES` attempts in

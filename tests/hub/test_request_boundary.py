@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -31,14 +32,18 @@ def count(model) -> int:
 
 @pytest.fixture()
 def failing_commits(app) -> Iterator[Callable[[int, str], list[int]]]:
-    """Make the database refuse the next `times` COMMITs with `message` (SQLite's own error,
-    wrapped as SQLAlchemy wraps it); returns the list of commit attempts seen so far."""
+    """Make the database refuse the request's next `times` COMMITs with `message` (SQLite's own
+    error, wrapped as SQLAlchemy wraps it); returns the list of the request's commit attempts.
+    Jobs the in-process queue runs after a commit commit on their own thread: not counted."""
     listeners = []
+    request_thread = threading.get_ident()  # the test client runs requests on the test's thread
 
     def fail(times: int, message: str) -> list[int]:
         attempts: list[int] = []
 
         def on_commit(_conn) -> None:
+            if threading.get_ident() != request_thread:
+                return
             attempts.append(len(attempts) + 1)
             if len(attempts) <= times:
                 raise OperationalError("COMMIT", None, sqlite3.OperationalError(message))

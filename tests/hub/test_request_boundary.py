@@ -32,29 +32,31 @@ def count(model) -> int:
 
 @pytest.fixture()
 def failing_commits(app) -> Iterator[Callable[[int, str], list[int]]]:
-    """Make the database refuse the request's next `times` COMMITs with `message` (SQLite's own
-    error, wrapped as SQLAlchemy wraps it); returns the list of the request's commit attempts.
-    Jobs the in-process queue runs after a commit commit on their own thread: not counted."""
+    """Make the request's next `times` commits fail with `message` as the database reports it
+    (SQLite's error, wrapped as SQLAlchemy wraps it); returns the list of the request's commit
+    attempts. Hooked on the session's commit, so it works however the test's connection is
+    wrapped; jobs the in-process queue runs after a commit commit on their own thread and are
+    neither counted nor failed."""
     listeners = []
     request_thread = threading.get_ident()  # the test client runs requests on the test's thread
 
     def fail(times: int, message: str) -> list[int]:
         attempts: list[int] = []
 
-        def on_commit(_conn) -> None:
+        def before_commit(_session) -> None:
             if threading.get_ident() != request_thread:
                 return
             attempts.append(len(attempts) + 1)
             if len(attempts) <= times:
                 raise OperationalError("COMMIT", None, sqlite3.OperationalError(message))
 
-        event.listen(db.engine, "commit", on_commit)
-        listeners.append(on_commit)
+        event.listen(db.session, "before_commit", before_commit)
+        listeners.append(before_commit)
         return attempts
 
     yield fail
     for listener in listeners:
-        event.remove(db.engine, "commit", listener)
+        event.remove(db.session, "before_commit", listener)
 
 
 @pytest.fixture()

@@ -7,12 +7,35 @@ PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
 export PORT
+# make prod: a production-like stack (see the prod target). Its port is PORT when set on the
+# command line or in the environment, else 8000.
+WEB_CONCURRENCY ?= 2
+WORKERS ?= 2
+PROD_PORT := $(if $(filter environment command,$(origin PORT)),$(PORT),8000)
+export WEB_CONCURRENCY WORKERS
 
-.PHONY: run setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench browser-deps clean
+.PHONY: run prod preflight setup deps vendor migrate seed worker test test-unit test-services test-browser lint bench bench-scale browser-deps clean
 
+# `flask hub serve` prints the address and the demo password once the server accepts connections.
 run: setup migrate seed
-	@echo "Vouch is serving on http://127.0.0.1:$(PORT) (demo logins in README.md)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
+	@$(FLASK) hub serve --port $(PORT)
+
+# The production stack on one machine (Procfile, honcho): gunicorn with WEB_CONCURRENCY workers,
+# WORKERS RQ workers and one `rq cron`, on DATABASE_URL (PostgreSQL) and REDIS_URL, after the
+# preflight checks and `flask db upgrade`. Ctrl-C (or SIGTERM to honcho) stops everything it started.
+prod: export VOUCH_ENV ?= production
+# Multi-process metrics only under the stack's gunicorn and workers (make run and the tests keep
+# prometheus-client's in-process registry).
+prod: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
+prod: setup preflight
+	env -u PROMETHEUS_MULTIPROC_DIR $(FLASK) db upgrade
+	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
+	exec env PORT=$(PROD_PORT) $(VENV)/bin/honcho --no-colour start --procfile Procfile --app-root . \
+	  --concurrency web=1,worker=$(WORKERS),cron=1
+
+# Refuses (exit 1, one line per problem) when SECRET_KEY is unset or PostgreSQL/Redis do not answer.
+preflight: deps
+	@$(PY) -m hub.preflight
 
 setup: deps vendor
 
@@ -79,6 +102,13 @@ bench: setup
 	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
 	$(PY) -m bench.run
+
+# Two gunicorn instances and four RQ workers on one PostgreSQL + Redis: the race cases across
+# instances (exact outcomes), throughput of the pair, leaderboards equal the ledger after.
+bench-scale: setup
+	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
+	$(PY) -m bench.scale_out
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

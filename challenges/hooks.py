@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from challenges import caps, community, jobs
+from challenges import caps, community, jobs, metrics
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
 from challenges.views import for_you_section
-from hub.hooks import hooks
+from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
 
 
@@ -27,3 +27,5 @@ def install(app: Flask) -> None:
     registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references, seed_demo_referrals, seed_demo_crm])
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
     registry.digest_sources.append(community.digest_items)
+    registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
+    metrics.install(app)

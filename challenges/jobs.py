@@ -15,7 +15,7 @@ import logging
 
 from challenges import services, verifiers
 from hub.db import utcnow
-from hub.queue import job_context
+from hub.queue import job_context, job_timeout
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ class VerificationRetry(Exception):
     """A transient failure; the queue will run the job again later."""
 
 
+@job_timeout(60)
 def verify_completion(completion_id: int) -> str:
     """Job: verify one completion. Idempotent on the completion id."""
     with job_context():
@@ -64,6 +65,7 @@ def requeue_stuck(older_than: dt.timedelta) -> dict[str, int]:
     return {"requeued": requeued, "sent_to_review": reviewed}
 
 
+@job_timeout(60)
 def complete_community_answer(answer_id: int) -> int:
     """Job (an answer-milestone hook, hub.hooks): an accepted or 3-upvote answer completes the
     matching `community_answer` challenges for its author. Idempotent on (challenge, answer)."""
@@ -71,3 +73,11 @@ def complete_community_answer(answer_id: int) -> int:
 
     with job_context():
         return len(community.complete_community_answer(answer_id))
+
+
+@job_timeout(600)
+def requeue_stuck_job() -> dict[str, int]:
+    """Cron job: the sweep for completions stuck in submitted/verifying longer than 15 minutes
+    (`requeue_stuck`). Idempotent: re-enqueued verifications carry the completion's job id."""
+    with job_context():
+        return requeue_stuck(dt.timedelta(minutes=15))

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import re
-import uuid
-
-from flask import Flask, abort, g, request
+from flask import Flask, Request, abort, g, request
 from flask.typing import ResponseReturnValue
-from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -16,13 +11,13 @@ from werkzeug.routing import IntegerConverter
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
 from hub.errors import register_error_handlers
-from hub.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.transactions import run_view, runs_own_transaction
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class VouchRequest(HtmxAwareRequest):
+class VouchRequest(Request):
     """Counts url-encoded form fields against MAX_FORM_PARTS too (Werkzeug counts only
     multipart parts), so a POST with thousands of fields is refused with 413; and refuses
     NUL characters, which PostgreSQL cannot store in text (400, not a database error)."""
@@ -70,7 +65,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.url_map.converters["int"] = BoundedInt
     app.config.update(load_config(overrides))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hub.health import init_ops
+    from hub.logs import init_request_logging
+
+    init_request_logging(app)  # first request hook: times and logs every request, refused ones too
 
     if app.config["VOUCH_TRUSTED_PROXIES"]:
         n = app.config["VOUCH_TRUSTED_PROXIES"]
@@ -80,8 +78,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "hub" / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    htmx.init_app(app)
-    app.request_class = VouchRequest  # after htmx, which installs its own request class
+    app.request_class = VouchRequest
     limiter.init_app(app)
     _init_security_headers(app)
 
@@ -98,6 +95,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_request_hooks(app)
     _install_hooks(app)
     _register_blueprints(app)
+    init_ops(app)
     _register_cli(app)
     return app
 
@@ -150,8 +148,6 @@ def _register_request_hooks(app: Flask) -> None:
         # CLI) must not carry a previous request's user or settings into the next.
         for key in ("api_user", "vouch_settings", "_login_user", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
-        # A caller's X-Request-Id is echoed in logs and pages: keep it to a plain token.
-        g.request_id = re.sub(r"[^\w.-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex[:12]
         if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
             abort(400, "Text may not contain NUL characters.")
         write_intent.set(request.method not in SAFE_METHODS)
@@ -225,10 +221,13 @@ def _install_hooks(app: Flask) -> None:
     from admin.hooks import install as install_admin
     from challenges.hooks import install as install_challenges
     from hub.community.demo import seed_community
+    from hub.email.mailings import periodic_jobs as email_periodic_jobs
     from hub.hooks import init_hooks
     from rewards.hooks import install as install_rewards
 
-    init_hooks(app).demo_seeders.append(seed_community)
+    registry = init_hooks(app)
+    registry.demo_seeders.append(seed_community)
+    registry.periodic_jobs.extend(email_periodic_jobs())
     install_rewards(app)
     install_challenges(app)
     install_admin(app)

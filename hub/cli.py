@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hub import accounts, tokens
 from hub.errors import VouchError
 from hub.extensions import db
+from hub.hooks import hooks
 from hub.models import Role, User
 from hub.queue import finish_local_jobs
 
@@ -66,10 +72,47 @@ def seed_demo(force: bool) -> None:
     if db.session.scalar(select(User.id).limit(1)) and not force:
         click.echo("Demo data already present; skipping.")
         return
-    summary = seed(DEMO_PASSWORD)
-    db.session.commit()
-    finish_local_jobs()
+    # The demo's history sends its notification emails to the log sink (SMTP_URL unset): dozens
+    # of bodies nobody asked for, so their lines are held back while seeding.
+    with quieted("vouch.mail", "vouch.job"):
+        summary = seed(DEMO_PASSWORD)
+        db.session.commit()
+        finish_local_jobs()
     click.echo(summary)
+
+
+@contextlib.contextmanager
+def quieted(*loggers: str) -> Iterator[None]:
+    """Raise these loggers to WARNING for the length of the block (INFO lines are dropped)."""
+    previous = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in previous.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@hub_cli.command("serve")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def serve(port: int) -> None:
+    """The development server for `make run`: binds 127.0.0.1:PORT, and only once it accepts
+    connections prints where it serves and the demo password, as the last lines before the
+    request log."""
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # vouch.request logs each request already
+    server = make_server("127.0.0.1", port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+    click.echo(f"\nVouch is serving on http://127.0.0.1:{port}")
+    click.echo(f"Demo logins are in README.md; every demo password is {DEMO_PASSWORD}\n")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()
 
 
 @hub_cli.command("send-digests")
@@ -106,3 +149,31 @@ def drain_outbox() -> None:
     db.session.commit()
     finish_local_jobs()
     click.echo(f"Enqueued {count} queued emails.")
+
+
+@hub_cli.command("crontab")
+@click.option("--root", default="/srv/vouch", show_default=True, help="The checkout the cron lines cd into.")
+@with_appcontext
+def crontab(root: str) -> None:
+    """Print a crontab with every periodic job (the same timetable `rq cron hub.cron` runs)."""
+    click.echo(_crontab_line(["# m", "h", "dom", "mon", "dow"], "command"))
+    for periodic in hooks().periodic_jobs:
+        fields = crontab_fields(periodic.interval, periodic.cron).split()
+        click.echo(_crontab_line(fields, f"cd {root} && .venv/bin/flask --app wsgi {periodic.command}"))
+
+
+def _crontab_line(fields: list[str], command: str) -> str:
+    return " ".join(f"{f:<4}" for f in fields) + " " + command
+
+
+def crontab_fields(interval: int | None, cron: str | None) -> str:
+    """The five crontab fields for a timetable: a cron expression as it is, or an interval of
+    whole minutes that divide an hour (60 s → `* * * * *`, 600 s → `*/10 * * * *`).
+
+    Raises ValueError for an interval cron cannot express."""
+    if cron is not None:
+        return cron
+    if interval is None or interval % 60 or 3600 % interval:
+        raise ValueError(f"an interval of {interval} s has no crontab equivalent")
+    minutes = interval // 60
+    return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
+LOOPBACK = "127.0.0.0/8,::1"
 
 
 class ConfigError(RuntimeError):
@@ -88,8 +89,16 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITE_TTL_DAYS": 14,
         "RESET_TTL_HOURS": 2,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Operations (docs/operations.md): log format, who may scrape /metrics, when the
+        # queue counts as stalled for /readyz.
+        "VOUCH_LOG_FORMAT": env.get("VOUCH_LOG_FORMAT") or ("json" if production else "plain"),
+        "VOUCH_METRICS_TOKEN": env.get("VOUCH_METRICS_TOKEN") or None,
+        "VOUCH_METRICS_ALLOW": env.get("VOUCH_METRICS_ALLOW", "" if production else LOOPBACK),
+        "VOUCH_QUEUE_STALL_SECONDS": int(env.get("VOUCH_QUEUE_STALL_SECONDS", "300")),
     }
     config.update(overrides)
+    if config["VOUCH_LOG_FORMAT"] not in {"json", "plain"}:
+        raise ConfigError(f"VOUCH_LOG_FORMAT must be json or plain, not {config['VOUCH_LOG_FORMAT']!r}")
     return config
 
 
@@ -97,7 +106,8 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         # A generous busy timeout turns writer contention into waiting, not errors.
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # A database that does not answer fails a request (and /readyz) in seconds, not minutes.
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
 
 
 def _dev_secret() -> str:

@@ -1,8 +1,12 @@
-"""`rq cron` configuration: the periodic jobs, enqueued on the Vouch queue in production.
+"""`rq cron` configuration: every periodic job of every package, on the Vouch queue.
 
     rq cron --url "$REDIS_URL" hub.cron
 
-Each entry runs the same service as its `flask --app wsgi hub …` command. Queue names
+The jobs and their timetables are the app's `periodic_jobs` hooks (hub.hooks): hub registers
+the outbox drain, re-engagement and digests; rewards the tier recompute and leaderboard
+rebuild; challenges the sweep for stuck verifications; a later package adds its own the same
+way. Each one's `command` is the equivalent `flask --app wsgi …` command for a plain crontab.
+The app is built (from the workers' environment) only to read that registry. Queue names
 carry the namespace (VOUCH_REDIS_NAMESPACE, default `vouch`), like `rq worker vouch-default`.
 """
 
@@ -12,10 +16,16 @@ import os
 
 from rq import cron
 
-from hub.email.mailings import drain_outbox_job, reengage_job, send_digests_job
+from hub.hooks import hooks
+from hub.queue import preload_worker_app
 
 QUEUE = f"{os.environ.get('VOUCH_REDIS_NAMESPACE', 'vouch')}-default"
 
-cron.register(drain_outbox_job, QUEUE, interval=60, job_timeout=300)  # flask hub drain-outbox
-cron.register(reengage_job, QUEUE, cron="30 9 * * *", job_timeout=600)  # flask hub reengage
-cron.register(send_digests_job, QUEUE, cron="0 8 * * 1", job_timeout=1800)  # flask hub send-digests
+for periodic in hooks(preload_worker_app()).periodic_jobs:
+    cron.register(
+        periodic.job,
+        QUEUE,
+        interval=periodic.interval,
+        cron=periodic.cron,
+        job_timeout=periodic.job.job_timeout,  # type: ignore[attr-defined]  (set by @job_timeout)
+    )

@@ -8,7 +8,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from htmx_flask import Htmx
 
 from hub.db import Base
 
@@ -22,5 +21,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-htmx = Htmx()
 limiter = Limiter(key_func=client_ip, default_limits=[])

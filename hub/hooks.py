@@ -17,6 +17,9 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
   the challenges an advocate may take now that were published since `since`.
 - `group_change_listeners`: `listener(advocate_id)`, called in the transaction that changed
   the advocate's groups (the leaderboards copy scores into the group boards after commit).
+- `periodic_jobs`: `PeriodicJob`s — a job function (a top-level `@job_timeout` function that
+  opens its own `job_context()`), its timetable and its CLI twin. `rq cron hub.cron` schedules
+  every one of them; a plain crontab runs their `command`s instead (README).
 """
 
 from __future__ import annotations
@@ -42,6 +45,23 @@ AnswerMilestoneJob = Callable[[int], None]
 DigestSource = Callable[[int, dt.datetime, int], list[dict]]
 GroupChangeListener = Callable[[int], None]
 
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job the scheduler enqueues on a timetable: every `interval` seconds, or at the times
+    of the crontab expression `cron` (UTC). `command` is the `flask --app wsgi …` command that
+    does the same work, for deployments that use a plain crontab."""
+
+    job: Callable[[], object]
+    command: str
+    interval: int | None = None
+    cron: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.interval is None) == (self.cron is None):
+            raise ValueError("A periodic job runs either every `interval` seconds or on a `cron` timetable.")
+
+
 DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": []}
 
 
@@ -56,6 +76,7 @@ class Hooks:
     answer_milestone_jobs: list[AnswerMilestoneJob] = field(default_factory=list)
     digest_sources: list[DigestSource] = field(default_factory=list)
     group_change_listeners: list[GroupChangeListener] = field(default_factory=list)
+    periodic_jobs: list[PeriodicJob] = field(default_factory=list)
 
     def add_home_section(self, order: int, section: HomeSection) -> None:
         self.home_sections.append((order, section))

@@ -8,9 +8,10 @@ from sqlalchemy import or_, update
 
 from hub.extensions import db
 from hub.models import ApiToken
-from hub.queue import job_context
+from hub.queue import job_context, job_timeout
 
 
+@job_timeout(30)
 def touch_api_token(token_id: int, used_at: str) -> None:
     """Record when an API token was last used. Idempotent: the time only moves forward."""
     at = dt.datetime.fromisoformat(used_at)

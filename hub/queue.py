@@ -3,6 +3,14 @@
 Jobs are top-level functions taking ids and plain values. They run at least once, so
 their effects must be idempotent. `enqueue_after_commit` records a job on the current
 session; it is sent only if that transaction commits (dropped on rollback).
+
+Every job declares its time limit with `@job_timeout(seconds)` (or the caller passes
+`timeout=`): RQ kills a job that runs longer, its transaction rolls back, and the retry or
+the requeue sweep picks it up. A job without one is refused at enqueue time, so no job runs
+on RQ's 180 s default by accident.
+
+The id of the request (or job) that enqueued a job travels with it (RQ job meta
+`request_id`) and is logged with the job's line (`hub.logs`).
 """
 
 from __future__ import annotations
@@ -11,9 +19,10 @@ import contextlib
 import logging
 import queue as stdlib_queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
@@ -23,10 +32,33 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = "vouch_pending_jobs"
 DEFAULT_QUEUE = "default"
+JobFunction = TypeVar("JobFunction", bound=Callable[..., Any])
+
+
+def job_timeout(seconds: int) -> Callable[[JobFunction], JobFunction]:
+    """Declare a job function's time limit in seconds (the function itself is unchanged, so
+    RQ still imports it by its dotted path)."""
+    if seconds <= 0:
+        raise ValueError("a job timeout is a positive number of seconds")
+
+    def declare(func: JobFunction) -> JobFunction:
+        func.job_timeout = seconds  # type: ignore[attr-defined]
+        return func
+
+    return declare
+
+
+def function_path(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
 
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A job to send: `func(*args, **kwargs)` with its queue options. `timeout` (seconds)
+    defaults to the function's `@job_timeout`; `request_id` to the current request's id.
+
+    Raises ValueError when neither the caller nor the function gives a timeout."""
+
     func: Callable[..., Any]
     args: tuple
     kwargs: dict = field(default_factory=dict)
@@ -34,12 +66,23 @@ class JobSpec:
     queue: str = DEFAULT_QUEUE
     retries: int = 3
     retry_intervals: tuple[int, ...] = (10, 60, 300)
-    timeout: int = 120
+    timeout: int | None = None
     unique: bool = True
+    request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        from hub.logs import current_request_id
+
+        timeout = self.timeout or getattr(self.func, "job_timeout", None)
+        if not timeout:
+            raise ValueError(f"job {self.path} has no timeout: declare one with @hub.queue.job_timeout(seconds)")
+        object.__setattr__(self, "timeout", timeout)
+        if self.request_id is None:
+            object.__setattr__(self, "request_id", current_request_id.get())
 
     @property
     def path(self) -> str:
-        return f"{self.func.__module__}.{self.func.__qualname__}"
+        return function_path(self.func)
 
 
 def enqueue_after_commit(
@@ -48,10 +91,13 @@ def enqueue_after_commit(
     job_id: str | None = None,
     queue: str = DEFAULT_QUEUE,
     retries: int = 3,
-    timeout: int = 120,
+    timeout: int | None = None,
     **kwargs: Any,
 ) -> None:
-    """Send `func(*args, **kwargs)` to the queue once the current transaction commits."""
+    """Send `func(*args, **kwargs)` to the queue once the current transaction commits.
+
+    `timeout` (seconds) overrides the function's `@job_timeout`; raises ValueError when
+    neither is given."""
     from hub.extensions import db
 
     spec = JobSpec(func, args, kwargs, job_id, queue, retries, timeout=timeout)
@@ -137,6 +183,7 @@ class RQBackend:
             job_id=job_id,
             retry=Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None,
             job_timeout=spec.timeout,
+            meta={"request_id": spec.request_id} if spec.request_id else None,
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
             **spec.kwargs,
@@ -171,18 +218,31 @@ class InProcessBackend:
                 self._thread.start()
 
     def _work(self) -> None:
+        from hub.logs import current_request_id, log_job
+        from hub.metrics import observe_job
+
         while True:
             spec, attempt = self.jobs.get()
+            token = current_request_id.set(spec.request_id)
+            started = time.perf_counter()
+            outcome, error = "ok", None
             try:
                 with self.app.app_context():
                     spec.func(*spec.args, **spec.kwargs)
             except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
                 if attempt < spec.retries:
+                    outcome = "retry"
                     self.jobs.put((spec, attempt + 1))
                 else:
+                    outcome = "failed"
                     log.exception("job %s (%s) failed after %d attempts", spec.path, spec.job_id, attempt + 1)
                     self.failures.append((spec, exc))
             finally:
+                duration = time.perf_counter() - started
+                observe_job(spec.path, outcome, duration)
+                log_job(spec.job_id, spec.path, duration, outcome, spec.request_id, error)
+                current_request_id.reset(token)
                 self.jobs.task_done()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from hub.hooks import hooks
-from rewards import demo, leaderboard, views
+from hub.hooks import PeriodicJob, hooks
+from rewards import demo, jobs, leaderboard, views
 from rewards.badges import badge_facts
 
 
@@ -19,3 +19,9 @@ def install(app: Flask) -> None:
     registry.add_home_section(50, views.recent_activity_section)
     registry.demo_seeders.extend([demo.seed_points_history, demo.seed_rewards])
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
+    registry.periodic_jobs.extend(
+        [
+            PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),
+            PeriodicJob(jobs.rebuild_leaderboards_job, "rewards rebuild-leaderboards", cron="30 3 * * *"),
+        ]
+    )

@@ -22,6 +22,7 @@ from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
 from hub.redis_client import get_redis
+from rewards.metrics import LEADERBOARD_REBUILD
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ def describe(rows: list[Row]) -> dict[int, dict]:
     }
 
 
+@LEADERBOARD_REBUILD.time()
 def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     """Recompute current-period scores from the ledger (set-based) and reload Redis.
 

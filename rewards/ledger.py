@@ -23,6 +23,7 @@ from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
 from rewards import leaderboard
+from rewards.metrics import count_issued_after_commit
 from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
 from rewards.tier_changes import refresh_tier
 
@@ -105,6 +106,7 @@ def post_entry(
     _expire_cached(advocate_id)
     balance, lifetime = moved
     if lifetime_delta:
+        count_issued_after_commit(kind.value, lifetime_delta)
         leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime)
     return Posted(entry, balance, lifetime)

@@ -6,9 +6,10 @@ an import resumes after the rows it already recorded, a delivered webhook is nev
 
 from __future__ import annotations
 
-from hub.queue import job_context
+from hub.queue import job_context, job_timeout
 
 
+@job_timeout(120)
 def tally_opportunity_job(opportunity_id: int) -> None:
     """Recount one opportunity's touches and credits, then thank advocates of a won deal once."""
     from challenges.crm.attribution import tally, thank_for_won_deals
@@ -18,6 +19,7 @@ def tally_opportunity_job(opportunity_id: int) -> None:
         thank_for_won_deals([opportunity_id])
 
 
+@job_timeout(1800)
 def tally_all_job() -> None:
     """The full recomputation (same statements as the incremental one, without a filter)."""
     from challenges.crm.attribution import tally
@@ -26,6 +28,7 @@ def tally_all_job() -> None:
         tally(None)
 
 
+@job_timeout(1800)
 def import_opportunities_job(import_id: int) -> None:
     """Import a CSV batch by batch, committing progress after each (the page polls it)."""
     from challenges.crm.imports import import_batch
@@ -36,6 +39,7 @@ def import_opportunities_job(import_id: int) -> None:
             more = import_batch(import_id)
 
 
+@job_timeout(60)
 def deliver_webhook_job(delivery_id: int) -> None:
     """One signed POST of a webhook delivery; a failure raises so the queue retries it."""
     from challenges.crm.webhooks import attempt

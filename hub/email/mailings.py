@@ -22,9 +22,9 @@ from hub.email.models import OutboxEmail
 from hub.email.preferences import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
 from hub.email.sending import drain_outbox, queue_email
 from hub.extensions import db
-from hub.hooks import hooks
+from hub.hooks import PeriodicJob, hooks
 from hub.models import Advocate, Notification, User
-from hub.queue import enqueue_after_commit, job_context
+from hub.queue import enqueue_after_commit, job_context, job_timeout
 from hub.settings import get_setting
 from hub.signals import completion_approved
 
@@ -116,6 +116,7 @@ def send_digests(now: dt.datetime | None = None) -> int:
     return len(ids)
 
 
+@job_timeout(60)
 def send_digest(advocate_id: int, week: str) -> None:
     """Job: compose and queue one advocate's digest. Exactly once per (advocate, week)."""
     with job_context():
@@ -161,6 +162,7 @@ def reengage(now: dt.datetime | None = None) -> int:
     return len(ids)
 
 
+@job_timeout(60)
 def send_reengagement(advocate_id: int) -> None:
     """Job: queue the catch-up note. Once per quiet spell (keyed by the last activity date)."""
     with job_context():
@@ -214,22 +216,34 @@ def _on_completion_approved(_sender: object, *, advocate_id: int, approved_count
 completion_approved.connect(_on_completion_approved, weak=False)
 
 
-# --- rq cron entry points (hub/cron.py) ----------------------------------------------------
+# --- periodic jobs (hub.hooks.PeriodicJob; scheduled by hub/cron.py) -------------------------
 
 
+@job_timeout(1800)
 def send_digests_job() -> int:
     """Cron job: the weekly digest sweep."""
     with job_context():
         return send_digests()
 
 
+@job_timeout(600)
 def reengage_job() -> int:
     """Cron job: the daily re-engagement sweep."""
     with job_context():
         return reengage()
 
 
+@job_timeout(300)
 def drain_outbox_job() -> int:
     """Cron job: re-enqueue due outbox rows (transient failures, lost jobs)."""
     with job_context():
         return drain_outbox()
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    """The email package's periodic jobs and their timetables (UTC)."""
+    return [
+        PeriodicJob(drain_outbox_job, "hub drain-outbox", interval=60),
+        PeriodicJob(reengage_job, "hub reengage", cron="30 9 * * *"),
+        PeriodicJob(send_digests_job, "hub send-digests", cron="0 8 * * 1"),
+    ]

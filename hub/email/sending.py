@@ -32,7 +32,7 @@ from hub.db import insert_ignore, utcnow
 from hub.email.models import EmailStatus, OutboxEmail
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
-from hub.queue import enqueue_after_commit, job_context
+from hub.queue import enqueue_after_commit, job_context, job_timeout
 
 log = logging.getLogger("vouch.mail")
 
@@ -90,6 +90,7 @@ def queue_email(
     return message
 
 
+@job_timeout(90)
 def send_outbox_message(message_id: int) -> None:
     """Job: one delivery attempt for one outbox row. Idempotent: a sent or failed row is left alone."""
     with job_context():

@@ -132,11 +132,16 @@ def test_cli_commands_enqueue(app, make, ctx, jobs, digest_source):
     assert _emails()[0].status == "sent"
 
 
-def test_rq_cron_config_registers_the_periodic_jobs():
+def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
     import fakeredis
     from rq import Queue
     from rq.cron import CronScheduler
 
+    import hub.queue
+
+    # hub.cron reads the registry of the worker's app; hand it this test's app rather than
+    # letting it build one from the environment (which would reconfigure shared extensions).
+    monkeypatch.setattr(hub.queue, "_worker_app", app)
     connection = fakeredis.FakeRedis()
     scheduler = CronScheduler(connection=connection)
     scheduler.load_config_from_file("hub.cron")
@@ -145,11 +150,46 @@ def test_rq_cron_config_registers_the_periodic_jobs():
         "hub.email.mailings.drain_outbox_job",
         "hub.email.mailings.reengage_job",
         "hub.email.mailings.send_digests_job",
+        "rewards.jobs.recompute_tiers_job",
+        "rewards.jobs.rebuild_leaderboards_job",
+        "challenges.jobs.requeue_stuck_job",
     }
     assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
     assert jobs["hub.email.mailings.reengage_job"].cron == "30 9 * * *"
     assert jobs["hub.email.mailings.send_digests_job"].cron == "0 8 * * 1"
+    assert jobs["rewards.jobs.recompute_tiers_job"].cron == "15 3 * * *"
+    assert jobs["rewards.jobs.rebuild_leaderboards_job"].cron == "30 3 * * *"
+    assert jobs["challenges.jobs.requeue_stuck_job"].interval == 600
     assert {job.queue_name for job in jobs.values()} == {"vouch-default"}
-    scheduler.enqueue_jobs()  # the interval job is due at once; the cron ones wait for their time
+    assert all(job.job_options["job_timeout"] > 0 for job in jobs.values())
+    scheduler.enqueue_jobs()  # the interval jobs are due at once; the cron ones wait for their time
     queued = Queue("vouch-default", connection=connection).jobs
-    assert [job.func_name for job in queued] == ["hub.email.mailings.drain_outbox_job"]
+    assert sorted(job.func_name for job in queued) == [
+        "challenges.jobs.requeue_stuck_job",
+        "hub.email.mailings.drain_outbox_job",
+    ]
+
+
+def test_readme_crontab_is_the_one_the_code_schedules(app):
+    """The README's crontab block is `flask hub crontab`'s output, so the two cannot drift."""
+    import re
+    from pathlib import Path
+
+    printed = app.test_cli_runner().invoke(args=["hub", "crontab"]).output
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(r"```cron\n(.*?)```", readme, re.S)
+    assert block is not None
+    assert block.group(1) == printed
+    assert printed.count("flask --app wsgi") == 6
+
+
+def test_periodic_jobs_run_their_sweeps(ctx, make):
+    """The cron-scheduled job functions run the same work as their CLI commands."""
+    from challenges.jobs import requeue_stuck_job
+    from rewards.jobs import rebuild_leaderboards_job, recompute_tiers_job
+
+    make.advocate(points=120)
+    make.advocate()
+    assert recompute_tiers_job() == 0
+    assert rebuild_leaderboards_job() == {"all": 1, "month": 1, "quarter": 1}
+    assert requeue_stuck_job() == {"requeued": 0, "sent_to_review": 0}

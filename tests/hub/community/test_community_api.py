@@ -10,6 +10,7 @@ from hub.community.models import Answer, AnswerVote, Question
 from hub.extensions import db
 from hub.hooks import hooks
 from hub.models import Advocate, AuditEntry, Notification
+from hub.queue import job_timeout
 
 
 @pytest.fixture()
@@ -27,6 +28,7 @@ def milestones(monkeypatch, app):
     """Record the answer-milestone jobs and signals (as the challenges package would subscribe)."""
     calls: list[tuple[str, int]] = []
 
+    @job_timeout(10)
     def record_milestone(answer_id: int) -> None:
         calls.append(("job", answer_id))
 

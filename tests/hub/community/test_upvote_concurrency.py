@@ -15,8 +15,10 @@ from hub.errors import AlreadyVoted
 from hub.extensions import db
 from hub.hooks import hooks
 from hub.models import User
+from hub.queue import job_timeout
 
 
+@job_timeout(10)
 def record_milestone(answer_id: int) -> None:
     """A top-level job, as the challenges package registers (RQ needs an importable function)."""
 

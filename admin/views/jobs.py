@@ -1,0 +1,42 @@
+"""Staff view of background jobs: the queue at a glance and RQ's failed jobs, with a retry button."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from admin.console import bp, staff
+from hub.failed_jobs import failed_jobs, queue_summary, retry_failed_job
+from hub.htmx import is_htmx
+from hub.transactions import refusal_renders
+from hub.validation import Fields
+
+PAGE = 50
+
+
+@bp.get("/jobs/")
+@staff
+def failed_jobs_page():
+    f = Fields(request.args)
+    page = f.int("page", minimum=1, maximum=100_000, default=1)
+    if f.errors:
+        abort(400)
+    rows, total = failed_jobs(page, PAGE)
+    return render_template(
+        "admin/jobs.html", summary=queue_summary(), rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE))
+    )
+
+
+@bp.post("/jobs/<job_id>/retry")
+@staff
+@refusal_renders(lambda exc, job_id: _retried(job_id, error=exc.message))
+def retry_job(job_id: str):
+    return _retried(job_id, retry_failed_job(job_id, current_user.id))
+
+
+def _retried(job_id: str, function: str = "", error: str | None = None):
+    """The job's row again (htmx), or the Jobs page with what happened."""
+    if is_htmx():
+        return render_template("admin/_job_retried.html", job_id=job_id, error=error)
+    flash(error or f"{function} is back in the queue.", "error" if error else "success")
+    return redirect(url_for(".failed_jobs_page"))

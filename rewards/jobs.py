@@ -1,0 +1,23 @@
+"""Background jobs for the points economy: the periodic recomputations of derived state."""
+
+from __future__ import annotations
+
+from hub.queue import job_context, job_timeout
+from rewards import leaderboard
+from rewards.tier_changes import recompute_all_tiers
+
+
+@job_timeout(1800)
+def recompute_tiers_job() -> int:
+    """Cron job: recompute every advocate's tier (the rolling-365 basis moves daily). Idempotent:
+    a tier that is already right is left alone. Returns the number of tier changes."""
+    with job_context():
+        return recompute_all_tiers()
+
+
+@job_timeout(1800)
+def rebuild_leaderboards_job() -> dict[str, int]:
+    """Cron job: the SQL and Redis leaderboards recomputed from the ledger (I4), so a board that
+    drifted (a Redis outage, a flushed instance) is right again. Idempotent."""
+    with job_context():
+        return leaderboard.rebuild()

@@ -8,8 +8,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
@@ -23,6 +21,7 @@ from hub.db import utcnow
 from hub.errors import VouchError, error_body, is_transient_db_error, vouch_error_response
 from hub.extensions import csrf, db, limiter
 from hub.models import IdempotencyKey, Role, User
+from hub.transactions import in_transaction, own_transaction
 from hub.validation import Fields
 
 log = logging.getLogger(__name__)
@@ -35,9 +34,6 @@ OPENAPI_OPERATIONS: list[dict[str, Any]] = []
 
 
 IDEMPOTENCY_ABANDON_AFTER = dt.timedelta(seconds=60)
-
-
-TRANSIENT_RETRIES = 4
 
 
 def api_blueprint(name: str) -> Blueprint:
@@ -164,6 +160,7 @@ def endpoint(
             return _call(fn, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
+        own_transaction(view)  # its units run through in_transaction below (the key is claimed first)
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         OPENAPI_OPERATIONS.append(
             {
@@ -182,23 +179,6 @@ def endpoint(
         return view
 
     return decorator
-
-
-def in_transaction(work: Callable[[], Any]) -> Any:
-    """Run `work()` and commit, as one unit: a transient database error (serialization
-    failure, deadlock, SQLite lock) anywhere in it — the commit included — rolls back and
-    runs the unit again, a bounded number of times, then propagates."""
-    for attempt in range(TRANSIENT_RETRIES):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except Exception as exc:
-            db.session.rollback()
-            if not is_transient_db_error(exc) or attempt == TRANSIENT_RETRIES - 1:
-                raise
-            time.sleep(0.02 * (2**attempt) + random.random() * 0.02)
-    raise AssertionError("unreachable")
 
 
 def _json_response(result: Any) -> Response:

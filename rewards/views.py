@@ -9,11 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import roles_required
-from hub.errors import NotFound, VouchError
+from hub.errors import VouchError
 from hub.extensions import db
-from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial, trigger
+from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
+from hub.transactions import refusal_renders
 from hub.validation import Fields
 from rewards import catalog, services, tiers
 from rewards.badges import badges_of
@@ -73,10 +74,7 @@ def leaderboard_page():
     page = f.int("page", minimum=1, maximum=10_000, default=1)
     if f.errors:
         abort(400)
-    try:
-        board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    except NotFound:
-        abort(404)
+    board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     from rewards.leaderboard import count_ranked
     from rewards.leaderboard_view import resolve_group
 
@@ -184,24 +182,30 @@ def confirm_redeem(reward_id: int):
     return _confirm(catalog.catalog_item(_advocate(), reward_id))
 
 
-@bp.post("/rewards/<int:reward_id>/redeem")
-@roles_required(Role.ADVOCATE)
-def redeem(reward_id: int):
-    """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
+def _redeem_input() -> tuple[int, str, str]:
+    """(the confirmed cost, the form's request key, the note) from the confirm form, or 400."""
     f = Fields(request.form)
     cost = f.int("confirmed_cost", required=True, minimum=1, maximum=catalog.MAX_COST)
     key = f.str("request_key", required=True, max_length=64)
     note = f.str("note", max_length=500, default="")
     if f.errors or not all(c in "0123456789abcdef" for c in key):
         abort(400)
-    try:
-        redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
-        db.session.commit()
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.code == "not_found":
-            abort(404)
-        return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+    return cost, key, note
+
+
+def _redeem_refused(exc: VouchError, reward_id: int):
+    """The confirm step again with the reason (out of stock, not enough points …)."""
+    _cost, _key, note = _redeem_input()
+    return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+
+
+@bp.post("/rewards/<int:reward_id>/redeem")
+@roles_required(Role.ADVOCATE)
+@refusal_renders(_redeem_refused)
+def redeem(reward_id: int):
+    """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
+    cost, key, note = _redeem_input()
+    redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
     if not is_htmx():
         flash(f"Redeemed {redemption.reward.name} for {redemption.points:,} points.", "success")
         return redirect(url_for("rewards.my_redemptions"))
@@ -227,9 +231,15 @@ def my_redemptions():
 
 @bp.post("/me/redemptions/<int:redemption_id>/cancel")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc, redemption_id: _cancelled(redemption_id, exc.message))
 def cancel_redemption(redemption_id: int):
     """Cancel my own redemption while it is requested (refund once); others' are 404."""
-    error = commit_or_refusal(lambda: services.cancel_redemption(redemption_id, _advocate().id))
+    services.cancel_redemption(redemption_id, _advocate().id)
+    return _cancelled(redemption_id)
+
+
+def _cancelled(redemption_id: int, error: str | None = None):
+    """The redemptions page with what happened (flash), or (htmx) the redemption's row."""
     redemption = services.get_redemption(redemption_id, _advocate().id)
     if not is_htmx():
         flash(

@@ -3,7 +3,7 @@ status chip, and the advocate's own preferences (caps, blackouts, reference avai
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import services
@@ -11,9 +11,9 @@ from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
-from hub.extensions import db
-from hub.htmx import is_htmx, trigger
+from hub.htmx import apply_errors, is_htmx, trigger
 from hub.models import Role
+from hub.transactions import refusal_renders
 
 bp = Blueprint("challenges", __name__)
 
@@ -57,10 +57,7 @@ def feed_page():
 @bp.get("/challenges/<int:challenge_id>")
 @roles_required(Role.ADVOCATE)
 def challenge_page(challenge_id: int):
-    try:
-        context = _form_context(challenge_id)
-    except VouchError:
-        abort(404)
+    context = _form_context(challenge_id)
     done = services.completion_stats([challenge_id])[challenge_id]["approved"]
     return render_template("challenges/challenge.html", done=done, **context)
 
@@ -69,18 +66,23 @@ def challenge_page(challenge_id: int):
 @roles_required(Role.ADVOCATE)
 def inline_form(challenge_id: int):
     """The submit form inside a hub card (htmx)."""
-    try:
-        context = _form_context(challenge_id, target="card")
-    except VouchError:
-        abort(404)
+    context = _form_context(challenge_id, target="card")
     return render_template("challenges/_submit_area.html", **context)
+
+
+def _submission_refused(exc: VouchError, challenge_id: int):
+    """Field problems under their fields; any other refusal (cap reached, already submitted …)
+    as the reason above the form, with the refusal's status for a plain POST."""
+    if isinstance(exc, ValidationFailed):
+        return _submit_area(challenge_id, apply_errors(CompletionForm(), exc), None, 422)
+    return _submit_area(challenge_id, CompletionForm(), exc.message, exc.status)
 
 
 @bp.post("/challenges/<int:challenge_id>/complete")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(_submission_refused)
 def complete(challenge_id: int):
     form = CompletionForm()
-    target = request.form.get("target", "page")
     data = {
         "evidence_url": form.evidence_url.data,
         "evidence_text": form.evidence_text.data,
@@ -88,29 +90,18 @@ def complete(challenge_id: int):
             request.form.get(f"answer-{n}", "") for n in range(services.MAX_QUESTIONS) if f"answer-{n}" in request.form
         ],
     }
-    if form.validate_on_submit():
-        try:
-            completion = services.submit_completion(challenge_id, _advocate().id, data)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for name, messages in exc.fields.items():
-                (getattr(form, name).errors if hasattr(form, name) else form.form_errors).extend(messages)
-        except VouchError as exc:
-            db.session.rollback()
-            if exc.status == 404:
-                abort(404)
-            return _submit_area(challenge_id, form, exc.message, target, exc.status)
-        else:
-            if is_htmx():
-                return status_response(completion, announce=True)
-            flash("Thanks! We received it and are checking it now.", "success")
-            return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
-    return _submit_area(challenge_id, form, None, target, 422)
+    if not form.validate_on_submit():
+        return _submit_area(challenge_id, form, None, 422)
+    completion = services.submit_completion(challenge_id, _advocate().id, data)
+    if is_htmx():
+        return status_response(completion, announce=True)
+    flash("Thanks! We received it and are checking it now.", "success")
+    return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
 
 
-def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, target: str, status: int):
+def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, status: int):
     """Invalid or refused submissions: the form again with the reason (200 for htmx, see hub.htmx)."""
+    target = request.form.get("target", "page")
     context = _form_context(challenge_id, form, error, target)
     if is_htmx():
         return render_template("challenges/_submit_area.html", **context)
@@ -121,36 +112,30 @@ def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, tar
 @bp.get("/completions/<int:completion_id>/status")
 @roles_required(Role.ADVOCATE)
 def completion_status(completion_id: int):
-    try:
-        completion = services.completion_for(completion_id, _advocate().id)
-    except VouchError:
-        abort(404)
+    completion = services.completion_for(completion_id, _advocate().id)
     return status_response(completion, announce=request.args.get("poll") == "1")
 
 
 @bp.route("/me/preferences", methods=["GET", "POST"])
 @roles_required(Role.ADVOCATE)
+@refusal_renders(
+    lambda exc: _preferences_page(apply_errors(PreferencesForm(), exc), BlackoutForm(formdata=None), False, 422)
+)
 def preferences():
     advocate = _advocate()
     form = _prefs_form() if request.method == "GET" else PreferencesForm()
     saved = False
     if form.validate_on_submit():
-        try:
-            services.save_preferences(
-                advocate.id,
-                services.PreferencesInput(
-                    tuple(form.activity_types.data or ()),
-                    bool(form.available_for_references.data),
-                    form.max_asks_per_quarter.data,
-                    bool(form.show_on_leaderboard.data),
-                ),
-            )
-            db.session.commit()
-            saved = True
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for name, messages in exc.fields.items():
-                getattr(form, name).errors.extend(messages)
+        services.save_preferences(
+            advocate.id,
+            services.PreferencesInput(
+                tuple(form.activity_types.data or ()),
+                bool(form.available_for_references.data),
+                form.max_asks_per_quarter.data,
+                bool(form.show_on_leaderboard.data),
+            ),
+        )
+        saved = True
     return _preferences_page(
         form, BlackoutForm(formdata=None), saved, 422 if request.method == "POST" and not saved else 200
     )
@@ -180,17 +165,12 @@ def _preferences_page(form: PreferencesForm, blackout_form: BlackoutForm, saved:
 
 @bp.post("/me/preferences/blackouts")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc: _preferences_page(_prefs_form(), apply_errors(BlackoutForm(), exc), False))
 def add_blackout():
     form = BlackoutForm()
     if form.validate_on_submit():
-        try:
-            services.add_blackout(_advocate().id, form.start.data, form.end.data)
-            db.session.commit()
-            form = BlackoutForm(formdata=None)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            for name, messages in exc.fields.items():
-                getattr(form, name).errors.extend(messages)
+        services.add_blackout(_advocate().id, form.start.data, form.end.data)
+        form = BlackoutForm(formdata=None)
     return _preferences_page(_prefs_form(), form, False)
 
 
@@ -200,7 +180,6 @@ def remove_blackout():
     form = BlackoutForm()
     if form.validate_on_submit():
         services.remove_blackout(_advocate().id, form.start.data, form.end.data)
-        db.session.commit()
     return _preferences_page(_prefs_form(), BlackoutForm(formdata=None), False)
 
 

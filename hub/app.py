@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import random
-import time
-
 from flask import Flask, Request, abort, g, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
-from hub.errors import is_transient_db_error, register_error_handlers
+from hub.errors import register_error_handlers
 from hub.extensions import csrf, db, limiter, login_manager, migrate
+from hub.transactions import run_view, runs_own_transaction
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-VIEW_RETRIES = 4
 
 
 class VouchRequest(Request):
@@ -36,19 +34,16 @@ class VouchRequest(Request):
 
 
 class VouchFlask(Flask):
-    """Flask that re-runs a view after a transient database conflict (SQLite lock
-    contention, PostgreSQL serialization failure or deadlock), then gives up with 503."""
+    """Flask whose views run inside the request's transaction boundary (hub.transactions):
+    one commit when the response is a success, a rollback otherwise, and the whole view run
+    again after a transient database conflict, then 503."""
 
-    def dispatch_request(self):
-        for attempt in range(VIEW_RETRIES):
-            try:
-                return super().dispatch_request()
-            except Exception as exc:
-                if not is_transient_db_error(exc) or attempt == VIEW_RETRIES - 1:
-                    raise
-                db.session.rollback()
-                time.sleep(0.02 * (2**attempt) + random.random() * 0.02)
-        raise AssertionError("unreachable")
+    def dispatch_request(self) -> ResponseReturnValue:
+        rule = request.url_rule
+        view = self.view_functions.get(rule.endpoint) if rule is not None else None
+        if view is None or runs_own_transaction(view):
+            return super().dispatch_request()
+        return run_view(view, super().dispatch_request)
 
 
 class BoundedInt(IntegerConverter):
@@ -166,8 +161,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.teardown_request
     def _end_request(_exc) -> None:
-        # End whatever transaction the request left open (GET views never commit): a
-        # lingering SQLite read snapshot would make the next write on this session fail.
+        # End whatever transaction the request left open (an error page, a hook before the
+        # view): a lingering SQLite read snapshot would make the next write on this session fail.
         if db.session().in_transaction():
             db.session.rollback()
         write_intent.set(True)

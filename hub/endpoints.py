@@ -9,8 +9,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
@@ -30,6 +28,7 @@ from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db
 from hub.extensions import csrf, db, limiter
 from hub.fields import field_errors, read
 from hub.models import IdempotencyKey, Role, User
+from hub.transactions import in_transaction, own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +37,6 @@ API_PREFIX = "/api/v1"
 
 
 IDEMPOTENCY_ABANDON_AFTER = dt.timedelta(seconds=60)
-
-
-TRANSIENT_RETRIES = 4
 
 
 def api_blueprint(name: str) -> Blueprint:
@@ -237,27 +233,11 @@ def endpoint(
             return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
+        own_transaction(view)  # its units run through in_transaction below (the key is claimed first)
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view
 
     return decorator
-
-
-def in_transaction(work: Callable[[], Any]) -> Any:
-    """Run `work()` and commit, as one unit: a transient database error (serialization
-    failure, deadlock, SQLite lock) anywhere in it — the commit included — rolls back and
-    runs the unit again, a bounded number of times, then propagates."""
-    for attempt in range(TRANSIENT_RETRIES):
-        try:
-            result = work()
-            db.session.commit()
-            return result
-        except Exception as exc:
-            db.session.rollback()
-            if not is_transient_db_error(exc) or attempt == TRANSIENT_RETRIES - 1:
-                raise
-            time.sleep(0.02 * (2**attempt) + random.random() * 0.02)
-    raise AssertionError("unreachable")
 
 
 def _json_response(result: Any) -> Response:

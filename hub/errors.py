@@ -175,9 +175,11 @@ def register_error_handlers(app: Flask) -> None:
             if exc.code == 429 and "Retry-After" not in response.headers and limit is not None:
                 response.headers["Retry-After"] = str(limit.limit.get_expiry())
             return response
+        retry_after = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
         return (
             render_template("errors/error.html", status=exc.code, message=exc.description),
             exc.code,
+            retry_after,
         )
 
     @app.errorhandler(Exception)

@@ -6,20 +6,27 @@
   swapped into the form's own target. We chose 200 over 422 so that htmx swaps the
   content without any `responseHandling` configuration and the page works the same
   without JavaScript (a plain POST re-renders the full page with the same errors).
+- A refusal by a service (a `VouchError`) is shown the way the view declared with
+  `hub.transactions.refusal_renders`, after the request's unit rolled back: the form with
+  `apply_errors`, the swapped partial with `refusal_text`, or a flash and a redirect for a
+  plain POST. Views never commit, roll back or catch refusals themselves (hub.transactions).
 - The CSRF token travels in `hx-headers` on `<body>`; htmx is configured by a meta tag
   (`selfRequestsOnly`, no inline styles or eval) so the CSP needs no 'unsafe-inline'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
-from flask import Flask, Response, abort, make_response, render_template, request
+from flask import Flask, Response, make_response, render_template, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from hub.db import utcnow
-from hub.errors import NotFound, VouchError
+from hub.errors import VouchError
+
+F = TypeVar("F", bound=FlaskForm)
 
 
 def is_htmx() -> bool:
@@ -34,23 +41,6 @@ def render_page_or_partial(page_template: str, partial_template: str, status: in
     return response
 
 
-def commit_or_refusal(action: Callable[[], object]) -> str | None:
-    """Run a form's service call and commit: None when it went through; a refusal rolls back
-    and returns its message, for the page or fragment to show. Unknown rows are a 404."""
-    from hub.extensions import db
-
-    try:
-        action()
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        return exc.message
-    return None
-
-
 def trigger(response: Response, *events: str) -> Response:
     """Ask the page to refresh the parts listening for these events (balance, bell …)."""
     existing = response.headers.get("HX-Trigger")
@@ -59,14 +49,22 @@ def trigger(response: Response, *events: str) -> Response:
     return response
 
 
-def apply_errors(form, exc: VouchError) -> None:
+def apply_errors(form: F, exc: VouchError) -> F:
     """Show a refused service call on its form: field errors under their fields (or on the form
-    when it has no such field), else the message as a form error."""
+    when it has no such field), else the message as a form error. Returns the form."""
     for name, messages in (exc.details.get("fields") or {}).items():
-        field = getattr(form, name, None)
-        (field.errors if field is not None else form.form_errors).extend(messages)
+        if name in form:  # a form built again for the refusal was never validated: errors is a tuple
+            form[name].errors = [*form[name].errors, *messages]
+        else:
+            form.form_errors.extend(messages)
     if not exc.details.get("fields"):
         form.form_errors.append(exc.message)
+    return form
+
+
+def refusal_text(exc: VouchError) -> str:
+    """A refusal as one line for a flash or a partial: its field messages, else its message."""
+    return "; ".join(m for messages in (exc.details.get("fields") or {}).values() for m in messages) or exc.message
 
 
 def register_template_helpers(app: Flask) -> None:

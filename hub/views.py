@@ -7,8 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from hub import accounts, invitations
 from hub.auth import public, roles_required
-from hub.errors import VouchError
-from hub.extensions import db, limiter
+from hub.errors import ValidationFailed, VouchError
+from hub.extensions import limiter
 from hub.forms import (
     AcceptInviteForm,
     ChangePasswordForm,
@@ -17,10 +17,11 @@ from hub.forms import (
     NewPasswordForm,
 )
 from hub.hooks import hooks
-from hub.htmx import is_htmx, render_page_or_partial, trigger
+from hub.htmx import apply_errors, is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Role
 from hub.notifications import mark_all_read, notifications_page, unread_count
 from hub.security import safe_next_url
+from hub.transactions import refusal_renders
 
 bp = Blueprint("hub", __name__)
 
@@ -54,10 +55,8 @@ def login():
         if user is not None:
             session.clear()  # a fresh session at login: nothing carried over (no fixation)
             accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
-            db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next_url(request.args.get("next"), home_for(user.role)))
-        db.session.commit()
         form.password.errors.append(GENERIC_LOGIN_ERROR)
         return render_template("auth/login.html", form=form), 200
     return render_template("auth/login.html", form=form)
@@ -67,7 +66,6 @@ def login():
 @roles_required(*ALL_ROLES)
 def logout():
     accounts.end_session(current_user.get_id())
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
@@ -81,43 +79,55 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
-        db.session.commit()
         flash(RESET_SENT, "info")
         return redirect(url_for("hub.login"))
     return render_template("auth/forgot.html", form=form)
 
 
+def _link_invalid(exc: VouchError):
+    return render_template("auth/link_invalid.html", message=exc.message), 400
+
+
+def _reset_refused(exc: VouchError, token: str):
+    """A used or expired link is its own page (400); a refused password shows on the form."""
+    if not isinstance(exc, ValidationFailed):
+        return _link_invalid(exc)
+    return render_template("auth/reset.html", form=apply_errors(NewPasswordForm(), exc))
+
+
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit("20/hour", methods=["POST"])
+@refusal_renders(_reset_refused)
 def reset_password(token: str):
-    try:
-        accounts.reset_for_token(token)
-    except VouchError as exc:
-        return render_template("auth/link_invalid.html", message=exc.message), 400
+    accounts.reset_for_token(token)
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.reset_password(token, form.password.data)
-        db.session.commit()
         flash("Your password is changed. Log in with the new one.", "success")
         return redirect(url_for("hub.login"))
     return render_template("auth/reset.html", form=form)
 
 
+def _invite_refused(exc: VouchError, token: str):
+    """A used or expired invitation is its own page (400); refused details show on the form."""
+    if not isinstance(exc, ValidationFailed):
+        return _link_invalid(exc)
+    form = apply_errors(AcceptInviteForm(), exc)
+    return render_template("auth/invite.html", form=form, invite=invitations.invite_for_token(token))
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit("20/hour", methods=["POST"])
+@refusal_renders(_invite_refused)
 def accept_invite(token: str):
-    try:
-        invite = invitations.invite_for_token(token)
-    except VouchError as exc:
-        return render_template("auth/link_invalid.html", message=exc.message), 400
+    invite = invitations.invite_for_token(token)
     form = AcceptInviteForm(name=invite.name)
     if form.validate_on_submit():
         user = invitations.accept_invite(token, form.name.data, form.password.data, form.consent.data)
         session.clear()
         accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
-        db.session.commit()
         login_user(user)
         flash("Welcome aboard! Here is your hub.", "success")
         return redirect(home_for(user.role))
@@ -126,19 +136,13 @@ def accept_invite(token: str):
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*ALL_ROLES)
+@refusal_renders(lambda exc: render_template("auth/change_password.html", form=apply_errors(ChangePasswordForm(), exc)))
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(
-                current_user, form.current_password.data, form.new_password.data, current_user.get_id()
-            )
-        except VouchError as exc:
-            db.session.rollback()
-            for name, messages in exc.details.get("fields", {}).items():
-                getattr(form, name).errors.extend(messages)
-            return render_template("auth/change_password.html", form=form)
-        db.session.commit()
+        accounts.change_password(
+            current_user, form.current_password.data, form.new_password.data, current_user.get_id()
+        )
         flash("Password changed. Your other sessions were signed out.", "success")
         return redirect(home_for(current_user.role))
     return render_template("auth/change_password.html", form=form)
@@ -167,7 +171,6 @@ def notifications():
 @roles_required(*ALL_ROLES)
 def notifications_read():
     mark_all_read(current_user.id)
-    db.session.commit()
     if not is_htmx():
         return redirect(url_for("hub.notifications"))
     items, _ = notifications_page(current_user.id, 1, 100)

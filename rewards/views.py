@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from hub.auth import roles_required
 from hub.contracts import PageQuery, read_or_400
-from hub.errors import NotFound, VouchError
+from hub.errors import VouchError
 from hub.extensions import db
-from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial, trigger
+from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
+from hub.transactions import refusal_renders
 from rewards import catalog, services, tiers
 from rewards.badges import badges_of
 from rewards.contracts import LeaderboardPageQuery, RedeemForm
@@ -70,10 +71,7 @@ def my_summary():
 def leaderboard_page():
     args = read_or_400(LeaderboardPageQuery, request.args)
     period, group, page = args.period, args.group, args.page
-    try:
-        board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    except NotFound:
-        abort(404)
+    board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     from rewards.leaderboard import count_ranked
     from rewards.leaderboard_view import resolve_group
 
@@ -175,22 +173,25 @@ def confirm_redeem(reward_id: int):
     return _confirm(catalog.catalog_item(_advocate(), reward_id))
 
 
+def _redeem_input() -> tuple[int, str, str]:
+    """(the confirmed cost, the form's request key, the note) from the confirm form, or 400."""
+    form = read_or_400(RedeemForm, request.form)
+    return form.confirmed_cost, form.request_key, form.note or ""
+
+
+def _redeem_refused(exc: VouchError, reward_id: int):
+    """The confirm step again with the reason (out of stock, not enough points …)."""
+    _cost, _key, note = _redeem_input()
+    return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+
+
 @bp.post("/rewards/<int:reward_id>/redeem")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(_redeem_refused)
 def redeem(reward_id: int):
     """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
-    form = read_or_400(RedeemForm, request.form)
-    note = form.note or ""
-    try:
-        redemption = services.redeem_reward(
-            _advocate().id, reward_id, form.confirmed_cost, note, client_key=form.request_key
-        )
-        db.session.commit()
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.code == "not_found":
-            abort(404)
-        return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+    cost, key, note = _redeem_input()
+    redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
     if not is_htmx():
         flash(f"Redeemed {redemption.reward.name} for {redemption.points:,} points.", "success")
         return redirect(url_for("rewards.my_redemptions"))
@@ -213,9 +214,15 @@ def my_redemptions():
 
 @bp.post("/me/redemptions/<int:redemption_id>/cancel")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc, redemption_id: _cancelled(redemption_id, exc.message))
 def cancel_redemption(redemption_id: int):
     """Cancel my own redemption while it is requested (refund once); others' are 404."""
-    error = commit_or_refusal(lambda: services.cancel_redemption(redemption_id, _advocate().id))
+    services.cancel_redemption(redemption_id, _advocate().id)
+    return _cancelled(redemption_id)
+
+
+def _cancelled(redemption_id: int, error: str | None = None):
+    """The redemptions page with what happened (flash), or (htmx) the redemption's row."""
     redemption = services.get_redemption(redemption_id, _advocate().id)
     if not is_htmx():
         flash(

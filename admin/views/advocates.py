@@ -13,12 +13,12 @@ from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportF
 from hub import accounts, imports, invitations
 from hub.accounts import AdvocateProfile
 from hub.contracts import read_or_400
-from hub.errors import VouchError
 from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
 from hub.models import Advocate, Group, Role, User, advocate_groups
+from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards.badges import badges_of
 
@@ -70,9 +70,8 @@ def advocates():
     )
 
 
-@bp.get("/advocates/<int:advocate_id>")
-@staff
-def advocate_profile(advocate_id: int):
+def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
+    """An advocate's profile: points history, badges, facts, groups and the adjust form."""
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         abort(404)
@@ -85,8 +84,14 @@ def advocate_profile(advocate_id: int):
         badges=badges_of(advocate.id),
         facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
-        adjust_form=AdjustForm(),
-    )
+        adjust_form=adjust_form,
+    ), status
+
+
+@bp.get("/advocates/<int:advocate_id>")
+@staff
+def advocate_profile(advocate_id: int):
+    return _profile(advocate_id, AdjustForm())
 
 
 @bp.post("/advocates/<int:advocate_id>/groups")
@@ -94,43 +99,32 @@ def advocate_profile(advocate_id: int):
 def advocate_groups_update(advocate_id: int):
     ids = [int(v) for v in request.form.getlist("group_ids") if v.isdigit()][:200]
     accounts.set_advocate_groups(advocate_id, ids, current_user.id)
-    db.session.commit()
     flash("Groups saved.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
 
 
 @bp.post("/advocates/<int:advocate_id>/adjust")
 @owner_only
+@refusal_renders(lambda exc, advocate_id: _profile(advocate_id, apply_errors(AdjustForm(), exc), 422))
 def adjust_points(advocate_id: int):
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         abort(404)
     form = AdjustForm()
-    if form.validate_on_submit():
-        try:
-            checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
-            rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
-            db.session.commit()
-            flash(f"Adjusted by {checked.points:+,} points.", "success")
-            return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    entries, total = rewards_services.ledger_page(advocate.id, 1, 50)
-    return render_template(
-        "admin/advocate.html",
-        advocate=advocate,
-        entries=entries,
-        total_entries=total,
-        badges=badges_of(advocate.id),
-        facts=hooks().advocate_facts([advocate.id])[advocate.id],
-        groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
-        adjust_form=form,
-    ), 422
+    if not form.validate_on_submit():
+        return _profile(advocate_id, form, 422)
+    checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
+    rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
+    flash(f"Adjusted by {checked.points:+,} points.", "success")
+    return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
+
+
+PROFILE_FIELDS = ("email", "name", "title", "company", "industry", "company_size", "region", "groups")
 
 
 @bp.route("/invite", methods=["GET", "POST"])
 @staff
+@refusal_renders(lambda exc: (render_template("admin/invite.html", form=apply_errors(InviteForm(), exc)), 422))
 def invite():
     form = InviteForm()
     if form.validate_on_submit():
@@ -138,27 +132,17 @@ def invite():
         if role is not Role.ADVOCATE and current_user.role is not Role.OWNER:
             form.role.errors.append("Only owners can invite staff.")
         else:
-            try:
-                profile = read(
-                    AdvocateProfile,
-                    {
-                        k: getattr(form, k).data
-                        for k in ("email", "name", "title", "company", "industry", "company_size", "region", "groups")
-                    },
-                )
-                invitations.invite(profile, current_user.id, role)
-                db.session.commit()
-                flash(f"Invitation sent to {profile.email} (if they do not have an account yet).", "success")
-                return redirect(url_for("admin.advocates"))
-            except VouchError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
+            profile = read(AdvocateProfile, {k: form[k].data for k in PROFILE_FIELDS})
+            invitations.invite(profile, current_user.id, role)
+            flash(f"Invitation sent to {profile.email} (if they do not have an account yet).", "success")
+            return redirect(url_for("admin.advocates"))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/invite.html", form=form), status
 
 
 @bp.route("/advocates/import", methods=["GET", "POST"])
 @staff
+@refusal_renders(lambda exc: render_template("admin/import.html", form=apply_errors(ImportForm(), exc), result=None))
 def import_advocates():
     form = ImportForm()
     result = None
@@ -167,30 +151,25 @@ def import_advocates():
         if len(raw) > 2 * 1024 * 1024:
             form.file.errors.append("The file is larger than 2 MB.")
         else:
-            try:
-                result = imports.import_advocates_csv(raw.decode("utf-8-sig", errors="replace"), current_user.id)
-                db.session.commit()
-            except VouchError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
+            result = imports.import_advocates_csv(raw.decode("utf-8-sig", errors="replace"), current_user.id)
     return render_template("admin/import.html", form=form, result=result)
 
 
-@bp.route("/groups", methods=["GET", "POST"])
-@staff
-def groups():
-    form = GroupForm()
-    if form.validate_on_submit():
-        try:
-            accounts.create_group(form.name.data, form.description.data, current_user.id)
-            db.session.commit()
-            flash("Group created.", "success")
-            return redirect(url_for("admin.groups"))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    counts = dict(
+def _groups_page(form: GroupForm):
+    counts: dict[int, int] = dict(
         db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
     )
     rows = db.session.scalars(select(Group).order_by(Group.name)).all()
     return render_template("admin/groups.html", form=form, groups=rows, counts=counts)
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+@staff
+@refusal_renders(lambda exc: _groups_page(apply_errors(GroupForm(), exc)))
+def groups():
+    form = GroupForm()
+    if form.validate_on_submit():
+        accounts.create_group(form.name.data, form.description.data, current_user.id)
+        flash("Group created.", "success")
+        return redirect(url_for("admin.groups"))
+    return _groups_page(form)

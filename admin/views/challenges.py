@@ -14,9 +14,10 @@ from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectFor
 from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.htmx import apply_errors, is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
+from hub.transactions import refusal_renders
 
 PAGE = 50
 AGES = {0: "Any age", 1: "Waiting 1+ day", 3: "Waiting 3+ days", 7: "Waiting a week+"}
@@ -54,36 +55,30 @@ def challenges():
 
 @bp.route("/challenges/new", methods=["GET", "POST"])
 @staff
+@refusal_renders(lambda exc: _editor(apply_errors(_challenge_form(), exc), None))
 def challenge_new():
     form = _challenge_form()
     if form.validate_on_submit():
-        try:
-            challenge = services.create_challenge(services.clean_challenge(form.to_data()), current_user.id)
-            db.session.commit()
-            flash("Draft saved. Publish it when it looks right.", "success")
-            return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+        challenge = services.create_challenge(services.clean_challenge(form.to_data()), current_user.id)
+        flash("Draft saved. Publish it when it looks right.", "success")
+        return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
     return _editor(form, None)
 
 
 @bp.route("/challenges/<int:challenge_id>/edit", methods=["GET", "POST"])
 @staff
+@refusal_renders(
+    lambda exc, challenge_id: _editor(apply_errors(_challenge_form(), exc), services.get_challenge(challenge_id))
+)
 def challenge_edit(challenge_id: int):
-    challenge = _challenge_or_404(challenge_id)
+    challenge = services.get_challenge(challenge_id)
     form = _challenge_form()
     if request.method == "GET":
         form.fill_from(services.definition_dict(challenge))
     elif form.validate_on_submit():
-        try:
-            services.update_challenge(challenge_id, services.clean_challenge(form.to_data()), current_user.id)
-            db.session.commit()
-            flash("Challenge saved.", "success")
-            return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+        services.update_challenge(challenge_id, services.clean_challenge(form.to_data()), current_user.id)
+        flash("Challenge saved.", "success")
+        return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
     return _editor(form, challenge)
 
 
@@ -120,21 +115,19 @@ def challenge_preview():
     return render_template("admin/_challenge_preview.html", preview=preview, problems=problems)
 
 
+def _action_refused(exc: VouchError, challenge_id: int, action: str):
+    flash(exc.message, "error")
+    return _row(challenge_id) if is_htmx() else redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
+
+
 @bp.post("/challenges/<int:challenge_id>/<action>")
 @staff
+@refusal_renders(_action_refused)
 def challenge_action(challenge_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
     service, done = ACTIONS[action]
-    try:
-        result = service(challenge_id, current_user.id)
-        db.session.commit()
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
-        return _row(challenge_id) if is_htmx() else redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
+    result = service(challenge_id, current_user.id)
     if action == "duplicate":
         flash(f"“{result.title}” created.", "success")
         return redirect(url_for("admin.challenge_edit", challenge_id=result.id))
@@ -145,16 +138,9 @@ def challenge_action(challenge_id: int, action: str):
 
 
 def _row(challenge_id: int):
-    challenge = _challenge_or_404(challenge_id)
+    challenge = services.get_challenge(challenge_id)
     stats = services.completion_stats([challenge_id])
     return render_template("admin/_challenge_row.html", c=challenge, stats=stats, types=verifiers.TYPES)
-
-
-def _challenge_or_404(challenge_id: int):
-    try:
-        return services.get_challenge(challenge_id)
-    except VouchError:
-        abort(404)
 
 
 # --- review queue --------------------------------------------------------------------------
@@ -194,54 +180,50 @@ def review():
     return render_page_or_partial("admin/review.html", "admin/_review_list.html", **_queue_context())
 
 
-@bp.post("/review/<int:completion_id>/<decision>")
-@staff
-def review_decide(completion_id: int, decision: str):
-    if decision not in ("approve", "reject"):
-        abort(404)
-    form = RejectForm()
-    error = None
-    try:
-        if decision == "approve":
-            completion = services.approve_completion(completion_id, current_user.id)
-        elif not form.validate_on_submit():
-            raise ValidationFailed({"reason": form.reason.errors or ["Say why."]})
-        else:
-            completion = services.reject_completion(completion_id, current_user.id, form.reason.data)
-        db.session.commit()
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        error = "; ".join(m for ms in (exc.details.get("fields") or {}).values() for m in ms) or exc.message
-        completion = services.completion_for(completion_id, None)
+def _review_decided(completion_id: int, error: str | None = None):
+    """The decided completion's row (htmx) or, for a plain POST, the queue with what happened."""
+    completion = services.completion_for(completion_id, None)
     if not is_htmx():
         flash(error or f"Completion {completion.status.value.replace('_', ' ')}.", "error" if error else "success")
         return redirect(url_for("admin.review"))
     return render_template("admin/_review_decided.html", completion=completion, error=error)
 
 
+@bp.post("/review/<int:completion_id>/<decision>")
+@staff
+@refusal_renders(lambda exc, completion_id, decision: _review_decided(completion_id, refusal_text(exc)))
+def review_decide(completion_id: int, decision: str):
+    if decision not in ("approve", "reject"):
+        abort(404)
+    form = RejectForm()
+    if decision == "approve":
+        services.approve_completion(completion_id, current_user.id)
+    elif not form.validate_on_submit():
+        return _review_decided(completion_id, "; ".join(form.reason.errors or ["Say why."]))
+    else:
+        services.reject_completion(completion_id, current_user.id, form.reason.data)
+    return _review_decided(completion_id)
+
+
+def _bulk_decided(message: str):
+    if not is_htmx():
+        flash(message, "info")
+        return redirect(url_for("admin.review"))
+    return render_template("admin/_review_list.html", **_queue_context(message))
+
+
 @bp.post("/review/bulk")
 @staff
+@refusal_renders(lambda exc: _bulk_decided(refusal_text(exc)))
 def review_bulk():
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 12][:PAGE]
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
-    try:
-        result = services.decide_many(ids, current_user.id, decision == "approve", request.form.get("reason"))
-        db.session.commit()
-        verb = "Approved" if decision == "approve" else "Rejected"
-        message = f"{verb} {len(result.done)}" + (
-            f"; {len(result.skipped)} were already decided." if result.skipped else "."
-        )
-    except VouchError as exc:
-        db.session.rollback()
-        message = "; ".join(m for ms in (exc.details.get("fields") or {}).values() for m in ms) or exc.message
-    if not is_htmx():
-        flash(message, "info")
-        return redirect(url_for("admin.review"))
-    return render_template("admin/_review_list.html", **_queue_context(message))
+    result = services.decide_many(ids, current_user.id, decision == "approve", request.form.get("reason"))
+    verb = "Approved" if decision == "approve" else "Rejected"
+    skipped = f"; {len(result.skipped)} were already decided." if result.skipped else "."
+    return _bulk_decided(f"{verb} {len(result.done)}{skipped}")
 
 
 # --- caps policy (owners) ------------------------------------------------------------------
@@ -249,15 +231,11 @@ def review_bulk():
 
 @bp.route("/settings/caps", methods=["GET", "POST"])
 @owner_only
+@refusal_renders(lambda exc: (render_template("admin/caps.html", form=apply_errors(CapsPolicyForm(), exc)), 422))
 def caps_policy():
     form = CapsPolicyForm(data=get_setting("caps_policy")) if request.method == "GET" else CapsPolicyForm()
     if form.validate_on_submit():
-        try:
-            caps.save_policy({name: getattr(form, name).data for name in caps.POLICY_FIELDS}, current_user.id)
-            db.session.commit()
-            flash("Caps policy saved. It applies to every feed, submission and reference match from now on.", "success")
-            return redirect(url_for("admin.caps_policy"))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+        caps.save_policy({name: form[name].data for name in caps.POLICY_FIELDS}, current_user.id)
+        flash("Caps policy saved. It applies to every feed, submission and reference match from now on.", "success")
+        return redirect(url_for("admin.caps_policy"))
     return render_template("admin/caps.html", form=form), 422 if request.method == "POST" else 200

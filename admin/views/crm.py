@@ -12,11 +12,11 @@ from challenges.crm.forms import IntegrationTokenForm, OpportunityImportForm, We
 from challenges.crm.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.contracts import PageQuery, read_or_400
-from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Role
 from hub.queue import enqueue_after_commit
+from hub.transactions import refusal_renders
 
 PAGE = 50
 
@@ -60,18 +60,14 @@ def crm_console():
 
 @bp.post("/crm/import")
 @staff
+@refusal_renders(lambda exc: _crm_page(import_form=apply_errors(OpportunityImportForm(), exc), status=422))
 def crm_import():
     form = OpportunityImportForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            job = imports.start_import(upload.filename, upload.read(imports.MAX_IMPORT_BYTES + 1), current_user.id)
-            db.session.commit()
-            return redirect(url_for("admin.crm_import_page", import_id=job.id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    return _crm_page(import_form=form, status=422)
+    if not form.validate_on_submit():
+        return _crm_page(import_form=form, status=422)
+    upload = form.file.data
+    job = imports.start_import(upload.filename, upload.read(imports.MAX_IMPORT_BYTES + 1), current_user.id)
+    return redirect(url_for("admin.crm_import_page", import_id=job.id))
 
 
 @bp.get("/crm/imports/<int:import_id>")
@@ -95,49 +91,36 @@ def crm_import_progress(import_id: int):
 
 @bp.post("/crm/tokens")
 @owner_only
+@refusal_renders(lambda exc: _crm_page(token_form=apply_errors(IntegrationTokenForm(), exc), status=422))
 def crm_token():
     form = IntegrationTokenForm()
-    new_token = None
-    if form.validate_on_submit():
-        try:
-            _, new_token = integration.create_integration_token(current_user.id, form.name.data, current_user.id)
-            db.session.commit()
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    return _crm_page(token_form=form, new_token=new_token, status=200 if new_token else 422)
+    if not form.validate_on_submit():
+        return _crm_page(token_form=form, status=422)
+    _, new_token = integration.create_integration_token(current_user.id, form.name.data, current_user.id)
+    return _crm_page(token_form=form, new_token=new_token)
 
 
 @bp.post("/crm/webhooks")
 @owner_only
+@refusal_renders(lambda exc: _crm_page(webhook_form=apply_errors(WebhookForm(), exc), status=422))
 def crm_webhook_create():
     form = WebhookForm()
-    new_secret = None
-    if form.validate_on_submit():
-        events = [
-            e
-            for e, on in (
-                ("referral.created", form.referral_created.data),
-                ("reference.accepted", form.reference_accepted.data),
-            )
-            if on
-        ]
-        try:
-            endpoint = webhooks.create_endpoint(form.url.data, events, current_user.id)
-            db.session.commit()
-            new_secret = endpoint.secret
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    return _crm_page(webhook_form=form, new_secret=new_secret, status=200 if new_secret else 422)
+    if not form.validate_on_submit():
+        return _crm_page(webhook_form=form, status=422)
+    events = [
+        e
+        for e, on in (
+            ("referral.created", form.referral_created.data),
+            ("reference.accepted", form.reference_accepted.data),
+        )
+        if on
+    ]
+    endpoint = webhooks.create_endpoint(form.url.data, events, current_user.id)
+    return _crm_page(webhook_form=form, new_secret=endpoint.secret)
 
 
 def _toggle(endpoint_id: int, active: bool):
-    try:
-        webhooks.set_endpoint_active(endpoint_id, active, current_user.id)
-    except NotFound:
-        abort(404)
-    db.session.commit()
+    webhooks.set_endpoint_active(endpoint_id, active, current_user.id)
     flash(f"Webhook {'enabled' if active else 'disabled'}.", "success")
     return redirect(url_for("admin.crm_console"))
 
@@ -157,11 +140,7 @@ def crm_webhook_disable(endpoint_id: int):
 @bp.post("/crm/deliveries/<int:delivery_id>/replay")
 @owner_only
 def crm_delivery_replay(delivery_id: int):
-    try:
-        webhooks.replay(delivery_id, current_user.id)
-    except NotFound:
-        abort(404)
-    db.session.commit()
+    webhooks.replay(delivery_id, current_user.id)
     flash("Delivery queued again.", "success")
     return redirect(url_for("admin.crm_console"))
 
@@ -173,6 +152,5 @@ def crm_tally():
 
     record_audit(current_user.id, "attribution.recount", "attribution", "all")
     enqueue_after_commit(tally_all_job, job_id="attribution-full")
-    db.session.commit()
     flash("Attribution recount queued.", "success")
     return redirect(url_for("admin.crm_console"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -10,9 +10,9 @@ from admin.console import bp, staff
 from hub.contracts import PageQuery, read_or_400
 from hub.email.models import OutboxEmail
 from hub.email.sending import failed_emails, retry_failed_email
-from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import is_htmx
+from hub.transactions import refusal_renders
 
 PAGE = 50
 
@@ -30,17 +30,13 @@ def emails():
 
 @bp.post("/emails/<int:message_id>/retry")
 @staff
+@refusal_renders(lambda exc, message_id: _retried(db.session.get(OutboxEmail, message_id), exc.message))
 def retry_email(message_id: int):
-    try:
-        message = retry_failed_email(message_id, current_user.id)
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        message, error = db.session.get(OutboxEmail, message_id), exc.message
-    else:
-        db.session.commit()
-        error = None
+    return _retried(retry_failed_email(message_id, current_user.id))
+
+
+def _retried(message: OutboxEmail | None, error: str | None = None):
+    """The email's row again (htmx), or the console with what happened."""
     if is_htmx():
         return render_template("admin/_email_row.html", m=message, error=error, retried=error is None)
     flash(error or "The email is back in the queue.", "error" if error else "success")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from admin.console import bp, staff
 from hub.contracts import PageQuery, read_or_400
-from hub.errors import VouchError
-from hub.extensions import db
 from hub.failed_jobs import failed_jobs, queue_summary, retry_failed_job
 from hub.htmx import is_htmx
+from hub.transactions import refusal_renders
 
 PAGE = 50
 
@@ -27,17 +26,13 @@ def failed_jobs_page():
 
 @bp.post("/jobs/<job_id>/retry")
 @staff
+@refusal_renders(lambda exc, job_id: _retried(job_id, error=exc.message))
 def retry_job(job_id: str):
-    try:
-        function = retry_failed_job(job_id, current_user.id)
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        error = exc.message
-    else:
-        db.session.commit()
-        error = None
+    return _retried(job_id, retry_failed_job(job_id, current_user.id))
+
+
+def _retried(job_id: str, function: str = "", error: str | None = None):
+    """The job's row again (htmx), or the Jobs page with what happened."""
     if is_htmx():
         return render_template("admin/_job_retried.html", job_id=job_id, error=error)
     flash(error or f"{function} is back in the queue.", "error" if error else "success")

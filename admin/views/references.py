@@ -13,9 +13,9 @@ from challenges.references.models import ReferenceAssignment, ReferenceRequest, 
 from challenges.referrals import services as referrals
 from challenges.referrals.contracts import ReferralListQuery
 from hub.contracts import read_or_400
-from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import commit_or_refusal, is_htmx, render_page_or_partial
+from hub.htmx import is_htmx, render_page_or_partial
+from hub.transactions import refusal_renders
 
 CANDIDATES_SHOWN = 25
 
@@ -67,40 +67,40 @@ def reference(request_id: int):
     return _panel(rr)
 
 
+def _panel_after(request_id: int, done: str = "", error: str | None = None):
+    """After an action on a request: a plain POST that went through goes back to its page with
+    `done`; htmx, and a refusal, get the panel (a refusal with its reason, 409 without htmx)."""
+    if error is None:
+        flash(done, "success")
+        if not is_htmx():
+            return redirect(url_for("admin.reference", request_id=request_id))
+    rr = db.session.get(ReferenceRequest, request_id)
+    if rr is None:
+        abort(404)
+    return _panel(rr, error, 409 if error and not is_htmx() else 200)
+
+
 @bp.post("/references/<int:request_id>/assign")
 @staff
+@refusal_renders(lambda exc, request_id: _panel_after(request_id, error=exc.message))
 def reference_assign(request_id: int):
     form = AssignForm()
-
-    def assign() -> None:
-        if not form.validate_on_submit() or not str(form.advocate_id.data).isdigit():
-            raise VouchError("Choose an advocate.")
-        services.assign(request_id, int(form.advocate_id.data), current_user.id)
-
-    error = commit_or_refusal(assign)
-    if error is None:
-        flash("Asked. The advocate has been notified.", "success")
-    if error is None and not is_htmx():
-        return redirect(url_for("admin.reference", request_id=request_id))
-    return _panel(db.session.get(ReferenceRequest, request_id), error, 409 if error and not is_htmx() else 200)
+    if not form.validate_on_submit() or not str(form.advocate_id.data).isdigit():
+        return _panel_after(request_id, error="Choose an advocate.")
+    services.assign(request_id, int(form.advocate_id.data), current_user.id)
+    return _panel_after(request_id, "Asked. The advocate has been notified.")
 
 
 @bp.post("/references/<int:request_id>/unfilled")
 @staff
+@refusal_renders(lambda exc, request_id: _panel_after(request_id, error=exc.message))
 def reference_unfilled(request_id: int):
     form = UnfilledForm()
-
-    def mark() -> None:
-        if not form.validate_on_submit():
-            raise VouchError("; ".join(e for errs in form.errors.values() for e in errs) or "Check the note.")
-        services.mark_unfilled(request_id, current_user.id, form.note.data)
-
-    error = commit_or_refusal(mark)
-    if error is None:
-        flash("Marked unfilled; the sales rep sees the alternatives.", "success")
-    if error is None and not is_htmx():
-        return redirect(url_for("admin.reference", request_id=request_id))
-    return _panel(db.session.get(ReferenceRequest, request_id), error, 409 if error and not is_htmx() else 200)
+    if not form.validate_on_submit():
+        problems = "; ".join(e for errs in form.errors.values() for e in errs)
+        return _panel_after(request_id, error=problems or "Check the note.")
+    services.mark_unfilled(request_id, current_user.id, form.note.data)
+    return _panel_after(request_id, "Marked unfilled; the sales rep sees the alternatives.")
 
 
 @bp.get("/referrals")
@@ -123,10 +123,6 @@ def referrals_page():
 @bp.post("/referrals/<int:referral_id>/reviewed")
 @staff
 def referral_reviewed(referral_id: int):
-    try:
-        referrals.dismiss_flag(referral_id, current_user.id)
-    except NotFound:
-        abort(404)
-    db.session.commit()
+    referrals.dismiss_flag(referral_id, current_user.id)
     flash("Marked as reviewed.", "success")
     return redirect(url_for("admin.referrals_page", flagged="true"))

@@ -14,10 +14,10 @@ from admin.console import bp, owner_only
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
 from hub.contracts import read_or_400
-from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
+from hub.transactions import refusal_renders
 
 PAGE = 50
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -68,18 +68,14 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
 
 @bp.post("/reports/cost")
 @owner_only
+@refusal_renders(lambda exc: reports_page(cost_form=apply_errors(ProgramCostForm(), exc), status=422))
 def reports_cost():
     form = ProgramCostForm()
-    if form.validate_on_submit():
-        try:
-            reports.save_program_cost(form.amount.data, form.currency.data, current_user.id)
-            db.session.commit()
-            flash("Program cost saved.", "success")
-            return redirect(url_for("admin.reports_page"))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    return reports_page(cost_form=form, status=422)
+    if not form.validate_on_submit():
+        return reports_page(cost_form=form, status=422)
+    reports.save_program_cost(form.amount.data, form.currency.data, current_user.id)
+    flash("Program cost saved.", "success")
+    return redirect(url_for("admin.reports_page"))
 
 
 @bp.get("/reports/attribution.csv")

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from admin.console import bp, staff
 from admin.forms.rewards import ActiveToggle, RedemptionQueueQuery, RewardForm
 from hub.contracts import read_or_400
-from hub.errors import NotFound, VouchError
+from hub.errors import VouchError
 from hub.extensions import db
-from hub.htmx import apply_errors, is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
+from hub.transactions import refusal_renders
 from rewards import catalog, services
 from rewards.models import HOLDING_STATUSES, Redemption, RedemptionStatus, Reward
 
@@ -37,53 +38,62 @@ def rewards():
     )
 
 
-def _save_reward(form: RewardForm, reward: Reward | None) -> Reward | None:
-    """Validate with the API's rules, save, store the image; None (errors on the form) if refused."""
-    if not form.validate_on_submit():
-        return None
+def _save_reward(form: RewardForm, reward: Reward | None) -> Reward:
+    """Validate with the API's rules, save, store the image (a refusal propagates)."""
     upload = form.image.data
-    try:
-        values = catalog.read_reward_input(form.values(), partial=False)
-        if reward is None:
-            reward = catalog.create_reward(values, current_user.id)
-        else:
-            reward = catalog.update_reward(reward.id, values, current_user.id)
-        if upload and getattr(upload, "filename", ""):
-            catalog.set_reward_image(reward.id, upload.read(catalog.MAX_IMAGE_BYTES + 1), current_user.id)
-        elif form.remove_image.data and reward.image_name:
-            catalog.clear_reward_image(reward.id, current_user.id)
-        db.session.commit()
-        return reward
-    except VouchError as exc:
-        db.session.rollback()
-        apply_errors(form, exc)
-        return None
+    values = catalog.read_reward_input(form.values(), partial=False)
+    if reward is None:
+        reward = catalog.create_reward(values, current_user.id)
+    else:
+        reward = catalog.update_reward(reward.id, values, current_user.id)
+    if upload and getattr(upload, "filename", ""):
+        catalog.set_reward_image(reward.id, upload.read(catalog.MAX_IMAGE_BYTES + 1), current_user.id)
+    elif form.remove_image.data and reward.image_name:
+        catalog.clear_reward_image(reward.id, current_user.id)
+    return reward
+
+
+def _reward_form_page(form: RewardForm, reward: Reward | None):
+    """The editor; 422 when a POST left errors on the form."""
+    status = 422 if request.method == "POST" and (form.errors or form.form_errors) else 200
+    return render_template("admin/reward_form.html", form=form, reward=reward), status
+
+
+def _reward_or_404(reward_id: int) -> Reward:
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        abort(404)
+    return reward
 
 
 @bp.route("/rewards/new", methods=["GET", "POST"])
 @staff
+@refusal_renders(lambda exc: _reward_form_page(apply_errors(RewardForm(), exc), None))
 def reward_new():
     form = RewardForm()
+    if not form.validate_on_submit():
+        return _reward_form_page(form, None)
     saved = _save_reward(form, None)
-    if saved is not None:
-        flash(f"Added {saved.name}.", "success")
-        return redirect(url_for("admin.rewards"))
-    return render_template("admin/reward_form.html", form=form, reward=None), 422 if form.errors else 200
+    flash(f"Added {saved.name}.", "success")
+    return redirect(url_for("admin.rewards"))
+
+
+def _edit_refused(exc: VouchError, reward_id: int):
+    reward = _reward_or_404(reward_id)
+    return _reward_form_page(apply_errors(RewardForm(obj=_FormData(reward)), exc), reward)
 
 
 @bp.route("/rewards/<int:reward_id>/edit", methods=["GET", "POST"])
 @staff
+@refusal_renders(_edit_refused)
 def reward_edit(reward_id: int):
-    reward = db.session.get(Reward, reward_id)
-    if reward is None:
-        abort(404)
+    reward = _reward_or_404(reward_id)
     form = RewardForm(obj=_FormData(reward))
+    if not form.validate_on_submit():
+        return _reward_form_page(form, reward)
     saved = _save_reward(form, reward)
-    if saved is not None:
-        flash(f"Saved {saved.name}.", "success")
-        return redirect(url_for("admin.rewards"))
-    status = 422 if (request.method == "POST" and (form.errors or form.form_errors)) else 200
-    return render_template("admin/reward_form.html", form=form, reward=reward), status
+    flash(f"Saved {saved.name}.", "success")
+    return redirect(url_for("admin.rewards"))
 
 
 class _FormData:
@@ -103,11 +113,7 @@ class _FormData:
 def reward_active(reward_id: int):
     """Retire or bring back a reward (htmx swaps its row)."""
     active = read_or_400(ActiveToggle, request.form).active
-    try:
-        reward = catalog.set_active(reward_id, active, current_user.id)
-    except NotFound:
-        abort(404)
-    db.session.commit()
+    reward = catalog.set_active(reward_id, active, current_user.id)
     if not is_htmx():
         flash(f"{reward.name} is {'active' if active else 'retired'}.", "success")
         return redirect(url_for("admin.rewards"))
@@ -134,50 +140,41 @@ def redemptions():
     )
 
 
-def _decided(redemption_id: int, action, message: str):
-    """Run one queue action; htmx gets the row back (with the refusal if any), else a redirect."""
-    error = None
-    try:
-        redemption = action()
-        db.session.commit()
-    except NotFound:
-        abort(404)
-    except VouchError as exc:
-        db.session.rollback()
-        fields = exc.details.get("fields") or {}
-        error = "; ".join(m for ms in fields.values() for m in ms) or exc.message
-        redemption = services.get_redemption(redemption_id)
+def _decided(redemption_id: int, done: str = "", error: str | None = None):
+    """After a queue action: htmx gets the row back (with the refusal if any), else the queue
+    with what happened. `done` is the success message, formatted with the redemption as `r`."""
+    redemption = services.get_redemption(redemption_id)
     if not is_htmx():
-        flash(error or message.format(r=redemption), "error" if error else "success")
+        flash(error or done.format(r=redemption), "error" if error else "success")
         return redirect(url_for("admin.redemptions", status=request.args.get("status") or None))
     return make_response(
         render_template("admin/_redemption_row.html", r=redemption, error=error, low_stock=catalog.LOW_STOCK)
     )
 
 
+def _decision_refused(exc: VouchError, redemption_id: int):
+    return _decided(redemption_id, error=refusal_text(exc))
+
+
 @bp.post("/redemptions/<int:redemption_id>/approve")
 @staff
+@refusal_renders(_decision_refused)
 def redemption_approve(redemption_id: int):
-    return _decided(
-        redemption_id, lambda: services.approve_redemption(redemption_id, current_user.id), "Approved #{r.id}."
-    )
+    services.approve_redemption(redemption_id, current_user.id)
+    return _decided(redemption_id, "Approved #{r.id}.")
 
 
 @bp.post("/redemptions/<int:redemption_id>/reject")
 @staff
+@refusal_renders(_decision_refused)
 def redemption_reject(redemption_id: int):
-    reason = request.form.get("reason", "")[:2000]
-    return _decided(
-        redemption_id,
-        lambda: services.reject_redemption(redemption_id, current_user.id, reason),
-        "Rejected #{r.id}; the points were refunded.",
-    )
+    services.reject_redemption(redemption_id, current_user.id, request.form.get("reason", "")[:2000])
+    return _decided(redemption_id, "Rejected #{r.id}; the points were refunded.")
 
 
 @bp.post("/redemptions/<int:redemption_id>/fulfil")
 @staff
+@refusal_renders(_decision_refused)
 def redemption_fulfil(redemption_id: int):
-    note = request.form.get("note", "")[:2000]
-    return _decided(
-        redemption_id, lambda: services.fulfil_redemption(redemption_id, current_user.id, note), "Fulfilled #{r.id}."
-    )
+    services.fulfil_redemption(redemption_id, current_user.id, request.form.get("note", "")[:2000])
+    return _decided(redemption_id, "Fulfilled #{r.id}.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -11,46 +11,50 @@ from admin.forms.settings import TierSettingsForm, TokenForm
 from hub import tokens
 from hub.audit import record_audit
 from hub.contracts import PageQuery, read_or_400
-from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import ApiToken, AuditEntry, User
 from hub.settings import get_setting, save_setting
+from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards import tiers
 
 PAGE = 50
 
 
+def _tier_form() -> TierSettingsForm:
+    thresholds = get_setting("tier_thresholds")
+    return TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
+
+
+def _settings_page(form: TierSettingsForm, token_form: TokenForm, new_token: str | None = None, status: int = 200):
+    return render_template(
+        "admin/settings.html", form=form, token_form=token_form, new_token=new_token, tokens=_tokens()
+    ), status
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @owner_only
+@refusal_renders(lambda exc: _settings_page(apply_errors(_tier_form(), exc), TokenForm(), status=422))
 def settings():
-    thresholds = get_setting("tier_thresholds")
-    form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
+    form = _tier_form()
     if form.validate_on_submit():
-        try:
-            tiers.validate_thresholds(form.silver.data, form.gold.data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            new = {"silver": form.silver.data, "gold": form.gold.data}
-            before, _ = save_setting("tier_thresholds", new, current_user.id)
-            before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
-            record_audit(
-                current_user.id,
-                "settings.tiers",
-                "setting",
-                "tier_thresholds",
-                {"thresholds": before, "basis": before_basis},
-                {"thresholds": new, "basis": form.basis.data},
-            )
-            changed = rewards_services.recompute_all_tiers()
-            db.session.commit()
-            flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
-            return redirect(url_for("admin.settings"))
-    return render_template(
-        "admin/settings.html", form=form, token_form=TokenForm(), new_token=None, tokens=_tokens()
-    ), 422 if form.errors else 200
+        tiers.validate_thresholds(form.silver.data, form.gold.data)
+        new = {"silver": form.silver.data, "gold": form.gold.data}
+        before, _ = save_setting("tier_thresholds", new, current_user.id)
+        before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
+        record_audit(
+            current_user.id,
+            "settings.tiers",
+            "setting",
+            "tier_thresholds",
+            {"thresholds": before, "basis": before_basis},
+            {"thresholds": new, "basis": form.basis.data},
+        )
+        changed = rewards_services.recompute_all_tiers()
+        flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
+        return redirect(url_for("admin.settings"))
+    return _settings_page(form, TokenForm(), status=422 if form.errors else 200)
 
 
 def _tokens() -> list[ApiToken]:
@@ -59,6 +63,7 @@ def _tokens() -> list[ApiToken]:
 
 @bp.post("/settings/tokens")
 @owner_only
+@refusal_renders(lambda exc: _settings_page(_tier_form(), apply_errors(TokenForm(), exc), status=422))
 def create_token():
     form = TokenForm()
     new_token = None
@@ -68,22 +73,13 @@ def create_token():
             form.user_email.errors.append("No user with this email.")
         else:
             _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
-            db.session.commit()
-    thresholds = get_setting("tier_thresholds")
-    tier_form = TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
-    return render_template(
-        "admin/settings.html", form=tier_form, token_form=form, new_token=new_token, tokens=_tokens()
-    ), 200 if new_token else 422
+    return _settings_page(_tier_form(), form, new_token, 200 if new_token else 422)
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @owner_only
 def revoke_token(token_id: int):
-    try:
-        tokens.revoke_api_token(token_id, current_user.id)
-    except VouchError:
-        abort(404)
-    db.session.commit()
+    tokens.revoke_api_token(token_id, current_user.id)
     flash("Token revoked.", "success")
     return redirect(url_for("admin.settings"))
 

@@ -10,10 +10,9 @@ from challenges.references import services
 from challenges.references.forms import FeedbackForm, ReferenceRequestForm
 from challenges.references.models import RequestStatus
 from hub.auth import roles_required
-from hub.errors import NotFound, VouchError
-from hub.extensions import db
-from hub.htmx import apply_errors, commit_or_refusal, is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.models import Role
+from hub.transactions import refusal_renders
 
 bp = Blueprint("references", __name__)
 
@@ -40,49 +39,38 @@ def sales_references():
 
 @bp.route("/references/new", methods=["GET", "POST"])
 @roles_required(*SALES_AND_STAFF)
+@refusal_renders(lambda exc: render_template("references/new.html", form=apply_errors(ReferenceRequestForm(), exc)))
 def new_request():
     form = ReferenceRequestForm()
     if form.validate_on_submit():
-        try:
-            rr = services.file_request(current_user.id, services.parse_request(_form_data(form)))
-            db.session.commit()
-            flash("Your reference request is filed. We will tell you when an advocate accepts.", "success")
-            return redirect(url_for("references.request_page", request_id=rr.id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+        rr = services.file_request(current_user.id, services.parse_request(_form_data(form)))
+        flash("Your reference request is filed. We will tell you when an advocate accepts.", "success")
+        return redirect(url_for("references.request_page", request_id=rr.id))
     return render_template("references/new.html", form=form), 200
+
+
+def _request_page(request_id: int, form: FeedbackForm):
+    rr = services.request_for(current_user, request_id)
+    return render_template("references/request.html", rr=rr, form=form)
 
 
 @bp.get("/references/<int:request_id>")
 @roles_required(*SALES_AND_STAFF)
 def request_page(request_id: int):
-    try:
-        rr = services.request_for(current_user, request_id)
-    except NotFound:
-        abort(404)
-    return render_template("references/request.html", rr=rr, form=FeedbackForm())
+    return _request_page(request_id, FeedbackForm())
 
 
 @bp.post("/references/<int:request_id>/feedback")
 @roles_required(*SALES_AND_STAFF)
+@refusal_renders(lambda exc, request_id: _request_page(request_id, apply_errors(FeedbackForm(), exc)))
 def give_feedback(request_id: int):
-    try:
-        services.request_for(current_user, request_id)
-    except NotFound:
-        abort(404)
+    services.request_for(current_user, request_id)
     form = FeedbackForm()
     if form.validate_on_submit():
-        try:
-            services.give_feedback(request_id, current_user, services.parse_feedback(form.data))
-            db.session.commit()
-            flash("Thank you — the advocate has been thanked.", "success")
-            return redirect(url_for("references.request_page", request_id=request_id))
-        except VouchError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-    rr = services.request_for(current_user, request_id)
-    return render_template("references/request.html", rr=rr, form=form), 200
+        services.give_feedback(request_id, current_user, services.parse_feedback(form.data))
+        flash("Thank you — the advocate has been thanked.", "success")
+        return redirect(url_for("references.request_page", request_id=request_id))
+    return _request_page(request_id, form)
 
 
 @bp.get("/me/references")
@@ -102,27 +90,29 @@ def my_ask(request_id: int):
 
 @bp.post("/me/references/<int:request_id>/accept")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc, request_id: _ask_card(request_id, exc.message))
 def accept_ask(request_id: int):
-    return _answer(request_id, "accept")
+    services.respond(request_id, current_user.advocate.id, True)
+    if not is_htmx():
+        flash("Thank you! The sales rep will be in touch.", "success")
+    return _ask_card(request_id)
 
 
 @bp.post("/me/references/<int:request_id>/decline")
 @roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc, request_id: _ask_card(request_id, exc.message))
 def decline_ask(request_id: int):
-    return _answer(request_id, "decline")
+    services.respond(request_id, current_user.advocate.id, False)
+    if not is_htmx():
+        flash("No problem — we will ask someone else.", "success")
+    return _ask_card(request_id)
 
 
-def _answer(request_id: int, answer: str):
-    """One click: accept or decline; htmx swaps the ask card in place."""
-    error = commit_or_refusal(lambda: services.respond(request_id, current_user.advocate.id, answer == "accept"))
+def _ask_card(request_id: int, error: str | None = None):
+    """The ask after one click (accept or decline), or the refusal; htmx swaps the card in place."""
     assignment = services.assignment_of(request_id, current_user.advocate.id)
-    if error is None and not is_htmx():
-        flash(
-            "Thank you! The sales rep will be in touch."
-            if answer == "accept"
-            else "No problem — we will ask someone else.",
-            "success",
-        )
+    if assignment is None:
+        abort(404)
     return render_page_or_partial(
         "references/my_ask.html", "references/_ask_card.html", assignment=assignment, rr=assignment.request, error=error
     )

@@ -7,7 +7,7 @@ same partial with a message (200), per hub.htmx.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub.auth import roles_required
@@ -16,25 +16,17 @@ from hub.community.contracts import QuestionListQuery
 from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
 from hub.contracts import read_or_400
-from hub.errors import ValidationFailed, VouchError
-from hub.extensions import db, limiter
-from hub.htmx import is_htmx, render_page_or_partial
+from hub.extensions import limiter
+from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES
+from hub.transactions import refusal_renders
 
 bp = Blueprint("community", __name__, url_prefix="/community")
 
 POSTERS = tuple(reads.POSTER_ROLES)
 PAGE_SIZE = 20
 POST_LIMIT = "30/minute;300/day"
-
-
-def _apply_errors(form, exc: VouchError) -> None:
-    for name, messages in (exc.details.get("fields") or {}).items():
-        field = getattr(form, name, None)
-        (field.errors if field is not None else form.form_errors).extend(messages)
-    if not exc.details.get("fields"):
-        form.form_errors.append(exc.message)
 
 
 @bp.get("/")
@@ -60,18 +52,13 @@ def index():
 @bp.route("/ask", methods=["GET", "POST"])
 @roles_required(*POSTERS)
 @limiter.limit(POST_LIMIT, methods=["POST"])
+@refusal_renders(lambda exc: render_template("community/ask.html", form=apply_errors(QuestionForm(), exc)))
 def ask():
     form = QuestionForm()
     if form.validate_on_submit():
-        try:
-            question = services.ask_question(current_user, form.title.data, form.body.data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash("Your question is posted.", "success")
-            return redirect(url_for(".question", question_id=question.id))
+        question = services.ask_question(current_user, form.title.data, form.body.data)
+        flash("Your question is posted.", "success")
+        return redirect(url_for(".question", question_id=question.id))
     return render_template("community/ask.html", form=form)
 
 
@@ -91,76 +78,90 @@ def question(question_id: int):
     return render_template("community/question.html", detail=detail, form=AnswerForm(), hide_form=HideForm())
 
 
-@bp.post("/questions/<int:question_id>/answers")
-@roles_required(*POSTERS)
-@limiter.limit(POST_LIMIT)
-def answer(question_id: int):
-    form = AnswerForm()
-    if form.validate_on_submit():
-        try:
-            posted = services.post_answer(current_user, question_id, form.body.data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
-        else:
-            db.session.commit()
-            if not is_htmx():
-                return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{posted.id}"))
-            form = AnswerForm(formdata=None)
+def _answers(question_id: int, form: AnswerForm, error: str | None = None):
+    """The question page, or (htmx) its answers section, with the answer form as given."""
     detail = reads.question_detail(current_user, question_id)
     return render_page_or_partial(
-        "community/question.html", "community/_answers.html", detail=detail, form=form, hide_form=HideForm()
+        "community/question.html",
+        "community/_answers.html",
+        detail=detail,
+        form=form,
+        hide_form=HideForm(),
+        error=error,
     )
 
 
-@bp.post("/answers/<int:answer_id>/upvote")
+@bp.post("/questions/<int:question_id>/answers")
 @roles_required(*POSTERS)
-def upvote(answer_id: int):
+@limiter.limit(POST_LIMIT)
+@refusal_renders(lambda exc, question_id: _answers(question_id, apply_errors(AnswerForm(), exc)))
+def answer(question_id: int):
+    form = AnswerForm()
+    if form.validate_on_submit():
+        posted = services.post_answer(current_user, question_id, form.body.data)
+        if not is_htmx():
+            return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{posted.id}"))
+        form = AnswerForm(formdata=None)
+    return _answers(question_id, form)
+
+
+def _back_to_answer(answer_id: int, error: str | None = None):
+    """A plain POST on an answer goes back to it on the question page (with the refusal, if any)."""
+    if error:
+        flash(error, "error")
     question_id = reads.visible_answer(current_user, answer_id).question_id
-    message = _attempt(lambda: services.upvote_answer(current_user, answer_id))
+    return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
+
+
+def _answer_card(answer_id: int, error: str | None = None):
     if not is_htmx():
-        return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
+        return _back_to_answer(answer_id, error)
     return render_template(
         "community/_answer.html",
         row=reads.answer_row(current_user, answer_id),
-        error=message,
+        error=error,
         can_moderate=current_user.role in STAFF_ROLES,
         hide_form=HideForm(),
     )
 
 
+@bp.post("/answers/<int:answer_id>/upvote")
+@roles_required(*POSTERS)
+@refusal_renders(lambda exc, answer_id: _answer_card(answer_id, exc.message))
+def upvote(answer_id: int):
+    services.upvote_answer(current_user, answer_id)
+    return _answer_card(answer_id)
+
+
+def _accepted(answer_id: int, error: str | None = None):
+    if not is_htmx():
+        return _back_to_answer(answer_id, error)
+    return _answers(reads.visible_answer(current_user, answer_id).question_id, AnswerForm(formdata=None), error)
+
+
 @bp.post("/answers/<int:answer_id>/accept")
 @roles_required(*POSTERS)
+@refusal_renders(lambda exc, answer_id: _accepted(answer_id, exc.message))
 def accept(answer_id: int):
-    question_id = reads.visible_answer(current_user, answer_id).question_id
-    message = _attempt(lambda: services.accept_answer(current_user, answer_id))
-    if not is_htmx():
-        return redirect(url_for(".question", question_id=question_id, _anchor=f"answer-{answer_id}"))
-    detail = reads.question_detail(current_user, question_id)
-    return render_template(
-        "community/_answers.html", detail=detail, form=AnswerForm(formdata=None), hide_form=HideForm(), error=message
-    )
+    services.accept_answer(current_user, answer_id)
+    return _accepted(answer_id)
+
+
+def _question_of(kind: str, post_id: int) -> int:
+    return post_id if kind == "question" else reads.visible_answer(current_user, post_id).question_id
+
+
+def _moderated(kind: str, question_id: int, action: str, error: str | None = None):
+    shown = "hidden" if action == "hide" else "visible again"
+    flash(error or f"The {kind} is {shown}.", "error" if error else "success")
+    return redirect(url_for(".question", question_id=question_id))
 
 
 @bp.post("/<any(question, answer):kind>s/<int:post_id>/<any(hide, restore):action>")
 @roles_required(*STAFF_ROLES)
+@refusal_renders(lambda exc, kind, post_id, action: _moderated(kind, _question_of(kind, post_id), action, exc.message))
 def moderate(kind: str, post_id: int, action: str):
     """Managers hide an abusive post with a reason (or show it again); audited by the service."""
-    hiding = action == "hide"
-    question_id = post_id if kind == "question" else reads.visible_answer(current_user, post_id).question_id
-    message = _attempt(lambda: services.set_hidden(current_user, kind, post_id, hiding, HideForm().reason.data))
-    flash(message or f"The {kind} is {'hidden' if hiding else 'visible again'}.", "error" if message else "success")
-    return redirect(url_for(".question", question_id=question_id))
-
-
-def _attempt(action) -> str | None:
-    """Run one service call and commit; a business-rule refusal becomes a message."""
-    try:
-        action()
-    except VouchError as exc:
-        db.session.rollback()
-        if exc.status in (403, 404):
-            abort(exc.status)
-        return exc.message
-    db.session.commit()
-    return None
+    question_id = _question_of(kind, post_id)
+    services.set_hidden(current_user, kind, post_id, action == "hide", HideForm().reason.data)
+    return _moderated(kind, question_id, action)

@@ -4,55 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
-
 from challenges import services, verifiers
-from challenges.models import Challenge, ChallengeStatus, Completion, CompletionStatus
-from hub.endpoints import api_blueprint, endpoint, page_args, paginated
+from challenges.contracts import (
+    ChallengeListQuery,
+    ChallengePage,
+    ChallengeReply,
+    CompletionListQuery,
+    CompletionPage,
+    CompletionRejectBody,
+    CompletionReply,
+)
+from challenges.models import Challenge, ChallengeStatus, Completion
+from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody
+from hub.contracts import Body
+from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
-from hub.validation import Fields, iso
 
 bp = api_blueprint("challenges_api")
-
-_STR_LIST = {"type": "array", "items": {"type": "string"}}
-CHALLENGE_PROPERTIES = {
-    "title": {"type": "string", "maxLength": 160},
-    "type": {"type": "string", "enum": list(verifiers.TYPES)},
-    "description": {"type": "string", "maxLength": services.MAX_DESCRIPTION},
-    "points": {"type": "integer", "minimum": 1, "maximum": services.MAX_POINTS},
-    "bonus_points": {"type": "integer", "minimum": 0, "maximum": services.MAX_POINTS},
-    "question_id": {"type": "integer", "minimum": 1},
-    "effort": {"type": "string", "enum": ["low", "medium", "high"]},
-    "verification": {"type": "string", "enum": list(verifiers.VERIFIERS)},
-    "evidence": {"type": "array", "items": {"type": "string", "enum": list(verifiers.EVIDENCE_KINDS)}},
-    "allowed_domains": _STR_LIST,
-    "marker": {"type": "string", "maxLength": 200},
-    "cooldown_days": {"type": "integer", "minimum": 0, "maximum": 3650},
-    "max_per_advocate": {"type": "integer", "minimum": 1, "maximum": 1000},
-    "max_total": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-    "starts_at": {"type": "string", "format": "date-time"},
-    "ends_at": {"type": "string", "format": "date-time"},
-    "target_tiers": {"type": "array", "items": {"type": "string", "enum": ["bronze", "silver", "gold"]}},
-    "target_groups": _STR_LIST,
-    "quiz": {"type": "object"},
-}
-CHALLENGE_BODY = {"type": "object", "required": ["title", "type", "points"], "properties": CHALLENGE_PROPERTIES}
-PATCH_BODY = {"type": "object", "properties": CHALLENGE_PROPERTIES}
-COMPLETION_BODY = {
-    "type": "object",
-    "properties": {
-        "evidence_url": {"type": "string", "maxLength": services.MAX_URL},
-        "evidence_text": {"type": "string", "maxLength": services.MAX_EVIDENCE_TEXT},
-        "answers": {"type": "array"},
-    },
-}
-REJECT_BODY = {
-    "type": "object",
-    "required": ["reason"],
-    "properties": {"reason": {"type": "string", "maxLength": services.MAX_REASON}},
-}
 
 
 def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -62,11 +32,13 @@ def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"questions": [{"prompt": q["prompt"], "options": q.get("options") or []} for q in quiz["questions"]]}
 
 
-def challenge_json(
+def challenge_reply(
     challenge: Challenge, staff: bool, item: services.FeedItem | None = None, stats: dict[str, int] | None = None
-) -> dict[str, Any]:
+) -> ChallengeReply:
+    """A challenge as staff (the marker, lifecycle times, completion counts), sales or an
+    advocate (the quiz without answers; with `item`, their availability and record) see it."""
     spec = verifiers.TYPES.get(challenge.type)
-    payload: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "id": challenge.id,
         "title": challenge.title,
         "type": challenge.type,
@@ -75,7 +47,7 @@ def challenge_json(
         "points": challenge.points,
         "bonus_points": challenge.bonus_points,
         "question_id": challenge.question_id,
-        "effort": str(challenge.effort),
+        "effort": challenge.effort,
         "time_estimate": verifiers.EFFORT_TIME[challenge.effort],
         "verification": challenge.verification,
         "evidence": list(challenge.evidence or []),
@@ -83,65 +55,65 @@ def challenge_json(
         "cooldown_days": challenge.cooldown_days,
         "max_per_advocate": challenge.max_per_advocate,
         "max_total": challenge.max_total,
-        "starts_at": iso(challenge.starts_at),
-        "ends_at": iso(challenge.ends_at),
+        "starts_at": challenge.starts_at,
+        "ends_at": challenge.ends_at,
         "target_tiers": list(challenge.target_tiers or []),
         "target_groups": sorted(g.name for g in challenge.target_groups),
-        "status": str(challenge.status),
+        "status": challenge.status,
         "self_service": spec.self_service if spec else True,
         "how_to": spec.how_to if spec else "",
         "quiz": challenge.quiz if staff else public_quiz(challenge.quiz),
-        "published_at": iso(challenge.published_at),
+        "published_at": challenge.published_at,
     }
     if staff:
-        payload |= {
+        fields |= {
             "marker": challenge.marker,
-            "created_at": iso(challenge.created_at),
-            "closed_at": iso(challenge.closed_at),
-            "archived_at": iso(challenge.archived_at),
+            "created_at": challenge.created_at,
+            "closed_at": challenge.closed_at,
+            "archived_at": challenge.archived_at,
         }
         if stats is not None:
-            payload["completions"] = stats
+            fields["completions"] = stats
     if item is not None:
-        payload |= {
+        fields |= {
             "available": item.available,
             "locked_reason": item.locked_reason,
-            "available_at": iso(item.available_at),
-            "my_status": str(item.latest.status) if item.latest else None,
+            "available_at": item.available_at,
+            "my_status": item.latest.status if item.latest else None,
             "my_latest_completion_id": item.latest.id if item.latest else None,
             "times_completed": item.times_done,
         }
-    return payload
+    return ChallengeReply.model_validate(fields)
 
 
-def completion_json(completion: Completion, staff: bool = False) -> dict[str, Any]:
-    payload = {
+def completion_reply(completion: Completion, staff: bool = False) -> CompletionReply:
+    fields: dict[str, Any] = {
         "id": completion.id,
         "challenge_id": completion.challenge_id,
         "advocate_id": completion.advocate_id,
-        "status": str(completion.status),
+        "status": completion.status,
         "points_offered": completion.points_offered,
         "points_awarded": completion.points_awarded,
         "reason": completion.reason,
         "evidence_url": completion.evidence_url,
         "evidence_text": completion.evidence_text,
         "answers": completion.answers,
-        "submitted_at": iso(completion.submitted_at),
-        "decided_at": iso(completion.decided_at),
+        "submitted_at": completion.submitted_at,
+        "decided_at": completion.decided_at,
     }
     if staff:
-        payload |= {
+        fields |= {
             "verification_note": completion.verification_note,
             "fetched_excerpt": completion.fetched_excerpt,
             "verification_attempts": completion.verification_attempts,
             "decided_by_id": completion.decided_by_id,
             "is_auto_approved": completion.is_auto_approved,
         }
-    return payload
+    return CompletionReply.model_validate(fields)
 
 
-def _staff_challenge(challenge: Challenge) -> dict[str, Any]:
-    return challenge_json(challenge, True, stats=services.completion_stats([challenge.id])[challenge.id])
+def _staff_challenge(challenge: Challenge) -> ChallengeReply:
+    return challenge_reply(challenge, True, stats=services.completion_stats([challenge.id])[challenge.id])
 
 
 @endpoint(
@@ -151,11 +123,12 @@ def _staff_challenge(challenge: Challenge) -> dict[str, Any]:
     roles=STAFF_ROLES,
     summary="Create a challenge (draft)",
     status=201,
-    body=CHALLENGE_BODY,
+    body=ChallengeBody,
+    reply=ChallengeReply,
     idempotent=True,
     tag="challenges",
 )
-def create_challenge(user: User, data: dict) -> tuple[dict, int]:
+def create_challenge(user: User, data: ChallengeBody) -> tuple[ChallengeReply, int]:
     challenge = services.create_challenge(services.clean_challenge(data), user.id)
     return _staff_challenge(challenge), 201
 
@@ -166,18 +139,19 @@ def create_challenge(user: User, data: dict) -> tuple[dict, int]:
     "PATCH",
     roles=STAFF_ROLES,
     summary="Edit a challenge",
-    body=PATCH_BODY,
+    body=ChallengePatch,
+    reply=ChallengeReply,
     tag="challenges",
 )
-def update_challenge(user: User, challenge_id: int, data: dict) -> dict:
+def update_challenge(user: User, challenge_id: int, data: Body) -> ChallengeReply:
     challenge = services.get_challenge(challenge_id)
-    merged = services.definition_dict(challenge) | {k: v for k, v in data.items() if k in CHALLENGE_PROPERTIES}
+    merged = services.definition_dict(challenge) | {name: getattr(data, name) for name in data.model_fields_set}
     challenge = services.update_challenge(challenge_id, services.clean_challenge(merged), user.id)
     return _staff_challenge(challenge)
 
 
 def _transition_route(action: str, service) -> None:
-    def route(user: User, challenge_id: int) -> dict:
+    def route(user: User, challenge_id: int) -> ChallengeReply:
         return _staff_challenge(service(challenge_id, user.id))
 
     route.__name__ = f"{action}_challenge"
@@ -187,6 +161,7 @@ def _transition_route(action: str, service) -> None:
         "POST",
         roles=STAFF_ROLES,
         summary=f"{action.title()} a challenge",
+        reply=ChallengeReply,
         tag="challenges",
     )(route)
 
@@ -206,9 +181,10 @@ for _action, _service in (
     roles=STAFF_ROLES,
     status=201,
     summary="Copy a challenge into a new draft",
+    reply=ChallengeReply,
     tag="challenges",
 )
-def duplicate_challenge(user: User, challenge_id: int) -> tuple[dict, int]:
+def duplicate_challenge(user: User, challenge_id: int) -> tuple[ChallengeReply, int]:
     return _staff_challenge(services.duplicate_challenge(challenge_id, user.id)), 201
 
 
@@ -218,36 +194,38 @@ def duplicate_challenge(user: User, challenge_id: int) -> tuple[dict, int]:
     roles=ALL_ROLES,
     summary="Advocates: their feed; staff: every challenge",
     tag="challenges",
-    query={"status": "string", "page": "integer", "per_page": "integer"},
+    query=ChallengeListQuery,
+    reply=ChallengePage,
 )
-def list_challenges(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in ChallengeStatus])
-    f.done()
+def list_challenges(user: User, args: ChallengeListQuery) -> ChallengePage:
     if user.role is Role.ADVOCATE:
         feed = services.feed_for(user.advocate)
-        window = feed[(page - 1) * per_page : page * per_page]
-        return paginated([challenge_json(i.challenge, False, i) for i in window], page, per_page, len(feed))
+        return ChallengePage.of([challenge_reply(i.challenge, False, i) for i in args.window(feed)], args, len(feed))
+    status = ChallengeStatus.PUBLISHED if user.role is Role.SALES else args.status
+    items, total = services.list_challenges(status, args.page, args.per_page)
     if user.role is Role.SALES:
-        status = ChallengeStatus.PUBLISHED.value
-    items, total = services.list_challenges(status, page, per_page)
-    if user.role is Role.SALES:
-        return paginated([challenge_json(c, False) for c in items], page, per_page, total)
+        return ChallengePage.of([challenge_reply(c, False) for c in items], args, total)
     stats = services.completion_stats([c.id for c in items])
-    return paginated([challenge_json(c, True, stats=stats[c.id]) for c in items], page, per_page, total)
+    return ChallengePage.of([challenge_reply(c, True, stats=stats[c.id]) for c in items], args, total)
 
 
-@endpoint(bp, "/challenges/<int:challenge_id>", roles=ALL_ROLES, summary="One challenge", tag="challenges")
-def get_challenge(user: User, challenge_id: int) -> dict:
+@endpoint(
+    bp,
+    "/challenges/<int:challenge_id>",
+    roles=ALL_ROLES,
+    summary="One challenge",
+    reply=ChallengeReply,
+    tag="challenges",
+)
+def get_challenge(user: User, challenge_id: int) -> ChallengeReply:
     if user.role is Role.ADVOCATE:
         challenge = services.visible_challenge(challenge_id, user.advocate)
-        return challenge_json(challenge, False, services.feed_item(challenge, user.advocate))
+        return challenge_reply(challenge, False, services.feed_item(challenge, user.advocate))
     challenge = services.get_challenge(challenge_id)
     if user.role is Role.SALES:
         if challenge.status is not ChallengeStatus.PUBLISHED:
             raise NotFound("Challenge not found.")
-        return challenge_json(challenge, False)
+        return challenge_reply(challenge, False)
     return _staff_challenge(challenge)
 
 
@@ -258,13 +236,14 @@ def get_challenge(user: User, challenge_id: int) -> dict:
     roles={Role.ADVOCATE},
     status=201,
     summary="Complete a challenge",
-    body=COMPLETION_BODY,
+    body=EvidenceBody,
+    reply=CompletionReply,
     idempotent=True,
     tag="challenges",
 )
-def submit_completion(user: User, challenge_id: int, data: dict) -> tuple[dict, int]:
+def submit_completion(user: User, challenge_id: int, data: EvidenceBody) -> tuple[CompletionReply, int]:
     completion = services.submit_completion(challenge_id, user.advocate.id, data)
-    return completion_json(completion), 201
+    return completion_reply(completion), 201
 
 
 @endpoint(
@@ -272,12 +251,13 @@ def submit_completion(user: User, challenge_id: int, data: dict) -> tuple[dict, 
     "/completions/<int:completion_id>",
     roles=STAFF_ROLES | {Role.ADVOCATE},
     summary="One completion",
+    reply=CompletionReply,
     tag="challenges",
 )
-def get_completion(user: User, completion_id: int) -> dict:
+def get_completion(user: User, completion_id: int) -> CompletionReply:
     staff = user.role in STAFF_ROLES
     completion = services.completion_for(completion_id, None if staff else user.advocate.id)
-    return completion_json(completion, staff)
+    return completion_reply(completion, staff)
 
 
 @endpoint(
@@ -286,23 +266,12 @@ def get_completion(user: User, completion_id: int) -> dict:
     roles=STAFF_ROLES,
     summary="List completions",
     tag="challenges",
-    query={
-        "status": "string",
-        "challenge_id": "integer",
-        "advocate_id": "integer",
-        "page": "integer",
-        "per_page": "integer",
-    },
+    query=CompletionListQuery,
+    reply=CompletionPage,
 )
-def list_completions(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in CompletionStatus])
-    challenge_id = f.int("challenge_id", minimum=1)
-    advocate_id = f.int("advocate_id", minimum=1)
-    f.done()
-    items, total = services.list_completions(status, challenge_id, advocate_id, page, per_page)
-    return paginated([completion_json(c, True) for c in items], page, per_page, total)
+def list_completions(user: User, args: CompletionListQuery) -> CompletionPage:
+    items, total = services.list_completions(args.status, args.challenge_id, args.advocate_id, args.page, args.per_page)
+    return CompletionPage.of([completion_reply(c, True) for c in items], args, total)
 
 
 @endpoint(
@@ -311,10 +280,11 @@ def list_completions(user: User) -> dict:
     "POST",
     roles=STAFF_ROLES,
     summary="Approve a completion",
+    reply=CompletionReply,
     tag="challenges",
 )
-def approve_completion(user: User, completion_id: int) -> dict:
-    return completion_json(services.approve_completion(completion_id, user.id), True)
+def approve_completion(user: User, completion_id: int) -> CompletionReply:
+    return completion_reply(services.approve_completion(completion_id, user.id), True)
 
 
 @endpoint(
@@ -323,11 +293,9 @@ def approve_completion(user: User, completion_id: int) -> dict:
     "POST",
     roles=STAFF_ROLES,
     summary="Reject a completion",
-    body=REJECT_BODY,
+    body=CompletionRejectBody,
+    reply=CompletionReply,
     tag="challenges",
 )
-def reject_completion(user: User, completion_id: int, data: dict) -> dict:
-    f = Fields(data)
-    reason = f.str("reason", required=True, max_length=services.MAX_REASON)
-    f.done()
-    return completion_json(services.reject_completion(completion_id, user.id, reason), True)
+def reject_completion(user: User, completion_id: int, data: CompletionRejectBody) -> CompletionReply:
+    return completion_reply(services.reject_completion(completion_id, user.id, data.reason), True)

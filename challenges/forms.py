@@ -1,27 +1,29 @@
-"""Challenge, completion, preferences and caps forms: validation and conversion only."""
+"""Challenge, completion, preferences and caps forms: validation and conversion only, each field through
+the same type as the API's body (ChallengeBody, EvidenceBody, CompletionRejectBody)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput
 
 from challenges import caps, verifiers
+from challenges.contracts import CompletionRejectBody
 from challenges.models import Effort
-from challenges.services import MAX_DESCRIPTION, MAX_EVIDENCE_TEXT, MAX_POINTS, MAX_REASON, MAX_URL
+from challenges.services import MAX_QUESTIONS, ChallengeBody, EvidenceBody
+from hub.contracts import PageQuery
+from hub.fields import ROW_ID, Conforms, Date, MultiLine, OneLine, OneOf, WholeNumber
 
 QUIZ_HELP = (
     "One question per line: the question, then its options, separated by “|”. "
@@ -34,14 +36,20 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+PolicyNumber = Annotated[int, WholeNumber(0, caps.POLICY_MAX)]
+
+
+def _number(label: str, check: Conforms, **kwargs: Any) -> StringField:
+    """A number typed as text (its type says which), shown as a number input."""
+    return StringField(label, widget=NumberInput(), validators=[check], **kwargs)
+
+
 class ChallengeForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=160)])
+    title = StringField("Title", validators=[Conforms.of(ChallengeBody, "title")])
     type = SelectField("Type", choices={k: t.label for k, t in verifiers.TYPES.items()})
-    description = TextAreaField("Description (Markdown)", validators=[Optional(), Length(max=MAX_DESCRIPTION)])
-    points = IntegerField("Points", validators=[InputRequired("Enter the points."), NumberRange(1, MAX_POINTS)])
-    bonus_points = IntegerField(
-        "Bonus points (referral won)", default=0, validators=[Optional(), NumberRange(0, MAX_POINTS)]
-    )
+    description = TextAreaField("Description (Markdown)", validators=[Conforms.of(ChallengeBody, "description")])
+    points = _number("Points", Conforms.of(ChallengeBody, "points"))
+    bonus_points = _number("Bonus points (referral won)", Conforms.of(ChallengeBody, "bonus_points"), default=0)
     effort = SelectField(
         "Effort", choices={"": "Type default"} | {e.value: e.value.title() for e in Effort}, validators=[Optional()]
     )
@@ -55,21 +63,24 @@ class ChallengeForm(FlaskForm):
         choices={"url": "A link", "text": "A short text", "answers": "Quiz or survey answers"},
     )
     allowed_domains = StringField(
-        "Allowed domains for link checks (comma-separated)", validators=[Optional(), Length(max=2000)]
+        "Allowed domains for link checks (comma-separated)",
+        validators=[Conforms(Annotated[str, OneLine(2000)], required=False)],
     )
-    marker = StringField("Marker text the page must contain", validators=[Optional(), Length(max=200)])
-    quiz_text = TextAreaField("Questions", validators=[Optional(), Length(max=20_000)])
-    pass_mark = IntegerField("Right answers needed (empty: all)", validators=[Optional(), NumberRange(1, 30)])
-    question_id = IntegerField(
-        "Community question id (community answers)", validators=[Optional(), NumberRange(1, 2**31 - 1)]
+    marker = StringField("Marker text the page must contain", validators=[Conforms.of(ChallengeBody, "marker")])
+    quiz_text = TextAreaField(
+        "Questions", validators=[Conforms(Annotated[str, MultiLine(20_000, strip=False)], required=False)]
     )
-    cooldown_days = IntegerField(
-        "Cooldown between completions (days)", default=0, validators=[Optional(), NumberRange(0, 3650)]
+    pass_mark = _number(
+        "Right answers needed (empty: all)", Conforms(Annotated[int, WholeNumber(1, MAX_QUESTIONS)], required=False)
     )
-    max_per_advocate = IntegerField(
-        "Times each advocate may complete it", default=1, validators=[InputRequired(), NumberRange(1, 1000)]
+    question_id = _number("Community question id (community answers)", Conforms.of(ChallengeBody, "question_id"))
+    cooldown_days = _number(
+        "Cooldown between completions (days)", Conforms.of(ChallengeBody, "cooldown_days"), default=0
     )
-    max_total = IntegerField("Total places (empty: unlimited)", validators=[Optional(), NumberRange(1, 1_000_000)])
+    max_per_advocate = _number(
+        "Times each advocate may complete it", Conforms.of(ChallengeBody, "max_per_advocate", required=True), default=1
+    )
+    max_total = _number("Total places (empty: unlimited)", Conforms.of(ChallengeBody, "max_total"))
     starts_at = DateTimeLocalField("Opens (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField("Closes (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     target_tiers = MultiCheckboxField(
@@ -172,39 +183,38 @@ def quiz_to_text(quiz: dict[str, Any] | None) -> str:
 class CompletionForm(FlaskForm):
     """Evidence fields; which are required depends on the challenge (checked by the service)."""
 
-    evidence_url = URLField("Link", validators=[Optional(), Length(max=MAX_URL)])
-    evidence_text = TextAreaField("What you did", validators=[Optional(), Length(max=MAX_EVIDENCE_TEXT)])
+    evidence_url = URLField("Link", validators=[Conforms.of(EvidenceBody, "evidence_url")])
+    evidence_text = TextAreaField("What you did", validators=[Conforms.of(EvidenceBody, "evidence_text")])
 
 
 class RejectForm(FlaskForm):
-    reason = StringField("Reason (the advocate sees it)", validators=[DataRequired("Say why."), Length(max=MAX_REASON)])
+    reason = StringField("Reason (the advocate sees it)", validators=[Conforms.of(CompletionRejectBody, "reason")])
 
 
 class PreferencesForm(FlaskForm):
     activity_types = MultiCheckboxField("Activities I like", choices={k: t.label for k, t in verifiers.TYPES.items()})
     available_for_references = BooleanField("I am available for reference calls")
-    max_asks_per_quarter = IntegerField(
-        "At most this many asks per quarter (empty: the program's limits)",
-        validators=[Optional(), NumberRange(0, caps.POLICY_MAX)],
+    max_asks_per_quarter = _number(
+        "At most this many asks per quarter (empty: the program's limits)", Conforms(PolicyNumber, required=False)
     )
     show_on_leaderboard = BooleanField("Show my name on leaderboards")
 
 
 class BlackoutForm(FlaskForm):
-    start = DateField("From", validators=[InputRequired("Pick the first day.")])
-    end = DateField("Until (inclusive)", validators=[InputRequired("Pick the last day.")])
+    start = StringField("From", widget=DateInput(), validators=[Conforms(Date)])
+    end = StringField("Until (inclusive)", widget=DateInput(), validators=[Conforms(Date)])
 
 
 class CapsPolicyForm(FlaskForm):
-    reference_calls_per_30_days = IntegerField(
-        caps.POLICY_FIELDS["reference_calls_per_30_days"], validators=[InputRequired(), NumberRange(0, caps.POLICY_MAX)]
-    )
-    medium_asks_per_60_days = IntegerField(
-        caps.POLICY_FIELDS["medium_asks_per_60_days"], validators=[InputRequired(), NumberRange(0, caps.POLICY_MAX)]
-    )
-    high_asks_per_90_days = IntegerField(
-        caps.POLICY_FIELDS["high_asks_per_90_days"], validators=[InputRequired(), NumberRange(0, caps.POLICY_MAX)]
-    )
-    asks_per_365_days = IntegerField(
-        caps.POLICY_FIELDS["asks_per_365_days"], validators=[InputRequired(), NumberRange(0, caps.POLICY_MAX)]
-    )
+    reference_calls_per_30_days = _number(caps.POLICY_FIELDS["reference_calls_per_30_days"], Conforms(PolicyNumber))
+    medium_asks_per_60_days = _number(caps.POLICY_FIELDS["medium_asks_per_60_days"], Conforms(PolicyNumber))
+    high_asks_per_90_days = _number(caps.POLICY_FIELDS["high_asks_per_90_days"], Conforms(PolicyNumber))
+    asks_per_365_days = _number(caps.POLICY_FIELDS["asks_per_365_days"], Conforms(PolicyNumber))
+
+
+class ReviewQueueQuery(PageQuery):
+    """The review queue's filters: one challenge (by id) or type, and how long it has waited."""
+
+    challenge: Annotated[int | None, ROW_ID] = None
+    type: Annotated[str | None, OneOf(verifiers.TYPES)] = None
+    age: Annotated[int, WholeNumber(0, 3650)] = 0

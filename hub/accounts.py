@@ -9,19 +9,20 @@ hub.tokens).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from hub.audit import record_audit
+from hub.contracts import Body
 from hub.db import utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
+from hub.fields import Email, ListOf, OneLine, OneOf, PersonName, read_value
 from hub.hooks import hooks
 from hub.models import (
     COMPANY_SIZES,
@@ -44,14 +45,8 @@ class AlreadyExists(VouchError):
 
 
 def normalize_email(raw: str) -> str:
-    """Validate syntax and lower-case; raises ValidationFailed with an `email` field error."""
-    raw = (raw or "").strip()
-    if not raw or len(raw) > 254:
-        raise ValidationFailed({"email": "Enter a valid email address (at most 254 characters)."})
-    try:
-        return validate_email(raw, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValidationFailed({"email": str(exc)}) from None
+    """Validate syntax and lower-case (hub.fields.Email); raises ValidationFailed on `email`."""
+    return read_value(Email, raw, "email")
 
 
 def check_password_strength(password: str, field_name: str = "password") -> None:
@@ -61,76 +56,34 @@ def check_password_strength(password: str, field_name: str = "password") -> None
         raise ValidationFailed({field_name: "At most 200 characters."})
 
 
-@dataclass(frozen=True)
-class AdvocateProfile:
-    email: str
-    name: str
-    title: str | None = None
-    company: str | None = None
-    industry: str | None = None
-    company_size: str | None = None
-    region: str | None = None
-    groups: tuple[str, ...] = field(default_factory=tuple)
+GroupName = Annotated[str, OneLine(80)]
+GroupDescription = Annotated[str | None, OneLine(255)]
 
 
-PROFILE_LIMITS = {"title": 120, "company": 160, "industry": 80, "region": 80}
+class AdvocateProfile(Body):
+    """An advocate's profile from any source: the API's body, the invitation form, a CSV row (where
+    `groups` may be one cell, "EMEA; Beta")."""
 
-
-def clean_profile(data: dict) -> AdvocateProfile:
-    """Validate an advocate profile from any source (API JSON, form, CSV row)."""
-    errors: dict[str, str] = {}
-    try:
-        email = normalize_email(data.get("email") if isinstance(data.get("email"), str) else "")
-    except ValidationFailed as exc:
-        errors.update({k: v[0] for k, v in exc.fields.items()})
-        email = ""
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        errors["name"] = "A name is required."
-    elif len(name.strip()) > 120:
-        errors["name"] = "At most 120 characters."
-    values: dict[str, str | None] = {}
-    for key, limit in PROFILE_LIMITS.items():
-        value = data.get(key)
-        if value is None or value == "":
-            values[key] = None
-        elif not isinstance(value, str):
-            errors[key] = "Must be text."
-        elif len(value.strip()) > limit:
-            errors[key] = f"At most {limit} characters."
-        else:
-            values[key] = value.strip() or None
-    size = data.get("company_size") or None
-    if size is not None and size not in COMPANY_SIZES:
-        errors["company_size"] = f"One of {', '.join(COMPANY_SIZES)}."
-    groups = data.get("groups") or []
-    if isinstance(groups, str):
-        groups = [g for g in (part.strip() for part in groups.replace(";", ",").split(",")) if g]
-    if not isinstance(groups, list) or not all(isinstance(g, str) and 0 < len(g.strip()) <= 80 for g in groups):
-        errors["groups"] = "A list of group names (each at most 80 characters)."
-        groups = []
-    if errors:
-        raise ValidationFailed(errors)
-    return AdvocateProfile(
-        email=email,
-        name=name.strip(),
-        company_size=size,
-        groups=tuple(dict.fromkeys(g.strip() for g in groups)),
-        **values,
-    )
+    email: Email
+    name: PersonName
+    title: Annotated[str | None, OneLine(120)] = None
+    company: Annotated[str | None, OneLine(160)] = None
+    industry: Annotated[str | None, OneLine(80)] = None
+    company_size: Annotated[str | None, OneOf(COMPANY_SIZES)] = None
+    region: Annotated[str | None, OneLine(80)] = None
+    groups: Annotated[
+        tuple[str, ...],
+        ListOf(GroupName, max_items=50, split=",;", message="A list of group names (each at most 80 characters)."),
+    ] = ()
 
 
 def create_user(email: str, name: str, role: Role | str, password: str | None = None) -> User:
     email = normalize_email(email)
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ValidationFailed({"role": f"One of {', '.join(r.value for r in Role)}."}) from None
-    if not name or not name.strip() or len(name.strip()) > 120:
-        raise ValidationFailed({"name": "A name of 1 to 120 characters is required."})
+    role = read_value(Annotated[Role, OneOf(Role)], role, "role")
+    name = read_value(PersonName, name, "name")
     if password is not None:
         check_password_strength(password)
-    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password) if password else None)
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password) if password else None)
     try:
         with db.session.begin_nested():
             db.session.add(user)
@@ -189,12 +142,11 @@ def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -
 
 
 def create_group(name: str, description: str | None, actor_id: int) -> Group:
-    name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise ValidationFailed({"name": "A group name of 1 to 80 characters is required."})
+    name = read_value(GroupName, name, "name")
+    description = read_value(GroupDescription, description, "description")
     if db.session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower())):
         raise ValidationFailed({"name": "A group with this name already exists."})
-    group = Group(name=name, description=(description or "").strip()[:255] or None)
+    group = Group(name=name, description=description)
     db.session.add(group)
     db.session.flush()
     record_audit(actor_id, "group.create", "group", group.id, None, {"name": name})

@@ -1,6 +1,7 @@
 """The JSON API's machinery, for every package's api.py: the `/api/v1` blueprint factory, bearer
-authentication and the role gate (`endpoint`), JSON bodies, pagination, the retry of transient
-database errors, `Idempotency-Key` replay, and the operations the OpenAPI document lists."""
+authentication and the role gate (`endpoint`), request validation and replies through the
+contract models (spectree over pydantic, which also writes `/api/v1/openapi.json`), the retry of
+transient database errors, and `Idempotency-Key` replay."""
 
 from __future__ import annotations
 
@@ -13,24 +14,26 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel, Field, ValidationError
+from spectree import Response as Replies
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType, Server
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from hub import tokens
+from hub.contracts import Body, ErrorReply, Query
 from hub.db import utcnow
-from hub.errors import VouchError, error_body, is_transient_db_error, vouch_error_response
+from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db_error, vouch_error_response
 from hub.extensions import csrf, db, limiter
+from hub.fields import field_errors, read
 from hub.models import IdempotencyKey, Role, User
 from hub.transactions import in_transaction, own_transaction
-from hub.validation import Fields
 
 log = logging.getLogger(__name__)
 
 
 API_PREFIX = "/api/v1"
-
-
-OPENAPI_OPERATIONS: list[dict[str, Any]] = []
 
 
 IDEMPOTENCY_ABANDON_AFTER = dt.timedelta(seconds=60)
@@ -108,16 +111,58 @@ class VouchErrorBody(VouchError):
     status = 422
 
 
-def page_args() -> tuple[int, int]:
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=1_000_000, default=1)
-    per_page = f.int("per_page", minimum=1, maximum=200, default=50)
-    f.done()
-    return page, per_page
+class ReplyMismatch(RuntimeError):
+    """A route wrote a reply its contract does not describe (a bug, answered with 500)."""
 
 
-def paginated(items: list, page: int, per_page: int, total: int) -> dict:
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+def _refuse_invalid(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
+    """spectree's hook after validating the request: a pydantic error becomes the api.md 422."""
+    if isinstance(error, ValidationError):
+        raise ValidationFailed(field_errors(error))
+
+
+def _refuse_wrong_reply(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
+    if error is not None:
+        raise ReplyMismatch(f"{req.method} {req.path}: the reply does not match its model") from error
+
+
+api_spec = SpecTree(
+    "flask",
+    mode="strict",  # only the routes registered through `endpoint`
+    title="Vouch API",
+    version="1",
+    description="api.md: bearer tokens, JSON in and out, errors as {error: {code, message, fields?}}.",
+    servers=[Server(url="/")],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer"))],
+    security={"bearer": []},
+    naming_strategy=lambda model: _schema_name(model.__name__),
+    nested_naming_strategy=lambda parent, child: _schema_name(child),
+    validation_error_model=ErrorReply,
+    before=_refuse_invalid,
+    after=_refuse_wrong_reply,
+)
+
+
+def _schema_name(name: str) -> str:
+    """Component names OpenAPI accepts (`Page[AdvocateReply]` → `Page_AdvocateReply`)."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name).strip("_")
+
+
+ERROR_REPLIES = {
+    401: "No or invalid token",
+    403: "Wrong role",
+    404: "Not found",
+    409: "Refused by a business rule",
+    422: "Invalid input (fields names each field's problem)",
+    429: "Too many requests (Retry-After)",
+    503: "Busy with other writes (Retry-After)",
+}
+
+
+class IdempotencyHeaders(BaseModel):
+    """The header of writes a client may retry: the same key and body replay the first reply."""
+
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", max_length=255)
 
 
 def endpoint(
@@ -127,22 +172,50 @@ def endpoint(
     *,
     roles: Iterable[Role | str],
     summary: str,
-    status: int = 200,
-    body: dict | None = None,
-    query: dict | None = None,
+    reply: type[BaseModel],
+    status: int | tuple[int, ...] = 200,
+    body: type[Body] | None = None,
+    query: type[Query] | None = None,
     idempotent: bool = False,
     tag: str = "hub",
 ) -> Callable:
-    """Register a JSON route: authenticate, check the role, run, commit once, answer JSON.
+    """Register a JSON route: authenticate, check the role, validate the body and query string
+    against their models, run, commit once, and write the reply through its model.
 
-    The function receives `user` (and `data` when `body` is given) plus URL values, and
-    returns a JSON-able payload (or (payload, status)). Domain errors become the api.md
-    error shape; serialization failures and lock contention are retried, then 503.
+    The function receives `user` and the URL values, plus `data` (a `body` instance) when `body`
+    is given and `args` (a `query` instance) when `query` is; it returns a `reply` instance, or
+    (reply, status) for a status in `status`. Invalid input is 422 `invalid` with `fields`;
+    domain errors become the api.md error shape; serialization failures and lock contention are
+    retried, then 503. The document lists the route with its models and the roles allowed.
     """
     allowed = frozenset(Role(r) for r in roles)
+    statuses = (status,) if isinstance(status, int) else status
+    replies: dict[str, Any] = {f"HTTP_{code}": reply for code in statuses}
+    replies |= {f"HTTP_{code}": (ErrorReply, text) for code, text in ERROR_REPLIES.items()}
 
     def decorator(fn: Callable) -> Callable:
-        @wraps(fn)
+        def run(**kwargs: Any) -> Any:
+            context = getattr(request, "context", None)
+            if body is not None:
+                parsed = getattr(context, "json", None)
+                # spectree reads JSON bodies sent as JSON; one sent with another type is read here.
+                kwargs["data"] = parsed if parsed is not None else read(body, json_body())
+            if query is not None:
+                kwargs["args"] = context.query if context is not None else read(query, request.args)
+            return fn(**kwargs)
+
+        run.__name__ = fn.__name__
+        run.__doc__ = f"{summary}\n\nRoles: {', '.join(sorted(allowed))}."
+        checked = api_spec.validate(
+            json=body,
+            query=query,
+            headers=IdempotencyHeaders if idempotent else None,
+            resp=Replies(**replies),
+            tags=[tag],
+            operation_id=f"{blueprint.name}.{fn.__name__}",
+        )(run)
+
+        @wraps(checked)
         def view(**kwargs: Any) -> Response:
             user = current_api_user()
             if user is None:
@@ -151,37 +224,25 @@ def endpoint(
                 return api_error(403, "forbidden", "Your role may not do this.")
             if body is not None:
                 try:
-                    kwargs["data"] = json_body()
+                    json_body()
                 except VouchError as exc:
                     return vouch_error_response(exc)
             key = request.headers.get("Idempotency-Key") if idempotent else None
             if key:
-                return _idempotent_call(fn, user, key, kwargs)
-            return _call(fn, user, kwargs)
+                return _idempotent_call(checked, user, key, kwargs)
+            return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
         own_transaction(view)  # its units run through in_transaction below (the key is claimed first)
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
-        OPENAPI_OPERATIONS.append(
-            {
-                "path": API_PREFIX + rule,
-                "method": method.lower(),
-                "summary": summary,
-                "roles": sorted(allowed),
-                "status": status,
-                "body": body,
-                "query": query or {},
-                "idempotent": idempotent,
-                "tag": tag,
-                "operation_id": f"{blueprint.name}.{fn.__name__}",
-            }
-        )
         return view
 
     return decorator
 
 
 def _json_response(result: Any) -> Response:
+    if isinstance(result, Response):  # written by the route's reply model
+        return result
     payload, code = result if isinstance(result, tuple) else (result, 200)
     response = jsonify(payload)
     response.status_code = code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, jsonify, render_template, request
@@ -31,7 +32,7 @@ class ValidationFailed(VouchError):
     code = "invalid"
     status = 422
 
-    def __init__(self, fields: dict[str, list[str] | str], message: str = "") -> None:
+    def __init__(self, fields: Mapping[str, list[str] | str], message: str = "") -> None:
         normalized = {k: v if isinstance(v, list) else [v] for k, v in fields.items()}
         super().__init__(message or "The input is invalid.", fields=normalized)
         self.fields = normalized

@@ -1,12 +1,13 @@
-"""Account forms: validation only."""
+"""Account forms: validation only (emails and names through hub.fields, as everywhere)."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from hub.accounts import MIN_PASSWORD
+from hub.fields import Conforms, Email, PersonName
 
 
 class LoginForm(FlaskForm):
@@ -16,7 +17,7 @@ class LoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[Conforms(Email)])
 
 
 class NewPasswordForm(FlaskForm):
@@ -25,7 +26,7 @@ class NewPasswordForm(FlaskForm):
 
 
 class AcceptInviteForm(NewPasswordForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Your name", validators=[Conforms(PersonName)])
     consent = BooleanField(
         "I agree to take part in the advocate program and to the privacy terms above.",
         validators=[DataRequired("Please accept the program terms to join.")],

@@ -6,8 +6,9 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from hub.accounts import clean_profile
+from hub.accounts import AdvocateProfile
 from hub.errors import ValidationFailed
+from hub.fields import read_row
 from hub.invitations import invite
 
 
@@ -30,9 +31,9 @@ def import_advocates_csv(text: str, actor_id: int) -> ImportResult:
         raise ValidationFailed({"file": f"The header must include: {', '.join(sorted(missing))}."})
     seen: set[str] = set()
     for line_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
+        row = {(k or "").strip().lower(): v for k, v in raw.items() if isinstance(v, str)}
         try:
-            profile = clean_profile({k: row.get(k) for k in IMPORT_COLUMNS})
+            profile = read_row(AdvocateProfile, {k: row.get(k) for k in IMPORT_COLUMNS})
         except ValidationFailed as exc:
             result.errors.append((line_no, "; ".join(f"{k}: {v[0]}" for k, v in exc.fields.items())))
             continue

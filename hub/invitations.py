@@ -8,12 +8,13 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy import select
 
-from hub.accounts import AdvocateProfile, check_password_strength, clean_profile, create_advocate, create_user
+from hub.accounts import AdvocateProfile, check_password_strength, create_advocate, create_user
 from hub.audit import record_audit
 from hub.db import utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, ValidationFailed
 from hub.extensions import db
+from hub.fields import read
 from hub.models import Invite, Role, User
 from hub.security import new_token, token_digest
 from hub.settings import get_setting
@@ -69,7 +70,7 @@ def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
     ).rowcount
     if not claimed:
         raise InvalidState("This invitation link has already been used.")
-    profile = clean_profile({**row.profile, "email": row.email, "name": name or row.name})
+    profile = read(AdvocateProfile, {**row.profile, "email": row.email, "name": name or row.name})
     if row.role is Role.ADVOCATE:
         advocate = create_advocate(profile, row.invited_by_id, password)
         advocate.consent_version = get_setting("consent_text_version")

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from hub.endpoints import api_blueprint, endpoint, page_args, paginated
+from hub.contracts import NotificationPage, NotificationReply, NotificationsRead, PageQuery
+from hub.endpoints import api_blueprint, endpoint
 from hub.models import ALL_ROLES, Notification, User
 from hub.notifications import mark_all_read, notifications_page, unread_count
-from hub.validation import iso
 
 bp = api_blueprint("notifications_api")
 
 
-def notification_json(note: Notification) -> dict:
-    return {
-        "id": note.id,
-        "kind": note.kind,
-        "text": note.text,
-        "url": note.url,
-        "created_at": iso(note.created_at),
-        "read_at": iso(note.read_at),
-    }
+def notification_reply(note: Notification) -> NotificationReply:
+    return NotificationReply(
+        id=note.id, kind=note.kind, text=note.text, url=note.url, created_at=note.created_at, read_at=note.read_at
+    )
 
 
 @endpoint(
@@ -27,16 +22,22 @@ def notification_json(note: Notification) -> dict:
     roles=ALL_ROLES,
     summary="My notifications, newest first",
     tag="notifications",
-    query={"page": "integer", "per_page": "integer"},
+    query=PageQuery,
+    reply=NotificationPage,
 )
-def list_notifications(user: User) -> dict:
-    page, per_page = page_args()
-    items, total = notifications_page(user.id, page, per_page)
-    return paginated([notification_json(n) for n in items], page, per_page, total) | {"unread": unread_count(user.id)}
+def list_notifications(user: User, args: PageQuery) -> NotificationPage:
+    items, total = notifications_page(user.id, args.page, args.per_page)
+    return NotificationPage.of([notification_reply(n) for n in items], args, total, unread=unread_count(user.id))
 
 
 @endpoint(
-    bp, "/notifications/read", "POST", roles=ALL_ROLES, summary="Mark all my notifications read", tag="notifications"
+    bp,
+    "/notifications/read",
+    "POST",
+    roles=ALL_ROLES,
+    summary="Mark all my notifications read",
+    tag="notifications",
+    reply=NotificationsRead,
 )
-def read_notifications(user: User) -> dict:
-    return {"marked": mark_all_read(user.id), "unread": 0}
+def read_notifications(user: User) -> NotificationsRead:
+    return NotificationsRead(marked=mark_all_read(user.id), unread=0)

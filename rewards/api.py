@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
-from hub.endpoints import api_blueprint, endpoint, page_args, paginated
+from hub.contracts import Body, PageQuery
+from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
-from hub.validation import Fields, iso
 from rewards import catalog, services
+from rewards.catalog import RewardBody, RewardPatch
+from rewards.contracts import (
+    AdjustmentReply,
+    FulfilBody,
+    LeaderboardQuery,
+    LeaderboardReply,
+    LedgerEntryReply,
+    LedgerPage,
+    RedeemBody,
+    RedemptionListQuery,
+    RedemptionPage,
+    RedemptionRejectBody,
+    RedemptionReply,
+    RewardListQuery,
+    RewardPage,
+    RewardReply,
+)
 from rewards.leaderboard_view import leaderboard_payload
-from rewards.models import LedgerEntry, Redemption, RedemptionStatus, Reward, RewardKind
+from rewards.models import LedgerEntry, Redemption, Reward
+from rewards.services import Adjustment
 
 bp = api_blueprint("rewards_api")
 
 
-def entry_json(entry: LedgerEntry) -> dict:
+def _entry_fields(entry: LedgerEntry) -> dict:
     return {
         "id": entry.id,
         "delta": entry.delta,
-        "kind": str(entry.kind),
+        "kind": entry.kind,
         "source_type": entry.source_type,
         "source_id": entry.source_id,
         "memo": entry.memo,
-        "created_at": iso(entry.created_at),
+        "created_at": entry.created_at,
     }
 
 
@@ -36,13 +54,14 @@ def entry_json(entry: LedgerEntry) -> dict:
     roles=ALL_ROLES - {Role.SALES},
     summary="An advocate's ledger with balance",
     tag="rewards",
-    query={"page": "integer", "per_page": "integer"},
+    query=PageQuery,
+    reply=LedgerPage,
 )
-def ledger(user: User, advocate_id: int) -> dict:
+def ledger(user: User, advocate_id: int, args: PageQuery) -> LedgerPage:
     advocate = advocate_for(user, advocate_id)
-    page, per_page = page_args()
-    items, total = services.ledger_page(advocate.id, page, per_page)
-    return paginated([entry_json(e) for e in items], page, per_page, total) | {"balance": advocate.balance}
+    items, total = services.ledger_page(advocate.id, args.page, args.per_page)
+    entries = [LedgerEntryReply(**_entry_fields(e)) for e in items]
+    return LedgerPage.of(entries, args, total, balance=advocate.balance)
 
 
 @endpoint(
@@ -54,17 +73,13 @@ def ledger(user: User, advocate_id: int) -> dict:
     summary="Adjust an advocate's points (owner)",
     tag="rewards",
     idempotent=True,
-    body={
-        "type": "object",
-        "required": ["points", "memo"],
-        "properties": {"points": {"type": "integer"}, "memo": {"type": "string", "maxLength": 255}},
-    },
+    body=Adjustment,
+    reply=AdjustmentReply,
 )
-def adjust(user: User, advocate_id: int, data: dict) -> tuple[dict, int]:
+def adjust(user: User, advocate_id: int, data: Adjustment) -> tuple[AdjustmentReply, int]:
     advocate = advocate_for(user, advocate_id)
-    checked = services.validate_adjustment(data.get("points"), data.get("memo"))
-    entry = services.adjust_points(advocate.id, checked.points, checked.memo, user.id)
-    return entry_json(entry) | {"balance": advocate.balance}, 201
+    entry = services.adjust_points(advocate.id, data.points, data.memo, user.id)
+    return AdjustmentReply(**_entry_fields(entry), balance=advocate.balance), 201
 
 
 @endpoint(
@@ -73,88 +88,59 @@ def adjust(user: User, advocate_id: int, data: dict) -> tuple[dict, int]:
     roles=ALL_ROLES,
     summary="Leaderboard with the caller's own rank",
     tag="rewards",
-    query={"period": "string", "group": "string", "limit": "integer"},
+    query=LeaderboardQuery,
+    reply=LeaderboardReply,
 )
-def leaderboard(user: User) -> dict:
-    f = Fields(request.args)
-    period = f.choice("period", ["all", "month", "quarter"], default="all")
-    group = f.str("group", max_length=80)
-    limit = f.int("limit", minimum=1, maximum=100, default=10)
-    f.done()
-    return leaderboard_payload(user, period, group, limit)
+def leaderboard(user: User, args: LeaderboardQuery) -> LeaderboardReply:
+    return LeaderboardReply.model_validate(leaderboard_payload(user, args.period, args.group, args.limit))
 
 
 # --- rewards and redemptions -------------------------------------------------------------------
 
-REWARD_PROPERTIES = {
-    "name": {"type": "string", "maxLength": 120},
-    "description": {"type": "string", "maxLength": catalog.MAX_DESCRIPTION},
-    "kind": {"type": "string", "enum": [k.value for k in RewardKind]},
-    "points_cost": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_COST},
-    "stock": {"type": "integer", "minimum": 0, "maximum": catalog.MAX_STOCK, "nullable": True},
-    "min_tier": {"type": "string", "enum": ["bronze", "silver", "gold"], "nullable": True},
-    "per_advocate_limit": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_LIMIT, "nullable": True},
-    "requires_approval": {"type": "boolean"},
-    "active": {"type": "boolean"},
-}
-REWARD_BODY = {"type": "object", "required": ["name", "kind", "points_cost"], "properties": REWARD_PROPERTIES}
-REWARD_PATCH = {"type": "object", "properties": REWARD_PROPERTIES}
-REDEEM_BODY = {
-    "type": "object",
-    "properties": {
-        "note": {"type": "string", "maxLength": 500},
-        "confirmed_cost": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_COST},
-    },
-}
-REJECT_BODY = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "maxLength": 500}}}
-FULFIL_BODY = {"type": "object", "properties": {"note": {"type": "string", "maxLength": 500}}}
 
-
-def reward_json(reward: Reward, item: catalog.CatalogItem | None = None) -> dict:
-    payload = {
-        "id": reward.id,
-        "name": reward.name,
-        "description": reward.description,
-        "description_html": reward.description_html,
-        "kind": str(reward.kind),
-        "points_cost": reward.points_cost,
-        "stock": reward.stock_total,
-        "stock_remaining": reward.stock_remaining,
-        "min_tier": str(reward.min_tier),
-        "per_advocate_limit": reward.per_advocate_limit,
-        "requires_approval": reward.requires_approval,
-        "active": reward.is_active,
-        "image_url": url_for("rewards.reward_image", name=reward.image_name) if reward.image_name else None,
-        "created_at": iso(reward.created_at),
-        "updated_at": iso(reward.updated_at),
-    }
+def reward_reply(reward: Reward, item: catalog.CatalogItem | None = None) -> RewardReply:
+    reply = RewardReply(
+        id=reward.id,
+        name=reward.name,
+        description=reward.description,
+        description_html=reward.description_html,
+        kind=reward.kind,
+        points_cost=reward.points_cost,
+        stock=reward.stock_total,
+        stock_remaining=reward.stock_remaining,
+        min_tier=reward.min_tier,
+        per_advocate_limit=reward.per_advocate_limit,
+        requires_approval=reward.requires_approval,
+        active=reward.is_active,
+        image_url=url_for("rewards.reward_image", name=reward.image_name) if reward.image_name else None,
+        created_at=reward.created_at,
+        updated_at=reward.updated_at,
+    )
     if item is not None:
-        payload |= {
-            "can_redeem": item.can_redeem,
-            "blocked_reason": item.blocked_reason,
-            "blocked_message": item.blocked_message,
-            "redeemed_count": item.held,
-        }
-    return payload
+        reply.can_redeem = item.can_redeem
+        reply.blocked_reason = item.blocked_reason
+        reply.blocked_message = item.blocked_message
+        reply.redeemed_count = item.held
+    return reply
 
 
-def redemption_json(redemption: Redemption) -> dict:
-    return {
-        "id": redemption.id,
-        "reward_id": redemption.reward_id,
-        "reward_name": redemption.reward.name,
-        "advocate_id": redemption.advocate_id,
-        "points": redemption.points,
-        "status": str(redemption.status),
-        "note": redemption.note,
-        "reason": redemption.reason,
-        "fulfil_note": redemption.fulfil_note,
-        "created_at": iso(redemption.created_at),
-        "updated_at": iso(redemption.updated_at),
-        "decided_at": iso(redemption.decided_at),
-        "fulfilled_at": iso(redemption.fulfilled_at),
-        "cancelled_at": iso(redemption.cancelled_at),
-    }
+def redemption_reply(redemption: Redemption) -> RedemptionReply:
+    return RedemptionReply(
+        id=redemption.id,
+        reward_id=redemption.reward_id,
+        reward_name=redemption.reward.name,
+        advocate_id=redemption.advocate_id,
+        points=redemption.points,
+        status=redemption.status,
+        note=redemption.note,
+        reason=redemption.reason,
+        fulfil_note=redemption.fulfil_note,
+        created_at=redemption.created_at,
+        updated_at=redemption.updated_at,
+        decided_at=redemption.decided_at,
+        fulfilled_at=redemption.fulfilled_at,
+        cancelled_at=redemption.cancelled_at,
+    )
 
 
 def _own_advocate(user: User) -> Advocate:
@@ -171,12 +157,13 @@ def _own_advocate(user: User) -> Advocate:
     status=201,
     summary="Add a catalog item",
     tag="rewards",
-    body=REWARD_BODY,
+    body=RewardBody,
+    reply=RewardReply,
     idempotent=True,
 )
-def create_reward(user: User, data: dict) -> tuple[dict, int]:
-    reward = catalog.create_reward(catalog.read_reward_input(data, partial=False), user.id)
-    return reward_json(reward), 201
+def create_reward(user: User, data: RewardBody) -> tuple[RewardReply, int]:
+    reward = catalog.create_reward(catalog.reward_values(data, partial=False), user.id)
+    return reward_reply(reward), 201
 
 
 @endpoint(
@@ -186,12 +173,12 @@ def create_reward(user: User, data: dict) -> tuple[dict, int]:
     roles=STAFF_ROLES,
     summary="Change a catalog item",
     tag="rewards",
-    body=REWARD_PATCH,
+    body=RewardPatch,
+    reply=RewardReply,
     idempotent=True,
 )
-def update_reward(user: User, reward_id: int, data: dict) -> dict:
-    values = catalog.read_reward_input(data, partial=True)
-    return reward_json(catalog.update_reward(reward_id, values, user.id))
+def update_reward(user: User, reward_id: int, data: Body) -> RewardReply:
+    return reward_reply(catalog.update_reward(reward_id, catalog.reward_values(data, partial=True), user.id))
 
 
 @endpoint(
@@ -200,43 +187,35 @@ def update_reward(user: User, reward_id: int, data: dict) -> dict:
     roles=ALL_ROLES,
     summary="The catalog (advocates: active, with can_redeem)",
     tag="rewards",
-    query={"active": "boolean", "kind": "string", "page": "integer", "per_page": "integer"},
+    query=RewardListQuery,
+    reply=RewardPage,
 )
-def list_rewards(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    active = f.bool("active")
-    kind = f.choice("kind", [k.value for k in RewardKind])
-    f.done()
+def list_rewards(user: User, args: RewardListQuery) -> RewardPage:
     if user.role is Role.ADVOCATE:
-        items = [i for i in catalog.catalog_for(_own_advocate(user)) if kind is None or i.reward.kind == kind]
-        window = items[(page - 1) * per_page : page * per_page]
-        return paginated([reward_json(i.reward, i) for i in window], page, per_page, len(items))
+        items = [i for i in catalog.catalog_for(_own_advocate(user)) if args.kind is None or i.reward.kind == args.kind]
+        return RewardPage.of([reward_reply(i.reward, i) for i in args.window(items)], args, len(items))
+    active = args.active if user.role in STAFF_ROLES else True
     query = select(Reward)
-    if user.role not in STAFF_ROLES:
-        active = True
     if active is not None:
         query = query.where(Reward.is_active.is_(active))
-    if kind:
-        query = query.where(Reward.kind == kind)
+    if args.kind:
+        query = query.where(Reward.kind == args.kind)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rewards = db.session.scalars(
-        query.order_by(Reward.is_active.desc(), Reward.points_cost, Reward.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        query.order_by(Reward.is_active.desc(), Reward.points_cost, Reward.id).limit(args.per_page).offset(args.offset)
     ).all()
-    return paginated([reward_json(r) for r in rewards], page, per_page, total)
+    return RewardPage.of([reward_reply(r) for r in rewards], args, total)
 
 
-@endpoint(bp, "/rewards/<int:reward_id>", roles=ALL_ROLES, summary="One catalog item", tag="rewards")
-def get_reward(user: User, reward_id: int) -> dict:
+@endpoint(bp, "/rewards/<int:reward_id>", roles=ALL_ROLES, summary="One catalog item", tag="rewards", reply=RewardReply)
+def get_reward(user: User, reward_id: int) -> RewardReply:
     if user.role is Role.ADVOCATE:
         item = catalog.catalog_item(_own_advocate(user), reward_id)
-        return reward_json(item.reward, item)
+        return reward_reply(item.reward, item)
     reward = db.session.get(Reward, reward_id)
     if reward is None or (user.role not in STAFF_ROLES and not reward.is_active):
         raise NotFound("Reward not found.")
-    return reward_json(reward)
+    return reward_reply(reward)
 
 
 @endpoint(
@@ -247,18 +226,13 @@ def get_reward(user: User, reward_id: int) -> dict:
     status=201,
     summary="Redeem a reward (send confirmed_cost to pay exactly the price you saw)",
     tag="rewards",
-    body=REDEEM_BODY,
+    body=RedeemBody,
+    reply=RedemptionReply,
     idempotent=True,
 )
-def redeem(user: User, reward_id: int, data: dict) -> tuple[dict, int]:
-    f = Fields(data)
-    note = f.str("note", max_length=500)
-    confirmed = f.int("confirmed_cost", minimum=1, maximum=catalog.MAX_COST)
-    if data.get("confirmed_cost") == "":
-        f.errors.setdefault("confirmed_cost", "A whole number of points.")
-    f.done()
-    redemption = services.redeem_reward(_own_advocate(user).id, reward_id, confirmed, note)
-    return redemption_json(redemption), 201
+def redeem(user: User, reward_id: int, data: RedeemBody) -> tuple[RedemptionReply, int]:
+    redemption = services.redeem_reward(_own_advocate(user).id, reward_id, data.confirmed_cost, data.note)
+    return redemption_reply(redemption), 201
 
 
 @endpoint(
@@ -267,25 +241,13 @@ def redeem(user: User, reward_id: int, data: dict) -> tuple[dict, int]:
     roles=STAFF_ROLES | {Role.ADVOCATE},
     summary="Redemptions (advocates: their own)",
     tag="rewards",
-    query={
-        "status": "string",
-        "reward_id": "integer",
-        "advocate_id": "integer",
-        "page": "integer",
-        "per_page": "integer",
-    },
+    query=RedemptionListQuery,
+    reply=RedemptionPage,
 )
-def list_redemptions(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in RedemptionStatus])
-    reward_id = f.int("reward_id", minimum=1)
-    advocate_id = f.int("advocate_id", minimum=1)
-    f.done()
-    if user.role is Role.ADVOCATE:
-        advocate_id = _own_advocate(user).id
-    items, total = services.redemptions_page(page, per_page, status, advocate_id, reward_id)
-    return paginated([redemption_json(r) for r in items], page, per_page, total)
+def list_redemptions(user: User, args: RedemptionListQuery) -> RedemptionPage:
+    advocate_id = _own_advocate(user).id if user.role is Role.ADVOCATE else args.advocate_id
+    items, total = services.redemptions_page(args.page, args.per_page, args.status, advocate_id, args.reward_id)
+    return RedemptionPage.of([redemption_reply(r) for r in items], args, total)
 
 
 @endpoint(
@@ -294,10 +256,11 @@ def list_redemptions(user: User) -> dict:
     roles=STAFF_ROLES | {Role.ADVOCATE},
     summary="One redemption (staff, or its advocate)",
     tag="rewards",
+    reply=RedemptionReply,
 )
-def get_redemption(user: User, redemption_id: int) -> dict:
+def get_redemption(user: User, redemption_id: int) -> RedemptionReply:
     own = _own_advocate(user).id if user.role is Role.ADVOCATE else None
-    return redemption_json(services.get_redemption(redemption_id, own))
+    return redemption_reply(services.get_redemption(redemption_id, own))
 
 
 @endpoint(
@@ -307,10 +270,11 @@ def get_redemption(user: User, redemption_id: int) -> dict:
     roles=STAFF_ROLES,
     tag="rewards",
     summary="Approve a requested redemption",
+    reply=RedemptionReply,
     idempotent=True,
 )
-def approve_redemption(user: User, redemption_id: int) -> dict:
-    return redemption_json(services.approve_redemption(redemption_id, user.id))
+def approve_redemption(user: User, redemption_id: int) -> RedemptionReply:
+    return redemption_reply(services.approve_redemption(redemption_id, user.id))
 
 
 @endpoint(
@@ -320,14 +284,12 @@ def approve_redemption(user: User, redemption_id: int) -> dict:
     roles=STAFF_ROLES,
     tag="rewards",
     summary="Reject a redemption with a reason (refunds once)",
-    body=REJECT_BODY,
+    body=RedemptionRejectBody,
+    reply=RedemptionReply,
     idempotent=True,
 )
-def reject_redemption(user: User, redemption_id: int, data: dict) -> dict:
-    f = Fields(data)
-    reason = f.str("reason", required=True, max_length=500)
-    f.done()
-    return redemption_json(services.reject_redemption(redemption_id, user.id, reason))
+def reject_redemption(user: User, redemption_id: int, data: RedemptionRejectBody) -> RedemptionReply:
+    return redemption_reply(services.reject_redemption(redemption_id, user.id, data.reason))
 
 
 @endpoint(
@@ -337,14 +299,12 @@ def reject_redemption(user: User, redemption_id: int, data: dict) -> dict:
     roles=STAFF_ROLES,
     tag="rewards",
     summary="Mark an approved redemption fulfilled (note or tracking code)",
-    body=FULFIL_BODY,
+    body=FulfilBody,
+    reply=RedemptionReply,
     idempotent=True,
 )
-def fulfil_redemption(user: User, redemption_id: int, data: dict) -> dict:
-    f = Fields(data)
-    note = f.str("note", max_length=500)
-    f.done()
-    return redemption_json(services.fulfil_redemption(redemption_id, user.id, note))
+def fulfil_redemption(user: User, redemption_id: int, data: FulfilBody) -> RedemptionReply:
+    return redemption_reply(services.fulfil_redemption(redemption_id, user.id, data.note))
 
 
 @endpoint(
@@ -354,10 +314,11 @@ def fulfil_redemption(user: User, redemption_id: int, data: dict) -> dict:
     roles={Role.ADVOCATE},
     tag="rewards",
     summary="Cancel your own redemption while it is requested (refunds once)",
+    reply=RedemptionReply,
     idempotent=True,
 )
-def cancel_redemption(user: User, redemption_id: int) -> dict:
-    return redemption_json(services.cancel_redemption(redemption_id, _own_advocate(user).id))
+def cancel_redemption(user: User, redemption_id: int) -> RedemptionReply:
+    return redemption_reply(services.cancel_redemption(redemption_id, _own_advocate(user).id))
 
 
 __all__ = ["STAFF_ROLES", "bp"]

@@ -12,19 +12,20 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from hub.audit import record_audit
+from hub.contracts import Body, patch_of
 from hub.db import locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
+from hub.fields import Flag, MultiLine, OneLine, OneOf, WholeNumber, read
 from hub.markup import render_markdown
 from hub.models import Advocate, Tier
 from hub.queue import call_after_commit
-from hub.validation import Fields
 from rewards import tiers
 from rewards.models import HOLDING_STATUSES, Redemption, Reward, RewardKind
 
@@ -48,48 +49,42 @@ _ATTRS = {
     "requires_approval": "requires_approval",
     "active": "is_active",
 }
-_NULLABLE_INTS = {"stock": (0, MAX_STOCK), "per_advocate_limit": (1, MAX_LIMIT)}
+
+
+class RewardBody(Body):
+    """A catalog item as staff write it (API body or the admin form). `stock` and
+    `per_advocate_limit` null mean unlimited; `min_tier` null means everyone (Bronze)."""
+
+    name: Annotated[str, OneLine(120)]
+    description: Annotated[str | None, MultiLine(MAX_DESCRIPTION)] = None
+    kind: Annotated[RewardKind, OneOf(RewardKind)]
+    points_cost: Annotated[int, WholeNumber(1, MAX_COST)]
+    stock: Annotated[int | None, WholeNumber(0, MAX_STOCK)] = None
+    min_tier: Annotated[Tier | None, OneOf(Tier)] = None
+    per_advocate_limit: Annotated[int | None, WholeNumber(1, MAX_LIMIT)] = None
+    requires_approval: Annotated[bool, Flag()] = False
+    active: Annotated[bool, Flag()] = True
+
+
+RewardPatch = patch_of(RewardBody)
+
+
+def reward_values(body: Body, *, partial: bool) -> dict[str, Any]:
+    """The fields of a RewardBody (all) or a RewardPatch (those sent) as the catalog's values:
+    no description is an empty one, no minimum tier is Bronze."""
+    names = body.model_fields_set if partial else set(type(body).model_fields)
+    values = {name: getattr(body, name) for name in names}
+    if "description" in values and values["description"] is None:
+        values["description"] = ""
+    if "min_tier" in values and values["min_tier"] is None:
+        values["min_tier"] = Tier.BRONZE
+    return values
 
 
 def read_reward_input(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validate a reward body (JSON or form). Returns only the keys given (all required ones
-    when creating); `stock`/`per_advocate_limit` None mean unlimited. Raises ValidationFailed."""
-    f = Fields(data)
-    out: dict[str, Any] = {}
-
-    def wanted(name: str, required: bool = False) -> bool:
-        return name in data or (required and not partial)
-
-    if wanted("name", True):
-        out["name"] = f.str("name", required=True, max_length=120)
-    if wanted("description"):
-        value = data.get("description")
-        out["description"] = "" if value is None else f.str("description", max_length=MAX_DESCRIPTION, default="")
-    if wanted("kind", True):
-        out["kind"] = f.choice("kind", [k.value for k in RewardKind], required=True)
-    if wanted("points_cost", True):
-        out["points_cost"] = f.int("points_cost", required=True, minimum=1, maximum=MAX_COST)
-    for name, (low, high) in _NULLABLE_INTS.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if value is None:
-            out[name] = None
-        elif isinstance(value, str) and not value.strip():
-            f.errors.setdefault(name, "A whole number, or null for no limit.")
-        else:
-            out[name] = f.int(name, required=True, minimum=low, maximum=high)
-    if wanted("min_tier"):
-        out["min_tier"] = (
-            Tier.BRONZE.value
-            if data.get("min_tier") is None
-            else f.choice("min_tier", [t.value for t in Tier], required=True)
-        )
-    for name in ("requires_approval", "active"):
-        if wanted(name):
-            out[name] = f.bool(name, required=True)
-    f.done()
-    return out
+    """A reward body (JSON or form) read through RewardBody, or RewardPatch when `partial`:
+    the values given (every field when creating). Raises ValidationFailed."""
+    return reward_values(read(RewardPatch if partial else RewardBody, data), partial=partial)
 
 
 def _snapshot(reward: Reward) -> dict[str, Any]:

@@ -9,15 +9,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import roles_required
+from hub.contracts import PageQuery, read_or_400
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 from rewards import catalog, services, tiers
 from rewards.badges import badges_of
+from rewards.contracts import LeaderboardPageQuery, RedeemForm
 from rewards.leaderboard_view import leaderboard_payload
 from rewards.models import RedemptionStatus
 
@@ -68,12 +69,8 @@ def my_summary():
 @bp.get("/leaderboard")
 @roles_required(*ALL_ROLES)
 def leaderboard_page():
-    f = Fields(request.args)
-    period = f.choice("period", list(PERIOD_LABELS), default="all")
-    group = f.str("group", max_length=80)
-    page = f.int("page", minimum=1, maximum=10_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(LeaderboardPageQuery, request.args)
+    period, group, page = args.period, args.group, args.page
     board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     from rewards.leaderboard import count_ranked
     from rewards.leaderboard_view import resolve_group
@@ -101,10 +98,7 @@ def leaderboard_page():
 @roles_required(*ALL_ROLES)
 def leaderboard_widget():
     """The home page's top-5 board; its period tabs swap it in place."""
-    f = Fields(request.args)
-    period = f.choice("period", list(PERIOD_LABELS), default="all")
-    if f.errors:
-        abort(400)
+    period = read_or_400(LeaderboardPageQuery, request.args).period
     board = leaderboard_payload(current_user, period, None, 5)
     return render_template("rewards/_widget.html", board=board, period=period, period_labels=PERIOD_LABELS)
 
@@ -113,10 +107,7 @@ def leaderboard_widget():
 @roles_required(Role.ADVOCATE)
 def my_activity():
     advocate = current_user.advocate
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     entries, total = services.ledger_page(advocate.id, page, 50)
     return render_page_or_partial(
         "rewards/activity.html",
@@ -184,13 +175,8 @@ def confirm_redeem(reward_id: int):
 
 def _redeem_input() -> tuple[int, str, str]:
     """(the confirmed cost, the form's request key, the note) from the confirm form, or 400."""
-    f = Fields(request.form)
-    cost = f.int("confirmed_cost", required=True, minimum=1, maximum=catalog.MAX_COST)
-    key = f.str("request_key", required=True, max_length=64)
-    note = f.str("note", max_length=500, default="")
-    if f.errors or not all(c in "0123456789abcdef" for c in key):
-        abort(400)
-    return cost, key, note
+    form = read_or_400(RedeemForm, request.form)
+    return form.confirmed_cost, form.request_key, form.note or ""
 
 
 def _redeem_refused(exc: VouchError, reward_id: int):
@@ -215,10 +201,7 @@ def redeem(reward_id: int):
 @bp.get("/me/redemptions")
 @roles_required(Role.ADVOCATE)
 def my_redemptions():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     items, total = services.redemptions_page(page, 50, advocate_id=_advocate().id)
     return render_template(
         "rewards/redemptions.html",

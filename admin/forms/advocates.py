@@ -3,27 +3,39 @@ choices use the {value: label} shorthand (tuples are deprecated since WTForms 3.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms import SelectField, StringField
+from wtforms.validators import Optional
+from wtforms.widgets import NumberInput
 
-from hub.models import COMPANY_SIZES, Role
+from hub.accounts import AdvocateProfile, GroupDescription, GroupName
+from hub.contracts import PageQuery
+from hub.fields import ROW_ID, Conforms, OneLine, OneOf, WholeNumber
+from hub.models import COMPANY_SIZES, Role, Tier
 from rewards.ledger import MAX_DELTA
+from rewards.services import Adjustment
+
+# The form sends text; the API a JSON number (Adjustment.points refuses quoted numbers there).
+Points = Annotated[int, WholeNumber(-MAX_DELTA, MAX_DELTA)]
 
 
 class InviteForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    """An invitation: the profile's fields through AdvocateProfile's types (as the API's body)."""
+
+    email = StringField("Email", validators=[Conforms.of(AdvocateProfile, "email")])
+    name = StringField("Name", validators=[Conforms.of(AdvocateProfile, "name")])
     role = SelectField("Role", choices={r.value: r.value.title() for r in Role}, default="advocate")
-    title = StringField("Title", validators=[Optional(), Length(max=120)])
-    company = StringField("Company", validators=[Optional(), Length(max=160)])
-    industry = StringField("Industry", validators=[Optional(), Length(max=80)])
+    title = StringField("Title", validators=[Conforms.of(AdvocateProfile, "title")])
+    company = StringField("Company", validators=[Conforms.of(AdvocateProfile, "company")])
+    industry = StringField("Industry", validators=[Conforms.of(AdvocateProfile, "industry")])
     company_size = SelectField(
         "Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validators=[Optional()]
     )
-    region = StringField("Region", validators=[Optional(), Length(max=80)])
-    groups = StringField("Groups (comma-separated)", validators=[Optional(), Length(max=500)])
+    region = StringField("Region", validators=[Conforms.of(AdvocateProfile, "region")])
+    groups = StringField("Groups (comma-separated)", validators=[Conforms.of(AdvocateProfile, "groups")])
 
 
 class ImportForm(FlaskForm):
@@ -31,13 +43,20 @@ class ImportForm(FlaskForm):
 
 
 class GroupForm(FlaskForm):
-    name = StringField("Group name", validators=[DataRequired(), Length(max=80)])
-    description = StringField("Description", validators=[Optional(), Length(max=255)])
+    name = StringField("Group name", validators=[Conforms(GroupName)])
+    description = StringField("Description", validators=[Conforms(GroupDescription, required=False)])
 
 
 class AdjustForm(FlaskForm):
-    points = IntegerField(
-        "Points (negative to deduct)",
-        validators=[InputRequired("Enter a whole number."), NumberRange(-MAX_DELTA, MAX_DELTA)],
-    )
-    memo = StringField("Reason", validators=[DataRequired("Say why."), Length(max=255)])
+    """An owner's adjustment, through rewards' Adjustment (as the API's body)."""
+
+    points = StringField("Points (negative to deduct)", widget=NumberInput(), validators=[Conforms(Points)])
+    memo = StringField("Reason", validators=[Conforms.of(Adjustment, "memo")])
+
+
+class AdvocateFilter(PageQuery):
+    """The advocates list: search (name, email, company), tier, group (by id), page."""
+
+    q: Annotated[str | None, OneLine(100)] = None
+    tier: Annotated[Tier | None, OneOf(Tier)] = None
+    group: Annotated[int | None, ROW_ID] = None

@@ -1,18 +1,21 @@
 """Admin forms for the reward catalog and the redemption queue: validation only.
 
-Numbers are read as text here and checked by `rewards.catalog.read_reward_input`, the same
-rules the API applies (blank stock or limit means unlimited).
+Every field goes through `rewards.catalog.RewardBody`'s type, the rules the API applies (numbers
+are typed as text; a blank stock or limit means unlimited).
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
-from rewards.catalog import MAX_DESCRIPTION
-from rewards.models import RewardKind
+from hub.contracts import Body, PageQuery
+from hub.fields import Conforms, Flag, OneOf
+from rewards.catalog import RewardBody
+from rewards.models import RedemptionStatus, RewardKind
 
 KIND_LABELS = {
     "swag": "Swag",
@@ -24,34 +27,44 @@ KIND_LABELS = {
 
 
 class RewardForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    description = TextAreaField("Description (Markdown)", validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    name = StringField("Name", validators=[Conforms.of(RewardBody, "name")])
+    description = TextAreaField("Description (Markdown)", validators=[Conforms.of(RewardBody, "description")])
     kind = SelectField("Kind", choices={k.value: KIND_LABELS[k.value] for k in RewardKind})
-    points_cost = StringField("Points cost", validators=[DataRequired("Enter a whole number of points.")])
-    stock = StringField("Stock in total (empty = unlimited)", validators=[Optional()])
+    points_cost = StringField("Points cost", validators=[Conforms.of(RewardBody, "points_cost")])
+    stock = StringField("Stock in total (empty = unlimited)", validators=[Conforms.of(RewardBody, "stock")])
     min_tier = SelectField(
         "Minimum tier", choices={"bronze": "Everyone (Bronze)", "silver": "Silver and Gold", "gold": "Gold only"}
     )
-    per_advocate_limit = StringField("Limit per advocate (empty = no limit)", validators=[Optional()])
+    per_advocate_limit = StringField(
+        "Limit per advocate (empty = no limit)", validators=[Conforms.of(RewardBody, "per_advocate_limit")]
+    )
     requires_approval = BooleanField("A manager approves each redemption")
     active = BooleanField("Active (shown to advocates)", default=True)
     image = FileField("Image (PNG, JPEG or WebP, up to 1 MiB)")
     remove_image = BooleanField("Remove the current image")
 
     def values(self) -> dict:
-        """The raw values for read_reward_input (blank numbers mean unlimited)."""
-
-        def blank_none(raw: str | None) -> str | None:
-            return raw.strip() if raw and raw.strip() else None
-
+        """The checked values, for read_reward_input."""
         return {
             "name": self.name.data,
             "description": self.description.data or "",
             "kind": self.kind.data,
-            "points_cost": (self.points_cost.data or "").strip(),
-            "stock": blank_none(self.stock.data),
+            "points_cost": self.points_cost.data,
+            "stock": self.stock.data,
             "min_tier": self.min_tier.data,
-            "per_advocate_limit": blank_none(self.per_advocate_limit.data),
+            "per_advocate_limit": self.per_advocate_limit.data,
             "requires_approval": bool(self.requires_approval.data),
             "active": bool(self.active.data),
         }
+
+
+class ActiveToggle(Body):
+    """Retire (false) or bring back (true) a reward."""
+
+    active: Annotated[bool, Flag()]
+
+
+class RedemptionQueueQuery(PageQuery):
+    """The redemption queue: one status at a time, the requested ones first."""
+
+    status: Annotated[RedemptionStatus, OneOf(RedemptionStatus)] = RedemptionStatus.REQUESTED

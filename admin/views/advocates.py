@@ -9,14 +9,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
-from admin.forms.advocates import AdjustForm, GroupForm, ImportForm, InviteForm
+from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportForm, InviteForm
 from hub import accounts, imports, invitations
+from hub.accounts import AdvocateProfile
+from hub.contracts import read_or_400
 from hub.extensions import db
+from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
-from hub.models import Advocate, Group, Role, Tier, User, advocate_groups
+from hub.models import Advocate, Group, Role, User, advocate_groups
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 from rewards import services as rewards_services
 from rewards.badges import badges_of
 
@@ -26,13 +28,8 @@ PAGE = 50
 @bp.get("/advocates")
 @staff
 def advocates():
-    f = Fields(request.args)
-    q = f.str("q", max_length=100)
-    tier = f.choice("tier", [t.value for t in Tier])
-    group_id = f.int("group", minimum=1)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(AdvocateFilter, request.args)
+    q, tier, group_id, page = args.q, args.tier, args.group, args.page
     query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
     if q:
         like = f"%{q.lower()}%"
@@ -135,7 +132,7 @@ def invite():
         if role is not Role.ADVOCATE and current_user.role is not Role.OWNER:
             form.role.errors.append("Only owners can invite staff.")
         else:
-            profile = accounts.clean_profile({k: form[k].data for k in PROFILE_FIELDS})
+            profile = read(AdvocateProfile, {k: form[k].data for k in PROFILE_FIELDS})
             invitations.invite(profile, current_user.id, role)
             flash(f"Invitation sent to {profile.email} (if they do not have an account yet).", "success")
             return redirect(url_for("admin.advocates"))

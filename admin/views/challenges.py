@@ -9,15 +9,15 @@ from sqlalchemy import select
 
 from admin.console import bp, owner_only, staff
 from challenges import caps, services, verifiers
-from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm
-from challenges.models import ChallengeStatus
+from challenges.contracts import ChallengeListQuery
+from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm, ReviewQueueQuery
+from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 PAGE = 50
 AGES = {0: "Any age", 1: "Waiting 1+ day", 3: "Waiting 3+ days", 7: "Waiting a week+"}
@@ -38,11 +38,8 @@ def _challenge_form(**kwargs) -> ChallengeForm:
 @bp.get("/challenges")
 @staff
 def challenges():
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in ChallengeStatus])
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(ChallengeListQuery, request.args)
+    status, page = args.status, args.page
     items, total = services.list_challenges(status, page, PAGE)
     stats = services.completion_stats([c.id for c in items])
     return render_template(
@@ -62,9 +59,7 @@ def challenges():
 def challenge_new():
     form = _challenge_form()
     if form.validate_on_submit():
-        challenge = services.create_challenge(
-            services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
-        )
+        challenge = services.create_challenge(services.clean_challenge(form.to_data()), current_user.id)
         flash("Draft saved. Publish it when it looks right.", "success")
         return redirect(url_for("admin.challenge_edit", challenge_id=challenge.id))
     return _editor(form, None)
@@ -81,9 +76,7 @@ def challenge_edit(challenge_id: int):
     if request.method == "GET":
         form.fill_from(services.definition_dict(challenge))
     elif form.validate_on_submit():
-        services.update_challenge(
-            challenge_id, services.clean_challenge(form.to_data(), strict_empty=False), current_user.id
-        )
+        services.update_challenge(challenge_id, services.clean_challenge(form.to_data()), current_user.id)
         flash("Challenge saved.", "success")
         return redirect(url_for("admin.challenge_edit", challenge_id=challenge_id))
     return _editor(form, challenge)
@@ -106,7 +99,7 @@ def _editor(form: ChallengeForm, challenge):
 def _preview_of(form: ChallengeForm):
     """(the card as advocates will see it, with warnings) or (None, field problems)."""
     try:
-        inp = services.clean_challenge(form.to_data(), strict_empty=False)
+        inp = services.clean_challenge(form.to_data())
     except ValidationFailed as exc:
         return None, exc.fields
     return {"item": services.preview_challenge(inp), "warnings": services.challenge_warnings(inp)}, None
@@ -154,16 +147,13 @@ def _row(challenge_id: int):
 
 
 def _queue_args() -> dict:
-    f = Fields(request.values)
-    args = {
-        "challenge_id": f.int("challenge", minimum=1),
-        "challenge_type": f.choice("type", list(verifiers.TYPES)),
-        "min_age_days": f.int("age", minimum=0, maximum=3650, default=0),
-        "page": f.int("page", minimum=1, maximum=100_000, default=1),
+    query = read_or_400(ReviewQueueQuery, request.values)
+    return {
+        "challenge_id": query.challenge,
+        "challenge_type": query.type,
+        "min_age_days": query.age,
+        "page": query.page,
     }
-    if f.errors:
-        abort(400)
-    return args
 
 
 def _queue_context(message: str | None = None) -> dict:

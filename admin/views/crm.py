@@ -11,21 +11,18 @@ from challenges.crm import imports, integration, webhooks
 from challenges.crm.forms import IntegrationTokenForm, OpportunityImportForm, WebhookForm
 from challenges.crm.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
+from hub.contracts import PageQuery, read_or_400
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Role
 from hub.queue import enqueue_after_commit
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 PAGE = 50
 
 
 def _crm_page(import_form=None, token_form=None, webhook_form=None, new_token=None, new_secret=None, status=200):
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     total = db.session.scalar(select(func.count()).select_from(Opportunity))
     opportunities = db.session.scalars(
         select(Opportunity)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.console import bp, staff
+from hub.contracts import PageQuery, read_or_400
 from hub.email.models import OutboxEmail
 from hub.email.sending import failed_emails, retry_failed_email
 from hub.extensions import db
 from hub.htmx import is_htmx
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 PAGE = 50
 
@@ -20,10 +20,7 @@ PAGE = 50
 @bp.get("/emails/")
 @staff
 def emails():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     rows, total = failed_emails(page, PAGE)
     counts = dict(db.session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
     return render_template(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from admin.console import bp, staff
+from hub.contracts import PageQuery, read_or_400
 from hub.failed_jobs import failed_jobs, queue_summary, retry_failed_job
 from hub.htmx import is_htmx
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 PAGE = 50
 
@@ -17,10 +17,7 @@ PAGE = 50
 @bp.get("/jobs/")
 @staff
 def failed_jobs_page():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     rows, total = failed_jobs(page, PAGE)
     return render_template(
         "admin/jobs.html", summary=queue_summary(), rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE))

@@ -7,13 +7,15 @@ from flask_login import current_user
 
 from admin.console import bp, staff
 from challenges.references import services
+from challenges.references.contracts import RequestListQuery
 from challenges.references.forms import AssignForm, UnfilledForm
 from challenges.references.models import ReferenceAssignment, ReferenceRequest, RequestStatus
 from challenges.referrals import services as referrals
+from challenges.referrals.contracts import ReferralListQuery
+from hub.contracts import read_or_400
 from hub.extensions import db
 from hub.htmx import is_htmx, render_page_or_partial
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 CANDIDATES_SHOWN = 25
 
@@ -21,11 +23,8 @@ CANDIDATES_SHOWN = 25
 @bp.get("/references")
 @staff
 def references():
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in RequestStatus])
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(RequestListQuery, request.args)
+    status, page = args.status, args.page
     rows, total = services.list_requests(current_user, status, page, 50)
     return render_template(
         "admin/references.html",
@@ -107,11 +106,8 @@ def reference_unfilled(request_id: int):
 @bp.get("/referrals")
 @staff
 def referrals_page():
-    f = Fields(request.args)
-    flagged = f.bool("flagged")
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(ReferralListQuery, request.args)
+    flagged, page = args.flagged, args.page
     rows, total = referrals.list_referrals(None, flagged, page, 50)
     return render_template(
         "admin/referrals.html",

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from admin.console import bp, owner_only
 from challenges.crm import reports
-from challenges.crm.forms import ProgramCostForm
+from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
+from hub.contracts import read_or_400
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 PAGE = 50
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -31,13 +31,10 @@ def csv_safe(value: object) -> object:
 
 
 def _period() -> tuple[dt.date | None, dt.date | None, int]:
-    f = Fields(request.args)
-    since = f.date("from")
-    until = f.date("to")
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors or (since and until and until < since):
+    args = read_or_400(ReportPeriodQuery, request.args)
+    if args.since and args.until and args.until < args.since:
         abort(400)
-    return since, until, page
+    return args.since, args.until, args.page
 
 
 def _names(advocate_ids: list[int]) -> dict[int, str]:

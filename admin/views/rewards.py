@@ -7,12 +7,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.console import bp, staff
-from admin.forms.rewards import RewardForm
+from admin.forms.rewards import ActiveToggle, RedemptionQueueQuery, RewardForm
+from hub.contracts import read_or_400
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 from rewards import catalog, services
 from rewards.models import HOLDING_STATUSES, Redemption, RedemptionStatus, Reward
 
@@ -112,10 +112,7 @@ class _FormData:
 @staff
 def reward_active(reward_id: int):
     """Retire or bring back a reward (htmx swaps its row)."""
-    f = Fields(request.form)
-    active = f.bool("active", required=True)
-    if f.errors:
-        abort(400)
+    active = read_or_400(ActiveToggle, request.form).active
     reward = catalog.set_active(reward_id, active, current_user.id)
     if not is_htmx():
         flash(f"{reward.name} is {'active' if active else 'retired'}.", "success")
@@ -126,11 +123,8 @@ def reward_active(reward_id: int):
 @bp.get("/redemptions")
 @staff
 def redemptions():
-    f = Fields(request.args)
-    status = f.choice("status", [s.value for s in RedemptionStatus], default=RedemptionStatus.REQUESTED.value)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(RedemptionQueueQuery, request.args)
+    status, page = args.status, args.page
     items, total = services.redemptions_page(page, PAGE, status)
     return render_page_or_partial(
         "admin/redemptions.html",

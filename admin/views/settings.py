@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -10,12 +10,12 @@ from admin.console import bp, owner_only
 from admin.forms.settings import TierSettingsForm, TokenForm
 from hub import tokens
 from hub.audit import record_audit
+from hub.contracts import PageQuery, read_or_400
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import ApiToken, AuditEntry, User
 from hub.settings import get_setting, save_setting
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 from rewards import services as rewards_services
 from rewards import tiers
 
@@ -87,10 +87,7 @@ def revoke_token(token_id: int):
 @bp.get("/audit")
 @owner_only
 def audit_log():
-    f = Fields(request.args)
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    page = read_or_400(PageQuery, request.args).page
     total = db.session.scalar(select(func.count()).select_from(AuditEntry))
     rows = db.session.scalars(
         select(AuditEntry)

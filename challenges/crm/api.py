@@ -3,18 +3,25 @@ opportunities, an advocate's impact, and the attribution and program reports."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import request
 from sqlalchemy import func, select
 
 from challenges.crm import integration, opportunities, reports
+from challenges.crm.contracts import (
+    AttributionPage,
+    ImpactReply,
+    OpportunityPage,
+    OpportunityReply,
+    ProgramReport,
+    ProgramReportQuery,
+)
 from challenges.crm.models import Opportunity
-from challenges.values import decimal_text
-from hub.endpoints import api_blueprint, api_error, endpoint, page_args, paginated
+from challenges.crm.opportunities import OpportunityBody
+from hub.contracts import PageQuery
+from hub.endpoints import api_blueprint, api_error, endpoint
+from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Role, User
-from hub.validation import Fields, iso
 
 bp = api_blueprint("crm_api")
 TAG = "crm"
@@ -35,45 +42,24 @@ def _integration_scope():
     return None
 
 
-def opportunity_json(o: Opportunity) -> dict:
-    return {
-        "id": o.id,
-        "external_id": o.external_id,
-        "name": o.name,
-        "account": o.account,
-        "amount": decimal_text(o.amount),
-        "currency": o.currency,
-        "stage": o.stage,
-        "is_closed": o.is_closed,
-        "is_won": o.is_won,
-        "created_date": iso(o.created_date),
-        "close_date": iso(o.close_date),
-        "contact_emails": list(o.contact_emails or []),
-        "referral_id": o.referral_id,
-        "reference_request_ids": list(o.reference_request_ids or []),
-        "updated_at": iso(o.updated_at),
-    }
-
-
-OPPORTUNITY_BODY = {
-    "type": "object",
-    "required": ["external_id", "name", "account", "amount", "currency", "stage", "created_date"],
-    "properties": {
-        "external_id": {"type": "string", "maxLength": 64},
-        "name": {"type": "string", "maxLength": 255},
-        "account": {"type": "string", "maxLength": 160},
-        "amount": {"type": "string", "pattern": r"^\d{1,16}(\.\d{1,2})?$"},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "stage": {"type": "string", "maxLength": 80},
-        "is_closed": {"type": "boolean"},
-        "is_won": {"type": "boolean"},
-        "created_date": {"type": "string", "format": "date"},
-        "close_date": {"type": "string", "format": "date"},
-        "contact_emails": {"type": "array", "items": {"type": "string", "format": "email"}, "maxItems": 50},
-        "referral_id": {"type": "integer", "minimum": 1},
-        "reference_request_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 50},
-    },
-}
+def opportunity_reply(o: Opportunity) -> OpportunityReply:
+    return OpportunityReply(
+        id=o.id,
+        external_id=o.external_id,
+        name=o.name,
+        account=o.account,
+        amount=o.amount,
+        currency=o.currency,
+        stage=o.stage,
+        is_closed=o.is_closed,
+        is_won=o.is_won,
+        created_date=o.created_date,
+        close_date=o.close_date,
+        contact_emails=list(o.contact_emails or []),
+        referral_id=o.referral_id,
+        reference_request_ids=list(o.reference_request_ids or []),
+        updated_at=o.updated_at,
+    )
 
 
 @endpoint(
@@ -81,14 +67,16 @@ OPPORTUNITY_BODY = {
     "/crm/opportunities",
     "POST",
     roles={Role.OWNER},
-    body=OPPORTUNITY_BODY,
+    body=OpportunityBody,
+    reply=OpportunityReply,
+    status=(201, 200),
     idempotent=True,
     tag=TAG,
     summary="Upsert an opportunity by external_id (owner or CRM integration token): 201 created, 200 updated",
 )
-def upsert_opportunity(user: User, data: dict) -> tuple[dict, int]:
+def upsert_opportunity(user: User, data: OpportunityBody) -> tuple[OpportunityReply, int]:
     result = opportunities.upsert_opportunity(opportunities.parse_opportunity(data))
-    return opportunity_json(result.opportunity), 201 if result.created else 200
+    return opportunity_reply(result.opportunity), 201 if result.created else 200
 
 
 @endpoint(
@@ -97,36 +85,45 @@ def upsert_opportunity(user: User, data: dict) -> tuple[dict, int]:
     roles={Role.OWNER, Role.MANAGER},
     tag=TAG,
     summary="Opportunities",
-    query={"page": "integer", "per_page": "integer"},
+    query=PageQuery,
+    reply=OpportunityPage,
 )
-def list_opportunities(user: User) -> dict:
-    page, per_page = page_args()
+def list_opportunities(user: User, args: PageQuery) -> OpportunityPage:
     total = db.session.scalar(select(func.count()).select_from(Opportunity))
     rows = db.session.scalars(
         select(Opportunity)
         .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(args.per_page)
+        .offset(args.offset)
     ).all()
-    return paginated([opportunity_json(o) for o in rows], page, per_page, total)
+    return OpportunityPage.of([opportunity_reply(o) for o in rows], args, total)
 
 
-@endpoint(bp, "/me/impact", roles={Role.ADVOCATE}, tag=TAG, summary="Deals I helped (account and stage, no amounts)")
-def my_impact(user: User) -> dict:
+@endpoint(
+    bp,
+    "/me/impact",
+    roles={Role.ADVOCATE},
+    tag=TAG,
+    summary="Deals I helped (account and stage, no amounts)",
+    reply=ImpactReply,
+)
+def my_impact(user: User) -> ImpactReply:
     deals = reports.deals_helped(user.advocate.id) if user.advocate else []
-    return {
-        "items": [
-            {
-                "account": d.account,
-                "name": d.name,
-                "stage": d.stage,
-                "is_closed": d.is_closed,
-                "is_won": d.is_won,
-                "how": list(d.kinds),
-            }
-            for d in deals
-        ]
-    }
+    return ImpactReply.model_validate(
+        {
+            "items": [
+                {
+                    "account": d.account,
+                    "name": d.name,
+                    "stage": d.stage,
+                    "is_closed": d.is_closed,
+                    "is_won": d.is_won,
+                    "how": list(d.kinds),
+                }
+                for d in deals
+            ]
+        }
+    )
 
 
 @endpoint(
@@ -135,11 +132,11 @@ def my_impact(user: User) -> dict:
     roles={Role.OWNER},
     tag=TAG,
     summary="Attribution per advocate",
-    query={"page": "integer", "per_page": "integer"},
+    query=PageQuery,
+    reply=AttributionPage,
 )
-def attribution_report(user: User) -> dict:
-    page, per_page = page_args()
-    rows, total = reports.per_advocate(limit=per_page, offset=(page - 1) * per_page)
+def attribution_report(user: User, args: PageQuery) -> AttributionPage:
+    rows, total = reports.per_advocate(limit=args.per_page, offset=args.offset)
     names = dict(
         db.session.execute(
             select(Advocate.id, User.name)
@@ -147,7 +144,8 @@ def attribution_report(user: User) -> dict:
             .where(Advocate.id.in_([r.advocate_id for r in rows]))
         ).all()
     )
-    return paginated([reports.attribution_row_json(r, names.get(r.advocate_id)) for r in rows], page, per_page, total)
+    items = [reports.attribution_row_json(r, names.get(r.advocate_id)) for r in rows]
+    return AttributionPage.of(items, args, total)
 
 
 @endpoint(
@@ -156,13 +154,10 @@ def attribution_report(user: User) -> dict:
     roles={Role.OWNER},
     tag=TAG,
     summary="The program report",
-    query={"from": "string", "to": "string"},
+    query=ProgramReportQuery,
+    reply=ProgramReport,
 )
-def program_report(user: User) -> dict:
-    f = Fields(request.args)
-    since: dt.date | None = f.date("from")
-    until: dt.date | None = f.date("to")
-    if since and until and until < since:
-        f.errors.setdefault("to", "Must be on or after `from`.")
-    f.done()
-    return reports.program_report(since, until)
+def program_report(user: User, args: ProgramReportQuery) -> ProgramReport:
+    if args.since and args.until and args.until < args.since:
+        raise ValidationFailed({"to": "Must be on or after `from`."})
+    return ProgramReport.model_validate(reports.program_report(args.since, args.until))

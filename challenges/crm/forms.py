@@ -1,12 +1,17 @@
-"""CRM console forms (CSV import, webhooks, integration token, program cost): rendering and CSRF;
-the services validate."""
+"""CRM console forms (CSV import, webhooks, integration token, program cost): rendering, CSRF and the
+field types (hub.fields) the services read again."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, StringField
-from wtforms.validators import DataRequired, Length
+
+from challenges.crm.contracts import ProgramReportQuery
+from hub.contracts import PageQuery
+from hub.fields import Conforms, Money, OneLine
 
 
 class OpportunityImportForm(FlaskForm):
@@ -14,15 +19,19 @@ class OpportunityImportForm(FlaskForm):
 
 
 class WebhookForm(FlaskForm):
-    url = StringField("Receiver URL", validators=[DataRequired(), Length(max=500)])
+    url = StringField("Receiver URL", validators=[Conforms(Annotated[str, OneLine(500)])])
     referral_created = BooleanField("referral.created", default=True)
     reference_accepted = BooleanField("reference.accepted", default=True)
 
 
 class IntegrationTokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=80)], default="CRM integration")
+    name = StringField("Token name", validators=[Conforms(Annotated[str, OneLine(80)])], default="CRM integration")
 
 
 class ProgramCostForm(FlaskForm):
-    amount = StringField("Program cost", validators=[DataRequired(), Length(max=24)])
-    currency = StringField("Currency", validators=[DataRequired(), Length(max=3)])
+    amount = StringField("Program cost", validators=[Conforms.of(Money, "amount")])
+    currency = StringField("Currency", validators=[Conforms.of(Money, "currency")])
+
+
+class ReportPeriodQuery(ProgramReportQuery, PageQuery):
+    """The reports page: the period (`from`, `to`) and a page of the attribution rows."""

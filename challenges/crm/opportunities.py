@@ -1,4 +1,4 @@
-"""CRM opportunities: validation, and the upsert by external id that API calls and CSV rows both go
+"""CRM opportunities: their input (OpportunityBody), and the upsert by external id that API calls and CSV rows both go
 through (referral points on the way, the attribution tally scheduled after commit)."""
 
 from __future__ import annotations
@@ -7,17 +7,19 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from sqlalchemy import func, literal, select, update
 
 from challenges.crm.models import Opportunity, OpportunityReference
 from challenges.references.models import ReferenceRequest
 from challenges.referrals.models import Referral
-from challenges.values import normalize_email_address, parse_currency, parse_money
+from hub.contracts import Body
 from hub.db import insert_ignore, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
+from hub.fields import ROW_ID, Amount, Currency, Date, Email, Flag, IsoDate, ListOf, OneLine, RowId, read_row
 from hub.queue import enqueue_after_commit
 
 CSV_COLUMNS = (
@@ -37,12 +39,6 @@ CSV_COLUMNS = (
 )
 
 
-TRUE_WORDS = {"true", "1", "yes", "y", "t"}
-
-
-FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
-
-
 @dataclass(frozen=True)
 class OpportunityInput:
     external_id: str
@@ -60,124 +56,61 @@ class OpportunityInput:
     reference_request_ids: tuple[int, ...] = ()
 
 
-def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str], required: bool = True) -> str | None:
-    value = data.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors.setdefault(name, "This field is required.")
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and name == "external_id":
-        value = str(value)
-    if not isinstance(value, str):
-        errors.setdefault(name, "Must be text.")
-        return None
-    if len(value.strip()) > limit:
-        errors.setdefault(name, f"At most {limit} characters.")
-        return None
-    return value.strip()
+def _number_as_text(value: Any) -> Any:
+    """CRMs send numeric ids as JSON numbers: 4711 is the external id "4711"."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-def _bool(data: Mapping[str, Any], name: str, errors: dict[str, str]) -> bool:
-    value = data.get(name)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
-        return value.strip().lower() in TRUE_WORDS
-    errors.setdefault(name, "Must be true or false.")
-    return False
+class OpportunityBody(Body):
+    """An opportunity as the CRM sends it (API body or a CSV row, where a list is one cell,
+    "a@x.com; b@y.com"). Unknown keys are ignored."""
+
+    external_id: Annotated[str, OneLine(64), BeforeValidator(_number_as_text)]
+    name: Annotated[str, OneLine(255)]
+    account: Annotated[str, OneLine(160)]
+    amount: Annotated[Decimal, Amount()]
+    currency: Currency
+    stage: Annotated[str, OneLine(80)]
+    is_closed: Annotated[bool, Flag()] = False
+    is_won: Annotated[bool, Flag()] = False
+    created_date: Date
+    close_date: Annotated[dt.date | None, IsoDate()] = None
+    contact_emails: Annotated[tuple[str, ...], ListOf(Email, max_items=50, split=",;")] = ()
+    referral_id: Annotated[int | None, ROW_ID] = None
+    reference_request_ids: Annotated[
+        tuple[int, ...],
+        ListOf(RowId, max_items=50, split=",;", message="A list of up to 50 reference request ids."),
+    ] = ()
 
 
-def _date(data: Mapping[str, Any], name: str, errors: dict[str, str], required: bool) -> dt.date | None:
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            errors.setdefault(name, "This field is required.")
-        return None
-    if isinstance(value, str) and 10 <= len(value.strip()) <= 40:
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    errors.setdefault(name, "A date like 2026-12-01.")
-    return None
-
-
-def _id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 1 <= value <= 2**31 - 1 else None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 11:
-        return _id(int(value.strip()))
-    return None
-
-
-def _list(value: Any) -> list | None:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
-    return value if isinstance(value, list) else None
-
-
-def parse_opportunity(data: Mapping[str, Any]) -> OpportunityInput:
-    """Validate one opportunity from the API (JSON) or a CSV row; unknown keys are ignored."""
+def parse_opportunity(data: Mapping[str, Any] | OpportunityBody) -> OpportunityInput:
+    """One opportunity (read through OpportunityBody when a mapping: API JSON or a CSV row) whose
+    dates and outcome agree; a closed deal without a close date closed today."""
+    body = data if isinstance(data, OpportunityBody) else read_row(OpportunityBody, data)
     errors: dict[str, str] = {}
-    external_id = _text(data, "external_id", 64, errors)
-    name = _text(data, "name", 255, errors)
-    account = _text(data, "account", 160, errors)
-    stage = _text(data, "stage", 80, errors)
-    amount = parse_money(data.get("amount"), errors, "amount", required=True)
-    currency = parse_currency(data.get("currency"), errors, "currency")
-    if currency is None and "currency" not in errors:
-        errors["currency"] = "This field is required."
-    is_closed = _bool(data, "is_closed", errors)
-    is_won = _bool(data, "is_won", errors)
-    if is_won and not is_closed and "is_won" not in errors and "is_closed" not in errors:
+    if body.is_won and not body.is_closed:
         errors["is_won"] = "A won opportunity is closed: send is_closed true as well."
-    created_date = _date(data, "created_date", errors, required=True)
-    close_date = _date(data, "close_date", errors, required=False)
-    if created_date and close_date and close_date < created_date:
-        errors.setdefault("close_date", "The close date is before the created date.")
-
-    emails: list[str] = []
-    raw_emails = _list(data.get("contact_emails"))
-    if raw_emails is None or len(raw_emails) > 50:
-        errors.setdefault("contact_emails", "A list of up to 50 email addresses.")
-    else:
-        for raw in raw_emails:
-            email = normalize_email_address(raw, errors, "contact_emails")
-            if email:
-                emails.append(email)
-
-    referral_id = None
-    if data.get("referral_id") not in (None, ""):
-        referral_id = _id(data.get("referral_id"))
-        if referral_id is None:
-            errors.setdefault("referral_id", "A referral id (a positive whole number).")
-    raw_refs = _list(data.get("reference_request_ids"))
-    ref_ids = [_id(v) for v in raw_refs] if raw_refs is not None and len(raw_refs) <= 50 else None
-    if ref_ids is None or any(v is None for v in ref_ids):
-        errors.setdefault("reference_request_ids", "A list of up to 50 reference request ids.")
-        ref_ids = []
+    if body.close_date and body.close_date < body.created_date:
+        errors["close_date"] = "The close date is before the created date."
     if errors:
         raise ValidationFailed(errors)
-    if is_closed and close_date is None:
+    close_date = body.close_date
+    if body.is_closed and close_date is None:
         close_date = utcnow().date()
     return OpportunityInput(
-        external_id=external_id,
-        name=name,
-        account=account,
-        amount=amount,
-        currency=currency,
-        stage=stage,
-        is_closed=is_closed,
-        is_won=is_won,
-        created_date=created_date,
+        external_id=body.external_id,
+        name=body.name,
+        account=body.account,
+        amount=body.amount,
+        currency=body.currency,
+        stage=body.stage,
+        is_closed=body.is_closed,
+        is_won=body.is_won,
+        created_date=body.created_date,
         close_date=close_date,
-        contact_emails=tuple(dict.fromkeys(emails)),
-        referral_id=referral_id,
-        reference_request_ids=tuple(sorted(set(ref_ids))),
+        contact_emails=body.contact_emails,
+        referral_id=body.referral_id,
+        reference_request_ids=tuple(sorted(set(body.reference_request_ids))),
     )
 
 

@@ -89,23 +89,16 @@ def attribution_row_json(row: AdvocateAttribution, name: str | None) -> dict:
 
 
 def save_program_cost(amount_raw: object, currency_raw: object, actor_id: int) -> tuple[Decimal, str]:
-    """The owner's program cost (the ROI denominator), audited."""
-    from challenges.values import parse_currency, parse_money
+    """The owner's program cost (the ROI denominator, hub.fields.Money), audited."""
     from hub.audit import record_audit
-    from hub.errors import ValidationFailed
+    from hub.fields import Money, read
     from hub.settings import save_setting
 
-    errors: dict[str, str] = {}
-    amount = parse_money(amount_raw, errors, "amount", required=True)
-    currency = parse_currency(currency_raw, errors, "currency")
-    if currency is None:
-        errors.setdefault("currency", "This field is required.")
-    if errors:
-        raise ValidationFailed(errors)
-    value = {"amount": f"{amount:.2f}", "currency": currency}
+    cost = read(Money, {"amount": amount_raw, "currency": currency_raw})
+    value = {"amount": f"{cost.amount:.2f}", "currency": cost.currency}
     before, _ = save_setting("program_cost", value, actor_id)
     record_audit(actor_id, "settings.program_cost", "setting", "program_cost", before, value)
-    return amount, currency
+    return cost.amount, cost.currency
 
 
 CENT = Decimal("0.01")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from flask import request
+from typing import Any
 
 from challenges.references import services
+from challenges.references.contracts import (
+    AssignBody,
+    MatchesReply,
+    RequestListQuery,
+    RequestPage,
+    RequestReply,
+)
 from challenges.references.models import ReferenceRequest
-from challenges.values import decimal_text
-from hub.endpoints import api_blueprint, endpoint, page_args, paginated
+from challenges.references.services import FeedbackBody, RequestBody, UnfilledBody
+from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
-from hub.validation import Fields, iso
 
 bp = api_blueprint("references_api")
 
@@ -21,28 +27,29 @@ TAG = "references"
 SALES_AND_STAFF = STAFF_ROLES | {Role.SALES}
 
 
-def request_json(rr: ReferenceRequest, viewer: User) -> dict:
+def request_reply(rr: ReferenceRequest, viewer: User, **extra: Any) -> RequestReply:
     """A request as `viewer` may see it: amounts never to advocates; the advocate's contact
     details to sales only once the advocate accepted."""
-    payload = {
+    fields: dict[str, Any] = {
         "id": rr.id,
-        "status": rr.status.value,
+        "status": rr.status,
         "prospect_company": rr.prospect_company,
         "industry": rr.industry,
         "company_size": rr.company_size,
         "region": rr.region,
         "use_case": rr.use_case,
-        "stage": rr.stage.value,
-        "needed_by": iso(rr.needed_by),
-        "format": rr.format.value,
+        "stage": rr.stage,
+        "needed_by": rr.needed_by,
+        "format": rr.format,
         "topics": list(rr.topics or []),
-        "created_at": iso(rr.created_at),
-        "matched_at": iso(rr.matched_at),
-        "accepted_at": iso(rr.accepted_at),
-        "completed_at": iso(rr.completed_at),
+        "created_at": rr.created_at,
+        "matched_at": rr.matched_at,
+        "accepted_at": rr.accepted_at,
+        "completed_at": rr.completed_at,
     }
     if viewer.role is Role.ADVOCATE:
-        return payload | {"feedback": {"helped": rr.feedback_helped} if rr.completed_at else None}
+        feedback = {"helped": rr.feedback_helped} if rr.completed_at else None
+        return RequestReply.model_validate(fields | {"feedback": feedback} | extra)
     advocate = None
     if rr.advocate_id is not None and (viewer.role in STAFF_ROLES or rr.contact_visible):
         adv = rr.advocate
@@ -53,41 +60,26 @@ def request_json(rr: ReferenceRequest, viewer: User) -> dict:
             "title": adv.title,
             "company": adv.company,
         }
-    return payload | {
-        "deal_size": decimal_text(rr.deal_amount),
-        "currency": rr.currency,
-        "opportunity_external_id": rr.opportunity_external_id,
-        "requested_by": {"id": rr.requested_by_id, "name": rr.requested_by.name},
-        "advocate": advocate,
-        "unfilled_at": iso(rr.unfilled_at),
-        "unfilled_note": rr.unfilled_note,
-        "alternatives": rr.alternatives or [],
-        "feedback": None
-        if rr.feedback_rating is None
-        else {"rating": rr.feedback_rating, "notes": rr.feedback_notes, "helped": rr.feedback_helped},
-        "completion_id": rr.completion_id if viewer.role in STAFF_ROLES else None,
-        "points_note": rr.points_note if viewer.role in STAFF_ROLES else None,
-    }
-
-
-REQUEST_BODY = {
-    "type": "object",
-    "required": ["prospect_company", "industry", "company_size", "use_case", "stage", "needed_by", "format"],
-    "properties": {
-        "prospect_company": {"type": "string", "maxLength": 160},
-        "industry": {"type": "string", "maxLength": 80},
-        "company_size": {"type": "string", "enum": ["1-50", "51-200", "201-1000", "1001-5000", "5000+"]},
-        "region": {"type": "string", "maxLength": 80},
-        "use_case": {"type": "string", "maxLength": 200},
-        "stage": {"type": "string", "enum": ["evaluation", "poc", "negotiation"]},
-        "deal_size": {"type": "string", "pattern": r"^\d{1,16}(\.\d{1,2})?$"},
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "needed_by": {"type": "string", "format": "date"},
-        "format": {"type": "string", "enum": ["phone", "video", "email"]},
-        "topics": {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": 10},
-        "opportunity_external_id": {"type": "string", "maxLength": 64},
-    },
-}
+    staff = viewer.role in STAFF_ROLES
+    return RequestReply.model_validate(
+        fields
+        | {
+            "deal_size": rr.deal_amount,
+            "currency": rr.currency,
+            "opportunity_external_id": rr.opportunity_external_id,
+            "requested_by": {"id": rr.requested_by_id, "name": rr.requested_by.name},
+            "advocate": advocate,
+            "unfilled_at": rr.unfilled_at,
+            "unfilled_note": rr.unfilled_note,
+            "alternatives": rr.alternatives or [],
+            "feedback": None
+            if rr.feedback_rating is None
+            else {"rating": rr.feedback_rating, "notes": rr.feedback_notes, "helped": rr.feedback_helped},
+            "completion_id": rr.completion_id if staff else None,
+            "points_note": rr.points_note if staff else None,
+        }
+        | extra
+    )
 
 
 @endpoint(
@@ -96,14 +88,15 @@ REQUEST_BODY = {
     "POST",
     roles=SALES_AND_STAFF,
     status=201,
-    body=REQUEST_BODY,
+    body=RequestBody,
+    reply=RequestReply,
     idempotent=True,
     tag=TAG,
     summary="File a reference request",
 )
-def create_reference_request(user: User, data: dict) -> tuple[dict, int]:
+def create_reference_request(user: User, data: RequestBody) -> tuple[RequestReply, int]:
     rr = services.file_request(user.id, services.parse_request(data))
-    return request_json(rr, user), 201
+    return request_reply(rr, user), 201
 
 
 @endpoint(
@@ -112,28 +105,29 @@ def create_reference_request(user: User, data: dict) -> tuple[dict, int]:
     roles=ALL_ROLES,
     tag=TAG,
     summary="Reference requests (own for sales and advocates)",
-    query={"status": "string", "page": "integer", "per_page": "integer"},
+    query=RequestListQuery,
+    reply=RequestPage,
 )
-def list_reference_requests(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    status = f.choice("status", ["open", "matched", "accepted", "completed", "unfilled", "cancelled"])
-    f.done()
+def list_reference_requests(user: User, args: RequestListQuery) -> RequestPage:
     if user.role is Role.ADVOCATE:
         pairs = services.asks_for(user.advocate.id) if user.advocate else []
-        items = [
-            request_json(rr, user) | {"my_answer": a.status.value}
-            for a, rr in pairs
-            if not status or rr.status.value == status
-        ]
-        return paginated(items[(page - 1) * per_page : page * per_page], page, per_page, len(items))
-    rows, total = services.list_requests(user, status, page, per_page)
-    return paginated([request_json(r, user) for r in rows], page, per_page, total)
+        asks = [(a, rr) for a, rr in pairs if not args.status or rr.status == args.status]
+        items = [request_reply(rr, user, my_answer=a.status) for a, rr in args.window(asks)]
+        return RequestPage.of(items, args, len(asks))
+    rows, total = services.list_requests(user, args.status, args.page, args.per_page)
+    return RequestPage.of([request_reply(r, user) for r in rows], args, total)
 
 
-@endpoint(bp, "/reference-requests/<int:request_id>", roles=ALL_ROLES, tag=TAG, summary="One reference request")
-def get_reference_request(user: User, request_id: int) -> dict:
-    return request_json(services.request_for(user, request_id), user)
+@endpoint(
+    bp,
+    "/reference-requests/<int:request_id>",
+    roles=ALL_ROLES,
+    tag=TAG,
+    summary="One reference request",
+    reply=RequestReply,
+)
+def get_reference_request(user: User, request_id: int) -> RequestReply:
+    return request_reply(services.request_for(user, request_id), user)
 
 
 @endpoint(
@@ -142,37 +136,40 @@ def get_reference_request(user: User, request_id: int) -> dict:
     roles=STAFF_ROLES,
     tag=TAG,
     summary="Candidates ranked by fit and days since last tapped, with exclusions",
+    reply=MatchesReply,
 )
-def reference_matches(user: User, request_id: int) -> dict:
+def reference_matches(user: User, request_id: int) -> MatchesReply:
     matches = services.find_matches(request_id)
-    return {
-        "items": [
-            {
-                "advocate_id": c.advocate_id,
-                "name": c.name,
-                "company": c.company,
-                "score": c.score,
-                "reasons": list(c.reasons),
-                "last_tapped_at": iso(c.last_tapped_at),
-            }
-            for c in matches.candidates
-        ],
-        "excluded": {
-            "total": len(matches.exclusions),
-            "by_reason": [{"code": code, "label": label, "count": n} for code, label, n in matches.excluded_counts],
+    return MatchesReply.model_validate(
+        {
             "items": [
                 {
-                    "advocate_id": e.advocate_id,
-                    "name": e.name,
-                    "code": e.code,
-                    "reason": e.label,
-                    "detail": e.detail,
-                    "available_at": iso(e.available_at),
+                    "advocate_id": c.advocate_id,
+                    "name": c.name,
+                    "company": c.company,
+                    "score": c.score,
+                    "reasons": list(c.reasons),
+                    "last_tapped_at": c.last_tapped_at,
                 }
-                for e in matches.exclusions
+                for c in matches.candidates
             ],
-        },
-    }
+            "excluded": {
+                "total": len(matches.exclusions),
+                "by_reason": [{"code": code, "label": label, "count": n} for code, label, n in matches.excluded_counts],
+                "items": [
+                    {
+                        "advocate_id": e.advocate_id,
+                        "name": e.name,
+                        "code": e.code,
+                        "reason": e.label,
+                        "detail": e.detail,
+                        "available_at": e.available_at,
+                    }
+                    for e in matches.exclusions
+                ],
+            },
+        }
+    )
 
 
 @endpoint(
@@ -181,20 +178,18 @@ def reference_matches(user: User, request_id: int) -> dict:
     "POST",
     roles=STAFF_ROLES,
     tag=TAG,
-    body={"type": "object", "required": ["advocate_id"], "properties": {"advocate_id": {"type": "integer"}}},
+    body=AssignBody,
+    reply=RequestReply,
     summary="Ask an advocate (claims their reference-call ask; 409 cap_reached)",
 )
-def assign_reference_request(user: User, request_id: int, data: dict) -> dict:
-    f = Fields(data)
-    advocate_id = f.int("advocate_id", required=True, minimum=1)
-    f.done()
-    return request_json(services.assign(request_id, advocate_id, user.id), user)
+def assign_reference_request(user: User, request_id: int, data: AssignBody) -> RequestReply:
+    return request_reply(services.assign(request_id, data.advocate_id, user.id), user)
 
 
-def _respond(user: User, request_id: int, accept: bool) -> dict:
+def _respond(user: User, request_id: int, accept: bool) -> RequestReply:
     if user.advocate is None:
         raise NotFound("Reference request not found.")
-    return request_json(services.respond(request_id, user.advocate.id, accept), user)
+    return request_reply(services.respond(request_id, user.advocate.id, accept), user)
 
 
 @endpoint(
@@ -204,8 +199,9 @@ def _respond(user: User, request_id: int, accept: bool) -> dict:
     roles={Role.ADVOCATE},
     tag=TAG,
     summary="The asked advocate accepts",
+    reply=RequestReply,
 )
-def accept_reference_request(user: User, request_id: int) -> dict:
+def accept_reference_request(user: User, request_id: int) -> RequestReply:
     return _respond(user, request_id, True)
 
 
@@ -216,8 +212,9 @@ def accept_reference_request(user: User, request_id: int) -> dict:
     roles={Role.ADVOCATE},
     tag=TAG,
     summary="The asked advocate declines (the ask is released)",
+    reply=RequestReply,
 )
-def decline_reference_request(user: User, request_id: int) -> dict:
+def decline_reference_request(user: User, request_id: int) -> RequestReply:
     return _respond(user, request_id, False)
 
 
@@ -227,20 +224,13 @@ def decline_reference_request(user: User, request_id: int) -> dict:
     "POST",
     roles=SALES_AND_STAFF,
     tag=TAG,
-    body={
-        "type": "object",
-        "required": ["rating", "helped"],
-        "properties": {
-            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-            "notes": {"type": "string", "maxLength": 2000},
-            "helped": {"type": "boolean"},
-        },
-    },
+    body=FeedbackBody,
+    reply=RequestReply,
     summary="After the call: rating, notes, helped → completed; the advocate's completion is approved",
 )
-def reference_feedback(user: User, request_id: int, data: dict) -> dict:
+def reference_feedback(user: User, request_id: int, data: FeedbackBody) -> RequestReply:
     services.request_for(user, request_id)
-    return request_json(services.give_feedback(request_id, user, services.parse_feedback(data)), user)
+    return request_reply(services.give_feedback(request_id, user, services.parse_feedback(data)), user)
 
 
 @endpoint(
@@ -249,11 +239,9 @@ def reference_feedback(user: User, request_id: int, data: dict) -> dict:
     "POST",
     roles=STAFF_ROLES,
     tag=TAG,
-    body={"type": "object", "properties": {"note": {"type": "string", "maxLength": 500}}},
+    body=UnfilledBody,
+    reply=RequestReply,
     summary="No match: close as unfilled with suggested alternatives",
 )
-def unfilled_reference_request(user: User, request_id: int, data: dict) -> dict:
-    f = Fields(data)
-    note = f.str("note", max_length=500)
-    f.done()
-    return request_json(services.mark_unfilled(request_id, user.id, note), user)
+def unfilled_reference_request(user: User, request_id: int, data: UnfilledBody) -> RequestReply:
+    return request_reply(services.mark_unfilled(request_id, user.id, data.note), user)

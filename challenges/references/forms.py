@@ -1,12 +1,15 @@
-"""Reference-request forms (filing, feedback, assigning, unfilled): rendering and CSRF; the
-services validate."""
+"""Reference-request forms (filing, feedback, assigning, unfilled): rendering, CSRF, and each field
+through the type of the services' bodies (RequestBody, FeedbackBody, AssignBody, UnfilledBody)."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.widgets import DateInput
 
+from challenges.references.contracts import AssignBody
+from challenges.references.services import FeedbackBody, RequestBody, UnfilledBody
+from hub.fields import Conforms
 from hub.models import COMPANY_SIZES
 
 try:
@@ -26,30 +29,34 @@ STAGES = options([("evaluation", "Evaluation"), ("poc", "Proof of concept"), ("n
 FORMATS = options([("phone", "Phone call"), ("video", "Video call"), ("email", "Email exchange")])
 
 
+def _of(name: str) -> list[Conforms]:
+    return [Conforms.of(RequestBody, name)]
+
+
 class ReferenceRequestForm(FlaskForm):
-    prospect_company = StringField("Prospect company", validators=[DataRequired(), Length(max=160)])
-    industry = StringField("Industry", validators=[DataRequired(), Length(max=80)])
+    prospect_company = StringField("Prospect company", validators=_of("prospect_company"))
+    industry = StringField("Industry", validators=_of("industry"))
     company_size = SelectField("Company size", choices=options([("", "—")] + [(s, s) for s in COMPANY_SIZES]))
-    region = StringField("Region", validators=[Optional(), Length(max=80)])
-    use_case = StringField("Use case", validators=[DataRequired(), Length(max=200)])
+    region = StringField("Region", validators=_of("region"))
+    use_case = StringField("Use case", validators=_of("use_case"))
     stage = SelectField("Deal stage", choices=STAGES)
-    deal_size = StringField("Deal size", validators=[Optional(), Length(max=24)])
-    currency = StringField("Currency", validators=[Optional(), Length(max=3)], default="USD")
-    needed_by = DateField("Needed by", validators=[DataRequired("Choose a date.")])
+    deal_size = StringField("Deal size", validators=_of("deal_size"))
+    currency = StringField("Currency", validators=_of("currency"), default="USD")
+    needed_by = StringField("Needed by", widget=DateInput(), validators=_of("needed_by"))
     format = SelectField("Format", choices=FORMATS)
-    topics = StringField("Topics (comma-separated)", validators=[Optional(), Length(max=900)])
-    opportunity_external_id = StringField("CRM opportunity id", validators=[Optional(), Length(max=64)])
+    topics = StringField("Topics (comma-separated)", validators=_of("topics"))
+    opportunity_external_id = StringField("CRM opportunity id", validators=_of("opportunity_external_id"))
 
 
 class FeedbackForm(FlaskForm):
     rating = SelectField("How did the call go? (1–5)", choices=options([(str(i), str(i)) for i in range(5, 0, -1)]))
     helped = SelectField("Did it help the deal?", choices=options([("true", "Yes"), ("false", "No")]))
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField("Notes", validators=[Conforms.of(FeedbackBody, "notes")])
 
 
 class AssignForm(FlaskForm):
-    advocate_id = HiddenField(validators=[DataRequired()])
+    advocate_id = HiddenField(validators=[Conforms.of(AssignBody, "advocate_id")])
 
 
 class UnfilledForm(FlaskForm):
-    note = TextAreaField("Note for the sales rep", validators=[Optional(), Length(max=500)])
+    note = TextAreaField("Note for the sales rep", validators=[Conforms.of(UnfilledBody, "note")])

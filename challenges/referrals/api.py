@@ -2,46 +2,47 @@
 
 from __future__ import annotations
 
-from flask import request
+from typing import Any
 
 from challenges.referrals import services as referrals
+from challenges.referrals.contracts import ReferralListQuery, ReferralPage, ReferralReply
 from challenges.referrals.models import Referral
-from hub.endpoints import api_blueprint, endpoint, page_args, paginated
+from challenges.referrals.services import ReferralInput
+from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.models import STAFF_ROLES, Role, User
-from hub.validation import Fields, iso
 
 bp = api_blueprint("referrals_api")
 TAG = "referrals"
 
 
-def referral_json(referral: Referral, viewer: User) -> dict:
-    payload = {
+def referral_reply(referral: Referral, viewer: User) -> ReferralReply:
+    fields: dict[str, Any] = {
         "id": referral.id,
-        "status": referral.status.value,
+        "status": referral.status,
         "name": referral.name,
         "email": referral.email,
         "company": referral.company,
         "title": referral.title,
-        "created_at": iso(referral.created_at),
+        "created_at": referral.created_at,
         "earns_points": referral.completion_id is not None and not referral.is_flagged,
         "points": referral.points,
         "bonus_points": referral.bonus_points,
     }
     if referral.is_flagged:
-        payload["message"] = referrals.advocate_message(referral)
+        fields["message"] = referrals.advocate_message(referral)
     if viewer.role in STAFF_ROLES:
-        payload |= {
+        fields |= {
             "advocate_id": referral.advocate_id,
             "notes": referral.notes,
-            "flag_reason": referral.flag_reason.value if referral.flag_reason else None,
-            "flag_reviewed_at": iso(referral.flag_reviewed_at),
+            "flag_reason": referral.flag_reason,
+            "flag_reviewed_at": referral.flag_reviewed_at,
             "completion_id": referral.completion_id,
             "no_points_reason": referral.no_points_reason,
         }
     elif not referral.is_flagged and referral.no_points_reason:
-        payload["message"] = referral.no_points_reason
-    return payload
+        fields["message"] = referral.no_points_reason
+    return ReferralReply.model_validate(fields)
 
 
 @endpoint(
@@ -52,25 +53,15 @@ def referral_json(referral: Referral, viewer: User) -> dict:
     status=201,
     idempotent=True,
     tag=TAG,
-    body={
-        "type": "object",
-        "required": ["name", "email", "company", "consent"],
-        "properties": {
-            "name": {"type": "string", "maxLength": 120},
-            "email": {"type": "string", "format": "email"},
-            "company": {"type": "string", "maxLength": 160},
-            "title": {"type": "string", "maxLength": 120},
-            "notes": {"type": "string", "maxLength": 2000},
-            "consent": {"type": "boolean", "enum": [True]},
-        },
-    },
+    body=ReferralInput,
+    reply=ReferralReply,
     summary="Refer a peer",
 )
-def create_referral(user: User, data: dict) -> tuple[dict, int]:
+def create_referral(user: User, data: ReferralInput) -> tuple[ReferralReply, int]:
     if user.advocate is None:
         raise NotFound("Advocate not found.")
-    referral = referrals.submit_referral(user.advocate.id, referrals.parse_referral(data))
-    return referral_json(referral, user), 201
+    referral = referrals.submit_referral(user.advocate.id, data)
+    return referral_reply(referral, user), 201
 
 
 @endpoint(
@@ -79,14 +70,10 @@ def create_referral(user: User, data: dict) -> tuple[dict, int]:
     roles=STAFF_ROLES | {Role.ADVOCATE},
     tag=TAG,
     summary="Referrals (advocates: their own)",
-    query={"flagged": "boolean", "page": "integer", "per_page": "integer"},
+    query=ReferralListQuery,
+    reply=ReferralPage,
 )
-def list_referrals(user: User) -> dict:
-    page, per_page = page_args()
-    f = Fields(request.args)
-    flagged = f.bool("flagged")
-    f.done()
-    rows, total = referrals.list_referrals(
-        user.advocate.id if user.role is Role.ADVOCATE else None, flagged, page, per_page
-    )
-    return paginated([referral_json(r, user) for r in rows], page, per_page, total)
+def list_referrals(user: User, args: ReferralListQuery) -> ReferralPage:
+    own = user.advocate.id if user.role is Role.ADVOCATE else None
+    rows, total = referrals.list_referrals(own, args.flagged, args.page, args.per_page)
+    return ReferralPage.of([referral_reply(r, user) for r in rows], args, total)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,13 +26,14 @@ from challenges.crm import webhooks
 from challenges.crm.models import Opportunity
 from challenges.models import Completion, CompletionStatus
 from challenges.referrals.models import FlagReason, Referral, ReferralStatus
-from challenges.values import email_key, like_escape, normalize_email_address
+from challenges.values import email_key, like_escape
+from hub.contracts import Body
 from hub.db import locked_row, utcnow
-from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
+from hub.errors import InvalidState, NotFound, VouchError
 from hub.extensions import db
+from hub.fields import Email, Flag, MultiLine, OneLine, PersonName, invalid, read
 from hub.models import Advocate, Invite, User
 from hub.notifications import notify
-from hub.validation import Fields
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
 
@@ -91,33 +93,26 @@ FLAG_TEXT = {
 }
 
 
-@dataclass(frozen=True)
-class ReferralInput:
-    name: str
-    email: str
-    company: str
-    title: str | None
-    notes: str | None
-    consent: bool
+def _agreed(consent: bool) -> bool:
+    if not consent:
+        raise invalid("Confirm that this person agreed to be contacted.")
+    return consent
 
 
-def parse_referral(data: Mapping[str, Any]) -> ReferralInput:
-    """Validate a referral from the form or the API; consent to be contacted is required."""
-    f = Fields(data)
-    errors = f.errors
-    name = f.str("name", required=True, max_length=120)
-    email = normalize_email_address(data.get("email"), errors)
-    company = f.str("company", required=True, max_length=160)
-    title = f.str("title", max_length=120)
-    notes = f.str("notes", max_length=2000)
-    consent = data.get("consent")
-    if isinstance(consent, str):
-        consent = consent.strip().lower() in {"true", "1", "on", "yes", "y"}
-    if consent is not True:
-        errors["consent"] = "Confirm that this person agreed to be contacted."
-    if errors:
-        raise ValidationFailed(errors)
-    return ReferralInput(name=name, email=email, company=company, title=title, notes=notes, consent=True)
+class ReferralInput(Body):
+    """A peer an advocate refers (form or API): they must have agreed to be contacted."""
+
+    name: PersonName
+    email: Email
+    company: Annotated[str, OneLine(160)]
+    title: Annotated[str | None, OneLine(120)] = None
+    notes: Annotated[str | None, MultiLine(2000)] = None
+    consent: Annotated[bool, Flag(), AfterValidator(_agreed)] = Field(False, validate_default=True)
+
+
+def parse_referral(data: Mapping[str, Any] | ReferralInput) -> ReferralInput:
+    """A referral from the form or the API, read through ReferralInput."""
+    return data if isinstance(data, ReferralInput) else read(ReferralInput, data)
 
 
 def _is_existing_person(key: str) -> bool:

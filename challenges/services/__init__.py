@@ -39,7 +39,6 @@ from challenges.services.decisions import (
 )
 from challenges.services.definitions import (
     EDITABLE,
-    INT_FIELDS,
     MAX_DESCRIPTION,
     MAX_EVIDENCE_TEXT,
     MAX_OPTIONS,
@@ -47,7 +46,9 @@ from challenges.services.definitions import (
     MAX_QUESTIONS,
     MAX_REASON,
     MAX_URL,
+    ChallengeBody,
     ChallengeInput,
+    ChallengePatch,
     challenge_warnings,
     clean_challenge,
 )
@@ -73,13 +74,18 @@ from challenges.services.review import (
     preview_challenge,
     review_queue,
 )
-from challenges.services.submissions import EvidenceInput, clean_evidence, schedule_verification, submit_completion
+from challenges.services.submissions import (
+    EvidenceBody,
+    EvidenceInput,
+    clean_evidence,
+    schedule_verification,
+    submit_completion,
+)
 from challenges.services.verification import apply_verdict, send_to_review, start_verification
 
 __all__ = [
     "BADGE_STEPS",
     "EDITABLE",
-    "INT_FIELDS",
     "MAX_BLACKOUTS",
     "MAX_DESCRIPTION",
     "MAX_EVIDENCE_TEXT",
@@ -89,7 +95,10 @@ __all__ = [
     "MAX_REASON",
     "MAX_URL",
     "BulkResult",
+    "ChallengeBody",
     "ChallengeInput",
+    "ChallengePatch",
+    "EvidenceBody",
     "EvidenceInput",
     "FeedItem",
     "PreferencesInput",

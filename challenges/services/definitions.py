@@ -1,5 +1,6 @@
-"""Challenge definitions: the limits of each field, and the validation of a definition from any
-source (form, API, duplicate) into a typed ChallengeInput, with the editor's warnings."""
+"""Challenge definitions: the limits of each field (written once: the API's ChallengeBody and the
+admin form both read them), and the reading of a definition from any source (form, API,
+duplicate) into a typed ChallengeInput, with the editor's warnings."""
 
 from __future__ import annotations
 
@@ -7,17 +8,31 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from sqlalchemy import select
 
 from challenges import verifiers
 from challenges.models import (
     Effort,
 )
+from hub.contracts import Body, patch_of
+from hub.errors import ValidationFailed
 from hub.extensions import db
+from hub.fields import (
+    ROW_ID,
+    IsoDateTime,
+    ListOf,
+    MultiLine,
+    OneLine,
+    OneOf,
+    WholeNumber,
+    first_message,
+    invalid,
+    read,
+)
 from hub.models import Group, Tier
-from hub.validation import Fields
 
 MAX_POINTS = 100_000
 
@@ -38,9 +53,6 @@ MAX_QUESTIONS = 30
 
 
 MAX_OPTIONS = 10
-
-
-INT_FIELDS = ("points", "bonus_points", "question_id", "cooldown_days", "max_per_advocate", "max_total")
 
 
 EDITABLE = (
@@ -93,73 +105,122 @@ class ChallengeInput:
     quiz: dict[str, Any] | None = None
 
 
-def clean_challenge(data: Mapping[str, Any], strict_empty: bool = True) -> ChallengeInput:
-    """Validate a challenge definition; raises ValidationFailed with every field error.
+def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A quiz is one field to the editor: its problems are reported on `quiz`, naming the question."""
+    if value == "" or value == {}:
+        return None
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        loc = exc.errors(include_url=False)[0]["loc"]
+        if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+            raise invalid(f"Question {loc[1] + 1}: {first_message(exc)}") from None
+        raise invalid(f'A quiz is {{"questions": [...]}} with 1 to {MAX_QUESTIONS} questions.') from None
 
-    Unknown keys (status, id, created_by …) are ignored. With `strict_empty` (JSON) an
-    empty string for a number is an error rather than "not given".
-    """
-    f = Fields(data)
-    if strict_empty:
-        for name in INT_FIELDS:
-            if data.get(name) == "":
-                f.errors[name] = "Must be a whole number."
-    title = f.str("title", required=True, max_length=160)
-    ctype = f.choice("type", list(verifiers.TYPES), required=True)
-    spec = verifiers.TYPES.get(ctype) if ctype else None
-    description = f.str("description", max_length=MAX_DESCRIPTION, default="", strip=False)
-    points = f.int("points", required=True, minimum=1, maximum=MAX_POINTS)
-    bonus = f.int("bonus_points", minimum=0, maximum=MAX_POINTS, default=0)
-    question_id = f.int("question_id", minimum=1)
-    effort = f.choice("effort", [e.value for e in Effort], default=spec.effort.value if spec else None)
-    verification = f.choice("verification", list(verifiers.VERIFIERS), default=spec.verification if spec else None)
-    evidence = f.str_list(
-        "evidence", max_items=3, choices=verifiers.EVIDENCE_KINDS, default=list(spec.evidence) if spec else []
-    )
-    domains = f.str_list("allowed_domains", max_items=20, max_length=253, default=[])
-    marker = f.str("marker", max_length=200)
-    cooldown = f.int("cooldown_days", minimum=0, maximum=3650, default=0)
-    per_advocate = f.int("max_per_advocate", minimum=1, maximum=1000, default=1)
-    max_total = f.int("max_total", minimum=1, maximum=1_000_000)
-    starts_at = f.datetime("starts_at")
-    ends_at = f.datetime("ends_at")
-    tiers = f.str_list("target_tiers", max_items=3, choices=[t.value for t in Tier], default=[])
-    groups = f.str_list("target_groups", max_items=50, max_length=80, default=[])
-    quiz = _clean_quiz(data.get("quiz"), ctype, f.errors)
+
+class QuizQuestion(Body):
+    """A question with its options (none: a survey's free-text question) and, in a graded quiz,
+    the position of its right option (0 for the first)."""
+
+    prompt: Annotated[str, OneLine(500)]
+    options: Annotated[
+        tuple[str, ...],
+        ListOf(
+            Annotated[str, OneLine(200)],
+            max_items=MAX_OPTIONS,
+            unique=False,
+            message=f"Up to {MAX_OPTIONS} options of at most 200 characters.",
+        ),
+    ] = ()
+    answer: Annotated[int | None, WholeNumber(0, MAX_OPTIONS - 1)] = None
+
+
+class Quiz(Body):
+    questions: Annotated[list[QuizQuestion], Field(min_length=1, max_length=MAX_QUESTIONS)]
+    pass_mark: Annotated[int | None, WholeNumber(1, MAX_QUESTIONS)] = None
+
+
+class ChallengeBody(Body):
+    """A challenge definition as staff write it (API body or the admin form). Left out, `effort`,
+    `verification` and `evidence` take the type's defaults (challenges.verifiers.TYPES)."""
+
+    title: Annotated[str, OneLine(160)]
+    type: Annotated[str, OneOf(verifiers.TYPES)]
+    description: Annotated[str | None, MultiLine(MAX_DESCRIPTION, strip=False)] = None
+    points: Annotated[int, WholeNumber(1, MAX_POINTS)]
+    bonus_points: Annotated[int | None, WholeNumber(0, MAX_POINTS)] = None
+    question_id: Annotated[int | None, ROW_ID] = None
+    effort: Annotated[Effort | None, OneOf(Effort)] = None
+    verification: Annotated[str | None, OneOf(verifiers.VERIFIERS)] = None
+    evidence: Annotated[
+        tuple[str, ...] | None, ListOf(Annotated[str, OneOf(verifiers.EVIDENCE_KINDS)], max_items=3)
+    ] = None
+    allowed_domains: Annotated[
+        tuple[str, ...],
+        ListOf(Annotated[str, OneLine(253)], max_items=20, message="Up to 20 domain names like g2.com."),
+    ] = ()
+    marker: Annotated[str | None, OneLine(200)] = None
+    cooldown_days: Annotated[int | None, WholeNumber(0, 3650)] = None
+    max_per_advocate: Annotated[int | None, WholeNumber(1, 1000)] = None
+    max_total: Annotated[int | None, WholeNumber(1, 1_000_000)] = None
+    starts_at: Annotated[dt.datetime | None, IsoDateTime()] = None
+    ends_at: Annotated[dt.datetime | None, IsoDateTime()] = None
+    target_tiers: Annotated[tuple[Tier, ...], ListOf(Annotated[Tier, OneOf(Tier)], max_items=3)] = ()
+    target_groups: Annotated[
+        tuple[str, ...],
+        ListOf(Annotated[str, OneLine(80)], max_items=50, message="Up to 50 group names of at most 80 characters."),
+    ] = ()
+    quiz: Annotated[Quiz | None, WrapValidator(_quiz_as_one_field)] = None
+
+
+ChallengePatch = patch_of(ChallengeBody)
+
+
+def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
+    """A challenge definition (read through ChallengeBody when a mapping) checked against the
+    rules that need its type or the database: the type's defaults, allowed domains, the dates in
+    order, known groups, a graded quiz's answers. Raises ValidationFailed with every field error.
+    Unknown keys (status, id, created_by …) are ignored."""
+    body = data if isinstance(data, ChallengeBody) else read(ChallengeBody, data)
+    spec = verifiers.TYPES[body.type]
+    errors: dict[str, str] = {}
     clean_domains = []
-    for domain in domains or []:
+    for domain in body.allowed_domains:
         d = domain.lower().strip().rstrip(".")
         d = re.sub(r"^https?://", "", d).split("/")[0]
         if not _DOMAIN.match(d):
-            f.errors.setdefault("allowed_domains", f"“{domain}” is not a domain name like g2.com.")
+            errors.setdefault("allowed_domains", f"“{domain}” is not a domain name like g2.com.")
         clean_domains.append(d)
-    if starts_at and ends_at and ends_at <= starts_at:
-        f.errors.setdefault("ends_at", "The end must be after the start.")
+    if body.starts_at and body.ends_at and body.ends_at <= body.starts_at:
+        errors["ends_at"] = "The end must be after the start."
+    groups = list(body.target_groups)
     if groups:
         known = {g.lower(): g for g in db.session.scalars(select(Group.name))}
         unknown = [g for g in groups if g.lower() not in known]
         if unknown:
-            f.errors.setdefault("target_groups", f"Unknown group: {', '.join(unknown)}.")
+            errors["target_groups"] = f"Unknown group: {', '.join(unknown)}."
         groups = [known.get(g.lower(), g) for g in groups]
-    f.done()
+    quiz = _quiz_rules(body.quiz, graded=body.type == "quiz", errors=errors)
+    if errors:
+        raise ValidationFailed(errors)
     return ChallengeInput(
-        title=title,
-        type=ctype,
-        description=description or "",
-        points=points,
-        effort=Effort(effort),
-        verification=verification,
-        evidence=tuple(evidence),
-        bonus_points=bonus,
-        question_id=question_id,
+        title=body.title,
+        type=body.type,
+        description=body.description or "",
+        points=body.points,
+        effort=body.effort or spec.effort,
+        verification=body.verification or spec.verification,
+        evidence=body.evidence if body.evidence is not None else tuple(spec.evidence),
+        bonus_points=body.bonus_points or 0,
+        question_id=body.question_id,
         allowed_domains=tuple(dict.fromkeys(clean_domains)),
-        marker=marker or None,
-        cooldown_days=cooldown,
-        max_per_advocate=per_advocate,
-        max_total=max_total,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        target_tiers=tuple(tiers),
+        marker=body.marker,
+        cooldown_days=body.cooldown_days or 0,
+        max_per_advocate=body.max_per_advocate if body.max_per_advocate is not None else 1,
+        max_total=body.max_total,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        target_tiers=tuple(str(t) for t in body.target_tiers),
         target_groups=tuple(groups),
         quiz=quiz,
     )
@@ -177,49 +238,25 @@ def challenge_warnings(inp: ChallengeInput) -> list[str]:
     return warnings
 
 
-def _clean_quiz(raw: Any, ctype: str | None, errors: dict[str, str]) -> dict[str, Any] | None:
-    if raw is None or raw == "" or raw == {}:
+def _quiz_rules(quiz: Quiz | None, *, graded: bool, errors: dict[str, str]) -> dict[str, Any] | None:
+    """The stored quiz: a graded one (type `quiz`) needs two options and the right one's position
+    per question, and a pass mark within its questions; a survey keeps neither."""
+    if quiz is None:
         return None
-    graded = ctype == "quiz"
-    problem = None
-    questions = raw.get("questions") if isinstance(raw, dict) else None
-    if not isinstance(questions, list) or not 1 <= len(questions) <= MAX_QUESTIONS:
-        problem = f'A quiz is {{"questions": [...]}} with 1 to {MAX_QUESTIONS} questions.'
-    clean: list[dict[str, Any]] = []
-    for n, q in enumerate(questions or [], start=1):
-        if problem:
-            break
-        prompt = q.get("prompt") if isinstance(q, dict) else None
-        options = q.get("options", []) if isinstance(q, dict) else None
-        answer = q.get("answer") if isinstance(q, dict) else None
-        if not isinstance(prompt, str) or not 0 < len(prompt.strip()) <= 500:
-            problem = f"Question {n} needs a prompt of at most 500 characters."
-        elif (
-            not isinstance(options, list)
-            or len(options) > MAX_OPTIONS
-            or not all(isinstance(o, str) and 0 < len(o.strip()) <= 200 for o in options)
-        ):
-            problem = f"Question {n}: up to {MAX_OPTIONS} options of at most 200 characters."
-        elif graded and len(options) < 2:
-            problem = f"Question {n} needs at least two options."
-        elif graded and (isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(options)):
-            problem = f"Question {n} needs the number of its right option (0 for the first)."
-        else:
-            clean.append(
-                {
-                    "prompt": prompt.strip(),
-                    "options": [o.strip() for o in options],
-                    "answer": answer if graded else None,
-                }
-            )
-    pass_mark = raw.get("pass_mark") if isinstance(raw, dict) else None
-    if (
-        not problem
-        and pass_mark is not None
-        and (isinstance(pass_mark, bool) or not isinstance(pass_mark, int) or not 1 <= pass_mark <= len(clean))
-    ):
-        problem = f"The pass mark is a whole number from 1 to {len(clean)}."
-    if problem:
-        errors.setdefault("quiz", problem)
+    for n, q in enumerate(quiz.questions, start=1):
+        if graded and len(q.options) < 2:
+            errors["quiz"] = f"Question {n} needs at least two options."
+            return None
+        if graded and (q.answer is None or not 0 <= q.answer < len(q.options)):
+            errors["quiz"] = f"Question {n} needs the number of its right option (0 for the first)."
+            return None
+    if graded and quiz.pass_mark is not None and quiz.pass_mark > len(quiz.questions):
+        errors["quiz"] = f"The pass mark is a whole number from 1 to {len(quiz.questions)}."
         return None
-    return {"questions": clean, "pass_mark": pass_mark if graded else None}
+    return {
+        "questions": [
+            {"prompt": q.prompt, "options": list(q.options), "answer": q.answer if graded else None}
+            for q in quiz.questions
+        ],
+        "pass_mark": quiz.pass_mark if graded else None,
+    }

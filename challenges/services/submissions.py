@@ -15,8 +15,9 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import WithJsonSchema
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,7 @@ from challenges.models import (
 )
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_URL
 from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
+from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
@@ -37,11 +39,12 @@ from hub.errors import (
     InvalidState,
     LimitReached,
     NotFound,
+    ValidationFailed,
 )
 from hub.extensions import db
+from hub.fields import REQUIRED, MultiLine, OneLine, read
 from hub.models import Advocate
 from hub.queue import enqueue_after_commit
-from hub.validation import Fields
 
 
 @dataclass(frozen=True)
@@ -51,21 +54,36 @@ class EvidenceInput:
     answers: list[Any] | None = None
 
 
-def clean_evidence(challenge: Challenge, data: Mapping[str, Any]) -> EvidenceInput:
-    """Validate what the advocate sent against what the challenge asks for. A link is
-    required when asked for (link checks need it); where a text is asked for, a link alone
-    also does ("tell us what you did, or link to it")."""
-    f = Fields(data)
+class EvidenceBody(Body):
+    """What an advocate sends with a completion; which parts are required depends on the
+    challenge (clean_evidence). `answers`: per question, an option's position or a text."""
+
+    evidence_url: Annotated[str | None, OneLine(MAX_URL)] = None
+    evidence_text: Annotated[str | None, MultiLine(MAX_EVIDENCE_TEXT)] = None
+    answers: Annotated[
+        list[Any] | None,
+        WithJsonSchema({"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}}),
+    ] = None
+
+
+def clean_evidence(challenge: Challenge, data: Mapping[str, Any] | EvidenceBody) -> EvidenceInput:
+    """Check what the advocate sent (read through EvidenceBody when a mapping) against what the
+    challenge asks for. A link is required when asked for (link checks need it); where a text is
+    asked for, a link alone also does ("tell us what you did, or link to it")."""
+    body = data if isinstance(data, EvidenceBody) else read(EvidenceBody, data)
     required = set(challenge.evidence or [])
-    text_or_link = "text" in required and "url" not in required and bool(data.get("evidence_url"))
-    url = f.str("evidence_url", required="url" in required, max_length=MAX_URL)
-    text = f.str("evidence_text", required="text" in required and not text_or_link, max_length=MAX_EVIDENCE_TEXT)
+    errors: dict[str, str] = {}
+    url, text = body.evidence_url, body.evidence_text
+    if url is None and "url" in required:
+        errors["evidence_url"] = REQUIRED
+    link_will_do = "url" not in required and url is not None
+    if text is None and "text" in required and not link_will_do:
+        errors["evidence_text"] = REQUIRED
     if url is not None and not re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.I):
-        f.errors.setdefault("evidence_url", "A link starting with http:// or https://.")
-    answers = None
-    if "answers" in required:
-        answers = _clean_answers(challenge, data.get("answers"), f.errors)
-    f.done()
+        errors["evidence_url"] = "A link starting with http:// or https://."
+    answers = _clean_answers(challenge, body.answers, errors) if "answers" in required else None
+    if errors:
+        raise ValidationFailed(errors)
     return EvidenceInput(url, text, answers)
 
 
@@ -95,7 +113,7 @@ def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> li
 def submit_completion(
     challenge_id: int,
     advocate_id: int,
-    data: Mapping[str, Any] | EvidenceInput,
+    data: Mapping[str, Any] | EvidenceBody | EvidenceInput,
     at: dt.datetime | None = None,
     source_key: str | None = None,
     system: bool = False,

@@ -1,23 +1,23 @@
-"""Community forms: validation only (the services re-check and sanitize)."""
+"""Community forms: validation only, through the same field types as the API
+(hub.community.contracts); the services re-check and sanitize."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
-from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX
-from hub.community.services import TITLE_MIN
+from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
+from hub.fields import Conforms
 
 
 class QuestionForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(min=TITLE_MIN, max=TITLE_MAX)])
-    body = TextAreaField("Details (Markdown)", validators=[DataRequired(), Length(max=BODY_MAX)])
+    title = StringField("Title", validators=[Conforms(QuestionTitle)])
+    body = TextAreaField("Details (Markdown)", validators=[Conforms(MarkdownBody)])
 
 
 class AnswerForm(FlaskForm):
-    body = TextAreaField("Your answer (Markdown)", validators=[DataRequired(), Length(max=BODY_MAX)])
+    body = TextAreaField("Your answer (Markdown)", validators=[Conforms(MarkdownBody)])
 
 
 class HideForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired(), Length(min=3, max=REASON_MAX)])
+    reason = StringField("Reason", validators=[Conforms(HideReason)])

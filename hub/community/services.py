@@ -15,11 +15,13 @@ import re
 from sqlalchemy import update
 
 from hub.audit import record_audit
-from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, Answer, AnswerVote, Question
+from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
+from hub.community.models import Answer, AnswerVote, Question
 from hub.community.reads import POSTER_ROLES, is_moderator, visible_answer, visible_question
 from hub.db import insert_ignore, utcnow
 from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
+from hub.fields import read_value
 from hub.hooks import hooks
 from hub.markup import render_markdown
 from hub.models import Advocate, Role, User
@@ -30,16 +32,10 @@ from hub.signals import answer_accepted, answer_upvote_threshold
 UPVOTE_THRESHOLD = 3
 
 
-TITLE_MIN = 5
-
-
 def clean_body(body: object, field: str = "body") -> tuple[str, str]:
-    """Markdown source and its sanitized HTML; refuses empty, oversized or all-unsafe text."""
-    if not isinstance(body, str) or not body.strip():
-        raise ValidationFailed({field: "Write something."})
-    text = body.strip()
-    if len(text) > BODY_MAX:
-        raise ValidationFailed({field: f"At most {BODY_MAX:,} characters."})
+    """Markdown source (hub.community.contracts.MarkdownBody) and its sanitized HTML; refuses
+    empty, oversized or all-unsafe text."""
+    text = read_value(MarkdownBody, body, field)
     html = render_markdown(text).strip()
     if not html:
         raise ValidationFailed({field: "Nothing is left once unsafe markup is removed."})
@@ -47,21 +43,12 @@ def clean_body(body: object, field: str = "body") -> tuple[str, str]:
 
 
 def clean_title(title: object) -> str:
-    if not isinstance(title, str) or not title.strip():
-        raise ValidationFailed({"title": "Give your question a title."})
-    text = " ".join(title.split())
-    if not TITLE_MIN <= len(text) <= TITLE_MAX:
-        raise ValidationFailed({"title": f"Between {TITLE_MIN} and {TITLE_MAX} characters."})
-    return text
+    """A question's title on one line, runs of spaces and line breaks folded into one space."""
+    return read_value(QuestionTitle, " ".join(title.split()) if isinstance(title, str) else title, "title")
 
 
 def clean_reason(reason: object) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if len(text) < 3:
-        raise ValidationFailed({"reason": "Say why (the author's post stays in the audit log)."})
-    if len(text) > REASON_MAX:
-        raise ValidationFailed({"reason": f"At most {REASON_MAX} characters."})
-    return text
+    return read_value(HideReason, reason, "reason")
 
 
 def ask_question(author: User, title: object, body: object) -> Question:

@@ -7,19 +7,20 @@ same partial with a message (200), per hub.htmx.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub.auth import roles_required
 from hub.community import reads, services
+from hub.community.contracts import QuestionListQuery
 from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
+from hub.contracts import read_or_400
 from hub.extensions import limiter
 from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES
 from hub.transactions import refusal_renders
-from hub.validation import Fields
 
 bp = Blueprint("community", __name__, url_prefix="/community")
 
@@ -31,13 +32,8 @@ POST_LIMIT = "30/minute;300/day"
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def index():
-    f = Fields(request.args)
-    q = f.str("q", max_length=100)
-    filter_by = f.choice("filter", reads.FILTERS, default="all")
-    sort = f.choice("sort", reads.SORTS, default="newest")
-    page = f.int("page", minimum=1, maximum=100_000, default=1)
-    if f.errors:
-        abort(400)
+    args = read_or_400(QuestionListQuery, request.args)
+    q, filter_by, sort, page = args.q, args.filter, args.sort, args.page
     rows, total = reads.list_questions(current_user, q, filter_by, sort, page, PAGE_SIZE)
     return render_page_or_partial(
         "community/index.html",

@@ -3,46 +3,40 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from hub.audit import record_audit
+from hub.contracts import Body
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
+from hub.fields import OneLine, WholeNumber, invalid, read
 from hub.models import Advocate
 from hub.notifications import notify
 from rewards.ledger import MAX_DELTA, post_entry
 from rewards.models import EntryKind, LedgerEntry
 
 
-@dataclass(frozen=True)
-class Adjustment:
-    """A checked adjustment: a non-zero whole number of points and the reason shown to the advocate."""
+def _not_zero(points: int) -> int:
+    if points == 0:
+        raise invalid("Must not be zero.")
+    return points
 
-    points: int
-    memo: str
+
+class Adjustment(Body):
+    """An owner's adjustment (form or API alike): a non-zero whole number of points within
+    ±MAX_DELTA (a JSON number: "100" in quotes is refused, as the ledger takes no guesses), and
+    the reason shown to the advocate and in the audit log."""
+
+    points: Annotated[int, WholeNumber(-MAX_DELTA, MAX_DELTA, from_text=False), AfterValidator(_not_zero)]
+    memo: Annotated[str, OneLine(255, missing="Say why (it is shown to the advocate and in the audit log).")]
 
 
 def validate_adjustment(raw_points: object, raw_memo: object) -> Adjustment:
-    """The points and memo of an owner's adjustment, checked (form or API alike).
-
-    Raises ValidationFailed with `points` / `memo` field errors: points must be a whole,
-    non-zero number within ±MAX_DELTA; the memo 1–255 characters after trimming."""
-    errors: dict[str, str] = {}
-    points = raw_points
-    if isinstance(points, bool) or not isinstance(points, int):
-        errors["points"] = "Must be a whole number of points."
-    elif points == 0:
-        errors["points"] = "Must not be zero."
-    elif abs(points) > MAX_DELTA:
-        errors["points"] = f"Must be between -{MAX_DELTA:,} and {MAX_DELTA:,}."
-    memo = raw_memo.strip() if isinstance(raw_memo, str) else ""
-    if not memo:
-        errors["memo"] = "Say why (it is shown to the advocate and in the audit log)."
-    elif len(memo) > 255:
-        errors["memo"] = "At most 255 characters."
-    if errors:
-        raise ValidationFailed(errors)
-    return Adjustment(points, memo)
+    """The points and memo of an owner's adjustment, read through Adjustment. Raises
+    ValidationFailed with `points` / `memo` field errors."""
+    return read(Adjustment, {"points": raw_points, "memo": raw_memo})
 
 
 def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int) -> LedgerEntry:

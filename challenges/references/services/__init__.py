@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from challenges.references.services.assignments import (
     ASSIGNMENT_SOURCE,
+    FeedbackBody,
     FeedbackInput,
+    UnfilledBody,
     accepted_event,
     assign,
     complete_reference_call,
@@ -25,6 +27,7 @@ from challenges.references.services.candidates import Matches, alternatives_for,
 from challenges.references.services.requests import (
     MAX_TOPICS,
     FillMetrics,
+    RequestBody,
     RequestInput,
     asks_for,
     assignment_of,
@@ -38,10 +41,13 @@ from challenges.references.services.requests import (
 __all__ = [
     "ASSIGNMENT_SOURCE",
     "MAX_TOPICS",
+    "FeedbackBody",
     "FeedbackInput",
     "FillMetrics",
     "Matches",
+    "RequestBody",
     "RequestInput",
+    "UnfilledBody",
     "accepted_event",
     "alternatives_for",
     "asks_for",

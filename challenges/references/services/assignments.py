@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -31,10 +31,12 @@ from challenges.references.models import (
 )
 from challenges.references.services.candidates import alternatives_for
 from challenges.references.services.requests import assignment_of
+from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
+from hub.fields import Flag, MultiLine, WholeNumber, read, read_value
 from hub.models import STAFF_ROLES, Advocate, User
 from hub.notifications import notify
 from rewards.badges import award_badge
@@ -177,26 +179,18 @@ class FeedbackInput:
     helped: bool
 
 
-def parse_feedback(data: Mapping[str, Any]) -> FeedbackInput:
-    errors: dict[str, str] = {}
-    rating = data.get("rating")
-    if isinstance(rating, str) and rating.strip().isdigit():
-        rating = int(rating.strip())
-    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        errors["rating"] = "A whole number from 1 to 5."
-    notes = data.get("notes")
-    if notes is not None and not isinstance(notes, str):
-        errors["notes"] = "Must be text."
-    elif isinstance(notes, str) and len(notes.strip()) > 2000:
-        errors["notes"] = "At most 2,000 characters."
-    helped = data.get("helped")
-    if isinstance(helped, str) and helped.strip().lower() in {"true", "false", "yes", "no", "1", "0", "on"}:
-        helped = helped.strip().lower() in {"true", "yes", "1", "on"}
-    if not isinstance(helped, bool):
-        errors["helped"] = "Say whether the call helped (true or false)."
-    if errors:
-        raise ValidationFailed(errors)
-    return FeedbackInput(rating, (notes or "").strip() or None, helped)
+class FeedbackBody(Body):
+    """After the call: a rating from 1 to 5, notes, and whether it helped the deal."""
+
+    rating: Annotated[int, WholeNumber(1, 5)]
+    notes: Annotated[str | None, MultiLine(2000)] = None
+    helped: Annotated[bool, Flag()]
+
+
+def parse_feedback(data: Mapping[str, Any] | FeedbackBody) -> FeedbackInput:
+    """Feedback from the form or the API, read through FeedbackBody."""
+    body = data if isinstance(data, FeedbackBody) else read(FeedbackBody, data)
+    return FeedbackInput(body.rating, body.notes, body.helped)
 
 
 def give_feedback(request_id: int, user: User, item: FeedbackInput, at: dt.datetime | None = None) -> ReferenceRequest:
@@ -248,10 +242,18 @@ def give_feedback(request_id: int, user: User, item: FeedbackInput, at: dt.datet
     return request
 
 
+UnfilledNote = Annotated[str | None, MultiLine(500)]
+
+
+class UnfilledBody(Body):
+    """A note for the sales rep on why no advocate could take it."""
+
+    note: UnfilledNote = None
+
+
 def mark_unfilled(request_id: int, actor_id: int, note: str | None) -> ReferenceRequest:
     """No advocate can take it: close it as unfilled and suggest what sales can use instead."""
-    if note is not None and len(note) > 500:
-        raise ValidationFailed({"note": "At most 500 characters."})
+    note = read_value(UnfilledNote, note, "note")
     request = _locked(request_id)
     if request.status is not RequestStatus.OPEN:
         raise InvalidState(f"Only an open request can be marked unfilled; this one is {request.status.value}.")
@@ -260,7 +262,7 @@ def mark_unfilled(request_id: int, actor_id: int, note: str | None) -> Reference
         RequestStatus.OPEN,
         status=RequestStatus.UNFILLED,
         unfilled_at=utcnow(),
-        unfilled_note=(note or "").strip() or None,
+        unfilled_note=note,
         alternatives=alternatives_for(request),
     )
     notify(

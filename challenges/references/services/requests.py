@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import func, select
 
@@ -19,14 +19,14 @@ from challenges.references.models import (
     ReferenceRequest,
     Stage,
 )
-from challenges.values import parse_currency, parse_money
+from hub.contracts import Body
 from hub.db import insert_ignore, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
+from hub.fields import Amount, CurrencyCode, Date, ListOf, OneLine, OneOf, read
 from hub.models import COMPANY_SIZES, STAFF_ROLES, Role, User
 from hub.notifications import notify
 from hub.settings import get_setting
-from hub.validation import Fields
 
 MAX_TOPICS = 10
 
@@ -47,63 +47,54 @@ class RequestInput:
     opportunity_external_id: str | None
 
 
-def parse_request(data: Mapping[str, Any], today: dt.date | None = None) -> RequestInput:
-    """Validate a reference request from the form or the API (unknown keys are ignored)."""
-    f = Fields(data)
-    errors = f.errors
-    today = today or utcnow().date()
+class RequestBody(Body):
+    """A reference request as sales file it (API body or the form): the prospect, the deal
+    (`deal_size` in `currency`, the program's currency by default) and the call wanted."""
 
-    prospect = f.str("prospect_company", required=True, max_length=160)
-    industry = f.str("industry", required=True, max_length=80)
-    size = f.choice("company_size", COMPANY_SIZES, required=True)
-    region = f.str("region", max_length=80)
-    use_case = f.str("use_case", required=True, max_length=200)
-    stage = f.choice("stage", [s.value for s in Stage], required=True)
-    call_format = f.choice("format", [c.value for c in CallFormat], required=True)
-    amount = parse_money(data.get("deal_size"), errors, "deal_size")
-    program_currency = get_setting("program_cost").get("currency", "USD")
-    currency = parse_currency(
-        data.get("currency"), errors, "currency", default=program_currency if amount is not None else None
-    )
-    needed_by = None
-    raw_date = data.get("needed_by")
-    if raw_date is None or raw_date == "":
-        errors.setdefault("needed_by", "This field is required.")
-    else:
-        try:
-            needed_by = dt.date.fromisoformat(raw_date.strip()[:10]) if isinstance(raw_date, str) else None
-        except ValueError:
-            needed_by = None
-        if needed_by is None:
-            errors.setdefault("needed_by", "A date like 2026-12-01.")
-        elif needed_by < today:
-            errors.setdefault("needed_by", "The date has passed; choose today or later.")
-    topics_raw = data.get("topics") or []
-    if isinstance(topics_raw, str):
-        topics_raw = [t for t in (p.strip() for p in topics_raw.replace(";", ",").split(",")) if t]
-    if (
-        not isinstance(topics_raw, list)
-        or len(topics_raw) > MAX_TOPICS
-        or not all(isinstance(t, str) and 0 < len(t.strip()) <= 80 for t in topics_raw)
-    ):
-        errors.setdefault("topics", f"Up to {MAX_TOPICS} topics of at most 80 characters.")
-        topics_raw = []
-    opportunity = f.str("opportunity_external_id", max_length=64)
-    if errors:
-        raise ValidationFailed(errors)
+    prospect_company: Annotated[str, OneLine(160)]
+    industry: Annotated[str, OneLine(80)]
+    company_size: Annotated[str, OneOf(COMPANY_SIZES)]
+    region: Annotated[str | None, OneLine(80)] = None
+    use_case: Annotated[str, OneLine(200)]
+    stage: Annotated[Stage, OneOf(Stage)]
+    deal_size: Annotated[Decimal | None, Amount()] = None
+    currency: Annotated[str | None, CurrencyCode()] = None
+    needed_by: Date
+    format: Annotated[CallFormat, OneOf(CallFormat)]
+    topics: Annotated[
+        tuple[str, ...],
+        ListOf(
+            Annotated[str, OneLine(80)],
+            max_items=MAX_TOPICS,
+            split=",;",
+            message=f"Up to {MAX_TOPICS} topics of at most 80 characters.",
+        ),
+    ] = ()
+    opportunity_external_id: Annotated[str | None, OneLine(64)] = None
+
+
+def parse_request(data: Mapping[str, Any] | RequestBody, today: dt.date | None = None) -> RequestInput:
+    """A reference request (read through RequestBody when a mapping) whose call is not in the
+    past; an amount without a currency is in the program's currency. Unknown keys are ignored."""
+    body = data if isinstance(data, RequestBody) else read(RequestBody, data)
+    if body.needed_by < (today or utcnow().date()):
+        raise ValidationFailed({"needed_by": "The date has passed; choose today or later."})
+    currency = body.currency
+    if currency is None and body.deal_size is not None:
+        currency = get_setting("program_cost").get("currency", "USD")
     return RequestInput(
-        prospect_company=prospect,
-        industry=industry,
-        company_size=size,
-        region=region,
-        use_case=use_case,
-        stage=Stage(stage),
-        deal_amount=amount,
+        prospect_company=body.prospect_company,
+        industry=body.industry,
+        company_size=body.company_size,
+        region=body.region,
+        use_case=body.use_case,
+        stage=body.stage,
+        deal_amount=body.deal_size,
         currency=currency,
-        needed_by=needed_by,
-        format=CallFormat(call_format),
-        topics=tuple(dict.fromkeys(t.strip() for t in topics_raw)),
-        opportunity_external_id=opportunity,
+        needed_by=body.needed_by,
+        format=body.format,
+        topics=body.topics,
+        opportunity_external_id=body.opportunity_external_id,
     )
 
 

@@ -1,0 +1,225 @@
+"""The bases of every API contract: request bodies (`Body`), query strings (`Query`, `PageQuery`),
+replies (`Reply`, `Page`) and the api.md error shape (`ErrorReply`). Each package's
+`contracts.py` builds its models on these from the field types in `hub.fields`; `hub.endpoints`
+validates requests and writes replies through them, and `/api/v1/openapi.json` publishes them.
+Below the bases: hub's own routes' replies and list query (the caller, advocates, notifications)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+from flask import abort
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    create_model,
+    model_serializer,
+    model_validator,
+)
+from werkzeug.datastructures import MultiDict
+
+from hub.errors import ValidationFailed
+from hub.fields import OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.models import Role, Tier
+
+MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
+
+
+Item = TypeVar("Item")
+
+
+Input = TypeVar("Input", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """A JSON request body. Unknown keys are ignored, so fields a client may not set (`points`,
+    `status`, `advocate_id` smuggled into a body) change nothing."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)  # a field left out is unchanged, not set to a default
+
+
+class _Patch(Body):
+    model_config = ConfigDict(json_schema_extra=_no_defaults)
+
+
+def patch_of(model: type[Body]) -> type[Body]:
+    """The PATCH body of `model`: every field may be left out (unchanged; the instance's
+    `model_fields_set` names those sent), and a sent field passes the same type, so null where
+    the field cannot be null is refused."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        optional = copy.copy(info)
+        optional.default = None
+        fields[name] = (info.annotation, optional)
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__.removesuffix('Body')}Patch",
+        __base__=_Patch,
+        __module__=model.__module__,
+        __doc__=f"Any of {model.__name__}'s fields; those left out stay as they are.",
+        **fields,
+    )
+
+
+class Query(BaseModel):
+    """A query string: a blank parameter (`?status=`) is one not given; unknown ones are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blanks_are_absent(cls, data: Any) -> Any:
+        if isinstance(data, MultiDict):
+            data = data.to_dict()
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
+
+
+class PageQuery(Query):
+    """`?page=1&per_page=50`: pages count from 1, at most 200 items a page."""
+
+    page: Annotated[int, WholeNumber(1, 1_000_000)] = 1
+    per_page: Annotated[int, WholeNumber(1, MAX_PER_PAGE)] = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def window(self, items: list[Item]) -> list[Item]:
+        """This page's slice of a list held whole in memory."""
+        return items[self.offset : self.offset + self.per_page]
+
+
+def read_or_400(model: type[Input], source: Any) -> Input:
+    """For pages: a query string or a small form post through its model, or 400 Bad Request
+    (the pages' own links and forms never send a bad one)."""
+    try:
+        return read(model, source)
+    except ValidationFailed:
+        abort(400)
+
+
+class Reply(BaseModel):
+    """A JSON reply. Fields without a default are always written (null when empty); a field with
+    a default is written only when the reply sets it — the keys only staff see, or only the
+    advocate's feed carries — so the schema lists it as optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    _optional: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._optional = frozenset(name for name, info in cls.model_fields.items() if not info.is_required())
+
+    # No return annotation: pydantic would publish it as the reply's schema instead of the fields.
+    @model_serializer(mode="wrap")
+    def _given_fields(self, handler: SerializerFunctionWrapHandler):
+        data = handler(self)
+        left_out = self._optional - self.model_fields_set
+        if not left_out:
+            return data
+        return {k: v for k, v in data.items() if k not in left_out}
+
+
+class Page(Reply, Generic[Item]):
+    """A page of a list: `{"items": [...], "page": 1, "per_page": 50, "total": N}`."""
+
+    items: list[Item]
+    page: int
+    per_page: int
+    total: int
+
+    @classmethod
+    def of(cls, items: list[Any], query: PageQuery, total: int, **extra: Any) -> Any:
+        return cls(items=items, page=query.page, per_page=query.per_page, total=total, **extra)
+
+
+class ErrorDetail(Reply):
+    """`code` (api.md's snake_case codes), a human `message`, and `fields` ({name: [message]})
+    for validation errors; some refusals add details (e.g. `available_at` with cap_reached)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+
+
+class ErrorReply(Reply):
+    """Every error: `{"error": {"code", "message", "fields"?}}`."""
+
+    error: ErrorDetail
+
+
+# --- hub's own routes: the caller, advocates, notifications ------------------------------------
+
+
+class AdvocateReply(Reply):
+    """api.md's advocate. `badges`, `asks_last_365` and `burnout` are the facts other packages
+    register on hub.hooks."""
+
+    id: int
+    user_id: int
+    name: str
+    email: str
+    title: str | None
+    company: str | None
+    industry: str | None
+    company_size: str | None
+    region: str | None
+    groups: list[str]
+    tier: Tier
+    lifetime_points: int
+    balance: int
+    badges: list[str]
+    asks_last_365: int
+    burnout: str
+    joined_at: Timestamp | None
+    last_activity_at: Timestamp | None
+
+
+class AdvocatePage(Page[AdvocateReply]):
+    pass
+
+
+class AdvocateListQuery(PageQuery):
+    tier: Annotated[Tier | None, OneOf(Tier)] = None
+    group: Annotated[str | None, OneLine(80)] = None
+    q: Annotated[str | None, OneLine(100)] = None
+
+
+class MeReply(Reply):
+    """The caller; advocates also get their advocate object."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    advocate: AdvocateReply | None = None
+
+
+class NotificationReply(Reply):
+    id: int
+    kind: str
+    text: str
+    url: str | None
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+class NotificationPage(Page[NotificationReply]):
+    unread: int
+
+
+class NotificationsRead(Reply):
+    marked: int
+    unread: int

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model, db
 
 
 class Role(enum.StrEnum):
@@ -47,7 +47,7 @@ class Tier(enum.StrEnum):
 COMPANY_SIZES = ("1-50", "51-200", "201-1000", "1001-5000", "5000+")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +87,7 @@ advocate_groups = Table(
 )
 
 
-class Advocate(db.Model):
+class Advocate(Model):
     __tablename__ = "advocates"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_non_negative"),
@@ -124,7 +124,7 @@ class Advocate(db.Model):
         return self.user.name if self.show_on_leaderboard else "Anonymous advocate"
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,7 +135,7 @@ class Group(db.Model):
     advocates: Mapped[list[Advocate]] = relationship(secondary=advocate_groups, back_populates="groups")
 
 
-class Invite(db.Model):
+class Invite(Model):
     """A single-use invitation; the token is stored hashed."""
 
     __tablename__ = "invites"
@@ -152,7 +152,7 @@ class Invite(db.Model):
     used_at: Mapped[dt.datetime | None]
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     __tablename__ = "password_resets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,7 +163,7 @@ class PasswordReset(db.Model):
     used_at: Mapped[dt.datetime | None]
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """Server-side login sessions: logout and password changes end them for real."""
 
     __tablename__ = "user_sessions"
@@ -176,7 +176,7 @@ class UserSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -192,7 +192,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
-class Setting(db.Model):
+class Setting(Model):
     """Owner-editable program settings; code defaults live in hub.settings."""
 
     __tablename__ = "settings"
@@ -203,7 +203,7 @@ class Setting(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,7 +218,7 @@ class AuditEntry(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
@@ -231,7 +231,7 @@ class Notification(db.Model):
     read_at: Mapped[dt.datetime | None]
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's `Idempotency-Key`: claimed before the write, answered with the first response."""
 
     __tablename__ = "idempotency_keys"

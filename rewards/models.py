@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models import Advocate, Tier
 
 
@@ -54,7 +54,7 @@ def lifetime_expression():
     )
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """Append-only. Written only by rewards.ledger; never updated or deleted."""
 
     __tablename__ = "ledger_entries"
@@ -76,7 +76,7 @@ class LedgerEntry(db.Model):
     advocate: Mapped[Advocate] = relationship()
 
 
-class LeaderboardScore(db.Model):
+class LeaderboardScore(Model):
     """Points per (period, advocate): the indexed SQL leaderboard, kept in the ledger's transaction."""
 
     __tablename__ = "leaderboard_scores"
@@ -87,7 +87,7 @@ class LeaderboardScore(db.Model):
     points: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class TierChange(db.Model):
+class TierChange(Model):
     __tablename__ = "tier_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,7 +97,7 @@ class TierChange(db.Model):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class AdvocateBadge(db.Model):
+class AdvocateBadge(Model):
     __tablename__ = "advocate_badges"
     __table_args__ = (UniqueConstraint("advocate_id", "code"),)
 
@@ -127,7 +127,7 @@ class RedemptionStatus(enum.StrEnum):
 HOLDING_STATUSES = (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED, RedemptionStatus.FULFILLED)
 
 
-class Reward(db.Model):
+class Reward(Model):
     """A catalog item. `stock_total` NULL = unlimited; otherwise
     stock_remaining = stock_total − redemptions holding stock, never below zero (CHECK)."""
 
@@ -161,7 +161,7 @@ class Reward(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class Redemption(db.Model):
+class Redemption(Model):
     """An advocate's redemption. `points` is the price they confirmed (snapshot); its one
     `redeem` ledger entry and (if rejected/cancelled) one `refund` point at ("redemption", id)."""
 

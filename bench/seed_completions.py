@@ -8,6 +8,7 @@ from bisect import bisect
 
 from bench.seed_challenges import ChallengeSpec
 from bench.seed_program import DAY, HOUR, INF, QUARTER, YEAR, AdvocateState, at, at_or_none
+from bench.seed_state import SimulationState
 
 MANUAL_TEXT = {
     "webinar": "Joined the session and asked about exports.",
@@ -36,7 +37,7 @@ REASONS = {
 }
 
 
-class CompletionActivity:
+class CompletionActivity(SimulationState):
     """Simulation's completions (mixed into bench.seed_activity.Simulation)."""
 
     def _caps_ok(self, a: AdvocateState, kind: str, t: float) -> bool:

@@ -17,6 +17,7 @@ from bench.seed_people import (
     slug,
 )
 from bench.seed_program import DAY, HISTORY_DAYS, HOUR, INF, AdvocateState, at, at_or_none
+from bench.seed_state import SimulationState
 
 USE_CASES = (
     "Usage analytics",
@@ -39,7 +40,7 @@ FEEDBACK = (
 )
 
 
-class ReferenceActivity:
+class ReferenceActivity(SimulationState):
     """Simulation's referrals and reference calls (mixed into bench.seed_activity.Simulation)."""
 
     def _person(self) -> tuple[str, str, str]:

@@ -289,10 +289,9 @@ def leaderboard_matches_ledger() -> dict:
     from hub.models import Advocate
     from hub.redis_client import get_redis
     from rewards import leaderboard
-    from rewards.ledger import lifetime_expression
-    from rewards.models import LedgerEntry
+    from rewards.models import LedgerEntry, lifetime_expression
 
-    expected = dict(
+    expected: dict[int, int] = dict(
         db.session.execute(
             select(LedgerEntry.advocate_id, lifetime_expression())
             .join(Advocate, Advocate.id == LedgerEntry.advocate_id)

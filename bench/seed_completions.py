@@ -128,6 +128,7 @@ class CompletionActivity(SimulationState):
             )
         )
         if approved:
+            assert decided is not None, "an approved completion has its decision time"
             self._entry(a.id, spec.points, "earn", "completion", cid, f"{spec.title} approved", decided, actor)
             self._credit(a, decided, spec.points, True)
         state = a.per_ch.get(spec.id)
@@ -166,6 +167,8 @@ class CompletionActivity(SimulationState):
             return
         manager = self.staff.managers[int(random() * len(self.staff.managers))]
         v = spec.verification
+        answers: list[int | str] | None
+        decided: float | None
         url = text = answers = reason = note = excerpt = verifying = None
         actor = None
         auto = False

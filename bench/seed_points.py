@@ -90,7 +90,7 @@ class PointsActivity(SimulationState):
                     status = "approved"
         else:
             status, decided = "approved", t
-        if status == "approved" and (moment := decided + u(0.5 * DAY, 21 * DAY)) <= self.now:
+        if status == "approved" and decided is not None and (moment := decided + u(0.5 * DAY, 21 * DAY)) <= self.now:
             if rng.random() < 0.02:
                 status, reason, refund = "rejected", "We cannot ship this reward to your region.", (moment, "declined")
                 decided, decided_by = moment, manager

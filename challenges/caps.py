@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from challenges.models import Ask, AskKind
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import CapReached, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
@@ -279,7 +279,7 @@ def claim_ask(
 
 def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None = None) -> bool:
     """Stop counting an ask (declined reference, rejected completion). True if it was active."""
-    result = db.session.execute(
+    result = execute_dml(
         update(Ask)
         .where(Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
         .values(cancelled_at=at or utcnow())

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from hub.audit import record_audit
 from hub.contracts import Body
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -207,7 +207,7 @@ def end_other_sessions(user_id: int, keep_sid: str | None) -> int:
     q = delete(UserSession).where(UserSession.user_id == user_id)
     if keep_sid:
         q = q.where(UserSession.id != keep_sid)
-    return db.session.execute(q).rowcount
+    return execute_dml(q).rowcount
 
 
 def change_password(user: User, current: str, new: str, keep_sid: str | None) -> None:
@@ -259,7 +259,7 @@ def reset_for_token(token: str) -> PasswordReset:
 def reset_password(token: str, password: str) -> User:
     row = reset_for_token(token)
     check_password_strength(password)
-    claimed = db.session.execute(
+    claimed = execute_dml(
         PasswordReset.__table__.update()
         .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())

@@ -5,9 +5,14 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+    from sqlalchemy.sql.base import Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -105,6 +110,15 @@ def locked_row(model, row_id: object, session=None):
     return session.scalar(
         select(model).where(key == row_id).with_for_update(key_share=True).execution_options(populate_existing=True)
     )
+
+
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an UPDATE or DELETE in the request's session; its result with the rows matched
+    (`rowcount`). Session.execute returns a CursorResult for such statements but is typed as
+    returning the general Result, which has no rowcount."""
+    from hub.extensions import db
+
+    return cast("CursorResult[Any]", db.session.execute(statement))
 
 
 def insert_ignore(session, table, values: dict) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
@@ -135,7 +135,7 @@ def rebuild_caches() -> int:
         .scalar_subquery()
     )
     lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
-    result = db.session.execute(
+    result = execute_dml(
         update(Advocate)
         .values(balance=balance_sq, lifetime_points=lifetime_sq)
         .execution_options(synchronize_session=False)

@@ -12,7 +12,7 @@ import datetime as dt
 
 from sqlalchemy import case, func, select, update
 
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from hub.notifications import notify
@@ -46,7 +46,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
         return current
     now = utcnow()
-    changed = db.session.execute(
+    changed = execute_dml(
         update(Advocate)
         .where(Advocate.id == advocate_id, Advocate.tier == current)
         .values(tier=target, tier_changed_at=now)

@@ -17,7 +17,7 @@ from challenges.models import (
 )
 from challenges.services.definitions import EDITABLE, ChallengeInput, clean_challenge
 from hub.audit import record_audit
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.errors import (
     InvalidState,
     NotFound,
@@ -127,7 +127,7 @@ def _transition(
 ) -> Challenge:
     challenge = get_challenge(challenge_id)
     before = challenge.status
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Challenge)
         .where(Challenge.id == challenge_id, Challenge.status.in_(allowed_from))
         .values(status=to, updated_at=utcnow(), **{stamp: utcnow()})

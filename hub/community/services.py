@@ -18,7 +18,7 @@ from hub.audit import record_audit
 from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
 from hub.community.models import Answer, AnswerVote, Question
 from hub.community.reads import POSTER_ROLES, is_moderator, visible_answer, visible_question
-from hub.db import insert_ignore, utcnow
+from hub.db import execute_dml, insert_ignore, utcnow
 from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.fields import read_value
@@ -132,7 +132,7 @@ def accept_answer(user: User, answer_id: int) -> Answer:
         raise InvalidState("You cannot accept your own answer.")
     if question.accepted_answer_id == answer.id:
         return answer
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Question)
         .where(Question.id == question.id, Question.accepted_answer_id.is_(None))
         .values(accepted_answer_id=answer.id)
@@ -178,7 +178,7 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
         if hidden
         else {"is_hidden": False, "hidden_reason": None, "hidden_by_id": None, "hidden_at": None}
     )
-    moved = db.session.execute(
+    moved = execute_dml(
         update(model)
         .where(model.id == post_id, model.is_hidden.is_(not hidden))
         .values(**values)

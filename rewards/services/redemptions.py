@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import (
     InvalidState,
     LimitReached,
@@ -177,7 +177,7 @@ def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: Red
     """Conditional UPDATE on the status: of racing callers exactly one moves it; the others
     get InvalidState (409), never a second effect."""
     now = utcnow()
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Redemption)
         .where(Redemption.id == redemption_id, Redemption.status.in_(allowed))
         .values(status=target, updated_at=now, **values)

@@ -32,7 +32,7 @@ from challenges.references.models import (
 from challenges.references.services.candidates import alternatives_for
 from challenges.references.services.requests import assignment_of
 from hub.contracts import Body
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -53,7 +53,7 @@ def _locked(request_id: int) -> ReferenceRequest:
 
 
 def _move(request: ReferenceRequest, from_status: RequestStatus, **values: Any) -> None:
-    moved = db.session.execute(
+    moved = execute_dml(
         update(ReferenceRequest)
         .where(ReferenceRequest.id == request.id, ReferenceRequest.status == from_status)
         .values(**values)

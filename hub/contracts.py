@@ -7,7 +7,8 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from flask import abort
 from pydantic import (
@@ -139,7 +140,7 @@ class Page(Reply, Generic[Item]):
     total: int
 
     @classmethod
-    def of(cls, items: list[Any], query: PageQuery, total: int, **extra: Any) -> Any:
+    def of(cls, items: Sequence[Any], query: PageQuery, total: int, **extra: Any) -> Self:
         return cls(items=items, page=query.page, per_page=query.per_page, total=total, **extra)
 
 

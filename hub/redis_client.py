@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 def init_redis(app: Flask) -> None:
@@ -18,6 +23,16 @@ def init_redis(app: Flask) -> None:
     app.extensions["vouch_redis"] = client
 
 
-def get_redis():
+def get_redis() -> Redis | None:
     """The Redis client, or None in the embedded default."""
-    return current_app.extensions.get("vouch_redis")
+    client: Redis | None = current_app.extensions.get("vouch_redis")
+    return client
+
+
+def require_redis() -> Redis:
+    """The Redis client, for code that runs only where one is configured (it checked
+    get_redis() before); RuntimeError when there is none."""
+    client = get_redis()
+    if client is None:
+        raise RuntimeError("no Redis client is configured")
+    return client

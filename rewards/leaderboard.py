@@ -13,16 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Select, and_, delete, func, insert, literal, or_, select
 
 from hub.db import upsert_add, utcnow
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
-from hub.redis_client import get_redis
+from hub.redis_client import get_redis, require_redis
 from rewards.metrics import LEADERBOARD_REBUILD
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
 
 
 def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
-    r = get_redis()
+    r = require_redis()
     pipe = r.pipeline(transaction=False)
     for key in keys:
         for gid in [None, *group_ids]:
@@ -110,7 +114,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
     )
 
     def _sync() -> None:
-        r = get_redis()
+        r = require_redis()
         pipe = r.pipeline(transaction=False)
         member = _member(advocate_id)
         for cursor_key in r.scan_iter(match=f"{key_prefix()}*:g*"):
@@ -131,7 +135,7 @@ def remove_advocate(advocate_id: int) -> None:
     if get_redis() is not None:
 
         def _remove() -> None:
-            r = get_redis()
+            r = require_redis()
             for key in r.scan_iter(match=f"{key_prefix()}*"):
                 r.zrem(key, _member(advocate_id))
 
@@ -164,7 +168,9 @@ def standings(
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
 
 
-def _standings_redis(r, pkey, group_id, limit, offset, me_id):
+def _standings_redis(
+    r: Redis, pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+) -> tuple[list[Row], Row | None]:
     key = redis_key(pkey, group_id)
     pipe = r.pipeline(transaction=False)
     pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
@@ -179,7 +185,7 @@ def _standings_redis(r, pkey, group_id, limit, offset, me_id):
     return rows, me
 
 
-def _scores_query(pkey: str, group_id: int | None):
+def _scores_query(pkey: str, group_id: int | None) -> Select[int, int]:
     from rewards.models import LeaderboardScore as S
 
     q = select(S.advocate_id, S.points).where(S.period_key == pkey, S.points > 0)
@@ -191,7 +197,9 @@ def _scores_query(pkey: str, group_id: int | None):
     return q
 
 
-def _standings_sql(pkey, group_id, limit, offset, me_id):
+def _standings_sql(
+    pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+) -> tuple[list[Row], Row | None]:
     from rewards.models import LeaderboardScore as S
 
     q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.advocate_id.asc())
@@ -205,7 +213,7 @@ def _standings_sql(pkey, group_id, limit, offset, me_id):
             ahead = _scores_query(pkey, group_id).where(
                 or_(S.points > mine.points, and_(S.points == mine.points, S.advocate_id < me_id))
             )
-            count = db.session.scalar(select(func.count()).select_from(ahead.subquery()))
+            count = db.session.execute(select(func.count()).select_from(ahead.subquery())).scalar_one()
             me = Row(count + 1, me_id, mine.points)
     return rows, me
 
@@ -218,10 +226,10 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
             return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
         except Exception:
             log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
-    return db.session.scalar(select(func.count()).select_from(_scores_query(pkey, group_id).subquery()))
+    return db.session.execute(select(func.count()).select_from(_scores_query(pkey, group_id).subquery())).scalar_one()
 
 
-def describe(rows: list[Row]) -> dict[int, dict]:
+def describe(rows: list[Row]) -> dict[int, dict[str, str]]:
     """Display name and tier for the advocates in `rows`, in one query."""
     ids = [row.advocate_id for row in rows]
     if not ids:
@@ -262,7 +270,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
         db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
-        counts[period] = db.session.scalar(select(func.count()).where(S.period_key == pkey))
+        counts[period] = db.session.execute(select(func.count()).where(S.period_key == pkey)).scalar_one()
     db.session.flush()
     r = get_redis()
     if r is not None:
@@ -270,7 +278,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _reload_redis(r, pkeys: list[str]) -> None:
+def _reload_redis(r: Redis, pkeys: list[str]) -> None:
     from rewards.models import LeaderboardScore as S
 
     staged: dict[str, str] = {}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db import str_enum, utcnow
 from hub.extensions import Model
@@ -38,7 +39,7 @@ class EntryKind(enum.StrEnum):
 LIFETIME_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 
 
-def lifetime_expression():
+def lifetime_expression() -> ColumnElement[int]:
     """SQL: the lifetime points in a group of ledger entries (positive entries of LIFETIME_KINDS)."""
     return func.coalesce(
         func.sum(

@@ -45,7 +45,7 @@ def award_badge(advocate_id: int, code: str) -> bool:
         {"advocate_id": advocate_id, "code": code, "awarded_at": utcnow()},
     )
     if added:
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+        user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
         notify(user_id, "badge", f"New badge: {badge.name} — {badge.description}", "/me/activity")
     return added
 

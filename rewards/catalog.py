@@ -134,11 +134,11 @@ def lock_reward(reward_id: int) -> Reward:
 
 
 def held_units(reward_id: int) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Redemption)
         .where(Redemption.reward_id == reward_id, Redemption.status.in_(HOLDING_STATUSES))
-    )
+    ).scalar_one()
 
 
 def update_reward(reward_id: int, values: dict[str, Any], actor_id: int | None) -> Reward:

@@ -114,9 +114,9 @@ def post_entry(
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
     """One page of an advocate's entries, newest first, and how many there are."""
-    total = db.session.scalar(
+    total = db.session.execute(
         select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
-    )
+    ).scalar_one()
     items = db.session.scalars(
         select(LedgerEntry)
         .where(LedgerEntry.advocate_id == advocate_id)

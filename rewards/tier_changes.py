@@ -26,11 +26,13 @@ def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> i
     """Points that decide the tier under the owner's basis (lifetime or rolling 365 days)."""
     if get_setting("tier_basis") == "rolling_365":
         since = utcnow() - dt.timedelta(days=365)
-        return db.session.scalar(
+        return db.session.execute(
             select(lifetime_expression()).where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since)
-        )
+        ).scalar_one()
     if lifetime_points is None:
-        lifetime_points = db.session.scalar(select(Advocate.lifetime_points).where(Advocate.id == advocate_id))
+        lifetime_points = db.session.execute(
+            select(Advocate.lifetime_points).where(Advocate.id == advocate_id)
+        ).scalar_one()
     return lifetime_points
 
 
@@ -42,7 +44,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     """
     points = tier_basis_points(advocate_id, lifetime_points)
     target = tiers.tier_for(points, get_setting("tier_thresholds"))
-    current = Tier(db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id)))
+    current = Tier(db.session.execute(select(Advocate.tier).where(Advocate.id == advocate_id)).scalar_one())
     if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
         return current
     now = utcnow()
@@ -59,7 +61,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
         db.session.expire(obj, ["tier", "tier_changed_at"])
     db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
     if tiers.rank_of(target) > tiers.rank_of(current):
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+        user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
         notify(user_id, "tier", f"You reached {target.value.title()} status!", "/")
         for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]:
             award_badge(advocate_id, f"tier_{reached.value}")

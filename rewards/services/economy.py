@@ -20,9 +20,9 @@ def points_economy() -> dict[str, int]:
     issued, outstanding = db.session.execute(
         select(func.coalesce(func.sum(Advocate.lifetime_points), 0), func.coalesce(func.sum(Advocate.balance), 0))
     ).one()
-    redeemed = db.session.scalar(
+    redeemed = db.session.execute(
         select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES))
-    )
+    ).scalar_one()
     return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
 
 

@@ -78,6 +78,6 @@ def badge_codes_for(advocate_ids: list[int]) -> dict[int, list[str]]:
     return codes
 
 
-def badge_facts(advocate_ids: list[int]) -> dict[int, dict]:
+def badge_facts(advocate_ids: list[int]) -> dict[int, dict[str, list[str]]]:
     """The advocate-facts hook (hub.hooks): each advocate's badge codes as `badges`."""
     return {a: {"badges": codes} for a, codes in badge_codes_for(advocate_ids).items()}

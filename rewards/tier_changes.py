@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import SQLColumnExpression, case, func, select, update
 
 from hub.db import execute_dml, utcnow
 from hub.extensions import db
@@ -76,6 +76,7 @@ def recompute_all_tiers() -> int:
     points now give; only those go through `refresh_tier` (record, badge, notify). A program
     of 100,000 advocates where a handful change costs one query, not 100,000."""
     thresholds = get_setting("tier_thresholds")
+    points: SQLColumnExpression[int]
     if get_setting("tier_basis") == "rolling_365":
         rolling = (
             select(LedgerEntry.advocate_id, lifetime_expression().label("points"))

@@ -202,7 +202,7 @@ def list_challenges(status: str | None, page: int, per_page: int) -> tuple[list[
     query = select(Challenge)
     if status:
         query = query.where(Challenge.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     items = db.session.scalars(
         query.order_by(Challenge.created_at.desc(), Challenge.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()

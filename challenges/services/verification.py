@@ -38,6 +38,7 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
     if not moved:
         return None
     completion = fresh_completion(completion_id, with_challenge=True)
+    assert completion is not None, "the row the UPDATE just moved"
     challenge = completion.challenge
     return verifiers.Evidence(
         completion_id=completion.id,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from hub.audit import record_audit
 from hub.contracts import Body
-from hub.db import execute_dml, utcnow
+from hub.db import execute_dml, table_of, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -113,6 +113,7 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     """Create an advocate user with profile and groups (no invitation sent)."""
     user = create_user(profile.email, profile.name, Role.ADVOCATE, password)
     advocate = user.advocate
+    assert advocate is not None, "create_user gives an advocate user its profile"
     for key in ("title", "company", "industry", "company_size", "region"):
         setattr(advocate, key, getattr(profile, key))
     advocate.groups = groups_by_name(profile.groups)
@@ -166,7 +167,7 @@ def authenticate(email: str, password: str) -> User | None:
     ok = verify_password(user.password_hash if user else None, password or "")
     if not (user and ok and user.is_active_user):
         return None
-    if needs_rehash(user.password_hash):
+    if user.password_hash is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
@@ -260,13 +261,14 @@ def reset_password(token: str, password: str) -> User:
     row = reset_for_token(token)
     check_password_strength(password)
     claimed = execute_dml(
-        PasswordReset.__table__.update()
+        table_of(PasswordReset)
+        .update()
         .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     ).rowcount
     if not claimed:
         raise InvalidState("This reset link has already been used.")
-    user = db.session.get(User, row.user_id)
+    user = db.session.get_one(User, row.user_id)
     user.password_hash = hash_password(password)
     end_other_sessions(user.id, None)
     record_audit(user.id, "user.password_reset", "user", user.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -60,6 +60,10 @@ class User(Model):
     last_login_at: Mapped[dt.datetime | None]
 
     advocate: Mapped[Advocate | None] = relationship(back_populates="user", uselist=False)
+
+    if TYPE_CHECKING:
+        # Not a column: the server-side session id hub.accounts sets on the loaded user.
+        _session_id: str
 
     # Flask-Login protocol: the session stores a server-side session id, not the user id.
     @property

@@ -102,7 +102,7 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
                 func.lower(Advocate.company).like(like),
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
         .order_by(Advocate.id)

@@ -59,7 +59,7 @@ def patch_of(model: type[Body]) -> type[Body]:
         optional = copy.copy(info)
         optional.default = None
         fields[name] = (info.annotation, optional)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{model.__name__.removesuffix('Body')}Patch",
         __base__=_Patch,
         __module__=model.__module__,

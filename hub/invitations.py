@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.accounts import AdvocateProfile, check_password_strength, create_advocate, create_user
 from hub.audit import record_audit
-from hub.db import execute_dml, utcnow
+from hub.db import execute_dml, table_of, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, ValidationFailed
 from hub.extensions import db
@@ -66,7 +66,7 @@ def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
         raise ValidationFailed({"consent": "Please accept the program terms to join."})
     check_password_strength(password)
     claimed = execute_dml(
-        Invite.__table__.update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
+        table_of(Invite).update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if not claimed:
         raise InvalidState("This invitation link has already been used.")

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def init_redis(app: Flask) -> None:
-    client = None
+    client: Redis | None = None
     if app.config.get("VOUCH_FAKE_REDIS"):
         import fakeredis
 

@@ -81,7 +81,7 @@ def queue_email(
     if dedupe_key is not None:
         if not insert_ignore(db.session, OutboxEmail.__table__, values):
             return None
-        message = db.session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
+        message = db.session.execute(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key)).scalar_one()
     else:
         message = OutboxEmail(**values)
         db.session.add(message)

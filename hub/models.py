@@ -65,6 +65,14 @@ class User(Model):
         # Not a column: the server-side session id hub.accounts sets on the loaded user.
         _session_id: str
 
+    @property
+    def advocate_profile(self) -> Advocate:
+        """An advocate user's profile: every advocate user has one (hub.accounts.create_user).
+        LookupError for a staff user, who has none."""
+        if self.advocate is None:
+            raise LookupError(f"user {self.id} has no advocate profile")
+        return self.advocate
+
     # Flask-Login protocol: the session stores a server-side session id, not the user id.
     @property
     def is_authenticated(self) -> bool:

@@ -174,6 +174,7 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         db.session.add(referral)
         db.session.flush()
         return referral
+    assert referral is not None, "not flagged: the claim above was written"
 
     offer = open_referral_challenge(advocate.id)
     if offer is None:
@@ -287,7 +288,7 @@ def list_referrals(
         query = query.where(Referral.flag_reason.is_not(None))
     elif flagged is False:
         query = query.where(Referral.flag_reason.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.scalars(
         query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()

@@ -205,7 +205,7 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
         _, code, reason = next(b for b in blocks if b[0] is None)
         return CapCheck(False, reason, code, None)
     if blocks:
-        released, code, reason = max(blocks, key=lambda b: b[0])
+        released, code, reason = max(((r, c, m) for r, c, m in blocks if r is not None), key=lambda b: b[0])
         available, _ = _skip_blackouts(released, blackouts)
         if available != released:
             reason = f"{reason.rsplit(' — ', 1)[0]} — next one from {day_label(available, at)}"

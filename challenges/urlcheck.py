@@ -67,7 +67,7 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Transient(f"Could not look up {host}: {exc}") from None
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def check_target(url: str, domains: Iterable[str], allow_hosts: Iterable[str]) -> tuple[str, str, int, str, list[str]]:

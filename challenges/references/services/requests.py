@@ -183,8 +183,8 @@ def list_requests(user: User, status: str | None, page: int, per_page: int) -> t
 def asks_for(advocate_id: int) -> list[tuple[ReferenceAssignment, ReferenceRequest]]:
     """An advocate's reference asks, newest first."""
     return [
-        r.tuple()
-        for r in db.session.execute(
+        (assignment, request)
+        for assignment, request in db.session.execute(
             select(ReferenceAssignment, ReferenceRequest)
             .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
             .where(ReferenceAssignment.advocate_id == advocate_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
@@ -18,6 +18,7 @@ from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
 from hub.models import Advocate, Group, Role, User, advocate_groups
+from hub.search import contains_text
 from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards.badges import badges_of
@@ -32,14 +33,7 @@ def advocates():
     q, tier, group_id, page = args.q, args.tier, args.group, args.page
     query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(Advocate.company).like(like),
-            )
-        )
+        query = query.where(contains_text(q, User.name, User.email, Advocate.company))
     if tier:
         query = query.where(Advocate.tier == tier)
     if group_id:

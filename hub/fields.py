@@ -219,6 +219,20 @@ class MultiLine(OneLine):
         return counted if self.strip else text
 
 
+class NameOrId(OneLine):
+    """A row named by its name or its id (`?group=EMEA` or `?group=7`): one-line text, where a
+    text of digits is an id and so within PostgreSQL's `integer`."""
+
+    def check(self, value: Any) -> str:
+        text = super().check(value)
+        if text.isascii() and text.isdigit() and int(text) > MAX_INT:
+            raise invalid(f"An id is at most {MAX_INT:,}; or give the name.")
+        return text
+
+    def schema(self) -> dict[str, Any]:
+        return super().schema() | {"description": f"A name, or an id from 1 to {MAX_INT}."}
+
+
 class EmailAddress(FieldType):
     """A syntactically valid email address (no DNS lookups), normalized and lower-cased, its
     domain IDNA-encoded (`ana@bücher.example` → `ana@xn--bcher-kva.example`: the form SMTP sends

@@ -196,16 +196,23 @@ class OneLine(FieldType):
             raise invalid(f"At most {self.max_length:,} characters.")
         return text
 
+    # What openapi.json states of the text rules (a JSON Schema regex, ECMA and Python alike).
+    PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+    RULE = "One line of text: no control characters or line breaks, and at least one visible character."
+
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
+        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length, "pattern": self.PATTERN}
         if self.min_length > 1:
             schema["minLength"] = self.min_length
-        return schema
+        return schema | {"description": self.RULE}
 
 
 class MultiLine(OneLine):
     """Text of several lines (Markdown, notes, evidence): stripped at both ends unless
     `strip=False` (where leading spaces carry meaning, e.g. Markdown's indented code)."""
+
+    PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    RULE = "Text: no control characters but newlines and tabs, and at least one visible character."
 
     def __init__(self, max_length: int, *, min_length: int = 1, strip: bool = True, missing: str = REQUIRED) -> None:
         super().__init__(max_length, min_length=min_length, missing=missing)
@@ -230,7 +237,7 @@ class NameOrId(OneLine):
         return text
 
     def schema(self) -> dict[str, Any]:
-        return super().schema() | {"description": f"A name, or an id from 1 to {MAX_INT}."}
+        return super().schema() | {"description": f"A name, or an id from 1 to {MAX_INT}. {self.RULE}"}
 
 
 class EmailAddress(FieldType):

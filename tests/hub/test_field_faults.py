@@ -164,3 +164,34 @@ def test_the_published_amount_pattern_says_what_the_field_accepts(raw):
     except ValidationFailed:
         accepted = False
     assert published == accepted
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        (Text, "Eve\u0007"),
+        (Text, "a\nb"),
+        (Text, "a\u2028b"),
+        (Text, "Zoë"),
+        (Text, "\u200b\u200b"),
+        (Notes, "a\nb\tc"),
+        (Notes, "a\r\nb"),
+        (Notes, "bell\u0007"),
+        (Notes, "\u0085"),
+    ],
+)
+def test_the_published_text_pattern_never_admits_what_the_field_refuses(kind, raw):
+    """openapi.json's pattern states the control-character rule; the visible-character rule is
+    in the description (a regex cannot say it), so the pattern may admit more, never less."""
+    import re
+
+    rule = kind.__metadata__[0]
+    try:
+        read_value(kind, raw, "f")
+        accepted = True
+    except ValidationFailed:
+        accepted = False
+    if accepted:
+        assert re.fullmatch(rule.PATTERN, raw)
+    elif re.fullmatch(rule.PATTERN, raw):
+        assert error_of(kind, raw) == "Must contain visible characters."

@@ -34,11 +34,24 @@ def test_a_page_past_the_last_says_so_and_links_the_last(client, make, login):
     assert "page=1" in html
 
 
-def test_a_group_name_where_an_id_is_expected_is_explained(client, make, login):
-    make.advocate(name="Listed Lin")
-    html = page_of(login(client, make.user("manager")), "/admin/advocates?group=EMEA")
-    assert "“group=EMEA” was not used: Must be a whole number." in html
+def test_a_group_name_where_an_id_is_expected_is_read_as_the_name(client, make, login):
+    make.advocate(name="In Emea", groups=("EMEA",))
+    make.advocate(name="Elsewhere Eli")
+    html = page_of(login(client, make.user("manager")), "/admin/advocates?group=emea")
+    assert "In Emea" in html and "Elsewhere Eli" not in html
+
+
+@pytest.mark.parametrize("group", ["Nowhere", "999999"])
+def test_an_unknown_group_is_explained_and_every_group_shown(client, make, login, group):
+    make.advocate(name="Listed Lin", groups=("EMEA",))
+    html = page_of(login(client, make.user("manager")), f"/admin/advocates?group={group}")
+    assert f"There is no group “{group}”, so advocates of every group are shown." in html
     assert "Listed Lin" in html
+
+
+def test_a_group_id_past_integer_is_explained(client, make, login):
+    html = page_of(login(client, make.user("manager")), "/admin/advocates?group=99999999999")
+    assert "“group=99999999999” was not used: An id is at most 2,147,483,647; or give the name." in html
 
 
 def test_a_reversed_report_period_is_shown_the_right_way_round(client, make, login):

@@ -147,7 +147,9 @@ CASES: dict[tuple[str, str], Case] = {
         "manager", lambda n: {}, lambda world: {"challenge_id": world.ids["challenge_id"]}
     ),
     ("post", "/challenges/{challenge_id}/completions"): Case(
-        "advocate", lambda n: {"evidence_text": "Was there"}, lambda world: {"challenge_id": _challenge(world)}
+        "advocate",
+        lambda n: {"evidence_text": "Was there", "answers": ["Because"]},
+        lambda world: {"challenge_id": _challenge(world, type="survey", quiz={"questions": [{"prompt": "Why?"}]})},
     ),
     ("post", "/completions/{completion_id}/reject"): Case("manager", lambda n: {"reason": "Why"}, _pending_completion),
     ("post", "/advocates/{advocate_id}/adjustments"): Case(
@@ -206,7 +208,11 @@ def text_fields(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
                 kinds = _kinds(doc, prop)
                 if any(k.get("type") == "string" for k in kinds):
                     fields[name] = "text"
-                elif any(k.get("type") == "array" and _schema(doc, k["items"]).get("type") == "string" for k in kinds):
+                elif any(
+                    k.get("type") == "array"
+                    and any(item.get("type") == "string" for item in _kinds(doc, _schema(doc, k["items"])))
+                    for k in kinds
+                ):
                     fields[name] = "list"
             if fields:
                 found[(method, path.removeprefix(PREFIX))] = fields

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from hub.contracts import Body, Page, PageQuery, Query, Reply
-from hub.fields import ROW_ID, Flag, NameOrId, OneLine, OneOf, Timestamp, WholeNumber, invalid
+from hub.fields import ROW_ID, Flag, MultiLine, NameOrId, OneLine, OneOf, Timestamp, WholeNumber, invalid
 from hub.models import Tier
 from rewards.catalog import MAX_COST
 from rewards.leaderboard import PERIODS
@@ -111,9 +111,10 @@ class RewardListQuery(PageQuery):
 
 
 class RedeemBody(Body):
-    """`confirmed_cost`: the price the advocate saw; a changed price is refused, never charged."""
+    """`confirmed_cost`: the price the advocate saw; a changed price is refused, never charged.
+    `note` (a size, a shipping address) may take several lines, as the confirm page's box does."""
 
-    note: Annotated[str | None, OneLine(500)] = None
+    note: Annotated[str | None, MultiLine(500)] = None
     confirmed_cost: Annotated[int | None, WholeNumber(1, MAX_COST)] = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from hub import accounts
@@ -13,6 +13,7 @@ from hub.errors import NotFound
 from hub.extensions import db
 from hub.hooks import hooks
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User, advocate_groups
+from hub.search import contains_text
 
 bp = api_blueprint("api")
 
@@ -94,14 +95,7 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
             .where(func.lower(Group.name) == args.group.lower())
         )
     if args.q:
-        like = f"%{args.q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(Advocate.company).like(like),
-            )
-        )
+        query = query.where(contains_text(args.q, User.name, User.email, Advocate.company))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from flask import abort
+from flask import abort, g
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -98,12 +98,36 @@ class PageQuery(Query):
 
 
 def read_or_400(model: type[Input], source: Any) -> Input:
-    """For pages: a query string or a small form post through its model, or 400 Bad Request
-    (the pages' own links and forms never send a bad one)."""
+    """For pages: a query string or a small form post through its model. A query string (a
+    `Query` model) never fails the page (issue 12 item 8): a parameter that does not fit —
+    `?period=bogus`, `?group=EMEA` where an id is expected, a date in year 9999 — is left at its
+    default and `query_notices()` says which and why, shown inline by the base template. A small
+    form post that does not fit is 400 Bad Request (the pages' own forms never send one)."""
     try:
         return read(model, source)
+    except ValidationFailed as exc:
+        if not issubclass(model, Query):
+            abort(400)
+        refused = exc.fields
+    given = source.to_dict() if isinstance(source, MultiDict) else dict(source)
+    for name, messages in refused.items():
+        message = messages[0] if isinstance(messages, list) else messages
+        value = str(given.pop(name, ""))[:40]
+        add_query_notice(f"“{name}={value}” was not used: {message}")
+    try:
+        return read(model, given)
     except ValidationFailed:
         abort(400)
+
+
+def add_query_notice(message: str) -> None:
+    """A note for the page about its query string (a parameter ignored or adjusted)."""
+    g.setdefault("vouch_query_notices", []).append(message)
+
+
+def query_notices() -> list[str]:
+    """This request's notes about its query string (templates: `query_notices()`)."""
+    return list(g.get("vouch_query_notices", []))
 
 
 class Reply(BaseModel):

@@ -222,7 +222,8 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
 
 
 def describe(rows: list[Row]) -> dict[int, dict]:
-    """Display name and tier for the advocates in `rows`, in one query."""
+    """Display name, tier and whether they show by name (`shown`; opted out of the board: false)
+    for the advocates in `rows`, in one query."""
     ids = [row.advocate_id for row in rows]
     if not ids:
         return {}
@@ -232,7 +233,7 @@ def describe(rows: list[Row]) -> dict[int, dict]:
         .where(Advocate.id.in_(ids))
     ).all()
     return {
-        a_id: {"display_name": name if shown else "Anonymous advocate", "tier": str(tier)}
+        a_id: {"display_name": name if shown else "Anonymous advocate", "tier": str(tier), "shown": bool(shown)}
         for a_id, tier, shown, name in found
     }
 

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.fields import Amount
 from rewards.models import Reward
 
 PREFIX = "/api/v1"
@@ -130,7 +131,11 @@ def test_lists_publish_their_paging_and_filters(document):
     assert advocates["tier"]["schema"]["anyOf"][0]["enum"] == ["bronze", "silver", "gold"]
     assert params[(f"{PREFIX}/leaderboard", "get")]["period"]["schema"]["enum"] == ["all", "month", "quarter"]
     report = params[(f"{PREFIX}/reports/program", "get")]
-    assert report["from"]["schema"]["anyOf"][0] == {"type": "string", "format": "date"}
+    assert report["from"]["schema"]["anyOf"][0] == {
+        "type": "string",
+        "format": "date",
+        "description": "From 1900-01-01 to 2999-12-31.",
+    }
     adjust = params[(f"{PREFIX}/advocates/{{advocate_id}}/adjustments", "post")]
     assert adjust == {}  # its only extra parameter is the header
     header = [p for p in document["paths"][f"{PREFIX}/advocates/{{advocate_id}}/adjustments"]["post"]["parameters"]]
@@ -149,7 +154,7 @@ def test_limits_are_published_once_from_the_same_constants(document):
     assert set(schemas["ChallengeBody"]["required"]) == {"title", "type", "points"}
     assert "required" not in schemas["ChallengePatch"]
     assert schemas["RewardBody"]["properties"]["points_cost"]["maximum"] == MAX_COST
-    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == r"^\d{1,16}(\.\d{1,2})?$"
+    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == Amount.PATTERN
 
 
 def test_component_schemas_are_valid_json_schema(document):

@@ -13,7 +13,7 @@ from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
 from hub.contracts import PageQuery
-from hub.fields import ROW_ID, Conforms, OneLine, OneOf, WholeNumber
+from hub.fields import Conforms, NameOrId, OneLine, OneOf, WholeNumber
 from hub.models import COMPANY_SIZES, Role, Tier
 from rewards.ledger import MAX_DELTA
 from rewards.services import Adjustment
@@ -55,8 +55,9 @@ class AdjustForm(FlaskForm):
 
 
 class AdvocateFilter(PageQuery):
-    """The advocates list: search (name, email, company), tier, group (by id), page."""
+    """The advocates list: search (name, email, company), tier, group (by id, as the page's own
+    filter sends it, or by name, as people type it), page."""
 
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
-    group: Annotated[int | None, ROW_ID] = None
+    group: Annotated[str | None, NameOrId(80)] = None

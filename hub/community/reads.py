@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, select
 
 from hub.community.models import Answer, AnswerVote, Question
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import STAFF_ROLES, Role, User
+from hub.search import contains_text
 
 POSTER_ROLES = frozenset({Role.ADVOCATE, Role.MANAGER, Role.OWNER})
 
@@ -89,13 +90,7 @@ def list_questions(
     )
     conditions = [] if staff else [Question.is_hidden.is_(False)]
     if q:
-        needle = q.lower()
-        conditions.append(
-            or_(
-                func.lower(Question.title).contains(needle, autoescape=True),
-                func.lower(Question.body).contains(needle, autoescape=True),
-            )
-        )
+        conditions.append(contains_text(q, Question.title, Question.body))
     if filter_by == "unanswered":
         conditions.append(~exists().where(and_(*answer_visible)))
     elif filter_by == "mine":

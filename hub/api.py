@@ -1,13 +1,22 @@
-"""hub's JSON routes (api.md): the caller, and advocates (create, list, one)."""
+"""hub's JSON routes (api.md): the caller, advocates (create, list, one), and the caller's data
+(export, erasure; an owner's erasure on an emailed request)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from hub import accounts
+from hub import accounts, privacy
 from hub.accounts import AdvocateProfile
-from hub.contracts import AdvocateListQuery, AdvocatePage, AdvocateReply, MeReply
+from hub.contracts import (
+    AdvocateListQuery,
+    AdvocatePage,
+    AdvocateReply,
+    EraseBody,
+    EraseReply,
+    ExportReply,
+    MeReply,
+)
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
@@ -118,3 +127,44 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
 )
 def get_advocate(user: User, advocate_id: int) -> AdvocateReply:
     return advocate_reply(advocate_for(user, advocate_id))
+
+
+@endpoint(bp, "/me/export", roles={Role.ADVOCATE}, summary="Everything Vouch holds about the caller", reply=ExportReply)
+def export_me(user: User) -> ExportReply:
+    return ExportReply(**privacy.export_advocate(_own_advocate(user).id))
+
+
+@endpoint(
+    bp,
+    "/me/erase",
+    "POST",
+    roles={Role.ADVOCATE},
+    summary="Erase the caller's account (personal data removed, ledger amounts kept)",
+    body=EraseBody,
+    reply=EraseReply,
+)
+def erase_me(user: User, data: EraseBody) -> EraseReply:
+    privacy.erase_advocate(_own_advocate(user).id, user.id, "self")
+    return EraseReply(status="erased")
+
+
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>/erase",
+    "POST",
+    roles={Role.OWNER},
+    summary="Erase an advocate on their emailed request; audited",
+    body=EraseBody,
+    reply=EraseReply,
+)
+def erase_advocate(user: User, advocate_id: int, data: EraseBody) -> EraseReply:
+    if db.session.get(Advocate, advocate_id) is None:
+        raise NotFound("Advocate not found.")
+    privacy.erase_advocate(advocate_id, user.id, "emailed request")
+    return EraseReply(status="erased")
+
+
+def _own_advocate(user: User) -> Advocate:
+    if user.advocate is None or user.advocate.is_erased:
+        raise NotFound("Advocate not found.")
+    return user.advocate

@@ -223,9 +223,11 @@ def _install_hooks(app: Flask) -> None:
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
     from hub.hooks import init_hooks
+    from hub.privacy import HUB_PERSONAL_DATA
     from rewards.hooks import install as install_rewards
 
     registry = init_hooks(app)
+    registry.personal_data.append(HUB_PERSONAL_DATA)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
     install_rewards(app)

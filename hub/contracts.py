@@ -21,7 +21,7 @@ from pydantic import (
 from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
-from hub.fields import OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
@@ -223,3 +223,45 @@ class NotificationPage(Page[NotificationReply]):
 class NotificationsRead(Reply):
     marked: int
     unread: int
+
+
+# --- privacy: export and erasure (api.md "Endpoints of the second release", product.md §12) ---
+
+
+class ExportReply(Reply):
+    """Everything Vouch holds about the caller. The sections are written by the packages that hold
+    the data (hub.hooks.PersonalData); each list is rows of plain JSON values."""
+
+    model_config = ConfigDict(extra="allow")
+
+    exported_at: str
+    profile: dict[str, Any]
+    preferences: dict[str, Any]
+    consent: dict[str, Any]
+    groups: list[str]
+    ledger: list[dict[str, Any]]
+    completions: list[dict[str, Any]]
+    redemptions: list[dict[str, Any]]
+    referrals: list[dict[str, Any]]
+    questions: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+    reference_requests: list[dict[str, Any]]
+    notifications: list[dict[str, Any]]
+    badges: list[dict[str, Any]]
+    tier_history: list[dict[str, Any]]
+
+
+class EraseBody(Body):
+    """`{confirm: true}`: erasure cannot be undone, so it is never the default."""
+
+    confirm: Annotated[bool, Flag()] = False
+
+    @model_validator(mode="after")
+    def _confirmed(self) -> EraseBody:
+        if self.confirm is not True:
+            raise ValidationFailed({"confirm": ["Send confirm: true to erase the account; it cannot be undone."]})
+        return self
+
+
+class EraseReply(Reply):
+    status: str

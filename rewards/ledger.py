@@ -5,7 +5,8 @@ Invariants (reliability.md I1–I4), held by the database rather than by Python 
   that also takes the advocate's row lock on PostgreSQL (SQLite serializes writers);
 - exactly-once: a unique key on (advocate, kind, source_type, source_id); a duplicate
   rolls its savepoint back and reports "already done";
-- append-only: entries are inserted, never updated or deleted;
+- append-only: entries are inserted, never updated or deleted (one exception: erasure blanks
+  an erased advocate's memos, `scrub_memos`; amounts are never touched);
 - derivable: balance, lifetime points and leaderboard scores move in the same
   transaction as the entry, and `rebuild_caches` recomputes them from the ledger.
 """
@@ -76,7 +77,7 @@ def post_entry(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
                 )
-                .returning(Advocate.balance, Advocate.lifetime_points)
+                .returning(Advocate.balance, Advocate.lifetime_points, Advocate.is_erased)
                 .execution_options(synchronize_session=False)
             ).one_or_none()
             if moved is None:
@@ -104,10 +105,11 @@ def post_entry(
         return Posted(None, current.balance, current.lifetime_points)
 
     _expire_cached(advocate_id)
-    balance, lifetime = moved
+    balance, lifetime, erased = moved
     if lifetime_delta:
         count_issued_after_commit(kind.value, lifetime_delta)
-        leaderboard.add_points(advocate_id, lifetime_delta, at)
+        if not erased:  # an erased advocate stays off every board (issue 14)
+            leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime)
     return Posted(entry, balance, lifetime)
 
@@ -125,6 +127,18 @@ def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[Ledger
         .offset((page - 1) * per_page)
     ).all()
     return list(items), total
+
+
+def scrub_memos(advocate_id: int) -> int:
+    """Erasure (product.md §12): blank the memos of the advocate's entries, which can carry
+    personal text (a manager's note, a challenge title naming them). Amounts, kinds and sources
+    stay, so balances, liability and program totals do not move. Returns the rows changed."""
+    return db.session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.memo != "")
+        .values(memo="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def rebuild_caches() -> int:

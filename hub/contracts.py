@@ -230,11 +230,10 @@ class NotificationsRead(Reply):
 
 class ExportReply(Reply):
     """Everything Vouch holds about the caller. The sections are written by the packages that hold
-    the data (hub.hooks.PersonalData); each list is rows of plain JSON values."""
+    the data (hub.hooks.PersonalData); each list is rows of plain JSON values (times ISO 8601 UTC).
+    A package that adds a section adds it here too, so the document stays the published one."""
 
-    model_config = ConfigDict(extra="allow")
-
-    exported_at: str
+    exported_at: Timestamp
     profile: dict[str, Any]
     preferences: dict[str, Any]
     consent: dict[str, Any]
@@ -249,6 +248,15 @@ class ExportReply(Reply):
     notifications: list[dict[str, Any]]
     badges: list[dict[str, Any]]
     tier_history: list[dict[str, Any]]
+    leaderboard_scores: list[dict[str, Any]]
+    asks: list[dict[str, Any]]
+    attribution: list[dict[str, Any]]
+    answer_votes: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    api_tokens: list[dict[str, Any]]
+    password_resets: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
+    api_requests: list[dict[str, Any]]
 
 
 class EraseBody(Body):

@@ -49,7 +49,8 @@ def erased_email(user_id: int) -> str:
 def plain(value: Any) -> Any:
     """A column value as JSON: times ISO 8601 UTC, enums their value, money a decimal string."""
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+        aware = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -73,7 +74,7 @@ def export_advocate(advocate_id: int) -> dict[str, Any]:
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
-    document: dict[str, Any] = {"exported_at": plain(utcnow())}
+    document: dict[str, Any] = {"exported_at": utcnow()}
     for part in hooks().personal_data:
         document.update(part.export(advocate))
     return document

@@ -442,6 +442,14 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
 
+    # privacy (api.md, second release): export, erasure by the advocate and by an owner
+    exported = c.call(as_ada, "get", "/me/export")
+    assert exported["profile"]["email"] == ada.user.email and exported["ledger"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": False}, status=422)["error"]["fields"]["confirm"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": True}) == {"status": "erased"}
+    c.call(as_owner, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=created["id"])
+    c.call(as_manager, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=ada.id, status=403)
+
     untested = {(path, method) for path, method, _ in operations(document)} - c.called
     assert not untested, f"call these in the journey: {sorted(untested)}"
 

@@ -36,3 +36,13 @@ class AcceptInviteForm(NewPasswordForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)])
+
+
+class EraseAccountForm(FlaskForm):
+    """Erasure cannot be undone: the password again, and an explicit yes."""
+
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
+    confirm = BooleanField(
+        "I understand my account and personal data are erased for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

@@ -1,17 +1,21 @@
-"""Accounts and the advocate hub: login, logout, password reset, invitations, home, activity."""
+"""Accounts and the advocate hub: login, logout, password reset, invitations, home, activity, and
+an advocate's own data (download, erasure)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+import json
+
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hub import accounts, invitations
+from hub import accounts, invitations, privacy
 from hub.auth import public, roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import limiter
 from hub.forms import (
     AcceptInviteForm,
     ChangePasswordForm,
+    EraseAccountForm,
     ForgotPasswordForm,
     LoginForm,
     NewPasswordForm,
@@ -20,7 +24,7 @@ from hub.hooks import hooks
 from hub.htmx import apply_errors, is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Role
 from hub.notifications import mark_all_read, notifications_page, unread_count
-from hub.security import safe_next_url
+from hub.security import safe_next_url, verify_password
 from hub.transactions import refusal_renders
 
 bp = Blueprint("hub", __name__)
@@ -187,3 +191,39 @@ def notification_bell():
     if seen is not None and unread_count(current_user.id) > seen:
         trigger(response, "points-changed")
     return response
+
+
+@bp.get("/me/export")
+@roles_required(Role.ADVOCATE)
+def export_data():
+    """ "Download my data" (product.md §12): the API's export document as a file."""
+    document = privacy.export_advocate(current_user.advocate.id)
+    body = json.dumps(document, default=privacy.plain, ensure_ascii=False, indent=1)
+    response = Response(body, mimetype="application/json")
+    stamp = privacy.plain(document["exported_at"])[:10]
+    response.headers["Content-Disposition"] = f'attachment; filename="vouch-my-data-{stamp}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _erase_refused(exc: VouchError):
+    return render_template("hub/erase.html", form=apply_errors(EraseAccountForm(), exc)), 422
+
+
+@bp.route("/me/erase", methods=["GET", "POST"])
+@roles_required(Role.ADVOCATE)
+@limiter.limit("10/hour", methods=["POST"])
+@refusal_renders(_erase_refused)
+def erase_account():
+    """Erase the advocate's own account after they enter their password again."""
+    form = EraseAccountForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.password.data or ""):
+            raise ValidationFailed({"password": "That is not your password."})
+        privacy.erase_advocate(current_user.advocate.id, current_user.id, "self")
+        logout_user()
+        session.clear()
+        flash("Your account and personal data were erased. Thank you for being an advocate.", "info")
+        return redirect(url_for("hub.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("hub/erase.html", form=form), status

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectField, StringField
-from wtforms.validators import Optional
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
@@ -60,3 +60,13 @@ class AdvocateFilter(PageQuery):
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[int | None, ROW_ID] = None
+
+
+class EraseOnRequestForm(FlaskForm):
+    """An owner erasing an advocate who asked by email: whose request, and an explicit yes."""
+
+    requested_by = StringField("Request", validators=[DataRequired("Say whose request this is."), Length(max=200)])
+    confirm = BooleanField(
+        "Erase this advocate's account and personal data for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
-from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportForm, InviteForm
-from hub import accounts, imports, invitations
+from admin.forms.advocates import AdjustForm, AdvocateFilter, EraseOnRequestForm, GroupForm, ImportForm, InviteForm
+from hub import accounts, imports, invitations, privacy
 from hub.accounts import AdvocateProfile
 from hub.contracts import read_or_400
 from hub.extensions import db
@@ -85,6 +85,7 @@ def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
         facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
         adjust_form=adjust_form,
+        erase_form=EraseOnRequestForm(formdata=None),
     ), status
 
 
@@ -101,6 +102,22 @@ def advocate_groups_update(advocate_id: int):
     accounts.set_advocate_groups(advocate_id, ids, current_user.id)
     flash("Groups saved.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
+
+
+@bp.post("/advocates/<int:advocate_id>/erase")
+@owner_only
+def erase_advocate(advocate_id: int):
+    """Erasure on the advocate's emailed request (product.md §12); audited with the request."""
+    form = EraseOnRequestForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
+    if db.session.get(Advocate, advocate_id) is None:
+        abort(404)
+    privacy.erase_advocate(advocate_id, current_user.id, f"emailed request: {form.requested_by.data.strip()}")
+    flash("The advocate was erased. Their points stay in the totals, anonymously.", "success")
+    return redirect(url_for("admin.advocates"))
 
 
 @bp.post("/advocates/<int:advocate_id>/adjust")

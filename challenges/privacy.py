@@ -108,6 +108,14 @@ def export_challenges(advocate: Advocate) -> dict[str, Any]:
     }
 
 
+def lock_completions(advocate_id: int) -> None:
+    """Lock the advocate's completions (in id order) before the advocate row: a decision locks
+    its completion and then posts to the ledger, which locks the advocate."""
+    db.session.execute(
+        select(Completion.id).where(Completion.advocate_id == advocate_id).order_by(Completion.id).with_for_update()
+    ).all()
+
+
 def erase_challenges(advocate: Advocate) -> None:
     aid = advocate.id
     db.session.execute(
@@ -142,6 +150,7 @@ CHALLENGES_PERSONAL_DATA = PersonalData(
     name="challenges",
     export=export_challenges,
     erase=erase_challenges,
+    lock_first=lock_completions,
     covers=(
         "completions.advocate_id",
         "asks.advocate_id",

@@ -72,6 +72,9 @@ class PersonalData:
     `covers`: the "table.column" foreign keys to advocates.id / users.id whose rows it exports
     and erases. `actor_columns`: foreign keys that only record who did something (a manager's
     decision, a token's creator) — kept, and named so the guard test knows they were thought of.
+    `lock_first(advocate_id)`: locks rows that other writers lock *before* the advocate row (an
+    approval locks its completion, then the advocate's balance), so erasure takes locks in the
+    same order and never deadlocks with them.
     """
 
     name: str
@@ -79,6 +82,7 @@ class PersonalData:
     erase: Callable[[Advocate], None]
     covers: tuple[str, ...]
     actor_columns: tuple[str, ...] = ()
+    lock_first: Callable[[int], None] | None = None
 
 
 DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": []}

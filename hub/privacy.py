@@ -89,9 +89,13 @@ def erase_advocate(advocate_id: int, actor_id: int | None, requested_by: str) ->
     are anonymized. Ledger amounts stay. Audited with who acted and on whose request
     (`requested_by`: "self", "emailed request", "operator" …).
 
-    Idempotent and parallel-safe: the advocate row is locked first (SELECT … FOR NO KEY UPDATE
-    on PostgreSQL), so a second erasure waits, then finds it done and returns False.
+    Idempotent and parallel-safe: the advocate row is locked (SELECT … FOR NO KEY UPDATE on
+    PostgreSQL; after the rows packages lock before it, `PersonalData.lock_first`), so a second
+    erasure waits, then finds it done and returns False.
     Returns True when this call erased. Raises NotFound for an unknown advocate."""
+    for part in hooks().personal_data:
+        if part.lock_first is not None:
+            part.lock_first(advocate_id)
     advocate = locked_row(Advocate, advocate_id)
     if advocate is None:
         raise NotFound("Advocate not found.")

@@ -185,6 +185,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.email.views import bp as email_views
     from hub.notifications_api import bp as notifications_api
     from hub.openapi import bp as openapi_bp
+    from hub.people_api import bp as people_api
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         hub_views,
         hub_api,
+        people_api,
         openapi_bp,
         community_views,
         community_api,

@@ -273,3 +273,30 @@ class EraseBody(Body):
 
 class EraseReply(Reply):
     status: str
+
+
+# --- people admin (owner): api.md `GET /users` · `PATCH /users/{id}` ----------------------------
+
+
+class UserReply(Reply):
+    id: int
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    last_login_at: Timestamp | None
+
+
+class UserPage(Page[UserReply]):
+    pass
+
+
+class UserListQuery(PageQuery):
+    q: Annotated[str | None, OneLine(100)] = None
+
+
+class UserChange(Body):
+    """`{role?, is_active?}`: a field left out stays as it is."""
+
+    role: Annotated[Role | None, OneOf(Role)] = None
+    is_active: Annotated[bool | None, Flag()] = None

@@ -20,6 +20,8 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
 - `periodic_jobs`: `PeriodicJob`s — a job function (a top-level `@job_timeout` function that
   opens its own `job_context()`), its timetable and its CLI twin. `rq cron hub.cron` schedules
   every one of them; a plain crontab runs their `command`s instead (README).
+- `active_change_listeners`: `listener(advocate_id, active)`, called in the transaction that
+  deactivated or reactivated an advocate's user (the leaderboards drop or restore them).
 - `personal_data`: `PersonalData` — each package's share of what Vouch holds about an advocate
   (product.md §12): the export sections it writes, how it erases them, and which foreign keys to
   `advocates`/`users` it answers for (hub.privacy; tests/hub/test_privacy_guard.py fails when a
@@ -101,6 +103,7 @@ class Hooks:
     group_change_listeners: list[GroupChangeListener] = field(default_factory=list)
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
     personal_data: list[PersonalData] = field(default_factory=list)
+    active_change_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
 
     def add_home_section(self, order: int, section: HomeSection) -> None:
         self.home_sections.append((order, section))
@@ -139,6 +142,10 @@ class Hooks:
             if len(items) >= limit:
                 break
         return items[:limit]
+
+    def advocate_active_changed(self, advocate_id: int, active: bool) -> None:
+        for listener in self.active_change_listeners:
+            listener(advocate_id, active)
 
     def advocate_groups_changed(self, advocate_id: int) -> None:
         for listener in self.group_change_listeners:

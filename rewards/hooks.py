@@ -21,6 +21,7 @@ def install(app: Flask) -> None:
     registry.demo_seeders.extend([demo.seed_points_history, demo.seed_rewards])
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
     registry.personal_data.append(REWARDS_PERSONAL_DATA)
+    registry.active_change_listeners.append(leaderboard.advocate_active_changed)
     registry.periodic_jobs.extend(
         [
             PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),

@@ -22,13 +22,21 @@ from sqlalchemy.exc import IntegrityError
 from hub.db import utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, User
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
 from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
 from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
+
+# Whether the advocate belongs on the leaderboards: not erased, and their user active.
+_ranked = (
+    select(User.is_active_user)
+    .where(User.id == Advocate.user_id, Advocate.is_erased.is_(False))
+    .correlate(Advocate)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ def post_entry(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
                 )
-                .returning(Advocate.balance, Advocate.lifetime_points, Advocate.is_erased)
+                .returning(Advocate.balance, Advocate.lifetime_points, _ranked)
                 .execution_options(synchronize_session=False)
             ).one_or_none()
             if moved is None:
@@ -105,10 +113,10 @@ def post_entry(
         return Posted(None, current.balance, current.lifetime_points)
 
     _expire_cached(advocate_id)
-    balance, lifetime, erased = moved
+    balance, lifetime, ranked = moved
     if lifetime_delta:
         count_issued_after_commit(kind.value, lifetime_delta)
-        if not erased:  # an erased advocate stays off every board (issue 14)
+        if ranked:  # erased and deactivated advocates stay off every board (issue 14)
             leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime)
     return Posted(entry, balance, lifetime)

@@ -442,6 +442,12 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
 
+    # people admin (api.md, second release)
+    c.call(as_owner, "get", "/users", query="q=example&per_page=5")
+    assert c.call(as_owner, "patch", "/users/{user_id}", {"role": "sales"}, user_id=manager.id)["role"] == "sales"
+    c.call(as_owner, "patch", "/users/{user_id}", {"role": "manager"}, user_id=manager.id)
+    c.call(as_owner, "patch", "/users/{user_id}", {"is_active": False}, user_id=owner.id, status=409)
+
     # privacy (api.md, second release): export, erasure by the advocate and by an owner
     exported = c.call(as_ada, "get", "/me/export")
     assert exported["profile"]["email"] == ada.user.email and exported["ledger"]

@@ -15,6 +15,7 @@ from admin.views import (
     reports,
     rewards,
     settings,
+    users,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "reports",
     "rewards",
     "settings",
+    "users",
 ]

@@ -63,6 +63,11 @@ def advocate_for(user: User, advocate_id: int) -> Advocate:
 
 @endpoint(bp, "/me", roles=ALL_ROLES, summary="The caller, with their advocate profile", reply=MeReply)
 def me(user: User) -> MeReply:
+    return me_reply(user)
+
+
+def me_reply(user: User) -> MeReply:
+    """api.md's caller: `{id, email, name, role}` plus the advocate object for advocates."""
     reply = MeReply(id=user.id, email=user.email, name=user.name, role=user.role)
     if user.role is Role.ADVOCATE and user.advocate is not None:
         reply.advocate = advocate_reply(user.advocate)

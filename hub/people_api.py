@@ -1,11 +1,17 @@
-"""People admin over the API (owner): api.md `GET /users` · `PATCH /users/{id}` (hub.people)."""
+"""People over the API: profiles (api.md `PATCH /me`, `PATCH /advocates/{id}`; hub.accounts) and
+the owner's people admin (`GET /users` · `PATCH /users/{id}`; hub.people)."""
 
 from __future__ import annotations
 
-from hub import people
-from hub.contracts import UserChange, UserListQuery, UserPage, UserReply
+from hub import accounts, people
+from hub.accounts import AdvocateProfile, ProfileBody
+from hub.api import advocate_for, advocate_reply, me_reply
+from hub.contracts import AdvocateReply, MeReply, UserChange, UserListQuery, UserPage, UserReply, patch_of
 from hub.endpoints import api_blueprint, endpoint
-from hub.models import Role, User
+from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
+
+ProfilePatch = patch_of(ProfileBody)
+AdvocatePatch = patch_of(AdvocateProfile)
 
 bp = api_blueprint("people_api")
 
@@ -38,3 +44,35 @@ def list_users(user: User, args: UserListQuery) -> UserPage:
 )
 def update_user(user: User, user_id: int, data: UserChange) -> UserReply:
     return user_reply(people.update_user(user_id, user.id, role=data.role, is_active=data.is_active))
+
+
+@endpoint(
+    bp,
+    "/me",
+    "PATCH",
+    roles=ALL_ROLES,
+    summary="Change your own profile",
+    body=ProfilePatch,
+    reply=MeReply,
+    tag="hub",
+)
+def update_me(user: User, data: ProfilePatch) -> MeReply:
+    changes = {k: getattr(data, k) for k in data.model_fields_set}
+    accounts.update_profile(user.id, changes, user.id)
+    return me_reply(user)
+
+
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>",
+    "PATCH",
+    roles=STAFF_ROLES,
+    summary="Correct an advocate's profile; audited",
+    body=AdvocatePatch,
+    reply=AdvocateReply,
+)
+def update_advocate(user: User, advocate_id: int, data: AdvocatePatch) -> AdvocateReply:
+    advocate = advocate_for(user, advocate_id)
+    changes = {k: getattr(data, k) for k in data.model_fields_set}
+    accounts.update_profile(advocate.user_id, changes, user.id)
+    return advocate_reply(advocate)

@@ -442,7 +442,11 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
 
-    # people admin (api.md, second release)
+    # profiles and people admin (api.md, second release)
+    assert c.call(as_ada, "patch", "/me", {"title": "CTO"})["advocate"]["title"] == "CTO"
+    c.call(as_sales, "patch", "/me", {"name": "Sam Sales"})
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"region": "EMEA"}, advocate_id=grace.id)
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"company_size": "huge"}, advocate_id=grace.id, status=422)
     c.call(as_owner, "get", "/users", query="q=example&per_page=5")
     assert c.call(as_owner, "patch", "/users/{user_id}", {"role": "sales"}, user_id=manager.id)["role"] == "sales"
     c.call(as_owner, "patch", "/users/{user_id}", {"role": "manager"}, user_id=manager.id)

@@ -100,3 +100,33 @@ def test_users_page_deactivates_and_refuses_the_last_owner(client, login, make_u
     db.session.expire_all()
     assert db.session.get(User, owner.id).role.value == "owner"
     assert not db.session.get(User, manager.id).is_active_user
+
+
+def test_patch_me_changes_only_what_is_sent_and_is_audited(api, make_advocate, make_user):
+    ada = make_advocate(name="Ada Before", company="Engines", region="EMEA")
+    client = api(ada.user)
+    response = client.patch("/me", json={"name": "Ada After", "title": "CTO", "company_size": "51-200"})
+    assert response.status_code == 200
+    assert response.json["name"] == "Ada After"
+    assert (response.json["advocate"]["title"], response.json["advocate"]["company"]) == ("CTO", "Engines")
+    assert response.json["advocate"]["company_size"] == "51-200" and response.json["advocate"]["region"] == "EMEA"
+    audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.profile"))
+    assert audit.before == {"company_size": None, "name": "Ada Before", "title": None}
+    bad = client.patch("/me", json={"company_size": "huge", "name": ""})
+    assert bad.status_code == 422 and set(bad.json["error"]["fields"]) == {"company_size", "name"}
+    staff = api(make_user("sales"))
+    assert staff.patch("/me", json={"name": "Sam Sales"}).json["name"] == "Sam Sales"
+    refused = staff.patch("/me", json={"company": "Acme"})
+    assert refused.status_code == 422 and "company" in refused.json["error"]["fields"]
+
+
+def test_staff_correct_an_advocate_and_email_stays_unique(api, make_advocate, make_user):
+    ada = make_advocate(email="ada.fix@example.com")
+    other = make_advocate(email="taken@example.com")
+    manager = api(make_user("manager"))
+    fixed = manager.patch(f"/advocates/{ada.id}", json={"email": "Ada.Fixed@Example.com", "groups": "Beta; EMEA"})
+    assert fixed.status_code == 200
+    assert (fixed.json["email"], fixed.json["groups"]) == ("ada.fixed@example.com", ["Beta", "EMEA"])
+    clash = manager.patch(f"/advocates/{ada.id}", json={"email": other.user.email})
+    assert clash.status_code == 409 and clash.json["error"]["code"] == "invalid_state"
+    assert api(ada.user).patch(f"/advocates/{other.id}", json={"name": "Hijack"}).status_code == 403

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from hub.accounts import MIN_PASSWORD
 from hub.fields import Conforms, Email, PersonName
+from hub.models import COMPANY_SIZES
 
 
 class LoginForm(FlaskForm):
@@ -46,3 +47,18 @@ class EraseAccountForm(FlaskForm):
         "I understand my account and personal data are erased for good.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class ProfileForm(FlaskForm):
+    """The profile page: fields are read through hub.accounts.ProfileBody (the API's rules)."""
+
+    name = StringField("Name")
+    title = StringField("Title")
+    company = StringField("Company")
+    industry = StringField("Industry")
+    company_size = SelectField("Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validate_choice=False)
+    region = StringField("Region")
+
+
+class PersonalTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=80)])

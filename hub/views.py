@@ -8,10 +8,11 @@ import json
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hub import accounts, invitations, privacy
+from hub import accounts, invitations, privacy, tokens
 from hub.auth import public, roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import limiter
+from hub.fields import read
 from hub.forms import (
     AcceptInviteForm,
     ChangePasswordForm,
@@ -19,6 +20,8 @@ from hub.forms import (
     ForgotPasswordForm,
     LoginForm,
     NewPasswordForm,
+    PersonalTokenForm,
+    ProfileForm,
 )
 from hub.hooks import hooks
 from hub.htmx import apply_errors, is_htmx, render_page_or_partial, trigger
@@ -227,3 +230,66 @@ def erase_account():
         return redirect(url_for("hub.login"))
     status = 422 if request.method == "POST" else 200
     return render_template("hub/erase.html", form=form), status
+
+
+PROFILE_FIELDS = ("name", *accounts.ADVOCATE_PROFILE_FIELDS)
+
+
+def _profile_page(form: ProfileForm, token_form: PersonalTokenForm, new_token: str | None = None, status: int = 200):
+    is_advocate = current_user.role is Role.ADVOCATE
+    return render_template(
+        "hub/profile.html",
+        form=form,
+        token_form=token_form,
+        fields=PROFILE_FIELDS if is_advocate else ("name",),
+        tokens=tokens.tokens_of(current_user.id) if is_advocate else [],
+        new_token=new_token,
+    ), status
+
+
+def _own_profile_form() -> ProfileForm:
+    form = ProfileForm(formdata=None, name=current_user.name)
+    if current_user.advocate is not None:
+        for key in accounts.ADVOCATE_PROFILE_FIELDS:
+            form[key].data = getattr(current_user.advocate, key) or ""
+    return form
+
+
+@bp.route("/me/profile", methods=["GET", "POST"])
+@roles_required(*ALL_ROLES)
+@refusal_renders(
+    lambda exc: _profile_page(apply_errors(ProfileForm(), exc), PersonalTokenForm(formdata=None), None, 422)
+)
+def profile():
+    """Everyone's profile page (issue 14): name — and for advocates title, company, industry,
+    size band and region —, the change-password link, and an advocate's personal API tokens."""
+    if request.method == "GET":
+        return _profile_page(_own_profile_form(), PersonalTokenForm(formdata=None))
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _profile_page(form, PersonalTokenForm(formdata=None), None, 422)
+    fields = PROFILE_FIELDS if current_user.role is Role.ADVOCATE else ("name",)
+    data = read(accounts.ProfileBody, {k: form[k].data or None for k in fields})
+    accounts.update_profile(current_user.id, {k: getattr(data, k) for k in fields}, current_user.id)
+    flash("Profile saved.", "success")
+    return redirect(url_for("hub.profile"))
+
+
+@bp.post("/me/tokens")
+@roles_required(Role.ADVOCATE)
+@refusal_renders(lambda exc: _profile_page(_own_profile_form(), apply_errors(PersonalTokenForm(), exc), None, 422))
+def create_personal_token():
+    """An advocate's own API token (api.md: it acts as them); shown once on the page."""
+    form = PersonalTokenForm()
+    if not form.validate_on_submit():
+        return _profile_page(_own_profile_form(), form, None, 422)
+    _, plaintext = tokens.create_api_token(current_user, form.name.data, current_user.id)
+    return _profile_page(_own_profile_form(), PersonalTokenForm(formdata=None), plaintext)
+
+
+@bp.post("/me/tokens/<int:token_id>/revoke")
+@roles_required(Role.ADVOCATE)
+def revoke_personal_token(token_id: int):
+    tokens.revoke_api_token(token_id, current_user.id, owner_id=current_user.id)
+    flash("Token revoked.", "success")
+    return redirect(url_for("hub.profile"))

@@ -38,6 +38,20 @@ class InviteForm(FlaskForm):
     groups = StringField("Groups (comma-separated)", validators=[Conforms.of(AdvocateProfile, "groups")])
 
 
+class AdvocateEditForm(FlaskForm):
+    """Staff correcting an advocate's profile (the API's `PATCH /advocates/{id}` rules)."""
+
+    email = StringField("Email", validators=[Conforms.of(AdvocateProfile, "email")])
+    name = StringField("Name", validators=[Conforms.of(AdvocateProfile, "name")])
+    title = StringField("Title", validators=[Conforms.of(AdvocateProfile, "title")])
+    company = StringField("Company", validators=[Conforms.of(AdvocateProfile, "company")])
+    industry = StringField("Industry", validators=[Conforms.of(AdvocateProfile, "industry")])
+    company_size = SelectField(
+        "Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validators=[Optional()]
+    )
+    region = StringField("Region", validators=[Conforms.of(AdvocateProfile, "region")])
+
+
 class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired(), FileAllowed(["csv", "txt"], "A .csv file, please.")])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from hub.accounts import MIN_PASSWORD
@@ -62,3 +62,13 @@ class ProfileForm(FlaskForm):
 
 class PersonalTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
+
+
+class ConsentForm(FlaskForm):
+    """Accepting the program terms: the version shown (so a text changed meanwhile is not
+    accepted unseen) and an explicit yes."""
+
+    version = HiddenField()
+    accept = BooleanField(
+        "I accept these program terms.", validators=[DataRequired("Please accept the terms to continue.")]
+    )

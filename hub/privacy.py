@@ -27,6 +27,7 @@ from hub.models import (
     Advocate,
     ApiToken,
     AuditEntry,
+    ConsentAcceptance,
     IdempotencyKey,
     Invite,
     Notification,
@@ -188,7 +189,15 @@ def _export_hub(advocate: Advocate) -> dict[str, Any]:
             "available_for_references": advocate.available_for_references,
             "max_asks_per_quarter": advocate.max_asks_per_quarter,
         },
-        "consent": {"version": advocate.consent_version, "consented_at": plain(advocate.consented_at)},
+        "consent": {
+            "version": advocate.consent_version,
+            "consented_at": plain(advocate.consented_at),
+            "accepted": rows(
+                select(ConsentAcceptance.version, ConsentAcceptance.accepted_at)
+                .where(ConsentAcceptance.advocate_id == advocate.id)
+                .order_by(ConsentAcceptance.accepted_at, ConsentAcceptance.id)
+            ),
+        },
         "groups": sorted(g.name for g in advocate.groups),
         "sessions": rows(
             select(UserSession.created_at, UserSession.last_seen_at, UserSession.ip, UserSession.user_agent).where(
@@ -253,7 +262,8 @@ def _export_hub(advocate: Advocate) -> dict[str, Any]:
 
 def _erase_hub(advocate: Advocate) -> None:
     """Sessions end, tokens are revoked, links and mail to the person are dropped; community posts
-    stay (signed "Former advocate"), as do their votes (counts)."""
+    stay (signed "Former advocate"), as do their votes (counts) and the record of which terms
+    they accepted when (no personal data: a version and a time)."""
     uid = advocate.user_id
     email = advocate.user.email
     now = utcnow()
@@ -277,6 +287,7 @@ HUB_PERSONAL_DATA = PersonalData(
     covers=(
         "advocates.user_id",
         "advocate_groups.advocate_id",
+        "consent_acceptances.advocate_id",
         "user_sessions.user_id",
         "api_tokens.user_id",
         "password_resets.user_id",

@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from hub import accounts, invitations, privacy, tokens
+from hub import accounts, consent, invitations, privacy, tokens
 from hub.auth import public, roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import limiter
@@ -16,6 +16,7 @@ from hub.fields import read
 from hub.forms import (
     AcceptInviteForm,
     ChangePasswordForm,
+    ConsentForm,
     EraseAccountForm,
     ForgotPasswordForm,
     LoginForm,
@@ -121,7 +122,9 @@ def _invite_refused(exc: VouchError, token: str):
     if not isinstance(exc, ValidationFailed):
         return _link_invalid(exc)
     form = apply_errors(AcceptInviteForm(), exc)
-    return render_template("auth/invite.html", form=form, invite=invitations.invite_for_token(token))
+    return render_template(
+        "auth/invite.html", form=form, invite=invitations.invite_for_token(token), terms=consent.current_terms()[1]
+    )
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -138,7 +141,7 @@ def accept_invite(token: str):
         login_user(user)
         flash("Welcome aboard! Here is your hub.", "success")
         return redirect(home_for(user.role))
-    return render_template("auth/invite.html", form=form, invite=invite)
+    return render_template("auth/invite.html", form=form, invite=invite, terms=consent.current_terms()[1])
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -293,3 +296,38 @@ def revoke_personal_token(token_id: int):
     tokens.revoke_api_token(token_id, current_user.id, owner_id=current_user.id)
     flash("Token revoked.", "success")
     return redirect(url_for("hub.profile"))
+
+
+# Pages an advocate may open before accepting new terms: the terms, leaving, and their data.
+CONSENT_EXEMPT = frozenset(
+    {"hub.consent_page", "hub.logout", "hub.export_data", "hub.erase_account", "static", "email.unsubscribe"}
+)
+
+
+@bp.before_app_request
+def _terms_gate():
+    """An advocate accepts the terms in force before anything else (product.md §12): after the
+    owner publishes a new version, their next page is the terms (the API is not gated)."""
+    if request.path.startswith("/api/") or request.endpoint in CONSENT_EXEMPT or request.endpoint is None:
+        return None
+    if current_user.is_authenticated and consent.needs_acceptance(current_user):
+        return redirect(url_for("hub.consent_page", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+@roles_required(Role.ADVOCATE)
+def consent_page():
+    """The program terms in force, to accept (once per version)."""
+    version, text = consent.current_terms()
+    form = ConsentForm()
+    if form.validate_on_submit() and form.version.data != version:
+        flash("The terms changed while you were reading them; here is the new text.", "info")
+    elif form.validate_on_submit():
+        consent.record_acceptance(current_user.advocate, version)
+        flash("Thank you — the updated terms are accepted.", "success")
+        return redirect(safe_next_url(request.args.get("next"), home_for(Role.ADVOCATE)))
+    form.version.data = version
+    accepted = current_user.advocate.consent_version == version
+    status = 422 if request.method == "POST" else 200
+    return render_template("hub/consent.html", form=form, text=text, version=version, accepted=accepted), status

@@ -15,6 +15,7 @@ from admin.views import (
     reports,
     rewards,
     settings,
+    terms,
     users,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "reports",
     "rewards",
     "settings",
+    "terms",
     "users",
 ]

@@ -62,8 +62,12 @@ def plain(value: Any) -> Any:
 
 
 def rows(query: Select) -> list[dict[str, Any]]:
-    """Every row of a Core select as a JSON-ready dict (no ORM objects: exports are large)."""
-    return [{k: plain(v) for k, v in row.items()} for row in db.session.execute(query).mappings()]
+    """Every row of a Core select as a dict, executed on the session's connection without the
+    ORM's row processing (an export holds tens of thousands of rows). Values stay Python's
+    (aware datetimes, enums, Decimals): the reply model writes them as api.md's JSON."""
+    result = db.session.connection().execute(query)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
 # --- export -------------------------------------------------------------------------------

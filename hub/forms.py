@@ -61,7 +61,7 @@ class ProfileForm(FlaskForm):
 
 
 class PersonalTokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
+    token_name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
 
 
 class ConsentForm(FlaskForm):

@@ -286,7 +286,7 @@ def create_personal_token():
     form = PersonalTokenForm()
     if not form.validate_on_submit():
         return _profile_page(_own_profile_form(), form, None, 422)
-    _, plaintext = tokens.create_api_token(current_user, form.name.data, current_user.id)
+    _, plaintext = tokens.create_api_token(current_user, form.token_name.data, current_user.id)
     return _profile_page(_own_profile_form(), PersonalTokenForm(formdata=None), plaintext)
 
 

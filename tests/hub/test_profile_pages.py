@@ -57,7 +57,7 @@ def test_staff_profile_has_a_name_only(client, login, make_user):
 def test_advocate_creates_uses_and_revokes_a_personal_token(app, client, login, make_advocate):
     ada = make_advocate()
     login(client, ada.user)
-    created = client.post("/me/tokens", data={"name": "My script"})
+    created = client.post("/me/tokens", data={"token_name": "My script"})
     assert created.status_code == 200
     token = re.search(r'data-testid="new-token">([^<]+)<', created.get_data(as_text=True)).group(1)
     headers = {"Authorization": f"Bearer {token}"}

@@ -142,3 +142,47 @@ def test_erasure_survives_rebuilds_of_every_cache(pg_app, make):
         assert [r.advocate_id for r in rows] == [stays]
         assert db.session.get(Advocate, gone).balance == 900  # liability unchanged
         assert db.session.get(Advocate, gone).is_erased
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(pg_app, make, repeat):
+    from hub import people
+    from hub.models import Role, User
+
+    with pg_app.app_context():
+        first, second = make.user("owner").id, make.user("owner").id
+    pairs = [(first, second), (second, first)]
+
+    def demote(i: int) -> str:
+        actor, target = pairs[i]
+        people.update_user(target, actor, role=Role.MANAGER)
+        return "demoted"
+
+    outcomes = run_together(2, committing(pg_app, demote, (VouchError,)))
+
+    assert outcomes == Counter({"demoted": 1, "invalid_state": 1})
+    with pg_app.app_context():
+        owners = db.session.scalars(select(User.id).where(User.role == Role.OWNER, User.is_active_user)).all()
+        assert len(owners) == 1
+
+
+def test_deactivated_advocate_leaves_the_redis_board_and_returns(pg_app, make):
+    from hub import people
+    from hub.models import User
+
+    with pg_app.app_context():
+        owner = make.user("owner")
+        top, other = make.advocate(points=700), make.advocate(points=70)
+        people.update_user(top.user_id, owner.id, is_active=False)
+        db.session.commit()
+        assert [r.advocate_id for r in leaderboard.standings("all")[0]] == [other.id]
+        from rewards.ledger import post_entry
+
+        post_entry(top.id, 50, kind="earn", source_type="test", source_id="while-inactive")  # a late approval
+        db.session.commit()
+        assert [r.advocate_id for r in leaderboard.standings("all")[0]] == [other.id]
+        people.update_user(top.user_id, owner.id, is_active=True)
+        db.session.commit()
+        rows = leaderboard.standings("all")[0]
+        assert [(r.advocate_id, r.points) for r in rows] == [(top.id, 750), (other.id, 70)]
+        assert db.session.get(User, top.user_id).is_active_user

@@ -130,3 +130,31 @@ def test_staff_correct_an_advocate_and_email_stays_unique(api, make_advocate, ma
     clash = manager.patch(f"/advocates/{ada.id}", json={"email": other.user.email})
     assert clash.status_code == 409 and clash.json["error"]["code"] == "invalid_state"
     assert api(ada.user).patch(f"/advocates/{other.id}", json={"name": "Hijack"}).status_code == 403
+
+
+def test_inactive_and_erased_advocates_are_not_proposed_for_references(make_advocate, make_user):
+    import datetime as dt
+
+    from challenges.references import services as references
+    from challenges.references.models import ReferenceRequest
+    from hub import people, privacy
+
+    owner = make_user("owner")
+    fit = {"industry": "Healthcare", "company_size": "51-200"}
+    _, paused, erased = (make_advocate(name=n, **fit) for n in ("Kept Kim", "Paused Pat", "Erased Eve"))
+    request = ReferenceRequest(
+        requested_by_id=make_user("sales").id,
+        prospect_company="Prospect",
+        industry="Healthcare",
+        company_size="51-200",
+        use_case="Analytics",
+        stage="evaluation",
+        needed_by=dt.date(2030, 1, 1),
+        format="phone",
+    )
+    db.session.add(request)
+    people.update_user(paused.user_id, owner.id, is_active=False)
+    privacy.erase_advocate(erased.id, owner.id, "self")
+    db.session.commit()
+    names = [c.name for c in references.find_matches(request.id).candidates]
+    assert names == ["Kept Kim"]

@@ -165,7 +165,8 @@ def erase_me(user: User, data: EraseBody) -> EraseReply:
 def erase_advocate(user: User, advocate_id: int, data: EraseBody) -> EraseReply:
     if db.session.get(Advocate, advocate_id) is None:
         raise NotFound("Advocate not found.")
-    privacy.erase_advocate(advocate_id, user.id, "emailed request")
+    note = f"emailed request: {data.requested_by}" if data.requested_by else "emailed request"
+    privacy.erase_advocate(advocate_id, user.id, note)
     return EraseReply(status="erased")
 
 

@@ -260,9 +260,11 @@ class ExportReply(Reply):
 
 
 class EraseBody(Body):
-    """`{confirm: true}`: erasure cannot be undone, so it is never the default."""
+    """`{confirm: true}`: erasure cannot be undone, so it is never the default. An owner acting
+    on an emailed request may say whose (`requested_by`, kept in the audit log)."""
 
     confirm: Annotated[bool, Flag()] = False
+    requested_by: Annotated[str | None, OneLine(200)] = None
 
     @model_validator(mode="after")
     def _confirmed(self) -> EraseBody:

@@ -18,15 +18,13 @@ from hub.db import locked_row
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.models import Role, User, UserSession
+from hub.models import Advocate, Role, User, UserSession
 
 STAFF_ROLE_CHOICES = (Role.SALES, Role.MANAGER, Role.OWNER)
 
 
 def users_page(offset: int, limit: int, q: str | None = None) -> tuple[list[User], int]:
     """Users by email (erased advocates left out), and how many there are."""
-    from hub.models import Advocate
-
     erased = select(Advocate.user_id).where(Advocate.is_erased.is_(True))
     query = select(User).where(User.id.not_in(erased))
     if q:

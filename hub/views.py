@@ -300,7 +300,7 @@ def revoke_personal_token(token_id: int):
 
 # Pages an advocate may open before accepting new terms: the terms, leaving, and their data.
 CONSENT_EXEMPT = frozenset(
-    {"hub.consent_page", "hub.logout", "hub.export_data", "hub.erase_account", "static", "email.unsubscribe"}
+    {"hub.consent_page", "hub.logout", "hub.export_data", "hub.erase_account", "static", "email.unsubscribe_link"}
 )
 
 

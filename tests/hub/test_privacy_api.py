@@ -54,9 +54,10 @@ def test_owner_erases_on_request_idempotently_managers_may_not(api, make_advocat
     owner, manager = api(make_user("owner")), api(make_user("manager"))
     assert manager.post(f"/advocates/{ada.id}/erase", json={"confirm": True}).status_code == 403
     assert owner.post("/advocates/999999/erase", json={"confirm": True}).status_code == 404
+    body = {"confirm": True, "requested_by": "Ada's email of 30 Nov"}
     for _ in range(2):
-        assert owner.post(f"/advocates/{ada.id}/erase", json={"confirm": True}).json == {"status": "erased"}
+        assert owner.post(f"/advocates/{ada.id}/erase", json=body).json == {"status": "erased"}
     audits = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "advocate.erase")).all()
-    assert [a.after["requested_by"] for a in audits] == ["emailed request"]
+    assert [a.after["requested_by"] for a in audits] == ["emailed request: Ada's email of 30 Nov"]
     emails = db.session.scalars(select(User.email)).all()
     assert "on.request@example.com" not in emails and f"erased-{ada.user_id}@erased.invalid" in emails

@@ -86,7 +86,8 @@ def me_reply(user: User) -> MeReply:
     idempotent=True,
 )
 def create_advocate(user: User, data: AdvocateProfile) -> tuple[AdvocateReply, int]:
-    return advocate_reply(accounts.create_advocate(data, user.id)), 201
+    advocate = accounts.create_advocate(data, user.id)
+    return for_staff(advocate_reply(advocate), advocate), 201
 
 
 @endpoint(
@@ -124,14 +125,22 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
         .offset(args.offset)
     ).all()
     facts = hooks().advocate_facts([a.id for a in advocates])
-    return AdvocatePage.of([advocate_reply(a, facts[a.id]) for a in advocates], args, total)
+    return AdvocatePage.of([for_staff(advocate_reply(a, facts[a.id]), a) for a in advocates], args, total)
+
+
+def for_staff(reply: AdvocateReply, advocate: Advocate) -> AdvocateReply:
+    """What only staff see on an advocate: whether their user is active (issue 14)."""
+    reply.is_active = advocate.user.is_active_user
+    return reply
 
 
 @endpoint(
     bp, "/advocates/<int:advocate_id>", roles=ALL_ROLES - {Role.SALES}, summary="One advocate", reply=AdvocateReply
 )
 def get_advocate(user: User, advocate_id: int) -> AdvocateReply:
-    return advocate_reply(advocate_for(user, advocate_id))
+    advocate = advocate_for(user, advocate_id)
+    reply = advocate_reply(advocate)
+    return for_staff(reply, advocate) if user.role in STAFF_ROLES else reply
 
 
 @endpoint(bp, "/me/export", roles={Role.ADVOCATE}, summary="Everything Vouch holds about the caller", reply=ExportReply)

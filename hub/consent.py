@@ -5,6 +5,7 @@ lists every version a person accepted. Services flush, never commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from sqlalchemy import select
@@ -41,11 +42,11 @@ def publish_terms(text: str, actor_id: int) -> str:
     return new_version
 
 
-def record_acceptance(advocate: Advocate, version: str | None = None) -> None:
-    """The advocate accepts `version` (default: the current one) now; accepting twice keeps the
-    first time."""
+def record_acceptance(advocate: Advocate, version: str | None = None, at: dt.datetime | None = None) -> None:
+    """The advocate accepts `version` (default: the current one) at `at` (aware UTC, default
+    now); accepting twice keeps the first time."""
     version = version or current_terms()[0]
-    now = utcnow()
+    now = at or utcnow()
     insert_ignore(
         db.session, ConsentAcceptance.__table__, {"advocate_id": advocate.id, "version": version, "accepted_at": now}
     )

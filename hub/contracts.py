@@ -185,6 +185,7 @@ class AdvocateReply(Reply):
     burnout: str
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
+    is_active: bool | None = None  # staff only (api.md, second release): the user may log in
 
 
 class AdvocatePage(Page[AdvocateReply]):

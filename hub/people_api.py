@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hub import accounts, people
 from hub.accounts import AdvocateProfile, ProfileBody
-from hub.api import advocate_for, advocate_reply, me_reply
+from hub.api import advocate_for, advocate_reply, for_staff, me_reply
 from hub.contracts import AdvocateReply, MeReply, UserChange, UserListQuery, UserPage, UserReply, patch_of
 from hub.endpoints import api_blueprint, endpoint
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
@@ -75,4 +75,4 @@ def update_advocate(user: User, advocate_id: int, data: AdvocatePatch) -> Advoca
     advocate = advocate_for(user, advocate_id)
     changes = {k: getattr(data, k) for k in data.model_fields_set}
     accounts.update_profile(advocate.user_id, changes, user.id)
-    return advocate_reply(advocate)
+    return for_staff(advocate_reply(advocate), advocate)

@@ -158,3 +158,13 @@ def test_inactive_and_erased_advocates_are_not_proposed_for_references(make_advo
     db.session.commit()
     names = [c.name for c in references.find_matches(request.id).candidates]
     assert names == ["Kept Kim"]
+
+
+def test_staff_see_whether_an_advocate_is_active_the_advocate_does_not(api, make_user, make_advocate):
+    ada = make_advocate()
+    owner, manager = make_user("owner"), api(make_user("manager"))
+    assert manager.get(f"/advocates/{ada.id}").json["is_active"] is True
+    assert "is_active" not in api(ada.user).get(f"/advocates/{ada.id}").json
+    api(owner).patch(f"/users/{ada.user_id}", json={"is_active": False})
+    assert manager.get(f"/advocates/{ada.id}").json["is_active"] is False
+    assert [a["is_active"] for a in manager.get("/advocates").json["items"]] == [False]

@@ -194,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.email.views import bp as email_views
     from hub.notifications_api import bp as notifications_api
     from hub.openapi import bp as openapi_bp
+    from hub.people_api import bp as people_api
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.views import bp as rewards_views
@@ -201,6 +202,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         hub_views,
         hub_api,
+        people_api,
         openapi_bp,
         community_views,
         community_api,
@@ -232,9 +234,11 @@ def _install_hooks(app: Flask) -> None:
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
     from hub.hooks import init_hooks
+    from hub.privacy import HUB_PERSONAL_DATA
     from rewards.hooks import install as install_rewards
 
     registry = init_hooks(app)
+    registry.personal_data.append(HUB_PERSONAL_DATA)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
     install_rewards(app)

@@ -447,6 +447,24 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
 
+    # profiles and people admin (api.md, second release)
+    assert c.call(as_ada, "patch", "/me", {"title": "CTO"})["advocate"]["title"] == "CTO"
+    c.call(as_sales, "patch", "/me", {"name": "Sam Sales"})
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"region": "EMEA"}, advocate_id=grace.id)
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"company_size": "huge"}, advocate_id=grace.id, status=422)
+    c.call(as_owner, "get", "/users", query="q=example&per_page=5")
+    assert c.call(as_owner, "patch", "/users/{user_id}", {"role": "sales"}, user_id=manager.id)["role"] == "sales"
+    c.call(as_owner, "patch", "/users/{user_id}", {"role": "manager"}, user_id=manager.id)
+    c.call(as_owner, "patch", "/users/{user_id}", {"is_active": False}, user_id=owner.id, status=409)
+
+    # privacy (api.md, second release): export, erasure by the advocate and by an owner
+    exported = c.call(as_ada, "get", "/me/export")
+    assert exported["profile"]["email"] == ada.user.email and exported["ledger"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": False}, status=422)["error"]["fields"]["confirm"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": True}) == {"status": "erased"}
+    c.call(as_owner, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=created["id"])
+    c.call(as_manager, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=ada.id, status=403)
+
     untested = {(path, method) for path, method, _ in operations(document)} - c.called
     assert not untested, f"call these in the journey: {sorted(untested)}"
 

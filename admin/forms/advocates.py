@@ -7,8 +7,8 @@ from typing import Annotated
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectField, StringField
-from wtforms.validators import Optional
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
@@ -38,6 +38,20 @@ class InviteForm(FlaskForm):
     groups = StringField("Groups (comma-separated)", validators=[Conforms.of(AdvocateProfile, "groups")])
 
 
+class AdvocateEditForm(FlaskForm):
+    """Staff correcting an advocate's profile (the API's `PATCH /advocates/{id}` rules)."""
+
+    email = StringField("Email", validators=[Conforms.of(AdvocateProfile, "email")])
+    name = StringField("Name", validators=[Conforms.of(AdvocateProfile, "name")])
+    title = StringField("Title", validators=[Conforms.of(AdvocateProfile, "title")])
+    company = StringField("Company", validators=[Conforms.of(AdvocateProfile, "company")])
+    industry = StringField("Industry", validators=[Conforms.of(AdvocateProfile, "industry")])
+    company_size = SelectField(
+        "Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validators=[Optional()]
+    )
+    region = StringField("Region", validators=[Conforms.of(AdvocateProfile, "region")])
+
+
 class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired(), FileAllowed(["csv", "txt"], "A .csv file, please.")])
 
@@ -61,3 +75,13 @@ class AdvocateFilter(PageQuery):
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[str | None, NameOrId(80)] = None
+
+
+class EraseOnRequestForm(FlaskForm):
+    """An owner erasing an advocate who asked by email: whose request, and an explicit yes."""
+
+    requested_by = StringField("Request", validators=[DataRequired("Say whose request this is."), Length(max=200)])
+    confirm = BooleanField(
+        "Erase this advocate's account and personal data for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

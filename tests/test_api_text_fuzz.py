@@ -119,6 +119,19 @@ def _approved_redemption(world: World) -> dict[str, int]:
     return ids
 
 
+def _user_id(world: World, role: str) -> int:
+    me = world.clients[role].get("/me")
+    assert me.status_code == 200, me.json
+    return me.json["id"]
+
+
+def _fresh_advocate(world: World) -> dict[str, int]:
+    n = next(world.counter)
+    made = world.clients["manager"].post("/advocates", {"email": f"erase{n}@example.org", "name": "Erin"})
+    assert made.status_code == 201, made.json
+    return {"advocate_id": made.json["id"]}
+
+
 OPPORTUNITY = {
     "name": "Deal",
     "account": "Acme",
@@ -169,6 +182,12 @@ CASES: dict[tuple[str, str], Case] = {
         "advocate", lambda n: {"name": "Lead", "email": f"lead{n}@acme.example", "company": "Acme", "consent": True}
     ),
     ("post", "/crm/opportunities"): Case("owner", lambda n: OPPORTUNITY | {"external_id": f"opp-{n}"}),
+    ("patch", "/me"): Case("advocate", lambda n: {}),
+    ("patch", "/advocates/{advocate_id}"): Case(
+        "manager", lambda n: {}, lambda world: {"advocate_id": world.ids["advocate_id"]}
+    ),
+    ("patch", "/users/{user_id}"): Case("owner", lambda n: {}, lambda world: {"user_id": _user_id(world, "sales")}),
+    ("post", "/advocates/{advocate_id}/erase"): Case("owner", lambda n: {"confirm": True}, _fresh_advocate),
     ("post", "/questions"): Case("advocate", lambda n: {"title": "How do you roll out?", "body": "Tell me"}),
     ("post", "/questions/{question_id}/answers"): Case(
         "advocate", lambda n: {"body": "Like so"}, lambda world: {"question_id": world.ids["question_id"]}
@@ -182,6 +201,7 @@ NOT_FUZZED = {
     ("post", "/reference-requests/{request_id}/unfilled"): "closes its request",
     ("post", "/questions/{question_id}/hide"): "hides its question once",
     ("post", "/answers/{answer_id}/hide"): "hides its answer once",
+    ("post", "/me/erase"): "erases its caller once (the same body is fuzzed through the owner's erase)",
 }
 
 

@@ -39,6 +39,8 @@ class Opportunity(db.Model):
     name: Mapped[str] = mapped_column(String(255))
     account: Mapped[str] = mapped_column(String(160))
     account_key: Mapped[str] = mapped_column(String(160), index=True)
+    # The customer account (hub.account_links: by account name, else a contact email's domain).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     stage: Mapped[str] = mapped_column(String(80))

@@ -171,6 +171,7 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import hub.email.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.views import bp as admin_bp
+    from challenges.accounts.api import bp as accounts_api
     from challenges.api import bp as challenges_api
     from challenges.crm.api import bp as crm_api
     from challenges.crm.views import bp as crm_views
@@ -204,6 +205,7 @@ def _register_blueprints(app: Flask) -> None:
         references_api,
         referrals_api,
         crm_api,
+        accounts_api,
         references_views,
         referrals_views,
         crm_views,

@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
 from hub.fields import OneLine, OneOf, Timestamp, WholeNumber, read
-from hub.models import Role, Tier
+from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 
@@ -185,6 +185,8 @@ class AdvocateReply(Reply):
     burnout: str
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
+    persona: Persona | None = None
+    account_id: int | None = None
 
 
 class AdvocatePage(Page[AdvocateReply]):

@@ -400,6 +400,32 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_owner, "get", "/reports/attribution")
     c.call(as_owner, "get", "/reports/program", query="from=2026-01-01&to=2030-12-31")
 
+    # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
+    c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
+    gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]
+    assert {"Engines", "Navy"} <= {row["name"] for row in gaps}  # the Acme deal is closed: no gap
+    c.call(as_manager, "get", "/accounts/{account_id}", account_id=ada.account_id)
+    c.call(
+        as_manager,
+        "patch",
+        "/accounts/{account_id}",
+        {"name": "Engines Ltd", "domain": "engines.io"},
+        account_id=ada.account_id,
+    )
+    c.call(
+        as_manager, "patch", "/accounts/{account_id}", {"domain": "gmail.com"}, account_id=ada.account_id, status=422
+    )
+    c.call(as_manager, "post", "/accounts/{account_id}/merge", {"into_id": ada.account_id}, account_id=grace.account_id)
+    c.call(
+        as_manager,
+        "post",
+        "/accounts/{account_id}/merge",
+        {"into_id": ada.account_id},
+        account_id=ada.account_id,
+        status=409,
+    )
+    c.call(as_manager, "post", "/advocates/{advocate_id}/persona", {"persona": "public_champion"}, advocate_id=ada.id)
+
     # community
     question = c.call(
         as_ada, "post", "/questions", {"title": "How do you roll out?", "body": "Tips *welcome*"}, status=201

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from admin.console import bp
 from admin.views import (
+    accounts,
     advocates,
     challenges,
     crm,
@@ -18,6 +19,7 @@ from admin.views import (
 )
 
 __all__ = [
+    "accounts",
     "advocates",
     "bp",
     "challenges",

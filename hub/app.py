@@ -175,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.api import bp as challenges_api
     from challenges.crm.api import bp as crm_api
     from challenges.crm.views import bp as crm_views
+    from challenges.prospects.api import bp as prospects_api
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
@@ -206,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
         referrals_api,
         crm_api,
         accounts_api,
+        prospects_api,
         references_views,
         referrals_views,
         crm_views,

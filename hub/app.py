@@ -176,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.crm.api import bp as crm_api
     from challenges.crm.views import bp as crm_views
     from challenges.prospects.api import bp as prospects_api
+    from challenges.prospects.views import bp as prospects_views
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
@@ -208,6 +209,7 @@ def _register_blueprints(app: Flask) -> None:
         crm_api,
         accounts_api,
         prospects_api,
+        prospects_views,
         references_views,
         referrals_views,
         crm_views,

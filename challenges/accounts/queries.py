@@ -14,12 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from challenges import caps
 from challenges.crm.models import AttributionCredit, Opportunity
 from challenges.crm.reports import program_cost
-from challenges.models import Completion, CompletionStatus
+from challenges.models import Ask, Completion, CompletionStatus
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Account, Advocate, User
@@ -100,19 +100,40 @@ def _active_advocates():
 
 
 def _ready_by_account(account_ids: list[int] | None, at: dt.datetime) -> tuple[dict[int, int], dict[int, int]]:
-    """(active advocates, reference-ready advocates) per account."""
-    query = _active_advocates().where(Advocate.account_id.is_not(None))
-    if account_ids is not None:
-        query = query.where(Advocate.account_id.in_(account_ids))
-    advocates = list(db.session.scalars(query))
-    ready = caps.reference_ready(advocates, at)
-    totals: dict[int, int] = defaultdict(int)
-    ready_counts: dict[int, int] = defaultdict(int)
-    for a in advocates:
-        totals[a.account_id] += 1
-        if a.id in ready:
-            ready_counts[a.account_id] += 1
-    return totals, ready_counts
+    """(active advocates, reference-ready advocates) per account.
+
+    Readiness is caps' rule (caps.reference_ready); only advocates it could refuse for more than
+    `available_for_references` — those with an active ask in the last 365 days or with blackout
+    dates — are read and evaluated one by one. Everyone else available is ready, counted in SQL.
+    """
+    scope = Advocate.account_id.in_(account_ids) if account_ids is not None else Advocate.account_id.is_not(None)
+    active = (
+        select(Advocate.account_id, func.count())
+        .join(User, User.id == Advocate.user_id)
+        .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+        .group_by(Advocate.account_id)
+    )
+    totals = dict(db.session.execute(active).all())
+    recent_ask = (
+        select(Ask.id)
+        .where(
+            Ask.advocate_id == Advocate.id,
+            Ask.cancelled_at.is_(None),
+            Ask.asked_at > at - dt.timedelta(days=caps.LOOKBACK_DAYS),
+        )
+        .exists()
+    )
+    needs_rules = or_(recent_ask, Advocate.preferences["blackouts"].is_not(None))
+    available = active.where(Advocate.available_for_references.is_(True))
+    ready = dict(db.session.execute(available.where(~needs_rules)).all())
+    checked = list(
+        db.session.scalars(_active_advocates().where(scope, Advocate.available_for_references.is_(True), needs_rules))
+    )
+    passed = caps.reference_ready(checked, at)
+    for advocate in checked:
+        if advocate.id in passed:
+            ready[advocate.account_id] = ready.get(advocate.account_id, 0) + 1
+    return totals, ready
 
 
 def account_rows(

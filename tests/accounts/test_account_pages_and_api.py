@@ -127,3 +127,34 @@ def _csrf(html: str) -> str:
     import re
 
     return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def test_reference_ready_counts_agree_with_the_caps_rules(ctx, make):
+    """The SQL fast path (no recent ask, no blackouts) and the per-advocate rules give what
+    caps.reference_ready gives for everyone."""
+    import datetime as dt
+
+    from challenges import caps
+    from challenges.accounts import queries
+    from hub.db import utcnow
+    from hub.models import Advocate
+
+    now = utcnow()
+    plain = make.advocate(company="Acme")
+    capped = make.advocate(company="Acme")
+    asked_long_ago = make.advocate(company="Acme")
+    away = make.advocate(company="Acme")
+    away.preferences = {
+        "blackouts": [{"start": now.date().isoformat(), "end": (now + dt.timedelta(days=2)).date().isoformat()}]
+    }
+    past_blackout = make.advocate(company="Acme")
+    past_blackout.preferences = {"blackouts": [{"start": "2020-01-01", "end": "2020-01-05"}]}
+    db.session.commit()
+    caps.claim_ask(capped.id, "reference_call", "test", "recent", at=now - dt.timedelta(days=3))
+    caps.claim_ask(asked_long_ago.id, "reference_call", "test", "old", at=now - dt.timedelta(days=40))
+    db.session.commit()
+    everyone = db.session.scalars(select(Advocate).where(Advocate.account_id == plain.account_id)).all()
+    expected = caps.reference_ready(everyone, now)
+    assert expected == {plain.id, asked_long_ago.id, past_blackout.id}
+    totals, ready = queries._ready_by_account([plain.account_id], now)
+    assert (totals[plain.account_id], ready[plain.account_id]) == (5, len(expected))

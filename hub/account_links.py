@@ -324,12 +324,30 @@ def relink_all(connection: sa.Connection, batch: int = 5000) -> RelinkResult:
         (_opportunities, opportunity_refs, "opportunities_changed"),
     ):
         changes = [{"row_id": row_id, "new_account": resolve(ref)} for row_id, old, ref in refs if resolve(ref) != old]
+        _write_links(connection, table, changes, batch)
+        setattr(result, attr, len(changes))
+        if table is _opportunities:
+            result.changed_opportunity_ids = [c["row_id"] for c in changes]
+    return result
+
+
+def _write_links(connection: sa.Connection, table: sa.TableClause, changes: list[dict], batch: int) -> None:
+    """Set account_id row by row. PostgreSQL: the pairs go into a temporary table by multi-row
+    INSERTs and one UPDATE … FROM joins them (one statement per table instead of one per row)."""
+    if not changes:
+        return
+    if connection.dialect.name != "postgresql":
         statement = (
             sa.update(table).where(table.c.id == sa.bindparam("row_id")).values(account_id=sa.bindparam("new_account"))
         )
         for start in range(0, len(changes), batch):
             connection.execute(statement, changes[start : start + batch])
-        setattr(result, attr, len(changes))
-        if table is _opportunities:
-            result.changed_opportunity_ids = [c["row_id"] for c in changes]
-    return result
+        return
+    connection.execute(
+        sa.text("CREATE TEMPORARY TABLE account_links_tmp (row_id integer, new_account integer) ON COMMIT DROP")
+    )
+    pairs = sa.table("account_links_tmp", sa.column("row_id", sa.Integer), sa.column("new_account", sa.Integer))
+    for start in range(0, len(changes), batch):
+        connection.execute(sa.insert(pairs).values(changes[start : start + batch]))
+    connection.execute(sa.update(table).where(table.c.id == pairs.c.row_id).values(account_id=pairs.c.new_account))
+    connection.execute(sa.text("DROP TABLE account_links_tmp"))

@@ -215,3 +215,18 @@ def test_set_domain_gathers_advocates_and_refuses_free_mail_and_taken_domains(ct
     db.session.commit()
     assert make.advocate(email="dan@acme.com").account_id == ada.account_id
     assert _account(cy) is None and _account(globex).domain == "globex.com"
+
+
+@pytest.mark.services
+def test_the_relink_writes_links_in_bulk_on_postgres(pg_ctx, make):
+    ada = make.advocate(company="Bulk Acme Inc", email="ada@bulk-acme.io")
+    cy = make.advocate(email="cy@bulk-acme.io")
+    deal = _opportunity(account="bulk acme", external_id=f"bulk-{secrets.token_hex(4)}")
+    db.session.execute(update(Advocate).where(Advocate.id.in_([ada.id, cy.id])).values(account_id=None))
+    db.session.execute(update(Opportunity).where(Opportunity.id == deal.id).values(account_id=None))
+    db.session.commit()
+    result = relink_all(db.session.connection(), batch=1)
+    db.session.commit()
+    assert result.advocates_changed >= 2 and deal.id in result.changed_opportunity_ids
+    db.session.expire_all()
+    assert ada.account_id == cy.account_id == deal.account_id is not None

@@ -74,11 +74,46 @@ def _score_file(n: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _seed_and_link(figures: dict, advocates: int, opportunities: int) -> None:
+    from sqlalchemy import text
+
+    from challenges.accounts.services import relink_everything
+    from hub.account_links import relink_all
+    from hub.extensions import db
+
+    started = time.perf_counter()
+    for statement in SEED:
+        db.session.execute(text(statement), {"advocates": advocates, "opportunities": opportunities})
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    figures["seed_s"] = round(time.perf_counter() - started, 1)
+    click.echo(f"seeded: {figures}", err=True)
+
+    started = time.perf_counter()
+    backfill = relink_all(db.session.connection())
+    db.session.commit()
+    figures["migration_backfill_s"] = round(time.perf_counter() - started, 1)
+    figures["accounts_created"] = backfill.accounts_created
+    figures["advocates_linked"] = backfill.advocates_changed
+    figures["opportunities_linked"] = backfill.opportunities_changed
+
+    started = time.perf_counter()
+    _, recounted = relink_everything()
+    db.session.commit()
+    figures["full_relink_and_recount_s"] = round(time.perf_counter() - started, 1)
+    figures["opportunities_recounted"] = recounted
+    click.echo(f"relinked: {figures}", err=True)
+
+
 @click.command()
 @click.option("--advocates", default=100_000, show_default=True)
 @click.option("--opportunities", default=200_000, show_default=True)
 @click.option("--scores", "score_rows", default=50_000, show_default=True)
-def main(advocates: int, opportunities: int, score_rows: int) -> None:
+@click.option(
+    "--reuse", is_flag=True, help="Keep the seeded, linked data of the last run: time only the reads and imports."
+)
+def main(advocates: int, opportunities: int, score_rows: int, reuse: bool) -> None:
     url = os.environ.get("BENCH_ACCOUNTS_DATABASE_URL", DEFAULT_URL)
     _create_database(url)
     os.environ["DATABASE_URL"] = url
@@ -86,10 +121,8 @@ def main(advocates: int, opportunities: int, score_rows: int) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from challenges.accounts.services import relink_everything
     from challenges.prospects import scores
     from hub import accounts, tokens
-    from hub.account_links import relink_all
     from hub.app import create_app
     from hub.extensions import db
 
@@ -97,29 +130,13 @@ def main(advocates: int, opportunities: int, score_rows: int) -> None:
     figures: dict[str, object] = {}
     with app.app_context():
         upgrade()
+        if reuse:
+            db.session.execute(text("TRUNCATE advocacy_scores, score_imports, api_tokens CASCADE"))
+            db.session.execute(text("DELETE FROM users WHERE email = 'bench-owner@example.com'"))
+            db.session.commit()
         started = time.perf_counter()
-        for statement in SEED:
-            db.session.execute(text(statement), {"advocates": advocates, "opportunities": opportunities})
-        db.session.commit()
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
-        figures["seed_s"] = round(time.perf_counter() - started, 1)
-        click.echo(f"seeded: {figures}", err=True)
-
-        started = time.perf_counter()
-        backfill = relink_all(db.session.connection())
-        db.session.commit()
-        figures["migration_backfill_s"] = round(time.perf_counter() - started, 1)
-        figures["accounts_created"] = backfill.accounts_created
-        figures["advocates_linked"] = backfill.advocates_changed
-        figures["opportunities_linked"] = backfill.opportunities_changed
-
-        started = time.perf_counter()
-        _, recounted = relink_everything()
-        db.session.commit()
-        figures["full_relink_and_recount_s"] = round(time.perf_counter() - started, 1)
-        figures["opportunities_recounted"] = recounted
-        click.echo(f"relinked: {figures}", err=True)
+        if not reuse:
+            _seed_and_link(figures, advocates, opportunities)
 
         owner = accounts.create_user("bench-owner@example.com", "Bench Owner", "owner")
         _, token = tokens.create_api_token(owner, "bench", None)

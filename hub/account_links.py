@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from hub.db import UTCDateTime, insert_ignore, utcnow
+from hub.db import UTCDateTime, _dialect_insert, insert_ignore, utcnow
 from hub.extensions import db
 from hub.models import Account, Advocate
 
@@ -189,6 +189,42 @@ def _insert(name: str, key: str, domain: str | None) -> Account:
         # the key or the domain was taken meanwhile: the name decides, without the domain
         insert_ignore(db.session, Account.__table__, values | {"domain": None})
     return _survivor(db.session.scalar(select(Account).where(Account.name_key == key)))
+
+
+def account_ids_by_name(names: list[str | None]) -> dict[str, int]:
+    """{name key: live account id} for these company names, creating the missing accounts in one
+    multi-row INSERT … ON CONFLICT DO NOTHING (no domain: a name alone does not claim one). For
+    imports, where one statement per batch replaces a lookup per row."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        key = company_key(name)
+        if key and key not in wanted:
+            wanted[key] = " ".join((name or "").split())[:160] or key
+    if not wanted:
+        return {}
+    table = Account.__table__
+    known = dict(
+        db.session.execute(select(table.c.name_key, table.c.id).where(table.c.name_key.in_(list(wanted)))).all()
+    )
+    missing = [{"name": wanted[k], "name_key": k, "created_at": utcnow()} for k in wanted if k not in known]
+    if missing:
+        statement = _dialect_insert(db.session, table).values(missing).on_conflict_do_nothing()
+        db.session.execute(statement)
+        known = dict(
+            db.session.execute(select(table.c.name_key, table.c.id).where(table.c.name_key.in_(list(wanted)))).all()
+        )
+    merged = dict(
+        db.session.execute(
+            select(table.c.id, table.c.merged_into_id).where(
+                table.c.id.in_(list(known.values())), table.c.merged_into_id.is_not(None)
+            )
+        ).all()
+    )
+    for key, account_id in known.items():
+        if account_id in merged:
+            survivor = _survivor(db.session.get(Account, account_id))
+            known[key] = survivor.id if survivor is not None else account_id
+    return known
 
 
 def link_advocate(advocate: Advocate) -> Account | None:

@@ -20,7 +20,7 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from challenges.prospects.models import AdvocacyScore, ScoreImport, ScoreImportStatus
-from hub.account_links import account_for
+from hub.account_links import account_for, account_ids_by_name, company_key
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import ValidationFailed
@@ -183,19 +183,23 @@ def _upsert(rows: list[tuple[ScoreRow, Scored]]) -> tuple[int, int]:
     emails = [r.email for r, _ in rows]
     existing = set(db.session.scalars(select(AdvocacyScore.email).where(AdvocacyScore.email.in_(emails))))
     now = utcnow()
-    accounts: dict[str, int | None] = {}
+    by_name = account_ids_by_name([r.company for r, _ in rows])
+    by_domain: dict[str, int | None] = {}
     values = []
     for row, scored in rows:
-        key = (row.company or "").strip().casefold() or row.email.rpartition("@")[2]
-        if key not in accounts:
-            account = account_for(row.company, [row.email])
-            accounts[key] = account.id if account is not None else None
+        account_id = by_name.get(company_key(row.company))
+        if account_id is None and not company_key(row.company):  # no company: the email domain, if any
+            domain = row.email.rpartition("@")[2]
+            if domain not in by_domain:
+                account = account_for(None, [row.email])
+                by_domain[domain] = account.id if account is not None else None
+            account_id = by_domain[domain]
         values.append(
             {
                 "email": row.email,
                 "name": row.name,
                 "company": row.company,
-                "account_id": accounts[key],
+                "account_id": account_id,
                 "nps": row.nps,
                 "feature_adoption_pct": row.feature_adoption_pct,
                 "health_score": row.health_score,

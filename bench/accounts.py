@@ -156,6 +156,7 @@ def main(advocates: int, opportunities: int, score_rows: int, reuse: bool) -> No
     figures["coverage_gap_ms_median"] = round(statistics.median(timings), 1)
     figures["coverage_gap_ms_max"] = round(max(timings), 1)
     figures["coverage_gap_accounts"] = response.json["total"]
+    click.echo(f"coverage: {figures}", err=True)
 
     body = _score_file(score_rows)
     with app.app_context():

@@ -177,7 +177,7 @@ def import_batch(import_id: int) -> bool:
 
 
 def _upsert(rows: list[tuple[ScoreRow, Scored]]) -> tuple[int, int]:
-    """One INSERT … ON CONFLICT (email) DO UPDATE for the batch; (created, updated)."""
+    """INSERT … ON CONFLICT (email) DO UPDATE for the batch's rows; (created, updated)."""
     if not rows:
         return 0, 0
     emails = [r.email for r, _ in rows]
@@ -214,13 +214,14 @@ def _upsert(rows: list[tuple[ScoreRow, Scored]]) -> tuple[int, int]:
             }
         )
     table = AdvocacyScore.__table__
-    statement = _insert(table).values(values)
+    statement = _insert(table)
     kept = {"created_at", "email"}
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.email],
         set_={c: statement.excluded[c] for c in values[0] if c not in kept},
     )
-    db.session.execute(statement)
+    # compiled once and sent as an executemany (SQLAlchemy batches it into multi-row VALUES)
+    db.session.execute(statement, values)
     updated = len(existing)
     return len(rows) - updated, updated
 

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
 from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
-from hub.models import Role, Tier
+from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 
@@ -211,6 +211,8 @@ class AdvocateReply(Reply):
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
     is_active: bool | None = None  # staff only (api.md, second release): the user may log in
+    persona: Persona | None = None
+    account_id: int | None = None
 
 
 class AdvocatePage(Page[AdvocateReply]):

@@ -222,12 +222,14 @@ def _install_hooks(app: Flask) -> None:
     from challenges.hooks import install as install_challenges
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
-    from hub.hooks import init_hooks
+    from hub.hooks import PeriodicJob, init_hooks
+    from hub.import_runs import sweep_stale_imports_job
     from rewards.hooks import install as install_rewards
 
     registry = init_hooks(app)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
+    registry.periodic_jobs.append(PeriodicJob(sweep_stale_imports_job, "hub sweep-imports", interval=300))
     install_rewards(app)
     install_challenges(app)
     install_admin(app)

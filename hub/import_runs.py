@@ -5,7 +5,10 @@ as an import row (`status` queued, `total_rows`) and a job is enqueued after com
 (`run_import`) works batch by batch, each batch its own transaction that also records progress,
 so the page's progress bar moves and a retried job resumes after the rows already done. Each row
 is its own savepoint: a row that fails — invalid field, a value the database refuses, an error
-of the importer — is recorded as `[line, reason]` and the others import.
+of the importer — is recorded as `[line, reason]` and the others import. A batch that fails as
+a whole for a reason that may lie in its data (say the importer's after-batch step overflows on
+one row's date) is rolled back and imported again row by row, so the row at fault is found,
+reported with its line and skipped.
 
 An import always ends `done` or `failed` with a reason, never stuck:
 - a crash of the job is recorded on the row (`failure_reason`) and re-raised for the queue's
@@ -28,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
 from hub.csv_files import CsvRow, CsvTable, problem_text, read_csv
 from hub.db import locked_row, utcnow
-from hub.errors import ValidationFailed, VouchError
+from hub.errors import ValidationFailed, VouchError, is_transient_db_error
 from hub.extensions import db
 from hub.queue import enqueue_after_commit, job_context, job_timeout
 
@@ -118,8 +121,13 @@ def run_import(kind: ImportKind, import_id: int) -> None:
     try:
         more = True
         while more:
-            with job_context():
-                more = import_batch(kind, import_id)
+            try:
+                with job_context():
+                    more = import_batch(kind, import_id)
+            except Exception as exc:
+                if not is_row_fault(exc):
+                    raise
+                more = _isolate(kind, import_id)
     except Exception as exc:
         with job_context():
             _record_crash(kind, import_id, exc)
@@ -144,13 +152,17 @@ def import_batch(kind: ImportKind, import_id: int, batch_rows: int = BATCH_ROWS)
     run.errors = errors
     if kind.after_batch is not None:
         kind.after_batch(run, results)
-    run.updated_at = utcnow()
-    if run.processed_rows >= len(table.rows):
-        run.processed_rows = run.total_rows = len(table.rows)
-        run.status = ImportStatus.DONE
-        run.finished_at = utcnow()
+    return _progressed(run, len(table.rows))
+
+
+def is_row_fault(exc: BaseException) -> bool:
+    """Whether an exception out of a batch may come from its data (then the batch is retried row
+    by row to find the row), rather than from the database's or the job's state (then the whole
+    job fails and the queue retries it): connection errors, serialization failures, lock waits
+    and the job's timeout are not the rows' fault."""
+    if isinstance(exc, (OperationalError, InterfaceError)) or is_transient_db_error(exc):
         return False
-    return True
+    return "Timeout" not in type(exc).__name__
 
 
 def sweep_stale_imports(now: dt.datetime | None = None) -> int:
@@ -197,6 +209,50 @@ def _import_row(kind: ImportKind, run: Any, row: CsvRow, batch: ImportBatch, res
     except (ValueError, ArithmeticError, OverflowError) as exc:
         return f"a value cannot be used: {exc}"
     return None
+
+
+def _isolate(kind: ImportKind, import_id: int) -> bool:
+    """After a batch failed as a whole: import its rows one by one, recording a row that fails
+    on its own as a problem of its line. True while rows remain after that batch."""
+    more = True
+    for _ in range(BATCH_ROWS):
+        try:
+            with job_context():
+                more = import_batch(kind, import_id, batch_rows=1)
+        except Exception as exc:
+            if not is_row_fault(exc):
+                raise
+            log.warning("import %s: a row failed on its own: %s", import_id, exc)
+            with job_context():
+                more = _skip_row(kind, import_id, exc)
+        if not more:
+            return False
+    return more
+
+
+def _skip_row(kind: ImportKind, import_id: int, exc: BaseException) -> bool:
+    run = locked_row(kind.model, import_id)
+    if run is None or run.status in FINISHED:
+        return False
+    table = read_csv(run.csv_text, required=kind.required, known=kind.known)
+    if run.processed_rows < len(table.rows):
+        line = table.rows[run.processed_rows].line
+        reason = f"the row could not be imported ({type(exc).__name__}: {exc})"
+        run.errors = [*(run.errors or []), [line, reason[:REASON_CHARS]]]
+        run.processed_rows += 1
+    return _progressed(run, len(table.rows))
+
+
+def _progressed(run: Any, rows: int) -> bool:
+    """Record a batch's progress; the import is done once every row was processed. True while
+    rows remain."""
+    run.updated_at = utcnow()
+    if run.processed_rows < rows:
+        return True
+    run.processed_rows = run.total_rows = rows
+    run.status = ImportStatus.DONE
+    run.finished_at = utcnow()
+    return False
 
 
 def _claim_attempt(kind: ImportKind, import_id: int) -> bool:

@@ -19,7 +19,7 @@ from hub.community.models import Answer
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.imports import AdvocateImport
-from hub.models import AuditEntry, Group, Invite
+from hub.models import AuditEntry, Group
 from hub.transactions import TRANSIENT_RETRIES
 from rewards.models import Reward
 

@@ -85,6 +85,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             install_sqlite_begin_immediate(db.engine)
+        from hub.security import dummy_hash
+
+        dummy_hash()  # built now, so not even the first unknown-email login pays for a hash
 
     from hub.queue import init_queue
     from hub.redis_client import init_redis

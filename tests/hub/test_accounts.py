@@ -234,29 +234,32 @@ def test_managers_create_groups_and_assign_advocates(client, login, make):
 # --- password reset ----------------------------------------------------------------------------
 
 
-def test_reset_answers_the_same_for_unknown_emails(ctx, client, make):
+def test_reset_answers_the_same_for_unknown_emails(ctx, client, make, jobs):
     user = make.user("advocate")
     known = client.post("/forgot", data={"email": user.email})
     known_flash = flashes(client)
     unknown = client.post("/forgot", data={"email": "nobody@example.com"})
     unknown_flash = flashes(client)
+    jobs.join()
     assert (known.status_code, known.headers["Location"]) == (unknown.status_code, unknown.headers["Location"])
     assert known_flash == unknown_flash
     assert [m.to_address for m in outbox("password_reset")] == [user.email]
 
 
-def test_reset_link_uses_the_configured_host(ctx, client, make):
+def test_reset_link_uses_the_configured_host(ctx, client, make, jobs):
     user = make.user("advocate")
     client.post("/forgot", data={"email": user.email}, headers={"Host": "evil.test", "X-Forwarded-Host": "evil.test"})
+    jobs.join()
     [message] = outbox("password_reset")
     assert "evil.test" not in message.body_text
     assert link_in(message).startswith("http://vouch.test/reset/")
 
 
-def test_reset_is_single_use_and_ends_sessions(client, login, make, app):
+def test_reset_is_single_use_and_ends_sessions(client, login, make, app, jobs):
     user = make.user("advocate")
     other_device = login(app.test_client(), user)
     client.post("/forgot", data={"email": user.email})
+    jobs.join()
     path = link_in(outbox("password_reset")[0]).removeprefix("http://vouch.test")
     assert client.get(path).status_code == 200
     done = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -269,9 +272,10 @@ def test_reset_is_single_use_and_ends_sessions(client, login, make, app):
     login(app.test_client(), user, NEW_PASSWORD)
 
 
-def test_expired_or_wrong_reset_token_is_refused(ctx, client, make):
+def test_expired_or_wrong_reset_token_is_refused(ctx, client, make, jobs):
     user = make.user("advocate")
     client.post("/forgot", data={"email": user.email})
+    jobs.join()
     path = link_in(outbox("password_reset")[0]).removeprefix("http://vouch.test")
     row = db.session.scalars(select(PasswordReset)).one()
     row.expires_at = utcnow() - dt.timedelta(seconds=1)
@@ -281,19 +285,21 @@ def test_expired_or_wrong_reset_token_is_refused(ctx, client, make):
     assert client.get("/reset/not-a-token").status_code == 400
 
 
-def test_reset_token_is_bound_to_its_account(client, make, login, app):
+def test_reset_token_is_bound_to_its_account(client, make, login, app, jobs):
     alice = make.user("advocate")
     bob = make.user("advocate")
     client.post("/forgot", data={"email": alice.email})
+    jobs.join()
     path = link_in(outbox("password_reset")[0]).removeprefix("http://vouch.test")
     client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     login(app.test_client(), alice, NEW_PASSWORD)
     login(app.test_client(), bob)  # bob's password is untouched
 
 
-def test_reset_password_must_be_strong(ctx, client, make):
+def test_reset_password_must_be_strong(ctx, client, make, jobs):
     user = make.user("advocate")
     client.post("/forgot", data={"email": user.email})
+    jobs.join()
     path = link_in(outbox("password_reset")[0]).removeprefix("http://vouch.test")
     response = client.post(path, data={"password": "short", "confirm": "short"})
     assert response.status_code == 200 and b"errors" in response.data

@@ -203,3 +203,16 @@ def test_the_crm_import_refuses_a_windows_1252_file(ctx, make):
     with pytest.raises(Exception) as err:
         crm_imports.start_import("deals.csv", raw, make.user("manager").id)
     assert "CSV UTF-8" in err.value.fields["file"][0]
+
+
+def test_batches_resume_after_the_rows_already_processed(ctx, make):
+    text = "name,email\n" + "".join(f"P{i},p{i}@example.com\n" for i in range(5))
+    run = imports.start_import("a.csv", text.encode(), make.user("manager").id)  # not committed: no job runs
+    progress = []
+    more = True
+    while more:
+        more = import_runs.import_batch(imports.ADVOCATES, run.id, batch_rows=2)
+        progress.append((run.processed_rows, run.percent, run.status.value))
+    assert progress == [(2, 40, "running"), (4, 80, "running"), (5, 100, "done")]
+    assert run.invited_count == 5 and invites() == 5
+    db.session.rollback()

@@ -119,7 +119,7 @@ def start_advocates(ctx, make, text: str) -> int:
     return import_id
 
 
-def test_a_job_that_keeps_crashing_ends_failed_with_its_reason(ctx, make, jobs, monkeypatch):
+def test_a_job_that_keeps_crashing_ends_failed_with_its_reason(ctx, make, jobs, monkeypatch, client, login):
     def database_gone(*_args):
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
 
@@ -133,6 +133,9 @@ def test_a_job_that_keeps_crashing_ends_failed_with_its_reason(ctx, make, jobs, 
     reason = f"the import job failed at row 1 of 1: OperationalError (after {MAX_ATTEMPTS} attempts)"
     assert run.failure_reason == reason
     assert run.finished_at is not None and invites() == 0
+    login(client, make.user("manager"))
+    page = client.get(f"/admin/advocates/imports/{import_id}/progress").get_data(as_text=True)
+    assert f"The import failed: {reason}." in page and "— failed" in page and "every 1s" not in page
 
 
 def test_a_batch_that_fails_as_a_whole_is_retried_row_by_row_to_find_the_row(ctx, make, jobs, monkeypatch):

@@ -219,3 +219,7 @@ def test_batches_resume_after_the_rows_already_processed(ctx, make):
     assert progress == [(2, 40, "running"), (4, 80, "running"), (5, 100, "done")]
     assert run.invited_count == 5 and invites() == 5
     db.session.rollback()
+
+
+def test_the_sweep_is_a_cli_command_too(app):
+    assert app.test_cli_runner().invoke(args=["hub", "sweep-imports"]).output == "Swept 0 stalled imports.\n"

@@ -15,7 +15,10 @@ from hub.queue import job_timeout
 
 pytestmark = pytest.mark.browser
 
-CSV = b"name,email,company\r\nGood One,good.one@example.net,Acme\r\n\r\nBad Two,not-an-email,Acme\r\nZo\xc3\xab,zoe@example.net,\r\n"
+CSV = (
+    b"name,email,company\r\nGood One,good.one@example.net,Acme\r\n\r\n"
+    b"Bad Two,not-an-email,Acme\r\nZo\xc3\xab,zoe@example.net,\r\n"
+)
 
 
 @pytest.fixture()

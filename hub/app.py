@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, abort, g, request
+from flask import Flask, Request, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -20,7 +20,22 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class VouchRequest(Request):
     """Counts url-encoded form fields against MAX_FORM_PARTS too (Werkzeug counts only
     multipart parts), so a POST with thousands of fields is refused with 413; and refuses
-    NUL characters, which PostgreSQL cannot store in text (400, not a database error)."""
+    NUL characters, which PostgreSQL cannot store in text (400, not a database error).
+    A view marked with `hub.csv_files.accepts_upload(n)` reads a body of up to its own limit
+    instead of MAX_CONTENT_LENGTH (checked before CSRF reads the form), so an importer's stated
+    size limit is the one the request enforces."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        limit = Request.max_content_length.fget(self)  # type: ignore[attr-defined]
+        rule = self.url_rule
+        view = current_app.view_functions.get(rule.endpoint) if rule is not None else None
+        own = getattr(view, "upload_limit", None)
+        return max(limit, own) if own is not None and limit is not None else limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        Request.max_content_length.fset(self, value)  # type: ignore[attr-defined]
 
     def _load_form_data(self) -> None:
         super()._load_form_data()

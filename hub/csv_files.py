@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from hub.errors import ValidationFailed
 
@@ -45,9 +46,11 @@ MAX_CSV_ROWS = 50_000
 # Python's csv module refuses longer cells outright (its default field_size_limit); Vouch
 # reports such a cell as a problem of its row instead, so the parser itself must accept it.
 MAX_CELL_CHARS = 131_072
+UPLOAD_FORM_BYTES = 64 * 1024  # the multipart envelope and the other fields around an upload
 SAVE_AS_UTF8 = 'In Excel choose File › Save As › "CSV UTF-8 (Comma delimited) (*.csv)", then upload that file.'
 REPLACEMENT_CHARACTER = "\ufffd"
 _DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+V = TypeVar("V", bound=Callable[..., Any])
 
 if csv.field_size_limit() < MAX_CSV_BYTES + 1:
     # Process-wide setting of the csv module; only raising it, so no other reader loses anything.
@@ -74,6 +77,18 @@ class CsvTable:
     rows: list[CsvRow] = field(default_factory=list)
     delimiter: str = ","
     text: str = ""
+
+
+def accepts_upload(max_bytes: int = MAX_CSV_BYTES) -> Callable[[V], V]:
+    """Mark an upload view: its request may carry a file of `max_bytes` (plus the form around
+    it) whatever the app's MAX_CONTENT_LENGTH (hub.app.VouchRequest reads the mark). Place it
+    under the route decorator."""
+
+    def mark(view: V) -> V:
+        view.upload_limit = max_bytes + UPLOAD_FORM_BYTES  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def refuse(message: str) -> ValidationFailed:

@@ -13,6 +13,7 @@ from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportF
 from hub import accounts, imports, invitations
 from hub.accounts import AdvocateProfile
 from hub.contracts import read_or_400
+from hub.csv_files import accepts_upload
 from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
@@ -142,6 +143,7 @@ def invite():
 
 @bp.route("/advocates/import", methods=["GET", "POST"])
 @staff
+@accepts_upload(imports.MAX_IMPORT_BYTES)
 @refusal_renders(lambda exc: (render_template("admin/import.html", form=apply_errors(ImportForm(), exc)), 422))
 def import_advocates():
     form = ImportForm()

@@ -115,32 +115,35 @@ def run_import(kind: ImportKind, import_id: int) -> None:
     """The body of an import job: claim an attempt, import batch by batch (a transaction each),
     record a crash on the row (failing the import on its last attempt) and re-raise it."""
     with job_context():
-        claimed = _claim_attempt(kind, import_id)
-    if not claimed:
+        text = _claim_attempt(kind, import_id)
+    if text is None:
         return
+    table = read_csv(text, required=kind.required, known=kind.known)  # once per run: the text never changes
     try:
         more = True
         while more:
             try:
                 with job_context():
-                    more = import_batch(kind, import_id)
+                    more = import_batch(kind, import_id, table=table)
             except Exception as exc:
                 if not is_row_fault(exc):
                     raise
-                more = _isolate(kind, import_id)
+                more = _isolate(kind, import_id, table)
     except Exception as exc:
         with job_context():
             _record_crash(kind, import_id, exc)
         raise
 
 
-def import_batch(kind: ImportKind, import_id: int, batch_rows: int = BATCH_ROWS) -> bool:
-    """Import the next `batch_rows` records after those already processed; True while rows remain."""
+def import_batch(kind: ImportKind, import_id: int, batch_rows: int = BATCH_ROWS, table: CsvTable | None = None) -> bool:
+    """Import the next `batch_rows` records after those already processed; True while rows remain.
+    `table` is the import's text already read (read here when None)."""
     run = locked_row(kind.model, import_id)
     if run is None or run.status in FINISHED:
         return False
     run.status = ImportStatus.RUNNING
-    table = read_csv(run.csv_text, required=kind.required, known=kind.known)
+    if table is None:
+        table = read_csv(run.csv_text, required=kind.required, known=kind.known)
     batch = ImportBatch(table)
     errors = list(run.errors or [])
     results: list[Any] = []
@@ -211,30 +214,29 @@ def _import_row(kind: ImportKind, run: Any, row: CsvRow, batch: ImportBatch, res
     return None
 
 
-def _isolate(kind: ImportKind, import_id: int) -> bool:
+def _isolate(kind: ImportKind, import_id: int, table: CsvTable) -> bool:
     """After a batch failed as a whole: import its rows one by one, recording a row that fails
     on its own as a problem of its line. True while rows remain after that batch."""
     more = True
     for _ in range(BATCH_ROWS):
         try:
             with job_context():
-                more = import_batch(kind, import_id, batch_rows=1)
+                more = import_batch(kind, import_id, batch_rows=1, table=table)
         except Exception as exc:
             if not is_row_fault(exc):
                 raise
             log.warning("import %s: a row failed on its own: %s", import_id, exc)
             with job_context():
-                more = _skip_row(kind, import_id, exc)
+                more = _skip_row(kind, import_id, exc, table)
         if not more:
             return False
     return more
 
 
-def _skip_row(kind: ImportKind, import_id: int, exc: BaseException) -> bool:
+def _skip_row(kind: ImportKind, import_id: int, exc: BaseException, table: CsvTable) -> bool:
     run = locked_row(kind.model, import_id)
     if run is None or run.status in FINISHED:
         return False
-    table = read_csv(run.csv_text, required=kind.required, known=kind.known)
     if run.processed_rows < len(table.rows):
         line = table.rows[run.processed_rows].line
         reason = f"the row could not be imported ({type(exc).__name__}: {exc})"
@@ -255,17 +257,18 @@ def _progressed(run: Any, rows: int) -> bool:
     return False
 
 
-def _claim_attempt(kind: ImportKind, import_id: int) -> bool:
+def _claim_attempt(kind: ImportKind, import_id: int) -> str | None:
+    """Count an attempt of the job; the import's text, or None when there is nothing to do."""
     run = locked_row(kind.model, import_id)
     if run is None or run.status in FINISHED:
-        return False
+        return None
     if run.attempts >= MAX_ATTEMPTS:
         _fail(run, run.failure_reason or "the import job stopped without finishing")
-        return False
+        return None
     run.attempts += 1
     run.status = ImportStatus.RUNNING
     run.updated_at = utcnow()
-    return True
+    return run.csv_text
 
 
 def _record_crash(kind: ImportKind, import_id: int, exc: BaseException) -> None:

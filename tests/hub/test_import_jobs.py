@@ -258,3 +258,14 @@ def test_a_file_over_the_stated_limit_is_refused_without_a_500(manager_client):
 def test_other_posts_keep_the_app_request_limit(manager_client):
     response = manager_client.post("/admin/groups", data={"name": "x", "description": "d" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_the_api_import_refuses_a_nul_byte_and_advocates(api, make):
+    manager = api(make.user("manager"))
+    response = manager.post("/advocates/imports", json={"csv": "name,email\nAda\u0000,ada@example.com\n"})
+    assert response.status_code == 422 and "NUL" in response.json["error"]["message"]  # refused with the JSON
+    advocate = api(make.advocate().user)
+    assert advocate.post("/advocates/imports", json={"csv": "name,email\n"}).status_code == 403
+    assert advocate.get("/advocates/imports/1").status_code == 403
+    assert manager.get("/advocates/imports/999").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(AdvocateImport)) == 0

@@ -20,7 +20,8 @@ What it guarantees (issue 12 item 4, issue 13 item 2):
   file separated by semicolons or tabs that does not name the columns is refused up front.
   Semicolon- and tab-separated files whose header names every required column are read as such
   (European Excel saves CSV with semicolons).
-- Limits: the file's size (`max_bytes`, 5 MB by default), the number of records (`max_rows`),
+- Limits: the file's size (`max_bytes`; importers pass `upload_bytes()`, the request limit the
+  pages state — 2 MB by default), the number of records (`max_rows`),
   NUL bytes (refused: PostgreSQL cannot store them and a CSV text file never has them), a cell
   longer than `MAX_CELL_CHARS` (a row problem, the other rows read on), more cells than the
   header names (a row problem: usually an unquoted comma).
@@ -35,9 +36,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+
+from flask import current_app, has_app_context
 
 from hub.errors import ValidationFailed
 
@@ -46,11 +48,9 @@ MAX_CSV_ROWS = 50_000
 # Python's csv module refuses longer cells outright (its default field_size_limit); Vouch
 # reports such a cell as a problem of its row instead, so the parser itself must accept it.
 MAX_CELL_CHARS = 131_072
-UPLOAD_FORM_BYTES = 64 * 1024  # the multipart envelope and the other fields around an upload
 SAVE_AS_UTF8 = 'In Excel choose File › Save As › "CSV UTF-8 (Comma delimited) (*.csv)", then upload that file.'
 REPLACEMENT_CHARACTER = "\ufffd"
 _DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
-V = TypeVar("V", bound=Callable[..., Any])
 
 if csv.field_size_limit() < MAX_CSV_BYTES + 1:
     # Process-wide setting of the csv module; only raising it, so no other reader loses anything.
@@ -79,16 +79,11 @@ class CsvTable:
     text: str = ""
 
 
-def accepts_upload(max_bytes: int = MAX_CSV_BYTES) -> Callable[[V], V]:
-    """Mark an upload view: its request may carry a file of `max_bytes` (plus the form around
-    it) whatever the app's MAX_CONTENT_LENGTH (hub.app.VouchRequest reads the mark). Place it
-    under the route decorator."""
-
-    def mark(view: V) -> V:
-        view.upload_limit = max_bytes + UPLOAD_FORM_BYTES  # type: ignore[attr-defined]
-        return view
-
-    return mark
+def upload_bytes() -> int:
+    """The largest file an importer takes: `MAX_CSV_BYTES`, never more than the request limit
+    (MAX_CONTENT_LENGTH) that the pages state, so the stated limit is the real one."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") if has_app_context() else None
+    return min(MAX_CSV_BYTES, int(limit)) if limit else MAX_CSV_BYTES
 
 
 def refuse(message: str) -> ValidationFailed:
@@ -101,7 +96,7 @@ def decode_csv(raw: bytes, *, max_bytes: int = MAX_CSV_BYTES) -> str:
     ValidationFailed (field `file`) for a file larger than `max_bytes`, one with NUL bytes, or one
     that is not UTF-8 — with the line and what to do."""
     if len(raw) > max_bytes:
-        raise refuse(f"The file is larger than {_size(max_bytes)}. Split it into smaller files.")
+        raise refuse(f"The file is larger than {_size(max_bytes)}.")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise refuse(f'The file is saved as UTF-16 ("Unicode text"), not as CSV UTF-8. {SAVE_AS_UTF8}')
     nul = raw.find(b"\x00")

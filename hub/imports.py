@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
 from hub.accounts import AdvocateProfile
-from hub.csv_files import MAX_CSV_BYTES, CsvRow
+from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
 from hub.db import str_enum, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
@@ -29,7 +29,7 @@ from hub.queue import job_timeout
 
 IMPORT_COLUMNS = ("name", "email", "company", "industry", "company_size", "region", "groups")
 REQUIRED_COLUMNS = ("name", "email")
-MAX_IMPORT_BYTES = MAX_CSV_BYTES
+MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes() is the limit
 INVITE_LOCK_KEY = 0x696E7669  # "invi": serializes import batches that invite (PostgreSQL)
 
 
@@ -65,7 +65,7 @@ class AdvocateImport(db.Model):
 def start_import(filename: str | None, raw: bytes, actor_id: int) -> AdvocateImport:
     """Read an uploaded CSV, store it and queue its import job (after commit). Raises
     ValidationFailed (field `file`) for a file refused as a whole (hub.csv_files)."""
-    table = read_upload(ADVOCATES, raw, max_bytes=MAX_IMPORT_BYTES)
+    table = read_upload(ADVOCATES, raw, max_bytes=upload_bytes())
     run = AdvocateImport(created_by_id=actor_id, filename=(filename or "advocates.csv")[:255])
     return start(ADVOCATES, run, table)
 

@@ -12,7 +12,6 @@ from challenges.crm.forms import IntegrationTokenForm, OpportunityImportForm, We
 from challenges.crm.models import CrmImport, Opportunity, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.contracts import PageQuery, read_or_400
-from hub.csv_files import accepts_upload
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Role
@@ -61,7 +60,6 @@ def crm_console():
 
 @bp.post("/crm/import")
 @staff
-@accepts_upload(imports.MAX_IMPORT_BYTES)
 @refusal_renders(lambda exc: _crm_page(import_form=apply_errors(OpportunityImportForm(), exc), status=422))
 def crm_import():
     form = OpportunityImportForm()

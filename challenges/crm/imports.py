@@ -9,17 +9,17 @@ from typing import Any
 from challenges.crm.jobs import import_opportunities_job
 from challenges.crm.models import CrmImport
 from challenges.crm.opportunities import CSV_COLUMNS, parse_opportunity, upsert_opportunity
-from hub.csv_files import MAX_CSV_BYTES, CsvRow
+from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
 from hub.import_runs import ImportBatch, ImportKind, read_upload, register, start
 
-MAX_IMPORT_BYTES = MAX_CSV_BYTES
+MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes() is the limit
 REQUIRED_COLUMNS = ("external_id", "name", "account", "amount", "currency", "stage", "created_date")
 
 
 def start_import(filename: str | None, raw: bytes, actor_id: int) -> CrmImport:
     """Read an uploaded CSV, store it and queue its import; a file refused as a whole (size,
     encoding, header) raises ValidationFailed on `file` (hub.csv_files)."""
-    table = read_upload(OPPORTUNITIES, raw, max_bytes=MAX_IMPORT_BYTES)
+    table = read_upload(OPPORTUNITIES, raw, max_bytes=upload_bytes())
     run = CrmImport(created_by_id=actor_id, filename=(filename or "import.csv")[:255])
     return start(OPPORTUNITIES, run, table)
 

@@ -2,7 +2,7 @@
 ends done or failed with its reason)
 
 Revision ID: a87095e0a28e
-Revises: 3f6a1c2d9b7e
+Revises: b7d41e9c2a53
 Create Date: 2026-11-30 13:40:04.321453
 
 """
@@ -13,7 +13,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = 'a87095e0a28e'
-down_revision = '3f6a1c2d9b7e'
+down_revision = 'b7d41e9c2a53'
 branch_labels = None
 depends_on = None
 

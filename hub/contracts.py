@@ -284,6 +284,8 @@ class ExportReply(Reply):
     password_resets: list[dict[str, Any]]
     emails: list[dict[str, Any]]
     api_requests: list[dict[str, Any]]
+    advocacy_score: list[dict[str, Any]]
+    nominations: list[dict[str, Any]]
 
 
 class EraseBody(Body):

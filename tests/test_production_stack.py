@@ -22,8 +22,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from tests.challenges.challenge_helpers import Site
-from tests.conftest import PG_URL, Factory, build_app
+from tests.support.challenges import Site
+from tests.support.environment import PG_URL, build_app
+from tests.support.factories import Factory
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[1]

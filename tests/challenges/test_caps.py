@@ -6,13 +6,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
 
 from challenges import caps
 from challenges.models import Ask, AskKind
 from hub.errors import CapReached, ValidationFailed
 from hub.extensions import db
 from hub.settings import save_setting
+from tests.support.threads import committing, run_together
 
 T0 = dt.datetime(2026, 11, 3, 15, 0, tzinfo=dt.UTC)
 

@@ -13,8 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from challenge_helpers import Site, create_challenge
-from parallel import run_together
 from sqlalchemy import func, select
 
 from challenges import jobs
@@ -22,6 +20,8 @@ from challenges.models import Ask, Completion, CompletionStatus
 from hub.extensions import db
 from hub.queue import RQBackend
 from rewards.models import LedgerEntry
+from tests.support.challenges import Site, create_challenge
+from tests.support.threads import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 RQ = str(Path(sys.executable).parent / "rq")

@@ -6,13 +6,13 @@ import logging
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
 from sqlalchemy import select
 
 from hub.email.models import OutboxEmail
 from hub.email.sending import attempt_delivery, drain_outbox, queue_email, send_outbox_message
 from hub.extensions import db
 from hub.models import AuditEntry
+from tests.support.threads import committing, run_together
 
 
 def _queue(app, to="ada@example.com", **kw) -> int:
@@ -112,7 +112,7 @@ def test_permanent_refusal_fails_at_once(app, jobs, smtp, settle):
 
 
 def test_unreachable_server_is_transient(app, jobs, monkeypatch, settle):
-    from tests.hub.conftest import free_port
+    from tests.support.network import free_port
 
     monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     message_id = _queue(app)

@@ -133,7 +133,7 @@ def test_table_renames_keep_every_row_on_sqlite(app_factory):
 def test_table_renames_keep_every_row_on_postgres(pg_url):
     import psycopg
 
-    from tests.conftest import PG_URL, build_app
+    from tests.support.environment import PG_URL, build_app
 
     admin_url = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     name = pg_url.rsplit("/", 1)[1] + "_renames"

@@ -17,7 +17,7 @@ from hub.email.models import OutboxEmail
 from hub.email.sending import queue_email
 from hub.extensions import db, limiter
 from rewards.models import LedgerEntry
-from tests.conftest import TEST_PASSWORD, build_app
+from tests.support.environment import TEST_PASSWORD, build_app
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,14 +8,14 @@ import time
 from collections import Counter
 
 import pytest
-from parallel import run_together
 from sqlalchemy import text
 
 from challenges.crm import attribution
 from challenges.referrals import services as referrals
 from hub.extensions import db
 from rewards.models import LedgerEntry
-from tests.references.attribution_helpers import overcredited_deals, snapshot
+from tests.support.attribution import overcredited_deals, snapshot
+from tests.support.threads import run_together
 
 
 @pytest.mark.services

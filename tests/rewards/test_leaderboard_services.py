@@ -13,7 +13,7 @@ from hub.errors import InsufficientPoints
 from hub.extensions import db
 from hub.models import Group
 from rewards import leaderboard, ledger, services
-from tests.rewards.test_ledger_concurrency import run_parallel
+from tests.support.threads import run_committing
 
 pytestmark = pytest.mark.services
 PERIODS = ("all", "month", "quarter")
@@ -93,7 +93,7 @@ def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
         )
         return "ok"
 
-    assert run_parallel(pg_app, 16, award) == Counter({"ok": 16})
+    assert run_committing(pg_app, 16, award, (InsufficientPoints,)) == Counter({"ok": 16})
     with pg_app.app_context():
         assert_redis_equals_sql()
         db.session.remove()
@@ -112,7 +112,7 @@ def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
             else "dup"
         )
 
-    assert run_parallel(pg_app, 20, same_source) == Counter({"new": 1, "dup": 19})
+    assert run_committing(pg_app, 20, same_source, (InsufficientPoints,)) == Counter({"new": 1, "dup": 19})
     with pg_app.app_context():
         redis = leaderboard.get_redis()
         group_id = db.session.scalar(select(Group.id))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
-from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -14,6 +12,8 @@ from hub.extensions import db
 from hub.models import Advocate
 from rewards import ledger
 from rewards.models import LedgerEntry
+from tests.support.rewards import balance_of
+from tests.support.threads import committing, run_together
 
 
 def run_parallel(app, n: int, work) -> Counter:

@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from parallel import committing, run_together
-from reward_helpers import balance_of, check_rewards_invariants, new_reward
 from sqlalchemy import func, select
 
 from hub.errors import VouchError
@@ -22,6 +20,8 @@ from hub.models import Advocate
 from rewards import catalog, services
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
 from rewards.services import redemptions
+from tests.support.rewards import balance_of, check_rewards_invariants, new_reward
+from tests.support.threads import committing, run_together
 
 
 def run_parallel(app, n: int, work: Callable[[int], object]) -> Counter:

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from reward_helpers import check_rewards_invariants, new_reward
 from sqlalchemy import select, text
 
 from hub import accounts, tokens
@@ -24,6 +23,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from rewards import catalog, ledger, services
 from rewards.models import Redemption, Reward
+from tests.support.rewards import check_rewards_invariants, new_reward
 
 TIER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
 START_POINTS = (300, 600, 1200)

@@ -246,6 +246,7 @@ def scrape(stack: Stack) -> dict:
     }
 
 
+@pytest.mark.multi_connection
 def test_make_prod_runs_the_stack_and_sigterm_stops_all_of_it(stack_factory):
     stack = stack_factory(workers=2, web_concurrency=2)
     body = requests.get(stack.url("/readyz"), timeout=5).json()
@@ -304,6 +305,7 @@ def test_make_prod_runs_the_stack_and_sigterm_stops_all_of_it(stack_factory):
     wait_for(lambda: not any(alive(p) for p in processes), "every stack process to exit", 15)
 
 
+@pytest.mark.multi_connection
 def test_worker_killed_mid_verification_is_recovered_once_by_the_sweep(stack_factory, redis_url):
     from challenges import jobs
     from challenges.models import Completion, CompletionStatus

@@ -181,6 +181,7 @@ def test_thank_you_email_at_the_fifth_approval(ctx, make):
 
 @pytest.mark.services
 @pytest.mark.parametrize("max_per_advocate", [1, 5])
+@pytest.mark.multi_connection
 def test_the_job_run_in_parallel_completes_once(pg_app, make, max_per_advocate):
     import threading
 

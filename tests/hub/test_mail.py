@@ -139,6 +139,7 @@ def test_a_row_is_sent_once_however_often_its_job_runs(app, jobs, smtp, settle):
     assert _row(app, message_id).attempts == 1
 
 
+@pytest.mark.multi_connection
 def test_two_workers_on_one_row_send_it_once_sqlite(app, smtp, monkeypatch):
     # The in-process queue is bypassed: two threads run the job body on the same row at once.
     message = OutboxEmail(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
@@ -157,6 +158,7 @@ def _race(app, message_id: int, n: int) -> Counter:
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_two_workers_on_one_row_send_it_once_postgresql(pg_app, smtp_server, monkeypatch, repeat):
     monkeypatch.setitem(pg_app.config, "SMTP_URL", smtp_server.url)
     with pg_app.app_context():
@@ -181,6 +183,7 @@ def test_dedupe_key_writes_one_row(app, jobs):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_url, redis_url, smtp_server):
     import os
     import subprocess

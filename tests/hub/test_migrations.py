@@ -20,6 +20,7 @@ def flask_cli(args: list[str], database_url: str) -> subprocess.CompletedProcess
     return subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.multi_connection
 def test_upgrade_on_an_empty_sqlite_database_then_check(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     upgrade = flask_cli(["db", "upgrade"], url)

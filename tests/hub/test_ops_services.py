@@ -49,6 +49,7 @@ def pg_login(app, user) -> object:
     return client
 
 
+@pytest.mark.multi_connection
 def test_failed_jobs_are_listed_and_retried_once(pg_app, pg_ctx, make, rq_queue):
     from hub.logs import current_request_id
 
@@ -143,6 +144,7 @@ def totals(app) -> dict:
     }
 
 
+@pytest.mark.multi_connection
 def test_pg_dump_restore_and_rebuild_gives_the_same_totals(pg_app, make, redis_url):
     """No app context stays pushed: the `flask rewards` command must build on the restored app."""
     from rewards.ledger import post_entry

@@ -83,6 +83,7 @@ def test_award_stream_keeps_redis_equal_to_sql(pg_ctx, make):
     assert_redis_equals_sql()
 
 
+@pytest.mark.multi_connection
 def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
     with pg_app.app_context():
         advocates = [make.advocate(groups=("EMEA",) if n % 2 else ()).id for n in range(4)]
@@ -99,6 +100,7 @@ def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
         db.session.remove()
 
 
+@pytest.mark.multi_connection
 def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
     with pg_app.app_context():
         advocate_id = make.advocate(groups=("EMEA",)).id
@@ -148,6 +150,7 @@ def test_rebuild_command_restores_wiped_redis(pg_ctx, make):
     assert assert_redis_equals_sql() == before
 
 
+@pytest.mark.multi_connection
 def test_rebuild_while_awards_continue(pg_app, make):
     """A rebuild racing live awards never leaves Redis empty for readers, and a final rebuild is exact."""
     with pg_app.app_context():

@@ -43,6 +43,7 @@ def _debit(advocate_id: int):
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_twenty_parallel_awards_of_one_source_write_one_entry(pg_app, make, repeat):
     with pg_app.app_context():
         advocate_id = make.advocate().id
@@ -55,6 +56,7 @@ def test_twenty_parallel_awards_of_one_source_write_one_entry(pg_app, make, repe
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_two_parallel_debits_never_overdraw(pg_app, make, repeat):
     with pg_app.app_context():
         advocate_id = make.advocate(points=100).id
@@ -65,6 +67,7 @@ def test_two_parallel_debits_never_overdraw(pg_app, make, repeat):
         assert balance_of(advocate_id) == 20
 
 
+@pytest.mark.multi_connection
 def test_sqlite_serializes_parallel_debits(app, make):
     with app.app_context():
         advocate_id = make.advocate(points=100).id

@@ -242,6 +242,7 @@ def test_small_seed_holds_the_invariants_on_top_of_demo_data(app, ctx):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_small_seed_holds_the_invariants_on_postgresql(pg_ctx, make):
     """Twice on PostgreSQL + Redis: the second run lands after the first; sequences follow."""
     from hub.models import Advocate

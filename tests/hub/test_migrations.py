@@ -52,6 +52,7 @@ def test_downgrade_to_base_and_back(app_factory):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # migrates through its own connection
 def test_postgres_upgrade_and_no_drift(pg_app):
     """pg_app was built by `flask db upgrade` on an empty database; `flask db check` finds nothing."""
     from flask_migrate import check

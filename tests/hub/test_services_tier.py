@@ -108,6 +108,7 @@ def redis_down_app(pg_app, pg_url):
     vars(limiter).update(saved)
 
 
+@pytest.mark.multi_connection  # a second app on the same database logs the user in
 def test_redis_down_login_works_and_is_still_limited(redis_down_app, pg_app, make):
     with pg_app.app_context():
         user = make.advocate(points=1200)

@@ -328,8 +328,9 @@ def test_nav_links(as_role):
     assert 'href="/admin/rewards"' in staff_page and 'href="/admin/redemptions"' in staff_page
 
 
-def test_a_redemption_note_typed_on_two_lines_is_kept(advocate_client, make_reward):
+def test_a_redemption_note_typed_on_two_lines_is_kept(as_role, make_reward):
     """The confirm page's note is a text box: its newlines are text, not a refusal (issue 12 item 1)."""
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(name="Hoodie", points_cost=200, stock=5)
     form = confirm_form(advocate_client, reward_id)
     data = {"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"], "note": "Size L\r\nBlue"}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from challenges.crm.models import AttributionCredit, AttributionTouch
 from challenges.models import UNDECIDED, Ask, Challenge, Completion, CompletionStatus
+from challenges.prospects.models import AdvocacyScore, Nomination
 from challenges.references.models import ReferenceAssignment, ReferenceRequest
 from challenges.referrals.models import Referral
 from hub.db import utcnow
@@ -29,7 +30,7 @@ ERASED_CONTACT = "Erased contact"
 
 def export_challenges(advocate: Advocate) -> dict[str, Any]:
     aid = advocate.id
-    return {
+    return export_prospect_records(advocate) | {
         "completions": rows(
             select(
                 Completion.id,
@@ -116,8 +117,49 @@ def lock_completions(advocate_id: int) -> None:
     ).all()
 
 
+def export_prospect_records(advocate: Advocate) -> dict[str, Any]:
+    """The advocacy score and nominations held about the advocate's email before they joined
+    (product.md §2 and §13): personal data about them, keyed by email rather than by id."""
+    email = advocate.user.email
+    return {
+        "advocacy_score": rows(
+            select(
+                AdvocacyScore.email,
+                AdvocacyScore.name,
+                AdvocacyScore.company,
+                AdvocacyScore.nps,
+                AdvocacyScore.feature_adoption_pct,
+                AdvocacyScore.health_score,
+                AdvocacyScore.tenure_months,
+                AdvocacyScore.social_mentions,
+                AdvocacyScore.responded_before,
+                AdvocacyScore.score,
+                AdvocacyScore.reasons,
+                AdvocacyScore.updated_at,
+            ).where(AdvocacyScore.email == email)
+        ),
+        "nominations": rows(
+            select(
+                Nomination.name,
+                Nomination.company,
+                Nomination.title,
+                Nomination.reason,
+                Nomination.status,
+                Nomination.created_at,
+            )
+            .where(Nomination.email == email)
+            .order_by(Nomination.id)
+        ),
+    }
+
+
 def erase_challenges(advocate: Advocate) -> None:
     aid = advocate.id
+    # Scores and nominations name the person by email: they go with the erasure (the user row's
+    # email is scrubbed by hub after this runs, so it is still readable here).
+    email = advocate.user.email
+    db.session.execute(delete(AdvocacyScore).where(AdvocacyScore.email == email))
+    db.session.execute(delete(Nomination).where(Nomination.email == email))
     db.session.execute(
         update(Completion)
         .where(Completion.advocate_id == aid, Completion.status.in_(UNDECIDED))
@@ -169,5 +211,9 @@ CHALLENGES_PERSONAL_DATA = PersonalData(
         "reference_assignments.assigned_by_id",
         "crm_imports.created_by_id",
         "webhook_endpoints.created_by_id",
+        "advocacy_scores.invited_by_id",
+        "score_imports.created_by_id",
+        "nominations.nominated_by_id",
+        "nominations.decided_by_id",
     ),
 )

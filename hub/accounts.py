@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
 from hub.db import utcnow
@@ -119,6 +120,8 @@ def update_profile(user_id: int, changes: dict, actor_id: int | None) -> User:
             setattr(advocate, key, changes[key])
     if "groups" in changes:
         advocate.groups = groups_by_name(changes["groups"])
+    if advocate is not None and ("company" in changes or "email" in changes):
+        link_advocate(advocate)  # §13: the account follows the company name or email domain
     db.session.flush()
     if "groups" in changes:
         hooks().advocate_groups_changed(advocate.id)
@@ -183,6 +186,7 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     for key in ("title", "company", "industry", "company_size", "region"):
         setattr(advocate, key, getattr(profile, key))
     advocate.groups = groups_by_name(profile.groups)
+    link_advocate(advocate)
     db.session.flush()
     record_audit(actor_id, "advocate.create", "advocate", advocate.id, None, {"email": profile.email})
     return advocate

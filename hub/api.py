@@ -53,6 +53,8 @@ def advocate_reply(advocate: Advocate, facts: dict | None = None) -> AdvocateRep
         burnout=facts.get("burnout", "healthy"),
         joined_at=advocate.joined_at,
         last_activity_at=advocate.last_activity_at,
+        persona=advocate.persona,
+        account_id=advocate.account_id,
     )
 
 

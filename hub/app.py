@@ -183,9 +183,12 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import hub.email.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.views import bp as admin_bp
+    from challenges.accounts.api import bp as accounts_api
     from challenges.api import bp as challenges_api
     from challenges.crm.api import bp as crm_api
     from challenges.crm.views import bp as crm_views
+    from challenges.prospects.api import bp as prospects_api
+    from challenges.prospects.views import bp as prospects_views
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
@@ -218,6 +221,9 @@ def _register_blueprints(app: Flask) -> None:
         references_api,
         referrals_api,
         crm_api,
+        accounts_api,
+        prospects_api,
+        prospects_views,
         references_views,
         referrals_views,
         crm_views,

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
 from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
-from hub.models import Role, Tier
+from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 API_CSV_CHARS = 2_000_000  # a CSV sent as JSON text: within the API's 2 MiB request limit
@@ -212,6 +212,8 @@ class AdvocateReply(Reply):
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
     is_active: bool | None = None  # staff only (api.md, second release): the user may log in
+    persona: Persona | None = None
+    account_id: int | None = None
 
 
 class AdvocatePage(Page[AdvocateReply]):
@@ -314,6 +316,8 @@ class ExportReply(Reply):
     password_resets: list[dict[str, Any]]
     emails: list[dict[str, Any]]
     api_requests: list[dict[str, Any]]
+    advocacy_score: list[dict[str, Any]]
+    nominations: list[dict[str, Any]]
 
 
 class EraseBody(Body):

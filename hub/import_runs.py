@@ -79,6 +79,10 @@ class ImportKind:
     handle_row: Callable[[Any, CsvRow, ImportBatch], Any]
     after_batch: Callable[[Any, list[Any]], None] | None = None
     job_prefix: str = "import"
+    # Per-import columns (required, known) where one importer takes several layouts (a CRM
+    # export read through its mapping); `waiting(run)` holds an import until someone confirms it.
+    columns: Callable[[Any], tuple[tuple[str, ...], tuple[str, ...] | None]] | None = None
+    waiting: Callable[[Any], bool] | None = None
 
     def job_id(self, import_id: int) -> str:
         return f"{self.job_prefix}-{import_id}"
@@ -99,15 +103,33 @@ def read_upload(kind: ImportKind, raw: bytes, *, max_bytes: int) -> CsvTable:
     return read_csv(raw, required=kind.required, known=kind.known, max_bytes=max_bytes)
 
 
+def read_stored(kind: ImportKind, run: Any, text: str) -> CsvTable:
+    """An import's stored text read again with the columns of its layout."""
+    required, known = kind.columns(run) if kind.columns is not None else (kind.required, kind.known)
+    return read_csv(text, required=required, known=known)
+
+
+def _waiting(kind: ImportKind, run: Any) -> bool:
+    return kind.waiting is not None and kind.waiting(run)
+
+
+def queue(kind: ImportKind, run: Any) -> None:
+    """Queue an import's job after commit (a confirmed import that waited)."""
+    run.updated_at = utcnow()
+    enqueue_after_commit(kind.job, run.id, job_id=kind.job_id(run.id))
+
+
 def start(kind: ImportKind, run: Any, table: CsvTable) -> Any:
-    """Store a new import row for an upload already read, and queue its job after commit."""
+    """Store a new import row for an upload already read, and queue its job after commit unless
+    the import waits for a confirmation (`kind.waiting`)."""
     run.csv_text = table.text
     run.total_rows = len(table.rows)
     run.status = ImportStatus.QUEUED
     run.updated_at = utcnow()
     db.session.add(run)
     db.session.flush()
-    enqueue_after_commit(kind.job, run.id, job_id=kind.job_id(run.id))
+    if not _waiting(kind, run):
+        enqueue_after_commit(kind.job, run.id, job_id=kind.job_id(run.id))
     return run
 
 
@@ -115,10 +137,11 @@ def run_import(kind: ImportKind, import_id: int) -> None:
     """The body of an import job: claim an attempt, import batch by batch (a transaction each),
     record a crash on the row (failing the import on its last attempt) and re-raise it."""
     with job_context():
-        text = _claim_attempt(kind, import_id)
-    if text is None:
+        claimed = _claim_attempt(kind, import_id)
+    if claimed is None:
         return
-    table = read_csv(text, required=kind.required, known=kind.known)  # once per run: the text never changes
+    text, (required, known) = claimed
+    table = read_csv(text, required=required, known=known)  # once per run: the text never changes
     try:
         more = True
         while more:
@@ -139,11 +162,11 @@ def import_batch(kind: ImportKind, import_id: int, batch_rows: int = BATCH_ROWS,
     """Import the next `batch_rows` records after those already processed; True while rows remain.
     `table` is the import's text already read (read here when None)."""
     run = locked_row(kind.model, import_id)
-    if run is None or run.status in FINISHED:
+    if run is None or run.status in FINISHED or _waiting(kind, run):
         return False
     run.status = ImportStatus.RUNNING
     if table is None:
-        table = read_csv(run.csv_text, required=kind.required, known=kind.known)
+        table = read_stored(kind, run, run.csv_text)
     batch = ImportBatch(table)
     errors = list(run.errors or [])
     results: list[Any] = []
@@ -180,7 +203,7 @@ def sweep_stale_imports(now: dt.datetime | None = None) -> int:
         ).all()
         for import_id in stale:
             run = locked_row(model, import_id)
-            if run is None or run.status in FINISHED or run.updated_at >= now - STALE_AFTER:
+            if run is None or run.status in FINISHED or run.updated_at >= now - STALE_AFTER or _waiting(kind, run):
                 continue
             if run.attempts >= MAX_ATTEMPTS:
                 _fail(run, run.failure_reason or "the import job stopped without finishing")
@@ -257,10 +280,13 @@ def _progressed(run: Any, rows: int) -> bool:
     return False
 
 
-def _claim_attempt(kind: ImportKind, import_id: int) -> str | None:
-    """Count an attempt of the job; the import's text, or None when there is nothing to do."""
+def _claim_attempt(
+    kind: ImportKind, import_id: int
+) -> tuple[str, tuple[tuple[str, ...], tuple[str, ...] | None]] | None:
+    """Count an attempt of the job; the import's text and its (required, known) columns, or None
+    when there is nothing to do (finished, or waiting for a confirmation)."""
     run = locked_row(kind.model, import_id)
-    if run is None or run.status in FINISHED:
+    if run is None or run.status in FINISHED or _waiting(kind, run):
         return None
     if run.attempts >= MAX_ATTEMPTS:
         _fail(run, run.failure_reason or "the import job stopped without finishing")
@@ -268,7 +294,8 @@ def _claim_attempt(kind: ImportKind, import_id: int) -> str | None:
     run.attempts += 1
     run.status = ImportStatus.RUNNING
     run.updated_at = utcnow()
-    return run.csv_text
+    columns = kind.columns(run) if kind.columns is not None else (kind.required, kind.known)
+    return run.csv_text, columns
 
 
 def _record_crash(kind: ImportKind, import_id: int, exc: BaseException) -> None:

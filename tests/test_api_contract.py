@@ -36,7 +36,12 @@ ACTIONS_WITHOUT_BODY = {
     "cancel",
     "upvote",
     "read",
+    "invite",
 }
+# Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
+# body is a CSV file (text/csv, not a JSON object).
+ACTIONS_WITH_BODY = {f"{PREFIX}/nominations/{{nomination_id}}/decline"}
+CSV_BODIES = {f"{PREFIX}/advocacy-scores/import"}
 FORMATS = FormatChecker(formats=())
 
 
@@ -108,7 +113,9 @@ def test_every_operation_publishes_its_request_replies_and_errors(document):
             error = op["responses"][code]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorReply"}, (where, code)
         action = path.rsplit("/", 1)[-1]
-        if method in WRITES and action not in ACTIONS_WITHOUT_BODY:
+        if path in CSV_BODIES:
+            assert "requestBody" not in op and "text/csv" in op["summary"], where
+        elif method in WRITES and (action not in ACTIONS_WITHOUT_BODY or path in ACTIONS_WITH_BODY):
             body = ref_target(doc, op["requestBody"]["content"]["application/json"]["schema"])
             assert body["type"] == "object" and body["properties"], where
         else:
@@ -173,9 +180,14 @@ class Contract:
         self.doc = doc
         self.called: set[tuple[str, str]] = set()
 
-    def call(self, who, method: str, path: str, body: Any = None, *, query: str = "", status: int = 200, **ids: Any):
+    def call(
+        self, who, method: str, path: str, body: Any = None, *, query: str = "", status: int = 200, csv: str = "", **ids
+    ):
         url = path.format(**ids) + (f"?{query}" if query else "")
-        response = who.get(url) if method == "get" else getattr(who, method)(url, body)
+        if csv:
+            response = who.client.post(f"{PREFIX}{url}", data=csv, headers=who.headers | {"Content-Type": "text/csv"})
+        else:
+            response = who.get(url) if method == "get" else getattr(who, method)(url, body)
         assert response.status_code == status, (method, url, response.status_code, response.get_data(as_text=True))
         operation = self.doc["paths"][PREFIX + path][method]
         schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
@@ -415,6 +427,59 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_ada, "get", "/me/impact")
     c.call(as_owner, "get", "/reports/attribution")
     c.call(as_owner, "get", "/reports/program", query="from=2026-01-01&to=2030-12-31")
+
+    # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
+    c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
+    gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]
+    assert {"Engines", "Navy"} <= {row["name"] for row in gaps}  # the Acme deal is closed: no gap
+    c.call(as_manager, "get", "/accounts/{account_id}", account_id=ada.account_id)
+    c.call(
+        as_manager,
+        "patch",
+        "/accounts/{account_id}",
+        {"name": "Engines Ltd", "domain": "engines.io"},
+        account_id=ada.account_id,
+    )
+    c.call(
+        as_manager, "patch", "/accounts/{account_id}", {"domain": "gmail.com"}, account_id=ada.account_id, status=422
+    )
+    c.call(as_manager, "post", "/accounts/{account_id}/merge", {"into_id": ada.account_id}, account_id=grace.account_id)
+    c.call(
+        as_manager,
+        "post",
+        "/accounts/{account_id}/merge",
+        {"into_id": ada.account_id},
+        account_id=ada.account_id,
+        status=409,
+    )
+    c.call(as_manager, "post", "/advocates/{advocate_id}/persona", {"persona": "public_champion"}, advocate_id=ada.id)
+
+    # finding advocates (issue 15): scores, candidates, nominations
+    header = "email,name,company,nps,feature_adoption_pct,health_score,tenure_months,social_mentions,responded_before"
+    imported = c.call(
+        as_owner,
+        "post",
+        "/advocacy-scores/import",
+        csv=f"{header}\ntop@acme.io,Top,Acme,10,80,90,24,2,yes\nbad,X,,,,,,,\n",
+    )
+    assert (imported["imported"], imported["errors"][0]["line"]) == (1, 3)
+    c.call(as_owner, "post", "/advocacy-scores/import", {"csv": "no"}, status=422)
+    top = c.call(as_manager, "get", "/candidates", query="qualified=true")["items"][0]
+    c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=201)
+    c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=409)
+    nominee = {"email": "nominee@acme.io", "name": "Nominee", "company": "Acme", "reason": "A fan"}
+    first_nomination = c.call(as_sales, "post", "/nominations", nominee, status=201)
+    c.call(as_sales, "post", "/nominations", nominee, status=409)
+    second_nomination = c.call(as_manager, "post", "/nominations", nominee | {"email": "n2@acme.io"}, status=201)
+    c.call(as_sales, "get", "/nominations")
+    c.call(as_manager, "post", "/nominations/{nomination_id}/approve", nomination_id=first_nomination["id"])
+    c.call(
+        as_manager,
+        "post",
+        "/nominations/{nomination_id}/decline",
+        {"reason": "Not now"},
+        nomination_id=second_nomination["id"],
+    )
 
     # community
     question = c.call(

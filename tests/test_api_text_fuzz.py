@@ -132,6 +132,25 @@ def _fresh_advocate(world: World) -> dict[str, int]:
     return {"advocate_id": made.json["id"]}
 
 
+def _fresh_account(world: World) -> dict[str, int]:
+    n = next(world.counter)
+    made = world.clients["manager"].post(
+        "/advocates", {"email": f"acct{n}@example.org", "name": "Abe", "company": f"Fuzzworks {n}"}
+    )
+    assert made.status_code == 201 and made.json["account_id"], made.json
+    return {"account_id": made.json["account_id"]}
+
+
+NOMINATION = {"name": "Nina", "company": "Acme", "reason": "Great fit"}
+
+
+def _nomination(world: World) -> dict[str, int]:
+    n = next(world.counter)
+    made = world.clients["sales"].post("/nominations", NOMINATION | {"email": f"decline{n}@acme.example"})
+    assert made.status_code == 201, made.json
+    return {"nomination_id": made.json["id"]}
+
+
 OPPORTUNITY = {
     "name": "Deal",
     "account": "Acme",
@@ -191,6 +210,12 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("patch", "/users/{user_id}"): Case("owner", lambda n: {}, lambda world: {"user_id": _user_id(world, "sales")}),
     ("post", "/advocates/{advocate_id}/erase"): Case("owner", lambda n: {"confirm": True}, _fresh_advocate),
+    ("patch", "/accounts/{account_id}"): Case("manager", lambda n: {}, lambda world: _fresh_account(world)),
+    ("post", "/advocates/{advocate_id}/persona"): Case(
+        "manager", lambda n: {}, lambda world: {"advocate_id": world.ids["advocate_id"]}
+    ),
+    ("post", "/nominations"): Case("sales", lambda n: NOMINATION | {"email": f"nominee{n}@acme.example"}),
+    ("post", "/nominations/{nomination_id}/decline"): Case("manager", lambda n: {"reason": "Not now"}, _nomination),
     ("post", "/questions"): Case("advocate", lambda n: {"title": "How do you roll out?", "body": "Tell me"}),
     ("post", "/questions/{question_id}/answers"): Case(
         "advocate", lambda n: {"body": "Like so"}, lambda world: {"question_id": world.ids["question_id"]}

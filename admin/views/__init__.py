@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from admin.console import bp
 from admin.views import (
+    accounts,
     advocates,
     challenges,
     crm,
     dashboard,
     emails,
     jobs,
+    prospects,
     references,
     reports,
     rewards,
@@ -20,6 +22,7 @@ from admin.views import (
 )
 
 __all__ = [
+    "accounts",
     "advocates",
     "bp",
     "challenges",
@@ -27,6 +30,7 @@ __all__ = [
     "dashboard",
     "emails",
     "jobs",
+    "prospects",
     "references",
     "reports",
     "rewards",

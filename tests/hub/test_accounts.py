@@ -13,7 +13,7 @@ from hub.db import utcnow
 from hub.email.models import OutboxEmail
 from hub.extensions import db
 from hub.models import Advocate, Invite, PasswordReset, Role, User, UserSession
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
 

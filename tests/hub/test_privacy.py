@@ -12,7 +12,7 @@ from hub.hooks import hooks
 from hub.models import Advocate, AuditEntry, User
 from rewards import leaderboard
 from rewards.models import LeaderboardScore, LedgerEntry
-from tests.hub.privacy_helpers import leave_footprint, where_found
+from tests.support.privacy import leave_footprint, where_found
 
 PERSON_TABLES = {"advocates", "users"}
 
@@ -133,3 +133,37 @@ def test_export_of_an_erased_or_unknown_advocate_is_not_found(make_advocate):
     for advocate_id in (advocate.id, 999_999):
         with pytest.raises(NotFound):
             privacy.export_advocate(advocate_id)
+
+
+def test_the_score_and_nominations_held_about_the_advocates_email_are_exported_and_erased(make_advocate, make_user):
+    """Advocacy scores and nominations name a person by email (issue 15): they are that person's
+    data, so they are in the export and gone after the erasure."""
+    from challenges.prospects.models import AdvocacyScore, Nomination, NominationStatus
+
+    advocate = make_advocate(name="Nora Nominee", email="nora@acme.example")
+    sales = make_user("sales")
+    db.session.add(
+        AdvocacyScore(
+            email="nora@acme.example", name="Nora Nominee", company="Acme", nps=10, score=80, qualified=True, reasons=[]
+        )
+    )
+    db.session.add(
+        Nomination(
+            email="nora@acme.example",
+            name="Nora Nominee",
+            company="Acme",
+            reason="Loves the product",
+            status=NominationStatus.INVITED,
+            nominated_by_id=sales.id,
+        )
+    )
+    db.session.commit()
+
+    exported = privacy.export_advocate(advocate.id)
+    assert [row["score"] for row in exported["advocacy_score"]] == [80]
+    assert [row["reason"] for row in exported["nominations"]] == ["Loves the product"]
+
+    privacy.erase_advocate(advocate.id, None, "the advocate")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AdvocacyScore)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Nomination)) == 0

@@ -2,7 +2,7 @@
 ends done or failed with its reason)
 
 Revision ID: a87095e0a28e
-Revises: b7d41e9c2a53
+Revises: 8ae2e60990e5
 Create Date: 2026-11-30 13:40:04.321453
 
 """
@@ -13,7 +13,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = 'a87095e0a28e'
-down_revision = 'b7d41e9c2a53'
+down_revision = '8ae2e60990e5'
 branch_labels = None
 depends_on = None
 

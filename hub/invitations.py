@@ -21,7 +21,7 @@ from hub.security import new_token, token_digest
 from hub.settings import get_setting
 
 
-def invite(profile: AdvocateProfile, actor_id: int, role: Role = Role.ADVOCATE) -> tuple[Invite, str] | None:
+def invite(profile: AdvocateProfile, actor_id: int | None, role: Role = Role.ADVOCATE) -> tuple[Invite, str] | None:
     """Invite an email. Returns (invite, token), or None when the email already has an account
     (the caller shows the same answer either way)."""
     if db.session.scalar(select(User.id).where(User.email == profile.email)):

@@ -139,10 +139,12 @@ def install_session_hooks(app: Flask) -> None:
 class RQBackend:
     """Enqueue onto Redis for `rq worker` processes."""
 
-    def __init__(self, redis_url: str, namespace: str = "vouch") -> None:
-        from redis import Redis
+    def __init__(self, redis_url: str, namespace: str = "vouch", timeout: float | None = None) -> None:
+        from hub.redis_client import DEFAULT_TIMEOUT_SECONDS, make_client
 
-        self.connection = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        # Short timeouts and the shared circuit breaker (hub.redis_client): a hung Redis makes
+        # an enqueue fail fast; the row is committed and a sweep sends the job later.
+        self.connection = make_client(redis_url, DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout)
         self.namespace = namespace
 
     def queue_name(self, name: str = DEFAULT_QUEUE) -> str:
@@ -256,7 +258,9 @@ def finish_local_jobs() -> None:
 
 def init_queue(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
-        app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"])
+        app.extensions["vouch_queue"] = RQBackend(
+            app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"], app.config.get("VOUCH_REDIS_TIMEOUT")
+        )
     else:
         app.extensions["vouch_queue"] = InProcessBackend(app)
     install_session_hooks_once(app)

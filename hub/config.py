@@ -57,6 +57,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_BASE_URL": (env.get("VOUCH_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("VOUCH_MAIL_FROM", "Vouch <no-reply@vouch.local>"),
+        # Hosts (names or IP literals, as written in URLs) that outbound requests (hub.outbound:
+        # webhooks, URL checks) may reach although they resolve to a private address.
+        "VOUCH_OUTBOUND_ALLOW_HOSTS": [
+            h.strip().lower() for h in env.get("VOUCH_OUTBOUND_ALLOW_HOSTS", "").split(",") if h.strip()
+        ],
         "VOUCH_VERIFY_ALLOW_HOSTS": [
             h.strip().lower() for h in env.get("VOUCH_VERIFY_ALLOW_HOSTS", "").split(",") if h.strip()
         ],

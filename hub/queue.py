@@ -85,6 +85,13 @@ class JobSpec:
         return function_path(self.func)
 
 
+def transaction_open(session: Session) -> bool:
+    """Whether the session's outermost transaction is still open (begun, not yet committed or
+    rolled back): a job sent now would not see this transaction's rows."""
+    root = session.get_transaction()
+    return root is not None and root.is_active
+
+
 def enqueue_after_commit(
     func: Callable[..., Any],
     *args: Any,
@@ -116,6 +123,11 @@ def install_session_hooks(app: Flask) -> None:
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
+        # SQLAlchemy fires after_commit when a SAVEPOINT is released too (begin_nested, used by
+        # the ledger and the unique-key inserts): the outer transaction is still open then, so
+        # a job sent now could run before its rows are visible. Wait for the outermost commit.
+        if transaction_open(session):
+            return
         run_after_commit_callbacks(session)
         pending = session.info.pop(PENDING_KEY, None)
         if not pending or not has_app_context():

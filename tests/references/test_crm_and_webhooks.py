@@ -420,3 +420,38 @@ def test_cli_tallies_from_scratch(app, make, refs):
     assert result.exit_code == 0, result.output
     assert "1 touches, 1 credits" in result.output
     assert app.test_cli_runner().invoke(args=["challenges", "tally-attribution"]).exit_code != 0
+
+
+def test_crm_award_emails_are_sent_by_their_first_job(owner_api, make, refs, jobs):
+    """A won deal from the CRM awards the referral bonus (ledger savepoint) and emails it: the
+    email's first send job finds its committed row and sends it — nothing waits for a drain."""
+    from hub.email.models import EmailStatus, OutboxEmail
+
+    refs.challenge("referral", points=300, bonus_points=700)
+    ada = make.advocate()
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    db.session.commit()
+    jobs.join()
+    won = {
+        "external_id": "SF-77",
+        "name": "Acme expansion",
+        "account": "Acme",
+        "amount": "25000.00",
+        "currency": "USD",
+        "stage": "Closed Won",
+        "is_closed": True,
+        "is_won": True,
+        "created_date": "2026-10-01",
+        "close_date": TODAY,
+        "referral_id": referral.id,
+    }
+    assert owner_api.post("/crm/opportunities", json=won).status_code == 201
+    jobs.join()
+    db.session.expire_all()
+    emails = db.session.scalars(db.select(OutboxEmail).where(OutboxEmail.to_address == ada.user.email)).all()
+    # The approval (+300), the tier and the badges it earned: all emailed from the CRM request.
+    assert any("+300 points" in e.subject for e in emails), [e.subject for e in emails]
+    assert [(e.status, e.attempts) for e in emails] == [(EmailStatus.SENT, 1)] * len(emails)

@@ -16,6 +16,7 @@ sets once Redis answers again.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -28,6 +29,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_SECONDS = 0.3
 DEFAULT_BREAKER_SECONDS = 30.0
 BULK_TIMEOUT_SECONDS = 10.0
@@ -39,8 +42,9 @@ class CircuitBreaker:
     `allow()` is False while open; once `cooldown` seconds have passed calls go through again
     (half open) and the next outcome decides. Times are `time.monotonic()` seconds."""
 
-    def __init__(self, cooldown: float = DEFAULT_BREAKER_SECONDS) -> None:
+    def __init__(self, cooldown: float = DEFAULT_BREAKER_SECONDS, name: str = "redis") -> None:
         self.cooldown = cooldown
+        self.name = name
         self.opened_at: float | None = None
         self.failures = 0
         self._lock = threading.Lock()
@@ -55,15 +59,16 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         with self._lock:
+            if self.opened_at is not None:
+                log.warning("%s answers again; circuit closed", self.name)
             self.opened_at = None
 
     def record_failure(self) -> None:
         with self._lock:
+            if self.opened_at is None:
+                log.warning("%s failed; circuit open, not tried for %.0f s", self.name, self.cooldown)
             self.failures += 1
             self.opened_at = time.monotonic()
-
-    def reset(self) -> None:
-        self.record_success()
 
 
 _breakers: dict[tuple[str, int], CircuitBreaker] = {}
@@ -76,7 +81,7 @@ def breaker_for(host: str, port: int) -> CircuitBreaker:
     with _breakers_lock:
         breaker = _breakers.get((host, port))
         if breaker is None:
-            breaker = _breakers[(host, port)] = CircuitBreaker(_cooldown)
+            breaker = _breakers[(host, port)] = CircuitBreaker(_cooldown, f"Redis at {host}:{port}")
         return breaker
 
 

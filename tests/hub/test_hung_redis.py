@@ -160,6 +160,18 @@ def test_requests_work_and_stop_calling_a_hung_redis(hung_app, silent_redis):
     assert breaker.is_open
 
 
+def test_rate_limits_still_hold_while_redis_hangs(hung_app, silent_redis):
+    """reliability.md 26: with Redis unusable the login limits fall back to memory (never
+    silently unlimited): the 11th wrong password for one account in 15 minutes is refused."""
+    make = Factory()
+    email = make.user("advocate").email
+    client = hung_app.test_client()
+    statuses = [
+        client.post("/login", data={"email": email, "password": f"wrong {n}"}).status_code for n in range(11)
+    ]
+    assert statuses == [200] * 10 + [429]
+
+
 def test_breaker_closes_when_redis_answers_again():
     from hub.redis_client import CircuitBreaker
 

@@ -104,3 +104,24 @@ def test_the_app_setting_is_the_allow_list(app, server):
         finally:
             app.config["VOUCH_OUTBOUND_ALLOW_HOSTS"] = []
     assert server.hits == ["/"]
+
+
+def test_no_other_module_opens_outbound_connections():
+    """Every outbound HTTP request goes through hub.outbound (one guarded client): no other
+    application module uses an HTTP library or opens sockets itself."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    pattern = re.compile(
+        r"^\s*(import|from)\s+(urllib\.request|urllib3|http\.client|requests|httpx|aiohttp|socket)\b"
+        r"|socket\.create_connection|urlopen\(",
+        re.M,
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for package in ("hub", "rewards", "challenges", "admin")
+        for path in (root / package).rglob("*.py")
+        if path.name != "outbound.py" and "migrations" not in path.parts and pattern.search(path.read_text())
+    ]
+    assert offenders == []

@@ -114,3 +114,35 @@ def test_a_difference_that_settles_is_not_rebuilt(redis_app, monkeypatch):
 
 def test_reconcile_without_redis_does_nothing(ctx):
     assert reconcile().status == "no_redis"
+
+
+@pytest.mark.services
+def test_outage_on_real_redis_and_postgresql_is_reconciled(pg_app):
+    """The same on the production stack: the breaker is open (Redis unusable) while points are
+    awarded; afterwards the boards are stale, served from SQL, and the job repairs them."""
+    from urllib.parse import urlsplit
+
+    from hub.redis_client import breaker_for
+
+    parts = urlsplit(pg_app.config["REDIS_URL"])
+    breaker = breaker_for(parts.hostname, parts.port or 6379)
+    make = Factory()
+    with pg_app.app_context():
+        r = pg_app.extensions["vouch_redis"]
+        ada = make.advocate(points=100).id
+        bob = make.advocate(points=50).id
+        assert redis_board(r) == {ada: 100, bob: 50}
+        breaker.record_failure()  # as after a timeout: Redis is not called for a while
+        try:
+            earn(bob, 200, "outage-pg")
+            rows, _ = leaderboard.standings("all")
+            assert [(row.advocate_id, row.points) for row in rows] == [(bob, 250), (ada, 100)]
+        finally:
+            breaker.record_success()
+        assert redis_board(r) == {ada: 100, bob: 50}  # missed while the breaker was open
+        rows, _ = leaderboard.standings("all")
+        assert [(row.advocate_id, row.points) for row in rows] == [(bob, 250), (ada, 100)]
+        assert reconcile_leaderboards_job() == "rebuilt"
+        db.session.remove()
+        assert redis_board(r) == ledger_board() == {ada: 100, bob: 250}
+        assert reconcile(settle_seconds=0).status == "in_sync"

@@ -62,7 +62,7 @@ def seed(app) -> dict:
     from hub import accounts, tokens
     from hub.extensions import db
 
-    password = "correct horse battery"
+    password = "correct horse battery"  # noqa: S105 - a bench account on a throwaway database
     with app.app_context():
         advocate = accounts.create_advocate(
             accounts.AdvocateProfile(email="bench-advocate@example.com", name="Bench Advocate"), None, password

@@ -166,9 +166,7 @@ def test_rate_limits_still_hold_while_redis_hangs(hung_app, silent_redis):
     make = Factory()
     email = make.user("advocate").email
     client = hung_app.test_client()
-    statuses = [
-        client.post("/login", data={"email": email, "password": f"wrong {n}"}).status_code for n in range(11)
-    ]
+    statuses = [client.post("/login", data={"email": email, "password": f"wrong {n}"}).status_code for n in range(11)]
     assert statuses == [200] * 10 + [429]
 
 

@@ -2,7 +2,8 @@
 
 Jobs are top-level functions taking ids and plain values. They run at least once, so
 their effects must be idempotent. `enqueue_after_commit` records a job on the current
-session; it is sent only if that transaction commits (dropped on rollback).
+session; it is sent only once the outermost transaction commits (a SAVEPOINT release, which
+SQLAlchemy also reports as a commit, does not count) and dropped on rollback.
 
 Every job declares its time limit with `@job_timeout(seconds)` (or the caller passes
 `timeout=`): RQ kills a job that runs longer, its transaction rolls back, and the retry or

@@ -124,6 +124,19 @@ class Advocate(db.Model):
         return self.user.name if self.show_on_leaderboard else "Anonymous advocate"
 
 
+class ConsentAcceptance(db.Model):
+    """One version of the program terms accepted by an advocate (product.md §12): at joining,
+    and again at the first login after the owner publishes a new version."""
+
+    __tablename__ = "consent_acceptances"
+    __table_args__ = (UniqueConstraint("advocate_id", "version", name="uq_consent_acceptances_advocate_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Group(db.Model):
     __tablename__ = "groups"
 

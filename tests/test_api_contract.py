@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.fields import Amount
 from rewards.models import Reward
 
 PREFIX = "/api/v1"
@@ -130,7 +131,11 @@ def test_lists_publish_their_paging_and_filters(document):
     assert advocates["tier"]["schema"]["anyOf"][0]["enum"] == ["bronze", "silver", "gold"]
     assert params[(f"{PREFIX}/leaderboard", "get")]["period"]["schema"]["enum"] == ["all", "month", "quarter"]
     report = params[(f"{PREFIX}/reports/program", "get")]
-    assert report["from"]["schema"]["anyOf"][0] == {"type": "string", "format": "date"}
+    assert report["from"]["schema"]["anyOf"][0] == {
+        "type": "string",
+        "format": "date",
+        "description": "From 1900-01-01 to 2999-12-31.",
+    }
     adjust = params[(f"{PREFIX}/advocates/{{advocate_id}}/adjustments", "post")]
     assert adjust == {}  # its only extra parameter is the header
     header = [p for p in document["paths"][f"{PREFIX}/advocates/{{advocate_id}}/adjustments"]["post"]["parameters"]]
@@ -149,7 +154,7 @@ def test_limits_are_published_once_from_the_same_constants(document):
     assert set(schemas["ChallengeBody"]["required"]) == {"title", "type", "points"}
     assert "required" not in schemas["ChallengePatch"]
     assert schemas["RewardBody"]["properties"]["points_cost"]["maximum"] == MAX_COST
-    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == r"^\d{1,16}(\.\d{1,2})?$"
+    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == Amount.PATTERN
 
 
 def test_component_schemas_are_valid_json_schema(document):
@@ -441,6 +446,24 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     )
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
+
+    # profiles and people admin (api.md, second release)
+    assert c.call(as_ada, "patch", "/me", {"title": "CTO"})["advocate"]["title"] == "CTO"
+    c.call(as_sales, "patch", "/me", {"name": "Sam Sales"})
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"region": "EMEA"}, advocate_id=grace.id)
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"company_size": "huge"}, advocate_id=grace.id, status=422)
+    c.call(as_owner, "get", "/users", query="q=example&per_page=5")
+    assert c.call(as_owner, "patch", "/users/{user_id}", {"role": "sales"}, user_id=manager.id)["role"] == "sales"
+    c.call(as_owner, "patch", "/users/{user_id}", {"role": "manager"}, user_id=manager.id)
+    c.call(as_owner, "patch", "/users/{user_id}", {"is_active": False}, user_id=owner.id, status=409)
+
+    # privacy (api.md, second release): export, erasure by the advocate and by an owner
+    exported = c.call(as_ada, "get", "/me/export")
+    assert exported["profile"]["email"] == ada.user.email and exported["ledger"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": False}, status=422)["error"]["fields"]["confirm"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": True}) == {"status": "erased"}
+    c.call(as_owner, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=created["id"])
+    c.call(as_manager, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=ada.id, status=403)
 
     untested = {(path, method) for path, method, _ in operations(document)} - c.called
     assert not untested, f"call these in the journey: {sorted(untested)}"

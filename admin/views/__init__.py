@@ -15,6 +15,8 @@ from admin.views import (
     reports,
     rewards,
     settings,
+    terms,
+    users,
 )
 
 __all__ = [
@@ -29,4 +31,6 @@ __all__ = [
     "reports",
     "rewards",
     "settings",
+    "terms",
+    "users",
 ]

@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import io
 
+from flask import current_app
+
 from challenges.crm.models import CrmImport, ImportStatus
 from challenges.crm.opportunities import CSV_COLUMNS, parse_opportunity, upsert_opportunity
 from hub.db import locked_row, utcnow
-from hub.errors import ValidationFailed
+from hub.errors import ValidationFailed, request_limit_text
 from hub.extensions import db
 from hub.queue import enqueue_after_commit
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BYTES = 5 * 1024 * 1024  # never more than the request limit (MAX_CONTENT_LENGTH), which states it
 
 
 IMPORT_BATCH = 200
@@ -21,8 +23,8 @@ IMPORT_BATCH = 200
 
 def start_import(filename: str, raw: bytes, actor_id: int) -> CrmImport:
     """Store an uploaded CSV and queue its import; header problems are refused up front."""
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationFailed({"file": "The file is larger than 5 MB."})
+    if len(raw) > min(MAX_IMPORT_BYTES, current_app.config.get("MAX_CONTENT_LENGTH") or MAX_IMPORT_BYTES):
+        raise ValidationFailed({"file": f"The file is larger than {request_limit_text()}."})
     text = raw.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(reader, [])]

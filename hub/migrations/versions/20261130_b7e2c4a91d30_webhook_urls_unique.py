@@ -6,7 +6,7 @@ share a URL: the oldest keeps it; each later copy is disabled and its URL gets a
 re-enables it), so the unique index can be built and nothing is deleted.
 
 Revision ID: b7e2c4a91d30
-Revises: 3f6a1c2d9b7e
+Revises: b7d41e9c2a53
 Create Date: 2026-11-30 14:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7e2c4a91d30"
-down_revision = "3f6a1c2d9b7e"
+down_revision = "b7d41e9c2a53"
 branch_labels = None
 depends_on = None
 

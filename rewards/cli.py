@@ -28,6 +28,17 @@ def rebuild_leaderboards() -> None:
     )
 
 
+@rewards_cli.command("reconcile-leaderboards")
+@with_appcontext
+def reconcile_leaderboards() -> None:
+    """Compare the Redis leaderboards with the ledger's table; rebuild them if they differ."""
+    from rewards.leaderboard_reconcile import reconcile
+
+    found = reconcile()
+    db.session.commit()
+    click.echo(f"Leaderboards: {found.status} ({found.differing} advocates differed).")
+
+
 @rewards_cli.command("rebuild-caches")
 @with_appcontext
 def rebuild_caches() -> None:

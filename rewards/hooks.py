@@ -26,5 +26,6 @@ def install(app: Flask) -> None:
         [
             PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),
             PeriodicJob(jobs.rebuild_leaderboards_job, "rewards rebuild-leaderboards", cron="30 3 * * *"),
+            PeriodicJob(jobs.reconcile_leaderboards_job, "rewards reconcile-leaderboards", interval=300),
         ]
     )

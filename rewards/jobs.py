@@ -21,3 +21,14 @@ def rebuild_leaderboards_job() -> dict[str, int]:
     drifted (a Redis outage, a flushed instance) is right again. Idempotent."""
     with job_context():
         return leaderboard.rebuild()
+
+
+@job_timeout(600)
+def reconcile_leaderboards_job() -> str:
+    """Cron job (every 5 minutes): the Redis leaderboards checked against the ledger's table and
+    rebuilt from the ledger when a Redis write failed or they differ (after a Redis outage).
+    Idempotent. Returns what it found (rewards.leaderboard_reconcile.Reconciled.status)."""
+    from rewards.leaderboard_reconcile import reconcile
+
+    with job_context():
+        return reconcile().status

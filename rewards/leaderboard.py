@@ -4,6 +4,11 @@ The `leaderboard_scores` table is updated in the ledger's transaction and is the
 SQL path. When Redis is configured, sorted sets mirror it (written after commit) and serve
 reads; `rebuild()` recomputes both from the ledger. Reads never scan the ledger.
 
+A Redis write that fails (Redis down or hung, hub.redis_client) leaves the sorted sets behind
+the table: the process remembers it and, as soon as Redis answers again, marks the sets stale
+(`<prefix>stale`); readers then use the SQL path until the periodic reconciler
+(rewards.leaderboard_reconcile) has rebuilt them from the ledger.
+
 Order: points descending, then advocate id ascending; ranks are ordinal (1, 2, 3 …).
 Redis members are encoded so its reverse order on ties is the same (see `_member`).
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +28,7 @@ from hub.db import upsert_add, utcnow
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
-from hub.redis_client import get_redis, require_redis
+from hub.redis_client import get_bulk_redis, get_redis, require_redis
 from rewards.metrics import LEADERBOARD_REBUILD
 
 if TYPE_CHECKING:
@@ -62,6 +68,38 @@ def redis_key(pkey: str, group_id: int | None = None) -> str:
     return f"{key_prefix()}{pkey}" + (f":g{group_id}" if group_id else "")
 
 
+def stale_key() -> str:
+    return f"{key_prefix()}stale"
+
+
+_stale_pending = False
+
+
+def _marks_stale(write: Callable[[], None]) -> Callable[[], None]:
+    """Wrap an after-commit Redis write: if it fails, the sorted sets are behind the table."""
+
+    def run() -> None:
+        global _stale_pending
+        try:
+            write()
+        except Exception:
+            _stale_pending = True
+            raise
+
+    return run
+
+
+def redis_stale(r: Redis) -> bool:
+    """Whether the sorted sets may be behind the SQL table (a write failed since the last
+    reconcile). Publishes this process's own failed write first. Raises on a Redis error."""
+    global _stale_pending
+    if _stale_pending:
+        r.set(stale_key(), "1")
+        _stale_pending = False
+        return True
+    return bool(r.exists(stale_key()))
+
+
 def _member(advocate_id: int) -> str:
     # ZREVRANGE orders equal scores by member descending; this makes that id ascending.
     return f"{_MEMBER_BASE - advocate_id:013d}"
@@ -82,7 +120,7 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
-        call_after_commit(lambda: _redis_increment(advocate_id, points, keys, group_ids))
+        call_after_commit(_marks_stale(lambda: _redis_increment(advocate_id, points, keys, group_ids)))
 
 
 def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
@@ -124,7 +162,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
                 pipe.zadd(redis_key(pkey, gid), {member: points})
         pipe.execute()
 
-    call_after_commit(_sync)
+    call_after_commit(_marks_stale(_sync))
 
 
 def remove_advocate(advocate_id: int) -> None:
@@ -137,9 +175,10 @@ def remove_advocate(advocate_id: int) -> None:
         def _remove() -> None:
             r = require_redis()
             for key in r.scan_iter(match=f"{key_prefix()}*"):
-                r.zrem(key, _member(advocate_id))
+                if key not in (stale_key(), stale_key().encode()):
+                    r.zrem(key, _member(advocate_id))
 
-        call_after_commit(_remove)
+        call_after_commit(_marks_stale(_remove))
 
 
 def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
@@ -204,7 +243,8 @@ def standings(
     r = get_redis()
     if r is not None:
         try:
-            return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+            if not redis_stale(r):
+                return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
         except Exception:  # Redis down: the SQL path answers the same question.
             log.warning("leaderboard read from Redis failed; using SQL", exc_info=True)
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
@@ -265,7 +305,8 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
     r = get_redis()
     if r is not None:
         try:
-            return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
+            if not redis_stale(r):
+                return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
         except Exception:
             log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
     return db.session.execute(select(func.count()).select_from(_scores_query(pkey, group_id).subquery())).scalar_one()
@@ -316,7 +357,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
         db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
         counts[period] = db.session.execute(select(func.count()).where(S.period_key == pkey)).scalar_one()
     db.session.flush()
-    r = get_redis()
+    r = get_bulk_redis()
     if r is not None:
         _reload_redis(r, [period_key(p, at) for p in PERIODS])
     return counts

@@ -159,7 +159,8 @@ class WebhookEndpoint(Model):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(500))
+    # Normalised (challenges.crm.webhooks.normalise_url); one receiver is registered once.
+    url: Mapped[str] = mapped_column(String(500), index=True, unique=True)
     secret: Mapped[str] = mapped_column(String(128))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -153,6 +153,7 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
         "hub.import_runs.sweep_stale_imports_job",
         "rewards.jobs.recompute_tiers_job",
         "rewards.jobs.rebuild_leaderboards_job",
+        "rewards.jobs.reconcile_leaderboards_job",
         "challenges.jobs.requeue_stuck_job",
     }
     assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
@@ -162,6 +163,8 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
     assert jobs["rewards.jobs.rebuild_leaderboards_job"].cron == "30 3 * * *"
     assert jobs["challenges.jobs.requeue_stuck_job"].interval == 600
     assert jobs["hub.import_runs.sweep_stale_imports_job"].interval == 300
+
+    assert jobs["rewards.jobs.reconcile_leaderboards_job"].interval == 300
     assert {job.queue_name for job in jobs.values()} == {"vouch-default"}
     assert all(job.job_options["job_timeout"] > 0 for job in jobs.values())
     scheduler.enqueue_jobs()  # the interval jobs are due at once; the cron ones wait for their time
@@ -170,6 +173,7 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
         "challenges.jobs.requeue_stuck_job",
         "hub.email.mailings.drain_outbox_job",
         "hub.import_runs.sweep_stale_imports_job",
+        "rewards.jobs.reconcile_leaderboards_job",
     ]
 
 
@@ -183,7 +187,7 @@ def test_readme_crontab_is_the_one_the_code_schedules(app):
     block = re.search(r"```cron\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == printed
-    assert printed.count("flask --app wsgi") == 7
+    assert printed.count("flask --app wsgi") == 8
 
 
 def test_periodic_jobs_run_their_sweeps(ctx, make):

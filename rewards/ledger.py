@@ -22,9 +22,10 @@ from hub.db import utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
+from hub.settings import get_setting
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
-from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
+from rewards.models import CORRECTION_SOURCE, LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
 from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
@@ -58,20 +59,32 @@ def post_entry(
     caches; idempotent on (advocate, kind, source_type, source_id). `at` is an aware UTC time
     (default now); the memo is cut to 255 characters.
 
-    Raises InsufficientPoints when the entry would take the balance below zero, NotFound for an
-    unknown advocate, ValidationFailed for a delta that is not a whole number up to MAX_DELTA.
+    A negative `adjust` with source_type CORRECTION_SOURCE is a correction (product.md §14): it
+    lowers lifetime points too (never below zero) and may drop the tier. A credited entry
+    (positive earn/bonus/adjust) made while the expiry policy is on gets its `expires_at`.
+
+    Raises InsufficientPoints when the entry would take the balance (or, for a correction,
+    lifetime points) below zero, NotFound for an unknown advocate, ValidationFailed for a delta
+    that is not a whole number up to MAX_DELTA.
     """
     kind = EntryKind(kind)
     if not isinstance(delta, int) or isinstance(delta, bool) or abs(delta) > MAX_DELTA:
         raise ValidationFailed({"points": f"Must be a whole number up to {MAX_DELTA:,}."})
-    lifetime_delta = delta if (delta > 0 and kind in LIFETIME_KINDS) else 0
+    credited = delta > 0 and kind in LIFETIME_KINDS
+    correction = delta < 0 and kind is EntryKind.ADJUST and source_type == CORRECTION_SOURCE
+    lifetime_delta = delta if (credited or correction) else 0
     at = at or utcnow()
+    expires_at = expiry_for(at) if credited else None
     session = db.session
     try:
         with session.begin_nested():
             moved = session.execute(
                 update(Advocate)
-                .where(Advocate.id == advocate_id, Advocate.balance + delta >= 0)
+                .where(
+                    Advocate.id == advocate_id,
+                    Advocate.balance + delta >= 0,
+                    Advocate.lifetime_points + lifetime_delta >= 0,
+                )
                 .values(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
@@ -94,6 +107,7 @@ def post_entry(
                     memo=memo[:255],
                     created_at=at,
                     created_by_id=created_by_id,
+                    expires_at=expires_at,
                 )
                 .returning(LedgerEntry)
             ).one()
@@ -108,8 +122,17 @@ def post_entry(
     if lifetime_delta:
         count_issued_after_commit(kind.value, lifetime_delta)
         leaderboard.add_points(advocate_id, lifetime_delta, at)
-        refresh_tier(advocate_id, lifetime)
+        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
     return Posted(entry, balance, lifetime)
+
+
+def expiry_for(credited_at: dt.datetime) -> dt.datetime | None:
+    """When points credited at `credited_at` expire under the owner's policy (product.md §14):
+    `points_expiry_days` after, or None while the policy is off (those points never expire)."""
+    days = get_setting("points_expiry_days")
+    if not days:
+        return None
+    return credited_at + dt.timedelta(days=int(days))
 
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:

@@ -1,8 +1,10 @@
 """Moving advocates between tiers: the basis points under the owner's setting, the stored tier
 with its change record, the tier badges and the notification.
 
-Called by the ledger when an entry raises lifetime points (never demoting), and by the
-recomputation after the owner changes thresholds or basis (which may demote). Below the
+Called by the ledger when an entry raises lifetime points (never demoting) or a correction lowers
+them (which may demote), and by the recomputation after the owner changes thresholds or basis
+(which may demote). A rise to a tier first reached congratulates (in-app and email) and badges;
+a drop, or a tier reached again, is recorded and shown in-app without a congratulation. Below the
 ledger: it reads entries, never writes them.
 """
 
@@ -58,11 +60,21 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     if obj is not None:
         db.session.expire(obj, ["tier", "tier_changed_at"])
     db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
+    user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+    name = target.value.title()
     if tiers.rank_of(target) > tiers.rank_of(current):
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
-        notify(user_id, "tier", f"You reached {target.value.title()} status!", "/")
-        for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]:
+        # A tier's badge is awarded once (unique key), so it says whether this is the first time:
+        # a tier reached again after a drop is shown in-app, without a second congratulation.
+        first_time = [
             award_badge(advocate_id, f"tier_{reached.value}")
+            for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]
+        ]
+        if first_time[-1]:
+            notify(user_id, "tier", f"You reached {name} status!", "/")
+        else:
+            notify(user_id, "tier_change", f"Your status is {name} again.", "/", email=False)
+    else:
+        notify(user_id, "tier_change", f"Your status is now {name}.", "/", email=False)
     db.session.flush()
     return target
 

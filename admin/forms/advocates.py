@@ -7,7 +7,7 @@ from typing import Annotated
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Optional
 from wtforms.widgets import NumberInput
 
@@ -52,6 +52,7 @@ class AdjustForm(FlaskForm):
 
     points = StringField("Points (negative to deduct)", widget=NumberInput(), validators=[Conforms(Points)])
     memo = StringField("Reason", validators=[Conforms.of(Adjustment, "memo")])
+    lifetime = BooleanField("Correction: also lower lifetime points")
 
 
 class AdvocateFilter(PageQuery):

@@ -33,7 +33,7 @@ def seed_program(make, now: dt.datetime | None = None) -> dict[str, int]:
     ids: dict[str, int] = {}
     plan = {
         "ada": ("EMEA", [(500, this_month), (300, last_year)]),
-        "grace": ("EMEA", [(500, this_month)]),  # ties ada this month: lower id ranks first
+        "grace": ("EMEA", [(500, this_month)]),  # ties ada this month at the same moment: id decides
         "alan": ("NA", [(900, earlier_in_quarter)]),
         "kate": ("NA", [(2000, last_year), (50, this_month)]),
         "linus": (None, [(100, this_month)]),
@@ -87,7 +87,7 @@ def group_ids() -> list[int | None]:
     return [None, *db.session.scalars(select(Group.id).order_by(Group.id))]
 
 
-def test_sql_standings_per_period_with_ordinal_ranks(ctx, make):
+def test_sql_standings_per_period_with_shared_ranks(ctx, make):
     ids = seed_program(make)
     all_time, _ = board("all")
     assert all_time == [
@@ -98,7 +98,8 @@ def test_sql_standings_per_period_with_ordinal_ranks(ctx, make):
         (5, ids["linus"], 100),
     ]
     month, _ = board("month")
-    assert month == [(1, ids["ada"], 500), (2, ids["grace"], 500), (3, ids["linus"], 100), (4, ids["kate"], 50)]
+    # ada and grace tie at 500, reached at the same moment: they share rank 1, the next is 3rd.
+    assert month == [(1, ids["ada"], 500), (1, ids["grace"], 500), (3, ids["linus"], 100), (4, ids["kate"], 50)]
     quarter, _ = board("quarter")
     assert [row[1:] for row in quarter] == [
         (ids["alan"], 900),

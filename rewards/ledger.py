@@ -22,7 +22,6 @@ from hub.db import utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
-from hub.settings import get_setting
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
 from rewards.models import CORRECTION_SOURCE, LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
@@ -74,7 +73,6 @@ def post_entry(
     correction = delta < 0 and kind is EntryKind.ADJUST and source_type == CORRECTION_SOURCE
     lifetime_delta = delta if (credited or correction) else 0
     at = at or utcnow()
-    expires_at = expiry_for(at) if credited else None
     session = db.session
     try:
         with session.begin_nested():
@@ -107,7 +105,6 @@ def post_entry(
                     memo=memo[:255],
                     created_at=at,
                     created_by_id=created_by_id,
-                    expires_at=expires_at,
                 )
                 .returning(LedgerEntry)
             ).one()
@@ -124,15 +121,6 @@ def post_entry(
         leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
     return Posted(entry, balance, lifetime)
-
-
-def expiry_for(credited_at: dt.datetime) -> dt.datetime | None:
-    """When points credited at `credited_at` expire under the owner's policy (product.md §14):
-    `points_expiry_days` after, or None while the policy is off (those points never expire)."""
-    days = get_setting("points_expiry_days")
-    if not days:
-        return None
-    return credited_at + dt.timedelta(days=int(days))
 
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:

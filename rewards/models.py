@@ -67,7 +67,6 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         UniqueConstraint("advocate_id", "kind", "source_type", "source_id", name="uq_ledger_source"),
         Index("ix_ledger_entries_advocate_created", "advocate_id", "created_at"),
-        Index("ix_ledger_entries_expires_at", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,9 +78,6 @@ class LedgerEntry(db.Model):
     memo: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # A credited entry made while the expiry policy is on: when its unspent points expire
-    # (NULL: never — debits, and points credited before the policy was switched on).
-    expires_at: Mapped[dt.datetime | None]
 
     advocate: Mapped[Advocate] = relationship()
 
@@ -100,6 +96,21 @@ class LeaderboardScore(db.Model):
     # When the advocate reached `points` (their last change in the period): the earlier one is
     # listed first within a tie (product.md §14).
     reached_at: Mapped[dt.datetime | None]
+
+
+class ExpiryNotice(db.Model):
+    """An advocate told that points expire on a date, `days_ahead` (30 or 7) before: the unique
+    key makes the notice go out once however often the expiry job runs."""
+
+    __tablename__ = "expiry_notices"
+    __table_args__ = (UniqueConstraint("advocate_id", "expires_on", "days_ahead"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"))
+    expires_on: Mapped[dt.date]
+    days_ahead: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TierChange(db.Model):

@@ -79,14 +79,11 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     return target
 
 
-def recompute_all_tiers() -> int:
-    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
-
-    One set-based query finds the advocates whose stored tier differs from what their basis
-    points now give; only those go through `refresh_tier` (record, badge, notify). A program
-    of 100,000 advocates where a handful change costs one query, not 100,000."""
-    thresholds = get_setting("tier_thresholds")
-    if get_setting("tier_basis") == "rolling_365":
+def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier, Tier]]:
+    """(advocate id, stored tier, tier under `thresholds` and `basis`) for every active advocate
+    whose tier would change, in one set-based query — what `recompute_all_tiers` applies and
+    what a simulation previews (rewards.simulations)."""
+    if basis == "rolling_365":
         rolling = (
             select(LedgerEntry.advocate_id, lifetime_expression().label("points"))
             .where(LedgerEntry.created_at >= utcnow() - dt.timedelta(days=365))
@@ -94,21 +91,31 @@ def recompute_all_tiers() -> int:
             .subquery()
         )
         points = func.coalesce(rolling.c.points, 0)
-        source = select(Advocate.id).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
+        source = select(Advocate.id, Advocate.tier).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
     else:
         points = Advocate.lifetime_points
-        source = select(Advocate.id)
+        source = select(Advocate.id, Advocate.tier)
     target = case(
         (points >= thresholds["gold"], Tier.GOLD.value),
         (points >= thresholds["silver"], Tier.SILVER.value),
         else_=Tier.BRONZE.value,
     )
-    stale = list(
-        db.session.scalars(source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id))
-    )
+    rows = db.session.execute(
+        source.add_columns(target.label("target"))
+        .where(Advocate.is_erased.is_(False), Advocate.tier != target)
+        .order_by(Advocate.id)
+    ).all()
+    return [(a, Tier(current), Tier(to)) for a, current, to in rows]
+
+
+def recompute_all_tiers() -> int:
+    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
+
+    One set-based query (`stale_tiers`) finds the advocates whose stored tier differs from what
+    their basis points now give; only those go through `refresh_tier` (record, badge, notify).
+    A program of 100,000 advocates where a handful change costs one query, not 100,000."""
     changes = 0
-    for advocate_id in stale:
-        before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
+    for advocate_id, before, _ in stale_tiers(get_setting("tier_thresholds"), get_setting("tier_basis")):
         if refresh_tier(advocate_id, allow_demotion=True) != before:
             changes += 1
     return changes

@@ -1,4 +1,4 @@
-"""The staff dashboard: advocates per tier, the points economy, redemptions and low stock."""
+"""The staff dashboard: advocates per tier, the points economy and its liability, redemptions and low stock."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def dashboard():
         "admin/_rewards_economy.html",
         {
             "points": economy,
+            "liability": rewards_services.liability_figures(),
             "by_status": rewards_services.redemption_counts(),
             "low_stock": low_stock(),
         },

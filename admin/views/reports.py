@@ -120,3 +120,25 @@ def attribution_csv():
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=attribution.csv"}
     )
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _flatten(f"{prefix}.{k}" if prefix else str(k), v)]
+    return [(prefix, "" if value is None else value)]
+
+
+@bp.get("/reports/program.csv")
+@owner_only
+def program_csv():
+    """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
+    for the period in ?from=&to=."""
+    since, until, _ = _period()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["metric", "value"])
+    for name, value in _flatten("", reports.program_report(since, until)):
+        writer.writerow([csv_safe(name), csv_safe(value)])
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}
+    )

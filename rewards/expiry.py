@@ -1,0 +1,294 @@
+"""Points expiry with grandfathering (product.md §14): which credited points expire when, and the
+`expire` entries that take them away.
+
+The policy is two settings: `points_expiry_days` (N, None = off) and `points_expiry_since` (when
+it was switched on). A credited entry (earn, bonus, positive adjust) made at or after `since`
+is a lot that expires N days after it was credited; earlier lots are grandfathered and never
+expire. Spending uses the oldest points first (FIFO by credit time, then entry id), so what is
+left of each lot is a pure function of the advocate's ledger (`remaining_lots`): every debit
+that is not an expiry (redeem, negative adjust, correction) consumes from the front, a refund
+gives back what was consumed last, and an `expire` entry takes away what was left of its own
+lot. Hence the sum of the lots' remainders is the balance, and an expiry never overdraws.
+
+`expire_points` writes one `expire` entry per lot (unique key: source ("ledger_entry", lot id)),
+under the advocate's row lock, so a redemption racing it and a second run in parallel both
+see the other's result: no overdraft, no double expiry. Lifetime points never move (an
+`expire` entry is not a lifetime kind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, cast, exists, select
+from sqlalchemy.orm import aliased
+
+from hub.db import insert_ignore, utcnow
+from hub.extensions import db
+from hub.models import Advocate
+from hub.notifications import notify
+from hub.settings import get_setting
+from rewards.ledger import post_entry
+from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
+
+EXPIRY_SOURCE = "ledger_entry"
+NOTICE_DAYS = (30, 7)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The expiry policy: lots credited at or after `since` expire `days` after crediting."""
+
+    days: int | None
+    since: dt.datetime | None
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.days) and self.since is not None
+
+    def expires_at(self, credited_at: dt.datetime) -> dt.datetime | None:
+        """When a lot credited at `credited_at` expires; None for a grandfathered one."""
+        if not self.is_on or credited_at < self.since:
+            return None
+        return credited_at + dt.timedelta(days=self.days)
+
+
+def current_policy() -> Policy:
+    """The owner's policy, read through hub.settings."""
+    since = get_setting("points_expiry_since")
+    return Policy(get_setting("points_expiry_days"), dt.datetime.fromisoformat(since) if since else None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What FIFO needs of a ledger entry."""
+
+    id: int
+    delta: int
+    kind: str
+    source_type: str
+    source_id: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A credited entry and the points of it still unspent and unexpired."""
+
+    entry_id: int
+    credited_at: dt.datetime
+    remaining: int
+    expired: bool  # it has its `expire` entry already
+
+
+def remaining_lots(entries: Iterable[Entry]) -> list[Lot]:
+    """Each credited entry's unspent, unexpired points, oldest first (pure; see the module doc).
+
+    remaining(lot) = clamp(credits of effective lots up to and including it − net spending,
+    0, its effective size), where a lot's effective size is its credit less its expiry."""
+    credited_kinds = {k.value for k in LIFETIME_KINDS}
+    lots: list[Entry] = []
+    expired: dict[str, int] = {}
+    spent = 0
+    for e in entries:
+        kind = str(e.kind)
+        if kind in credited_kinds and e.delta > 0:
+            lots.append(e)
+        elif kind == EntryKind.EXPIRE.value and e.source_type == EXPIRY_SOURCE:
+            expired[e.source_id] = expired.get(e.source_id, 0) - e.delta
+        else:
+            spent -= e.delta
+    lots.sort(key=lambda e: (e.created_at, e.id))
+    result: list[Lot] = []
+    cumulative = 0
+    for lot in lots:
+        size = lot.delta - expired.get(str(lot.id), 0)
+        cumulative += size
+        left = max(0, min(size, cumulative - spent))
+        result.append(Lot(lot.id, lot.created_at, left, str(lot.id) in expired))
+    return result
+
+
+def _entries_of(advocate_id: int) -> list[Entry]:
+    rows = db.session.execute(
+        select(
+            LedgerEntry.id,
+            LedgerEntry.delta,
+            LedgerEntry.kind,
+            LedgerEntry.source_type,
+            LedgerEntry.source_id,
+            LedgerEntry.created_at,
+        ).where(LedgerEntry.advocate_id == advocate_id)
+    ).all()
+    return [Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_at: dt.datetime
+
+
+def upcoming(advocate_id: int, within_days: int | None = None, policy: Policy | None = None) -> list[Expiring]:
+    """The advocate's points that will expire, grouped by day, soonest first (within
+    `within_days` of now when given). Empty while the policy is off."""
+    policy = policy or current_policy()
+    if not policy.is_on:
+        return []
+    return _group(remaining_lots(_entries_of(advocate_id)), policy, within_days)
+
+
+def _group(lots: list[Lot], policy: Policy, within_days: int | None) -> list[Expiring]:
+    now = utcnow()
+    horizon = now + dt.timedelta(days=within_days) if within_days is not None else None
+    by_day: dict[dt.date, tuple[int, dt.datetime]] = {}
+    for lot in lots:
+        when = policy.expires_at(lot.credited_at)
+        if when is None or lot.expired or lot.remaining <= 0 or (horizon is not None and when > horizon):
+            continue
+        points, first = by_day.get(when.date(), (0, when))
+        by_day[when.date()] = (points + lot.remaining, min(first, when))
+    return [Expiring(points, at) for _, (points, at) in sorted(by_day.items())]
+
+
+def expiring_total(within_days: int, policy: Policy | None = None) -> int:
+    """Points of every advocate that expire within `within_days` (the liability report's figure).
+    Only advocates with a lot credited since the policy began are read."""
+    policy = policy or current_policy()
+    if not policy.is_on:
+        return 0
+    cutoff = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
+    total = 0
+    for advocate_id in _advocates_with_lots(policy.since, cutoff):
+        lots = remaining_lots(_entries_of(advocate_id))
+        total += sum(e.points for e in _group(lots, policy, within_days))
+    return total
+
+
+def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:
+    """Advocates with a lot credited in [since, credited_before] that has no `expire` entry yet."""
+    expire = aliased(LedgerEntry)
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.advocate_id)
+            .where(
+                LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
+                LedgerEntry.delta > 0,
+                LedgerEntry.created_at >= since,
+                LedgerEntry.created_at <= credited_before,
+                ~exists().where(
+                    and_(
+                        expire.advocate_id == LedgerEntry.advocate_id,
+                        expire.kind == EntryKind.EXPIRE.value,
+                        expire.source_type == EXPIRY_SOURCE,
+                        expire.source_id == cast(LedgerEntry.id, String),
+                    )
+                ),
+            )
+            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
+            .where(Advocate.is_erased.is_(False))
+            .group_by(LedgerEntry.advocate_id)
+            .order_by(LedgerEntry.advocate_id)
+        )
+    )
+
+
+def expire_advocate(advocate_id: int, policy: Policy, now: dt.datetime) -> int:
+    """Write the `expire` entries due for one advocate, under their row lock; returns points
+    expired. Idempotent (one entry per lot) and never below a zero balance."""
+    db.session.execute(select(Advocate.id).where(Advocate.id == advocate_id).with_for_update())
+    total = 0
+    for lot in remaining_lots(_entries_of(advocate_id)):
+        when = policy.expires_at(lot.credited_at)
+        if when is None or when > now or lot.expired or lot.remaining <= 0:
+            continue
+        posted = post_entry(
+            advocate_id,
+            -lot.remaining,
+            kind=EntryKind.EXPIRE,
+            source_type=EXPIRY_SOURCE,
+            source_id=lot.entry_id,
+            memo=f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})",
+            at=now,
+        )
+        if posted.is_new:
+            total += lot.remaining
+    return total
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    advocates: int
+    entries_points: int
+    notices: int
+
+
+def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
+    """Expire every due lot and send the 30- and 7-day notices (the cron job and
+    `flask rewards expire-points`). `commit_each` commits after each advocate (the command and
+    job: short row locks); otherwise the caller's one transaction holds everything."""
+    now = now or utcnow()
+    policy = current_policy()
+    if not policy.is_on:
+        return ExpiryRun(0, 0, 0)
+    expired_points = 0
+    advocates = 0
+    for advocate_id in _advocates_with_lots(policy.since, now - dt.timedelta(days=policy.days)):
+        points = expire_advocate(advocate_id, policy, now)
+        if points:
+            advocates += 1
+            expired_points += points
+        if commit_each:
+            db.session.commit()
+    notices = send_notices(policy, now, commit_each)
+    return ExpiryRun(advocates, expired_points, notices)
+
+
+def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
+    """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
+    in-app and by email (kind `points_expiry`, which the advocate can switch off)."""
+    sent = 0
+    widest = max(NOTICE_DAYS)
+    for advocate_id in _advocates_with_lots(policy.since, now + dt.timedelta(days=widest - policy.days)):
+        lots = remaining_lots(_entries_of(advocate_id))
+        for item in _group(lots, policy, widest):
+            days_left = (item.expires_at - now).total_seconds() / 86400
+            ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
+            if ahead is None or days_left <= 0:
+                continue
+            added = insert_ignore(
+                db.session,
+                ExpiryNotice.__table__,
+                {
+                    "advocate_id": advocate_id,
+                    "expires_on": item.expires_at.date(),
+                    "days_ahead": ahead,
+                    "points": item.points,
+                    "sent_at": now,
+                },
+            )
+            if added:
+                user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+                notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
+                sent += 1
+        if commit_each:
+            db.session.commit()
+    return sent
+
+
+def expiry_text(item: Expiring) -> str:
+    """ "120 points expire on 12 Mar" (the hub and the notices)."""
+    return f"{item.points:,} points expire on {item.expires_at:%-d %b}"
+
+
+def expiring_facts(advocate_ids: list[int]) -> dict[int, dict]:
+    """The advocate-facts hook (hub.hooks): each advocate's `expiring` [{points, expires_at}]."""
+    policy = current_policy()
+    if not policy.is_on:
+        return {}
+    return {
+        a: {"expiring": [{"points": e.points, "expires_at": e.expires_at} for e in upcoming(a, policy=policy)]}
+        for a in advocate_ids
+    }

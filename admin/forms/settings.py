@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.widgets import NumberInput
 
-from hub.fields import Conforms, Email, OneLine, WholeNumber
+from hub.fields import Conforms, Email, OneLine
 
 
 class EconomySettingsForm(FlaskForm):

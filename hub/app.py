@@ -178,7 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
     from challenges.referrals.views import bp as referrals_views
-    from challenges.simulation_api import bp as challenges_simulation_api
+    from challenges.simulations import bp as challenges_simulation_api
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api

@@ -11,9 +11,10 @@ gives back what was consumed last, and an `expire` entry takes away what was lef
 lot. Hence the sum of the lots' remainders is the balance, and an expiry never overdraws.
 
 `expire_points` writes one `expire` entry per lot (unique key: source ("ledger_entry", lot id)),
-under the advocate's row lock, so a redemption racing it and a second run in parallel both
-see the other's result: no overdraft, no double expiry. Lifetime points never move (an
-`expire` entry is not a lifetime kind).
+in batches of advocates whose rows it locks first and whose ledgers it reads under the locks
+(rewards.ledger.post_expiries writes them), so a redemption racing it and a second run in
+parallel both see the other's result: no overdraft, no double expiry. Lifetime points never
+move (an `expire` entry is not a lifetime kind).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
 from hub.settings import get_setting
-from rewards.ledger import post_entry
+from rewards.ledger import Expiry, post_expiries
 from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
 
 EXPIRY_SOURCE = "ledger_entry"
@@ -195,27 +196,45 @@ def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> li
     )
 
 
-def expire_advocate(advocate_id: int, policy: Policy, now: dt.datetime) -> int:
-    """Write the `expire` entries due for one advocate, under their row lock; returns points
-    expired. Idempotent (one entry per lot) and never below a zero balance."""
-    db.session.execute(select(Advocate.id).where(Advocate.id == advocate_id).with_for_update())
-    total = 0
-    for lot in remaining_lots(_entries_of(advocate_id)):
+def _entries_of_many(advocate_ids: list[int]) -> dict[int, list[Entry]]:
+    found: dict[int, list[Entry]] = {a: [] for a in advocate_ids}
+    rows = db.session.execute(
+        select(
+            LedgerEntry.advocate_id,
+            LedgerEntry.id,
+            LedgerEntry.delta,
+            LedgerEntry.kind,
+            LedgerEntry.source_type,
+            LedgerEntry.source_id,
+            LedgerEntry.created_at,
+        ).where(LedgerEntry.advocate_id.in_(advocate_ids))
+    ).all()
+    for r in rows:
+        found[r.advocate_id].append(Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at))
+    return found
+
+
+def due_expiries(entries: list[Entry], advocate_id: int, policy: Policy, now: dt.datetime) -> list[Expiry]:
+    """The `expire` entries due for one advocate's ledger at `now` (pure)."""
+    due: list[Expiry] = []
+    for lot in remaining_lots(entries):
         when = policy.expires_at(lot.credited_at)
         if when is None or when > now or lot.expired or lot.remaining <= 0:
             continue
-        posted = post_entry(
-            advocate_id,
-            -lot.remaining,
-            kind=EntryKind.EXPIRE,
-            source_type=EXPIRY_SOURCE,
-            source_id=lot.entry_id,
-            memo=f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})",
-            at=now,
-        )
-        if posted.is_new:
-            total += lot.remaining
-    return total
+        memo = f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})"
+        due.append(Expiry(advocate_id, lot.entry_id, lot.remaining, memo))
+    return due
+
+
+def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
+    """Write the `expire` entries due for these advocates: their rows locked (in id order, so
+    two runs never deadlock), their ledgers read under the locks, one INSERT for the batch.
+    Idempotent (one entry per lot) and never below a zero balance. Returns points per advocate."""
+    ids = sorted(advocate_ids)
+    db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
+    ledgers = _entries_of_many(ids)
+    due = [expiry for a in ids for expiry in due_expiries(ledgers[a], a, policy, now)]
+    return post_expiries(due, now)
 
 
 @dataclass(frozen=True)
@@ -225,25 +244,26 @@ class ExpiryRun:
     notices: int
 
 
+BATCH = 500
+
+
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
     """Expire every due lot and send the 30- and 7-day notices (the cron job and
-    `flask rewards expire-points`). `commit_each` commits after each advocate (the command and
-    job: short row locks); otherwise the caller's one transaction holds everything."""
+    `flask rewards expire-points`). Advocates go in batches of BATCH; `commit_each` commits
+    after each batch (the command and job: short row locks); otherwise the caller's one
+    transaction holds everything."""
     now = now or utcnow()
     policy = current_policy()
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
-    expired_points = 0
-    advocates = 0
-    for advocate_id in _advocates_with_lots(policy.since, now - dt.timedelta(days=policy.days)):
-        points = expire_advocate(advocate_id, policy, now)
-        if points:
-            advocates += 1
-            expired_points += points
+    expired: dict[int, int] = {}
+    candidates = _advocates_with_lots(policy.since, now - dt.timedelta(days=policy.days))
+    for start in range(0, len(candidates), BATCH):
+        expired |= expire_batch(candidates[start : start + BATCH], policy, now)
         if commit_each:
             db.session.commit()
     notices = send_notices(policy, now, commit_each)
-    return ExpiryRun(advocates, expired_points, notices)
+    return ExpiryRun(len(expired), sum(expired.values()), notices)
 
 
 def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:

@@ -123,6 +123,67 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
+@dataclass(frozen=True)
+class Expiry:
+    """One `expire` entry to post: `points` (> 0) of the lot `lot_id` of `advocate_id`."""
+
+    advocate_id: int
+    lot_id: int
+    points: int
+    memo: str
+
+
+def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
+    """Append many `expire` entries in one INSERT … ON CONFLICT DO NOTHING (one per lot: the
+    unique key on ("ledger_entry", lot id)) and lower the balances of those written, for the
+    expiry job's batches (rewards.expiry). Expiry never moves lifetime points or leaderboards.
+
+    The caller holds the advocates' row locks and computed each amount under them; a balance
+    that would still go below zero raises InsufficientPoints (the batch rolls back). Returns
+    points expired per advocate by the entries actually written."""
+    if not expiries:
+        return {}
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    written = session.execute(
+        dialect_insert(LedgerEntry)
+        .values(
+            [
+                {
+                    "advocate_id": e.advocate_id,
+                    "delta": -e.points,
+                    "kind": EntryKind.EXPIRE,
+                    "source_type": "ledger_entry",
+                    "source_id": str(e.lot_id),
+                    "memo": e.memo[:255],
+                    "created_at": at,
+                }
+                for e in expiries
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
+    ).all()
+    per_advocate: dict[int, int] = {}
+    for advocate_id, delta in written:
+        per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
+    for advocate_id, points in sorted(per_advocate.items()):
+        moved = session.execute(
+            update(Advocate)
+            .where(Advocate.id == advocate_id, Advocate.balance >= points)
+            .values(balance=Advocate.balance - points)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            raise InsufficientPoints("Not enough points for this.")
+        _expire_cached(advocate_id)
+    return per_advocate
+
+
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
     """One page of an advocate's entries, newest first, and how many there are."""
     total = db.session.scalar(

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, exists, select
+from sqlalchemy import String, and_, case, cast, exists, func, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -155,17 +155,62 @@ def _group(lots: list[Lot], policy: Policy, within_days: int | None) -> list[Exp
 
 
 def expiring_total(within_days: int, policy: Policy | None = None) -> int:
-    """Points of every advocate that expire within `within_days` (the liability report's figure).
-    Only advocates with a lot credited since the policy began are read."""
+    """Points of every advocate that expire within `within_days` (the liability report's figure;
+    overdue lots the job has not reached yet count too). Set-based: `remaining_lots`' closed
+    form in SQL (a running sum per advocate), over the advocates with a lot in the window."""
     policy = policy or current_policy()
     if not policy.is_on:
         return 0
-    cutoff = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
-    total = 0
-    for advocate_id in _advocates_with_lots(policy.since, cutoff):
-        lots = remaining_lots(_entries_of(advocate_id))
-        total += sum(e.points for e in _group(lots, policy, within_days))
-    return total
+    credited_before = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
+    if credited_before < policy.since:
+        return 0
+    e = LedgerEntry
+    credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
+    is_expiry = (e.kind == EntryKind.EXPIRE.value) & (e.source_type == EXPIRY_SOURCE)
+    who = (
+        select(e.advocate_id)
+        .where(credited, e.created_at >= policy.since, e.created_at <= credited_before)
+        .distinct()
+        .scalar_subquery()
+    )
+    spent = (
+        select(e.advocate_id, (-func.sum(e.delta)).label("spent"))
+        .where(~credited, ~is_expiry, e.advocate_id.in_(who))
+        .group_by(e.advocate_id)
+        .subquery()
+    )
+    expired = (
+        select(e.advocate_id, e.source_id, (-func.sum(e.delta)).label("amount"))
+        .where(is_expiry, e.advocate_id.in_(who))
+        .group_by(e.advocate_id, e.source_id)
+        .subquery()
+    )
+    size = e.delta - func.coalesce(expired.c.amount, 0)
+    lots = (
+        select(
+            e.advocate_id,
+            e.created_at,
+            size.label("size"),
+            expired.c.amount.is_not(None).label("has_expiry"),
+            func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id)).label("cumulative"),
+        )
+        .outerjoin(expired, and_(expired.c.advocate_id == e.advocate_id, expired.c.source_id == cast(e.id, String)))
+        .where(credited, e.advocate_id.in_(who))
+        .subquery()
+    )
+    unspent = lots.c.cumulative - func.coalesce(spent.c.spent, 0)
+    left = case((unspent <= 0, 0), (unspent >= lots.c.size, lots.c.size), else_=unspent)
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(left), 0))
+        .select_from(lots)
+        .outerjoin(spent, spent.c.advocate_id == lots.c.advocate_id)
+        .where(
+            ~lots.c.has_expiry,
+            lots.c.created_at >= policy.since,
+            lots.c.created_at <= credited_before,
+        )
+    )
+    return int(total or 0)
 
 
 def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:

@@ -69,15 +69,19 @@ class SimulationReply(Reply):
     tier_moves: TierMoves
 
 
-def _state(by_tier: dict[str, int], outstanding: int, value: tuple, policy: Policy) -> dict:
+def _state(by_tier: dict[str, int], outstanding: int, value: tuple, expiring: tuple[int, int]) -> dict:
     figure = liability(outstanding, value)
     return {
         "advocates_by_tier": by_tier,
         "liability": {"amount": f"{figure['amount']:.2f}", "currency": figure["currency"]},
         "outstanding": outstanding,
-        "expiring_30d": expiring_total(30, policy),
-        "expiring_90d": expiring_total(90, policy),
+        "expiring_30d": expiring[0],
+        "expiring_90d": expiring[1],
     }
+
+
+def _expiring(policy: Policy) -> tuple[int, int]:
+    return expiring_total(30, policy), expiring_total(90, policy)
 
 
 def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None) -> dict:
@@ -108,9 +112,11 @@ def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None
         then_tiers[after.value] += 1
     value = settings["point_value"]
     then_value = (Decimal(value["amount"]), value["currency"])
+    expiring_now = _expiring(now_policy)
+    expiring_then = expiring_now if then_policy == now_policy else _expiring(then_policy)
     return {
-        "now": _state(by_tier, outstanding, point_value(), now_policy),
-        "then": _state(then_tiers, outstanding + sum(extra_points.values()), then_value, then_policy),
+        "now": _state(by_tier, outstanding, point_value(), expiring_now),
+        "then": _state(then_tiers, outstanding + sum(extra_points.values()), then_value, expiring_then),
         "tier_moves": _moves(moves),
     }
 

@@ -203,6 +203,10 @@ def machine_with_expiry(app):
                 lots = {lot.entry_id: lot.remaining for lot in expiry.remaining_lots(expiry._entries_of(advocate.id))}
                 assert lots == {lot.entry_id: lot.left for lot in self.model.lots.get(a, [])}, "FIFO"
                 assert sum(lots.values()) == advocate.balance
+            for days in (30, 90):  # the set-based total agrees with the per-advocate FIFO
+                assert expiry.expiring_total(days) == sum(
+                    item.points for a in self.model.advocates for item in expiry.upcoming(a.id, days)
+                )
             per_lot = db.session.execute(
                 select(LedgerEntry.source_id, func.count(), func.min(LedgerEntry.delta))
                 .where(LedgerEntry.kind == EntryKind.EXPIRE)

@@ -141,8 +141,8 @@ def upcoming(advocate_id: int, within_days: int | None = None, policy: Policy | 
     return _group(remaining_lots(_entries_of(advocate_id)), policy, within_days)
 
 
-def _group(lots: list[Lot], policy: Policy, within_days: int | None) -> list[Expiring]:
-    now = utcnow()
+def _group(lots: list[Lot], policy: Policy, within_days: int | None, now: dt.datetime | None = None) -> list[Expiring]:
+    now = now or utcnow()
     horizon = now + dt.timedelta(days=within_days) if within_days is not None else None
     by_day: dict[dt.date, tuple[int, dt.datetime]] = {}
     for lot in lots:
@@ -156,20 +156,28 @@ def _group(lots: list[Lot], policy: Policy, within_days: int | None) -> list[Exp
 
 def expiring_total(within_days: int, policy: Policy | None = None) -> int:
     """Points of every advocate that expire within `within_days` (the liability report's figure;
-    overdue lots the job has not reached yet count too). Set-based: `remaining_lots`' closed
-    form in SQL (a running sum per advocate), over the advocates with a lot in the window."""
+    overdue lots the job has not reached yet count too), set-based (`_unexpired_lots`)."""
     policy = policy or current_policy()
     if not policy.is_on:
         return 0
     credited_before = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
     if credited_before < policy.since:
         return 0
+    left = _unexpired_lots(policy.since, credited_before).subquery()
+    return int(db.session.scalar(select(func.coalesce(func.sum(left.c.points), 0))) or 0)
+
+
+def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime):
+    """SQL: (advocate_id, points) of every lot credited in [since, credited_before] without an
+    `expire` entry and with points left — `remaining_lots`' closed form as a running sum per
+    advocate, over the advocates with such a lot."""
     e = LedgerEntry
     credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
     is_expiry = (e.kind == EntryKind.EXPIRE.value) & (e.source_type == EXPIRY_SOURCE)
     who = (
         select(e.advocate_id)
-        .where(credited, e.created_at >= policy.since, e.created_at <= credited_before)
+        .join(Advocate, Advocate.id == e.advocate_id)
+        .where(credited, e.created_at >= since, e.created_at <= credited_before, Advocate.is_erased.is_(False))
         .distinct()
         .scalar_subquery()
     )
@@ -200,17 +208,17 @@ def expiring_total(within_days: int, policy: Policy | None = None) -> int:
     )
     unspent = lots.c.cumulative - func.coalesce(spent.c.spent, 0)
     left = case((unspent <= 0, 0), (unspent >= lots.c.size, lots.c.size), else_=unspent)
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(left), 0))
+    return (
+        select(lots.c.advocate_id, left.label("points"))
         .select_from(lots)
         .outerjoin(spent, spent.c.advocate_id == lots.c.advocate_id)
         .where(
             ~lots.c.has_expiry,
-            lots.c.created_at >= policy.since,
+            lots.c.created_at >= since,
             lots.c.created_at <= credited_before,
+            left > 0,
         )
     )
-    return int(total or 0)
 
 
 def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:
@@ -302,7 +310,8 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
-    candidates = _advocates_with_lots(policy.since, now - dt.timedelta(days=policy.days))
+    due = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days)).subquery()
+    candidates = list(db.session.scalars(select(due.c.advocate_id).distinct().order_by(due.c.advocate_id)))
     for start in range(0, len(candidates), BATCH):
         expired |= expire_batch(candidates[start : start + BATCH], policy, now)
         if commit_each:
@@ -316,30 +325,40 @@ def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) ->
     in-app and by email (kind `points_expiry`, which the advocate can switch off)."""
     sent = 0
     widest = max(NOTICE_DAYS)
-    for advocate_id in _advocates_with_lots(policy.since, now + dt.timedelta(days=widest - policy.days)):
-        lots = remaining_lots(_entries_of(advocate_id))
-        for item in _group(lots, policy, widest):
-            days_left = (item.expires_at - now).total_seconds() / 86400
-            ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
-            if ahead is None or days_left <= 0:
-                continue
-            added = insert_ignore(
-                db.session,
-                ExpiryNotice.__table__,
-                {
-                    "advocate_id": advocate_id,
-                    "expires_on": item.expires_at.date(),
-                    "days_ahead": ahead,
-                    "points": item.points,
-                    "sent_at": now,
-                },
-            )
-            if added:
-                user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
-                notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
-                sent += 1
+    since = max(policy.since, now - dt.timedelta(days=policy.days))  # lots still to expire
+    candidates = _advocates_with_lots(since, now + dt.timedelta(days=widest - policy.days))
+    for start in range(0, len(candidates), BATCH):
+        ledgers = _entries_of_many(candidates[start : start + BATCH])
+        for advocate_id, entries in ledgers.items():
+            sent += _notify_advocate(advocate_id, entries, policy, now)
         if commit_each:
             db.session.commit()
+    return sent
+
+
+def _notify_advocate(advocate_id: int, entries: list[Entry], policy: Policy, now: dt.datetime) -> int:
+    sent = 0
+    widest = max(NOTICE_DAYS)
+    for item in _group(remaining_lots(entries), policy, widest, now):
+        days_left = (item.expires_at - now).total_seconds() / 86400
+        ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
+        if ahead is None or days_left <= 0:
+            continue
+        added = insert_ignore(
+            db.session,
+            ExpiryNotice.__table__,
+            {
+                "advocate_id": advocate_id,
+                "expires_on": item.expires_at.date(),
+                "days_ahead": ahead,
+                "points": item.points,
+                "sent_at": now,
+            },
+        )
+        if added:
+            user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+            notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
+            sent += 1
     return sent
 
 

@@ -176,10 +176,12 @@ def standings(
 
 def _standings_redis(r, pkey, group_id, limit, offset, me_id):
     key = redis_key(pkey, group_id)
-    window = [
-        (_advocate_from_member(m), int(s)) for m, s in r.zrevrange(key, offset, offset + limit - 1, withscores=True)
-    ]
-    window = [(a, p) for a, p in window if p > 0]
+    pipe = r.pipeline(transaction=False)
+    pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
+    if me_id is not None:
+        pipe.zscore(key, _member(me_id))
+    results = pipe.execute()
+    window = [(_advocate_from_member(m), int(s)) for m, s in results[0] if s > 0]
     rows: list[Row] = []
     if window:
         top, bottom = window[0][1], window[-1][1]
@@ -192,8 +194,8 @@ def _standings_redis(r, pkey, group_id, limit, offset, me_id):
         rows = [Row(rank, a, p) for (a, p), rank in list(zip(ordered, ranks, strict=True))[start : start + limit]]
     me = None
     if me_id is not None:
-        score = r.zscore(key, _member(me_id))
-        if score:
+        score = results[1]
+        if score and score > 0:
             me = Row(int(r.zcount(key, f"({int(score)}", "+inf")) + 1, me_id, int(score))
     return rows, me
 

@@ -217,3 +217,34 @@ def test_program_report_has_liability(api, make):
     assert points["outstanding"] == 1234
     assert points["liability"] == {"amount": "123.40", "currency": "EUR"}
     assert points["expiring_30d"] == 0
+
+
+def test_program_csv_and_dashboard_show_liability(api, make, client, login):
+    owner_user = make.user("owner")
+    make.advocate(points=2500)
+    api(owner_user).patch("/settings", json={"point_value": {"amount": "0.02", "currency": "USD"}})
+    login(client, owner_user)
+    csv_text = client.get("/admin/reports/program.csv").get_data(as_text=True)
+    assert "points.liability.amount,50.00" in csv_text and "points.expiring_30d,0" in csv_text
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert 'data-testid="liability">50.00 USD' in dashboard
+
+
+def test_admin_correction_form(make, client, login):
+    owner_user = make.user("owner")
+    advocate = make.advocate(points=1500)
+    login(client, owner_user)
+    page = client.get(f"/admin/advocates/{advocate.id}").get_data(as_text=True)
+    assert "Correction: also lower lifetime points" in page
+    response = client.post(
+        f"/admin/advocates/{advocate.id}/adjust", data={"points": "-1000", "memo": "Double award", "lifetime": "y"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    fresh = db.session.get(Advocate, advocate.id)
+    assert (fresh.balance, fresh.lifetime_points, fresh.tier.value) == (500, 500, "bronze")
+    refused = client.post(
+        f"/admin/advocates/{advocate.id}/adjust", data={"points": "100", "memo": "Oops", "lifetime": "y"}
+    )
+    assert refused.status_code == 422
+    assert "Only a negative adjustment can lower lifetime points." in refused.get_data(as_text=True)

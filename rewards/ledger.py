@@ -91,8 +91,11 @@ def post_entry(
                 .execution_options(synchronize_session=False)
             ).one_or_none()
             if moved is None:
-                if session.get(Advocate, advocate_id) is None:
+                current = session.execute(select(Advocate.balance).where(Advocate.id == advocate_id)).one_or_none()
+                if current is None:
                     raise NotFound("Advocate not found.")
+                if current.balance + delta >= 0:
+                    raise InsufficientPoints("A correction cannot take lifetime points below zero.")
                 raise InsufficientPoints("Not enough points for this.")
             entry = session.scalars(
                 insert(LedgerEntry)

@@ -62,6 +62,7 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
         pages=max(1, -(-total // PAGE)),
         since=since,
         until=until,
+        period_args={k: v.isoformat() for k, v in (("from", since), ("to", until)) if v},
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 

@@ -120,7 +120,8 @@ def post_entry(
     _expire_cached(advocate_id)
     balance, lifetime = moved
     if lifetime_delta:
-        count_issued_after_commit(kind.value, lifetime_delta)
+        if lifetime_delta > 0:  # a correction takes points back; it issues none
+            count_issued_after_commit(kind.value, lifetime_delta)
         leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
     return Posted(entry, balance, lifetime)

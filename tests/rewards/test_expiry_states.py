@@ -242,4 +242,4 @@ def test_expiry_state_machine_on_sqlite(app):
 
 @pytest.mark.services
 def test_expiry_state_machine_on_postgresql(pg_app):
-    _run(pg_app, examples=25, steps=40)
+    _run(pg_app, examples=10, steps=30)

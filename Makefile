@@ -102,6 +102,7 @@ bench: setup
 	@command -v wrk >/dev/null || { if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
 	$(PY) -m bench.run
+	$(PY) -m bench.accounts
 
 # Two gunicorn instances and four RQ workers on one PostgreSQL + Redis: the race cases across
 # instances (exact outcomes), throughput of the pair, leaderboards equal the ledger after.

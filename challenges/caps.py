@@ -303,6 +303,33 @@ def asks_last_365(advocate_ids: list[int], at: dt.datetime | None = None) -> dic
     return counts
 
 
+def reference_ready(advocates: Iterable[Advocate], at: dt.datetime | None = None) -> set[int]:
+    """The ids of these advocates who could take a reference call at `at` (product.md §13's
+    *reference-ready*: `available_for_references` on, not capped, not in a blackout) — the same
+    rules as `check_ask`, with every advocate's asks read in one query. Whether an advocate is
+    active (not erased, user not deactivated) is the caller's filter."""
+    at = at or utcnow()
+    advocates = list(advocates)
+    candidates = [a for a in advocates if a.available_for_references]
+    if not candidates:
+        return set()
+    policy = get_setting("caps_policy")
+    asks: dict[int, list[Ask]] = {a.id: [] for a in candidates}
+    ids = list(asks)
+    for start in range(0, len(ids), 5000):
+        for ask in db.session.scalars(
+            select(Ask)
+            .where(
+                Ask.advocate_id.in_(ids[start : start + 5000]),
+                Ask.cancelled_at.is_(None),
+                Ask.asked_at > at - dt.timedelta(days=LOOKBACK_DAYS),
+            )
+            .order_by(Ask.asked_at)
+        ):
+            asks[ask.advocate_id].append(ask)
+    return {a.id for a in candidates if _evaluate(a, AskKind.REFERENCE_CALL, at, policy, asks[a.id]).allowed}
+
+
 def burnout_bucket(n: int) -> str:
     """0–4 healthy, 5–6 acceptable, 7–10 at risk, more than 10 burning."""
     if n <= 4:

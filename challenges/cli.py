@@ -37,3 +37,22 @@ def requeue_stuck(older_than_minutes: float) -> None:
 
 challenges_cli.add_command(tally_attribution)
 challenges_cli.add_command(crm_token)
+
+
+@challenges_cli.command("relink-accounts")
+@with_appcontext
+def relink_accounts() -> None:
+    """Link every advocate and opportunity to its customer account again (product.md §13),
+    then recount attribution from scratch; prints what changed and how long it took."""
+    import time
+
+    from challenges.accounts.services import relink_everything
+
+    started = time.perf_counter()
+    result, recounted = relink_everything()
+    db.session.commit()
+    click.echo(
+        f"{result.accounts_created} account(s) created, {result.advocates_changed} advocate(s) and "
+        f"{result.opportunities_changed} opportunity(ies) relinked, {recounted} opportunities recounted "
+        f"in {time.perf_counter() - started:.1f} s."
+    )

@@ -9,6 +9,7 @@ from flask import Flask
 from challenges import caps, community, jobs, metrics
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
+from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
@@ -26,6 +27,7 @@ def install(app: Flask) -> None:
     registry.role_homes[Role.SALES] = "references.sales_references"
     registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references, seed_demo_referrals, seed_demo_crm])
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
+    registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
     registry.digest_sources.append(community.digest_items)
     registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
     metrics.install(app)

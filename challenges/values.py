@@ -1,4 +1,4 @@
-"""Comparing people's email addresses (referral dedupe) and escaping text for SQL LIKE."""
+"""Comparing people's email addresses (referral dedupe)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,3 @@ def email_key(email: str) -> str:
     so `Ada+x@Example.com` and `ada@example.com` are the same person."""
     local, _, domain = email.strip().lower().rpartition("@")
     return f"{local.split('+', 1)[0]}@{domain}"
-
-
-def like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

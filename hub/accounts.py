@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
 from hub.db import utcnow
@@ -77,6 +78,74 @@ class AdvocateProfile(Body):
     ] = ()
 
 
+class ProfileBody(Body):
+    """What a person may change about themself (api.md `PATCH /me`): staff have a name only."""
+
+    name: PersonName
+    title: Annotated[str | None, OneLine(120)] = None
+    company: Annotated[str | None, OneLine(160)] = None
+    industry: Annotated[str | None, OneLine(80)] = None
+    company_size: Annotated[str | None, OneOf(COMPANY_SIZES)] = None
+    region: Annotated[str | None, OneLine(80)] = None
+
+
+ADVOCATE_PROFILE_FIELDS = ("title", "company", "industry", "company_size", "region")
+
+
+def update_profile(user_id: int, changes: dict, actor_id: int | None) -> User:
+    """Apply `changes` (field → value, only those sent; validated by ProfileBody/AdvocateProfile)
+    to a user and their advocate profile; audited with before and after.
+
+    `email` changes must stay unique (409 `invalid_state`, api.md); `groups` replaces the
+    advocate's groups. Staff have no advocate profile: sending its fields is a 422 naming them.
+    Raises NotFound for an unknown or erased user."""
+    user = db.session.get(User, user_id)
+    advocate = user.advocate if user is not None else None
+    if user is None or (advocate is not None and advocate.is_erased):
+        raise NotFound("User not found.")
+    extra = [k for k in (*ADVOCATE_PROFILE_FIELDS, "groups") if k in changes]
+    if advocate is None and extra:
+        raise ValidationFailed({k: "Only advocates have this in their profile." for k in extra})
+    before = _profile_of(user)
+    if "email" in changes and changes["email"] != user.email:
+        taken = db.session.scalar(select(User.id).where(User.email == changes["email"], User.id != user.id))
+        if taken:
+            raise InvalidState("Another user has this email.")
+        user.email = changes["email"]
+    if "name" in changes:
+        user.name = changes["name"]
+    for key in ADVOCATE_PROFILE_FIELDS:
+        if key in changes:
+            setattr(advocate, key, changes[key])
+    if "groups" in changes:
+        advocate.groups = groups_by_name(changes["groups"])
+    if advocate is not None and ("company" in changes or "email" in changes):
+        link_advocate(advocate)  # §13: the account follows the company name or email domain
+    db.session.flush()
+    if "groups" in changes:
+        hooks().advocate_groups_changed(advocate.id)
+    after = _profile_of(user)
+    if after != before:
+        changed = sorted(k for k in after if after[k] != before.get(k))
+        record_audit(
+            actor_id,
+            "user.profile",
+            "user",
+            user.id,
+            {k: before.get(k) for k in changed},
+            {k: after[k] for k in changed},
+        )
+    return user
+
+
+def _profile_of(user: User) -> dict:
+    profile: dict = {"email": user.email, "name": user.name}
+    if user.advocate is not None:
+        profile |= {k: getattr(user.advocate, k) for k in ADVOCATE_PROFILE_FIELDS}
+        profile["groups"] = sorted(g.name for g in user.advocate.groups)
+    return profile
+
+
 def create_user(email: str, name: str, role: Role | str, password: str | None = None) -> User:
     email = normalize_email(email)
     role = read_value(Annotated[Role, OneOf(Role)], role, "role")
@@ -116,6 +185,7 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     for key in ("title", "company", "industry", "company_size", "region"):
         setattr(advocate, key, getattr(profile, key))
     advocate.groups = groups_by_name(profile.groups)
+    link_advocate(advocate)
     db.session.flush()
     record_audit(actor_id, "advocate.create", "advocate", advocate.id, None, {"email": profile.email})
     return advocate

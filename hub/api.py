@@ -1,18 +1,28 @@
-"""hub's JSON routes (api.md): the caller, and advocates (create, list, one)."""
+"""hub's JSON routes (api.md): the caller, advocates (create, list, one), and the caller's data
+(export, erasure; an owner's erasure on an emailed request)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from hub import accounts
+from hub import accounts, privacy
 from hub.accounts import AdvocateProfile
-from hub.contracts import AdvocateListQuery, AdvocatePage, AdvocateReply, MeReply
+from hub.contracts import (
+    AdvocateListQuery,
+    AdvocatePage,
+    AdvocateReply,
+    EraseBody,
+    EraseReply,
+    ExportReply,
+    MeReply,
+)
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.hooks import hooks
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User, advocate_groups
+from hub.search import contains_text
 
 bp = api_blueprint("api")
 
@@ -40,6 +50,8 @@ def advocate_reply(advocate: Advocate, facts: dict | None = None) -> AdvocateRep
         expiring=facts.get("expiring", []),
         joined_at=advocate.joined_at,
         last_activity_at=advocate.last_activity_at,
+        persona=advocate.persona,
+        account_id=advocate.account_id,
     )
 
 
@@ -55,6 +67,11 @@ def advocate_for(user: User, advocate_id: int) -> Advocate:
 
 @endpoint(bp, "/me", roles=ALL_ROLES, summary="The caller, with their advocate profile", reply=MeReply)
 def me(user: User) -> MeReply:
+    return me_reply(user)
+
+
+def me_reply(user: User) -> MeReply:
+    """api.md's caller: `{id, email, name, role}` plus the advocate object for advocates."""
     reply = MeReply(id=user.id, email=user.email, name=user.name, role=user.role)
     if user.role is Role.ADVOCATE and user.advocate is not None:
         reply.advocate = advocate_reply(user.advocate)
@@ -73,7 +90,8 @@ def me(user: User) -> MeReply:
     idempotent=True,
 )
 def create_advocate(user: User, data: AdvocateProfile) -> tuple[AdvocateReply, int]:
-    return advocate_reply(accounts.create_advocate(data, user.id)), 201
+    advocate = accounts.create_advocate(data, user.id)
+    return for_staff(advocate_reply(advocate), advocate), 201
 
 
 @endpoint(
@@ -95,14 +113,7 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
             .where(func.lower(Group.name) == args.group.lower())
         )
     if args.q:
-        like = f"%{args.q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(Advocate.company).like(like),
-            )
-        )
+        query = query.where(contains_text(args.q, User.name, User.email, Advocate.company))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
@@ -111,11 +122,61 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
         .offset(args.offset)
     ).all()
     facts = hooks().advocate_facts([a.id for a in advocates])
-    return AdvocatePage.of([advocate_reply(a, facts[a.id]) for a in advocates], args, total)
+    return AdvocatePage.of([for_staff(advocate_reply(a, facts[a.id]), a) for a in advocates], args, total)
+
+
+def for_staff(reply: AdvocateReply, advocate: Advocate) -> AdvocateReply:
+    """What only staff see on an advocate: whether their user is active (issue 14)."""
+    reply.is_active = advocate.user.is_active_user
+    return reply
 
 
 @endpoint(
     bp, "/advocates/<int:advocate_id>", roles=ALL_ROLES - {Role.SALES}, summary="One advocate", reply=AdvocateReply
 )
 def get_advocate(user: User, advocate_id: int) -> AdvocateReply:
-    return advocate_reply(advocate_for(user, advocate_id))
+    advocate = advocate_for(user, advocate_id)
+    reply = advocate_reply(advocate)
+    return for_staff(reply, advocate) if user.role in STAFF_ROLES else reply
+
+
+@endpoint(bp, "/me/export", roles={Role.ADVOCATE}, summary="Everything Vouch holds about the caller", reply=ExportReply)
+def export_me(user: User) -> ExportReply:
+    return ExportReply(**privacy.export_advocate(_own_advocate(user).id))
+
+
+@endpoint(
+    bp,
+    "/me/erase",
+    "POST",
+    roles={Role.ADVOCATE},
+    summary="Erase the caller's account (personal data removed, ledger amounts kept)",
+    body=EraseBody,
+    reply=EraseReply,
+)
+def erase_me(user: User, data: EraseBody) -> EraseReply:
+    privacy.erase_advocate(_own_advocate(user).id, user.id, "self")
+    return EraseReply(status="erased")
+
+
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>/erase",
+    "POST",
+    roles={Role.OWNER},
+    summary="Erase an advocate on their emailed request; audited",
+    body=EraseBody,
+    reply=EraseReply,
+)
+def erase_advocate(user: User, advocate_id: int, data: EraseBody) -> EraseReply:
+    if db.session.get(Advocate, advocate_id) is None:
+        raise NotFound("Advocate not found.")
+    note = f"emailed request: {data.requested_by}" if data.requested_by else "emailed request"
+    privacy.erase_advocate(advocate_id, user.id, note)
+    return EraseReply(status="erased")
+
+
+def _own_advocate(user: User) -> Advocate:
+    if user.advocate is None or user.advocate.is_erased:
+        raise NotFound("Advocate not found.")
+    return user.advocate

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, Request, abort, g, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from hub.config import ROOT, load_config
 from hub.db import install_sqlite_begin_immediate, write_intent
@@ -54,6 +54,15 @@ class BoundedInt(IntegerConverter):
         self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
     ) -> None:
         super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+    def to_python(self, value: str) -> int:
+        # Werkzeug's matcher counts a rule of another method as a match before converting, so a
+        # refused conversion would answer 405 where /rewards/2147483648 has a PATCH rule
+        # (issue 13 item 1); an id past the column's range names no row: 404.
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -171,9 +180,12 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     import hub.email.mailings  # noqa: F401  (connects the completion_approved → thank-you receiver)
     from admin.views import bp as admin_bp
+    from challenges.accounts.api import bp as accounts_api
     from challenges.api import bp as challenges_api
     from challenges.crm.api import bp as crm_api
     from challenges.crm.views import bp as crm_views
+    from challenges.prospects.api import bp as prospects_api
+    from challenges.prospects.views import bp as prospects_views
     from challenges.references.api import bp as references_api
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
@@ -186,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.email.views import bp as email_views
     from hub.notifications_api import bp as notifications_api
     from hub.openapi import bp as openapi_bp
+    from hub.people_api import bp as people_api
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
     from rewards.settings_api import bp as rewards_settings_api
@@ -194,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         hub_views,
         hub_api,
+        people_api,
         openapi_bp,
         community_views,
         community_api,
@@ -208,6 +222,9 @@ def _register_blueprints(app: Flask) -> None:
         references_api,
         referrals_api,
         crm_api,
+        accounts_api,
+        prospects_api,
+        prospects_views,
         references_views,
         referrals_views,
         crm_views,
@@ -227,9 +244,11 @@ def _install_hooks(app: Flask) -> None:
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
     from hub.hooks import init_hooks
+    from hub.privacy import HUB_PERSONAL_DATA
     from rewards.hooks import install as install_rewards
 
     registry = init_hooks(app)
+    registry.personal_data.append(HUB_PERSONAL_DATA)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
     install_rewards(app)

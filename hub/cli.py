@@ -177,3 +177,20 @@ def crontab_fields(interval: int | None, cron: str | None) -> str:
         raise ValueError(f"an interval of {interval} s has no crontab equivalent")
     minutes = interval // 60
     return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+
+
+@hub_cli.command("erase")
+@click.option("--email", required=True, help="The advocate's email.")
+@click.option("--requested-by", default="emailed request", show_default=True, help="Whose request, for the audit log.")
+@with_appcontext
+def erase(email: str, requested_by: str) -> None:
+    """Erase an advocate's account and personal data (product.md §12); idempotent, audited."""
+    from hub import privacy
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.advocate is None:
+        raise click.ClickException(f"No advocate with email {email}.")
+    privacy.erase_advocate(user.advocate.id, None, f"operator: {requested_by[:100]}")
+    db.session.commit()
+    finish_local_jobs()
+    click.echo(f"Erased advocate {user.advocate.id}; {email} may be invited again as a new person.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from flask import abort
+from flask import abort, g
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,8 +21,8 @@ from pydantic import (
 from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
-from hub.fields import OneLine, OneOf, Timestamp, WholeNumber, read
-from hub.models import Role, Tier
+from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 
@@ -98,12 +98,36 @@ class PageQuery(Query):
 
 
 def read_or_400(model: type[Input], source: Any) -> Input:
-    """For pages: a query string or a small form post through its model, or 400 Bad Request
-    (the pages' own links and forms never send a bad one)."""
+    """For pages: a query string or a small form post through its model. A query string (a
+    `Query` model) never fails the page (issue 12 item 8): a parameter that does not fit —
+    `?period=bogus`, `?group=EMEA` where an id is expected, a date in year 9999 — is left at its
+    default and `query_notices()` says which and why, shown inline by the base template. A small
+    form post that does not fit is 400 Bad Request (the pages' own forms never send one)."""
     try:
         return read(model, source)
+    except ValidationFailed as exc:
+        if not issubclass(model, Query):
+            abort(400)
+        refused = exc.fields
+    given = source.to_dict() if isinstance(source, MultiDict) else dict(source)
+    for name, messages in refused.items():
+        message = messages[0] if isinstance(messages, list) else messages
+        value = str(given.pop(name, ""))[:40]
+        add_query_notice(f"“{name}={value}” was not used: {message}")
+    try:
+        return read(model, given)
     except ValidationFailed:
         abort(400)
+
+
+def add_query_notice(message: str) -> None:
+    """A note for the page about its query string (a parameter ignored or adjusted)."""
+    g.setdefault("vouch_query_notices", []).append(message)
+
+
+def query_notices() -> list[str]:
+    """This request's notes about its query string (templates: `query_notices()`)."""
+    return list(g.get("vouch_query_notices", []))
 
 
 class Reply(BaseModel):
@@ -193,6 +217,9 @@ class AdvocateReply(Reply):
     expiring: list[ExpiringPoints]
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
+    is_active: bool | None = None  # staff only (api.md, second release): the user may log in
+    persona: Persona | None = None
+    account_id: int | None = None
 
 
 class AdvocatePage(Page[AdvocateReply]):
@@ -231,3 +258,82 @@ class NotificationPage(Page[NotificationReply]):
 class NotificationsRead(Reply):
     marked: int
     unread: int
+
+
+# --- privacy: export and erasure (api.md "Endpoints of the second release", product.md §12) ---
+
+
+class ExportReply(Reply):
+    """Everything Vouch holds about the caller. The sections are written by the packages that hold
+    the data (hub.hooks.PersonalData); each list is rows of plain JSON values (times ISO 8601 UTC).
+    A package that adds a section adds it here too, so the document stays the published one."""
+
+    exported_at: Timestamp
+    profile: dict[str, Any]
+    preferences: dict[str, Any]
+    consent: dict[str, Any]
+    groups: list[str]
+    ledger: list[dict[str, Any]]
+    completions: list[dict[str, Any]]
+    redemptions: list[dict[str, Any]]
+    referrals: list[dict[str, Any]]
+    questions: list[dict[str, Any]]
+    answers: list[dict[str, Any]]
+    reference_requests: list[dict[str, Any]]
+    notifications: list[dict[str, Any]]
+    badges: list[dict[str, Any]]
+    tier_history: list[dict[str, Any]]
+    leaderboard_scores: list[dict[str, Any]]
+    asks: list[dict[str, Any]]
+    attribution: list[dict[str, Any]]
+    answer_votes: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    api_tokens: list[dict[str, Any]]
+    password_resets: list[dict[str, Any]]
+    emails: list[dict[str, Any]]
+    api_requests: list[dict[str, Any]]
+
+
+class EraseBody(Body):
+    """`{confirm: true}`: erasure cannot be undone, so it is never the default. An owner acting
+    on an emailed request may say whose (`requested_by`, kept in the audit log)."""
+
+    confirm: Annotated[bool, Flag()] = False
+    requested_by: Annotated[str | None, OneLine(200)] = None
+
+    @model_validator(mode="after")
+    def _confirmed(self) -> EraseBody:
+        if self.confirm is not True:
+            raise ValidationFailed({"confirm": ["Send confirm: true to erase the account; it cannot be undone."]})
+        return self
+
+
+class EraseReply(Reply):
+    status: str
+
+
+# --- people admin (owner): api.md `GET /users` · `PATCH /users/{id}` ----------------------------
+
+
+class UserReply(Reply):
+    id: int
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    last_login_at: Timestamp | None
+
+
+class UserPage(Page[UserReply]):
+    pass
+
+
+class UserListQuery(PageQuery):
+    q: Annotated[str | None, OneLine(100)] = None
+
+
+class UserChange(Body):
+    """`{role?, is_active?}`: a field left out stays as it is."""
+
+    role: Annotated[Role | None, OneOf(Role)] = None
+    is_active: Annotated[bool | None, Flag()] = None

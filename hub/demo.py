@@ -7,6 +7,7 @@ import datetime as dt
 import random
 
 from hub import accounts
+from hub.consent import record_acceptance
 from hub.db import utcnow
 from hub.hooks import hooks
 from hub.models import Role
@@ -89,8 +90,7 @@ def seed(password: str) -> str:
         )
         advocate = accounts.create_advocate(profile, None, password)
         advocate.joined_at = now - dt.timedelta(days=rng.randint(60, 400))
-        advocate.consent_version = "2026-01"
-        advocate.consented_at = advocate.joined_at
+        record_acceptance(advocate, "2026-01", at=advocate.joined_at)
         advocate.show_on_leaderboard = email not in PRIVATE
         advocate.last_activity_at = now - dt.timedelta(days=rng.randint(0, 30))
     extra = hooks().run_demo_seeders()

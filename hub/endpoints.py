@@ -79,7 +79,9 @@ def json_body() -> dict:
     if not isinstance(data, dict):
         raise VouchErrorBody()
     if not storable_text(data):
-        raise VouchErrorBody("Text may not contain NUL characters or unpaired surrogates.")
+        message = "Text may not contain NUL characters or unpaired surrogates."
+        bad = [key for key, value in data.items() if not storable_text(key) or not storable_text(value)]
+        raise ValidationFailed({str(key) if storable_text(key) else "body": message for key in bad})
     return data
 
 

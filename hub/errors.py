@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -165,19 +165,21 @@ def register_error_handlers(app: Flask) -> None:
             429: "rate_limited",
             503: "busy",
         }.get(exc.code or 500, "error")
-        if wants_json():
-            response = jsonify(error_body(code, exc.description or exc.name))
-            response.status_code = exc.code or 500
-            for key, value in exc.get_headers():
-                if key.lower() == "retry-after":
-                    response.headers[key] = value
-            limit = getattr(exc, "limit", None)  # flask_limiter's RateLimitExceeded
-            if exc.code == 429 and "Retry-After" not in response.headers and limit is not None:
-                response.headers["Retry-After"] = str(limit.limit.get_expiry())
-            return response
+        description = exc.description or exc.name
         retry_after = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
+        if exc.code == 413 and exc.description == RequestEntityTooLarge.description:
+            description = f"The upload is larger than {request_limit_text()}, the most Vouch accepts in one request."
+        if exc.code == 429:
+            seconds = _retry_after_seconds(exc)
+            retry_after = {"Retry-After": str(seconds)}
+            description = f"Too many attempts. Try again in {in_words(seconds)}."
+        if wants_json():
+            response = jsonify(error_body(code, description))
+            response.status_code = exc.code or 500
+            response.headers.update(retry_after)
+            return response
         return (
-            render_template("errors/error.html", status=exc.code, message=exc.description),
+            render_template("errors/error.html", status=exc.code, message=description),
             exc.code,
             retry_after,
         )
@@ -195,6 +197,48 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error_body("server_error", message, request_id=request_id)), 500
         return render_template("errors/500.html", request_id=request_id), 500
+
+
+def request_limit_text() -> str:
+    """The largest request (and so upload) Vouch accepts, as people read it ("2 MB"): what
+    importers and upload forms state, so the stated limit is the real one (issue 13 item 8)."""
+    size = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
+def _retry_after_seconds(exc: HTTPException) -> int:
+    """When a rate-limited client may try again, in whole seconds (at least 1): the limit's own
+    reset time when Flask-Limiter knows it, else the Retry-After the exception carries, else the
+    breached limit's window."""
+    import math
+    import time
+
+    from hub.extensions import limiter
+
+    current = limiter.current_limit if limiter.enabled else None
+    if current is not None and current.breached:
+        window = current.limit.get_expiry()  # reset_at is rounded up past the window's end
+        return max(1, min(window, math.ceil(current.reset_at - time.time())))
+    for key, value in exc.get_headers():
+        if key.lower() == "retry-after" and value.isdigit():
+            return max(1, int(value))
+    limit = getattr(exc, "limit", None)  # flask_limiter's RateLimitExceeded
+    return max(1, int(limit.limit.get_expiry())) if limit is not None else 60
+
+
+def in_words(seconds: int) -> str:
+    """A wait as people say it, rounded up: "1 second", "45 seconds", "12 minutes", "90 minutes",
+    "3 hours"."""
+
+    def counted(count: int, unit: str) -> str:
+        return f"{count} {unit}{'' if count == 1 else 's'}"
+
+    if seconds < 60:
+        return counted(seconds, "second")
+    minutes = -(-seconds // 60)
+    return counted(minutes, "minute") if minutes < 120 else counted(-(-seconds // 3600), "hour")
 
 
 def _busy() -> HTTPException:

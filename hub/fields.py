@@ -10,12 +10,18 @@ Amount()]` — so a rule written here holds in the three places input arrives:
   never disagree;
 - CSV importers: `read_row(model, row)` reads a row into the same model, column by column.
 
-Rules today: text is stripped, refused when it holds NUL or an unpaired surrogate (no database
-column can store those), and limited in length; a blank text, date, amount or choice is "not
-given" (None where the field is optional, "This field is required." where it is not), while a
-blank number is an error; whole numbers never come from floats or booleans; amounts are
-non-negative with at most two decimals (what `Numeric(18, 2)` holds); dates and times are
-ISO 8601, times in UTC. Error messages are written for people ("At most 160 characters.").
+Rules (issue 12 items 1, 3, 5; issue 13 item 1): text is trimmed (whitespace and invisible
+characters at both ends), refused when it holds a control character (newline and tab only in
+multi-line text, where CRLF becomes LF) or an unpaired surrogate, and limited in length; one-line
+text (names, titles) must keep a visible character once invisible and direction-override
+characters are set aside. A blank text, date, amount or choice is "not given" (None where the
+field is optional, "This field is required." where it is not), while a blank number is an error;
+whole numbers never come from floats or booleans and are within PostgreSQL's `integer`; amounts
+and points typed as text take commas only as real thousands groups ("12,500.50", never
+"12500,50"); amounts are non-negative with at most two decimals (what `Numeric(18, 2)` holds);
+dates and times are ISO 8601 within 1900-01-01 … 2999-12-31 (room for date arithmetic), times in
+UTC; an email's domain is kept IDNA-encoded. Error messages are written for people ("At most 160
+characters.").
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import datetime as dt
 import math
 import re
 import types
+import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -45,6 +52,12 @@ MAX_MONEY = Decimal("9999999999999999.99")  # what Numeric(18, 2) holds
 
 
 MAX_EMAIL = 254  # RFC 5321's path limit less the angle brackets
+
+
+# Dates Vouch stores and computes with: far enough either side for any real program, and far
+# enough from year 1 and 9999 that adding a period or a zone offset never overflows.
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2999, 12, 31)
 
 
 REQUIRED = "This field is required."
@@ -114,7 +127,33 @@ class FieldType:
         return own
 
 
-def _text(value: Any) -> str:
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+# Letters that render as blank space (Hangul fillers, the braille blank, Khmer inherent vowels):
+# Unicode counts them as letters or symbols, readers see nothing.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5")
+
+
+def is_visible(char: str) -> bool:
+    """Whether `char` shows as something: a letter, digit, punctuation or symbol (not a format,
+    direction-override, combining, space or control character, nor a blank-looking letter)."""
+    return unicodedata.category(char)[0] in "LNPS" and char not in _BLANK_LOOKING
+
+
+def _trim(text: str) -> str:
+    """`text` without whitespace and invisible characters (zero-width spaces, BOMs, direction
+    marks) at either end."""
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or unicodedata.category(text[start]) in ("Cf", "Zs")):
+        start += 1
+    while end > start and (text[end - 1].isspace() or unicodedata.category(text[end - 1]) in ("Cf", "Zs")):
+        end -= 1
+    return text[start:end]
+
+
+def _text(value: Any, *, multiline: bool = False) -> str:
+    """A string checked for what no field may hold: NUL and other control characters (newline
+    and tab only when `multiline`; CRLF and CR become LF there) and unpaired surrogates."""
     if not isinstance(value, str):
         raise invalid("Must be text.")
     if "\x00" in value:
@@ -123,6 +162,15 @@ def _text(value: Any) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise invalid("Text may not contain unpaired surrogates.") from None
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    for char in value:
+        if multiline and char in "\n\t":
+            continue
+        if char in _LINE_BREAKS:
+            raise invalid("Must be on one line.")
+        if unicodedata.category(char) == "Cc":
+            raise invalid(f"Text may not contain control characters (U+{ord(char):04X}).")
     return value
 
 
@@ -136,7 +184,10 @@ class OneLine(FieldType):
         self.missing_message = missing
 
     def check(self, value: Any) -> str:
-        return self._within_limits(_text(value).strip())
+        text = self._within_limits(_trim(_text(value)))
+        if not any(is_visible(char) for char in text):
+            raise invalid("Must contain visible characters.")
+        return text
 
     def _within_limits(self, text: str) -> str:
         if self.min_length > 1 and not self.min_length <= len(text) <= self.max_length:
@@ -145,55 +196,122 @@ class OneLine(FieldType):
             raise invalid(f"At most {self.max_length:,} characters.")
         return text
 
+    # What openapi.json states of the text rules (a JSON Schema regex, ECMA and Python alike).
+    PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+    RULE = "One line of text: no control characters or line breaks, and at least one visible character."
+
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
+        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length, "pattern": self.PATTERN}
         if self.min_length > 1:
             schema["minLength"] = self.min_length
-        return schema
+        return schema | {"description": self.RULE}
 
 
 class MultiLine(OneLine):
     """Text of several lines (Markdown, notes, evidence): stripped at both ends unless
     `strip=False` (where leading spaces carry meaning, e.g. Markdown's indented code)."""
 
+    PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    RULE = "Text: no control characters but newlines and tabs, and at least one visible character."
+
     def __init__(self, max_length: int, *, min_length: int = 1, strip: bool = True, missing: str = REQUIRED) -> None:
         super().__init__(max_length, min_length=min_length, missing=missing)
         self.strip = strip
 
     def check(self, value: Any) -> str:
-        text = _text(value)
-        counted = self._within_limits(text.strip())
+        text = _text(value, multiline=True)
+        counted = self._within_limits(_trim(text))
+        if not any(is_visible(char) for char in counted):
+            raise invalid("Must contain visible characters.")
         return counted if self.strip else text
 
 
-class EmailAddress(FieldType):
-    """A syntactically valid email address (no DNS lookups), normalized and lower-cased."""
+class NameOrId(OneLine):
+    """A row named by its name or its id (`?group=EMEA` or `?group=7`): one-line text, where a
+    text of digits is an id and so within PostgreSQL's `integer`."""
 
     def check(self, value: Any) -> str:
-        text = _text(value).strip()
+        text = super().check(value)
+        if text.isascii() and text.isdigit() and int(text) > MAX_INT:
+            raise invalid(f"An id is at most {MAX_INT:,}; or give the name.")
+        return text
+
+    def schema(self) -> dict[str, Any]:
+        return super().schema() | {"description": f"A name, or an id from 1 to {MAX_INT}. {self.RULE}"}
+
+
+class EmailAddress(FieldType):
+    """A syntactically valid email address (no DNS lookups), normalized and lower-cased, its
+    domain IDNA-encoded (`ana@bücher.example` → `ana@xn--bcher-kva.example`: the form SMTP sends
+    and one spelling per address). A non-ASCII local part is kept; sending it needs a server
+    offering SMTPUTF8 (hub.email.sending)."""
+
+    def check(self, value: Any) -> str:
+        text = _trim(_text(value))
         if len(text) > MAX_EMAIL:
             raise invalid(f"At most {MAX_EMAIL} characters.")
         try:
-            return validate_email(text, check_deliverability=False).normalized.lower()
+            checked = validate_email(text, check_deliverability=False)
         except EmailNotValidError as exc:
             raise invalid(str(exc)) from None
+        address = f"{checked.local_part}@{checked.ascii_domain}".lower()
+        if len(address) > MAX_EMAIL:
+            raise invalid(f"At most {MAX_EMAIL} characters.")
+        return address
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "email", "maxLength": MAX_EMAIL}
 
 
-class Amount(FieldType):
-    """An amount of money: a decimal string ("12500.00"; thousands commas allowed) or a JSON
-    number, from 0 to what Numeric(18, 2) holds, with at most two decimals. The API writes
-    amounts as strings with two decimals."""
+_DIGITS = re.compile(r"[0-9]+")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+")
 
-    PATTERN = r"^\d{1,16}(\.\d{1,2})?$"
+
+def ungroup(text: str) -> str | None:
+    """The digits of a whole number typed as text — plain ("12500") or in real thousands groups
+    ("12,500", "1,234,567") — or None. "1,5", "12500,50" and "1,2,3,4" are None: a comma that is
+    not a thousands separator is most likely a decimal comma, and guessing would store a value a
+    hundred times off (issue 12 item 5)."""
+    if _DIGITS.fullmatch(text):
+        return text
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    return None
+
+
+def _decimal_text(text: str) -> str | None:
+    whole, dot, cents = text.strip().partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    digits = ungroup(whole.removeprefix("-"))
+    if digits is None or (dot and not _DIGITS.fullmatch(cents)):
+        return None
+    return f"{sign}{digits}{dot}{cents}"
+
+
+class Amount(FieldType):
+    """An amount of money: a decimal string ("12500.00", "12,500.50" — a comma only between real
+    thousands groups; "12500,50" is refused, not read as 1,250,050) or a JSON number, from 0 to
+    what Numeric(18, 2) holds, with at most two decimals. The API writes amounts as strings with
+    two decimals."""
+
+    PATTERN = r"^([0-9]{1,16}|[0-9]{1,3}(,[0-9]{3}){1,5})(\.[0-9]{1,2})?$"
 
     def check(self, value: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
             raise invalid('A decimal amount such as "12500.00".')
+        text = _decimal_text(value) if isinstance(value, str) else str(value)
+        if (
+            text is None
+            and isinstance(value, str)
+            and value.strip().lower().lstrip("+-") in ("nan", "snan", "inf", "infinity")
+        ):
+            raise invalid("Must be a finite amount.")
+        if text is None:
+            if isinstance(value, str) and "," in value:
+                raise invalid('Use a point for decimals and commas only between thousands: "12,500.50" or "12500.50".')
+            raise invalid('A decimal amount such as "12500.00".')
         try:
-            amount = Decimal(value.strip().replace(",", "") if isinstance(value, str) else str(value))
+            amount = Decimal(text)
         except InvalidOperation:
             raise invalid('A decimal amount such as "12500.00".') from None
         if not amount.is_finite():
@@ -229,36 +347,58 @@ class IsoDate(FieldType):
 
     def check(self, value: Any) -> dt.date:
         if isinstance(value, dt.datetime):
-            return value.date()
+            return _within_dates(value.date())
         if isinstance(value, dt.date):
-            return value
+            return _within_dates(value)
         text = _text(value).strip()
-        if 10 <= len(text) <= 40:
-            try:
-                return dt.date.fromisoformat(text[:10])
-            except ValueError:
-                pass
-        raise invalid("A date like 2026-12-01.")
+        try:
+            day = dt.date.fromisoformat(text[:10]) if 10 <= len(text) <= 40 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise invalid("A date like 2026-12-01.")
+        return _within_dates(day)
 
     def dump(self, value: dt.date) -> str:
         return value.isoformat()
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date"}
+        return {"type": "string", "format": "date", "description": DATE_RANGE}
+
+
+DATE_RANGE = f"From {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}."
+
+
+def _within_dates(day: dt.date) -> dt.date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise invalid(f"A date from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}.")
+    return day
+
+
+def _iso_datetime(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _utc_within(moment: dt.datetime) -> dt.datetime | None:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        moment = moment.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        return None
+    return moment if MIN_DATE <= moment.date() <= MAX_DATE else None
 
 
 def parse_datetime(value: Any) -> dt.datetime | None:
-    """An ISO 8601 date or date-time string as an aware UTC datetime (no zone means UTC), or None."""
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    """An ISO 8601 date or date-time string as an aware UTC datetime (no zone means UTC), or None
+    (also for a time whose UTC date is outside MIN_DATE … MAX_DATE)."""
+    moment = _iso_datetime(value)
+    return None if moment is None else _utc_within(moment)
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -272,27 +412,30 @@ def iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 class IsoDateTime(FieldType):
-    """A point in time, ISO 8601 ("2026-12-01T09:00:00Z"; no zone means UTC), held in UTC."""
+    """A point in time, ISO 8601 ("2026-12-01T09:00:00Z"; no zone means UTC), held in UTC, its
+    UTC date within MIN_DATE … MAX_DATE."""
 
     def check(self, value: Any) -> dt.datetime:
-        if isinstance(value, dt.datetime):
-            return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        parsed = parse_datetime(value)
-        if parsed is None:
+        moment = value if isinstance(value, dt.datetime) else _iso_datetime(value)
+        if moment is None:
             raise invalid("An ISO 8601 date or time, e.g. 2026-12-01T09:00:00Z.")
-        return parsed
+        within = _utc_within(moment)
+        if within is None:
+            raise invalid(f"A time from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()} (UTC).")
+        return within
 
     def dump(self, value: dt.datetime) -> str | None:
         return iso(value)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date-time"}
+        return {"type": "string", "format": "date-time", "description": DATE_RANGE}
 
 
 class WholeNumber(FieldType):
-    """A whole number from `minimum` to `maximum`: a JSON integer or (unless `from_text=False`,
-    where a quoted number is refused as a likely mistake) a string of digits; never a float, a
-    boolean or a blank."""
+    """A whole number from `minimum` to `maximum` (by default what PostgreSQL's `integer` holds):
+    a JSON integer or (unless `from_text=False`, where a quoted number is refused as a likely
+    mistake) a text of digits, plain or in real thousands groups as a form shows it ("1,200");
+    never a float, a boolean, a blank or a decimal comma ("1,5")."""
 
     blank_is_missing = False
 
@@ -302,13 +445,11 @@ class WholeNumber(FieldType):
         self.from_text = from_text
 
     def check(self, value: Any) -> int:
-        if (
-            self.from_text
-            and isinstance(value, str)
-            and value.strip().lstrip("-").isdigit()
-            and len(value.strip()) < 12
-        ):
-            value = int(value.strip())
+        if self.from_text and isinstance(value, str):
+            text = value.strip()
+            digits = ungroup(text.removeprefix("-")) if len(text) <= 40 else None
+            if digits is not None:
+                value = -int(digits) if text.startswith("-") else int(digits)
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and not math.isfinite(value):
                 raise invalid("Must be a finite whole number.")

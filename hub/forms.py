@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from hub.accounts import MIN_PASSWORD
 from hub.fields import Conforms, Email, PersonName
+from hub.models import COMPANY_SIZES
 
 
 class LoginForm(FlaskForm):
@@ -36,3 +37,38 @@ class AcceptInviteForm(NewPasswordForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200)])
+
+
+class EraseAccountForm(FlaskForm):
+    """Erasure cannot be undone: the password again, and an explicit yes."""
+
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=200)])
+    confirm = BooleanField(
+        "I understand my account and personal data are erased for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+
+
+class ProfileForm(FlaskForm):
+    """The profile page: fields are read through hub.accounts.ProfileBody (the API's rules)."""
+
+    name = StringField("Name")
+    title = StringField("Title")
+    company = StringField("Company")
+    industry = StringField("Industry")
+    company_size = SelectField("Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validate_choice=False)
+    region = StringField("Region")
+
+
+class PersonalTokenForm(FlaskForm):
+    token_name = StringField("Token name", validators=[DataRequired(), Length(max=80)])
+
+
+class ConsentForm(FlaskForm):
+    """Accepting the program terms: the version shown (so a text changed meanwhile is not
+    accepted unseen) and an explicit yes."""
+
+    version = HiddenField()
+    accept = BooleanField(
+        "I accept these program terms.", validators=[DataRequired("Please accept the terms to continue.")]
+    )

@@ -20,6 +20,12 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
 - `periodic_jobs`: `PeriodicJob`s — a job function (a top-level `@job_timeout` function that
   opens its own `job_context()`), its timetable and its CLI twin. `rq cron hub.cron` schedules
   every one of them; a plain crontab runs their `command`s instead (README).
+- `active_change_listeners`: `listener(advocate_id, active)`, called in the transaction that
+  deactivated or reactivated an advocate's user (the leaderboards drop or restore them).
+- `personal_data`: `PersonalData` — each package's share of what Vouch holds about an advocate
+  (product.md §12): the export sections it writes, how it erases them, and which foreign keys to
+  `advocates`/`users` it answers for (hub.privacy; tests/hub/test_privacy_guard.py fails when a
+  table referencing a person is answered for by nobody).
 """
 
 from __future__ import annotations
@@ -27,14 +33,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from hub.models import Role
-
-if TYPE_CHECKING:
-    from hub.models import Advocate
+from hub.models import Advocate, Role
 
 EXTENSION_KEY = "vouch_hooks"
 
@@ -62,6 +64,29 @@ class PeriodicJob:
             raise ValueError("A periodic job runs either every `interval` seconds or on a `cron` timetable.")
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """One package's share of an advocate's data (product.md §12, GDPR art. 15 and 17).
+
+    `export(advocate) -> {section: value}`: the JSON sections it adds to the export.
+    `erase(advocate)`: removes or scrubs its personal data in the erasure's transaction (the
+    advocate row is locked; the user and advocate rows are scrubbed by hub afterwards).
+    `covers`: the "table.column" foreign keys to advocates.id / users.id whose rows it exports
+    and erases. `actor_columns`: foreign keys that only record who did something (a manager's
+    decision, a token's creator) — kept, and named so the guard test knows they were thought of.
+    `lock_first(advocate_id)`: locks rows that other writers lock *before* the advocate row (an
+    approval locks its completion, then the advocate's balance), so erasure takes locks in the
+    same order and never deadlocks with them.
+    """
+
+    name: str
+    export: Callable[[Advocate], dict]
+    erase: Callable[[Advocate], None]
+    covers: tuple[str, ...]
+    actor_columns: tuple[str, ...] = ()
+    lock_first: Callable[[int], None] | None = None
+
+
 DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": [], "expiring": []}
 
 
@@ -77,6 +102,8 @@ class Hooks:
     digest_sources: list[DigestSource] = field(default_factory=list)
     group_change_listeners: list[GroupChangeListener] = field(default_factory=list)
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
+    personal_data: list[PersonalData] = field(default_factory=list)
+    active_change_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
 
     def add_home_section(self, order: int, section: HomeSection) -> None:
         self.home_sections.append((order, section))
@@ -115,6 +142,10 @@ class Hooks:
             if len(items) >= limit:
                 break
         return items[:limit]
+
+    def advocate_active_changed(self, advocate_id: int, active: bool) -> None:
+        for listener in self.active_change_listeners:
+            listener(advocate_id, active)
 
     def advocate_groups_changed(self, advocate_id: int) -> None:
         for listener in self.group_change_listeners:

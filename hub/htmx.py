@@ -68,6 +68,8 @@ def refusal_text(exc: VouchError) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from hub.contracts import query_notices
+    from hub.errors import request_limit_text
     from hub.notifications import unread_count
 
     @app.context_processor
@@ -75,7 +77,12 @@ def register_template_helpers(app: Flask) -> None:
         unread = 0
         if current_user.is_authenticated:
             unread = unread_count(current_user.id)
-        return {"unread_notifications": unread, "program_name": _program_name()}
+        return {
+            "unread_notifications": unread,
+            "program_name": _program_name(),
+            "query_notices": query_notices,
+            "upload_limit": request_limit_text,
+        }
 
     def _program_name() -> str:
         from hub.settings import get_setting

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from hub.accounts import AdvocateProfile, check_password_strength, create_advocate, create_user
 from hub.audit import record_audit
+from hub.consent import record_acceptance
 from hub.db import utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, ValidationFailed
@@ -73,8 +74,7 @@ def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
     profile = read(AdvocateProfile, {**row.profile, "email": row.email, "name": name or row.name})
     if row.role is Role.ADVOCATE:
         advocate = create_advocate(profile, row.invited_by_id, password)
-        advocate.consent_version = get_setting("consent_text_version")
-        advocate.consented_at = utcnow()
+        record_acceptance(advocate)
         user = advocate.user
     else:
         user = create_user(profile.email, profile.name, row.role, password)

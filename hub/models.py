@@ -47,6 +47,32 @@ class Tier(enum.StrEnum):
 COMPANY_SIZES = ("1-50", "51-200", "201-1000", "1001-5000", "5000+")
 
 
+class Persona(enum.StrEnum):
+    """How an advocate prefers to help (product.md §13): staff-set, shown to the advocate."""
+
+    PUBLIC_CHAMPION = "public_champion"
+    PRIVATE_REFERENCE = "private_reference"
+    PRODUCT_INFLUENCER = "product_influencer"
+    COMMUNITY_CONTRIBUTOR = "community_contributor"
+    REVIEW_ADVOCATE = "review_advocate"
+
+
+class Account(db.Model):
+    """A customer company (product.md §13). `name_key` is the normalized name (hub.account_links)
+    that advocates' companies and CRM account names are matched on; `domain` a non-free-mail
+    email domain. A merged account keeps its row (so its name and domain still resolve) and
+    points at the survivor through `merged_into_id`; nothing else references it."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    name_key: Mapped[str] = mapped_column(String(160), unique=True)
+    domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class User(db.Model):
     __tablename__ = "users"
 
@@ -101,6 +127,8 @@ class Advocate(db.Model):
     industry: Mapped[str | None] = mapped_column(String(80))
     company_size: Mapped[str | None] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(80))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    persona: Mapped[Persona | None] = mapped_column(str_enum(Persona, 32, "persona"))
     tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16), default=Tier.BRONZE)
     tier_changed_at: Mapped[dt.datetime | None]
     # Caches of the ledger, updated by SQL expressions in the ledger's own transaction.
@@ -122,6 +150,19 @@ class Advocate(db.Model):
     @property
     def display_name(self) -> str:
         return self.user.name if self.show_on_leaderboard else "Anonymous advocate"
+
+
+class ConsentAcceptance(db.Model):
+    """One version of the program terms accepted by an advocate (product.md §12): at joining,
+    and again at the first login after the owner publishes a new version."""
+
+    __tablename__ = "consent_acceptances"
+    __table_args__ = (UniqueConstraint("advocate_id", "version", name="uq_consent_acceptances_advocate_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Group(db.Model):

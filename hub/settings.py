@@ -30,6 +30,13 @@ DEFAULTS: dict[str, Any] = {
     # product.md §15: below this trust score automatic verifiers send completions to review.
     "trust_review_threshold": 40,
     "consent_text_version": "2026-01",
+    # The program terms every advocate accepts (hub.consent); a new text gets a new version.
+    "consent_text": (
+        "As an advocate you may be asked to write reviews, take reference calls, answer community "
+        "questions and more. You choose what you take part in; you can set limits, pause reference "
+        "requests, download your data or erase your account at any time from your preferences. "
+        "We store your name, email, company details and your program activity to run the program."
+    ),
     "program_name": "Vouch Advocates",
 }
 

@@ -32,9 +32,11 @@ def create_api_token(user: User, name: str, actor_id: int | None) -> tuple[ApiTo
     return row, plaintext
 
 
-def revoke_api_token(token_id: int, actor_id: int) -> ApiToken:
+def revoke_api_token(token_id: int, actor_id: int, owner_id: int | None = None) -> ApiToken:
+    """Revoke a token (idempotent, audited). With `owner_id`, only a token of that user: an
+    advocate revoking their own personal token; anyone else's is NotFound."""
     row = db.session.get(ApiToken, token_id)
-    if row is None:
+    if row is None or (owner_id is not None and row.user_id != owner_id):
         raise NotFound("Token not found.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -73,3 +75,10 @@ def user_for_api_token(plaintext: str) -> User | None:
         _touch_enqueued[digest] = bucket
         enqueue_after_commit(touch_api_token, token_id, now.isoformat(), job_id=f"token-touch-{token_id}-{bucket}")
     return user
+
+
+def tokens_of(user_id: int) -> list[ApiToken]:
+    """A user's tokens, newest first (the profile page's list; never the secret)."""
+    return list(
+        db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc()).limit(100))
+    )

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from hub.contracts import Body, Page, PageQuery, Query, Reply
-from hub.fields import ROW_ID, Flag, OneLine, OneOf, Timestamp, WholeNumber, invalid
+from hub.fields import ROW_ID, Flag, MultiLine, NameOrId, OneLine, OneOf, Timestamp, WholeNumber, invalid
 from hub.models import Tier
 from rewards.catalog import MAX_COST
 from rewards.leaderboard import PERIODS
@@ -41,7 +41,7 @@ class AdjustmentReply(LedgerEntryReply):
 
 class LeaderboardQuery(Query):
     period: Annotated[str, OneOf(PERIODS)] = "all"
-    group: Annotated[str | None, OneLine(80)] = None
+    group: Annotated[str | None, NameOrId(80)] = None
     limit: Annotated[int, WholeNumber(1, 100)] = 10
 
 
@@ -49,12 +49,15 @@ class LeaderboardPageQuery(PageQuery):
     """The leaderboard page: a period, a group's board (by name), and a page of it."""
 
     period: Annotated[str, OneOf(PERIODS)] = "all"
-    group: Annotated[str | None, OneLine(80)] = None
+    group: Annotated[str | None, NameOrId(80)] = None
 
 
 class LeaderboardEntry(Reply):
+    """One place on a board; `advocate_id` is null for an advocate who opted out of showing by
+    name, except to staff and to that advocate."""
+
     rank: int
-    advocate_id: int
+    advocate_id: int | None
     display_name: str
     tier: Tier
     points: int
@@ -108,9 +111,10 @@ class RewardListQuery(PageQuery):
 
 
 class RedeemBody(Body):
-    """`confirmed_cost`: the price the advocate saw; a changed price is refused, never charged."""
+    """`confirmed_cost`: the price the advocate saw; a changed price is refused, never charged.
+    `note` (a size, a shipping address) may take several lines, as the confirm page's box does."""
 
-    note: Annotated[str | None, OneLine(500)] = None
+    note: Annotated[str | None, MultiLine(500)] = None
     confirmed_cost: Annotated[int | None, WholeNumber(1, MAX_COST)] = None
 
 

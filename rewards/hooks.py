@@ -9,6 +9,7 @@ from hub.hooks import PeriodicJob, hooks
 from rewards import demo, jobs, leaderboard, views
 from rewards.badges import badge_facts
 from rewards.expiry import expiring_facts
+from rewards.privacy import REWARDS_PERSONAL_DATA
 
 
 def install(app: Flask) -> None:
@@ -20,6 +21,8 @@ def install(app: Flask) -> None:
     registry.add_home_section(50, views.recent_activity_section)
     registry.demo_seeders.extend([demo.seed_points_history, demo.seed_rewards])
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
+    registry.personal_data.append(REWARDS_PERSONAL_DATA)
+    registry.active_change_listeners.append(leaderboard.advocate_active_changed)
     registry.periodic_jobs.extend(
         [
             PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),

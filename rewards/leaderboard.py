@@ -148,6 +148,49 @@ def remove_advocate(advocate_id: int) -> None:
         call_after_commit(_remove)
 
 
+def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
+    """Put a reactivated advocate back on the current boards: their period scores recomputed
+    from the ledger (as `rebuild` does for everyone), Redis after commit."""
+    from rewards.models import LeaderboardScore as S
+    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
+
+    at = at or utcnow()
+    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
+    db.session.execute(delete(S).where(S.advocate_id == advocate_id))
+    for period in PERIODS:
+        start = period_start(period, at)
+        agg = select(literal(period_key(period, at)), LedgerEntry.advocate_id, lifetime_expression(), reached).where(
+            LedgerEntry.advocate_id == advocate_id
+        )
+        if start is not None:
+            agg = agg.where(LedgerEntry.created_at >= start)
+        agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
+    if get_redis() is not None:
+        rows = db.session.execute(select(S.period_key, S.points).where(S.advocate_id == advocate_id)).all()
+        group_ids = list(
+            db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
+        )
+
+        def _restore() -> None:
+            r = get_redis()
+            pipe = r.pipeline(transaction=False)
+            for pkey, points in rows:
+                for gid in [None, *group_ids]:
+                    pipe.zadd(redis_key(pkey, gid), {_member(advocate_id): points})
+            pipe.execute()
+
+        call_after_commit(_restore)
+
+
+def advocate_active_changed(advocate_id: int, active: bool) -> None:
+    """hub.hooks listener: an inactive advocate leaves every board; reactivated, they return."""
+    if active:
+        restore_advocate(advocate_id)
+    else:
+        remove_advocate(advocate_id)
+
+
 @dataclass(frozen=True)
 class Row:
     rank: int
@@ -274,7 +317,8 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
 
 
 def describe(rows: list[Row]) -> dict[int, dict]:
-    """Display name and tier for the advocates in `rows`, in one query."""
+    """Display name, tier and whether they show by name (`shown`; opted out of the board: false)
+    for the advocates in `rows`, in one query."""
     ids = [row.advocate_id for row in rows]
     if not ids:
         return {}
@@ -284,7 +328,7 @@ def describe(rows: list[Row]) -> dict[int, dict]:
         .where(Advocate.id.in_(ids))
     ).all()
     return {
-        a_id: {"display_name": name if shown else "Anonymous advocate", "tier": str(tier)}
+        a_id: {"display_name": name if shown else "Anonymous advocate", "tier": str(tier), "shown": bool(shown)}
         for a_id, tier, shown, name in found
     }
 
@@ -309,7 +353,8 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
         agg = (
             select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression(), reached)
             .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
-            .where(Advocate.is_erased.is_(False))
+            .join(User, User.id == Advocate.user_id)
+            .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
         )
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)

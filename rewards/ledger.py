@@ -5,7 +5,8 @@ Invariants (reliability.md I1–I4), held by the database rather than by Python 
   that also takes the advocate's row lock on PostgreSQL (SQLite serializes writers);
 - exactly-once: a unique key on (advocate, kind, source_type, source_id); a duplicate
   rolls its savepoint back and reports "already done";
-- append-only: entries are inserted, never updated or deleted;
+- append-only: entries are inserted, never updated or deleted (one exception: erasure blanks
+  an erased advocate's memos, `scrub_memos`; amounts are never touched);
 - derivable: balance, lifetime points and leaderboard scores move in the same
   transaction as the entry, and `rebuild_caches` recomputes them from the ledger.
 """
@@ -21,13 +22,21 @@ from sqlalchemy.exc import IntegrityError
 from hub.db import utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, User
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
 from rewards.models import CORRECTION_SOURCE, LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
 from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
+
+# Whether the advocate belongs on the leaderboards: not erased, and their user active.
+_ranked = (
+    select(User.is_active_user)
+    .where(User.id == Advocate.user_id, Advocate.is_erased.is_(False))
+    .correlate(Advocate)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def post_entry(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
                 )
-                .returning(Advocate.balance, Advocate.lifetime_points)
+                .returning(Advocate.balance, Advocate.lifetime_points, _ranked)
                 .execution_options(synchronize_session=False)
             ).one_or_none()
             if moved is None:
@@ -118,11 +127,12 @@ def post_entry(
         return Posted(None, current.balance, current.lifetime_points)
 
     _expire_cached(advocate_id)
-    balance, lifetime = moved
+    balance, lifetime, ranked = moved
     if lifetime_delta:
         if lifetime_delta > 0:  # a correction takes points back; it issues none
             count_issued_after_commit(kind.value, lifetime_delta)
-        leaderboard.add_points(advocate_id, lifetime_delta, at)
+        if ranked:  # erased and deactivated advocates stay off every board (issue 14)
+            leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
     return Posted(entry, balance, lifetime)
 
@@ -201,6 +211,18 @@ def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[Ledger
         .offset((page - 1) * per_page)
     ).all()
     return list(items), total
+
+
+def scrub_memos(advocate_id: int) -> int:
+    """Erasure (product.md §12): blank the memos of the advocate's entries, which can carry
+    personal text (a manager's note, a challenge title naming them). Amounts, kinds and sources
+    stay, so balances, liability and program totals do not move. Returns the rows changed."""
+    return db.session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.memo != "")
+        .values(memo="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def rebuild_caches() -> int:

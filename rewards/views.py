@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import roles_required
-from hub.contracts import PageQuery, read_or_400
-from hub.errors import VouchError
+from hub.contracts import PageQuery, add_query_notice, read_or_400
+from hub.errors import NotFound, VouchError
 from hub.extensions import db
 from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
@@ -71,12 +71,17 @@ def my_summary():
 @roles_required(*ALL_ROLES)
 def leaderboard_page():
     args = read_or_400(LeaderboardPageQuery, request.args)
-    period, group, page = args.period, args.group, args.page
-    board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    period, page = args.period, args.page
     from rewards.leaderboard import count_ranked
     from rewards.leaderboard_view import resolve_group
 
-    grp = resolve_group(group)
+    try:
+        grp = resolve_group(args.group)
+    except NotFound:  # a link to a group that is gone: the whole board, with a note (issue 12 item 8)
+        add_query_notice(f"There is no group “{args.group}”, so the whole board is shown.")
+        grp = None
+    group = grp.id if grp else None
+    board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     total = count_ranked(period, grp.id if grp else None)
     if current_user.role is Role.ADVOCATE:
         groups = sorted(current_user.advocate.groups, key=lambda g: g.name)

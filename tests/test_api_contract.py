@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.db import utcnow
 from hub.extensions import db
+from hub.fields import Amount
 from rewards.models import Reward
 
 PREFIX = "/api/v1"
@@ -35,7 +36,12 @@ ACTIONS_WITHOUT_BODY = {
     "cancel",
     "upvote",
     "read",
+    "invite",
 }
+# Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
+# body is a CSV file (text/csv, not a JSON object).
+ACTIONS_WITH_BODY = {f"{PREFIX}/nominations/{{nomination_id}}/decline"}
+CSV_BODIES = {f"{PREFIX}/advocacy-scores/import"}
 FORMATS = FormatChecker(formats=())
 
 
@@ -107,7 +113,9 @@ def test_every_operation_publishes_its_request_replies_and_errors(document):
             error = op["responses"][code]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorReply"}, (where, code)
         action = path.rsplit("/", 1)[-1]
-        if method in WRITES and action not in ACTIONS_WITHOUT_BODY:
+        if path in CSV_BODIES:
+            assert "requestBody" not in op and "text/csv" in op["summary"], where
+        elif method in WRITES and (action not in ACTIONS_WITHOUT_BODY or path in ACTIONS_WITH_BODY):
             body = ref_target(doc, op["requestBody"]["content"]["application/json"]["schema"])
             assert body["type"] == "object" and body["properties"], where
         else:
@@ -130,7 +138,11 @@ def test_lists_publish_their_paging_and_filters(document):
     assert advocates["tier"]["schema"]["anyOf"][0]["enum"] == ["bronze", "silver", "gold"]
     assert params[(f"{PREFIX}/leaderboard", "get")]["period"]["schema"]["enum"] == ["all", "month", "quarter"]
     report = params[(f"{PREFIX}/reports/program", "get")]
-    assert report["from"]["schema"]["anyOf"][0] == {"type": "string", "format": "date"}
+    assert report["from"]["schema"]["anyOf"][0] == {
+        "type": "string",
+        "format": "date",
+        "description": "From 1900-01-01 to 2999-12-31.",
+    }
     adjust = params[(f"{PREFIX}/advocates/{{advocate_id}}/adjustments", "post")]
     assert adjust == {}  # its only extra parameter is the header
     header = [p for p in document["paths"][f"{PREFIX}/advocates/{{advocate_id}}/adjustments"]["post"]["parameters"]]
@@ -149,7 +161,7 @@ def test_limits_are_published_once_from_the_same_constants(document):
     assert set(schemas["ChallengeBody"]["required"]) == {"title", "type", "points"}
     assert "required" not in schemas["ChallengePatch"]
     assert schemas["RewardBody"]["properties"]["points_cost"]["maximum"] == MAX_COST
-    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == r"^\d{1,16}(\.\d{1,2})?$"
+    assert schemas["OpportunityBody"]["properties"]["amount"]["pattern"] == Amount.PATTERN
 
 
 def test_component_schemas_are_valid_json_schema(document):
@@ -168,9 +180,14 @@ class Contract:
         self.doc = doc
         self.called: set[tuple[str, str]] = set()
 
-    def call(self, who, method: str, path: str, body: Any = None, *, query: str = "", status: int = 200, **ids: Any):
+    def call(
+        self, who, method: str, path: str, body: Any = None, *, query: str = "", status: int = 200, csv: str = "", **ids
+    ):
         url = path.format(**ids) + (f"?{query}" if query else "")
-        response = who.get(url) if method == "get" else getattr(who, method)(url, body)
+        if csv:
+            response = who.client.post(f"{PREFIX}{url}", data=csv, headers=who.headers | {"Content-Type": "text/csv"})
+        else:
+            response = who.get(url) if method == "get" else getattr(who, method)(url, body)
         assert response.status_code == status, (method, url, response.status_code, response.get_data(as_text=True))
         operation = self.doc["paths"][PREFIX + path][method]
         schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
@@ -432,6 +449,59 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         status=201,
     )
 
+    # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
+    c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
+    gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]
+    assert {"Engines", "Navy"} <= {row["name"] for row in gaps}  # the Acme deal is closed: no gap
+    c.call(as_manager, "get", "/accounts/{account_id}", account_id=ada.account_id)
+    c.call(
+        as_manager,
+        "patch",
+        "/accounts/{account_id}",
+        {"name": "Engines Ltd", "domain": "engines.io"},
+        account_id=ada.account_id,
+    )
+    c.call(
+        as_manager, "patch", "/accounts/{account_id}", {"domain": "gmail.com"}, account_id=ada.account_id, status=422
+    )
+    c.call(as_manager, "post", "/accounts/{account_id}/merge", {"into_id": ada.account_id}, account_id=grace.account_id)
+    c.call(
+        as_manager,
+        "post",
+        "/accounts/{account_id}/merge",
+        {"into_id": ada.account_id},
+        account_id=ada.account_id,
+        status=409,
+    )
+    c.call(as_manager, "post", "/advocates/{advocate_id}/persona", {"persona": "public_champion"}, advocate_id=ada.id)
+
+    # finding advocates (issue 15): scores, candidates, nominations
+    header = "email,name,company,nps,feature_adoption_pct,health_score,tenure_months,social_mentions,responded_before"
+    imported = c.call(
+        as_owner,
+        "post",
+        "/advocacy-scores/import",
+        csv=f"{header}\ntop@acme.io,Top,Acme,10,80,90,24,2,yes\nbad,X,,,,,,,\n",
+    )
+    assert (imported["imported"], imported["errors"][0]["line"]) == (1, 3)
+    c.call(as_owner, "post", "/advocacy-scores/import", {"csv": "no"}, status=422)
+    top = c.call(as_manager, "get", "/candidates", query="qualified=true")["items"][0]
+    c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=201)
+    c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=409)
+    nominee = {"email": "nominee@acme.io", "name": "Nominee", "company": "Acme", "reason": "A fan"}
+    first_nomination = c.call(as_sales, "post", "/nominations", nominee, status=201)
+    c.call(as_sales, "post", "/nominations", nominee, status=409)
+    second_nomination = c.call(as_manager, "post", "/nominations", nominee | {"email": "n2@acme.io"}, status=201)
+    c.call(as_sales, "get", "/nominations")
+    c.call(as_manager, "post", "/nominations/{nomination_id}/approve", nomination_id=first_nomination["id"])
+    c.call(
+        as_manager,
+        "post",
+        "/nominations/{nomination_id}/decline",
+        {"reason": "Not now"},
+        nomination_id=second_nomination["id"],
+    )
+
     # community
     question = c.call(
         as_ada, "post", "/questions", {"title": "How do you roll out?", "body": "Tips *welcome*"}, status=201
@@ -473,6 +543,24 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     )
     c.call(as_sales, "get", "/advocates", status=403)
     c.call(api(make.user("advocate")), "get", "/challenges", query="per_page=201", status=422)
+
+    # profiles and people admin (api.md, second release)
+    assert c.call(as_ada, "patch", "/me", {"title": "CTO"})["advocate"]["title"] == "CTO"
+    c.call(as_sales, "patch", "/me", {"name": "Sam Sales"})
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"region": "EMEA"}, advocate_id=grace.id)
+    c.call(as_manager, "patch", "/advocates/{advocate_id}", {"company_size": "huge"}, advocate_id=grace.id, status=422)
+    c.call(as_owner, "get", "/users", query="q=example&per_page=5")
+    assert c.call(as_owner, "patch", "/users/{user_id}", {"role": "sales"}, user_id=manager.id)["role"] == "sales"
+    c.call(as_owner, "patch", "/users/{user_id}", {"role": "manager"}, user_id=manager.id)
+    c.call(as_owner, "patch", "/users/{user_id}", {"is_active": False}, user_id=owner.id, status=409)
+
+    # privacy (api.md, second release): export, erasure by the advocate and by an owner
+    exported = c.call(as_ada, "get", "/me/export")
+    assert exported["profile"]["email"] == ada.user.email and exported["ledger"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": False}, status=422)["error"]["fields"]["confirm"]
+    assert c.call(as_grace, "post", "/me/erase", {"confirm": True}) == {"status": "erased"}
+    c.call(as_owner, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=created["id"])
+    c.call(as_manager, "post", "/advocates/{advocate_id}/erase", {"confirm": True}, advocate_id=ada.id, status=403)
 
     untested = {(path, method) for path, method, _ in operations(document)} - c.called
     assert not untested, f"call these in the journey: {sorted(untested)}"

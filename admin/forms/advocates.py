@@ -8,12 +8,12 @@ from typing import Annotated
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
 from hub.contracts import PageQuery
-from hub.fields import ROW_ID, Conforms, OneLine, OneOf, WholeNumber
+from hub.fields import Conforms, NameOrId, OneLine, OneOf, WholeNumber
 from hub.models import COMPANY_SIZES, Role, Tier
 from rewards.ledger import MAX_DELTA
 from rewards.services import Adjustment
@@ -38,6 +38,20 @@ class InviteForm(FlaskForm):
     groups = StringField("Groups (comma-separated)", validators=[Conforms.of(AdvocateProfile, "groups")])
 
 
+class AdvocateEditForm(FlaskForm):
+    """Staff correcting an advocate's profile (the API's `PATCH /advocates/{id}` rules)."""
+
+    email = StringField("Email", validators=[Conforms.of(AdvocateProfile, "email")])
+    name = StringField("Name", validators=[Conforms.of(AdvocateProfile, "name")])
+    title = StringField("Title", validators=[Conforms.of(AdvocateProfile, "title")])
+    company = StringField("Company", validators=[Conforms.of(AdvocateProfile, "company")])
+    industry = StringField("Industry", validators=[Conforms.of(AdvocateProfile, "industry")])
+    company_size = SelectField(
+        "Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validators=[Optional()]
+    )
+    region = StringField("Region", validators=[Conforms.of(AdvocateProfile, "region")])
+
+
 class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired(), FileAllowed(["csv", "txt"], "A .csv file, please.")])
 
@@ -56,8 +70,19 @@ class AdjustForm(FlaskForm):
 
 
 class AdvocateFilter(PageQuery):
-    """The advocates list: search (name, email, company), tier, group (by id), page."""
+    """The advocates list: search (name, email, company), tier, group (by id, as the page's own
+    filter sends it, or by name, as people type it), page."""
 
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
-    group: Annotated[int | None, ROW_ID] = None
+    group: Annotated[str | None, NameOrId(80)] = None
+
+
+class EraseOnRequestForm(FlaskForm):
+    """An owner erasing an advocate who asked by email: whose request, and an explicit yes."""
+
+    requested_by = StringField("Request", validators=[DataRequired("Say whose request this is."), Length(max=200)])
+    confirm = BooleanField(
+        "Erase this advocate's account and personal data for good.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

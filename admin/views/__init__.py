@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from admin.console import bp
 from admin.views import (
+    accounts,
     advocates,
     challenges,
     crm,
     dashboard,
     emails,
     jobs,
+    prospects,
     references,
     reports,
     rewards,
     settings,
+    terms,
+    users,
 )
 
 __all__ = [
+    "accounts",
     "advocates",
     "bp",
     "challenges",
@@ -25,8 +30,11 @@ __all__ = [
     "dashboard",
     "emails",
     "jobs",
+    "prospects",
     "references",
     "reports",
     "rewards",
     "settings",
+    "terms",
+    "users",
 ]

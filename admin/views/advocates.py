@@ -5,19 +5,28 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
-from admin.forms.advocates import AdjustForm, AdvocateFilter, GroupForm, ImportForm, InviteForm
-from hub import accounts, imports, invitations
+from admin.forms.advocates import (
+    AdjustForm,
+    AdvocateEditForm,
+    AdvocateFilter,
+    EraseOnRequestForm,
+    GroupForm,
+    ImportForm,
+    InviteForm,
+)
+from hub import accounts, imports, invitations, privacy
 from hub.accounts import AdvocateProfile
-from hub.contracts import read_or_400
+from hub.contracts import add_query_notice, read_or_400
 from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
 from hub.models import Advocate, Group, Role, User, advocate_groups
+from hub.search import contains_text
 from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards.badges import badges_of
@@ -29,17 +38,11 @@ PAGE = 50
 @staff
 def advocates():
     args = read_or_400(AdvocateFilter, request.args)
-    q, tier, group_id, page = args.q, args.tier, args.group, args.page
+    q, tier, page = args.q, args.tier, args.page
+    group_id = _group_id(args.group)
     query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(Advocate.company).like(like),
-            )
-        )
+        query = query.where(contains_text(q, User.name, User.email, Advocate.company))
     if tier:
         query = query.where(Advocate.tier == tier)
     if group_id:
@@ -70,6 +73,21 @@ def advocates():
     )
 
 
+def _group_id(group: str | None) -> int | None:
+    """The filter's group: an id as the page's select sends it, or a name as people type it in a
+    link (?group=EMEA); an unknown one is left out with a note (issue 12 item 8)."""
+    if group is None:
+        return None
+    if group.isascii() and group.isdigit():
+        found = db.session.get(Group, int(group))
+    else:
+        found = db.session.scalar(select(Group).where(func.lower(Group.name) == group.lower()))
+    if found is None:
+        add_query_notice(f"There is no group “{group[:40]}”, so advocates of every group are shown.")
+        return None
+    return found.id
+
+
 def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
     """An advocate's profile: points history, badges, facts, groups and the adjust form."""
     advocate = db.session.get(Advocate, advocate_id)
@@ -85,6 +103,7 @@ def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
         facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
         adjust_form=adjust_form,
+        erase_form=EraseOnRequestForm(formdata=None),
     ), status
 
 
@@ -101,6 +120,52 @@ def advocate_groups_update(advocate_id: int):
     accounts.set_advocate_groups(advocate_id, ids, current_user.id)
     flash("Groups saved.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
+
+
+EDIT_FIELDS = ("email", "name", "title", "company", "industry", "company_size", "region")
+
+
+def _edit_page(advocate_id: int, form: AdvocateEditForm, status: int = 200):
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None or advocate.is_erased:
+        abort(404)
+    return render_template("admin/advocate_edit.html", advocate=advocate, form=form), status
+
+
+@bp.route("/advocates/<int:advocate_id>/edit", methods=["GET", "POST"])
+@staff
+@refusal_renders(lambda exc, advocate_id: _edit_page(advocate_id, apply_errors(AdvocateEditForm(), exc), 422))
+def advocate_edit(advocate_id: int):
+    """Staff correct an advocate's profile (issue 14); audited by hub.accounts.update_profile."""
+    advocate = db.session.get(Advocate, advocate_id)
+    if advocate is None or advocate.is_erased:
+        abort(404)
+    if request.method == "GET":
+        form = AdvocateEditForm(formdata=None, obj=advocate, email=advocate.user.email, name=advocate.user.name)
+        return _edit_page(advocate_id, form)
+    form = AdvocateEditForm()
+    if not form.validate_on_submit():
+        return _edit_page(advocate_id, form, 422)
+    profile = read(AdvocateProfile, {k: form[k].data or None for k in EDIT_FIELDS})
+    accounts.update_profile(advocate.user_id, {k: getattr(profile, k) for k in EDIT_FIELDS}, current_user.id)
+    flash("Profile saved.", "success")
+    return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
+
+
+@bp.post("/advocates/<int:advocate_id>/erase")
+@owner_only
+def erase_advocate(advocate_id: int):
+    """Erasure on the advocate's emailed request (product.md §12); audited with the request."""
+    form = EraseOnRequestForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
+    if db.session.get(Advocate, advocate_id) is None:
+        abort(404)
+    privacy.erase_advocate(advocate_id, current_user.id, f"emailed request: {form.requested_by.data.strip()}")
+    flash("The advocate was erased. Their points stay in the totals, anonymously.", "success")
+    return redirect(url_for("admin.advocates"))
 
 
 @bp.post("/advocates/<int:advocate_id>/adjust")

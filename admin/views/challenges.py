@@ -17,7 +17,7 @@ from challenges.simulations import challenge_point_changes
 from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.fields import WholeNumber, read_value
+from hub.fields import MAX_INT, WholeNumber, read_value
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
@@ -234,7 +234,8 @@ def _bulk_decided(message: str):
 @staff
 @refusal_renders(lambda exc: _bulk_decided(refusal_text(exc)))
 def review_bulk():
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit() and len(v) < 12][:PAGE]
+    given = request.form.getlist("ids")
+    ids = [int(v) for v in given if v.isascii() and v.isdigit() and len(v) <= 10 and int(v) <= MAX_INT][:PAGE]
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)

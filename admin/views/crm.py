@@ -76,7 +76,15 @@ def crm_import_page(import_id: int):
     job = db.session.get(CrmImport, import_id)
     if job is None:
         abort(404)
-    return render_template("admin/crm_import.html", job=job)
+    return render_template("admin/crm_import.html", job=job, preview=imports.preview(job))
+
+
+@bp.post("/crm/imports/<int:import_id>/confirm")
+@staff
+def crm_import_confirm(import_id: int):
+    """Start an import of a recognised CRM export once its column mapping was seen."""
+    imports.confirm_import(import_id, current_user.id)
+    return redirect(url_for("admin.crm_import_page", import_id=import_id))
 
 
 @bp.get("/crm/imports/<int:import_id>/progress")

@@ -1,10 +1,14 @@
-"""The staff dashboard: advocates per tier, the points economy and its liability, redemptions and low stock."""
+"""The staff dashboard: advocates per tier, the points economy and its liability, redemptions and
+low stock; for owners, the funnel from qualified candidates to advocates with a first approved act."""
 
 from __future__ import annotations
 
 from flask import render_template
+from flask_login import current_user
 
 from admin.console import bp, staff
+from challenges.prospects import candidates
+from hub.models import Role
 from rewards import services as rewards_services
 from rewards.catalog import low_stock
 
@@ -22,10 +26,13 @@ def dashboard():
             "low_stock": low_stock(),
         },
     )
+    sections = [rewards_section]
+    if current_user.role is Role.OWNER:  # product.md §13: the funnel is on the owner's dashboard
+        sections.append(("admin/_advocate_funnel.html", {"funnel": candidates.funnel()}))
     return render_template(
         "admin/dashboard.html",
         by_tier=rewards_services.tier_counts(),
         outstanding=economy["outstanding"],
         issued=economy["issued"],
-        dashboard_sections=[rewards_section],
+        dashboard_sections=sections,
     )

@@ -6,14 +6,14 @@ import csv
 import datetime as dt
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from admin.console import bp, owner_only
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
-from hub.contracts import read_or_400
+from hub.contracts import add_query_notice, read_or_400
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
@@ -33,7 +33,10 @@ def csv_safe(value: object) -> object:
 def _period() -> tuple[dt.date | None, dt.date | None, int]:
     args = read_or_400(ReportPeriodQuery, request.args)
     if args.since and args.until and args.until < args.since:
-        abort(400)
+        add_query_notice(
+            f"The period ended before it began, so it is shown from {args.until:%b %-d, %Y} to {args.since:%b %-d, %Y}."
+        )
+        return args.until, args.since, args.page
     return args.since, args.until, args.page
 
 

@@ -14,7 +14,7 @@ from hub.contracts import PageQuery, read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors
-from hub.models import ApiToken, AuditEntry, User
+from hub.models import ApiToken, AuditEntry, Role, User
 from hub.transactions import refusal_renders
 from rewards import program_settings
 from rewards.simulations import simulate
@@ -153,6 +153,9 @@ def create_token():
         user = db.session.scalar(select(User).where(User.email == form.user_email.data.strip().lower()))
         if user is None:
             form.user_email.errors.append("No user with this email.")
+        elif user.role is Role.ADVOCATE:
+            # An advocate's token is theirs to make and revoke, on their profile page (issue 14).
+            form.user_email.errors.append("Advocates create their own tokens on their profile page.")
         else:
             _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
     return _settings_page(_economy_form(), form, new_token, 200 if new_token else 422)

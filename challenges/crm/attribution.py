@@ -4,7 +4,7 @@ credit for (read by challenges.crm.reports).
 Touches (product.md §9), each unique per (opportunity, advocate, kind):
 - `referral`: the opportunity's `referral_id` names an unflagged referral (that advocate sourced it);
 - `reference_call`: an accepted reference request linked to the opportunity;
-- `same_account`: an advocate whose company is the opportunity's account.
+- `same_account`: an advocate at the opportunity's account (both linked to one `Account`, §13).
 Only touches before the close count for a closed deal (before the day after `close_date`).
 
 Credits, per (opportunity, advocate): *sourced* is the full amount to the referrer;
@@ -146,8 +146,8 @@ def _touch_queries(scope) -> list:
     )
     same_account = (
         select(o.c.id, a.c.id, literal(TouchKind.SAME_ACCOUNT.value), a.c.joined_at)
-        .select_from(o.join(a, func.lower(func.trim(a.c.company)) == o.c.account_key))
-        .where(scope, o.c.account_key != "", a.c.is_erased.is_(False), _before_close(o, a.c.joined_at))
+        .select_from(o.join(a, a.c.account_id == o.c.account_id))
+        .where(scope, a.c.is_erased.is_(False), _before_close(o, a.c.joined_at))
     )
     return [referral, reference, same_account]
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from challenges.references.models import ReferenceRequest  # noqa: F401  (a foreign key's table)
 from challenges.referrals.models import Referral
@@ -39,6 +40,8 @@ class Opportunity(db.Model):
     name: Mapped[str] = mapped_column(String(255))
     account: Mapped[str] = mapped_column(String(160))
     account_key: Mapped[str] = mapped_column(String(160), index=True)
+    # The customer account (hub.account_links: by account name, else a contact email's domain).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     stage: Mapped[str] = mapped_column(String(80))
@@ -143,6 +146,10 @@ class CrmImport(db.Model):
     errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
+    # A recognised CRM export (challenges.crm.export_formats); such an import waits for the
+    # user to confirm the column mapping before its job is queued.
+    source_format: Mapped[str | None] = mapped_column(String(32))
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def percent(self) -> int:

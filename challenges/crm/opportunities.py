@@ -15,6 +15,7 @@ from sqlalchemy import func, literal, select, update
 from challenges.crm.models import Opportunity, OpportunityReference
 from challenges.references.models import ReferenceRequest
 from challenges.referrals.models import Referral
+from hub.account_links import account_for
 from hub.contracts import Body
 from hub.db import insert_ignore, utcnow
 from hub.errors import ValidationFailed
@@ -144,6 +145,7 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
 
     _check_references(item)
     now = utcnow()
+    account = account_for(item.account, item.contact_emails)
     cutoff = (
         dt.datetime.combine(item.close_date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         if item.is_closed and item.close_date
@@ -164,6 +166,7 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
         "contact_emails": list(item.contact_emails),
         "referral_id": item.referral_id,
         "reference_request_ids": list(item.reference_request_ids),
+        "account_id": account.id if account is not None else None,
     }
     created = insert_ignore(
         db.session,

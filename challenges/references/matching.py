@@ -1,8 +1,11 @@
 """Ranking reference candidates (pure functions: no database, no clock).
 
-Fit comes first — industry, size band, use case, region, in that order of weight — then the
-days since the advocate was last tapped for a reference (never, or longest ago, first), then
-the advocate id so the order is total. Every point of the score comes with a reason.
+Fit comes first — industry, size band, use case, region, in that order of weight — then, for
+a public format (video), public champions before the others (product.md §13), then the days
+since the advocate was last tapped for a reference (never, or longest ago, first), then the
+advocate id so the order is total. Every point of the score comes with a reason, and so does the
+persona preference. A `private_reference` advocate is never proposed for a public format: the
+candidates service excludes them with the reason `private_reference`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ STAFF_REASONS = {
     "high_cap": "had a high-effort ask recently",
     "blackout": "in a blackout period",
     "already_asked": "already asked for this request",
+    "private_reference": "a private reference (not for video calls)",
 }
+# Formats whose call is seen or recorded beyond the prospect (§13's "public formats").
+PUBLIC_FORMATS = frozenset({"video"})
+PUBLIC_CHAMPION = "public_champion"
+PRIVATE_REFERENCE = "private_reference"
 
 
 def norm(value: str | None) -> str:
@@ -41,6 +49,11 @@ class RequestFit:
     company_size: str | None
     use_case: str | None
     region: str | None
+    format: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.format in PUBLIC_FORMATS
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,7 @@ class AdvocateFit:
     region: str | None
     use_cases: frozenset[str]
     last_tapped_at: dt.datetime | None
+    persona: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,7 @@ class Candidate:
     reasons: tuple[str, ...]
     last_tapped_at: dt.datetime | None
     days_since_tapped: int | None
+    preferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,12 +122,23 @@ def tapped_reason(last_tapped_at: dt.datetime | None, now: dt.datetime) -> tuple
     return days, f"last reference {days} day{'s' if days != 1 else ''} ago"
 
 
+def persona_reason(request: RequestFit, advocate: AdvocateFit) -> str | None:
+    """The persona's say in the ranking, as a reason (None when it has none)."""
+    if advocate.persona == PUBLIC_CHAMPION:
+        return "public champion: preferred for video" if request.is_public else "public champion"
+    if advocate.persona == PRIVATE_REFERENCE and not request.is_public:
+        return "private reference: suits phone and email calls"
+    return None
+
+
 def rank(request: RequestFit, advocates: Iterable[AdvocateFit], now: dt.datetime) -> list[Candidate]:
-    """Best fit first; among equals, least recently tapped first (never tapped before all)."""
+    """Best fit first; among equals, for a public format public champions first, then least
+    recently tapped first (never tapped before all)."""
     candidates = []
     for advocate in advocates:
         score, reasons = fit(request, advocate)
         days, tapped = tapped_reason(advocate.last_tapped_at, now)
+        persona = persona_reason(request, advocate)
         candidates.append(
             Candidate(
                 advocate.advocate_id,
@@ -120,13 +146,14 @@ def rank(request: RequestFit, advocates: Iterable[AdvocateFit], now: dt.datetime
                 advocate.company,
                 advocate.title,
                 score,
-                (*reasons, tapped),
+                (*reasons, *([persona] if persona else []), tapped),
                 advocate.last_tapped_at,
                 days,
+                request.is_public and advocate.persona == PUBLIC_CHAMPION,
             )
         )
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(candidates, key=lambda c: (-c.score, c.last_tapped_at or never, c.advocate_id))
+    return sorted(candidates, key=lambda c: (-c.score, not c.preferred, c.last_tapped_at or never, c.advocate_id))
 
 
 def exclusion_counts(exclusions: Iterable[Exclusion]) -> list[tuple[str, str, int]]:

@@ -26,7 +26,7 @@ from challenges.crm import webhooks
 from challenges.crm.models import Opportunity
 from challenges.models import Completion, CompletionStatus
 from challenges.referrals.models import FlagReason, Referral, ReferralStatus
-from challenges.values import email_key, like_escape
+from challenges.values import email_key
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import InvalidState, NotFound, VouchError
@@ -34,6 +34,7 @@ from hub.extensions import db
 from hub.fields import Email, Flag, MultiLine, OneLine, PersonName, invalid, read
 from hub.models import Advocate, Invite, User
 from hub.notifications import notify
+from hub.search import ESCAPE, like_escape
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
 
@@ -119,7 +120,7 @@ def _is_existing_person(key: str) -> bool:
     local, _, domain = key.rpartition("@")
     pattern = f"{like_escape(local)}+%@{like_escape(domain)}"
     user = db.session.scalar(
-        select(User.id).where(or_(User.email == key, User.email.like(pattern, escape="\\"))).limit(1)
+        select(User.id).where(or_(User.email == key, User.email.like(pattern, escape=ESCAPE))).limit(1)
     )
     if user is not None:
         return True
@@ -127,7 +128,7 @@ def _is_existing_person(key: str) -> bool:
         db.session.scalar(
             select(Invite.id)
             .where(
-                or_(Invite.email == key, Invite.email.like(pattern, escape="\\")),
+                or_(Invite.email == key, Invite.email.like(pattern, escape=ESCAPE)),
                 Invite.used_at.is_(None),
                 Invite.expires_at > utcnow(),
             )

@@ -29,7 +29,7 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_URL
+from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
 from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
@@ -42,7 +42,7 @@ from hub.errors import (
     ValidationFailed,
 )
 from hub.extensions import db
-from hub.fields import REQUIRED, MultiLine, OneLine, read
+from hub.fields import REQUIRED, MultiLine, OneLine, read, read_value
 from hub.models import Advocate
 from hub.queue import enqueue_after_commit
 
@@ -54,6 +54,10 @@ class EvidenceInput:
     answers: list[Any] | None = None
 
 
+MAX_ANSWER = 1000
+Answer = Annotated[str, MultiLine(MAX_ANSWER, missing="Write an answer.")]
+
+
 class EvidenceBody(Body):
     """What an advocate sends with a completion; which parts are required depends on the
     challenge (clean_evidence). `answers`: per question, an option's position or a text."""
@@ -62,7 +66,18 @@ class EvidenceBody(Body):
     evidence_text: Annotated[str | None, MultiLine(MAX_EVIDENCE_TEXT)] = None
     answers: Annotated[
         list[Any] | None,
-        WithJsonSchema({"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]}}),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "maxItems": MAX_QUESTIONS,
+                "items": {
+                    "anyOf": [
+                        {"type": "integer", "minimum": 0, "maximum": MAX_OPTIONS - 1},
+                        {"type": "string", "maxLength": MAX_ANSWER, "pattern": MultiLine.PATTERN},
+                    ]
+                },
+            }
+        ),
     ] = None
 
 
@@ -103,10 +118,11 @@ def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> li
                 return None
             clean.append(a)
         else:
-            if not isinstance(a, str) or not 0 < len(a.strip()) <= 1000:
-                errors.setdefault("answers", f"Question {n}: write an answer (at most 1,000 characters).")
+            try:  # a free-text answer is text like any other field (no control characters)
+                clean.append(read_value(Answer, a, "answers"))
+            except ValidationFailed as exc:
+                errors.setdefault("answers", f"Question {n}: {exc.fields['answers'][0]}")
                 return None
-            clean.append(a.strip())
     return clean
 
 

@@ -7,14 +7,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, select
 
 from hub.community.models import Answer, AnswerVote, Question
 from hub.errors import NotFound
 from hub.extensions import db
-from hub.models import STAFF_ROLES, Role, User
+from hub.models import STAFF_ROLES, Advocate, Role, User
+from hub.privacy import FORMER_ADVOCATE
+from hub.search import contains_text
 
 POSTER_ROLES = frozenset({Role.ADVOCATE, Role.MANAGER, Role.OWNER})
+
+# The name a post is signed with: an erased advocate's posts stay, signed "Former advocate"
+# (issue 14), whatever their user row now says.
+AUTHOR_NAME = case(
+    (exists().where(Advocate.user_id == User.id, Advocate.is_erased.is_(True)), FORMER_ADVOCATE), else_=User.name
+).label("author_name")
 
 
 FILTERS = ("all", "unanswered", "mine")
@@ -89,13 +97,7 @@ def list_questions(
     )
     conditions = [] if staff else [Question.is_hidden.is_(False)]
     if q:
-        needle = q.lower()
-        conditions.append(
-            or_(
-                func.lower(Question.title).contains(needle, autoescape=True),
-                func.lower(Question.body).contains(needle, autoescape=True),
-            )
-        )
+        conditions.append(contains_text(q, Question.title, Question.body))
     if filter_by == "unanswered":
         conditions.append(~exists().where(and_(*answer_visible)))
     elif filter_by == "mine":
@@ -103,7 +105,7 @@ def list_questions(
     total = db.session.scalar(select(func.count(Question.id)).where(*conditions)) or 0
     order = [upvotes.desc(), Question.created_at.desc()] if sort == "top" else [Question.created_at.desc()]
     rows = db.session.execute(
-        select(Question, User.name, answer_count.label("answers"), upvotes.label("votes"))
+        select(Question, AUTHOR_NAME, answer_count.label("answers"), upvotes.label("votes"))
         .join(User, User.id == Question.author_id)
         .where(*conditions)
         .order_by(*order, Question.id.desc())
@@ -133,13 +135,13 @@ def question_detail(viewer: User, question_id: int) -> QuestionDetail:
     staff = is_moderator(viewer)
     conditions = [Answer.question_id == question.id] + ([] if staff else [Answer.is_hidden.is_(False)])
     rows = db.session.execute(
-        select(Answer, User.name)
+        select(Answer, AUTHOR_NAME)
         .join(User, User.id == Answer.author_id)
         .where(*conditions)
         .order_by(Answer.is_accepted.desc(), Answer.upvotes.desc(), Answer.created_at, Answer.id)
     ).all()
     voted = _voted_ids(viewer, [a.id for a, _ in rows])
-    author_name = db.session.scalar(select(User.name).where(User.id == question.author_id)) or ""
+    author_name = db.session.scalar(select(AUTHOR_NAME).where(User.id == question.author_id)) or ""
     answers = [_answer_row(viewer, question, answer, name, answer.id in voted) for answer, name in rows]
     return QuestionDetail(question, author_name, answers, viewer.role in POSTER_ROLES, staff)
 
@@ -148,7 +150,7 @@ def answer_row(viewer: User, answer_id: int) -> AnswerRow:
     """One answer as the viewer sees it (for re-rendering its card after a vote)."""
     answer = visible_answer(viewer, answer_id)
     question = db.session.get(Question, answer.question_id)
-    name = db.session.scalar(select(User.name).where(User.id == answer.author_id)) or ""
+    name = db.session.scalar(select(AUTHOR_NAME).where(User.id == answer.author_id)) or ""
     return _answer_row(viewer, question, answer, name, bool(_voted_ids(viewer, [answer.id])))
 
 

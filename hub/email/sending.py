@@ -11,6 +11,13 @@ Delivery rules (the outbox survives crashes and races):
   `next_attempt_at` with backoff; `drain_outbox` (run every minute by `rq cron`) enqueues
   due rows again. A permanent failure (5xx) or running out of attempts marks it `failed`,
   listed for staff at /admin/emails with a retry button.
+- A message that cannot be built (or a send that fails in a way nobody can fix by waiting) is
+  marked `failed` with the reason at once: no row stays queued to be picked up every minute.
+- Headers are built from one-line text only (`one_line`: newlines and other control characters
+  folded to spaces), so a reason typed on two lines cannot break the message (issue 12 item 2).
+- Addresses go out with their domain IDNA-encoded (`ana@xn--bcher-kva.example`); a non-ASCII
+  local part needs a server offering SMTPUTF8, and fails at once and visibly where it does not
+  (issue 12 item 3).
 - Without SMTP_URL the message is written to the log and counts as sent.
 """
 
@@ -20,10 +27,12 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage as MimeMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
@@ -46,7 +55,24 @@ class TransientMailError(Exception):
 
 
 class PermanentMailError(Exception):
-    """The server refused the message for good."""
+    """The server refused the message for good, or it cannot be built or sent at all."""
+
+
+def one_line(text: str) -> str:
+    """`text` as one header line: every run of whitespace and control characters (newlines
+    included) becomes one space, ends trimmed."""
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split())
+
+
+def envelope_address(address: str) -> str:
+    """`address` as SMTP sends it: the domain IDNA-encoded (`ana@bücher.example` →
+    `ana@xn--bcher-kva.example`), the local part as it is. Raises PermanentMailError when it is
+    not an address at all."""
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PermanentMailError(f"Not a valid address ({exc}).") from None
+    return f"{checked.local_part}@{checked.ascii_domain}"
 
 
 def queue_email(
@@ -67,7 +93,7 @@ def queue_email(
     """
     values = {
         "to_address": to,
-        "subject": subject[:255],
+        "subject": one_line(subject)[:255],
         "body_text": text,
         "body_html": html,
         "kind": kind[:40],
@@ -135,6 +161,10 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
             message.next_attempt_at.isoformat(),
         )
         return "retry"
+    except Exception as exc:  # a message nobody can send by waiting (a bug in building it): no loop
+        log.exception("email %s could not be built or sent", message.id)
+        _fail(message, f"Could not be sent: {type(exc).__name__}: {exc}", now)
+        return "failed"
     message.status = EmailStatus.SENT.value
     message.sent_at = now
     message.last_error = None
@@ -220,8 +250,8 @@ def build_mime(message: OutboxEmail) -> MimeMessage:
     """The MIME message: a plain-text part always, an HTML alternative when there is one."""
     mime = MimeMessage()
     mime["From"] = current_app.config["MAIL_FROM"]
-    mime["To"] = message.to_address
-    mime["Subject"] = message.subject
+    mime["To"] = envelope_address(message.to_address)
+    mime["Subject"] = one_line(message.subject)
     mime["Date"] = formatdate(localtime=False)
     # A stable id per row: if a crash ever repeats a send, receivers can tell it is the same mail.
     host = urlsplit(current_app.config["VOUCH_BASE_URL"]).hostname or "vouch.local"
@@ -236,14 +266,21 @@ def build_mime(message: OutboxEmail) -> MimeMessage:
 
 
 def deliver(message: OutboxEmail) -> None:
-    """Hand one message to the SMTP server (or the log); raises Transient/PermanentMailError."""
+    """Hand one message to the SMTP server (or the log); raises Transient/PermanentMailError
+    (PermanentMailError also when the message cannot be built, or needs SMTPUTF8 the server
+    does not offer)."""
+    try:
+        mime = build_mime(message)
+    except PermanentMailError:
+        raise
+    except (ValueError, TypeError, LookupError) as exc:  # header or body the email package refuses
+        raise PermanentMailError(f"The message could not be built: {exc}") from exc
     url = current_app.config.get("SMTP_URL")
     if not url:
-        log.info("email (SMTP_URL unset) to=%s subject=%r\n%s", message.to_address, message.subject, message.body_text)
+        log.info("email (SMTP_URL unset) to=%s subject=%r\n%s", mime["To"], mime["Subject"], message.body_text)
         return
-    mime = build_mime(message)
     try:
-        _smtp_send(url, mime)
+        _smtp_send(url, mime, str(mime["To"]))
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         error = f"recipient refused: {exc.recipients}"
@@ -256,7 +293,7 @@ def deliver(message: OutboxEmail) -> None:
         raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _smtp_send(url: str, mime: MimeMessage) -> None:
+def _smtp_send(url: str, mime: MimeMessage, recipient: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
         raise PermanentMailError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
@@ -274,4 +311,8 @@ def _smtp_send(url: str, mime: MimeMessage) -> None:
             client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(mime)
+        # The recipient is passed as it is: left to smtplib, a non-ASCII local part would be
+        # taken from the encoded header (=?utf-8?…?=@…) and sent to an address that is not theirs.
+        if not recipient.isascii() and not client.has_extn("smtputf8"):
+            raise PermanentMailError(f"The address {recipient} needs SMTPUTF8, which the mail server does not offer.")
+        client.send_message(mime, to_addrs=[recipient])

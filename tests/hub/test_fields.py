@@ -174,13 +174,14 @@ def test_the_published_schema_of_each_type():
         tags: Annotated[tuple[str, ...], ListOf(Annotated[str, OneLine(5)], max_items=3)] = ()
 
     props = Shape.model_json_schema()["properties"]
-    assert props["name"] == {"type": "string", "maxLength": 120, "title": "Name"}
-    assert props["note"]["anyOf"] == [{"type": "string", "maxLength": 10}, {"type": "null"}]
+    text = {"pattern": OneLine.PATTERN, "description": OneLine.RULE}
+    assert props["name"] == {"type": "string", "maxLength": 120, "title": "Name"} | text
+    assert props["note"]["anyOf"] == [{"type": "string", "maxLength": 10} | text, {"type": "null"}]
     assert (props["points"]["minimum"], props["points"]["maximum"]) == (1, 100)
     assert props["tier"]["enum"] == ["bronze", "silver", "gold"]
     assert props["email"]["format"] == "email"
     assert props["amount"]["pattern"] == Amount.PATTERN
-    assert props["tags"]["items"] == {"type": "string", "maxLength": 5} and props["tags"]["maxItems"] == 3
+    assert props["tags"]["items"] == {"type": "string", "maxLength": 5} | text and props["tags"]["maxItems"] == 3
 
 
 def test_a_csv_row_reads_through_the_same_model_with_blank_cells_left_out():

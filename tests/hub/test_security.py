@@ -469,3 +469,35 @@ def test_unhandled_api_exception_is_json_500(exploding):
     error = response.json["error"]
     assert error["code"] == "server_error" and error["request_id"] in error["message"]
     assert "hunter2" not in response.get_data(as_text=True)
+
+
+def test_the_429_page_says_when_in_words_and_sends_retry_after(limited):
+    """Issue 13 item 8: the HTML 429 page sends Retry-After and reads naturally."""
+    application, user = limited
+    client = application.test_client()
+    for n in range(10):
+        client.post("/login", data={"email": user.email, "password": f"wrong-{n}"})
+    locked = client.post("/login", data={"email": user.email, "password": "wrong again"})
+    assert locked.status_code == 429
+    seconds = int(locked.headers["Retry-After"])
+    assert 840 < seconds <= 900  # the account's 10/15 minutes window, just started
+    assert f"Too many attempts. Try again in {-(-seconds // 60)} minutes." in locked.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "1 second"),
+        (45, "45 seconds"),
+        (60, "1 minute"),
+        (61, "2 minutes"),
+        (720, "12 minutes"),
+        (5400, "90 minutes"),
+        (7200, "2 hours"),
+        (7201, "3 hours"),
+    ],
+)
+def test_waits_in_words(seconds, words):
+    from hub.errors import in_words
+
+    assert in_words(seconds) == words

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from challenges.crm import attribution
 from challenges.referrals import services as referrals
+from hub.account_links import relink_all
 from hub.extensions import db
 from rewards.models import LedgerEntry
 from tests.references.attribution_helpers import overcredited_deals, snapshot
@@ -151,6 +152,7 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
     ]
     for statement in statements:
         db.session.execute(text(statement), params)
+    relink_all(db.session.connection())  # rows written in SQL get their accounts as the migration's backfill does
     db.session.commit()
     return {
         table: db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from challenges import caps
 from challenges.references import matching, services
 from hub.db import utcnow
+from hub.errors import InvalidState
 from hub.extensions import db
+from hub.models import Persona
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 REQUEST = matching.RequestFit("Healthcare", "201-1000", "Patient intake", "EMEA")
@@ -105,3 +109,28 @@ def test_an_advocate_asked_once_is_excluded_from_that_request(refs, make):
     matches = services.find_matches(rr.id)
     assert [e.code for e in matches.exclusions] == ["already_asked"]
     assert matches.candidates == []
+
+
+def test_a_video_call_prefers_public_champions_and_never_proposes_private_references(refs, make):
+    """product.md §13: the persona ranks public champions first among equal fit for a public
+    (video) format, and a private reference is excluded from it — but not from a phone call."""
+    sales, manager = make.user("sales"), make.user("manager")
+    video = refs.request(sales, format="video")
+    phone = refs.request(sales, format="phone")
+    plain = make.advocate(name="Plain", industry="Healthcare")
+    champion = make.advocate(name="Champion", industry="Healthcare")
+    private = make.advocate(name="Private", industry="Healthcare")
+    champion.persona, private.persona = Persona.PUBLIC_CHAMPION, Persona.PRIVATE_REFERENCE
+    db.session.commit()
+
+    on_video = services.find_matches(video.id)
+    assert [c.name for c in on_video.candidates] == ["Champion", "Plain"]
+    assert "public champion: preferred for video" in on_video.candidates[0].reasons
+    assert {e.name: e.code for e in on_video.exclusions} == {"Private": "private_reference"}
+    on_phone = services.find_matches(phone.id)
+    assert [c.name for c in on_phone.candidates] == ["Plain", "Champion", "Private"]  # by id: no preference
+    assert "private reference: suits phone and email calls" in on_phone.candidates[2].reasons
+    with pytest.raises(InvalidState):
+        services.assign(video.id, private.id, manager.id)
+    db.session.rollback()
+    assert plain.id < champion.id < private.id

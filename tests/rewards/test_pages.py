@@ -38,7 +38,8 @@ def test_widget_tabs_swap_in_place(client, login, make):
     assert "<html" not in html and 'id="leaderboard-widget-body"' in html
     assert re.search(r'aria-selected="true"[^>]*>This month<', html)
     assert not re.search(r'aria-selected="true"[^>]*>All time<', html)
-    assert client.get("/leaderboard/widget?period=decade").status_code == 400
+    decade = client.get("/leaderboard/widget?period=decade").get_data(as_text=True)  # the default period
+    assert re.search(r'aria-selected="true"[^>]*>All time<', decade)
 
 
 def test_leaderboard_page_and_partial(client, login, make):
@@ -51,8 +52,11 @@ def test_leaderboard_page_and_partial(client, login, make):
     assert "<td>31</td><td>You</td>" in page.replace("\n", "")  # my row although I am not on the page
     partial = client.get("/leaderboard?period=quarter&page=2", headers={"HX-Request": "true"})
     assert b"<html" not in partial.data and b"Me Myself" in partial.data
-    assert client.get("/leaderboard?group=Nowhere").status_code == 404
-    assert client.get("/leaderboard?page=0").status_code == 400
+    nowhere = client.get("/leaderboard?group=Nowhere")  # issue 12 item 8: the whole board, with a note
+    assert nowhere.status_code == 200
+    assert "There is no group “Nowhere”, so the whole board is shown." in nowhere.get_data(as_text=True)
+    first = client.get("/leaderboard?page=0")
+    assert first.status_code == 200 and "“page=0” was not used" in first.get_data(as_text=True)
 
 
 def test_my_activity_lists_the_ledger(client, login, make, make_user):

@@ -298,7 +298,8 @@ def test_queue_approve_fulfil_and_reject_inline(staff_client, make, make_reward,
     assert staff_client.post("/admin/redemptions/999999/approve", headers=HX).status_code == 404
     tabs = staff_client.get("/admin/redemptions?status=rejected").get_data(as_text=True)
     assert tabs.count('data-testid="queue-row"') == 1
-    assert staff_client.get("/admin/redemptions?status=lost").status_code == 400
+    lost = staff_client.get("/admin/redemptions?status=lost")  # issue 12 item 8: a note, not a 400 page
+    assert lost.status_code == 200 and "“status=lost” was not used" in lost.get_data(as_text=True)
 
 
 def test_dashboard_shows_the_points_economy(staff_client, make, make_reward, api):
@@ -319,3 +320,13 @@ def test_nav_links(advocate_client, staff_client):
     assert 'href="/rewards"' in advocate_client.get("/me/redemptions").get_data(as_text=True)
     staff_page = staff_client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/rewards"' in staff_page and 'href="/admin/redemptions"' in staff_page
+
+
+def test_a_redemption_note_typed_on_two_lines_is_kept(advocate_client, make_reward):
+    """The confirm page's note is a text box: its newlines are text, not a refusal (issue 12 item 1)."""
+    reward_id = make_reward(name="Hoodie", points_cost=200, stock=5)
+    form = confirm_form(advocate_client, reward_id)
+    data = {"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"], "note": "Size L\r\nBlue"}
+    response = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX)
+    assert response.status_code == 200 and 'data-testid="redeemed"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(Redemption.note)) == "Size L\nBlue"

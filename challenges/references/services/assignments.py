@@ -23,6 +23,7 @@ from challenges import services as challenge_services
 from challenges.crm import webhooks
 from challenges.crm.opportunities import schedule_tally_for_external_id
 from challenges.models import AskKind, Completion
+from challenges.references.matching import PUBLIC_FORMATS
 from challenges.references.models import (
     AssignmentStatus,
     ReferenceAssignment,
@@ -37,7 +38,7 @@ from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
 from hub.fields import Flag, MultiLine, WholeNumber, read, read_value
-from hub.models import STAFF_ROLES, Advocate, User
+from hub.models import STAFF_ROLES, Advocate, Persona, User
 from hub.notifications import notify
 from rewards.badges import award_badge
 
@@ -76,6 +77,8 @@ def assign(request_id: int, advocate_id: int, actor_id: int, at: dt.datetime | N
         raise ValidationFailed({"advocate_id": "No such advocate."})
     if assignment_of(request.id, advocate.id) is not None:
         raise InvalidState("This advocate was already asked for this request.")
+    if request.format.value in PUBLIC_FORMATS and advocate.persona is Persona.PRIVATE_REFERENCE:
+        raise InvalidState("This advocate is a private reference: not for a video call (product.md §13).")
     assignment = ReferenceAssignment(
         request_id=request.id, advocate_id=advocate.id, assigned_by_id=actor_id, asked_at=at
     )

@@ -65,9 +65,14 @@ def find_matches(request_id: int, at: dt.datetime | None = None) -> Matches:
         past_use_cases.setdefault(advocate_id, set()).add(use_case)
     available: list[matching.AdvocateFit] = []
     exclusions: list[matching.Exclusion] = []
+    public = request.format.value in matching.PUBLIC_FORMATS
     for advocate, name in rows:
         if advocate.id in asked:
             exclusions.append(matching.Exclusion(advocate.id, name, "already_asked", None, None))
+            continue
+        persona = advocate.persona.value if advocate.persona else None
+        if public and persona == matching.PRIVATE_REFERENCE:  # §13: never for a public format
+            exclusions.append(matching.Exclusion(advocate.id, name, matching.PRIVATE_REFERENCE, None, None))
             continue
         check = caps.check_ask(advocate.id, AskKind.REFERENCE_CALL, at)
         if not check.allowed:
@@ -88,9 +93,12 @@ def find_matches(request_id: int, at: dt.datetime | None = None) -> Matches:
                 advocate.region,
                 frozenset(use_cases | past_use_cases.get(advocate.id, set())),
                 last_tapped.get(advocate.id),
+                persona,
             )
         )
-    profile = matching.RequestFit(request.industry, request.company_size, request.use_case, request.region)
+    profile = matching.RequestFit(
+        request.industry, request.company_size, request.use_case, request.region, request.format.value
+    )
     return Matches(matching.rank(profile, available, at), exclusions)
 
 

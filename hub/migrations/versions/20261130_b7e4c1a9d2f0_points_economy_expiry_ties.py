@@ -6,7 +6,7 @@ ledger. `expiry_notices` records each "points expire on …" notice once (advoca
 days ahead).
 
 Revision ID: b7e4c1a9d2f0
-Revises: 3f6a1c2d9b7e
+Revises: 8ae2e60990e5
 Create Date: 2026-11-30 14:00:00.000000
 
 """
@@ -18,7 +18,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = "b7e4c1a9d2f0"
-down_revision = "3f6a1c2d9b7e"
+down_revision = "8ae2e60990e5"
 branch_labels = None
 depends_on = None
 

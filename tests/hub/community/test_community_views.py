@@ -39,7 +39,8 @@ def test_search_and_filters_swap_the_list(login, client, thread):
     assert "No questions match" in client.get("/community/?q=kubernetes", headers=HX).get_data(as_text=True)
     assert "No questions match" in client.get("/community/?filter=unanswered", headers=HX).get_data(as_text=True)
     assert "Where are the SSO docs?" in client.get("/community/?filter=mine&sort=top").get_data(as_text=True)
-    assert client.get("/community/?sort=random").status_code == 400
+    random = client.get("/community/?sort=random")  # issue 12 item 8: the default sort, with a note
+    assert random.status_code == 200 and "“sort=random” was not used" in random.get_data(as_text=True)
 
 
 def test_ask_with_errors_then_success(make, login, client, ctx):

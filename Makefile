@@ -84,11 +84,18 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
 
+# The unit tier runs on TEST_WORKERS pytest-xdist workers (auto: one per core; 0: serially), each
+# on its own SQLite copy, PostgreSQL database and Redis namespace; work-stealing evens out the
+# slow tests. The services and browser tiers run serially after it (real workers, servers, ports).
+TEST_WORKERS ?= auto
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist worksteal)
+
 test: setup browser-deps lint
-	$(VENV)/bin/pytest -p no:cacheprovider
+	$(VENV)/bin/pytest -p no:cacheprovider -m "not services and not browser" $(XDIST)
+	$(VENV)/bin/pytest -p no:cacheprovider -m "services or browser"
 
 test-unit: setup
-	$(VENV)/bin/pytest -m "not services and not browser"
+	$(VENV)/bin/pytest -m "not services and not browser" $(XDIST)
 
 test-services: setup
 	$(VENV)/bin/pytest -m services

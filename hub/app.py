@@ -94,6 +94,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             install_sqlite_begin_immediate(db.engine)
+        from hub.security import dummy_hash
+
+        dummy_hash()  # built now, so not even the first unknown-email login pays for a hash
 
     from hub.queue import init_queue
     from hub.redis_client import init_redis
@@ -243,7 +246,8 @@ def _install_hooks(app: Flask) -> None:
     from challenges.hooks import install as install_challenges
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
-    from hub.hooks import init_hooks
+    from hub.hooks import PeriodicJob, init_hooks
+    from hub.import_runs import sweep_stale_imports_job
     from hub.privacy import HUB_PERSONAL_DATA
     from rewards.hooks import install as install_rewards
 
@@ -251,6 +255,7 @@ def _install_hooks(app: Flask) -> None:
     registry.personal_data.append(HUB_PERSONAL_DATA)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
+    registry.periodic_jobs.append(PeriodicJob(sweep_stale_imports_job, "hub sweep-imports", interval=300))
     install_rewards(app)
     install_challenges(app)
     install_admin(app)

@@ -116,6 +116,8 @@ def install_session_hooks(app: Flask) -> None:
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a SAVEPOINT released (begin_nested): nothing is committed until the outer transaction is
         run_after_commit_callbacks(session)
         pending = session.info.pop(PENDING_KEY, None)
         if not pending or not has_app_context():

@@ -1,19 +1,21 @@
-"""Shared fixtures for every tier.
+"""Shared fixtures for every tier (helpers live in `tests.support`).
 
 - `app` (session): the app on a fresh SQLite file migrated with `flask db upgrade`.
-  Every test starts from empty tables (rows are deleted after each test, which also
-  works for code that commits and for jobs running on other connections/threads).
 - `pg_app` (session, `-m services`): the same on a fresh PostgreSQL database created for
-  this run, plus a real Redis. Missing services skip with a reason, or fail when
-  VOUCH_REQUIRE_SERVICES=1 (CI).
-- Factories: `make_user`, `make_advocate`; `api` builds a bearer-token JSON client;
-  `login` logs a test client in; `jobs` is the in-process queue (`jobs.join()` waits).
+  this run (one per xdist worker), plus a real Redis. Missing services skip with a reason, or
+  fail when VOUCH_REQUIRE_SERVICES=1 (CI).
+- Isolation: a test on `app` or `pg_app` runs on one connection inside a transaction rolled
+  back at the end (`tests.support.isolation`); a test marked `multi_connection` (threads,
+  workers, subprocesses committing on their own connections) runs for real and its tables
+  are emptied afterwards.
+- Factories: `make` (`make_user`, `make_advocate`); `api` builds a bearer-token JSON client;
+  `as_role(role)` a logged-in test client; `login` logs a test client in; `jobs` is the
+  in-process queue (`jobs.join()` waits).
 """
 
 from __future__ import annotations
 
-import os
-import secrets
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,61 +23,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
-TEST_PASSWORD = "correct horse battery"
-REQUIRE_SERVICES = os.environ.get("VOUCH_REQUIRE_SERVICES") == "1"
-PG_URL = os.environ.get("VOUCH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("VOUCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# Kept in the environment so `tests.conftest` imported by a test module (a second module
-# object beside pytest's own `conftest`) names the same database and Redis namespace.
-RUN_ID = os.environ.setdefault("VOUCH_TEST_RUN_ID", f"{os.getpid()}{secrets.token_hex(2)}")
-
-
-def build_app(database_url: str, **overrides) -> Flask:
-    from hub.app import create_app
-
-    config = {
-        "VOUCH_ENV": "test",
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": None,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "VOUCH_BASE_URL": "http://vouch.test",
-        "VOUCH_REDIS_NAMESPACE": f"vouchtest{RUN_ID}",
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
-def migrate(app: Flask) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
-
-
-def clear_tables(app: Flask) -> None:
-    from hub.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        tables = list(reversed(db.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
-        redis = app.extensions.get("vouch_redis")
-        if redis is not None:
-            for key in redis.scan_iter(match=f"{app.config['VOUCH_REDIS_NAMESPACE']}*"):
-                redis.delete(key)
-        backend = app.extensions.get("vouch_queue")
-        if hasattr(backend, "queue"):  # RQ: no job of this test waits for a later test's worker
-            backend.queue().empty()
+from tests.support.environment import (
+    PG_URL,
+    REDIS_URL,
+    REQUIRE_SERVICES,
+    WORKER_ID,
+    build_app,
+    clear_redis,
+    clear_tables,
+    migrate,
+)
+from tests.support.factories import ApiClient, Factory, log_in, user_for_role
+from tests.support.isolation import rolled_back
 
 
 @pytest.fixture(scope="session")
@@ -129,16 +89,29 @@ def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[...,
     vars(limiter).update(limiter_state)
 
 
+def _apps_of(request) -> list[Flask]:
+    return [request.getfixturevalue(name) for name in ("app", "pg_app") if name in request.fixturenames]
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(request) -> Iterator[None]:
-    yield
-    for name in ("app", "pg_app"):
-        if name in request.fixturenames:
-            application = request.getfixturevalue(name)
+def _isolate_database(request) -> Iterator[None]:
+    """Roll back what a test on `app`/`pg_app` wrote, or (marked `multi_connection`) empty the
+    tables after it."""
+    apps = _apps_of(request)
+    if request.node.get_closest_marker("multi_connection"):
+        yield
+        for application in apps:
             queue = application.extensions.get("vouch_queue")
             if hasattr(queue, "join"):
                 queue.join()
             clear_tables(application)
+        return
+    with contextlib.ExitStack() as stack:
+        for application in apps:
+            stack.enter_context(rolled_back(application))
+        yield
+    for application in apps:
+        clear_redis(application)
 
 
 @pytest.fixture()
@@ -195,7 +168,7 @@ def pg_url() -> Iterator[str]:
     import psycopg
 
     admin_url = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-    name = f"vouch_t_{RUN_ID}"
+    name = f"vouch_t_{WORKER_ID}"
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -242,76 +215,6 @@ def pg_ctx(pg_app: Flask) -> Iterator[Flask]:
 # --- factories -----------------------------------------------------------------------------
 
 
-class Factory:
-    """Creates committed rows; works inside any app context."""
-
-    def __init__(self) -> None:
-        self.counter = 0
-
-    def _email(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}-{secrets.token_hex(3)}@example.com"
-
-    def user(
-        self,
-        role: str = "advocate",
-        email: str | None = None,
-        name: str | None = None,
-        password: str | None = TEST_PASSWORD,
-    ):
-        from hub import accounts
-        from hub.extensions import db
-
-        user = accounts.create_user(
-            email or self._email(role), name or f"{role.title()} {self.counter}", role, password
-        )
-        db.session.commit()
-        return user
-
-    def advocate(
-        self,
-        points: int = 0,
-        groups: tuple[str, ...] = (),
-        email: str | None = None,
-        name: str | None = None,
-        **profile,
-    ):
-        from hub import accounts
-        from hub.extensions import db
-        from rewards.ledger import post_entry
-
-        self.counter += 1
-        advocate = accounts.create_advocate(
-            accounts.AdvocateProfile(
-                email=email or self._email("adv"),
-                name=name or f"Advocate {self.counter}",
-                groups=tuple(groups),
-                **profile,
-            ),
-            None,
-            TEST_PASSWORD,
-        )
-        if points:
-            post_entry(
-                advocate.id,
-                points,
-                kind="earn",
-                source_type="test",
-                source_id=f"seed-{advocate.id}",
-                memo="Seed points",
-            )
-        db.session.commit()
-        return advocate
-
-    def token(self, user) -> str:
-        from hub import tokens
-        from hub.extensions import db
-
-        _, plaintext = tokens.create_api_token(user, "test", None)
-        db.session.commit()
-        return plaintext
-
-
 @pytest.fixture()
 def make() -> Factory:
     return Factory()
@@ -327,25 +230,6 @@ def make_advocate(ctx, make: Factory) -> Callable:
     return make.advocate
 
 
-class ApiClient:
-    """A JSON client acting as one user through a bearer token."""
-
-    def __init__(self, client: FlaskClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **kw):
-        return self.client.get(f"/api/v1{path}", headers=self.headers | kw.pop("headers", {}), **kw)
-
-    def post(self, path: str, json=None, **kw):
-        return self.client.post(
-            f"/api/v1{path}", json=json if json is not None else {}, headers=self.headers | kw.pop("headers", {}), **kw
-        )
-
-    def patch(self, path: str, json=None, **kw):
-        return self.client.patch(f"/api/v1{path}", json=json or {}, headers=self.headers | kw.pop("headers", {}), **kw)
-
-
 @pytest.fixture()
 def api(app: Flask, ctx, make: Factory) -> Callable[..., ApiClient]:
     def for_user(user) -> ApiClient:
@@ -356,9 +240,28 @@ def api(app: Flask, ctx, make: Factory) -> Callable[..., ApiClient]:
 
 @pytest.fixture()
 def login(ctx) -> Callable[[FlaskClient, object], FlaskClient]:
-    def do_login(test_client: FlaskClient, user, password: str = TEST_PASSWORD) -> FlaskClient:
-        response = test_client.post("/login", data={"email": user.email, "password": password})
-        assert response.status_code == 302, response.data[:300]
-        return test_client
+    return log_in
 
-    return do_login
+
+@pytest.fixture()
+def as_role(app: Flask, ctx, make: Factory) -> Callable[..., FlaskClient]:
+    """`as_role(role, **advocate_fields)`: a new test client logged in as a new user of `role`
+    ('advocate', 'manager', 'owner', 'sales'), or not logged in ('anonymous'). The client
+    carries `.user` (None when anonymous) and, for an advocate, `.advocate`; keyword
+    arguments go to `make.advocate` (points, name, groups, …)."""
+
+    def client_as(role: str, **advocate_fields) -> FlaskClient:
+        test_client = app.test_client()
+        test_client.user = test_client.advocate = None
+        if role == "anonymous":
+            return test_client
+        if role == "advocate":
+            test_client.advocate = make.advocate(**advocate_fields)
+            test_client.user = test_client.advocate.user
+        elif advocate_fields:
+            raise TypeError(f"only an advocate takes profile fields, not {role!r}")
+        else:
+            test_client.user = user_for_role(make, role)
+        return log_in(test_client, test_client.user)
+
+    return client_as

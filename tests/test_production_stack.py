@@ -22,8 +22,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from tests.challenges.challenge_helpers import Site
-from tests.conftest import PG_URL, Factory, build_app
+from tests.support.challenges import Site
+from tests.support.environment import PG_URL, build_app
+from tests.support.factories import Factory
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,6 +246,7 @@ def scrape(stack: Stack) -> dict:
     }
 
 
+@pytest.mark.multi_connection
 def test_make_prod_runs_the_stack_and_sigterm_stops_all_of_it(stack_factory):
     stack = stack_factory(workers=2, web_concurrency=2)
     body = requests.get(stack.url("/readyz"), timeout=5).json()
@@ -303,6 +305,7 @@ def test_make_prod_runs_the_stack_and_sigterm_stops_all_of_it(stack_factory):
     wait_for(lambda: not any(alive(p) for p in processes), "every stack process to exit", 15)
 
 
+@pytest.mark.multi_connection
 def test_worker_killed_mid_verification_is_recovered_once_by_the_sweep(stack_factory, redis_url):
     from challenges import jobs
     from challenges.models import Completion, CompletionStatus

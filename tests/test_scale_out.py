@@ -72,6 +72,7 @@ def two_instances(pg_app, pg_url, redis_url, tmp_path):
             proc.wait(timeout=30)
 
 
+@pytest.mark.multi_connection
 def test_races_split_across_two_instances_give_exact_outcomes(pg_app, two_instances):
     with pg_app.app_context():
         for _ in range(2):

@@ -33,8 +33,8 @@ def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
     from hub.settings import get_setting
     from rewards import leaderboard
     from rewards.tiers import tier_for
-    from tests.references.attribution_helpers import overcredited_deals
-    from tests.rewards.reward_helpers import check_rewards_invariants
+    from tests.support.attribution import overcredited_deals
+    from tests.support.rewards import check_rewards_invariants
 
     db.session.expire_all()
     mine = "advocate_id >= :first"
@@ -242,6 +242,7 @@ def test_small_seed_holds_the_invariants_on_top_of_demo_data(app, ctx):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_small_seed_holds_the_invariants_on_postgresql(pg_ctx, make):
     """Twice on PostgreSQL + Redis: the second run lands after the first; sequences follow."""
     from hub.models import Advocate

@@ -23,7 +23,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import REQUIRE_SERVICES, TEST_PASSWORD, build_app, clear_tables
+from tests.support.environment import REQUIRE_SERVICES, TEST_PASSWORD, build_app, clear_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -183,6 +183,6 @@ def browser_page(page):
 
 @pytest.fixture()
 def live_factory():
-    from tests.conftest import Factory
+    from tests.support.factories import Factory
 
     return Factory()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from challenge_helpers import Site, create_challenge
+
+from tests.support.challenges import Site, create_challenge
 
 
 @pytest.fixture()

@@ -6,13 +6,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
 
 from challenges import caps
 from challenges.models import Ask, AskKind
 from hub.errors import CapReached, ValidationFailed
 from hub.extensions import db
 from hub.settings import save_setting
+from tests.support.threads import committing, run_together
 
 T0 = dt.datetime(2026, 11, 3, 15, 0, tzinfo=dt.UTC)
 
@@ -207,6 +207,7 @@ def parallel_claims(app, advocate_id: int, n: int) -> Counter:
     return run_together(n, committing(app, claim_one, (CapReached,)))
 
 
+@pytest.mark.multi_connection
 def test_parallel_claims_respect_cap_on_sqlite(app, make):
     with app.app_context():
         advocate_id = make.advocate().id
@@ -215,6 +216,7 @@ def test_parallel_claims_respect_cap_on_sqlite(app, make):
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_parallel_claims_respect_cap_on_postgresql(pg_app, make, repeat):
     with pg_app.app_context():
         advocate_id = make.advocate().id

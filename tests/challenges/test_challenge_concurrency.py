@@ -13,8 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from challenge_helpers import Site, create_challenge
-from parallel import run_together
 from sqlalchemy import func, select
 
 from challenges import jobs
@@ -22,6 +20,8 @@ from challenges.models import Ask, Completion, CompletionStatus
 from hub.extensions import db
 from hub.queue import RQBackend
 from rewards.models import LedgerEntry
+from tests.support.challenges import Site, create_challenge
+from tests.support.threads import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 RQ = str(Path(sys.executable).parent / "rq")
@@ -130,6 +130,7 @@ RACES = [_identical_submissions, _cap_one_ten_asks, _double_approval, _max_total
 
 
 @pytest.mark.parametrize("race", RACES, ids=lambda r: r.__name__.strip("_"))
+@pytest.mark.multi_connection
 def test_races_on_sqlite(app, make, race):
     race(app, make)
 
@@ -137,6 +138,7 @@ def test_races_on_sqlite(app, make, race):
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(2))
 @pytest.mark.parametrize("race", RACES, ids=lambda r: r.__name__.strip("_"))
+@pytest.mark.multi_connection
 def test_races_on_postgresql(pg_app, make, race, repeat):
     race(pg_app, make)
 
@@ -237,6 +239,7 @@ def url_completion(app, make, url: str) -> tuple[int, int]:
 
 @pytest.mark.services
 @pytest.mark.parametrize("worker_class", [FORKING_WORKER, SIMPLE_WORKER])
+@pytest.mark.multi_connection
 def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, rq_env, worker_class):
     completion_id, advocate_id = url_completion(pg_app, make, site.url("/review"))
     burst(rq_env, worker_class)
@@ -253,6 +256,7 @@ def test_rq_worker_verifies_and_a_second_run_awards_nothing(pg_app, make, site, 
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_worker_killed_mid_verification_still_ends_approved_once(pg_app, make, site, rq_env):
     from rq.registry import StartedJobRegistry
 
@@ -283,6 +287,7 @@ def test_worker_killed_mid_verification_still_ends_approved_once(pg_app, make, s
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_redis_down_at_submission_then_sweep(pg_app, make, site, rq_env):
     backend = pg_app.extensions["vouch_queue"]
     pg_app.extensions["vouch_queue"] = RQBackend("redis://127.0.0.1:1/0", pg_app.config["VOUCH_REDIS_NAMESPACE"])
@@ -307,6 +312,7 @@ def test_redis_down_at_submission_then_sweep(pg_app, make, site, rq_env):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_job_timeout_writes_nothing_then_recovers(pg_app, make, site, rq_env):
     completion_id, advocate_id = url_completion(pg_app, make, site.url("/slow"))
     backend = pg_app.extensions["vouch_queue"]

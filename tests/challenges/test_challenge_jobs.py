@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from challenge_helpers import Site
 from sqlalchemy import func, select, update
 
 from challenges import jobs, services
 from challenges.models import Completion, CompletionStatus
 from hub.extensions import db
 from rewards.models import LedgerEntry
+from tests.support.challenges import Site
 
 
 def url_challenge(make_challenge, **kw):

@@ -5,8 +5,8 @@ against the database after every step."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,8 +20,9 @@ from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
 from rewards.models import LedgerEntry
+from tests.support.factories import Factory
+from tests.support.isolation import rolled_back
 
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 START = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 
 # (type, points, max_per_advocate, cooldown_days, max_total) — all decided by people (no jobs).
@@ -38,14 +39,13 @@ N_ADVOCATES = 2
 
 class ChallengeMachine(RuleBasedStateMachine):
     app = None
-    shared = None
 
     def __init__(self) -> None:
         super().__init__()
-        self.shared.clear_tables(self.app)
-        self.ctx = self.app.app_context()
-        self.ctx.push()
-        factory = self.shared.Factory()
+        self.isolation = contextlib.ExitStack()  # each example on its own rolled-back transaction
+        self.isolation.enter_context(rolled_back(self.app))
+        self.isolation.enter_context(self.app.app_context())
+        factory = Factory()
         self.advocates = [factory.advocate().id for _ in range(N_ADVOCATES)]
         self.challenges = []
         for ctype, points, per_advocate, cooldown, total in CHALLENGES:
@@ -72,7 +72,7 @@ class ChallengeMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         db.session.remove()
-        self.ctx.pop()
+        self.isolation.close()
 
     # --- the model's predictions --------------------------------------------------------------
 
@@ -233,9 +233,9 @@ class ChallengeMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
-def test_challenge_state_machine(app, pytestconfig):
+@pytest.mark.multi_connection  # isolates each example itself
+def test_challenge_state_machine(app):
     ChallengeMachine.app = app
-    ChallengeMachine.shared = pytestconfig.pluginmanager.get_plugin(str(ROOT_CONFTEST))
     run_state_machine_as_test(
         ChallengeMachine,
         settings=settings(

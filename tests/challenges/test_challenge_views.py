@@ -17,19 +17,9 @@ from hub.settings import get_setting
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture()
-def advocate_client(app, make_advocate, login):
-    advocate = make_advocate(name="Ada Lovelace")
-    return login(app.test_client(), advocate.user), advocate
-
-
-@pytest.fixture()
-def manager_client(app, make_user, login):
-    return login(app.test_client(), make_user("manager"))
-
-
-def test_home_shows_for_you_cards_with_locks(advocate_client, make_challenge):
-    client, advocate = advocate_client
+def test_home_shows_for_you_cards_with_locks(as_role, make_challenge):
+    client = as_role("advocate", name="Ada Lovelace")
+    advocate = client.advocate
     make_challenge(title="Write a review", type="custom")
     first = make_challenge(title="Case study", type="case_study")
     make_challenge(title="Speak at summit", type="speaking")
@@ -41,8 +31,8 @@ def test_home_shows_for_you_cards_with_locks(advocate_client, make_challenge):
     assert "Pending review" in html
 
 
-def test_challenge_page_submit_in_place(advocate_client, make_challenge):
-    client, _advocate = advocate_client
+def test_challenge_page_submit_in_place(as_role, make_challenge):
+    client = as_role("advocate", name="Ada Lovelace")
     challenge = make_challenge(title="Team photo", description="<script>alert(1)</script>\n\n**Smile**")
     page = client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
     assert "<strong>Smile</strong>" in page and "<script>alert" not in page
@@ -56,8 +46,9 @@ def test_challenge_page_submit_in_place(advocate_client, make_challenge):
     assert db.session.scalar(select(Completion.status)) is CompletionStatus.PENDING_REVIEW
 
 
-def test_status_chip_polls_and_announces_points(advocate_client, make_challenge, make_user):
-    client, advocate = advocate_client
+def test_status_chip_polls_and_announces_points(as_role, make_challenge, make_user):
+    client = as_role("advocate", name="Ada Lovelace")
+    advocate = client.advocate
     challenge = make_challenge()
     completion = services.submit_completion(challenge.id, advocate.id, {"evidence_text": "x"})
     completion.status = CompletionStatus.VERIFYING
@@ -73,8 +64,9 @@ def test_status_chip_polls_and_announces_points(advocate_client, make_challenge,
     assert "150" in client.get("/me/summary").get_data(as_text=True)
 
 
-def test_rejection_reason_reaches_the_advocate(advocate_client, make_challenge, make_user):
-    client, advocate = advocate_client
+def test_rejection_reason_reaches_the_advocate(as_role, make_challenge, make_user):
+    client = as_role("advocate", name="Ada Lovelace")
+    advocate = client.advocate
     challenge = make_challenge()
     completion = services.submit_completion(challenge.id, advocate.id, {"evidence_text": "x"})
     services.reject_completion(completion.id, make_user("manager").id, "Please attach the photo")
@@ -83,8 +75,8 @@ def test_rejection_reason_reaches_the_advocate(advocate_client, make_challenge, 
     assert "Please attach the photo" in client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
 
 
-def test_other_advocates_and_drafts_are_404(app, advocate_client, make_challenge, make_advocate, login):
-    client, _advocate = advocate_client
+def test_other_advocates_and_drafts_are_404(app, as_role, make_challenge, make_advocate, login):
+    client = as_role("advocate", name="Ada Lovelace")
     draft = make_challenge(publish=False)
     assert client.get(f"/challenges/{draft.id}").status_code == 404
     published = make_challenge()
@@ -93,8 +85,9 @@ def test_other_advocates_and_drafts_are_404(app, advocate_client, make_challenge
     assert client.get(f"/completions/{completion.id}/status").status_code == 404
 
 
-def test_preferences_and_blackouts(advocate_client, make_challenge):
-    client, advocate = advocate_client
+def test_preferences_and_blackouts(as_role, make_challenge):
+    client = as_role("advocate", name="Ada Lovelace")
+    advocate = client.advocate
     assert client.get("/me/preferences").status_code == 200
     too_lax = client.post(
         "/me/preferences", data={"max_asks_per_quarter": "9", "activity_types": ["review"]}, headers=HX
@@ -131,8 +124,9 @@ def test_preferences_and_blackouts(advocate_client, make_challenge):
     assert db.session.get(Advocate, advocate.id).preferences["blackouts"] == []
 
 
-def test_preferences_ignore_smuggled_fields(advocate_client):
-    client, advocate = advocate_client
+def test_preferences_ignore_smuggled_fields(as_role):
+    client = as_role("advocate", name="Ada Lovelace")
+    advocate = client.advocate
     client.post("/me/preferences", data={"balance": "99999", "tier": "gold", "max_asks_per_quarter": "2"})
     db.session.expire_all()
     adv = db.session.get(Advocate, advocate.id)
@@ -151,7 +145,8 @@ FORM = {
 }
 
 
-def test_manager_creates_previews_edits_and_publishes(manager_client):
+def test_manager_creates_previews_edits_and_publishes(as_role):
+    manager_client = as_role("manager")
     preview = manager_client.post("/admin/challenges/preview", data=FORM, headers=HX).get_data(as_text=True)
     assert "Review us on G2" in preview and "<strong>hi</strong>" in preview and "+200 pts" in preview
     warned = manager_client.post("/admin/challenges/preview", data=FORM | {"allowed_domains": ""}, headers=HX)
@@ -180,7 +175,8 @@ def test_manager_creates_previews_edits_and_publishes(manager_client):
     assert {"challenge.create", "challenge.update", "challenge.published"} <= actions
 
 
-def test_quiz_editor_format(manager_client):
+def test_quiz_editor_format(as_role):
+    manager_client = as_role("manager")
     data = FORM | {"type": "quiz", "allowed_domains": "", "quiz_text": "2+2? | 3 | *4\nSky? | *blue | green"}
     assert manager_client.post("/admin/challenges/new", data=data).status_code == 302
     quiz = db.session.scalar(select(Challenge.quiz))
@@ -188,7 +184,8 @@ def test_quiz_editor_format(manager_client):
     assert manager_client.post("/admin/challenges/new", data=data | {"quiz_text": "Q | a | b"}).status_code == 422
 
 
-def test_review_queue_approve_reject_and_bulk(manager_client, make_advocate, make_challenge):
+def test_review_queue_approve_reject_and_bulk(as_role, make_advocate, make_challenge):
+    manager_client = as_role("manager")
     challenge = make_challenge(type="review", allowed_domains=["g2.com"], marker="Acme")
     ids = []
     for n in range(4):
@@ -218,7 +215,8 @@ def test_review_queue_approve_reject_and_bulk(manager_client, make_advocate, mak
     assert bad_age.status_code == 200 and "“age=abc” was not used" in bad_age.get_data(as_text=True)
 
 
-def test_caps_policy_is_owner_only_and_audited(app, manager_client, make_user, login):
+def test_caps_policy_is_owner_only_and_audited(app, as_role, make_user, login):
+    manager_client = as_role("manager")
     assert manager_client.get("/admin/settings/caps").status_code == 403
     owner = login(app.test_client(), make_user("owner"))
     assert "Caps policy" in owner.get("/admin/settings").get_data(as_text=True)
@@ -247,11 +245,12 @@ def test_caps_policy_is_owner_only_and_audited(app, manager_client, make_user, l
 
 
 @pytest.mark.parametrize("path", ["/admin/challenges", "/admin/review", "/admin/challenges/new"])
-def test_staff_pages_refuse_advocates(advocate_client, path):
-    client, _ = advocate_client
+def test_staff_pages_refuse_advocates(as_role, path):
+    client = as_role("advocate", name="Ada Lovelace")
     assert client.get(path).status_code == 403
 
 
-def test_advocate_pages_refuse_staff(manager_client):
+def test_advocate_pages_refuse_staff(as_role):
+    manager_client = as_role("manager")
     assert manager_client.get("/challenges").status_code == 403
     assert manager_client.get("/me/preferences").status_code == 403

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from challenge_helpers import create_challenge
 from sqlalchemy import func, select
 
 from challenges import community, services
@@ -19,6 +18,7 @@ from hub.email.models import OutboxEmail
 from hub.extensions import db
 from hub.models import Advocate, Notification, User
 from rewards.models import LedgerEntry
+from tests.support.challenges import create_challenge
 
 
 @pytest.fixture()
@@ -181,6 +181,7 @@ def test_thank_you_email_at_the_fifth_approval(ctx, make):
 
 @pytest.mark.services
 @pytest.mark.parametrize("max_per_advocate", [1, 5])
+@pytest.mark.multi_connection
 def test_the_job_run_in_parallel_completes_once(pg_app, make, max_per_advocate):
     import threading
 

@@ -2,47 +2,13 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
 
-
-@dataclass
-class SmtpRecorder:
-    """An aiosmtpd handler: stores accepted messages, or answers every DATA with `reply`."""
-
-    messages: list[email.message.EmailMessage] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)  # each accepted message's RCPT TO
-    reply: str | None = None
-    data_commands: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        with self.lock:
-            self.data_commands += 1
-            if self.reply:
-                return self.reply
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-            self.recipients.append(list(envelope.rcpt_tos))
-        return "250 2.0.0 OK"
-
-
-@dataclass
-class SmtpServer:
-    recorder: SmtpRecorder
-    url: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.network import free_port
+from tests.support.smtp import SmtpRecorder, SmtpServer
 
 
 @pytest.fixture()

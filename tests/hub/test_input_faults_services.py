@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 pytestmark = pytest.mark.services
 

@@ -6,13 +6,13 @@ import logging
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
 from sqlalchemy import select
 
 from hub.email.models import OutboxEmail
 from hub.email.sending import attempt_delivery, drain_outbox, queue_email, send_outbox_message
 from hub.extensions import db
 from hub.models import AuditEntry
+from tests.support.threads import committing, run_together
 
 
 def _queue(app, to="ada@example.com", **kw) -> int:
@@ -112,7 +112,7 @@ def test_permanent_refusal_fails_at_once(app, jobs, smtp, settle):
 
 
 def test_unreachable_server_is_transient(app, jobs, monkeypatch, settle):
-    from tests.hub.conftest import free_port
+    from tests.support.network import free_port
 
     monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     message_id = _queue(app)
@@ -139,6 +139,7 @@ def test_a_row_is_sent_once_however_often_its_job_runs(app, jobs, smtp, settle):
     assert _row(app, message_id).attempts == 1
 
 
+@pytest.mark.multi_connection
 def test_two_workers_on_one_row_send_it_once_sqlite(app, smtp, monkeypatch):
     # The in-process queue is bypassed: two threads run the job body on the same row at once.
     message = OutboxEmail(to_address="race@example.com", subject="Race", body_text="Once", kind="test")
@@ -157,6 +158,7 @@ def _race(app, message_id: int, n: int) -> Counter:
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_two_workers_on_one_row_send_it_once_postgresql(pg_app, smtp_server, monkeypatch, repeat):
     monkeypatch.setitem(pg_app.config, "SMTP_URL", smtp_server.url)
     with pg_app.app_context():
@@ -181,6 +183,7 @@ def test_dedupe_key_writes_one_row(app, jobs):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_real_rq_worker_delivers_once_even_when_the_job_runs_twice(pg_app, pg_url, redis_url, smtp_server):
     import os
     import subprocess

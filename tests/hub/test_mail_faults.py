@@ -12,7 +12,8 @@ from hub.email import sending
 from hub.email.models import EmailStatus, OutboxEmail
 from hub.email.sending import drain_outbox, queue_email
 from hub.extensions import db
-from tests.hub.conftest import SmtpRecorder, free_port
+from tests.support.network import free_port
+from tests.support.smtp import SmtpRecorder
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ def flask_cli(args: list[str], database_url: str) -> subprocess.CompletedProcess
     return subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.multi_connection
 def test_upgrade_on_an_empty_sqlite_database_then_check(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     upgrade = flask_cli(["db", "upgrade"], url)
@@ -51,6 +52,7 @@ def test_downgrade_to_base_and_back(app_factory):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # migrates through its own connection
 def test_postgres_upgrade_and_no_drift(pg_app):
     """pg_app was built by `flask db upgrade` on an empty database; `flask db check` finds nothing."""
     from flask_migrate import check
@@ -133,7 +135,7 @@ def test_table_renames_keep_every_row_on_sqlite(app_factory):
 def test_table_renames_keep_every_row_on_postgres(pg_url):
     import psycopg
 
-    from tests.conftest import PG_URL, build_app
+    from tests.support.environment import PG_URL, build_app
 
     admin_url = PG_URL.replace("postgresql+psycopg://", "postgresql://")
     name = pg_url.rsplit("/", 1)[1] + "_renames"

@@ -21,7 +21,7 @@ from hub.email.models import OutboxEmail
 from hub.email.sending import queue_email
 from hub.extensions import db
 from hub.logs import JsonFormatter, configure_logging, current_request_id
-from hub.queue import JobSpec, job_timeout
+from hub.queue import JobSpec, call_after_commit, enqueue_after_commit, job_timeout
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBES = ("/healthz", "/readyz", "/metrics")
@@ -386,6 +386,26 @@ def test_every_enqueued_job_function_declares_its_timeout():
     assert len(calls) >= 12
     missing = [f"{where} {fn}" for where, fn in jobs_by_name if fn not in decorated]
     assert not missing, "jobs without @job_timeout:\n" + "\n".join(missing)
+
+
+def test_a_savepoint_release_sends_no_job_until_the_outer_transaction_commits(ctx, monkeypatch):
+    """A service's begin_nested() inside a request must not send the request's jobs (nor run its
+    after-commit callbacks) early: a job would run before its rows are committed."""
+    sent: list[JobSpec] = []
+    monkeypatch.setattr(ctx.extensions["vouch_queue"], "send", sent.append)
+    called: list[str] = []
+
+    @job_timeout(5)
+    def noop() -> None:
+        pass
+
+    enqueue_after_commit(noop)
+    call_after_commit(lambda: called.append("callback"))
+    with db.session.begin_nested():
+        db.session.execute(text("SELECT 1"))
+    assert sent == [] and called == []
+    db.session.commit()
+    assert [spec.func for spec in sent] == [noop] and called == ["callback"]
 
 
 def test_rq_gets_the_timeout_and_the_request_id(ctx, monkeypatch):

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from hub.extensions import db
 from hub.models import Advocate, AuditEntry
 from hub.queue import JobSpec, dispatch_now, job_timeout
-from tests.conftest import PG_URL, RUN_ID, build_app, clear_tables
+from tests.support.environment import PG_URL, WORKER_ID, build_app, clear_tables
 
 pytestmark = pytest.mark.services
 
@@ -41,7 +41,7 @@ def rq_queue(pg_app) -> Iterator:
 
 
 def pg_login(app, user) -> object:
-    from tests.conftest import TEST_PASSWORD
+    from tests.support.environment import TEST_PASSWORD
 
     client = app.test_client()
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
@@ -49,6 +49,7 @@ def pg_login(app, user) -> object:
     return client
 
 
+@pytest.mark.multi_connection
 def test_failed_jobs_are_listed_and_retried_once(pg_app, pg_ctx, make, rq_queue):
     from hub.logs import current_request_id
 
@@ -143,6 +144,7 @@ def totals(app) -> dict:
     }
 
 
+@pytest.mark.multi_connection
 def test_pg_dump_restore_and_rebuild_gives_the_same_totals(pg_app, make, redis_url):
     """No app context stays pushed: the `flask rewards` command must build on the restored app."""
     from rewards.ledger import post_entry
@@ -159,7 +161,7 @@ def test_pg_dump_restore_and_rebuild_gives_the_same_totals(pg_app, make, redis_u
     assert original["lifetime_sum"] == 120 + 45 + 15 + 300 + 25
     assert original["redis"] and original["boards"]
 
-    restored_name = f"vouch_restore_{RUN_ID}"
+    restored_name = f"vouch_restore_{WORKER_ID}"
     admin_url = libpq(PG_URL)
     dump = subprocess.run(
         ["pg_dump", "--format=custom", "--no-owner", "--dbname", libpq(str(pg_app.config["SQLALCHEMY_DATABASE_URI"]))],
@@ -182,7 +184,7 @@ def test_pg_dump_restore_and_rebuild_gives_the_same_totals(pg_app, make, redis_u
         )
         # A fresh Redis namespace: the restored site starts with no leaderboards at all, and
         # its cached balances are zeroed to prove the rebuild recomputes them.
-        restored = build_app(restored_url, REDIS_URL=redis_url, VOUCH_REDIS_NAMESPACE=f"vouchrestore{RUN_ID}")
+        restored = build_app(restored_url, REDIS_URL=redis_url, VOUCH_REDIS_NAMESPACE=f"vouchrestore{WORKER_ID}")
         with restored.app_context():
             db.session.execute(Advocate.__table__.update().values(balance=0, lifetime_points=0))
             db.session.commit()

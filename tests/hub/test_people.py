@@ -7,7 +7,7 @@ from sqlalchemy import select
 from hub.extensions import db
 from hub.models import AuditEntry, User, UserSession
 from rewards import leaderboard
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 
 def test_owner_lists_users_and_changes_a_role_audited(api, make_user, make_advocate):

@@ -12,7 +12,7 @@ from hub.hooks import hooks
 from hub.models import Advocate, AuditEntry, User
 from rewards import leaderboard
 from rewards.models import LeaderboardScore, LedgerEntry
-from tests.hub.privacy_helpers import leave_footprint, where_found
+from tests.support.privacy import leave_footprint, where_found
 
 PERSON_TABLES = {"advocates", "users"}
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from hub.extensions import db
 from hub.models import AuditEntry, User
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 
 def test_export_is_the_callers_own_and_advocates_only(api, make_advocate, make_user):

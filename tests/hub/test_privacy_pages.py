@@ -6,7 +6,7 @@ import json
 
 from hub.extensions import db
 from hub.models import Advocate
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 
 def test_preferences_offer_the_download_and_the_file_is_the_export(client, login, make_advocate):

@@ -19,12 +19,12 @@ from hub.models import Advocate, AuditEntry
 from rewards import leaderboard
 from rewards.models import LeaderboardScore, LedgerEntry, Redemption
 from rewards.services import redemptions
-from tests.challenges.challenge_helpers import create_challenge
-from tests.hub.privacy_helpers import where_found
-from tests.parallel import committing, run_together
-from tests.rewards.reward_helpers import new_reward
+from tests.support.challenges import create_challenge
+from tests.support.privacy import where_found
+from tests.support.rewards import new_reward
+from tests.support.threads import committing, run_together
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.multi_connection]  # threads and workers commit on their own connections
 
 EXCERPT = "Fetched-excerpt-naming-Ursula"
 

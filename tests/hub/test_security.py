@@ -14,7 +14,7 @@ from hub.extensions import db
 from hub.models import Advocate, Invite, User
 from hub.security import _PROFILES, safe_next_url
 from rewards.models import LedgerEntry
-from tests.conftest import TEST_PASSWORD
+from tests.support.environment import TEST_PASSWORD
 
 # --- 29: rate limits ---------------------------------------------------------------------------
 

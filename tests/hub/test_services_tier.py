@@ -17,7 +17,7 @@ from hub.email.models import OutboxEmail
 from hub.email.sending import queue_email
 from hub.extensions import db, limiter
 from rewards.models import LedgerEntry
-from tests.conftest import TEST_PASSWORD, build_app
+from tests.support.environment import TEST_PASSWORD, build_app
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +54,7 @@ def run_worker_burst(app, pg_url: str, redis_url: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.multi_connection
 def test_rq_worker_sends_an_outbox_email_once(pg_ctx, pg_url, redis_url):
     from hub.email.sending import send_outbox_message
     from hub.queue import JobSpec, dispatch_now
@@ -107,6 +108,7 @@ def redis_down_app(pg_app, pg_url):
     vars(limiter).update(saved)
 
 
+@pytest.mark.multi_connection  # a second app on the same database logs the user in
 def test_redis_down_login_works_and_is_still_limited(redis_down_app, pg_app, make):
     with pg_app.app_context():
         user = make.advocate(points=1200)
@@ -127,6 +129,7 @@ def test_redis_down_login_works_and_is_still_limited(redis_down_app, pg_app, mak
     assert statuses[:10] == [200] * 10 and statuses[10:] == [429, 429]  # limited in memory, not unlimited
 
 
+@pytest.mark.multi_connection
 def test_idempotency_key_in_flight_on_postgres(pg_app, make, monkeypatch):
     """Two requests with one key at once: one runs, the other gets 409; the retry replays."""
     import rewards.services

@@ -15,7 +15,7 @@ from challenges.crm.models import AttributionCredit, AttributionTouch
 from challenges.references import services
 from challenges.referrals import services as referrals
 from hub.extensions import db
-from tests.references.attribution_helpers import overcredited_deals, snapshot
+from tests.support.attribution import overcredited_deals, snapshot
 
 
 def _referral(advocate, email):

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import pytest
-from parallel import run_together
 from sqlalchemy import text
 
 from challenges.crm import attribution
@@ -16,11 +15,13 @@ from challenges.referrals import services as referrals
 from hub.account_links import relink_all
 from hub.extensions import db
 from rewards.models import LedgerEntry
-from tests.references.attribution_helpers import overcredited_deals, snapshot
+from tests.support.attribution import overcredited_deals, snapshot
+from tests.support.threads import run_together
 
 
 @pytest.mark.services
 @pytest.mark.parametrize("exists_already", [False, True])
+@pytest.mark.multi_connection
 def test_ten_parallel_closed_won_events_pay_one_bonus(pg_app, make, exists_already):
     from challenges import services as challenge_services
 
@@ -161,6 +162,7 @@ def generate_program(n_opportunities: int) -> dict[str, int]:
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, capsys):
     with pg_app.app_context():
         started = time.perf_counter()
@@ -220,6 +222,7 @@ def test_full_tally_equals_incremental_on_ten_thousand_opportunities(pg_app, cap
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_two_tallies_at_once_give_identical_totals(pg_app):
     with pg_app.app_context():
         generate_program(2_000)
@@ -243,6 +246,7 @@ def test_two_tallies_at_once_give_identical_totals(pg_app):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_parallel_assignments_respect_the_reference_cap_and_the_request_state(pg_app, make):
     """Ten requests assign the same advocate at once (cap 1 per 30 days) → one ask, nine 409
     cap_reached; five managers assign different advocates to one request → one wins."""

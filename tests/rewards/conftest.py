@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from reward_helpers import check_rewards_invariants, new_reward
+
+from tests.support.rewards import check_rewards_invariants, new_reward
 
 
 @pytest.fixture()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from reward_helpers import assert_harmless, parsed_tags
 from sqlalchemy import select
 
 from hub.extensions import db
 from hub.models import AuditEntry
 from rewards.models import Reward
+from tests.support.rewards import assert_harmless, parsed_tags
 
 VALID = {
     "name": "Hoodie",

@@ -13,7 +13,7 @@ from hub.errors import InsufficientPoints
 from hub.extensions import db
 from hub.models import Group
 from rewards import leaderboard, ledger, services
-from tests.rewards.test_ledger_concurrency import run_parallel
+from tests.support.threads import run_committing
 
 pytestmark = pytest.mark.services
 PERIODS = ("all", "month", "quarter")
@@ -83,6 +83,7 @@ def test_award_stream_keeps_redis_equal_to_sql(pg_ctx, make):
     assert_redis_equals_sql()
 
 
+@pytest.mark.multi_connection
 def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
     with pg_app.app_context():
         advocates = [make.advocate(groups=("EMEA",) if n % 2 else ()).id for n in range(4)]
@@ -93,12 +94,13 @@ def test_parallel_awards_keep_redis_equal_to_sql(pg_app, make):
         )
         return "ok"
 
-    assert run_parallel(pg_app, 16, award) == Counter({"ok": 16})
+    assert run_committing(pg_app, 16, award, (InsufficientPoints,)) == Counter({"ok": 16})
     with pg_app.app_context():
         assert_redis_equals_sql()
         db.session.remove()
 
 
+@pytest.mark.multi_connection
 def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
     with pg_app.app_context():
         advocate_id = make.advocate(groups=("EMEA",)).id
@@ -112,7 +114,7 @@ def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
             else "dup"
         )
 
-    assert run_parallel(pg_app, 20, same_source) == Counter({"new": 1, "dup": 19})
+    assert run_committing(pg_app, 20, same_source, (InsufficientPoints,)) == Counter({"new": 1, "dup": 19})
     with pg_app.app_context():
         redis = leaderboard.get_redis()
         group_id = db.session.scalar(select(Group.id))
@@ -148,6 +150,7 @@ def test_rebuild_command_restores_wiped_redis(pg_ctx, make):
     assert assert_redis_equals_sql() == before
 
 
+@pytest.mark.multi_connection
 def test_rebuild_while_awards_continue(pg_app, make):
     """A rebuild racing live awards never leaves Redis empty for readers, and a final rebuild is exact."""
     with pg_app.app_context():

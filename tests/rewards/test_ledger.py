@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -11,6 +10,7 @@ from hub.extensions import db
 from hub.models import Advocate, Tier
 from rewards import ledger
 from rewards.models import LedgerEntry
+from tests.support.rewards import balance_of
 
 
 def test_post_is_idempotent_on_source(make_advocate):

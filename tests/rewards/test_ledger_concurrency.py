@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
-from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.errors import InsufficientPoints
@@ -14,6 +12,8 @@ from hub.extensions import db
 from hub.models import Advocate
 from rewards import ledger
 from rewards.models import LedgerEntry
+from tests.support.rewards import balance_of
+from tests.support.threads import committing, run_together
 
 
 def run_parallel(app, n: int, work) -> Counter:
@@ -43,6 +43,7 @@ def _debit(advocate_id: int):
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_twenty_parallel_awards_of_one_source_write_one_entry(pg_app, make, repeat):
     with pg_app.app_context():
         advocate_id = make.advocate().id
@@ -55,6 +56,7 @@ def test_twenty_parallel_awards_of_one_source_write_one_entry(pg_app, make, repe
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_two_parallel_debits_never_overdraw(pg_app, make, repeat):
     with pg_app.app_context():
         advocate_id = make.advocate(points=100).id
@@ -65,6 +67,7 @@ def test_two_parallel_debits_never_overdraw(pg_app, make, repeat):
         assert balance_of(advocate_id) == 20
 
 
+@pytest.mark.multi_connection
 def test_sqlite_serializes_parallel_debits(app, make):
     with app.app_context():
         advocate_id = make.advocate(points=100).id

@@ -12,8 +12,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from parallel import committing, run_together
-from reward_helpers import balance_of, check_rewards_invariants, new_reward
 from sqlalchemy import func, select
 
 from hub.errors import VouchError
@@ -22,6 +20,8 @@ from hub.models import Advocate
 from rewards import catalog, services
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
 from rewards.services import redemptions
+from tests.support.rewards import balance_of, check_rewards_invariants, new_reward
+from tests.support.threads import committing, run_together
 
 
 def run_parallel(app, n: int, work: Callable[[int], object]) -> Counter:
@@ -51,6 +51,7 @@ def debits() -> int:
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_stock_one_and_25_advocates_at_once_sells_one(pg_app, make, repeat):
     with pg_app.app_context():
         reward_id = new_reward(points_cost=100, stock=1)
@@ -67,6 +68,7 @@ def test_stock_one_and_25_advocates_at_once_sells_one(pg_app, make, repeat):
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
 @pytest.mark.parametrize("same_reward", [True, False])
+@pytest.mark.multi_connection
 def test_balance_100_and_two_80s_at_once_one_succeeds(pg_app, make, repeat, same_reward):
     with pg_app.app_context():
         first = new_reward(points_cost=80)
@@ -87,6 +89,7 @@ def test_balance_100_and_two_80s_at_once_one_succeeds(pg_app, make, repeat, same
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
 @pytest.mark.parametrize("action", ["reject", "cancel"])
+@pytest.mark.multi_connection
 def test_three_rejections_at_once_refund_once(pg_app, make, repeat, action):
     with pg_app.app_context():
         reward_id = new_reward(points_cost=60, stock=2, requires_approval=True)
@@ -112,6 +115,7 @@ def test_three_rejections_at_once_refund_once(pg_app, make, repeat, action):
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_per_advocate_limit_holds_under_ten_parallel_requests(pg_app, make, repeat):
     with pg_app.app_context():
         reward_id = new_reward(points_cost=10, per_advocate_limit=2)
@@ -125,6 +129,7 @@ def test_per_advocate_limit_holds_under_ten_parallel_requests(pg_app, make, repe
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(2))
+@pytest.mark.multi_connection
 def test_price_change_racing_redemptions_charges_the_confirmed_price_or_refuses(pg_app, make, repeat):
     with pg_app.app_context():
         reward_id = new_reward(points_cost=100, stock=50)
@@ -150,6 +155,7 @@ def test_price_change_racing_redemptions_charges_the_confirmed_price_or_refuses(
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(2))
+@pytest.mark.multi_connection
 def test_switching_to_limited_stock_while_redeeming_keeps_stock_exact(pg_app, make, repeat):
     with pg_app.app_context():
         reward_id = new_reward(points_cost=10)
@@ -196,6 +202,7 @@ def test_failure_inside_the_transaction_rolls_everything_back(pg_app, make, monk
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_api_under_contention_answers_201_or_409_never_500(pg_app, make):
     outcomes = _api_storm(pg_app, make)
     assert outcomes == Counter({201: 1, 409: 11})
@@ -203,6 +210,7 @@ def test_api_under_contention_answers_201_or_409_never_500(pg_app, make):
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_same_idempotency_key_in_flight_twice_redeems_once(pg_app, make, repeat):
     outcomes = _same_key_storm(pg_app, make)
     assert outcomes[201] >= 1 and set(outcomes) <= {201, 409}
@@ -211,6 +219,7 @@ def test_same_idempotency_key_in_flight_twice_redeems_once(pg_app, make, repeat)
 # --- SQLite (always) ---------------------------------------------------------------------------
 
 
+@pytest.mark.multi_connection
 def test_sqlite_stock_one_and_ten_threads_sells_one(app, make):
     with app.app_context():
         reward_id = new_reward(points_cost=100, stock=1)
@@ -222,6 +231,7 @@ def test_sqlite_stock_one_and_ten_threads_sells_one(app, make):
         assert count(Redemption) == 1 and debits() == 1
 
 
+@pytest.mark.multi_connection
 def test_sqlite_balance_100_and_two_80s_one_succeeds(app, make):
     with app.app_context():
         reward_id = new_reward(points_cost=80)
@@ -232,6 +242,7 @@ def test_sqlite_balance_100_and_two_80s_one_succeeds(app, make):
         assert db.session.get(Advocate, advocate_id).balance == 20 == balance_of(advocate_id)
 
 
+@pytest.mark.multi_connection
 def test_sqlite_per_advocate_limit_under_parallel_requests(app, make):
     with app.app_context():
         reward_id = new_reward(points_cost=10, per_advocate_limit=1)
@@ -240,6 +251,7 @@ def test_sqlite_per_advocate_limit_under_parallel_requests(app, make):
     assert outcomes == Counter({"redeemed": 1, "limit_reached": 5})
 
 
+@pytest.mark.multi_connection
 def test_sqlite_api_contention_is_never_a_500(app, make):
     outcomes = _api_storm(app, make)
     assert set(outcomes) <= {201, 409, 503} and outcomes[201] == 1
@@ -263,6 +275,7 @@ def test_sqlite_injected_failure_in_the_api_rolls_back(app, make, api, monkeypat
     assert count(Redemption) == 0 and db.session.get(Advocate, advocate.id).balance == 500
 
 
+@pytest.mark.multi_connection
 def test_sqlite_same_idempotency_key_in_flight_twice_redeems_once(app, make):
     outcomes = _same_key_storm(app, make)
     assert outcomes[201] >= 1 and set(outcomes) <= {201, 409, 503}
@@ -326,6 +339,7 @@ def _api_storm(app, make) -> Counter:
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_unlimited_reward_redemptions_do_not_wait_for_each_other(pg_app, make):
     """An open redemption of an unlimited reward must not hold the next advocate's redemption
     (a stock UPDATE's row lock would, for the whole transaction); a staff edit still waits."""

@@ -9,14 +9,14 @@ must hold. Small on SQLite in every run; larger on PostgreSQL with `-m services`
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from reward_helpers import check_rewards_invariants, new_reward
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from hub import accounts, tokens
 from hub.errors import VouchError
@@ -24,6 +24,8 @@ from hub.extensions import db
 from hub.models import Advocate
 from rewards import catalog, ledger, services
 from rewards.models import Redemption, Reward
+from tests.support.isolation import rolled_back
+from tests.support.rewards import check_rewards_invariants, new_reward
 
 TIER_RANK = {"bronze": 0, "silver": 1, "gold": 2}
 START_POINTS = (300, 600, 1200)
@@ -116,24 +118,13 @@ class Model:
             reward.remaining += 1
 
 
-def reset_database() -> None:
-    db.session.remove()
-    tables = list(reversed(db.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
-
-
 def machine_for(app):
     class EconomyMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.ctx = app.app_context()
-            self.ctx.push()
-            reset_database()
+            self.isolation = contextlib.ExitStack()  # each example on its own rolled-back transaction
+            self.isolation.enter_context(rolled_back(app))
+            self.isolation.enter_context(app.app_context())
             self.client = app.test_client()
             self.model = Model()
             staff = accounts.create_user("staff@example.com", "Staff", "manager", None)
@@ -161,7 +152,7 @@ def machine_for(app):
 
         def teardown(self) -> None:
             db.session.remove()
-            self.ctx.pop()
+            self.isolation.close()
 
         def call(self, method: str, path: str, token: str, body: dict | None = None, key: str | None = None):
             headers = {"Authorization": f"Bearer {token}"} | ({"Idempotency-Key": key} if key else {})
@@ -349,10 +340,12 @@ def _run(app, examples: int, steps: int) -> None:
     )
 
 
+@pytest.mark.multi_connection  # isolates each example itself
 def test_economy_state_machine_on_sqlite(app):
     _run(app, examples=12, steps=25)
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # isolates each example itself
 def test_economy_state_machine_on_postgresql(pg_app):
     _run(pg_app, examples=40, steps=40)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.models import Advocate, IdempotencyKey, Notification
 from rewards import ledger
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
+from tests.support.rewards import balance_of
 
 
 def entries(kind: EntryKind) -> int:

@@ -7,12 +7,12 @@ import io
 import re
 
 import pytest
-from reward_helpers import assert_harmless
 from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.models import Advocate
 from rewards.models import EntryKind, LedgerEntry, Redemption, Reward
+from tests.support.rewards import assert_harmless
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 HX = {"HX-Request": "true"}
@@ -27,19 +27,6 @@ def balance(advocate_id: int) -> int:
     return db.session.get(Advocate, advocate_id).balance
 
 
-@pytest.fixture()
-def advocate_client(client, login, make):
-    advocate = make.advocate(points=500)
-    login(client, advocate.user)
-    client.advocate = advocate
-    return client
-
-
-@pytest.fixture()
-def staff_client(app, login, make):
-    return login(app.test_client(), make.user("manager"))
-
-
 def confirm_form(client, reward_id: int) -> dict:
     page = client.get(f"/rewards/{reward_id}/confirm", headers=HX)
     assert page.status_code == 200
@@ -51,7 +38,8 @@ def confirm_form(client, reward_id: int) -> dict:
     }
 
 
-def test_catalog_shows_balance_reasons_low_stock_and_affordable_first(advocate_client, make_reward):
+def test_catalog_shows_balance_reasons_low_stock_and_affordable_first(as_role, make_reward):
+    advocate_client = as_role("advocate", points=500)
     make_reward(name="Jacket", points_cost=900)
     make_reward(name="Stickers", points_cost=50, stock=2)
     make_reward(name="Gold summit", points_cost=10, min_tier="gold")
@@ -64,7 +52,8 @@ def test_catalog_shows_balance_reasons_low_stock_and_affordable_first(advocate_c
     assert "Retired mug" not in html
 
 
-def test_confirm_shows_the_price_and_a_double_submit_charges_once(advocate_client, make_reward):
+def test_confirm_shows_the_price_and_a_double_submit_charges_once(as_role, make_reward):
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(name="Hoodie", points_cost=200, stock=5)
     form = confirm_form(advocate_client, reward_id)
     assert 'data-testid="confirm-price">200 points' in form["html"] and "Your balance after: 300" in form["html"]
@@ -80,7 +69,8 @@ def test_confirm_shows_the_price_and_a_double_submit_charges_once(advocate_clien
     assert again["request_key"] != form["request_key"]  # a new render is a new redemption
 
 
-def test_price_changed_between_confirm_and_submit_is_refused(advocate_client, make_reward, api, make):
+def test_price_changed_between_confirm_and_submit_is_refused(as_role, make_reward, api, make):
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(points_cost=100)
     form = confirm_form(advocate_client, reward_id)
     api(make.user("manager")).patch(f"/rewards/{reward_id}", {"points_cost": 150})
@@ -95,7 +85,8 @@ def test_price_changed_between_confirm_and_submit_is_refused(advocate_client, ma
     assert redemptions() == 0 and balance(advocate_client.advocate.id) == 500
 
 
-def test_plain_form_post_redirects_and_refusals_are_409(advocate_client, make_reward):
+def test_plain_form_post_redirects_and_refusals_are_409(as_role, make_reward):
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(points_cost=100, stock=1)
     form = confirm_form(advocate_client, reward_id)
     ok = advocate_client.post(
@@ -119,13 +110,15 @@ def test_plain_form_post_redirects_and_refusals_are_409(advocate_client, make_re
         {"confirmed_cost": "100", "request_key": "a" * 65},
     ],
 )
-def test_bad_redeem_forms_are_400_and_write_nothing(advocate_client, make_reward, data):
+def test_bad_redeem_forms_are_400_and_write_nothing(as_role, make_reward, data):
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(points_cost=100)
     assert advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX).status_code == 400
     assert redemptions() == 0
 
 
-def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(advocate_client, make_reward, make, login, app):
+def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(as_role, make_reward, make, login, app):
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(points_cost=100, requires_approval=True)
     form = confirm_form(advocate_client, reward_id)
     advocate_client.post(
@@ -152,7 +145,8 @@ def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(advocate_clie
     assert refunds == 1
 
 
-def test_catalog_descriptions_are_sanitized_on_the_page(advocate_client, make_reward):
+def test_catalog_descriptions_are_sanitized_on_the_page(as_role, make_reward):
+    advocate_client = as_role("advocate", points=500)
     make_reward(description='<script>alert(1)</script>[x](javascript:alert(1)) <b onclick="x()">b</b>')
     html = advocate_client.get("/rewards").get_data(as_text=True)
     prose = re.search(r'<div class="prose">(.*?)</div>', html, re.S).group(1)
@@ -160,7 +154,9 @@ def test_catalog_descriptions_are_sanitized_on_the_page(advocate_client, make_re
     assert_harmless(prose)  # … never as markup
 
 
-def test_role_gates(advocate_client, staff_client, client, make_reward):
+def test_role_gates(as_role, client, make_reward):
+    advocate_client = as_role("advocate", points=500)
+    staff_client = as_role("manager")
     reward_id = make_reward()
     for path in ("/admin/rewards", "/admin/redemptions", "/admin/rewards/new", f"/admin/rewards/{reward_id}/edit"):
         assert advocate_client.get(path).status_code == 403
@@ -207,7 +203,9 @@ def uploads(app, tmp_path, monkeypatch):
     return tmp_path / "rewards"
 
 
-def test_staff_create_reward_with_image_and_it_is_served(staff_client, advocate_client, uploads):
+def test_staff_create_reward_with_image_and_it_is_served(as_role, uploads):
+    staff_client = as_role("manager")
+    advocate_client = as_role("advocate", points=500)
     data = reward_form(image=(io.BytesIO(PNG), "hoodie.png"))
     response = staff_client.post("/admin/rewards/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -229,7 +227,8 @@ def test_staff_create_reward_with_image_and_it_is_served(staff_client, advocate_
         (PNG + b"\x00" * (1024 * 1024), "larger than 1 MiB"),
     ],
 )
-def test_bad_images_are_refused_and_nothing_is_saved(staff_client, uploads, payload, message):
+def test_bad_images_are_refused_and_nothing_is_saved(as_role, uploads, payload, message):
+    staff_client = as_role("manager")
     body, content_type = multipart(reward_form(), ("image", "fake.png", payload))
     response = staff_client.post("/admin/rewards/new", data=body, content_type=content_type)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
@@ -251,14 +250,16 @@ def test_bad_images_are_refused_and_nothing_is_saved(staff_client, uploads, payl
         ("per_advocate_limit", "0"),
     ],
 )
-def test_staff_form_numeric_abuse_shows_field_errors(staff_client, field, value):
+def test_staff_form_numeric_abuse_shows_field_errors(as_role, field, value):
+    staff_client = as_role("manager")
     response = staff_client.post("/admin/rewards/new", data=reward_form(**{field: value}))
     assert response.status_code == 422
     assert f'id="{field}-err"' in response.get_data(as_text=True)
     assert db.session.scalar(select(Reward.id)) is None
 
 
-def test_staff_edit_and_retire_inline(staff_client, make_reward):
+def test_staff_edit_and_retire_inline(as_role, make_reward):
+    staff_client = as_role("manager")
     reward_id = make_reward(points_cost=100, stock=3)
     page = staff_client.get(f"/admin/rewards/{reward_id}/edit").get_data(as_text=True)
     assert 'value="100"' in page and 'value="3"' in page
@@ -273,7 +274,8 @@ def test_staff_edit_and_retire_inline(staff_client, make_reward):
     assert db.session.get(Reward, reward_id).is_active is False
 
 
-def test_queue_approve_fulfil_and_reject_inline(staff_client, make, make_reward, api):
+def test_queue_approve_fulfil_and_reject_inline(as_role, make, make_reward, api):
+    staff_client = as_role("manager")
     advocate = make.advocate(points=1000)
     reward_id = make_reward(points_cost=100, stock=3, requires_approval=True)
     adv_api = api(advocate.user)
@@ -302,7 +304,8 @@ def test_queue_approve_fulfil_and_reject_inline(staff_client, make, make_reward,
     assert lost.status_code == 200 and "“status=lost” was not used" in lost.get_data(as_text=True)
 
 
-def test_dashboard_shows_the_points_economy(staff_client, make, make_reward, api):
+def test_dashboard_shows_the_points_economy(as_role, make, make_reward, api):
+    staff_client = as_role("manager")
     advocate = make.advocate(points=1000)
     reward_id = make_reward(points_cost=300, stock=4)
     api(advocate.user).post(f"/rewards/{reward_id}/redemptions")
@@ -312,18 +315,22 @@ def test_dashboard_shows_the_points_economy(staff_client, make, make_reward, api
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "x.png", "0" * 32 + ".gif", "0" * 32 + ".png", "%2e%2e"])
-def test_image_route_only_serves_stored_names(advocate_client, uploads, name):
+def test_image_route_only_serves_stored_names(as_role, uploads, name):
+    advocate_client = as_role("advocate", points=500)
     assert advocate_client.get(f"/rewards/images/{name}").status_code == 404
 
 
-def test_nav_links(advocate_client, staff_client):
+def test_nav_links(as_role):
+    advocate_client = as_role("advocate", points=500)
+    staff_client = as_role("manager")
     assert 'href="/rewards"' in advocate_client.get("/me/redemptions").get_data(as_text=True)
     staff_page = staff_client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/rewards"' in staff_page and 'href="/admin/redemptions"' in staff_page
 
 
-def test_a_redemption_note_typed_on_two_lines_is_kept(advocate_client, make_reward):
+def test_a_redemption_note_typed_on_two_lines_is_kept(as_role, make_reward):
     """The confirm page's note is a text box: its newlines are text, not a refusal (issue 12 item 1)."""
+    advocate_client = as_role("advocate", points=500)
     reward_id = make_reward(name="Hoodie", points_cost=200, stock=5)
     form = confirm_form(advocate_client, reward_id)
     data = {"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"], "note": "Size L\r\nBlue"}

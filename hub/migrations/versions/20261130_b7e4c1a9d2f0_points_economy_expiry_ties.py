@@ -6,7 +6,7 @@ ledger. `expiry_notices` records each "points expire on …" notice once (advoca
 days ahead).
 
 Revision ID: b7e4c1a9d2f0
-Revises: 8ae2e60990e5
+Revises: a87095e0a28e
 Create Date: 2026-11-30 14:00:00.000000
 
 """
@@ -18,7 +18,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = "b7e4c1a9d2f0"
-down_revision = "8ae2e60990e5"
+down_revision = "a87095e0a28e"
 branch_labels = None
 depends_on = None
 

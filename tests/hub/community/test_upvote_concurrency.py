@@ -70,6 +70,7 @@ def _counts(app, answer_id: int) -> tuple[int, int]:
 
 @pytest.mark.services
 @pytest.mark.parametrize("repeat", range(3))
+@pytest.mark.multi_connection
 def test_ten_parallel_upvotes_by_one_user_count_once(pg_app, make, repeat):
     answer_id = _answer(pg_app, make)
     with pg_app.app_context():
@@ -80,6 +81,7 @@ def test_ten_parallel_upvotes_by_one_user_count_once(pg_app, make, repeat):
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 def test_parallel_upvotes_by_many_fire_the_milestone_once(pg_app, make, monkeypatch):
     monkeypatch.setattr(hooks(pg_app), "answer_milestone_jobs", [record_milestone])
     pg_app.extensions["vouch_queue"].queue().empty()  # jobs earlier tests left for a worker that never ran
@@ -106,6 +108,7 @@ def test_parallel_upvotes_by_many_fire_the_milestone_once(pg_app, make, monkeypa
     assert [j for j in backend.queue().job_ids if j.startswith(backend.job_key(f"answer-{answer_id}-"))] == [expected]
 
 
+@pytest.mark.multi_connection
 def test_parallel_upvotes_by_one_user_on_sqlite(app, make):
     answer_id = _answer(app, make)
     with app.app_context():

@@ -1,5 +1,5 @@
-"""Running work in threads released together, for the concurrency tests of every package
-(imported by name: pytest puts this directory on sys.path for tests/conftest.py)."""
+"""Running work in threads released together, for the concurrency tests of every package (each
+thread commits on its own connection: such tests are marked `multi_connection`)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,9 @@ def committing(app, work: Callable[[int], Hashable], refused: tuple[type[Excepti
                 db.session.remove()
 
     return run
+
+
+def run_committing(app, n: int, work: Callable[[int], Hashable], refused: tuple[type[Exception], ...] = ()) -> Counter:
+    """Run `work(i)` in n threads released together, each committing its own transaction;
+    count the outcomes (the result, or a refusal's error code)."""
+    return run_together(n, committing(app, work, refused))

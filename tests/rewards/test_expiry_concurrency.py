@@ -21,6 +21,7 @@ from rewards.models import EntryKind, LedgerEntry
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection
 @pytest.mark.parametrize("repeat", range(4))
 def test_expiry_racing_a_redemption_and_itself(pg_app, make, repeat):
     now = utcnow()

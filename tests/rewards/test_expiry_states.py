@@ -236,10 +236,12 @@ def _run(app, examples: int, steps: int) -> None:
     )
 
 
+@pytest.mark.multi_connection  # isolates each example itself
 def test_expiry_state_machine_on_sqlite(app):
     _run(app, examples=10, steps=30)
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # isolates each example itself
 def test_expiry_state_machine_on_postgresql(pg_app):
     _run(pg_app, examples=10, steps=30)

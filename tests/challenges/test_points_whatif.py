@@ -3,13 +3,13 @@ the editor's panel value its approved completions at the proposed points, and wr
 
 from __future__ import annotations
 
-from challenge_helpers import create_challenge
 from sqlalchemy import func, select
 
 from challenges import services
 from hub.extensions import db
 from hub.models import Advocate
 from rewards.models import LedgerEntry
+from tests.support.challenges import create_challenge
 
 
 def approved(challenge_id: int, advocate_id: int, owner_id: int) -> None:

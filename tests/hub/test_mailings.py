@@ -185,7 +185,7 @@ def test_readme_crontab_is_the_one_the_code_schedules(app):
     block = re.search(r"```cron\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == printed
-    assert printed.count("flask --app wsgi") == 7
+    assert printed.count("flask --app wsgi") == 8
 
 
 def test_periodic_jobs_run_their_sweeps(ctx, make):

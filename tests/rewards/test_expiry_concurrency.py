@@ -7,8 +7,6 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from parallel import committing, run_together
-from reward_helpers import balance_of
 from sqlalchemy import func, select
 
 from hub.db import utcnow
@@ -18,6 +16,8 @@ from hub.models import Advocate
 from hub.settings import save_setting
 from rewards import expiry, ledger
 from rewards.models import EntryKind, LedgerEntry
+from tests.support.rewards import balance_of
+from tests.support.threads import committing, run_together
 
 
 @pytest.mark.services

@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
-from test_redemption_states import Model, ModelRedemption, machine_for
 
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
 from rewards import expiry, ledger, program_settings, services
 from rewards.models import EntryKind, LedgerEntry
+from tests.rewards.test_redemption_states import Model, ModelRedemption, machine_for
 
 CLOCKED = (
     "rewards.ledger",

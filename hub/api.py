@@ -51,6 +51,7 @@ def advocate_reply(advocate: Advocate, facts: dict | None = None) -> AdvocateRep
         badges=facts.get("badges", []),
         asks_last_365=facts.get("asks_last_365", 0),
         burnout=facts.get("burnout", "healthy"),
+        expiring=facts.get("expiring", []),
         joined_at=advocate.joined_at,
         last_activity_at=advocate.last_activity_at,
         persona=advocate.persona,

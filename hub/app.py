@@ -193,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
     from challenges.referrals.views import bp as referrals_views
+    from challenges.simulations import bp as challenges_simulation_api
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
@@ -203,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.people_api import bp as people_api
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
+    from rewards.settings_api import bp as rewards_settings_api
     from rewards.views import bp as rewards_views
 
     for blueprint in (
@@ -215,6 +217,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications_api,
         email_views,
         rewards_api,
+        rewards_settings_api,
+        challenges_simulation_api,
         rewards_views,
         challenges_api,
         challenges_views,

@@ -190,9 +190,16 @@ class ErrorReply(Reply):
 # --- hub's own routes: the caller, advocates, notifications ------------------------------------
 
 
+class ExpiringPoints(Reply):
+    """Points that expire at a time unless spent first (product.md §14)."""
+
+    points: int
+    expires_at: Timestamp
+
+
 class AdvocateReply(Reply):
-    """api.md's advocate. `badges`, `asks_last_365` and `burnout` are the facts other packages
-    register on hub.hooks."""
+    """api.md's advocate. `badges`, `asks_last_365`, `burnout` and `expiring` are the facts other
+    packages register on hub.hooks."""
 
     id: int
     user_id: int
@@ -210,6 +217,7 @@ class AdvocateReply(Reply):
     badges: list[str]
     asks_last_365: int
     burnout: str
+    expiring: list[ExpiringPoints]
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
     is_active: bool | None = None  # staff only (api.md, second release): the user may log in

@@ -9,8 +9,11 @@ the table: the process remembers it and, as soon as Redis answers again, marks t
 (`<prefix>stale`); readers then use the SQL path until the periodic reconciler
 (rewards.leaderboard_reconcile) has rebuilt them from the ledger.
 
-Order: points descending, then advocate id ascending; ranks are ordinal (1, 2, 3 …).
-Redis members are encoded so its reverse order on ties is the same (see `_member`).
+Order (product.md §14): points descending; within a tie, the advocate who reached the score
+first (`reached_at`, the time of their last change in the period) first, then advocate id.
+Equal points share a rank (1, 1, 3): a rank is 1 + the number of advocates with more points.
+Redis holds the scores; the tie order is read from the SQL table's `reached_at` for the tie
+groups on the page, so both paths list the same rows in the same order.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Select, and_, case, delete, func, insert, literal, select
 
 from hub.db import upsert_add, utcnow
 from hub.extensions import db
@@ -115,7 +118,14 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
 
     keys = [period_key(p, at) for p in PERIODS]
     table = LeaderboardScore.__table__
-    upsert_add(db.session, table, [{"period_key": key, "advocate_id": advocate_id} for key in keys], "points", points)
+    upsert_add(
+        db.session,
+        table,
+        [{"period_key": key, "advocate_id": advocate_id} for key in keys],
+        "points",
+        points,
+        also={"reached_at": at},
+    )
     if get_redis() is not None:
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
@@ -185,19 +195,20 @@ def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
     """Put a reactivated advocate back on the current boards: their period scores recomputed
     from the ledger (as `rebuild` does for everyone), Redis after commit."""
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry, lifetime_expression
+    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
+    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
     db.session.execute(delete(S).where(S.advocate_id == advocate_id))
     for period in PERIODS:
         start = period_start(period, at)
-        agg = select(literal(period_key(period, at)), LedgerEntry.advocate_id, lifetime_expression()).where(
+        agg = select(literal(period_key(period, at)), LedgerEntry.advocate_id, lifetime_expression(), reached).where(
             LedgerEntry.advocate_id == advocate_id
         )
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
-        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
     if get_redis() is not None:
         rows = db.session.execute(select(S.period_key, S.points).where(S.advocate_id == advocate_id)).all()
         group_ids = list(
@@ -257,14 +268,51 @@ def _standings_redis(
     pipe = r.pipeline(transaction=False)
     pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
     if me_id is not None:
-        pipe.zrevrank(key, _member(me_id))
         pipe.zscore(key, _member(me_id))
     results = pipe.execute()
-    rows = [Row(offset + i + 1, _advocate_from_member(m), int(s)) for i, (m, s) in enumerate(results[0]) if s > 0]
+    window = [(_advocate_from_member(m), int(s)) for m, s in results[0] if s > 0]
+    rows: list[Row] = []
+    if window:
+        top, bottom = window[0][1], window[-1][1]
+        # Every member of the tie groups the page touches, so they can be ordered by reached_at.
+        tied = cast("list[tuple[bytes, float]]", r.zrevrangebyscore(key, top, bottom, withscores=True))
+        members = [(_advocate_from_member(m), int(s)) for m, s in tied]
+        above = r.zcount(key, f"({top}", "+inf")
+        ordered = _tie_order(pkey, members)
+        ranks = _shared_ranks([p for _, p in ordered], above, above)
+        start = offset - above
+        rows = [Row(rank, a, p) for (a, p), rank in list(zip(ordered, ranks, strict=True))[start : start + limit]]
     me = None
-    if me_id is not None and results[1] is not None and results[2]:
-        me = Row(int(results[1]) + 1, me_id, int(results[2]))
+    if me_id is not None:
+        score = results[1]
+        if score and score > 0:
+            me = Row(int(r.zcount(key, f"({int(score)}", "+inf")) + 1, me_id, int(score))
     return rows, me
+
+
+def _tie_order(pkey: str, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`members` (advocate id, points) ordered: points descending, reached first, id."""
+    from rewards.models import LeaderboardScore as S
+
+    reached = dict(
+        db.session.execute(
+            select(S.advocate_id, S.reached_at).where(S.period_key == pkey, S.advocate_id.in_([a for a, _ in members]))
+        ).all()
+    )
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(members, key=lambda m: (-m[1], reached.get(m[0]) or never, m[0]))
+
+
+def _shared_ranks(points: list[int], start: int, above: int) -> list[int]:
+    """Ranks of rows in board order: the first is at position `start` (0-based) and has `above`
+    rows with more points ahead; a row tied with the one before shares its rank."""
+    ranks: list[int] = []
+    for i, p in enumerate(points):
+        if i == 0:
+            ranks.append(above + 1)
+        else:
+            ranks.append(ranks[-1] if p == points[i - 1] else start + i + 1)
+    return ranks
 
 
 def _scores_query(pkey: str, group_id: int | None) -> Select[int, int]:
@@ -279,24 +327,30 @@ def _scores_query(pkey: str, group_id: int | None) -> Select[int, int]:
     return q
 
 
+def _count_above(pkey: str, group_id: int | None, points: int) -> int:
+    from rewards.models import LeaderboardScore as S
+
+    ahead = _scores_query(pkey, group_id).where(S.points > points)
+    return db.session.execute(select(func.count()).select_from(ahead.subquery())).scalar_one()
+
+
 def _standings_sql(
     pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
 ) -> tuple[list[Row], Row | None]:
     from rewards.models import LeaderboardScore as S
 
-    q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.advocate_id.asc())
-    rows = [
-        Row(offset + i + 1, a, p) for i, (a, p) in enumerate(db.session.execute(q.limit(limit).offset(offset)).all())
-    ]
+    q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.reached_at.asc().nulls_first(), S.advocate_id.asc())
+    found = db.session.execute(q.limit(limit).offset(offset)).all()
+    rows: list[Row] = []
+    if found:
+        above = _count_above(pkey, group_id, found[0].points) if offset else 0
+        ranks = _shared_ranks([p for _, p in found], offset, above)
+        rows = [Row(rank, a, p) for (a, p), rank in zip(found, ranks, strict=True)]
     me = None
     if me_id is not None:
         mine = db.session.execute(_scores_query(pkey, group_id).where(S.advocate_id == me_id)).first()
         if mine is not None:
-            ahead = _scores_query(pkey, group_id).where(
-                or_(S.points > mine.points, and_(S.points == mine.points, S.advocate_id < me_id))
-            )
-            count = db.session.execute(select(func.count()).select_from(ahead.subquery())).scalar_one()
-            me = Row(count + 1, me_id, mine.points)
+            me = Row(_count_above(pkey, group_id, mine.points) + 1, me_id, mine.points)
     return rows, me
 
 
@@ -337,16 +391,17 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     see an empty or half-built board.
     """
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry, lifetime_expression
+    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
+    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
     db.session.execute(delete(S))
     counts: dict[str, int] = {}
     for period in PERIODS:
         pkey = period_key(period, at)
         start = period_start(period, at)
         agg = (
-            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression())
+            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression(), reached)
             .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
             .join(User, User.id == Advocate.user_id)
             .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
@@ -354,7 +409,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
-        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
         counts[period] = db.session.execute(select(func.count()).where(S.period_key == pkey)).scalar_one()
     db.session.flush()
     r = get_bulk_redis()

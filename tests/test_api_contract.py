@@ -428,6 +428,38 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_owner, "get", "/reports/attribution")
     c.call(as_owner, "get", "/reports/program", query="from=2026-01-01&to=2030-12-31")
 
+    # the points economy: settings, what-if, a correction, points expiring
+    c.call(as_owner, "get", "/settings")
+    c.call(
+        as_owner,
+        "post",
+        "/simulations",
+        {
+            "tier_thresholds": {"silver": 500, "gold": 900},
+            "point_value": {"amount": "0.02", "currency": "USD"},
+            "points_expiry_days": 30,
+            "challenge_points": [{"challenge_id": webinar["id"], "points": 80}],
+        },
+    )
+    c.call(as_owner, "patch", "/settings", {"points_expiry_days": 365, "trust_review_threshold": 50})
+    c.call(
+        as_owner,
+        "post",
+        "/advocates/{advocate_id}/adjustments",
+        {"points": 100, "memo": "Credited under the expiry policy"},
+        advocate_id=grace.id,
+        status=201,
+    )
+    assert c.call(as_grace, "get", "/advocates/{advocate_id}", advocate_id=grace.id)["expiring"]
+    c.call(
+        as_owner,
+        "post",
+        "/advocates/{advocate_id}/adjustments",
+        {"points": -10, "memo": "Awarded twice by mistake", "lifetime": True},
+        advocate_id=grace.id,
+        status=201,
+    )
+
     # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
     c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
     gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]

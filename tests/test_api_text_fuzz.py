@@ -191,6 +191,8 @@ CASES: dict[tuple[str, str], Case] = {
         "owner", lambda n: {"points": 1, "memo": "Thanks"}, lambda world: {"advocate_id": world.ids["advocate_id"]}
     ),
     ("post", "/rewards"): Case("manager", lambda n: {"name": "Mug", "kind": "swag", "points_cost": 1}),
+    ("patch", "/settings"): Case("owner", lambda n: {}),
+    ("post", "/simulations"): Case("owner", lambda n: {}),
     ("patch", "/rewards/{reward_id}"): Case(
         "manager", lambda n: {}, lambda world: {"reward_id": world.ids["reward_id"]}
     ),

@@ -178,9 +178,12 @@ def adjust_points(advocate_id: int):
     form = AdjustForm()
     if not form.validate_on_submit():
         return _profile(advocate_id, form, 422)
-    checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
-    rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
-    flash(f"Adjusted by {checked.points:+,} points.", "success")
+    checked = rewards_services.validate_adjustment(form.points.data, form.memo.data, form.lifetime.data)
+    rewards_services.adjust_points(
+        advocate.id, checked.points, checked.memo, current_user.id, lifetime=checked.lifetime
+    )
+    what = "Corrected" if checked.lifetime else "Adjusted"
+    flash(f"{what} by {checked.points:+,} points.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
 
 

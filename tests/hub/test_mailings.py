@@ -154,12 +154,14 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
         "rewards.jobs.recompute_tiers_job",
         "rewards.jobs.rebuild_leaderboards_job",
         "rewards.jobs.reconcile_leaderboards_job",
+        "rewards.jobs.expire_points_job",
         "challenges.jobs.requeue_stuck_job",
     }
     assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
     assert jobs["hub.email.mailings.reengage_job"].cron == "30 9 * * *"
     assert jobs["hub.email.mailings.send_digests_job"].cron == "0 8 * * 1"
     assert jobs["rewards.jobs.recompute_tiers_job"].cron == "15 3 * * *"
+    assert jobs["rewards.jobs.expire_points_job"].cron == "45 2 * * *"
     assert jobs["rewards.jobs.rebuild_leaderboards_job"].cron == "30 3 * * *"
     assert jobs["challenges.jobs.requeue_stuck_job"].interval == 600
     assert jobs["hub.import_runs.sweep_stale_imports_job"].interval == 300
@@ -187,7 +189,7 @@ def test_readme_crontab_is_the_one_the_code_schedules(app):
     block = re.search(r"```cron\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == printed
-    assert printed.count("flask --app wsgi") == 8
+    assert printed.count("flask --app wsgi") == 9
 
 
 def test_periodic_jobs_run_their_sweeps(ctx, make):

@@ -232,6 +232,7 @@ def run_seed(plan: SeedPlan) -> dict:
     from bench.seed_rewards import seed_rewards
     from challenges.crm import attribution
     from challenges.crm.models import AttributionCredit, AttributionTouch
+    from hub.account_links import relink_all
     from hub.db import utcnow
     from hub.extensions import db
 
@@ -281,6 +282,9 @@ def run_seed(plan: SeedPlan) -> dict:
     if postgres and plan.vacuum:
         _vacuum(LOADED_TABLES)
         lap("vacuum")
+    relink_all(db.session.connection())  # accounts (issue 15): same-account touches join on them
+    db.session.commit()
+    lap("accounts")
     attribution.tally(None)
     db.session.commit()
     lap("tally")

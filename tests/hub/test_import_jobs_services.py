@@ -17,7 +17,8 @@ from hub.imports import AdvocateImport
 from hub.models import Invite
 from tests.hub.test_services_tier import run_worker_burst
 
-pytestmark = pytest.mark.services
+# Real `rq worker` processes read what the test committed: table cleanup, not a rolled-back test.
+pytestmark = [pytest.mark.services, pytest.mark.multi_connection]
 
 ROWS = 40  # each invitation is an email job too, a fork of the worker each: keep it small
 

@@ -74,7 +74,9 @@ def test_rq_worker_sends_an_outbox_email_once(pg_ctx, pg_url, redis_url):
     assert sent.sent_at is not None
     assert "Hello Ada, this went through a real worker." in result.stdout + result.stderr  # logged: no SMTP_URL
 
-    # Delivered at least once: the same job again is a no-op.
+    # Delivered at least once: the same job again is a no-op (sent, like any job, outside a
+    # transaction: the reads above end first).
+    db.session.rollback()
     dispatch_now(JobSpec(send_outbox_message, (message_id,), job_id=f"email-{message_id}"), pg_ctx)
     again = run_worker_burst(pg_ctx, pg_url, redis_url)
     assert again.returncode == 0, again.stdout + again.stderr

@@ -43,6 +43,17 @@ def test_advocates_role_cannot_change(api, make_user, make_advocate):
     assert response.status_code == 409 and response.json["error"]["code"] == "invalid_state"
 
 
+def test_staff_cannot_become_an_advocate_and_the_refusal_says_so(api, make_user):
+    """Making a manager an advocate was refused with "An advocate's role cannot change", which
+    is untrue of a manager."""
+    manager = make_user("manager")
+    response = api(make_user("owner")).patch(f"/users/{manager.id}", json={"role": "advocate"})
+    assert response.status_code == 409 and response.json["error"]["code"] == "invalid_state"
+    assert response.json["error"]["message"].startswith("A staff user cannot become an advocate")
+    db.session.expire_all()
+    assert db.session.get(User, manager.id).role.value == "manager"
+
+
 def test_the_last_active_owner_cannot_be_demoted_or_deactivated(api, make_user):
     owner = make_user("owner")
     client = api(owner)

@@ -187,3 +187,24 @@ def test_merging_into_an_unknown_account_in_the_console_says_so_on_the_form(app,
     assert refused.status_code == 422 and "No account has this id." in page and "Ada Lovelace" in page
     db.session.expire_all()
     assert db.session.get(Account, ada.account_id).merged_into_id is None
+
+
+def test_an_advocate_page_sets_the_persona_and_links_the_account(app, make, login):
+    """The persona could only be set from an account page, so an advocate without an account
+    (no company, a free-mail address) could not be given one in the console at all."""
+    manager = make.user("manager")
+    loner = make.advocate(name="Lone Wolf", email="lone.wolf@gmail.com", company=None)
+    ada = make.advocate(name="Ada Lovelace", company="Acme")
+    assert loner.account_id is None
+    client = login(app.test_client(), manager)
+    page = client.get(f"/admin/advocates/{loner.id}").get_data(as_text=True)
+    assert f'action="/admin/advocates/{loner.id}/persona"' in page and "Private reference" in page
+    saved = client.post(
+        f"/admin/advocates/{loner.id}/persona", data={"csrf_token": _csrf(page), "persona": "private_reference"}
+    )
+    assert saved.status_code == 302 and saved.headers["Location"] == f"/admin/advocates/{loner.id}"
+    db.session.expire_all()
+    assert loner.persona is Persona.PRIVATE_REFERENCE
+    shown = client.get(f"/admin/advocates/{loner.id}").get_data(as_text=True)
+    assert '<option value="private_reference" selected' in shown
+    assert f'href="/admin/accounts/{ada.account_id}"' in client.get(f"/admin/advocates/{ada.id}").get_data(as_text=True)

@@ -16,7 +16,7 @@ from hub.account_links import company_domain, company_key, relink_all
 from hub.errors import InvalidState, ValidationFailed
 from hub.extensions import db
 from hub.models import Account, Advocate
-from tests.references.attribution_helpers import snapshot
+from tests.support.attribution import snapshot
 
 
 @pytest.mark.parametrize(

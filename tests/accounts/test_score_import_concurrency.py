@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from parallel import run_together
 from sqlalchemy import func, select, text
 
 from challenges.prospects import scores
 from challenges.prospects.models import AdvocacyScore, ScoreImport
 from hub.extensions import db
+from tests.support.threads import run_together
 
 HEADER = "email,name,company,nps,feature_adoption_pct,health_score,tenure_months,social_mentions,responded_before"
 N = 3000
@@ -24,6 +24,7 @@ def _line(i: int) -> str:
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # two threads commit on their own connections
 def test_two_parallel_imports_of_one_file_give_one_row_per_email(pg_app, make):
     body = "\n".join([HEADER] + [_line(i) for i in range(N)])
     with pg_app.app_context():

@@ -113,6 +113,20 @@ def test_users_page_deactivates_and_refuses_the_last_owner(client, login, make_u
     assert not db.session.get(User, manager.id).is_active_user
 
 
+def test_a_change_made_from_a_search_returns_to_that_search(client, login, make_user):
+    """The forms on a searched Users page once posted without the search, so after each change
+    the owner was back at the full list."""
+    owner = make_user("owner")
+    manager = make_user("manager", email="sought.manager@example.com")
+    login(client, owner)
+    page = client.get("/admin/users?q=sought").get_data(as_text=True)
+    assert f'action="/admin/users/{manager.id}?q=sought"' in page
+    done = client.post(f"/admin/users/{manager.id}?q=sought", data={"is_active": "0"})
+    assert done.status_code == 302 and done.headers["Location"] == "/admin/users?q=sought"
+    refused = client.post(f"/admin/users/{owner.id}?q=sought", data={"is_active": "0"})
+    assert refused.status_code == 302 and refused.headers["Location"] == "/admin/users?q=sought"
+
+
 def test_patch_me_changes_only_what_is_sent_and_is_audited(api, make_advocate, make_user):
     ada = make_advocate(name="Ada Before", company="Engines", region="EMEA")
     client = api(ada.user)

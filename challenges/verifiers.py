@@ -33,6 +33,9 @@ class ChallengeType:
     self_service: bool = True
     how_to: str = ""
     ask_kind: AskKind | None = None  # overrides the effort-based ask (reference calls)
+    # Not submitted on the challenge's page, but still the advocate's own act (a referral through
+    # its form): its card is locked by the caps in advance like a self-service challenge's.
+    started_by_advocate: bool = False
 
 
 TYPES: dict[str, ChallengeType] = {
@@ -68,6 +71,7 @@ TYPES: dict[str, ChallengeType] = {
             (),
             self_service=False,
             how_to="Refer a peer with the referral form: points arrive when they become an opportunity.",
+            started_by_advocate=True,
         ),
         ChallengeType(
             "reference_call",

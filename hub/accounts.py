@@ -34,6 +34,7 @@ from hub.models import (
     User,
     UserSession,
 )
+from hub.queue import enqueue_after_commit
 from hub.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 
 MIN_PASSWORD = 10
@@ -293,14 +294,26 @@ def change_password(user: User, current: str, new: str, keep_sid: str | None) ->
 
 
 def request_password_reset(email: str) -> None:
-    """Email a single-use reset link if the account exists; the caller answers the same either way."""
+    """Queue the reset email for `email` (sent only if an active account with a password has it).
+
+    The request does the same work whether the account exists or not — normalize, enqueue one
+    job after commit — so neither its answer nor its time tells who has an account (issue 13
+    item 5); the job (`hub.jobs.send_password_reset_job`) looks the account up."""
+    from hub.jobs import send_password_reset_job
+
     try:
         email = normalize_email(email)
     except ValidationFailed:
         return
+    enqueue_after_commit(send_password_reset_job, email)
+
+
+def send_password_reset(email: str) -> bool:
+    """Email a single-use reset link if an active account with a password has this (normalized)
+    email; True when one was queued."""
     user = db.session.scalar(select(User).where(User.email == email, User.is_active_user.is_(True)))
     if user is None or user.password_hash is None:
-        return
+        return False
     token = new_token()
     hours = current_app.config["RESET_TTL_HOURS"]
     db.session.add(
@@ -317,6 +330,7 @@ def request_password_reset(email: str) -> None:
         "password_reset",
         user.id,
     )
+    return True
 
 
 def reset_for_token(token: str) -> PasswordReset:

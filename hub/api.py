@@ -1,24 +1,28 @@
-"""hub's JSON routes (api.md): the caller, advocates (create, list, one), and the caller's data
-(export, erasure; an owner's erasure on an emailed request)."""
+"""hub's JSON routes (api.md): the caller, advocates (create, list, one), advocates imports, and
+the caller's data (export, erasure; an owner's erasure on an emailed request)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from hub import accounts, privacy
+from hub import accounts, imports, privacy
 from hub.accounts import AdvocateProfile
 from hub.contracts import (
+    AdvocateImportBody,
+    AdvocateImportReply,
     AdvocateListQuery,
     AdvocatePage,
     AdvocateReply,
     EraseBody,
     EraseReply,
     ExportReply,
+    ImportProblem,
     MeReply,
 )
+from hub.csv_files import problems_json
 from hub.endpoints import api_blueprint, endpoint
-from hub.errors import NotFound
+from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.hooks import hooks
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User, advocate_groups
@@ -47,6 +51,7 @@ def advocate_reply(advocate: Advocate, facts: dict | None = None) -> AdvocateRep
         badges=facts.get("badges", []),
         asks_last_365=facts.get("asks_last_365", 0),
         burnout=facts.get("burnout", "healthy"),
+        expiring=facts.get("expiring", []),
         joined_at=advocate.joined_at,
         last_activity_at=advocate.last_activity_at,
         persona=advocate.persona,
@@ -179,3 +184,51 @@ def _own_advocate(user: User) -> Advocate:
     if user.advocate is None or user.advocate.is_erased:
         raise NotFound("Advocate not found.")
     return user.advocate
+
+
+def advocate_import_reply(run: imports.AdvocateImport) -> AdvocateImportReply:
+    return AdvocateImportReply(
+        id=run.id,
+        filename=run.filename,
+        status=run.status.value,
+        total_rows=run.total_rows,
+        processed_rows=run.processed_rows,
+        percent=run.percent,
+        invited=run.invited_count,
+        skipped=run.skipped_count,
+        errors=[ImportProblem(**p) for p in problems_json(run.errors or [])],
+        failure_reason=run.failure_reason,
+    )
+
+
+@endpoint(
+    bp,
+    "/advocates/imports",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Import advocates from a CSV (a background job; poll the import)",
+    status=202,
+    body=AdvocateImportBody,
+    reply=AdvocateImportReply,
+    idempotent=True,
+)
+def import_advocates(user: User, data: AdvocateImportBody) -> tuple[AdvocateImportReply, int]:
+    try:
+        run = imports.start_import(data.filename, data.csv.encode(), user.id)
+    except ValidationFailed as exc:  # the page's `file` is this body's `csv`
+        raise ValidationFailed({"csv" if k == "file" else k: v for k, v in exc.fields.items()}, exc.message) from None
+    return advocate_import_reply(run), 202
+
+
+@endpoint(
+    bp,
+    "/advocates/imports/<int:import_id>",
+    roles=STAFF_ROLES,
+    summary="An advocates import: progress, counts and the rows not imported",
+    reply=AdvocateImportReply,
+)
+def advocate_import(user: User, import_id: int) -> AdvocateImportReply:
+    run = db.session.get(imports.AdvocateImport, import_id)
+    if run is None:
+        raise NotFound("Import not found.")
+    return advocate_import_reply(run)

@@ -94,6 +94,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             install_sqlite_begin_immediate(db.engine)
+        from hub.security import dummy_hash
+
+        dummy_hash()  # built now, so not even the first unknown-email login pays for a hash
 
     from hub.queue import init_queue
     from hub.redis_client import init_redis
@@ -190,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     from challenges.references.views import bp as references_views
     from challenges.referrals.api import bp as referrals_api
     from challenges.referrals.views import bp as referrals_views
+    from challenges.simulations import bp as challenges_simulation_api
     from challenges.views import bp as challenges_views
     from hub.api import bp as hub_api
     from hub.community.api import bp as community_api
@@ -200,6 +204,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.people_api import bp as people_api
     from hub.views import bp as hub_views
     from rewards.api import bp as rewards_api
+    from rewards.settings_api import bp as rewards_settings_api
     from rewards.views import bp as rewards_views
 
     for blueprint in (
@@ -212,6 +217,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications_api,
         email_views,
         rewards_api,
+        rewards_settings_api,
+        challenges_simulation_api,
         rewards_views,
         challenges_api,
         challenges_views,
@@ -239,7 +246,8 @@ def _install_hooks(app: Flask) -> None:
     from challenges.hooks import install as install_challenges
     from hub.community.demo import seed_community
     from hub.email.mailings import periodic_jobs as email_periodic_jobs
-    from hub.hooks import init_hooks
+    from hub.hooks import PeriodicJob, init_hooks
+    from hub.import_runs import sweep_stale_imports_job
     from hub.privacy import HUB_PERSONAL_DATA
     from rewards.hooks import install as install_rewards
 
@@ -247,6 +255,7 @@ def _install_hooks(app: Flask) -> None:
     registry.personal_data.append(HUB_PERSONAL_DATA)
     registry.demo_seeders.append(seed_community)
     registry.periodic_jobs.extend(email_periodic_jobs())
+    registry.periodic_jobs.append(PeriodicJob(sweep_stale_imports_job, "hub sweep-imports", interval=300))
     install_rewards(app)
     install_challenges(app)
     install_admin(app)

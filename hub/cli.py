@@ -151,6 +151,18 @@ def drain_outbox() -> None:
     click.echo(f"Enqueued {count} queued emails.")
 
 
+@hub_cli.command("sweep-imports")
+@with_appcontext
+def sweep_imports() -> None:
+    """Queue again (or fail, after their attempts) CSV imports without progress for 10 minutes."""
+    from hub.import_runs import sweep_stale_imports
+
+    count = sweep_stale_imports()
+    db.session.commit()
+    finish_local_jobs()
+    click.echo(f"Swept {count} stalled imports.")
+
+
 @hub_cli.command("crontab")
 @click.option("--root", default="/srv/vouch", show_default=True, help="The checkout the cron lines cd into.")
 @with_appcontext

@@ -57,6 +57,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_BASE_URL": (env.get("VOUCH_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("VOUCH_MAIL_FROM", "Vouch <no-reply@vouch.local>"),
+        # Hosts (names or IP literals, as written in URLs) that outbound requests (hub.outbound:
+        # webhooks, URL checks) may reach although they resolve to a private address.
+        "VOUCH_OUTBOUND_ALLOW_HOSTS": [
+            h.strip().lower() for h in env.get("VOUCH_OUTBOUND_ALLOW_HOSTS", "").split(",") if h.strip()
+        ],
         "VOUCH_VERIFY_ALLOW_HOSTS": [
             h.strip().lower() for h in env.get("VOUCH_VERIFY_ALLOW_HOSTS", "").split(",") if h.strip()
         ],
@@ -77,6 +82,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 14,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": production,
+        # Every Redis client (hub.redis_client): connect/read timeout in seconds, and how long
+        # the circuit breaker stays open after a failure before Redis is tried again.
+        "VOUCH_REDIS_TIMEOUT": float(env.get("VOUCH_REDIS_TIMEOUT", "0.3")),
+        "VOUCH_REDIS_BREAKER_SECONDS": float(env.get("VOUCH_REDIS_BREAKER_SECONDS", "30")),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # X-RateLimit-* on every response would cost two Redis round trips per request;
@@ -97,6 +106,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_QUEUE_STALL_SECONDS": int(env.get("VOUCH_QUEUE_STALL_SECONDS", "300")),
     }
     config.update(overrides)
+    if config["REDIS_URL"] and "RATELIMIT_STORAGE_OPTIONS" not in config:
+        from hub.redis_client import client_options
+
+        # Rate limits share the other clients' timeouts and breaker (a hung Redis costs a
+        # login one short timeout, then nothing while the breaker is open).
+        config["RATELIMIT_STORAGE_OPTIONS"] = client_options(config["REDIS_URL"], config["VOUCH_REDIS_TIMEOUT"])
     if config["VOUCH_LOG_FORMAT"] not in {"json", "plain"}:
         raise ConfigError(f"VOUCH_LOG_FORMAT must be json or plain, not {config['VOUCH_LOG_FORMAT']!r}")
     return config

@@ -7,12 +7,13 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from flask import abort, g
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     SerializerFunctionWrapHandler,
     create_model,
     model_serializer,
@@ -25,6 +26,7 @@ from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
+API_CSV_CHARS = 2_000_000  # a CSV sent as JSON text: within the API's 2 MiB request limit
 
 
 Item = TypeVar("Item")
@@ -187,9 +189,16 @@ class ErrorReply(Reply):
 # --- hub's own routes: the caller, advocates, notifications ------------------------------------
 
 
+class ExpiringPoints(Reply):
+    """Points that expire at a time unless spent first (product.md §14)."""
+
+    points: int
+    expires_at: Timestamp
+
+
 class AdvocateReply(Reply):
-    """api.md's advocate. `badges`, `asks_last_365` and `burnout` are the facts other packages
-    register on hub.hooks."""
+    """api.md's advocate. `badges`, `asks_last_365`, `burnout` and `expiring` are the facts other
+    packages register on hub.hooks."""
 
     id: int
     user_id: int
@@ -207,6 +216,7 @@ class AdvocateReply(Reply):
     badges: list[str]
     asks_last_365: int
     burnout: str
+    expiring: list[ExpiringPoints]
     joined_at: Timestamp | None
     last_activity_at: Timestamp | None
     is_active: bool | None = None  # staff only (api.md, second release): the user may log in
@@ -222,6 +232,36 @@ class AdvocateListQuery(PageQuery):
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[str | None, OneLine(80)] = None
     q: Annotated[str | None, OneLine(100)] = None
+
+
+class AdvocateImportBody(Body):
+    """An advocates CSV sent as JSON text (the page takes a file of up to 5 MB; a request here is
+    bounded by the API's request limit, about 2 MB)."""
+
+    csv: str = Field(max_length=API_CSV_CHARS, description="The file's text: a header line, then one advocate a line")
+    filename: Annotated[str | None, OneLine(255)] = None
+
+
+class ImportProblem(Reply):
+    """A row not imported: its physical line in the file (header = 1) and why."""
+
+    line: int
+    reason: str
+
+
+class AdvocateImportReply(Reply):
+    """An advocates import job and its progress; `errors` grows as rows are processed."""
+
+    id: int
+    filename: str
+    status: Literal["queued", "running", "done", "failed"]
+    total_rows: int
+    processed_rows: int
+    percent: int
+    invited: int
+    skipped: int
+    errors: list[ImportProblem]
+    failure_reason: str | None
 
 
 class MeReply(Reply):

@@ -120,15 +120,19 @@ def insert_ignore(session, table, values: dict) -> bool:
     return session.execute(stmt).rowcount == 1
 
 
-def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int) -> None:
+def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int, also: dict | None = None) -> None:
     """INSERT the row(s), or add `amount` to `column` where one exists, in one statement
-    (several key dicts with the same columns make one multi-row INSERT … ON CONFLICT)."""
+    (several key dicts with the same columns make one multi-row INSERT … ON CONFLICT).
+    `also`: further columns set to these values on insert and on update alike."""
     rows = [keys] if isinstance(keys, dict) else keys
     if not rows:
         return
+    extra = also or {}
     insert = _dialect_insert(session, table)
-    stmt = insert.values([{**k, column: amount} for k in rows])
-    stmt = stmt.on_conflict_do_update(index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount})
+    stmt = insert.values([{**k, column: amount, **extra} for k in rows])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount, **extra}
+    )
     session.execute(stmt)
 
 

@@ -6,7 +6,7 @@ hub imports no sibling package. Each app carries one `Hooks` at `app.extensions[
 other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources", [...])`).
 
 - `advocate_fact_sources`: `source(advocate_ids) -> {advocate_id: {fact: value}}`, merged over
-  the defaults (no asks, `healthy`, no badges) for the API's advocate object and the consoles.
+  the defaults (no asks, `healthy`, no badges, nothing expiring) for the API's advocate object and the consoles.
 - `home_sections`: (order, `section(advocate) -> (template, context) | None`) — the advocate's
   hub page is these sections in order; each template reads its context as `section`.
 - `role_homes`: the endpoint each role lands on after login (advocates: `hub.home`).
@@ -87,7 +87,7 @@ class PersonalData:
     lock_first: Callable[[int], None] | None = None
 
 
-DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": []}
+DEFAULT_FACTS = {"asks_last_365": 0, "burnout": "healthy", "badges": [], "expiring": []}
 
 
 @dataclass

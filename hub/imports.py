@@ -1,48 +1,121 @@
-"""The advocates CSV import: every good row becomes an invitation; bad rows are reported by line."""
+"""The advocates CSV import: a background job (hub.import_runs) that invites every good row;
+bad rows are reported by their physical line (hub.csv_files) while the others import.
+
+Re-uploading the same rows invites nobody twice: a row whose email already has an account or a
+pending (unused, unexpired) invitation is counted as skipped. Import batches take one
+transaction-scoped advisory lock on PostgreSQL, so two imports running at once cannot both
+invite the same email (SQLite's BEGIN IMMEDIATE already serializes writers).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import JSON
 
 from hub.accounts import AdvocateProfile
+from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
+from hub.db import str_enum, utcnow
 from hub.errors import ValidationFailed
+from hub.extensions import db
 from hub.fields import read_row
+from hub.import_runs import ImportBatch, ImportKind, ImportStatus, read_upload, register, run_import, start
 from hub.invitations import invite
-
-
-@dataclass
-class ImportResult:
-    invited: int = 0
-    skipped_existing: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
+from hub.models import Invite, User
+from hub.queue import job_timeout
 
 IMPORT_COLUMNS = ("name", "email", "company", "industry", "company_size", "region", "groups")
+REQUIRED_COLUMNS = ("name", "email")
+MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes() is the limit
+INVITE_LOCK_KEY = 0x696E7669  # "invi": serializes import batches that invite (PostgreSQL)
 
 
-def import_advocates_csv(text: str, actor_id: int) -> ImportResult:
-    """Invite every good row; bad rows are reported by line number and reason."""
-    result = ImportResult()
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"name", "email"} - {(h or "").strip().lower() for h in (reader.fieldnames or [])}
-    if missing:
-        raise ValidationFailed({"file": f"The header must include: {', '.join(sorted(missing))}."})
-    seen: set[str] = set()
-    for line_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): v for k, v in raw.items() if isinstance(v, str)}
-        try:
-            profile = read_row(AdvocateProfile, {k: row.get(k) for k in IMPORT_COLUMNS})
-        except ValidationFailed as exc:
-            result.errors.append((line_no, "; ".join(f"{k}: {v[0]}" for k, v in exc.fields.items())))
-            continue
-        if profile.email in seen:
-            result.errors.append((line_no, f"{profile.email} appears twice in the file"))
-            continue
-        seen.add(profile.email)
-        if invite(profile, actor_id) is None:
-            result.skipped_existing += 1
-        else:
-            result.invited += 1
-    return result
+class AdvocateImport(db.Model):
+    """An uploaded advocates CSV and its progress; the job fills the counts and `errors`
+    (`[[line, reason], …]`)."""
+
+    __tablename__ = "advocate_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    csv_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ImportStatus] = mapped_column(
+        str_enum(ImportStatus, 16, "advocate_import_status"), default=ImportStatus.QUEUED
+    )
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    invited_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
+
+
+def start_import(filename: str | None, raw: bytes, actor_id: int) -> AdvocateImport:
+    """Read an uploaded CSV, store it and queue its import job (after commit). Raises
+    ValidationFailed (field `file`) for a file refused as a whole (hub.csv_files)."""
+    table = read_upload(ADVOCATES, raw, max_bytes=upload_bytes())
+    run = AdvocateImport(created_by_id=actor_id, filename=(filename or "advocates.csv")[:255])
+    return start(ADVOCATES, run, table)
+
+
+def invite_once(profile: AdvocateProfile, actor_id: int | None) -> bool:
+    """Invite `profile` unless its email has an account or a pending invitation; True when invited."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INVITE_LOCK_KEY})
+    pending = db.session.scalar(
+        select(Invite.id).where(Invite.email == profile.email, Invite.used_at.is_(None), Invite.expires_at > utcnow())
+    )
+    if pending is not None or db.session.scalar(select(User.id).where(User.email == profile.email)):
+        return False
+    return invite(profile, actor_id) is not None
+
+
+def _first_lines(batch: ImportBatch) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for row in batch.table.rows:
+        first.setdefault((row.cells.get("email") or "").strip().lower(), row.line)
+    return first
+
+
+def _import_row(run: AdvocateImport, row: CsvRow, batch: ImportBatch) -> None:
+    profile = read_row(AdvocateProfile, {k: row.cells.get(k) for k in IMPORT_COLUMNS})
+    first = batch.cache.get("first_lines")
+    if first is None:
+        first = batch.cache["first_lines"] = _first_lines(batch)
+    earlier = first.get((row.cells.get("email") or "").strip().lower(), row.line)
+    if earlier != row.line:
+        raise ValidationFailed({"email": f"{profile.email} appears twice in the file (first on line {earlier})."})
+    if invite_once(profile, run.created_by_id):
+        run.invited_count += 1
+    else:
+        run.skipped_count += 1
+
+
+@job_timeout(1800)
+def import_advocates_job(import_id: int) -> None:
+    """Invite the rows of an advocates import batch by batch, progress committed after each."""
+    run_import(ADVOCATES, import_id)
+
+
+ADVOCATES = register(
+    ImportKind(
+        model=AdvocateImport,
+        required=REQUIRED_COLUMNS,
+        known=IMPORT_COLUMNS,
+        job=import_advocates_job,
+        handle_row=_import_row,
+        job_prefix="advocate-import",
+    )
+)

@@ -21,3 +21,13 @@ def touch_api_token(token_id: int, used_at: str) -> None:
             .where(ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < at))
             .values(last_used_at=at)
         )
+
+
+@job_timeout(60)
+def send_password_reset_job(email: str) -> None:
+    """The work behind /forgot: a reset link for the account with this email, if there is one.
+    A retry after a failure may send a second link; each works once and expires on its own."""
+    from hub.accounts import send_password_reset
+
+    with job_context():
+        send_password_reset(email)

@@ -305,6 +305,7 @@ HUB_PERSONAL_DATA = PersonalData(
     actor_columns=(
         "api_tokens.created_by_id",
         "invites.invited_by_id",
+        "advocate_imports.created_by_id",
         "settings.updated_by_id",
         "audit_entries.actor_id",
         "questions.hidden_by_id",

@@ -2,7 +2,8 @@
 
 Jobs are top-level functions taking ids and plain values. They run at least once, so
 their effects must be idempotent. `enqueue_after_commit` records a job on the current
-session; it is sent only if that transaction commits (dropped on rollback).
+session; it is sent only once the outermost transaction commits (a SAVEPOINT release, which
+SQLAlchemy also reports as a commit, does not count) and dropped on rollback.
 
 Every job declares its time limit with `@job_timeout(seconds)` (or the caller passes
 `timeout=`): RQ kills a job that runs longer, its transaction rolls back, and the retry or
@@ -85,6 +86,13 @@ class JobSpec:
         return function_path(self.func)
 
 
+def transaction_open(session: Session) -> bool:
+    """Whether the session's outermost transaction is still open (begun, not yet committed or
+    rolled back): a job sent now would not see this transaction's rows."""
+    root = session.get_transaction()
+    return root is not None and root.is_active
+
+
 def enqueue_after_commit(
     func: Callable[..., Any],
     *args: Any,
@@ -116,8 +124,11 @@ def install_session_hooks(app: Flask) -> None:
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session: Session) -> None:
-        if session.in_nested_transaction():
-            return  # a SAVEPOINT released (begin_nested): nothing is committed until the outer transaction is
+        # SQLAlchemy fires after_commit when a SAVEPOINT is released too (begin_nested, used by
+        # the ledger and the unique-key inserts): the outer transaction is still open then, so
+        # a job sent now could run before its rows are visible. Wait for the outermost commit.
+        if transaction_open(session):
+            return
         run_after_commit_callbacks(session)
         pending = session.info.pop(PENDING_KEY, None)
         if not pending or not has_app_context():
@@ -141,10 +152,12 @@ def install_session_hooks(app: Flask) -> None:
 class RQBackend:
     """Enqueue onto Redis for `rq worker` processes."""
 
-    def __init__(self, redis_url: str, namespace: str = "vouch") -> None:
-        from redis import Redis
+    def __init__(self, redis_url: str, namespace: str = "vouch", timeout: float | None = None) -> None:
+        from hub.redis_client import DEFAULT_TIMEOUT_SECONDS, make_client
 
-        self.connection = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        # Short timeouts and the shared circuit breaker (hub.redis_client): a hung Redis makes
+        # an enqueue fail fast; the row is committed and a sweep sends the job later.
+        self.connection = make_client(redis_url, DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout)
         self.namespace = namespace
 
     def queue_name(self, name: str = DEFAULT_QUEUE) -> str:
@@ -258,7 +271,9 @@ def finish_local_jobs() -> None:
 
 def init_queue(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
-        app.extensions["vouch_queue"] = RQBackend(app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"])
+        app.extensions["vouch_queue"] = RQBackend(
+            app.config["REDIS_URL"], app.config["VOUCH_REDIS_NAMESPACE"], app.config.get("VOUCH_REDIS_TIMEOUT")
+        )
     else:
         app.extensions["vouch_queue"] = InProcessBackend(app)
     install_session_hooks_once(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -17,6 +18,7 @@ _PROFILES = {
     "fast": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
 }
 _DUMMY_HASHES: dict[str, str] = {}
+_DUMMY_LOCK = threading.Lock()
 
 
 def _hasher() -> PasswordHasher:
@@ -27,15 +29,28 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def dummy_hash() -> str:
+    """A hash of a random secret with the current profile, built once per process: what an
+    unknown email (or an account without a password) is verified against, so that a login costs
+    one verify either way and never a fresh hash (issue 13 item 5)."""
+    profile = current_app.config.get("PASSWORD_HASH_PROFILE", "owasp")
+    found = _DUMMY_HASHES.get(profile)
+    if found is None:
+        with _DUMMY_LOCK:
+            found = _DUMMY_HASHES.get(profile)
+            if found is None:
+                found = _DUMMY_HASHES[profile] = _PROFILES[profile].hash(secrets.token_hex(16))
+    return found
+
+
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Constant-effort check: an unknown user still costs one hash verification."""
-    hasher = _hasher()
+    """Constant-effort check: exactly one argon2 verify, against the user's hash or, for an
+    unknown user, against the precomputed `dummy_hash` (which no password matches)."""
     if not stored_hash:
-        profile = current_app.config.get("PASSWORD_HASH_PROFILE", "owasp")
-        stored_hash = _DUMMY_HASHES.setdefault(profile, hasher.hash(secrets.token_hex(8)))
+        stored_hash = dummy_hash()
         password = "\x00" + password
     try:
-        return hasher.verify(stored_hash, password)
+        return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

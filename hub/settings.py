@@ -22,6 +22,13 @@ DEFAULTS: dict[str, Any] = {
         "asks_per_365_days": 4,
     },
     "program_cost": {"amount": "0", "currency": "USD"},
+    # product.md §14: the money value of one point, and points expiry (None = off). The policy's
+    # start is kept beside it: points credited before it never expire (grandfathered).
+    "point_value": {"amount": "0.01", "currency": "USD"},
+    "points_expiry_days": None,
+    "points_expiry_since": None,
+    # product.md §15: below this trust score automatic verifiers send completions to review.
+    "trust_review_threshold": 40,
     "consent_text_version": "2026-01",
     # The program terms every advocate accepts (hub.consent); a new text gets a new version.
     "consent_text": (

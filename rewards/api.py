@@ -78,7 +78,7 @@ def ledger(user: User, advocate_id: int, args: PageQuery) -> LedgerPage:
 )
 def adjust(user: User, advocate_id: int, data: Adjustment) -> tuple[AdjustmentReply, int]:
     advocate = advocate_for(user, advocate_id)
-    entry = services.adjust_points(advocate.id, data.points, data.memo, user.id)
+    entry = services.adjust_points(advocate.id, data.points, data.memo, user.id, lifetime=data.lifetime)
     return AdjustmentReply(**_entry_fields(entry), balance=advocate.balance), 201
 
 

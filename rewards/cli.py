@@ -28,6 +28,17 @@ def rebuild_leaderboards() -> None:
     )
 
 
+@rewards_cli.command("reconcile-leaderboards")
+@with_appcontext
+def reconcile_leaderboards() -> None:
+    """Compare the Redis leaderboards with the ledger's table; rebuild them if they differ."""
+    from rewards.leaderboard_reconcile import reconcile
+
+    found = reconcile()
+    db.session.commit()
+    click.echo(f"Leaderboards: {found.status} ({found.differing} advocates differed).")
+
+
 @rewards_cli.command("rebuild-caches")
 @with_appcontext
 def rebuild_caches() -> None:
@@ -50,3 +61,20 @@ def recompute_tiers() -> None:
     changed = services.recompute_all_tiers()
     db.session.commit()
     click.echo(f"{changed} tier changes.")
+
+
+@rewards_cli.command("expire-points")
+@with_appcontext
+def expire_points() -> None:
+    """Write the due `expire` entries and the 30/7-day notices (idempotent; safe to run twice)."""
+    import time
+
+    from rewards import expiry
+
+    started = time.perf_counter()
+    run = expiry.expire_points(commit_each=True)
+    db.session.commit()
+    click.echo(
+        f"Expired {run.entries_points:,} points of {run.advocates:,} advocates; {run.notices:,} notices "
+        f"in {time.perf_counter() - started:.2f}s."
+    )

@@ -8,13 +8,14 @@ from flask import Flask
 from hub.hooks import PeriodicJob, hooks
 from rewards import demo, jobs, leaderboard, views
 from rewards.badges import badge_facts
+from rewards.expiry import expiring_facts
 from rewards.privacy import REWARDS_PERSONAL_DATA
 
 
 def install(app: Flask) -> None:
     """Register rewards' hooks on `app` (create_app calls this once per app)."""
     registry = hooks(app)
-    registry.advocate_fact_sources.append(badge_facts)
+    registry.advocate_fact_sources.extend([badge_facts, expiring_facts])
     registry.add_home_section(0, views.tier_section)
     registry.add_home_section(40, views.badges_and_board_section)
     registry.add_home_section(50, views.recent_activity_section)
@@ -26,5 +27,7 @@ def install(app: Flask) -> None:
         [
             PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),
             PeriodicJob(jobs.rebuild_leaderboards_job, "rewards rebuild-leaderboards", cron="30 3 * * *"),
+            PeriodicJob(jobs.reconcile_leaderboards_job, "rewards reconcile-leaderboards", interval=300),
+            PeriodicJob(jobs.expire_points_job, "rewards expire-points", cron="45 2 * * *"),
         ]
     )

@@ -4,24 +4,33 @@ The `leaderboard_scores` table is updated in the ledger's transaction and is the
 SQL path. When Redis is configured, sorted sets mirror it (written after commit) and serve
 reads; `rebuild()` recomputes both from the ledger. Reads never scan the ledger.
 
-Order: points descending, then advocate id ascending; ranks are ordinal (1, 2, 3 …).
-Redis members are encoded so its reverse order on ties is the same (see `_member`).
+A Redis write that fails (Redis down or hung, hub.redis_client) leaves the sorted sets behind
+the table: the process remembers it and, as soon as Redis answers again, marks the sets stale
+(`<prefix>stale`); readers then use the SQL path until the periodic reconciler
+(rewards.leaderboard_reconcile) has rebuilt them from the ledger.
+
+Order (product.md §14): points descending; within a tie, the advocate who reached the score
+first (`reached_at`, the time of their last change in the period) first, then advocate id.
+Equal points share a rank (1, 1, 3): a rank is 1 + the number of advocates with more points.
+Redis holds the scores; the tie order is read from the SQL table's `reached_at` for the tie
+groups on the page, so both paths list the same rows in the same order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select
 
 from hub.db import upsert_add, utcnow
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
-from hub.redis_client import get_redis
+from hub.redis_client import get_bulk_redis, get_redis
 from rewards.metrics import LEADERBOARD_REBUILD
 
 log = logging.getLogger(__name__)
@@ -58,6 +67,38 @@ def redis_key(pkey: str, group_id: int | None = None) -> str:
     return f"{key_prefix()}{pkey}" + (f":g{group_id}" if group_id else "")
 
 
+def stale_key() -> str:
+    return f"{key_prefix()}stale"
+
+
+_stale_pending = False
+
+
+def _marks_stale(write: Callable[[], None]) -> Callable[[], None]:
+    """Wrap an after-commit Redis write: if it fails, the sorted sets are behind the table."""
+
+    def run() -> None:
+        global _stale_pending
+        try:
+            write()
+        except Exception:
+            _stale_pending = True
+            raise
+
+    return run
+
+
+def redis_stale(r) -> bool:
+    """Whether the sorted sets may be behind the SQL table (a write failed since the last
+    reconcile). Publishes this process's own failed write first. Raises on a Redis error."""
+    global _stale_pending
+    if _stale_pending:
+        r.set(stale_key(), "1")
+        _stale_pending = False
+        return True
+    return bool(r.exists(stale_key()))
+
+
 def _member(advocate_id: int) -> str:
     # ZREVRANGE orders equal scores by member descending; this makes that id ascending.
     return f"{_MEMBER_BASE - advocate_id:013d}"
@@ -73,12 +114,19 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
 
     keys = [period_key(p, at) for p in PERIODS]
     table = LeaderboardScore.__table__
-    upsert_add(db.session, table, [{"period_key": key, "advocate_id": advocate_id} for key in keys], "points", points)
+    upsert_add(
+        db.session,
+        table,
+        [{"period_key": key, "advocate_id": advocate_id} for key in keys],
+        "points",
+        points,
+        also={"reached_at": at},
+    )
     if get_redis() is not None:
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
-        call_after_commit(lambda: _redis_increment(advocate_id, points, keys, group_ids))
+        call_after_commit(_marks_stale(lambda: _redis_increment(advocate_id, points, keys, group_ids)))
 
 
 def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
@@ -120,7 +168,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
                 pipe.zadd(redis_key(pkey, gid), {member: points})
         pipe.execute()
 
-    call_after_commit(_sync)
+    call_after_commit(_marks_stale(_sync))
 
 
 def remove_advocate(advocate_id: int) -> None:
@@ -133,28 +181,30 @@ def remove_advocate(advocate_id: int) -> None:
         def _remove() -> None:
             r = get_redis()
             for key in r.scan_iter(match=f"{key_prefix()}*"):
-                r.zrem(key, _member(advocate_id))
+                if key not in (stale_key(), stale_key().encode()):
+                    r.zrem(key, _member(advocate_id))
 
-        call_after_commit(_remove)
+        call_after_commit(_marks_stale(_remove))
 
 
 def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
     """Put a reactivated advocate back on the current boards: their period scores recomputed
     from the ledger (as `rebuild` does for everyone), Redis after commit."""
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry, lifetime_expression
+    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
+    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
     db.session.execute(delete(S).where(S.advocate_id == advocate_id))
     for period in PERIODS:
         start = period_start(period, at)
-        agg = select(literal(period_key(period, at)), LedgerEntry.advocate_id, lifetime_expression()).where(
+        agg = select(literal(period_key(period, at)), LedgerEntry.advocate_id, lifetime_expression(), reached).where(
             LedgerEntry.advocate_id == advocate_id
         )
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
-        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
     if get_redis() is not None:
         rows = db.session.execute(select(S.period_key, S.points).where(S.advocate_id == advocate_id)).all()
         group_ids = list(
@@ -200,7 +250,8 @@ def standings(
     r = get_redis()
     if r is not None:
         try:
-            return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+            if not redis_stale(r):
+                return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
         except Exception:  # Redis down: the SQL path answers the same question.
             log.warning("leaderboard read from Redis failed; using SQL", exc_info=True)
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
@@ -211,14 +262,50 @@ def _standings_redis(r, pkey, group_id, limit, offset, me_id):
     pipe = r.pipeline(transaction=False)
     pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
     if me_id is not None:
-        pipe.zrevrank(key, _member(me_id))
         pipe.zscore(key, _member(me_id))
     results = pipe.execute()
-    rows = [Row(offset + i + 1, _advocate_from_member(m), int(s)) for i, (m, s) in enumerate(results[0]) if s > 0]
+    window = [(_advocate_from_member(m), int(s)) for m, s in results[0] if s > 0]
+    rows: list[Row] = []
+    if window:
+        top, bottom = window[0][1], window[-1][1]
+        # Every member of the tie groups the page touches, so they can be ordered by reached_at.
+        members = [(_advocate_from_member(m), int(s)) for m, s in r.zrevrangebyscore(key, top, bottom, withscores=True)]
+        above = r.zcount(key, f"({top}", "+inf")
+        ordered = _tie_order(pkey, members)
+        ranks = _shared_ranks([p for _, p in ordered], above, above)
+        start = offset - above
+        rows = [Row(rank, a, p) for (a, p), rank in list(zip(ordered, ranks, strict=True))[start : start + limit]]
     me = None
-    if me_id is not None and results[1] is not None and results[2]:
-        me = Row(int(results[1]) + 1, me_id, int(results[2]))
+    if me_id is not None:
+        score = results[1]
+        if score and score > 0:
+            me = Row(int(r.zcount(key, f"({int(score)}", "+inf")) + 1, me_id, int(score))
     return rows, me
+
+
+def _tie_order(pkey: str, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`members` (advocate id, points) ordered: points descending, reached first, id."""
+    from rewards.models import LeaderboardScore as S
+
+    reached = dict(
+        db.session.execute(
+            select(S.advocate_id, S.reached_at).where(S.period_key == pkey, S.advocate_id.in_([a for a, _ in members]))
+        ).all()
+    )
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(members, key=lambda m: (-m[1], reached.get(m[0]) or never, m[0]))
+
+
+def _shared_ranks(points: list[int], start: int, above: int) -> list[int]:
+    """Ranks of rows in board order: the first is at position `start` (0-based) and has `above`
+    rows with more points ahead; a row tied with the one before shares its rank."""
+    ranks: list[int] = []
+    for i, p in enumerate(points):
+        if i == 0:
+            ranks.append(above + 1)
+        else:
+            ranks.append(ranks[-1] if p == points[i - 1] else start + i + 1)
+    return ranks
 
 
 def _scores_query(pkey: str, group_id: int | None):
@@ -233,22 +320,28 @@ def _scores_query(pkey: str, group_id: int | None):
     return q
 
 
+def _count_above(pkey: str, group_id: int | None, points: int) -> int:
+    from rewards.models import LeaderboardScore as S
+
+    ahead = _scores_query(pkey, group_id).where(S.points > points)
+    return db.session.scalar(select(func.count()).select_from(ahead.subquery()))
+
+
 def _standings_sql(pkey, group_id, limit, offset, me_id):
     from rewards.models import LeaderboardScore as S
 
-    q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.advocate_id.asc())
-    rows = [
-        Row(offset + i + 1, a, p) for i, (a, p) in enumerate(db.session.execute(q.limit(limit).offset(offset)).all())
-    ]
+    q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.reached_at.asc().nulls_first(), S.advocate_id.asc())
+    found = db.session.execute(q.limit(limit).offset(offset)).all()
+    rows: list[Row] = []
+    if found:
+        above = _count_above(pkey, group_id, found[0].points) if offset else 0
+        ranks = _shared_ranks([p for _, p in found], offset, above)
+        rows = [Row(rank, a, p) for (a, p), rank in zip(found, ranks, strict=True)]
     me = None
     if me_id is not None:
         mine = db.session.execute(_scores_query(pkey, group_id).where(S.advocate_id == me_id)).first()
         if mine is not None:
-            ahead = _scores_query(pkey, group_id).where(
-                or_(S.points > mine.points, and_(S.points == mine.points, S.advocate_id < me_id))
-            )
-            count = db.session.scalar(select(func.count()).select_from(ahead.subquery()))
-            me = Row(count + 1, me_id, mine.points)
+            me = Row(_count_above(pkey, group_id, mine.points) + 1, me_id, mine.points)
     return rows, me
 
 
@@ -257,7 +350,8 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
     r = get_redis()
     if r is not None:
         try:
-            return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
+            if not redis_stale(r):
+                return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
         except Exception:
             log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
     return db.session.scalar(select(func.count()).select_from(_scores_query(pkey, group_id).subquery()))
@@ -288,16 +382,17 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     see an empty or half-built board.
     """
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry, lifetime_expression
+    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
+    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
     db.session.execute(delete(S))
     counts: dict[str, int] = {}
     for period in PERIODS:
         pkey = period_key(period, at)
         start = period_start(period, at)
         agg = (
-            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression())
+            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression(), reached)
             .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
             .join(User, User.id == Advocate.user_id)
             .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
@@ -305,10 +400,10 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
         if start is not None:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
-        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points"], agg))
+        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
         counts[period] = db.session.scalar(select(func.count()).where(S.period_key == pkey))
     db.session.flush()
-    r = get_redis()
+    r = get_bulk_redis()
     if r is not None:
         _reload_redis(r, [period_key(p, at) for p in PERIODS])
     return counts

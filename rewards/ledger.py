@@ -25,7 +25,7 @@ from hub.extensions import db
 from hub.models import Advocate, User
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
-from rewards.models import LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
+from rewards.models import CORRECTION_SOURCE, LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
 from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
@@ -67,20 +67,31 @@ def post_entry(
     caches; idempotent on (advocate, kind, source_type, source_id). `at` is an aware UTC time
     (default now); the memo is cut to 255 characters.
 
-    Raises InsufficientPoints when the entry would take the balance below zero, NotFound for an
-    unknown advocate, ValidationFailed for a delta that is not a whole number up to MAX_DELTA.
+    A negative `adjust` with source_type CORRECTION_SOURCE is a correction (product.md §14): it
+    lowers lifetime points too (never below zero) and may drop the tier. A credited entry
+    (positive earn/bonus/adjust) made while the expiry policy is on gets its `expires_at`.
+
+    Raises InsufficientPoints when the entry would take the balance (or, for a correction,
+    lifetime points) below zero, NotFound for an unknown advocate, ValidationFailed for a delta
+    that is not a whole number up to MAX_DELTA.
     """
     kind = EntryKind(kind)
     if not isinstance(delta, int) or isinstance(delta, bool) or abs(delta) > MAX_DELTA:
         raise ValidationFailed({"points": f"Must be a whole number up to {MAX_DELTA:,}."})
-    lifetime_delta = delta if (delta > 0 and kind in LIFETIME_KINDS) else 0
+    credited = delta > 0 and kind in LIFETIME_KINDS
+    correction = delta < 0 and kind is EntryKind.ADJUST and source_type == CORRECTION_SOURCE
+    lifetime_delta = delta if (credited or correction) else 0
     at = at or utcnow()
     session = db.session
     try:
         with session.begin_nested():
             moved = session.execute(
                 update(Advocate)
-                .where(Advocate.id == advocate_id, Advocate.balance + delta >= 0)
+                .where(
+                    Advocate.id == advocate_id,
+                    Advocate.balance + delta >= 0,
+                    Advocate.lifetime_points + lifetime_delta >= 0,
+                )
                 .values(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
@@ -89,8 +100,11 @@ def post_entry(
                 .execution_options(synchronize_session=False)
             ).one_or_none()
             if moved is None:
-                if session.get(Advocate, advocate_id) is None:
+                current = session.execute(select(Advocate.balance).where(Advocate.id == advocate_id)).one_or_none()
+                if current is None:
                     raise NotFound("Advocate not found.")
+                if current.balance + delta >= 0:
+                    raise InsufficientPoints("A correction cannot take lifetime points below zero.")
                 raise InsufficientPoints("Not enough points for this.")
             entry = session.scalars(
                 insert(LedgerEntry)
@@ -115,11 +129,73 @@ def post_entry(
     _expire_cached(advocate_id)
     balance, lifetime, ranked = moved
     if lifetime_delta:
-        count_issued_after_commit(kind.value, lifetime_delta)
+        if lifetime_delta > 0:  # a correction takes points back; it issues none
+            count_issued_after_commit(kind.value, lifetime_delta)
         if ranked:  # erased and deactivated advocates stay off every board (issue 14)
             leaderboard.add_points(advocate_id, lifetime_delta, at)
-        refresh_tier(advocate_id, lifetime)
+        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
     return Posted(entry, balance, lifetime)
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """One `expire` entry to post: `points` (> 0) of the lot `lot_id` of `advocate_id`."""
+
+    advocate_id: int
+    lot_id: int
+    points: int
+    memo: str
+
+
+def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
+    """Append many `expire` entries in one INSERT … ON CONFLICT DO NOTHING (one per lot: the
+    unique key on ("ledger_entry", lot id)) and lower the balances of those written, for the
+    expiry job's batches (rewards.expiry). Expiry never moves lifetime points or leaderboards.
+
+    The caller holds the advocates' row locks and computed each amount under them; a balance
+    that would still go below zero raises InsufficientPoints (the batch rolls back). Returns
+    points expired per advocate by the entries actually written."""
+    if not expiries:
+        return {}
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    written = session.execute(
+        dialect_insert(LedgerEntry)
+        .values(
+            [
+                {
+                    "advocate_id": e.advocate_id,
+                    "delta": -e.points,
+                    "kind": EntryKind.EXPIRE,
+                    "source_type": "ledger_entry",
+                    "source_id": str(e.lot_id),
+                    "memo": e.memo[:255],
+                    "created_at": at,
+                }
+                for e in expiries
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
+    ).all()
+    per_advocate: dict[int, int] = {}
+    for advocate_id, delta in written:
+        per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
+    for advocate_id, points in sorted(per_advocate.items()):
+        moved = session.execute(
+            update(Advocate)
+            .where(Advocate.id == advocate_id, Advocate.balance >= points)
+            .values(balance=Advocate.balance - points)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            raise InsufficientPoints("Not enough points for this.")
+        _expire_cached(advocate_id)
+    return per_advocate
 
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:

@@ -34,24 +34,30 @@ class EntryKind(enum.StrEnum):
     EXPIRE = "expire"
 
 
-# Positive entries of these kinds raise lifetime points (and leaderboard scores).
+# Positive entries of these kinds raise lifetime points (and leaderboard scores); they are the
+# credited points that expire under the expiry policy (product.md §14).
 LIFETIME_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
+
+# An owner's correction (product.md §14): a negative `adjust` entry with this source type lowers
+# lifetime points (and leaderboard scores) as well as the balance.
+CORRECTION_SOURCE = "correction"
+
+
+def lifetime_condition():
+    """SQL: whether a ledger entry moves lifetime points (a credited entry or a correction)."""
+    credited = (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS])
+    correction = (
+        (LedgerEntry.delta < 0)
+        & (LedgerEntry.kind == EntryKind.ADJUST.value)
+        & (LedgerEntry.source_type == CORRECTION_SOURCE)
+    )
+    return credited | correction
 
 
 def lifetime_expression():
-    """SQL: the lifetime points in a group of ledger entries (positive entries of LIFETIME_KINDS)."""
-    return func.coalesce(
-        func.sum(
-            case(
-                (
-                    (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
-                    LedgerEntry.delta,
-                ),
-                else_=0,
-            )
-        ),
-        0,
-    )
+    """SQL: the lifetime points in a group of ledger entries: positive entries of LIFETIME_KINDS
+    minus corrections."""
+    return func.coalesce(func.sum(case((lifetime_condition(), LedgerEntry.delta), else_=0)), 0)
 
 
 class LedgerEntry(db.Model):
@@ -80,11 +86,31 @@ class LeaderboardScore(db.Model):
     """Points per (period, advocate): the indexed SQL leaderboard, kept in the ledger's transaction."""
 
     __tablename__ = "leaderboard_scores"
-    __table_args__ = (Index("ix_leaderboard_scores_period_points", "period_key", "points", "advocate_id"),)
+    __table_args__ = (
+        Index("ix_leaderboard_scores_period_points", "period_key", "points", "reached_at", "advocate_id"),
+    )
 
     period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"), primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When the advocate reached `points` (their last change in the period): the earlier one is
+    # listed first within a tie (product.md §14).
+    reached_at: Mapped[dt.datetime | None]
+
+
+class ExpiryNotice(db.Model):
+    """An advocate told that points expire on a date, `days_ahead` (30 or 7) before: the unique
+    key makes the notice go out once however often the expiry job runs."""
+
+    __tablename__ = "expiry_notices"
+    __table_args__ = (UniqueConstraint("advocate_id", "expires_on", "days_ahead"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"))
+    expires_on: Mapped[dt.date]
+    days_ahead: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class TierChange(db.Model):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hub.extensions import db
 from hub.hooks import PersonalData
@@ -14,7 +14,15 @@ from hub.models import Advocate
 from hub.privacy import rows
 from rewards import leaderboard
 from rewards.ledger import scrub_memos
-from rewards.models import AdvocateBadge, LeaderboardScore, LedgerEntry, Redemption, Reward, TierChange
+from rewards.models import (
+    AdvocateBadge,
+    ExpiryNotice,
+    LeaderboardScore,
+    LedgerEntry,
+    Redemption,
+    Reward,
+    TierChange,
+)
 
 
 def export_rewards(advocate: Advocate) -> dict[str, Any]:
@@ -79,6 +87,8 @@ def erase_rewards(advocate: Advocate) -> None:
         .execution_options(synchronize_session=False)
     )
     leaderboard.remove_advocate(advocate.id)
+    # The expiry notices' record (each was also a notification, exported and erased with them).
+    db.session.execute(delete(ExpiryNotice).where(ExpiryNotice.advocate_id == advocate.id))
 
 
 REWARDS_PERSONAL_DATA = PersonalData(
@@ -91,6 +101,7 @@ REWARDS_PERSONAL_DATA = PersonalData(
         "advocate_badges.advocate_id",
         "leaderboard_scores.advocate_id",
         "redemptions.advocate_id",
+        "expiry_notices.advocate_id",
     ),
     actor_columns=(
         "ledger_entries.created_by_id",

@@ -1,8 +1,10 @@
 """Moving advocates between tiers: the basis points under the owner's setting, the stored tier
 with its change record, the tier badges and the notification.
 
-Called by the ledger when an entry raises lifetime points (never demoting), and by the
-recomputation after the owner changes thresholds or basis (which may demote). Below the
+Called by the ledger when an entry raises lifetime points (never demoting) or a correction lowers
+them (which may demote), and by the recomputation after the owner changes thresholds or basis
+(which may demote). A rise to a tier first reached congratulates (in-app and email) and badges;
+a drop, or a tier reached again, is recorded and shown in-app without a congratulation. Below the
 ledger: it reads entries, never writes them.
 """
 
@@ -58,23 +60,30 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     if obj is not None:
         db.session.expire(obj, ["tier", "tier_changed_at"])
     db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
+    user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+    name = target.value.title()
     if tiers.rank_of(target) > tiers.rank_of(current):
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
-        notify(user_id, "tier", f"You reached {target.value.title()} status!", "/")
-        for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]:
+        # A tier's badge is awarded once (unique key), so it says whether this is the first time:
+        # a tier reached again after a drop is shown in-app, without a second congratulation.
+        first_time = [
             award_badge(advocate_id, f"tier_{reached.value}")
+            for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]
+        ]
+        if first_time[-1]:
+            notify(user_id, "tier", f"You reached {name} status!", "/")
+        else:
+            notify(user_id, "tier_change", f"Your status is {name} again.", "/", email=False)
+    else:
+        notify(user_id, "tier_change", f"Your status is now {name}.", "/", email=False)
     db.session.flush()
     return target
 
 
-def recompute_all_tiers() -> int:
-    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
-
-    One set-based query finds the advocates whose stored tier differs from what their basis
-    points now give; only those go through `refresh_tier` (record, badge, notify). A program
-    of 100,000 advocates where a handful change costs one query, not 100,000."""
-    thresholds = get_setting("tier_thresholds")
-    if get_setting("tier_basis") == "rolling_365":
+def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier, Tier]]:
+    """(advocate id, stored tier, tier under `thresholds` and `basis`) for every active advocate
+    whose tier would change, in one set-based query — what `recompute_all_tiers` applies and
+    what a simulation previews (rewards.simulations)."""
+    if basis == "rolling_365":
         rolling = (
             select(LedgerEntry.advocate_id, lifetime_expression().label("points"))
             .where(LedgerEntry.created_at >= utcnow() - dt.timedelta(days=365))
@@ -82,21 +91,31 @@ def recompute_all_tiers() -> int:
             .subquery()
         )
         points = func.coalesce(rolling.c.points, 0)
-        source = select(Advocate.id).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
+        source = select(Advocate.id, Advocate.tier).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
     else:
         points = Advocate.lifetime_points
-        source = select(Advocate.id)
+        source = select(Advocate.id, Advocate.tier)
     target = case(
         (points >= thresholds["gold"], Tier.GOLD.value),
         (points >= thresholds["silver"], Tier.SILVER.value),
         else_=Tier.BRONZE.value,
     )
-    stale = list(
-        db.session.scalars(source.where(Advocate.is_erased.is_(False), Advocate.tier != target).order_by(Advocate.id))
-    )
+    rows = db.session.execute(
+        source.add_columns(target.label("target"))
+        .where(Advocate.is_erased.is_(False), Advocate.tier != target)
+        .order_by(Advocate.id)
+    ).all()
+    return [(a, Tier(current), Tier(to)) for a, current, to in rows]
+
+
+def recompute_all_tiers() -> int:
+    """Recompute every advocate's tier (after thresholds or basis change). Returns changes.
+
+    One set-based query (`stale_tiers`) finds the advocates whose stored tier differs from what
+    their basis points now give; only those go through `refresh_tier` (record, badge, notify).
+    A program of 100,000 advocates where a handful change costs one query, not 100,000."""
     changes = 0
-    for advocate_id in stale:
-        before = db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id))
+    for advocate_id, before, _ in stale_tiers(get_setting("tier_thresholds"), get_setting("tier_basis")):
         if refresh_tier(advocate_id, allow_demotion=True) != before:
             changes += 1
     return changes

@@ -16,7 +16,7 @@ from hub.htmx import is_htmx, render_page_or_partial, trigger
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
-from rewards import catalog, services, tiers
+from rewards import catalog, expiry, services, tiers
 from rewards.badges import badges_of
 from rewards.contracts import LeaderboardPageQuery, RedeemForm
 from rewards.leaderboard_view import leaderboard_payload
@@ -34,6 +34,7 @@ def tier_summary(advocate: Advocate) -> dict:
         "advocate": advocate,
         "progress": tiers.progress(basis_points, get_setting("tier_thresholds")),
         "basis": get_setting("tier_basis"),
+        "expiring": [expiry.expiry_text(item) for item in expiry.upcoming(advocate.id)],
     }
 
 

@@ -35,7 +35,7 @@ from tests.support.environment import (
     migrate,
 )
 from tests.support.factories import ApiClient, Factory, log_in, user_for_role
-from tests.support.isolation import rolled_back
+from tests.support.isolation import InlineJobs, rolled_back
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +91,34 @@ def app_factory(sqlite_template: Path, tmp_path: Path) -> Iterator[Callable[...,
 
 def _apps_of(request) -> list[Flask]:
     return [request.getfixturevalue(name) for name in ("app", "pg_app") if name in request.fixturenames]
+
+
+@pytest.fixture(autouse=True)
+def _no_job_sent_inside_a_transaction(monkeypatch) -> Iterator[None]:
+    """Every test, every tier: a job handed to the queue (in-process or RQ) while the sending
+    thread's transaction is still open fails the test (issue 13 item 6, reliability.md 24).
+    Jobs go out after the outermost commit (hub.queue.enqueue_after_commit), never from a
+    SAVEPOINT release or in the middle of a unit."""
+    from flask import has_app_context
+
+    from hub import queue
+    from hub.extensions import db
+
+    premature: list[str] = []
+
+    def guarded(send):
+        def send_after_commit(self, spec):
+            if has_app_context() and queue.transaction_open(db.session()):
+                premature.append(spec.path)
+            return send(self, spec)
+
+        return send_after_commit
+
+    monkeypatch.setattr(queue.InProcessBackend, "send", guarded(queue.InProcessBackend.send))
+    monkeypatch.setattr(queue.RQBackend, "send", guarded(queue.RQBackend.send))
+    monkeypatch.setattr(InlineJobs, "send", guarded(InlineJobs.send))
+    yield
+    assert premature == [], f"jobs sent inside an open transaction: {premature}"
 
 
 @pytest.fixture(autouse=True)

@@ -215,6 +215,17 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_manager, "get", "/advocates", query="tier=bronze&q=new&per_page=5")
     c.call(as_ada, "get", "/advocates/{advocate_id}", advocate_id=ada.id)
     c.call(as_manager, "get", "/advocates/{advocate_id}", advocate_id=created["id"])
+    started = c.call(
+        as_manager,
+        "post",
+        "/advocates/imports",
+        {"csv": "name,email\r\nImported One,imported@example.com\r\n\r\nBad,not-an-email\r\n", "filename": "a.csv"},
+        status=202,
+    )
+    assert (started["status"], started["total_rows"]) == ("queued", 2)
+    jobs.join()
+    report = c.call(as_manager, "get", "/advocates/imports/{import_id}", import_id=started["id"])
+    assert (report["status"], report["invited"], report["errors"][0]["line"]) == ("done", 1, 4)
 
     # challenges and completions
     webinar = c.call(
@@ -417,6 +428,38 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(as_owner, "get", "/reports/attribution")
     c.call(as_owner, "get", "/reports/program", query="from=2026-01-01&to=2030-12-31")
 
+    # the points economy: settings, what-if, a correction, points expiring
+    c.call(as_owner, "get", "/settings")
+    c.call(
+        as_owner,
+        "post",
+        "/simulations",
+        {
+            "tier_thresholds": {"silver": 500, "gold": 900},
+            "point_value": {"amount": "0.02", "currency": "USD"},
+            "points_expiry_days": 30,
+            "challenge_points": [{"challenge_id": webinar["id"], "points": 80}],
+        },
+    )
+    c.call(as_owner, "patch", "/settings", {"points_expiry_days": 365, "trust_review_threshold": 50})
+    c.call(
+        as_owner,
+        "post",
+        "/advocates/{advocate_id}/adjustments",
+        {"points": 100, "memo": "Credited under the expiry policy"},
+        advocate_id=grace.id,
+        status=201,
+    )
+    assert c.call(as_grace, "get", "/advocates/{advocate_id}", advocate_id=grace.id)["expiring"]
+    c.call(
+        as_owner,
+        "post",
+        "/advocates/{advocate_id}/adjustments",
+        {"points": -10, "memo": "Awarded twice by mistake", "lifetime": True},
+        advocate_id=grace.id,
+        status=201,
+    )
+
     # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
     c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
     gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]
@@ -505,6 +548,8 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
 
     # the error shape, from the same document
     assert c.call(as_manager, "post", "/advocates", {"email": "nope", "name": ""}, status=422)["error"]["fields"]
+    refused = c.call(as_manager, "post", "/advocates/imports", {"csv": "who,where\n"}, status=422)["error"]
+    assert refused["fields"]["csv"][0].startswith("Missing columns: name, email.")
     c.call(as_ada, "get", "/advocates/{advocate_id}", advocate_id=grace.id, status=404)
     c.call(
         as_ada, "post", "/rewards/{reward_id}/redemptions", {"confirmed_cost": 999}, reward_id=reward["id"], status=409

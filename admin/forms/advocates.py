@@ -66,6 +66,7 @@ class AdjustForm(FlaskForm):
 
     points = StringField("Points (negative to deduct)", widget=NumberInput(), validators=[Conforms(Points)])
     memo = StringField("Reason", validators=[Conforms.of(Adjustment, "memo")])
+    lifetime = BooleanField("Correction: also lower lifetime points")
 
 
 class AdvocateFilter(PageQuery):

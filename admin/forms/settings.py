@@ -1,25 +1,31 @@
-"""Owner settings forms (tiers, API tokens): validation only, through hub.fields. Select choices use
-the {value: label} shorthand (tuples are deprecated since WTForms 3.3)."""
+"""Owner settings forms (the points economy, API tokens): fields only — the economy's values are
+validated by rewards.program_settings (as PATCH /settings). Select choices use the {value: label}
+shorthand (tuples are deprecated since WTForms 3.3)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.widgets import NumberInput
 
-from hub.fields import Conforms, Email, OneLine, WholeNumber
+from hub.fields import Conforms, Email, OneLine
 
 
-class TierSettingsForm(FlaskForm):
-    silver = StringField(
-        "Silver from (points)", widget=NumberInput(), validators=[Conforms(Annotated[int, WholeNumber(1, 100_000_000)])]
-    )
-    gold = StringField(
-        "Gold from (points)", widget=NumberInput(), validators=[Conforms(Annotated[int, WholeNumber(2, 100_000_000)])]
-    )
+class EconomySettingsForm(FlaskForm):
+    """Every owner setting of the points economy; `confirm` applies what the preview showed."""
+
+    silver = StringField("Silver from (points)", widget=NumberInput())
+    gold = StringField("Gold from (points)", widget=NumberInput())
     basis = SelectField("Basis", choices={"lifetime": "Lifetime points", "rolling_365": "Points in the last 365 days"})
+    point_value = StringField("Value of one point")
+    point_currency = StringField("Currency")
+    expiry_days = StringField("Points expire after (days)", widget=NumberInput())
+    cost_amount = StringField("Program cost")
+    cost_currency = StringField("Cost currency")
+    trust_threshold = StringField("Trust review threshold (0–100)", widget=NumberInput())
+    confirm = HiddenField()
 
 
 class TokenForm(FlaskForm):

@@ -180,9 +180,12 @@ def adjust_points(advocate_id: int):
     form = AdjustForm()
     if not form.validate_on_submit():
         return _profile(advocate_id, form, 422)
-    checked = rewards_services.validate_adjustment(form.points.data, form.memo.data)
-    rewards_services.adjust_points(advocate.id, checked.points, checked.memo, current_user.id)
-    flash(f"Adjusted by {checked.points:+,} points.", "success")
+    checked = rewards_services.validate_adjustment(form.points.data, form.memo.data, form.lifetime.data)
+    rewards_services.adjust_points(
+        advocate.id, checked.points, checked.memo, current_user.id, lifetime=checked.lifetime
+    )
+    what = "Corrected" if checked.lifetime else "Adjusted"
+    flash(f"{what} by {checked.points:+,} points.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
 
 
@@ -209,17 +212,34 @@ def invite():
 
 @bp.route("/advocates/import", methods=["GET", "POST"])
 @staff
-@refusal_renders(lambda exc: render_template("admin/import.html", form=apply_errors(ImportForm(), exc), result=None))
+@refusal_renders(lambda exc: (render_template("admin/import.html", form=apply_errors(ImportForm(), exc)), 422))
 def import_advocates():
     form = ImportForm()
-    result = None
     if form.validate_on_submit():
-        raw = form.file.data.read(2 * 1024 * 1024 + 1)
-        if len(raw) > 2 * 1024 * 1024:
-            form.file.errors.append("The file is larger than 2 MB.")
-        else:
-            result = imports.import_advocates_csv(raw.decode("utf-8-sig", errors="replace"), current_user.id)
-    return render_template("admin/import.html", form=form, result=result)
+        raw = form.file.data.read(imports.MAX_IMPORT_BYTES + 1)
+        run = imports.start_import(form.file.data.filename, raw, current_user.id)
+        return redirect(url_for("admin.advocate_import_page", import_id=run.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/import.html", form=form), status
+
+
+@bp.get("/advocates/imports/<int:import_id>")
+@staff
+def advocate_import_page(import_id: int):
+    run = db.session.get(imports.AdvocateImport, import_id)
+    if run is None:
+        abort(404)
+    return render_template("admin/advocate_import.html", job=run)
+
+
+@bp.get("/advocates/imports/<int:import_id>/progress")
+@staff
+def advocate_import_progress(import_id: int):
+    """The progress partial htmx polls every second until the import is done or failed."""
+    run = db.session.get(imports.AdvocateImport, import_id)
+    if run is None:
+        abort(404)
+    return render_template("admin/_advocate_import_progress.html", job=run)
 
 
 def _groups_page(form: GroupForm):

@@ -3,6 +3,8 @@ and (owners) the caps policy. Routes live on the `admin` blueprint and its role 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,14 +13,16 @@ from admin.console import bp, owner_only, staff
 from challenges import caps, services, verifiers
 from challenges.contracts import ChallengeListQuery
 from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm, ReviewQueueQuery
+from challenges.simulations import challenge_point_changes
 from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.fields import MAX_INT
+from hub.fields import MAX_INT, WholeNumber, read_value
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
+from rewards.simulations import simulate
 
 PAGE = 50
 AGES = {0: "Any age", 1: "Waiting 1+ day", 3: "Waiting 3+ days", 7: "Waiting a week+"}
@@ -114,6 +118,19 @@ def challenge_preview():
     form.validate()
     preview, problems = _preview_of(form)
     return render_template("admin/_challenge_preview.html", preview=preview, problems=problems)
+
+
+@bp.post("/challenges/<int:challenge_id>/points-whatif")
+@staff
+# Like the card preview's problems, a what-if's are shown in the panel (htmx swaps 2xx only).
+@refusal_renders(lambda exc, challenge_id: render_template("admin/_whatif_refused.html", message=refusal_text(exc)))
+def challenge_points_whatif(challenge_id: int):
+    """The editor's what-if (htmx): the challenge's approved completions valued at the proposed
+    points — tier movers, liability now and then (rewards.simulations; writes nothing)."""
+    services.get_challenge(challenge_id)
+    points = read_value(Annotated[int, WholeNumber(1, 1_000_000)], request.form.get("points"), "points")
+    preview = simulate({}, challenge_point_changes({challenge_id: points}))
+    return render_template("admin/_whatif.html", preview=preview)
 
 
 def _action_refused(exc: VouchError, challenge_id: int, action: str):

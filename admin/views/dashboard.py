@@ -1,5 +1,5 @@
-"""The staff dashboard: advocates per tier, the points economy, redemptions and low stock; for
-owners, the funnel from qualified candidates to advocates with a first approved act."""
+"""The staff dashboard: advocates per tier, the points economy and its liability, redemptions and
+low stock; for owners, the funnel from qualified candidates to advocates with a first approved act."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def dashboard():
         "admin/_rewards_economy.html",
         {
             "points": economy,
+            "liability": rewards_services.liability_figures(),
             "by_status": rewards_services.redemption_counts(),
             "low_stock": low_stock(),
         },

@@ -65,6 +65,7 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
         pages=max(1, -(-total // PAGE)),
         since=since,
         until=until,
+        period_args={k: v.isoformat() for k, v in (("from", since), ("to", until)) if v},
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 
@@ -122,4 +123,26 @@ def attribution_csv():
         )
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=attribution.csv"}
+    )
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in _flatten(f"{prefix}.{k}" if prefix else str(k), v)]
+    return [(prefix, "" if value is None else value)]
+
+
+@bp.get("/reports/program.csv")
+@owner_only
+def program_csv():
+    """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
+    for the period in ?from=&to=."""
+    since, until, _ = _period()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["metric", "value"])
+    for name, value in _flatten("", reports.program_report(since, until)):
+        writer.writerow([csv_safe(name), csv_safe(value)])
+    return Response(
+        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}
     )

@@ -1,4 +1,5 @@
-"""Owner settings: tier thresholds and basis, API tokens, and the audit log."""
+"""Owner settings: the points economy (tiers, point value, expiry, program cost, trust threshold)
+with a what-if preview before applying, API tokens, and the audit log."""
 
 from __future__ import annotations
 
@@ -7,54 +8,135 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.console import bp, owner_only
-from admin.forms.settings import TierSettingsForm, TokenForm
+from admin.forms.settings import EconomySettingsForm, TokenForm
 from hub import tokens
-from hub.audit import record_audit
 from hub.contracts import PageQuery, read_or_400
+from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import ApiToken, AuditEntry, Role, User
-from hub.settings import get_setting, save_setting
 from hub.transactions import refusal_renders
-from rewards import services as rewards_services
-from rewards import tiers
+from rewards import program_settings
+from rewards.simulations import simulate
 
 PAGE = 50
 
 
-def _tier_form() -> TierSettingsForm:
-    thresholds = get_setting("tier_thresholds")
-    return TierSettingsForm(silver=thresholds["silver"], gold=thresholds["gold"], basis=get_setting("tier_basis"))
+# The settings document's field names (rewards.program_settings) → the form's fields.
+FORM_FIELDS = {
+    "tier_thresholds.silver": "silver",
+    "tier_thresholds.gold": "gold",
+    "tier_thresholds": "gold",
+    "tier_basis": "basis",
+    "point_value.amount": "point_value",
+    "point_value.currency": "point_currency",
+    "point_value": "point_value",
+    "points_expiry_days": "expiry_days",
+    "program_cost.amount": "cost_amount",
+    "program_cost.currency": "cost_currency",
+    "program_cost": "cost_amount",
+    "trust_review_threshold": "trust_threshold",
+}
 
 
-def _settings_page(form: TierSettingsForm, token_form: TokenForm, new_token: str | None = None, status: int = 200):
+def _economy_form() -> EconomySettingsForm:
+    now = program_settings.current_settings()
+    return EconomySettingsForm(
+        silver=now["tier_thresholds"]["silver"],
+        gold=now["tier_thresholds"]["gold"],
+        basis=now["tier_basis"],
+        point_value=now["point_value"]["amount"],
+        point_currency=now["point_value"]["currency"],
+        expiry_days=now["points_expiry_days"] or "",
+        cost_amount=now["program_cost"]["amount"],
+        cost_currency=now["program_cost"]["currency"],
+        trust_threshold=now["trust_review_threshold"],
+    )
+
+
+def _changes(form: EconomySettingsForm) -> dict:
+    """The settings the form proposes, as PATCH /settings would take them; fields the post left
+    out stay as they are."""
+    sent = request.form
+    now = program_settings.current_settings()
+    changes: dict = {}
+    if "silver" in sent or "gold" in sent:
+        changes["tier_thresholds"] = {
+            "silver": form.silver.data if "silver" in sent else now["tier_thresholds"]["silver"],
+            "gold": form.gold.data if "gold" in sent else now["tier_thresholds"]["gold"],
+        }
+    if "basis" in sent:
+        changes["tier_basis"] = form.basis.data
+    if "point_value" in sent or "point_currency" in sent:
+        changes["point_value"] = {
+            "amount": sent.get("point_value", now["point_value"]["amount"]),
+            "currency": sent.get("point_currency", now["point_value"]["currency"]),
+        }
+    if "expiry_days" in sent:
+        changes["points_expiry_days"] = sent["expiry_days"].strip() or None
+    if "cost_amount" in sent or "cost_currency" in sent:
+        changes["program_cost"] = {
+            "amount": sent.get("cost_amount", now["program_cost"]["amount"]),
+            "currency": sent.get("cost_currency", now["program_cost"]["currency"]),
+        }
+    if "trust_threshold" in sent:
+        changes["trust_review_threshold"] = sent["trust_threshold"]
+    return changes
+
+
+def _form_errors(form: EconomySettingsForm, exc: VouchError) -> EconomySettingsForm:
+    """A refusal's field errors under the form's fields (the settings document names them)."""
+    fields = exc.details.get("fields") or {}
+    if not fields:
+        return apply_errors(form, exc)
+    renamed: dict[str, list[str]] = {}
+    for name, messages in fields.items():
+        renamed.setdefault(FORM_FIELDS.get(name, name), []).extend(messages)
+    return apply_errors(form, ValidationFailed(renamed, exc.message))
+
+
+def _settings_page(
+    form: EconomySettingsForm,
+    token_form: TokenForm,
+    new_token: str | None = None,
+    status: int = 200,
+    preview: dict | None = None,
+):
     return render_template(
-        "admin/settings.html", form=form, token_form=token_form, new_token=new_token, tokens=_tokens()
+        "admin/settings.html",
+        form=form,
+        token_form=token_form,
+        new_token=new_token,
+        tokens=_tokens(),
+        preview=preview,
+        settings=program_settings.current_settings(),
     ), status
+
+
+def _refused(exc: VouchError):
+    form = EconomySettingsForm()
+    return _settings_page(_form_errors(form, exc), TokenForm(), status=422)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 @owner_only
-@refusal_renders(lambda exc: _settings_page(apply_errors(_tier_form(), exc), TokenForm(), status=422))
+@refusal_renders(_refused)
 def settings():
-    form = _tier_form()
-    if form.validate_on_submit():
-        tiers.validate_thresholds(form.silver.data, form.gold.data)
-        new = {"silver": form.silver.data, "gold": form.gold.data}
-        before, _ = save_setting("tier_thresholds", new, current_user.id)
-        before_basis, _ = save_setting("tier_basis", form.basis.data, current_user.id)
-        record_audit(
-            current_user.id,
-            "settings.tiers",
-            "setting",
-            "tier_thresholds",
-            {"thresholds": before, "basis": before_basis},
-            {"thresholds": new, "basis": form.basis.data},
-        )
-        changed = rewards_services.recompute_all_tiers()
-        flash(f"Tier settings saved; {changed} advocates changed tier.", "success")
-        return redirect(url_for("admin.settings"))
-    return _settings_page(form, TokenForm(), status=422 if form.errors else 200)
+    """GET: the settings. POST: a preview of the proposed settings (who moves tier, liability
+    and expiry now and then — rewards.simulations, writing nothing); POST with confirm=1 applies
+    them (validated, audited, tiers recomputed)."""
+    if request.method == "GET":
+        return _settings_page(_economy_form(), TokenForm())
+    form = EconomySettingsForm()
+    if not form.validate_on_submit():
+        return _settings_page(form, TokenForm(), status=422)
+    changes = _changes(form)
+    if form.confirm.data != "1":
+        preview = simulate(changes)
+        return _settings_page(form, TokenForm(), preview=preview)
+    _, moved = program_settings.apply_settings(changes, current_user.id)
+    flash(f"Settings saved; {moved} advocates changed tier.", "success")
+    return redirect(url_for("admin.settings"))
 
 
 def _tokens() -> list[ApiToken]:
@@ -63,7 +145,7 @@ def _tokens() -> list[ApiToken]:
 
 @bp.post("/settings/tokens")
 @owner_only
-@refusal_renders(lambda exc: _settings_page(_tier_form(), apply_errors(TokenForm(), exc), status=422))
+@refusal_renders(lambda exc: _settings_page(_economy_form(), apply_errors(TokenForm(), exc), status=422))
 def create_token():
     form = TokenForm()
     new_token = None
@@ -79,7 +161,7 @@ def create_token():
             form.user_email.errors.append("This user is deactivated; reactivate them on the Users page first.")
         else:
             _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
-    return _settings_page(_tier_form(), form, new_token, 200 if new_token else 422)
+    return _settings_page(_economy_form(), form, new_token, 200 if new_token else 422)
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")

@@ -92,6 +92,22 @@ class CurrencyTotals(Reply):
     influenced_won: str
 
 
+class LiabilityReply(Reply):
+    amount: str
+    currency: str
+
+
+class ProgramPoints(Reply):
+    """Points as of now: issued, redeemed (net of refunds), outstanding (balances), their
+    liability (outstanding × point value) and the points expiring in the next 30 days."""
+
+    issued: int
+    redeemed: int
+    outstanding: int
+    liability: LiabilityReply
+    expiring_30d: int
+
+
 class ProgramReport(Reply):
     """Reference fill, sourced and influenced pipeline and won revenue, win rates and sales
     cycles with and without a reference call, and ROI (influenced won ÷ program cost; null
@@ -116,3 +132,4 @@ class ProgramReport(Reply):
     program_cost: str
     roi: float | None
     other_currencies: dict[str, CurrencyTotals]
+    points: ProgramPoints

@@ -1,4 +1,4 @@
-"""Demo CRM opportunities — one sourced by Ada's referral, one influenced by Grace's reference
+"""Demo CRM opportunities — one sourced by the demo referral, one influenced by Grace's reference
 call, a won and a lost deal — the program cost, and their attribution (for `hub seed-demo`)."""
 
 from __future__ import annotations

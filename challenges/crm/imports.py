@@ -1,68 +1,61 @@
-"""CSV imports of CRM opportunities: the upload is stored and checked, then a job imports it batch
-by batch, each row through the same upsert as the API, bad rows reported by line number."""
+"""CSV imports of CRM opportunities: the upload is read by the shared reader (hub.csv_files) and
+stored, then a job (hub.import_runs) imports it batch by batch, each row through the same upsert
+as the API, bad rows reported by their physical line while the others import.
+
+A Salesforce "Opportunities" report or a HubSpot deals export (challenges.crm.export_formats) is
+recognised by its header: its rows are read through the export's column mapping, and the import
+waits until the user has seen the mapping and confirmed it (`preview`, `confirm_import`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app
 from sqlalchemy import update
 
 from challenges.crm import export_formats
-from challenges.crm.models import CrmImport, ImportStatus
+from challenges.crm.jobs import import_opportunities_job
+from challenges.crm.models import CrmImport
 from challenges.crm.opportunities import CSV_COLUMNS, parse_opportunity, upsert_opportunity
-from hub.db import locked_row, utcnow
-from hub.errors import InvalidState, NotFound, ValidationFailed, request_limit_text
+from hub.csv_files import MAX_CSV_BYTES, CsvRow, decode_csv, read_csv, upload_bytes
+from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
-from hub.queue import enqueue_after_commit
+from hub.import_runs import ImportBatch, ImportKind, queue, register, start
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024  # never more than the request limit (MAX_CONTENT_LENGTH), which states it
+MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes() is the limit
+REQUIRED_COLUMNS = ("external_id", "name", "account", "amount", "currency", "stage", "created_date")
+EXPORTS_NAMED = "or a Salesforce Opportunities report or HubSpot deals export"
 
 
-IMPORT_BATCH = 200
-
-
-def start_import(filename: str, raw: bytes, actor_id: int) -> CrmImport:
-    """Store an uploaded CSV and queue its import; header problems are refused up front."""
-    if len(raw) > min(MAX_IMPORT_BYTES, current_app.config.get("MAX_CONTENT_LENGTH") or MAX_IMPORT_BYTES):
-        raise ValidationFailed({"file": f"The file is larger than {request_limit_text()}."})
-    text = raw.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text))
-    raw_header = next(reader, [])
-    header = [h.strip().lower() for h in raw_header]
-    export = export_formats.detect(raw_header)
-    missing = [
-        c for c in ("external_id", "name", "account", "amount", "currency", "stage", "created_date") if c not in header
-    ]
-    if missing and export is None:
-        raise ValidationFailed(
-            {
-                "file": f"Missing columns: {', '.join(missing)}. Expected: {', '.join(CSV_COLUMNS)}, "
-                "or a Salesforce Opportunities report or HubSpot deals export."
-            }
-        )
-    total = sum(1 for row in reader if any(cell.strip() for cell in row))
-    job = CrmImport(
+def start_import(filename: str | None, raw: bytes, actor_id: int) -> CrmImport:
+    """Read an uploaded CSV, store it and queue its import (a recognised CRM export waits for
+    `confirm_import`); a file refused as a whole (size, encoding, header) raises ValidationFailed
+    on `file` (hub.csv_files)."""
+    text = decode_csv(raw, max_bytes=upload_bytes())
+    export = export_formats.detect(_first_record(text))
+    try:
+        table = read_csv(text, required=() if export else REQUIRED_COLUMNS, known=None if export else CSV_COLUMNS)
+    except ValidationFailed as exc:
+        message = (exc.fields.get("file") or [""])[0]
+        if export is None and message.startswith("Missing"):
+            raise ValidationFailed({"file": f"{message.rstrip('.')}, {EXPORTS_NAMED}."}) from None
+        raise
+    run = CrmImport(
         created_by_id=actor_id,
         filename=(filename or "import.csv")[:255],
-        csv_text=text,
-        total_rows=total,
         source_format=export.key if export else None,
         awaiting_confirmation=export is not None,
     )
-    db.session.add(job)
-    db.session.flush()
-    if export is None:
-        _queue(job)
-    return job
+    return start(OPPORTUNITIES, run, table)
 
 
-def _queue(job: CrmImport) -> None:
-    from challenges.crm.jobs import import_opportunities_job
-
-    enqueue_after_commit(import_opportunities_job, job.id, job_id=f"crm-import-{job.id}", timeout=1800)
+def _first_record(text: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return []
 
 
 @dataclass(frozen=True)
@@ -75,11 +68,12 @@ class Preview:
     sample: list[dict[str, str]]
 
 
-def preview(job: CrmImport, rows: int = 5) -> Preview | None:
-    export = export_formats.by_key(job.source_format)
+def preview(run: CrmImport, rows: int = 5) -> Preview | None:
+    """The mapping and first `rows` rows of a recognised export; None for Vouch's own columns."""
+    export = export_formats.by_key(run.source_format)
     if export is None:
         return None
-    reader = csv.DictReader(io.StringIO(job.csv_text))
+    reader = csv.DictReader(io.StringIO(run.csv_text, newline=""))
     sample = []
     for row in reader:
         if len(sample) >= rows:
@@ -98,64 +92,48 @@ def confirm_import(import_id: int, actor_id: int) -> CrmImport:
         .values(awaiting_confirmation=False)
         .execution_options(synchronize_session=False)
     ).rowcount
-    job = db.session.get(CrmImport, import_id)
-    if job is None:
+    run = db.session.get(CrmImport, import_id)
+    if run is None:
         raise NotFound("Import not found.")
     if started != 1:
         raise InvalidState("This import has already started.")
-    db.session.refresh(job)
-    _queue(job)
-    return job
+    db.session.refresh(run)
+    queue(OPPORTUNITIES, run)
+    return run
 
 
-def import_batch(import_id: int) -> bool:
-    """Import the next batch of rows of an import, resuming after the rows already processed
-    (so a retried job neither skips nor double-counts). Returns True when rows remain.
-    Each row is its own savepoint: a bad row is reported by line number, good rows import."""
-    from challenges.crm.attribution import tally
+def _columns(run: CrmImport) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    return ((), None) if run.source_format else (REQUIRED_COLUMNS, CSV_COLUMNS)
 
-    job = locked_row(CrmImport, import_id)
-    if job is None or job.status in (ImportStatus.DONE, ImportStatus.FAILED) or job.awaiting_confirmation:
-        return False
-    job.status = ImportStatus.RUNNING
-    export = export_formats.by_key(job.source_format)
-    reader = csv.DictReader(io.StringIO(job.csv_text))
-    reader.fieldnames = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    seen = 0
-    done_in_batch = 0
-    errors = list(job.errors or [])
-    touched: list[int] = []
-    for row in reader:
-        if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            continue
-        seen += 1
-        if seen <= job.processed_rows:
-            continue
-        line = reader.line_num
-        try:
-            with db.session.begin_nested():
-                result = upsert_opportunity(parse_opportunity(export.translate(row) if export else row), tally=False)
-            touched.append(result.opportunity.id)
-            if result.created:
-                job.created_count += 1
-            else:
-                job.updated_count += 1
-        except ValidationFailed as exc:
-            problem = "; ".join(f"{k}: {v[0]}" for k, v in exc.fields.items())
-            errors.append([line, problem[:500]])
-        job.processed_rows += 1
-        done_in_batch += 1
-        if done_in_batch >= IMPORT_BATCH:
-            break
-    job.errors = errors
+
+def _import_row(run: CrmImport, row: CsvRow, batch: ImportBatch) -> int:
+    export = export_formats.by_key(run.source_format)
+    cells = export.translate(row.cells) if export else row.cells
+    result = upsert_opportunity(parse_opportunity(cells), tally=False)
+    if result.created:
+        run.created_count += 1
+    else:
+        run.updated_count += 1
+    return result.opportunity.id
+
+
+def _after_batch(run: CrmImport, touched: list[Any]) -> None:
+    from challenges.crm.attribution import tally, thank_for_won_deals
+
     tally(touched)
-    from challenges.crm.attribution import thank_for_won_deals
-
     thank_for_won_deals(touched)
-    remaining = job.processed_rows < job.total_rows and done_in_batch >= IMPORT_BATCH
-    if not remaining:
-        job.status = ImportStatus.DONE
-        job.processed_rows = job.total_rows
-        job.finished_at = utcnow()
-    db.session.flush()
-    return remaining
+
+
+OPPORTUNITIES = register(
+    ImportKind(
+        model=CrmImport,
+        required=REQUIRED_COLUMNS,
+        known=CSV_COLUMNS,
+        job=import_opportunities_job,
+        handle_row=_import_row,
+        after_batch=_after_batch,
+        job_prefix="crm-import",
+        columns=_columns,
+        waiting=lambda run: bool(run.awaiting_confirmation),
+    )
+)

@@ -30,13 +30,12 @@ def tally_all_job() -> None:
 
 @job_timeout(1800)
 def import_opportunities_job(import_id: int) -> None:
-    """Import a CSV batch by batch, committing progress after each (the page polls it)."""
-    from challenges.crm.imports import import_batch
+    """Import a CSV batch by batch, committing progress after each (the page polls it); a crash
+    is recorded on the import and fails it on its last attempt (hub.import_runs)."""
+    from challenges.crm.imports import OPPORTUNITIES
+    from hub.import_runs import run_import
 
-    more = True
-    while more:
-        with job_context():
-            more = import_batch(import_id)
+    run_import(OPPORTUNITIES, import_id)
 
 
 @job_timeout(60)

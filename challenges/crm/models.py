@@ -27,6 +27,7 @@ from challenges.references.models import ReferenceRequest  # noqa: F401  (a fore
 from challenges.referrals.models import Referral
 from hub.db import Money, str_enum, utcnow
 from hub.extensions import db
+from hub.import_runs import ImportStatus
 
 
 class Opportunity(db.Model):
@@ -120,13 +121,6 @@ class DealThanks(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class ImportStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
 class CrmImport(db.Model):
     """A CSV import of opportunities, processed by a job that records progress as it goes."""
 
@@ -144,7 +138,10 @@ class CrmImport(db.Model):
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     # A recognised CRM export (challenges.crm.export_formats); such an import waits for the
     # user to confirm the column mapping before its job is queued.
@@ -162,7 +159,8 @@ class WebhookEndpoint(db.Model):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(500))
+    # Normalised (challenges.crm.webhooks.normalise_url); one receiver is registered once.
+    url: Mapped[str] = mapped_column(String(500), index=True, unique=True)
     secret: Mapped[str] = mapped_column(String(128))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -4,6 +4,13 @@ Every event becomes one `WebhookDelivery` row per subscribed endpoint (unique pe
 event key, so an event is queued once however often its cause repeats), and a job posts it.
 The body is fixed when the event happens, so a replay sends the same bytes; each attempt is
 signed afresh: `X-Vouch-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+
+Posts go through the guarded client (hub.outbound): a receiver at a private address (an
+internal port, the cloud metadata service) is refused when saved and again when connecting
+(a DNS name may point inside), unless the owner listed its host in VOUCH_OUTBOUND_ALLOW_HOSTS.
+A refused delivery fails at once, without retries; nothing is sent. Redirects are not followed.
+An endpoint has at least one event, and one URL is registered once (unique, after normalising
+scheme and host case and the default port).
 """
 
 from __future__ import annotations
@@ -13,18 +20,18 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from challenges.crm.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from hub.audit import record_audit
 from hub.db import insert_ignore, locked_row, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
+from hub.outbound import Refused, Transient, check_url, request
 from hub.queue import enqueue_after_commit
 
 EVENTS = {
@@ -56,23 +63,56 @@ def verify(secret: str, header: str, body: str, tolerance: int = 300, now: float
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
 
 
+def normalise_url(url: str) -> str:
+    """Scheme and host in lower case, the default port dropped: the form two spellings of one
+    receiver share (so the unique URL means one receiver)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == (443 if scheme == "https" else 80) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
 def create_endpoint(url: str, events: list[str], actor_id: int) -> WebhookEndpoint:
-    """Register a receiver; its signing secret is generated here and shown to the owner."""
+    """Register a receiver; its signing secret is generated here and shown to the owner.
+
+    Raises ValidationFailed (fields `url`, `events`): not http(s), longer than 500 characters,
+    credentials in it, a private address (hub.outbound), already registered; no event or an
+    unknown one."""
     errors: dict[str, str] = {}
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > 500:
         errors["url"] = "An http(s) URL of at most 500 characters."
-    chosen = [e for e in dict.fromkeys(events or []) if e in EVENTS]
-    if not chosen or len(chosen) != len(set(events or [])):
-        errors["events"] = f"Choose from: {', '.join(EVENTS)}."
+    else:
+        try:
+            check_url(url)
+            url = normalise_url(url)
+        except (Refused, ValueError) as exc:
+            errors["url"] = str(exc) if isinstance(exc, Refused) else "That is not a valid link."
+    chosen: list[str] = []
+    if not events:
+        errors["events"] = "Tick at least one event to send."
+    else:
+        chosen = [e for e in dict.fromkeys(events) if e in EVENTS]
+        if len(chosen) != len(set(events)):
+            errors["events"] = f"Choose from: {', '.join(EVENTS)}."
+    if "url" not in errors and db.session.scalar(select(WebhookEndpoint.id).where(WebhookEndpoint.url == url)):
+        errors["url"] = "This receiver URL is already registered."
     if errors:
         raise ValidationFailed(errors)
     endpoint = WebhookEndpoint(
         url=url, secret="whsec_" + secrets.token_urlsafe(32), events=chosen, created_by_id=actor_id
     )
-    db.session.add(endpoint)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two owners saving the same URL at once: one wins
+            db.session.add(endpoint)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed({"url": "This receiver URL is already registered."}) from None
     record_audit(actor_id, "webhook.create", "webhook_endpoint", endpoint.id, None, {"url": url, "events": chosen})
     return endpoint
 
@@ -162,7 +202,7 @@ def attempt(delivery_id: int) -> DeliveryStatus | None:
     endpoint = delivery.endpoint
     delivery.attempts += 1
     delivery.last_attempt_at = utcnow()
-    error, status_code = _post(endpoint, delivery)
+    error, status_code, retryable = _post(endpoint, delivery)
     delivery.last_status_code = status_code
     if error is None:
         delivery.status = DeliveryStatus.DELIVERED
@@ -170,42 +210,37 @@ def attempt(delivery_id: int) -> DeliveryStatus | None:
         delivery.last_error = None
         return delivery.status
     delivery.last_error = error[:500]
-    if delivery.attempts >= MAX_ATTEMPTS or not endpoint.is_active:
+    if delivery.attempts >= MAX_ATTEMPTS or not retryable:
         delivery.status = DeliveryStatus.FAILED
         return delivery.status
     db.session.commit()
     raise DeliveryFailed(f"webhook delivery {delivery_id}: {error}")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[str | None, int | None]:
+def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[str | None, int | None, bool]:
+    """(error or None, HTTP status or None, whether a retry can help)."""
     if not endpoint.is_active:
-        return "the endpoint is disabled", None
+        return "the endpoint is disabled", None, False
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked when the endpoint was saved
-        endpoint.url,
-        data=delivery.body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Vouch-Webhooks/1",
-            "X-Vouch-Event": delivery.event,
-            "X-Vouch-Delivery": str(delivery.id),
-            "X-Vouch-Signature": sign(endpoint.secret, timestamp, delivery.body),
-        },
-    )
-    opener = urllib.request.build_opener(_NoRedirects)
     try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}", exc.code
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}", None
-    if 200 <= code < 300:
-        return None, code
-    return f"HTTP {code}", code
+        response = request(
+            "POST",
+            endpoint.url,
+            body=delivery.body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Vouch-Webhooks/1",
+                "X-Vouch-Event": delivery.event,
+                "X-Vouch-Delivery": str(delivery.id),
+                "X-Vouch-Signature": sign(endpoint.secret, timestamp, delivery.body),
+            },
+            timeout=TIMEOUT_SECONDS,
+            max_bytes=64 * 1024,
+        )
+    except Refused as exc:
+        return f"Refused: {exc}", None, False
+    except Transient as exc:
+        return str(exc), None, True
+    if 200 <= response.status < 300:
+        return None, response.status, False
+    return f"HTTP {response.status}", response.status, True

@@ -5,6 +5,11 @@ email already referred — compared by `values.email_key`, so case and `+tags` d
 earns nothing and is flagged for staff. "Already referred" is decided by a unique index on the
 first referral's key, so two simultaneous referrals of the same person cannot both count.
 
+Caps: the referral form is locked in advance, with the reason and date, while a cap stops the
+advocate taking the referral challenge (the feed's rule; a submission then is refused 409
+`cap_reached`). A referral whose ask could not be taken when it was made is decided when the
+CRM names it, against the caps at that time (issue 12 item 7).
+
 Points: when a `referral` challenge is open to the advocate, the referral is a completion of it;
 its `points` are awarded when a CRM opportunity names the referral (that completion is approved,
 so the entry is the completion's: ("completion", id), kind earn) and its `bonus_points` when that deal is won
@@ -13,6 +18,7 @@ so the entry is the completion's: ("completion", id), kind earn) and its `bonus_
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -29,7 +35,7 @@ from challenges.referrals.models import FlagReason, Referral, ReferralStatus
 from challenges.values import email_key
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
-from hub.errors import InvalidState, NotFound, VouchError
+from hub.errors import CapReached, InvalidState, NotFound, VouchError
 from hub.extensions import db
 from hub.fields import Email, Flag, MultiLine, OneLine, PersonName, invalid, read
 from hub.models import Advocate, Invite, User
@@ -41,12 +47,22 @@ from rewards.models import EntryKind
 
 @dataclass(frozen=True)
 class Offer:
-    """The open `referral` challenge a new referral would complete, at its current points."""
+    """The open `referral` challenge a new referral would complete, at its current points, and
+    whether the advocate may take it now — the feed's rule (`challenges.services.feed_item`):
+    `lock_code` `cap_reached` locks the form, another lock (a limit of the challenge) means a
+    referral earns no points; `locked_reason` says why and until when (`available_at`)."""
 
     challenge_id: int
     title: str
     points: int
     bonus_points: int
+    lock_code: str | None = None
+    locked_reason: str | None = None
+    available_at: dt.datetime | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.lock_code == "cap_reached"
 
 
 def open_referral_challenge(advocate_id: int) -> Offer | None:
@@ -55,23 +71,45 @@ def open_referral_challenge(advocate_id: int) -> Offer | None:
     if not found:
         return None
     challenge = found[0]
-    return Offer(challenge.id, challenge.title, challenge.points, challenge.bonus_points or 0)
+    item = challenge_services.feed_item(challenge, advocate)
+    return Offer(
+        challenge.id,
+        challenge.title,
+        challenge.points,
+        challenge.bonus_points or 0,
+        item.lock_code,
+        item.locked_reason,
+        item.available_at,
+    )
 
 
 def start_referral_completion(
-    offer: Offer, advocate_id: int, referral_id: int, summary: str
+    offer: Offer,
+    advocate_id: int,
+    referral_id: int,
+    summary: str,
+    *,
+    at: dt.datetime | None = None,
+    open_at: dt.datetime | None = None,
+    final: bool = False,
 ) -> tuple[int | None, str | None]:
     """The referral's pending completion (a medium-effort ask, so the caps apply), or the reason
-    there is none (closed, limit, cap: no points, never a failed referral)."""
+    there is none (closed, limit: no points, never a failed referral). A cap reached at
+    submission decides nothing (None, None) unless `final`: the award is decided when the CRM
+    names the referral, against the caps at that time (issue 12 item 7)."""
     try:
         with db.session.begin_nested():
             completion = challenge_services.submit_completion(
                 offer.challenge_id,
                 advocate_id,
                 challenge_services.EvidenceInput(evidence_text=summary[:5000]),
+                at=at,
                 source_key=f"referral-{referral_id}",
                 system=True,
+                open_at=open_at,
             )
+    except CapReached as exc:
+        return None, exc.message if final else None
     except VouchError as exc:
         return None, exc.message
     return completion.id, None
@@ -144,6 +182,13 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
+    offer = open_referral_challenge(advocate.id)
+    if offer is not None and offer.capped:
+        raise CapReached(
+            f"Referrals are locked for you: {offer.locked_reason}",
+            available_at=offer.available_at,
+            reason_code="cap_reached",
+        )
     key = email_key(item.email)
     flag: FlagReason | None = None
     if key == email_key(advocate.user.email):
@@ -176,7 +221,6 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         db.session.flush()
         return referral
 
-    offer = open_referral_challenge(advocate.id)
     if offer is None:
         referral.no_points_reason = "No referral challenge is open to you right now."
     else:
@@ -184,7 +228,7 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         referral.points = offer.points
         referral.bonus_points = offer.bonus_points
         referral.completion_id, referral.no_points_reason = start_referral_completion(
-            offer, advocate.id, referral.id, f"Referred {item.name} ({item.company}, {item.email})"
+            offer, advocate.id, referral.id, _summary(referral)
         )
     db.session.flush()
     webhooks.emit("referral.created", str(referral.id), referral_event(referral))
@@ -230,6 +274,8 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
             .values(status=ReferralStatus.WON, won_at=func.coalesce(Referral.won_at, now))
             .execution_options(synchronize_session=False)
         )
+    if referral.completion_id is None and referral.challenge_id is not None and referral.no_points_reason is None:
+        _decide_award(referral, now)
     if referral.completion_id is not None:
         approve_completion_once(referral.completion_id)
         approved = (
@@ -254,6 +300,31 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
                     "/referrals",
                 )
     db.session.expire(referral)
+
+
+def _summary(referral: Referral) -> str:
+    return f"Referred {referral.name} ({referral.company}, {referral.email})"
+
+
+def _decide_award(referral: Referral, now: dt.datetime) -> None:
+    """A referral whose ask was not taken when it was made (a cap reached in between): take it
+    now, against the caps at this time, for a challenge that was open when the advocate
+    referred, at the points they were shown; or record (and tell them) why it earns nothing."""
+    offer = Offer(referral.challenge_id, "", referral.points or 0, referral.bonus_points or 0)
+    completion_id, reason = start_referral_completion(
+        offer, referral.advocate_id, referral.id, _summary(referral), at=now, open_at=referral.created_at, final=True
+    )
+    referral.completion_id, referral.no_points_reason = completion_id, reason
+    if completion_id is not None and referral.points is not None:
+        db.session.get(Completion, completion_id).points_offered = referral.points
+    elif reason is not None:
+        notify(
+            referral.advocate.user_id,
+            "referral",
+            f"Your referral of {referral.name} became an opportunity but earns no points: {reason}",
+            "/referrals",
+        )
+    db.session.flush()
 
 
 def dismiss_flag(referral_id: int, actor_id: int) -> Referral:

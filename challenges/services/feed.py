@@ -241,7 +241,7 @@ def _lock_for(
             )
         return "limit_reached", "All places for this challenge have been taken.", None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
-    if kind is not None and spec is not None and spec.self_service:
+    if kind is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
         check = cap_checks.get(kind)
         if check is not None and not check.allowed:
             return "cap_reached", check.reason, check.available_at

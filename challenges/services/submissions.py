@@ -135,6 +135,7 @@ def submit_completion(
     system: bool = False,
     count_as_ask: bool = True,
     ask_handed_over: bool = False,
+    open_at: dt.datetime | None = None,
 ) -> Completion:
     """Create a completion if every rule allows it, else raise (and write nothing).
 
@@ -143,6 +144,9 @@ def submit_completion(
     `system` completions (community, CRM, reference flows) skip the self-service check;
     `count_as_ask=False` is for a flow that already recorded the ask itself (a reference
     request's assignment is the ask, so its completion must not count a second one).
+    `open_at` is the instant the challenge must have been open (default `at`): a referral's
+    completion, made when the CRM names the referral, counts if the challenge was open when
+    the advocate referred, while its caps are those at `at`.
     """
     at = at or utcnow()
     advocate = db.session.get(Advocate, advocate_id)
@@ -152,7 +156,7 @@ def submit_completion(
     spec = verifiers.TYPES.get(challenge.type)
     if not system and spec is not None and not spec.self_service:
         raise InvalidState(f"This challenge completes itself. {spec.how_to}")
-    if not is_open(challenge, at):
+    if not is_open(challenge, open_at or at):
         raise ChallengeClosed("This challenge is not open for submissions.")
     evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data)
     if source_key is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rewards.ledger import ledger_page
 from rewards.services.adjustments import Adjustment, adjust_points, validate_adjustment
-from rewards.services.economy import points_economy, tier_counts
+from rewards.services.economy import liability, liability_figures, point_value, points_economy, tier_counts
 from rewards.services.redemptions import (
     REDEMPTIONS_URL,
     PriceChanged,
@@ -37,6 +37,9 @@ __all__ = [
     "fulfil_redemption",
     "get_redemption",
     "ledger_page",
+    "liability",
+    "liability_figures",
+    "point_value",
     "points_economy",
     "recompute_all_tiers",
     "redeem_reward",

@@ -1,12 +1,16 @@
-"""The points economy in figures for the dashboard: points issued, redeemed and outstanding, and
-advocates per tier."""
+"""The points economy in figures for the dashboard and the program report: points issued,
+redeemed and outstanding, advocates per tier, and the liability (outstanding points × point
+value) with the points expiring soon."""
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.models import Advocate, Tier
+from hub.settings import get_setting
 from rewards.models import HOLDING_STATUSES, Redemption
 
 
@@ -34,3 +38,29 @@ def tier_counts() -> dict[str, int]:
         ).all()
     )
     return {t.value: found.get(t, 0) for t in Tier}
+
+
+CENT = Decimal("0.01")
+
+
+def point_value() -> tuple[Decimal, str]:
+    """The owner's money value of one point (product.md §14) and its currency."""
+    setting = get_setting("point_value") or {}
+    return Decimal(str(setting.get("amount", "0"))), str(setting.get("currency") or "USD")
+
+
+def liability(outstanding: int | None = None, value: tuple[Decimal, str] | None = None) -> dict:
+    """Liability = outstanding points × point value (product.md §14): {"amount": Decimal rounded
+    to cents, "currency"}. `outstanding` defaults to the sum of balances; `value` to the setting."""
+    if outstanding is None:
+        outstanding = points_economy()["outstanding"]
+    amount, currency = value or point_value()
+    return {"amount": (Decimal(outstanding) * amount).quantize(CENT, ROUND_HALF_UP), "currency": currency}
+
+
+def liability_figures() -> dict:
+    """What the dashboard and the program report show beside the points: the liability and the
+    points that expire in the next 30 days (0 while expiry is off)."""
+    from rewards.expiry import expiring_total
+
+    return {"liability": liability(), "expiring_30d": expiring_total(30)}

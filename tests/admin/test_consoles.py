@@ -26,18 +26,26 @@ def test_advocate_list_filters_and_htmx_partial(client, login, make):
     assert client.get("/admin/advocates/999999").status_code == 404
 
 
-def test_owner_changes_tier_thresholds(client, login, make):
+def test_owner_previews_then_applies_tier_thresholds(client, login, make):
     owner = make.user("owner")
-    low = make.advocate(points=600)
+    low = make.advocate(points=600, name="Lowell Points")
     login(client, owner)
-    response = client.post("/admin/settings", data={"silver": "500", "gold": "2000", "basis": "rolling_365"})
+    data = {"silver": "500", "gold": "2000", "basis": "rolling_365"}
+    preview = client.post("/admin/settings", data=data)
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "Lowell Points: Bronze → Silver" in page and "Apply these settings" in page
+    assert get_setting("tier_thresholds") == {"silver": 1000, "gold": 5000}  # a preview writes nothing
+    assert db.session.get(Advocate, low.id).tier is Tier.BRONZE
+    response = client.post("/admin/settings", data=data | {"confirm": "1"})
     assert response.status_code == 302
     assert get_setting("tier_thresholds") == {"silver": 500, "gold": 2000}
     assert get_setting("tier_basis") == "rolling_365"
+    db.session.expire_all()
     assert db.session.get(Advocate, low.id).tier is Tier.SILVER
-    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settings.tiers")).one()
-    assert audit.before["thresholds"] == {"silver": 1000, "gold": 5000}
-    assert audit.after == {"thresholds": {"silver": 500, "gold": 2000}, "basis": "rolling_365"}
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settings.update")).one()
+    assert audit.before == {"tier_thresholds": {"silver": 1000, "gold": 5000}, "tier_basis": "lifetime"}
+    assert audit.after == {"tier_thresholds": {"silver": 500, "gold": 2000}, "tier_basis": "rolling_365"}
 
 
 def test_bad_thresholds_are_refused(client, login, make):
@@ -47,9 +55,14 @@ def test_bad_thresholds_are_refused(client, login, make):
         {"silver": "0", "gold": "10", "basis": "lifetime"},
         {"silver": "x", "gold": "10", "basis": "lifetime"},
         {"silver": "10", "gold": "20", "basis": "forever"},
+        {"silver": "10", "gold": "20", "expiry_days": "-3"},
+        {"point_value": "0.001", "point_currency": "USD"},
+        {"trust_threshold": "101"},
     ):
-        response = client.post("/admin/settings", data=data)
-        assert response.status_code == 422, data
+        for confirm in ("", "1"):
+            response = client.post("/admin/settings", data=data | {"confirm": confirm})
+            assert response.status_code == 422, data
+            assert 'class="errors"' in response.get_data(as_text=True)
     assert get_setting("tier_thresholds") == {"silver": 1000, "gold": 5000}
 
 

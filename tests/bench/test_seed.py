@@ -198,7 +198,7 @@ def check_seeded(plan: SeedPlan, result: dict, first_advocate: int) -> None:
                 text(f"""
             SELECT l.advocate_id, sum(l.delta) FROM ledger_entries l JOIN advocates a ON a.id = l.advocate_id
             WHERE NOT a.is_erased AND l.delta > 0 AND l.kind IN ('earn', 'bonus', 'adjust') {since}
-            GROUP BY l.advocate_id ORDER BY sum(l.delta) DESC, l.advocate_id LIMIT 10"""),  # noqa: S608
+            GROUP BY l.advocate_id ORDER BY sum(l.delta) DESC, max(l.created_at), l.advocate_id LIMIT 10"""),  # noqa: S608
                 {"start": start},
             ).all()
         ]

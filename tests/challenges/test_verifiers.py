@@ -103,7 +103,7 @@ def test_dns_name_resolving_privately_is_refused(monkeypatch):
     def fake_getaddrinfo(host, port, *args, **kwargs):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))]
 
-    monkeypatch.setattr(urlcheck.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     verdict = verifiers.check_url(evidence("https://reviews.g2.com/x", domains=("g2.com",), allow=()))
     assert verdict.decision == "review" and "private" in verdict.note
 

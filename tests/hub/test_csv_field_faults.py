@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from challenges.crm.opportunities import parse_opportunity
+from hub import imports
 from hub.errors import ValidationFailed
-from hub.imports import import_advocates_csv
+from hub.extensions import db
 
 ROW = {
     "external_id": "opp-1",
@@ -42,11 +43,14 @@ def test_a_grouped_crm_amount_keeps_its_value(ctx):
     assert str(parse_opportunity(ROW | {"amount": "12,500.50"}).amount) == "12500.50"
 
 
-def test_an_advocate_import_reports_the_invisible_and_the_control_character_rows_and_imports_the_rest(ctx, make):
+def test_an_advocate_import_reports_the_invisible_and_the_control_character_rows_and_imports_the_rest(ctx, make, jobs):
     owner = make.user("owner")
     text = "name,email\nGood One,good.one@example.net\n\u200b\u200b,zw@example.net\nEve\u0007,eve@example.net\n"
-    result = import_advocates_csv(text, owner.id)
-    assert result.invited == 1
+    import_id = imports.start_import("a.csv", text.encode(), owner.id).id
+    db.session.commit()
+    jobs.join()
+    result = db.session.get(imports.AdvocateImport, import_id)
+    assert result.invited_count == 1
     assert [(line, problem) for line, problem in result.errors] == [
         (3, "name: Must contain visible characters."),
         (4, "name: Text may not contain control characters (U+0007)."),

@@ -23,13 +23,21 @@ def test_preferences_page_saves_in_place(make, login, client, ctx):
     advocate_id = advocate.id
     login(client, advocate.user)
     page = client.get("/me/preferences/email").get_data(as_text=True)
-    assert page.count('type="checkbox"') == 8 and page.count("checked") == 8
+    assert page.count('type="checkbox"') == 9 and page.count("checked") == 9
     saved = client.post(
         "/me/preferences/email", data={"kinds": ["completions", "status", "bogus"]}, headers={"HX-Request": "true"}
     )
     assert saved.status_code == 200 and b"Saved." in saved.data and b"<html" not in saved.data
     fresh = _advocate(advocate_id)
-    assert disabled_kinds(fresh) == {"redemptions", "references", "community", "digest", "reengagement", "milestones"}
+    assert disabled_kinds(fresh) == {
+        "redemptions",
+        "expiry",
+        "references",
+        "community",
+        "digest",
+        "reengagement",
+        "milestones",
+    }
     assert fresh.preferences["show_tips"] is True  # other preferences are kept
 
 
@@ -50,7 +58,7 @@ def test_unsubscribe_link_confirms_then_unsubscribes_without_login(app, make, cl
     assert disabled_kinds(_advocate(advocate.id)) == {"digest"}
     assert client.post(f"/unsubscribe/{token}").status_code == 200  # idempotent
     everything = client.post(f"/unsubscribe/{token}", data={"scope": "all"})
-    assert everything.status_code == 200 and len(disabled_kinds(_advocate(advocate.id))) == 8
+    assert everything.status_code == 200 and len(disabled_kinds(_advocate(advocate.id))) == 9
     notify(advocate.user.id, "badge", "A badge", "/")
     db.session.commit()
     assert db.session.scalar(select(OutboxEmail.id)) is None

@@ -150,16 +150,23 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
         "hub.email.mailings.drain_outbox_job",
         "hub.email.mailings.reengage_job",
         "hub.email.mailings.send_digests_job",
+        "hub.import_runs.sweep_stale_imports_job",
         "rewards.jobs.recompute_tiers_job",
         "rewards.jobs.rebuild_leaderboards_job",
+        "rewards.jobs.reconcile_leaderboards_job",
+        "rewards.jobs.expire_points_job",
         "challenges.jobs.requeue_stuck_job",
     }
     assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
     assert jobs["hub.email.mailings.reengage_job"].cron == "30 9 * * *"
     assert jobs["hub.email.mailings.send_digests_job"].cron == "0 8 * * 1"
     assert jobs["rewards.jobs.recompute_tiers_job"].cron == "15 3 * * *"
+    assert jobs["rewards.jobs.expire_points_job"].cron == "45 2 * * *"
     assert jobs["rewards.jobs.rebuild_leaderboards_job"].cron == "30 3 * * *"
     assert jobs["challenges.jobs.requeue_stuck_job"].interval == 600
+    assert jobs["hub.import_runs.sweep_stale_imports_job"].interval == 300
+
+    assert jobs["rewards.jobs.reconcile_leaderboards_job"].interval == 300
     assert {job.queue_name for job in jobs.values()} == {"vouch-default"}
     assert all(job.job_options["job_timeout"] > 0 for job in jobs.values())
     scheduler.enqueue_jobs()  # the interval jobs are due at once; the cron ones wait for their time
@@ -167,6 +174,8 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
     assert sorted(job.func_name for job in queued) == [
         "challenges.jobs.requeue_stuck_job",
         "hub.email.mailings.drain_outbox_job",
+        "hub.import_runs.sweep_stale_imports_job",
+        "rewards.jobs.reconcile_leaderboards_job",
     ]
 
 
@@ -180,7 +189,7 @@ def test_readme_crontab_is_the_one_the_code_schedules(app):
     block = re.search(r"```cron\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == printed
-    assert printed.count("flask --app wsgi") == 6
+    assert printed.count("flask --app wsgi") == 9
 
 
 def test_periodic_jobs_run_their_sweeps(ctx, make):
@@ -193,3 +202,6 @@ def test_periodic_jobs_run_their_sweeps(ctx, make):
     assert recompute_tiers_job() == 0
     assert rebuild_leaderboards_job() == {"all": 1, "month": 1, "quarter": 1}
     assert requeue_stuck_job() == {"requeued": 0, "sent_to_review": 0}
+    from hub.import_runs import sweep_stale_imports_job
+
+    assert sweep_stale_imports_job() == 0

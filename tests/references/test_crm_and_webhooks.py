@@ -17,6 +17,7 @@ from challenges.crm.models import (
     ImportStatus,
     Opportunity,
     WebhookDelivery,
+    WebhookEndpoint,
 )
 from challenges.references import services
 from challenges.referrals import services as referrals
@@ -212,14 +213,18 @@ class Receiver:
 
 
 @pytest.fixture()
-def receiver():
+def receiver(app):
+    """Local receivers on 127.0.0.1, which the owner allow-listed (VOUCH_OUTBOUND_ALLOW_HOSTS)."""
     made: list[Receiver] = []
+    before = app.config.get("VOUCH_OUTBOUND_ALLOW_HOSTS")
+    app.config["VOUCH_OUTBOUND_ALLOW_HOSTS"] = ["127.0.0.1"]
 
     def build(fail: int = 0) -> Receiver:
         made.append(Receiver(fail))
         return made[-1]
 
     yield build
+    app.config["VOUCH_OUTBOUND_ALLOW_HOSTS"] = before
     for r in made:
         r.close()
 
@@ -291,6 +296,104 @@ def test_webhook_endpoints_must_be_http_and_known_events(ctx, make):
     assert set(err.value.fields) == {"url", "events"}
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:6379/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.0.0.8/hook",
+        "http://0.0.0.0:8080/",
+        "http://localhost:6379/",
+        "https://user:pw@crm.example.com/hook",
+    ],
+)
+def test_webhooks_to_internal_addresses_are_refused_when_saved(ctx, make, url):
+    owner = make.user("owner")
+    with pytest.raises(ValidationFailed) as err:
+        webhooks.create_endpoint(url, ["referral.created"], owner.id)
+    assert set(err.value.fields) == {"url"}
+    assert db.session.scalar(db.select(db.func.count()).select_from(WebhookEndpoint)) == 0
+
+
+def test_a_webhook_needs_an_event_and_a_url_is_registered_once(ctx, make):
+    owner = make.user("owner")
+    with pytest.raises(ValidationFailed) as err:
+        webhooks.create_endpoint("https://crm.example.com/hook", [], owner.id)
+    assert err.value.fields["events"] == ["Tick at least one event to send."]
+    webhooks.create_endpoint("https://crm.example.com/hook", ["referral.created"], owner.id)
+    db.session.commit()
+    for same in ("https://crm.example.com/hook", "HTTPS://CRM.Example.com:443/hook"):
+        with pytest.raises(ValidationFailed) as err:
+            webhooks.create_endpoint(same, ["reference.accepted"], owner.id)
+        assert err.value.fields["url"] == ["This receiver URL is already registered."]
+    assert db.session.scalars(db.select(WebhookEndpoint.url)).all() == ["https://crm.example.com/hook"]
+
+
+def test_the_console_refuses_internal_duplicate_and_eventless_webhooks(app, make, login):
+    owner = make.user("owner")
+    browser = login(app.test_client(), owner)
+    internal = browser.post(
+        "/admin/crm/webhooks", data={"url": "http://169.254.169.254/latest/meta-data/", "referral_created": "y"}
+    )
+    assert internal.status_code == 422 and b"private or reserved address" in internal.data
+    eventless = browser.post("/admin/crm/webhooks", data={"url": "https://crm.example.com/hook"})
+    assert eventless.status_code == 422 and b"Tick at least one event" in eventless.data
+    assert (
+        browser.post(
+            "/admin/crm/webhooks", data={"url": "https://crm.example.com/hook", "referral_created": "y"}
+        ).status_code
+        == 200
+    )
+    again = browser.post("/admin/crm/webhooks", data={"url": "https://crm.example.com/hook", "reference_accepted": "y"})
+    assert again.status_code == 422 and b"already registered" in again.data
+    assert db.session.scalar(db.select(db.func.count()).select_from(WebhookEndpoint)) == 1
+
+
+def test_a_name_resolving_inside_is_refused_at_connect_and_nothing_is_sent(app, ctx, make, jobs, monkeypatch):
+    """The receiver's name looked public when saved; when the job connects it resolves to
+    127.0.0.1 (a DNS change): refused, failed without retries, not a byte sent."""
+    import socket
+
+    hook = Receiver()
+    real_getaddrinfo = socket.getaddrinfo
+    connections: list[tuple] = []
+    real_create_connection = socket.create_connection
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        if host == "crm.example.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def recording_create_connection(address, *args, **kwargs):
+        connections.append(address)
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", recording_create_connection)
+    try:
+        owner = make.user("owner")
+        url = f"http://crm.example.com:{hook.server.server_port}/hook"
+        webhooks.create_endpoint(url, ["referral.created"], owner.id)
+        ada = make.advocate()
+        referrals.submit_referral(
+            ada.id,
+            referrals.parse_referral(
+                {"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}
+            ),
+        )
+        db.session.commit()
+        jobs.join()
+        delivery = db.session.scalar(db.select(WebhookDelivery))
+        db.session.refresh(delivery)
+        assert delivery.status is DeliveryStatus.FAILED and delivery.attempts == 1
+        assert delivery.last_error.startswith("Refused:") and "private" in delivery.last_error
+        assert hook.posts == [] and connections == []
+    finally:
+        hook.close()
+
+
 def test_the_crm_verifier_approves_once_an_opportunity_names_the_referral(make, refs):
     from types import SimpleNamespace
 
@@ -317,3 +420,38 @@ def test_cli_tallies_from_scratch(app, make, refs):
     assert result.exit_code == 0, result.output
     assert "1 touches, 1 credits" in result.output
     assert app.test_cli_runner().invoke(args=["challenges", "tally-attribution"]).exit_code != 0
+
+
+def test_crm_award_emails_are_sent_by_their_first_job(owner_api, make, refs, jobs):
+    """A won deal from the CRM awards the referral bonus (ledger savepoint) and emails it: the
+    email's first send job finds its committed row and sends it — nothing waits for a drain."""
+    from hub.email.models import EmailStatus, OutboxEmail
+
+    refs.challenge("referral", points=300, bonus_points=700)
+    ada = make.advocate()
+    referral = referrals.submit_referral(
+        ada.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    db.session.commit()
+    jobs.join()
+    won = {
+        "external_id": "SF-77",
+        "name": "Acme expansion",
+        "account": "Acme",
+        "amount": "25000.00",
+        "currency": "USD",
+        "stage": "Closed Won",
+        "is_closed": True,
+        "is_won": True,
+        "created_date": "2026-10-01",
+        "close_date": TODAY,
+        "referral_id": referral.id,
+    }
+    assert owner_api.post("/crm/opportunities", json=won).status_code == 201
+    jobs.join()
+    db.session.expire_all()
+    emails = db.session.scalars(db.select(OutboxEmail).where(OutboxEmail.to_address == ada.user.email)).all()
+    # The approval (+300), the tier and the badges it earned: all emailed from the CRM request.
+    assert any("+300 points" in e.subject for e in emails), [e.subject for e in emails]
+    assert [(e.status, e.attempts) for e in emails] == [(EmailStatus.SENT, 1)] * len(emails)

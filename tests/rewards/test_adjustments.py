@@ -45,7 +45,7 @@ def test_api_adjustment_writes_entry_audit_and_notification(api, make, client):
     assert (fresh.balance, fresh.lifetime_points) == (350, 350)
     audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "points.adjust")).one()
     assert (audit.actor_id, audit.target_id) == (owner.id, str(advocate.id))
-    assert audit.before == {"balance": 100, "lifetime_points": 100}
+    assert audit.before == {"balance": 100, "lifetime_points": 100, "tier": "bronze"}
     assert audit.after["delta"] == 250 and audit.after["memo"] == "Webinar host"
     assert (
         db.session.scalar(

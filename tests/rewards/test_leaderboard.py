@@ -11,7 +11,7 @@ from hub import accounts
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group
-from rewards import leaderboard, ledger
+from rewards import leaderboard, ledger, services
 from rewards.models import LIFETIME_KINDS, LeaderboardScore, LedgerEntry
 
 NOW = dt.datetime(2026, 5, 20, 12, tzinfo=dt.UTC)
@@ -33,7 +33,7 @@ def seed_program(make, now: dt.datetime | None = None) -> dict[str, int]:
     ids: dict[str, int] = {}
     plan = {
         "ada": ("EMEA", [(500, this_month), (300, last_year)]),
-        "grace": ("EMEA", [(500, this_month)]),  # ties ada this month: lower id ranks first
+        "grace": ("EMEA", [(500, this_month)]),  # ties ada this month at the same moment: id decides
         "alan": ("NA", [(900, earlier_in_quarter)]),
         "kate": ("NA", [(2000, last_year), (50, this_month)]),
         "linus": (None, [(100, this_month)]),
@@ -54,21 +54,28 @@ def seed_program(make, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def expected_from_ledger(period: str, group_id: int | None = None, at: dt.datetime = NOW) -> list[tuple[int, int]]:
-    """(advocate_id, points) in leaderboard order, computed in Python from the raw ledger."""
+    """(advocate_id, points) in leaderboard order, computed in Python from the raw ledger: points
+    descending, then the one who reached the score first (their last counted entry), then id."""
     start = leaderboard.period_start(period, at)
     members = None
     if group_id:
         members = {a.id for a in db.session.get(Group, group_id).advocates}
     totals: dict[int, int] = {}
+    reached: dict[int, dt.datetime] = {}
     for entry in db.session.scalars(select(LedgerEntry)):
-        if entry.delta <= 0 or entry.kind not in LIFETIME_KINDS:
+        counts = (entry.delta > 0 and entry.kind in LIFETIME_KINDS) or (
+            entry.delta < 0 and entry.kind == "adjust" and entry.source_type == "correction"
+        )
+        if not counts:
             continue
         if start is not None and entry.created_at < start:
             continue
         if members is not None and entry.advocate_id not in members:
             continue
         totals[entry.advocate_id] = totals.get(entry.advocate_id, 0) + entry.delta
-    return sorted(((a, p) for a, p in totals.items() if p > 0), key=lambda pair: (-pair[1], pair[0]))
+        reached[entry.advocate_id] = max(reached.get(entry.advocate_id, entry.created_at), entry.created_at)
+    ordered = sorted(totals.items(), key=lambda pair: (-pair[1], reached[pair[0]], pair[0]))
+    return [(a, p) for a, p in ordered if p > 0]
 
 
 def board(
@@ -87,7 +94,7 @@ def group_ids() -> list[int | None]:
     return [None, *db.session.scalars(select(Group.id).order_by(Group.id))]
 
 
-def test_sql_standings_per_period_with_ordinal_ranks(ctx, make):
+def test_sql_standings_per_period_with_shared_ranks(ctx, make):
     ids = seed_program(make)
     all_time, _ = board("all")
     assert all_time == [
@@ -98,7 +105,8 @@ def test_sql_standings_per_period_with_ordinal_ranks(ctx, make):
         (5, ids["linus"], 100),
     ]
     month, _ = board("month")
-    assert month == [(1, ids["ada"], 500), (2, ids["grace"], 500), (3, ids["linus"], 100), (4, ids["kate"], 50)]
+    # ada and grace tie at 500, reached at the same moment: they share rank 1, the next is 3rd.
+    assert month == [(1, ids["ada"], 500), (1, ids["grace"], 500), (3, ids["linus"], 100), (4, ids["kate"], 50)]
     quarter, _ = board("quarter")
     assert [row[1:] for row in quarter] == [
         (ids["alan"], 900),
@@ -255,3 +263,54 @@ def test_leaderboard_reads_never_touch_the_ledger(ctx, make, api, client, login,
     reads = [s for s in sql_statements if "leaderboard_scores" in s]
     assert reads, "the SQL path was not used"
     assert not [s for s in sql_statements if "ledger_entries" in s]
+
+
+def test_ties_share_ranks_and_follow_who_reached_first_on_both_paths(redis_app, make):
+    """Equal points share a rank (1, 1, 3); the earlier to reach the score is listed first, on
+    the SQL and Redis paths alike, in every period and group, also after a correction."""
+    now = utcnow()
+    ids: dict[str, int] = {}
+    plan = {  # name: group, [(points, minutes ago)]
+        "early": ("EMEA", [(200, 50), (100, 40)]),
+        "late": ("EMEA", [(300, 10)]),
+        "middle": ("NA", [(150, 30), (150, 20)]),
+        "top": ("NA", [(900, 60)]),
+        "low": (None, [(100, 5)]),
+    }
+    for name, (group, earnings) in plan.items():
+        advocate = make.advocate(name=name.title(), groups=(group,) if group else ())
+        for n, (points, minutes) in enumerate(earnings):
+            ledger.post_entry(
+                advocate.id,
+                points,
+                kind="earn",
+                source_type="test",
+                source_id=f"{name}-{n}",
+                memo="Earned",
+                at=now - dt.timedelta(minutes=minutes),
+            )
+        ids[name] = advocate.id
+    db.session.commit()
+    rows, _ = board("all", at=now)
+    assert rows == [
+        (1, ids["top"], 900),
+        (2, ids["early"], 300),
+        (2, ids["middle"], 300),
+        (2, ids["late"], 300),
+        (5, ids["low"], 100),
+    ]
+    assert board("all", me=ids["late"], at=now)[1] == (2, 300)
+    assert board("all", limit=2, offset=2, at=now)[0] == [(2, ids["middle"], 300), (2, ids["late"], 300)]
+    assert_redis_matches_sql(ids, now)
+    services.adjust_points(ids["top"], -600, "Awarded twice", None, lifetime=True)
+    db.session.commit()
+    assert board("all", at=now)[0][:4] == [
+        (1, ids["early"], 300),
+        (1, ids["middle"], 300),
+        (1, ids["late"], 300),
+        (1, ids["top"], 300),
+    ]
+    assert_redis_matches_sql(ids, now)
+    leaderboard.rebuild(at=now)
+    db.session.commit()
+    assert_redis_matches_sql(ids, now)

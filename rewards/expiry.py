@@ -1,0 +1,378 @@
+"""Points expiry with grandfathering (product.md §14): which credited points expire when, and the
+`expire` entries that take them away.
+
+The policy is two settings: `points_expiry_days` (N, None = off) and `points_expiry_since` (when
+it was switched on). A credited entry (earn, bonus, positive adjust) made at or after `since`
+is a lot that expires N days after it was credited; earlier lots are grandfathered and never
+expire. Spending uses the oldest points first (FIFO by credit time, then entry id), so what is
+left of each lot is a pure function of the advocate's ledger (`remaining_lots`): every debit
+that is not an expiry (redeem, negative adjust, correction) consumes from the front, a refund
+gives back what was consumed last, and an `expire` entry takes away what was left of its own
+lot. Hence the sum of the lots' remainders is the balance, and an expiry never overdraws.
+
+`expire_points` writes one `expire` entry per lot (unique key: source ("ledger_entry", lot id)),
+in batches of advocates whose rows it locks first and whose ledgers it reads under the locks
+(rewards.ledger.post_expiries writes them), so a redemption racing it and a second run in
+parallel both see the other's result: no overdraft, no double expiry. Lifetime points never
+move (an `expire` entry is not a lifetime kind).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, case, cast, exists, func, select
+from sqlalchemy.orm import aliased
+
+from hub.db import insert_ignore, utcnow
+from hub.extensions import db
+from hub.models import Advocate
+from hub.notifications import notify
+from hub.settings import get_setting
+from rewards.ledger import Expiry, post_expiries
+from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
+
+EXPIRY_SOURCE = "ledger_entry"
+NOTICE_DAYS = (30, 7)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The expiry policy: lots credited at or after `since` expire `days` after crediting."""
+
+    days: int | None
+    since: dt.datetime | None
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.days) and self.since is not None
+
+    def expires_at(self, credited_at: dt.datetime) -> dt.datetime | None:
+        """When a lot credited at `credited_at` expires; None for a grandfathered one."""
+        if not self.is_on or credited_at < self.since:
+            return None
+        return credited_at + dt.timedelta(days=self.days)
+
+
+def current_policy() -> Policy:
+    """The owner's policy, read through hub.settings."""
+    since = get_setting("points_expiry_since")
+    return Policy(get_setting("points_expiry_days"), dt.datetime.fromisoformat(since) if since else None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What FIFO needs of a ledger entry."""
+
+    id: int
+    delta: int
+    kind: str
+    source_type: str
+    source_id: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A credited entry and the points of it still unspent and unexpired."""
+
+    entry_id: int
+    credited_at: dt.datetime
+    remaining: int
+    expired: bool  # it has its `expire` entry already
+
+
+def remaining_lots(entries: Iterable[Entry]) -> list[Lot]:
+    """Each credited entry's unspent, unexpired points, oldest first (pure; see the module doc).
+
+    remaining(lot) = clamp(credits of effective lots up to and including it − net spending,
+    0, its effective size), where a lot's effective size is its credit less its expiry."""
+    credited_kinds = {k.value for k in LIFETIME_KINDS}
+    lots: list[Entry] = []
+    expired: dict[str, int] = {}
+    spent = 0
+    for e in entries:
+        kind = str(e.kind)
+        if kind in credited_kinds and e.delta > 0:
+            lots.append(e)
+        elif kind == EntryKind.EXPIRE.value and e.source_type == EXPIRY_SOURCE:
+            expired[e.source_id] = expired.get(e.source_id, 0) - e.delta
+        else:
+            spent -= e.delta
+    lots.sort(key=lambda e: (e.created_at, e.id))
+    result: list[Lot] = []
+    cumulative = 0
+    for lot in lots:
+        size = lot.delta - expired.get(str(lot.id), 0)
+        cumulative += size
+        left = max(0, min(size, cumulative - spent))
+        result.append(Lot(lot.id, lot.created_at, left, str(lot.id) in expired))
+    return result
+
+
+def _entries_of(advocate_id: int) -> list[Entry]:
+    rows = db.session.execute(
+        select(
+            LedgerEntry.id,
+            LedgerEntry.delta,
+            LedgerEntry.kind,
+            LedgerEntry.source_type,
+            LedgerEntry.source_id,
+            LedgerEntry.created_at,
+        ).where(LedgerEntry.advocate_id == advocate_id)
+    ).all()
+    return [Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_at: dt.datetime
+
+
+def upcoming(advocate_id: int, within_days: int | None = None, policy: Policy | None = None) -> list[Expiring]:
+    """The advocate's points that will expire, grouped by day, soonest first (within
+    `within_days` of now when given). Empty while the policy is off."""
+    policy = policy or current_policy()
+    if not policy.is_on:
+        return []
+    return _group(remaining_lots(_entries_of(advocate_id)), policy, within_days)
+
+
+def _group(lots: list[Lot], policy: Policy, within_days: int | None, now: dt.datetime | None = None) -> list[Expiring]:
+    now = now or utcnow()
+    horizon = now + dt.timedelta(days=within_days) if within_days is not None else None
+    by_day: dict[dt.date, tuple[int, dt.datetime]] = {}
+    for lot in lots:
+        when = policy.expires_at(lot.credited_at)
+        if when is None or lot.expired or lot.remaining <= 0 or (horizon is not None and when > horizon):
+            continue
+        points, first = by_day.get(when.date(), (0, when))
+        by_day[when.date()] = (points + lot.remaining, min(first, when))
+    return [Expiring(points, at) for _, (points, at) in sorted(by_day.items())]
+
+
+def expiring_total(within_days: int, policy: Policy | None = None) -> int:
+    """Points of every advocate that expire within `within_days` (the liability report's figure;
+    overdue lots the job has not reached yet count too), set-based (`_unexpired_lots`)."""
+    policy = policy or current_policy()
+    if not policy.is_on:
+        return 0
+    credited_before = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
+    if credited_before < policy.since:
+        return 0
+    left = _unexpired_lots(policy.since, credited_before).subquery()
+    return int(db.session.scalar(select(func.coalesce(func.sum(left.c.points), 0))) or 0)
+
+
+def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime):
+    """SQL: (advocate_id, points) of every lot credited in [since, credited_before] without an
+    `expire` entry and with points left — `remaining_lots`' closed form as a running sum per
+    advocate, over the advocates with such a lot."""
+    e = LedgerEntry
+    credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
+    is_expiry = (e.kind == EntryKind.EXPIRE.value) & (e.source_type == EXPIRY_SOURCE)
+    who = (
+        select(e.advocate_id)
+        .join(Advocate, Advocate.id == e.advocate_id)
+        .where(credited, e.created_at >= since, e.created_at <= credited_before, Advocate.is_erased.is_(False))
+        .distinct()
+        .scalar_subquery()
+    )
+    spent = (
+        select(e.advocate_id, (-func.sum(e.delta)).label("spent"))
+        .where(~credited, ~is_expiry, e.advocate_id.in_(who))
+        .group_by(e.advocate_id)
+        .subquery()
+    )
+    expired = (
+        select(e.advocate_id, e.source_id, (-func.sum(e.delta)).label("amount"))
+        .where(is_expiry, e.advocate_id.in_(who))
+        .group_by(e.advocate_id, e.source_id)
+        .subquery()
+    )
+    size = e.delta - func.coalesce(expired.c.amount, 0)
+    lots = (
+        select(
+            e.advocate_id,
+            e.created_at,
+            size.label("size"),
+            expired.c.amount.is_not(None).label("has_expiry"),
+            func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id)).label("cumulative"),
+        )
+        .outerjoin(expired, and_(expired.c.advocate_id == e.advocate_id, expired.c.source_id == cast(e.id, String)))
+        .where(credited, e.advocate_id.in_(who))
+        .subquery()
+    )
+    unspent = lots.c.cumulative - func.coalesce(spent.c.spent, 0)
+    left = case((unspent <= 0, 0), (unspent >= lots.c.size, lots.c.size), else_=unspent)
+    return (
+        select(lots.c.advocate_id, left.label("points"))
+        .select_from(lots)
+        .outerjoin(spent, spent.c.advocate_id == lots.c.advocate_id)
+        .where(
+            ~lots.c.has_expiry,
+            lots.c.created_at >= since,
+            lots.c.created_at <= credited_before,
+            left > 0,
+        )
+    )
+
+
+def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:
+    """Advocates with a lot credited in [since, credited_before] that has no `expire` entry yet."""
+    expire = aliased(LedgerEntry)
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.advocate_id)
+            .where(
+                LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
+                LedgerEntry.delta > 0,
+                LedgerEntry.created_at >= since,
+                LedgerEntry.created_at <= credited_before,
+                ~exists().where(
+                    and_(
+                        expire.advocate_id == LedgerEntry.advocate_id,
+                        expire.kind == EntryKind.EXPIRE.value,
+                        expire.source_type == EXPIRY_SOURCE,
+                        expire.source_id == cast(LedgerEntry.id, String),
+                    )
+                ),
+            )
+            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
+            .where(Advocate.is_erased.is_(False))
+            .group_by(LedgerEntry.advocate_id)
+            .order_by(LedgerEntry.advocate_id)
+        )
+    )
+
+
+def _entries_of_many(advocate_ids: list[int]) -> dict[int, list[Entry]]:
+    found: dict[int, list[Entry]] = {a: [] for a in advocate_ids}
+    rows = db.session.execute(
+        select(
+            LedgerEntry.advocate_id,
+            LedgerEntry.id,
+            LedgerEntry.delta,
+            LedgerEntry.kind,
+            LedgerEntry.source_type,
+            LedgerEntry.source_id,
+            LedgerEntry.created_at,
+        ).where(LedgerEntry.advocate_id.in_(advocate_ids))
+    ).all()
+    for r in rows:
+        found[r.advocate_id].append(Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at))
+    return found
+
+
+def due_expiries(entries: list[Entry], advocate_id: int, policy: Policy, now: dt.datetime) -> list[Expiry]:
+    """The `expire` entries due for one advocate's ledger at `now` (pure)."""
+    due: list[Expiry] = []
+    for lot in remaining_lots(entries):
+        when = policy.expires_at(lot.credited_at)
+        if when is None or when > now or lot.expired or lot.remaining <= 0:
+            continue
+        memo = f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})"
+        due.append(Expiry(advocate_id, lot.entry_id, lot.remaining, memo))
+    return due
+
+
+def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
+    """Write the `expire` entries due for these advocates: their rows locked (in id order, so
+    two runs never deadlock), their ledgers read under the locks, one INSERT for the batch.
+    Idempotent (one entry per lot) and never below a zero balance. Returns points per advocate."""
+    ids = sorted(advocate_ids)
+    db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
+    ledgers = _entries_of_many(ids)
+    due = [expiry for a in ids for expiry in due_expiries(ledgers[a], a, policy, now)]
+    return post_expiries(due, now)
+
+
+@dataclass(frozen=True)
+class ExpiryRun:
+    advocates: int
+    entries_points: int
+    notices: int
+
+
+BATCH = 500
+
+
+def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
+    """Expire every due lot and send the 30- and 7-day notices (the cron job and
+    `flask rewards expire-points`). Advocates go in batches of BATCH; `commit_each` commits
+    after each batch (the command and job: short row locks); otherwise the caller's one
+    transaction holds everything."""
+    now = now or utcnow()
+    policy = current_policy()
+    if not policy.is_on:
+        return ExpiryRun(0, 0, 0)
+    expired: dict[int, int] = {}
+    due = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days)).subquery()
+    candidates = list(db.session.scalars(select(due.c.advocate_id).distinct().order_by(due.c.advocate_id)))
+    for start in range(0, len(candidates), BATCH):
+        expired |= expire_batch(candidates[start : start + BATCH], policy, now)
+        if commit_each:
+            db.session.commit()
+    notices = send_notices(policy, now, commit_each)
+    return ExpiryRun(len(expired), sum(expired.values()), notices)
+
+
+def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
+    """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
+    in-app and by email (kind `points_expiry`, which the advocate can switch off)."""
+    sent = 0
+    widest = max(NOTICE_DAYS)
+    since = max(policy.since, now - dt.timedelta(days=policy.days))  # lots still to expire
+    candidates = _advocates_with_lots(since, now + dt.timedelta(days=widest - policy.days))
+    for start in range(0, len(candidates), BATCH):
+        ledgers = _entries_of_many(candidates[start : start + BATCH])
+        for advocate_id, entries in ledgers.items():
+            sent += _notify_advocate(advocate_id, entries, policy, now)
+        if commit_each:
+            db.session.commit()
+    return sent
+
+
+def _notify_advocate(advocate_id: int, entries: list[Entry], policy: Policy, now: dt.datetime) -> int:
+    sent = 0
+    widest = max(NOTICE_DAYS)
+    for item in _group(remaining_lots(entries), policy, widest, now):
+        days_left = (item.expires_at - now).total_seconds() / 86400
+        ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
+        if ahead is None or days_left <= 0:
+            continue
+        added = insert_ignore(
+            db.session,
+            ExpiryNotice.__table__,
+            {
+                "advocate_id": advocate_id,
+                "expires_on": item.expires_at.date(),
+                "days_ahead": ahead,
+                "points": item.points,
+                "sent_at": now,
+            },
+        )
+        if added:
+            user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+            notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
+            sent += 1
+    return sent
+
+
+def expiry_text(item: Expiring) -> str:
+    """ "120 points expire on 12 Mar" (the hub and the notices)."""
+    return f"{item.points:,} points expire on {item.expires_at:%-d %b}"
+
+
+def expiring_facts(advocate_ids: list[int]) -> dict[int, dict]:
+    """The advocate-facts hook (hub.hooks): each advocate's `expiring` [{points, expires_at}]."""
+    policy = current_policy()
+    if not policy.is_on:
+        return {}
+    return {
+        a: {"expiring": [{"points": e.points, "expires_at": e.expires_at} for e in upcoming(a, policy=policy)]}
+        for a in advocate_ids
+    }

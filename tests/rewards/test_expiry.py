@@ -1,0 +1,149 @@
+"""Points expiry with grandfathering (product.md §14): FIFO lots, one `expire` entry per earning
+entry, lifetime points untouched, balance never negative, notices 30 and 7 days ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from hub.db import utcnow
+from hub.extensions import db
+from hub.models import Advocate, Notification
+from hub.settings import save_setting
+from rewards import expiry, ledger
+from rewards.expiry import Entry, remaining_lots
+from rewards.models import EntryKind, ExpiryNotice, LedgerEntry
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def day(n: int) -> dt.datetime:
+    return T0 + dt.timedelta(days=n)
+
+
+def e(i: int, delta: int, kind: str, at: int, source_type: str = "test", source_id: str = "") -> Entry:
+    return Entry(i, delta, kind, source_type, source_id or str(i), day(at))
+
+
+# --- the pure FIFO -----------------------------------------------------------------------------
+
+
+def test_spending_uses_the_oldest_points_first():
+    lots = remaining_lots([e(1, 100, "earn", 0), e(2, 50, "bonus", 1), e(3, -120, "redeem", 2), e(4, 70, "adjust", 3)])
+    assert [(lot.entry_id, lot.remaining) for lot in lots] == [(1, 0), (2, 30), (4, 70)]
+
+
+def test_refund_gives_back_what_was_spent_last_and_expiry_takes_its_own_lot():
+    entries = [
+        e(1, 100, "earn", 0),
+        e(2, 100, "earn", 1),
+        e(3, -150, "redeem", 2),
+        e(4, 50, "refund", 3),
+    ]
+    # The redemption took lot 1 and 50 of lot 2; the refund gives lot 2 its 50 back.
+    assert [(lot.entry_id, lot.remaining) for lot in remaining_lots(entries)] == [(1, 0), (2, 100)]
+    entries.append(e(5, -100, "expire", 4, "ledger_entry", "2"))
+    lots = remaining_lots(entries)
+    assert [(lot.entry_id, lot.remaining, lot.expired) for lot in lots] == [(1, 0, False), (2, 0, True)]
+    assert sum(x.delta for x in entries) == 0
+
+
+def test_remaining_sums_to_the_balance():
+    entries = [e(1, 40, "earn", 0), e(2, -10, "adjust", 1), e(3, 25, "bonus", 2), e(4, -30, "redeem", 3)]
+    assert sum(lot.remaining for lot in remaining_lots(entries)) == sum(x.delta for x in entries) == 25
+
+
+# --- the job -----------------------------------------------------------------------------------
+
+
+def switch_on(days: int, since: dt.datetime) -> None:
+    save_setting("points_expiry_days", days, None)
+    save_setting("points_expiry_since", since.isoformat(), None)
+    db.session.commit()
+
+
+def post(advocate_id: int, delta: int, kind: str, key: str, at: dt.datetime) -> None:
+    ledger.post_entry(advocate_id, delta, kind=kind, source_type="test", source_id=key, memo="x", at=at)
+    db.session.commit()
+
+
+def expire_entries(advocate_id: int) -> list[tuple[str, int]]:
+    rows = db.session.execute(
+        select(LedgerEntry.source_id, LedgerEntry.delta)
+        .where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.kind == EntryKind.EXPIRE)
+        .order_by(LedgerEntry.id)
+    ).all()
+    return [(source_id, delta) for source_id, delta in rows]
+
+
+def test_expiry_grandfathers_spends_fifo_and_runs_once(ctx, make):
+    advocate = make.advocate()
+    post(advocate.id, 500, "earn", "old", day(0))  # before the policy: never expires
+    switch_on(90, day(10))
+    post(advocate.id, 200, "earn", "a", day(20))
+    post(advocate.id, 120, "bonus", "b", day(30))
+    post(advocate.id, -600, "redeem", "r", day(40))  # uses old (500), then 100 of a
+    lots = {lot.entry_id: lot.remaining for lot in remaining_lots(expiry._entries_of(advocate.id))}
+    assert sorted(lots.values()) == [0, 100, 120]
+
+    assert expiry.expire_points(now=day(100)).entries_points == 0  # nothing due yet
+    run = expiry.expire_points(now=day(115))  # a (day 20 + 90) is due, b is not
+    db.session.commit()
+    assert run.entries_points == 100
+    a_id = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.source_id == "a"))
+    assert expire_entries(advocate.id) == [(str(a_id), -100)]
+    assert expiry.expire_points(now=day(115)).entries_points == 0  # a second run writes nothing
+    run = expiry.expire_points(now=day(200))
+    db.session.commit()
+    assert run.entries_points == 120
+    fresh = db.session.get(Advocate, advocate.id)
+    assert (fresh.balance, fresh.lifetime_points) == (0, 820)  # lifetime untouched
+    assert len(expire_entries(advocate.id)) == 2
+
+
+def test_switched_off_nothing_expires_and_on_again_grandfathers(ctx, make):
+    advocate = make.advocate()
+    switch_on(30, day(0))
+    post(advocate.id, 100, "earn", "a", day(1))
+    save_setting("points_expiry_days", None, None)
+    save_setting("points_expiry_since", None, None)
+    db.session.commit()
+    assert expiry.expire_points(now=day(100)).entries_points == 0
+    switch_on(30, day(101))  # a was earned before this start: grandfathered now
+    assert expiry.expire_points(now=day(200)).entries_points == 0
+    assert expire_entries(advocate.id) == []
+
+
+def test_notices_30_and_7_days_ahead_once_and_expiring_in_the_api(api, make):
+    owner = api(make.user("owner"))
+    advocate = make.advocate()
+    now = utcnow()
+    switch_on(60, now - dt.timedelta(days=40))
+    post(advocate.id, 120, "earn", "a", now - dt.timedelta(days=35))  # expires in 25 days
+    expiry.expire_points(now=now)
+    expiry.expire_points(now=now)
+    db.session.commit()
+    notices = list(db.session.scalars(select(ExpiryNotice.days_ahead).where(ExpiryNotice.advocate_id == advocate.id)))
+    assert notices == [30]
+    texts = list(db.session.scalars(select(Notification.text).where(Notification.kind == "points_expiry")))
+    when = now + dt.timedelta(days=25)
+    assert texts == [f"120 points expire on {when:%-d %b}: spend them first."]
+    expiry.expire_points(now=now + dt.timedelta(days=20))  # 5 days ahead: the 7-day notice
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(ExpiryNotice)) == 2
+    body = owner.get(f"/advocates/{advocate.id}").json
+    assert [item["points"] for item in body["expiring"]] == [120]
+    assert body["expiring"][0]["expires_at"].startswith(when.date().isoformat())
+    assert owner.get("/reports/program").json["points"]["expiring_30d"] == 120
+
+
+def test_hub_shows_what_expires_when(client, login, make):
+    advocate = make.advocate()
+    now = utcnow()
+    switch_on(365, now - dt.timedelta(days=1))
+    post(advocate.id, 120, "earn", "a", now)
+    login(client, advocate.user)
+    page = client.get("/").get_data(as_text=True)
+    when = now + dt.timedelta(days=365)
+    assert f"120 points expire on {when:%-d %b}" in page

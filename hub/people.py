@@ -51,8 +51,10 @@ def update_user(user_id: int, actor_id: int, role: Role | None = None, is_active
         raise NotFound("User not found.")
     new_role = user.role if role is None else Role(role)
     new_active = user.is_active_user if is_active is None else bool(is_active)
-    if new_role != user.role and Role.ADVOCATE in (new_role, user.role):
+    if new_role != user.role and user.role is Role.ADVOCATE:
         raise InvalidState("An advocate's role cannot change; invite the person as staff with their work email.")
+    if new_role != user.role and new_role is Role.ADVOCATE:
+        raise InvalidState("A staff user cannot become an advocate; invite the person as an advocate instead.")
     removes_owner = user.role is Role.OWNER and user.is_active_user and (new_role is not Role.OWNER or not new_active)
     if removes_owner and not [o for o in owners if o != user.id]:
         raise InvalidState("This is the last active owner; make another user owner first.")

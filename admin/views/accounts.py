@@ -11,6 +11,7 @@ from admin.console import bp, staff
 from admin.forms.accounts import PERSONA_LABELS, AccountEditForm, AccountFilter, MergeForm, PersonaForm
 from challenges.accounts import queries, services
 from hub.contracts import read_or_400
+from hub.errors import NotFound
 from hub.htmx import apply_errors
 from hub.transactions import refusal_renders
 
@@ -80,7 +81,12 @@ def account_merge(account_id: int):
     form = MergeForm()
     if not form.validate_on_submit():
         return _account_page(account_id, merge_form=form, status=422)
-    survivor = services.merge(account_id, int(str(form.into_id.data)), current_user.id)
+    try:
+        survivor = services.merge(account_id, int(str(form.into_id.data)), current_user.id)
+    except NotFound:
+        services.live_account(account_id)  # this page's own account gone: the 404 page
+        form.into_id.errors = ["No account has this id."]
+        return _account_page(account_id, merge_form=form, status=422)
     flash(f"Merged into {survivor.name}.", "success")
     return redirect(url_for("admin.account_page", account_id=survivor.id))
 

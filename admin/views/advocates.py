@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from admin.console import bp, owner_only, staff
+from admin.forms.accounts import PERSONA_LABELS
 from admin.forms.advocates import (
     AdjustForm,
     AdvocateEditForm,
@@ -102,6 +103,7 @@ def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
         badges=badges_of(advocate.id),
         facts=hooks().advocate_facts([advocate.id])[advocate.id],
         groups=db.session.scalars(select(Group).order_by(Group.name)).all(),
+        persona_labels=PERSONA_LABELS,
         adjust_form=adjust_form,
         erase_form=EraseOnRequestForm(formdata=None),
     ), status

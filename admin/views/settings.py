@@ -156,6 +156,9 @@ def create_token():
         elif user.role is Role.ADVOCATE:
             # An advocate's token is theirs to make and revoke, on their profile page (issue 14).
             form.user_email.errors.append("Advocates create their own tokens on their profile page.")
+        elif not user.is_active_user:
+            # A deactivated user's tokens answer 401 (issue 14): a new one would not work either.
+            form.user_email.errors.append("This user is deactivated; reactivate them on the Users page first.")
         else:
             _, new_token = tokens.create_api_token(user, form.name.data, current_user.id)
     return _settings_page(_economy_form(), form, new_token, 200 if new_token else 422)

@@ -17,7 +17,10 @@ from hub.models import Advocate, ConsentAcceptance
 def _terms_page(text: str, errors: list[str] | None = None, status: int = 200):
     version, _ = consent.current_terms()
     accepted = db.session.scalar(
-        select(func.count()).select_from(ConsentAcceptance).where(ConsentAcceptance.version == version)
+        select(func.count())
+        .select_from(ConsentAcceptance)
+        .join(Advocate, Advocate.id == ConsentAcceptance.advocate_id)
+        .where(ConsentAcceptance.version == version, Advocate.is_erased.is_(False))
     )
     advocates = db.session.scalar(select(func.count()).select_from(Advocate).where(Advocate.is_erased.is_(False)))
     return render_template(

@@ -35,7 +35,7 @@ def users():
 
 def _change_refused(exc: VouchError, user_id: int):
     flash(exc.message, "error")
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.users", q=request.args.get("q") or None))
 
 
 @bp.post("/users/<int:user_id>")

@@ -116,7 +116,7 @@ def get_account(user: User, account_id: int) -> AccountReply:
 )
 def patch_account(user: User, account_id: int, data: AccountPatch) -> AccountReply:
     services.live_account(account_id)
-    if "name" in data.model_fields_set and data.name is not None:
+    if "name" in data.model_fields_set:  # a sent name must be one: blank or null is refused
         services.rename(account_id, data.name, user.id)
     if "domain" in data.model_fields_set:
         services.set_domain(account_id, data.domain, user.id)

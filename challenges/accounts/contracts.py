@@ -71,7 +71,8 @@ class AccountReply(Reply):
 
 
 class AccountPatch(Body):
-    """Either or both; a field left out stays as it is, `domain` "" or null clears it."""
+    """Either or both; a field left out stays as it is, `domain` "" or null clears it, a sent
+    `name` must be a name (blank or null → 422 naming it)."""
 
     name: Annotated[str | None, OneLine(160)] = None
     domain: Annotated[str | None, OneLine(253)] = None

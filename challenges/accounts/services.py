@@ -44,10 +44,10 @@ def _opportunity_ids(account_id: int) -> list[int]:
     return list(db.session.scalars(select(Opportunity.id).where(Opportunity.account_id == account_id)))
 
 
-def rename(account_id: int, name: str, actor_id: int) -> Account:
+def rename(account_id: int, name: str | None, actor_id: int) -> Account:
     """Give the account a new name. Its old name keeps resolving to it (an alias row), so
     advocates and CRM rows that still say the old name stay here; a name another account holds
-    is refused (merge the two instead)."""
+    is refused (merge the two instead). A blank or missing name raises ValidationFailed."""
     name = read_value(AccountName, name, "name")
     key = company_key(name)
     if not key:

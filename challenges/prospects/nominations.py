@@ -19,7 +19,7 @@ from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
 from hub.fields import Email, MultiLine, OneLine, PersonName, read
-from hub.models import STAFF_ROLES, Role, User
+from hub.models import STAFF_ROLES, Invite, Role, User
 from hub.notifications import notify
 
 NOMINATORS = frozenset({Role.SALES, Role.MANAGER, Role.OWNER})
@@ -38,9 +38,15 @@ class DeclineBody(Body):
 
 
 def nominate(data: NominationBody, nominator: User) -> Nomination:
-    """File a nomination; InvalidState when the email has an account or an open nomination."""
+    """File a nomination; InvalidState when the email has an account, an invitation waiting (unused,
+    unexpired: approving would email a second one) or an open nomination."""
     if db.session.scalar(select(User.id).where(User.email == data.email)) is not None:
         raise InvalidState("This person already has an account in the program.")
+    waiting = select(Invite.id).where(
+        Invite.email == data.email, Invite.used_at.is_(None), Invite.expires_at > utcnow()
+    )
+    if db.session.scalar(waiting.limit(1)) is not None:
+        raise InvalidState("This person already has an invitation waiting to be accepted.")
     row = Nomination(
         email=data.email,
         name=data.name,

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
 from sqlalchemy import func, select
 
 from challenges.prospects.models import AdvocacyScore, ScoreImport, ScoreImportStatus
@@ -25,7 +25,7 @@ from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
-from hub.fields import Email, Flag, OneLine, PersonName, WholeNumber, read_row
+from hub.fields import Email, FieldType, Flag, OneLine, PersonName, WholeNumber, invalid, read_row
 from hub.queue import enqueue_after_commit
 
 COLUMNS = (
@@ -43,7 +43,24 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 BATCH = 1000
 QUALIFIED_ABOVE = 60
 
-Percent = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
+
+class _Percentage(FieldType):
+    """A percentage from 0 to 100 as a plain number ("70", "70.01"); blank is not given. No
+    "%" sign, exponent, infinity or NaN: a score export writes none of these."""
+
+    def check(self, value: Any) -> float:
+        if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value.strip()):
+            value = float(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise invalid("Must be a number from 0 to 100.")
+        return float(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": 0, "maximum": 100}
+
+
+_PLAIN_NUMBER = re.compile(r"\d{1,3}(\.\d{1,6})?")
+Percent = Annotated[float | None, _Percentage()]
 
 
 class ScoreRow(Body):

@@ -158,3 +158,53 @@ def test_reference_ready_counts_agree_with_the_caps_rules(ctx, make):
     assert expected == {plain.id, asked_long_ago.id, past_blackout.id}
     totals, ready = queries._ready_by_account([plain.account_id], now)
     assert (totals[plain.account_id], ready[plain.account_id]) == (5, len(expected))
+
+
+def test_a_blank_or_null_account_name_is_refused_not_ignored(api, make):
+    """PATCH {"name": ""} once answered 200 and kept the old name: a sent name must be a name."""
+    manager = make.user("manager")
+    ada = make.advocate(company="Acme", name="Ada")
+    client = api(manager)
+    for blank in ("", "   ", None):
+        refused = client.patch(f"/accounts/{ada.account_id}", {"name": blank, "domain": "acme.io"})
+        assert refused.status_code == 422, blank
+        assert list(refused.json["error"]["fields"]) == ["name"]
+    db.session.expire_all()
+    assert db.session.get(Account, ada.account_id).domain is None  # nothing of the request written
+    kept = client.patch(f"/accounts/{ada.account_id}", {"domain": "acme.io"})
+    assert kept.status_code == 200 and (kept.json["name"], kept.json["domain"]) == ("Acme", "acme.io")
+
+
+def test_merging_into_an_unknown_account_in_the_console_says_so_on_the_form(app, make, login):
+    """The merge form once answered an unknown target id with the 404 page of the whole site."""
+    manager = make.user("manager")
+    ada = make.advocate(company="Acme", name="Ada Lovelace")
+    client = login(app.test_client(), manager)
+    token = _csrf(client.get(f"/admin/accounts/{ada.account_id}").get_data(as_text=True))
+    unknown = ada.account_id + 1000
+    refused = client.post(f"/admin/accounts/{ada.account_id}/merge", data={"csrf_token": token, "into_id": unknown})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "No account has this id." in page and "Ada Lovelace" in page
+    db.session.expire_all()
+    assert db.session.get(Account, ada.account_id).merged_into_id is None
+
+
+def test_an_advocate_page_sets_the_persona_and_links_the_account(app, make, login):
+    """The persona could only be set from an account page, so an advocate without an account
+    (no company, a free-mail address) could not be given one in the console at all."""
+    manager = make.user("manager")
+    loner = make.advocate(name="Lone Wolf", email="lone.wolf@gmail.com", company=None)
+    ada = make.advocate(name="Ada Lovelace", company="Acme")
+    assert loner.account_id is None
+    client = login(app.test_client(), manager)
+    page = client.get(f"/admin/advocates/{loner.id}").get_data(as_text=True)
+    assert f'action="/admin/advocates/{loner.id}/persona"' in page and "Private reference" in page
+    saved = client.post(
+        f"/admin/advocates/{loner.id}/persona", data={"csrf_token": _csrf(page), "persona": "private_reference"}
+    )
+    assert saved.status_code == 302 and saved.headers["Location"] == f"/admin/advocates/{loner.id}"
+    db.session.expire_all()
+    assert loner.persona is Persona.PRIVATE_REFERENCE
+    shown = client.get(f"/admin/advocates/{loner.id}").get_data(as_text=True)
+    assert '<option value="private_reference" selected' in shown
+    assert f'href="/admin/accounts/{ada.account_id}"' in client.get(f"/admin/advocates/{ada.id}").get_data(as_text=True)

@@ -153,3 +153,23 @@ def test_candidates_best_first_with_status_and_one_invitation_each(ctx, make):
     db.session.commit()
     assert many.invited == [rows[2].score.id] and [c for c, _ in many.skipped] == [top.id, rows[1].score.id]
     assert candidates.funnel() == candidates.Funnel(qualified=2, invited=1, joined=1, first_act=0)
+
+
+@pytest.mark.parametrize("bad", ["abc", "80%", "-5", "100.5", "inf", "NaN", "1e400", "true"])
+def test_a_bad_percentage_is_reported_in_the_program_s_words(bad):
+    """The per-line report once showed pydantic's wording ("Input should be a valid number,
+    unable to parse string as a number", "Input should be a finite number")."""
+    row = {"email": "c@acme.io", "name": "C", "feature_adoption_pct": bad, "health_score": bad}
+    with pytest.raises(ValidationFailed) as refused:
+        read_row(scores.ScoreRow, row)
+    fields = refused.value.fields
+    assert fields == {
+        "feature_adoption_pct": ["Must be a number from 0 to 100."],
+        "health_score": ["Must be a number from 0 to 100."],
+    }
+
+
+@pytest.mark.parametrize(("given", "kept"), [("0", 0.0), ("70.01", 70.01), (" 100 ", 100.0), ("", None), (55, 55.0)])
+def test_a_percentage_reads_plain_numbers_and_blanks(given, kept):
+    row = read_row(scores.ScoreRow, {"email": "c@acme.io", "name": "C", "feature_adoption_pct": given})
+    assert row.feature_adoption_pct == kept

@@ -54,3 +54,17 @@ def test_nominate_approve_and_decline_with_the_nominator_told(api, make):
     # a decided nomination is no longer open: the same email may be nominated again
     assert _nominate(as_sales, email="dee@acme.io").status_code == 201
     assert as_manager.post("/nominations/999999/approve").status_code == 404
+
+
+def test_a_person_with_an_invitation_waiting_cannot_be_nominated_again(api, make):
+    """Once approved (or invited from the candidates list) the person has an invitation waiting:
+    a second nomination was accepted and its approval emailed a second invitation."""
+    sales, manager = make.user("sales"), make.user("manager")
+    as_sales, as_manager = api(sales), api(manager)
+    first = _nominate(as_sales).json
+    assert as_manager.post(f"/nominations/{first['id']}/approve").status_code == 200
+    again = _nominate(as_sales, email="Cy@Acme.io")
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
+    assert "invitation" in again.json["error"]["message"]
+    assert as_manager.get("/nominations").json["total"] == 1
+    assert db.session.scalar(select(func.count()).select_from(Invite).where(Invite.email == "cy@acme.io")) == 1

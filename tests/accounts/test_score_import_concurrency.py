@@ -24,6 +24,7 @@ def _line(i: int) -> str:
 
 
 @pytest.mark.services
+@pytest.mark.multi_connection  # two threads commit on their own connections
 def test_two_parallel_imports_of_one_file_give_one_row_per_email(pg_app, make):
     body = "\n".join([HEADER] + [_line(i) for i in range(N)])
     with pg_app.app_context():

@@ -83,3 +83,17 @@ def test_terms_changed_while_reading_are_not_accepted_unseen(client, ctx, make_u
     db.session.expire_all()
     assert db.session.get(Advocate, advocate.id).consent_version == "2026-01"
     assert second.endswith(".2")
+
+
+def test_the_terms_page_counts_only_advocates_still_in_the_program(ctx, make_user, make_advocate, login):
+    """An erased advocate's acceptance is kept, but they are no longer one of the advocates: the
+    page once said "30 of 29 advocates accepted it"."""
+    staying, silent, leaving = make_advocate(name="Stays"), make_advocate(name="Silent"), make_advocate(name="Leaves")
+    consent.record_acceptance(staying)
+    consent.record_acceptance(leaving)
+    privacy.erase_advocate(leaving.id, None, "self")
+    db.session.commit()
+    assert silent.consent_version is None
+    owner = login(ctx.test_client(), make_user("owner"))
+    page = owner.get("/admin/settings/terms").get_data(as_text=True)
+    assert "1 of 2 advocates accepted it" in page

@@ -43,6 +43,17 @@ def test_advocates_role_cannot_change(api, make_user, make_advocate):
     assert response.status_code == 409 and response.json["error"]["code"] == "invalid_state"
 
 
+def test_staff_cannot_become_an_advocate_and_the_refusal_says_so(api, make_user):
+    """Making a manager an advocate was refused with "An advocate's role cannot change", which
+    is untrue of a manager."""
+    manager = make_user("manager")
+    response = api(make_user("owner")).patch(f"/users/{manager.id}", json={"role": "advocate"})
+    assert response.status_code == 409 and response.json["error"]["code"] == "invalid_state"
+    assert response.json["error"]["message"].startswith("A staff user cannot become an advocate")
+    db.session.expire_all()
+    assert db.session.get(User, manager.id).role.value == "manager"
+
+
 def test_the_last_active_owner_cannot_be_demoted_or_deactivated(api, make_user):
     owner = make_user("owner")
     client = api(owner)
@@ -100,6 +111,20 @@ def test_users_page_deactivates_and_refuses_the_last_owner(client, login, make_u
     db.session.expire_all()
     assert db.session.get(User, owner.id).role.value == "owner"
     assert not db.session.get(User, manager.id).is_active_user
+
+
+def test_a_change_made_from_a_search_returns_to_that_search(client, login, make_user):
+    """The forms on a searched Users page once posted without the search, so after each change
+    the owner was back at the full list."""
+    owner = make_user("owner")
+    manager = make_user("manager", email="sought.manager@example.com")
+    login(client, owner)
+    page = client.get("/admin/users?q=sought").get_data(as_text=True)
+    assert f'action="/admin/users/{manager.id}?q=sought"' in page
+    done = client.post(f"/admin/users/{manager.id}?q=sought", data={"is_active": "0"})
+    assert done.status_code == 302 and done.headers["Location"] == "/admin/users?q=sought"
+    refused = client.post(f"/admin/users/{owner.id}?q=sought", data={"is_active": "0"})
+    assert refused.status_code == 302 and refused.headers["Location"] == "/admin/users?q=sought"
 
 
 def test_patch_me_changes_only_what_is_sent_and_is_audited(api, make_advocate, make_user):

@@ -89,6 +89,17 @@ def test_owner_mints_tokens_for_staff_not_for_advocates(client, login, make_user
     assert ada.user_id != manager.id
 
 
+def test_owner_cannot_mint_a_token_for_a_deactivated_user(client, login, make_user):
+    """The page once showed a new token for a deactivated manager, a token that answers 401."""
+    gone = make_user("manager", email="gone.token@example.com")
+    gone.is_active_user = False
+    db.session.commit()
+    login(client, make_user("owner"))
+    refused = client.post("/admin/settings/tokens", data={"user_email": "gone.token@example.com", "name": "ops"})
+    assert refused.status_code == 422 and "deactivated" in refused.get_data(as_text=True)
+    assert db.session.scalars(select(ApiToken.user_id)).all() == []
+
+
 def test_staff_edit_an_advocates_profile(client, login, make_advocate, make_user):
     ada = make_advocate(name="Ada Staff", email="ada.staff@example.com", company="Old Co")
     taken = make_advocate(email="taken.staff@example.com")

@@ -107,13 +107,6 @@ def _ready_by_account(account_ids: list[int] | None, at: dt.datetime) -> tuple[d
     dates — are read and evaluated one by one. Everyone else available is ready, counted in SQL.
     """
     scope = Advocate.account_id.in_(account_ids) if account_ids is not None else Advocate.account_id.is_not(None)
-    active = (
-        select(Advocate.account_id, func.count())
-        .join(User, User.id == Advocate.user_id)
-        .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
-        .group_by(Advocate.account_id)
-    )
-    totals = dict(db.session.execute(active).all())
     recent_ask = (
         select(Ask.id)
         .where(
@@ -124,8 +117,16 @@ def _ready_by_account(account_ids: list[int] | None, at: dt.datetime) -> tuple[d
         .exists()
     )
     needs_rules = or_(recent_ask, Advocate.preferences["blackouts"].is_not(None))
-    available = active.where(Advocate.available_for_references.is_(True))
-    ready = dict(db.session.execute(available.where(~needs_rules)).all())
+    # one pass over the active advocates counts both (a second scan cost as much as the first)
+    plainly_ready = func.count().filter(Advocate.available_for_references.is_(True), ~needs_rules)
+    counts = db.session.execute(
+        select(Advocate.account_id, func.count(), plainly_ready)
+        .join(User, User.id == Advocate.user_id)
+        .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+        .group_by(Advocate.account_id)
+    ).all()
+    totals = {account_id: total for account_id, total, _ in counts}
+    ready = {account_id: n for account_id, _, n in counts if n}
     checked = list(
         db.session.scalars(_active_advocates().where(scope, Advocate.available_for_references.is_(True), needs_rules))
     )

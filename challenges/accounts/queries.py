@@ -117,19 +117,24 @@ def _ready_by_account(account_ids: list[int] | None, at: dt.datetime) -> tuple[d
         .exists()
     )
     needs_rules = or_(recent_ask, Advocate.preferences["blackouts"].is_not(None))
-    # one pass over the active advocates counts both (a second scan cost as much as the first)
-    plainly_ready = func.count().filter(Advocate.available_for_references.is_(True), ~needs_rules)
+    # one pass over the active advocates counts all three; the advocates caps must judge one by
+    # one are read only when there are any (each further scan cost as much as the first)
+    available = Advocate.available_for_references.is_(True)
     counts = db.session.execute(
-        select(Advocate.account_id, func.count(), plainly_ready)
+        select(
+            Advocate.account_id,
+            func.count(),
+            func.count().filter(available, ~needs_rules),
+            func.count().filter(available, needs_rules),
+        )
         .join(User, User.id == Advocate.user_id)
         .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
         .group_by(Advocate.account_id)
     ).all()
-    totals = {account_id: total for account_id, total, _ in counts}
-    ready = {account_id: n for account_id, _, n in counts if n}
-    checked = list(
-        db.session.scalars(_active_advocates().where(scope, Advocate.available_for_references.is_(True), needs_rules))
-    )
+    totals = {account_id: total for account_id, total, _, _ in counts}
+    ready = {account_id: n for account_id, _, n, _ in counts if n}
+    to_check = any(n for _, _, _, n in counts)
+    checked = list(db.session.scalars(_active_advocates().where(scope, available, needs_rules))) if to_check else []
     passed = caps.reference_ready(checked, at)
     for advocate in checked:
         if advocate.id in passed:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.db import utcnow
+from hub.db import _dialect_insert, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -121,10 +121,10 @@ def post_entry(
                 .returning(LedgerEntry)
             ).one()
     except IntegrityError:
-        current = session.execute(
+        standing = session.execute(
             select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
         ).one()
-        return Posted(None, current.balance, current.lifetime_points)
+        return Posted(None, standing.balance, standing.lifetime_points)
 
     _expire_cached(advocate_id)
     balance, lifetime, ranked = moved
@@ -158,13 +158,8 @@ def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
     if not expiries:
         return {}
     session = db.session
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     written = session.execute(
-        dialect_insert(LedgerEntry)
+        _dialect_insert(session, table_of(LedgerEntry))
         .values(
             [
                 {
@@ -186,7 +181,7 @@ def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
     for advocate_id, delta in written:
         per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
     for advocate_id, points in sorted(per_advocate.items()):
-        moved = session.execute(
+        moved = execute_dml(
             update(Advocate)
             .where(Advocate.id == advocate_id, Advocate.balance >= points)
             .values(balance=Advocate.balance - points)
@@ -200,9 +195,9 @@ def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
     """One page of an advocate's entries, newest first, and how many there are."""
-    total = db.session.scalar(
+    total = db.session.execute(
         select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
-    )
+    ).scalar_one()
     items = db.session.scalars(
         select(LedgerEntry)
         .where(LedgerEntry.advocate_id == advocate_id)
@@ -217,7 +212,7 @@ def scrub_memos(advocate_id: int) -> int:
     """Erasure (product.md §12): blank the memos of the advocate's entries, which can carry
     personal text (a manager's note, a challenge title naming them). Amounts, kinds and sources
     stay, so balances, liability and program totals do not move. Returns the rows changed."""
-    return db.session.execute(
+    return execute_dml(
         update(LedgerEntry)
         .where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.memo != "")
         .values(memo="")
@@ -233,7 +228,7 @@ def rebuild_caches() -> int:
         .scalar_subquery()
     )
     lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
-    result = db.session.execute(
+    result = execute_dml(
         update(Advocate)
         .values(balance=balance_sq, lifetime_points=lifetime_sq)
         .execution_options(synchronize_session=False)

@@ -198,15 +198,17 @@ def _add_revenue_and_last_act(rows: list[AccountRow]) -> None:
         .where(Opportunity.account_id.in_(scope), credit.is_won.is_(True), credit.currency == currency)
         .group_by(Opportunity.account_id)
     ):
-        by_id[account_id].sourced_won = Decimal(sourced or 0)
-        by_id[account_id].influenced_won = Decimal(influenced or 0)
+        if account_id in by_id:
+            by_id[account_id].sourced_won = Decimal(sourced or 0)
+            by_id[account_id].influenced_won = Decimal(influenced or 0)
     for account_id, last in db.session.execute(
         select(Advocate.account_id, func.max(Completion.decided_at))
         .join(Completion, Completion.advocate_id == Advocate.id)
         .where(Advocate.account_id.in_(scope), Completion.status == CompletionStatus.APPROVED)
         .group_by(Advocate.account_id)
     ):
-        by_id[account_id].last_act_at = last
+        if account_id in by_id:
+            by_id[account_id].last_act_at = last
 
 
 def _ordered(rows: dict[int, AccountRow], gap: bool) -> list[AccountRow]:

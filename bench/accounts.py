@@ -8,7 +8,8 @@ its rows replaced each run):
 - the migration's backfill: `hub.account_links.relink_all` over advocates and opportunities
   written without an account (what `flask db upgrade` runs on existing data);
 - the full relink and recount (`flask challenges relink-accounts`);
-- `GET /api/v1/accounts?coverage=gap` (median and worst of 5, after one warm-up);
+- `GET /api/v1/accounts?coverage=gap` (median and worst of 5, after one warm-up), and the
+  whole gap list with every row's won revenue (median of 3) for comparison;
 - a 50,000-row advocacy-score import (`challenges.prospects.scores`, batch by batch as the job
   does), and the same file again (every row an update).
 """
@@ -156,6 +157,18 @@ def main(advocates: int, opportunities: int, score_rows: int, reuse: bool) -> No
     figures["coverage_gap_ms_median"] = round(statistics.median(timings), 1)
     figures["coverage_gap_ms_max"] = round(max(timings), 1)
     figures["coverage_gap_accounts"] = (response.json or {})["total"]
+    with app.app_context():
+        from challenges.accounts import queries
+
+        whole = []
+        for _ in range(3):
+            started = time.perf_counter()
+            queries.account_rows(gap=True)
+            whole.append((time.perf_counter() - started) * 1000)
+            db.session.rollback()
+        # every gap row with its won revenue and last act: what each request summed before the
+        # list was read a page at a time (queries.account_page)
+        figures["coverage_gap_whole_list_ms_median"] = round(statistics.median(whole), 1)
     click.echo(f"coverage: {figures}", err=True)
 
     body = _score_file(score_rows)

@@ -23,13 +23,13 @@ PAGE = 50
 def accounts_page():
     args = read_or_400(AccountFilter, request.args)
     gap = args.coverage == "gap"
-    rows = queries.account_rows(args.q, gap=gap)
+    rows, total = queries.account_page(args.q, gap=gap, offset=args.offset, limit=args.per_page)
     return render_template(
         "admin/accounts.html",
-        rows=args.window(rows),
-        total=len(rows),
+        rows=rows,
+        total=total,
         page=args.page,
-        pages=max(1, -(-len(rows) // args.per_page)),
+        pages=max(1, -(-total // args.per_page)),
         q=args.q or "",
         gap=gap,
         segments=queries.segment_gaps() if gap else [],

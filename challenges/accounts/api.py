@@ -88,8 +88,8 @@ def account_reply(account_id: int) -> AccountReply:
 )
 def list_accounts(user: User, args: AccountListQuery) -> AccountPage:
     gap = args.coverage == "gap"
-    rows = queries.account_rows(args.q, gap=gap)
-    return AccountPage.of([row_reply(r, with_next_step=gap) for r in args.window(rows)], args, len(rows))
+    rows, total = queries.account_page(args.q, gap=gap, offset=args.offset, limit=args.per_page)
+    return AccountPage.of([row_reply(r, with_next_step=gap) for r in rows], args, total)
 
 
 @endpoint(

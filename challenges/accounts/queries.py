@@ -109,13 +109,6 @@ def _ready_by_account(
     dates — are read and evaluated one by one. Everyone else available is ready, counted in SQL.
     """
     scope = Advocate.account_id.in_(account_ids) if account_ids is not None else Advocate.account_id.is_not(None)
-    active = (
-        select(Advocate.account_id, func.count())
-        .join(User, User.id == Advocate.user_id)
-        .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
-        .group_by(Advocate.account_id)
-    )
-    totals = dict(db.session.execute(active).all())
     recent_ask = (
         select(Ask.id)
         .where(
@@ -126,11 +119,24 @@ def _ready_by_account(
         .exists()
     )
     needs_rules = or_(recent_ask, Advocate.preferences["blackouts"].is_not(None))
-    available = active.where(Advocate.available_for_references.is_(True))
-    ready = dict(db.session.execute(available.where(~needs_rules)).all())
-    checked = list(
-        db.session.scalars(_active_advocates().where(scope, Advocate.available_for_references.is_(True), needs_rules))
-    )
+    # one pass over the active advocates counts all three; the advocates caps must judge one by
+    # one are read only when there are any (each further scan cost as much as the first)
+    available = Advocate.available_for_references.is_(True)
+    counts = db.session.execute(
+        select(
+            Advocate.account_id,
+            func.count(),
+            func.count().filter(available, ~needs_rules),
+            func.count().filter(available, needs_rules),
+        )
+        .join(User, User.id == Advocate.user_id)
+        .where(scope, Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+        .group_by(Advocate.account_id)
+    ).all()
+    totals = {account_id: total for account_id, total, _, _ in counts}
+    ready = {account_id: n for account_id, _, n, _ in counts if n}
+    to_check = any(n for _, _, _, n in counts)
+    checked = list(db.session.scalars(_active_advocates().where(scope, available, needs_rules))) if to_check else []
     passed = caps.reference_ready(checked, at)
     for advocate in checked:
         if advocate.id in passed:
@@ -138,12 +144,12 @@ def _ready_by_account(
     return totals, ready
 
 
-def account_rows(
-    q: str | None = None, *, gap: bool = False, account_ids: list[int] | None = None, at: dt.datetime | None = None
-) -> list[AccountRow]:
-    """Live accounts (name or domain containing `q`), best covered pipeline first: by open
-    pipeline, then name. `gap` keeps the coverage gaps only."""
-    at = at or utcnow()
+def _summary_rows(
+    q: str | None, account_ids: list[int] | None, at: dt.datetime
+) -> tuple[dict[int, AccountRow], list[int] | None]:
+    """Live accounts (name or domain containing `q`) with what decides a gap and the order:
+    open pipeline, active and reference-ready advocates. Also the id scope for later sums
+    (None: every account)."""
     _, currency = program_cost()
     query = select(Account.id, Account.name, Account.domain).where(Account.merged_into_id.is_(None))
     if q:
@@ -155,40 +161,84 @@ def account_rows(
         query = query.where(Account.id.in_(account_ids))
     rows = {r.id: AccountRow(r.id, r.name, r.domain, currency=currency) for r in db.session.execute(query)}
     if not rows:
-        return []
+        return rows, []
     scope = None if account_ids is None and not q else list(rows)
-    in_scope = (lambda column: column.in_(scope)) if scope is not None else (lambda column: column.is_not(None))
     for account_id, amount in db.session.execute(
         select(Opportunity.account_id, func.sum(Opportunity.amount))
-        .where(in_scope(Opportunity.account_id), Opportunity.is_closed.is_(False), Opportunity.currency == currency)
+        .where(
+            _in_scope(Opportunity.account_id, scope), Opportunity.is_closed.is_(False), Opportunity.currency == currency
+        )
         .group_by(Opportunity.account_id)
     ):
         if account_id in rows:
             rows[account_id].open_pipeline = Decimal(amount or 0)
-    credit = AttributionCredit
-    for account_id, sourced, influenced in db.session.execute(
-        select(Opportunity.account_id, func.sum(credit.sourced_amount), func.sum(credit.influenced_amount))
-        .join(Opportunity, Opportunity.id == credit.opportunity_id)
-        .where(in_scope(Opportunity.account_id), credit.is_won.is_(True), credit.currency == currency)
-        .group_by(Opportunity.account_id)
-    ):
-        if account_id in rows:
-            rows[account_id].sourced_won = Decimal(sourced or 0)
-            rows[account_id].influenced_won = Decimal(influenced or 0)
-    for account_id, last in db.session.execute(
-        select(Advocate.account_id, func.max(Completion.decided_at))
-        .join(Completion, Completion.advocate_id == Advocate.id)
-        .where(in_scope(Advocate.account_id), Completion.status == CompletionStatus.APPROVED)
-        .group_by(Advocate.account_id)
-    ):
-        if account_id in rows:
-            rows[account_id].last_act_at = last
     totals, ready = _ready_by_account(scope, at)
     for account_id, row in rows.items():
         row.advocates = totals.get(account_id, 0)
         row.reference_ready = ready.get(account_id, 0)
+    return rows, scope
+
+
+def _in_scope(column, scope: list[int] | None):
+    return column.in_(scope) if scope is not None else column.is_not(None)
+
+
+def _add_revenue_and_last_act(rows: list[AccountRow]) -> None:
+    """Fill sourced and influenced won revenue and the last act of these rows only (the sums
+    over every credit and completion are what made the whole list slow)."""
+    if not rows:
+        return
+    by_id = {r.id: r for r in rows}
+    scope = list(by_id)
+    currency = rows[0].currency
+    credit = AttributionCredit
+    for account_id, sourced, influenced in db.session.execute(
+        select(Opportunity.account_id, func.sum(credit.sourced_amount), func.sum(credit.influenced_amount))
+        .join(Opportunity, Opportunity.id == credit.opportunity_id)
+        .where(Opportunity.account_id.in_(scope), credit.is_won.is_(True), credit.currency == currency)
+        .group_by(Opportunity.account_id)
+    ):
+        if account_id in by_id:
+            by_id[account_id].sourced_won = Decimal(sourced or 0)
+            by_id[account_id].influenced_won = Decimal(influenced or 0)
+    for account_id, last in db.session.execute(
+        select(Advocate.account_id, func.max(Completion.decided_at))
+        .join(Completion, Completion.advocate_id == Advocate.id)
+        .where(Advocate.account_id.in_(scope), Completion.status == CompletionStatus.APPROVED)
+        .group_by(Advocate.account_id)
+    ):
+        if account_id in by_id:
+            by_id[account_id].last_act_at = last
+
+
+def _ordered(rows: dict[int, AccountRow], gap: bool) -> list[AccountRow]:
     result = [r for r in rows.values() if r.is_gap] if gap else list(rows.values())
     return sorted(result, key=lambda r: (-r.open_pipeline, r.name.casefold(), r.id))
+
+
+def account_rows(
+    q: str | None = None, *, gap: bool = False, account_ids: list[int] | None = None, at: dt.datetime | None = None
+) -> list[AccountRow]:
+    """Live accounts (name or domain containing `q`), best covered pipeline first: by open
+    pipeline, then name. `gap` keeps the coverage gaps only. Every row complete (revenue and
+    last act included); lists shown a page at a time use `account_page`."""
+    rows, _ = _summary_rows(q, account_ids, at or utcnow())
+    result = _ordered(rows, gap)
+    _add_revenue_and_last_act(result)
+    return result
+
+
+def account_page(
+    q: str | None = None, *, gap: bool = False, offset: int = 0, limit: int = 50, at: dt.datetime | None = None
+) -> tuple[list[AccountRow], int]:
+    """One page of `account_rows(q, gap=gap)` — the same rows in the same order — and the
+    number of rows in all. The gap test and the order need only open pipeline and advocate
+    counts, so won revenue and the last act are summed for this page's accounts alone."""
+    rows, _ = _summary_rows(q, None, at or utcnow())
+    ordered = _ordered(rows, gap)
+    page = ordered[offset : offset + limit]
+    _add_revenue_and_last_act(page)
+    return page, len(ordered)
 
 
 def account_detail(account_id: int, at: dt.datetime | None = None) -> AccountDetail | None:

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, exists, func, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -31,7 +31,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
 from hub.settings import get_setting
-from rewards.ledger import Expiry, post_expiries
+from rewards.ledger import post_expiries
 from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
 
 EXPIRY_SOURCE = "ledger_entry"
@@ -157,64 +157,76 @@ def _group(lots: list[Lot], policy: Policy, within_days: int | None, now: dt.dat
 def expiring_total(within_days: int, policy: Policy | None = None) -> int:
     """Points of every advocate that expire within `within_days` (the liability report's figure;
     overdue lots the job has not reached yet count too), set-based (`_unexpired_lots`)."""
+    return expiring_totals((within_days,), policy)[0]
+
+
+def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) -> tuple[int, ...]:
+    """`expiring_total` for several horizons (days) in one pass over the credited entries (the
+    what-if's 30 and 90 days). All zeros while the policy is off."""
     policy = policy or current_policy()
     if not policy.is_on:
-        return 0
-    credited_before = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
-    if credited_before < policy.since:
-        return 0
-    left = _unexpired_lots(policy.since, credited_before).subquery()
-    return int(db.session.scalar(select(func.coalesce(func.sum(left.c.points), 0))) or 0)
+        return tuple(0 for _ in within_days)
+    now = utcnow()
+    befores = [now + dt.timedelta(days=d) - dt.timedelta(days=policy.days) for d in within_days]
+    if max(befores) < policy.since:
+        return tuple(0 for _ in within_days)
+    left = _unexpired_lots(policy.since, max(befores)).subquery()
+    sums = [
+        func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
+    ]
+    return tuple(int(v or 0) for v in db.session.execute(select(*sums)).one())
 
 
-def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime):
-    """SQL: (advocate_id, points) of every lot credited in [since, credited_before] without an
-    `expire` entry and with points left — `remaining_lots`' closed form as a running sum per
-    advocate, over the advocates with such a lot."""
+def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_ids: list[int] | None = None):
+    """SQL: (advocate_id, lot_id, created_at, points) of every lot credited in [since,
+    credited_before] without an `expire` entry and with points left (of `advocate_ids`, or of
+    every advocate not erased) — `remaining_lots`' closed form, set-based.
+
+    Spending is FIFO, so an advocate's balance is held by their newest lots: a lot keeps
+    clamp(balance − sizes of the lots credited after it, 0, its size), where a lot's size is its
+    credit less its `expire` entry (at most one: the unique key). That equals `remaining_lots`
+    because balance = ledger sum = all sizes − net spending (the ledger keeps the cached balance
+    in step in the same transaction, reliability.md I4). So only lots credited since the policy
+    was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
     e = LedgerEntry
+    x = aliased(LedgerEntry)
     credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
-    is_expiry = (e.kind == EntryKind.EXPIRE.value) & (e.source_type == EXPIRY_SOURCE)
-    who = (
-        select(e.advocate_id)
-        .join(Advocate, Advocate.id == e.advocate_id)
-        .where(credited, e.created_at >= since, e.created_at <= credited_before, Advocate.is_erased.is_(False))
-        .distinct()
-        .scalar_subquery()
-    )
-    spent = (
-        select(e.advocate_id, (-func.sum(e.delta)).label("spent"))
-        .where(~credited, ~is_expiry, e.advocate_id.in_(who))
-        .group_by(e.advocate_id)
-        .subquery()
-    )
-    expired = (
-        select(e.advocate_id, e.source_id, (-func.sum(e.delta)).label("amount"))
-        .where(is_expiry, e.advocate_id.in_(who))
-        .group_by(e.advocate_id, e.source_id)
-        .subquery()
-    )
-    size = e.delta - func.coalesce(expired.c.amount, 0)
+    size = e.delta + func.coalesce(x.delta, 0)
     lots = (
         select(
             e.advocate_id,
+            e.id.label("lot_id"),
             e.created_at,
             size.label("size"),
-            expired.c.amount.is_not(None).label("has_expiry"),
-            func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id)).label("cumulative"),
+            x.id.is_not(None).label("has_expiry"),
+            (
+                func.sum(size).over(partition_by=e.advocate_id)
+                - func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id))
+            ).label("newer"),
         )
-        .outerjoin(expired, and_(expired.c.advocate_id == e.advocate_id, expired.c.source_id == cast(e.id, String)))
-        .where(credited, e.advocate_id.in_(who))
-        .subquery()
+        .outerjoin(
+            x,
+            and_(
+                x.advocate_id == e.advocate_id,
+                x.kind == EntryKind.EXPIRE.value,
+                x.source_type == EXPIRY_SOURCE,
+                x.source_id == cast(e.id, String),
+            ),
+        )
+        .where(credited, e.created_at >= since)
     )
-    unspent = lots.c.cumulative - func.coalesce(spent.c.spent, 0)
-    left = case((unspent <= 0, 0), (unspent >= lots.c.size, lots.c.size), else_=unspent)
+    if advocate_ids is not None:
+        lots = lots.where(e.advocate_id.in_(advocate_ids))
+    lots = lots.subquery()
+    held = Advocate.balance - lots.c.newer
+    left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
     return (
-        select(lots.c.advocate_id, left.label("points"))
+        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, left.label("points"))
         .select_from(lots)
-        .outerjoin(spent, spent.c.advocate_id == lots.c.advocate_id)
+        .join(Advocate, Advocate.id == lots.c.advocate_id)
         .where(
+            Advocate.is_erased.is_(False),
             ~lots.c.has_expiry,
-            lots.c.created_at >= since,
             lots.c.created_at <= credited_before,
             left > 0,
         )
@@ -267,26 +279,16 @@ def _entries_of_many(advocate_ids: list[int]) -> dict[int, list[Entry]]:
     return found
 
 
-def due_expiries(entries: list[Entry], advocate_id: int, policy: Policy, now: dt.datetime) -> list[Expiry]:
-    """The `expire` entries due for one advocate's ledger at `now` (pure)."""
-    due: list[Expiry] = []
-    for lot in remaining_lots(entries):
-        when = policy.expires_at(lot.credited_at)
-        if when is None or when > now or lot.expired or lot.remaining <= 0:
-            continue
-        memo = f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})"
-        due.append(Expiry(advocate_id, lot.entry_id, lot.remaining, memo))
-    return due
-
-
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
     """Write the `expire` entries due for these advocates: their rows locked (in id order, so
-    two runs never deadlock), their ledgers read under the locks, one INSERT for the batch.
-    Idempotent (one entry per lot) and never below a zero balance. Returns points per advocate."""
+    two runs never deadlock), then one INSERT … SELECT computing each due lot's remainder under
+    the locks (`_unexpired_lots`). Idempotent (one entry per lot) and never below a zero balance.
+    Returns points per advocate."""
     ids = sorted(advocate_ids)
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
-    ledgers = _entries_of_many(ids)
-    due = [expiry for a in ids for expiry in due_expiries(ledgers[a], a, policy, now)]
+    lots = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days), ids).subquery()
+    memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
+    due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo"))
     return post_expiries(due, now)
 
 

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select
+from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -233,52 +233,6 @@ def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_i
     )
 
 
-def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:
-    """Advocates with a lot credited in [since, credited_before] that has no `expire` entry yet."""
-    expire = aliased(LedgerEntry)
-    return list(
-        db.session.scalars(
-            select(LedgerEntry.advocate_id)
-            .where(
-                LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
-                LedgerEntry.delta > 0,
-                LedgerEntry.created_at >= since,
-                LedgerEntry.created_at <= credited_before,
-                ~exists().where(
-                    and_(
-                        expire.advocate_id == LedgerEntry.advocate_id,
-                        expire.kind == EntryKind.EXPIRE.value,
-                        expire.source_type == EXPIRY_SOURCE,
-                        expire.source_id == cast(LedgerEntry.id, String),
-                    )
-                ),
-            )
-            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
-            .where(Advocate.is_erased.is_(False))
-            .group_by(LedgerEntry.advocate_id)
-            .order_by(LedgerEntry.advocate_id)
-        )
-    )
-
-
-def _entries_of_many(advocate_ids: list[int]) -> dict[int, list[Entry]]:
-    found: dict[int, list[Entry]] = {a: [] for a in advocate_ids}
-    rows = db.session.execute(
-        select(
-            LedgerEntry.advocate_id,
-            LedgerEntry.id,
-            LedgerEntry.delta,
-            LedgerEntry.kind,
-            LedgerEntry.source_type,
-            LedgerEntry.source_id,
-            LedgerEntry.created_at,
-        ).where(LedgerEntry.advocate_id.in_(advocate_ids))
-    ).all()
-    for r in rows:
-        found[r.advocate_id].append(Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at))
-    return found
-
-
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
     """Write the `expire` entries due for these advocates: their rows locked (in id order, so
     two runs never deadlock), then one INSERT … SELECT computing each due lot's remainder under
@@ -324,24 +278,29 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
 
 def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
     """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
-    in-app and by email (kind `points_expiry`, which the advocate can switch off)."""
+    in-app and by email (kind `points_expiry`, which the advocate can switch off). The lots that
+    expire within the widest lead come from one set-based query (`_unexpired_lots`)."""
     sent = 0
     widest = max(NOTICE_DAYS)
-    since = max(policy.since, now - dt.timedelta(days=policy.days))  # lots still to expire
-    candidates = _advocates_with_lots(since, now + dt.timedelta(days=widest - policy.days))
+    lots = _unexpired_lots(policy.since, now + dt.timedelta(days=widest - policy.days)).subquery()
+    by_advocate: dict[int, list[Lot]] = {}
+    for row in db.session.execute(
+        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(lots.c.advocate_id)
+    ):
+        by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    candidates = list(by_advocate)
     for start in range(0, len(candidates), BATCH):
-        ledgers = _entries_of_many(candidates[start : start + BATCH])
-        for advocate_id, entries in ledgers.items():
-            sent += _notify_advocate(advocate_id, entries, policy, now)
+        for advocate_id in candidates[start : start + BATCH]:
+            sent += _notify_advocate(advocate_id, by_advocate[advocate_id], policy, now)
         if commit_each:
             db.session.commit()
     return sent
 
 
-def _notify_advocate(advocate_id: int, entries: list[Entry], policy: Policy, now: dt.datetime) -> int:
+def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> int:
     sent = 0
     widest = max(NOTICE_DAYS)
-    for item in _group(remaining_lots(entries), policy, widest, now):
+    for item in _group(lots, policy, widest, now):
         days_left = (item.expires_at - now).total_seconds() / 86400
         ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
         if ahead is None or days_left <= 0:

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -191,32 +191,37 @@ def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_i
     e = LedgerEntry
     x = aliased(LedgerEntry)
     credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
-    size = e.delta + func.coalesce(x.delta, 0)
-    lots = (
-        select(
-            e.advocate_id,
-            e.id.label("lot_id"),
-            e.created_at,
-            size.label("size"),
-            x.id.is_not(None).label("has_expiry"),
-            (
-                func.sum(size).over(partition_by=e.advocate_id)
-                - func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id))
-            ).label("newer"),
+    # The lot's `expire` entry, looked up by the unique key per lot: a bounded index probe, where a
+    # join's plan hinges on statistics that are stale while a run is writing those very entries.
+    expired = (
+        select(x.delta)
+        .where(
+            x.advocate_id == e.advocate_id,
+            x.kind == EntryKind.EXPIRE.value,
+            x.source_type == EXPIRY_SOURCE,
+            x.source_id == cast(e.id, String),
         )
-        .outerjoin(
-            x,
-            and_(
-                x.advocate_id == e.advocate_id,
-                x.kind == EntryKind.EXPIRE.value,
-                x.source_type == EXPIRY_SOURCE,
-                x.source_id == cast(e.id, String),
-            ),
-        )
-        .where(credited, e.created_at >= since)
+        .correlate(e)
+        .scalar_subquery()
     )
+    inner = select(
+        e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
+    ).where(credited, e.created_at >= since)
     if advocate_ids is not None:
-        lots = lots.where(e.advocate_id.in_(advocate_ids))
+        inner = inner.where(e.advocate_id.in_(advocate_ids))
+    inner = inner.subquery()
+    size = inner.c.credit + func.coalesce(inner.c.expired, 0)
+    lots = select(
+        inner.c.advocate_id,
+        inner.c.lot_id,
+        inner.c.created_at,
+        size.label("size"),
+        inner.c.expired.is_not(None).label("has_expiry"),
+        (
+            func.sum(size).over(partition_by=inner.c.advocate_id)
+            - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
+        ).label("newer"),
+    )
     lots = lots.subquery()
     held = Advocate.balance - lots.c.newer
     left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)

@@ -78,11 +78,13 @@ browser-deps:
 	  else echo "Install Chromium (apt-get install chromium) to run the browser tests."; fi; \
 	fi
 
-# ruff (rules and formatting) and import-linter (the package layering in pyproject.toml).
+# ruff (rules and formatting), import-linter (the package layering) and mypy (types: strict for
+# rewards/ and challenges/services/, mypy's defaults elsewhere); their settings are in pyproject.toml.
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 
 # The unit tier runs on TEST_WORKERS pytest-xdist workers (auto: one per core; 0: serially), each
 # on its own SQLite copy, PostgreSQL database and Redis namespace; work-stealing evens out the

@@ -155,7 +155,7 @@ def main(advocates: int, opportunities: int, score_rows: int, reuse: bool) -> No
             timings.append(elapsed)
     figures["coverage_gap_ms_median"] = round(statistics.median(timings), 1)
     figures["coverage_gap_ms_max"] = round(max(timings), 1)
-    figures["coverage_gap_accounts"] = response.json["total"]
+    figures["coverage_gap_accounts"] = (response.json or {})["total"]
     click.echo(f"coverage: {figures}", err=True)
 
     body = _score_file(score_rows)

@@ -69,7 +69,8 @@ def main() -> None:
         out["simulation_moves"] = {k: len(v) for k, v in result["tier_moves"].items()}
         db.session.rollback()
 
-        oldest = db.session.scalar(select(func.min(LedgerEntry.created_at)))
+        oldest = db.session.execute(select(func.min(LedgerEntry.created_at))).scalar_one()
+        assert oldest is not None, "the bench database has a ledger"
         save_setting("points_expiry_days", 365, None)
         save_setting("points_expiry_since", oldest.isoformat(), None)
         db.session.commit()

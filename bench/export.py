@@ -40,6 +40,7 @@ def seed(rows: int) -> int:
     notifications, a hundredth as many redemptions); returns the advocate's user id."""
     from challenges.models import Ask, AskKind, Challenge, Completion, CompletionStatus, Effort
     from hub import accounts
+    from hub.db import table_of
     from hub.extensions import db
     from hub.models import Advocate, Notification, User
     from rewards.models import EntryKind, LedgerEntry, Redemption, RedemptionStatus, Reward, RewardKind
@@ -125,7 +126,7 @@ def seed(rows: int) -> int:
     )
     total = rows * 10 - (rows // 100) * 10
     db.session.execute(
-        Advocate.__table__.update().where(Advocate.id == advocate.id).values(balance=total, lifetime_points=rows * 10)
+        table_of(Advocate).update().where(Advocate.id == advocate.id).values(balance=total, lifetime_points=rows * 10)
     )
     db.session.commit()
     assert db.session.scalar(select(func.count()).where(LedgerEntry.advocate_id == advocate.id)) == rows
@@ -151,7 +152,7 @@ def main(rows: int, runs: int) -> None:
     with app.app_context():
         upgrade()
         user_id = seed(rows)
-        _, token = tokens.create_api_token(db.session.get(User, user_id), "bench", None)
+        _, token = tokens.create_api_token(db.session.get_one(User, user_id), "bench", None)
         db.session.commit()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}

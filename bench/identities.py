@@ -140,8 +140,8 @@ def busiest_advocate(app, owner_id: int) -> dict:
     advocate_id = db.session.scalar(
         select(Completion.advocate_id).group_by(Completion.advocate_id).order_by(func.count().desc()).limit(1)
     ) or db.session.scalar(select(Advocate.id).order_by(Advocate.lifetime_points.desc()).limit(1))
-    advocate = db.session.get(Advocate, advocate_id)
-    user = db.session.get(User, advocate.user_id)
+    advocate = db.session.get_one(Advocate, advocate_id)
+    user = db.session.get_one(User, advocate.user_id)
     user.password_hash = hash_password(BENCH_PASSWORD)
     _, token = tokens.create_api_token(user, "bench", owner_id)
     group_id = db.session.scalar(
@@ -155,7 +155,7 @@ def busiest_advocate(app, owner_id: int) -> dict:
             .limit(1)
         )
         db.session.execute(advocate_groups.insert().values(advocate_id=advocate_id, group_id=group_id))
-    group = db.session.get(Group, group_id).name
+    group = db.session.get_one(Group, group_id).name
     completions = db.session.scalar(
         select(func.count()).select_from(Completion).where(Completion.advocate_id == advocate_id)
     )
@@ -202,7 +202,7 @@ def main(submitters: int, quizzes: int) -> None:
         _, owner_token = tokens.create_api_token(owner, "bench", None)
         quiz_ids = bench_quizzes(quizzes, owner.id)
         reward_id = bench_reward(owner.id)
-        tokens = fresh_submitters(submitters, quiz_ids, owner.id)
+        submit_tokens = fresh_submitters(submitters, quiz_ids, owner.id)
         db.session.commit()
         found = busiest_advocate(app, owner.id)
         advocate_count = db.session.scalar(select(func.count()).select_from(Advocate))
@@ -212,7 +212,7 @@ def main(submitters: int, quizzes: int) -> None:
                 "owner_token": owner_token,
                 "quiz_ids": quiz_ids,
                 "reward_id": reward_id,
-                "submit_tokens": tokens,
+                "submit_tokens": submit_tokens,
                 "advocates": advocate_count,
                 **found,
             }

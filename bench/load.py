@@ -82,8 +82,16 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
+def _found(pattern: str, text: str) -> re.Match[str]:
+    """The first match of `pattern` in wrk's output; a format wrk does not print is an error."""
+    match = re.search(pattern, text, re.M)
+    if match is None:
+        raise RuntimeError(f"wrk's output has no {pattern!r}")
+    return match
+
+
 def to_ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    value, unit = _found(r"^([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
@@ -111,11 +119,11 @@ def wrk(
         timeout=duration + 60,
     ).stdout
     os.unlink(f.name)
-    latency = re.search(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    latency = _found(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)", out)
     dist = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "rps": float(_found(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": to_ms(dist["50"]),
         "p99": to_ms(dist["99"]),
         "max": to_ms(latency.group(3)),

@@ -69,7 +69,7 @@ def ensure_seeded(env: dict, advocates: int) -> None:
 
     flask_cli(env, "db", "upgrade")
     with create_app().app_context():
-        count = db.session.scalar(select(func.count()).select_from(Advocate))
+        count = db.session.execute(select(func.count()).select_from(Advocate)).scalar_one()
     if count < advocates:
         click.echo(f"Seeding {advocates:,} advocates (the database has {count:,}); this takes a few minutes …")
         subprocess.run(
@@ -155,7 +155,9 @@ def emails_since(since) -> int:
     from hub.email.models import OutboxEmail
     from hub.extensions import db
 
-    found = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.created_at >= since))
+    found = db.session.execute(
+        select(func.count()).select_from(OutboxEmail).where(OutboxEmail.created_at >= since)
+    ).scalar_one()
     db.session.rollback()
     return found
 

@@ -38,6 +38,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import cast
 
 import click
 import requests
@@ -287,12 +288,11 @@ def leaderboard_matches_ledger() -> dict:
 
     from hub.extensions import db
     from hub.models import Advocate
-    from hub.redis_client import get_redis
+    from hub.redis_client import require_redis
     from rewards import leaderboard
-    from rewards.ledger import lifetime_expression
-    from rewards.models import LedgerEntry
+    from rewards.models import LedgerEntry, lifetime_expression
 
-    expected = dict(
+    expected: dict[int, int] = dict(
         db.session.execute(
             select(LedgerEntry.advocate_id, lifetime_expression())
             .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
@@ -302,8 +302,10 @@ def leaderboard_matches_ledger() -> dict:
         ).all()
     )
     db.session.rollback()
-    board = get_redis().zrange(leaderboard.redis_key(leaderboard.period_key("all")), 0, -1, withscores=True)
-    actual = {leaderboard._advocate_from_member(member): int(score) for member, score in board}
+    board = require_redis().zrange(leaderboard.redis_key(leaderboard.period_key("all")), 0, -1, withscores=True)
+    # withscores=True: (member, score) pairs, which redis-py's return type does not distinguish.
+    pairs = cast("list[tuple[bytes, float]]", board)
+    actual = {leaderboard._advocate_from_member(member): int(score) for member, score in pairs}
     differing = {a for a in expected.keys() | actual.keys() if expected.get(a) != actual.get(a)}
     if differing:
         sample = sorted(differing)[:5]

@@ -284,8 +284,8 @@ def run_seed(plan: SeedPlan) -> dict:
     attribution.tally(None)
     db.session.commit()
     lap("tally")
-    counts["touches"] = db.session.scalar(select(func.count()).select_from(AttributionTouch))
-    counts["credits"] = db.session.scalar(select(func.count()).select_from(AttributionCredit))
+    counts["touches"] = db.session.execute(select(func.count()).select_from(AttributionTouch)).scalar_one()
+    counts["credits"] = db.session.execute(select(func.count()).select_from(AttributionCredit)).scalar_one()
     extras = [extra(plan, rng) for extra in plan.extra]
     lap("extras")
     timings |= rebuild_derived()

@@ -189,8 +189,8 @@ def seed_challenges(
         effort = spec_type.effort.value
         if ctype == "custom":
             effort = rng.choices(("low", "medium", "high"), (80, 15, 5))[0]
-        ask_kind = ask_kind_for(ctype, effort)
-        ask_kind = ask_kind.value if ask_kind is not None else None
+        kind = ask_kind_for(ctype, effort)
+        ask_kind = kind.value if kind is not None else None
         evergreen = ctype not in first_of_type  # the type's first challenge: always open
         first_of_type.add(ctype)
         title = TITLES[ctype][0] if evergreen else rng.choice(TITLES[ctype])

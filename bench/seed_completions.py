@@ -8,6 +8,7 @@ from bisect import bisect
 
 from bench.seed_challenges import ChallengeSpec
 from bench.seed_program import DAY, HOUR, INF, QUARTER, YEAR, AdvocateState, at, at_or_none
+from bench.seed_state import SimulationState
 
 MANUAL_TEXT = {
     "webinar": "Joined the session and asked about exports.",
@@ -36,7 +37,7 @@ REASONS = {
 }
 
 
-class CompletionActivity:
+class CompletionActivity(SimulationState):
     """Simulation's completions (mixed into bench.seed_activity.Simulation)."""
 
     def _caps_ok(self, a: AdvocateState, kind: str, t: float) -> bool:
@@ -127,6 +128,7 @@ class CompletionActivity:
             )
         )
         if approved:
+            assert decided is not None, "an approved completion has its decision time"
             self._entry(a.id, spec.points, "earn", "completion", cid, f"{spec.title} approved", decided, actor)
             self._credit(a, decided, spec.points, True)
         state = a.per_ch.get(spec.id)
@@ -165,6 +167,8 @@ class CompletionActivity:
             return
         manager = self.staff.managers[int(random() * len(self.staff.managers))]
         v = spec.verification
+        answers: list[int | str] | None
+        decided: float | None
         url = text = answers = reason = note = excerpt = verifying = None
         actor = None
         auto = False

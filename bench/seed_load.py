@@ -74,14 +74,17 @@ class Loader:
             positions = self.json_positions[name]
             quoted = ", ".join(f'"{c}"' for c in columns)
             raw = self.session.connection().connection.driver_connection
+            assert raw is not None, "a PostgreSQL connection has its psycopg connection"
             with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
                 for row in rows:
                     if positions:
-                        row = list(row)
+                        cells = list(row)
                         for i in positions:
-                            if row[i] is not None:
-                                row[i] = json.dumps(row[i])
-                    copy.write_row(row)
+                            if cells[i] is not None:
+                                cells[i] = json.dumps(cells[i])
+                        copy.write_row(cells)
+                    else:
+                        copy.write_row(row)
         else:
             self.session.execute(self.tables[name].insert(), [dict(zip(columns, row, strict=True)) for row in rows])
 

@@ -8,6 +8,7 @@ import heapq
 from bisect import bisect
 
 from bench.seed_program import DAY, EV_REDEEM, HOUR, TIER_NAMES, AdvocateState, at, at_or_none
+from bench.seed_state import SimulationState
 
 POSITIVE_ADJUSTMENTS = (
     "Event attendance: Acme Summit",
@@ -29,7 +30,7 @@ NEGATIVE_ADJUSTMENTS = (
 )
 
 
-class PointsActivity:
+class PointsActivity(SimulationState):
     """Simulation's adjustments and redemptions (mixed into bench.seed_activity.Simulation)."""
 
     def _adjust(self, a: AdvocateState, t: float) -> None:
@@ -89,7 +90,7 @@ class PointsActivity:
                     status = "approved"
         else:
             status, decided = "approved", t
-        if status == "approved" and (moment := decided + u(0.5 * DAY, 21 * DAY)) <= self.now:
+        if status == "approved" and decided is not None and (moment := decided + u(0.5 * DAY, 21 * DAY)) <= self.now:
             if rng.random() < 0.02:
                 status, reason, refund = "rejected", "We cannot ship this reward to your region.", (moment, "declined")
                 decided, decided_by = moment, manager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from bench.seed_completions import REASONS
 from bench.seed_people import (
@@ -17,6 +18,7 @@ from bench.seed_people import (
     slug,
 )
 from bench.seed_program import DAY, HISTORY_DAYS, HOUR, INF, AdvocateState, at, at_or_none
+from bench.seed_state import SimulationState
 
 USE_CASES = (
     "Usage analytics",
@@ -39,7 +41,7 @@ FEEDBACK = (
 )
 
 
-class ReferenceActivity:
+class ReferenceActivity(SimulationState):
     """Simulation's referrals and reference calls (mixed into bench.seed_activity.Simulation)."""
 
     def _person(self) -> tuple[str, str, str]:
@@ -69,7 +71,7 @@ class ReferenceActivity:
             email = f"{first.lower()}.{last.lower()}{rid}@{slug(company)}.example"
         local, _, domain = email.partition("@")
         key = f"{local.split('+', 1)[0]}@{domain}"
-        row = dict(
+        row: dict[str, Any] = dict(
             status="submitted",
             flag=flag,
             reviewed=None,
@@ -195,7 +197,10 @@ class ReferenceActivity:
         industry = p.industries[a.i] if rng.random() < 0.75 else rng.choice(INDUSTRIES)
         size = p.sizes[a.i] if rng.random() < 0.6 else rng.choice(SIZES)
         deal = Decimal(int(rng.lognormvariate(10.4, 0.8)) // 100 * 100 + 1000)
+        responded: float | None
         responded = t + u(HOUR, 3 * DAY)
+        request_advocate: int | None
+        matched: float | None
         status, asg_status, request_advocate, matched = "matched", "asked", a.id, t
         accepted = completed = unfilled = completion_id = note = feedback = None
         released: float | None = None
@@ -226,6 +231,7 @@ class ReferenceActivity:
                 )
                 refusal = "none" if spec is None else self._refusal(a, spec, t)
                 if refusal is None:
+                    assert spec is not None, "only a challenge found can accept the call"
                     summary = (
                         f"Reference call with {prospect} confirmed by {sales_name}"
                         f" (rating {rating}/5{', it helped' if helped else ''})."

@@ -38,7 +38,7 @@ def main() -> None:
     with create_app().app_context():
 
         def count(model) -> int:
-            return db.session.scalar(select(func.count()).select_from(model))
+            return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
         rebuild_s, boards = timed(leaderboard.rebuild)
         tally_s, _ = timed(lambda: attribution.tally(None))

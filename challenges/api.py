@@ -199,7 +199,7 @@ def duplicate_challenge(user: User, challenge_id: int) -> tuple[ChallengeReply, 
 )
 def list_challenges(user: User, args: ChallengeListQuery) -> ChallengePage:
     if user.role is Role.ADVOCATE:
-        feed = services.feed_for(user.advocate)
+        feed = services.feed_for(user.advocate_profile)
         return ChallengePage.of([challenge_reply(i.challenge, False, i) for i in args.window(feed)], args, len(feed))
     status = ChallengeStatus.PUBLISHED if user.role is Role.SALES else args.status
     items, total = services.list_challenges(status, args.page, args.per_page)
@@ -219,8 +219,8 @@ def list_challenges(user: User, args: ChallengeListQuery) -> ChallengePage:
 )
 def get_challenge(user: User, challenge_id: int) -> ChallengeReply:
     if user.role is Role.ADVOCATE:
-        challenge = services.visible_challenge(challenge_id, user.advocate)
-        return challenge_reply(challenge, False, services.feed_item(challenge, user.advocate))
+        challenge = services.visible_challenge(challenge_id, user.advocate_profile)
+        return challenge_reply(challenge, False, services.feed_item(challenge, user.advocate_profile))
     challenge = services.get_challenge(challenge_id)
     if user.role is Role.SALES:
         if challenge.status is not ChallengeStatus.PUBLISHED:
@@ -242,7 +242,7 @@ def get_challenge(user: User, challenge_id: int) -> ChallengeReply:
     tag="challenges",
 )
 def submit_completion(user: User, challenge_id: int, data: EvidenceBody) -> tuple[CompletionReply, int]:
-    completion = services.submit_completion(challenge_id, user.advocate.id, data)
+    completion = services.submit_completion(challenge_id, user.advocate_profile.id, data)
     return completion_reply(completion), 201
 
 
@@ -256,7 +256,7 @@ def submit_completion(user: User, challenge_id: int, data: EvidenceBody) -> tupl
 )
 def get_completion(user: User, completion_id: int) -> CompletionReply:
     staff = user.role in STAFF_ROLES
-    completion = services.completion_for(completion_id, None if staff else user.advocate.id)
+    completion = services.completion_for(completion_id, None if staff else user.advocate_profile.id)
     return completion_reply(completion, staff)
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from challenges.models import Ask, AskKind
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import CapReached, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
@@ -205,7 +205,7 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
         _, code, reason = next(b for b in blocks if b[0] is None)
         return CapCheck(False, reason, code, None)
     if blocks:
-        released, code, reason = max(blocks, key=lambda b: b[0])
+        released, code, reason = max(((r, c, m) for r, c, m in blocks if r is not None), key=lambda b: b[0])
         available, _ = _skip_blackouts(released, blackouts)
         if available != released:
             reason = f"{reason.rsplit(' — ', 1)[0]} — next one from {day_label(available, at)}"
@@ -279,7 +279,7 @@ def claim_ask(
 
 def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None = None) -> bool:
     """Stop counting an ask (declined reference, rejected completion). True if it was active."""
-    result = db.session.execute(
+    result = execute_dml(
         update(Ask)
         .where(Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
         .values(cancelled_at=at or utcnow())

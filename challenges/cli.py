@@ -30,7 +30,7 @@ def requeue_stuck(older_than_minutes: float) -> None:
     counts = sweep(dt.timedelta(minutes=older_than_minutes))
     db.session.commit()
     backend = current_app.extensions.get("vouch_queue")
-    if hasattr(backend, "join"):  # no Redis: the jobs run in this process, so wait for them
+    if backend is not None and hasattr(backend, "join"):  # no Redis: the jobs run in this process, so wait for them
         backend.join()
     click.echo(f"Re-enqueued {counts['requeued']} completion(s); sent {counts['sent_to_review']} to review.")
 

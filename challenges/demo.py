@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from challenges import services
-from challenges.models import CompletionStatus
+from challenges.models import Challenge, CompletionStatus
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Role, User
@@ -141,7 +141,7 @@ CHALLENGES = [
 def seed_demo_challenges() -> str:
     """Published demo challenges of every type and three completions to review."""
     owner_id = db.session.scalar(select(User.id).where(User.role == Role.OWNER).limit(1))
-    created = {}
+    created: dict[str, Challenge] = {}
     for data in CHALLENGES:
         challenge = services.create_challenge(services.clean_challenge(data), owner_id)
         services.publish_challenge(challenge.id, owner_id)

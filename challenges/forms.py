@@ -153,7 +153,7 @@ def _naive(value: str | None):
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
 
 
-def parse_quiz(text: str, ctype: str | None, pass_mark: int | None) -> dict[str, Any] | None:
+def parse_quiz(text: str, ctype: str | None, pass_mark: int | str | None) -> dict[str, Any] | None:
     """The editor's one-line-per-question format → the stored quiz shape (validated later)."""
     questions = []
     for line in text.splitlines():

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model, db
 from hub.models import Advocate, Group
 
 
@@ -71,7 +71,7 @@ challenge_groups = Table(
 )
 
 
-class Challenge(db.Model):
+class Challenge(Model):
     """A thing advocates can do for points. `type` and `verification` are keys of the
     registry in challenges.verifiers (plain strings, so adding a type needs no migration)."""
 
@@ -115,7 +115,7 @@ class Challenge(db.Model):
     target_groups: Mapped[list[Group]] = relationship(secondary=challenge_groups, lazy="selectin")
 
 
-class Completion(db.Model):
+class Completion(Model):
     """One advocate's attempt at a challenge; its status is what the htmx chip polls.
 
     At most one undecided completion per (challenge, advocate) — a partial unique index —
@@ -167,7 +167,7 @@ class Completion(db.Model):
     advocate: Mapped[Advocate] = relationship()
 
 
-class Ask(db.Model):
+class Ask(Model):
     """A request on an advocate's time, counted by challenges.caps. One per source event."""
 
     __tablename__ = "asks"

@@ -37,7 +37,7 @@ def challenge_point_changes(proposals: dict[int, int]) -> dict[int, int]:
     ).all()
     extra: dict[int, int] = {}
     for advocate_id, challenge_id, count, awarded in rows:
-        extra[advocate_id] = extra.get(advocate_id, 0) + proposals[challenge_id] * count - int(awarded)
+        extra[advocate_id] = extra.get(advocate_id, 0) + proposals[challenge_id] * count - (awarded or 0)
     return extra
 
 

@@ -188,7 +188,9 @@ def _insert(name: str, key: str, domain: str | None) -> Account:
     if not insert_ignore(db.session, Account.__table__, values) and domain is not None:
         # the key or the domain was taken meanwhile: the name decides, without the domain
         insert_ignore(db.session, Account.__table__, values | {"domain": None})
-    return _survivor(db.session.scalar(select(Account).where(Account.name_key == key)))
+    survivor = _survivor(db.session.execute(select(Account).where(Account.name_key == key)).scalar_one())
+    assert survivor is not None, "_survivor of a row is a row"
+    return survivor
 
 
 def account_ids_by_name(names: list[str | None]) -> dict[str, int]:
@@ -341,7 +343,7 @@ def relink_all(connection: sa.Connection, batch: int = 5000) -> RelinkResult:
     for start in range(0, len(new_rows), batch):
         connection.execute(
             sa.insert(_accounts),
-            [row | {"created_at": now, "merged_into_id": None} for row in new_rows[start : start + batch]],
+            [{**row, "created_at": now, "merged_into_id": None} for row in new_rows[start : start + batch]],
         )
     result.accounts_created = len(new_rows)
     ids = dict(

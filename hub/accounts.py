@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
-from hub.db import utcnow
+from hub.db import execute_dml, table_of, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -118,12 +118,12 @@ def update_profile(user_id: int, changes: dict, actor_id: int | None) -> User:
     for key in ADVOCATE_PROFILE_FIELDS:
         if key in changes:
             setattr(advocate, key, changes[key])
-    if "groups" in changes:
+    if "groups" in changes and advocate is not None:
         advocate.groups = groups_by_name(changes["groups"])
     if advocate is not None and ("company" in changes or "email" in changes):
         link_advocate(advocate)  # §13: the account follows the company name or email domain
     db.session.flush()
-    if "groups" in changes:
+    if "groups" in changes and advocate is not None:
         hooks().advocate_groups_changed(advocate.id)
     after = _profile_of(user)
     if after != before:
@@ -183,6 +183,7 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     """Create an advocate user with profile and groups (no invitation sent)."""
     user = create_user(profile.email, profile.name, Role.ADVOCATE, password)
     advocate = user.advocate
+    assert advocate is not None, "create_user gives an advocate user its profile"
     for key in ("title", "company", "industry", "company_size", "region"):
         setattr(advocate, key, getattr(profile, key))
     advocate.groups = groups_by_name(profile.groups)
@@ -237,7 +238,7 @@ def authenticate(email: str, password: str) -> User | None:
     ok = verify_password(user.password_hash if user else None, password or "")
     if not (user and ok and user.is_active_user):
         return None
-    if needs_rehash(user.password_hash):
+    if user.password_hash is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
@@ -278,7 +279,7 @@ def end_other_sessions(user_id: int, keep_sid: str | None) -> int:
     q = delete(UserSession).where(UserSession.user_id == user_id)
     if keep_sid:
         q = q.where(UserSession.id != keep_sid)
-    return db.session.execute(q).rowcount
+    return execute_dml(q).rowcount
 
 
 def change_password(user: User, current: str, new: str, keep_sid: str | None) -> None:
@@ -343,14 +344,15 @@ def reset_for_token(token: str) -> PasswordReset:
 def reset_password(token: str, password: str) -> User:
     row = reset_for_token(token)
     check_password_strength(password)
-    claimed = db.session.execute(
-        PasswordReset.__table__.update()
+    claimed = execute_dml(
+        table_of(PasswordReset)
+        .update()
         .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
         .values(used_at=utcnow())
     ).rowcount
     if not claimed:
         raise InvalidState("This reset link has already been used.")
-    user = db.session.get(User, row.user_id)
+    user = db.session.get_one(User, row.user_id)
     user.password_hash = hash_password(password)
     end_other_sessions(user.id, None)
     record_audit(user.id, "user.password_reset", "user", user.id)

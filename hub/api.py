@@ -118,7 +118,7 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
         )
     if args.q:
         query = query.where(contains_text(args.q, User.name, User.email, Advocate.company))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))
         .order_by(Advocate.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -111,7 +112,9 @@ def load_config(overrides: dict | None = None) -> dict:
 
         # Rate limits share the other clients' timeouts and breaker (a hung Redis costs a
         # login one short timeout, then nothing while the breaker is open).
-        config["RATELIMIT_STORAGE_OPTIONS"] = client_options(config["REDIS_URL"], config["VOUCH_REDIS_TIMEOUT"])
+        config["RATELIMIT_STORAGE_OPTIONS"] = client_options(
+            str(config["REDIS_URL"]), cast(float, config["VOUCH_REDIS_TIMEOUT"])
+        )
     if config["VOUCH_LOG_FORMAT"] not in {"json", "plain"}:
         raise ConfigError(f"VOUCH_LOG_FORMAT must be json or plain, not {config['VOUCH_LOG_FORMAT']!r}")
     return config

@@ -7,7 +7,8 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 from __future__ import annotations
 
 import copy
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from flask import abort, g
 from pydantic import (
@@ -60,7 +61,7 @@ def patch_of(model: type[Body]) -> type[Body]:
         optional = copy.copy(info)
         optional.default = None
         fields[name] = (info.annotation, optional)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{model.__name__.removesuffix('Body')}Patch",
         __base__=_Patch,
         __module__=model.__module__,
@@ -165,7 +166,7 @@ class Page(Reply, Generic[Item]):
     total: int
 
     @classmethod
-    def of(cls, items: list[Any], query: PageQuery, total: int, **extra: Any) -> Any:
+    def of(cls, items: Sequence[Any], query: PageQuery, total: int, **extra: Any) -> Self:
         return cls(items=items, page=query.page, per_page=query.per_page, total=total, **extra)
 
 

@@ -27,5 +27,5 @@ for periodic in hooks(preload_worker_app()).periodic_jobs:
         QUEUE,
         interval=periodic.interval,
         cron=periodic.cron,
-        job_timeout=periodic.job.job_timeout,  # type: ignore[attr-defined]  (set by @job_timeout)
+        job_timeout=periodic.job.job_timeout,  # type: ignore[attr-defined]  # set on the function by @job_timeout
     )

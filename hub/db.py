@@ -5,9 +5,21 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Enum, MetaData, Numeric, String, TypeDecorator
+from sqlalchemy import DateTime, Dialect, Enum, MetaData, Numeric, String, Table, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+    from sqlalchemy.engine import CursorResult, Engine
+    from sqlalchemy.orm import Session, scoped_session
+    from sqlalchemy.sql.base import Executable
+    from sqlalchemy.sql.selectable import FromClause
+
+    # A plain Session, or the scoped one Flask-SQLAlchemy hands out as db.session.
+    AnySession = Session | scoped_session[Any]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,13 +38,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive UTC)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -40,7 +52,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -68,17 +80,20 @@ class Base(DeclarativeBase):
     )
 
 
+M = TypeVar("M", bound=Base)
+
+
 # SQLite ignores SELECT ... FOR UPDATE, so write transactions start with BEGIN IMMEDIATE:
 # the writer lock is taken up front and a second writer waits (busy timeout) instead of
 # failing on a stale snapshot. Read-only requests clear this flag and stay concurrent.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
 
 
-def install_sqlite_begin_immediate(engine) -> None:
+def install_sqlite_begin_immediate(engine: Engine) -> None:
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: Any, _record: object) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below control transactions
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -87,11 +102,11 @@ def install_sqlite_begin_immediate(engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
-def locked_row(model, row_id: object, session=None):
+def locked_row(model: type[M], row_id: object, session: AnySession | None = None) -> M | None:
     """`model`'s row `row_id` as the database has it now, row-locked for the transaction — or
     None. SELECT … FOR NO KEY UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes
     writers): it serializes writers of the row without blocking inserts that only reference it
@@ -100,27 +115,51 @@ def locked_row(model, row_id: object, session=None):
 
     from hub.extensions import db
 
-    session = session or db.session
+    active = session if session is not None else db.session
     key = model.__mapper__.primary_key[0]
-    return session.scalar(
+    return active.scalar(
         select(model).where(key == row_id).with_for_update(key_share=True).execution_options(populate_existing=True)
     )
 
 
-def insert_ignore(session, table, values: dict) -> bool:
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Run an UPDATE or DELETE in the request's session; its result with the rows matched
+    (`rowcount`). Session.execute returns a CursorResult for such statements but is typed as
+    returning the general Result, which has no rowcount."""
+    from hub.extensions import db
+
+    return cast("CursorResult[Any]", db.session.execute(statement))
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Table a model maps (DeclarativeBase types `__table__` as the general FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
+
+
+def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was written.
 
     Decided by RETURNING the key, not by rowcount: with the implicit RETURNING SQLAlchemy adds
     on PostgreSQL, psycopg reports rowcount -1 whether or not the row was written.
     """
     stmt = _dialect_insert(session, table).values(**values).on_conflict_do_nothing()
-    key = list(table.primary_key.columns)
+    key = list(table.primary_key)
     if key:
         return session.execute(stmt.returning(*key)).first() is not None
-    return session.execute(stmt).rowcount == 1
+    return cast("CursorResult[Any]", session.execute(stmt)).rowcount == 1
 
 
-def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int, also: dict | None = None) -> None:
+def upsert_add(
+    session: AnySession,
+    table: FromClause,
+    keys: dict[str, Any] | list[dict[str, Any]],
+    column: str,
+    amount: int,
+    also: dict[str, Any] | None = None,
+) -> None:
     """INSERT the row(s), or add `amount` to `column` where one exists, in one statement
     (several key dicts with the same columns make one multi-row INSERT … ON CONFLICT).
     `also`: further columns set to these values on insert and on update alike."""
@@ -136,12 +175,16 @@ def upsert_add(session, table, keys: dict | list[dict], column: str, amount: int
     session.execute(stmt)
 
 
-def _dialect_insert(session, table):
+def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | SqliteInsert:
+    if not isinstance(table, Table):
+        raise TypeError(f"{table} is not a table")
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported backends
-        raise RuntimeError(f"unsupported database {name}")
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table)
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - only the two supported backends

@@ -295,11 +295,11 @@ def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Respon
 
     def run_and_record() -> Response:
         try:
-            response = _json_response(fn(user=db.session.get(User, user_id), **kwargs))
+            response = _json_response(fn(user=db.session.get_one(User, user_id), **kwargs))
         except VouchError as exc:
             db.session.rollback()
             response = current_app.make_response(vouch_error_response(exc))
-        row = db.session.get(IdempotencyKey, claimed)
+        row = db.session.get_one(IdempotencyKey, claimed)
         row.response_status = response.status_code
         row.response_body = response.get_data(as_text=True)
         row.completed_at = utcnow()

@@ -245,5 +245,5 @@ def _busy() -> HTTPException:
     from werkzeug.exceptions import ServiceUnavailable
 
     exc = ServiceUnavailable("The server is busy with other writes; please retry.")
-    exc.retry_after = 1  # type: ignore[attr-defined]
+    exc.retry_after = 1
     return exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -18,6 +20,15 @@ def client_ip() -> str:
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. At run time it is `db.Model` (Base with Flask-SQLAlchemy's bind and
+# table-name mixins); mypy cannot take an instance attribute as a base class, so the type
+# checker sees Base, whose mapping (Mapped[] columns, registry) the models actually use.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

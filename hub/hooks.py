@@ -43,7 +43,7 @@ EXTENSION_KEY = "vouch_hooks"
 AdvocateFacts = Callable[[list[int]], dict[int, dict]]
 HomeSection = Callable[["Advocate"], "tuple[str, dict] | None"]
 DemoSeeder = Callable[[], str]
-AnswerMilestoneJob = Callable[[int], None]
+AnswerMilestoneJob = Callable[[int], object]
 DigestSource = Callable[[int, dt.datetime, int], list[dict]]
 GroupChangeListener = Callable[[int], None]
 

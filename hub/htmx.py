@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, Response, make_response, render_template, request
 from flask_login import current_user
@@ -33,7 +33,7 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
 
 
-def render_page_or_partial(page_template: str, partial_template: str, status: int = 200, **context) -> Response:
+def render_page_or_partial(page_template: str, partial_template: str, status: int = 200, **context: Any) -> Response:
     """Full page for a normal request, just the partial for an htmx request."""
     template = partial_template if is_htmx() else page_template
     response = make_response(render_template(template, **context), status)

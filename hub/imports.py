@@ -20,7 +20,7 @@ from hub.accounts import AdvocateProfile
 from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
 from hub.db import str_enum, utcnow
 from hub.errors import ValidationFailed
-from hub.extensions import db
+from hub.extensions import Model, db
 from hub.fields import read_row
 from hub.import_runs import ImportBatch, ImportKind, ImportStatus, read_upload, register, run_import, start
 from hub.invitations import invite
@@ -33,7 +33,7 @@ MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes(
 INVITE_LOCK_KEY = 0x696E7669  # "invi": serializes import batches that invite (PostgreSQL)
 
 
-class AdvocateImport(db.Model):
+class AdvocateImport(Model):
     """An uploaded advocates CSV and its progress; the job fills the counts and `errors`
     (`[[line, reason], …]`)."""
 

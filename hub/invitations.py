@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.accounts import AdvocateProfile, check_password_strength, create_advocate, create_user
 from hub.audit import record_audit
 from hub.consent import record_acceptance
-from hub.db import utcnow
+from hub.db import execute_dml, table_of, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, ValidationFailed
 from hub.extensions import db
@@ -21,7 +21,7 @@ from hub.security import new_token, token_digest
 from hub.settings import get_setting
 
 
-def invite(profile: AdvocateProfile, actor_id: int, role: Role = Role.ADVOCATE) -> tuple[Invite, str] | None:
+def invite(profile: AdvocateProfile, actor_id: int | None, role: Role = Role.ADVOCATE) -> tuple[Invite, str] | None:
     """Invite an email. Returns (invite, token), or None when the email already has an account
     (the caller shows the same answer either way)."""
     if db.session.scalar(select(User.id).where(User.email == profile.email)):
@@ -66,8 +66,8 @@ def accept_invite(token: str, name: str, password: str, consent: bool) -> User:
     if not consent:
         raise ValidationFailed({"consent": "Please accept the program terms to join."})
     check_password_strength(password)
-    claimed = db.session.execute(
-        Invite.__table__.update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
+    claimed = execute_dml(
+        table_of(Invite).update().where(Invite.id == row.id, Invite.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if not claimed:
         raise InvalidState("This invitation link has already been used.")

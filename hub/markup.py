@@ -62,12 +62,18 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 MAX_SOURCE = 100_000
 
-_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
+
+class _EveryLink(MarkdownIt):
+    """Every link becomes an <a>, and nh3 alone decides which hrefs survive: a refused
+    `javascript:` link then renders as plain link text instead of leaking its source."""
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
+_md = _EveryLink("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
 )
-# Every link becomes an <a>, and nh3 alone decides which hrefs survive: a refused
-# `javascript:` link then renders as plain link text instead of leaking its source.
-_md.validateLink = lambda _url: True
 
 
 def sanitize_html(html: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model, db
 
 
 class Role(enum.StrEnum):
@@ -57,7 +57,7 @@ class Persona(enum.StrEnum):
     REVIEW_ADVOCATE = "review_advocate"
 
 
-class Account(db.Model):
+class Account(Model):
     """A customer company (product.md §13). `name_key` is the normalized name (hub.account_links)
     that advocates' companies and CRM account names are matched on; `domain` a non-free-mail
     email domain. A merged account keeps its row (so its name and domain still resolve) and
@@ -73,7 +73,7 @@ class Account(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +86,18 @@ class User(db.Model):
     last_login_at: Mapped[dt.datetime | None]
 
     advocate: Mapped[Advocate | None] = relationship(back_populates="user", uselist=False)
+
+    if TYPE_CHECKING:
+        # Not a column: the server-side session id hub.accounts sets on the loaded user.
+        _session_id: str
+
+    @property
+    def advocate_profile(self) -> Advocate:
+        """An advocate user's profile: every advocate user has one (hub.accounts.create_user).
+        LookupError for a staff user, who has none."""
+        if self.advocate is None:
+            raise LookupError(f"user {self.id} has no advocate profile")
+        return self.advocate
 
     # Flask-Login protocol: the session stores a server-side session id, not the user id.
     @property
@@ -113,7 +125,7 @@ advocate_groups = Table(
 )
 
 
-class Advocate(db.Model):
+class Advocate(Model):
     __tablename__ = "advocates"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_non_negative"),
@@ -152,7 +164,7 @@ class Advocate(db.Model):
         return self.user.name if self.show_on_leaderboard else "Anonymous advocate"
 
 
-class ConsentAcceptance(db.Model):
+class ConsentAcceptance(Model):
     """One version of the program terms accepted by an advocate (product.md §12): at joining,
     and again at the first login after the owner publishes a new version."""
 
@@ -165,7 +177,7 @@ class ConsentAcceptance(db.Model):
     accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class Group(db.Model):
+class Group(Model):
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +188,7 @@ class Group(db.Model):
     advocates: Mapped[list[Advocate]] = relationship(secondary=advocate_groups, back_populates="groups")
 
 
-class Invite(db.Model):
+class Invite(Model):
     """A single-use invitation; the token is stored hashed."""
 
     __tablename__ = "invites"
@@ -193,7 +205,7 @@ class Invite(db.Model):
     used_at: Mapped[dt.datetime | None]
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     __tablename__ = "password_resets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,7 +216,7 @@ class PasswordReset(db.Model):
     used_at: Mapped[dt.datetime | None]
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """Server-side login sessions: logout and password changes end them for real."""
 
     __tablename__ = "user_sessions"
@@ -217,7 +229,7 @@ class UserSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,7 +245,7 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
-class Setting(db.Model):
+class Setting(Model):
     """Owner-editable program settings; code defaults live in hub.settings."""
 
     __tablename__ = "settings"
@@ -244,7 +256,7 @@ class Setting(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -259,7 +271,7 @@ class AuditEntry(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
@@ -272,7 +284,7 @@ class Notification(db.Model):
     read_at: Mapped[dt.datetime | None]
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A client's `Idempotency-Key`: claimed before the write, answered with the first response."""
 
     __tablename__ = "idempotency_keys"

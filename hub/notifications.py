@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.extensions import db
 from hub.models import Notification
 
@@ -40,7 +40,7 @@ def unread_count(user_id: int) -> int:
 
 def mark_all_read(user_id: int) -> int:
     """Mark every unread notification of the user read (one UPDATE); returns how many."""
-    result = db.session.execute(
+    result = execute_dml(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())

@@ -47,6 +47,8 @@ def update_user(user_id: int, actor_id: int, role: Role | None = None, is_active
     # Owners first (all active ones, in id order), then the user: the same order in every call.
     owners = _lock_active_owners() if found.role is Role.OWNER else []
     user = locked_row(User, user_id)
+    if user is None:
+        raise NotFound("User not found.")
     new_role = user.role if role is None else Role(role)
     new_active = user.is_active_user if is_active is None else bool(is_active)
     if new_role != user.role and Role.ADVOCATE in (new_role, user.role):

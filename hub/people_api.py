@@ -6,7 +6,7 @@ from __future__ import annotations
 from hub import accounts, people
 from hub.accounts import AdvocateProfile, ProfileBody
 from hub.api import advocate_for, advocate_reply, for_staff, me_reply
-from hub.contracts import AdvocateReply, MeReply, UserChange, UserListQuery, UserPage, UserReply, patch_of
+from hub.contracts import AdvocateReply, Body, MeReply, UserChange, UserListQuery, UserPage, UserReply, patch_of
 from hub.endpoints import api_blueprint, endpoint
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
 
@@ -56,7 +56,7 @@ def update_user(user: User, user_id: int, data: UserChange) -> UserReply:
     reply=MeReply,
     tag="hub",
 )
-def update_me(user: User, data: ProfilePatch) -> MeReply:
+def update_me(user: User, data: Body) -> MeReply:
     changes = {k: getattr(data, k) for k in data.model_fields_set}
     accounts.update_profile(user.id, changes, user.id)
     return me_reply(user)
@@ -71,7 +71,7 @@ def update_me(user: User, data: ProfilePatch) -> MeReply:
     body=AdvocatePatch,
     reply=AdvocateReply,
 )
-def update_advocate(user: User, advocate_id: int, data: AdvocatePatch) -> AdvocateReply:
+def update_advocate(user: User, advocate_id: int, data: Body) -> AdvocateReply:
     advocate = advocate_for(user, advocate_id)
     changes = {k: getattr(data, k) for k in data.model_fields_set}
     accounts.update_profile(advocate.user_id, changes, user.id)

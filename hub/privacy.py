@@ -106,7 +106,7 @@ def erase_advocate(advocate_id: int, actor_id: int | None, requested_by: str) ->
         raise NotFound("Advocate not found.")
     if advocate.is_erased:
         return False
-    user = db.session.get(User, advocate.user_id)
+    user = db.session.get_one(User, advocate.user_id)
     email, name = user.email, user.name
     for part in hooks().personal_data:
         part.erase(advocate)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -170,9 +170,13 @@ def configure(app: Flask) -> None:
             breaker.cooldown = _cooldown
 
 
+if TYPE_CHECKING:
+    from redis import Redis
+
+
 def init_redis(app: Flask) -> None:
     configure(app)
-    client = None
+    client: Redis | None = None
     if app.config.get("VOUCH_FAKE_REDIS"):
         import fakeredis
 
@@ -183,12 +187,22 @@ def init_redis(app: Flask) -> None:
     app.extensions["vouch_redis"] = client
 
 
-def get_redis():
+def get_redis() -> Redis | None:
     """The Redis client, or None in the embedded default."""
-    return current_app.extensions.get("vouch_redis")
+    client: Redis | None = current_app.extensions.get("vouch_redis")
+    return client
 
 
-def get_bulk_redis():
+def require_redis() -> Redis:
+    """The Redis client, for code that runs only where one is configured (it checked
+    get_redis() before); RuntimeError when there is none."""
+    client = get_redis()
+    if client is None:
+        raise RuntimeError("no Redis client is configured")
+    return client
+
+
+def get_bulk_redis() -> Redis | None:
     """A client for bulk work in jobs and commands (leaderboard rebuilds: pipelines of
     thousands of members), with BULK_TIMEOUT_SECONDS instead of the request path's short
     timeout; same breaker. None in the embedded default."""

@@ -111,7 +111,7 @@ def reset_password(token: str):
     accounts.reset_for_token(token)
     form = NewPasswordForm()
     if form.validate_on_submit():
-        accounts.reset_password(token, form.password.data)
+        accounts.reset_password(token, form.password.data or "")
         flash("Your password is changed. Log in with the new one.", "success")
         return redirect(url_for("hub.login"))
     return render_template("auth/reset.html", form=form)
@@ -135,7 +135,7 @@ def accept_invite(token: str):
     invite = invitations.invite_for_token(token)
     form = AcceptInviteForm(name=invite.name)
     if form.validate_on_submit():
-        user = invitations.accept_invite(token, form.name.data, form.password.data, form.consent.data)
+        user = invitations.accept_invite(token, form.name.data or "", form.password.data or "", form.consent.data)
         session.clear()
         accounts.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
         login_user(user)
@@ -167,7 +167,7 @@ def home():
     return render_template("hub/home.html", advocate=advocate, sections=hooks().sections_for(advocate))
 
 
-home.allowed_roles = ALL_ROLES  # type: ignore[attr-defined]
+home.allowed_roles = ALL_ROLES
 
 
 @bp.get("/notifications")

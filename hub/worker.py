@@ -33,7 +33,7 @@ class ObservedJobs:
         app = preload_worker_app()
         for name in ("rq.worker", "rq.job", "rq.scheduler"):
             use_format_for(name, app.config["VOUCH_LOG_FORMAT"])
-        return super().work(*args, **kwargs)  # type: ignore[misc]
+        return super().work(*args, **kwargs)
 
     def perform_job(self, job, queue, execution) -> bool:
         from hub.logs import current_request_id
@@ -43,7 +43,7 @@ class ObservedJobs:
         self._job_error: str | None = None
         started = time.perf_counter()
         try:
-            return super().perform_job(job, queue, execution)  # type: ignore[misc]
+            return super().perform_job(job, queue, execution)  # type: ignore[misc]  # mixin: the RQ worker follows in the MRO
         finally:
             status = job.get_status(refresh=False)
             outcome = {JobStatus.FINISHED: "ok", JobStatus.FAILED: "failed"}.get(status, "retry")
@@ -53,13 +53,13 @@ class ObservedJobs:
     def handle_exception(self, job, *exc_info):
         _, value, _ = exc_info
         self._job_error = f"{type(value).__name__}: {value}" if value is not None else None
-        return super().handle_exception(job, *exc_info)  # type: ignore[misc]
+        return super().handle_exception(job, *exc_info)
 
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         started = job.started_at.timestamp() if job.started_at else None
         duration = time.time() - started if started else 0.0
         _record(job, "killed", duration, (job.meta or {}).get("request_id"), f"work horse ended with {ret_val}")
-        return super().handle_work_horse_killed(job, retpid, ret_val, rusage)  # type: ignore[misc]
+        return super().handle_work_horse_killed(job, retpid, ret_val, rusage)
 
 
 def _record(job, outcome: str, duration: float, request_id: str | None, error: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import url_for
 from sqlalchemy import func, select
 
@@ -36,7 +38,7 @@ from rewards.services import Adjustment
 bp = api_blueprint("rewards_api")
 
 
-def _entry_fields(entry: LedgerEntry) -> dict:
+def _entry_fields(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "delta": entry.delta,
@@ -200,7 +202,7 @@ def list_rewards(user: User, args: RewardListQuery) -> RewardPage:
         query = query.where(Reward.is_active.is_(active))
     if args.kind:
         query = query.where(Reward.kind == args.kind)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rewards = db.session.scalars(
         query.order_by(Reward.is_active.desc(), Reward.points_cost, Reward.id).limit(args.per_page).offset(args.offset)
     ).all()

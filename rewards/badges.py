@@ -45,7 +45,7 @@ def award_badge(advocate_id: int, code: str) -> bool:
         {"advocate_id": advocate_id, "code": code, "awarded_at": utcnow()},
     )
     if added:
-        user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+        user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
         notify(user_id, "badge", f"New badge: {badge.name} — {badge.description}", "/me/activity")
     return added
 
@@ -78,6 +78,6 @@ def badge_codes_for(advocate_ids: list[int]) -> dict[int, list[str]]:
     return codes
 
 
-def badge_facts(advocate_ids: list[int]) -> dict[int, dict]:
+def badge_facts(advocate_ids: list[int]) -> dict[int, dict[str, list[str]]]:
     """The advocate-facts hook (hub.hooks): each advocate's badge codes as `badges`."""
     return {a: {"badges": codes} for a, codes in badge_codes_for(advocate_ids).items()}

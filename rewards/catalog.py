@@ -134,11 +134,11 @@ def lock_reward(reward_id: int) -> Reward:
 
 
 def held_units(reward_id: int) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Redemption)
         .where(Redemption.reward_id == reward_id, Redemption.status.in_(HOLDING_STATUSES))
-    )
+    ).scalar_one()
 
 
 def update_reward(reward_id: int, values: dict[str, Any], actor_id: int | None) -> Reward:
@@ -178,7 +178,10 @@ def _set_stock(reward: Reward, total: int | None) -> None:
     if total is None:
         reward.stock_total = reward.stock_remaining = None
         return
-    held = held_units(reward.id) if reward.stock_total is None else reward.stock_total - reward.stock_remaining
+    if reward.stock_total is None or reward.stock_remaining is None:  # both or neither (CHECK)
+        held = held_units(reward.id)
+    else:
+        held = reward.stock_total - reward.stock_remaining
     if total < held:
         raise ValidationFailed({"stock": f"At least {held:,}: that many are already redeemed."})
     reward.stock_total, reward.stock_remaining = total, total - held

@@ -22,16 +22,20 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import Select, and_, case, delete, func, insert, literal, select
 
 from hub.db import upsert_add, utcnow
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
-from hub.redis_client import get_bulk_redis, get_redis
+from hub.redis_client import get_bulk_redis, get_redis, require_redis
 from rewards.metrics import LEADERBOARD_REBUILD
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +92,7 @@ def _marks_stale(write: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def redis_stale(r) -> bool:
+def redis_stale(r: Redis) -> bool:
     """Whether the sorted sets may be behind the SQL table (a write failed since the last
     reconcile). Publishes this process's own failed write first. Raises on a Redis error."""
     global _stale_pending
@@ -130,7 +134,7 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
 
 
 def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
-    r = get_redis()
+    r = require_redis()
     pipe = r.pipeline(transaction=False)
     for key in keys:
         for gid in [None, *group_ids]:
@@ -158,7 +162,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
     )
 
     def _sync() -> None:
-        r = get_redis()
+        r = require_redis()
         pipe = r.pipeline(transaction=False)
         member = _member(advocate_id)
         for cursor_key in r.scan_iter(match=f"{key_prefix()}*:g*"):
@@ -179,7 +183,7 @@ def remove_advocate(advocate_id: int) -> None:
     if get_redis() is not None:
 
         def _remove() -> None:
-            r = get_redis()
+            r = require_redis()
             for key in r.scan_iter(match=f"{key_prefix()}*"):
                 if key not in (stale_key(), stale_key().encode()):
                     r.zrem(key, _member(advocate_id))
@@ -212,7 +216,7 @@ def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
         )
 
         def _restore() -> None:
-            r = get_redis()
+            r = require_redis()
             pipe = r.pipeline(transaction=False)
             for pkey, points in rows:
                 for gid in [None, *group_ids]:
@@ -257,7 +261,9 @@ def standings(
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
 
 
-def _standings_redis(r, pkey, group_id, limit, offset, me_id):
+def _standings_redis(
+    r: Redis, pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+) -> tuple[list[Row], Row | None]:
     key = redis_key(pkey, group_id)
     pipe = r.pipeline(transaction=False)
     pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
@@ -269,7 +275,8 @@ def _standings_redis(r, pkey, group_id, limit, offset, me_id):
     if window:
         top, bottom = window[0][1], window[-1][1]
         # Every member of the tie groups the page touches, so they can be ordered by reached_at.
-        members = [(_advocate_from_member(m), int(s)) for m, s in r.zrevrangebyscore(key, top, bottom, withscores=True)]
+        tied = cast("list[tuple[bytes, float]]", r.zrevrangebyscore(key, top, bottom, withscores=True))
+        members = [(_advocate_from_member(m), int(s)) for m, s in tied]
         above = r.zcount(key, f"({top}", "+inf")
         ordered = _tie_order(pkey, members)
         ranks = _shared_ranks([p for _, p in ordered], above, above)
@@ -308,7 +315,7 @@ def _shared_ranks(points: list[int], start: int, above: int) -> list[int]:
     return ranks
 
 
-def _scores_query(pkey: str, group_id: int | None):
+def _scores_query(pkey: str, group_id: int | None) -> Select[int, int]:
     from rewards.models import LeaderboardScore as S
 
     q = select(S.advocate_id, S.points).where(S.period_key == pkey, S.points > 0)
@@ -324,10 +331,12 @@ def _count_above(pkey: str, group_id: int | None, points: int) -> int:
     from rewards.models import LeaderboardScore as S
 
     ahead = _scores_query(pkey, group_id).where(S.points > points)
-    return db.session.scalar(select(func.count()).select_from(ahead.subquery()))
+    return db.session.execute(select(func.count()).select_from(ahead.subquery())).scalar_one()
 
 
-def _standings_sql(pkey, group_id, limit, offset, me_id):
+def _standings_sql(
+    pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+) -> tuple[list[Row], Row | None]:
     from rewards.models import LeaderboardScore as S
 
     q = _scores_query(pkey, group_id).order_by(S.points.desc(), S.reached_at.asc().nulls_first(), S.advocate_id.asc())
@@ -354,10 +363,10 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
                 return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
         except Exception:
             log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
-    return db.session.scalar(select(func.count()).select_from(_scores_query(pkey, group_id).subquery()))
+    return db.session.execute(select(func.count()).select_from(_scores_query(pkey, group_id).subquery())).scalar_one()
 
 
-def describe(rows: list[Row]) -> dict[int, dict]:
+def describe(rows: list[Row]) -> dict[int, dict[str, Any]]:
     """Display name, tier and whether they show by name (`shown`; opted out of the board: false)
     for the advocates in `rows`, in one query."""
     ids = [row.advocate_id for row in rows]
@@ -401,7 +410,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
             agg = agg.where(LedgerEntry.created_at >= start)
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
         db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
-        counts[period] = db.session.scalar(select(func.count()).where(S.period_key == pkey))
+        counts[period] = db.session.execute(select(func.count()).where(S.period_key == pkey)).scalar_one()
     db.session.flush()
     r = get_bulk_redis()
     if r is not None:
@@ -409,7 +418,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _reload_redis(r, pkeys: list[str]) -> None:
+def _reload_redis(r: Redis, pkeys: list[str]) -> None:
     from rewards.models import LeaderboardScore as S
 
     staged: dict[str, str] = {}

@@ -15,12 +15,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select
 
 from hub.extensions import db
 from hub.redis_client import get_bulk_redis
 from rewards import leaderboard
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ class Reconciled:
     differing: int = 0
 
 
-def _differences(r) -> dict[str, set[int]]:
+def _differences(r: Redis) -> dict[str, set[int]]:
     """Advocates whose Redis score differs from the table, per current period key."""
     from rewards.models import LeaderboardScore as S
 
@@ -46,7 +50,10 @@ def _differences(r) -> dict[str, set[int]]:
         }
         cached = {
             leaderboard._advocate_from_member(m): int(score)
-            for m, score in r.zrange(leaderboard.redis_key(pkey), 0, -1, withscores=True)
+            # withscores=True: (member, score) pairs, which redis-py's return type does not distinguish.
+            for m, score in cast(
+                "list[tuple[bytes, float]]", r.zrange(leaderboard.redis_key(pkey), 0, -1, withscores=True)
+            )
             if score
         }
         differing = {a for a in table.keys() | cached.keys() if table.get(a) != cached.get(a)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from hub.errors import NotFound
@@ -23,7 +25,9 @@ def resolve_group(group: str | int | None) -> Group | None:
     return found
 
 
-def leaderboard_payload(user: User, period: str, group: str | int | None, limit: int, offset: int = 0) -> dict:
+def leaderboard_payload(
+    user: User, period: str, group: str | int | None, limit: int, offset: int = 0
+) -> dict[str, Any]:
     grp = resolve_group(group)
     me_id = user.advocate.id if user.role is Role.ADVOCATE and user.advocate else None
     rows, me = leaderboard.standings(period, grp.id if grp else None, limit, offset, me_id)
@@ -47,7 +51,7 @@ def leaderboard_payload(user: User, period: str, group: str | int | None, limit:
         }
         for row in rows
     ]
-    payload: dict = {
+    payload: dict[str, Any] = {
         "period": period,
         "group": grp.name if grp else None,
         "entries": entries,

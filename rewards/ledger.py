@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, String, case, cast, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.db import _dialect_insert, utcnow
+from hub.db import _dialect_insert, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -121,10 +121,10 @@ def post_entry(
                 .returning(LedgerEntry)
             ).one()
     except IntegrityError:
-        current = session.execute(
+        standing = session.execute(
             select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
         ).one()
-        return Posted(None, current.balance, current.lifetime_points)
+        return Posted(None, standing.balance, standing.lifetime_points)
 
     _expire_cached(advocate_id)
     balance, lifetime, ranked = moved
@@ -159,7 +159,7 @@ def post_expiries(due: Select, at: dt.datetime) -> dict[int, int]:
     ).where(rows.c.points > 0)
     columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at"]
     written = session.execute(
-        _dialect_insert(session, LedgerEntry.__table__)
+        _dialect_insert(session, table_of(LedgerEntry))
         .from_select(columns, source)
         .on_conflict_do_nothing()
         .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
@@ -170,7 +170,7 @@ def post_expiries(due: Select, at: dt.datetime) -> dict[int, int]:
     if not per_advocate:
         return {}
     lowered = case(per_advocate, value=Advocate.id)
-    moved = session.execute(
+    moved = execute_dml(
         update(Advocate)
         .where(Advocate.id.in_(list(per_advocate)), Advocate.balance >= lowered)
         .values(balance=Advocate.balance - lowered)
@@ -185,9 +185,9 @@ def post_expiries(due: Select, at: dt.datetime) -> dict[int, int]:
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
     """One page of an advocate's entries, newest first, and how many there are."""
-    total = db.session.scalar(
+    total = db.session.execute(
         select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
-    )
+    ).scalar_one()
     items = db.session.scalars(
         select(LedgerEntry)
         .where(LedgerEntry.advocate_id == advocate_id)
@@ -202,7 +202,7 @@ def scrub_memos(advocate_id: int) -> int:
     """Erasure (product.md §12): blank the memos of the advocate's entries, which can carry
     personal text (a manager's note, a challenge title naming them). Amounts, kinds and sources
     stay, so balances, liability and program totals do not move. Returns the rows changed."""
-    return db.session.execute(
+    return execute_dml(
         update(LedgerEntry)
         .where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.memo != "")
         .values(memo="")
@@ -218,7 +218,7 @@ def rebuild_caches() -> int:
         .scalar_subquery()
     )
     lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
-    result = db.session.execute(
+    result = execute_dml(
         update(Advocate)
         .values(balance=balance_sq, lifetime_points=lifetime_sq)
         .execution_options(synchronize_session=False)

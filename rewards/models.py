@@ -19,9 +19,10 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models import Advocate, Tier
 
 
@@ -43,7 +44,7 @@ LIFETIME_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 CORRECTION_SOURCE = "correction"
 
 
-def lifetime_condition():
+def lifetime_condition() -> ColumnElement[bool]:
     """SQL: whether a ledger entry moves lifetime points (a credited entry or a correction)."""
     credited = (LedgerEntry.delta > 0) & LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS])
     correction = (
@@ -54,13 +55,13 @@ def lifetime_condition():
     return credited | correction
 
 
-def lifetime_expression():
+def lifetime_expression() -> ColumnElement[int]:
     """SQL: the lifetime points in a group of ledger entries: positive entries of LIFETIME_KINDS
     minus corrections."""
     return func.coalesce(func.sum(case((lifetime_condition(), LedgerEntry.delta), else_=0)), 0)
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """Append-only. Written only by rewards.ledger; never updated or deleted."""
 
     __tablename__ = "ledger_entries"
@@ -82,7 +83,7 @@ class LedgerEntry(db.Model):
     advocate: Mapped[Advocate] = relationship()
 
 
-class LeaderboardScore(db.Model):
+class LeaderboardScore(Model):
     """Points per (period, advocate): the indexed SQL leaderboard, kept in the ledger's transaction."""
 
     __tablename__ = "leaderboard_scores"
@@ -98,7 +99,7 @@ class LeaderboardScore(db.Model):
     reached_at: Mapped[dt.datetime | None]
 
 
-class ExpiryNotice(db.Model):
+class ExpiryNotice(Model):
     """An advocate told that points expire on a date, `days_ahead` (30 or 7) before: the unique
     key makes the notice go out once however often the expiry job runs."""
 
@@ -113,7 +114,7 @@ class ExpiryNotice(db.Model):
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class TierChange(db.Model):
+class TierChange(Model):
     __tablename__ = "tier_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,7 +124,7 @@ class TierChange(db.Model):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class AdvocateBadge(db.Model):
+class AdvocateBadge(Model):
     __tablename__ = "advocate_badges"
     __table_args__ = (UniqueConstraint("advocate_id", "code"),)
 
@@ -153,7 +154,7 @@ class RedemptionStatus(enum.StrEnum):
 HOLDING_STATUSES = (RedemptionStatus.REQUESTED, RedemptionStatus.APPROVED, RedemptionStatus.FULFILLED)
 
 
-class Reward(db.Model):
+class Reward(Model):
     """A catalog item. `stock_total` NULL = unlimited; otherwise
     stock_remaining = stock_total − redemptions holding stock, never below zero (CHECK)."""
 
@@ -187,7 +188,7 @@ class Reward(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class Redemption(db.Model):
+class Redemption(Model):
     """An advocate's redemption. `points` is the price they confirmed (snapshot); its one
     `redeem` ledger entry and (if rejected/cancelled) one `refund` point at ("redemption", id)."""
 

@@ -69,7 +69,7 @@ class SettingsReply(Reply):
 KEYS = tuple(ProgramSettings.model_fields)
 
 
-def _money(value: dict) -> dict:
+def _money(value: dict[str, Any]) -> dict[str, Any]:
     return {"amount": f"{Decimal(str(value.get('amount', '0'))):.2f}", "currency": value.get("currency") or "USD"}
 
 

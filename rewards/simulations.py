@@ -69,7 +69,9 @@ class SimulationReply(Reply):
     tier_moves: TierMoves
 
 
-def _state(by_tier: dict[str, int], outstanding: int, value: tuple, expiring: tuple[int, int]) -> dict:
+def _state(
+    by_tier: dict[str, int], outstanding: int, value: tuple[Any, ...], expiring: tuple[int, int]
+) -> dict[str, Any]:
     figure = liability(outstanding, value)
     return {
         "advocates_by_tier": by_tier,
@@ -85,7 +87,7 @@ def _expiring(policy: Policy) -> tuple[int, int]:
     return in_30, in_90
 
 
-def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None) -> dict:
+def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None) -> dict[str, Any]:
     """Now and then for `changes` (raw values of some settings KEYS, validated as PATCH
     /settings would) and `extra_points` (advocate id → lifetime and balance points added, e.g.
     from a challenge's proposed points). Raises ValidationFailed on bad settings."""
@@ -122,7 +124,7 @@ def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None
     }
 
 
-def _moves(moves: dict[int, tuple[Tier, Tier]]) -> dict[str, list[dict]]:
+def _moves(moves: dict[int, tuple[Tier, Tier]]) -> dict[str, list[dict[str, Any]]]:
     names = (
         dict(
             db.session.execute(
@@ -134,7 +136,7 @@ def _moves(moves: dict[int, tuple[Tier, Tier]]) -> dict[str, list[dict]]:
         if moves
         else {}
     )
-    result: dict[str, list[dict]] = {"up": [], "down": []}
+    result: dict[str, list[dict[str, Any]]] = {"up": [], "down": []}
     for advocate_id, (before, after) in sorted(moves.items()):
         direction = "up" if tiers.rank_of(after) > tiers.rank_of(before) else "down"
         result[direction].append(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from hub.notifications import notify
@@ -28,11 +29,13 @@ def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> i
     """Points that decide the tier under the owner's basis (lifetime or rolling 365 days)."""
     if get_setting("tier_basis") == "rolling_365":
         since = utcnow() - dt.timedelta(days=365)
-        return db.session.scalar(
+        return db.session.execute(
             select(lifetime_expression()).where(LedgerEntry.advocate_id == advocate_id, LedgerEntry.created_at >= since)
-        )
+        ).scalar_one()
     if lifetime_points is None:
-        lifetime_points = db.session.scalar(select(Advocate.lifetime_points).where(Advocate.id == advocate_id))
+        lifetime_points = db.session.execute(
+            select(Advocate.lifetime_points).where(Advocate.id == advocate_id)
+        ).scalar_one()
     return lifetime_points
 
 
@@ -44,11 +47,11 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     """
     points = tier_basis_points(advocate_id, lifetime_points)
     target = tiers.tier_for(points, get_setting("tier_thresholds"))
-    current = Tier(db.session.scalar(select(Advocate.tier).where(Advocate.id == advocate_id)))
+    current = Tier(db.session.execute(select(Advocate.tier).where(Advocate.id == advocate_id)).scalar_one())
     if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
         return current
     now = utcnow()
-    changed = db.session.execute(
+    changed = execute_dml(
         update(Advocate)
         .where(Advocate.id == advocate_id, Advocate.tier == current)
         .values(tier=target, tier_changed_at=now)
@@ -60,7 +63,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     if obj is not None:
         db.session.expire(obj, ["tier", "tier_changed_at"])
     db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
-    user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+    user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
     name = target.value.title()
     if tiers.rank_of(target) > tiers.rank_of(current):
         # A tier's badge is awarded once (unique key), so it says whether this is the first time:
@@ -83,6 +86,7 @@ def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier,
     """(advocate id, stored tier, tier under `thresholds` and `basis`) for every active advocate
     whose tier would change, in one set-based query — what `recompute_all_tiers` applies and
     what a simulation previews (rewards.simulations)."""
+    points: ColumnElement[int] | InstrumentedAttribute[int]
     if basis == "rolling_365":
         rolling = (
             select(LedgerEntry.advocate_id, lifetime_expression().label("points"))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -28,7 +31,7 @@ PERIOD_LABELS = {"all": "All time", "month": "This month", "quarter": "This quar
 PAGE_SIZE = 25
 
 
-def tier_summary(advocate: Advocate) -> dict:
+def tier_summary(advocate: Advocate) -> dict[str, Any]:
     basis_points = services.tier_basis_points(advocate.id, advocate.lifetime_points)
     return {
         "advocate": advocate,
@@ -38,12 +41,12 @@ def tier_summary(advocate: Advocate) -> dict:
     }
 
 
-def tier_section(advocate: Advocate) -> tuple[str, dict]:
+def tier_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: balance, lifetime points and progress to the next tier."""
     return "rewards/_home_tier.html", tier_summary(advocate)
 
 
-def badges_and_board_section(advocate: Advocate) -> tuple[str, dict]:
+def badges_and_board_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their badges beside the all-time leaderboard widget."""
     board = leaderboard_payload(advocate.user, "all", None, 5)
     return "rewards/_home_badges_board.html", {
@@ -54,7 +57,7 @@ def badges_and_board_section(advocate: Advocate) -> tuple[str, dict]:
     }
 
 
-def recent_activity_section(advocate: Advocate) -> tuple[str, dict]:
+def recent_activity_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their five latest ledger entries."""
     recent, _ = services.ledger_page(advocate.id, 1, 5)
     return "rewards/_home_recent.html", {"recent": recent}
@@ -62,14 +65,14 @@ def recent_activity_section(advocate: Advocate) -> tuple[str, dict]:
 
 @bp.get("/me/summary")
 @roles_required(Role.ADVOCATE)
-def my_summary():
+def my_summary() -> ResponseReturnValue:
     """The header's balance and tier bar; htmx refreshes it after anything that awards points."""
     return render_template("rewards/_summary.html", **tier_summary(current_user.advocate))
 
 
 @bp.get("/leaderboard")
 @roles_required(*ALL_ROLES)
-def leaderboard_page():
+def leaderboard_page() -> ResponseReturnValue:
     args = read_or_400(LeaderboardPageQuery, request.args)
     period, page = args.period, args.page
     from rewards.leaderboard import count_ranked
@@ -83,11 +86,12 @@ def leaderboard_page():
     group = grp.id if grp else None
     board = leaderboard_payload(current_user, period, group, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     total = count_ranked(period, grp.id if grp else None)
+    groups: Sequence[Group]
     if current_user.role is Role.ADVOCATE:
         groups = sorted(current_user.advocate.groups, key=lambda g: g.name)
     else:
         groups = db.session.scalars(select(Group).order_by(Group.name)).all()
-    context = {
+    context: dict[str, Any] = {
         "board": board,
         "period": period,
         "group": grp,
@@ -102,7 +106,7 @@ def leaderboard_page():
 
 @bp.get("/leaderboard/widget")
 @roles_required(*ALL_ROLES)
-def leaderboard_widget():
+def leaderboard_widget() -> ResponseReturnValue:
     """The home page's top-5 board; its period tabs swap it in place."""
     period = read_or_400(LeaderboardPageQuery, request.args).period
     board = leaderboard_payload(current_user, period, None, 5)
@@ -111,7 +115,7 @@ def leaderboard_widget():
 
 @bp.get("/me/activity")
 @roles_required(Role.ADVOCATE)
-def my_activity():
+def my_activity() -> ResponseReturnValue:
     advocate = current_user.advocate
     page = read_or_400(PageQuery, request.args).page
     entries, total = services.ledger_page(advocate.id, page, 50)
@@ -131,12 +135,13 @@ def my_activity():
 
 
 def _advocate() -> Advocate:
-    return current_user.advocate
+    advocate: Advocate = current_user.advocate
+    return advocate
 
 
 @bp.get("/rewards")
 @roles_required(Role.ADVOCATE)
-def catalog_page():
+def catalog_page() -> ResponseReturnValue:
     advocate = _advocate()
     return render_template(
         "rewards/catalog.html", items=catalog.catalog_for(advocate), advocate=advocate, low_stock=catalog.LOW_STOCK
@@ -145,21 +150,23 @@ def catalog_page():
 
 @bp.get("/me/balance")
 @roles_required(Role.ADVOCATE)
-def my_balance():
+def my_balance() -> ResponseReturnValue:
     """The balance figure on the catalog page (refreshed on `points-changed`)."""
     return f"{_advocate().balance:,}"
 
 
 @bp.get("/rewards/<int:reward_id>")
 @roles_required(Role.ADVOCATE)
-def reward_card(reward_id: int):
+def reward_card(reward_id: int) -> ResponseReturnValue:
     item = catalog.catalog_item(_advocate(), reward_id)
     return render_page_or_partial(
         "rewards/reward.html", "rewards/_reward_card.html", item=item, low_stock=catalog.LOW_STOCK
     )
 
 
-def _confirm(item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200):
+def _confirm(
+    item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200
+) -> ResponseReturnValue:
     return render_page_or_partial(
         "rewards/confirm.html",
         "rewards/_confirm.html",
@@ -174,7 +181,7 @@ def _confirm(item: catalog.CatalogItem, error: str | None = None, note: str = ""
 
 @bp.get("/rewards/<int:reward_id>/confirm")
 @roles_required(Role.ADVOCATE)
-def confirm_redeem(reward_id: int):
+def confirm_redeem(reward_id: int) -> ResponseReturnValue:
     """The confirm step: the price, the balance after, and a fresh per-render request key."""
     return _confirm(catalog.catalog_item(_advocate(), reward_id))
 
@@ -185,7 +192,7 @@ def _redeem_input() -> tuple[int, str, str]:
     return form.confirmed_cost, form.request_key, form.note or ""
 
 
-def _redeem_refused(exc: VouchError, reward_id: int):
+def _redeem_refused(exc: VouchError, reward_id: int) -> ResponseReturnValue:
     """The confirm step again with the reason (out of stock, not enough points …)."""
     _cost, _key, note = _redeem_input()
     return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
@@ -194,7 +201,7 @@ def _redeem_refused(exc: VouchError, reward_id: int):
 @bp.post("/rewards/<int:reward_id>/redeem")
 @roles_required(Role.ADVOCATE)
 @refusal_renders(_redeem_refused)
-def redeem(reward_id: int):
+def redeem(reward_id: int) -> ResponseReturnValue:
     """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
     cost, key, note = _redeem_input()
     redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
@@ -206,7 +213,7 @@ def redeem(reward_id: int):
 
 @bp.get("/me/redemptions")
 @roles_required(Role.ADVOCATE)
-def my_redemptions():
+def my_redemptions() -> ResponseReturnValue:
     page = read_or_400(PageQuery, request.args).page
     items, total = services.redemptions_page(page, 50, advocate_id=_advocate().id)
     return render_template(
@@ -221,13 +228,13 @@ def my_redemptions():
 @bp.post("/me/redemptions/<int:redemption_id>/cancel")
 @roles_required(Role.ADVOCATE)
 @refusal_renders(lambda exc, redemption_id: _cancelled(redemption_id, exc.message))
-def cancel_redemption(redemption_id: int):
+def cancel_redemption(redemption_id: int) -> ResponseReturnValue:
     """Cancel my own redemption while it is requested (refund once); others' are 404."""
     services.cancel_redemption(redemption_id, _advocate().id)
     return _cancelled(redemption_id)
 
 
-def _cancelled(redemption_id: int, error: str | None = None):
+def _cancelled(redemption_id: int, error: str | None = None) -> ResponseReturnValue:
     """The redemptions page with what happened (flash), or (htmx) the redemption's row."""
     redemption = services.get_redemption(redemption_id, _advocate().id)
     if not is_htmx():
@@ -244,7 +251,7 @@ def _cancelled(redemption_id: int, error: str | None = None):
 
 @bp.get("/rewards/images/<name>")
 @roles_required(*ALL_ROLES)
-def reward_image(name: str):
+def reward_image(name: str) -> ResponseReturnValue:
     path = catalog.image_path(name)
     if path is None:
         abort(404)

@@ -65,7 +65,7 @@ def account_edit(account_id: int):
     form = AccountEditForm()
     if not form.validate_on_submit():
         return _account_page(account_id, edit_form=form, status=422)
-    services.rename(account_id, form.name.data, current_user.id)
+    services.rename(account_id, form.name.data or "", current_user.id)
     services.set_domain(account_id, form.domain.data, current_user.id)
     flash("Account saved.", "success")
     return redirect(url_for("admin.account_page", account_id=account_id))
@@ -80,7 +80,7 @@ def account_merge(account_id: int):
     form = MergeForm()
     if not form.validate_on_submit():
         return _account_page(account_id, merge_form=form, status=422)
-    survivor = services.merge(account_id, int(form.into_id.data), current_user.id)
+    survivor = services.merge(account_id, int(str(form.into_id.data)), current_user.id)
     flash(f"Merged into {survivor.name}.", "success")
     return redirect(url_for("admin.account_page", account_id=survivor.id))
 

@@ -163,7 +163,7 @@ def erase_advocate(advocate_id: int):
         return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id))
     if db.session.get(Advocate, advocate_id) is None:
         abort(404)
-    privacy.erase_advocate(advocate_id, current_user.id, f"emailed request: {form.requested_by.data.strip()}")
+    privacy.erase_advocate(advocate_id, current_user.id, f"emailed request: {(form.requested_by.data or '').strip()}")
     flash("The advocate was erased. Their points stay in the totals, anonymously.", "success")
     return redirect(url_for("admin.advocates"))
 

@@ -219,7 +219,7 @@ def review_decide(completion_id: int, decision: str):
     elif not form.validate_on_submit():
         return _review_decided(completion_id, "; ".join(form.reason.errors or ["Say why."]))
     else:
-        services.reject_completion(completion_id, current_user.id, form.reason.data)
+        services.reject_completion(completion_id, current_user.id, form.reason.data or "")
     return _review_decided(completion_id)
 
 

@@ -155,7 +155,7 @@ def nomination_decline(nomination_id: int):
     form = DeclineForm()
     if not form.validate_on_submit():
         return _nominations_page(form, nomination_id, 422)
-    row = nominations.decline(nomination_id, current_user, form.reason.data)
+    row = nominations.decline(nomination_id, current_user, form.reason.data or "")
     flash(f"Declined the nomination of {row.name}.", "success")
     return redirect(url_for("admin.nominations_page"))
 

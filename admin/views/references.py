@@ -87,7 +87,7 @@ def reference_assign(request_id: int):
     form = AssignForm()
     if not form.validate_on_submit() or not str(form.advocate_id.data).isdigit():
         return _panel_after(request_id, error="Choose an advocate.")
-    services.assign(request_id, int(form.advocate_id.data), current_user.id)
+    services.assign(request_id, int(str(form.advocate_id.data)), current_user.id)
     return _panel_after(request_id, "Asked. The advocate has been notified.")
 
 

@@ -99,7 +99,9 @@ def _active_advocates():
     )
 
 
-def _ready_by_account(account_ids: list[int] | None, at: dt.datetime) -> tuple[dict[int, int], dict[int, int]]:
+def _ready_by_account(
+    account_ids: list[int] | None, at: dt.datetime
+) -> tuple[dict[int | None, int], dict[int | None, int]]:
     """(active advocates, reference-ready advocates) per account.
 
     Readiness is caps' rule (caps.reference_ready); only advocates it could refuse for more than

@@ -89,7 +89,7 @@ def upsert_opportunity(user: User, data: OpportunityBody) -> tuple[OpportunityRe
     reply=OpportunityPage,
 )
 def list_opportunities(user: User, args: PageQuery) -> OpportunityPage:
-    total = db.session.scalar(select(func.count()).select_from(Opportunity))
+    total = db.session.execute(select(func.count()).select_from(Opportunity)).scalar_one()
     rows = db.session.scalars(
         select(Opportunity)
         .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())

@@ -50,7 +50,7 @@ from challenges.crm.models import (
 )
 from challenges.references.models import ReferenceRequest, RequestStatus
 from challenges.referrals.models import Referral
-from hub.db import Money, insert_ignore, utcnow
+from hub.db import Money, insert_ignore, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -73,8 +73,8 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
         return TallyResult(0, 0, 0)
     _lock(ids)
     o = Opportunity.__table__
-    touches = AttributionTouch.__table__
-    credits = AttributionCredit.__table__
+    touches = table_of(AttributionTouch)
+    credits = table_of(AttributionCredit)
     in_scope = (lambda column: column.in_(ids)) if ids is not None else (lambda column: true())
 
     db.session.execute(delete(credits).where(in_scope(credits.c.opportunity_id)))

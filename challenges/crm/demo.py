@@ -4,6 +4,7 @@ call, a won and a lost deal — the program cost, and their attribution (for `hu
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ def seed_demo_crm() -> str:
     if referral_id is None:
         return ""
     today = utcnow().date()
-    for data in (
+    rows: tuple[dict[str, Any], ...] = (
         {
             "external_id": "DEMO-PEER",
             "name": "Peer Co platform",
@@ -64,7 +65,8 @@ def seed_demo_crm() -> str:
             "created_date": today - dt.timedelta(days=90),
             "close_date": today - dt.timedelta(days=10),
         },
-    ):
+    )
+    for data in rows:
         data = data | {"currency": "USD", "created_date": data["created_date"].isoformat()}
         if "close_date" in data:
             data["close_date"] = data["close_date"].isoformat()

@@ -20,6 +20,7 @@ from challenges.crm.jobs import import_opportunities_job
 from challenges.crm.models import CrmImport
 from challenges.crm.opportunities import CSV_COLUMNS, parse_opportunity, upsert_opportunity
 from hub.csv_files import MAX_CSV_BYTES, CsvRow, decode_csv, read_csv, upload_bytes
+from hub.db import execute_dml
 from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.import_runs import ImportBatch, ImportKind, queue, register, start
@@ -74,7 +75,7 @@ def preview(run: CrmImport, rows: int = 5) -> Preview | None:
     if export is None:
         return None
     reader = csv.DictReader(io.StringIO(run.csv_text, newline=""))
-    sample = []
+    sample: list[dict[str, str]] = []
     for row in reader:
         if len(sample) >= rows:
             break
@@ -86,7 +87,7 @@ def preview(run: CrmImport, rows: int = 5) -> Preview | None:
 def confirm_import(import_id: int, actor_id: int) -> CrmImport:
     """Start an import that waited for its mapping to be confirmed; InvalidState when it was
     already started (one conditional UPDATE: two clicks queue one job)."""
-    started = db.session.execute(
+    started = execute_dml(
         update(CrmImport)
         .where(CrmImport.id == import_id, CrmImport.awaiting_confirmation.is_(True))
         .values(awaiting_confirmation=False)

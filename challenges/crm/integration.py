@@ -12,7 +12,7 @@ from hub.security import new_token, token_digest
 INTEGRATION_PREFIX = "vci_"
 
 
-def create_integration_token(owner_id: int, name: str, actor_id: int) -> tuple[int, str]:
+def create_integration_token(owner_id: int, name: str, actor_id: int | None) -> tuple[int, str]:
     """An API token for the CRM: it acts as the owner who made it, but the API refuses it on
     every route except the opportunity upsert (see challenges.crm.api). Shown once, stored hashed."""
     owner = db.session.get(User, owner_id)

@@ -26,11 +26,11 @@ from sqlalchemy.sql.expression import false
 from challenges.references.models import ReferenceRequest  # noqa: F401  (a foreign key's table)
 from challenges.referrals.models import Referral
 from hub.db import Money, str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.import_runs import ImportStatus
 
 
-class Opportunity(db.Model):
+class Opportunity(Model):
     """A CRM opportunity, upserted by `external_id` from the API or a CSV import."""
 
     __tablename__ = "opportunities"
@@ -67,7 +67,7 @@ class Opportunity(db.Model):
     referral: Mapped[Referral | None] = relationship()
 
 
-class OpportunityReference(db.Model):
+class OpportunityReference(Model):
     """Links a reference request to an opportunity by external id (from either side)."""
 
     __tablename__ = "opportunity_references"
@@ -84,7 +84,7 @@ class TouchKind(enum.StrEnum):
     SAME_ACCOUNT = "same_account"
 
 
-class AttributionTouch(db.Model):
+class AttributionTouch(Model):
     """Derived: an advocate act on an opportunity before it closed. Rebuilt by the tally."""
 
     __tablename__ = "attribution_touches"
@@ -95,7 +95,7 @@ class AttributionTouch(db.Model):
     touched_at: Mapped[dt.datetime]
 
 
-class AttributionCredit(db.Model):
+class AttributionCredit(Model):
     """Derived: one advocate's credit on one opportunity. Sourced = the whole amount to the
     referrer; influenced = the amount split equally among the touching advocates (cent
     remainders to the lowest advocate ids), so a deal's influenced credits sum to its amount."""
@@ -111,7 +111,7 @@ class AttributionCredit(db.Model):
     influenced_amount: Mapped[Decimal] = mapped_column(Money)
 
 
-class DealThanks(db.Model):
+class DealThanks(Model):
     """Once per (won deal, advocate): the 'your reference helped win …' note was sent."""
 
     __tablename__ = "deal_thanks"
@@ -121,7 +121,7 @@ class DealThanks(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class CrmImport(db.Model):
+class CrmImport(Model):
     """A CSV import of opportunities, processed by a job that records progress as it goes."""
 
     __tablename__ = "crm_imports"
@@ -153,7 +153,7 @@ class CrmImport(db.Model):
         return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """An owner-configured receiver of signed event posts (HMAC-SHA256 with `secret`)."""
 
     __tablename__ = "webhook_endpoints"
@@ -174,7 +174,7 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event for one endpoint; unique per (endpoint, event key) so an event is queued once."""
 
     __tablename__ = "webhook_deliveries"

@@ -181,12 +181,12 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
             "won_at": now if item.is_won else None,
         },
     )
-    opportunity = db.session.scalar(
+    opportunity = db.session.execute(
         select(Opportunity)
         .where(Opportunity.external_id == item.external_id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
-    )
+    ).scalar_one()
     became_won = created and item.is_won
     if not created:
         became_won = item.is_won and not opportunity.is_won

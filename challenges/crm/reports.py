@@ -15,6 +15,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, TouchKind
 from challenges.references import services
@@ -163,7 +164,7 @@ def per_advocate(
     ).group_by(c.c.advocate_id, c.c.currency)
     if advocate_ids is not None:
         query = query.where(c.c.advocate_id.in_(list(advocate_ids)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.order_by(
         func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)).desc(), c.c.advocate_id, c.c.currency
     )
@@ -198,7 +199,7 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
     `since`/`until` filter opportunities by created date."""
     c = AttributionCredit.__table__
     o = Opportunity.__table__
-    date_filter = [true()]
+    date_filter: list[ColumnElement[bool]] = [true()]
     if since is not None:
         date_filter.append(o.c.created_date >= since)
     if until is not None:

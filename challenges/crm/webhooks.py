@@ -157,11 +157,11 @@ def emit(event: str, key: str, data: dict[str, Any]) -> int:
             },
         ):
             continue
-        delivery_id = db.session.scalar(
+        delivery_id = db.session.execute(
             select(WebhookDelivery.id).where(
                 WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_key == event_key
             )
-        )
+        ).scalar_one()
         _enqueue(delivery_id, 0)
         queued += 1
     return queued

@@ -13,7 +13,7 @@ from challenges.models import Completion, CompletionStatus
 from challenges.prospects.models import AdvocacyScore
 from hub import invitations
 from hub.accounts import AdvocateProfile
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
 from hub.fields import read
@@ -67,7 +67,7 @@ def invite(candidate_id: int, actor_id: int) -> AdvocacyScore:
         raise NotFound("Candidate not found.")
     if db.session.scalar(select(User.id).where(User.email == row.email)) is not None:
         raise InvalidState("This person already has an account.")
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(AdvocacyScore)
         .where(AdvocacyScore.id == row.id, AdvocacyScore.invited_at.is_(None))
         .values(invited_at=utcnow(), invited_by_id=actor_id)

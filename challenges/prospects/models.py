@@ -11,10 +11,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, Strin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 
 
-class AdvocacyScore(db.Model):
+class AdvocacyScore(Model):
     """A customer contact's signals and the §2 score derived from them; `email` is lower-case."""
 
     __tablename__ = "advocacy_scores"
@@ -47,7 +47,7 @@ class ScoreImportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class ScoreImport(db.Model):
+class ScoreImport(Model):
     """An uploaded advocacy-score CSV, imported batch by batch by a job that records progress."""
 
     __tablename__ = "score_imports"
@@ -78,7 +78,7 @@ class NominationStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
-class Nomination(db.Model):
+class Nomination(Model):
     """A customer contact nominated by sales or staff; at most one open nomination per email
     (a partial unique index), decided by a manager: approved → invitation, or declined."""
 

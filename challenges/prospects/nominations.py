@@ -15,7 +15,7 @@ from hub import invitations
 from hub.accounts import AdvocateProfile
 from hub.audit import record_audit
 from hub.contracts import Body
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
 from hub.fields import Email, MultiLine, OneLine, PersonName, read
@@ -81,7 +81,7 @@ def _decide(nomination_id: int, actor: User, status: NominationStatus, reason: s
     row = locked_row(Nomination, nomination_id)
     if row is None:
         raise NotFound("Nomination not found.")
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Nomination)
         .where(Nomination.id == row.id, Nomination.status == NominationStatus.NOMINATED)
         .values(status=status, decided_by_id=actor.id, decided_at=utcnow(), decline_reason=reason)

@@ -51,8 +51,11 @@ def request_reply(rr: ReferenceRequest, viewer: User, **extra: Any) -> RequestRe
         feedback = {"helped": rr.feedback_helped} if rr.completed_at else None
         return RequestReply.model_validate(fields | {"feedback": feedback} | extra)
     advocate = None
-    if rr.advocate_id is not None and (viewer.role in STAFF_ROLES or rr.contact_visible):
-        adv = rr.advocate
+    if (
+        rr.advocate_id is not None
+        and (viewer.role in STAFF_ROLES or rr.contact_visible)
+        and (adv := rr.advocate) is not None
+    ):
         advocate = {
             "advocate_id": adv.id,
             "name": adv.user.name,

@@ -13,7 +13,7 @@ from hub.fields import Conforms
 from hub.models import COMPANY_SIZES
 
 try:
-    from wtforms import SelectChoice
+    from wtforms import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; types-WTForms 3.2 lacks it
 except ImportError:  # WTForms < 3.3 takes (value, label) tuples
     SelectChoice = None
 

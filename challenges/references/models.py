@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from challenges.models import Completion  # noqa: F401  (the FK targets' tables)
 from hub.db import Money, str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models import Advocate, User
 
 
@@ -55,7 +55,7 @@ class AssignmentStatus(enum.StrEnum):
     COMPLETED = "completed"
 
 
-class ReferenceRequest(db.Model):
+class ReferenceRequest(Model):
     """A sales user's ask for a customer reference; at most one live assignment at a time."""
 
     __tablename__ = "reference_requests"
@@ -106,7 +106,7 @@ class ReferenceRequest(db.Model):
         return self.status in (RequestStatus.ACCEPTED, RequestStatus.COMPLETED) and self.advocate_id is not None
 
 
-class ReferenceAssignment(db.Model):
+class ReferenceAssignment(Model):
     """One ask of one advocate for one request (an advocate is asked at most once per request).
 
     While `asked` or `accepted` it holds a `reference_call` ask in challenges.caps, claimed with

@@ -74,6 +74,6 @@ def create_referral(user: User, data: ReferralInput) -> tuple[ReferralReply, int
     reply=ReferralPage,
 )
 def list_referrals(user: User, args: ReferralListQuery) -> ReferralPage:
-    own = user.advocate.id if user.role is Role.ADVOCATE else None
+    own = user.advocate_profile.id if user.role is Role.ADVOCATE else None
     rows, total = referrals.list_referrals(own, args.flagged, args.page, args.per_page)
     return ReferralPage.of([referral_reply(r, user) for r in rows], args, total)

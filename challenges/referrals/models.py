@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from challenges.models import Completion  # noqa: F401  (the FK targets' tables)
 from hub.db import str_enum, utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models import Advocate
 
 
@@ -35,7 +35,7 @@ class FlagReason(enum.StrEnum):
     ALREADY_REFERRED = "already_referred"
 
 
-class Referral(db.Model):
+class Referral(Model):
     """An advocate's referral of a peer.
 
     `email_key` is the case- and +tag-insensitive form of the email; `claimed_email_key`

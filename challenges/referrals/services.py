@@ -67,7 +67,9 @@ class Offer:
 
 def open_referral_challenge(advocate_id: int) -> Offer | None:
     advocate = db.session.get(Advocate, advocate_id)
-    found = challenge_services.open_challenges("referral", advocate) if advocate is not None else []
+    if advocate is None:
+        return None
+    found = challenge_services.open_challenges("referral", advocate)
     if not found:
         return None
     challenge = found[0]
@@ -220,6 +222,7 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         db.session.add(referral)
         db.session.flush()
         return referral
+    assert referral is not None, "not flagged: the claim above was written"
 
     if offer is None:
         referral.no_points_reason = "No referral challenge is open to you right now."
@@ -310,13 +313,14 @@ def _decide_award(referral: Referral, now: dt.datetime) -> None:
     """A referral whose ask was not taken when it was made (a cap reached in between): take it
     now, against the caps at this time, for a challenge that was open when the advocate
     referred, at the points they were shown; or record (and tell them) why it earns nothing."""
+    assert referral.challenge_id is not None, "called only for a referral with its challenge"
     offer = Offer(referral.challenge_id, "", referral.points or 0, referral.bonus_points or 0)
     completion_id, reason = start_referral_completion(
         offer, referral.advocate_id, referral.id, _summary(referral), at=now, open_at=referral.created_at, final=True
     )
     referral.completion_id, referral.no_points_reason = completion_id, reason
     if completion_id is not None and referral.points is not None:
-        db.session.get(Completion, completion_id).points_offered = referral.points
+        db.session.get_one(Completion, completion_id).points_offered = referral.points
     elif reason is not None:
         notify(
             referral.advocate.user_id,
@@ -359,7 +363,7 @@ def list_referrals(
         query = query.where(Referral.flag_reason.is_not(None))
     elif flagged is False:
         query = query.where(Referral.flag_reason.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.scalars(
         query.order_by(Referral.created_at.desc(), Referral.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()

@@ -17,7 +17,7 @@ from challenges.models import (
 )
 from challenges.services.definitions import EDITABLE, ChallengeInput, clean_challenge
 from hub.audit import record_audit
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.errors import (
     InvalidState,
     NotFound,
@@ -127,7 +127,7 @@ def _transition(
 ) -> Challenge:
     challenge = get_challenge(challenge_id)
     before = challenge.status
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Challenge)
         .where(Challenge.id == challenge_id, Challenge.status.in_(allowed_from))
         .values(status=to, updated_at=utcnow(), **{stamp: utcnow()})
@@ -202,7 +202,7 @@ def list_challenges(status: str | None, page: int, per_page: int) -> tuple[list[
     query = select(Challenge)
     if status:
         query = query.where(Challenge.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     items = db.session.scalars(
         query.order_by(Challenge.created_at.desc(), Challenge.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()

@@ -48,7 +48,7 @@ def list_completions(
         query = query.join(Challenge, Challenge.id == Completion.challenge_id).where(Challenge.type == challenge_type)
     if older_than:
         query = query.where(Completion.submitted_at <= older_than)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     order = (
         (Completion.submitted_at.asc(), Completion.id.asc())
         if oldest_first

@@ -71,8 +71,8 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
         is_auto_approved=auto,
         **found,
     )
-    challenge = db.session.get(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
-    advocate = db.session.get(Advocate, completion.advocate_id)
+    challenge = db.session.get_one(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
+    advocate = db.session.get_one(Advocate, completion.advocate_id)
     if completion.points_offered:
         post_entry(
             completion.advocate_id,
@@ -107,11 +107,11 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
 
 def _award_badges(completion: Completion, challenge: Challenge) -> int:
     """Badges for this approval; returns the advocate's number of approved completions."""
-    approved = db.session.scalar(
+    approved = db.session.execute(
         select(func.count())
         .select_from(Completion)
         .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
-    )
+    ).scalar_one()
     if approved >= 1:
         award_badge(completion.advocate_id, "first_completion")
     if challenge.type == "review":
@@ -134,7 +134,7 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
         raise ValidationFailed({"reason": f"At most {MAX_REASON:,} characters."})
     completion = _decide(completion_id, CompletionStatus.REJECTED, actor_id, reason=reason)
     caps.release_ask("completion", completion.id)
-    advocate = db.session.get(Advocate, completion.advocate_id)
+    advocate = db.session.get_one(Advocate, completion.advocate_id)
     notify(
         advocate.user_id,
         "completion_rejected",

@@ -7,15 +7,17 @@ import datetime as dt
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, load_only, scoped_session
 
 from challenges import caps, verifiers
 from challenges.caps import day_label
 from challenges.models import (
     COUNTING,
     IN_FLIGHT,
+    AskKind,
     Challenge,
     ChallengeStatus,
     Completion,
@@ -223,7 +225,7 @@ def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetim
 
 
 def _lock_for(
-    challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict, at: dt.datetime
+    challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict[AskKind, caps.CapCheck], at: dt.datetime
 ) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now."""
     spec = verifiers.TYPES.get(challenge.type)
@@ -233,7 +235,7 @@ def _lock_for(
             return "already_submitted", "You have sent this in — it is being checked.", None
         if block.rule == "per_advocate":
             return "limit_reached", "You have completed this challenge — thank you!", None
-        if block.rule == "cooldown":
+        if block.rule == "cooldown" and block.last is not None and block.again is not None:
             return (
                 "limit_reached",
                 f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
@@ -249,11 +251,11 @@ def _lock_for(
 
 
 # engine → (stamp, published challenges): see published_challenges.
-_published: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_published: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], list[Challenge]]] = weakref.WeakKeyDictionary()
 _published_lock = threading.Lock()
 
 
-def _published_stamp(session) -> tuple:
+def _published_stamp(session: Session | scoped_session[Any]) -> tuple[Any, ...]:
     return tuple(
         session.execute(
             select(
@@ -306,7 +308,7 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     ids = [c.id for c in targeted]
     records = _records(ids, advocate.id)
     taken = _taken(targeted)
-    kinds = {verifiers.ask_kind_for(c.type, c.effort) for c in targeted} - {None}
+    kinds = {kind for c in targeted if (kind := verifiers.ask_kind_for(c.type, c.effort)) is not None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     items = []

@@ -52,7 +52,7 @@ def save_preferences(advocate_id: int, inp: PreferencesInput) -> Advocate:
     return advocate
 
 
-def add_blackout(advocate_id: int, start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dict]:
+def add_blackout(advocate_id: int, start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dict[str, str]]:
     """Add an inclusive date range in which the advocate gets no asks."""
     today = today or utcnow().date()
     if end < start:
@@ -74,7 +74,7 @@ def add_blackout(advocate_id: int, start: dt.date, end: dt.date, today: dt.date 
     return stored
 
 
-def remove_blackout(advocate_id: int, start: dt.date, end: dt.date) -> list[dict]:
+def remove_blackout(advocate_id: int, start: dt.date, end: dt.date) -> list[dict[str, str]]:
     """Remove one blackout range (no error if it is not there)."""
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from challenges import caps, verifiers
 from challenges.models import (
+    Ask,
     Challenge,
     ChallengeStatus,
     Completion,
@@ -31,7 +32,7 @@ class ReviewItem:
     advocate: Advocate
     asks_last_365: int
     burnout: str
-    recent_asks: list
+    recent_asks: list[Ask]
     excerpt_parts: list[tuple[str, bool]]
 
 

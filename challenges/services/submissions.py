@@ -220,11 +220,11 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
     taken = 0
     if challenge.max_total is not None:
         locked_row(Challenge, challenge.id)
-        taken = db.session.scalar(
+        taken = db.session.execute(
             select(func.count())
             .select_from(Completion)
             .where(Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING))
-        )
+        ).scalar_one()
     block = limit_block(challenge, MyRecord.of(mine), taken, at)
     if block is None:
         return
@@ -232,7 +232,7 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
         raise AlreadySubmitted("You have already sent this in; it is being checked.")
     if block.rule == "per_advocate":
         raise LimitReached("You have completed this challenge as many times as it allows.")
-    if block.rule == "cooldown":
+    if block.rule == "cooldown" and block.last is not None and block.again is not None:
         raise LimitReached(
             f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
             available_at=block.again,

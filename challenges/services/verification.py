@@ -14,16 +14,15 @@ from challenges.models import (
 )
 from challenges.services.completions import fresh_completion
 from challenges.services.decisions import approve_completion, reject_completion
-from hub.db import utcnow
+from hub.db import execute_dml, utcnow
 from hub.errors import (
     InvalidState,
 )
-from hub.extensions import db
 
 
 def start_verification(completion_id: int) -> verifiers.Evidence | None:
     """submitted/verifying → verifying (counting the attempt); None when already decided."""
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Completion)
         .where(
             Completion.id == completion_id,
@@ -39,6 +38,7 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
     if not moved:
         return None
     completion = fresh_completion(completion_id, with_challenge=True)
+    assert completion is not None, "the row the UPDATE just moved"
     challenge = completion.challenge
     return verifiers.Evidence(
         completion_id=completion.id,
@@ -58,7 +58,7 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
 def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:
     """submitted/verifying → pending_review with a note for staff. False if already moved on."""
     return (
-        db.session.execute(
+        execute_dml(
             update(Completion)
             .where(
                 Completion.id == completion_id,

@@ -186,7 +186,8 @@ def accept_answer(user: User, answer_id: int) -> AnswerReply:
 )
 def hide_question(user: User, data: HideBody, question_id: int) -> QuestionReply:
     question = services.set_hidden(user, "question", question_id, True, data.reason)
-    name = db.session.get(User, question.author_id).name
+    assert isinstance(question, Question)
+    name = db.session.get_one(User, question.author_id).name
     return question_reply(question, name, user)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import utcnow
-from hub.extensions import db
+from hub.extensions import Model
 from hub.models import User
 
 TITLE_MAX = 200
@@ -16,7 +16,7 @@ BODY_MAX = 20_000
 REASON_MAX = 300
 
 
-class Question(db.Model):
+class Question(Model):
     __tablename__ = "questions"
     __table_args__ = (Index("ix_questions_created_at", "created_at"),)
 
@@ -38,7 +38,7 @@ class Question(db.Model):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
 
 
-class Answer(db.Model):
+class Answer(Model):
     __tablename__ = "answers"
     __table_args__ = (Index("ix_answers_question_created", "question_id", "created_at"),)
 
@@ -60,7 +60,7 @@ class Answer(db.Model):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
 
 
-class AnswerVote(db.Model):
+class AnswerVote(Model):
     """One upvote per user per answer, held by the unique key."""
 
     __tablename__ = "answer_votes"

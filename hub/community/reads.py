@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.community.models import Answer, AnswerVote, Question
 from hub.errors import NotFound
@@ -47,7 +48,7 @@ def visible_answer(viewer: User, answer_id: int) -> Answer:
     answer = db.session.get(Answer, answer_id)
     if answer is None:
         raise NotFound("Answer not found.")
-    question = db.session.get(Question, answer.question_id)
+    question = db.session.get_one(Question, answer.question_id)
     if not is_moderator(viewer) and (answer.is_hidden or question.is_hidden):
         raise NotFound("Answer not found.")
     return answer
@@ -95,7 +96,7 @@ def list_questions(
     upvotes = (
         select(func.coalesce(func.sum(Answer.upvotes), 0)).where(*answer_visible).correlate(Question).scalar_subquery()
     )
-    conditions = [] if staff else [Question.is_hidden.is_(False)]
+    conditions: list[ColumnElement[bool]] = [] if staff else [Question.is_hidden.is_(False)]
     if q:
         conditions.append(contains_text(q, Question.title, Question.body))
     if filter_by == "unanswered":
@@ -149,7 +150,7 @@ def question_detail(viewer: User, question_id: int) -> QuestionDetail:
 def answer_row(viewer: User, answer_id: int) -> AnswerRow:
     """One answer as the viewer sees it (for re-rendering its card after a vote)."""
     answer = visible_answer(viewer, answer_id)
-    question = db.session.get(Question, answer.question_id)
+    question = db.session.get_one(Question, answer.question_id)
     name = db.session.scalar(select(AUTHOR_NAME).where(User.id == answer.author_id)) or ""
     return _answer_row(viewer, question, answer, name, bool(_voted_ids(viewer, [answer.id])))
 

@@ -11,6 +11,7 @@ signals in hub.signals are sent after commit.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import update
 
@@ -18,7 +19,7 @@ from hub.audit import record_audit
 from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
 from hub.community.models import Answer, AnswerVote, Question
 from hub.community.reads import POSTER_ROLES, is_moderator, visible_answer, visible_question
-from hub.db import insert_ignore, utcnow
+from hub.db import execute_dml, insert_ignore, utcnow
 from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.fields import read_value
@@ -55,7 +56,7 @@ def ask_question(author: User, title: object, body: object) -> Question:
     """Create a question with sanitized HTML; advocates and staff only."""
     _require_poster(author)
     errors: dict[str, str] = {}
-    clean: dict[str, object] = {}
+    clean: dict[str, Any] = {}
     for name, fn in (("title", lambda: clean_title(title)), ("body", lambda: clean_body(body))):
         try:
             clean[name] = fn()
@@ -63,7 +64,7 @@ def ask_question(author: User, title: object, body: object) -> Question:
             errors.update({k: v[0] for k, v in exc.fields.items()})
     if errors:
         raise ValidationFailed(errors)
-    source, html = clean["body"]  # type: ignore[misc]
+    source, html = clean["body"]
     question = Question(author_id=author.id, title=clean["title"], body=source, body_html=html)
     db.session.add(question)
     db.session.flush()
@@ -125,14 +126,14 @@ def accept_answer(user: User, answer_id: int) -> Answer:
     Another answer already accepted → InvalidState; one's own answer → InvalidState.
     """
     answer = visible_answer(user, answer_id)
-    question = db.session.get(Question, answer.question_id)
+    question = db.session.get_one(Question, answer.question_id)
     if user.id != question.author_id and not is_moderator(user):
         raise Forbidden("Only the person who asked, or a community manager, can accept an answer.")
     if answer.author_id == user.id:
         raise InvalidState("You cannot accept your own answer.")
     if question.accepted_answer_id == answer.id:
         return answer
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Question)
         .where(Question.id == question.id, Question.accepted_answer_id.is_(None))
         .values(accepted_answer_id=answer.id)
@@ -168,8 +169,11 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
     """Managers hide an abusive question or answer with a reason (or restore it). Audited."""
     if not is_moderator(actor):
         raise Forbidden("Only community managers can hide posts.")
-    model = {"question": Question, "answer": Answer}[kind]
-    post = db.session.get(model, post_id)
+    models: dict[str, type[Question] | type[Answer]] = {"question": Question, "answer": Answer}
+    model = models[kind]
+    post: Question | Answer | None = (
+        db.session.get(Question, post_id) if model is Question else db.session.get(Answer, post_id)
+    )
     if post is None:
         raise NotFound(f"{kind.title()} not found.")
     text = clean_reason(reason) if hidden else None
@@ -178,7 +182,7 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
         if hidden
         else {"is_hidden": False, "hidden_reason": None, "hidden_by_id": None, "hidden_at": None}
     )
-    moved = db.session.execute(
+    moved = execute_dml(
         update(model)
         .where(model.id == post_id, model.is_hidden.is_(not hidden))
         .values(**values)

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import utcnow
-from hub.extensions import db
+from hub.extensions import Model
 
 
 class EmailStatus(enum.StrEnum):
@@ -18,7 +18,7 @@ class EmailStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Model):
     """The outbox: every email is a row first, sent by a job after commit (hub.email.sending).
 
     `status` goes queued → sent, or queued → failed (a permanent SMTP refusal, or transient

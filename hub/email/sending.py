@@ -37,7 +37,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from hub.audit import record_audit
-from hub.db import insert_ignore, utcnow
+from hub.db import execute_dml, insert_ignore, utcnow
 from hub.email.models import EmailStatus, OutboxEmail
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
@@ -107,7 +107,7 @@ def queue_email(
     if dedupe_key is not None:
         if not insert_ignore(db.session, OutboxEmail.__table__, values):
             return None
-        message = db.session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
+        message = db.session.execute(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key)).scalar_one()
     else:
         message = OutboxEmail(**values)
         db.session.add(message)
@@ -217,7 +217,7 @@ def retry_failed_email(message_id: int, actor_id: int) -> OutboxEmail:
     if message is None:
         raise NotFound("Email not found.")
     before = {"status": message.status, "attempts": message.attempts, "last_error": message.last_error}
-    moved = db.session.execute(
+    moved = execute_dml(
         update(OutboxEmail)
         .where(OutboxEmail.id == message_id, OutboxEmail.status == EmailStatus.FAILED.value)
         .values(status=EmailStatus.QUEUED.value, attempts=0, next_attempt_at=None, failed_at=None)

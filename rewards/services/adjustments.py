@@ -84,4 +84,5 @@ def adjust_points(advocate_id: int, points: int, memo: str, actor_id: int, *, li
     )
     sign = "+" if points > 0 else "−"
     notify(advocate.user_id, "points", f"{sign}{abs(points)} points: {memo}", "/me/activity")
+    assert posted.entry is not None, "a fresh source id is never a repeat"
     return posted.entry

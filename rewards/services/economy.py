@@ -5,6 +5,7 @@ value) with the points expiring soon."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -24,9 +25,9 @@ def points_economy() -> dict[str, int]:
     issued, outstanding = db.session.execute(
         select(func.coalesce(func.sum(Advocate.lifetime_points), 0), func.coalesce(func.sum(Advocate.balance), 0))
     ).one()
-    redeemed = db.session.scalar(
+    redeemed = db.session.execute(
         select(func.coalesce(func.sum(Redemption.points), 0)).where(Redemption.status.in_(HOLDING_STATUSES))
-    )
+    ).scalar_one()
     return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
 
 
@@ -49,7 +50,7 @@ def point_value() -> tuple[Decimal, str]:
     return Decimal(str(setting.get("amount", "0"))), str(setting.get("currency") or "USD")
 
 
-def liability(outstanding: int | None = None, value: tuple[Decimal, str] | None = None) -> dict:
+def liability(outstanding: int | None = None, value: tuple[Decimal, str] | None = None) -> dict[str, Any]:
     """Liability = outstanding points × point value (product.md §14): {"amount": Decimal rounded
     to cents, "currency"}. `outstanding` defaults to the sum of balances; `value` to the setting."""
     if outstanding is None:
@@ -58,7 +59,7 @@ def liability(outstanding: int | None = None, value: tuple[Decimal, str] | None 
     return {"amount": (Decimal(outstanding) * amount).quantize(CENT, ROUND_HALF_UP), "currency": currency}
 
 
-def liability_figures() -> dict:
+def liability_figures() -> dict[str, Any]:
     """What the dashboard and the program report show beside the points: the liability and the
     points that expire in the next 30 days (0 while expiry is off)."""
     from rewards.expiry import expiring_total

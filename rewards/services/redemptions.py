@@ -7,11 +7,13 @@ it; a refund is a ledger entry unique on the redemption, so it happens once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import (
     InvalidState,
     LimitReached,
@@ -91,7 +93,7 @@ def redeem_reward(
     if tiers.rank_of(advocate.tier) < tiers.rank_of(reward.min_tier):
         raise TierRequired(f"This reward needs {Tier(reward.min_tier).value.title()} status.")
     if reward.per_advocate_limit is not None:
-        held = db.session.scalar(
+        held = db.session.execute(
             select(func.count())
             .select_from(Redemption)
             .where(
@@ -99,7 +101,7 @@ def redeem_reward(
                 Redemption.reward_id == reward_id,
                 Redemption.status.in_(HOLDING_STATUSES),
             )
-        )
+        ).scalar_one()
         if held >= reward.per_advocate_limit:
             raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
     still_offered = (Reward.id == reward_id, Reward.is_active.is_(True), Reward.points_cost == cost)
@@ -173,11 +175,13 @@ def get_redemption(redemption_id: int, advocate_id: int | None = None) -> Redemp
     return redemption
 
 
-def _move(redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: RedemptionStatus, **values) -> Redemption:
+def _move(
+    redemption_id: int, allowed: tuple[RedemptionStatus, ...], target: RedemptionStatus, **values: Any
+) -> Redemption:
     """Conditional UPDATE on the status: of racing callers exactly one moves it; the others
     get InvalidState (409), never a second effect."""
     now = utcnow()
-    moved = db.session.execute(
+    moved = execute_dml(
         update(Redemption)
         .where(Redemption.id == redemption_id, Redemption.status.in_(allowed))
         .values(status=target, updated_at=now, **values)
@@ -216,11 +220,13 @@ def _refund(redemption: Redemption, memo: str) -> None:
 
 
 def _tell(redemption: Redemption, text: str) -> None:
-    user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == redemption.advocate_id))
+    user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == redemption.advocate_id)).scalar_one()
     notify(user_id, "redemption", text, REDEMPTIONS_URL)
 
 
-def _audit(actor_id: int, action: str, redemption: Redemption, before: str, extra: dict | None = None) -> None:
+def _audit(
+    actor_id: int, action: str, redemption: Redemption, before: str, extra: dict[str, Any] | None = None
+) -> None:
     record_audit(
         actor_id,
         action,
@@ -314,7 +320,7 @@ def redemptions_page(
         query = query.where(Redemption.advocate_id == advocate_id)
     if reward_id is not None:
         query = query.where(Redemption.reward_id == reward_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     oldest_first = status == RedemptionStatus.REQUESTED.value
     order = (
         (Redemption.created_at.asc(), Redemption.id.asc())

@@ -33,7 +33,7 @@ from challenges.references.models import (
 from challenges.references.services.candidates import alternatives_for
 from challenges.references.services.requests import assignment_of
 from hub.contracts import Body
-from hub.db import locked_row, utcnow
+from hub.db import execute_dml, locked_row, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -54,7 +54,7 @@ def _locked(request_id: int) -> ReferenceRequest:
 
 
 def _move(request: ReferenceRequest, from_status: RequestStatus, **values: Any) -> None:
-    moved = db.session.execute(
+    moved = execute_dml(
         update(ReferenceRequest)
         .where(ReferenceRequest.id == request.id, ReferenceRequest.status == from_status)
         .values(**values)
@@ -117,7 +117,7 @@ def respond(request_id: int, advocate_id: int, accept: bool, at: dt.datetime | N
         or assignment.status is not AssignmentStatus.ASKED
     ):
         raise InvalidState("This request is no longer waiting for your answer.")
-    advocate = db.session.get(Advocate, advocate_id)
+    advocate = db.session.get_one(Advocate, advocate_id)
     if accept:
         _move(request, RequestStatus.MATCHED, status=RequestStatus.ACCEPTED, accepted_at=at)
         assignment.status = AssignmentStatus.ACCEPTED
@@ -164,7 +164,7 @@ def accepted_event(request: ReferenceRequest, advocate: Advocate) -> dict:
         "prospect_company": request.prospect_company,
         "format": request.format.value,
         "needed_by": request.needed_by.isoformat(),
-        "accepted_at": request.accepted_at.isoformat(),
+        "accepted_at": request.accepted_at.isoformat() if request.accepted_at else None,
         "advocate": {
             "advocate_id": advocate.id,
             "name": advocate.user.name,
@@ -215,9 +215,11 @@ def give_feedback(request_id: int, user: User, item: FeedbackInput, at: dt.datet
         feedback_helped=item.helped,
         feedback_by_id=user.id,
     )
+    assert request.advocate_id is not None, "an accepted request has its advocate"
     assignment = assignment_of(request.id, request.advocate_id)
+    assert assignment is not None, "and the assignment that asked them"
     assignment.status = AssignmentStatus.COMPLETED
-    advocate = db.session.get(Advocate, request.advocate_id)
+    advocate = db.session.get_one(Advocate, request.advocate_id)
     completion_id, note = complete_reference_call(
         request.id,
         assignment.id,
@@ -284,7 +286,7 @@ def complete_reference_call(
     the challenges service at the time of the ask: the ask claimed at assignment is handed over
     to the completion, so the caps count the call exactly once. A refusal by the challenge rules
     (none open, limit, cap) means no points — returned as the reason, its savepoint rolled back."""
-    advocate = db.session.get(Advocate, advocate_id)
+    advocate = db.session.get_one(Advocate, advocate_id)
     found = challenge_services.open_challenges("reference_call", advocate, asked_at)
     if not found:
         return None, "No reference call challenge was open to this advocate when they were asked."

@@ -123,7 +123,7 @@ def file_request(user_id: int, item: RequestInput) -> ReferenceRequest:
             OpportunityReference.__table__,
             {"opportunity_external_id": item.opportunity_external_id, "reference_request_id": request.id},
         )
-    filer = db.session.get(User, user_id)
+    filer = db.session.get_one(User, user_id)
     for manager_id in db.session.scalars(
         select(User.id).where(User.role == Role.MANAGER, User.is_active_user.is_(True)).limit(50)
     ):
@@ -171,7 +171,7 @@ def list_requests(user: User, status: str | None, page: int, per_page: int) -> t
         query = query.where(ReferenceRequest.requested_by_id == user.id)
     if status:
         query = query.where(ReferenceRequest.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.scalars(
         query.order_by(ReferenceRequest.created_at.desc(), ReferenceRequest.id.desc())
         .limit(per_page)
@@ -183,8 +183,8 @@ def list_requests(user: User, status: str | None, page: int, per_page: int) -> t
 def asks_for(advocate_id: int) -> list[tuple[ReferenceAssignment, ReferenceRequest]]:
     """An advocate's reference asks, newest first."""
     return [
-        tuple(r)
-        for r in db.session.execute(
+        (assignment, request)
+        for assignment, request in db.session.execute(
             select(ReferenceAssignment, ReferenceRequest)
             .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
             .where(ReferenceAssignment.advocate_id == advocate_id)

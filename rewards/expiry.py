@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, select
+from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -177,7 +178,9 @@ def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) 
     return tuple(int(v or 0) for v in db.session.execute(select(*sums)).one())
 
 
-def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_ids: list[int] | None = None):
+def _unexpired_lots(
+    since: dt.datetime, credited_before: dt.datetime, advocate_ids: list[int] | None = None
+) -> Select[Any, Any, Any, Any]:
     """SQL: (advocate_id, lot_id, created_at, points) of every lot credited in [since,
     credited_before] without an `expire` entry and with points left (of `advocate_ids`, or of
     every advocate not erased) — `remaining_lots`' closed form, set-based.
@@ -204,14 +207,14 @@ def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_i
         .correlate(e)
         .scalar_subquery()
     )
-    inner = select(
+    rows = select(
         e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
     ).where(credited, e.created_at >= since)
     if advocate_ids is not None:
-        inner = inner.where(e.advocate_id.in_(advocate_ids))
-    inner = inner.subquery()
+        rows = rows.where(e.advocate_id.in_(advocate_ids))
+    inner = rows.subquery()
     size = inner.c.credit + func.coalesce(inner.c.expired, 0)
-    lots = select(
+    lot_rows = select(
         inner.c.advocate_id,
         inner.c.lot_id,
         inner.c.created_at,
@@ -222,7 +225,7 @@ def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime, advocate_i
             - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
         ).label("newer"),
     )
-    lots = lots.subquery()
+    lots = lot_rows.subquery()
     held = Advocate.balance - lots.c.newer
     left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
     return (

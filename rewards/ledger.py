@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, String, case, cast, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -137,7 +138,7 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
-def post_expiries(due: Select, at: dt.datetime) -> dict[int, int]:
+def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, int]:
     """Append the `expire` entries of `due` (a SELECT of advocate_id, lot_id, points > 0 and memo,
     rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING (one per lot: the unique key
     on ("ledger_entry", lot id)) and lower the balances of those written in one UPDATE, for the

@@ -32,8 +32,8 @@ def _previous_leaderboard():
     ).stdout
     spec = importlib.util.spec_from_loader("leaderboard_before", loader=None)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["leaderboard_before"] = module  # its dataclasses look their module up while defined
     exec(compile(source, "leaderboard_before.py", "exec"), module.__dict__)  # noqa: S102 - our own file at BEFORE
-    sys.modules["leaderboard_before"] = module
     return module
 
 
@@ -85,7 +85,12 @@ def main() -> None:
             done = expiry.expire_points(commit_each=True)
             db.session.commit()
             out[f"expire_points_{run}_s"] = round(time.perf_counter() - started, 2)
-            out[f"expire_points_{run}"] = {"advocates": done.advocates, "points": done.entries_points}
+            out[f"expire_points_{run}"] = {
+                "advocates": done.advocates,
+                "points": done.entries_points,
+                "notices": done.notices,
+            }
+            print(json.dumps(out), file=sys.stderr, flush=True)  # figures so far, should a later step fail
         out["expire_entries"] = db.session.scalar(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == EntryKind.EXPIRE)
         )

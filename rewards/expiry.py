@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, select
+from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore, utcnow
@@ -31,7 +32,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
 from hub.settings import get_setting
-from rewards.ledger import Expiry, post_expiries
+from rewards.ledger import post_expiries
 from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
 
 EXPIRY_SOURCE = "ledger_entry"
@@ -157,136 +158,99 @@ def _group(lots: list[Lot], policy: Policy, within_days: int | None, now: dt.dat
 def expiring_total(within_days: int, policy: Policy | None = None) -> int:
     """Points of every advocate that expire within `within_days` (the liability report's figure;
     overdue lots the job has not reached yet count too), set-based (`_unexpired_lots`)."""
+    return expiring_totals((within_days,), policy)[0]
+
+
+def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) -> tuple[int, ...]:
+    """`expiring_total` for several horizons (days) in one pass over the credited entries (the
+    what-if's 30 and 90 days). All zeros while the policy is off."""
     policy = policy or current_policy()
     if not policy.is_on:
-        return 0
-    credited_before = utcnow() + dt.timedelta(days=within_days) - dt.timedelta(days=policy.days)
-    if credited_before < policy.since:
-        return 0
-    left = _unexpired_lots(policy.since, credited_before).subquery()
-    return int(db.session.scalar(select(func.coalesce(func.sum(left.c.points), 0))) or 0)
+        return tuple(0 for _ in within_days)
+    now = utcnow()
+    befores = [now + dt.timedelta(days=d) - dt.timedelta(days=policy.days) for d in within_days]
+    if max(befores) < policy.since:
+        return tuple(0 for _ in within_days)
+    left = _unexpired_lots(policy.since, max(befores)).subquery()
+    sums = [
+        func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
+    ]
+    return tuple(int(v or 0) for v in db.session.execute(select(*sums)).one())
 
 
-def _unexpired_lots(since: dt.datetime, credited_before: dt.datetime):
-    """SQL: (advocate_id, points) of every lot credited in [since, credited_before] without an
-    `expire` entry and with points left — `remaining_lots`' closed form as a running sum per
-    advocate, over the advocates with such a lot."""
+def _unexpired_lots(
+    since: dt.datetime, credited_before: dt.datetime, advocate_ids: list[int] | None = None
+) -> Select[Any, Any, Any, Any]:
+    """SQL: (advocate_id, lot_id, created_at, points) of every lot credited in [since,
+    credited_before] without an `expire` entry and with points left (of `advocate_ids`, or of
+    every advocate not erased) — `remaining_lots`' closed form, set-based.
+
+    Spending is FIFO, so an advocate's balance is held by their newest lots: a lot keeps
+    clamp(balance − sizes of the lots credited after it, 0, its size), where a lot's size is its
+    credit less its `expire` entry (at most one: the unique key). That equals `remaining_lots`
+    because balance = ledger sum = all sizes − net spending (the ledger keeps the cached balance
+    in step in the same transaction, reliability.md I4). So only lots credited since the policy
+    was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
     e = LedgerEntry
+    x = aliased(LedgerEntry)
     credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
-    is_expiry = (e.kind == EntryKind.EXPIRE.value) & (e.source_type == EXPIRY_SOURCE)
-    who = (
-        select(e.advocate_id)
-        .join(Advocate, Advocate.id == e.advocate_id)
-        .where(credited, e.created_at >= since, e.created_at <= credited_before, Advocate.is_erased.is_(False))
-        .distinct()
+    # The lot's `expire` entry, looked up by the unique key per lot: a bounded index probe, where a
+    # join's plan hinges on statistics that are stale while a run is writing those very entries.
+    expired = (
+        select(x.delta)
+        .where(
+            x.advocate_id == e.advocate_id,
+            x.kind == EntryKind.EXPIRE.value,
+            x.source_type == EXPIRY_SOURCE,
+            x.source_id == cast(e.id, String),
+        )
+        .correlate(e)
         .scalar_subquery()
     )
-    spent = (
-        select(e.advocate_id, (-func.sum(e.delta)).label("spent"))
-        .where(~credited, ~is_expiry, e.advocate_id.in_(who))
-        .group_by(e.advocate_id)
-        .subquery()
+    rows = select(
+        e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
+    ).where(credited, e.created_at >= since)
+    if advocate_ids is not None:
+        rows = rows.where(e.advocate_id.in_(advocate_ids))
+    inner = rows.subquery()
+    size = inner.c.credit + func.coalesce(inner.c.expired, 0)
+    lot_rows = select(
+        inner.c.advocate_id,
+        inner.c.lot_id,
+        inner.c.created_at,
+        size.label("size"),
+        inner.c.expired.is_not(None).label("has_expiry"),
+        (
+            func.sum(size).over(partition_by=inner.c.advocate_id)
+            - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
+        ).label("newer"),
     )
-    expired = (
-        select(e.advocate_id, e.source_id, (-func.sum(e.delta)).label("amount"))
-        .where(is_expiry, e.advocate_id.in_(who))
-        .group_by(e.advocate_id, e.source_id)
-        .subquery()
-    )
-    size = e.delta - func.coalesce(expired.c.amount, 0)
-    lots = (
-        select(
-            e.advocate_id,
-            e.created_at,
-            size.label("size"),
-            expired.c.amount.is_not(None).label("has_expiry"),
-            func.sum(size).over(partition_by=e.advocate_id, order_by=(e.created_at, e.id)).label("cumulative"),
-        )
-        .outerjoin(expired, and_(expired.c.advocate_id == e.advocate_id, expired.c.source_id == cast(e.id, String)))
-        .where(credited, e.advocate_id.in_(who))
-        .subquery()
-    )
-    unspent = lots.c.cumulative - func.coalesce(spent.c.spent, 0)
-    left = case((unspent <= 0, 0), (unspent >= lots.c.size, lots.c.size), else_=unspent)
+    lots = lot_rows.subquery()
+    held = Advocate.balance - lots.c.newer
+    left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
     return (
-        select(lots.c.advocate_id, left.label("points"))
+        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, left.label("points"))
         .select_from(lots)
-        .outerjoin(spent, spent.c.advocate_id == lots.c.advocate_id)
+        .join(Advocate, Advocate.id == lots.c.advocate_id)
         .where(
+            Advocate.is_erased.is_(False),
             ~lots.c.has_expiry,
-            lots.c.created_at >= since,
             lots.c.created_at <= credited_before,
             left > 0,
         )
     )
 
 
-def _advocates_with_lots(since: dt.datetime, credited_before: dt.datetime) -> list[int]:
-    """Advocates with a lot credited in [since, credited_before] that has no `expire` entry yet."""
-    expire = aliased(LedgerEntry)
-    return list(
-        db.session.scalars(
-            select(LedgerEntry.advocate_id)
-            .where(
-                LedgerEntry.kind.in_([k.value for k in LIFETIME_KINDS]),
-                LedgerEntry.delta > 0,
-                LedgerEntry.created_at >= since,
-                LedgerEntry.created_at <= credited_before,
-                ~exists().where(
-                    and_(
-                        expire.advocate_id == LedgerEntry.advocate_id,
-                        expire.kind == EntryKind.EXPIRE.value,
-                        expire.source_type == EXPIRY_SOURCE,
-                        expire.source_id == cast(LedgerEntry.id, String),
-                    )
-                ),
-            )
-            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
-            .where(Advocate.is_erased.is_(False))
-            .group_by(LedgerEntry.advocate_id)
-            .order_by(LedgerEntry.advocate_id)
-        )
-    )
-
-
-def _entries_of_many(advocate_ids: list[int]) -> dict[int, list[Entry]]:
-    found: dict[int, list[Entry]] = {a: [] for a in advocate_ids}
-    rows = db.session.execute(
-        select(
-            LedgerEntry.advocate_id,
-            LedgerEntry.id,
-            LedgerEntry.delta,
-            LedgerEntry.kind,
-            LedgerEntry.source_type,
-            LedgerEntry.source_id,
-            LedgerEntry.created_at,
-        ).where(LedgerEntry.advocate_id.in_(advocate_ids))
-    ).all()
-    for r in rows:
-        found[r.advocate_id].append(Entry(r.id, r.delta, str(r.kind), r.source_type, r.source_id, r.created_at))
-    return found
-
-
-def due_expiries(entries: list[Entry], advocate_id: int, policy: Policy, now: dt.datetime) -> list[Expiry]:
-    """The `expire` entries due for one advocate's ledger at `now` (pure)."""
-    due: list[Expiry] = []
-    for lot in remaining_lots(entries):
-        when = policy.expires_at(lot.credited_at)
-        if when is None or when > now or lot.expired or lot.remaining <= 0:
-            continue
-        memo = f"{lot.remaining:,} points expired (credited {lot.credited_at:%-d %b %Y})"
-        due.append(Expiry(advocate_id, lot.entry_id, lot.remaining, memo))
-    return due
-
-
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
     """Write the `expire` entries due for these advocates: their rows locked (in id order, so
-    two runs never deadlock), their ledgers read under the locks, one INSERT for the batch.
-    Idempotent (one entry per lot) and never below a zero balance. Returns points per advocate."""
+    two runs never deadlock), then one INSERT … SELECT computing each due lot's remainder under
+    the locks (`_unexpired_lots`). Idempotent (one entry per lot) and never below a zero balance.
+    Returns points per advocate."""
     ids = sorted(advocate_ids)
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
-    ledgers = _entries_of_many(ids)
-    due = [expiry for a in ids for expiry in due_expiries(ledgers[a], a, policy, now)]
+    lots = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days), ids).subquery()
+    memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
+    due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo"))
     return post_expiries(due, now)
 
 
@@ -322,24 +286,29 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
 
 def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
     """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
-    in-app and by email (kind `points_expiry`, which the advocate can switch off)."""
+    in-app and by email (kind `points_expiry`, which the advocate can switch off). The lots that
+    expire within the widest lead come from one set-based query (`_unexpired_lots`)."""
     sent = 0
     widest = max(NOTICE_DAYS)
-    since = max(policy.since, now - dt.timedelta(days=policy.days))  # lots still to expire
-    candidates = _advocates_with_lots(since, now + dt.timedelta(days=widest - policy.days))
+    lots = _unexpired_lots(policy.since, now + dt.timedelta(days=widest - policy.days)).subquery()
+    by_advocate: dict[int, list[Lot]] = {}
+    for row in db.session.execute(
+        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(lots.c.advocate_id)
+    ):
+        by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    candidates = list(by_advocate)
     for start in range(0, len(candidates), BATCH):
-        ledgers = _entries_of_many(candidates[start : start + BATCH])
-        for advocate_id, entries in ledgers.items():
-            sent += _notify_advocate(advocate_id, entries, policy, now)
+        for advocate_id in candidates[start : start + BATCH]:
+            sent += _notify_advocate(advocate_id, by_advocate[advocate_id], policy, now)
         if commit_each:
             db.session.commit()
     return sent
 
 
-def _notify_advocate(advocate_id: int, entries: list[Entry], policy: Policy, now: dt.datetime) -> int:
+def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> int:
     sent = 0
     widest = max(NOTICE_DAYS)
-    for item in _group(remaining_lots(entries), policy, widest, now):
+    for item in _group(lots, policy, widest, now):
         days_left = (item.expires_at - now).total_seconds() / 86400
         ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
         if ahead is None or days_left <= 0:

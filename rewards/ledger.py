@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, String, case, cast, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import _dialect_insert, execute_dml, table_of, utcnow
@@ -137,58 +138,48 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
-@dataclass(frozen=True)
-class Expiry:
-    """One `expire` entry to post: `points` (> 0) of the lot `lot_id` of `advocate_id`."""
+def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, int]:
+    """Append the `expire` entries of `due` (a SELECT of advocate_id, lot_id, points > 0 and memo,
+    rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING (one per lot: the unique key
+    on ("ledger_entry", lot id)) and lower the balances of those written in one UPDATE, for the
+    expiry job's batches. Expiry never moves lifetime points or leaderboards.
 
-    advocate_id: int
-    lot_id: int
-    points: int
-    memo: str
-
-
-def post_expiries(expiries: list[Expiry], at: dt.datetime) -> dict[int, int]:
-    """Append many `expire` entries in one INSERT … ON CONFLICT DO NOTHING (one per lot: the
-    unique key on ("ledger_entry", lot id)) and lower the balances of those written, for the
-    expiry job's batches (rewards.expiry). Expiry never moves lifetime points or leaderboards.
-
-    The caller holds the advocates' row locks and computed each amount under them; a balance
-    that would still go below zero raises InsufficientPoints (the batch rolls back). Returns
-    points expired per advocate by the entries actually written."""
-    if not expiries:
-        return {}
+    The caller holds the advocates' row locks, so the amounts `due` computes under them stand;
+    a balance that would still go below zero raises InsufficientPoints (the batch rolls back).
+    Returns points expired per advocate by the entries actually written."""
     session = db.session
+    rows = due.subquery()
+    source = select(
+        rows.c.advocate_id,
+        -rows.c.points,
+        literal(EntryKind.EXPIRE.value, String(16)),
+        literal("ledger_entry", String(32)),
+        cast(rows.c.lot_id, String(64)),
+        func.substr(rows.c.memo, 1, 255),
+        literal(at, LedgerEntry.created_at.type),
+    ).where(rows.c.points > 0)
+    columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at"]
     written = session.execute(
         _dialect_insert(session, table_of(LedgerEntry))
-        .values(
-            [
-                {
-                    "advocate_id": e.advocate_id,
-                    "delta": -e.points,
-                    "kind": EntryKind.EXPIRE,
-                    "source_type": "ledger_entry",
-                    "source_id": str(e.lot_id),
-                    "memo": e.memo[:255],
-                    "created_at": at,
-                }
-                for e in expiries
-            ]
-        )
+        .from_select(columns, source)
         .on_conflict_do_nothing()
         .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
     ).all()
     per_advocate: dict[int, int] = {}
     for advocate_id, delta in written:
         per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
-    for advocate_id, points in sorted(per_advocate.items()):
-        moved = execute_dml(
-            update(Advocate)
-            .where(Advocate.id == advocate_id, Advocate.balance >= points)
-            .values(balance=Advocate.balance - points)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved != 1:
-            raise InsufficientPoints("Not enough points for this.")
+    if not per_advocate:
+        return {}
+    lowered = case(per_advocate, value=Advocate.id)
+    moved = execute_dml(
+        update(Advocate)
+        .where(Advocate.id.in_(list(per_advocate)), Advocate.balance >= lowered)
+        .values(balance=Advocate.balance - lowered)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != len(per_advocate):
+        raise InsufficientPoints("Not enough points for this.")
+    for advocate_id in per_advocate:
         _expire_cached(advocate_id)
     return per_advocate
 

@@ -21,7 +21,7 @@ from hub.extensions import db
 from hub.fields import ListOf, RowId, WholeNumber
 from hub.models import Advocate, Tier, User
 from rewards import tiers
-from rewards.expiry import Policy, current_policy, expiring_total
+from rewards.expiry import Policy, current_policy, expiring_totals
 from rewards.program_settings import KEYS, SettingsPatch, _stored, expiry_since_for, proposed
 from rewards.services.economy import liability, points_economy, tier_counts
 from rewards.tier_changes import stale_tiers, tier_basis_points
@@ -83,7 +83,8 @@ def _state(
 
 
 def _expiring(policy: Policy) -> tuple[int, int]:
-    return expiring_total(30, policy), expiring_total(90, policy)
+    in_30, in_90 = expiring_totals((30, 90), policy)
+    return in_30, in_90
 
 
 def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None) -> dict[str, Any]:

@@ -50,17 +50,31 @@ class Policy:
     def is_on(self) -> bool:
         return bool(self.days) and self.since is not None
 
+    @property
+    def start(self) -> dt.datetime:
+        """When the policy was switched on (lots credited before it never expire); asked only
+        while `is_on`."""
+        if self.since is None:
+            raise LookupError("points expiry is off")
+        return self.since
+
+    @property
+    def lifetime(self) -> dt.timedelta:
+        """How long a lot lasts: `days` (0 while expiry is off)."""
+        return dt.timedelta(days=self.days or 0)
+
     def expires_at(self, credited_at: dt.datetime) -> dt.datetime | None:
         """When a lot credited at `credited_at` expires; None for a grandfathered one."""
-        if not self.is_on or credited_at < self.since:
+        if not self.is_on or credited_at < self.start:
             return None
-        return credited_at + dt.timedelta(days=self.days)
+        return credited_at + self.lifetime
 
 
 def current_policy() -> Policy:
     """The owner's policy, read through hub.settings."""
     since = get_setting("points_expiry_since")
-    return Policy(get_setting("points_expiry_days"), dt.datetime.fromisoformat(since) if since else None)
+    days: int | None = get_setting("points_expiry_days")
+    return Policy(days, dt.datetime.fromisoformat(since) if since else None)
 
 
 @dataclass(frozen=True)
@@ -168,10 +182,10 @@ def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) 
     if not policy.is_on:
         return tuple(0 for _ in within_days)
     now = utcnow()
-    befores = [now + dt.timedelta(days=d) - dt.timedelta(days=policy.days) for d in within_days]
-    if max(befores) < policy.since:
+    befores = [now + dt.timedelta(days=d) - policy.lifetime for d in within_days]
+    if max(befores) < policy.start:
         return tuple(0 for _ in within_days)
-    left = _unexpired_lots(policy.since, max(befores)).subquery()
+    left = _unexpired_lots(policy.start, max(befores)).subquery()
     sums = [
         func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
     ]
@@ -248,7 +262,7 @@ def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> d
     Returns points per advocate."""
     ids = sorted(advocate_ids)
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
-    lots = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days), ids).subquery()
+    lots = _unexpired_lots(policy.start, now - policy.lifetime, ids).subquery()
     memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
     due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo"))
     return post_expiries(due, now)
@@ -274,7 +288,7 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
-    due = _unexpired_lots(policy.since, now - dt.timedelta(days=policy.days)).subquery()
+    due = _unexpired_lots(policy.start, now - policy.lifetime).subquery()
     candidates = list(db.session.scalars(select(due.c.advocate_id).distinct().order_by(due.c.advocate_id)))
     for start in range(0, len(candidates), BATCH):
         expired |= expire_batch(candidates[start : start + BATCH], policy, now)
@@ -290,7 +304,7 @@ def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) ->
     expire within the widest lead come from one set-based query (`_unexpired_lots`)."""
     sent = 0
     widest = max(NOTICE_DAYS)
-    lots = _unexpired_lots(policy.since, now + dt.timedelta(days=widest - policy.days)).subquery()
+    lots = _unexpired_lots(policy.start, now + dt.timedelta(days=widest) - policy.lifetime).subquery()
     by_advocate: dict[int, list[Lot]] = {}
     for row in db.session.execute(
         select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(lots.c.advocate_id)
@@ -325,7 +339,7 @@ def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.
             },
         )
         if added:
-            user_id = db.session.scalar(select(Advocate.user_id).where(Advocate.id == advocate_id))
+            user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
             notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
             sent += 1
     return sent
@@ -336,7 +350,7 @@ def expiry_text(item: Expiring) -> str:
     return f"{item.points:,} points expire on {item.expires_at:%-d %b}"
 
 
-def expiring_facts(advocate_ids: list[int]) -> dict[int, dict]:
+def expiring_facts(advocate_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The advocate-facts hook (hub.hooks): each advocate's `expiring` [{points, expires_at}]."""
     policy = current_policy()
     if not policy.is_on:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import types
+from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -45,7 +46,7 @@ def _is_blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-class FieldType:
+class FieldType(ABC):
     """A field type's rule, used as `Annotated[T, Rule(...)]` (or `Annotated[T | None, ...]` for
     an optional field, where None and blanks become None).
 
@@ -57,11 +58,13 @@ class FieldType:
     missing_message = REQUIRED
     empty: Any = None  # what a field that cannot be null holds when not given (lists: none)
 
+    @abstractmethod
     def check(self, value: Any) -> Any:
-        raise NotImplementedError
+        """A given, non-blank value → the clean value; raises `invalid(...)`."""
 
+    @abstractmethod
     def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The JSON Schema of the clean value."""
 
     def dump(self, value: Any) -> Any:
         return value

@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import JSON
 
 from hub.csv_files import CsvRow, CsvTable, problem_text, read_csv
 from hub.db import locked_row, utcnow
@@ -52,6 +54,31 @@ class ImportStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class ImportRun:
+    """The columns every import's row shares (a mixin for the importers' models): who uploaded
+    which file, its text, progress, the rows' problems (`[[line, reason], …]`), the job's
+    attempts and its failure. Each model adds its own `status` column (its enum's name) and
+    counts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    csv_text: Mapped[str] = mapped_column(Text)
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    @property
+    def percent(self) -> int:
+        """Progress in whole percent (100 for an empty file)."""
+        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
 FINISHED = (ImportStatus.DONE, ImportStatus.FAILED)

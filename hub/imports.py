@@ -9,12 +9,8 @@ invite the same email (SQLite's BEGIN IMMEDIATE already serializes writers).
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sqlalchemy import ForeignKey, Integer, String, Text, select, text
+from sqlalchemy import Integer, select, text
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import JSON
 
 from hub.accounts import AdvocateProfile
 from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
@@ -22,7 +18,7 @@ from hub.db import str_enum, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import Model, db
 from hub.fields import read_row
-from hub.import_runs import ImportBatch, ImportKind, ImportStatus, read_upload, register, run_import, start
+from hub.import_runs import ImportBatch, ImportKind, ImportRun, ImportStatus, read_upload, register, run_import, start
 from hub.invitations import invite
 from hub.models import Invite, User
 from hub.queue import job_timeout
@@ -33,33 +29,17 @@ MAX_IMPORT_BYTES = MAX_CSV_BYTES  # the most an upload view reads; upload_bytes(
 INVITE_LOCK_KEY = 0x696E7669  # "invi": serializes import batches that invite (PostgreSQL)
 
 
-class AdvocateImport(Model):
+class AdvocateImport(ImportRun, Model):
     """An uploaded advocates CSV and its progress; the job fills the counts and `errors`
     (`[[line, reason], …]`)."""
 
     __tablename__ = "advocate_imports"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    filename: Mapped[str] = mapped_column(String(255))
-    csv_text: Mapped[str] = mapped_column(Text)
     status: Mapped[ImportStatus] = mapped_column(
         str_enum(ImportStatus, 16, "advocate_import_status"), default=ImportStatus.QUEUED
     )
-    total_rows: Mapped[int] = mapped_column(Integer, default=0)
-    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
     invited_count: Mapped[int] = mapped_column(Integer, default=0)
     skipped_count: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
-    failure_reason: Mapped[str | None] = mapped_column(String(500))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[dt.datetime | None]
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
 def start_import(filename: str | None, raw: bytes, actor_id: int) -> AdvocateImport:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,7 +26,7 @@ from challenges.references.models import ReferenceRequest  # noqa: F401  (a fore
 from challenges.referrals.models import Referral
 from hub.db import Money, str_enum, utcnow
 from hub.extensions import Model
-from hub.import_runs import ImportStatus
+from hub.import_runs import ImportRun, ImportStatus
 
 
 class Opportunity(Model):
@@ -121,36 +120,20 @@ class DealThanks(Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class CrmImport(Model):
+class CrmImport(ImportRun, Model):
     """A CSV import of opportunities, processed by a job that records progress as it goes."""
 
     __tablename__ = "crm_imports"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    filename: Mapped[str] = mapped_column(String(255))
-    csv_text: Mapped[str] = mapped_column(Text)
     status: Mapped[ImportStatus] = mapped_column(
         str_enum(ImportStatus, 16, "crm_import_status"), default=ImportStatus.QUEUED
     )
-    total_rows: Mapped[int] = mapped_column(Integer, default=0)
-    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
-    failure_reason: Mapped[str | None] = mapped_column(String(500))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[dt.datetime | None]
     # A recognised CRM export (challenges.crm.export_formats); such an import waits for the
     # user to confirm the column mapping before its job is queued.
     source_format: Mapped[str | None] = mapped_column(String(32))
     awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total_rows else min(100, self.processed_rows * 100 // self.total_rows)
 
 
 class WebhookEndpoint(Model):

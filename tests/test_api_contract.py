@@ -37,6 +37,7 @@ ACTIONS_WITHOUT_BODY = {
     "upvote",
     "read",
     "invite",
+    "withdraw",
 }
 # Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
 # body is a CSV file (text/csv, not a JSON object).
@@ -386,6 +387,9 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         request_id=second["id"],
     )
     c.call(as_grace, "post", "/reference-requests/{request_id}/decline", request_id=second["id"])
+    withdrawn = c.call(as_sales, "post", "/reference-requests/{request_id}/withdraw", request_id=second["id"])
+    assert withdrawn["status"] == "cancelled"
+    c.call(as_sales, "post", "/reference-requests/{request_id}/withdraw", request_id=second["id"], status=409)
     c.call(
         as_manager, "post", "/reference-requests/{request_id}/unfilled", {"note": "All busy"}, request_id=third["id"]
     )

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.widgets import NumberInput
 
-from hub.fields import Conforms, Email, OneLine
+from hub.fields import Conforms, Email, OneLine, currency_choices
 
 
 class EconomySettingsForm(FlaskForm):
@@ -20,10 +20,10 @@ class EconomySettingsForm(FlaskForm):
     gold = StringField("Gold from (points)", widget=NumberInput())
     basis = SelectField("Basis", choices={"lifetime": "Lifetime points", "rolling_365": "Points in the last 365 days"})
     point_value = StringField("Value of one point")
-    point_currency = StringField("Currency")
+    point_currency = SelectField("Currency", choices=currency_choices, validate_choice=False)
     expiry_days = StringField("Points expire after (days)", widget=NumberInput())
     cost_amount = StringField("Program cost")
-    cost_currency = StringField("Cost currency")
+    cost_currency = SelectField("Cost currency", choices=currency_choices, validate_choice=False)
     trust_threshold = StringField("Trust review threshold (0–100)", widget=NumberInput())
     confirm = HiddenField()
 

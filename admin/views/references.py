@@ -33,7 +33,8 @@ def references():
         status=status or "",
         page=page,
         pages=max(1, -(-total // 50)),
-        statuses=[s.value for s in RequestStatus],
+        statuses=list(RequestStatus),
+        statuses_by_value={s.value: s for s in RequestStatus},
     )
 
 
@@ -101,6 +102,14 @@ def reference_unfilled(request_id: int):
         return _panel_after(request_id, error=problems or "Check the note.")
     services.mark_unfilled(request_id, current_user.id, form.note.data)
     return _panel_after(request_id, "Marked unfilled; the sales rep sees the alternatives.")
+
+
+@bp.post("/references/<int:request_id>/withdraw")
+@staff
+@refusal_renders(lambda exc, request_id: _panel_after(request_id, error=exc.message))
+def reference_withdraw(request_id: int):
+    services.withdraw(request_id, current_user)
+    return _panel_after(request_id, "Withdrawn. An asked advocate was told and their ask released.")
 
 
 @bp.get("/referrals")

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
 from challenges.crm.contracts import ProgramReportQuery
 from hub.contracts import PageQuery
-from hub.fields import Conforms, Money, OneLine
+from hub.fields import Conforms, Money, OneLine, currency_choices
 
 
 class OpportunityImportForm(FlaskForm):
@@ -30,7 +30,9 @@ class IntegrationTokenForm(FlaskForm):
 
 class ProgramCostForm(FlaskForm):
     amount = StringField("Program cost", validators=[Conforms.of(Money, "amount")])
-    currency = StringField("Currency", validators=[Conforms.of(Money, "currency")])
+    currency = SelectField(
+        "Currency", choices=currency_choices, validate_choice=False, validators=[Conforms.of(Money, "currency")]
+    )
 
 
 class ReportPeriodQuery(ProgramReportQuery, PageQuery):

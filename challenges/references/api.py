@@ -248,3 +248,16 @@ def reference_feedback(user: User, request_id: int, data: FeedbackBody) -> Reque
 )
 def unfilled_reference_request(user: User, request_id: int, data: UnfilledBody) -> RequestReply:
     return request_reply(services.mark_unfilled(request_id, user.id, data.note), user)
+
+
+@endpoint(
+    bp,
+    "/reference-requests/<int:request_id>/withdraw",
+    "POST",
+    roles=SALES_AND_STAFF,
+    tag=TAG,
+    reply=RequestReply,
+    summary="Withdraw a request nobody has agreed to yet (open or matched) → cancelled; 409 invalid_state after",
+)
+def withdraw_reference_request(user: User, request_id: int) -> RequestReply:
+    return request_reply(services.withdraw(request_id, user), user)

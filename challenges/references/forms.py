@@ -8,8 +8,9 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
 from challenges.references.contracts import AssignBody
+from challenges.references.models import CallFormat, Stage
 from challenges.references.services import FeedbackBody, RequestBody, UnfilledBody
-from hub.fields import Conforms
+from hub.fields import Conforms, currency_choices
 from hub.models import COMPANY_SIZES
 
 try:
@@ -23,10 +24,10 @@ def options(pairs: list[tuple[str, str]]) -> list:
     return [SelectChoice(value, label) if SelectChoice else (value, label) for value, label in pairs]
 
 
-STAGES = options([("evaluation", "Evaluation"), ("poc", "Proof of concept"), ("negotiation", "Negotiation")])
+STAGES = options([(stage.value, stage.label) for stage in Stage])
 
 
-FORMATS = options([("phone", "Phone call"), ("video", "Video call"), ("email", "Email exchange")])
+FORMATS = options([(call_format.value, call_format.label) for call_format in CallFormat])
 
 
 def _of(name: str) -> list[Conforms]:
@@ -41,7 +42,9 @@ class ReferenceRequestForm(FlaskForm):
     use_case = StringField("Use case", validators=_of("use_case"))
     stage = SelectField("Deal stage", choices=STAGES)
     deal_size = StringField("Deal size", validators=_of("deal_size"))
-    currency = StringField("Currency", validators=_of("currency"), default="USD")
+    currency = SelectField(
+        "Currency", choices=currency_choices, validate_choice=False, validators=_of("currency"), default="USD"
+    )
     needed_by = StringField("Needed by", widget=DateInput(), validators=_of("needed_by"))
     format = SelectField("Format", choices=FORMATS)
     topics = StringField("Topics (comma-separated)", validators=_of("topics"))

@@ -35,11 +35,47 @@ class RequestStatus(enum.StrEnum):
     UNFILLED = "unfilled"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """What a sales user reads for this status (a tab, a chip)."""
+        return _STATUS_LABELS[self]
+
+    @property
+    def explained(self) -> str:
+        """The status with what it means for the sales user (the request's status chip)."""
+        return _STATUS_EXPLAINED[self]
+
+
+_STATUS_LABELS = {
+    RequestStatus.OPEN: "Open",
+    RequestStatus.MATCHED: "Advocate asked",
+    RequestStatus.ACCEPTED: "Accepted",
+    RequestStatus.COMPLETED: "Completed",
+    RequestStatus.UNFILLED: "Unfilled",
+    RequestStatus.CANCELLED: "Withdrawn",
+}
+_STATUS_EXPLAINED = {
+    RequestStatus.OPEN: "Open — finding an advocate",
+    RequestStatus.MATCHED: "Advocate asked — waiting for their answer",
+    RequestStatus.ACCEPTED: "Accepted — contact details below",
+    RequestStatus.COMPLETED: "Completed",
+    RequestStatus.UNFILLED: "Unfilled",
+    RequestStatus.CANCELLED: "Withdrawn by the sales team",
+}
+
+# Requests the sales user who filed them (or staff) may still withdraw: nobody has agreed yet.
+WITHDRAWABLE = frozenset({RequestStatus.OPEN, RequestStatus.MATCHED})
+
 
 class Stage(enum.StrEnum):
     EVALUATION = "evaluation"
     POC = "poc"
     NEGOTIATION = "negotiation"
+
+    @property
+    def label(self) -> str:
+        """The deal stage as sales says it ("Proof of concept", not "poc")."""
+        return {"evaluation": "Evaluation", "poc": "Proof of concept", "negotiation": "Negotiation"}[self.value]
 
 
 class CallFormat(enum.StrEnum):
@@ -47,12 +83,22 @@ class CallFormat(enum.StrEnum):
     VIDEO = "video"
     EMAIL = "email"
 
+    @property
+    def label(self) -> str:
+        """The format as a form option or a fact ("Video call")."""
+        return {"phone": "Phone call", "video": "Video call", "email": "Email exchange"}[self.value]
+
 
 class AssignmentStatus(enum.StrEnum):
     ASKED = "asked"
     ACCEPTED = "accepted"
     DECLINED = "declined"
     COMPLETED = "completed"
+
+    @property
+    def label(self) -> str:
+        """The advocate's answer as staff read it in a request's history."""
+        return self.value.capitalize()
 
 
 class ReferenceRequest(Model):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from challenges.crm import reports
 from challenges.references import services
 from challenges.references.forms import FeedbackForm, ReferenceRequestForm
-from challenges.references.models import RequestStatus
+from challenges.references.models import WITHDRAWABLE, RequestStatus
 from hub.auth import roles_required
 from hub.htmx import apply_errors, is_htmx, render_page_or_partial
 from hub.models import Role
@@ -34,7 +34,9 @@ def sales_references():
     f = request.args.get("status") or None
     status = f if f in {s.value for s in RequestStatus} else None
     rows, total = services.list_requests(current_user, status, 1, 100)
-    return render_template("references/sales_index.html", requests=rows, total=total, status=status)
+    return render_template(
+        "references/sales_index.html", requests=rows, total=total, status=status, statuses=list(RequestStatus)
+    )
 
 
 @bp.route("/references/new", methods=["GET", "POST"])
@@ -49,9 +51,9 @@ def new_request():
     return render_template("references/new.html", form=form), 200
 
 
-def _request_page(request_id: int, form: FeedbackForm):
+def _request_page(request_id: int, form: FeedbackForm, error: str | None = None, status: int = 200):
     rr = services.request_for(current_user, request_id)
-    return render_template("references/request.html", rr=rr, form=form)
+    return render_template("references/request.html", rr=rr, form=form, error=error, withdrawable=WITHDRAWABLE), status
 
 
 @bp.get("/references/<int:request_id>")
@@ -71,6 +73,16 @@ def give_feedback(request_id: int):
         flash("Thank you — the advocate has been thanked.", "success")
         return redirect(url_for("references.request_page", request_id=request_id))
     return _request_page(request_id, form)
+
+
+@bp.post("/references/<int:request_id>/withdraw")
+@roles_required(*SALES_AND_STAFF)
+@refusal_renders(lambda exc, request_id: _request_page(request_id, FeedbackForm(), exc.message, 409))
+def withdraw_request(request_id: int):
+    """The rep takes back a request nobody has agreed to yet (a second click: the reason, 409)."""
+    services.withdraw(request_id, current_user)
+    flash("Request withdrawn. Nobody will be asked for it.", "success")
+    return redirect(url_for("references.request_page", request_id=request_id))
 
 
 @bp.get("/me/references")

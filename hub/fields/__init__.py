@@ -42,8 +42,8 @@ from hub.fields.base import (
 from hub.fields.choices import Flag, ListOf, OneOf
 from hub.fields.dates import DATE_RANGE, IsoDate, IsoDateTime, iso, parse_datetime
 from hub.fields.named import ROW_ID, Currency, Date, DateTime, Email, Money, PersonName, RowId, Timestamp
-from hub.fields.numbers import Amount, CurrencyCode, WholeNumber, ungroup
-from hub.fields.reading import Conforms, read, read_row, read_value
+from hub.fields.numbers import Amount, CurrencyCode, WholeNumber, currencies, ungroup
+from hub.fields.reading import Conforms, currency_choices, read, read_row, read_value
 from hub.fields.text import EmailAddress, MultiLine, NameOrId, OneLine, is_visible
 
 __all__ = [
@@ -78,6 +78,8 @@ __all__ = [
     "RowId",
     "Timestamp",
     "WholeNumber",
+    "currencies",
+    "currency_choices",
     "field_errors",
     "first_message",
     "invalid",

@@ -3,10 +3,15 @@ and whole numbers within PostgreSQL's integer (hub.fields; issue 12 item 5, issu
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from babel import Locale
+from babel.numbers import get_currency_name, get_territory_currencies
 
 from hub.fields.base import (
     MAX_INT,
@@ -84,17 +89,34 @@ class Amount(FieldType):
         return {"type": "string", "pattern": self.PATTERN, "description": "A decimal amount such as 12500.00"}
 
 
+@functools.cache
+def currencies() -> dict[str, str]:
+    """The ISO 4217 currencies that are legal tender in some territory today, code → English name
+    ("EUR" → "Euro"), ordered by code: the choices of every currency field. From the Unicode CLDR
+    through Babel, so a retired currency (DEM), a test code (XXX) or a metal (XAU) is not one."""
+    today = dt.date.today()
+    codes: set[str] = set()
+    for territory in Locale("en").territories:
+        # Region codes such as "150" (Europe) name groups of territories, not a currency area.
+        if isinstance(territory, str) and territory.isalpha():
+            codes.update(get_territory_currencies(territory, start_date=today, tender=True))
+    return {code: get_currency_name(code, locale="en") for code in sorted(codes)}
+
+
 class CurrencyCode(FieldType):
-    """A three-letter ISO 4217 currency code, upper-cased ("usd" → "USD")."""
+    """A three-letter ISO 4217 currency code in use today (`currencies()`), upper-cased
+    ("usd" → "USD")."""
 
     def check(self, value: Any) -> str:
         code = _text(value).strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", code):
             raise invalid("A three-letter ISO 4217 code such as USD.")
+        if code not in currencies():
+            raise invalid(f"{code} is not a currency in use (ISO 4217), e.g. USD, EUR or GBP.")
         return code
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": "^[A-Z]{3}$"}
+        return {"type": "string", "pattern": "^[A-Z]{3}$", "enum": list(currencies())}
 
 
 class WholeNumber(FieldType):

@@ -19,7 +19,7 @@ from hub.fields.base import (
     field_errors,
     first_message,
 )
-from hub.fields.numbers import WholeNumber
+from hub.fields.numbers import WholeNumber, currencies
 from hub.fields.text import (
     EmailAddress,
     OneLine,
@@ -108,3 +108,9 @@ class Conforms:
             raise StopValidation(first_message(exc)) from None
         if field.data is None:  # a required field whose type would let a blank through as None
             raise StopValidation(REQUIRED)
+
+
+def currency_choices() -> dict[str, str]:
+    """The options of a currency select, code → "EUR — Euro" (`hub.fields.numbers.currencies`):
+    every form that asks for a currency offers this list rather than a free three-letter box."""
+    return {code: f"{code} — {name}" for code, name in currencies().items()}

@@ -10,10 +10,10 @@ import pytest
 from challenges import caps
 from challenges.models import Ask, Completion, CompletionStatus
 from challenges.references import services
-from challenges.references.models import ReferenceAssignment, ReferenceRequest
+from challenges.references.models import ReferenceAssignment, ReferenceRequest, RequestStatus
 from hub.db import utcnow
 from hub.extensions import db
-from hub.models import Notification
+from hub.models import AuditEntry, Notification
 from rewards.badges import badges_of
 from rewards.models import LedgerEntry
 
@@ -263,3 +263,118 @@ def test_late_feedback_still_pays_after_a_later_reference_ask(people, refs):
     assert sorted((a.source_type, a.source_id) for a in active) == sorted(
         [("completion", str(completion.id)), (later.source_type, later.source_id)]
     )
+
+
+# Withdrawing, readable labels and the currency list (issue 20, "Sales").
+def _notes(user_id: int, kind: str) -> list[str]:
+    return list(
+        db.session.scalars(
+            db.select(Notification.text).where(Notification.user_id == user_id, Notification.kind == kind)
+        )
+    )
+
+
+def test_an_open_request_is_withdrawn_once(people, refs):
+    rr = refs.request(people["sales"])
+    reply = people["as_sales"].post(f"/reference-requests/{rr.id}/withdraw")
+    assert reply.status_code == 200 and reply.json["status"] == "cancelled"
+    again = people["as_sales"].post(f"/reference-requests/{rr.id}/withdraw")
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"
+    assert "withdrawn" in again.json["error"]["message"]
+    # Nobody can be asked for a withdrawn request.
+    assign = people["as_manager"].post(f"/reference-requests/{rr.id}/assign", json={"advocate_id": people["ada"].id})
+    assert assign.status_code == 409
+    audit = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "reference_request.withdraw")).all()
+    assert [(a.before, a.after) for a in audit] == [({"status": "open"}, {"status": "cancelled"})]
+
+
+def test_withdrawing_a_matched_request_releases_the_ask_and_tells_the_advocate(people, refs):
+    ada, manager = people["ada"], people["manager"]
+    rr = refs.request(people["sales"])
+    services.assign(rr.id, ada.id, manager.id)
+    db.session.commit()
+    assert caps.asks_last_365([ada.id])[ada.id] == 1
+    assert people["as_sales"].post(f"/reference-requests/{rr.id}/withdraw").json["status"] == "cancelled"
+    assert caps.asks_last_365([ada.id])[ada.id] == 0
+    assert _notes(ada.user_id, "reference_withdrawn") == [
+        f"The sales team withdrew the reference request for {rr.prospect_company}: there is nothing more to do, "
+        "and it does not count as an ask."
+    ]
+    assert len(_notes(manager.id, "reference_withdrawn")) == 1
+    # The advocate can no longer answer it.
+    assert people["as_ada"].post(f"/reference-requests/{rr.id}/accept").status_code == 409
+    assignment = db.session.scalar(db.select(ReferenceAssignment).where(ReferenceAssignment.request_id == rr.id))
+    assert assignment.responded_at is None
+
+
+def test_an_accepted_request_cannot_be_withdrawn(people, refs):
+    ada = people["ada"]
+    rr = refs.request(people["sales"])
+    services.assign(rr.id, ada.id, people["manager"].id)
+    services.respond(rr.id, ada.id, accept=True)
+    db.session.commit()
+    refused = people["as_sales"].post(f"/reference-requests/{rr.id}/withdraw")
+    assert refused.status_code == 409
+    assert db.session.get(type(rr), rr.id).status is RequestStatus.ACCEPTED
+    assert caps.asks_last_365([ada.id])[ada.id] == 1
+
+
+def test_only_the_filing_rep_or_staff_may_withdraw(people, refs, make, api):
+    rr = refs.request(people["sales"])
+    assert api(make.user("sales")).post(f"/reference-requests/{rr.id}/withdraw").status_code == 404
+    assert people["as_ada"].post(f"/reference-requests/{rr.id}/withdraw").status_code == 403
+    assert db.session.get(type(rr), rr.id).status is RequestStatus.OPEN
+    assert people["as_manager"].post(f"/reference-requests/{rr.id}/withdraw").json["status"] == "cancelled"
+
+
+def test_a_withdrawn_request_is_not_counted_as_unfilled_in_the_fill_rate(people, refs):
+    ada = people["ada"]
+    filled = refs.request(people["sales"])
+    services.assign(filled.id, ada.id, people["manager"].id)
+    services.respond(filled.id, ada.id, accept=True)
+    withdrawn = refs.request(people["sales"], prospect_company="Initech")
+    services.withdraw(withdrawn.id, people["sales"])
+    db.session.commit()
+    metrics = services.fill_metrics()
+    assert (metrics.filed, metrics.filled, metrics.fill_rate) == (1, 1, 1.0)
+
+
+def test_the_sales_pages_read_in_words_and_offer_withdraw(people, refs, app, login):
+    rr = refs.request(people["sales"], stage="poc", format="video")
+    client = login(app.test_client(), people["sales"])
+    page = client.get(f"/references/{rr.id}").get_data(as_text=True)
+    assert "<dt>Stage</dt><dd>Proof of concept</dd>" in page
+    assert "<dt>Format</dt><dd>Video call</dd>" in page
+    assert "Withdraw request" in page
+    index = client.get("/references").get_data(as_text=True)
+    assert ">Advocate asked</a>" in index and ">Withdrawn</a>" in index and ">Matched<" not in index
+    done = client.post(f"/references/{rr.id}/withdraw", follow_redirects=True).get_data(as_text=True)
+    assert "Withdrawn by the sales team" in done and "Withdraw request" not in done
+    second = client.post(f"/references/{rr.id}/withdraw")
+    assert second.status_code == 409 and "Only a request nobody has agreed to yet can be withdrawn" in second.get_data(
+        as_text=True
+    )
+
+
+def test_the_request_form_marks_required_fields_and_offers_a_currency_list(people, app, login):
+    page = login(app.test_client(), people["sales"]).get("/references/new").get_data(as_text=True)
+    assert 'for="prospect_company">Prospect company<span class="required-mark" aria-hidden="true"' in page
+    assert 'for="region">Region</label>' in page  # optional: no mark
+    assert '<select class="" id="currency"' in page or '<select id="currency"' in page
+    assert '<option selected value="USD">USD — US Dollar</option>' in page
+    assert '<option value="EUR">EUR — Euro</option>' in page
+
+
+@pytest.mark.parametrize(
+    ("currency", "message"),
+    [
+        ("XYZ", "XYZ is not a currency in use (ISO 4217), e.g. USD, EUR or GBP."),
+        ("DEM", "DEM is not a currency in use (ISO 4217), e.g. USD, EUR or GBP."),
+        ("XAU", "XAU is not a currency in use (ISO 4217), e.g. USD, EUR or GBP."),
+    ],
+)
+def test_a_currency_not_in_use_is_refused_everywhere(people, currency, message):
+    reply = people["as_sales"].post("/reference-requests", json=BODY | {"currency": currency})
+    assert reply.status_code == 422
+    assert reply.json["error"]["fields"]["currency"] == [message]
+    assert people["as_sales"].get("/reference-requests").json["total"] == 0

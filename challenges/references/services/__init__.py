@@ -3,7 +3,8 @@
 
 - requests: filing a request (validated input) and reading requests, asks and the fill rate;
 - candidates: who can take a request, ranked, and the excluded with why; alternatives;
-- assignments: asking an advocate, their answer, the sales feedback, unfilled requests.
+- assignments: asking an advocate, their answer, the sales feedback, unfilled and withdrawn
+  requests.
 
 Services flush and never commit.
 """
@@ -22,6 +23,7 @@ from challenges.references.services.assignments import (
     mark_unfilled,
     parse_feedback,
     respond,
+    withdraw,
 )
 from challenges.references.services.candidates import Matches, alternatives_for, find_matches
 from challenges.references.services.requests import (
@@ -64,4 +66,5 @@ __all__ = [
     "parse_request",
     "request_for",
     "respond",
+    "withdraw",
 ]

@@ -25,20 +25,22 @@ from challenges.crm.opportunities import schedule_tally_for_external_id
 from challenges.models import AskKind, Completion
 from challenges.references.matching import PUBLIC_FORMATS
 from challenges.references.models import (
+    WITHDRAWABLE,
     AssignmentStatus,
     ReferenceAssignment,
     ReferenceRequest,
     RequestStatus,
 )
 from challenges.references.services.candidates import alternatives_for
-from challenges.references.services.requests import assignment_of
+from challenges.references.services.requests import assignment_of, request_for
+from hub.audit import record_audit
 from hub.contracts import Body
 from hub.db import execute_dml, locked_row, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
 from hub.fields import Flag, MultiLine, WholeNumber, read, read_value
-from hub.models import STAFF_ROLES, Advocate, Persona, User
+from hub.models import STAFF_ROLES, Advocate, Persona, Role, User
 from hub.notifications import notify
 from rewards.badges import award_badge
 
@@ -304,3 +306,59 @@ def complete_reference_call(
     except VouchError as exc:
         return None, exc.message
     return completion.id, None
+
+
+def withdraw(request_id: int, user: User, at: dt.datetime | None = None) -> ReferenceRequest:
+    """The sales user who filed the request, or staff, withdraw it while nobody has agreed yet
+    (open, or an advocate asked and not yet answered) → `cancelled`, shown as "Withdrawn".
+
+    An asked advocate's ask is released (it no longer counts in their caps), and they are told
+    there is nothing left to do; the manager who asked them is told too. Audited. Raises
+    NotFound (404) for a request the user may not see — another rep's request stays private —
+    and InvalidState (409 invalid_state) once it was accepted, completed, unfilled or withdrawn:
+    the conditional UPDATE on the status makes a second click, or a race with the advocate's
+    answer, lose cleanly."""
+    at = at or utcnow()
+    if user.role is Role.ADVOCATE:
+        raise NotFound("Reference request not found.")
+    request_for(user, request_id)
+    request = _locked(request_id)
+    if request.status not in WITHDRAWABLE:
+        raise InvalidState(
+            f"Only a request nobody has agreed to yet can be withdrawn; this one is {request.status.label.lower()}."
+        )
+    before = request.status
+    asked = (
+        assignment_of(request.id, request.advocate_id)
+        if before is RequestStatus.MATCHED and request.advocate_id is not None
+        else None
+    )
+    _move(request, before, status=RequestStatus.CANCELLED)
+    if asked is not None and asked.status is AssignmentStatus.ASKED:
+        caps.release_ask(ASSIGNMENT_SOURCE, asked.id, at=at)
+        advocate = asked.advocate
+        notify(
+            advocate.user_id,
+            "reference_withdrawn",
+            f"The sales team withdrew the reference request for {request.prospect_company}: "
+            "there is nothing more to do, and it does not count as an ask.",
+            f"/me/references/{request.id}",
+        )
+        if asked.assigned_by_id:
+            notify(
+                asked.assigned_by_id,
+                "reference_withdrawn",
+                f"{user.name} withdrew the reference request for {request.prospect_company}; "
+                f"{advocate.user.name}'s ask was released.",
+                f"/admin/references/{request.id}",
+            )
+    record_audit(
+        user.id,
+        "reference_request.withdraw",
+        "reference_request",
+        request.id,
+        before={"status": before.value},
+        after={"status": RequestStatus.CANCELLED.value},
+    )
+    db.session.flush()
+    return request

@@ -17,6 +17,7 @@ from challenges.references.models import (
     CallFormat,
     ReferenceAssignment,
     ReferenceRequest,
+    RequestStatus,
     Stage,
 )
 from hub.contracts import Body
@@ -203,8 +204,11 @@ class FillMetrics:
 
 
 def fill_metrics(since: dt.datetime | None = None, until: dt.datetime | None = None) -> FillMetrics:
-    """Fill rate (accepted ÷ filed) and median hours from filing to acceptance."""
-    query = select(ReferenceRequest.created_at, ReferenceRequest.accepted_at)
+    """Fill rate (accepted ÷ filed) and median hours from filing to acceptance. A request its rep
+    withdrew before anyone agreed is not counted as filed: nobody failed to fill it."""
+    query = select(ReferenceRequest.created_at, ReferenceRequest.accepted_at).where(
+        ReferenceRequest.status != RequestStatus.CANCELLED
+    )
     if since is not None:
         query = query.where(ReferenceRequest.created_at >= since)
     if until is not None:

@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.errors import ValidationFailed
 from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
-from hub.models import Persona, Role, Tier
+from hub.models import InviteState, Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
 API_CSV_CHARS = 2_000_000  # a CSV sent as JSON text: within the API's 2 MiB request limit
@@ -372,3 +372,29 @@ class UserChange(Body):
 
     role: Annotated[Role | None, OneOf(Role)] = None
     is_active: Annotated[bool | None, Flag()] = None
+
+
+class InvitationReply(Reply):
+    """An invitation as staff see it (issue 20): never its link, which only its person receives."""
+
+    id: int
+    email: str
+    name: str | None
+    role: Role
+    state: InviteState
+    invited_by: str | None
+    created_at: Timestamp
+    sent_at: Timestamp | None
+    expires_at: Timestamp
+    accepted_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+
+class InvitationPage(Page[InvitationReply]):
+    pass
+
+
+class InvitationListQuery(PageQuery):
+    """`?state=pending|accepted|expired|revoked` (all when left out), newest first."""
+
+    state: Annotated[InviteState | None, OneOf(InviteState)] = None

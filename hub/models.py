@@ -188,8 +188,19 @@ class Group(Model):
     advocates: Mapped[list[Advocate]] = relationship(secondary=advocate_groups, back_populates="groups")
 
 
+class InviteState(enum.StrEnum):
+    """Where an invitation stands: waiting for its person, accepted, past its date, or taken back."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
 class Invite(Model):
-    """A single-use invitation; the token is stored hashed."""
+    """A single-use invitation; the token is stored hashed. Resending replaces the token (the old
+    link stops working) and the date; revoking ends it at once (`expires_at` moves to then, so
+    every "pending invitation" test — expiry in the future, not used — leaves it out)."""
 
     __tablename__ = "invites"
 
@@ -203,6 +214,19 @@ class Invite(Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    # When the link was last emailed (the first send or the latest resend).
+    sent_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def state(self, now: dt.datetime) -> InviteState:
+        """The invitation's state at `now` (aware UTC)."""
+        if self.used_at is not None:
+            return InviteState.ACCEPTED
+        if self.revoked_at is not None:
+            return InviteState.REVOKED
+        return InviteState.PENDING if self.expires_at > now else InviteState.EXPIRED
 
 
 class PasswordReset(Model):

@@ -1,14 +1,28 @@
-"""People over the API: profiles (api.md `PATCH /me`, `PATCH /advocates/{id}`; hub.accounts) and
-the owner's people admin (`GET /users` · `PATCH /users/{id}`; hub.people)."""
+"""People over the API: profiles (api.md `PATCH /me`, `PATCH /advocates/{id}`; hub.accounts), the
+owner's people admin (`GET /users` · `PATCH /users/{id}`; hub.people) and invitations (`GET
+/invitations`, resend, revoke; hub.invitations)."""
 
 from __future__ import annotations
 
-from hub import accounts, people
+from hub import accounts, invitations, people
 from hub.accounts import AdvocateProfile, ProfileBody
 from hub.api import advocate_for, advocate_reply, for_staff, me_reply
-from hub.contracts import AdvocateReply, Body, MeReply, UserChange, UserListQuery, UserPage, UserReply, patch_of
+from hub.contracts import (
+    AdvocateReply,
+    Body,
+    InvitationListQuery,
+    InvitationPage,
+    InvitationReply,
+    MeReply,
+    UserChange,
+    UserListQuery,
+    UserPage,
+    UserReply,
+    patch_of,
+)
+from hub.db import utcnow
 from hub.endpoints import api_blueprint, endpoint
-from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
+from hub.models import ALL_ROLES, STAFF_ROLES, Invite, Role, User
 
 ProfilePatch = patch_of(ProfileBody)
 AdvocatePatch = patch_of(AdvocateProfile)
@@ -76,3 +90,58 @@ def update_advocate(user: User, advocate_id: int, data: Body) -> AdvocateReply:
     changes = {k: getattr(data, k) for k in data.model_fields_set}
     accounts.update_profile(advocate.user_id, changes, user.id)
     return for_staff(advocate_reply(advocate), advocate)
+
+
+def invitation_reply(row: Invite) -> InvitationReply:
+    inviter = row.invited_by
+    return InvitationReply(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        state=row.state(utcnow()),
+        invited_by=inviter.name if inviter is not None else None,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        expires_at=row.expires_at,
+        accepted_at=row.used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@endpoint(
+    bp,
+    "/invitations",
+    roles=STAFF_ROLES,
+    summary="Invitations by state (pending, accepted, expired, revoked), newest first",
+    query=InvitationListQuery,
+    reply=InvitationPage,
+)
+def list_invitations(user: User, args: InvitationListQuery) -> InvitationPage:
+    rows, total = invitations.invitations_page(args.state, args.offset, args.per_page)
+    return InvitationPage.of([invitation_reply(r) for r in rows], args, total)
+
+
+@endpoint(
+    bp,
+    "/invitations/<int:invite_id>/resend",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Email a pending or expired invitation again with a new link (the old one stops working); "
+    "409 limit_reached within 15 minutes of the last send, invalid_state once accepted or revoked",
+    reply=InvitationReply,
+)
+def resend_invitation(user: User, invite_id: int) -> InvitationReply:
+    return invitation_reply(invitations.resend(invite_id, user))
+
+
+@endpoint(
+    bp,
+    "/invitations/<int:invite_id>/revoke",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="End an invitation now (its link stops working); 409 invalid_state once accepted or revoked",
+    reply=InvitationReply,
+)
+def revoke_invitation(user: User, invite_id: int) -> InvitationReply:
+    return invitation_reply(invitations.revoke(invite_id, user))

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from hub.db import utcnow
 from hub.extensions import db
 from hub.fields import Amount
+from hub.models import Invite
 from rewards.models import Reward
 
 PREFIX = "/api/v1"
@@ -38,6 +39,8 @@ ACTIONS_WITHOUT_BODY = {
     "read",
     "invite",
     "withdraw",
+    "resend",
+    "revoke",
 }
 # Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
 # body is a CSV file (text/csv, not a JSON object).
@@ -503,6 +506,19 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     top = c.call(as_manager, "get", "/candidates", query="qualified=true")["items"][0]
     c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=201)
     c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=409)
+    # invitations (issue 20): listed by state, resent (not within 15 minutes of the last send), revoked
+    pending = c.call(as_manager, "get", "/invitations", query="state=pending")["items"]
+    invitation = next(i for i in pending if i["email"] == "top@acme.io")
+    c.call(as_manager, "post", "/invitations/{invite_id}/resend", invite_id=invitation["id"], status=409)
+    db.session.get(Invite, invitation["id"]).sent_at = utcnow() - dt.timedelta(hours=1)
+    db.session.commit()
+    assert (
+        c.call(as_manager, "post", "/invitations/{invite_id}/resend", invite_id=invitation["id"])["state"] == "pending"
+    )
+    assert (
+        c.call(as_manager, "post", "/invitations/{invite_id}/revoke", invite_id=invitation["id"])["state"] == "revoked"
+    )
+    c.call(as_manager, "post", "/invitations/{invite_id}/revoke", invite_id=invitation["id"], status=409)
     nominee = {"email": "nominee@acme.io", "name": "Nominee", "company": "Acme", "reason": "A fan"}
     first_nomination = c.call(as_sales, "post", "/nominations", nominee, status=201)
     c.call(as_sales, "post", "/nominations", nominee, status=409)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -389,3 +390,27 @@ def save_policy(policy: dict[str, int], actor_id: int | None) -> dict[str, int]:
     before, after = save_setting("caps_policy", checked, actor_id)
     record_audit(actor_id, "settings.caps_policy", "setting", "caps_policy", before, after)
     return after
+
+
+# Asks in the last 365 days that each burnout bucket spans (burnout_bucket), inclusive.
+BURNOUT_ASKS = {"healthy": (0, 4), "acceptable": (5, 6), "at_risk": (7, 10), "burning": (11, None)}
+
+
+def filter_by_burnout(query: Any, filters: dict[str, Any]) -> Any:
+    """The advocates-list filter hook (hub.advocate_lists): keep the advocates whose active asks in
+    the 365 days before `filters["now"]` fall in `filters["burnout"]`'s bucket — the same count as
+    `asks_last_365`, grouped once in SQL, an advocate without asks counting 0."""
+    bucket = filters.get("burnout")
+    if not bucket:
+        return query
+    low, high = BURNOUT_ASKS[str(bucket)]
+    since = filters["now"] - dt.timedelta(days=LOOKBACK_DAYS)
+    counts = (
+        select(Ask.advocate_id, func.count().label("asks"))
+        .where(Ask.cancelled_at.is_(None), Ask.asked_at > since)
+        .group_by(Ask.advocate_id)
+        .subquery()
+    )
+    asks = func.coalesce(counts.c.asks, 0)
+    query = query.outerjoin(counts, counts.c.advocate_id == Advocate.id).where(asks >= low)
+    return query if high is None else query.where(asks <= high)

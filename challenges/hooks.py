@@ -5,23 +5,39 @@ complete challenges, and the weekly digest's challenge list."""
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import select
 
 from challenges import caps, community, jobs, metrics
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
+from challenges.models import Challenge, ChallengeStatus, challenge_groups
 from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
 from challenges.views import for_you_section
+from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
+
+
+def challenges_targeting(group_id: int) -> list[str]:
+    """The group-dependents hook: challenges not archived whose audience includes the group."""
+    titles = db.session.scalars(
+        select(Challenge.title)
+        .join(challenge_groups, challenge_groups.c.challenge_id == Challenge.id)
+        .where(challenge_groups.c.group_id == group_id, Challenge.status != ChallengeStatus.ARCHIVED)
+        .order_by(Challenge.id)
+    )
+    return [f"challenge “{title}”" for title in titles]
 
 
 def install(app: Flask) -> None:
     """Register the challenges package's hooks on `app` (create_app calls this once per app)."""
     registry = hooks(app)
     registry.advocate_fact_sources.append(caps.advocate_facts)
+    registry.advocate_list_filters.append(caps.filter_by_burnout)
+    registry.group_dependents.append(challenges_targeting)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
     registry.role_homes[Role.SALES] = "references.sales_references"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from hub import accounts, imports, privacy
 from hub.accounts import AdvocateProfile
+from hub.advocate_lists import advocates_query
 from hub.contracts import (
     AdvocateImportBody,
     AdvocateImportReply,
@@ -21,12 +22,12 @@ from hub.contracts import (
     MeReply,
 )
 from hub.csv_files import problems_json
+from hub.db import utcnow
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User, advocate_groups
-from hub.search import contains_text
+from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User
 
 bp = api_blueprint("api")
 
@@ -107,17 +108,20 @@ def create_advocate(user: User, data: AdvocateProfile) -> tuple[AdvocateReply, i
     reply=AdvocatePage,
 )
 def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
-    query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
-    if args.tier:
-        query = query.where(Advocate.tier == args.tier)
+    group = None
     if args.group:
-        query = (
-            query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id)
-            .join(Group, Group.id == advocate_groups.c.group_id)
-            .where(func.lower(Group.name) == args.group.lower())
-        )
-    if args.q:
-        query = query.where(contains_text(args.q, User.name, User.email, Advocate.company))
+        group = db.session.scalar(select(Group).where(func.lower(Group.name) == args.group.lower()))
+        if group is None:
+            return AdvocatePage.of([], args, 0)
+    query = advocates_query(
+        q=args.q,
+        tier=args.tier,
+        group_id=group.id if group else None,
+        persona=args.persona,
+        last_active=args.last_active,
+        burnout=args.burnout,
+        now=utcnow(),
+    )
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     advocates = db.session.scalars(
         query.options(selectinload(Advocate.user), selectinload(Advocate.groups))

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from werkzeug.datastructures import MultiDict
 
+from hub.advocate_lists import Burnout, LastActive
 from hub.errors import ValidationFailed
 from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import InviteState, Persona, Role, Tier
@@ -230,9 +231,15 @@ class AdvocatePage(Page[AdvocateReply]):
 
 
 class AdvocateListQuery(PageQuery):
+    """Filters of the advocates list (hub.advocate_lists): tier, group (by name), search, persona,
+    last active (`7d`, `30d`, `90d`, `over_90d`) and burnout bucket."""
+
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[str | None, OneLine(80)] = None
     q: Annotated[str | None, OneLine(100)] = None
+    persona: Annotated[Persona | None, OneOf(Persona)] = None
+    last_active: Annotated[LastActive | None, OneOf(LastActive)] = None
+    burnout: Annotated[Burnout | None, OneOf(Burnout)] = None
 
 
 class AdvocateImportBody(Body):
@@ -398,3 +405,38 @@ class InvitationListQuery(PageQuery):
     """`?state=pending|accepted|expired|revoked` (all when left out), newest first."""
 
     state: Annotated[InviteState | None, OneOf(InviteState)] = None
+
+
+class GroupReply(Reply):
+    id: int
+    name: str
+    description: str | None
+    members: int
+
+
+class GroupList(Reply):
+    items: list[GroupReply]
+
+
+class GroupBody(Body):
+    """`{name, description?}`: a name unique whatever its case."""
+
+    name: Annotated[str, OneLine(80)]
+    description: Annotated[str | None, OneLine(255)] = None
+
+
+class GroupMembersBody(Body):
+    """Add every advocate the advocates list shows for these filters (as `GET /advocates` takes
+    them) to the group; no filter means every advocate."""
+
+    q: Annotated[str | None, OneLine(100)] = None
+    tier: Annotated[Tier | None, OneOf(Tier)] = None
+    group: Annotated[str | None, OneLine(80)] = None
+    persona: Annotated[Persona | None, OneOf(Persona)] = None
+    last_active: Annotated[LastActive | None, OneOf(LastActive)] = None
+    burnout: Annotated[Burnout | None, OneOf(Burnout)] = None
+
+
+class GroupMembersReply(Reply):
+    added: int
+    already: int

@@ -22,6 +22,10 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
   every one of them; a plain crontab runs their `command`s instead (README).
 - `active_change_listeners`: `listener(advocate_id, active)`, called in the transaction that
   deactivated or reactivated an advocate's user (the leaderboards drop or restore them).
+- `advocate_list_filters`: `apply(query, filters) -> query` over the advocates list's query
+  (hub.advocate_lists), for filters on what a package above hub counts (challenges: `burnout`).
+- `group_dependents`: `source(group_id) -> [what uses it]`, e.g. "challenge “Review us”": a
+  group that something still targets is not deleted (hub.groups).
 - `personal_data`: `PersonalData` — each package's share of what Vouch holds about an advocate
   (product.md §12): the export sections it writes, how it erases them, and which foreign keys to
   `advocates`/`users` it answers for (hub.privacy; tests/hub/test_privacy_guard.py fails when a
@@ -33,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -104,6 +109,8 @@ class Hooks:
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
     personal_data: list[PersonalData] = field(default_factory=list)
     active_change_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
+    advocate_list_filters: list[Callable[[Any, dict[str, Any]], Any]] = field(default_factory=list)
+    group_dependents: list[Callable[[int], list[str]]] = field(default_factory=list)
 
     def add_home_section(self, order: int, section: HomeSection) -> None:
         self.home_sections.append((order, section))

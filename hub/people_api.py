@@ -4,12 +4,19 @@ owner's people admin (`GET /users` · `PATCH /users/{id}`; hub.people) and invit
 
 from __future__ import annotations
 
-from hub import accounts, invitations, people
+from sqlalchemy import func, select
+
+from hub import accounts, groups, invitations, people
 from hub.accounts import AdvocateProfile, ProfileBody
 from hub.api import advocate_for, advocate_reply, for_staff, me_reply
 from hub.contracts import (
     AdvocateReply,
     Body,
+    GroupBody,
+    GroupList,
+    GroupMembersBody,
+    GroupMembersReply,
+    GroupReply,
     InvitationListQuery,
     InvitationPage,
     InvitationReply,
@@ -22,10 +29,13 @@ from hub.contracts import (
 )
 from hub.db import utcnow
 from hub.endpoints import api_blueprint, endpoint
-from hub.models import ALL_ROLES, STAFF_ROLES, Invite, Role, User
+from hub.errors import NotFound, ValidationFailed
+from hub.extensions import db
+from hub.models import ALL_ROLES, STAFF_ROLES, Group, Invite, Role, User, advocate_groups
 
 ProfilePatch = patch_of(ProfileBody)
 AdvocatePatch = patch_of(AdvocateProfile)
+GroupPatch = patch_of(GroupBody)
 
 bp = api_blueprint("people_api")
 
@@ -145,3 +155,93 @@ def resend_invitation(user: User, invite_id: int) -> InvitationReply:
 )
 def revoke_invitation(user: User, invite_id: int) -> InvitationReply:
     return invitation_reply(invitations.revoke(invite_id, user))
+
+
+def _group_reply(group: Group) -> GroupReply:
+    members = db.session.scalar(select(func.count()).where(advocate_groups.c.group_id == group.id)) or 0
+    return GroupReply(id=group.id, name=group.name, description=group.description, members=members)
+
+
+@endpoint(bp, "/groups", roles=STAFF_ROLES, summary="Groups by name, with their member counts", reply=GroupList)
+def list_groups(user: User) -> GroupList:
+    counts: dict[int, int] = dict(
+        db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
+    )
+    rows = db.session.scalars(select(Group).order_by(Group.name))
+    return GroupList(
+        items=[GroupReply(id=g.id, name=g.name, description=g.description, members=counts.get(g.id, 0)) for g in rows]
+    )
+
+
+@endpoint(
+    bp, "/groups", "POST", roles=STAFF_ROLES, summary="Create a group", status=201, body=GroupBody, reply=GroupReply
+)
+def create_group(user: User, data: GroupBody) -> tuple[GroupReply, int]:
+    return _group_reply(accounts.create_group(data.name, data.description, user.id)), 201
+
+
+@endpoint(
+    bp,
+    "/groups/<int:group_id>",
+    "PATCH",
+    roles=STAFF_ROLES,
+    summary="Rename a group or change its description; audited",
+    body=GroupPatch,
+    reply=GroupReply,
+)
+def update_group(user: User, group_id: int, data: Body) -> GroupReply:
+    sent = data.model_fields_set
+    name = getattr(data, "name", None) if "name" in sent else None
+    description = (getattr(data, "description", None) or "") if "description" in sent else None
+    return _group_reply(groups.rename_group(group_id, name, description, user.id))
+
+
+@endpoint(
+    bp,
+    "/groups/<int:group_id>/delete",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Delete a group (members stay advocates); 409 invalid_state while a challenge targets it",
+    reply=GroupReply,
+)
+def delete_group(user: User, group_id: int) -> GroupReply:
+    reply = _group_reply(_existing_group(group_id))
+    groups.delete_group(group_id, user.id)
+    return reply
+
+
+def _existing_group(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise NotFound("Group not found.")
+    return group
+
+
+@endpoint(
+    bp,
+    "/groups/<int:group_id>/members",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Add every advocate the advocates list shows for the filters to the group (at most 5,000)",
+    body=GroupMembersBody,
+    reply=GroupMembersReply,
+)
+def add_group_members(user: User, group_id: int, data: GroupMembersBody) -> GroupMembersReply:
+    _existing_group(group_id)
+    filter_group = None
+    if data.group:
+        filter_group = db.session.scalar(select(Group).where(func.lower(Group.name) == data.group.lower()))
+        if filter_group is None:
+            raise ValidationFailed({"group": f"There is no group “{data.group}”."})
+    added, already = groups.add_filtered(
+        group_id,
+        user.id,
+        utcnow(),
+        q=data.q,
+        tier=data.tier,
+        group_id=filter_group.id if filter_group else None,
+        persona=data.persona,
+        last_active=data.last_active,
+        burnout=data.burnout,
+    )
+    return GroupMembersReply(added=added, already=already)

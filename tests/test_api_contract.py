@@ -41,6 +41,7 @@ ACTIONS_WITHOUT_BODY = {
     "withdraw",
     "resend",
     "revoke",
+    "delete",
 }
 # Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
 # body is a CSV file (text/csv, not a JSON object).
@@ -506,6 +507,18 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     top = c.call(as_manager, "get", "/candidates", query="qualified=true")["items"][0]
     c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=201)
     c.call(as_manager, "post", "/candidates/{candidate_id}/invite", candidate_id=top["id"], status=409)
+    # groups (issue 20): create, rename, add everyone a filter shows, delete
+    group = c.call(as_manager, "post", "/groups", {"name": "Champions", "description": "Top fans"}, status=201)
+    c.call(as_manager, "post", "/groups", {"name": "champions"}, status=422)
+    c.call(as_manager, "patch", "/groups/{group_id}", {"name": "Champions club"}, group_id=group["id"])
+    c.call(as_manager, "get", "/groups")
+    added = c.call(
+        as_manager, "post", "/groups/{group_id}/members", {"burnout": "healthy", "tier": "bronze"}, group_id=group["id"]
+    )
+    assert added["added"] >= 1
+    c.call(as_manager, "get", "/advocates", query="persona=public_champion&last_active=30d&burnout=healthy")
+    c.call(as_manager, "post", "/groups/{group_id}/delete", group_id=group["id"])
+    c.call(as_manager, "post", "/groups/{group_id}/delete", group_id=group["id"], status=404)
     # invitations (issue 20): listed by state, resent (not within 15 minutes of the last send), revoked
     pending = c.call(as_manager, "get", "/invitations", query="state=pending")["items"]
     invitation = next(i for i in pending if i["email"] == "top@acme.io")

@@ -153,6 +153,12 @@ def _nomination(world: World) -> dict[str, int]:
     return {"nomination_id": made.json["id"]}
 
 
+def _fresh_group(world: World) -> dict[str, int]:
+    made = world.clients["manager"].post("/groups", {"name": f"Fuzz group {next(world.counter)}"})
+    assert made.status_code == 201, made.json
+    return {"group_id": made.json["id"]}
+
+
 OPPORTUNITY = {
     "name": "Deal",
     "account": "Acme",
@@ -225,6 +231,10 @@ CASES: dict[tuple[str, str], Case] = {
         "manager", lambda n: {}, lambda world: {"advocate_id": world.ids["advocate_id"]}
     ),
     ("post", "/nominations"): Case("sales", lambda n: NOMINATION | {"email": f"nominee{n}@acme.example"}),
+    # a group name another group holds (whatever its case) is a field error, 422
+    ("post", "/groups"): Case("manager", lambda n: {"name": f"Group {n}"}),
+    ("patch", "/groups/{group_id}"): Case("manager", lambda n: {}, _fresh_group),
+    ("post", "/groups/{group_id}/members"): Case("manager", lambda n: {}, _fresh_group),
     ("post", "/nominations/{nomination_id}/decline"): Case("manager", lambda n: {"reason": "Not now"}, _nomination),
     ("post", "/questions"): Case("advocate", lambda n: {"title": "How do you roll out?", "body": "Tell me"}),
     ("post", "/questions/{question_id}/answers"): Case(

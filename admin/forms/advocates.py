@@ -12,9 +12,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
+from hub.advocate_lists import Burnout, LastActive
 from hub.contracts import PageQuery
 from hub.fields import Conforms, NameOrId, OneLine, OneOf, WholeNumber
-from hub.models import COMPANY_SIZES, Role, Tier
+from hub.models import COMPANY_SIZES, Persona, Role, Tier
 from rewards.ledger import MAX_DELTA
 from rewards.services import Adjustment
 
@@ -71,11 +72,14 @@ class AdjustForm(FlaskForm):
 
 class AdvocateFilter(PageQuery):
     """The advocates list: search (name, email, company), tier, group (by id, as the page's own
-    filter sends it, or by name, as people type it), page."""
+    filter sends it, or by name, as people type it), persona, last active, burnout, page."""
 
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[str | None, NameOrId(80)] = None
+    persona: Annotated[Persona | None, OneOf(Persona)] = None
+    last_active: Annotated[LastActive | None, OneOf(LastActive)] = None
+    burnout: Annotated[Burnout | None, OneOf(Burnout)] = None
 
 
 class EraseOnRequestForm(FlaskForm):

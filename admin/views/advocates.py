@@ -3,6 +3,8 @@ adjustments, invitations, the CSV import, and groups."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -20,14 +22,16 @@ from admin.forms.advocates import (
     InviteForm,
 )
 from hub import accounts, imports, invitations, privacy
+from hub import groups as groups_service
 from hub.accounts import AdvocateProfile
+from hub.advocate_lists import Burnout, LastActive, advocates_query
 from hub.contracts import add_query_notice, read_or_400
+from hub.db import utcnow
 from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
-from hub.models import Advocate, Group, Role, User, advocate_groups
-from hub.search import contains_text
+from hub.models import Advocate, Group, Persona, Role, User, advocate_groups
 from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards.badges import badges_of
@@ -41,15 +45,7 @@ def advocates():
     args = read_or_400(AdvocateFilter, request.args)
     q, tier, page = args.q, args.tier, args.page
     group_id = _group_id(args.group)
-    query = select(Advocate).join(User, User.id == Advocate.user_id).where(Advocate.is_erased.is_(False))
-    if q:
-        query = query.where(contains_text(q, User.name, User.email, Advocate.company))
-    if tier:
-        query = query.where(Advocate.tier == tier)
-    if group_id:
-        query = query.join(advocate_groups, advocate_groups.c.advocate_id == Advocate.id).where(
-            advocate_groups.c.group_id == group_id
-        )
+    query = advocates_query(**_filters(args, group_id), now=utcnow())
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.options(selectinload(Advocate.user)).order_by(User.name).limit(PAGE).offset((page - 1) * PAGE)
@@ -68,10 +64,34 @@ def advocates():
         q=q or "",
         tier=tier or "",
         group_id=group_id,
+        persona=args.persona.value if args.persona else "",
+        last_active=args.last_active.value if args.last_active else "",
+        burnout=args.burnout.value if args.burnout else "",
+        personas=list(Persona),
+        persona_labels=PERSONA_LABELS,
+        last_active_choices=list(LastActive),
+        burnout_choices=list(Burnout),
         invite_form=InviteForm(),
         import_form=ImportForm(),
         group_form=GroupForm(),
     )
+
+
+LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout")
+
+
+LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout")
+
+
+def _filters(args: AdvocateFilter, group_id: int | None) -> dict:
+    return {
+        "q": args.q,
+        "tier": args.tier,
+        "group_id": group_id,
+        "persona": args.persona,
+        "last_active": args.last_active,
+        "burnout": args.burnout,
+    }
 
 
 def _group_id(group: str | None) -> int | None:
@@ -260,3 +280,71 @@ def groups():
         flash("Group created.", "success")
         return redirect(url_for("admin.groups"))
     return _groups_page(form)
+
+
+@bp.post("/groups/assign")
+@staff
+@refusal_renders(lambda exc: _assigned(error=exc.message))
+def groups_assign():
+    """Add every advocate the filtered list shows to the chosen group (its filters come along as
+    hidden fields, so "everyone shown" is the same query, recomputed now)."""
+    args = read_or_400(AdvocateFilter, request.form)
+    target = request.form.get("target", "")
+    if not (target.isascii() and target.isdigit()) or db.session.get(Group, int(target)) is None:
+        return _assigned(error="Choose the group to add them to.")
+    added, already = groups_service.add_filtered(
+        int(target), current_user.id, utcnow(), **_filters(args, _group_id(args.group))
+    )
+    name = db.session.get(Group, int(target)).name
+    return _assigned(
+        f"Added {added} advocate{'s' if added != 1 else ''} to {name}"
+        + (f"; {already} were already in it." if already else ".")
+    )
+
+
+def _assigned(done: str = "", error: str | None = None):
+    flash(error or done, "error" if error else "success")
+    back: dict[str, Any] = {k: v for k, v in request.form.items() if k in LIST_FILTERS and v}
+    return redirect(url_for("admin.advocates", **back))
+
+
+@bp.route("/groups/<int:group_id>", methods=["GET", "POST"])
+@staff
+@refusal_renders(lambda exc, group_id: _group_page(group_id, apply_errors(GroupForm(), exc), 422))
+def group_edit(group_id: int):
+    """Rename a group or change its description."""
+    form = GroupForm()
+    if form.validate_on_submit():
+        groups_service.rename_group(group_id, form.name.data, form.description.data or "", current_user.id)
+        flash("Group saved.", "success")
+        return redirect(url_for("admin.groups"))
+    return _group_page(group_id, form, 422 if request.method == "POST" else 200)
+
+
+def _group_page(group_id: int, form: GroupForm, status: int = 200):
+    group = db.session.get(Group, group_id)
+    if group is None:
+        abort(404)
+    if request.method == "GET":
+        form = GroupForm(name=group.name, description=group.description)
+    members = db.session.scalar(select(func.count()).where(advocate_groups.c.group_id == group.id)) or 0
+    return (
+        render_template(
+            "admin/group.html", group=group, form=form, members=members, used_by=groups_service.dependents(group.id)
+        ),
+        status,
+    )
+
+
+@bp.post("/groups/<int:group_id>/delete")
+@staff
+@refusal_renders(lambda exc, group_id: _group_deleted(group_id, exc.message))
+def group_delete(group_id: int):
+    name = groups_service.delete_group(group_id, current_user.id)
+    flash(f"Deleted the group “{name}”; its members are still advocates.", "success")
+    return redirect(url_for("admin.groups"))
+
+
+def _group_deleted(group_id: int, error: str):
+    flash(error, "error")
+    return redirect(url_for("admin.group_edit", group_id=group_id))

@@ -37,7 +37,12 @@ def _of(name: str) -> list[Conforms]:
 class ReferenceRequestForm(FlaskForm):
     prospect_company = StringField("Prospect company", validators=_of("prospect_company"))
     industry = StringField("Industry", validators=_of("industry"))
-    company_size = SelectField("Company size", choices=options([("", "—")] + [(s, s) for s in COMPANY_SIZES]))
+    company_size = SelectField(
+        "Company size",
+        choices=options([("", "—")] + [(s, s) for s in COMPANY_SIZES]),
+        validate_choice=False,
+        validators=_of("company_size"),
+    )
     region = StringField("Region", validators=_of("region"))
     use_case = StringField("Use case", validators=_of("use_case"))
     stage = SelectField("Deal stage", choices=STAGES)

@@ -358,7 +358,7 @@ def test_the_sales_pages_read_in_words_and_offer_withdraw(people, refs, app, log
 
 def test_the_request_form_marks_required_fields_and_offers_a_currency_list(people, app, login):
     page = login(app.test_client(), people["sales"]).get("/references/new").get_data(as_text=True)
-    assert 'for="prospect_company">Prospect company<span class="required-mark" aria-hidden="true"' in page
+    assert '<label for="prospect_company">Prospect company</label><span class="required-mark"' in page
     assert 'for="region">Region</label>' in page  # optional: no mark
     assert '<select class="" id="currency"' in page or '<select id="currency"' in page
     assert '<option selected value="USD">USD — US Dollar</option>' in page

@@ -27,6 +27,7 @@ def shoot(page, name: str) -> None:
 def test_advocate_downloads_their_data_and_erases_their_account(page, pages, make, log_in, tmp_path):
     ada = make.advocate(name="Ada Private", email="ada.private@example.com", points=250, company="Engines")
     log_in(page, "ada.private@example.com")
+    page.get_by_text("Your account: Ada Private").click()  # the header's account menu (issue 19)
     page.get_by_role("link", name="Preferences").click()
     expect(page.get_by_role("heading", name="Your data")).to_be_visible()
     shoot(page, "preferences")

@@ -87,6 +87,8 @@ class FeedItem:
     times_done: int = 0
     lock_code: str | None = None
     history: list[Completion] = field(default_factory=list)
+    # After a rejection: the tries left in this round and when a used-up round opens again.
+    tries: RetryRound | None = None
 
     @property
     def time_estimate(self) -> str:
@@ -129,6 +131,7 @@ class MyRecord:
     in_flight: bool = False
     last_counting_at: dt.datetime | None = None
     latest: Completion | None = None
+    rejected: tuple[dt.datetime, ...] = ()  # when each rejected try was decided, oldest first
 
     @classmethod
     def of(cls, history: list[Completion]) -> MyRecord:
@@ -140,7 +143,42 @@ class MyRecord:
             any(c.status in IN_FLIGHT for c in history),
             max(counting, default=None),
             history[0] if history else None,
+            tuple(sorted(rejected_at(c) for c in history if c.status is CompletionStatus.REJECTED)),
         )
+
+
+def rejected_at(completion: Completion) -> dt.datetime:
+    """When a rejected try counts from: its decision (its submission when none was recorded)."""
+    return completion.decided_at or completion.submitted_at
+
+
+@dataclass(frozen=True)
+class RetryRound:
+    """Where an advocate stands with a challenge's tries: `used` rejected tries in the current
+    round (of `limit`), and `wait_until` when the round is used up and its wait not yet over."""
+
+    used: int
+    limit: int
+    wait_until: dt.datetime | None
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
+
+
+def retry_round(challenge: Challenge, rejected: tuple[dt.datetime, ...], at: dt.datetime) -> RetryRound:
+    """The retry rule (issue 19): `retry_limit` rejected tries, then no try until
+    `retry_wait_hours` after the last of them; then a fresh round of `retry_limit` tries.
+    `rejected` are the decision times of the advocate's rejected tries, oldest first."""
+    used = 0
+    ends: dt.datetime | None = None
+    for decided in rejected:
+        used += 1
+        if used >= challenge.retry_limit:
+            ends = decided + dt.timedelta(hours=challenge.retry_wait_hours)
+            used = 0
+    waiting = ends if used == 0 and ends is not None and at < ends else None
+    return RetryRound(used, challenge.retry_limit, waiting)
 
 
 def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
@@ -192,8 +230,15 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             )
         )
     }
+    rejected: dict[int, list[dt.datetime]] = {}
+    for cid, decided, submitted in db.session.execute(
+        select(Completion.challenge_id, Completion.decided_at, Completion.submitted_at).where(
+            *mine, Completion.status == CompletionStatus.REJECTED
+        )
+    ):
+        rejected.setdefault(cid, []).append(decided or submitted)
     return {
-        cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid))
+        cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid), tuple(sorted(rejected.get(cid, []))))
         for cid, n_counting, n_approved, n_flight, last in sums
     }
 
@@ -201,7 +246,8 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
 @dataclass(frozen=True)
 class LimitBlock:
     """Which of a challenge's own limits stops the advocate: `in_flight` (one is being
-    checked), `per_advocate`, `cooldown` (from `last` until `again`) or `places` (max_total)."""
+    checked), `per_advocate`, `cooldown` (from `last` until `again`), `retry_wait` (tries used up
+    until `again`) or `places` (max_total)."""
 
     rule: str
     last: dt.datetime | None = None
@@ -219,9 +265,24 @@ def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetim
         again = mine.last_counting_at + dt.timedelta(days=challenge.cooldown_days)
         if at < again:
             return LimitBlock("cooldown", mine.last_counting_at, again)
+    if mine.rejected:
+        tries = retry_round(challenge, mine.rejected, at)
+        if tries.wait_until is not None:
+            return LimitBlock("retry_wait", mine.rejected[-1], tries.wait_until)
     if challenge.max_total is not None and taken >= challenge.max_total:
         return LimitBlock("places")
     return None
+
+
+def moment_label(value: dt.datetime, at: dt.datetime) -> str:
+    """ "Nov 3 at 14:05 UTC" — a day and a time, for waits measured in hours."""
+    return f"{day_label(value, at)} at {value:%H:%M} UTC"
+
+
+def retry_wait_reason(challenge: Challenge, again: dt.datetime, at: dt.datetime) -> str:
+    """The advocate-facing reason for a used-up round of tries."""
+    tries = "try" if challenge.retry_limit == 1 else f"{challenge.retry_limit} tries"
+    return f"You have used your {tries} — you can try again from {moment_label(again, at)}."
 
 
 def _lock_for(
@@ -241,6 +302,8 @@ def _lock_for(
                 f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
                 block.again,
             )
+        if block.rule == "retry_wait" and block.again is not None:
+            return "limit_reached", retry_wait_reason(challenge, block.again, at), block.again
         return "limit_reached", "All places for this challenge have been taken.", None
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
@@ -325,6 +388,7 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
                 latest=mine.latest,
                 times_done=mine.approved,
                 lock_code=code,
+                tries=retry_round(challenge, mine.rejected, at) if mine.rejected else None,
             )
         )
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -347,9 +411,8 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     mine = _history([challenge.id], advocate.id)[challenge.id]
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
-    code, reason, available_at = _lock_for(
-        challenge, MyRecord.of(mine), _taken([challenge]).get(challenge.id, 0), cap_checks, at
-    )
+    record = MyRecord.of(mine)
+    code, reason, available_at = _lock_for(challenge, record, _taken([challenge]).get(challenge.id, 0), cap_checks, at)
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."
     return FeedItem(
@@ -362,4 +425,5 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
         sum(1 for c in mine if c.status is CompletionStatus.APPROVED),
         code,
         mine,
+        retry_round(challenge, record.rejected, at) if record.rejected else None,
     )

@@ -58,3 +58,9 @@ function focusableScrollers() {
 focusableScrollers();
 document.addEventListener("htmx:afterSettle", focusableScrollers);
 window.addEventListener("resize", focusableScrollers);
+// Every htmx request names the balance- and count-dependent parts this page holds, so the
+// response to an act (redeem, approval) can refresh each of them out of band (hub/htmx.py).
+document.addEventListener("htmx:configRequest", (event) => {
+  const parts = new Set([...document.querySelectorAll("[data-part]")].map((el) => el.dataset.part));
+  if (parts.size) { event.detail.headers["X-Vouch-Parts"] = [...parts].join(" "); }
+});

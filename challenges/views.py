@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges import services
+from challenges import caps, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
 from hub.auth import roles_required
@@ -204,6 +204,12 @@ def remove_blackout():
     if form.validate_on_submit():
         services.remove_blackout(_advocate().id, form.start.data, form.end.data)
     return _preferences_page(_prefs_form(), BlackoutForm(formdata=None), False)
+
+
+def break_section(advocate) -> tuple[str, dict] | None:
+    """While a break applies, the hub says so first: until when, and what it pauses."""
+    on_break = caps.current_break(advocate)
+    return ("challenges/_on_break.html", {"on_break": on_break}) if on_break is not None else None
 
 
 def for_you_section(advocate) -> tuple[str, dict] | None:

@@ -286,9 +286,16 @@ def retry_wait_reason(challenge: Challenge, again: dt.datetime, at: dt.datetime)
 
 
 def _lock_for(
-    challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict[AskKind, caps.CapCheck], at: dt.datetime
+    challenge: Challenge,
+    mine: MyRecord,
+    taken: int,
+    cap_checks: dict[AskKind, caps.CapCheck],
+    at: dt.datetime,
+    on_break: caps.Break | None = None,
 ) -> tuple[str | None, str | None, dt.datetime | None]:
-    """(code, reason, available_at) when the advocate cannot take the challenge now."""
+    """(code, reason, available_at) when the advocate cannot take the challenge now. A break
+    (caps.current_break) locks every challenge the advocate takes on themselves, after the
+    challenge's own limits (which say more: "being checked", "completed")."""
     spec = verifiers.TYPES.get(challenge.type)
     block = limit_block(challenge, mine, taken, at)
     if block is not None:
@@ -305,6 +312,8 @@ def _lock_for(
         if block.rule == "retry_wait" and block.again is not None:
             return "limit_reached", retry_wait_reason(challenge, block.again, at), block.again
         return "limit_reached", "All places for this challenge have been taken.", None
+    if on_break is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
+        return "on_break", on_break.reason(at), on_break.back_at
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
         check = cap_checks.get(kind)
@@ -374,10 +383,11 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     kinds = {kind for c in targeted if (kind := verifiers.ask_kind_for(c.type, c.effort)) is not None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
+    on_break = caps.current_break(advocate, at)
     items = []
     for challenge in targeted:
         mine = records.get(challenge.id) or MyRecord()
-        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at)
+        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break)
         items.append(
             FeedItem(
                 challenge=challenge,
@@ -412,7 +422,8 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
     record = MyRecord.of(mine)
-    code, reason, available_at = _lock_for(challenge, record, _taken([challenge]).get(challenge.id, 0), cap_checks, at)
+    taken = _taken([challenge]).get(challenge.id, 0)
+    code, reason, available_at = _lock_for(challenge, record, taken, cap_checks, at, caps.current_break(advocate, at))
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."
     return FeedItem(

@@ -35,6 +35,7 @@ from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
+    CapReached,
     ChallengeClosed,
     InvalidState,
     LimitReached,
@@ -167,6 +168,10 @@ def submit_completion(
             return existing
     locked_row(Advocate, advocate_id)
     _check_limits(challenge, advocate_id, at)
+    if not system:
+        on_break = caps.current_break(advocate, at)
+        if on_break is not None:
+            raise CapReached(on_break.reason(at), available_at=on_break.back_at)
     completion = Completion(
         challenge_id=challenge.id,
         advocate_id=advocate_id,

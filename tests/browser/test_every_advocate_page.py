@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from hub.models import Role
-from tests.support.page_audit import assert_pages_pass, audit_page
+from tests.support.page_audit import SCREENS, assert_pages_pass, audit_page
 
 pytestmark = pytest.mark.browser
 
@@ -235,6 +235,7 @@ def test_the_header_fits_one_line_on_a_desktop_and_folds_into_a_menu_on_a_phone(
     phone.keyboard.press("Enter")
     expect(menu).to_have_attribute("aria-expanded", "true")
     expect(phone.get_by_role("link", name="Leaderboard", exact=True)).to_be_visible()
+    phone.screenshot(path=str(SCREENS / "advocate-header-menu-open-390.png"), full_page=True)
     phone.keyboard.press("Escape")
     expect(phone.get_by_role("navigation", name="Main")).to_be_hidden()
     menu.click()

@@ -70,3 +70,28 @@ def test_a_failed_quiz_comes_back_in_place_and_the_right_answers_count_at_once(p
     expect(page.get_by_test_id("done-count")).to_have_text("1 advocate")
     expect(page.get_by_test_id("header-balance")).to_have_text("50")  # 10 + 40
     assert pages.errors == []
+
+
+def test_the_hub_says_the_advocate_is_on_a_break_and_every_challenge_waits(pages, make, log_in):
+    import datetime as dt
+
+    from hub.extensions import db
+    from tests.support.challenges import create_challenge
+    from tests.support.page_audit import audit_page
+
+    advocate = make.advocate(name="Brea Break")
+    today = dt.datetime.now(dt.UTC).date()
+    last = today + dt.timedelta(days=6)
+    advocate.preferences = {"blackouts": [{"start": today.isoformat(), "end": last.isoformat()}]}
+    db.session.commit()
+    create_challenge(None, title="Product quiz", type="quiz", quiz=QUIZ, points=40)
+    create_challenge(None, title="Write a case study", type="case_study", points=300)
+    page = pages.new(width=1366)
+    log_in(page, advocate.user.email)
+    expect(page.get_by_test_id("on-break")).to_contain_text("You are on a break")
+    locks = page.get_by_test_id("locked-reason")
+    expect(locks).to_have_count(2)
+    for n in range(2):
+        expect(locks.nth(n)).to_contain_text(f"You are on a break until {last:%b} {last.day}")
+    assert audit_page(page, "/", name="advocate-hub-on-break", widths=(390, 1366)) == []
+    assert pages.errors == []

@@ -131,20 +131,30 @@ class MyRecord:
     in_flight: bool = False
     last_counting_at: dt.datetime | None = None
     latest: Completion | None = None
-    rejected: tuple[dt.datetime, ...] = ()  # when each rejected try was decided, oldest first
+    # When each rejected try since the last counting completion was decided, oldest first: an
+    # approval (or a try in flight) starts the tries afresh.
+    rejected: tuple[dt.datetime, ...] = ()
 
     @classmethod
     def of(cls, history: list[Completion]) -> MyRecord:
         """From the full history, newest first (a challenge's own page shows it all)."""
         counting = [c.submitted_at for c in history if c.status in COUNTING]
+        last = max(counting, default=None)
+        rejected = [(c.submitted_at, rejected_at(c)) for c in history if c.status is CompletionStatus.REJECTED]
         return cls(
             len(counting),
             sum(1 for c in history if c.status is CompletionStatus.APPROVED),
             any(c.status in IN_FLIGHT for c in history),
-            max(counting, default=None),
+            last,
             history[0] if history else None,
-            tuple(sorted(rejected_at(c) for c in history if c.status is CompletionStatus.REJECTED)),
+            tries_since(rejected, last),
         )
+
+
+def tries_since(rejected: list[tuple[dt.datetime, dt.datetime]], last_counting: dt.datetime | None) -> tuple:
+    """The decision times, oldest first, of the rejected tries (submitted_at, decided_at)
+    submitted after the last counting completion."""
+    return tuple(sorted(d for s, d in rejected if last_counting is None or s > last_counting))
 
 
 def rejected_at(completion: Completion) -> dt.datetime:
@@ -230,15 +240,17 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             )
         )
     }
-    rejected: dict[int, list[dt.datetime]] = {}
+    rejected: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
     for cid, decided, submitted in db.session.execute(
         select(Completion.challenge_id, Completion.decided_at, Completion.submitted_at).where(
             *mine, Completion.status == CompletionStatus.REJECTED
         )
     ):
-        rejected.setdefault(cid, []).append(decided or submitted)
+        rejected.setdefault(cid, []).append((submitted, decided or submitted))
     return {
-        cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid), tuple(sorted(rejected.get(cid, []))))
+        cid: MyRecord(
+            n_counting, n_approved, n_flight > 0, last, latest.get(cid), tries_since(rejected.get(cid, []), last)
+        )
         for cid, n_counting, n_approved, n_flight, last in sums
     }
 

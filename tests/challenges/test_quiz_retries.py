@@ -150,3 +150,16 @@ def test_a_failed_quiz_comes_back_in_place_with_the_form_and_the_tries_left(as_r
     refused = client.post(f"/challenges/{challenge.id}/complete", data={"answer-0": "2", "answer-1": "1"}, headers=HX)
     assert "You have used your 3 tries" in refused.get_data(as_text=True)
     assert db.session.scalar(select(Completion).where(Completion.status == CompletionStatus.APPROVED)) is None
+
+
+def test_an_approval_starts_the_tries_afresh():
+    """Only rejected tries submitted after the last counting completion (approved or in flight)
+    count toward the round: a repeatable challenge's old rejections never lock a new round."""
+    from challenges.services.feed import tries_since
+
+    t0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    minute = dt.timedelta(minutes=1)
+    rejected = [(t0, t0 + minute), (t0 + 2 * minute, t0 + 3 * minute), (t0 + 9 * minute, t0 + 10 * minute)]
+    assert tries_since(rejected, None) == (t0 + minute, t0 + 3 * minute, t0 + 10 * minute)
+    assert tries_since(rejected, t0 + 5 * minute) == (t0 + 10 * minute,)  # approved at t0 + 5 min
+    assert tries_since(rejected, t0 + 9 * minute) == ()  # submitted at the same instant: not after

@@ -15,7 +15,7 @@ from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
-from challenges.views import for_you_section
+from challenges.views import break_section, for_you_section
 from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
@@ -38,6 +38,7 @@ def install(app: Flask) -> None:
     registry.advocate_fact_sources.append(caps.advocate_facts)
     registry.advocate_list_filters.append(caps.filter_by_burnout)
     registry.group_dependents.append(challenges_targeting)
+    registry.add_home_section(-10, break_section)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
     registry.role_homes[Role.SALES] = "references.sales_references"

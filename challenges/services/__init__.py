@@ -54,11 +54,13 @@ from challenges.services.definitions import (
 )
 from challenges.services.feed import (
     FeedItem,
+    RetryRound,
     feed_for,
     feed_item,
     is_open,
     is_targeted,
     open_challenges,
+    retry_round,
     visible_challenge,
 )
 from challenges.services.preferences import (
@@ -102,6 +104,7 @@ __all__ = [
     "EvidenceInput",
     "FeedItem",
     "PreferencesInput",
+    "RetryRound",
     "ReviewItem",
     "add_blackout",
     "apply_verdict",
@@ -132,6 +135,7 @@ __all__ = [
     "publish_challenge",
     "reject_completion",
     "remove_blackout",
+    "retry_round",
     "review_queue",
     "save_preferences",
     "schedule_verification",

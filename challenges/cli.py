@@ -39,6 +39,18 @@ challenges_cli.add_command(tally_attribution)
 challenges_cli.add_command(crm_token)
 
 
+@challenges_cli.command("refresh-account-summaries")
+@with_appcontext
+def refresh_account_summaries() -> None:
+    """Recompute every account's summary row (the coverage list's source): the daily job's
+    twin, and the step to run once after upgrading to the release that added the table."""
+    from challenges.accounts.summaries import rebuild_all
+
+    written = rebuild_all()
+    db.session.commit()
+    click.echo(f"{written} account summary row(s) written.")
+
+
 @challenges_cli.command("relink-accounts")
 @with_appcontext
 def relink_accounts() -> None:

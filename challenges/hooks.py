@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from challenges import caps, community, jobs, metrics
+from challenges.accounts import summaries
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
 from challenges.privacy import CHALLENGES_PERSONAL_DATA
@@ -30,4 +31,8 @@ def install(app: Flask) -> None:
     registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
     registry.digest_sources.append(community.digest_items)
     registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
+    registry.periodic_jobs.append(
+        PeriodicJob(summaries.refresh_summaries_job, "challenges refresh-account-summaries", cron="40 2 * * *")
+    )
+    summaries.install()
     metrics.install(app)

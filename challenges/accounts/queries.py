@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 
 from challenges import caps
+from challenges.accounts.models import AccountSummary
 from challenges.crm.models import AttributionCredit, Opportunity
 from challenges.crm.reports import program_cost
 from challenges.models import Ask, Completion, CompletionStatus
@@ -232,13 +233,45 @@ def account_page(
     q: str | None = None, *, gap: bool = False, offset: int = 0, limit: int = 50, at: dt.datetime | None = None
 ) -> tuple[list[AccountRow], int]:
     """One page of `account_rows(q, gap=gap)` — the same rows in the same order — and the
-    number of rows in all. The gap test and the order need only open pipeline and advocate
-    counts, so won revenue and the last act are summed for this page's accounts alone."""
+    number of rows in all. The coverage list (`gap`, no `q`, no `at`) is read from the summary
+    rows (challenges.accounts.summaries: one index range of one table); other lists are
+    computed, with won revenue and the last act summed for this page's accounts alone."""
+    if gap and not q and at is None:
+        return _gap_page(offset, limit)
     rows, _ = _summary_rows(q, None, at or utcnow())
     ordered = _ordered(rows, gap)
     page = ordered[offset : offset + limit]
     _add_revenue_and_last_act(page)
     return page, len(ordered)
+
+
+def _gap_page(offset: int, limit: int) -> tuple[list[AccountRow], int]:
+    s = AccountSummary
+    total = db.session.scalar(select(func.count()).select_from(s).where(s.is_gap)) or 0
+    found = db.session.execute(
+        select(s, Account.name, Account.domain)
+        .join(Account, Account.id == s.account_id)
+        .where(s.is_gap)
+        .order_by(s.open_pipeline.desc(), s.sort_name, s.account_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    rows = [
+        AccountRow(
+            row.account_id,
+            name,
+            domain,
+            advocates=row.advocates,
+            reference_ready=row.reference_ready,
+            open_pipeline=row.open_pipeline,
+            influenced_won=row.influenced_won,
+            sourced_won=row.sourced_won,
+            last_act_at=row.last_act_at,
+            currency=row.currency,
+        )
+        for row, name, domain in found
+    ]
+    return rows, total
 
 
 def account_detail(account_id: int, at: dt.datetime | None = None) -> AccountDetail | None:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from sqlalchemy import func, select, update
 
+from challenges.accounts.marks import mark_accounts
 from challenges.crm.attribution import tally
 from challenges.crm.models import Opportunity
 from hub.account_links import (
@@ -104,6 +105,7 @@ def set_domain(account_id: int, domain: str | None, actor_id: int) -> Account:
     )
     if joined:
         db.session.execute(update(Advocate).where(Advocate.id.in_(joined)).values(account_id=account.id))
+        mark_accounts([account.id])
         tally(_opportunity_ids(account.id))
     record_audit(actor_id, "account.domain", "account", account.id, before, {"domain": raw})
     return account
@@ -127,6 +129,7 @@ def merge(account_id: int, into_id: int, actor_id: int) -> Account:
         survivor.domain = domain
     merged.merged_into_id = survivor.id
     db.session.flush()
+    mark_accounts([merged.id, survivor.id])
     tally(_opportunity_ids(survivor.id))
     record_audit(actor_id, "account.merge", "account", merged.id, {"name": merged.name}, {"into_id": survivor.id})
     db.session.expire_all()

@@ -105,17 +105,25 @@ def score(row: ScoreRow) -> Scored:
     return Scored(points, tuple(reasons))
 
 
-def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(physical line where the row starts, {lower-case header: cell}) for every non-blank row;
-    the header is line 1. The one place this import reads CSV (to move onto a shared reader)."""
-    reader = csv.reader(io.StringIO(text))
+def csv_rows(text: str, offset: int = 0) -> Iterator[tuple[int, dict[str, str], int]]:
+    """(physical line where the row starts, {lower-case header: cell}, character offset in
+    `text` just after the row) for every non-blank row; the header is line 1. `offset` (one
+    such end offset, 0 for the first row) starts at that row. The one place this import reads
+    CSV (to move onto a shared reader)."""
+    source = io.StringIO(text)
+    reader = csv.reader(source)
     header = [h.strip().lower() for h in next(reader, [])]
-    start = reader.line_num + 1
+    shift = 0  # physical lines skipped by seeking (reader.line_num counts only lines it read)
+    if offset:
+        # io.StringIO splits lines at "\n" only, as csv.reader's line count does
+        shift = text.count("\n", 0, offset) - reader.line_num
+        source.seek(offset)
+    start = reader.line_num + 1 + shift
     for cells in reader:
-        line, start = start, reader.line_num + 1
+        line, start = start, reader.line_num + 1 + shift
         if not any(cell.strip() for cell in cells):
             continue
-        yield line, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(header)}
+        yield line, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(header)}, source.tell()
 
 
 def check_header(text: str) -> int:
@@ -159,21 +167,20 @@ def start_import(filename: str, raw: bytes, actor_id: int, *, run_now: bool = Fa
 
 def import_batch(import_id: int) -> bool:
     """Import the next BATCH rows after those already processed (a retried job neither skips
-    nor double-counts); True while rows remain. Bad rows are recorded as [line, reason]."""
+    nor double-counts: the batch starts at the stored offset, written in the batch's own
+    transaction); True while rows remain. Bad rows are recorded as [line, reason]."""
     job = locked_row(ScoreImport, import_id)
     if job is None or job.status in (ScoreImportStatus.DONE, ScoreImportStatus.FAILED):
         return False
     job.status = ScoreImportStatus.RUNNING
     good: dict[str, tuple[ScoreRow, Scored]] = {}
     errors = list(job.errors or [])
-    seen = batch_rows = 0
-    for line, cells in csv_rows(job.csv_text):
-        seen += 1
-        if seen <= job.processed_rows:
-            continue
+    batch_rows = 0
+    for line, cells, end in csv_rows(job.csv_text, job.resume_offset):
         if batch_rows >= BATCH:
             break
         batch_rows += 1
+        job.resume_offset = end
         try:
             row = read_row(ScoreRow, {c: cells.get(c) for c in COLUMNS})
         except ValidationFailed as exc:

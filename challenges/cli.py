@@ -52,16 +52,22 @@ def refresh_account_summaries() -> None:
 
 
 @challenges_cli.command("relink-accounts")
+@click.option(
+    "--full-recount",
+    is_flag=True,
+    help="Recount every opportunity's attribution from scratch, not only those the relink may change.",
+)
 @with_appcontext
-def relink_accounts() -> None:
+def relink_accounts(full_recount: bool) -> None:
     """Link every advocate and opportunity to its customer account again (product.md §13),
-    then recount attribution from scratch; prints what changed and how long it took."""
+    then recount the attribution the relink may change (all of it with --full-recount);
+    prints what changed and how long it took."""
     import time
 
     from challenges.accounts.services import relink_everything
 
     started = time.perf_counter()
-    result, recounted = relink_everything()
+    result, recounted = relink_everything(full_recount=full_recount)
     db.session.commit()
     click.echo(
         f"{result.accounts_created} account(s) created, {result.advocates_changed} advocate(s) and "

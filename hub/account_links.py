@@ -271,6 +271,8 @@ class RelinkResult:
     advocates_changed: int = 0
     opportunities_changed: int = 0
     changed_opportunity_ids: list[int] = field(default_factory=list)
+    # accounts an advocate left or joined: their same-account touches may change
+    changed_account_ids: set[int] = field(default_factory=set)
 
 
 class _Plan:
@@ -361,11 +363,14 @@ def relink_all(connection: sa.Connection, batch: int = 5000) -> RelinkResult:
         (_advocates, advocate_refs, "advocates_changed"),
         (_opportunities, opportunity_refs, "opportunities_changed"),
     ):
-        changes = [{"row_id": row_id, "new_account": resolve(ref)} for row_id, old, ref in refs if resolve(ref) != old]
+        moved = [(row_id, old, resolve(ref)) for row_id, old, ref in refs if resolve(ref) != old]
+        changes = [{"row_id": row_id, "new_account": new} for row_id, _, new in moved]
         _write_links(connection, table, changes, batch)
         setattr(result, attr, len(changes))
         if table is _opportunities:
             result.changed_opportunity_ids = [c["row_id"] for c in changes]
+        else:
+            result.changed_account_ids = {a for _, old, new in moved for a in (old, new) if a is not None}
     return result
 
 

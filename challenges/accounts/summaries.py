@@ -168,10 +168,12 @@ def _after_flush(session: Session, _flush_context: object) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    if session.in_nested_transaction() or marks.KEY not in session.info:
+    if session.in_nested_transaction():
         return
     for _ in range(3):  # a refresh's own flush may mark more (it marks nothing of its own)
-        session.flush()
+        session.flush()  # commit flushes only after this event: the marks come from flushes
+        if marks.KEY not in session.info:
+            return
         accounts, advocates, users, everything = marks.take()
         if everything:
             rebuild_all()
@@ -183,8 +185,6 @@ def _before_commit(session: Session) -> None:
                 for chunk in _chunks(sorted(users)):
                     accounts |= set(session.scalars(found.where(Advocate.user_id.in_(chunk))))
             refresh(accounts)
-        if marks.KEY not in session.info:
-            return
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:

@@ -21,8 +21,8 @@ from hub.account_links import (
     relink_all,
 )
 from hub.audit import record_audit
-from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.db import table_of
+from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.fields import OneLine, OneOf, read_value
 from hub.models import Account, Advocate, Persona, User

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -28,6 +30,7 @@ from hub.errors import InvalidState
 from hub.extensions import db
 from hub.models import Account, Advocate
 from tests.support.challenges import create_challenge
+from tests.support.threads import run_together
 
 COMPANIES = ("Alpha", "Bravo Inc", "Charlie Ltd.")
 
@@ -230,3 +233,29 @@ def test_a_merged_account_loses_its_row_and_the_survivor_counts_everyone(ctx, ma
     assert db.session.get(AccountSummary, merged_id) is None
     row = db.session.get(AccountSummary, survivor_id)
     assert (row.advocates, row.reference_ready, row.is_gap) == (2, 2, False)
+
+
+@pytest.mark.services
+@pytest.mark.multi_connection  # two threads commit on their own connections
+def test_advocates_joining_one_account_at_once_are_all_counted_on_postgres(pg_app, make):
+    """Each refresh locks the account row before it reads, so the second transaction's summary
+    is computed after the first committed and counts both newcomers."""
+    with pg_app.app_context():
+        account_id = make.advocate(company="Racy Co").account_id
+        db.session.remove()
+
+    def join(_: int) -> str:
+        with pg_app.app_context():
+            try:
+                make.advocate(company="Racy Co")
+                return "ok"
+            finally:
+                db.session.remove()
+
+    for _ in range(3):
+        assert run_together(2, join) == Counter({"ok": 2})
+    with pg_app.app_context():
+        row = db.session.get(AccountSummary, account_id)
+        assert (row.advocates, row.reference_ready, row.is_gap) == (7, 7, False)
+        assert _stored() == _from_scratch()
+        db.session.remove()

@@ -23,14 +23,17 @@ SortName = String(320).with_variant(String(320, collation="C"), "postgresql")
 class AccountSummary(Model):
     """One live account's advocates, reference-ready advocates, open pipeline, won sourced and
     influenced revenue (program currency, `currency`), last act and whether it is a coverage
-    gap, as of `refreshed_at` (aware UTC). Merged and deleted accounts have no row."""
+    gap. `refreshed_at` (aware UTC) is when the values last changed (a refresh that finds the
+    same values writes nothing). Merged and deleted accounts have no row."""
 
     __tablename__ = "account_summaries"
     __table_args__ = (
-        # the coverage list: gaps only, best pipeline first, then name, then id
+        # the coverage list: gaps only, best pipeline first, then name, then id. Scanned backwards
+        # for the pipeline order; PostgreSQL sorts each run of equal pipeline by name (an
+        # incremental sort), which the page's LIMIT keeps short
         Index(
             "ix_account_summaries_gap_order",
-            text("open_pipeline DESC"),
+            "open_pipeline",
             "sort_name",
             "account_id",
             postgresql_where=text("is_gap"),

@@ -44,28 +44,53 @@ SETTING_INPUTS = frozenset({"caps_policy", "program_cost"})
 
 def refresh(account_ids: Collection[int], at: dt.datetime | None = None) -> int:
     """Recompute these accounts' summary rows from scratch as of `at` (aware UTC, default
-    now); rows of accounts merged away or gone are deleted. Returns the rows written."""
+    now); rows of accounts merged away or gone are deleted. Returns the rows written (rows
+    whose values did not change are left alone)."""
     ids = sorted(set(account_ids))
     if not ids:
         return 0
     _lock(ids)
-    rows = queries.account_rows(account_ids=ids, at=at or utcnow())
-    live = {r.id for r in rows}
-    gone = [i for i in ids if i not in live]
-    for start in range(0, len(gone), BATCH):
-        db.session.execute(delete(AccountSummary).where(AccountSummary.account_id.in_(gone[start : start + BATCH])))
-    _upsert(rows, at)
-    return len(rows)
+    return _write(queries.account_rows(account_ids=ids, at=at or utcnow()), ids, at)
 
 
 def rebuild_all(at: dt.datetime | None = None) -> int:
     """Recompute every live account's summary row (the daily refresh, the full relink and a
-    full tally); returns the rows written."""
+    full tally); returns the rows written. Only rows whose values changed are written, so the
+    nightly run leaves the table (and its index) as it was for nearly every account."""
     _lock(None)
-    rows = queries.account_rows(at=at or utcnow())
-    db.session.execute(delete(AccountSummary))
-    _insert(rows, at)
-    return len(rows)
+    return _write(queries.account_rows(at=at or utcnow()), None, at)
+
+
+COMPARED = (
+    "sort_name",
+    "advocates",
+    "reference_ready",
+    "open_pipeline",
+    "influenced_won",
+    "sourced_won",
+    "currency",
+    "last_act_at",
+    "is_gap",
+)
+
+
+def _write(rows: list[queries.AccountRow], ids: list[int] | None, at: dt.datetime | None) -> int:
+    """Upsert the rows that differ from the stored ones and delete the stored rows of accounts
+    not in `rows` (within `ids`; None: the whole table)."""
+    table = table_of(AccountSummary)
+    stored_query = select(table.c.account_id, *[table.c[c] for c in COMPARED])
+    stored: dict[int, tuple] = {}
+    for chunk in [None] if ids is None else _chunks(ids):
+        query = stored_query if chunk is None else stored_query.where(table.c.account_id.in_(chunk))
+        stored.update({r[0]: tuple(r[1:]) for r in db.session.execute(query)})
+    values = _values(rows, at)
+    changed = [v for v in values if stored.get(v["account_id"]) != tuple(v[c] for c in COMPARED)]
+    live = {v["account_id"] for v in values}
+    gone = sorted(a for a in stored if a not in live)
+    for chunk in _chunks(gone):
+        db.session.execute(delete(AccountSummary).where(AccountSummary.account_id.in_(chunk)))
+    _upsert(changed)
+    return len(changed)
 
 
 def _values(rows: list[queries.AccountRow], at: dt.datetime | None) -> list[dict]:
@@ -88,15 +113,7 @@ def _values(rows: list[queries.AccountRow], at: dt.datetime | None) -> list[dict
     ]
 
 
-def _insert(rows: list[queries.AccountRow], at: dt.datetime | None) -> None:
-    values = _values(rows, at)
-    table = table_of(AccountSummary)
-    for start in range(0, len(values), BATCH):
-        db.session.execute(table.insert(), values[start : start + BATCH])
-
-
-def _upsert(rows: list[queries.AccountRow], at: dt.datetime | None) -> None:
-    values = _values(rows, at)
+def _upsert(values: list[dict]) -> None:
     if not values:
         return
     table = table_of(AccountSummary)

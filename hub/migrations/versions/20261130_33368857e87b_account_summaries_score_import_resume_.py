@@ -54,7 +54,7 @@ def upgrade():
     with op.batch_alter_table("account_summaries", schema=None) as batch_op:
         batch_op.create_index(
             "ix_account_summaries_gap_order",
-            [sa.literal_column("open_pipeline DESC"), "sort_name", "account_id"],
+            ["open_pipeline", "sort_name", "account_id"],
             unique=False,
             postgresql_where=sa.text("is_gap"),
             sqlite_where=sa.text("is_gap"),

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from challenges.accounts.marks import mark_advocates
 from challenges.models import Ask, AskKind
 from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import CapReached, NotFound, ValidationFailed
@@ -306,11 +307,11 @@ def claim_ask(
 
 def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None = None) -> bool:
     """Stop counting an ask (declined reference, rejected completion). True if it was active."""
+    active = (Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
+    # the advocate's reference readiness may change: their account's summary is recomputed
+    mark_advocates(db.session.scalars(select(Ask.advocate_id).where(*active)))
     result = execute_dml(
-        update(Ask)
-        .where(Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
-        .values(cancelled_at=at or utcnow())
-        .execution_options(synchronize_session=False)
+        update(Ask).where(*active).values(cancelled_at=at or utcnow()).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 

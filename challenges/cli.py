@@ -39,17 +39,35 @@ challenges_cli.add_command(tally_attribution)
 challenges_cli.add_command(crm_token)
 
 
-@challenges_cli.command("relink-accounts")
+@challenges_cli.command("refresh-account-summaries")
 @with_appcontext
-def relink_accounts() -> None:
+def refresh_account_summaries() -> None:
+    """Recompute every account's summary row (the coverage list's source): the daily job's
+    twin, and the step to run once after upgrading to the release that added the table."""
+    from challenges.accounts.summaries import rebuild_all
+
+    written = rebuild_all()
+    db.session.commit()
+    click.echo(f"{written} account summary row(s) written.")
+
+
+@challenges_cli.command("relink-accounts")
+@click.option(
+    "--full-recount",
+    is_flag=True,
+    help="Recount every opportunity's attribution from scratch, not only those the relink may change.",
+)
+@with_appcontext
+def relink_accounts(full_recount: bool) -> None:
     """Link every advocate and opportunity to its customer account again (product.md §13),
-    then recount attribution from scratch; prints what changed and how long it took."""
+    then recount the attribution the relink may change (all of it with --full-recount);
+    prints what changed and how long it took."""
     import time
 
     from challenges.accounts.services import relink_everything
 
     started = time.perf_counter()
-    result, recounted = relink_everything()
+    result, recounted = relink_everything(full_recount=full_recount)
     db.session.commit()
     click.echo(
         f"{result.accounts_created} account(s) created, {result.advocates_changed} advocate(s) and "

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from challenges import caps, community, jobs, metrics
+from challenges.accounts import summaries
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
 from challenges.models import Challenge, ChallengeStatus, challenge_groups
@@ -47,4 +48,8 @@ def install(app: Flask) -> None:
     registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
     registry.digest_sources.append(community.digest_items)
     registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
+    registry.periodic_jobs.append(
+        PeriodicJob(summaries.refresh_summaries_job, "challenges refresh-account-summaries", cron="40 2 * * *")
+    )
+    summaries.install()
     metrics.install(app)

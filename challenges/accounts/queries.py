@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 
 from challenges import caps
+from challenges.accounts.models import AccountSummary
 from challenges.crm.models import AttributionCredit, Opportunity
 from challenges.crm.reports import program_cost
 from challenges.models import Ask, Completion, CompletionStatus
@@ -183,19 +184,21 @@ def _in_scope(column, scope: list[int] | None):
     return column.in_(scope) if scope is not None else column.is_not(None)
 
 
-def _add_revenue_and_last_act(rows: list[AccountRow]) -> None:
+def _add_revenue_and_last_act(rows: list[AccountRow], every_account: bool = False) -> None:
     """Fill sourced and influenced won revenue and the last act of these rows only (the sums
-    over every credit and completion are what made the whole list slow)."""
+    over every credit and completion are what made the whole list slow). `every_account`: the
+    rows are all live accounts, so the sums need no list of ids (25,000 bound ids cost more
+    than the filter saves)."""
     if not rows:
         return
     by_id = {r.id: r for r in rows}
-    scope = list(by_id)
+    scope = None if every_account else list(by_id)
     currency = rows[0].currency
     credit = AttributionCredit
     for account_id, sourced, influenced in db.session.execute(
         select(Opportunity.account_id, func.sum(credit.sourced_amount), func.sum(credit.influenced_amount))
         .join(Opportunity, Opportunity.id == credit.opportunity_id)
-        .where(Opportunity.account_id.in_(scope), credit.is_won.is_(True), credit.currency == currency)
+        .where(_in_scope(Opportunity.account_id, scope), credit.is_won.is_(True), credit.currency == currency)
         .group_by(Opportunity.account_id)
     ):
         if account_id in by_id:
@@ -204,7 +207,7 @@ def _add_revenue_and_last_act(rows: list[AccountRow]) -> None:
     for account_id, last in db.session.execute(
         select(Advocate.account_id, func.max(Completion.decided_at))
         .join(Completion, Completion.advocate_id == Advocate.id)
-        .where(Advocate.account_id.in_(scope), Completion.status == CompletionStatus.APPROVED)
+        .where(_in_scope(Advocate.account_id, scope), Completion.status == CompletionStatus.APPROVED)
         .group_by(Advocate.account_id)
     ):
         if account_id in by_id:
@@ -222,9 +225,9 @@ def account_rows(
     """Live accounts (name or domain containing `q`), best covered pipeline first: by open
     pipeline, then name. `gap` keeps the coverage gaps only. Every row complete (revenue and
     last act included); lists shown a page at a time use `account_page`."""
-    rows, _ = _summary_rows(q, account_ids, at or utcnow())
+    rows, scope = _summary_rows(q, account_ids, at or utcnow())
     result = _ordered(rows, gap)
-    _add_revenue_and_last_act(result)
+    _add_revenue_and_last_act(result, every_account=scope is None and not gap)
     return result
 
 
@@ -232,13 +235,45 @@ def account_page(
     q: str | None = None, *, gap: bool = False, offset: int = 0, limit: int = 50, at: dt.datetime | None = None
 ) -> tuple[list[AccountRow], int]:
     """One page of `account_rows(q, gap=gap)` — the same rows in the same order — and the
-    number of rows in all. The gap test and the order need only open pipeline and advocate
-    counts, so won revenue and the last act are summed for this page's accounts alone."""
+    number of rows in all. The coverage list (`gap`, no `q`, no `at`) is read from the summary
+    rows (challenges.accounts.summaries: one index range of one table); other lists are
+    computed, with won revenue and the last act summed for this page's accounts alone."""
+    if gap and not q and at is None:
+        return _gap_page(offset, limit)
     rows, _ = _summary_rows(q, None, at or utcnow())
     ordered = _ordered(rows, gap)
     page = ordered[offset : offset + limit]
     _add_revenue_and_last_act(page)
     return page, len(ordered)
+
+
+def _gap_page(offset: int, limit: int) -> tuple[list[AccountRow], int]:
+    s = AccountSummary
+    total = db.session.scalar(select(func.count()).select_from(s).where(s.is_gap)) or 0
+    found = db.session.execute(
+        select(s, Account.name, Account.domain)
+        .join(Account, Account.id == s.account_id)
+        .where(s.is_gap)
+        .order_by(s.open_pipeline.desc(), s.sort_name, s.account_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    rows = [
+        AccountRow(
+            row.account_id,
+            name,
+            domain,
+            advocates=row.advocates,
+            reference_ready=row.reference_ready,
+            open_pipeline=row.open_pipeline,
+            influenced_won=row.influenced_won,
+            sourced_won=row.sourced_won,
+            last_act_at=row.last_act_at,
+            currency=row.currency,
+        )
+        for row, name, domain in found
+    ]
+    return rows, total
 
 
 def account_detail(account_id: int, at: dt.datetime | None = None) -> AccountDetail | None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union, update
 
+from challenges.accounts.marks import mark_accounts, mark_all
 from challenges.crm.attribution import tally
-from challenges.crm.models import Opportunity
+from challenges.crm.models import AttributionTouch, Opportunity, OpportunityReference, TouchKind
 from hub.account_links import (
     FREE_MAIL_DOMAINS,
     RelinkResult,
@@ -20,6 +21,7 @@ from hub.account_links import (
     relink_all,
 )
 from hub.audit import record_audit
+from hub.db import table_of
 from hub.errors import InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.fields import OneLine, OneOf, read_value
@@ -104,6 +106,7 @@ def set_domain(account_id: int, domain: str | None, actor_id: int) -> Account:
     )
     if joined:
         db.session.execute(update(Advocate).where(Advocate.id.in_(joined)).values(account_id=account.id))
+        mark_accounts([account.id])
         tally(_opportunity_ids(account.id))
     record_audit(actor_id, "account.domain", "account", account.id, before, {"domain": raw})
     return account
@@ -127,6 +130,7 @@ def merge(account_id: int, into_id: int, actor_id: int) -> Account:
         survivor.domain = domain
     merged.merged_into_id = survivor.id
     db.session.flush()
+    mark_accounts([merged.id, survivor.id])
     tally(_opportunity_ids(survivor.id))
     record_audit(actor_id, "account.merge", "account", merged.id, {"name": merged.name}, {"into_id": survivor.id})
     db.session.expire_all()
@@ -146,10 +150,41 @@ def set_persona(advocate_id: int, persona: Persona | str | None, actor_id: int) 
     return advocate
 
 
-def relink_everything() -> tuple[RelinkResult, int]:
-    """The full relink (every advocate and opportunity by the §13 rules), then the full tally.
-    Returns the relink counts and the number of opportunities recounted."""
+def relink_everything(*, full_recount: bool = False) -> tuple[RelinkResult, int]:
+    """The full relink (every advocate and opportunity by the §13 rules), then the recount of
+    every opportunity whose touches it may change: those that moved account, those at an
+    account an advocate joined or left, and every one with a referral or a reference call
+    (cheap, and a repair of those kinds). The same-account touches of the other accounts —
+    nearly all rows, and unchanged since their advocates are — are kept. `full_recount`
+    recounts everything from scratch instead. Every account summary is rebuilt. Returns the
+    relink counts and the number of opportunities recounted."""
     result = relink_all(db.session.connection())
     db.session.expire_all()
-    tally(None)
-    return result, db.session.scalar(select(func.count()).select_from(Opportunity)) or 0
+    mark_all()
+    if full_recount:
+        tally(None)
+        return result, db.session.scalar(select(func.count()).select_from(Opportunity)) or 0
+    scope = set(result.changed_opportunity_ids) | _other_touches()
+    for chunk in _chunks(sorted(result.changed_account_ids)):
+        scope.update(db.session.scalars(select(Opportunity.id).where(Opportunity.account_id.in_(chunk))))
+    total = db.session.scalar(select(func.count()).select_from(Opportunity)) or 0
+    if len(scope) * 2 > total:  # most of them: one statement over all is cheaper than a long id list
+        tally(None)
+        return result, total
+    tally(sorted(scope))
+    return result, len(scope)
+
+
+def _other_touches() -> set[int]:
+    """Opportunities with, or due, a referral or reference-call touch."""
+    touches = table_of(AttributionTouch)
+    referred = select(Opportunity.id).where(Opportunity.referral_id.is_not(None))
+    referenced = select(Opportunity.id).join(
+        OpportunityReference, OpportunityReference.opportunity_external_id == Opportunity.external_id
+    )
+    touched = select(touches.c.opportunity_id).where(touches.c.kind != TouchKind.SAME_ACCOUNT.value)
+    return set(db.session.scalars(union(referred, referenced, touched)))
+
+
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from challenges.accounts.marks import mark_accounts, mark_all
 from challenges.crm.models import (
     AttributionCredit,
     AttributionTouch,
@@ -90,6 +91,10 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
             _credit_query(in_scope(touches.c.opportunity_id)),
         )
     )
+    if ids is None:
+        mark_all()
+    else:  # won revenue of these opportunities' accounts
+        mark_accounts(db.session.scalars(select(o.c.account_id).where(o.c.id.in_(ids)).distinct()))
     db.session.expire_all()
     if not count:
         return TallyResult(None if ids is None else len(ids), None, None)

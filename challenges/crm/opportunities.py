@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 from sqlalchemy import func, literal, select, update
 
+from challenges.accounts.marks import mark_accounts
 from challenges.crm.models import Opportunity, OpportunityReference
 from challenges.references.models import ReferenceRequest
 from challenges.referrals.models import Referral
@@ -187,6 +188,8 @@ def upsert_opportunity(item: OpportunityInput, *, tally: bool = True) -> UpsertR
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
+    # open pipeline of the account it was at and of the one it is at now
+    mark_accounts([opportunity.account_id, account.id if account is not None else None])
     became_won = created and item.is_won
     if not created:
         became_won = item.is_won and not opportunity.is_won

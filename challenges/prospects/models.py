@@ -61,6 +61,9 @@ class ScoreImport(Model):
     )
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    # where the next batch starts in csv_text (a character offset; 0: after the header), so a
+    # batch reads its own rows instead of the file from the top
+    resume_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     imported_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Column, MetaData, Table, func, literal_column, select
 
 from challenges.prospects.models import AdvocacyScore, ScoreImport, ScoreImportStatus
 from hub.account_links import account_for, account_ids_by_name, company_key
 from hub.contracts import Body
-from hub.db import locked_row, utcnow
+from hub.db import locked_row, table_of, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.fields import Email, FieldType, Flag, OneLine, PersonName, WholeNumber, invalid, read_row
@@ -105,17 +106,25 @@ def score(row: ScoreRow) -> Scored:
     return Scored(points, tuple(reasons))
 
 
-def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(physical line where the row starts, {lower-case header: cell}) for every non-blank row;
-    the header is line 1. The one place this import reads CSV (to move onto a shared reader)."""
-    reader = csv.reader(io.StringIO(text))
+def csv_rows(text: str, offset: int = 0) -> Iterator[tuple[int, dict[str, str], int]]:
+    """(physical line where the row starts, {lower-case header: cell}, character offset in
+    `text` just after the row) for every non-blank row; the header is line 1. `offset` (one
+    such end offset, 0 for the first row) starts at that row. The one place this import reads
+    CSV (to move onto a shared reader)."""
+    source = io.StringIO(text)
+    reader = csv.reader(source)
     header = [h.strip().lower() for h in next(reader, [])]
-    start = reader.line_num + 1
+    shift = 0  # physical lines skipped by seeking (reader.line_num counts only lines it read)
+    if offset:
+        # io.StringIO splits lines at "\n" only, as csv.reader's line count does
+        shift = text.count("\n", 0, offset) - reader.line_num
+        source.seek(offset)
+    start = reader.line_num + 1 + shift
     for cells in reader:
-        line, start = start, reader.line_num + 1
+        line, start = start, reader.line_num + 1 + shift
         if not any(cell.strip() for cell in cells):
             continue
-        yield line, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(header)}
+        yield line, {name: cells[i] if i < len(cells) else "" for i, name in enumerate(header)}, source.tell()
 
 
 def check_header(text: str) -> int:
@@ -159,21 +168,20 @@ def start_import(filename: str, raw: bytes, actor_id: int, *, run_now: bool = Fa
 
 def import_batch(import_id: int) -> bool:
     """Import the next BATCH rows after those already processed (a retried job neither skips
-    nor double-counts); True while rows remain. Bad rows are recorded as [line, reason]."""
+    nor double-counts: the batch starts at the stored offset, written in the batch's own
+    transaction); True while rows remain. Bad rows are recorded as [line, reason]."""
     job = locked_row(ScoreImport, import_id)
     if job is None or job.status in (ScoreImportStatus.DONE, ScoreImportStatus.FAILED):
         return False
     job.status = ScoreImportStatus.RUNNING
     good: dict[str, tuple[ScoreRow, Scored]] = {}
     errors = list(job.errors or [])
-    seen = batch_rows = 0
-    for line, cells in csv_rows(job.csv_text):
-        seen += 1
-        if seen <= job.processed_rows:
-            continue
+    batch_rows = 0
+    for line, cells, end in csv_rows(job.csv_text, job.resume_offset):
         if batch_rows >= BATCH:
             break
         batch_rows += 1
+        job.resume_offset = end
         try:
             row = read_row(ScoreRow, {c: cells.get(c) for c in COLUMNS})
         except ValidationFailed as exc:
@@ -197,8 +205,6 @@ def _upsert(rows: list[tuple[ScoreRow, Scored]]) -> tuple[int, int]:
     """INSERT … ON CONFLICT (email) DO UPDATE for the batch's rows; (created, updated)."""
     if not rows:
         return 0, 0
-    emails = [r.email for r, _ in rows]
-    existing = set(db.session.scalars(select(AdvocacyScore.email).where(AdvocacyScore.email.in_(emails))))
     now = utcnow()
     by_name = account_ids_by_name([r.company for r, _ in rows])
     by_domain: dict[str, int | None] = {}
@@ -230,17 +236,55 @@ def _upsert(rows: list[tuple[ScoreRow, Scored]]) -> tuple[int, int]:
                 "updated_at": now,
             }
         )
+    if db.session.get_bind().dialect.name == "postgresql":
+        created = _upsert_by_copy(values)
+        return created, len(values) - created
+    existing = set(
+        db.session.scalars(select(AdvocacyScore.email).where(AdvocacyScore.email.in_([v["email"] for v in values])))
+    )
     table = AdvocacyScore.__table__
     statement = _insert(table)
-    kept = {"created_at", "email"}
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.email],
-        set_={c: statement.excluded[c] for c in values[0] if c not in kept},
+        set_={c: statement.excluded[c] for c in values[0] if c not in KEPT_ON_UPDATE},
     )
-    # compiled once and sent as an executemany (SQLAlchemy batches it into multi-row VALUES)
     db.session.execute(statement, values)
-    updated = len(existing)
-    return len(rows) - updated, updated
+    return len(values) - len(existing), len(existing)
+
+
+KEPT_ON_UPDATE = frozenset({"created_at", "email"})
+
+
+def _upsert_by_copy(values: list[dict[str, Any]]) -> int:
+    """PostgreSQL: the batch streamed by COPY into a temporary table, then one INSERT … SELECT
+    … ON CONFLICT (email) DO UPDATE (an executemany sent 1,000 statements per batch). Returns
+    the rows created: RETURNING (xmax = 0) is true for an inserted row, false for an updated
+    one, so the counts are right even when another import of the same file runs alongside."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    columns = list(values[0])
+    scores_table = table_of(AdvocacyScore)
+    staging = Table(
+        "score_rows_tmp",
+        MetaData(),
+        *[Column(c, scores_table.c[c].type) for c in columns],
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    connection = db.session.connection()
+    staging.create(connection)
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY score_rows_tmp ({', '.join(columns)}) FROM STDIN") as copy:
+        for value in values:
+            copy.write_row([json.dumps(value[c]) if c == "reasons" else value[c] for c in columns])
+    statement = insert(scores_table).from_select(columns, select(staging))
+    upsert: Any = statement.on_conflict_do_update(
+        index_elements=[scores_table.c.email],
+        set_={c: statement.excluded[c] for c in columns if c not in KEPT_ON_UPDATE},
+    ).returning(literal_column("xmax = 0"))
+    inserted = db.session.scalars(upsert).all()
+    staging.drop(connection)
+    return sum(1 for created in inserted if created)
 
 
 def _insert(table):

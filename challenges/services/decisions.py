@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import lazyload
 
 from challenges import caps
+from challenges.accounts.marks import mark_advocates
 from challenges.models import (
     UNDECIDED,
     Challenge,
@@ -52,6 +53,7 @@ def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **va
         .execution_options(synchronize_session=False, populate_existing=True)
     ).first()
     if decided is not None:
+        mark_advocates([decided.advocate_id])  # an approval is the account's last act
         return decided
     completion = fresh_completion(completion_id)
     if completion is None:

@@ -143,6 +143,30 @@ def test_full_relink_repairs_every_link_and_changes_nothing_twice(ctx, make):
     assert (second.accounts_created, second.advocates_changed, second.opportunities_changed) == (0, 0, 0)
 
 
+def test_the_relink_recounts_only_what_it_may_change_and_agrees_with_a_full_tally(ctx, make):
+    ada = make.advocate(company="Acme", email="ada@acme.io")
+    make.advocate(company="Globex")
+    acme_deal = _opportunity(account="Acme", amount="1000.00")
+    _opportunity(account="Globex", amount="300.00")
+    _opportunity(account="Initech", amount="50.00")
+    attribution.tally(None)
+    db.session.commit()
+    expected = snapshot()
+    # Ada's link lost (as a bad import might leave it) and her deal recounted without her
+    db.session.execute(update(Advocate).where(Advocate.id == ada.id).values(account_id=None))
+    attribution.tally([acme_deal.id])
+    db.session.commit()
+    assert snapshot() != expected
+
+    result, recounted = services.relink_everything()
+    db.session.commit()
+    assert (result.advocates_changed, result.changed_account_ids, recounted) == (1, {_account(ada).id}, 1)
+    assert snapshot() == expected
+    _, recounted = services.relink_everything(full_recount=True)
+    db.session.commit()
+    assert recounted == 3 and snapshot() == expected
+
+
 def test_relink_creates_missing_accounts_with_the_same_rules(ctx, make):
     ada = make.advocate(company="Umbrella plc", email="ada@umbrella.co")
     cy = make.advocate(email="cy@umbrella.co")

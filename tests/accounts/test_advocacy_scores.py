@@ -83,7 +83,11 @@ def _import(make, text: str, user=None):
     return job
 
 
-def test_import_reports_bad_rows_by_physical_line_and_imports_the_good(ctx, make):
+@pytest.mark.parametrize("batch", [1, 2, 3, 1000])
+def test_import_reports_bad_rows_by_physical_line_and_imports_the_good(ctx, make, monkeypatch, batch):
+    # each batch starts at the offset where the previous one stopped: the line numbers, counts
+    # and rows are the same whatever the batch size (a batch boundary inside the file included)
+    monkeypatch.setattr(scores, "BATCH", batch)
     text = "\n".join(
         [
             HEADER,

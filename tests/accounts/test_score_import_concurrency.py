@@ -48,6 +48,8 @@ def test_two_parallel_imports_of_one_file_give_one_row_per_email(pg_app, make):
         jobs = db.session.scalars(select(ScoreImport)).all()
         assert [j.status.value for j in jobs] == ["done", "done"]
         assert sum(j.imported_count + j.updated_count for j in jobs) == 2 * N
+        # each row says whether it created (RETURNING xmax = 0): every email created exactly once
+        assert sum(j.imported_count for j in jobs) == N
         # person7: nps 7, adoption 7, health 7, tenure 7 score nothing; 1 mention + responded = 20
         # person10: nps 10 → 25, 1 mention → 10 = 35
         got = dict(db.session.execute(select(AdvocacyScore.email, AdvocacyScore.score)).all())

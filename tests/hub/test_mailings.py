@@ -156,6 +156,7 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
         "rewards.jobs.reconcile_leaderboards_job",
         "rewards.jobs.expire_points_job",
         "challenges.jobs.requeue_stuck_job",
+        "challenges.accounts.summaries.refresh_summaries_job",
     }
     assert jobs["hub.email.mailings.drain_outbox_job"].interval == 60
     assert jobs["hub.email.mailings.reengage_job"].cron == "30 9 * * *"
@@ -163,6 +164,7 @@ def test_rq_cron_config_registers_every_periodic_job(app, monkeypatch):
     assert jobs["rewards.jobs.recompute_tiers_job"].cron == "15 3 * * *"
     assert jobs["rewards.jobs.expire_points_job"].cron == "45 2 * * *"
     assert jobs["rewards.jobs.rebuild_leaderboards_job"].cron == "30 3 * * *"
+    assert jobs["challenges.accounts.summaries.refresh_summaries_job"].cron == "40 2 * * *"
     assert jobs["challenges.jobs.requeue_stuck_job"].interval == 600
     assert jobs["hub.import_runs.sweep_stale_imports_job"].interval == 300
 
@@ -189,7 +191,7 @@ def test_readme_crontab_is_the_one_the_code_schedules(app):
     block = re.search(r"```cron\n(.*?)```", readme, re.S)
     assert block is not None
     assert block.group(1) == printed
-    assert printed.count("flask --app wsgi") == 9
+    assert printed.count("flask --app wsgi") == 10
 
 
 def test_periodic_jobs_run_their_sweeps(ctx, make):

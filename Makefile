@@ -29,6 +29,9 @@ prod: export VOUCH_ENV ?= production
 prod: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 prod: setup preflight
 	env -u PROMETHEUS_MULTIPROC_DIR $(FLASK) db upgrade
+	# Account summaries (issue 15) are filled by the transactions that change them; after an upgrade
+	# that added or changed them, one rebuild makes the coverage list whole (only changed rows are written).
+	env -u PROMETHEUS_MULTIPROC_DIR $(FLASK) challenges refresh-account-summaries
 	rm -rf "$(PROMETHEUS_MULTIPROC_DIR)" && mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)"
 	exec env PORT=$(PROD_PORT) $(VENV)/bin/honcho --no-colour start --procfile Procfile --app-root . \
 	  --concurrency web=1,worker=$(WORKERS),cron=1

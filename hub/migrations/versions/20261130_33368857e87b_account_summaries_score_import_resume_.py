@@ -8,7 +8,7 @@ full relink) fills it — run it once after this upgrade.
 stored CSV text, so a batch no longer re-reads the file from the top.
 
 Revision ID: 33368857e87b
-Revises: b7e4c1a9d2f0
+Revises: 30d437cb617b
 Create Date: 2026-11-30 16:54:47.052432
 
 """
@@ -20,7 +20,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = "33368857e87b"
-down_revision = "b7e4c1a9d2f0"
+down_revision = "30d437cb617b"
 branch_labels = None
 depends_on = None
 

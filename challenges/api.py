@@ -64,6 +64,8 @@ def challenge_reply(
         "how_to": spec.how_to if spec else "",
         "quiz": challenge.quiz if staff else public_quiz(challenge.quiz),
         "published_at": challenge.published_at,
+        "platform": challenge.platform,
+        "disclosure": challenge.disclosure,
     }
     if staff:
         fields |= {
@@ -146,6 +148,9 @@ def create_challenge(user: User, data: ChallengeBody) -> tuple[ChallengeReply, i
 def update_challenge(user: User, challenge_id: int, data: Body) -> ChallengeReply:
     challenge = services.get_challenge(challenge_id)
     merged = services.definition_dict(challenge) | {name: getattr(data, name) for name in data.model_fields_set}
+    if "platform" in data.model_fields_set and "allowed_domains" not in data.model_fields_set:
+        # a new review platform brings its own sites (clean_challenge fills them in)
+        merged["allowed_domains"] = []
     challenge = services.update_challenge(challenge_id, services.clean_challenge(merged), user.id)
     return _staff_challenge(challenge)
 

@@ -73,6 +73,9 @@ class ChallengeReply(Reply):
     self_service: bool
     how_to: str
     quiz: QuizReply | None
+    # review challenges: the review site and the disclosure line asked of the advocate
+    platform: str | None = None
+    disclosure: str | None = None
     published_at: Timestamp | None
     # staff only
     marker: str | None = None

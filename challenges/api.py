@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from challenges import services, verifiers
+from flask import Response
+
+from challenges import incentives, services, verifiers
 from challenges.contracts import (
     ChallengeListQuery,
     ChallengePage,
@@ -13,10 +15,15 @@ from challenges.contracts import (
     CompletionPage,
     CompletionRejectBody,
     CompletionReply,
+    IncentiveAwarded,
+    IncentiveOffered,
+    IncentivePage,
+    IncentiveQuery,
 )
 from challenges.models import Challenge, ChallengeStatus, Completion
 from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody
 from hub.contracts import Body
+from hub.csv_files import csv_text
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.markup import render_markdown
@@ -304,3 +311,33 @@ def approve_completion(user: User, completion_id: int) -> CompletionReply:
 )
 def reject_completion(user: User, completion_id: int, data: CompletionRejectBody) -> CompletionReply:
     return completion_reply(services.reject_completion(completion_id, user.id, data.reason), True)
+
+
+def incentives_csv_response() -> Response:
+    """The whole incentive log as CSV (offers, then awards), formulas neutralised."""
+    return Response(
+        csv_text(incentives.CSV_HEADER, incentives.csv_rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=review-incentives.csv"},
+    )
+
+
+def _incentives_csv(user: User, args: IncentiveQuery) -> Response:
+    return incentives_csv_response()
+
+
+@endpoint(
+    bp,
+    "/reports/incentives",
+    roles={Role.OWNER},
+    summary="Review incentives offered and awarded (the FTC rule's record); ?format=csv for the whole log",
+    query=IncentiveQuery,
+    reply=IncentivePage,
+    tag="challenges",
+    csv=_incentives_csv,
+)
+def incentive_report(user: User, args: IncentiveQuery) -> IncentivePage:
+    items, total = incentives.awarded(limit=args.per_page, offset=args.offset)
+    offered = [IncentiveOffered.model_validate(o, from_attributes=True) for o in incentives.offered()]
+    awarded = [IncentiveAwarded.model_validate(a, from_attributes=True) for a in items]
+    return IncentivePage.of(awarded, args, total, offered=offered)

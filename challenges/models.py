@@ -173,6 +173,8 @@ class Completion(Model):
     hold_reason: Mapped[str | None] = mapped_column(String(500))
     # sha256 of the normalised evidence text and free-text answers (repeated-answer signal).
     text_digest: Mapped[str | None] = mapped_column(String(64))
+    # A review's disclosure as the advocate was shown it when submitting (the incentive log).
+    disclosure_shown: Mapped[str | None] = mapped_column(String(500))
 
     challenge: Mapped[Challenge] = relationship()
     advocate: Mapped[Advocate] = relationship()

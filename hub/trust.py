@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from hub.db import insert_ignore, table_of, utcnow
+from hub.db import execute_dml, insert_ignore, table_of, utcnow
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
 from hub.models import Advocate, Role, TrustSignal, User, UserSession
@@ -140,7 +140,7 @@ def clear_signal(signal_id: int, actor_id: int, reason: str, advocate_id: int | 
     signal = db.session.get(TrustSignal, signal_id)
     if signal is None or (advocate_id is not None and signal.advocate_id != advocate_id):
         raise NotFound("Trust signal not found.")
-    moved = db.session.execute(
+    moved = execute_dml(
         update(TrustSignal)
         .where(TrustSignal.id == signal_id, TrustSignal.cleared_at.is_(None))
         .values(cleared_at=utcnow(), cleared_by_id=actor_id, cleared_reason=reason)

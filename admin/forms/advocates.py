@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
-from hub.contracts import PageQuery
+from hub.contracts import PageQuery, TrustClearBody
 from hub.fields import Conforms, NameOrId, OneLine, OneOf, WholeNumber
 from hub.models import COMPANY_SIZES, Role, Tier
 from rewards.ledger import MAX_DELTA
@@ -76,6 +76,8 @@ class AdvocateFilter(PageQuery):
     q: Annotated[str | None, OneLine(100)] = None
     tier: Annotated[Tier | None, OneOf(Tier)] = None
     group: Annotated[str | None, NameOrId(80)] = None
+    # advocates whose trust score is below this (the page offers the owner's threshold)
+    trust_below: Annotated[int | None, WholeNumber(0, 101)] = None
 
 
 class EraseOnRequestForm(FlaskForm):
@@ -86,3 +88,9 @@ class EraseOnRequestForm(FlaskForm):
         "Erase this advocate's account and personal data for good.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class TrustClearForm(FlaskForm):
+    """Clearing a trust signal: why it does not count (kept with the signal, audited)."""
+
+    reason = StringField("Why this signal does not count", validators=[Conforms.of(TrustClearBody, "reason")])

@@ -187,6 +187,7 @@ def submit_completion(
         submitted_at=at,
         source_key=source_key,
         text_digest=trust.text_digest(evidence.evidence_text, evidence.answers),
+        disclosure_shown=challenge.disclosure if challenge.type == "review" else None,
     )
     try:
         with db.session.begin_nested():

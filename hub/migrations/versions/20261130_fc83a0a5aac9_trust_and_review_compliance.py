@@ -5,8 +5,8 @@ evidence URL claims
 platform `other` with the default disclosure once edited). `advocates.trust_score` starts at 100
 for everyone. `trust_signals` holds each signal with its evidence; `evidence_claims` is the first
 completion of each evidence URL (its primary key decides between parallel submissions).
-`completions.hold_reason` and `completions.text_digest` feed the review queue and the
-repeated-answer signal; the new indexes keep the signals' look-ups indexed.
+`completions.hold_reason`, `completions.text_digest` and `completions.disclosure_shown` feed the
+review queue, the repeated-answer signal and the incentive log; the new indexes keep the signals' look-ups indexed.
 
 Revision ID: fc83a0a5aac9
 Revises: b7e4c1a9d2f0
@@ -45,6 +45,7 @@ def upgrade():
     op.create_index(op.f("ix_advocates_trust_score"), "advocates", ["trust_score"], unique=False)
     op.add_column("completions", sa.Column("hold_reason", sa.String(length=500), nullable=True))
     op.add_column("completions", sa.Column("text_digest", sa.String(length=64), nullable=True))
+    op.add_column("completions", sa.Column("disclosure_shown", sa.String(length=500), nullable=True))
     op.create_index("ix_completions_advocate_submitted", "completions", ["advocate_id", "submitted_at"], unique=False)
     op.create_index("ix_completions_text_digest", "completions", ["text_digest"], unique=False)
     op.create_index("ix_user_sessions_ip_created", "user_sessions", ["ip", "created_at"], unique=False)
@@ -106,7 +107,7 @@ def downgrade():
     op.drop_index("ix_user_sessions_ip_created", table_name="user_sessions")
     op.drop_index("ix_completions_text_digest", table_name="completions")
     op.drop_index("ix_completions_advocate_submitted", table_name="completions")
-    _drop_columns("completions", "text_digest", "hold_reason")
+    _drop_columns("completions", "disclosure_shown", "text_digest", "hold_reason")
     op.drop_index(op.f("ix_advocates_trust_score"), table_name="advocates")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("ck_advocates_trust_score_range"), "advocates", type_="check")

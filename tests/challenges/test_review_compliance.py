@@ -186,7 +186,7 @@ def _award(challenge, advocate, url):
 
 
 def test_incentive_log_lists_offers_and_awards_with_the_disclosure_shown(api, make_user, make_advocate, make_challenge):
-    shown = "=HYPERLINK(\"http://evil\") I got points for this review."
+    shown = '=HYPERLINK("http://evil") I got points for this review.'
     challenge = make_challenge(**REVIEW | {"disclosure": shown, "target_tiers": ["gold"]})
     make_challenge(**REVIEW | {"title": "Draft review ask"}, publish=False)
     advocate = make_advocate(name="Grace Reviewer", points=0)

@@ -252,7 +252,7 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
     db.session.flush()
     user._session_id = sid
     if user.role is Role.ADVOCATE:
-        trust.after_login(sid)
+        trust.after_login(ip, utcnow())
     return sid
 
 

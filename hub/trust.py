@@ -173,28 +173,29 @@ def is_public_address(ip: str | None) -> bool:
     return address.is_global
 
 
-def after_login(session_id: str) -> None:
-    """Queue the shared-IP check for a new login once it commits (hub.accounts.start_session)."""
-    enqueue_after_commit(trust_after_login, session_id, job_id=f"trust-login-{session_id[:16]}")
+def after_login(ip: str | None, at: dt.datetime) -> None:
+    """Queue the shared-IP check for a new login once it commits (hub.accounts.start_session).
+    Only a public address is worth a job; the session id (a secret) never leaves the database."""
+    if not is_public_address(ip):
+        return
+    enqueue_after_commit(trust_after_login, ip, at.isoformat(), job_id=f"trust-login-{ip}-{at:%Y%m%dT%H%M%S%f}")
 
 
-def detect_shared_ip(session_id: str) -> list[int]:
-    """Signal every advocate who logged in within a day from this session's public address
+def detect_shared_ip(ip: str | None, at: dt.datetime) -> list[int]:
+    """Signal every advocate who logged in from the public address `ip` within a day of `at`
     together with an advocate of a *different* account (product.md §15). Advocates of one
     account, or without an account, on one address are colleagues, not a ring. Returns the
     advocates whose signals are new. One indexed look-up: user_sessions (ip, created_at)."""
-    session = db.session.get(UserSession, session_id)
-    if session is None or not is_public_address(session.ip):
+    if not is_public_address(ip):
         return []
-    since = session.created_at - SHARED_IP_WINDOW
     rows = db.session.execute(
         select(Advocate.id, Advocate.account_id)
         .join(User, User.id == Advocate.user_id)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
-            UserSession.ip == session.ip,
-            UserSession.created_at >= since,
-            UserSession.created_at <= session.created_at + SHARED_IP_WINDOW,
+            UserSession.ip == ip,
+            UserSession.created_at >= at - SHARED_IP_WINDOW,
+            UserSession.created_at <= at + SHARED_IP_WINDOW,
             User.role == Role.ADVOCATE,
             Advocate.is_erased.is_(False),
         )
@@ -203,23 +204,20 @@ def detect_shared_ip(session_id: str) -> list[int]:
     accounts = {account for _, account in rows if account is not None}
     if len(accounts) < 2:
         return []
-    day = session.created_at.date().isoformat()
-    evidence = f"{len(rows)} advocates of {len(accounts)} accounts logged in from {session.ip} on {day}."
-    new = [
-        aid
-        for aid, account in rows
-        if account is not None and record_signal(aid, "shared_ip", f"{session.ip}|{day}", evidence)
-    ]
+    day = at.date().isoformat()
+    evidence = f"{len(rows)} advocates of {len(accounts)} accounts logged in from {ip} within a day of {day}."
+    key = f"{ip}|{day}"
+    new = [aid for aid, account in rows if account is not None and record_signal(aid, "shared_ip", key, evidence)]
     for aid in new:
         recompute_score(aid)
     return new
 
 
 @job_timeout(30)
-def trust_after_login(session_id: str) -> None:
+def trust_after_login(ip: str, at: str) -> None:
     """Job: the shared-IP signal for one login (idempotent: signals are keyed by address and day)."""
     with job_context():
-        detect_shared_ip(session_id)
+        detect_shared_ip(ip, dt.datetime.fromisoformat(at))
 
 
 RING_MIN_VOTES = 3

@@ -207,11 +207,11 @@ def _in_account(advocate, name: str) -> None:
     db.session.get(Advocate, advocate.id).account_id = account.id
 
 
-def _login(advocate, ip: str, at: dt.datetime) -> str:
+def _login(advocate, ip: str, at: dt.datetime) -> tuple[str, dt.datetime]:
     sid = accounts.start_session(advocate.user, ip, "test")
     db.session.get(UserSession, sid).created_at = at
     no_jobs_commit()
-    return sid
+    return ip, at
 
 
 def test_shared_public_ip_across_accounts_within_a_day(make_advocate):
@@ -223,12 +223,24 @@ def test_shared_public_ip_across_accounts_within_a_day(make_advocate):
     _login(a, "81.2.69.160", now - dt.timedelta(hours=20))
     _login(c, "81.2.69.160", now - dt.timedelta(hours=10))
     colleague = _login(c, "81.2.69.160", now - dt.timedelta(hours=9))
-    assert trust.detect_shared_ip(colleague) == []  # one account: colleagues in one office
-    sid = _login(b, "81.2.69.160", now)
-    assert sorted(trust.detect_shared_ip(sid)) == sorted([a.id, b.id, c.id])
+    assert trust.detect_shared_ip(*colleague) == []  # one account: colleagues in one office
+    login = _login(b, "81.2.69.160", now)
+    assert sorted(trust.detect_shared_ip(*login)) == sorted([a.id, b.id, c.id])
     no_jobs_commit()
     assert score(b.id) == 75
-    assert trust.detect_shared_ip(sid) == []  # a rerun records nothing twice
+    assert trust.detect_shared_ip(*login) == []  # a rerun records nothing twice
+
+
+def test_a_login_from_a_shared_public_address_raises_the_signal_through_its_job(make_advocate, jobs):
+    a, b = make_advocate(), make_advocate()
+    _in_account(a, "Alpha Corp")
+    _in_account(b, "Beta Inc")
+    _login(a, "81.2.69.160", utcnow() - dt.timedelta(hours=3))
+    accounts.start_session(db.session.get(Advocate, b.id).user, "81.2.69.160", "test")
+    db.session.commit()  # the job is queued after this commit
+    db.session.rollback()
+    jobs.join()
+    assert kinds(a.id) == ["shared_ip"] and kinds(b.id) == ["shared_ip"] and score(b.id) == 75
 
 
 @pytest.mark.parametrize("ip", ["127.0.0.1", "10.1.2.3", "192.168.0.7", "172.16.5.5", "::1", "fe80::1", "bogus"])
@@ -237,7 +249,7 @@ def test_loopback_and_private_addresses_never_count(make_advocate, ip):
     _in_account(a, "Alpha Corp")
     _in_account(b, "Beta Inc")
     _login(a, ip, utcnow() - dt.timedelta(hours=1))
-    assert trust.detect_shared_ip(_login(b, ip, utcnow())) == []
+    assert trust.detect_shared_ip(*_login(b, ip, utcnow())) == []
 
 
 def test_logins_more_than_a_day_apart_do_not_count(make_advocate):
@@ -246,7 +258,7 @@ def test_logins_more_than_a_day_apart_do_not_count(make_advocate):
     _in_account(b, "Beta Inc")
     now = utcnow()
     _login(a, "81.2.69.160", now - DAY - dt.timedelta(minutes=1))
-    assert trust.detect_shared_ip(_login(b, "81.2.69.160", now)) == []
+    assert trust.detect_shared_ip(*_login(b, "81.2.69.160", now)) == []
 
 
 # --- upvote rings and flagged referrals --------------------------------------------------------

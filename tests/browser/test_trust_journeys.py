@@ -110,3 +110,36 @@ def test_review_queue_shows_the_duplicate_url_signal(live_app, live_server, live
     item.get_by_role("link", name="review or clear").click()
     expect(page.get_by_test_id("admin-trust-score")).to_have_text("60")
     shots(page, "advocate-profile")
+
+
+def test_advocate_sees_the_disclosure_and_a_wrong_site_link_is_refused_inline(
+    live_app, live_server, live_factory, browser_page
+):
+    def data():
+        from challenges import services
+
+        created = services.create_challenge(
+            services.clean_challenge({"title": "Review us on G2", "type": "review", "platform": "g2", "points": 150}),
+            None,
+        )
+        services.publish_challenge(created.id, None)
+        return live_factory.advocate(name="Ada Advocate").user.email, created.id
+
+    email, challenge_id = setup(live_app, data)
+    page = browser_page
+    log_in(page, live_server, email)
+    page.goto(f"{live_server}/challenges/{challenge_id}")
+    expect(page.get_by_test_id("review-disclosure")).to_contain_text("Include this line in your review on G2")
+    expect(page.get_by_test_id("submit-disclosure")).to_contain_text("did not depend on my rating")
+    page.get_by_label("Link to your review").fill("https://www.capterra.com/reviews/123")
+    page.get_by_role("button", name="Submit").click()
+    field = page.locator(".field.has-error", has=page.get_by_label("Link to your review"))
+    expect(field).to_contain_text("This challenge asks for a review on g2.com; www.capterra.com is not one of them.")
+    shots(page, "wrong-site")
+    with live_app.app_context():
+        from sqlalchemy import func, select
+
+        from challenges.models import Completion
+        from hub.extensions import db
+
+        assert db.session.scalar(select(func.count()).select_from(Completion)) == 0

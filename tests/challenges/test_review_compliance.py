@@ -134,7 +134,7 @@ def test_advocate_sees_the_disclosure_with_the_ask_and_on_the_form(as_role, make
     page = client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
     assert 'data-testid="review-disclosure"' in page and 'data-testid="submit-disclosure"' in page
     assert page.count("Incentivized review: I received 150 points.") == 2
-    assert "on G2" in page
+    assert "Include this line in your review on G2:" in page
 
 
 def test_wrong_site_link_is_refused_inline_naming_the_allowed_sites(as_role, api, make_challenge):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from challenges import services, verifiers
+from flask import Response
+
+from challenges import incentives, services, verifiers
 from challenges.contracts import (
     ChallengeListQuery,
     ChallengePage,
@@ -13,10 +15,15 @@ from challenges.contracts import (
     CompletionPage,
     CompletionRejectBody,
     CompletionReply,
+    IncentiveAwarded,
+    IncentiveOffered,
+    IncentivePage,
+    IncentiveQuery,
 )
 from challenges.models import Challenge, ChallengeStatus, Completion
 from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody
 from hub.contracts import Body
+from hub.csv_files import csv_text
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.markup import render_markdown
@@ -66,6 +73,8 @@ def challenge_reply(
         "how_to": spec.how_to if spec else "",
         "quiz": challenge.quiz if staff else public_quiz(challenge.quiz),
         "published_at": challenge.published_at,
+        "platform": challenge.platform,
+        "disclosure": challenge.disclosure,
     }
     if staff:
         fields |= {
@@ -148,6 +157,9 @@ def create_challenge(user: User, data: ChallengeBody) -> tuple[ChallengeReply, i
 def update_challenge(user: User, challenge_id: int, data: Body) -> ChallengeReply:
     challenge = services.get_challenge(challenge_id)
     merged = services.definition_dict(challenge) | {name: getattr(data, name) for name in data.model_fields_set}
+    if "platform" in data.model_fields_set and "allowed_domains" not in data.model_fields_set:
+        # a new review platform brings its own sites (clean_challenge fills them in)
+        merged["allowed_domains"] = []
     challenge = services.update_challenge(challenge_id, services.clean_challenge(merged), user.id)
     return _staff_challenge(challenge)
 
@@ -301,3 +313,33 @@ def approve_completion(user: User, completion_id: int) -> CompletionReply:
 )
 def reject_completion(user: User, completion_id: int, data: CompletionRejectBody) -> CompletionReply:
     return completion_reply(services.reject_completion(completion_id, user.id, data.reason), True)
+
+
+def incentives_csv_response() -> Response:
+    """The whole incentive log as CSV (offers, then awards), formulas neutralised."""
+    return Response(
+        csv_text(incentives.CSV_HEADER, incentives.csv_rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=review-incentives.csv"},
+    )
+
+
+def _incentives_csv(user: User, args: IncentiveQuery) -> Response:
+    return incentives_csv_response()
+
+
+@endpoint(
+    bp,
+    "/reports/incentives",
+    roles={Role.OWNER},
+    summary="Review incentives offered and awarded (the FTC rule's record); ?format=csv for the whole log",
+    query=IncentiveQuery,
+    reply=IncentivePage,
+    tag="challenges",
+    csv=_incentives_csv,
+)
+def incentive_report(user: User, args: IncentiveQuery) -> IncentivePage:
+    items, total = incentives.awarded(limit=args.per_page, offset=args.offset)
+    offered = [IncentiveOffered.model_validate(o, from_attributes=True) for o in incentives.offered()]
+    awarded = [IncentiveAwarded.model_validate(a, from_attributes=True) for a in items]
+    return IncentivePage.of(awarded, args, total, offered=offered)

@@ -75,6 +75,9 @@ class ChallengeReply(Reply):
     self_service: bool
     how_to: str
     quiz: QuizReply | None
+    # review challenges: the review site and the disclosure line asked of the advocate
+    platform: str | None = None
+    disclosure: str | None = None
     published_at: Timestamp | None
     # staff only
     marker: str | None = None
@@ -118,3 +121,43 @@ class CompletionReply(Reply):
 
 class CompletionPage(Page[CompletionReply]):
     pass
+
+
+class IncentiveQuery(PageQuery):
+    """`?format=csv` answers the whole log as CSV (offers, then awards) instead of a JSON page."""
+
+    format: Annotated[str | None, OneOf(("json", "csv"))] = None
+
+
+class IncentiveOffered(Reply):
+    """A review incentive offered: a published review challenge and who could see it."""
+
+    challenge_id: int
+    title: str
+    platform: str
+    points: int
+    offered_at: Timestamp
+    status: str
+    audience: str
+    disclosure: str
+
+
+class IncentiveAwarded(Reply):
+    """A review incentive awarded (api.md): the advocate, platform, points, when they submitted
+    and were awarded, and the disclosure they were shown."""
+
+    advocate_id: int
+    advocate_name: str
+    challenge_id: int
+    title: str
+    platform: str
+    points: int
+    submitted_at: Timestamp
+    awarded_at: Timestamp | None
+    disclosure: str
+
+
+class IncentivePage(Page[IncentiveAwarded]):
+    """Awards, newest first (paged), and every offer (a short list: published review challenges)."""
+
+    offered: list[IncentiveOffered]

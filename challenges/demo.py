@@ -39,6 +39,7 @@ CHALLENGES = [
     {
         "title": "Review us on G2",
         "type": "review",
+        "platform": "g2",
         "points": 250,
         "allowed_domains": ["g2.com"],
         "marker": "Acme Analytics",
@@ -49,6 +50,7 @@ CHALLENGES = [
     {
         "title": "Review us on Capterra",
         "type": "review",
+        "platform": "capterra",
         "points": 200,
         "allowed_domains": ["capterra.com"],
         "marker": "Acme Analytics",

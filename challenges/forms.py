@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput
 
-from challenges import caps, verifiers
+from challenges import caps, review_rules, verifiers
 from challenges.contracts import CompletionRejectBody
 from challenges.models import Effort
 from challenges.services import MAX_QUESTIONS, ChallengeBody, EvidenceBody
@@ -95,6 +95,14 @@ class ChallengeForm(FlaskForm):
         "Only these tiers (none ticked: all)", choices={"bronze": "Bronze", "silver": "Silver", "gold": "Gold"}
     )
     target_groups = MultiCheckboxField("Only these groups (none ticked: all)", choices={})
+    platform = SelectField(
+        "Review site (reviews)", choices=review_rules.PLATFORMS, default=review_rules.DEFAULT_PLATFORM
+    )
+    disclosure = TextAreaField(
+        "Disclosure the advocate includes in the review",
+        validators=[Conforms.of(ChallengeBody, "disclosure")],
+        default=review_rules.DEFAULT_DISCLOSURE,
+    )
 
     def to_data(self) -> dict[str, Any]:
         """The form as clean_challenge's input (domain rules are checked there)."""
@@ -121,6 +129,8 @@ class ChallengeForm(FlaskForm):
             "target_tiers": list(self.target_tiers.data or []),
             "target_groups": list(self.target_groups.data or []),
             "quiz": quiz,
+            "platform": self.platform.data or None,
+            "disclosure": self.disclosure.data or None,
         }
 
     def fill_from(self, data: dict[str, Any]) -> None:
@@ -142,6 +152,8 @@ class ChallengeForm(FlaskForm):
             "max_total",
         ):
             getattr(self, name).data = data.get(name)
+        self.platform.data = data.get("platform") or review_rules.DEFAULT_PLATFORM
+        self.disclosure.data = data.get("disclosure") or review_rules.DEFAULT_DISCLOSURE
         self.evidence.data = list(data.get("evidence") or [])
         self.allowed_domains.data = ", ".join(data.get("allowed_domains") or [])
         self.target_tiers.data = list(data.get("target_tiers") or [])

@@ -110,6 +110,9 @@ class Challenge(Model):
     starts_at: Mapped[dt.datetime | None]
     ends_at: Mapped[dt.datetime | None]
     target_tiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # review challenges (product.md §15): the review site and the disclosure the advocate includes
+    platform: Mapped[str | None] = mapped_column(String(16))
+    disclosure: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -143,6 +146,10 @@ class Completion(Model):
         Index("ix_completions_status_submitted", "status", "submitted_at"),
         # Places taken of a challenge with a total limit (feed, submit): an index-only count.
         Index("ix_completions_challenge_status", "challenge_id", "status"),
+        # Trust signals (challenges.trust): an advocate's recent submissions, and who else sent
+        # the same answer text — indexed look-ups, never a scan of history.
+        Index("ix_completions_advocate_submitted", "advocate_id", "submitted_at"),
+        Index("ix_completions_text_digest", "text_digest"),
         CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),
     )
 
@@ -168,9 +175,27 @@ class Completion(Model):
     decided_at: Mapped[dt.datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     is_auto_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why no verifier may approve it on its own (a duplicate evidence URL): it goes to review.
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
+    # sha256 of the normalised evidence text and free-text answers (repeated-answer signal).
+    text_digest: Mapped[str | None] = mapped_column(String(64))
+    # A review's disclosure as the advocate was shown it when submitting (the incentive log).
+    disclosure_shown: Mapped[str | None] = mapped_column(String(500))
 
     challenge: Mapped[Challenge] = relationship()
     advocate: Mapped[Advocate] = relationship()
+
+
+class EvidenceClaim(Model):
+    """The first completion to use an evidence URL (normalised, hashed). Its primary key makes
+    the database decide between two parallel submissions of one URL: the second finds the claim
+    taken and, if another advocate holds it, is held for review (product.md §15)."""
+
+    __tablename__ = "evidence_claims"
+
+    url_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="CASCADE"), index=True)
+    claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Ask(Model):

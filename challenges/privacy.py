@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from challenges.crm.models import AttributionCredit, AttributionTouch
-from challenges.models import UNDECIDED, Ask, Challenge, Completion, CompletionStatus
+from challenges.models import UNDECIDED, Ask, Challenge, Completion, CompletionStatus, EvidenceClaim
 from challenges.prospects.models import AdvocacyScore, Nomination
 from challenges.references.models import ReferenceAssignment, ReferenceRequest
 from challenges.referrals.models import Referral
@@ -166,10 +166,24 @@ def erase_challenges(advocate: Advocate) -> None:
         .values(status=CompletionStatus.REJECTED, decided_at=utcnow(), reason=ERASED_REASON)
         .execution_options(synchronize_session=False)
     )
+    # The claims of their evidence links are digests of those links: erased with them.
+    db.session.execute(
+        delete(EvidenceClaim).where(
+            EvidenceClaim.completion_id.in_(select(Completion.id).where(Completion.advocate_id == aid))
+        )
+    )
     db.session.execute(
         update(Completion)
         .where(Completion.advocate_id == aid)
-        .values(evidence_url=None, evidence_text=None, answers=None, fetched_excerpt=None, verification_note=None)
+        .values(
+            evidence_url=None,
+            evidence_text=None,
+            answers=None,
+            fetched_excerpt=None,
+            verification_note=None,
+            hold_reason=None,
+            text_digest=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.execute(

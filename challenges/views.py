@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges import caps, services
+from challenges import caps, review_rules, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
 from hub.auth import roles_required
@@ -19,6 +19,12 @@ from rewards.views import BALANCE_PARTS
 bp = Blueprint("challenges", __name__)
 
 TARGETS = {"page": "#submit-area", "card": "#action-{id}"}
+
+
+@bp.app_template_global("review_platforms")
+def review_platforms() -> dict[str, str]:
+    """The review platforms' display names (the challenge page and the editor's preview)."""
+    return review_rules.PLATFORMS
 
 
 def _advocate():

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from hub import trust
 from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
@@ -250,6 +251,8 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
     db.session.add(UserSession(id=sid, user_id=user.id, ip=ip, user_agent=(user_agent or "")[:255]))
     db.session.flush()
     user._session_id = sid
+    if user.role is Role.ADVOCATE:
+        trust.after_login(ip, utcnow())
     return sid
 
 

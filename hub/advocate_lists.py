@@ -1,4 +1,4 @@
-"""Which advocates a staff list shows: search, tier, group, persona, last active and burnout —
+"""Which advocates a staff list shows: search, tier, group, persona, last active, burnout and trust —
 one query for the API (`GET /advocates`), the advocates console and its bulk group assignment, so
 the list a manager filtered is exactly the set an action on "all shown" reaches (issue 20, ux.md
 "Advocates")."""
@@ -58,6 +58,7 @@ def advocates_query(
     persona: Persona | None = None,
     last_active: LastActive | None = None,
     burnout: Burnout | None = None,
+    trust_below: int | None = None,
     now: dt.datetime,
 ) -> Select[Advocate]:
     """Advocates (erased ones left out) matching every filter given; None means any. `burnout` is
@@ -73,6 +74,8 @@ def advocates_query(
         )
     if persona:
         query = query.where(Advocate.persona == persona)
+    if trust_below is not None:
+        query = query.where(Advocate.trust_score < trust_below)
     if last_active is LastActive.DORMANT:
         cutoff = now - dt.timedelta(days=90)
         query = query.where(or_(Advocate.last_activity_at.is_(None), Advocate.last_activity_at <= cutoff))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from hub import accounts, imports, privacy
+from hub import accounts, imports, privacy, trust
 from hub.accounts import AdvocateProfile
 from hub.advocate_lists import advocates_query
 from hub.contracts import (
@@ -20,6 +20,9 @@ from hub.contracts import (
     ExportReply,
     ImportProblem,
     MeReply,
+    TrustClearBody,
+    TrustReply,
+    TrustSignalReply,
 )
 from hub.csv_files import problems_json
 from hub.db import utcnow
@@ -27,7 +30,7 @@ from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, User
+from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, TrustSignal, User
 
 bp = api_blueprint("api")
 
@@ -120,6 +123,7 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
         persona=args.persona,
         last_active=args.last_active,
         burnout=args.burnout,
+        trust_below=args.trust_below,
         now=utcnow(),
     )
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -130,13 +134,56 @@ def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
         .offset(args.offset)
     ).all()
     facts = hooks().advocate_facts([a.id for a in advocates])
-    return AdvocatePage.of([for_staff(advocate_reply(a, facts[a.id]), a) for a in advocates], args, total)
+    signals = trust.signals_for([a.id for a in advocates])
+    return AdvocatePage.of(
+        [for_staff(advocate_reply(a, facts[a.id]), a, signals[a.id]) for a in advocates], args, total
+    )
 
 
-def for_staff(reply: AdvocateReply, advocate: Advocate) -> AdvocateReply:
-    """What only staff see on an advocate: whether their user is active (issue 14)."""
+def for_staff(reply: AdvocateReply, advocate: Advocate, signals: list[TrustSignal] | None = None) -> AdvocateReply:
+    """What only staff see on an advocate: whether their user is active (issue 14), and their
+    trust score with its signals (issue 18; a list passes the page's uncleared signals, one
+    advocate's reply lists cleared ones too)."""
     reply.is_active = advocate.user.is_active_user
+    reply.trust = trust_reply(advocate, trust.signals_of(advocate.id) if signals is None else signals)
     return reply
+
+
+def signal_reply(signal: TrustSignal) -> TrustSignalReply:
+    kind = trust.KINDS.get(signal.kind)
+    return TrustSignalReply(
+        id=signal.id,
+        kind=signal.kind,
+        label=kind.label if kind else signal.kind,
+        weight=signal.weight,
+        evidence=signal.evidence,
+        detected_at=signal.detected_at,
+        cleared_at=signal.cleared_at,
+        cleared_reason=signal.cleared_reason,
+    )
+
+
+def trust_reply(advocate: Advocate, signals: list[TrustSignal]) -> TrustReply:
+    limit = trust.threshold()
+    return TrustReply(
+        score=advocate.trust_score,
+        threshold=limit,
+        below_threshold=advocate.trust_score < limit,
+        signals=[signal_reply(s) for s in signals],
+    )
+
+
+@endpoint(
+    bp,
+    "/advocates/<int:advocate_id>/trust-signals/<int:signal_id>/clear",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Clear a trust signal with a reason (the score is recomputed; audited)",
+    body=TrustClearBody,
+    reply=TrustSignalReply,
+)
+def clear_trust_signal(user: User, advocate_id: int, signal_id: int, data: TrustClearBody) -> TrustSignalReply:
+    return signal_reply(trust.clear_signal(signal_id, user.id, data.reason, advocate_id=advocate_id))
 
 
 @endpoint(

@@ -198,6 +198,34 @@ class ExpiringPoints(Reply):
     expires_at: Timestamp
 
 
+class TrustSignalReply(Reply):
+    """One trust signal (product.md §15) with its evidence; `cleared_*` once staff cleared it."""
+
+    id: int
+    kind: str
+    label: str
+    weight: int
+    evidence: str
+    detected_at: Timestamp
+    cleared_at: Timestamp | None = None
+    cleared_reason: str | None = None
+
+
+class TrustReply(Reply):
+    """Staff only: the advocate's trust score (0–100) and their signals, uncleared first."""
+
+    score: int
+    threshold: int
+    below_threshold: bool
+    signals: list[TrustSignalReply]
+
+
+class TrustClearBody(Body):
+    """Why the signal does not count (kept with the signal and in the audit log)."""
+
+    reason: Annotated[str, OneLine(500, missing="Say why this signal does not count.")]
+
+
 class AdvocateReply(Reply):
     """api.md's advocate. `badges`, `asks_last_365`, `burnout` and `expiring` are the facts other
     packages register on hub.hooks."""
@@ -224,6 +252,7 @@ class AdvocateReply(Reply):
     is_active: bool | None = None  # staff only (api.md, second release): the user may log in
     persona: Persona | None = None
     account_id: int | None = None
+    trust: TrustReply | None = None  # staff only (product.md §15)
 
 
 class AdvocatePage(Page[AdvocateReply]):
@@ -235,6 +264,8 @@ class AdvocateListQuery(PageQuery):
     last active (`7d`, `30d`, `90d`, `over_90d`) and burnout bucket."""
 
     tier: Annotated[Tier | None, OneOf(Tier)] = None
+    # advocates whose trust score is below this (e.g. the owner's trust_review_threshold)
+    trust_below: Annotated[int | None, WholeNumber(0, 101)] = None
     group: Annotated[str | None, OneLine(80)] = None
     q: Annotated[str | None, OneLine(100)] = None
     persona: Annotated[Persona | None, OneOf(Persona)] = None
@@ -435,6 +466,7 @@ class GroupMembersBody(Body):
     persona: Annotated[Persona | None, OneOf(Persona)] = None
     last_active: Annotated[LastActive | None, OneOf(LastActive)] = None
     burnout: Annotated[Burnout | None, OneOf(Burnout)] = None
+    trust_below: Annotated[int | None, WholeNumber(0, 101)] = None
 
 
 class GroupMembersReply(Reply):

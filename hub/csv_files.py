@@ -227,3 +227,24 @@ def _line_of(raw: bytes, offset: int) -> int:
 
 def _size(n: int) -> str:
     return f"{n // (1024 * 1024)} MB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
+
+
+# Writing CSV: cells starting with these are formulas to a spreadsheet (CSV injection, OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """Neutralize spreadsheet formulas in exported text (a leading quote keeps it text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV document (header, then rows) with every cell through csv_safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_safe(v) for v in row])
+    return out.getvalue()

@@ -180,6 +180,7 @@ def endpoint(
     query: type[Query] | None = None,
     idempotent: bool = False,
     tag: str = "hub",
+    csv: Callable[..., Response] | None = None,
 ) -> Callable:
     """Register a JSON route: authenticate, check the role, validate the body and query string
     against their models, run, commit once, and write the reply through its model.
@@ -189,6 +190,9 @@ def endpoint(
     (reply, status) for a status in `status`. Invalid input is 422 `invalid` with `fields`;
     domain errors become the api.md error shape; serialization failures and lock contention are
     retried, then 503. The document lists the route with its models and the roles allowed.
+
+    `csv`: the same route answers `?format=csv` with `csv(user=…, args=…, **url values)` — a
+    text/csv Response, past the JSON reply model (its query model must accept `format`).
     """
     allowed = frozenset(Role(r) for r in roles)
     statuses = (status,) if isinstance(status, int) else status
@@ -229,6 +233,8 @@ def endpoint(
                     json_body()
                 except VouchError as exc:
                     return vouch_error_response(exc)
+            if csv is not None and request.args.get("format") == "csv":
+                return _call(_csv_variant(csv, query), user, kwargs)
             key = request.headers.get("Idempotency-Key") if idempotent else None
             if key:
                 return _idempotent_call(checked, user, key, kwargs)
@@ -240,6 +246,17 @@ def endpoint(
         return view
 
     return decorator
+
+
+def _csv_variant(csv: Callable[..., Response], query: type[Query] | None) -> Callable[..., Response]:
+    """The route's CSV answer: its query string read through the same model (422 when invalid)."""
+
+    def run(**kwargs: Any) -> Response:
+        if query is not None:
+            kwargs["args"] = read(query, request.args)
+        return csv(**kwargs)
+
+    return run
 
 
 def _json_response(result: Any) -> Response:

@@ -118,6 +118,7 @@ def register_template_helpers(app: Flask) -> None:
     from hub.contracts import query_notices
     from hub.errors import request_limit_text
     from hub.notifications import unread_count
+    from hub.trust import KINDS as TRUST_KINDS
 
     @app.context_processor
     def _globals() -> dict:
@@ -129,6 +130,7 @@ def register_template_helpers(app: Flask) -> None:
             "program_name": _program_name(),
             "query_notices": query_notices,
             "upload_limit": request_limit_text,
+            "trust_kinds": TRUST_KINDS,
         }
 
     def _program_name() -> str:

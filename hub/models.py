@@ -130,6 +130,7 @@ class Advocate(Model):
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_non_negative"),
         CheckConstraint("lifetime_points >= 0", name="lifetime_non_negative"),
+        CheckConstraint("trust_score BETWEEN 0 AND 100", name="trust_score_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +156,9 @@ class Advocate(Model):
     joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[dt.datetime | None]
     is_erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # product.md §15: 100 minus the weights of the advocate's uncleared trust signals, written
+    # only by hub.trust.recompute_score (a job after the events that feed it). Staff only.
+    trust_score: Mapped[int] = mapped_column(Integer, default=100, server_default="100", index=True)
 
     user: Mapped[User] = relationship(back_populates="advocate")
     groups: Mapped[list[Group]] = relationship(secondary=advocate_groups, back_populates="advocates")
@@ -244,6 +248,8 @@ class UserSession(Model):
     """Server-side login sessions: logout and password changes end them for real."""
 
     __tablename__ = "user_sessions"
+    # The shared-IP trust signal (hub.trust) looks up a day's logins from one address.
+    __table_args__ = (Index("ix_user_sessions_ip_created", "ip", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -251,6 +257,30 @@ class UserSession(Model):
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class TrustSignal(Model):
+    """One sign that an advocate may be gaming the program (product.md §15), with its evidence.
+    `source_key` names the event that raised it, so a job run twice records it once. Staff clear
+    a signal with a reason; a cleared signal no longer lowers the score."""
+
+    __tablename__ = "trust_signals"
+    __table_args__ = (
+        UniqueConstraint("advocate_id", "kind", "source_key", name="uq_trust_signals_source"),
+        Index("ix_trust_signals_advocate_cleared", "advocate_id", "cleared_at"),
+        CheckConstraint("weight BETWEEN 0 AND 100", name="weight_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    weight: Mapped[int] = mapped_column(Integer)
+    evidence: Mapped[str] = mapped_column(String(1000))
+    source_key: Mapped[str] = mapped_column(String(160))
+    detected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[dt.datetime | None]
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cleared_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class ApiToken(Model):

@@ -243,5 +243,6 @@ def add_group_members(user: User, group_id: int, data: GroupMembersBody) -> Grou
         persona=data.persona,
         last_active=data.last_active,
         burnout=data.burnout,
+        trust_below=data.trust_below,
     )
     return GroupMembersReply(added=added, already=already)

@@ -32,6 +32,7 @@ from hub.models import (
     Invite,
     Notification,
     PasswordReset,
+    TrustSignal,
     User,
     UserSession,
     advocate_groups,
@@ -281,6 +282,10 @@ def _erase_hub(advocate: Advocate) -> None:
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == uid))
     db.session.execute(delete(OutboxEmail).where((OutboxEmail.user_id == uid) | (OutboxEmail.to_address == email)))
     db.session.execute(delete(Invite).where(Invite.email == email))
+    # Trust signals are staff's fraud record about the person (issue 18: never shown to the
+    # advocate, so not in the export); they go with the person, and the score with them.
+    db.session.execute(delete(TrustSignal).where(TrustSignal.advocate_id == advocate.id))
+    advocate.trust_score = 100
     db.session.expire(advocate, ["groups"])
 
 
@@ -301,8 +306,10 @@ HUB_PERSONAL_DATA = PersonalData(
         "questions.author_id",
         "answers.author_id",
         "answer_votes.user_id",
+        "trust_signals.advocate_id",
     ),
     actor_columns=(
+        "trust_signals.cleared_by_id",
         "api_tokens.created_by_id",
         "invites.invited_by_id",
         "advocate_imports.created_by_id",

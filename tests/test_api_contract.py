@@ -468,6 +468,30 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         status=201,
     )
 
+    # trust and review compliance (issue 18): the score and its signals on the staff row, a signal
+    # cleared with a reason, the list filtered by score, the incentive log
+    from hub import trust
+
+    before = trust.recompute_score(grace.id)
+    trust.record_signal(grace.id, "repeated_answer", "journey", "The same words as completion #1.")
+    trust.recompute_score(grace.id)
+    db.session.commit()
+    row = c.call(as_manager, "get", "/advocates/{advocate_id}", advocate_id=grace.id)
+    assert row["trust"]["score"] == max(0, before - 20)
+    signal = next(s for s in row["trust"]["signals"] if s["evidence"] == "The same words as completion #1.")
+    assert c.call(as_grace, "get", "/advocates/{advocate_id}", advocate_id=grace.id).get("trust") is None
+    assert grace.id in [a["id"] for a in c.call(as_manager, "get", "/advocates", query="trust_below=100")["items"]]
+    cleared = c.call(
+        as_manager,
+        "post",
+        "/advocates/{advocate_id}/trust-signals/{signal_id}/clear",
+        {"reason": "Quoted the question on purpose"},
+        advocate_id=grace.id,
+        signal_id=signal["id"],
+    )
+    assert cleared["cleared_reason"] == "Quoted the question on purpose"
+    c.call(as_owner, "get", "/reports/incentives")
+
     # accounts (issue 15): Ada's "Engines" and Grace's "Navy", one advocate each
     c.call(as_sales, "get", "/accounts", query="q=a&per_page=5")
     gaps = c.call(as_manager, "get", "/accounts", query="coverage=gap")["items"]

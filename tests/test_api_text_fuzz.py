@@ -143,6 +143,21 @@ def _fresh_account(world: World) -> dict[str, int]:
     return {"account_id": made.json["account_id"]}
 
 
+def _trust_signal(world: World) -> dict[str, int]:
+    """A fresh uncleared signal (signals come from jobs, not from the API)."""
+    from hub import trust
+    from hub.models import TrustSignal
+
+    n = next(world.counter)
+    advocate_id = world.ids["advocate_id"]
+    trust.record_signal(advocate_id, "short_answer", f"fuzz-{n}", "Answer of 2 characters: “ok”.")
+    db.session.commit()
+    signal_id = db.session.scalar(
+        select(TrustSignal.id).where(TrustSignal.advocate_id == advocate_id, TrustSignal.source_key == f"fuzz-{n}")
+    )
+    return {"advocate_id": advocate_id, "signal_id": signal_id}
+
+
 NOMINATION = {"name": "Nina", "company": "Acme", "reason": "Great fit"}
 
 
@@ -185,7 +200,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/advocates/imports"): Case(
         "manager", lambda n: {"csv": f"name,email\nPat,import{n}@example.org\n", "filename": "people.csv"}
     ),
-    ("post", "/challenges"): Case("manager", lambda n: {"title": "T", "type": "custom", "points": 10}),
+    ("post", "/challenges"): Case("manager", lambda n: {"title": "T", "type": "review", "points": 10}),
+    ("post", "/advocates/{advocate_id}/trust-signals/{signal_id}/clear"): Case(
+        "manager", lambda n: {"reason": "Checked"}, _trust_signal
+    ),
     ("patch", "/challenges/{challenge_id}"): Case(
         "manager", lambda n: {}, lambda world: {"challenge_id": world.ids["challenge_id"]}
     ),

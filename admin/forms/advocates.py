@@ -13,7 +13,7 @@ from wtforms.widgets import NumberInput
 
 from hub.accounts import AdvocateProfile, GroupDescription, GroupName
 from hub.advocate_lists import Burnout, LastActive
-from hub.contracts import PageQuery
+from hub.contracts import PageQuery, TrustClearBody
 from hub.fields import Conforms, NameOrId, OneLine, OneOf, WholeNumber
 from hub.models import COMPANY_SIZES, Persona, Role, Tier
 from rewards.ledger import MAX_DELTA
@@ -80,6 +80,8 @@ class AdvocateFilter(PageQuery):
     persona: Annotated[Persona | None, OneOf(Persona)] = None
     last_active: Annotated[LastActive | None, OneOf(LastActive)] = None
     burnout: Annotated[Burnout | None, OneOf(Burnout)] = None
+    # advocates whose trust score is below this (the page offers the owner's threshold)
+    trust_below: Annotated[int | None, WholeNumber(0, 101)] = None
 
 
 class EraseOnRequestForm(FlaskForm):
@@ -90,3 +92,9 @@ class EraseOnRequestForm(FlaskForm):
         "Erase this advocate's account and personal data for good.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class TrustClearForm(FlaskForm):
+    """Clearing a trust signal: why it does not count (kept with the signal, audited)."""
+
+    reason = StringField("Why this signal does not count", validators=[Conforms.of(TrustClearBody, "reason")])

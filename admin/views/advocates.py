@@ -20,8 +20,9 @@ from admin.forms.advocates import (
     GroupForm,
     ImportForm,
     InviteForm,
+    TrustClearForm,
 )
-from hub import accounts, imports, invitations, privacy
+from hub import accounts, imports, invitations, privacy, trust
 from hub import groups as groups_service
 from hub.accounts import AdvocateProfile
 from hub.advocate_lists import Burnout, LastActive, advocates_query
@@ -71,16 +72,18 @@ def advocates():
         persona_labels=PERSONA_LABELS,
         last_active_choices=list(LastActive),
         burnout_choices=list(Burnout),
+        trust_below=args.trust_below,
+        trust_threshold=trust.threshold(),
         invite_form=InviteForm(),
         import_form=ImportForm(),
         group_form=GroupForm(),
     )
 
 
-LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout")
+LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout", "trust_below")
 
 
-LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout")
+LIST_FILTERS = ("q", "tier", "group", "persona", "last_active", "burnout", "trust_below")
 
 
 def _filters(args: AdvocateFilter, group_id: int | None) -> dict:
@@ -91,6 +94,7 @@ def _filters(args: AdvocateFilter, group_id: int | None) -> dict:
         "persona": args.persona,
         "last_active": args.last_active,
         "burnout": args.burnout,
+        "trust_below": args.trust_below,
     }
 
 
@@ -109,8 +113,9 @@ def _group_id(group: str | None) -> int | None:
     return found.id
 
 
-def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
-    """An advocate's profile: points history, badges, facts, groups and the adjust form."""
+def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200, clear_form: TrustClearForm | None = None):
+    """An advocate's profile: points history, badges, facts, groups, the adjust form, and the
+    trust score with its signals (each clearable with a reason)."""
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         abort(404)
@@ -126,6 +131,9 @@ def _profile(advocate_id: int, adjust_form: AdjustForm, status: int = 200):
         persona_labels=PERSONA_LABELS,
         adjust_form=adjust_form,
         erase_form=EraseOnRequestForm(formdata=None),
+        trust_signals=trust.signals_of(advocate.id),
+        trust_threshold=trust.threshold(),
+        clear_form=clear_form or TrustClearForm(formdata=None),
     ), status
 
 
@@ -207,6 +215,23 @@ def adjust_points(advocate_id: int):
     what = "Corrected" if checked.lifetime else "Adjusted"
     flash(f"{what} by {checked.points:+,} points.", "success")
     return redirect(url_for("admin.advocate_profile", advocate_id=advocate.id))
+
+
+@bp.post("/advocates/<int:advocate_id>/trust-signals/<int:signal_id>/clear")
+@staff
+@refusal_renders(
+    lambda exc, advocate_id, signal_id: _profile(
+        advocate_id, AdjustForm(formdata=None), 422, apply_errors(TrustClearForm(), exc)
+    )
+)
+def clear_trust_signal(advocate_id: int, signal_id: int):
+    """Staff clear a trust signal with a reason; the score is recomputed with it."""
+    form = TrustClearForm()
+    if not form.validate_on_submit():
+        return _profile(advocate_id, AdjustForm(formdata=None), 422, form)
+    signal = trust.clear_signal(signal_id, current_user.id, form.reason.data or "", advocate_id=advocate_id)
+    flash(f"Signal cleared: “{trust.KINDS[signal.kind].label}”. The trust score was recomputed.", "success")
+    return redirect(url_for("admin.advocate_profile", advocate_id=advocate_id) + "#trust")
 
 
 PROFILE_FIELDS = ("email", "name", "title", "company", "industry", "company_size", "region", "groups")

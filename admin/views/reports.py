@@ -11,23 +11,18 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin.console import bp, owner_only
+from challenges import incentives, review_rules
+from challenges.api import incentives_csv_response
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
-from hub.contracts import add_query_notice, read_or_400
+from hub.contracts import PageQuery, add_query_notice, read_or_400
+from hub.csv_files import csv_safe
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
 from hub.transactions import refusal_renders
 
 PAGE = 50
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> object:
-    """Neutralize spreadsheet formulas in exported text (a leading quote keeps it text)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _period() -> tuple[dt.date | None, dt.date | None, int]:
@@ -146,3 +141,26 @@ def program_csv():
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}
     )
+
+
+@bp.get("/reports/incentives")
+@owner_only
+def incentives_page():
+    """The review incentive log (product.md §15): offers and awards, what legal asks for."""
+    args = read_or_400(PageQuery, request.args)
+    awarded, total = incentives.awarded(limit=PAGE, offset=(args.page - 1) * PAGE)
+    return render_template(
+        "admin/incentives.html",
+        offered=incentives.offered(),
+        awarded=awarded,
+        total=total,
+        page=args.page,
+        pages=max(1, -(-total // PAGE)),
+        platforms=review_rules.PLATFORMS,
+    )
+
+
+@bp.get("/reports/incentives.csv")
+@owner_only
+def incentives_csv():
+    return incentives_csv_response()

@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from challenges import services as challenge_services
+from challenges import trust
 from challenges.crm import webhooks
 from challenges.crm.models import Opportunity
 from challenges.models import Completion, CompletionStatus
@@ -221,6 +222,7 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
         referral = Referral(**fields, status=ReferralStatus.FLAGGED, flag_reason=flag)
         db.session.add(referral)
         db.session.flush()
+        trust.flagged_referral(referral.id, advocate.id, str(flag).replace("_", " "))
         return referral
     assert referral is not None, "not flagged: the claim above was written"
 

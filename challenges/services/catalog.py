@@ -108,6 +108,8 @@ def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
         target_tiers=tuple(challenge.target_tiers or ()),
         target_groups=tuple(g.name for g in challenge.target_groups),
         quiz=challenge.quiz,
+        platform=challenge.platform,
+        disclosure=challenge.disclosure,
     )
     return replace(base, **changes)
 

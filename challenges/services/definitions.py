@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from sqlalchemy import select
 
-from challenges import verifiers
+from challenges import review_rules, urlcheck, verifiers
 from challenges.models import (
     Effort,
 )
@@ -76,6 +76,8 @@ EDITABLE = (
     "ends_at",
     "target_tiers",
     "quiz",
+    "platform",
+    "disclosure",
 )
 
 
@@ -107,6 +109,9 @@ class ChallengeInput:
     target_tiers: tuple[str, ...] = ()
     target_groups: tuple[str, ...] = ()
     quiz: dict[str, Any] | None = None
+    # review challenges only (product.md §15): the review site, and the line asked of the advocate
+    platform: str | None = None
+    disclosure: str | None = None
 
 
 def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -177,6 +182,8 @@ class ChallengeBody(Body):
         ListOf(Annotated[str, OneLine(80)], max_items=50, message="Up to 50 group names of at most 80 characters."),
     ] = ()
     quiz: Annotated[Quiz | None, WrapValidator(_quiz_as_one_field)] = None
+    platform: Annotated[str | None, OneOf(review_rules.PLATFORMS)] = None
+    disclosure: Annotated[str | None, MultiLine(review_rules.MAX_DISCLOSURE)] = None
 
 
 ChallengePatch = patch_of(ChallengeBody)
@@ -207,6 +214,13 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
             errors["target_groups"] = f"Unknown group: {', '.join(unknown)}."
         groups = [known.get(g.lower(), g) for g in groups]
     quiz = _quiz_rules(body.quiz, graded=body.type == "quiz", errors=errors)
+    platform, disclosure = None, None
+    if body.type == "review":
+        platform = body.platform or review_rules.DEFAULT_PLATFORM
+        disclosure = body.disclosure or review_rules.DEFAULT_DISCLOSURE
+        clean_domains = _review_domains(platform, clean_domains, errors)
+        for name, message in review_rules.wording_errors(body.title, body.description).items():
+            errors.setdefault(name, message)
     if errors:
         raise ValidationFailed(errors)
     return ChallengeInput(
@@ -231,7 +245,27 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         target_tiers=tuple(str(t) for t in body.target_tiers),
         target_groups=tuple(groups),
         quiz=quiz,
+        platform=platform,
+        disclosure=disclosure,
     )
+
+
+def _review_domains(platform: str, domains: list[str], errors: dict[str, str]) -> list[str]:
+    """A review's allowed domains: the platform's sites when none are given; given ones must be
+    among them (a G2 review is not checked on capterra.com)."""
+    sites = review_rules.PLATFORM_SITES[platform]
+    if not sites:
+        return domains
+    if not domains:
+        return list(sites)
+    stray = [d for d in domains if not urlcheck.host_allowed(d, sites)]
+    if stray:
+        errors.setdefault(
+            "allowed_domains",
+            f"A {review_rules.PLATFORMS[platform]} review lives on {', '.join(sites)}; "
+            f"{', '.join(stray)} is not one of them.",
+        )
+    return domains
 
 
 def challenge_warnings(inp: ChallengeInput) -> list[str]:

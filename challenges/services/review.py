@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -18,9 +18,10 @@ from challenges.models import (
 from challenges.services.completions import list_completions
 from challenges.services.definitions import EDITABLE, ChallengeInput
 from challenges.services.feed import FeedItem
+from hub import trust
 from hub.db import utcnow
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, TrustSignal
 
 # --- staff: review queue and preview -------------------------------------------------------
 
@@ -34,6 +35,9 @@ class ReviewItem:
     burnout: str
     recent_asks: list[Ask]
     excerpt_parts: list[tuple[str, bool]]
+    # product.md §15: the advocate's trust score and uncleared signals, next to the evidence
+    trust_signals: list[TrustSignal] = field(default_factory=list)
+    below_threshold: bool = False
 
 
 def highlight(text: str | None, marker: str | None) -> list[tuple[str, bool]]:
@@ -84,6 +88,8 @@ def review_queue(
     advocate_ids = list({c.advocate_id for c in completions})
     counts = caps.asks_last_365(advocate_ids)
     recent = caps.recent_asks(advocate_ids)
+    signals = trust.signals_for(advocate_ids)
+    limit = trust.threshold()
     items = []
     for c in completions:
         full = loaded[c.id]
@@ -96,6 +102,8 @@ def review_queue(
                 caps.burnout_bucket(counts.get(c.advocate_id, 0)),
                 recent.get(c.advocate_id, []),
                 highlight(full.fetched_excerpt, full.challenge.marker),
+                signals.get(c.advocate_id, []),
+                full.advocate.trust_score < limit,
             )
         )
     return items, total

@@ -21,7 +21,7 @@ from pydantic import WithJsonSchema
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from challenges import caps, verifiers
+from challenges import caps, review_rules, trust, verifiers
 from challenges.caps import day_label
 from challenges.models import (
     COUNTING,
@@ -44,7 +44,7 @@ from hub.errors import (
 )
 from hub.extensions import db
 from hub.fields import REQUIRED, MultiLine, OneLine, read, read_value
-from hub.models import Advocate
+from hub.models import Advocate, Role
 from hub.queue import enqueue_after_commit
 
 
@@ -97,6 +97,12 @@ def clean_evidence(challenge: Challenge, data: Mapping[str, Any] | EvidenceBody)
         errors["evidence_text"] = REQUIRED
     if url is not None and not re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.I):
         errors["evidence_url"] = "A link starting with http:// or https://."
+    elif url is not None and challenge.type == "review":
+        # A review on the wrong site is refused here, before anything is stored (issue 19).
+        sites = review_rules.sites_for(challenge.platform, challenge.allowed_domains or ())
+        wrong = review_rules.wrong_site(url, sites)
+        if wrong is not None:
+            errors["evidence_url"] = wrong
     answers = _clean_answers(challenge, body.answers, errors) if "answers" in required else None
     if errors:
         raise ValidationFailed(errors)
@@ -159,6 +165,9 @@ def submit_completion(
         raise InvalidState(f"This challenge completes itself. {spec.how_to}")
     if not is_open(challenge, open_at or at):
         raise ChallengeClosed("This challenge is not open for submissions.")
+    if challenge.type == "review" and advocate.user.role is not Role.ADVOCATE:
+        # 16 CFR 465 and the review sites: insiders' reviews are not incentivized (product.md §15).
+        raise InvalidState("Staff (owners, managers, sales) cannot earn review incentives.")
     evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data)
     if source_key is not None:
         existing = db.session.scalar(
@@ -182,6 +191,8 @@ def submit_completion(
         points_offered=challenge.points,
         submitted_at=at,
         source_key=source_key,
+        text_digest=trust.text_digest(evidence.evidence_text, evidence.answers),
+        disclosure_shown=challenge.disclosure if challenge.type == "review" else None,
     )
     try:
         with db.session.begin_nested():
@@ -189,6 +200,7 @@ def submit_completion(
             db.session.flush()
     except IntegrityError:
         raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
+    completion.hold_reason = trust.claim_evidence_url(completion)
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
@@ -205,6 +217,8 @@ def submit_completion(
         db.session.flush()
     elif not system:
         schedule_verification(completion.id)
+    if not system:
+        trust.after_submission(completion.id)
     return completion
 
 

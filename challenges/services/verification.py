@@ -14,6 +14,7 @@ from challenges.models import (
 )
 from challenges.services.completions import fresh_completion
 from challenges.services.decisions import approve_completion, reject_completion
+from hub import trust as hub_trust
 from hub.db import execute_dml, utcnow
 from hub.errors import (
     InvalidState,
@@ -75,6 +76,18 @@ def send_to_review(completion_id: int, note: str | None, excerpt: str | None = N
     )
 
 
+def held_for_review(completion: Completion) -> str | None:
+    """Why a person must decide this completion although its verifier would approve it: a
+    duplicate evidence URL (always), or the advocate's trust score below the owner's
+    trust_review_threshold (product.md §15). None when the verifier may approve."""
+    if completion.hold_reason:
+        return completion.hold_reason
+    score = hub_trust.below_threshold(completion.advocate_id)
+    if score is not None:
+        return f"Trust score {score} is below the review threshold of {hub_trust.threshold()}."
+    return None
+
+
 def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
     """Act on a verifier's verdict once; a completion already decided is left alone."""
     completion = fresh_completion(completion_id)
@@ -82,6 +95,11 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
         return "missing"
     if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
         return "already_decided"
+    if verdict.decision == "approve":
+        hold = held_for_review(completion)
+        if hold is not None:
+            note = f"{hold} The check said: {verdict.note}" if verdict.note else hold
+            return "pending_review" if send_to_review(completion_id, note, verdict.excerpt) else "already_decided"
     try:
         if verdict.decision == "approve":
             found = {"verification_note": (verdict.note or "")[:1000] or None}

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from hub import trust
 from hub.audit import record_audit
 from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
 from hub.community.models import Answer, AnswerVote, Question
@@ -115,6 +116,7 @@ def upvote_answer(user: User, answer_id: int) -> Answer:
     ).scalar_one()
     db.session.expire(answer, ["upvotes"])
     _touch_activity(user)
+    trust.after_upvote(user.id, answer.author_id, answer.id)
     if count == UPVOTE_THRESHOLD:
         _milestone(answer, answer_upvote_threshold)
     return answer

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from hub import trust
 from hub.audit import record_audit
 from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import (
@@ -131,7 +132,9 @@ def redeem_reward(
         _explain_refused_stock(reward_id, cost)
     db.session.expire(reward, ["stock_remaining"])
     now = utcnow()
-    status = RedemptionStatus.REQUESTED if reward.requires_approval else RedemptionStatus.APPROVED
+    # Below the owner's trust threshold every redemption waits for a person (product.md §15).
+    needs_approval = reward.requires_approval or trust.below_threshold(advocate_id) is not None
+    status = RedemptionStatus.REQUESTED if needs_approval else RedemptionStatus.APPROVED
     redemption = Redemption(
         reward_id=reward_id,
         advocate_id=advocate_id,
@@ -141,7 +144,7 @@ def redeem_reward(
         client_key=client_key,
         created_at=now,
         updated_at=now,
-        decided_at=None if reward.requires_approval else now,
+        decided_at=None if needs_approval else now,
     )
     db.session.add(redemption)
     db.session.flush()

@@ -155,6 +155,17 @@ def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]
     return cast("CursorResult[Any]", session.execute(stmt)).rowcount == 1
 
 
+def insert_ignore_many(
+    session: AnySession, table: Table, rows: list[dict[str, Any]], returning: list[str]
+) -> list[Any]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING; the `returning` columns of the rows
+    actually written (a row another one's unique key already holds is skipped)."""
+    if not rows:
+        return []
+    stmt = _dialect_insert(session, table).values(rows).on_conflict_do_nothing()
+    return list(session.execute(stmt.returning(*(table.c[name] for name in returning))).all())
+
+
 def upsert_add(
     session: AnySession,
     table: FromClause,

@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore_many, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
-from hub.notifications import notify
+from hub.notifications import notify_many
 from hub.settings import get_setting
 from rewards.ledger import post_expiries
-from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
+from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry, credited_condition
 
 EXPIRY_SOURCE = "ledger_entry"
 NOTICE_DAYS = (30, 7)
@@ -207,23 +207,13 @@ def _unexpired_lots(
     was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
     e = LedgerEntry
     x = aliased(LedgerEntry)
-    credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
-    # The lot's `expire` entry, looked up by the unique key per lot: a bounded index probe, where a
-    # join's plan hinges on statistics that are stale while a run is writing those very entries.
-    expired = (
-        select(x.delta)
-        .where(
-            x.advocate_id == e.advocate_id,
-            x.kind == EntryKind.EXPIRE.value,
-            x.source_type == EXPIRY_SOURCE,
-            x.source_id == cast(e.id, String),
-        )
-        .correlate(e)
-        .scalar_subquery()
+    # Credited entries from the partial index ix_ledger_entries_credited, each joined to its
+    # `expire` entry (at most one: the unique `lot_id`).
+    rows = (
+        select(e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), x.delta.label("expired"))
+        .outerjoin(x, x.lot_id == e.id)
+        .where(credited_condition(), e.created_at >= since)
     )
-    rows = select(
-        e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
-    ).where(credited, e.created_at >= since)
     if advocate_ids is not None:
         rows = rows.where(e.advocate_id.in_(advocate_ids))
     inner = rows.subquery()
@@ -301,7 +291,9 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
 def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
     """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
     in-app and by email (kind `points_expiry`, which the advocate can switch off). The lots that
-    expire within the widest lead come from one set-based query (`_unexpired_lots`)."""
+    expire within the widest lead come from one set-based query (`_unexpired_lots`); each batch
+    of NOTICE_BATCH advocates writes its notices and in-app notifications with one multi-row
+    INSERT each and leaves their emails to one job (hub.notifications.notify_many)."""
     sent = 0
     widest = max(NOTICE_DAYS)
     lots = _unexpired_lots(policy.start, now + dt.timedelta(days=widest) - policy.lifetime).subquery()
@@ -311,38 +303,71 @@ def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) ->
     ):
         by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
     candidates = list(by_advocate)
-    for start in range(0, len(candidates), BATCH):
-        for advocate_id in candidates[start : start + BATCH]:
-            sent += _notify_advocate(advocate_id, by_advocate[advocate_id], policy, now)
+    for start in range(0, len(candidates), NOTICE_BATCH):
+        due = [
+            notice
+            for advocate_id in candidates[start : start + NOTICE_BATCH]
+            for notice in _notices_due(advocate_id, by_advocate[advocate_id], policy, now)
+        ]
+        sent += _record_notices(due, now)
         if commit_each:
             db.session.commit()
     return sent
 
 
-def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> int:
-    sent = 0
-    widest = max(NOTICE_DAYS)
-    for item in _group(lots, policy, widest, now):
+NOTICE_BATCH = 2000
+
+
+def _notices_due(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
+    """The notice rows one advocate is due: per expiry date within the widest lead, the
+    narrowest lead (30 or 7 days) it falls in."""
+    due = []
+    for item in _group(lots, policy, max(NOTICE_DAYS), now):
         days_left = (item.expires_at - now).total_seconds() / 86400
         ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
         if ahead is None or days_left <= 0:
             continue
-        added = insert_ignore(
-            db.session,
-            ExpiryNotice.__table__,
+        due.append(
             {
                 "advocate_id": advocate_id,
                 "expires_on": item.expires_at.date(),
                 "days_ahead": ahead,
                 "points": item.points,
                 "sent_at": now,
-            },
+                "expires_at": item.expires_at,
+            }
         )
-        if added:
-            user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
-            notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
-            sent += 1
-    return sent
+    return due
+
+
+def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
+    """Write the notices not sent before (the unique key skips those) and tell their advocates."""
+    if not due:
+        return 0
+    when = {(n["advocate_id"], n["expires_on"], n["days_ahead"]): n.pop("expires_at") for n in due}
+    written = insert_ignore_many(
+        db.session, table_of(ExpiryNotice), due, ["advocate_id", "expires_on", "days_ahead", "points"]
+    )
+    if not written:
+        return 0
+    users = dict(
+        db.session.execute(
+            select(Advocate.id, Advocate.user_id).where(Advocate.id.in_({row.advocate_id for row in written}))
+        ).all()
+    )
+    notify_many(
+        [
+            (
+                users[row.advocate_id],
+                "points_expiry",
+                f"{expiry_text(Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]))}:"
+                " spend them first.",
+                "/rewards",
+            )
+            for row in written
+        ]
+    )
+    return len(written)
 
 
 def expiry_text(item: Expiring) -> str:

@@ -158,12 +158,13 @@ def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]
 def insert_ignore_many(
     session: AnySession, table: Table, rows: list[dict[str, Any]], returning: list[str]
 ) -> list[Any]:
-    """One multi-row INSERT … ON CONFLICT DO NOTHING; the `returning` columns of the rows
-    actually written (a row another one's unique key already holds is skipped)."""
+    """INSERT … ON CONFLICT DO NOTHING of many rows (multi-row statements, as many as the
+    driver's parameter limit needs); the `returning` columns of the rows actually written (a row
+    another one's unique key already holds is skipped)."""
     if not rows:
         return []
-    stmt = _dialect_insert(session, table).values(rows).on_conflict_do_nothing()
-    return list(session.execute(stmt.returning(*(table.c[name] for name in returning))).all())
+    stmt = _dialect_insert(session, table).on_conflict_do_nothing()
+    return list(session.execute(stmt.returning(*(table.c[name] for name in returning)), rows).all())
 
 
 def upsert_add(

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore_many, table_of, utcnow
@@ -185,6 +185,7 @@ def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) 
     befores = [now + dt.timedelta(days=d) - policy.lifetime for d in within_days]
     if max(befores) < policy.start:
         return tuple(0 for _ in within_days)
+    _for_bulk_reads()
     left = _unexpired_lots(policy.start, max(befores)).subquery()
     sums = [
         func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
@@ -211,7 +212,7 @@ def _unexpired_lots(
     # `expire` entry (at most one: the unique `lot_id`).
     rows = (
         select(e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), x.delta.label("expired"))
-        .outerjoin(x, x.lot_id == e.id)
+        .outerjoin(x, (x.lot_id == e.id) & x.lot_id.is_not(None))
         .where(credited_condition(), e.created_at >= since)
     )
     if advocate_ids is not None:
@@ -245,17 +246,45 @@ def _unexpired_lots(
     )
 
 
-def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
-    """Write the `expire` entries due for these advocates: their rows locked (in id order, so
-    two runs never deadlock), then one INSERT … SELECT computing each due lot's remainder under
-    the locks (`_unexpired_lots`). Idempotent (one entry per lot) and never below a zero balance.
-    Returns points per advocate."""
+def _for_bulk_reads() -> None:
+    """PostgreSQL, this transaction only: no JIT compilation (seconds of compiling for a query
+    that runs once per batch) and room to hash and sort in memory."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
+    """One batch of the run: the advocates' rows locked (in id order, so two runs never
+    deadlock), then one read under the locks of their unexpired lots that are due or expire
+    within the widest notice lead (`_unexpired_lots`); the due ones get their `expire` entries
+    (rewards.ledger.post_expiries: idempotent, one per lot, never below a zero balance) and the
+    others their 30/7-day notices (`_record_notices`). Expiring a lot leaves the remainders of
+    the newer lots as they were (FIFO: a lot has points left only while every newer one is
+    full), so both come from the one read. Returns (points expired per advocate, notices sent)."""
     ids = sorted(advocate_ids)
+    _for_bulk_reads()
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
-    lots = _unexpired_lots(policy.start, now - policy.lifetime, ids).subquery()
-    memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
-    due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo"))
-    return post_expiries(due, now)
+    due_before = now - policy.lifetime
+    horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
+    lots = _unexpired_lots(policy.start, horizon, ids).subquery()
+    rows = db.session.execute(
+        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(
+            lots.c.advocate_id, lots.c.created_at, lots.c.lot_id
+        )
+    ).all()
+    due = [
+        (row.advocate_id, row.lot_id, row.points, f"Unspent points of entry #{row.lot_id} expired")
+        for row in rows
+        if row.created_at <= due_before
+    ]
+    expired = post_expiries(due, now)
+    coming: dict[int, list[Lot]] = {}
+    for row in rows:
+        if row.created_at > due_before:
+            coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    notices = [n for advocate_id, left in coming.items() for n in _notices_due(advocate_id, left, policy, now)]
+    return expired, _record_notices(notices, now)
 
 
 @dataclass(frozen=True)
@@ -265,57 +294,33 @@ class ExpiryRun:
     notices: int
 
 
-BATCH = 500
+BATCH = 1000
 
 
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
     """Expire every due lot and send the 30- and 7-day notices (the cron job and
-    `flask rewards expire-points`). Advocates go in batches of BATCH; `commit_each` commits
-    after each batch (the command and job: short row locks); otherwise the caller's one
-    transaction holds everything."""
+    `flask rewards expire-points`), in one pass over the advocates in id order, BATCH at a time
+    (`expire_batch`): no whole-program query first, so a run that finds nothing due reads each
+    advocate's credited entries once and writes nothing. `commit_each` commits after each batch
+    (the command and job: short row locks); otherwise the caller's one transaction holds
+    everything. On PostgreSQL a run that wrote entries refreshes the ledger's statistics
+    (ANALYZE), so the next run's plans see the `expire` entries it added."""
     now = now or utcnow()
     policy = current_policy()
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
-    due = _unexpired_lots(policy.start, now - policy.lifetime).subquery()
-    candidates = list(db.session.scalars(select(due.c.advocate_id).distinct().order_by(due.c.advocate_id)))
-    for start in range(0, len(candidates), BATCH):
-        expired |= expire_batch(candidates[start : start + BATCH], policy, now)
+    notices = 0
+    advocates = list(db.session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(False)).order_by(Advocate.id)))
+    for start in range(0, len(advocates), BATCH):
+        batch_expired, batch_notices = expire_batch(advocates[start : start + BATCH], policy, now)
+        expired |= batch_expired
+        notices += batch_notices
         if commit_each:
             db.session.commit()
-    notices = send_notices(policy, now, commit_each)
+    if expired and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE ledger_entries"))
     return ExpiryRun(len(expired), sum(expired.values()), notices)
-
-
-def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
-    """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
-    in-app and by email (kind `points_expiry`, which the advocate can switch off). The lots that
-    expire within the widest lead come from one set-based query (`_unexpired_lots`); each batch
-    of NOTICE_BATCH advocates writes its notices and in-app notifications with one multi-row
-    INSERT each and leaves their emails to one job (hub.notifications.notify_many)."""
-    sent = 0
-    widest = max(NOTICE_DAYS)
-    lots = _unexpired_lots(policy.start, now + dt.timedelta(days=widest) - policy.lifetime).subquery()
-    by_advocate: dict[int, list[Lot]] = {}
-    for row in db.session.execute(
-        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(lots.c.advocate_id)
-    ):
-        by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
-    candidates = list(by_advocate)
-    for start in range(0, len(candidates), NOTICE_BATCH):
-        due = [
-            notice
-            for advocate_id in candidates[start : start + NOTICE_BATCH]
-            for notice in _notices_due(advocate_id, by_advocate[advocate_id], policy, now)
-        ]
-        sent += _record_notices(due, now)
-        if commit_each:
-            db.session.commit()
-    return sent
-
-
-NOTICE_BATCH = 2000
 
 
 def _notices_due(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:

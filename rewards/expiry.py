@@ -208,16 +208,21 @@ def _unexpired_lots(
     was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
     e = LedgerEntry
     x = aliased(LedgerEntry)
-    # Credited entries from the partial index ix_ledger_entries_credited, each joined to its
-    # `expire` entry (at most one: the unique `lot_id`).
-    rows = (
-        select(e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), x.delta.label("expired"))
-        .outerjoin(x, (x.lot_id == e.id) & x.lot_id.is_not(None))
-        .where(credited_condition(), e.created_at >= since)
-    )
+    # The lot's `expire` entry (at most one: the unique `lot_id`), probed per lot in the small
+    # partial index of expire entries: a bounded lookup whatever the statistics say. (A join's
+    # plan follows the statistics, which say "no expire entries" while a run is writing them:
+    # a nested loop over all of them per lot.)
+    expired = select(x.delta).where(x.advocate_id == e.advocate_id, x.lot_id == e.id).correlate(e).scalar_subquery()
+    # Credited entries from the partial index ix_ledger_entries_credited.
+    rows = select(
+        e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
+    ).where(credited_condition(), e.created_at >= since)
     if advocate_ids is not None:
         rows = rows.where(e.advocate_id.in_(advocate_ids))
-    inner = rows.subquery()
+    # Ordered as the index and fenced by OFFSET 0 (PostgreSQL does not merge such a subquery into
+    # the outer query), so each lookup runs once per lot rather than once per use of `size`,
+    # and the windows take the rows in their order without a sort.
+    inner = rows.order_by(e.advocate_id, e.created_at, e.id).offset(0).subquery()
     size = inner.c.credit + func.coalesce(inner.c.expired, 0)
     lot_rows = select(
         inner.c.advocate_id,
@@ -225,6 +230,8 @@ def _unexpired_lots(
         inner.c.created_at,
         size.label("size"),
         inner.c.expired.is_not(None).label("has_expiry"),
+        # The sizes of the lots credited after this one: the advocate's total less the running
+        # sum (two windows whose aggregates advance row by row, in index order: no sort).
         (
             func.sum(size).over(partition_by=inner.c.advocate_id)
             - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
@@ -233,7 +240,7 @@ def _unexpired_lots(
     lots = lot_rows.subquery()
     held = Advocate.balance - lots.c.newer
     left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
-    return (
+    result = (
         select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, left.label("points"))
         .select_from(lots)
         .join(Advocate, Advocate.id == lots.c.advocate_id)
@@ -244,6 +251,9 @@ def _unexpired_lots(
             left > 0,
         )
     )
+    if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
+        result = result.where(Advocate.id.in_(advocate_ids))
+    return result
 
 
 def _for_bulk_reads() -> None:

@@ -93,6 +93,15 @@ class LedgerEntry(Model):
             postgresql_where=text(CREDITED_PREDICATE),
             sqlite_where=text(CREDITED_PREDICATE),
         ),
+        # Expire entries by advocate and lot, with their points: expiry's per-lot lookup.
+        Index(
+            "ix_ledger_entries_expired_lots",
+            "advocate_id",
+            "lot_id",
+            postgresql_include=["delta"],
+            postgresql_where=text("lot_id IS NOT NULL"),
+            sqlite_where=text("lot_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,8 @@
 `ledger_entries.lot_id` (unique) is the credited entry an `expire` entry expires, filled here
 from the existing ones' source id, so expiry finds a lot's expiry by a join.
 `ix_ledger_entries_credited` (partial: credited entries only, by advocate, time and id, with
-the points) serves expiry's FIFO window in order. `leaderboard_scores.reached_at` is cut to the
+the points) serves expiry's FIFO window in order; `ix_ledger_entries_expired_lots` (partial:
+expire entries by advocate and lot, with the points) its per-lot lookup. `leaderboard_scores.reached_at` is cut to the
 whole second, the resolution the Redis scores keep (rewards.leaderboard); run
 `flask rewards rebuild-leaderboards` after upgrading (the periodic reconciler does it within
 minutes otherwise; until then boards are read from SQL).
@@ -41,6 +42,15 @@ def upgrade():
             postgresql_where=sa.text(CREDITED),
             sqlite_where=sa.text(CREDITED),
         )
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ledger_entries_expired_lots",
+            ["advocate_id", "lot_id"],
+            unique=False,
+            postgresql_include=["delta"],
+            postgresql_where=sa.text("lot_id IS NOT NULL"),
+            sqlite_where=sa.text("lot_id IS NOT NULL"),
+        )
     op.execute(
         "UPDATE ledger_entries SET lot_id = CAST(source_id AS INTEGER)"
         " WHERE kind = 'expire' AND source_type = 'ledger_entry'"
@@ -56,6 +66,11 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_ledger_entries_expired_lots",
+            postgresql_where=sa.text("lot_id IS NOT NULL"),
+            sqlite_where=sa.text("lot_id IS NOT NULL"),
+        )
         batch_op.drop_index(
             "ix_ledger_entries_credited", postgresql_where=sa.text(CREDITED), sqlite_where=sa.text(CREDITED)
         )

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, text
+from sqlalchemy import Select, String, case, cast, func, literal, select, text
 from sqlalchemy.orm import aliased
 
 from hub.db import insert_ignore_many, table_of, utcnow
@@ -266,33 +266,27 @@ def _for_bulk_reads() -> None:
 
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
     """One batch of the run: the advocates' rows locked (in id order, so two runs never
-    deadlock), then one read under the locks of their unexpired lots that are due or expire
-    within the widest notice lead (`_unexpired_lots`); the due ones get their `expire` entries
-    (rewards.ledger.post_expiries: idempotent, one per lot, never below a zero balance) and the
-    others their 30/7-day notices (`_record_notices`). Expiring a lot leaves the remainders of
-    the newer lots as they were (FIFO: a lot has points left only while every newer one is
-    full), so both come from the one read. Returns (points expired per advocate, notices sent)."""
+    deadlock); their due lots' `expire` entries computed and written by the database under the
+    locks (one INSERT … SELECT from `_unexpired_lots`, rewards.ledger.post_expiries: idempotent,
+    one per lot, never below a zero balance); then the lots that expire within the widest
+    notice lead read for their 30/7-day notices (`_record_notices`). Returns (points expired
+    per advocate, notices sent)."""
     ids = sorted(advocate_ids)
     _for_bulk_reads()
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
     due_before = now - policy.lifetime
+    due = _unexpired_lots(policy.start, due_before, ids).subquery()
+    memo = literal("Unspent points of entry #") + cast(due.c.lot_id, String) + literal(" expired")
+    expired = post_expiries(select(due.c.advocate_id, due.c.lot_id, due.c.points, memo.label("memo")), now)
     horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
-    lots = _unexpired_lots(policy.start, horizon, ids).subquery()
-    rows = db.session.execute(
-        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(
-            lots.c.advocate_id, lots.c.created_at, lots.c.lot_id
-        )
-    ).all()
-    due = [
-        (row.advocate_id, row.lot_id, row.points, f"Unspent points of entry #{row.lot_id} expired")
-        for row in rows
-        if row.created_at <= due_before
-    ]
-    expired = post_expiries(due, now)
+    soon = _unexpired_lots(policy.start, horizon, ids).subquery()
     coming: dict[int, list[Lot]] = {}
-    for row in rows:
-        if row.created_at > due_before:
-            coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    for row in db.session.execute(
+        select(soon.c.advocate_id, soon.c.lot_id, soon.c.created_at, soon.c.points).where(
+            soon.c.created_at > due_before
+        )
+    ):
+        coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
     notices = [n for advocate_id, left in coming.items() for n in _notices_due(advocate_id, left, policy, now)]
     return expired, _record_notices(notices, now)
 

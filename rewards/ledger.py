@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Select, String, case, cast, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import _dialect_insert, execute_dml, table_of, utcnow
@@ -137,35 +138,34 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
-def post_expiries(due: list[tuple[int, int, int, str]], at: dt.datetime) -> dict[int, int]:
-    """Append the `expire` entries of `due` — (advocate_id, lot_id, points > 0, memo) each, from
-    rewards.expiry — with INSERT … ON CONFLICT DO NOTHING (one per lot: the unique keys on
-    ("ledger_entry", lot id) and on `lot_id`) and lower the balances of those written in one
-    UPDATE, for the expiry job's batches. Expiry never moves lifetime points or leaderboards.
+def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, int]:
+    """Append the `expire` entries of `due` (a SELECT of advocate_id, lot_id, points > 0 and memo,
+    rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING, computed and written by the
+    database (one per lot: the unique keys on ("ledger_entry", lot id) and on `lot_id`), and
+    lower the balances of those written in one UPDATE, for the expiry job's batches. Expiry
+    never moves lifetime points or leaderboards.
 
-    The caller holds the advocates' row locks, so the amounts it computed under them stand;
+    The caller holds the advocates' row locks, so the amounts `due` computes under them stand;
     a balance that would still go below zero raises InsufficientPoints (the batch rolls back).
     Returns points expired per advocate by the entries actually written."""
-    rows = [
-        {
-            "advocate_id": advocate_id,
-            "delta": -points,
-            "kind": EntryKind.EXPIRE.value,
-            "source_type": "ledger_entry",
-            "source_id": str(lot_id),
-            "memo": memo[:255],
-            "created_at": at,
-            "lot_id": lot_id,
-        }
-        for advocate_id, lot_id, points, memo in due
-        if points > 0
-    ]
-    if not rows:
-        return {}
     session = db.session
-    table = table_of(LedgerEntry)
+    rows = due.subquery()
+    source = select(
+        rows.c.advocate_id,
+        -rows.c.points,
+        literal(EntryKind.EXPIRE.value, String(16)),
+        literal("ledger_entry", String(32)),
+        cast(rows.c.lot_id, String(64)),
+        func.substr(rows.c.memo, 1, 255),
+        literal(at, LedgerEntry.created_at.type),
+        rows.c.lot_id,
+    ).where(rows.c.points > 0)
+    columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at", "lot_id"]
     written = session.execute(
-        _dialect_insert(session, table).on_conflict_do_nothing().returning(table.c.advocate_id, table.c.delta), rows
+        _dialect_insert(session, table_of(LedgerEntry))
+        .from_select(columns, source)
+        .on_conflict_do_nothing()
+        .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
     ).all()
     per_advocate: dict[int, int] = {}
     for advocate_id, delta in written:

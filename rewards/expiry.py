@@ -266,27 +266,30 @@ def _for_bulk_reads() -> None:
 
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
     """One batch of the run: the advocates' rows locked (in id order, so two runs never
-    deadlock); their due lots' `expire` entries computed and written by the database under the
-    locks (one INSERT … SELECT from `_unexpired_lots`, rewards.ledger.post_expiries: idempotent,
-    one per lot, never below a zero balance); then the lots that expire within the widest
-    notice lead read for their 30/7-day notices (`_record_notices`). Returns (points expired
-    per advocate, notices sent)."""
+    deadlock); their unexpired lots that are due or expire within the widest notice lead read
+    under the locks (`_unexpired_lots`); when some are due, their `expire` entries computed and
+    written by the database (one INSERT … SELECT, rewards.ledger.post_expiries: idempotent, one
+    per lot, never below a zero balance); the others get their 30/7-day notices
+    (`_record_notices`). Expiring a lot leaves the newer lots' remainders as they were (FIFO: a
+    lot has points left only while every newer one is full), so the notices come from the read
+    made before. A batch with nothing due costs that one read. Returns (points expired per
+    advocate, notices sent)."""
     ids = sorted(advocate_ids)
     _for_bulk_reads()
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
     due_before = now - policy.lifetime
-    due = _unexpired_lots(policy.start, due_before, ids).subquery()
-    memo = literal("Unspent points of entry #") + cast(due.c.lot_id, String) + literal(" expired")
-    expired = post_expiries(select(due.c.advocate_id, due.c.lot_id, due.c.points, memo.label("memo")), now)
     horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
     soon = _unexpired_lots(policy.start, horizon, ids).subquery()
+    rows = db.session.execute(select(soon.c.advocate_id, soon.c.lot_id, soon.c.created_at, soon.c.points)).all()
+    expired: dict[int, int] = {}
+    if any(row.created_at <= due_before for row in rows):
+        due = _unexpired_lots(policy.start, due_before, ids).subquery()
+        memo = literal("Unspent points of entry #") + cast(due.c.lot_id, String) + literal(" expired")
+        expired = post_expiries(select(due.c.advocate_id, due.c.lot_id, due.c.points, memo.label("memo")), now)
     coming: dict[int, list[Lot]] = {}
-    for row in db.session.execute(
-        select(soon.c.advocate_id, soon.c.lot_id, soon.c.created_at, soon.c.points).where(
-            soon.c.created_at > due_before
-        )
-    ):
-        coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    for row in rows:
+        if row.created_at > due_before:
+            coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
     notices = [n for advocate_id, left in coming.items() for n in _notices_due(advocate_id, left, policy, now)]
     return expired, _record_notices(notices, now)
 

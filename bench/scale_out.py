@@ -305,7 +305,7 @@ def leaderboard_matches_ledger() -> dict:
     board = require_redis().zrange(leaderboard.redis_key(leaderboard.period_key("all")), 0, -1, withscores=True)
     # withscores=True: (member, score) pairs, which redis-py's return type does not distinguish.
     pairs = cast("list[tuple[bytes, float]]", board)
-    actual = {leaderboard._advocate_from_member(member): int(score) for member, score in pairs}
+    actual = {leaderboard._advocate_from_member(member): leaderboard.points_of(score) for member, score in pairs}
     differing = {a for a in expected.keys() | actual.keys() if expected.get(a) != actual.get(a)}
     if differing:
         sample = sorted(differing)[:5]

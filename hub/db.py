@@ -7,8 +7,10 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Dialect, Enum, MetaData, Numeric, String, Table, TypeDecorator
+from sqlalchemy import DateTime, Dialect, Enum, MetaData, Numeric, String, Table, TypeDecorator, case, or_
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.functions import FunctionElement
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult, Engine
     from sqlalchemy.orm import Session, scoped_session
     from sqlalchemy.sql.base import Executable
+    from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.selectable import FromClause
 
     # A plain Session, or the scoped one Flask-SQLAlchemy hands out as db.session.
@@ -152,6 +155,18 @@ def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]
     return cast("CursorResult[Any]", session.execute(stmt)).rowcount == 1
 
 
+def insert_ignore_many(
+    session: AnySession, table: Table, rows: list[dict[str, Any]], returning: list[str]
+) -> list[Any]:
+    """INSERT … ON CONFLICT DO NOTHING of many rows (multi-row statements, as many as the
+    driver's parameter limit needs); the `returning` columns of the rows actually written (a row
+    another one's unique key already holds is skipped)."""
+    if not rows:
+        return []
+    stmt = _dialect_insert(session, table).on_conflict_do_nothing()
+    return list(session.execute(stmt.returning(*(table.c[name] for name in returning)), rows).all())
+
+
 def upsert_add(
     session: AnySession,
     table: FromClause,
@@ -159,20 +174,52 @@ def upsert_add(
     column: str,
     amount: int,
     also: dict[str, Any] | None = None,
+    raise_to: dict[str, Any] | None = None,
 ) -> None:
     """INSERT the row(s), or add `amount` to `column` where one exists, in one statement
     (several key dicts with the same columns make one multi-row INSERT … ON CONFLICT).
-    `also`: further columns set to these values on insert and on update alike."""
+    `also`: further columns set to these values on insert and on update alike.
+    `raise_to`: columns set to these values on insert, and on update only where the stored
+    value is NULL or lower (a time that only moves forward, whatever order writers commit in)."""
     rows = [keys] if isinstance(keys, dict) else keys
     if not rows:
         return
     extra = also or {}
+    highest = raise_to or {}
     insert = _dialect_insert(session, table)
-    stmt = insert.values([{**k, column: amount, **extra} for k in rows])
+    stmt = insert.values([{**k, column: amount, **extra, **highest} for k in rows])
+    raised = {
+        name: case((or_(table.c[name].is_(None), table.c[name] < value), value), else_=table.c[name])
+        for name, value in highest.items()
+    }
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount, **extra}
+        index_elements=list(rows[0]), set_={column: getattr(table.c, column) + amount, **extra, **raised}
     )
     session.execute(stmt)
+
+
+class whole_second(FunctionElement[dt.datetime]):
+    """SQL: a UTCDateTime expression truncated to the whole second (microseconds dropped), the
+    same value `floor_second` gives in Python, on PostgreSQL and SQLite."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(whole_second, "postgresql")
+def _whole_second_postgresql(element: whole_second, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date_trunc('second', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(whole_second, "sqlite")
+def _whole_second_sqlite(element: whole_second, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'; the same layout with zero micros.
+    return f"strftime('%Y-%m-%d %H:%M:%S.000000', {compiler.process(element.clauses, **kw)})"
+
+
+def floor_second(moment: dt.datetime) -> dt.datetime:
+    """`moment` without its microseconds (as SQL `whole_second`)."""
+    return moment.replace(microsecond=0)
 
 
 def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | SqliteInsert:

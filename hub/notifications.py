@@ -8,11 +8,12 @@ new `redemption_*` kind is emailed without touching hub); unmapped kinds stay in
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from hub.db import execute_dml, utcnow
 from hub.extensions import db
 from hub.models import Notification
+from hub.queue import enqueue_after_commit
 
 
 def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email: bool = True) -> Notification:
@@ -25,6 +26,25 @@ def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email:
 
         email_for_notification(note)
     return note
+
+
+def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = True) -> list[int]:
+    """Add in-app notifications — (user_id, kind, text, url) each — in one multi-row INSERT in the
+    caller's transaction, and their email twins through one job after commit
+    (hub.email.mailings.send_notification_emails) instead of a job per email: for runs that tell
+    thousands of advocates at once. Returns the new notification ids, in `items` order."""
+    if not items:
+        return []
+    rows = [
+        {"user_id": user_id, "kind": kind[:40], "text": text[:500], "url": url, "created_at": utcnow()}
+        for user_id, kind, text, url in items
+    ]
+    ids = list(db.session.scalars(insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows))
+    if email:
+        from hub.email.mailings import send_notification_emails
+
+        enqueue_after_commit(send_notification_emails, ids, job_id=f"notification-emails-{ids[0]}-{ids[-1]}")
+    return ids
 
 
 def unread_count(user_id: int) -> int:

@@ -24,16 +24,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select
+from sqlalchemy import Select, String, case, cast, func, literal, select, text
 from sqlalchemy.orm import aliased
 
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore_many, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
-from hub.notifications import notify
+from hub.notifications import notify_many
 from hub.settings import get_setting
 from rewards.ledger import post_expiries
-from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
+from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry, credited_condition
 
 EXPIRY_SOURCE = "ledger_entry"
 NOTICE_DAYS = (30, 7)
@@ -185,6 +185,7 @@ def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) 
     befores = [now + dt.timedelta(days=d) - policy.lifetime for d in within_days]
     if max(befores) < policy.start:
         return tuple(0 for _ in within_days)
+    _for_bulk_reads()
     left = _unexpired_lots(policy.start, max(befores)).subquery()
     sums = [
         func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
@@ -207,26 +208,21 @@ def _unexpired_lots(
     was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
     e = LedgerEntry
     x = aliased(LedgerEntry)
-    credited = e.kind.in_([k.value for k in LIFETIME_KINDS]) & (e.delta > 0)
-    # The lot's `expire` entry, looked up by the unique key per lot: a bounded index probe, where a
-    # join's plan hinges on statistics that are stale while a run is writing those very entries.
-    expired = (
-        select(x.delta)
-        .where(
-            x.advocate_id == e.advocate_id,
-            x.kind == EntryKind.EXPIRE.value,
-            x.source_type == EXPIRY_SOURCE,
-            x.source_id == cast(e.id, String),
-        )
-        .correlate(e)
-        .scalar_subquery()
-    )
+    # The lot's `expire` entry (at most one: the unique `lot_id`), probed per lot in the small
+    # partial index of expire entries: a bounded lookup whatever the statistics say. (A join's
+    # plan follows the statistics, which say "no expire entries" while a run is writing them:
+    # a nested loop over all of them per lot.)
+    expired = select(x.delta).where(x.advocate_id == e.advocate_id, x.lot_id == e.id).correlate(e).scalar_subquery()
+    # Credited entries from the partial index ix_ledger_entries_credited.
     rows = select(
         e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
-    ).where(credited, e.created_at >= since)
+    ).where(credited_condition(), e.created_at >= since)
     if advocate_ids is not None:
         rows = rows.where(e.advocate_id.in_(advocate_ids))
-    inner = rows.subquery()
+    # Ordered as the index and fenced by OFFSET 0 (PostgreSQL does not merge such a subquery into
+    # the outer query), so each lookup runs once per lot rather than once per use of `size`,
+    # and the windows take the rows in their order without a sort.
+    inner = rows.order_by(e.advocate_id, e.created_at, e.id).offset(0).subquery()
     size = inner.c.credit + func.coalesce(inner.c.expired, 0)
     lot_rows = select(
         inner.c.advocate_id,
@@ -234,6 +230,8 @@ def _unexpired_lots(
         inner.c.created_at,
         size.label("size"),
         inner.c.expired.is_not(None).label("has_expiry"),
+        # The sizes of the lots credited after this one: the advocate's total less the running
+        # sum (two windows whose aggregates advance row by row, in index order: no sort).
         (
             func.sum(size).over(partition_by=inner.c.advocate_id)
             - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
@@ -242,7 +240,7 @@ def _unexpired_lots(
     lots = lot_rows.subquery()
     held = Advocate.balance - lots.c.newer
     left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
-    return (
+    result = (
         select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, left.label("points"))
         .select_from(lots)
         .join(Advocate, Advocate.id == lots.c.advocate_id)
@@ -253,19 +251,47 @@ def _unexpired_lots(
             left > 0,
         )
     )
+    if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
+        result = result.where(Advocate.id.in_(advocate_ids))
+    return result
 
 
-def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> dict[int, int]:
-    """Write the `expire` entries due for these advocates: their rows locked (in id order, so
-    two runs never deadlock), then one INSERT … SELECT computing each due lot's remainder under
-    the locks (`_unexpired_lots`). Idempotent (one entry per lot) and never below a zero balance.
-    Returns points per advocate."""
+def _for_bulk_reads() -> None:
+    """PostgreSQL, this transaction only: no JIT compilation (seconds of compiling for a query
+    that runs once per batch) and room to hash and sort in memory."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
+    """One batch of the run: the advocates' rows locked (in id order, so two runs never
+    deadlock); their unexpired lots that are due or expire within the widest notice lead read
+    under the locks (`_unexpired_lots`); when some are due, their `expire` entries computed and
+    written by the database (one INSERT … SELECT, rewards.ledger.post_expiries: idempotent, one
+    per lot, never below a zero balance); the others get their 30/7-day notices
+    (`_record_notices`). Expiring a lot leaves the newer lots' remainders as they were (FIFO: a
+    lot has points left only while every newer one is full), so the notices come from the read
+    made before. A batch with nothing due costs that one read. Returns (points expired per
+    advocate, notices sent)."""
     ids = sorted(advocate_ids)
+    _for_bulk_reads()
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
-    lots = _unexpired_lots(policy.start, now - policy.lifetime, ids).subquery()
-    memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
-    due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo"))
-    return post_expiries(due, now)
+    due_before = now - policy.lifetime
+    horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
+    soon = _unexpired_lots(policy.start, horizon, ids).subquery()
+    rows = db.session.execute(select(soon.c.advocate_id, soon.c.lot_id, soon.c.created_at, soon.c.points)).all()
+    expired: dict[int, int] = {}
+    if any(row.created_at <= due_before for row in rows):
+        due = _unexpired_lots(policy.start, due_before, ids).subquery()
+        memo = literal("Unspent points of entry #") + cast(due.c.lot_id, String) + literal(" expired")
+        expired = post_expiries(select(due.c.advocate_id, due.c.lot_id, due.c.points, memo.label("memo")), now)
+    coming: dict[int, list[Lot]] = {}
+    for row in rows:
+        if row.created_at > due_before:
+            coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    notices = [n for advocate_id, left in coming.items() for n in _notices_due(advocate_id, left, policy, now)]
+    return expired, _record_notices(notices, now)
 
 
 @dataclass(frozen=True)
@@ -275,74 +301,85 @@ class ExpiryRun:
     notices: int
 
 
-BATCH = 500
+BATCH = 1000
 
 
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
     """Expire every due lot and send the 30- and 7-day notices (the cron job and
-    `flask rewards expire-points`). Advocates go in batches of BATCH; `commit_each` commits
-    after each batch (the command and job: short row locks); otherwise the caller's one
-    transaction holds everything."""
+    `flask rewards expire-points`), in one pass over the advocates in id order, BATCH at a time
+    (`expire_batch`): no whole-program query first, so a run that finds nothing due reads each
+    advocate's credited entries once and writes nothing. `commit_each` commits after each batch
+    (the command and job: short row locks); otherwise the caller's one transaction holds
+    everything. On PostgreSQL a run that wrote entries refreshes the ledger's statistics
+    (ANALYZE), so the next run's plans see the `expire` entries it added."""
     now = now or utcnow()
     policy = current_policy()
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
-    due = _unexpired_lots(policy.start, now - policy.lifetime).subquery()
-    candidates = list(db.session.scalars(select(due.c.advocate_id).distinct().order_by(due.c.advocate_id)))
-    for start in range(0, len(candidates), BATCH):
-        expired |= expire_batch(candidates[start : start + BATCH], policy, now)
+    notices = 0
+    advocates = list(db.session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(False)).order_by(Advocate.id)))
+    for start in range(0, len(advocates), BATCH):
+        batch_expired, batch_notices = expire_batch(advocates[start : start + BATCH], policy, now)
+        expired |= batch_expired
+        notices += batch_notices
         if commit_each:
             db.session.commit()
-    notices = send_notices(policy, now, commit_each)
+    if expired and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE ledger_entries"))
     return ExpiryRun(len(expired), sum(expired.values()), notices)
 
 
-def send_notices(policy: Policy, now: dt.datetime, commit_each: bool = False) -> int:
-    """ "120 points expire on 12 Mar": once per advocate, date and 30/7 days ahead (unique key),
-    in-app and by email (kind `points_expiry`, which the advocate can switch off). The lots that
-    expire within the widest lead come from one set-based query (`_unexpired_lots`)."""
-    sent = 0
-    widest = max(NOTICE_DAYS)
-    lots = _unexpired_lots(policy.start, now + dt.timedelta(days=widest) - policy.lifetime).subquery()
-    by_advocate: dict[int, list[Lot]] = {}
-    for row in db.session.execute(
-        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, lots.c.points).order_by(lots.c.advocate_id)
-    ):
-        by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
-    candidates = list(by_advocate)
-    for start in range(0, len(candidates), BATCH):
-        for advocate_id in candidates[start : start + BATCH]:
-            sent += _notify_advocate(advocate_id, by_advocate[advocate_id], policy, now)
-        if commit_each:
-            db.session.commit()
-    return sent
-
-
-def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> int:
-    sent = 0
-    widest = max(NOTICE_DAYS)
-    for item in _group(lots, policy, widest, now):
+def _notices_due(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
+    """The notice rows one advocate is due: per expiry date within the widest lead, the
+    narrowest lead (30 or 7 days) it falls in."""
+    due = []
+    for item in _group(lots, policy, max(NOTICE_DAYS), now):
         days_left = (item.expires_at - now).total_seconds() / 86400
         ahead = min((d for d in NOTICE_DAYS if days_left <= d), default=None)
         if ahead is None or days_left <= 0:
             continue
-        added = insert_ignore(
-            db.session,
-            ExpiryNotice.__table__,
+        due.append(
             {
                 "advocate_id": advocate_id,
                 "expires_on": item.expires_at.date(),
                 "days_ahead": ahead,
                 "points": item.points,
                 "sent_at": now,
-            },
+                "expires_at": item.expires_at,
+            }
         )
-        if added:
-            user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
-            notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
-            sent += 1
-    return sent
+    return due
+
+
+def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
+    """Write the notices not sent before (the unique key skips those) and tell their advocates."""
+    if not due:
+        return 0
+    when = {(n["advocate_id"], n["expires_on"], n["days_ahead"]): n.pop("expires_at") for n in due}
+    written = insert_ignore_many(
+        db.session, table_of(ExpiryNotice), due, ["advocate_id", "expires_on", "days_ahead", "points"]
+    )
+    if not written:
+        return 0
+    users = dict(
+        db.session.execute(
+            select(Advocate.id, Advocate.user_id).where(Advocate.id.in_({row.advocate_id for row in written}))
+        ).all()
+    )
+    notify_many(
+        [
+            (
+                users[row.advocate_id],
+                "points_expiry",
+                f"{expiry_text(Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]))}:"
+                " spend them first.",
+                "/rewards",
+            )
+            for row in written
+        ]
+    )
+    return len(written)
 
 
 def expiry_text(item: Expiring) -> str:

@@ -10,10 +10,20 @@ the table: the process remembers it and, as soon as Redis answers again, marks t
 (rewards.leaderboard_reconcile) has rebuilt them from the ledger.
 
 Order (product.md §14): points descending; within a tie, the advocate who reached the score
-first (`reached_at`, the time of their last change in the period) first, then advocate id.
-Equal points share a rank (1, 1, 3): a rank is 1 + the number of advocates with more points.
-Redis holds the scores; the tie order is read from the SQL table's `reached_at` for the tie
-groups on the page, so both paths list the same rows in the same order.
+first (`reached_at`, the whole second of their latest change in the period) first, then
+advocate id. Equal points share a rank (1, 1, 3): a rank is 1 + the number of advocates with
+more points.
+
+The tie order lives in the Redis score itself, so a read touches no SQL (issue 16's
+performance follow-up): score = points × 2^31 + (2^31 − 2 − seconds from 2000-01-01 to
+`reached_at`), or + (2^31 − 1) when `reached_at` is unknown (rows from before it was kept,
+listed first as SQL's NULLS FIRST does). A double holds every integer below 2^53 exactly, so
+the score is exact for |points| ≤ 4,194,303 (MAX_EXACT_POINTS) and reached-at times from
+2000-01-01 to 2068-01-19 (`encode`; tests/rewards/test_leaderboard_encoding.py proves the
+bounds). A page that shows a score outside them is read from SQL instead (`_standings_redis`
+answers None), so both paths always list the same rows in the same order. Writes stay
+ZINCRBY of the difference between the row's encoded score after and before the change, which
+commute, so after-commit writes landing in any order leave the right score.
 """
 
 from __future__ import annotations
@@ -22,12 +32,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, case, delete, func, insert, literal, select
 
-from hub.db import upsert_add, utcnow
+from hub.db import floor_second, upsert_add, utcnow, whole_second
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import call_after_commit
@@ -42,6 +52,41 @@ log = logging.getLogger(__name__)
 PERIODS = ("all", "month", "quarter")
 _MEMBER_BASE = 10**12
 PERIOD_TTL_SECONDS = 400 * 24 * 3600
+
+TIE_BITS = 31
+# One point in a Redis score: the low TIE_BITS bits order a tie by reached-at.
+SCORE_PER_POINT: int = 2**TIE_BITS
+TIE_ORIGIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_TIE_UNKNOWN: int = SCORE_PER_POINT - 1  # reached_at NULL: before every known time
+_TIE_LATEST: int = SCORE_PER_POINT - 2  # seconds since TIE_ORIGIN that still fit
+MAX_EXACT_POINTS: int = 2 ** (53 - TIE_BITS) - 1
+
+
+def _tie_part(reached: dt.datetime | None) -> int:
+    """The low part of a score: larger for an earlier `reached`, clamped to [0, 2^31 − 2]."""
+    if reached is None:
+        return _TIE_UNKNOWN
+    seconds = (reached - TIE_ORIGIN) // dt.timedelta(seconds=1)
+    return _TIE_LATEST - min(max(seconds, 0), _TIE_LATEST)
+
+
+def encode(points: int, reached: dt.datetime | None) -> int:
+    """The Redis score of a board row: `points` in the high part, the reached-at order in the
+    low part, so ZREVRANGE lists points descending, then the earliest to reach them first.
+    Exact in a Redis double when `exact_score` holds for it."""
+    return points * SCORE_PER_POINT + _tie_part(reached)
+
+
+def points_of(score: float) -> int:
+    """The points of a Redis score (`encode`'s high part)."""
+    return int(score) // SCORE_PER_POINT
+
+
+def exact_score(score: float) -> bool:
+    """Whether a Redis score orders its row as SQL does: points within ±MAX_EXACT_POINTS and a
+    reached-at inside the encodable range (not clamped to either end)."""
+    points, tie = divmod(int(score), SCORE_PER_POINT)
+    return abs(points) <= MAX_EXACT_POINTS and tie not in (0, _TIE_LATEST)
 
 
 def period_key(period: str, at: dt.datetime | None = None) -> str:
@@ -75,6 +120,20 @@ def stale_key() -> str:
     return f"{key_prefix()}stale"
 
 
+# The score encoding the sorted sets hold; `rebuild` writes it last. Sets without it (a flushed
+# or new Redis, or sets of plain points from before the tie encoding) are not read.
+ENCODING = "tie-seconds-1"
+
+
+def encoding_key() -> str:
+    return f"{key_prefix()}encoding"
+
+
+def _is_board(key: bytes | str) -> bool:
+    name = key.decode() if isinstance(key, bytes) else key
+    return name not in (stale_key(), encoding_key())
+
+
 _stale_pending = False
 
 
@@ -94,13 +153,15 @@ def _marks_stale(write: Callable[[], None]) -> Callable[[], None]:
 
 def redis_stale(r: Redis) -> bool:
     """Whether the sorted sets may be behind the SQL table (a write failed since the last
-    reconcile). Publishes this process's own failed write first. Raises on a Redis error."""
+    reconcile) or were not built by `rebuild` in this encoding (ENCODING). Publishes this
+    process's own failed write first. One round trip. Raises on a Redis error."""
     global _stale_pending
     if _stale_pending:
         r.set(stale_key(), "1")
         _stale_pending = False
         return True
-    return bool(r.exists(stale_key()))
+    stale, encoding = r.mget([stale_key(), encoding_key()])
+    return stale is not None or encoding not in (ENCODING, ENCODING.encode())
 
 
 def _member(advocate_id: int) -> str:
@@ -113,33 +174,55 @@ def _advocate_from_member(member: bytes | str) -> int:
 
 
 def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
-    """Add lifetime-counting points to every period containing `at` (caller's transaction)."""
-    from rewards.models import LeaderboardScore
+    """Add lifetime-counting points to every period containing `at` (caller's transaction);
+    `reached_at` becomes `at`'s whole second unless it is later already.
+
+    The caller holds the advocate's row lock (rewards.ledger.post_entry's conditional UPDATE),
+    so the rows read here before the upsert are the ones it changes: the Redis increment is the
+    difference of their encoded scores (`encode`)."""
+    from rewards.models import LeaderboardScore as S
 
     keys = [period_key(p, at) for p in PERIODS]
-    table = LeaderboardScore.__table__
+    reached = floor_second(at)
+    before: dict[str, tuple[int, dt.datetime | None]] = {}
+    redis_on = get_redis() is not None
+    if redis_on:
+        before = {
+            pkey: (old_points, old_reached)
+            for pkey, old_points, old_reached in db.session.execute(
+                select(S.period_key, S.points, S.reached_at).where(S.advocate_id == advocate_id, S.period_key.in_(keys))
+            )
+        }
     upsert_add(
         db.session,
-        table,
+        S.__table__,
         [{"period_key": key, "advocate_id": advocate_id} for key in keys],
         "points",
         points,
-        also={"reached_at": at},
+        raise_to={"reached_at": reached},
     )
-    if get_redis() is not None:
+    if redis_on:
+        steps = {}
+        for key in keys:
+            if key in before:
+                old_points, old_reached = before[key]
+                latest = reached if old_reached is None else max(old_reached, reached)
+                steps[key] = encode(old_points + points, latest) - encode(old_points, old_reached)
+            else:  # a member Redis does not hold counts as 0 for ZINCRBY
+                steps[key] = encode(points, reached)
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
-        call_after_commit(_marks_stale(lambda: _redis_increment(advocate_id, points, keys, group_ids)))
+        call_after_commit(_marks_stale(lambda: _redis_increment(advocate_id, steps, group_ids)))
 
 
-def _redis_increment(advocate_id: int, points: int, keys: list[str], group_ids: list[int]) -> None:
+def _redis_increment(advocate_id: int, steps: dict[str, int], group_ids: list[int]) -> None:
     r = require_redis()
     pipe = r.pipeline(transaction=False)
-    for key in keys:
+    for key, step in steps.items():
         for gid in [None, *group_ids]:
             rkey = redis_key(key, gid)
-            pipe.zincrby(rkey, points, _member(advocate_id))
+            pipe.zincrby(rkey, step, _member(advocate_id))
             if key != "all":
                 pipe.expire(rkey, PERIOD_TTL_SECONDS)
     pipe.execute()
@@ -152,7 +235,7 @@ def sync_advocate_groups(advocate_id: int) -> None:
     from rewards.models import LeaderboardScore
 
     rows = db.session.execute(
-        select(LeaderboardScore.period_key, LeaderboardScore.points).where(
+        select(LeaderboardScore.period_key, LeaderboardScore.points, LeaderboardScore.reached_at).where(
             LeaderboardScore.advocate_id == advocate_id,
             LeaderboardScore.period_key.in_([period_key(p) for p in PERIODS]),
         )
@@ -167,9 +250,9 @@ def sync_advocate_groups(advocate_id: int) -> None:
         member = _member(advocate_id)
         for cursor_key in r.scan_iter(match=f"{key_prefix()}*:g*"):
             pipe.zrem(cursor_key, member)
-        for pkey, points in rows:
+        for pkey, points, reached in rows:
             for gid in group_ids:
-                pipe.zadd(redis_key(pkey, gid), {member: points})
+                pipe.zadd(redis_key(pkey, gid), {member: encode(points, reached)})
         pipe.execute()
 
     call_after_commit(_marks_stale(_sync))
@@ -185,7 +268,7 @@ def remove_advocate(advocate_id: int) -> None:
         def _remove() -> None:
             r = require_redis()
             for key in r.scan_iter(match=f"{key_prefix()}*"):
-                if key not in (stale_key(), stale_key().encode()):
+                if _is_board(key):
                     r.zrem(key, _member(advocate_id))
 
         call_after_commit(_marks_stale(_remove))
@@ -198,7 +281,7 @@ def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
     from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
-    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
+    reached = whole_second(func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None)))
     db.session.execute(delete(S).where(S.advocate_id == advocate_id))
     for period in PERIODS:
         start = period_start(period, at)
@@ -210,7 +293,9 @@ def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
         agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
         db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
     if get_redis() is not None:
-        rows = db.session.execute(select(S.period_key, S.points).where(S.advocate_id == advocate_id)).all()
+        rows = db.session.execute(
+            select(S.period_key, S.points, S.reached_at).where(S.advocate_id == advocate_id)
+        ).all()
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
@@ -218,9 +303,9 @@ def restore_advocate(advocate_id: int, at: dt.datetime | None = None) -> None:
         def _restore() -> None:
             r = require_redis()
             pipe = r.pipeline(transaction=False)
-            for pkey, points in rows:
+            for pkey, points, reached in rows:
                 for gid in [None, *group_ids]:
-                    pipe.zadd(redis_key(pkey, gid), {_member(advocate_id): points})
+                    pipe.zadd(redis_key(pkey, gid), {_member(advocate_id): encode(points, reached)})
             pipe.execute()
 
         call_after_commit(_restore)
@@ -255,7 +340,9 @@ def standings(
     if r is not None:
         try:
             if not redis_stale(r):
-                return _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+                found = _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+                if found is not None:
+                    return found
         except Exception:  # Redis down: the SQL path answers the same question.
             log.warning("leaderboard read from Redis failed; using SQL", exc_info=True)
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
@@ -263,44 +350,37 @@ def standings(
 
 def _standings_redis(
     r: Redis, pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
-) -> tuple[list[Row], Row | None]:
+) -> tuple[list[Row], Row | None] | None:
+    """The board from Redis alone (two round trips at most, no SQL), or None when a score it
+    would show lies outside the exact range of `encode` (the caller reads SQL instead)."""
     key = redis_key(pkey, group_id)
     pipe = r.pipeline(transaction=False)
     pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
     if me_id is not None:
         pipe.zscore(key, _member(me_id))
     results = pipe.execute()
-    window = [(_advocate_from_member(m), int(s)) for m, s in results[0] if s > 0]
+    window = [(_advocate_from_member(m), s) for m, s in results[0] if s >= SCORE_PER_POINT]
+    my_score = results[1] if me_id is not None and results[1] is not None and results[1] >= SCORE_PER_POINT else None
+    scores = [s for _, s in window] + ([my_score] if my_score is not None else [])
+    if not all(exact_score(s) for s in scores):
+        return None
+    counts = r.pipeline(transaction=False)
+    # A rank is 1 + the advocates with more points: every score from the next point up.
+    if window and offset:
+        counts.zcount(key, (points_of(window[0][1]) + 1) * SCORE_PER_POINT, "+inf")
+    if my_score is not None:
+        counts.zcount(key, (points_of(my_score) + 1) * SCORE_PER_POINT, "+inf")
+    counted = counts.execute() if (window and offset) or my_score is not None else []
     rows: list[Row] = []
     if window:
-        top, bottom = window[0][1], window[-1][1]
-        # Every member of the tie groups the page touches, so they can be ordered by reached_at.
-        tied = cast("list[tuple[bytes, float]]", r.zrevrangebyscore(key, top, bottom, withscores=True))
-        members = [(_advocate_from_member(m), int(s)) for m, s in tied]
-        above = r.zcount(key, f"({top}", "+inf")
-        ordered = _tie_order(pkey, members)
-        ranks = _shared_ranks([p for _, p in ordered], above, above)
-        start = offset - above
-        rows = [Row(rank, a, p) for (a, p), rank in list(zip(ordered, ranks, strict=True))[start : start + limit]]
+        points = [points_of(s) for _, s in window]
+        above = int(counted[0]) if offset else 0
+        ranks = _shared_ranks(points, offset, above)
+        rows = [Row(rank, a, p) for (a, _), p, rank in zip(window, points, ranks, strict=True)]
     me = None
-    if me_id is not None:
-        score = results[1]
-        if score and score > 0:
-            me = Row(int(r.zcount(key, f"({int(score)}", "+inf")) + 1, me_id, int(score))
+    if me_id is not None and my_score is not None:
+        me = Row(int(counted[-1]) + 1, me_id, points_of(my_score))
     return rows, me
-
-
-def _tie_order(pkey: str, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """`members` (advocate id, points) ordered: points descending, reached first, id."""
-    from rewards.models import LeaderboardScore as S
-
-    reached = dict(
-        db.session.execute(
-            select(S.advocate_id, S.reached_at).where(S.period_key == pkey, S.advocate_id.in_([a for a, _ in members]))
-        ).all()
-    )
-    never = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(members, key=lambda m: (-m[1], reached.get(m[0]) or never, m[0]))
 
 
 def _shared_ranks(points: list[int], start: int, above: int) -> list[int]:
@@ -360,7 +440,7 @@ def count_ranked(period: str, group_id: int | None = None) -> int:
     if r is not None:
         try:
             if not redis_stale(r):
-                return r.zcount(redis_key(pkey, group_id), "(0", "+inf")
+                return r.zcount(redis_key(pkey, group_id), SCORE_PER_POINT, "+inf")
         except Exception:
             log.warning("leaderboard count from Redis failed; using SQL", exc_info=True)
     return db.session.execute(select(func.count()).select_from(_scores_query(pkey, group_id).subquery())).scalar_one()
@@ -394,7 +474,7 @@ def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
     from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
 
     at = at or utcnow()
-    reached = func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None))
+    reached = whole_second(func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None)))
     db.session.execute(delete(S))
     counts: dict[str, int] = {}
     for period in PERIODS:
@@ -425,7 +505,7 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
     batch = 5000
     for pkey in pkeys:
         rows = db.session.execute(
-            select(S.advocate_id, S.points, advocate_groups.c.group_id)
+            select(S.advocate_id, S.points, S.reached_at, advocate_groups.c.group_id)
             .outerjoin(advocate_groups, advocate_groups.c.advocate_id == S.advocate_id)
             .where(S.period_key == pkey)
         ).yield_per(batch)
@@ -434,7 +514,7 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
         # Members go out as multi-member ZADDs (one command per `batch` members of a set),
         # not one command per member: 100,000 advocates are a few dozen commands.
         buffers: dict[str, dict[str, int]] = {}
-        for advocate_id, points, group_id in rows:
+        for advocate_id, points, reached, group_id in rows:
             targets = []
             if advocate_id not in seen_overall:
                 seen_overall.add(advocate_id)
@@ -444,7 +524,7 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
             for final in targets:
                 tmp = staged.setdefault(final, f"{final}:rebuild")
                 members = buffers.setdefault(tmp, {})
-                members[_member(advocate_id)] = points
+                members[_member(advocate_id)] = encode(points, reached)
                 if len(members) >= batch:
                     pipe.zadd(tmp, buffers.pop(tmp))
                     pipe.execute()
@@ -459,6 +539,7 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
             pipe.expire(final, PERIOD_TTL_SECONDS)
     for stale in live:
         name = stale.decode() if isinstance(stale, bytes) else stale
-        if name not in staged and not name.endswith(":rebuild"):
+        if name not in staged and not name.endswith(":rebuild") and name != encoding_key():
             pipe.delete(name)
+    pipe.set(encoding_key(), ENCODING)
     pipe.execute()

@@ -39,22 +39,28 @@ class Reconciled:
 
 
 def _differences(r: Redis) -> dict[str, set[int]]:
-    """Advocates whose Redis score differs from the table, per current period key."""
+    """Advocates whose Redis score differs from the table, per current period key: points or
+    tie order (the whole encoded score, `leaderboard.encode`, compared as the double Redis
+    holds)."""
     from rewards.models import LeaderboardScore as S
 
     found: dict[str, set[int]] = {}
     for period in leaderboard.PERIODS:
         pkey = leaderboard.period_key(period)
         table = {
-            a: p for a, p in db.session.execute(select(S.advocate_id, S.points).where(S.period_key == pkey)).all() if p
+            a: float(leaderboard.encode(p, reached))
+            for a, p, reached in db.session.execute(
+                select(S.advocate_id, S.points, S.reached_at).where(S.period_key == pkey)
+            ).all()
+            if p
         }
         cached = {
-            leaderboard._advocate_from_member(m): int(score)
+            leaderboard._advocate_from_member(m): score
             # withscores=True: (member, score) pairs, which redis-py's return type does not distinguish.
             for m, score in cast(
                 "list[tuple[bytes, float]]", r.zrange(leaderboard.redis_key(pkey), 0, -1, withscores=True)
             )
-            if score
+            if leaderboard.points_of(score)
         }
         differing = {a for a in table.keys() | cached.keys() if table.get(a) != cached.get(a)}
         if differing:

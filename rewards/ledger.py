@@ -140,9 +140,10 @@ def post_entry(
 
 def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, int]:
     """Append the `expire` entries of `due` (a SELECT of advocate_id, lot_id, points > 0 and memo,
-    rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING (one per lot: the unique key
-    on ("ledger_entry", lot id)) and lower the balances of those written in one UPDATE, for the
-    expiry job's batches. Expiry never moves lifetime points or leaderboards.
+    rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING, computed and written by the
+    database (one per lot: the unique keys on ("ledger_entry", lot id) and on `lot_id`), and
+    lower the balances of those written in one UPDATE, for the expiry job's batches. Expiry
+    never moves lifetime points or leaderboards.
 
     The caller holds the advocates' row locks, so the amounts `due` computes under them stand;
     a balance that would still go below zero raises InsufficientPoints (the batch rolls back).
@@ -157,8 +158,9 @@ def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int,
         cast(rows.c.lot_id, String(64)),
         func.substr(rows.c.memo, 1, 255),
         literal(at, LedgerEntry.created_at.type),
+        rows.c.lot_id,
     ).where(rows.c.points > 0)
-    columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at"]
+    columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at", "lot_id"]
     written = session.execute(
         _dialect_insert(session, table_of(LedgerEntry))
         .from_select(columns, source)

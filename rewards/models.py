@@ -17,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -61,6 +63,19 @@ def lifetime_expression() -> ColumnElement[int]:
     return func.coalesce(func.sum(case((lifetime_condition(), LedgerEntry.delta), else_=0)), 0)
 
 
+# The partial index of credited entries (rewards.expiry's lots): its predicate, also written
+# into queries with literal values, so PostgreSQL can prove a query's rows lie in the index
+# (bound parameters would hide the values from a generic plan).
+CREDITED_PREDICATE = "delta > 0 AND kind IN ('adjust', 'bonus', 'earn')"
+
+
+def credited_condition() -> ColumnElement[bool]:
+    """SQL: a credited entry (positive, of LIFETIME_KINDS): an expiry lot (product.md §14),
+    matching ix_ledger_entries_credited."""
+    kinds = sorted(k.value for k in LIFETIME_KINDS)
+    return LedgerEntry.kind.in_([literal_column(f"'{k}'") for k in kinds]) & (LedgerEntry.delta > literal_column("0"))
+
+
 class LedgerEntry(Model):
     """Append-only. Written only by rewards.ledger; never updated or deleted."""
 
@@ -68,6 +83,25 @@ class LedgerEntry(Model):
     __table_args__ = (
         UniqueConstraint("advocate_id", "kind", "source_type", "source_id", name="uq_ledger_source"),
         Index("ix_ledger_entries_advocate_created", "advocate_id", "created_at"),
+        # Credited entries in FIFO order per advocate, with their points: expiry reads only these.
+        Index(
+            "ix_ledger_entries_credited",
+            "advocate_id",
+            "created_at",
+            "id",
+            postgresql_include=["delta"],
+            postgresql_where=text(CREDITED_PREDICATE),
+            sqlite_where=text(CREDITED_PREDICATE),
+        ),
+        # Expire entries by advocate and lot, with their points: expiry's per-lot lookup.
+        Index(
+            "ix_ledger_entries_expired_lots",
+            "advocate_id",
+            "lot_id",
+            postgresql_include=["delta"],
+            postgresql_where=text("lot_id IS NOT NULL"),
+            sqlite_where=text("lot_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +113,9 @@ class LedgerEntry(Model):
     memo: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # On an `expire` entry: the credited entry (lot) it expires, at most one per lot (the unique
+    # key), so a lot's expiry is found by a join (rewards.expiry).
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
 
     advocate: Mapped[Advocate] = relationship()
 

@@ -76,8 +76,9 @@ def email_advocate(
     )
 
 
-def email_for_notification(note: Notification) -> OutboxEmail | None:
-    """The email twin of an in-app notification, for kinds that have one (see hub.email.preferences)."""
+def email_for_notification(note: Notification, dedupe_key: str | None = None) -> OutboxEmail | None:
+    """The email twin of an in-app notification, for kinds that have one (see hub.email.preferences);
+    with `dedupe_key`, written at most once (hub.email.sending.queue_email)."""
     kind = email_kind_for_notification(note.kind)
     if kind is None:
         return None
@@ -85,7 +86,32 @@ def email_for_notification(note: Notification) -> OutboxEmail | None:
     if user is None:
         return None
     subject = note.text if len(note.text) <= 120 else note.text[:117] + "…"
-    return email_advocate(user, kind, subject, "notification", {"text": note.text, "link": absolute_url(note.url)})
+    return email_advocate(
+        user,
+        kind,
+        subject,
+        "notification",
+        {"text": note.text, "link": absolute_url(note.url)},
+        dedupe_key=dedupe_key,
+    )
+
+
+def email_notifications(notification_ids: list[int]) -> int:
+    """The email twins of these in-app notifications (hub.notifications.notify_many), each at most
+    once (dedupe key `notification-<id>`), so a job run again sends no duplicate. Returns the
+    emails queued now."""
+    notes = db.session.scalars(
+        select(Notification).where(Notification.id.in_(notification_ids)).order_by(Notification.id)
+    )
+    return sum(1 for note in notes if email_for_notification(note, f"notification-{note.id}") is not None)
+
+
+@job_timeout(900)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """Job: the emails of a batch of in-app notifications, one job for the batch (at-least-once
+    and idempotent: `email_notifications`). Returns the emails queued."""
+    with job_context():
+        return email_notifications(notification_ids)
 
 
 # --- weekly digest -----------------------------------------------------------------------------

@@ -138,6 +138,54 @@ def test_notices_30_and_7_days_ahead_once_and_expiring_in_the_api(api, make):
     assert owner.get("/reports/program").json["points"]["expiring_30d"] == 120
 
 
+def test_notices_of_a_run_are_one_insert_and_one_email_job(ctx, make, jobs, monkeypatch):
+    """Three advocates due a notice: three notices and in-app notifications, one email job for
+    the batch (not one per advocate); the advocate who switched expiry emails off gets the in-app
+    one only; the job run again sends no second email."""
+    from hub.email.mailings import email_notifications
+    from hub.email.models import OutboxEmail
+    from hub.email.preferences import EMAIL_KINDS, set_enabled_kinds
+
+    advocates = [make.advocate() for _ in range(3)]
+    now = utcnow()
+    switch_on(60, now - dt.timedelta(days=40))
+    for n, advocate in enumerate(advocates):
+        post(advocate.id, 100 + n, "earn", f"a{n}", now - dt.timedelta(days=35 + n))  # 25, 24, 23 days left
+    set_enabled_kinds(advocates[2].id, set(EMAIL_KINDS) - {"expiry"})
+    db.session.commit()
+    enqueued = []
+    original = expiry.notify_many.__globals__["enqueue_after_commit"]
+
+    def counting(func, *args, **kwargs):
+        enqueued.append(func.__name__)
+        return original(func, *args, **kwargs)
+
+    monkeypatch.setitem(expiry.notify_many.__globals__, "enqueue_after_commit", counting)
+    assert expiry.expire_points(now=now, commit_each=True).notices == 3
+    jobs.join()
+    assert enqueued == ["send_notification_emails"]
+    notes = db.session.execute(
+        select(Notification.id, Notification.user_id, Notification.text)
+        .where(Notification.kind == "points_expiry")
+        .order_by(Notification.user_id)
+    ).all()
+    expected_texts = [
+        f"{100 + n} points expire on {now + dt.timedelta(days=25 - n):%-d %b}: spend them first." for n in range(3)
+    ]
+    assert [(user_id, text) for _, user_id, text in notes] == [
+        (a.user_id, text) for a, text in zip(advocates, expected_texts, strict=True)
+    ]
+    emailed = lambda: sorted(  # noqa: E731
+        db.session.execute(select(OutboxEmail.user_id, OutboxEmail.subject).where(OutboxEmail.kind == "expiry")).all()
+    )
+    assert emailed() == [(advocates[0].user_id, expected_texts[0]), (advocates[1].user_id, expected_texts[1])]
+    assert email_notifications([note.id for note in notes]) == 0  # a retried job: no duplicates
+    db.session.commit()
+    assert len(emailed()) == 2
+    assert expiry.expire_points(now=now, commit_each=True).notices == 0
+    assert enqueued == ["send_notification_emails"]
+
+
 def test_hub_shows_what_expires_when(client, login, make):
     advocate = make.advocate()
     now = utcnow()

@@ -28,6 +28,8 @@ def redis_app(app_factory, fake_server):
     application = app_factory(VOUCH_FAKE_REDIS=True)
     application.extensions["vouch_redis"] = fakeredis.FakeRedis(server=fake_server)
     with application.app_context():
+        leaderboard.rebuild()  # marks the empty sets as built in the current encoding
+        db.session.commit()
         yield application
         fake_server.connected = True
         db.session.remove()
@@ -36,7 +38,7 @@ def redis_app(app_factory, fake_server):
 def redis_board(r) -> dict[int, int]:
     pkey = leaderboard.period_key("all")
     return {
-        leaderboard._advocate_from_member(m): int(s)
+        leaderboard._advocate_from_member(m): leaderboard.points_of(s)
         for m, s in r.zrange(leaderboard.redis_key(pkey), 0, -1, withscores=True)
     }
 
@@ -101,12 +103,13 @@ def test_a_difference_that_settles_is_not_rebuilt(redis_app, monkeypatch):
     make = Factory()
     ada = make.advocate(points=70)
     member = leaderboard._member(ada.id)
-    r.zincrby(leaderboard.redis_key(leaderboard.period_key("all")), -70, member)
+    step = 70 * leaderboard.SCORE_PER_POINT
+    r.zincrby(leaderboard.redis_key(leaderboard.period_key("all")), -step, member)
     rebuilt = []
     monkeypatch.setattr(leaderboard, "rebuild", lambda: rebuilt.append(1))
     monkeypatch.setattr(
         "rewards.leaderboard_reconcile.time.sleep",
-        lambda _s: r.zincrby(leaderboard.redis_key(leaderboard.period_key("all")), 70, member),
+        lambda _s: r.zincrby(leaderboard.redis_key(leaderboard.period_key("all")), step, member),
     )
     assert reconcile().status == "in_sync"
     assert rebuilt == []

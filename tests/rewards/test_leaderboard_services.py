@@ -121,7 +121,8 @@ def test_twenty_parallel_awards_of_one_source_count_once_in_redis(pg_app, make):
         for period in PERIODS:
             pkey = leaderboard.period_key(period)
             for gid in (None, group_id):
-                assert redis.zscore(leaderboard.redis_key(pkey, gid), leaderboard._member(advocate_id)) == 100
+                score = redis.zscore(leaderboard.redis_key(pkey, gid), leaderboard._member(advocate_id))
+                assert leaderboard.points_of(score) == 100
         db.session.remove()
 
 

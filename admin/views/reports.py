@@ -9,6 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from admin import charts
 from admin.console import bp, owner_only
 from challenges import reports as report_figures
 from challenges.crm import reports
@@ -59,6 +60,7 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
     return render_template(
         "admin/reports.html",
         program=program,
+        charts=charts.report_charts(program, period),
         rows=rows,
         names=_names([r.advocate_id for r in rows]),
         total=total,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -150,6 +151,16 @@ class Completion(Model):
         # the same answer text — indexed look-ups, never a scan of history.
         Index("ix_completions_advocate_submitted", "advocate_id", "submitted_at"),
         Index("ix_completions_text_digest", "text_digest"),
+        # The reports' approved acts by when they were approved (challenges.reports): a range of
+        # approval times read from the index alone.
+        Index(
+            "ix_completions_approved_decided",
+            "decided_at",
+            "advocate_id",
+            "challenge_id",
+            postgresql_where=text("status = 'approved'"),
+            sqlite_where=text("status = 'approved'"),
+        ),
         CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),
     )
 
@@ -196,6 +207,25 @@ class EvidenceClaim(Model):
     url_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="CASCADE"), index=True)
     claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Rows of act_day_totals per (day, type): an advocate's approvals always land in the same one of
+# this many, so concurrent approvals for different advocates seldom wait on one row.
+ACT_TOTAL_SHARDS = 8
+
+
+class ActDayTotal(Model):
+    """Approved completions per UTC day (of approval) and challenge type, counted by
+    challenges.services.approve_completion in the approval's transaction — the reports' acts,
+    reviews and review velocity read these instead of scanning completions. Rebuilt from the
+    completions by `challenges.services.act_tallies.rebuild_act_totals`."""
+
+    __tablename__ = "act_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    challenge_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    acts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Ask(Model):

@@ -1,13 +1,18 @@
-"""The staff dashboard: advocates per tier, the points economy and its liability, redemptions and
-low stock; for owners, the funnel from qualified candidates to advocates with a first approved act."""
+"""The staff dashboard: the quarter's headline figures (challenges.reports) beside the previous
+quarter's, each with a small trend; advocates per tier, the points economy and its liability,
+redemptions and low stock; for owners, the funnel from qualified candidates to advocates with a
+first approved act."""
 
 from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user
 
+from admin import charts
 from admin.console import bp, staff
+from challenges import reports
 from challenges.prospects import candidates
+from hub.db import utcnow
 from hub.models import Role
 from rewards import services as rewards_services
 from rewards.catalog import low_stock
@@ -29,8 +34,13 @@ def dashboard():
     sections = [rewards_section]
     if current_user.role is Role.OWNER:  # product.md §13: the funnel is on the owner's dashboard
         sections.append(("admin/_advocate_funnel.html", {"funnel": candidates.funnel()}))
+    period = reports.report_period(None, None)
+    months = reports.trailing_months(min(period.end, utcnow().date()))
+    headlines = charts.dashboard_headlines(reports.program_report(period), months)
     return render_template(
         "admin/dashboard.html",
+        period=period,
+        headlines=headlines,
         by_tier=rewards_services.tier_counts(),
         outstanding=economy["outstanding"],
         issued=economy["issued"],

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from admin import charts
 from admin.console import bp, owner_only
 from challenges import incentives, review_rules
+from challenges import reports as report_figures
 from challenges.api import incentives_csv_response
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
@@ -25,14 +26,15 @@ from hub.transactions import refusal_renders
 PAGE = 50
 
 
-def _period() -> tuple[dt.date | None, dt.date | None, int]:
+def _period() -> tuple[report_figures.ReportPeriod, int]:
     args = read_or_400(ReportPeriodQuery, request.args)
-    if args.since and args.until and args.until < args.since:
+    since, until = args.since, args.until
+    if since and until and until < since:
         add_query_notice(
-            f"The period ended before it began, so it is shown from {args.until:%b %-d, %Y} to {args.since:%b %-d, %Y}."
+            f"The period ended before it began, so it is shown from {until:%b %-d, %Y} to {since:%b %-d, %Y}."
         )
-        return args.until, args.since, args.page
-    return args.since, args.until, args.page
+        since, until = until, since
+    return report_figures.report_period(since, until), args.page
 
 
 def _names(advocate_ids: list[int]) -> dict[int, str]:
@@ -46,21 +48,22 @@ def _names(advocate_ids: list[int]) -> dict[int, str]:
 @bp.get("/reports")
 @owner_only
 def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
-    since, until, page = _period()
-    program = reports.program_report(since, until)
+    period, page = _period()
+    program = report_figures.program_report(period)
     rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
     amount, currency = reports.program_cost()
     return render_template(
         "admin/reports.html",
         program=program,
+        charts=charts.report_charts(program, period),
         rows=rows,
         names=_names([r.advocate_id for r in rows]),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE)),
-        since=since,
-        until=until,
-        period_args={k: v.isoformat() for k, v in (("from", since), ("to", until)) if v},
+        since=period.start,
+        until=period.end,
+        period_args=period.as_json(),
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 
@@ -132,11 +135,11 @@ def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
 def program_csv():
     """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
     for the period in ?from=&to=."""
-    since, until, _ = _period()
+    period, _ = _period()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["metric", "value"])
-    for name, value in _flatten("", reports.program_report(since, until)):
+    for name, value in _flatten("", report_figures.program_report(period)):
         writer.writerow([csv_safe(name), csv_safe(value)])
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}

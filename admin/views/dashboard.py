@@ -1,21 +1,27 @@
 """The staff dashboard: advocates per tier, the points economy and its liability, redemptions and
-low stock; for owners, the funnel from qualified candidates to advocates with a first approved act."""
+low stock; for owners, the funnel from qualified candidates to advocates with a first approved act;
+the period switch (admin.periods) and the challenges with most completions in the period."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask_login import current_user
 
 from admin.console import bp, staff
+from admin.periods import PRESETS, chosen_period
+from challenges import report_tables
 from challenges.prospects import candidates
 from hub.models import Role
 from rewards import services as rewards_services
 from rewards.catalog import low_stock
 
+TOP_CHALLENGES = 5
+
 
 @bp.get("/")
 @staff
 def dashboard():
+    period = chosen_period(request.args)
     economy = rewards_services.points_economy()
     rewards_section = (
         "admin/_rewards_economy.html",
@@ -35,4 +41,7 @@ def dashboard():
         outstanding=economy["outstanding"],
         issued=economy["issued"],
         dashboard_sections=sections,
+        period=period,
+        presets=PRESETS,
+        top_challenges=report_tables.challenge_performance(period.start, period.end)[:TOP_CHALLENGES],
     )

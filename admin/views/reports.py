@@ -1,43 +1,25 @@
-"""Owner reports: references and attribution (program figures, per advocate), CSV, program cost."""
+"""Owner reports: the program report for the chosen period (admin.periods) with attribution per
+advocate and the report tables (admin.views.report_tables), their CSVs, program cost."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from admin.console import bp, owner_only
+from admin.periods import PRESETS, chosen_period
+from admin.views.report_tables import tables_for
 from challenges.crm import reports
-from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
-from hub.contracts import add_query_notice, read_or_400
+from challenges.crm.forms import ProgramCostForm
+from hub.contracts import PageQuery, read_or_400
+from hub.csv_files import csv_download
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
 from hub.transactions import refusal_renders
 
 PAGE = 50
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> object:
-    """Neutralize spreadsheet formulas in exported text (a leading quote keeps it text)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def _period() -> tuple[dt.date | None, dt.date | None, int]:
-    args = read_or_400(ReportPeriodQuery, request.args)
-    if args.since and args.until and args.until < args.since:
-        add_query_notice(
-            f"The period ended before it began, so it is shown from {args.until:%b %-d, %Y} to {args.since:%b %-d, %Y}."
-        )
-        return args.until, args.since, args.page
-    return args.since, args.until, args.page
 
 
 def _names(advocate_ids: list[int]) -> dict[int, str]:
@@ -51,9 +33,10 @@ def _names(advocate_ids: list[int]) -> dict[int, str]:
 @bp.get("/reports")
 @owner_only
 def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
-    since, until, page = _period()
-    program = reports.program_report(since, until)
-    rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
+    period = chosen_period(request.args)
+    page = read_or_400(PageQuery, request.args).page
+    program = reports.program_report(period.since, period.until)
+    rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE, since=period.since, until=period.until)
     amount, currency = reports.program_cost()
     return render_template(
         "admin/reports.html",
@@ -63,9 +46,9 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE)),
-        since=since,
-        until=until,
-        period_args={k: v.isoformat() for k, v in (("from", since), ("to", until)) if v},
+        period=period,
+        presets=PRESETS,
+        tables=tables_for(period),
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 
@@ -82,50 +65,6 @@ def reports_cost():
     return redirect(url_for("admin.reports_page"))
 
 
-@bp.get("/reports/attribution.csv")
-@owner_only
-def attribution_csv():
-    rows, _ = reports.per_advocate()
-    names = _names([r.advocate_id for r in rows])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "advocate_id",
-            "name",
-            "currency",
-            "sourced_pipeline",
-            "sourced_won",
-            "influenced_pipeline",
-            "influenced_won",
-            "deals",
-            "deals_won",
-            "win_rate",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                csv_safe(v)
-                for v in (
-                    r.advocate_id,
-                    names.get(r.advocate_id, ""),
-                    r.currency,
-                    r.sourced_pipeline,
-                    r.sourced_won,
-                    r.influenced_pipeline,
-                    r.influenced_won,
-                    r.deals,
-                    r.deals_won,
-                    "" if r.win_rate is None else r.win_rate,
-                )
-            ]
-        )
-    return Response(
-        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=attribution.csv"}
-    )
-
-
 def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
     if isinstance(value, dict):
         return [pair for k, v in value.items() for pair in _flatten(f"{prefix}.{k}" if prefix else str(k), v)]
@@ -137,12 +76,9 @@ def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
 def program_csv():
     """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
     for the period in ?from=&to=."""
-    since, until, _ = _period()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["metric", "value"])
-    for name, value in _flatten("", reports.program_report(since, until)):
-        writer.writerow([csv_safe(name), csv_safe(value)])
-    return Response(
-        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}
+    period = chosen_period(request.args)
+    return csv_download(
+        f"program_{period.file_suffix}.csv",
+        ("metric", "value"),
+        _flatten("", reports.program_report(period.since, period.until)),
     )

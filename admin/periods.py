@@ -1,9 +1,13 @@
 """The period switch of the dashboard and the reports page: this quarter (the default), last
-quarter, year to date, or a custom range (`from`/`to`, both inclusive, UTC dates).
+quarter, year to date, or a custom range (`from`/`to`, both inclusive, UTC dates), resolved to
+the one period rule of the reports (challenges.reports.report_period: the API, the figures and
+every table read the same `ReportPeriod`).
 
 A query that does not fit never fails the page (issue 17): an impossible or out-of-range date is
 left out with a note (hub.contracts.read_or_400), a reversed range is shown the right way round
-with a note, and the note appears on the page beside the switch."""
+with a note, a range longer than the reports allow falls back to this quarter with a note; the
+notes appear on the page above the switch. The CSV downloads read the same rule, so a CSV shows
+what the page showed for the same query string."""
 
 from __future__ import annotations
 
@@ -13,8 +17,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from challenges.reports import ReportPeriod, quarter_of, report_period
 from hub.contracts import Query, add_query_notice, read_or_400
 from hub.db import utcnow
+from hub.errors import ValidationFailed
 from hub.fields import IsoDate, OneOf
 
 PRESETS = {
@@ -35,75 +41,78 @@ class PeriodQuery(Query):
 
 @dataclass(frozen=True)
 class Period:
-    """A chosen period: `preset` (a PRESETS key), `since`/`until` inclusive dates (None = open
-    end, only for a custom range given one date)."""
+    """A chosen period: `preset` (a PRESETS key) and the `report` period it resolves to."""
 
     preset: str
-    since: dt.date | None
-    until: dt.date | None
+    report: ReportPeriod
 
     @property
-    def start(self) -> dt.datetime | None:
-        """The first instant in the period (aware UTC), None when open."""
-        return dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC) if self.since else None
+    def since(self) -> dt.date:
+        """The first date (inclusive)."""
+        return self.report.start
 
     @property
-    def end(self) -> dt.datetime | None:
-        """The first instant after the period (aware UTC), None when open."""
-        if self.until is None:
-            return None
-        return dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    def until(self) -> dt.date:
+        """The last date (inclusive)."""
+        return self.report.end
+
+    @property
+    def start(self) -> dt.datetime:
+        """The first instant in the period (aware UTC)."""
+        return self.report.starts_at
+
+    @property
+    def end(self) -> dt.datetime:
+        """The first instant after the period (aware UTC)."""
+        return self.report.ends_before
 
     @property
     def args(self) -> dict[str, str]:
         """The query string that selects this period again (links, CSV downloads, pagers)."""
         if self.preset != "custom":
             return {"period": self.preset}
-        found = {"period": "custom"}
-        if self.since:
-            found["from"] = self.since.isoformat()
-        if self.until:
-            found["to"] = self.until.isoformat()
-        return found
+        return {"period": "custom", "from": self.since.isoformat(), "to": self.until.isoformat()}
 
     @property
     def label(self) -> str:
-        """How the page names it: "Apr 1, 2026 – Jun 30, 2026" (open ends say so)."""
-        first = f"{self.since:%b %-d, %Y}" if self.since else "the beginning"
-        last = f"{self.until:%b %-d, %Y}" if self.until else "today"
-        return f"{first} – {last}"
+        """How the page names it: "Apr 1, 2026 – Jun 30, 2026"."""
+        return f"{self.since:%b %-d, %Y} – {self.until:%b %-d, %Y}"
 
     @property
     def file_suffix(self) -> str:
-        """For download names: `2026-04-01_2026-06-30` (`start`/`now` for open ends)."""
-        return f"{self.since.isoformat() if self.since else 'start'}_{self.until.isoformat() if self.until else 'now'}"
-
-
-def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
-    """The calendar quarter holding `day`: its first and last dates."""
-    first_month = 3 * ((day.month - 1) // 3) + 1
-    first = dt.date(day.year, first_month, 1)
-    next_first = dt.date(day.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
-    return first, next_first - dt.timedelta(days=1)
+        """For download names: `2026-04-01_2026-06-30`."""
+        return f"{self.since.isoformat()}_{self.until.isoformat()}"
 
 
 def resolve(query: PeriodQuery, today: dt.date) -> Period:
     """The period a query asks for, as of `today` (UTC). A date given without a preset means a
-    custom range; a reversed range is swapped with a note for the page."""
+    custom range, read by challenges.reports.report_period (only `from`: to the end of its
+    quarter; only `to`: from the start of its quarter); a reversed range is swapped and a range
+    the reports refuse (longer than 20 years) falls back to this quarter, each with a note."""
     preset = query.period or ("custom" if query.since or query.until else "this_quarter")
-    if preset == "this_quarter":
-        return Period(preset, *quarter_of(today))
+    this_quarter = quarter_of(today)
     if preset == "last_quarter":
-        return Period(preset, *quarter_of(quarter_of(today)[0] - dt.timedelta(days=1)))
+        return Period(preset, quarter_of(this_quarter.start - dt.timedelta(days=1)))
     if preset == "year_to_date":
-        return Period(preset, dt.date(today.year, 1, 1), today)
+        return Period(preset, ReportPeriod(dt.date(today.year, 1, 1), today))
+    if preset != "custom":
+        return Period("this_quarter", this_quarter)
     since, until = query.since, query.until
+    if since is None and until is None:
+        return Period("this_quarter", this_quarter)
     if since and until and until < since:
         add_query_notice(
             f"The period ended before it began, so it is shown from {until:%b %-d, %Y} to {since:%b %-d, %Y}."
         )
         since, until = until, since
-    return Period("custom", since, until)
+    try:
+        return Period("custom", report_period(since, until, today))
+    except ValidationFailed as exc:
+        reason = next(iter(exc.fields.values()))
+        add_query_notice(
+            f"That period was not used ({reason[0] if isinstance(reason, list) else reason}), so this quarter is shown."
+        )
+        return Period("this_quarter", this_quarter)
 
 
 def chosen_period(args: Any) -> Period:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from admin.console import bp, owner_only
 from admin.periods import PRESETS, chosen_period
 from admin.views.report_tables import tables_for
+from challenges import reports as report_figures
 from challenges.crm import reports
 from challenges.crm.forms import ProgramCostForm
 from hub.contracts import PageQuery, read_or_400
@@ -35,7 +36,7 @@ def _names(advocate_ids: list[int]) -> dict[int, str]:
 def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
     period = chosen_period(request.args)
     page = read_or_400(PageQuery, request.args).page
-    program = reports.program_report(period.since, period.until)
+    program = report_figures.program_report(period.report)
     rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE, since=period.since, until=period.until)
     amount, currency = reports.program_cost()
     return render_template(
@@ -75,10 +76,10 @@ def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
 @owner_only
 def program_csv():
     """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
-    for the period in ?from=&to=."""
+    for the period in the query string (admin.periods, as the page)."""
     period = chosen_period(request.args)
     return csv_download(
         f"program_{period.file_suffix}.csv",
         ("metric", "value"),
-        _flatten("", reports.program_report(period.since, period.until)),
+        _flatten("", report_figures.program_report(period.report)),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import func, select
 
+from challenges import reports as report_figures
 from challenges.crm import integration, opportunities, reports
 from challenges.crm.contracts import (
     AttributionPage,
@@ -14,12 +15,13 @@ from challenges.crm.contracts import (
     OpportunityReply,
     ProgramReport,
     ProgramReportQuery,
+    TrendReply,
+    TrendsQuery,
 )
 from challenges.crm.models import Opportunity
 from challenges.crm.opportunities import OpportunityBody
 from hub.contracts import PageQuery
 from hub.endpoints import api_blueprint, api_error, endpoint
-from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Role, User
 
@@ -158,6 +160,20 @@ def attribution_report(user: User, args: PageQuery) -> AttributionPage:
     reply=ProgramReport,
 )
 def program_report(user: User, args: ProgramReportQuery) -> ProgramReport:
-    if args.since and args.until and args.until < args.since:
-        raise ValidationFailed({"to": "Must be on or after `from`."})
-    return ProgramReport.model_validate(reports.program_report(args.since, args.until))
+    period = report_figures.report_period(args.since, args.until)
+    return ProgramReport.model_validate(report_figures.program_report(period))
+
+
+@endpoint(
+    bp,
+    "/reports/trends",
+    roles={Role.OWNER},
+    tag=TAG,
+    summary="A monthly series: acts, reviews, points issued or redeemed, active advocates, asks",
+    query=TrendsQuery,
+    reply=TrendReply,
+)
+def trends_report(user: User, args: TrendsQuery) -> TrendReply:
+    period = report_figures.report_period(args.since, args.until, trend=True)
+    points = report_figures.trend(args.metric, period)
+    return TrendReply.model_validate({"metric": args.metric, "interval": args.interval, "points": points})

@@ -11,7 +11,10 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from hub.contracts import Page, Query, Reply
-from hub.fields import Amount, Date, IsoDate, Timestamp
+from hub.fields import Amount, Date, IsoDate, OneOf, Timestamp
+
+# api.md `/reports/trends` metrics (challenges.reports.TRENDS computes each).
+TREND_METRICS = ("acts", "reviews", "points_issued", "points_redeemed", "active_advocates", "asks")
 
 MoneyText = Annotated[Decimal, Amount()]
 
@@ -98,25 +101,51 @@ class LiabilityReply(Reply):
 
 
 class ProgramPoints(Reply):
-    """Points as of now: issued, redeemed (net of refunds), outstanding (balances), their
-    liability (outstanding × point value) and the points expiring in the next 30 days."""
+    """Points within the period — issued (positive earn/bonus/adjust), redeemed (net of refunds),
+    expired, adjusted_down (negative adjustments and corrections) — and standing at its end:
+    outstanding (the sum of balances), its liability (outstanding × point value; null while the
+    point value is zero) and, while the period runs, the points expiring in the next 30 days."""
 
     issued: int
     redeemed: int
+    expired: int
+    adjusted_down: int
     outstanding: int
-    liability: LiabilityReply
-    expiring_30d: int
+    liability: LiabilityReply | None
+    expiring_30d: int | None
 
 
-class ProgramReport(Reply):
-    """Reference fill, sourced and influenced pipeline and won revenue, win rates and sales
-    cycles with and without a reference call, and ROI (influenced won ÷ program cost; null
-    while no cost is entered)."""
+class BurnoutCounts(Reply):
+    """Advocates per burnout bucket from their asks in the 365 days to the period's end."""
+
+    healthy: int
+    acceptable: int
+    at_risk: int
+    burning: int
+
+
+class MonthCount(Reply):
+    month: str
+    count: int
+
+
+class PeriodFigures(Reply):
+    """Every figure of the program report for one period (both dates inclusive, UTC)."""
 
     model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
 
-    since: str | None = Field(alias="from")
-    until: str | None = Field(alias="to")
+    since: str = Field(alias="from")
+    until: str = Field(alias="to")
+    advocates: int
+    advocates_by_tier: dict[str, int]
+    activation_rate: float | None
+    participation_rate: float | None
+    asks: int
+    asks_per_advocate: float | None
+    burnout: BurnoutCounts
+    review_velocity: list[MonthCount]
+    points: ProgramPoints
+    redemptions_by_status: dict[str, int]
     reference_requests: ReferenceCounts
     reference_fill_rate: float | None
     reference_median_hours_to_fill: float | None
@@ -132,4 +161,32 @@ class ProgramReport(Reply):
     program_cost: str
     roi: float | None
     other_currencies: dict[str, CurrencyTotals]
-    points: ProgramPoints
+
+
+class ProgramReport(PeriodFigures):
+    """The program report (challenges.reports): every figure for the period, and `previous`, the
+    same figures for the period of the same length just before it."""
+
+    previous: PeriodFigures
+
+
+class TrendsQuery(Query):
+    """A monthly series over a period (default: the twelve months to today)."""
+
+    metric: Annotated[str, OneOf(TREND_METRICS)]
+    interval: Annotated[str, OneOf(("month",))] = "month"
+    since: Annotated[dt.date | None, IsoDate()] = Field(None, alias="from")
+    until: Annotated[dt.date | None, IsoDate()] = Field(None, alias="to")
+
+
+class TrendPoint(Reply):
+    period: str
+    value: int
+
+
+class TrendReply(Reply):
+    """api.md `/reports/trends`: one point per month of the period, a month with nothing at 0."""
+
+    metric: str
+    interval: str
+    points: list[TrendPoint]

@@ -1,6 +1,6 @@
 """Attribution in figures — per advocate, for the program, the deals an advocate helped — and the
-program report (`/reports/program`): reference fill, pipeline and revenue, win rates, ROI
-against the owner's program cost."""
+references and attribution part of the program report (challenges.reports): reference fill,
+pipeline and revenue, win rates, ROI against the owner's program cost."""
 
 from __future__ import annotations
 
@@ -21,26 +21,6 @@ from challenges.crm.models import AttributionCredit, AttributionTouch, Opportuni
 from challenges.references import services
 from hub.extensions import db
 from hub.settings import get_setting
-
-
-def program_report(since: dt.date | None, until: dt.date | None) -> dict:
-    """The program's figures for the period (dates inclusive, UTC)."""
-    report: dict = {"from": since.isoformat() if since else None, "to": until.isoformat() if until else None}
-    return report | references_and_attribution(since, until) | {"points": points_now()}
-
-
-def points_now() -> dict:
-    """The points economy as of now (api.md "Endpoints of the second release"): issued,
-    redeemed, outstanding, the liability (outstanding × point value) and the points expiring
-    in the next 30 days — the same figures as the dashboard (rewards.services.economy)."""
-    from rewards import services as rewards_services
-
-    figures = rewards_services.liability_figures()
-    liability = figures["liability"]
-    return rewards_services.points_economy() | {
-        "liability": {"amount": _money(liability["amount"]), "currency": liability["currency"]},
-        "expiring_30d": figures["expiring_30d"],
-    }
 
 
 def program_cost() -> tuple[Decimal, str]:

@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from admin.periods import PeriodQuery, quarter_of, resolve
+from admin.periods import PeriodQuery, resolve
 from challenges import report_tables
 from rewards.services import redemption_table
 from tests.support.report_program import at, build_program
@@ -135,7 +135,16 @@ def test_burnout_bucket_edges_in_the_table(ctx, make, asks, bucket):
             dt.date(2026, 11, 30),
             ("year_to_date", dt.date(2026, 1, 1), dt.date(2026, 11, 30)),
         ),
-        ({"from": "2026-02-01"}, dt.date(2026, 11, 30), ("custom", dt.date(2026, 2, 1), None)),
+        # One date: to the end of its quarter, or from its start (challenges.reports.report_period).
+        ({"from": "2026-02-01"}, dt.date(2026, 11, 30), ("custom", dt.date(2026, 2, 1), dt.date(2026, 3, 31))),
+        ({"to": "2026-05-10"}, dt.date(2026, 11, 30), ("custom", dt.date(2026, 4, 1), dt.date(2026, 5, 10))),
+        # Custom without dates is this quarter; longer than 20 years falls back to it (with a note).
+        ({"period": "custom"}, dt.date(2026, 11, 30), ("this_quarter", dt.date(2026, 10, 1), dt.date(2026, 12, 31))),
+        (
+            {"from": "1900-01-01", "to": "2999-12-31"},
+            dt.date(2026, 11, 30),
+            ("this_quarter", dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        ),
         (
             {"period": "custom", "from": "2026-02-01", "to": "2026-02-28"},
             dt.date(2026, 11, 30),
@@ -153,12 +162,6 @@ def test_period_presets(app, query, today, expected):
     with app.test_request_context():
         period = resolve(PeriodQuery.model_validate(query), today)
     assert (period.preset, period.since, period.until) == expected
-
-
-def test_quarters():
-    assert quarter_of(dt.date(2026, 12, 31)) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-    assert quarter_of(dt.date(2026, 4, 1)) == (dt.date(2026, 4, 1), dt.date(2026, 6, 30))
-    assert quarter_of(dt.date(2024, 2, 29)) == (dt.date(2024, 1, 1), dt.date(2024, 3, 31))
 
 
 def page_of(client, path: str) -> str:
@@ -194,6 +197,10 @@ def test_reports_page_shows_every_table_for_the_period(client, login, make, prog
         ("period=custom&from=2026-04-01&to=99999-01-01", "“to=99999-01-01” was not used: A date like 2026-12-01."),
         ("period=custom&to=9999-12-31", "“to=9999-12-31” was not used: A date from 1900-01-01 to 2999-12-31."),
         ("period=decade", "“period=decade” was not used"),
+        (
+            "from=1900-01-01&to=2999-12-31",
+            "That period was not used (At most 20 years after `from`.), so this quarter is shown.",
+        ),
     ],
 )
 @pytest.mark.parametrize("path", ["/admin/reports", "/admin/"])

@@ -1,0 +1,165 @@
+"""What happened in a period, in figures and monthly series: approved acts, reviews, active
+advocates, asks, points issued and redeemed, and redemptions by status. Each series is one
+grouped query; months with nothing are present with 0."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from challenges.models import Ask, Challenge, Completion, CompletionStatus
+from challenges.reports.period import ReportPeriod
+from challenges.reports.sql import month_of
+from hub.extensions import db
+from rewards.models import EntryKind, LedgerEntry, Redemption, RedemptionStatus
+
+REVIEW_TYPE = "review"
+
+
+def _monthly(query: Select, month: ColumnElement[str], period: ReportPeriod) -> dict[str, int]:
+    """Run a `(month, value)` query grouped by month and zero-fill the period's months."""
+    found = {m: int(v or 0) for m, v in db.session.execute(query.group_by(month)).all()}
+    return {m: found.get(m, 0) for m in period.months()}
+
+
+def _approved(period: ReportPeriod) -> list[ColumnElement[bool]]:
+    return [
+        Completion.status == CompletionStatus.APPROVED,
+        Completion.decided_at >= period.starts_at,
+        Completion.decided_at < period.ends_before,
+    ]
+
+
+def acts_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Completions approved per month (by when they were approved)."""
+    month = month_of(Completion.decided_at)
+    return _monthly(select(month, func.count()).where(*_approved(period)), month, period)
+
+
+def reviews_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Review velocity (product.md §11): completions of `review` challenges approved per month."""
+    month = month_of(Completion.decided_at)
+    query = (
+        select(month, func.count())
+        .join(Challenge, Challenge.id == Completion.challenge_id)
+        .where(Challenge.type == REVIEW_TYPE, *_approved(period))
+    )
+    return _monthly(query, month, period)
+
+
+def active_advocates_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Advocates with at least one completion approved in the month."""
+    month = month_of(Completion.decided_at)
+    query = select(month, func.count(distinct(Completion.advocate_id))).where(*_approved(period))
+    return _monthly(query, month, period)
+
+
+def asks_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Asks made per month (product.md §5), not counting those later cancelled."""
+    month = month_of(Ask.asked_at)
+    query = select(month, func.count()).where(
+        Ask.asked_at >= period.starts_at, Ask.asked_at < period.ends_before, Ask.cancelled_at.is_(None)
+    )
+    return _monthly(query, month, period)
+
+
+def _ledger_in(period: ReportPeriod) -> list[ColumnElement[bool]]:
+    return [LedgerEntry.created_at >= period.starts_at, LedgerEntry.created_at < period.ends_before]
+
+
+def points_issued_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Points credited per month: positive earn, bonus and adjust entries (rewards.models)."""
+    month = month_of(LedgerEntry.created_at)
+    credited = lifetime_kind(LedgerEntry.kind) & (LedgerEntry.delta > 0)
+    query = select(month, func.sum(LedgerEntry.delta)).where(credited, *_ledger_in(period))
+    return _monthly(query, month, period)
+
+
+def points_redeemed_by_month(period: ReportPeriod) -> dict[str, int]:
+    """Points redeemed per month net of refunds (a refund lowers the month it is written in)."""
+    month = month_of(LedgerEntry.created_at)
+    query = select(month, -func.sum(LedgerEntry.delta)).where(
+        LedgerEntry.kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), *_ledger_in(period)
+    )
+    return _monthly(query, month, period)
+
+
+TRENDS: dict[str, Callable[[ReportPeriod], dict[str, int]]] = {
+    "acts": acts_by_month,
+    "reviews": reviews_by_month,
+    "points_issued": points_issued_by_month,
+    "points_redeemed": points_redeemed_by_month,
+    "active_advocates": active_advocates_by_month,
+    "asks": asks_by_month,
+}
+
+
+def trend(metric: str, period: ReportPeriod) -> list[dict]:
+    """api.md `/reports/trends`: `[{"period": "YYYY-MM", "value": int}]` for every month the
+    period touches, oldest first. `metric` is a key of TRENDS (KeyError otherwise)."""
+    return [{"period": m, "value": v} for m, v in TRENDS[metric](period).items()]
+
+
+def review_velocity(period: ReportPeriod) -> list[dict]:
+    """api.md `review_velocity`: `[{"month": "YYYY-MM", "count": int}]`, zero-filled."""
+    return [{"month": m, "count": n} for m, n in reviews_by_month(period).items()]
+
+
+def acts_by_type_and_month(period: ReportPeriod) -> dict[str, dict[str, int]]:
+    """Completions approved per challenge type and month (the reports page's stacked chart):
+    `{type: {"YYYY-MM": count}}`, each type zero-filled over the period's months."""
+    month = month_of(Completion.decided_at)
+    rows = db.session.execute(
+        select(Challenge.type, month, func.count())
+        .join(Challenge, Challenge.id == Completion.challenge_id)
+        .where(*_approved(period))
+        .group_by(Challenge.type, month)
+    ).all()
+    series: dict[str, dict[str, int]] = {}
+    for kind, m, n in rows:
+        series.setdefault(str(kind), dict.fromkeys(period.months(), 0))[m] = int(n)
+    return dict(sorted(series.items()))
+
+
+def redemptions_by_status(period: ReportPeriod) -> dict[str, int]:
+    """Redemptions requested within the period, per current status, every status present."""
+    counts = dict(
+        db.session.execute(
+            select(Redemption.status, func.count())
+            .where(Redemption.created_at >= period.starts_at, Redemption.created_at < period.ends_before)
+            .group_by(Redemption.status)
+        ).all()
+    )
+    return {s.value: int(counts.get(s, 0)) for s in RedemptionStatus}
+
+
+def points_moved(since: dt.datetime | None, before: dt.datetime) -> dict[str, int]:
+    """Ledger totals for entries written in [since, before) (since None: from the beginning):
+    `issued` (positive earn/bonus/adjust), `redeemed` (redeem net of refunds), `expired`,
+    `adjusted_down` (negative earn/bonus/adjust: owners' deductions and corrections), and `net`
+    (the sum of every delta). issued − redeemed − expired − adjusted_down = net, entry by entry."""
+    kind = LedgerEntry.kind
+    delta = LedgerEntry.delta
+    issued = func.sum(_when(lifetime_kind(kind) & (delta > 0), delta))
+    spent = func.sum(_when(kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), delta))
+    expired = func.sum(_when(kind == EntryKind.EXPIRE, delta))
+    down = func.sum(_when(lifetime_kind(kind) & (delta < 0), delta))
+    window = [LedgerEntry.created_at < before]
+    if since is not None:
+        window.append(LedgerEntry.created_at >= since)
+    row = db.session.execute(select(issued, spent, expired, down, func.sum(delta)).where(*window)).one()
+    i, s, e, d, net = (int(v or 0) for v in row)
+    return {"issued": i, "redeemed": -s, "expired": -e, "adjusted_down": -d, "net": net}
+
+
+def lifetime_kind(kind: Any) -> ColumnElement[bool]:
+    """SQL: the entry is of a kind that credits points (earn, bonus, adjust)."""
+    return kind.in_([EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST])
+
+
+def _when(condition: ColumnElement[bool], value: Any) -> ColumnElement:
+    return case((condition, value), else_=0)

@@ -1,0 +1,128 @@
+"""Figures about the advocates of a period (product.md §11): advocates by tier at its end,
+activation rate, participation rate, asks per advocate and the burnout buckets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, distinct, func, or_, select
+
+from challenges.caps import LOOKBACK_DAYS
+from challenges.models import Ask, Completion, CompletionStatus
+from challenges.reports.period import ReportPeriod
+from challenges.reports.sql import counted_advocates, rate
+from hub.extensions import db
+from hub.models import Advocate, Tier
+from rewards.models import TierChange
+
+# product.md §11: an advocate is activated by an approved completion in the last 90 days.
+ACTIVATION_DAYS = 90
+BUCKETS = ("healthy", "acceptable", "at_risk", "burning")
+
+
+def advocate_count(as_of: dt.datetime) -> int:
+    """Advocates counted at `as_of` (joined before it, not erased)."""
+    return db.session.execute(select(func.count()).where(*counted_advocates(as_of))).scalar_one()
+
+
+def advocates_by_tier(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, int]:
+    """Advocates per tier at the period's end, every tier present. While the period runs that is
+    the stored tier; for a past period, the tier an advocate left at their first tier change
+    after the end (rewards.models.TierChange), or their stored tier when it has not changed since."""
+    as_of = period.as_of(now)
+    if period.is_running(now):
+        query = select(Advocate.tier, func.count()).where(*counted_advocates(as_of)).group_by(Advocate.tier)
+    else:
+        first_after = (
+            select(TierChange.advocate_id, func.min(TierChange.changed_at).label("changed_at"))
+            .where(TierChange.changed_at >= as_of)
+            .group_by(TierChange.advocate_id)
+            .subquery()
+        )
+        change = (
+            select(TierChange.advocate_id, TierChange.from_tier)
+            .join(
+                first_after,
+                and_(
+                    first_after.c.advocate_id == TierChange.advocate_id,
+                    first_after.c.changed_at == TierChange.changed_at,
+                ),
+            )
+            .subquery()
+        )
+        tier_then = func.coalesce(change.c.from_tier, Advocate.tier)
+        query = (
+            select(tier_then, func.count(distinct(Advocate.id)))
+            .select_from(Advocate)
+            .outerjoin(change, change.c.advocate_id == Advocate.id)
+            .where(*counted_advocates(as_of))
+            .group_by(tier_then)
+        )
+    found = {Tier(t).value: int(n) for t, n in db.session.execute(query).all()}
+    return {t.value: found.get(t.value, 0) for t in Tier}
+
+
+def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime) -> int:
+    """Counted advocates with a completion approved in [since, before)."""
+    return db.session.execute(
+        select(func.count(distinct(Completion.advocate_id)))
+        .join(Advocate, Advocate.id == Completion.advocate_id)
+        .where(
+            Completion.status == CompletionStatus.APPROVED,
+            Completion.decided_at >= since,
+            Completion.decided_at < before,
+            *counted_advocates(as_of),
+        )
+    ).scalar_one()
+
+
+def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
+    """Advocates with a completion approved in the 90 days up to the period's end (`as_of`; a
+    completion approved exactly 90 days before counts) ÷ all counted advocates (product.md §11).
+    None when there are no advocates."""
+    as_of = period.as_of(now)
+    active = _activated_count(as_of - dt.timedelta(days=ACTIVATION_DAYS), as_of, as_of)
+    return rate(active, advocate_count(as_of))
+
+
+def participation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
+    """Advocates with a completion approved within the period (the quarter by default) ÷ all
+    counted advocates at its end. None when there are no advocates."""
+    as_of = period.as_of(now)
+    return rate(_activated_count(period.starts_at, as_of, as_of), advocate_count(as_of))
+
+
+def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None) -> dict:
+    """Asks per advocate over the 365 days up to the period's end (asks not cancelled by then;
+    challenges.caps counts the same window) and advocates per burnout bucket (0–4 healthy, 5–6
+    acceptable, 7–10 at risk, more than 10 burning; product.md §5). Returns
+    `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`."""
+    as_of = period.as_of(now)
+    per_advocate = (
+        select(Ask.advocate_id, func.count().label("n"))
+        .join(Advocate, Advocate.id == Ask.advocate_id)
+        .where(
+            Ask.asked_at > as_of - dt.timedelta(days=LOOKBACK_DAYS),
+            Ask.asked_at < as_of,
+            or_(Ask.cancelled_at.is_(None), Ask.cancelled_at >= as_of),
+            *counted_advocates(as_of),
+        )
+        .group_by(Ask.advocate_id)
+        .subquery()
+    )
+    n = per_advocate.c.n
+    bucket = case((n <= 4, "healthy"), (n <= 6, "acceptable"), (n <= 10, "at_risk"), else_="burning")
+    rows = db.session.execute(select(bucket, func.count(), func.sum(n)).group_by(bucket)).all()
+    advocates = advocate_count(as_of)
+    buckets = {b: 0 for b in BUCKETS}
+    asks = 0
+    for name, count, total in rows:
+        buckets[name] = int(count)
+        asks += int(total or 0)
+    # Advocates without any ask are healthy too.
+    buckets["healthy"] += advocates - sum(buckets.values())
+    return {
+        "asks": asks,
+        "asks_per_advocate": round(asks / advocates, 2) if advocates else None,
+        "burnout": buckets,
+    }

@@ -1,0 +1,104 @@
+"""The period a report covers: calendar dates (both inclusive, UTC), the previous period of the
+same length it is compared with, and the months it spans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from hub.db import utcnow
+from hub.errors import ValidationFailed
+
+# The longest period a report or a trend covers: 20 years (with their leap days at most 7,305 days)
+# keeps a monthly series at 240 points.
+MAX_DAYS = 20 * 365 + 5
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """Dates `start` … `end`, both inclusive, read in UTC. `end` may be in the future (the current
+    quarter): figures "as of the end" are then as of now (`as_of`)."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        """The number of calendar days in the period (≥ 1)."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> ReportPeriod:
+        """The period of the same length that ends the day before this one starts."""
+        return ReportPeriod(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        """Midnight UTC at the start of `start` (inclusive bound)."""
+        return dt.datetime.combine(self.start, dt.time(), tzinfo=dt.UTC)
+
+    @property
+    def ends_before(self) -> dt.datetime:
+        """Midnight UTC after `end` (exclusive bound)."""
+        return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+    def as_of(self, now: dt.datetime | None = None) -> dt.datetime:
+        """The moment the period's standing figures (tiers, balances, burnout) are read at: its
+        end, or now while the period is still running (exclusive bound, aware UTC)."""
+        return min(self.ends_before, now or utcnow())
+
+    def is_running(self, now: dt.datetime | None = None) -> bool:
+        """Whether the period has not ended yet, so "as of its end" means now."""
+        return self.ends_before >= (now or utcnow())
+
+    def months(self) -> list[str]:
+        """The months the period touches, oldest first, as "YYYY-MM"."""
+        months = []
+        year, month = self.start.year, self.start.month
+        while (year, month) <= (self.end.year, self.end.month):
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return months
+
+    def as_json(self) -> dict[str, str]:
+        """`{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def quarter_of(day: dt.date) -> ReportPeriod:
+    """The calendar quarter containing `day`."""
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = dt.date(day.year, first_month, 1)
+    after = dt.date(day.year + 1, 1, 1) if first_month == 10 else dt.date(day.year, first_month + 3, 1)
+    return ReportPeriod(start, after - dt.timedelta(days=1))
+
+
+def trailing_months(day: dt.date, count: int = 12) -> ReportPeriod:
+    """The `count` calendar months ending with `day`'s month, up to `day` itself."""
+    year, month = day.year, day.month - (count - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    return ReportPeriod(dt.date(year, month, 1), day)
+
+
+def report_period(
+    since: dt.date | None, until: dt.date | None, today: dt.date | None = None, *, trend: bool = False
+) -> ReportPeriod:
+    """The period `from`/`to` name (api.md `/reports/program`, `/reports/trends`), both inclusive.
+
+    Neither given: the current quarter (a trend: the twelve months to today). Only `from`: to the
+    end of that date's quarter. Only `to`: from the start of that date's quarter. Raises
+    ValidationFailed (422 `invalid`, naming `to`) when `to` is before `from` or the period is
+    longer than MAX_DAYS."""
+    today = today or utcnow().date()
+    if until is None:
+        if since is None:
+            return trailing_months(today) if trend else quarter_of(today)
+        until = quarter_of(since).end
+    elif since is None:
+        since = quarter_of(until).start
+    if until < since:
+        raise ValidationFailed({"to": "Must be on or after `from`."})
+    if (until - since).days + 1 > MAX_DAYS:
+        raise ValidationFailed({"to": "At most 20 years after `from`."})
+    return ReportPeriod(since, until)

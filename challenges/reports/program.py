@@ -1,0 +1,80 @@
+"""The program report (api.md `GET /reports/program`, product.md §11): every figure for a period,
+beside the same figures for the previous period of the same length. The API, the dashboard, the
+reports page and the program CSV all read `program_report`, so they cannot disagree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from challenges.crm.reports import references_and_attribution
+from challenges.reports import activity, people
+from challenges.reports.period import ReportPeriod
+from hub.db import utcnow
+from rewards.services.economy import liability, point_value, points_economy
+
+
+def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Points in the period and standing at its end: `issued`, `redeemed` (net of refunds),
+    `expired`, `adjusted_down` within it; `outstanding` (the sum of balances at the end: the
+    cached balances while the period runs, else the ledger summed to the end), `liability`
+    (outstanding × the owner's point value, `{amount: "0.00", currency}`; None while the point
+    value is zero) and `expiring_30d` (points expiring in the next 30 days; only while the period
+    runs, else None)."""
+    as_of = period.as_of(now)
+    moved = activity.points_moved(period.starts_at, as_of)
+    running = period.is_running(now)
+    outstanding = points_economy()["outstanding"] if running else activity.points_moved(None, as_of)["net"]
+    value = point_value()
+    owed = liability(outstanding, value) if value[0] > 0 else None
+    expiring = None
+    if running:
+        from rewards.expiry import expiring_total
+
+        expiring = expiring_total(30)
+    return {
+        "issued": moved["issued"],
+        "redeemed": moved["redeemed"],
+        "expired": moved["expired"],
+        "adjusted_down": moved["adjusted_down"],
+        "outstanding": outstanding,
+        "liability": None if owed is None else {"amount": f"{owed['amount']:.2f}", "currency": owed["currency"]},
+        "expiring_30d": expiring,
+    }
+
+
+def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every figure of the program report for one period (no comparison)."""
+    asks = people.asks_and_burnout(period, now)
+    return (
+        period.as_json()
+        | {
+            "advocates": people.advocate_count(period.as_of(now)),
+            "advocates_by_tier": people.advocates_by_tier(period, now),
+            "activation_rate": people.activation_rate(period, now),
+            "participation_rate": people.participation_rate(period, now),
+            "asks": asks["asks"],
+            "asks_per_advocate": asks["asks_per_advocate"],
+            "burnout": asks["burnout"],
+            "review_velocity": activity.review_velocity(period),
+            "points": points_figures(period, now),
+            "redemptions_by_status": activity.redemptions_by_status(period),
+        }
+        | references_and_attribution(period.start, period.end)
+    )
+
+
+def program_report(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
+    """api.md `/reports/program` for `period`: every figure, plus `previous` — the same figures
+    for the period of the same length just before (ReportPeriod.previous)."""
+    now = now or utcnow()
+    return period_figures(period, now) | {"previous": period_figures(period.previous, now)}
+
+
+def change(current: float | int | Decimal | None, previous: float | int | Decimal | None) -> float | None:
+    """The relative change from `previous` to `current` (0.25 = up 25 %); None when either is
+    missing or the previous is zero."""
+    if current is None or previous is None or not previous:
+        return None
+    return round((float(current) - float(previous)) / float(previous), 4)

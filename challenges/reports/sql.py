@@ -1,0 +1,31 @@
+"""SQL pieces the report figures share: the calendar month of a UTC time on either backend, and
+the advocates a report counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.sql.elements import ColumnElement
+
+from hub.extensions import db
+from hub.models import Advocate
+
+
+def month_of(column: Any) -> ColumnElement[str]:
+    """SQL: the UTC calendar month of a time column as "YYYY-MM" (PostgreSQL stores aware times,
+    SQLite naive UTC text)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def counted_advocates(as_of: dt.datetime) -> list[ColumnElement[bool]]:
+    """The advocates a report counts at `as_of`: joined before it and not erased."""
+    return [Advocate.joined_at < as_of, Advocate.is_erased.is_(False)]
+
+
+def rate(part: int, whole: int) -> float | None:
+    """`part ÷ whole` rounded to 4 places; None when there is no whole."""
+    return round(part / whole, 4) if whole else None

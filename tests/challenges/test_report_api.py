@@ -1,0 +1,121 @@
+"""`GET /reports/program` and `GET /reports/trends` (issue 17): every api.md field, the previous
+period beside it, refusals in the api.md error shape, and the pages and CSV reading the same
+service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from challenges.models import Completion, CompletionStatus
+from hub.db import utcnow
+from hub.extensions import db
+from rewards.ledger import post_entry
+
+API_FIELDS = {
+    "advocates_by_tier",
+    "activation_rate",
+    "participation_rate",
+    "burnout",
+    "reference_fill_rate",
+    "reference_median_hours_to_fill",
+    "review_velocity",
+    "points",
+    "redemptions_by_status",
+    "sourced_pipeline",
+    "sourced_won",
+    "influenced_pipeline",
+    "influenced_won",
+    "win_rate_with_reference",
+    "win_rate_without_reference",
+    "roi",
+}
+
+
+def test_the_program_report_has_every_field_for_the_quarter_and_the_previous(api, make):
+    owner = api(make.user("owner"))
+    make.advocate(points=300)
+    body = owner.get("/reports/program").json
+    assert API_FIELDS <= set(body) and API_FIELDS <= set(body["previous"])
+    today = utcnow().date()
+    first_month = 3 * ((today.month - 1) // 3) + 1
+    assert body["from"] == dt.date(today.year, first_month, 1).isoformat()
+    assert dt.date.fromisoformat(body["previous"]["to"]) == dt.date.fromisoformat(body["from"]) - dt.timedelta(days=1)
+    assert set(body["points"]) >= {"issued", "redeemed", "expired", "outstanding", "liability", "expiring_30d"}
+    assert body["points"]["issued"] == 300 and body["points"]["outstanding"] == 300
+    assert body["previous"]["points"]["issued"] == 0
+    assert body["burnout"] == {"healthy": 1, "acceptable": 0, "at_risk": 0, "burning": 0}
+    assert sum(body["advocates_by_tier"].values()) == 1
+    assert "advocate_accounts_retention" not in body  # no renewal data is kept
+
+
+def test_a_reversed_period_is_422_naming_to(api, make):
+    response = api(make.user("owner")).get("/reports/program", query_string={"from": "2026-03-02", "to": "2026-03-01"})
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid"
+    assert set(response.json["error"]["fields"]) == {"to"}
+
+
+def test_trends_are_zero_filled_months(api, make):
+    owner = api(make.user("owner"))
+    ada = make.advocate()
+    post_entry(ada.id, 70, kind="earn", source_type="test", source_id="t1", at=dt.datetime(2025, 2, 3, tzinfo=dt.UTC))
+    db.session.commit()
+    body = owner.get(
+        "/reports/trends", query_string={"metric": "points_issued", "from": "2025-01-15", "to": "2025-03-01"}
+    )
+    assert body.status_code == 200
+    assert body.json == {
+        "metric": "points_issued",
+        "interval": "month",
+        "points": [
+            {"period": "2025-01", "value": 0},
+            {"period": "2025-02", "value": 70},
+            {"period": "2025-03", "value": 0},
+        ],
+    }
+
+
+def test_trends_default_to_twelve_months_and_refuse_unknown_metrics(api, make):
+    owner = api(make.user("owner"))
+    assert len(owner.get("/reports/trends", query_string={"metric": "acts"}).json["points"]) == 12
+    for query, field in (
+        ({"metric": "logins"}, "metric"),
+        ({}, "metric"),
+        ({"metric": "acts", "interval": "week"}, "interval"),
+    ):
+        response = owner.get("/reports/trends", query_string=query)
+        assert response.status_code == 422 and field in response.json["error"]["fields"], query
+    reversed_range = owner.get(
+        "/reports/trends", query_string={"metric": "acts", "from": "2025-02-01", "to": "2025-01-01"}
+    )
+    assert reversed_range.status_code == 422
+
+
+def test_trends_are_for_owners_only(api, make):
+    assert api(make.user("manager")).get("/reports/trends", query_string={"metric": "acts"}).status_code == 403
+
+
+def test_the_csv_and_the_api_read_the_same_figures(api, make, client, login):
+    owner_user = make.user("owner")
+    ada = make.advocate(points=120)
+    completion_at = utcnow() - dt.timedelta(minutes=5)
+    from tests.support.challenges import create_challenge
+
+    challenge = create_challenge(owner_user.id)
+    db.session.add(
+        Completion(
+            challenge_id=challenge.id,
+            advocate_id=ada.id,
+            status=CompletionStatus.APPROVED,
+            points_offered=10,
+            submitted_at=completion_at,
+            decided_at=completion_at,
+        )
+    )
+    db.session.commit()
+    body = api(owner_user).get("/reports/program").json
+    assert body["participation_rate"] == 1.0 and body["activation_rate"] == 1.0
+    login(client, owner_user)
+    csv_text = client.get("/admin/reports/program.csv").get_data(as_text=True)
+    assert "participation_rate,1.0" in csv_text
+    assert "points.issued,120" in csv_text and "previous.points.issued,0" in csv_text

@@ -1,0 +1,327 @@
+"""The program report's figures (issue 17, challenges.reports) on small hand-made programs: each
+expected value is worked out by hand in the test from the rows it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from challenges import reports
+from challenges.models import Ask, AskKind, Completion, CompletionStatus
+from challenges.reports import activity, people, program
+from challenges.reports.period import ReportPeriod, quarter_of, report_period
+from hub.errors import InsufficientPoints, ValidationFailed
+from hub.extensions import db
+from hub.models import Advocate, Tier
+from rewards.ledger import post_entry
+from rewards.models import TierChange
+
+Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+Q1_END = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # Q1.as_of(): midnight after March 31
+NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+_source = itertools.count(1)
+
+
+def at(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)
+
+
+@pytest.fixture()
+def joined(make_advocate):
+    """An advocate who joined at a given time (default: long before every period here)."""
+
+    def create(when: dt.datetime = at(2020, 1, 1)) -> Advocate:
+        advocate = make_advocate()
+        advocate.joined_at = when
+        db.session.commit()
+        return advocate
+
+    return create
+
+
+@pytest.fixture()
+def approve(make_challenge, make_user):
+    """An approved completion of a challenge of `type`, decided at `when`."""
+    owner = make_user("owner")
+    challenges: dict[str, int] = {}
+
+    def create(advocate: Advocate, when: dt.datetime, type: str = "custom") -> Completion:
+        if type not in challenges:
+            extra = {"allowed_domains": ["g2.com"], "marker": "vouch"} if type == "review" else {}
+            challenges[type] = make_challenge(owner.id, type=type, title=f"A {type}", **extra).id
+        completion = Completion(
+            challenge_id=challenges[type],
+            advocate_id=advocate.id,
+            status=CompletionStatus.APPROVED,
+            points_offered=10,
+            points_awarded=10,
+            submitted_at=when - dt.timedelta(hours=1),
+            decided_at=when,
+        )
+        db.session.add(completion)
+        db.session.commit()
+        return completion
+
+    return create
+
+
+def ask(advocate: Advocate, when: dt.datetime, cancelled_at: dt.datetime | None = None) -> None:
+    db.session.add(
+        Ask(
+            advocate_id=advocate.id,
+            kind=AskKind.MEDIUM,
+            source_type="test",
+            source_id=str(next(_source)),
+            asked_at=when,
+            cancelled_at=cancelled_at,
+        )
+    )
+    db.session.commit()
+
+
+def post(advocate: Advocate, delta: int, kind: str, when: dt.datetime, source_type: str = "test") -> None:
+    post_entry(advocate.id, delta, kind=kind, source_type=source_type, source_id=next(_source), at=when)
+    db.session.commit()
+
+
+# --- the period ---------------------------------------------------------------------------------
+
+
+def test_the_default_period_is_the_current_quarter_and_the_previous_is_as_long():
+    period = report_period(None, None, today=dt.date(2026, 11, 30))
+    assert (period.start, period.end) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    # 92 days (Oct 31 + Nov 30 + Dec 31) back from Oct 1: July 1 … Sep 30.
+    assert (period.previous.start, period.previous.end) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    assert quarter_of(dt.date(2025, 2, 28)) == Q1
+    assert Q1.previous == ReportPeriod(dt.date(2024, 10, 3), dt.date(2024, 12, 31))  # 90 days: Oct 3–31, Nov, Dec
+    assert Q1.months() == ["2025-01", "2025-02", "2025-03"]
+    assert Q1.as_of(NOW) == Q1_END
+
+
+def test_a_trend_defaults_to_the_twelve_months_to_today():
+    period = report_period(None, None, today=dt.date(2026, 2, 10), trend=True)
+    assert (period.start, period.end) == (dt.date(2025, 3, 1), dt.date(2026, 2, 10))
+    assert len(period.months()) == 12
+
+
+def test_one_date_given_takes_the_rest_of_its_quarter():
+    assert report_period(dt.date(2025, 2, 10), None) == ReportPeriod(dt.date(2025, 2, 10), dt.date(2025, 3, 31))
+    assert report_period(None, dt.date(2025, 5, 5)) == ReportPeriod(dt.date(2025, 4, 1), dt.date(2025, 5, 5))
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(dt.date(2025, 3, 2), dt.date(2025, 3, 1)), (dt.date(1990, 1, 1), dt.date(2010, 1, 1))],
+)
+def test_a_reversed_or_overlong_period_is_refused_naming_to(since, until):
+    with pytest.raises(ValidationFailed) as refused:
+        report_period(since, until)
+    assert set(refused.value.fields) == {"to"}
+
+
+# --- advocates ----------------------------------------------------------------------------------
+
+
+def test_activation_counts_an_approval_exactly_90_days_before_the_end(ctx, joined, approve):
+    edge, early, none, late, february = joined(), joined(), joined(), joined(), joined()
+    joined(at(2025, 4, 2))  # joins after the period: not counted at all
+    approve(edge, Q1_END - dt.timedelta(days=90))  # = Jan 1 00:00, inside the window
+    approve(early, Q1_END - dt.timedelta(days=90, seconds=1))  # one second too early
+    approve(late, Q1_END)  # April 1 00:00: after the period
+    approve(february, at(2025, 2, 15, 10))
+    assert none is not None
+    # 5 advocates counted, 2 activated (edge, february).
+    assert people.advocate_count(Q1_END) == 5
+    assert people.activation_rate(Q1, NOW) == 0.4
+
+
+def test_participation_is_approvals_within_the_quarter(ctx, joined, approve):
+    first, last, after, before = joined(), joined(), joined(), joined()
+    q2 = ReportPeriod(dt.date(2025, 4, 1), dt.date(2025, 6, 30))
+    approve(first, at(2025, 4, 1))  # the first instant of the quarter
+    approve(last, at(2025, 6, 30, 23, 59, 59))  # its last second
+    approve(after, at(2025, 7, 1))
+    approve(before, at(2025, 3, 31, 23, 59, 59))
+    assert people.participation_rate(q2, NOW) == 0.5  # first and last of 4
+    # the next quarter: only `after` took part
+    assert people.participation_rate(ReportPeriod(dt.date(2025, 7, 1), dt.date(2025, 9, 30)), NOW) == 0.25
+
+
+def test_burnout_bucket_edges(ctx, joined):
+    counts = {"zero": 0, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "eleven": 11}
+    for n in counts.values():
+        advocate = joined()
+        for i in range(n):
+            ask(advocate, Q1_END - dt.timedelta(days=1 + i))
+    noisy = joined()
+    ask(noisy, Q1_END - dt.timedelta(days=365))  # exactly 365 days before: outside (caps: `>`)
+    ask(noisy, Q1_END - dt.timedelta(days=3), cancelled_at=Q1_END - dt.timedelta(days=2))  # cancelled
+    ask(noisy, Q1_END)  # after the period
+    figures = people.asks_and_burnout(Q1, NOW)
+    # healthy: zero, four, noisy; acceptable: five, six; at risk: seven, ten; burning: eleven.
+    assert figures["burnout"] == {"healthy": 3, "acceptable": 2, "at_risk": 2, "burning": 1}
+    assert figures["asks"] == 4 + 5 + 6 + 7 + 10 + 11
+    assert figures["asks_per_advocate"] == round(43 / 8, 2)
+
+
+def test_an_ask_cancelled_after_the_period_still_counts_at_its_end(ctx, joined):
+    advocate = joined()
+    ask(advocate, at(2025, 3, 1), cancelled_at=at(2025, 5, 1))
+    assert people.asks_and_burnout(Q1, NOW)["asks"] == 1
+    assert people.asks_and_burnout(ReportPeriod(dt.date(2025, 5, 1), dt.date(2025, 5, 31)), NOW)["asks"] == 0
+
+
+def test_tiers_at_the_end_of_a_past_period_read_the_tier_history(ctx, joined):
+    stayed_silver, rose_later, bronze = joined(), joined(), joined()
+    stayed_silver.tier = Tier.SILVER
+    rose_later.tier = Tier.GOLD
+    for who, before, after, when in (
+        (stayed_silver, Tier.BRONZE, Tier.SILVER, at(2024, 6, 1)),
+        (rose_later, Tier.BRONZE, Tier.SILVER, at(2025, 5, 1)),
+        (rose_later, Tier.SILVER, Tier.GOLD, at(2025, 8, 1)),
+    ):
+        db.session.add(TierChange(advocate_id=who.id, from_tier=before, to_tier=after, changed_at=when))
+    db.session.commit()
+    assert bronze.tier is Tier.BRONZE
+    assert people.advocates_by_tier(Q1, NOW) == {"bronze": 2, "silver": 1, "gold": 0}
+    running = quarter_of(NOW.date())
+    assert people.advocates_by_tier(running, NOW) == {"bronze": 1, "silver": 1, "gold": 1}
+
+
+# --- activity and points ------------------------------------------------------------------------
+
+
+def test_review_velocity_counts_approved_reviews_per_month_zero_filled(ctx, joined, approve):
+    ada, grace = joined(), joined()
+    approve(ada, at(2025, 1, 31, 23), type="review")
+    approve(grace, at(2025, 3, 1), type="review")
+    approve(ada, at(2025, 3, 20), type="review")
+    approve(grace, at(2025, 2, 10), type="webinar")  # not a review
+    approve(grace, at(2025, 4, 1), type="review")  # after the period
+    assert activity.review_velocity(Q1) == [
+        {"month": "2025-01", "count": 1},
+        {"month": "2025-02", "count": 0},
+        {"month": "2025-03", "count": 2},
+    ]
+    assert reports.acts_by_type_and_month(Q1) == {
+        "review": {"2025-01": 1, "2025-02": 0, "2025-03": 2},
+        "webinar": {"2025-01": 0, "2025-02": 1, "2025-03": 0},
+    }
+
+
+def test_points_in_a_period_with_expiry_refunds_and_deductions(ctx, joined):
+    ada = joined()
+    post(ada, 500, "earn", at(2024, 12, 20))  # before the period: only in outstanding
+    post(ada, 1000, "earn", at(2025, 1, 5))
+    post(ada, 40, "adjust", at(2025, 1, 6))
+    post(ada, -300, "redeem", at(2025, 2, 1), "redemption")
+    post(ada, 100, "refund", at(2025, 2, 2), "redemption")
+    post(ada, -50, "expire", at(2025, 3, 1), "ledger_entry")
+    post(ada, -20, "adjust", at(2025, 3, 2))
+    post(ada, 7, "bonus", at(2025, 4, 1))  # after the period
+    figures = program.points_figures(Q1, NOW)
+    assert figures["issued"] == 1040
+    assert figures["redeemed"] == 200  # 300 redeemed, 100 of it refunded
+    assert figures["expired"] == 50
+    assert figures["adjusted_down"] == 20
+    assert figures["outstanding"] == 500 + 1040 - 200 - 50 - 20  # 1270, the balance on March 31
+    assert figures["liability"] == {"amount": "12.70", "currency": "USD"}  # × the default 0.01 USD
+    assert figures["expiring_30d"] is None  # a past period has no "next 30 days"
+    assert activity.trend("points_issued", Q1) == [
+        {"period": "2025-01", "value": 1040},
+        {"period": "2025-02", "value": 0},
+        {"period": "2025-03", "value": 0},
+    ]
+    assert [p["value"] for p in activity.trend("points_redeemed", Q1)] == [0, 200, 0]
+    db.session.refresh(ada)
+    assert ada.balance == 1277
+
+
+def test_a_period_with_no_activity(ctx, joined):
+    joined(at(2024, 1, 1))
+    quiet = ReportPeriod(dt.date(2010, 1, 1), dt.date(2010, 2, 28))
+    figures = program.period_figures(quiet, NOW)
+    assert figures["advocates"] == 0
+    assert figures["advocates_by_tier"] == {"bronze": 0, "silver": 0, "gold": 0}
+    assert figures["activation_rate"] is None and figures["participation_rate"] is None
+    assert figures["burnout"] == {"healthy": 0, "acceptable": 0, "at_risk": 0, "burning": 0}
+    assert figures["asks_per_advocate"] is None
+    assert figures["review_velocity"] == [{"month": "2010-01", "count": 0}, {"month": "2010-02", "count": 0}]
+    points = figures["points"]
+    assert (points["issued"], points["redeemed"], points["expired"], points["outstanding"]) == (0, 0, 0, 0)
+    assert figures["redemptions_by_status"] == dict.fromkeys(
+        ("requested", "approved", "fulfilled", "rejected", "cancelled"), 0
+    )
+    assert figures["reference_fill_rate"] is None
+    for metric in reports.TRENDS:
+        assert activity.trend(metric, quiet) == [{"period": "2010-01", "value": 0}, {"period": "2010-02", "value": 0}]
+
+
+def test_trends_of_acts_active_advocates_and_asks(ctx, joined, approve):
+    ada, grace = joined(), joined()
+    approve(ada, at(2025, 1, 2), type="review")
+    approve(ada, at(2025, 1, 3))
+    approve(grace, at(2025, 1, 4))
+    approve(grace, at(2025, 3, 4))
+    ask(ada, at(2025, 2, 1))
+    ask(ada, at(2025, 2, 2), cancelled_at=at(2025, 2, 3))
+    assert [p["value"] for p in activity.trend("acts", Q1)] == [3, 0, 1]
+    assert [p["value"] for p in activity.trend("reviews", Q1)] == [1, 0, 0]
+    assert [p["value"] for p in activity.trend("active_advocates", Q1)] == [2, 0, 1]
+    assert [p["value"] for p in activity.trend("asks", Q1)] == [0, 1, 0]
+
+
+def test_the_report_compares_with_the_previous_period(ctx, joined, approve):
+    ada = joined()
+    approve(ada, at(2024, 12, 31), type="review")  # in the previous 90 days
+    report = program.program_report(Q1, NOW)
+    assert report["from"] == "2025-01-01" and report["previous"]["from"] == "2024-10-03"
+    assert report["participation_rate"] == 0.0 and report["previous"]["participation_rate"] == 1.0
+    assert report["previous"]["review_velocity"][-1] == {"month": "2024-12", "count": 1}
+    assert program.change(3, 2) == 0.5 and program.change(1, 0) is None
+
+
+# --- the points identity ------------------------------------------------------------------------
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["earn", "bonus", "adjust", "redeem", "refund", "expire", "correction"]),
+        st.integers(1, 500),
+        st.integers(0, 2),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_issued_less_redeemed_expired_and_deductions_is_outstanding(ctx, make_advocate, operations):
+    advocates = [make_advocate() for _ in range(3)]
+    when = at(2025, 1, 1)
+    for kind, points, who in operations:
+        sign = -1 if kind in ("redeem", "expire", "correction") else 1
+        if kind == "adjust" and points % 2:  # half of the plain adjustments are deductions
+            sign = -1
+        when += dt.timedelta(hours=1)
+        try:
+            post_entry(
+                advocates[who].id,
+                sign * points,
+                kind="adjust" if kind == "correction" else kind,
+                source_type="correction" if kind == "correction" else "test",
+                source_id=next(_source),
+                at=when,
+            )
+        except InsufficientPoints:
+            db.session.rollback()
+        db.session.commit()
+    everything = ReportPeriod(dt.date(1900, 1, 1), NOW.date())
+    points = program.points_figures(everything, NOW)
+    balances = db.session.execute(db.select(db.func.sum(Advocate.balance))).scalar_one() or 0
+    assert points["issued"] - points["redeemed"] - points["expired"] - points["adjusted_down"] == points["outstanding"]
+    assert points["outstanding"] == balances
+    assert activity.points_moved(None, NOW)["net"] == balances

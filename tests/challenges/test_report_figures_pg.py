@@ -1,0 +1,57 @@
+"""The report figures on PostgreSQL (issue 17): months are UTC calendar months whatever the
+session's time zone, and the grouped queries give the hand-computed values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from challenges.models import Completion, CompletionStatus
+from challenges.reports import activity, program
+from challenges.reports.period import ReportPeriod
+from hub.extensions import db
+from rewards.ledger import post_entry
+from tests.support.challenges import create_challenge
+
+pytestmark = pytest.mark.services
+
+Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+NOW = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+
+
+def at(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)
+
+
+def test_monthly_series_and_points_on_postgresql(pg_ctx, make):
+    db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))  # months stay UTC months
+    owner = make.user("owner")
+    ada = make.advocate()
+    ada.joined_at = at(2024, 1, 1)
+    review = create_challenge(owner.id, type="review", allowed_domains=["g2.com"], marker="vouch")
+    for when in (at(2025, 1, 31, 23, 30), at(2025, 3, 1, 0, 0), at(2025, 4, 1, 0, 0)):
+        db.session.add(
+            Completion(
+                challenge_id=review.id,
+                advocate_id=ada.id,
+                status=CompletionStatus.APPROVED,
+                points_offered=5,
+                submitted_at=when,
+                decided_at=when,
+            )
+        )
+    post_entry(ada.id, 900, kind="earn", source_type="test", source_id="pg-1", at=at(2025, 2, 28, 23, 59))
+    post_entry(ada.id, -100, kind="expire", source_type="ledger_entry", source_id="pg-1", at=at(2025, 3, 31, 23))
+    post_entry(ada.id, -200, kind="redeem", source_type="redemption", source_id="pg-1", at=at(2025, 4, 1))
+    db.session.commit()
+    assert activity.review_velocity(Q1) == [
+        {"month": "2025-01", "count": 1},
+        {"month": "2025-02", "count": 0},
+        {"month": "2025-03", "count": 1},
+    ]
+    assert [p["value"] for p in activity.trend("points_issued", Q1)] == [0, 900, 0]
+    points = program.points_figures(Q1, NOW)
+    assert (points["issued"], points["expired"], points["redeemed"], points["outstanding"]) == (900, 100, 0, 800)
+    figures = program.period_figures(Q1, NOW)
+    assert figures["participation_rate"] == 1.0 and figures["activation_rate"] == 1.0

@@ -93,14 +93,13 @@ def _text(value: Any) -> str:
 
 def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
     """The before/after diff of an entry, field by field in name order: every field whose value
-    differs (added, removed or changed); nested objects are compared by their dotted leaves."""
+    reads differently (added, removed or changed; a value is shown as text, JSON for lists and
+    numbers); nested objects are compared by their dotted leaves."""
     old = _flatten("", before) if before else {}
     new = _flatten("", after) if after else {}
-    return [
-        Change(name, _text(old.get(name)), _text(new.get(name)))
-        for name in sorted(old.keys() | new.keys())
-        if old.get(name) != new.get(name) or (name in old) != (name in new)
-    ]
+    found = (Change(name, _text(old.get(name)), _text(new.get(name))) for name in sorted(old.keys() | new.keys()))
+    # A field absent on one side and null on the other reads the same: not a change to show.
+    return [change for change in found if change.before != change.after]
 
 
 def _entries(where: AuditFilter) -> Select[Any]:

@@ -25,8 +25,9 @@ def test_changes_compare_nested_fields_by_their_dotted_names():
     ]
     assert [(c.field, c.before, c.after) for c in changes(None, {"status": "approved"})] == [("status", "", "approved")]
     assert changes(None, None) == []
-    # A value that becomes null is a change, though .get() of both sides would agree.
-    assert [(c.field, c.before, c.after) for c in changes({"note": None}, {})] == [("note", "", "")]
+    # A field created empty, or null on one side and absent on the other, is no change to show.
+    assert changes(None, {"image": None, "stock": None}) == []
+    assert [(c.field, c.before, c.after) for c in changes({"note": None, "n": 0}, {"n": None})] == [("n", "0", "")]
 
 
 def _log(make):

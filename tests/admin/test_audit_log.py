@@ -143,3 +143,22 @@ def test_the_csv_has_one_row_per_changed_field_filtered_as_the_page(client, logi
     assert hostile[1][7:] == ["name", "Beta", '\'=HYPERLINK("http://x")']
     bad = client.get("/admin/audit.csv?from=2026-02-30&to=99999-01-01")
     assert bad.status_code == 200 and len(list(csv.reader(io.StringIO(bad.get_data(as_text=True))))) == 1 + 5
+
+
+def test_the_api_filters_the_log_and_gives_the_changes(api, make):
+    olive, mo, ids = _log(make)
+    owner = api(olive)
+    body = owner.get(f"/audit?actor={olive.id}&from=2026-03-01&to=2026-03-01").json
+    assert body["total"] == 1
+    [entry] = body["items"]
+    assert (entry["id"], entry["actor"], entry["action"], entry["at"]) == (
+        ids[0],
+        "Olive Owner",
+        "settings.update",
+        "2026-03-01T10:00:00Z",
+    )
+    assert entry["changes"] == [{"field": "tier_basis", "before": "lifetime", "after": "rolling_365"}]
+    assert owner.get("/audit?action=group.create").json["total"] == 2
+    reversed_ = owner.get("/audit?from=2026-03-03&to=2026-03-02")
+    assert reversed_.status_code == 422 and reversed_.json["error"]["fields"] == {"to": ["Must be on or after `from`."]}
+    assert api(mo).get("/audit").status_code == 403

@@ -331,3 +331,30 @@ def test_csv_keeps_numbers_as_numbers_and_quotes_formula_text():
         '"\'\r=1+1"\r\n',
         "a=1\r\n",
     ]
+
+
+def test_the_api_answers_the_same_tables(api, make, program):
+    owner = api(make.user("owner"))
+    body = owner.get("/reports/challenges?from=2026-04-01&to=2026-06-30").json
+    assert (body["from"], body["to"]) == ("2026-04-01", "2026-06-30")
+    assert [
+        (
+            r["id"],
+            r["name"],
+            r["completions"],
+            r["approval_rate"],
+            r["median_hours_to_approve"],
+            r["points_paid"],
+            r["asks_spent"],
+        )
+        for r in body["items"]
+    ] == [(program["a"], "Review on G2", 4, 0.6667, 13.0, 200, 3), (program["b"], "Case study", 1, 1.0, 4.0, 250, 1)]
+    groups = owner.get("/reports/groups?from=2026-04-01&to=2026-06-30").json["items"]
+    assert {g["name"]: (g["completions"], g["median_hours_to_approve"], g["points_paid"]) for g in groups} == {
+        "EMEA": (4, 4.0, 450),
+        "NA": (2, 14.0, 350),
+    }
+    reversed_ = owner.get("/reports/challenges?from=2026-06-30&to=2026-04-01")
+    assert reversed_.status_code == 422 and reversed_.json["error"]["fields"] == {"to": ["Must be on or after `from`."]}
+    assert owner.get("/reports/groups?from=2026-02-30").status_code == 422
+    assert api(make.user("manager")).get("/reports/challenges").status_code == 403

@@ -197,7 +197,7 @@ def test_median_from_counts_is_the_median_of_the_expanded_values(counts):
     assert reports._median_of_counts(counts) == expected
 
 
-def test_attribution_per_advocate_honours_the_period_as_the_program_totals_do(refs, make, client, login):
+def test_attribution_per_advocate_honours_the_period_as_the_program_totals_do(refs, make, client, login, api):
     """Issue 17: with a range set, the per-advocate table shows the deals created in it, as the
     program's figures do — not all-time figures."""
     insider = make.advocate(company="Acme", name="Ina Insider")
@@ -223,7 +223,11 @@ def test_attribution_per_advocate_honours_the_period_as_the_program_totals_do(re
     assert reports.program("USD", dt.date(2026, 4, 1), dt.date(2026, 6, 30)).influenced_pipeline == Decimal("300.00")
     assert reports.per_advocate(since=dt.date(2026, 7, 1), until=dt.date(2026, 9, 30)) == ([], 0)
 
-    login(client, make.user("owner"))
+    owner = make.user("owner")
+    items = api(owner).get("/reports/attribution?from=2026-04-01&to=2026-06-30").json["items"]
+    assert [(r["advocate_id"], r["influenced_pipeline"], r["deals"]) for r in items] == [(insider.id, "300.00", 1)]
+    assert api(owner).get("/reports/attribution").json["items"][0]["influenced_pipeline"] == "1300.00"  # all deals
+    login(client, owner)
     q1_page = client.get("/admin/reports?period=custom&from=2026-01-01&to=2026-03-31").get_data(as_text=True)
     table = q1_page[q1_page.index('data-testid="attribution-table"') :]
     assert "Ina Insider" in table and "1,000.00" in table and "300.00" not in table.split("</table>")[0]

@@ -57,12 +57,22 @@ class Period:
         return self.report.end
 
     @property
-    def start(self) -> dt.datetime:
+    def start(self) -> dt.date:
+        """The first date (inclusive), as `ReportPeriod.start`."""
+        return self.report.start
+
+    @property
+    def end(self) -> dt.date:
+        """The last date (inclusive), as `ReportPeriod.end`."""
+        return self.report.end
+
+    @property
+    def starts_at(self) -> dt.datetime:
         """The first instant in the period (aware UTC)."""
         return self.report.starts_at
 
     @property
-    def end(self) -> dt.datetime:
+    def ends_before(self) -> dt.datetime:
         """The first instant after the period (aware UTC)."""
         return self.report.ends_before
 

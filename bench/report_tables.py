@@ -129,7 +129,7 @@ def main(seed: bool) -> None:
         with app.test_request_context():
             for preset in ("this_quarter", "last_quarter"):
                 period = resolve(PeriodQuery.model_validate({"period": preset}), today)
-                figures[preset] = _tables(period.start, period.end)
+                figures[preset] = _tables(period.starts_at, period.ends_before)
         figures["load_average"] = round(os.getloadavg()[0], 1)
         figures["measured_on"] = dt.date.today().isoformat()
     click.echo(json.dumps(figures))

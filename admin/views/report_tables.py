@@ -25,11 +25,13 @@ PREVIEW = 20  # rows of the longer tables shown on the page; the CSV has every r
 
 def tables_for(period: Period) -> dict[str, object]:
     """What the reports page shows besides the attribution table, for `period`."""
-    redemptions, redemptions_total = redemption_table.redemption_table(period.start, period.end, limit=PREVIEW)
-    asks, asks_total = report_tables.advocate_asks(period.start, period.end, limit=PREVIEW)
+    redemptions, redemptions_total = redemption_table.redemption_table(
+        period.starts_at, period.ends_before, limit=PREVIEW
+    )
+    asks, asks_total = report_tables.advocate_asks(period.starts_at, period.ends_before, limit=PREVIEW)
     return {
-        "challenges": report_tables.challenge_performance(period.start, period.end),
-        "groups": report_tables.group_performance(period.start, period.end),
+        "challenges": report_tables.challenge_performance(period.starts_at, period.ends_before),
+        "groups": report_tables.group_performance(period.starts_at, period.ends_before),
         "redemptions": redemptions,
         "redemptions_total": redemptions_total,
         "asks": asks,
@@ -47,7 +49,7 @@ def _filename(name: str, period: Period) -> str:
 def challenges_csv() -> Response:
     """Per-challenge performance for the period (`?period=` or `?from=&to=`)."""
     period = chosen_period(request.args)
-    rows = report_tables.challenge_performance(period.start, period.end)
+    rows = report_tables.challenge_performance(period.starts_at, period.ends_before)
     return csv_download(
         _filename("challenges", period),
         ("challenge_id", "title", "type", *report_tables.HEADER),
@@ -60,7 +62,7 @@ def challenges_csv() -> Response:
 def groups_csv() -> Response:
     """Per-group performance for the period."""
     period = chosen_period(request.args)
-    rows = report_tables.group_performance(period.start, period.end)
+    rows = report_tables.group_performance(period.starts_at, period.ends_before)
     return csv_download(
         _filename("groups", period),
         ("group_id", "group", *report_tables.HEADER),
@@ -76,7 +78,7 @@ def redemptions_csv() -> Response:
     return csv_download(
         _filename("redemptions", period),
         redemption_table.HEADER,
-        (row.cells() for row in redemption_table.iter_redemptions(period.start, period.end)),
+        (row.cells() for row in redemption_table.iter_redemptions(period.starts_at, period.ends_before)),
     )
 
 
@@ -88,7 +90,10 @@ def asks_csv() -> Response:
     return csv_download(
         _filename("asks", period),
         report_tables.ASKS_HEADER,
-        (report_tables.asks_cells(row) for row in report_tables.iter_advocate_asks(period.start, period.end)),
+        (
+            report_tables.asks_cells(row)
+            for row in report_tables.iter_advocate_asks(period.starts_at, period.ends_before)
+        ),
     )
 
 

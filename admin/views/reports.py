@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from admin import charts
 from admin.console import bp, owner_only
 from admin.periods import PRESETS, chosen_period
 from admin.views.report_tables import tables_for
@@ -42,6 +43,7 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
     return render_template(
         "admin/reports.html",
         program=program,
+        charts=charts.report_charts(program, period.report),
         rows=rows,
         names=_names([r.advocate_id for r in rows]),
         total=total,

@@ -137,6 +137,7 @@ class PeriodFigures(Reply):
     since: str = Field(alias="from")
     until: str = Field(alias="to")
     advocates: int
+    active_advocates: int
     advocates_by_tier: dict[str, int]
     activation_rate: float | None
     participation_rate: float | None

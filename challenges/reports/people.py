@@ -76,13 +76,17 @@ def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime
     ).scalar_one()
 
 
-def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
-    """Advocates with a completion approved in the 90 days up to the period's end (`as_of`; a
-    completion approved exactly 90 days before counts) ÷ all counted advocates (product.md §11).
-    None when there are no advocates."""
+def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> int:
+    """Counted advocates with a completion approved in the 90 days up to the period's end
+    (`as_of`; a completion approved exactly 90 days before counts)."""
     as_of = period.as_of(now)
-    active = _activated_count(as_of - dt.timedelta(days=ACTIVATION_DAYS), as_of, as_of)
-    return rate(active, advocate_count(as_of))
+    return _activated_count(as_of - dt.timedelta(days=ACTIVATION_DAYS), as_of, as_of)
+
+
+def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
+    """Active advocates (`active_advocates`) ÷ all counted advocates at the period's end
+    (product.md §11). None when there are no advocates."""
+    return rate(active_advocates(period, now), advocate_count(period.as_of(now)))
 
 
 def participation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:

@@ -11,6 +11,7 @@ from typing import Any
 from challenges.crm.reports import references_and_attribution
 from challenges.reports import activity, people
 from challenges.reports.period import ReportPeriod
+from challenges.reports.sql import rate
 from hub.db import utcnow
 from rewards.services.economy import liability, point_value, points_economy
 
@@ -47,12 +48,15 @@ def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
 def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the program report for one period (no comparison)."""
     asks = people.asks_and_burnout(period, now)
+    advocates = people.advocate_count(period.as_of(now))
+    active = people.active_advocates(period, now)
     return (
         period.as_json()
         | {
-            "advocates": people.advocate_count(period.as_of(now)),
+            "advocates": advocates,
+            "active_advocates": active,
             "advocates_by_tier": people.advocates_by_tier(period, now),
-            "activation_rate": people.activation_rate(period, now),
+            "activation_rate": rate(active, advocates),
             "participation_rate": people.participation_rate(period, now),
             "asks": asks["asks"],
             "asks_per_advocate": asks["asks_per_advocate"],

@@ -35,7 +35,8 @@ def test_the_program_report_has_every_field_for_the_quarter_and_the_previous(api
     owner = api(make.user("owner"))
     make.advocate(points=300)
     body = owner.get("/reports/program").json
-    assert API_FIELDS <= set(body) and API_FIELDS <= set(body["previous"])
+    assert set(body) >= API_FIELDS
+    assert set(body["previous"]) >= API_FIELDS
     today = utcnow().date()
     first_month = 3 * ((today.month - 1) // 3) + 1
     assert body["from"] == dt.date(today.year, first_month, 1).isoformat()

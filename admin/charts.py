@@ -1,0 +1,289 @@
+"""Charts of the owner's report figures (issue 17, ux.md "Charts"): each is a small JSON spec the
+page carries in a `<script type="application/json">` block beside a table of the same numbers;
+static/js/charts.js draws it with Chart.js. Colours are names of ux.md's palette (the accent,
+its dark shade, muted grey, the status colours, the tier colours), resolved from the CSS
+variables by the script, so the stylesheet stays the one place a colour is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from challenges import reports
+
+# Series colours by the order a chart lists its series: the accent first, then quieter ones.
+SERIES_COLOURS = ("accent", "muted", "accent-dark", "warn", "ok", "bad", "silver", "bronze", "gold")
+TIER_COLOURS = {"bronze": "bronze", "silver": "silver", "gold": "gold"}
+BURNOUT_COLOURS = {"healthy": "ok", "acceptable": "accent", "at_risk": "warn", "burning": "bad"}
+CHALLENGE_TYPE_NAMES = {
+    "review": "Reviews",
+    "social_share": "Social shares",
+    "community_answer": "Community answers",
+    "quiz": "Quizzes",
+    "survey": "Surveys",
+    "referral": "Referrals",
+    "reference_call": "Reference calls",
+    "webinar": "Webinars",
+    "case_study": "Case studies",
+    "speaking": "Speaking",
+    "advisory_board": "Advisory board",
+    "custom": "Custom",
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line or set of bars: its name, a value per label, and a palette colour name (or one
+    per bar, as the tier and burnout charts colour each category)."""
+
+    label: str
+    values: list[float | int]
+    colour: str | list[str]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart and the table of its numbers. `kind` is a Chart.js type ("bar", "line",
+    "doughnut"); `labels` name the categories (months, tiers, buckets); `heading` names the
+    label column of the table; `spark` draws it small without axes (the dashboard)."""
+
+    key: str
+    caption: str
+    kind: str
+    heading: str
+    labels: list[str]
+    series: list[Series]
+    stacked: bool = False
+    spark: bool = False
+    unit: str = ""
+
+    def spec(self) -> dict[str, Any]:
+        """What static/js/charts.js reads."""
+        return {
+            "kind": self.kind,
+            "labels": self.labels,
+            "series": [{"label": s.label, "values": s.values, "colour": s.colour} for s in self.series],
+            "stacked": self.stacked,
+            "spark": self.spark,
+            "unit": self.unit,
+        }
+
+    def rows(self) -> list[tuple[str, list[float | int]]]:
+        """The table's rows: a label and its value in each series."""
+        return [(label, [s.values[i] for s in self.series]) for i, label in enumerate(self.labels)]
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(v for s in self.series for v in s.values)
+
+
+def month_label(month: str) -> str:
+    """ "2026-03" → "Mar 2026"."""
+    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    year, number = month.split("-")
+    return f"{names[int(number) - 1]} {year}"
+
+
+def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[Chart]:
+    """The reports page's charts for `report` (challenges.reports.program_report of `period`):
+    tier distribution, monthly acts by challenge type, review velocity, points issued vs
+    redeemed, burnout buckets, and sourced vs influenced pipeline."""
+    months = period.months()
+    labels = [month_label(m) for m in months]
+    tiers = report["advocates_by_tier"]
+    acts = reports.acts_by_type_and_month(period)
+    issued = reports.trend("points_issued", period)
+    redeemed = reports.trend("points_redeemed", period)
+    burnout = report["burnout"]
+    currency = report["currency"]
+    return [
+        Chart(
+            "tiers",
+            f"Advocates by tier on {period.end:%b %-d, %Y}",
+            "bar",
+            "Tier",
+            [t.title() for t in tiers],
+            [Series("Advocates", list(tiers.values()), [TIER_COLOURS[t] for t in tiers])],
+        ),
+        Chart(
+            "acts",
+            "Approved acts per month by challenge type",
+            "bar",
+            "Month",
+            labels,
+            [
+                Series(CHALLENGE_TYPE_NAMES.get(kind, kind.replace("_", " ").title()), list(per_month.values()), colour)
+                for (kind, per_month), colour in zip(acts.items(), _cycle(len(acts)), strict=True)
+            ]
+            or [Series("Approved acts", [0] * len(months), "accent")],
+            stacked=True,
+        ),
+        Chart(
+            "reviews",
+            "Review velocity: approved reviews per month",
+            "bar",
+            "Month",
+            labels,
+            [Series("Approved reviews", [r["count"] for r in report["review_velocity"]], "accent")],
+        ),
+        Chart(
+            "points",
+            "Points issued and redeemed per month",
+            "bar",
+            "Month",
+            labels,
+            [
+                Series("Issued", [p["value"] for p in issued], "accent"),
+                Series("Redeemed (net of refunds)", [p["value"] for p in redeemed], "muted"),
+            ],
+            unit="points",
+        ),
+        Chart(
+            "burnout",
+            "Advocates by burnout risk (asks in the last 365 days)",
+            "bar",
+            "Burnout risk",
+            ["Healthy (0–4)", "Acceptable (5–6)", "At risk (7–10)", "Burning (11+)"],
+            [Series("Advocates", list(burnout.values()), [BURNOUT_COLOURS[b] for b in burnout])],
+        ),
+        Chart(
+            "pipeline",
+            f"Sourced and influenced pipeline and won revenue ({currency})",
+            "bar",
+            "Attribution",
+            ["Sourced", "Influenced"],
+            [
+                Series("Pipeline", [float(report["sourced_pipeline"]), float(report["influenced_pipeline"])], "muted"),
+                Series("Won", [float(report["sourced_won"]), float(report["influenced_won"])], "accent"),
+            ],
+            unit=currency,
+        ),
+    ]
+
+
+def _cycle(n: int) -> list[str]:
+    return [SERIES_COLOURS[i % len(SERIES_COLOURS)] for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A dashboard figure: its value for the period, the previous period's, the change between
+    them, and a small trend chart where a monthly series exists."""
+
+    key: str
+    label: str
+    value: str
+    previous: str
+    change: float | None
+    unit: str = ""
+    trend: Chart | None = None
+
+
+def _spark(key: str, caption: str, series: list[dict]) -> Chart:
+    return Chart(
+        key,
+        caption,
+        "line",
+        "Month",
+        [month_label(p["period"]) for p in series],
+        [Series(caption, [p["value"] for p in series], "accent")],
+        spark=True,
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _number(value: float | int | None, places: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{places}f}"
+
+
+def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) -> list[Headline]:
+    """The dashboard's headline figures (ux.md "Program dashboard") from `report`, each beside
+    the previous period's value, and a monthly trend over `months` where one exists."""
+    before = report["previous"]
+
+    def trend(metric: str, caption: str) -> Chart:
+        return _spark(f"spark-{metric}", caption, reports.trend(metric, months))
+
+    def pair(getter) -> tuple[Any, Any]:
+        return getter(report), getter(before)
+
+    active = pair(lambda r: r["active_advocates"])
+    activation = pair(lambda r: r["activation_rate"])
+    asks = pair(lambda r: r["asks_per_advocate"])
+    at_risk = pair(lambda r: r["burnout"]["at_risk"] + r["burnout"]["burning"])
+    reviews = pair(lambda r: sum(m["count"] for m in r["review_velocity"]))
+    fill = pair(lambda r: r["reference_fill_rate"])
+    to_fill = pair(lambda r: r["reference_median_hours_to_fill"])
+    issued = pair(lambda r: r["points"]["issued"])
+    redeemed = pair(lambda r: r["points"]["redeemed"])
+    influenced = pair(lambda r: float(r["influenced_pipeline"]))
+    change = reports.change
+    return [
+        Headline(
+            "active",
+            "Active advocates",
+            _number(active[0]),
+            _number(active[1]),
+            change(*active),
+            "approved act in 90 days",
+            trend("active_advocates", "Active advocates per month"),
+        ),
+        Headline(
+            "activation", "Activation rate", _percent(activation[0]), _percent(activation[1]), change(*activation)
+        ),
+        Headline(
+            "asks",
+            "Asks per advocate",
+            _number(asks[0], 2),
+            _number(asks[1], 2),
+            change(*asks),
+            f"{at_risk[0]:,} at risk or burning",
+            trend("asks", "Asks per month"),
+        ),
+        Headline(
+            "reviews",
+            "Reviews approved",
+            _number(reviews[0]),
+            _number(reviews[1]),
+            change(*reviews),
+            "",
+            trend("reviews", "Approved reviews per month"),
+        ),
+        Headline(
+            "fill",
+            "Reference fill rate",
+            _percent(fill[0]),
+            _percent(fill[1]),
+            change(*fill),
+            f"median {_number(to_fill[0], 1)} h to fill",
+        ),
+        Headline(
+            "issued",
+            "Points issued",
+            _number(issued[0]),
+            _number(issued[1]),
+            change(*issued),
+            "",
+            trend("points_issued", "Points issued per month"),
+        ),
+        Headline(
+            "redeemed",
+            "Points redeemed",
+            _number(redeemed[0]),
+            _number(redeemed[1]),
+            change(*redeemed),
+            "net of refunds",
+            trend("points_redeemed", "Points redeemed per month"),
+        ),
+        Headline(
+            "influenced",
+            "Influenced pipeline",
+            _number(influenced[0]),
+            _number(influenced[1]),
+            change(*influenced),
+            report["currency"],
+        ),
+    ]

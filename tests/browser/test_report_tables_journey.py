@@ -91,6 +91,8 @@ def test_owner_switches_periods_and_every_table_changes_together(pages, live, lo
     expect(page.get_by_test_id("asks-table")).to_contain_text("Dan Drained")
     expect(page.get_by_test_id("attribution-table")).to_contain_text("300.00")
     expect(page.get_by_test_id("attribution-table")).not_to_contain_text("700.00")
+    expect(page.get_by_test_id("chart-pipeline")).to_contain_text("300")  # the chart's table, same period
+    expect(page.get_by_test_id("chart-pipeline")).not_to_contain_text("700")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"report-tables-q2-{width}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "the reports page scrolls sideways"
@@ -104,6 +106,7 @@ def test_owner_switches_periods_and_every_table_changes_together(pages, live, lo
     expect(page.get_by_test_id("redemption-table").get_by_role("row")).to_have_count(2)
     expect(page.get_by_test_id("attribution-table")).to_contain_text("700.00")
     expect(page.get_by_test_id("attribution-table")).not_to_contain_text("300.00")
+    expect(page.get_by_test_id("chart-pipeline")).to_contain_text("700")
 
     page.get_by_role("link", name="This quarter").click()
     today = dt.datetime.now(dt.UTC).date()
@@ -113,6 +116,27 @@ def test_owner_switches_periods_and_every_table_changes_together(pages, live, lo
     if first > dt.date(2026, 9, 30):  # the program's rows are all before this quarter
         for empty in ("challenge-table-empty", "group-table-empty", "redemption-table-empty", "attribution-empty"):
             expect(page.get_by_test_id(empty)).to_be_visible()
+    assert pages.errors == []
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_the_dashboard_cards_and_table_follow_the_period(pages, live, log_in, width):
+    seed(live)
+    page = pages.new(width=width, height=900)
+    log_in(page, "owner@example.com")
+    page.goto("/admin/")
+    switch_to(page, "2026-04-01", "2026-06-30")
+    influenced, table = page.get_by_test_id("headline-influenced"), page.get_by_test_id("dashboard-challenge-table")
+    expect(influenced).to_contain_text("300")
+    expect(table.get_by_role("row", name="Review on G2")).to_contain_text("67%")
+    expect(table.get_by_role("row", name="Case study")).to_contain_text("250")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-q2-{width}.png"), full_page=True)
+    switch_to(page, "2026-07-01", "2026-09-30")
+    expect(influenced).to_contain_text("700")
+    expect(table.get_by_role("row", name="Review on G2")).to_contain_text("100%")
+    expect(table.get_by_role("row", name="Case study")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the dashboard scrolls sideways"
     assert pages.errors == []
 
 

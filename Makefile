@@ -112,6 +112,7 @@ bench: setup
 	  apt-get install -y -qq wrk >/dev/null; else echo "Install wrk (apt-get install wrk) to run the benchmark."; exit 1; fi; }
 	$(PY) -m bench.run
 	$(PY) -m bench.accounts
+	$(PY) -m bench.reports
 	$(PY) -m bench.report_tables
 
 # Two gunicorn instances and four RQ workers on one PostgreSQL + Redis: the race cases across

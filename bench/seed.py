@@ -106,6 +106,7 @@ def rebuild_derived() -> dict[str, float]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     ledger.rebuild_caches()
+    ledger.rebuild_day_totals()
     db.session.commit()
     timings["caches_s"] = time.perf_counter() - started
     thresholds = get_setting("tier_thresholds")

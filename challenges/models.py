@@ -137,6 +137,16 @@ class Completion(Model):
         Index("ix_completions_status_submitted", "status", "submitted_at"),
         # Places taken of a challenge with a total limit (feed, submit): an index-only count.
         Index("ix_completions_challenge_status", "challenge_id", "status"),
+        # The reports' approved acts by when they were approved (challenges.reports): a range of
+        # approval times read from the index alone.
+        Index(
+            "ix_completions_approved_decided",
+            "decided_at",
+            "advocate_id",
+            "challenge_id",
+            postgresql_where=text("status = 'approved'"),
+            sqlite_where=text("status = 'approved'"),
+        ),
         CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),
     )
 

@@ -42,14 +42,16 @@ def reconcile_leaderboards() -> None:
 @rewards_cli.command("rebuild-caches")
 @with_appcontext
 def rebuild_caches() -> None:
-    """Recompute balances and lifetime points from the ledger, then tiers and leaderboards."""
+    """Recompute balances, lifetime points and the reports' per-day totals from the ledger, then
+    tiers and leaderboards."""
     from rewards import leaderboard, ledger, services
 
     updated = ledger.rebuild_caches()
+    ledger.rebuild_day_totals()
     changed = services.recompute_all_tiers()
     leaderboard.rebuild()
     db.session.commit()
-    click.echo(f"Recomputed {updated} advocates; {changed} tier changes; leaderboards rebuilt.")
+    click.echo(f"Recomputed {updated} advocates and the per-day totals; {changed} tier changes; leaderboards rebuilt.")
 
 
 @rewards_cli.command("recompute-tiers")

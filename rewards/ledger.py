@@ -7,8 +7,9 @@ Invariants (reliability.md I1–I4), held by the database rather than by Python 
   rolls its savepoint back and reports "already done";
 - append-only: entries are inserted, never updated or deleted (one exception: erasure blanks
   an erased advocate's memos, `scrub_memos`; amounts are never touched);
-- derivable: balance, lifetime points and leaderboard scores move in the same
-  transaction as the entry, and `rebuild_caches` recomputes them from the ledger.
+- derivable: balance, lifetime points, leaderboard scores and the per-day totals the reports
+  read (`LedgerDayTotal`) move in the same transaction as the entry; `rebuild_caches` and
+  `rebuild_day_totals` recompute them from the ledger.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, insert, literal, select, update
+from sqlalchemy import Select, String, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db import _dialect_insert, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
@@ -26,7 +28,15 @@ from hub.extensions import db
 from hub.models import Advocate, User
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
-from rewards.models import CORRECTION_SOURCE, LIFETIME_KINDS, EntryKind, LedgerEntry, lifetime_expression
+from rewards.models import (
+    CORRECTION_SOURCE,
+    DAY_TOTAL_SHARDS,
+    LIFETIME_KINDS,
+    EntryKind,
+    LedgerDayTotal,
+    LedgerEntry,
+    lifetime_expression,
+)
 from rewards.tier_changes import refresh_tier
 
 MAX_DELTA = 10_000_000
@@ -121,6 +131,7 @@ def post_entry(
                 )
                 .returning(LedgerEntry)
             ).one()
+            _add_to_day_totals({(at.astimezone(dt.UTC).date(), kind, delta > 0, advocate_id % DAY_TOTAL_SHARDS): delta})
     except IntegrityError:
         standing = session.execute(
             select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
@@ -170,6 +181,14 @@ def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int,
         per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
     if not per_advocate:
         return {}
+    day = at.astimezone(dt.UTC).date()
+    by_shard: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
+    counts: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
+    for advocate_id, delta in written:
+        key = (day, EntryKind.EXPIRE, False, advocate_id % DAY_TOTAL_SHARDS)
+        by_shard[key] = by_shard.get(key, 0) + delta
+        counts[key] = counts.get(key, 0) + 1
+    _add_to_day_totals(by_shard, counts)
     lowered = case(per_advocate, value=Advocate.id)
     moved = execute_dml(
         update(Advocate)
@@ -226,6 +245,57 @@ def rebuild_caches() -> int:
     )
     db.session.expire_all()
     return result.rowcount
+
+
+def _add_to_day_totals(
+    points: dict[tuple[dt.date, EntryKind, bool, int], int],
+    entries: dict[tuple[dt.date, EntryKind, bool, int], int] | None = None,
+) -> None:
+    """Add points (and entries, 1 each by default) to the per-day totals in one INSERT … ON
+    CONFLICT DO UPDATE, rows in key order so two writers lock shared rows in the same order."""
+    rows = []
+    for key in sorted(points, key=lambda k: (k[0], k[1].value, k[2], k[3])):
+        day, kind, is_credit, shard = key
+        rows.append(
+            {
+                "day": day,
+                "kind": kind,
+                "is_credit": is_credit,
+                "shard": shard,
+                "points": points[key],
+                "entries": (entries or {}).get(key, 1),
+            }
+        )
+    table = table_of(LedgerDayTotal)
+    stmt = _dialect_insert(db.session, table).values(rows)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["day", "kind", "is_credit", "shard"],
+            set_={"points": table.c.points + stmt.excluded.points, "entries": table.c.entries + stmt.excluded.entries},
+        )
+    )
+
+
+def rebuild_day_totals() -> None:
+    """Recompute the per-day totals (`LedgerDayTotal`) from the ledger in one grouped INSERT …
+    SELECT: `flask rewards rebuild-caches` and the bench seeder run it (the migration that added
+    the table ran the same statement)."""
+    session = db.session
+    created = LedgerEntry.created_at
+    day: ColumnElement[dt.date] = (
+        cast(func.timezone("UTC", created), LedgerDayTotal.day.type)
+        if session.get_bind().dialect.name == "postgresql"
+        else func.date(created)
+    )
+    credit = LedgerEntry.delta > 0
+    shard = LedgerEntry.advocate_id % DAY_TOTAL_SHARDS
+    grouped = select(day, LedgerEntry.kind, credit, shard, func.sum(LedgerEntry.delta), func.count()).group_by(
+        day, LedgerEntry.kind, credit, shard
+    )
+    session.execute(delete(LedgerDayTotal))
+    session.execute(
+        insert(LedgerDayTotal).from_select(["day", "kind", "is_credit", "shard", "points", "entries"], grouped)
+    )
 
 
 def _expire_cached(advocate_id: int) -> None:

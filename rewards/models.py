@@ -83,6 +83,28 @@ class LedgerEntry(Model):
     advocate: Mapped[Advocate] = relationship()
 
 
+# Rows of ledger_day_totals per (day, kind, sign): an advocate's entries always land in the same
+# one of this many, so concurrent ledger writes for different advocates seldom wait on one row.
+DAY_TOTAL_SHARDS = 8
+
+
+class LedgerDayTotal(Model):
+    """Points and entries per UTC day, kind and sign (`is_credit`: delta > 0), written by
+    rewards.ledger in the same transaction as each entry — the report figures and monthly
+    trends read these instead of scanning the ledger. `shard` (advocate id mod DAY_TOTAL_SHARDS)
+    spreads one day's writes over several rows. Rebuilt from the ledger by
+    `rewards.ledger.rebuild_day_totals` (`flask rewards rebuild-day-totals`)."""
+
+    __tablename__ = "ledger_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind, 16, "day_total_kind"), primary_key=True)
+    is_credit: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class LeaderboardScore(Model):
     """Points per (period, advocate): the indexed SQL leaderboard, kept in the ledger's transaction."""
 

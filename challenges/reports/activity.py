@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import Ask, Challenge, Completion, CompletionStatus
+from challenges.models import Ask, Challenge, Completion
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import month_of
+from challenges.reports.sql import approved_status, month_of, month_of_day
 from hub.extensions import db
-from rewards.models import EntryKind, LedgerEntry, Redemption, RedemptionStatus
+from rewards.models import EntryKind, LedgerDayTotal, Redemption, RedemptionStatus
 
 REVIEW_TYPE = "review"
 
@@ -28,7 +28,7 @@ def _monthly(query: Select, month: ColumnElement[str], period: ReportPeriod) -> 
 
 def _approved(period: ReportPeriod) -> list[ColumnElement[bool]]:
     return [
-        Completion.status == CompletionStatus.APPROVED,
+        approved_status(),
         Completion.decided_at >= period.starts_at,
         Completion.decided_at < period.ends_before,
     ]
@@ -67,23 +67,24 @@ def asks_by_month(period: ReportPeriod) -> dict[str, int]:
     return _monthly(query, month, period)
 
 
-def _ledger_in(period: ReportPeriod) -> list[ColumnElement[bool]]:
-    return [LedgerEntry.created_at >= period.starts_at, LedgerEntry.created_at < period.ends_before]
+def _days_in(period: ReportPeriod) -> list[ColumnElement[bool]]:
+    return [LedgerDayTotal.day >= period.start, LedgerDayTotal.day <= period.end]
 
 
 def points_issued_by_month(period: ReportPeriod) -> dict[str, int]:
-    """Points credited per month: positive earn, bonus and adjust entries (rewards.models)."""
-    month = month_of(LedgerEntry.created_at)
-    credited = lifetime_kind(LedgerEntry.kind) & (LedgerEntry.delta > 0)
-    query = select(month, func.sum(LedgerEntry.delta)).where(credited, *_ledger_in(period))
+    """Points credited per month: positive earn, bonus and adjust entries (rewards.models), read
+    from the per-day totals the ledger keeps (LedgerDayTotal)."""
+    month = month_of_day(LedgerDayTotal.day)
+    credited = lifetime_kind(LedgerDayTotal.kind) & LedgerDayTotal.is_credit.is_(True)
+    query = select(month, func.sum(LedgerDayTotal.points)).where(credited, *_days_in(period))
     return _monthly(query, month, period)
 
 
 def points_redeemed_by_month(period: ReportPeriod) -> dict[str, int]:
     """Points redeemed per month net of refunds (a refund lowers the month it is written in)."""
-    month = month_of(LedgerEntry.created_at)
-    query = select(month, -func.sum(LedgerEntry.delta)).where(
-        LedgerEntry.kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), *_ledger_in(period)
+    month = month_of_day(LedgerDayTotal.day)
+    query = select(month, -func.sum(LedgerDayTotal.points)).where(
+        LedgerDayTotal.kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), *_days_in(period)
     )
     return _monthly(query, month, period)
 
@@ -137,21 +138,23 @@ def redemptions_by_status(period: ReportPeriod) -> dict[str, int]:
     return {s.value: int(counts.get(s, 0)) for s in RedemptionStatus}
 
 
-def points_moved(since: dt.datetime | None, before: dt.datetime) -> dict[str, int]:
-    """Ledger totals for entries written in [since, before) (since None: from the beginning):
-    `issued` (positive earn/bonus/adjust), `redeemed` (redeem net of refunds), `expired`,
-    `adjusted_down` (negative earn/bonus/adjust: owners' deductions and corrections), and `net`
-    (the sum of every delta). issued − redeemed − expired − adjusted_down = net, entry by entry."""
-    kind = LedgerEntry.kind
-    delta = LedgerEntry.delta
-    issued = func.sum(_when(lifetime_kind(kind) & (delta > 0), delta))
-    spent = func.sum(_when(kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), delta))
-    expired = func.sum(_when(kind == EntryKind.EXPIRE, delta))
-    down = func.sum(_when(lifetime_kind(kind) & (delta < 0), delta))
-    window = [LedgerEntry.created_at < before]
+def points_moved(since: dt.date | None, until: dt.date) -> dict[str, int]:
+    """Ledger totals for entries written on UTC days `since` … `until` (both inclusive; since
+    None: from the beginning), from the per-day totals (LedgerDayTotal): `issued` (positive
+    earn/bonus/adjust), `redeemed` (redeem net of refunds), `expired`, `adjusted_down` (negative
+    earn/bonus/adjust: owners' deductions and corrections), and `net` (the sum of every delta).
+    issued − redeemed − expired − adjusted_down = net, entry by entry."""
+    kind = LedgerDayTotal.kind
+    total = LedgerDayTotal.points
+    credit = LedgerDayTotal.is_credit.is_(True)
+    issued = func.sum(_when(lifetime_kind(kind) & credit, total))
+    spent = func.sum(_when(kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), total))
+    expired = func.sum(_when(kind == EntryKind.EXPIRE, total))
+    down = func.sum(_when(lifetime_kind(kind) & ~credit, total))
+    window = [LedgerDayTotal.day <= until]
     if since is not None:
-        window.append(LedgerEntry.created_at >= since)
-    row = db.session.execute(select(issued, spent, expired, down, func.sum(delta)).where(*window)).one()
+        window.append(LedgerDayTotal.day >= since)
+    row = db.session.execute(select(issued, spent, expired, down, func.sum(total)).where(*window)).one()
     i, s, e, d, net = (int(v or 0) for v in row)
     return {"issued": i, "redeemed": -s, "expired": -e, "adjusted_down": -d, "net": net}
 

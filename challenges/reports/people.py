@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import and_, case, distinct, func, or_, select
 
 from challenges.caps import LOOKBACK_DAYS
-from challenges.models import Ask, Completion, CompletionStatus
+from challenges.models import Ask, Completion
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import counted_advocates, rate
+from challenges.reports.sql import approved_status, counted_advocates, rate
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from rewards.models import TierChange
@@ -68,7 +68,7 @@ def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime
         select(func.count(distinct(Completion.advocate_id)))
         .join(Advocate, Advocate.id == Completion.advocate_id)
         .where(
-            Completion.status == CompletionStatus.APPROVED,
+            approved_status(),
             Completion.decided_at >= since,
             Completion.decided_at < before,
             *counted_advocates(as_of),
@@ -89,18 +89,23 @@ def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> flo
     return rate(active_advocates(period, now), advocate_count(period.as_of(now)))
 
 
-def participation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
+def participation_rate(
+    period: ReportPeriod, now: dt.datetime | None = None, advocates: int | None = None
+) -> float | None:
     """Advocates with a completion approved within the period (the quarter by default) ÷ all
-    counted advocates at its end. None when there are no advocates."""
+    counted advocates at its end (`advocates`, counted here when not given). None when there
+    are no advocates."""
     as_of = period.as_of(now)
-    return rate(_activated_count(period.starts_at, as_of, as_of), advocate_count(as_of))
+    whole = advocate_count(as_of) if advocates is None else advocates
+    return rate(_activated_count(period.starts_at, as_of, as_of), whole)
 
 
-def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None) -> dict:
+def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None, advocates: int | None = None) -> dict:
     """Asks per advocate over the 365 days up to the period's end (asks not cancelled by then;
     challenges.caps counts the same window) and advocates per burnout bucket (0–4 healthy, 5–6
     acceptable, 7–10 at risk, more than 10 burning; product.md §5). Returns
-    `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`."""
+    `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`;
+    `advocates` is the count of counted advocates at the end (counted here when not given)."""
     as_of = period.as_of(now)
     per_advocate = (
         select(Ask.advocate_id, func.count().label("n"))
@@ -117,7 +122,8 @@ def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None) -> di
     n = per_advocate.c.n
     bucket = case((n <= 4, "healthy"), (n <= 6, "acceptable"), (n <= 10, "at_risk"), else_="burning")
     rows = db.session.execute(select(bucket, func.count(), func.sum(n)).group_by(bucket)).all()
-    advocates = advocate_count(as_of)
+    if advocates is None:
+        advocates = advocate_count(as_of)
     buckets = {b: 0 for b in BUCKETS}
     asks = 0
     for name, count, total in rows:

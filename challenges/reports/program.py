@@ -23,10 +23,9 @@ def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
     (outstanding × the owner's point value, `{amount: "0.00", currency}`; None while the point
     value is zero) and `expiring_30d` (points expiring in the next 30 days; only while the period
     runs, else None)."""
-    as_of = period.as_of(now)
-    moved = activity.points_moved(period.starts_at, as_of)
+    moved = activity.points_moved(period.start, period.end)
     running = period.is_running(now)
-    outstanding = points_economy()["outstanding"] if running else activity.points_moved(None, as_of)["net"]
+    outstanding = points_economy()["outstanding"] if running else activity.points_moved(None, period.end)["net"]
     value = point_value()
     owed = liability(outstanding, value) if value[0] > 0 else None
     expiring = None
@@ -47,8 +46,8 @@ def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
 
 def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the program report for one period (no comparison)."""
-    asks = people.asks_and_burnout(period, now)
     advocates = people.advocate_count(period.as_of(now))
+    asks = people.asks_and_burnout(period, now, advocates)
     active = people.active_advocates(period, now)
     return (
         period.as_json()
@@ -57,7 +56,7 @@ def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
             "active_advocates": active,
             "advocates_by_tier": people.advocates_by_tier(period, now),
             "activation_rate": rate(active, advocates),
-            "participation_rate": people.participation_rate(period, now),
+            "participation_rate": people.participation_rate(period, now, advocates),
             "asks": asks["asks"],
             "asks_per_advocate": asks["asks_per_advocate"],
             "burnout": asks["burnout"],

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
+from challenges.models import Completion, CompletionStatus
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -21,6 +22,13 @@ def month_of(column: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column)
 
 
+def month_of_day(column: Any) -> ColumnElement[str]:
+    """SQL: the calendar month of a date column as "YYYY-MM"."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
 def counted_advocates(as_of: dt.datetime) -> list[ColumnElement[bool]]:
     """The advocates a report counts at `as_of`: joined before it and not erased."""
     return [Advocate.joined_at < as_of, Advocate.is_erased.is_(False)]
@@ -29,3 +37,9 @@ def counted_advocates(as_of: dt.datetime) -> list[ColumnElement[bool]]:
 def rate(part: int, whole: int) -> float | None:
     """`part ÷ whole` rounded to 4 places; None when there is no whole."""
     return round(part / whole, 4) if whole else None
+
+
+def approved_status() -> ColumnElement[bool]:
+    """SQL: the completion is approved, with the value written into the statement so PostgreSQL
+    matches the partial index `ix_completions_approved_decided` in every plan."""
+    return Completion.status == literal(CompletionStatus.APPROVED.value, literal_execute=True)

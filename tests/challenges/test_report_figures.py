@@ -17,8 +17,8 @@ from challenges.reports.period import ReportPeriod, quarter_of, report_period
 from hub.errors import InsufficientPoints, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Tier
-from rewards.ledger import post_entry
-from rewards.models import TierChange
+from rewards.ledger import post_entry, rebuild_day_totals
+from rewards.models import LedgerEntry, TierChange
 
 Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 Q1_END = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # Q1.as_of(): midnight after March 31
@@ -324,4 +324,10 @@ def test_issued_less_redeemed_expired_and_deductions_is_outstanding(ctx, make_ad
     balances = db.session.execute(db.select(db.func.sum(Advocate.balance))).scalar_one() or 0
     assert points["issued"] - points["redeemed"] - points["expired"] - points["adjusted_down"] == points["outstanding"]
     assert points["outstanding"] == balances
-    assert activity.points_moved(None, NOW)["net"] == balances
+    assert activity.points_moved(None, NOW.date())["net"] == balances
+    # the per-day totals kept entry by entry equal those rebuilt from the ledger in one pass
+    kept = activity.points_moved(None, NOW.date())
+    rebuild_day_totals()
+    assert activity.points_moved(None, NOW.date()) == kept
+    ledger_sum = db.session.execute(db.select(db.func.sum(LedgerEntry.delta))).scalar_one() or 0
+    assert ledger_sum == balances

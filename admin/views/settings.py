@@ -3,23 +3,18 @@ with a what-if preview before applying, API tokens, and the audit log."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from pydantic import Field
 from sqlalchemy import select
 
 from admin.console import bp, owner_only
 from admin.forms.settings import EconomySettingsForm, TokenForm
 from hub import audit, tokens
 from hub.audit import AuditFilter
-from hub.contracts import PageQuery, add_query_notice, read_or_400
+from hub.contracts import AuditQuery, add_query_notice, read_or_400
 from hub.csv_files import csv_download
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.fields import IsoDate, OneLine, WholeNumber
 from hub.htmx import apply_errors
 from hub.models import ApiToken, Role, User
 from hub.transactions import refusal_renders
@@ -177,15 +172,6 @@ def revoke_token(token_id: int):
     tokens.revoke_api_token(token_id, current_user.id)
     flash("Token revoked.", "success")
     return redirect(url_for("admin.settings"))
-
-
-class AuditQuery(PageQuery):
-    """`?actor=<user id>&action=<action>&from=&to=&page=` (dates inclusive, UTC)."""
-
-    actor: Annotated[int | None, WholeNumber(1)] = None
-    action: Annotated[str | None, OneLine(64)] = None
-    since: Annotated[dt.date | None, IsoDate()] = Field(None, alias="from")
-    until: Annotated[dt.date | None, IsoDate()] = Field(None, alias="to")
 
 
 def _audit_filter() -> tuple[AuditFilter, int]:

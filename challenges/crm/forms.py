@@ -9,8 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, StringField
 
-from challenges.crm.contracts import ProgramReportQuery
-from hub.contracts import PageQuery
 from hub.fields import Conforms, Money, OneLine
 
 
@@ -31,7 +29,3 @@ class IntegrationTokenForm(FlaskForm):
 class ProgramCostForm(FlaskForm):
     amount = StringField("Program cost", validators=[Conforms.of(Money, "amount")])
     currency = StringField("Currency", validators=[Conforms.of(Money, "currency")])
-
-
-class ReportPeriodQuery(ProgramReportQuery, PageQuery):
-    """The reports page: the period (`from`, `to`) and a page of the attribution rows."""

@@ -98,6 +98,7 @@ def rebuild_derived() -> dict[str, float]:
     """Balances, lifetime points, tiers and leaderboards from the ledger (set-based)."""
     from sqlalchemy import case, update
 
+    from challenges.services.act_tallies import rebuild_act_totals
     from hub.extensions import db
     from hub.models import Advocate
     from hub.settings import get_setting
@@ -107,6 +108,7 @@ def rebuild_derived() -> dict[str, float]:
     started = time.perf_counter()
     ledger.rebuild_caches()
     ledger.rebuild_day_totals()
+    rebuild_act_totals()
     db.session.commit()
     timings["caches_s"] = time.perf_counter() - started
     thresholds = get_setting("tier_thresholds")

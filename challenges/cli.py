@@ -56,3 +56,14 @@ def relink_accounts() -> None:
         f"{result.opportunities_changed} opportunity(ies) relinked, {recounted} opportunities recounted "
         f"in {time.perf_counter() - started:.1f} s."
     )
+
+
+@challenges_cli.command("rebuild-act-totals")
+@with_appcontext
+def rebuild_act_totals() -> None:
+    """Recount the reports' approved acts per day and challenge type from the completions."""
+    from challenges.services.act_tallies import rebuild_act_totals as rebuild
+
+    rebuild()
+    db.session.commit()
+    click.echo("Approved acts per day recounted from the completions.")

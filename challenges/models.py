@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -175,6 +176,25 @@ class Completion(Model):
 
     challenge: Mapped[Challenge] = relationship()
     advocate: Mapped[Advocate] = relationship()
+
+
+# Rows of act_day_totals per (day, type): an advocate's approvals always land in the same one of
+# this many, so concurrent approvals for different advocates seldom wait on one row.
+ACT_TOTAL_SHARDS = 8
+
+
+class ActDayTotal(Model):
+    """Approved completions per UTC day (of approval) and challenge type, counted by
+    challenges.services.approve_completion in the approval's transaction — the reports' acts,
+    reviews and review velocity read these instead of scanning completions. Rebuilt from the
+    completions by `challenges.services.act_tallies.rebuild_act_totals`."""
+
+    __tablename__ = "act_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    challenge_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    acts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Ask(Model):

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import Ask, Challenge, Completion
+from challenges.models import ActDayTotal, Ask, Completion
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import approved_status, month_of, month_of_day
 from hub.extensions import db
@@ -34,19 +34,22 @@ def _approved(period: ReportPeriod) -> list[ColumnElement[bool]]:
     ]
 
 
+def _act_days(period: ReportPeriod) -> list[ColumnElement[bool]]:
+    return [ActDayTotal.day >= period.start, ActDayTotal.day <= period.end]
+
+
 def acts_by_month(period: ReportPeriod) -> dict[str, int]:
-    """Completions approved per month (by when they were approved)."""
-    month = month_of(Completion.decided_at)
-    return _monthly(select(month, func.count()).where(*_approved(period)), month, period)
+    """Completions approved per month (by when they were approved), from the approvals' tally
+    (ActDayTotal)."""
+    month = month_of_day(ActDayTotal.day)
+    return _monthly(select(month, func.sum(ActDayTotal.acts)).where(*_act_days(period)), month, period)
 
 
 def reviews_by_month(period: ReportPeriod) -> dict[str, int]:
     """Review velocity (product.md §11): completions of `review` challenges approved per month."""
-    month = month_of(Completion.decided_at)
-    query = (
-        select(month, func.count())
-        .join(Challenge, Challenge.id == Completion.challenge_id)
-        .where(Challenge.type == REVIEW_TYPE, *_approved(period))
+    month = month_of_day(ActDayTotal.day)
+    query = select(month, func.sum(ActDayTotal.acts)).where(
+        ActDayTotal.challenge_type == REVIEW_TYPE, *_act_days(period)
     )
     return _monthly(query, month, period)
 
@@ -113,16 +116,16 @@ def review_velocity(period: ReportPeriod) -> list[dict]:
 def acts_by_type_and_month(period: ReportPeriod) -> dict[str, dict[str, int]]:
     """Completions approved per challenge type and month (the reports page's stacked chart):
     `{type: {"YYYY-MM": count}}`, each type zero-filled over the period's months."""
-    month = month_of(Completion.decided_at)
+    month = month_of_day(ActDayTotal.day)
     rows = db.session.execute(
-        select(Challenge.type, month, func.count())
-        .join(Challenge, Challenge.id == Completion.challenge_id)
-        .where(*_approved(period))
-        .group_by(Challenge.type, month)
+        select(ActDayTotal.challenge_type, month, func.sum(ActDayTotal.acts))
+        .where(*_act_days(period))
+        .group_by(ActDayTotal.challenge_type, month)
     ).all()
     series: dict[str, dict[str, int]] = {}
     for kind, m, n in rows:
-        series.setdefault(str(kind), dict.fromkeys(period.months(), 0))[m] = int(n)
+        if n:
+            series.setdefault(str(kind), dict.fromkeys(period.months(), 0))[m] = int(n)
     return dict(sorted(series.items()))
 
 

@@ -19,6 +19,7 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
+from challenges.services.act_tallies import count_approved_act
 from challenges.services.completions import fresh_completion
 from challenges.services.definitions import MAX_REASON
 from challenges.services.submissions import EvidenceInput, submit_completion
@@ -61,7 +62,8 @@ def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **va
 
 def approve_completion(completion_id: int, actor_id: int | None, auto: bool = False, **found: Any) -> Completion:
     """Approve once (conditional UPDATE; a second approval gets 409 invalid_state) and award
-    the points offered at submission through the ledger, idempotent on ("completion", id).
+    the points offered at submission through the ledger, idempotent on ("completion", id), and
+    count the act for the reports (challenges.services.act_tallies) in the same transaction.
     `found` carries what an automatic verifier saw (verification_note, fetched_excerpt)."""
     completion = _decide(
         completion_id,
@@ -73,6 +75,8 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     )
     challenge = db.session.get_one(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
     advocate = db.session.get_one(Advocate, completion.advocate_id)
+    assert completion.decided_at is not None, "_decide sets decided_at"
+    count_approved_act(completion.advocate_id, challenge.type, completion.decided_at)
     if completion.points_offered:
         post_entry(
             completion.advocate_id,

@@ -29,6 +29,7 @@ OVERFLOWING = """() => [...document.querySelectorAll('.tile .big')]
 def seed(live) -> None:
     from challenges import services
     from challenges.models import Completion, CompletionStatus
+    from challenges.services.act_tallies import count_approved_act
     from hub import accounts
     from hub.db import utcnow
     from hub.extensions import db
@@ -64,6 +65,7 @@ def seed(live) -> None:
                     decided_at=now - dt.timedelta(minutes=n + 1),
                 )
             )
+            count_approved_act(advocate.id, "review", now - dt.timedelta(minutes=n + 1))
         db.session.commit()
         db.session.remove()
 

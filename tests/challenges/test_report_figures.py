@@ -14,6 +14,8 @@ from challenges import reports
 from challenges.models import Ask, AskKind, Completion, CompletionStatus
 from challenges.reports import activity, people, program
 from challenges.reports.period import ReportPeriod, quarter_of, report_period
+from challenges.services.act_tallies import count_approved_act, rebuild_act_totals
+from hub.db import utcnow
 from hub.errors import InsufficientPoints, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, Tier
@@ -63,6 +65,8 @@ def approve(make_challenge, make_user):
             decided_at=when,
         )
         db.session.add(completion)
+        # what approve_completion counts in the approval's transaction (its own test is below)
+        count_approved_act(advocate.id, type, when)
         db.session.commit()
         return completion
 
@@ -331,3 +335,24 @@ def test_issued_less_redeemed_expired_and_deductions_is_outstanding(ctx, make_ad
     assert activity.points_moved(None, NOW.date()) == kept
     ledger_sum = db.session.execute(db.select(db.func.sum(LedgerEntry.delta))).scalar_one() or 0
     assert ledger_sum == balances
+
+
+def test_approving_a_completion_counts_the_act_and_a_rebuild_agrees(ctx, joined, approve, make_challenge, make_user):
+    from challenges import services
+
+    owner = make_user("owner")
+    ada = joined()
+    approve(ada, at(2025, 2, 3), type="review")
+    webinar = make_challenge(owner.id, type="webinar", title="Speak at our webinar")
+    submitted = services.submit_completion(
+        webinar.id, ada.id, services.EvidenceInput(evidence_text="I spoke on the 3rd.")
+    )
+    services.approve_completion(submitted.id, owner.id)
+    db.session.commit()
+    this_month = reports.quarter_of(utcnow().date())
+    counted = activity.acts_by_month(this_month)
+    assert sum(counted.values()) == 1
+    assert reports.acts_by_type_and_month(this_month) == {"webinar": counted}
+    kept = (activity.acts_by_month(Q1), activity.acts_by_month(this_month))
+    rebuild_act_totals()
+    assert (activity.acts_by_month(Q1), activity.acts_by_month(this_month)) == kept

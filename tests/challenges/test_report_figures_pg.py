@@ -10,6 +10,7 @@ import pytest
 from challenges.models import Completion, CompletionStatus
 from challenges.reports import activity, program
 from challenges.reports.period import ReportPeriod
+from challenges.services.act_tallies import count_approved_act, rebuild_act_totals
 from hub.extensions import db
 from rewards.ledger import post_entry
 from tests.support.challenges import create_challenge
@@ -41,6 +42,7 @@ def test_monthly_series_and_points_on_postgresql(pg_ctx, make):
                 decided_at=when,
             )
         )
+        count_approved_act(ada.id, "review", when)
     post_entry(ada.id, 900, kind="earn", source_type="test", source_id="pg-1", at=at(2025, 2, 28, 23, 59))
     post_entry(ada.id, -100, kind="expire", source_type="ledger_entry", source_id="pg-1", at=at(2025, 3, 31, 23))
     post_entry(ada.id, -200, kind="redeem", source_type="redemption", source_id="pg-1", at=at(2025, 4, 1))
@@ -53,5 +55,7 @@ def test_monthly_series_and_points_on_postgresql(pg_ctx, make):
     assert [p["value"] for p in activity.trend("points_issued", Q1)] == [0, 900, 0]
     points = program.points_figures(Q1, NOW)
     assert (points["issued"], points["expired"], points["redeemed"], points["outstanding"]) == (900, 100, 0, 800)
+    rebuild_act_totals()  # the rebuild reads the same UTC days as the approvals counted
+    assert activity.review_velocity(Q1)[0] == {"month": "2025-01", "count": 1}
     figures = program.period_figures(Q1, NOW)
     assert figures["participation_rate"] == 1.0 and figures["activation_rate"] == 1.0

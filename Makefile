@@ -119,6 +119,7 @@ bench: setup
 	$(PY) -m bench.run
 	$(PY) -m bench.accounts
 	$(PY) -m bench.reports
+	$(PY) -m bench.report_tables
 
 # Two gunicorn instances and four RQ workers on one PostgreSQL + Redis: the race cases across
 # instances (exact outcomes), throughput of the pair, leaderboards equal the ledger after.

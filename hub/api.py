@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from hub import accounts, imports, privacy, trust
+from hub import accounts, audit, imports, privacy, trust
 from hub.accounts import AdvocateProfile
 from hub.advocate_lists import advocates_query
 from hub.contracts import (
@@ -15,6 +15,8 @@ from hub.contracts import (
     AdvocateListQuery,
     AdvocatePage,
     AdvocateReply,
+    AuditPage,
+    AuditQuery,
     EraseBody,
     EraseReply,
     ExportReply,
@@ -283,3 +285,32 @@ def advocate_import(user: User, import_id: int) -> AdvocateImportReply:
     if run is None:
         raise NotFound("Import not found.")
     return advocate_import_reply(run)
+
+
+@endpoint(
+    bp,
+    "/audit",
+    roles={Role.OWNER},
+    summary="The audit log, newest first: who, what, when and the changed fields; filter by actor, action, dates",
+    query=AuditQuery,
+    reply=AuditPage,
+)
+def audit_log(user: User, args: AuditQuery) -> AuditPage:
+    if args.since and args.until and args.until < args.since:
+        raise ValidationFailed({"to": "Must be on or after `from`."})
+    where = audit.AuditFilter(args.actor, args.action, args.since, args.until)
+    rows, total = audit.audit_page(where, args.per_page, args.offset)
+    items = [
+        {
+            "id": e.id,
+            "at": e.created_at,
+            "actor_id": e.actor_id,
+            "actor": e.actor.name if e.actor else None,
+            "action": e.action,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "changes": [vars(c) for c in audit.changes(e.before, e.after)],
+        }
+        for e in rows
+    ]
+    return AuditPage.of(items, args, total)

@@ -1,11 +1,21 @@
-"""The audit log: who changed points, rewards, challenges, caps, roles or tokens, and how."""
+"""The audit log: who changed points, rewards, challenges, caps, roles or tokens, and how —
+written by `record_audit` in the changing transaction, read by the owner's audit log page and
+its CSV as a filtered, paginated list with a field-by-field before/after diff (`changes`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
+
 from hub.extensions import db
-from hub.models import AuditEntry
+from hub.models import AuditEntry, User
 
 
 def record_audit(
@@ -28,3 +38,98 @@ def record_audit(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the audit log page shows: entries by `actor_id` (a user), of `action`, created from
+    `since` to `until` (inclusive UTC dates); None means any."""
+
+    actor_id: int | None = None
+    action: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.actor_id is not None:
+            found.append(AuditEntry.actor_id == self.actor_id)
+        if self.action:
+            found.append(AuditEntry.action == self.action)
+        if self.since is not None:
+            found.append(AuditEntry.created_at >= dt.datetime.combine(self.since, dt.time(), tzinfo=dt.UTC))
+        if self.until is not None:
+            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+            found.append(AuditEntry.created_at < end)
+        return found
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an audited action changed: its dotted name (`tier_thresholds.gold`) and the
+    values before and after as short text ("" when the field was absent on that side)."""
+
+    field: str
+    before: str
+    after: str
+
+
+def _flatten(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        found: dict[str, Any] = {}
+        for key, inner in value.items():
+            found |= _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+        return found
+    return {prefix or "value": value}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Change]:
+    """The before/after diff of an entry, field by field in name order: every field whose value
+    reads differently (added, removed or changed; a value is shown as text, JSON for lists and
+    numbers); nested objects are compared by their dotted leaves."""
+    old = _flatten("", before) if before else {}
+    new = _flatten("", after) if after else {}
+    found = (Change(name, _text(old.get(name)), _text(new.get(name))) for name in sorted(old.keys() | new.keys()))
+    # A field absent on one side and null on the other reads the same: not a change to show.
+    return [change for change in found if change.before != change.after]
+
+
+def _entries(where: AuditFilter) -> Select[Any]:
+    return (
+        select(AuditEntry)
+        .options(joinedload(AuditEntry.actor))
+        .where(*where.conditions())
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    )
+
+
+def audit_page(where: AuditFilter, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+    """A page of entries matching `where`, newest first, and how many match."""
+    total = db.session.execute(select(func.count()).select_from(AuditEntry).where(*where.conditions())).scalar_one()
+    rows = list(db.session.scalars(_entries(where).limit(limit).offset(offset)))
+    return rows, int(total)
+
+
+def iter_audit(where: AuditFilter, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every entry matching `where`, newest first, read in batches (for the CSV)."""
+    yield from db.session.scalars(_entries(where).execution_options(yield_per=batch))
+
+
+def audit_choices() -> tuple[list[tuple[int, str]], list[str]]:
+    """The filter's options: the users who appear in the log as (id, "name <email>") by name,
+    and every action written, sorted (two grouped queries)."""
+    actors = db.session.execute(
+        select(User.id, User.name, User.email)
+        .where(User.id.in_(select(AuditEntry.actor_id).where(AuditEntry.actor_id.is_not(None)).distinct()))
+        .order_by(User.name, User.id)
+    ).all()
+    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    return [(int(i), f"{name} <{email}>") for i, name, email in actors], list(actions)

@@ -7,6 +7,7 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
@@ -24,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub.advocate_lists import Burnout, LastActive
 from hub.errors import ValidationFailed
-from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.fields import Flag, IsoDate, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import InviteState, Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
@@ -472,3 +473,38 @@ class GroupMembersBody(Body):
 class GroupMembersReply(Reply):
     added: int
     already: int
+
+
+class AuditQuery(PageQuery):
+    """`?actor=<user id>&action=<action>&from=&to=` (dates inclusive, UTC) and the page."""
+
+    actor: Annotated[int | None, WholeNumber(1)] = None
+    action: Annotated[str | None, OneLine(64)] = None
+    since: Annotated[dt.date | None, IsoDate()] = Field(None, alias="from")
+    until: Annotated[dt.date | None, IsoDate()] = Field(None, alias="to")
+
+
+class AuditChange(Reply):
+    """One field an action changed, its values as text ("" when absent)."""
+
+    field: str
+    before: str
+    after: str
+
+
+class AuditEntryReply(Reply):
+    """Who (`actor_id`, `actor`: null for the system), what (`action`, its target), when, and
+    the field-by-field `changes` (hub.audit.changes)."""
+
+    id: int
+    at: Timestamp
+    actor_id: int | None
+    actor: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    changes: list[AuditChange]
+
+
+class AuditPage(Page[AuditEntryReply]):
+    pass

@@ -1,4 +1,6 @@
-"""The one CSV reader every importer uses (advocates, CRM opportunities, and later ones).
+"""The one CSV reader every importer uses (advocates, CRM opportunities, and later ones), and the
+one writer every export uses (`csv_safe`, `csv_download`: streamed, spreadsheet formulas
+neutralised; reliability.md 44).
 
     table = read_csv(raw_bytes, required=("email", "name"), known=IMPORT_COLUMNS)
     for row in table.rows:          # non-blank records, in file order
@@ -36,10 +38,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from flask import current_app, has_app_context
+from flask import Response, current_app, has_app_context, stream_with_context
 
 from hub.errors import ValidationFailed
 
@@ -51,6 +53,10 @@ MAX_CELL_CHARS = 131_072
 SAVE_AS_UTF8 = 'In Excel choose File › Save As › "CSV UTF-8 (Comma delimited) (*.csv)", then upload that file.'
 REPLACEMENT_CHARACTER = "\ufffd"
 _DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+# A cell starting with one of these is a formula to a spreadsheet (`=HYPERLINK(…)`, `+cmd`,
+# `@SUM(…)`, `-2+3`); tab and carriage return let one hide behind leading whitespace.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 if csv.field_size_limit() < MAX_CSV_BYTES + 1:
     # Process-wide setting of the csv module; only raising it, so no other reader loses anything.
@@ -229,12 +235,10 @@ def _size(n: int) -> str:
     return f"{n // (1024 * 1024)} MB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
-# Writing CSV: cells starting with these are formulas to a spreadsheet (CSV injection, OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value: object) -> object:
-    """Neutralize spreadsheet formulas in exported text (a leading quote keeps it text)."""
+    """Neutralize spreadsheet formulas in exported text: a text cell starting with a formula
+    character gets a leading apostrophe, so a spreadsheet shows it as text and never runs it.
+    Numbers (a negative amount included) are not text and are written as they are."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -248,3 +252,32 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     for row in rows:
         writer.writerow([csv_safe(v) for v in row])
     return out.getvalue()
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The CSV text of `header` and `rows`, one record at a time, every cell through `csv_safe`
+    (None written as an empty cell)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells: Sequence[object]) -> str:
+        writer.writerow(["" if cell is None else csv_safe(cell) for cell in cells])
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield line(header)
+    for row in rows:
+        yield line(row)
+
+
+def csv_download(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+    """A streamed `text/csv` attachment named `filename`: rows are read (a generator may query
+    the database in batches) and written while the response is sent, so an export of 100,000
+    rows never sits whole in memory. The request context stays open while it streams."""
+    return Response(
+        stream_with_context(csv_lines(header, rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

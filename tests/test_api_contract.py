@@ -439,6 +439,13 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     for metric in ("acts", "reviews", "points_issued", "points_redeemed", "active_advocates", "asks"):
         c.call(as_owner, "get", "/reports/trends", query=f"metric={metric}&from=2025-11-01&to=2026-04-30")
     c.call(as_owner, "get", "/reports/trends", query="metric=logins", status=422)
+    # issue 17: the report tables and the audit log
+    c.call(as_owner, "get", "/reports/attribution", query="from=2026-01-01&to=2026-03-31")
+    for table in ("challenges", "groups"):
+        c.call(as_owner, "get", f"/reports/{table}", query="from=2026-01-01&to=2030-12-31")
+        c.call(as_owner, "get", f"/reports/{table}", query="from=2026-03-02&to=2026-03-01", status=422)
+    c.call(as_owner, "get", "/audit", query="action=settings.update&from=2020-01-01&to=2030-12-31")
+    c.call(as_owner, "get", "/audit", query="from=2026-03-02&to=2026-03-01", status=422)
 
     # the points economy: settings, what-if, a correction, points expiring
     c.call(as_owner, "get", "/settings")

@@ -1,40 +1,29 @@
-"""Owner reports: references and attribution (program figures, per advocate), CSV, program cost."""
+"""Owner reports: the program report for the chosen period (admin.periods) with attribution per
+advocate and the report tables (admin.views.report_tables), their CSVs, program cost."""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from admin import charts
 from admin.console import bp, owner_only
+from admin.periods import PRESETS, chosen_period
+from admin.views.report_tables import tables_for
 from challenges import incentives, review_rules
 from challenges import reports as report_figures
 from challenges.api import incentives_csv_response
 from challenges.crm import reports
-from challenges.crm.forms import ProgramCostForm, ReportPeriodQuery
-from hub.contracts import PageQuery, add_query_notice, read_or_400
-from hub.csv_files import csv_safe
+from challenges.crm.forms import ProgramCostForm
+from hub.contracts import PageQuery, read_or_400
+from hub.csv_files import csv_download
 from hub.extensions import db
 from hub.htmx import apply_errors
 from hub.models import Advocate, User
 from hub.transactions import refusal_renders
 
 PAGE = 50
-
-
-def _period() -> tuple[report_figures.ReportPeriod, int]:
-    args = read_or_400(ReportPeriodQuery, request.args)
-    since, until = args.since, args.until
-    if since and until and until < since:
-        add_query_notice(
-            f"The period ended before it began, so it is shown from {until:%b %-d, %Y} to {since:%b %-d, %Y}."
-        )
-        since, until = until, since
-    return report_figures.report_period(since, until), args.page
 
 
 def _names(advocate_ids: list[int]) -> dict[int, str]:
@@ -48,22 +37,23 @@ def _names(advocate_ids: list[int]) -> dict[int, str]:
 @bp.get("/reports")
 @owner_only
 def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
-    period, page = _period()
-    program = report_figures.program_report(period)
-    rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE)
+    period = chosen_period(request.args)
+    page = read_or_400(PageQuery, request.args).page
+    program = report_figures.program_report(period.report)
+    rows, total = reports.per_advocate(limit=PAGE, offset=(page - 1) * PAGE, since=period.since, until=period.until)
     amount, currency = reports.program_cost()
     return render_template(
         "admin/reports.html",
         program=program,
-        charts=charts.report_charts(program, period),
+        charts=charts.report_charts(program, period.report),
         rows=rows,
         names=_names([r.advocate_id for r in rows]),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE)),
-        since=period.start,
-        until=period.end,
-        period_args=period.as_json(),
+        period=period,
+        presets=PRESETS,
+        tables=tables_for(period),
         cost_form=cost_form or ProgramCostForm(amount=f"{amount:.2f}", currency=currency),
     ), status
 
@@ -80,50 +70,6 @@ def reports_cost():
     return redirect(url_for("admin.reports_page"))
 
 
-@bp.get("/reports/attribution.csv")
-@owner_only
-def attribution_csv():
-    rows, _ = reports.per_advocate()
-    names = _names([r.advocate_id for r in rows])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "advocate_id",
-            "name",
-            "currency",
-            "sourced_pipeline",
-            "sourced_won",
-            "influenced_pipeline",
-            "influenced_won",
-            "deals",
-            "deals_won",
-            "win_rate",
-        ]
-    )
-    for r in rows:
-        writer.writerow(
-            [
-                csv_safe(v)
-                for v in (
-                    r.advocate_id,
-                    names.get(r.advocate_id, ""),
-                    r.currency,
-                    r.sourced_pipeline,
-                    r.sourced_won,
-                    r.influenced_pipeline,
-                    r.influenced_won,
-                    r.deals,
-                    r.deals_won,
-                    "" if r.win_rate is None else r.win_rate,
-                )
-            ]
-        )
-    return Response(
-        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=attribution.csv"}
-    )
-
-
 def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
     if isinstance(value, dict):
         return [pair for k, v in value.items() for pair in _flatten(f"{prefix}.{k}" if prefix else str(k), v)]
@@ -134,15 +80,12 @@ def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
 @owner_only
 def program_csv():
     """The program report as `metric,value` rows (nested figures as `points.liability.amount`),
-    for the period in ?from=&to=."""
-    period, _ = _period()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["metric", "value"])
-    for name, value in _flatten("", report_figures.program_report(period)):
-        writer.writerow([csv_safe(name), csv_safe(value)])
-    return Response(
-        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=program.csv"}
+    for the period in the query string (admin.periods, as the page)."""
+    period = chosen_period(request.args)
+    return csv_download(
+        f"program_{period.file_suffix}.csv",
+        ("metric", "value"),
+        _flatten("", report_figures.program_report(period.report)),
     )
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import func, select
 
+from challenges import report_tables
 from challenges import reports as report_figures
 from challenges.crm import integration, opportunities, reports
 from challenges.crm.contracts import (
     AttributionPage,
+    AttributionQuery,
     ImpactReply,
     OpportunityPage,
     OpportunityReply,
+    PerformanceReply,
     ProgramReport,
     ProgramReportQuery,
     TrendReply,
@@ -133,12 +136,16 @@ def my_impact(user: User) -> ImpactReply:
     "/reports/attribution",
     roles={Role.OWNER},
     tag=TAG,
-    summary="Attribution per advocate",
-    query=PageQuery,
+    summary="Attribution per advocate (with from/to: the deals created in that period)",
+    query=AttributionQuery,
     reply=AttributionPage,
 )
-def attribution_report(user: User, args: PageQuery) -> AttributionPage:
-    rows, total = reports.per_advocate(limit=args.per_page, offset=args.offset)
+def attribution_report(user: User, args: AttributionQuery) -> AttributionPage:
+    since = until = None
+    if args.since or args.until:
+        period = report_figures.report_period(args.since, args.until)
+        since, until = period.start, period.end
+    rows, total = reports.per_advocate(limit=args.per_page, offset=args.offset, since=since, until=until)
     names = dict(
         db.session.execute(
             select(Advocate.id, User.name)
@@ -177,3 +184,50 @@ def trends_report(user: User, args: TrendsQuery) -> TrendReply:
     period = report_figures.report_period(args.since, args.until, trend=True)
     points = report_figures.trend(args.metric, period)
     return TrendReply.model_validate({"metric": args.metric, "interval": args.interval, "points": points})
+
+
+def _performance(rows: list[report_tables.Performance], period: report_figures.ReportPeriod) -> PerformanceReply:
+    items = [
+        {
+            "id": r.key,
+            "name": r.name,
+            "type": r.kind or None,
+            "completions": r.completions,
+            "approved": r.approved,
+            "rejected": r.rejected,
+            "approval_rate": r.approval_rate,
+            "median_hours_to_approve": r.median_hours_to_approve,
+            "points_paid": r.points_paid,
+            "asks_spent": r.asks_spent,
+        }
+        for r in rows
+    ]
+    return PerformanceReply.model_validate({**period.as_json(), "items": items})
+
+
+@endpoint(
+    bp,
+    "/reports/challenges",
+    roles={Role.OWNER},
+    tag=TAG,
+    summary="Performance per challenge for a period (default this quarter)",
+    query=ProgramReportQuery,
+    reply=PerformanceReply,
+)
+def challenges_report(user: User, args: ProgramReportQuery) -> PerformanceReply:
+    period = report_figures.report_period(args.since, args.until)
+    return _performance(report_tables.challenge_performance(period.starts_at, period.ends_before), period)
+
+
+@endpoint(
+    bp,
+    "/reports/groups",
+    roles={Role.OWNER},
+    tag=TAG,
+    summary="Performance per group of advocates for a period (default this quarter)",
+    query=ProgramReportQuery,
+    reply=PerformanceReply,
+)
+def groups_report(user: User, args: ProgramReportQuery) -> PerformanceReply:
+    period = report_figures.report_period(args.since, args.until)
+    return _performance(report_tables.group_performance(period.starts_at, period.ends_before), period)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from hub.contracts import Page, Query, Reply
+from hub.contracts import Page, PageQuery, Query, Reply
 from hub.fields import Amount, Date, IsoDate, OneOf, Timestamp
 
 # api.md `/reports/trends` metrics (challenges.reports.TRENDS computes each).
@@ -191,3 +191,38 @@ class TrendReply(Reply):
     metric: str
     interval: str
     points: list[TrendPoint]
+
+
+class AttributionQuery(PageQuery):
+    """A page of attribution rows; with `from`/`to` (both inclusive, UTC; the reports' period
+    rule) only the deals whose opportunity was created in that period, else all deals."""
+
+    since: Annotated[dt.date | None, IsoDate()] = Field(None, alias="from")
+    until: Annotated[dt.date | None, IsoDate()] = Field(None, alias="to")
+
+
+class PerformanceRow(Reply):
+    """One challenge's or group's completions submitted in the period (challenges.report_tables):
+    `approval_rate` = approved ÷ decided (null while none is decided), `median_hours_to_approve`
+    (null while none is approved), `points_paid` on approval, `asks_spent` held by them."""
+
+    id: int
+    name: str
+    type: str | None = None
+    completions: int
+    approved: int
+    rejected: int
+    approval_rate: float | None
+    median_hours_to_approve: float | None
+    points_paid: int
+    asks_spent: int
+
+
+class PerformanceReply(Reply):
+    """The period read (`from`, `to`, both inclusive) and its rows, most completions first."""
+
+    model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
+
+    since: str = Field(alias="from")
+    until: str = Field(alias="to")
+    items: list[PerformanceRow]

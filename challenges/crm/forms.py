@@ -9,8 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField
 
-from challenges.crm.contracts import ProgramReportQuery
-from hub.contracts import PageQuery
 from hub.fields import Conforms, Money, OneLine, currency_choices
 
 
@@ -33,7 +31,3 @@ class ProgramCostForm(FlaskForm):
     currency = SelectField(
         "Currency", choices=currency_choices, validate_choice=False, validators=[Conforms.of(Money, "currency")]
     )
-
-
-class ReportPeriodQuery(ProgramReportQuery, PageQuery):
-    """The reports page: the period (`from`, `to`) and a page of the attribution rows."""

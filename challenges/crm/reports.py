@@ -125,11 +125,30 @@ class AdvocateAttribution:
         return round(self.deals_won / self.deals_closed, 4) if self.deals_closed else None
 
 
+def _created_in(since: dt.date | None, until: dt.date | None) -> list[ColumnElement[bool]]:
+    """Opportunities created from `since` to `until` (inclusive dates; None = open): the one
+    period rule of every attribution figure (the program totals and the per-advocate rows)."""
+    o = Opportunity.__table__
+    found: list[ColumnElement[bool]] = [true()]
+    if since is not None:
+        found.append(o.c.created_date >= since)
+    if until is not None:
+        found.append(o.c.created_date <= until)
+    return found
+
+
 def per_advocate(
-    advocate_ids: Sequence[int] | None = None, limit: int | None = None, offset: int = 0
+    advocate_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> tuple[list[AdvocateAttribution], int]:
-    """Per-advocate, per-currency totals from the credits table, largest influenced won first."""
+    """Per-advocate, per-currency totals from the credits table, largest influenced won first;
+    with `since`/`until`, only the deals whose opportunity was created in that period (as the
+    program totals of `program`)."""
     c = AttributionCredit.__table__
+    o = Opportunity.__table__
     won = c.c.is_won.is_(True)
     query = select(
         c.c.advocate_id,
@@ -142,6 +161,8 @@ def per_advocate(
         func.sum(case((c.c.is_closed.is_(True), 1), else_=0)),
         func.sum(case((won, 1), else_=0)),
     ).group_by(c.c.advocate_id, c.c.currency)
+    if since is not None or until is not None:
+        query = query.select_from(c.join(o, o.c.id == c.c.opportunity_id)).where(*_created_in(since, until))
     if advocate_ids is not None:
         query = query.where(c.c.advocate_id.in_(list(advocate_ids)))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -179,11 +200,7 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
     `since`/`until` filter opportunities by created date."""
     c = AttributionCredit.__table__
     o = Opportunity.__table__
-    date_filter: list[ColumnElement[bool]] = [true()]
-    if since is not None:
-        date_filter.append(o.c.created_date >= since)
-    if until is not None:
-        date_filter.append(o.c.created_date <= until)
+    date_filter = _created_in(since, until)
     won = c.c.is_won.is_(True)
     sums = db.session.execute(
         select(

@@ -195,3 +195,45 @@ def test_median_from_counts_is_the_median_of_the_expanded_values(counts):
     expanded = [value for value, n in counts for _ in range(n)]
     expected = float(statistics.median(expanded)) if expanded else None
     assert reports._median_of_counts(counts) == expected
+
+
+def test_attribution_per_advocate_honours_the_period_as_the_program_totals_do(refs, make, client, login, api):
+    """Issue 17: with a range set, the per-advocate table shows the deals created in it, as the
+    program's figures do — not all-time figures."""
+    insider = make.advocate(company="Acme", name="Ina Insider")
+    january = refs.opportunity(account="Acme", amount="1000.00", created_date="2026-01-05", is_closed=True, is_won=True)
+    may = refs.opportunity(account="Acme", amount="300.00", created_date="2026-05-05")
+    attribution.tally([january.id, may.id])
+    db.session.commit()
+
+    [all_time], _ = reports.per_advocate([insider.id])
+    assert (all_time.influenced_pipeline, all_time.influenced_won, all_time.deals) == (
+        Decimal("1300.00"),
+        Decimal("1000.00"),
+        2,
+    )
+    q2, total = reports.per_advocate(since=dt.date(2026, 4, 1), until=dt.date(2026, 6, 30))
+    assert total == 1
+    assert (q2[0].advocate_id, q2[0].influenced_pipeline, q2[0].influenced_won, q2[0].deals) == (
+        insider.id,
+        Decimal("300.00"),
+        Decimal("0.00"),
+        1,
+    )
+    assert reports.program("USD", dt.date(2026, 4, 1), dt.date(2026, 6, 30)).influenced_pipeline == Decimal("300.00")
+    assert reports.per_advocate(since=dt.date(2026, 7, 1), until=dt.date(2026, 9, 30)) == ([], 0)
+
+    owner = make.user("owner")
+    items = api(owner).get("/reports/attribution?from=2026-04-01&to=2026-06-30").json["items"]
+    assert [(r["advocate_id"], r["influenced_pipeline"], r["deals"]) for r in items] == [(insider.id, "300.00", 1)]
+    assert api(owner).get("/reports/attribution").json["items"][0]["influenced_pipeline"] == "1300.00"  # all deals
+    login(client, owner)
+    q1_page = client.get("/admin/reports?period=custom&from=2026-01-01&to=2026-03-31").get_data(as_text=True)
+    table = q1_page[q1_page.index('data-testid="attribution-table"') :]
+    assert "Ina Insider" in table and "1,000.00" in table and "300.00" not in table.split("</table>")[0]
+    q3_page = client.get("/admin/reports?period=custom&from=2026-07-01&to=2026-09-30").get_data(as_text=True)
+    assert 'data-testid="attribution-empty"' in q3_page
+    q2_csv = client.get("/admin/reports/attribution.csv?period=custom&from=2026-04-01&to=2026-06-30").get_data(
+        as_text=True
+    )
+    assert q2_csv.splitlines()[1:] == [f"{insider.id},Ina Insider,USD,0.00,0.00,300.00,0.00,1,0,"]

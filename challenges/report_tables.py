@@ -1,0 +1,316 @@
+"""The reports page's tables about challenges and asks, for a period (issue 17), each by grouped
+SQL (a few queries per table whatever the number of completions):
+
+- **per challenge** and **per group**: completions, approval rate, median time to approve,
+  points paid, asks spent;
+- **advocates with their asks and burnout**: asks in the period, by kind, and the burnout
+  bucket as of the period's end (challenges.caps: active asks in the 365 days before it).
+
+Which completions a period holds: those *submitted* in it (a cohort), so every figure of a row
+speaks of the same completions — approved ones are approved at any later time:
+
+- `completions`: submitted in the period, whatever their status;
+- `approval_rate`: approved ÷ decided (approved + rejected), None while none is decided;
+- `median_hours_to_approve`: median of (decided_at − submitted_at) over the approved, in hours;
+- `points_paid`: points awarded on approval (the ledger `earn` entries of those completions);
+- `asks_spent`: the asks those completions hold (challenges.caps; a rejected completion's ask is
+  released and not counted).
+
+A completion counts for each group its advocate belongs to, so per-group totals may exceed the
+program's. Periods are half-open `[start, end)` in aware UTC; None is an open end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, String, case, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from challenges.caps import LOOKBACK_DAYS, burnout_bucket
+from challenges.models import Ask, AskKind, Challenge, Completion, CompletionStatus
+from hub.db import utcnow
+from hub.extensions import db
+from hub.models import Advocate, Group, User, advocate_groups
+from hub.sql_stats import median_by, seconds_between
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Performance:
+    """One row of the per-challenge or per-group table. `key` is the challenge or group id,
+    `name` its title or name, `kind` the challenge type ("" for a group)."""
+
+    key: int
+    name: str
+    kind: str
+    completions: int
+    approved: int
+    rejected: int
+    median_hours_to_approve: float | None
+    points_paid: int
+    asks_spent: int
+
+    @property
+    def approval_rate(self) -> float | None:
+        """approved ÷ (approved + rejected), 4 places; None while nothing is decided."""
+        decided = self.approved + self.rejected
+        return round(self.approved / decided, 4) if decided else None
+
+
+HEADER = (
+    "completions",
+    "approved",
+    "rejected",
+    "approval_rate",
+    "median_hours_to_approve",
+    "points_paid",
+    "asks_spent",
+)
+
+
+def performance_cells(row: Performance) -> list[object]:
+    """A row's figures in HEADER's order (for CSV)."""
+    return [
+        row.completions,
+        row.approved,
+        row.rejected,
+        row.approval_rate,
+        row.median_hours_to_approve,
+        row.points_paid,
+        row.asks_spent,
+    ]
+
+
+def _submitted_in(start: dt.datetime | None, end: dt.datetime | None) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if start is not None:
+        found.append(Completion.submitted_at >= start)
+    if end is not None:
+        found.append(Completion.submitted_at < end)
+    return found
+
+
+def _performance(
+    key: Any,
+    joins: list[ColumnElement[bool]],
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> tuple[dict[int, tuple[int, int, int, int, int]], dict[int, float]]:
+    approved = Completion.status == CompletionStatus.APPROVED
+    rejected = Completion.status == CompletionStatus.REJECTED
+    # The ask a completion holds: (source_type "completion", its id), unique (challenges.caps).
+    held = (
+        (Ask.source_type == "completion") & (Ask.source_id == cast(Completion.id, String)) & Ask.cancelled_at.is_(None)
+    )
+    sums = db.session.execute(
+        select(
+            key,
+            func.count(Completion.id.distinct()),
+            func.coalesce(func.sum(case((approved, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((rejected, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((approved, func.coalesce(Completion.points_awarded, 0)), else_=0)), 0),
+            func.count(Ask.id),
+        )
+        .select_from(Completion)
+        .outerjoin(Ask, held)
+        .where(*joins, *_submitted_in(start, end))
+        .group_by(key)
+    ).all()
+    medians = db.session.execute(
+        median_by(
+            key,
+            seconds_between(Completion.submitted_at, Completion.decided_at),
+            approved,
+            *joins,
+            *_submitted_in(start, end),
+        )
+    ).all()
+    return (
+        {int(k): (int(n), int(a), int(r), int(p), int(s)) for k, n, a, r, p, s in sums},
+        {int(k): float(seconds) for k, seconds in medians},
+    )
+
+
+def _rows(
+    names: dict[int, tuple[str, str]], sums: dict[int, tuple[int, int, int, int, int]], medians: dict[int, float]
+) -> list[Performance]:
+    rows = [
+        Performance(
+            key,
+            *names.get(key, ("", "")),
+            completions=n,
+            approved=a,
+            rejected=r,
+            median_hours_to_approve=round(medians[key] / 3600, 2) if key in medians else None,
+            points_paid=p,
+            asks_spent=s,
+        )
+        for key, (n, a, r, p, s) in sums.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.completions, row.name, row.key))
+
+
+def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) -> list[Performance]:
+    """Per challenge with a completion submitted in `[start, end)`, most completions first."""
+    sums, medians = _performance(Completion.challenge_id, [], start, end)
+    names = {
+        int(i): (str(title), str(kind))
+        for i, title, kind in db.session.execute(
+            select(Challenge.id, Challenge.title, Challenge.type).where(Challenge.id.in_(list(sums)))
+        )
+    }
+    return _rows(names, sums, medians)
+
+
+def group_performance(start: dt.datetime | None, end: dt.datetime | None) -> list[Performance]:
+    """Per group of advocates (a completion counts for each group of its advocate), for
+    completions submitted in `[start, end)`, most completions first."""
+    group_id = advocate_groups.c.group_id
+    sums, medians = _performance(group_id, [advocate_groups.c.advocate_id == Completion.advocate_id], start, end)
+    names = {
+        int(i): (str(name), "")
+        for i, name in db.session.execute(select(Group.id, Group.name).where(Group.id.in_(list(sums))))
+    }
+    return _rows(names, sums, medians)
+
+
+@dataclass(frozen=True)
+class AdvocateAsks:
+    """An advocate's asks: in the period (all, and by kind) and in the 365 days before the
+    period's end, with the burnout bucket those make (challenges.caps.burnout_bucket)."""
+
+    advocate_id: int
+    name: str
+    email: str
+    tier: str
+    asks: int
+    reference_calls: int
+    medium: int
+    high: int
+    asks_last_365: int
+
+    @property
+    def burnout(self) -> str:
+        return burnout_bucket(self.asks_last_365)
+
+
+ASKS_HEADER = (
+    "advocate_id",
+    "name",
+    "email",
+    "tier",
+    "asks_in_period",
+    "reference_calls",
+    "medium_effort",
+    "high_effort",
+    "asks_last_365_days",
+    "burnout",
+)
+
+
+def asks_cells(row: AdvocateAsks) -> list[object]:
+    """A row in ASKS_HEADER's order (for CSV)."""
+    return [
+        row.advocate_id,
+        row.name,
+        row.email,
+        row.tier,
+        row.asks,
+        row.reference_calls,
+        row.medium,
+        row.high,
+        row.asks_last_365,
+        row.burnout,
+    ]
+
+
+def _asks_query(
+    start: dt.datetime | None, end: dt.datetime | None
+) -> Select[Any, Any, Any, Any, Any, Any, Any, Any, Any]:
+    at = min(end, utcnow()) if end is not None else utcnow()
+    window_start = at - dt.timedelta(days=LOOKBACK_DAYS)
+    in_period: ColumnElement[bool] = literal(True)
+    if start is not None:
+        in_period = in_period & (Ask.asked_at >= start)
+    if end is not None:
+        in_period = in_period & (Ask.asked_at < end)
+    in_window = (Ask.asked_at > window_start) & (Ask.asked_at < at)
+
+    def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    period_asks = counted(in_period)
+    last_365 = counted(in_window)
+    # The asks either count needs: from the earlier of the period's start and the window's.
+    scanned: list[ColumnElement[bool]] = [Ask.cancelled_at.is_(None)]
+    if start is not None:
+        scanned.append(Ask.asked_at >= min(start, window_start))
+    if end is not None:
+        scanned.append(Ask.asked_at < end)
+    inner = (
+        select(
+            Ask.advocate_id.label("advocate_id"),
+            period_asks.label("asks"),
+            counted(in_period & (Ask.kind == AskKind.REFERENCE_CALL)).label("reference_calls"),
+            counted(in_period & (Ask.kind == AskKind.MEDIUM)).label("medium"),
+            counted(in_period & (Ask.kind == AskKind.HIGH)).label("high"),
+            last_365.label("last_365"),
+        )
+        .where(*scanned)
+        .group_by(Ask.advocate_id)
+        .subquery()
+    )
+    return (
+        select(
+            inner.c.advocate_id,
+            User.name,
+            User.email,
+            Advocate.tier,
+            inner.c.asks,
+            inner.c.reference_calls,
+            inner.c.medium,
+            inner.c.high,
+            inner.c.last_365,
+        )
+        .join(Advocate, Advocate.id == inner.c.advocate_id)
+        .join(User, User.id == Advocate.user_id)
+        .where((inner.c.asks > 0) | (inner.c.last_365 > 0))
+        .order_by(inner.c.last_365.desc(), inner.c.asks.desc(), inner.c.advocate_id)
+    )
+
+
+def _asks_row(raw: tuple[Any, ...]) -> AdvocateAsks:
+    advocate_id, name, email, tier, asks, refs, medium, high, last_365 = raw
+    return AdvocateAsks(
+        int(advocate_id),
+        str(name),
+        str(email),
+        str(getattr(tier, "value", tier)),
+        int(asks),
+        int(refs),
+        int(medium),
+        int(high),
+        int(last_365),
+    )
+
+
+def advocate_asks(
+    start: dt.datetime | None, end: dt.datetime | None, limit: int = 20, offset: int = 0
+) -> tuple[list[AdvocateAsks], int]:
+    """A page of advocates with an active ask in `[start, end)` or in the 365 days before the
+    period's end (now, when the period has not ended), most asked first, and how many there are."""
+    query = _asks_query(start, end)
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = [_asks_row(tuple(r)) for r in db.session.execute(query.limit(limit).offset(offset))]
+    return rows, int(total)
+
+
+def iter_advocate_asks(start: dt.datetime | None, end: dt.datetime | None) -> Iterator[AdvocateAsks]:
+    """Every row of `advocate_asks`, read from the database in batches (for the CSV)."""
+    for raw in db.session.execute(_asks_query(start, end).execution_options(yield_per=BATCH)):
+        yield _asks_row(tuple(raw))

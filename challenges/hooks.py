@@ -13,7 +13,7 @@ from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
-from challenges.views import for_you_section
+from challenges.views import for_you_section, program_activity_section
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
 
@@ -24,6 +24,7 @@ def install(app: Flask) -> None:
     registry.advocate_fact_sources.append(caps.advocate_facts)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
+    registry.add_home_section(45, program_activity_section)
     registry.role_homes[Role.SALES] = "references.sales_references"
     registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references, seed_demo_referrals, seed_demo_crm])
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)

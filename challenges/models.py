@@ -135,6 +135,8 @@ class Completion(Model):
         ),
         Index("ix_completions_advocate_challenge", "advocate_id", "challenge_id"),
         Index("ix_completions_status_submitted", "status", "submitted_at"),
+        # The hub's program activity: approvals of the last week (challenges.services.activity).
+        Index("ix_completions_status_decided", "status", "decided_at"),
         # Places taken of a challenge with a total limit (feed, submit): an index-only count.
         Index("ix_completions_challenge_status", "challenge_id", "status"),
         CheckConstraint("points_offered >= 0", name="points_offered_non_negative"),

@@ -9,6 +9,7 @@ from flask_login import current_user
 from challenges import services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
+from challenges.services.activity import program_activity
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.htmx import apply_errors, is_htmx, trigger
@@ -186,3 +187,8 @@ def remove_blackout():
 def for_you_section(advocate) -> tuple[str, dict] | None:
     """The "For you" cards on the advocate's hub page (a home section, hub.hooks)."""
     return "challenges/_for_you.html", {"items": services.feed_for(advocate)[:6]}
+
+
+def program_activity_section(advocate) -> tuple[str, dict] | None:
+    """The program's activity this week on the advocate's hub page (a home section, hub.hooks)."""
+    return "challenges/_program_activity.html", {"activity": program_activity(advocate.id)}

@@ -20,6 +20,7 @@ move (an `expire` entry is not a lifetime kind).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
 from hub.settings import get_setting
+from hub.timezones import advocate_zone, localize
 from rewards.ledger import post_expiries
 from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry
 
@@ -340,14 +342,17 @@ def _notify_advocate(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.
         )
         if added:
             user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
-            notify(user_id, "points_expiry", f"{expiry_text(item)}: spend them first.", "/rewards")
+            text = expiry_text(item, advocate_zone(advocate_id))
+            notify(user_id, "points_expiry", f"{text}: spend them first.", "/rewards")
             sent += 1
     return sent
 
 
-def expiry_text(item: Expiring) -> str:
-    """ "120 points expire on 12 Mar" (the hub and the notices)."""
-    return f"{item.points:,} points expire on {item.expires_at:%-d %b}"
+def expiry_text(item: Expiring, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """ "120 points expire on 12 Mar" (the hub and the notices): the day in `zone`, by default
+    the reader's (hub.timezones); a notice, also sent by email, passes the advocate's zone."""
+    when = localize(item.expires_at, zone)
+    return f"{item.points:,} points expire on {when.day} {when:%b}"
 
 
 def expiring_facts(advocate_ids: list[int]) -> dict[int, dict[str, Any]]:

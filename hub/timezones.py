@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from flask import g, has_request_context
+from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -35,17 +35,13 @@ def advocate_zone(advocate_id: int) -> zoneinfo.ZoneInfo:
 
 def viewer_zone() -> zoneinfo.ZoneInfo:
     """The zone of the person this request renders for: a signed-in advocate's chosen zone, UTC
-    otherwise (staff consoles, public pages, jobs). Read once per request."""
-    if not has_request_context():
+    otherwise (staff consoles, public pages, jobs). The advocate row is the one the request
+    already loaded for the signed-in user, so this costs no query after the first."""
+    if not has_request_context() or not current_user or not current_user.is_authenticated:
         return UTC
-    if "vouch_zone" not in g:
-        zone = UTC
-        if current_user and current_user.is_authenticated and current_user.role is Role.ADVOCATE:
-            advocate = current_user.advocate
-            zone = zone_named(advocate.time_zone if advocate is not None else None)
-        g.vouch_zone = zone
-    zone_found: zoneinfo.ZoneInfo = g.vouch_zone
-    return zone_found
+    if current_user.role is not Role.ADVOCATE or current_user.advocate is None:
+        return UTC
+    return zone_named(current_user.advocate.time_zone)
 
 
 def localize(value: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> dt.datetime:

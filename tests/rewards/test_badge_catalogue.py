@@ -27,7 +27,7 @@ def test_catalogue_lists_earned_with_dates_then_the_rest_with_progress(ctx, make
     award_badge(advocate.id, "first_completion", at=earned_at)
     db.session.commit()
     entries = badge_catalogue(advocate.id)
-    assert [e.badge.code for e in entries][0] == "first_completion"
+    assert entries[0].badge.code == "first_completion"
     assert entries[0].awarded_at == earned_at
     rest = {e.badge.code: e for e in entries[1:]}
     assert set(rest) == set(CATALOG) - {"first_completion"}

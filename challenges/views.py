@@ -15,6 +15,7 @@ from hub.errors import ValidationFailed, VouchError
 from hub.htmx import apply_errors, is_htmx, trigger
 from hub.models import Role
 from hub.transactions import refusal_renders
+from rewards.celebration import celebration_for
 
 bp = Blueprint("challenges", __name__)
 
@@ -27,9 +28,15 @@ def _advocate():
 
 def status_response(completion: Completion, announce: bool) -> Response:
     """The status chip; it polls while the job works. When it turns approved in front of the
-    advocate, `points-changed` makes the header balance and tier bar refresh."""
-    response = make_response(render_template("challenges/_status.html", completion=completion))
-    if announce and completion.status is CompletionStatus.APPROVED:
+    advocate, the chip carries the celebration (points counting up, the tier bar moving, badges
+    unveiled: static/js/celebrate.js) and `points-changed` makes the header balance and tier bar
+    refresh."""
+    celebration = None
+    if announce and completion.status is CompletionStatus.APPROVED and completion.decided_at is not None:
+        points = completion.points_awarded or 0
+        celebration = celebration_for(completion.advocate_id, points, completion.decided_at)
+    response = make_response(render_template("challenges/_status.html", completion=completion, celebration=celebration))
+    if celebration is not None:
         trigger(response, "points-changed")
     return response
 

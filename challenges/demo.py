@@ -35,7 +35,25 @@ SURVEY = {
     ]
 }
 
+WELCOME_SURVEY = {
+    "questions": [
+        {
+            "prompt": "What do you most want from the program?",
+            "options": ["Learn", "Meet peers", "Rewards", "Influence the roadmap"],
+        },
+        {"prompt": "Anything we should know about you?", "options": []},
+    ]
+}
+
 CHALLENGES = [
+    {
+        "title": "Welcome aboard: tell us what you want from the program",
+        "type": "survey",
+        "points": 25,
+        "quiz": WELCOME_SURVEY,
+        "description": "Two questions, two minutes: what you hope to get from the program, so we ask you for "
+        "the right things. Your first badge is waiting.",
+    },
     {
         "title": "Review us on G2",
         "type": "review",

@@ -14,7 +14,7 @@ from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
-from challenges.views import for_you_section, program_activity_section
+from challenges.views import for_you_section, getting_started_section, program_activity_section
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
 from rewards.demo import seed_rewards
@@ -24,6 +24,7 @@ def install(app: Flask) -> None:
     """Register the challenges package's hooks on `app` (create_app calls this once per app)."""
     registry = hooks(app)
     registry.advocate_fact_sources.append(caps.advocate_facts)
+    registry.add_home_section(5, getting_started_section)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
     registry.add_home_section(45, program_activity_section)

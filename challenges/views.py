@@ -3,7 +3,7 @@ status chip, and the advocate's own preferences (caps, blackouts, reference avai
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import services
@@ -191,9 +191,44 @@ def remove_blackout():
     return _preferences_page(_prefs_form(), BlackoutForm(formdata=None), False)
 
 
+def _feed(advocate) -> list[services.FeedItem]:
+    """The advocate's feed, computed once per request (two home sections read it)."""
+    if getattr(g, "vouch_feed_for", None) != advocate.id:
+        g.vouch_feed = services.feed_for(advocate)
+        g.vouch_feed_for = advocate.id
+    feed: list[services.FeedItem] = g.vouch_feed
+    return feed
+
+
 def for_you_section(advocate) -> tuple[str, dict] | None:
     """The "For you" cards on the advocate's hub page (a home section, hub.hooks)."""
-    return "challenges/_for_you.html", {"items": services.feed_for(advocate)[:6]}
+    return "challenges/_for_you.html", {"items": _feed(advocate)[:6]}
+
+
+PROFILE_STEP_FIELDS = ("title", "company", "time_zone")
+
+
+def getting_started_section(advocate) -> tuple[str, dict] | None:
+    """A new advocate's first steps on the hub (issue 19), instead of an empty hub: complete the
+    profile (title, company, time zone) and take a first challenge — the welcome challenge,
+    i.e. the easiest one open to them now (low effort, self-service, fewest points, oldest).
+    Gone once the profile is complete and a first completion is approved."""
+    profile_done = all(getattr(advocate, key) for key in PROFILE_STEP_FIELDS)
+    first_done = services.has_approved_completion(advocate.id)
+    if profile_done and first_done:
+        return None
+    easy = [
+        item
+        for item in _feed(advocate)
+        if item.available and item.type.self_service and item.challenge.effort.value == "low"
+    ]
+    welcome = min(easy, key=lambda item: (item.challenge.points, item.challenge.id), default=None)
+    return "challenges/_getting_started.html", {
+        "profile_done": profile_done,
+        "missing": [key.replace("_", " ") for key in PROFILE_STEP_FIELDS if not getattr(advocate, key)],
+        "first_done": first_done,
+        "welcome": welcome,
+    }
 
 
 def program_activity_section(advocate) -> tuple[str, dict] | None:

@@ -64,6 +64,7 @@ def challenge_reply(
         "how_to": spec.how_to if spec else "",
         "quiz": challenge.quiz if staff else public_quiz(challenge.quiz),
         "published_at": challenge.published_at,
+        "banner": challenge.banner,
     }
     if staff:
         fields |= {

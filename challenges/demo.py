@@ -48,6 +48,7 @@ WELCOME_SURVEY = {
 CHALLENGES = [
     {
         "title": "Welcome aboard: tell us what you want from the program",
+        "banner": "welcome",
         "type": "survey",
         "points": 25,
         "quiz": WELCOME_SURVEY,
@@ -56,6 +57,7 @@ CHALLENGES = [
     },
     {
         "title": "Review us on G2",
+        "banner": "stars",
         "type": "review",
         "points": 250,
         "allowed_domains": ["g2.com"],
@@ -74,6 +76,7 @@ CHALLENGES = [
     },
     {
         "title": "Share our launch post",
+        "banner": "megaphone",
         "type": "social_share",
         "points": 50,
         "allowed_domains": ["linkedin.com", "x.com", "mastodon.social"],
@@ -84,6 +87,7 @@ CHALLENGES = [
     },
     {
         "title": "Answer a community question",
+        "banner": "conversation",
         "type": "community_answer",
         "points": 75,
         "max_per_advocate": 10,
@@ -98,6 +102,7 @@ CHALLENGES = [
     },
     {
         "title": "Tell us how you use Acme",
+        "banner": "lightbulb",
         "type": "survey",
         "points": 30,
         "quiz": SURVEY,
@@ -134,6 +139,7 @@ CHALLENGES = [
     },
     {
         "title": "Speak at Acme Summit",
+        "banner": "stage",
         "type": "speaking",
         "points": 2000,
         "target_tiers": ["gold"],

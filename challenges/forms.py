@@ -87,6 +87,7 @@ class ChallengeForm(FlaskForm):
         "Only these tiers (none ticked: all)", choices={"bronze": "Bronze", "silver": "Silver", "gold": "Gold"}
     )
     target_groups = MultiCheckboxField("Only these groups (none ticked: all)", choices={})
+    banner = SelectField("Card banner", choices={"": "None"} | verifiers.BANNERS, validate_choice=False)
 
     def to_data(self) -> dict[str, Any]:
         """The form as clean_challenge's input (domain rules are checked there)."""
@@ -111,6 +112,7 @@ class ChallengeForm(FlaskForm):
             "target_tiers": list(self.target_tiers.data or []),
             "target_groups": list(self.target_groups.data or []),
             "quiz": quiz,
+            "banner": self.banner.data or None,
         }
 
     def fill_from(self, data: dict[str, Any]) -> None:
@@ -128,6 +130,7 @@ class ChallengeForm(FlaskForm):
             "cooldown_days",
             "max_per_advocate",
             "max_total",
+            "banner",
         ):
             getattr(self, name).data = data.get(name)
         self.evidence.data = list(data.get("evidence") or [])

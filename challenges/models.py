@@ -104,6 +104,8 @@ class Challenge(Model):
     starts_at: Mapped[dt.datetime | None]
     ends_at: Mapped[dt.datetime | None]
     target_tiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The card's optional banner, a key of verifiers.BANNERS (NULL: no banner).
+    banner: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

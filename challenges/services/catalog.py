@@ -106,6 +106,7 @@ def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
         target_tiers=tuple(challenge.target_tiers or ()),
         target_groups=tuple(g.name for g in challenge.target_groups),
         quiz=challenge.quiz,
+        banner=challenge.banner,
     )
     return replace(base, **changes)
 

@@ -74,6 +74,7 @@ EDITABLE = (
     "ends_at",
     "target_tiers",
     "quiz",
+    "banner",
 )
 
 
@@ -103,6 +104,7 @@ class ChallengeInput:
     target_tiers: tuple[str, ...] = ()
     target_groups: tuple[str, ...] = ()
     quiz: dict[str, Any] | None = None
+    banner: str | None = None
 
 
 def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -171,6 +173,7 @@ class ChallengeBody(Body):
         ListOf(Annotated[str, OneLine(80)], max_items=50, message="Up to 50 group names of at most 80 characters."),
     ] = ()
     quiz: Annotated[Quiz | None, WrapValidator(_quiz_as_one_field)] = None
+    banner: Annotated[str | None, OneOf(verifiers.BANNERS)] = None
 
 
 ChallengePatch = patch_of(ChallengeBody)
@@ -223,6 +226,7 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         target_tiers=tuple(str(t) for t in body.target_tiers),
         target_groups=tuple(groups),
         quiz=quiz,
+        banner=body.banner,
     )
 
 

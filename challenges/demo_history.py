@@ -83,7 +83,7 @@ def campaigns(now: dt.datetime) -> list[Campaign]:
                 {
                     "title": f"Share the {month} release",
                     "type": "social_share",
-                    "points": 60,
+                    "points": 75,
                     "allowed_domains": ["linkedin.com", "x.com", "mastodon.social"],
                     "marker": "acme.example/releases",
                     "description": f"Tell your network what is new in the {month} release (include the link).",
@@ -129,7 +129,7 @@ def campaigns(now: dt.datetime) -> list[Campaign]:
                 {
                     "title": f"Share a win from {month}",
                     "type": "custom",
-                    "points": 100,
+                    "points": 125,
                     "description": "Tell us one thing our product helped your team do this month.",
                 },
                 start,
@@ -273,13 +273,18 @@ def seed_demo_history() -> str:
             chances.append((start + dt.timedelta(seconds=rng.uniform(0, span * 0.9)), challenge))
         chances.sort(key=lambda pair: pair[0])
         earned = 0
-        skips = 0.05 if target >= 5000 else 0.2  # nobody does everything; the keenest nearly
+        # Acts spread over the whole tenure (so this week has activity too): each chance is taken
+        # at the rate that would still reach the target with the chances left (many are refused
+        # by targeting, limits and caps, hence the margin); nobody does everything.
+        left = sum(challenge.points for _, challenge in chances)
         asked: list[dt.datetime] = []
         busy_until = first_day
         for when, challenge in chances:
             if earned >= target:
                 break
-            if rng.random() < skips:
+            rate = 0.95 if target >= 5000 else min(0.95, 2.5 * (target - earned) / max(left, 1))
+            left -= challenge.points
+            if rng.random() > rate or challenge.points > 2 * (target - earned) + 100:
                 continue
             # One act at a time: the next starts after the last was decided, so approvals (and
             # the badges they earn) come in the order the acts were done.

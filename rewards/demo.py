@@ -19,7 +19,7 @@ LIFETIME_POINTS = {
     "alan@example.com": 820,
     "katherine@example.com": 2300,
     "linus@example.com": 400,
-    "margaret@example.com": 3900,
+    "margaret@example.com": 5200,
     "tim@example.com": 150,
     "radia@example.com": 1120,
     "barbara@example.com": 60,

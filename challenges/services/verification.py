@@ -4,6 +4,8 @@ reject, or retry later. Services flush and never commit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import update
 
@@ -84,7 +86,7 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
         return "already_decided"
     try:
         if verdict.decision == "approve":
-            found = {"verification_note": (verdict.note or "")[:1000] or None}
+            found: dict[str, Any] = {"verification_note": (verdict.note or "")[:1000] or None}
             if verdict.excerpt:
                 found["fetched_excerpt"] = verdict.excerpt[:4000]
             approve_completion(completion_id, None, auto=True, **found)

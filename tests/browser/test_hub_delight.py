@@ -68,7 +68,7 @@ def test_an_approval_celebrates_and_the_badges_show(live_app, live_factory, page
     expect(celebration.get_by_test_id("celebration-badge")).to_contain_text("New badge: First step")
     bar = celebration.locator("progress")
     expect(bar).to_have_attribute("data-from", "10")
-    page.wait_for_function("document.querySelector('[data-celebrate] progress').value === 18")
+    expect(bar).to_have_js_property("value", 18)  # the bar moved from 10 % to 18 %
     expect(page.get_by_test_id("header-balance")).to_have_text("175")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hub-delight-celebration-1366.png"), full_page=True)

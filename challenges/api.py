@@ -75,6 +75,7 @@ def challenge_reply(
         "published_at": challenge.published_at,
         "platform": challenge.platform,
         "disclosure": challenge.disclosure,
+        "banner": challenge.banner,
     }
     if staff:
         fields |= {

@@ -38,6 +38,7 @@ from hub.errors import CapReached, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
 from hub.settings import get_setting
+from hub.timezones import localize
 
 QUARTER_DAYS = 90
 LOOKBACK_DAYS = 365
@@ -80,8 +81,13 @@ POLICY_MAX = 100
 
 
 def day_label(value: dt.datetime | dt.date, today: dt.datetime | dt.date | None = None) -> str:
-    """ "Nov 3" (or "Nov 3, 2027" outside the current year)."""
+    """ "Nov 3" (or "Nov 3, 2027" outside the current year); a time is the day it is in the
+    reader's own time zone (hub.timezones), a date is that day."""
     today = today or utcnow()
+    if isinstance(value, dt.datetime):
+        value = localize(value)
+    if isinstance(today, dt.datetime):
+        today = localize(today)
     label = f"{value:%b} {value.day}"
     return label if value.year == today.year else f"{label}, {value.year}"
 

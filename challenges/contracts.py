@@ -79,6 +79,7 @@ class ChallengeReply(Reply):
     platform: str | None = None
     disclosure: str | None = None
     published_at: Timestamp | None
+    banner: str | None = None  # the card's banner (a key of the editor's list), or null
     # staff only
     marker: str | None = None
     created_at: Timestamp | None = None

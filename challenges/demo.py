@@ -35,9 +35,29 @@ SURVEY = {
     ]
 }
 
+WELCOME_SURVEY = {
+    "questions": [
+        {
+            "prompt": "What do you most want from the program?",
+            "options": ["Learn", "Meet peers", "Rewards", "Influence the roadmap"],
+        },
+        {"prompt": "Anything we should know about you?", "options": []},
+    ]
+}
+
 CHALLENGES = [
     {
+        "title": "Welcome aboard: tell us what you want from the program",
+        "banner": "welcome",
+        "type": "survey",
+        "points": 25,
+        "quiz": WELCOME_SURVEY,
+        "description": "Two questions, two minutes: what you hope to get from the program, so we ask you for "
+        "the right things. Your first badge is waiting.",
+    },
+    {
         "title": "Review us on G2",
+        "banner": "stars",
         "type": "review",
         "platform": "g2",
         "points": 250,
@@ -58,6 +78,7 @@ CHALLENGES = [
     },
     {
         "title": "Share our launch post",
+        "banner": "megaphone",
         "type": "social_share",
         "points": 50,
         "allowed_domains": ["linkedin.com", "x.com", "mastodon.social"],
@@ -68,6 +89,7 @@ CHALLENGES = [
     },
     {
         "title": "Answer a community question",
+        "banner": "conversation",
         "type": "community_answer",
         "points": 75,
         "max_per_advocate": 10,
@@ -82,6 +104,7 @@ CHALLENGES = [
     },
     {
         "title": "Tell us how you use Acme",
+        "banner": "lightbulb",
         "type": "survey",
         "points": 30,
         "quiz": SURVEY,
@@ -118,6 +141,7 @@ CHALLENGES = [
     },
     {
         "title": "Speak at Acme Summit",
+        "banner": "stage",
         "type": "speaking",
         "points": 2000,
         "target_tiers": ["gold"],

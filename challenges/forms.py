@@ -103,6 +103,7 @@ class ChallengeForm(FlaskForm):
         validators=[Conforms.of(ChallengeBody, "disclosure")],
         default=review_rules.DEFAULT_DISCLOSURE,
     )
+    banner = SelectField("Card banner", choices={"": "None"} | verifiers.BANNERS, validate_choice=False)
 
     def to_data(self) -> dict[str, Any]:
         """The form as clean_challenge's input (domain rules are checked there)."""
@@ -131,6 +132,7 @@ class ChallengeForm(FlaskForm):
             "quiz": quiz,
             "platform": self.platform.data or None,
             "disclosure": self.disclosure.data or None,
+            "banner": self.banner.data or None,
         }
 
     def fill_from(self, data: dict[str, Any]) -> None:
@@ -150,6 +152,7 @@ class ChallengeForm(FlaskForm):
             "retry_limit",
             "retry_wait_hours",
             "max_total",
+            "banner",
         ):
             getattr(self, name).data = data.get(name)
         self.platform.data = data.get("platform") or review_rules.DEFAULT_PLATFORM

@@ -11,15 +11,17 @@ from challenges import caps, community, jobs, metrics
 from challenges.accounts import summaries
 from challenges.crm.demo import seed_demo_crm
 from challenges.demo import seed_demo_challenges
+from challenges.demo_history import seed_demo_history
 from challenges.models import Challenge, ChallengeStatus, challenge_groups
 from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
-from challenges.views import break_section, for_you_section
+from challenges.views import break_section, for_you_section, getting_started_section, program_activity_section
 from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
+from rewards.demo import seed_rewards
 
 
 def challenges_targeting(group_id: int) -> list[str]:
@@ -40,10 +42,23 @@ def install(app: Flask) -> None:
     registry.advocate_list_filters.append(caps.filter_by_burnout)
     registry.group_dependents.append(challenges_targeting)
     registry.add_home_section(-10, break_section)
+    registry.add_home_section(5, getting_started_section)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
+    registry.add_home_section(45, program_activity_section)
     registry.role_homes[Role.SALES] = "references.sales_references"
-    registry.demo_seeders.extend([seed_demo_challenges, seed_demo_references, seed_demo_referrals, seed_demo_crm])
+    # The history of real acts first, then the rewards they are spent on (rewards' seeder runs
+    # here, after the points exist), then today's open requests.
+    registry.demo_seeders.extend(
+        [
+            seed_demo_history,
+            seed_rewards,
+            seed_demo_challenges,
+            seed_demo_references,
+            seed_demo_referrals,
+            seed_demo_crm,
+        ]
+    )
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
     registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
     registry.digest_sources.append(community.digest_items)

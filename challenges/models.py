@@ -114,6 +114,8 @@ class Challenge(Model):
     # review challenges (product.md §15): the review site and the disclosure the advocate includes
     platform: Mapped[str | None] = mapped_column(String(16))
     disclosure: Mapped[str | None] = mapped_column(String(500))
+    # The card's optional banner, a key of verifiers.BANNERS (NULL: no banner).
+    banner: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -145,6 +147,8 @@ class Completion(Model):
         ),
         Index("ix_completions_advocate_challenge", "advocate_id", "challenge_id"),
         Index("ix_completions_status_submitted", "status", "submitted_at"),
+        # The hub's program activity: approvals of the last week (challenges.services.activity).
+        Index("ix_completions_status_decided", "status", "decided_at"),
         # Places taken of a challenge with a total limit (feed, submit): an index-only count.
         Index("ix_completions_challenge_status", "challenge_id", "status"),
         # Trust signals (challenges.trust): an advocate's recent submissions, and who else sent

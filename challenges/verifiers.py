@@ -109,6 +109,17 @@ TYPES: dict[str, ChallengeType] = {
     )
 }
 
+# The banners a challenge card may show (static/img/banners.svg, drawn for Vouch): key → what
+# the editor calls it.
+BANNERS = {
+    "welcome": "Welcome",
+    "stars": "Stars (reviews)",
+    "megaphone": "Megaphone (sharing)",
+    "conversation": "Conversation (community, calls)",
+    "stage": "Stage (events, speaking)",
+    "lightbulb": "Light bulb (ideas, surveys)",
+}
+
 EFFORT_TIME = {Effort.LOW: "under 30 min", Effort.MEDIUM: "1–2 hours", Effort.HIGH: "3 hours or more"}
 EVIDENCE_KINDS = ("url", "text", "answers")
 

@@ -3,17 +3,19 @@ status chip, and the advocate's own preferences (caps, blackouts, reference avai
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from challenges import caps, review_rules, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
+from challenges.services.activity import program_activity
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
-from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
+from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part, trigger
 from hub.models import Role
 from hub.transactions import refusal_renders
+from rewards.celebration import celebration_for
 from rewards.views import BALANCE_PARTS
 
 bp = Blueprint("challenges", __name__)
@@ -33,18 +35,28 @@ def _advocate():
 
 def status_response(completion: Completion, announce: bool, target: str = "page") -> Response:
     """The status chip; it polls while the job works. When it turns approved in front of the
-    advocate, the same response refreshes the header balance, the tier card and "Done by N
-    advocates" out of band (hub.htmx.refresh_parts). When it turns
-    rejected, the submit area comes back in its place — the reason, the tries left and the form
-    again (or when the next try opens) — so a failed quiz can be retried without a reload."""
+    advocate, the chip carries the celebration (points counting up, the tier bar moving, badges
+    unveiled: static/js/celebrate.js), and the same response refreshes the header balance, the tier
+    card and "Done by N advocates" out of band (hub.htmx.refresh_parts); `points-changed` tells
+    the hub's badge and first-steps cards to reload. When it turns rejected, the submit area
+    comes back in its place — the reason, the tries left and the form again (or when the next
+    try opens) — so a failed quiz can be retried without a reload."""
     if completion.status is CompletionStatus.REJECTED:
         context = _form_context(completion.challenge_id, target=target)
         latest = context["item"].latest
         if latest is not None and latest.id == completion.id:
             return make_response(render_template("challenges/_submit_area.html", **context))
-    response = make_response(render_template("challenges/_status.html", completion=completion, target=target))
+    celebration = None
+    if announce and completion.status is CompletionStatus.APPROVED and completion.decided_at is not None:
+        points = completion.points_awarded or 0
+        celebration = celebration_for(completion.advocate_id, points, completion.decided_at)
+    response = make_response(
+        render_template("challenges/_status.html", completion=completion, target=target, celebration=celebration)
+    )
     if announce and completion.status is CompletionStatus.APPROVED:
         refresh_parts(response, (*BALANCE_PARTS, "done"))
+    if celebration is not None:
+        trigger(response, "points-changed")
     return response
 
 
@@ -218,6 +230,46 @@ def break_section(advocate) -> tuple[str, dict] | None:
     return ("challenges/_on_break.html", {"on_break": on_break}) if on_break is not None else None
 
 
+def _feed(advocate) -> list[services.FeedItem]:
+    """The advocate's feed, computed once per request (two home sections read it)."""
+    if getattr(g, "vouch_feed_for", None) != advocate.id:
+        g.vouch_feed = services.feed_for(advocate)
+        g.vouch_feed_for = advocate.id
+    feed: list[services.FeedItem] = g.vouch_feed
+    return feed
+
+
 def for_you_section(advocate) -> tuple[str, dict] | None:
     """The "For you" cards on the advocate's hub page (a home section, hub.hooks)."""
-    return "challenges/_for_you.html", {"items": services.feed_for(advocate)[:6]}
+    return "challenges/_for_you.html", {"items": _feed(advocate)[:6]}
+
+
+PROFILE_STEP_FIELDS = ("title", "company", "time_zone")
+
+
+def getting_started_section(advocate) -> tuple[str, dict] | None:
+    """A new advocate's first steps on the hub (issue 19), instead of an empty hub: complete the
+    profile (title, company, time zone) and take a first challenge — the welcome challenge,
+    i.e. the easiest one open to them now (low effort, self-service, fewest points, oldest).
+    Gone once the profile is complete and a first completion is approved."""
+    profile_done = all(getattr(advocate, key) for key in PROFILE_STEP_FIELDS)
+    first_done = services.has_approved_completion(advocate.id)
+    if profile_done and first_done:
+        return None
+    easy = [
+        item
+        for item in _feed(advocate)
+        if item.available and item.type.self_service and item.challenge.effort.value == "low"
+    ]
+    welcome = min(easy, key=lambda item: (item.challenge.points, item.challenge.id), default=None)
+    return "challenges/_getting_started.html", {
+        "profile_done": profile_done,
+        "missing": [key.replace("_", " ") for key in PROFILE_STEP_FIELDS if not getattr(advocate, key)],
+        "first_done": first_done,
+        "welcome": welcome,
+    }
+
+
+def program_activity_section(advocate) -> tuple[str, dict] | None:
+    """The program's activity this week on the advocate's hub page (a home section, hub.hooks)."""
+    return "challenges/_program_activity.html", {"activity": program_activity(advocate.id)}

@@ -24,7 +24,7 @@ from hub.db import execute_dml, table_of, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
-from hub.fields import Email, ListOf, OneLine, OneOf, PersonName, read_value
+from hub.fields import Email, ListOf, OneLine, OneOf, PersonName, TimeZoneName, read_value
 from hub.hooks import hooks
 from hub.models import (
     COMPANY_SIZES,
@@ -89,9 +89,10 @@ class ProfileBody(Body):
     industry: Annotated[str | None, OneLine(80)] = None
     company_size: Annotated[str | None, OneOf(COMPANY_SIZES)] = None
     region: Annotated[str | None, OneLine(80)] = None
+    time_zone: Annotated[str | None, TimeZoneName()] = None
 
 
-ADVOCATE_PROFILE_FIELDS = ("title", "company", "industry", "company_size", "region")
+ADVOCATE_PROFILE_FIELDS = ("title", "company", "industry", "company_size", "region", "time_zone")
 
 
 def update_profile(user_id: int, changes: dict, actor_id: int | None) -> User:

@@ -50,6 +50,7 @@ def advocate_reply(advocate: Advocate, facts: dict | None = None) -> AdvocateRep
         industry=advocate.industry,
         company_size=advocate.company_size,
         region=advocate.region,
+        time_zone=advocate.time_zone,
         groups=sorted(g.name for g in advocate.groups),
         tier=advocate.tier,
         lifetime_points=advocate.lifetime_points,

@@ -240,6 +240,7 @@ class AdvocateReply(Reply):
     industry: str | None
     company_size: str | None
     region: str | None
+    time_zone: str | None = None  # IANA zone the advocate reads times in; null: UTC (not chosen)
     groups: list[str]
     tier: Tier
     lifetime_points: int

@@ -61,6 +61,27 @@ ADVOCATES = [
     ("Mary Kenneth Keller", "mary@example.com", "Basic Health", "Healthcare", "201-1000", "NA", ["Healthcare CIOs"]),
     ("Whitfield Diffie", "whitfield@example.com", "Key Exchange Ltd", "Security", "51-200", "EMEA", ["EMEA"]),
 ]
+# Job titles of the people who champion a product inside their company.
+TITLES = [
+    "Director of Engineering",
+    "Head of Data",
+    "VP Operations",
+    "Analytics Lead",
+    "CTO",
+    "Product Manager",
+    "IT Director",
+    "Business Intelligence Manager",
+    "Chief Information Officer",
+    "Senior Data Analyst",
+    "Head of Customer Success",
+    "Platform Engineering Manager",
+    "Finance Systems Lead",
+]
+# Where the demo advocates read their times (hub.timezones); a few have not chosen (UTC).
+ZONES = {
+    "EMEA": ["Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Amsterdam", None],
+    "NA": ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", None],
+}
 # Advocates who chose to stay off the leaderboard (shown as "Anonymous advocate").
 PRIVATE = {"shafi@example.com", "ken@example.com"}
 
@@ -77,7 +98,7 @@ def seed(password: str) -> str:
     for name, email, role in staff:
         accounts.create_user(email, name, role, password)
     now = utcnow()
-    for name, email, company, industry, size, region, groups in ADVOCATES:
+    for n, (name, email, company, industry, size, region, groups) in enumerate(ADVOCATES):
         profile = accounts.AdvocateProfile(
             email=email,
             name=name,
@@ -86,12 +107,13 @@ def seed(password: str) -> str:
             company_size=size,
             region=region,
             groups=tuple(groups),
-            title="Director of Engineering",
+            title=TITLES[n % len(TITLES)],
         )
         advocate = accounts.create_advocate(profile, None, password)
         advocate.joined_at = now - dt.timedelta(days=rng.randint(60, 400))
         record_acceptance(advocate, "2026-01", at=advocate.joined_at)
         advocate.show_on_leaderboard = email not in PRIVATE
+        advocate.time_zone = ZONES[region][n % len(ZONES[region])]
         advocate.last_activity_at = now - dt.timedelta(days=rng.randint(0, 30))
     extra = hooks().run_demo_seeders()
     return f"Seeded 3 staff users and {len(ADVOCATES)} advocates{extra}. Password for all: {password}"

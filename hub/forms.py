@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from hub.accounts import MIN_PASSWORD
-from hub.fields import Conforms, Email, PersonName
+from hub.fields import Conforms, Email, PersonName, time_zone_names
 from hub.models import COMPANY_SIZES
 
 
@@ -58,6 +58,12 @@ class ProfileForm(FlaskForm):
     industry = StringField("Industry")
     company_size = SelectField("Company size", choices={"": "—"} | {s: s for s in COMPANY_SIZES}, validate_choice=False)
     region = StringField("Region")
+    # Every IANA zone, read through ProfileBody's TimeZoneName; the page proposes the browser's.
+    time_zone = SelectField(
+        "Time zone",
+        choices=lambda: {"": "UTC (not chosen)"} | {z: z.replace("_", " ") for z in sorted(time_zone_names())},
+        validate_choice=False,
+    )
 
 
 class PersonalTokenForm(FlaskForm):

@@ -149,12 +149,17 @@ def register_template_helpers(app: Flask) -> None:
         return f"{value or 0:,}"
 
     @app.template_filter("date")
-    def _date(value) -> str:
-        return value.strftime("%b %-d, %Y") if value else ""
+    def _date(value, zone: str | None = None) -> str:
+        """The day in the reader's zone (hub.timezones), or in `zone` (an email's advocate)."""
+        from hub.timezones import format_date, zone_named
+
+        return format_date(value, zone_named(zone) if zone else None) if value else ""
 
     @app.template_filter("datetime")
-    def _datetime(value) -> str:
-        return value.strftime("%b %-d, %Y %H:%M UTC") if value else ""
+    def _datetime(value, zone: str | None = None) -> str:
+        from hub.timezones import format_datetime, zone_named
+
+        return format_datetime(value, zone_named(zone) if zone else None) if value else ""
 
     @app.template_filter("age")
     def _age(value) -> str:

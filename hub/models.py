@@ -140,6 +140,8 @@ class Advocate(Model):
     industry: Mapped[str | None] = mapped_column(String(80))
     company_size: Mapped[str | None] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(80))
+    # The IANA zone the advocate reads times in (hub.timezones); NULL until they choose one.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     persona: Mapped[Persona | None] = mapped_column(str_enum(Persona, 32, "persona"))
     tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16), default=Tier.BRONZE)

@@ -116,7 +116,16 @@ def erase_advocate(advocate_id: int, actor_id: int | None, requested_by: str) ->
     user.email = erased_email(user.id)
     user.password_hash = None
     user.is_active_user = False
-    for key in ("title", "company", "industry", "company_size", "region", "consent_version", "consented_at"):
+    for key in (
+        "title",
+        "company",
+        "industry",
+        "company_size",
+        "region",
+        "time_zone",
+        "consent_version",
+        "consented_at",
+    ):
         setattr(advocate, key, None)
     advocate.preferences = {}
     advocate.show_on_leaderboard = False
@@ -180,6 +189,7 @@ def _export_hub(advocate: Advocate) -> dict[str, Any]:
             "industry": advocate.industry,
             "company_size": advocate.company_size,
             "region": advocate.region,
+            "time_zone": advocate.time_zone,
             "tier": plain(advocate.tier),
             "balance": advocate.balance,
             "lifetime_points": advocate.lifetime_points,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.db import insert_ignore, utcnow
 from hub.extensions import db
@@ -14,35 +15,58 @@ from hub.notifications import notify
 
 @dataclass(frozen=True)
 class Badge:
+    """A badge of the catalog. `how` tells an advocate who has not earned it what to do;
+    `completions` is the number of approved completions it takes, when that is the rule (the
+    catalogue shows "3 of 5"). Its icon is the symbol `badge-<code>` of static/img/badges.svg."""
+
     code: str
     name: str
     description: str
+    how: str
+    completions: int | None = None
 
 
 CATALOG: dict[str, Badge] = {
     b.code: b
     for b in (
-        Badge("first_completion", "First step", "Completed a first challenge."),
-        Badge("first_review", "Reviewer", "Had a first review approved."),
-        Badge("first_reference", "Reference", "Took a first reference call."),
-        Badge("completions_5", "Regular", "5 approved completions."),
-        Badge("completions_25", "Champion", "25 approved completions."),
-        Badge("completions_100", "Legend", "100 approved completions."),
-        Badge("tier_silver", "Silver", "Reached Silver status."),
-        Badge("tier_gold", "Gold", "Reached Gold status."),
+        Badge("first_completion", "First step", "Completed a first challenge.", "Have any challenge approved.", 1),
+        Badge("first_review", "Reviewer", "Had a first review approved.", "Have a review challenge approved."),
+        Badge(
+            "first_reference",
+            "Reference",
+            "Took a first reference call.",
+            "Take a reference call with a prospect (say yes to a reference ask).",
+        ),
+        Badge("completions_5", "Regular", "5 approved completions.", "Have 5 challenges approved.", 5),
+        Badge("completions_25", "Champion", "25 approved completions.", "Have 25 challenges approved.", 25),
+        Badge("completions_100", "Legend", "100 approved completions.", "Have 100 challenges approved.", 100),
+        Badge("tier_silver", "Silver", "Reached Silver status.", "Earn enough points to reach Silver status."),
+        Badge("tier_gold", "Gold", "Reached Gold status.", "Earn enough points to reach Gold status."),
     )
 }
 
 
-def award_badge(advocate_id: int, code: str) -> bool:
-    """Award a badge if not held yet (unique key); True when newly awarded. Notifies."""
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One badge of an advocate's catalogue: earned (with the aware UTC time it was awarded) or
+    still to earn (with `progress`, e.g. "3 of 5", when the rule is a count)."""
+
+    badge: Badge
+    awarded_at: dt.datetime | None
+    progress: str | None = None
+
+
+def award_badge(advocate_id: int, code: str, at: dt.datetime | None = None) -> bool:
+    """Award a badge if not held yet (unique key); True when newly awarded. Notifies.
+    `at` is when it was earned (default now): a backdated act (an import, the demo history)
+    dates its badge when the act happened, not when the row was written."""
     from rewards.models import AdvocateBadge
 
     badge = CATALOG[code]
     added = insert_ignore(
         db.session,
         AdvocateBadge.__table__,
-        {"advocate_id": advocate_id, "code": code, "awarded_at": utcnow()},
+        {"advocate_id": advocate_id, "code": code, "awarded_at": at or utcnow()},
     )
     if added:
         user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
@@ -50,7 +74,8 @@ def award_badge(advocate_id: int, code: str) -> bool:
     return added
 
 
-def badges_of(advocate_id: int) -> list[tuple[Badge, object]]:
+def badges_of(advocate_id: int) -> list[tuple[Badge, dt.datetime]]:
+    """The advocate's earned badges with when each was awarded, oldest first."""
     from rewards.models import AdvocateBadge
 
     rows = db.session.execute(
@@ -59,6 +84,41 @@ def badges_of(advocate_id: int) -> list[tuple[Badge, object]]:
         .order_by(AdvocateBadge.awarded_at)
     ).all()
     return [(CATALOG[code], at) for code, at in rows if code in CATALOG]
+
+
+def approved_completions(advocate_id: int) -> int:
+    """How many of the advocate's completions were approved, read from the ledger: each approval
+    posts one `earn` entry at ("completion", id) (challenges.services.decisions), and rewards does
+    not import challenges."""
+    from rewards.models import EntryKind, LedgerEntry
+
+    return db.session.execute(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.advocate_id == advocate_id,
+            LedgerEntry.kind == EntryKind.EARN,
+            LedgerEntry.source_type == "completion",
+        )
+    ).scalar_one()
+
+
+def badge_catalogue(advocate_id: int) -> list[CatalogueEntry]:
+    """Every badge of the catalog for one advocate: the earned ones first (oldest first, with
+    their dates), then the ones still to earn in catalog order, each with how to earn it and,
+    for a count, the progress toward it."""
+    earned = badges_of(advocate_id)
+    approved = approved_completions(advocate_id) if len(earned) < len(CATALOG) else 0
+    held = {badge.code for badge, _ in earned}
+    entries = [CatalogueEntry(badge, at) for badge, at in earned]
+    for badge in CATALOG.values():
+        if badge.code in held:
+            continue
+        progress = None
+        if badge.completions and badge.completions > 1:
+            progress = f"{min(approved, badge.completions):,} of {badge.completions:,}"
+        entries.append(CatalogueEntry(badge, None, progress))
+    return entries
 
 
 def badge_codes_for(advocate_ids: list[int]) -> dict[int, list[str]]:

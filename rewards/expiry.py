@@ -20,6 +20,7 @@ move (an `expire` entry is not a lifetime kind).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify_many
 from hub.settings import get_setting
+from hub.timezones import localize, zone_named
 from rewards.ledger import post_expiries
 from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry, credited_condition
 
@@ -362,18 +364,25 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
     )
     if not written:
         return 0
-    users = dict(
-        db.session.execute(
-            select(Advocate.id, Advocate.user_id).where(Advocate.id.in_({row.advocate_id for row in written}))
-        ).all()
-    )
+    # Each notice names the day in the advocate's own time zone (it is also their email).
+    people = {
+        advocate_id: (user_id, zone_named(zone))
+        for advocate_id, user_id, zone in db.session.execute(
+            select(Advocate.id, Advocate.user_id, Advocate.time_zone).where(
+                Advocate.id.in_({row.advocate_id for row in written})
+            )
+        )
+    }
     notify_many(
         [
             (
-                users[row.advocate_id],
+                people[row.advocate_id][0],
                 "points_expiry",
-                f"{expiry_text(Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]))}:"
-                " spend them first.",
+                expiry_text(
+                    Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]),
+                    people[row.advocate_id][1],
+                )
+                + ": spend them first.",
                 "/rewards",
             )
             for row in written
@@ -382,9 +391,11 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
     return len(written)
 
 
-def expiry_text(item: Expiring) -> str:
-    """ "120 points expire on 12 Mar" (the hub and the notices)."""
-    return f"{item.points:,} points expire on {item.expires_at:%-d %b}"
+def expiry_text(item: Expiring, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """ "120 points expire on 12 Mar" (the hub and the notices): the day in `zone`, by default
+    the reader's (hub.timezones); a notice, also sent by email, passes the advocate's zone."""
+    when = localize(item.expires_at, zone)
+    return f"{item.points:,} points expire on {when.day} {when:%b}"
 
 
 def expiring_facts(advocate_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -1,12 +1,12 @@
-"""How rewards plugs into hub (hub.hooks): advocates' badges, the home page's points sections,
-the demo points history and catalog, and group boards that follow membership changes."""
+"""How rewards plugs into hub (hub.hooks): advocates' badges, the home page's points sections
+and group boards that follow membership changes."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from hub.hooks import PeriodicJob, hooks
-from rewards import demo, jobs, leaderboard, views
+from rewards import jobs, leaderboard, views
 from rewards.badges import badge_facts
 from rewards.expiry import expiring_facts
 from rewards.privacy import REWARDS_PERSONAL_DATA
@@ -19,7 +19,6 @@ def install(app: Flask) -> None:
     registry.add_home_section(0, views.tier_section)
     registry.add_home_section(40, views.badges_and_board_section)
     registry.add_home_section(50, views.recent_activity_section)
-    registry.demo_seeders.extend([demo.seed_points_history, demo.seed_rewards])
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
     registry.personal_data.append(REWARDS_PERSONAL_DATA)
     registry.active_change_listeners.append(leaderboard.advocate_active_changed)

@@ -145,7 +145,7 @@ def post_entry(
             count_issued_after_commit(kind.value, lifetime_delta)
         if ranked:  # erased and deactivated advocates stay off every board (issue 14)
             leaderboard.add_points(advocate_id, lifetime_delta, at)
-        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0)
+        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0, at=at)
     return Posted(entry, balance, lifetime)
 
 

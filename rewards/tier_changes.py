@@ -39,8 +39,11 @@ def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> i
     return lifetime_points
 
 
-def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_demotion: bool = False) -> Tier:
-    """Set the stored tier to tier_for(basis points); records, badges and notifies a change.
+def refresh_tier(
+    advocate_id: int, lifetime_points: int | None = None, allow_demotion: bool = False, at: dt.datetime | None = None
+) -> Tier:
+    """Set the stored tier to tier_for(basis points); records, badges and notifies a change,
+    dated `at` (the moment of the entry that moved it; default now).
 
     Spending never demotes (it does not lower lifetime points). Only a recomputation after
     the owner changes thresholds or the rolling window moves may pass allow_demotion.
@@ -50,7 +53,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
     current = Tier(db.session.execute(select(Advocate.tier).where(Advocate.id == advocate_id)).scalar_one())
     if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
         return current
-    now = utcnow()
+    now = at or utcnow()
     changed = execute_dml(
         update(Advocate)
         .where(Advocate.id == advocate_id, Advocate.tier == current)
@@ -69,7 +72,7 @@ def refresh_tier(advocate_id: int, lifetime_points: int | None = None, allow_dem
         # A tier's badge is awarded once (unique key), so it says whether this is the first time:
         # a tier reached again after a drop is shown in-app, without a second congratulation.
         first_time = [
-            award_badge(advocate_id, f"tier_{reached.value}")
+            award_badge(advocate_id, f"tier_{reached.value}", at=now)
             for reached in tiers.TIER_ORDER[tiers.rank_of(current) + 1 : tiers.rank_of(target) + 1]
         ]
         if first_time[-1]:

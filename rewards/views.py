@@ -20,7 +20,7 @@ from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
 from rewards import catalog, expiry, services, tiers
-from rewards.badges import badges_of
+from rewards.badges import badge_catalogue
 from rewards.contracts import LeaderboardPageQuery, RedeemForm
 from rewards.leaderboard_view import leaderboard_payload
 from rewards.models import RedemptionStatus
@@ -50,7 +50,7 @@ def badges_and_board_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their badges beside the all-time leaderboard widget."""
     board = leaderboard_payload(advocate.user, "all", None, 5)
     return "rewards/_home_badges_board.html", {
-        "badges": badges_of(advocate.id),
+        "catalogue": badge_catalogue(advocate.id),
         "board": board,
         "period": "all",
         "period_labels": PERIOD_LABELS,
@@ -126,7 +126,7 @@ def my_activity() -> ResponseReturnValue:
         total=total,
         page=page,
         pages=max(1, -(-total // 50)),
-        badges=badges_of(advocate.id),
+        catalogue=badge_catalogue(advocate.id),
         advocate=advocate,
     )
 

@@ -28,7 +28,12 @@ from challenges.services.catalog import (
     publish_challenge,
     update_challenge,
 )
-from challenges.services.completions import completion_for, list_completions, stuck_completions
+from challenges.services.completions import (
+    completion_for,
+    has_approved_completion,
+    list_completions,
+    stuck_completions,
+)
 from challenges.services.decisions import (
     BADGE_STEPS,
     BulkResult,
@@ -124,6 +129,7 @@ __all__ = [
     "feed_for",
     "feed_item",
     "get_challenge",
+    "has_approved_completion",
     "highlight",
     "input_from",
     "is_open",

@@ -110,6 +110,7 @@ def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
         quiz=challenge.quiz,
         platform=challenge.platform,
         disclosure=challenge.disclosure,
+        banner=challenge.banner,
     )
     return replace(base, **changes)
 

@@ -77,3 +77,13 @@ def fresh_completion(completion_id: int, with_challenge: bool = False) -> Comple
     """The completion as the database has it now (one SELECT; with its challenge joined)."""
     options = [joinedload(Completion.challenge).lazyload(Challenge.target_groups)] if with_challenge else []
     return db.session.get(Completion, completion_id, options=options, populate_existing=True)
+
+
+def has_approved_completion(advocate_id: int) -> bool:
+    """Whether the advocate has any approved completion (one indexed EXISTS)."""
+    found = db.session.execute(
+        select(Completion.id)
+        .where(Completion.advocate_id == advocate_id, Completion.status == CompletionStatus.APPROVED)
+        .limit(1)
+    ).first()
+    return found is not None

@@ -42,10 +42,12 @@ from rewards.models import EntryKind
 BADGE_STEPS = {5: "completions_5", 25: "completions_25", 100: "completions_100"}
 
 
-def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **values: Any) -> Completion:
-    """The conditional UPDATE that decides a completion once; returns the updated row (its
-    challenge loaded in the same round trip)."""
-    now = utcnow()
+def _decide(
+    completion_id: int, to: CompletionStatus, actor_id: int | None, at: dt.datetime | None = None, **values: Any
+) -> Completion:
+    """The conditional UPDATE that decides a completion once (at `at`, default now); returns the
+    updated row (its challenge loaded in the same round trip)."""
+    now = at or utcnow()
     decided = db.session.scalars(
         update(Completion)
         .where(Completion.id == completion_id, Completion.status.in_(UNDECIDED))
@@ -62,15 +64,22 @@ def _decide(completion_id: int, to: CompletionStatus, actor_id: int | None, **va
     raise InvalidState(f"This completion was already decided ({completion.status.value}).")
 
 
-def approve_completion(completion_id: int, actor_id: int | None, auto: bool = False, **found: Any) -> Completion:
+def approve_completion(
+    completion_id: int, actor_id: int | None, auto: bool = False, at: dt.datetime | None = None, **found: Any
+) -> Completion:
     """Approve once (conditional UPDATE; a second approval gets 409 invalid_state) and award
     the points offered at submission through the ledger, idempotent on ("completion", id), and
     count the act for the reports (challenges.services.act_tallies) in the same transaction.
-    `found` carries what an automatic verifier saw (verification_note, fetched_excerpt)."""
+    `found` carries what an automatic verifier saw (verification_note, fetched_excerpt).
+
+    `at` (aware UTC) records an approval that happened in the past (the demo's history, an
+    import): the decision, its ledger entry and the badges it earned are dated then, and nobody
+    is notified or thanked — the advocate was told when it happened."""
     completion = _decide(
         completion_id,
         CompletionStatus.APPROVED,
         actor_id,
+        at,
         points_awarded=Completion.points_offered,
         is_auto_approved=auto,
         **found,
@@ -88,17 +97,19 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
             source_id=completion.id,
             memo=f"{challenge.title} approved",
             created_by_id=actor_id,
+            at=completion.decided_at,  # the entry is dated with the decision it records
         )
-    approved_count = _award_badges(completion, challenge)
-    completion_approved.send(
-        "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
-    )  # hub.email.mailings: thank-you at 5 / 25 / 100
-    notify(
-        advocate.user_id,
-        "completion_approved",
-        f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
-        f"/challenges/{challenge.id}",
-    )
+    approved_count = _award_badges(completion, challenge, at)
+    if at is None:
+        completion_approved.send(
+            "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
+        )  # hub.email.mailings: thank-you at 5 / 25 / 100
+        notify(
+            advocate.user_id,
+            "completion_approved",
+            f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
+            f"/challenges/{challenge.id}",
+        )
     if actor_id is not None:
         record_audit(
             actor_id,
@@ -111,22 +122,23 @@ def approve_completion(completion_id: int, actor_id: int | None, auto: bool = Fa
     return completion
 
 
-def _award_badges(completion: Completion, challenge: Challenge) -> int:
-    """Badges for this approval; returns the advocate's number of approved completions."""
+def _award_badges(completion: Completion, challenge: Challenge, at: dt.datetime | None = None) -> int:
+    """Badges for this approval (dated `at`, default now); returns the advocate's number of
+    approved completions."""
     approved = db.session.execute(
         select(func.count())
         .select_from(Completion)
         .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
     ).scalar_one()
     if approved >= 1:
-        award_badge(completion.advocate_id, "first_completion")
+        award_badge(completion.advocate_id, "first_completion", at=at)
     if challenge.type == "review":
-        award_badge(completion.advocate_id, "first_review")
+        award_badge(completion.advocate_id, "first_review", at=at)
     if challenge.type == "reference_call":
-        award_badge(completion.advocate_id, "first_reference")
+        award_badge(completion.advocate_id, "first_reference", at=at)
     for step, code in BADGE_STEPS.items():
         if approved >= step:
-            award_badge(completion.advocate_id, code)
+            award_badge(completion.advocate_id, code, at=at)
     return approved
 
 

@@ -78,6 +78,7 @@ EDITABLE = (
     "quiz",
     "platform",
     "disclosure",
+    "banner",
 )
 
 
@@ -112,6 +113,7 @@ class ChallengeInput:
     # review challenges only (product.md §15): the review site, and the line asked of the advocate
     platform: str | None = None
     disclosure: str | None = None
+    banner: str | None = None
 
 
 def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -184,6 +186,7 @@ class ChallengeBody(Body):
     quiz: Annotated[Quiz | None, WrapValidator(_quiz_as_one_field)] = None
     platform: Annotated[str | None, OneOf(review_rules.PLATFORMS)] = None
     disclosure: Annotated[str | None, MultiLine(review_rules.MAX_DISCLOSURE)] = None
+    banner: Annotated[str | None, OneOf(verifiers.BANNERS)] = None
 
 
 ChallengePatch = patch_of(ChallengeBody)
@@ -247,6 +250,7 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         quiz=quiz,
         platform=platform,
         disclosure=disclosure,
+        banner=body.banner,
     )
 
 

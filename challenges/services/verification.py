@@ -4,6 +4,8 @@ reject, or retry later. Services flush and never commit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import update
 
@@ -102,7 +104,7 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
             return "pending_review" if send_to_review(completion_id, note, verdict.excerpt) else "already_decided"
     try:
         if verdict.decision == "approve":
-            found = {"verification_note": (verdict.note or "")[:1000] or None}
+            found: dict[str, Any] = {"verification_note": (verdict.note or "")[:1000] or None}
             if verdict.excerpt:
                 found["fetched_excerpt"] = verdict.excerpt[:4000]
             approve_completion(completion_id, None, auto=True, **found)

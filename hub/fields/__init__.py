@@ -40,7 +40,7 @@ from hub.fields.base import (
     invalid,
 )
 from hub.fields.choices import Flag, ListOf, OneOf
-from hub.fields.dates import DATE_RANGE, IsoDate, IsoDateTime, iso, parse_datetime
+from hub.fields.dates import DATE_RANGE, IsoDate, IsoDateTime, TimeZoneName, iso, parse_datetime, time_zone_names
 from hub.fields.named import ROW_ID, Currency, Date, DateTime, Email, Money, PersonName, RowId, Timestamp
 from hub.fields.numbers import Amount, CurrencyCode, WholeNumber, currencies, ungroup
 from hub.fields.reading import Conforms, currency_choices, read, read_row, read_value
@@ -76,6 +76,7 @@ __all__ = [
     "OneOf",
     "PersonName",
     "RowId",
+    "TimeZoneName",
     "Timestamp",
     "WholeNumber",
     "currencies",
@@ -89,5 +90,6 @@ __all__ = [
     "read",
     "read_row",
     "read_value",
+    "time_zone_names",
     "ungroup",
 ]

@@ -4,6 +4,8 @@ issue 13 item 1)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from typing import Any
 
 from hub.fields.base import (
@@ -104,3 +106,25 @@ class IsoDateTime(FieldType):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date-time", "description": DATE_RANGE}
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zone names this machine knows (zoneinfo: the system database or tzdata)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+class TimeZoneName(FieldType):
+    """An IANA time zone name such as "Europe/Paris" (what a browser's
+    `Intl.DateTimeFormat().resolvedOptions().timeZone` gives), exactly as the database spells it."""
+
+    MAX = 64
+
+    def check(self, value: Any) -> str:
+        name = _text(value).strip()
+        if len(name) > self.MAX or name not in time_zone_names():
+            raise invalid("An IANA time zone such as Europe/Paris or America/New_York.")
+        return name
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.MAX, "description": "An IANA time zone such as Europe/Paris"}

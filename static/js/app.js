@@ -63,4 +63,14 @@ window.addEventListener("resize", focusableScrollers);
 document.addEventListener("htmx:configRequest", (event) => {
   const parts = new Set([...document.querySelectorAll("[data-part]")].map((el) => el.dataset.part));
   if (parts.size) { event.detail.headers["X-Vouch-Parts"] = [...parts].join(" "); }
+// A time zone select left unchosen proposes the browser's own zone (saved with the form).
+document.querySelectorAll("select[data-browser-zone]").forEach((select) => {
+  if (select.value !== "") return;
+  let zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (error) { return; }
+  if (zone && Array.from(select.options).some((option) => option.value === zone)) {
+    select.value = zone;
+    const help = select.parentElement.querySelector(".help");
+    if (help) help.textContent = `Proposed from your browser (${zone.replace(/_/g, " ")}) — save to keep it. ` + help.textContent;
+  }
 });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -158,6 +159,68 @@ def test_seed_demo_is_idempotent(app, ctx):
             select(func.coalesce(func.sum(LedgerEntry.delta), 0)).where(LedgerEntry.advocate_id == advocate.id)
         )
         assert advocate.balance == total
+    check_demo_tells_the_truth(advocates)
+
+
+def check_demo_tells_the_truth(advocates: list[Advocate]) -> None:
+    """Issue 19: the demo's history is made of real acts."""
+    from challenges.models import Ask, Challenge, Completion, CompletionStatus
+    from challenges.referrals.models import Referral
+    from challenges.services.activity import program_activity
+    from hub.settings import get_setting
+    from rewards.models import AdvocateBadge, Redemption, TierChange
+
+    completions = {c.id: c for c in db.session.scalars(select(Completion))}
+    redemptions = {r.id: r for r in db.session.scalars(select(Redemption))}
+    referrals = {r.id: r for r in db.session.scalars(select(Referral))}
+    entries = db.session.scalars(select(LedgerEntry)).all()
+    assert len(entries) > 300
+    for entry in entries:  # every entry is backed by the act it records
+        if entry.source_type == "completion":
+            done = completions[int(entry.source_id)]
+            assert done.status is CompletionStatus.APPROVED and done.advocate_id == entry.advocate_id
+            assert done.points_awarded == entry.delta and entry.created_at == done.decided_at
+        elif entry.source_type == "redemption":
+            assert redemptions[int(entry.source_id)].advocate_id == entry.advocate_id
+        elif entry.source_type == "adjustment":
+            assert entry.created_by_id is not None and entry.kind.value == "adjust"
+        else:
+            assert entry.source_type == "referral_won" and int(entry.source_id) in referrals
+    challenges = {c.id: c for c in db.session.scalars(select(Challenge))}
+    for done in completions.values():  # submitted while the challenge ran, decided afterwards
+        challenge = challenges[done.challenge_id]
+        assert challenge.starts_at is None or challenge.starts_at <= done.submitted_at
+        assert challenge.ends_at is None or done.submitted_at < challenge.ends_at
+        assert done.decided_at is None or done.decided_at >= done.submitted_at
+    # Medium and high-effort acts are asks, within the caps policy's rolling year.
+    limit = get_setting("caps_policy")["asks_per_365_days"]
+    for advocate in advocates:
+        times = sorted(
+            db.session.scalars(select(Ask.asked_at).where(Ask.advocate_id == advocate.id, Ask.cancelled_at.is_(None)))
+        )
+        assert all(sum(1 for t in times if start <= t < start + dt.timedelta(days=365)) <= limit for start in times), (
+            advocate.id
+        )
+    assert db.session.scalar(select(func.count()).select_from(Ask)) >= 30
+    # Badges carry the day they were earned: a first step is the first approval; a tier badge
+    # is the tier change.
+    for advocate in advocates:
+        badges = dict(
+            db.session.execute(
+                select(AdvocateBadge.code, AdvocateBadge.awarded_at).where(AdvocateBadge.advocate_id == advocate.id)
+            ).all()
+        )
+        approved = [
+            c.decided_at
+            for c in completions.values()
+            if c.advocate_id == advocate.id and c.status is CompletionStatus.APPROVED
+        ]
+        if approved:
+            assert badges["first_completion"] == min(approved)
+        for change in db.session.scalars(select(TierChange).where(TierChange.advocate_id == advocate.id)):
+            assert badges[f"tier_{change.to_tier.value}"] == change.changed_at
+    assert len({a.title for a in advocates}) >= 10 and len({a.company for a in advocates}) == 30
+    assert program_activity(advocates[0].id)  # this week has activity
 
 
 def test_rebuild_leaderboards_command(app, ctx, make):

@@ -12,11 +12,11 @@ from challenges.models import Completion, CompletionStatus
 from challenges.services.activity import program_activity
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
-from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part, trigger
+from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
 from hub.models import Role
 from hub.transactions import refusal_renders
 from rewards.celebration import celebration_for
-from rewards.views import BALANCE_PARTS
+from rewards.views import APPROVAL_PARTS
 
 bp = Blueprint("challenges", __name__)
 
@@ -37,8 +37,8 @@ def status_response(completion: Completion, announce: bool, target: str = "page"
     """The status chip; it polls while the job works. When it turns approved in front of the
     advocate, the chip carries the celebration (points counting up, the tier bar moving, badges
     unveiled: static/js/celebrate.js), and the same response refreshes the header balance, the tier
-    card and "Done by N advocates" out of band (hub.htmx.refresh_parts); `points-changed` tells
-    the hub's badge and first-steps cards to reload. When it turns rejected, the submit area
+    card, the badges card, the first steps and "Done by N advocates" out of band
+    (hub.htmx.refresh_parts). When it turns rejected, the submit area
     comes back in its place — the reason, the tries left and the form again (or when the next
     try opens) — so a failed quiz can be retried without a reload."""
     if completion.status is CompletionStatus.REJECTED:
@@ -54,9 +54,7 @@ def status_response(completion: Completion, announce: bool, target: str = "page"
         render_template("challenges/_status.html", completion=completion, target=target, celebration=celebration)
     )
     if announce and completion.status is CompletionStatus.APPROVED:
-        refresh_parts(response, (*BALANCE_PARTS, "done"))
-    if celebration is not None:
-        trigger(response, "points-changed")
+        refresh_parts(response, (*APPROVAL_PARTS, "done", "getting-started"))
     return response
 
 
@@ -70,6 +68,18 @@ def _done_part(key: str | None) -> str | None:
 
 
 register_part("done", _done_part)
+
+
+def _getting_started_part(_key: str | None) -> str:
+    """The first steps again after an approval (ticked), or gone once both are done."""
+    section = getting_started_section(current_user.advocate) if current_user.advocate is not None else None
+    if section is None:
+        return '<div id="getting-started" hx-swap-oob="delete"></div>'
+    template, context = section
+    return render_template(template, section=context, oob=True)
+
+
+register_part("getting-started", _getting_started_part)
 
 
 def _form_context(

@@ -266,6 +266,8 @@ def reward_image(name: str) -> ResponseReturnValue:
 
 # What a redemption, a cancelled one or an approval changes on the page in front of the advocate.
 BALANCE_PARTS = ("summary", "balance", "reward-card", "tier-card")
+# What an approval changes besides: the badges it may have earned.
+APPROVAL_PARTS = (*BALANCE_PARTS, "badges")
 
 
 def _summary_part(_key: str | None) -> str:
@@ -295,3 +297,10 @@ register_part("summary", _summary_part)
 register_part("balance", _balance_part)
 register_part("reward-card", _reward_card_part)
 register_part("tier-card", _tier_card_part)
+
+
+def _badges_part(_key: str | None) -> str:
+    return render_template("rewards/_badges_card.html", catalogue=badge_catalogue(_advocate().id), oob=True)
+
+
+register_part("badges", _badges_part)

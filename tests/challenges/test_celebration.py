@@ -32,7 +32,13 @@ def test_first_approval_counts_up_moves_the_bar_and_unveils_the_first_badge(as_r
     badges = re.findall(r"New badge: <strong>([^<]+)</strong>", body)
     assert badges == ["First step"] and "badges.svg#badge-first_completion" in body
     assert 'data-testid="celebration-tier"' not in body
-    assert done.headers["HX-Trigger"] == "points-changed"
+    # The parts around it refresh in the same response (hub.htmx.refresh_parts), not by an event.
+    assert "HX-Trigger" not in done.headers
+    parts = client.get(
+        done.request.path + "?poll=1", headers=HX | {"X-Vouch-Parts": "badges getting-started"}
+    ).get_data(as_text=True)
+    assert '<section class="card" id="badges-card" data-part="badges" hx-swap-oob="true">' in parts
+    assert 'id="getting-started" data-part="getting-started"' in parts and 'hx-swap-oob="true"' in parts
 
 
 def test_reaching_silver_is_said_and_old_badges_are_not_unveiled_again(as_role, make_challenge, make_user):

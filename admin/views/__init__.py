@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from admin import navigation
 from admin.console import bp
 from admin.views import (
     accounts,
@@ -25,6 +26,7 @@ __all__ = [
     "accounts",
     "advocates",
     "bp",
+    "navigation",
     "challenges",
     "crm",
     "dashboard",

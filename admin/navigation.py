@@ -119,9 +119,7 @@ def staff_navigation(role: Role, path: str) -> list[tuple[str, list[NavLink]]]:
     dashboard = url_for("admin.dashboard")
     candidates = [url for _, links in groups for _, url in links if url != dashboard and _is_under(path, url)]
     current = max(candidates, key=len) if candidates else (dashboard if path == dashboard else None)
-    return [
-        (title, [NavLink(label, url, url == current) for label, url in links]) for title, links in groups if links
-    ]
+    return [(title, [NavLink(label, url, url == current) for label, url in links]) for title, links in groups if links]
 
 
 @bp.app_context_processor

@@ -31,7 +31,6 @@ from challenges.services.catalog import (
 from challenges.services.completions import completion_for, list_completions, stuck_completions
 from challenges.services.decisions import (
     BADGE_STEPS,
-    BulkResult,
     approve_completion,
     auto_complete,
     decide_many,
@@ -94,7 +93,6 @@ __all__ = [
     "MAX_QUESTIONS",
     "MAX_REASON",
     "MAX_URL",
-    "BulkResult",
     "ChallengeBody",
     "ChallengeInput",
     "ChallengePatch",

@@ -7,12 +7,14 @@ it; a refund is a ledger entry unique on the redemption, so it happens once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from hub.audit import record_audit
+from hub.bulk import BulkOutcome, run_each
 from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import (
     InvalidState,
@@ -24,7 +26,7 @@ from hub.errors import (
     VouchError,
 )
 from hub.extensions import db
-from hub.models import Advocate, Tier
+from hub.models import Advocate, Tier, User
 from hub.notifications import notify
 from rewards import tiers
 from rewards.ledger import post_entry
@@ -296,6 +298,42 @@ def fulfil_redemption(redemption_id: int, actor_id: int, note: str | None = None
     return redemption
 
 
+BULK_ACTIONS = ("approve", "fulfil", "reject")
+
+
+def decide_redemptions(
+    redemption_ids: list[int], actor_id: int, action: str, reason: str | None = None, note: str | None = None
+) -> BulkOutcome:
+    """Approve, fulfil (with one note for all) or reject (with one reason) several redemptions.
+
+    Each goes through the same service as a single decision (approve_redemption,
+    fulfil_redemption, reject_redemption: conditional UPDATE, one refund) in its own savepoint,
+    so one that is already decided or gone is reported (BulkOutcome.failed) and the rest are
+    done. The reason and note are checked once first: bad input refuses the whole batch
+    (ValidationFailed) and writes nothing."""
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed({"action": f"One of: {', '.join(BULK_ACTIONS)}."})
+    if action == "reject":
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed({"reason": "Say why (the advocates see it)."})
+        if len(reason) > 500:
+            raise ValidationFailed({"reason": "At most 500 characters."})
+    if action == "fulfil" and note is not None and len(note.strip()) > 500:
+        raise ValidationFailed({"note": "At most 500 characters."})
+    if not redemption_ids:
+        raise ValidationFailed({"ids": "Select at least one redemption."})
+
+    def act(redemption_id: int) -> Redemption:
+        if action == "approve":
+            return approve_redemption(redemption_id, actor_id)
+        if action == "fulfil":
+            return fulfil_redemption(redemption_id, actor_id, note)
+        return reject_redemption(redemption_id, actor_id, reason or "")
+
+    return run_each(redemption_ids, act)
+
+
 def cancel_redemption(redemption_id: int, advocate_id: int) -> Redemption:
     """The advocate cancels their own redemption while it is `requested`: exactly one refund."""
     get_redemption(redemption_id, advocate_id)
@@ -334,6 +372,55 @@ def redemptions_page(
         .offset((page - 1) * per_page)
     ).all()
     return list(items), total
+
+
+ExportRow = tuple[Any, ...]
+
+
+def redemption_export_batches(status: RedemptionStatus | None, batch: int) -> Iterator[list[ExportRow]]:
+    """Redemptions (one status's, or all) oldest first as CSV rows — id, status, advocate name,
+    email, reward, kind, points, note, requested/decided/fulfilled times (ISO 8601 UTC), fulfil
+    note, reason — read `batch` rows at a time by id (keyset), so an export of any size holds
+    one batch in memory. The cells are raw; the caller neutralises formulas."""
+    after = 0
+    while True:
+        query = (
+            select(
+                Redemption.id,
+                Redemption.status,
+                User.name,
+                User.email,
+                Reward.name,
+                Reward.kind,
+                Redemption.points,
+                Redemption.note,
+                Redemption.created_at,
+                Redemption.decided_at,
+                Redemption.fulfilled_at,
+                Redemption.fulfil_note,
+                Redemption.reason,
+            )
+            .join(Reward, Reward.id == Redemption.reward_id)
+            .join(Advocate, Advocate.id == Redemption.advocate_id)
+            .join(User, User.id == Advocate.user_id)
+            .where(Redemption.id > after)
+            .order_by(Redemption.id)
+            .limit(batch)
+        )
+        if status is not None:
+            query = query.where(Redemption.status == status)
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        yield [_export_row(tuple(row)) for row in rows]
+        after = rows[-1][0]
+
+
+def _export_row(row: ExportRow) -> ExportRow:
+    return tuple(
+        value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else "" if value is None else str(value)
+        for value in row
+    )
 
 
 def redemption_counts() -> dict[str, int]:

@@ -22,8 +22,9 @@ from pydantic import (
 )
 from werkzeug.datastructures import MultiDict
 
+from hub.bulk import MAX_BULK, BulkOutcome
 from hub.errors import ValidationFailed
-from hub.fields import Flag, OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.fields import ROW_ID, Flag, ListOf, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
@@ -372,3 +373,30 @@ class UserChange(Body):
 
     role: Annotated[Role | None, OneOf(Role)] = None
     is_active: Annotated[bool | None, Flag()] = None
+
+
+# --- bulk actions on a staff queue (hub.bulk) ------------------------------------------------
+
+BulkIds = Annotated[tuple[int, ...], ListOf(ROW_ID, max_items=MAX_BULK, message=f"A list of at most {MAX_BULK} ids.")]
+
+
+class BulkFailureReply(Reply):
+    """An item the rule refused: its id, the error code and message it would get on its own."""
+
+    id: int
+    code: str
+    message: str
+
+
+class BulkReply(Reply):
+    """What a bulk action did: the ids done (in the order given) and each refused id with why."""
+
+    done: list[int]
+    failed: list[BulkFailureReply]
+
+    @classmethod
+    def of(cls, outcome: BulkOutcome) -> BulkReply:
+        return cls(
+            done=outcome.done,
+            failed=[BulkFailureReply(id=f.id, code=f.code, message=f.message) for f in outcome.failed],
+        )

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
-from hub.contracts import Body, PageQuery
+from hub.contracts import Body, BulkReply, PageQuery
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
@@ -23,6 +23,7 @@ from rewards.contracts import (
     LedgerEntryReply,
     LedgerPage,
     RedeemBody,
+    RedemptionBulkBody,
     RedemptionListQuery,
     RedemptionPage,
     RedemptionRejectBody,
@@ -292,6 +293,23 @@ def approve_redemption(user: User, redemption_id: int) -> RedemptionReply:
 )
 def reject_redemption(user: User, redemption_id: int, data: RedemptionRejectBody) -> RedemptionReply:
     return redemption_reply(services.reject_redemption(redemption_id, user.id, data.reason))
+
+
+@endpoint(
+    bp,
+    "/redemptions/bulk",
+    "POST",
+    roles=STAFF_ROLES,
+    tag="rewards",
+    summary="Approve, fulfill (one note) or reject (one reason) several redemptions; refusals listed",
+    body=RedemptionBulkBody,
+    reply=BulkReply,
+    idempotent=True,
+)
+def decide_redemptions(user: User, data: RedemptionBulkBody) -> BulkReply:
+    action = "fulfil" if data.action == "fulfill" else data.action
+    outcome = services.decide_redemptions(list(data.ids), user.id, action, reason=data.reason, note=data.note)
+    return BulkReply.of(outcome)
 
 
 @endpoint(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from hub.contracts import Body, Page, PageQuery, Query, Reply
+from hub.contracts import Body, BulkIds, Page, PageQuery, Query, Reply
 from hub.fields import ROW_ID, Flag, MultiLine, NameOrId, OneLine, OneOf, Timestamp, WholeNumber, invalid
 from hub.models import Tier
 from rewards.catalog import MAX_COST
@@ -133,6 +133,16 @@ class RedeemForm(RedeemBody):
 
 class RedemptionRejectBody(Body):
     reason: Note
+
+
+class RedemptionBulkBody(Body):
+    """Approve, fulfill (with one `note` for all) or reject (with one `reason`, required)
+    several redemptions."""
+
+    ids: BulkIds
+    action: Annotated[str, OneOf(("approve", "fulfill", "reject"))]
+    reason: Annotated[str | None, OneLine(500)] = None
+    note: Annotated[str | None, OneLine(500)] = None
 
 
 class FulfilBody(Body):

@@ -283,6 +283,9 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         as_manager, "post", "/completions/{completion_id}/reject", {"reason": "Which one?"}, completion_id=refused["id"]
     )
     c.call(as_manager, "get", "/completions/{completion_id}", completion_id=refused["id"])
+    bulk = c.call(as_manager, "post", "/completions/bulk", {"ids": [refused["id"], done["id"]], "decision": "approve"})
+    assert bulk["done"] == [] and [f["code"] for f in bulk["failed"]] == ["invalid_state", "invalid_state"]
+    c.call(as_manager, "post", "/completions/bulk", {"ids": [done["id"]], "decision": "reject"}, status=422)
 
     # points, leaderboard, rewards and redemptions
     c.call(
@@ -344,6 +347,20 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         redemption_id=redemptions[1]["id"],
     )
     c.call(as_ada, "post", "/redemptions/{redemption_id}/cancel", redemption_id=redemptions[2]["id"])
+    more = [
+        c.call(as_ada, "post", "/rewards/{reward_id}/redemptions", {}, reward_id=reward["id"], status=201)
+        for _ in range(2)
+    ]
+    both = [r["id"] for r in more]
+    c.call(as_manager, "post", "/redemptions/bulk", {"ids": both, "action": "approve"})
+    shipped = c.call(
+        as_manager,
+        "post",
+        "/redemptions/bulk",
+        {"ids": [*both, redemptions[1]["id"]], "action": "fulfill", "note": "UPS 7"},
+    )
+    assert shipped["done"] == both and shipped["failed"][0]["id"] == redemptions[1]["id"]
+    c.call(as_manager, "post", "/redemptions/bulk", {"ids": both, "action": "melt"}, status=422)
 
     # reference requests
     call = c.call(

@@ -202,6 +202,10 @@ CASES: dict[tuple[str, str], Case] = {
         "advocate", lambda n: {"confirmed_cost": 1}, lambda world: {"reward_id": world.ids["reward_id"]}
     ),
     ("post", "/redemptions/{redemption_id}/reject"): Case("manager", lambda n: {"reason": "Gone"}, _redemption),
+    ("post", "/redemptions/bulk"): Case(
+        "manager", lambda n: {"ids": [n], "action": "reject", "reason": "Gone", "note": "Sent"}
+    ),
+    ("post", "/completions/bulk"): Case("manager", lambda n: {"ids": [n], "decision": "reject", "reason": "Why"}),
     ("post", "/redemptions/{redemption_id}/fulfill"): Case("manager", lambda n: {"note": "Sent"}, _approved_redemption),
     ("post", "/reference-requests"): Case("sales", lambda n: dict(REFERENCE_REQUEST)),
     ("post", "/referrals"): Case(

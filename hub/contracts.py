@@ -321,6 +321,7 @@ class ExportReply(Reply):
     asks: list[dict[str, Any]]
     attribution: list[dict[str, Any]]
     answer_votes: list[dict[str, Any]]
+    post_reports: list[dict[str, Any]]
     sessions: list[dict[str, Any]]
     api_tokens: list[dict[str, Any]]
     password_resets: list[dict[str, Any]]

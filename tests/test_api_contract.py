@@ -37,6 +37,7 @@ ACTIONS_WITHOUT_BODY = {
     "upvote",
     "read",
     "invite",
+    "dismiss",
 }
 # Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
 # body is a CSV file (text/csv, not a JSON object).
@@ -553,8 +554,22 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     )
     c.call(as_ada, "post", "/answers/{answer_id}/upvote", answer_id=answer["id"])
     c.call(as_ada, "post", "/answers/{answer_id}/accept", answer_id=answer["id"])
+    spam = c.call(
+        as_ada, "post", "/questions/{question_id}/reports", {"reason": "Spam"}, question_id=other["id"], status=201
+    )
+    noise = c.call(
+        as_ada, "post", "/answers/{answer_id}/reports", {"reason": "Off topic"}, answer_id=extra["id"], status=201
+    )
+    again = c.call(
+        as_ada, "post", "/answers/{answer_id}/reports", {"reason": "Again"}, answer_id=extra["id"], status=409
+    )
+    assert again["error"]["code"] == "invalid_state"
+    assert c.call(as_manager, "get", "/post-reports")["total"] == 2
+    c.call(as_manager, "post", "/post-reports/{report_id}/dismiss", report_id=noise["id"])
+    c.call(as_manager, "get", "/post-reports", query="status=dismissed")
     c.call(as_manager, "post", "/answers/{answer_id}/hide", {"reason": "Off topic"}, answer_id=extra["id"])
     c.call(as_manager, "post", "/questions/{question_id}/hide", {"reason": "Spam"}, question_id=other["id"])
+    assert c.call(as_manager, "get", "/post-reports", query="status=actioned")["items"][0]["id"] == spam["id"]
     for who in (as_ada, as_manager):
         c.call(who, "get", "/questions", query="filter=all&sort=top&q=roll")
         c.call(who, "get", "/questions/{question_id}", question_id=question["id"])

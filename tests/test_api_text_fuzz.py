@@ -143,6 +143,19 @@ def _fresh_account(world: World) -> dict[str, int]:
     return {"account_id": made.json["account_id"]}
 
 
+def _staff_question(world: World) -> dict[str, int]:
+    """A question by a manager, for the advocate to report (once per post)."""
+    made = world.clients["manager"].post("/questions", {"title": "Staff question", "body": "Read me"})
+    assert made.status_code == 201, made.json
+    return {"question_id": made.json["id"]}
+
+
+def _staff_answer(world: World) -> dict[str, int]:
+    made = world.clients["manager"].post(f"/questions/{world.ids['question_id']}/answers", {"body": "Like this"})
+    assert made.status_code == 201, made.json
+    return {"answer_id": made.json["id"]}
+
+
 NOMINATION = {"name": "Nina", "company": "Acme", "reason": "Great fit"}
 
 
@@ -234,6 +247,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/questions/{question_id}/answers"): Case(
         "advocate", lambda n: {"body": "Like so"}, lambda world: {"question_id": world.ids["question_id"]}
     ),
+    ("post", "/questions/{question_id}/reports"): Case("advocate", lambda n: {"reason": "Spam"}, _staff_question),
+    ("post", "/answers/{answer_id}/reports"): Case("advocate", lambda n: {"reason": "Spam"}, _staff_answer),
 }
 
 # Operations with text fields not varied here, and why (each is a one-way step of a row made

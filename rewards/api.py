@@ -114,6 +114,7 @@ def reward_reply(reward: Reward, item: catalog.CatalogItem | None = None) -> Rew
         min_tier=reward.min_tier,
         per_advocate_limit=reward.per_advocate_limit,
         requires_approval=reward.requires_approval,
+        needs_shipping=reward.needs_shipping,
         active=reward.is_active,
         image_url=url_for("rewards.reward_image", name=reward.image_name) if reward.image_name else None,
         created_at=reward.created_at,
@@ -138,6 +139,7 @@ def redemption_reply(redemption: Redemption) -> RedemptionReply:
         note=redemption.note,
         reason=redemption.reason,
         fulfil_note=redemption.fulfil_note,
+        shipping_address=redemption.shipping_address,
         created_at=redemption.created_at,
         updated_at=redemption.updated_at,
         decided_at=redemption.decided_at,
@@ -234,7 +236,9 @@ def get_reward(user: User, reward_id: int) -> RewardReply:
     idempotent=True,
 )
 def redeem(user: User, reward_id: int, data: RedeemBody) -> tuple[RedemptionReply, int]:
-    redemption = services.redeem_reward(_own_advocate(user).id, reward_id, data.confirmed_cost, data.note)
+    redemption = services.redeem_reward(
+        _own_advocate(user).id, reward_id, data.confirmed_cost, data.note, shipping_address=data.shipping_address
+    )
     return redemption_reply(redemption), 201
 
 

@@ -40,6 +40,7 @@ class RewardForm(FlaskForm):
         "Limit per advocate (empty = no limit)", validators=[Conforms.of(RewardBody, "per_advocate_limit")]
     )
     requires_approval = BooleanField("A manager approves each redemption")
+    needs_shipping = BooleanField("Sent by post: ask the advocate for a shipping address")
     active = BooleanField("Active (shown to advocates)", default=True)
     image = FileField("Image (PNG, JPEG or WebP, up to 1 MiB)")
     remove_image = BooleanField("Remove the current image")
@@ -55,6 +56,7 @@ class RewardForm(FlaskForm):
             "min_tier": self.min_tier.data,
             "per_advocate_limit": self.per_advocate_limit.data,
             "requires_approval": bool(self.requires_approval.data),
+            "needs_shipping": bool(self.needs_shipping.data),
             "active": bool(self.active.data),
         }
 

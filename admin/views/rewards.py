@@ -130,6 +130,7 @@ class _FormData:
         self.min_tier = reward.min_tier.value
         self.per_advocate_limit = "" if reward.per_advocate_limit is None else str(reward.per_advocate_limit)
         self.requires_approval, self.active = reward.requires_approval, reward.is_active
+        self.needs_shipping = reward.needs_shipping
 
 
 @bp.post("/rewards/<int:reward_id>/active")
@@ -261,6 +262,7 @@ CSV_COLUMNS = (
     "kind",
     "points",
     "note",
+    "shipping_address",
     "requested_at",
     "decided_at",
     "fulfilled_at",

@@ -32,6 +32,7 @@ from rewards import tiers
 from rewards.ledger import post_entry
 from rewards.models import (
     HOLDING_STATUSES,
+    SHIPPING_ADDRESS_MAX,
     EntryKind,
     Redemption,
     RedemptionStatus,
@@ -66,6 +67,7 @@ def redeem_reward(
     confirmed_cost: int | None = None,
     note: str | None = None,
     client_key: str | None = None,
+    shipping_address: str | None = None,
 ) -> Redemption:
     """Redeem one unit, all or nothing, in the caller's transaction.
 
@@ -76,6 +78,8 @@ def redeem_reward(
     is the price the advocate confirmed (`confirmed_cost`, else the price read now); a price
     changed in between is refused with `price_changed`, never charged twice or zero.
     A repeated `client_key` (a browser form submitted twice) returns the first redemption.
+    A reward that `needs_shipping` needs a `shipping_address` (ValidationFailed naming it
+    otherwise, at most SHIPPING_ADDRESS_MAX characters); other rewards keep none.
     """
     advocate = _lock_advocate(advocate_id)
     if client_key:
@@ -92,6 +96,7 @@ def redeem_reward(
     cost = reward.points_cost
     if confirmed_cost is not None and confirmed_cost != cost:
         raise PriceChanged(f"The price is now {cost:,} points; please confirm again.", points_cost=cost)
+    address = _shipping_address(reward, shipping_address)
     if tiers.rank_of(advocate.tier) < tiers.rank_of(reward.min_tier):
         raise TierRequired(f"This reward needs {Tier(reward.min_tier).value.title()} status.")
     if reward.per_advocate_limit is not None:
@@ -140,6 +145,7 @@ def redeem_reward(
         points=cost,
         status=status,
         note=(note or "").strip()[:500] or None,
+        shipping_address=address,
         client_key=client_key,
         created_at=now,
         updated_at=now,
@@ -156,6 +162,18 @@ def redeem_reward(
         memo=f"Redeemed: {reward.name}",
     )
     return redemption
+
+
+def _shipping_address(reward: Reward, given: str | None) -> str | None:
+    """The address a shipped reward goes to (required, trimmed); None for other rewards."""
+    if not reward.needs_shipping:
+        return None
+    address = (given or "").strip()
+    if not address:
+        raise ValidationFailed({"shipping_address": "Where should we send it? Give a shipping address."})
+    if len(address) > SHIPPING_ADDRESS_MAX:
+        raise ValidationFailed({"shipping_address": f"At most {SHIPPING_ADDRESS_MAX:,} characters."})
+    return address
 
 
 def _explain_refused_stock(reward_id: int, cost: int) -> None:
@@ -379,7 +397,7 @@ ExportRow = tuple[Any, ...]
 
 def redemption_export_batches(status: RedemptionStatus | None, batch: int) -> Iterator[list[ExportRow]]:
     """Redemptions (one status's, or all) oldest first as CSV rows — id, status, advocate name,
-    email, reward, kind, points, note, requested/decided/fulfilled times (ISO 8601 UTC), fulfil
+    email, reward, kind, points, note, shipping address, requested/decided/fulfilled times (ISO 8601 UTC), fulfil
     note, reason — read `batch` rows at a time by id (keyset), so an export of any size holds
     one batch in memory. The cells are raw; the caller neutralises formulas."""
     after = 0
@@ -394,6 +412,7 @@ def redemption_export_batches(status: RedemptionStatus | None, batch: int) -> It
                 Reward.kind,
                 Redemption.points,
                 Redemption.note,
+                Redemption.shipping_address,
                 Redemption.created_at,
                 Redemption.decided_at,
                 Redemption.fulfilled_at,

@@ -8,7 +8,7 @@ import csv
 import io
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.extensions import db
 from rewards.models import EntryKind, LedgerEntry, Redemption, RedemptionStatus
@@ -34,7 +34,7 @@ def _status(redemption_id: int) -> RedemptionStatus:
 def test_a_decision_answers_with_the_row_and_the_tab_counts_out_of_band(as_role, make, make_reward, api):
     staff_client = as_role("manager")
     reward_id = make_reward(points_cost=100, requires_approval=True)
-    first, second = _redeem(api, make.advocate(points=1000), reward_id, 2)
+    first, _second = _redeem(api, make.advocate(points=1000), reward_id, 2)
     answer = staff_client.post(f"/admin/redemptions/{first}/approve?status=requested", headers=HX)
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
@@ -134,3 +134,47 @@ def test_the_advocate_cannot_export_or_bulk(as_role):
     advocate_client = as_role("advocate", points=10)
     assert advocate_client.get("/admin/redemptions.csv").status_code == 403
     assert advocate_client.post("/admin/redemptions/bulk", data={"action": "approve"}).status_code == 403
+
+
+# --- shipping addresses ------------------------------------------------------------------------
+
+ADDRESS = "Ada Lovelace\n12 St James's Square\nLondon SW1Y 4JH"
+
+
+def test_a_shipped_reward_asks_for_an_address_on_the_confirm_page(as_role, make_reward):
+    advocate_client = as_role("advocate", points=1000)
+    reward_id = make_reward(name="Hoodie", points_cost=100, needs_shipping=True)
+    other_id = make_reward(name="Gift card", kind="gift_card", points_cost=100)
+    page = advocate_client.get(f"/rewards/{reward_id}/confirm", headers=HX).get_data(as_text=True)
+    assert 'name="shipping_address"' in page
+    assert 'name="shipping_address"' not in advocate_client.get(f"/rewards/{other_id}/confirm").get_data(as_text=True)
+    key = re.search(r'name="request_key" value="([0-9a-f]+)"', page).group(1)
+    form = {"confirmed_cost": "100", "request_key": key}
+    refused = advocate_client.post(f"/rewards/{reward_id}/redeem", data=form | {"shipping_address": "  "}, headers=HX)
+    assert "Give a shipping address" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 0
+    done = advocate_client.post(f"/rewards/{reward_id}/redeem", data=form | {"shipping_address": ADDRESS}, headers=HX)
+    assert done.status_code == 200
+    assert db.session.scalar(select(Redemption.shipping_address)) == ADDRESS
+
+
+def test_the_address_is_for_staff_and_the_advocate_exported_and_erased(as_role, api, make, make_reward):
+    from hub.privacy import erase_advocate, export_advocate
+
+    advocate = make.advocate(points=1000)
+    reward_id = make_reward(points_cost=100, needs_shipping=True, requires_approval=True)
+    mine = api(advocate.user)
+    missing = mine.post(f"/rewards/{reward_id}/redemptions", {})
+    assert missing.status_code == 422 and "shipping_address" in missing.json["error"]["fields"]
+    made = mine.post(f"/rewards/{reward_id}/redemptions", {"shipping_address": ADDRESS})
+    assert made.status_code == 201 and made.json["shipping_address"] == ADDRESS
+    staff_client = as_role("manager")
+    assert "12 St James&#39;s Square" in staff_client.get("/admin/redemptions").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(staff_client.get("/admin/redemptions.csv").get_data(as_text=True))))
+    assert rows[0]["shipping_address"] == ADDRESS
+    assert api(make.advocate().user).get(f"/redemptions/{made.json['id']}").status_code == 404
+    assert export_advocate(advocate.id)["redemptions"][0]["shipping_address"] == ADDRESS
+    erase_advocate(advocate.id, make.user("owner").id, "test")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Redemption, made.json["id"]).shipping_address is None

@@ -191,7 +191,7 @@ def reported_by(viewer: User, question_id: int) -> set[tuple[str, int]]:
             (PostReport.question_id == question_id) | (Answer.question_id == question_id),
         )
     ).all()
-    return {("question", q) if q is not None else ("answer", int(a)) for q, a in found}
+    return {("question", q) if q is not None else ("answer", int(a or 0)) for q, a in found}
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,15 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
+# axe-core is copied for the browser tests' page audit only (tests/support/page_audit.py); no page
+# loads it.
 vendor: static/vendor/.installed
 
-static/vendor/.installed: node_modules/.package-lock.json
+static/vendor/.installed: node_modules/.package-lock.json Makefile
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
 	touch $@
 
 migrate: deps

@@ -185,7 +185,7 @@ class CompletionActivity(SimulationState):
                 passed = right >= 2
                 status, auto = ("approved", True) if passed else ("rejected", False)
                 note = f"{right} of 3 answers right." if passed else None
-                reason = None if passed else f"{right} of 3 answers were right; 2 are needed. Have another go!"
+                reason = None if passed else f"{right} of 3 answers were right; 2 are needed."
             else:
                 answers = ["Dashboards for the leadership team", int(random() * 3)]
                 status, auto, note = "approved", True, "Every question answered."

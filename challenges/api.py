@@ -55,6 +55,8 @@ def challenge_reply(
         "allowed_domains": list(challenge.allowed_domains or []),
         "cooldown_days": challenge.cooldown_days,
         "max_per_advocate": challenge.max_per_advocate,
+        "retry_limit": challenge.retry_limit,
+        "retry_wait_hours": challenge.retry_wait_hours,
         "max_total": challenge.max_total,
         "starts_at": challenge.starts_at,
         "ends_at": challenge.ends_at,

@@ -128,6 +128,32 @@ def _skip_blackouts(t: dt.datetime, blackouts: list[tuple[dt.date, dt.date]]) ->
     return t, hit
 
 
+@dataclass(frozen=True)
+class Break:
+    """A break the advocate is on now (one of their blackout ranges, inclusive UTC dates):
+    `back_at` is the first instant after it (and after any break that follows on directly)."""
+
+    start: dt.date
+    end: dt.date
+    back_at: dt.datetime
+
+    def reason(self, at: dt.datetime) -> str:
+        """The one sentence every locked challenge and refused submission shows during a break."""
+        until, back = day_label(self.end, at), day_label(self.back_at, at)
+        return f"You are on a break until {until} — challenges open again on {back}."
+
+
+def current_break(advocate: Advocate, at: dt.datetime | None = None) -> Break | None:
+    """The break that applies at `at` (default now), or None. The one rule (issue 19): while it
+    applies, every challenge the advocate would take on themselves is locked and its submission
+    refused, no reference ask is sent, and the hub says so — whatever the challenge's effort."""
+    at = at or utcnow()
+    back_at, hit = _skip_blackouts(at, parse_blackouts((advocate.preferences or {}).get("blackouts")))
+    if hit is None:
+        return None
+    return Break(hit[0], (back_at - dt.timedelta(days=1)).date(), back_at)
+
+
 def _limit_for(rule: Rule, policy: dict, advocate: Advocate) -> int | None:
     if rule.policy_key is None:
         return advocate.max_asks_per_quarter

@@ -72,6 +72,8 @@ class ChallengeReply(Reply):
     allowed_domains: list[str]
     cooldown_days: int
     max_per_advocate: int
+    retry_limit: int
+    retry_wait_hours: int
     max_total: int | None
     starts_at: Timestamp | None
     ends_at: Timestamp | None

@@ -80,6 +80,14 @@ class ChallengeForm(FlaskForm):
     max_per_advocate = _number(
         "Times each advocate may complete it", Conforms.of(ChallengeBody, "max_per_advocate", required=True), default=1
     )
+    retry_limit = _number(
+        "Tries after a rejection before a wait", Conforms.of(ChallengeBody, "retry_limit", required=True), default=3
+    )
+    retry_wait_hours = _number(
+        "Wait after the last of those tries (hours)",
+        Conforms.of(ChallengeBody, "retry_wait_hours", required=True),
+        default=24,
+    )
     max_total = _number("Total places (empty: unlimited)", Conforms.of(ChallengeBody, "max_total"))
     starts_at = DateTimeLocalField("Opens (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField("Closes (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
@@ -105,6 +113,8 @@ class ChallengeForm(FlaskForm):
             "marker": self.marker.data,
             "cooldown_days": self.cooldown_days.data or 0,
             "max_per_advocate": self.max_per_advocate.data,
+            "retry_limit": self.retry_limit.data,
+            "retry_wait_hours": self.retry_wait_hours.data,
             "max_total": self.max_total.data,
             "starts_at": _utc(self.starts_at.data),
             "ends_at": _utc(self.ends_at.data),
@@ -127,6 +137,8 @@ class ChallengeForm(FlaskForm):
             "marker",
             "cooldown_days",
             "max_per_advocate",
+            "retry_limit",
+            "retry_wait_hours",
             "max_total",
         ):
             getattr(self, name).data = data.get(name)

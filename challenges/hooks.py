@@ -13,7 +13,7 @@ from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
-from challenges.views import for_you_section
+from challenges.views import break_section, for_you_section
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Role
 
@@ -22,6 +22,7 @@ def install(app: Flask) -> None:
     """Register the challenges package's hooks on `app` (create_app calls this once per app)."""
     registry = hooks(app)
     registry.advocate_fact_sources.append(caps.advocate_facts)
+    registry.add_home_section(-10, break_section)
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
     registry.role_homes[Role.SALES] = "references.sales_references"

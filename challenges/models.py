@@ -81,6 +81,8 @@ class Challenge(Model):
         CheckConstraint("bonus_points >= 0", name="bonus_non_negative"),
         CheckConstraint("cooldown_days >= 0", name="cooldown_non_negative"),
         CheckConstraint("max_per_advocate >= 1", name="max_per_advocate_positive"),
+        CheckConstraint("retry_limit >= 1", name="retry_limit_positive"),
+        CheckConstraint("retry_wait_hours >= 0", name="retry_wait_non_negative"),
         CheckConstraint("max_total IS NULL OR max_total >= 1", name="max_total_positive"),
         Index("ix_challenges_status_starts", "status", "starts_at"),
     )
@@ -100,6 +102,10 @@ class Challenge(Model):
     quiz: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     cooldown_days: Mapped[int] = mapped_column(Integer, default=0)
     max_per_advocate: Mapped[int] = mapped_column(Integer, default=1)
+    # Tries after rejections (issue 19): `retry_limit` rejected tries in a row, then a wait of
+    # `retry_wait_hours` from the last of them before the next round (feed.retry_block).
+    retry_limit: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    retry_wait_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     max_total: Mapped[int | None] = mapped_column(Integer)
     starts_at: Mapped[dt.datetime | None]
     ends_at: Mapped[dt.datetime | None]

@@ -216,7 +216,7 @@ def grade_answers(evidence: Evidence) -> Verdict:
     needed = (evidence.quiz or {}).get("pass_mark") or graded
     if correct >= needed:
         return Verdict("approve", f"{correct} of {graded} answers right.")
-    return Verdict("reject", f"{correct} of {graded} answers were right; {needed} are needed. Have another go!")
+    return Verdict("reject", f"{correct} of {graded} answers were right; {needed} are needed.")
 
 
 def manual(_evidence: Evidence) -> Verdict:

@@ -6,14 +6,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from challenges import services
+from challenges import caps, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
-from hub.htmx import apply_errors, is_htmx, trigger
+from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
 from hub.models import Role
 from hub.transactions import refusal_renders
+from rewards.views import BALANCE_PARTS
 
 bp = Blueprint("challenges", __name__)
 
@@ -24,13 +25,33 @@ def _advocate():
     return current_user.advocate
 
 
-def status_response(completion: Completion, announce: bool) -> Response:
+def status_response(completion: Completion, announce: bool, target: str = "page") -> Response:
     """The status chip; it polls while the job works. When it turns approved in front of the
-    advocate, `points-changed` makes the header balance and tier bar refresh."""
-    response = make_response(render_template("challenges/_status.html", completion=completion))
+    advocate, the same response refreshes the header balance, the tier card and "Done by N
+    advocates" out of band (hub.htmx.refresh_parts). When it turns
+    rejected, the submit area comes back in its place — the reason, the tries left and the form
+    again (or when the next try opens) — so a failed quiz can be retried without a reload."""
+    if completion.status is CompletionStatus.REJECTED:
+        context = _form_context(completion.challenge_id, target=target)
+        latest = context["item"].latest
+        if latest is not None and latest.id == completion.id:
+            return make_response(render_template("challenges/_submit_area.html", **context))
+    response = make_response(render_template("challenges/_status.html", completion=completion, target=target))
     if announce and completion.status is CompletionStatus.APPROVED:
-        trigger(response, "points-changed")
+        refresh_parts(response, (*BALANCE_PARTS, "done"))
     return response
+
+
+def _done_part(key: str | None) -> str | None:
+    """ "Done by N advocates" on a challenge's page (a page part: hub.htmx.refresh_parts)."""
+    if key is None or not key.isdigit():
+        return None
+    done = services.completion_stats([int(key)])[int(key)]["approved"]
+    count = render_template("challenges/_done_count.html", done=done)
+    return f'<span id="done-{int(key)}" hx-swap-oob="innerHTML">{count}</span>'
+
+
+register_part("done", _done_part)
 
 
 def _form_context(
@@ -94,7 +115,7 @@ def complete(challenge_id: int):
         return _submit_area(challenge_id, form, None, 422)
     completion = services.submit_completion(challenge_id, _advocate().id, data)
     if is_htmx():
-        return status_response(completion, announce=True)
+        return status_response(completion, announce=True, target=request.form.get("target", "page"))
     flash("Thanks! We received it and are checking it now.", "success")
     return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
 
@@ -113,7 +134,9 @@ def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, sta
 @roles_required(Role.ADVOCATE)
 def completion_status(completion_id: int):
     completion = services.completion_for(completion_id, _advocate().id)
-    return status_response(completion, announce=request.args.get("poll") == "1")
+    return status_response(
+        completion, announce=request.args.get("poll") == "1", target=request.args.get("target", "page")
+    )
 
 
 @bp.route("/me/preferences", methods=["GET", "POST"])
@@ -181,6 +204,12 @@ def remove_blackout():
     if form.validate_on_submit():
         services.remove_blackout(_advocate().id, form.start.data, form.end.data)
     return _preferences_page(_prefs_form(), BlackoutForm(formdata=None), False)
+
+
+def break_section(advocate) -> tuple[str, dict] | None:
+    """While a break applies, the hub says so first: until when, and what it pauses."""
+    on_break = caps.current_break(advocate)
+    return ("challenges/_on_break.html", {"on_break": on_break}) if on_break is not None else None
 
 
 def for_you_section(advocate) -> tuple[str, dict] | None:

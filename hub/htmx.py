@@ -10,12 +10,21 @@
   `hub.transactions.refusal_renders`, after the request's unit rolled back: the form with
   `apply_errors`, the swapped partial with `refusal_text`, or a flash and a redirect for a
   plain POST. Views never commit, roll back or catch refusals themselves (hub.transactions).
+- Parts of a page that depend on a balance or a count (the header's balance, the catalog's
+  balance and reward cards, a challenge's "Done by N advocates") carry `data-part="<kind>"` or
+  `data-part="<kind>:<key>"`; static/js/app.js lists the parts on the page in the
+  `X-Vouch-Parts` header of every htmx request. A view whose act changes them calls
+  `refresh_parts(response, kinds…)`, which appends a fresh copy of each such part as an
+  out-of-band swap (`hx-swap-oob`) to the same response: one mechanism, one round trip, and
+  only parts the page holds (htmx logs an error for an out-of-band target it cannot find).
+  Packages register how to render a kind with `register_part`.
 - The CSRF token travels in `hx-headers` on `<body>`; htmx is configured by a meta tag
   (`selfRequestsOnly`, no inline styles or eval) so the CSP needs no 'unsafe-inline'.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -46,6 +55,44 @@ def trigger(response: Response, *events: str) -> Response:
     existing = response.headers.get("HX-Trigger")
     names = [*(existing.split(",") if existing else []), *events]
     response.headers["HX-Trigger"] = ",".join(dict.fromkeys(n.strip() for n in names if n.strip()))
+    return response
+
+
+PARTS_HEADER = "X-Vouch-Parts"
+MAX_PARTS = 200
+# kind → render(key) → the part's element with `hx-swap-oob`, or None when it has nothing to show.
+PartRenderer = Callable[[str | None], str | None]
+_part_renderers: dict[str, PartRenderer] = {}
+
+
+def register_part(kind: str, render: PartRenderer) -> None:
+    """Say how to render a fresh copy of a page part of this kind (for `refresh_parts`)."""
+    _part_renderers[kind] = render
+
+
+def page_parts() -> list[tuple[str, str | None]]:
+    """The parts the requesting page holds, as (kind, key) pairs, from the X-Vouch-Parts header."""
+    names = list(dict.fromkeys(request.headers.get(PARTS_HEADER, "").split()))[:MAX_PARTS]
+    return [(kind, key or None) for kind, _, key in (name.partition(":") for name in names)]
+
+
+def refresh_parts(response: Response, kinds: Iterable[str], skip: Iterable[str] = ()) -> Response:
+    """Append to an htmx response a fresh out-of-band copy of every part of these kinds the page
+    holds, except the named ones in `skip` (e.g. the element the response itself replaces).
+    Unknown kinds and parts are ignored; a plain (non-htmx) request is left as it is."""
+    if not is_htmx():
+        return response
+    wanted, skipped = set(kinds), set(skip)
+    fragments = []
+    for kind, key in page_parts():
+        name = f"{kind}:{key}" if key else kind
+        render = _part_renderers.get(kind)
+        if kind in wanted and name not in skipped and render is not None:
+            html = render(key)
+            if html:
+                fragments.append(html)
+    if fragments:
+        response.set_data(response.get_data(as_text=True) + "\n".join(["", *fragments]))
     return response
 
 

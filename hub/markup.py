@@ -10,6 +10,7 @@ decodes entity-encoded `javascript:` before nh3 sees it, and nh3 checks the sche
 from __future__ import annotations
 
 import functools
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -105,3 +106,12 @@ def _render_cached(text: str) -> str:
 def markdown_html(text: str | None) -> Markup:
     """The sanitized HTML marked safe for Jinja (the only place that may call Markup on user text)."""
     return Markup(render_markdown(text))  # noqa: S704 - sanitized by nh3 just above
+
+
+def markdown_text(text: str | None) -> str:
+    """Markdown source → the plain text a reader sees (no markup, entities decoded, one space
+    between words), for excerpts and previews that show a post as a line of text."""
+    if not text:
+        return ""
+    html = nh3.clean(_md.render(text[:MAX_SOURCE]), tags=set(), clean_content_tags={"script", "style"})
+    return " ".join(unescape(html).split())

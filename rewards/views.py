@@ -15,7 +15,7 @@ from hub.auth import roles_required
 from hub.contracts import PageQuery, add_query_notice, read_or_400
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, refusal_text, render_page_or_partial, trigger
+from hub.htmx import is_htmx, refresh_parts, refusal_text, register_part, render_page_or_partial
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
@@ -211,7 +211,8 @@ def redeem(reward_id: int) -> ResponseReturnValue:
     if not is_htmx():
         flash(f"Redeemed {redemption.reward.name} for {redemption.points:,} points.", "success")
         return redirect(url_for("rewards.my_redemptions"))
-    return trigger(make_response(render_template("rewards/_redeemed.html", redemption=redemption)), "points-changed")
+    response = make_response(render_template("rewards/_redeemed.html", redemption=redemption))
+    return refresh_parts(response, BALANCE_PARTS, skip=(f"reward-card:{reward_id}",))
 
 
 @bp.get("/me/redemptions")
@@ -249,7 +250,7 @@ def _cancelled(redemption_id: int, error: str | None = None) -> ResponseReturnVa
     response = render_page_or_partial(
         "rewards/redemptions.html", "rewards/_my_redemption_row.html", r=redemption, error=error
     )
-    return response if error else trigger(response, "points-changed")
+    return response if error else refresh_parts(response, BALANCE_PARTS)
 
 
 @bp.get("/rewards/images/<name>")
@@ -262,3 +263,38 @@ def reward_image(name: str) -> ResponseReturnValue:
     response = send_file(path, mimetype=mimetype, max_age=86400)
     response.headers["Content-Disposition"] = "inline"
     return response
+
+
+# --- page parts that depend on the balance (hub.htmx.refresh_parts) ---------------------------
+
+# What a redemption, a cancelled one or an approval changes on the page in front of the advocate.
+BALANCE_PARTS = ("summary", "balance", "reward-card", "tier-card")
+
+
+def _summary_part(_key: str | None) -> str:
+    chip = render_template("rewards/_summary_chip.html")
+    return f'<div id="summary" hx-swap-oob="innerHTML">{chip}</div>'
+
+
+def _balance_part(_key: str | None) -> str:
+    return f'<strong id="catalog-balance" hx-swap-oob="innerHTML">{_advocate().balance:,}</strong>'
+
+
+def _reward_card_part(key: str | None) -> str | None:
+    if key is None or not key.isdigit():
+        return None
+    try:
+        item = catalog.catalog_item(_advocate(), int(key))
+    except NotFound:  # retired since the page loaded: leave the card as it is
+        return None
+    return render_template("rewards/_reward_card.html", item=item, low_stock=catalog.LOW_STOCK, oob=True)
+
+
+def _tier_card_part(_key: str | None) -> str:
+    return render_template("rewards/_tier_card.html", oob=True, **tier_summary(_advocate()))
+
+
+register_part("summary", _summary_part)
+register_part("balance", _balance_part)
+register_part("reward-card", _reward_card_part)
+register_part("tier-card", _tier_card_part)

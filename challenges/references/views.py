@@ -104,7 +104,7 @@ def accept_ask(request_id: int):
 def decline_ask(request_id: int):
     services.respond(request_id, current_user.advocate.id, False)
     if not is_htmx():
-        flash("No problem — we will ask someone else.", "success")
+        flash("You declined. The request goes back to the program team; it does not count toward your asks.", "success")
     return _ask_card(request_id)
 
 

@@ -53,11 +53,13 @@ from challenges.services.definitions import (
 )
 from challenges.services.feed import (
     FeedItem,
+    RetryRound,
     feed_for,
     feed_item,
     is_open,
     is_targeted,
     open_challenges,
+    retry_round,
     visible_challenge,
 )
 from challenges.services.preferences import (
@@ -100,6 +102,7 @@ __all__ = [
     "EvidenceInput",
     "FeedItem",
     "PreferencesInput",
+    "RetryRound",
     "ReviewItem",
     "add_blackout",
     "apply_verdict",
@@ -130,6 +133,7 @@ __all__ = [
     "publish_challenge",
     "reject_completion",
     "remove_blackout",
+    "retry_round",
     "review_queue",
     "save_preferences",
     "schedule_verification",

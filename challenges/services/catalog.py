@@ -100,6 +100,8 @@ def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
         marker=challenge.marker,
         cooldown_days=challenge.cooldown_days,
         max_per_advocate=challenge.max_per_advocate,
+        retry_limit=challenge.retry_limit,
+        retry_wait_hours=challenge.retry_wait_hours,
         max_total=challenge.max_total,
         starts_at=challenge.starts_at,
         ends_at=challenge.ends_at,

@@ -69,6 +69,8 @@ EDITABLE = (
     "marker",
     "cooldown_days",
     "max_per_advocate",
+    "retry_limit",
+    "retry_wait_hours",
     "max_total",
     "starts_at",
     "ends_at",
@@ -97,6 +99,8 @@ class ChallengeInput:
     marker: str | None = None
     cooldown_days: int = 0
     max_per_advocate: int = 1
+    retry_limit: int = 3
+    retry_wait_hours: int = 24
     max_total: int | None = None
     starts_at: dt.datetime | None = None
     ends_at: dt.datetime | None = None
@@ -162,6 +166,8 @@ class ChallengeBody(Body):
     marker: Annotated[str | None, OneLine(200)] = None
     cooldown_days: Annotated[int | None, WholeNumber(0, 3650)] = None
     max_per_advocate: Annotated[int | None, WholeNumber(1, 1000)] = None
+    retry_limit: Annotated[int | None, WholeNumber(1, 100)] = None
+    retry_wait_hours: Annotated[int | None, WholeNumber(0, 8760)] = None
     max_total: Annotated[int | None, WholeNumber(1, 1_000_000)] = None
     starts_at: Annotated[dt.datetime | None, IsoDateTime()] = None
     ends_at: Annotated[dt.datetime | None, IsoDateTime()] = None
@@ -217,6 +223,8 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         marker=body.marker,
         cooldown_days=body.cooldown_days or 0,
         max_per_advocate=body.max_per_advocate if body.max_per_advocate is not None else 1,
+        retry_limit=body.retry_limit if body.retry_limit is not None else 3,
+        retry_wait_hours=body.retry_wait_hours if body.retry_wait_hours is not None else 24,
         max_total=body.max_total,
         starts_at=body.starts_at,
         ends_at=body.ends_at,

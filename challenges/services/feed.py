@@ -87,6 +87,8 @@ class FeedItem:
     times_done: int = 0
     lock_code: str | None = None
     history: list[Completion] = field(default_factory=list)
+    # After a rejection: the tries left in this round and when a used-up round opens again.
+    tries: RetryRound | None = None
 
     @property
     def time_estimate(self) -> str:
@@ -129,18 +131,64 @@ class MyRecord:
     in_flight: bool = False
     last_counting_at: dt.datetime | None = None
     latest: Completion | None = None
+    # When each rejected try since the last counting completion was decided, oldest first: an
+    # approval (or a try in flight) starts the tries afresh.
+    rejected: tuple[dt.datetime, ...] = ()
 
     @classmethod
     def of(cls, history: list[Completion]) -> MyRecord:
         """From the full history, newest first (a challenge's own page shows it all)."""
         counting = [c.submitted_at for c in history if c.status in COUNTING]
+        last = max(counting, default=None)
+        rejected = [(c.submitted_at, rejected_at(c)) for c in history if c.status is CompletionStatus.REJECTED]
         return cls(
             len(counting),
             sum(1 for c in history if c.status is CompletionStatus.APPROVED),
             any(c.status in IN_FLIGHT for c in history),
-            max(counting, default=None),
+            last,
             history[0] if history else None,
+            tries_since(rejected, last),
         )
+
+
+def tries_since(rejected: list[tuple[dt.datetime, dt.datetime]], last_counting: dt.datetime | None) -> tuple:
+    """The decision times, oldest first, of the rejected tries (submitted_at, decided_at)
+    submitted after the last counting completion."""
+    return tuple(sorted(d for s, d in rejected if last_counting is None or s > last_counting))
+
+
+def rejected_at(completion: Completion) -> dt.datetime:
+    """When a rejected try counts from: its decision (its submission when none was recorded)."""
+    return completion.decided_at or completion.submitted_at
+
+
+@dataclass(frozen=True)
+class RetryRound:
+    """Where an advocate stands with a challenge's tries: `used` rejected tries in the current
+    round (of `limit`), and `wait_until` when the round is used up and its wait not yet over."""
+
+    used: int
+    limit: int
+    wait_until: dt.datetime | None
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
+
+
+def retry_round(challenge: Challenge, rejected: tuple[dt.datetime, ...], at: dt.datetime) -> RetryRound:
+    """The retry rule (issue 19): `retry_limit` rejected tries, then no try until
+    `retry_wait_hours` after the last of them; then a fresh round of `retry_limit` tries.
+    `rejected` are the decision times of the advocate's rejected tries, oldest first."""
+    used = 0
+    ends: dt.datetime | None = None
+    for decided in rejected:
+        used += 1
+        if used >= challenge.retry_limit:
+            ends = decided + dt.timedelta(hours=challenge.retry_wait_hours)
+            used = 0
+    waiting = ends if used == 0 and ends is not None and at < ends else None
+    return RetryRound(used, challenge.retry_limit, waiting)
 
 
 def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
@@ -192,8 +240,17 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             )
         )
     }
+    rejected: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for cid, decided, submitted in db.session.execute(
+        select(Completion.challenge_id, Completion.decided_at, Completion.submitted_at).where(
+            *mine, Completion.status == CompletionStatus.REJECTED
+        )
+    ):
+        rejected.setdefault(cid, []).append((submitted, decided or submitted))
     return {
-        cid: MyRecord(n_counting, n_approved, n_flight > 0, last, latest.get(cid))
+        cid: MyRecord(
+            n_counting, n_approved, n_flight > 0, last, latest.get(cid), tries_since(rejected.get(cid, []), last)
+        )
         for cid, n_counting, n_approved, n_flight, last in sums
     }
 
@@ -201,7 +258,8 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
 @dataclass(frozen=True)
 class LimitBlock:
     """Which of a challenge's own limits stops the advocate: `in_flight` (one is being
-    checked), `per_advocate`, `cooldown` (from `last` until `again`) or `places` (max_total)."""
+    checked), `per_advocate`, `cooldown` (from `last` until `again`), `retry_wait` (tries used up
+    until `again`) or `places` (max_total)."""
 
     rule: str
     last: dt.datetime | None = None
@@ -219,15 +277,37 @@ def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetim
         again = mine.last_counting_at + dt.timedelta(days=challenge.cooldown_days)
         if at < again:
             return LimitBlock("cooldown", mine.last_counting_at, again)
+    if mine.rejected:
+        tries = retry_round(challenge, mine.rejected, at)
+        if tries.wait_until is not None:
+            return LimitBlock("retry_wait", mine.rejected[-1], tries.wait_until)
     if challenge.max_total is not None and taken >= challenge.max_total:
         return LimitBlock("places")
     return None
 
 
+def moment_label(value: dt.datetime, at: dt.datetime) -> str:
+    """ "Nov 3 at 14:05 UTC" — a day and a time, for waits measured in hours."""
+    return f"{day_label(value, at)} at {value:%H:%M} UTC"
+
+
+def retry_wait_reason(challenge: Challenge, again: dt.datetime, at: dt.datetime) -> str:
+    """The advocate-facing reason for a used-up round of tries."""
+    tries = "try" if challenge.retry_limit == 1 else f"{challenge.retry_limit} tries"
+    return f"You have used your {tries} — you can try again from {moment_label(again, at)}."
+
+
 def _lock_for(
-    challenge: Challenge, mine: MyRecord, taken: int, cap_checks: dict[AskKind, caps.CapCheck], at: dt.datetime
+    challenge: Challenge,
+    mine: MyRecord,
+    taken: int,
+    cap_checks: dict[AskKind, caps.CapCheck],
+    at: dt.datetime,
+    on_break: caps.Break | None = None,
 ) -> tuple[str | None, str | None, dt.datetime | None]:
-    """(code, reason, available_at) when the advocate cannot take the challenge now."""
+    """(code, reason, available_at) when the advocate cannot take the challenge now. A break
+    (caps.current_break) locks every challenge the advocate takes on themselves, after the
+    challenge's own limits (which say more: "being checked", "completed")."""
     spec = verifiers.TYPES.get(challenge.type)
     block = limit_block(challenge, mine, taken, at)
     if block is not None:
@@ -241,7 +321,11 @@ def _lock_for(
                 f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
                 block.again,
             )
+        if block.rule == "retry_wait" and block.again is not None:
+            return "limit_reached", retry_wait_reason(challenge, block.again, at), block.again
         return "limit_reached", "All places for this challenge have been taken.", None
+    if on_break is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
+        return "on_break", on_break.reason(at), on_break.back_at
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
         check = cap_checks.get(kind)
@@ -311,10 +395,11 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     kinds = {kind for c in targeted if (kind := verifiers.ask_kind_for(c.type, c.effort)) is not None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
+    on_break = caps.current_break(advocate, at)
     items = []
     for challenge in targeted:
         mine = records.get(challenge.id) or MyRecord()
-        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at)
+        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break)
         items.append(
             FeedItem(
                 challenge=challenge,
@@ -325,6 +410,7 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
                 latest=mine.latest,
                 times_done=mine.approved,
                 lock_code=code,
+                tries=retry_round(challenge, mine.rejected, at) if mine.rejected else None,
             )
         )
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -347,9 +433,9 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
     mine = _history([challenge.id], advocate.id)[challenge.id]
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     cap_checks = {kind: caps.check_ask(advocate.id, kind, at)} if kind else {}
-    code, reason, available_at = _lock_for(
-        challenge, MyRecord.of(mine), _taken([challenge]).get(challenge.id, 0), cap_checks, at
-    )
+    record = MyRecord.of(mine)
+    taken = _taken([challenge]).get(challenge.id, 0)
+    code, reason, available_at = _lock_for(challenge, record, taken, cap_checks, at, caps.current_break(advocate, at))
     if code is None and not is_open(challenge, at):
         code, reason = "challenge_closed", "This challenge is closed."
     return FeedItem(
@@ -362,4 +448,5 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
         sum(1 for c in mine if c.status is CompletionStatus.APPROVED),
         code,
         mine,
+        retry_round(challenge, record.rejected, at) if record.rejected else None,
     )

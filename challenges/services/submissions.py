@@ -30,11 +30,12 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
-from challenges.services.feed import MyRecord, is_open, limit_block, visible_challenge
+from challenges.services.feed import MyRecord, is_open, limit_block, retry_wait_reason, visible_challenge
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
+    CapReached,
     ChallengeClosed,
     InvalidState,
     LimitReached,
@@ -167,6 +168,10 @@ def submit_completion(
             return existing
     locked_row(Advocate, advocate_id)
     _check_limits(challenge, advocate_id, at)
+    if not system:
+        on_break = caps.current_break(advocate, at)
+        if on_break is not None:
+            raise CapReached(on_break.reason(at), available_at=on_break.back_at)
     completion = Completion(
         challenge_id=challenge.id,
         advocate_id=advocate_id,
@@ -212,7 +217,7 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
             .where(
                 Completion.challenge_id == challenge.id,
                 Completion.advocate_id == advocate_id,
-                Completion.status.in_(COUNTING),
+                Completion.status.in_((*COUNTING, CompletionStatus.REJECTED)),
             )
             .order_by(Completion.submitted_at.desc(), Completion.id.desc())
         )
@@ -237,6 +242,8 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
             f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}.",
             available_at=block.again,
         )
+    if block.rule == "retry_wait" and block.again is not None:
+        raise LimitReached(retry_wait_reason(challenge, block.again, at), available_at=block.again)
     raise LimitReached("All places for this challenge have been taken.")
 
 

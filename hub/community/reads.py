@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from hub.community.models import Answer, AnswerVote, PostReport, Question
 from hub.errors import NotFound
 from hub.extensions import db
+from hub.markup import markdown_text
 from hub.models import STAFF_ROLES, Advocate, Role, User
 from hub.privacy import FORMER_ADVOCATE
 from hub.search import contains_text
@@ -177,7 +178,8 @@ def _voted_ids(viewer: User, answer_ids: list[int]) -> set[int]:
 
 
 def _excerpt(body: str, limit: int = 180) -> str:
-    text = " ".join(body.split())
+    """The question's Markdown as the text a reader sees, cut at `limit` characters."""
+    text = markdown_text(body)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -13,3 +13,54 @@ document.addEventListener("click", (event) => {
     event.stopImmediatePropagation();
   }
 }, true);
+// The advocate's header on narrow screens: the Menu button shows and hides the links; Escape or
+// a click elsewhere closes it and the account menu. Without JavaScript the links stay listed.
+document.querySelectorAll("[data-menu-toggle]").forEach((toggle) => {
+  toggle.closest(".topbar").classList.add("has-menu");
+});
+function closeMenus(except) {
+  document.querySelectorAll("details[data-account-menu][open]").forEach((menu) => {
+    if (!menu.contains(except)) { menu.open = false; }
+  });
+  document.querySelectorAll(".topbar.menu-open").forEach((bar) => {
+    if (!bar.contains(except)) {
+      bar.classList.remove("menu-open");
+      bar.querySelector("[data-menu-toggle]").setAttribute("aria-expanded", "false");
+    }
+  });
+}
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-menu-toggle]");
+  if (toggle) {
+    const open = toggle.closest(".topbar").classList.toggle("menu-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    return;
+  }
+  closeMenus(event.target);
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") { closeMenus(null); }
+});
+// A table that scrolls sideways (phones) takes keyboard focus, so its hidden columns can be
+// scrolled into view without a mouse (WCAG 2.1.1; axe: scrollable-region-focusable).
+function focusableScrollers() {
+  document.querySelectorAll("table, .table-wrap").forEach((box) => {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.dataset.scrollFocus = "";
+    } else if (!scrolls && box.dataset.scrollFocus !== undefined) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollFocus;
+    }
+  });
+}
+focusableScrollers();
+document.addEventListener("htmx:afterSettle", focusableScrollers);
+window.addEventListener("resize", focusableScrollers);
+// Every htmx request names the balance- and count-dependent parts this page holds, so the
+// response to an act (redeem, approval) can refresh each of them out of band (hub/htmx.py).
+document.addEventListener("htmx:configRequest", (event) => {
+  const parts = new Set([...document.querySelectorAll("[data-part]")].map((el) => el.dataset.part));
+  if (parts.size) { event.detail.headers["X-Vouch-Parts"] = [...parts].join(" "); }
+});

@@ -27,7 +27,8 @@ def shoot(page, name: str) -> None:
 def test_advocate_downloads_their_data_and_erases_their_account(page, pages, make, log_in, tmp_path):
     ada = make.advocate(name="Ada Private", email="ada.private@example.com", points=250, company="Engines")
     log_in(page, "ada.private@example.com")
-    page.get_by_role("link", name="Preferences").click()
+    page.get_by_text("Your account: Ada Private").click()  # the header's account menu (issue 19)
+    page.get_by_role("link", name="Preferences", exact=True).click()
     expect(page.get_by_role("heading", name="Your data")).to_be_visible()
     shoot(page, "preferences")
 
@@ -93,7 +94,8 @@ def test_owner_deactivates_a_manager_whose_open_session_ends(pages, make, log_in
 def test_profile_page_from_the_header(page, pages, make, log_in):
     ada = make.advocate(name="Ada Profile", email="ada.profile@example.com")
     log_in(page, ada.user.email)
-    page.get_by_role("link", name="Ada Profile").click()
+    page.get_by_text("Your account: Ada Profile").click()  # the header's account menu (issue 19)
+    page.get_by_role("link", name="Profile", exact=True).click()
     expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
     page.get_by_label("Title").fill("Head of Data")
     page.get_by_label("Company size").select_option("51-200")

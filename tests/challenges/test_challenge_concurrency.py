@@ -126,7 +126,40 @@ def _max_total_across_advocates(app, make) -> None:
     assert outcomes == Counter({201: 3, "limit_reached": 5})
 
 
-RACES = [_identical_submissions, _cap_one_ten_asks, _double_approval, _max_total_across_advocates]
+def _tries_under_concurrency(app, make) -> None:
+    """Issue 19: with one try left, ten simultaneous tries create one; with none left, none."""
+    from challenges import services
+
+    with app.app_context():
+        advocate = make.advocate()
+        advocate_id, token = advocate.id, make.token(advocate.user)
+        cid = create_challenge(type="custom", retry_limit=2, retry_wait_hours=24).id
+        first = services.submit_completion(cid, advocate_id, {"evidence_text": "try 1"})
+        db.session.commit()
+        services.reject_completion(first.id, None, "Not quite.")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def attempt(i, c):
+        return answer(c.post(f"/api/v1/challenges/{cid}/completions", json={"evidence_text": f"{i}"}, headers=headers))
+
+    assert parallel(app, 10, attempt) == Counter({201: 1, "already_submitted": 9})
+    with app.app_context():
+        second = db.session.scalar(select(Completion).where(Completion.status == CompletionStatus.PENDING_REVIEW))
+        services.reject_completion(second.id, None, "Still not.")
+        db.session.commit()
+    assert parallel(app, 10, attempt) == Counter({"limit_reached": 10})  # two rejected: a 24-hour wait
+    with app.app_context():
+        assert count(Completion, Completion.advocate_id == advocate_id) == 2
+
+
+RACES = [
+    _identical_submissions,
+    _cap_one_ten_asks,
+    _double_approval,
+    _max_total_across_advocates,
+    _tries_under_concurrency,
+]
 
 
 @pytest.mark.parametrize("race", RACES, ids=lambda r: r.__name__.strip("_"))

@@ -55,12 +55,20 @@ def test_status_chip_polls_and_announces_points(as_role, make_challenge, make_us
     db.session.commit()
     polling = client.get(f"/completions/{completion.id}/status?poll=1", headers=HX)
     assert "hx-trigger" in polling.get_data(as_text=True) and "HX-Trigger" not in polling.headers
+    page = client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
+    assert f'data-part="done:{challenge.id}"' in page and "0 advocates" in page
     services.approve_completion(completion.id, make_user("manager").id)
     db.session.commit()
-    done = client.get(f"/completions/{completion.id}/status?poll=1", headers=HX)
+    # Issue 19: the approval refreshes the header balance and "Done by N advocates" (it stayed 0)
+    # in the same response, out of band — only the parts the page says it holds.
+    parts = HX | {"X-Vouch-Parts": f"summary done:{challenge.id}"}
+    done = client.get(f"/completions/{completion.id}/status?poll=1", headers=parts)
     body = done.get_data(as_text=True)
     assert "+150 points" in body and "hx-trigger" not in body
-    assert done.headers["HX-Trigger"] == "points-changed"
+    assert "HX-Trigger" not in done.headers
+    assert f'<span id="done-{challenge.id}" hx-swap-oob="innerHTML">1 advocate</span>' in body
+    assert '<div id="summary" hx-swap-oob="innerHTML">' in body and ">150</strong> pts" in body
+    assert "tier-card" not in body  # not on this page
     assert "150" in client.get("/me/summary").get_data(as_text=True)
 
 

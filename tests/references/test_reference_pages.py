@@ -146,3 +146,27 @@ def test_csv_import_page_shows_progress(app, login, make, jobs):
         "/admin/crm/import", data={"file": (io.BytesIO(b"a,b\n1,2\n"), "x.csv")}, content_type="multipart/form-data"
     )
     assert bad.status_code == 422 and b"Missing columns" in bad.data
+
+
+def test_declining_an_ask_says_what_actually_happens(app, login, make, refs):
+    """Issue 19: the card said "we asked someone else" when nobody was asked. After a decline the
+    request is open again with nobody matched, the ask no longer counts, and the card says so."""
+    from challenges import caps
+    from challenges.references import services
+
+    sales, manager = make.user("sales"), make.user("manager")
+    ada = make.advocate(name="Ada Lovelace")
+    rr = refs.request(sales)
+    services.assign(rr.id, ada.id, manager.id)
+    db.session.commit()
+    as_ada = client_for(app, login, ada.user)
+    card = as_ada.post(f"/me/references/{rr.id}/decline", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "asked someone else" not in card
+    assert "Nobody has been asked in your place yet: it goes back to the program team" in card
+    assert "It does not count toward your asks" in card
+    db.session.expire_all()
+    request = db.session.get(ReferenceRequest, rr.id)
+    assert request.status.value == "open" and request.advocate_id is None  # nobody else was asked
+    assert caps.asks_last_365([ada.id])[ada.id] == 0
+    page = as_ada.get(f"/me/references/{rr.id}").get_data(as_text=True)
+    assert "Nobody has been asked in your place yet" in page and "Accept" not in page

@@ -58,11 +58,13 @@ def test_confirm_shows_the_price_and_a_double_submit_charges_once(as_role, make_
     form = confirm_form(advocate_client, reward_id)
     assert 'data-testid="confirm-price">200 points' in form["html"] and "Your balance after: 300" in form["html"]
     data = {"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"], "note": "L"}
-    first = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX)
-    second = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX)
+    parts = HX | {"X-Vouch-Parts": "summary"}
+    first = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=parts)
+    second = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=parts)
     for response in (first, second):
-        assert response.status_code == 200 and 'data-testid="redeemed"' in response.get_data(as_text=True)
-        assert response.headers["HX-Trigger"] == "points-changed"
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'data-testid="redeemed"' in html
+        assert '<div id="summary" hx-swap-oob="innerHTML">' in html and ">300</strong> pts" in html
     assert redemptions() == 1 and balance(advocate_client.advocate.id) == 300
     assert db.session.get(Reward, reward_id).stock_remaining == 4
     again = confirm_form(advocate_client, reward_id)
@@ -132,12 +134,13 @@ def test_my_redemptions_cancel_refunds_and_other_advocates_get_404(as_role, make
     assert intruder.post(f"/me/redemptions/{redemption_id}/cancel", headers=HX).status_code == 404
     assert "Hoodie" not in intruder.get("/me/redemptions").get_data(as_text=True)
 
-    cancelled = advocate_client.post(f"/me/redemptions/{redemption_id}/cancel", headers=HX)
+    parts = HX | {"X-Vouch-Parts": "summary"}
+    cancelled = advocate_client.post(f"/me/redemptions/{redemption_id}/cancel", headers=parts)
     html = cancelled.get_data(as_text=True)
     assert cancelled.status_code == 200 and "Cancelled" in html and "100 points refunded" in html
-    assert cancelled.headers["HX-Trigger"] == "points-changed"
-    again = advocate_client.post(f"/me/redemptions/{redemption_id}/cancel", headers=HX)
-    assert "already cancelled" in again.get_data(as_text=True) and "HX-Trigger" not in again.headers
+    assert '<div id="summary" hx-swap-oob="innerHTML">' in html  # the refunded balance, same response
+    again = advocate_client.post(f"/me/redemptions/{redemption_id}/cancel", headers=parts)
+    assert "already cancelled" in again.get_data(as_text=True) and "hx-swap-oob" not in again.get_data(as_text=True)
     assert balance(advocate_client.advocate.id) == 500
     refunds = db.session.scalar(
         select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == EntryKind.REFUND)
@@ -337,3 +340,35 @@ def test_a_redemption_note_typed_on_two_lines_is_kept(as_role, make_reward):
     response = advocate_client.post(f"/rewards/{reward_id}/redeem", data=data, headers=HX)
     assert response.status_code == 200 and 'data-testid="redeemed"' in response.get_data(as_text=True)
     assert db.session.scalar(select(Redemption.note)) == "Size L\nBlue"
+
+
+def test_redeeming_refreshes_every_balance_dependent_part_of_the_page_in_the_same_response(as_role, make_reward):
+    """Issue 19: after redeeming, the other cards kept "305 more points needed". The redeem
+    response carries a fresh copy of each part the page lists (X-Vouch-Parts) out of band."""
+    advocate_client = as_role("advocate", points=500)
+    hoodie = make_reward(name="Hoodie", points_cost=300)
+    mug = make_reward(name="Mug", points_cost=150)  # affordable before (500), not after (200)
+    jacket = make_reward(name="Jacket", points_cost=700)  # 200 short before, 500 short after
+    catalog = advocate_client.get("/rewards").get_data(as_text=True)
+    for part in ("summary", "balance", f"reward-card:{hoodie}", f"reward-card:{mug}", f"reward-card:{jacket}"):
+        assert f'data-part="{part}"' in catalog
+    assert "200 more points needed." in catalog
+    form = confirm_form(advocate_client, hoodie)
+    page_parts = f"summary balance reward-card:{hoodie} reward-card:{mug} reward-card:{jacket}"
+    response = advocate_client.post(
+        f"/rewards/{hoodie}/redeem",
+        data={"confirmed_cost": form["confirmed_cost"], "request_key": form["request_key"]},
+        headers=HX | {"X-Vouch-Parts": page_parts},
+    )
+    html = response.get_data(as_text=True)
+    assert 'data-testid="redeemed"' in html
+    assert '<strong id="catalog-balance" hx-swap-oob="innerHTML">200</strong>' in html  # 500 − 300
+    assert '<div id="summary" hx-swap-oob="innerHTML">' in html and ">200</strong> pts" in html
+    mug_card = re.search(rf'<article [^>]*id="reward-{mug}"[^>]*hx-swap-oob="true".*?</article>', html, re.S)
+    jacket_card = re.search(rf'<article [^>]*id="reward-{jacket}"[^>]*hx-swap-oob="true".*?</article>', html, re.S)
+    assert mug_card and 'data-testid="redeem"' in mug_card.group(0)  # 150 ≤ 200: still affordable
+    assert jacket_card and "500 more points needed." in jacket_card.group(0)  # 700 − 200
+    assert "200 more points needed." not in html
+    assert f'id="reward-{hoodie}" data-part' not in html  # the redeemed card keeps its "Redeemed!"
+    assert "tier-card" not in html  # the catalog holds no tier card: only the page's own parts are sent
+    assert balance(advocate_client.advocate.id) == 200

@@ -4,7 +4,7 @@
 one per member per post (two unique keys; exactly one of question_id / answer_id, a CHECK).
 
 Revision ID: 9c30bc5695bf
-Revises: b7e4c1a9d2f0
+Revises: 30d437cb617b
 Create Date: 2026-11-30 17:07:10.707548
 
 """
@@ -16,7 +16,7 @@ import hub.db
 
 # revision identifiers, used by Alembic.
 revision = "9c30bc5695bf"
-down_revision = "b7e4c1a9d2f0"
+down_revision = "30d437cb617b"
 branch_labels = None
 depends_on = None
 

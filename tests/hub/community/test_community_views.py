@@ -124,3 +124,19 @@ def test_hidden_question_is_not_found_for_advocates(make, login, client, thread)
 def test_preview_needs_a_poster(make, login, client, ctx):
     login(client, make.user("sales"))
     assert client.post("/community/preview", data={"body": "x"}).status_code == 403
+
+
+def test_question_excerpts_show_the_text_not_the_markdown(make, login, client, api, ctx):
+    """Issue 19: the list showed "Looking for **SAML** docs" with its asterisks and link syntax."""
+    asker = make.advocate(name="Markdown Asker").user
+    body = (
+        "## Setup\n\nLooking for **SAML** docs, see [the guide](https://example.com/g) &amp; `sso.yml`.\n\n- one\n- two"
+    )
+    services.ask_question(asker, "Where is the SAML setup guide?", body)
+    db.session.commit()
+    login(client, asker)
+    html = client.get("/community/").get_data(as_text=True)
+    assert "Setup Looking for SAML docs, see the guide &amp; sso.yml. one two" in html
+    assert "**" not in html and "](https://" not in html and "## " not in html
+    listed = api(asker).get("/questions").get_json()
+    assert listed["items"][0]["excerpt"] == "Setup Looking for SAML docs, see the guide & sso.yml. one two"

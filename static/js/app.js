@@ -64,3 +64,13 @@ document.addEventListener("htmx:configRequest", (event) => {
   const parts = new Set([...document.querySelectorAll("[data-part]")].map((el) => el.dataset.part));
   if (parts.size) { event.detail.headers["X-Vouch-Parts"] = [...parts].join(" "); }
 });
+// The staff side navigation (templates/_staff_nav.html) arrives open: a column of links on wide
+// screens (its Menu summary hidden by CSS), folded into the Menu below 900 px, and again when the
+// window narrows. Without JavaScript it simply stays open.
+const staffNav = document.getElementById("staff-nav");
+if (staffNav) {
+  const wide = window.matchMedia("(min-width: 900px)");
+  const fit = () => { staffNav.open = wide.matches; };
+  fit();
+  wide.addEventListener("change", fit);
+}

@@ -156,6 +156,8 @@ def test_a_shipped_reward_asks_for_an_address_on_the_confirm_page(as_role, make_
     done = advocate_client.post(f"/rewards/{reward_id}/redeem", data=form | {"shipping_address": ADDRESS}, headers=HX)
     assert done.status_code == 200
     assert db.session.scalar(select(Redemption.shipping_address)) == ADDRESS
+    mine = advocate_client.get("/me/redemptions").get_data(as_text=True)
+    assert "Ship to: Ada Lovelace\n12 St James&#39;s Square" in mine
 
 
 def test_the_address_is_for_staff_and_the_advocate_exported_and_erased(as_role, api, make, make_reward):

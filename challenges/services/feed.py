@@ -151,7 +151,9 @@ class MyRecord:
         )
 
 
-def tries_since(rejected: list[tuple[dt.datetime, dt.datetime]], last_counting: dt.datetime | None) -> tuple:
+def tries_since(
+    rejected: list[tuple[dt.datetime, dt.datetime]], last_counting: dt.datetime | None
+) -> tuple[dt.datetime, ...]:
     """The decision times, oldest first, of the rejected tries (submitted_at, decided_at)
     submitted after the last counting completion."""
     return tuple(sorted(d for s, d in rejected if last_counting is None or s > last_counting))

@@ -127,6 +127,6 @@ def test_manager_rejects_with_a_reason_the_advocate_sees(live_app, live_server, 
     page.get_by_role("button", name="Log out").click()
     log_in(page, live_server, advocate_email)
     page.goto(f"{live_server}/challenges/{cid}")
-    expect(page.get_by_test_id("completion-status").or_(page.locator(".timeline"))).to_contain_text(
-        "The photo did not come through"
-    )
+    # Issue 19: the reason shows above the form, which is there again for another try.
+    expect(page.get_by_test_id("rejection-reason")).to_contain_text("The photo did not come through")
+    expect(page.locator("#submit-area").get_by_role("button", name="Submit")).to_be_visible()

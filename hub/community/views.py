@@ -130,12 +130,14 @@ def _back_to_answer(answer_id: int, error: str | None = None):
 def _answer_card(answer_id: int, error: str | None = None):
     if not is_htmx():
         return _back_to_answer(answer_id, error)
+    row = reads.answer_row(current_user, answer_id)
     return render_template(
         "community/_answer.html",
-        row=reads.answer_row(current_user, answer_id),
+        row=row,
         error=error,
         can_moderate=current_user.role in STAFF_ROLES,
         hide_form=HideForm(),
+        **_report_context(row.answer.question_id),
     )
 
 

@@ -87,6 +87,8 @@ def test_members_report_from_the_question_page_and_staff_hide_from_the_queue(mak
     assert "a community manager will look at this answer" in after and 'data-testid="reported"' in after
     again = client.post(f"/community/answers/{thread['answer']}/report", data={"reason": "Spam!"})
     assert "You already reported this answer." in client.get(again.headers["Location"]).get_data(as_text=True)
+    voted = client.post(f"/community/answers/{thread['answer']}/upvote", headers=HX).get_data(as_text=True)
+    assert 'data-testid="reported"' in voted  # the swapped card still knows it was reported
     other = app.test_client()
     login(other, thread["asker"])
     other.post(f"/community/answers/{thread['answer']}/report", data={"reason": "Spam too"})

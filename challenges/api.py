@@ -11,6 +11,7 @@ from challenges.contracts import (
     ChallengeListQuery,
     ChallengePage,
     ChallengeReply,
+    CompletionBulkBody,
     CompletionListQuery,
     CompletionPage,
     CompletionRejectBody,
@@ -22,7 +23,7 @@ from challenges.contracts import (
 )
 from challenges.models import Challenge, ChallengeStatus, Completion
 from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody
-from hub.contracts import Body
+from hub.contracts import Body, BulkReply
 from hub.csv_files import csv_text
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
@@ -300,6 +301,22 @@ def list_completions(user: User, args: CompletionListQuery) -> CompletionPage:
 )
 def approve_completion(user: User, completion_id: int) -> CompletionReply:
     return completion_reply(services.approve_completion(completion_id, user.id), True)
+
+
+@endpoint(
+    bp,
+    "/completions/bulk",
+    "POST",
+    roles=STAFF_ROLES,
+    summary="Approve or reject several completions; each is decided on its own, refusals listed",
+    body=CompletionBulkBody,
+    reply=BulkReply,
+    tag="challenges",
+    idempotent=True,
+)
+def decide_completions(user: User, data: CompletionBulkBody) -> BulkReply:
+    approve = data.decision == "approve"
+    return BulkReply.of(services.decide_many(list(data.ids), user.id, approve, data.reason))
 
 
 @endpoint(

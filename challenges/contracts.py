@@ -8,7 +8,7 @@ from typing import Annotated
 
 from challenges.models import ChallengeStatus, CompletionStatus, Effort
 from challenges.services import MAX_REASON
-from hub.contracts import Body, Page, PageQuery, Reply
+from hub.contracts import Body, BulkIds, Page, PageQuery, Reply
 from hub.fields import ROW_ID, OneLine, OneOf, Timestamp
 from hub.models import Tier
 
@@ -23,6 +23,14 @@ class CompletionListQuery(PageQuery):
     status: Annotated[CompletionStatus | None, OneOf(CompletionStatus)] = None
     challenge_id: Annotated[int | None, ROW_ID] = None
     advocate_id: Annotated[int | None, ROW_ID] = None
+
+
+class CompletionBulkBody(Body):
+    """Approve or reject several completions; `reason` (the advocates see it) is required to reject."""
+
+    ids: BulkIds
+    decision: Annotated[str, OneOf(("approve", "reject"))]
+    reason: Annotated[str | None, OneLine(MAX_REASON)] = None
 
 
 class CompletionRejectBody(Body):

@@ -24,8 +24,9 @@ from pydantic import (
 from werkzeug.datastructures import MultiDict
 
 from hub.advocate_lists import Burnout, LastActive
+from hub.bulk import MAX_BULK, BulkOutcome
 from hub.errors import ValidationFailed
-from hub.fields import Flag, IsoDate, OneLine, OneOf, Timestamp, WholeNumber, read
+from hub.fields import ROW_ID, Flag, IsoDate, ListOf, OneLine, OneOf, Timestamp, WholeNumber, read
 from hub.models import InviteState, Persona, Role, Tier
 
 MAX_PER_PAGE = 200  # api.md: `per_page` at most 200
@@ -360,6 +361,7 @@ class ExportReply(Reply):
     asks: list[dict[str, Any]]
     attribution: list[dict[str, Any]]
     answer_votes: list[dict[str, Any]]
+    post_reports: list[dict[str, Any]]
     sessions: list[dict[str, Any]]
     api_tokens: list[dict[str, Any]]
     password_resets: list[dict[str, Any]]
@@ -509,3 +511,30 @@ class AuditEntryReply(Reply):
 
 class AuditPage(Page[AuditEntryReply]):
     pass
+
+
+# --- bulk actions on a staff queue (hub.bulk) ------------------------------------------------
+
+BulkIds = Annotated[tuple[int, ...], ListOf(ROW_ID, max_items=MAX_BULK, message=f"A list of at most {MAX_BULK} ids.")]
+
+
+class BulkFailureReply(Reply):
+    """An item the rule refused: its id, the error code and message it would get on its own."""
+
+    id: int
+    code: str
+    message: str
+
+
+class BulkReply(Reply):
+    """What a bulk action did: the ids done (in the order given) and each refused id with why."""
+
+    done: list[int]
+    failed: list[BulkFailureReply]
+
+    @classmethod
+    def of(cls, outcome: BulkOutcome) -> BulkReply:
+        return cls(
+            done=outcome.done,
+            failed=[BulkFailureReply(id=f.id, code=f.code, message=f.message) for f in outcome.failed],
+        )

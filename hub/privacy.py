@@ -17,7 +17,7 @@ from sqlalchemy import Text, cast, delete, select, update
 from sqlalchemy.sql import Select
 
 from hub.audit import record_audit
-from hub.community.models import Answer, AnswerVote, Question
+from hub.community.models import Answer, AnswerVote, PostReport, Question
 from hub.db import locked_row, utcnow
 from hub.email.models import OutboxEmail
 from hub.errors import NotFound
@@ -272,13 +272,25 @@ def _export_hub(advocate: Advocate) -> dict[str, Any]:
         "answer_votes": rows(
             select(AnswerVote.answer_id, AnswerVote.created_at).where(AnswerVote.user_id == uid).order_by(AnswerVote.id)
         ),
+        "post_reports": rows(
+            select(
+                PostReport.id,
+                PostReport.question_id,
+                PostReport.answer_id,
+                PostReport.reason,
+                PostReport.status,
+                PostReport.created_at,
+            )
+            .where(PostReport.reporter_id == uid)
+            .order_by(PostReport.id)
+        ),
     }
 
 
 def _erase_hub(advocate: Advocate) -> None:
     """Sessions end, tokens are revoked, links and mail to the person are dropped; community posts
     stay (signed "Former advocate"), as do their votes (counts) and the record of which terms
-    they accepted when (no personal data: a version and a time)."""
+    they accepted when (no personal data: a version and a time); their reports of posts go."""
     uid = advocate.user_id
     email = advocate.user.email
     now = utcnow()
@@ -296,6 +308,9 @@ def _erase_hub(advocate: Advocate) -> None:
     # advocate, so not in the export); they go with the person, and the score with them.
     db.session.execute(delete(TrustSignal).where(TrustSignal.advocate_id == advocate.id))
     advocate.trust_score = 100
+    # Their reports of others' posts name them and say what they thought: gone (a decided
+    # report's outcome lives on in the post and the audit log).
+    db.session.execute(delete(PostReport).where(PostReport.reporter_id == uid))
     db.session.expire(advocate, ["groups"])
 
 
@@ -317,6 +332,7 @@ HUB_PERSONAL_DATA = PersonalData(
         "answers.author_id",
         "answer_votes.user_id",
         "trust_signals.advocate_id",
+        "post_reports.reporter_id",
     ),
     actor_columns=(
         "trust_signals.cleared_by_id",
@@ -328,5 +344,6 @@ HUB_PERSONAL_DATA = PersonalData(
         "questions.hidden_by_id",
         "answers.hidden_by_id",
         "answers.accepted_by_id",
+        "post_reports.decided_by_id",
     ),
 )

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
-from hub.contracts import Body, PageQuery
+from hub.contracts import Body, BulkReply, PageQuery
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
@@ -23,6 +23,7 @@ from rewards.contracts import (
     LedgerEntryReply,
     LedgerPage,
     RedeemBody,
+    RedemptionBulkBody,
     RedemptionListQuery,
     RedemptionPage,
     RedemptionRejectBody,
@@ -113,6 +114,7 @@ def reward_reply(reward: Reward, item: catalog.CatalogItem | None = None) -> Rew
         min_tier=reward.min_tier,
         per_advocate_limit=reward.per_advocate_limit,
         requires_approval=reward.requires_approval,
+        needs_shipping=reward.needs_shipping,
         active=reward.is_active,
         image_url=url_for("rewards.reward_image", name=reward.image_name) if reward.image_name else None,
         created_at=reward.created_at,
@@ -137,6 +139,7 @@ def redemption_reply(redemption: Redemption) -> RedemptionReply:
         note=redemption.note,
         reason=redemption.reason,
         fulfil_note=redemption.fulfil_note,
+        shipping_address=redemption.shipping_address,
         created_at=redemption.created_at,
         updated_at=redemption.updated_at,
         decided_at=redemption.decided_at,
@@ -233,7 +236,9 @@ def get_reward(user: User, reward_id: int) -> RewardReply:
     idempotent=True,
 )
 def redeem(user: User, reward_id: int, data: RedeemBody) -> tuple[RedemptionReply, int]:
-    redemption = services.redeem_reward(_own_advocate(user).id, reward_id, data.confirmed_cost, data.note)
+    redemption = services.redeem_reward(
+        _own_advocate(user).id, reward_id, data.confirmed_cost, data.note, shipping_address=data.shipping_address
+    )
     return redemption_reply(redemption), 201
 
 
@@ -292,6 +297,23 @@ def approve_redemption(user: User, redemption_id: int) -> RedemptionReply:
 )
 def reject_redemption(user: User, redemption_id: int, data: RedemptionRejectBody) -> RedemptionReply:
     return redemption_reply(services.reject_redemption(redemption_id, user.id, data.reason))
+
+
+@endpoint(
+    bp,
+    "/redemptions/bulk",
+    "POST",
+    roles=STAFF_ROLES,
+    tag="rewards",
+    summary="Approve, fulfill (one note) or reject (one reason) several redemptions; refusals listed",
+    body=RedemptionBulkBody,
+    reply=BulkReply,
+    idempotent=True,
+)
+def decide_redemptions(user: User, data: RedemptionBulkBody) -> BulkReply:
+    action = "fulfil" if data.action == "fulfill" else data.action
+    outcome = services.decide_redemptions(list(data.ids), user.id, action, reason=data.reason, note=data.note)
+    return BulkReply.of(outcome)
 
 
 @endpoint(

@@ -47,6 +47,7 @@ _ATTRS = {
     "min_tier": "min_tier",
     "per_advocate_limit": "per_advocate_limit",
     "requires_approval": "requires_approval",
+    "needs_shipping": "needs_shipping",
     "active": "is_active",
 }
 
@@ -63,6 +64,7 @@ class RewardBody(Body):
     min_tier: Annotated[Tier | None, OneOf(Tier)] = None
     per_advocate_limit: Annotated[int | None, WholeNumber(1, MAX_LIMIT)] = None
     requires_approval: Annotated[bool, Flag()] = False
+    needs_shipping: Annotated[bool, Flag()] = False
     active: Annotated[bool, Flag()] = True
 
 
@@ -97,6 +99,7 @@ def _snapshot(reward: Reward) -> dict[str, Any]:
         "min_tier": str(reward.min_tier),
         "per_advocate_limit": reward.per_advocate_limit,
         "requires_approval": reward.requires_approval,
+        "needs_shipping": reward.needs_shipping,
         "active": reward.is_active,
         "image": reward.image_name,
     }
@@ -116,6 +119,7 @@ def create_reward(values: dict[str, Any], actor_id: int | None) -> Reward:
         min_tier=Tier(values.get("min_tier", Tier.BRONZE)),
         per_advocate_limit=values.get("per_advocate_limit"),
         requires_approval=values.get("requires_approval", False),
+        needs_shipping=values.get("needs_shipping", False),
         is_active=values.get("active", True),
         created_by_id=actor_id,
     )

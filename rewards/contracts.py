@@ -9,12 +9,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from hub.contracts import Body, Page, PageQuery, Query, Reply
+from hub.contracts import Body, BulkIds, Page, PageQuery, Query, Reply
 from hub.fields import ROW_ID, Flag, MultiLine, NameOrId, OneLine, OneOf, Timestamp, WholeNumber, invalid
 from hub.models import Tier
 from rewards.catalog import MAX_COST
 from rewards.leaderboard import PERIODS
-from rewards.models import EntryKind, RedemptionStatus, RewardKind
+from rewards.models import SHIPPING_ADDRESS_MAX, EntryKind, RedemptionStatus, RewardKind
 
 Note = Annotated[str, OneLine(500)]
 
@@ -90,6 +90,7 @@ class RewardReply(Reply):
     min_tier: Tier
     per_advocate_limit: int | None
     requires_approval: bool
+    needs_shipping: bool
     active: bool
     image_url: str | None
     created_at: Timestamp
@@ -115,6 +116,7 @@ class RedeemBody(Body):
     `note` (a size, a shipping address) may take several lines, as the confirm page's box does."""
 
     note: Annotated[str | None, MultiLine(500)] = None
+    shipping_address: Annotated[str | None, MultiLine(SHIPPING_ADDRESS_MAX)] = None
     confirmed_cost: Annotated[int | None, WholeNumber(1, MAX_COST)] = None
 
 
@@ -135,6 +137,16 @@ class RedemptionRejectBody(Body):
     reason: Note
 
 
+class RedemptionBulkBody(Body):
+    """Approve, fulfill (with one `note` for all) or reject (with one `reason`, required)
+    several redemptions."""
+
+    ids: BulkIds
+    action: Annotated[str, OneOf(("approve", "fulfill", "reject"))]
+    reason: Annotated[str | None, OneLine(500)] = None
+    note: Annotated[str | None, OneLine(500)] = None
+
+
 class FulfilBody(Body):
     """A note or tracking code for the advocate."""
 
@@ -151,6 +163,7 @@ class RedemptionReply(Reply):
     note: str | None
     reason: str | None
     fulfil_note: str | None
+    shipping_address: str | None
     created_at: Timestamp
     updated_at: Timestamp
     decided_at: Timestamp | None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    false,
     func,
     literal_column,
     text,
@@ -201,6 +202,9 @@ class RewardKind(enum.StrEnum):
     ACCESS = "access"
 
 
+SHIPPING_ADDRESS_MAX = 1000
+
+
 class RedemptionStatus(enum.StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"
@@ -240,6 +244,8 @@ class Reward(Model):
     min_tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16, "min_tier"), default=Tier.BRONZE)
     per_advocate_limit: Mapped[int | None] = mapped_column(Integer)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sent by post: redeeming it asks for a shipping address (rewards.services.redeem_reward).
+    needs_shipping: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     image_name: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -269,6 +275,9 @@ class Redemption(Model):
     note: Mapped[str | None] = mapped_column(String(500))
     reason: Mapped[str | None] = mapped_column(String(500))
     fulfil_note: Mapped[str | None] = mapped_column(String(500))
+    # Where a reward that needs shipping goes: seen by staff and the advocate only, exported
+    # and erased with the advocate (rewards.privacy).
+    shipping_address: Mapped[str | None] = mapped_column(String(SHIPPING_ADDRESS_MAX))
     client_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

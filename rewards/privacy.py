@@ -1,6 +1,6 @@
 """rewards' share of an advocate's data (hub.privacy, product.md §12): the ledger, tier history,
 badges, leaderboard scores and redemptions — exported whole; on erasure the ledger keeps its
-amounts (memos blanked), shipping notes go, and the advocate leaves every board."""
+amounts (memos blanked), shipping addresses and notes go, and the advocate leaves every board."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def export_rewards(advocate: Advocate) -> dict[str, Any]:
                 Redemption.points,
                 Redemption.status,
                 Redemption.note,
+                Redemption.shipping_address,
                 Redemption.reason,
                 Redemption.fulfil_note,
                 Redemption.created_at,
@@ -83,7 +84,7 @@ def erase_rewards(advocate: Advocate) -> None:
     db.session.execute(
         update(Redemption)
         .where(Redemption.advocate_id == advocate.id)
-        .values(note=None, fulfil_note=None, client_key=None)
+        .values(note=None, fulfil_note=None, client_key=None, shipping_address=None)
         .execution_options(synchronize_session=False)
     )
     leaderboard.remove_advocate(advocate.id)

@@ -15,7 +15,7 @@ from hub.auth import roles_required
 from hub.contracts import PageQuery, add_query_notice, read_or_400
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
-from hub.htmx import is_htmx, refresh_parts, register_part, render_page_or_partial
+from hub.htmx import is_htmx, refresh_parts, refusal_text, register_part, render_page_or_partial
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
 from hub.transactions import refusal_renders
@@ -165,7 +165,7 @@ def reward_card(reward_id: int) -> ResponseReturnValue:
 
 
 def _confirm(
-    item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200
+    item: catalog.CatalogItem, error: str | None = None, note: str = "", status: int = 200, address: str = ""
 ) -> ResponseReturnValue:
     return render_page_or_partial(
         "rewards/confirm.html",
@@ -174,6 +174,7 @@ def _confirm(
         item=item,
         error=error,
         note=note,
+        shipping_address=address,
         request_key=secrets.token_hex(16),
         balance_after=_advocate().balance - item.reward.points_cost,
     )
@@ -186,16 +187,18 @@ def confirm_redeem(reward_id: int) -> ResponseReturnValue:
     return _confirm(catalog.catalog_item(_advocate(), reward_id))
 
 
-def _redeem_input() -> tuple[int, str, str]:
-    """(the confirmed cost, the form's request key, the note) from the confirm form, or 400."""
+def _redeem_input() -> tuple[int, str, str, str]:
+    """(the confirmed cost, the form's request key, the note, the shipping address) from the
+    confirm form, or 400."""
     form = read_or_400(RedeemForm, request.form)
-    return form.confirmed_cost, form.request_key, form.note or ""
+    return form.confirmed_cost, form.request_key, form.note or "", form.shipping_address or ""
 
 
 def _redeem_refused(exc: VouchError, reward_id: int) -> ResponseReturnValue:
     """The confirm step again with the reason (out of stock, not enough points …)."""
-    _cost, _key, note = _redeem_input()
-    return _confirm(catalog.catalog_item(_advocate(), reward_id), exc.message, note, 200 if is_htmx() else 409)
+    _cost, _key, note, address = _redeem_input()
+    item = catalog.catalog_item(_advocate(), reward_id)
+    return _confirm(item, refusal_text(exc), note, 200 if is_htmx() else 409, address=address)
 
 
 @bp.post("/rewards/<int:reward_id>/redeem")
@@ -203,8 +206,8 @@ def _redeem_refused(exc: VouchError, reward_id: int) -> ResponseReturnValue:
 @refusal_renders(_redeem_refused)
 def redeem(reward_id: int) -> ResponseReturnValue:
     """Redeem at the confirmed price; the form's request key makes a double submit charge once."""
-    cost, key, note = _redeem_input()
-    redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key)
+    cost, key, note, address = _redeem_input()
+    redemption = services.redeem_reward(_advocate().id, reward_id, cost, note, client_key=key, shipping_address=address)
     if not is_htmx():
         flash(f"Redeemed {redemption.reward.name} for {redemption.points:,} points.", "success")
         return redirect(url_for("rewards.my_redemptions"))

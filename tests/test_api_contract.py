@@ -42,6 +42,7 @@ ACTIONS_WITHOUT_BODY = {
     "resend",
     "revoke",
     "delete",
+    "dismiss",
 }
 # Exceptions to the rule above: a decline that carries a reason (api.md), and an import whose
 # body is a CSV file (text/csv, not a JSON object).
@@ -288,6 +289,9 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         as_manager, "post", "/completions/{completion_id}/reject", {"reason": "Which one?"}, completion_id=refused["id"]
     )
     c.call(as_manager, "get", "/completions/{completion_id}", completion_id=refused["id"])
+    bulk = c.call(as_manager, "post", "/completions/bulk", {"ids": [refused["id"], done["id"]], "decision": "approve"})
+    assert bulk["done"] == [] and [f["code"] for f in bulk["failed"]] == ["invalid_state", "invalid_state"]
+    c.call(as_manager, "post", "/completions/bulk", {"ids": [done["id"]], "decision": "reject"}, status=422)
 
     # points, leaderboard, rewards and redemptions
     c.call(
@@ -349,6 +353,20 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
         redemption_id=redemptions[1]["id"],
     )
     c.call(as_ada, "post", "/redemptions/{redemption_id}/cancel", redemption_id=redemptions[2]["id"])
+    more = [
+        c.call(as_ada, "post", "/rewards/{reward_id}/redemptions", {}, reward_id=reward["id"], status=201)
+        for _ in range(2)
+    ]
+    both = [r["id"] for r in more]
+    c.call(as_manager, "post", "/redemptions/bulk", {"ids": both, "action": "approve"})
+    shipped = c.call(
+        as_manager,
+        "post",
+        "/redemptions/bulk",
+        {"ids": [*both, redemptions[1]["id"]], "action": "fulfill", "note": "UPS 7"},
+    )
+    assert shipped["done"] == both and shipped["failed"][0]["id"] == redemptions[1]["id"]
+    c.call(as_manager, "post", "/redemptions/bulk", {"ids": both, "action": "melt"}, status=422)
 
     # reference requests
     call = c.call(
@@ -604,8 +622,22 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     )
     c.call(as_ada, "post", "/answers/{answer_id}/upvote", answer_id=answer["id"])
     c.call(as_ada, "post", "/answers/{answer_id}/accept", answer_id=answer["id"])
+    spam = c.call(
+        as_ada, "post", "/questions/{question_id}/reports", {"reason": "Spam"}, question_id=other["id"], status=201
+    )
+    noise = c.call(
+        as_ada, "post", "/answers/{answer_id}/reports", {"reason": "Off topic"}, answer_id=extra["id"], status=201
+    )
+    again = c.call(
+        as_ada, "post", "/answers/{answer_id}/reports", {"reason": "Again"}, answer_id=extra["id"], status=409
+    )
+    assert again["error"]["code"] == "invalid_state"
+    assert c.call(as_manager, "get", "/post-reports")["total"] == 2
+    c.call(as_manager, "post", "/post-reports/{report_id}/dismiss", report_id=noise["id"])
+    c.call(as_manager, "get", "/post-reports", query="status=dismissed")
     c.call(as_manager, "post", "/answers/{answer_id}/hide", {"reason": "Off topic"}, answer_id=extra["id"])
     c.call(as_manager, "post", "/questions/{question_id}/hide", {"reason": "Spam"}, question_id=other["id"])
+    assert c.call(as_manager, "get", "/post-reports", query="status=actioned")["items"][0]["id"] == spam["id"]
     for who in (as_ada, as_manager):
         c.call(who, "get", "/questions", query="filter=all&sort=top&q=roll")
         c.call(who, "get", "/questions/{question_id}", question_id=question["id"])

@@ -158,6 +158,19 @@ def _trust_signal(world: World) -> dict[str, int]:
     return {"advocate_id": advocate_id, "signal_id": signal_id}
 
 
+def _staff_question(world: World) -> dict[str, int]:
+    """A question by a manager, for the advocate to report (once per post)."""
+    made = world.clients["manager"].post("/questions", {"title": "Staff question", "body": "Read me"})
+    assert made.status_code == 201, made.json
+    return {"question_id": made.json["id"]}
+
+
+def _staff_answer(world: World) -> dict[str, int]:
+    made = world.clients["manager"].post(f"/questions/{world.ids['question_id']}/answers", {"body": "Like this"})
+    assert made.status_code == 201, made.json
+    return {"answer_id": made.json["id"]}
+
+
 NOMINATION = {"name": "Nina", "company": "Acme", "reason": "Great fit"}
 
 
@@ -226,6 +239,10 @@ CASES: dict[tuple[str, str], Case] = {
         "advocate", lambda n: {"confirmed_cost": 1}, lambda world: {"reward_id": world.ids["reward_id"]}
     ),
     ("post", "/redemptions/{redemption_id}/reject"): Case("manager", lambda n: {"reason": "Gone"}, _redemption),
+    ("post", "/redemptions/bulk"): Case(
+        "manager", lambda n: {"ids": [n], "action": "reject", "reason": "Gone", "note": "Sent"}
+    ),
+    ("post", "/completions/bulk"): Case("manager", lambda n: {"ids": [n], "decision": "reject", "reason": "Why"}),
     ("post", "/redemptions/{redemption_id}/fulfill"): Case("manager", lambda n: {"note": "Sent"}, _approved_redemption),
     ("post", "/reference-requests"): Case("sales", lambda n: dict(REFERENCE_REQUEST)),
     ("post", "/referrals"): Case(
@@ -258,6 +275,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("post", "/questions/{question_id}/answers"): Case(
         "advocate", lambda n: {"body": "Like so"}, lambda world: {"question_id": world.ids["question_id"]}
     ),
+    ("post", "/questions/{question_id}/reports"): Case("advocate", lambda n: {"reason": "Spam"}, _staff_question),
+    ("post", "/answers/{answer_id}/reports"): Case("advocate", lambda n: {"reason": "Spam"}, _staff_answer),
 }
 
 # Operations with text fields not varied here, and why (each is a one-way step of a row made

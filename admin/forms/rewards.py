@@ -12,10 +12,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from hub.contracts import Body, PageQuery
-from hub.fields import Conforms, Flag, OneOf
+from hub.contracts import Body, PageQuery, Query
+from hub.fields import Conforms, Flag, OneLine, OneOf
 from rewards.catalog import RewardBody
 from rewards.models import RedemptionStatus, RewardKind
+from rewards.services.redemptions import BULK_ACTIONS
 
 KIND_LABELS = {
     "swag": "Swag",
@@ -39,6 +40,7 @@ class RewardForm(FlaskForm):
         "Limit per advocate (empty = no limit)", validators=[Conforms.of(RewardBody, "per_advocate_limit")]
     )
     requires_approval = BooleanField("A manager approves each redemption")
+    needs_shipping = BooleanField("Sent by post: ask the advocate for a shipping address")
     active = BooleanField("Active (shown to advocates)", default=True)
     image = FileField("Image (PNG, JPEG or WebP, up to 1 MiB)")
     remove_image = BooleanField("Remove the current image")
@@ -54,6 +56,7 @@ class RewardForm(FlaskForm):
             "min_tier": self.min_tier.data,
             "per_advocate_limit": self.per_advocate_limit.data,
             "requires_approval": bool(self.requires_approval.data),
+            "needs_shipping": bool(self.needs_shipping.data),
             "active": bool(self.active.data),
         }
 
@@ -68,3 +71,20 @@ class RedemptionQueueQuery(PageQuery):
     """The redemption queue: one status at a time, the requested ones first."""
 
     status: Annotated[RedemptionStatus, OneOf(RedemptionStatus)] = RedemptionStatus.REQUESTED
+
+
+class RedemptionBulkForm(Body):
+    """The queue's bulk bar: what to do with the selected redemptions (their ids travel as
+    repeated `ids` fields), the one note or reason for all, and the tab to show afterwards.
+    Lengths are the service's to refuse, with a message on the page."""
+
+    action: Annotated[str, OneOf(BULK_ACTIONS)]
+    status: Annotated[RedemptionStatus, OneOf(RedemptionStatus)] = RedemptionStatus.REQUESTED
+    note: Annotated[str | None, OneLine(5000)] = None
+    reason: Annotated[str | None, OneLine(5000)] = None
+
+
+class RedemptionExportQuery(Query):
+    """The CSV export: every redemption, or one status's."""
+
+    status: Annotated[RedemptionStatus | None, OneOf(RedemptionStatus)] = None

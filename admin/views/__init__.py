@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from admin import navigation
 from admin.console import bp
 from admin.views import (
     accounts,
     advocates,
     challenges,
+    community,
     crm,
     dashboard,
     emails,
@@ -27,11 +29,13 @@ __all__ = [
     "advocates",
     "bp",
     "challenges",
+    "community",
     "crm",
     "dashboard",
     "emails",
     "invitations",
     "jobs",
+    "navigation",
     "prospects",
     "references",
     "reports",

@@ -14,10 +14,11 @@ from challenges import caps, services, verifiers
 from challenges.contracts import ChallengeListQuery
 from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm, ReviewQueueQuery
 from challenges.simulations import challenge_point_changes
+from hub.bulk import selected_ids
 from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
-from hub.fields import MAX_INT, WholeNumber, read_value
+from hub.fields import WholeNumber, read_value
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.models import Group
 from hub.settings import get_setting
@@ -204,7 +205,9 @@ def _review_decided(completion_id: int, error: str | None = None):
     if not is_htmx():
         flash(error or f"Completion {completion.status.value.replace('_', ' ')}.", "error" if error else "success")
         return redirect(url_for("admin.review"))
-    return render_template("admin/_review_decided.html", completion=completion, error=error)
+    args = _queue_args()
+    _, waiting = services.review_queue(args["challenge_id"], args["challenge_type"], args["min_age_days"], 1, 1)
+    return render_template("admin/_review_decided.html", completion=completion, error=error, total=waiting)
 
 
 @bp.post("/review/<int:completion_id>/<decision>")
@@ -234,15 +237,12 @@ def _bulk_decided(message: str):
 @staff
 @refusal_renders(lambda exc: _bulk_decided(refusal_text(exc)))
 def review_bulk():
-    given = request.form.getlist("ids")
-    ids = [int(v) for v in given if v.isascii() and v.isdigit() and len(v) <= 10 and int(v) <= MAX_INT][:PAGE]
+    ids = selected_ids(request.form)
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
     result = services.decide_many(ids, current_user.id, decision == "approve", request.form.get("reason"))
-    verb = "Approved" if decision == "approve" else "Rejected"
-    skipped = f"; {len(result.skipped)} were already decided." if result.skipped else "."
-    return _bulk_decided(f"{verb} {len(result.done)}{skipped}")
+    return _bulk_decided(result.summary("Approved" if decision == "approve" else "Rejected"))
 
 
 # --- caps policy (owners) ------------------------------------------------------------------

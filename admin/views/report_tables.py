@@ -72,7 +72,7 @@ def groups_csv() -> Response:
 
 @bp.get("/reports/redemptions.csv")
 @owner_only
-def redemptions_csv() -> Response:
+def report_redemptions_csv() -> Response:
     """Every redemption requested in the period, newest first."""
     period = chosen_period(request.args)
     return csv_download(

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin.console import bp, staff
-from admin.forms.rewards import ActiveToggle, RedemptionQueueQuery, RewardForm
+from admin.forms.rewards import (
+    ActiveToggle,
+    RedemptionBulkForm,
+    RedemptionExportQuery,
+    RedemptionQueueQuery,
+    RewardForm,
+)
+from hub.bulk import selected_ids
 from hub.contracts import read_or_400
+from hub.csv_files import csv_safe
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
@@ -17,6 +39,8 @@ from rewards import catalog, services
 from rewards.models import HOLDING_STATUSES, Redemption, RedemptionStatus, Reward
 
 PAGE = 50
+EXPORT_BATCH = 500
+BULK_TABS = (RedemptionStatus.REQUESTED.value, RedemptionStatus.APPROVED.value)  # tabs with a bulk bar
 
 
 def _held_counts() -> dict[int, int]:
@@ -106,6 +130,7 @@ class _FormData:
         self.min_tier = reward.min_tier.value
         self.per_advocate_limit = "" if reward.per_advocate_limit is None else str(reward.per_advocate_limit)
         self.requires_approval, self.active = reward.requires_approval, reward.is_active
+        self.needs_shipping = reward.needs_shipping
 
 
 @bp.post("/rewards/<int:reward_id>/active")
@@ -120,35 +145,53 @@ def reward_active(reward_id: int):
     return render_template("admin/_reward_row.html", r=reward, held=_held_counts(), low_stock=catalog.LOW_STOCK)
 
 
+def _queue_context(status: RedemptionStatus, page: int = 1, message: str | None = None) -> dict:
+    items, total = services.redemptions_page(page, PAGE, status)
+    return {
+        "redemptions": items,
+        "current_status": status,
+        "page": page,
+        "pages": max(1, -(-total // PAGE)),
+        "counts": services.redemption_counts(),
+        "low": catalog.low_stock(),
+        "low_stock": catalog.LOW_STOCK,
+        "statuses": [s.value for s in RedemptionStatus],
+        "bulk_tabs": BULK_TABS,
+        "message": message,
+    }
+
+
 @bp.get("/redemptions")
 @staff
 def redemptions():
     args = read_or_400(RedemptionQueueQuery, request.args)
-    status, page = args.status, args.page
-    items, total = services.redemptions_page(page, PAGE, status)
     return render_page_or_partial(
-        "admin/redemptions.html",
-        "admin/_redemption_rows.html",
-        redemptions=items,
-        current_status=status,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
-        counts=services.redemption_counts(),
-        low=catalog.low_stock(),
-        low_stock=catalog.LOW_STOCK,
-        statuses=[s.value for s in RedemptionStatus],
+        "admin/redemptions.html", "admin/_redemption_rows.html", **_queue_context(args.status, args.page)
     )
 
 
 def _decided(redemption_id: int, done: str = "", error: str | None = None):
-    """After a queue action: htmx gets the row back (with the refusal if any), else the queue
-    with what happened. `done` is the success message, formatted with the redemption as `r`."""
+    """After a queue action: htmx gets the row back (with the refusal if any) and the status
+    tabs' counts out of band, else the queue with what happened. `done` is the success message,
+    formatted with the redemption as `r`."""
     redemption = services.get_redemption(redemption_id)
     if not is_htmx():
         flash(error or done.format(r=redemption), "error" if error else "success")
         return redirect(url_for("admin.redemptions", status=request.args.get("status") or None))
+    shown = read_or_400(RedemptionQueueQuery, request.args).status.value
+    context = {
+        "r": redemption,
+        "error": error,
+        "low_stock": catalog.LOW_STOCK,
+        "current_status": shown,
+        "bulk": shown in BULK_TABS,
+        "counts": services.redemption_counts(),
+        "statuses": [s.value for s in RedemptionStatus],
+        "oob": True,
+    }
     return make_response(
-        render_template("admin/_redemption_row.html", r=redemption, error=error, low_stock=catalog.LOW_STOCK)
+        render_template("admin/_redemption_row.html", **context)
+        + render_template("admin/_redemption_tabs.html", **context)
     )
 
 
@@ -178,3 +221,80 @@ def redemption_reject(redemption_id: int):
 def redemption_fulfil(redemption_id: int):
     services.fulfil_redemption(redemption_id, current_user.id, request.form.get("note", "")[:2000])
     return _decided(redemption_id, "Fulfilled #{r.id}.")
+
+
+def _bulk_done(status: RedemptionStatus, message: str):
+    """After a bulk action: htmx gets the tab's rows again (decided ones gone), the message and
+    the tabs' counts out of band; a plain POST gets a flash and the queue."""
+    if not is_htmx():
+        flash(message, "info")
+        return redirect(url_for("admin.redemptions", status=status.value))
+    context = _queue_context(status, message=message)
+    return render_template("admin/_redemption_rows.html", **context) + render_template(
+        "admin/_redemption_tabs.html", oob=True, **context
+    )
+
+
+def _bulk_refused(exc: VouchError):
+    return _bulk_done(read_or_400(RedemptionBulkForm, request.form).status, refusal_text(exc))
+
+
+@bp.post("/redemptions/bulk")
+@staff
+@refusal_renders(_bulk_refused)
+def redemptions_bulk():
+    """Approve, fulfil (one note for all) or reject (one reason) the selected redemptions; each
+    goes through the single-item rule and one that fails is named with its reason."""
+    form = read_or_400(RedemptionBulkForm, request.form)
+    outcome = services.decide_redemptions(
+        selected_ids(request.form), current_user.id, form.action, reason=form.reason, note=form.note
+    )
+    verb = {"approve": "Approved", "fulfil": "Fulfilled", "reject": "Rejected (and refunded)"}[form.action]
+    return _bulk_done(form.status, outcome.summary(verb))
+
+
+CSV_COLUMNS = (
+    "id",
+    "status",
+    "advocate",
+    "email",
+    "reward",
+    "kind",
+    "points",
+    "note",
+    "shipping_address",
+    "requested_at",
+    "decided_at",
+    "fulfilled_at",
+    "fulfil_note",
+    "reason",
+)
+
+
+@bp.get("/redemptions.csv")
+@staff
+def redemptions_csv():
+    """Every redemption (or one status's) as CSV, streamed in batches of EXPORT_BATCH rows so a
+    large program never builds the file in memory; text that a spreadsheet would run as a
+    formula is neutralised (csv_safe)."""
+    status = read_or_400(RedemptionExportQuery, request.args).status
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for batch in services.redemption_export_batches(status, EXPORT_BATCH):
+            for row in batch:
+                writer.writerow([csv_safe(value) for value in row])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        if out.tell():
+            yield out.getvalue()
+
+    name = f"redemptions-{status.value}.csv" if status else "redemptions.csv"
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )

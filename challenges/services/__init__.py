@@ -36,7 +36,6 @@ from challenges.services.completions import (
 )
 from challenges.services.decisions import (
     BADGE_STEPS,
-    BulkResult,
     approve_completion,
     auto_complete,
     decide_many,
@@ -101,7 +100,6 @@ __all__ = [
     "MAX_QUESTIONS",
     "MAX_REASON",
     "MAX_URL",
-    "BulkResult",
     "ChallengeBody",
     "ChallengeInput",
     "ChallengePatch",

@@ -6,7 +6,6 @@ milestone badges; rejection says why. Services flush and never commit."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,6 +24,7 @@ from challenges.services.completions import fresh_completion
 from challenges.services.definitions import MAX_REASON
 from challenges.services.submissions import EvidenceInput, submit_completion
 from hub.audit import record_audit
+from hub.bulk import BulkOutcome, run_each
 from hub.db import utcnow
 from hub.errors import (
     InvalidState,
@@ -171,29 +171,22 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
     return completion
 
 
-@dataclass(frozen=True)
-class BulkResult:
-    done: list[int]
-    skipped: list[int]
-
-
-def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason: str | None = None) -> BulkResult:
-    """Approve or reject several completions; each in its own savepoint, already-decided
-    ones are skipped (and reported) rather than failing the batch."""
+def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason: str | None = None) -> BulkOutcome:
+    """Approve or reject several completions with one reason, each through approve_completion
+    or reject_completion in its own savepoint: one already decided (or gone) is reported in
+    BulkOutcome.failed with its reason and the others are done. A missing reject reason refuses
+    the whole batch (ValidationFailed) before anything is written."""
     if not approve and not (reason or "").strip():
         raise ValidationFailed({"reason": "Say why, so the advocates know what to fix."})
-    done, skipped = [], []
-    for cid in dict.fromkeys(completion_ids):
-        try:
-            with db.session.begin_nested():
-                if approve:
-                    approve_completion(cid, actor_id)
-                else:
-                    reject_completion(cid, actor_id, reason or "")
-            done.append(cid)
-        except (InvalidState, NotFound):
-            skipped.append(cid)
-    return BulkResult(done, skipped)
+    if not completion_ids:
+        raise ValidationFailed({"ids": "Select at least one completion."})
+
+    def act(completion_id: int) -> Completion:
+        if approve:
+            return approve_completion(completion_id, actor_id)
+        return reject_completion(completion_id, actor_id, reason or "")
+
+    return run_each(completion_ids, act)
 
 
 def auto_complete(

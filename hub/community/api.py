@@ -7,14 +7,19 @@ from hub.community.contracts import (
     AnswerBody,
     AnswerReply,
     HideBody,
+    PostReportPage,
+    PostReportQuery,
+    PostReportReply,
     QuestionBody,
     QuestionDetailReply,
     QuestionListItem,
     QuestionListQuery,
     QuestionPage,
     QuestionReply,
+    ReportBody,
 )
-from hub.community.models import Answer, Question
+from hub.community.models import Answer, PostReport, Question
+from hub.community.reads import POSTER_ROLES
 from hub.endpoints import api_blueprint, endpoint
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, User
@@ -204,3 +209,80 @@ def hide_question(user: User, data: HideBody, question_id: int) -> QuestionReply
 def hide_answer(user: User, data: HideBody, answer_id: int) -> AnswerReply:
     services.set_hidden(user, "answer", answer_id, True, data.reason)
     return _single_answer(user, answer_id)
+
+
+# --- members' reports of posts -------------------------------------------------------------
+
+
+def report_reply(report: PostReport, viewer: User) -> PostReportReply:
+    reply = PostReportReply(
+        id=report.id,
+        kind=report.kind,
+        post_id=report.post_id,
+        question_id=report.question_id,
+        answer_id=report.answer_id,
+        reason=report.reason,
+        status=report.status,
+        created_at=report.created_at,
+        decided_at=report.decided_at,
+    )
+    if reads.is_moderator(viewer):
+        reply.reporter_id = report.reporter_id
+    return reply
+
+
+@endpoint(
+    bp,
+    "/questions/<int:question_id>/reports",
+    "POST",
+    roles=POSTER_ROLES,
+    body=ReportBody,
+    reply=PostReportReply,
+    status=201,
+    summary="Report a question to the community managers (once per member; repeat → 409 invalid_state)",
+    tag="community",
+)
+def report_question(user: User, data: ReportBody, question_id: int) -> tuple[PostReportReply, int]:
+    return report_reply(services.report_post(user, "question", question_id, data.reason), user), 201
+
+
+@endpoint(
+    bp,
+    "/answers/<int:answer_id>/reports",
+    "POST",
+    roles=POSTER_ROLES,
+    body=ReportBody,
+    reply=PostReportReply,
+    status=201,
+    summary="Report an answer to the community managers (once per member; repeat → 409 invalid_state)",
+    tag="community",
+)
+def report_answer(user: User, data: ReportBody, answer_id: int) -> tuple[PostReportReply, int]:
+    return report_reply(services.report_post(user, "answer", answer_id, data.reason), user), 201
+
+
+@endpoint(
+    bp,
+    "/post-reports",
+    roles=STAFF_ROLES,
+    query=PostReportQuery,
+    reply=PostReportPage,
+    summary="Members' reports of posts, oldest first; filter `status` (open, dismissed, actioned)",
+    tag="community",
+)
+def list_post_reports(user: User, args: PostReportQuery) -> PostReportPage:
+    rows, total = reads.report_queue(args.status.value, args.page, args.per_page)
+    return PostReportPage.of([report_reply(row.report, user) for row in rows], args, total)
+
+
+@endpoint(
+    bp,
+    "/post-reports/<int:report_id>/dismiss",
+    "POST",
+    roles=STAFF_ROLES,
+    reply=PostReportReply,
+    summary="Dismiss a report: the post stays up (the post's other open reports are dismissed too)",
+    tag="community",
+)
+def dismiss_post_report(user: User, report_id: int) -> PostReportReply:
+    return report_reply(services.dismiss_report(user, report_id), user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX
+from hub.community.models import BODY_MAX, REASON_MAX, TITLE_MAX, ReportStatus
 from hub.community.reads import FILTERS, SORTS
 from hub.contracts import Body, Page, PageQuery, Reply
 from hub.fields import MultiLine, OneLine, OneOf, Timestamp
@@ -31,6 +31,35 @@ class HideBody(Body):
     """Why the post is hidden (its author's text stays in the audit log)."""
 
     reason: HideReason
+
+
+class ReportBody(Body):
+    """Why a member reports the post (only community managers see it)."""
+
+    reason: HideReason
+
+
+class PostReportReply(Reply):
+    """A report of a question or an answer. Staff also see who reported it."""
+
+    id: int
+    kind: str
+    post_id: int
+    question_id: int | None
+    answer_id: int | None
+    reason: str
+    status: ReportStatus
+    created_at: Timestamp
+    decided_at: Timestamp | None
+    reporter_id: int | None = None
+
+
+class PostReportPage(Page[PostReportReply]):
+    pass
+
+
+class PostReportQuery(PageQuery):
+    status: Annotated[ReportStatus, OneOf(ReportStatus)] = ReportStatus.OPEN
 
 
 class QuestionListQuery(PageQuery):

@@ -1,13 +1,15 @@
-"""Questions, answers and upvotes. Counters are caches moved by SQL in the vote's transaction."""
+"""Questions, answers, upvotes and members' reports of posts. Counters are caches moved by SQL
+in the vote's transaction."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.db import utcnow
+from hub.db import str_enum, utcnow
 from hub.extensions import Model
 from hub.models import User
 
@@ -70,3 +72,43 @@ class AnswerVote(Model):
     answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReportStatus(enum.StrEnum):
+    OPEN = "open"
+    DISMISSED = "dismissed"  # a manager looked and left the post up
+    ACTIONED = "actioned"  # the post was hidden
+
+
+class PostReport(Model):
+    """A member's report of a question or an answer (exactly one of the two), for the staff
+    queue. One report per member per post, held by the unique keys (NULLs never collide, so
+    each key binds only the kind of post it names); a manager dismisses it or hides the post."""
+
+    __tablename__ = "post_reports"
+    __table_args__ = (
+        UniqueConstraint("question_id", "reporter_id", name="uq_post_reports_question_reporter"),
+        UniqueConstraint("answer_id", "reporter_id", name="uq_post_reports_answer_reporter"),
+        CheckConstraint("(question_id IS NULL) <> (answer_id IS NULL)", name="one_post"),
+        Index("ix_post_reports_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
+    status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus, 16), default=ReportStatus.OPEN)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+
+    @property
+    def kind(self) -> str:
+        return "question" if self.question_id is not None else "answer"
+
+    @property
+    def post_id(self) -> int:
+        return self.question_id if self.question_id is not None else int(self.answer_id or 0)

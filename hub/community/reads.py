@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.community.models import Answer, AnswerVote, Question
+from hub.community.models import Answer, AnswerVote, PostReport, Question
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.markup import markdown_text
@@ -181,3 +181,87 @@ def _excerpt(body: str, limit: int = 180) -> str:
     """The question's Markdown as the text a reader sees, cut at `limit` characters."""
     text = markdown_text(body)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reported_by(viewer: User, question_id: int) -> set[tuple[str, int]]:
+    """The posts on a question's page this viewer has reported: {("question", id), ("answer", id)}."""
+    found = db.session.execute(
+        select(PostReport.question_id, PostReport.answer_id)
+        .outerjoin(Answer, Answer.id == PostReport.answer_id)
+        .where(
+            PostReport.reporter_id == viewer.id,
+            (PostReport.question_id == question_id) | (Answer.question_id == question_id),
+        )
+    ).all()
+    return {("question", q) if q is not None else ("answer", int(a or 0)) for q, a in found}
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A report in the staff queue: the post it is about, said briefly, and who reported it."""
+
+    report: PostReport
+    kind: str
+    question_id: int
+    question_title: str
+    excerpt: str
+    author_name: str
+    reporter_name: str
+    open_reports: int
+
+
+def report_queue(status: str, page: int, per_page: int) -> tuple[list[ReportRow], int]:
+    """Reports of one status, oldest first (the open ones wait longest at the top), each with
+    its post's question, an excerpt, the author's and reporter's names and how many open
+    reports the post has; one query for the page plus one for the counts."""
+    base = select(PostReport).where(PostReport.status == status)
+    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    reports = db.session.scalars(
+        base.order_by(PostReport.created_at, PostReport.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    question_ids = {r.question_id for r in reports if r.question_id is not None}
+    answers = {
+        a.id: a
+        for a in db.session.scalars(select(Answer).where(Answer.id.in_([r.answer_id for r in reports if r.answer_id])))
+    }
+    question_ids |= {a.question_id for a in answers.values()}
+    questions = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(question_ids)))}
+    people = {r.reporter_id for r in reports} | {q.author_id for q in questions.values()}
+    people |= {a.author_id for a in answers.values()}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
+    open_q = dict(
+        db.session.execute(
+            select(PostReport.question_id, func.count())
+            .where(PostReport.status == "open", PostReport.question_id.in_(question_ids))
+            .group_by(PostReport.question_id)
+        ).all()
+    )
+    open_a = dict(
+        db.session.execute(
+            select(PostReport.answer_id, func.count())
+            .where(PostReport.status == "open", PostReport.answer_id.in_(list(answers)))
+            .group_by(PostReport.answer_id)
+        ).all()
+    )
+    rows = []
+    for r in reports:
+        if r.question_id is not None:
+            question = questions[r.question_id]
+            body, author, opened = question.body, question.author_id, open_q.get(question.id, 0)
+        else:
+            answer = answers[int(r.answer_id or 0)]
+            question = questions[answer.question_id]
+            body, author, opened = answer.body, answer.author_id, open_a.get(answer.id, 0)
+        rows.append(
+            ReportRow(
+                report=r,
+                kind=r.kind,
+                question_id=question.id,
+                question_title=question.title,
+                excerpt=_excerpt(body),
+                author_name=names.get(author, ""),
+                reporter_name=names.get(r.reporter_id, ""),
+                open_reports=opened,
+            )
+        )
+    return rows, total

@@ -1,9 +1,11 @@
-"""Community rules: asking, answering, one upvote per user per answer, acceptance, moderation.
+"""Community rules: asking, answering, one upvote per user per answer, acceptance, moderation
+(a hidden post's author is told why), members' reports of posts and the staff's report queue.
 
 Invariants held by the database: one vote per (answer, user) (unique key, INSERT … ON
 CONFLICT DO NOTHING, so parallel clicks give one vote); the upvote counter moves by an SQL
 expression in the vote's transaction; a question gets one accepted answer (conditional
-UPDATE … WHERE accepted_answer_id IS NULL). When an answer is accepted or gets its 3rd
+UPDATE … WHERE accepted_answer_id IS NULL); one report per member per post (unique keys); a
+report is decided once (conditional UPDATE … WHERE status = 'open'). When an answer is accepted or gets its 3rd
 upvote, the jobs registered in hub.hooks are enqueued after commit and the blinker
 signals in hub.signals are sent after commit.
 """
@@ -13,12 +15,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hub import trust
 from hub.audit import record_audit
 from hub.community.contracts import HideReason, MarkdownBody, QuestionTitle
-from hub.community.models import Answer, AnswerVote, Question
+from hub.community.models import Answer, AnswerVote, PostReport, Question, ReportStatus
 from hub.community.reads import POSTER_ROLES, is_moderator, visible_answer, visible_question
 from hub.db import execute_dml, insert_ignore, utcnow
 from hub.errors import AlreadyVoted, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -194,6 +197,9 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
         raise InvalidState(f"This {kind} is already {'hidden' if hidden else 'visible'}.")
     before = {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason}
     db.session.refresh(post)
+    if hidden:
+        _tell_author_hidden(post, kind, text or "")
+        _close_reports(kind, post_id, actor.id, ReportStatus.ACTIONED)
     record_audit(
         actor.id,
         f"community.{'hide' if hidden else 'restore'}",
@@ -203,6 +209,107 @@ def set_hidden(actor: User, kind: str, post_id: int, hidden: bool, reason: objec
         {"is_hidden": post.is_hidden, "hidden_reason": post.hidden_reason, "author_id": post.author_id},
     )
     return post
+
+
+def _post_link(post: Question | Answer, kind: str) -> tuple[str, str]:
+    """The post's question title and its URL (an answer's anchor on its question's page)."""
+    if isinstance(post, Question):
+        return post.title, f"/community/questions/{post.id}"
+    question = db.session.get_one(Question, post.question_id)
+    return question.title, f"/community/questions/{question.id}#answer-{post.id}"
+
+
+def _tell_author_hidden(post: Question | Answer, kind: str, reason: str) -> None:
+    """The author learns that a manager hid their post, and why (issue 20)."""
+    title, url = _post_link(post, kind)
+    where = f'Your question "{_short(title)}"' if kind == "question" else f'Your answer to "{_short(title)}"'
+    notify(post.author_id, "post_hidden", f"{where} was hidden by a community manager: {reason}", url)
+
+
+def _report_target(kind: str, post_id: int) -> dict[str, int | None]:
+    return (
+        {"question_id": post_id, "answer_id": None}
+        if kind == "question"
+        else {"question_id": None, "answer_id": post_id}
+    )
+
+
+def report_post(reporter: User, kind: str, post_id: int, reason: object) -> PostReport:
+    """A member (advocate or staff) reports a question or answer they can see, once: a second
+    report of the same post by the same member is InvalidState, held by the unique keys (the
+    INSERT runs in a savepoint, so a racing duplicate is refused the same way). Their own post,
+    or one already hidden, is InvalidState; one they cannot see is NotFound. The reason is one
+    line of at most 300 characters (hub.community.contracts.HideReason)."""
+    _require_poster(reporter)
+    post: Question | Answer = (
+        visible_question(reporter, post_id) if kind == "question" else visible_answer(reporter, post_id)
+    )
+    if post.author_id == reporter.id:
+        raise InvalidState(f"You cannot report your own {kind}.")
+    if post.is_hidden:
+        raise InvalidState(f"This {kind} is already hidden.")
+    text = clean_reason(reason)
+    report = PostReport(reporter_id=reporter.id, reason=text, **_report_target(kind, post_id))
+    try:
+        with db.session.begin_nested():
+            db.session.add(report)
+            db.session.flush()
+    except IntegrityError:
+        raise InvalidState(f"You already reported this {kind}.") from None
+    return report
+
+
+def _close_reports(kind: str, post_id: int, actor_id: int, status: ReportStatus) -> int:
+    """Every open report of the post decided at once; returns how many."""
+    column = PostReport.question_id if kind == "question" else PostReport.answer_id
+    return execute_dml(
+        update(PostReport)
+        .where(column == post_id, PostReport.status == ReportStatus.OPEN)
+        .values(status=status, decided_at=utcnow(), decided_by_id=actor_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def get_report(report_id: int) -> PostReport:
+    """A report, for staff (NotFound when there is none)."""
+    report = db.session.get(PostReport, report_id)
+    if report is None:
+        raise NotFound("Report not found.")
+    return report
+
+
+def dismiss_report(actor: User, report_id: int) -> PostReport:
+    """A manager leaves the post up: this report and the post's other open ones are dismissed
+    (conditional UPDATE on `open`, so a report already decided is InvalidState). Audited."""
+    if not is_moderator(actor):
+        raise Forbidden("Only community managers can decide reports.")
+    report = get_report(report_id)
+    if report.status is not ReportStatus.OPEN:
+        raise InvalidState(f"This report is already {report.status.value}.")
+    if not _close_reports(report.kind, report.post_id, actor.id, ReportStatus.DISMISSED):
+        raise InvalidState("This report was decided meanwhile.")
+    db.session.refresh(report)
+    record_audit(
+        actor.id, "community.report.dismiss", report.kind, report.post_id, {"status": "open"}, {"status": "dismissed"}
+    )
+    return report
+
+
+def hide_reported(actor: User, report_id: int, reason: object) -> PostReport:
+    """A manager hides the reported post with a reason (set_hidden: the author is told why)
+    and every open report of it is marked actioned."""
+    report = get_report(report_id)
+    if report.status is not ReportStatus.OPEN:
+        raise InvalidState(f"This report is already {report.status.value}.")
+    set_hidden(actor, report.kind, report.post_id, True, reason)
+    db.session.refresh(report)
+    return report
+
+
+def report_counts() -> dict[str, int]:
+    """Reports per status (the queue's tabs)."""
+    counts = dict(db.session.execute(select(PostReport.status, func.count()).group_by(PostReport.status)).all())
+    return {s.value: counts.get(s, 0) for s in ReportStatus}
 
 
 def _milestone(answer: Answer, signal) -> None:

@@ -1,4 +1,5 @@
-"""Community pages: question list (search, filters, sort), ask, question page, answer, upvote, accept, hide.
+"""Community pages: question list (search, filters, sort), ask, question page, answer, upvote,
+accept, hide, and members' reports of a post.
 
 htmx: the list refreshes in place; answering, upvoting and accepting swap the answers
 section or one answer card; domain refusals (already voted, own answer) come back as the
@@ -17,7 +18,7 @@ from hub.community.forms import AnswerForm, HideForm, QuestionForm
 from hub.community.models import BODY_MAX
 from hub.contracts import read_or_400
 from hub.extensions import limiter
-from hub.htmx import apply_errors, is_htmx, render_page_or_partial
+from hub.htmx import apply_errors, is_htmx, refusal_text, render_page_or_partial
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES
 from hub.transactions import refusal_renders
@@ -75,7 +76,19 @@ def preview():
 @roles_required(*ALL_ROLES)
 def question(question_id: int):
     detail = reads.question_detail(current_user, question_id)
-    return render_template("community/question.html", detail=detail, form=AnswerForm(), hide_form=HideForm())
+    return render_template(
+        "community/question.html",
+        detail=detail,
+        form=AnswerForm(),
+        hide_form=HideForm(),
+        **_report_context(question_id),
+    )
+
+
+def _report_context(question_id: int) -> dict:
+    """Whether the viewer may report posts (members who cannot hide them) and which they have."""
+    can_report = current_user.role in reads.POSTER_ROLES and not reads.is_moderator(current_user)
+    return {"can_report": can_report, "reported": reads.reported_by(current_user, question_id) if can_report else set()}
 
 
 def _answers(question_id: int, form: AnswerForm, error: str | None = None):
@@ -88,6 +101,7 @@ def _answers(question_id: int, form: AnswerForm, error: str | None = None):
         form=form,
         hide_form=HideForm(),
         error=error,
+        **_report_context(question_id),
     )
 
 
@@ -116,12 +130,14 @@ def _back_to_answer(answer_id: int, error: str | None = None):
 def _answer_card(answer_id: int, error: str | None = None):
     if not is_htmx():
         return _back_to_answer(answer_id, error)
+    row = reads.answer_row(current_user, answer_id)
     return render_template(
         "community/_answer.html",
-        row=reads.answer_row(current_user, answer_id),
+        row=row,
         error=error,
         can_moderate=current_user.role in STAFF_ROLES,
         hide_form=HideForm(),
+        **_report_context(row.answer.question_id),
     )
 
 
@@ -165,3 +181,18 @@ def moderate(kind: str, post_id: int, action: str):
     question_id = _question_of(kind, post_id)
     services.set_hidden(current_user, kind, post_id, action == "hide", HideForm().reason.data)
     return _moderated(kind, question_id, action)
+
+
+def _reported(question_id: int, kind: str, error: str | None = None):
+    flash(error or f"Thanks — a community manager will look at this {kind}.", "error" if error else "success")
+    return redirect(url_for(".question", question_id=question_id))
+
+
+@bp.post("/<any(question, answer):kind>s/<int:post_id>/report")
+@roles_required(*POSTERS)
+@limiter.limit(POST_LIMIT)
+@refusal_renders(lambda exc, kind, post_id: _reported(_question_of(kind, post_id), kind, refusal_text(exc)))
+def report(kind: str, post_id: int):
+    """A member reports a post to the community managers, once (hub.community.services.report_post)."""
+    services.report_post(current_user, kind, post_id, request.form.get("reason"))
+    return _reported(_question_of(kind, post_id), kind)

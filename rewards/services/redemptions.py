@@ -7,6 +7,7 @@ it; a refund is a ledger entry unique on the redemption, so it happens once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -14,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from hub import trust
 from hub.audit import record_audit
+from hub.bulk import BulkOutcome, run_each
 from hub.db import execute_dml, locked_row, utcnow
 from hub.errors import (
     InvalidState,
@@ -25,12 +27,13 @@ from hub.errors import (
     VouchError,
 )
 from hub.extensions import db
-from hub.models import Advocate, Tier
+from hub.models import Advocate, Tier, User
 from hub.notifications import notify
 from rewards import tiers
 from rewards.ledger import post_entry
 from rewards.models import (
     HOLDING_STATUSES,
+    SHIPPING_ADDRESS_MAX,
     EntryKind,
     Redemption,
     RedemptionStatus,
@@ -65,6 +68,7 @@ def redeem_reward(
     confirmed_cost: int | None = None,
     note: str | None = None,
     client_key: str | None = None,
+    shipping_address: str | None = None,
 ) -> Redemption:
     """Redeem one unit, all or nothing, in the caller's transaction.
 
@@ -75,6 +79,8 @@ def redeem_reward(
     is the price the advocate confirmed (`confirmed_cost`, else the price read now); a price
     changed in between is refused with `price_changed`, never charged twice or zero.
     A repeated `client_key` (a browser form submitted twice) returns the first redemption.
+    A reward that `needs_shipping` needs a `shipping_address` (ValidationFailed naming it
+    otherwise, at most SHIPPING_ADDRESS_MAX characters); other rewards keep none.
     """
     advocate = _lock_advocate(advocate_id)
     if client_key:
@@ -91,6 +97,7 @@ def redeem_reward(
     cost = reward.points_cost
     if confirmed_cost is not None and confirmed_cost != cost:
         raise PriceChanged(f"The price is now {cost:,} points; please confirm again.", points_cost=cost)
+    address = _shipping_address(reward, shipping_address)
     if tiers.rank_of(advocate.tier) < tiers.rank_of(reward.min_tier):
         raise TierRequired(f"This reward needs {Tier(reward.min_tier).value.title()} status.")
     if reward.per_advocate_limit is not None:
@@ -141,6 +148,7 @@ def redeem_reward(
         points=cost,
         status=status,
         note=(note or "").strip()[:500] or None,
+        shipping_address=address,
         client_key=client_key,
         created_at=now,
         updated_at=now,
@@ -157,6 +165,18 @@ def redeem_reward(
         memo=f"Redeemed: {reward.name}",
     )
     return redemption
+
+
+def _shipping_address(reward: Reward, given: str | None) -> str | None:
+    """The address a shipped reward goes to (required, trimmed); None for other rewards."""
+    if not reward.needs_shipping:
+        return None
+    address = (given or "").strip()
+    if not address:
+        raise ValidationFailed({"shipping_address": "Where should we send it? Give a shipping address."})
+    if len(address) > SHIPPING_ADDRESS_MAX:
+        raise ValidationFailed({"shipping_address": f"At most {SHIPPING_ADDRESS_MAX:,} characters."})
+    return address
 
 
 def _explain_refused_stock(reward_id: int, cost: int) -> None:
@@ -299,6 +319,42 @@ def fulfil_redemption(redemption_id: int, actor_id: int, note: str | None = None
     return redemption
 
 
+BULK_ACTIONS = ("approve", "fulfil", "reject")
+
+
+def decide_redemptions(
+    redemption_ids: list[int], actor_id: int, action: str, reason: str | None = None, note: str | None = None
+) -> BulkOutcome:
+    """Approve, fulfil (with one note for all) or reject (with one reason) several redemptions.
+
+    Each goes through the same service as a single decision (approve_redemption,
+    fulfil_redemption, reject_redemption: conditional UPDATE, one refund) in its own savepoint,
+    so one that is already decided or gone is reported (BulkOutcome.failed) and the rest are
+    done. The reason and note are checked once first: bad input refuses the whole batch
+    (ValidationFailed) and writes nothing."""
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed({"action": f"One of: {', '.join(BULK_ACTIONS)}."})
+    if action == "reject":
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed({"reason": "Say why (the advocates see it)."})
+        if len(reason) > 500:
+            raise ValidationFailed({"reason": "At most 500 characters."})
+    if action == "fulfil" and note is not None and len(note.strip()) > 500:
+        raise ValidationFailed({"note": "At most 500 characters."})
+    if not redemption_ids:
+        raise ValidationFailed({"ids": "Select at least one redemption."})
+
+    def act(redemption_id: int) -> Redemption:
+        if action == "approve":
+            return approve_redemption(redemption_id, actor_id)
+        if action == "fulfil":
+            return fulfil_redemption(redemption_id, actor_id, note)
+        return reject_redemption(redemption_id, actor_id, reason or "")
+
+    return run_each(redemption_ids, act)
+
+
 def cancel_redemption(redemption_id: int, advocate_id: int) -> Redemption:
     """The advocate cancels their own redemption while it is `requested`: exactly one refund."""
     get_redemption(redemption_id, advocate_id)
@@ -337,6 +393,56 @@ def redemptions_page(
         .offset((page - 1) * per_page)
     ).all()
     return list(items), total
+
+
+ExportRow = tuple[Any, ...]
+
+
+def redemption_export_batches(status: RedemptionStatus | None, batch: int) -> Iterator[list[ExportRow]]:
+    """Redemptions (one status's, or all) oldest first as CSV rows — id, status, advocate name,
+    email, reward, kind, points, note, shipping address, requested/decided/fulfilled times (ISO 8601 UTC), fulfil
+    note, reason — read `batch` rows at a time by id (keyset), so an export of any size holds
+    one batch in memory. The cells are raw; the caller neutralises formulas."""
+    after = 0
+    while True:
+        query = (
+            select(
+                Redemption.id,
+                Redemption.status,
+                User.name,
+                User.email,
+                Reward.name,
+                Reward.kind,
+                Redemption.points,
+                Redemption.note,
+                Redemption.shipping_address,
+                Redemption.created_at,
+                Redemption.decided_at,
+                Redemption.fulfilled_at,
+                Redemption.fulfil_note,
+                Redemption.reason,
+            )
+            .join(Reward, Reward.id == Redemption.reward_id)
+            .join(Advocate, Advocate.id == Redemption.advocate_id)
+            .join(User, User.id == Advocate.user_id)
+            .where(Redemption.id > after)
+            .order_by(Redemption.id)
+            .limit(batch)
+        )
+        if status is not None:
+            query = query.where(Redemption.status == status)
+        rows = db.session.execute(query).all()
+        if not rows:
+            return
+        yield [_export_row(tuple(row)) for row in rows]
+        after = rows[-1][0]
+
+
+def _export_row(row: ExportRow) -> ExportRow:
+    return tuple(
+        value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else "" if value is None else str(value)
+        for value in row
+    )
 
 
 def redemption_counts() -> dict[str, int]:

@@ -74,3 +74,13 @@ document.querySelectorAll("select[data-browser-zone]").forEach((select) => {
     if (help) help.textContent = `Proposed from your browser (${zone.replace(/_/g, " ")}) — save to keep it. ` + help.textContent;
   }
 });
+// The staff side navigation (templates/_staff_nav.html) arrives open: a column of links on wide
+// screens (its Menu summary hidden by CSS), folded into the Menu below 900 px, and again when the
+// window narrows. Without JavaScript it simply stays open.
+const staffNav = document.getElementById("staff-nav");
+if (staffNav) {
+  const wide = window.matchMedia("(min-width: 900px)");
+  const fit = () => { staffNav.open = wide.matches; };
+  fit();
+  wide.addEventListener("change", fit);
+}

@@ -216,7 +216,11 @@ def test_review_queue_approve_reject_and_bulk(as_role, make_advocate, make_chall
         data={"ids": [str(i) for i in ids], "decision": "reject", "reason": "Duplicate"},
         headers=HX,
     )
-    assert "Rejected 2; 2 were already decided." in bulk.get_data(as_text=True)
+    said = bulk.get_data(as_text=True)
+    assert (
+        f"Rejected 2; not done: #{ids[0]}: This completion was already decided (approved); "
+        f"#{ids[1]}: This completion was already decided (rejected)." in said
+    )
     statuses = [db.session.get(Completion, i).status.value for i in ids]
     assert statuses == ["approved", "rejected", "rejected", "rejected"]
     bad_age = manager_client.get("/admin/review?age=abc")  # issue 12 item 8: the queue, with a note

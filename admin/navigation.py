@@ -34,6 +34,7 @@ STAFF_NAVIGATION: tuple[tuple[str, tuple[NavEntry, ...]], ...] = (
         (
             NavEntry("Dashboard", "admin.dashboard"),
             NavEntry("Reports", "admin.reports_page"),
+            NavEntry("Review incentives", "admin.incentives_page"),
             NavEntry("Leaderboard", "rewards.leaderboard_page"),
         ),
     ),
@@ -57,6 +58,7 @@ STAFF_NAVIGATION: tuple[tuple[str, tuple[NavEntry, ...]], ...] = (
         "People",
         (
             NavEntry("Advocates", "admin.advocates"),
+            NavEntry("Invitations", "admin.invitations_page"),
             NavEntry("Groups", "admin.groups"),
             NavEntry("Accounts", "admin.accounts_page"),
             NavEntry("Candidates", "admin.candidates_page"),

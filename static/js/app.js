@@ -63,6 +63,7 @@ window.addEventListener("resize", focusableScrollers);
 document.addEventListener("htmx:configRequest", (event) => {
   const parts = new Set([...document.querySelectorAll("[data-part]")].map((el) => el.dataset.part));
   if (parts.size) { event.detail.headers["X-Vouch-Parts"] = [...parts].join(" "); }
+});
 // A time zone select left unchosen proposes the browser's own zone (saved with the form).
 document.querySelectorAll("select[data-browser-zone]").forEach((select) => {
   if (select.value !== "") return;

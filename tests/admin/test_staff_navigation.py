@@ -22,10 +22,10 @@ def test_owners_see_every_group_in_order(app):
     with app.test_request_context():
         groups = _groups(Role.OWNER)
     assert list(groups) == ["Program", "Engage", "Rewards", "People", "Sales", "Settings"]
-    assert groups["Program"] == ["Dashboard", "Reports", "Leaderboard"]
+    assert groups["Program"] == ["Dashboard", "Reports", "Review incentives", "Leaderboard"]
     assert groups["Engage"] == ["Challenges", "Review queue", "Community", "Reported posts"]
     assert groups["Rewards"] == ["Catalog", "Redemptions"]
-    assert groups["People"] == ["Advocates", "Groups", "Accounts", "Candidates", "Nominations", "Users"]
+    assert groups["People"] == ["Advocates", "Invitations", "Groups", "Accounts", "Candidates", "Nominations", "Users"]
     assert groups["Sales"] == ["References", "Referrals", "CRM"]
     assert groups["Settings"] == ["Settings", "Emails", "Failed jobs", "Audit log"]
 
@@ -67,7 +67,7 @@ def test_pages_draw_it_for_staff_and_not_for_advocates(as_role):
     owner = as_role("owner")
     html = owner.get("/admin/review").get_data(as_text=True)
     assert '<a href="/admin/review" aria-current="page">Review queue</a>' in html
-    assert len(_links(html)) == 22 and html.count('aria-current="page"') == 1
+    assert len(_links(html)) == 24 and html.count('aria-current="page"') == 1
     sales = as_role("sales")
     assert _links(sales.get("/references").get_data(as_text=True)) == [
         "Leaderboard",

@@ -134,6 +134,8 @@ def _apply(step: tuple, make, manager_id: int, advocates: list[int], asks: list[
     elif kind == "deal":
         _deal(COMPANIES[args[0]], args[1])
     elif kind == "approve":
+        if caps.current_break(db.session.get_one(Advocate, pick)) is not None:
+            return  # on a break an advocate takes on no challenge (one break rule, issue 19)
         challenge = create_challenge(manager_id, title=f"Act {secrets.token_hex(3)}")
         completion = challenge_services.submit_completion(challenge.id, pick, {"evidence_text": "Done"})
         db.session.commit()

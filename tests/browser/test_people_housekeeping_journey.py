@@ -28,7 +28,7 @@ def test_manager_revokes_and_resends_invitations_in_place(live_app, live_factory
         manager_email = manager.email
     log_in(page, manager_email)
     page.goto("/admin/advocates")
-    page.get_by_role("link", name="Invitations").click()
+    page.get_by_role("main").get_by_role("link", name="Invitations").click()
     expect(page.get_by_test_id("count-pending")).to_have_text("2")
     wrong = page.get_by_test_id("invitation-row").filter(has_text="wrong@example.com")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -127,7 +127,12 @@ def totals(app) -> dict:
             ).all()
         )
         redis = app.extensions["vouch_redis"]
-        keys = sorted(k.decode() for k in redis.scan_iter(match=f"{leaderboard.key_prefix()}*"))
+        # The boards, not their bookkeeping keys (the encoding marker, the stale flag).
+        keys = sorted(
+            k.decode()
+            for k in redis.scan_iter(match=f"{leaderboard.key_prefix()}*")
+            if k.decode() not in (leaderboard.encoding_key(), leaderboard.stale_key())
+        )
         redis_boards = {
             k.removeprefix(leaderboard.key_prefix()): sorted(
                 (m.decode(), s) for m, s in redis.zrange(k, 0, -1, withscores=True)

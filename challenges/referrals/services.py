@@ -33,6 +33,7 @@ from challenges.crm import webhooks
 from challenges.crm.models import Opportunity
 from challenges.models import Completion, CompletionStatus
 from challenges.referrals.models import FlagReason, Referral, ReferralStatus
+from challenges.services.verification import held_for_review, send_to_review
 from challenges.values import email_key
 from hub.contracts import Body
 from hub.db import locked_row, utcnow
@@ -119,7 +120,15 @@ def start_referral_completion(
 
 
 def approve_completion_once(completion_id: int) -> bool:
-    """Approve (awarding the points offered) unless it was already decided."""
+    """Approve (awarding the points offered) unless it was already decided — or, while the
+    advocate's trust score is below the owner's threshold, send it to the review queue with the
+    reason, as every automatic approval (product.md §15). True when approved now."""
+    completion = db.session.get(Completion, completion_id)
+    if completion is not None and completion.status in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
+        hold = held_for_review(completion)
+        if hold is not None:
+            send_to_review(completion_id, hold)
+            return False
     try:
         with db.session.begin_nested():
             challenge_services.approve_completion(completion_id, None, auto=True)

@@ -197,11 +197,17 @@ def auto_complete(
     at: dt.datetime | None = None,
     count_as_ask: bool = True,
     ask_handed_over: bool = False,
+    decided_by_person: bool = False,
 ) -> Completion:
     """For the community/CRM/reference flows: create and approve a completion once per
     `source_key`, within the challenge's caps, limits and dates (raises like submit).
     Reference flows pass count_as_ask=False (the assignment stays the ask) or
-    ask_handed_over=True (the caller released the assignment's ask for this completion's)."""
+    ask_handed_over=True (the caller released the assignment's ask for this completion's).
+
+    An approval no person made (an accepted or upvoted community answer) is held for review,
+    with the reason, like any automatic verifier's, while the advocate's trust score is below the
+    owner's threshold (product.md §15); `decided_by_person` (a sales rep's feedback on a
+    reference call) approves as the person decided."""
     completion = submit_completion(
         challenge_id,
         advocate_id,
@@ -212,6 +218,14 @@ def auto_complete(
         count_as_ask=count_as_ask,
         ask_handed_over=ask_handed_over,
     )
+    # verification imports this module (its verdicts approve here), hence the import in place.
+    from challenges.services.verification import held_for_review, send_to_review
+
     if completion.status in UNDECIDED:
-        completion = approve_completion(completion.id, None, auto=True)
+        hold = None if decided_by_person else held_for_review(completion)
+        if hold is not None:
+            send_to_review(completion.id, hold)
+            db.session.refresh(completion)
+        else:
+            completion = approve_completion(completion.id, None, auto=True)
     return completion

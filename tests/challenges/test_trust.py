@@ -413,3 +413,47 @@ def test_signals_are_erased_with_the_advocate(make_advocate, make_user):
     no_jobs_commit()
     assert db.session.scalar(select(func.count()).select_from(TrustSignal)) == 0
     assert score(advocate.id) == 100
+
+
+def test_below_the_threshold_an_answer_milestone_goes_to_review_a_persons_decision_does_not(
+    make_challenge, make_advocate
+):
+    """Approvals no person made (an accepted or upvoted community answer) are held like any
+    verifier's; a sales rep's feedback on a reference call is a person's decision and stands."""
+    answers = make_challenge(title="Answer a peer", type="community_answer", points=10, max_per_advocate=10)
+    advocate = make_advocate()
+    _below_threshold(advocate)
+    evidence = services.EvidenceInput(evidence_text="Answered: use SSO groups.")
+    held = services.auto_complete(answers.id, advocate.id, "answer:901", evidence)
+    no_jobs_commit()
+    assert held.status is CompletionStatus.PENDING_REVIEW
+    assert held.verification_note == "Trust score 35 is below the review threshold of 40."
+    assert held.points_awarded in (None, 0) and db.session.get(Advocate, advocate.id).balance == 0
+    # the same call again (a retried job) finds the held completion and approves nothing
+    again = services.auto_complete(answers.id, advocate.id, "answer:901", evidence)
+    assert again.id == held.id and again.status is CompletionStatus.PENDING_REVIEW
+    other = make_advocate()
+    _below_threshold(other)
+    by_person = services.auto_complete(answers.id, other.id, "reference-request-7", evidence, decided_by_person=True)
+    no_jobs_commit()
+    assert by_person.status is CompletionStatus.APPROVED
+    assert db.session.get(Advocate, other.id).balance == 10
+
+
+def test_below_the_threshold_a_referral_named_by_the_crm_goes_to_review(make_advocate, make_challenge):
+    from challenges.referrals import services as referrals
+
+    make_challenge(title="Refer a peer", type="referral", points=300)
+    advocate = make_advocate()
+    referral = referrals.submit_referral(
+        advocate.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    no_jobs_commit()
+    _below_threshold(advocate)
+    assert referrals.approve_completion_once(referral.completion_id) is False
+    no_jobs_commit()
+    completion = db.session.get(Completion, referral.completion_id)
+    assert completion.status is CompletionStatus.PENDING_REVIEW
+    assert completion.verification_note == "Trust score 35 is below the review threshold of 40."
+    assert db.session.get(Advocate, advocate.id).balance == 0

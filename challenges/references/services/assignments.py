@@ -302,6 +302,7 @@ def complete_reference_call(
                 challenge_services.EvidenceInput(evidence_text=summary[:5000]),
                 at=asked_at,
                 ask_handed_over=released,
+                decided_by_person=True,
             )
     except VouchError as exc:
         return None, exc.message

@@ -168,10 +168,15 @@ def create_user(email: str, name: str, role: Role | str, password: str | None = 
     return user
 
 
+def group_by_name(name: str) -> Group | None:
+    """The group of this name whatever its case ("emea" finds "EMEA"), or None."""
+    return db.session.scalar(select(Group).where(func.lower(Group.name) == name.lower()))
+
+
 def groups_by_name(names: tuple[str, ...] | list[str], create: bool = True) -> list[Group]:
     found: list[Group] = []
     for name in names:
-        group = db.session.scalar(select(Group).where(func.lower(Group.name) == name.lower()))
+        group = group_by_name(name)
         if group is None and create:
             group = Group(name=name)
             db.session.add(group)
@@ -218,7 +223,7 @@ def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -
 def create_group(name: str, description: str | None, actor_id: int) -> Group:
     name = read_value(GroupName, name, "name")
     description = read_value(GroupDescription, description, "description")
-    if db.session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower())):
+    if group_by_name(name) is not None:
         raise ValidationFailed({"name": "A group with this name already exists."})
     group = Group(name=name, description=description)
     db.session.add(group)

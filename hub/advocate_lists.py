@@ -9,11 +9,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 
-from hub.extensions import db
 from hub.hooks import hooks
-from hub.models import Advocate, Group, Persona, Tier, User, advocate_groups
+from hub.models import Advocate, Persona, Tier, User, advocate_groups
 from hub.search import contains_text
 
 
@@ -86,12 +85,3 @@ def advocates_query(
     for apply in hooks().advocate_list_filters:
         query = apply(query, filters)
     return query
-
-
-def group_named(name_or_id: str | None) -> Group | None:
-    """A group by id ("12", as the console's select sends it) or by name, any case ("emea")."""
-    if not name_or_id:
-        return None
-    if name_or_id.isascii() and name_or_id.isdigit():
-        return db.session.get(Group, int(name_or_id))
-    return db.session.scalar(select(Group).where(func.lower(Group.name) == name_or_id.lower()))

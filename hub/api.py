@@ -32,7 +32,7 @@ from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.hooks import hooks
-from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Group, Role, TrustSignal, User
+from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, TrustSignal, User
 
 bp = api_blueprint("api")
 
@@ -116,7 +116,7 @@ def create_advocate(user: User, data: AdvocateProfile) -> tuple[AdvocateReply, i
 def list_advocates(user: User, args: AdvocateListQuery) -> AdvocatePage:
     group = None
     if args.group:
-        group = db.session.scalar(select(Group).where(func.lower(Group.name) == args.group.lower()))
+        group = accounts.group_by_name(args.group)
         if group is None:
             return AdvocatePage.of([], args, 0)
     query = advocates_query(

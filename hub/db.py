@@ -235,3 +235,22 @@ def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | 
 
         return sqlite_insert(table)
     raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - only the two supported backends
+
+
+def lock_scope(key: int, model: Any, ids: list[int] | None) -> None:
+    """Serialize a whole-table rebuild against per-row refreshes of `model` (PostgreSQL): `ids`
+    None takes the advisory lock `key` exclusively (the rebuild); a list takes it shared and
+    locks those rows in id order (key share), so refreshes of different rows run side by side
+    and wait only for a rebuild. SQLite needs nothing: BEGIN IMMEDIATE already made this
+    transaction the only writer."""
+    from sqlalchemy import select, text
+
+    from hub.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    if ids is None:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        return
+    db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": key})
+    db.session.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hub.accounts import GroupDescription, GroupName
+from hub.accounts import GroupDescription, GroupName, group_by_name
 from hub.advocate_lists import advocates_query
 from hub.audit import record_audit
 from hub.db import insert_ignore, locked_row
@@ -27,6 +27,17 @@ from hub.models import Advocate, Group, advocate_groups
 # At most this many advocates are added by one bulk assignment (one request's work; narrow the
 # filters, or repeat, for more).
 BULK_LIMIT = 5_000
+
+
+def member_counts() -> dict[int, int]:
+    """Advocates per group id (groups without members are absent), one grouped query."""
+    rows = db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id))
+    return {group_id: n for group_id, n in rows}
+
+
+def member_count(group_id: int) -> int:
+    """How many advocates the group has."""
+    return db.session.scalar(select(func.count()).where(advocate_groups.c.group_id == group_id)) or 0
 
 
 def _group(group_id: int) -> Group:
@@ -43,8 +54,8 @@ def rename_group(group_id: int, name: str | None, description: str | None, actor
     before = {"name": group.name, "description": group.description}
     if name is not None:
         name = read_value(GroupName, name, "name")
-        taken = db.session.scalar(select(Group.id).where(func.lower(Group.name) == name.lower(), Group.id != group.id))
-        if taken:
+        taken = group_by_name(name)
+        if taken is not None and taken.id != group.id:
             raise ValidationFailed({"name": "A group with this name already exists."})
         group.name = name
     if description is not None:

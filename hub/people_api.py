@@ -4,7 +4,7 @@ owner's people admin (`GET /users` · `PATCH /users/{id}`; hub.people) and invit
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub import accounts, groups, invitations, people
 from hub.accounts import AdvocateProfile, ProfileBody
@@ -31,7 +31,7 @@ from hub.db import utcnow
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
-from hub.models import ALL_ROLES, STAFF_ROLES, Group, Invite, Role, User, advocate_groups
+from hub.models import ALL_ROLES, STAFF_ROLES, Group, Invite, Role, User
 
 ProfilePatch = patch_of(ProfileBody)
 AdvocatePatch = patch_of(AdvocateProfile)
@@ -158,15 +158,14 @@ def revoke_invitation(user: User, invite_id: int) -> InvitationReply:
 
 
 def _group_reply(group: Group) -> GroupReply:
-    members = db.session.scalar(select(func.count()).where(advocate_groups.c.group_id == group.id)) or 0
-    return GroupReply(id=group.id, name=group.name, description=group.description, members=members)
+    return GroupReply(
+        id=group.id, name=group.name, description=group.description, members=groups.member_count(group.id)
+    )
 
 
 @endpoint(bp, "/groups", roles=STAFF_ROLES, summary="Groups by name, with their member counts", reply=GroupList)
 def list_groups(user: User) -> GroupList:
-    counts: dict[int, int] = dict(
-        db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
-    )
+    counts = groups.member_counts()
     rows = db.session.scalars(select(Group).order_by(Group.name))
     return GroupList(
         items=[GroupReply(id=g.id, name=g.name, description=g.description, members=counts.get(g.id, 0)) for g in rows]
@@ -230,7 +229,7 @@ def add_group_members(user: User, group_id: int, data: GroupMembersBody) -> Grou
     _existing_group(group_id)
     filter_group = None
     if data.group:
-        filter_group = db.session.scalar(select(Group).where(func.lower(Group.name) == data.group.lower()))
+        filter_group = accounts.group_by_name(data.group)
         if filter_group is None:
             raise ValidationFailed({"group": f"There is no group “{data.group}”."})
     added, already = groups.add_filtered(

@@ -32,7 +32,7 @@ from hub.extensions import db
 from hub.fields import read
 from hub.hooks import hooks
 from hub.htmx import apply_errors, render_page_or_partial
-from hub.models import Advocate, Group, Persona, Role, User, advocate_groups
+from hub.models import Advocate, Group, Persona, Role, User
 from hub.transactions import refusal_renders
 from rewards import services as rewards_services
 from rewards.badges import badges_of
@@ -103,10 +103,8 @@ def _group_id(group: str | None) -> int | None:
     link (?group=EMEA); an unknown one is left out with a note (issue 12 item 8)."""
     if group is None:
         return None
-    if group.isascii() and group.isdigit():
-        found = db.session.get(Group, int(group))
-    else:
-        found = db.session.scalar(select(Group).where(func.lower(Group.name) == group.lower()))
+    by_id = group.isascii() and group.isdigit()
+    found = db.session.get(Group, int(group)) if by_id else accounts.group_by_name(group)
     if found is None:
         add_query_notice(f"There is no group “{group[:40]}”, so advocates of every group are shown.")
         return None
@@ -288,11 +286,8 @@ def advocate_import_progress(import_id: int):
 
 
 def _groups_page(form: GroupForm):
-    counts: dict[int, int] = dict(
-        db.session.execute(select(advocate_groups.c.group_id, func.count()).group_by(advocate_groups.c.group_id)).all()
-    )
     rows = db.session.scalars(select(Group).order_by(Group.name)).all()
-    return render_template("admin/groups.html", form=form, groups=rows, counts=counts)
+    return render_template("admin/groups.html", form=form, groups=rows, counts=groups_service.member_counts())
 
 
 @bp.route("/groups", methods=["GET", "POST"])
@@ -352,7 +347,7 @@ def _group_page(group_id: int, form: GroupForm, status: int = 200):
         abort(404)
     if request.method == "GET":
         form = GroupForm(name=group.name, description=group.description)
-    members = db.session.scalar(select(func.count()).where(advocate_groups.c.group_id == group.id)) or 0
+    members = groups_service.member_count(group.id)
     return (
         render_template(
             "admin/group.html", group=group, form=form, members=members, used_by=groups_service.dependents(group.id)

@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, event, inspect, select, text
+from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from challenges.accounts import marks, queries
 from challenges.accounts.models import AccountSummary
 from challenges.crm.models import Opportunity
 from challenges.models import Ask, Completion, CompletionStatus
-from hub.db import table_of, utcnow
+from hub.db import lock_scope, table_of, utcnow
 from hub.extensions import db
 from hub.models import Account, Advocate, Setting, User
 from hub.queue import job_context, job_timeout
@@ -128,15 +128,7 @@ def _upsert(values: list[dict]) -> None:
 
 
 def _lock(ids: list[int] | None) -> None:
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already made this the only writer
-    if ids is None:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        return
-    db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": LOCK_KEY})
-    db.session.execute(
-        select(Account.id).where(Account.id.in_(ids)).order_by(Account.id).with_for_update(key_share=True)
-    )
+    lock_scope(LOCK_KEY, Account, ids)
 
 
 # --- the session events that keep the rows ---------------------------------------------------

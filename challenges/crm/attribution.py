@@ -35,7 +35,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     true,
     union_all,
 )
@@ -51,7 +50,7 @@ from challenges.crm.models import (
 )
 from challenges.references.models import ReferenceRequest, RequestStatus
 from challenges.referrals.models import Referral
-from hub.db import Money, insert_ignore, table_of, utcnow
+from hub.db import Money, insert_ignore, lock_scope, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -107,15 +106,7 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
 
 
 def _lock(ids: list[int] | None) -> None:
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already made this the only writer
-    if ids is None:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        return
-    db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": LOCK_KEY})
-    db.session.execute(
-        select(Opportunity.id).where(Opportunity.id.in_(ids)).order_by(Opportunity.id).with_for_update(key_share=True)
-    )
+    lock_scope(LOCK_KEY, Opportunity, ids)
 
 
 def _before_close(o, moment):

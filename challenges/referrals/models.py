@@ -65,7 +65,7 @@ class Referral(Model):
     flag_reason: Mapped[FlagReason | None] = mapped_column(str_enum(FlagReason, 24, "referral_flag"))
     flag_reviewed_at: Mapped[dt.datetime | None]
     challenge_id: Mapped[int | None] = mapped_column(ForeignKey("challenges.id"))
-    completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"))
+    completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"), index=True)
     no_points_reason: Mapped[str | None] = mapped_column(String(300))
     # Points offered when the referral was made (awarded later, at the offered price).
     points: Mapped[int] = mapped_column(Integer, default=0)

@@ -43,6 +43,7 @@ from hub.fields import Email, Flag, MultiLine, OneLine, PersonName, invalid, rea
 from hub.models import Advocate, Invite, User
 from hub.notifications import notify
 from hub.search import ESCAPE, like_escape
+from hub.signals import completion_approved
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
 
@@ -296,24 +297,53 @@ def award_for_opportunity(referral_id: int, opportunity: Opportunity) -> None:
             db.session.scalar(select(Completion.status).where(Completion.id == referral.completion_id))
             == CompletionStatus.APPROVED
         )
-        if opportunity.is_won and approved and referral.bonus_points > 0:
-            posted = post_entry(
-                referral.advocate_id,
-                referral.bonus_points,
-                kind=EntryKind.BONUS,
-                source_type="referral_won",
-                source_id=referral.id,
-                memo=f"Your referral of {referral.name} closed won",
-            )
-            if posted.is_new:
-                notify(
-                    referral.advocate.user_id,
-                    "referral",
-                    f"The deal from your referral of {referral.name} was won: +{referral.bonus_points:,} "
-                    "bonus points. Thank you!",
-                    "/referrals",
-                )
+        if opportunity.is_won and approved:
+            _pay_won_bonus(referral)
     db.session.expire(referral)
+
+
+def _pay_won_bonus(referral: Referral) -> None:
+    """The bonus for the referral's won deal (`bonus_points`, kind bonus), once: the ledger key
+    ("referral_won", id) makes a repeat post nothing, and only the first post notifies. The caller
+    has checked that the deal is won and the referral's completion approved."""
+    if referral.bonus_points <= 0:
+        return
+    posted = post_entry(
+        referral.advocate_id,
+        referral.bonus_points,
+        kind=EntryKind.BONUS,
+        source_type="referral_won",
+        source_id=referral.id,
+        memo=f"Your referral of {referral.name} closed won",
+    )
+    if posted.is_new:
+        notify(
+            referral.advocate.user_id,
+            "referral",
+            f"The deal from your referral of {referral.name} was won: +{referral.bonus_points:,} "
+            "bonus points. Thank you!",
+            "/referrals",
+        )
+
+
+def _on_completion_approved(
+    _sender: object, *, completion_id: int, challenge_type: str | None = None, **_: Any
+) -> None:
+    """A referral's completion approved after its deal was won — held for review while the
+    advocate's trust score was low (product.md §15), then approved by a manager: the bonus is paid
+    in the approving transaction, not at the CRM's next event for that deal (which may never come).
+    Status and flag are read as columns, so an earlier bulk UPDATE in this transaction counts."""
+    if challenge_type != "referral":
+        return
+    row = db.session.execute(
+        select(Referral.id, Referral.status, Referral.flag_reason).where(Referral.completion_id == completion_id)
+    ).first()
+    if row is None or row.flag_reason is not None or row.status != ReferralStatus.WON:
+        return
+    _pay_won_bonus(db.session.get_one(Referral, row.id))
+
+
+completion_approved.connect(_on_completion_approved, weak=False)
 
 
 def _summary(referral: Referral) -> str:

@@ -102,8 +102,12 @@ def approve_completion(
     approved_count = _award_badges(completion, challenge, at)
     if at is None:
         completion_approved.send(
-            "challenges", advocate_id=completion.advocate_id, completion_id=completion.id, approved_count=approved_count
-        )  # hub.email.mailings: thank-you at 5 / 25 / 100
+            "challenges",
+            advocate_id=completion.advocate_id,
+            completion_id=completion.id,
+            approved_count=approved_count,
+            challenge_type=challenge.type,
+        )  # hub.email.mailings: thank-you at 5 / 25 / 100; challenges.referrals: a won deal's bonus
         notify(
             advocate.user_id,
             "completion_approved",

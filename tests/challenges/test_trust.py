@@ -457,3 +457,98 @@ def test_below_the_threshold_a_referral_named_by_the_crm_goes_to_review(make_adv
     assert completion.status is CompletionStatus.PENDING_REVIEW
     assert completion.verification_note == "Trust score 35 is below the review threshold of 40."
     assert db.session.get(Advocate, advocate.id).balance == 0
+
+
+def test_a_referral_held_for_review_gets_its_won_bonus_when_a_manager_approves_it(
+    make_advocate, make_challenge, make_user
+):
+    """The deal was won while the completion waited in the review queue: the manager's approval pays
+    the points and the bonus in one transaction, once — no later CRM event is needed, and a
+    repeated CRM event pays nothing more."""
+    from challenges.crm.opportunities import parse_opportunity, upsert_opportunity
+    from challenges.referrals import services as referrals
+    from hub.models import Notification
+    from rewards.models import LedgerEntry
+
+    make_challenge(title="Refer a peer", type="referral", points=300, bonus_points=700)
+    advocate = make_advocate()
+    referral = referrals.submit_referral(
+        advocate.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    no_jobs_commit()
+    _below_threshold(advocate)
+    won = {
+        "external_id": "SF-9",
+        "name": "Acme",
+        "account": "Acme",
+        "amount": "1000",
+        "currency": "USD",
+        "stage": "Closed Won",
+        "is_closed": True,
+        "is_won": True,
+        "created_date": "2026-10-01",
+        "close_date": "2026-11-01",
+        "referral_id": referral.id,
+    }
+    upsert_opportunity(parse_opportunity(won), tally=False)
+    no_jobs_commit()
+    assert db.session.get(Completion, referral.completion_id).status is CompletionStatus.PENDING_REVIEW
+    assert db.session.get(Advocate, advocate.id).balance == 0
+
+    services.approve_completion(referral.completion_id, make_user("manager").id)
+    no_jobs_commit()
+    assert db.session.get(Advocate, advocate.id).balance == 1000  # before any later CRM event
+    upsert_opportunity(parse_opportunity(won), tally=False)  # the CRM repeats the event
+    no_jobs_commit()
+    entries = db.session.execute(
+        select(LedgerEntry.delta, LedgerEntry.source_type)
+        .where(LedgerEntry.advocate_id == advocate.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+    assert [tuple(e) for e in entries] == [(300, "completion"), (700, "referral_won")]
+    assert db.session.get(Advocate, advocate.id).balance == 1000
+    texts = db.session.scalars(select(Notification.text).where(Notification.user_id == advocate.user_id)).all()
+    assert sum("was won: +700 bonus points" in t for t in texts) == 1
+
+
+def test_a_referral_approved_before_its_deal_is_won_gets_the_bonus_only_when_won(
+    make_advocate, make_challenge, make_user
+):
+    """Approval alone pays no bonus; the won event pays it once."""
+    from challenges.crm.opportunities import parse_opportunity, upsert_opportunity
+    from challenges.referrals import services as referrals
+    from rewards.models import LedgerEntry
+
+    make_challenge(title="Refer a peer", type="referral", points=300, bonus_points=700)
+    advocate = make_advocate()
+    referral = referrals.submit_referral(
+        advocate.id,
+        referrals.parse_referral({"name": "Lead", "email": "lead@acme.example", "company": "Acme", "consent": True}),
+    )
+    no_jobs_commit()
+    services.approve_completion(referral.completion_id, make_user("manager").id)
+    no_jobs_commit()
+    assert db.session.get(Advocate, advocate.id).balance == 300
+    open_deal = {
+        "external_id": "SF-10",
+        "name": "Acme",
+        "account": "Acme",
+        "amount": "1000",
+        "currency": "USD",
+        "stage": "Proposal",
+        "is_closed": False,
+        "is_won": False,
+        "created_date": "2026-10-01",
+        "referral_id": referral.id,
+    }
+    upsert_opportunity(parse_opportunity(open_deal), tally=False)
+    no_jobs_commit()
+    assert db.session.get(Advocate, advocate.id).balance == 300
+    won = open_deal | {"stage": "Closed Won", "is_closed": True, "is_won": True, "close_date": "2026-11-01"}
+    upsert_opportunity(parse_opportunity(won), tally=False)
+    no_jobs_commit()
+    sources = db.session.scalars(
+        select(LedgerEntry.source_type).where(LedgerEntry.advocate_id == advocate.id).order_by(LedgerEntry.id)
+    ).all()
+    assert sources == ["completion", "referral_won"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, delete, func, insert, literal, select
+from sqlalchemy import CTE, Select, and_, case, delete, func, insert, literal, select
 
 from hub.db import floor_second, upsert_add, utcnow, whole_second
 from hub.extensions import db
@@ -465,37 +465,92 @@ def describe(rows: list[Row]) -> dict[int, dict[str, Any]]:
 
 @LEADERBOARD_REBUILD.time()
 def rebuild(at: dt.datetime | None = None) -> dict[str, int]:
-    """Recompute current-period scores from the ledger (set-based) and reload Redis.
+    """Recompute current-period scores from the ledger (set-based) and reload Redis; returns the
+    number of advocates on each period's board ({"all": n, "month": n, "quarter": n}).
 
-    Redis sets are built under temporary keys and renamed into place, so readers never
-    see an empty or half-built board.
+    One scan of the ledger serves every period: per advocate, the lifetime points, those earned
+    since each period's start (SUM … FILTER) and the reached-at time. An advocate on a period's
+    board has a lifetime-counting entry in that period, so their latest such entry, the
+    reached-at of every board, is the same for all periods. Erased and deactivated advocates are
+    dropped after the aggregation (a join of 100,000 advocates, not of every entry).
+    Redis sets are built under temporary keys and renamed into place, so readers never see an
+    empty or half-built board. Time grows with the ledger's rows (one sequential scan) plus the
+    board rows written (a few per advocate).
     """
     from rewards.models import LeaderboardScore as S
-    from rewards.models import LedgerEntry, lifetime_condition, lifetime_expression
+    from rewards.models import LedgerEntry, lifetime_condition
 
     at = at or utcnow()
+    counted = case((lifetime_condition(), LedgerEntry.delta), else_=0)
     reached = whole_second(func.max(case((lifetime_condition(), LedgerEntry.created_at), else_=None)))
-    db.session.execute(delete(S))
-    counts: dict[str, int] = {}
+    columns = []
     for period in PERIODS:
-        pkey = period_key(period, at)
         start = period_start(period, at)
-        agg = (
-            select(literal(pkey), LedgerEntry.advocate_id, lifetime_expression(), reached)
-            .join(Advocate, Advocate.id == LedgerEntry.advocate_id)
+        in_period = counted if start is None else case((LedgerEntry.created_at >= start, counted), else_=0)
+        columns.append(func.coalesce(func.sum(in_period), 0).label(f"p_{period}"))
+    per_advocate = (
+        select(LedgerEntry.advocate_id.label("advocate_id"), reached.label("reached_at"), *columns)
+        .group_by(LedgerEntry.advocate_id)
+        .cte("per_advocate")
+    )
+    boards = []
+    for period in PERIODS:
+        points = per_advocate.c[f"p_{period}"]
+        boards.append(
+            select(
+                literal(period_key(period, at)).label("period_key"),
+                per_advocate.c.advocate_id,
+                points.label("points"),
+                per_advocate.c.reached_at,
+            )
+            .join(Advocate, Advocate.id == per_advocate.c.advocate_id)
             .join(User, User.id == Advocate.user_id)
-            .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True))
+            .where(Advocate.is_erased.is_(False), User.is_active_user.is_(True), points > 0)
         )
-        if start is not None:
-            agg = agg.where(LedgerEntry.created_at >= start)
-        agg = agg.group_by(LedgerEntry.advocate_id).having(lifetime_expression() > 0)
-        db.session.execute(insert(S).from_select(["period_key", "advocate_id", "points", "reached_at"], agg))
-        counts[period] = db.session.execute(select(func.count()).where(S.period_key == pkey)).scalar_one()
+    board = boards[0].union_all(*boards[1:])
+    names = ["period_key", "advocate_id", "points", "reached_at"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        _write_differences(board.cte("board"), names)
+    else:
+        db.session.execute(delete(S))
+        db.session.execute(insert(S).from_select(names, board))
+    counts: dict[str, int] = {
+        key: count for key, count in db.session.execute(select(S.period_key, func.count()).group_by(S.period_key))
+    }
     db.session.flush()
     r = get_bulk_redis()
     if r is not None:
         _reload_redis(r, [period_key(p, at) for p in PERIODS])
-    return counts
+    return {period: counts.get(period_key(period, at), 0) for period in PERIODS}
+
+
+def _write_differences(board: CTE, names: list[str]) -> None:
+    """PostgreSQL: make `leaderboard_scores` equal `board` in one statement that writes only the
+    rows that differ — an upsert of changed rows and a delete of rows no longer on a board. A
+    rebuild over correct rows (after Redis was lost, or the reconciler's check) then rewrites
+    nothing; rewriting 250,000 rows and their two indexes cost more than computing them."""
+    from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+    from rewards.models import LeaderboardScore as S
+
+    upsert = postgres_insert(S).from_select(names, select(*(board.c[name] for name in names)))
+    written = (
+        upsert.on_conflict_do_update(
+            index_elements=[S.period_key, S.advocate_id],
+            set_={"points": upsert.excluded.points, "reached_at": upsert.excluded.reached_at},
+            where=(S.points != upsert.excluded.points) | S.reached_at.is_distinct_from(upsert.excluded.reached_at),
+        )
+        .returning(S.advocate_id)
+        .cte("written")
+    )
+    # The DELETE sees the table as it was before the statement (PostgreSQL runs a data-modifying
+    # CTE on the same snapshot), and never a row that is on a board, which is all the upsert touches.
+    on_board = (
+        select(literal(1))
+        .select_from(board)
+        .where(board.c.period_key == S.period_key, board.c.advocate_id == S.advocate_id)
+    )
+    db.session.execute(delete(S).where(~on_board.exists()).add_cte(written))
 
 
 def _reload_redis(r: Redis, pkeys: list[str]) -> None:
@@ -503,12 +558,17 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
 
     staged: dict[str, str] = {}
     batch = 5000
+    prefix = key_prefix()
     for pkey in pkeys:
-        rows = db.session.execute(
+        # Core rows, streamed: no ORM row processing for a few hundred thousand members.
+        rows = db.session.connection().execute(
             select(S.advocate_id, S.points, S.reached_at, advocate_groups.c.group_id)
             .outerjoin(advocate_groups, advocate_groups.c.advocate_id == S.advocate_id)
-            .where(S.period_key == pkey)
-        ).yield_per(batch)
+            .where(S.period_key == pkey),
+            execution_options={"yield_per": batch},
+        )
+        overall = f"{prefix}{pkey}"
+        group_keys: dict[int, str] = {}
         pipe = r.pipeline(transaction=False)
         seen_overall: set[int] = set()
         # Members go out as multi-member ZADDs (one command per `batch` members of a set),
@@ -518,9 +578,12 @@ def _reload_redis(r: Redis, pkeys: list[str]) -> None:
             targets = []
             if advocate_id not in seen_overall:
                 seen_overall.add(advocate_id)
-                targets.append(redis_key(pkey))
+                targets.append(overall)
             if group_id is not None:
-                targets.append(redis_key(pkey, group_id))
+                group_key = group_keys.get(group_id)
+                if group_key is None:
+                    group_key = group_keys[group_id] = redis_key(pkey, group_id)
+                targets.append(group_key)
             for final in targets:
                 tmp = staged.setdefault(final, f"{final}:rebuild")
                 members = buffers.setdefault(tmp, {})

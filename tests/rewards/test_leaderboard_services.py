@@ -151,6 +151,43 @@ def test_rebuild_command_restores_wiped_redis(pg_ctx, make):
     assert assert_redis_equals_sql() == before
 
 
+def test_rebuild_on_postgresql_writes_only_the_rows_that_differ(pg_ctx, make):
+    """The rebuild's table is the ledger's, whatever it held before; rows that were already right
+    are not rewritten (PostgreSQL's xmin: the transaction that last wrote a row stays the same)."""
+    from rewards.models import LeaderboardScore as S
+
+    advocates = [make.advocate() for _ in range(4)]
+    for n, advocate in enumerate(advocates):
+        ledger.post_entry(advocate.id, 100 * (n + 1), kind="earn", source_type="completion", source_id=n, memo="Award")
+    db.session.commit()
+    leaderboard.rebuild()
+    db.session.commit()
+
+    def table() -> set[tuple]:
+        return {tuple(row) for row in db.session.execute(select(S.period_key, S.advocate_id, S.points, S.reached_at))}
+
+    def versions_of_rows() -> dict[str, str]:
+        rows = db.session.execute(
+            db.text("SELECT period_key || ':' || advocate_id, xmin::text FROM leaderboard_scores")
+        )
+        return {key: version for key, version in rows}
+
+    expected = table()
+    versions = versions_of_rows()
+    keep, wrong, gone = advocates[0].id, advocates[1].id, advocates[2].id
+    db.session.execute(db.update(S).where(S.advocate_id == wrong, S.period_key == "all").values(points=1))
+    db.session.execute(db.delete(S).where(S.advocate_id == gone))
+    db.session.add(S(period_key="m2001-01", advocate_id=keep, points=5))  # a board of a past month
+    db.session.commit()
+
+    leaderboard.rebuild()
+    db.session.commit()
+    assert table() == expected
+    after = versions_of_rows()
+    rewritten = {key for key, version in after.items() if versions.get(key) != version}
+    assert rewritten == {f"all:{wrong}", *(f"{key}:{gone}" for key in (leaderboard.period_key(p) for p in PERIODS))}
+
+
 @pytest.mark.multi_connection
 def test_rebuild_while_awards_continue(pg_app, make):
     """A rebuild racing live awards never leaves Redis empty for readers, and a final rebuild is exact."""

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 
 from challenges import incentives, services, verifiers
+from challenges.catalogue import Entry
 from challenges.contracts import (
     ChallengeListQuery,
     ChallengePage,
@@ -41,7 +42,10 @@ def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def challenge_reply(
-    challenge: Challenge, staff: bool, item: services.FeedItem | None = None, stats: dict[str, int] | None = None
+    challenge: Challenge | Entry,
+    staff: bool,
+    item: services.FeedItem | None = None,
+    stats: dict[str, int] | None = None,
 ) -> ChallengeReply:
     """A challenge as staff (the marker, lifecycle times, completion counts), sales or an
     advocate (the quiz without answers; with `item`, their availability and record) see it."""

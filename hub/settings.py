@@ -63,7 +63,8 @@ def get_setting(key: str) -> Any:
 
 def _read_saved() -> dict[str, Any]:
     # The table holds a dozen rows: read them all at once.
-    return {row.key: row.value for row in db.session.scalars(select(Setting))}
+    # Columns, not entities: the values are shared by the process, never the session's objects.
+    return dict(db.session.execute(select(Setting.key, Setting.value)).all())
 
 
 def save_setting(key: str, value: Any, actor_id: int | None) -> tuple[Any, Any]:

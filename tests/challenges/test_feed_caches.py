@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -60,6 +61,10 @@ def counted_from_scratch(challenge_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+def pick_one(ids: list[int], k: int) -> int:
+    return ids[k % len(ids)]
+
+
 def run_operations(make, ops: list[tuple]) -> list[int]:
     """Apply `ops` to 3 new advocates and 2 new challenges; returns the challenges' ids."""
     advocates = [make.advocate() for _ in range(3)]
@@ -72,7 +77,7 @@ def run_operations(make, ops: list[tuple]) -> list[int]:
                 .order_by(Completion.id)
             )
         )
-        pick = (lambda k: ids[k % len(ids)]) if ids else None
+        pick = partial(pick_one, ids) if ids else None
         try:
             with db.session.begin_nested():
                 if op[0] == "insert":

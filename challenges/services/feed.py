@@ -23,7 +23,7 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services import places
-from hub.db import utcnow
+from hub.db import any_of, utcnow
 from hub.errors import (
     NotFound,
 )
@@ -216,12 +216,14 @@ def retry_round_of(
     return RetryRound(used, challenge.retry_limit, waiting)
 
 
-def _records(advocate_id: int) -> dict[int, MyRecord]:
-    """Per challenge, the advocate's counts, latest completion and tries since the last
-    counting one, in one grouped query over their own completions (no list of challenge ids:
-    an advocate has completions of at most every challenge, and the whole history is read from
-    the (advocate_id, challenge_id) index either way). The window computes, per challenge, the
-    latest completion (n = 1) and the last counting submission; the grouping keeps one row."""
+def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
+    """Per challenge of `challenge_ids`, the advocate's counts, latest completion and tries since
+    the last counting one, in one grouped query over their own completions of those challenges
+    (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
+    PostgreSQL, hub.db.any_of). The window computes, per challenge, the latest completion
+    (n = 1) and the last counting submission; the grouping keeps one row per challenge."""
+    if not challenge_ids:
+        return {}
     counting = Completion.status.in_(COUNTING)
     ranked = (
         select(
@@ -240,7 +242,7 @@ def _records(advocate_id: int) -> dict[int, MyRecord]:
             .over(partition_by=Completion.challenge_id)
             .label("last_counting"),
         )
-        .where(Completion.advocate_id == advocate_id)
+        .where(Completion.advocate_id == advocate_id, any_of(Completion.challenge_id, challenge_ids))
         .subquery()
     )
     c = ranked.c
@@ -385,7 +387,7 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
         and (not c.target_tiers or tier in c.target_tiers)
         and (not c.target_group_ids or not c.target_group_ids.isdisjoint(group_ids))
     ]
-    records = _records(advocate.id)
+    records = _records([c.id for c in targeted], advocate.id)
     taken = _taken(targeted)
     kinds = {c.ask_kind for c in targeted if c.ask_kind is not None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)

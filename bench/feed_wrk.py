@@ -32,8 +32,18 @@ def server(app_path: str, port: int, env: dict, cwd: Path, name: str) -> subproc
     RESULTS.mkdir(exist_ok=True)
     log = (RESULTS / f"gunicorn-feed-{name}.log").open("w")
     return subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-        + [app_path],
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app_path,
+        ],
         cwd=cwd,
         env=env,
         stdout=log,

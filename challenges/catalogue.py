@@ -50,9 +50,11 @@ class GroupRef:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Entry:
-    """One published challenge as plain, read-only data (see the module docstring)."""
+    """One published challenge as plain, read-only data (see the module docstring). Entries
+    compare and hash by identity: each catalogue version has its own, so a cache keyed by an
+    entry (the API's validated reply) is never served for another version."""
 
     id: int
     title: str

@@ -260,3 +260,23 @@ def test_any_of_is_one_array_parameter_on_postgresql(pg_ctx, make):
         assert "= ANY (" in str(compiled) and len(compiled.params) == 1
     found = db.session.scalars(select(Challenge.id).where(any_of(Challenge.id, ids[:2]))).all()
     assert sorted(found) == sorted(ids[:2])
+
+
+def test_feed_reply_from_a_catalogue_entry_equals_the_reply_from_the_challenge_row(ctx, make):
+    """The API validates an entry's reply once per version and adds the advocate's fields; the
+    JSON is the one the challenge's own row gives."""
+    from challenges.api import challenge_reply
+
+    advocate = make.advocate(groups=("EMEA",))
+    create_challenge(None, title="Plain")
+    limited = create_challenge(None, title="Limited, grouped", max_total=3, target_groups=["EMEA"])
+    services.submit_completion(limited.id, advocate.id, {"evidence_text": "Done"})
+    db.session.commit()
+    items = services.feed_for(advocate)
+    assert {i.challenge.title for i in items} == {"Plain", "Limited, grouped"}
+    for item in items:
+        row = db.session.get(Challenge, item.challenge.id)
+        assert isinstance(item.challenge, catalogue.Entry)
+        from_entry = challenge_reply(item.challenge, False, item).model_dump_json()
+        assert from_entry == challenge_reply(row, False, item).model_dump_json()
+        assert challenge_reply(item.challenge, False, item).model_dump_json() == from_entry  # cached: same

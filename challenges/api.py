@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import Response
 
 from challenges import incentives, services, verifiers
+from challenges.catalogue import Entry
 from challenges.contracts import (
     ChallengeListQuery,
     ChallengePage,
@@ -41,17 +43,48 @@ def public_quiz(quiz: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def challenge_reply(
-    challenge: Challenge, staff: bool, item: services.FeedItem | None = None, stats: dict[str, int] | None = None
+    challenge: Challenge | Entry,
+    staff: bool,
+    item: services.FeedItem | None = None,
+    stats: dict[str, int] | None = None,
 ) -> ChallengeReply:
     """A challenge as staff (the marker, lifecycle times, completion counts), sales or an
-    advocate (the quiz without answers; with `item`, their availability and record) see it."""
+    advocate (the quiz without answers; with `item`, their availability and record) see it.
+    A published catalogue entry's reply for advocates is validated once per catalogue version
+    (`_entry_reply`) and only the advocate's own fields are added per request."""
+    if isinstance(challenge, Entry) and not staff and stats is None:
+        base = _entry_reply(challenge)
+        return base if item is None else base.model_copy(update=_item_fields(item))
+    return ChallengeReply.model_validate(_reply_fields(challenge, staff, stats) | (_item_fields(item) if item else {}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_reply(entry: Entry) -> ChallengeReply:
+    """The advocate's view of a catalogue entry (entries compare by identity: one per version)."""
+    return ChallengeReply.model_validate(_reply_fields(entry, False, None))
+
+
+def _item_fields(item: services.FeedItem) -> dict[str, Any]:
+    return {
+        "available": item.available,
+        "locked_reason": item.locked_reason,
+        "available_at": item.available_at,
+        "my_status": item.latest.status if item.latest else None,
+        "my_latest_completion_id": item.latest.id if item.latest else None,
+        "times_completed": item.times_done,
+    }
+
+
+def _reply_fields(challenge: Challenge | Entry, staff: bool, stats: dict[str, int] | None) -> dict[str, Any]:
     spec = verifiers.TYPES.get(challenge.type)
     fields: dict[str, Any] = {
         "id": challenge.id,
         "title": challenge.title,
         "type": challenge.type,
         "description": challenge.description,
-        "description_html": render_markdown(challenge.description),
+        "description_html": challenge.description_html
+        if isinstance(challenge, Entry)
+        else render_markdown(challenge.description),
         "points": challenge.points,
         "bonus_points": challenge.bonus_points,
         "question_id": challenge.question_id,
@@ -87,16 +120,7 @@ def challenge_reply(
         }
         if stats is not None:
             fields["completions"] = stats
-    if item is not None:
-        fields |= {
-            "available": item.available,
-            "locked_reason": item.locked_reason,
-            "available_at": item.available_at,
-            "my_status": item.latest.status if item.latest else None,
-            "my_latest_completion_id": item.latest.id if item.latest else None,
-            "times_completed": item.times_done,
-        }
-    return ChallengeReply.model_validate(fields)
+    return fields
 
 
 def completion_reply(completion: Completion, staff: bool = False) -> CompletionReply:

@@ -85,3 +85,15 @@ def rebuild_act_totals() -> None:
     rebuild()
     db.session.commit()
     click.echo("Approved acts per day recounted from the completions.")
+
+
+@challenges_cli.command("rebuild-places")
+@with_appcontext
+def rebuild_places() -> None:
+    """Recount the places taken per challenge (max_total) from the completions. The triggers on
+    `completions` keep them; run this after writing completions with the triggers disabled."""
+    from challenges.services.places import rebuild_places as rebuild
+
+    rows = rebuild()
+    db.session.commit()
+    click.echo(f"Places taken recounted from the completions ({rows} counter rows).")

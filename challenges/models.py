@@ -127,6 +127,27 @@ class Challenge(Model):
     target_groups: Mapped[list[Group]] = relationship(secondary=challenge_groups, lazy="selectin")
 
 
+# Rows per challenge in `challenge_places`: completions of different advocates add to different
+# rows, so parallel submissions of one popular challenge do not queue on one counter row.
+PLACE_SHARDS = 8
+
+
+class ChallengePlaces(Model):
+    """Places taken per challenge: its completions that count (COUNTING: in flight or approved),
+    the sum over the challenge's rows (one per shard = advocate_id % PLACE_SHARDS). Kept by
+    database triggers on `completions` in the transaction that inserts, deletes or changes the
+    status or challenge of a completion — whatever the writer (a request, a job, a bulk UPDATE,
+    an erasure). `flask challenges rebuild-places` recounts them. A challenge nobody has taken
+    yet has no rows (0). A shard alone means nothing (it may even go below 0 if a completion
+    ever moved to another advocate); only the sum per challenge is the count."""
+
+    __tablename__ = "challenge_places"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class Completion(Model):
     """One advocate's attempt at a challenge; its status is what the htmx chip polls.
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from challenges import caps, review_rules, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
-from challenges.services.activity import program_activity
+from challenges.services.activity import recent_activity
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
@@ -282,4 +282,4 @@ def getting_started_section(advocate) -> tuple[str, dict] | None:
 
 def program_activity_section(advocate) -> tuple[str, dict] | None:
     """The program's activity this week on the advocate's hub page (a home section, hub.hooks)."""
-    return "challenges/_program_activity.html", {"activity": program_activity(advocate.id)}
+    return "challenges/_program_activity.html", {"activity": recent_activity(advocate.id)}

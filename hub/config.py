@@ -105,6 +105,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_METRICS_TOKEN": env.get("VOUCH_METRICS_TOKEN") or None,
         "VOUCH_METRICS_ALLOW": env.get("VOUCH_METRICS_ALLOW", "" if production else LOOPBACK),
         "VOUCH_QUEUE_STALL_SECONDS": int(env.get("VOUCH_QUEUE_STALL_SECONDS", "300")),
+        # The hub's program activity is re-read at most this often per process (challenges.services.activity).
+        "VOUCH_ACTIVITY_CACHE_SECONDS": float(env.get("VOUCH_ACTIVITY_CACHE_SECONDS", "60")),
     }
     config.update(overrides)
     if config["REDIS_URL"] and "RATELIMIT_STORAGE_OPTIONS" not in config:

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
     from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
     from sqlalchemy.engine import CursorResult, Engine
-    from sqlalchemy.orm import Session, scoped_session
+    from sqlalchemy.orm import QueryableAttribute, Session, scoped_session
     from sqlalchemy.sql.base import Executable
     from sqlalchemy.sql.compiler import SQLCompiler
+    from sqlalchemy.sql.elements import ColumnElement
     from sqlalchemy.sql.selectable import FromClause
 
     # A plain Session, or the scoped one Flask-SQLAlchemy hands out as db.session.
@@ -140,6 +141,22 @@ def table_of(model: type[Base]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not mapped to a Table")
     return table
+
+
+def any_of(column: ColumnElement[Any] | QueryableAttribute[Any], values: list[Any]) -> ColumnElement[bool]:
+    """`column` is one of `values`: on PostgreSQL `column = ANY(:values)`, one array parameter
+    whatever the number of values — an IN list of N parameters is a different statement for
+    each N, and once psycopg prepares it PostgreSQL may keep a generic plan that checks every
+    row against all N (issue 22: 12–15 ms instead of ~1.3 ms for 256 ids); elsewhere an IN list."""
+    from sqlalchemy import any_, bindparam
+
+    from hub.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]) -> bool:

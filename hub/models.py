@@ -312,6 +312,16 @@ class Setting(Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class CacheStamp(Model):
+    """A version stamp of something processes cache (hub.stamps): a random token replaced by
+    every transaction that changes the cached source, in that same transaction."""
+
+    __tablename__ = "cache_stamps"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditEntry(Model):
     __tablename__ = "audit_entries"
 

@@ -8,9 +8,16 @@ from typing import Any
 from flask import g, has_app_context, has_request_context
 from sqlalchemy import select
 
+from hub import stamps
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Setting
+
+STAMP = "settings"
+stamps.watch(STAMP, "settings")
+# The saved rows, per process and version of the settings table (hub.stamps): a request reads
+# the stamp (shared with the catalogue's, one query) instead of the table.
+_saved = stamps.ProcessCache(STAMP)
 
 DEFAULTS: dict[str, Any] = {
     "tier_thresholds": {"silver": 1000, "gold": 5000},
@@ -42,17 +49,22 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get_setting(key: str) -> Any:
-    """The effective value of a setting (saved value or default). Cached per request and per job."""
+    """The effective value of a setting (saved value or default). Cached per request and per
+    job, and per process while the settings' version stamp is unchanged (hub.stamps)."""
     cache = _cache()
     if key not in cache:
-        # The table holds a dozen rows: read them all at once, so a request or job that needs
-        # several settings pays one round trip.
-        saved = {row.key: row.value for row in db.session.scalars(select(Setting))}
+        saved: dict[str, Any] = _saved.get(_read_saved)
         for name, default in DEFAULTS.items():
             cache.setdefault(name, saved.get(name, default))
         if key not in cache:
             raise KeyError(key)
     return copy.deepcopy(cache[key])
+
+
+def _read_saved() -> dict[str, Any]:
+    # The table holds a dozen rows: read them all at once.
+    # Columns, not entities: the values are shared by the process, never the session's objects.
+    return dict(db.session.execute(select(Setting.key, Setting.value)).all())
 
 
 def save_setting(key: str, value: Any, actor_id: int | None) -> tuple[Any, Any]:

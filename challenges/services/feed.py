@@ -4,16 +4,15 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, load_only, scoped_session
+from sqlalchemy import func, select
+from sqlalchemy.sql import case
 
-from challenges import caps, verifiers
+from challenges import caps, catalogue, verifiers
 from challenges.caps import day_label
+from challenges.catalogue import Entry
 from challenges.models import (
     COUNTING,
     IN_FLIGHT,
@@ -22,9 +21,9 @@ from challenges.models import (
     ChallengeStatus,
     Completion,
     CompletionStatus,
-    challenge_groups,
 )
-from hub.db import utcnow, write_intent
+from challenges.services import places
+from hub.db import any_of, utcnow
 from hub.errors import (
     NotFound,
 )
@@ -34,7 +33,9 @@ from hub.models import Advocate
 # --- targeting and the feed ----------------------------------------------------------------
 
 
-def is_targeted(challenge: Challenge, advocate: Advocate, advocate_group_ids: set[int] | None = None) -> bool:
+def is_targeted(
+    challenge: Challenge | Entry, advocate: Advocate, advocate_group_ids: set[int] | frozenset[int] | None = None
+) -> bool:
     """All tiers/groups when the lists are empty; otherwise the advocate's tier and one group."""
     if challenge.target_tiers and advocate.tier.value not in challenge.target_tiers:
         return False
@@ -44,7 +45,7 @@ def is_targeted(challenge: Challenge, advocate: Advocate, advocate_group_ids: se
     return True
 
 
-def is_open(challenge: Challenge, at: dt.datetime) -> bool:
+def is_open(challenge: Challenge | Entry, at: dt.datetime) -> bool:
     return (
         challenge.status is ChallengeStatus.PUBLISHED
         and (challenge.starts_at is None or challenge.starts_at <= at)
@@ -76,14 +77,30 @@ def visible_challenge(challenge_id: int, advocate: Advocate) -> Challenge:
     return challenge
 
 
+@dataclass(frozen=True, slots=True)
+class LatestCompletion:
+    """What the feed shows of an advocate's latest completion of a challenge (the columns the
+    card's status chip and the API's `my_status` read, under Completion's names)."""
+
+    id: int
+    status: CompletionStatus
+    points_offered: int
+    points_awarded: int | None
+    reason: str | None
+    submitted_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class FeedItem:
-    challenge: Challenge
+    """One challenge of an advocate's feed: `challenge` is a catalogue Entry in the feed and
+    the Challenge itself on its own page (feed_item); the same attribute names either way."""
+
+    challenge: Challenge | Entry
     type: verifiers.ChallengeType
     available: bool
     locked_reason: str | None
     available_at: dt.datetime | None
-    latest: Completion | None = None
+    latest: Completion | LatestCompletion | None = None
     times_done: int = 0
     lock_code: str | None = None
     history: list[Completion] = field(default_factory=list)
@@ -107,33 +124,24 @@ def _history(challenge_ids: list[int], advocate_id: int) -> dict[int, list[Compl
     return found
 
 
-def _taken(challenges: list[Challenge]) -> dict[int, int]:
-    """Places taken, for the challenges that have a total limit (the only ones that need it):
-    counting every completion of every challenge on each feed read would scan them all."""
-    limited = [c.id for c in challenges if c.max_total is not None]
-    if not limited:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Completion.challenge_id, func.count())
-            .where(Completion.challenge_id.in_(limited), Completion.status.in_(COUNTING))
-            .group_by(Completion.challenge_id)
-        ).all()
-    )
+def _taken(challenges: Sequence[Challenge | Entry]) -> dict[int, int]:
+    """Places taken, for the challenges that have a total limit (the only ones that need it)."""
+    return places.places_taken([c.id for c in challenges if c.max_total is not None])
 
 
 @dataclass(frozen=True)
 class MyRecord:
-    """What the rules need of one advocate's completions of one challenge."""
+    """What the rules need of one advocate's completions of one challenge. `tries` rejected
+    tries were submitted since the last counting completion (an approval, or a try in flight,
+    starts the tries afresh), the last of them decided at `last_try_at`."""
 
     counting: int = 0
     approved: int = 0
     in_flight: bool = False
     last_counting_at: dt.datetime | None = None
-    latest: Completion | None = None
-    # When each rejected try since the last counting completion was decided, oldest first: an
-    # approval (or a try in flight) starts the tries afresh.
-    rejected: tuple[dt.datetime, ...] = ()
+    latest: Completion | LatestCompletion | None = None
+    tries: int = 0
+    last_try_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, history: list[Completion]) -> MyRecord:
@@ -141,13 +149,15 @@ class MyRecord:
         counting = [c.submitted_at for c in history if c.status in COUNTING]
         last = max(counting, default=None)
         rejected = [(c.submitted_at, rejected_at(c)) for c in history if c.status is CompletionStatus.REJECTED]
+        tries = tries_since(rejected, last)
         return cls(
             len(counting),
             sum(1 for c in history if c.status is CompletionStatus.APPROVED),
             any(c.status in IN_FLIGHT for c in history),
             last,
             history[0] if history else None,
-            tries_since(rejected, last),
+            len(tries),
+            tries[-1] if tries else None,
         )
 
 
@@ -178,7 +188,7 @@ class RetryRound:
         return self.limit - self.used
 
 
-def retry_round(challenge: Challenge, rejected: tuple[dt.datetime, ...], at: dt.datetime) -> RetryRound:
+def retry_round(challenge: Challenge | Entry, rejected: Sequence[dt.datetime], at: dt.datetime) -> RetryRound:
     """The retry rule (issue 19): `retry_limit` rejected tries, then no try until
     `retry_wait_hours` after the last of them; then a fresh round of `retry_limit` tries.
     `rejected` are the decision times of the advocate's rejected tries, oldest first."""
@@ -193,67 +203,93 @@ def retry_round(challenge: Challenge, rejected: tuple[dt.datetime, ...], at: dt.
     return RetryRound(used, challenge.retry_limit, waiting)
 
 
+def retry_round_of(
+    challenge: Challenge | Entry, tries: int, last_try_at: dt.datetime | None, at: dt.datetime
+) -> RetryRound:
+    """`retry_round` from the number of rejected tries and the last one's decision time alone:
+    a round ends at every `retry_limit`-th try, so the tries used in the current round are
+    `tries mod retry_limit`, and a wait applies only when that is 0 — after the last try, which
+    then closed a round (the grouped feed query gives only these two figures)."""
+    used = tries % challenge.retry_limit
+    ends = last_try_at + dt.timedelta(hours=challenge.retry_wait_hours) if tries and last_try_at else None
+    waiting = ends if used == 0 and ends is not None and at < ends else None
+    return RetryRound(used, challenge.retry_limit, waiting)
+
+
 def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
-    """Per challenge, the advocate's completion counts and latest completion, in two queries
-    whose cost does not grow with a long history (only the latest rows are loaded)."""
+    """Per challenge of `challenge_ids`, the advocate's counts, latest completion and tries since
+    the last counting one, in one grouped query over their own completions of those challenges
+    (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
+    PostgreSQL, hub.db.any_of). The window computes, per challenge, the latest completion
+    (n = 1) and the last counting submission; the grouping keeps one row per challenge."""
     if not challenge_ids:
         return {}
     counting = Completion.status.in_(COUNTING)
-    mine = (Completion.advocate_id == advocate_id, Completion.challenge_id.in_(challenge_ids))
-    sums = db.session.execute(
-        select(
-            Completion.challenge_id,
-            func.count().filter(counting),
-            func.count().filter(Completion.status == CompletionStatus.APPROVED),
-            func.count().filter(Completion.status.in_(IN_FLIGHT)),
-            func.max(Completion.submitted_at).filter(counting),
-        )
-        .where(*mine)
-        .group_by(Completion.challenge_id)
-    ).all()
-    if not sums:
-        return {}
     ranked = (
         select(
+            Completion.challenge_id,
             Completion.id,
+            Completion.status,
+            Completion.points_offered,
+            Completion.points_awarded,
+            Completion.reason,
+            Completion.submitted_at,
+            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
             func.row_number()
             .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
             .label("n"),
+            func.max(case((counting, Completion.submitted_at)))
+            .over(partition_by=Completion.challenge_id)
+            .label("last_counting"),
         )
-        .where(*mine)
+        .where(Completion.advocate_id == advocate_id, any_of(Completion.challenge_id, challenge_ids))
         .subquery()
     )
-    latest = {
-        c.challenge_id: c
-        for c in db.session.scalars(
-            select(Completion)
-            .join(ranked, ranked.c.id == Completion.id)
-            .where(ranked.c.n == 1)
-            .options(
-                load_only(
-                    Completion.id,
-                    Completion.challenge_id,
-                    Completion.status,
-                    Completion.points_offered,
-                    Completion.points_awarded,
-                    Completion.reason,
-                    Completion.submitted_at,
-                )
-            )
-        )
-    }
-    rejected: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
-    for cid, decided, submitted in db.session.execute(
-        select(Completion.challenge_id, Completion.decided_at, Completion.submitted_at).where(
-            *mine, Completion.status == CompletionStatus.REJECTED
-        )
-    ):
-        rejected.setdefault(cid, []).append((submitted, decided or submitted))
+    c = ranked.c
+    latest = c.n == 1
+    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
+    rows = db.session.execute(
+        select(
+            c.challenge_id,
+            func.count().filter(c.status.in_(COUNTING)),
+            func.count().filter(c.status == CompletionStatus.APPROVED),
+            func.count().filter(c.status.in_(IN_FLIGHT)),
+            func.max(c.last_counting),
+            func.max(case((latest, c.id))),
+            func.max(case((latest, c.status))),
+            func.max(case((latest, c.points_offered))),
+            func.max(case((latest, c.points_awarded))),
+            func.max(case((latest, c.reason))),
+            func.max(case((latest, c.submitted_at))),
+            func.count().filter(is_try),
+            func.max(case((is_try, c.tried_at))),
+        ).group_by(c.challenge_id)
+    )
     return {
         cid: MyRecord(
-            n_counting, n_approved, n_flight > 0, last, latest.get(cid), tries_since(rejected.get(cid, []), last)
+            n_counting,
+            n_approved,
+            n_flight > 0,
+            last,
+            LatestCompletion(latest_id, CompletionStatus(status), offered, awarded, reason, submitted),
+            tries,
+            last_try,
         )
-        for cid, n_counting, n_approved, n_flight, last in sums
+        for (
+            cid,
+            n_counting,
+            n_approved,
+            n_flight,
+            last,
+            latest_id,
+            status,
+            offered,
+            awarded,
+            reason,
+            submitted,
+            tries,
+            last_try,
+        ) in rows
     }
 
 
@@ -268,7 +304,7 @@ class LimitBlock:
     again: dt.datetime | None = None
 
 
-def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetime) -> LimitBlock | None:
+def limit_block(challenge: Challenge | Entry, mine: MyRecord, taken: int, at: dt.datetime) -> LimitBlock | None:
     """The challenge's limits for this advocate at `at` — the one rule behind both the feed's
     lock and the refusal of a submission (each words it for its place)."""
     if mine.in_flight:
@@ -279,10 +315,10 @@ def limit_block(challenge: Challenge, mine: MyRecord, taken: int, at: dt.datetim
         again = mine.last_counting_at + dt.timedelta(days=challenge.cooldown_days)
         if at < again:
             return LimitBlock("cooldown", mine.last_counting_at, again)
-    if mine.rejected:
-        tries = retry_round(challenge, mine.rejected, at)
+    if mine.tries:
+        tries = retry_round_of(challenge, mine.tries, mine.last_try_at, at)
         if tries.wait_until is not None:
-            return LimitBlock("retry_wait", mine.rejected[-1], tries.wait_until)
+            return LimitBlock("retry_wait", mine.last_try_at, tries.wait_until)
     if challenge.max_total is not None and taken >= challenge.max_total:
         return LimitBlock("places")
     return None
@@ -293,14 +329,14 @@ def moment_label(value: dt.datetime, at: dt.datetime) -> str:
     return f"{day_label(value, at)} at {value:%H:%M} UTC"
 
 
-def retry_wait_reason(challenge: Challenge, again: dt.datetime, at: dt.datetime) -> str:
+def retry_wait_reason(challenge: Challenge | Entry, again: dt.datetime, at: dt.datetime) -> str:
     """The advocate-facing reason for a used-up round of tries."""
     tries = "try" if challenge.retry_limit == 1 else f"{challenge.retry_limit} tries"
     return f"You have used your {tries} — you can try again from {moment_label(again, at)}."
 
 
 def _lock_for(
-    challenge: Challenge,
+    challenge: Challenge | Entry,
     mine: MyRecord,
     taken: int,
     cap_checks: dict[AskKind, caps.CapCheck],
@@ -310,7 +346,7 @@ def _lock_for(
     """(code, reason, available_at) when the advocate cannot take the challenge now. A break
     (caps.current_break) locks every challenge the advocate takes on themselves, after the
     challenge's own limits (which say more: "being checked", "completed")."""
-    spec = verifiers.TYPES.get(challenge.type)
+    spec = challenge.spec if isinstance(challenge, Entry) else verifiers.TYPES.get(challenge.type)
     block = limit_block(challenge, mine, taken, at)
     if block is not None:
         if block.rule == "in_flight":
@@ -328,7 +364,9 @@ def _lock_for(
         return "limit_reached", "All places for this challenge have been taken.", None
     if on_break is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
         return "on_break", on_break.reason(at), on_break.back_at
-    kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
+    kind = (
+        challenge.ask_kind if isinstance(challenge, Entry) else verifiers.ask_kind_for(challenge.type, challenge.effort)
+    )
     if kind is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
         check = cap_checks.get(kind)
         if check is not None and not check.allowed:
@@ -336,65 +374,22 @@ def _lock_for(
     return None, None, None
 
 
-# engine → (stamp, published challenges): see published_challenges.
-_published: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], list[Challenge]]] = weakref.WeakKeyDictionary()
-_published_lock = threading.Lock()
-
-
-def _published_stamp(session: Session | scoped_session[Any]) -> tuple[Any, ...]:
-    return tuple(
-        session.execute(
-            select(
-                func.count(),
-                func.max(Challenge.updated_at),
-                select(func.count()).select_from(challenge_groups).scalar_subquery(),
-            ).where(Challenge.status == ChallengeStatus.PUBLISHED)
-        ).one()
-    )
-
-
-def published_challenges() -> list[Challenge]:
-    """Every published challenge, as read-only objects shared by this process's requests.
-
-    Loading a few hundred challenges (JSON columns, dates, target groups) is most of a feed
-    read, and they change only when staff edit them. One cheap query reads a stamp that any
-    change moves — publish/close/archive or edit (each bumps `updated_at`; the count covers a
-    challenge leaving the published set) or a challenge's target groups — and the list is
-    reloaded only then. The objects come from their own session and are detached: never part
-    of a request's unit of work, their target groups loaded. That session reads the stamp
-    *before* the rows, so a change committed in between can only make the next read reload."""
-    key = db.engine
-    cached = _published.get(key)
-    if cached is not None and cached[0] == _published_stamp(db.session):
-        return cached[1]
-    reading = write_intent.set(False)  # a plain read: on SQLite, no second writer lock
-    try:
-        with Session(db.engine, expire_on_commit=False) as session:
-            stamp = _published_stamp(session)
-            rows = list(
-                session.scalars(
-                    select(Challenge).where(Challenge.status == ChallengeStatus.PUBLISHED).order_by(Challenge.id)
-                )
-            )
-            session.expunge_all()
-    finally:
-        write_intent.reset(reading)
-    with _published_lock:
-        _published[key] = (stamp, rows)
-    return rows
-
-
 def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
     take it now and, if not, why and from when. A fixed number of queries."""
     at = at or utcnow()
-    candidates = [c for c in published_challenges() if is_open(c, at)]
     group_ids = {g.id for g in advocate.groups}
-    targeted = [c for c in candidates if is_targeted(c, advocate, group_ids)]
-    ids = [c.id for c in targeted]
-    records = _records(ids, advocate.id)
+    tier = advocate.tier.value
+    targeted = [
+        c
+        for c in catalogue.published()
+        if c.is_open(at)
+        and (not c.target_tiers or tier in c.target_tiers)
+        and (not c.target_group_ids or not c.target_group_ids.isdisjoint(group_ids))
+    ]
+    records = _records([c.id for c in targeted], advocate.id)
     taken = _taken(targeted)
-    kinds = {kind for c in targeted if (kind := verifiers.ask_kind_for(c.type, c.effort)) is not None}
+    kinds = {c.ask_kind for c in targeted if c.ask_kind is not None}
     cap_checks = caps.check_asks(advocate.id, kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     on_break = caps.current_break(advocate, at)
@@ -405,14 +400,14 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
         items.append(
             FeedItem(
                 challenge=challenge,
-                type=verifiers.TYPES.get(challenge.type) or verifiers.TYPES["custom"],
+                type=challenge.spec or verifiers.TYPES["custom"],
                 available=code is None,
                 locked_reason=reason,
                 available_at=available_at,
                 latest=mine.latest,
                 times_done=mine.approved,
                 lock_code=code,
-                tries=retry_round(challenge, mine.rejected, at) if mine.rejected else None,
+                tries=retry_round_of(challenge, mine.tries, mine.last_try_at, at) if mine.tries else None,
             )
         )
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
@@ -450,5 +445,5 @@ def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None =
         sum(1 for c in mine if c.status is CompletionStatus.APPROVED),
         code,
         mine,
-        retry_round(challenge, record.rejected, at) if record.rejected else None,
+        retry_round_of(challenge, record.tries, record.last_try_at, at) if record.tries else None,
     )

@@ -37,6 +37,9 @@ def build_app(database_url: str, **overrides) -> Flask:
         # A loaded test machine answers slower than production's 0.3 s default; a test that
         # wants the short timeout (tests/hub/test_hung_redis.py) sets its own.
         "VOUCH_REDIS_TIMEOUT": 2.0,
+        # The hub's program activity is read fresh in tests (its per-process cache has its own
+        # test: tests/challenges/test_program_activity.py).
+        "VOUCH_ACTIVITY_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     return create_app(config)

@@ -1,0 +1,201 @@
+"""The published catalogue, compiled once per version into plain data (issue 22).
+
+Every feed read needs every published challenge: its dates, targeting, limits and the fields a
+card or the API shows. Loading them as ORM objects on each request cost thousands of attribute
+reads; here they are read once (two queries, on the caller's transaction) into frozen `Entry`
+objects and kept by the process until the catalogue's version stamp moves. The stamp
+(hub.stamps, "catalogue") is replaced by any INSERT, UPDATE or DELETE on `challenges` or
+`challenge_groups` in the writing transaction, so publish, close, archive, edit, a change of
+target groups and a group's deletion (its rows in `challenge_groups` cascade — only while no
+challenge targets it, hub.groups) all make every process recompile on its next read.
+
+API (for the feed, the submit path and anything else that reads published challenges):
+
+- `published() -> tuple[Entry, ...]`: every published challenge, by id (open or not: callers
+  check `Entry.is_open(at)`);
+- `get(challenge_id) -> Entry | None`: one published challenge, or None (draft, closed,
+  archived or unknown: read those from the database);
+- `Entry`: the challenge's columns under their model names (so templates and
+  `challenges.api.challenge_reply` take an `Entry` where they take a `Challenge`), plus
+  `target_group_ids`, `spec` (its `verifiers.ChallengeType`, None for an unknown type), `ask_kind`, `time_estimate` and
+  `description_html` computed once.
+
+Entries are shared by every request of the process: never modify one (the `quiz` dict included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from challenges import verifiers
+from challenges.models import AskKind, Challenge, ChallengeStatus, Effort, challenge_groups
+from hub import stamps
+from hub.extensions import db
+from hub.markup import render_markdown
+from hub.models import Group
+
+STAMP = "catalogue"
+stamps.watch(STAMP, "challenges", "challenge_groups")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRef:
+    """A target group of a published challenge: its id and name."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Entry:
+    """One published challenge as plain, read-only data (see the module docstring). Entries
+    compare and hash by identity: each catalogue version has its own, so a cache keyed by an
+    entry (the API's validated reply) is never served for another version."""
+
+    id: int
+    title: str
+    type: str
+    description: str
+    points: int
+    bonus_points: int
+    question_id: int | None
+    effort: Effort
+    verification: str
+    evidence: tuple[str, ...]
+    allowed_domains: tuple[str, ...]
+    marker: str | None
+    quiz: dict[str, Any] | None
+    cooldown_days: int
+    max_per_advocate: int
+    retry_limit: int
+    retry_wait_hours: int
+    max_total: int | None
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    target_tiers: tuple[str, ...]
+    target_groups: tuple[GroupRef, ...]
+    platform: str | None
+    disclosure: str | None
+    banner: str | None
+    status: ChallengeStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    published_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    archived_at: dt.datetime | None
+    # computed once per version
+    target_group_ids: frozenset[int]
+    spec: verifiers.ChallengeType | None
+    ask_kind: AskKind | None
+    time_estimate: str
+    description_html: str
+
+    def is_open(self, at: dt.datetime) -> bool:
+        """Published (always, here) and within its dates at `at`."""
+        return (self.starts_at is None or self.starts_at <= at) and (self.ends_at is None or at < self.ends_at)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The published challenges of one version: `entries` by id, and an index."""
+
+    entries: tuple[Entry, ...]
+    by_id: dict[int, Entry]
+
+
+_COLUMNS = [
+    "id",
+    "title",
+    "type",
+    "description",
+    "points",
+    "bonus_points",
+    "question_id",
+    "effort",
+    "verification",
+    "evidence",
+    "allowed_domains",
+    "marker",
+    "quiz",
+    "cooldown_days",
+    "max_per_advocate",
+    "retry_limit",
+    "retry_wait_hours",
+    "max_total",
+    "starts_at",
+    "ends_at",
+    "target_tiers",
+    "platform",
+    "disclosure",
+    "banner",
+    "status",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "closed_at",
+    "archived_at",
+]
+
+_cache = stamps.ProcessCache(STAMP)
+
+
+def _compile() -> Catalogue:
+    """Read the published challenges and their target groups (two queries) into entries."""
+    table = Challenge.__table__
+    published = table.c.status == ChallengeStatus.PUBLISHED
+    rows = db.session.execute(select(*(table.c[name] for name in _COLUMNS)).where(published).order_by(table.c.id))
+    groups: dict[int, list[GroupRef]] = {}
+    for challenge_id, group_id, name in db.session.execute(
+        select(challenge_groups.c.challenge_id, Group.id, Group.name)
+        .join(Group, Group.id == challenge_groups.c.group_id)
+        .join(table, table.c.id == challenge_groups.c.challenge_id)
+        .where(published)
+        .order_by(challenge_groups.c.challenge_id, Group.name)
+    ):
+        groups.setdefault(challenge_id, []).append(GroupRef(group_id, name))
+    entries = []
+    for row in rows:
+        values = dict(row._mapping)
+        targets = tuple(groups.get(values["id"], ()))
+        spec = verifiers.TYPES.get(values["type"])
+        values |= {
+            "evidence": tuple(values["evidence"] or ()),
+            "allowed_domains": tuple(values["allowed_domains"] or ()),
+            "target_tiers": tuple(values["target_tiers"] or ()),
+            "description": values["description"] or "",
+            "target_groups": targets,
+            "target_group_ids": frozenset(g.id for g in targets),
+            "spec": spec,
+            "ask_kind": verifiers.ask_kind_for(values["type"], values["effort"]),
+            "time_estimate": verifiers.EFFORT_TIME[values["effort"]],
+            "description_html": render_markdown(values["description"]),
+        }
+        entries.append(Entry(**values))
+    ordered = tuple(entries)
+    return Catalogue(ordered, {e.id: e for e in ordered})
+
+
+def current() -> Catalogue:
+    """The catalogue of the version this transaction sees (compiled at most once per version
+    and process; the stamp is read before the rows, hub.stamps)."""
+    catalogue: Catalogue = _cache.get(_compile)
+    return catalogue
+
+
+def published() -> tuple[Entry, ...]:
+    """Every published challenge, ordered by id (see the module docstring)."""
+    return current().entries
+
+
+def get(challenge_id: int) -> Entry | None:
+    """The published challenge `challenge_id`, or None when it is not published."""
+    return current().by_id.get(challenge_id)
+
+
+def forget() -> None:
+    """Drop this process's compiled catalogues (tests; the stamp makes it unnecessary otherwise)."""
+    _cache.clear()

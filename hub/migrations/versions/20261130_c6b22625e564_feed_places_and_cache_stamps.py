@@ -8,7 +8,7 @@ in the writing transaction; places taken = the sum over a challenge's shards.
 catalogue and the program settings.
 
 Revision ID: c6b22625e564
-Revises: 2f93ad545a29
+Revises: a3f45bd26af0
 Create Date: 2026-11-30 20:40:00
 
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c6b22625e564"
-down_revision = "2f93ad545a29"
+down_revision = "a3f45bd26af0"
 branch_labels = None
 depends_on = None
 

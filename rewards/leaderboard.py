@@ -339,8 +339,10 @@ def standings(
     r = get_redis()
     if r is not None:
         try:
-            if not redis_stale(r):
-                found = _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+            # A write this process could not apply is published (one SET) and SQL answers;
+            # otherwise the markers are checked inside the read's one script call.
+            if not (_stale_pending and redis_stale(r)):
+                found = _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id, markers=True)
                 if found is not None:
                     return found
         except Exception:  # Redis down: the SQL path answers the same question.
@@ -348,38 +350,79 @@ def standings(
     return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
 
 
+# One round trip for a whole read: the stale and encoding markers, the page (ZREVRANGE), the
+# caller's score (ZSCORE) and the shared ranks (ZCOUNT from the next point up) of the page's
+# first row and of the caller. KEYS: board, stale marker, encoding marker. ARGV: offset, limit,
+# the caller's member ('' for none), ENCODING, SCORE_PER_POINT, '1' to check the markers. Scores travel as Redis writes
+# them (exact integers below 2^53); a bound is formatted with %.0f because Lua's own number to
+# string conversion keeps only 14 digits. Returns {1} when the sets must not be read, else
+# {0, page (member, score, ...), the caller's score or false, count above the page's first row
+# or -1 (first page), count above the caller or -1}.
+_READ_LUA = """
+if ARGV[6] == '1' and (redis.call('EXISTS', KEYS[2]) == 1 or redis.call('GET', KEYS[3]) ~= ARGV[4]) then
+  return {1}
+end
+local offset, limit, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
+local function above(score)
+  local floor = (math.floor(tonumber(score) / per) + 1) * per
+  return redis.call('ZCOUNT', KEYS[1], string.format('%.0f', floor), '+inf')
+end
+local page = redis.call('ZREVRANGE', KEYS[1], offset, offset + limit - 1, 'WITHSCORES')
+local page_above = -1
+if offset > 0 and #page > 0 then page_above = above(page[2]) end
+local mine, mine_above = false, -1
+if ARGV[3] ~= '' then
+  mine = redis.call('ZSCORE', KEYS[1], ARGV[3])
+  if mine then mine_above = above(mine) end
+end
+return {0, page, mine, page_above, mine_above}
+"""
+_read_script: Any = None
+
+
+def _read(r: Redis, keys: list[str], args: list[Any]) -> Any:
+    """Run the read script (EVALSHA; redis-py loads it on NOSCRIPT, e.g. after a Redis restart)."""
+    global _read_script
+    if _read_script is None:
+        _read_script = r.register_script(_READ_LUA)
+    return _read_script(keys=keys, args=args, client=r)
+
+
 def _standings_redis(
-    r: Redis, pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+    r: Redis,
+    pkey: str,
+    group_id: int | None,
+    limit: int,
+    offset: int,
+    me_id: int | None,
+    markers: bool = False,
 ) -> tuple[list[Row], Row | None] | None:
-    """The board from Redis alone (two round trips at most, no SQL), or None when a score it
-    would show lies outside the exact range of `encode` (the caller reads SQL instead)."""
+    """The board from Redis alone in one round trip (`_READ_LUA`, no SQL), or None when a score
+    the page would show lies outside the exact range of `encode`, or — with `markers` — when the
+    sets may not be read (marked stale, or not built in this ENCODING); the caller then reads SQL."""
     key = redis_key(pkey, group_id)
-    pipe = r.pipeline(transaction=False)
-    pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
-    if me_id is not None:
-        pipe.zscore(key, _member(me_id))
-    results = pipe.execute()
-    window = [(_advocate_from_member(m), s) for m, s in results[0] if s >= SCORE_PER_POINT]
-    my_score = results[1] if me_id is not None and results[1] is not None and results[1] >= SCORE_PER_POINT else None
+    me_member = _member(me_id) if me_id is not None else ""
+    args = [offset, limit, me_member, ENCODING, SCORE_PER_POINT, "1" if markers else "0"]
+    found = _read(r, [key, stale_key(), encoding_key()], args)
+    if int(found[0]):
+        return None
+    _, flat, mine, page_above, mine_above = found
+    pairs = [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
+    window = [(_advocate_from_member(m), s) for m, s in pairs if s >= SCORE_PER_POINT]
+    my_score = float(mine) if mine is not None and float(mine) >= SCORE_PER_POINT else None
     scores = [s for _, s in window] + ([my_score] if my_score is not None else [])
     if not all(exact_score(s) for s in scores):
         return None
-    counts = r.pipeline(transaction=False)
-    # A rank is 1 + the advocates with more points: every score from the next point up.
-    if window and offset:
-        counts.zcount(key, (points_of(window[0][1]) + 1) * SCORE_PER_POINT, "+inf")
-    if my_score is not None:
-        counts.zcount(key, (points_of(my_score) + 1) * SCORE_PER_POINT, "+inf")
-    counted = counts.execute() if (window and offset) or my_score is not None else []
     rows: list[Row] = []
     if window:
         points = [points_of(s) for _, s in window]
-        above = int(counted[0]) if offset else 0
+        # A rank is 1 + the advocates with more points (the script counted from the next point up).
+        above = int(page_above) if offset else 0
         ranks = _shared_ranks(points, offset, above)
         rows = [Row(rank, a, p) for (a, _), p, rank in zip(window, points, ranks, strict=True)]
     me = None
     if me_id is not None and my_score is not None:
-        me = Row(int(counted[-1]) + 1, me_id, points_of(my_score))
+        me = Row(int(mine_above) + 1, me_id, points_of(my_score))
     return rows, me
 
 

@@ -9,8 +9,9 @@
   oldest entry's anniversary (so most lots are due): the first run, then a second that must
   write nothing. This changes the database (expire entries, settings): run it on a bench
   database;
-- `leaderboard`: the leaderboard read (`standings`, top 10 + the caller's rank, in one process,
-  calls per second) on the SQL path and the Redis path, for this code and for each earlier
+- `leaderboard`: the leaderboard read (top 10 + the caller's rank, in one process, calls per
+  second) on the SQL path, the Redis path (`_standings_redis`) and as a request reads it
+  (`standings`: the Redis path with its stale/encoding marker check), for this code and for each earlier
   implementation in BEFORE (loaded from git, its own rebuild loading Redis in its own encoding
   first, so each reads the data it was written for).
 """
@@ -26,8 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-# Earlier leaderboards: before issue 16's tie rule, and issue 16's tie rule read from SQL.
-BEFORE = {"pre_ties": "bc71780", "ties_from_sql": "29476dc"}
+# Earlier leaderboards: before issue 16's tie rule, issue 16's tie rule read from SQL, and the tie
+# order in the Redis score read in two round trips plus a marker check (before issue 22's script).
+BEFORE = {"pre_ties": "bc71780", "ties_from_sql": "29476dc", "ties_two_trips": "b28250c"}
 STEPS = ("simulation", "expiry", "leaderboard")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,6 +163,10 @@ def _leaderboard(out: dict, rounds: int = 5) -> None:
             if r is not None:
                 rates.setdefault(f"leaderboard_redis_{name}_per_s", []).append(
                     _rate(lambda m=module: m._standings_redis(r, pkey, None, 10, 0, me), 1.0)
+                )
+                # The whole read as a request makes it (`standings`: marker check included).
+                rates.setdefault(f"leaderboard_standings_{name}_per_s", []).append(
+                    _rate(lambda m=module: m.standings("all", None, 10, 0, me), 1.0)
                 )
     out.update({key: sorted(values)[len(values) // 2] for key, values in rates.items()})
     if r is not None:  # the current code's two paths agree on the page timed

@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from hub.config import ROOT, load_config
-from hub.db import install_sqlite_begin_immediate, write_intent
+from hub.db import install_postgres_connection_handling, install_sqlite_begin_immediate, write_intent
 from hub.errors import register_error_handlers
 from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.transactions import run_view, runs_own_transaction
@@ -94,6 +94,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             install_sqlite_begin_immediate(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            install_postgres_connection_handling(db.engine)
         from hub.security import dummy_hash
 
         dummy_hash()  # built now, so not even the first unknown-email login pays for a hash

@@ -127,7 +127,11 @@ def _engine_options(url: str) -> dict:
         # A generous busy timeout turns writer contention into waiting, not errors.
         return {"connect_args": {"timeout": 15, "check_same_thread": False}}
     # A database that does not answer fails a request (and /readyz) in seconds, not minutes.
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
+    # No pre-ping (a round trip per request): checkout drops a connection whose backend has gone
+    # without asking the server, connections are retired after half an hour (before idle timeouts
+    # of proxies or firewalls cut them), and a dropped connection met before anything was written
+    # is retried (hub.db.install_postgres_connection_handling).
+    return {"pool_recycle": 1800, "pool_size": 10, "max_overflow": 10, "connect_args": {"connect_timeout": 5}}
 
 
 def _dev_secret() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import enum
+import re
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, Numeric, String, Table, TypeDecorator, case, or_
@@ -108,6 +109,105 @@ def install_sqlite_begin_immediate(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+# A statement that needs the transaction a read request otherwise does without: a row lock, a
+# transaction-scoped advisory lock or setting, or anything but a SELECT (a write, SET LOCAL, WITH).
+_NEEDS_TRANSACTION = re.compile(
+    r"\bfor\s+(?:no\s+key\s+update|update|key\s+share|share)\b|advisory_xact|set_config", re.IGNORECASE
+)
+
+
+def needs_transaction(statement: str, streamed: bool = False) -> bool:
+    """Whether `statement` must run inside a transaction block: anything but a plain SELECT (a
+    write, `WITH`, `SET LOCAL`), a SELECT that locks rows or takes a transaction-scoped advisory
+    lock or setting, or a streamed result (`streamed`: a server-side cursor lives in a transaction)."""
+    if streamed or statement.lstrip()[:6].upper() != "SELECT":
+        return True
+    return _NEEDS_TRANSACTION.search(statement) is not None
+
+
+def _psycopg_idle(dbapi_conn: Any) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return bool(dbapi_conn.info.transaction_status == TransactionStatus.IDLE)
+
+
+def install_postgres_connection_handling(engine: Engine) -> None:
+    """PostgreSQL (psycopg 3) connections for the request path (issue 22, "every request"):
+
+    - **No pre-ping.** A pooled connection whose backend is gone (terminated, server restarted)
+      has received the server's FATAL notice or end of stream: its socket is readable while it
+      should be idle. Checkout polls the socket without waiting (a system call, no round trip)
+      and hands such a connection back as disconnected, so the pool opens a fresh one.
+      `pool_recycle` (hub.config) retires connections before idle timeouts elsewhere cut them,
+      and a dropped connection met by a unit's first statement, or by a read, is retried once
+      more by the unit (`mark_retry_safe`, hub.errors.is_transient_db_error).
+    - **Reads without BEGIN/COMMIT.** A transaction of a read request (`write_intent` False: GET,
+      HEAD, OPTIONS) starts in autocommit: no BEGIN, COMMIT or ROLLBACK round trips, and it never
+      ends in a ROLLBACK, which makes psycopg discard the connection's prepared statements. At
+      READ COMMITTED every statement sees its own snapshot anyway, so plain SELECTs mean the same
+      either way. The first statement that needs a transaction (`needs_transaction`: a write, a
+      row or advisory lock, a streamed result) switches it off before it runs, so from there
+      on the unit is one transaction block, committed or rolled back by the session as before.
+    """
+    import select as selectmod
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkout")
+    def _refuse_dead(dbapi_conn: Any, _record: object, _proxy: object) -> None:
+        if dbapi_conn.closed:
+            raise DisconnectionError("connection closed")
+        try:
+            poller = selectmod.poll()
+            poller.register(dbapi_conn.pgconn.socket, selectmod.POLLIN | selectmod.POLLERR | selectmod.POLLHUP)
+            pending = poller.poll(0)
+        except Exception as exc:  # the socket itself is gone
+            raise DisconnectionError(str(exc)) from exc
+        if pending:
+            # An idle backend says nothing unless it is going away (a rare reported-setting
+            # change after a reload reads the same: a fresh connection is the safe answer).
+            raise DisconnectionError("the server ended this connection while it was idle")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        dbapi_conn = conn.connection.dbapi_connection
+        conn.info["vouch_statements"] = 0
+        if _psycopg_idle(dbapi_conn):
+            dbapi_conn.autocommit = not write_intent.get()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        conn.info["vouch_statements"] = conn.info.get("vouch_statements", 0) + 1
+        dbapi_conn = conn.connection.dbapi_connection
+        if dbapi_conn.autocommit and _psycopg_idle(dbapi_conn):
+            options = context.execution_options if context is not None else {}
+            streamed = bool(options.get("stream_results") or options.get("yield_per"))
+            if needs_transaction(statement, streamed):
+                dbapi_conn.autocommit = False
+
+    @event.listens_for(engine, "handle_error")
+    def _dropped(ctx: Any) -> None:
+        mark_retry_safe(ctx)
+
+
+def mark_retry_safe(ctx: Any) -> None:
+    """`handle_error` listener: flag a dropped connection (`retry_safe` on the exception) when
+    nothing the unit did can have taken effect — the failing statement was the first of its
+    transaction, or the connection was still in a read's autocommit (only plain SELECTs ran).
+    A failed COMMIT is never flagged: whether it took effect is unknown."""
+    if not ctx.is_disconnect or ctx.statement is None or ctx.connection is None or ctx.sqlalchemy_exception is None:
+        return
+    conn = ctx.connection
+    reading = False
+    try:
+        reading = bool(conn.connection.dbapi_connection.autocommit)
+    except Exception:  # the DBAPI connection is already discarded
+        reading = False
+    if reading or conn.info.get("vouch_statements", 0) <= 1:
+        ctx.sqlalchemy_exception.retry_safe = True
 
 
 def locked_row(model: type[M], row_id: object, session: AnySession | None = None) -> M | None:

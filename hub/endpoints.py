@@ -28,7 +28,7 @@ from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db
 from hub.extensions import csrf, db, limiter
 from hub.fields import field_errors, read
 from hub.models import IdempotencyKey, Role, User
-from hub.transactions import in_transaction, own_transaction
+from hub.transactions import in_transaction, own_transaction, retry_dropped
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,9 @@ def current_api_user() -> User | None:
     if "api_user" not in g:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        g.api_user = (
-            tokens.user_for_api_token(token.strip())
-            if scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
-            else None
-        )
+        valid = scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
+        # The request's first statement: a pooled connection found dropped is retried here.
+        g.api_user = retry_dropped(lambda: tokens.user_for_api_token(token.strip())) if valid else None
     return g.api_user
 
 

@@ -119,9 +119,13 @@ def wants_json() -> bool:
 
 
 def is_transient_db_error(exc: BaseException) -> bool:
-    """Serialization failures, deadlocks and SQLite lock contention: safe to retry."""
+    """Serialization failures, deadlocks, SQLite lock contention, and a dropped PostgreSQL
+    connection before anything the unit did could take effect (`retry_safe`, set by
+    hub.db.mark_retry_safe): safe to retry."""
     if not isinstance(exc, DBAPIError):
         return False
+    if getattr(exc, "retry_safe", False):
+        return True
     orig = getattr(exc, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if sqlstate in {"40001", "40P01", "55P03"}:

@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, g, request
+from sqlalchemy import inspect
 
 REQUEST_LOG = logging.getLogger("vouch.request")
 JOB_LOG = logging.getLogger("vouch.job")
@@ -199,9 +200,14 @@ def _user_id() -> int | None:
     """The signed-in user's id if this request already loaded it (never loads it: a probe or
     a static file must not cost a session lookup)."""
     user = g.get("api_user") or g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
         return None
-    return getattr(user, "id", None)
+    # The identity key, never an attribute: after the request's commit the instance is expired,
+    # and reading `id` or `is_authenticated` would load the user again (one more query per request).
+    state = inspect(user, raiseerr=False)
+    if state is None or not state.identity:
+        return None  # the anonymous user, or one never stored
+    return int(state.identity[0])
 
 
 def log_job(

@@ -68,6 +68,20 @@ def in_transaction(work: Callable[[], T], *, keep: Callable[[T], bool] = lambda 
     raise AssertionError("unreachable")
 
 
+def retry_dropped(work: Callable[[], T]) -> T:
+    """`work()`, run once more when its database connection was found dropped before anything it
+    did could take effect (`retry_safe`, hub.db.mark_retry_safe); for reads made before a unit
+    (`in_transaction` retries those itself), such as the API's token lookup. Returns `work()`'s
+    result; any other error, or a second failure, propagates."""
+    try:
+        return work()
+    except Exception as exc:
+        if not getattr(exc, "retry_safe", False):
+            raise
+        db.session.rollback()
+    return work()
+
+
 def own_transaction(view: V) -> V:
     """Mark a view that runs its own units through `in_transaction` (the JSON API), so the
     request boundary does not wrap it in another."""

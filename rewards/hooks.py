@@ -4,6 +4,8 @@ and group boards that follow membership changes."""
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from hub.hooks import PeriodicJob, hooks
 from rewards import jobs, leaderboard, views
@@ -22,6 +24,9 @@ def install(app: Flask) -> None:
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
     registry.personal_data.append(REWARDS_PERSONAL_DATA)
     registry.active_change_listeners.append(leaderboard.advocate_active_changed)
+    # Display rows cached for leaderboard reads follow name, tier and leaderboard-choice changes.
+    if not event.contains(Session, "after_flush", leaderboard.display_changes):
+        event.listen(Session, "after_flush", leaderboard.display_changes)
     registry.periodic_jobs.extend(
         [
             PeriodicJob(jobs.recompute_tiers_job, "rewards recompute-tiers", cron="15 3 * * *"),

@@ -29,18 +29,19 @@ commute, so after-commit writes landing in any order leave the right score.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import CTE, Select, and_, case, delete, func, insert, literal, select
 
 from hub.db import floor_second, upsert_add, utcnow, whole_second
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
-from hub.queue import call_after_commit
+from hub.queue import CALLBACKS_KEY, call_after_commit
 from hub.redis_client import get_bulk_redis, get_redis, require_redis
 from rewards.metrics import LEADERBOARD_REBUILD
 
@@ -129,9 +130,19 @@ def encoding_key() -> str:
     return f"{key_prefix()}encoding"
 
 
+def rows_key() -> str:
+    """The hash of display rows (`describe`'s answer) by board member, filled by reads."""
+    return f"{key_prefix()}rows"
+
+
+def rows_generation_key() -> str:
+    """A counter every change of a display row bumps: a fill read before it is refused."""
+    return f"{key_prefix()}rows-gen"
+
+
 def _is_board(key: bytes | str) -> bool:
     name = key.decode() if isinstance(key, bytes) else key
-    return name not in (stale_key(), encoding_key())
+    return name not in (stale_key(), encoding_key(), rows_key(), rows_generation_key())
 
 
 _stale_pending = False
@@ -335,52 +346,215 @@ def standings(
     at: dt.datetime | None = None,
 ) -> tuple[list[Row], Row | None]:
     """The top rows and the caller's own row (None when they have no points in the period)."""
+    rows, me, _ = board(period, group_id, limit, offset, me_advocate_id, at, described=False)
+    return rows, me
+
+
+def board(
+    period: str,
+    group_id: int | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    me_advocate_id: int | None = None,
+    at: dt.datetime | None = None,
+    described: bool = True,
+) -> tuple[list[Row], Row | None, dict[int, dict[str, Any]]]:
+    """`standings` plus, when `described`, the display rows of the rows shown (`describe`'s
+    answer). From Redis a warm read is one round trip and no SQL: the display rows come from
+    the `rows_key` hash in the same script call; rows it lacks are read from SQL once and put
+    there (unless a display change came in between, `rows_generation_key`)."""
     pkey = period_key(period, at)
     r = get_redis()
     if r is not None:
         try:
-            if not redis_stale(r):
-                found = _standings_redis(r, pkey, group_id, limit, offset, me_advocate_id)
+            # A write this process could not apply is published (one SET) and SQL answers;
+            # otherwise the markers are checked inside the read's one script call.
+            if not (_stale_pending and redis_stale(r)):
+                found = _read_board(r, pkey, group_id, limit, offset, me_advocate_id, True, described)
                 if found is not None:
-                    return found
+                    rows, me, cached, generation = found
+                    return rows, me, _complete(r, rows, cached, generation) if described else {}
         except Exception:  # Redis down: the SQL path answers the same question.
             log.warning("leaderboard read from Redis failed; using SQL", exc_info=True)
-    return _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
+    rows, me = _standings_sql(pkey, group_id, limit, offset, me_advocate_id)
+    return rows, me, describe(rows) if described else {}
+
+
+# One round trip for a whole read: the stale and encoding markers, the page (ZREVRANGE), the
+# caller's score (ZSCORE) and the shared ranks (ZCOUNT from the next point up) of the page's
+# first row and of the caller. KEYS: board, stale marker, encoding marker. ARGV: offset, limit,
+# the caller's member ('' for none), ENCODING, SCORE_PER_POINT, '1' to check the markers. Scores travel as Redis writes
+# them (exact integers below 2^53); a bound is formatted with %.0f because Lua's own number to
+# string conversion keeps only 14 digits. Returns {1} when the sets must not be read, else
+# {0, page (member, score, ...), the caller's score or false, count above the page's first row
+# or -1 (first page), count above the caller or -1, the display rows of the page's members from
+# the hash KEYS[4] (false where absent; only when ARGV[7] is '1'), the generation KEYS[5] or '0'}.
+_READ_LUA = """
+if ARGV[6] == '1' and (redis.call('EXISTS', KEYS[2]) == 1 or redis.call('GET', KEYS[3]) ~= ARGV[4]) then
+  return {1}
+end
+local offset, limit, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
+local function above(score)
+  local floor = (math.floor(tonumber(score) / per) + 1) * per
+  return redis.call('ZCOUNT', KEYS[1], string.format('%.0f', floor), '+inf')
+end
+local page = redis.call('ZREVRANGE', KEYS[1], offset, offset + limit - 1, 'WITHSCORES')
+local page_above = -1
+if offset > 0 and #page > 0 then page_above = above(page[2]) end
+local mine, mine_above = false, -1
+if ARGV[3] ~= '' then
+  mine = redis.call('ZSCORE', KEYS[1], ARGV[3])
+  if mine then mine_above = above(mine) end
+end
+local shown = {}
+if ARGV[7] == '1' and #page > 0 then
+  local members = {}
+  for i = 1, #page, 2 do members[#members + 1] = page[i] end
+  shown = redis.call('HMGET', KEYS[4], unpack(members))
+end
+return {0, page, mine, page_above, mine_above, shown, redis.call('GET', KEYS[5]) or '0'}
+"""
+# Display rows read from SQL go into the hash only if no display change was recorded since the
+# read began (KEYS: hash, generation; ARGV: the generation the read saw, then field, value, ...).
+_FILL_LUA = """
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+_fill_script: Any = None
+_read_script: Any = None
+
+
+def _read(r: Redis, keys: list[str], args: list[Any]) -> Any:
+    """Run the read script (EVALSHA; redis-py loads it on NOSCRIPT, e.g. after a Redis restart)."""
+    global _read_script
+    if _read_script is None:
+        _read_script = r.register_script(_READ_LUA)
+    return _read_script(keys=keys, args=args, client=r)
 
 
 def _standings_redis(
-    r: Redis, pkey: str, group_id: int | None, limit: int, offset: int, me_id: int | None
+    r: Redis,
+    pkey: str,
+    group_id: int | None,
+    limit: int,
+    offset: int,
+    me_id: int | None,
+    markers: bool = False,
 ) -> tuple[list[Row], Row | None] | None:
-    """The board from Redis alone (two round trips at most, no SQL), or None when a score it
-    would show lies outside the exact range of `encode` (the caller reads SQL instead)."""
+    """The board from Redis alone in one round trip (`_READ_LUA`, no SQL), or None when a score
+    the page would show lies outside the exact range of `encode`, or — with `markers` — when the
+    sets may not be read (marked stale, or not built in this ENCODING); the caller then reads SQL."""
+    found = _read_board(r, pkey, group_id, limit, offset, me_id, markers, False)
+    return None if found is None else (found[0], found[1])
+
+
+def _read_board(
+    r: Redis,
+    pkey: str,
+    group_id: int | None,
+    limit: int,
+    offset: int,
+    me_id: int | None,
+    markers: bool,
+    described: bool,
+) -> tuple[list[Row], Row | None, dict[int, dict[str, Any]], bytes] | None:
+    """`_standings_redis`, plus (when `described`) the display rows the hash holds for the rows
+    shown and the display generation the read saw."""
     key = redis_key(pkey, group_id)
-    pipe = r.pipeline(transaction=False)
-    pipe.zrevrange(key, offset, offset + limit - 1, withscores=True)
-    if me_id is not None:
-        pipe.zscore(key, _member(me_id))
-    results = pipe.execute()
-    window = [(_advocate_from_member(m), s) for m, s in results[0] if s >= SCORE_PER_POINT]
-    my_score = results[1] if me_id is not None and results[1] is not None and results[1] >= SCORE_PER_POINT else None
+    me_member = _member(me_id) if me_id is not None else ""
+    args = [offset, limit, me_member, ENCODING, SCORE_PER_POINT, "1" if markers else "0", "1" if described else "0"]
+    found = _read(r, [key, stale_key(), encoding_key(), rows_key(), rows_generation_key()], args)
+    if int(found[0]):
+        return None
+    _, flat, mine, page_above, mine_above, shown, generation = found
+    pairs = [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
+    window = [(_advocate_from_member(m), s) for m, s in pairs if s >= SCORE_PER_POINT]
+    my_score = float(mine) if mine is not None and float(mine) >= SCORE_PER_POINT else None
     scores = [s for _, s in window] + ([my_score] if my_score is not None else [])
     if not all(exact_score(s) for s in scores):
         return None
-    counts = r.pipeline(transaction=False)
-    # A rank is 1 + the advocates with more points: every score from the next point up.
-    if window and offset:
-        counts.zcount(key, (points_of(window[0][1]) + 1) * SCORE_PER_POINT, "+inf")
-    if my_score is not None:
-        counts.zcount(key, (points_of(my_score) + 1) * SCORE_PER_POINT, "+inf")
-    counted = counts.execute() if (window and offset) or my_score is not None else []
     rows: list[Row] = []
     if window:
         points = [points_of(s) for _, s in window]
-        above = int(counted[0]) if offset else 0
+        # A rank is 1 + the advocates with more points (the script counted from the next point up).
+        above = int(page_above) if offset else 0
         ranks = _shared_ranks(points, offset, above)
         rows = [Row(rank, a, p) for (a, _), p, rank in zip(window, points, ranks, strict=True)]
     me = None
     if me_id is not None and my_score is not None:
-        me = Row(int(counted[-1]) + 1, me_id, points_of(my_score))
-    return rows, me
+        me = Row(int(mine_above) + 1, me_id, points_of(my_score))
+    cached = {
+        _advocate_from_member(member): json.loads(value)
+        for (member, _), value in zip(pairs, shown or [None] * len(pairs), strict=True)
+        if value is not None
+    }
+    return rows, me, cached, generation
+
+
+def _complete(
+    r: Redis, rows: list[Row], cached: dict[int, dict[str, Any]], generation: bytes | str
+) -> dict[int, dict[str, Any]]:
+    """The display rows of `rows`: those the hash held, the others read from SQL (`describe`)
+    and put in the hash for the next reads, unless the generation moved since the read."""
+    global _fill_script
+    missing = [row for row in rows if row.advocate_id not in cached]
+    if not missing:
+        return cached
+    found = describe(missing)
+    if found:
+        if _fill_script is None:
+            _fill_script = r.register_script(_FILL_LUA)
+        args: list[Any] = [generation]
+        for advocate_id, shown in found.items():
+            args += [_member(advocate_id), json.dumps(shown)]
+        _fill_script(keys=[rows_key(), rows_generation_key()], args=args, client=r)
+    return {**cached, **found}
+
+
+def forget_display(advocate_ids: set[int], session: Any = None) -> None:
+    """After the transaction commits, drop these advocates' display rows from the hash and bump
+    the generation (a read that began before sees its fill refused). A failed write marks the
+    boards stale, so SQL answers until the reconciler's rebuild, which empties the hash.
+    `session`: the one whose commit it follows (default: the request's)."""
+    if not advocate_ids or get_redis() is None:
+        return
+    members = [_member(a) for a in sorted(advocate_ids)]
+
+    def _forget() -> None:
+        pipe = require_redis().pipeline(transaction=True)
+        pipe.incr(rows_generation_key())
+        pipe.hdel(rows_key(), *members)
+        pipe.execute()
+
+    target = session if session is not None else db.session()
+    target.info.setdefault(CALLBACKS_KEY, []).append(_marks_stale(_forget))
+
+
+def display_changes(session: Any, _context: Any) -> None:
+    """`after_flush` listener: the advocates whose display row (`describe`: name, tier, shown)
+    this flush changed — a user's name, an advocate's tier or leaderboard choice, a recorded
+    tier change (rewards.tier_changes writes the tier with a Core UPDATE and records it as a
+    TierChange) — get `forget_display` once the transaction commits."""
+    from sqlalchemy import inspect
+
+    from rewards.models import TierChange
+
+    changed: set[int] = set()
+    users: list[int] = []
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, TierChange) and obj in session.new:
+            changed.add(obj.advocate_id)
+        elif isinstance(obj, Advocate) and obj not in session.new:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in ("tier", "show_on_leaderboard")):
+                changed.add(obj.id)
+        elif isinstance(obj, User) and obj not in session.new and inspect(obj).attrs.name.history.has_changes():
+            users.append(obj.id)
+    if users:
+        changed.update(session.connection().execute(select(Advocate.id).where(Advocate.user_id.in_(users))).scalars())
+    if changed and has_app_context():
+        forget_display(changed, session)
 
 
 def _shared_ranks(points: list[int], start: int, above: int) -> list[int]:

@@ -30,8 +30,7 @@ def leaderboard_payload(
 ) -> dict[str, Any]:
     grp = resolve_group(group)
     me_id = user.advocate.id if user.role is Role.ADVOCATE and user.advocate else None
-    rows, me = leaderboard.standings(period, grp.id if grp else None, limit, offset, me_id)
-    described = leaderboard.describe(rows)
+    rows, me, described = leaderboard.board(period, grp.id if grp else None, limit, offset, me_id)
     staff = user.role in STAFF_ROLES
 
     def named(advocate_id: int) -> int | None:

@@ -215,3 +215,29 @@ def test_sets_in_an_older_encoding_are_not_read_until_rebuilt(redis_app, make):
         (row.rank, row.advocate_id, row.points)
         for row in leaderboard._standings_redis(r, leaderboard.period_key("all"), None, 10, 0, None)[0]
     ] == expected
+
+
+def test_a_warm_read_is_one_redis_round_trip(redis_app, make, monkeypatch):
+    """Markers, page, the caller's score and both shared ranks come back from one script call
+    (issue 22): past the first page, with the caller outside it, and ranks counting ties."""
+    base = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    ids = [make.advocate().id for _ in range(6)]
+    for n, (advocate_id, points) in enumerate(zip(ids, (500, 400, 400, 400, 90, 10), strict=True)):
+        _earn(advocate_id, points, base + dt.timedelta(minutes=n), f"w{n}")
+    db.session.commit()
+    r = redis_app.extensions["vouch_redis"]
+    leaderboard.standings("all", limit=2, offset=2, me_advocate_id=ids[5])  # the script is loaded
+    trips: list[str] = []
+    send = r.execute_command
+
+    def counted(*args, **kwargs):
+        trips.append(str(args[0]))
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(r, "execute_command", counted)
+    monkeypatch.setattr(r, "pipeline", lambda *a, **k: pytest.fail("a read needs no pipeline"))
+    rows, me = leaderboard.standings("all", limit=2, offset=2, me_advocate_id=ids[5])
+    assert trips == ["EVALSHA"]
+    # 500; then 400 ×3 reached at :01, :02, :03 share rank 2; the page of 2 from the third row.
+    assert [(row.rank, row.advocate_id, row.points) for row in rows] == [(2, ids[2], 400), (2, ids[3], 400)]
+    assert (me.rank, me.points) == (6, 10)

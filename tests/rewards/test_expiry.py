@@ -195,3 +195,86 @@ def test_hub_shows_what_expires_when(client, login, make):
     page = client.get("/").get_data(as_text=True)
     when = now + dt.timedelta(days=365)
     assert f"120 points expire on {when:%-d %b}" in page
+
+
+# --- settlement marks: runs read only the lots after them ----------------------------------------
+
+
+def mark_of(advocate_id: int) -> tuple[dt.datetime | None, int | None]:
+    row = db.session.execute(
+        select(Advocate.expiry_settled_at, Advocate.expiry_settled_id).where(Advocate.id == advocate_id)
+    ).one()
+    return row.expiry_settled_at, row.expiry_settled_id
+
+
+def entry_id(key: str) -> int:
+    return db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.source_id == key))
+
+
+def test_a_refund_after_settlement_puts_the_lot_back_in_play(ctx, make):
+    advocate = make.advocate()
+    switch_on(90, day(0))
+    post(advocate.id, 100, "earn", "a", day(10))
+    post(advocate.id, -100, "redeem", "r", day(20))
+    assert expiry.expire_points(now=day(30)).entries_points == 0
+    db.session.commit()
+    assert mark_of(advocate.id) == (day(10), entry_id("a"))  # spent: settled, not read again
+    post(advocate.id, 60, "refund", "r", day(40))  # gives lot a 60 points back
+    assert mark_of(advocate.id) == (None, None)
+    assert expiry.expire_points(now=day(99)).entries_points == 0  # not due yet
+    run = expiry.expire_points(now=day(101))
+    db.session.commit()
+    assert run.entries_points == 60
+    assert expire_entries(advocate.id) == [(str(entry_id("a")), -60)]
+    assert expiry.expire_points(now=day(101)).entries_points == 0
+    assert db.session.get(Advocate, advocate.id).balance == 0
+
+
+def test_a_lot_expired_then_refilled_never_expires_again(ctx, make):
+    advocate = make.advocate()
+    switch_on(30, day(0))
+    post(advocate.id, 100, "earn", "a", day(1))
+    post(advocate.id, -40, "redeem", "r", day(2))
+    assert expiry.expire_points(now=day(40)).entries_points == 60
+    db.session.commit()
+    assert mark_of(advocate.id) == (day(1), entry_id("a"))
+    post(advocate.id, 40, "refund", "r", day(41))  # back into lot a, which has its expire entry
+    assert mark_of(advocate.id) == (None, None)
+    # Every lot here is overdue by the real clock, so the 30-day total counts what is unexpired:
+    # nothing (per-lot path: no mark, and an expire entry).
+    assert expiry.expiring_total(30) == 0
+    assert expiry.expire_points(now=day(100)).entries_points == 0
+    db.session.commit()
+    assert mark_of(advocate.id) == (day(1), entry_id("a"))
+    post(advocate.id, 50, "earn", "b", day(101))
+    assert expiry.expiring_total(30) == 50  # per-advocate path: lot b only, not a's 40
+    assert expiry.expire_points(now=day(140)).entries_points == 50
+    db.session.commit()
+    fresh = db.session.get(Advocate, advocate.id)
+    assert (fresh.balance, fresh.lifetime_points) == (40, 150)
+    assert len(expire_entries(advocate.id)) == 2
+
+
+def test_an_expired_lot_after_an_unsettled_one_clears_the_mark(ctx, make):
+    """Lot x spent, lot y partly expired, a refund refills y then x, and a longer N makes x not
+    due: the first unsettled lot (x) has an expired one after it, so no mark is kept and the
+    totals still leave y's refilled points out."""
+    advocate = make.advocate()
+    switch_on(10, day(0))
+    post(advocate.id, 100, "earn", "x", day(1))
+    post(advocate.id, 100, "earn", "y", day(2))
+    post(advocate.id, -150, "redeem", "r", day(3))  # x empty, 50 of y left
+    assert expiry.expire_points(now=day(20)).entries_points == 50
+    db.session.commit()
+    assert mark_of(advocate.id) == (day(2), entry_id("y"))
+    post(advocate.id, 150, "refund", "r", day(21))  # y's 50 back, then x's 100
+    save_setting("points_expiry_days", 60, None)  # the same start, a longer N
+    db.session.commit()
+    assert expiry.expire_points(now=day(25)).entries_points == 0
+    db.session.commit()
+    assert mark_of(advocate.id) == (None, None)
+    assert expiry.expiring_total(30) == 100  # x is overdue by the real clock; y never expires again
+    assert expiry.expire_points(now=day(62)).entries_points == 100
+    db.session.commit()
+    assert mark_of(advocate.id) == (day(2), entry_id("y"))
+    assert db.session.get(Advocate, advocate.id).balance == 50

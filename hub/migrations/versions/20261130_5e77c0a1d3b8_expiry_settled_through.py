@@ -1,0 +1,35 @@
+"""expiry: each advocate's lots settled through a point in FIFO order
+
+`advocates.expiry_settled_at` and `advocates.expiry_settled_id` name the last credited entry
+(by time, then id) up to which every one of the advocate's lots is settled for expiry: it has
+its `expire` entry or nothing left. `flask rewards expire-points` writes them and reads only the
+lots after them; a refund (the only entry that can put points back into an older lot) and a
+cache rebuild clear them. NULL (every existing row) means "read from the policy's start", so
+no backfill: the first run after the upgrade fills them.
+
+Revision ID: 5e77c0a1d3b8
+Revises: 2f93ad545a29
+Create Date: 2026-11-30 20:45:00.000000
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "5e77c0a1d3b8"
+down_revision = "2f93ad545a29"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("advocates", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expiry_settled_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("expiry_settled_id", sa.Integer(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("advocates", schema=None) as batch_op:
+        batch_op.drop_column("expiry_settled_id")
+        batch_op.drop_column("expiry_settled_at")

@@ -25,20 +25,45 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, select, text, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from hub.db import insert_ignore_many, table_of, utcnow
+from hub.db import UTCDateTime, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify_many
 from hub.settings import get_setting
 from hub.timezones import localize, zone_named
 from rewards.ledger import post_expiries
-from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry, credited_condition
+from rewards.models import (
+    EXPIRY_NOTICE_DAYS,
+    LIFETIME_KINDS,
+    EntryKind,
+    ExpiryNotice,
+    LedgerEntry,
+    credited_condition,
+)
 
 EXPIRY_SOURCE = "ledger_entry"
-NOTICE_DAYS = (30, 7)
+NOTICE_DAYS = EXPIRY_NOTICE_DAYS
 
 
 @dataclass(frozen=True)
@@ -349,39 +374,113 @@ def _for_bulk_reads() -> None:
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
-def _settlement_marks(lots: Any, due_before: dt.datetime) -> Select[Any, Any, Any, Any]:
-    """SQL: (advocate_id, settled_at, settled_id) — each advocate's settlement mark once this
-    run's due lots have their `expire` entries. A lot is settled when it has its entry, holds
-    nothing, or is due (it gets its entry now); only a refund can put points back into a lot
-    holding nothing, and it clears the mark (rewards.ledger). The mark is the last lot before
-    the first unsettled one (written as that lot's time and id − 1, which leaves the same lots
-    after it), or the last lot read when all are settled. It is cleared instead when an expired
-    lot lies after the first unsettled one (a refund, then a longer N), so that a marked
-    advocate never has an expired lot after the mark (`expiring_totals` relies on it)."""
+class days_before(FunctionElement[dt.datetime]):
+    """SQL: a UTCDateTime expression less a whole number of days (`literal_column` of digits),
+    on PostgreSQL and SQLite (where the text keeps milliseconds: up to 1 ms earlier)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(days_before, "postgresql")
+def _days_before_postgresql(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({moment} - make_interval(days => {days}))"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f000', {moment}, '-{days} days')"
+
+
+def _settlement_marks(
+    lots: Any, advocate_ids: list[int], policy: Policy, now: dt.datetime
+) -> Select[Any, Any, Any, Any]:
+    """SQL: (advocate_id, settled_at, settled_id, watch_from) of each of `advocate_ids` once this
+    run's due lots have their `expire` entries.
+
+    The settlement mark: a lot is settled when it has its entry, holds nothing, or is due (it
+    gets its entry now); only a refund can put points back into a lot holding nothing, and it
+    clears the mark (rewards.ledger). The mark is the last lot before the first unsettled one
+    (written as that lot's time and id − 1, which leaves the same lots after it), or the last
+    lot read when all are settled; an advocate with no lot read keeps theirs. It is cleared
+    instead when an expired lot lies after the first unsettled one (a refund, then a longer N),
+    so that a marked advocate never has an expired lot after the mark (`expiring_totals`
+    relies on it).
+
+    The watch time: per unsettled lot, its credit time less the widest notice lead not yet
+    reached (30 days, then 7, then 0 — the moment it expires), the earliest of them; at most
+    now − 30 days, which covers lots credited from now on (a credit dated earlier lowers it
+    itself, rewards.ledger). Until the policy's cutoff reaches it, no lot of the advocate comes
+    due or needs a notice this run has not sent."""
+    due_before = now - policy.lifetime
     unsettled = ~lots.c.has_expiry & (lots.c.points > 0) & (lots.c.created_at > due_before)
+    leads = sorted(NOTICE_DAYS, reverse=True)
+    watch_of_lot = case(
+        *(
+            (
+                lots.c.created_at > due_before + dt.timedelta(days=lead),
+                days_before(lots.c.created_at, literal_column(str(lead))),
+            )
+            for lead in leads
+        ),
+        else_=lots.c.created_at,
+    )
     per_advocate = (
         select(
             lots.c.advocate_id,
             func.min(case((unsettled, lots.c.rn))).label("first_open"),
             func.max(case((lots.c.has_expiry, lots.c.rn))).label("last_expired"),
             func.max(lots.c.rn).label("last"),
+            func.min(case((unsettled, watch_of_lot))).label("watch"),
         )
         .group_by(lots.c.advocate_id)
         .subquery()
     )
     target = lots.alias("target")
+    advocate = aliased(Advocate)
+    unread = per_advocate.c.advocate_id.is_(None)
     broken = per_advocate.c.last_expired > per_advocate.c.first_open
-    return select(
-        per_advocate.c.advocate_id,
-        case((broken, None), else_=target.c.created_at).label("settled_at"),
-        case((broken, None), (per_advocate.c.first_open.is_(None), target.c.lot_id), else_=target.c.lot_id - 1).label(
-            "settled_id"
-        ),
-    ).join(
-        target,
-        (target.c.advocate_id == per_advocate.c.advocate_id)
-        & (target.c.rn == func.coalesce(per_advocate.c.first_open, per_advocate.c.last)),
+    cap = literal(now - dt.timedelta(days=max(NOTICE_DAYS)), LedgerEntry.created_at.type)
+    return (
+        select(
+            advocate.id.label("advocate_id"),
+            case((unread, advocate.expiry_settled_at), (broken, None), else_=target.c.created_at).label("settled_at"),
+            case(
+                (unread, advocate.expiry_settled_id),
+                (broken, None),
+                (per_advocate.c.first_open.is_(None), target.c.lot_id),
+                else_=target.c.lot_id - 1,
+            ).label("settled_id"),
+            case((per_advocate.c.watch < cap, per_advocate.c.watch), else_=cap).label("watch_from"),
+        )
+        .select_from(advocate)
+        .outerjoin(per_advocate, per_advocate.c.advocate_id == advocate.id)
+        .outerjoin(
+            target,
+            (target.c.advocate_id == per_advocate.c.advocate_id)
+            & (target.c.rn == func.coalesce(per_advocate.c.first_open, per_advocate.c.last)),
+        )
+        .where(advocate.id.in_(advocate_ids))
     )
+
+
+def watched(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """SQL: whether the run must visit the advocate when the policy's cutoff (now − N) is
+    `cutoff` (`Advocate.expiry_watch_from`, NULL = visit)."""
+    return Advocate.expiry_watch_from.is_(None) | (Advocate.expiry_watch_from <= cutoff)
+
+
+def forget_watches() -> int:
+    """Clear every advocate's watch time, so the next run visits everyone: a change of N moves
+    every lot's notice and due times (rewards.program_settings calls it). Returns rows changed."""
+    return execute_dml(
+        update(Advocate)
+        .where(Advocate.expiry_watch_from.is_not(None))
+        .values(expiry_watch_from=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
@@ -409,7 +508,7 @@ def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> t
     coming = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, lots.c.created_at).where(
         holds, lots.c.created_at > due_before, lots.c.created_at <= horizon
     )
-    written = post_expiries(due, now, _settlement_marks(lots, due_before), coming)
+    written = post_expiries(due, now, _settlement_marks(lots, ids, policy, now), coming)
     by_advocate: dict[int, list[Lot]] = {}
     for row in written.rows:
         by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
@@ -430,23 +529,24 @@ BATCH = 1000
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
     """Expire every due lot and send the 30- and 7-day notices (the cron job and
     `flask rewards expire-points`), in one pass over the advocates in id order, BATCH at a time
-    (`expire_batch`). Only advocates with a lot credited up to the notice horizon after their
-    settlement mark are visited (`_may_be_due`), so a run reads the lots of those whose oldest
-    unsettled points come due within the widest notice lead, and writes nothing when nothing is
-    due. `commit_each` commits after each batch (the command and job: short row locks);
-    otherwise the caller's one transaction holds everything. On PostgreSQL a run that wrote
-    entries refreshes the ledger's statistics (ANALYZE), so the next run's plans see the
-    `expire` entries it added."""
+    (`expire_batch`). Only advocates whose watch time the policy's cutoff has reached are
+    visited (`watched`): those with a lot that came due or into a notice window since the last
+    run, a new lot near its notice, a refund, or N changed; each reads only its lots after its
+    settlement mark. A run with nothing due writes nothing. `commit_each` commits after each
+    batch (the command and job: short row locks); otherwise the caller's one transaction holds
+    everything. On PostgreSQL a run that wrote entries refreshes the ledger's statistics
+    (ANALYZE), so the next run's plans see the `expire` entries it added."""
     now = now or utcnow()
     policy = current_policy()
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
     notices = 0
-    horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
     advocates = list(
         db.session.scalars(
-            select(Advocate.id).where(Advocate.is_erased.is_(False), _may_be_due(horizon)).order_by(Advocate.id)
+            select(Advocate.id)
+            .where(Advocate.is_erased.is_(False), watched(now - policy.lifetime))
+            .order_by(Advocate.id)
         )
     )
     for start in range(0, len(advocates), BATCH):
@@ -487,9 +587,11 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
     if not due:
         return 0
     when = {(n["advocate_id"], n["expires_on"], n["days_ahead"]): n.pop("expires_at") for n in due}
-    written = insert_ignore_many(
-        db.session, table_of(ExpiryNotice), due, ["advocate_id", "expires_on", "days_ahead", "points"]
-    )
+    keys = ["advocate_id", "expires_on", "days_ahead", "points"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        written = insert_unnest(db.session, table_of(ExpiryNotice), due, keys, ignore_conflicts=True)
+    else:
+        written = insert_ignore_many(db.session, table_of(ExpiryNotice), due, keys)
     if not written:
         return 0
     # Each notice names the day in the advocate's own time zone (it is also their email).

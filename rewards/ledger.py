@@ -31,6 +31,7 @@ from rewards.metrics import count_issued_after_commit
 from rewards.models import (
     CORRECTION_SOURCE,
     DAY_TOTAL_SHARDS,
+    EXPIRY_NOTICE_DAYS,
     LIFETIME_KINDS,
     EntryKind,
     LedgerDayTotal,
@@ -92,11 +93,26 @@ def post_entry(
     credited = delta > 0 and kind in LIFETIME_KINDS
     correction = delta < 0 and kind is EntryKind.ADJUST and source_type == CORRECTION_SOURCE
     lifetime_delta = delta if (credited or correction) else 0
-    # A refund is the one entry that puts points back into older lots (FIFO gives back what was
-    # spent last), so the advocate's lots are no longer known to be settled for expiry.
-    unsettles = delta > 0 and not credited
-    settlement = {"expiry_settled_at": None, "expiry_settled_id": None} if unsettles else {}
     at = at or utcnow()
+    settlement: dict[str, Any] = {}
+    if delta > 0 and not credited:
+        # A refund is the one entry that puts points back into older lots (FIFO gives back what
+        # was spent last), so the advocate's lots are no longer known to be settled for expiry.
+        settlement = {"expiry_settled_at": None, "expiry_settled_id": None, "expiry_watch_from": None}
+    elif credited:
+        # A new lot's first notice comes EXPIRY_NOTICE_DAYS[0] days before it expires: the run
+        # must visit the advocate by then (NULL stays NULL: visit anyway). A lot dated before
+        # the settlement mark would be skipped by it: the mark is cleared.
+        watch = at - dt.timedelta(days=max(EXPIRY_NOTICE_DAYS))
+        before_mark = Advocate.expiry_settled_at > literal(at, Advocate.expiry_settled_at.type)
+        settlement = {
+            "expiry_watch_from": case(
+                (Advocate.expiry_watch_from > watch, literal(watch, Advocate.expiry_watch_from.type)),
+                else_=Advocate.expiry_watch_from,
+            ),
+            "expiry_settled_at": case((before_mark, None), else_=Advocate.expiry_settled_at),
+            "expiry_settled_id": case((before_mark, None), else_=Advocate.expiry_settled_id),
+        }
     session = db.session
     try:
         with session.begin_nested():
@@ -176,8 +192,9 @@ def post_expiries(
       points > 0, inserted by the database (INSERT … SELECT … ON CONFLICT DO NOTHING: one per lot,
       the unique keys on ("ledger_entry", lot id) and on `lot_id`); the balances lowered by what
       was written, never below zero (else InsufficientPoints and the batch rolls back);
-    - `settle` (advocate_id, settled_at, settled_id): each advocate's new expiry settlement mark
-      (`Advocate.expiry_settled_at/_id`, NULL clears it), written where it changed;
+    - `settle` (advocate_id, settled_at, settled_id, watch_from): each advocate's new expiry
+      settlement mark and watch time (`Advocate.expiry_settled_at/_id`, `expiry_watch_from`;
+      NULL clears them), written where they changed;
     - `read` (advocate_id, lot_id, points, created_at): rows returned as they were before the
       write (the notices' lots).
 
@@ -206,7 +223,12 @@ def post_expiries(
             session.execute(
                 update(Advocate),
                 [
-                    {"id": mark.advocate_id, "expiry_settled_at": mark.settled_at, "expiry_settled_id": mark.settled_id}
+                    {
+                        "id": mark.advocate_id,
+                        "expiry_settled_at": mark.settled_at,
+                        "expiry_settled_id": mark.settled_id,
+                        "expiry_watch_from": mark.watch_from,
+                    }
                     for mark in marks
                 ],
                 execution_options={"synchronize_session": False},
@@ -285,6 +307,7 @@ def _post_expiries_at_once(
             marks.c.advocate_id.is_not(None).label("has_mark"),
             marks.c.settled_at,
             marks.c.settled_id,
+            marks.c.watch_from,
             func.coalesce(sums.c.points, 0).label("points"),
         )
         .select_from(marks.join(sums, sums.c.advocate_id == marks.c.advocate_id, full=True))
@@ -292,6 +315,7 @@ def _post_expiries_at_once(
     )
     mark_at = case((changes.c.has_mark, changes.c.settled_at), else_=Advocate.expiry_settled_at)
     mark_id = case((changes.c.has_mark, changes.c.settled_id), else_=Advocate.expiry_settled_id)
+    watch = case((changes.c.has_mark, changes.c.watch_from), else_=Advocate.expiry_watch_from)
     moved = (
         update(Advocate)
         .where(
@@ -299,9 +323,15 @@ def _post_expiries_at_once(
             Advocate.balance >= changes.c.points,
             (changes.c.points > 0)
             | Advocate.expiry_settled_at.is_distinct_from(mark_at)
-            | Advocate.expiry_settled_id.is_distinct_from(mark_id),
+            | Advocate.expiry_settled_id.is_distinct_from(mark_id)
+            | Advocate.expiry_watch_from.is_distinct_from(watch),
         )
-        .values(balance=Advocate.balance - changes.c.points, expiry_settled_at=mark_at, expiry_settled_id=mark_id)
+        .values(
+            balance=Advocate.balance - changes.c.points,
+            expiry_settled_at=mark_at,
+            expiry_settled_id=mark_id,
+            expiry_watch_from=watch,
+        )
         .returning(Advocate.id)
         .cte("moved")
     )
@@ -396,7 +426,13 @@ def rebuild_caches() -> int:
     lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
     result = execute_dml(
         update(Advocate)
-        .values(balance=balance_sq, lifetime_points=lifetime_sq, expiry_settled_at=None, expiry_settled_id=None)
+        .values(
+            balance=balance_sq,
+            lifetime_points=lifetime_sq,
+            expiry_settled_at=None,
+            expiry_settled_id=None,
+            expiry_watch_from=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
@@ -457,4 +493,6 @@ def rebuild_day_totals() -> None:
 def _expire_cached(advocate_id: int) -> None:
     obj = db.session.identity_map.get(db.session.identity_key(Advocate, advocate_id))
     if obj is not None:
-        db.session.expire(obj, ["balance", "lifetime_points", "expiry_settled_at", "expiry_settled_id"])
+        db.session.expire(
+            obj, ["balance", "lifetime_points", "expiry_settled_at", "expiry_settled_id", "expiry_watch_from"]
+        )

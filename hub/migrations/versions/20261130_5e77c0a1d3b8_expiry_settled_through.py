@@ -34,7 +34,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.drop_column("expiry_watch_from")
-        batch_op.drop_column("expiry_settled_id")
-        batch_op.drop_column("expiry_settled_at")
+    # Plain DROP COLUMN (SQLite 3.35+ has it): a batch operation would rebuild `advocates` on
+    # SQLite, and the earlier downgrades expect the table as their own migrations left it.
+    op.drop_column("advocates", "expiry_watch_from")
+    op.drop_column("advocates", "expiry_settled_id")
+    op.drop_column("advocates", "expiry_settled_at")

@@ -7,7 +7,9 @@
   every advocate, with expiry off and then on;
 - `expiry`: `expire-points` over the whole ledger with the policy switched on a year before the
   oldest entry's anniversary (so most lots are due): the first run, then a second that must
-  write nothing. This changes the database (expire entries, settings): run it on a bench
+  write nothing (each with the 1-minute load average at its end), and with `simulation` a last
+  what-if once the runs have settled what was due (the steady state of a program whose nightly
+  job runs). This changes the database (expire entries, settings): run it on a bench
   database;
 - `leaderboard`: the leaderboard read (top 10 + the caller's rank, in one process, calls per
   second) on the SQL path, the Redis path (`_standings_redis`) and as a request reads it
@@ -117,6 +119,7 @@ def _economy(out: dict, steps: set[str]) -> None:
             done = expiry.expire_points(commit_each=True)
             db.session.commit()
             out[f"expire_points_{run}_s"] = round(time.perf_counter() - started, 2)
+            out[f"expire_points_{run}_load"] = Path("/proc/loadavg").read_text().split()[0]
             out[f"expire_points_{run}"] = {
                 "advocates": done.advocates,
                 "points": done.entries_points,
@@ -126,6 +129,12 @@ def _economy(out: dict, steps: set[str]) -> None:
         out["expire_entries"] = db.session.scalar(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == EntryKind.EXPIRE)
         )
+        if "simulation" in steps:  # the steady state: the nightly run has settled what was due
+            started = time.perf_counter()
+            result = simulate(proposal)
+            out["simulation_after_expiry_s"] = round(time.perf_counter() - started, 2)
+            out["expiring_30d_after_expiry"] = result["now"]["expiring_30d"]
+            db.session.rollback()
 
 
 def _leaderboard(out: dict, rounds: int = 5) -> None:

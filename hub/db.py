@@ -371,3 +371,36 @@ def lock_scope(key: int, model: Any, ids: list[int] | None) -> None:
         return
     db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": key})
     db.session.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))
+
+
+def insert_unnest(
+    session: AnySession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    returning: list[str],
+    *,
+    ignore_conflicts: bool = False,
+) -> list[Any]:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column) of many rows (same keys
+    each), optionally ON CONFLICT DO NOTHING; the `returning` columns of the rows written, in
+    no set order. One bind parameter per column, so the statement stays small: a multi-row
+    VALUES of thousands of rows is a statement the driver parses anew each time (too long for
+    its cache), which costs more than the insert for runs that write tens of thousands."""
+    from sqlalchemy import bindparam, func, select
+    from sqlalchemy import cast as sql_cast
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+    names = list(rows[0])
+    arrays = [
+        sql_cast(
+            bindparam(f"unnest_{i}", [row[name] for row in rows], type_=ARRAY(table.c[name].type)),
+            ARRAY(table.c[name].type),
+        )
+        for i, name in enumerate(names)
+    ]
+    source = func.unnest(*arrays).table_valued(*(f"c{i}" for i in range(len(names)))).render_derived()
+    stmt = postgres_insert(table).from_select(names, select(*(source.c[f"c{i}"] for i in range(len(names)))))
+    if ignore_conflicts:
+        stmt = stmt.on_conflict_do_nothing()
+    return list(session.execute(stmt.returning(*(table.c[name] for name in returning))).all())

@@ -149,6 +149,17 @@ class Advocate(Model):
     # Caches of the ledger, updated by SQL expressions in the ledger's own transaction.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     lifetime_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Points expiry (rewards.expiry): every credited entry up to this one, in FIFO order (time,
+    # then entry id), has its `expire` entry or nothing left, so runs read only the lots after it.
+    # Written by the expiry run; cleared by a refund, a credit dated before it (rewards.ledger)
+    # and a cache rebuild.
+    expiry_settled_at: Mapped[dt.datetime | None]
+    expiry_settled_id: Mapped[int | None] = mapped_column(Integer)
+    # The earliest (credit time − notice lead) among the advocate's unsettled lots: none of them
+    # comes due or into a notice window before the policy's cutoff (now − N) reaches it, so the
+    # run skips the advocate until then. NULL = visit at the next run. Written by the run; a
+    # credit lowers it, a refund, a cache rebuild and a change of N clear it.
+    expiry_watch_from: Mapped[dt.datetime | None]
     show_on_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
     available_for_references: Mapped[bool] = mapped_column(Boolean, default=True)
     max_asks_per_quarter: Mapped[int | None] = mapped_column(Integer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select, update
 
-from hub.db import execute_dml, utcnow
+from hub.db import execute_dml, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Notification
 from hub.queue import enqueue_after_commit
@@ -39,7 +39,13 @@ def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = 
         {"user_id": user_id, "kind": kind[:40], "text": text[:500], "url": url, "created_at": utcnow()}
         for user_id, kind, text, url in items
     ]
-    ids = list(db.session.scalars(insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Ids come from the sequence in the order unnest yields the rows: sorted, items order.
+        ids = sorted(row.id for row in insert_unnest(db.session, table_of(Notification), rows, ["id"]))
+    else:
+        ids = list(
+            db.session.scalars(insert(Notification).returning(Notification.id, sort_by_parameter_order=True), rows)
+        )
     if email:
         from hub.email.mailings import send_notification_emails
 

@@ -25,20 +25,45 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    FunctionElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 
-from hub.db import insert_ignore_many, table_of, utcnow
+from hub.db import UTCDateTime, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify_many
 from hub.settings import get_setting
 from hub.timezones import localize, zone_named
 from rewards.ledger import post_expiries
-from rewards.models import LIFETIME_KINDS, EntryKind, ExpiryNotice, LedgerEntry, credited_condition
+from rewards.models import (
+    EXPIRY_NOTICE_DAYS,
+    LIFETIME_KINDS,
+    EntryKind,
+    ExpiryNotice,
+    LedgerEntry,
+    credited_condition,
+)
 
 EXPIRY_SOURCE = "ledger_entry"
-NOTICE_DAYS = (30, 7)
+NOTICE_DAYS = EXPIRY_NOTICE_DAYS
 
 
 @dataclass(frozen=True)
@@ -173,13 +198,19 @@ def _group(lots: list[Lot], policy: Policy, within_days: int | None, now: dt.dat
 
 def expiring_total(within_days: int, policy: Policy | None = None) -> int:
     """Points of every advocate that expire within `within_days` (the liability report's figure;
-    overdue lots the job has not reached yet count too), set-based (`_unexpired_lots`)."""
+    overdue lots the job has not reached yet count too), set-based (`expiring_totals`)."""
     return expiring_totals((within_days,), policy)[0]
 
 
 def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) -> tuple[int, ...]:
-    """`expiring_total` for several horizons (days) in one pass over the credited entries (the
-    what-if's 30 and 90 days). All zeros while the policy is off."""
+    """`expiring_total` for several horizons (days) in one pass over the lots (the what-if's 30
+    and 90 days). All zeros while the policy is off.
+
+    Per advocate, not per lot: FIFO fills the lots from the newest back with the balance, so the
+    lots credited up to a cutoff hold clamp(balance − sizes of the lots after it, 0, their
+    sizes) — one grouped sum per advocate over the lots after their settlement mark. That counts
+    an expired lot's refilled points too, so the few advocates whose unsettled lots may include
+    an expired one (no mark, and some `expire` entry) take the per-lot path (`_lot_rows`)."""
     policy = policy or current_policy()
     if not policy.is_on:
         return tuple(0 for _ in within_days)
@@ -188,26 +219,97 @@ def expiring_totals(within_days: tuple[int, ...], policy: Policy | None = None) 
     if max(befores) < policy.start:
         return tuple(0 for _ in within_days)
     _for_bulk_reads()
-    left = _unexpired_lots(policy.start, max(befores)).subquery()
-    sums = [
-        func.coalesce(func.sum(case((left.c.created_at <= before, left.c.points), else_=0)), 0) for before in befores
+    e = LedgerEntry
+    x = aliased(LedgerEntry)
+    any_expiry = select(x.id).where(x.advocate_id == Advocate.id, x.lot_id.is_not(None)).correlate(Advocate).exists()
+    clean = Advocate.expiry_settled_at.is_not(None) | ~any_expiry
+    sums = (
+        func.sum(e.delta).label("total"),
+        *(
+            func.sum(case((e.created_at <= before, e.delta), else_=0)).label(f"upto_{i}")
+            for i, before in enumerate(befores)
+        ),
+    )
+    # Only advocates holding points can have points expire.
+    wanted = (Advocate.is_erased.is_(False), Advocate.balance > 0, _may_be_due(max(befores)), clean)
+    grouped: Any
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Summed per advocate in a LATERAL subquery over their index range: no sort or hash of
+        # every lot by advocate, as a GROUP BY over the join needs.
+        per_advocate = select(*sums).where(_in_scope(e, policy.start)).correlate(Advocate).lateral("lot_sums")
+        grouped = (
+            select(Advocate.balance, per_advocate).select_from(Advocate).join(per_advocate, true()).where(*wanted)
+        ).subquery()
+    else:
+        grouped = (
+            select(Advocate.balance, *sums)
+            .select_from(Advocate)
+            .join(e, _in_scope(e, policy.start))
+            .where(*wanted)
+            .group_by(Advocate.id, Advocate.balance)
+            .subquery()
+        )
+    held = [
+        _clamp(grouped.c.balance - (grouped.c.total - grouped.c[f"upto_{i}"]), grouped.c[f"upto_{i}"])
+        for i in range(len(befores))
     ]
-    return tuple(int(v or 0) for v in db.session.execute(select(*sums)).one())
+    fast = db.session.execute(select(*(func.coalesce(func.sum(h), 0) for h in held))).one()
+    lots = _lot_rows(policy.start, where=(Advocate.balance > 0) & ~clean).subquery()
+    slow = db.session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(case((lots.c.created_at <= before, lots.c.points), else_=0)), 0)
+                for before in befores
+            )
+        ).where(~lots.c.has_expiry)
+    ).one()
+    return tuple(int(a or 0) + int(b or 0) for a, b in zip(fast, slow, strict=True))
 
 
-def _unexpired_lots(
-    since: dt.datetime, credited_before: dt.datetime, advocate_ids: list[int] | None = None
+def _clamp(value: ColumnElement[int], high: ColumnElement[int]) -> ColumnElement[int]:
+    """SQL: `value` limited to [0, `high`]."""
+    return case((value <= 0, 0), (value >= high, high), else_=value)
+
+
+def _in_scope(e: type[LedgerEntry], since: dt.datetime) -> ColumnElement[bool]:
+    """SQL, joining `Advocate` to their lots: the credited entries made since the policy's start
+    and after the advocate's settlement mark (Advocate.expiry_settled_at/_id; a mark older than
+    the start counts as none), in FIFO order (time, then id) as the index
+    ix_ledger_entries_credited keeps them."""
+    settled = Advocate.expiry_settled_at >= since
+    start_at = case((settled, Advocate.expiry_settled_at), else_=literal(since, LedgerEntry.created_at.type))
+    start_id = case((settled, Advocate.expiry_settled_id), else_=literal(0))
+    return and_(
+        e.advocate_id == Advocate.id,
+        credited_condition(),
+        e.created_at >= since,
+        tuple_(e.created_at, e.id) > tuple_(start_at, start_id),
+    )
+
+
+def _may_be_due(credited_by: dt.datetime) -> ColumnElement[bool]:
+    """SQL: whether the advocate may hold a lot credited up to `credited_by` that is not settled.
+    Every lot read after a settlement mark is credited at or after the mark's time (the mark is
+    the first unsettled lot's time, or the last lot's), so an advocate whose mark is later holds
+    none: nothing of theirs is due or noticed, and no lot of theirs counts in a total up to then."""
+    return Advocate.expiry_settled_at.is_(None) | (Advocate.expiry_settled_at <= credited_by)
+
+
+def _lot_rows(
+    since: dt.datetime, advocate_ids: list[int] | None = None, where: ColumnElement[bool] | None = None
 ) -> Select[Any, Any, Any, Any]:
-    """SQL: (advocate_id, lot_id, created_at, points) of every lot credited in [since,
-    credited_before] without an `expire` entry and with points left (of `advocate_ids`, or of
-    every advocate not erased) — `remaining_lots`' closed form, set-based.
+    """SQL: (advocate_id, lot_id, created_at, size, has_expiry, points, rn) of every lot after the
+    advocates' settlement marks (`_in_scope`; of `advocate_ids`, or of every advocate not erased,
+    narrowed by `where`): its size (credit less its `expire` entry), whether it has that entry,
+    the points it holds and its place in FIFO order (1 = oldest read) — `remaining_lots`' closed
+    form, set-based.
 
     Spending is FIFO, so an advocate's balance is held by their newest lots: a lot keeps
-    clamp(balance − sizes of the lots credited after it, 0, its size), where a lot's size is its
-    credit less its `expire` entry (at most one: the unique key). That equals `remaining_lots`
-    because balance = ledger sum = all sizes − net spending (the ledger keeps the cached balance
-    in step in the same transaction, reliability.md I4). So only lots credited since the policy
-    was switched on are read (grandfathered lots are older than all of them), not whole ledgers."""
+    clamp(balance − sizes of the lots credited after it, 0, its size). That equals
+    `remaining_lots` because balance = ledger sum = all sizes − net spending (the ledger keeps
+    the cached balance in step in the same transaction, reliability.md I4). A lot's points
+    depend only on the lots after it, so the older ones — grandfathered, or settled — are not
+    read at all."""
     e = LedgerEntry
     x = aliased(LedgerEntry)
     # The lot's `expire` entry (at most one: the unique `lot_id`), probed per lot in the small
@@ -215,47 +317,53 @@ def _unexpired_lots(
     # plan follows the statistics, which say "no expire entries" while a run is writing them:
     # a nested loop over all of them per lot.)
     expired = select(x.delta).where(x.advocate_id == e.advocate_id, x.lot_id == e.id).correlate(e).scalar_subquery()
-    # Credited entries from the partial index ix_ledger_entries_credited.
-    rows = select(
-        e.advocate_id, e.id.label("lot_id"), e.created_at, e.delta.label("credit"), expired.label("expired")
-    ).where(credited_condition(), e.created_at >= since)
-    if advocate_ids is not None:
-        rows = rows.where(e.advocate_id.in_(advocate_ids))
+    rows = (
+        select(
+            Advocate.id.label("advocate_id"),
+            Advocate.balance,
+            e.id.label("lot_id"),
+            e.created_at,
+            e.delta.label("credit"),
+            expired.label("expired"),
+        )
+        .select_from(Advocate)
+        .join(e, _in_scope(e, since))
+        .where(Advocate.is_erased.is_(False))
+    )
+    if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
+        rows = rows.where(Advocate.id.in_(advocate_ids))
+    if where is not None:
+        rows = rows.where(where)
     # Ordered as the index and fenced by OFFSET 0 (PostgreSQL does not merge such a subquery into
     # the outer query), so each lookup runs once per lot rather than once per use of `size`,
-    # and the windows take the rows in their order without a sort.
-    inner = rows.order_by(e.advocate_id, e.created_at, e.id).offset(0).subquery()
+    # and the windows take the rows in their order.
+    inner = rows.order_by(Advocate.id, e.created_at, e.id).offset(0).subquery()
     size = inner.c.credit + func.coalesce(inner.c.expired, 0)
-    lot_rows = select(
+    order = (inner.c.created_at, inner.c.lot_id)
+    lots = select(
         inner.c.advocate_id,
         inner.c.lot_id,
         inner.c.created_at,
+        inner.c.balance,
         size.label("size"),
         inner.c.expired.is_not(None).label("has_expiry"),
         # The sizes of the lots credited after this one: the advocate's total less the running
         # sum (two windows whose aggregates advance row by row, in index order: no sort).
         (
             func.sum(size).over(partition_by=inner.c.advocate_id)
-            - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=(inner.c.created_at, inner.c.lot_id))
+            - func.sum(size).over(partition_by=inner.c.advocate_id, order_by=order)
         ).label("newer"),
+        func.row_number().over(partition_by=inner.c.advocate_id, order_by=order).label("rn"),
+    ).subquery()
+    return select(
+        lots.c.advocate_id,
+        lots.c.lot_id,
+        lots.c.created_at,
+        lots.c.size,
+        lots.c.has_expiry,
+        _clamp(lots.c.balance - lots.c.newer, lots.c.size).label("points"),
+        lots.c.rn,
     )
-    lots = lot_rows.subquery()
-    held = Advocate.balance - lots.c.newer
-    left = case((held <= 0, 0), (held >= lots.c.size, lots.c.size), else_=held)
-    result = (
-        select(lots.c.advocate_id, lots.c.lot_id, lots.c.created_at, left.label("points"))
-        .select_from(lots)
-        .join(Advocate, Advocate.id == lots.c.advocate_id)
-        .where(
-            Advocate.is_erased.is_(False),
-            ~lots.c.has_expiry,
-            lots.c.created_at <= credited_before,
-            left > 0,
-        )
-    )
-    if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
-        result = result.where(Advocate.id.in_(advocate_ids))
-    return result
 
 
 def _for_bulk_reads() -> None:
@@ -266,34 +374,146 @@ def _for_bulk_reads() -> None:
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
+class days_before(FunctionElement[dt.datetime]):
+    """SQL: a UTCDateTime expression less a whole number of days (`literal_column` of digits),
+    on PostgreSQL and SQLite (where the text keeps milliseconds: up to 1 ms earlier)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(days_before, "postgresql")
+def _days_before_postgresql(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({moment} - make_interval(days => {days}))"
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f000', {moment}, '-{days} days')"
+
+
+def _settlement_marks(
+    lots: Any, advocate_ids: list[int], policy: Policy, now: dt.datetime
+) -> Select[Any, Any, Any, Any]:
+    """SQL: (advocate_id, settled_at, settled_id, watch_from) of each of `advocate_ids` once this
+    run's due lots have their `expire` entries.
+
+    The settlement mark: a lot is settled when it has its entry, holds nothing, or is due (it
+    gets its entry now); only a refund can put points back into a lot holding nothing, and it
+    clears the mark (rewards.ledger). The mark is the last lot before the first unsettled one
+    (written as that lot's time and id − 1, which leaves the same lots after it), or the last
+    lot read when all are settled; an advocate with no lot read keeps theirs. It is cleared
+    instead when an expired lot lies after the first unsettled one (a refund, then a longer N),
+    so that a marked advocate never has an expired lot after the mark (`expiring_totals`
+    relies on it).
+
+    The watch time: per unsettled lot, its credit time less the widest notice lead not yet
+    reached (30 days, then 7, then 0 — the moment it expires), the earliest of them; at most
+    now − 30 days, which covers lots credited from now on (a credit dated earlier lowers it
+    itself, rewards.ledger). Until the policy's cutoff reaches it, no lot of the advocate comes
+    due or needs a notice this run has not sent."""
+    due_before = now - policy.lifetime
+    unsettled = ~lots.c.has_expiry & (lots.c.points > 0) & (lots.c.created_at > due_before)
+    leads = sorted(NOTICE_DAYS, reverse=True)
+    watch_of_lot = case(
+        *(
+            (
+                lots.c.created_at > due_before + dt.timedelta(days=lead),
+                days_before(lots.c.created_at, literal_column(str(lead))),
+            )
+            for lead in leads
+        ),
+        else_=lots.c.created_at,
+    )
+    per_advocate = (
+        select(
+            lots.c.advocate_id,
+            func.min(case((unsettled, lots.c.rn))).label("first_open"),
+            func.max(case((lots.c.has_expiry, lots.c.rn))).label("last_expired"),
+            func.max(lots.c.rn).label("last"),
+            func.min(case((unsettled, watch_of_lot))).label("watch"),
+        )
+        .group_by(lots.c.advocate_id)
+        .subquery()
+    )
+    target = lots.alias("target")
+    advocate = aliased(Advocate)
+    unread = per_advocate.c.advocate_id.is_(None)
+    broken = per_advocate.c.last_expired > per_advocate.c.first_open
+    cap = literal(now - dt.timedelta(days=max(NOTICE_DAYS)), LedgerEntry.created_at.type)
+    return (
+        select(
+            advocate.id.label("advocate_id"),
+            case((unread, advocate.expiry_settled_at), (broken, None), else_=target.c.created_at).label("settled_at"),
+            case(
+                (unread, advocate.expiry_settled_id),
+                (broken, None),
+                (per_advocate.c.first_open.is_(None), target.c.lot_id),
+                else_=target.c.lot_id - 1,
+            ).label("settled_id"),
+            case((per_advocate.c.watch < cap, per_advocate.c.watch), else_=cap).label("watch_from"),
+        )
+        .select_from(advocate)
+        .outerjoin(per_advocate, per_advocate.c.advocate_id == advocate.id)
+        .outerjoin(
+            target,
+            (target.c.advocate_id == per_advocate.c.advocate_id)
+            & (target.c.rn == func.coalesce(per_advocate.c.first_open, per_advocate.c.last)),
+        )
+        .where(advocate.id.in_(advocate_ids))
+    )
+
+
+def watched(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """SQL: whether the run must visit the advocate when the policy's cutoff (now − N) is
+    `cutoff` (`Advocate.expiry_watch_from`, NULL = visit)."""
+    return Advocate.expiry_watch_from.is_(None) | (Advocate.expiry_watch_from <= cutoff)
+
+
+def forget_watches() -> int:
+    """Clear every advocate's watch time, so the next run visits everyone: a change of N moves
+    every lot's notice and due times (rewards.program_settings calls it). Returns rows changed."""
+    return execute_dml(
+        update(Advocate)
+        .where(Advocate.expiry_watch_from.is_not(None))
+        .values(expiry_watch_from=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> tuple[dict[int, int], int]:
     """One batch of the run: the advocates' rows locked (in id order, so two runs never
-    deadlock); their unexpired lots that are due or expire within the widest notice lead read
-    under the locks (`_unexpired_lots`); when some are due, their `expire` entries computed and
-    written by the database (one INSERT … SELECT, rewards.ledger.post_expiries: idempotent, one
-    per lot, never below a zero balance); the others get their 30/7-day notices
-    (`_record_notices`). Expiring a lot leaves the newer lots' remainders as they were (FIFO: a
-    lot has points left only while every newer one is full), so the notices come from the read
-    made before. A batch with nothing due costs that one read. Returns (points expired per
-    advocate, notices sent)."""
+    deadlock); their lots after their settlement marks read under the locks (`_lot_rows`, once:
+    a CTE the write shares); the due ones expired (rewards.ledger.post_expiries: idempotent, one
+    `expire` entry per lot, never below a zero balance), the marks moved past what is settled
+    (`_settlement_marks`), and the lots expiring within the widest notice lead given their
+    30/7-day notices (`_record_notices`). Expiring a lot leaves the newer lots' points as they
+    were (FIFO: a lot has points left only while every newer one is full), so the notices come
+    from the lots as read. Returns (points expired per advocate, notices sent)."""
     ids = sorted(advocate_ids)
     _for_bulk_reads()
     db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
     due_before = now - policy.lifetime
     horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
-    soon = _unexpired_lots(policy.start, horizon, ids).subquery()
-    rows = db.session.execute(select(soon.c.advocate_id, soon.c.lot_id, soon.c.created_at, soon.c.points)).all()
-    expired: dict[int, int] = {}
-    if any(row.created_at <= due_before for row in rows):
-        due = _unexpired_lots(policy.start, due_before, ids).subquery()
-        memo = literal("Unspent points of entry #") + cast(due.c.lot_id, String) + literal(" expired")
-        expired = post_expiries(select(due.c.advocate_id, due.c.lot_id, due.c.points, memo.label("memo")), now)
-    coming: dict[int, list[Lot]] = {}
-    for row in rows:
-        if row.created_at > due_before:
-            coming.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
-    notices = [n for advocate_id, left in coming.items() for n in _notices_due(advocate_id, left, policy, now)]
-    return expired, _record_notices(notices, now)
+    lots = _lot_rows(policy.start, ids).cte("lots")
+    if db.session.get_bind().dialect.name == "postgresql":
+        lots = lots.prefix_with("MATERIALIZED")
+    holds = ~lots.c.has_expiry & (lots.c.points > 0)
+    memo = literal("Unspent points of entry #") + cast(lots.c.lot_id, String) + literal(" expired")
+    due = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, memo.label("memo")).where(
+        holds, lots.c.created_at <= due_before
+    )
+    coming = select(lots.c.advocate_id, lots.c.lot_id, lots.c.points, lots.c.created_at).where(
+        holds, lots.c.created_at > due_before, lots.c.created_at <= horizon
+    )
+    written = post_expiries(due, now, _settlement_marks(lots, ids, policy, now), coming)
+    by_advocate: dict[int, list[Lot]] = {}
+    for row in written.rows:
+        by_advocate.setdefault(row.advocate_id, []).append(Lot(row.lot_id, row.created_at, row.points, False))
+    notices = [n for advocate_id, left in by_advocate.items() for n in _notices_due(advocate_id, left, policy, now)]
+    return written.expired, _record_notices(notices, now)
 
 
 @dataclass(frozen=True)
@@ -309,9 +529,11 @@ BATCH = 1000
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
     """Expire every due lot and send the 30- and 7-day notices (the cron job and
     `flask rewards expire-points`), in one pass over the advocates in id order, BATCH at a time
-    (`expire_batch`): no whole-program query first, so a run that finds nothing due reads each
-    advocate's credited entries once and writes nothing. `commit_each` commits after each batch
-    (the command and job: short row locks); otherwise the caller's one transaction holds
+    (`expire_batch`). Only advocates whose watch time the policy's cutoff has reached are
+    visited (`watched`): those with a lot that came due or into a notice window since the last
+    run, a new lot near its notice, a refund, or N changed; each reads only its lots after its
+    settlement mark. A run with nothing due writes nothing. `commit_each` commits after each
+    batch (the command and job: short row locks); otherwise the caller's one transaction holds
     everything. On PostgreSQL a run that wrote entries refreshes the ledger's statistics
     (ANALYZE), so the next run's plans see the `expire` entries it added."""
     now = now or utcnow()
@@ -320,7 +542,13 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
         return ExpiryRun(0, 0, 0)
     expired: dict[int, int] = {}
     notices = 0
-    advocates = list(db.session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(False)).order_by(Advocate.id)))
+    advocates = list(
+        db.session.scalars(
+            select(Advocate.id)
+            .where(Advocate.is_erased.is_(False), watched(now - policy.lifetime))
+            .order_by(Advocate.id)
+        )
+    )
     for start in range(0, len(advocates), BATCH):
         batch_expired, batch_notices = expire_batch(advocates[start : start + BATCH], policy, now)
         expired |= batch_expired
@@ -359,9 +587,11 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
     if not due:
         return 0
     when = {(n["advocate_id"], n["expires_on"], n["days_ahead"]): n.pop("expires_at") for n in due}
-    written = insert_ignore_many(
-        db.session, table_of(ExpiryNotice), due, ["advocate_id", "expires_on", "days_ahead", "points"]
-    )
+    keys = ["advocate_id", "expires_on", "days_ahead", "points"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        written = insert_unnest(db.session, table_of(ExpiryNotice), due, keys, ignore_conflicts=True)
+    else:
+        written = insert_ignore_many(db.session, table_of(ExpiryNotice), due, keys)
     if not written:
         return 0
     # Each notice names the day in the advocate's own time zone (it is also their email).

@@ -31,6 +31,7 @@ from rewards.metrics import count_issued_after_commit
 from rewards.models import (
     CORRECTION_SOURCE,
     DAY_TOTAL_SHARDS,
+    EXPIRY_NOTICE_DAYS,
     LIFETIME_KINDS,
     EntryKind,
     LedgerDayTotal,
@@ -93,6 +94,25 @@ def post_entry(
     correction = delta < 0 and kind is EntryKind.ADJUST and source_type == CORRECTION_SOURCE
     lifetime_delta = delta if (credited or correction) else 0
     at = at or utcnow()
+    settlement: dict[str, Any] = {}
+    if delta > 0 and not credited:
+        # A refund is the one entry that puts points back into older lots (FIFO gives back what
+        # was spent last), so the advocate's lots are no longer known to be settled for expiry.
+        settlement = {"expiry_settled_at": None, "expiry_settled_id": None, "expiry_watch_from": None}
+    elif credited:
+        # A new lot's first notice comes EXPIRY_NOTICE_DAYS[0] days before it expires: the run
+        # must visit the advocate by then (NULL stays NULL: visit anyway). A lot dated before
+        # the settlement mark would be skipped by it: the mark is cleared.
+        watch = at - dt.timedelta(days=max(EXPIRY_NOTICE_DAYS))
+        before_mark = Advocate.expiry_settled_at > literal(at, Advocate.expiry_settled_at.type)
+        settlement = {
+            "expiry_watch_from": case(
+                (Advocate.expiry_watch_from > watch, literal(watch, Advocate.expiry_watch_from.type)),
+                else_=Advocate.expiry_watch_from,
+            ),
+            "expiry_settled_at": case((before_mark, None), else_=Advocate.expiry_settled_at),
+            "expiry_settled_id": case((before_mark, None), else_=Advocate.expiry_settled_id),
+        }
     session = db.session
     try:
         with session.begin_nested():
@@ -106,6 +126,7 @@ def post_entry(
                 .values(
                     balance=Advocate.balance + delta,
                     lifetime_points=Advocate.lifetime_points + lifetime_delta,
+                    **settlement,
                 )
                 .returning(Advocate.balance, Advocate.lifetime_points, _ranked)
                 .execution_options(synchronize_session=False)
@@ -149,17 +170,77 @@ def post_entry(
     return Posted(entry, balance, lifetime)
 
 
-def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, int]:
-    """Append the `expire` entries of `due` (a SELECT of advocate_id, lot_id, points > 0 and memo,
-    rewards.expiry) in one INSERT … SELECT … ON CONFLICT DO NOTHING, computed and written by the
-    database (one per lot: the unique keys on ("ledger_entry", lot id) and on `lot_id`), and
-    lower the balances of those written in one UPDATE, for the expiry job's batches. Expiry
-    never moves lifetime points or leaderboards.
+@dataclass(frozen=True)
+class ExpiryWrite:
+    """What `post_expiries` wrote and read: points expired per advocate (by the entries actually
+    written) and the rows of its `read` select, taken before the entries were written."""
 
-    The caller holds the advocates' row locks, so the amounts `due` computes under them stand;
-    a balance that would still go below zero raises InsufficientPoints (the batch rolls back).
-    Returns points expired per advocate by the entries actually written."""
+    expired: dict[int, int]
+    rows: list[Any]
+
+
+def post_expiries(
+    due: Select[Any, Any, Any, Any],
+    at: dt.datetime,
+    settle: Select[Any, Any, Any, Any],
+    read: Select[Any, Any, Any, Any],
+) -> ExpiryWrite:
+    """The expiry job's write for one batch of advocates (rewards.expiry), whose row locks the
+    caller holds, so the amounts computed under them stand:
+
+    - `due` (advocate_id, lot_id, points, memo): one `expire` entry of −points per row with
+      points > 0, inserted by the database (INSERT … SELECT … ON CONFLICT DO NOTHING: one per lot,
+      the unique keys on ("ledger_entry", lot id) and on `lot_id`); the balances lowered by what
+      was written, never below zero (else InsufficientPoints and the batch rolls back);
+    - `settle` (advocate_id, settled_at, settled_id, watch_from): each advocate's new expiry
+      settlement mark and watch time (`Advocate.expiry_settled_at/_id`, `expiry_watch_from`;
+      NULL clears them), written where they changed;
+    - `read` (advocate_id, lot_id, points, created_at): rows returned as they were before the
+      write (the notices' lots).
+
+    On PostgreSQL the three are one statement (data-modifying CTEs), so a CTE they share (the
+    batch's lots) is computed once; on SQLite they run one after another. Expiry never moves
+    lifetime points or leaderboards."""
     session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        written, rows = _post_expiries_at_once(due, at, settle, read)
+    else:
+        rows = list(session.execute(read).all())
+        marks = list(session.execute(settle).all())
+        written = _insert_expiries(due, at)
+        expired = {advocate_id: points for advocate_id, (points, _) in written.items()}
+        if expired:
+            lowered = case(expired, value=Advocate.id)
+            moved = execute_dml(
+                update(Advocate)
+                .where(Advocate.id.in_(list(expired)), Advocate.balance >= lowered)
+                .values(balance=Advocate.balance - lowered)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved != len(expired):
+                raise InsufficientPoints("Not enough points for this.")
+        if marks:
+            session.execute(
+                update(Advocate),
+                [
+                    {
+                        "id": mark.advocate_id,
+                        "expiry_settled_at": mark.settled_at,
+                        "expiry_settled_id": mark.settled_id,
+                        "expiry_watch_from": mark.watch_from,
+                    }
+                    for mark in marks
+                ],
+                execution_options={"synchronize_session": False},
+            )
+    if written:
+        _add_expiries_to_day_totals(written, at)
+    for advocate_id in written:
+        _expire_cached(advocate_id)
+    return ExpiryWrite({advocate_id: points for advocate_id, (points, _) in written.items()}, rows)
+
+
+def _expiry_rows(due: Select[Any, Any, Any, Any], at: dt.datetime) -> tuple[list[str], Select[Any, Any, Any, Any]]:
     rows = due.subquery()
     source = select(
         rows.c.advocate_id,
@@ -171,38 +252,140 @@ def post_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int,
         literal(at, LedgerEntry.created_at.type),
         rows.c.lot_id,
     ).where(rows.c.points > 0)
-    columns = ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at", "lot_id"]
-    written = session.execute(
-        _dialect_insert(session, table_of(LedgerEntry))
+    return ["advocate_id", "delta", "kind", "source_type", "source_id", "memo", "created_at", "lot_id"], source
+
+
+def _insert_expiries(due: Select[Any, Any, Any, Any], at: dt.datetime) -> dict[int, tuple[int, int]]:
+    """SQLite: the INSERT … SELECT of `due`'s entries; (points expired, entries) per advocate."""
+    columns, source = _expiry_rows(due, at)
+    written = db.session.execute(
+        _dialect_insert(db.session, table_of(LedgerEntry))
         .from_select(columns, source)
         .on_conflict_do_nothing()
         .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
     ).all()
-    per_advocate: dict[int, int] = {}
+    per_advocate: dict[int, tuple[int, int]] = {}
     for advocate_id, delta in written:
-        per_advocate[advocate_id] = per_advocate.get(advocate_id, 0) - delta
-    if not per_advocate:
-        return {}
+        points, entries = per_advocate.get(advocate_id, (0, 0))
+        per_advocate[advocate_id] = (points - delta, entries + 1)
+    return per_advocate
+
+
+def _post_expiries_at_once(
+    due: Select[Any, Any, Any, Any],
+    at: dt.datetime,
+    settle: Select[Any, Any, Any, Any],
+    read: Select[Any, Any, Any, Any],
+) -> tuple[dict[int, tuple[int, int]], list[Any]]:
+    """PostgreSQL: `post_expiries` as one statement. The entries are inserted, summed per
+    advocate and taken off the balances (with the new settlement marks) by data-modifying CTEs;
+    the result is the sums (kind 0: advocate, points, entries, whether the balance moved) and the
+    `read` rows (kind 1), in one UNION ALL."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    columns, source = _expiry_rows(due, at)
+    written = (
+        pg_insert(LedgerEntry)
+        .from_select(columns, source)
+        .on_conflict_do_nothing()
+        .returning(LedgerEntry.advocate_id, LedgerEntry.delta)
+        .cte("written")
+    )
+    sums = (
+        select(
+            written.c.advocate_id,
+            (-func.sum(written.c.delta)).label("points"),
+            func.count().label("entries"),
+        )
+        .group_by(written.c.advocate_id)
+        .cte("sums")
+    )
+    marks = settle.subquery("marks")
+    changes = (
+        select(
+            func.coalesce(marks.c.advocate_id, sums.c.advocate_id).label("advocate_id"),
+            marks.c.advocate_id.is_not(None).label("has_mark"),
+            marks.c.settled_at,
+            marks.c.settled_id,
+            marks.c.watch_from,
+            func.coalesce(sums.c.points, 0).label("points"),
+        )
+        .select_from(marks.join(sums, sums.c.advocate_id == marks.c.advocate_id, full=True))
+        .subquery("changes")
+    )
+    mark_at = case((changes.c.has_mark, changes.c.settled_at), else_=Advocate.expiry_settled_at)
+    mark_id = case((changes.c.has_mark, changes.c.settled_id), else_=Advocate.expiry_settled_id)
+    watch = case((changes.c.has_mark, changes.c.watch_from), else_=Advocate.expiry_watch_from)
+    moved = (
+        update(Advocate)
+        .where(
+            Advocate.id == changes.c.advocate_id,
+            Advocate.balance >= changes.c.points,
+            (changes.c.points > 0)
+            | Advocate.expiry_settled_at.is_distinct_from(mark_at)
+            | Advocate.expiry_settled_id.is_distinct_from(mark_id)
+            | Advocate.expiry_watch_from.is_distinct_from(watch),
+        )
+        .values(
+            balance=Advocate.balance - changes.c.points,
+            expiry_settled_at=mark_at,
+            expiry_settled_id=mark_id,
+            expiry_watch_from=watch,
+        )
+        .returning(Advocate.id)
+        .cte("moved")
+    )
+    summed = select(
+        literal(0).label("kind"),
+        sums.c.advocate_id,
+        sums.c.points.label("a"),
+        sums.c.entries.label("b"),
+        literal(None, LedgerEntry.created_at.type).label("at"),
+        moved.c.id.is_not(None).label("moved"),
+    ).select_from(sums.outerjoin(moved, moved.c.id == sums.c.advocate_id))
+    lots = read.subquery("read")
+    listed = select(
+        literal(1),
+        lots.c.advocate_id,
+        lots.c.lot_id,
+        lots.c.points,
+        lots.c.created_at,
+        literal(True),
+    )
+    # `moved` is referenced by `summed`, so PostgreSQL runs the UPDATE even when nothing was due
+    # (a CTE's data-modifying statement runs to completion whether or not it is read).
+    result = db.session.execute(summed.union_all(listed)).all()
+    expired: dict[int, tuple[int, int]] = {}
+    rows = []
+    for kind, advocate_id, a, b, created_at, was_moved in result:
+        if kind == 0:
+            if not was_moved:
+                raise InsufficientPoints("Not enough points for this.")
+            expired[advocate_id] = (int(a), int(b))
+        else:
+            rows.append(_ReadRow(advocate_id, a, int(b), created_at))
+    return expired, rows
+
+
+@dataclass(frozen=True)
+class _ReadRow:
+    advocate_id: int
+    lot_id: int
+    points: int
+    created_at: dt.datetime
+
+
+def _add_expiries_to_day_totals(written: dict[int, tuple[int, int]], at: dt.datetime) -> None:
+    """The per-day totals of a batch's `expire` entries: (points, entries) per advocate summed
+    per shard."""
     day = at.astimezone(dt.UTC).date()
     by_shard: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
     counts: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
-    for advocate_id, delta in written:
+    for advocate_id, (points, entries) in written.items():
         key = (day, EntryKind.EXPIRE, False, advocate_id % DAY_TOTAL_SHARDS)
-        by_shard[key] = by_shard.get(key, 0) + delta
-        counts[key] = counts.get(key, 0) + 1
+        by_shard[key] = by_shard.get(key, 0) - points
+        counts[key] = counts.get(key, 0) + entries
     _add_to_day_totals(by_shard, counts)
-    lowered = case(per_advocate, value=Advocate.id)
-    moved = execute_dml(
-        update(Advocate)
-        .where(Advocate.id.in_(list(per_advocate)), Advocate.balance >= lowered)
-        .values(balance=Advocate.balance - lowered)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != len(per_advocate):
-        raise InsufficientPoints("Not enough points for this.")
-    for advocate_id in per_advocate:
-        _expire_cached(advocate_id)
-    return per_advocate
 
 
 def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[LedgerEntry], int]:
@@ -233,7 +416,8 @@ def scrub_memos(advocate_id: int) -> int:
 
 
 def rebuild_caches() -> int:
-    """Recompute every advocate's balance and lifetime points from the ledger (set-based)."""
+    """Recompute every advocate's balance and lifetime points from the ledger (set-based); the
+    expiry settlement marks are cleared (a corrected balance can change what lots hold)."""
     balance_sq = (
         select(func.coalesce(func.sum(LedgerEntry.delta), 0))
         .where(LedgerEntry.advocate_id == Advocate.id)
@@ -242,7 +426,13 @@ def rebuild_caches() -> int:
     lifetime_sq = select(lifetime_expression()).where(LedgerEntry.advocate_id == Advocate.id).scalar_subquery()
     result = execute_dml(
         update(Advocate)
-        .values(balance=balance_sq, lifetime_points=lifetime_sq)
+        .values(
+            balance=balance_sq,
+            lifetime_points=lifetime_sq,
+            expiry_settled_at=None,
+            expiry_settled_id=None,
+            expiry_watch_from=None,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
@@ -303,4 +493,6 @@ def rebuild_day_totals() -> None:
 def _expire_cached(advocate_id: int) -> None:
     obj = db.session.identity_map.get(db.session.identity_key(Advocate, advocate_id))
     if obj is not None:
-        db.session.expire(obj, ["balance", "lifetime_points"])
+        db.session.expire(
+            obj, ["balance", "lifetime_points", "expiry_settled_at", "expiry_settled_id", "expiry_watch_from"]
+        )

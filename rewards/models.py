@@ -42,6 +42,9 @@ class EntryKind(enum.StrEnum):
 # credited points that expire under the expiry policy (product.md §14).
 LIFETIME_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST})
 
+# Points expiry notices go out this many days before a lot expires (rewards.expiry), widest first.
+EXPIRY_NOTICE_DAYS = (30, 7)
+
 # An owner's correction (product.md §14): a negative `adjust` entry with this source type lowers
 # lifetime points (and leaderboard scores) as well as the balance.
 CORRECTION_SOURCE = "correction"

@@ -19,6 +19,7 @@ from hub.errors import ValidationFailed
 from hub.fields import Money, OneOf, WholeNumber, read
 from hub.settings import get_setting, save_setting
 from rewards import tiers
+from rewards.expiry import forget_watches
 from rewards.tier_changes import recompute_all_tiers
 
 TIER_BASES = ("lifetime", "rolling_365")
@@ -138,6 +139,7 @@ def apply_settings(changes: dict[str, Any], actor_id: int) -> tuple[dict[str, An
     for key in changed:
         save_setting(key, new[key], actor_id)
     if "points_expiry_days" in changed:
+        forget_watches()  # every lot's notice and due times move with N
         since = expiry_since_for(new["points_expiry_days"], old["points_expiry_days"], utcnow())
         before["points_expiry_since"], _ = save_setting("points_expiry_since", since, actor_id)
         after["points_expiry_since"] = since

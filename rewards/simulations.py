@@ -13,7 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, bindparam, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from hub.contracts import Body, Reply
 from hub.db import utcnow
@@ -125,17 +126,21 @@ def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None
 
 
 def _moves(moves: dict[int, tuple[Tier, Tier]]) -> dict[str, list[dict[str, Any]]]:
-    names = (
-        dict(
+    names: dict[int, str] = {}
+    if moves:
+        ids = list(moves)
+        # A threshold change can move tens of thousands: on PostgreSQL their ids go as one array
+        # parameter (an IN list of that many is a statement the driver parses for seconds).
+        wanted = (
+            Advocate.id == any_(cast(bindparam("ids", ids, type_=ARRAY(Integer)), ARRAY(Integer)))
+            if db.session.get_bind().dialect.name == "postgresql"
+            else Advocate.id.in_(ids)
+        )
+        names = dict(
             db.session.execute(
-                select(Advocate.id, User.name)
-                .join(User, User.id == Advocate.user_id)
-                .where(Advocate.id.in_(list(moves)))
+                select(Advocate.id, User.name).join(User, User.id == Advocate.user_id).where(wanted)
             ).all()
         )
-        if moves
-        else {}
-    )
     result: dict[str, list[dict[str, Any]]] = {"up": [], "down": []}
     for advocate_id, (before, after) in sorted(moves.items()):
         direction = "up" if tiers.rank_of(after) > tiers.rank_of(before) else "down"

@@ -6,8 +6,8 @@ points left, a refund puts back into the newest lot that was spent from, expiry 
 left of a due lot — independently of rewards.expiry's closed form. After every step, on top of
 the economy machine's checks: balance ≥ 0 and = the ledger sum; lifetime = positive earns +
 bonuses + positive adjustments − corrections; no earning entry expires twice; points credited
-before the policy was first switched on never expire; and every lot's remainder is the model's
-(FIFO respected).
+before the policy was first switched on never expire; every lot's remainder is the model's
+(FIFO respected); and the expiry settlement marks skip only settled lots.
 """
 
 from __future__ import annotations
@@ -219,6 +219,27 @@ def machine_with_expiry(app):
                     assert (lot.entry_id in expired) == lot.has_expiry
                     if self.first_since is None or lot.credited_at < self.first_since:
                         assert not lot.has_expiry, "grandfathered points expired"
+
+        @invariant()
+        def settlement_marks_are_sound(self) -> None:
+            """Every lot of the policy up to an advocate's settlement mark has its `expire` entry
+            or nothing left (so a run may skip it), and none after the mark has one (so the
+            per-advocate totals of `expiring_totals` may count every lot after it)."""
+            if self.since is None:
+                return
+            for a, advocate in enumerate(self.model.advocates):
+                mark = db.session.execute(
+                    select(Advocate.expiry_settled_at, Advocate.expiry_settled_id).where(Advocate.id == advocate.id)
+                ).one()
+                if mark.expiry_settled_at is None:
+                    continue
+                for lot in self.model.lots.get(a, []):
+                    if lot.credited_at < self.since:
+                        continue
+                    if (lot.credited_at, lot.entry_id) <= (mark.expiry_settled_at, mark.expiry_settled_id):
+                        assert lot.has_expiry or lot.left == 0, "a lot with points to expire was skipped"
+                    else:
+                        assert not lot.has_expiry, "an expired lot after the settlement mark"
 
     return ExpiryMachine
 

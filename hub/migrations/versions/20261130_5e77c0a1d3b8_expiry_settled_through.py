@@ -11,7 +11,7 @@ reaches it; a credit lowers it, a refund, a cache rebuild and a change of N clea
 first run after the upgrade fills them.
 
 Revision ID: 5e77c0a1d3b8
-Revises: 2f93ad545a29
+Revises: c6b22625e564
 Create Date: 2026-11-30 20:45:00.000000
 
 """
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "5e77c0a1d3b8"
-down_revision = "2f93ad545a29"
+down_revision = "c6b22625e564"
 branch_labels = None
 depends_on = None
 

@@ -46,6 +46,11 @@
 
   // Names, ids and labels follow each question's and option's place (N and M from 0).
   function renumber() {
+    // Radio groups are by name: two questions sharing a name for a moment would untick one of
+    // their answers, so every group first takes a name no final one has.
+    list.querySelectorAll("[data-quiz-question]").forEach((question, n) => {
+      question.querySelectorAll("[data-quiz-correct]").forEach((radio) => { radio.name = `renumbering-${n}`; });
+    });
     list.querySelectorAll("[data-quiz-question]").forEach((question, n) => {
       const number = n + 1;
       question.querySelectorAll("[data-quiz-number]").forEach((span) => { span.textContent = number; });

@@ -166,7 +166,7 @@ class Program:
         from hub.extensions import db
         from rewards import catalog
 
-        body = {"name": f"Scale {self.tag} mug", "kind": "swag", "points_cost": 10} | values
+        body = {"name": f"Scale {self.tag} mug", "kind": "swag", "points_cost": 10, "needs_shipping": False} | values
         reward = catalog.create_reward(catalog.read_reward_input(body, partial=False), None)
         db.session.commit()
         return reward.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,17 +19,12 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget, NumberInput
 
-from challenges import caps, review_rules, verifiers
+from challenges import caps, quiz_builder, review_rules, verifiers
 from challenges.contracts import CompletionRejectBody
 from challenges.models import Effort
 from challenges.services import MAX_QUESTIONS, ChallengeBody, EvidenceBody
-from hub.contracts import PageQuery
-from hub.fields import ROW_ID, Conforms, Date, MultiLine, OneLine, OneOf, WholeNumber
-
-QUIZ_HELP = (
-    "One question per line: the question, then its options, separated by “|”. "
-    "Mark the right option of a quiz with a leading *. A survey line without options asks for free text."
-)
+from hub.contracts import PageQuery, Query
+from hub.fields import ROW_ID, Conforms, Date, OneLine, OneOf, WholeNumber
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -67,13 +63,16 @@ class ChallengeForm(FlaskForm):
         validators=[Conforms(Annotated[str, OneLine(2000)], required=False)],
     )
     marker = StringField("Marker text the page must contain", validators=[Conforms.of(ChallengeBody, "marker")])
-    quiz_text = TextAreaField(
-        "Questions", validators=[Conforms(Annotated[str, MultiLine(20_000, strip=False)], required=False)]
-    )
     pass_mark = _number(
         "Right answers needed (empty: all)", Conforms(Annotated[int, WholeNumber(1, MAX_QUESTIONS)], required=False)
     )
-    question_id = _number("Community question id (community answers)", Conforms.of(ChallengeBody, "question_id"))
+    # The picker's choices are the view's (visible questions); the id is checked by clean_challenge.
+    question_id = SelectField(
+        "Community question (empty: any question)",
+        choices={"": "Any question"},
+        validators=[Conforms.of(ChallengeBody, "question_id")],
+        validate_choice=False,
+    )
     cooldown_days = _number(
         "Cooldown between completions (days)", Conforms.of(ChallengeBody, "cooldown_days"), default=0
     )
@@ -105,21 +104,71 @@ class ChallengeForm(FlaskForm):
     )
     banner = SelectField("Card banner", choices={"": "None"} | verifiers.BANNERS, validate_choice=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        submitted = has_request_context() and request.method == "POST"
+        # The quiz builder's questions (quiz_builder): as typed when submitted, else none yet.
+        self.quiz_rows: list[quiz_builder.QuizRow] = quiz_builder.rows_from_form(request.form) if submitted else []
+        self.quiz_error: str | None = None
+        self._quiz: dict[str, Any] | None = None
+
+    def used_fields(self) -> frozenset[str]:
+        """The type-specific fields the chosen type, verification and evidence use (verifiers.
+        field_names_for); none while the type is not a known one."""
+        if self.type.data not in verifiers.TYPES:
+            return frozenset()
+        return verifiers.field_names_for(
+            self.type.data, self.verification.data or None, list(self.evidence.data or []) or None
+        )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, then the quiz builder's rows (each problem on its row) when
+        the challenge uses questions, and a graded quiz's pass mark against its questions."""
+        valid = super().validate(extra_validators)
+        self._quiz, self.quiz_error = None, None
+        if "quiz" not in self.used_fields():
+            return valid
+        graded = self.type.data == "quiz"
+        pass_mark = self.pass_mark.data if graded and not self.pass_mark.errors else None
+        self._quiz, self.quiz_error = quiz_builder.quiz_from_rows(
+            self.quiz_rows, graded=graded, pass_mark=int(pass_mark) if pass_mark not in (None, "") else None
+        )
+        if self._quiz and graded and pass_mark not in (None, "") and int(pass_mark) > len(self._quiz["questions"]):
+            self.pass_mark.errors = [
+                *self.pass_mark.errors,
+                f"The pass mark is a whole number from 1 to {len(self._quiz['questions'])}.",
+            ]
+            valid = False
+        return valid and self.quiz_error is None and not any(row.errors for row in self.quiz_rows)
+
+    def quiz_problems(self) -> dict[str, list[str]]:
+        """The quiz builder's problems after validate(), by the name the preview lists them under."""
+        problems = {}
+        if self.quiz_error:
+            problems["questions"] = [self.quiz_error]
+        for n, row in enumerate(self.quiz_rows, start=1):
+            for message in row.errors.values():
+                problems.setdefault(f"question {n}", []).append(message)
+        return problems
+
     def to_data(self) -> dict[str, Any]:
-        """The form as clean_challenge's input (domain rules are checked there)."""
-        quiz = parse_quiz(self.quiz_text.data or "", self.type.data, self.pass_mark.data)
+        """The form as clean_challenge's input (domain rules are checked there), after validate().
+        A type-specific field the type does not use is left out (verifiers.field_names_for)."""
+        used = self.used_fields()
         return {
             "title": self.title.data,
             "type": self.type.data,
             "description": self.description.data or "",
             "points": self.points.data,
-            "bonus_points": self.bonus_points.data or 0,
-            "question_id": self.question_id.data,
+            "bonus_points": (self.bonus_points.data or 0) if "bonus_points" in used else 0,
+            "question_id": (self.question_id.data or None) if "question_id" in used else None,
             "effort": self.effort.data or None,
             "verification": self.verification.data or None,
             "evidence": list(self.evidence.data or []) or None,
-            "allowed_domains": [d.strip() for d in (self.allowed_domains.data or "").split(",") if d.strip()],
-            "marker": self.marker.data,
+            "allowed_domains": [d.strip() for d in (self.allowed_domains.data or "").split(",") if d.strip()]
+            if "allowed_domains" in used
+            else [],
+            "marker": self.marker.data if "marker" in used else None,
             "cooldown_days": self.cooldown_days.data or 0,
             "max_per_advocate": self.max_per_advocate.data,
             "retry_limit": self.retry_limit.data,
@@ -129,9 +178,9 @@ class ChallengeForm(FlaskForm):
             "ends_at": _utc(self.ends_at.data),
             "target_tiers": list(self.target_tiers.data or []),
             "target_groups": list(self.target_groups.data or []),
-            "quiz": quiz,
-            "platform": self.platform.data or None,
-            "disclosure": self.disclosure.data or None,
+            "quiz": self._quiz if "quiz" in used else None,
+            "platform": (self.platform.data or None) if "platform" in used else None,
+            "disclosure": (self.disclosure.data or None) if "disclosure" in used else None,
             "banner": self.banner.data or None,
         }
 
@@ -143,7 +192,6 @@ class ChallengeForm(FlaskForm):
             "description",
             "points",
             "bonus_points",
-            "question_id",
             "effort",
             "verification",
             "marker",
@@ -155,13 +203,14 @@ class ChallengeForm(FlaskForm):
             "banner",
         ):
             getattr(self, name).data = data.get(name)
+        self.question_id.data = str(data["question_id"]) if data.get("question_id") else ""
         self.platform.data = data.get("platform") or review_rules.DEFAULT_PLATFORM
         self.disclosure.data = data.get("disclosure") or review_rules.DEFAULT_DISCLOSURE
         self.evidence.data = list(data.get("evidence") or [])
         self.allowed_domains.data = ", ".join(data.get("allowed_domains") or [])
         self.target_tiers.data = list(data.get("target_tiers") or [])
         self.target_groups.data = list(data.get("target_groups") or [])
-        self.quiz_text.data = quiz_to_text(data.get("quiz"))
+        self.quiz_rows = quiz_builder.rows_from_quiz(data.get("quiz"))
         self.pass_mark.data = (data.get("quiz") or {}).get("pass_mark")
         for name in ("starts_at", "ends_at"):
             value = data.get(name)
@@ -178,33 +227,6 @@ def _naive(value: str | None):
     if not value:
         return None
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-
-
-def parse_quiz(text: str, ctype: str | None, pass_mark: int | str | None) -> dict[str, Any] | None:
-    """The editor's one-line-per-question format → the stored quiz shape (validated later)."""
-    questions = []
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split("|")]
-        if not parts[0]:
-            continue
-        options, answer = [], None
-        for n, option in enumerate(p for p in parts[1:] if p):
-            if option.startswith("*"):
-                answer = n
-                option = option[1:].strip()
-            options.append(option)
-        questions.append({"prompt": parts[0], "options": options, "answer": answer})
-    if not questions:
-        return None
-    return {"questions": questions, "pass_mark": pass_mark if ctype == "quiz" else None}
-
-
-def quiz_to_text(quiz: dict[str, Any] | None) -> str:
-    lines = []
-    for q in (quiz or {}).get("questions") or []:
-        options = ["*" + o if q.get("answer") == n else o for n, o in enumerate(q.get("options") or [])]
-        lines.append(" | ".join([q["prompt"], *options]))
-    return "\n".join(lines)
 
 
 class CompletionForm(FlaskForm):
@@ -237,6 +259,13 @@ class CapsPolicyForm(FlaskForm):
     medium_asks_per_60_days = _number(caps.POLICY_FIELDS["medium_asks_per_60_days"], Conforms(PolicyNumber))
     high_asks_per_90_days = _number(caps.POLICY_FIELDS["high_asks_per_90_days"], Conforms(PolicyNumber))
     asks_per_365_days = _number(caps.POLICY_FIELDS["asks_per_365_days"], Conforms(PolicyNumber))
+
+
+class QuestionPickQuery(Query):
+    """The editor's question picker search: title text, and the question already chosen."""
+
+    q: Annotated[str | None, OneLine(200)] = None
+    question_id: Annotated[int | None, ROW_ID] = None
 
 
 class ReviewQueueQuery(PageQuery):

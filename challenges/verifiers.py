@@ -36,13 +36,22 @@ class ChallengeType:
     # Not submitted on the challenge's page, but still the advocate's own act (a referral through
     # its form): its card is locked by the caps in advance like a self-service challenge's.
     started_by_advocate: bool = False
+    # The editor fields this type uses beyond those of its verification and evidence
+    # (field_names_for): a review's site and disclosure, a graded quiz's pass mark.
+    fields: tuple[str, ...] = ()
 
 
 TYPES: dict[str, ChallengeType] = {
     t.key: t
     for t in (
         ChallengeType(
-            "review", "Review", Effort.LOW, "url_check", ("url",), how_to="Post your review, then paste its link here."
+            "review",
+            "Review",
+            Effort.LOW,
+            "url_check",
+            ("url",),
+            how_to="Post your review, then paste its link here.",
+            fields=("platform", "disclosure"),
         ),
         ChallengeType(
             "social_share",
@@ -60,8 +69,17 @@ TYPES: dict[str, ChallengeType] = {
             (),
             self_service=False,
             how_to="Answer in the community: an accepted answer, or one with 3 upvotes, completes it.",
+            fields=("question_id",),
         ),
-        ChallengeType("quiz", "Quiz", Effort.LOW, "auto", ("answers",), how_to="Answer the questions below."),
+        ChallengeType(
+            "quiz",
+            "Quiz",
+            Effort.LOW,
+            "auto",
+            ("answers",),
+            how_to="Answer the questions below.",
+            fields=("pass_mark",),
+        ),
         ChallengeType("survey", "Survey", Effort.LOW, "auto", ("answers",), how_to="Answer every question below."),
         ChallengeType(
             "referral",
@@ -72,6 +90,7 @@ TYPES: dict[str, ChallengeType] = {
             self_service=False,
             how_to="Refer a peer with the referral form: points arrive when they become an opportunity.",
             started_by_advocate=True,
+            fields=("bonus_points",),
         ),
         ChallengeType(
             "reference_call",
@@ -122,6 +141,8 @@ BANNERS = {
 
 EFFORT_TIME = {Effort.LOW: "under 30 min", Effort.MEDIUM: "1–2 hours", Effort.HIGH: "3 hours or more"}
 EVIDENCE_KINDS = ("url", "text", "answers")
+# The editor fields an evidence kind needs: answers are answers to the challenge's questions.
+EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {"answers": ("quiz",)}
 
 
 @dataclass(frozen=True)
@@ -162,14 +183,69 @@ class VerifierSpec:
     label: str
     check: Verifier
     in_job: bool = True  # False: goes straight to the review queue at submission
+    fields: tuple[str, ...] = ()  # the editor fields this verifier reads (field_names_for)
 
 
 VERIFIERS: dict[str, VerifierSpec] = {}
 
 
-def register_verifier(key: str, label: str, check: Verifier, in_job: bool = True) -> None:
-    """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`)."""
-    VERIFIERS[key] = VerifierSpec(key, label, check, in_job)
+def register_verifier(key: str, label: str, check: Verifier, in_job: bool = True, fields: tuple[str, ...] = ()) -> None:
+    """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`).
+    `fields` names the challenge fields it reads, so the editor shows and keeps only those."""
+    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, fields)
+
+
+# Editor fields that only some challenges use; every other field (title, points, limits, dates,
+# audience …) belongs to every type.
+TYPE_SPECIFIC_FIELDS = (
+    "platform",
+    "disclosure",
+    "allowed_domains",
+    "marker",
+    "quiz",
+    "pass_mark",
+    "question_id",
+    "bonus_points",
+)
+
+
+def field_names_for(
+    challenge_type: str, verification: str | None = None, evidence: tuple[str, ...] | list[str] | None = None
+) -> frozenset[str]:
+    """The type-specific fields (TYPE_SPECIFIC_FIELDS) a challenge of this type uses with this
+    verification and evidence (None: the type's defaults): the type's own, its verifier's and
+    its evidence's. Raises KeyError for an unknown type."""
+    spec = TYPES[challenge_type]
+    verifier = VERIFIERS.get(verification or spec.verification)
+    kinds = spec.evidence if evidence is None else evidence
+    names = set(spec.fields) | set(verifier.fields if verifier else ())
+    for kind in kinds:
+        names |= set(EVIDENCE_FIELDS.get(kind, ()))
+    return frozenset(names)
+
+
+def editor_field_map() -> dict[str, Any]:
+    """The data the challenge editor's script hides fields by: each type's defaults and own
+    fields, each verifier's fields and each evidence kind's (JSON-ready)."""
+    return {
+        "types": {
+            key: {
+                "effort": t.effort.value,
+                "verification": t.verification,
+                "evidence": list(t.evidence),
+                "fields": list(t.fields),
+            }
+            for key, t in TYPES.items()
+        },
+        "verifiers": {key: list(v.fields) for key, v in VERIFIERS.items()},
+        "evidence": {key: list(names) for key, names in EVIDENCE_FIELDS.items()},
+    }
+
+
+def used_by(field_name: str) -> list[str]:
+    """The labels of the types whose default set-up uses this type-specific field (the editor's
+    "used by" hint, shown when scripts do not hide the unused fields)."""
+    return [t.label for key, t in TYPES.items() if field_name in field_names_for(key)]
 
 
 def run(evidence: Evidence, verification: str) -> Verdict:
@@ -256,7 +332,9 @@ def waiting_for(source: str) -> Verifier:
     return check
 
 
-register_verifier("url_check", "Link check (page must contain the marker text)", check_url)
+register_verifier(
+    "url_check", "Link check (page must contain the marker text)", check_url, fields=("allowed_domains", "marker")
+)
 register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers)
 register_verifier("manual", "Manual review", manual, in_job=False)
 register_verifier("community", "Community (answer accepted or 3 upvotes)", waiting_for("the community answer"))

@@ -27,7 +27,7 @@ from hub.markup import render_markdown
 from hub.models import Advocate, Tier
 from hub.queue import call_after_commit
 from rewards import tiers
-from rewards.models import HOLDING_STATUSES, Redemption, Reward, RewardKind
+from rewards.models import HOLDING_STATUSES, SHIPPED_KINDS, Redemption, Reward, RewardKind
 
 MAX_COST = 1_000_000
 MAX_STOCK = 1_000_000
@@ -64,7 +64,8 @@ class RewardBody(Body):
     min_tier: Annotated[Tier | None, OneOf(Tier)] = None
     per_advocate_limit: Annotated[int | None, WholeNumber(1, MAX_LIMIT)] = None
     requires_approval: Annotated[bool, Flag()] = False
-    needs_shipping: Annotated[bool, Flag()] = False
+    # Left out (or null): the kind's default (models.SHIPPED_KINDS) when creating, unchanged in a patch.
+    needs_shipping: Annotated[bool | None, Flag()] = None
     active: Annotated[bool, Flag()] = True
 
 
@@ -73,13 +74,19 @@ RewardPatch = patch_of(RewardBody)
 
 def reward_values(body: Body, *, partial: bool) -> dict[str, Any]:
     """The fields of a RewardBody (all) or a RewardPatch (those sent) as the catalog's values:
-    no description is an empty one, no minimum tier is Bronze."""
+    no description is an empty one, no minimum tier is Bronze, and no `needs_shipping` is the
+    kind's default when creating (models.SHIPPED_KINDS) and no change in a patch."""
     names = body.model_fields_set if partial else set(type(body).model_fields)
     values = {name: getattr(body, name) for name in names}
     if "description" in values and values["description"] is None:
         values["description"] = ""
     if "min_tier" in values and values["min_tier"] is None:
         values["min_tier"] = Tier.BRONZE
+    if values.get("needs_shipping", False) is None:
+        if partial:
+            del values["needs_shipping"]
+        else:
+            values["needs_shipping"] = RewardKind(values["kind"]) in SHIPPED_KINDS
     return values
 
 

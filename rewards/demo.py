@@ -143,7 +143,10 @@ def seed_rewards() -> str:
         advocate_id = db.session.scalar(select(Advocate.id).join(User).where(User.email == email))
         if advocate_id is None or manager_id is None:
             continue
-        redemption = services.redeem_reward(advocate_id, rewards[reward_name].id, note="Demo")
+        reward = rewards[reward_name]
+        # Swag is sent by post (models.SHIPPED_KINDS), so its demo redemptions carry an address.
+        address = "1 Demo Street, Springfield" if reward.needs_shipping else None
+        redemption = services.redeem_reward(advocate_id, reward.id, note="Demo", shipping_address=address)
         if then in {"approve", "fulfil"} and redemption.status == RedemptionStatus.REQUESTED:
             services.approve_redemption(redemption.id, manager_id)
         if then == "fulfil":

@@ -205,6 +205,10 @@ class RewardKind(enum.StrEnum):
     ACCESS = "access"
 
 
+# The kinds sent by post: a new reward of one of these asks for a shipping address unless staff
+# untick it (issue 20: "when the reward kind needs one"); other kinds may still opt in.
+SHIPPED_KINDS = frozenset({RewardKind.SWAG})
+
 SHIPPING_ADDRESS_MAX = 1000
 
 

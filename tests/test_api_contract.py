@@ -328,7 +328,7 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
             as_ada,
             "post",
             "/rewards/{reward_id}/redemptions",
-            {"confirmed_cost": 100, "note": "Size M"},
+            {"confirmed_cost": 100, "note": "Size M", "shipping_address": "1 Main St, Springfield"},
             reward_id=reward["id"],
             status=201,
         )
@@ -354,7 +354,14 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     )
     c.call(as_ada, "post", "/redemptions/{redemption_id}/cancel", redemption_id=redemptions[2]["id"])
     more = [
-        c.call(as_ada, "post", "/rewards/{reward_id}/redemptions", {}, reward_id=reward["id"], status=201)
+        c.call(
+            as_ada,
+            "post",
+            "/rewards/{reward_id}/redemptions",
+            {"shipping_address": "1 Main St"},
+            reward_id=reward["id"],
+            status=201,
+        )
         for _ in range(2)
     ]
     both = [r["id"] for r in more]

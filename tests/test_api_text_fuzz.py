@@ -374,7 +374,10 @@ def test_random_unicode_in_every_text_field_is_2xx_or_422_and_stores_no_control_
     )
     world.ids["reward_id"] = (
         clients["manager"]
-        .post("/rewards", {"name": "Sticker", "kind": "swag", "points_cost": 1, "requires_approval": True})
+        .post(
+            "/rewards",
+            {"name": "Sticker", "kind": "swag", "points_cost": 1, "requires_approval": True, "needs_shipping": False},
+        )
         .json["id"]
     )
     asked = clients["advocate"].post("/questions", {"title": "How do you roll out?", "body": "Say"})

@@ -15,7 +15,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from hub.contracts import Body, PageQuery, Query
 from hub.fields import Conforms, Flag, OneLine, OneOf
 from rewards.catalog import RewardBody
-from rewards.models import RedemptionStatus, RewardKind
+from rewards.models import SHIPPED_KINDS, RedemptionStatus, RewardKind
 from rewards.services.redemptions import BULK_ACTIONS
 
 KIND_LABELS = {
@@ -26,11 +26,18 @@ KIND_LABELS = {
     "access": "Access",
 }
 
+DEFAULT_KIND = RewardKind.SWAG  # the kind a new reward starts as
+
 
 class RewardForm(FlaskForm):
     name = StringField("Name", validators=[Conforms.of(RewardBody, "name")])
     description = TextAreaField("Description (Markdown)", validators=[Conforms.of(RewardBody, "description")])
-    kind = SelectField("Kind", choices={k.value: KIND_LABELS[k.value] for k in RewardKind})
+    kind = SelectField(
+        "Kind",
+        choices={k.value: KIND_LABELS[k.value] for k in RewardKind},
+        default=DEFAULT_KIND.value,
+        render_kw={"data-shipped-kinds": " ".join(sorted(k.value for k in SHIPPED_KINDS))},
+    )
     points_cost = StringField("Points cost", validators=[Conforms.of(RewardBody, "points_cost")])
     stock = StringField("Stock in total (empty = unlimited)", validators=[Conforms.of(RewardBody, "stock")])
     min_tier = SelectField(
@@ -40,7 +47,11 @@ class RewardForm(FlaskForm):
         "Limit per advocate (empty = no limit)", validators=[Conforms.of(RewardBody, "per_advocate_limit")]
     )
     requires_approval = BooleanField("A manager approves each redemption")
-    needs_shipping = BooleanField("Sent by post: ask the advocate for a shipping address")
+    # Ticked by default for the kinds sent by post (the script follows a change of kind); the
+    # manager's choice is kept either way.
+    needs_shipping = BooleanField(
+        "Sent by post: ask the advocate for a shipping address", default=DEFAULT_KIND in SHIPPED_KINDS
+    )
     active = BooleanField("Active (shown to advocates)", default=True)
     image = FileField("Image (PNG, JPEG or WebP, up to 1 MiB)")
     remove_image = BooleanField("Remove the current image")

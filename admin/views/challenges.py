@@ -10,11 +10,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin.console import bp, owner_only, staff
-from challenges import caps, services, verifiers
+from challenges import caps, quiz_builder, services, verifiers
 from challenges.contracts import ChallengeListQuery
-from challenges.forms import QUIZ_HELP, CapsPolicyForm, ChallengeForm, RejectForm, ReviewQueueQuery
+from challenges.forms import CapsPolicyForm, ChallengeForm, QuestionPickQuery, RejectForm, ReviewQueueQuery
+from challenges.services import MAX_QUESTIONS
+from challenges.services.definitions import MAX_OPTIONS
 from challenges.simulations import challenge_point_changes
 from hub.bulk import selected_ids
+from hub.community.reads import pickable_questions
 from hub.contracts import read_or_400
 from hub.errors import ValidationFailed, VouchError
 from hub.extensions import db
@@ -26,6 +29,7 @@ from hub.transactions import refusal_renders
 from rewards.simulations import simulate
 
 PAGE = 50
+QUESTION_CHOICES = 50  # questions the picker lists at once (search narrows them)
 AGES = {0: "Any age", 1: "Waiting 1+ day", 3: "Waiting 3+ days", 7: "Waiting a week+"}
 ACTIONS = {
     "publish": (services.publish_challenge, "published"),
@@ -39,6 +43,25 @@ def _challenge_form(**kwargs) -> ChallengeForm:
     form = ChallengeForm(**kwargs)
     form.target_groups.choices = {g: g for g in db.session.scalars(select(Group.name).order_by(Group.name))}
     return form
+
+
+def _question_choices(form: ChallengeForm) -> list[tuple[str, str]]:
+    """The question picker's options without scripts: any question, then the newest visible
+    questions with the chosen one kept (a hidden or unknown choice shows as its id, so its
+    error reads against it)."""
+    chosen = str(form.question_id.data or "")
+    current = int(chosen) if chosen.isdigit() else None
+    rows = [(str(qid), title) for qid, title in pickable_questions("", QUESTION_CHOICES, include_id=current)]
+    if chosen and all(value != chosen for value, _ in rows):
+        rows.insert(0, (chosen, f"Question {chosen} (not available)"))
+    return [("", "Any question"), *rows]
+
+
+def _quiz_op(form: ChallengeForm, challenge):
+    """A quiz builder button pressed without scripts: the editor again with the change made
+    (quiz_builder.apply_op), nothing saved."""
+    form.quiz_rows = quiz_builder.apply_op(form.quiz_rows, request.form.get("quiz_op", ""))
+    return _editor(form, challenge, status=200, preview=False)
 
 
 @bp.get("/challenges")
@@ -64,6 +87,8 @@ def challenges():
 @refusal_renders(lambda exc: _editor(apply_errors(_challenge_form(), exc), None))
 def challenge_new():
     form = _challenge_form()
+    if request.method == "POST" and "quiz_op" in request.form:
+        return _quiz_op(form, None)
     if form.validate_on_submit():
         challenge = services.create_challenge(services.clean_challenge(form.to_data()), current_user.id)
         flash("Draft saved. Publish it when it looks right.", "success")
@@ -81,6 +106,8 @@ def challenge_edit(challenge_id: int):
     form = _challenge_form()
     if request.method == "GET":
         form.fill_from(services.definition_dict(challenge))
+    elif "quiz_op" in request.form:
+        return _quiz_op(form, challenge)
     elif form.validate_on_submit():
         services.update_challenge(challenge_id, services.clean_challenge(form.to_data()), current_user.id)
         flash("Challenge saved.", "success")
@@ -88,22 +115,30 @@ def challenge_edit(challenge_id: int):
     return _editor(form, challenge)
 
 
-def _editor(form: ChallengeForm, challenge):
-    preview, problems = _preview_of(form) if request.method == "POST" or challenge else (None, None)
-    status = 422 if request.method == "POST" else 200
+def _editor(form: ChallengeForm, challenge, status: int | None = None, preview: bool = True):
+    shown = preview and (request.method == "POST" or challenge)
+    card, problems = _preview_of(form) if shown else (None, None)
     return render_template(
         "admin/challenge_form.html",
         form=form,
         challenge=challenge,
-        preview=preview,
+        preview=card,
         problems=problems,
         types=verifiers.TYPES,
-        quiz_help=QUIZ_HELP,
-    ), status
+        field_map=verifiers.editor_field_map(),
+        used_by={name: verifiers.used_by(name) for name in verifiers.TYPE_SPECIFIC_FIELDS},
+        used=form.used_fields(),
+        question_choices=_question_choices(form),
+        quiz_rows=form.quiz_rows,
+        max_questions=MAX_QUESTIONS,
+        max_options=MAX_OPTIONS,
+    ), status or (422 if request.method == "POST" else 200)
 
 
 def _preview_of(form: ChallengeForm):
     """(the card as advocates will see it, with warnings) or (None, field problems)."""
+    if form.quiz_problems():
+        return None, form.quiz_problems()
     try:
         inp = services.clean_challenge(form.to_data())
     except ValidationFailed as exc:
@@ -119,6 +154,16 @@ def challenge_preview():
     form.validate()
     preview, problems = _preview_of(form)
     return render_template("admin/_challenge_preview.html", preview=preview, problems=problems)
+
+
+@bp.get("/challenges/questions")
+@staff
+def challenge_question_search():
+    """The question picker's search (htmx): the visible community questions whose title holds
+    `q`, as the picker's options, the chosen one (`question_id`) kept and selected."""
+    query = read_or_400(QuestionPickQuery, request.args)
+    rows = pickable_questions(query.q or "", QUESTION_CHOICES, include_id=query.question_id)
+    return render_template("admin/_question_options.html", rows=rows, chosen=query.question_id)
 
 
 @bp.post("/challenges/<int:challenge_id>/points-whatif")

@@ -17,6 +17,7 @@ from challenges import review_rules, urlcheck, verifiers
 from challenges.models import (
     Effort,
 )
+from hub.community.models import Question
 from hub.contracts import Body, patch_of
 from hub.errors import ValidationFailed
 from hub.extensions import db
@@ -216,7 +217,17 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         if unknown:
             errors["target_groups"] = f"Unknown group: {', '.join(unknown)}."
         groups = [known.get(g.lower(), g) for g in groups]
-    quiz = _quiz_rules(body.quiz, graded=body.type == "quiz", errors=errors)
+    verification = body.verification or spec.verification
+    evidence = body.evidence if body.evidence is not None else tuple(spec.evidence)
+    # A field the type, its verification and its evidence do not use is dropped, never stored
+    # (the editor hides it; an API body may still send it).
+    used = verifiers.field_names_for(body.type, verification, evidence)
+    if "allowed_domains" not in used:
+        clean_domains = []
+    question_id = body.question_id if "question_id" in used else None
+    if question_id is not None and not _visible_question(question_id):
+        errors["question_id"] = f"No visible community question has the id {question_id}."
+    quiz = _quiz_rules(body.quiz if "quiz" in used else None, graded=body.type == "quiz", errors=errors)
     platform, disclosure = None, None
     if body.type == "review":
         platform = body.platform or review_rules.DEFAULT_PLATFORM
@@ -232,12 +243,12 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         description=body.description or "",
         points=body.points,
         effort=body.effort or spec.effort,
-        verification=body.verification or spec.verification,
-        evidence=body.evidence if body.evidence is not None else tuple(spec.evidence),
-        bonus_points=body.bonus_points or 0,
-        question_id=body.question_id,
+        verification=verification,
+        evidence=evidence,
+        bonus_points=(body.bonus_points or 0) if "bonus_points" in used else 0,
+        question_id=question_id,
         allowed_domains=tuple(dict.fromkeys(clean_domains)),
-        marker=body.marker,
+        marker=body.marker if "marker" in used else None,
         cooldown_days=body.cooldown_days or 0,
         max_per_advocate=body.max_per_advocate if body.max_per_advocate is not None else 1,
         retry_limit=body.retry_limit if body.retry_limit is not None else 3,
@@ -251,6 +262,14 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         platform=platform,
         disclosure=disclosure,
         banner=body.banner,
+    )
+
+
+def _visible_question(question_id: int) -> bool:
+    """Whether a community question with this id exists and is not hidden by a moderator."""
+    return (
+        db.session.scalar(select(Question.id).where(Question.id == question_id, Question.is_hidden.is_(False)))
+        is not None
     )
 
 

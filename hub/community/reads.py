@@ -265,3 +265,21 @@ def report_queue(status: str, page: int, per_page: int) -> tuple[list[ReportRow]
             )
         )
     return rows, total
+
+
+def pickable_questions(text: str = "", limit: int = 20, include_id: int | None = None) -> list[tuple[int, str]]:
+    """Visible (not hidden) community questions whose title contains `text` (case-insensitive;
+    all when blank), newest first, at most `limit`: (id, title) pairs for the challenge editor's
+    question picker. `include_id` adds that question first when it is visible and not already
+    listed, so the picker keeps showing a challenge's current choice."""
+    query = select(Question.id, Question.title).where(Question.is_hidden.is_(False))
+    if text.strip():
+        query = query.where(contains_text(text.strip(), Question.title))
+    rows = [(qid, title) for qid, title in db.session.execute(query.order_by(Question.id.desc()).limit(limit))]
+    if include_id is not None and all(qid != include_id for qid, _ in rows):
+        current = db.session.execute(
+            select(Question.id, Question.title).where(Question.id == include_id, Question.is_hidden.is_(False))
+        ).first()
+        if current is not None:
+            rows.insert(0, (current[0], current[1]))
+    return rows

@@ -85,3 +85,11 @@ if (staffNav) {
   fit();
   wide.addEventListener("change", fit);
 }
+// The reward editor: a kind sent by post (rewards.models.SHIPPED_KINDS) ticks "Sent by post" when
+// chosen, another kind unticks it; the manager may still change the box afterwards.
+document.querySelectorAll("select[data-shipped-kinds]").forEach((kind) => {
+  const box = kind.form && kind.form.querySelector("input[name=needs_shipping]");
+  if (!box) return;
+  const shipped = kind.dataset.shippedKinds.split(" ");
+  kind.addEventListener("change", () => { box.checked = shipped.includes(kind.value); });
+});

@@ -24,7 +24,9 @@ def seed(live_server, *, points: int, rewards: list[dict], staff: bool = False) 
             accounts.AdvocateProfile(email="ada@example.com", name="Ada Lovelace"), None, PASSWORD
         )
         post_entry(advocate.id, points, kind="earn", source_type="test", source_id="seed", memo="Seed points")
-        ids = [catalog.create_reward(catalog.read_reward_input(r, partial=False), None).id for r in rewards]
+        # Sent by post only when a test says so (swag would be by default: rewards.models.SHIPPED_KINDS).
+        bodies = [{"needs_shipping": False} | r for r in rewards]
+        ids = [catalog.create_reward(catalog.read_reward_input(r, partial=False), None).id for r in bodies]
         if staff:
             accounts.create_user("manager@example.com", "Manny Manager", "manager", PASSWORD)
         db.session.commit()

@@ -185,11 +185,23 @@ def test_manager_creates_previews_edits_and_publishes(as_role):
 
 def test_quiz_editor_format(as_role):
     manager_client = as_role("manager")
-    data = FORM | {"type": "quiz", "allowed_domains": "", "quiz_text": "2+2? | 3 | *4\nSky? | *blue | green"}
+    data = FORM | {
+        "type": "quiz",
+        "allowed_domains": "",
+        "questions-0-prompt": "2+2?",
+        "questions-0-options-0": "3",
+        "questions-0-options-1": "4",
+        "questions-0-correct": "1",
+        "questions-1-prompt": "Sky?",
+        "questions-1-options-0": "blue",
+        "questions-1-options-1": "green",
+        "questions-1-correct": "0",
+    }
     assert manager_client.post("/admin/challenges/new", data=data).status_code == 302
     quiz = db.session.scalar(select(Challenge.quiz))
     assert quiz["questions"][0] == {"prompt": "2+2?", "options": ["3", "4"], "answer": 1}
-    assert manager_client.post("/admin/challenges/new", data=data | {"quiz_text": "Q | a | b"}).status_code == 422
+    no_answer = {k: v for k, v in data.items() if k != "questions-1-correct"}
+    assert manager_client.post("/admin/challenges/new", data=no_answer).status_code == 422
 
 
 def test_review_queue_approve_reject_and_bulk(as_role, make_advocate, make_challenge):

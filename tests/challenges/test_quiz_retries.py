@@ -112,7 +112,10 @@ def test_the_editor_sets_the_retry_limit_and_wait(as_role):
         "title": "Product quiz",
         "type": "quiz",
         "points": "20",
-        "quiz_text": "Q? | a | *b",
+        "questions-0-prompt": "Q?",
+        "questions-0-options-0": "a",
+        "questions-0-options-1": "b",
+        "questions-0-correct": "1",
         "max_per_advocate": "1",
     }
     refused = manager.post("/admin/challenges/new", data=form | {"retry_limit": "0", "retry_wait_hours": "24"})

@@ -70,7 +70,10 @@ def leave_footprint(advocate, tag: str = "zq") -> Footprint:
         ),
     )
     reward_id = catalog.create_reward(
-        catalog.read_reward_input({"name": "Hoodie", "kind": "swag", "points_cost": 100}, partial=False), None
+        catalog.read_reward_input(
+            {"name": "Hoodie", "kind": "swag", "points_cost": 100, "needs_shipping": False}, partial=False
+        ),
+        None,
     ).id
     redemptions.redeem_reward(advocate.id, reward_id, note=f"Ship to Street-{tag}")
     question = community.ask_question(user, f"Question-{tag} about exports", "How do I export data?")

@@ -10,7 +10,8 @@ def new_reward(**values) -> int:
     from hub.extensions import db
     from rewards import catalog
 
-    body = {"name": "Hoodie", "kind": "swag", "points_cost": 100} | values
+    # Not sent by post unless a test says so (a swag reward would be by default: SHIPPED_KINDS).
+    body = {"name": "Hoodie", "kind": "swag", "points_cost": 100, "needs_shipping": False} | values
     reward = catalog.create_reward(catalog.read_reward_input(body, partial=False), None)
     db.session.commit()
     return reward.id

@@ -105,6 +105,14 @@ TYPES: dict[str, ChallengeType] = {
             ("text",),
             how_to="Tell us which board meeting you joined.",
         ),
+        ChallengeType(
+            "photo",
+            "Photo or document",
+            Effort.LOW,
+            "manual",
+            ("file",),
+            how_to="Upload a photo or a PDF that shows what you did; a manager looks at it.",
+        ),
         ChallengeType("custom", "Custom", Effort.LOW, "manual", ("text",), how_to="Describe what you did."),
     )
 }
@@ -121,7 +129,9 @@ BANNERS = {
 }
 
 EFFORT_TIME = {Effort.LOW: "under 30 min", Effort.MEDIUM: "1–2 hours", Effort.HIGH: "3 hours or more"}
-EVIDENCE_KINDS = ("url", "text", "answers")
+EVIDENCE_KINDS = ("url", "text", "answers", "file")
+# A file is looked at by a person (issue 19): "file" evidence only with these verifications.
+FILE_VERIFICATIONS = frozenset({"manual"})
 
 
 @dataclass(frozen=True)

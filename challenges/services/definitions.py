@@ -33,6 +33,7 @@ from hub.fields import (
     read,
 )
 from hub.models import Group, Tier
+from hub.uploads import FAMILIES
 
 MAX_POINTS = 100_000
 
@@ -79,6 +80,7 @@ EDITABLE = (
     "platform",
     "disclosure",
     "banner",
+    "file_kinds",
 )
 
 
@@ -114,6 +116,8 @@ class ChallengeInput:
     platform: str | None = None
     disclosure: str | None = None
     banner: str | None = None
+    # with "file" evidence: the kinds of file taken (hub.uploads.FAMILIES); empty: both
+    file_kinds: tuple[str, ...] = ()
 
 
 def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -164,7 +168,8 @@ class ChallengeBody(Body):
     effort: Annotated[Effort | None, OneOf(Effort)] = None
     verification: Annotated[str | None, OneOf(verifiers.VERIFIERS)] = None
     evidence: Annotated[
-        tuple[str, ...] | None, ListOf(Annotated[str, OneOf(verifiers.EVIDENCE_KINDS)], max_items=3)
+        tuple[str, ...] | None,
+        ListOf(Annotated[str, OneOf(verifiers.EVIDENCE_KINDS)], max_items=len(verifiers.EVIDENCE_KINDS)),
     ] = None
     allowed_domains: Annotated[
         tuple[str, ...],
@@ -187,6 +192,7 @@ class ChallengeBody(Body):
     platform: Annotated[str | None, OneOf(review_rules.PLATFORMS)] = None
     disclosure: Annotated[str | None, MultiLine(review_rules.MAX_DISCLOSURE)] = None
     banner: Annotated[str | None, OneOf(verifiers.BANNERS)] = None
+    file_kinds: Annotated[tuple[str, ...], ListOf(Annotated[str, OneOf(FAMILIES)], max_items=len(FAMILIES))] = ()
 
 
 ChallengePatch = patch_of(ChallengeBody)
@@ -224,6 +230,12 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         clean_domains = _review_domains(platform, clean_domains, errors)
         for name, message in review_rules.wording_errors(body.title, body.description).items():
             errors.setdefault(name, message)
+    evidence = body.evidence if body.evidence is not None else tuple(spec.evidence)
+    verification = body.verification or spec.verification
+    if "file" in evidence and verification not in verifiers.FILE_VERIFICATIONS:
+        errors.setdefault(
+            "verification", "A file is looked at by a person: choose Manual review, or no file as evidence."
+        )
     if errors:
         raise ValidationFailed(errors)
     return ChallengeInput(
@@ -232,8 +244,8 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         description=body.description or "",
         points=body.points,
         effort=body.effort or spec.effort,
-        verification=body.verification or spec.verification,
-        evidence=body.evidence if body.evidence is not None else tuple(spec.evidence),
+        verification=verification,
+        evidence=evidence,
         bonus_points=body.bonus_points or 0,
         question_id=body.question_id,
         allowed_domains=tuple(dict.fromkeys(clean_domains)),
@@ -251,6 +263,7 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         platform=platform,
         disclosure=disclosure,
         banner=body.banner,
+        file_kinds=tuple(k for k in FAMILIES if k in body.file_kinds) if "file" in evidence else (),
     )
 
 

@@ -333,8 +333,10 @@ def file_response(path: Path, found: FileType, name: str, etag: str) -> Any:
     (`sandboxed` on the view), kept in no shared cache."""
     from flask import send_file
 
+    # Read whole (at most VOUCH_UPLOAD_MAX_BYTES): no file handle outlives the request, however
+    # the client ends it.
     response = send_file(
-        path,
+        io.BytesIO(path.read_bytes()),
         mimetype=found.content_type,
         as_attachment=found.family == "pdf",
         download_name=download_name(name, found),

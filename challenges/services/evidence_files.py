@@ -45,9 +45,8 @@ def accept_attribute(challenge: Challenge) -> str:
 
 def accepted_text(challenge: Challenge) -> str:
     """What the challenge takes and up to what size, for the form's help line."""
-    return (
-        f"{uploads.accepted_text(file_kinds(challenge)).capitalize()}, up to {uploads.size_text(uploads.max_bytes())}."
-    )
+    kinds = uploads.accepted_text(file_kinds(challenge))
+    return f"{kinds[:1].upper()}{kinds[1:]}, up to {uploads.size_text(uploads.max_bytes())}."
 
 
 def clean_file(challenge: Challenge, files: list[SentFile]) -> uploads.CheckedFile | None:

@@ -306,6 +306,8 @@ def test_the_submit_form_takes_the_file_with_htmx_and_without(as_role, make_chal
     assert 'enctype="multipart/form-data"' in page and 'hx-encoding="multipart/form-data"' in page
     assert 'type="file"' in page and 'name="evidence_file"' in page
     assert "Only managers and you can see it" in page
+    assert "A photo or image (PNG, JPEG, WebP or GIF) or a PDF document, up to 10 MB." in page
+    assert 'accept="image/png,image/jpeg,image/webp,image/gif,application/pdf"' in page
 
 
 def test_a_refused_file_shows_under_the_file_input_and_nothing_is_stored(as_role, make_challenge, evidence_dir):

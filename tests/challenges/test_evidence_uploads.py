@@ -530,3 +530,23 @@ def test_an_erasure_that_rolls_back_keeps_the_files(make_challenge, make_advocat
     db.session.rollback()
     assert len(stored_files(evidence_dir)) == 1
     assert db.session.scalar(select(func.count()).select_from(EvidenceFile)) == 1
+
+
+def test_the_sweep_removes_only_temporary_files_left_behind(app, make_challenge, make_advocate, evidence_dir):
+    import os
+    import time
+
+    challenge = photo_challenge(make_challenge)
+    services.submit_completion(challenge.id, make_advocate().id, {}, files=sent(image_bytes(), "kept.png"))
+    db.session.commit()
+    [kept] = stored_files(evidence_dir)
+    left = evidence_dir / uploads.INCOMING / ("0" * 32 + ".part")  # a process died before its commit
+    fresh = evidence_dir / uploads.INCOMING / ("1" * 32 + ".part")  # a request still in flight
+    left.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    two_hours_ago = time.time() - 7200
+    os.utime(left, (two_hours_ago, two_hours_ago))
+
+    result = app.test_cli_runner().invoke(args=["challenges", "sweep-uploads"])
+    assert result.exit_code == 0 and "Removed 1 temporary upload file(s)." in result.output
+    assert stored_files(evidence_dir) == sorted([kept, fresh])

@@ -27,6 +27,7 @@ CHALLENGE_TYPE_NAMES = {
     "case_study": "Case studies",
     "speaking": "Speaking",
     "advisory_board": "Advisory board",
+    "photo": "Photos and documents",
     "custom": "Custom",
 }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
-from flask import Response
+from flask import Response, url_for
+from werkzeug.datastructures import FileStorage
 
 from challenges import incentives, services, verifiers
 from challenges.catalogue import Entry
@@ -18,13 +20,17 @@ from challenges.contracts import (
     CompletionPage,
     CompletionRejectBody,
     CompletionReply,
+    EvidenceFileQuery,
+    EvidenceFileReply,
     IncentiveAwarded,
     IncentiveOffered,
     IncentivePage,
     IncentiveQuery,
 )
-from challenges.models import Challenge, ChallengeStatus, Completion
-from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody
+from challenges.models import Challenge, ChallengeStatus, Completion, EvidenceFile
+from challenges.services import ChallengeBody, ChallengePatch, EvidenceBody, evidence_files
+from challenges.services.submissions import EvidenceUpload
+from hub import uploads
 from hub.contracts import Body, BulkReply
 from hub.csv_files import csv_text
 from hub.endpoints import api_blueprint, endpoint
@@ -110,6 +116,7 @@ def _reply_fields(challenge: Challenge | Entry, staff: bool, stats: dict[str, in
         "platform": challenge.platform,
         "disclosure": challenge.disclosure,
         "banner": challenge.banner,
+        "file_kinds": list(challenge.file_kinds or []),
     }
     if staff:
         fields |= {
@@ -123,7 +130,20 @@ def _reply_fields(challenge: Challenge | Entry, staff: bool, stats: dict[str, in
     return fields
 
 
-def completion_reply(completion: Completion, staff: bool = False) -> CompletionReply:
+def file_reply(row: EvidenceFile) -> EvidenceFileReply:
+    return EvidenceFileReply(
+        completion_id=row.completion_id,
+        name=row.name,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        uploaded_at=row.created_at,
+        download_url=url_for("challenges_api.get_evidence_file", completion_id=row.completion_id, format="file"),
+    )
+
+
+def completion_reply(completion: Completion, staff: bool = False, file: EvidenceFile | None = None) -> CompletionReply:
+    """A completion as staff or its advocate see it; `file`: its uploaded evidence, if any."""
     fields: dict[str, Any] = {
         "id": completion.id,
         "challenge_id": completion.challenge_id,
@@ -137,6 +157,7 @@ def completion_reply(completion: Completion, staff: bool = False) -> CompletionR
         "answers": completion.answers,
         "submitted_at": completion.submitted_at,
         "decided_at": completion.decided_at,
+        "evidence_file": file_reply(file) if file is not None else None,
     }
     if staff:
         fields |= {
@@ -277,13 +298,18 @@ def get_challenge(user: User, challenge_id: int) -> ChallengeReply:
     status=201,
     summary="Complete a challenge",
     body=EvidenceBody,
+    form=EvidenceUpload,
+    upload=evidence_files.FIELD,
     reply=CompletionReply,
     idempotent=True,
     tag="challenges",
 )
-def submit_completion(user: User, challenge_id: int, data: EvidenceBody) -> tuple[CompletionReply, int]:
-    completion = services.submit_completion(challenge_id, user.advocate_profile.id, data)
-    return completion_reply(completion), 201
+def submit_completion(
+    user: User, challenge_id: int, data: EvidenceBody, files: list[FileStorage]
+) -> tuple[CompletionReply, int]:
+    sent = [services.SentFile(uploads.read_upload(f), f.filename) for f in files if f.filename or f.content_length]
+    completion = services.submit_completion(challenge_id, user.advocate_profile.id, data, files=sent)
+    return completion_reply(completion, file=services.files_for([completion.id]).get(completion.id)), 201
 
 
 @endpoint(
@@ -297,7 +323,37 @@ def submit_completion(user: User, challenge_id: int, data: EvidenceBody) -> tupl
 def get_completion(user: User, completion_id: int) -> CompletionReply:
     staff = user.role in STAFF_ROLES
     completion = services.completion_for(completion_id, None if staff else user.advocate_profile.id)
-    return completion_reply(completion, staff)
+    return completion_reply(completion, staff, services.files_for([completion.id]).get(completion.id))
+
+
+def _file_of(user: User, completion_id: int) -> tuple[EvidenceFile, Path]:
+    """The file of a completion for staff (managers, owners) or its advocate; 404 otherwise."""
+    if user.role in (Role.MANAGER, Role.OWNER):
+        return services.file_of(completion_id, None)
+    if user.role is Role.ADVOCATE:
+        return services.file_of(completion_id, user.advocate_profile.id)
+    raise NotFound("File not found.")
+
+
+def _evidence_file_bytes(user: User, completion_id: int, args: EvidenceFileQuery) -> Response:
+    row, path = _file_of(user, completion_id)
+    response: Response = uploads.file_response(path, evidence_files.file_type(row), row.name, row.sha256)
+    return response
+
+
+@endpoint(
+    bp,
+    "/completions/<int:completion_id>/evidence-file",
+    roles=ALL_ROLES,
+    summary="The file sent with a completion (staff, its advocate): its description; ?format=file for the bytes",
+    query=EvidenceFileQuery,
+    reply=EvidenceFileReply,
+    tag="challenges",
+    download=_evidence_file_bytes,
+)
+def get_evidence_file(user: User, completion_id: int, args: EvidenceFileQuery) -> EvidenceFileReply:
+    row, _path = _file_of(user, completion_id)
+    return file_reply(row)
 
 
 @endpoint(
@@ -311,7 +367,8 @@ def get_completion(user: User, completion_id: int) -> CompletionReply:
 )
 def list_completions(user: User, args: CompletionListQuery) -> CompletionPage:
     items, total = services.list_completions(args.status, args.challenge_id, args.advocate_id, args.page, args.per_page)
-    return CompletionPage.of([completion_reply(c, True) for c in items], args, total)
+    files = services.files_for([c.id for c in items])
+    return CompletionPage.of([completion_reply(c, True, files.get(c.id)) for c in items], args, total)
 
 
 @endpoint(
@@ -324,7 +381,8 @@ def list_completions(user: User, args: CompletionListQuery) -> CompletionPage:
     tag="challenges",
 )
 def approve_completion(user: User, completion_id: int) -> CompletionReply:
-    return completion_reply(services.approve_completion(completion_id, user.id), True)
+    completion = services.approve_completion(completion_id, user.id)
+    return completion_reply(completion, True, services.files_for([completion.id]).get(completion.id))
 
 
 @endpoint(
@@ -354,7 +412,8 @@ def decide_completions(user: User, data: CompletionBulkBody) -> BulkReply:
     tag="challenges",
 )
 def reject_completion(user: User, completion_id: int, data: CompletionRejectBody) -> CompletionReply:
-    return completion_reply(services.reject_completion(completion_id, user.id, data.reason), True)
+    completion = services.reject_completion(completion_id, user.id, data.reason)
+    return completion_reply(completion, True, services.files_for([completion.id]).get(completion.id))
 
 
 def incentives_csv_response() -> Response:

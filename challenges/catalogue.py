@@ -81,6 +81,7 @@ class Entry:
     platform: str | None
     disclosure: str | None
     banner: str | None
+    file_kinds: tuple[str, ...]
     status: ChallengeStatus
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -132,6 +133,7 @@ _COLUMNS = [
     "platform",
     "disclosure",
     "banner",
+    "file_kinds",
     "status",
     "created_at",
     "updated_at",
@@ -166,6 +168,7 @@ def _compile() -> Catalogue:
             "evidence": tuple(values["evidence"] or ()),
             "allowed_domains": tuple(values["allowed_domains"] or ()),
             "target_tiers": tuple(values["target_tiers"] or ()),
+            "file_kinds": tuple(values["file_kinds"] or ()),
             "description": values["description"] or "",
             "target_groups": targets,
             "target_group_ids": frozenset(g.id for g in targets),

@@ -1,4 +1,5 @@
-"""`flask challenges …`: the sweep for stuck verifications, and the CRM commands (challenges.crm.cli)."""
+"""`flask challenges …`: the sweeps for stuck verifications and half-written uploads, and the CRM
+commands (challenges.crm.cli)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ def requeue_stuck(older_than_minutes: float) -> None:
     if backend is not None and hasattr(backend, "join"):  # no Redis: the jobs run in this process, so wait for them
         backend.join()
     click.echo(f"Re-enqueued {counts['requeued']} completion(s); sent {counts['sent_to_review']} to review.")
+
+
+@challenges_cli.command("sweep-uploads")
+@click.option(
+    "--older-than-minutes",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Only temporary files older than this (a request in flight keeps its own).",
+)
+@with_appcontext
+def sweep_uploads(older_than_minutes: float) -> None:
+    """Remove evidence files a process left half-written when it died between writing a file
+    and its transaction's end (no row names them; hub.uploads.sweep_incoming)."""
+    from challenges.services.evidence_files import AREA
+    from hub.uploads import sweep_incoming
+
+    removed = sweep_incoming(AREA, int(older_than_minutes * 60))
+    click.echo(f"Removed {removed} temporary upload file(s).")
 
 
 challenges_cli.add_command(tally_attribution)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from challenges.models import ChallengeStatus, CompletionStatus, Effort
 from challenges.services import MAX_REASON
-from hub.contracts import Body, BulkIds, Page, PageQuery, Reply
+from hub.contracts import Body, BulkIds, Page, PageQuery, Query, Reply
 from hub.fields import ROW_ID, OneLine, OneOf, Timestamp
 from hub.models import Tier
 
@@ -88,6 +88,8 @@ class ChallengeReply(Reply):
     disclosure: str | None = None
     published_at: Timestamp | None
     banner: str | None = None  # the card's banner (a key of the editor's list), or null
+    # with "file" among `evidence`: the kinds of file taken ("image", "pdf")
+    file_kinds: list[str] = []
     # staff only
     marker: str | None = None
     created_at: Timestamp | None = None
@@ -107,6 +109,25 @@ class ChallengePage(Page[ChallengeReply]):
     pass
 
 
+class EvidenceFileReply(Reply):
+    """The file sent with a completion: its display name (the sender's, cleaned), stored type,
+    size in bytes and sha256 of the stored bytes; `download_url` answers the bytes."""
+
+    completion_id: int
+    name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: Timestamp
+    download_url: str
+
+
+class EvidenceFileQuery(Query):
+    """`?format=file` answers the file's bytes instead of this JSON description."""
+
+    format: Annotated[str | None, OneOf(("json", "file"))] = None
+
+
 class CompletionReply(Reply):
     id: int
     challenge_id: int
@@ -120,6 +141,7 @@ class CompletionReply(Reply):
     answers: list[int | str] | None
     submitted_at: Timestamp
     decided_at: Timestamp | None
+    evidence_file: EvidenceFileReply | None = None
     # staff only
     verification_note: str | None = None
     fetched_excerpt: str | None = None

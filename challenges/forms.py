@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    FileField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -56,7 +57,16 @@ class ChallengeForm(FlaskForm):
     )
     evidence = MultiCheckboxField(
         "Evidence required (none ticked: the type's default)",
-        choices={"url": "A link", "text": "A short text", "answers": "Quiz or survey answers"},
+        choices={
+            "url": "A link",
+            "text": "A short text",
+            "answers": "Quiz or survey answers",
+            "file": "A file (photo or PDF)",
+        },
+    )
+    file_kinds = MultiCheckboxField(
+        "Files taken (with a file as evidence; none ticked: both)",
+        choices={"image": "Photos and images (PNG, JPEG, WebP, GIF)", "pdf": "PDF documents"},
     )
     allowed_domains = StringField(
         "Allowed domains for link checks (comma-separated)",
@@ -182,6 +192,7 @@ class ChallengeForm(FlaskForm):
             "platform": (self.platform.data or None) if "platform" in used else None,
             "disclosure": (self.disclosure.data or None) if "disclosure" in used else None,
             "banner": self.banner.data or None,
+            "file_kinds": list(self.file_kinds.data or []),
         }
 
     def fill_from(self, data: dict[str, Any]) -> None:
@@ -207,6 +218,7 @@ class ChallengeForm(FlaskForm):
         self.platform.data = data.get("platform") or review_rules.DEFAULT_PLATFORM
         self.disclosure.data = data.get("disclosure") or review_rules.DEFAULT_DISCLOSURE
         self.evidence.data = list(data.get("evidence") or [])
+        self.file_kinds.data = list(data.get("file_kinds") or [])
         self.allowed_domains.data = ", ".join(data.get("allowed_domains") or [])
         self.target_tiers.data = list(data.get("target_tiers") or [])
         self.target_groups.data = list(data.get("target_groups") or [])
@@ -234,6 +246,9 @@ class CompletionForm(FlaskForm):
 
     evidence_url = URLField("Link", validators=[Conforms.of(EvidenceBody, "evidence_url")])
     evidence_text = TextAreaField("What you did", validators=[Conforms.of(EvidenceBody, "evidence_text")])
+    # Read by the view from request.files and checked by the service (by content); here so a
+    # refusal shows under the file input.
+    evidence_file = FileField("Your file")
 
 
 class RejectForm(FlaskForm):

@@ -116,6 +116,9 @@ class Challenge(Model):
     disclosure: Mapped[str | None] = mapped_column(String(500))
     # The card's optional banner, a key of verifiers.BANNERS (NULL: no banner).
     banner: Mapped[str | None] = mapped_column(String(32))
+    # With "file" among `evidence`: the kinds of file taken, of hub.uploads.FAMILIES ("image",
+    # "pdf"); NULL or empty: both.
+    file_kinds: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[ChallengeStatus] = mapped_column(str_enum(ChallengeStatus, 16), default=ChallengeStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -220,6 +223,24 @@ class Completion(Model):
 
     challenge: Mapped[Challenge] = relationship()
     advocate: Mapped[Advocate] = relationship()
+
+
+class EvidenceFile(Model):
+    """The file an advocate uploaded as a completion's evidence (issue 19), one per completion.
+    The bytes live under VOUCH_UPLOAD_DIR/evidence/<storage_key> (hub.uploads): a random name,
+    never the sender's; `name` is their file name cleaned, for display only; `sha256` and
+    `size_bytes` are of the stored bytes (images are stored re-written without metadata)."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="CASCADE"), unique=True)
+    storage_key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class EvidenceClaim(Model):

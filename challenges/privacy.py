@@ -1,7 +1,7 @@
 """challenges' share of an advocate's data (hub.privacy, product.md §12): completions with their
 evidence, asks, referrals with the contacts they entered, reference asks, attribution.
 
-On erasure: evidence (text, URLs, answers, fetched excerpts) is removed, and a completion still
+On erasure: evidence (text, URLs, answers, fetched excerpts, uploaded files) is removed, and a completion still
 waiting is closed as rejected by the same conditional UPDATE a decision uses — so a verification
 job in flight finds it decided and writes nothing back (challenges.services.verification).
 Referral contacts are removed; reference requests and attribution stay (they are sales' records
@@ -18,6 +18,7 @@ from challenges.models import UNDECIDED, Ask, Challenge, Completion, CompletionS
 from challenges.prospects.models import AdvocacyScore, Nomination
 from challenges.references.models import ReferenceAssignment, ReferenceRequest
 from challenges.referrals.models import Referral
+from challenges.services import evidence_files
 from hub.db import utcnow
 from hub.extensions import db
 from hub.hooks import PersonalData
@@ -52,6 +53,9 @@ def export_challenges(advocate: Advocate) -> dict[str, Any]:
             .where(Completion.advocate_id == aid)
             .order_by(Completion.id)
         ),
+        # The files' listing only (issue 19): the bytes are not in this JSON document; the
+        # advocate downloads each from the challenge's page while their account exists.
+        "evidence_files": evidence_files.export_rows(aid),
         "asks": rows(
             select(Ask.kind, Ask.source_type, Ask.source_id, Ask.asked_at, Ask.cancelled_at)
             .where(Ask.advocate_id == aid)
@@ -166,6 +170,8 @@ def erase_challenges(advocate: Advocate) -> None:
         .values(status=CompletionStatus.REJECTED, decided_at=utcnow(), reason=ERASED_REASON)
         .execution_options(synchronize_session=False)
     )
+    # Their uploaded files: the rows now, the bytes once the erasure commits (hub.uploads).
+    evidence_files.erase_files(aid)
     # The claims of their evidence links are digests of those links: erased with them.
     db.session.execute(
         delete(EvidenceClaim).where(

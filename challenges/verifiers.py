@@ -124,6 +124,14 @@ TYPES: dict[str, ChallengeType] = {
             ("text",),
             how_to="Tell us which board meeting you joined.",
         ),
+        ChallengeType(
+            "photo",
+            "Photo or document",
+            Effort.LOW,
+            "manual",
+            ("file",),
+            how_to="Upload a photo or a PDF that shows what you did; a manager looks at it.",
+        ),
         ChallengeType("custom", "Custom", Effort.LOW, "manual", ("text",), how_to="Describe what you did."),
     )
 }
@@ -140,9 +148,12 @@ BANNERS = {
 }
 
 EFFORT_TIME = {Effort.LOW: "under 30 min", Effort.MEDIUM: "1–2 hours", Effort.HIGH: "3 hours or more"}
-EVIDENCE_KINDS = ("url", "text", "answers")
-# The editor fields an evidence kind needs: answers are answers to the challenge's questions.
-EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {"answers": ("quiz",)}
+EVIDENCE_KINDS = ("url", "text", "answers", "file")
+# The editor fields an evidence kind needs: answers are answers to the challenge's questions; a
+# file is one of the kinds the challenge takes.
+EVIDENCE_FIELDS: dict[str, tuple[str, ...]] = {"answers": ("quiz",), "file": ("file_kinds",)}
+# A file is looked at by a person (issue 19): "file" evidence only with these verifications.
+FILE_VERIFICATIONS = frozenset({"manual"})
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,7 @@ TYPE_SPECIFIC_FIELDS = (
     "pass_mark",
     "question_id",
     "bonus_points",
+    "file_kinds",
 )
 
 

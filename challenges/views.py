@@ -3,18 +3,32 @@ status chip, and the advocate's own preferences (caps, blackouts, reference avai
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from challenges import caps, review_rules, services
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
 from challenges.models import Completion, CompletionStatus
+from challenges.services import evidence_files
 from challenges.services.activity import recent_activity
+from hub import uploads
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
 from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
-from hub.models import Role
+from hub.models import ALL_ROLES, Role
 from hub.transactions import refusal_renders
+from hub.uploads import accepts_upload
 from rewards.celebration import celebration_for
 from rewards.views import APPROVAL_PARTS
 
@@ -94,6 +108,7 @@ def _form_context(
         "error": error,
         "target": target if target in TARGETS else "page",
         "target_id": TARGETS.get(target, TARGETS["page"]).format(id=challenge.id),
+        "files": services.files_for([h.id for h in item.history]),
     }
 
 
@@ -130,6 +145,7 @@ def _submission_refused(exc: VouchError, challenge_id: int):
 @bp.post("/challenges/<int:challenge_id>/complete")
 @roles_required(Role.ADVOCATE)
 @refusal_renders(_submission_refused)
+@accepts_upload(evidence_files.FIELD)
 def complete(challenge_id: int):
     form = CompletionForm()
     data = {
@@ -141,11 +157,60 @@ def complete(challenge_id: int):
     }
     if not form.validate_on_submit():
         return _submit_area(challenge_id, form, None, 422)
-    completion = services.submit_completion(challenge_id, _advocate().id, data)
+    completion = services.submit_completion(challenge_id, _advocate().id, data, files=sent_files())
     if is_htmx():
         return status_response(completion, announce=True, target=request.form.get("target", "page"))
     flash("Thanks! We received it and are checking it now.", "success")
     return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
+
+
+def sent_files() -> list[services.SentFile]:
+    """The files chosen in the form's file input (an empty input sends none), each read up to
+    one byte past the upload limit."""
+    return [
+        services.SentFile(uploads.read_upload(f), f.filename)
+        for f in request.files.getlist(evidence_files.FIELD)
+        if f.filename or f.content_length
+    ]
+
+
+@bp.get("/completions/<int:completion_id>/evidence-file")
+@roles_required(*ALL_ROLES)
+@uploads.sandboxed
+def evidence_file(completion_id: int):
+    """The file sent with a completion, to staff (managers, owners) and the advocate whose
+    completion it is; 404 to everyone else, as for a completion that has none."""
+    if current_user.role in (Role.MANAGER, Role.OWNER):
+        row, path = services.file_of(completion_id, None)
+    elif current_user.role is Role.ADVOCATE and current_user.advocate is not None:
+        row, path = services.file_of(completion_id, current_user.advocate.id)
+    else:
+        abort(404)
+    return uploads.file_response(path, evidence_files.file_type(row), row.name, row.sha256)
+
+
+@bp.app_template_global("file_accept")
+def file_accept(challenge) -> str:
+    """The file input's `accept` list for a challenge (the picker's hint; content decides)."""
+    return evidence_files.accept_attribute(challenge)
+
+
+@bp.app_template_global("file_help")
+def file_help(challenge) -> str:
+    """What a challenge's file input takes, in words, with the size limit."""
+    return evidence_files.accepted_text(challenge)
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    """A stored file's size as people read it ("1.2 MB", "38 KB")."""
+    return uploads.size_text(size)
+
+
+@bp.app_template_global("upload_limit_text")
+def upload_limit_text() -> str:
+    """The largest file an upload takes, as people read it ("10 MB")."""
+    return uploads.size_text(uploads.max_bytes())
 
 
 def _submit_area(challenge_id: int, form: CompletionForm, error: str | None, status: int):

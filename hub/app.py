@@ -83,6 +83,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         n = app.config["VOUCH_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    from hub.uploads import allow_upload_size
+
+    # Before CSRF (a before_request hook) reads the body: routes that take a file allow a larger one.
+    app.url_value_preprocessor(allow_upload_size)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "hub" / "migrations"))
     login_manager.init_app(app)

@@ -70,6 +70,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # ignored unless this is set, so a client cannot spoof its IP for rate limits.
         "VOUCH_TRUSTED_PROXIES": int(env.get("VOUCH_TRUSTED_PROXIES", "0")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Uploaded evidence (hub.uploads): where files live — outside the web root, never under
+        # static/ — and the largest file accepted (the routes that take one allow a request that
+        # much larger than MAX_CONTENT_LENGTH).
+        "VOUCH_UPLOAD_DIR": env.get("VOUCH_UPLOAD_DIR") or str(INSTANCE / "uploads"),
+        "VOUCH_UPLOAD_MAX_BYTES": _positive_int(env.get("VOUCH_UPLOAD_MAX_BYTES"), 10 * 1024 * 1024),
         "MAX_FORM_PARTS": 500,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -120,6 +125,15 @@ def load_config(overrides: dict | None = None) -> dict:
     if config["VOUCH_LOG_FORMAT"] not in {"json", "plain"}:
         raise ConfigError(f"VOUCH_LOG_FORMAT must be json or plain, not {config['VOUCH_LOG_FORMAT']!r}")
     return config
+
+
+def _positive_int(raw: str | None, default: int) -> int:
+    """A positive whole number from the environment, or `default` when unset; ConfigError otherwise."""
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ConfigError(f"expected a positive whole number of bytes, not {raw!r}")
+    return int(raw)
 
 
 def _engine_options(url: str) -> dict:

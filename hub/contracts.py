@@ -46,6 +46,15 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
 
+class UploadForm(Body):
+    """A `multipart/form-data` body (a route that also takes a file): its text fields, read
+    with the same types as the JSON body, which `as_body` returns; the files themselves are
+    read by the route (`hub.endpoints.endpoint(upload=…)`)."""
+
+    def as_body(self) -> Body:
+        raise NotImplementedError
+
+
 def _no_defaults(schema: dict[str, Any]) -> None:
     for field in schema.get("properties", {}).values():
         field.pop("default", None)  # a field left out is unchanged, not set to a default
@@ -349,6 +358,8 @@ class ExportReply(Reply):
     groups: list[str]
     ledger: list[dict[str, Any]]
     completions: list[dict[str, Any]]
+    # the files sent as evidence: names, types, sizes, sha256 and times, not the bytes
+    evidence_files: list[dict[str, Any]]
     redemptions: list[dict[str, Any]]
     referrals: list[dict[str, Any]]
     questions: list[dict[str, Any]]

@@ -22,13 +22,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from hub import tokens
-from hub.contracts import Body, ErrorReply, Query
+from hub.contracts import Body, ErrorReply, Query, UploadForm
 from hub.db import utcnow
 from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db_error, vouch_error_response
 from hub.extensions import csrf, db, limiter
 from hub.fields import field_errors, read
 from hub.models import IdempotencyKey, Role, User
 from hub.transactions import in_transaction, own_transaction, retry_dropped
+from hub.uploads import sandboxed
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,9 @@ def endpoint(
     idempotent: bool = False,
     tag: str = "hub",
     csv: Callable[..., Response] | None = None,
+    form: type[UploadForm] | None = None,
+    upload: str | None = None,
+    download: Callable[..., Response] | None = None,
 ) -> Callable:
     """Register a JSON route: authenticate, check the role, validate the body and query string
     against their models, run, commit once, and write the reply through its model.
@@ -191,6 +195,13 @@ def endpoint(
 
     `csv`: the same route answers `?format=csv` with `csv(user=…, args=…, **url values)` — a
     text/csv Response, past the JSON reply model (its query model must accept `format`).
+    `download`: likewise for `?format=file`, a file Response (hub.uploads.file_response).
+
+    `form` and `upload`: the route also takes `multipart/form-data` — its text fields read
+    through `form` (an UploadForm, whose `as_body()` is the `data` the function receives) and
+    the files sent in the field named `upload`, passed as `files` (werkzeug FileStorage list;
+    empty for a JSON body). Such a route allows a request as large as an upload
+    (hub.uploads.accepts_upload), and a larger one is that field's 422.
     """
     allowed = frozenset(Role(r) for r in roles)
     statuses = (status,) if isinstance(status, int) else status
@@ -200,10 +211,15 @@ def endpoint(
     def decorator(fn: Callable) -> Callable:
         def run(**kwargs: Any) -> Any:
             context = getattr(request, "context", None)
-            if body is not None:
+            if form is not None and is_multipart():
+                parsed_form = getattr(context, "form", None) or read(form, request.form)
+                kwargs["data"] = parsed_form.as_body()
+            elif body is not None:
                 parsed = getattr(context, "json", None)
                 # spectree reads JSON bodies sent as JSON; one sent with another type is read here.
                 kwargs["data"] = parsed if parsed is not None else read(body, json_body())
+            if upload is not None:
+                kwargs["files"] = request.files.getlist(upload) if is_multipart() else []
             if query is not None:
                 kwargs["args"] = context.query if context is not None else read(query, request.args)
             return fn(**kwargs)
@@ -212,6 +228,7 @@ def endpoint(
         run.__doc__ = f"{summary}\n\nRoles: {', '.join(sorted(allowed))}."
         checked = api_spec.validate(
             json=body,
+            form=form,
             query=query,
             headers=IdempotencyHeaders if idempotent else None,
             resp=Replies(**replies),
@@ -226,24 +243,34 @@ def endpoint(
                 return api_error(401, "unauthorized", "Send a valid token: Authorization: Bearer <token>.")
             if user.role not in allowed:
                 return api_error(403, "forbidden", "Your role may not do this.")
-            if body is not None:
+            if body is not None and not (form is not None and is_multipart()):
                 try:
                     json_body()
                 except VouchError as exc:
                     return vouch_error_response(exc)
             if csv is not None and request.args.get("format") == "csv":
                 return _call(_csv_variant(csv, query), user, kwargs)
+            if download is not None and request.args.get("format") == "file":
+                return _call(_csv_variant(download, query), user, kwargs)
             key = request.headers.get("Idempotency-Key") if idempotent else None
             if key:
                 return _idempotent_call(checked, user, key, kwargs)
             return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
+        if upload is not None:
+            view.upload_field = upload  # type: ignore[attr-defined]  # hub.uploads.accepts_upload
+        if download is not None:
+            sandboxed(view)
         own_transaction(view)  # its units run through in_transaction below (the key is claimed first)
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view
 
     return decorator
+
+
+def is_multipart() -> bool:
+    return request.mimetype == "multipart/form-data"
 
 
 def _csv_variant(csv: Callable[..., Response], query: type[Query] | None) -> Callable[..., Response]:
@@ -284,12 +311,29 @@ def _busy() -> Response:
 
 
 def _fingerprint() -> str:
+    if is_multipart():
+        return _multipart_fingerprint()
     raw = request.get_data(cache=True) or b""
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
     except (ValueError, RecursionError):
         canonical = raw
     return hashlib.sha256(request.method.encode() + request.path.encode() + b"\n" + canonical).hexdigest()
+
+
+def _multipart_fingerprint() -> str:
+    """A form's fingerprint from its fields and its files' names and contents, not its bytes:
+    a client's retry frames the same form with a new boundary."""
+    digest = hashlib.sha256(request.method.encode() + request.path.encode() + b"\n")
+    for name in sorted(request.form):
+        for value in request.form.getlist(name):
+            digest.update(json.dumps([name, value]).encode())
+    for name in sorted(request.files):
+        for storage in request.files.getlist(name):
+            content = hashlib.sha256(storage.stream.read()).hexdigest()
+            storage.stream.seek(0)
+            digest.update(json.dumps([name, storage.filename, content]).encode())
+    return digest.hexdigest()
 
 
 def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Response:

@@ -172,6 +172,9 @@ def register_error_handlers(app: Flask) -> None:
         description = exc.description or exc.name
         retry_after = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
         if exc.code == 413 and exc.description == RequestEntityTooLarge.description:
+            refused = _upload_too_large()
+            if refused is not None:
+                return refused
             description = f"The upload is larger than {request_limit_text()}, the most Vouch accepts in one request."
         if exc.code == 429:
             seconds = _retry_after_seconds(exc)
@@ -201,6 +204,33 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error_body("server_error", message, request_id=request_id)), 500
         return render_template("errors/500.html", request_id=request_id), 500
+
+
+def _upload_too_large() -> Any:
+    """A request too large for a route that takes a file (hub.uploads.accepts_upload) is that
+    file's field error: 422 `invalid` naming the field on the API, and on a page the view's own
+    refusal rendering (its form with the error under the file input), as if the file had been
+    read and refused. None for every other route (the plain 413)."""
+    from flask.typing import ResponseReturnValue
+
+    from hub.extensions import db
+    from hub.uploads import too_large_message, upload_field
+
+    field = upload_field()
+    if field is None:
+        return None
+    db.session.rollback()
+    # The body was not read: the form is shown again empty (reading it would only refuse again).
+    request.__dict__["form"] = request.parameter_storage_class()
+    request.__dict__["files"] = request.parameter_storage_class()
+    refusal = ValidationFailed({field: too_large_message()})
+    if wants_json():
+        return vouch_error_response(refusal)
+    rule = request.url_rule
+    view = current_app.view_functions.get(rule.endpoint) if rule is not None else None
+    render = getattr(view, "render_refusal", None)
+    shown: ResponseReturnValue | None = render(refusal, **(request.view_args or {})) if render else None
+    return shown
 
 
 def request_limit_text() -> str:

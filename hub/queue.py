@@ -129,6 +129,7 @@ def install_session_hooks(app: Flask) -> None:
         # a job sent now could run before its rows are visible. Wait for the outermost commit.
         if transaction_open(session):
             return
+        session.info.pop(ROLLBACK_CALLBACKS_KEY, None)
         run_after_commit_callbacks(session)
         pending = session.info.pop(PENDING_KEY, None)
         if not pending or not has_app_context():
@@ -147,6 +148,7 @@ def install_session_hooks(app: Flask) -> None:
         if previous_transaction.parent is None:
             session.info.pop(PENDING_KEY, None)
             session.info.pop(CALLBACKS_KEY, None)
+            run_after_rollback_callbacks(session)
 
 
 class RQBackend:
@@ -347,3 +349,22 @@ def run_after_commit_callbacks(session: Session) -> None:
             fn()
         except Exception:
             log.exception("after-commit callback %r failed", fn)
+
+
+ROLLBACK_CALLBACKS_KEY = "vouch_after_rollback"
+
+
+def call_after_rollback(fn: Callable[[], None]) -> None:
+    """Run `fn()` once the current transaction rolls back (dropped on commit): the undo of an
+    effect outside the database that was made ahead of the commit (a staged upload's file)."""
+    from hub.extensions import db
+
+    db.session().info.setdefault(ROLLBACK_CALLBACKS_KEY, []).append(fn)
+
+
+def run_after_rollback_callbacks(session: Session) -> None:
+    for fn in session.info.pop(ROLLBACK_CALLBACKS_KEY, []):
+        try:
+            fn()
+        except Exception:
+            log.exception("after-rollback callback %r failed", fn)

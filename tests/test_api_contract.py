@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from hub.extensions import db
 from hub.fields import Amount
 from hub.models import Invite
 from rewards.models import Reward
+from tests.support.uploads import HTML_PAGE, image_bytes
 
 PREFIX = "/api/v1"
 WRITES = {"post", "put", "patch"}
@@ -187,11 +189,27 @@ class Contract:
         self.called: set[tuple[str, str]] = set()
 
     def call(
-        self, who, method: str, path: str, body: Any = None, *, query: str = "", status: int = 200, csv: str = "", **ids
+        self,
+        who,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: str = "",
+        status: int = 200,
+        csv: str = "",
+        upload: tuple[str, str, bytes] | None = None,
+        **ids,
     ):
         url = path.format(**ids) + (f"?{query}" if query else "")
         if csv:
             response = who.client.post(f"{PREFIX}{url}", data=csv, headers=who.headers | {"Content-Type": "text/csv"})
+        elif upload is not None:  # multipart/form-data: the body's fields and one file (field, name, bytes)
+            field, name, data = upload
+            form = {**(body or {}), field: (io.BytesIO(data), name)}
+            response = who.client.post(
+                f"{PREFIX}{url}", data=form, content_type="multipart/form-data", headers=who.headers
+            )
         else:
             response = who.get(url) if method == "get" else getattr(who, method)(url, body)
         assert response.status_code == status, (method, url, response.status_code, response.get_data(as_text=True))
@@ -205,7 +223,8 @@ class Contract:
         return response.json
 
 
-def test_every_operation_answers_as_published(document, api, make, jobs):
+def test_every_operation_answers_as_published(document, api, make, jobs, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "VOUCH_UPLOAD_DIR", str(tmp_path))
     c = Contract(document)
     owner, manager, sales = make.user("owner"), make.user("manager"), make.user("sales")
     ada = make.advocate(name="Ada Lovelace", industry="Healthcare", company="Engines", groups=("EMEA",))
@@ -288,6 +307,33 @@ def test_every_operation_answers_as_published(document, api, make, jobs):
     c.call(
         as_manager, "post", "/completions/{completion_id}/reject", {"reason": "Which one?"}, completion_id=refused["id"]
     )
+    # evidence by upload (issue 19): multipart with the file, its description, its bytes
+    photo = c.call(
+        as_manager, "post", "/challenges", {"title": "Team photo", "type": "photo", "points": 20}, status=201
+    )
+    c.call(as_manager, "post", "/challenges/{challenge_id}/publish", challenge_id=photo["id"])
+    sent = c.call(
+        as_ada,
+        "post",
+        "/challenges/{challenge_id}/completions",
+        upload=("evidence_file", "team.png", image_bytes("PNG")),
+        challenge_id=photo["id"],
+        status=201,
+    )
+    described = c.call(as_manager, "get", "/completions/{completion_id}/evidence-file", completion_id=sent["id"])
+    assert described == sent["evidence_file"]
+    raw = as_ada.client.get(described["download_url"], headers=as_ada.headers)
+    assert raw.status_code == 200 and raw.mimetype == "image/png" and raw.get_data()[:8] == b"\x89PNG\r\n\x1a\n"
+    raw.close()
+    wrong = c.call(
+        as_grace,
+        "post",
+        "/challenges/{challenge_id}/completions",
+        upload=("evidence_file", "team.png", HTML_PAGE),
+        challenge_id=photo["id"],
+        status=422,
+    )
+    assert list(wrong["error"]["fields"]) == ["evidence_file"]
     c.call(as_manager, "get", "/completions/{completion_id}", completion_id=refused["id"])
     bulk = c.call(as_manager, "post", "/completions/bulk", {"ids": [refused["id"], done["id"]], "decision": "approve"})
     assert bulk["done"] == [] and [f["code"] for f in bulk["failed"]] == ["invalid_state", "invalid_state"]

@@ -17,7 +17,7 @@ def seed_demo_referrals() -> str:
         if advocate is None:
             continue
         offer = referrals.open_referral_challenge(advocate.id)
-        if offer is not None and offer.capped:
+        if offer is not None and offer.form_locked:
             continue
         referrals.submit_referral(
             advocate.id,

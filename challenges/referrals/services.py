@@ -5,8 +5,8 @@ email already referred — compared by `values.email_key`, so case and `+tags` d
 earns nothing and is flagged for staff. "Already referred" is decided by a unique index on the
 first referral's key, so two simultaneous referrals of the same person cannot both count.
 
-Caps: the referral form is locked in advance, with the reason and date, while a cap stops the
-advocate taking the referral challenge (the feed's rule; a submission then is refused 409
+Caps and breaks: the referral form is locked in advance, with the reason and date, while a cap
+or a break stops the advocate taking the referral challenge (the feed's rule; a submission then is refused 409
 `cap_reached`). A referral whose ask could not be taken when it was made is decided when the
 CRM names it, against the caps at that time (issue 12 item 7).
 
@@ -52,8 +52,10 @@ from rewards.models import EntryKind
 class Offer:
     """The open `referral` challenge a new referral would complete, at its current points, and
     whether the advocate may take it now — the feed's rule (`challenges.services.feed_item`):
-    `lock_code` `cap_reached` locks the form, another lock (a limit of the challenge) means a
-    referral earns no points; `locked_reason` says why and until when (`available_at`)."""
+    `lock_code` `cap_reached` or `on_break` locks the form (a referral would be an ask, and a
+    break pauses every challenge the advocate takes on: issue 19's one break rule), another lock
+    (a limit of the challenge) means a referral earns no points; `locked_reason` says why and
+    until when (`available_at`)."""
 
     challenge_id: int
     title: str
@@ -64,8 +66,8 @@ class Offer:
     available_at: dt.datetime | None = None
 
     @property
-    def capped(self) -> bool:
-        return self.lock_code == "cap_reached"
+    def form_locked(self) -> bool:
+        return self.lock_code in ("cap_reached", "on_break")
 
 
 def open_referral_challenge(advocate_id: int) -> Offer | None:
@@ -196,7 +198,7 @@ def submit_referral(advocate_id: int, item: ReferralInput) -> Referral:
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
     offer = open_referral_challenge(advocate.id)
-    if offer is not None and offer.capped:
+    if offer is not None and offer.form_locked:
         raise CapReached(
             f"Referrals are locked for you: {offer.locked_reason}",
             available_at=offer.available_at,

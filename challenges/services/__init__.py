@@ -8,7 +8,8 @@
 - decisions: approving (points, badges) or rejecting exactly once, alone or in bulk;
 - completions: reading completions;
 - preferences: the advocate's own caps, breaks and reference availability;
-- review: the review queue and the editor's live preview.
+- review: the review queue and the editor's live preview;
+- evidence_files: the file a completion carries (checked, stored, served, erased).
 
 Services flush and never commit.
 """
@@ -56,6 +57,7 @@ from challenges.services.definitions import (
     challenge_warnings,
     clean_challenge,
 )
+from challenges.services.evidence_files import SentFile, file_of, files_for
 from challenges.services.feed import (
     FeedItem,
     RetryRound,
@@ -109,6 +111,7 @@ __all__ = [
     "PreferencesInput",
     "RetryRound",
     "ReviewItem",
+    "SentFile",
     "add_blackout",
     "apply_verdict",
     "approve_completion",
@@ -126,6 +129,8 @@ __all__ = [
     "duplicate_challenge",
     "feed_for",
     "feed_item",
+    "file_of",
+    "files_for",
     "get_challenge",
     "has_approved_completion",
     "highlight",

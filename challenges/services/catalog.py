@@ -111,6 +111,7 @@ def input_from(challenge: Challenge, **changes: Any) -> ChallengeInput:
         platform=challenge.platform,
         disclosure=challenge.disclosure,
         banner=challenge.banner,
+        file_kinds=tuple(challenge.file_kinds or ()),
     )
     return replace(base, **changes)
 
@@ -119,7 +120,7 @@ def definition_dict(challenge: Challenge) -> dict[str, Any]:
     """The challenge's definition in clean_challenge's input shape (PATCH merges onto it)."""
     inp = input_from(challenge)
     data = {k: getattr(inp, k) for k in ChallengeInput.__dataclass_fields__}
-    for key in ("evidence", "allowed_domains", "target_tiers", "target_groups"):
+    for key in ("evidence", "allowed_domains", "target_tiers", "target_groups", "file_kinds"):
         data[key] = list(data[key])
     data["effort"] = str(inp.effort)
     data["starts_at"] = inp.starts_at.isoformat() if inp.starts_at else None

@@ -34,6 +34,7 @@ from hub.fields import (
     read,
 )
 from hub.models import Group, Tier
+from hub.uploads import FAMILIES
 
 MAX_POINTS = 100_000
 
@@ -80,6 +81,7 @@ EDITABLE = (
     "platform",
     "disclosure",
     "banner",
+    "file_kinds",
 )
 
 
@@ -115,6 +117,8 @@ class ChallengeInput:
     platform: str | None = None
     disclosure: str | None = None
     banner: str | None = None
+    # with "file" evidence: the kinds of file taken (hub.uploads.FAMILIES); empty: both
+    file_kinds: tuple[str, ...] = ()
 
 
 def _quiz_as_one_field(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -165,7 +169,8 @@ class ChallengeBody(Body):
     effort: Annotated[Effort | None, OneOf(Effort)] = None
     verification: Annotated[str | None, OneOf(verifiers.VERIFIERS)] = None
     evidence: Annotated[
-        tuple[str, ...] | None, ListOf(Annotated[str, OneOf(verifiers.EVIDENCE_KINDS)], max_items=3)
+        tuple[str, ...] | None,
+        ListOf(Annotated[str, OneOf(verifiers.EVIDENCE_KINDS)], max_items=len(verifiers.EVIDENCE_KINDS)),
     ] = None
     allowed_domains: Annotated[
         tuple[str, ...],
@@ -188,6 +193,7 @@ class ChallengeBody(Body):
     platform: Annotated[str | None, OneOf(review_rules.PLATFORMS)] = None
     disclosure: Annotated[str | None, MultiLine(review_rules.MAX_DISCLOSURE)] = None
     banner: Annotated[str | None, OneOf(verifiers.BANNERS)] = None
+    file_kinds: Annotated[tuple[str, ...], ListOf(Annotated[str, OneOf(FAMILIES)], max_items=len(FAMILIES))] = ()
 
 
 ChallengePatch = patch_of(ChallengeBody)
@@ -235,6 +241,10 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         clean_domains = _review_domains(platform, clean_domains, errors)
         for name, message in review_rules.wording_errors(body.title, body.description).items():
             errors.setdefault(name, message)
+    if "file" in evidence and verification not in verifiers.FILE_VERIFICATIONS:
+        errors.setdefault(
+            "verification", "A file is looked at by a person: choose Manual review, or no file as evidence."
+        )
     if errors:
         raise ValidationFailed(errors)
     return ChallengeInput(
@@ -262,6 +272,7 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         platform=platform,
         disclosure=disclosure,
         banner=body.banner,
+        file_kinds=tuple(k for k in FAMILIES if k in body.file_kinds) if "file" in evidence else (),
     )
 
 

@@ -14,9 +14,11 @@ from challenges.models import (
     ChallengeStatus,
     Completion,
     CompletionStatus,
+    EvidenceFile,
 )
 from challenges.services.completions import list_completions
 from challenges.services.definitions import EDITABLE, ChallengeInput
+from challenges.services.evidence_files import files_for
 from challenges.services.feed import FeedItem
 from hub import trust
 from hub.db import utcnow
@@ -38,6 +40,8 @@ class ReviewItem:
     # product.md §15: the advocate's trust score and uncleared signals, next to the evidence
     trust_signals: list[TrustSignal] = field(default_factory=list)
     below_threshold: bool = False
+    # the photo or document sent as evidence (issue 19), shown beside the rest
+    file: EvidenceFile | None = None
 
 
 def highlight(text: str | None, marker: str | None) -> list[tuple[str, bool]]:
@@ -89,6 +93,7 @@ def review_queue(
     counts = caps.asks_last_365(advocate_ids)
     recent = caps.recent_asks(advocate_ids)
     signals = trust.signals_for(advocate_ids)
+    files = files_for(ids)
     limit = trust.threshold()
     items = []
     for c in completions:
@@ -104,6 +109,7 @@ def review_queue(
                 highlight(full.fetched_excerpt, full.challenge.marker),
                 signals.get(c.advocate_id, []),
                 full.advocate.trust_score < limit,
+                files.get(c.id),
             )
         )
     return items, total

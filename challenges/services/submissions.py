@@ -12,8 +12,9 @@ Services flush and never commit."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -29,9 +30,11 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
+from challenges.services import evidence_files
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
+from challenges.services.evidence_files import SentFile
 from challenges.services.feed import MyRecord, is_open, limit_block, retry_wait_reason, visible_challenge
-from hub.contracts import Body
+from hub.contracts import Body, UploadForm
 from hub.db import locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
@@ -46,6 +49,7 @@ from hub.extensions import db
 from hub.fields import REQUIRED, MultiLine, OneLine, read, read_value
 from hub.models import Advocate, Role
 from hub.queue import enqueue_after_commit
+from hub.uploads import CheckedFile
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class EvidenceInput:
     evidence_url: str | None = None
     evidence_text: str | None = None
     answers: list[Any] | None = None
+    file: CheckedFile | None = None
 
 
 MAX_ANSWER = 1000
@@ -82,10 +87,37 @@ class EvidenceBody(Body):
     ] = None
 
 
-def clean_evidence(challenge: Challenge, data: Mapping[str, Any] | EvidenceBody) -> EvidenceInput:
-    """Check what the advocate sent (read through EvidenceBody when a mapping) against what the
-    challenge asks for. A link is required when asked for (link checks need it); where a text is
-    asked for, a link alone also does ("tell us what you did, or link to it")."""
+class EvidenceUpload(UploadForm):
+    """EvidenceBody sent as multipart/form-data, with the file in `evidence_file` (one; PNG,
+    JPEG, WebP, GIF or PDF as the challenge takes, checked by content). `answers`, where a
+    challenge asks for them, is the JSON array as text."""
+
+    evidence_url: Annotated[str | None, OneLine(MAX_URL)] = None
+    evidence_text: Annotated[str | None, MultiLine(MAX_EVIDENCE_TEXT)] = None
+    answers: Annotated[str | None, MultiLine(MAX_QUESTIONS * (MAX_ANSWER + 8))] = None
+    evidence_file: Annotated[Any, WithJsonSchema({"type": "string", "format": "binary"})] = None
+
+    def as_body(self) -> EvidenceBody:
+        """The text fields as the JSON body (422 on `answers` when it is not a JSON array)."""
+        answers = None
+        if self.answers is not None:
+            try:
+                answers = json.loads(self.answers)
+            except (ValueError, RecursionError):
+                answers = None
+            if not isinstance(answers, list):
+                raise ValidationFailed({"answers": 'A JSON array, one answer per question: [0, "text"].'})
+        data = {"evidence_url": self.evidence_url, "evidence_text": self.evidence_text, "answers": answers}
+        return read(EvidenceBody, data)
+
+
+def clean_evidence(
+    challenge: Challenge, data: Mapping[str, Any] | EvidenceBody, files: Sequence[SentFile] = ()
+) -> EvidenceInput:
+    """Check what the advocate sent (read through EvidenceBody when a mapping, and the uploaded
+    `files`) against what the challenge asks for. A link is required when asked for (link checks
+    need it); where a text is asked for, a link alone also does ("tell us what you did, or link
+    to it"); where a file is asked for, exactly one, checked by its content (evidence_files)."""
     body = data if isinstance(data, EvidenceBody) else read(EvidenceBody, data)
     required = set(challenge.evidence or [])
     errors: dict[str, str] = {}
@@ -104,9 +136,14 @@ def clean_evidence(challenge: Challenge, data: Mapping[str, Any] | EvidenceBody)
         if wrong is not None:
             errors["evidence_url"] = wrong
     answers = _clean_answers(challenge, body.answers, errors) if "answers" in required else None
+    file = None
+    try:
+        file = evidence_files.clean_file(challenge, list(files))
+    except ValidationFailed as exc:
+        errors.update({name: messages[0] for name, messages in exc.fields.items()})
     if errors:
         raise ValidationFailed(errors)
-    return EvidenceInput(url, text, answers)
+    return EvidenceInput(url, text, answers, file)
 
 
 def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> list[Any] | None:
@@ -138,6 +175,7 @@ def submit_completion(
     advocate_id: int,
     data: Mapping[str, Any] | EvidenceBody | EvidenceInput,
     at: dt.datetime | None = None,
+    files: Sequence[SentFile] = (),
     source_key: str | None = None,
     system: bool = False,
     count_as_ask: bool = True,
@@ -154,6 +192,9 @@ def submit_completion(
     `open_at` is the instant the challenge must have been open (default `at`): a referral's
     completion, made when the CRM names the referral, counts if the challenge was open when
     the advocate referred, while its caps are those at `at`.
+    `files`: what was uploaded (evidence_files.SentFile); a challenge with "file" evidence needs
+    exactly one (422 on `evidence_file` otherwise). Its bytes reach their place only if this
+    transaction commits.
     """
     at = at or utcnow()
     advocate = db.session.get(Advocate, advocate_id)
@@ -168,7 +209,7 @@ def submit_completion(
     if challenge.type == "review" and advocate.user.role is not Role.ADVOCATE:
         # 16 CFR 465 and the review sites: insiders' reviews are not incentivized (product.md §15).
         raise InvalidState("Staff (owners, managers, sales) cannot earn review incentives.")
-    evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data)
+    evidence = data if isinstance(data, EvidenceInput) else clean_evidence(challenge, data, files)
     if source_key is not None:
         existing = db.session.scalar(
             select(Completion).where(Completion.challenge_id == challenge_id, Completion.source_key == source_key)
@@ -201,6 +242,8 @@ def submit_completion(
     except IntegrityError:
         raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
     completion.hold_reason = trust.claim_evidence_url(completion)
+    if evidence.file is not None:
+        evidence_files.attach(completion, evidence.file)
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)

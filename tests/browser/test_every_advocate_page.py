@@ -34,6 +34,7 @@ NOT_PAGES = {
     "hub.notification_bell": "htmx fragment: the header's bell",
     "rewards.leaderboard_widget": "htmx fragment: the hub's top-5 widget and its period tabs",
     "rewards.reward_image": "image file: a reward's picture",
+    "challenges.evidence_file": "file: a photo or PDF sent as evidence (linked from the challenge's history)",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import func, select
 
 from challenges import caps, services
 from hub.errors import CapReached
@@ -90,3 +91,30 @@ def test_the_hub_says_the_advocate_is_on_a_break_while_it_applies(as_role, three
     assert hub.index('data-testid="on-break"') < hub.index("For you")  # said first
     page = client.get(f"/challenges/{three_efforts[0].id}").get_data(as_text=True)
     assert "You are on a break until" in page and 'name="answer-0"' not in page
+
+
+def test_a_break_locks_refer_a_peer_like_the_referral_card(as_role, make_challenge):
+    """A referral is a medium-effort ask and the referral challenge's card is locked by the break
+    (the advocate's own challenges pause too): the form it completes is locked with the same
+    reason, and a stale form's submission is refused — no referral, no completion, no ask."""
+    from challenges.models import Ask, Completion
+    from challenges.referrals.models import Referral
+
+    referral = make_challenge(title="Refer a peer", type="referral", points=300)
+    client = as_role("advocate")
+    last = TODAY + dt.timedelta(days=2)
+    on_break(client.advocate, TODAY, last)
+    reason = (
+        f"You are on a break until {caps.day_label(last)} — challenges open again on "
+        f"{caps.day_label(last + dt.timedelta(days=1))}."
+    )
+    item = next(i for i in services.feed_for(client.advocate) if i.challenge.id == referral.id)
+    assert (item.lock_code, item.locked_reason) == ("on_break", reason)
+
+    page = client.get("/referrals").get_data(as_text=True)
+    assert reason in page and '<fieldset class="plain" disabled>' in page
+    lead = {"name": "Lead Person", "email": "lead@acme.example", "company": "Acme", "consent": "y"}
+    refused = client.post("/referrals", data=lead).get_data(as_text=True)
+    assert f"Referrals are locked for you: {reason}" in refused
+    for table in (Referral, Completion, Ask):
+        assert db.session.scalar(select(func.count()).select_from(table)) == 0, table

@@ -167,3 +167,28 @@ def test_the_score_and_nominations_held_about_the_advocates_email_are_exported_a
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(AdvocacyScore)) == 0
     assert db.session.scalar(select(func.count()).select_from(Nomination)) == 0
+
+
+def test_uploaded_evidence_files_are_listed_in_the_export_and_erased_with_the_advocate(
+    make_advocate, app, tmp_path, monkeypatch
+):
+    """Issue 19: `evidence_files` names a person only through their completion, so the guard above
+    cannot see it; its display names (the sender's file names) and bytes are personal data."""
+    from challenges import services
+    from tests.support.challenges import create_challenge
+    from tests.support.uploads import pdf_bytes
+
+    monkeypatch.setitem(app.config, "VOUCH_UPLOAD_DIR", str(tmp_path))
+    advocate = make_advocate(name="Fiona Files")
+    challenge = create_challenge(title="Certificate", type="photo", points=10)
+    services.submit_completion(
+        challenge.id, advocate.id, {}, files=[services.SentFile(pdf_bytes(), "Fiona-passport-zq.pdf")]
+    )
+    db.session.commit()
+    [stored] = [p for p in (tmp_path / "evidence").iterdir() if p.is_file()]
+
+    assert [f["name"] for f in privacy.export_advocate(advocate.id)["evidence_files"]] == ["Fiona-passport-zq.pdf"]
+    privacy.erase_advocate(advocate.id, None, "self")
+    db.session.commit()
+    assert where_found("Fiona-passport-zq") == []
+    assert not stored.exists()

@@ -45,6 +45,7 @@ EXPECTED_FIELDS = {
     "case_study": set(),
     "speaking": set(),
     "advisory_board": set(),
+    "photo": {"file_kinds"},
     "custom": set(),
 }
 
@@ -71,7 +72,7 @@ def test_editor_map_is_the_registry_as_data():
         "fields": ["pass_mark"],
     }
     assert data["verifiers"]["url_check"] == ["allowed_domains", "marker"]
-    assert data["evidence"] == {"answers": ["quiz"]}
+    assert data["evidence"] == {"answers": ["quiz"], "file": ["file_kinds"]}
 
 
 def test_fields_a_type_does_not_use_are_not_stored(as_role):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -228,8 +229,37 @@ class ActDayTotal(Model):
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     challenge_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The review platform (Challenge.platform) for a review, "" otherwise: review velocity per platform.
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     acts: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActiveAdvocatePeriod(Model):
+    """An advocate had at least one completion approved in a calendar month (`span` 1) or quarter
+    (`span` 3) starting on `starts` (UTC, by the time of approval). Inserted once (ON CONFLICT DO
+    NOTHING) by challenges.services.act_tallies in the approval's transaction; the reports count
+    active advocates per month and quarterly participation from these (with ActiveAdvocateTotal)
+    instead of counting distinct advocates over the approvals."""
+
+    __tablename__ = "active_advocate_periods"
+
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    starts: Mapped[dt.date] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
+
+
+class ActiveAdvocateTotal(Model):
+    """How many ActiveAdvocatePeriod rows each (span, starts) has, per shard of advocate ids (the
+    shards keep concurrent approvals of different advocates off one hot row); added to in the
+    transaction that inserts the row."""
+
+    __tablename__ = "active_advocate_totals"
+
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    starts: Mapped[dt.date] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    advocates: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Ask(Model):

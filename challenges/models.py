@@ -217,6 +217,8 @@ class EvidenceClaim(Model):
 # Rows of act_day_totals per (day, type): an advocate's approvals always land in the same one of
 # this many, so concurrent approvals for different advocates seldom wait on one row.
 ACT_TOTAL_SHARDS = 8
+# product.md §11: an advocate is active with an approval in the last 90 days (ActiveSpell).
+ACTIVE_SPELL_GAP = dt.timedelta(days=90)
 
 
 class ActDayTotal(Model):
@@ -247,6 +249,22 @@ class ActiveAdvocatePeriod(Model):
     span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     starts: Mapped[dt.date] = mapped_column(primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
+
+
+class ActiveSpell(Model):
+    """A run of an advocate's approvals (by time of approval) in which no two consecutive ones are
+    more than ACTIVE_SPELL_GAP (90 days) apart: `started_at` is its first approval, `last_at` its
+    last. An advocate had a completion approved in the 90 days before a moment T exactly when one
+    of their spells has `started_at < T <= last_at + 90 days` (a gap inside a spell is never
+    longer than the window). Kept by challenges.services.act_tallies in the approval's
+    transaction (under the advocate's row lock); the activation rate counts these."""
+
+    __tablename__ = "active_spells"
+    __table_args__ = (Index("ix_active_spells_last_started", "last_at", "started_at"),)
+
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    last_at: Mapped[dt.datetime]
 
 
 class ActiveAdvocateTotal(Model):

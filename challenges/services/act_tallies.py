@@ -5,27 +5,31 @@ statements (the migrations that added them, the bench seeder, `flask challenges 
 - `ActDayTotal`: approved completions per UTC day, challenge type, review platform and shard;
 - `ActiveAdvocatePeriod` / `ActiveAdvocateTotal`: which advocates had a completion approved in
   each calendar month and quarter, and how many per period (active advocates per month,
-  quarterly participation)."""
+  quarterly participation);
+- `ActiveSpell`: each advocate's runs of approvals no more than 90 days apart (activation)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import (
     ACT_TOTAL_SHARDS,
+    ACTIVE_SPELL_GAP,
     ActDayTotal,
     ActiveAdvocatePeriod,
     ActiveAdvocateTotal,
+    ActiveSpell,
     Challenge,
     Completion,
     CompletionStatus,
 )
 from hub.db import insert_ignore_many, table_of, upsert_add
 from hub.extensions import db
+from hub.models import Advocate
 
 # ActiveAdvocatePeriod.span: a calendar month, a calendar quarter.
 MONTH, QUARTER = 1, 3
@@ -81,6 +85,35 @@ def count_approved_act(
     # Key order (span, starts, shard) for every writer, so two approvals never wait on each other in a cycle.
     totals = [{"span": int(span), "starts": starts, "shard": shard} for span, starts in sorted(written)]
     upsert_add(session, table_of(ActiveAdvocateTotal), totals, "advocates", 1)
+    extend_spell(advocate_id, decided_at)
+
+
+def extend_spell(advocate_id: int, decided_at: dt.datetime) -> None:
+    """Add an approval at `decided_at` to the advocate's spells (ActiveSpell): it joins, and
+    merges, every spell it is within ACTIVE_SPELL_GAP of, else starts one. Serialised per advocate
+    by a lock on their row (FOR NO KEY UPDATE, which the ledger's balance update takes anyway), so
+    two approvals cannot both start a spell. Approvals may come in any order (the demo's history,
+    imports). Two statements when the approval falls inside a spell, four otherwise."""
+    session = db.session
+    session.execute(select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True))
+    near = session.execute(
+        select(ActiveSpell.started_at, ActiveSpell.last_at).where(
+            ActiveSpell.advocate_id == advocate_id,
+            ActiveSpell.last_at >= decided_at - ACTIVE_SPELL_GAP,
+            ActiveSpell.started_at <= decided_at + ACTIVE_SPELL_GAP,
+        )
+    ).all()
+    if len(near) == 1 and near[0].started_at <= decided_at <= near[0].last_at:
+        return
+    starts = [decided_at, *(row.started_at for row in near)]
+    lasts = [decided_at, *(row.last_at for row in near)]
+    if near:
+        session.execute(
+            delete(ActiveSpell).where(
+                ActiveSpell.advocate_id == advocate_id, ActiveSpell.started_at.in_([row.started_at for row in near])
+            )
+        )
+    session.execute(insert(ActiveSpell).values(advocate_id=advocate_id, started_at=min(starts), last_at=max(lasts)))
 
 
 def _utc_day(column: Any) -> ColumnElement[dt.date]:
@@ -127,12 +160,47 @@ def rebuild_act_totals() -> None:
                 select(literal(span), starts, Completion.advocate_id).where(*approved).distinct(),
             )
         )
+    rebuild_spells()
     period_shard = ActiveAdvocatePeriod.advocate_id % ACT_TOTAL_SHARDS
     session.execute(
         insert(ActiveAdvocateTotal).from_select(
             ["span", "starts", "shard", "advocates"],
             select(ActiveAdvocatePeriod.span, ActiveAdvocatePeriod.starts, period_shard, func.count()).group_by(
                 ActiveAdvocatePeriod.span, ActiveAdvocatePeriod.starts, period_shard
+            ),
+        )
+    )
+
+
+def rebuild_spells() -> None:
+    """Recompute ActiveSpell from the approved completions: one INSERT … SELECT that numbers each
+    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP."""
+    session = db.session
+    decided = Completion.decided_at
+    previous = func.lag(decided).over(partition_by=Completion.advocate_id, order_by=decided)
+    ordered = (
+        select(Completion.advocate_id, decided.label("at"), previous.label("before"))
+        .where(Completion.status == CompletionStatus.APPROVED, decided.is_not(None))
+        .subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        gap = ordered.c.at - ordered.c.before > literal(ACTIVE_SPELL_GAP, type_=Interval())
+    else:
+        # Whole milliseconds, so a gap of exactly 90 days is not lost to floating point.
+        millis = func.round((func.julianday(ordered.c.at) - func.julianday(ordered.c.before)) * 86_400_000)
+        gap = millis > ACTIVE_SPELL_GAP.days * 86_400_000
+    starts = case((ordered.c.before.is_(None) | gap, 1), else_=0)
+    numbered = select(
+        ordered.c.advocate_id,
+        ordered.c.at,
+        func.sum(starts).over(partition_by=ordered.c.advocate_id, order_by=ordered.c.at).label("spell"),
+    ).subquery()
+    session.execute(delete(ActiveSpell))
+    session.execute(
+        insert(ActiveSpell).from_select(
+            ["advocate_id", "started_at", "last_at"],
+            select(numbered.c.advocate_id, func.min(numbered.c.at), func.max(numbered.c.at)).group_by(
+                numbered.c.advocate_id, numbered.c.spell
             ),
         )
     )

@@ -17,6 +17,7 @@ from challenges.models import (
     ActDayTotal,
     ActiveAdvocatePeriod,
     ActiveAdvocateTotal,
+    ActiveSpell,
     Challenge,
     Completion,
     CompletionStatus,
@@ -34,7 +35,8 @@ def at(*parts: int) -> dt.datetime:
     return dt.datetime(*parts, tzinfo=dt.UTC)
 
 
-# Approval times on and beside month and quarter edges, and inside months.
+# Approval times on and beside month and quarter edges, inside months, and exactly 90 days apart
+# (2025-01-01 and 2025-04-01 are 90 days apart).
 TIMES = [
     at(2024, 12, 31, 23, 59, 59),
     at(2025, 1, 1),
@@ -103,11 +105,17 @@ def _decide(owner_id: int, advocate_id: int, challenge_id: int, when: dt.datetim
     db.session.commit()
 
 
-def _stored() -> tuple[list, list, list]:
+def _stored() -> tuple[list, list, list, list]:
     return (
         sorted(tuple(r) for r in db.session.execute(select(ActDayTotal.__table__)).all() if r.acts),
         sorted(tuple(r) for r in db.session.execute(select(ActiveAdvocatePeriod.__table__)).all()),
         sorted(tuple(r) for r in db.session.execute(select(ActiveAdvocateTotal.__table__)).all() if r.advocates),
+        sorted(
+            tuple(r)
+            for r in db.session.execute(
+                select(ActiveSpell.advocate_id, ActiveSpell.started_at, ActiveSpell.last_at)
+            ).all()
+        ),
     )
 
 
@@ -146,6 +154,13 @@ def test_the_tallies_equal_a_rebuild_and_the_figures_a_count_by_hand(program, op
     kept = _stored()
     rebuild_act_totals()
     assert _stored() == kept
+
+    for moment in [*TIMES, *(t + dt.timedelta(days=90) for t in TIMES), *(t + dt.timedelta(seconds=1) for t in TIMES)]:
+        # activation: counted advocates with an approval in [moment − 90 days, moment)
+        window = moment - dt.timedelta(days=90)
+        active = {a for a, _, _, d in approvals if window <= d < moment and a not in erased and joined[a] < moment}
+        day = moment.date()
+        assert people.active_advocates(ReportPeriod(day, day), moment) == len(active), moment
 
     for period in PERIODS:
         lo, hi = period.starts_at, period.ends_before
@@ -230,3 +245,70 @@ def test_an_approval_marks_its_month_and_quarter_once(program):
 def test_period_starts(day, span, first, after):
     assert period_start(day, span) == first
     assert next_period_start(first, span) == after
+
+
+def test_spells_merge_approvals_up_to_90_days_apart_in_any_order(program):
+    owner_id, advocates, challenges = program
+    ada = advocates[0]
+    for when in (at(2025, 1, 1), at(2025, 6, 30), at(2025, 4, 1)):  # the last joins both: 90 days each side
+        _decide(owner_id, ada, challenges[0], when, approve=True)
+    spells = db.session.execute(select(ActiveSpell.started_at, ActiveSpell.last_at)).all()
+    assert [tuple(s) for s in spells] == [(at(2025, 1, 1), at(2025, 6, 30))]
+    _decide(owner_id, ada, challenges[0], at(2025, 9, 28, 0, 0, 1), approve=True)  # 90 days and a second later
+    spells = db.session.execute(
+        select(ActiveSpell.started_at, ActiveSpell.last_at).order_by(ActiveSpell.started_at)
+    ).all()
+    assert [tuple(s) for s in spells] == [
+        (at(2025, 1, 1), at(2025, 6, 30)),
+        (at(2025, 9, 28, 0, 0, 1), at(2025, 9, 28, 0, 0, 1)),
+    ]
+    # Active on 2025-09-28 00:00:00 through the June 30 approval exactly 90 days before; not a second later.
+    assert people.active_advocates(ReportPeriod(dt.date(2025, 9, 28), dt.date(2025, 9, 28)), at(2025, 9, 28)) == 1
+    assert (
+        people.active_advocates(ReportPeriod(dt.date(2025, 9, 28), dt.date(2025, 9, 28)), at(2025, 9, 28, 0, 0, 1)) == 0
+    )
+
+
+@pytest.mark.services
+def test_the_tallies_on_postgresql_equal_a_rebuild_and_the_hand_counts(pg_ctx, make):
+    from tests.support.challenges import create_challenge
+
+    db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))  # months and gaps stay UTC
+    owner = make.user("owner")
+    ada, bob = make.advocate(), make.advocate()
+    ada.joined_at = bob.joined_at = at(2024, 1, 1)
+    review = create_challenge(owner.id, type="review", allowed_domains=["g2.com"], marker="vouch")
+    db.session.execute(update(Challenge).where(Challenge.id == review.id).values(platform="g2"))
+    approvals = [
+        (ada, at(2025, 1, 1)),
+        (ada, at(2025, 4, 1)),  # 90 days after: one spell
+        (bob, at(2025, 3, 31, 23, 30)),
+        (bob, at(2025, 6, 30, 0, 0, 1)),  # 90 days and 30 minutes after: a new spell, a new quarter
+    ]
+    for advocate, when in approvals:
+        _decide(owner.id, advocate.id, review.id, when, approve=True)
+    kept = _stored()
+    rebuild_act_totals()
+    assert _stored() == kept
+    assert kept[3] == [
+        (ada.id, at(2025, 1, 1), at(2025, 4, 1)),
+        (bob.id, at(2025, 3, 31, 23, 30), at(2025, 3, 31, 23, 30)),
+        (bob.id, at(2025, 6, 30, 0, 0, 1), at(2025, 6, 30, 0, 0, 1)),
+    ]
+    q1, q2 = PERIODS[0], PERIODS[1]
+    assert people.participation_rate(q1, NOW) == 1.0 and people.participation_rate(q2, NOW) == 1.0
+    assert activity.active_advocates_by_month(ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 6, 30))) == {
+        "2025-01": 1,
+        "2025-02": 0,
+        "2025-03": 1,
+        "2025-04": 1,
+        "2025-05": 0,
+        "2025-06": 1,
+    }
+    # On July 1: Ada's last approval (April 1) is 91 days back, Bob's June 30 is within 90.
+    assert people.active_advocates(q2, NOW) == 1
+    assert activity.review_velocity_by_platform(q1)["g2"] == [
+        {"month": "2025-01", "count": 1},
+        {"month": "2025-02", "count": 0},
+        {"month": "2025-03", "count": 1},
+    ]

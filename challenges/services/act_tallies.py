@@ -58,9 +58,9 @@ def count_approved_act(
 ) -> None:
     """Add one approved act of `challenge_type` (a review: on `platform`) on `decided_at`'s UTC
     day, and mark the advocate active in that month and quarter (call once per approval, in its
-    transaction: approval is a conditional UPDATE that succeeds once per completion). Three
-    statements: the day upsert, one insert-ignore of the two period rows, and one upsert of the
-    totals of the rows it actually wrote."""
+    transaction: approval is a conditional UPDATE that succeeds once per completion): the day
+    upsert, one insert-ignore of the two period rows, one upsert of the totals of the rows it
+    actually wrote (none when both existed), and the spell (`extend_spell`)."""
     day = decided_at.astimezone(dt.UTC).date()
     shard = advocate_id % ACT_TOTAL_SHARDS
     session = db.session

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from challenges import reports
+from challenges.review_rules import PLATFORMS
 
 # Series colours by the order a chart lists its series: the accent first, then quieter ones.
 SERIES_COLOURS = ("accent", "muted", "accent-dark", "warn", "ok", "bad", "silver", "bronze", "gold")
@@ -30,6 +31,8 @@ CHALLENGE_TYPE_NAMES = {
     "photo": "Photos and documents",
     "custom": "Custom",
 }
+
+PLATFORM_NAMES = {**PLATFORMS, "unspecified": "No platform named"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,8 @@ def month_label(month: str) -> str:
 
 def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[Chart]:
     """The reports page's charts for `report` (challenges.reports.program_report of `period`):
-    tier distribution, monthly acts by challenge type, review velocity, points issued vs
+    tier distribution, monthly acts by challenge type, review velocity (in all and per review
+    platform), points issued vs
     redeemed, burnout buckets, and sourced vs influenced pipeline."""
     months = period.months()
     labels = [month_label(m) for m in months]
@@ -126,6 +130,22 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
             "Month",
             labels,
             [Series("Approved reviews", [r["count"] for r in report["review_velocity"]], "accent")],
+        ),
+        Chart(
+            "reviews-by-platform",
+            "Review velocity per review platform: approved reviews per month",
+            "bar",
+            "Month",
+            labels,
+            [
+                Series(PLATFORM_NAMES.get(platform, platform.title()), [r["count"] for r in per_month], colour)
+                for (platform, per_month), colour in zip(
+                    report["review_velocity_by_platform"].items(),
+                    _cycle(len(report["review_velocity_by_platform"])),
+                    strict=True,
+                )
+            ],
+            stacked=True,
         ),
         Chart(
             "points",

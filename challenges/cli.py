@@ -99,12 +99,13 @@ def relink_accounts(full_recount: bool) -> None:
 @challenges_cli.command("rebuild-act-totals")
 @with_appcontext
 def rebuild_act_totals() -> None:
-    """Recount the reports' approved acts per day and challenge type from the completions."""
+    """Recount the reports' approval tallies (acts per day, type and review platform; active advocates
+    per month and quarter) from the completions."""
     from challenges.services.act_tallies import rebuild_act_totals as rebuild
 
     rebuild()
     db.session.commit()
-    click.echo("Approved acts per day recounted from the completions.")
+    click.echo("Approved acts per day and active advocates per month and quarter recounted from the completions.")
 
 
 @challenges_cli.command("rebuild-places")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -258,6 +259,8 @@ class EvidenceClaim(Model):
 # Rows of act_day_totals per (day, type): an advocate's approvals always land in the same one of
 # this many, so concurrent approvals for different advocates seldom wait on one row.
 ACT_TOTAL_SHARDS = 8
+# product.md §11: an advocate is active with an approval in the last 90 days (ActiveSpell).
+ACTIVE_SPELL_GAP = dt.timedelta(days=90)
 
 
 class ActDayTotal(Model):
@@ -270,8 +273,53 @@ class ActDayTotal(Model):
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     challenge_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The review platform (Challenge.platform) for a review, "" otherwise: review velocity per platform.
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True, default="")
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     acts: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ActiveAdvocatePeriod(Model):
+    """An advocate had at least one completion approved in a calendar month (`span` 1) or quarter
+    (`span` 3) starting on `starts` (UTC, by the time of approval). Inserted once (ON CONFLICT DO
+    NOTHING) by challenges.services.act_tallies in the approval's transaction; the reports count
+    active advocates per month and quarterly participation from these (with ActiveAdvocateTotal)
+    instead of counting distinct advocates over the approvals."""
+
+    __tablename__ = "active_advocate_periods"
+
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    starts: Mapped[dt.date] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
+
+
+class ActiveSpell(Model):
+    """A run of an advocate's approvals (by time of approval) in which no two consecutive ones are
+    more than ACTIVE_SPELL_GAP (90 days) apart: `started_at` is its first approval, `last_at` its
+    last. An advocate had a completion approved in the 90 days before a moment T exactly when one
+    of their spells has `started_at < T <= last_at + 90 days` (a gap inside a spell is never
+    longer than the window). Kept by challenges.services.act_tallies in the approval's
+    transaction (under the advocate's row lock); the activation rate counts these."""
+
+    __tablename__ = "active_spells"
+    __table_args__ = (Index("ix_active_spells_last_started", "last_at", "started_at"),)
+
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    last_at: Mapped[dt.datetime]
+
+
+class ActiveAdvocateTotal(Model):
+    """How many ActiveAdvocatePeriod rows each (span, starts) has, per shard of advocate ids (the
+    shards keep concurrent approvals of different advocates off one hot row); added to in the
+    transaction that inserts the row."""
+
+    __tablename__ = "active_advocate_totals"
+
+    span: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    starts: Mapped[dt.date] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    advocates: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Ask(Model):

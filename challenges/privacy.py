@@ -14,7 +14,16 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from challenges.crm.models import AttributionCredit, AttributionTouch
-from challenges.models import UNDECIDED, Ask, Challenge, Completion, CompletionStatus, EvidenceClaim
+from challenges.models import (
+    UNDECIDED,
+    ActiveAdvocatePeriod,
+    ActiveSpell,
+    Ask,
+    Challenge,
+    Completion,
+    CompletionStatus,
+    EvidenceClaim,
+)
 from challenges.prospects.models import AdvocacyScore, Nomination
 from challenges.references.models import ReferenceAssignment, ReferenceRequest
 from challenges.referrals.models import Referral
@@ -56,6 +65,18 @@ def export_challenges(advocate: Advocate) -> dict[str, Any]:
         # The files' listing only (issue 19): the bytes are not in this JSON document; the
         # advocate downloads each from the challenge's page while their account exists.
         "evidence_files": evidence_files.export_rows(aid),
+        # The reports' tallies of their approvals (challenges.services.act_tallies): derived from
+        # the completions' approval times, which erasure keeps as it keeps the ledger's amounts.
+        "active_periods": rows(
+            select(ActiveAdvocatePeriod.span.label("months"), ActiveAdvocatePeriod.starts)
+            .where(ActiveAdvocatePeriod.advocate_id == aid)
+            .order_by(ActiveAdvocatePeriod.span, ActiveAdvocatePeriod.starts)
+        ),
+        "active_spells": rows(
+            select(ActiveSpell.started_at, ActiveSpell.last_at)
+            .where(ActiveSpell.advocate_id == aid)
+            .order_by(ActiveSpell.started_at)
+        ),
         "asks": rows(
             select(Ask.kind, Ask.source_type, Ask.source_id, Ask.asked_at, Ask.cancelled_at)
             .where(Ask.advocate_id == aid)
@@ -215,6 +236,10 @@ CHALLENGES_PERSONAL_DATA = PersonalData(
     lock_first=lock_completions,
     covers=(
         "completions.advocate_id",
+        # Kept on erasure, like the completions' advocate and approval time they are counted from
+        # (the reports take erased advocates off; a rebuild gives the same rows).
+        "active_advocate_periods.advocate_id",
+        "active_spells.advocate_id",
         "asks.advocate_id",
         "referrals.advocate_id",
         "reference_assignments.advocate_id",

@@ -370,6 +370,8 @@ class ExportReply(Reply):
     tier_history: list[dict[str, Any]]
     leaderboard_scores: list[dict[str, Any]]
     asks: list[dict[str, Any]]
+    active_periods: list[dict[str, Any]]
+    active_spells: list[dict[str, Any]]
     attribution: list[dict[str, Any]]
     answer_votes: list[dict[str, Any]]
     post_reports: list[dict[str, Any]]

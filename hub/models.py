@@ -166,9 +166,11 @@ class Advocate(Model):
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consented_at: Mapped[dt.datetime | None]
-    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Indexed: the reports subtract the advocates not counted at a period's end (joined after it,
+    # erased) from the approvals' tallies (challenges.reports.people).
+    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     last_activity_at: Mapped[dt.datetime | None]
-    is_erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_erased: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # product.md §15: 100 minus the weights of the advocate's uncleared trust signals, written
     # only by hub.trust.recompute_score (a job after the events that feed it). Staff only.
     trust_score: Mapped[int] = mapped_column(Integer, default=100, server_default="100", index=True)

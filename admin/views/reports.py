@@ -73,6 +73,9 @@ def reports_cost():
 def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
     if isinstance(value, dict):
         return [pair for k, v in value.items() for pair in _flatten(f"{prefix}.{k}" if prefix else str(k), v)]
+    if isinstance(value, list) and all(isinstance(v, dict) and set(v) == {"month", "count"} for v in value):
+        # A monthly series (review velocity, in all and per platform): one row per month.
+        return [(f"{prefix}.{v['month']}", v["count"]) for v in value]
     return [(prefix, "" if value is None else value)]
 
 

@@ -145,6 +145,7 @@ class PeriodFigures(Reply):
     asks_per_advocate: float | None
     burnout: BurnoutCounts
     review_velocity: list[MonthCount]
+    review_velocity_by_platform: dict[str, list[MonthCount]]
     points: ProgramPoints
     redemptions_by_status: dict[str, int]
     reference_requests: ReferenceCounts

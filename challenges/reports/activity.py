@@ -8,12 +8,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, case, distinct, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import ActDayTotal, Ask, Completion
+from challenges.models import ActDayTotal, ActiveAdvocateTotal, Ask, Completion
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import approved_status, month_of, month_of_day
+from challenges.services.act_tallies import MONTH, next_period_start
 from hub.extensions import db
 from rewards.models import EntryKind, LedgerDayTotal, Redemption, RedemptionStatus
 
@@ -24,14 +25,6 @@ def _monthly(query: Select, month: ColumnElement[str], period: ReportPeriod) -> 
     """Run a `(month, value)` query grouped by month and zero-fill the period's months."""
     found = {m: int(v or 0) for m, v in db.session.execute(query.group_by(month)).all()}
     return {m: found.get(m, 0) for m in period.months()}
-
-
-def _approved(period: ReportPeriod) -> list[ColumnElement[bool]]:
-    return [
-        approved_status(),
-        Completion.decided_at >= period.starts_at,
-        Completion.decided_at < period.ends_before,
-    ]
 
 
 def _act_days(period: ReportPeriod) -> list[ColumnElement[bool]]:
@@ -55,10 +48,52 @@ def reviews_by_month(period: ReportPeriod) -> dict[str, int]:
 
 
 def active_advocates_by_month(period: ReportPeriod) -> dict[str, int]:
-    """Advocates with at least one completion approved in the month."""
-    month = month_of(Completion.decided_at)
-    query = select(month, func.count(distinct(Completion.advocate_id))).where(*_approved(period))
-    return _monthly(query, month, period)
+    """Advocates with at least one completion approved in the month (within the period). A
+    month whose approvals all fall inside the period is read from the approvals' tally
+    (ActiveAdvocateTotal); a partial month with approvals outside the period (a period starting
+    or ending mid-month) is counted over the approvals themselves."""
+    whole: list[dt.date] = []
+    partial: list[tuple[dt.datetime, dt.datetime]] = []
+    for first in period.month_starts():
+        after = next_period_start(first, MONTH)
+        lo = max(period.starts_at, _midnight(first))
+        hi = min(period.ends_before, _midnight(after))
+        if approvals_only_within(_midnight(first), _midnight(after), lo, hi):
+            whole.append(first)
+        else:
+            partial.append((lo, hi))
+    found: dict[str, int] = {}
+    if whole:
+        rows = db.session.execute(
+            select(ActiveAdvocateTotal.starts, func.sum(ActiveAdvocateTotal.advocates))
+            .where(ActiveAdvocateTotal.span == MONTH, ActiveAdvocateTotal.starts.in_(whole))
+            .group_by(ActiveAdvocateTotal.starts)
+        ).all()
+        found |= {f"{starts:%Y-%m}": int(n or 0) for starts, n in rows}
+    for lo, hi in partial:
+        found[f"{lo:%Y-%m}"] = db.session.execute(
+            select(func.count(distinct(Completion.advocate_id))).where(
+                approved_status(), Completion.decided_at >= lo, Completion.decided_at < hi
+            )
+        ).scalar_one()
+    return {m: found.get(m, 0) for m in period.months()}
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def approvals_only_within(span_start: dt.datetime, span_end: dt.datetime, lo: dt.datetime, hi: dt.datetime) -> bool:
+    """Whether every completion approved in `[span_start, span_end)` was approved in `[lo, hi)`
+    (a sub-range of it), so the span's tally answers for the sub-range. One statement of two
+    index probes (ix_completions_approved_decided); True without a query when they are equal."""
+    gaps = [(a, b) for a, b in ((span_start, lo), (hi, span_end)) if a < b]
+    if not gaps:
+        return True
+    found = or_(
+        *(exists().where(approved_status(), Completion.decided_at >= a, Completion.decided_at < b) for a, b in gaps)
+    )
+    return not db.session.execute(select(found)).scalar_one()
 
 
 def asks_by_month(period: ReportPeriod) -> dict[str, int]:
@@ -111,6 +146,32 @@ def trend(metric: str, period: ReportPeriod) -> list[dict]:
 def review_velocity(period: ReportPeriod) -> list[dict]:
     """api.md `review_velocity`: `[{"month": "YYYY-MM", "count": int}]`, zero-filled."""
     return [{"month": m, "count": n} for m, n in reviews_by_month(period).items()]
+
+
+# A review challenge that names no platform (made before challenges carried one).
+UNSPECIFIED_PLATFORM = "unspecified"
+
+
+def review_velocity_by_platform(period: ReportPeriod) -> dict[str, list[dict]]:
+    """Review velocity per review platform (product.md §11, issue 17): `{platform: [{"month":
+    "YYYY-MM", "count": int}]}` with every platform of challenges.review_rules.PLATFORMS present
+    (zero-filled), plus "unspecified" when reviews without a platform were approved in the
+    period. Each month's counts sum to `review_velocity`'s. One grouped query over the approvals'
+    day tally (ActDayTotal)."""
+    from challenges.review_rules import PLATFORMS
+
+    month = month_of_day(ActDayTotal.day)
+    rows = db.session.execute(
+        select(ActDayTotal.platform, month, func.sum(ActDayTotal.acts))
+        .where(ActDayTotal.challenge_type == REVIEW_TYPE, *_act_days(period))
+        .group_by(ActDayTotal.platform, month)
+    ).all()
+    counts: dict[str, dict[str, int]] = {p: dict.fromkeys(period.months(), 0) for p in PLATFORMS}
+    for platform, m, n in rows:
+        if n:
+            name = platform or UNSPECIFIED_PLATFORM
+            counts.setdefault(name, dict.fromkeys(period.months(), 0))[m] += int(n)
+    return {p: [{"month": m, "count": n} for m, n in per_month.items()] for p, per_month in counts.items()}
 
 
 def acts_by_type_and_month(period: ReportPeriod) -> dict[str, dict[str, int]]:

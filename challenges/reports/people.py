@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, distinct, func, or_, select
+from sqlalchemy import and_, case, distinct, func, not_, or_, select
 
 from challenges.caps import LOOKBACK_DAYS
-from challenges.models import Ask, Completion
+from challenges.models import ActiveAdvocatePeriod, ActiveAdvocateTotal, ActiveSpell, Ask, Completion
+from challenges.reports.activity import approvals_only_within
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import approved_status, counted_advocates, rate
+from challenges.services.act_tallies import MONTH, QUARTER, next_period_start, period_start
 from hub.extensions import db
 from hub.models import Advocate, Tier
 from rewards.models import TierChange
@@ -78,9 +80,23 @@ def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime
 
 def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> int:
     """Counted advocates with a completion approved in the 90 days up to the period's end
-    (`as_of`; a completion approved exactly 90 days before counts)."""
+    (`as_of`; a completion approved exactly 90 days before counts), from the approvals' spells
+    (ActiveSpell): two index reads, whatever the number of approvals."""
     as_of = period.as_of(now)
-    return _activated_count(as_of - dt.timedelta(days=ACTIVATION_DAYS), as_of, as_of)
+    active = (
+        ActiveSpell.started_at < as_of,
+        ActiveSpell.last_at >= as_of - dt.timedelta(days=ACTIVATION_DAYS),
+    )
+    # At most one spell of an advocate holds `as_of` (challenges.models.ActiveSpell), so spells
+    # count advocates; those not counted at `as_of` (erased, joined after) are taken off.
+    spells = db.session.execute(select(func.count()).select_from(ActiveSpell).where(*active)).scalar_one()
+    uncounted = db.session.execute(
+        select(func.count())
+        .select_from(ActiveSpell)
+        .join(Advocate, Advocate.id == ActiveSpell.advocate_id)
+        .where(*active, not_(and_(*counted_advocates(as_of))))
+    ).scalar_one()
+    return int(spells) - int(uncounted)
 
 
 def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
@@ -97,7 +113,42 @@ def participation_rate(
     are no advocates."""
     as_of = period.as_of(now)
     whole = advocate_count(as_of) if advocates is None else advocates
-    return rate(_activated_count(period.starts_at, as_of, as_of), whole)
+    tallied = _tallied_participants(period, as_of)
+    participants = _activated_count(period.starts_at, as_of, as_of) if tallied is None else tallied
+    return rate(participants, whole)
+
+
+def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | None:
+    """`_activated_count(period.starts_at, as_of, as_of)` read from the approvals' tally when the
+    period starts on a calendar quarter's (or month's) first day, ends within it, and no
+    completion of that quarter (month) was approved outside `[start, as_of)`: the tally's total
+    for it less its advocates not counted at `as_of` (erased, or joined after). None otherwise."""
+    for span in (QUARTER, MONTH):
+        first = period_start(period.start, span)
+        after = next_period_start(first, span)
+        if first != period.start or period.end >= after:
+            continue
+        span_start = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+        span_end = dt.datetime.combine(after, dt.time(), tzinfo=dt.UTC)
+        if not approvals_only_within(span_start, span_end, span_start, as_of):
+            return None
+        total = db.session.execute(
+            select(func.coalesce(func.sum(ActiveAdvocateTotal.advocates), 0)).where(
+                ActiveAdvocateTotal.span == span, ActiveAdvocateTotal.starts == first
+            )
+        ).scalar_one()
+        uncounted = db.session.execute(
+            select(func.count())
+            .select_from(ActiveAdvocatePeriod)
+            .join(Advocate, Advocate.id == ActiveAdvocatePeriod.advocate_id)
+            .where(
+                ActiveAdvocatePeriod.span == span,
+                ActiveAdvocatePeriod.starts == first,
+                not_(and_(*counted_advocates(as_of))),
+            )
+        ).scalar_one()
+        return int(total) - int(uncounted)
+    return None
 
 
 def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None, advocates: int | None = None) -> dict:

@@ -60,6 +60,10 @@ class ReportPeriod:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
 
+    def month_starts(self) -> list[dt.date]:
+        """The first day of each month the period touches, oldest first."""
+        return [dt.date(int(m[:4]), int(m[5:]), 1) for m in self.months()]
+
     def as_json(self) -> dict[str, str]:
         """`{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`."""
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}

@@ -61,6 +61,7 @@ def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
             "asks_per_advocate": asks["asks_per_advocate"],
             "burnout": asks["burnout"],
             "review_velocity": activity.review_velocity(period),
+            "review_velocity_by_platform": activity.review_velocity_by_platform(period),
             "points": points_figures(period, now),
             "redemptions_by_status": activity.redemptions_by_status(period),
         }

@@ -1,50 +1,206 @@
-"""The approved-acts tally the reports read (`ActDayTotal`): counted one approval at a time in the
-approval's own transaction (challenges.services.approve_completion), and rebuilt from the
-completions in one grouped statement (the migration that added it, the bench seeder)."""
+"""The approval tallies the reports read, counted one approval at a time in the approval's own
+transaction (challenges.services.approve_completion) and rebuilt from the completions by grouped
+statements (the migrations that added them, the bench seeder, `flask challenges rebuild-act-totals`):
+
+- `ActDayTotal`: approved completions per UTC day, challenge type, review platform and shard;
+- `ActiveAdvocatePeriod` / `ActiveAdvocateTotal`: which advocates had a completion approved in
+  each calendar month and quarter, and how many per period (active advocates per month,
+  quarterly participation);
+- `ActiveSpell`: each advocate's runs of approvals no more than 90 days apart (activation)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import cast, delete, func, insert, select
+from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import ACT_TOTAL_SHARDS, ActDayTotal, Challenge, Completion, CompletionStatus
-from hub.db import table_of, upsert_add
+from challenges.models import (
+    ACT_TOTAL_SHARDS,
+    ACTIVE_SPELL_GAP,
+    ActDayTotal,
+    ActiveAdvocatePeriod,
+    ActiveAdvocateTotal,
+    ActiveSpell,
+    Challenge,
+    Completion,
+    CompletionStatus,
+)
+from hub.db import insert_ignore_many, table_of, upsert_add
 from hub.extensions import db
+from hub.models import Advocate
+
+# ActiveAdvocatePeriod.span: a calendar month, a calendar quarter.
+MONTH, QUARTER = 1, 3
+REVIEW_TYPE = "review"
 
 
-def count_approved_act(advocate_id: int, challenge_type: str, decided_at: dt.datetime) -> None:
-    """Add one approved act of `challenge_type` on `decided_at`'s UTC day (call once per approval,
-    in its transaction: approval is a conditional UPDATE that succeeds once per completion)."""
+def period_start(day: dt.date, span: int) -> dt.date:
+    """The first day of the calendar month (`span` 1) or quarter (`span` 3) containing `day`."""
+    return dt.date(day.year, day.month - (day.month - 1) % span, 1)
+
+
+def next_period_start(first: dt.date, span: int) -> dt.date:
+    """The first day of the month (`span` 1) or quarter (`span` 3) after the one starting on `first`."""
+    months = first.year * 12 + first.month - 1 + span
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
+def act_platform(challenge_type: str, platform: str | None) -> str:
+    """The `platform` an act is tallied under: the review platform for a review ("" when the
+    review names none), "" for every other type."""
+    return (platform or "") if challenge_type == REVIEW_TYPE else ""
+
+
+def count_approved_act(
+    advocate_id: int, challenge_type: str, decided_at: dt.datetime, platform: str | None = None
+) -> None:
+    """Add one approved act of `challenge_type` (a review: on `platform`) on `decided_at`'s UTC
+    day, and mark the advocate active in that month and quarter (call once per approval, in its
+    transaction: approval is a conditional UPDATE that succeeds once per completion): the day
+    upsert, one insert-ignore of the two period rows, one upsert of the totals of the rows it
+    actually wrote (none when both existed), and the spell (`extend_spell`)."""
+    day = decided_at.astimezone(dt.UTC).date()
+    shard = advocate_id % ACT_TOTAL_SHARDS
+    session = db.session
     upsert_add(
-        db.session,
+        session,
         table_of(ActDayTotal),
         {
-            "day": decided_at.astimezone(dt.UTC).date(),
+            "day": day,
             "challenge_type": challenge_type,
-            "shard": advocate_id % ACT_TOTAL_SHARDS,
+            "platform": act_platform(challenge_type, platform),
+            "shard": shard,
         },
         "acts",
         1,
     )
+    written = insert_ignore_many(
+        session,
+        table_of(ActiveAdvocatePeriod),
+        [{"span": span, "starts": period_start(day, span), "advocate_id": advocate_id} for span in (MONTH, QUARTER)],
+        ["span", "starts"],
+    )
+    # Key order (span, starts, shard) for every writer, so two approvals never wait on each other in a cycle.
+    totals = [{"span": int(span), "starts": starts, "shard": shard} for span, starts in sorted(written)]
+    upsert_add(session, table_of(ActiveAdvocateTotal), totals, "advocates", 1)
+    extend_spell(advocate_id, decided_at)
+
+
+def extend_spell(advocate_id: int, decided_at: dt.datetime) -> None:
+    """Add an approval at `decided_at` to the advocate's spells (ActiveSpell): it joins, and
+    merges, every spell it is within ACTIVE_SPELL_GAP of, else starts one. Serialised per advocate
+    by a lock on their row (FOR NO KEY UPDATE, which the ledger's balance update takes anyway), so
+    two approvals cannot both start a spell. Approvals may come in any order (the demo's history,
+    imports). Two statements when the approval falls inside a spell, four otherwise."""
+    session = db.session
+    session.execute(select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True))
+    near = session.execute(
+        select(ActiveSpell.started_at, ActiveSpell.last_at).where(
+            ActiveSpell.advocate_id == advocate_id,
+            ActiveSpell.last_at >= decided_at - ACTIVE_SPELL_GAP,
+            ActiveSpell.started_at <= decided_at + ACTIVE_SPELL_GAP,
+        )
+    ).all()
+    if len(near) == 1 and near[0].started_at <= decided_at <= near[0].last_at:
+        return
+    starts = [decided_at, *(row.started_at for row in near)]
+    lasts = [decided_at, *(row.last_at for row in near)]
+    if near:
+        session.execute(
+            delete(ActiveSpell).where(
+                ActiveSpell.advocate_id == advocate_id, ActiveSpell.started_at.in_([row.started_at for row in near])
+            )
+        )
+    session.execute(insert(ActiveSpell).values(advocate_id=advocate_id, started_at=min(starts), last_at=max(lasts)))
+
+
+def _utc_day(column: Any) -> ColumnElement[dt.date]:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), ActDayTotal.day.type)
+    return func.date(column)
+
+
+def _period_start_sql(column: Any, span: int) -> ColumnElement[dt.date]:
+    """SQL: `period_start` of a UTC time column."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        unit = "month" if span == MONTH else "quarter"
+        return cast(func.date_trunc(unit, func.timezone("UTC", column)), ActDayTotal.day.type)
+    if span == MONTH:
+        return func.date(column, "start of month")
+    back = (cast(func.strftime("%m", column), Integer) - 1) % 3
+    return func.date(column, "start of month", literal("-").concat(cast(back, String)).concat(" months"))
 
 
 def rebuild_act_totals() -> None:
-    """Recompute `ActDayTotal` from the approved completions (one grouped INSERT … SELECT)."""
+    """Recompute `ActDayTotal`, `ActiveAdvocatePeriod` and `ActiveAdvocateTotal` from the approved
+    completions (one grouped INSERT … SELECT each); the result equals what the approvals wrote."""
     session = db.session
     decided = Completion.decided_at
-    day: ColumnElement[dt.date] = (
-        cast(func.timezone("UTC", decided), ActDayTotal.day.type)
-        if session.get_bind().dialect.name == "postgresql"
-        else func.date(decided)
-    )
+    approved = [Completion.status == CompletionStatus.APPROVED, decided.is_not(None)]
+    day = _utc_day(decided)
     shard = Completion.advocate_id % ACT_TOTAL_SHARDS
+    platform = case((Challenge.type == REVIEW_TYPE, func.coalesce(Challenge.platform, "")), else_="")
     grouped = (
-        select(day, Challenge.type, shard, func.count())
+        select(day, Challenge.type, platform, shard, func.count())
         .join(Challenge, Challenge.id == Completion.challenge_id)
-        .where(Completion.status == CompletionStatus.APPROVED, decided.is_not(None))
-        .group_by(day, Challenge.type, shard)
+        .where(*approved)
+        .group_by(day, Challenge.type, platform, shard)
     )
     session.execute(delete(ActDayTotal))
-    session.execute(insert(ActDayTotal).from_select(["day", "challenge_type", "shard", "acts"], grouped))
+    session.execute(insert(ActDayTotal).from_select(["day", "challenge_type", "platform", "shard", "acts"], grouped))
+    session.execute(delete(ActiveAdvocateTotal))
+    session.execute(delete(ActiveAdvocatePeriod))
+    for span in (MONTH, QUARTER):
+        starts = _period_start_sql(decided, span)
+        session.execute(
+            insert(ActiveAdvocatePeriod).from_select(
+                ["span", "starts", "advocate_id"],
+                select(literal(span), starts, Completion.advocate_id).where(*approved).distinct(),
+            )
+        )
+    rebuild_spells()
+    period_shard = ActiveAdvocatePeriod.advocate_id % ACT_TOTAL_SHARDS
+    session.execute(
+        insert(ActiveAdvocateTotal).from_select(
+            ["span", "starts", "shard", "advocates"],
+            select(ActiveAdvocatePeriod.span, ActiveAdvocatePeriod.starts, period_shard, func.count()).group_by(
+                ActiveAdvocatePeriod.span, ActiveAdvocatePeriod.starts, period_shard
+            ),
+        )
+    )
+
+
+def rebuild_spells() -> None:
+    """Recompute ActiveSpell from the approved completions: one INSERT … SELECT that numbers each
+    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP."""
+    session = db.session
+    decided = Completion.decided_at
+    previous = func.lag(decided).over(partition_by=Completion.advocate_id, order_by=decided)
+    ordered = (
+        select(Completion.advocate_id, decided.label("at"), previous.label("before"))
+        .where(Completion.status == CompletionStatus.APPROVED, decided.is_not(None))
+        .subquery()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        gap = ordered.c.at - ordered.c.before > literal(ACTIVE_SPELL_GAP, type_=Interval())
+    else:
+        # Whole milliseconds, so a gap of exactly 90 days is not lost to floating point.
+        millis = func.round((func.julianday(ordered.c.at) - func.julianday(ordered.c.before)) * 86_400_000)
+        gap = millis > ACTIVE_SPELL_GAP.days * 86_400_000
+    starts = case((ordered.c.before.is_(None) | gap, 1), else_=0)
+    numbered = select(
+        ordered.c.advocate_id,
+        ordered.c.at,
+        func.sum(starts).over(partition_by=ordered.c.advocate_id, order_by=ordered.c.at).label("spell"),
+    ).subquery()
+    session.execute(delete(ActiveSpell))
+    session.execute(
+        insert(ActiveSpell).from_select(
+            ["advocate_id", "started_at", "last_at"],
+            select(numbered.c.advocate_id, func.min(numbered.c.at), func.max(numbered.c.at)).group_by(
+                numbered.c.advocate_id, numbered.c.spell
+            ),
+        )
+    )

@@ -87,7 +87,7 @@ def approve_completion(
     challenge = db.session.get_one(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
     advocate = db.session.get_one(Advocate, completion.advocate_id)
     assert completion.decided_at is not None, "_decide sets decided_at"
-    count_approved_act(completion.advocate_id, challenge.type, completion.decided_at)
+    count_approved_act(completion.advocate_id, challenge.type, completion.decided_at, challenge.platform)
     if completion.points_offered:
         post_entry(
             completion.advocate_id,

@@ -162,14 +162,18 @@ class VerifierSpec:
     label: str
     check: Verifier
     in_job: bool = True  # False: goes straight to the review queue at submission
+    # True: a pure function of the answers (no fetch, no database), so the submission itself
+    # decides the completion (challenges.services.submissions) and no job runs.
+    in_request: bool = False
 
 
 VERIFIERS: dict[str, VerifierSpec] = {}
 
 
-def register_verifier(key: str, label: str, check: Verifier, in_job: bool = True) -> None:
-    """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`)."""
-    VERIFIERS[key] = VerifierSpec(key, label, check, in_job)
+def register_verifier(key: str, label: str, check: Verifier, in_job: bool = True, in_request: bool = False) -> None:
+    """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`).
+    `in_request`: the check reads nothing but the evidence, so submissions run it themselves."""
+    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, in_request)
 
 
 def run(evidence: Evidence, verification: str) -> Verdict:
@@ -257,7 +261,7 @@ def waiting_for(source: str) -> Verifier:
 
 
 register_verifier("url_check", "Link check (page must contain the marker text)", check_url)
-register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers)
+register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers, in_request=True)
 register_verifier("manual", "Manual review", manual, in_job=False)
 register_verifier("community", "Community (answer accepted or 3 upvotes)", waiting_for("the community answer"))
 register_verifier("crm", "CRM (lead becomes an opportunity)", check_crm)

@@ -91,15 +91,20 @@ def redeem_reward(
             if first.reward_id != reward_id:
                 raise InvalidState("This form was already used for another reward; reload the page.")
             return first
-    # An unlimited reward: read with a shared row lock in one statement, which holds off a staff
-    # edit (price, active, stock) until this commits without making every redemption of a
-    # popular reward wait for the one before it (as an UPDATE's exclusive lock would).
-    reward = db.session.scalar(
-        select(Reward)
-        .where(Reward.id == reward_id, Reward.stock_total.is_(None))
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
+    # An unlimited reward: read with a shared row lock, which holds off a staff edit (price,
+    # active, stock) until this commits without making every redemption of a popular reward wait
+    # for the one before it (as an UPDATE's exclusive lock would). Made limited meanwhile, its
+    # new version fails the re-check and PostgreSQL may keep the share lock; holding it into the
+    # decrement below would deadlock with other redeemers, so a savepoint gives it back first.
+    with db.session.begin_nested() as shared:
+        reward = db.session.scalar(
+            select(Reward)
+            .where(Reward.id == reward_id, Reward.stock_total.is_(None))
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        if reward is None:
+            shared.rollback()
     unlimited = reward is not None
     if reward is None:
         reward = _fresh_reward(reward_id)
@@ -124,11 +129,7 @@ def redeem_reward(
         if held >= reward.per_advocate_limit:
             raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
     if not unlimited:
-        # A limited reward: one conditional decrement that re-checks active and price. A reward
-        # made limited while this waited for the share lock above fails its re-check, and
-        # PostgreSQL may keep that share lock: two redeemers caught in that moment can deadlock
-        # here; PostgreSQL aborts one and the unit runs again (hub.transactions), now on the
-        # limited path from the start. (Before, a SAVEPOINT pair on every redemption avoided it.)
+        # A limited reward: one conditional decrement that re-checks active and price.
         taken = db.session.execute(
             update(Reward)
             .where(

@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from challenges.accounts.marks import mark_advocates
 from challenges.models import Ask, AskKind
-from hub.db import execute_dml, locked_row, utcnow
-from hub.errors import CapReached, NotFound, ValidationFailed
+from hub.db import execute_dml, insert_row_ignore, locked_row, utcnow
+from hub.errors import CapReached, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
 from hub.settings import get_setting
@@ -298,16 +297,18 @@ def claim_ask(
             available_at=check.available_at,
             reason_code=check.code,
         )
-    ask = Ask(advocate_id=advocate_id, kind=kind, source_type=source_type, source_id=source_id, asked_at=at)
-    try:
-        with db.session.begin_nested():
-            db.session.add(ask)
-            db.session.flush()
-    except IntegrityError:
+    # INSERT … ON CONFLICT DO NOTHING on the source's unique key (no SAVEPOINT pair).
+    ask = insert_row_ignore(
+        db.session,
+        Ask,
+        {"advocate_id": advocate_id, "kind": kind, "source_type": source_type, "source_id": source_id, "asked_at": at},
+    )
+    if ask is None:
         existing = _ask_for(source_type, source_id)
-        if existing is None:
-            raise
+        if existing is None:  # the conflicting ask was deleted meanwhile: nothing sensible to return
+            raise InvalidState("The ask could not be recorded; try again.")
         return existing
+    mark_advocates([advocate_id])  # an ask changes reference readiness (the flush events' mark)
     return ask
 
 

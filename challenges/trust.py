@@ -16,12 +16,14 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
-from challenges.models import Completion, EvidenceClaim
+from challenges.accounts.marks import mark_advocates
+from challenges.models import Completion, CompletionStatus, EvidenceClaim
 from hub import trust
 from hub.db import insert_ignore, table_of
 from hub.extensions import db
+from hub.models import Advocate
 from hub.queue import enqueue_after_commit, job_context, job_timeout
 
 BURST_WINDOW = dt.timedelta(hours=1)
@@ -83,7 +85,10 @@ def claim_evidence_url(completion: Completion) -> str | None:
 
 def after_submission(completion_id: int) -> None:
     """Queue the signals of one submission once it commits."""
-    enqueue_after_commit(trust_after_submission, completion_id, job_id=f"trust-completion-{completion_id}")
+    # The completion is this transaction's: no job can have its id yet (one Redis round trip).
+    enqueue_after_commit(
+        trust_after_submission, completion_id, job_id=f"trust-completion-{completion_id}", unique=False
+    )
 
 
 def detect_submission_signals(completion_id: int) -> list[str]:
@@ -155,10 +160,32 @@ def _rates(advocate_id: int, at: dt.datetime) -> tuple[int, int]:
     return count(at - BURST_WINDOW, at), count(at - BURST_WINDOW - BASELINE, at - BURST_WINDOW)
 
 
+def record_last_activity(advocate_id: int, at: dt.datetime) -> None:
+    """A submission at `at` is its advocate's latest activity (the re-engagement mail, the "last
+    active" filters): written after commit by the after-submission job, not by the submitting
+    request. One conditional UPDATE that only moves the time forward, so a late or repeated run
+    never moves it back."""
+    db.session.execute(
+        update(Advocate)
+        .where(Advocate.id == advocate_id, or_(Advocate.last_activity_at.is_(None), Advocate.last_activity_at < at))
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 @job_timeout(30)
 def trust_after_submission(completion_id: int) -> None:
-    """Job: the signals of one submission, then the score."""
+    """Job (after every advocate's own submission): the advocate's last activity; the account
+    summary when the submission was decided at once (a graded quiz or survey: its approval is the
+    account's last act, challenges.accounts); the signals of the submission, then the score.
+    Idempotent: each part writes the same rows again."""
     with job_context():
+        completion = db.session.get(Completion, completion_id)
+        if completion is None:
+            return
+        record_last_activity(completion.advocate_id, completion.submitted_at)
+        if completion.status in (CompletionStatus.APPROVED, CompletionStatus.REJECTED):
+            mark_advocates([completion.advocate_id])
         detect_submission_signals(completion_id)
 
 

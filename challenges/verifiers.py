@@ -195,15 +195,26 @@ class VerifierSpec:
     check: Verifier
     in_job: bool = True  # False: goes straight to the review queue at submission
     fields: tuple[str, ...] = ()  # the editor fields this verifier reads (field_names_for)
+    # True: a pure function of the answers (no fetch, no database), so the submission itself
+    # decides the completion (challenges.services.submissions) and no job runs.
+    in_request: bool = False
 
 
 VERIFIERS: dict[str, VerifierSpec] = {}
 
 
-def register_verifier(key: str, label: str, check: Verifier, in_job: bool = True, fields: tuple[str, ...] = ()) -> None:
+def register_verifier(
+    key: str,
+    label: str,
+    check: Verifier,
+    in_job: bool = True,
+    fields: tuple[str, ...] = (),
+    in_request: bool = False,
+) -> None:
     """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`).
-    `fields` names the challenge fields it reads, so the editor shows and keeps only those."""
-    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, fields)
+    `fields` names the challenge fields it reads, so the editor shows and keeps only those.
+    `in_request`: the check reads nothing but the evidence, so submissions run it themselves."""
+    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, fields, in_request)
 
 
 # Editor fields that only some challenges use; every other field (title, points, limits, dates,
@@ -347,7 +358,7 @@ def waiting_for(source: str) -> Verifier:
 register_verifier(
     "url_check", "Link check (page must contain the marker text)", check_url, fields=("allowed_domains", "marker")
 )
-register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers)
+register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers, in_request=True)
 register_verifier("manual", "Manual review", manual, in_job=False)
 register_verifier("community", "Community (answer accepted or 3 upvotes)", waiting_for("the community answer"))
 register_verifier("crm", "CRM (lead becomes an opportunity)", check_crm)

@@ -160,7 +160,12 @@ def complete(challenge_id: int):
     completion = services.submit_completion(challenge_id, _advocate().id, data, files=sent_files())
     if is_htmx():
         return status_response(completion, announce=True, target=request.form.get("target", "page"))
-    flash("Thanks! We received it and are checking it now.", "success")
+    if completion.status is CompletionStatus.APPROVED:
+        flash(f"Approved — +{completion.points_awarded or 0:,} points. Thank you!", "success")
+    elif completion.status is CompletionStatus.REJECTED:
+        flash(f"Not approved: {completion.reason}", "error")
+    else:
+        flash("Thanks! We received it and are checking it now.", "success")
     return redirect(url_for("challenges.challenge_page", challenge_id=challenge_id))
 
 

@@ -272,6 +272,14 @@ def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]
     return cast("CursorResult[Any]", session.execute(stmt)).rowcount == 1
 
 
+def insert_row_ignore(session: AnySession, model: type[M], values: dict[str, Any]) -> M | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, as a persistent object of `model` in
+    the session; None when a unique key (any of them) already holds such a row. One statement
+    where a SAVEPOINT, the INSERT and RELEASE (or a ROLLBACK TO on a conflict) were three."""
+    stmt = _dialect_orm_insert(session, model).values(**values).on_conflict_do_nothing().returning(model)
+    return session.scalars(stmt).first()
+
+
 def insert_ignore_many(
     session: AnySession, table: Table, rows: list[dict[str, Any]], returning: list[str]
 ) -> list[Any]:
@@ -337,6 +345,20 @@ def _whole_second_sqlite(element: whole_second, compiler: SQLCompiler, **kw: Any
 def floor_second(moment: dt.datetime) -> dt.datetime:
     """`moment` without its microseconds (as SQL `whole_second`)."""
     return moment.replace(microsecond=0)
+
+
+def _dialect_orm_insert(session: AnySession, model: type[Any]) -> PostgresInsert | SqliteInsert:
+    """The dialect's INSERT of a mapped class (ORM-enabled: RETURNING the class gives objects)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(model)
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model)
+    raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - only the two supported backends
 
 
 def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | SqliteInsert:

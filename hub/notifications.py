@@ -49,7 +49,9 @@ def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = 
     if email:
         from hub.email.mailings import send_notification_emails
 
-        enqueue_after_commit(send_notification_emails, ids, job_id=f"notification-emails-{ids[0]}-{ids[-1]}")
+        enqueue_after_commit(
+            send_notification_emails, ids, job_id=f"notification-emails-{ids[0]}-{ids[-1]}", unique=False
+        )
     return ids
 
 

@@ -100,15 +100,18 @@ def enqueue_after_commit(
     queue: str = DEFAULT_QUEUE,
     retries: int = 3,
     timeout: int | None = None,
+    unique: bool = True,
     **kwargs: Any,
 ) -> None:
     """Send `func(*args, **kwargs)` to the queue once the current transaction commits.
 
     `timeout` (seconds) overrides the function's `@job_timeout`; raises ValueError when
-    neither is given."""
+    neither is given. `unique=False` says that no job can hold `job_id` yet (it names a row
+    this transaction creates), so RQ is not asked whether one is still queued: the enqueue is
+    one Redis round trip instead of two."""
     from hub.extensions import db
 
-    spec = JobSpec(func, args, kwargs, job_id, queue, retries, timeout=timeout)
+    spec = JobSpec(func, args, kwargs, job_id, queue, retries, timeout=timeout, unique=unique)
     db.session().info.setdefault(PENDING_KEY, []).append(spec)
 
 
@@ -136,6 +139,14 @@ def install_session_hooks(app: Flask) -> None:
             return
         backend = current_app.extensions.get("vouch_queue")
         if backend is None:
+            return
+        if isinstance(backend, RQBackend):
+            # One Redis transaction for every job of the commit (issue 22).
+            try:
+                backend.send_many(pending)
+            except Exception:  # Redis down: the rows are saved; the sweeps re-enqueue them.
+                names = [spec.job_id or spec.path for spec in pending]
+                log.exception("could not enqueue %s; a sweep will retry", names)
             return
         for spec in pending:
             try:
@@ -177,34 +188,45 @@ class RQBackend:
         return f"{self.namespace}-{job_id}" if job_id else None
 
     def send(self, spec: JobSpec) -> None:
+        """Enqueue one job (see send_many)."""
+        self.send_many([spec])
+
+    def send_many(self, specs: list[JobSpec]) -> None:
+        """Enqueue jobs in one Redis transaction (MULTI … EXEC: all of them or none). A job
+        with a `unique` id is skipped while RQ still has one by that id queued, running or
+        scheduled (one read per such job first); ids that cannot exist yet are not read."""
         from rq import Retry
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
 
-        q = self.queue(spec.queue)
-        job_id = self.job_key(spec.job_id)
-        if job_id and spec.unique:
-            from rq.exceptions import NoSuchJobError
-            from rq.job import Job, JobStatus
-
-            with contextlib.suppress(NoSuchJobError):
-                existing = Job.fetch(job_id, connection=self.connection)
-                if existing.get_status(refresh=True) in {
-                    JobStatus.QUEUED,
-                    JobStatus.STARTED,
-                    JobStatus.DEFERRED,
-                    JobStatus.SCHEDULED,
-                }:
-                    return
-        q.enqueue(
-            spec.func,
-            *spec.args,
-            job_id=job_id,
-            retry=Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None,
-            job_timeout=spec.timeout,
-            meta={"request_id": spec.request_id} if spec.request_id else None,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
-            **spec.kwargs,
-        )
+        waiting = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+        queues: dict[str, Any] = {}
+        jobs = []
+        for spec in specs:
+            job_id = self.job_key(spec.job_id)
+            if job_id and spec.unique:
+                with contextlib.suppress(NoSuchJobError):
+                    if Job.fetch(job_id, connection=self.connection).get_status(refresh=True) in waiting:
+                        continue
+            q = queues.get(spec.queue) or queues.setdefault(spec.queue, self.queue(spec.queue))
+            job = q.create_job(
+                spec.func,
+                args=spec.args,
+                kwargs=spec.kwargs,
+                job_id=job_id,
+                retry=Retry(max=spec.retries, interval=list(spec.retry_intervals)) if spec.retries else None,
+                timeout=spec.timeout,
+                meta={"request_id": spec.request_id} if spec.request_id else None,
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+            )
+            jobs.append((q, job))
+        if not jobs:
+            return
+        with self.connection.pipeline() as pipe:
+            for q, job in jobs:
+                q.enqueue_job(job, pipeline=pipe)
+            pipe.execute()
 
 
 class InProcessBackend:

@@ -101,6 +101,13 @@ def threshold() -> int:
     return int(get_setting("trust_review_threshold"))
 
 
+def score_is_below(score: int | None) -> bool:
+    """Whether a trust score read with the advocate's row is below the owner's threshold. A full
+    score (100, no uncleared signal: most advocates) never is — the threshold is at most 100 —
+    so the settings are not read for it."""
+    return score is not None and score < 100 and score < threshold()
+
+
 def below_threshold(advocate_id: int) -> int | None:
     """The advocate's score when it is below the threshold (they need a person's review), else None."""
     score = db.session.scalar(select(Advocate.trust_score).where(Advocate.id == advocate_id))

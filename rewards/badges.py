@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from hub.db import insert_ignore, utcnow
+from hub.db import insert_ignore, insert_ignore_many, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify
@@ -70,8 +70,30 @@ def award_badge(advocate_id: int, code: str, at: dt.datetime | None = None) -> b
     )
     if added:
         user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
-        notify(user_id, "badge", f"New badge: {badge.name} — {badge.description}", "/me/activity")
+        ((_, kind, text, url),) = badge_notes(user_id, [badge])
+        notify(user_id, kind, text, url)
     return added
+
+
+def award_badges(advocate_id: int, codes: list[str], at: dt.datetime | None = None) -> list[Badge]:
+    """Award several badges at once (one INSERT … ON CONFLICT DO NOTHING; the unique key keeps
+    each once); returns the badges newly awarded, in `codes` order. Unlike award_badge it tells
+    nobody: the caller notifies the advocate (with its own notifications, in one insert).
+    `at` as for award_badge."""
+    from rewards.models import AdvocateBadge
+
+    if not codes:
+        return []
+    when = at or utcnow()
+    rows = [{"advocate_id": advocate_id, "code": code, "awarded_at": when} for code in codes]
+    added = {row.code for row in insert_ignore_many(db.session, table_of(AdvocateBadge), rows, ["code"])}
+    return [CATALOG[code] for code in codes if code in added]
+
+
+def badge_notes(user_id: int, badges: list[Badge]) -> list[tuple[int, str, str, str | None]]:
+    """The in-app notifications of newly awarded badges, as hub.notifications.notify_many takes
+    them — the text award_badge writes."""
+    return [(user_id, "badge", f"New badge: {b.name} — {b.description}", "/me/activity") for b in badges]
 
 
 def badges_of(advocate_id: int) -> list[tuple[Badge, dt.datetime]]:

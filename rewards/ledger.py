@@ -4,7 +4,7 @@ Invariants (reliability.md I1–I4), held by the database rather than by Python 
 - balance ≥ 0: the cache is moved by a conditional UPDATE (`WHERE balance + delta >= 0`)
   that also takes the advocate's row lock on PostgreSQL (SQLite serializes writers);
 - exactly-once: a unique key on (advocate, kind, source_type, source_id); a duplicate
-  rolls its savepoint back and reports "already done";
+  inserts nothing (ON CONFLICT DO NOTHING), puts the caches back and reports "already done";
 - append-only: entries are inserted, never updated or deleted (one exception: erasure blanks
   an erased advocate's memos, `scrub_memos`; amounts are never touched);
 - derivable: balance, lifetime points, leaderboard scores and the per-day totals the reports
@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, String, case, cast, delete, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.db import _dialect_insert, execute_dml, table_of, utcnow
+from hub.db import _dialect_insert, _dialect_orm_insert, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -114,59 +113,68 @@ def post_entry(
             "expiry_settled_id": case((before_mark, None), else_=Advocate.expiry_settled_id),
         }
     session = db.session
-    try:
-        with session.begin_nested():
-            moved = session.execute(
-                update(Advocate)
-                .where(
-                    Advocate.id == advocate_id,
-                    Advocate.balance + delta >= 0,
-                    Advocate.lifetime_points + lifetime_delta >= 0,
-                )
-                .values(
-                    balance=Advocate.balance + delta,
-                    lifetime_points=Advocate.lifetime_points + lifetime_delta,
-                    **settlement,
-                )
-                .returning(Advocate.balance, Advocate.lifetime_points, _ranked)
-                .execution_options(synchronize_session=False)
-            ).one_or_none()
-            if moved is None:
-                current = session.execute(select(Advocate.balance).where(Advocate.id == advocate_id)).one_or_none()
-                if current is None:
-                    raise NotFound("Advocate not found.")
-                if current.balance + delta >= 0:
-                    raise InsufficientPoints("A correction cannot take lifetime points below zero.")
-                raise InsufficientPoints("Not enough points for this.")
-            entry = session.scalars(
-                insert(LedgerEntry)
-                .values(
-                    advocate_id=advocate_id,
-                    delta=delta,
-                    kind=kind,
-                    source_type=source_type,
-                    source_id=str(source_id),
-                    memo=memo[:255],
-                    created_at=at,
-                    created_by_id=created_by_id,
-                )
-                .returning(LedgerEntry)
-            ).one()
-            _add_to_day_totals({(at.astimezone(dt.UTC).date(), kind, delta > 0, advocate_id % DAY_TOTAL_SHARDS): delta})
-    except IntegrityError:
+    moved = session.execute(
+        update(Advocate)
+        .where(
+            Advocate.id == advocate_id,
+            Advocate.balance + delta >= 0,
+            Advocate.lifetime_points + lifetime_delta >= 0,
+        )
+        .values(
+            balance=Advocate.balance + delta,
+            lifetime_points=Advocate.lifetime_points + lifetime_delta,
+            **settlement,
+        )
+        .returning(Advocate.balance, Advocate.lifetime_points, _ranked, Advocate.tier)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if moved is None:
+        current = session.execute(select(Advocate.balance).where(Advocate.id == advocate_id)).one_or_none()
+        if current is None:
+            raise NotFound("Advocate not found.")
+        if current.balance + delta >= 0:
+            raise InsufficientPoints("A correction cannot take lifetime points below zero.")
+        raise InsufficientPoints("Not enough points for this.")
+    # INSERT … ON CONFLICT DO NOTHING on the source's unique key (no SAVEPOINT pair): a source
+    # posted before writes nothing, and the caches move back by the same amounts. The UPDATE
+    # above holds the advocate's row lock, so nobody saw the moved caches in between. Its
+    # expiry settlement change stays: an earlier watch time or a cleared mark only makes the
+    # next expiry run look at this advocate's lots again (rewards.expiry), never skip one.
+    entry = session.scalars(
+        _dialect_orm_insert(session, LedgerEntry)
+        .values(
+            advocate_id=advocate_id,
+            delta=delta,
+            kind=kind,
+            source_type=source_type,
+            source_id=str(source_id),
+            memo=memo[:255],
+            created_at=at,
+            created_by_id=created_by_id,
+        )
+        .on_conflict_do_nothing(index_elements=["advocate_id", "kind", "source_type", "source_id"])
+        .returning(LedgerEntry)
+    ).first()
+    if entry is None:
         standing = session.execute(
-            select(Advocate.balance, Advocate.lifetime_points).where(Advocate.id == advocate_id)
+            update(Advocate)
+            .where(Advocate.id == advocate_id)
+            .values(balance=Advocate.balance - delta, lifetime_points=Advocate.lifetime_points - lifetime_delta)
+            .returning(Advocate.balance, Advocate.lifetime_points)
+            .execution_options(synchronize_session=False)
         ).one()
+        _expire_cached(advocate_id)
         return Posted(None, standing.balance, standing.lifetime_points)
+    _add_to_day_totals({(at.astimezone(dt.UTC).date(), kind, delta > 0, advocate_id % DAY_TOTAL_SHARDS): delta})
 
     _expire_cached(advocate_id)
-    balance, lifetime, ranked = moved
+    balance, lifetime, ranked, tier = moved
     if lifetime_delta:
         if lifetime_delta > 0:  # a correction takes points back; it issues none
             count_issued_after_commit(kind.value, lifetime_delta)
         if ranked:  # erased and deactivated advocates stay off every board (issue 14)
             leaderboard.add_points(advocate_id, lifetime_delta, at)
-        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0, at=at)
+        refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0, at=at, stored=tier)
     return Posted(entry, balance, lifetime)
 
 

@@ -40,17 +40,25 @@ def tier_basis_points(advocate_id: int, lifetime_points: int | None = None) -> i
 
 
 def refresh_tier(
-    advocate_id: int, lifetime_points: int | None = None, allow_demotion: bool = False, at: dt.datetime | None = None
+    advocate_id: int,
+    lifetime_points: int | None = None,
+    allow_demotion: bool = False,
+    at: dt.datetime | None = None,
+    stored: Tier | str | None = None,
 ) -> Tier:
     """Set the stored tier to tier_for(basis points); records, badges and notifies a change,
-    dated `at` (the moment of the entry that moved it; default now).
+    dated `at` (the moment of the entry that moved it; default now). `stored`: the tier as the
+    caller just read it under the advocate's row lock (the ledger's UPDATE … RETURNING), so it is
+    not read again; the change is still a conditional UPDATE on it.
 
     Spending never demotes (it does not lower lifetime points). Only a recomputation after
     the owner changes thresholds or the rolling window moves may pass allow_demotion.
     """
     points = tier_basis_points(advocate_id, lifetime_points)
     target = tiers.tier_for(points, get_setting("tier_thresholds"))
-    current = Tier(db.session.execute(select(Advocate.tier).where(Advocate.id == advocate_id)).scalar_one())
+    if stored is None:
+        stored = db.session.execute(select(Advocate.tier).where(Advocate.id == advocate_id)).scalar_one()
+    current = Tier(stored)
     if target == current or (tiers.rank_of(target) < tiers.rank_of(current) and not allow_demotion):
         return current
     now = at or utcnow()

@@ -116,6 +116,16 @@ def _no_job_sent_inside_a_transaction(monkeypatch) -> Iterator[None]:
 
     monkeypatch.setattr(queue.InProcessBackend, "send", guarded(queue.InProcessBackend.send))
     monkeypatch.setattr(queue.RQBackend, "send", guarded(queue.RQBackend.send))
+
+    def guarded_many(send_many):
+        def send_many_after_commit(self, specs):
+            if has_app_context() and queue.transaction_open(db.session()):
+                premature.extend(spec.path for spec in specs)
+            return send_many(self, specs)
+
+        return send_many_after_commit
+
+    monkeypatch.setattr(queue.RQBackend, "send_many", guarded_many(queue.RQBackend.send_many))
     monkeypatch.setattr(InlineJobs, "send", guarded(InlineJobs.send))
     yield
     assert premature == [], f"jobs sent inside an open transaction: {premature}"

@@ -266,27 +266,29 @@ def test_make_prod_runs_the_stack_and_sigterm_stops_all_of_it(stack_factory):
     assert response.status_code == 201, response.text
     assert response.headers["X-Request-Id"] == "stack-submit-1"
     completion_id = response.json()["id"]
-    wait_for(lambda: completion_status(stack, token, completion_id) == "approved", "a worker to verify it", 30)
+    # A survey is graded by the submission itself (issue 22): approved in the reply.
+    assert response.json()["status"] == "approved"
     assert ledger_rows(stack.database_url, advocate_id) == 1
 
-    # The job line, written by a worker process, carries the id of the request that enqueued it.
+    # The after-submission job's line, written by a worker process, carries the id of the request
+    # that enqueued it.
     def job_line():
         return [
             line
             for line in stack.json_lines()
-            if line.get("event") == "job" and line.get("function") == "challenges.jobs.verify_completion"
+            if line.get("event") == "job" and line.get("function") == "challenges.trust.trust_after_submission"
         ]
 
     (line,) = wait_for(job_line, "the worker's job log line", 10)
     assert line["request_id"] == "stack-submit-1" and line["outcome"] == "ok"
-    assert line["job_id"].endswith(f"verify-completion-{completion_id}")
+    assert line["job_id"].endswith(f"trust-completion-{completion_id}")
     requests_logged = [line for line in stack.json_lines() if line.get("request_id") == "stack-submit-1"]
     assert {"request", "job"} <= {line.get("event") for line in requests_logged}
 
     # /metrics merges the web workers' and the RQ workers' counters (multi-process mode).
     samples = scrape(stack)
-    verify_ok = (("function", "challenges.jobs.verify_completion"), ("outcome", "ok"))
-    assert samples[("vouch_jobs_total", verify_ok)] == 1
+    after_ok = (("function", "challenges.trust.trust_after_submission"), ("outcome", "ok"))
+    assert samples[("vouch_jobs_total", after_ok)] == 1
     assert samples[("vouch_points_issued_total", (("kind", "earn"),))] == 40
     submit = (("endpoint", "challenges_api.submit_completion"), ("method", "POST"), ("status", "201"))
     assert samples[("vouch_http_requests_total", submit)] == 1

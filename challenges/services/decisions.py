@@ -33,9 +33,9 @@ from hub.errors import (
 )
 from hub.extensions import db
 from hub.models import Advocate
-from hub.notifications import notify
+from hub.notifications import notify, notify_many
 from hub.signals import completion_approved
-from rewards.badges import award_badge
+from rewards.badges import Badge, award_badges, badge_notes
 from rewards.ledger import post_entry
 from rewards.models import EntryKind
 
@@ -85,8 +85,20 @@ def approve_completion(
         **found,
     )
     challenge = db.session.get_one(Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)])
+    approval_effects(completion, challenge, actor_id, at)
+    return completion
+
+
+def approval_effects(
+    completion: Completion, challenge: Challenge, actor_id: int | None, at: dt.datetime | None = None
+) -> None:
+    """What an approval does once the completion is approved (by `_decide`, or inserted approved
+    by a submission graded in the request): the act counted for the reports, the points through
+    the ledger (idempotent on ("completion", id)), the milestone badges, and — for an approval
+    happening now (`at` None) — the thank-you signal and the advocate's notification, and the
+    audit line when a person decided. The caller's transaction; nothing is committed."""
     advocate = db.session.get_one(Advocate, completion.advocate_id)
-    assert completion.decided_at is not None, "_decide sets decided_at"
+    assert completion.decided_at is not None, "an approved completion has its decision time"
     count_approved_act(completion.advocate_id, challenge.type, completion.decided_at, challenge.platform)
     if completion.points_offered:
         post_entry(
@@ -99,7 +111,7 @@ def approve_completion(
             created_by_id=actor_id,
             at=completion.decided_at,  # the entry is dated with the decision it records
         )
-    approved_count = _award_badges(completion, challenge, at)
+    approved_count, badges = _award_badges(completion, challenge, at)
     if at is None:
         completion_approved.send(
             "challenges",
@@ -108,12 +120,16 @@ def approve_completion(
             approved_count=approved_count,
             challenge_type=challenge.type,
         )  # hub.email.mailings: thank-you at 5 / 25 / 100; challenges.referrals: a won deal's bonus
-        notify(
+        # The badges' notes, then the approval's: one insert, and their emails by one job.
+        approved = (
             advocate.user_id,
             "completion_approved",
             f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
             f"/challenges/{challenge.id}",
         )
+        notify_many([*badge_notes(advocate.user_id, badges), approved])
+    elif badges:
+        notify_many(badge_notes(advocate.user_id, badges))
     if actor_id is not None:
         record_audit(
             actor_id,
@@ -123,27 +139,25 @@ def approve_completion(
             {"status": "undecided"},
             {"status": "approved", "points": completion.points_offered},
         )
-    return completion
 
 
-def _award_badges(completion: Completion, challenge: Challenge, at: dt.datetime | None = None) -> int:
-    """Badges for this approval (dated `at`, default now); returns the advocate's number of
-    approved completions."""
+def _award_badges(
+    completion: Completion, challenge: Challenge, at: dt.datetime | None = None
+) -> tuple[int, list[Badge]]:
+    """Badges for this approval (dated `at`, default now), in one insert: (the advocate's number of
+    approved completions, the badges newly awarded)."""
     approved = db.session.execute(
         select(func.count())
         .select_from(Completion)
         .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
     ).scalar_one()
-    if approved >= 1:
-        award_badge(completion.advocate_id, "first_completion", at=at)
+    codes = ["first_completion"] if approved >= 1 else []
     if challenge.type == "review":
-        award_badge(completion.advocate_id, "first_review", at=at)
+        codes.append("first_review")
     if challenge.type == "reference_call":
-        award_badge(completion.advocate_id, "first_reference", at=at)
-    for step, code in BADGE_STEPS.items():
-        if approved >= step:
-            award_badge(completion.advocate_id, code, at=at)
-    return approved
+        codes.append("first_reference")
+    codes += [code for step, code in BADGE_STEPS.items() if approved >= step]
+    return approved, award_badges(completion.advocate_id, codes, at=at)
 
 
 def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> Completion:
@@ -155,12 +169,22 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
     if len(reason) > MAX_REASON:
         raise ValidationFailed({"reason": f"At most {MAX_REASON:,} characters."})
     completion = _decide(completion_id, CompletionStatus.REJECTED, actor_id, reason=reason)
-    caps.release_ask("completion", completion.id)
     advocate = db.session.get_one(Advocate, completion.advocate_id)
+    rejection_effects(completion, completion.challenge, advocate, actor_id, reason)
+    return completion
+
+
+def rejection_effects(
+    completion: Completion, challenge: Challenge, advocate: Advocate, actor_id: int | None, reason: str
+) -> None:
+    """What a rejection does once the completion is rejected (by `_decide`, or inserted rejected
+    by a submission graded in the request): the ask it held stops counting, the advocate is told
+    why, and the audit line when a person decided. The caller's transaction."""
+    caps.release_ask("completion", completion.id)
     notify(
         advocate.user_id,
         "completion_rejected",
-        f"“{completion.challenge.title}” was not approved: {reason}",
+        f"“{challenge.title}” was not approved: {reason}",
         f"/challenges/{completion.challenge_id}",
     )
     if actor_id is not None:
@@ -172,7 +196,6 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
             {"status": "undecided"},
             {"status": "rejected", "reason": reason},
         )
-    return completion
 
 
 def decide_many(completion_ids: list[int], actor_id: int, approve: bool, reason: str | None = None) -> BulkOutcome:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import WithJsonSchema
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from challenges import caps, review_rules, trust, verifiers
 from challenges.caps import day_label
@@ -34,8 +34,9 @@ from challenges.services import evidence_files
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
 from challenges.services.evidence_files import SentFile
 from challenges.services.feed import MyRecord, is_open, limit_block, retry_wait_reason, visible_challenge
+from hub import trust as hub_trust
 from hub.contracts import Body, UploadForm
-from hub.db import locked_row, utcnow
+from hub.db import insert_row_ignore, locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
     CapReached,
@@ -200,7 +201,11 @@ def submit_completion(
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
+    # One primary-key read with the target groups joined (visible_challenge then finds it in the
+    # session). The feed's compiled published catalogue is the place to read it from once it lands.
+    loaded = db.session.get(Challenge, challenge_id, options=[joinedload(Challenge.target_groups)])
     challenge = visible_challenge(challenge_id, advocate)
+    assert loaded is None or loaded is challenge, "the same identity"
     spec = verifiers.TYPES.get(challenge.type)
     if not system and spec is not None and not spec.self_service:
         raise InvalidState(f"This challenge completes itself. {spec.how_to}")
@@ -216,53 +221,124 @@ def submit_completion(
         )
         if existing is not None:
             return existing
-    locked_row(Advocate, advocate_id)
+    advocate = locked_row(Advocate, advocate_id) or advocate
     _check_limits(challenge, advocate_id, at)
     if not system:
         on_break = caps.current_break(advocate, at)
         if on_break is not None:
             raise CapReached(on_break.reason(at), available_at=on_break.back_at)
-    completion = Completion(
-        challenge_id=challenge.id,
-        advocate_id=advocate_id,
-        status=CompletionStatus.SUBMITTED,
-        evidence_url=evidence.evidence_url,
-        evidence_text=evidence.evidence_text,
-        answers=evidence.answers,
-        points_offered=challenge.points,
-        submitted_at=at,
-        source_key=source_key,
-        text_digest=trust.text_digest(evidence.evidence_text, evidence.answers),
-        disclosure_shown=challenge.disclosure if challenge.type == "review" else None,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(completion)
-            db.session.flush()
-    except IntegrityError:
-        raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
-    completion.hold_reason = trust.claim_evidence_url(completion)
+    verifier = verifiers.VERIFIERS.get(challenge.verification)
+    graded = _grade_now(challenge, advocate, evidence, at) if not system and verifier is not None else None
+    values: dict[str, Any] = {
+        "challenge_id": challenge.id,
+        "advocate_id": advocate_id,
+        "status": CompletionStatus.SUBMITTED,
+        "evidence_url": evidence.evidence_url,
+        "evidence_text": evidence.evidence_text,
+        "answers": evidence.answers,
+        "points_offered": challenge.points,
+        "submitted_at": at,
+        "source_key": source_key,
+        "text_digest": trust.text_digest(evidence.evidence_text, evidence.answers),
+        "disclosure_shown": challenge.disclosure if challenge.type == "review" else None,
+    }
+    if verifier is not None and not verifier.in_job:
+        values |= {"status": CompletionStatus.PENDING_REVIEW, "verification_note": "Waiting for a manager to review."}
+    elif graded is not None:
+        values |= graded
+    # One INSERT … ON CONFLICT DO NOTHING: a second open completion of this challenge by this
+    # advocate (the partial unique index), or a repeated source key, writes nothing.
+    completion = insert_row_ignore(db.session, Completion, values)
+    if completion is None:
+        raise AlreadySubmitted("You have already sent this in; it is being checked.")
+    hold = trust.claim_evidence_url(completion)
+    if hold is not None:
+        completion.hold_reason = hold
     if evidence.file is not None:
         evidence_files.attach(completion, evidence.file)
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
-    db.session.execute(
-        update(Advocate)
-        .where(Advocate.id == advocate_id)
-        .values(last_activity_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    verifier = verifiers.VERIFIERS.get(challenge.verification)
-    if verifier is not None and not verifier.in_job:
-        completion.status = CompletionStatus.PENDING_REVIEW
-        completion.verification_note = "Waiting for a manager to review."
-        db.session.flush()
-    elif not system:
+    if system:
+        # A flow's own completion (a job already): the advocate's last activity in this transaction.
+        db.session.execute(
+            update(Advocate)
+            .where(Advocate.id == advocate_id)
+            .values(last_activity_at=at)
+            .execution_options(synchronize_session=False)
+        )
+    elif graded is not None:
+        _decided_now(completion, challenge, advocate)
+    elif completion.status is CompletionStatus.SUBMITTED:
         schedule_verification(completion.id)
     if not system:
+        # The signals, and the advocate's last activity (trust.detect_submission_signals), after commit.
         trust.after_submission(completion.id)
     return completion
+
+
+def _grade_now(
+    challenge: Challenge, advocate: Advocate, evidence: EvidenceInput, at: dt.datetime
+) -> dict[str, Any] | None:
+    """A completion whose verifier needs nothing but the answers (quizzes, surveys: `in_request`)
+    is decided at submission, as the verification job would have decided it: the columns to
+    insert it with (approved, rejected, or pending review with the verifier's note), or None
+    when the job must verify it. A link goes to the job (its claim may hold it for review).
+    Trust gating applies (product.md §15): an approval of an advocate below the owner's
+    threshold goes to the review queue with the reason."""
+    verifier = verifiers.VERIFIERS.get(challenge.verification)
+    if verifier is None or not verifier.in_request or evidence.evidence_url is not None:
+        return None
+    verdict = verifier.check(
+        verifiers.Evidence(
+            completion_id=0,  # not inserted yet: in-request verifiers read only the answers
+            challenge_type=challenge.type,
+            evidence_url=None,
+            evidence_text=evidence.evidence_text,
+            answers=evidence.answers,
+            allowed_domains=tuple(challenge.allowed_domains or ()),
+            marker=challenge.marker,
+            quiz=challenge.quiz,
+            attempt=1,
+            extra={"verification": challenge.verification},
+        )
+    )
+    note = (verdict.note or "")[:1000] or None
+    graded: dict[str, Any] = {"verification_attempts": 1, "verifying_started_at": at}
+    if verdict.decision == "approve":
+        if hub_trust.score_is_below(advocate.trust_score):
+            hold = f"Trust score {advocate.trust_score} is below the review threshold of {hub_trust.threshold()}."
+            return graded | {
+                "status": CompletionStatus.PENDING_REVIEW,
+                "verification_note": f"{hold} The check said: {verdict.note}" if verdict.note else hold,
+            }
+        return graded | {
+            "status": CompletionStatus.APPROVED,
+            "decided_at": at,
+            "points_awarded": challenge.points,
+            "is_auto_approved": True,
+            "verification_note": note,
+        }
+    if verdict.decision == "reject":
+        return graded | {
+            "status": CompletionStatus.REJECTED,
+            "decided_at": at,
+            "reason": verdict.note or "The answers were not right.",
+        }
+    return graded | {"status": CompletionStatus.PENDING_REVIEW, "verification_note": note}
+
+
+def _decided_now(completion: Completion, challenge: Challenge, advocate: Advocate) -> None:
+    """The effects of a decision made at submission, as approve_completion / reject_completion
+    have them for the verifier's decision; the account summary follows in the after-submission
+    job (challenges.trust.trust_after_submission), as it followed the verification job before.
+    (decisions imports this module, hence the import in place.)"""
+    from challenges.services.decisions import approval_effects, rejection_effects
+
+    if completion.status is CompletionStatus.APPROVED:
+        approval_effects(completion, challenge, None)
+    elif completion.status is CompletionStatus.REJECTED:
+        rejection_effects(completion, challenge, advocate, None, completion.reason or "")
 
 
 def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> None:
@@ -305,9 +381,14 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
 
 
 def schedule_verification(completion_id: int, job_id: str | None = None) -> None:
-    """Enqueue the verification job after commit, with a deterministic id."""
+    """Enqueue the verification job after commit, with a deterministic id. Without `job_id` the
+    completion is new (this transaction's), so no job can hold its id yet."""
     from challenges.jobs import verify_completion
 
     enqueue_after_commit(
-        verify_completion, completion_id, job_id=job_id or f"verify-completion-{completion_id}", timeout=60
+        verify_completion,
+        completion_id,
+        job_id=job_id or f"verify-completion-{completion_id}",
+        timeout=60,
+        unique=job_id is not None,
     )

@@ -112,7 +112,7 @@ def queue_email(
         message = OutboxEmail(**values)
         db.session.add(message)
         db.session.flush()
-    enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}-a0", retries=2)
+    enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}-a0", retries=2, unique=False)
     return message
 
 

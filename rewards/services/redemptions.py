@@ -91,7 +91,23 @@ def redeem_reward(
             if first.reward_id != reward_id:
                 raise InvalidState("This form was already used for another reward; reload the page.")
             return first
-    reward = _fresh_reward(reward_id)
+    # An unlimited reward: read with a shared row lock, which holds off a staff edit (price,
+    # active, stock) until this commits without making every redemption of a popular reward wait
+    # for the one before it (as an UPDATE's exclusive lock would). Made limited meanwhile, its
+    # new version fails the re-check and PostgreSQL may keep the share lock; holding it into the
+    # decrement below would deadlock with other redeemers, so a savepoint gives it back first.
+    with db.session.begin_nested() as shared:
+        reward = db.session.scalar(
+            select(Reward)
+            .where(Reward.id == reward_id, Reward.stock_total.is_(None))
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+        if reward is None:
+            shared.rollback()
+    unlimited = reward is not None
+    if reward is None:
+        reward = _fresh_reward(reward_id)
     if reward is None or not reward.is_active:
         raise NotFound("Reward not found.")
     cost = reward.points_cost
@@ -112,37 +128,30 @@ def redeem_reward(
         ).scalar_one()
         if held >= reward.per_advocate_limit:
             raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
-    still_offered = (Reward.id == reward_id, Reward.is_active.is_(True), Reward.points_cost == cost)
-    taken = None
-    if reward.stock_total is None:
-        # Unlimited: nothing to decrement. A shared row lock re-checks active and price and
-        # holds off a staff edit until this commits, without making every redemption of a
-        # popular reward wait for the one before it (as an UPDATE's exclusive lock would).
-        # Made limited meanwhile: the conditional decrement below counts this unit. PostgreSQL
-        # keeps the share lock on a row whose new version failed the re-check; holding it into
-        # the UPDATE would deadlock with other redeemers, so a savepoint gives it back first.
-        with db.session.begin_nested() as shared:
-            taken = db.session.execute(
-                select(Reward.id).where(*still_offered, Reward.stock_total.is_(None)).with_for_update(read=True)
-            ).one_or_none()
-            if taken is None:
-                shared.rollback()
-    if taken is None:
+    if not unlimited:
+        # A limited reward: one conditional decrement that re-checks active and price.
         taken = db.session.execute(
             update(Reward)
-            .where(*still_offered, Reward.stock_remaining > 0)
+            .where(
+                Reward.id == reward_id,
+                Reward.is_active.is_(True),
+                Reward.points_cost == cost,
+                Reward.stock_remaining > 0,
+            )
             .values(stock_remaining=Reward.stock_remaining - 1)
             .returning(Reward.id)
             .execution_options(synchronize_session=False)
         ).one_or_none()
-    if taken is None:
-        _explain_refused_stock(reward_id, cost)
-    db.session.expire(reward, ["stock_remaining"])
+        if taken is None:
+            _explain_refused_stock(reward_id, cost)
+        db.session.expire(reward, ["stock_remaining"])
     now = utcnow()
-    # Below the owner's trust threshold every redemption waits for a person (product.md §15).
-    needs_approval = reward.requires_approval or trust.below_threshold(advocate_id) is not None
+    # Below the owner's trust threshold every redemption waits for a person (product.md §15); the
+    # score is the locked row's.
+    needs_approval = reward.requires_approval or trust.score_is_below(advocate.trust_score)
     status = RedemptionStatus.REQUESTED if needs_approval else RedemptionStatus.APPROVED
     redemption = Redemption(
+        reward=reward,  # held by the redemption: its reply reads the name without a query
         reward_id=reward_id,
         advocate_id=advocate_id,
         points=cost,

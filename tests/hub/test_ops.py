@@ -205,7 +205,8 @@ def test_metrics_move_with_requests_and_jobs(app, client, ctx, make, api, jobs, 
         value(after, "vouch_http_requests_total", **unmatched) - value(before, "vouch_http_requests_total", **unmatched)
         == 1
     )
-    verify_ok = {"function": "challenges.jobs.verify_completion", "outcome": "ok"}
+    # A survey is decided in the request (issue 22); the job it queues is the after-submission one.
+    verify_ok = {"function": "challenges.trust.trust_after_submission", "outcome": "ok"}
     assert value(after, "vouch_jobs_total", **verify_ok) - value(before, "vouch_jobs_total", **verify_ok) == 1
     assert (
         value(after, "vouch_job_duration_seconds_count", **verify_ok)
@@ -318,12 +319,16 @@ def test_the_request_id_travels_into_the_jobs_it_enqueues(ctx, make, api, jobs, 
         )
         jobs.join()
     assert response.status_code == 201
-    (job_line,) = [r for r in records(caplog, "vouch.job") if r.function == "challenges.jobs.verify_completion"]
+    # A survey is decided in the request (issue 22); the jobs it queues carry the request's id.
+    lines = {r.function: r for r in records(caplog, "vouch.job")}
+    job_line = lines["challenges.trust.trust_after_submission"]
     assert job_line.request_id == "submit-7"
-    assert job_line.outcome == "ok" and job_line.job_id == f"verify-completion-{response.json['id']}"
-    # what the job itself logged carries the request's id too
-    verified = [r for r in caplog.records if r.name == "challenges.jobs" and "verified" in r.getMessage()]
-    assert verified and json.loads(JsonFormatter().format(verified[0]))["request_id"] == "submit-7"
+    assert job_line.outcome == "ok" and job_line.job_id == f"trust-completion-{response.json['id']}"
+    emails = lines["hub.email.mailings.send_notification_emails"]
+    assert emails.request_id == "submit-7" and emails.outcome == "ok"
+    # what a job itself logged carries the request's id too: the email, written to the log
+    sent = [r for r in caplog.records if r.name == "vouch.mail" and "Tell us" in r.getMessage()]
+    assert sent and json.loads(JsonFormatter().format(sent[0]))["request_id"] == "submit-7"
 
 
 def test_json_lines_on_stderr(capsys, client, ctx):

@@ -1,0 +1,146 @@
+"""SQL statements, database round trips and Redis round trips of one request, counted in-process.
+
+    python bench/counts.py --root . --app wsgi:app < requests.json     (prints one JSON line)
+
+The request runs through the Flask test client of the app named by `--app` (any WSGI module
+importable from `--root`): the counting lives here, in the benchmark's own process, never in
+the production app. The script imports nothing from `bench/` so that it can run with another
+checkout's interpreter and code (bench/compare.py counts an older commit that way).
+
+How it counts:
+- PostgreSQL: every psycopg connection the pool opens gets libpq's protocol trace
+  (`PGconn.trace`, line-buffered into one file). A round trip is one ReadyForQuery message from
+  the server (each wait for the server ends with one); a statement is an extended-protocol
+  Execute or a simple Query, and BEGIN / COMMIT / ROLLBACK are counted apart as
+  transaction control. The pool's pre-ping is a round trip too, so it is counted.
+- Redis: every `send_packed_command` of redis-py (one command, or a whole pipeline) is one
+  round trip; Flask-Limiter's storage uses the same redis-py connections.
+
+Input (stdin): a JSON list of {"name", "method", "path", "headers", "body"?, "warmup"?}. Each
+request is first run once as its `warmup` (default: itself) so that caches, pools and
+imports are warm; then the counted run. Output: {name: {"status", "statements",
+"transaction_control", "pings", "db_round_trips", "redis_round_trips"}}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION", "END")
+
+
+def parse_trace(text: str) -> dict[str, int]:
+    """Count a libpq trace (regress mode, no timestamps): lines are "<F|B>\\t<length>\\t<Message> …".
+    Returns {"statements", "transaction_control", "pings", "round_trips"}; see the module docstring."""
+    statements = control = pings = round_trips = 0
+    for line in text.splitlines():
+        parts = line.split("\t", 3)
+        if len(parts) < 3:
+            continue
+        direction, message = parts[0], parts[2].strip()
+        if direction == "B" and message == "ReadyForQuery":
+            round_trips += 1
+        elif direction == "F" and message == "Execute":
+            statements += 1
+        elif direction == "F" and message == "Query":
+            sql = parts[3].strip().strip('"').strip().upper() if len(parts) > 3 else ""
+            if sql in ("", ";"):
+                pings += 1
+            elif sql.startswith(TRANSACTION_CONTROL):
+                control += 1
+            else:
+                statements += 1
+    return {"statements": statements, "transaction_control": control, "pings": pings, "round_trips": round_trips}
+
+
+class Counters:
+    """Installs the trace and the Redis counter for the life of the process."""
+
+    def __init__(self) -> None:
+        self.trace = tempfile.NamedTemporaryFile("w+b", suffix=".pgtrace")  # noqa: SIM115 - lives as long as the process
+        self.redis_sends = 0
+
+    def install(self) -> None:
+        import psycopg
+        from redis.connection import AbstractConnection
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        fd = os.open(self.trace.name, os.O_WRONLY | os.O_APPEND)
+
+        @event.listens_for(Pool, "connect")
+        def trace_connection(dbapi_connection, _record) -> None:
+            pgconn = getattr(dbapi_connection, "pgconn", None)
+            if pgconn is None:  # not psycopg 3 (SQLite): no database round trips to count
+                return
+            pgconn.trace(os.dup(fd))
+            pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+
+        send = AbstractConnection.send_packed_command
+        counters = self
+
+        def counting_send(connection, command, check_health=True):
+            counters.redis_sends += 1
+            return send(connection, command, check_health)
+
+        AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
+
+    def mark(self) -> tuple[int, int]:
+        return os.path.getsize(self.trace.name), self.redis_sends
+
+    def since(self, mark: tuple[int, int]) -> dict[str, int]:
+        offset, sends = mark
+        with open(self.trace.name, "rb") as f:
+            f.seek(offset)
+            counted = parse_trace(f.read().decode(errors="replace"))
+        return {
+            "statements": counted["statements"],
+            "transaction_control": counted["transaction_control"],
+            "pings": counted["pings"],
+            "db_round_trips": counted["round_trips"],
+            "redis_round_trips": self.redis_sends - sends,
+        }
+
+
+def run(app, counters: Counters, request: dict) -> dict:
+    """Warm up with the request's `warmup` (or itself), then count one run of it."""
+    client = app.test_client()
+
+    def send(spec: dict) -> int:
+        response = client.open(
+            spec["path"], method=spec.get("method", "GET"), headers=spec.get("headers", {}), data=spec.get("body")
+        )
+        response.get_data()
+        response.close()
+        return response.status_code
+
+    send(request.get("warmup") or request)
+    mark = counters.mark()
+    status = send(request)
+    return {"status": status, **counters.since(mark)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=".", help="checkout whose code serves the requests")
+    parser.add_argument("--app", default="wsgi:app", help="module:attribute of the WSGI app")
+    args = parser.parse_args()
+    root = os.path.abspath(args.root)
+    os.chdir(root)
+    sys.path.insert(0, root)
+    counters = Counters()
+    counters.install()
+    module, attribute = args.app.split(":")
+    app = getattr(importlib.import_module(module), attribute)
+    requests = json.load(sys.stdin)
+    result = {r["name"]: run(app, counters, r) for r in requests}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -36,7 +36,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from bench import procstat
-from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, stop, wait_for, warm_up
+from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, stop, stop_on_sigterm, wait_for, warm_up
 from bench.rounds import Run, change, fmt, median, ratio, spread, summarise
 from bench.run import count_requests, count_specs, endpoints
 
@@ -204,6 +204,7 @@ def main(
     chosen: str,
     order: str,
 ) -> None:
+    stop_on_sigterm()
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = sorted(set(keys) - set(COMPARABLE))
     if unknown:

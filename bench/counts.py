@@ -34,6 +34,29 @@ import tempfile
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION", "END")
 
 
+def trace_sql(text: str) -> list[str]:
+    """The SQL the client sent, in order (Parse and simple Query messages), for reading a trace."""
+    sent = []
+    for line in text.splitlines():
+        parts = line.split("\t", 3)
+        if len(parts) == 4 and parts[0] == "F" and parts[2] in ("Parse", "Query"):
+            body = parts[3].strip()
+            # Parse: "<statement name>" "<sql>" …; Query: "<sql>"
+            quoted = body.split('" "', 1)[1] if parts[2] == "Parse" and '" "' in body else body.strip('"')
+            sent.append(quoted.rsplit('" ', 1)[0].strip('"'))
+    return sent
+
+
+def redis_commands(packed: bytes) -> list[str]:
+    """Command names in a RESP-packed request (one command or a pipeline): the first bulk
+    string of each array."""
+    names, lines = [], packed.split(b"\r\n")
+    for n, line in enumerate(lines):
+        if line.startswith(b"*") and n + 2 < len(lines):
+            names.append(lines[n + 2].decode(errors="replace").upper())
+    return names
+
+
 def parse_trace(text: str) -> dict[str, int]:
     """Count a libpq trace (regress mode, no timestamps): lines are "<F|B>\\t<length>\\t<Message> …".
     Returns {"statements", "transaction_control", "pings", "round_trips"}; see the module docstring."""
@@ -64,6 +87,7 @@ class Counters:
     def __init__(self) -> None:
         self.trace = tempfile.NamedTemporaryFile("w+b", suffix=".pgtrace")  # noqa: SIM115 - lives as long as the process
         self.redis_sends = 0
+        self.redis_log: list[str] = []
 
     def install(self) -> None:
         import psycopg
@@ -86,6 +110,8 @@ class Counters:
 
         def counting_send(connection, command, check_health=True):
             counters.redis_sends += 1
+            packed = b"".join(bytes(c) for c in command) if isinstance(command, list) else bytes(command)
+            counters.redis_log.append(" ".join(redis_commands(packed)))
             return send(connection, command, check_health)
 
         AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
@@ -93,12 +119,15 @@ class Counters:
     def mark(self) -> tuple[int, int]:
         return os.path.getsize(self.trace.name), self.redis_sends
 
-    def since(self, mark: tuple[int, int]) -> dict[str, int]:
+    def since(self, mark: tuple[int, int], detail: bool = False) -> dict:
         offset, sends = mark
         with open(self.trace.name, "rb") as f:
             f.seek(offset)
-            counted = parse_trace(f.read().decode(errors="replace"))
+            text = f.read().decode(errors="replace")
+        counted = parse_trace(text)
+        extra = {"sql": trace_sql(text), "redis": self.redis_log[sends:]} if detail else {}
         return {
+            **extra,
             "statements": counted["statements"],
             "transaction_control": counted["transaction_control"],
             "pings": counted["pings"],
@@ -107,7 +136,7 @@ class Counters:
         }
 
 
-def run(app, counters: Counters, request: dict) -> dict:
+def run(app, counters: Counters, request: dict, detail: bool = False) -> dict:
     """Warm up with the request's `warmup` (or itself), then count one run of it."""
     client = app.test_client()
 
@@ -122,13 +151,14 @@ def run(app, counters: Counters, request: dict) -> dict:
     send(request.get("warmup") or request)
     mark = counters.mark()
     status = send(request)
-    return {"status": status, **counters.since(mark)}
+    return {"status": status, **counters.since(mark, detail)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="checkout whose code serves the requests")
     parser.add_argument("--app", default="wsgi:app", help="module:attribute of the WSGI app")
+    parser.add_argument("--detail", action="store_true", help="also list the SQL and the Redis commands sent")
     args = parser.parse_args()
     root = os.path.abspath(args.root)
     os.chdir(root)
@@ -138,7 +168,7 @@ def main() -> None:
     module, attribute = args.app.split(":")
     app = getattr(importlib.import_module(module), attribute)
     requests = json.load(sys.stdin)
-    result = {r["name"]: run(app, counters, r) for r in requests}
+    result = {r["name"]: run(app, counters, r, args.detail) for r in requests}
     print(json.dumps(result))
 
 

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +35,15 @@ class Figures:
     non_2xx: int
     ratio_to_bare: float | None = None
     note: str = ""
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that a benchmark's `finally` stops the servers it started."""
+
+    def leave(_signum, _frame) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, leave)
 
 
 def free_port() -> int:
@@ -315,7 +325,8 @@ def wait_for_answer(url: str, headers: dict, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            requests.get(url, headers=headers, timeout=timeout)
+            # Any answer will do; a redirect (to https) is not followed.
+            requests.get(url, headers=headers, timeout=timeout, allow_redirects=False)
             return
         except requests.RequestException:
             if time.monotonic() > deadline:

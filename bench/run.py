@@ -42,6 +42,7 @@ from bench.load import (
     rotating_post,
     rq_queue,
     stop,
+    stop_on_sigterm,
     wait_for,
     wait_for_idle_queue,
     wait_for_workers,
@@ -309,6 +310,7 @@ def main(
 ) -> None:
     if not shutil.which("wrk"):
         raise click.ClickException("wrk is missing: apt-get install wrk")
+    stop_on_sigterm()
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = sorted(set(keys) - set(KEYS))
     if unknown:

@@ -200,7 +200,11 @@ def submit_completion(
             db.session.flush()
     except IntegrityError:
         raise AlreadySubmitted("You have already sent this in; it is being checked.") from None
-    completion.hold_reason = trust.claim_evidence_url(completion)
+    hold = trust.claim_evidence_url(completion)
+    if hold is not None:
+        # Only when there is one: assigning None to the never-set attribute would still cost
+        # an UPDATE of the new row on every submission.
+        completion.hold_reason = hold
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)

@@ -141,9 +141,14 @@ def run(app, counters: Counters, request: dict, detail: bool = False) -> dict:
     client = app.test_client()
 
     def send(spec: dict) -> int:
-        response = client.open(
-            spec["path"], method=spec.get("method", "GET"), headers=spec.get("headers", {}), data=spec.get("body")
-        )
+        headers = dict(spec.get("headers", {}))
+        # The test client sends the cookies of its own jar (a Cookie header is not passed on):
+        # put the session cookie wrk sends into the jar.
+        for pair in headers.pop("Cookie", "").split(";"):
+            if "=" in pair:
+                name, value = pair.strip().split("=", 1)
+                client.set_cookie(name, value)
+        response = client.open(spec["path"], method=spec.get("method", "GET"), headers=headers, data=spec.get("body"))
         response.get_data()
         response.close()
         return response.status_code

@@ -162,7 +162,7 @@ def count_specs(ids: dict, chosen: list[Endpoint]) -> list[dict]:
                     "warmup": {"method": "POST", "path": first, "headers": post, "body": body},
                 }
             )
-        elif ep.key == "redeem":
+        elif ep.key == "redeem" and ep.rotating is not None:
             specs.append({"name": ep.name, "method": "POST", "path": ep.path, "headers": post, "body": ep.rotating[2]})
         elif ep.during is None:
             specs.append({"name": ep.name, "method": "GET", "path": ep.path, "headers": ep.headers})

@@ -1,11 +1,16 @@
-"""Load-test Vouch against a bare-Flask ceiling with gunicorn + wrk, and print the figures.
+"""Load-test Vouch against a bare-Flask ceiling and an I/O floor with gunicorn + wrk.
 
-    make bench          (or, from the repository root: .venv/bin/python -m bench.run --duration 10)
+    make bench          (or, from the repository root: .venv/bin/python -m bench.run)
+    .venv/bin/python -m bench.run --skip-timings --rounds 1 --duration 3 --endpoints lb-all,submit
 
-Needs a seeded PostgreSQL database (bench/seed.py) and Redis. Starts Vouch and a bare Flask
-app under identical gunicorn settings (2 sync workers, 127.0.0.1), drives each endpoint with
-wrk for a bounded time, and writes bench/results/latest.json and latest.md with req/s,
-p50/p99/max latency and the ratio to the bare-Flask req/s.
+Needs a seeded PostgreSQL database (bench/seed.py) and Redis. Starts Vouch, a bare Flask app
+and the I/O floor (bench/io_floor_app.py) under identical gunicorn settings (2 sync workers,
+127.0.0.1), warms every worker of each, then measures in interleaved rounds: each round runs
+the ceiling, the floor and every chosen endpoint once with wrk, sampling the server side's CPU
+from /proc around each run (bench/procstat.py). Statements and round trips per request are
+counted in-process (bench/counts.py). Writes bench/results/latest.json and latest.md: median
+and min–max over the rounds of req/s, p50, p99, CPU per request, and the ratios to the ceiling
+of the same round (bench/rounds.py).
 """
 
 from __future__ import annotations
@@ -18,26 +23,33 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from urllib.parse import quote
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import click
+from sqlalchemy.engine import make_url
 
+from bench import procstat
 from bench.load import (
     RESULTS,
     ROOT,
     VENV_BIN,
-    Figures,
+    Endpoint,
     Workers,
     free_port,
     gunicorn,
+    measure,
     rotating_post,
     rq_queue,
     stop,
+    stop_on_sigterm,
     wait_for,
     wait_for_idle_queue,
     wait_for_workers,
+    warm_up,
     wrk,
 )
+from bench.rounds import Run, fmt, summarise
 
 
 def flask_cli(env: dict, *args: str) -> str:
@@ -80,31 +92,95 @@ def ensure_seeded(env: dict, advocates: int) -> None:
         )
 
 
-def endpoints(ids: dict) -> list[dict]:
+# Every key --endpoints accepts, in the order of a round. "bare" (the ceiling) and "floor" (the
+# I/O floor) are always measured; "workers" is the background phase after the rounds.
+KEYS = (
+    "lb-all",
+    "lb-month",
+    "lb-group",
+    "lb-streaming",
+    "feed",
+    "hub",
+    "report",
+    "redeem",
+    "submit",
+    "workers",
+)
+
+
+def endpoints(ids: dict) -> list[Endpoint]:
+    """Vouch's measured endpoints. The last submit token is kept out of wrk's rotation for the
+    in-process counts (bench/counts.py), so that their (advocate, challenge) pairs stay fresh."""
     adv = {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"}
     owner = {"Authorization": f"Bearer {ids['owner_token']}", "X-Forwarded-Proto": "https"}
     cookie = {"Cookie": ids["advocate_cookie"], "X-Forwarded-Proto": "https"}
+    rotation = ids["submit_tokens"][:-1]
+    redeem_path = f"/api/v1/rewards/{ids['reward_id']}/redemptions"
+    quiz_paths = [f"/api/v1/challenges/{cid}/completions" for cid in ids["quiz_ids"]]
+    board = "/api/v1/leaderboard?period=all&limit=10"
     return [
-        {"name": "leaderboard all + me", "path": "/api/v1/leaderboard?period=all&limit=10", "headers": adv},
-        {"name": "leaderboard month + me", "path": "/api/v1/leaderboard?period=month&limit=10", "headers": adv},
-        {
-            "name": "leaderboard group + me",
-            "headers": adv,
-            "path": f"/api/v1/leaderboard?period=all&limit=10&group={quote(ids['group'])}",
-        },
-        {"name": "advocate feed (API)", "path": "/api/v1/challenges", "headers": adv},
-        {"name": "advocate hub page (HTML)", "path": "/", "headers": cookie},
-        {"name": "program report (owner)", "path": "/api/v1/reports/program", "headers": owner},
-        {
-            "name": "redeem a reward",
-            "path": f"/api/v1/rewards/{ids['reward_id']}/redemptions",
-            "script": rotating_post(
-                ids["submit_tokens"],
-                [f"/api/v1/rewards/{ids['reward_id']}/redemptions"],
-                json.dumps({"confirmed_cost": 10}),
-            ),
-        },
+        Endpoint("lb-all", "leaderboard all + me", board, adv),
+        Endpoint("lb-month", "leaderboard month + me", "/api/v1/leaderboard?period=month&limit=10", adv),
+        Endpoint("lb-group", "leaderboard group + me", f"{board}&group={quote(ids['group'])}", adv),
+        Endpoint("lb-streaming", "leaderboard all + me, awards streaming", board, adv, during="writer"),
+        Endpoint("feed", "advocate feed (API)", "/api/v1/challenges", adv),
+        Endpoint("hub", "advocate hub page (HTML)", "/", cookie),
+        Endpoint("report", "program report (owner)", "/api/v1/reports/program", owner),
+        Endpoint(
+            "redeem",
+            "redeem a reward",
+            redeem_path,
+            rotating=(rotation, [redeem_path], json.dumps({"confirmed_cost": 10})),
+        ),
+        Endpoint(
+            "submit",
+            "submit a completion (cap checks + enqueue)",
+            quiz_paths[0],
+            rotating=(rotation, quiz_paths, json.dumps({"answers": [0]})),
+        ),
     ]
+
+
+def count_specs(ids: dict, chosen: list[Endpoint]) -> list[dict]:
+    """The requests bench/counts.py counts in-process, one per chosen endpoint: the GETs as
+    wrk sends them; submit and redeem with the token kept out of the rotation (its warm-up
+    submits to the first bench quiz, the counted one to the second)."""
+    token = ids["submit_tokens"][-1]
+    post = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "X-Forwarded-Proto": "https"}
+    specs = []
+    for ep in chosen:
+        if ep.key == "submit":
+            first, second = (f"/api/v1/challenges/{cid}/completions" for cid in ids["quiz_ids"][:2])
+            body = json.dumps({"answers": [0]})
+            specs.append(
+                {
+                    "name": ep.name,
+                    "method": "POST",
+                    "path": second,
+                    "headers": post,
+                    "body": body,
+                    "warmup": {"method": "POST", "path": first, "headers": post, "body": body},
+                }
+            )
+        elif ep.key == "redeem" and ep.rotating is not None:
+            specs.append({"name": ep.name, "method": "POST", "path": ep.path, "headers": post, "body": ep.rotating[2]})
+        elif ep.during is None:
+            specs.append({"name": ep.name, "method": "GET", "path": ep.path, "headers": ep.headers})
+    return specs
+
+
+def count_requests(env: dict, app: str, specs: list[dict], root=ROOT, python: str = sys.executable) -> dict:
+    """Statements and round trips per request of `specs`, counted in-process by bench/counts.py
+    run with `python` in the checkout `root`."""
+    proc = subprocess.run(
+        [python, str(Path(__file__).with_name("counts.py")), "--root", str(root), "--app", app],
+        input=json.dumps(specs),
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def completion_stats(challenge_ids: list[int], since) -> dict:
@@ -163,34 +239,22 @@ def emails_since(since) -> int:
 
 
 def measure_verification(
-    env: dict, ids: dict, vouch_port: int, duration: int, connections: int, bare_rps: float
-) -> tuple[list[Figures], dict]:
-    """Submit latency while the queue fills up; then 2 workers drain the backlog (approvals/s,
-    and completions/s counting the approval emails each one queues — what a worker really
-    has to keep up with); then paced submits with workers running (submit → approved)."""
+    env: dict, ids: dict, submit: Endpoint, base_url: str, duration: int, connections: int
+) -> dict:
+    """Background work, after the rounds: 2 workers first drain what the rounds queued; then a
+    backlog is submitted with wrk and drained by 2 workers (approvals/s, and completions/s
+    counting the approval emails each one queues — what a worker really has to keep up with);
+    then paced submits with workers running (submit → approved)."""
     from hub.db import utcnow
 
-    paths = [f"/api/v1/challenges/{cid}/completions" for cid in ids["quiz_ids"]]
-    body = json.dumps({"answers": [0]})
-    url = f"http://127.0.0.1:{vouch_port}/"
-    pending = Workers(env)  # first run what the earlier endpoints queued (redemption emails, token touches)
+    pending = Workers(env)
     pending.start(2)
     try:
         wait_for_idle_queue(env)
     finally:
         pending.stop()
     started = utcnow()
-    fig = wrk(url, duration, connections, {}, script=rotating_post(ids["submit_tokens"], paths, body))
-    submit = Figures(
-        "submit a completion (cap checks + enqueue)",
-        paths[0],
-        fig["rps"],
-        fig["p50"],
-        fig["p99"],
-        fig["max"],
-        fig["non2xx"],
-        round(fig["rps"] / bare_rps, 3),
-    )
+    submit.run_wrk(base_url, duration, connections)
     backlog = rq_queue(env).count
     workers = Workers(env)
     workers.start(2)
@@ -207,28 +271,128 @@ def measure_verification(
         # Half the rate the workers just sustained, so this measures latency, not a backlog.
         rate = drained["completions_per_s_incl_emails"] or 20
         pace_ms = max(5, int(2000 / (0.5 * rate)))
-        wrk(url, duration, 2, {}, script=rotating_post(ids["submit_tokens"][::-1], paths[::-1], body, pace_ms=pace_ms))
+        tokens, paths, body = submit.rotating or ([], [], "")
+        wrk(
+            base_url + submit.path,
+            duration,
+            2,
+            {},
+            script=rotating_post(tokens, paths, body, pace_ms=pace_ms, offset=submit.offset),
+        )
         paced = wait_until_decided(ids["quiz_ids"], paced_from)
         wait_for_idle_queue(env)
     finally:
         workers.stop()
     for stats in (drained, paced):
         stats.pop("_undecided")
-    return [submit], {
+    return {
         "backlog drained by 2 workers": drained,
         f"submit → approved, 2 connections pacing {pace_ms} ms, 2 workers": paced,
     }
 
 
 @click.command()
-@click.option("--duration", default=10, show_default=True, help="seconds per endpoint")
+@click.option("--duration", default=10, show_default=True, help="seconds per endpoint and round")
+@click.option("--rounds", default=3, show_default=True, help="interleaved rounds (ceiling, floor, endpoints …)")
+@click.option(
+    "--endpoints",
+    "chosen",
+    default=",".join(KEYS),
+    show_default=True,
+    help="comma-separated subset; the ceiling and the I/O floor are always measured",
+)
 @click.option("--connections", default=4, show_default=True, help="wrk connections (2 per gunicorn worker)")
 @click.option("--write-rate", default=50.0, show_default=True, help="awards/s streamed during leaderboard reads")
 @click.option("--advocates", default=100_000, show_default=True, help="seed this many when the database has fewer")
 @click.option("--skip-timings", is_flag=True, help="skip the full rebuild / recompute timings")
-def main(duration: int, connections: int, write_rate: float, advocates: int, skip_timings: bool) -> None:
+def main(
+    duration: int, rounds: int, chosen: str, connections: int, write_rate: float, advocates: int, skip_timings: bool
+) -> None:
     if not shutil.which("wrk"):
         raise click.ClickException("wrk is missing: apt-get install wrk")
+    stop_on_sigterm()
+    keys = [k.strip() for k in chosen.split(",") if k.strip()]
+    unknown = sorted(set(keys) - set(KEYS))
+    if unknown:
+        raise click.ClickException(f"unknown endpoints {', '.join(unknown)}; choose from {', '.join(KEYS)}")
+    env = bench_env()
+    RESULTS.mkdir(exist_ok=True)
+    ensure_database(env["DATABASE_URL"])
+    ensure_seeded(env, advocates)
+    timings = {} if skip_timings else run_json(env, "bench.timings")
+    ids = run_json(env, "bench.identities")
+    everything = endpoints(ids)
+    chosen_eps = [ep for ep in everything if ep.key in keys]
+    counts = {}
+    for app, specs in (
+        ("bench.bare_app:app", [{"name": CEILING, "path": "/"}]),
+        ("bench.io_floor_app:app", [{"name": FLOOR, "path": "/"}]),
+        ("wsgi:app", count_specs(ids, chosen_eps)),
+    ):
+        counts.update(count_requests(env, app, specs))
+    database = make_url(env["DATABASE_URL"]).database or ""
+    # A warm worker holds connections to PostgreSQL and Redis.
+    io_ports = frozenset({make_url(env["DATABASE_URL"]).port or 5432, urlsplit(env["REDIS_URL"]).port or 6379})
+    ports = {"vouch": free_port(), "bare": free_port(), "floor": free_port()}
+    servers = {
+        "vouch": gunicorn("wsgi:app", ports["vouch"], env),
+        "bare": gunicorn("bench.bare_app:app", ports["bare"], env),
+        "floor": gunicorn("bench.io_floor_app:app", ports["floor"], env),
+    }
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    ceiling, floor = Endpoint("bare", CEILING, "/"), Endpoint("floor", FLOOR, "/")
+    warm_passes = {}
+    measured: list[dict[str, Run]] = []
+    verification: dict = {}
+    try:
+        for port in ports.values():
+            wait_for(port)
+        warm_passes["bare"] = warm_up(servers["bare"].pid, url["bare"], [ceiling], connections)
+        warm_passes["floor"] = warm_up(servers["floor"].pid, url["floor"], [floor], connections, io_ports)
+        # The report takes seconds per request at bench scale: it is warmed by the first round.
+        warm_passes["vouch"] = warm_up(
+            servers["vouch"].pid,
+            url["vouch"],
+            [ep for ep in chosen_eps if ep.key != "report"] or chosen_eps,
+            connections,
+            io_ports,
+        )
+        for number in range(1, rounds + 1):
+            this_round: dict[str, Run] = {}
+            for server, ep in [("bare", ceiling), ("floor", floor)] + [("vouch", ep) for ep in chosen_eps]:
+                click.echo(f"round {number}/{rounds}: {ep.name} (load {procstat.load_average()})", err=True)
+                side = start_side_load(env, ep, duration, write_rate)
+                try:
+                    this_round[ep.name] = measure(
+                        ep, url[server], duration, connections, [servers[server].pid], database
+                    )
+                finally:
+                    if side is not None:
+                        ep_note = side.communicate(timeout=duration + 30)[0].strip()
+                        this_round[ep.name].note = f"writer {ep_note} in {duration + 2}s"
+            measured.append(this_round)
+        if "workers" in keys:
+            submit = next(ep for ep in everything if ep.key == "submit")
+            submit.offset = max(submit.offset, next((ep.offset for ep in chosen_eps if ep.key == "submit"), 0))
+            from hub.app import create_app
+
+            with create_app().app_context():
+                verification = measure_verification(env, ids, submit, url["vouch"], duration, connections)
+    finally:
+        stop(list(servers.values()))
+    timings.update(verification)
+    timings["busiest advocate"] = {"completions": ids["advocate_completions"], "advocates": ids["advocates"]}
+    timings["warm-up passes per server"] = warm_passes
+    write_results(measured, counts, timings, duration, connections)
+
+
+CEILING = "bare Flask 'ok' (ceiling)"
+FLOOR = "I/O floor: 1 PK SELECT + 1 Redis GET"
+
+
+def bench_env() -> dict:
+    """The environment every bench process gets: the bench database and Redis (defaults
+    vouch_bench and db 3), production mode, rate limits out of the way."""
     env = os.environ.copy()
     env.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -241,57 +405,14 @@ def main(duration: int, connections: int, write_rate: float, advocates: int, ski
         }
     )
     os.environ.update(env)
-    RESULTS.mkdir(exist_ok=True)
-    ensure_database(env["DATABASE_URL"])
-    ensure_seeded(env, advocates)
-    timings = {} if skip_timings else run_json(env, "bench.timings")
-    ids = run_json(env, "bench.identities")
-    vouch_port, bare_port = free_port(), free_port()
-    procs = [gunicorn("wsgi:app", vouch_port, env), gunicorn("bench.bare_app:app", bare_port, env)]
-    from hub.app import create_app
-
-    try:
-        wait_for(vouch_port)
-        wait_for(bare_port)
-        bare = wrk(f"http://127.0.0.1:{bare_port}/", duration, connections, {})
-        results = [
-            Figures("bare Flask 'ok'", "/", bare["rps"], bare["p50"], bare["p99"], bare["max"], bare["non2xx"], 1.0)
-        ]
-        for ep in endpoints(ids):
-            fig = wrk(
-                f"http://127.0.0.1:{vouch_port}{ep['path']}",
-                duration,
-                connections,
-                ep.get("headers", {}),
-                script=ep.get("script"),
-            )
-            results.append(
-                Figures(
-                    ep["name"],
-                    ep["path"].split("?")[0] if "script" in ep else ep["path"],
-                    fig["rps"],
-                    fig["p50"],
-                    fig["p99"],
-                    fig["max"],
-                    fig["non2xx"],
-                    round(fig["rps"] / bare["rps"], 3),
-                )
-            )
-        results.append(leaderboard_while_awarding(env, ids, vouch_port, duration, connections, write_rate, bare["rps"]))
-        with create_app().app_context():
-            submit, verification = measure_verification(env, ids, vouch_port, duration, connections, bare["rps"])
-        results += submit
-    finally:
-        stop(procs)
-    timings.update(verification)
-    timings["busiest advocate"] = {"completions": ids["advocate_completions"], "advocates": ids["advocates"]}
-    write_results(results, timings, duration, connections)
+    return env
 
 
-def leaderboard_while_awarding(
-    env: dict, ids: dict, port: int, duration: int, connections: int, write_rate: float, bare_rps: float
-) -> Figures:
-    """Leaderboard reads while a writer keeps awarding points (fresh boards, no stampede)."""
+def start_side_load(env: dict, ep: Endpoint, duration: int, write_rate: float) -> subprocess.Popen | None:
+    """The writer that keeps awarding points during a "writer" endpoint's run (started a second
+    early, so the boards are changing when wrk starts)."""
+    if ep.during != "writer":
+        return None
     writer = subprocess.Popen(
         [sys.executable, "-m", "bench.writer", "--seconds", str(duration + 2), "--rate", str(write_rate)],
         cwd=ROOT,
@@ -300,25 +421,7 @@ def leaderboard_while_awarding(
         text=True,
     )
     time.sleep(1)
-    path = "/api/v1/leaderboard?period=all&limit=10"
-    fig = wrk(
-        f"http://127.0.0.1:{port}{path}",
-        duration,
-        connections,
-        {"Authorization": f"Bearer {ids['advocate_token']}", "X-Forwarded-Proto": "https"},
-    )
-    awarded = writer.communicate(timeout=duration + 30)[0].strip()
-    return Figures(
-        "leaderboard all + me, awards streaming",
-        path,
-        fig["rps"],
-        fig["p50"],
-        fig["p99"],
-        fig["max"],
-        fig["non2xx"],
-        round(fig["rps"] / bare_rps, 3),
-        f"writer {awarded} in {duration + 2}s",
-    )
+    return writer
 
 
 def ensure_database(url: str) -> None:
@@ -336,28 +439,54 @@ def ensure_database(url: str) -> None:
     engine.dispose()
 
 
-def write_results(results: list[Figures], extra: dict, duration: int, connections: int) -> None:
+def statements(count: dict) -> str:
+    """The SQL cell: "12 + 2 tx + 1 ping" for 12 SQL statements, 2 transaction-control ones
+    (BEGIN, COMMIT …) and one pool pre-ping; "" when nothing was counted."""
+    if not count:
+        return ""
+    control, pings = count.get("transaction_control", 0), count.get("pings", 0)
+    return f"{count['statements']}" + (f" + {control} tx" if control else "") + (f" + {pings} ping" if pings else "")
+
+
+def write_results(measured: list[dict[str, Run]], counts: dict, extra: dict, duration: int, connections: int) -> None:
+    """bench/results/latest.json (every run of every round, the summaries, the counts) and
+    latest.md (one table: medians with min–max over the rounds, ratios taken per round)."""
     RESULTS.mkdir(exist_ok=True)
     machine = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()} · Python {platform.python_version()}"
+    summary = summarise(measured, CEILING)
     payload = {
         "machine": machine,
         "duration_s": duration,
         "connections": connections,
-        "endpoints": [asdict(r) for r in results],
+        "rounds": [{name: asdict(run) for name, run in r.items()} for r in measured],
+        "summary": {name: asdict(s) for name, s in summary.items()},
+        "counts_per_request": counts,
         "timings": extra,
     }
     (RESULTS / "latest.json").write_text(json.dumps(payload, indent=2))
+    loads = [run.load for r in measured for run in r.values()]
     lines = [
-        f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s; gunicorn 2 sync workers.",
+        f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s per endpoint and round, "
+        f"{len(measured)} interleaved rounds; gunicorn 2 sync workers; load average (1/5/15 min) "
+        f"from {loads[0] if loads else '?'} to {loads[-1] if loads else '?'}.",
+        "Cells: median (min–max) over the rounds; × bare is taken within each round. CPU = gunicorn master + "
+        "workers, the bench database's PostgreSQL backends and redis-server (shared), per completed request.",
         "",
-        "| endpoint | req/s | p50 ms | p99 ms | max ms | non-2xx | × bare |",
-        "|---|---|---|---|---|---|---|",
+        "| endpoint | req/s | × bare | p50 ms | p99 ms | CPU ms/req | CPU × bare | CPU app / pg / redis ms "
+        "| SQL stmts | DB round trips | Redis round trips | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
+    for name, s in summary.items():
+        c = counts.get(name, {})
+        split = " / ".join("—" if v is None else f"{v:.2f}" for v in s.cpu_split_ms.values())
         lines.append(
-            f"| {r.name} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.max_ms:.2f} | "
-            f"{r.non_2xx} | {r.ratio_to_bare if r.ratio_to_bare is not None else ''} |"
+            f"| {name} | {fmt(s.rps, 0)} | {fmt(s.ratio, 3)} | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} | "
+            f"{fmt(s.cpu_ms, 2)} | {fmt(s.cpu_ratio, 3)} | {split} | "
+            f"{statements(c)} | "
+            f"{c.get('db_round_trips', '')} | {c.get('redis_round_trips', '')} | {s.non_2xx} |"
         )
+    notes = sorted({f"{name}: {run.note}" for r in measured for name, run in r.items() if run.note})
+    lines += ["", *notes] if notes else []
     for key, value in extra.items():
         lines.append(f"\n{key}: {value}")
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")

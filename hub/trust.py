@@ -111,7 +111,9 @@ def score_is_below(score: int | None) -> bool:
 def below_threshold(advocate_id: int) -> int | None:
     """The advocate's score when it is below the threshold (they need a person's review), else None."""
     score = db.session.scalar(select(Advocate.trust_score).where(Advocate.id == advocate_id))
-    if score is None or score >= threshold():
+    # The threshold is at most FULL_TRUST, so a full score is never below it: most advocates
+    # (no uncleared signal) skip the settings read, on a redemption its only one.
+    if score is None or score >= FULL_TRUST or score >= threshold():
         return None
     return int(score)
 

@@ -253,6 +253,8 @@ def submit_completion(
         raise AlreadySubmitted("You have already sent this in; it is being checked.")
     hold = trust.claim_evidence_url(completion)
     if hold is not None:
+        # Only when there is one: assigning None to the never-set attribute would still cost
+        # an UPDATE of the new row on every submission.
         completion.hold_reason = hold
     if evidence.file is not None:
         evidence_files.attach(completion, evidence.file)

@@ -1,0 +1,342 @@
+"""Before/after: the same endpoints of two commits of Vouch, in interleaved rounds.
+
+    .venv/bin/python -m bench.compare --before 96f5d86^1 --after main \\
+        --before-db postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench_old \\
+        --after-db postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench \\
+        [--before-root PATH] [--after-root PATH] [--rounds 3] [--duration 10] [--endpoints submit,redeem]
+
+Each side is served from its own checkout (`--before-root`/`--after-root`, or a detached git
+worktree of the ref made next to this checkout and set up with `make setup`) with that
+checkout's virtualenv, on its own database, which must be at that checkout's schema (`flask db
+upgrade` runs first and fails if the database is newer than the code: downgrade a copy to the
+older commit's head revision, or seed one with that commit's seeder) and its own private
+redis-server (started here on a free port, stopped at the end: no shared keys, and its CPU is
+that side's alone). Both sides get their actors from their own `bench.identities`, are warmed
+(bench/load.py: every gunicorn worker served requests and holds its connections), then
+measured A, B, A, B … — `--rounds` rounds, each endpoint once per side per round, the order of
+the sides swapped every other round when `--order abba` — with the server side's CPU sampled
+from /proc around each run. Statements and round trips per request are counted in-process with
+each checkout's own code (bench/counts.py).
+
+Writes bench/results/compare.json and compare.md: per endpoint and side the median and
+min–max of req/s, p50, p99 and CPU ms per request, and the after/before ratio taken within
+each round.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+
+from bench import procstat
+from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, stop, stop_on_sigterm, wait_for, warm_up
+from bench.rounds import Run, change, fmt, median, ratio, spread, summarise
+from bench.run import count_requests, count_specs, endpoints
+
+COMPARABLE = ("submit", "redeem", "lb-all", "lb-month", "lb-group", "feed", "hub", "report")
+
+
+@dataclass
+class Side:
+    """One commit under test: its checkout, database, private Redis and server."""
+
+    label: str
+    ref: str
+    sha: str
+    root: Path
+    database_url: str
+    checkout_head: str = ""
+    env: dict = field(default_factory=dict)
+    redis: subprocess.Popen | None = None
+    server: subprocess.Popen | None = None
+    port: int = 0
+    endpoints: list[Endpoint] = field(default_factory=list)
+    ids: dict = field(default_factory=dict)
+
+    @property
+    def venv_bin(self) -> Path:
+        return self.root / ".venv" / "bin"
+
+    @property
+    def database(self) -> str:
+        return make_url(self.database_url).database or ""
+
+
+def git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def prepare_checkout(side: Side, root: str | None) -> None:
+    """Use `root` as the side's checkout, or make a detached worktree of its commit (and `make
+    setup` it) next to this checkout. Records the checkout's HEAD: a given root may carry more
+    than the ref (e.g. a branch with bench-only commits), which the report then says."""
+    if root:
+        side.root = Path(root).resolve()
+    else:
+        side.root = ROOT.parent / f"bench-{side.sha[:10]}"
+        if not side.root.exists():
+            git("worktree", "add", "--detach", str(side.root), side.sha)
+    side.checkout_head = git("rev-parse", "HEAD", cwd=side.root)
+    if not (side.venv_bin / "gunicorn").exists():
+        click.echo(f"make setup in {side.root} …", err=True)
+        subprocess.run(["make", "setup"], cwd=side.root, check=True, stdout=subprocess.DEVNULL)
+
+
+def start_redis(side: Side) -> int:
+    """A private redis-server for the side (no persistence), on a free port."""
+    port = free_port()
+    log = (RESULTS / f"compare-redis-{side.label}.log").open("w")
+    side.redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for(port)
+    return port
+
+
+def side_env(side: Side, redis_port: int) -> dict:
+    env = os.environ.copy()
+    env.update(
+        {
+            "DATABASE_URL": side.database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "VOUCH_ENV": "production",
+            "SECRET_KEY": env.get("SECRET_KEY", "bench-secret-key-not-for-prod"),
+            "VOUCH_TRUSTED_PROXIES": "1",
+            "VOUCH_API_RATE_LIMIT": "1000000/minute",
+        }
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def in_checkout(side: Side, *args: str) -> str:
+    """Run the side's own interpreter in its checkout; its stdout."""
+    proc = subprocess.run(
+        [str(side.venv_bin / "python"), *args], cwd=side.root, env=side.env, stdout=subprocess.PIPE, text=True
+    )
+    if proc.returncode != 0:
+        raise click.ClickException(f"{side.label}: {' '.join(args)} failed (exit {proc.returncode})")
+    return proc.stdout
+
+
+def prepare_side(side: Side, keys: list[str]) -> dict:
+    """Schema check, actors, in-process counts; returns the counts."""
+    redis_port = start_redis(side)
+    side.env = side_env(side, redis_port)
+    try:
+        subprocess.run(
+            [str(side.venv_bin / "flask"), "--app", "wsgi", "db", "upgrade"],
+            cwd=side.root,
+            env=side.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except subprocess.CalledProcessError as failed:
+        raise click.ClickException(
+            f"{side.label}: `flask db upgrade` failed on {side.database} — is the database at a newer "
+            f"schema than {side.ref}? Downgrade a copy to its head revision.\n{failed.stderr[-800:]}"
+        ) from failed
+    side.ids = json.loads(in_checkout(side, "-m", "bench.identities").strip().splitlines()[-1])
+    side.endpoints = [ep for ep in endpoints(side.ids) if ep.key in keys]
+    return count_requests(
+        side.env,
+        "wsgi:app",
+        count_specs(side.ids, side.endpoints),
+        root=side.root,
+        python=str(side.venv_bin / "python"),
+    )
+
+
+def paired(before: list[Run], after: list[Run], attribute: str) -> tuple[float | None, tuple[float, float] | None]:
+    """Median and min–max over the rounds of after/before taken within each round."""
+    values = [
+        ratio(
+            getattr(a, attribute) if attribute != "cpu" else a.cpu_ms.get("all"),
+            getattr(b, attribute) if attribute != "cpu" else b.cpu_ms.get("all"),
+        )
+        for b, a in zip(before, after, strict=True)
+    ]
+    return median(values), spread(values)
+
+
+@click.command()
+@click.option("--before", "before_ref", default="96f5d86^1", show_default=True, help="git ref of the 'before' side")
+@click.option("--after", "after_ref", default="main", show_default=True, help="git ref of the 'after' side")
+@click.option("--before-root", default=None, help="an existing checkout of --before (else a worktree is made)")
+@click.option("--after-root", default=None, help="an existing checkout of --after (else a worktree is made)")
+@click.option(
+    "--before-db",
+    default="postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench_old",
+    show_default=True,
+    help="database at the before side's schema",
+)
+@click.option(
+    "--after-db",
+    default="postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench",
+    show_default=True,
+    help="database at the after side's schema",
+)
+@click.option("--rounds", default=3, show_default=True)
+@click.option("--duration", default=10, show_default=True, help="seconds per endpoint, side and round")
+@click.option("--connections", default=4, show_default=True)
+@click.option("--endpoints", "chosen", default="submit,redeem", show_default=True, help=f"from {','.join(COMPARABLE)}")
+@click.option("--order", type=click.Choice(["abab", "abba"]), default="abab", show_default=True)
+def main(
+    before_ref: str,
+    after_ref: str,
+    before_root: str | None,
+    after_root: str | None,
+    before_db: str,
+    after_db: str,
+    rounds: int,
+    duration: int,
+    connections: int,
+    chosen: str,
+    order: str,
+) -> None:
+    stop_on_sigterm()
+    keys = [k.strip() for k in chosen.split(",") if k.strip()]
+    unknown = sorted(set(keys) - set(COMPARABLE))
+    if unknown:
+        raise click.ClickException(f"unknown endpoints {', '.join(unknown)}; choose from {', '.join(COMPARABLE)}")
+    RESULTS.mkdir(exist_ok=True)
+    sides = [
+        Side("before", before_ref, git("rev-parse", f"{before_ref}^{{commit}}"), ROOT, before_db),
+        Side("after", after_ref, git("rev-parse", f"{after_ref}^{{commit}}"), ROOT, after_db),
+    ]
+    counts: dict[str, dict] = {}
+    measured: dict[str, list[dict[str, Run]]] = {"before": [], "after": []}
+    try:
+        for side, root in zip(sides, (before_root, after_root), strict=True):
+            prepare_checkout(side, root)
+            counts[side.label] = prepare_side(side, keys)
+        for side in sides:
+            side.port = free_port()
+            side.server = gunicorn("wsgi:app", side.port, side.env, side.root, side.venv_bin, f"compare-{side.label}")
+        for side in sides:
+            wait_for(side.port)
+            redis_port = int(side.env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+            io_ports = frozenset({make_url(side.database_url).port or 5432, redis_port})
+            assert side.server is not None
+            warm_up(side.server.pid, f"http://127.0.0.1:{side.port}", side.endpoints, connections, io_ports)
+        for number in range(rounds):
+            turn = sides if order == "abab" or number % 2 == 0 else sides[::-1]
+            for side in turn:
+                this_round: dict[str, Run] = {}
+                for ep in side.endpoints:
+                    click.echo(
+                        f"round {number + 1}/{rounds}: {side.label} {ep.name} (load {procstat.load_average()})",
+                        err=True,
+                    )
+                    assert side.server is not None and side.redis is not None
+                    this_round[ep.name] = measure(
+                        ep,
+                        f"http://127.0.0.1:{side.port}",
+                        duration,
+                        connections,
+                        [side.server.pid],
+                        side.database,
+                        [side.redis.pid],
+                    )
+                measured[side.label].append(this_round)
+    finally:
+        stop([p for side in sides for p in (side.server, side.redis) if p is not None])
+    write_compare(sides, measured, counts, rounds, duration, connections, order)
+
+
+def write_compare(
+    sides: list[Side],
+    measured: dict[str, list[dict[str, Run]]],
+    counts: dict[str, dict],
+    rounds: int,
+    duration: int,
+    connections: int,
+    order: str,
+) -> None:
+    """bench/results/compare.json (every run) and compare.md (the table)."""
+    summary = {label: summarise(runs, ceiling="") for label, runs in measured.items()}
+    machine = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()} · Python {platform.python_version()}"
+    loads = [run.load for runs in measured.values() for r in runs for run in r.values()]
+    names = list(summary["after"]) or list(summary["before"])
+    payload = {
+        "machine": machine,
+        "sides": {
+            s.label: {"ref": s.ref, "sha": s.sha, "checkout": str(s.root), "checkout_head": s.checkout_head}
+            for s in sides
+        },
+        "duration_s": duration,
+        "connections": connections,
+        "order": order,
+        "rounds": {label: [{n: asdict(run) for n, run in r.items()} for r in runs] for label, runs in measured.items()},
+        "summary": {label: {n: asdict(s) for n, s in by_name.items()} for label, by_name in summary.items()},
+        "counts_per_request": counts,
+    }
+    (RESULTS / "compare.json").write_text(json.dumps(payload, indent=2))
+    lines = [
+        f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s per endpoint, side and round; {rounds} rounds "
+        f"({order}); gunicorn 2 sync workers per side; load average (1/5/15 min) from "
+        f"{loads[0] if loads else '?'} to {loads[-1] if loads else '?'}.",
+        *[
+            f"- {s.label}: {s.ref} = {s.sha[:10]} (checkout {s.root}, HEAD {s.checkout_head[:10]}), {s.database}"
+            for s in sides
+        ],
+        "",
+        "Cells: median (min–max) over the rounds. after/before: the ratio taken within each round, then its median "
+        "(min–max). CPU = gunicorn master + workers, the side's PostgreSQL backends and its private redis-server, per "
+        "completed request.",
+        "",
+        "| endpoint | side | req/s | p50 ms | p99 ms | CPU ms/req | CPU app / pg / redis ms | SQL stmts "
+        "| DB round trips | Redis round trips | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        for label in ("before", "after"):
+            s = summary[label].get(name)
+            if s is None:
+                continue
+            c = counts.get(label, {}).get(name, {})
+            split = " / ".join("—" if v is None else f"{v:.2f}" for v in s.cpu_split_ms.values())
+            stmts = (
+                f"{c.get('statements', '')} + {c.get('transaction_control', 0)} tx + {c.get('pings', 0)} ping"
+                if c
+                else ""
+            )
+            lines.append(
+                f"| {name} | {label} | {fmt(s.rps, 0)} | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} | {fmt(s.cpu_ms, 2)} "
+                f"| {split} | {stmts} | {c.get('db_round_trips', '')} | {c.get('redis_round_trips', '')} | "
+                f"{s.non_2xx} |"
+            )
+    lines += [
+        "",
+        "| endpoint | after/before req/s | p50 | p99 | CPU ms/req | change of the medians (req/s, p50, CPU) |",
+    ]
+    lines.append("|---|---|---|---|---|---|")
+    for name in names:
+        before_runs = [r[name] for r in measured["before"] if name in r]
+        after_runs = [r[name] for r in measured["after"] if name in r]
+        if len(before_runs) != len(after_runs) or not before_runs:
+            continue
+        b, a = summary["before"][name], summary["after"][name]
+        pct = lambda v: "—" if v is None else f"{v * 100:+.1f} %"  # noqa: E731
+        within = {what: fmt(paired(before_runs, after_runs, what), 3) for what in ("rps", "p50_ms", "p99_ms", "cpu")}
+        lines.append(
+            f"| {name} | {within['rps']} | {within['p50_ms']} | {within['p99_ms']} | {within['cpu']} | "
+            f"{pct(change(b.rps[0], a.rps[0]))}, "
+            f"{pct(change(b.p50_ms[0], a.p50_ms[0]))}, {pct(change(b.cpu_ms[0], a.cpu_ms[0]))} |"
+        )
+    (RESULTS / "compare.md").write_text("\n".join(lines) + "\n")
+    click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -171,18 +171,23 @@ def install_postgres_connection_handling(engine: Engine) -> None:
             # change after a reload reads the same: a fresh connection is the safe answer).
             raise DisconnectionError("the server ended this connection while it was idle")
 
+    def _asked_for_autocommit(conn: Any) -> bool:
+        # A connection opened with isolation_level="AUTOCOMMIT" (VACUUM, CREATE DATABASE) is the
+        # caller's choice: it stays in autocommit whatever the request or the statement.
+        return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         dbapi_conn = conn.connection.dbapi_connection
         conn.info["vouch_statements"] = 0
-        if _psycopg_idle(dbapi_conn):
+        if _psycopg_idle(dbapi_conn) and not _asked_for_autocommit(conn):
             dbapi_conn.autocommit = not write_intent.get()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before_execute(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
         conn.info["vouch_statements"] = conn.info.get("vouch_statements", 0) + 1
         dbapi_conn = conn.connection.dbapi_connection
-        if dbapi_conn.autocommit and _psycopg_idle(dbapi_conn):
+        if dbapi_conn.autocommit and _psycopg_idle(dbapi_conn) and not _asked_for_autocommit(conn):
             options = context.execution_options if context is not None else {}
             streamed = bool(options.get("stream_results") or options.get("yield_per"))
             if needs_transaction(statement, streamed):

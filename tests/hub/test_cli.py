@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from hub.cli import DEMO_PASSWORD
+from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group, Role, Tier, User
 from rewards import leaderboard
@@ -202,6 +203,17 @@ def check_demo_tells_the_truth(advocates: list[Advocate]) -> None:
             advocate.id
         )
     assert db.session.scalar(select(func.count()).select_from(Ask)) >= 30
+    # The past campaigns leave the 30/60/90-day cap windows before today empty, so the demo's
+    # asks of today (its pending review, reference call and referral) pass the caps on any day
+    # the demo is seeded — one seeded on 2026-12-01 failed with a medium ask from 3 November.
+    campaign_asks = db.session.scalars(
+        select(Ask.asked_at)
+        .join(Completion, (Ask.source_type == "completion") & (Ask.source_id == cast(Completion.id, String)))
+        .join(Challenge, Challenge.id == Completion.challenge_id)
+        .where(Challenge.ends_at.is_not(None), Ask.cancelled_at.is_(None))
+    ).all()
+    assert campaign_asks
+    assert max(campaign_asks) <= utcnow() - dt.timedelta(days=90)
     # Badges carry the day they were earned: a first step is the first approval; a tier badge
     # is the tier change.
     for advocate in advocates:

@@ -108,7 +108,7 @@ def refresh_tier(
 
 
 def tier_targets(thresholds: dict[str, int], basis: str, extra_points: dict[int, int] | None = None) -> Subquery:
-    """SQL subquery (advocate_id, tier, target) of every active advocate: the stored tier and the
+    """SQL subquery (advocate_id, user_id, tier, target) of every active advocate: the stored tier and the
     tier their basis points (lifetime, or the rolling 365 days' lifetime-counting sum), plus
     `extra_points` (advocate id → points added, e.g. a challenge's proposed points), give under
     `thresholds` — `rewards.tiers.tier_for` as a `CASE`, the one rule that `stale_tiers` (what
@@ -122,12 +122,12 @@ def tier_targets(thresholds: dict[str, int], basis: str, extra_points: dict[int,
             .subquery()
         )
         points = func.coalesce(rolling.c.points, 0)
-        source = select(Advocate.id.label("advocate_id"), Advocate.tier).outerjoin(
+        source = select(Advocate.id.label("advocate_id"), Advocate.user_id, Advocate.tier).outerjoin(
             rolling, rolling.c.advocate_id == Advocate.id
         )
     else:
         points = Advocate.lifetime_points
-        source = select(Advocate.id.label("advocate_id"), Advocate.tier)
+        source = select(Advocate.id.label("advocate_id"), Advocate.user_id, Advocate.tier)
     if extra_points:
         extra = _extra_points_table(extra_points)
         source = source.outerjoin(extra, extra.c.advocate_id == Advocate.id)
@@ -189,8 +189,7 @@ def tier_movers(
     t = tier_targets(thresholds, basis, extra_points)
     rows = db.session.execute(
         select(t.c.advocate_id, User.name, t.c.tier, t.c.target)
-        .join(Advocate, Advocate.id == t.c.advocate_id)
-        .join(User, User.id == Advocate.user_id)
+        .join(User, User.id == t.c.user_id)
         .where(t.c.tier != t.c.target)
         .order_by(t.c.advocate_id)
     ).all()

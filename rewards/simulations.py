@@ -84,9 +84,20 @@ def _state(
     }
 
 
-def _expiring(policy: Policy) -> tuple[int, int]:
-    in_30, in_90 = expiring_totals((30, 90), policy)
-    return in_30, in_90
+def _expiring(now_policy: Policy, then_policy: Policy) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Points expiring within 30 and 90 days under the policy now and the proposed one
+    (`rewards.expiry.expiring_totals`). A change of N keeps the policy's start
+    (`expiry_since_for`), and a horizon of d days under N' days is the cutoff now + d − N',
+    which under N days is the horizon d + N − N': so both are summed in one pass over the lots."""
+    if then_policy == now_policy:
+        now = expiring_totals((30, 90), now_policy)
+        return (now[0], now[1]), (now[0], now[1])
+    if now_policy.is_on and then_policy.is_on and now_policy.since == then_policy.since:
+        shift = (now_policy.days or 0) - (then_policy.days or 0)
+        both = expiring_totals((30, 90, 30 + shift, 90 + shift), now_policy)
+        return (both[0], both[1]), (both[2], both[3])
+    now, then = expiring_totals((30, 90), now_policy), expiring_totals((30, 90), then_policy)
+    return (now[0], now[1]), (then[0], then[1])
 
 
 def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None) -> dict[str, Any]:
@@ -122,8 +133,7 @@ def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None
             gc.enable()
     value = settings["point_value"]
     then_value = (Decimal(value["amount"]), value["currency"])
-    expiring_now = _expiring(now_policy)
-    expiring_then = expiring_now if then_policy == now_policy else _expiring(then_policy)
+    expiring_now, expiring_then = _expiring(now_policy, then_policy)
     return {
         "now": _state(by_tier, outstanding, point_value(), expiring_now),
         "then": _state(then_tiers, outstanding + sum(extra_points.values()), then_value, expiring_then),

@@ -1,16 +1,22 @@
-"""The what-if's tier part (rewards.tier_changes.tier_targets and the two reads built on it):
-advocates per tier now and then, and who moves with their names, for proposed thresholds and
-for extra points per advocate (a challenge's proposed points) — on SQLite (a VALUES table of the
-extra points) and PostgreSQL (two array parameters). The expected tiers are written out by hand
-from the thresholds below, not computed with the rule under test."""
+"""The what-if's reads: its tier part (rewards.tier_changes.tier_targets and the two reads built on
+it) — advocates per tier now and then, and who moves with their names, for proposed thresholds
+and for extra points per advocate (a challenge's proposed points) — and its expiry totals now
+and under a proposed N (one pass over the lots), on SQLite (a VALUES table of the extra points)
+and PostgreSQL (two array parameters). The expected tiers and totals are written out by hand
+from the inputs below, not computed with the rules under test."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Tier
 from hub.privacy import erase_advocate
+from hub.settings import save_setting
+from rewards import ledger
 from rewards.simulations import simulate
 from rewards.tier_changes import stale_tiers, tier_movers, tier_transitions
 
@@ -67,3 +73,40 @@ def test_tier_reads_on_sqlite(ctx, make):
 @pytest.mark.services
 def test_tier_reads_on_postgresql(pg_ctx, make):
     check_tier_reads(make)
+
+
+def check_expiry_totals(make) -> None:
+    now = utcnow()
+
+    def post(advocate_id: int, delta: int, kind: str, key: str, days_ago: int) -> None:
+        at = now - dt.timedelta(days=days_ago)
+        ledger.post_entry(advocate_id, delta, kind=kind, source_type="test", source_id=key, memo="x", at=at)
+
+    a, b = make.advocate(), make.advocate()
+    post(a.id, 500, "earn", "a-old", 250)  # before the policy's start: never expires
+    save_setting("points_expiry_days", 60, None)
+    save_setting("points_expiry_since", (now - dt.timedelta(days=200)).isoformat(), None)
+    post(a.id, 100, "earn", "a1", 50)
+    post(a.id, 40, "bonus", "a2", 20)
+    post(b.id, 100, "earn", "b1", 50)
+    post(b.id, -30, "redeem", "b-spent", 40)  # b1 holds 70
+    db.session.commit()
+
+    # N = 60 now: a1 expires in 10 days, a2 in 40, b1 in 10.
+    # N = 30: a1 is overdue (still held, no run yet), a2 and b1 expire in 10 days.
+    # N = 120: a1 and b1 expire in 70 days, a2 in 100.
+    for days, then in ((30, (210, 210)), (120, (0, 170)), (60, (170, 210))):
+        result = simulate({"points_expiry_days": days})
+        assert (result["now"]["expiring_30d"], result["now"]["expiring_90d"]) == (170, 210)
+        assert (result["then"]["expiring_30d"], result["then"]["expiring_90d"]) == then
+    switched_off = simulate({"points_expiry_days": None})
+    assert (switched_off["then"]["expiring_30d"], switched_off["then"]["expiring_90d"]) == (0, 0)
+
+
+def test_expiry_totals_now_and_then_on_sqlite(ctx, make):
+    check_expiry_totals(make)
+
+
+@pytest.mark.services
+def test_expiry_totals_now_and_then_on_postgresql(pg_ctx, make):
+    check_expiry_totals(make)

@@ -108,8 +108,8 @@ def simulate(changes: dict[str, Any], extra_points: dict[int, int] | None = None
     Set-based reads: the advocates per tier now and then are one grouped pass over
     `rewards.tier_changes.tier_targets` (the query `recompute_all_tiers` applies), the movers
     with their names one more; the garbage collector is paused while the movers' lists are
-    built (tens of thousands of small objects, none of them cyclic: its passes over them were
-    a tenth of the what-if)."""
+    built (tens of thousands of small objects, none of them cyclic, whose allocations trigger
+    collections: 20 ms more for 21,115 movers, and 0.35 s when one was a full collection)."""
     from rewards.services.economy import point_value
 
     extra_points = {a: p for a, p in (extra_points or {}).items() if p}

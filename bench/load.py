@@ -158,7 +158,8 @@ def rotating_post(
 ) -> str:
     """A wrk script where request k uses token k mod T on path (k div T) mod P, the threads
     taking interleaved k from `offset` on: every request is a distinct (advocate, challenge)
-    pair; a `{k}` in `body` becomes k (a value of its own per request). At the end it prints `rotated=N`, the span of k it used: the next run starts at
+    pair; a `{k}` in `body` becomes k (a value of its own per request). At the end it prints
+    `rotated=N`, the span of k it used: the next run starts at
     offset + N so that no pair is sent twice."""
     quoted = lambda items: "{" + ",".join(json.dumps(i) for i in items) + "}"  # noqa: E731
     return f"""

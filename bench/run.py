@@ -169,11 +169,12 @@ def endpoints(ids: dict) -> list[Endpoint]:
 
 
 def link_body(ids: dict, k: str = "{k}") -> str:
-    """A link submission's body; `{k}` (left in for wrk's script) makes each request's URL its own,
-    so that no submission hits the duplicate-URL rule (a duplicate goes to review on the trust
-    branch and would not be like for like)."""
+    """A link submission's body; `{k}` (left in for wrk's script) makes each request's URL its own
+    and the run's first (fresh) link challenge makes it the run's, so that no submission hits the
+    duplicate-URL rule (on the trust branch a duplicate is looked up and may go to review: not
+    like for like)."""
     domain = ids.get("link_domain", "share.bench.example")
-    return json.dumps({"evidence_url": f"https://{domain}/post/{k}"})
+    return json.dumps({"evidence_url": f"https://{domain}/post/{ids['link_ids'][0]}-{k}"})
 
 
 def count_specs(ids: dict, chosen: list[Endpoint]) -> list[dict]:

@@ -38,9 +38,9 @@ from sqlalchemy.engine import make_url
 from bench import procstat
 from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, stop, stop_on_sigterm, wait_for, warm_up
 from bench.rounds import Run, change, fmt, median, ratio, spread, summarise
-from bench.run import count_requests, count_specs, endpoints
+from bench.run import count_requests, count_specs, endpoints, link_challenges
 
-COMPARABLE = ("submit", "redeem", "lb-all", "lb-month", "lb-group", "feed", "hub", "report")
+COMPARABLE = ("submit", "submit-link", "redeem", "lb-all", "lb-month", "lb-group", "feed", "hub", "report")
 
 
 @dataclass
@@ -147,6 +147,9 @@ def prepare_side(side: Side, keys: list[str]) -> dict:
             f"schema than {side.ref}? Downgrade a copy to its head revision.\n{failed.stderr[-800:]}"
         ) from failed
     side.ids = json.loads(in_checkout(side, "-m", "bench.identities").strip().splitlines()[-1])
+    if "submit-link" in keys:
+        # This checkout's bench module, run with the side's code: the same challenges on both sides.
+        side.ids |= link_challenges(side.env, side.root, str(side.venv_bin / "python"))
     side.endpoints = [ep for ep in endpoints(side.ids) if ep.key in keys]
     return count_requests(
         side.env,

@@ -158,7 +158,8 @@ def rotating_post(
 ) -> str:
     """A wrk script where request k uses token k mod T on path (k div T) mod P, the threads
     taking interleaved k from `offset` on: every request is a distinct (advocate, challenge)
-    pair. At the end it prints `rotated=N`, the span of k it used: the next run starts at
+    pair; a `{k}` in `body` becomes k (a value of its own per request). At the end it prints
+    `rotated=N`, the span of k it used: the next run starts at
     offset + N so that no pair is sent twice."""
     quoted = lambda items: "{" + ",".join(json.dumps(i) for i in items) + "}"  # noqa: E731
     return f"""
@@ -178,7 +179,8 @@ request = function()
   counter = counter + 1
   local headers = {{["Authorization"] = "Bearer " .. tokens[(k % #tokens) + 1],
                    ["Content-Type"] = "application/json", ["X-Forwarded-Proto"] = "https"}}
-  return wrk.format("POST", paths[(math.floor(k / #tokens) % #paths) + 1], headers, body)
+  local sent = string.gsub(body, "{{k}}", tostring(k))
+  return wrk.format("POST", paths[(math.floor(k / #tokens) % #paths) + 1], headers, sent)
 end
 function done(summary, latency, requests)
   local most = 0

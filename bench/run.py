@@ -71,6 +71,19 @@ def run_json(env: dict, module: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def link_challenges(env: dict, root: Path = ROOT, python: str = sys.executable) -> dict:
+    """Fresh link challenges for "submit-link" (bench/link_challenges.py, run with `python` in the
+    checkout `root`, whose code creates them): {"link_ids", "link_domain"}."""
+    proc = subprocess.run(
+        [python, str(Path(__file__).with_name("link_challenges.py")), "--root", str(root)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def ensure_seeded(env: dict, advocates: int) -> None:
     """Migrate, and seed the program at scale when the database holds fewer advocates than asked."""
     from sqlalchemy import func, select
@@ -104,6 +117,7 @@ KEYS = (
     "report",
     "redeem",
     "submit",
+    "submit-link",
     "workers",
 )
 
@@ -117,6 +131,7 @@ def endpoints(ids: dict) -> list[Endpoint]:
     rotation = ids["submit_tokens"][:-1]
     redeem_path = f"/api/v1/rewards/{ids['reward_id']}/redemptions"
     quiz_paths = [f"/api/v1/challenges/{cid}/completions" for cid in ids["quiz_ids"]]
+    link_paths = [f"/api/v1/challenges/{cid}/completions" for cid in ids.get("link_ids", [])]
     board = "/api/v1/leaderboard?period=all&limit=10"
     return [
         Endpoint("lb-all", "leaderboard all + me", board, adv),
@@ -138,7 +153,28 @@ def endpoints(ids: dict) -> list[Endpoint]:
             quiz_paths[0],
             rotating=(rotation, quiz_paths, json.dumps({"answers": [0]})),
         ),
+        *(
+            [
+                Endpoint(
+                    "submit-link",
+                    "submit a link (evidence URL claimed, link check queued)",
+                    link_paths[0],
+                    rotating=(rotation, link_paths, link_body(ids)),
+                )
+            ]
+            if link_paths
+            else []
+        ),
     ]
+
+
+def link_body(ids: dict, k: str = "{k}") -> str:
+    """A link submission's body; `{k}` (left in for wrk's script) makes each request's URL its own
+    and the run's first (fresh) link challenge makes it the run's, so that no submission hits the
+    duplicate-URL rule (on the trust branch a duplicate is looked up and may go to review: not
+    like for like)."""
+    domain = ids.get("link_domain", "share.bench.example")
+    return json.dumps({"evidence_url": f"https://{domain}/post/{ids['link_ids'][0]}-{k}"})
 
 
 def count_specs(ids: dict, chosen: list[Endpoint]) -> list[dict]:
@@ -160,6 +196,18 @@ def count_specs(ids: dict, chosen: list[Endpoint]) -> list[dict]:
                     "headers": post,
                     "body": body,
                     "warmup": {"method": "POST", "path": first, "headers": post, "body": body},
+                }
+            )
+        elif ep.key == "submit-link":
+            first, second = (f"/api/v1/challenges/{cid}/completions" for cid in ids["link_ids"][:2])
+            specs.append(
+                {
+                    "name": ep.name,
+                    "method": "POST",
+                    "path": second,
+                    "headers": post,
+                    "body": link_body(ids, "counted"),
+                    "warmup": {"method": "POST", "path": first, "headers": post, "body": link_body(ids, "warm-up")},
                 }
             )
         elif ep.key == "redeem" and ep.rotating is not None:
@@ -321,6 +369,8 @@ def main(
     ensure_seeded(env, advocates)
     timings = {} if skip_timings else run_json(env, "bench.timings")
     ids = run_json(env, "bench.identities")
+    if "submit-link" in keys:
+        ids |= link_challenges(env)
     everything = endpoints(ids)
     chosen_eps = [ep for ep in everything if ep.key in keys]
     counts = {}

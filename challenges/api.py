@@ -309,7 +309,9 @@ def submit_completion(
 ) -> tuple[CompletionReply, int]:
     sent = [services.SentFile(uploads.read_upload(f), f.filename) for f in files if f.filename or f.content_length]
     completion = services.submit_completion(challenge_id, user.advocate_profile.id, data, files=sent)
-    return completion_reply(completion, file=services.files_for([completion.id]).get(completion.id)), 201
+    # A new completion has a file only when one was sent: no look-up for the rest.
+    file = services.files_for([completion.id]).get(completion.id) if sent else None
+    return completion_reply(completion, file=file), 201
 
 
 @endpoint(

@@ -58,10 +58,6 @@ def _lock_advocate(advocate_id: int) -> Advocate:
     return advocate
 
 
-def _fresh_reward(reward_id: int) -> Reward | None:
-    return db.session.scalar(select(Reward).where(Reward.id == reward_id).execution_options(populate_existing=True))
-
-
 def redeem_reward(
     advocate_id: int,
     reward_id: int,
@@ -81,6 +77,8 @@ def redeem_reward(
     A repeated `client_key` (a browser form submitted twice) returns the first redemption.
     A reward that `needs_shipping` needs a `shipping_address` (ValidationFailed naming it
     otherwise, at most SHIPPING_ADDRESS_MAX characters); other rewards keep none.
+    Statements (issue 22: at most 6): the advocate's lock, the reward (its share lock when
+    unlimited; else its decrement, one more), the redemption, and the ledger's three.
     """
     advocate = _lock_advocate(advocate_id)
     if client_key:
@@ -91,23 +89,17 @@ def redeem_reward(
             if first.reward_id != reward_id:
                 raise InvalidState("This form was already used for another reward; reload the page.")
             return first
-    # An unlimited reward: read with a shared row lock, which holds off a staff edit (price,
-    # active, stock) until this commits without making every redemption of a popular reward wait
-    # for the one before it (as an UPDATE's exclusive lock would). Made limited meanwhile, its
-    # new version fails the re-check and PostgreSQL may keep the share lock; holding it into the
-    # decrement below would deadlock with other redeemers, so a savepoint gives it back first.
-    with db.session.begin_nested() as shared:
-        reward = db.session.scalar(
-            select(Reward)
-            .where(Reward.id == reward_id, Reward.stock_total.is_(None))
-            .with_for_update(read=True)
-            .execution_options(populate_existing=True)
-        )
-        if reward is None:
-            shared.rollback()
-    unlimited = reward is not None
+    reward = _unlimited_reward(reward_id)
     if reward is None:
-        reward = _fresh_reward(reward_id)
+        # A limited reward (or none): one conditional decrement that re-checks active and the
+        # confirmed price and returns the row, locked until this commits.
+        reward = _take_one_unit(reward_id, confirmed_cost)
+    out_of_stock = False
+    if reward is None:
+        # Nothing taken: the row says why, refused in the order of the checks below.
+        reward = _shared_reward(reward_id)
+        # Still unlimited here only if staff lifted the limit in between: redeemed as unlimited.
+        out_of_stock = reward is not None and reward.stock_total is not None
     if reward is None or not reward.is_active:
         raise NotFound("Reward not found.")
     cost = reward.points_cost
@@ -128,23 +120,8 @@ def redeem_reward(
         ).scalar_one()
         if held >= reward.per_advocate_limit:
             raise LimitReached(f"You have reached the limit for this reward ({reward.per_advocate_limit}).")
-    if not unlimited:
-        # A limited reward: one conditional decrement that re-checks active and price.
-        taken = db.session.execute(
-            update(Reward)
-            .where(
-                Reward.id == reward_id,
-                Reward.is_active.is_(True),
-                Reward.points_cost == cost,
-                Reward.stock_remaining > 0,
-            )
-            .values(stock_remaining=Reward.stock_remaining - 1)
-            .returning(Reward.id)
-            .execution_options(synchronize_session=False)
-        ).one_or_none()
-        if taken is None:
-            _explain_refused_stock(reward_id, cost)
-        db.session.expire(reward, ["stock_remaining"])
+    if out_of_stock:
+        raise OutOfStock(f"{reward.name} is out of stock.")
     now = utcnow()
     # Below the owner's trust threshold every redemption waits for a person (product.md §15); the
     # score is the locked row's.
@@ -188,15 +165,53 @@ def _shipping_address(reward: Reward, given: str | None) -> str | None:
     return address
 
 
-def _explain_refused_stock(reward_id: int, cost: int) -> None:
-    reward = _fresh_reward(reward_id)
-    if reward is None or not reward.is_active:
-        raise NotFound("Reward not found.")
-    if reward.points_cost != cost:
-        raise PriceChanged(
-            f"The price is now {reward.points_cost:,} points; please confirm again.", points_cost=reward.points_cost
-        )
-    raise OutOfStock(f"{reward.name} is out of stock.")
+def _unlimited_reward(reward_id: int) -> Reward | None:
+    """The reward when it has no stock limit, read with a shared row lock (one statement), else
+    None. The share lock holds off a staff edit (price, active, stock) until this commits without
+    making every redemption of a popular reward wait for the one before it, as an UPDATE's
+    exclusive lock would. A limited reward's row fails the condition and is not locked.
+
+    Made limited while this waited for the staff edit, the row's new version fails the re-check
+    but PostgreSQL may keep the share lock, and the decrement that follows then needs the
+    exclusive lock: two redeemers in that state deadlock, PostgreSQL aborts one, and its unit is
+    re-run by the transaction boundary (hub.transactions.in_transaction retries deadlocks),
+    which then finds the reward limited. A savepoint pair around this read would give the lock
+    back instead, at two more statements on every redemption."""
+    return db.session.scalar(
+        select(Reward)
+        .where(Reward.id == reward_id, Reward.stock_total.is_(None))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _take_one_unit(reward_id: int, confirmed_cost: int | None) -> Reward | None:
+    """Decrement a limited reward's stock by one if it is active, in stock and (when confirmed)
+    at the confirmed price: one `UPDATE … RETURNING` of the row, locked until the transaction
+    ends; None when nothing matched (the caller reads the row to say why)."""
+    conditions = [
+        Reward.id == reward_id,
+        Reward.stock_total.is_not(None),
+        Reward.is_active.is_(True),
+        Reward.stock_remaining > 0,
+    ]
+    if confirmed_cost is not None:
+        conditions.append(Reward.points_cost == confirmed_cost)
+    return db.session.scalars(
+        update(Reward).where(*conditions).values(stock_remaining=Reward.stock_remaining - 1).returning(Reward),
+        execution_options={"populate_existing": True, "synchronize_session": False},
+    ).one_or_none()
+
+
+def _shared_reward(reward_id: int) -> Reward | None:
+    """The reward, whatever its stock, read with a shared row lock (a refused decrement's
+    explanation: inactive, another price, out of stock)."""
+    return db.session.scalar(
+        select(Reward)
+        .where(Reward.id == reward_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
 
 
 def get_redemption(redemption_id: int, advocate_id: int | None = None) -> Redemption:

@@ -34,6 +34,7 @@ from flask import current_app, has_app_context, has_request_context, request
 from limits.storage import RedisStorage
 from sqlalchemy import Engine, Insert, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Delete, Update, UpdateBase
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,16 @@ def _changes_callers(statement: Any, multiparams: Any, params: Any) -> bool:
     return bool(written - ignored) if written else True
 
 
+_SESSION_CONNECTIONS = "vouch_connections"
+
+
+@event.listens_for(Session, "after_begin")
+def _session_connection(session: Session, _transaction: Any, connection: Connection) -> None:
+    """Remember the connections a session's transactions run on (`_after_execute` tells the
+    session's own writes, bumped after its commit, from other connections')."""
+    session.info.setdefault(_SESSION_CONNECTIONS, weakref.WeakSet()).add(connection)
+
+
 @event.listens_for(Engine, "after_execute")
 def _after_execute(conn: Connection, statement: Any, multiparams: Any, params: Any, *_rest: Any) -> None:
     if not isinstance(statement, UpdateBase) or not _changes_callers(statement, multiparams, params):
@@ -178,7 +189,9 @@ def _after_execute(conn: Connection, statement: Any, multiparams: Any, params: A
     from hub.queue import CALLBACKS_KEY
 
     session = db.session()
-    own = session.in_transaction() and session.connection() is conn
+    # Whether the statement ran in the request's (or job's) session, without asking the session
+    # for its connection: that would check one out when its transaction has none yet.
+    own = session.in_transaction() and conn in session.info.get(_SESSION_CONNECTIONS, ())
     if not own:
         bump()
         return

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,7 +41,18 @@ from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, st
 from bench.rounds import Run, change, fmt, median, ratio, spread, summarise
 from bench.run import count_requests, count_specs, endpoints, link_challenges
 
-COMPARABLE = ("submit", "submit-link", "redeem", "lb-all", "lb-month", "lb-group", "feed", "hub", "report")
+COMPARABLE = (
+    "submit",
+    "submit-link",
+    "redeem",
+    "lb-all",
+    "lb-month",
+    "lb-group",
+    "lb-streaming",
+    "feed",
+    "hub",
+    "report",
+)
 
 
 @dataclass
@@ -146,6 +158,17 @@ def prepare_side(side: Side, keys: list[str]) -> dict:
             f"{side.label}: `flask db upgrade` failed on {side.database} — is the database at a newer "
             f"schema than {side.ref}? Downgrade a copy to its head revision.\n{failed.stderr[-800:]}"
         ) from failed
+    if any(key.startswith("lb-") for key in keys):
+        # The side's private Redis starts empty: without a rebuild its leaderboard reads would
+        # all be the SQL fallback (no encoding marker), not the Redis path being compared.
+        subprocess.run(
+            [str(side.venv_bin / "flask"), "--app", "wsgi", "rewards", "rebuild-leaderboards"],
+            cwd=side.root,
+            env=side.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     side.ids = json.loads(in_checkout(side, "-m", "bench.identities").strip().splitlines()[-1])
     if "submit-link" in keys:
         # This checkout's bench module, run with the side's code: the same challenges on both sides.
@@ -242,19 +265,41 @@ def main(
                         err=True,
                     )
                     assert side.server is not None and side.redis is not None
-                    this_round[ep.name] = measure(
-                        ep,
-                        f"http://127.0.0.1:{side.port}",
-                        duration,
-                        connections,
-                        [side.server.pid],
-                        side.database,
-                        [side.redis.pid],
-                    )
+                    writer = start_writer(side, ep, duration)
+                    try:
+                        this_round[ep.name] = measure(
+                            ep,
+                            f"http://127.0.0.1:{side.port}",
+                            duration,
+                            connections,
+                            [side.server.pid],
+                            side.database,
+                            [side.redis.pid],
+                        )
+                    finally:
+                        if writer is not None:
+                            note = writer.communicate(timeout=duration + 60)[0].strip()
+                            this_round[ep.name].note = f"writer {note} in {duration + 2}s"
                 measured[side.label].append(this_round)
     finally:
         stop([p for side in sides for p in (side.server, side.redis) if p is not None])
     write_compare(sides, measured, counts, rounds, duration, connections, order)
+
+
+def start_writer(side: Side, ep: Endpoint, duration: int) -> subprocess.Popen | None:
+    """For a "writer" endpoint (lb-streaming): the side's own bench.writer awarding 50 points
+    entries a second on its database and Redis, started a second before the run."""
+    if ep.during != "writer":
+        return None
+    writer = subprocess.Popen(
+        [str(side.venv_bin / "python"), "-m", "bench.writer", "--seconds", str(duration + 2), "--rate", "50"],
+        cwd=side.root,
+        env=side.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1)
+    return writer
 
 
 def write_compare(

@@ -12,6 +12,7 @@ from hub.config import ROOT, load_config
 from hub.db import install_postgres_connection_handling, install_sqlite_begin_immediate, write_intent
 from hub.errors import register_error_handlers
 from hub.extensions import csrf, db, limiter, login_manager, migrate
+from hub.redis_stamps import StampedRedisStorage  # noqa: F401  (registers the vouch+redis:// rate-limit storage)
 from hub.transactions import run_view, runs_own_transaction
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -164,7 +165,8 @@ def _register_request_hooks(app: Flask) -> None:
     def _begin() -> None:
         # Per-request caches live on `g`; an app context that outlives one request (tests,
         # CLI) must not carry a previous request's user or settings into the next.
-        for key in ("api_user", "vouch_settings", "_login_user", app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
+        per_request = ("api_user", "api_caller", "vouch_settings", "_login_user")
+        for key in (*per_request, app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
         if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
             abort(400, "Text may not contain NUL characters.")

@@ -92,7 +92,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # the circuit breaker stays open after a failure before Redis is tried again.
         "VOUCH_REDIS_TIMEOUT": float(env.get("VOUCH_REDIS_TIMEOUT", "0.3")),
         "VOUCH_REDIS_BREAKER_SECONDS": float(env.get("VOUCH_REDIS_BREAKER_SECONDS", "30")),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # `vouch+` selects hub.redis_stamps.StampedRedisStorage: the rate limit's round trip
+        # also reads the callers' stamp (issue 22).
+        "RATELIMIT_STORAGE_URI": f"vouch+{redis_url}" if redis_url else "memory://",
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # X-RateLimit-* on every response would cost two Redis round trips per request;
         # a 429 still says when to come back (Retry-After, hub.errors).
@@ -112,6 +114,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_QUEUE_STALL_SECONDS": int(env.get("VOUCH_QUEUE_STALL_SECONDS", "300")),
         # The hub's program activity is re-read at most this often per process (challenges.services.activity).
         "VOUCH_ACTIVITY_CACHE_SECONDS": float(env.get("VOUCH_ACTIVITY_CACHE_SECONDS", "60")),
+        # An API caller (token → user, role, advocate) and a group's name are kept per process at
+        # most this long; a change to them is seen at once anyway (hub.redis_stamps).
+        "VOUCH_CALLER_CACHE_SECONDS": float(env.get("VOUCH_CALLER_CACHE_SECONDS", "60")),
     }
     config.update(overrides)
     if config["REDIS_URL"] and "RATELIMIT_STORAGE_OPTIONS" not in config:

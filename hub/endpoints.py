@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
@@ -66,6 +66,17 @@ def current_api_user() -> User | None:
         # The request's first statement: a pooled connection found dropped is retried here.
         g.api_user = retry_dropped(lambda: tokens.user_for_api_token(token.strip())) if valid else None
     return g.api_user
+
+
+def current_api_caller() -> tokens.Caller | None:
+    """The request's caller from the per-process cache (hub.tokens.caller_for_api_token), for
+    routes registered with `caller=True`; None without a valid token."""
+    if "api_caller" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        valid = scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
+        g.api_caller = retry_dropped(lambda: tokens.caller_for_api_token(token.strip())) if valid else None
+    return g.api_caller
 
 
 def json_body() -> dict:
@@ -183,6 +194,7 @@ def endpoint(
     form: type[UploadForm] | None = None,
     upload: str | None = None,
     download: Callable[..., Response] | None = None,
+    caller: bool = False,
 ) -> Callable:
     """Register a JSON route: authenticate, check the role, validate the body and query string
     against their models, run, commit once, and write the reply through its model.
@@ -197,6 +209,10 @@ def endpoint(
     text/csv Response, past the JSON reply model (its query model must accept `format`).
     `download`: likewise for `?format=file`, a file Response (hub.uploads.file_response).
 
+    `caller`: the function's `user` is a hub.tokens.Caller (id, role, advocate id) kept per
+    process and checked against the callers' stamp, not a User loaded from the database: a
+    read that needs no more than who is calling then costs no SQL for the token (issue 22).
+
     `form` and `upload`: the route also takes `multipart/form-data` — its text fields read
     through `form` (an UploadForm, whose `as_body()` is the `data` the function receives) and
     the files sent in the field named `upload`, passed as `files` (werkzeug FileStorage list;
@@ -204,6 +220,8 @@ def endpoint(
     (hub.uploads.accepts_upload), and a larger one is that field's 422.
     """
     allowed = frozenset(Role(r) for r in roles)
+    if caller and (idempotent or csv or download or body or form):
+        raise ValueError(f"{rule}: a route given a Caller reads; it takes no body, key or file variant")
     statuses = (status,) if isinstance(status, int) else status
     replies: dict[str, Any] = {f"HTTP_{code}": reply for code in statuses}
     replies |= {f"HTTP_{code}": (ErrorReply, text) for code, text in ERROR_REPLIES.items()}
@@ -238,7 +256,7 @@ def endpoint(
 
         @wraps(checked)
         def view(**kwargs: Any) -> Response:
-            user = current_api_user()
+            user = current_api_caller() if caller else current_api_user()
             if user is None:
                 return api_error(401, "unauthorized", "Send a valid token: Authorization: Bearer <token>.")
             if user.role not in allowed:
@@ -254,7 +272,7 @@ def endpoint(
                 return _call(_csv_variant(download, query), user, kwargs)
             key = request.headers.get("Idempotency-Key") if idempotent else None
             if key:
-                return _idempotent_call(checked, user, key, kwargs)
+                return _idempotent_call(checked, cast(User, user), key, kwargs)
             return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
@@ -293,7 +311,7 @@ def _json_response(result: Any) -> Response:
     return response
 
 
-def _call(fn: Callable, user: User, kwargs: dict) -> Response:
+def _call(fn: Callable, user: User | tokens.Caller, kwargs: dict) -> Response:
     try:
         return in_transaction(lambda: _json_response(fn(user=user, **kwargs)))
     except VouchError as exc:

@@ -199,6 +199,9 @@ def init_request_logging(app: Flask) -> None:
 def _user_id() -> int | None:
     """The signed-in user's id if this request already loaded it (never loads it: a probe or
     a static file must not cost a session lookup)."""
+    caller = g.get("api_caller")
+    if caller is not None:
+        return int(caller.user_id)  # hub.tokens.Caller: plain data, nothing to load
     user = g.get("api_user") or g.get("_login_user")
     if user is None:
         return None

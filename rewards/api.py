@@ -13,6 +13,7 @@ from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
+from hub.tokens import Caller
 from rewards import catalog, services
 from rewards.catalog import RewardBody, RewardPatch
 from rewards.contracts import (
@@ -93,8 +94,9 @@ def adjust(user: User, advocate_id: int, data: Adjustment) -> tuple[AdjustmentRe
     tag="rewards",
     query=LeaderboardQuery,
     reply=LeaderboardReply,
+    caller=True,
 )
-def leaderboard(user: User, args: LeaderboardQuery) -> LeaderboardReply:
+def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply:
     return LeaderboardReply.model_validate(leaderboard_payload(user, args.period, args.group, args.limit))
 
 

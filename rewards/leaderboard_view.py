@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import STAFF_ROLES, Group, Role, User
+from hub.redis_stamps import caller_version
+from hub.tokens import Caller
 from rewards import leaderboard
 
 
@@ -25,13 +30,62 @@ def resolve_group(group: str | int | None) -> Group | None:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class GroupName:
+    """A group's id and name, as a leaderboard shows them (plain data, shared between requests)."""
+
+    id: int
+    name: str
+
+
+# Group as asked for (id, or lower-cased name) → (callers' stamp, monotonic deadline, the group).
+_group_names: dict[int | str, tuple[str, float, GroupName]] = {}
+_GROUP_NAMES_MAX = 10_000
+
+
+def group_name(group: str | int | None) -> GroupName | None:
+    """`resolve_group` from a per-process cache: kept under the callers' stamp, which any write
+    to `groups` moves once it commits (hub.redis_stamps), for at most VOUCH_CALLER_CACHE_SECONDS.
+    Without a stamp (no Redis) it reads the database each time. NotFound if unknown (not kept)."""
+    if group in (None, ""):
+        return None
+    wanted: int | str = group if isinstance(group, int) else str(group)
+    if isinstance(wanted, str):
+        wanted = int(wanted) if wanted.isascii() and wanted.isdigit() else wanted.lower()
+    stamp = caller_version()  # before the read: a rename committed after it moves the stamp
+    kept = _group_names.get(wanted)
+    if stamp is not None and kept is not None and kept[0] == stamp and kept[1] > time.monotonic():
+        return kept[2]
+    found = resolve_group(wanted)
+    if found is None:  # pragma: no cover - resolve_group answers None only for no filter
+        return None
+    named = GroupName(found.id, found.name)
+    if stamp is not None:
+        if len(_group_names) >= _GROUP_NAMES_MAX:
+            _group_names.clear()
+        lifetime = float(current_app.config.get("VOUCH_CALLER_CACHE_SECONDS", 60))
+        _group_names[wanted] = (stamp, time.monotonic() + lifetime, named)
+    return named
+
+
+def forget_group_names() -> None:
+    """Drop the group names this process keeps (tests)."""
+    _group_names.clear()
+
+
 def leaderboard_payload(
-    user: User, period: str, group: str | int | None, limit: int, offset: int = 0
+    viewer: User | Caller, period: str, group: str | int | None, limit: int, offset: int = 0
 ) -> dict[str, Any]:
-    grp = resolve_group(group)
-    me_id = user.advocate.id if user.role is Role.ADVOCATE and user.advocate else None
+    """The leaderboard as the API and the pages show it: `period`, `group` (its name, or None),
+    `entries` (rank, advocate_id — None for an advocate who opted out, unless staff or themself
+    —, display_name, tier, points, is_me) and `me` (the advocate viewer's rank and points; None
+    for staff). `group` is an id or a name (NotFound if unknown). With Redis a warm read runs
+    no SQL (issue 22): the viewer a Caller, the group's name cached, the board one script call."""
+    caller = viewer if isinstance(viewer, Caller) else Caller.of(viewer)
+    grp = group_name(group)
+    me_id = caller.advocate_id if caller.role is Role.ADVOCATE else None
     rows, me, described = leaderboard.board(period, grp.id if grp else None, limit, offset, me_id)
-    staff = user.role in STAFF_ROLES
+    staff = caller.role in STAFF_ROLES
 
     def named(advocate_id: int) -> int | None:
         # An advocate who opted out is anonymous to other advocates: no stable id to follow

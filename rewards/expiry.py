@@ -49,7 +49,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from hub.db import UTCDateTime, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
+from hub.db import UTCDateTime, any_of, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify_many
@@ -335,7 +335,7 @@ def _lot_rows(
         .where(Advocate.is_erased.is_(False))
     )
     if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
-        rows = rows.where(Advocate.id.in_(advocate_ids))
+        rows = rows.where(any_of(Advocate.id, advocate_ids))
     if where is not None:
         rows = rows.where(where)
     # Ordered as the index and fenced by OFFSET 0 (PostgreSQL does not merge such a subquery into
@@ -466,7 +466,7 @@ def _settlement_marks(
             (target.c.advocate_id == per_advocate.c.advocate_id)
             & (target.c.rn == func.coalesce(per_advocate.c.first_open, per_advocate.c.last)),
         )
-        .where(advocate.id.in_(advocate_ids))
+        .where(any_of(advocate.id, advocate_ids))
     )
 
 
@@ -498,7 +498,7 @@ def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> t
     from the lots as read. Returns (points expired per advocate, notices sent)."""
     ids = sorted(advocate_ids)
     _for_bulk_reads()
-    db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
+    db.session.execute(select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update())
     due_before = now - policy.lifetime
     horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
     lots = _lot_rows(policy.start, ids).cte("lots")
@@ -671,15 +671,17 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
         written = insert_ignore_many(db.session, table_of(ExpiryNotice), due, keys)
     if not written:
         return 0
-    # Each notice names the day in the advocate's own time zone (it is also their email).
+    # Each notice names the day in the advocate's own time zone (it is also their email): the
+    # batch's advocates are read in one query and each zone they name is resolved once.
     people = {
-        advocate_id: (user_id, zone_named(zone))
+        advocate_id: (user_id, zone)
         for advocate_id, user_id, zone in db.session.execute(
             select(Advocate.id, Advocate.user_id, Advocate.time_zone).where(
-                Advocate.id.in_({row.advocate_id for row in written})
+                any_of(Advocate.id, sorted({row.advocate_id for row in written}))
             )
         )
     }
+    zones = {name: zone_named(name) for name in {zone for _, zone in people.values()}}
     notify_many(
         [
             (
@@ -687,7 +689,7 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
                 "points_expiry",
                 expiry_text(
                     Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]),
-                    people[row.advocate_id][1],
+                    zones[people[row.advocate_id][1]],
                 )
                 + ": spend them first.",
                 "/rewards",

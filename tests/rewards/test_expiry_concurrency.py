@@ -117,3 +117,58 @@ def test_two_runs_in_parallel_workers_each_expire_every_lot_once(pg_app, make, m
         assert db.session.scalar(
             select(func.sum(LedgerDayTotal.points)).where(LedgerDayTotal.kind == EntryKind.EXPIRE)
         ) == -sum(held.values())
+
+
+@pytest.mark.services
+@pytest.mark.multi_connection
+def test_a_failing_worker_stops_the_run_and_its_batch_writes_nothing(pg_app, make, monkeypatch):
+    """A batch failing in the second worker: the run raises that error, the failed batch wrote
+    nothing (rolled back), every batch the workers committed stays whole, and the next run does
+    the rest."""
+    monkeypatch.setattr(expiry, "BATCH", 2)
+    monkeypatch.setattr(expiry, "WORKERS", 2)
+    now = utcnow()
+    with pg_app.app_context():
+        save_setting("points_expiry_days", 30, None)
+        save_setting("points_expiry_since", (now - dt.timedelta(days=90)).isoformat(), None)
+        ids = []
+        for n in range(8):
+            ids.append(make.advocate().id)
+            ledger.post_entry(
+                ids[-1], 20, kind="earn", source_type="test", source_id=str(n), at=now - dt.timedelta(days=40)
+            )
+        db.session.commit()
+    second_worker = sorted(i for i in ids if expiry._worker_of(i, 2) == 1)
+    poisoned = second_worker[:2]  # that worker's first batch
+    real_batch = expiry.expire_batch
+
+    def failing(advocate_ids, policy, at):
+        written = real_batch(advocate_ids, policy, at)
+        if advocate_ids == poisoned:
+            raise RuntimeError("the database went away")
+        return written
+
+    monkeypatch.setattr(expiry, "expire_batch", failing)
+    with pg_app.app_context():
+        with pytest.raises(RuntimeError, match="went away"):
+            expiry.expire_points(now=now, commit_each=True)
+        db.session.rollback()
+        expired = dict(
+            db.session.execute(
+                select(LedgerEntry.advocate_id, func.count())
+                .where(LedgerEntry.kind == EntryKind.EXPIRE)
+                .group_by(LedgerEntry.advocate_id)
+            ).all()
+        )
+        assert not set(poisoned) & set(expired)
+        assert all(count == 1 for count in expired.values())
+        for advocate_id in ids:
+            assert db.session.get(Advocate, advocate_id).balance == balance_of(advocate_id)
+        monkeypatch.setattr(expiry, "expire_batch", real_batch)
+        rest = expiry.expire_points(now=now, commit_each=True)
+        db.session.commit()
+        assert rest.entries_points == 20 * (len(ids) - len(expired))
+        assert db.session.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == EntryKind.EXPIRE)
+        ) == len(ids)
+        db.session.remove()

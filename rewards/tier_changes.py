@@ -12,12 +12,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Subquery,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    select,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 
 from hub.db import execute_dml, utcnow
 from hub.extensions import db
-from hub.models import Advocate, Tier
+from hub.models import Advocate, Tier, User
 from hub.notifications import notify
 from hub.settings import get_setting
 from rewards import tiers
@@ -93,10 +107,12 @@ def refresh_tier(
     return target
 
 
-def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier, Tier]]:
-    """(advocate id, stored tier, tier under `thresholds` and `basis`) for every active advocate
-    whose tier would change, in one set-based query — what `recompute_all_tiers` applies and
-    what a simulation previews (rewards.simulations)."""
+def tier_targets(thresholds: dict[str, int], basis: str, extra_points: dict[int, int] | None = None) -> Subquery:
+    """SQL subquery (advocate_id, user_id, tier, target) of every active advocate: the stored tier and the
+    tier their basis points (lifetime, or the rolling 365 days' lifetime-counting sum), plus
+    `extra_points` (advocate id → points added, e.g. a challenge's proposed points), give under
+    `thresholds` — `rewards.tiers.tier_for` as a `CASE`, the one rule that `stale_tiers` (what
+    `recompute_all_tiers` applies) and the what-if (`tier_transitions`, `tier_movers`) read."""
     points: ColumnElement[int] | InstrumentedAttribute[int]
     if basis == "rolling_365":
         rolling = (
@@ -106,21 +122,79 @@ def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier,
             .subquery()
         )
         points = func.coalesce(rolling.c.points, 0)
-        source = select(Advocate.id, Advocate.tier).outerjoin(rolling, rolling.c.advocate_id == Advocate.id)
+        source = select(Advocate.id.label("advocate_id"), Advocate.user_id, Advocate.tier).outerjoin(
+            rolling, rolling.c.advocate_id == Advocate.id
+        )
     else:
         points = Advocate.lifetime_points
-        source = select(Advocate.id, Advocate.tier)
+        source = select(Advocate.id.label("advocate_id"), Advocate.user_id, Advocate.tier)
+    if extra_points:
+        extra = _extra_points_table(extra_points)
+        source = source.outerjoin(extra, extra.c.advocate_id == Advocate.id)
+        points = points + func.coalesce(extra.c.points, 0)
     target = case(
         (points >= thresholds["gold"], Tier.GOLD.value),
         (points >= thresholds["silver"], Tier.SILVER.value),
         else_=Tier.BRONZE.value,
     )
+    return source.add_columns(target.label("target")).where(Advocate.is_erased.is_(False)).subquery("tier_targets")
+
+
+def _extra_points_table(extra_points: dict[int, int]) -> FromClause:
+    """SQL rows (advocate_id, points) of `extra_points`. PostgreSQL: unnest of two array
+    parameters (a statement of thousands of parameters is parsed by the driver for seconds);
+    SQLite: a common table expression of VALUES with the integers inlined (its limit on bound
+    parameters; it takes no column names on a VALUES in FROM)."""
+    ids, added = list(extra_points), [int(p) for p in extra_points.values()]
+    if db.session.get_bind().dialect.name == "postgresql":
+        arrays = [
+            cast(bindparam(f"extra_{n}", v, type_=ARRAY(Integer)), ARRAY(Integer)) for n, v in enumerate((ids, added))
+        ]
+        return func.unnest(*arrays).table_valued("advocate_id", "points").render_derived(name="extra_points")
+    return (
+        values(column("advocate_id", Integer), column("points", Integer), name="extra_points", literal_binds=True)
+        .data(list(zip(ids, added, strict=True)))
+        .cte("extra_points")
+    )
+
+
+def stale_tiers(thresholds: dict[str, int], basis: str) -> list[tuple[int, Tier, Tier]]:
+    """(advocate id, stored tier, tier under `thresholds` and `basis`) for every active advocate
+    whose tier would change, in one set-based query (`tier_targets`) — what
+    `recompute_all_tiers` applies."""
+    t = tier_targets(thresholds, basis)
     rows = db.session.execute(
-        source.add_columns(target.label("target"))
-        .where(Advocate.is_erased.is_(False), Advocate.tier != target)
-        .order_by(Advocate.id)
+        select(t.c.advocate_id, t.c.tier, t.c.target).where(t.c.tier != t.c.target).order_by(t.c.advocate_id)
     ).all()
     return [(a, Tier(current), Tier(to)) for a, current, to in rows]
+
+
+def tier_transitions(
+    thresholds: dict[str, int], basis: str, extra_points: dict[int, int] | None = None
+) -> dict[tuple[Tier, Tier], int]:
+    """(stored tier, tier under `thresholds`, `basis` and `extra_points`) → active advocates, in
+    one grouped pass over `tier_targets`: the advocates per tier now and then of a what-if
+    without a Python walk over every advocate."""
+    t = tier_targets(thresholds, basis, extra_points)
+    rows = db.session.execute(select(t.c.tier, t.c.target, func.count()).group_by(t.c.tier, t.c.target)).all()
+    return {(Tier(now), Tier(then)): int(n) for now, then, n in rows}
+
+
+def tier_movers(
+    thresholds: dict[str, int], basis: str, extra_points: dict[int, int] | None = None
+) -> list[tuple[int, str, Tier, Tier]]:
+    """(advocate id, name, stored tier, tier then) of every active advocate whose tier
+    `thresholds`, `basis` and `extra_points` would change (`tier_targets`, the names joined in
+    the same query), by advocate id."""
+    t = tier_targets(thresholds, basis, extra_points)
+    rows = db.session.execute(
+        select(t.c.advocate_id, User.name, t.c.tier, t.c.target)
+        .join(User, User.id == t.c.user_id)
+        .where(t.c.tier != t.c.target)
+        .order_by(t.c.advocate_id)
+    ).all()
+    tier_of = {t.value: t for t in Tier} | {t: t for t in Tier}
+    return [(a, name or "", tier_of[now], tier_of[then]) for a, name, now, then in rows]
 
 
 def recompute_all_tiers() -> int:

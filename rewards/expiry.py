@@ -20,11 +20,14 @@ move (an `expire` entry is not a lifetime kind).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import zoneinfo
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     FunctionElement,
@@ -46,7 +49,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from hub.db import UTCDateTime, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
+from hub.db import UTCDateTime, any_of, execute_dml, insert_ignore_many, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify_many
@@ -54,6 +57,7 @@ from hub.settings import get_setting
 from hub.timezones import localize, zone_named
 from rewards.ledger import post_expiries
 from rewards.models import (
+    DAY_TOTAL_SHARDS,
     EXPIRY_NOTICE_DAYS,
     LIFETIME_KINDS,
     EntryKind,
@@ -331,7 +335,7 @@ def _lot_rows(
         .where(Advocate.is_erased.is_(False))
     )
     if advocate_ids is not None:  # the batch's advocates by key, not a scan of them all
-        rows = rows.where(Advocate.id.in_(advocate_ids))
+        rows = rows.where(any_of(Advocate.id, advocate_ids))
     if where is not None:
         rows = rows.where(where)
     # Ordered as the index and fenced by OFFSET 0 (PostgreSQL does not merge such a subquery into
@@ -462,7 +466,7 @@ def _settlement_marks(
             (target.c.advocate_id == per_advocate.c.advocate_id)
             & (target.c.rn == func.coalesce(per_advocate.c.first_open, per_advocate.c.last)),
         )
-        .where(advocate.id.in_(advocate_ids))
+        .where(any_of(advocate.id, advocate_ids))
     )
 
 
@@ -494,7 +498,7 @@ def expire_batch(advocate_ids: list[int], policy: Policy, now: dt.datetime) -> t
     from the lots as read. Returns (points expired per advocate, notices sent)."""
     ids = sorted(advocate_ids)
     _for_bulk_reads()
-    db.session.execute(select(Advocate.id).where(Advocate.id.in_(ids)).order_by(Advocate.id).with_for_update())
+    db.session.execute(select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update())
     due_before = now - policy.lifetime
     horizon = now + dt.timedelta(days=max(NOTICE_DAYS)) - policy.lifetime
     lots = _lot_rows(policy.start, ids).cte("lots")
@@ -524,6 +528,18 @@ class ExpiryRun:
 
 
 BATCH = 1000
+# Batches run in this many workers at once (PostgreSQL, committing per batch): each its own
+# connection and transactions, on advocates no other worker locks (`_worker_of`). The run is
+# mostly the database's work, so two keep both cores of a small server busy.
+WORKERS = 2
+
+
+def _worker_of(advocate_id: int, workers: int) -> int:
+    """The worker that expires the advocate's lots: by their day-total shard
+    (rewards.models.DAY_TOTAL_SHARDS), so the workers never lock the same advocate, nor the
+    same `ledger_day_totals` row (each batch adds its entries to its advocates' shards, and would
+    otherwise wait for the other worker's commit)."""
+    return advocate_id % DAY_TOTAL_SHARDS % workers
 
 
 def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> ExpiryRun:
@@ -534,14 +550,15 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
     run, a new lot near its notice, a refund, or N changed; each reads only its lots after its
     settlement mark. A run with nothing due writes nothing. `commit_each` commits after each
     batch (the command and job: short row locks); otherwise the caller's one transaction holds
-    everything. On PostgreSQL a run that wrote entries refreshes the ledger's statistics
-    (ANALYZE), so the next run's plans see the `expire` entries it added."""
+    everything. With `commit_each` on PostgreSQL the batches run in WORKERS workers, each
+    committing its own (`_run_in_workers`); a batch is the same unit either way, so a run that
+    fails midway has committed whole batches only, and the next run does the rest. On
+    PostgreSQL a run that wrote entries refreshes the ledger's statistics (ANALYZE), so the next
+    run's plans see the `expire` entries it added."""
     now = now or utcnow()
     policy = current_policy()
     if not policy.is_on:
         return ExpiryRun(0, 0, 0)
-    expired: dict[int, int] = {}
-    notices = 0
     advocates = list(
         db.session.scalars(
             select(Advocate.id)
@@ -549,15 +566,75 @@ def expire_points(now: dt.datetime | None = None, commit_each: bool = False) -> 
             .order_by(Advocate.id)
         )
     )
-    for start in range(0, len(advocates), BATCH):
-        batch_expired, batch_notices = expire_batch(advocates[start : start + BATCH], policy, now)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    workers = min(WORKERS, DAY_TOTAL_SHARDS) if commit_each and postgresql and len(advocates) > BATCH else 1
+    if workers > 1:
+        db.session.commit()  # the caller asked for commits; nothing of its own is held open
+        expired, notices = _run_in_workers(advocates, workers, policy, now)
+    else:
+        expired, notices = _run_batches(advocates, policy, now, commit_each)
+    if expired and postgresql:
+        db.session.execute(text("ANALYZE ledger_entries"))
+    return ExpiryRun(len(expired), sum(expired.values()), notices)
+
+
+def _run_batches(
+    advocate_ids: list[int], policy: Policy, now: dt.datetime, commit_each: bool, stop: threading.Event | None = None
+) -> tuple[dict[int, int], int]:
+    """`expire_batch` over `advocate_ids` (in id order), BATCH at a time, in this thread's session;
+    stops early once `stop` is set (another worker failed). Returns (points expired per advocate,
+    notices)."""
+    expired: dict[int, int] = {}
+    notices = 0
+    for start in range(0, len(advocate_ids), BATCH):
+        if stop is not None and stop.is_set():
+            break
+        batch_expired, batch_notices = expire_batch(advocate_ids[start : start + BATCH], policy, now)
         expired |= batch_expired
         notices += batch_notices
         if commit_each:
             db.session.commit()
-    if expired and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE ledger_entries"))
-    return ExpiryRun(len(expired), sum(expired.values()), notices)
+    return expired, notices
+
+
+def _run_in_workers(
+    advocate_ids: list[int], workers: int, policy: Policy, now: dt.datetime
+) -> tuple[dict[int, int], int]:
+    """The batches of `advocate_ids` split among `workers` workers by `_worker_of` (disjoint
+    advocates; each batch still locks its rows in id order, so a second run in parallel cannot
+    deadlock with either), each committing per batch: this thread is the first worker, the others
+    are threads with an app context — hence a session and connection — of their own. The first
+    error stops the other workers after their current batch and is raised here. Returns (points
+    expired per advocate, notices)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    for advocate_id in advocate_ids:
+        shares[_worker_of(advocate_id, workers)].append(advocate_id)
+    stop = threading.Event()
+
+    def work(share: list[int]) -> tuple[dict[int, int], int]:
+        with app.app_context():
+            try:
+                return _run_batches(share, policy, now, True, stop)
+            except BaseException:
+                stop.set()
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="expiry") as pool:
+        others = [pool.submit(work, share) for share in shares[1:]]
+        try:
+            results = [_run_batches(shares[0], policy, now, True, stop)]
+        except BaseException:
+            stop.set()  # leaving the pool waits for the others' current batch
+            raise
+        results += [future.result() for future in others]
+    expired: dict[int, int] = {}
+    for batch_expired, _ in results:
+        expired |= batch_expired
+    return expired, sum(notices for _, notices in results)
 
 
 def _notices_due(advocate_id: int, lots: list[Lot], policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
@@ -594,15 +671,17 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
         written = insert_ignore_many(db.session, table_of(ExpiryNotice), due, keys)
     if not written:
         return 0
-    # Each notice names the day in the advocate's own time zone (it is also their email).
+    # Each notice names the day in the advocate's own time zone (it is also their email): the
+    # batch's advocates are read in one query and each zone they name is resolved once.
     people = {
-        advocate_id: (user_id, zone_named(zone))
+        advocate_id: (user_id, zone)
         for advocate_id, user_id, zone in db.session.execute(
             select(Advocate.id, Advocate.user_id, Advocate.time_zone).where(
-                Advocate.id.in_({row.advocate_id for row in written})
+                any_of(Advocate.id, sorted({row.advocate_id for row in written}))
             )
         )
     }
+    zones = {name: zone_named(name) for name in {zone for _, zone in people.values()}}
     notify_many(
         [
             (
@@ -610,7 +689,7 @@ def _record_notices(due: list[dict[str, Any]], now: dt.datetime) -> int:
                 "points_expiry",
                 expiry_text(
                     Expiring(row.points, when[(row.advocate_id, row.expires_on, row.days_ahead)]),
-                    people[row.advocate_id][1],
+                    zones[people[row.advocate_id][1]],
                 )
                 + ": spend them first.",
                 "/rewards",

@@ -118,8 +118,10 @@ class LedgerEntry(Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # On an `expire` entry: the credited entry (lot) it expires, at most one per lot (the unique
-    # key), so a lot's expiry is found by a join (rewards.expiry).
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    # key), so a lot's expiry is found by a join (rewards.expiry). No foreign key: it locked each
+    # lot's row FOR KEY SHARE per expiry written; the expiry reads its lot from the ledger in the
+    # statement that writes it, and entries are never deleted.
+    lot_id: Mapped[int | None] = mapped_column(unique=True)
 
     advocate: Mapped[Advocate] = relationship()
 

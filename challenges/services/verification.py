@@ -4,13 +4,16 @@ reject, or retry later. Services flush and never commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from challenges import verifiers
 from challenges.models import (
+    Challenge,
     Completion,
     CompletionStatus,
 )
@@ -21,6 +24,7 @@ from hub.db import execute_dml, utcnow
 from hub.errors import (
     InvalidState,
 )
+from hub.extensions import db
 
 
 def start_verification(completion_id: int) -> verifiers.Evidence | None:
@@ -42,6 +46,11 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
         return None
     completion = fresh_completion(completion_id, with_challenge=True)
     assert completion is not None, "the row the UPDATE just moved"
+    return _evidence(completion)
+
+
+def _evidence(completion: Completion) -> verifiers.Evidence:
+    """What the verifier needs of a completion (its challenge loaded), as plain data."""
     challenge = completion.challenge
     return verifiers.Evidence(
         completion_id=completion.id,
@@ -56,6 +65,72 @@ def start_verification(completion_id: int) -> verifiers.Evidence | None:
         allow_hosts=tuple(current_app.config.get("VOUCH_VERIFY_ALLOW_HOSTS") or ()),
         extra={"verification": challenge.verification},
     )
+
+
+# How long a batch's claim on a completion holds (the batch job's time limit): its own job run
+# again meanwhile leaves it to the batch; after this, the job may take it over.
+CLAIM_LEASE = dt.timedelta(seconds=120)
+
+
+def claim_for_verification(completion_id: int, limit: int) -> list[verifiers.Evidence]:
+    """Claim a batch for verification in one statement: this completion (submitted, or verifying
+    with an expired claim — a killed batch's) and up to `limit - 1` other submitted completions
+    whose verifier may run in a batch (`verifiers.batched_verifiers`), oldest first. Rows another
+    worker holds are skipped (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite serialises writers), so
+    two workers never claim the same completion. Each moves to verifying with its attempt
+    counted, like `start_verification`. Returns their evidence ordered by (advocate, completion):
+    the order `apply_verdicts` takes the advocates' row locks in, so two batches never deadlock.
+    Empty when nothing is left to verify (the others' batches took them). Caller commits."""
+    now = utcnow()
+    own = Completion.id == completion_id
+    mine = and_(
+        own,
+        or_(
+            Completion.status == CompletionStatus.SUBMITTED,
+            and_(Completion.status == CompletionStatus.VERIFYING, Completion.verifying_started_at < now - CLAIM_LEASE),
+        ),
+    )
+    batchable = select(Challenge.id).where(Challenge.verification.in_(verifiers.batched_verifiers()))
+    others = and_(Completion.status == CompletionStatus.SUBMITTED, Completion.challenge_id.in_(batchable))
+    claimable = (
+        select(Completion.id)
+        .where(or_(mine, others))
+        .order_by(case((own, 0), else_=1), Completion.id)
+        .limit(max(1, limit))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = list(
+        db.session.scalars(
+            update(Completion)
+            .where(Completion.id.in_(claimable))
+            .values(
+                status=CompletionStatus.VERIFYING,
+                verifying_started_at=now,
+                verification_attempts=Completion.verification_attempts + 1,
+            )
+            .returning(Completion.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not claimed:
+        return []
+    completions = db.session.scalars(
+        select(Completion)
+        .where(Completion.id.in_(claimed))
+        .options(joinedload(Completion.challenge).lazyload(Challenge.target_groups))
+        .order_by(Completion.advocate_id, Completion.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [_evidence(completion) for completion in completions]
+
+
+def apply_verdicts(verdicts: list[tuple[int, verifiers.Verdict]]) -> dict[int, str]:
+    """Act on a batch's verdicts — (completion id, verdict) each, in the claim's (advocate,
+    completion) order — in the caller's one transaction, each exactly once like `apply_verdict`.
+    Returns each completion's outcome. An unexpected error leaves the whole batch to the
+    caller's rollback (the job then applies them one transaction each)."""
+    return {completion_id: apply_verdict(completion_id, verdict) for completion_id, verdict in verdicts}
 
 
 def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:

@@ -22,9 +22,11 @@ import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from flask import current_app, has_app_context
+
 from challenges import services, verifiers
 from hub.db import utcnow
-from hub.queue import job_context, job_timeout
+from hub.queue import job_context, job_timeout, preload_worker_app
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,16 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
     here = [e for e in batch if e.extra.get("verification") not in threaded]
     verdicts: dict[int, verifiers.Verdict] = {e.completion_id: _checked(e) for e in here}
     if in_threads:
+        # The app's settings (hosts allowed to be private) hold in the threads too.
+        app = current_app._get_current_object() if has_app_context() else preload_worker_app()  # type: ignore[attr-defined]
+
+        def check_in_app(evidence: verifiers.Evidence) -> verifiers.Verdict:
+            with app.app_context():
+                return _checked(evidence)
+
         with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, len(in_threads))) as pool:
-            verdicts.update(zip((e.completion_id for e in in_threads), pool.map(_checked, in_threads), strict=True))
+            found = pool.map(check_in_app, in_threads)
+            verdicts.update(zip((e.completion_id for e in in_threads), found, strict=True))
     ordered = [(e.completion_id, verdicts[e.completion_id]) for e in batch]  # the claim's advocate order
     retries = [(e.completion_id, e.attempt) for e in batch if verdicts[e.completion_id].decision == "retry"]
     decided = [(cid, verdict) for cid, verdict in ordered if verdict.decision != "retry"]

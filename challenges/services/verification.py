@@ -20,7 +20,7 @@ from challenges.models import (
 from challenges.services.completions import fresh_completion
 from challenges.services.decisions import approve_completion, reject_completion
 from hub import trust as hub_trust
-from hub.db import execute_dml, utcnow
+from hub.db import any_of, execute_dml, utcnow
 from hub.errors import (
     InvalidState,
 )
@@ -117,7 +117,7 @@ def claim_for_verification(completion_id: int, limit: int) -> list[verifiers.Evi
         return []
     completions = db.session.scalars(
         select(Completion)
-        .where(Completion.id.in_(claimed))
+        .where(any_of(Completion.id, claimed))
         .options(joinedload(Completion.challenge).lazyload(Challenge.target_groups))
         .order_by(Completion.advocate_id, Completion.id)
         .execution_options(populate_existing=True)

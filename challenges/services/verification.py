@@ -5,6 +5,7 @@ reject, or retry later. Services flush and never commit."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -129,8 +130,41 @@ def apply_verdicts(verdicts: list[tuple[int, verifiers.Verdict]]) -> dict[int, s
     """Act on a batch's verdicts — (completion id, verdict) each, in the claim's (advocate,
     completion) order — in the caller's one transaction, each exactly once like `apply_verdict`.
     Returns each completion's outcome. An unexpected error leaves the whole batch to the
-    caller's rollback (the job then applies them one transaction each)."""
-    return {completion_id: apply_verdict(completion_id, verdict) for completion_id, verdict in verdicts}
+    caller's rollback (the job then applies them one transaction each).
+
+    The batch is read in one statement — completions (fresh: a person may have decided one
+    meanwhile; the decision's conditional UPDATE is what settles it), their challenges and
+    advocates, whose trust scores say which approvals a person must make instead — and the
+    session keeps those rows for the approvals that follow (no read of each again)."""
+    ids = [completion_id for completion_id, _ in verdicts]
+    if not ids:
+        return {}
+    read = db.session.scalars(
+        select(Completion)
+        .where(any_of(Completion.id, ids))
+        .options(
+            joinedload(Completion.challenge).lazyload(Challenge.target_groups),
+            joinedload(Completion.advocate),
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    completions = {completion.id: completion for completion in read}
+    # Held here: the identity map is weak, and each decision's UPDATE … RETURNING refreshes its
+    # completion (dropping the references), while the approval reads the advocate and challenge.
+    held = [(completion.advocate, completion.challenge) for completion in read]
+
+    def hold_of(completion: Completion) -> str | None:
+        if completion.hold_reason:
+            return completion.hold_reason
+        score = completion.advocate.trust_score
+        return _trust_hold(int(score) if hub_trust.score_is_below(score) else None)
+
+    outcomes: dict[int, str] = {}
+    for completion_id, verdict in verdicts:
+        completion = completions.get(completion_id)
+        outcomes[completion_id] = "missing" if completion is None else _apply(completion, verdict, hold_of)
+    del held
+    return outcomes
 
 
 def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:
@@ -160,9 +194,14 @@ def held_for_review(completion: Completion) -> str | None:
     if completion.hold_reason:
         return completion.hold_reason
     score = hub_trust.below_threshold(completion.advocate_id)
-    if score is not None:
-        return f"Trust score {score} is below the review threshold of {hub_trust.threshold()}."
-    return None
+    return _trust_hold(score)
+
+
+def _trust_hold(score: int | None) -> str | None:
+    """The review note for a trust score below the threshold (`score` None: not below)."""
+    if score is None:
+        return None
+    return f"Trust score {score} is below the review threshold of {hub_trust.threshold()}."
 
 
 def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
@@ -170,10 +209,17 @@ def apply_verdict(completion_id: int, verdict: verifiers.Verdict) -> str:
     completion = fresh_completion(completion_id)
     if completion is None:
         return "missing"
+    return _apply(completion, verdict, held_for_review)
+
+
+def _apply(completion: Completion, verdict: verifiers.Verdict, hold_of: Callable[[Completion], str | None]) -> str:
+    """`apply_verdict` on a completion read in this transaction; `hold_of` says why a person must
+    decide it instead (`held_for_review`, or the batch's reading of it)."""
+    completion_id = completion.id
     if completion.status not in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING):
         return "already_decided"
     if verdict.decision == "approve":
-        hold = held_for_review(completion)
+        hold = hold_of(completion)
         if hold is not None:
             note = f"{hold} The check said: {verdict.note}" if verdict.note else hold
             return "pending_review" if send_to_review(completion_id, note, verdict.excerpt) else "already_decided"

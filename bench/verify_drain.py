@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,7 +165,7 @@ def main(count: int, worker_count: int) -> None:
     procs = [
         subprocess.Popen(
             [
-                os.path.join(os.path.dirname(os.sys.executable), "rq"),
+                os.path.join(os.path.dirname(sys.executable), "rq"),
                 "worker",
                 "--burst",
                 "--worker-class",

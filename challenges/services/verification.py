@@ -21,7 +21,7 @@ from challenges.models import (
 from challenges.services.completions import fresh_completion
 from challenges.services.decisions import approve_completion, reject_completion
 from hub import trust as hub_trust
-from hub.db import any_of, execute_dml, utcnow
+from hub.db import any_of, deferred_sums, execute_dml, utcnow
 from hub.errors import (
     InvalidState,
 )
@@ -160,9 +160,10 @@ def apply_verdicts(verdicts: list[tuple[int, verifiers.Verdict]]) -> dict[int, s
         return _trust_hold(int(score) if hub_trust.score_is_below(score) else None)
 
     outcomes: dict[int, str] = {}
-    for completion_id, verdict in verdicts:
-        completion = completions.get(completion_id)
-        outcomes[completion_id] = "missing" if completion is None else _apply(completion, verdict, hold_of)
+    with deferred_sums():  # the shared day totals: one write each, at the end of the batch
+        for completion_id, verdict in verdicts:
+            completion = completions.get(completion_id)
+            outcomes[completion_id] = "missing" if completion is None else _apply(completion, verdict, hold_of)
     del held
     return outcomes
 

@@ -6,21 +6,34 @@ completion `verifying` in one transaction, runs the verifier with no transaction
 conditional UPDATEs — so a second run, a staff decision in between, or a worker killed
 at any point can never award twice. Transient fetch failures raise so RQ retries with
 backoff; after MAX_ATTEMPTS the completion goes to the review queue instead of being lost.
+
+`verify_pending` is the job a new submission enqueues (issue 22): it claims its completion and
+up to BATCH_SIZE - 1 other submitted ones whose verifier may run in a batch, in one statement
+(`FOR UPDATE SKIP LOCKED`), checks them with no transaction open (link checks in threads), and
+applies every verdict in one transaction, advocates in id order. The same conditional UPDATEs
+decide each completion, so exactly-once holds as for one; a job whose completion another batch
+already claimed finds nothing to do. A batch killed after its claim leaves its completions
+verifying until the requeue sweep (or, after CLAIM_LEASE, their own job run again) takes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app, has_app_context
 
 from challenges import services, verifiers
 from hub.db import utcnow
-from hub.queue import job_context, job_timeout
+from hub.queue import job_context, job_timeout, preload_worker_app
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4  # RQ's first run + 3 retries
 SWEEP_GIVE_UP_AFTER = MAX_ATTEMPTS + 2
+BATCH_SIZE = 50  # completions one verify_pending job claims
+FETCH_THREADS = 8  # link checks a batch runs at once (network-bound)
 
 
 class VerificationRetry(Exception):
@@ -46,6 +59,69 @@ def verify_completion(completion_id: int) -> str:
         outcome = services.apply_verdict(completion_id, verdict)
     log.info("completion %s verified: %s", completion_id, outcome)
     return outcome
+
+
+def _checked(evidence: verifiers.Evidence) -> verifiers.Verdict:
+    """The verifier's verdict, a transient failure past MAX_ATTEMPTS turned into review."""
+    verdict = verifiers.run(evidence, evidence.extra.get("verification") or "manual")
+    if verdict.decision == "retry" and evidence.attempt >= MAX_ATTEMPTS:
+        return verifiers.Verdict("review", f"Could not check the link after {evidence.attempt} tries: {verdict.note}")
+    return verdict
+
+
+@job_timeout(120)
+def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int]:
+    """Job (a new submission's): verify this completion and up to `limit - 1` other submitted
+    ones in one batch (see the module's docstring). Idempotent: completions already decided or
+    claimed by a running batch are not claimed. Returns how many ended in each outcome, plus
+    "retry" for those handed to `verify_completion` after a transient failure."""
+    with job_context():
+        batch = services.claim_for_verification(completion_id, limit)
+    if not batch:
+        return {}
+    threaded = set(verifiers.batched_verifiers())
+    in_threads = [e for e in batch if e.extra.get("verification") in threaded]
+    here = [e for e in batch if e.extra.get("verification") not in threaded]
+    verdicts: dict[int, verifiers.Verdict] = {e.completion_id: _checked(e) for e in here}
+    if in_threads:
+        # The app's settings (hosts allowed to be private) hold in the threads too.
+        app = current_app._get_current_object() if has_app_context() else preload_worker_app()  # type: ignore[attr-defined]
+
+        def check_in_app(evidence: verifiers.Evidence) -> verifiers.Verdict:
+            with app.app_context():
+                return _checked(evidence)
+
+        with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, len(in_threads))) as pool:
+            found = pool.map(check_in_app, in_threads)
+            verdicts.update(zip((e.completion_id for e in in_threads), found, strict=True))
+    ordered = [(e.completion_id, verdicts[e.completion_id]) for e in batch]  # the claim's advocate order
+    retries = [(e.completion_id, e.attempt) for e in batch if verdicts[e.completion_id].decision == "retry"]
+    decided = [(cid, verdict) for cid, verdict in ordered if verdict.decision != "retry"]
+    try:
+        with job_context():
+            outcomes = services.apply_verdicts(decided)
+            _retry_alone(retries)
+    except Exception:
+        # One completion's unexpected failure must not hold back the others: one transaction each.
+        log.exception("batch of %d verdicts failed; applying them one at a time", len(decided))
+        outcomes = {}
+        for cid, verdict in decided:
+            with job_context():
+                outcomes[cid] = services.apply_verdict(cid, verdict)
+        with job_context():
+            _retry_alone(retries)
+    counts: dict[str, int] = {}
+    for outcome in [*outcomes.values(), *["retry"] * len(retries)]:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    log.info("verified a batch of %d: %s", len(batch), counts)
+    return counts
+
+
+def _retry_alone(retries: list[tuple[int, int]]) -> None:
+    """A transient failure in a batch: that completion goes on alone in `verify_completion`,
+    which RQ retries with backoff (the batch cannot wait for one slow host)."""
+    for cid, attempt in retries:
+        services.schedule_verification(cid, job_id=f"verify-completion-{cid}-retry-{attempt}")
 
 
 def requeue_stuck(older_than: dt.timedelta) -> dict[str, int]:

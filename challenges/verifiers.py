@@ -198,6 +198,10 @@ class VerifierSpec:
     # True: a pure function of the answers (no fetch, no database), so the submission itself
     # decides the completion (challenges.services.submissions) and no job runs.
     in_request: bool = False
+    # True: the check reads nothing but the Evidence (no database, no app context), so the batch
+    # job (challenges.jobs.verify_pending) may claim any submitted completion it verifies and
+    # run several checks at once in threads.
+    batched: bool = False
 
 
 VERIFIERS: dict[str, VerifierSpec] = {}
@@ -210,11 +214,19 @@ def register_verifier(
     in_job: bool = True,
     fields: tuple[str, ...] = (),
     in_request: bool = False,
+    batched: bool = False,
 ) -> None:
     """Add or replace a verifier (issues 5 and 6 replace `community`, `crm`, `feedback`).
     `fields` names the challenge fields it reads, so the editor shows and keeps only those.
-    `in_request`: the check reads nothing but the evidence, so submissions run it themselves."""
-    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, fields, in_request)
+    `in_request`: the check reads nothing but the evidence, so submissions run it themselves.
+    `batched`: the check reads nothing but the evidence and may run in a thread, so the batch job
+    claims and checks such completions together (challenges.jobs.verify_pending)."""
+    VERIFIERS[key] = VerifierSpec(key, label, check, in_job, fields, in_request, batched)
+
+
+def batched_verifiers() -> list[str]:
+    """The names of the verifiers the batch job may run for any submitted completion."""
+    return sorted(key for key, spec in VERIFIERS.items() if spec.batched)
 
 
 # Editor fields that only some challenges use; every other field (title, points, limits, dates,
@@ -356,7 +368,11 @@ def waiting_for(source: str) -> Verifier:
 
 
 register_verifier(
-    "url_check", "Link check (page must contain the marker text)", check_url, fields=("allowed_domains", "marker")
+    "url_check",
+    "Link check (page must contain the marker text)",
+    check_url,
+    fields=("allowed_domains", "marker"),
+    batched=True,
 )
 register_verifier("auto", "Automatic (quiz graded / survey complete)", grade_answers, in_request=True)
 register_verifier("manual", "Manual review", manual, in_job=False)

@@ -58,6 +58,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "VOUCH_BASE_URL": (env.get("VOUCH_BASE_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("VOUCH_MAIL_FROM", "Vouch <no-reply@vouch.local>"),
+        # Outbox rows one delivery transaction sends (hub.email.sending): a killed worker may
+        # send up to this many - 1 already-sent messages again; 1 sends one row per transaction.
+        "VOUCH_DELIVERY_PER_TRANSACTION": _positive_int(env.get("VOUCH_DELIVERY_PER_TRANSACTION"), 20),
         # Hosts (names or IP literals, as written in URLs) that outbound requests (hub.outbound:
         # webhooks, URL checks) may reach although they resolve to a private address.
         "VOUCH_OUTBOUND_ALLOW_HOSTS": [

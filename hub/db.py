@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import enum
 import re
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Dialect, Enum, MetaData, Numeric, String, Table, TypeDecorator, case, or_
@@ -328,6 +330,19 @@ def upsert_add(
     session.execute(stmt)
 
 
+def upsert_add_each(session: AnySession, table: Table, rows: list[dict[str, Any]], column: str) -> None:
+    """INSERT the rows (keys plus each its own `column` amount), or add that amount to `column`
+    where the key exists, in one INSERT … ON CONFLICT DO UPDATE (`excluded`). Rows are written in
+    the order given: give them in key order, so two writers lock shared rows in the same order."""
+    if not rows:
+        return
+    stmt = _dialect_insert(session, table).values(rows)
+    keys = [name for name in rows[0] if name != column]
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=keys, set_={column: table.c[column] + stmt.excluded[column]})
+    )
+
+
 class whole_second(FunctionElement[dt.datetime]):
     """SQL: a UTCDateTime expression truncated to the whole second (microseconds dropped), the
     same value `floor_second` gives in Python, on PostgreSQL and SQLite."""
@@ -431,3 +446,54 @@ def insert_unnest(
     if ignore_conflicts:
         stmt = stmt.on_conflict_do_nothing()
     return list(session.execute(stmt.returning(*(table.c[name] for name in returning))).all())
+
+
+DEFERRED_SUMS_KEY = "vouch_deferred_sums"
+Amount = int | tuple[int, ...]
+
+
+@contextlib.contextmanager
+def deferred_sums() -> Iterator[None]:
+    """Within this block, the shared summary counters written through `defer_sum` (per-day
+    totals that every approval adds to) are summed in memory and written when the block ends,
+    still in the caller's transaction: one statement per table for a whole batch, and their rows
+    locked for the rest of the transaction only — a batch of approvals would otherwise hold
+    them from its first approval on, and the other worker's batch would wait for all of it.
+    Nested blocks join the outer one; on an error nothing is written (the caller rolls back)."""
+    from hub.extensions import db
+
+    info = db.session().info
+    if DEFERRED_SUMS_KEY in info:
+        yield
+        return
+    info[DEFERRED_SUMS_KEY] = {}
+    try:
+        yield
+        pending: dict[Callable[[dict[Any, Amount]], None], dict[Any, Amount]] = info.pop(DEFERRED_SUMS_KEY)
+        for write, sums in pending.items():
+            write(sums)
+    finally:
+        info.pop(DEFERRED_SUMS_KEY, None)
+
+
+def defer_sum(write: Callable[[dict[Any, Amount]], None], amounts: dict[Any, Amount]) -> bool:
+    """Inside `deferred_sums`: add `amounts` (key → a number, or a tuple of numbers added
+    element by element) to what `write(sums)` writes when the block ends, and return True.
+    Outside one, return False: the caller writes now."""
+    from hub.extensions import db
+
+    pending = db.session().info.get(DEFERRED_SUMS_KEY)
+    if pending is None:
+        return False
+    sums = pending.setdefault(write, {})
+    for key, amount in amounts.items():
+        before = sums.get(key)
+        if before is None:
+            sums[key] = amount
+        elif isinstance(before, tuple) and isinstance(amount, tuple):
+            sums[key] = tuple(a + b for a, b in zip(before, amount, strict=True))
+        elif isinstance(before, int) and isinstance(amount, int):
+            sums[key] = before + amount
+        else:
+            raise TypeError(f"amounts for {key!r} mix numbers and tuples")
+    return True

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from hub.db import execute_dml, insert_unnest, table_of, utcnow
 from hub.extensions import db
 from hub.models import Notification
-from hub.queue import enqueue_after_commit
+from hub.queue import enqueue_merged_after_commit
 
 
 def notify(user_id: int, kind: str, text: str, url: str | None = None, *, email: bool = True) -> Notification:
@@ -32,7 +32,8 @@ def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = 
     """Add in-app notifications — (user_id, kind, text, url) each — in one multi-row INSERT in the
     caller's transaction, and their email twins through one job after commit
     (hub.email.mailings.send_notification_emails) instead of a job per email: for runs that tell
-    thousands of advocates at once. Returns the new notification ids, in `items` order."""
+    thousands of advocates at once; the calls of one transaction (a batch of approvals) share that
+    job. Returns the new notification ids, in `items` order."""
     if not items:
         return []
     rows = [
@@ -49,9 +50,7 @@ def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = 
     if email:
         from hub.email.mailings import send_notification_emails
 
-        enqueue_after_commit(
-            send_notification_emails, ids, job_id=f"notification-emails-{ids[0]}-{ids[-1]}", unique=False
-        )
+        enqueue_merged_after_commit(send_notification_emails, ids, job_id=f"notification-emails-{ids[0]}-{ids[-1]}")
     return ids
 
 

@@ -70,6 +70,7 @@ class JobSpec:
     timeout: int | None = None
     unique: bool = True
     request_id: str | None = None
+    merge: bool = False  # enqueue_merged_after_commit's: later calls of the transaction add to args[0]
 
     def __post_init__(self) -> None:
         from hub.logs import current_request_id
@@ -113,6 +114,26 @@ def enqueue_after_commit(
 
     spec = JobSpec(func, args, kwargs, job_id, queue, retries, timeout=timeout, unique=unique)
     db.session().info.setdefault(PENDING_KEY, []).append(spec)
+
+
+def enqueue_merged_after_commit(
+    func: Callable[..., Any], items: list[Any], *, job_id: str, retries: int = 3, timeout: int | None = None
+) -> None:
+    """Send `func(items)` once the current transaction commits, with the items of every other
+    call for the same `func` in this transaction added to the same list: one job for the whole
+    transaction (a batch of approvals queues one notification-emails job and one delivery job,
+    not one per completion or per email). `job_id` is the first call's and must name something
+    this transaction creates (no job can hold it yet). Raises ValueError without a timeout."""
+    from hub.extensions import db
+
+    pending: list[JobSpec] = db.session().info.setdefault(PENDING_KEY, [])
+    for spec in pending:
+        if spec.merge and spec.func is func:
+            spec.args[0].extend(items)
+            return
+    pending.append(
+        JobSpec(func, (list(items),), {}, job_id, DEFAULT_QUEUE, retries, timeout=timeout, unique=False, merge=True)
+    )
 
 
 def dispatch_now(spec: JobSpec, app: Flask | None = None) -> None:

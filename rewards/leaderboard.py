@@ -224,18 +224,42 @@ def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
         group_ids = list(
             db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
         )
-        call_after_commit(_marks_stale(lambda: _redis_increment(advocate_id, steps, group_ids)))
+        _increment_after_commit(advocate_id, steps, group_ids)
 
 
-def _redis_increment(advocate_id: int, steps: dict[str, int], group_ids: list[int]) -> None:
+INCREMENTS_KEY = "vouch_leaderboard_increments"
+Increment = tuple[int, dict[str, int], list[int]]  # (advocate id, step per period key, group ids)
+
+
+def _increment_after_commit(advocate_id: int, steps: dict[str, int], group_ids: list[int]) -> None:
+    """Queue this award's sorted-set increments for after commit; every award of the transaction
+    (a batch of approvals) goes to Redis in one pipeline. The list lives on the session only
+    while its after-commit callback is registered there (a rollback drops both)."""
+    info = db.session().info
+    pending: list[Increment] | None = info.get(INCREMENTS_KEY)
+    if pending is None or not any(getattr(fn, "increments", None) is pending for fn in info.get(CALLBACKS_KEY, [])):
+        batch: list[Increment] = []
+        info[INCREMENTS_KEY] = pending = batch
+        send = _marks_stale(lambda: _redis_increment(batch))
+        send.increments = batch  # type: ignore[attr-defined]
+        call_after_commit(send)
+    pending.append((advocate_id, steps, group_ids))
+
+
+def _redis_increment(increments: list[Increment]) -> None:
+    """ZINCRBY each award's steps into its boards (the program's and its groups'), one round trip."""
     r = require_redis()
     pipe = r.pipeline(transaction=False)
-    for key, step in steps.items():
-        for gid in [None, *group_ids]:
-            rkey = redis_key(key, gid)
-            pipe.zincrby(rkey, step, _member(advocate_id))
-            if key != "all":
-                pipe.expire(rkey, PERIOD_TTL_SECONDS)
+    expiring: set[str] = set()
+    for advocate_id, steps, group_ids in increments:
+        for key, step in steps.items():
+            for gid in [None, *group_ids]:
+                rkey = redis_key(key, gid)
+                pipe.zincrby(rkey, step, _member(advocate_id))
+                if key != "all":
+                    expiring.add(rkey)
+    for rkey in sorted(expiring):
+        pipe.expire(rkey, PERIOD_TTL_SECONDS)
     pipe.execute()
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, String, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.db import _dialect_insert, _dialect_orm_insert, execute_dml, table_of, utcnow
+from hub.db import _dialect_insert, _dialect_orm_insert, defer_sum, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate, User
@@ -452,9 +452,18 @@ def _add_to_day_totals(
     entries: dict[tuple[dt.date, EntryKind, bool, int], int] | None = None,
 ) -> None:
     """Add points (and entries, 1 each by default) to the per-day totals in one INSERT … ON
-    CONFLICT DO UPDATE, rows in key order so two writers lock shared rows in the same order."""
+    CONFLICT DO UPDATE, rows in key order so two writers lock shared rows in the same order.
+    Inside `hub.db.deferred_sums` (a batch of approvals) the amounts are summed and written
+    once when the block ends."""
+    amounts = {key: (delta, (entries or {}).get(key, 1)) for key, delta in points.items()}
+    if not defer_sum(_write_day_totals, amounts):  # type: ignore[arg-type]
+        _write_day_totals(amounts)
+
+
+def _write_day_totals(amounts: dict[tuple[dt.date, EntryKind, bool, int], tuple[int, int]]) -> None:
+    """The per-day totals' upsert: (points, entries) to add per (day, kind, is_credit, shard)."""
     rows = []
-    for key in sorted(points, key=lambda k: (k[0], k[1].value, k[2], k[3])):
+    for key in sorted(amounts, key=lambda k: (k[0], k[1].value, k[2], k[3])):
         day, kind, is_credit, shard = key
         rows.append(
             {
@@ -462,8 +471,8 @@ def _add_to_day_totals(
                 "kind": kind,
                 "is_credit": is_credit,
                 "shard": shard,
-                "points": points[key],
-                "entries": (entries or {}).get(key, 1),
+                "points": amounts[key][0],
+                "entries": amounts[key][1],
             }
         )
     table = table_of(LedgerDayTotal)

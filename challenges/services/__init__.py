@@ -89,7 +89,13 @@ from challenges.services.submissions import (
     schedule_verification,
     submit_completion,
 )
-from challenges.services.verification import apply_verdict, send_to_review, start_verification
+from challenges.services.verification import (
+    apply_verdict,
+    apply_verdicts,
+    claim_for_verification,
+    send_to_review,
+    start_verification,
+)
 
 __all__ = [
     "BADGE_STEPS",
@@ -114,10 +120,12 @@ __all__ = [
     "SentFile",
     "add_blackout",
     "apply_verdict",
+    "apply_verdicts",
     "approve_completion",
     "archive_challenge",
     "auto_complete",
     "challenge_warnings",
+    "claim_for_verification",
     "clean_challenge",
     "clean_evidence",
     "close_challenge",

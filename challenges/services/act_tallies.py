@@ -27,7 +27,7 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from hub.db import insert_ignore_many, table_of, upsert_add
+from hub.db import defer_sum, insert_ignore_many, table_of, upsert_add_each
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -64,18 +64,9 @@ def count_approved_act(
     day = decided_at.astimezone(dt.UTC).date()
     shard = advocate_id % ACT_TOTAL_SHARDS
     session = db.session
-    upsert_add(
-        session,
-        table_of(ActDayTotal),
-        {
-            "day": day,
-            "challenge_type": challenge_type,
-            "platform": act_platform(challenge_type, platform),
-            "shard": shard,
-        },
-        "acts",
-        1,
-    )
+    act = {(day, challenge_type, act_platform(challenge_type, platform), shard): 1}
+    if not defer_sum(_write_act_days, act):  # type: ignore[arg-type]
+        _write_act_days(act)
     written = insert_ignore_many(
         session,
         table_of(ActiveAdvocatePeriod),
@@ -83,9 +74,32 @@ def count_approved_act(
         ["span", "starts"],
     )
     # Key order (span, starts, shard) for every writer, so two approvals never wait on each other in a cycle.
-    totals = [{"span": int(span), "starts": starts, "shard": shard} for span, starts in sorted(written)]
-    upsert_add(session, table_of(ActiveAdvocateTotal), totals, "advocates", 1)
+    active = {(int(span), starts, shard): 1 for span, starts in written}
+    if not defer_sum(_write_active_totals, active):  # type: ignore[arg-type]
+        _write_active_totals(active)
     extend_spell(advocate_id, decided_at)
+
+
+def _write_act_days(acts: dict[tuple[dt.date, str, str, int], int]) -> None:
+    """Add acts per (day, challenge_type, platform, shard) to the day totals in one upsert, rows
+    in key order (two writers lock shared rows in the same order)."""
+    rows = [
+        {"day": day, "challenge_type": challenge_type, "platform": platform, "shard": shard, "acts": acts[key]}
+        for key in sorted(acts)
+        for day, challenge_type, platform, shard in [key]
+    ]
+    upsert_add_each(db.session, table_of(ActDayTotal), rows, "acts")
+
+
+def _write_active_totals(active: dict[tuple[int, dt.date, int], int]) -> None:
+    """Add newly active advocates per (span, starts, shard) in one upsert, rows in key order (so
+    two approvals never wait on each other in a cycle)."""
+    rows = [
+        {"span": span, "starts": starts, "shard": shard, "advocates": active[key]}
+        for key in sorted(active)
+        for span, starts, shard in [key]
+    ]
+    upsert_add_each(db.session, table_of(ActiveAdvocateTotal), rows, "advocates")
 
 
 def extend_spell(advocate_id: int, decided_at: dt.datetime) -> None:

@@ -384,13 +384,15 @@ def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> No
 
 def schedule_verification(completion_id: int, job_id: str | None = None) -> None:
     """Enqueue the verification job after commit, with a deterministic id. Without `job_id` the
-    completion is new (this transaction's), so no job can hold its id yet."""
-    from challenges.jobs import verify_completion
+    completion is new (this transaction's), so no job can hold its id yet, and the job is the
+    batch one (`verify_pending`: it also verifies other submitted completions); with one (the
+    sweep's, a retry's) it is `verify_completion`, which takes the completion over whatever
+    claim a killed batch left on it."""
+    from challenges.jobs import verify_completion, verify_pending
 
     enqueue_after_commit(
-        verify_completion,
+        verify_completion if job_id else verify_pending,
         completion_id,
         job_id=job_id or f"verify-completion-{completion_id}",
-        timeout=60,
         unique=job_id is not None,
     )

@@ -1,8 +1,16 @@
 """The email outbox: one row per message, sent by a job after commit (or logged without SMTP).
 
 Delivery rules (the outbox survives crashes and races):
-- `queue_email` writes the row in the caller's transaction and enqueues `send_outbox_message`
-  after commit; a rolled-back transaction leaves neither row nor job.
+- `queue_email` writes the row in the caller's transaction and, after commit, one
+  `deliver_queued` job sends every row the transaction queued; a rolled-back transaction
+  leaves neither row nor job.
+- `deliver_queued` attempts DELIVERY_PER_TRANSACTION rows (default 20; config
+  `VOUCH_DELIVERY_PER_TRANSACTION`) per transaction: their rows locked in one statement, sent,
+  and marked in one commit. A worker killed after sending some of them and before that commit
+  leaves them queued, so the job run again (or the sweep) sends them again: up to
+  DELIVERY_PER_TRANSACTION - 1 duplicates of already-sent mail per kill (each carries the same
+  Message-ID, so receivers can tell). 1 restores one row per transaction: at most the row in
+  flight, as with `send_outbox_message`.
 - One attempt is one transaction: the job locks the row (`SELECT … FOR UPDATE SKIP LOCKED`
   on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes writers), counts the attempt, talks to
   the SMTP server and marks the row `sent` in the same commit. A second worker on the same
@@ -37,15 +45,16 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from hub.audit import record_audit
-from hub.db import execute_dml, insert_ignore, utcnow
+from hub.db import any_of, execute_dml, insert_ignore, utcnow
 from hub.email.models import EmailStatus, OutboxEmail
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
-from hub.queue import enqueue_after_commit, job_context, job_timeout
+from hub.queue import enqueue_after_commit, enqueue_merged_after_commit, job_context, job_timeout
 
 log = logging.getLogger("vouch.mail")
 
 DEFAULT_MAX_ATTEMPTS = 5
+DELIVERY_PER_TRANSACTION = 20
 DEFAULT_BACKOFF = (60, 300, 1800, 7200)  # seconds after the 1st, 2nd, 3rd, 4th+ failure
 SMTP_TIMEOUT = 20
 
@@ -112,8 +121,65 @@ def queue_email(
         message = OutboxEmail(**values)
         db.session.add(message)
         db.session.flush()
-    enqueue_after_commit(send_outbox_message, message.id, job_id=f"email-{message.id}-a0", retries=2, unique=False)
+    enqueue_merged_after_commit(deliver_queued, [message.id], job_id=f"email-{message.id}-a0", retries=2)
     return message
+
+
+@job_timeout(300)
+def deliver_queued(message_ids: list[int]) -> dict[str, int]:
+    """Job: one delivery attempt for each of these outbox rows (the ones a transaction queued),
+    DELIVERY_PER_TRANSACTION rows per transaction (see the module's docstring for what a killed
+    worker may repeat). Idempotent: sent, failed or locked rows are left alone. Returns how many
+    ended in each outcome ("sent", "retry", "failed", "skipped")."""
+    counts: dict[str, int] = {}
+    with job_context():
+        per = max(1, int(current_app.config.get("VOUCH_DELIVERY_PER_TRANSACTION", DELIVERY_PER_TRANSACTION)))
+    ids = sorted(set(message_ids))
+    for start in range(0, len(ids), per):
+        with job_context():
+            for outcome in attempt_deliveries(ids[start : start + per]).values():
+                counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def attempt_deliveries(message_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
+    """`attempt_delivery` for several rows in the caller's transaction: the queued ones locked
+    in one statement (PostgreSQL `FOR UPDATE SKIP LOCKED`: another worker's rows are skipped),
+    each sent and recorded, the sent ones marked in one UPDATE. Returns each id's outcome; ids not
+    locked (sent, failed, gone, or another worker's) are "skipped"."""
+    now = now or utcnow()
+    query = (
+        select(OutboxEmail)
+        .where(any_of(OutboxEmail.id, message_ids), OutboxEmail.status == EmailStatus.QUEUED.value)
+        .order_by(OutboxEmail.id)
+        .execution_options(populate_existing=True)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    outcomes = dict.fromkeys(message_ids, "skipped")
+    sent: list[int] = []
+    for message in db.session.scalars(query).all():
+        outcome = _attempt(message, now, flush=False)
+        outcomes[message.id] = outcome
+        if outcome == "sent":
+            sent.append(message.id)
+            db.session.expunge(message)  # written below, in one UPDATE for all of them
+    if sent:
+        execute_dml(
+            update(OutboxEmail)
+            .where(any_of(OutboxEmail.id, sent))
+            .values(
+                status=EmailStatus.SENT.value,
+                sent_at=now,
+                last_error=None,
+                next_attempt_at=None,
+                attempts=OutboxEmail.attempts + 1,
+                last_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    db.session.flush()
+    return outcomes
 
 
 @job_timeout(90)
@@ -139,6 +205,12 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
     message = db.session.scalar(query)
     if message is None:
         return "skipped"
+    return _attempt(message, now)
+
+
+def _attempt(message: OutboxEmail, now: dt.datetime, flush: bool = True) -> str:
+    """Count the attempt, send, record the outcome on the locked row. With `flush=False` a sent
+    row is left for the caller to mark (attempt_deliveries writes them in one UPDATE)."""
     message.attempts += 1
     message.last_attempt_at = now
     try:
@@ -165,6 +237,8 @@ def attempt_delivery(message_id: int, now: dt.datetime | None = None) -> str:
         log.exception("email %s could not be built or sent", message.id)
         _fail(message, f"Could not be sent: {type(exc).__name__}: {exc}", now)
         return "failed"
+    if not flush:
+        return "sent"
     message.status = EmailStatus.SENT.value
     message.sent_at = now
     message.last_error = None

@@ -155,13 +155,13 @@ def test_notices_of_a_run_are_one_insert_and_one_email_job(ctx, make, jobs, monk
     set_enabled_kinds(advocates[2].id, set(EMAIL_KINDS) - {"expiry"})
     db.session.commit()
     enqueued = []
-    original = expiry.notify_many.__globals__["enqueue_after_commit"]
+    original = expiry.notify_many.__globals__["enqueue_merged_after_commit"]
 
     def counting(func, *args, **kwargs):
         enqueued.append(func.__name__)
         return original(func, *args, **kwargs)
 
-    monkeypatch.setitem(expiry.notify_many.__globals__, "enqueue_after_commit", counting)
+    monkeypatch.setitem(expiry.notify_many.__globals__, "enqueue_merged_after_commit", counting)
     assert expiry.expire_points(now=now, commit_each=True).notices == 3
     jobs.join()
     assert enqueued == ["send_notification_emails"]

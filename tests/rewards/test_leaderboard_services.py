@@ -223,3 +223,23 @@ def test_rebuild_while_awards_continue(pg_app, make):
         assert not seen_empty
         assert_redis_equals_sql()
         db.session.remove()
+
+
+def test_a_transactions_awards_reach_redis_together_and_a_rollback_sends_none(pg_ctx, make):
+    """A batch of approvals posts many awards in one transaction (one advocate twice): their
+    increments go in one pipeline after commit and match SQL; a rolled-back transaction's
+    increments are dropped with it, and the next transaction's still go out."""
+    groups = [("EMEA",), ("NA",), ()]
+    advocates = [make.advocate(groups=groups[n % len(groups)]).id for n in range(5)]
+    db.session.commit()
+    for n, advocate_id in enumerate([*advocates, advocates[0]]):
+        ledger.post_entry(advocate_id, 10 * (n + 1), kind="earn", source_type="completion", source_id=f"b{n}")
+    pending = db.session.info[leaderboard.INCREMENTS_KEY]
+    assert len(pending) == 6  # one list for the transaction, sent by one callback
+    db.session.commit()
+    assert_redis_equals_sql()
+    ledger.post_entry(advocates[1], 500, kind="earn", source_type="completion", source_id="rolled-back")
+    db.session.rollback()
+    ledger.post_entry(advocates[2], 7, kind="earn", source_type="completion", source_id="after")
+    db.session.commit()
+    assert_redis_equals_sql()

@@ -144,7 +144,8 @@ class Advocate(Model):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     persona: Mapped[Persona | None] = mapped_column(str_enum(Persona, 32, "persona"))
-    tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16), default=Tier.BRONZE)
+    # Indexed: the program report counts advocates per tier from the index alone.
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16), default=Tier.BRONZE, index=True)
     tier_changed_at: Mapped[dt.datetime | None]
     # Caches of the ledger, updated by SQL expressions in the ledger's own transaction.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, literal
+from sqlalchemy import func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import Completion, CompletionStatus
@@ -32,6 +32,13 @@ def month_of_day(column: Any) -> ColumnElement[str]:
 def counted_advocates(as_of: dt.datetime) -> list[ColumnElement[bool]]:
     """The advocates a report counts at `as_of`: joined before it and not erased."""
     return [Advocate.joined_at < as_of, Advocate.is_erased.is_(False)]
+
+
+def uncounted_advocates(as_of: dt.datetime) -> ColumnElement[bool]:
+    """The advocates a report does not count at `as_of` (erased, or joined at or after it): the
+    negation of `counted_advocates`, few, and found through `ix_advocates_is_erased` and
+    `ix_advocates_joined_at`."""
+    return or_(Advocate.is_erased.is_(True), Advocate.joined_at >= as_of)
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, distinct, func, not_, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 
 from challenges.caps import LOOKBACK_DAYS
 from challenges.models import ActiveAdvocatePeriod, ActiveAdvocateTotal, ActiveSpell, Ask, Completion
@@ -27,9 +27,7 @@ def advocate_count(as_of: dt.datetime) -> int:
     count) less the few not counted (erased, or joined after), found through their two indexes —
     the direct filter matches nearly every row and so read the whole table."""
     everyone = db.session.execute(select(func.count()).select_from(Advocate)).scalar_one()
-    uncounted = db.session.execute(
-        select(func.count()).select_from(Advocate).where(uncounted_advocates(as_of))
-    ).scalar_one()
+    uncounted = db.session.execute(select(func.count()).select_from(uncounted_advocates(as_of))).scalar_one()
     return int(everyone) - int(uncounted)
 
 
@@ -46,30 +44,28 @@ def advocates_by_tier(period: ReportPeriod, now: dt.datetime | None = None) -> d
     found = {t.value: 0 for t in Tier}
     for tier, n in db.session.execute(select(Advocate.tier, func.count()).group_by(Advocate.tier)).all():
         found[Tier(tier).value] += int(n)
-    for tier, n in db.session.execute(
-        select(Advocate.tier, func.count()).where(uncounted_advocates(as_of)).group_by(Advocate.tier)
-    ).all():
+    uncounted = uncounted_advocates(as_of)
+    for tier, n in db.session.execute(select(uncounted.c.tier, func.count()).group_by(uncounted.c.tier)).all():
         found[Tier(tier).value] -= int(n)
     if not period.is_running(now):
-        first_after = (
-            select(TierChange.advocate_id, func.min(TierChange.changed_at).label("changed_at"))
+        # Each advocate's first change at or after the end (the earlier id on a tie of times).
+        ranked = (
+            select(
+                TierChange.advocate_id,
+                TierChange.from_tier,
+                func.row_number()
+                .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
+                .label("nth"),
+            )
             .where(TierChange.changed_at >= as_of)
-            .group_by(TierChange.advocate_id)
             .subquery()
         )
         moved = db.session.execute(
-            select(Advocate.tier, TierChange.from_tier, func.count(distinct(Advocate.id)))
-            .select_from(first_after)
-            .join(
-                TierChange,
-                and_(
-                    TierChange.advocate_id == first_after.c.advocate_id,
-                    TierChange.changed_at == first_after.c.changed_at,
-                ),
-            )
-            .join(Advocate, Advocate.id == first_after.c.advocate_id)
-            .where(*counted_advocates(as_of))
-            .group_by(Advocate.tier, TierChange.from_tier)
+            select(Advocate.tier, ranked.c.from_tier, func.count())
+            .select_from(ranked)
+            .join(Advocate, Advocate.id == ranked.c.advocate_id)
+            .where(ranked.c.nth == 1, Advocate.id.not_in(select(uncounted_advocates(as_of).c.id)))
+            .group_by(Advocate.tier, ranked.c.from_tier)
         ).all()
         for now_tier, then_tier, n in moved:
             found[Tier(now_tier).value] -= int(n)
@@ -106,8 +102,7 @@ def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> in
     uncounted = db.session.execute(
         select(func.count())
         .select_from(ActiveSpell)
-        .join(Advocate, Advocate.id == ActiveSpell.advocate_id)
-        .where(*active, not_(and_(*counted_advocates(as_of))))
+        .where(*active, ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)))
     ).scalar_one()
     return int(spells) - int(uncounted)
 
@@ -153,11 +148,10 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
         uncounted = db.session.execute(
             select(func.count())
             .select_from(ActiveAdvocatePeriod)
-            .join(Advocate, Advocate.id == ActiveAdvocatePeriod.advocate_id)
             .where(
                 ActiveAdvocatePeriod.span == span,
                 ActiveAdvocatePeriod.starts == first,
-                not_(and_(*counted_advocates(as_of))),
+                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_advocates(as_of).c.id)),
             )
         ).scalar_one()
         return int(total) - int(uncounted)
@@ -173,7 +167,7 @@ def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None, advoc
     as_of = period.as_of(now)
     # The advocates not counted are few: excluding them (a hashed NOT IN) spares joining every
     # ask to the advocates table, which read the whole table.
-    uncounted = select(Advocate.id).where(uncounted_advocates(as_of))
+    uncounted = select(uncounted_advocates(as_of).c.id)
     per_advocate = (
         select(Ask.advocate_id, func.count().label("n"))
         .where(

@@ -6,6 +6,9 @@ the attribution tally in its transaction (challenges.crm.attribution.refresh_day
 filled here from the credits, touches and opportunities with the same grouping;
 `opportunities.tallied_date` (the day an opportunity was last counted under) is set to its
 creation date. A full tally (`flask challenges tally-attribution --full`) rebuilds them.
+`ask_day_totals` (asks not cancelled per UTC day of asking and shard) is kept by
+challenges.caps with each claim and release, filled here from the asks; `flask challenges
+rebuild-act-totals` recounts it.
 
 The program report (issue 17) counts advocates per tier, and a changed advocate's tier by id,
 from `ix_advocates_tier` (tier, id) alone; subtracts the advocates not counted at a period's end
@@ -36,6 +39,19 @@ SELECT o.created_date, c.currency,
        sum(CASE WHEN c.is_won THEN CAST(round(c.influenced_amount * 100) AS BIGINT) ELSE 0 END)
 FROM attribution_credits c JOIN opportunities o ON o.id = c.opportunity_id
 GROUP BY o.created_date, c.currency
+"""
+# challenges.caps.rebuild_ask_day_totals (8 = challenges.models.ASK_TOTAL_SHARDS).
+FILL_ASKS_POSTGRES = """
+INSERT INTO ask_day_totals (day, shard, asks)
+SELECT CAST(timezone('UTC', asked_at) AS DATE), advocate_id % 8, count(*)
+FROM asks WHERE cancelled_at IS NULL
+GROUP BY CAST(timezone('UTC', asked_at) AS DATE), advocate_id % 8
+"""
+FILL_ASKS_SQLITE = """
+INSERT INTO ask_day_totals (day, shard, asks)
+SELECT date(asked_at), advocate_id % 8, count(*)
+FROM asks WHERE cancelled_at IS NULL
+GROUP BY date(asked_at), advocate_id % 8
 """
 FILL_DEALS = """
 INSERT INTO deal_day_counts (day, has_reference, is_won, cycle_days, deals)
@@ -75,9 +91,17 @@ def upgrade():
         sa.Column("deals", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "has_reference", "is_won", "cycle_days", name=op.f("pk_deal_day_counts")),
     )
+    op.create_table(
+        "ask_day_totals",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("shard", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("asks", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "shard", name=op.f("pk_ask_day_totals")),
+    )
     with op.batch_alter_table("opportunities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tallied_date", sa.Date(), nullable=True))
     postgres = op.get_bind().dialect.name == "postgresql"
+    op.execute(FILL_ASKS_POSTGRES if postgres else FILL_ASKS_SQLITE)
     op.execute(FILL_SUMS)
     op.execute(FILL_DEALS.format(true="true" if postgres else "1", false="false" if postgres else "0"))
     op.execute("UPDATE opportunities SET tallied_date = created_date")
@@ -94,13 +118,14 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ANALYZE advocates")
         op.execute("ANALYZE tier_changes")
-        op.execute("ANALYZE opportunities, attribution_day_totals, deal_day_counts")
+        op.execute("ANALYZE opportunities, attribution_day_totals, deal_day_counts, ask_day_totals")
 
 
 def downgrade():
     with op.batch_alter_table("opportunities", schema=None) as batch_op:
         batch_op.drop_column("tallied_date")
     op.drop_table("deal_day_counts")
+    op.drop_table("ask_day_totals")
     op.drop_table("attribution_day_totals")
     with op.batch_alter_table("opportunities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_opportunities_created_date"))

@@ -153,9 +153,14 @@ def refresh_day_totals(ids: Sequence[int] | None) -> None:
             ["day", "has_reference", "is_won", "cycle_days", "deals"], _day_deals_query(day_scope(o.c.created_date))
         )
     )
-    moved = or_(o.c.tallied_date.is_(None), o.c.tallied_date != o.c.created_date)
-    scope = true() if ids is None else o.c.id.in_(sorted(set(ids)))
-    db.session.execute(update(o).where(scope, moved).values(tallied_date=o.c.created_date))
+    moved = or_(Opportunity.tallied_date.is_(None), Opportunity.tallied_date != Opportunity.created_date)
+    scope = true() if ids is None else Opportunity.id.in_(sorted(set(ids)))
+    db.session.execute(
+        update(Opportunity)
+        .where(scope, moved)
+        .values(tallied_date=Opportunity.created_date)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _day_sums_query(scope: ColumnElement[bool]):

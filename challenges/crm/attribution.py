@@ -21,6 +21,7 @@ lock plus the opportunities' row locks; SQLite serializes writers already.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -124,14 +125,18 @@ def refresh_day_totals(ids: Sequence[int] | None) -> None:
     from the rows, the same statements either way, so incremental and full agree. Called by
     `tally` after it rewrote the credits, in its transaction; the caller commits."""
     o = Opportunity.__table__
+    dated: list[tuple[dt.date, dt.date | None]] = []
     if ids is None:
         day_scope: Callable[[ColumnElement], ColumnElement[bool]] = lambda column: true()  # noqa: E731
     else:
         wanted = sorted(set(ids))
-        days = set(db.session.scalars(select(o.c.created_date).where(o.c.id.in_(wanted))))
-        days |= set(
-            db.session.scalars(select(o.c.tallied_date).where(o.c.id.in_(wanted), o.c.tallied_date.is_not(None)))
-        )
+        dated = [
+            (created, tallied)
+            for created, tallied in db.session.execute(
+                select(o.c.created_date, o.c.tallied_date).where(o.c.id.in_(wanted))
+            ).all()
+        ]
+        days = {created for created, _ in dated} | {tallied for _, tallied in dated if tallied is not None}
         if not days:
             return
         if db.session.get_bind().dialect.name == "postgresql":
@@ -153,6 +158,8 @@ def refresh_day_totals(ids: Sequence[int] | None) -> None:
             ["day", "has_reference", "is_won", "cycle_days", "deals"], _day_deals_query(day_scope(o.c.created_date))
         )
     )
+    if ids is not None and all(created == tallied for created, tallied in dated):
+        return  # no opportunity changed its day: nothing to mark
     moved = or_(Opportunity.tallied_date.is_(None), Opportunity.tallied_date != Opportunity.created_date)
     scope = true() if ids is None else Opportunity.id.in_(sorted(set(ids)))
     db.session.execute(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from challenges import reports
-from challenges.models import Ask, AskKind, Completion, CompletionStatus
+from challenges import caps, reports
+from challenges.models import AskKind, Completion, CompletionStatus
 from challenges.reports import activity, people, program
 from challenges.reports.period import ReportPeriod, quarter_of, report_period
 from challenges.services.act_tallies import count_approved_act, rebuild_act_totals
@@ -74,16 +74,12 @@ def approve(make_challenge, make_user):
 
 
 def ask(advocate: Advocate, when: dt.datetime, cancelled_at: dt.datetime | None = None) -> None:
-    db.session.add(
-        Ask(
-            advocate_id=advocate.id,
-            kind=AskKind.MEDIUM,
-            source_type="test",
-            source_id=str(next(_source)),
-            asked_at=when,
-            cancelled_at=cancelled_at,
-        )
-    )
+    """An ask made at `when` (released at `cancelled_at`) as the services record one, so the
+    per-day asks the trend reads count it (caps checked elsewhere: handed over)."""
+    source = str(next(_source))
+    caps.claim_ask(advocate.id, AskKind.MEDIUM, "test", source, at=when, handed_over=True)
+    if cancelled_at is not None:
+        caps.release_ask("test", source, at=cancelled_at)
     db.session.commit()
 
 

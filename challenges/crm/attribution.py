@@ -21,8 +21,7 @@ lock plus the opportunities' row locks; SQLite serializes writers already.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -30,27 +29,20 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    false,
     func,
     insert,
     literal,
     literal_column,
     or_,
     select,
-    text,
     true,
     union_all,
-    update,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.accounts.marks import mark_accounts, mark_all
 from challenges.crm.models import (
-    NO_CYCLE,
     AttributionCredit,
-    AttributionDayTotal,
     AttributionTouch,
-    DealDayCount,
     DealThanks,
     Opportunity,
     OpportunityReference,
@@ -63,9 +55,6 @@ from hub.extensions import db
 from hub.models import Advocate
 
 LOCK_KEY = 0x766F7563  # "vouc": the advisory lock that serializes attribution tallies
-# Serializes the recount of the day totals between incremental tallies (two tallies of
-# opportunities created on the same day would otherwise both replace that day's rows).
-DAY_TOTALS_LOCK_KEY = 0x766F7564
 
 
 @dataclass(frozen=True)
@@ -101,7 +90,6 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
             _credit_query(in_scope(touches.c.opportunity_id)),
         )
     )
-    refresh_day_totals(ids)
     if ids is None:
         mark_all()
     else:  # won revenue of these opportunities' accounts
@@ -114,101 +102,6 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
         None if ids is None else len(ids),
         db.session.scalar(select(func.count()).select_from(touches).where(in_scope(touches.c.opportunity_id))),
         db.session.scalar(select(func.count()).select_from(credits).where(in_scope(credits.c.opportunity_id))),
-    )
-
-
-def refresh_day_totals(ids: Sequence[int] | None) -> None:
-    """Recount the attribution day totals (AttributionDayTotal, DealDayCount) of the days these
-    opportunities were created on — now, and when last tallied (`Opportunity.tallied_date`) — or
-    of every day when `ids` is None (the full tally and `flask challenges tally-attribution
-    --full`: a rebuild from the credits, touches and opportunities). Each day is counted whole
-    from the rows, the same statements either way, so incremental and full agree. Called by
-    `tally` after it rewrote the credits, in its transaction; the caller commits."""
-    o = Opportunity.__table__
-    dated: list[tuple[dt.date, dt.date | None]] = []
-    if ids is None:
-        day_scope: Callable[[ColumnElement], ColumnElement[bool]] = lambda column: true()  # noqa: E731
-    else:
-        wanted = sorted(set(ids))
-        dated = [
-            (created, tallied)
-            for created, tallied in db.session.execute(
-                select(o.c.created_date, o.c.tallied_date).where(o.c.id.in_(wanted))
-            ).all()
-        ]
-        days = {created for created, _ in dated} | {tallied for _, tallied in dated if tallied is not None}
-        if not days:
-            return
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DAY_TOTALS_LOCK_KEY})
-        counted = sorted(days)
-        day_scope = lambda column: column.in_(counted)  # noqa: E731
-    sums = table_of(AttributionDayTotal)
-    deals = table_of(DealDayCount)
-    db.session.execute(delete(sums).where(day_scope(sums.c.day)))
-    db.session.execute(delete(deals).where(day_scope(deals.c.day)))
-    db.session.execute(
-        insert(sums).from_select(
-            ["day", "currency", "sourced_cents", "sourced_won_cents", "influenced_cents", "influenced_won_cents"],
-            _day_sums_query(day_scope(o.c.created_date)),
-        )
-    )
-    db.session.execute(
-        insert(deals).from_select(
-            ["day", "has_reference", "is_won", "cycle_days", "deals"], _day_deals_query(day_scope(o.c.created_date))
-        )
-    )
-    if ids is not None and all(created == tallied for created, tallied in dated):
-        return  # no opportunity changed its day: nothing to mark
-    moved = or_(Opportunity.tallied_date.is_(None), Opportunity.tallied_date != Opportunity.created_date)
-    scope = true() if ids is None else Opportunity.id.in_(sorted(set(ids)))
-    db.session.execute(
-        update(Opportunity)
-        .where(scope, moved)
-        .values(tallied_date=Opportunity.created_date)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _day_sums_query(scope: ColumnElement[bool]):
-    """Per (creation day, credit currency): the credits' cents (each rounded, as the report did)."""
-    o = Opportunity.__table__
-    c = AttributionCredit.__table__
-    won = c.c.is_won.is_(True)
-
-    def cents(column):
-        return cast(func.round(column * 100), BigInteger)
-
-    return (
-        select(
-            o.c.created_date,
-            c.c.currency,
-            func.sum(cents(c.c.sourced_amount)),
-            func.sum(case((won, cents(c.c.sourced_amount)), else_=0)),
-            func.sum(cents(c.c.influenced_amount)),
-            func.sum(case((won, cents(c.c.influenced_amount)), else_=0)),
-        )
-        .select_from(c.join(o, o.c.id == c.c.opportunity_id))
-        .where(scope)
-        .group_by(o.c.created_date, c.c.currency)
-    )
-
-
-def _day_deals_query(scope: ColumnElement[bool]):
-    """Closed opportunities per (creation day, a reference call touched it, won, cycle days)."""
-    o = Opportunity.__table__
-    t = AttributionTouch.__table__
-    referenced = (
-        select(t.c.opportunity_id)
-        .where(t.c.opportunity_id == o.c.id, t.c.kind == TouchKind.REFERENCE_CALL.value)
-        .exists()
-    )
-    has_reference = case((referenced, true()), else_=false())
-    cycle = func.coalesce(o.c.cycle_days, NO_CYCLE)
-    return (
-        select(o.c.created_date, has_reference, o.c.is_won, cycle, func.count())
-        .where(o.c.is_closed.is_(True), scope)
-        .group_by(o.c.created_date, has_reference, o.c.is_won, cycle)
     )
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -64,10 +63,6 @@ class Opportunity(Model):
     # Bumped by every upsert; names the tally job of each version (a later event is never
     # coalesced into a job that already read the earlier one).
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # The creation date the attribution day totals last counted this opportunity under (written
-    # by the tally, challenges.crm.attribution): when an upsert moves `created_date`, the next
-    # tally recounts the day it left as well as the day it joined. NULL until first tallied.
-    tallied_date: Mapped[dt.date | None] = mapped_column(Date)
 
     referral: Mapped[Referral | None] = relationship()
 
@@ -114,41 +109,6 @@ class AttributionCredit(Model):
     is_won: Mapped[bool] = mapped_column(Boolean)
     sourced_amount: Mapped[Decimal] = mapped_column(Money)
     influenced_amount: Mapped[Decimal] = mapped_column(Money)
-
-
-class AttributionDayTotal(Model):
-    """Derived, kept by the attribution tally in its transaction (challenges.crm.attribution):
-    the credits of the opportunities created on `day`, per credit currency, in whole cents (each
-    credit rounded to the cent, then summed: the program report's arithmetic), so a period's
-    pipeline and revenue are a sum over its days instead of a join of every credit. A full tally
-    rebuilds every row from the credits."""
-
-    __tablename__ = "attribution_day_totals"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    sourced_cents: Mapped[int] = mapped_column(BigInteger)
-    sourced_won_cents: Mapped[int] = mapped_column(BigInteger)
-    influenced_cents: Mapped[int] = mapped_column(BigInteger)
-    influenced_won_cents: Mapped[int] = mapped_column(BigInteger)
-
-
-# DealDayCount.cycle_days for a closed deal without a recorded sales cycle.
-NO_CYCLE = -1
-
-
-class DealDayCount(Model):
-    """Derived, kept by the attribution tally in its transaction: closed opportunities created on
-    `day`, counted per (a reference call touched it, won, sales cycle in days; NO_CYCLE when
-    none) — the histogram the program report takes win rates and median cycles from."""
-
-    __tablename__ = "deal_day_counts"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    has_reference: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    is_won: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    cycle_days: Mapped[int] = mapped_column(Integer, primary_key=True)
-    deals: Mapped[int] = mapped_column(Integer)
 
 
 class DealThanks(Model):

@@ -17,14 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.crm.models import (
-    NO_CYCLE,
-    AttributionCredit,
-    AttributionDayTotal,
-    AttributionTouch,
-    DealDayCount,
-    Opportunity,
-)
+from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, TouchKind
 from challenges.references import services
 from hub.extensions import db
 from hub.settings import get_setting
@@ -204,23 +197,22 @@ class ProgramAttribution:
 def program(currency: str, since: dt.date | None = None, until: dt.date | None = None) -> ProgramAttribution:
     """Program totals in `currency` (other currencies reported beside, never summed into it),
     win rate and median sales cycle (won deals, days) with vs without a reference call.
-    `since`/`until` filter opportunities by created date (inclusive; None = open).
-
-    Read from the day totals the attribution tally keeps in its transaction
-    (AttributionDayTotal, DealDayCount; challenges.crm.attribution.refresh_day_totals): sums
-    over the period's days, as of the last tally of each opportunity — as the credits are."""
-    sums_t = AttributionDayTotal.__table__
-    deals_t = DealDayCount.__table__
+    `since`/`until` filter opportunities by created date."""
+    c = AttributionCredit.__table__
+    o = Opportunity.__table__
+    date_filter = _created_in(since, until)
+    won = c.c.is_won.is_(True)
     sums = db.session.execute(
         select(
-            sums_t.c.currency,
-            func.sum(sums_t.c.sourced_cents),
-            func.sum(sums_t.c.sourced_won_cents),
-            func.sum(sums_t.c.influenced_cents),
-            func.sum(sums_t.c.influenced_won_cents),
+            c.c.currency,
+            func.sum(_cents(c.c.sourced_amount)),
+            func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
+            func.sum(_cents(c.c.influenced_amount)),
+            func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
         )
-        .where(*_days_in(sums_t.c.day, since, until))
-        .group_by(sums_t.c.currency)
+        .select_from(c.join(o, o.c.id == c.c.opportunity_id))
+        .where(*date_filter)
+        .group_by(c.c.currency)
     ).all()
     result = ProgramAttribution(currency=currency)
     for cur, sp, sw, ip, iw in sums:
@@ -236,33 +228,27 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
         else:
             result.other_currencies[cur] = values
 
-    # Closed deals counted per (reference call?, won?, cycle days): the cycle takes a few hundred
-    # distinct values, so medians come from that histogram, not from 100,000s of rows.
+    t = AttributionTouch.__table__
+    referenced = select(t.c.opportunity_id).where(t.c.kind == TouchKind.REFERENCE_CALL.value)
+    has_reference = case((o.c.id.in_(referenced), 1), else_=0)
+    # Closed deals counted per (reference call?, won?, cycle days) in the database: the cycle
+    # takes a few hundred distinct values, so medians come from that histogram, not from
+    # 100,000s of rows fetched into Python.
     histogram = db.session.execute(
-        select(deals_t.c.has_reference, deals_t.c.is_won, deals_t.c.cycle_days, func.sum(deals_t.c.deals))
-        .where(*_days_in(deals_t.c.day, since, until))
-        .group_by(deals_t.c.has_reference, deals_t.c.is_won, deals_t.c.cycle_days)
+        select(has_reference, o.c.is_won, o.c.cycle_days, func.count())
+        .where(o.c.is_closed.is_(True), *date_filter)
+        .group_by(has_reference, o.c.is_won, o.c.cycle_days)
     ).all()
     for ref, label in ((True, "with_reference"), (False, "without_reference")):
-        rows = [(bool(won), cycle, int(n)) for r, won, cycle, n in histogram if bool(r) is ref]
+        rows = [(bool(won), cycle, n) for r, won, cycle, n in histogram if bool(r) is ref]
         deals = sum(n for _, _, n in rows)
         setattr(result, f"deals_{label}", deals)
         if deals:
             setattr(result, f"win_rate_{label}", round(sum(n for won, _, n in rows if won) / deals, 4))
-        median = _median_of_counts([(cycle, n) for won, cycle, n in rows if won and cycle != NO_CYCLE])
+        median = _median_of_counts([(cycle, n) for won, cycle, n in rows if won and cycle is not None])
         if median is not None:
             setattr(result, f"median_cycle_days_{label}", median)
     return result
-
-
-def _days_in(day: ColumnElement, since: dt.date | None, until: dt.date | None) -> list[ColumnElement[bool]]:
-    """Days from `since` to `until` (inclusive; None = open): `_created_in` for the day totals."""
-    found: list[ColumnElement[bool]] = [true()]
-    if since is not None:
-        found.append(day >= since)
-    if until is not None:
-        found.append(day <= until)
-    return found
 
 
 def _median_of_counts(counts: list[tuple[int, int]]) -> float | None:

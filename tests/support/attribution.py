@@ -12,18 +12,15 @@ from sqlalchemy import (
 
 from challenges.crm.models import (
     AttributionCredit,
-    AttributionDayTotal,
     AttributionTouch,
-    DealDayCount,
     Opportunity,
 )
 from challenges.crm.reports import _cents
 from hub.extensions import db
 
 
-def snapshot() -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
-    """Every touch and credit row, then every attribution day total and deal day count, ordered
-    (used to prove full == incremental)."""
+def snapshot() -> tuple[list[tuple], list[tuple]]:
+    """Every touch and credit row, ordered (used to prove full == incremental)."""
     touches = db.session.execute(
         select(
             AttributionTouch.opportunity_id,
@@ -43,31 +40,7 @@ def snapshot() -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
             AttributionCredit.influenced_amount,
         ).order_by(AttributionCredit.opportunity_id, AttributionCredit.advocate_id)
     ).all()
-    sums = db.session.execute(
-        select(
-            AttributionDayTotal.day,
-            AttributionDayTotal.currency,
-            AttributionDayTotal.sourced_cents,
-            AttributionDayTotal.sourced_won_cents,
-            AttributionDayTotal.influenced_cents,
-            AttributionDayTotal.influenced_won_cents,
-        ).order_by(AttributionDayTotal.day, AttributionDayTotal.currency)
-    ).all()
-    deals = db.session.execute(
-        select(
-            DealDayCount.day,
-            DealDayCount.has_reference,
-            DealDayCount.is_won,
-            DealDayCount.cycle_days,
-            DealDayCount.deals,
-        ).order_by(DealDayCount.day, DealDayCount.has_reference, DealDayCount.is_won, DealDayCount.cycle_days)
-    ).all()
-    return (
-        [tuple(r) for r in touches],
-        [tuple(r) for r in credits],
-        [tuple(r) for r in sums],
-        [tuple(r) for r in deals],
-    )
+    return [tuple(r) for r in touches], [tuple(r) for r in credits]
 
 
 def overcredited_deals() -> int:

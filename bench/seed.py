@@ -98,6 +98,7 @@ def rebuild_derived() -> dict[str, float]:
     """Balances, lifetime points, tiers and leaderboards from the ledger (set-based)."""
     from sqlalchemy import case, update
 
+    from challenges.caps import rebuild_ask_day_totals
     from challenges.services.act_tallies import rebuild_act_totals
     from challenges.services.places import rebuild_places
     from hub.extensions import db
@@ -110,6 +111,7 @@ def rebuild_derived() -> dict[str, float]:
     ledger.rebuild_caches()
     ledger.rebuild_day_totals()
     rebuild_act_totals()
+    rebuild_ask_day_totals()
     rebuild_places()  # the bulk load ran with the completions' place triggers off (run_seed)
     db.session.commit()
     timings["caches_s"] = time.perf_counter() - started

@@ -28,11 +28,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import cast, delete, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.accounts.marks import mark_advocates
-from challenges.models import Ask, AskKind
-from hub.db import execute_dml, insert_row_ignore, locked_row, utcnow
+from challenges.models import ASK_TOTAL_SHARDS, Ask, AskDayTotal, AskKind
+from hub.db import insert_row_ignore, locked_row, table_of, upsert_add, utcnow
 from hub.errors import CapReached, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
@@ -309,6 +310,7 @@ def claim_ask(
             raise InvalidState("The ask could not be recorded; try again.")
         return existing
     mark_advocates([advocate_id])  # an ask changes reference readiness (the flush events' mark)
+    _add_to_ask_totals({_ask_day_key(advocate_id, at): 1})
     return ask
 
 
@@ -317,10 +319,48 @@ def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None =
     active = (Ask.source_type == source_type, Ask.source_id == str(source_id), Ask.cancelled_at.is_(None))
     # the advocate's reference readiness may change: their account's summary is recomputed
     mark_advocates(db.session.scalars(select(Ask.advocate_id).where(*active)))
-    result = execute_dml(
-        update(Ask).where(*active).values(cancelled_at=at or utcnow()).execution_options(synchronize_session=False)
+    released = db.session.execute(
+        update(Ask)
+        .where(*active)
+        .values(cancelled_at=at or utcnow())
+        .returning(Ask.advocate_id, Ask.asked_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    taken_off: dict[tuple[dt.date, int], int] = {}
+    for advocate_id, asked_at in released:
+        key = _ask_day_key(advocate_id, asked_at)
+        taken_off[key] = taken_off.get(key, 0) - 1
+    _add_to_ask_totals(taken_off)
+    return len(released) == 1
+
+
+def _ask_day_key(advocate_id: int, asked_at: dt.datetime) -> tuple[dt.date, int]:
+    """The AskDayTotal row an ask counts in: its UTC day and the advocate's shard."""
+    return asked_at.astimezone(dt.UTC).date(), advocate_id % ASK_TOTAL_SHARDS
+
+
+def _add_to_ask_totals(changes: dict[tuple[dt.date, int], int]) -> None:
+    """Add each change to its (day, shard) row of AskDayTotal, in key order (two transactions
+    never wait on each other's rows in a cycle); one upsert per row."""
+    for (day, shard), amount in sorted(changes.items()):
+        if amount:
+            upsert_add(db.session, table_of(AskDayTotal), {"day": day, "shard": shard}, "asks", amount)
+
+
+def rebuild_ask_day_totals() -> None:
+    """Recount AskDayTotal from the asks in one grouped INSERT … SELECT (`flask challenges
+    rebuild-act-totals`, the bench seeder; the migration that added the table ran the same
+    statement). The caller commits."""
+    session = db.session
+    day: ColumnElement[dt.date] = (
+        cast(func.timezone("UTC", Ask.asked_at), AskDayTotal.day.type)
+        if session.get_bind().dialect.name == "postgresql"
+        else func.date(Ask.asked_at)
     )
-    return result.rowcount == 1
+    shard = Ask.advocate_id % ASK_TOTAL_SHARDS
+    grouped = select(day, shard, func.count()).where(Ask.cancelled_at.is_(None)).group_by(day, shard)
+    session.execute(delete(AskDayTotal))
+    session.execute(insert(AskDayTotal).from_select(["day", "shard", "asks"], grouped))
 
 
 def asks_last_365(advocate_ids: list[int], at: dt.datetime | None = None) -> dict[int, int]:

@@ -100,12 +100,17 @@ def relink_accounts(full_recount: bool) -> None:
 @with_appcontext
 def rebuild_act_totals() -> None:
     """Recount the reports' approval tallies (acts per day, type and review platform; active advocates
-    per month and quarter) from the completions."""
+    per month and quarter) from the completions, and the asks per day from the asks."""
+    from challenges.caps import rebuild_ask_day_totals
     from challenges.services.act_tallies import rebuild_act_totals as rebuild
 
     rebuild()
+    rebuild_ask_day_totals()
     db.session.commit()
-    click.echo("Approved acts per day and active advocates per month and quarter recounted from the completions.")
+    click.echo(
+        "Approved acts per day and active advocates per month and quarter recounted from the completions;"
+        " asks per day from the asks."
+    )
 
 
 @challenges_cli.command("rebuild-places")

@@ -279,6 +279,24 @@ class ActDayTotal(Model):
     acts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# One of these many rows per day holds an ask's count (by advocate id), so claims for different
+# advocates on the same day do not queue on one row.
+ASK_TOTAL_SHARDS = 8
+
+
+class AskDayTotal(Model):
+    """Asks made per UTC day (of `asked_at`) and shard that are not cancelled, kept by
+    challenges.caps in the ask's transaction (`claim_ask` adds one, `release_ask` takes the
+    released ones off their day) — the asks trend reads these instead of counting the asks.
+    Rebuilt from the asks by `challenges.caps.rebuild_ask_day_totals`."""
+
+    __tablename__ = "ask_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    asks: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ActiveAdvocatePeriod(Model):
     """An advocate had at least one completion approved in a calendar month (`span` 1) or quarter
     (`span` 3) starting on `starts` (UTC, by the time of approval). Inserted once (ON CONFLICT DO

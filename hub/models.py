@@ -131,6 +131,13 @@ class Advocate(Model):
         CheckConstraint("balance >= 0", name="balance_non_negative"),
         CheckConstraint("lifetime_points >= 0", name="lifetime_non_negative"),
         CheckConstraint("trust_score BETWEEN 0 AND 100", name="trust_score_range"),
+        # The reports subtract the advocates not counted at a period's end (joined after it,
+        # erased) from their tallies (challenges.reports.sql.uncounted_advocates): with id, tier
+        # and the erasure mark in the index, from the index alone.
+        Index("ix_advocates_joined_at", "joined_at", postgresql_include=["id", "tier", "is_erased"]),
+        # The program report counts advocates per tier, and finds a changed advocate's tier by
+        # id, from the index alone.
+        Index("ix_advocates_tier", "tier", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -166,9 +173,7 @@ class Advocate(Model):
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consented_at: Mapped[dt.datetime | None]
-    # Indexed: the reports subtract the advocates not counted at a period's end (joined after it,
-    # erased) from the approvals' tallies (challenges.reports.people).
-    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[dt.datetime | None]
     is_erased: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # product.md §15: 100 minus the weights of the advocate's uncleared trust signals, written

@@ -186,7 +186,8 @@ class TierChange(Model):
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), index=True)
     from_tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16, "from_tier"))
     to_tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16, "to_tier"))
-    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Indexed: a past period's tiers read only the changes after its end (challenges.reports.people).
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AdvocateBadge(Model):

@@ -47,7 +47,8 @@ class Opportunity(Model):
     stage: Mapped[str] = mapped_column(String(80))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     is_won: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_date: Mapped[dt.date] = mapped_column(Date)
+    # Indexed: every attribution figure of a period reads the opportunities created in it.
+    created_date: Mapped[dt.date] = mapped_column(Date, index=True)
     close_date: Mapped[dt.date | None] = mapped_column(Date)
     # Touches count for a closed deal only if they happened before this instant (the start
     # of the day after close_date, UTC); NULL while the deal is open.

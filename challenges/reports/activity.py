@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import ActDayTotal, ActiveAdvocateTotal, Ask, Completion
+from challenges.models import ActDayTotal, ActiveAdvocateTotal, AskDayTotal, Completion
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import approved_status, month_of, month_of_day
+from challenges.reports.sql import approved_status, month_of_day
 from challenges.services.act_tallies import MONTH, next_period_start
 from hub.extensions import db
 from rewards.models import EntryKind, LedgerDayTotal, Redemption, RedemptionStatus
@@ -97,10 +97,11 @@ def approvals_only_within(span_start: dt.datetime, span_end: dt.datetime, lo: dt
 
 
 def asks_by_month(period: ReportPeriod) -> dict[str, int]:
-    """Asks made per month (product.md §5), not counting those later cancelled."""
-    month = month_of(Ask.asked_at)
-    query = select(month, func.count()).where(
-        Ask.asked_at >= period.starts_at, Ask.asked_at < period.ends_before, Ask.cancelled_at.is_(None)
+    """Asks made per month (product.md §5), not counting those later cancelled: a sum of the
+    per-day totals challenges.caps keeps with each claim and release (AskDayTotal)."""
+    month = month_of_day(AskDayTotal.day)
+    query = select(month, func.sum(AskDayTotal.asks)).where(
+        AskDayTotal.day >= period.start, AskDayTotal.day <= period.end
     )
     return _monthly(query, month, period)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, distinct, func, not_, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 
 from challenges.caps import LOOKBACK_DAYS
 from challenges.models import ActiveAdvocatePeriod, ActiveAdvocateTotal, ActiveSpell, Ask, Completion
 from challenges.reports.activity import approvals_only_within
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import approved_status, counted_advocates, rate
+from challenges.reports.sql import approved_status, counted_advocates, rate, uncounted_advocates
 from challenges.services.act_tallies import MONTH, QUARTER, next_period_start, period_start
 from hub.extensions import db
 from hub.models import Advocate, Tier
@@ -23,45 +23,54 @@ BUCKETS = ("healthy", "acceptable", "at_risk", "burning")
 
 
 def advocate_count(as_of: dt.datetime) -> int:
-    """Advocates counted at `as_of` (joined before it, not erased)."""
-    return db.session.execute(select(func.count()).where(*counted_advocates(as_of))).scalar_one()
+    """Advocates counted at `as_of` (joined before it, not erased): every advocate (an index-only
+    count) less the few not counted (erased, or joined after), found through their two indexes —
+    the direct filter matches nearly every row and so read the whole table."""
+    everyone = db.session.execute(select(func.count()).select_from(Advocate)).scalar_one()
+    uncounted = db.session.execute(select(func.count()).select_from(uncounted_advocates(as_of))).scalar_one()
+    return int(everyone) - int(uncounted)
 
 
 def advocates_by_tier(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, int]:
     """Advocates per tier at the period's end, every tier present. While the period runs that is
     the stored tier; for a past period, the tier an advocate left at their first tier change
-    after the end (rewards.models.TierChange), or their stored tier when it has not changed since."""
+    after the end (rewards.models.TierChange), or their stored tier when it has not changed since.
+
+    Read as the stored tiers (an index-only count per tier, `ix_advocates_tier`) less the
+    advocates not counted at the end, then, for a past period, each advocate changed since moved
+    from their stored tier back to the tier they had (`ix_tier_changes_changed_at`: only the
+    changes after the end are read)."""
     as_of = period.as_of(now)
-    if period.is_running(now):
-        query = select(Advocate.tier, func.count()).where(*counted_advocates(as_of)).group_by(Advocate.tier)
-    else:
-        first_after = (
-            select(TierChange.advocate_id, func.min(TierChange.changed_at).label("changed_at"))
-            .where(TierChange.changed_at >= as_of)
-            .group_by(TierChange.advocate_id)
-            .subquery()
-        )
-        change = (
-            select(TierChange.advocate_id, TierChange.from_tier)
-            .join(
-                first_after,
-                and_(
-                    first_after.c.advocate_id == TierChange.advocate_id,
-                    first_after.c.changed_at == TierChange.changed_at,
-                ),
+    found = {t.value: 0 for t in Tier}
+    for tier, n in db.session.execute(select(Advocate.tier, func.count()).group_by(Advocate.tier)).all():
+        found[Tier(tier).value] += int(n)
+    uncounted = uncounted_advocates(as_of)
+    for tier, n in db.session.execute(select(uncounted.c.tier, func.count()).group_by(uncounted.c.tier)).all():
+        found[Tier(tier).value] -= int(n)
+    if not period.is_running(now):
+        # Each advocate's first change at or after the end (the earlier id on a tie of times).
+        ranked = (
+            select(
+                TierChange.advocate_id,
+                TierChange.from_tier,
+                func.row_number()
+                .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
+                .label("nth"),
             )
+            .where(TierChange.changed_at >= as_of)
             .subquery()
         )
-        tier_then = func.coalesce(change.c.from_tier, Advocate.tier)
-        query = (
-            select(tier_then, func.count(distinct(Advocate.id)))
-            .select_from(Advocate)
-            .outerjoin(change, change.c.advocate_id == Advocate.id)
-            .where(*counted_advocates(as_of))
-            .group_by(tier_then)
-        )
-    found = {Tier(t).value: int(n) for t, n in db.session.execute(query).all()}
-    return {t.value: found.get(t.value, 0) for t in Tier}
+        moved = db.session.execute(
+            select(Advocate.tier, ranked.c.from_tier, func.count())
+            .select_from(ranked)
+            .join(Advocate, Advocate.id == ranked.c.advocate_id)
+            .where(ranked.c.nth == 1, Advocate.id.not_in(select(uncounted_advocates(as_of).c.id)))
+            .group_by(Advocate.tier, ranked.c.from_tier)
+        ).all()
+        for now_tier, then_tier, n in moved:
+            found[Tier(now_tier).value] -= int(n)
+            found[Tier(then_tier).value] += int(n)
+    return found
 
 
 def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime) -> int:
@@ -93,8 +102,7 @@ def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> in
     uncounted = db.session.execute(
         select(func.count())
         .select_from(ActiveSpell)
-        .join(Advocate, Advocate.id == ActiveSpell.advocate_id)
-        .where(*active, not_(and_(*counted_advocates(as_of))))
+        .where(*active, ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)))
     ).scalar_one()
     return int(spells) - int(uncounted)
 
@@ -140,11 +148,10 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
         uncounted = db.session.execute(
             select(func.count())
             .select_from(ActiveAdvocatePeriod)
-            .join(Advocate, Advocate.id == ActiveAdvocatePeriod.advocate_id)
             .where(
                 ActiveAdvocatePeriod.span == span,
                 ActiveAdvocatePeriod.starts == first,
-                not_(and_(*counted_advocates(as_of))),
+                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_advocates(as_of).c.id)),
             )
         ).scalar_one()
         return int(total) - int(uncounted)
@@ -158,14 +165,16 @@ def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None, advoc
     `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`;
     `advocates` is the count of counted advocates at the end (counted here when not given)."""
     as_of = period.as_of(now)
+    # The advocates not counted are few: excluding them (a hashed NOT IN) spares joining every
+    # ask to the advocates table, which read the whole table.
+    uncounted = select(uncounted_advocates(as_of).c.id)
     per_advocate = (
         select(Ask.advocate_id, func.count().label("n"))
-        .join(Advocate, Advocate.id == Ask.advocate_id)
         .where(
             Ask.asked_at > as_of - dt.timedelta(days=LOOKBACK_DAYS),
             Ask.asked_at < as_of,
             or_(Ask.cancelled_at.is_(None), Ask.cancelled_at >= as_of),
-            *counted_advocates(as_of),
+            Ask.advocate_id.not_in(uncounted),
         )
         .group_by(Ask.advocate_id)
         .subquery()

@@ -13,19 +13,22 @@ from challenges.reports import activity, people
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import rate
 from hub.db import utcnow
-from rewards.services.economy import liability, point_value, points_economy
+from rewards.services.economy import liability, point_value
 
 
 def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
     """Points in the period and standing at its end: `issued`, `redeemed` (net of refunds),
     `expired`, `adjusted_down` within it; `outstanding` (the sum of balances at the end: the
-    cached balances while the period runs, else the ledger summed to the end), `liability`
+    ledger's per-day totals summed to the end, LedgerDayTotal), `liability`
     (outstanding × the owner's point value, `{amount: "0.00", currency}`; None while the point
     value is zero) and `expiring_30d` (points expiring in the next 30 days; only while the period
     runs, else None)."""
     moved = activity.points_moved(period.start, period.end)
     running = period.is_running(now)
-    outstanding = points_economy()["outstanding"] if running else activity.points_moved(None, period.end)["net"]
+    # The ledger's per-day totals summed to the end (a few thousand rows): while the period runs
+    # that is every entry so far, which equals the sum of balances (rewards.ledger keeps both in
+    # the entry's transaction; tests/rewards check they agree) without reading every advocate.
+    outstanding = activity.points_moved(None, period.end)["net"]
     value = point_value()
     owed = liability(outstanding, value) if value[0] > 0 else None
     expiring = None

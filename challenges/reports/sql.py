@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, literal
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from challenges.models import Completion, CompletionStatus
 from hub.extensions import db
@@ -32,6 +33,18 @@ def month_of_day(column: Any) -> ColumnElement[str]:
 def counted_advocates(as_of: dt.datetime) -> list[ColumnElement[bool]]:
     """The advocates a report counts at `as_of`: joined before it and not erased."""
     return [Advocate.joined_at < as_of, Advocate.is_erased.is_(False)]
+
+
+def uncounted_advocates(as_of: dt.datetime) -> Subquery:
+    """The advocates a report does not count at `as_of` — the negation of `counted_advocates`:
+    joined at or after it, or erased before joining it — as `(id, tier)` rows. Two disjoint
+    halves, each read from an index alone on PostgreSQL (`ix_advocates_joined_at` carries id,
+    tier and the erasure mark; erased advocates are few, `ix_advocates_is_erased`), so a figure
+    subtracts them without reading the advocates table (a past quarter has thousands of later
+    joiners)."""
+    joined_after = select(Advocate.id, Advocate.tier).where(Advocate.joined_at >= as_of)
+    erased = select(Advocate.id, Advocate.tier).where(Advocate.is_erased.is_(True), Advocate.joined_at < as_of)
+    return union_all(joined_after, erased).subquery("uncounted")
 
 
 def rate(part: int, whole: int) -> float | None:

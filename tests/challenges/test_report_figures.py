@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from challenges import reports
-from challenges.models import Ask, AskKind, Completion, CompletionStatus
+from challenges import caps, reports
+from challenges.models import AskKind, Completion, CompletionStatus
 from challenges.reports import activity, people, program
 from challenges.reports.period import ReportPeriod, quarter_of, report_period
 from challenges.services.act_tallies import count_approved_act, rebuild_act_totals
@@ -74,16 +74,12 @@ def approve(make_challenge, make_user):
 
 
 def ask(advocate: Advocate, when: dt.datetime, cancelled_at: dt.datetime | None = None) -> None:
-    db.session.add(
-        Ask(
-            advocate_id=advocate.id,
-            kind=AskKind.MEDIUM,
-            source_type="test",
-            source_id=str(next(_source)),
-            asked_at=when,
-            cancelled_at=cancelled_at,
-        )
-    )
+    """An ask made at `when` (released at `cancelled_at`) as the services record one, so the
+    per-day asks the trend reads count it (caps checked elsewhere: handed over)."""
+    source = str(next(_source))
+    caps.claim_ask(advocate.id, AskKind.MEDIUM, "test", source, at=when, handed_over=True)
+    if cancelled_at is not None:
+        caps.release_ask("test", source, at=cancelled_at)
     db.session.commit()
 
 
@@ -194,6 +190,45 @@ def test_tiers_at_the_end_of_a_past_period_read_the_tier_history(ctx, joined):
     assert people.advocates_by_tier(Q1, NOW) == {"bronze": 2, "silver": 1, "gold": 0}
     running = quarter_of(NOW.date())
     assert people.advocates_by_tier(running, NOW) == {"bronze": 1, "silver": 1, "gold": 1}
+
+
+def test_erased_and_later_joiners_are_left_out_of_count_tiers_and_burnout(ctx, joined):
+    """The figures subtract the advocates not counted at the end (challenges.reports.sql):
+    erased ones whatever their join date, and those who joined at or after the end — even with
+    asks and tier changes of their own."""
+    counted = joined()
+    erased = joined()
+    late = joined(Q1_END)  # joined exactly at the end: not counted in Q1
+    for who, tier in ((counted, Tier.GOLD), (erased, Tier.GOLD), (late, Tier.SILVER)):
+        who.tier = tier
+        db.session.add(TierChange(advocate_id=who.id, from_tier=Tier.BRONZE, to_tier=tier, changed_at=at(2025, 5, 1)))
+    erased.is_erased = True
+    for who in (counted, erased, late):
+        for i in range(6):
+            ask(who, Q1_END - dt.timedelta(days=1 + i))
+    db.session.commit()
+    assert people.advocate_count(Q1_END) == 1
+    # at Q1's end `counted` was still bronze (changed 1 May); the others are not counted
+    assert people.advocates_by_tier(Q1, NOW) == {"bronze": 1, "silver": 0, "gold": 0}
+    # today: counted gold and late silver; the erased one stays out
+    assert people.advocates_by_tier(quarter_of(NOW.date()), NOW) == {"bronze": 0, "silver": 1, "gold": 1}
+    figures = people.asks_and_burnout(Q1, NOW)
+    assert figures["asks"] == 6
+    assert figures["burnout"] == {"healthy": 0, "acceptable": 1, "at_risk": 0, "burning": 0}
+
+
+def test_the_first_tier_change_after_the_end_wins_a_tie_by_id(ctx, joined):
+    advocate = joined()
+    advocate.tier = Tier.GOLD
+    same_time = at(2025, 6, 1)
+    db.session.add(
+        TierChange(advocate_id=advocate.id, from_tier=Tier.SILVER, to_tier=Tier.BRONZE, changed_at=same_time)
+    )
+    db.session.flush()
+    db.session.add(TierChange(advocate_id=advocate.id, from_tier=Tier.BRONZE, to_tier=Tier.GOLD, changed_at=same_time))
+    db.session.commit()
+    # the earlier-written change says what the advocate was at Q1's end: counted once, silver
+    assert people.advocates_by_tier(Q1, NOW) == {"bronze": 0, "silver": 1, "gold": 0}
 
 
 # --- activity and points ------------------------------------------------------------------------

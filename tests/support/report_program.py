@@ -119,5 +119,9 @@ def build_program(make: Any) -> dict[str, Any]:
         db.session.add(redemption)
         db.session.flush()
         ids[name] = redemption.id
+    # the asks above were written as rows, not claimed: count them as a claim would have
+    from challenges.caps import rebuild_ask_day_totals
+
+    rebuild_ask_day_totals()
     db.session.commit()
     return ids

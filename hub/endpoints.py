@@ -58,13 +58,19 @@ def api_error(status: int, code: str, message: str, fields: dict | None = None, 
     return response
 
 
+def _bearer_token() -> str | None:
+    """The request's bearer token, or None when the Authorization header holds none of a
+    plausible length (20–200 characters)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and 20 <= len(token) <= 200 else None
+
+
 def current_api_user() -> User | None:
     if "api_user" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        valid = scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
+        token = _bearer_token()
         # The request's first statement: a pooled connection found dropped is retried here.
-        g.api_user = retry_dropped(lambda: tokens.user_for_api_token(token.strip())) if valid else None
+        g.api_user = retry_dropped(lambda: tokens.user_for_api_token(token)) if token else None
     return g.api_user
 
 
@@ -72,10 +78,8 @@ def current_api_caller() -> tokens.Caller | None:
     """The request's caller from the per-process cache (hub.tokens.caller_for_api_token), for
     routes registered with `caller=True`; None without a valid token."""
     if "api_caller" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        valid = scheme.lower() == "bearer" and 20 <= len(token.strip()) <= 200
-        g.api_caller = retry_dropped(lambda: tokens.caller_for_api_token(token.strip())) if valid else None
+        token = _bearer_token()
+        g.api_caller = retry_dropped(lambda: tokens.caller_for_api_token(token)) if token else None
     return g.api_caller
 
 

@@ -9,6 +9,7 @@ incentivized reviews to be disclosed. The phrases that ask for a sentiment or a 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit
@@ -49,20 +50,51 @@ RULE_EXPLAINED = (
 )
 
 _SEPARATORS = re.compile(r"[\s\-_‐‑–—]+")
+# Markup that renders to the same words: HTML tags and Markdown's emphasis and code marks
+# ("**5**-star", "5-<b>star</b>" read as "5-star").
+_MARKUP = re.compile(r"<[^>]{0,200}>|[*~`]")
+# Star symbols read as the word, so "5★" is "5 star" and "★★★★★" is five of them.
+_STARS = re.compile(r"[★☆⭐✩✪✫✬✭✮✯✰]")
+# Letters of other scripts drawn like Latin ones (Unicode's confusables for the lower-case
+# letters these phrases use): "рositive" with a Cyrillic р reads as "positive".
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a", "с": "c", "е": "e", "һ": "h", "і": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m",
+        "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t", "ս": "u", "ν": "v", "ѵ": "v", "ԝ": "w",
+        "х": "x", "у": "y", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x", "γ": "y",
+    }
+)  # fmt: skip
 
 
 def _normal(text: str) -> str:
-    """Lower case, with hyphens, underscores and runs of spaces as one space (so "5-star",
-    "5 star" and "5_star" read alike); curly apostrophes as straight ones."""
-    return _SEPARATORS.sub(" ", text.casefold().replace("’", "'")).strip()
+    """The words as a reader sees them: compatibility forms folded (NFKC: full-width "５" is
+    "5"), invisible format characters dropped (soft hyphens, zero-width spaces), markup removed,
+    star symbols as "star", look-alike letters of other scripts as Latin, lower case, curly
+    apostrophes straight, and hyphens, underscores and runs of spaces as one space (so "5-star",
+    "5 star" and "5_star" read alike)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _STARS.sub(" star ", _MARKUP.sub("", text))
+    text = text.casefold().translate(_LOOKALIKES).replace("’", "'")
+    return _SEPARATORS.sub(" ", text).strip()
 
 
 @cache
-def sentiment_phrases() -> tuple[str, ...]:
-    """The phrases of the data file, normalised, in file order (comments and blanks skipped)."""
+def _phrases_as_written() -> dict[str, str]:
+    """Each phrase of the data file, normalised → as the file writes it (comments and blanks
+    skipped; the first spelling of a phrase wins)."""
     text = resources.files("challenges").joinpath("data/review_sentiment_phrases.txt").read_text("utf-8")
-    phrases = (_normal(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
-    return tuple(dict.fromkeys(p for p in phrases if p))
+    written: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and _normal(line):
+            written.setdefault(_normal(line), line.strip())
+    return written
+
+
+def sentiment_phrases() -> tuple[str, ...]:
+    """The phrases of the data file, normalised, in file order."""
+    return tuple(_phrases_as_written())
 
 
 @cache
@@ -74,18 +106,29 @@ def _pattern() -> re.Pattern[str]:
 
 
 def sentiment_phrase(text: str | None) -> str | None:
-    """The first phrase of the list that `text` contains (as normalised), or None."""
+    """The first phrase of the list that `text` contains (both as normalised), as the data file
+    writes it; None when there is none."""
     if not text:
         return None
     found = _pattern().search(_normal(text))
-    return found.group(1) if found else None
+    return _phrases_as_written()[found.group(1)] if found else None
 
 
-def wording_errors(title: str, description: str | None) -> dict[str, str]:
-    """{field: message} for the title and description of a review challenge that ask for a
-    sentiment or a rating; empty when the wording is lawful."""
+# A challenge of another type that asks for a review on a review site is held to the same rule.
+_REVIEW_ASK = re.compile(r"(?<![\w])(reviews?|g2|capterra|trustradius|gartner|peer insights)(?![\w])")
+
+
+def asks_for_review(*texts: str | None) -> bool:
+    """Whether any of `texts` (as normalised) mentions a review or a review site."""
+    return any(text and _REVIEW_ASK.search(_normal(text)) for text in texts)
+
+
+def wording_errors(fields: dict[str, str | None]) -> dict[str, str]:
+    """{field: message} for each of `fields` (name → text: a review challenge's title,
+    description and disclosure) that asks for a sentiment or a rating; empty when the wording is
+    lawful."""
     errors: dict[str, str] = {}
-    for name, value in (("title", title), ("description", description)):
+    for name, value in fields.items():
         phrase = sentiment_phrase(value)
         if phrase is not None:
             errors[name] = RULE_EXPLAINED.format(phrase=phrase)

@@ -235,12 +235,16 @@ def clean_challenge(data: Mapping[str, Any] | ChallengeBody) -> ChallengeInput:
         errors["question_id"] = f"No visible community question has the id {question_id}."
     quiz = _quiz_rules(body.quiz if "quiz" in used else None, graded=body.type == "quiz", errors=errors)
     platform, disclosure = None, None
+    wording: dict[str, str | None] = {}
     if body.type == "review":
         platform = body.platform or review_rules.DEFAULT_PLATFORM
         disclosure = body.disclosure or review_rules.DEFAULT_DISCLOSURE
         clean_domains = _review_domains(platform, clean_domains, errors)
-        for name, message in review_rules.wording_errors(body.title, body.description).items():
-            errors.setdefault(name, message)
+        wording = {"title": body.title, "description": body.description, "disclosure": disclosure}
+    elif review_rules.asks_for_review(body.title, body.description):
+        wording = {"title": body.title, "description": body.description}
+    for name, message in review_rules.wording_errors(wording).items():
+        errors.setdefault(name, message)
     if "file" in evidence and verification not in verifiers.FILE_VERIFICATIONS:
         errors.setdefault(
             "verification", "A file is looked at by a person: choose Manual review, or no file as evidence."

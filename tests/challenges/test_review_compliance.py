@@ -32,6 +32,15 @@ REFUSED = [
     ("Leave ★★★★★ and earn points", "★★★★★"),
     ("Share a favourable review", "favourable review"),
     ("Rave reviews welcome", "rave reviews"),
+    # Written so that a plain match misses it, read as a person reads it:
+    ("5★ reviews earn a bonus", "5 star"),  # a star symbol
+    ("Leave us a ５-star review", "5 star"),  # a full-width digit
+    ("Leave a p\u00adositive review", "positive review"),  # a soft hyphen inside the word
+    ("Leave a 5\u200b-star review", "5 star"),  # a zero-width space
+    ("Leave a **5**-star review", "5 star"),  # Markdown emphasis
+    ("Leave a 5-<b>star</b> review", "5 star"),  # an HTML tag
+    ("Write a \u0440ositive review", "positive review"),  # a Cyrillic р
+    ("Tell G2 how much you love us", "how much you love"),
 ]
 
 HONEST = [
@@ -82,6 +91,27 @@ def test_other_types_are_not_review_incentives(staff_api):
     """The rule is about reviews: a webinar titled "positive feedback session" is saved."""
     body = {"title": "Positive feedback session", "type": "webinar", "points": 20}
     assert staff_api.post("/challenges", body).status_code == 201
+
+
+@pytest.mark.parametrize("kind", ["custom", "social_share"])
+def test_another_type_asking_for_a_review_is_held_to_the_rule(staff_api, kind):
+    body = {"title": "Leave us a 5-star review on G2", "type": kind, "points": 20}
+    response = staff_api.post("/challenges", body)
+    assert response.status_code == 422
+    assert "5 star" in response.get_json()["error"]["fields"]["title"][0]
+    assert db.session.scalar(select(func.count()).select_from(Challenge)) == 0
+
+
+def test_the_disclosure_is_held_to_the_rule_on_create_and_on_change(staff_api):
+    refused = staff_api.post("/challenges", REVIEW | {"disclosure": "Rate us 5 stars to get the points"})
+    assert refused.status_code == 422
+    assert "16 CFR 465" in refused.get_json()["error"]["fields"]["disclosure"][0]
+    assert db.session.scalar(select(func.count()).select_from(Challenge)) == 0
+    created = staff_api.post("/challenges", REVIEW).get_json()
+    changed = staff_api.patch(f"/challenges/{created['id']}", {"disclosure": "Only positive reviews earn points."})
+    assert changed.status_code == 422
+    assert "disclosure" in changed.get_json()["error"]["fields"]
+    assert staff_api.get(f"/challenges/{created['id']}").get_json()["disclosure"] == review_rules.DEFAULT_DISCLOSURE
 
 
 def test_review_challenge_gets_platform_sites_and_default_disclosure(staff_api):

@@ -155,7 +155,13 @@ def campaigns(now: dt.datetime) -> list[Campaign]:
             for title, data in (
                 (
                     f"Review drive: {site}, {quarter_start:%b}–{start:%b %Y}",
-                    {"type": "review", "points": 250, "allowed_domains": [domain], "marker": "Acme Analytics"},
+                    {
+                        "type": "review",
+                        "points": 250,
+                        "platform": site.lower(),  # the platform's key: its incentives are logged under it
+                        "allowed_domains": [domain],
+                        "marker": "Acme Analytics",
+                    },
                 ),
                 (
                     f"Customer story, {quarter_start:%b}–{start:%b %Y}",

@@ -188,6 +188,11 @@ def check_demo_tells_the_truth(advocates: list[Advocate]) -> None:
         else:
             assert entry.source_type == "referral_won" and int(entry.source_id) in referrals
     challenges = {c.id: c for c in db.session.scalars(select(Challenge))}
+    # A review drive for one site is logged under that site's platform (the incentive log).
+    sites = {"g2.com": "g2", "capterra.com": "capterra", "trustradius.com": "trustradius"}
+    for challenge in challenges.values():
+        if challenge.type == "review" and len(challenge.allowed_domains) == 1:
+            assert challenge.platform == sites[challenge.allowed_domains[0]], challenge.title
     for done in completions.values():  # submitted while the challenge ran, decided afterwards
         challenge = challenges[done.challenge_id]
         assert challenge.starts_at is None or challenge.starts_at <= done.submitted_at

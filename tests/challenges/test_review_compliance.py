@@ -158,6 +158,25 @@ def test_admin_form_shows_the_rule_as_a_field_error(as_role):
     assert (saved.platform, saved.disclosure) == ("g2", review_rules.DEFAULT_DISCLOSURE)
 
 
+def test_admin_form_shows_a_disclosure_asking_for_stars_as_its_field_error(as_role):
+    manager = as_role("manager")
+    form = {
+        "title": "Review us on G2",
+        "type": "review",
+        "platform": "g2",
+        "points": "200",
+        "max_per_advocate": "1",
+        "cooldown_days": "0",
+        "disclosure": "Rate us 5 stars to get the points",
+    }
+    response = manager.post("/admin/challenges/new", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "cannot depend on the review" in page and "“rate us 5”" in page
+    assert 'aria-describedby="disclosure-err"' in page
+    assert db.session.scalar(select(func.count()).select_from(Challenge)) == 0
+
+
 def test_advocate_sees_the_disclosure_with_the_ask_and_on_the_form(as_role, make_challenge):
     challenge = make_challenge(**REVIEW | {"disclosure": "Incentivized review: I received 150 points."})
     client = as_role("advocate")

@@ -140,19 +140,25 @@ def in_checkout(side: Side, *args: str) -> str:
     return proc.stdout
 
 
+def flask_in_checkout(side: Side, *args: str) -> None:
+    """Run a `flask` command of the side's own checkout and virtualenv (its database and private
+    Redis); raises CalledProcessError, with the command's stderr, when it fails."""
+    subprocess.run(
+        [str(side.venv_bin / "flask"), "--app", "wsgi", *args],
+        cwd=side.root,
+        env=side.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
 def prepare_side(side: Side, keys: list[str]) -> dict:
     """Schema check, actors, in-process counts; returns the counts."""
     redis_port = start_redis(side)
     side.env = side_env(side, redis_port)
     try:
-        subprocess.run(
-            [str(side.venv_bin / "flask"), "--app", "wsgi", "db", "upgrade"],
-            cwd=side.root,
-            env=side.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        flask_in_checkout(side, "db", "upgrade")
     except subprocess.CalledProcessError as failed:
         raise click.ClickException(
             f"{side.label}: `flask db upgrade` failed on {side.database} — is the database at a newer "
@@ -161,14 +167,7 @@ def prepare_side(side: Side, keys: list[str]) -> dict:
     if any(key.startswith("lb-") for key in keys):
         # The side's private Redis starts empty: without a rebuild its leaderboard reads would
         # all be the SQL fallback (no encoding marker), not the Redis path being compared.
-        subprocess.run(
-            [str(side.venv_bin / "flask"), "--app", "wsgi", "rewards", "rebuild-leaderboards"],
-            cwd=side.root,
-            env=side.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        flask_in_checkout(side, "rewards", "rebuild-leaderboards")
     side.ids = json.loads(in_checkout(side, "-m", "bench.identities").strip().splitlines()[-1])
     if "submit-link" in keys:
         # This checkout's bench module, run with the side's code: the same challenges on both sides.

@@ -76,6 +76,7 @@ def main(runs: int) -> None:
 
         period = reports.report_period(None, None)
         parts: dict[str, Callable[[], object]] = {
+            "program_report (in process, both periods)": lambda: program.program_report(period),
             "advocates_by_tier": lambda: people.advocates_by_tier(period),
             "active_advocates (activation)": lambda: people.active_advocates(period),
             "participation_rate": lambda: people.participation_rate(period),

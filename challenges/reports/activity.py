@@ -5,10 +5,10 @@ grouped query; months with nothing are present with 0."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, exists, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import ActDayTotal, ActiveAdvocateTotal, AskDayTotal, Completion
@@ -157,22 +157,53 @@ def review_velocity_by_platform(period: ReportPeriod) -> dict[str, list[dict]]:
     """Review velocity per review platform (product.md §11, issue 17): `{platform: [{"month":
     "YYYY-MM", "count": int}]}` with every platform of challenges.review_rules.PLATFORMS present
     (zero-filled), plus "unspecified" when reviews without a platform were approved in the
-    period. Each month's counts sum to `review_velocity`'s. One grouped query over the approvals'
-    day tally (ActDayTotal)."""
+    period. Each month's counts sum to `review_velocity`'s (`review_velocity_by_platform_at`)."""
+    return review_velocity_by_platform_at([period])[0]
+
+
+def review_velocity_by_platform_at(periods: Sequence[ReportPeriod]) -> list[dict[str, list[dict]]]:
+    """`review_velocity_by_platform` for each of `periods` (which must not overlap): one grouped
+    query over the approvals' day tally (ActDayTotal) from the earliest start to the latest end,
+    each day placed in its period."""
     from challenges.review_rules import PLATFORMS
 
+    if not periods:
+        return []
     month = month_of_day(ActDayTotal.day)
+    which = case(
+        *((and_(ActDayTotal.day >= p.start, ActDayTotal.day <= p.end), i) for i, p in enumerate(periods)),
+        else_=None,
+    )
     rows = db.session.execute(
-        select(ActDayTotal.platform, month, func.sum(ActDayTotal.acts))
-        .where(ActDayTotal.challenge_type == REVIEW_TYPE, *_act_days(period))
-        .group_by(ActDayTotal.platform, month)
+        select(which, ActDayTotal.platform, month, func.sum(ActDayTotal.acts))
+        .where(
+            ActDayTotal.challenge_type == REVIEW_TYPE,
+            ActDayTotal.day >= min(p.start for p in periods),
+            ActDayTotal.day <= max(p.end for p in periods),
+        )
+        .group_by(which, ActDayTotal.platform, month)
     ).all()
-    counts: dict[str, dict[str, int]] = {p: dict.fromkeys(period.months(), 0) for p in PLATFORMS}
-    for platform, m, n in rows:
-        if n:
+    counts: list[dict[str, dict[str, int]]] = [
+        {name: dict.fromkeys(p.months(), 0) for name in PLATFORMS} for p in periods
+    ]
+    for i, platform, m, n in rows:
+        if i is not None and n:
             name = platform or UNSPECIFIED_PLATFORM
-            counts.setdefault(name, dict.fromkeys(period.months(), 0))[m] += int(n)
-    return {p: [{"month": m, "count": n} for m, n in per_month.items()] for p, per_month in counts.items()}
+            counts[i].setdefault(name, dict.fromkeys(periods[i].months(), 0))[m] += int(n)
+    return [
+        {name: [{"month": m, "count": n} for m, n in per_month.items()] for name, per_month in found.items()}
+        for found in counts
+    ]
+
+
+def velocity_of(by_platform: dict[str, list[dict]], period: ReportPeriod) -> list[dict]:
+    """`review_velocity` from `review_velocity_by_platform` of the same period: each month's
+    counts summed over the platforms."""
+    totals = dict.fromkeys(period.months(), 0)
+    for series in by_platform.values():
+        for point in series:
+            totals[point["month"]] += point["count"]
+    return [{"month": m, "count": n} for m, n in totals.items()]
 
 
 def acts_by_type_and_month(period: ReportPeriod) -> dict[str, dict[str, int]]:
@@ -193,14 +224,30 @@ def acts_by_type_and_month(period: ReportPeriod) -> dict[str, dict[str, int]]:
 
 def redemptions_by_status(period: ReportPeriod) -> dict[str, int]:
     """Redemptions requested within the period, per current status, every status present."""
-    counts = dict(
-        db.session.execute(
-            select(Redemption.status, func.count())
-            .where(Redemption.created_at >= period.starts_at, Redemption.created_at < period.ends_before)
-            .group_by(Redemption.status)
-        ).all()
-    )
-    return {s.value: int(counts.get(s, 0)) for s in RedemptionStatus}
+    return redemptions_by_status_at([period])[0]
+
+
+def redemptions_by_status_at(periods: Sequence[ReportPeriod]) -> list[dict[str, int]]:
+    """`redemptions_by_status` for each of `periods`, in one grouped query (a count per period)."""
+    if not periods:
+        return []
+    counts = [
+        func.count().filter(Redemption.created_at >= p.starts_at, Redemption.created_at < p.ends_before)
+        for p in periods
+    ]
+    rows = db.session.execute(
+        select(Redemption.status, *counts)
+        .where(
+            Redemption.created_at >= min(p.starts_at for p in periods),
+            Redemption.created_at < max(p.ends_before for p in periods),
+        )
+        .group_by(Redemption.status)
+    ).all()
+    found = [{s.value: 0 for s in RedemptionStatus} for _ in periods]
+    for status, *per_period in rows:
+        for i, n in enumerate(per_period):
+            found[i][RedemptionStatus(status).value] += int(n or 0)
+    return found
 
 
 def points_moved(since: dt.date | None, until: dt.date) -> dict[str, int]:
@@ -209,19 +256,36 @@ def points_moved(since: dt.date | None, until: dt.date) -> dict[str, int]:
     earn/bonus/adjust), `redeemed` (redeem net of refunds), `expired`, `adjusted_down` (negative
     earn/bonus/adjust: owners' deductions and corrections), and `net` (the sum of every delta).
     issued − redeemed − expired − adjusted_down = net, entry by entry."""
+    return points_moved_in([(since, until)])[0]
+
+
+def points_moved_in(windows: Sequence[tuple[dt.date | None, dt.date]]) -> list[dict[str, int]]:
+    """`points_moved` for each `(since, until)` window, in one pass over the per-day totals up to
+    the latest `until` (each sum filtered to its window)."""
+    if not windows:
+        return []
     kind = LedgerDayTotal.kind
     total = LedgerDayTotal.points
     credit = LedgerDayTotal.is_credit.is_(True)
-    issued = func.sum(_when(lifetime_kind(kind) & credit, total))
-    spent = func.sum(_when(kind.in_([EntryKind.REDEEM, EntryKind.REFUND]), total))
-    expired = func.sum(_when(kind == EntryKind.EXPIRE, total))
-    down = func.sum(_when(lifetime_kind(kind) & ~credit, total))
-    window = [LedgerDayTotal.day <= until]
-    if since is not None:
-        window.append(LedgerDayTotal.day >= since)
-    row = db.session.execute(select(issued, spent, expired, down, func.sum(total)).where(*window)).one()
-    i, s, e, d, net = (int(v or 0) for v in row)
-    return {"issued": i, "redeemed": -s, "expired": -e, "adjusted_down": -d, "net": net}
+    parts = (
+        lifetime_kind(kind) & credit,
+        kind.in_([EntryKind.REDEEM, EntryKind.REFUND]),
+        kind == EntryKind.EXPIRE,
+        lifetime_kind(kind) & ~credit,
+    )
+    columns = []
+    for since, until in windows:
+        window = LedgerDayTotal.day <= until
+        if since is not None:
+            window = window & (LedgerDayTotal.day >= since)
+        columns += [func.sum(_when(window & part, total)) for part in parts]
+        columns.append(func.sum(_when(window, total)))
+    row = db.session.execute(select(*columns).where(LedgerDayTotal.day <= max(u for _, u in windows))).one()
+    found = []
+    for i in range(len(windows)):
+        issued, spent, expired, down, net = (int(v or 0) for v in row[5 * i : 5 * i + 5])
+        found.append({"issued": issued, "redeemed": -spent, "expired": -expired, "adjusted_down": -down, "net": net})
+    return found
 
 
 def lifetime_kind(kind: Any) -> ColumnElement[bool]:

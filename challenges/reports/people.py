@@ -4,8 +4,9 @@ activation rate, participation rate, asks per advocate and the burnout buckets."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import case, distinct, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select
 
 from challenges.caps import LOOKBACK_DAYS
 from challenges.models import ActiveAdvocatePeriod, ActiveAdvocateTotal, ActiveSpell, Ask, Completion
@@ -32,45 +33,65 @@ def advocate_count(as_of: dt.datetime) -> int:
 
 
 def advocates_by_tier(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, int]:
-    """Advocates per tier at the period's end, every tier present. While the period runs that is
-    the stored tier; for a past period, the tier an advocate left at their first tier change
-    after the end (rewards.models.TierChange), or their stored tier when it has not changed since.
+    """Advocates per tier at the period's end, every tier present (`tiers_at`)."""
+    return tiers_at([period], now)[0][0]
 
-    Read as the stored tiers (an index-only count per tier, `ix_advocates_tier`) less the
-    advocates not counted at the end, then, for a past period, each advocate changed since moved
-    from their stored tier back to the tier they had (`ix_tier_changes_changed_at`: only the
-    changes after the end are read)."""
-    as_of = period.as_of(now)
-    found = {t.value: 0 for t in Tier}
+
+def tiers_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) -> list[tuple[dict[str, int], int]]:
+    """For each period: `({tier: advocates}, advocates)` — the advocates counted at its end
+    (`as_of`: joined before it, not erased) per the tier they had then, every tier present, and
+    their number. While a period runs that is the stored tier; for a past period, the tier an
+    advocate left at their first tier change at or after the end (rewards.models.TierChange; the
+    earlier id on a tie of times), or their stored tier when it has not changed since.
+
+    The stored tiers are counted once for all the periods (an index-only count per tier,
+    `ix_advocates_tier`); each period then takes off its advocates not counted (a few index
+    entries, `uncounted_advocates`) and, when past, moves each advocate changed since from the
+    stored tier back to the tier they had (`ix_tier_changes_changed_at`: only the changes after
+    the end; the stored tier read by primary key for those advocates alone)."""
+    stored = {t.value: 0 for t in Tier}
     for tier, n in db.session.execute(select(Advocate.tier, func.count()).group_by(Advocate.tier)).all():
-        found[Tier(tier).value] += int(n)
-    uncounted = uncounted_advocates(as_of)
-    for tier, n in db.session.execute(select(uncounted.c.tier, func.count()).group_by(uncounted.c.tier)).all():
-        found[Tier(tier).value] -= int(n)
-    if not period.is_running(now):
-        # Each advocate's first change at or after the end (the earlier id on a tie of times).
-        ranked = (
-            select(
-                TierChange.advocate_id,
-                TierChange.from_tier,
-                func.row_number()
-                .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
-                .label("nth"),
-            )
-            .where(TierChange.changed_at >= as_of)
-            .subquery()
-        )
-        moved = db.session.execute(
-            select(Advocate.tier, ranked.c.from_tier, func.count())
-            .select_from(ranked)
-            .join(Advocate, Advocate.id == ranked.c.advocate_id)
-            .where(ranked.c.nth == 1, Advocate.id.not_in(select(uncounted_advocates(as_of).c.id)))
-            .group_by(Advocate.tier, ranked.c.from_tier)
-        ).all()
-        for now_tier, then_tier, n in moved:
-            found[Tier(now_tier).value] -= int(n)
-            found[Tier(then_tier).value] += int(n)
+        stored[Tier(tier).value] += int(n)
+    found = []
+    for period in periods:
+        as_of = period.as_of(now)
+        tiers = dict(stored)
+        uncounted = uncounted_advocates(as_of)
+        for tier, n in db.session.execute(select(uncounted.c.tier, func.count()).group_by(uncounted.c.tier)).all():
+            tiers[Tier(tier).value] -= int(n)
+        if not period.is_running(now):
+            for now_tier, then_tier, n in db.session.execute(_tier_moves_since(as_of)).all():
+                tiers[Tier(now_tier).value] -= int(n)
+                tiers[Tier(then_tier).value] += int(n)
+        found.append((tiers, sum(tiers.values())))
     return found
+
+
+def _tier_moves_since(as_of: dt.datetime) -> Select:
+    """`(stored tier, tier at as_of, advocates)` for the counted advocates whose tier changed at
+    or after `as_of`: each one's first change since (the earlier id on a tie of times) says the
+    tier they left. The stored tier is a correlated read by primary key, so only the changed
+    advocates are read (a join read every advocate)."""
+    ranked = (
+        select(
+            TierChange.advocate_id,
+            TierChange.from_tier,
+            func.row_number()
+            .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
+            .label("nth"),
+        )
+        .where(TierChange.changed_at >= as_of)
+        .subquery("changed")
+    )
+    first = (
+        select(
+            select(Advocate.tier).where(Advocate.id == ranked.c.advocate_id).scalar_subquery().label("stored"),
+            ranked.c.from_tier,
+        )
+        .where(ranked.c.nth == 1, ranked.c.advocate_id.not_in(select(uncounted_advocates(as_of).c.id)))
+        .subquery("first")
+    )
+    return select(first.c.stored, first.c.from_tier, func.count()).group_by(first.c.stored, first.c.from_tier)
 
 
 def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime) -> int:
@@ -89,22 +110,41 @@ def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime
 
 def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> int:
     """Counted advocates with a completion approved in the 90 days up to the period's end
-    (`as_of`; a completion approved exactly 90 days before counts), from the approvals' spells
-    (ActiveSpell): two index reads, whatever the number of approvals."""
-    as_of = period.as_of(now)
-    active = (
-        ActiveSpell.started_at < as_of,
-        ActiveSpell.last_at >= as_of - dt.timedelta(days=ACTIVATION_DAYS),
-    )
+    (`as_of`; a completion approved exactly 90 days before counts): `active_advocates_at`."""
+    return active_advocates_at([period], now)[0]
+
+
+def active_advocates_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) -> list[int]:
+    """`active_advocates` for each period, from the approvals' spells (ActiveSpell) in one
+    statement: one index range (`ix_active_spells_last_started`) from the earliest window,
+    counted per period, less the spells of advocates not counted at its end (erased, joined
+    after)."""
+    if not periods:
+        return []
+    as_ofs = [p.as_of(now) for p in periods]
+    windows = [
+        and_(ActiveSpell.started_at < as_of, ActiveSpell.last_at >= as_of - dt.timedelta(days=ACTIVATION_DAYS))
+        for as_of in as_ofs
+    ]
     # At most one spell of an advocate holds `as_of` (challenges.models.ActiveSpell), so spells
-    # count advocates; those not counted at `as_of` (erased, joined after) are taken off.
-    spells = db.session.execute(select(func.count()).select_from(ActiveSpell).where(*active)).scalar_one()
-    uncounted = db.session.execute(
+    # count advocates; those not counted at `as_of` are taken off. Scalar subqueries in one
+    # statement: the spells per period from one range of the (last_at, started_at) index alone,
+    # and each period's uncounted advocates' spells by their primary key.
+    spells = select(*(func.count().filter(w) for w in windows)).where(
+        ActiveSpell.last_at >= min(as_ofs) - dt.timedelta(days=ACTIVATION_DAYS),
+        ActiveSpell.started_at < max(as_ofs),
+    )
+    uncounted = [
         select(func.count())
         .select_from(ActiveSpell)
-        .where(*active, ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)))
-    ).scalar_one()
-    return int(spells) - int(uncounted)
+        .where(w, ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)))
+        .scalar_subquery()
+        for w, as_of in zip(windows, as_ofs, strict=True)
+    ]
+    totals = spells.subquery("spells")
+    row = db.session.execute(select(*totals.c, *uncounted)).one()
+    n = len(periods)
+    return [int(row[i]) - int(row[n + i]) for i in range(n)]
 
 
 def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
@@ -159,40 +199,80 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
 
 
 def asks_and_burnout(period: ReportPeriod, now: dt.datetime | None = None, advocates: int | None = None) -> dict:
-    """Asks per advocate over the 365 days up to the period's end (asks not cancelled by then;
-    challenges.caps counts the same window) and advocates per burnout bucket (0–4 healthy, 5–6
-    acceptable, 7–10 at risk, more than 10 burning; product.md §5). Returns
-    `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`;
-    `advocates` is the count of counted advocates at the end (counted here when not given)."""
-    as_of = period.as_of(now)
-    # The advocates not counted are few: excluding them (a hashed NOT IN) spares joining every
-    # ask to the advocates table, which read the whole table.
-    uncounted = select(uncounted_advocates(as_of).c.id)
+    """Asks per advocate over the 365 days up to the period's end and the burnout buckets
+    (`asks_and_burnout_at`); `advocates` is the count of counted advocates at the end (counted
+    here when not given)."""
+    whole = advocate_count(period.as_of(now)) if advocates is None else advocates
+    return asks_and_burnout_at([period], now, [whole])[0]
+
+
+def asks_and_burnout_at(
+    periods: Sequence[ReportPeriod], now: dt.datetime | None, advocates: Sequence[int]
+) -> list[dict]:
+    """For each period: asks per advocate over the 365 days up to its end (asks not cancelled by
+    then; challenges.caps counts the same window) and advocates per burnout bucket (0–4 healthy,
+    5–6 acceptable, 7–10 at risk, more than 10 burning; product.md §5), as
+    `{"asks": int, "asks_per_advocate": float | None, "burnout": {bucket: advocates}}`.
+    `advocates[i]` is the number of advocates counted at period i's end.
+
+    One pass over the asks for all the periods: each advocate's asks counted per period's window
+    (FILTER), each count put in its bucket — none for an advocate not counted at that end (a
+    hashed probe of the few uncounted, which spares joining every ask to the advocates table) —
+    and the advocates grouped by their buckets together (at most 5ⁿ groups)."""
+    if not periods:
+        return []
+    as_ofs = [p.as_of(now) for p in periods]
+    lookback = dt.timedelta(days=LOOKBACK_DAYS)
     per_advocate = (
-        select(Ask.advocate_id, func.count().label("n"))
-        .where(
-            Ask.asked_at > as_of - dt.timedelta(days=LOOKBACK_DAYS),
-            Ask.asked_at < as_of,
-            or_(Ask.cancelled_at.is_(None), Ask.cancelled_at >= as_of),
-            Ask.advocate_id.not_in(uncounted),
+        select(
+            Ask.advocate_id,
+            *(
+                func.count()
+                .filter(
+                    Ask.asked_at > as_of - lookback,
+                    Ask.asked_at < as_of,
+                    or_(Ask.cancelled_at.is_(None), Ask.cancelled_at >= as_of),
+                )
+                .label(f"n_{i}")
+                for i, as_of in enumerate(as_ofs)
+            ),
         )
+        .where(Ask.asked_at > min(as_ofs) - lookback, Ask.asked_at < max(as_ofs))
         .group_by(Ask.advocate_id)
         .subquery()
     )
-    n = per_advocate.c.n
-    bucket = case((n <= 4, "healthy"), (n <= 6, "acceptable"), (n <= 10, "at_risk"), else_="burning")
-    rows = db.session.execute(select(bucket, func.count(), func.sum(n)).group_by(bucket)).all()
-    if advocates is None:
-        advocates = advocate_count(as_of)
-    buckets = {b: 0 for b in BUCKETS}
-    asks = 0
-    for name, count, total in rows:
-        buckets[name] = int(count)
-        asks += int(total or 0)
-    # Advocates without any ask are healthy too.
-    buckets["healthy"] += advocates - sum(buckets.values())
-    return {
-        "asks": asks,
-        "asks_per_advocate": round(asks / advocates, 2) if advocates else None,
-        "burnout": buckets,
-    }
+    buckets = []
+    for i, as_of in enumerate(as_ofs):
+        n = per_advocate.c[f"n_{i}"]
+        buckets.append(
+            case(
+                (n == 0, None),
+                (per_advocate.c.advocate_id.in_(select(uncounted_advocates(as_of).c.id)), None),
+                (n <= 4, "healthy"),
+                (n <= 6, "acceptable"),
+                (n <= 10, "at_risk"),
+                else_="burning",
+            ).label(f"bucket_{i}")
+        )
+    sums = [func.sum(per_advocate.c[f"n_{i}"]) for i in range(len(as_ofs))]
+    rows = db.session.execute(select(*buckets, func.count(), *sums).group_by(*buckets)).all()
+    n_periods = len(as_ofs)
+    found = [({b: 0 for b in BUCKETS}, [0]) for _ in as_ofs]
+    for row in rows:
+        for i, (counts, asks) in enumerate(found):
+            # A group's advocates share bucket i, so its sum is theirs (none when not counted).
+            if row[i] is not None:
+                counts[row[i]] += int(row[n_periods])
+                asks[0] += int(row[n_periods + 1 + i] or 0)
+    figures = []
+    for (counts, asks), whole in zip(found, advocates, strict=True):
+        # Advocates without any ask are healthy too.
+        counts["healthy"] += whole - sum(counts.values())
+        figures.append(
+            {
+                "asks": asks[0],
+                "asks_per_advocate": round(asks[0] / whole, 2) if whole else None,
+                "burnout": counts,
+            }
+        )
+    return figures

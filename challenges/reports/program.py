@@ -5,6 +5,7 @@ reports page and the program CSV all read `program_report`, so they cannot disag
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,61 +23,91 @@ def points_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
     ledger's per-day totals summed to the end, LedgerDayTotal), `liability`
     (outstanding × the owner's point value, `{amount: "0.00", currency}`; None while the point
     value is zero) and `expiring_30d` (points expiring in the next 30 days; only while the period
-    runs, else None)."""
-    moved = activity.points_moved(period.start, period.end)
-    running = period.is_running(now)
+    runs, else None). See `points_figures_at`."""
+    return points_figures_at([period], now)[0]
+
+
+def points_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """`points_figures` for each period: the ledger's per-day totals read once for all of them
+    (each period's window and everything up to its end), the point value once, and the points
+    expiring soon once (only when a period runs)."""
     # The ledger's per-day totals summed to the end (a few thousand rows): while the period runs
     # that is every entry so far, which equals the sum of balances (rewards.ledger keeps both in
     # the entry's transaction; tests/rewards check they agree) without reading every advocate.
-    outstanding = activity.points_moved(None, period.end)["net"]
+    windows: list[tuple[dt.date | None, dt.date]] = []
+    for period in periods:
+        windows += [(period.start, period.end), (None, period.end)]
+    moved = activity.points_moved_in(windows)
     value = point_value()
-    owed = liability(outstanding, value) if value[0] > 0 else None
     expiring = None
-    if running:
+    if any(period.is_running(now) for period in periods):
         from rewards.expiry import expiring_total
 
         expiring = expiring_total(30)
-    return {
-        "issued": moved["issued"],
-        "redeemed": moved["redeemed"],
-        "expired": moved["expired"],
-        "adjusted_down": moved["adjusted_down"],
-        "outstanding": outstanding,
-        "liability": None if owed is None else {"amount": f"{owed['amount']:.2f}", "currency": owed["currency"]},
-        "expiring_30d": expiring,
-    }
+    figures = []
+    for i, period in enumerate(periods):
+        within, outstanding = moved[2 * i], moved[2 * i + 1]["net"]
+        owed = liability(outstanding, value) if value[0] > 0 else None
+        figures.append(
+            {
+                "issued": within["issued"],
+                "redeemed": within["redeemed"],
+                "expired": within["expired"],
+                "adjusted_down": within["adjusted_down"],
+                "outstanding": outstanding,
+                "liability": None
+                if owed is None
+                else {"amount": f"{owed['amount']:.2f}", "currency": owed["currency"]},
+                "expiring_30d": expiring if period.is_running(now) else None,
+            }
+        )
+    return figures
 
 
 def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the program report for one period (no comparison)."""
-    advocates = people.advocate_count(period.as_of(now))
-    asks = people.asks_and_burnout(period, now, advocates)
-    active = people.active_advocates(period, now)
-    return (
-        period.as_json()
-        | {
-            "advocates": advocates,
-            "active_advocates": active,
-            "advocates_by_tier": people.advocates_by_tier(period, now),
-            "activation_rate": rate(active, advocates),
-            "participation_rate": people.participation_rate(period, now, advocates),
-            "asks": asks["asks"],
-            "asks_per_advocate": asks["asks_per_advocate"],
-            "burnout": asks["burnout"],
-            "review_velocity": activity.review_velocity(period),
-            "review_velocity_by_platform": activity.review_velocity_by_platform(period),
-            "points": points_figures(period, now),
-            "redemptions_by_status": activity.redemptions_by_status(period),
-        }
-        | references_and_attribution(period.start, period.end)
-    )
+    return period_figures_at([period], now or utcnow())[0]
+
+
+def period_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime) -> list[dict[str, Any]]:
+    """Every figure of the program report for each of `periods` (which must not overlap), each
+    family of figures read for all the periods in one statement (challenges.reports.people,
+    activity): the previous period costs no extra statements but the attribution's."""
+    tiers = people.tiers_at(periods, now)
+    advocates = [whole for _, whole in tiers]
+    asks = people.asks_and_burnout_at(periods, now, advocates)
+    active = people.active_advocates_at(periods, now)
+    by_platform = activity.review_velocity_by_platform_at(periods)
+    points = points_figures_at(periods, now)
+    redemptions = activity.redemptions_by_status_at(periods)
+    figures = []
+    for i, period in enumerate(periods):
+        figures.append(
+            period.as_json()
+            | {
+                "advocates": advocates[i],
+                "active_advocates": active[i],
+                "advocates_by_tier": tiers[i][0],
+                "activation_rate": rate(active[i], advocates[i]),
+                "participation_rate": people.participation_rate(period, now, advocates[i]),
+                "asks": asks[i]["asks"],
+                "asks_per_advocate": asks[i]["asks_per_advocate"],
+                "burnout": asks[i]["burnout"],
+                "review_velocity": activity.velocity_of(by_platform[i], period),
+                "review_velocity_by_platform": by_platform[i],
+                "points": points[i],
+                "redemptions_by_status": redemptions[i],
+            }
+            | references_and_attribution(period.start, period.end)
+        )
+    return figures
 
 
 def program_report(period: ReportPeriod, now: dt.datetime | None = None) -> dict[str, Any]:
     """api.md `/reports/program` for `period`: every figure, plus `previous` — the same figures
     for the period of the same length just before (ReportPeriod.previous)."""
-    now = now or utcnow()
-    return period_figures(period, now) | {"previous": period_figures(period.previous, now)}
+    current, previous = period_figures_at([period, period.previous], now or utcnow())
+    return current | {"previous": previous}
 
 
 def change(current: float | int | Decimal | None, previous: float | int | Decimal | None) -> float | None:

@@ -1,0 +1,98 @@
+"""Where the program report's time goes, in one process: every SQL statement of one
+`GET /api/v1/reports/program` with its wall time, the statement count, the time in SQL and the
+rest (client CPU: SQLAlchemy, the figures' Python, the reply model and JSON).
+
+    .venv/bin/python -m bench.report_profile [--runs 3] [--top 15] [--cprofile [--sort tottime]]
+
+Database as for bench.reports (BENCH_REPORTS_DATABASE_URL, else DATABASE_URL, else vouch_bench),
+migrated here. The request is sent once to warm plans and caches, then `runs` times; the
+figures printed are the medians, the statements those of the last run.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import time
+
+import click
+
+from bench.reports import DEFAULT_URL
+
+
+@click.command()
+@click.option("--runs", default=3, show_default=True)
+@click.option("--top", default=15, show_default=True, help="How many of the slowest statements to print.")
+@click.option("--cprofile", is_flag=True, help="Also print cProfile's 25 largest entries of one more request.")
+@click.option("--sort", default="cumulative", show_default=True, help="cProfile's order: cumulative, tottime ….")
+@click.option("--path", default="/api/v1/reports/program", show_default=True)
+def main(runs: int, top: int, cprofile: bool, sort: str, path: str) -> None:
+    url = os.environ.get("BENCH_REPORTS_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    os.environ["DATABASE_URL"] = url
+    from flask_migrate import upgrade
+    from sqlalchemy import event
+
+    from hub import accounts, tokens
+    from hub.app import create_app
+    from hub.extensions import db
+    from hub.models import Role, User
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        owner = db.session.scalars(db.select(User).where(User.role == Role.OWNER).limit(1)).first()
+        if owner is None:
+            owner = accounts.create_user("bench-reports@example.com", "Bench Owner", "owner", None)
+        _, token = tokens.create_api_token(owner, "bench reports", None)
+        db.session.commit()
+        engine = db.engine
+    statements: list[tuple[float, str]] = []
+    started_at: list[float] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany) -> None:
+        started_at.append(time.perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(((time.perf_counter() - started_at.pop()) * 1000, statement))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
+
+    def call() -> None:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.status_code
+
+    call()
+    totals, sql, counts = [], [], []
+    for _ in range(runs):
+        statements.clear()
+        started = time.perf_counter()
+        call()
+        totals.append((time.perf_counter() - started) * 1000)
+        sql.append(sum(ms for ms, _ in statements))
+        counts.append(len(statements))
+    last = sorted(statements, reverse=True)
+    print(
+        f"{path}: p50 {statistics.median(totals):.1f} ms (runs {[round(t) for t in totals]}), "
+        f"{statistics.median(counts):.0f} statements, SQL {statistics.median(sql):.1f} ms, "
+        f"rest {statistics.median(t - s for t, s in zip(totals, sql, strict=True)):.1f} ms"
+    )
+    for ms, statement in last[:top]:
+        print(f"{ms:8.1f}  {' '.join(statement.split())[:220]}")
+    if cprofile:
+        profile = cProfile.Profile()
+        profile.enable()
+        call()
+        profile.disable()
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(25)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()

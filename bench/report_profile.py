@@ -1,6 +1,8 @@
 """Where the program report's time goes, in one process: every SQL statement of one
 `GET /api/v1/reports/program` with its wall time, the statement count, the time in SQL and the
-rest (client CPU: SQLAlchemy, the figures' Python, the reply model and JSON).
+rest (client CPU: SQLAlchemy, the figures' Python, the reply model and JSON), and the CPU time
+the PostgreSQL backend and this process spent per request (steadier than wall time under load;
+`PGOPTIONS="-c max_parallel_workers_per_gather=0"` keeps all the server's work in the backend).
 
     .venv/bin/python -m bench.report_profile [--runs 3] [--top 15] [--cprofile [--sort tottime]]
 
@@ -51,8 +53,10 @@ def main(runs: int, top: int, cprofile: bool, sort: str, path: str) -> None:
         engine = db.engine
     statements: list[tuple[float, str]] = []
     started_at: list[float] = []
+    backends: set[int] = set()
 
     def before(conn, cursor, statement, parameters, context, executemany) -> None:
+        backends.add(conn.connection.driver_connection.info.backend_pid)
         started_at.append(time.perf_counter())
 
     def after(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -68,19 +72,25 @@ def main(runs: int, top: int, cprofile: bool, sort: str, path: str) -> None:
         assert response.status_code == 200, response.status_code
 
     call()
-    totals, sql, counts = [], [], []
+    totals, sql, counts, server_cpu, client_cpu = [], [], [], [], []
     for _ in range(runs):
         statements.clear()
+        server = _cpu_ms(backends)
+        client_started = time.process_time()
         started = time.perf_counter()
         call()
         totals.append((time.perf_counter() - started) * 1000)
+        client_cpu.append((time.process_time() - client_started) * 1000)
+        server_cpu.append(_cpu_ms(backends) - server)
         sql.append(sum(ms for ms, _ in statements))
         counts.append(len(statements))
     last = sorted(statements, reverse=True)
     print(
         f"{path}: p50 {statistics.median(totals):.1f} ms (runs {[round(t) for t in totals]}), "
         f"{statistics.median(counts):.0f} statements, SQL {statistics.median(sql):.1f} ms, "
-        f"rest {statistics.median(t - s for t, s in zip(totals, sql, strict=True)):.1f} ms"
+        f"rest {statistics.median(t - s for t, s in zip(totals, sql, strict=True)):.1f} ms; "
+        f"CPU: PostgreSQL backend {statistics.median(server_cpu):.0f} ms (min {min(server_cpu):.0f}; parallel "
+        f"workers not included), client {statistics.median(client_cpu):.0f} ms (min {min(client_cpu):.0f})"
     )
     for ms, statement in last[:top]:
         print(f"{ms:8.1f}  {' '.join(statement.split())[:220]}")
@@ -92,6 +102,17 @@ def main(runs: int, top: int, cprofile: bool, sort: str, path: str) -> None:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(25)
         print(out.getvalue())
+
+
+def _cpu_ms(pids: set[int]) -> float:
+    """User + system CPU time of the PostgreSQL backends `pids` (same machine), in ms, from
+    /proc/<pid>/stat: less sensitive than wall time to other work on a shared machine."""
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -261,30 +261,38 @@ def points_moved(since: dt.date | None, until: dt.date) -> dict[str, int]:
 
 def points_moved_in(windows: Sequence[tuple[dt.date | None, dt.date]]) -> list[dict[str, int]]:
     """`points_moved` for each `(since, until)` window, in one pass over the per-day totals up to
-    the latest `until` (each sum filtered to its window)."""
+    the latest `until`: the days cut at every window's bounds into consecutive segments, points
+    summed per (kind, sign, segment) — a few dozen rows — and each window's figures added up
+    from the segments it covers. (Ten filtered sums over every row took three times as long.)"""
     if not windows:
         return []
-    kind = LedgerDayTotal.kind
-    total = LedgerDayTotal.points
-    credit = LedgerDayTotal.is_credit.is_(True)
-    parts = (
-        lifetime_kind(kind) & credit,
-        kind.in_([EntryKind.REDEEM, EntryKind.REFUND]),
-        kind == EntryKind.EXPIRE,
-        lifetime_kind(kind) & ~credit,
-    )
-    columns = []
-    for since, until in windows:
-        window = LedgerDayTotal.day <= until
-        if since is not None:
-            window = window & (LedgerDayTotal.day >= since)
-        columns += [func.sum(_when(window & part, total)) for part in parts]
-        columns.append(func.sum(_when(window, total)))
-    row = db.session.execute(select(*columns).where(LedgerDayTotal.day <= max(u for _, u in windows))).one()
+    cuts = sorted({d for since, until in windows for d in (since, until + dt.timedelta(days=1)) if d is not None})
+    # Segment j holds the days in [cuts[j - 1], cuts[j]) (segment 0: every day before cuts[0]).
+    segment = case(*((LedgerDayTotal.day < cut, j) for j, cut in enumerate(cuts)), else_=len(cuts))
+    rows = db.session.execute(
+        select(LedgerDayTotal.kind, LedgerDayTotal.is_credit, segment, func.sum(LedgerDayTotal.points))
+        .where(LedgerDayTotal.day <= max(until for _, until in windows))
+        .group_by(LedgerDayTotal.kind, LedgerDayTotal.is_credit, segment)
+    ).all()
+    lifetime = {EntryKind.EARN.value, EntryKind.BONUS.value, EntryKind.ADJUST.value}
+    spending = {EntryKind.REDEEM.value, EntryKind.REFUND.value}
     found = []
-    for i in range(len(windows)):
-        issued, spent, expired, down, net = (int(v or 0) for v in row[5 * i : 5 * i + 5])
-        found.append({"issued": issued, "redeemed": -spent, "expired": -expired, "adjusted_down": -down, "net": net})
+    for since, until in windows:
+        first = 0 if since is None else cuts.index(since) + 1
+        last = cuts.index(until + dt.timedelta(days=1))
+        moved = dict.fromkeys(("issued", "redeemed", "expired", "adjusted_down", "net"), 0)
+        for kind, is_credit, j, points in rows:
+            if not first <= j <= last:
+                continue
+            points, kind = int(points or 0), EntryKind(kind).value
+            moved["net"] += points
+            if kind in lifetime:
+                moved["issued" if is_credit else "adjusted_down"] += points if is_credit else -points
+            elif kind in spending:
+                moved["redeemed"] -= points
+            elif kind == EntryKind.EXPIRE.value:
+                moved["expired"] -= points
+        found.append(moved)
     return found
 
 

@@ -21,6 +21,7 @@ from hub.extensions import db
 from hub.models import Advocate, Tier
 from rewards.ledger import post_entry, rebuild_day_totals
 from rewards.models import LedgerEntry, TierChange
+from tests.support.report_program import check_several_periods
 
 Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 Q1_END = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # Q1.as_of(): midnight after March 31
@@ -400,60 +401,6 @@ def test_several_periods_read_together_equal_hand_counts_and_one_by_one(ctx, joi
     """program_report reads each family of figures for the period and the previous one in one
     statement (people.tiers_at, asks_and_burnout_at, active_advocates_at, …). Two past periods
     (each with its own tier history join and uncounted advocates) and the running one, counted
-    by hand, and equal to the figures read one period at a time."""
-    q1, q2, running = Q1, ReportPeriod(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), quarter_of(NOW.date())
-    q2_end = at(2025, 7, 1)
-    ada, bob, gone = joined(), joined(), joined()
-    late = joined(at(2025, 5, 1))  # after Q1's end, before Q2's
-    ada.tier, late.tier, gone.tier = Tier.GOLD, Tier.SILVER, Tier.GOLD
-    gone.is_erased = True
-    for who, before, after, when in (
-        (ada, Tier.BRONZE, Tier.SILVER, at(2025, 5, 1)),
-        (ada, Tier.SILVER, Tier.GOLD, at(2025, 8, 1)),
-        (late, Tier.BRONZE, Tier.SILVER, at(2025, 6, 1)),
-        (gone, Tier.BRONZE, Tier.GOLD, at(2025, 2, 1)),
-    ):
-        db.session.add(TierChange(advocate_id=who.id, from_tier=before, to_tier=after, changed_at=when))
-    db.session.commit()
-    for i in range(5):
-        ask(ada, Q1_END - dt.timedelta(days=1 + i))  # late March 2025
-    ask(ada, at(2025, 5, 10))
-    ask(ada, at(2025, 5, 11))
-    for i in range(6):
-        ask(late, at(2025, 6, 1 + i))
-    for i in range(11):
-        ask(gone, at(2025, 3, 1 + i))
-    ask(bob, at(2026, 11, 1))
-    ask(bob, at(2026, 10, 1), cancelled_at=at(2026, 10, 2))
-    approve(ada, at(2025, 3, 15))  # active at Q1's end; 108 days before Q2's: not then
-    approve(late, at(2025, 6, 15))
-    approve(gone, at(2025, 6, 20))  # erased: never counted
-    approve(bob, at(2026, 11, 15))
-    periods = [q1, q2, running]
-
-    # Q1: ada bronze (changed 1 May), bob bronze; late joined after, gone erased.
-    # Q2: ada silver, late silver (changed 1 June), bob bronze. Now: the stored tiers.
-    assert people.tiers_at(periods, NOW) == [
-        ({"bronze": 2, "silver": 0, "gold": 0}, 2),
-        ({"bronze": 1, "silver": 2, "gold": 0}, 3),
-        ({"bronze": 1, "silver": 1, "gold": 1}, 3),
-    ]
-    # Q1: ada 5 (acceptable), bob 0. Q2: ada 7 (at risk), late 6 (acceptable), bob 0.
-    # Now: ada's and late's asks are over 365 days old; bob 1 (the cancelled one not counted).
-    burnout = people.asks_and_burnout_at(periods, NOW, [2, 3, 3])
-    assert [b["burnout"] for b in burnout] == [
-        {"healthy": 1, "acceptable": 1, "at_risk": 0, "burning": 0},
-        {"healthy": 1, "acceptable": 1, "at_risk": 1, "burning": 0},
-        {"healthy": 3, "acceptable": 0, "at_risk": 0, "burning": 0},
-    ]
-    assert [b["asks"] for b in burnout] == [5, 13, 1]
-    assert [b["asks_per_advocate"] for b in burnout] == [2.5, round(13 / 3, 2), round(1 / 3, 2)]
-    assert people.active_advocates_at(periods, NOW) == [1, 1, 1]
-    assert q2_end == q2.as_of(NOW)
-
-    together = program.period_figures_at(periods, NOW)
-    assert together == [program.period_figures(p, NOW) for p in periods]
-    assert [f["advocates"] for f in together] == [2, 3, 3]
-    assert [f["activation_rate"] for f in together] == [0.5, round(1 / 3, 4), round(1 / 3, 4)]
-    report = program.program_report(q2, NOW)
-    assert report["previous"] == program.period_figures(q2.previous, NOW)
+    by hand, and equal to the figures read one period at a time (on PostgreSQL too:
+    test_report_figures_pg)."""
+    check_several_periods(joined, approve)

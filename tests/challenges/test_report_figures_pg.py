@@ -14,6 +14,7 @@ from challenges.services.act_tallies import count_approved_act, rebuild_act_tota
 from hub.extensions import db
 from rewards.ledger import post_entry
 from tests.support.challenges import create_challenge
+from tests.support.report_program import check_several_periods
 
 pytestmark = pytest.mark.services
 
@@ -59,3 +60,33 @@ def test_monthly_series_and_points_on_postgresql(pg_ctx, make):
     assert activity.review_velocity(Q1)[0] == {"month": "2025-01", "count": 1}
     figures = program.period_figures(Q1, NOW)
     assert figures["participation_rate"] == 1.0 and figures["activation_rate"] == 1.0
+
+
+def test_several_periods_read_together_on_postgresql(pg_ctx, make):
+    """The multi-period statements (FILTER, per-period buckets, hashed probes of the uncounted)
+    give the hand counts on PostgreSQL as they do on SQLite."""
+    owner = make.user("owner")
+    challenge = create_challenge(owner.id, title="A custom act")
+
+    def joined(when: dt.datetime = at(2020, 1, 1)):
+        advocate = make.advocate()
+        advocate.joined_at = when
+        db.session.commit()
+        return advocate
+
+    def approve(advocate, when: dt.datetime) -> None:
+        db.session.add(
+            Completion(
+                challenge_id=challenge.id,
+                advocate_id=advocate.id,
+                status=CompletionStatus.APPROVED,
+                points_offered=10,
+                points_awarded=10,
+                submitted_at=when - dt.timedelta(hours=1),
+                decided_at=when,
+            )
+        )
+        count_approved_act(advocate.id, "custom", when)
+        db.session.commit()
+
+    check_several_periods(joined, approve)

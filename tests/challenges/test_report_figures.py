@@ -21,7 +21,7 @@ from hub.extensions import db
 from hub.models import Advocate, Tier
 from rewards.ledger import post_entry, rebuild_day_totals
 from rewards.models import LedgerEntry, TierChange
-from tests.support.report_program import check_several_periods
+from tests.support.report_periods import check_several_periods
 
 Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
 Q1_END = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)  # Q1.as_of(): midnight after March 31

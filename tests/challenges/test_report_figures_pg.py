@@ -14,7 +14,7 @@ from challenges.services.act_tallies import count_approved_act, rebuild_act_tota
 from hub.extensions import db
 from rewards.ledger import post_entry
 from tests.support.challenges import create_challenge
-from tests.support.report_program import check_several_periods
+from tests.support.report_periods import check_several_periods
 
 pytestmark = pytest.mark.services
 

@@ -1,94 +1,127 @@
-"""A small program for the report's several-periods check (issue 17), built on any app context
-(SQLite or PostgreSQL) with the caller's factories, and its figures counted by hand."""
+"""A small hand-made program for the report tables (issue 17): every row is written with fixed
+times, so the tests compute each table's figures by hand.
+
+Q2 2026 is 2026-04-01 … 2026-06-30. Challenges: "Review on G2" (A) and "Case study" (B).
+Advocates: Ann (group EMEA), Bob (groups EMEA and NA), Cat (no group), Dan (no group).
+
+| completion | who | challenge | submitted        | status         | decided          | points | ask            |
+|------------|-----|-----------|------------------|----------------|------------------|--------|----------------|
+| a1         | Ann | A         | 2026-04-10 09:00 | approved       | 2026-04-10 11:00 | 100    | medium         |
+| a2         | Bob | A         | 2026-05-01 00:00 | approved       | 2026-05-02 00:00 | 100    | medium         |
+| a3         | Cat | A         | 2026-05-03 00:00 | rejected       | 2026-05-03 06:00 |        | medium, released |
+| a4         | Ann | A         | 2026-06-30 23:00 | pending_review |                  |        | medium         |
+| a5         | Bob | A         | 2026-07-01 00:00 | approved       | 2026-07-01 01:00 | 100    | medium         |
+| b1         | Bob | B         | 2026-04-20 00:00 | approved       | 2026-04-20 04:00 | 250    | high           |
+| b2         | Cat | B         | 2026-03-31 23:59 | approved       | 2026-04-01 00:30 | 250    | none           |
+
+Dan has six reference-call asks: 2025-07-01 00:00 (exactly 365 days before 2026-07-01, so out of
+the burnout window) and 2025-08-01, 2025-10-01, 2025-12-01, 2026-02-01, 2026-03-01.
+
+Redemptions of a "Hoodie": r1 Ann 2026-04-05 requested (300), r2 Bob 2026-06-30 23:59 fulfilled
+(200), r3 Cat 2026-07-01 00:00 approved (100).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+from typing import Any
 
-from challenges import caps
-from challenges.models import AskKind
-from challenges.reports import people, program
-from challenges.reports.period import ReportPeriod, quarter_of
-from hub.extensions import db
-from hub.models import Advocate, Tier
-from rewards.models import TierChange
-
-Q1 = ReportPeriod(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
-Q1_END = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
-NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
-_source = itertools.count(1)
+Q2 = (dt.date(2026, 4, 1), dt.date(2026, 6, 30))
 
 
-def at(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)
+def at(text: str) -> dt.datetime:
+    """ "2026-04-10 09:00" as an aware UTC time."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
-def ask(advocate: Advocate, when: dt.datetime, cancelled_at: dt.datetime | None = None) -> None:
-    """An ask made at `when` (released at `cancelled_at`) as the services record one."""
-    source = f"several-{next(_source)}"
-    caps.claim_ask(advocate.id, AskKind.MEDIUM, "test", source, at=when, handed_over=True)
-    if cancelled_at is not None:
-        caps.release_ask("test", source, at=cancelled_at)
-    db.session.commit()
+def build_program(make: Any) -> dict[str, Any]:
+    """Write the program above (committed) through `make` (tests.support.factories.Factory);
+    returns the ids by name."""
+    from challenges.models import Ask, AskKind, Completion, CompletionStatus
+    from hub.extensions import db
+    from rewards.models import Redemption, RedemptionStatus
+    from tests.support.challenges import create_challenge
+    from tests.support.rewards import new_reward
 
-
-def check_several_periods(joined, approve) -> None:
-    """The program of the test above, built with `joined(when=…) -> Advocate` and
-    `approve(advocate, when)`, and its figures checked against the hand counts."""
-    q1, q2, running = Q1, ReportPeriod(dt.date(2025, 4, 1), dt.date(2025, 6, 30)), quarter_of(NOW.date())
-    q2_end = at(2025, 7, 1)
-    ada, bob, gone = joined(), joined(), joined()
-    late = joined(at(2025, 5, 1))  # after Q1's end, before Q2's
-    ada.tier, late.tier, gone.tier = Tier.GOLD, Tier.SILVER, Tier.GOLD
-    gone.is_erased = True
-    for who, before, after, when in (
-        (ada, Tier.BRONZE, Tier.SILVER, at(2025, 5, 1)),
-        (ada, Tier.SILVER, Tier.GOLD, at(2025, 8, 1)),
-        (late, Tier.BRONZE, Tier.SILVER, at(2025, 6, 1)),
-        (gone, Tier.BRONZE, Tier.GOLD, at(2025, 2, 1)),
+    ann = make.advocate(name="Ann Able", groups=("EMEA",))
+    bob = make.advocate(name="Bob Busy", groups=("EMEA", "NA"))
+    cat = make.advocate(name="Cat Calm")
+    dan = make.advocate(name="Dan Drained")
+    a = create_challenge(title="Review on G2", points=100, max_per_advocate=10)
+    b = create_challenge(title="Case study", points=250, max_per_advocate=10)
+    completions = {
+        "a1": (ann, a, "2026-04-10 09:00", "approved", "2026-04-10 11:00", 100, "medium"),
+        "a2": (bob, a, "2026-05-01 00:00", "approved", "2026-05-02 00:00", 100, "medium"),
+        "a3": (cat, a, "2026-05-03 00:00", "rejected", "2026-05-03 06:00", None, "released"),
+        "a4": (ann, a, "2026-06-30 23:00", "pending_review", None, None, "medium"),
+        "a5": (bob, a, "2026-07-01 00:00", "approved", "2026-07-01 01:00", 100, "medium"),
+        "b1": (bob, b, "2026-04-20 00:00", "approved", "2026-04-20 04:00", 250, "high"),
+        "b2": (cat, b, "2026-03-31 23:59", "approved", "2026-04-01 00:30", 250, None),
+    }
+    ids: dict[str, Any] = {"ann": ann.id, "bob": bob.id, "cat": cat.id, "dan": dan.id, "a": a.id, "b": b.id}
+    for name, (who, challenge, submitted, status, decided, points, ask) in completions.items():
+        completion = Completion(
+            challenge_id=challenge.id,
+            advocate_id=who.id,
+            status=CompletionStatus(status),
+            points_offered=challenge.points,
+            points_awarded=points,
+            submitted_at=at(submitted),
+            decided_at=at(decided) if decided else None,
+        )
+        db.session.add(completion)
+        db.session.flush()
+        ids[name] = completion.id
+        if ask:
+            db.session.add(
+                Ask(
+                    advocate_id=who.id,
+                    kind=AskKind.HIGH if ask == "high" else AskKind.MEDIUM,
+                    source_type="completion",
+                    source_id=str(completion.id),
+                    asked_at=at(submitted),
+                    cancelled_at=at(decided) if ask == "released" and decided else None,
+                )
+            )
+    for n, when in enumerate(
+        (
+            "2025-07-01 00:00",
+            "2025-08-01 00:00",
+            "2025-10-01 00:00",
+            "2025-12-01 00:00",
+            "2026-02-01 00:00",
+            "2026-03-01 00:00",
+        )
     ):
-        db.session.add(TierChange(advocate_id=who.id, from_tier=before, to_tier=after, changed_at=when))
+        db.session.add(
+            Ask(
+                advocate_id=dan.id,
+                kind=AskKind.REFERENCE_CALL,
+                source_type="test_reference",
+                source_id=f"dan-{n}",
+                asked_at=at(when),
+            )
+        )
+    reward_id = new_reward(name="Hoodie", points_cost=100)
+    for name, (who, when, status, points) in {
+        "r1": (ann, "2026-04-05 00:00", "requested", 300),
+        "r2": (bob, "2026-06-30 23:59", "fulfilled", 200),
+        "r3": (cat, "2026-07-01 00:00", "approved", 100),
+    }.items():
+        redemption = Redemption(
+            reward_id=reward_id,
+            advocate_id=who.id,
+            points=points,
+            status=RedemptionStatus(status),
+            created_at=at(when),
+            updated_at=at(when),
+        )
+        db.session.add(redemption)
+        db.session.flush()
+        ids[name] = redemption.id
+    # the asks above were written as rows, not claimed: count them as a claim would have
+    from challenges.caps import rebuild_ask_day_totals
+
+    rebuild_ask_day_totals()
     db.session.commit()
-    for i in range(5):
-        ask(ada, Q1_END - dt.timedelta(days=1 + i))  # late March 2025
-    ask(ada, at(2025, 5, 10))
-    ask(ada, at(2025, 5, 11))
-    for i in range(6):
-        ask(late, at(2025, 6, 1 + i))
-    for i in range(11):
-        ask(gone, at(2025, 3, 1 + i))
-    ask(bob, at(2026, 11, 1))
-    ask(bob, at(2026, 10, 1), cancelled_at=at(2026, 10, 2))
-    approve(ada, at(2025, 3, 15))  # active at Q1's end; 108 days before Q2's: not then
-    approve(late, at(2025, 6, 15))
-    approve(gone, at(2025, 6, 20))  # erased: never counted
-    approve(bob, at(2026, 11, 15))
-    periods = [q1, q2, running]
-
-    # Q1: ada bronze (changed 1 May), bob bronze; late joined after, gone erased.
-    # Q2: ada silver, late silver (changed 1 June), bob bronze. Now: the stored tiers.
-    assert people.tiers_at(periods, NOW) == [
-        ({"bronze": 2, "silver": 0, "gold": 0}, 2),
-        ({"bronze": 1, "silver": 2, "gold": 0}, 3),
-        ({"bronze": 1, "silver": 1, "gold": 1}, 3),
-    ]
-    # Q1: ada 5 (acceptable), bob 0. Q2: ada 7 (at risk), late 6 (acceptable), bob 0.
-    # Now: ada's and late's asks are over 365 days old; bob 1 (the cancelled one not counted).
-    burnout = people.asks_and_burnout_at(periods, NOW, [2, 3, 3])
-    assert [b["burnout"] for b in burnout] == [
-        {"healthy": 1, "acceptable": 1, "at_risk": 0, "burning": 0},
-        {"healthy": 1, "acceptable": 1, "at_risk": 1, "burning": 0},
-        {"healthy": 3, "acceptable": 0, "at_risk": 0, "burning": 0},
-    ]
-    assert [b["asks"] for b in burnout] == [5, 13, 1]
-    assert [b["asks_per_advocate"] for b in burnout] == [2.5, round(13 / 3, 2), round(1 / 3, 2)]
-    assert people.active_advocates_at(periods, NOW) == [1, 1, 1]
-    assert q2_end == q2.as_of(NOW)
-
-    together = program.period_figures_at(periods, NOW)
-    assert together == [program.period_figures(p, NOW) for p in periods]
-    assert [f["advocates"] for f in together] == [2, 3, 3]
-    assert [f["activation_rate"] for f in together] == [0.5, round(1 / 3, 4), round(1 / 3, 4)]
-    report = program.program_report(q2, NOW)
-    assert report["previous"] == program.period_figures(q2.previous, NOW)
+    return ids

@@ -6,7 +6,7 @@ opportunity, written by challenges.crm.attribution.tally with the touches and cr
 to the opportunities and looking up each deal's reference calls. The credits carry their
 opportunity's creation date (`ix_attribution_credits_created_date`) for the per-advocate table of
 a period. Both are filled here from the opportunities and the touches as the tally computes them
-(`flask crm tally` recomputes everything).
+(`flask challenges tally-attribution --full` recomputes everything).
 
 Revision ID: a9e646f46f34
 Revises: 5d0b7e2c9a14

@@ -381,6 +381,13 @@ def _dialect_orm_insert(session: AnySession, model: type[Any]) -> PostgresInsert
     raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - only the two supported backends
 
 
+def dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | SqliteInsert:
+    """The INSERT construct of the session's dialect (PostgreSQL or SQLite), which has
+    `on_conflict_do_update` / `on_conflict_do_nothing` and `excluded`; TypeError for a
+    non-table, RuntimeError for another dialect."""
+    return _dialect_insert(session, table)
+
+
 def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | SqliteInsert:
     if not isinstance(table, Table):
         raise TypeError(f"{table} is not a table")

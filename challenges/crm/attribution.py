@@ -12,6 +12,10 @@ Credits, per (opportunity, advocate): *sourced* is the full amount to the referr
 remainder cents going one each to the lowest advocate ids — so a deal's influenced credits sum
 to exactly its amount, and a recomputation always gives the same numbers (I9).
 
+Beside them, one `OpportunityTally` row per opportunity (creation date, currency, outcome,
+cycle, reference call, sourced and influenced amount): what the program report reads for a
+period (challenges.crm.reports.program), written by the same run.
+
 `tally(ids)` recomputes the given opportunities, `tally(None)` all of them, with the *same*
 set-based statements (INSERT … SELECT with GROUP BY and window functions; no per-opportunity
 Python loop), which is why the incremental and the full path agree. Runs are serialized:
@@ -29,6 +33,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    false,
     func,
     insert,
     literal,
@@ -46,11 +51,12 @@ from challenges.crm.models import (
     DealThanks,
     Opportunity,
     OpportunityReference,
+    OpportunityTally,
     TouchKind,
 )
 from challenges.references.models import ReferenceRequest, RequestStatus
 from challenges.referrals.models import Referral
-from hub.db import Money, insert_ignore, lock_scope, table_of, utcnow
+from hub.db import Money, dialect_insert, insert_ignore, lock_scope, table_of, utcnow
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -67,7 +73,8 @@ class TallyResult:
 def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> TallyResult:
     """Recompute touches and credits for these opportunities (all when None). Idempotent and
     deterministic: the result depends only on the current opportunities, referrals, reference
-    requests and advocates. Six statements whatever the scope. The caller commits."""
+    requests and advocates. Eight statements whatever the scope (with the locks and the accounts'
+    marks). The caller commits."""
     ids = None if opportunity_ids is None else sorted(set(opportunity_ids))
     if ids is not None and not ids:
         return TallyResult(0, 0, 0)
@@ -75,6 +82,7 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
     o = Opportunity.__table__
     touches = table_of(AttributionTouch)
     credits = table_of(AttributionCredit)
+    tallies = table_of(OpportunityTally)
     in_scope = (lambda column: column.in_(ids)) if ids is not None else (lambda column: true())
 
     db.session.execute(delete(credits).where(in_scope(credits.c.opportunity_id)))
@@ -86,8 +94,40 @@ def tally(opportunity_ids: Sequence[int] | None = None, count: bool = False) -> 
     )
     db.session.execute(
         insert(credits).from_select(
-            ["opportunity_id", "advocate_id", "currency", "is_closed", "is_won", "sourced_amount", "influenced_amount"],
+            [
+                "opportunity_id",
+                "advocate_id",
+                "created_date",
+                "currency",
+                "is_closed",
+                "is_won",
+                "sourced_amount",
+                "influenced_amount",
+            ],
             _credit_query(in_scope(touches.c.opportunity_id)),
+        )
+    )
+    # An upsert, not a delete and an insert: every opportunity in scope gets its row anew, one
+    # statement fewer per tally (the incremental path runs one per CRM event).
+    columns = [
+        "opportunity_id",
+        "created_date",
+        "currency",
+        "is_closed",
+        "is_won",
+        "cycle_days",
+        "has_reference_call",
+        "advocates",
+        "sourced_amount",
+        "influenced_amount",
+    ]
+    write_tallies = dialect_insert(db.session, tallies).from_select(
+        columns, _opportunity_tally_query(in_scope(o.c.id), in_scope(touches.c.opportunity_id))
+    )
+    db.session.execute(
+        write_tallies.on_conflict_do_update(
+            index_elements=["opportunity_id"],
+            set_={name: write_tallies.excluded[name] for name in columns if name != "opportunity_id"},
         )
     )
     if ids is None:
@@ -173,12 +213,50 @@ def _credit_query(scope):
     return select(
         ranked.c.opportunity_id,
         ranked.c.advocate_id,
+        o.c.created_date,
         o.c.currency,
         o.c.is_closed,
         o.c.is_won,
         case((ranked.c.sourced == 1, o.c.amount), else_=cast(literal(0), Money)),
         cast(share_cents * literal_column("0.01", Money), Money),
     ).select_from(ranked.join(o, o.c.id == ranked.c.opportunity_id))
+
+
+def _opportunity_tally_query(scope, touch_scope):
+    """One row per opportunity in scope, from the touches just written: sourced = the amount
+    when a referral touched it (only the referrer's credit is sourced, and a deal has one
+    referral), influenced = the amount when any advocate touched it (its influenced credits are
+    the amount split to the cent, so they sum to it exactly)."""
+    o = Opportunity.__table__
+    t = AttributionTouch.__table__
+    touched = (
+        select(
+            t.c.opportunity_id,
+            func.max(case((t.c.kind == TouchKind.REFERRAL.value, 1), else_=0)).label("referred"),
+            func.max(case((t.c.kind == TouchKind.REFERENCE_CALL.value, 1), else_=0)).label("referenced"),
+            func.count(t.c.advocate_id.distinct()).label("advocates"),
+        )
+        .where(touch_scope)
+        .group_by(t.c.opportunity_id)
+        .subquery()
+    )
+    nothing = cast(literal(0), Money)
+    return (
+        select(
+            o.c.id,
+            o.c.created_date,
+            o.c.currency,
+            o.c.is_closed,
+            o.c.is_won,
+            o.c.cycle_days,
+            case((touched.c.referenced == 1, true()), else_=false()),
+            func.coalesce(touched.c.advocates, 0),
+            case((touched.c.referred == 1, o.c.amount), else_=nothing),
+            case((touched.c.opportunity_id.is_not(None), o.c.amount), else_=nothing),
+        )
+        .select_from(o.outerjoin(touched, touched.c.opportunity_id == o.c.id))
+        .where(scope)
+    )
 
 
 def thank_for_won_deals(opportunity_ids: Sequence[int]) -> int:

@@ -101,12 +101,72 @@ class AttributionCredit(Model):
     remainders to the lowest advocate ids), so a deal's influenced credits sum to its amount."""
 
     __tablename__ = "attribution_credits"
+    __table_args__ = (
+        # The per-advocate table of a period (challenges.crm.reports.per_advocate) reads the
+        # period's credits from this index alone on PostgreSQL, not every credit joined to its deal.
+        Index(
+            "ix_attribution_credits_created_date",
+            "created_date",
+            postgresql_include=[
+                "advocate_id",
+                "currency",
+                "is_closed",
+                "is_won",
+                "sourced_amount",
+                "influenced_amount",
+            ],
+        ),
+    )
 
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True, index=True)
+    # The opportunity's created_date as of the tally (the period rule of every attribution figure).
+    created_date: Mapped[dt.date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
     is_closed: Mapped[bool] = mapped_column(Boolean)
     is_won: Mapped[bool] = mapped_column(Boolean)
+    sourced_amount: Mapped[Decimal] = mapped_column(Money)
+    influenced_amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class OpportunityTally(Model):
+    """Derived: one row per opportunity, written by the tally with its touches and credits (same
+    statements, same transaction), holding what the program report filters and groups on, so a
+    period's figures are one range scan of `ix_opportunity_tallies_created_date` (index-only on
+    PostgreSQL) — no join of credits to opportunities, no look-up of reference touches.
+    `sourced_amount` is the amount when a referral touched the deal (its one referrer's sourced
+    credit), `influenced_amount` the amount when any advocate touched it (the sum of its
+    influenced credits), else 0; is_closed / is_won / cycle_days are the opportunity's as of the
+    tally (as the credits' are)."""
+
+    __tablename__ = "opportunity_tallies"
+    __table_args__ = (
+        Index(
+            "ix_opportunity_tallies_created_date",
+            "created_date",
+            postgresql_include=[
+                "currency",
+                "is_closed",
+                "is_won",
+                "cycle_days",
+                "has_reference_call",
+                "advocates",
+                "sourced_amount",
+                "influenced_amount",
+            ],
+        ),
+    )
+
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
+    created_date: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    is_closed: Mapped[bool] = mapped_column(Boolean)
+    is_won: Mapped[bool] = mapped_column(Boolean)
+    cycle_days: Mapped[int | None] = mapped_column(Integer)
+    # An advocate took a reference call for it (an accepted request, before the close).
+    has_reference_call: Mapped[bool] = mapped_column(Boolean)
+    # The advocates who touched it (its credit rows); 0 = no attribution.
+    advocates: Mapped[int] = mapped_column(Integer)
     sourced_amount: Mapped[Decimal] = mapped_column(Money)
     influenced_amount: Mapped[Decimal] = mapped_column(Money)
 

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, TouchKind
+from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, OpportunityTally
 from challenges.references import services
 from hub.extensions import db
 from hub.settings import get_setting
@@ -125,15 +125,16 @@ class AdvocateAttribution:
         return round(self.deals_won / self.deals_closed, 4) if self.deals_closed else None
 
 
-def _created_in(since: dt.date | None, until: dt.date | None) -> list[ColumnElement[bool]]:
+def _created_in(created_date, since: dt.date | None, until: dt.date | None) -> list[ColumnElement[bool]]:
     """Opportunities created from `since` to `until` (inclusive dates; None = open): the one
-    period rule of every attribution figure (the program totals and the per-advocate rows)."""
-    o = Opportunity.__table__
+    period rule of every attribution figure (the program totals and the per-advocate rows),
+    applied to the opportunity's creation date as the tally copied it (`created_date`: the
+    column of the credits or of the opportunity tallies)."""
     found: list[ColumnElement[bool]] = [true()]
     if since is not None:
-        found.append(o.c.created_date >= since)
+        found.append(created_date >= since)
     if until is not None:
-        found.append(o.c.created_date <= until)
+        found.append(created_date <= until)
     return found
 
 
@@ -148,7 +149,6 @@ def per_advocate(
     with `since`/`until`, only the deals whose opportunity was created in that period (as the
     program totals of `program`)."""
     c = AttributionCredit.__table__
-    o = Opportunity.__table__
     won = c.c.is_won.is_(True)
     query = select(
         c.c.advocate_id,
@@ -162,7 +162,7 @@ def per_advocate(
         func.sum(case((won, 1), else_=0)),
     ).group_by(c.c.advocate_id, c.c.currency)
     if since is not None or until is not None:
-        query = query.select_from(c.join(o, o.c.id == c.c.opportunity_id)).where(*_created_in(since, until))
+        query = query.where(*_created_in(c.c.created_date, since, until))
     if advocate_ids is not None:
         query = query.where(c.c.advocate_id.in_(list(advocate_ids)))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -197,22 +197,22 @@ class ProgramAttribution:
 def program(currency: str, since: dt.date | None = None, until: dt.date | None = None) -> ProgramAttribution:
     """Program totals in `currency` (other currencies reported beside, never summed into it),
     win rate and median sales cycle (won deals, days) with vs without a reference call.
-    `since`/`until` filter opportunities by created date."""
-    c = AttributionCredit.__table__
-    o = Opportunity.__table__
-    date_filter = _created_in(since, until)
-    won = c.c.is_won.is_(True)
+    `since`/`until` filter opportunities by created date. Read from the opportunity tallies the
+    attribution tally keeps (one row per opportunity: a range scan of the period, index-only on
+    PostgreSQL); their sums equal the credits' (tests/references/test_opportunity_tallies.py)."""
+    d = OpportunityTally.__table__
+    period = _created_in(d.c.created_date, since, until)
+    won = d.c.is_won.is_(True)
     sums = db.session.execute(
         select(
-            c.c.currency,
-            func.sum(_cents(c.c.sourced_amount)),
-            func.sum(case((won, _cents(c.c.sourced_amount)), else_=0)),
-            func.sum(_cents(c.c.influenced_amount)),
-            func.sum(case((won, _cents(c.c.influenced_amount)), else_=0)),
+            d.c.currency,
+            func.sum(_cents(d.c.sourced_amount)),
+            func.sum(case((won, _cents(d.c.sourced_amount)), else_=0)),
+            func.sum(_cents(d.c.influenced_amount)),
+            func.sum(case((won, _cents(d.c.influenced_amount)), else_=0)),
         )
-        .select_from(c.join(o, o.c.id == c.c.opportunity_id))
-        .where(*date_filter)
-        .group_by(c.c.currency)
+        .where(*period, d.c.advocates > 0)
+        .group_by(d.c.currency)
     ).all()
     result = ProgramAttribution(currency=currency)
     for cur, sp, sw, ip, iw in sums:
@@ -228,16 +228,13 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
         else:
             result.other_currencies[cur] = values
 
-    t = AttributionTouch.__table__
-    referenced = select(t.c.opportunity_id).where(t.c.kind == TouchKind.REFERENCE_CALL.value)
-    has_reference = case((o.c.id.in_(referenced), 1), else_=0)
     # Closed deals counted per (reference call?, won?, cycle days) in the database: the cycle
     # takes a few hundred distinct values, so medians come from that histogram, not from
     # 100,000s of rows fetched into Python.
     histogram = db.session.execute(
-        select(has_reference, o.c.is_won, o.c.cycle_days, func.count())
-        .where(o.c.is_closed.is_(True), *date_filter)
-        .group_by(has_reference, o.c.is_won, o.c.cycle_days)
+        select(d.c.has_reference_call, d.c.is_won, d.c.cycle_days, func.count())
+        .where(d.c.is_closed.is_(True), *period)
+        .group_by(d.c.has_reference_call, d.c.is_won, d.c.cycle_days)
     ).all()
     for ref, label in ((True, "with_reference"), (False, "without_reference")):
         rows = [(bool(won), cycle, n) for r, won, cycle, n in histogram if bool(r) is ref]

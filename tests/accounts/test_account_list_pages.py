@@ -36,6 +36,7 @@ def _seed(make):
         AttributionCredit(
             opportunity_id=won.id,
             advocate_id=champions["Charlie"].id,
+            created_date=won.created_date,
             currency="USD",
             is_closed=True,
             is_won=True,

@@ -14,13 +14,14 @@ from challenges.crm.models import (
     AttributionCredit,
     AttributionTouch,
     Opportunity,
+    OpportunityTally,
 )
 from challenges.crm.reports import _cents
 from hub.extensions import db
 
 
-def snapshot() -> tuple[list[tuple], list[tuple]]:
-    """Every touch and credit row, ordered (used to prove full == incremental)."""
+def snapshot() -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every touch, credit and opportunity tally row, ordered (used to prove full == incremental)."""
     touches = db.session.execute(
         select(
             AttributionTouch.opportunity_id,
@@ -33,6 +34,7 @@ def snapshot() -> tuple[list[tuple], list[tuple]]:
         select(
             AttributionCredit.opportunity_id,
             AttributionCredit.advocate_id,
+            AttributionCredit.created_date,
             AttributionCredit.currency,
             AttributionCredit.is_closed,
             AttributionCredit.is_won,
@@ -40,7 +42,8 @@ def snapshot() -> tuple[list[tuple], list[tuple]]:
             AttributionCredit.influenced_amount,
         ).order_by(AttributionCredit.opportunity_id, AttributionCredit.advocate_id)
     ).all()
-    return [tuple(r) for r in touches], [tuple(r) for r in credits]
+    tallies = db.session.execute(select(*OpportunityTally.__table__.c).order_by(OpportunityTally.opportunity_id)).all()
+    return [tuple(r) for r in touches], [tuple(r) for r in credits], [tuple(r) for r in tallies]
 
 
 def overcredited_deals() -> int:

@@ -133,8 +133,23 @@ def prepare(submitters: int, quizzes: int, links_count: int) -> None:
 @click.option("--label", default="")
 @click.option("--trace", is_flag=True, help="print the statements and Redis commands of the last request")
 @click.option("--profile", "profile_path", default=None, help="write a pyinstrument HTML profile of the timed requests")
+@click.option(
+    "--tokens",
+    "token_count",
+    default=0,
+    help="use only the first N submitters (0: all): with N ≤ --warm every timed request's caller "
+    "was seen in the warm-up, as under wrk's rotation (hub.tokens keeps callers 60 s)",
+)
 def run(
-    ids_path: str, what: str, first: int, count: int, warm: int, label: str, trace: bool, profile_path: str | None
+    ids_path: str,
+    what: str,
+    first: int,
+    count: int,
+    warm: int,
+    label: str,
+    trace: bool,
+    profile_path: str | None,
+    token_count: int,
 ) -> None:
     """Send the requests and print the medians as one JSON line."""
     from hub.app import create_app
@@ -144,7 +159,7 @@ def run(
         ids = json.load(fh)
     os.environ.setdefault("VOUCH_API_RATE_LIMIT", "1000000/minute")
     app = create_app({"VOUCH_API_RATE_LIMIT": "1000000/minute"})
-    tokens, quizzes = ids["tokens"], ids["quiz_ids"]
+    tokens, quizzes = ids["tokens"][: token_count or None], ids["quiz_ids"]
     with app.app_context():
         counters = install_counters(db.engine)
     if trace:

@@ -165,7 +165,7 @@ def run(
     if trace:
         counters.trace = []
     client = app.test_client()
-    body = {"answers": [0]}
+    body: dict[str, Any] = {"answers": [0]}
     samples: list[tuple[int, int, int, float, float]] = []
     statuses: dict[int, int] = {}
     profiler = None
@@ -196,7 +196,7 @@ def run(
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         if n >= first + warm:
             samples.append((counters.sql, counters.db, counters.redis, cpu * 1000, wall * 1000))
-    if profiler is not None:
+    if profiler is not None and profile_path:
         profiler.stop()
         Path(profile_path).write_text(profiler.output_html())
         click.echo(profiler.output_text(unicode=False, color=False, show_all=False), err=True)

@@ -3,15 +3,18 @@ and CPU time per request (issue 22, "Submit and redeem").
 
     python -m bench.submit_path prepare --submitters 300 > /tmp/ids.json
     python -m bench.submit_path run --ids /tmp/ids.json --what submit --first 0 --count 100
+    python -m bench.submit_path run --ids /tmp/ids.json --what submit-link --count 100 [--profile /tmp/p.html]
 
 `prepare` makes the actors with bench.identities (bench quizzes, the unlimited reward, fresh
-submitters with tokens and points) and prints them as JSON. `run` sends `count` requests through
-the Flask test client, each a fresh (advocate, challenge) pair (submit) or a fresh advocate
-(redeem), from position `first` of the pairs, after `warm` untimed ones, and prints one JSON line:
-medians per request of SQL statements (cursor executes), database round trips (executes plus
-BEGIN/COMMIT/ROLLBACK), Redis round trips (commands or pipelines sent), CPU ms
+submitters with tokens and points, fresh link challenges) and prints them as JSON. `run` sends
+`count` requests through the Flask test client, each a fresh (advocate, challenge) pair (submit,
+submit-link: each link its own URL, as bench.run's "submit-link" sends them) or a fresh advocate
+(redeem), from position `first` of the pairs, after `warm` untimed ones, and prints one JSON
+line: medians per request of SQL statements (cursor executes), database round trips (executes
+plus BEGIN/COMMIT/ROLLBACK), Redis round trips (commands or pipelines sent), CPU ms
 (`time.process_time`) and wall ms, plus the load average. The same file runs against another
 checkout (PYTHONPATH=that checkout), so before and after can be interleaved in one script.
+`--profile FILE` writes a pyinstrument profile (HTML) of the timed requests.
 """
 
 from __future__ import annotations
@@ -96,11 +99,13 @@ def cli() -> None:
 @cli.command()
 @click.option("--submitters", default=300, show_default=True)
 @click.option("--quizzes", default=20, show_default=True)
-def prepare(submitters: int, quizzes: int) -> None:
+@click.option("--links", "links_count", default=20, show_default=True, help="fresh link challenges")
+def prepare(submitters: int, quizzes: int, links_count: int) -> None:
     """Make the actors (bench.identities) and print them as JSON."""
     from sqlalchemy import select
 
     from bench.identities import BENCH_OWNER, BENCH_PASSWORD, bench_quizzes, bench_reward, fresh_submitters
+    from bench.link_challenges import LINK_DOMAIN, publish
     from hub import accounts
     from hub.app import create_app
     from hub.extensions import db
@@ -115,18 +120,37 @@ def prepare(submitters: int, quizzes: int) -> None:
         reward_id = bench_reward(owner.id)
         tokens = fresh_submitters(submitters, quiz_ids, owner.id)
         db.session.commit()
-    print(json.dumps({"quiz_ids": quiz_ids, "reward_id": reward_id, "tokens": tokens}))
+        links = {"link_ids": publish(links_count), "link_domain": LINK_DOMAIN} if links_count else {}
+    print(json.dumps({"quiz_ids": quiz_ids, "reward_id": reward_id, "tokens": tokens, **links}))
 
 
 @cli.command()
 @click.option("--ids", "ids_path", required=True, type=click.Path(exists=True))
-@click.option("--what", type=click.Choice(["submit", "redeem"]), required=True)
+@click.option("--what", type=click.Choice(["submit", "submit-link", "redeem"]), required=True)
 @click.option("--first", default=0, show_default=True, help="position of the first (token, challenge) pair")
 @click.option("--count", default=100, show_default=True)
 @click.option("--warm", default=5, show_default=True, help="untimed requests first")
 @click.option("--label", default="")
 @click.option("--trace", is_flag=True, help="print the statements and Redis commands of the last request")
-def run(ids_path: str, what: str, first: int, count: int, warm: int, label: str, trace: bool) -> None:
+@click.option("--profile", "profile_path", default=None, help="write a pyinstrument HTML profile of the timed requests")
+@click.option(
+    "--tokens",
+    "token_count",
+    default=0,
+    help="use only the first N submitters (0: all): with N ≤ --warm every timed request's caller "
+    "was seen in the warm-up, as under wrk's rotation (hub.tokens keeps callers 60 s)",
+)
+def run(
+    ids_path: str,
+    what: str,
+    first: int,
+    count: int,
+    warm: int,
+    label: str,
+    trace: bool,
+    profile_path: str | None,
+    token_count: int,
+) -> None:
     """Send the requests and print the medians as one JSON line."""
     from hub.app import create_app
     from hub.extensions import db
@@ -135,19 +159,32 @@ def run(ids_path: str, what: str, first: int, count: int, warm: int, label: str,
         ids = json.load(fh)
     os.environ.setdefault("VOUCH_API_RATE_LIMIT", "1000000/minute")
     app = create_app({"VOUCH_API_RATE_LIMIT": "1000000/minute"})
-    tokens, quizzes = ids["tokens"], ids["quiz_ids"]
+    tokens, quizzes = ids["tokens"][: token_count or None], ids["quiz_ids"]
     with app.app_context():
         counters = install_counters(db.engine)
     if trace:
         counters.trace = []
     client = app.test_client()
-    body = {"answers": [0]}
+    body: dict[str, Any] = {"answers": [0]}
     samples: list[tuple[int, int, int, float, float]] = []
     statuses: dict[int, int] = {}
+    profiler = None
+    if profile_path:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+    run_stamp = time.strftime("%Y%m%d%H%M%S")
     for n in range(first, first + warm + count):
+        if n == first + warm and profiler is not None:
+            profiler.start()
         if what == "submit":
             token, challenge = tokens[n % len(tokens)], quizzes[(n // len(tokens)) % len(quizzes)]
             path, payload = f"/api/v1/challenges/{challenge}/completions", body
+        elif what == "submit-link":
+            links = ids["link_ids"]
+            token, challenge = tokens[n % len(tokens)], links[(n // len(tokens)) % len(links)]
+            path = f"/api/v1/challenges/{challenge}/completions"
+            payload = {"evidence_url": f"https://{ids['link_domain']}/post/{challenge}-{run_stamp}-{n}"}
         else:
             token = tokens[n % len(tokens)]
             path, payload = f"/api/v1/rewards/{ids['reward_id']}/redemptions", {}
@@ -159,6 +196,10 @@ def run(ids_path: str, what: str, first: int, count: int, warm: int, label: str,
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         if n >= first + warm:
             samples.append((counters.sql, counters.db, counters.redis, cpu * 1000, wall * 1000))
+    if profiler is not None and profile_path:
+        profiler.stop()
+        Path(profile_path).write_text(profiler.output_html())
+        click.echo(profiler.output_text(unicode=False, color=False, show_all=False), err=True)
     for line in counters.trace or []:
         click.echo(line, err=True)
     columns = list(zip(*samples, strict=True))

@@ -37,6 +37,7 @@ from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
+from hub.tokens import Caller
 
 bp = api_blueprint("challenges_api")
 
@@ -303,12 +304,16 @@ def get_challenge(user: User, challenge_id: int) -> ChallengeReply:
     reply=CompletionReply,
     idempotent=True,
     tag="challenges",
+    caller=True,
 )
 def submit_completion(
-    user: User, challenge_id: int, data: EvidenceBody, files: list[FileStorage]
+    user: Caller, challenge_id: int, data: EvidenceBody, files: list[FileStorage]
 ) -> tuple[CompletionReply, int]:
+    # The caller's advocate id from the per-process cache: the service locks and reads the row.
+    if user.advocate_id is None:
+        raise NotFound("Advocate not found.")
     sent = [services.SentFile(uploads.read_upload(f), f.filename) for f in files if f.filename or f.content_length]
-    completion = services.submit_completion(challenge_id, user.advocate_profile.id, data, files=sent)
+    completion = services.submit_completion(challenge_id, user.advocate_id, data, files=sent)
     # A new completion has a file only when one was sent: no look-up for the rest.
     file = services.files_for([completion.id]).get(completion.id) if sent else None
     return completion_reply(completion, file=file), 201

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, Field, ValidationError
@@ -215,7 +215,9 @@ def endpoint(
 
     `caller`: the function's `user` is a hub.tokens.Caller (id, role, advocate id) kept per
     process and checked against the callers' stamp, not a User loaded from the database: a
-    read that needs no more than who is calling then costs no SQL for the token (issue 22).
+    route that needs no more than who is calling then costs no SQL for the token (issue 22).
+    A write may take one too (its service reads and locks the rows it needs itself); with
+    `idempotent`, the key is claimed for the caller's user id.
 
     `form` and `upload`: the route also takes `multipart/form-data` — its text fields read
     through `form` (an UploadForm, whose `as_body()` is the `data` the function receives) and
@@ -224,8 +226,8 @@ def endpoint(
     (hub.uploads.accepts_upload), and a larger one is that field's 422.
     """
     allowed = frozenset(Role(r) for r in roles)
-    if caller and (idempotent or csv or download or body or form):
-        raise ValueError(f"{rule}: a route given a Caller reads; it takes no body, key or file variant")
+    if caller and (csv or download):
+        raise ValueError(f"{rule}: a route given a Caller has no CSV or file variant")
     statuses = (status,) if isinstance(status, int) else status
     replies: dict[str, Any] = {f"HTTP_{code}": reply for code in statuses}
     replies |= {f"HTTP_{code}": (ErrorReply, text) for code, text in ERROR_REPLIES.items()}
@@ -276,7 +278,7 @@ def endpoint(
                 return _call(_csv_variant(download, query), user, kwargs)
             key = request.headers.get("Idempotency-Key") if idempotent else None
             if key:
-                return _idempotent_call(checked, cast(User, user), key, kwargs)
+                return _idempotent_call(checked, user, key, kwargs)
             return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
@@ -358,9 +360,10 @@ def _multipart_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Response:
+def _idempotent_call(fn: Callable, user: User | tokens.Caller, key: str, kwargs: dict) -> Response:
     """Claim the key in its own transaction, then run; the response is stored in the same
-    commit as the effects, so a replay is exact and a crash leaves nothing half-done."""
+    commit as the effects, so a replay is exact and a crash leaves nothing half-done. A User
+    is loaded again after the claim's commit; a Caller is plain data and passed as it is."""
     if len(key) > 255:
         return api_error(
             422,
@@ -369,14 +372,15 @@ def _idempotent_call(fn: Callable, user: User, key: str, kwargs: dict) -> Respon
             {"Idempotency-Key": ["At most 255 characters."]},
         )
     fingerprint = _fingerprint()
-    user_id = user.id
+    user_id = user.user_id if isinstance(user, tokens.Caller) else user.id
     claimed = _claim_key(user_id, key, fingerprint)
     if isinstance(claimed, Response):
         return claimed
 
     def run_and_record() -> Response:
         try:
-            response = _json_response(fn(user=db.session.get_one(User, user_id), **kwargs))
+            who = user if isinstance(user, tokens.Caller) else db.session.get_one(User, user_id)
+            response = _json_response(fn(user=who, **kwargs))
         except VouchError as exc:
             db.session.rollback()
             response = current_app.make_response(vouch_error_response(exc))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import lazyload
 
 from challenges import caps
 from challenges.accounts.marks import mark_advocates
+from challenges.catalogue import Entry
 from challenges.models import (
     UNDECIDED,
     Challenge,
@@ -90,7 +91,7 @@ def approve_completion(
 
 
 def approval_effects(
-    completion: Completion, challenge: Challenge, actor_id: int | None, at: dt.datetime | None = None
+    completion: Completion, challenge: Challenge | Entry, actor_id: int | None, at: dt.datetime | None = None
 ) -> None:
     """What an approval does once the completion is approved (by `_decide`, or inserted approved
     by a submission graded in the request): the act counted for the reports, the points through
@@ -142,7 +143,7 @@ def approval_effects(
 
 
 def _award_badges(
-    completion: Completion, challenge: Challenge, at: dt.datetime | None = None
+    completion: Completion, challenge: Challenge | Entry, at: dt.datetime | None = None
 ) -> tuple[int, list[Badge]]:
     """Badges for this approval (dated `at`, default now), in one insert: (the advocate's number of
     approved completions, the badges newly awarded)."""
@@ -175,7 +176,7 @@ def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> 
 
 
 def rejection_effects(
-    completion: Completion, challenge: Challenge, advocate: Advocate, actor_id: int | None, reason: str
+    completion: Completion, challenge: Challenge | Entry, advocate: Advocate, actor_id: int | None, reason: str
 ) -> None:
     """What a rejection does once the completion is rejected (by `_decide`, or inserted rejected
     by a submission graded in the request): the ask it held stops counting, the advocate is told

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from challenges.catalogue import Entry
 from challenges.models import Challenge, Completion, EvidenceFile
 from hub import uploads
 from hub.errors import NotFound, ValidationFailed
@@ -30,7 +31,7 @@ class SentFile:
     filename: str | None
 
 
-def file_kinds(challenge: Challenge) -> tuple[str, ...]:
+def file_kinds(challenge: Challenge | Entry) -> tuple[str, ...]:
     """The kinds of file the challenge takes ("image", "pdf"): its own, or both when unset."""
     chosen = tuple(k for k in uploads.FAMILIES if k in (challenge.file_kinds or ()))
     return chosen or tuple(uploads.FAMILIES)
@@ -49,7 +50,7 @@ def accepted_text(challenge: Challenge) -> str:
     return f"{kinds[:1].upper()}{kinds[1:]}, up to {uploads.size_text(uploads.max_bytes())}."
 
 
-def clean_file(challenge: Challenge, files: list[SentFile]) -> uploads.CheckedFile | None:
+def clean_file(challenge: Challenge | Entry, files: list[SentFile]) -> uploads.CheckedFile | None:
     """The one file a challenge with "file" evidence requires, checked by its content; None for a
     challenge that takes none. Raises ValidationFailed on `evidence_file`: none chosen, several,
     a file for a challenge that takes none, or any of hub.uploads.check_file's refusals."""

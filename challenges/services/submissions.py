@@ -20,10 +20,10 @@ from typing import Annotated, Any
 
 from pydantic import WithJsonSchema
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
 
-from challenges import caps, review_rules, trust, verifiers
+from challenges import caps, catalogue, review_rules, trust, verifiers
 from challenges.caps import day_label
+from challenges.catalogue import Entry
 from challenges.models import (
     COUNTING,
     Challenge,
@@ -33,7 +33,7 @@ from challenges.models import (
 from challenges.services import evidence_files
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
 from challenges.services.evidence_files import SentFile
-from challenges.services.feed import MyRecord, is_open, limit_block, retry_wait_reason, visible_challenge
+from challenges.services.feed import MyRecord, is_open, is_targeted, limit_block, retry_wait_reason, visible_challenge
 from hub import trust as hub_trust
 from hub.contracts import Body, UploadForm
 from hub.db import insert_row_ignore, locked_row, utcnow
@@ -113,7 +113,7 @@ class EvidenceUpload(UploadForm):
 
 
 def clean_evidence(
-    challenge: Challenge, data: Mapping[str, Any] | EvidenceBody, files: Sequence[SentFile] = ()
+    challenge: Challenge | Entry, data: Mapping[str, Any] | EvidenceBody, files: Sequence[SentFile] = ()
 ) -> EvidenceInput:
     """Check what the advocate sent (read through EvidenceBody when a mapping, and the uploaded
     `files`) against what the challenge asks for. A link is required when asked for (link checks
@@ -147,7 +147,7 @@ def clean_evidence(
     return EvidenceInput(url, text, answers, file)
 
 
-def _clean_answers(challenge: Challenge, raw: Any, errors: dict[str, str]) -> list[Any] | None:
+def _clean_answers(challenge: Challenge | Entry, raw: Any, errors: dict[str, str]) -> list[Any] | None:
     questions = (challenge.quiz or {}).get("questions") or []
     if not isinstance(raw, list) or len(raw) != len(questions):
         errors.setdefault("answers", f"Answer all {len(questions)} questions.")
@@ -198,14 +198,12 @@ def submit_completion(
     transaction commits.
     """
     at = at or utcnow()
-    advocate = db.session.get(Advocate, advocate_id)
+    # The advocate's row lock is the first read: it serializes this person's submissions (the
+    # limits below are decided under it) and loads the row in the same statement.
+    advocate = locked_row(Advocate, advocate_id)
     if advocate is None or advocate.is_erased:
         raise NotFound("Advocate not found.")
-    # One primary-key read with the target groups joined (visible_challenge then finds it in the
-    # session). The feed's compiled published catalogue is the place to read it from once it lands.
-    loaded = db.session.get(Challenge, challenge_id, options=[joinedload(Challenge.target_groups)])
-    challenge = visible_challenge(challenge_id, advocate)
-    assert loaded is None or loaded is challenge, "the same identity"
+    challenge = submittable_challenge(challenge_id, advocate)
     spec = verifiers.TYPES.get(challenge.type)
     if not system and spec is not None and not spec.self_service:
         raise InvalidState(f"This challenge completes itself. {spec.how_to}")
@@ -221,7 +219,6 @@ def submit_completion(
         )
         if existing is not None:
             return existing
-    advocate = locked_row(Advocate, advocate_id) or advocate
     _check_limits(challenge, advocate_id, at)
     if not system:
         on_break = caps.current_break(advocate, at)
@@ -279,8 +276,21 @@ def submit_completion(
     return completion
 
 
+def submittable_challenge(challenge_id: int, advocate: Advocate) -> Challenge | Entry:
+    """The challenge `challenge_id` as a submission by `advocate` reads it: a published one from
+    the compiled catalogue (challenges.catalogue: no query while its version holds), any other
+    from its row (closed: the caller refuses it as closed; draft, archived or unknown: 404).
+    NotFound as well when it does not target the advocate (feed.visible_challenge's rule)."""
+    entry = catalogue.get(challenge_id)
+    if entry is None:
+        return visible_challenge(challenge_id, advocate)
+    if not is_targeted(entry, advocate):
+        raise NotFound("Challenge not found.")
+    return entry
+
+
 def _grade_now(
-    challenge: Challenge, advocate: Advocate, evidence: EvidenceInput, at: dt.datetime
+    challenge: Challenge | Entry, advocate: Advocate, evidence: EvidenceInput, at: dt.datetime
 ) -> dict[str, Any] | None:
     """A completion whose verifier needs nothing but the answers (quizzes, surveys: `in_request`)
     is decided at submission, as the verification job would have decided it: the columns to
@@ -330,7 +340,7 @@ def _grade_now(
     return graded | {"status": CompletionStatus.PENDING_REVIEW, "verification_note": note}
 
 
-def _decided_now(completion: Completion, challenge: Challenge, advocate: Advocate) -> None:
+def _decided_now(completion: Completion, challenge: Challenge | Entry, advocate: Advocate) -> None:
     """The effects of a decision made at submission, as approve_completion / reject_completion
     have them for the verifier's decision; the account summary follows in the after-submission
     job (challenges.trust.trust_after_submission), as it followed the verification job before.
@@ -343,7 +353,7 @@ def _decided_now(completion: Completion, challenge: Challenge, advocate: Advocat
         rejection_effects(completion, challenge, advocate, None, completion.reason or "")
 
 
-def _check_limits(challenge: Challenge, advocate_id: int, at: dt.datetime) -> None:
+def _check_limits(challenge: Challenge | Entry, advocate_id: int, at: dt.datetime) -> None:
     """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
     places are counted under the challenge's row lock, so two last places cannot both go)."""
     mine = list(

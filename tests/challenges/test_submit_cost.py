@@ -5,43 +5,52 @@ Redis transaction. The bench's `submit-link` endpoint measures the same path at 
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
-from challenges import services
+from challenges import catalogue, services
 from challenges.models import Completion, CompletionStatus, EvidenceClaim
 from hub.extensions import db
 from hub.queue import PENDING_KEY
+from tests.support.challenges import create_challenge
 
 LINK = {"type": "social_share", "points": 10, "allowed_domains": ["linkedin.com"], "marker": "#acme"}
 
 
 def begun(statements: list[str]) -> list[str]:
-    """Open the session's transaction (the test isolation's own SAVEPOINT is taken then) and
-    forget what it ran: what the list holds afterwards is the service's."""
+    """Open the session's transaction (the test isolation's own SAVEPOINT is taken then), compile
+    the published catalogue as a running process has it, and forget what it ran: what the list
+    holds afterwards is the service's."""
     db.session.execute(select(1))
+    catalogue.published()
     statements.clear()
     return statements
+
+
+def tables_of(statements: list[str]) -> list[str]:
+    """Each statement as the table a SELECT reads first, or the first three words of a write."""
+    return [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in statements]
 
 
 def test_a_link_submission_runs_five_statements_and_queues_two_jobs_in_one_batch(
     make_advocate, make_challenge, sql_statements
 ):
-    """The challenge, the advocate's lock, their completions of it, the insert and the URL's
-    claim: no SAVEPOINT, no UPDATE (last activity is the after-submission job's)."""
+    """The advocate's lock, the version stamps (the challenge is the compiled catalogue's), their
+    completions of it, the insert and the URL's claim: no challenge query, no SAVEPOINT, no
+    UPDATE (last activity is the after-submission job's)."""
     challenge_id = make_challenge(title="Share the launch post", **LINK).id
     advocate_id = make_advocate().id
     ran = begun(sql_statements)
     completion = services.submit_completion(
         challenge_id, advocate_id, {"evidence_url": "https://www.linkedin.com/posts/ann-1"}
     )
-    # In a request the advocate is the token look-up's already: the first read is this test's.
-    tables = [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in ran]
-    assert tables == [
-        "advocates",  # the advocate (the API has it)
-        "challenges",
-        "advocates",  # its row lock
+    assert tables_of(ran) == [
+        "advocates",  # its row lock, which loads it
+        "cache_stamps",  # once per request in the API (hub.stamps)
         "completions",
         "INSERT INTO completions",
         "INSERT INTO evidence_claims",
@@ -71,3 +80,85 @@ def test_the_submit_request_reads_no_evidence_file_when_none_was_sent(app, make,
     assert response.status_code == 201, response.json
     assert response.json["evidence_file"] is None
     assert not [s for s in sql_statements if "evidence_files" in s]
+
+
+@pytest.mark.services
+def test_a_known_caller_submits_a_link_in_five_statements_and_sees_a_closing_at_once(pg_ctx, make):
+    """On PostgreSQL + Redis, as in production: the caller comes from the per-process cache (no
+    token query) and the challenge from the compiled catalogue (no challenge query), so a
+    submission is the advocate's lock, the stamps, their completions, the insert and the claim.
+    Closing the challenge moves the catalogue's stamp: the very next submission is refused as
+    closed, and another advocate's untargeted one as not found, as before the catalogue."""
+    challenge_id = create_challenge(title="Share the launch post", **LINK).id
+    first, second = make.advocate(), make.advocate()
+    token, other = make.token(first.user), make.token(second.user)
+    db.session.commit()
+    client = pg_ctx.test_client()
+
+    def submit(who: str, n: int, to: int = challenge_id):
+        return client.post(
+            f"/api/v1/challenges/{to}/completions",
+            json={"evidence_url": f"https://www.linkedin.com/posts/p-{n}"},
+            headers={"Authorization": f"Bearer {who}"},
+        )
+
+    assert submit(token, 1).status_code == 201  # the caller and the catalogue are kept from here
+    with counted_statements() as seen:
+        reply = submit(other, 2)
+        assert reply.status_code == 201, reply.json
+    # `other`'s caller is new to this process: its token is the one query before the service's.
+    assert tables_of(seen) == [
+        "api_tokens",
+        "advocates",
+        "cache_stamps",
+        "completions",
+        "INSERT INTO completions",
+        "INSERT INTO evidence_claims",
+    ], seen
+    again = create_challenge(title="Share the second post", **LINK).id
+    db.session.commit()
+    with counted_statements() as seen:
+        reply = submit(other, 3, again)
+        assert reply.status_code == 201, reply.json
+    # A new challenge moved the stamp: the catalogue is compiled again (challenges, their groups).
+    assert tables_of(seen) == [
+        "advocates",
+        "cache_stamps",
+        "challenges",
+        "challenge_groups",
+        "completions",
+        "INSERT INTO completions",
+        "INSERT INTO evidence_claims",
+    ], seen
+    with counted_statements() as seen:
+        reply = submit(token, 4, again)
+        assert reply.status_code == 201, reply.json
+    assert len(seen) == 5, seen
+    stored = db.session.get(Completion, reply.json["id"])
+    assert (stored.challenge_id, stored.advocate_id, stored.points_offered) == (again, first.id, 10)
+
+    services.close_challenge(challenge_id, make.user("owner").id)
+    db.session.commit()
+    refused = submit(make.token(make.advocate().user), 5)
+    assert refused.status_code == 409, refused.json
+    assert refused.json["error"]["code"] == "challenge_closed"
+    make.advocate(groups=("Partners",))
+    targeted = create_challenge(title="Partners only", target_groups=["Partners"], **LINK).id
+    assert submit(token, 6, targeted).status_code == 404
+
+
+@contextlib.contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """The statements the app's engine runs inside the block, but BEGIN/COMMIT and the test
+    isolation's savepoints."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if "SAVEPOINT" not in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -10,8 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from hub.config import ROOT, load_config
-from hub.db import install_postgres_connection_handling, install_sqlite_begin_immediate, write_intent
 from hub.contracts import add_query_notice
+from hub.db import install_postgres_connection_handling, install_sqlite_begin_immediate, write_intent
 from hub.errors import ValidationFailed, register_error_handlers, wants_json
 from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.redis_stamps import StampedRedisStorage  # noqa: F401  (registers the vouch+redis:// rate-limit storage)

@@ -67,6 +67,9 @@ def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
             "review_velocity_by_platform": activity.review_velocity_by_platform(period),
             "points": points_figures(period, now),
             "redemptions_by_status": activity.redemptions_by_status(period),
+            # api.md: present, null while Vouch keeps no renewal data to compare retention with.
+            "advocate_accounts_retention": None,
+            "other_accounts_retention": None,
         }
         | references_and_attribution(period.start, period.end)
     )

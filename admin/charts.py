@@ -123,6 +123,11 @@ def _largest(named: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
     return [*ordered, ("Other", [sum(column) for column in zip(*(values for _, values in rest), strict=True)])]
 
 
+def _stacked(named: dict[str, list[int]]) -> list[Series]:
+    """A stacked chart's series: `_largest`'s, each in the next series colour."""
+    return [Series(name, values, SERIES_COLOURS[i]) for i, (name, values) in enumerate(_largest(named))]
+
+
 def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[Chart]:
     """The reports page's charts for `report` (challenges.reports.program_report of `period`):
     tier distribution, acts by challenge type, review velocity (in all and per review platform),
@@ -163,11 +168,7 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
             "bar",
             size.title(),
             labels,
-            [
-                Series(name, values, colour)
-                for (name, values), colour in zip(_largest(acts), SERIES_COLOURS, strict=False)
-            ]
-            or [Series("Approved acts", [0] * len(labels), "accent")],
+            _stacked(acts) or [Series("Approved acts", [0] * len(labels), "series-1")],
             stacked=True,
         ),
         Chart(
@@ -184,10 +185,7 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
             "bar",
             size.title(),
             labels,
-            [
-                Series(name, values, colour)
-                for (name, values), colour in zip(_largest(platforms), SERIES_COLOURS, strict=False)
-            ],
+            _stacked(platforms),
             stacked=True,
         ),
         Chart(

@@ -418,3 +418,26 @@ def test_the_reports_page_shows_every_program_figure_with_the_previous_period(cl
     assert tile(html, "headline-redemptions-requested") == "1"
     assert tile(html, "headline-redemptions-fulfilled") == "1"
     assert "Each figure beside the previous period of the same length, Dec 31, 2025 – Mar 31, 2026." in html
+
+
+def test_chart_series_never_take_the_tier_or_status_colours():
+    from admin import charts
+
+    named = {f"Type {n}": [n, 0, 1] for n in range(13)}
+    series = charts._stacked(named)
+    # ux.md: tier colours only for status; at most six series, the rest summed as "Other".
+    assert len(series) == len(charts.SERIES_COLOURS) == 6
+    assert {s.colour for s in series} == set(charts.SERIES_COLOURS)
+    assert not {s.colour for s in series} & {"bronze", "silver", "gold", "ok", "bad", "warn"}
+    # Largest five by total are Type 12 … Type 8; Other sums Type 0 … 7 month by month.
+    assert [s.label for s in series] == ["Type 8", "Type 9", "Type 10", "Type 11", "Type 12", "Other"]
+    assert series[-1].values == [sum(range(8)), 0, 8]
+
+
+def test_a_long_range_is_drawn_per_quarter_or_year():
+    from admin import charts
+
+    months = [f"{y}-{m:02d}" for y in (2024, 2025, 2026, 2027) for m in range(1, 13)]  # 48 months
+    assert charts._summed(months, [1] * 48, "quarter") == [3] * 16
+    assert charts._bucket_of("2025-05", "quarter") == "Q2 2025" and charts._bucket_of("2025-05", "year") == "2025"
+    assert charts._summed(months, list(range(48)), "year") == [sum(range(12 * k, 12 * k + 12)) for k in range(4)]

@@ -12,8 +12,10 @@ from typing import Any
 from challenges import reports
 from challenges.review_rules import PLATFORMS
 
-# Series colours by the order a chart lists its series: the accent first, then quieter ones.
-SERIES_COLOURS = ("accent", "muted", "accent-dark", "warn", "ok", "bad", "silver", "bronze", "gold")
+# Series colours by the order a chart lists its series (static/css/app.css `--series-N`): the
+# accent's shades and greys only — ux.md keeps the tier and status colours for status. A chart
+# with more categories than colours shows the largest and sums the rest as "Other" (`_largest`).
+SERIES_COLOURS = ("series-1", "series-2", "series-3", "series-4", "series-5", "series-6")
 TIER_COLOURS = {"bronze": "bronze", "silver": "silver", "gold": "gold"}
 BURNOUT_COLOURS = {"healthy": "ok", "acceptable": "accent", "at_risk": "warn", "burning": "bad"}
 CHALLENGE_TYPE_NAMES = {
@@ -88,15 +90,65 @@ def month_label(month: str) -> str:
     return f"{names[int(number) - 1]} {year}"
 
 
+# A monthly chart over a long range groups its bars (a 20-year range would draw 240): by quarter
+# beyond three years, by year beyond nine.
+MAX_BARS = 36
+
+
+def _bucket_of(month: str, size: str) -> str:
+    year, number = month.split("-")
+    if size == "quarter":
+        return f"Q{(int(number) - 1) // 3 + 1} {year}"
+    return year if size == "year" else month_label(month)
+
+
+def _summed(months: list[str], values: list[int], size: str) -> list[int]:
+    """`values` (one per month of `months`) summed per bar of `size`, in order."""
+    totals: dict[str, int] = {}
+    for month, value in zip(months, values, strict=True):
+        key = _bucket_of(month, size)
+        totals[key] = totals.get(key, 0) + value
+    return list(totals.values())
+
+
+def _largest(named: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """Named series, at most one per series colour: the largest by total, the rest summed as
+    "Other" (a stacked bar of 13 challenge types cannot be told apart)."""
+    if len(named) <= len(SERIES_COLOURS):
+        return list(named.items())
+    ranked = sorted(named.items(), key=lambda item: -sum(item[1]))
+    kept, rest = ranked[: len(SERIES_COLOURS) - 1], ranked[len(SERIES_COLOURS) - 1 :]
+    kept_names = {name for name, _ in kept}
+    ordered = [(name, values) for name, values in named.items() if name in kept_names]
+    return [*ordered, ("Other", [sum(column) for column in zip(*(values for _, values in rest), strict=True)])]
+
+
+def _stacked(named: dict[str, list[int]]) -> list[Series]:
+    """A stacked chart's series: `_largest`'s, each in the next series colour."""
+    return [Series(name, values, SERIES_COLOURS[i]) for i, (name, values) in enumerate(_largest(named))]
+
+
 def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[Chart]:
     """The reports page's charts for `report` (challenges.reports.program_report of `period`):
-    tier distribution, monthly acts by challenge type, review velocity (in all and per review
-    platform), points issued vs
-    redeemed, burnout buckets, and sourced vs influenced pipeline."""
+    tier distribution, acts by challenge type, review velocity (in all and per review platform),
+    points issued vs redeemed, burnout buckets, and sourced vs influenced pipeline. The series over
+    time have a bar per month, or per quarter or year over a long range (MAX_BARS)."""
     months = period.months()
-    labels = [month_label(m) for m in months]
+    size = "month" if len(months) <= MAX_BARS else "quarter" if len(months) <= 3 * MAX_BARS else "year"
+    labels = list(dict.fromkeys(_bucket_of(m, size) for m in months))
+
+    def bars(values: list[int]) -> list[int]:
+        return _summed(months, values, size)
+
     tiers = report["advocates_by_tier"]
-    acts = reports.acts_by_type_and_month(period)
+    acts = {
+        CHALLENGE_TYPE_NAMES.get(kind, kind.replace("_", " ").title()): bars(list(per_month.values()))
+        for kind, per_month in reports.acts_by_type_and_month(period).items()
+    }
+    platforms = {
+        PLATFORM_NAMES.get(platform, platform.title()): bars([r["count"] for r in per_month])
+        for platform, per_month in report["review_velocity_by_platform"].items()
+    }
     issued = reports.trend("points_issued", period)
     redeemed = reports.trend("points_redeemed", period)
     burnout = report["burnout"]
@@ -112,50 +164,39 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
         ),
         Chart(
             "acts",
-            "Approved acts per month by challenge type",
+            f"Approved acts per {size} by challenge type",
             "bar",
-            "Month",
+            size.title(),
             labels,
-            [
-                Series(CHALLENGE_TYPE_NAMES.get(kind, kind.replace("_", " ").title()), list(per_month.values()), colour)
-                for (kind, per_month), colour in zip(acts.items(), _cycle(len(acts)), strict=True)
-            ]
-            or [Series("Approved acts", [0] * len(months), "accent")],
+            _stacked(acts) or [Series("Approved acts", [0] * len(labels), "series-1")],
             stacked=True,
         ),
         Chart(
             "reviews",
-            "Review velocity: approved reviews per month",
+            f"Review velocity: approved reviews per {size}",
             "bar",
-            "Month",
+            size.title(),
             labels,
-            [Series("Approved reviews", [r["count"] for r in report["review_velocity"]], "accent")],
+            [Series("Approved reviews", bars([r["count"] for r in report["review_velocity"]]), "accent")],
         ),
         Chart(
             "reviews-by-platform",
-            "Review velocity per review platform: approved reviews per month",
+            f"Review velocity per review platform: approved reviews per {size}",
             "bar",
-            "Month",
+            size.title(),
             labels,
-            [
-                Series(PLATFORM_NAMES.get(platform, platform.title()), [r["count"] for r in per_month], colour)
-                for (platform, per_month), colour in zip(
-                    report["review_velocity_by_platform"].items(),
-                    _cycle(len(report["review_velocity_by_platform"])),
-                    strict=True,
-                )
-            ],
+            _stacked(platforms),
             stacked=True,
         ),
         Chart(
             "points",
-            "Points issued and redeemed per month",
+            f"Points issued and redeemed per {size}",
             "bar",
-            "Month",
+            size.title(),
             labels,
             [
-                Series("Issued", [p["value"] for p in issued], "accent"),
-                Series("Redeemed (net of refunds)", [p["value"] for p in redeemed], "muted"),
+                Series("Issued", bars([p["value"] for p in issued]), "series-1"),
+                Series("Redeemed (net of refunds)", bars([p["value"] for p in redeemed]), "series-2"),
             ],
             unit="points",
         ),
@@ -174,16 +215,14 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
             "Attribution",
             ["Sourced", "Influenced"],
             [
-                Series("Pipeline", [float(report["sourced_pipeline"]), float(report["influenced_pipeline"])], "muted"),
-                Series("Won", [float(report["sourced_won"]), float(report["influenced_won"])], "accent"),
+                Series(
+                    "Pipeline", [float(report["sourced_pipeline"]), float(report["influenced_pipeline"])], "series-2"
+                ),
+                Series("Won", [float(report["sourced_won"]), float(report["influenced_won"])], "series-1"),
             ],
             unit=currency,
         ),
     ]
-
-
-def _cycle(n: int) -> list[str]:
-    return [SERIES_COLOURS[i % len(SERIES_COLOURS)] for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -242,7 +281,20 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
     redeemed = pair(lambda r: r["points"]["redeemed"])
     influenced = pair(lambda r: float(r["influenced_pipeline"]))
     change = reports.change
+    outstanding = pair(lambda r: r["points"]["outstanding"])
+    tiers = [
+        Headline(
+            f"tier-{tier}",
+            f"{tier.title()} advocates",
+            _number(report["advocates_by_tier"][tier]),
+            _number(before["advocates_by_tier"][tier]),
+            change(report["advocates_by_tier"][tier], before["advocates_by_tier"][tier]),
+            "at the period's end",
+        )
+        for tier in report["advocates_by_tier"]
+    ]
     return [
+        *tiers,
         Headline(
             "active",
             "Active advocates",
@@ -300,6 +352,14 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
             trend("points_redeemed", "Points redeemed per month"),
         ),
         Headline(
+            "outstanding",
+            "Points outstanding",
+            _number(outstanding[0]),
+            _number(outstanding[1]),
+            change(*outstanding),
+            "at the period's end",
+        ),
+        Headline(
             "influenced",
             "Influenced pipeline",
             _number(influenced[0]),
@@ -308,3 +368,42 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
             report["currency"],
         ),
     ]
+
+
+def report_figures(report: dict[str, Any]) -> list[Headline]:
+    """The reports page's program figures (product.md §11; ux.md "Reports": the program report)
+    from `report`, each beside the previous period's value: advocates and their activity, the
+    points moved, and redemptions by status. The standing figures (tiers, outstanding points,
+    liability) and the references and revenue have their own sections on the page."""
+    before = report["previous"]
+    change = reports.change
+
+    def figure(key: str, label: str, getter, unit: str = "", shown=_number) -> Headline:
+        now, then = getter(report), getter(before)
+        return Headline(key, label, shown(now), shown(then), change(now, then), unit)
+
+    figures = [
+        figure("advocates", "Advocates", lambda r: r["advocates"], "at the period's end"),
+        figure("active", "Active advocates", lambda r: r["active_advocates"], "approved act in 90 days"),
+        figure("activation", "Activation rate", lambda r: r["activation_rate"], "active ÷ advocates", _percent),
+        figure(
+            "participation",
+            "Participation rate",
+            lambda r: r["participation_rate"],
+            "approved act in the period",
+            _percent,
+        ),
+        figure("asks", "Asks per advocate", lambda r: r["asks_per_advocate"], "last 365 days", lambda v: _number(v, 2)),
+        figure("reviews", "Reviews approved", lambda r: sum(m["count"] for m in r["review_velocity"])),
+        figure("issued", "Points issued", lambda r: r["points"]["issued"]),
+        figure("redeemed", "Points redeemed", lambda r: r["points"]["redeemed"], "net of refunds"),
+        figure("expired", "Points expired", lambda r: r["points"]["expired"]),
+        figure("adjusted-down", "Points taken off", lambda r: r["points"]["adjusted_down"], "negative adjustments"),
+    ]
+    figures += [
+        figure(
+            f"redemptions-{status}", f"{status.title()} redemptions", lambda r, s=status: r["redemptions_by_status"][s]
+        )
+        for status in report["redemptions_by_status"]
+    ]
+    return figures

@@ -116,13 +116,19 @@ def resolve(query: PeriodQuery, today: dt.date) -> Period:
         )
         since, until = until, since
     try:
-        return Period("custom", report_period(since, until, today))
+        chosen = report_period(since, until, today)
     except ValidationFailed as exc:
         reason = next(iter(exc.fields.values()))
-        add_query_notice(
-            f"That period was not used ({reason[0] if isinstance(reason, list) else reason}), so this quarter is shown."
-        )
+        text = (reason[0] if isinstance(reason, list) else str(reason)).replace("`", "")
+        add_query_notice(f"That period was not used ({text.rstrip('.')}), so this quarter is shown.")
         return Period("this_quarter", this_quarter)
+    if since is None or until is None:
+        given, filled = ("to", "start") if since is None else ("from", "end")
+        add_query_notice(
+            f"Only “{given}” was given, so the period runs {'from' if since is None else 'to'} the {filled} of "
+            f"that quarter: {chosen.start:%b %-d, %Y} – {chosen.end:%b %-d, %Y}."
+        )
+    return Period("custom", chosen)
 
 
 def chosen_period(args: Any) -> Period:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import Flask, Request, abort, g, request
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from hub.config import ROOT, load_config
+from hub.contracts import add_query_notice
 from hub.db import install_postgres_connection_handling, install_sqlite_begin_immediate, write_intent
-from hub.errors import register_error_handlers
+from hub.errors import ValidationFailed, register_error_handlers, wants_json
 from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.redis_stamps import StampedRedisStorage  # noqa: F401  (registers the vouch+redis:// rate-limit storage)
 from hub.transactions import run_view, runs_own_transaction
@@ -168,8 +170,9 @@ def _register_request_hooks(app: Flask) -> None:
         per_request = ("api_user", "api_caller", "vouch_settings", "_login_user")
         for key in (*per_request, app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
             g.pop(key, None)
-        if "\x00" in request.path or any("\x00" in v for vs in request.args.listvalues() for v in vs):
+        if "\x00" in request.path:
             abort(400, "Text may not contain NUL characters.")
+        _drop_nul_query_parameters()
         write_intent.set(request.method not in SAFE_METHODS)
 
     @app.after_request
@@ -186,6 +189,26 @@ def _register_request_hooks(app: Flask) -> None:
         if db.session().in_transaction():
             db.session.rollback()
         write_intent.set(True)
+
+
+NUL_IN_QUERY = "Text may not contain NUL characters."
+
+
+def _drop_nul_query_parameters() -> None:
+    """Query parameters holding a NUL character (PostgreSQL cannot store or compare it) are a
+    field error like any other: the API answers 422 naming them (api.md "Validation"); a page
+    leaves them out and says so inline, as it does for any parameter that does not fit (issue 17:
+    never a 400 page for a query string)."""
+    bad = [key for key, values in request.args.lists() if "\x00" in key or any("\x00" in v for v in values)]
+    if not bad:
+        return
+    shown = [key.replace("\x00", "\\0") for key in bad]
+    if wants_json():
+        raise ValidationFailed(dict.fromkeys(shown, NUL_IN_QUERY))
+    kept = [(key, value) for key, value in request.args.items(multi=True) if key not in bad]
+    request.args = ImmutableMultiDict(kept)  # type: ignore[misc]  # werkzeug caches args per request
+    for key in shown:
+        add_query_notice(f"“{key}” was not used: {NUL_IN_QUERY}")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -40,10 +40,14 @@ def record_audit(
     return entry
 
 
+SYSTEM = 0  # the audit filter's actor for entries without a user (no user has id 0)
+
+
 @dataclass(frozen=True)
 class AuditFilter:
-    """What the audit log page shows: entries by `actor_id` (a user), of `action`, created from
-    `since` to `until` (inclusive UTC dates); None means any."""
+    """What the audit log page shows: entries by `actor_id` (a user; SYSTEM for the entries no
+    user made — seeding, commands, jobs), of `action`, created from `since` to `until`
+    (inclusive UTC dates); None means any."""
 
     actor_id: int | None = None
     action: str | None = None
@@ -52,7 +56,9 @@ class AuditFilter:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
-        if self.actor_id is not None:
+        if self.actor_id == SYSTEM:
+            found.append(AuditEntry.actor_id.is_(None))
+        elif self.actor_id is not None:
             found.append(AuditEntry.actor_id == self.actor_id)
         if self.action:
             found.append(AuditEntry.action == self.action)
@@ -125,11 +131,14 @@ def iter_audit(where: AuditFilter, batch: int = 1000) -> Iterator[AuditEntry]:
 
 def audit_choices() -> tuple[list[tuple[int, str]], list[str]]:
     """The filter's options: the users who appear in the log as (id, "name <email>") by name,
-    and every action written, sorted (two grouped queries)."""
+    then SYSTEM when some entries have no user; and every action written, sorted."""
     actors = db.session.execute(
         select(User.id, User.name, User.email)
         .where(User.id.in_(select(AuditEntry.actor_id).where(AuditEntry.actor_id.is_not(None)).distinct()))
         .order_by(User.name, User.id)
     ).all()
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return [(int(i), f"{name} <{email}>") for i, name, email in actors], list(actions)
+    people = [(int(i), f"{name} <{email}>") for i, name, email in actors]
+    if db.session.execute(select(AuditEntry.id).where(AuditEntry.actor_id.is_(None)).limit(1)).first():
+        people.append((SYSTEM, "System (commands, jobs, set-up)"))
+    return people, list(actions)

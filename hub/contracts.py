@@ -492,9 +492,10 @@ class GroupMembersReply(Reply):
 
 
 class AuditQuery(PageQuery):
-    """`?actor=<user id>&action=<action>&from=&to=` (dates inclusive, UTC) and the page."""
+    """`?actor=<user id, or 0 for the system>&action=<action>&from=&to=` (dates inclusive, UTC)
+    and the page."""
 
-    actor: Annotated[int | None, WholeNumber(1)] = None
+    actor: Annotated[int | None, WholeNumber(0)] = None
     action: Annotated[str | None, OneLine(64)] = None
     since: Annotated[dt.date | None, IsoDate()] = Field(None, alias="from")
     until: Annotated[dt.date | None, IsoDate()] = Field(None, alias="to")

@@ -16,7 +16,6 @@ from challenges import report_tables, reports
 from challenges.prospects import candidates
 from hub.db import utcnow
 from hub.models import Role
-from rewards import services as rewards_services
 from rewards.catalog import low_stock
 
 TOP_CHALLENGES = 5
@@ -26,27 +25,21 @@ TOP_CHALLENGES = 5
 @staff
 def dashboard():
     period = chosen_period(request.args)
-    economy = rewards_services.points_economy()
+    report = reports.program_report(period.report)
+    # Every figure on the page is the period's, from the one report (issue 17: the dashboard, the
+    # reports page and the API never disagree); only low stock is a standing state, labelled so.
     rewards_section = (
         "admin/_rewards_economy.html",
-        {
-            "points": economy,
-            "liability": rewards_services.liability_figures(),
-            "by_status": rewards_services.redemption_counts(),
-            "low_stock": low_stock(),
-        },
+        {"points": report["points"], "by_status": report["redemptions_by_status"], "low_stock": low_stock()},
     )
     sections = [rewards_section]
     if current_user.role is Role.OWNER:  # product.md §13: the funnel is on the owner's dashboard
         sections.append(("admin/_advocate_funnel.html", {"funnel": candidates.funnel()}))
     months = reports.trailing_months(min(period.end, utcnow().date()))
-    headlines = charts.dashboard_headlines(reports.program_report(period.report), months)
     return render_template(
         "admin/dashboard.html",
-        headlines=headlines,
-        by_tier=rewards_services.tier_counts(),
-        outstanding=economy["outstanding"],
-        issued=economy["issued"],
+        headlines=charts.dashboard_headlines(report, months),
+        previous=period.report.previous,
         dashboard_sections=sections,
         period=period,
         presets=PRESETS,

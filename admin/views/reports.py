@@ -46,6 +46,8 @@ def reports_page(cost_form: ProgramCostForm | None = None, status: int = 200):
         "admin/reports.html",
         program=program,
         charts=charts.report_charts(program, period.report),
+        figures=charts.report_figures(program),
+        previous=period.report.previous,
         rows=rows,
         names=_names([r.advocate_id for r in rows]),
         total=total,

@@ -148,6 +148,8 @@ class PeriodFigures(Reply):
     review_velocity_by_platform: dict[str, list[MonthCount]]
     points: ProgramPoints
     redemptions_by_status: dict[str, int]
+    advocate_accounts_retention: float | None
+    other_accounts_retention: float | None
     reference_requests: ReferenceCounts
     reference_fill_rate: float | None
     reference_median_hours_to_fill: float | None

@@ -39,13 +39,19 @@ def _money(value: Decimal) -> str:
 def references_and_attribution(since: dt.date | None, until: dt.date | None) -> dict:
     """Reference fill rate and time-to-fill; sourced/influenced pipeline and won revenue in the
     program currency; win rate and median sales cycle with vs without a reference call; ROI =
-    influenced won ÷ program cost (None while no cost is entered)."""
+    influenced won ÷ program cost (None while no cost is entered, and when no deal was won in the
+    cost's currency though some were in another)."""
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
     fill = services.fill_metrics(start, end)
     cost, currency = program_cost()
     totals = program(currency, since, until)
-    roi = round(float(totals.influenced_won / cost), 4) if cost > 0 else None
+    # A return in the cost's currency only: won revenue in other currencies is not converted, so
+    # when the deals are all in another currency the ROI is unknown, not 0×.
+    elsewhere = any(v["influenced_won"] > 0 for v in totals.other_currencies.values())
+    roi = (
+        round(float(totals.influenced_won / cost), 4) if cost > 0 and (totals.influenced_won or not elsewhere) else None
+    )
     return {
         "reference_requests": {"filed": fill.filed, "filled": fill.filled},
         "reference_fill_rate": fill.fill_rate,

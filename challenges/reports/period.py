@@ -93,8 +93,12 @@ def report_period(
     Neither given: the current quarter (a trend: the twelve months to today). Only `from`: to the
     end of that date's quarter. Only `to`: from the start of that date's quarter. Raises
     ValidationFailed (422 `invalid`, naming `to`) when `to` is before `from` or the period is
-    longer than MAX_DAYS."""
+    longer than MAX_DAYS, and naming `from` when it is after today."""
     today = today or utcnow().date()
+    if since is not None and since > today:
+        # A period that has not begun has no figures yet; "as of its end" would read today's
+        # standing figures and show them as a future quarter's.
+        raise ValidationFailed({"from": "Must be today or earlier: that period has not begun."})
     if until is None:
         if since is None:
             return trailing_months(today) if trend else quarter_of(today)

@@ -97,6 +97,9 @@ def period_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime) -> list
                 "review_velocity_by_platform": by_platform[i],
                 "points": points[i],
                 "redemptions_by_status": redemptions[i],
+                # api.md: present, null while Vouch keeps no renewal data to compare retention with.
+                "advocate_accounts_retention": None,
+                "other_accounts_retention": None,
             }
             | references_and_attribution(period.start, period.end)
         )

@@ -100,3 +100,27 @@ def test_dashboard_and_audit_log(client, login, make):
     assert "group.create" in log and owner.name in log
     first = client.get("/admin/audit?page=0")  # issue 12 item 8: the first page, with a note
     assert first.status_code == 200 and "“page=0” was not used" in first.get_data(as_text=True)
+
+
+def test_audit_log_filters_the_system_and_keeps_an_unknown_filter_shown(client, login, make):
+    from hub.audit import record_audit
+    from hub.extensions import db
+
+    owner = make.user("owner")
+    record_audit(None, "demo.seed", "program", 1, None, {"seeded": True})
+    record_audit(owner.id, "group.create", "group", 7, None, {"name": "Beta"})
+    db.session.commit()
+    login(client, owner)
+    system = client.get("/admin/audit?actor=0").get_data(as_text=True)
+    # The entries no user made can be chosen, and only they are shown.
+    assert '<option value="0" selected>System (commands, jobs, set-up)</option>' in system
+    assert "demo.seed" in system and "group.create</span>" not in system
+    # An actor or action with no entries stays chosen in the filter, beside the empty result.
+    nobody = client.get("/admin/audit?actor=999&action=nope.never").get_data(as_text=True)
+    assert '<option value="999" selected>User #999 (no entries)</option>' in nobody
+    assert '<option value="nope.never" selected>nope.never (no entries)</option>' in nobody
+    assert 'data-testid="audit-empty"' in nobody
+    # A page past the end says so and links to the first page, not "Nothing audited yet".
+    past = client.get("/admin/audit?page=99").get_data(as_text=True)
+    assert 'data-testid="audit-past-end"' in past and "No entries on page 99: 2 entries on 1 page." in past
+    assert "Nothing audited yet" not in past

@@ -199,7 +199,21 @@ def test_reports_page_shows_every_table_for_the_period(client, login, make, prog
         ("period=decade", "“period=decade” was not used"),
         (
             "from=1900-01-01&to=2999-12-31",
-            "That period was not used (At most 20 years after `from`.), so this quarter is shown.",
+            "That period was not used (At most 20 years after from), so this quarter is shown.",
+        ),
+        # A period that has not begun would show today's standing figures as the future's.
+        (
+            "period=custom&from=2999-01-01&to=2999-03-31",
+            "That period was not used (Must be today or earlier: that period has not begun), so this quarter is shown.",
+        ),
+        ("period=custom&from=%00&to=2026-01-01", "“from” was not used: Text may not contain NUL characters."),
+        (
+            "period=custom&from=2026-08-15",
+            "Only “from” was given, so the period runs to the end of that quarter: Aug 15, 2026 – Sep 30, 2026.",
+        ),
+        (
+            "period=custom&to=2026-02-10",
+            "Only “to” was given, so the period runs from the start of that quarter: Jan 1, 2026 – Feb 10, 2026.",
         ),
     ],
 )
@@ -209,6 +223,12 @@ def test_a_bad_range_is_a_message_on_the_page_never_an_error_page(client, login,
     html = page_of(client, f"{path}?{query}")
     assert notice in html
     assert 'data-testid="period-switch"' in html
+
+
+def test_a_refused_range_keeps_what_the_owner_typed(client, login, make, program):
+    login(client, make.user("owner"))
+    html = page_of(client, "/admin/reports?period=custom&from=1900-01-01&to=2999-12-31")
+    assert 'name="from" value="1900-01-01"' in html and 'name="to" value="2999-12-31"' in html
 
 
 def test_a_reversed_range_shows_the_same_tables_as_the_right_way_round(client, login, make, program):
@@ -358,3 +378,66 @@ def test_the_api_answers_the_same_tables(api, make, program):
     assert reversed_.status_code == 422 and reversed_.json["error"]["fields"] == {"to": ["Must be on or after `from`."]}
     assert owner.get("/reports/groups?from=2026-02-30").status_code == 422
     assert api(make.user("manager")).get("/reports/challenges").status_code == 403
+
+
+def tile(html: str, key: str) -> str:
+    """The big figure of the tile `data-testid=key` (a headline or a rewards tile)."""
+    start = html.index(f'data-testid="{key}"')
+    tag = html.rindex("<", 0, start)
+    big = tag if 'class="big' in html[tag:start] else html.index('class="big', start)
+    return html[html.index(">", big) + 1 : html.index("</span>", big)].strip()
+
+
+def test_every_figure_on_the_dashboard_follows_the_period(client, login, make, program):
+    login(client, make.user("owner"))
+    q2 = page_of(client, f"/admin/?{Q2_ARGS}")
+    now = page_of(client, "/admin/")
+    # Redemptions requested in Q2: r1 (requested) and r2 (fulfilled); r3 is Q3's. This quarter
+    # (the tests run after Q2 2026) has none of them.
+    assert (tile(q2, "redemptions-requested"), tile(q2, "redemptions-fulfilled"), tile(q2, "redemptions-approved")) == (
+        "1",
+        "1",
+        "0",
+    )
+    assert tile(now, "redemptions-requested") == "0" and tile(now, "redemptions-approved") == "0"
+    # The four advocates joined today: none was an advocate at the end of Q2, all are bronze now.
+    assert tile(q2, "headline-tier-bronze") == "0" and tile(now, "headline-tier-bronze") == "4"
+    # The period compared with is named: Q2 has 91 days, so the 91 days before it.
+    assert "Dec 31, 2025 – Mar 31, 2026" in q2
+    # Nothing on the page is an all-time figure any more.
+    assert 'Points issued</span><span class="big">' not in q2
+
+
+def test_the_reports_page_shows_every_program_figure_with_the_previous_period(client, login, make, program):
+    login(client, make.user("owner"))
+    html = page_of(client, f"/admin/reports?{Q2_ARGS}")
+    # Approved in Q2: a1, a2, b1, b2 (decided Apr 1 00:30) — but the advocates joined after Q2,
+    # so none is counted as an advocate of Q2; points moved are the ledger's, not the people's.
+    for key in ("advocates", "active", "activation", "participation", "asks", "reviews", "issued", "redeemed"):
+        assert f'data-testid="headline-{key}"' in html, key
+    assert tile(html, "headline-redemptions-requested") == "1"
+    assert tile(html, "headline-redemptions-fulfilled") == "1"
+    assert "Each figure beside the previous period of the same length, Dec 31, 2025 – Mar 31, 2026." in html
+
+
+def test_chart_series_never_take_the_tier_or_status_colours():
+    from admin import charts
+
+    named = {f"Type {n}": [n, 0, 1] for n in range(13)}
+    series = charts._stacked(named)
+    # ux.md: tier colours only for status; at most six series, the rest summed as "Other".
+    assert len(series) == len(charts.SERIES_COLOURS) == 6
+    assert {s.colour for s in series} == set(charts.SERIES_COLOURS)
+    assert not {s.colour for s in series} & {"bronze", "silver", "gold", "ok", "bad", "warn"}
+    # Largest five by total are Type 12 … Type 8; Other sums Type 0 … 7 month by month.
+    assert [s.label for s in series] == ["Type 8", "Type 9", "Type 10", "Type 11", "Type 12", "Other"]
+    assert series[-1].values == [sum(range(8)), 0, 8]
+
+
+def test_a_long_range_is_drawn_per_quarter_or_year():
+    from admin import charts
+
+    months = [f"{y}-{m:02d}" for y in (2024, 2025, 2026, 2027) for m in range(1, 13)]  # 48 months
+    assert charts._summed(months, [1] * 48, "quarter") == [3] * 16
+    assert charts._bucket_of("2025-05", "quarter") == "Q2 2025" and charts._bucket_of("2025-05", "year") == "2025"
+    assert charts._summed(months, list(range(48)), "year") == [sum(range(12 * k, 12 * k + 12)) for k in range(4)]

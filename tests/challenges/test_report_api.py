@@ -46,7 +46,21 @@ def test_the_program_report_has_every_field_for_the_quarter_and_the_previous(api
     assert body["previous"]["points"]["issued"] == 0
     assert body["burnout"] == {"healthy": 1, "acceptable": 0, "at_risk": 0, "burning": 0}
     assert sum(body["advocates_by_tier"].values()) == 1
-    assert "advocate_accounts_retention" not in body  # no renewal data is kept
+    # api.md: present, null while there is no renewal data (Vouch keeps none).
+    assert body["advocate_accounts_retention"] is None and body["other_accounts_retention"] is None
+    assert body["previous"]["advocate_accounts_retention"] is None
+
+
+def test_a_period_that_has_not_begun_is_422_naming_from(api, make):
+    tomorrow = utcnow().date() + dt.timedelta(days=1)
+    owner = api(make.user("owner"))
+    for path, extra in (("/reports/program", {}), ("/reports/trends", {"metric": "acts"})):
+        response = owner.get(path, query_string={"from": tomorrow.isoformat(), **extra})
+        assert response.status_code == 422, path
+        assert list(response.json["error"]["fields"]) == ["from"]
+    # Today itself may start a period (a one-day report of today so far).
+    today = utcnow().date().isoformat()
+    assert owner.get("/reports/program", query_string={"from": today, "to": today}).status_code == 200
 
 
 def test_a_reversed_period_is_422_naming_to(api, make):

@@ -374,8 +374,14 @@ def test_hostile_json_bodies_are_422_never_500(client, ctx, make, raw):
     assert db.session.scalar(select(db.func.count()).select_from(Advocate)) == 0
 
 
-def test_nul_in_a_query_string_is_400(api, make):
-    assert_error(api(make.user("manager")).get("/advocates?q=a%00b"), 400, "bad_request")
+def test_nul_in_a_query_string_is_a_field_error(api, make):
+    response = api(make.user("manager")).get("/advocates?q=a%00b&page=1")
+    assert_error(response, 422, "invalid")
+    assert response.json["error"]["fields"] == {"q": ["Text may not contain NUL characters."]}
+    # The key itself may carry the NUL: it is named with the NUL written out.
+    response = api(make.user("manager")).get("/reports/program?from%00=2026-01-01")
+    assert_error(response, 422, "invalid")
+    assert list(response.json["error"]["fields"]) == ["from\\0"]
 
 
 def test_advocate_lists_take_the_same_queries_for_5_or_25_rows(api, make, client, login, sql_statements):

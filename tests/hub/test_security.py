@@ -428,7 +428,9 @@ def test_nul_characters_in_forms_are_400(client, login, make_user):
     )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
-    assert client.get("/admin/advocates?q=%00").status_code == 400
+    # A NUL in a query string is a parameter that does not fit: left out, said inline (issue 17).
+    page = client.get("/admin/advocates?q=%00")
+    assert page.status_code == 200 and "“q” was not used: Text may not contain NUL characters." in page.text
 
 
 def test_request_id_header_is_reduced_to_a_token(client, ctx):

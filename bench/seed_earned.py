@@ -40,6 +40,10 @@ def _insert(table: Any) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
+def _count(model: Any) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
 def write_earned_badges() -> int:
     """Every badge the approved completions and the tiers earned, dated when they were earned
     (the deciding approval; the tier's last change, else now); one INSERT … SELECT … ON CONFLICT
@@ -75,12 +79,13 @@ def write_earned_badges() -> int:
         ),
         select(Advocate.id, literal("tier_gold", String(40)), when).where(Advocate.tier == Tier.GOLD),
     ]
-    written = db.session.execute(
+    held = _count(AdvocateBadge)
+    db.session.execute(
         _insert(AdvocateBadge.__table__)
         .from_select(["advocate_id", "code", "awarded_at"], union_all(*parts))
         .on_conflict_do_nothing(index_elements=["advocate_id", "code"])
     )
-    return written.rowcount
+    return _count(AdvocateBadge) - held
 
 
 def write_sent_thanks() -> int:
@@ -112,11 +117,13 @@ def write_sent_thanks() -> int:
             at,
             literal("thanks:", String) + cast(Advocate.id, String) + literal(":", String) + milestone_text,
         )
+        .select_from(counts)
         .join(Advocate, Advocate.id == counts.c.advocate_id)
         .join(User, User.id == Advocate.user_id)
         .where(counts.c.approved >= COMPLETION_MILESTONES[0])
     )
-    written = db.session.execute(
+    held = _count(OutboxEmail)
+    db.session.execute(
         _insert(OutboxEmail.__table__)
         .from_select(
             [
@@ -135,7 +142,7 @@ def write_sent_thanks() -> int:
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
-    return written.rowcount
+    return _count(OutboxEmail) - held
 
 
 def write_earned() -> dict[str, int]:

@@ -233,6 +233,7 @@ def run_seed(plan: SeedPlan) -> dict:
     from bench.seed_activity import Simulation
     from bench.seed_challenges import seed_challenges
     from bench.seed_crm import CrmSeeder
+    from bench.seed_earned import write_earned
     from bench.seed_load import Loader, bulk_mode
     from bench.seed_people import BENCH_PASSWORD_HASH, ensure_groups, seed_people
     from bench.seed_program import seed_staff
@@ -305,6 +306,10 @@ def run_seed(plan: SeedPlan) -> dict:
     extras = [extra(plan, rng) for extra in plan.extra]
     lap("extras")
     timings |= rebuild_derived()
+    started = time.perf_counter()
+    counts |= {f"earned_{name}": n for name, n in write_earned().items()}  # badges and thanks the history earned
+    db.session.commit()
+    lap("earned")
     timings["total_s"] = time.perf_counter() - total_started
     counts["ledger"] = counts.pop("ledger_entries")
     return {

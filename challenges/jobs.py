@@ -13,7 +13,9 @@ up to BATCH_SIZE - 1 other submitted ones whose verifier may run in a batch, in 
 applies every verdict in one transaction, advocates in id order. The same conditional UPDATEs
 decide each completion, so exactly-once holds as for one; a job whose completion another batch
 already claimed finds nothing to do. A batch killed after its claim leaves its completions
-verifying until the requeue sweep (or, after CLAIM_LEASE, their own job run again) takes them.
+verifying until the requeue sweep (or, after CLAIM_LEASE, its own job run again) takes them.
+The jobs of the other completions a batch claimed are taken off the queue once the claim has
+committed (`hub.queue.drop_queued_jobs`): one job runs per batch, not one per completion.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from flask import current_app, has_app_context
 
 from challenges import services, verifiers
 from hub.db import utcnow
-from hub.queue import job_context, job_timeout, preload_worker_app
+from hub.queue import drop_queued_jobs, job_context, job_timeout, preload_worker_app
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,9 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
         batch = services.claim_for_verification(completion_id, limit)
     if not batch:
         return {}
+    # The others' own jobs, still queued behind this one, would each find nothing: taken off
+    # the queue (a batch killed from here on leaves its completions to the requeue sweep).
+    drop_queued_jobs([f"verify-completion-{e.completion_id}" for e in batch if e.completion_id != completion_id])
     threaded = set(verifiers.batched_verifiers())
     in_threads = [e for e in batch if e.extra.get("verification") in threaded]
     here = [e for e in batch if e.extra.get("verification") not in threaded]

@@ -173,6 +173,18 @@ def record_last_activity(advocate_id: int, at: dt.datetime) -> None:
     )
 
 
+def decided_at_submission(completion: Completion) -> bool:
+    """Whether the submitting request decided the completion (a graded quiz or survey: decided
+    at its submission time, challenges.services.submissions). A completion a verifier or a person
+    decided later was summarised by that decision's own transaction (`_decide` marks it), so the
+    after-submission job does not refresh the account summary again."""
+    return (
+        completion.status in (CompletionStatus.APPROVED, CompletionStatus.REJECTED)
+        and completion.decided_at is not None
+        and completion.decided_at == completion.submitted_at
+    )
+
+
 @job_timeout(30)
 def trust_after_submission(completion_id: int) -> None:
     """Job (after every advocate's own submission): the advocate's last activity; the account
@@ -184,7 +196,7 @@ def trust_after_submission(completion_id: int) -> None:
         if completion is None:
             return
         record_last_activity(completion.advocate_id, completion.submitted_at)
-        if completion.status in (CompletionStatus.APPROVED, CompletionStatus.REJECTED):
+        if decided_at_submission(completion):
             mark_advocates([completion.advocate_id])
         detect_submission_signals(completion_id)
 

@@ -249,6 +249,24 @@ class RQBackend:
                 q.enqueue_job(job, pipeline=pipe)
             pipe.execute()
 
+    def drop_queued(self, job_ids: list[str], name: str = DEFAULT_QUEUE) -> int:
+        """Take these jobs off the queue before a worker starts them (a batch job did their
+        work): one pipeline of `LREM`s, then the removed jobs' hashes deleted in a second. A job
+        already started, finished or unknown is left alone. Returns how many were dropped."""
+        from rq.job import Job
+
+        keys = [key for key in (self.job_key(job_id) for job_id in job_ids) if key]
+        if not keys:
+            return 0
+        q = self.queue(name)
+        with self.connection.pipeline(transaction=False) as pipe:
+            for key in keys:
+                q.remove(key, pipeline=pipe)
+            removed = [key for key, count in zip(keys, pipe.execute(), strict=True) if count]
+        if removed:
+            self.connection.delete(*(Job.key_for(key) for key in removed))
+        return len(removed)
+
 
 class InProcessBackend:
     """The embedded default: one daemon thread per process runs jobs after commit.
@@ -270,6 +288,10 @@ class InProcessBackend:
 
     def join(self) -> None:
         self.jobs.join()
+
+    def drop_queued(self, job_ids: list[str], name: str = DEFAULT_QUEUE) -> int:
+        """The in-process queue cannot take a job back: its jobs run and find nothing to do."""
+        return 0
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -304,6 +326,24 @@ class InProcessBackend:
                 log_job(spec.job_id, spec.path, duration, outcome, spec.request_id, error)
                 current_request_id.reset(token)
                 self.jobs.task_done()
+
+
+def drop_queued_jobs(job_ids: list[str]) -> int:
+    """Take these not-yet-started jobs off the default queue (best effort: a failure to reach
+    Redis leaves them queued, and each then runs and finds nothing to do). For a batch job that
+    did the work of jobs queued behind it (challenges.jobs.verify_pending): their runs would cost
+    a dequeue, a job read, the registries and a statement each. Returns how many were dropped."""
+    if not job_ids:
+        return 0
+    app = current_app._get_current_object() if has_app_context() else preload_worker_app()  # type: ignore[attr-defined]
+    backend = app.extensions.get("vouch_queue")
+    if backend is None:
+        return 0
+    try:
+        return int(backend.drop_queued(job_ids))
+    except Exception:  # Redis down or slow: the jobs run, find their completions decided, and end
+        log.warning("could not drop %d queued jobs", len(job_ids), exc_info=True)
+        return 0
 
 
 def finish_local_jobs() -> None:

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import CTE, Select, and_, case, delete, func, insert, literal, select
+from sqlalchemy import CTE, Select, and_, case, delete, func, insert, literal, or_, select
 
-from hub.db import floor_second, upsert_add, utcnow, whole_second
+from hub.db import _dialect_insert, defer_sum, floor_second, utcnow, whole_second
 from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import CALLBACKS_KEY, call_after_commit
@@ -186,45 +186,84 @@ def _advocate_from_member(member: bytes | str) -> int:
 
 def add_points(advocate_id: int, points: int, at: dt.datetime) -> None:
     """Add lifetime-counting points to every period containing `at` (caller's transaction);
-    `reached_at` becomes `at`'s whole second unless it is later already.
+    `reached_at` becomes `at`'s whole second unless it is later already. Inside
+    `hub.db.deferred_sums` (a batch of approvals) the batch's awards are written together when the
+    block ends (`_write_points`: three statements for the batch instead of three per award).
 
-    The caller holds the advocate's row lock (rewards.ledger.post_entry's conditional UPDATE),
-    so the rows read here before the upsert are the ones it changes: the Redis increment is the
-    difference of their encoded scores (`encode`)."""
+    The caller holds the advocate's row lock (rewards.ledger.post_entry's conditional UPDATE)
+    until its transaction ends, so the rows read before the upsert are the ones it changes: the
+    Redis increment is the difference of their encoded scores (`encode`)."""
+    award = {(advocate_id, at): points}
+    if not defer_sum(_write_points, award):  # type: ignore[arg-type]
+        _write_points(award)
+
+
+def _write_points(awards: dict[tuple[int, dt.datetime], int]) -> None:
+    """Awards — (advocate, at) → points — written in three statements whatever their number: the
+    stored rows of their periods read (when Redis is on), one multi-row upsert (rows in key
+    order: two writers lock shared rows in the same order; points added, `reached_at` raised),
+    and the advocates' groups read; then each advocate's sorted-set steps queued for after commit."""
     from rewards.models import LeaderboardScore as S
 
-    keys = [period_key(p, at) for p in PERIODS]
-    reached = floor_second(at)
-    before: dict[str, tuple[int, dt.datetime | None]] = {}
+    totals: dict[tuple[str, int], tuple[int, dt.datetime]] = {}
+    for (advocate_id, at), points in awards.items():
+        reached = floor_second(at)
+        for period in PERIODS:
+            key = (period_key(period, at), advocate_id)
+            before = totals.get(key)
+            totals[key] = (points, reached) if before is None else (before[0] + points, max(before[1], reached))
+    if not totals:
+        return
+    advocate_ids = sorted({advocate_id for _, advocate_id in totals})
+    keys = sorted({pkey for pkey, _ in totals})
     redis_on = get_redis() is not None
+    stored: dict[tuple[str, int], tuple[int, dt.datetime | None]] = {}
     if redis_on:
-        before = {
-            pkey: (old_points, old_reached)
-            for pkey, old_points, old_reached in db.session.execute(
-                select(S.period_key, S.points, S.reached_at).where(S.advocate_id == advocate_id, S.period_key.in_(keys))
+        stored = {
+            (pkey, advocate_id): (old_points, old_reached)
+            for pkey, advocate_id, old_points, old_reached in db.session.execute(
+                select(S.period_key, S.advocate_id, S.points, S.reached_at).where(
+                    S.advocate_id.in_(advocate_ids), S.period_key.in_(keys)
+                )
             )
         }
-    upsert_add(
-        db.session,
-        S.__table__,
-        [{"period_key": key, "advocate_id": advocate_id} for key in keys],
-        "points",
-        points,
-        raise_to={"reached_at": reached},
+    table = S.__table__
+    stmt = _dialect_insert(db.session, table).values(
+        [
+            {"period_key": pkey, "advocate_id": advocate_id, "points": points, "reached_at": reached}
+            for (pkey, advocate_id), (points, reached) in sorted(totals.items())
+        ]
     )
-    if redis_on:
-        steps = {}
-        for key in keys:
-            if key in before:
-                old_points, old_reached = before[key]
-                latest = reached if old_reached is None else max(old_reached, reached)
-                steps[key] = encode(old_points + points, latest) - encode(old_points, old_reached)
-            else:  # a member Redis does not hold counts as 0 for ZINCRBY
-                steps[key] = encode(points, reached)
-        group_ids = list(
-            db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
+    stored_reached, newer = table.c.reached_at, stmt.excluded.reached_at
+    raised = case((or_(stored_reached.is_(None), stored_reached < newer), newer), else_=stored_reached)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["period_key", "advocate_id"],
+            set_={
+                "points": table.c.points + stmt.excluded.points,
+                "reached_at": raised,
+            },
         )
-        _increment_after_commit(advocate_id, steps, group_ids)
+    )
+    if not redis_on:
+        return
+    groups: dict[int, list[int]] = {advocate_id: [] for advocate_id in advocate_ids}
+    for advocate_id, group_id in db.session.execute(
+        select(advocate_groups.c.advocate_id, advocate_groups.c.group_id).where(
+            advocate_groups.c.advocate_id.in_(advocate_ids)
+        )
+    ):
+        groups[advocate_id].append(group_id)
+    steps: dict[int, dict[str, int]] = {advocate_id: {} for advocate_id in advocate_ids}
+    for (pkey, advocate_id), (points, reached) in totals.items():
+        if (pkey, advocate_id) in stored:
+            old_points, old_reached = stored[(pkey, advocate_id)]
+            latest = reached if old_reached is None else max(old_reached, reached)
+            steps[advocate_id][pkey] = encode(old_points + points, latest) - encode(old_points, old_reached)
+        else:  # a member Redis does not hold counts as 0 for ZINCRBY
+            steps[advocate_id][pkey] = encode(points, reached)
+    for advocate_id in advocate_ids:
+        _increment_after_commit(advocate_id, steps[advocate_id], groups[advocate_id])
 
 
 INCREMENTS_KEY = "vouch_leaderboard_increments"

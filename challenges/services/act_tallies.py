@@ -11,9 +11,10 @@ statements (the migrations that added them, the bench seeder, `flask challenges 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import (
@@ -59,25 +60,17 @@ def count_approved_act(
     """Add one approved act of `challenge_type` (a review: on `platform`) on `decided_at`'s UTC
     day, and mark the advocate active in that month and quarter (call once per approval, in its
     transaction: approval is a conditional UPDATE that succeeds once per completion): the day
-    upsert, one insert-ignore of the two period rows, one upsert of the totals of the rows it
-    actually wrote (none when both existed), and the spell (`extend_spell`)."""
+    upsert, and `_write_approvals` (periods, their totals, the spell). Inside
+    `hub.db.deferred_sums` (a batch of approvals) both are written once, for the whole batch,
+    when the block ends."""
     day = decided_at.astimezone(dt.UTC).date()
     shard = advocate_id % ACT_TOTAL_SHARDS
-    session = db.session
     act = {(day, challenge_type, act_platform(challenge_type, platform), shard): 1}
     if not defer_sum(_write_act_days, act):  # type: ignore[arg-type]
         _write_act_days(act)
-    written = insert_ignore_many(
-        session,
-        table_of(ActiveAdvocatePeriod),
-        [{"span": span, "starts": period_start(day, span), "advocate_id": advocate_id} for span in (MONTH, QUARTER)],
-        ["span", "starts"],
-    )
-    # Key order (span, starts, shard) for every writer, so two approvals never wait on each other in a cycle.
-    active = {(int(span), starts, shard): 1 for span, starts in written}
-    if not defer_sum(_write_active_totals, active):  # type: ignore[arg-type]
-        _write_active_totals(active)
-    extend_spell(advocate_id, decided_at)
+    approval = {(advocate_id, decided_at): 1}
+    if not defer_sum(_write_approvals, approval):  # type: ignore[arg-type]
+        _write_approvals(approval)
 
 
 def _write_act_days(acts: dict[tuple[dt.date, str, str, int], int]) -> None:
@@ -102,32 +95,94 @@ def _write_active_totals(active: dict[tuple[int, dt.date, int], int]) -> None:
     upsert_add_each(db.session, table_of(ActiveAdvocateTotal), rows, "advocates")
 
 
-def extend_spell(advocate_id: int, decided_at: dt.datetime) -> None:
-    """Add an approval at `decided_at` to the advocate's spells (ActiveSpell): it joins, and
-    merges, every spell it is within ACTIVE_SPELL_GAP of, else starts one. Serialised per advocate
-    by a lock on their row (FOR NO KEY UPDATE, which the ledger's balance update takes anyway), so
-    two approvals cannot both start a spell. Approvals may come in any order (the demo's history,
-    imports). Two statements when the approval falls inside a spell, four otherwise."""
+def _write_approvals(approvals: dict[tuple[int, dt.datetime], int]) -> None:
+    """The approvals' (advocate, decided_at) keys written set-based, whatever their number: one
+    insert-ignore of the month and quarter rows (`ActiveAdvocatePeriod`), one upsert of the
+    totals of the rows actually written, and the spells (`_extend_spells`)."""
+    periods = sorted(
+        {
+            (span, period_start(at.astimezone(dt.UTC).date(), span), advocate_id)
+            for advocate_id, at in approvals
+            for span in (MONTH, QUARTER)
+        }
+    )
+    written = insert_ignore_many(
+        db.session,
+        table_of(ActiveAdvocatePeriod),
+        [{"span": span, "starts": starts, "advocate_id": advocate_id} for span, starts, advocate_id in periods],
+        ["span", "starts", "advocate_id"],
+    )
+    # Key order (span, starts, shard) for every writer, so two approvals never wait on each other in a cycle.
+    active: dict[tuple[int, dt.date, int], int] = {}
+    for span, starts, advocate_id in written:
+        key = (int(span), starts, advocate_id % ACT_TOTAL_SHARDS)
+        active[key] = active.get(key, 0) + 1
+    if active:
+        _write_active_totals(active)
+    _extend_spells(sorted(approvals))
+
+
+def _extend_spells(approvals: list[tuple[int, dt.datetime]]) -> None:
+    """Add approvals — (advocate, decided_at) each — to their advocates' spells (ActiveSpell) in
+    four statements whatever their number: the advocates' row locks (FOR NO KEY UPDATE, in id
+    order; the ledger's balance update takes them anyway), the spells near any of the approvals
+    read, then the spells the approvals join deleted and their merges inserted. A spell is a
+    run of approvals no more than ACTIVE_SPELL_GAP apart, so the merge does not depend on the
+    order the approvals arrive in (the demo's history, imports): one at a time or in a batch, the
+    result is the spells `rebuild_spells` computes from the approved completions."""
+    if not approvals:
+        return
     session = db.session
-    session.execute(select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True))
+    advocate_ids = sorted({advocate_id for advocate_id, _ in approvals})
+    session.execute(
+        select(Advocate.id).where(Advocate.id.in_(advocate_ids)).order_by(Advocate.id).with_for_update(key_share=True)
+    ).all()
+    earliest = min(at for _, at in approvals)
+    latest = max(at for _, at in approvals)
     near = session.execute(
-        select(ActiveSpell.started_at, ActiveSpell.last_at).where(
-            ActiveSpell.advocate_id == advocate_id,
-            ActiveSpell.last_at >= decided_at - ACTIVE_SPELL_GAP,
-            ActiveSpell.started_at <= decided_at + ACTIVE_SPELL_GAP,
+        select(ActiveSpell.advocate_id, ActiveSpell.started_at, ActiveSpell.last_at).where(
+            ActiveSpell.advocate_id.in_(advocate_ids),
+            ActiveSpell.last_at >= earliest - ACTIVE_SPELL_GAP,
+            ActiveSpell.started_at <= latest + ACTIVE_SPELL_GAP,
         )
     ).all()
-    if len(near) == 1 and near[0].started_at <= decided_at <= near[0].last_at:
-        return
-    starts = [decided_at, *(row.started_at for row in near)]
-    lasts = [decided_at, *(row.last_at for row in near)]
-    if near:
-        session.execute(
-            delete(ActiveSpell).where(
-                ActiveSpell.advocate_id == advocate_id, ActiveSpell.started_at.in_([row.started_at for row in near])
-            )
-        )
-    session.execute(insert(ActiveSpell).values(advocate_id=advocate_id, started_at=min(starts), last_at=max(lasts)))
+    spans: dict[int, list[tuple[dt.datetime, dt.datetime, bool]]] = {a: [] for a in advocate_ids}
+    for row in near:
+        spans[row.advocate_id].append((row.started_at, row.last_at, True))
+    for advocate_id, at in approvals:
+        spans[advocate_id].append((at, at, False))
+    gone: list[tuple[int, dt.datetime]] = []
+    new: list[dict[str, Any]] = []
+    for advocate_id, items in spans.items():
+        items.sort(key=lambda item: (item[0], item[1]))
+        merged: list[list[Any]] = []  # [started_at, last_at, stored spells in it, approvals in it]
+        for started, last, stored in items:
+            if merged and started - merged[-1][1] <= ACTIVE_SPELL_GAP:
+                run = merged[-1]
+                run[1] = max(run[1], last)
+            else:
+                run = [started, last, [], 0]
+                merged.append(run)
+            if stored:
+                run[2].append(started)
+            else:
+                run[3] += 1
+        for started, last, stored_starts, added in merged:
+            if not added:
+                continue  # a stored spell no approval of this batch reaches
+            if len(stored_starts) == 1 and started == stored_starts[0] and _last_of(near, advocate_id, started) == last:
+                continue  # the approvals fall inside one stored spell: it stays as it is
+            gone += [(advocate_id, start) for start in stored_starts]
+            new.append({"advocate_id": advocate_id, "started_at": started, "last_at": last})
+    if gone:
+        session.execute(delete(ActiveSpell).where(tuple_(ActiveSpell.advocate_id, ActiveSpell.started_at).in_(gone)))
+    if new:
+        session.execute(insert(ActiveSpell), new)
+
+
+def _last_of(near: Sequence[Any], advocate_id: int, started: dt.datetime) -> dt.datetime | None:
+    """The stored last approval time of the advocate's spell that starts at `started`."""
+    return next((row.last_at for row in near if row.advocate_id == advocate_id and row.started_at == started), None)
 
 
 def _utc_day(column: Any) -> ColumnElement[dt.date]:

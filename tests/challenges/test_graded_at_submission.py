@@ -168,3 +168,26 @@ def test_a_repeated_ledger_source_writes_nothing_and_leaves_the_caches(make_advo
         == 125
         == sum(db.session.scalars(select(LedgerEntry.delta).where(LedgerEntry.advocate_id == advocate.id)))
     )
+
+
+def test_only_a_submission_decided_at_once_has_its_account_summary_refreshed_by_the_after_submission_job(
+    make_advocate, make_challenge
+):
+    """The after-submission job refreshes the account summary only for a completion the request
+    decided (a graded quiz); one a verifier or a person decided later was refreshed by that
+    decision's transaction (issue 22, "Workers": a link check's job refreshed it twice)."""
+    from challenges.services.decisions import approve_completion
+    from challenges.trust import decided_at_submission
+
+    quiz = make_challenge(type="quiz", quiz=QUIZ, points=40)
+    graded = services.submit_completion(quiz.id, make_advocate().id, {"answers": [1, 0]})
+    wrong = services.submit_completion(quiz.id, make_advocate().id, {"answers": [0, 1]})
+    link = make_challenge(type="social_share", points=10)
+    later = services.submit_completion(link.id, make_advocate().id, {"evidence_url": "https://example.com/post/1"})
+    assert later.status in (CompletionStatus.SUBMITTED, CompletionStatus.PENDING_REVIEW)
+    assert not decided_at_submission(later)
+    approved = approve_completion(later.id, None)
+    assert approved.decided_at > approved.submitted_at
+    assert not decided_at_submission(approved)
+    assert decided_at_submission(graded) and graded.status is CompletionStatus.APPROVED
+    assert decided_at_submission(wrong) and wrong.status is CompletionStatus.REJECTED

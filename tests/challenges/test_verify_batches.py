@@ -192,3 +192,38 @@ def test_two_batches_never_claim_the_same_completion(pg_app, make):
         assert [e.completion_id for e in services.claim_for_verification(ids[0], 10)] == [ids[0]]
         assert services.claim_for_verification(ids[1], 10) == []
         db.session.commit()
+
+
+@pytest.mark.services
+@pytest.mark.multi_connection
+def test_a_batch_takes_the_jobs_of_the_completions_it_claimed_off_the_queue(pg_app, make):
+    """Each submission queues its own job; the first batch claims the others' completions too and
+    takes their jobs off the RQ queue (job hash included), leaving its own job and every other
+    job alone: one job runs per batch instead of one per completion."""
+    from rq.job import Job
+
+    from tests.support.challenges import create_challenge
+
+    backend = pg_app.extensions["vouch_queue"]
+    queue = backend.queue()
+    queue.empty()
+    with pg_app.app_context():
+        challenge = create_challenge(type="review", allowed_domains=["127.0.0.1"], marker=Site.MARKER, points=5)
+        ids = []
+        for n in range(3):
+            completion = services.submit_completion(
+                challenge.id, make.advocate().id, {"evidence_url": f"http://127.0.0.1:9/x{n}"}
+            )
+            ids.append(completion.id)
+            db.session.commit()  # each submission enqueues its job after its commit
+    unrelated = queue.enqueue("hub.queue.finish_local_jobs", job_id=backend.job_key("unrelated"))
+    own, *others = (backend.job_key(f"verify-completion-{cid}") for cid in ids)
+    before = set(queue.job_ids)  # the submissions' trust jobs too
+    assert {own, *others, unrelated.id} <= before
+    with pg_app.app_context():
+        jobs.verify_pending(ids[0])
+    left = set(queue.job_ids)
+    assert before - left == set(others)
+    assert not any(backend.connection.exists(Job.key_for(job_id)) for job_id in others)
+    assert backend.connection.exists(Job.key_for(own))
+    queue.empty()

@@ -243,3 +243,52 @@ def test_a_transactions_awards_reach_redis_together_and_a_rollback_sends_none(pg
     ledger.post_entry(advocates[2], 7, kind="earn", source_type="completion", source_id="after")
     db.session.commit()
     assert_redis_equals_sql()
+
+
+@pytest.mark.services
+def test_a_batchs_awards_are_written_together_and_match_sql_and_a_recount(pg_ctx, make):
+    """Inside `deferred_sums` (a verification batch, issue 22) the awards reach the table in one
+    upsert at the end of the block (nothing before it), one advocate's two awards as one step;
+    the table equals a recount from the ledger and Redis equals the table."""
+    from sqlalchemy import func, select
+
+    from hub.db import deferred_sums
+    from rewards.models import LeaderboardScore, LedgerEntry
+
+    groups = [("EMEA",), ("NA",), ()]
+    advocates = [make.advocate(groups=groups[n % len(groups)]).id for n in range(4)]
+    ledger.post_entry(advocates[3], 5, kind="earn", source_type="completion", source_id="before")
+    db.session.commit()
+    with deferred_sums():
+        for n, advocate_id in enumerate([*advocates, advocates[0]]):
+            ledger.post_entry(advocate_id, 10 * (n + 1), kind="earn", source_type="completion", source_id=f"d{n}")
+        written = db.session.scalar(
+            select(func.count()).select_from(LeaderboardScore).where(LeaderboardScore.advocate_id.in_(advocates[:3]))
+        )
+        assert written == 0  # deferred to the end of the block
+    pending = db.session.info[leaderboard.INCREMENTS_KEY]
+    assert sorted(advocate_id for advocate_id, _, _ in pending) == sorted(advocates)  # one step per advocate
+    db.session.commit()
+    stored = dict(
+        db.session.execute(
+            select(LeaderboardScore.advocate_id, LeaderboardScore.points).where(LeaderboardScore.period_key == "all")
+        ).all()
+    )
+    recount = dict(
+        db.session.execute(
+            select(LedgerEntry.advocate_id, func.sum(LedgerEntry.delta))
+            .where(LedgerEntry.advocate_id.in_(advocates))
+            .group_by(LedgerEntry.advocate_id)
+        ).all()
+    )
+    assert (
+        {a: stored[a] for a in advocates}
+        == recount
+        == {
+            advocates[0]: 10 + 50,
+            advocates[1]: 20,
+            advocates[2]: 30,
+            advocates[3]: 5 + 40,
+        }
+    )
+    assert_redis_equals_sql()

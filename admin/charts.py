@@ -6,6 +6,7 @@ variables by the script, so the stylesheet stays the one place a colour is writt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ class Series:
     per bar, as the tier and burnout charts colour each category)."""
 
     label: str
-    values: list[float | int]
+    values: Sequence[float | int]
     colour: str | list[str]
 
 
@@ -68,7 +69,7 @@ class Chart:
         return {
             "kind": self.kind,
             "labels": self.labels,
-            "series": [{"label": s.label, "values": s.values, "colour": s.colour} for s in self.series],
+            "series": [{"label": s.label, "values": list(s.values), "colour": s.colour} for s in self.series],
             "stacked": self.stacked,
             "spark": self.spark,
             "unit": self.unit,

@@ -206,7 +206,7 @@ def _drop_nul_query_parameters() -> None:
     if wants_json():
         raise ValidationFailed(dict.fromkeys(shown, NUL_IN_QUERY))
     kept = [(key, value) for key, value in request.args.items(multi=True) if key not in bad]
-    request.args = ImmutableMultiDict(kept)  # type: ignore[misc]  # werkzeug caches args per request
+    request.args = ImmutableMultiDict(kept)  # werkzeug caches args per request: this request reads these
     for key in shown:
         add_query_notice(f"“{key}” was not used: {NUL_IN_QUERY}")
 

@@ -289,10 +289,11 @@ class CompletionDayTotal(Model):
 
     __tablename__ = "completion_day_totals"
 
+    # Day first in the key: the reports read a range of days for every challenge.
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    day: Mapped[dt.date] = mapped_column(primary_key=True)
     completions: Mapped[int] = mapped_column(BigInteger, default=0)
     approved: Mapped[int] = mapped_column(BigInteger, default=0)
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -308,10 +309,11 @@ class ApprovalHourCount(Model):
 
     __tablename__ = "approval_hour_counts"
 
+    # Day first in the key: the reports read a range of days for every challenge.
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    day: Mapped[dt.date] = mapped_column(primary_key=True)
     hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     approvals: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -91,14 +91,21 @@ def _apply(owner_id: int, advocates: list[int], challenges: list[int], operation
 
 
 def _stored() -> tuple[list[tuple], list[tuple]]:
+    t, h = CompletionDayTotal, ApprovalHourCount
     days = [
         tuple(r)
-        for r in db.session.execute(select(CompletionDayTotal.__table__).order_by("challenge_id", "day"))
+        for r in db.session.execute(
+            select(t.challenge_id, t.day, t.completions, t.approved, t.rejected, t.points_paid, t.asks_spent).order_by(
+                t.challenge_id, t.day
+            )
+        )
         if any(tuple(r)[2:])
     ]
     hours = [
         tuple(r)
-        for r in db.session.execute(select(ApprovalHourCount.__table__).order_by("challenge_id", "day", "hours"))
+        for r in db.session.execute(
+            select(h.challenge_id, h.day, h.hours, h.approvals).order_by(h.challenge_id, h.day, h.hours)
+        )
         if r.approvals
     ]
     return days, hours

@@ -86,7 +86,7 @@ def upgrade():
             name=op.f("fk_completion_day_totals_challenge_id_challenges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("challenge_id", "day", name=op.f("pk_completion_day_totals")),
+        sa.PrimaryKeyConstraint("day", "challenge_id", name=op.f("pk_completion_day_totals")),
     )
     op.create_table(
         "approval_hour_counts",
@@ -100,7 +100,7 @@ def upgrade():
             name=op.f("fk_approval_hour_counts_challenge_id_challenges"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("challenge_id", "day", "hours", name=op.f("pk_approval_hour_counts")),
+        sa.PrimaryKeyConstraint("day", "challenge_id", "hours", name=op.f("pk_approval_hour_counts")),
     )
     for statement in FILL[op.get_bind().dialect.name]:
         op.execute(statement)

@@ -120,6 +120,10 @@ def main(seed: bool) -> None:
             started = time.perf_counter()
             for statement in SEED:
                 db.session.execute(text(statement))
+            # The per-challenge day summaries, as `flask challenges rebuild-act-totals` counts them.
+            from challenges.services.completion_tallies import rebuild_completion_totals
+
+            rebuild_completion_totals()
             db.session.commit()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))

@@ -100,6 +100,7 @@ def rebuild_derived() -> dict[str, float]:
 
     from challenges.caps import rebuild_ask_day_totals
     from challenges.services.act_tallies import rebuild_act_totals
+    from challenges.services.completion_tallies import rebuild_completion_totals
     from challenges.services.places import rebuild_places
     from hub.extensions import db
     from hub.models import Advocate
@@ -112,6 +113,7 @@ def rebuild_derived() -> dict[str, float]:
     ledger.rebuild_day_totals()
     rebuild_act_totals()
     rebuild_ask_day_totals()
+    rebuild_completion_totals()
     rebuild_places()  # the bulk load ran with the completions' place triggers off (run_seed)
     db.session.commit()
     timings["caches_s"] = time.perf_counter() - started

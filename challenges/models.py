@@ -279,6 +279,45 @@ class ActDayTotal(Model):
     acts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class CompletionDayTotal(Model):
+    """Completions per challenge and UTC day of *submission* (the reports' per-challenge table
+    is a cohort of completions submitted in the period): how many were submitted, approved and
+    rejected, the points awarded on approval and the active asks they hold. Kept by
+    challenges.services.completion_tallies in the transaction of each change (submission,
+    decision, an ask claimed or released); rebuilt from the completions by
+    `completion_tallies.rebuild_completion_totals`."""
+
+    __tablename__ = "completion_day_totals"
+
+    # Day first in the key: the reports read a range of days for every challenge.
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    completions: Mapped[int] = mapped_column(BigInteger, default=0)
+    approved: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    asks_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ApprovalHourCount(Model):
+    """A histogram of time to approve per challenge and UTC day of submission: how many of the
+    completions submitted that day were approved after `hours` whole hours (decided_at −
+    submitted_at, rounded down). The per-challenge median time to approve is read from it, so it
+    is exact to the hour. Kept and rebuilt with CompletionDayTotal."""
+
+    __tablename__ = "approval_hour_counts"
+
+    # Day first in the key: the reports read a range of days for every challenge.
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    approvals: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # One of these many rows per day holds an ask's count (by advocate id), so claims for different
 # advocates on the same day do not queue on one row.
 ASK_TOTAL_SHARDS = 8

@@ -27,7 +27,7 @@ from challenges.models import (
 from challenges.prospects.models import AdvocacyScore, Nomination
 from challenges.references.models import ReferenceAssignment, ReferenceRequest
 from challenges.referrals.models import Referral
-from challenges.services import evidence_files
+from challenges.services import completion_tallies, evidence_files
 from hub.db import utcnow
 from hub.extensions import db
 from hub.hooks import PersonalData
@@ -185,12 +185,14 @@ def erase_challenges(advocate: Advocate) -> None:
     email = advocate.user.email
     db.session.execute(delete(AdvocacyScore).where(AdvocacyScore.email == email))
     db.session.execute(delete(Nomination).where(Nomination.email == email))
-    db.session.execute(
+    rejected = db.session.execute(
         update(Completion)
         .where(Completion.advocate_id == aid, Completion.status.in_(UNDECIDED))
         .values(status=CompletionStatus.REJECTED, decided_at=utcnow(), reason=ERASED_REASON)
+        .returning(Completion.challenge_id, Completion.submitted_at)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    completion_tallies.count_rejections((int(c), at) for c, at in rejected)
     # Their uploaded files: the rows now, the bytes once the erasure commits (hub.uploads).
     evidence_files.erase_files(aid)
     # The claims of their evidence links are digests of those links: erased with them.

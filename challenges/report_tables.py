@@ -11,7 +11,9 @@ speaks of the same completions — approved ones are approved at any later time:
 
 - `completions`: submitted in the period, whatever their status;
 - `approval_rate`: approved ÷ decided (approved + rejected), None while none is decided;
-- `median_hours_to_approve`: median of (decided_at − submitted_at) over the approved, in hours;
+- `median_hours_to_approve`: median of (decided_at − submitted_at) over the approved, in hours
+  (per challenge, for a period of whole UTC days: of whole hours, rounded down — read from the
+  hour histogram challenges.services.completion_tallies keeps; to the second otherwise);
 - `points_paid`: points awarded on approval (the ledger `earn` entries of those completions);
 - `asks_spent`: the asks those completions hold (challenges.caps; a rejected completion's ask is
   released and not counted).
@@ -31,7 +33,15 @@ from sqlalchemy import Select, String, case, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.caps import LOOKBACK_DAYS, burnout_bucket
-from challenges.models import Ask, AskKind, Challenge, Completion, CompletionStatus
+from challenges.models import (
+    ApprovalHourCount,
+    Ask,
+    AskKind,
+    Challenge,
+    Completion,
+    CompletionDayTotal,
+    CompletionStatus,
+)
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group, User, advocate_groups
@@ -155,9 +165,95 @@ def _rows(
     return sorted(rows, key=lambda row: (-row.completions, row.name, row.key))
 
 
+def _whole_days(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt.date | None, dt.date | None] | None:
+    """The UTC days `[start, end)` covers when both ends fall on UTC midnight (or are open): the
+    summary tables hold whole days. None otherwise (read the completions)."""
+    days: list[dt.date | None] = []
+    for at in (start, end):
+        if at is None:
+            days.append(None)
+            continue
+        utc = at.astimezone(dt.UTC)
+        if utc != dt.datetime.combine(utc.date(), dt.time(), dt.UTC):
+            return None
+        days.append(utc.date())
+    return days[0], days[1]
+
+
+def median_of_histogram(counts: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many), in any order: the middle value, or the
+    mean of the two middle ones (statistics.median's answer); None when there are none."""
+    ordered = sorted((value, n) for value, n in counts if n > 0)
+    total = sum(n for _, n in ordered)
+    if total == 0:
+        return None
+    # 1-based positions of the middle value(s): (total + 1) // 2 and (total + 2) // 2.
+    wanted = [(total + 1) // 2, (total + 2) // 2]
+    found: list[int] = []
+    seen = 0
+    for value, n in ordered:
+        seen += n
+        while wanted and wanted[0] <= seen:
+            found.append(value)
+            wanted.pop(0)
+        if not wanted:
+            break
+    return sum(found) / 2
+
+
+def _challenge_totals(
+    first: dt.date | None, last: dt.date | None
+) -> tuple[dict[int, tuple[int, int, int, int, int]], dict[int, float]]:
+    """Per challenge from the day summaries (challenges.services.completion_tallies): the sums,
+    and the median whole hours to approve (in seconds, like `_performance`)."""
+    days: list[ColumnElement[bool]] = []
+    hour_days: list[ColumnElement[bool]] = []
+    if first is not None:
+        days.append(CompletionDayTotal.day >= first)
+        hour_days.append(ApprovalHourCount.day >= first)
+    if last is not None:
+        days.append(CompletionDayTotal.day < last)
+        hour_days.append(ApprovalHourCount.day < last)
+    total = CompletionDayTotal
+    sums = db.session.execute(
+        select(
+            total.challenge_id,
+            func.sum(total.completions),
+            func.sum(total.approved),
+            func.sum(total.rejected),
+            func.sum(total.points_paid),
+            func.sum(total.asks_spent),
+        )
+        .where(*days)
+        .group_by(total.challenge_id)
+        .having(func.sum(total.completions) > 0)
+    ).all()
+    histograms: dict[int, list[tuple[int, int]]] = {}
+    for challenge_id, hours, n in db.session.execute(
+        select(ApprovalHourCount.challenge_id, ApprovalHourCount.hours, func.sum(ApprovalHourCount.approvals))
+        .where(*hour_days)
+        .group_by(ApprovalHourCount.challenge_id, ApprovalHourCount.hours)
+    ):
+        histograms.setdefault(int(challenge_id), []).append((int(hours), int(n)))
+    medians = {key: median_of_histogram(counts) for key, counts in histograms.items()}
+    return (
+        {int(k): (int(n), int(a), int(r), int(p), int(s)) for k, n, a, r, p, s in sums},
+        {key: hours * 3600 for key, hours in medians.items() if hours is not None},
+    )
+
+
 def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) -> list[Performance]:
-    """Per challenge with a completion submitted in `[start, end)`, most completions first."""
-    sums, medians = _performance(Completion.challenge_id, [], start, end)
+    """Per challenge with a completion submitted in `[start, end)`, most completions first.
+
+    For a period of whole UTC days (every period the reports page offers) the figures come from
+    the day summaries, where the median time to approve is of whole hours (rounded down, so
+    exact to the hour: `median_hours_to_approve` is then a whole number of hours, or a half when
+    the two middle approvals differ); for any other period from the completions, to the second."""
+    days = _whole_days(start, end)
+    if days is not None:
+        sums, medians = _challenge_totals(*days)
+    else:
+        sums, medians = _performance(Completion.challenge_id, [], start, end)
     names = {
         int(i): (str(title), str(kind))
         for i, title, kind in db.session.execute(

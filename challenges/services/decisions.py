@@ -21,6 +21,7 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services.act_tallies import count_approved_act
+from challenges.services.completion_tallies import count_ask, count_decision
 from challenges.services.completions import fresh_completion
 from challenges.services.definitions import MAX_REASON
 from challenges.services.submissions import EvidenceInput, submit_completion
@@ -94,13 +95,15 @@ def approval_effects(
     completion: Completion, challenge: Challenge | Entry, actor_id: int | None, at: dt.datetime | None = None
 ) -> None:
     """What an approval does once the completion is approved (by `_decide`, or inserted approved
-    by a submission graded in the request): the act counted for the reports, the points through
-    the ledger (idempotent on ("completion", id)), the milestone badges, and — for an approval
-    happening now (`at` None) — the thank-you signal and the advocate's notification, and the
-    audit line when a person decided. The caller's transaction; nothing is committed."""
+    by a submission graded in the request): the act and the per-challenge tallies counted for the
+    reports, the points through the ledger (idempotent on ("completion", id)), the milestone
+    badges, and — for an approval happening now (`at` None) — the thank-you signal and the
+    advocate's notification, and the audit line when a person decided. The caller's
+    transaction; nothing is committed."""
     advocate = db.session.get_one(Advocate, completion.advocate_id)
     assert completion.decided_at is not None, "an approved completion has its decision time"
     count_approved_act(completion.advocate_id, challenge.type, completion.decided_at, challenge.platform)
+    count_decision(completion)
     if completion.points_offered:
         post_entry(
             completion.advocate_id,
@@ -181,7 +184,9 @@ def rejection_effects(
     """What a rejection does once the completion is rejected (by `_decide`, or inserted rejected
     by a submission graded in the request): the ask it held stops counting, the advocate is told
     why, and the audit line when a person decided. The caller's transaction."""
-    caps.release_ask("completion", completion.id)
+    count_decision(completion)
+    if caps.release_ask("completion", completion.id):
+        count_ask(completion.challenge_id, completion.submitted_at, -1)
     notify(
         advocate.user_id,
         "completion_rejected",

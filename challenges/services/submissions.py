@@ -30,7 +30,7 @@ from challenges.models import (
     Completion,
     CompletionStatus,
 )
-from challenges.services import evidence_files
+from challenges.services import completion_tallies, evidence_files
 from challenges.services.definitions import MAX_EVIDENCE_TEXT, MAX_OPTIONS, MAX_QUESTIONS, MAX_URL
 from challenges.services.evidence_files import SentFile
 from challenges.services.feed import MyRecord, is_open, is_targeted, limit_block, retry_wait_reason, visible_challenge
@@ -248,6 +248,7 @@ def submit_completion(
     completion = insert_row_ignore(db.session, Completion, values)
     if completion is None:
         raise AlreadySubmitted("You have already sent this in; it is being checked.")
+    completion_tallies.count_submission(challenge.id, at)
     hold = trust.claim_evidence_url(completion)
     if hold is not None:
         # Only when there is one: assigning None to the never-set attribute would still cost
@@ -258,6 +259,7 @@ def submit_completion(
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
+        completion_tallies.count_ask(challenge.id, at, 1)
     if system:
         # A flow's own completion (a job already): the advocate's last activity in this transaction.
         db.session.execute(

@@ -317,6 +317,7 @@ HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "-2+3"
 @pytest.mark.parametrize("name", HOSTILE)
 def test_csv_neutralises_formulas_in_every_text_cell(client, login, make, name):
     from challenges.models import Completion, CompletionStatus
+    from challenges.services.completion_tallies import rebuild_completion_totals
     from hub.extensions import db
     from tests.support.challenges import create_challenge
 
@@ -333,6 +334,7 @@ def test_csv_neutralises_formulas_in_every_text_cell(client, login, make, name):
             decided_at=at("2026-05-01 01:00"),
         )
     )
+    rebuild_completion_totals()  # the row was written, not submitted: count it as a submission would
     db.session.commit()
     login(client, make.user("owner"))
     challenges = read_csv(client, f"/admin/reports/challenges.csv?{Q2_ARGS}")

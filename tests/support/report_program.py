@@ -119,9 +119,12 @@ def build_program(make: Any) -> dict[str, Any]:
         db.session.add(redemption)
         db.session.flush()
         ids[name] = redemption.id
-    # the asks above were written as rows, not claimed: count them as a claim would have
+    # the asks and completions above were written as rows, not claimed or submitted: count them
+    # as a claim, a submission and a decision would have
     from challenges.caps import rebuild_ask_day_totals
+    from challenges.services.completion_tallies import rebuild_completion_totals
 
     rebuild_ask_day_totals()
+    rebuild_completion_totals()
     db.session.commit()
     return ids

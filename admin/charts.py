@@ -6,12 +6,15 @@ variables by the script, so the stylesheet stays the one place a colour is writt
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from challenges import reports
+from challenges.reports import monthly_rates
 from challenges.review_rules import PLATFORMS
+from hub.db import utcnow
 
 # Series colours by the order a chart lists its series (static/css/app.css `--series-N`): the
 # accent's shades and greys only — ux.md keeps the tier and status colours for status. A chart
@@ -44,7 +47,7 @@ class Series:
     per bar, as the tier and burnout charts colour each category)."""
 
     label: str
-    values: Sequence[float | int]
+    values: Sequence[float | int | None]
     colour: str | list[str]
 
 
@@ -75,7 +78,7 @@ class Chart:
             "unit": self.unit,
         }
 
-    def rows(self) -> list[tuple[str, list[float | int]]]:
+    def rows(self) -> list[tuple[str, list[float | int | None]]]:
         """The table's rows: a label and its value in each series."""
         return [(label, [s.values[i] for s in self.series]) for i, label in enumerate(self.labels)]
 
@@ -240,7 +243,7 @@ class Headline:
     trend: Chart | None = None
 
 
-def _spark(key: str, caption: str, series: list[dict]) -> Chart:
+def _spark(key: str, caption: str, series: list[dict], unit: str = "") -> Chart:
     return Chart(
         key,
         caption,
@@ -249,7 +252,13 @@ def _spark(key: str, caption: str, series: list[dict]) -> Chart:
         [month_label(p["period"]) for p in series],
         [Series(caption, [p["value"] for p in series], "accent")],
         spark=True,
+        unit=unit,
     )
+
+
+def _as_percent(series: list[dict]) -> list[dict]:
+    """A monthly rate series (0–1, or None for a month without a whole) in percent points."""
+    return [p | {"value": None if p["value"] is None else round(p["value"] * 100, 1)} for p in series]
 
 
 def _percent(value: float | None) -> str:
@@ -260,10 +269,14 @@ def _number(value: float | int | None, places: int = 0) -> str:
     return "—" if value is None else f"{value:,.{places}f}"
 
 
-def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) -> list[Headline]:
+def dashboard_headlines(
+    report: dict[str, Any], months: reports.ReportPeriod, now: dt.datetime | None = None
+) -> list[Headline]:
     """The dashboard's headline figures (ux.md "Program dashboard") from `report`, each beside
-    the previous period's value, and a monthly trend over `months` where one exists."""
+    the previous period's value, and a monthly trend over `months` (the tiers and outstanding
+    points, standing figures read at one moment, have none)."""
     before = report["previous"]
+    now = now or utcnow()
 
     def trend(metric: str, caption: str) -> Chart:
         return _spark(f"spark-{metric}", caption, reports.trend(metric, months))
@@ -306,7 +319,18 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
             trend("active_advocates", "Active advocates per month"),
         ),
         Headline(
-            "activation", "Activation rate", _percent(activation[0]), _percent(activation[1]), change(*activation)
+            "activation",
+            "Activation rate",
+            _percent(activation[0]),
+            _percent(activation[1]),
+            change(*activation),
+            "",
+            _spark(
+                "spark-activation",
+                "Activation rate at each month's end",
+                _as_percent(monthly_rates.activation_by_month(months, now)),
+                "%",
+            ),
         ),
         Headline(
             "asks",
@@ -333,6 +357,12 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
             _percent(fill[1]),
             change(*fill),
             f"median {_number(to_fill[0], 1)} h to fill",
+            _spark(
+                "spark-fill",
+                "Reference fill rate of the requests filed each month",
+                _as_percent(monthly_rates.fill_rate_by_month(months)),
+                "%",
+            ),
         ),
         Headline(
             "issued",
@@ -367,6 +397,12 @@ def dashboard_headlines(report: dict[str, Any], months: reports.ReportPeriod) ->
             _number(influenced[1]),
             change(*influenced),
             report["currency"],
+            _spark(
+                "spark-influenced",
+                f"Influenced pipeline of the deals created each month ({report['currency']})",
+                monthly_rates.influenced_pipeline_by_month(months, report["currency"]),
+                report["currency"],
+            ),
         ),
     ]
 

@@ -1,0 +1,34 @@
+"""The dashboard's monthly rate series (challenges.reports.monthly_rates) on the demo program:
+each month's value must be the program report's own figure for that month as its period, read by
+the report's other path (one period at a time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from challenges.crm.reports import references_and_attribution
+from challenges.references.services import fill_metrics
+from challenges.reports import monthly_rates, people, trailing_months
+from hub.db import utcnow
+
+
+def test_monthly_series_equal_the_report_of_each_month(app, ctx):
+    assert app.test_cli_runner().invoke(args=["hub", "seed-demo"]).exit_code == 0
+    now = utcnow()
+    months = trailing_months(now.date())
+    periods = monthly_rates.month_periods(months)
+    # Twelve calendar months, back to back, the last one ending today.
+    assert len(periods) == 12 and periods[-1].end == now.date() and periods[0].start == months.start
+    assert all(b.start - a.end == dt.timedelta(days=1) for a, b in zip(periods, periods[1:], strict=False))
+
+    activation = monthly_rates.activation_by_month(months, now)
+    fill = monthly_rates.fill_rate_by_month(months)
+    influenced = monthly_rates.influenced_pipeline_by_month(months, "USD")
+    for i, period in enumerate(periods):
+        assert activation[i] == {"period": f"{period.start:%Y-%m}", "value": people.activation_rate(period, now)}
+        metrics = fill_metrics(period.starts_at, period.ends_before)
+        assert fill[i]["value"] == metrics.fill_rate, period
+        report = references_and_attribution(period.start, period.end)
+        assert influenced[i]["value"] == float(report["influenced_pipeline"]), period
+    # The demo has activity to compare: some months have a rate and a pipeline.
+    assert any(p["value"] for p in activation) and any(p["value"] for p in influenced)

@@ -18,6 +18,12 @@ the sides swapped every other round when `--order abba` — with the server side
 from /proc around each run. Statements and round trips per request are counted in-process with
 each checkout's own code (bench/counts.py).
 
+Unless `--no-references`, the bare Flask ceiling (bench/bare_app.py) and the I/O floor
+(bench/io_floor_app.py, on the after side's database and private Redis) are served from this
+checkout under the same gunicorn settings, warmed, and measured at the start of every round, so
+each side's endpoints get their ratios to both — req/s and CPU per request — taken within the
+round (issue 22, "Measure first").
+
 Writes bench/results/compare.json and compare.md: per endpoint and side the median and
 min–max of req/s, p50, p99 and CPU ms per request, and the after/before ratio taken within
 each round.
@@ -39,7 +45,7 @@ from sqlalchemy.engine import make_url
 from bench import procstat
 from bench.load import RESULTS, ROOT, Endpoint, free_port, gunicorn, measure, stop, stop_on_sigterm, wait_for, warm_up
 from bench.rounds import Run, change, fmt, median, ratio, spread, summarise
-from bench.run import count_requests, count_specs, endpoints, link_challenges
+from bench.run import CEILING, FLOOR, count_requests, count_specs, endpoints, link_challenges
 
 COMPARABLE = (
     "submit",
@@ -216,6 +222,12 @@ def paired(before: list[Run], after: list[Run], attribute: str) -> tuple[float |
 @click.option("--connections", default=4, show_default=True)
 @click.option("--endpoints", "chosen", default="submit,redeem", show_default=True, help=f"from {','.join(COMPARABLE)}")
 @click.option("--order", type=click.Choice(["abab", "abba"]), default="abab", show_default=True)
+@click.option(
+    "--references/--no-references",
+    default=True,
+    show_default=True,
+    help="measure the bare ceiling and the I/O floor at the start of every round",
+)
 def main(
     before_ref: str,
     after_ref: str,
@@ -228,6 +240,7 @@ def main(
     connections: int,
     chosen: str,
     order: str,
+    references: bool,
 ) -> None:
     stop_on_sigterm()
     keys = [k.strip() for k in chosen.split(",") if k.strip()]
@@ -241,6 +254,8 @@ def main(
     ]
     counts: dict[str, dict] = {}
     measured: dict[str, list[dict[str, Run]]] = {"before": [], "after": []}
+    measured_references: list[dict[str, Run]] = []
+    reference_servers: dict[str, tuple[subprocess.Popen, Endpoint, int]] = {}
     try:
         for side, root in zip(sides, (before_root, after_root), strict=True):
             prepare_checkout(side, root)
@@ -254,7 +269,13 @@ def main(
             io_ports = frozenset({make_url(side.database_url).port or 5432, redis_port})
             assert side.server is not None
             warm_up(side.server.pid, f"http://127.0.0.1:{side.port}", side.endpoints, connections, io_ports)
+        if references:
+            reference_servers = start_references(sides[-1], connections)
         for number in range(rounds):
+            if reference_servers:
+                measured_references.append(
+                    measure_references(reference_servers, sides[-1], number, rounds, duration, connections)
+                )
             turn = sides if order == "abab" or number % 2 == 0 else sides[::-1]
             for side in turn:
                 this_round: dict[str, Run] = {}
@@ -281,8 +302,44 @@ def main(
                             this_round[ep.name].note = f"writer {note} in {duration + 2}s"
                 measured[side.label].append(this_round)
     finally:
+        stop([server for server, _, _ in reference_servers.values()])
         stop([p for side in sides for p in (side.server, side.redis) if p is not None])
-    write_compare(sides, measured, counts, rounds, duration, connections, order)
+    write_compare(sides, measured, counts, rounds, duration, connections, order, measured_references)
+
+
+def start_references(side: Side, connections: int) -> dict[str, tuple[subprocess.Popen, Endpoint, int]]:
+    """The bare ceiling and the I/O floor served from this checkout (the floor on `side`'s
+    database and private Redis), each warmed; name → (server, endpoint, port)."""
+    found: dict[str, tuple[subprocess.Popen, Endpoint, int]] = {}
+    for key, name, app in (("bare", CEILING, "bench.bare_app:app"), ("floor", FLOOR, "bench.io_floor_app:app")):
+        port = free_port()
+        found[key] = (gunicorn(app, port, side.env, log_name=f"compare-{key}"), Endpoint(key, name, "/"), port)
+    redis_port = int(side.env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    io_ports = frozenset({make_url(side.database_url).port or 5432, redis_port})
+    for key, (server, ep, port) in found.items():
+        wait_for(port)
+        warm_up(server.pid, f"http://127.0.0.1:{port}", [ep], connections, io_ports if key == "floor" else frozenset())
+    return found
+
+
+def measure_references(
+    servers: dict[str, tuple[subprocess.Popen, Endpoint, int]],
+    side: Side,
+    number: int,
+    rounds: int,
+    duration: int,
+    connections: int,
+) -> dict[str, Run]:
+    """One round's runs of the ceiling and the floor (the floor's CPU includes `side`'s
+    PostgreSQL backends and private redis-server, which it uses)."""
+    runs: dict[str, Run] = {}
+    for server, ep, port in servers.values():
+        click.echo(f"round {number + 1}/{rounds}: {ep.name} (load {procstat.load_average()})", err=True)
+        assert side.redis is not None
+        runs[ep.name] = measure(
+            ep, f"http://127.0.0.1:{port}", duration, connections, [server.pid], side.database, [side.redis.pid]
+        )
+    return runs
 
 
 def start_writer(side: Side, ep: Endpoint, duration: int) -> subprocess.Popen | None:
@@ -309,12 +366,21 @@ def write_compare(
     duration: int,
     connections: int,
     order: str,
+    references: list[dict[str, Run]] | None = None,
 ) -> None:
-    """bench/results/compare.json (every run) and compare.md (the table)."""
-    summary = {label: summarise(runs, ceiling="") for label, runs in measured.items()}
+    """bench/results/compare.json (every run) and compare.md (the tables). With `references`
+    (one dict of the ceiling's and the floor's runs per round), each side's ratios to both,
+    taken within the round."""
+    references = references or []
+    summary = {
+        label: summarise(
+            [{**(references[i] if i < len(references) else {}), **r} for i, r in enumerate(runs)], CEILING, FLOOR
+        )
+        for label, runs in measured.items()
+    }
     machine = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()} · Python {platform.python_version()}"
     loads = [run.load for runs in measured.values() for r in runs for run in r.values()]
-    names = list(summary["after"]) or list(summary["before"])
+    names = [n for n in list(summary["after"]) or list(summary["before"]) if n not in (CEILING, FLOOR)]
     payload = {
         "machine": machine,
         "sides": {
@@ -325,6 +391,7 @@ def write_compare(
         "connections": connections,
         "order": order,
         "rounds": {label: [{n: asdict(run) for n, run in r.items()} for r in runs] for label, runs in measured.items()},
+        "references": [{n: asdict(run) for n, run in r.items()} for r in references],
         "summary": {label: {n: asdict(s) for n, s in by_name.items()} for label, by_name in summary.items()},
         "counts_per_request": counts,
     }
@@ -363,6 +430,30 @@ def write_compare(
                 f"| {split} | {stmts} | {c.get('db_round_trips', '')} | {c.get('redis_round_trips', '')} | "
                 f"{s.non_2xx} |"
             )
+    if references:
+        lines += [
+            "",
+            "Against the references measured at the start of each round: × bare / × floor = the endpoint's req/s "
+            "over the ceiling's / the I/O floor's; by CPU = their CPU per request over the endpoint's.",
+            "",
+            "| endpoint | side | × bare | × floor | CPU × bare | CPU × floor |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in (CEILING, FLOOR):
+            s = summary["after"].get(name) or summary["before"][name]
+            lines.append(
+                f"| {name} | (reference) req/s {fmt(s.rps, 0)}, p50 {fmt(s.p50_ms, 2)}, p99 {fmt(s.p99_ms, 2)}, "
+                f"CPU ms/req {fmt(s.cpu_ms, 2)} | {fmt(s.ratio, 3)} | {fmt(s.floor_ratio, 2)} | "
+                f"{fmt(s.cpu_ratio, 3)} | {fmt(s.floor_cpu_ratio, 2)} |"
+            )
+        for name in names:
+            for label in ("before", "after"):
+                s = summary[label].get(name)
+                if s is not None:
+                    lines.append(
+                        f"| {name} | {label} | {fmt(s.ratio, 3)} | {fmt(s.floor_ratio, 2)} | {fmt(s.cpu_ratio, 3)} "
+                        f"| {fmt(s.floor_cpu_ratio, 2)} |"
+                    )
     lines += [
         "",
         "| endpoint | after/before req/s | p50 | p99 | CPU ms/req | change of the medians (req/s, p50, CPU) |",

@@ -1,5 +1,6 @@
 """Interleaved rounds and what is reported from them: median and spread per endpoint, and each
-endpoint's ratio to the ceiling measured in the *same* round.
+endpoint's ratio to the ceiling (and to the I/O floor, when one is named) measured in the *same*
+round.
 
 A round measures the ceiling and every endpoint one after the other; the ratio is taken inside
 the round (both figures saw about the same load), then the median and min–max of the per-round
@@ -67,22 +68,26 @@ class Summary:
     cpu_ratio: tuple[float | None, tuple[float, float] | None]
     cpu_split_ms: dict[str, float | None]
     non_2xx: int
+    floor_ratio: tuple[float | None, tuple[float, float] | None] = (None, None)
+    floor_cpu_ratio: tuple[float | None, tuple[float, float] | None] = (None, None)
 
 
 def _both(values: list[float | None]) -> tuple[float | None, tuple[float, float] | None]:
     return median(values), spread(values)
 
 
-def summarise(rounds: list[dict[str, Run]], ceiling: str) -> dict[str, Summary]:
+def summarise(rounds: list[dict[str, Run]], ceiling: str, floor: str = "") -> dict[str, Summary]:
     """Per endpoint name, over the rounds that measured it. Each ratio uses the ceiling's run
-    of the same round (a round without the ceiling gives no ratio). Endpoints keep the order in
-    which they first appear."""
+    of the same round (a round without the ceiling gives no ratio); `floor_ratio` and
+    `floor_cpu_ratio` likewise use the I/O floor's run (named `floor`; none when not given).
+    Endpoints keep the order in which they first appear."""
     names: list[str] = []
     for measured in rounds:
         names += [n for n in measured if n not in names]
     result = {}
     for name in names:
         runs = [(m[name], m.get(ceiling)) for m in rounds if name in m]
+        floors = [(m[name], m.get(floor) if floor else None) for m in rounds if name in m]
         result[name] = Summary(
             rounds=len(runs),
             rps=_both([r.rps for r, _ in runs]),
@@ -95,6 +100,10 @@ def summarise(rounds: list[dict[str, Run]], ceiling: str) -> dict[str, Summary]:
                 group: median([r.cpu_ms.get(group) for r, _ in runs]) for group in ("app", "postgres", "redis")
             },
             non_2xx=sum(r.non_2xx for r, _ in runs),
+            floor_ratio=_both([ratio(r.rps, f.rps if f else None) for r, f in floors]),
+            floor_cpu_ratio=_both(
+                [cpu_ratio(r.cpu_ms.get("all"), f.cpu_ms.get("all") if f else None) for r, f in floors]
+            ),
         )
     return result
 

@@ -503,7 +503,7 @@ def write_results(measured: list[dict[str, Run]], counts: dict, extra: dict, dur
     latest.md (one table: medians with min–max over the rounds, ratios taken per round)."""
     RESULTS.mkdir(exist_ok=True)
     machine = f"{platform.node()} · {os.cpu_count()} cores · {platform.platform()} · Python {platform.python_version()}"
-    summary = summarise(measured, CEILING)
+    summary = summarise(measured, CEILING, FLOOR)
     payload = {
         "machine": machine,
         "duration_s": duration,
@@ -519,20 +519,21 @@ def write_results(measured: list[dict[str, Run]], counts: dict, extra: dict, dur
         f"Machine: {machine}; wrk -t2 -c{connections} -d{duration}s per endpoint and round, "
         f"{len(measured)} interleaved rounds; gunicorn 2 sync workers; load average (1/5/15 min) "
         f"from {loads[0] if loads else '?'} to {loads[-1] if loads else '?'}.",
-        "Cells: median (min–max) over the rounds; × bare is taken within each round. CPU = gunicorn master + "
+        "Cells: median (min–max) over the rounds; × bare and × floor are taken within each round (req/s over the "
+        "ceiling's or the I/O floor's; by CPU: their CPU per request over the endpoint's). CPU = gunicorn master + "
         "workers, the bench database's PostgreSQL backends and redis-server (shared), per completed request.",
         "",
-        "| endpoint | req/s | × bare | p50 ms | p99 ms | CPU ms/req | CPU × bare | CPU app / pg / redis ms "
-        "| SQL stmts | DB round trips | Redis round trips | non-2xx |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| endpoint | req/s | × bare | × floor | p50 ms | p99 ms | CPU ms/req | CPU × bare | CPU × floor "
+        "| CPU app / pg / redis ms | SQL stmts | DB round trips | Redis round trips | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in summary.items():
         c = counts.get(name, {})
         split = " / ".join("—" if v is None else f"{v:.2f}" for v in s.cpu_split_ms.values())
         lines.append(
-            f"| {name} | {fmt(s.rps, 0)} | {fmt(s.ratio, 3)} | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} | "
-            f"{fmt(s.cpu_ms, 2)} | {fmt(s.cpu_ratio, 3)} | {split} | "
-            f"{statements(c)} | "
+            f"| {name} | {fmt(s.rps, 0)} | {fmt(s.ratio, 3)} | {fmt(s.floor_ratio, 2)} | {fmt(s.p50_ms, 2)} | "
+            f"{fmt(s.p99_ms, 2)} | {fmt(s.cpu_ms, 2)} | {fmt(s.cpu_ratio, 3)} | {fmt(s.floor_cpu_ratio, 2)} | "
+            f"{split} | {statements(c)} | "
             f"{c.get('db_round_trips', '')} | {c.get('redis_round_trips', '')} | {s.non_2xx} |"
         )
     notes = sorted({f"{name}: {run.note}" for r in measured for name, run in r.items() if run.note})

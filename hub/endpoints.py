@@ -28,6 +28,7 @@ from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db
 from hub.extensions import csrf, db, limiter
 from hub.fields import field_errors, read
 from hub.models import IdempotencyKey, Role, User
+from hub.redis_stamps import ReadPlanner
 from hub.transactions import in_transaction, own_transaction, retry_dropped
 from hub.uploads import sandboxed
 
@@ -72,6 +73,14 @@ def current_api_user() -> User | None:
         # The request's first statement: a pooled connection found dropped is retried here.
         g.api_user = retry_dropped(lambda: tokens.user_for_api_token(token)) if token else None
     return g.api_user
+
+
+def kept_api_caller() -> tokens.Caller | None:
+    """The caller this process keeps for the request's bearer token (hub.tokens.kept_caller):
+    no I/O, possibly stale — for planning a route's Redis read before the rate limit, never for
+    deciding who may do what."""
+    token = _bearer_token()
+    return tokens.kept_caller(token) if token else None
 
 
 def current_api_caller() -> tokens.Caller | None:
@@ -199,6 +208,7 @@ def endpoint(
     upload: str | None = None,
     download: Callable[..., Response] | None = None,
     caller: bool = False,
+    redis_read: ReadPlanner | None = None,
 ) -> Callable:
     """Register a JSON route: authenticate, check the role, validate the body and query string
     against their models, run, commit once, and write the reply through its model.
@@ -218,6 +228,10 @@ def endpoint(
     route that needs no more than who is calling then costs no SQL for the token (issue 22).
     A write may take one too (its service reads and locks the rows it needs itself); with
     `idempotent`, the key is claimed for the caller's user id.
+
+    `redis_read`: plans the Redis read the route will make (hub.redis_stamps.RedisRead, from
+    the request alone, no I/O): the rate limit's script call makes it too, and the route's own
+    read takes that answer instead of a round trip of its own (issue 22).
 
     `form` and `upload`: the route also takes `multipart/form-data` — its text fields read
     through `form` (an UploadForm, whose `as_body()` is the `data` the function receives) and
@@ -282,6 +296,8 @@ def endpoint(
             return _call(checked, user, kwargs)
 
         view.allowed_roles = allowed  # type: ignore[attr-defined]
+        if redis_read is not None:
+            view.redis_read = redis_read  # type: ignore[attr-defined]  # hub.redis_stamps._planned_read
         if upload is not None:
             view.upload_field = upload  # type: ignore[attr-defined]  # hub.uploads.accepts_upload
         if download is not None:

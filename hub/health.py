@@ -166,11 +166,16 @@ def _queue(app: Flask) -> dict[str, Any]:
 
 class ProbeAwareSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, except that probe paths get Flask's null session:
-    nothing is read from the cookie, and nothing (not even a refreshed cookie) is sent back."""
+    nothing is read from the cookie, and nothing (not even a refreshed cookie) is sent back.
+    A request without the session cookie gets its new empty session at once."""
 
     def open_session(self, app: Flask, request):
         if request.path in PROBE_PATHS:
             return None
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            # What Flask answers without a cookie (an API call with a bearer token), without
+            # building the signing serializer first: a new empty session (issue 22).
+            return self.session_class()
         return super().open_session(app, request)
 
 

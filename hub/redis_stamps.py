@@ -4,6 +4,10 @@ resolved (hub.tokens) and the group names it looked up, and drop them at once wh
 The stamp is one Redis string, `<namespace>:callers:version`, holding a random token. It is
 read for free on an API request: the rate limit's script (`StampedRedisStorage`, Flask-Limiter's
 storage for `vouch+redis://` URLs) returns it with the request count, in the same round trip.
+A route may also name the Redis read it will make (`RedisRead`, planned by the view's
+`redis_read` attribute, hub.endpoints): that read then runs in the same script call and the
+route takes its answer from `prefetched` — the rate limit, the stamp and the read in one round
+trip (issue 22).
 A request the limit did not count (limits disabled, Redis down and Flask-Limiter on its memory
 fallback) reads it with one GET (`caller_version`), or gets None when Redis cannot answer — and
 then nothing is taken from the caches.
@@ -28,6 +32,8 @@ from __future__ import annotations
 import logging
 import secrets
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_app_context, has_request_context, request
@@ -53,6 +59,28 @@ _WATCHED: dict[str, frozenset[str] | None] = {
 _per_request: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
+@dataclass(frozen=True, slots=True)
+class RedisRead:
+    """A read-only Redis script call a route makes, described before the route runs so that the
+    rate limit's script call can make it too. `lua` is a script body that reads its own `KEYS`
+    and `ARGV` (1-based, as in a script of its own) and ends in `return`; `keys` and `args` are
+    what it would be called with. Two reads are the same read when all three are equal."""
+
+    name: str
+    lua: str
+    keys: tuple[str, ...]
+    args: tuple[str | int, ...]
+
+
+# A view's planner: the read the route will make for this request, computed from the request
+# alone (no I/O; None when it cannot tell, e.g. an unknown caller) — hub.endpoints sets it as
+# the view's `redis_read` attribute.
+ReadPlanner = Callable[[], RedisRead | None]
+
+# request → (the read made in the rate limit's call, its answer); taken once by `prefetched`.
+_prefetched: weakref.WeakKeyDictionary[Any, tuple[RedisRead, Any]] = weakref.WeakKeyDictionary()
+
+
 def _keep(stamp: str | None) -> None:
     if stamp is not None and has_request_context():
         _per_request.setdefault(request._get_current_object(), stamp)  # type: ignore[attr-defined]
@@ -74,10 +102,30 @@ return {current, redis.call('GET', KEYS[2])}
 """
 
 
+# _HIT_LUA followed by a route's read (RedisRead.lua), run as a function of its own KEYS and
+# ARGV: those past the hit's two keys and two arguments. Returns {count, stamp, the read's answer}.
+_HIT_AND_READ_LUA = """
+local current = redis.call('INCRBY', KEYS[1], ARGV[2])
+if tonumber(current) == tonumber(ARGV[2]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+local stamp = redis.call('GET', KEYS[2])
+local read_keys, read_args = {}, {}
+for i = 3, #KEYS do read_keys[#read_keys + 1] = KEYS[i] end
+for i = 3, #ARGV do read_args[#read_args + 1] = ARGV[i] end
+local function read(KEYS, ARGV)
+%s
+end
+return {current, stamp, read(read_keys, read_args)}
+"""
+
+
 class StampedRedisStorage(RedisStorage):
     """Flask-Limiter's Redis storage (same keys, same fixed-window counting) whose counter
     increment also reads the callers' stamp, kept for the request (`caller_version`): the rate
-    limit and the stamp cost one round trip together. Configured as `vouch+<redis URL>`."""
+    limit and the stamp cost one round trip together. When the request's view plans a Redis
+    read (`RedisRead`), the first increment of the request makes that read in the same call
+    (`prefetched`). Configured as `vouch+<redis URL>`."""
 
     STORAGE_SCHEME = ["vouch+redis", "vouch+rediss", "vouch+redis+unix"]
 
@@ -87,15 +135,56 @@ class StampedRedisStorage(RedisStorage):
     def initialize_storage(self, _uri: str) -> None:
         super().initialize_storage(_uri)
         self.lua_hit_stamped = self.get_connection().register_script(_HIT_LUA.encode())
+        self.lua_hit_and_read: dict[str, Any] = {}  # RedisRead.name → its registered script
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         """Count `amount` hits on `key` (expiring after `expiry` seconds from the first) and,
-        inside a request, keep the stamp read in the same script call."""
+        inside a request, keep the stamp read in the same script call — and make the read the
+        request's view plans, once per request, keeping its answer for `prefetched`."""
         if not has_request_context():
             return super().incr(key, expiry, amount)
-        count, stamp = self.lua_hit_stamped([self.prefixed_key(key), version_key()], [expiry, amount])
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        read = None if current in _prefetched else _planned_read()
+        if read is None:
+            count, stamp = self.lua_hit_stamped([self.prefixed_key(key), version_key()], [expiry, amount])
+            _keep(_decoded(stamp))
+            return int(count)
+        script = self.lua_hit_and_read.get(read.name)
+        if script is None:
+            script = self.get_connection().register_script((_HIT_AND_READ_LUA % read.lua).encode())
+            self.lua_hit_and_read[read.name] = script
+        count, stamp, answer = script([self.prefixed_key(key), version_key(), *read.keys], [expiry, amount, *read.args])
         _keep(_decoded(stamp))
+        _prefetched[current] = (read, answer)
         return int(count)
+
+
+def _planned_read() -> RedisRead | None:
+    """The Redis read the request's view plans (its `redis_read` attribute), or None. A planner
+    that fails costs the request nothing but the shared round trip: the route reads on its own."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    planner: ReadPlanner | None = getattr(view, "redis_read", None)
+    if planner is None:
+        return None
+    try:
+        return planner()
+    except Exception:
+        log.warning("planning the request's Redis read failed; the route reads on its own", exc_info=True)
+        return None
+
+
+def prefetched(read: RedisRead) -> Any | None:
+    """The answer the rate limit's script call got for `read` in this request, or None when that
+    call made no read or another one (the route then reads on its own). Taken once: a second
+    call for the same read gets None. The answer was read a moment before the route asks, in
+    the same request — as fresh as a read made by the route itself."""
+    if not has_request_context():
+        return None
+    found = _prefetched.get(request._get_current_object())  # type: ignore[attr-defined]
+    if found is None or found[0] != read or found[1] is None:
+        return None
+    _prefetched[request._get_current_object()] = (found[0], None)  # type: ignore[attr-defined]
+    return found[1]
 
 
 def _decoded(stamp: bytes | str | None) -> str | None:

@@ -153,6 +153,14 @@ def caller_for_api_token(plaintext: str) -> Caller | None:
     return caller
 
 
+def kept_caller(plaintext: str) -> Caller | None:
+    """The caller this process keeps for a token, whatever stamp it was resolved under and
+    however old — no I/O, and not an answer to who is calling (that is `caller_for_api_token`):
+    a guess for planning a read ahead (hub.redis_stamps.RedisRead), checked when it is used."""
+    kept = _kept.get(token_digest(plaintext))
+    return kept.caller if kept is not None else None
+
+
 def forget_callers() -> None:
     """Drop every caller this process keeps (tests)."""
     _kept.clear()

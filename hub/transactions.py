@@ -55,10 +55,10 @@ def in_transaction(work: Callable[[], T], *, keep: Callable[[T], bool] = lambda 
     for attempt in range(TRANSIENT_RETRIES):
         try:
             result = work()
-            if keep(result):
-                db.session.commit()
-            else:
+            if not keep(result):
                 db.session.rollback()
+            elif not nothing_to_commit():
+                db.session.commit()
             return result
         except Exception as exc:
             db.session.rollback()
@@ -66,6 +66,19 @@ def in_transaction(work: Callable[[], T], *, keep: Callable[[T], bool] = lambda 
                 raise
             time.sleep(0.02 * (2**attempt) + random.random() * 0.02)
     raise AssertionError("unreachable")
+
+
+def nothing_to_commit() -> bool:
+    """Whether the unit did nothing a commit would finish: no transaction began (no statement
+    ran), no object was added, changed or deleted, and no job or after-commit call waits for the
+    commit. A warm API leaderboard read is such a unit; committing it would only cost the
+    session's empty commit machinery (issue 22)."""
+    from hub.queue import CALLBACKS_KEY, PENDING_KEY
+
+    session = db.session()
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    return not (session.info.get(PENDING_KEY) or session.info.get(CALLBACKS_KEY))
 
 
 def retry_dropped(work: Callable[[], T]) -> T:

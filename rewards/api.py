@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
 from hub.contracts import Body, BulkReply, PageQuery
-from hub.endpoints import api_blueprint, endpoint
+from hub.endpoints import api_blueprint, endpoint, kept_api_caller
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
+from hub.redis_stamps import RedisRead
 from hub.tokens import Caller
 from rewards import catalog, services
 from rewards.catalog import RewardBody, RewardPatch
@@ -33,7 +35,8 @@ from rewards.contracts import (
     RewardPage,
     RewardReply,
 )
-from rewards.leaderboard_view import leaderboard_payload
+from rewards.leaderboard import board_read, period_key
+from rewards.leaderboard_view import kept_group, leaderboard_payload
 from rewards.models import LedgerEntry, Redemption, Reward
 from rewards.services import Adjustment
 
@@ -86,6 +89,30 @@ def adjust(user: User, advocate_id: int, data: Adjustment) -> tuple[AdjustmentRe
     return AdjustmentReply(**_entry_fields(entry), balance=advocate.balance), 201
 
 
+def plan_board_read() -> RedisRead | None:
+    """The board read `GET /leaderboard` will make, planned before the rate limit so that the
+    limit's script call makes it (`redis_read`, hub.endpoints): from the query string, the
+    caller and the group name this process keeps — no I/O. None when it cannot tell (an invalid
+    query, a caller or a group not kept yet). A wrong guess (the caller or the group changed
+    since they were kept) only costs the route its own read: it takes the planned answer only
+    for the very same read (hub.redis_stamps.prefetched)."""
+    try:
+        args = LeaderboardQuery.model_validate(request.args)
+    except ValidationError:
+        return None
+    caller = kept_api_caller()
+    if caller is None:
+        return None
+    group_id: int | None = None
+    if args.group not in (None, ""):
+        group = kept_group(args.group)
+        if group is None:
+            return None
+        group_id = group.id
+    me_id = caller.advocate_id if caller.role is Role.ADVOCATE else None
+    return board_read(period_key(args.period), group_id, args.limit, 0, me_id)
+
+
 @endpoint(
     bp,
     "/leaderboard",
@@ -95,6 +122,7 @@ def adjust(user: User, advocate_id: int, data: Adjustment) -> tuple[AdjustmentRe
     query=LeaderboardQuery,
     reply=LeaderboardReply,
     caller=True,
+    redis_read=plan_board_read,
 )
 def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply:
     return LeaderboardReply.model_validate(leaderboard_payload(user, args.period, args.group, args.limit))

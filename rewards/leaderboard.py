@@ -43,6 +43,7 @@ from hub.extensions import db
 from hub.models import Advocate, User, advocate_groups
 from hub.queue import CALLBACKS_KEY, call_after_commit
 from hub.redis_client import get_bulk_redis, get_redis, require_redis
+from hub.redis_stamps import RedisRead, prefetched
 from rewards.metrics import LEADERBOARD_REBUILD
 
 if TYPE_CHECKING:
@@ -488,12 +489,35 @@ _fill_script: Any = None
 _read_script: Any = None
 
 
-def _read(r: Redis, keys: list[str], args: list[Any]) -> Any:
-    """Run the read script (EVALSHA; redis-py loads it on NOSCRIPT, e.g. after a Redis restart)."""
+def _read(r: Redis, read: RedisRead) -> Any:
+    """The read script's answer: the one the rate limit's script call already got for this very
+    read in this request (hub.redis_stamps.prefetched: no round trip of its own), else one
+    EVALSHA (redis-py loads the script on NOSCRIPT, e.g. after a Redis restart)."""
     global _read_script
+    found = prefetched(read)
+    if found is not None:
+        return found
     if _read_script is None:
         _read_script = r.register_script(_READ_LUA)
-    return _read_script(keys=keys, args=args, client=r)
+    return _read_script(keys=list(read.keys), args=list(read.args), client=r)
+
+
+def board_read(
+    pkey: str,
+    group_id: int | None,
+    limit: int,
+    offset: int,
+    me_id: int | None,
+    markers: bool = True,
+    described: bool = True,
+) -> RedisRead:
+    """The read script call (`_READ_LUA`) for a page of a board and the caller's row: what
+    `board` sends, and what a route plans ahead so that the rate limit's script call makes it
+    (hub.redis_stamps.RedisRead; rewards.leaderboard_view.plan_board_read)."""
+    keys = (redis_key(pkey, group_id), stale_key(), encoding_key(), rows_key(), rows_generation_key())
+    me_member = _member(me_id) if me_id is not None else ""
+    args = (offset, limit, me_member, ENCODING, SCORE_PER_POINT, "1" if markers else "0", "1" if described else "0")
+    return RedisRead("leaderboard.board", _READ_LUA, keys, args)
 
 
 def _standings_redis(
@@ -524,10 +548,7 @@ def _read_board(
 ) -> tuple[list[Row], Row | None, dict[int, dict[str, Any]], bytes] | None:
     """`_standings_redis`, plus (when `described`) the display rows the hash holds for the rows
     shown and the display generation the read saw."""
-    key = redis_key(pkey, group_id)
-    me_member = _member(me_id) if me_id is not None else ""
-    args = [offset, limit, me_member, ENCODING, SCORE_PER_POINT, "1" if markers else "0", "1" if described else "0"]
-    found = _read(r, [key, stale_key(), encoding_key(), rows_key(), rows_generation_key()], args)
+    found = _read(r, board_read(pkey, group_id, limit, offset, me_id, markers, described))
     if int(found[0]):
         return None
     _, flat, mine, page_above, mine_above, shown, generation = found

@@ -43,15 +43,21 @@ _group_names: dict[int | str, tuple[str, float, GroupName]] = {}
 _GROUP_NAMES_MAX = 10_000
 
 
+def _group_key(group: str | int) -> int | str:
+    """A group as asked for, as the name cache keys it: an id, or the lower-cased name."""
+    wanted: int | str = group if isinstance(group, int) else str(group)
+    if isinstance(wanted, str):
+        wanted = int(wanted) if wanted.isascii() and wanted.isdigit() else wanted.lower()
+    return wanted
+
+
 def group_name(group: str | int | None) -> GroupName | None:
     """`resolve_group` from a per-process cache: kept under the callers' stamp, which any write
     to `groups` moves once it commits (hub.redis_stamps), for at most VOUCH_CALLER_CACHE_SECONDS.
     Without a stamp (no Redis) it reads the database each time. NotFound if unknown (not kept)."""
     if group in (None, ""):
         return None
-    wanted: int | str = group if isinstance(group, int) else str(group)
-    if isinstance(wanted, str):
-        wanted = int(wanted) if wanted.isascii() and wanted.isdigit() else wanted.lower()
+    wanted = _group_key(group)
     stamp = caller_version()  # before the read: a rename committed after it moves the stamp
     kept = _group_names.get(wanted)
     if stamp is not None and kept is not None and kept[0] == stamp and kept[1] > time.monotonic():
@@ -66,6 +72,14 @@ def group_name(group: str | int | None) -> GroupName | None:
         lifetime = float(current_app.config.get("VOUCH_CALLER_CACHE_SECONDS", 60))
         _group_names[wanted] = (stamp, time.monotonic() + lifetime, named)
     return named
+
+
+def kept_group(group: str | int) -> GroupName | None:
+    """The group this process keeps for `group` (an id or a name), whatever stamp it was kept
+    under — no I/O, and not an answer (that is `group_name`): a guess for planning a read ahead
+    (rewards.api.plan_board_read), checked when it is used."""
+    kept = _group_names.get(_group_key(group))
+    return kept[2] if kept is not None else None
 
 
 def forget_group_names() -> None:

@@ -4,6 +4,8 @@ Expected values are worked out by hand in the comments."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import procstat
@@ -167,6 +169,24 @@ def test_summarise_takes_each_ratio_within_its_round():
     assert summarise(rounds, "bare")["bare"].ratio == (1.0, (1.0, 1.0))
 
 
+def test_summarise_takes_the_floor_ratio_within_its_round_too():
+    rounds = [
+        {"bare": run(1000, 0.5), "floor": run(300, 1.5), "lb": run(400, 1.2)},
+        {"bare": run(500, 0.4), "floor": run(200, 2.0), "lb": run(100, 4.0)},
+        {"bare": run(800, 0.5), "floor": run(250, 1.0), "lb": run(250, 2.0)},
+    ]
+    s = summarise(rounds, "bare", "floor")["lb"]
+    # req/s over the floor's of the same round: 400/300, 100/200 = 0.5, 250/250 = 1 → median 1.
+    assert s.floor_ratio[0] == pytest.approx(1.0)
+    assert s.floor_ratio[1] == pytest.approx((0.5, 400 / 300))
+    # By CPU, the floor's over the endpoint's: 1.5/1.2 = 1.25, 2/4 = 0.5, 1/2 = 0.5 → median 0.5.
+    assert s.floor_cpu_ratio[0] == pytest.approx(0.5)
+    assert s.floor_cpu_ratio[1] == pytest.approx((0.5, 1.25))
+    # The ceiling's ratios are unchanged by naming a floor: 0.4, 0.2, 0.3125 → median 0.3125.
+    assert s.ratio[0] == pytest.approx(0.3125)
+    assert summarise(rounds, "bare")["lb"].floor_ratio == (None, None)
+
+
 def test_summarise_gives_no_ratio_for_a_round_without_the_ceiling():
     s = summarise([{"feed": run(100, 5.0)}, {"bare": run(1000, 0.5), "feed": run(50, 5.0)}], "bare")["feed"]
     # Only the second round has a ceiling: 50/1000.
@@ -187,3 +207,30 @@ def test_fmt_cell():
     assert fmt((0.1, (0.05, 0.125)), 3) == "0.100 (0.050–0.125)"
     assert fmt((1234.5, (1000.0, 1500.0)), 0) == "1,234 (1,000–1,500)"
     assert fmt((None, None)) == "—"
+
+
+def test_compare_reports_each_side_against_the_references_of_the_same_round(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import bench.compare as compare
+    from bench.run import CEILING, FLOOR
+
+    monkeypatch.setattr(compare, "RESULTS", tmp_path)
+    sides = [compare.Side(label, label, "0" * 40, Path("."), "postgresql://x/db") for label in ("before", "after")]
+    references = [
+        {CEILING: run(1000, 0.5), FLOOR: run(400, 1.0)},
+        {CEILING: run(2000, 0.25), FLOOR: run(500, 1.25)},
+    ]
+    measured = {
+        "before": [{"lb": run(100, 5.0)}, {"lb": run(100, 5.0)}],
+        "after": [{"lb": run(400, 1.0)}, {"lb": run(600, 1.0)}],
+    }
+    compare.write_compare(sides, measured, {}, 2, 10, 4, "abba", references)
+    table = (tmp_path / "compare.md").read_text()
+    # after: × bare 400/1000 = 0.4 and 600/2000 = 0.3 → median 0.35; × floor 1.0 and 1.2 → 1.1;
+    # CPU × bare 0.5/1 and 0.25/1 → 0.375; CPU × floor 1.0 and 1.25 → 1.125.
+    assert "| lb | after | 0.350 (0.300–0.400) | 1.10 (1.00–1.20) | 0.375 (0.250–0.500) | 1.12 (1.00–1.25) |" in table
+    # before: × bare 0.1 and 0.05; × floor 0.25 and 0.2.
+    assert "| lb | before | 0.075 (0.050–0.100) | 0.23 (0.20–0.25) |" in table
+    payload = json.loads((tmp_path / "compare.json").read_text())
+    assert payload["references"][1][FLOOR]["rps"] == 500

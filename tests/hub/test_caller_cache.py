@@ -207,9 +207,9 @@ def test_without_redis_every_request_resolves_the_token(ctx, make, sql_statement
     assert len([s for s in sql_statements if "api_tokens" in s]) == 1
 
 
-def test_the_stamp_comes_with_the_rate_limit_in_one_round_trip(pg_url, redis_url, make, monkeypatch):
-    """With rate limits on, the stamp is read by the limit's own script call: no separate GET,
-    and a warm read is the limit's call plus the board's — no SQL."""
+def test_the_stamp_and_the_board_come_with_the_rate_limit_in_one_round_trip(pg_url, redis_url, make, monkeypatch):
+    """With rate limits on, the stamp and the board are read by the limit's own script call: a
+    warm read is one Redis round trip and no SQL."""
     from redis import Redis
 
     saved = dict(vars(limiter))
@@ -231,8 +231,9 @@ def test_the_stamp_comes_with_the_rate_limit_in_one_round_trip(pg_url, redis_url
                 assert board(app, token).status_code == 200
             monkeypatch.undo()
             assert seen == []
-            assert [c[0] for c in calls] == ["EVALSHA", "EVALSHA"]
+            assert [c[0] for c in calls] == ["EVALSHA"]
             assert redis_stamps.version_key() in calls[0]  # the rate limit's call carries the stamp
+            assert leaderboard.redis_key("all") in calls[0]  # … and the board
     finally:
         with app.app_context():
             from tests.support.environment import clear_redis, clear_tables

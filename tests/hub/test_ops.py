@@ -105,6 +105,19 @@ def test_probes_never_set_a_session_cookie(app, client, ctx, make_user, login):
         assert app.session_interface.open_session(app, request) is None
 
 
+def test_a_request_without_the_cookie_gets_what_flask_would_give_it(app):
+    from flask.sessions import SecureCookieSessionInterface
+
+    flasks = SecureCookieSessionInterface()
+    with app.test_request_context("/api/v1/me"):
+        ours, theirs = app.session_interface.open_session(app, request), flasks.open_session(app, request)
+    assert type(ours) is type(theirs) and dict(ours) == dict(theirs) == {}
+    assert (ours.new, ours.modified, ours.permanent) == (theirs.new, theirs.modified, theirs.permanent)
+    signed = flasks.get_signing_serializer(app).dumps({"who": "someone"})
+    with app.test_request_context("/", headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={signed}"}):
+        assert dict(app.session_interface.open_session(app, request)) == {"who": "someone"}
+
+
 def test_probes_are_exempt_from_rate_limits(app_factory):
     from hub.extensions import limiter
 

@@ -376,25 +376,18 @@ def _lock_for(
 
 def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
-    take it now and, if not, why and from when. A fixed number of queries."""
+    take it now and, if not, why and from when. A fixed number of queries: the challenges come
+    from the catalogue's segment of the advocate's tier and groups (compiled per catalogue
+    version); only the advocate's own record, places, asks and break are read per request."""
     at = at or utcnow()
-    group_ids = {g.id for g in advocate.groups}
-    tier = advocate.tier.value
-    targeted = [
-        c
-        for c in catalogue.published()
-        if c.is_open(at)
-        and (not c.target_tiers or tier in c.target_tiers)
-        and (not c.target_group_ids or not c.target_group_ids.isdisjoint(group_ids))
-    ]
-    records = _records([c.id for c in targeted], advocate.id)
-    taken = _taken(targeted)
-    kinds = {c.ask_kind for c in targeted if c.ask_kind is not None}
-    cap_checks = caps.check_asks(advocate.id, kinds, at)
+    segment = catalogue.segment(advocate.tier.value, {g.id for g in advocate.groups}, at)
+    records = _records(list(segment.ids), advocate.id)
+    taken = places.places_taken(segment.limited_ids)
+    cap_checks = caps.check_asks(advocate.id, segment.ask_kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     on_break = caps.current_break(advocate, at)
     items = []
-    for challenge in targeted:
+    for challenge in segment.entries:
         mine = records.get(challenge.id) or MyRecord()
         code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break)
         items.append(
@@ -410,15 +403,13 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
                 tries=retry_round_of(challenge, mine.tries, mine.last_try_at, at) if mine.tries else None,
             )
         )
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    # The segment is already in catalogue.feed_order, the key's tail; a stable sort on the head
+    # gives the order of the whole key.
     items.sort(
         key=lambda i: (
             not i.available,
             i.lock_code == "limit_reached" and i.available_at is None,
             i.challenge.type not in liked,
-            i.challenge.ends_at or far,
-            -i.challenge.points,
-            i.challenge.id,
         )
     )
     return items

@@ -39,6 +39,7 @@ from hub.errors import NotFound
 from hub.fields.dates import iso
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
+from hub.tokens import Caller
 
 bp = api_blueprint("challenges_api")
 
@@ -295,10 +296,13 @@ def duplicate_challenge(user: User, challenge_id: int) -> tuple[ChallengeReply, 
     tag="challenges",
     query=ChallengeListQuery,
     reply=ChallengePage,
+    caller=True,
 )
-def list_challenges(user: User, args: ChallengeListQuery) -> ChallengePage | Response:
+def list_challenges(user: Caller, args: ChallengeListQuery) -> ChallengePage | Response:
     if user.role is Role.ADVOCATE:
-        feed = services.feed_for(user.advocate_profile)
+        if user.advocate_id is None:
+            raise LookupError(f"user {user.user_id} has no advocate profile")
+        feed = services.feed_of(user.advocate_id)
         return feed_page(args.window(feed), args, len(feed))
     status = ChallengeStatus.PUBLISHED if user.role is Role.SALES else args.status
     items, total = services.list_challenges(status, args.page, args.per_page)

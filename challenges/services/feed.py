@@ -4,10 +4,12 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.sql import case
 
 from challenges import caps, catalogue, verifiers
@@ -23,12 +25,12 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services import places
-from hub.db import any_of, utcnow
+from hub.db import any_of_param, utcnow
 from hub.errors import (
     NotFound,
 )
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, advocate_groups
 
 # --- targeting and the feed ----------------------------------------------------------------
 
@@ -221,49 +223,12 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
     the last counting one, in one grouped query over their own completions of those challenges
     (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
     PostgreSQL, hub.db.any_of). The window computes, per challenge, the latest completion
-    (n = 1) and the last counting submission; the grouping keeps one row per challenge."""
+    (n = 1) and the last counting submission; the grouping keeps one row per challenge. The
+    statement is built once per dialect (`_records_statement`)."""
     if not challenge_ids:
         return {}
-    counting = Completion.status.in_(COUNTING)
-    ranked = (
-        select(
-            Completion.challenge_id,
-            Completion.id,
-            Completion.status,
-            Completion.points_offered,
-            Completion.points_awarded,
-            Completion.reason,
-            Completion.submitted_at,
-            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
-            func.row_number()
-            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
-            .label("n"),
-            func.max(case((counting, Completion.submitted_at)))
-            .over(partition_by=Completion.challenge_id)
-            .label("last_counting"),
-        )
-        .where(Completion.advocate_id == advocate_id, any_of(Completion.challenge_id, challenge_ids))
-        .subquery()
-    )
-    c = ranked.c
-    latest = c.n == 1
-    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
     rows = db.session.execute(
-        select(
-            c.challenge_id,
-            func.count().filter(c.status.in_(COUNTING)),
-            func.count().filter(c.status == CompletionStatus.APPROVED),
-            func.count().filter(c.status.in_(IN_FLIGHT)),
-            func.max(c.last_counting),
-            func.max(case((latest, c.id))),
-            func.max(case((latest, c.status))),
-            func.max(case((latest, c.points_offered))),
-            func.max(case((latest, c.points_awarded))),
-            func.max(case((latest, c.reason))),
-            func.max(case((latest, c.submitted_at))),
-            func.count().filter(is_try),
-            func.max(case((is_try, c.tried_at))),
-        ).group_by(c.challenge_id)
+        _records_statement(db.engine.dialect.name), {"advocate_id": advocate_id, "challenge_ids": challenge_ids}
     )
     return {
         cid: MyRecord(
@@ -291,6 +256,54 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             last_try,
         ) in rows
     }
+
+
+@functools.cache
+def _records_statement(dialect: str) -> Select[Any]:
+    """`_records`'s grouped query for `dialect`, with parameters `advocate_id` and
+    `challenge_ids` (building it took more CPU than running it, issue 22)."""
+    counting = Completion.status.in_(COUNTING)
+    ranked = (
+        select(
+            Completion.challenge_id,
+            Completion.id,
+            Completion.status,
+            Completion.points_offered,
+            Completion.points_awarded,
+            Completion.reason,
+            Completion.submitted_at,
+            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
+            func.row_number()
+            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
+            .label("n"),
+            func.max(case((counting, Completion.submitted_at)))
+            .over(partition_by=Completion.challenge_id)
+            .label("last_counting"),
+        )
+        .where(
+            Completion.advocate_id == bindparam("advocate_id"),
+            any_of_param(Completion.challenge_id, "challenge_ids"),
+        )
+        .subquery()
+    )
+    c = ranked.c
+    latest = c.n == 1
+    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
+    return select(
+        c.challenge_id,
+        func.count().filter(c.status.in_(COUNTING)),
+        func.count().filter(c.status == CompletionStatus.APPROVED),
+        func.count().filter(c.status.in_(IN_FLIGHT)),
+        func.max(c.last_counting),
+        func.max(case((latest, c.id))),
+        func.max(case((latest, c.status))),
+        func.max(case((latest, c.points_offered))),
+        func.max(case((latest, c.points_awarded))),
+        func.max(case((latest, c.reason))),
+        func.max(case((latest, c.submitted_at))),
+        func.count().filter(is_try),
+        func.max(case((is_try, c.tried_at))),
+    ).group_by(c.challenge_id)
 
 
 @dataclass(frozen=True)
@@ -374,13 +387,23 @@ def _lock_for(
     return None, None, None
 
 
+def group_ids_of(advocate: Advocate) -> set[int]:
+    """The ids of the advocate's groups: from `advocate.groups` when loaded, else read as bare
+    ids (the feed needs no Group rows)."""
+    if "groups" not in inspect(advocate).unloaded:
+        return {g.id for g in advocate.groups}
+    return set(
+        db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate.id))
+    )
+
+
 def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
     take it now and, if not, why and from when. A fixed number of queries: the challenges come
     from the catalogue's segment of the advocate's tier and groups (compiled per catalogue
     version); only the advocate's own record, places, asks and break are read per request."""
     at = at or utcnow()
-    segment = catalogue.segment(advocate.tier.value, {g.id for g in advocate.groups}, at)
+    segment = catalogue.segment(advocate.tier.value, group_ids_of(advocate), at)
     records = _records(list(segment.ids), advocate.id)
     taken = places.places_taken(segment.limited_ids)
     cap_checks = caps.check_asks(advocate.id, segment.ask_kinds, at)
@@ -413,6 +436,11 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
         )
     )
     return items
+
+
+def feed_of(advocate_id: int) -> list[FeedItem]:
+    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id)."""
+    return feed_for(db.session.get_one(Advocate, advocate_id))
 
 
 def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None = None) -> FeedItem:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Response, url_for
+from pydantic import PrivateAttr
 from werkzeug.datastructures import FileStorage
 
 from challenges import incentives, services, verifiers
@@ -99,14 +100,26 @@ def feed_item_json(item: services.FeedItem) -> str:
     )
 
 
-def feed_page(items: list[services.FeedItem], args: ChallengeListQuery, total: int) -> Response:
-    """A page of the advocate's feed as the JSON of `ChallengePage.of` over the items' replies
-    (`feed_item_json`); the endpoint still checks it against ChallengePage."""
+class FeedPage(ChallengePage):
+    """A page of the advocate's feed whose JSON is written from pieces each checked against
+    ChallengeReply once per catalogue version (`feed_item_json`): the endpoint takes it as the
+    reply model it is (spectree then writes `model_dump_json()` without validating the JSON
+    again — about a tenth of the feed's CPU, issue 22). `items` is left empty; only the JSON
+    carries them."""
+
+    _json: str = PrivateAttr("")
+
+    def model_dump_json(self, **_options: Any) -> str:
+        return self._json
+
+
+def feed_page(items: list[services.FeedItem], args: ChallengeListQuery, total: int) -> FeedPage:
+    """A page of the advocate's feed: the JSON of `ChallengePage.of` over the items' replies,
+    byte for byte (`feed_item_json`)."""
+    page = FeedPage.model_construct(items=[], page=args.page, per_page=args.per_page, total=total)
     body = ",".join(feed_item_json(i) for i in items)
-    return Response(
-        f'{{"items":[{body}],"page":{args.page},"per_page":{args.per_page},"total":{total}}}',
-        mimetype="application/json",
-    )
+    page._json = f'{{"items":[{body}],"page":{args.page},"per_page":{args.per_page},"total":{total}}}'
+    return page
 
 
 def _item_fields(item: services.FeedItem) -> dict[str, Any]:
@@ -298,7 +311,7 @@ def duplicate_challenge(user: User, challenge_id: int) -> tuple[ChallengeReply, 
     reply=ChallengePage,
     caller=True,
 )
-def list_challenges(user: Caller, args: ChallengeListQuery) -> ChallengePage | Response:
+def list_challenges(user: Caller, args: ChallengeListQuery) -> ChallengePage:
     if user.role is Role.ADVOCATE:
         if user.advocate_id is None:
             raise LookupError(f"user {user.user_id} has no advocate profile")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import case
 
 from challenges import caps, catalogue, verifiers
@@ -439,8 +440,9 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
 
 
 def feed_of(advocate_id: int) -> list[FeedItem]:
-    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id)."""
-    return feed_for(db.session.get_one(Advocate, advocate_id))
+    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id);
+    the advocate and their groups in one query."""
+    return feed_for(db.session.get_one(Advocate, advocate_id, options=[joinedload(Advocate.groups)]))
 
 
 def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None = None) -> FeedItem:

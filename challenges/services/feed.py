@@ -8,6 +8,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import joinedload
@@ -32,6 +33,7 @@ from hub.errors import (
 )
 from hub.extensions import db
 from hub.models import Advocate, advocate_groups
+from hub.timezones import viewer_zone
 
 # --- targeting and the feed ----------------------------------------------------------------
 
@@ -356,6 +358,7 @@ def _lock_for(
     cap_checks: dict[AskKind, caps.CapCheck],
     at: dt.datetime,
     on_break: caps.Break | None = None,
+    zone: ZoneInfo | None = None,
 ) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now. A break
     (caps.current_break) locks every challenge the advocate takes on themselves, after the
@@ -370,7 +373,7 @@ def _lock_for(
         if block.rule == "cooldown" and block.last is not None and block.again is not None:
             return (
                 "limit_reached",
-                f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
+                f"You did this on {day_label(block.last, at, zone)} — again from {day_label(block.again, at, zone)}",
                 block.again,
             )
         if block.rule == "retry_wait" and block.again is not None:
@@ -410,10 +413,13 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
     cap_checks = caps.check_asks(advocate.id, segment.ask_kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     on_break = caps.current_break(advocate, at)
+    zone = viewer_zone()  # once, not per locked challenge's reason
     items = []
     for challenge in segment.entries:
         mine = records.get(challenge.id) or MyRecord()
-        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break)
+        code, reason, available_at = _lock_for(
+            challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break, zone
+        )
         items.append(
             FeedItem(
                 challenge=challenge,

@@ -225,7 +225,7 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
     """Per challenge of `challenge_ids`, the advocate's counts, latest completion and tries since
     the last counting one, in one grouped query over their own completions of those challenges
     (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
-    PostgreSQL, hub.db.any_of). The window computes, per challenge, the latest completion
+    PostgreSQL, hub.db.any_of_param). The window computes, per challenge, the latest completion
     (n = 1) and the last counting submission; the grouping keeps one row per challenge. The
     statement is built once per dialect (`_records_statement`)."""
     if not challenge_ids:

@@ -9,7 +9,9 @@ this checkout's Vouch and, with `--base`, the other checkout's Vouch (run from t
 same virtualenv). Warms every server, then runs `--rounds` rounds; each round runs wrk
 (-t2 -c4) on: bare, then for each Vouch — the busiest advocate's feed, a new advocate's feed,
 the busiest advocate's hub page. Prints each figure with its ratio to the bare run of the same
-round, the median over rounds, and the load average. Nothing is asserted.
+round, the median over rounds, the load average and the CPU per request of the server side
+(bench.procstat: the gunicorn master and workers, the database's backends and redis-server, read
+from /proc around each run; "all" and the app's share). Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import click
 
+from bench import procstat
 from bench.feed import PASSWORD, actors
 from bench.load import RESULTS, VENV_BIN, free_port, stop, wait_for, wrk
 
@@ -98,6 +101,17 @@ def main(rounds: int, duration: int, base: str | None) -> None:
         ports["base"] = free_port()
         procs.append(server("wsgi:app", ports["base"], env, Path(base), "base"))
     figures: dict[str, list[dict]] = {}
+    database = env["DATABASE_URL"].rsplit("/", 1)[-1].split("?")[0]
+    masters = dict(zip(ports, (p.pid for p in procs), strict=True))
+
+    def measured(name: str, url: str, headers: dict) -> dict:
+        """One wrk run with the CPU of `name`'s server side per request."""
+        before = procstat.cpu_sample([masters[name]], database)
+        fig = wrk(url, duration, 4, headers)
+        after = procstat.cpu_sample([masters[name]], database)
+        cpu = procstat.cpu_per_request(before, after, fig["requests"], procstat.clock_ticks_per_second())
+        return fig | {"cpu_all": cpu["all"], "cpu_app": cpu["app"]}
+
     try:
         for port in ports.values():
             wait_for(port, timeout=120)
@@ -106,11 +120,11 @@ def main(rounds: int, duration: int, base: str | None) -> None:
                 wrk(f"http://127.0.0.1:{port}{path}", 2, 4, headers)
         for _ in range(rounds):
             load = os.getloadavg()[0]
-            bare = wrk(f"http://127.0.0.1:{ports['bare']}/", duration, 4, {})
+            bare = measured("bare", f"http://127.0.0.1:{ports['bare']}/", {})
             figures.setdefault("bare", []).append(bare | {"ratio": 1.0, "load": load})
             for name in [n for n in ("base", "this") if n in ports]:
                 for label, (path, headers) in paths.items():
-                    fig = wrk(f"http://127.0.0.1:{ports[name]}{path}", duration, 4, headers)
+                    fig = measured(name, f"http://127.0.0.1:{ports[name]}{path}", headers)
                     if fig["non2xx"]:
                         raise click.ClickException(f"{name} {label}: {fig['non2xx']} non-2xx responses")
                     fig |= {"ratio": round(fig["rps"] / bare["rps"], 4), "load": os.getloadavg()[0]}
@@ -118,14 +132,21 @@ def main(rounds: int, duration: int, base: str | None) -> None:
     finally:
         stop(procs)
     click.echo(f"wrk -t2 -c4 -d{duration}s, {rounds} interleaved rounds; gunicorn 2 sync workers")
-    click.echo("| run | req/s (median) | p50 ms | p99 ms | × bare (median, range) | load average |")
-    click.echo("|---|---|---|---|---|---|")
+    click.echo(
+        "| run | req/s (median) | p50 ms | p99 ms | × bare (median, range) | CPU ms/req all (app) | "
+        "CPU × bare | load average |"
+    )
+    click.echo("|---|---|---|---|---|---|---|---|")
+    bare_cpu = statistics.median(r["cpu_all"] or 0 for r in figures["bare"])
     for name, runs in figures.items():
         ratios = [r["ratio"] for r in runs]
+        cpu_all = statistics.median(r["cpu_all"] or 0 for r in runs)
         click.echo(
             f"| {name} | {statistics.median(r['rps'] for r in runs):,.0f} | "
             f"{statistics.median(r['p50'] for r in runs):.1f} | {statistics.median(r['p99'] for r in runs):.1f} | "
             f"{statistics.median(ratios):.3f} ({min(ratios):.3f}–{max(ratios):.3f}) | "
+            f"{cpu_all:.2f} ({statistics.median(r['cpu_app'] or 0 for r in runs):.2f}) | "
+            f"{bare_cpu / cpu_all if cpu_all else 0:.3f} | "
             f"{min(r['load'] for r in runs):.1f}–{max(r['load'] for r in runs):.1f} |"
         )
     click.echo(json.dumps(figures))

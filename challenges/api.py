@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, url_for
+from pydantic import PrivateAttr
 from werkzeug.datastructures import FileStorage
 
 from challenges import incentives, services, verifiers
@@ -35,6 +37,7 @@ from hub.contracts import Body, BulkReply
 from hub.csv_files import csv_text
 from hub.endpoints import api_blueprint, endpoint
 from hub.errors import NotFound
+from hub.fields.dates import iso
 from hub.markup import render_markdown
 from hub.models import ALL_ROLES, STAFF_ROLES, Role, User
 from hub.tokens import Caller
@@ -69,6 +72,54 @@ def challenge_reply(
 def _entry_reply(entry: Entry) -> ChallengeReply:
     """The advocate's view of a catalogue entry (entries compare by identity: one per version)."""
     return ChallengeReply.model_validate(_reply_fields(entry, False, None))
+
+
+@functools.lru_cache(maxsize=4096)
+def _entry_json(entry: Entry) -> str:
+    """`_entry_reply(entry)` as JSON without its closing brace: the fixed head of every feed
+    item of this entry (the advocate's own fields are the reply's last ones, contracts)."""
+    return _entry_reply(entry).model_dump_json()[:-1]
+
+
+def _json_text(value: str | None) -> str:
+    """A JSON string or null, written as pydantic writes one (UTF-8 kept, controls escaped)."""
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def feed_item_json(item: services.FeedItem) -> str:
+    """A feed item (its challenge a catalogue Entry) as the JSON of
+    `challenge_reply(item.challenge, False, item)`, byte for byte: the entry's JSON, compiled once
+    per catalogue version, followed by the advocate's six fields written here (issue 22: the
+    feed's replies were validated and serialised field by field on every request)."""
+    latest = item.latest
+    return (
+        f'{_entry_json(cast(Entry, item.challenge))},"available":{"true" if item.available else "false"},'
+        f'"locked_reason":{_json_text(item.locked_reason)},"available_at":{_json_text(iso(item.available_at))},'
+        f'"my_status":{_json_text(latest.status.value if latest else None)},'
+        f'"my_latest_completion_id":{latest.id if latest else "null"},"times_completed":{item.times_done}}}'
+    )
+
+
+class FeedPage(ChallengePage):
+    """A page of the advocate's feed whose JSON is written from pieces each checked against
+    ChallengeReply once per catalogue version (`feed_item_json`): the endpoint takes it as the
+    reply model it is (spectree then writes `model_dump_json()` without validating the JSON
+    again — about a tenth of the feed's CPU, issue 22). `items` is left empty; only the JSON
+    carries them."""
+
+    _json: str = PrivateAttr("")
+
+    def model_dump_json(self, **_options: Any) -> str:
+        return self._json
+
+
+def feed_page(items: list[services.FeedItem], args: ChallengeListQuery, total: int) -> FeedPage:
+    """A page of the advocate's feed: the JSON of `ChallengePage.of` over the items' replies,
+    byte for byte (`feed_item_json`)."""
+    page = FeedPage.model_construct(items=[], page=args.page, per_page=args.per_page, total=total)
+    body = ",".join(feed_item_json(i) for i in items)
+    page._json = f'{{"items":[{body}],"page":{args.page},"per_page":{args.per_page},"total":{total}}}'
+    return page
 
 
 def _item_fields(item: services.FeedItem) -> dict[str, Any]:
@@ -258,11 +309,14 @@ def duplicate_challenge(user: User, challenge_id: int) -> tuple[ChallengeReply, 
     tag="challenges",
     query=ChallengeListQuery,
     reply=ChallengePage,
+    caller=True,
 )
-def list_challenges(user: User, args: ChallengeListQuery) -> ChallengePage:
+def list_challenges(user: Caller, args: ChallengeListQuery) -> ChallengePage:
     if user.role is Role.ADVOCATE:
-        feed = services.feed_for(user.advocate_profile)
-        return ChallengePage.of([challenge_reply(i.challenge, False, i) for i in args.window(feed)], args, len(feed))
+        if user.advocate_id is None:
+            raise LookupError(f"user {user.user_id} has no advocate profile")
+        feed = services.feed_of(user.advocate_id)
+        return feed_page(args.window(feed), args, len(feed))
     status = ChallengeStatus.PUBLISHED if user.role is Role.SALES else args.status
     items, total = services.list_challenges(status, args.page, args.per_page)
     if user.role is Role.SALES:

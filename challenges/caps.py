@@ -27,6 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import cast, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -80,14 +81,17 @@ POLICY_FIELDS = {
 POLICY_MAX = 100
 
 
-def day_label(value: dt.datetime | dt.date, today: dt.datetime | dt.date | None = None) -> str:
+def day_label(
+    value: dt.datetime | dt.date, today: dt.datetime | dt.date | None = None, zone: ZoneInfo | None = None
+) -> str:
     """ "Nov 3" (or "Nov 3, 2027" outside the current year); a time is the day it is in the
-    reader's own time zone (hub.timezones), a date is that day."""
+    reader's own time zone (hub.timezones; `zone` when the caller already looked it up), a date
+    is that day."""
     today = today or utcnow()
     if isinstance(value, dt.datetime):
-        value = localize(value)
+        value = localize(value, zone)
     if isinstance(today, dt.datetime):
-        today = localize(today)
+        today = localize(today, zone)
     label = f"{value:%b} {value.day}"
     return label if value.year == today.year else f"{label}, {value.year}"
 

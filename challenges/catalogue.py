@@ -15,6 +15,10 @@ API (for the feed, the submit path and anything else that reads published challe
   check `Entry.is_open(at)`);
 - `get(challenge_id) -> Entry | None`: one published challenge, or None (draft, closed,
   archived or unknown: read those from the database);
+- `segment(tier, group_ids, at) -> Segment`: the published challenges open at `at` and targeted
+  to every advocate of that tier and group set, in the feed's fixed order, with what the feed
+  asks the database about them (ids, ids with a total limit, ask kinds) — kept per catalogue
+  version and (tier, targeted groups) for as long as no challenge of it opens or closes;
 - `Entry`: the challenge's columns under their model names (so templates and
   `challenges.api.challenge_reply` take an `Entry` where they take a `Challenge`), plus
   `target_group_ids`, `spec` (its `verifiers.ChallengeType`, None for an unknown type), `ask_kind`, `time_estimate` and
@@ -26,7 +30,7 @@ Entries are shared by every request of the process: never modify one (the `quiz`
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -100,12 +104,50 @@ class Entry:
         return (self.starts_at is None or self.starts_at <= at) and (self.ends_at is None or at < self.ends_at)
 
 
+_FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def feed_order(entry: Entry) -> tuple[dt.datetime, int, int]:
+    """The feed's order among challenges equally available (product.md: soonest ending first,
+    then most points, then oldest): the tail of the feed's sort key, fixed per entry."""
+    return (entry.ends_at or _FAR, -entry.points, entry.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What every advocate of one tier and one set of (targeted) groups sees of one catalogue
+    version while `since <= at < until` (None: unbounded): `entries`, the published challenges
+    open and targeted to them in `feed_order`; their `ids`; `limited_ids`, those with a total
+    limit (max_total, whose places the feed reads); `ask_kinds`, the ask kinds among them
+    (whose caps the feed checks)."""
+
+    entries: tuple[Entry, ...]
+    ids: tuple[int, ...]
+    limited_ids: tuple[int, ...]
+    ask_kinds: frozenset[AskKind]
+    since: dt.datetime | None
+    until: dt.datetime | None
+
+    def holds_at(self, at: dt.datetime) -> bool:
+        """Whether the same challenges are open at `at` as when the segment was built."""
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
+
+# Segments kept per catalogue version: enough for every (tier, group set) a program has in
+# practice; past it the map starts again (a rebuild is one pass over the entries).
+MAX_SEGMENTS = 1024
+
+
 @dataclass(frozen=True)
 class Catalogue:
-    """The published challenges of one version: `entries` by id, and an index."""
+    """The published challenges of one version: `entries` by id, and an index; `group_ids`, the
+    groups some entry targets (the only ones that tell advocates apart); `segments`, built on
+    demand for this version (see `segment`)."""
 
     entries: tuple[Entry, ...]
     by_id: dict[int, Entry]
+    group_ids: frozenset[int] = frozenset()
+    segments: dict[tuple[str, frozenset[int]], Segment] = field(default_factory=dict)
 
 
 _COLUMNS = [
@@ -179,7 +221,7 @@ def _compile() -> Catalogue:
         }
         entries.append(Entry(**values))
     ordered = tuple(entries)
-    return Catalogue(ordered, {e.id: e for e in ordered})
+    return Catalogue(ordered, {e.id: e for e in ordered}, frozenset(g for e in ordered for g in e.target_group_ids))
 
 
 def current() -> Catalogue:
@@ -197,6 +239,47 @@ def published() -> tuple[Entry, ...]:
 def get(challenge_id: int) -> Entry | None:
     """The published challenge `challenge_id`, or None when it is not published."""
     return current().by_id.get(challenge_id)
+
+
+def segment(tier: str, group_ids: set[int] | frozenset[int], at: dt.datetime) -> Segment:
+    """The segment of advocates of `tier` (a Tier value) in `group_ids` at `at`, for the
+    catalogue version this transaction sees: the same challenges, in the same order, as
+    filtering `published()` by `is_open(at)` and the targeting rule (challenges.services.feed
+    .is_targeted) and sorting by `feed_order`. Built at most once per version, (tier, targeted
+    groups) and span of time in which no challenge of theirs opens or closes."""
+    catalogue = current()
+    key = (tier, frozenset(group_ids) & catalogue.group_ids)
+    found = catalogue.segments.get(key)
+    if found is not None and found.holds_at(at):
+        return found
+    built = _segment(catalogue, *key, at)
+    if len(catalogue.segments) >= MAX_SEGMENTS:
+        catalogue.segments.clear()
+    catalogue.segments[key] = built
+    return built
+
+
+def _segment(catalogue: Catalogue, tier: str, group_ids: frozenset[int], at: dt.datetime) -> Segment:
+    targeted = [
+        e
+        for e in catalogue.entries
+        if (not e.target_tiers or tier in e.target_tiers)
+        and (not e.target_group_ids or not e.target_group_ids.isdisjoint(group_ids))
+    ]
+    # The open set changes only at a start or an end: it holds from the latest of them at or
+    # before `at` until the earliest after it.
+    moments = [m for e in targeted for m in (e.starts_at, e.ends_at) if m is not None]
+    since = max((m for m in moments if m <= at), default=None)
+    until = min((m for m in moments if m > at), default=None)
+    entries = tuple(sorted((e for e in targeted if e.is_open(at)), key=feed_order))
+    return Segment(
+        entries,
+        tuple(e.id for e in entries),
+        tuple(e.id for e in entries if e.max_total is not None),
+        frozenset(e.ask_kind for e in entries if e.ask_kind is not None),
+        since,
+        until,
+    )
 
 
 def forget() -> None:

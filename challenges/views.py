@@ -333,14 +333,12 @@ def getting_started_section(advocate) -> tuple[str, dict] | None:
     i.e. the easiest one open to them now (low effort, self-service, fewest points, oldest).
     Gone once the profile is complete and a first completion is approved."""
     profile_done = all(getattr(advocate, key) for key in PROFILE_STEP_FIELDS)
-    first_done = services.has_approved_completion(advocate.id)
+    feed = _feed(advocate)
+    # An approval of a challenge in the feed answers without a query (the feed counts them).
+    first_done = any(item.times_done for item in feed) or services.has_approved_completion(advocate.id)
     if profile_done and first_done:
         return None
-    easy = [
-        item
-        for item in _feed(advocate)
-        if item.available and item.type.self_service and item.challenge.effort.value == "low"
-    ]
+    easy = [item for item in feed if item.available and item.type.self_service and item.challenge.effort.value == "low"]
     welcome = min(easy, key=lambda item: (item.challenge.points, item.challenge.id), default=None)
     return "challenges/_getting_started.html", {
         "profile_done": profile_done,

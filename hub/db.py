@@ -266,6 +266,21 @@ def any_of(column: ColumnElement[Any] | QueryableAttribute[Any], values: list[An
     return column.in_(list(values))
 
 
+def any_of_param(column: ColumnElement[Any] | QueryableAttribute[Any], name: str) -> ColumnElement[bool]:
+    """`any_of` with the values left to a named parameter `name` (a list given at execution), for
+    a statement built once and executed many times: `= ANY(:name)` on PostgreSQL, an expanding
+    IN elsewhere."""
+    from sqlalchemy import any_, bindparam
+
+    from hub.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def insert_ignore(session: AnySession, table: FromClause, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when a row was written.
 

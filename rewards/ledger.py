@@ -401,14 +401,21 @@ def ledger_page(advocate_id: int, page: int, per_page: int) -> tuple[list[Ledger
     total = db.session.execute(
         select(func.count()).select_from(LedgerEntry).where(LedgerEntry.advocate_id == advocate_id)
     ).scalar_one()
-    items = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.advocate_id == advocate_id)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(items), total
+    return recent_entries(advocate_id, per_page, (page - 1) * per_page), total
+
+
+def recent_entries(advocate_id: int, limit: int, offset: int = 0) -> list[LedgerEntry]:
+    """The advocate's `limit` latest entries after the first `offset`, newest first (without the
+    count `ledger_page` adds: the hub page shows five and no total)."""
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.advocate_id == advocate_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
 
 
 def scrub_memos(advocate_id: int) -> int:

@@ -4,10 +4,14 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import case
 
 from challenges import caps, catalogue, verifiers
@@ -23,12 +27,13 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services import places
-from hub.db import any_of, utcnow
+from hub.db import any_of_param, utcnow
 from hub.errors import (
     NotFound,
 )
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, advocate_groups
+from hub.timezones import viewer_zone
 
 # --- targeting and the feed ----------------------------------------------------------------
 
@@ -220,50 +225,13 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
     """Per challenge of `challenge_ids`, the advocate's counts, latest completion and tries since
     the last counting one, in one grouped query over their own completions of those challenges
     (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
-    PostgreSQL, hub.db.any_of). The window computes, per challenge, the latest completion
-    (n = 1) and the last counting submission; the grouping keeps one row per challenge."""
+    PostgreSQL, hub.db.any_of_param). The window computes, per challenge, the latest completion
+    (n = 1) and the last counting submission; the grouping keeps one row per challenge. The
+    statement is built once per dialect (`_records_statement`)."""
     if not challenge_ids:
         return {}
-    counting = Completion.status.in_(COUNTING)
-    ranked = (
-        select(
-            Completion.challenge_id,
-            Completion.id,
-            Completion.status,
-            Completion.points_offered,
-            Completion.points_awarded,
-            Completion.reason,
-            Completion.submitted_at,
-            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
-            func.row_number()
-            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
-            .label("n"),
-            func.max(case((counting, Completion.submitted_at)))
-            .over(partition_by=Completion.challenge_id)
-            .label("last_counting"),
-        )
-        .where(Completion.advocate_id == advocate_id, any_of(Completion.challenge_id, challenge_ids))
-        .subquery()
-    )
-    c = ranked.c
-    latest = c.n == 1
-    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
     rows = db.session.execute(
-        select(
-            c.challenge_id,
-            func.count().filter(c.status.in_(COUNTING)),
-            func.count().filter(c.status == CompletionStatus.APPROVED),
-            func.count().filter(c.status.in_(IN_FLIGHT)),
-            func.max(c.last_counting),
-            func.max(case((latest, c.id))),
-            func.max(case((latest, c.status))),
-            func.max(case((latest, c.points_offered))),
-            func.max(case((latest, c.points_awarded))),
-            func.max(case((latest, c.reason))),
-            func.max(case((latest, c.submitted_at))),
-            func.count().filter(is_try),
-            func.max(case((is_try, c.tried_at))),
-        ).group_by(c.challenge_id)
+        _records_statement(db.engine.dialect.name), {"advocate_id": advocate_id, "challenge_ids": challenge_ids}
     )
     return {
         cid: MyRecord(
@@ -291,6 +259,54 @@ def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
             last_try,
         ) in rows
     }
+
+
+@functools.cache
+def _records_statement(dialect: str) -> Select[Any]:
+    """`_records`'s grouped query for `dialect`, with parameters `advocate_id` and
+    `challenge_ids` (building it took more CPU than running it, issue 22)."""
+    counting = Completion.status.in_(COUNTING)
+    ranked = (
+        select(
+            Completion.challenge_id,
+            Completion.id,
+            Completion.status,
+            Completion.points_offered,
+            Completion.points_awarded,
+            Completion.reason,
+            Completion.submitted_at,
+            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
+            func.row_number()
+            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
+            .label("n"),
+            func.max(case((counting, Completion.submitted_at)))
+            .over(partition_by=Completion.challenge_id)
+            .label("last_counting"),
+        )
+        .where(
+            Completion.advocate_id == bindparam("advocate_id"),
+            any_of_param(Completion.challenge_id, "challenge_ids"),
+        )
+        .subquery()
+    )
+    c = ranked.c
+    latest = c.n == 1
+    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
+    return select(
+        c.challenge_id,
+        func.count().filter(c.status.in_(COUNTING)),
+        func.count().filter(c.status == CompletionStatus.APPROVED),
+        func.count().filter(c.status.in_(IN_FLIGHT)),
+        func.max(c.last_counting),
+        func.max(case((latest, c.id))),
+        func.max(case((latest, c.status))),
+        func.max(case((latest, c.points_offered))),
+        func.max(case((latest, c.points_awarded))),
+        func.max(case((latest, c.reason))),
+        func.max(case((latest, c.submitted_at))),
+        func.count().filter(is_try),
+        func.max(case((is_try, c.tried_at))),
+    ).group_by(c.challenge_id)
 
 
 @dataclass(frozen=True)
@@ -342,6 +358,7 @@ def _lock_for(
     cap_checks: dict[AskKind, caps.CapCheck],
     at: dt.datetime,
     on_break: caps.Break | None = None,
+    zone: ZoneInfo | None = None,
 ) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now. A break
     (caps.current_break) locks every challenge the advocate takes on themselves, after the
@@ -356,7 +373,7 @@ def _lock_for(
         if block.rule == "cooldown" and block.last is not None and block.again is not None:
             return (
                 "limit_reached",
-                f"You did this on {day_label(block.last, at)} — again from {day_label(block.again, at)}",
+                f"You did this on {day_label(block.last, at, zone)} — again from {day_label(block.again, at, zone)}",
                 block.again,
             )
         if block.rule == "retry_wait" and block.again is not None:
@@ -374,29 +391,35 @@ def _lock_for(
     return None, None, None
 
 
+def group_ids_of(advocate: Advocate) -> set[int]:
+    """The ids of the advocate's groups: from `advocate.groups` when loaded, else read as bare
+    ids (the feed needs no Group rows)."""
+    if "groups" not in inspect(advocate).unloaded:
+        return {g.id for g in advocate.groups}
+    return set(
+        db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate.id))
+    )
+
+
 def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
-    take it now and, if not, why and from when. A fixed number of queries."""
+    take it now and, if not, why and from when. A fixed number of queries: the challenges come
+    from the catalogue's segment of the advocate's tier and groups (compiled per catalogue
+    version); only the advocate's own record, places, asks and break are read per request."""
     at = at or utcnow()
-    group_ids = {g.id for g in advocate.groups}
-    tier = advocate.tier.value
-    targeted = [
-        c
-        for c in catalogue.published()
-        if c.is_open(at)
-        and (not c.target_tiers or tier in c.target_tiers)
-        and (not c.target_group_ids or not c.target_group_ids.isdisjoint(group_ids))
-    ]
-    records = _records([c.id for c in targeted], advocate.id)
-    taken = _taken(targeted)
-    kinds = {c.ask_kind for c in targeted if c.ask_kind is not None}
-    cap_checks = caps.check_asks(advocate.id, kinds, at)
+    segment = catalogue.segment(advocate.tier.value, group_ids_of(advocate), at)
+    records = _records(list(segment.ids), advocate.id)
+    taken = places.places_taken(segment.limited_ids)
+    cap_checks = caps.check_asks(advocate.id, segment.ask_kinds, at)
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     on_break = caps.current_break(advocate, at)
+    zone = viewer_zone()  # once, not per locked challenge's reason
     items = []
-    for challenge in targeted:
+    for challenge in segment.entries:
         mine = records.get(challenge.id) or MyRecord()
-        code, reason, available_at = _lock_for(challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break)
+        code, reason, available_at = _lock_for(
+            challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break, zone
+        )
         items.append(
             FeedItem(
                 challenge=challenge,
@@ -410,18 +433,22 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
                 tries=retry_round_of(challenge, mine.tries, mine.last_try_at, at) if mine.tries else None,
             )
         )
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    # The segment is already in catalogue.feed_order, the key's tail; a stable sort on the head
+    # gives the order of the whole key.
     items.sort(
         key=lambda i: (
             not i.available,
             i.lock_code == "limit_reached" and i.available_at is None,
             i.challenge.type not in liked,
-            i.challenge.ends_at or far,
-            -i.challenge.points,
-            i.challenge.id,
         )
     )
     return items
+
+
+def feed_of(advocate_id: int) -> list[FeedItem]:
+    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id);
+    the advocate and their groups in one query."""
+    return feed_for(db.session.get_one(Advocate, advocate_id, options=[joinedload(Advocate.groups)]))
 
 
 def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None = None) -> FeedItem:

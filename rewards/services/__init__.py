@@ -10,7 +10,7 @@ here for the consoles and commands). Services flush and never commit.
 
 from __future__ import annotations
 
-from rewards.ledger import ledger_page
+from rewards.ledger import ledger_page, recent_entries
 from rewards.services.adjustments import Adjustment, adjust_points, validate_adjustment
 from rewards.services.economy import liability, liability_figures, point_value, points_economy, tier_counts
 from rewards.services.redemptions import (
@@ -44,6 +44,7 @@ __all__ = [
     "liability_figures",
     "point_value",
     "points_economy",
+    "recent_entries",
     "recompute_all_tiers",
     "redeem_reward",
     "redemption_counts",

@@ -5,6 +5,7 @@ the report's other path (one period at a time)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from challenges.crm.reports import references_and_attribution
 from challenges.references.services import fill_metrics
@@ -19,7 +20,7 @@ def test_monthly_series_equal_the_report_of_each_month(app, ctx):
     periods = monthly_rates.month_periods(months)
     # Twelve calendar months, back to back, the last one ending today.
     assert len(periods) == 12 and periods[-1].end == now.date() and periods[0].start == months.start
-    assert all(b.start - a.end == dt.timedelta(days=1) for a, b in zip(periods, periods[1:], strict=False))
+    assert all(b.start - a.end == dt.timedelta(days=1) for a, b in itertools.pairwise(periods))
 
     activation = monthly_rates.activation_by_month(months, now)
     fill = monthly_rates.fill_rate_by_month(months)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rewards.ledger import ledger_page, recent_entries
 from rewards.services.adjustments import Adjustment, adjust_points, validate_adjustment
-from rewards.services.economy import liability, liability_figures, point_value, points_economy, tier_counts
+from rewards.services.economy import liability, point_value, points_economy
 from rewards.services.redemptions import (
     REDEMPTIONS_URL,
     PriceChanged,
@@ -41,7 +41,6 @@ __all__ = [
     "get_redemption",
     "ledger_page",
     "liability",
-    "liability_figures",
     "point_value",
     "points_economy",
     "recent_entries",
@@ -53,6 +52,5 @@ __all__ = [
     "refresh_tier",
     "reject_redemption",
     "tier_basis_points",
-    "tier_counts",
     "validate_adjustment",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.extensions import db
-from hub.models import Advocate, Tier
+from hub.models import Advocate
 from hub.settings import get_setting
 from rewards.models import HOLDING_STATUSES, Redemption
 
@@ -31,16 +31,6 @@ def points_economy() -> dict[str, int]:
     return {"issued": int(issued), "redeemed": int(redeemed), "outstanding": int(outstanding)}
 
 
-def tier_counts() -> dict[str, int]:
-    """Active advocates per tier, every tier present."""
-    found = dict(
-        db.session.execute(
-            select(Advocate.tier, func.count()).where(Advocate.is_erased.is_(False)).group_by(Advocate.tier)
-        ).all()
-    )
-    return {t.value: found.get(t, 0) for t in Tier}
-
-
 CENT = Decimal("0.01")
 
 
@@ -57,11 +47,3 @@ def liability(outstanding: int | None = None, value: tuple[Decimal, str] | None 
         outstanding = points_economy()["outstanding"]
     amount, currency = value or point_value()
     return {"amount": (Decimal(outstanding) * amount).quantize(CENT, ROUND_HALF_UP), "currency": currency}
-
-
-def liability_figures() -> dict[str, Any]:
-    """What the dashboard and the program report show beside the points: the liability and the
-    points that expire in the next 30 days (0 while expiry is off)."""
-    from rewards.expiry import expiring_total
-
-    return {"liability": liability(), "expiring_30d": expiring_total(30)}

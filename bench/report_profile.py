@@ -22,7 +22,7 @@ import time
 
 import click
 
-from bench.reports import DEFAULT_URL
+from bench.reports import DEFAULT_URL, owner_token
 
 
 @click.command()
@@ -34,22 +34,14 @@ from bench.reports import DEFAULT_URL
 def main(runs: int, top: int, cprofile: bool, sort: str, path: str) -> None:
     url = os.environ.get("BENCH_REPORTS_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_URL
     os.environ["DATABASE_URL"] = url
-    from flask_migrate import upgrade
     from sqlalchemy import event
 
-    from hub import accounts, tokens
     from hub.app import create_app
     from hub.extensions import db
-    from hub.models import Role, User
 
     app = create_app()
     with app.app_context():
-        upgrade()
-        owner = db.session.scalars(db.select(User).where(User.role == Role.OWNER).limit(1)).first()
-        if owner is None:
-            owner = accounts.create_user("bench-reports@example.com", "Bench Owner", "owner", None)
-        _, token = tokens.create_api_token(owner, "bench reports", None)
-        db.session.commit()
+        token = owner_token()
         engine = db.engine
     statements: list[tuple[float, str]] = []
     started_at: list[float] = []

@@ -34,29 +34,39 @@ def _timed(work: Callable[[], object], runs: int) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(spent), 1), "max_ms": round(max(spent), 1)}
 
 
+def owner_token() -> str:
+    """Inside an app context: the database migrated to head, and a new API token of its first owner
+    (one is created when there is none), committed."""
+    from flask_migrate import upgrade
+
+    from hub import accounts, tokens
+    from hub.extensions import db
+    from hub.models import Role, User
+
+    upgrade()
+    owner = db.session.scalars(db.select(User).where(User.role == Role.OWNER).limit(1)).first()
+    if owner is None:
+        owner = accounts.create_user("bench-reports@example.com", "Bench Owner", "owner", None)
+    _, token = tokens.create_api_token(owner, "bench reports", None)
+    db.session.commit()
+    return token
+
+
 @click.command()
 @click.option("--runs", default=5, show_default=True)
 def main(runs: int) -> None:
     url = os.environ.get("BENCH_REPORTS_DATABASE_URL") or os.environ.get("DATABASE_URL") or DEFAULT_URL
     os.environ["DATABASE_URL"] = url
-    from flask_migrate import upgrade
 
     from challenges import reports
     from challenges.reports import activity, people, program
-    from hub import accounts, tokens
     from hub.app import create_app
     from hub.extensions import db
-    from hub.models import Role, User
 
     app = create_app()
     figures: dict[str, object] = {"database": url.rpartition("/")[2]}
     with app.app_context():
-        upgrade()
-        owner = db.session.scalars(db.select(User).where(User.role == Role.OWNER).limit(1)).first()
-        if owner is None:
-            owner = accounts.create_user("bench-reports@example.com", "Bench Owner", "owner", None)
-        _, token = tokens.create_api_token(owner, "bench reports", None)
-        db.session.commit()
+        token = owner_token()
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import (
+    and_,
     case,
     func,
     select,
@@ -40,37 +41,57 @@ def references_and_attribution(since: dt.date | None, until: dt.date | None) -> 
     """Reference fill rate and time-to-fill; sourced/influenced pipeline and won revenue in the
     program currency; win rate and median sales cycle with vs without a reference call; ROI =
     influenced won ÷ program cost (None while no cost is entered, and when no deal was won in the
-    cost's currency though some were in another)."""
-    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None
-    fill = services.fill_metrics(start, end)
+    cost's currency though some were in another). `since`/`until`: inclusive dates (None: open).
+    See `references_and_attribution_in`."""
+    return references_and_attribution_in([(since, until)])[0]
+
+
+def references_and_attribution_in(windows: Sequence[tuple[dt.date | None, dt.date | None]]) -> list[dict]:
+    """`references_and_attribution` for each `(since, until)` window of inclusive dates (the
+    windows must not overlap: the program report's period and the previous one), four
+    statements whatever their number (services.fill_metrics_in, program_in)."""
+    bounds = [
+        (
+            dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC) if since else None,
+            dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC) if until else None,
+        )
+        for since, until in windows
+    ]
+    fills = services.fill_metrics_in(bounds)
     cost, currency = program_cost()
-    totals = program(currency, since, until)
-    # A return in the cost's currency only: won revenue in other currencies is not converted, so
-    # when the deals are all in another currency the ROI is unknown, not 0×.
-    elsewhere = any(v["influenced_won"] > 0 for v in totals.other_currencies.values())
-    roi = (
-        round(float(totals.influenced_won / cost), 4) if cost > 0 and (totals.influenced_won or not elsewhere) else None
-    )
-    return {
-        "reference_requests": {"filed": fill.filed, "filled": fill.filled},
-        "reference_fill_rate": fill.fill_rate,
-        "reference_median_hours_to_fill": fill.median_hours_to_fill,
-        "currency": currency,
-        "sourced_pipeline": _money(totals.sourced_pipeline),
-        "sourced_won": _money(totals.sourced_won),
-        "influenced_pipeline": _money(totals.influenced_pipeline),
-        "influenced_won": _money(totals.influenced_won),
-        "win_rate_with_reference": totals.win_rate_with_reference,
-        "win_rate_without_reference": totals.win_rate_without_reference,
-        "median_sales_cycle_days_with_reference": totals.median_cycle_days_with_reference,
-        "median_sales_cycle_days_without_reference": totals.median_cycle_days_without_reference,
-        "program_cost": _money(cost),
-        "roi": roi,
-        "other_currencies": {
-            cur: {k: _money(v) for k, v in values.items()} for cur, values in sorted(totals.other_currencies.items())
-        },
-    }
+    found = []
+    for fill, totals in zip(fills, program_in(currency, windows), strict=True):
+        # A return in the cost's currency only: won revenue in other currencies is not
+        # converted, so when the deals are all in another currency the ROI is unknown, not 0×.
+        elsewhere = any(v["influenced_won"] > 0 for v in totals.other_currencies.values())
+        roi = (
+            round(float(totals.influenced_won / cost), 4)
+            if cost > 0 and (totals.influenced_won or not elsewhere)
+            else None
+        )
+        found.append(
+            {
+                "reference_requests": {"filed": fill.filed, "filled": fill.filled},
+                "reference_fill_rate": fill.fill_rate,
+                "reference_median_hours_to_fill": fill.median_hours_to_fill,
+                "currency": currency,
+                "sourced_pipeline": _money(totals.sourced_pipeline),
+                "sourced_won": _money(totals.sourced_won),
+                "influenced_pipeline": _money(totals.influenced_pipeline),
+                "influenced_won": _money(totals.influenced_won),
+                "win_rate_with_reference": totals.win_rate_with_reference,
+                "win_rate_without_reference": totals.win_rate_without_reference,
+                "median_sales_cycle_days_with_reference": totals.median_cycle_days_with_reference,
+                "median_sales_cycle_days_without_reference": totals.median_cycle_days_without_reference,
+                "program_cost": _money(cost),
+                "roi": roi,
+                "other_currencies": {
+                    cur: {k: _money(v) for k, v in values.items()}
+                    for cur, values in sorted(totals.other_currencies.items())
+                },
+            }
+        )
+    return found
 
 
 def attribution_row_json(row: AdvocateAttribution, name: str | None) -> dict:
@@ -203,25 +224,42 @@ class ProgramAttribution:
 def program(currency: str, since: dt.date | None = None, until: dt.date | None = None) -> ProgramAttribution:
     """Program totals in `currency` (other currencies reported beside, never summed into it),
     win rate and median sales cycle (won deals, days) with vs without a reference call.
-    `since`/`until` filter opportunities by created date. Read from the opportunity tallies the
-    attribution tally keeps (one row per opportunity: a range scan of the period, index-only on
+    `since`/`until` filter opportunities by created date (inclusive; None: open). See
+    `program_in`."""
+    return program_in(currency, [(since, until)])[0]
+
+
+def program_in(currency: str, windows: Sequence[tuple[dt.date | None, dt.date | None]]) -> list[ProgramAttribution]:
+    """`program` for each `(since, until)` window of opportunity creation dates (the windows
+    must not overlap), in two statements whatever their number: the sums per (window, currency)
+    and the closed deals' histogram per window. Read from the opportunity tallies the
+    attribution tally keeps (one row per opportunity: a range scan of the windows, index-only on
     PostgreSQL); their sums equal the credits' (tests/references/test_opportunity_tallies.py)."""
+    if not windows:
+        return []
     d = OpportunityTally.__table__
-    period = _created_in(d.c.created_date, since, until)
+    within = [and_(*_created_in(d.c.created_date, since, until)) for since, until in windows]
+    window_of = case(*((w, i) for i, w in enumerate(within))).label("period_index")
+    # One range over every window keeps the scan index-only (an OR of ranges is a bitmap scan
+    # of the table); rows between windows fall in no window (NULL) and are skipped.
+    span = _created_in(d.c.created_date, *_hull(windows))
     won = d.c.is_won.is_(True)
     sums = db.session.execute(
         select(
+            window_of,
             d.c.currency,
             func.sum(_cents(d.c.sourced_amount)),
             func.sum(case((won, _cents(d.c.sourced_amount)), else_=0)),
             func.sum(_cents(d.c.influenced_amount)),
             func.sum(case((won, _cents(d.c.influenced_amount)), else_=0)),
         )
-        .where(*period, d.c.advocates > 0)
-        .group_by(d.c.currency)
+        .where(*span, d.c.advocates > 0)
+        .group_by(window_of, d.c.currency)
     ).all()
-    result = ProgramAttribution(currency=currency)
-    for cur, sp, sw, ip, iw in sums:
+    results = [ProgramAttribution(currency=currency) for _ in windows]
+    for i, cur, sp, sw, ip, iw in sums:
+        if i is None:
+            continue
         values = {
             "sourced_pipeline": money(sp),
             "sourced_won": money(sw),
@@ -230,28 +268,36 @@ def program(currency: str, since: dt.date | None = None, until: dt.date | None =
         }
         if cur == currency:
             for key, value in values.items():
-                setattr(result, key, value)
+                setattr(results[i], key, value)
         else:
-            result.other_currencies[cur] = values
+            results[i].other_currencies[cur] = values
 
-    # Closed deals counted per (reference call?, won?, cycle days) in the database: the cycle
-    # takes a few hundred distinct values, so medians come from that histogram, not from
+    # Closed deals counted per (window, reference call?, won?, cycle days) in the database: the
+    # cycle takes a few hundred distinct values, so medians come from that histogram, not from
     # 100,000s of rows fetched into Python.
     histogram = db.session.execute(
-        select(d.c.has_reference_call, d.c.is_won, d.c.cycle_days, func.count())
-        .where(d.c.is_closed.is_(True), *period)
-        .group_by(d.c.has_reference_call, d.c.is_won, d.c.cycle_days)
+        select(window_of, d.c.has_reference_call, d.c.is_won, d.c.cycle_days, func.count())
+        .where(d.c.is_closed.is_(True), *span)
+        .group_by(window_of, d.c.has_reference_call, d.c.is_won, d.c.cycle_days)
     ).all()
-    for ref, label in ((True, "with_reference"), (False, "without_reference")):
-        rows = [(bool(won), cycle, n) for r, won, cycle, n in histogram if bool(r) is ref]
-        deals = sum(n for _, _, n in rows)
-        setattr(result, f"deals_{label}", deals)
-        if deals:
-            setattr(result, f"win_rate_{label}", round(sum(n for won, _, n in rows if won) / deals, 4))
-        median = _median_of_counts([(cycle, n) for won, cycle, n in rows if won and cycle is not None])
-        if median is not None:
-            setattr(result, f"median_cycle_days_{label}", median)
-    return result
+    for i, result in enumerate(results):
+        for ref, label in ((True, "with_reference"), (False, "without_reference")):
+            rows = [(bool(won), cycle, n) for w, r, won, cycle, n in histogram if w == i and bool(r) is ref]
+            deals = sum(n for _, _, n in rows)
+            setattr(result, f"deals_{label}", deals)
+            if deals:
+                setattr(result, f"win_rate_{label}", round(sum(n for won, _, n in rows if won) / deals, 4))
+            median = _median_of_counts([(cycle, n) for won, cycle, n in rows if won and cycle is not None])
+            if median is not None:
+                setattr(result, f"median_cycle_days_{label}", median)
+    return results
+
+
+def _hull(windows: Sequence[tuple[dt.date | None, dt.date | None]]) -> tuple[dt.date | None, dt.date | None]:
+    """The smallest `(since, until)` holding every window (None: open on that side)."""
+    starts = [since for since, _ in windows if since is not None]
+    ends = [until for _, until in windows if until is not None]
+    return (min(starts) if len(starts) == len(windows) else None, max(ends) if len(ends) == len(windows) else None)
 
 
 def _median_of_counts(counts: list[tuple[int, int]]) -> float | None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from challenges.crm.reports import references_and_attribution
+from challenges.crm.reports import references_and_attribution_in
 from challenges.reports import activity, people
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import rate
@@ -72,7 +72,7 @@ def period_figures(period: ReportPeriod, now: dt.datetime | None = None) -> dict
 def period_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime) -> list[dict[str, Any]]:
     """Every figure of the program report for each of `periods` (which must not overlap), each
     family of figures read for all the periods in one statement (challenges.reports.people,
-    activity): the previous period costs no extra statements but the attribution's."""
+    activity, challenges.crm.reports): the previous period costs no extra statement."""
     tiers = people.tiers_at(periods, now)
     advocates = [whole for _, whole in tiers]
     asks = people.asks_and_burnout_at(periods, now, advocates)
@@ -80,6 +80,7 @@ def period_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime) -> list
     by_platform = activity.review_velocity_by_platform_at(periods)
     points = points_figures_at(periods, now)
     redemptions = activity.redemptions_by_status_at(periods)
+    attribution = references_and_attribution_in([(p.start, p.end) for p in periods])
     figures = []
     for i, period in enumerate(periods):
         figures.append(
@@ -101,7 +102,7 @@ def period_figures_at(periods: Sequence[ReportPeriod], now: dt.datetime) -> list
                 "advocate_accounts_retention": None,
                 "other_accounts_retention": None,
             }
-            | references_and_attribution(period.start, period.end)
+            | attribution[i]
         )
     return figures
 

@@ -14,7 +14,7 @@ from challenges.services.act_tallies import count_approved_act, rebuild_act_tota
 from hub.extensions import db
 from rewards.ledger import post_entry
 from tests.support.challenges import create_challenge
-from tests.support.report_periods import check_several_periods
+from tests.support.report_periods import check_fill_windows, check_several_periods
 
 pytestmark = pytest.mark.services
 
@@ -90,3 +90,8 @@ def test_several_periods_read_together_on_postgresql(pg_ctx, make):
         db.session.commit()
 
     check_several_periods(joined, approve)
+
+
+def test_fill_rate_and_median_hours_per_window_on_postgresql(pg_ctx, make):
+    """The median hours to fill computed in PostgreSQL (an interval's epoch is numeric there)."""
+    check_fill_windows(make.user("sales").id)

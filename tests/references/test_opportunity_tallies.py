@@ -132,7 +132,10 @@ def _program_from_credits(currency: str, since: dt.date, until: dt.date) -> dict
 
 
 def _program(currency: str, since: dt.date, until: dt.date) -> dict:
-    got = reports.program(currency, since, until)
+    return _figures(reports.program(currency, since, until))
+
+
+def _figures(got: reports.ProgramAttribution) -> dict:
     return {
         "sourced_pipeline": got.sourced_pipeline,
         "sourced_won": got.sourced_won,
@@ -178,6 +181,10 @@ def test_kept_tallies_equal_a_full_rebuild_a_recount_by_hand_and_the_credits(ref
     for currency in ("USD", "EUR"):
         for since, until in ((dt.date(YEAR, 1, 1), dt.date(YEAR, 3, 31)), (dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31))):
             assert _program(currency, since, until) == _program_from_credits(currency, since, until)
+        # Two periods read together (the report's period and the previous one): each its own.
+        windows = [(dt.date(YEAR, 1, 1), dt.date(YEAR, 5, 19)), (dt.date(YEAR, 5, 20), dt.date(YEAR, 12, 31))]
+        together = [_figures(got) for got in reports.program_in(currency, windows)]
+        assert together == [_program_from_credits(currency, since, until) for since, until in windows]
 
 
 def test_a_deal_without_a_tally_yet_is_in_no_figure_and_counts_once_tallied(refs, make):

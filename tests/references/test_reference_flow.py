@@ -16,6 +16,7 @@ from hub.extensions import db
 from hub.models import AuditEntry, Notification
 from rewards.badges import badges_of
 from rewards.models import LedgerEntry
+from tests.support.report_periods import check_fill_windows
 
 NEEDED_BY = (dt.date.today() + dt.timedelta(days=10)).isoformat()
 BODY = {
@@ -378,3 +379,10 @@ def test_a_currency_not_in_use_is_refused_everywhere(people, currency, message):
     assert reply.status_code == 422
     assert reply.json["error"]["fields"]["currency"] == [message]
     assert people["as_sales"].get("/reference-requests").json["total"] == 0
+
+
+def test_fill_rate_and_median_hours_per_window_are_counted_by_hand(people):
+    """fill_metrics_in reads every window in two statements; each window's figures are its own
+    requests' (tests/support/report_periods.check_fill_windows; on PostgreSQL too:
+    test_report_figures_pg)."""
+    check_fill_windows(people["sales"].id)

@@ -8,6 +8,8 @@ import itertools
 
 from challenges import caps
 from challenges.models import AskKind
+from challenges.references import services as references
+from challenges.references.models import CallFormat, ReferenceRequest, RequestStatus, Stage
 from challenges.reports import people, program
 from challenges.reports.period import ReportPeriod, quarter_of
 from hub.extensions import db
@@ -92,3 +94,46 @@ def check_several_periods(joined, approve) -> None:
     assert [f["activation_rate"] for f in together] == [0.5, round(1 / 3, 4), round(1 / 3, 4)]
     report = program.program_report(q2, NOW)
     assert report["previous"] == program.period_figures(q2.previous, NOW)
+
+
+def check_fill_windows(requested_by_id: int) -> None:
+    """Reference requests filed by `requested_by_id` in two windows (and one withdrawn), read by
+    references.services.fill_metrics_in: filed (not withdrawn), filled, and the median hours from
+    filing to acceptance — the middle one for an odd count, the mean of the two middle ones for
+    an even count — counted by hand, and equal to each window read alone."""
+    base = at(2026, 4, 1)
+    # (days after base it was filed, hours later it was accepted; None = never; "w" = withdrawn)
+    plan: list[tuple[int, float | str | None]] = [
+        (0, 1.5), (1, 10.0), (2, 4.0), (3, None), (0, "w"), (40, 2.0), (41, 7.5), (42, None), (43, None),
+    ]  # fmt: skip
+    for i, (day, hours) in enumerate(plan):
+        filed = base + dt.timedelta(days=day)
+        status = RequestStatus.OPEN if hours is None else RequestStatus.ACCEPTED
+        db.session.add(
+            ReferenceRequest(
+                requested_by_id=requested_by_id,
+                prospect_company=f"Prospect {i}",
+                industry="Healthcare",
+                company_size="51-200",
+                use_case="Patient intake",
+                stage=Stage.EVALUATION,
+                needed_by=(filed + dt.timedelta(days=14)).date(),
+                format=CallFormat.VIDEO,
+                status=RequestStatus.CANCELLED if hours == "w" else status,
+                created_at=filed,
+                accepted_at=filed + dt.timedelta(hours=hours) if isinstance(hours, float) else None,
+            )
+        )
+    db.session.commit()
+    first = (base, base + dt.timedelta(days=30))
+    second = (base + dt.timedelta(days=30), base + dt.timedelta(days=90))
+    empty = (base + dt.timedelta(days=90), base + dt.timedelta(days=120))
+    got = references.fill_metrics_in([first, second, empty])
+    # First window: 4 filed (the withdrawn one is not), 3 filled at 1.5, 4 and 10 h → median 4.
+    # Second: 4 filed, 2 filled at 2 and 7.5 h → (2 + 7.5) / 2 = 4.75. Third: nothing.
+    assert [(m.filed, m.filled, m.fill_rate, m.median_hours_to_fill) for m in got] == [
+        (4, 3, 0.75, 4.0),
+        (4, 2, 0.5, 4.75),
+        (0, 0, None, None),
+    ]
+    assert got[:2] == [references.fill_metrics(*first), references.fill_metrics(*second)]

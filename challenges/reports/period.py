@@ -29,8 +29,22 @@ class ReportPeriod:
 
     @property
     def previous(self) -> ReportPeriod:
-        """The period of the same length that ends the day before this one starts."""
-        return ReportPeriod(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
+        """The period this one is compared with: the one just before it, as long. A period that
+        starts on a month's first day is compared with the same calendar shape as many months
+        earlier — a quarter with the quarter before (Jul–Sep with Apr–Jun, not the 92 days from
+        Mar 31), a month with the month before, Jan 1 – Dec 1 with Jan 1 – Dec 1 of the year
+        before; a month's last day stays a month's last day. Any other period: the same number
+        of days ending the day before it starts. Never overlaps this period."""
+        if self.start.day != 1:
+            return ReportPeriod(self.start - dt.timedelta(days=self.days), self.start - dt.timedelta(days=1))
+        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        last_of_month = (self.end + dt.timedelta(days=1)).day == 1
+        end_month = _months_before(self.end.replace(day=1), months)
+        if last_of_month:
+            end = _months_before(end_month, -1) - dt.timedelta(days=1)
+        else:
+            end = end_month.replace(day=min(self.end.day, (_months_before(end_month, -1) - end_month).days))
+        return ReportPeriod(_months_before(self.start, months), end)
 
     @property
     def starts_at(self) -> dt.datetime:
@@ -69,6 +83,12 @@ class ReportPeriod:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
+def _months_before(first: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` calendar months before `first`'s (after, if negative)."""
+    index = first.year * 12 + first.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def quarter_of(day: dt.date) -> ReportPeriod:
     """The calendar quarter containing `day`."""
     first_month = 3 * ((day.month - 1) // 3) + 1
@@ -93,18 +113,20 @@ def report_period(
     Neither given: the current quarter (a trend: the twelve months to today). Only `from`: to the
     end of that date's quarter. Only `to`: from the start of that date's quarter. Raises
     ValidationFailed (422 `invalid`, naming `to`) when `to` is before `from` or the period is
-    longer than MAX_DAYS, and naming `from` when it is after today."""
+    longer than MAX_DAYS, and naming `from` (or `to` when only it was given) when the period
+    starts after today."""
     today = today or utcnow().date()
-    if since is not None and since > today:
-        # A period that has not begun has no figures yet; "as of its end" would read today's
-        # standing figures and show them as a future quarter's.
-        raise ValidationFailed({"from": "Must be today or earlier: that period has not begun."})
+    given = "from" if since is not None else "to"
     if until is None:
         if since is None:
             return trailing_months(today) if trend else quarter_of(today)
         until = quarter_of(since).end
     elif since is None:
         since = quarter_of(until).start
+    if since > today:
+        # A period that has not begun has no figures yet; "as of its end" would read today's
+        # standing figures and show them as a future quarter's.
+        raise ValidationFailed({given: "Must be today or earlier: that period has not begun."})
     if until < since:
         raise ValidationFailed({"to": "Must be on or after `from`."})
     if (until - since).days + 1 > MAX_DAYS:

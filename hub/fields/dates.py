@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import zoneinfo
 from typing import Any
 
@@ -18,9 +19,16 @@ from hub.fields.text import (
     _text,
 )
 
+# The calendar-date form only (ASCII digits): fromisoformat alone also takes week dates
+# ("2026-W01-1"), compact forms ("20260101") and, in str, other scripts' digits.
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 class IsoDate(FieldType):
-    """A calendar date, ISO 8601 ("2026-12-01"); a date-time is read as its date."""
+    """A calendar date, ISO 8601 "YYYY-MM-DD" ("2026-12-01"); a whole, valid ISO date-time
+    starting with one ("2026-12-01T10:00:00Z") is read as the date it starts with. Anything after
+    the date that is not a valid time ("2026-12-01garbage", "2026-12-01T25:99") is refused, never
+    cut off."""
 
     def check(self, value: Any) -> dt.date:
         if isinstance(value, dt.datetime):
@@ -28,10 +36,14 @@ class IsoDate(FieldType):
         if isinstance(value, dt.date):
             return _within_dates(value)
         text = _text(value).strip()
-        try:
-            day = dt.date.fromisoformat(text[:10]) if 10 <= len(text) <= 40 else None
-        except ValueError:
-            day = None
+        day = None
+        if 10 <= len(text) <= 40 and _CALENDAR_DATE.fullmatch(text[:10]):
+            try:
+                day = dt.date.fromisoformat(text[:10])
+                if len(text) > 10:
+                    dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                day = None
         if day is None:
             raise invalid("A date like 2026-12-01.")
         return _within_dates(day)

@@ -404,8 +404,8 @@ def test_every_figure_on_the_dashboard_follows_the_period(client, login, make, p
     assert tile(now, "redemptions-requested") == "0" and tile(now, "redemptions-approved") == "0"
     # The four advocates joined today: none was an advocate at the end of Q2, all are bronze now.
     assert tile(q2, "headline-tier-bronze") == "0" and tile(now, "headline-tier-bronze") == "4"
-    # The period compared with is named: Q2 has 91 days, so the 91 days before it.
-    assert "Dec 31, 2025 – Mar 31, 2026" in q2
+    # The period compared with is named: the quarter before Q2.
+    assert "Jan 1, 2026 – Mar 31, 2026" in q2
     # Nothing on the page is an all-time figure any more.
     assert 'Points issued</span><span class="big">' not in q2
 
@@ -419,7 +419,7 @@ def test_the_reports_page_shows_every_program_figure_with_the_previous_period(cl
         assert f'data-testid="headline-{key}"' in html, key
     assert tile(html, "headline-redemptions-requested") == "1"
     assert tile(html, "headline-redemptions-fulfilled") == "1"
-    assert "Each figure beside the previous period of the same length, Dec 31, 2025 – Mar 31, 2026." in html
+    assert "Each figure beside the previous period, Jan 1, 2026 – Mar 31, 2026." in html
 
 
 def test_chart_series_never_take_the_tier_or_status_colours():

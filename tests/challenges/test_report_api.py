@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from challenges.models import Completion, CompletionStatus
+from challenges.reports.period import quarter_of
 from hub.db import utcnow
 from hub.extensions import db
 from rewards.ledger import post_entry
@@ -61,6 +64,24 @@ def test_a_period_that_has_not_begun_is_422_naming_from(api, make):
     # Today itself may start a period (a one-day report of today so far).
     today = utcnow().date().isoformat()
     assert owner.get("/reports/program", query_string={"from": today, "to": today}).status_code == 200
+
+
+def test_only_a_to_whose_quarter_has_not_begun_is_422_naming_to(api, make):
+    next_quarter = quarter_of(utcnow().date()).end + dt.timedelta(days=1)
+    owner = api(make.user("owner"))
+    for path, extra in (("/reports/program", {}), ("/reports/trends", {"metric": "acts"})):
+        response = owner.get(path, query_string={"to": (next_quarter + dt.timedelta(days=30)).isoformat(), **extra})
+        assert response.status_code == 422, path
+        assert list(response.json["error"]["fields"]) == ["to"]
+
+
+@pytest.mark.parametrize("bad", ["2026-01-01garbage", "2026-01-01T25:99", "2026-W01-1", "2026-01-01 junk"])
+def test_a_date_with_anything_else_after_it_is_422_naming_it(api, make, bad):
+    owner = api(make.user("owner"))
+    for name in ("from", "to"):
+        response = owner.get("/reports/program", query_string={name: bad})
+        assert response.status_code == 422, (name, bad)
+        assert list(response.json["error"]["fields"]) == [name]
 
 
 def test_a_reversed_period_is_422_naming_to(api, make):

@@ -92,13 +92,13 @@ def post(advocate: Advocate, delta: int, kind: str, when: dt.datetime, source_ty
 # --- the period ---------------------------------------------------------------------------------
 
 
-def test_the_default_period_is_the_current_quarter_and_the_previous_is_as_long():
+def test_the_default_period_is_the_current_quarter_and_the_previous_is_the_quarter_before():
     period = report_period(None, None, today=dt.date(2026, 11, 30))
     assert (period.start, period.end) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-    # 92 days (Oct 31 + Nov 30 + Dec 31) back from Oct 1: July 1 … Sep 30.
     assert (period.previous.start, period.previous.end) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
     assert quarter_of(dt.date(2025, 2, 28)) == Q1
-    assert Q1.previous == ReportPeriod(dt.date(2024, 10, 3), dt.date(2024, 12, 31))  # 90 days: Oct 3–31, Nov, Dec
+    # Q1 (90 days) beside Q4 (92 days), not beside the 90 days Oct 3 – Dec 31.
+    assert Q1.previous == ReportPeriod(dt.date(2024, 10, 1), dt.date(2024, 12, 31))
     assert Q1.months() == ["2025-01", "2025-02", "2025-03"]
     assert Q1.as_of(NOW) == Q1_END
 
@@ -107,6 +107,48 @@ def test_a_trend_defaults_to_the_twelve_months_to_today():
     period = report_period(None, None, today=dt.date(2026, 2, 10), trend=True)
     assert (period.start, period.end) == (dt.date(2025, 3, 1), dt.date(2026, 2, 10))
     assert len(period.months()) == 12
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "previous_start", "previous_end"),
+    [
+        ((2026, 7, 1), (2026, 9, 30), (2026, 4, 1), (2026, 6, 30)),  # last quarter beside the one before
+        ((2026, 3, 1), (2026, 3, 31), (2026, 2, 1), (2026, 2, 28)),  # a month's last day stays one
+        ((2024, 3, 1), (2024, 3, 30), (2024, 2, 1), (2024, 2, 29)),  # a day past February's end: its last
+        ((2026, 1, 1), (2026, 12, 1), (2025, 1, 1), (2025, 12, 1)),  # year to date beside a year before
+        ((2026, 1, 1), (2026, 2, 10), (2025, 11, 1), (2025, 12, 10)),  # two months touched, part of one
+        ((2026, 1, 15), (2026, 2, 14), (2025, 12, 15), (2026, 1, 14)),  # not from a 1st: 31 days before
+    ],
+)
+def test_the_previous_period_has_the_same_calendar_shape(start, end, previous_start, previous_end):
+    previous = ReportPeriod(dt.date(*start), dt.date(*end)).previous
+    assert (previous.start, previous.end) == (dt.date(*previous_start), dt.date(*previous_end))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.dates(min_value=dt.date(1901, 1, 1), max_value=dt.date(2998, 1, 1)),
+    days=st.integers(min_value=0, max_value=800),
+)
+def test_the_previous_period_ends_before_this_one_and_is_about_as_long(start, days):
+    """Never overlapping (the report reads both periods in one statement per figure), and as
+    long within the months' difference in length (at most 3 days a month, 1 day a year)."""
+    period = ReportPeriod(start, start + dt.timedelta(days=days))
+    previous = period.previous
+    assert previous.start <= previous.end < period.start
+    assert abs(previous.days - period.days) <= 3 * len(period.months())
+    if start.day != 1:
+        assert previous.days == period.days and previous.end == start - dt.timedelta(days=1)
+
+
+def test_only_to_in_the_future_is_refused_as_a_period_not_begun():
+    with pytest.raises(ValidationFailed) as refused:
+        report_period(None, dt.date(2027, 5, 1), today=dt.date(2026, 12, 1))
+    assert set(refused.value.fields) == {"to"}
+    # A `to` in the future within the running quarter is this quarter so far.
+    assert report_period(None, dt.date(2026, 12, 20), today=dt.date(2026, 12, 1)) == ReportPeriod(
+        dt.date(2026, 10, 1), dt.date(2026, 12, 20)
+    )
 
 
 def test_one_date_given_takes_the_rest_of_its_quarter():
@@ -317,9 +359,9 @@ def test_trends_of_acts_active_advocates_and_asks(ctx, joined, approve):
 
 def test_the_report_compares_with_the_previous_period(ctx, joined, approve):
     ada = joined()
-    approve(ada, at(2024, 12, 31), type="review")  # in the previous 90 days
+    approve(ada, at(2024, 12, 31), type="review")  # in the quarter before
     report = program.program_report(Q1, NOW)
-    assert report["from"] == "2025-01-01" and report["previous"]["from"] == "2024-10-03"
+    assert report["from"] == "2025-01-01" and report["previous"]["from"] == "2024-10-01"
     assert report["participation_rate"] == 0.0 and report["previous"]["participation_rate"] == 1.0
     assert report["previous"]["review_velocity"][-1] == {"month": "2024-12", "count": 1}
     assert program.change(3, 2) == 0.5 and program.change(1, 0) is None

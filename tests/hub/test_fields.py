@@ -96,6 +96,15 @@ def test_clean_values(kind, raw, clean):
         (Currency, "US", "A three-letter ISO 4217 code such as USD."),
         (Date, "2026-13-01", "A date like 2026-12-01."),
         (Date, "tomorrow", "A date like 2026-12-01."),
+        # Nothing after a date is cut off: only a whole, valid time may follow it.
+        (Date, "2026-01-01garbage", "A date like 2026-12-01."),
+        (Date, "2026-01-01 junk", "A date like 2026-12-01."),
+        (Date, "2026-01-01T25:99", "A date like 2026-12-01."),
+        (Date, "2026-03-31x", "A date like 2026-12-01."),
+        # Other ISO 8601 forms fromisoformat takes, and other scripts' digits.
+        (Date, "2026-W01-1", "A date like 2026-12-01."),
+        (Date, "20260101", "A date like 2026-12-01."),
+        (Date, "２０２６-０１-０１", "A date like 2026-12-01."),
         (DateTime, "noon", "An ISO 8601 date or time, e.g. 2026-12-01T09:00:00Z."),
         (Annotated[int, WholeNumber(1, 10)], 0, "Must be between 1 and 10."),
         (Annotated[int, WholeNumber(1, 10)], 1.0, "Must be a whole number."),

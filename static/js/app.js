@@ -43,9 +43,11 @@ document.addEventListener("keydown", (event) => {
 });
 // A table that scrolls sideways (phones) takes keyboard focus, so its hidden columns can be
 // scrolled into view without a mouse (WCAG 2.1.1; axe: scrollable-region-focusable).
+// Tables inside .sr-only (a chart's numbers for screen readers) are skipped: clipped to one
+// pixel they always "scroll", and a focus stop nobody can see is worse than none.
 function focusableScrollers() {
   document.querySelectorAll("table, .table-wrap").forEach((box) => {
-    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    const scrolls = box.scrollWidth > box.clientWidth + 1 && !box.closest(".sr-only");
     if (scrolls && !box.hasAttribute("tabindex")) {
       box.setAttribute("tabindex", "0");
       box.dataset.scrollFocus = "";

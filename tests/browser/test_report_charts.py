@@ -26,6 +26,23 @@ TABULATED = """figure => [...figure.querySelectorAll('table tbody tr')].map(row 
 OVERFLOWING = """() => [...document.querySelectorAll('.tile .big')]
     .filter(e => e.getBoundingClientRect().right > e.closest('.tile').getBoundingClientRect().right + 1)
     .map(e => e.textContent)"""
+# A figure's number broken across lines: a line of the figure's text that ends or starts inside
+# a number (each line's text read back through a Range per character).
+BROKEN_NUMBERS = """() => [...document.querySelectorAll('.tile .big')].filter(e => {
+    const text = e.firstChild; if (!text || text.nodeType !== 3) return false;
+    const tops = []; const range = document.createRange();
+    for (let i = 0; i < text.length; i++) {
+      range.setStart(text, i); range.setEnd(text, i + 1);
+      const rect = range.getClientRects()[0]; tops.push(rect ? Math.round(rect.top) : null);
+    }
+    for (let i = 1; i < text.length; i++) {
+      if (tops[i] !== null && tops[i - 1] !== null && tops[i] > tops[i - 1]
+          && /[0-9.,]/.test(text.data[i]) && /[0-9.,]/.test(text.data[i - 1])) return true;
+    }
+    return false;
+  }).map(e => e.textContent)"""
+# Keyboard stops nobody can see: a chart's screen-reader table must never take focus.
+HIDDEN_STOPS = "() => document.querySelectorAll('.sr-only [tabindex], .sr-only[tabindex]').length"
 
 
 def seed(live) -> None:
@@ -35,6 +52,7 @@ def seed(live) -> None:
     from hub import accounts
     from hub.db import utcnow
     from hub.extensions import db
+    from hub.settings import save_setting
     from rewards.ledger import post_entry
 
     with live.app.app_context():
@@ -68,6 +86,8 @@ def seed(live) -> None:
                 )
             )
             count_approved_act(advocate.id, "review", now - dt.timedelta(minutes=n + 1))
+        # A point value that makes the liability a long figure: 9,881,043 × 0.37 = 3,655,985.91 USD.
+        save_setting("point_value", {"amount": "0.37", "currency": "USD"}, owner.id)
         db.session.commit()
         db.session.remove()
 
@@ -88,7 +108,11 @@ def test_the_owner_sees_every_chart_drawn_with_its_numbers(pages, live, log_in, 
     # the review chart counted the three approved reviews in this month
     reviews = page.get_by_test_id("chart-reviews").evaluate(DRAWN)
     assert sum(row[1] for row in reviews) == 3
+    expect(page.get_by_test_id("report-liability")).to_have_text("3,655,985.91 USD")
     assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate(BROKEN_NUMBERS) == []
+    assert page.evaluate(HIDDEN_STOPS) == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     page.goto("/admin/")
     sparks = page.locator(".headline figure[data-chart]")
@@ -100,6 +124,9 @@ def test_the_owner_sees_every_chart_drawn_with_its_numbers(pages, live, log_in, 
         expect(spark).to_have_attribute("data-drawn", "true")
         assert spark.evaluate(DRAWN) == spark.evaluate(TABULATED)
     expect(page.get_by_test_id("headline-reviews").locator(".big")).to_have_text("3")
+    expect(page.get_by_test_id("liability")).to_have_text("3,655,985.91 USD")
     assert page.evaluate(OVERFLOWING) == []
+    assert page.evaluate(BROKEN_NUMBERS) == []
+    assert page.evaluate(HIDDEN_STOPS) == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert pages.errors == []

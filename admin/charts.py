@@ -160,7 +160,7 @@ def report_charts(report: dict[str, Any], period: reports.ReportPeriod) -> list[
     return [
         Chart(
             "tiers",
-            f"Advocates by tier on {period.end:%b %-d, %Y}",
+            "Advocates by tier today" if period.is_running() else f"Advocates by tier on {period.end:%b %-d, %Y}",
             "bar",
             "Tier",
             [t.title() for t in tiers],
@@ -277,6 +277,7 @@ def dashboard_headlines(
     points, standing figures read at one moment, have none)."""
     before = report["previous"]
     now = now or utcnow()
+    standing = _standing_when(report, now)
 
     def trend(metric: str, caption: str) -> Chart:
         return _spark(f"spark-{metric}", caption, reports.trend(metric, months))
@@ -303,7 +304,7 @@ def dashboard_headlines(
             _number(report["advocates_by_tier"][tier]),
             _number(before["advocates_by_tier"][tier]),
             change(report["advocates_by_tier"][tier], before["advocates_by_tier"][tier]),
-            "at the period's end",
+            standing,
         )
         for tier in report["advocates_by_tier"]
     ]
@@ -388,7 +389,7 @@ def dashboard_headlines(
             _number(outstanding[0]),
             _number(outstanding[1]),
             change(*outstanding),
-            "at the period's end",
+            standing,
         ),
         Headline(
             "influenced",
@@ -407,6 +408,13 @@ def dashboard_headlines(
     ]
 
 
+def _standing_when(report: dict[str, Any], now: dt.datetime | None = None) -> str:
+    """When a standing figure (tiers, outstanding points) of `report` was read: "today" while its
+    period runs (the figures are as of now, not of its end in the future), else "at the period's
+    end"."""
+    return "today" if dt.date.fromisoformat(report["to"]) >= (now or utcnow()).date() else "at the period's end"
+
+
 def report_figures(report: dict[str, Any]) -> list[Headline]:
     """The reports page's program figures (product.md §11; ux.md "Reports": the program report)
     from `report`, each beside the previous period's value: advocates and their activity, the
@@ -420,7 +428,7 @@ def report_figures(report: dict[str, Any]) -> list[Headline]:
         return Headline(key, label, shown(now), shown(then), change(now, then), unit)
 
     figures = [
-        figure("advocates", "Advocates", lambda r: r["advocates"], "at the period's end"),
+        figure("advocates", "Advocates", lambda r: r["advocates"], _standing_when(report)),
         figure("active", "Active advocates", lambda r: r["active_advocates"], "approved act in 90 days"),
         figure("activation", "Activation rate", lambda r: r["activation_rate"], "active ÷ advocates", _percent),
         figure(

@@ -6,6 +6,8 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 
 from __future__ import annotations
 
+import unicodedata
+
 import copy
 import datetime as dt
 from collections.abc import Sequence
@@ -136,8 +138,18 @@ def read_or_400(model: type[Input], source: Any) -> Input:
 
 
 def add_query_notice(message: str) -> None:
-    """A note for the page about its query string (a parameter ignored or adjusted)."""
-    g.setdefault("vouch_query_notices", []).append(message)
+    """A note for the page about its query string (a parameter ignored or adjusted). The notes
+    quote what was typed, so control and format characters in it (a right-to-left override
+    would reverse the rest of the line, U+0001 is invisible) are shown as `\\u202e`-style
+    escapes, never as themselves."""
+    g.setdefault("vouch_query_notices", []).append(_shown_plainly(message))
+
+
+def _shown_plainly(text: str) -> str:
+    """`text` with every control (Cc) and format (Cf) character written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
 
 
 def query_notices() -> list[str]:

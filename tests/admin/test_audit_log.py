@@ -89,6 +89,10 @@ def test_the_page_shows_a_readable_diff_and_filters(client, login, make):
         ("actor=abc", "“actor=abc” was not used"),
         ("actor=99999999999", "“actor=99999999999” was not used"),
         ("page=0", "“page=0” was not used"),
+        # What was typed is quoted with its control and format characters as escapes: a
+        # right-to-left override would reverse the note, U+0001 would be invisible.
+        ("from=%E2%80%AE2026-01-01", "“from=\\u202e2026-01-01” was not used"),
+        ("actor=%01%7F", "“actor=\\u0001\\u007f” was not used"),
     ],
 )
 def test_a_bad_filter_is_a_note_on_the_page(client, login, make, query, notice):

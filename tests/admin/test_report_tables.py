@@ -404,6 +404,11 @@ def test_every_figure_on_the_dashboard_follows_the_period(client, login, make, p
     assert tile(now, "redemptions-requested") == "0" and tile(now, "redemptions-approved") == "0"
     # The four advocates joined today: none was an advocate at the end of Q2, all are bronze now.
     assert tile(q2, "headline-tier-bronze") == "0" and tile(now, "headline-tier-bronze") == "4"
+    # Standing figures say when they were read: at a past period's end, today for the running one.
+    for html, when in ((q2, "at the period&#39;s end"), (now, "today")):
+        for key in ("headline-tier-bronze", "headline-outstanding"):
+            unit = html.index('class="unit"', html.index(f'data-testid="{key}"'))
+            assert html[unit : html.index("previous period", unit)].endswith(f">{when} · "), (key, when)
     # The period compared with is named: the quarter before Q2.
     assert "Jan 1, 2026 – Mar 31, 2026" in q2
     # Nothing on the page is an all-time figure any more.

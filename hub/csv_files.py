@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -235,11 +236,17 @@ def _size(n: int) -> str:
     return f"{n // (1024 * 1024)} MB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
+# A plain decimal number written as text ("-5", "+12.50"): a spreadsheet reads it as that
+# number, never as a formula, so it keeps its sign and stays summable.
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?")
+
+
 def csv_safe(value: object) -> object:
     """Neutralize spreadsheet formulas in exported text: a text cell starting with a formula
-    character gets a leading apostrophe, so a spreadsheet shows it as text and never runs it.
-    Numbers (a negative amount included) are not text and are written as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    character gets a leading apostrophe, so a spreadsheet shows it as text and never runs it
+    (OWASP "CSV Injection"). Numbers — and text that is only a plain decimal number, such as an
+    audit entry's "-5" — are written as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 

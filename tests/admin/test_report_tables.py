@@ -346,7 +346,15 @@ def test_csv_neutralises_formulas_in_every_text_cell(client, login, make, name):
 def test_csv_keeps_numbers_as_numbers_and_quotes_formula_text():
     from hub.csv_files import csv_lines
 
-    assert list(csv_lines(["a", "b"], [[-5, "-5"], [None, "x"]])) == ["a,b\r\n", "-5,'-5\r\n", ",x\r\n"]
+    # A plain number is one, written as a number or as text (an audit entry's "-5" before/after):
+    # it keeps its sign and stays summable; anything more after a sign is quoted.
+    assert list(csv_lines(["a", "b"], [[-5, "-5"], [None, "x"], ["+12.50", "-2+3"], ["-1e3", "-5 "]])) == [
+        "a,b\r\n",
+        "-5,-5\r\n",
+        ",x\r\n",
+        "+12.50,'-2+3\r\n",
+        "'-1e3,'-5 \r\n",
+    ]
     assert list(csv_lines(["=h"], [["\t=1+1"], ["\r=1+1"], ["a=1"]])) == [
         "'=h\r\n",
         "'\t=1+1\r\n",

@@ -69,7 +69,15 @@ def reports_cost():
         return reports_page(cost_form=form, status=422)
     reports.save_program_cost(form.amount.data, form.currency.data, current_user.id)
     flash("Program cost saved.", "success")
-    return redirect(url_for("admin.reports_page"))
+    return redirect(url_for("admin.reports_page", **chosen_period(request.args).args))
+
+
+@bp.get("/reports/cost")
+@owner_only
+def reports_cost_page():
+    """The cost form's address opened again (history, a bookmark, a reload after an error): the
+    reports page for the same period, where the form is — not a 405 page."""
+    return redirect(url_for("admin.reports_page", **chosen_period(request.args).args))
 
 
 def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:

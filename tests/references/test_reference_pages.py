@@ -112,6 +112,15 @@ def test_staff_and_advocate_pages_render(app, login, make, refs):
     saved = as_owner.post("/admin/reports/cost", data={"amount": "-4", "currency": "USD"})
     assert saved.status_code == 422 and b"Must be between" in saved.data
     assert as_owner.post("/admin/reports/cost", data={"amount": "10000", "currency": "usd"}).status_code == 302
+    # The form keeps the period it was sent from: a refusal re-renders that period, a save
+    # returns to it, and the form's address opened again is that reports page (not a 405).
+    refused = as_owner.post("/admin/reports/cost?period=last_quarter", data={"amount": "x", "currency": "USD"})
+    assert refused.status_code == 422 and b'aria-current="page">Last quarter<' in refused.data
+    back = as_owner.post("/admin/reports/cost?period=last_quarter", data={"amount": "9000", "currency": "USD"})
+    assert back.status_code == 302 and back.headers["Location"] == "/admin/reports?period=last_quarter"
+    reopened = as_owner.get("/admin/reports/cost?period=custom&from=2026-01-01&to=2026-02-01&_external=1")
+    assert reopened.status_code == 302
+    assert reopened.headers["Location"] == "/admin/reports?period=custom&from=2026-01-01&to=2026-02-01"
     csv_body = as_owner.get("/admin/reports/attribution.csv")
     assert csv_body.status_code == 200 and csv_body.data.startswith(b"advocate_id,name")
     for path in ("/referrals", "/me/references", "/me/impact", "/"):

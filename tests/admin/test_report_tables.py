@@ -65,6 +65,16 @@ def test_a_period_with_no_activity_has_empty_tables(program):
     assert redemption_table.redemption_table(start, end) == ([], 0)
 
 
+def test_a_chart_with_nothing_to_draw_says_so(client, login, make, program):
+    login(client, make.user("owner"))
+    empty = page_of(client, "/admin/reports?period=custom&from=2024-01-01&to=2024-03-31")
+    now = page_of(client, "/admin/reports")
+    for key in ("tiers", "acts", "reviews", "points", "burnout", "pipeline"):
+        assert f'data-testid="chart-{key}-empty"' in empty, key
+    # The program's advocates are counted today (all bronze, all healthy): those charts are drawn.
+    assert 'data-testid="chart-tiers-empty"' not in now and 'data-testid="chart-burnout-empty"' not in now
+
+
 def test_an_undecided_challenge_has_no_approval_rate_or_median(program):
     # Only a4 (pending) was submitted on Jun 30.
     [review] = report_tables.challenge_performance(at("2026-06-30 00:00"), END)

@@ -472,7 +472,9 @@ def rebuild_burnout_watch() -> None:
     watched = {advocate_id for advocate_id, theirs in asks.items() if watched_by_their_asks(theirs)}
     watched.update(
         session.scalars(
-            select(Ask.advocate_id).join(Advocate, Advocate.id == Ask.advocate_id).where(Ask.asked_at < Advocate.joined_at)
+            select(Ask.advocate_id)
+            .join(Advocate, Advocate.id == Ask.advocate_id)
+            .where(Ask.asked_at < Advocate.joined_at)
         )
     )
     watched.update(session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(True))))

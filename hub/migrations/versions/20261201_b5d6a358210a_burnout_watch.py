@@ -82,36 +82,38 @@ def _fill():
 
 
 def upgrade():
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("burnout_watch", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # In place on SQLite too (op, not batch): a batch rebuild would drop and re-create
+    # `advocates`, firing the ON DELETE actions of the tables pointing at it (as in fc83a0a5aac9).
+    op.add_column("advocates", sa.Column("burnout_watch", sa.Boolean(), server_default=sa.false(), nullable=False))
     _fill()
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_advocates_burnout_watch",
-            ["id"],
-            unique=False,
-            postgresql_include=["joined_at", "is_erased"],
-            postgresql_where=sa.text("burnout_watch"),
-            sqlite_where=sa.text("burnout_watch"),
-        )
-    with op.batch_alter_table("asks", schema=None) as batch_op:
-        batch_op.create_index("ix_asks_asked_at", ["asked_at"], unique=False, postgresql_include=["cancelled_at"])
-        batch_op.create_index(
-            "ix_asks_cancelled_at",
-            ["cancelled_at"],
-            unique=False,
-            postgresql_include=["asked_at"],
-            postgresql_where=sa.text("cancelled_at IS NOT NULL"),
-            sqlite_where=sa.text("cancelled_at IS NOT NULL"),
-        )
+    op.create_index(
+        "ix_advocates_burnout_watch",
+        "advocates",
+        ["id"],
+        unique=False,
+        postgresql_include=["joined_at", "is_erased"],
+        postgresql_where=sa.text("burnout_watch"),
+        sqlite_where=sa.text("burnout_watch"),
+    )
+    op.create_index("ix_asks_asked_at", "asks", ["asked_at"], unique=False, postgresql_include=["cancelled_at"])
+    op.create_index(
+        "ix_asks_cancelled_at",
+        "asks",
+        ["cancelled_at"],
+        unique=False,
+        postgresql_include=["asked_at"],
+        postgresql_where=sa.text("cancelled_at IS NOT NULL"),
+        sqlite_where=sa.text("cancelled_at IS NOT NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ANALYZE advocates, asks")
 
 
 def downgrade():
-    with op.batch_alter_table("asks", schema=None) as batch_op:
-        batch_op.drop_index("ix_asks_cancelled_at")
-        batch_op.drop_index("ix_asks_asked_at")
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.drop_index("ix_advocates_burnout_watch")
-        batch_op.drop_column("burnout_watch")
+    op.drop_index("ix_asks_cancelled_at", table_name="asks")
+    op.drop_index("ix_asks_asked_at", table_name="asks")
+    op.drop_index("ix_advocates_burnout_watch", table_name="advocates")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE advocates DROP COLUMN burnout_watch")
+    else:
+        op.drop_column("advocates", "burnout_watch")

@@ -13,6 +13,7 @@ import datetime as dt
 import importlib.util
 import itertools
 import pathlib
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -195,6 +196,20 @@ def test_only_the_claim_that_finds_five_asks_pays_a_statement(generous_caps, mak
     advocate.joined_at = START - dt.timedelta(days=1)
     db.session.commit()
     ordinary = [claim_statements(sql_statements, advocate.id, n) for n in range(4)]
+    # as before the watch: the source's ask, the advocate's lock, the source's ask again, the
+    # settings' stamp (the caps policy; once per request in the API), the asks of the cap check,
+    # the insert and the day's total
+    assert [
+        re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in ordinary[-1]
+    ] == [
+        "asks",
+        "advocates",
+        "asks",
+        "cache_stamps",
+        "asks",
+        "INSERT INTO asks",
+        "INSERT INTO ask_day_totals",
+    ], ordinary[-1]
     assert not [s for ran in ordinary for s in ran if s.lstrip().upper().startswith("UPDATE")]
     fifth = claim_statements(sql_statements, advocate.id, 4)
     assert [s for s in fifth if s.lstrip().upper().startswith("UPDATE")] == [

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import cast, delete, func, insert, select, update
+from sqlalchemy import cast, delete, func, insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.accounts.marks import mark_advocates
 from challenges.models import ASK_TOTAL_SHARDS, Ask, AskDayTotal, AskKind
-from hub.db import insert_row_ignore, locked_row, table_of, upsert_add, utcnow
+from hub.db import execute_dml, insert_row_ignore, locked_row, table_of, upsert_add, utcnow
 from hub.errors import CapReached, InvalidState, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.models import Advocate
@@ -101,6 +102,24 @@ def _active_asks(advocate_id: int, since: dt.datetime) -> list[Ask]:
         db.session.scalars(
             select(Ask)
             .where(Ask.advocate_id == advocate_id, Ask.cancelled_at.is_(None), Ask.asked_at > since)
+            .order_by(Ask.asked_at)
+        )
+    )
+
+
+def _asks_counted_after(advocate_id: int, at: dt.datetime) -> list[Ask]:
+    """The advocate's asks made in the 365 days before `at` (or after it) that count at some
+    moment after `at`: not released, or released after `at` — oldest first. The active ones are
+    `_active_asks(advocate_id, at - 365 days)`, read by the same index range (the release time
+    is a filter on the rows it reads either way)."""
+    return list(
+        db.session.scalars(
+            select(Ask)
+            .where(
+                Ask.advocate_id == advocate_id,
+                Ask.asked_at > at - dt.timedelta(days=LOOKBACK_DAYS),
+                or_(Ask.cancelled_at.is_(None), Ask.cancelled_at > at),
+            )
             .order_by(Ask.asked_at)
         )
     )
@@ -259,9 +278,11 @@ def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, 
     return CapCheck(True)
 
 
-def _lock_advocate(advocate_id: int) -> None:
-    if locked_row(Advocate, advocate_id) is None:
+def _lock_advocate(advocate_id: int) -> Advocate:
+    advocate = locked_row(Advocate, advocate_id)
+    if advocate is None:
         raise NotFound("Advocate not found.")
+    return advocate
 
 
 def _ask_for(source_type: str, source_id: str) -> Ask | None:
@@ -291,11 +312,19 @@ def claim_ask(
     existing = _ask_for(source_type, source_id)
     if existing is not None:
         return existing
-    _lock_advocate(advocate_id)
+    advocate = _lock_advocate(advocate_id)
     existing = _ask_for(source_type, source_id)
     if existing is not None:
         return existing
-    check = CapCheck(True) if handed_over else check_ask(advocate_id, kind, at)
+    # The cap check's read also gives the asks counted after `at` (see `_watch_for_burnout`).
+    counted: list[Ask] | None = None
+    if handed_over:
+        check = CapCheck(True)
+    else:
+        policy = get_setting("caps_policy")
+        counted = _asks_counted_after(advocate_id, at)
+        active = [a for a in counted if a.cancelled_at is None]
+        check = _evaluate(advocate, kind, at, policy, active)
     if not check.allowed:
         raise CapReached(
             check.reason or "A cap protecting this advocate has been reached.",
@@ -315,7 +344,48 @@ def claim_ask(
         return existing
     mark_advocates([advocate_id])  # an ask changes reference readiness (the flush events' mark)
     _add_to_ask_totals({_ask_day_key(advocate_id, at): 1})
+    _watch_for_burnout(advocate, at, None if counted is None else len(counted) + 1)
     return ask
+
+
+# An advocate with this many asks counted at some moment leaves "healthy" (burnout_bucket).
+WATCHED_ASKS = 5
+
+
+def _watch_for_burnout(advocate: Advocate, at: dt.datetime, counted: int | None) -> None:
+    """Set `advocate.burnout_watch` (hub.models) when the ask just claimed at `at` may make the
+    burnout report count them one by one: `counted` — the asks of the cap check's read that
+    count at some moment after `at`, with this one — reaches WATCHED_ASKS, or the ask is dated
+    before they joined. Under the advocate's row lock, which the claim holds.
+
+    No statement while the advocate is watched already or stays below the mark (the ordinary
+    claim); one UPDATE the first time. The asks any moment T in (at, at + 365 days) counts —
+    made in (T − 365 days, T), not released before T — are, of those claimed before this one
+    (the row lock orders an advocate's claims), all among `counted`, whose read takes the asks
+    made after `at` − 365 days and not released by `at`: so whatever moment first counts
+    WATCHED_ASKS asks, the last of its asks to be claimed finds them and sets the watch.
+    A handed-over claim skips the cap check's read, so the count is the UPDATE's own condition
+    (one statement, only on that path)."""
+    if advocate.burnout_watch:
+        return
+    watch = update(Advocate).where(Advocate.id == advocate.id).values(burnout_watch=True)
+    if counted is None:
+        since = at - dt.timedelta(days=LOOKBACK_DAYS)
+        found = (
+            select(func.count())
+            .select_from(Ask)
+            .where(
+                Ask.advocate_id == advocate.id,
+                Ask.asked_at > since,
+                or_(Ask.cancelled_at.is_(None), Ask.cancelled_at > at),
+            )
+            .scalar_subquery()
+        )
+        watch = watch.where(or_(found >= WATCHED_ASKS, Advocate.joined_at > at))
+    elif counted < WATCHED_ASKS and at >= advocate.joined_at:
+        return
+    if execute_dml(watch.execution_options(synchronize_session=False)).rowcount:
+        set_committed_value(advocate, "burnout_watch", True)
 
 
 def release_ask(source_type: str, source_id: str | int, at: dt.datetime | None = None) -> bool:
@@ -354,7 +424,7 @@ def _add_to_ask_totals(changes: dict[tuple[dt.date, int], int]) -> None:
 def rebuild_ask_day_totals() -> None:
     """Recount AskDayTotal from the asks in one grouped INSERT … SELECT (`flask challenges
     rebuild-act-totals`, the bench seeder; the migration that added the table ran the same
-    statement). The caller commits."""
+    statement), and the advocates' burnout watch (`rebuild_burnout_watch`). The caller commits."""
     session = db.session
     day: ColumnElement[dt.date] = (
         cast(func.timezone("UTC", Ask.asked_at), AskDayTotal.day.type)
@@ -365,6 +435,63 @@ def rebuild_ask_day_totals() -> None:
     grouped = select(day, shard, func.count()).where(Ask.cancelled_at.is_(None)).group_by(day, shard)
     session.execute(delete(AskDayTotal))
     session.execute(insert(AskDayTotal).from_select(["day", "shard", "asks"], grouped))
+    rebuild_burnout_watch()
+
+
+def watched_by_their_asks(asks: Iterable[tuple[dt.datetime, dt.datetime | None]]) -> bool:
+    """Whether some moment counts WATCHED_ASKS or more of these asks (`(asked_at, cancelled_at)`,
+    one advocate's): a moment's count only rises just after an ask is made, so the moments just
+    after each ask's time are the ones to look at — the asks made in the 365 days up to it, not
+    released by it."""
+    ordered = sorted(asks, key=lambda a: a[0])
+    lookback = dt.timedelta(days=LOOKBACK_DAYS)
+    for asked_at, _ in ordered:
+        counted = sum(
+            1
+            for other_at, released in ordered
+            if asked_at - lookback < other_at <= asked_at and (released is None or released > asked_at)
+        )
+        if counted >= WATCHED_ASKS:
+            return True
+    return False
+
+
+def rebuild_burnout_watch() -> None:
+    """Set `Advocate.burnout_watch` from the asks and the advocates alone, as the claims keep it
+    (`_watch_for_burnout`) and an erasure sets it: on for the advocates with WATCHED_ASKS asks
+    counted at some moment (`watched_by_their_asks`, read only for those with that many asks at
+    all), an ask dated before they joined, or erased; off for everyone else. The caller commits.
+    The migration that added the watch filled it the same way."""
+    session = db.session
+    many = select(Ask.advocate_id).group_by(Ask.advocate_id).having(func.count() >= WATCHED_ASKS)
+    asks: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = {}
+    for advocate_id, asked_at, released in session.execute(
+        select(Ask.advocate_id, Ask.asked_at, Ask.cancelled_at).where(Ask.advocate_id.in_(many))
+    ):
+        asks.setdefault(advocate_id, []).append((asked_at, released))
+    watched = {advocate_id for advocate_id, theirs in asks.items() if watched_by_their_asks(theirs)}
+    watched.update(
+        session.scalars(
+            select(Ask.advocate_id)
+            .join(Advocate, Advocate.id == Ask.advocate_id)
+            .where(Ask.asked_at < Advocate.joined_at)
+        )
+    )
+    watched.update(session.scalars(select(Advocate.id).where(Advocate.is_erased.is_(True))))
+    session.execute(
+        update(Advocate)
+        .where(Advocate.burnout_watch.is_(True))
+        .values(burnout_watch=False)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(watched)
+    for start in range(0, len(ids), 5000):
+        session.execute(
+            update(Advocate)
+            .where(Advocate.id.in_(ids[start : start + 5000]))
+            .values(burnout_watch=True)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def asks_last_365(advocate_ids: list[int], at: dt.datetime | None = None) -> dict[int, int]:

@@ -386,6 +386,17 @@ class Ask(Model):
     __table_args__ = (
         UniqueConstraint("source_type", "source_id", name="uq_asks_source"),
         Index("ix_asks_advocate_asked", "advocate_id", "asked_at"),
+        # The burnout report's total of asks (challenges.reports.people): the asks of the two
+        # part days at a 365-day window's ends, and those released since a past period's end
+        # (which the per-day totals no longer count), each from its index alone on PostgreSQL.
+        Index("ix_asks_asked_at", "asked_at", postgresql_include=["cancelled_at"]),
+        Index(
+            "ix_asks_cancelled_at",
+            "cancelled_at",
+            postgresql_include=["asked_at"],
+            postgresql_where=text("cancelled_at IS NOT NULL"),
+            sqlite_where=text("cancelled_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

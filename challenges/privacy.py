@@ -180,6 +180,10 @@ def export_prospect_records(advocate: Advocate) -> dict[str, Any]:
 
 def erase_challenges(advocate: Advocate) -> None:
     aid = advocate.id
+    # The burnout report counts an erased advocate's asks one by one, to leave them out of its
+    # total (challenges.reports.people.asks_and_burnout_at); written with the erasure's own
+    # UPDATE of the advocate row.
+    advocate.burnout_watch = True
     # Scores and nominations name the person by email: they go with the erasure (the user row's
     # email is scrubbed by hub after this runs, so it is still readable here).
     email = advocate.user.email

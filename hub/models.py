@@ -20,6 +20,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -138,6 +140,15 @@ class Advocate(Model):
         # The program report counts advocates per tier, and finds a changed advocate's tier by
         # id, from the index alone.
         Index("ix_advocates_tier", "tier", "id"),
+        # The burnout report counts the asks of the watched advocates one by one (few: see
+        # `burnout_watch`), found from this index alone.
+        Index(
+            "ix_advocates_burnout_watch",
+            "id",
+            postgresql_include=["joined_at", "is_erased"],
+            postgresql_where=text("burnout_watch"),
+            sqlite_where=text("burnout_watch"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,6 +181,13 @@ class Advocate(Model):
     show_on_leaderboard: Mapped[bool] = mapped_column(Boolean, default=True)
     available_for_references: Mapped[bool] = mapped_column(Boolean, default=True)
     max_asks_per_quarter: Mapped[int | None] = mapped_column(Integer)
+    # The burnout report's watch (challenges.caps, challenges.reports.people.asks_and_burnout_at):
+    # set once, never cleared but by a rebuild, when the advocate's asks could put them outside
+    # "healthy" at some moment or outside what the per-day totals give — 5 or more asks counted
+    # in a 365-day window (written by the claim that finds them), an ask dated before they
+    # joined, or their erasure. An advocate without it has at most 4 asks counted at every moment,
+    # all made after joining, so the report counts them from the per-day totals alone.
+    burnout_watch: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consented_at: Mapped[dt.datetime | None]

@@ -273,8 +273,8 @@ def dashboard_headlines(
     report: dict[str, Any], months: reports.ReportPeriod, now: dt.datetime | None = None
 ) -> list[Headline]:
     """The dashboard's headline figures (ux.md "Program dashboard") from `report`, each beside
-    the previous period's value, and a monthly trend over `months` (the tiers and outstanding
-    points, standing figures read at one moment, have none)."""
+    the previous period's value, and a monthly trend over `months` (the standing figures — the
+    tiers and the points outstanding — at each month's end)."""
     before = report["previous"]
     now = now or utcnow()
 
@@ -296,6 +296,7 @@ def dashboard_headlines(
     influenced = pair(lambda r: float(r["influenced_pipeline"]))
     change = reports.change
     outstanding = pair(lambda r: r["points"]["outstanding"])
+    by_month = monthly_rates.tiers_by_month(months, now)
     tiers = [
         Headline(
             f"tier-{tier}",
@@ -304,6 +305,7 @@ def dashboard_headlines(
             _number(before["advocates_by_tier"][tier]),
             change(report["advocates_by_tier"][tier], before["advocates_by_tier"][tier]),
             "at the period's end",
+            _spark(f"spark-tier-{tier}", f"{tier.title()} advocates at each month's end", by_month[tier]),
         )
         for tier in report["advocates_by_tier"]
     ]
@@ -389,6 +391,12 @@ def dashboard_headlines(
             _number(outstanding[1]),
             change(*outstanding),
             "at the period's end",
+            _spark(
+                "spark-outstanding",
+                "Points outstanding at each month's end",
+                monthly_rates.outstanding_by_month(months),
+                "points",
+            ),
         ),
         Headline(
             "influenced",

@@ -104,3 +104,16 @@ def test_kept_tier_totals_equal_a_rebuild_and_the_tiers_counted_by_hand(ctx, mak
         assert advocates == sum(tiers.values())
     [(tiers, _)] = people.tiers_at([quarter_of(now.date())], now)
     assert tiers == _by_hand(now)
+
+
+def test_the_demo_program_keeps_its_tier_totals(app, ctx):
+    """The demo dates its advocates' joins back (hub.tier_totals.move_join) and earns their tiers
+    through the ledger over a year: what it kept equals the rebuild, and its tiers now are the
+    stored ones."""
+    assert app.test_cli_runner().invoke(args=["hub", "seed-demo"]).exit_code == 0
+    kept = _rows()
+    rebuild_tier_day_totals()
+    assert _rows() == kept
+    now = utcnow()
+    [(tiers, _)] = people.tiers_at([quarter_of(now.date())], now)
+    assert tiers == _by_hand(now) and tiers["gold"] > 0

@@ -17,12 +17,17 @@ the sum of these per-day changes over the days before D:
 (`rewards.tier_changes.rebuild_tier_day_totals`, the migration's backfill) and the erasure (which
 takes them back out) follow; joins (`count_join`, `move_join`) and tier changes
 (`rewards.tier_changes.refresh_tier`) add theirs in their own transaction with one INSERT … ON
-CONFLICT DO UPDATE, shards spreading one day's writers over several rows."""
+CONFLICT DO UPDATE, shards spreading one day's writers over several rows. A (day, tier)'s change
+is the sum over its shards: once a day has passed, `fold_shards` (the daily tier job) sums its
+shards into shard 0, and the rebuild writes shard 0 alone, so a reader sums about three rows per
+day however many shards there are."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+
+from sqlalchemy import delete
 
 from hub.db import table_of, upsert_add_each
 from hub.extensions import db
@@ -109,3 +114,29 @@ def uncount(
 ) -> None:
     """Take an erased advocate's whole history back out (they are counted at no moment)."""
     add_changes({key: -n for key, n in history_changes(advocate_id, joined_at, stored, changes).items()})
+
+
+def fold_shards(before: dt.date) -> int:
+    """Sum the shards of each (day, tier) of the days before `before` into shard 0 and drop the
+    rows left at zero, in the caller's transaction: the sums per (day, tier) do not change, and
+    the days past hold one row per tier (`rewards.jobs.recompute_tiers_job` folds every day before
+    yesterday). The rows are deleted with RETURNING, so what is added to shard 0 is what each
+    held when deleted, whatever a writer of such a day (an erasure, a tier change dated back)
+    committed meanwhile; a later write to a folded day adds a shard row again, folded next time.
+    Returns the rows removed."""
+    t = TierDayTotal
+    spread = db.session.execute(
+        delete(t)
+        .where(t.day < before, t.shard != 0)
+        .returning(t.day, t.tier, t.advocates)
+        .execution_options(synchronize_session=False)
+    ).all()
+    sums: dict[Key, int] = {}
+    for day, tier, n in spread:
+        key = (day, Tier(tier), 0)
+        sums[key] = sums.get(key, 0) + int(n)
+    add_changes(sums)
+    zeros = db.session.execute(
+        delete(t).where(t.day < before, t.advocates == 0).execution_options(synchronize_session=False)
+    ).rowcount
+    return len(spread) + int(zeros or 0)

@@ -61,10 +61,16 @@ def rebuild_caches() -> None:
 @rewards_cli.command("recompute-tiers")
 @with_appcontext
 def recompute_tiers() -> None:
-    """Recompute tiers (after a threshold change, or daily for the rolling-365 basis)."""
+    """Recompute tiers (after a threshold change, or daily for the rolling-365 basis), then fold
+    the tier totals' shards of the days before yesterday (as the daily job does)."""
+    import datetime as dt
+
+    from hub import tier_totals
+    from hub.db import utcnow
     from rewards import services
 
     changed = services.recompute_all_tiers()
+    tier_totals.fold_shards(utcnow().date() - dt.timedelta(days=1))
     db.session.commit()
     click.echo(f"{changed} tier changes.")
 

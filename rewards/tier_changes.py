@@ -37,7 +37,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from hub import tier_totals
 from hub.db import execute_dml, utcnow
 from hub.extensions import db
-from hub.models import TIER_DAY_SHARDS, Advocate, Tier, TierDayTotal, User
+from hub.models import Advocate, Tier, TierDayTotal, User
 from hub.notifications import notify
 from hub.settings import get_setting
 from rewards import tiers
@@ -227,7 +227,8 @@ def rebuild_tier_day_totals() -> None:
     INSERT … SELECT (`hub.tier_totals.history_changes` in SQL; the migration that added the table
     ran the same statement): for each advocate, +1 on the joining day in the tier left by their
     first change on a later day (or the stored tier), and for each such change −1 the tier it
-    left, +1 the tier the next change left (or the stored tier). The caller commits."""
+    left, +1 the tier the next change left (or the stored tier) — one row per (day, tier), in
+    shard 0 (the kept rows of a day sum to it over their shards). The caller commits."""
     session = db.session
     postgres = session.get_bind().dialect.name == "postgresql"
 
@@ -236,7 +237,6 @@ def rebuild_tier_day_totals() -> None:
             return cast(func.timezone("UTC", column), TierDayTotal.day.type)
         return func.date(column)
 
-    shard = (Advocate.id % TIER_DAY_SHARDS).label("shard")
     counted = Advocate.is_erased.is_(False)
     later = (
         select(
@@ -252,7 +252,6 @@ def rebuild_tier_day_totals() -> None:
             func.row_number()
             .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
             .label("nth"),
-            shard,
         )
         .join(Advocate, Advocate.id == TierChange.advocate_id)
         .where(counted, day_of(TierChange.changed_at) > day_of(Advocate.joined_at))
@@ -262,18 +261,18 @@ def rebuild_tier_day_totals() -> None:
         select(
             day_of(Advocate.joined_at).label("day"),
             func.coalesce(later.c.left, Advocate.tier).label("tier"),
-            shard,
             literal(1).label("n"),
         )
         .outerjoin(later, and_(later.c.advocate_id == Advocate.id, later.c.nth == 1))
         .where(counted)
     )
-    left = select(later.c.day, later.c.left, later.c.shard, literal(-1))
-    reached = select(later.c.day, later.c.next, later.c.shard, literal(1))
+    left = select(later.c.day, later.c.left, literal(-1))
+    reached = select(later.c.day, later.c.next, literal(1))
     moves = union_all(joins, left, reached).subquery("moves")
+    # One writer: every row in shard 0, as `hub.tier_totals.fold_shards` leaves the days past.
     grouped = (
-        select(moves.c.day, moves.c.tier, moves.c.shard, func.sum(moves.c.n))
-        .group_by(moves.c.day, moves.c.tier, moves.c.shard)
+        select(moves.c.day, moves.c.tier, literal(0), func.sum(moves.c.n))
+        .group_by(moves.c.day, moves.c.tier)
         .having(func.sum(moves.c.n) != 0)
     )
     session.execute(delete(TierDayTotal))

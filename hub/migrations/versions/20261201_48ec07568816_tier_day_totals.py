@@ -3,8 +3,9 @@
 `tier_day_totals` (per UTC day, tier and shard of advocate ids: the net change that day in the
 advocates counted in the tier) is kept by hub.tier_totals with each join, tier change and
 erasure, and filled here from the advocates not erased and their tier history (the statement of
-`rewards.tier_changes.rebuild_tier_day_totals`); the program report reads the advocates per tier
-at a period's end from it instead of counting the advocates and walking the tier changes since.
+`rewards.tier_changes.rebuild_tier_day_totals`: one row per day and tier, in shard 0); the
+program report reads the advocates per tier at a period's end from it instead of counting the
+advocates and walking the tier changes since.
 
 Revision ID: 48ec07568816
 Revises: 68fa440557bf
@@ -15,26 +16,23 @@ Create Date: 2026-12-01 12:13:14.994750
 import sqlalchemy as sa
 from alembic import op
 
-# hub.models.TIER_DAY_SHARDS
-SHARDS = 8
-
 FILL = """
 INSERT INTO tier_day_totals (day, tier, shard, advocates)
 WITH later AS (
     SELECT t.advocate_id, {changed} AS day, t.from_tier AS left_tier,
            coalesce(lead(t.from_tier) OVER w, a.tier) AS next_tier,
-           row_number() OVER w AS nth, a.id % {shards} AS shard
+           row_number() OVER w AS nth
     FROM tier_changes t JOIN advocates a ON a.id = t.advocate_id
     WHERE a.is_erased = {false} AND {changed} > {joined}
     WINDOW w AS (PARTITION BY t.advocate_id ORDER BY t.changed_at, t.id)
 ), moves AS (
-    SELECT {joined} AS day, coalesce(l.left_tier, a.tier) AS tier, a.id % {shards} AS shard, 1 AS n
+    SELECT {joined} AS day, coalesce(l.left_tier, a.tier) AS tier, 1 AS n
     FROM advocates a LEFT JOIN later l ON l.advocate_id = a.id AND l.nth = 1
     WHERE a.is_erased = {false}
-    UNION ALL SELECT day, left_tier, shard, -1 FROM later
-    UNION ALL SELECT day, next_tier, shard, 1 FROM later
+    UNION ALL SELECT day, left_tier, -1 FROM later
+    UNION ALL SELECT day, next_tier, 1 FROM later
 )
-SELECT day, tier, shard, sum(n) FROM moves GROUP BY day, tier, shard HAVING sum(n) <> 0
+SELECT day, tier, 0, sum(n) FROM moves GROUP BY day, tier HAVING sum(n) <> 0
 """
 
 DAY = {
@@ -76,7 +74,6 @@ def upgrade():
         FILL.format(
             changed=DAY[dialect].format("t.changed_at"),
             joined=DAY[dialect].format("a.joined_at"),
-            shards=SHARDS,
             false=FALSE[dialect],
         )
     )

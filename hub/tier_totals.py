@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import delete
 
-from hub.db import table_of, upsert_add_each
+from hub.db import execute_dml, table_of, upsert_add_each
 from hub.extensions import db
 from hub.models import TIER_DAY_SHARDS, Advocate, Tier, TierDayTotal
 
@@ -136,7 +136,7 @@ def fold_shards(before: dt.date) -> int:
         key = (day, Tier(tier), 0)
         sums[key] = sums.get(key, 0) + int(n)
     add_changes(sums)
-    zeros = db.session.execute(
+    zeros = execute_dml(
         delete(t).where(t.day < before, t.advocates == 0).execution_options(synchronize_session=False)
     ).rowcount
     return len(spread) + int(zeros or 0)

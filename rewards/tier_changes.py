@@ -232,7 +232,7 @@ def rebuild_tier_day_totals() -> None:
     session = db.session
     postgres = session.get_bind().dialect.name == "postgresql"
 
-    def day_of(column: ColumnElement[dt.datetime]) -> ColumnElement[dt.date]:
+    def day_of(column: InstrumentedAttribute[dt.datetime]) -> ColumnElement[dt.date]:
         if postgres:
             return cast(func.timezone("UTC", column), TierDayTotal.day.type)
         return func.date(column)

@@ -53,14 +53,13 @@ def tiers_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) ->
     moment = now or utcnow()
     running = [p.is_running(moment) for p in periods]
     kept = select(TierDayTotal.day, TierDayTotal.tier, TierDayTotal.advocates.label("n"))
-    parts = [kept]
+    rows = kept.subquery("moves")
     if any(running):
         # Dated no day: left out of every past period's sum (NULL < day is not true).
         late = select(null().label("day"), Advocate.tier, literal(-1).label("n")).where(
             Advocate.joined_at >= moment, Advocate.is_erased.is_(False)
         )
-        parts.append(late)
-    rows = union_all(*parts).subquery("moves") if len(parts) > 1 else kept.subquery("moves")
+        rows = union_all(kept, late).subquery("moves")
     sums = [
         func.coalesce(
             func.sum(rows.c.n) if is_running else func.sum(rows.c.n).filter(rows.c.day < p.ends_before.date()), 0

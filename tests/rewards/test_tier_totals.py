@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -37,6 +38,7 @@ OPERATION = st.one_of(
     st.tuples(st.just("correct"), st.integers(0, 3), st.sampled_from([300, 1000, 4000])),
     st.tuples(st.just("erase"), st.integers(0, 3), st.just(0)),
 )
+THRESHOLDS = st.none() | st.sampled_from([(500, 2000), (2000, 8000)])
 STEPS = st.lists(st.tuples(OPERATION, st.sampled_from([0, 1, 5, 11, 23, 30])), min_size=1, max_size=14)
 
 
@@ -66,8 +68,22 @@ def _by_hand(moment: dt.datetime) -> dict[str, int]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=STEPS, thresholds=st.none() | st.sampled_from([(500, 2000), (2000, 8000)]))
+@given(steps=STEPS, thresholds=THRESHOLDS)
 def test_kept_tier_totals_equal_a_rebuild_and_the_tiers_counted_by_hand(ctx, make_advocate, steps, thresholds):
+    _check_history(make_advocate, steps, thresholds)
+
+
+@pytest.mark.services
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS, thresholds=THRESHOLDS)
+def test_kept_tier_totals_on_postgresql(pg_ctx, make, steps, thresholds):
+    """The same on PostgreSQL (UTC days whatever the session's time zone; the fold's DELETE …
+    RETURNING; the report's FILTER sums)."""
+    db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))
+    _check_history(make.advocate, steps, thresholds)
+
+
+def _check_history(make_advocate, steps, thresholds) -> None:
     when = dt.datetime.combine(utcnow().date() - dt.timedelta(days=20), dt.time(21), tzinfo=dt.UTC)
     made: list[Advocate] = []
     for (op, who, points), hours in steps:

@@ -273,8 +273,8 @@ def dashboard_headlines(
     report: dict[str, Any], months: reports.ReportPeriod, now: dt.datetime | None = None
 ) -> list[Headline]:
     """The dashboard's headline figures (ux.md "Program dashboard") from `report`, each beside
-    the previous period's value, and a monthly trend over `months` (the tiers and outstanding
-    points, standing figures read at one moment, have none)."""
+    the previous period's value, and a monthly trend over `months` (the standing figures — the
+    tiers and the points outstanding — at each month's end)."""
     before = report["previous"]
     now = now or utcnow()
     standing = _standing_when(report, now)
@@ -297,6 +297,7 @@ def dashboard_headlines(
     influenced = pair(lambda r: float(r["influenced_pipeline"]))
     change = reports.change
     outstanding = pair(lambda r: r["points"]["outstanding"])
+    by_month = monthly_rates.tiers_by_month(months, now)
     tiers = [
         Headline(
             f"tier-{tier}",
@@ -305,6 +306,7 @@ def dashboard_headlines(
             _number(before["advocates_by_tier"][tier]),
             change(report["advocates_by_tier"][tier], before["advocates_by_tier"][tier]),
             standing,
+            _spark(f"spark-tier-{tier}", f"{tier.title()} advocates at each month's end", by_month[tier]),
         )
         for tier in report["advocates_by_tier"]
     ]
@@ -390,6 +392,12 @@ def dashboard_headlines(
             _number(outstanding[1]),
             change(*outstanding),
             standing,
+            _spark(
+                "spark-outstanding",
+                "Points outstanding at each month's end",
+                monthly_rates.outstanding_by_month(months),
+                "points",
+            ),
         ),
         Headline(
             "influenced",

@@ -41,7 +41,8 @@ def _create_database(url: str) -> None:
 
 
 SEED = [
-    "TRUNCATE users, advocates, accounts, opportunities, advocacy_scores, score_imports, attribution_touches, "
+    "TRUNCATE users, advocates, tier_day_totals, accounts, opportunities, advocacy_scores, score_imports, "
+    "attribution_touches, "
     "attribution_credits, api_tokens CASCADE",
     """INSERT INTO users (email, name, role, is_active_user, created_at)
        SELECT 'b' || i || '@' || CASE WHEN i % 5 = 0 THEN 'gmail.com' ELSE 'co' || (i % 20000) || '.com' END,
@@ -56,6 +57,9 @@ SEED = [
               (ARRAY['EMEA', 'AMER', 'APAC'])[1 + u.id % 3],
               'bronze', 0, 0, true, u.id % 4 <> 0, '{}', now() - make_interval(days => u.id % 700), false
        FROM users u WHERE u.role = 'advocate'""",
+    # Their joins in the tier totals (hub.tier_totals): no tier change yet.
+    """INSERT INTO tier_day_totals (day, tier, shard, advocates)
+       SELECT CAST(timezone('UTC', joined_at) AS DATE), tier, id % 8, count(*) FROM advocates GROUP BY 1, 2, 3""",
     """INSERT INTO opportunities (external_id, name, account, account_key, amount, currency, stage, is_closed, is_won,
                                   created_date, close_date, close_cutoff_at, cycle_days, contact_emails,
                                   reference_request_ids, created_at, updated_at, version)

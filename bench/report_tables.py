@@ -25,14 +25,17 @@ import click
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/vouch_bench_tables"
 
 SEED = [
-    "TRUNCATE users, advocates, groups, advocate_groups, challenges, completions, asks, audit_entries, "
-    "redemptions CASCADE",
+    "TRUNCATE users, advocates, tier_day_totals, groups, advocate_groups, challenges, completions, asks, "
+    "audit_entries, redemptions CASCADE",
     """INSERT INTO users (email, name, role, is_active_user, created_at)
        SELECT 't' || g || '@example.com', 'Advocate ' || g, 'advocate', true, now()
        FROM generate_series(1, 100000) g""",
     """INSERT INTO advocates (user_id, tier, balance, lifetime_points, show_on_leaderboard, available_for_references,
                               preferences, joined_at, is_erased)
        SELECT id, 'bronze', 0, 0, true, true, '{}', now(), false FROM users""",
+    # Their joins in the tier totals (hub.tier_totals): no tier change yet.
+    """INSERT INTO tier_day_totals (day, tier, shard, advocates)
+       SELECT CAST(timezone('UTC', joined_at) AS DATE), tier, id % 8, count(*) FROM advocates GROUP BY 1, 2, 3""",
     "INSERT INTO groups (name, created_at) SELECT 'Group ' || g, now() FROM generate_series(1, 7) g",
     "INSERT INTO advocate_groups (advocate_id, group_id) SELECT a.id, 1 + (a.id % 7) FROM advocates a",
     """INSERT INTO challenges (title, type, description, points, bonus_points, effort, verification, evidence,

@@ -106,6 +106,7 @@ def rebuild_derived() -> dict[str, float]:
     from hub.models import Advocate
     from hub.settings import get_setting
     from rewards import leaderboard, ledger
+    from rewards.tier_changes import rebuild_tier_day_totals
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -130,6 +131,7 @@ def rebuild_derived() -> dict[str, float]:
         )
         .execution_options(synchronize_session=False)
     )
+    rebuild_tier_day_totals()
     db.session.commit()
     timings["tiers_s"] = time.perf_counter() - started
     started = time.perf_counter()

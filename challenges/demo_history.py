@@ -22,6 +22,7 @@ from sqlalchemy import select
 from challenges import caps, services, verifiers
 from challenges.models import Challenge
 from challenges.services.submissions import EvidenceInput
+from hub import tier_totals
 from hub.db import utcnow
 from hub.errors import VouchError
 from hub.extensions import db
@@ -271,7 +272,7 @@ def seed_demo_history() -> str:
         tenure_days = min(395, max(30 + target // 8, (now - advocate.joined_at).days))
         if target >= 3000:
             tenure_days = 395
-        advocate.joined_at = min(advocate.joined_at, now - dt.timedelta(days=tenure_days))
+        tier_totals.move_join(advocate, min(advocate.joined_at, now - dt.timedelta(days=tenure_days)))
         first_day = advocate.joined_at + dt.timedelta(days=1)
         chances = []
         for challenge, campaign in created:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from hub import trust
+from hub import tier_totals, trust
 from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
@@ -163,8 +163,10 @@ def create_user(email: str, name: str, role: Role | str, password: str | None = 
     except IntegrityError:
         raise AlreadyExists("A user with this email already exists.") from None
     if role is Role.ADVOCATE:
-        db.session.add(Advocate(user=user))
+        advocate = Advocate(user=user)
+        db.session.add(advocate)
         db.session.flush()
+        tier_totals.count_join(advocate)
     return user
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from hub import accounts
+from hub import accounts, tier_totals
 from hub.consent import record_acceptance
 from hub.db import utcnow
 from hub.hooks import hooks
@@ -110,7 +110,7 @@ def seed(password: str) -> str:
             title=TITLES[n % len(TITLES)],
         )
         advocate = accounts.create_advocate(profile, None, password)
-        advocate.joined_at = now - dt.timedelta(days=rng.randint(60, 400))
+        tier_totals.move_join(advocate, now - dt.timedelta(days=rng.randint(60, 400)))
         record_acceptance(advocate, "2026-01", at=advocate.joined_at)
         advocate.show_on_leaderboard = email not in PRIVATE
         advocate.time_zone = ZONES[region][n % len(ZONES[region])]

@@ -206,6 +206,29 @@ class Advocate(Model):
         return self.user.name if self.show_on_leaderboard else "Anonymous advocate"
 
 
+# Shards of TierDayTotal: an advocate's rows go to shard `advocate id mod TIER_DAY_SHARDS`, so
+# concurrent joins and tier changes of one day spread over several rows.
+TIER_DAY_SHARDS = 8
+
+
+class TierDayTotal(Model):
+    """Per UTC day, tier and shard: the net change that day in the advocates a report counts in
+    that tier (hub.tier_totals). An advocate adds 1 to their tier on the day they joined; a tier
+    change on a later day moves them (−1 the tier left, +1 the tier reached); an erased advocate's
+    whole history is taken back out. So the advocates per tier at midnight starting a day are the
+    sums over the days before it, and the sums over every day are the stored tiers of the advocates
+    not erased (challenges.reports.people.tiers_at). Kept in the transaction of each join, tier
+    change and erasure; rebuilt from the advocates and their tier history by
+    `rewards.tier_changes.rebuild_tier_day_totals` (`flask rewards rebuild-caches`)."""
+
+    __tablename__ = "tier_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, 16, "tier_day_total_tier"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    advocates: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ConsentAcceptance(Model):
     """One version of the program terms accepted by an advocate (product.md §12): at joining,
     and again at the first login after the owner publishes a new version."""

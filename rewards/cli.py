@@ -43,24 +43,34 @@ def reconcile_leaderboards() -> None:
 @with_appcontext
 def rebuild_caches() -> None:
     """Recompute balances, lifetime points and the reports' per-day totals from the ledger, then
-    tiers and leaderboards."""
-    from rewards import leaderboard, ledger, services
+    tiers, the per-day tier totals (hub.tier_totals) and leaderboards."""
+    from rewards import leaderboard, ledger, services, tier_changes
 
     updated = ledger.rebuild_caches()
     ledger.rebuild_day_totals()
     changed = services.recompute_all_tiers()
+    tier_changes.rebuild_tier_day_totals()
     leaderboard.rebuild()
     db.session.commit()
-    click.echo(f"Recomputed {updated} advocates and the per-day totals; {changed} tier changes; leaderboards rebuilt.")
+    click.echo(
+        f"Recomputed {updated} advocates, the per-day totals and the tier totals; {changed} tier changes;"
+        " leaderboards rebuilt."
+    )
 
 
 @rewards_cli.command("recompute-tiers")
 @with_appcontext
 def recompute_tiers() -> None:
-    """Recompute tiers (after a threshold change, or daily for the rolling-365 basis)."""
+    """Recompute tiers (after a threshold change, or daily for the rolling-365 basis), then fold
+    the tier totals' shards of the days before yesterday (as the daily job does)."""
+    import datetime as dt
+
+    from hub import tier_totals
+    from hub.db import utcnow
     from rewards import services
 
     changed = services.recompute_all_tiers()
+    tier_totals.fold_shards(utcnow().date() - dt.timedelta(days=1))
     db.session.commit()
     click.echo(f"{changed} tier changes.")
 

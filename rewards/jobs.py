@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from hub import tier_totals
+from hub.db import utcnow
 from hub.queue import job_context, job_timeout
 from rewards import expiry, leaderboard
 from rewards.tier_changes import recompute_all_tiers
@@ -9,10 +13,13 @@ from rewards.tier_changes import recompute_all_tiers
 
 @job_timeout(1800)
 def recompute_tiers_job() -> int:
-    """Cron job: recompute every advocate's tier (the rolling-365 basis moves daily). Idempotent:
-    a tier that is already right is left alone. Returns the number of tier changes."""
+    """Cron job: recompute every advocate's tier (the rolling-365 basis moves daily), then fold
+    the tier totals' shards of the days before yesterday (hub.tier_totals.fold_shards).
+    Idempotent: a tier that is already right is left alone. Returns the number of tier changes."""
     with job_context():
-        return recompute_all_tiers()
+        changes = recompute_all_tiers()
+        tier_totals.fold_shards(utcnow().date() - dt.timedelta(days=1))
+        return changes
 
 
 @job_timeout(1800)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from hub import tier_totals
 from hub.extensions import db
 from hub.hooks import PersonalData
 from hub.models import Advocate
@@ -78,8 +79,9 @@ def export_rewards(advocate: Advocate) -> dict[str, Any]:
 
 
 def erase_rewards(advocate: Advocate) -> None:
-    """Memos blanked (amounts stay), shipping and fulfilment notes removed, off every board.
-    Tier history and badges stay: without a name they say nothing about a person."""
+    """Memos blanked (amounts stay), shipping and fulfilment notes removed, off every board and
+    out of the tier totals (hub.tier_totals). Tier history and badges stay: without a name they
+    say nothing about a person."""
     scrub_memos(advocate.id)
     db.session.execute(
         update(Redemption)
@@ -88,6 +90,13 @@ def erase_rewards(advocate: Advocate) -> None:
         .execution_options(synchronize_session=False)
     )
     leaderboard.remove_advocate(advocate.id)
+    # Counted at no moment any more: their joining and tier changes leave the tier totals.
+    history = db.session.execute(
+        select(TierChange.changed_at, TierChange.from_tier)
+        .where(TierChange.advocate_id == advocate.id)
+        .order_by(TierChange.changed_at, TierChange.id)
+    ).all()
+    tier_totals.uncount(advocate.id, advocate.joined_at, advocate.tier, [(at, left) for at, left in history])
     # The expiry notices' record (each was also a notification, exported and erased with them).
     db.session.execute(delete(ExpiryNotice).where(ExpiryNotice.advocate_id == advocate.id))
 

@@ -17,21 +17,27 @@ from sqlalchemy import (
     FromClause,
     Integer,
     Subquery,
+    and_,
     bindparam,
     case,
     cast,
     column,
+    delete,
     func,
+    insert,
+    literal,
     select,
+    union_all,
     update,
     values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 
+from hub import tier_totals
 from hub.db import execute_dml, utcnow
 from hub.extensions import db
-from hub.models import Advocate, Tier, User
+from hub.models import Advocate, Tier, TierDayTotal, User
 from hub.notifications import notify
 from hub.settings import get_setting
 from rewards import tiers
@@ -88,7 +94,13 @@ def refresh_tier(
     if obj is not None:
         db.session.expire(obj, ["tier", "tier_changed_at"])
     db.session.add(TierChange(advocate_id=advocate_id, from_tier=current, to_tier=target, changed_at=now))
-    user_id = db.session.execute(select(Advocate.user_id).where(Advocate.id == advocate_id)).scalar_one()
+    user_id, joined_at, erased = db.session.execute(
+        select(Advocate.user_id, Advocate.joined_at, Advocate.is_erased).where(Advocate.id == advocate_id)
+    ).one()
+    if not erased:
+        # Read after the UPDATE took the row's lock: an erasure (which locks it too) has either
+        # taken this history out already or will find this change when it does.
+        tier_totals.count_tier_change(advocate_id, joined_at, now, current, target)
     name = target.value.title()
     if tiers.rank_of(target) > tiers.rank_of(current):
         # A tier's badge is awarded once (unique key), so it says whether this is the first time:
@@ -208,3 +220,60 @@ def recompute_all_tiers() -> int:
         if refresh_tier(advocate_id, allow_demotion=True) != before:
             changes += 1
     return changes
+
+
+def rebuild_tier_day_totals() -> None:
+    """Recompute `TierDayTotal` from the advocates not erased and their tier history in one
+    INSERT … SELECT (`hub.tier_totals.history_changes` in SQL; the migration that added the table
+    ran the same statement): for each advocate, +1 on the joining day in the tier left by their
+    first change on a later day (or the stored tier), and for each such change −1 the tier it
+    left, +1 the tier the next change left (or the stored tier) — one row per (day, tier), in
+    shard 0 (the kept rows of a day sum to it over their shards). The caller commits."""
+    session = db.session
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def day_of(column: InstrumentedAttribute[dt.datetime]) -> ColumnElement[dt.date]:
+        if postgres:
+            return cast(func.timezone("UTC", column), TierDayTotal.day.type)
+        return func.date(column)
+
+    counted = Advocate.is_erased.is_(False)
+    later = (
+        select(
+            TierChange.advocate_id,
+            day_of(TierChange.changed_at).label("day"),
+            TierChange.from_tier.label("left"),
+            func.coalesce(
+                func.lead(TierChange.from_tier).over(
+                    partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id)
+                ),
+                Advocate.tier,
+            ).label("next"),
+            func.row_number()
+            .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
+            .label("nth"),
+        )
+        .join(Advocate, Advocate.id == TierChange.advocate_id)
+        .where(counted, day_of(TierChange.changed_at) > day_of(Advocate.joined_at))
+        .subquery("later")
+    )
+    joins = (
+        select(
+            day_of(Advocate.joined_at).label("day"),
+            func.coalesce(later.c.left, Advocate.tier).label("tier"),
+            literal(1).label("n"),
+        )
+        .outerjoin(later, and_(later.c.advocate_id == Advocate.id, later.c.nth == 1))
+        .where(counted)
+    )
+    left = select(later.c.day, later.c.left, literal(-1))
+    reached = select(later.c.day, later.c.next, literal(1))
+    moves = union_all(joins, left, reached).subquery("moves")
+    # One writer: every row in shard 0, as `hub.tier_totals.fold_shards` leaves the days past.
+    grouped = (
+        select(moves.c.day, moves.c.tier, literal(0), func.sum(moves.c.n))
+        .group_by(moves.c.day, moves.c.tier)
+        .having(func.sum(moves.c.n) != 0)
+    )
+    session.execute(delete(TierDayTotal))
+    session.execute(insert(TierDayTotal).from_select(["day", "tier", "shard", "advocates"], grouped))

@@ -1,6 +1,7 @@
-"""Monthly series of the dashboard's rate figures (ux.md "Program dashboard": a small trend
-beside each headline): the activation rate at each month's end, the reference fill rate of the
-requests filed in each month, and the influenced pipeline of the deals created in each month.
+"""Monthly series of the dashboard's rate and standing figures (ux.md "Program dashboard": a small
+trend beside each headline): the advocates per tier, the activation rate and the points
+outstanding at each month's end, the reference fill rate of the requests filed in each month, and
+the influenced pipeline of the deals created in each month.
 Each month's value is what the program report gives for that month as its period
 (challenges.reports.program), read for all the months together."""
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from challenges.crm.models import OpportunityTally
 from challenges.references.models import ReferenceRequest, RequestStatus
-from challenges.reports import people
+from challenges.reports import activity, people
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import month_of, month_of_day, rate
 from hub.extensions import db
@@ -50,6 +51,30 @@ def activation_by_month(months: ReportPeriod, now: dt.datetime) -> list[dict]:
         {"period": f"{p.start:%Y-%m}", "value": rate(a, int(n))}
         for p, a, n in zip(periods, active, counted, strict=True)
     ]
+
+
+def tiers_by_month(months: ReportPeriod, now: dt.datetime) -> dict[str, list[dict]]:
+    """`{tier: [{"period": "YYYY-MM", "value": int}]}`: the advocates in each tier at each
+    month's end (now for the running month), as the program report's `advocates_by_tier` for
+    that month; every month in one statement over the per-day tier totals (people.tiers_at)."""
+    periods = month_periods(months)
+    at_ends = people.tiers_at(periods, now)
+    return {
+        tier: [
+            {"period": f"{p.start:%Y-%m}", "value": tiers[tier]} for p, (tiers, _) in zip(periods, at_ends, strict=True)
+        ]
+        for tier in at_ends[0][0]
+    }
+
+
+def outstanding_by_month(months: ReportPeriod) -> list[dict]:
+    """`[{"period": "YYYY-MM", "value": int}]`: the points outstanding at each month's end (the
+    running month's: up to today), as the program report's `points.outstanding` for that month —
+    the ledger's per-day totals summed up to each month's last day, in one pass
+    (activity.points_moved_in)."""
+    periods = month_periods(months)
+    moved = activity.points_moved_in([(None, p.end) for p in periods])
+    return [{"period": f"{p.start:%Y-%m}", "value": m["net"]} for p, m in zip(periods, moved, strict=True)]
 
 
 def fill_rate_by_month(months: ReportPeriod) -> list[dict]:

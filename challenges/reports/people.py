@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Date, Select, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import Date, and_, case, distinct, func, literal, null, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.caps import LOOKBACK_DAYS
@@ -15,10 +15,9 @@ from challenges.reports.activity import approvals_only_within
 from challenges.reports.period import ReportPeriod
 from challenges.reports.sql import approved_status, counted_advocates, rate, uncounted_advocates
 from challenges.services.act_tallies import MONTH, QUARTER, next_period_start, period_start
-from hub.db import UTCDateTime
+from hub.db import UTCDateTime, utcnow
 from hub.extensions import db
-from hub.models import Advocate, Tier
-from rewards.models import TierChange
+from hub.models import Advocate, Tier, TierDayTotal
 
 # product.md §11: an advocate is activated by an approved completion in the last 90 days.
 ACTIVATION_DAYS = 90
@@ -46,54 +45,33 @@ def tiers_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) ->
     advocate left at their first tier change at or after the end (rewards.models.TierChange; the
     earlier id on a tie of times), or their stored tier when it has not changed since.
 
-    The stored tiers are counted once for all the periods (an index-only count per tier,
-    `ix_advocates_tier`); each period then takes off its advocates not counted (a few index
-    entries, `uncounted_advocates`) and, when past, moves each advocate changed since from the
-    stored tier back to the tier they had (`ix_tier_changes_changed_at`: only the changes after
-    the end; the stored tier read by primary key for those advocates alone)."""
-    stored = {t.value: 0 for t in Tier}
-    for tier, n in db.session.execute(select(Advocate.tier, func.count()).group_by(Advocate.tier)).all():
-        stored[Tier(tier).value] += int(n)
-    found = []
-    for period in periods:
-        as_of = period.as_of(now)
-        tiers = dict(stored)
-        uncounted = uncounted_advocates(as_of)
-        for tier, n in db.session.execute(select(uncounted.c.tier, func.count()).group_by(uncounted.c.tier)).all():
-            tiers[Tier(tier).value] -= int(n)
-        if not period.is_running(now):
-            for now_tier, then_tier, n in db.session.execute(_tier_moves_since(as_of)).all():
-                tiers[Tier(now_tier).value] -= int(n)
-                tiers[Tier(then_tier).value] += int(n)
-        found.append((tiers, sum(tiers.values())))
-    return found
-
-
-def _tier_moves_since(as_of: dt.datetime) -> Select:
-    """`(stored tier, tier at as_of, advocates)` for the counted advocates whose tier changed at
-    or after `as_of`: each one's first change since (the earlier id on a tie of times) says the
-    tier they left. The stored tier is a correlated read by primary key, so only the changed
-    advocates are read (a join read every advocate)."""
-    ranked = (
-        select(
-            TierChange.advocate_id,
-            TierChange.from_tier,
-            func.row_number()
-            .over(partition_by=TierChange.advocate_id, order_by=(TierChange.changed_at, TierChange.id))
-            .label("nth"),
+    One statement over the per-day tier totals (hub.tier_totals, a few rows per day): a past
+    period, which ends at midnight, sums the days before its end; a running one sums every day
+    (the stored tiers of the advocates not erased) less the advocates joining at or after now
+    (an empty index range of `ix_advocates_joined_at` but in tests and imports dated ahead)."""
+    if not periods:
+        return []
+    moment = now or utcnow()
+    running = [p.is_running(moment) for p in periods]
+    kept = select(TierDayTotal.day, TierDayTotal.tier, TierDayTotal.advocates.label("n"))
+    rows = kept.subquery("moves")
+    if any(running):
+        # Dated no day: left out of every past period's sum (NULL < day is not true).
+        late = select(null().label("day"), Advocate.tier, literal(-1).label("n")).where(
+            Advocate.joined_at >= moment, Advocate.is_erased.is_(False)
         )
-        .where(TierChange.changed_at >= as_of)
-        .subquery("changed")
-    )
-    first = (
-        select(
-            select(Advocate.tier).where(Advocate.id == ranked.c.advocate_id).scalar_subquery().label("stored"),
-            ranked.c.from_tier,
+        rows = union_all(kept, late).subquery("moves")
+    sums = [
+        func.coalesce(
+            func.sum(rows.c.n) if is_running else func.sum(rows.c.n).filter(rows.c.day < p.ends_before.date()), 0
         )
-        .where(ranked.c.nth == 1, ranked.c.advocate_id.not_in(select(uncounted_advocates(as_of).c.id)))
-        .subquery("first")
-    )
-    return select(first.c.stored, first.c.from_tier, func.count()).group_by(first.c.stored, first.c.from_tier)
+        for p, is_running in zip(periods, running, strict=True)
+    ]
+    found = [{t.value: 0 for t in Tier} for _ in periods]
+    for tier, *counts in db.session.execute(select(rows.c.tier, *sums).group_by(rows.c.tier)).all():
+        for tiers, n in zip(found, counts, strict=True):
+            tiers[Tier(tier).value] += int(n)
+    return [(tiers, sum(tiers.values())) for tiers in found]
 
 
 def _activated_count(since: dt.datetime, before: dt.datetime, as_of: dt.datetime) -> int:

@@ -117,8 +117,9 @@ def test_the_owner_sees_every_chart_drawn_with_its_numbers(pages, live, log_in, 
     page.goto("/admin/")
     sparks = page.locator(".headline figure[data-chart]")
     expect(sparks.first).to_have_attribute("data-drawn", "true")
-    # Active advocates, activation, asks, reviews, fill rate, points issued and redeemed, influenced.
-    assert sparks.count() == 8
+    # Bronze, silver and gold advocates, active advocates, activation, asks, reviews, fill rate,
+    # points issued, redeemed and outstanding, influenced pipeline.
+    assert sparks.count() == 12
     for i in range(sparks.count()):
         spark = sparks.nth(i)
         expect(spark).to_have_attribute("data-drawn", "true")

@@ -1,4 +1,4 @@
-"""The dashboard's monthly rate series (challenges.reports.monthly_rates) on the demo program:
+"""The dashboard's monthly series (challenges.reports.monthly_rates) on the demo program:
 each month's value must be the program report's own figure for that month as its period, read by
 the report's other path (one period at a time)."""
 
@@ -9,7 +9,7 @@ import itertools
 
 from challenges.crm.reports import references_and_attribution
 from challenges.references.services import fill_metrics
-from challenges.reports import monthly_rates, people, trailing_months
+from challenges.reports import monthly_rates, people, program, trailing_months
 from hub.db import utcnow
 
 
@@ -25,11 +25,21 @@ def test_monthly_series_equal_the_report_of_each_month(app, ctx):
     activation = monthly_rates.activation_by_month(months, now)
     fill = monthly_rates.fill_rate_by_month(months)
     influenced = monthly_rates.influenced_pipeline_by_month(months, "USD")
+    tiers = monthly_rates.tiers_by_month(months, now)
+    outstanding = monthly_rates.outstanding_by_month(months)
     for i, period in enumerate(periods):
         assert activation[i] == {"period": f"{period.start:%Y-%m}", "value": people.activation_rate(period, now)}
+        by_tier = people.advocates_by_tier(period, now)
+        assert {tier: tiers[tier][i] for tier in tiers} == {
+            tier: {"period": f"{period.start:%Y-%m}", "value": n} for tier, n in by_tier.items()
+        }
+        points = program.points_figures(period, now)
+        assert outstanding[i] == {"period": f"{period.start:%Y-%m}", "value": points["outstanding"]}
         metrics = fill_metrics(period.starts_at, period.ends_before)
         assert fill[i]["value"] == metrics.fill_rate, period
         report = references_and_attribution(period.start, period.end)
         assert influenced[i]["value"] == float(report["influenced_pipeline"]), period
     # The demo has activity to compare: some months have a rate and a pipeline.
     assert any(p["value"] for p in activation) and any(p["value"] for p in influenced)
+    # …and tiers and points that moved over the year (advocates joined, rose, earned and spent).
+    assert len({p["value"] for p in tiers["gold"]}) > 1 and len({p["value"] for p in outstanding}) > 1

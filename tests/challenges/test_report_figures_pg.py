@@ -11,6 +11,7 @@ from challenges.models import Completion, CompletionStatus
 from challenges.reports import activity, program
 from challenges.reports.period import ReportPeriod
 from challenges.services.act_tallies import count_approved_act, rebuild_act_totals
+from hub import tier_totals
 from hub.extensions import db
 from rewards.ledger import post_entry
 from tests.support.challenges import create_challenge
@@ -30,7 +31,7 @@ def test_monthly_series_and_points_on_postgresql(pg_ctx, make):
     db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))  # months stay UTC months
     owner = make.user("owner")
     ada = make.advocate()
-    ada.joined_at = at(2024, 1, 1)
+    tier_totals.move_join(ada, at(2024, 1, 1))
     review = create_challenge(owner.id, type="review", allowed_domains=["g2.com"], marker="vouch")
     for when in (at(2025, 1, 31, 23, 30), at(2025, 3, 1, 0, 0), at(2025, 4, 1, 0, 0)):
         db.session.add(
@@ -70,7 +71,7 @@ def test_several_periods_read_together_on_postgresql(pg_ctx, make):
 
     def joined(when: dt.datetime = at(2020, 1, 1)):
         advocate = make.advocate()
-        advocate.joined_at = when
+        tier_totals.move_join(advocate, when)
         db.session.commit()
         return advocate
 

@@ -25,6 +25,7 @@ from challenges.models import (
 from challenges.reports import activity, people
 from challenges.reports.period import ReportPeriod
 from challenges.services.act_tallies import next_period_start, period_start, rebuild_act_totals
+from hub import tier_totals
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -76,7 +77,7 @@ def program(ctx, make_advocate, make_user, make_challenge):
     advocates = []
     for _ in range(3):
         advocate = make_advocate()
-        advocate.joined_at = at(2020, 1, 1)
+        tier_totals.move_join(advocate, at(2020, 1, 1))
         advocates.append(advocate.id)
     challenges = []
     for i, (kind, platform) in enumerate(KINDS):
@@ -276,7 +277,8 @@ def test_the_tallies_on_postgresql_equal_a_rebuild_and_the_hand_counts(pg_ctx, m
     db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))  # months and gaps stay UTC
     owner = make.user("owner")
     ada, bob = make.advocate(), make.advocate()
-    ada.joined_at = bob.joined_at = at(2024, 1, 1)
+    for advocate in (ada, bob):
+        tier_totals.move_join(advocate, at(2024, 1, 1))
     review = create_challenge(owner.id, type="review", allowed_domains=["g2.com"], marker="vouch")
     db.session.execute(update(Challenge).where(Challenge.id == review.id).values(platform="g2"))
     approvals = [

@@ -8,7 +8,7 @@ program report reads the advocates per tier at a period's end from it instead of
 advocates and walking the tier changes since.
 
 Revision ID: 48ec07568816
-Revises: 68fa440557bf
+Revises: b5d6a358210a
 Create Date: 2026-12-01 12:13:14.994750
 
 """
@@ -43,7 +43,7 @@ FALSE = {"postgresql": "false", "sqlite": "0"}
 
 # revision identifiers, used by Alembic.
 revision = "48ec07568816"
-down_revision = "68fa440557bf"
+down_revision = "b5d6a358210a"
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from challenges.models import (
     ActiveAdvocatePeriod,
     ActiveAdvocateTotal,
     ActiveSpell,
+    ActiveSpellDayTotal,
     Challenge,
     Completion,
     CompletionStatus,
@@ -105,7 +106,7 @@ def _decide(owner_id: int, advocate_id: int, challenge_id: int, when: dt.datetim
     db.session.commit()
 
 
-def _stored() -> tuple[list, list, list, list]:
+def _stored() -> tuple[list, list, list, list, list]:
     return (
         sorted(tuple(r) for r in db.session.execute(select(ActDayTotal.__table__)).all() if r.acts),
         sorted(tuple(r) for r in db.session.execute(select(ActiveAdvocatePeriod.__table__)).all()),
@@ -115,6 +116,9 @@ def _stored() -> tuple[list, list, list, list]:
             for r in db.session.execute(
                 select(ActiveSpell.advocate_id, ActiveSpell.started_at, ActiveSpell.last_at)
             ).all()
+        ),
+        sorted(
+            tuple(r) for r in db.session.execute(select(ActiveSpellDayTotal.__table__)).all() if r.starts or r.lasts
         ),
     )
 

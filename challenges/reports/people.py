@@ -20,7 +20,13 @@ from challenges.models import (
 )
 from challenges.reports.activity import approvals_only_within
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import approved_status, counted_advocates, rate, uncounted_advocates
+from challenges.reports.sql import (
+    approved_status,
+    counted_advocates,
+    rate,
+    uncounted_advocates,
+    uncounted_approved_before,
+)
 from challenges.services.act_tallies import MONTH, QUARTER, next_period_start, period_start
 from hub.extensions import db
 from hub.models import Advocate, Tier
@@ -133,7 +139,9 @@ def active_advocates_at(periods: Sequence[ReportPeriod], now: dt.datetime | None
     of T − 90 days' day ended before it) counted from `ix_active_spells_last_started` — a day's
     range, and none at all when T is a midnight (a past period's end). Then the spells in the
     window of the advocates not counted at T (erased — their spells are kept — or joined at or
-    after T) are taken off, found from those advocates by primary key."""
+    after T) are taken off, probed by primary key for those of them first approved before T
+    alone (`uncounted_approved_before`: a spell started before T has its advocate's first
+    approval before T)."""
     if not periods:
         return []
     as_ofs = [p.as_of(now) for p in periods]
@@ -157,7 +165,7 @@ def active_advocates_at(periods: Sequence[ReportPeriod], now: dt.datetime | None
             -_spell_count(
                 ActiveSpell.started_at < as_of,
                 ActiveSpell.last_at >= since,
-                ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)),
+                ActiveSpell.advocate_id.in_(select(uncounted_approved_before(as_of, as_of).c.id)),
             )
         )
     row = db.session.execute(select(*columns).where(totals.day < max(_utc_midnight(t) for t in as_ofs).date())).one()
@@ -203,7 +211,9 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
     """`_activated_count(period.starts_at, as_of, as_of)` read from the approvals' tally when the
     period starts on a calendar quarter's (or month's) first day, ends within it, and no
     completion of that quarter (month) was approved outside `[start, as_of)`: the tally's total
-    for it less its advocates not counted at `as_of` (erased, or joined after). None otherwise."""
+    for it less its advocates not counted at `as_of` (erased, or joined after) — probed for
+    those first approved before the quarter's (month's) end alone, as a row of it comes from an
+    approval within it (`uncounted_approved_before`). None otherwise."""
     for span in (QUARTER, MONTH):
         first = period_start(period.start, span)
         after = next_period_start(first, span)
@@ -224,7 +234,7 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
             .where(
                 ActiveAdvocatePeriod.span == span,
                 ActiveAdvocatePeriod.starts == first,
-                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_advocates(as_of).c.id)),
+                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_approved_before(as_of, span_end).c.id)),
             )
         ).scalar_one()
         return int(total) - int(uncounted)

@@ -15,7 +15,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    Interval,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import (
@@ -180,9 +196,30 @@ def _extend_spells(approvals: list[tuple[int, dt.datetime]]) -> None:
         session.execute(delete(ActiveSpell).where(tuple_(ActiveSpell.advocate_id, ActiveSpell.started_at).in_(gone)))
     if new:
         session.execute(insert(ActiveSpell), new)
+        _lower_first_approvals(new)
     _write_spell_days(
         [(advocate_id, start, _last_of(near, advocate_id, start), -1) for advocate_id, start in gone]
         + [(row["advocate_id"], row["started_at"], row["last_at"], 1) for row in new]
+    )
+
+
+def _lower_first_approvals(spells: list[dict[str, Any]]) -> None:
+    """Set each advocate's `first_approved_at` to the earliest start among their new spells
+    where it is later or unset (one executemany; a row is written only by an advocate's first
+    approval, or one dated before it). The caller holds the advocates' row locks."""
+    earliest: dict[int, dt.datetime] = {}
+    for spell in spells:
+        advocate_id, started = spell["advocate_id"], spell["started_at"]
+        earliest[advocate_id] = min(started, earliest.get(advocate_id, started))
+    table = table_of(Advocate)
+    db.session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("advocate"),
+            or_(table.c.first_approved_at.is_(None), table.c.first_approved_at > bindparam("started")),
+        )
+        .values(first_approved_at=bindparam("started")),
+        [{"advocate": advocate_id, "started": earliest[advocate_id]} for advocate_id in sorted(earliest)],
     )
 
 
@@ -286,7 +323,9 @@ def rebuild_act_totals() -> None:
 
 def rebuild_spells() -> None:
     """Recompute ActiveSpell from the approved completions: one INSERT … SELECT that numbers each
-    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP."""
+    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP; then their
+    day totals (`rebuild_spell_days`) and each advocate's `first_approved_at` (their first
+    spell's start)."""
     session = db.session
     decided = Completion.decided_at
     previous = func.lag(decided).over(partition_by=Completion.advocate_id, order_by=decided)
@@ -317,6 +356,19 @@ def rebuild_spells() -> None:
         )
     )
     rebuild_spell_days()
+    first = (
+        select(func.min(ActiveSpell.started_at))
+        .where(ActiveSpell.advocate_id == Advocate.id)
+        .correlate(Advocate)
+        .scalar_subquery()
+    )
+    # Only the rows whose value changes are written (a rebuild on a settled database writes none).
+    session.execute(
+        update(Advocate)
+        .where(Advocate.first_approved_at.is_distinct_from(first))
+        .values(first_approved_at=first)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def rebuild_spell_days() -> None:

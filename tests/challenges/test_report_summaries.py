@@ -106,7 +106,7 @@ def _decide(owner_id: int, advocate_id: int, challenge_id: int, when: dt.datetim
     db.session.commit()
 
 
-def _stored() -> tuple[list, list, list, list, list]:
+def _stored() -> tuple[list, list, list, list, list, list]:
     return (
         sorted(tuple(r) for r in db.session.execute(select(ActDayTotal.__table__)).all() if r.acts),
         sorted(tuple(r) for r in db.session.execute(select(ActiveAdvocatePeriod.__table__)).all()),
@@ -120,6 +120,7 @@ def _stored() -> tuple[list, list, list, list, list]:
         sorted(
             tuple(r) for r in db.session.execute(select(ActiveSpellDayTotal.__table__)).all() if r.starts or r.lasts
         ),
+        sorted(tuple(r) for r in db.session.execute(select(Advocate.id, Advocate.first_approved_at)).all()),
     )
 
 
@@ -271,6 +272,68 @@ def test_spells_merge_approvals_up_to_90_days_apart_in_any_order(program):
     assert (
         people.active_advocates(ReportPeriod(dt.date(2025, 9, 28), dt.date(2025, 9, 28)), at(2025, 9, 28, 0, 0, 1)) == 0
     )
+
+
+def _spell_days() -> dict[dt.date, tuple[int, int]]:
+    """The spells' day totals summed over the shards, days at zero left out."""
+    days: dict[dt.date, tuple[int, int]] = {}
+    for row in db.session.execute(select(ActiveSpellDayTotal.__table__)).all():
+        starts, lasts = days.get(row.day, (0, 0))
+        days[row.day] = (starts + row.starts, lasts + row.lasts)
+    return {day: n for day, n in days.items() if n != (0, 0)}
+
+
+def test_spell_day_totals_follow_a_spell_as_it_grows_and_merges(program):
+    owner_id, advocates, challenges = program
+    ada = advocates[0]
+    _decide(owner_id, ada, challenges[0], at(2025, 1, 1, 9), approve=True)
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 1, 1, 18), approve=True)  # the same day: no change
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 6, 1), approve=True)  # more than 90 days on: a new spell
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1), dt.date(2025, 6, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 3, 15), approve=True)  # joins both into one
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 0), dt.date(2025, 6, 1): (0, 1)}
+    assert db.session.get(Advocate, ada).first_approved_at == at(2025, 1, 1, 9)
+    _decide(owner_id, ada, challenges[0], at(2024, 12, 20), approve=True)  # dated before: extends the start
+    assert _spell_days() == {dt.date(2024, 12, 20): (1, 0), dt.date(2025, 6, 1): (0, 1)}
+    db.session.expire_all()
+    assert db.session.get(Advocate, ada).first_approved_at == at(2024, 12, 20)
+    kept = _stored()
+    rebuild_act_totals()
+    assert _stored() == kept
+
+
+def test_active_advocates_and_participation_leave_out_late_joiners_and_the_erased(program):
+    """A join time set after approvals (by hand: an import, the demo) and an erasure: their
+    spells and quarter rows stay, and the figures take them off, within a day and at midnight."""
+    owner_id, advocates, challenges = program
+    ada, bob, cy = advocates
+    _decide(owner_id, ada, challenges[0], at(2025, 2, 10, 8), approve=True)
+    _decide(owner_id, bob, challenges[0], at(2025, 2, 10, 9), approve=True)
+    _decide(owner_id, cy, challenges[0], at(2025, 3, 20, 15), approve=True)
+    q1 = PERIODS[0]
+    day = ReportPeriod(dt.date(2025, 3, 20), dt.date(2025, 3, 20))
+    assert people.active_advocates(q1, NOW) == 3
+    assert people.active_advocates(day, at(2025, 3, 20, 15)) == 2  # cy's approval is not before 15:00
+    assert people.active_advocates(day, at(2025, 3, 20, 15, 0, 1)) == 3
+    assert people.participation_rate(q1, NOW) == 1.0
+    # bob joins (by hand) on Mar 1, after his approval; cy is erased.
+    db.session.execute(update(Advocate).where(Advocate.id == bob).values(joined_at=at(2025, 3, 1)))
+    db.session.execute(update(Advocate).where(Advocate.id == cy).values(is_erased=True))
+    db.session.commit()
+    assert people.active_advocates(q1, NOW) == 2  # bob counted at the quarter's end (joined before it)
+    assert people.active_advocates(ReportPeriod(dt.date(2025, 2, 1), dt.date(2025, 2, 28)), NOW) == 1  # ada
+    assert people.active_advocates(day, at(2025, 3, 20, 15, 0, 1)) == 2  # ada, bob; cy erased
+    # 90 days after Feb 10: ada's approval at 08:00 is in the window until 08:00, bob's until 09:00.
+    late = ReportPeriod(dt.date(2025, 5, 11), dt.date(2025, 5, 11))
+    assert people.active_advocates(late, at(2025, 5, 11, 8, 30)) == 1
+    assert people.active_advocates(late, at(2025, 5, 11, 9, 30)) == 0
+    db.session.execute(update(Advocate).where(Advocate.id == bob).values(joined_at=at(2025, 4, 1)))
+    db.session.commit()
+    assert people.active_advocates(q1, NOW) == 1
+    assert people.participation_rate(q1, NOW) == 1.0  # ada of ada (bob joined after, cy erased)
+    assert people.participation_rate(PERIODS[2], NOW) == 0.0  # March: cy's approval only, erased
 
 
 @pytest.mark.services

@@ -1,11 +1,14 @@
-"""active spell day totals
+"""active spell day totals and each advocate's first approval
 
 `active_spell_day_totals` (per UTC day and shard of advocate ids: how many spells of approvals
 start and how many end on that day) is kept by challenges.services.act_tallies with the spells
 and filled here from them (the statement of `act_tallies.rebuild_spell_days`); the program
 report's active advocates are two sums of it instead of a count of the window's spells.
 `active_spells` gets the check that a spell ends no earlier than it starts (the report finds the
-spells started on a day among those ending on or after it).
+spells started on a day among those ending on or after it). `advocates.first_approved_at` (their
+first spell's start, lowered with the spells) is filled from the spells and carried by
+`ix_advocates_joined_at` (PostgreSQL), so the report probes the tallies of advocates who joined
+after a period only for those approved before it (none, unless a join time was set by hand).
 
 Revision ID: b7d2f4a6c813
 Revises: 68fa440557bf
@@ -15,6 +18,8 @@ Create Date: 2026-12-01 12:40:00.000000
 
 import sqlalchemy as sa
 from alembic import op
+
+from hub.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "b7d2f4a6c813"
@@ -48,11 +53,32 @@ def upgrade():
     )
     with op.batch_alter_table("active_spells", schema=None) as batch_op:
         batch_op.create_check_constraint("last_not_before_start", "last_at >= started_at")
+    with op.batch_alter_table("advocates", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("first_approved_at", UTCDateTime(timezone=True), nullable=True))
+    op.execute(
+        "UPDATE advocates SET first_approved_at = ("
+        "SELECT min(started_at) FROM active_spells WHERE active_spells.advocate_id = advocates.id) "
+        "WHERE EXISTS (SELECT 1 FROM active_spells WHERE active_spells.advocate_id = advocates.id)"
+    )
+    with op.batch_alter_table("advocates", schema=None) as batch_op:
+        batch_op.drop_index("ix_advocates_joined_at")
+        batch_op.create_index(
+            "ix_advocates_joined_at",
+            ["joined_at"],
+            unique=False,
+            postgresql_include=["id", "tier", "is_erased", "first_approved_at"],
+        )
     if postgresql:
-        op.execute("ANALYZE active_spell_day_totals")
+        op.execute("ANALYZE active_spell_day_totals, advocates")
 
 
 def downgrade():
+    with op.batch_alter_table("advocates", schema=None) as batch_op:
+        batch_op.drop_index("ix_advocates_joined_at")
+        batch_op.create_index(
+            "ix_advocates_joined_at", ["joined_at"], unique=False, postgresql_include=["id", "tier", "is_erased"]
+        )
+        batch_op.drop_column("first_approved_at")
     with op.batch_alter_table("active_spells", schema=None) as batch_op:
         batch_op.drop_constraint("last_not_before_start", type_="check")
     op.drop_table("active_spell_day_totals")

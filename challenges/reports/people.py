@@ -156,7 +156,9 @@ def active_advocates_at(periods: Sequence[ReportPeriod], now: dt.datetime | None
             # Started on T's day before T: their last approval is on that day or later.
             columns.append(
                 _spell_count(
-                    ActiveSpell.last_at >= as_of_day, ActiveSpell.started_at >= as_of_day, ActiveSpell.started_at < as_of
+                    ActiveSpell.last_at >= as_of_day,
+                    ActiveSpell.started_at >= as_of_day,
+                    ActiveSpell.started_at < as_of,
                 )
             )
         if since > since_day:

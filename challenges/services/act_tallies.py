@@ -377,8 +377,10 @@ def rebuild_spell_days() -> None:
     session = db.session
     shard = ActiveSpell.advocate_id % ACT_TOTAL_SHARDS
     ends = union_all(
-        select(_utc_day(ActiveSpell.started_at).label("day"), shard.label("shard"), literal(1).label("s"), literal(0).label("l")),
-        select(_utc_day(ActiveSpell.last_at).label("day"), shard.label("shard"), literal(0).label("s"), literal(1).label("l")),
+        *(
+            select(_utc_day(end).label("day"), shard.label("shard"), literal(s).label("s"), literal(1 - s).label("l"))
+            for end, s in ((ActiveSpell.started_at, 1), (ActiveSpell.last_at, 0))
+        )
     ).subquery("ends")
     session.execute(delete(ActiveSpellDayTotal))
     session.execute(

@@ -53,32 +53,39 @@ def upgrade():
     )
     with op.batch_alter_table("active_spells", schema=None) as batch_op:
         batch_op.create_check_constraint("last_not_before_start", "last_at >= started_at")
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("first_approved_at", UTCDateTime(timezone=True), nullable=True))
+    # In place on SQLite too: a batch rebuild would drop and re-create `advocates`, firing the
+    # ON DELETE actions of the tables pointing at it (as in fc83a0a5aac9).
+    op.add_column("advocates", sa.Column("first_approved_at", UTCDateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE advocates SET first_approved_at = ("
         "SELECT min(started_at) FROM active_spells WHERE active_spells.advocate_id = advocates.id) "
         "WHERE EXISTS (SELECT 1 FROM active_spells WHERE active_spells.advocate_id = advocates.id)"
     )
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.drop_index("ix_advocates_joined_at")
-        batch_op.create_index(
-            "ix_advocates_joined_at",
-            ["joined_at"],
-            unique=False,
-            postgresql_include=["id", "tier", "is_erased", "first_approved_at"],
-        )
+    op.drop_index("ix_advocates_joined_at", table_name="advocates")
+    op.create_index(
+        "ix_advocates_joined_at",
+        "advocates",
+        ["joined_at"],
+        unique=False,
+        postgresql_include=["id", "tier", "is_erased", "first_approved_at"],
+    )
     if postgresql:
         op.execute("ANALYZE active_spell_day_totals, advocates")
 
 
 def downgrade():
-    with op.batch_alter_table("advocates", schema=None) as batch_op:
-        batch_op.drop_index("ix_advocates_joined_at")
-        batch_op.create_index(
-            "ix_advocates_joined_at", ["joined_at"], unique=False, postgresql_include=["id", "tier", "is_erased"]
-        )
-        batch_op.drop_column("first_approved_at")
+    op.drop_index("ix_advocates_joined_at", table_name="advocates")
+    op.create_index(
+        "ix_advocates_joined_at",
+        "advocates",
+        ["joined_at"],
+        unique=False,
+        postgresql_include=["id", "tier", "is_erased"],
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE advocates DROP COLUMN first_approved_at")  # in place, as in upgrade
+    else:
+        op.drop_column("advocates", "first_approved_at")
     with op.batch_alter_table("active_spells", schema=None) as batch_op:
         batch_op.drop_constraint("last_not_before_start", type_="check")
     op.drop_table("active_spell_day_totals")

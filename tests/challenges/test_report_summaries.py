@@ -427,3 +427,100 @@ def test_approvals_tallied_in_batches_equal_a_rebuild(program, batches):
                 runs.append([t])
         expected += [(advocate_id, run[0], run[-1]) for run in runs]
     assert kept[3] == sorted(expected)
+
+
+# Approval times anywhere in 2025: a day and a second of it (spells start and end mid-day).
+ANY_TIME = st.builds(
+    lambda day, second: at(2025, 1, 1) + dt.timedelta(days=day, seconds=second),
+    st.integers(0, 364),
+    st.integers(0, 86_399),
+)
+
+
+SPELL_HISTORIES = {
+    "approvals": st.lists(st.tuples(st.integers(0, 2), ANY_TIME), max_size=10),
+    "joins": st.lists(st.one_of(st.none(), ANY_TIME), min_size=3, max_size=3),
+    "erased": st.sets(st.integers(0, 2), max_size=1),
+    "moments": st.lists(ANY_TIME, min_size=1, max_size=4),
+}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**SPELL_HISTORIES)
+def test_spell_day_totals_equal_a_rebuild_and_active_advocates_a_direct_count(
+    program, approvals, joins, erased, moments
+):
+    """Approvals at any time of day, join times set after some of them (by hand) and an erasure:
+    the spells' day totals and first approvals kept by the approvals equal the rebuild, and the
+    active advocates read from them equal a direct count of the approvals in the 90 days before
+    each moment, by counted advocates (joined before it, not erased)."""
+    _check_spell_history(program, approvals, joins, erased, moments)
+
+
+@pytest.fixture()
+def pg_program(pg_ctx, make):
+    """`program` on PostgreSQL (UTC days by the server's cast, the spells' index), in a session
+    whose time zone is not UTC."""
+    from tests.support.challenges import create_challenge
+
+    db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))
+    owner = make.user("owner")
+    advocates = [make.advocate().id for _ in range(3)]
+    challenge = create_challenge(owner.id, type="custom", title="Act")
+    db.session.commit()
+    return owner.id, advocates, [challenge.id]
+
+
+@pytest.mark.services
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**SPELL_HISTORIES)
+def test_spell_day_totals_on_postgresql_equal_a_rebuild_and_a_direct_count(
+    pg_program, approvals, joins, erased, moments
+):
+    _check_spell_history(pg_program, approvals, joins, erased, moments)
+
+
+def _check_spell_history(program, approvals, joins, erased, moments) -> None:
+    owner_id, advocates, challenges = program
+    db.session.execute(db.delete(Completion))
+    db.session.execute(
+        update(Advocate).where(Advocate.id.in_(advocates)).values(is_erased=False, joined_at=at(2020, 1, 1))
+    )
+    rebuild_act_totals()  # each example starts from no approvals
+    db.session.commit()
+    for who, when in approvals:
+        _decide(owner_id, advocates[who], challenges[0], when, approve=True)
+    joined = {}
+    for who, advocate_id in enumerate(advocates):
+        joined[advocate_id] = joins[who] or at(2020, 1, 1)
+        db.session.execute(
+            update(Advocate)
+            .where(Advocate.id == advocate_id)
+            .values(joined_at=joined[advocate_id], is_erased=who in erased)
+        )
+    db.session.commit()
+    kept = _stored()
+    rebuild_act_totals()
+    assert _stored() == kept
+    gone = {advocates[who] for who in erased}
+    # Beside the random moments, each approval's own edges: on its day (it starts a spell there)
+    # and 90 days on (its spell's end leaves the window there), at it and a second after.
+    edges = [when + dt.timedelta(days=days, seconds=s) for _, when in approvals for days in (0, 90) for s in (0, 1)]
+    for moment in [*moments, *edges]:
+        since = moment - dt.timedelta(days=90)
+        active = {
+            advocates[who]
+            for who, when in approvals
+            if since <= when < moment and advocates[who] not in gone and joined[advocates[who]] < moment
+        }
+        day = moment.date()
+        assert people.active_advocates(ReportPeriod(day, day), moment) == len(active), moment
+        # A whole past period ends at midnight: no partial day.
+        period = ReportPeriod(dt.date(2025, 1, 1), day)
+        end = period.ends_before
+        expected = {
+            advocates[who]
+            for who, when in approvals
+            if end - dt.timedelta(days=90) <= when < end and advocates[who] not in gone and joined[advocates[who]] < end
+        }
+        assert people.active_advocates(period, NOW) == len(expected), end

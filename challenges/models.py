@@ -359,11 +359,35 @@ class ActiveSpell(Model):
     transaction (under the advocate's row lock); the activation rate counts these."""
 
     __tablename__ = "active_spells"
-    __table_args__ = (Index("ix_active_spells_last_started", "last_at", "started_at"),)
+    __table_args__ = (
+        Index("ix_active_spells_last_started", "last_at", "started_at"),
+        # A run ends no earlier than it starts: the reports find the spells started on a day
+        # among those with last_at on or after it (ActiveSpellDayTotal, the index above).
+        CheckConstraint("last_at >= started_at", name="last_not_before_start"),
+    )
 
     advocate_id: Mapped[int] = mapped_column(ForeignKey("advocates.id"), primary_key=True)
     started_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
     last_at: Mapped[dt.datetime]
+
+
+class ActiveSpellDayTotal(Model):
+    """How many spells (ActiveSpell) start and how many end (their last approval) on each UTC
+    day, per shard of advocate ids (concurrent approvals of different advocates seldom share a
+    row). Active advocates at T = spells started before T − spells whose last approval is before
+    T − 90 days (such a spell started before T too), so the activation figure is two sums of
+    these rows and the part of one day read from the spells' index. Kept by
+    challenges.services.act_tallies in the transaction that inserts or deletes the spells (under
+    the advocate's row lock); rebuilt with them (`act_tallies.rebuild_spells`)."""
+
+    __tablename__ = "active_spell_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Spells whose started_at falls on `day`.
+    starts: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Spells whose last_at falls on `day`.
+    lasts: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ActiveAdvocateTotal(Model):

@@ -134,9 +134,13 @@ class Advocate(Model):
         CheckConstraint("lifetime_points >= 0", name="lifetime_non_negative"),
         CheckConstraint("trust_score BETWEEN 0 AND 100", name="trust_score_range"),
         # The reports subtract the advocates not counted at a period's end (joined after it,
-        # erased) from their tallies (challenges.reports.sql.uncounted_advocates): with id, tier
-        # and the erasure mark in the index, from the index alone.
-        Index("ix_advocates_joined_at", "joined_at", postgresql_include=["id", "tier", "is_erased"]),
+        # erased) from their tallies (challenges.reports.sql.uncounted_advocates): with id, tier,
+        # the erasure mark and the first approval in the index, from the index alone.
+        Index(
+            "ix_advocates_joined_at",
+            "joined_at",
+            postgresql_include=["id", "tier", "is_erased", "first_approved_at"],
+        ),
         # The program report counts advocates per tier, and finds a changed advocate's tier by
         # id, from the index alone.
         Index("ix_advocates_tier", "tier", "id"),
@@ -193,6 +197,11 @@ class Advocate(Model):
     consented_at: Mapped[dt.datetime | None]
     joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[dt.datetime | None]
+    # When the advocate's earliest approved completion was approved (their first ActiveSpell's
+    # start); NULL before any. Lowered with the spells by challenges.services.act_tallies in the
+    # approval's transaction, rebuilt with them. The reports need the approval tallies of an
+    # advocate joined after a period's end only when this is before it (a late join set by hand).
+    first_approved_at: Mapped[dt.datetime | None]
     is_erased: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # product.md §15: 100 minus the weights of the advocate's uncleared trust signals, written
     # only by hub.trust.recompute_score (a job after the events that feed it). Staff only.

@@ -6,14 +6,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Date, and_, case, distinct, func, literal, null, or_, select, union_all
+from sqlalchemy import Date, case, distinct, func, literal, null, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.caps import LOOKBACK_DAYS
-from challenges.models import ActiveAdvocatePeriod, ActiveAdvocateTotal, ActiveSpell, Ask, AskDayTotal, Completion
+from challenges.models import (
+    ActiveAdvocatePeriod,
+    ActiveAdvocateTotal,
+    ActiveSpell,
+    ActiveSpellDayTotal,
+    Ask,
+    AskDayTotal,
+    Completion,
+)
 from challenges.reports.activity import approvals_only_within
 from challenges.reports.period import ReportPeriod
-from challenges.reports.sql import approved_status, counted_advocates, rate, uncounted_advocates
+from challenges.reports.sql import (
+    approved_status,
+    counted_advocates,
+    rate,
+    uncounted_advocates,
+    uncounted_approved_before,
+)
 from challenges.services.act_tallies import MONTH, QUARTER, next_period_start, period_start
 from hub.db import UTCDateTime, utcnow
 from hub.extensions import db
@@ -95,36 +109,65 @@ def active_advocates(period: ReportPeriod, now: dt.datetime | None = None) -> in
 
 
 def active_advocates_at(periods: Sequence[ReportPeriod], now: dt.datetime | None = None) -> list[int]:
-    """`active_advocates` for each period, from the approvals' spells (ActiveSpell) in one
-    statement: one index range (`ix_active_spells_last_started`) from the earliest window,
-    counted per period, less the spells of advocates not counted at its end (erased, joined
-    after)."""
+    """`active_advocates` for each period, in one statement from the spells' day totals.
+
+    An advocate is active at T (`as_of`) when one of their spells (ActiveSpell; at most one holds
+    T, so spells count advocates) has started_at < T <= last_at + 90 days. A spell whose last
+    approval is before T − 90 days started before T, so the active spells are those started
+    before T less those ended before T − 90 days: each a sum of ActiveSpellDayTotal over the
+    whole days before (`starts`, `lasts`), plus the spells of T's own day started before T (and
+    of T − 90 days' day ended before it) counted from `ix_active_spells_last_started` — a day's
+    range, and none at all when T is a midnight (a past period's end). Then the spells in the
+    window of the advocates not counted at T (erased — their spells are kept — or joined at or
+    after T) are taken off, probed by primary key for those of them first approved before T
+    alone (`uncounted_approved_before`: a spell started before T has its advocate's first
+    approval before T)."""
     if not periods:
         return []
     as_ofs = [p.as_of(now) for p in periods]
-    windows = [
-        and_(ActiveSpell.started_at < as_of, ActiveSpell.last_at >= as_of - dt.timedelta(days=ACTIVATION_DAYS))
-        for as_of in as_ofs
-    ]
-    # At most one spell of an advocate holds `as_of` (challenges.models.ActiveSpell), so spells
-    # count advocates; those not counted at `as_of` are taken off. Scalar subqueries in one
-    # statement: the spells per period from one range of the (last_at, started_at) index alone,
-    # and each period's uncounted advocates' spells by their primary key.
-    spells = select(*(func.count().filter(w) for w in windows)).where(
-        ActiveSpell.last_at >= min(as_ofs) - dt.timedelta(days=ACTIVATION_DAYS),
-        ActiveSpell.started_at < max(as_ofs),
-    )
-    uncounted = [
-        select(func.count())
-        .select_from(ActiveSpell)
-        .where(w, ActiveSpell.advocate_id.in_(select(uncounted_advocates(as_of).c.id)))
-        .scalar_subquery()
-        for w, as_of in zip(windows, as_ofs, strict=True)
-    ]
-    totals = spells.subquery("spells")
-    row = db.session.execute(select(*totals.c, *uncounted)).one()
-    n = len(periods)
-    return [int(row[i]) - int(row[n + i]) for i in range(n)]
+    totals = ActiveSpellDayTotal
+    columns: list[ColumnElement[int]] = []
+    for as_of in as_ofs:
+        since = as_of - dt.timedelta(days=ACTIVATION_DAYS)
+        as_of_day, since_day = _utc_midnight(as_of), _utc_midnight(since)
+        columns.append(func.coalesce(func.sum(totals.starts).filter(totals.day < as_of_day.date()), 0))
+        columns.append(-func.coalesce(func.sum(totals.lasts).filter(totals.day < since_day.date()), 0))
+        if as_of > as_of_day:
+            # Started on T's day before T: their last approval is on that day or later.
+            columns.append(
+                _spell_count(
+                    ActiveSpell.last_at >= as_of_day,
+                    ActiveSpell.started_at >= as_of_day,
+                    ActiveSpell.started_at < as_of,
+                )
+            )
+        if since > since_day:
+            columns.append(-_spell_count(ActiveSpell.last_at >= since_day, ActiveSpell.last_at < since))
+        columns.append(
+            -_spell_count(
+                ActiveSpell.started_at < as_of,
+                ActiveSpell.last_at >= since,
+                ActiveSpell.advocate_id.in_(select(uncounted_approved_before(as_of, as_of).c.id)),
+            )
+        )
+    row = db.session.execute(select(*columns).where(totals.day < max(_utc_midnight(t) for t in as_ofs).date())).one()
+    found, i = [], 0
+    for as_of in as_ofs:
+        since = as_of - dt.timedelta(days=ACTIVATION_DAYS)
+        width = 3 + (as_of > _utc_midnight(as_of)) + (since > _utc_midnight(since))
+        found.append(int(sum(int(n) for n in row[i : i + width])))
+        i += width
+    return found
+
+
+def _utc_midnight(moment: dt.datetime) -> dt.datetime:
+    """The start (UTC) of the UTC day containing the aware time `moment`."""
+    return dt.datetime.combine(moment.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+
+
+def _spell_count(*conditions: ColumnElement[bool]) -> ColumnElement[int]:
+    """SQL: a scalar subquery counting the spells that meet `conditions`."""
+    return select(func.count()).select_from(ActiveSpell).where(*conditions).scalar_subquery()
 
 
 def activation_rate(period: ReportPeriod, now: dt.datetime | None = None) -> float | None:
@@ -150,7 +193,9 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
     """`_activated_count(period.starts_at, as_of, as_of)` read from the approvals' tally when the
     period starts on a calendar quarter's (or month's) first day, ends within it, and no
     completion of that quarter (month) was approved outside `[start, as_of)`: the tally's total
-    for it less its advocates not counted at `as_of` (erased, or joined after). None otherwise."""
+    for it less its advocates not counted at `as_of` (erased, or joined after) — probed for
+    those first approved before the quarter's (month's) end alone, as a row of it comes from an
+    approval within it (`uncounted_approved_before`). None otherwise."""
     for span in (QUARTER, MONTH):
         first = period_start(period.start, span)
         after = next_period_start(first, span)
@@ -171,7 +216,7 @@ def _tallied_participants(period: ReportPeriod, as_of: dt.datetime) -> int | Non
             .where(
                 ActiveAdvocatePeriod.span == span,
                 ActiveAdvocatePeriod.starts == first,
-                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_advocates(as_of).c.id)),
+                ActiveAdvocatePeriod.advocate_id.in_(select(uncounted_approved_before(as_of, span_end).c.id)),
             )
         ).scalar_one()
         return int(total) - int(uncounted)

@@ -47,6 +47,19 @@ def uncounted_advocates(as_of: dt.datetime) -> Subquery:
     return union_all(joined_after, erased).subquery("uncounted")
 
 
+def uncounted_approved_before(as_of: dt.datetime, before: dt.datetime) -> Subquery:
+    """The advocates not counted at `as_of` (`uncounted_advocates`) whose first approval
+    (Advocate.first_approved_at) is before `before`, as `(id,)` rows: the only ones an approval
+    tally of the time before `before` can hold. An advocate who joined after `as_of` normally
+    had no approval before joining, so the joined-after half is nearly always empty, read from
+    `ix_advocates_joined_at` alone (which carries the first approval) — no tally probed for the
+    thousands who joined since a past period."""
+    approved = Advocate.first_approved_at < before
+    joined_after = select(Advocate.id).where(Advocate.joined_at >= as_of, approved)
+    erased = select(Advocate.id).where(Advocate.is_erased.is_(True), Advocate.joined_at < as_of, approved)
+    return union_all(joined_after, erased).subquery("uncounted")
+
+
 def rate(part: int, whole: int) -> float | None:
     """`part ÷ whole` rounded to 4 places; None when there is no whole."""
     return round(part / whole, 4) if whole else None

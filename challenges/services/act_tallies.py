@@ -6,7 +6,8 @@ statements (the migrations that added them, the bench seeder, `flask challenges 
 - `ActiveAdvocatePeriod` / `ActiveAdvocateTotal`: which advocates had a completion approved in
   each calendar month and quarter, and how many per period (active advocates per month,
   quarterly participation);
-- `ActiveSpell`: each advocate's runs of approvals no more than 90 days apart (activation)."""
+- `ActiveSpell`: each advocate's runs of approvals no more than 90 days apart (activation), and
+  `ActiveSpellDayTotal`: how many spells start and end on each day (the activation figure's sums)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Interval, String, case, cast, delete, func, insert, literal, select, tuple_
+from sqlalchemy import (
+    Integer,
+    Interval,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import (
@@ -24,11 +41,12 @@ from challenges.models import (
     ActiveAdvocatePeriod,
     ActiveAdvocateTotal,
     ActiveSpell,
+    ActiveSpellDayTotal,
     Challenge,
     Completion,
     CompletionStatus,
 )
-from hub.db import defer_sum, insert_ignore_many, table_of, upsert_add_each
+from hub.db import defer_sum, dialect_insert, insert_ignore_many, table_of, upsert_add_each
 from hub.extensions import db
 from hub.models import Advocate
 
@@ -178,6 +196,68 @@ def _extend_spells(approvals: list[tuple[int, dt.datetime]]) -> None:
         session.execute(delete(ActiveSpell).where(tuple_(ActiveSpell.advocate_id, ActiveSpell.started_at).in_(gone)))
     if new:
         session.execute(insert(ActiveSpell), new)
+        _lower_first_approvals(new)
+    _write_spell_days(
+        [(advocate_id, start, _last_of(near, advocate_id, start), -1) for advocate_id, start in gone]
+        + [(row["advocate_id"], row["started_at"], row["last_at"], 1) for row in new]
+    )
+
+
+def _lower_first_approvals(spells: list[dict[str, Any]]) -> None:
+    """Set each advocate's `first_approved_at` to the earliest start among their new spells
+    where it is later or unset (one executemany; a row is written only by an advocate's first
+    approval, or one dated before it). The caller holds the advocates' row locks."""
+    earliest: dict[int, dt.datetime] = {}
+    for spell in spells:
+        advocate_id, started = spell["advocate_id"], spell["started_at"]
+        earliest[advocate_id] = min(started, earliest.get(advocate_id, started))
+    table = table_of(Advocate)
+    db.session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("advocate"),
+            or_(table.c.first_approved_at.is_(None), table.c.first_approved_at > bindparam("started")),
+        )
+        .values(first_approved_at=bindparam("started")),
+        [{"advocate": advocate_id, "started": earliest[advocate_id]} for advocate_id in sorted(earliest)],
+    )
+
+
+def _write_spell_days(changes: list[tuple[int, dt.datetime, dt.datetime | None, int]]) -> None:
+    """Count spells deleted (-1) and inserted (+1) — `(advocate, started_at, last_at, ±1)` each —
+    into ActiveSpellDayTotal in one upsert that adds to `starts` and `lasts` per (UTC day, shard);
+    rows in key order (two writers lock shared rows in the same order), none where the changes
+    cancel out (a spell extended within the day it ended on)."""
+    deltas: dict[tuple[dt.date, int], list[int]] = {}
+    for advocate_id, started, last, sign in changes:
+        if last is None:
+            raise ValueError("a deleted spell's last approval time was not read")
+        shard = advocate_id % ACT_TOTAL_SHARDS
+        deltas.setdefault((_utc_date(started), shard), [0, 0])[0] += sign
+        deltas.setdefault((_utc_date(last), shard), [0, 0])[1] += sign
+    rows = [
+        {"day": day, "shard": shard, "starts": starts, "lasts": lasts}
+        for (day, shard), (starts, lasts) in sorted(deltas.items())
+        if starts or lasts
+    ]
+    if not rows:
+        return
+    table = table_of(ActiveSpellDayTotal)
+    stmt = dialect_insert(db.session, table).values(rows)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["day", "shard"],
+            set_={
+                "starts": table.c.starts + stmt.excluded.starts,
+                "lasts": table.c.lasts + stmt.excluded.lasts,
+            },
+        )
+    )
+
+
+def _utc_date(moment: dt.datetime) -> dt.date:
+    """The UTC calendar day of an aware time."""
+    return moment.astimezone(dt.UTC).date()
 
 
 def _last_of(near: Sequence[Any], advocate_id: int, started: dt.datetime) -> dt.datetime | None:
@@ -243,7 +323,9 @@ def rebuild_act_totals() -> None:
 
 def rebuild_spells() -> None:
     """Recompute ActiveSpell from the approved completions: one INSERT … SELECT that numbers each
-    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP."""
+    advocate's spells by a running count of the gaps longer than ACTIVE_SPELL_GAP; then their
+    day totals (`rebuild_spell_days`) and each advocate's `first_approved_at` (their first
+    spell's start)."""
     session = db.session
     decided = Completion.decided_at
     previous = func.lag(decided).over(partition_by=Completion.advocate_id, order_by=decided)
@@ -271,5 +353,39 @@ def rebuild_spells() -> None:
             select(numbered.c.advocate_id, func.min(numbered.c.at), func.max(numbered.c.at)).group_by(
                 numbered.c.advocate_id, numbered.c.spell
             ),
+        )
+    )
+    rebuild_spell_days()
+    first = (
+        select(func.min(ActiveSpell.started_at))
+        .where(ActiveSpell.advocate_id == Advocate.id)
+        .correlate(Advocate)
+        .scalar_subquery()
+    )
+    # Only the rows whose value changes are written (a rebuild on a settled database writes none).
+    session.execute(
+        update(Advocate)
+        .where(Advocate.first_approved_at.is_distinct_from(first))
+        .values(first_approved_at=first)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rebuild_spell_days() -> None:
+    """Recompute ActiveSpellDayTotal from the spells: one grouped INSERT … SELECT of their start
+    days and last days per shard (the rows the spells' writers add up to, less those at zero)."""
+    session = db.session
+    shard = ActiveSpell.advocate_id % ACT_TOTAL_SHARDS
+    ends = union_all(
+        *(
+            select(_utc_day(end).label("day"), shard.label("shard"), literal(s).label("s"), literal(1 - s).label("l"))
+            for end, s in ((ActiveSpell.started_at, 1), (ActiveSpell.last_at, 0))
+        )
+    ).subquery("ends")
+    session.execute(delete(ActiveSpellDayTotal))
+    session.execute(
+        insert(ActiveSpellDayTotal).from_select(
+            ["day", "shard", "starts", "lasts"],
+            select(ends.c.day, ends.c.shard, func.sum(ends.c.s), func.sum(ends.c.l)).group_by(ends.c.day, ends.c.shard),
         )
     )

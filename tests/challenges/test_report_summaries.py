@@ -18,6 +18,7 @@ from challenges.models import (
     ActiveAdvocatePeriod,
     ActiveAdvocateTotal,
     ActiveSpell,
+    ActiveSpellDayTotal,
     Challenge,
     Completion,
     CompletionStatus,
@@ -106,7 +107,7 @@ def _decide(owner_id: int, advocate_id: int, challenge_id: int, when: dt.datetim
     db.session.commit()
 
 
-def _stored() -> tuple[list, list, list, list]:
+def _stored() -> tuple[list, list, list, list, list, list]:
     return (
         sorted(tuple(r) for r in db.session.execute(select(ActDayTotal.__table__)).all() if r.acts),
         sorted(tuple(r) for r in db.session.execute(select(ActiveAdvocatePeriod.__table__)).all()),
@@ -117,6 +118,10 @@ def _stored() -> tuple[list, list, list, list]:
                 select(ActiveSpell.advocate_id, ActiveSpell.started_at, ActiveSpell.last_at)
             ).all()
         ),
+        sorted(
+            tuple(r) for r in db.session.execute(select(ActiveSpellDayTotal.__table__)).all() if r.starts or r.lasts
+        ),
+        sorted(tuple(r) for r in db.session.execute(select(Advocate.id, Advocate.first_approved_at)).all()),
     )
 
 
@@ -270,6 +275,68 @@ def test_spells_merge_approvals_up_to_90_days_apart_in_any_order(program):
     )
 
 
+def _spell_days() -> dict[dt.date, tuple[int, int]]:
+    """The spells' day totals summed over the shards, days at zero left out."""
+    days: dict[dt.date, tuple[int, int]] = {}
+    for row in db.session.execute(select(ActiveSpellDayTotal.__table__)).all():
+        starts, lasts = days.get(row.day, (0, 0))
+        days[row.day] = (starts + row.starts, lasts + row.lasts)
+    return {day: n for day, n in days.items() if n != (0, 0)}
+
+
+def test_spell_day_totals_follow_a_spell_as_it_grows_and_merges(program):
+    owner_id, advocates, challenges = program
+    ada = advocates[0]
+    _decide(owner_id, ada, challenges[0], at(2025, 1, 1, 9), approve=True)
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 1, 1, 18), approve=True)  # the same day: no change
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 6, 1), approve=True)  # more than 90 days on: a new spell
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 1), dt.date(2025, 6, 1): (1, 1)}
+    _decide(owner_id, ada, challenges[0], at(2025, 3, 15), approve=True)  # joins both into one
+    assert _spell_days() == {dt.date(2025, 1, 1): (1, 0), dt.date(2025, 6, 1): (0, 1)}
+    assert db.session.get(Advocate, ada).first_approved_at == at(2025, 1, 1, 9)
+    _decide(owner_id, ada, challenges[0], at(2024, 12, 20), approve=True)  # dated before: extends the start
+    assert _spell_days() == {dt.date(2024, 12, 20): (1, 0), dt.date(2025, 6, 1): (0, 1)}
+    db.session.expire_all()
+    assert db.session.get(Advocate, ada).first_approved_at == at(2024, 12, 20)
+    kept = _stored()
+    rebuild_act_totals()
+    assert _stored() == kept
+
+
+def test_active_advocates_and_participation_leave_out_late_joiners_and_the_erased(program):
+    """A join time set after approvals (by hand: an import, the demo) and an erasure: their
+    spells and quarter rows stay, and the figures take them off, within a day and at midnight."""
+    owner_id, advocates, challenges = program
+    ada, bob, cy = advocates
+    _decide(owner_id, ada, challenges[0], at(2025, 2, 10, 8), approve=True)
+    _decide(owner_id, bob, challenges[0], at(2025, 2, 10, 9), approve=True)
+    _decide(owner_id, cy, challenges[0], at(2025, 3, 20, 15), approve=True)
+    q1 = PERIODS[0]
+    day = ReportPeriod(dt.date(2025, 3, 20), dt.date(2025, 3, 20))
+    assert people.active_advocates(q1, NOW) == 3
+    assert people.active_advocates(day, at(2025, 3, 20, 15)) == 2  # cy's approval is not before 15:00
+    assert people.active_advocates(day, at(2025, 3, 20, 15, 0, 1)) == 3
+    assert people.participation_rate(q1, NOW) == 1.0
+    # bob joins (by hand) on Mar 1, after his approval; cy is erased.
+    db.session.execute(update(Advocate).where(Advocate.id == bob).values(joined_at=at(2025, 3, 1)))
+    db.session.execute(update(Advocate).where(Advocate.id == cy).values(is_erased=True))
+    db.session.commit()
+    assert people.active_advocates(q1, NOW) == 2  # bob counted at the quarter's end (joined before it)
+    assert people.active_advocates(ReportPeriod(dt.date(2025, 2, 1), dt.date(2025, 2, 28)), NOW) == 1  # ada
+    assert people.active_advocates(day, at(2025, 3, 20, 15, 0, 1)) == 2  # ada, bob; cy erased
+    # 90 days after Feb 10: ada's approval at 08:00 is in the window until 08:00, bob's until 09:00.
+    late = ReportPeriod(dt.date(2025, 5, 11), dt.date(2025, 5, 11))
+    assert people.active_advocates(late, at(2025, 5, 11, 8, 30)) == 1
+    assert people.active_advocates(late, at(2025, 5, 11, 9, 30)) == 0
+    db.session.execute(update(Advocate).where(Advocate.id == bob).values(joined_at=at(2025, 4, 1)))
+    db.session.commit()
+    assert people.active_advocates(q1, NOW) == 1
+    assert people.participation_rate(q1, NOW) == 1.0  # ada of ada (bob joined after, cy erased)
+    assert people.participation_rate(PERIODS[2], NOW) == 0.0  # March: cy's approval only, erased
+
+
 @pytest.mark.services
 def test_the_tallies_on_postgresql_equal_a_rebuild_and_the_hand_counts(pg_ctx, make):
     from tests.support.challenges import create_challenge
@@ -362,3 +429,100 @@ def test_approvals_tallied_in_batches_equal_a_rebuild(program, batches):
                 runs.append([t])
         expected += [(advocate_id, run[0], run[-1]) for run in runs]
     assert kept[3] == sorted(expected)
+
+
+# Approval times anywhere in 2025: a day and a second of it (spells start and end mid-day).
+ANY_TIME = st.builds(
+    lambda day, second: at(2025, 1, 1) + dt.timedelta(days=day, seconds=second),
+    st.integers(0, 364),
+    st.integers(0, 86_399),
+)
+
+
+SPELL_HISTORIES = {
+    "approvals": st.lists(st.tuples(st.integers(0, 2), ANY_TIME), max_size=10),
+    "joins": st.lists(st.one_of(st.none(), ANY_TIME), min_size=3, max_size=3),
+    "erased": st.sets(st.integers(0, 2), max_size=1),
+    "moments": st.lists(ANY_TIME, min_size=1, max_size=4),
+}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**SPELL_HISTORIES)
+def test_spell_day_totals_equal_a_rebuild_and_active_advocates_a_direct_count(
+    program, approvals, joins, erased, moments
+):
+    """Approvals at any time of day, join times set after some of them (by hand) and an erasure:
+    the spells' day totals and first approvals kept by the approvals equal the rebuild, and the
+    active advocates read from them equal a direct count of the approvals in the 90 days before
+    each moment, by counted advocates (joined before it, not erased)."""
+    _check_spell_history(program, approvals, joins, erased, moments)
+
+
+@pytest.fixture()
+def pg_program(pg_ctx, make):
+    """`program` on PostgreSQL (UTC days by the server's cast, the spells' index), in a session
+    whose time zone is not UTC."""
+    from tests.support.challenges import create_challenge
+
+    db.session.execute(db.text("SET TIME ZONE 'America/Los_Angeles'"))
+    owner = make.user("owner")
+    advocates = [make.advocate().id for _ in range(3)]
+    challenge = create_challenge(owner.id, type="custom", title="Act")
+    db.session.commit()
+    return owner.id, advocates, [challenge.id]
+
+
+@pytest.mark.services
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**SPELL_HISTORIES)
+def test_spell_day_totals_on_postgresql_equal_a_rebuild_and_a_direct_count(
+    pg_program, approvals, joins, erased, moments
+):
+    _check_spell_history(pg_program, approvals, joins, erased, moments)
+
+
+def _check_spell_history(program, approvals, joins, erased, moments) -> None:
+    owner_id, advocates, challenges = program
+    db.session.execute(db.delete(Completion))
+    db.session.execute(
+        update(Advocate).where(Advocate.id.in_(advocates)).values(is_erased=False, joined_at=at(2020, 1, 1))
+    )
+    rebuild_act_totals()  # each example starts from no approvals
+    db.session.commit()
+    for who, when in approvals:
+        _decide(owner_id, advocates[who], challenges[0], when, approve=True)
+    joined = {}
+    for who, advocate_id in enumerate(advocates):
+        joined[advocate_id] = joins[who] or at(2020, 1, 1)
+        db.session.execute(
+            update(Advocate)
+            .where(Advocate.id == advocate_id)
+            .values(joined_at=joined[advocate_id], is_erased=who in erased)
+        )
+    db.session.commit()
+    kept = _stored()
+    rebuild_act_totals()
+    assert _stored() == kept
+    gone = {advocates[who] for who in erased}
+    # Beside the random moments, each approval's own edges: on its day (it starts a spell there)
+    # and 90 days on (its spell's end leaves the window there), at it and a second after.
+    edges = [when + dt.timedelta(days=days, seconds=s) for _, when in approvals for days in (0, 90) for s in (0, 1)]
+    for moment in [*moments, *edges]:
+        since = moment - dt.timedelta(days=90)
+        active = {
+            advocates[who]
+            for who, when in approvals
+            if since <= when < moment and advocates[who] not in gone and joined[advocates[who]] < moment
+        }
+        day = moment.date()
+        assert people.active_advocates(ReportPeriod(day, day), moment) == len(active), moment
+        # A whole past period ends at midnight: no partial day.
+        period = ReportPeriod(dt.date(2025, 1, 1), day)
+        end = period.ends_before
+        expected = {
+            advocates[who]
+            for who, when in approvals
+            if end - dt.timedelta(days=90) <= when < end and advocates[who] not in gone and joined[advocates[who]] < end
+        }
+        assert people.active_advocates(period, NOW) == len(expected), end

@@ -11,7 +11,7 @@ first spell's start, lowered with the spells) is filled from the spells and carr
 after a period only for those approved before it (none, unless a join time was set by hand).
 
 Revision ID: b7d2f4a6c813
-Revises: 68fa440557bf
+Revises: 48ec07568816
 Create Date: 2026-12-01 12:40:00.000000
 
 """
@@ -23,7 +23,7 @@ from hub.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "b7d2f4a6c813"
-down_revision = "68fa440557bf"
+down_revision = "48ec07568816"
 branch_labels = None
 depends_on = None
 

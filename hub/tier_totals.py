@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from hub.db import execute_dml, table_of, upsert_add_each
 from hub.extensions import db
@@ -123,8 +123,13 @@ def fold_shards(before: dt.date) -> int:
     yesterday). The rows are deleted with RETURNING, so what is added to shard 0 is what each
     held when deleted, whatever a writer of such a day (an erasure, a tier change dated back)
     committed meanwhile; a later write to a folded day adds a shard row again, folded next time.
-    Returns the rows removed."""
+    Returns the rows removed.
+
+    Every row of those days is locked first, in key order — the order `add_changes` writes in —
+    so an erasure or a dated-back change writing some of them waits for the fold or the fold for
+    it, and the two never deadlock (the DELETEs alone would lock in the table's order)."""
     t = TierDayTotal
+    db.session.execute(select(t.day).where(t.day < before).order_by(t.day, t.tier, t.shard).with_for_update()).all()
     spread = db.session.execute(
         delete(t)
         .where(t.day < before, t.shard != 0)

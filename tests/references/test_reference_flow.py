@@ -122,6 +122,32 @@ def test_the_whole_journey(people, refs):
     assert caps.asks_last_365([ada.id]) == {ada.id: 1}
 
 
+def test_a_completed_call_counts_once_in_the_report_at_every_moment_since_the_ask(people, refs):
+    """The assignment's ask is handed to the completion dated at the ask: the report's asks at a
+    moment between the ask and the call count it once (the completion's, from the ask's time),
+    as they do after the call — never both asks."""
+    from challenges.reports import people as report_people
+    from challenges.reports.period import ReportPeriod
+
+    ada = people["ada"]
+    ada.joined_at = utcnow() - dt.timedelta(days=100)  # an advocate at every moment below
+    refs.challenge("reference_call", points=400)
+    rr = refs.request(people["sales"])
+    asked, called = utcnow() - dt.timedelta(days=20), utcnow() - dt.timedelta(days=10)
+    services.assign(rr.id, ada.id, people["manager"].id, at=asked)
+    services.respond(rr.id, ada.id, accept=True, at=asked + dt.timedelta(hours=2))
+    services.give_feedback(rr.id, people["sales"], services.FeedbackInput(5, None, True), at=called)
+    db.session.commit()
+    assert rr.completion_id is not None
+    now = utcnow()
+    for moment in (asked + dt.timedelta(days=1), called + dt.timedelta(days=1)):
+        day = moment.date()
+        period = ReportPeriod(day, day)  # ends at midnight after `day`, between the ask and now
+        figures = report_people.asks_and_burnout_at([period], now, [1])[0]
+        assert figures["asks"] == 1, moment
+    assert caps.asks_last_365([ada.id]) == {ada.id: 1}
+
+
 def test_assigning_a_capped_advocate_is_409_and_writes_nothing(people, refs):
     ada = people["ada"]
     caps.claim_ask(ada.id, "reference_call", "test", "last-week", at=utcnow() - dt.timedelta(days=7))

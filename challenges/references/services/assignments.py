@@ -294,7 +294,10 @@ def complete_reference_call(
         return None, "No reference call challenge was open to this advocate when they were asked."
     try:
         with db.session.begin_nested():
-            released = caps.release_ask(ASSIGNMENT_SOURCE, assignment_id)
+            # Released as of its own ask time: the completion's ask, dated then, takes its place
+            # from that moment, so a report of any moment counts the call once (released now,
+            # the two asks would both count for every moment between the ask and the call).
+            released = caps.release_ask(ASSIGNMENT_SOURCE, assignment_id, at=asked_at)
             completion = challenge_services.auto_complete(
                 found[0].id,
                 advocate_id,

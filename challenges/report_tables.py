@@ -19,8 +19,8 @@ speaks of the same completions — approved ones are approved at any later time:
 - `asks_spent`: the asks those completions hold (challenges.caps; a rejected completion's ask is
   released and not counted).
 
-A completion counts for each group its advocate belongs to, so per-group totals may exceed the
-program's. Periods are half-open `[start, end)` in aware UTC; None is an open end.
+A completion counts for each group its advocate belongs to *now* (membership today, not at the
+time of the completion), so per-group totals may exceed the program's. Periods are half-open `[start, end)` in aware UTC; None is an open end.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from challenges.models import (
     Completion,
     CompletionDayTotal,
     CompletionStatus,
+    GroupApprovalHourCount,
+    GroupDayTotal,
 )
 from hub.db import utcnow
 from hub.extensions import db
@@ -203,44 +205,45 @@ def median_of_histogram(counts: list[tuple[int, int]]) -> float | None:
     return sum(found) / 2
 
 
-def _challenge_totals(
-    first: dt.date | None, last: dt.date | None
+def _summed(
+    key: Any, day_table: Any, hour_table: Any, first: dt.date | None, last: dt.date | None
 ) -> tuple[dict[int, tuple[int, int, int, int, int]], dict[int, float]]:
-    """Per challenge from the day summaries (challenges.services.completion_tallies): the sums,
-    and the median whole hours to approve (in seconds, like `_performance`)."""
+    """Per `key` (a column of both summaries) from the day summaries (challenges.services.
+    completion_tallies): the sums, and the median whole hours to approve (in seconds, like
+    `_performance`)."""
     days: list[ColumnElement[bool]] = []
     hour_days: list[ColumnElement[bool]] = []
     if first is not None:
-        days.append(CompletionDayTotal.day >= first)
-        hour_days.append(ApprovalHourCount.day >= first)
+        days.append(day_table.day >= first)
+        hour_days.append(hour_table.day >= first)
     if last is not None:
-        days.append(CompletionDayTotal.day < last)
-        hour_days.append(ApprovalHourCount.day < last)
-    total = CompletionDayTotal
+        days.append(day_table.day < last)
+        hour_days.append(hour_table.day < last)
+    day_key, hour_key = getattr(day_table, key), getattr(hour_table, key)
     sums = db.session.execute(
         select(
-            total.challenge_id,
-            func.sum(total.completions),
-            func.sum(total.approved),
-            func.sum(total.rejected),
-            func.sum(total.points_paid),
-            func.sum(total.asks_spent),
+            day_key,
+            func.sum(day_table.completions),
+            func.sum(day_table.approved),
+            func.sum(day_table.rejected),
+            func.sum(day_table.points_paid),
+            func.sum(day_table.asks_spent),
         )
         .where(*days)
-        .group_by(total.challenge_id)
-        .having(func.sum(total.completions) > 0)
+        .group_by(day_key)
+        .having(func.sum(day_table.completions) > 0)
     ).all()
     histograms: dict[int, list[tuple[int, int]]] = {}
-    for challenge_id, hours, n in db.session.execute(
-        select(ApprovalHourCount.challenge_id, ApprovalHourCount.hours, func.sum(ApprovalHourCount.approvals))
+    for found, hours, n in db.session.execute(
+        select(hour_key, hour_table.hours, func.sum(hour_table.approvals))
         .where(*hour_days)
-        .group_by(ApprovalHourCount.challenge_id, ApprovalHourCount.hours)
+        .group_by(hour_key, hour_table.hours)
     ):
-        histograms.setdefault(int(challenge_id), []).append((int(hours), int(n)))
-    medians = {key: median_of_histogram(counts) for key, counts in histograms.items()}
+        histograms.setdefault(int(found), []).append((int(hours), int(n)))
+    medians = {k: median_of_histogram(counts) for k, counts in histograms.items()}
     return (
         {int(k): (int(n), int(a), int(r), int(p), int(s)) for k, n, a, r, p, s in sums},
-        {key: hours * 3600 for key, hours in medians.items() if hours is not None},
+        {k: hours * 3600 for k, hours in medians.items() if hours is not None},
     )
 
 
@@ -253,7 +256,7 @@ def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) ->
     the two middle approvals differ); for any other period from the completions, to the second."""
     days = _whole_days(start, end)
     if days is not None:
-        sums, medians = _challenge_totals(*days)
+        sums, medians = _summed("challenge_id", CompletionDayTotal, ApprovalHourCount, *days)
     else:
         sums, medians = _performance(Completion.challenge_id, [], start, end)
     names = {
@@ -266,10 +269,20 @@ def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) ->
 
 
 def group_performance(start: dt.datetime | None, end: dt.datetime | None) -> list[Performance]:
-    """Per group of advocates (a completion counts for each group of its advocate), for
-    completions submitted in `[start, end)`, most completions first."""
-    group_id = advocate_groups.c.group_id
-    sums, medians = _performance(group_id, [advocate_groups.c.advocate_id == Completion.advocate_id], start, end)
+    """Per group of advocates, for completions submitted in `[start, end)`, most completions
+    first. Groups as they are *now*: a completion counts for each group its advocate is in
+    today (including completions from before they joined; none for a group they left).
+
+    For a period of whole UTC days the figures come from the group day summaries (kept with
+    the per-challenge ones, and when an advocate's groups change), the median time to approve
+    of whole hours as in `challenge_performance`; for any other period from the completions."""
+    days = _whole_days(start, end)
+    if days is not None:
+        sums, medians = _summed("group_id", GroupDayTotal, GroupApprovalHourCount, *days)
+    else:
+        group_id = advocate_groups.c.group_id
+        joins = [advocate_groups.c.advocate_id == Completion.advocate_id]
+        sums, medians = _performance(group_id, joins, start, end)
     names = {
         int(i): (str(name), "")
         for i, name in db.session.execute(select(Group.id, Group.name).where(Group.id.in_(list(sums))))

@@ -1,18 +1,30 @@
-"""The per-challenge tallies the reports page's "performance per challenge" table reads (issue 17),
-kept in the transaction of every change they summarise and rebuilt from the completions by
-grouped statements (the migration that added them, `flask challenges rebuild-act-totals`, the
-bench seeder):
+"""The per-challenge and per-group tallies the reports page's "performance per challenge" and
+"performance per group" tables read (issue 17), kept in the transaction of every change they
+summarise and rebuilt from the completions by grouped statements (the migrations that added
+them, `flask challenges rebuild-act-totals`, the bench seeder):
 
 - `CompletionDayTotal`: per (challenge, UTC day of submission) the completions submitted,
   approved, rejected, the points awarded on approval and the active asks they hold;
 - `ApprovalHourCount`: per (challenge, day of submission, whole hours to approve) how many were
-  approved, so the median time to approve is exact to the hour.
+  approved, so the median time to approve is exact to the hour;
+- `GroupDayTotal` / `GroupApprovalHourCount`: the same per group of advocates (and shard), each
+  change added to every group its advocate is in *now* (`GroupTallyMember`, which
+  `follow_memberships` keeps equal to hub's `advocate_groups`: a group joined gets the
+  advocate's whole history, a group left loses it).
 
 Every change goes through the functions below, called by the only places that make it:
 `submit_completion` (the insert, and the ask it claims), `approval_effects` /
 `rejection_effects` (the decision, and the ask a rejection releases), and the erasure's bulk
 rejection (challenges.privacy). Inside `hub.db.deferred_sums` (the approval batches) the deltas
-are summed in memory and written once, in key order, at the end of the block."""
+are summed in memory and written once, in key order, at the end of the block. A group delta is
+one INSERT … SELECT from the advocate's GroupTallyMember rows (nothing is written for an
+advocate in no group).
+
+Membership changes and completion changes of one advocate are serialized without a lock on the
+hot paths: `follow_memberships` locks the advocate's completions and then the advocate row (the
+order decisions and erasure take), so a submission (which holds the advocate row) or a decision
+(which holds its completion) in flight commits first and is in the history it reads, and one
+that starts later waits and then reads the new memberships."""
 
 from __future__ import annotations
 
@@ -20,12 +32,23 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Date, Integer, case, cast, delete, func, insert, select
+from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, delete, func, insert, literal, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from challenges.models import ApprovalHourCount, Completion, CompletionDayTotal, CompletionStatus
+from challenges.models import (
+    GROUP_TOTAL_SHARDS,
+    ApprovalHourCount,
+    Ask,
+    Completion,
+    CompletionDayTotal,
+    CompletionStatus,
+    GroupApprovalHourCount,
+    GroupDayTotal,
+    GroupTallyMember,
+)
 from hub.db import _dialect_insert, defer_sum, table_of
 from hub.extensions import db
+from hub.models import Advocate, advocate_groups
 
 HOUR = dt.timedelta(hours=1)
 # The columns of CompletionDayTotal a change adds to, in this order in every delta tuple.
@@ -33,6 +56,9 @@ SUMMED = ("completions", "approved", "rejected", "points_paid", "asks_spent")
 
 DayKey = tuple[int, dt.date]
 HourKey = tuple[int, dt.date, int]
+# (advocate id, day) and (advocate id, day, hours): the group deltas, spread by GroupTallyMember.
+AdvocateDayKey = tuple[int, dt.date]
+AdvocateHourKey = tuple[int, dt.date, int]
 
 
 def submission_day(submitted_at: dt.datetime) -> dt.date:
@@ -46,20 +72,25 @@ def hours_to_approve(submitted_at: dt.datetime, decided_at: dt.datetime) -> int:
     return (decided_at - submitted_at) // HOUR
 
 
-def _add(challenge_id: int, submitted_at: dt.datetime, *amounts: int) -> None:
-    sums = {(challenge_id, submission_day(submitted_at)): tuple(amounts)}
+def _add(challenge_id: int, advocate_id: int, submitted_at: dt.datetime, *amounts: int) -> None:
+    day = submission_day(submitted_at)
+    sums = {(challenge_id, day): tuple(amounts)}
     if not defer_sum(_write_day_totals, sums):  # type: ignore[arg-type]
         _write_day_totals(sums)
+    mine = {(advocate_id, day): tuple(amounts)}
+    if not defer_sum(_write_group_day_totals, mine):  # type: ignore[arg-type]
+        _write_group_day_totals(mine)
 
 
-def count_submission(challenge_id: int, submitted_at: dt.datetime) -> None:
-    """One completion submitted (whatever its first status): its challenge and day count it."""
-    _add(challenge_id, submitted_at, 1, 0, 0, 0, 0)
+def count_submission(challenge_id: int, advocate_id: int, submitted_at: dt.datetime) -> None:
+    """One completion submitted (whatever its first status): its challenge and day count it, and
+    each group of its advocate."""
+    _add(challenge_id, advocate_id, submitted_at, 1, 0, 0, 0, 0)
 
 
-def count_ask(challenge_id: int, submitted_at: dt.datetime, change: int) -> None:
+def count_ask(challenge_id: int, advocate_id: int, submitted_at: dt.datetime, change: int) -> None:
     """The completion's ask claimed (`change` +1) or released (−1)."""
-    _add(challenge_id, submitted_at, 0, 0, 0, 0, change)
+    _add(challenge_id, advocate_id, submitted_at, 0, 0, 0, 0, change)
 
 
 def count_decision(completion: Completion) -> None:
@@ -68,29 +99,34 @@ def count_decision(completion: Completion) -> None:
     an approval adds its points and its hours to approve, a rejection one rejected."""
     if completion.status is CompletionStatus.APPROVED:
         assert completion.decided_at is not None, "an approved completion has its decision time"
-        _add(completion.challenge_id, completion.submitted_at, 0, 1, 0, completion.points_awarded or 0, 0)
-        hours = {
-            (
-                completion.challenge_id,
-                submission_day(completion.submitted_at),
-                hours_to_approve(completion.submitted_at, completion.decided_at),
-            ): 1
-        }
+        advocate_id = completion.advocate_id
+        _add(completion.challenge_id, advocate_id, completion.submitted_at, 0, 1, 0, completion.points_awarded or 0, 0)
+        day = submission_day(completion.submitted_at)
+        took = hours_to_approve(completion.submitted_at, completion.decided_at)
+        hours = {(completion.challenge_id, day, took): 1}
         if not defer_sum(_write_hour_counts, hours):  # type: ignore[arg-type]
             _write_hour_counts(hours)
+        mine = {(advocate_id, day, took): 1}
+        if not defer_sum(_write_group_hour_counts, mine):  # type: ignore[arg-type]
+            _write_group_hour_counts(mine)
     elif completion.status is CompletionStatus.REJECTED:
-        _add(completion.challenge_id, completion.submitted_at, 0, 0, 1, 0, 0)
+        _add(completion.challenge_id, completion.advocate_id, completion.submitted_at, 0, 0, 1, 0, 0)
 
 
-def count_rejections(rejected: Iterable[tuple[int, dt.datetime]]) -> None:
-    """Completions rejected in bulk (an erasure), each given as (challenge id, submitted_at)."""
+def count_rejections(advocate_id: int, rejected: Iterable[tuple[int, dt.datetime]]) -> None:
+    """The advocate's completions rejected in bulk (an erasure), each given as (challenge id,
+    submitted_at)."""
     sums: dict[DayKey, tuple[int, ...]] = {}
+    mine: dict[AdvocateDayKey, tuple[int, ...]] = {}
     for challenge_id, submitted_at in rejected:
-        key = (challenge_id, submission_day(submitted_at))
-        before = sums.get(key, (0, 0, 0, 0, 0))
-        sums[key] = (before[0], before[1], before[2] + 1, before[3], before[4])
+        day = submission_day(submitted_at)
+        for found, key in ((sums, (challenge_id, day)), (mine, (advocate_id, day))):
+            before = found.get(key, (0, 0, 0, 0, 0))
+            found[key] = (before[0], before[1], before[2] + 1, before[3], before[4])
     if sums and not defer_sum(_write_day_totals, sums):  # type: ignore[arg-type]
         _write_day_totals(sums)
+    if mine and not defer_sum(_write_group_day_totals, mine):  # type: ignore[arg-type]
+        _write_group_day_totals(mine)
 
 
 def _upsert_add(table: Any, keys: list[str], columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -121,6 +157,56 @@ def _write_hour_counts(counts: dict[HourKey, int]) -> None:
     _upsert_add(table_of(ApprovalHourCount), ["challenge_id", "day", "hours"], ("approvals",), rows)
 
 
+def _shard(advocate_id: int) -> int:
+    return advocate_id % GROUP_TOTAL_SHARDS
+
+
+def _spread(
+    table: Any, keys: list[str], columns: tuple[str, ...], deltas: list[tuple[int, dict[str, Any], tuple[int, ...]]]
+) -> None:
+    """Add each delta — (advocate id, its key columns but the group and the shard, amounts in
+    `columns` order) — to the rows of every group the advocate is in (GroupTallyMember): one
+    INSERT … SELECT … ON CONFLICT DO UPDATE adding, the deltas of one key summed first (a row is
+    updated once per statement) and written in key order."""
+    member = GroupTallyMember
+    parts: list[Select[Any]] = [
+        select(
+            *(literal(value, type_=Date if name == "day" else Integer).label(name) for name, value in fixed.items()),
+            member.group_id.label("group_id"),
+            literal(_shard(advocate_id), type_=Integer).label("shard"),
+            *(literal(amount, type_=BigInteger).label(name) for name, amount in zip(columns, amounts, strict=True)),
+        ).where(member.advocate_id == advocate_id)
+        for advocate_id, fixed, amounts in deltas
+        if any(amounts)
+    ]
+    if not parts:
+        return
+    spread = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("spread")
+    grouped = (
+        select(*(spread.c[k] for k in keys), *(func.sum(spread.c[c]) for c in columns))
+        .where(true())  # SQLite: an INSERT … SELECT with an upsert needs a WHERE before ON CONFLICT
+        .group_by(*(spread.c[k] for k in keys))
+        .order_by(*(spread.c[k] for k in keys))
+    )
+    stmt = _dialect_insert(db.session, table).from_select([*keys, *columns], grouped)
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
+    )
+
+
+def _write_group_day_totals(sums: dict[AdvocateDayKey, tuple[int, ...]]) -> None:
+    deltas = [(advocate_id, {"day": day}, sums[(advocate_id, day)]) for advocate_id, day in sorted(sums)]
+    _spread(table_of(GroupDayTotal), ["day", "group_id", "shard"], SUMMED, deltas)
+
+
+def _write_group_hour_counts(counts: dict[AdvocateHourKey, int]) -> None:
+    deltas = [
+        (advocate_id, {"day": day, "hours": hours}, (counts[(advocate_id, day, hours)],))
+        for advocate_id, day, hours in sorted(counts)
+    ]
+    _spread(table_of(GroupApprovalHourCount), ["day", "hours", "group_id", "shard"], ("approvals",), deltas)
+
+
 def _day_sql(column: Any) -> ColumnElement[dt.date]:
     if db.session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone("UTC", column), Date)
@@ -137,13 +223,10 @@ def _hours_sql(submitted: Any, decided: Any) -> ColumnElement[int]:
     return cast(func.floor(millis / 3_600_000.0), Integer)
 
 
-def rebuild_completion_totals() -> None:
-    """Recompute CompletionDayTotal and ApprovalHourCount from the completions and their active
-    asks (one grouped INSERT … SELECT each); the rows equal what the changes wrote one by one.
-    The caller commits."""
-    from challenges.models import Ask
-
-    session = db.session
+def _history(where: ColumnElement[bool], *by: Any) -> tuple[Select[Any], Select[Any]]:
+    """SELECTs of the tallies' figures over the completions matching `where`, grouped by `by`
+    and the day of submission: (by…, day, SUMMED…) and, of the approved, (by…, day, hours,
+    approvals)."""
     day = _day_sql(Completion.submitted_at)
     approved = Completion.status == CompletionStatus.APPROVED
     held = (
@@ -151,9 +234,9 @@ def rebuild_completion_totals() -> None:
         .where(Ask.source_type == "completion", Ask.cancelled_at.is_(None))
         .subquery()
     )
-    grouped = (
+    sums = (
         select(
-            Completion.challenge_id,
+            *by,
             day,
             func.count(),
             func.sum(case((approved, 1), else_=0)),
@@ -161,18 +244,108 @@ def rebuild_completion_totals() -> None:
             func.sum(case((approved, func.coalesce(Completion.points_awarded, 0)), else_=0)),
             func.count(held.c.source_id),
         )
+        .select_from(Completion)
         .outerjoin(held, held.c.source_id == cast(Completion.id, held.c.source_id.type))
-        .group_by(Completion.challenge_id, day)
+        .where(where)
+        .group_by(*by, day)
     )
-    session.execute(delete(CompletionDayTotal))
-    session.execute(insert(CompletionDayTotal).from_select(["challenge_id", "day", *SUMMED], grouped))
     hours = _hours_sql(Completion.submitted_at, Completion.decided_at)
-    session.execute(delete(ApprovalHourCount))
-    session.execute(
-        insert(ApprovalHourCount).from_select(
-            ["challenge_id", "day", "hours", "approvals"],
-            select(Completion.challenge_id, day, hours, func.count())
-            .where(approved, Completion.decided_at.is_not(None))
-            .group_by(Completion.challenge_id, day, hours),
+    counts = (
+        select(*by, day, hours, func.count())
+        .select_from(Completion)
+        .where(where, approved, Completion.decided_at.is_not(None))
+        .group_by(*by, day, hours)
+    )
+    return sums, counts
+
+
+def follow_memberships(advocate_id: int) -> None:
+    """Make the group tallies follow the advocate's groups (hub's group-change listener, in the
+    changing transaction; hub.privacy's erasure too): each group joined since the tallies last
+    followed gets the advocate's whole history of completions added, each group left has it
+    taken off, and GroupTallyMember is set to the groups now. Locks the advocate's completions,
+    then the advocate (module docstring)."""
+    db.session.execute(
+        select(Completion.id).where(Completion.advocate_id == advocate_id).order_by(Completion.id).with_for_update()
+    ).all()
+    # The advocate row as locked_row locks it (FOR NO KEY UPDATE), without reloading the object
+    # (an erasure holds unflushed changes to it).
+    locked = select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True)
+    if db.session.execute(locked).first() is None:
+        return
+    now = set(db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)))
+    tallied = set(db.session.scalars(select(GroupTallyMember.group_id).where(GroupTallyMember.advocate_id == advocate_id)))
+    changes = {group_id: 1 for group_id in now - tallied} | {group_id: -1 for group_id in tallied - now}
+    if not changes:
+        return
+    sums, counts = _history(Completion.advocate_id == advocate_id)
+    shard = _shard(advocate_id)
+
+    def as_date(day: Any) -> dt.date:  # SQLite's date() is text
+        return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+
+    day_rows = [
+        {
+            "day": as_date(day),
+            "group_id": group_id,
+            "shard": shard,
+            **{c: sign * int(v) for c, v in zip(SUMMED, amounts, strict=True)},
+        }
+        for day, *amounts in db.session.execute(sums).all()
+        for group_id, sign in sorted(changes.items())
+    ]
+    hour_rows = [
+        {"day": as_date(day), "hours": int(hours), "group_id": group_id, "shard": shard, "approvals": sign * int(n)}
+        for day, hours, n in db.session.execute(counts).all()
+        for group_id, sign in sorted(changes.items())
+    ]
+    _upsert_add(
+        table_of(GroupDayTotal), ["day", "group_id", "shard"], SUMMED, sorted(day_rows, key=lambda r: (r["day"], r["group_id"]))
+    )
+    _upsert_add(
+        table_of(GroupApprovalHourCount),
+        ["day", "hours", "group_id", "shard"],
+        ("approvals",),
+        sorted(hour_rows, key=lambda r: (r["day"], r["hours"], r["group_id"])),
+    )
+    joined = sorted(now - tallied)
+    if joined:
+        db.session.execute(insert(GroupTallyMember).values([{"advocate_id": advocate_id, "group_id": g} for g in joined]))
+    left = sorted(tallied - now)
+    if left:
+        db.session.execute(
+            delete(GroupTallyMember).where(GroupTallyMember.advocate_id == advocate_id, GroupTallyMember.group_id.in_(left))
         )
+
+
+def rebuild_completion_totals() -> None:
+    """Recompute CompletionDayTotal and ApprovalHourCount from the completions and their active
+    asks, and the group tallies from them and hub's group memberships (one grouped INSERT …
+    SELECT each); the rows equal what the changes wrote one by one. The caller commits."""
+    session = db.session
+    sums, counts = _history(true(), Completion.challenge_id)
+    session.execute(delete(CompletionDayTotal))
+    session.execute(insert(CompletionDayTotal).from_select(["challenge_id", "day", *SUMMED], sums))
+    session.execute(delete(ApprovalHourCount))
+    session.execute(insert(ApprovalHourCount).from_select(["challenge_id", "day", "hours", "approvals"], counts))
+    rebuild_group_totals()
+
+
+def rebuild_group_totals() -> None:
+    """Set GroupTallyMember to hub's group memberships and recompute GroupDayTotal and
+    GroupApprovalHourCount from the completions of the members. The caller commits."""
+    session = db.session
+    member = advocate_groups.c
+    shard = Completion.advocate_id % GROUP_TOTAL_SHARDS
+    joined = Completion.advocate_id == member.advocate_id
+    session.execute(delete(GroupTallyMember))
+    session.execute(
+        insert(GroupTallyMember).from_select(["advocate_id", "group_id"], select(member.advocate_id, member.group_id))
+    )
+    sums, counts = _history(joined, member.group_id, shard)
+    session.execute(delete(GroupDayTotal))
+    session.execute(insert(GroupDayTotal).from_select(["group_id", "shard", "day", *SUMMED], sums))
+    session.execute(delete(GroupApprovalHourCount))
+    session.execute(
+        insert(GroupApprovalHourCount).from_select(["group_id", "shard", "day", "hours", "approvals"], counts)
     )

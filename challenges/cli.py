@@ -101,7 +101,8 @@ def relink_accounts(full_recount: bool) -> None:
 def rebuild_act_totals() -> None:
     """Recount the reports' approval tallies (acts per day, type and review platform; active advocates
     per month and quarter; completions, decisions, points, asks and hours to approve per challenge
-    and day of submission) from the completions, and the asks per day from the asks."""
+    and per group and day of submission) from the completions and the groups, and the asks per day
+    from the asks."""
     from challenges.caps import rebuild_ask_day_totals
     from challenges.services.act_tallies import rebuild_act_totals as rebuild
     from challenges.services.completion_tallies import rebuild_completion_totals
@@ -111,8 +112,8 @@ def rebuild_act_totals() -> None:
     rebuild_completion_totals()
     db.session.commit()
     click.echo(
-        "Approved acts per day, active advocates per month and quarter and completions per challenge and day"
-        " recounted from the completions; asks per day from the asks."
+        "Approved acts per day, active advocates per month and quarter and completions per challenge, group"
+        " and day recounted from the completions; asks per day from the asks."
     )
 
 

@@ -349,7 +349,9 @@ class GroupDayTotal(Model):
     __tablename__ = "group_day_totals"
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     completions: Mapped[int] = mapped_column(BigInteger, default=0)
     approved: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -366,7 +368,9 @@ class GroupApprovalHourCount(Model):
     __tablename__ = "group_approval_hour_counts"
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     approvals: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -20,7 +20,8 @@ speaks of the same completions — approved ones are approved at any later time:
   released and not counted).
 
 A completion counts for each group its advocate belongs to *now* (membership today, not at the
-time of the completion), so per-group totals may exceed the program's. Periods are half-open `[start, end)` in aware UTC; None is an open end.
+time of the completion), so per-group totals may exceed the program's. Periods are half-open
+`[start, end)` in aware UTC; None is an open end.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ from challenges.models import (
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group, User, advocate_groups
-from rewards.models import TierChange
 from hub.sql_stats import median_by, seconds_between
+from rewards.models import TierChange
 
 BATCH = 1000
 

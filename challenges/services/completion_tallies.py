@@ -32,7 +32,21 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, Select, case, cast, delete, func, insert, literal, select, true, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges.models import (
@@ -169,7 +183,7 @@ def _spread(
     INSERT … SELECT … ON CONFLICT DO UPDATE adding, the deltas of one key summed first (a row is
     updated once per statement) and written in key order."""
     member = GroupTallyMember
-    parts: list[Select[Any]] = [
+    parts: list[Any] = [
         select(
             *(literal(value, type_=Date if name == "day" else Integer).label(name) for name, value in fixed.items()),
             member.group_id.label("group_id"),
@@ -181,7 +195,8 @@ def _spread(
     ]
     if not parts:
         return
-    spread = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("spread")
+    rows: Any = union_all(*parts) if len(parts) > 1 else parts[0]
+    spread = rows.subquery("spread")
     grouped = (
         select(*(spread.c[k] for k in keys), *(func.sum(spread.c[c]) for c in columns))
         .where(true())  # SQLite: an INSERT … SELECT with an upsert needs a WHERE before ON CONFLICT
@@ -200,7 +215,7 @@ def _write_group_day_totals(sums: dict[AdvocateDayKey, tuple[int, ...]]) -> None
 
 
 def _write_group_hour_counts(counts: dict[AdvocateHourKey, int]) -> None:
-    deltas = [
+    deltas: list[tuple[int, dict[str, Any], tuple[int, ...]]] = [
         (advocate_id, {"day": day, "hours": hours}, (counts[(advocate_id, day, hours)],))
         for advocate_id, day, hours in sorted(counts)
     ]
@@ -273,8 +288,12 @@ def follow_memberships(advocate_id: int) -> None:
     locked = select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True)
     if db.session.execute(locked).first() is None:
         return
-    now = set(db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id)))
-    tallied = set(db.session.scalars(select(GroupTallyMember.group_id).where(GroupTallyMember.advocate_id == advocate_id)))
+    now = set(
+        db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
+    )
+    tallied = set(
+        db.session.scalars(select(GroupTallyMember.group_id).where(GroupTallyMember.advocate_id == advocate_id))
+    )
     changes = {group_id: 1 for group_id in now - tallied} | {group_id: -1 for group_id in tallied - now}
     if not changes:
         return
@@ -300,7 +319,10 @@ def follow_memberships(advocate_id: int) -> None:
         for group_id, sign in sorted(changes.items())
     ]
     _upsert_add(
-        table_of(GroupDayTotal), ["day", "group_id", "shard"], SUMMED, sorted(day_rows, key=lambda r: (r["day"], r["group_id"]))
+        table_of(GroupDayTotal),
+        ["day", "group_id", "shard"],
+        SUMMED,
+        sorted(day_rows, key=lambda r: (r["day"], r["group_id"])),
     )
     _upsert_add(
         table_of(GroupApprovalHourCount),
@@ -310,11 +332,15 @@ def follow_memberships(advocate_id: int) -> None:
     )
     joined = sorted(now - tallied)
     if joined:
-        db.session.execute(insert(GroupTallyMember).values([{"advocate_id": advocate_id, "group_id": g} for g in joined]))
+        db.session.execute(
+            insert(GroupTallyMember).values([{"advocate_id": advocate_id, "group_id": g} for g in joined])
+        )
     left = sorted(tallied - now)
     if left:
         db.session.execute(
-            delete(GroupTallyMember).where(GroupTallyMember.advocate_id == advocate_id, GroupTallyMember.group_id.in_(left))
+            delete(GroupTallyMember).where(
+                GroupTallyMember.advocate_id == advocate_id, GroupTallyMember.group_id.in_(left)
+            )
         )
 
 

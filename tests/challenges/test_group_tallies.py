@@ -116,7 +116,9 @@ def _stored() -> tuple[list[tuple], list[tuple], list[tuple]]:
     hours: dict[tuple, int] = {}
     for g, day, took, n in db.session.execute(select(h.group_id, h.day, h.hours, h.approvals)):
         hours[(g, day, took)] = hours.get((g, day, took), 0) + n
-    members = sorted(tuple(r) for r in db.session.execute(select(GroupTallyMember.advocate_id, GroupTallyMember.group_id)))
+    members = sorted(
+        tuple(r) for r in db.session.execute(select(GroupTallyMember.advocate_id, GroupTallyMember.group_id))
+    )
     return (
         sorted((*k, *v) for k, v in days.items() if any(v)),
         sorted((*k, n) for k, n in hours.items() if n),
@@ -139,7 +141,9 @@ def _hand_table(start: dt.datetime, end: dt.datetime) -> dict[int, tuple]:
         members.setdefault(group_id, set()).add(advocate_id)
     table = {}
     for group_id, who in members.items():
-        mine = [c for c in db.session.scalars(select(Completion)) if c.advocate_id in who and start <= c.submitted_at < end]
+        mine = [
+            c for c in db.session.scalars(select(Completion)) if c.advocate_id in who and start <= c.submitted_at < end
+        ]
         if not mine:
             continue
         approved = [c for c in mine if c.status is CompletionStatus.APPROVED]

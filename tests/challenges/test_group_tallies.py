@@ -220,3 +220,56 @@ def test_the_group_tallies_on_postgresql(pg_ctx, make):
         _apply(owner_id, advocates, challenges, group_ids, operation)
     _check(at(2026, 3, 30), at(2026, 4, 3))
     _check(at(2026, 3, 31), at(2026, 4, 2))
+
+
+@pytest.mark.services
+@pytest.mark.multi_connection
+def test_group_changes_racing_decisions_and_submissions_keep_the_tallies_right(pg_app, make):
+    """Decisions, submissions and group changes of the same advocates at once (each in its own
+    transaction and connection): no deadlock, and the kept rows equal a rebuild."""
+    from tests.support.challenges import create_challenge
+    from tests.support.threads import committing, run_together
+
+    with pg_app.app_context():
+        owner = make.user("owner")
+        names = [f"R{n}" for n in range(3)]
+        advocates = [make.advocate(groups=(names[n % 3],)).id for n in range(3)]
+        group_ids = [db.session.scalar(select(Group.id).where(Group.name == n)) for n in names]
+        challenges = [
+            create_challenge(owner.id, title=f"Race {n}", effort="medium", max_per_advocate=100).id for n in range(4)
+        ]
+        pending = []
+        for advocate_id in advocates:
+            for challenge_id in challenges[:3]:
+                done = services.submit_completion(
+                    challenge_id, advocate_id, {"evidence_text": "x"}, at=BASE, system=True, ask_handed_over=True
+                )
+                pending.append(done.id)
+        db.session.commit()
+        owner_id = owner.id
+
+    def work(i: int):
+        who = advocates[i % 3]
+        if i < len(pending):  # approve or reject each pending completion
+            if i % 2:
+                return services.approve_completion(pending[i], owner_id, at=BASE + DELAYS[i % 3]).status.value
+            return services.reject_completion(pending[i], owner_id, "No.").status.value
+        extra = i - len(pending)
+        if extra % 3:  # two of three: a submission (a repeat of an open one is refused)
+            services.submit_completion(
+                challenges[3], who, {"evidence_text": "y"}, at=BASE, system=True, ask_handed_over=True
+            )
+            return "submitted"
+        # One group change per advocate: two owners changing the same advocate's groups at once is
+        # hub.accounts' own race (the second fails on the ORM's membership DELETE), not this test's.
+        moved = advocates[extra // 3]
+        accounts.set_advocate_groups(moved, [g for bit, g in enumerate(group_ids) if (i + 3) & (1 << bit)], owner_id)
+        return "moved"
+
+    outcomes = run_together(len(pending) + 9, committing(pg_app, work, (VouchError,)))
+    assert sum(outcomes.values()) == len(pending) + 9
+    with pg_app.app_context():
+        kept = _stored()
+        rebuild_group_totals()
+        assert _stored() == kept
+        db.session.rollback()

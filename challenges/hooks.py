@@ -62,7 +62,7 @@ def install(app: Flask) -> None:
     )
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
     registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
-    registry.group_change_listeners.append(completion_tallies.follow_memberships)
+    registry.group_batch_listeners.append(completion_tallies.follow_memberships)
     registry.digest_sources.append(community.digest_items)
     registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
     registry.periodic_jobs.append(

@@ -60,7 +60,7 @@ from challenges.models import (
     GroupDayTotal,
     GroupTallyMember,
 )
-from hub.db import _dialect_insert, defer_sum, table_of
+from hub.db import _dialect_insert, any_of, defer_sum, table_of
 from hub.extensions import db
 from hub.models import Advocate, advocate_groups
 
@@ -274,74 +274,108 @@ def _history(where: ColumnElement[bool], *by: Any) -> tuple[Select[Any], Select[
     return sums, counts
 
 
-def follow_memberships(advocate_id: int) -> None:
-    """Make the group tallies follow the advocate's groups (hub's group-change listener, in the
-    changing transaction; hub.privacy's erasure too): each group joined since the tallies last
-    followed gets the advocate's whole history of completions added, each group left has it
-    taken off, and GroupTallyMember is set to the groups now. Locks the advocate's completions,
-    then the advocate (module docstring)."""
-    db.session.execute(
-        select(Completion.id).where(Completion.advocate_id == advocate_id).order_by(Completion.id).with_for_update()
-    ).all()
-    # The advocate row as locked_row locks it (FOR NO KEY UPDATE), without reloading the object
-    # (an erasure holds unflushed changes to it).
-    locked = select(Advocate.id).where(Advocate.id == advocate_id).with_for_update(key_share=True)
-    if db.session.execute(locked).first() is None:
+def _upsert_many(table: Any, keys: list[str], columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """`_upsert_add` for many rows (a membership change of thousands of advocates): the statement
+    compiled once and executed for all the rows in batches (SQLAlchemy's insertmanyvalues); the
+    rows' keys must be distinct, in key order."""
+    if not rows:
         return
-    now = set(
-        db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocate_id))
+    stmt = _dialect_insert(db.session, table)
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns}),
+        rows,
     )
-    tallied = set(
-        db.session.scalars(select(GroupTallyMember.group_id).where(GroupTallyMember.advocate_id == advocate_id))
-    )
-    changes = {group_id: 1 for group_id in now - tallied} | {group_id: -1 for group_id in tallied - now}
+
+
+def _as_date(day: Any) -> dt.date:
+    """A day read back from `_day_sql` (SQLite's date() is text)."""
+    return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+
+
+def _membership_changes(ids: list[int]) -> dict[int, dict[int, int]]:
+    """advocate id → {group id: +1 joined / −1 left} between hub's memberships and the followed
+    ones (GroupTallyMember), for the advocates `ids` whose groups differ."""
+    if not ids:
+        return {}
+    now: dict[int, set[int]] = {}
+    for advocate_id, group_id in db.session.execute(
+        select(advocate_groups.c.advocate_id, advocate_groups.c.group_id).where(
+            any_of(advocate_groups.c.advocate_id, ids)
+        )
+    ):
+        now.setdefault(int(advocate_id), set()).add(int(group_id))
+    tallied: dict[int, set[int]] = {}
+    for advocate_id, group_id in db.session.execute(
+        select(GroupTallyMember.advocate_id, GroupTallyMember.group_id).where(any_of(GroupTallyMember.advocate_id, ids))
+    ):
+        tallied.setdefault(int(advocate_id), set()).add(int(group_id))
+    changes: dict[int, dict[int, int]] = {}
+    for advocate_id in ids:
+        joined = now.get(advocate_id, set()) - tallied.get(advocate_id, set())
+        left = tallied.get(advocate_id, set()) - now.get(advocate_id, set())
+        if joined or left:
+            changes[advocate_id] = {g: 1 for g in joined} | {g: -1 for g in left}
+    return changes
+
+
+def follow_memberships(advocate_ids: list[int]) -> None:
+    """Make the group tallies follow these advocates' groups (hub's group-change batch listener,
+    in the changing transaction; hub.privacy's erasure too): each group an advocate joined
+    since the tallies last followed gets the advocate's whole history of completions added, each
+    group left has it taken off, and GroupTallyMember is set to the groups now. One batch of
+    statements for all the advocates (a bulk assignment of thousands). Locks their completions,
+    then the advocates, each in id order (module docstring)."""
+    # Those whose groups differ from the followed ones (none, e.g., for the members of a deleted
+    # group: its GroupTallyMember rows went with it); only they are locked, then read again.
+    ids = sorted(_membership_changes(sorted(set(advocate_ids))))
+    if not ids:
+        return
+    db.session.execute(
+        select(Completion.id).where(any_of(Completion.advocate_id, ids)).order_by(Completion.id).with_for_update()
+    ).all()
+    # The advocate rows as locked_row locks them (FOR NO KEY UPDATE), without reloading the
+    # objects (an erasure holds unflushed changes to its advocate).
+    db.session.execute(
+        select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update(key_share=True)
+    ).all()
+    changes = _membership_changes(ids)
     if not changes:
         return
-    sums, counts = _history(Completion.advocate_id == advocate_id)
-    shard = _shard(advocate_id)
-
-    def as_date(day: Any) -> dt.date:  # SQLite's date() is text
-        return day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
-
+    sums, counts = _history(any_of(Completion.advocate_id, list(changes)), Completion.advocate_id)
+    days: dict[tuple[dt.date, int, int], list[int]] = {}
+    for advocate_id, day, *amounts in db.session.execute(sums).all():
+        for group_id, sign in changes[int(advocate_id)].items():
+            row = days.setdefault((_as_date(day), group_id, _shard(int(advocate_id))), [0] * len(SUMMED))
+            for i, amount in enumerate(amounts):
+                row[i] += sign * int(amount)
+    hours: dict[tuple[dt.date, int, int, int], int] = {}
+    for advocate_id, day, took, n in db.session.execute(counts).all():
+        for group_id, sign in changes[int(advocate_id)].items():
+            key = (_as_date(day), int(took), group_id, _shard(int(advocate_id)))
+            hours[key] = hours.get(key, 0) + sign * int(n)
     day_rows = [
-        {
-            "day": as_date(day),
-            "group_id": group_id,
-            "shard": shard,
-            **{c: sign * int(v) for c, v in zip(SUMMED, amounts, strict=True)},
-        }
-        for day, *amounts in db.session.execute(sums).all()
-        for group_id, sign in sorted(changes.items())
+        {"day": d, "group_id": g, "shard": sh, **dict(zip(SUMMED, days[(d, g, sh)], strict=True))}
+        for d, g, sh in sorted(days)
     ]
     hour_rows = [
-        {"day": as_date(day), "hours": int(hours), "group_id": group_id, "shard": shard, "approvals": sign * int(n)}
-        for day, hours, n in db.session.execute(counts).all()
-        for group_id, sign in sorted(changes.items())
+        {"day": d, "hours": h, "group_id": g, "shard": sh, "approvals": hours[(d, h, g, sh)]}
+        for d, h, g, sh in sorted(hours)
     ]
-    _upsert_add(
-        table_of(GroupDayTotal),
-        ["day", "group_id", "shard"],
-        SUMMED,
-        sorted(day_rows, key=lambda r: (r["day"], r["group_id"])),
-    )
-    _upsert_add(
-        table_of(GroupApprovalHourCount),
-        ["day", "hours", "group_id", "shard"],
-        ("approvals",),
-        sorted(hour_rows, key=lambda r: (r["day"], r["hours"], r["group_id"])),
-    )
-    joined = sorted(now - tallied)
-    if joined:
-        db.session.execute(
-            insert(GroupTallyMember).values([{"advocate_id": advocate_id, "group_id": g} for g in joined])
-        )
-    left = sorted(tallied - now)
-    if left:
-        db.session.execute(
-            delete(GroupTallyMember).where(
-                GroupTallyMember.advocate_id == advocate_id, GroupTallyMember.group_id.in_(left)
+    _upsert_many(table_of(GroupDayTotal), ["day", "group_id", "shard"], SUMMED, day_rows)
+    _upsert_many(table_of(GroupApprovalHourCount), ["day", "hours", "group_id", "shard"], ("approvals",), hour_rows)
+    joined_rows = [
+        {"advocate_id": a, "group_id": g} for a in sorted(changes) for g, sign in sorted(changes[a].items()) if sign > 0
+    ]
+    if joined_rows:
+        db.session.execute(insert(GroupTallyMember), joined_rows)
+    for advocate_id in sorted(changes):
+        gone = sorted(g for g, sign in changes[advocate_id].items() if sign < 0)
+        if gone:
+            db.session.execute(
+                delete(GroupTallyMember).where(
+                    GroupTallyMember.advocate_id == advocate_id, GroupTallyMember.group_id.in_(gone)
+                )
             )
-        )
 
 
 def rebuild_completion_totals() -> None:

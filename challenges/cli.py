@@ -102,8 +102,8 @@ def rebuild_act_totals() -> None:
     """Recount the reports' approval tallies (acts per day, type and review platform; active advocates
     per month and quarter; the approvals' spells, their starts and ends per day and each
     advocate's first approval; completions, decisions, points, asks and hours to approve per challenge
-    and day of submission) from the completions, and the asks per day and the advocates' burnout
-    watch from the asks."""
+    and per group and day of submission) from the completions and the groups, and the asks per day
+    and the advocates' burnout watch from the asks."""
     from challenges.caps import rebuild_ask_day_totals
     from challenges.services.act_tallies import rebuild_act_totals as rebuild
     from challenges.services.completion_tallies import rebuild_completion_totals
@@ -113,8 +113,8 @@ def rebuild_act_totals() -> None:
     rebuild_completion_totals()
     db.session.commit()
     click.echo(
-        "Approved acts per day, active advocates per month and quarter, spells and completions per challenge and day"
-        " recounted from the completions; asks per day and the burnout watch from the asks."
+        "Approved acts per day, active advocates per month and quarter, spells and completions per challenge,"
+        " group and day recounted from the completions; asks per day and the burnout watch from the asks."
     )
 
 

@@ -17,6 +17,7 @@ from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
+from challenges.services import completion_tallies
 from challenges.views import break_section, for_you_section, getting_started_section, program_activity_section
 from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
@@ -61,6 +62,7 @@ def install(app: Flask) -> None:
     )
     registry.answer_milestone_jobs.append(jobs.complete_community_answer)
     registry.personal_data.append(CHALLENGES_PERSONAL_DATA)
+    registry.group_batch_listeners.append(completion_tallies.follow_memberships)
     registry.digest_sources.append(community.digest_items)
     registry.periodic_jobs.append(PeriodicJob(jobs.requeue_stuck_job, "challenges requeue-stuck", interval=600))
     registry.periodic_jobs.append(

@@ -318,6 +318,64 @@ class ApprovalHourCount(Model):
     approvals: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# Rows per (group, day) of the group tallies, by advocate id: a group's members submitting on
+# the same day do not queue on one row.
+GROUP_TOTAL_SHARDS = 8
+
+
+class GroupTallyMember(Model):
+    """The group memberships the group tallies (GroupDayTotal, GroupApprovalHourCount) include:
+    hub's `advocate_groups` as the tallies last followed it. An advocate's change of groups is
+    followed in the changing transaction (challenges.services.group_tallies.follow_memberships:
+    a group joined gets the advocate's whole history of completions, a group left loses it), so
+    the per-group table counts each completion for the groups its advocate is in *now*."""
+
+    __tablename__ = "group_tally_members"
+
+    advocate_id: Mapped[int] = mapped_column(
+        ForeignKey("advocates.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+
+
+class GroupDayTotal(Model):
+    """CompletionDayTotal's figures per group of advocates (membership now, GroupTallyMember),
+    UTC day of submission and shard (advocate id mod GROUP_TOTAL_SHARDS). Kept by
+    challenges.services.group_tallies with the per-challenge tallies in the transaction of each
+    change, and when an advocate's groups change; rebuilt by `group_tallies.rebuild_group_totals`."""
+
+    __tablename__ = "group_day_totals"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    completions: Mapped[int] = mapped_column(BigInteger, default=0)
+    approved: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    asks_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GroupApprovalHourCount(Model):
+    """ApprovalHourCount per group (membership now), UTC day of submission, whole hours to
+    approve and shard: the per-group median time to approve, exact to the hour. Kept and rebuilt
+    with GroupDayTotal."""
+
+    __tablename__ = "group_approval_hour_counts"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    approvals: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # One of these many rows per day holds an ask's count (by advocate id), so claims for different
 # advocates on the same day do not queue on one row.
 ASK_TOTAL_SHARDS = 8

@@ -196,7 +196,7 @@ def erase_challenges(advocate: Advocate) -> None:
         .returning(Completion.challenge_id, Completion.submitted_at)
         .execution_options(synchronize_session=False)
     ).all()
-    completion_tallies.count_rejections((int(c), at) for c, at in rejected)
+    completion_tallies.count_rejections(aid, ((int(c), at) for c, at in rejected))
     # Their uploaded files: the rows now, the bytes once the erasure commits (hub.uploads).
     evidence_files.erase_files(aid)
     # The claims of their evidence links are digests of those links: erased with them.
@@ -246,6 +246,8 @@ CHALLENGES_PERSONAL_DATA = PersonalData(
         # (the reports take erased advocates off; a rebuild gives the same rows).
         "active_advocate_periods.advocate_id",
         "active_spells.advocate_id",
+        # Emptied by the erasure (it leaves every group: completion_tallies.follow_memberships).
+        "group_tally_members.advocate_id",
         "asks.advocate_id",
         "referrals.advocate_id",
         "reference_assignments.advocate_id",

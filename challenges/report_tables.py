@@ -4,7 +4,8 @@ SQL (a few queries per table whatever the number of completions):
 - **per challenge** and **per group**: completions, approval rate, median time to approve,
   points paid, asks spent;
 - **advocates with their asks and burnout**: asks in the period, by kind, and the burnout
-  bucket as of the period's end (challenges.caps: active asks in the 365 days before it).
+  bucket and the tier as of the period's end (challenges.caps: active asks in the 365 days
+  before it; the tier by the report's rule, challenges.reports.people.tiers_at).
 
 Which completions a period holds: those *submitted* in it (a cohort), so every figure of a row
 speaks of the same completions — approved ones are approved at any later time:
@@ -18,8 +19,9 @@ speaks of the same completions — approved ones are approved at any later time:
 - `asks_spent`: the asks those completions hold (challenges.caps; a rejected completion's ask is
   released and not counted).
 
-A completion counts for each group its advocate belongs to, so per-group totals may exceed the
-program's. Periods are half-open `[start, end)` in aware UTC; None is an open end.
+A completion counts for each group its advocate belongs to *now* (membership today, not at the
+time of the completion), so per-group totals may exceed the program's. Periods are half-open
+`[start, end)` in aware UTC; None is an open end.
 """
 
 from __future__ import annotations
@@ -41,11 +43,14 @@ from challenges.models import (
     Completion,
     CompletionDayTotal,
     CompletionStatus,
+    GroupApprovalHourCount,
+    GroupDayTotal,
 )
 from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, Group, User, advocate_groups
 from hub.sql_stats import median_by, seconds_between
+from rewards.models import TierChange
 
 BATCH = 1000
 
@@ -201,44 +206,45 @@ def median_of_histogram(counts: list[tuple[int, int]]) -> float | None:
     return sum(found) / 2
 
 
-def _challenge_totals(
-    first: dt.date | None, last: dt.date | None
+def _summed(
+    key: Any, day_table: Any, hour_table: Any, first: dt.date | None, last: dt.date | None
 ) -> tuple[dict[int, tuple[int, int, int, int, int]], dict[int, float]]:
-    """Per challenge from the day summaries (challenges.services.completion_tallies): the sums,
-    and the median whole hours to approve (in seconds, like `_performance`)."""
+    """Per `key` (a column of both summaries) from the day summaries (challenges.services.
+    completion_tallies): the sums, and the median whole hours to approve (in seconds, like
+    `_performance`)."""
     days: list[ColumnElement[bool]] = []
     hour_days: list[ColumnElement[bool]] = []
     if first is not None:
-        days.append(CompletionDayTotal.day >= first)
-        hour_days.append(ApprovalHourCount.day >= first)
+        days.append(day_table.day >= first)
+        hour_days.append(hour_table.day >= first)
     if last is not None:
-        days.append(CompletionDayTotal.day < last)
-        hour_days.append(ApprovalHourCount.day < last)
-    total = CompletionDayTotal
+        days.append(day_table.day < last)
+        hour_days.append(hour_table.day < last)
+    day_key, hour_key = getattr(day_table, key), getattr(hour_table, key)
     sums = db.session.execute(
         select(
-            total.challenge_id,
-            func.sum(total.completions),
-            func.sum(total.approved),
-            func.sum(total.rejected),
-            func.sum(total.points_paid),
-            func.sum(total.asks_spent),
+            day_key,
+            func.sum(day_table.completions),
+            func.sum(day_table.approved),
+            func.sum(day_table.rejected),
+            func.sum(day_table.points_paid),
+            func.sum(day_table.asks_spent),
         )
         .where(*days)
-        .group_by(total.challenge_id)
-        .having(func.sum(total.completions) > 0)
+        .group_by(day_key)
+        .having(func.sum(day_table.completions) > 0)
     ).all()
     histograms: dict[int, list[tuple[int, int]]] = {}
-    for challenge_id, hours, n in db.session.execute(
-        select(ApprovalHourCount.challenge_id, ApprovalHourCount.hours, func.sum(ApprovalHourCount.approvals))
+    for found, hours, n in db.session.execute(
+        select(hour_key, hour_table.hours, func.sum(hour_table.approvals))
         .where(*hour_days)
-        .group_by(ApprovalHourCount.challenge_id, ApprovalHourCount.hours)
+        .group_by(hour_key, hour_table.hours)
     ):
-        histograms.setdefault(int(challenge_id), []).append((int(hours), int(n)))
-    medians = {key: median_of_histogram(counts) for key, counts in histograms.items()}
+        histograms.setdefault(int(found), []).append((int(hours), int(n)))
+    medians = {k: median_of_histogram(counts) for k, counts in histograms.items()}
     return (
         {int(k): (int(n), int(a), int(r), int(p), int(s)) for k, n, a, r, p, s in sums},
-        {key: hours * 3600 for key, hours in medians.items() if hours is not None},
+        {k: hours * 3600 for k, hours in medians.items() if hours is not None},
     )
 
 
@@ -251,7 +257,7 @@ def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) ->
     the two middle approvals differ); for any other period from the completions, to the second."""
     days = _whole_days(start, end)
     if days is not None:
-        sums, medians = _challenge_totals(*days)
+        sums, medians = _summed("challenge_id", CompletionDayTotal, ApprovalHourCount, *days)
     else:
         sums, medians = _performance(Completion.challenge_id, [], start, end)
     names = {
@@ -264,10 +270,20 @@ def challenge_performance(start: dt.datetime | None, end: dt.datetime | None) ->
 
 
 def group_performance(start: dt.datetime | None, end: dt.datetime | None) -> list[Performance]:
-    """Per group of advocates (a completion counts for each group of its advocate), for
-    completions submitted in `[start, end)`, most completions first."""
-    group_id = advocate_groups.c.group_id
-    sums, medians = _performance(group_id, [advocate_groups.c.advocate_id == Completion.advocate_id], start, end)
+    """Per group of advocates, for completions submitted in `[start, end)`, most completions
+    first. Groups as they are *now*: a completion counts for each group its advocate is in
+    today (including completions from before they joined; none for a group they left).
+
+    For a period of whole UTC days the figures come from the group day summaries (kept with
+    the per-challenge ones, and when an advocate's groups change), the median time to approve
+    of whole hours as in `challenge_performance`; for any other period from the completions."""
+    days = _whole_days(start, end)
+    if days is not None:
+        sums, medians = _summed("group_id", GroupDayTotal, GroupApprovalHourCount, *days)
+    else:
+        group_id = advocate_groups.c.group_id
+        joins = [advocate_groups.c.advocate_id == Completion.advocate_id]
+        sums, medians = _performance(group_id, joins, start, end)
     names = {
         int(i): (str(name), "")
         for i, name in db.session.execute(select(Group.id, Group.name).where(Group.id.in_(list(sums))))
@@ -278,7 +294,8 @@ def group_performance(start: dt.datetime | None, end: dt.datetime | None) -> lis
 @dataclass(frozen=True)
 class AdvocateAsks:
     """An advocate's asks: in the period (all, and by kind) and in the 365 days before the
-    period's end, with the burnout bucket those make (challenges.caps.burnout_bucket)."""
+    period's end, with the burnout bucket those make (challenges.caps.burnout_bucket); `tier` is
+    the tier they had at the period's end (now, while it runs), as the report's tier counts."""
 
     advocate_id: int
     name: str
@@ -299,7 +316,7 @@ ASKS_HEADER = (
     "advocate_id",
     "name",
     "email",
-    "tier",
+    "tier_at_period_end",
     "asks_in_period",
     "reference_calls",
     "medium_effort",
@@ -325,10 +342,18 @@ def asks_cells(row: AdvocateAsks) -> list[object]:
     ]
 
 
-def _asks_query(
-    start: dt.datetime | None, end: dt.datetime | None
-) -> Select[Any, Any, Any, Any, Any, Any, Any, Any, Any]:
-    at = min(end, utcnow()) if end is not None else utcnow()
+def _as_of(end: dt.datetime | None) -> dt.datetime:
+    """The moment the burnout window and the tier are read at: the period's end, or now while it
+    has not ended."""
+    return min(end, utcnow()) if end is not None else utcnow()
+
+
+def _asks_totals(start: dt.datetime | None, end: dt.datetime | None) -> Any:
+    """Subquery: per advocate with an active ask in `[start, end)` or in the 365 days before the
+    period's end, the asks in the period (all and by kind) and in the window. One pass over the
+    asks from the earlier of the period's start and the window's (`ix_asks_advocate_asked` is not
+    needed: the year's asks are read once and grouped in a hash)."""
+    at = _as_of(end)
     window_start = at - dt.timedelta(days=LOOKBACK_DAYS)
     in_period: ColumnElement[bool] = literal(True)
     if start is not None:
@@ -348,7 +373,7 @@ def _asks_query(
         scanned.append(Ask.asked_at >= min(start, window_start))
     if end is not None:
         scanned.append(Ask.asked_at < end)
-    inner = (
+    return (
         select(
             Ask.advocate_id.label("advocate_id"),
             period_asks.label("asks"),
@@ -359,29 +384,59 @@ def _asks_query(
         )
         .where(*scanned)
         .group_by(Ask.advocate_id)
-        .subquery()
+        .having((period_asks > 0) | (last_365 > 0))
+        .subquery("asked")
     )
+
+
+def _tier_at(advocate_id: Any, as_of: dt.datetime) -> ColumnElement[Any]:
+    """SQL: the advocate's tier at `as_of` — the tier they left at their first tier change at or
+    after it (the earlier id on a tie of times), else their stored tier: the rule of the
+    report's tier counts (challenges.reports.people.tiers_at). A read by `ix_tier_changes_advocate_id`
+    per row."""
+    left = (
+        select(TierChange.from_tier)
+        .where(TierChange.advocate_id == advocate_id, TierChange.changed_at >= as_of)
+        .order_by(TierChange.changed_at, TierChange.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(left, Advocate.tier)
+
+
+def _asks_query(
+    start: dt.datetime | None, end: dt.datetime | None, limit: int | None = None, offset: int = 0
+) -> Select[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]:
+    """Rows of ASKS_HEADER's figures plus how many advocates the whole table has, most asked first
+    (`limit`/`offset` for a page). The advocates are grouped, ordered and cut to the page first,
+    and only the page's rows are joined to their names and tiers."""
+    asked = _asks_totals(start, end)
+    order = (asked.c.last_365.desc(), asked.c.asks.desc(), asked.c.advocate_id)
+    page = select(asked, func.count().over().label("total")).order_by(*order)
+    if limit is not None:
+        page = page.limit(limit).offset(offset)
+    rows = page.subquery("page")
     return (
         select(
-            inner.c.advocate_id,
+            rows.c.advocate_id,
             User.name,
             User.email,
-            Advocate.tier,
-            inner.c.asks,
-            inner.c.reference_calls,
-            inner.c.medium,
-            inner.c.high,
-            inner.c.last_365,
+            _tier_at(rows.c.advocate_id, _as_of(end)),
+            rows.c.asks,
+            rows.c.reference_calls,
+            rows.c.medium,
+            rows.c.high,
+            rows.c.last_365,
+            rows.c.total,
         )
-        .join(Advocate, Advocate.id == inner.c.advocate_id)
+        .join(Advocate, Advocate.id == rows.c.advocate_id)
         .join(User, User.id == Advocate.user_id)
-        .where((inner.c.asks > 0) | (inner.c.last_365 > 0))
-        .order_by(inner.c.last_365.desc(), inner.c.asks.desc(), inner.c.advocate_id)
+        .order_by(rows.c.last_365.desc(), rows.c.asks.desc(), rows.c.advocate_id)
     )
 
 
 def _asks_row(raw: tuple[Any, ...]) -> AdvocateAsks:
-    advocate_id, name, email, tier, asks, refs, medium, high, last_365 = raw
+    advocate_id, name, email, tier, asks, refs, medium, high, last_365 = raw[:9]
     return AdvocateAsks(
         int(advocate_id),
         str(name),
@@ -399,11 +454,16 @@ def advocate_asks(
     start: dt.datetime | None, end: dt.datetime | None, limit: int = 20, offset: int = 0
 ) -> tuple[list[AdvocateAsks], int]:
     """A page of advocates with an active ask in `[start, end)` or in the 365 days before the
-    period's end (now, when the period has not ended), most asked first, and how many there are."""
-    query = _asks_query(start, end)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = [_asks_row(tuple(r)) for r in db.session.execute(query.limit(limit).offset(offset))]
-    return rows, int(total)
+    period's end (now, when the period has not ended), most asked first, and how many there are
+    (one statement: the count is a window over the grouped advocates)."""
+    raw = [tuple(r) for r in db.session.execute(_asks_query(start, end, limit, offset))]
+    if raw:
+        return [_asks_row(r) for r in raw], int(raw[0][9])
+    if offset == 0:
+        return [], 0
+    # A page past the end: count the advocates on their own.
+    total = db.session.execute(select(func.count()).select_from(_asks_totals(start, end))).scalar_one()
+    return [], int(total)
 
 
 def iter_advocate_asks(start: dt.datetime | None, end: dt.datetime | None) -> Iterator[AdvocateAsks]:

@@ -198,6 +198,8 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     advocate.groups = groups_by_name(profile.groups)
     link_advocate(advocate)
     db.session.flush()
+    if profile.groups:
+        hooks().advocate_groups_changed(advocate.id)
     record_audit(actor_id, "advocate.create", "advocate", advocate.id, None, {"email": profile.email})
     return advocate
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.extensions import db
-from hub.models import AuditEntry, User
+from hub.models import Advocate, AuditEntry, Group, User
 
 
 def record_audit(
@@ -142,3 +142,58 @@ def audit_choices() -> tuple[list[tuple[int, str]], list[str]]:
     if db.session.execute(select(AuditEntry.id).where(AuditEntry.actor_id.is_(None)).limit(1)).first():
         people.append((SYSTEM, "System (commands, jobs, set-up)"))
     return people, list(actions)
+
+
+ERASED = "erased"  # the label of an erased advocate (or their user) as an entry's target
+
+
+def _ids(keys: set[tuple[str, str]], kind: str) -> list[int]:
+    return [int(i) for t, i in keys if t == kind and i.isdigit()]
+
+
+def target_names(entries: Iterable[AuditEntry]) -> dict[tuple[str, str], str]:
+    """The names of the people and groups `entries` are about, by (target_type, target_id): an
+    advocate's or a user's name, a group's name; ERASED for an erased advocate and for their user
+    (hub.privacy keeps them anonymous: never the name they had). A target that no longer exists
+    has no name. One query per kind of target, whatever the number of entries."""
+    keys = {(e.target_type, e.target_id) for e in entries if e.target_type and e.target_id}
+    found: dict[tuple[str, str], str] = {}
+    advocates = _ids(keys, "advocate")
+    if advocates:
+        for i, name, erased in db.session.execute(
+            select(Advocate.id, User.name, Advocate.is_erased)
+            .join(User, User.id == Advocate.user_id)
+            .where(Advocate.id.in_(advocates))
+        ):
+            found[("advocate", str(i))] = ERASED if erased else str(name)
+    users = _ids(keys, "user")
+    if users:
+        for i, name, erased in db.session.execute(
+            select(User.id, User.name, Advocate.is_erased)
+            .outerjoin(Advocate, Advocate.user_id == User.id)
+            .where(User.id.in_(users))
+        ):
+            found[("user", str(i))] = ERASED if erased else str(name)
+    groups = _ids(keys, "group")
+    if groups:
+        for i, name in db.session.execute(select(Group.id, Group.name).where(Group.id.in_(groups))):
+            found[("group", str(i))] = str(name)
+    return found
+
+
+def iter_audit_named(where: AuditFilter, batch: int = 1000) -> Iterator[tuple[AuditEntry, str]]:
+    """`iter_audit` with each entry's target name (`target_names`; "" when it has none), the
+    names read once per `batch` entries (for the CSV)."""
+    pending: list[AuditEntry] = []
+
+    def named() -> Iterator[tuple[AuditEntry, str]]:
+        names = target_names(pending)
+        for entry in pending:
+            yield entry, names.get((entry.target_type or "", entry.target_id or ""), "")
+
+    for entry in iter_audit(where, batch):
+        pending.append(entry)
+        if len(pending) == batch:
+            yield from named()
+            pending = []
+    yield from named()

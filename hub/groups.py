@@ -95,8 +95,7 @@ def delete_group(group_id: int, actor_id: int) -> str:
     db.session.execute(delete(advocate_groups).where(advocate_groups.c.group_id == group.id))
     db.session.delete(group)
     db.session.flush()
-    for advocate_id in members:
-        hooks().advocate_groups_changed(advocate_id)
+    hooks().advocates_groups_changed(members)
     record_audit(actor_id, "group.delete", "group", group_id, {"name": name, "members": len(members)}, None)
     return name
 
@@ -114,8 +113,7 @@ def add_filtered(target_id: int, actor_id: int, now: dt.datetime, **filters: Any
             {"filters": f"This list has more than {BULK_LIMIT:,} advocates; narrow the filters to add them in parts."}
         )
     added = [a for a in ids if insert_ignore(db.session, advocate_groups, {"advocate_id": a, "group_id": group.id})]
-    for advocate_id in added:
-        hooks().advocate_groups_changed(advocate_id)
+    hooks().advocates_groups_changed(added)
     if added:
         record_audit(
             actor_id,

@@ -17,6 +17,9 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
   the challenges an advocate may take now that were published since `since`.
 - `group_change_listeners`: `listener(advocate_id)`, called in the transaction that changed
   the advocate's groups (the leaderboards copy scores into the group boards after commit).
+- `group_batch_listeners`: `listener(advocate_ids)`, the same for listeners that do one batch of
+  work for many advocates at once (a bulk assignment, a group deleted); called with one id for
+  a single advocate's change (challenges: the reports' group tallies).
 - `periodic_jobs`: `PeriodicJob`s — a job function (a top-level `@job_timeout` function that
   opens its own `job_context()`), its timetable and its CLI twin. `rq cron hub.cron` schedules
   every one of them; a plain crontab runs their `command`s instead (README).
@@ -51,6 +54,7 @@ DemoSeeder = Callable[[], str]
 AnswerMilestoneJob = Callable[[int], object]
 DigestSource = Callable[[int, dt.datetime, int], list[dict]]
 GroupChangeListener = Callable[[int], None]
+GroupBatchListener = Callable[[list[int]], None]
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class Hooks:
     answer_milestone_jobs: list[AnswerMilestoneJob] = field(default_factory=list)
     digest_sources: list[DigestSource] = field(default_factory=list)
     group_change_listeners: list[GroupChangeListener] = field(default_factory=list)
+    group_batch_listeners: list[GroupBatchListener] = field(default_factory=list)
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
     personal_data: list[PersonalData] = field(default_factory=list)
     active_change_listeners: list[Callable[[int, bool], None]] = field(default_factory=list)
@@ -155,8 +160,15 @@ class Hooks:
             listener(advocate_id, active)
 
     def advocate_groups_changed(self, advocate_id: int) -> None:
+        self.advocates_groups_changed([advocate_id])
+
+    def advocates_groups_changed(self, advocate_ids: list[int]) -> None:
+        """The groups of these advocates changed (in the caller's transaction)."""
+        for batch in self.group_batch_listeners:
+            batch(list(advocate_ids))
         for listener in self.group_change_listeners:
-            listener(advocate_id)
+            for advocate_id in advocate_ids:
+                listener(advocate_id)
 
 
 def init_hooks(app: Flask) -> Hooks:

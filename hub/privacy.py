@@ -312,6 +312,9 @@ def _erase_hub(advocate: Advocate) -> None:
     # report's outcome lives on in the post and the audit log).
     db.session.execute(delete(PostReport).where(PostReport.reporter_id == uid))
     db.session.expire(advocate, ["groups"])
+    # They left every group: what follows the memberships (group leaderboards, the reports' group
+    # tallies) follows in this transaction.
+    hooks().advocate_groups_changed(advocate.id)
 
 
 HUB_PERSONAL_DATA = PersonalData(

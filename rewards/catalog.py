@@ -8,6 +8,7 @@ flight is never lost from the count.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ MAX_COST = 1_000_000
 MAX_STOCK = 1_000_000
 MAX_LIMIT = 1_000
 MAX_DESCRIPTION = 5_000
-LOW_STOCK = 5
+LOW_STOCK = 5  # units left at or under which a reward something was taken from is low
+# …or fewer than its last PACE_DAYS' redemptions would take in RUN_OUT_DAYS (it runs out soon).
+PACE_DAYS = 30
+RUN_OUT_DAYS = 14
 MAX_IMAGE_BYTES = 1024 * 1024
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
@@ -338,11 +342,43 @@ def catalog_item(advocate: Advocate, reward_id: int) -> CatalogItem:
     return CatalogItem(reward, held, reason, message)
 
 
-def low_stock(threshold: int = LOW_STOCK) -> list[Reward]:
-    return list(
+def stock_is_low(remaining: int | None, total: int | None, taken_recently: int) -> bool:
+    """Whether a reward's stock needs the staff's attention: never for unlimited stock nor for a
+    full one (nothing taken: its size is what staff chose); always when it is empty; else when
+    `remaining` ≤ LOW_STOCK units, or when at the pace of the last PACE_DAYS (`taken_recently`
+    units taken by redemptions requested in them) it runs out within RUN_OUT_DAYS."""
+    if remaining is None or total is None:
+        return False
+    if remaining == 0:
+        return True
+    if remaining >= total:
+        return False
+    return remaining <= LOW_STOCK or remaining * PACE_DAYS < taken_recently * RUN_OUT_DAYS
+
+
+def low_stock(now: dt.datetime | None = None) -> list[Reward]:
+    """The active rewards whose stock is low (`stock_is_low`), fewest left first: one query for
+    the limited rewards and one for their units taken in the last PACE_DAYS (redemptions that
+    hold stock, requested since)."""
+    since = (now or utcnow()) - dt.timedelta(days=PACE_DAYS)
+    limited = list(
         db.session.scalars(
             select(Reward)
-            .where(Reward.is_active.is_(True), Reward.stock_remaining.is_not(None), Reward.stock_remaining <= threshold)
+            .where(Reward.is_active.is_(True), Reward.stock_remaining.is_not(None))
             .order_by(Reward.stock_remaining, Reward.name)
         )
     )
+    if not limited:
+        return []
+    taken = dict(
+        db.session.execute(
+            select(Redemption.reward_id, func.count())
+            .where(
+                Redemption.reward_id.in_([r.id for r in limited]),
+                Redemption.status.in_(HOLDING_STATUSES),
+                Redemption.created_at >= since,
+            )
+            .group_by(Redemption.reward_id)
+        ).all()
+    )
+    return [r for r in limited if stock_is_low(r.stock_remaining, r.stock_total, int(taken.get(r.id, 0)))]

@@ -57,8 +57,9 @@ def _held_counts() -> dict[int, int]:
 @staff
 def rewards():
     rows = db.session.scalars(select(Reward).order_by(Reward.is_active.desc(), Reward.name)).all()
+    low = catalog.low_stock()
     return render_template(
-        "admin/rewards.html", rewards=rows, held=_held_counts(), low=catalog.low_stock(), low_stock=catalog.LOW_STOCK
+        "admin/rewards.html", rewards=rows, held=_held_counts(), low=low, low_ids={r.id for r in low}
     )
 
 
@@ -142,19 +143,21 @@ def reward_active(reward_id: int):
     if not is_htmx():
         flash(f"{reward.name} is {'active' if active else 'retired'}.", "success")
         return redirect(url_for("admin.rewards"))
-    return render_template("admin/_reward_row.html", r=reward, held=_held_counts(), low_stock=catalog.LOW_STOCK)
+    low_ids = {r.id for r in catalog.low_stock()}
+    return render_template("admin/_reward_row.html", r=reward, held=_held_counts(), low_ids=low_ids)
 
 
 def _queue_context(status: RedemptionStatus, page: int = 1, message: str | None = None) -> dict:
     items, total = services.redemptions_page(page, PAGE, status)
+    low = catalog.low_stock()
     return {
         "redemptions": items,
         "current_status": status,
         "page": page,
         "pages": max(1, -(-total // PAGE)),
         "counts": services.redemption_counts(),
-        "low": catalog.low_stock(),
-        "low_stock": catalog.LOW_STOCK,
+        "low": low,
+        "low_ids": {r.id for r in low},
         "statuses": [s.value for s in RedemptionStatus],
         "bulk_tabs": BULK_TABS,
         "message": message,
@@ -182,7 +185,7 @@ def _decided(redemption_id: int, done: str = "", error: str | None = None):
     context = {
         "r": redemption,
         "error": error,
-        "low_stock": catalog.LOW_STOCK,
+        "low_ids": {r.id for r in catalog.low_stock()},
         "current_status": shown,
         "bulk": shown in BULK_TABS,
         "counts": services.redemption_counts(),

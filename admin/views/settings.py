@@ -206,6 +206,7 @@ def audit_log():
     return render_template(
         "admin/audit.html",
         entries=[(entry, audit.changes(entry.before, entry.after)) for entry in rows],
+        names=audit.target_names(rows),
         page=page,
         pages=max(1, -(-total // PAGE)),
         total=total,
@@ -224,15 +225,28 @@ def audit_csv():
     where, _ = _audit_filter()
 
     def rows():
-        for entry in audit.iter_audit(where):
+        for entry, target_name in audit.iter_audit_named(where):
             who = (entry.actor.name, entry.actor.email) if entry.actor else ("system", "")
             head = [entry.id, entry.created_at.isoformat(), *who, entry.action, entry.target_type, entry.target_id]
             for change in audit.changes(entry.before, entry.after) or [None]:
-                yield [*head, *((change.field, change.before, change.after) if change else ("", "", ""))]
+                cells = (change.field, change.before, change.after) if change else ("", "", "")
+                yield [*head, target_name, *cells]
 
     suffix = f"{where.since or 'start'}_{where.until or 'now'}"
     return csv_download(
         f"audit_{suffix}.csv",
-        ("entry_id", "at", "actor", "actor_email", "action", "target_type", "target_id", "field", "before", "after"),
+        (
+            "entry_id",
+            "at",
+            "actor",
+            "actor_email",
+            "action",
+            "target_type",
+            "target_id",
+            "target_name",
+            "field",
+            "before",
+            "after",
+        ),
         rows(),
     )

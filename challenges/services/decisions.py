@@ -186,7 +186,7 @@ def rejection_effects(
     why, and the audit line when a person decided. The caller's transaction."""
     count_decision(completion)
     if caps.release_ask("completion", completion.id):
-        count_ask(completion.challenge_id, completion.submitted_at, -1)
+        count_ask(completion.challenge_id, completion.advocate_id, completion.submitted_at, -1)
     notify(
         advocate.user_id,
         "completion_rejected",

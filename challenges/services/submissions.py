@@ -248,7 +248,7 @@ def submit_completion(
     completion = insert_row_ignore(db.session, Completion, values)
     if completion is None:
         raise AlreadySubmitted("You have already sent this in; it is being checked.")
-    completion_tallies.count_submission(challenge.id, at)
+    completion_tallies.count_submission(challenge.id, advocate_id, at)
     hold = trust.claim_evidence_url(completion)
     if hold is not None:
         # Only when there is one: assigning None to the never-set attribute would still cost
@@ -259,7 +259,7 @@ def submit_completion(
     kind = verifiers.ask_kind_for(challenge.type, challenge.effort)
     if kind is not None and count_as_ask:
         caps.claim_ask(advocate_id, kind, "completion", completion.id, at=at, handed_over=ask_handed_over)
-        completion_tallies.count_ask(challenge.id, at, 1)
+        completion_tallies.count_ask(challenge.id, advocate_id, at, 1)
     if system:
         # A flow's own completion (a job already): the advocate's last activity in this transaction.
         db.session.execute(

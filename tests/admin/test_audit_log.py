@@ -10,7 +10,7 @@ import pytest
 
 from hub.audit import AuditFilter, audit_page, changes, record_audit
 from hub.extensions import db
-from hub.models import AuditEntry
+from hub.models import AuditEntry, Group
 from tests.support.report_program import at
 
 
@@ -125,6 +125,7 @@ def test_the_csv_has_one_row_per_changed_field_filtered_as_the_page(client, logi
         "action",
         "target_type",
         "target_id",
+        "target_name",
         "field",
         "before",
         "after",
@@ -138,13 +139,14 @@ def test_the_csv_has_one_row_per_changed_field_filtered_as_the_page(client, logi
             "settings.update",
             "group",
             "7",
+            "",
             "tier_basis",
             "lifetime",
             "rolling_365",
         ]
     ]
     hostile = list(csv.reader(io.StringIO(client.get("/admin/audit.csv?action=group.rename").get_data(as_text=True))))
-    assert hostile[1][7:] == ["name", "Beta", '\'=HYPERLINK("http://x")']
+    assert hostile[1][8:] == ["name", "Beta", '\'=HYPERLINK("http://x")']
     bad = client.get("/admin/audit.csv?from=2026-02-30&to=99999-01-01")
     assert bad.status_code == 200 and len(list(csv.reader(io.StringIO(bad.get_data(as_text=True))))) == 1 + 5
 
@@ -166,3 +168,38 @@ def test_the_api_filters_the_log_and_gives_the_changes(api, make):
     reversed_ = owner.get("/audit?from=2026-03-03&to=2026-03-02")
     assert reversed_.status_code == 422 and reversed_.json["error"]["fields"] == {"to": ["Must be on or after `from`."]}
     assert api(mo).get("/audit").status_code == 403
+
+
+def test_targets_are_named_and_an_erased_advocate_stays_anonymous(client, login, make):
+    from hub.audit import ERASED, target_names
+    from hub.privacy import erase_advocate
+
+    olive = make.user("owner", name="Olive Owner")
+    ann, eve = make.advocate(name="Ann Able"), make.advocate(name="Eve Erased")
+    group = Group(name="Beta")
+    db.session.add(group)
+    db.session.flush()
+    entries = [
+        record_audit(olive.id, "points.adjust", "advocate", ann.id, None, {"points": 5}),
+        record_audit(olive.id, "points.adjust", "advocate", eve.id, None, {"points": 5}),
+        record_audit(olive.id, "user.role", "user", ann.user_id, None, {"role": "advocate"}),
+        record_audit(olive.id, "user.role", "user", eve.user_id, None, {"role": "advocate"}),
+        record_audit(olive.id, "points.adjust", "advocate", 999999, None, None),
+        record_audit(olive.id, "reward.create", "reward", 3, None, None),
+    ]
+    entries.append(record_audit(olive.id, "group.create", "group", group.id, None, None))
+    db.session.commit()
+    assert erase_advocate(eve.id, olive.id, "test")
+    db.session.commit()
+    names = target_names(entries)
+    assert names[("advocate", str(ann.id))] == "Ann Able"
+    assert names[("user", str(ann.user_id))] == "Ann Able"
+    assert names[("advocate", str(eve.id))] == ERASED and names[("user", str(eve.user_id))] == ERASED
+    assert ("advocate", "999999") not in names and ("reward", "3") not in names
+    assert names[("group", str(group.id))] == "Beta"
+    login(client, olive)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert f">Ann Able</a> · advocate #{ann.id}" in html
+    assert f"{ERASED} · advocate #{eve.id}" in html and "Eve Erased" not in html
+    rows = list(csv.reader(io.StringIO(client.get("/admin/audit.csv?action=points.adjust").get_data(as_text=True))))
+    assert sorted(row[7] for row in rows[1:]) == sorted(["Ann Able", ERASED, ""])

@@ -106,6 +106,40 @@ def test_asks_per_advocate_and_burnout_at_the_period_end(program):
     assert [r.name for r in report_tables.iter_advocate_asks(START, END)] == ["Dan Drained", "Ann Able", "Bob Busy"]
 
 
+def test_asks_table_gives_the_tier_at_the_period_end(program):
+    """The tier column is the tier at the period's end (the report's rule, as the tier counts):
+    the tier left at the first change at or after the end, else the stored tier."""
+    from hub.extensions import db
+    from hub.models import Advocate
+    from rewards.models import Tier, TierChange
+
+    def change(advocate_id, before, after, when):
+        db.session.add(TierChange(advocate_id=advocate_id, from_tier=before, to_tier=after, changed_at=at(when)))
+
+    # Ann: silver in May (before the end), gold on the end instant, so silver at the end; Bob:
+    # gold since June, none after; Dan: bronze → silver in August, stored silver.
+    change(program["ann"], Tier.BRONZE, Tier.SILVER, "2026-05-01 00:00")
+    change(program["ann"], Tier.SILVER, Tier.GOLD, "2026-07-01 00:00")
+    change(program["bob"], Tier.BRONZE, Tier.GOLD, "2026-06-01 00:00")
+    change(program["dan"], Tier.BRONZE, Tier.SILVER, "2026-08-01 00:00")
+    db.session.get(Advocate, program["ann"]).tier = Tier.GOLD
+    db.session.get(Advocate, program["bob"]).tier = Tier.GOLD
+    db.session.get(Advocate, program["dan"]).tier = Tier.SILVER
+    db.session.flush()
+    rows, _ = report_tables.advocate_asks(START, END)
+    expected = {"Ann Able": "silver", "Bob Busy": "gold", "Dan Drained": "bronze"}
+    assert {r.name: r.tier for r in rows} == expected
+    assert {r.name: r.tier for r in report_tables.iter_advocate_asks(START, END)} == expected
+    # While a period runs its end is now: the stored tiers.
+    now_rows, _ = report_tables.advocate_asks(at("2026-04-01 00:00"), None)
+    assert {r.name: r.tier for r in now_rows} == {"Ann Able": "gold", "Bob Busy": "gold", "Dan Drained": "silver"}
+
+
+def test_a_page_of_asks_past_the_end_still_counts_the_advocates(program):
+    assert report_tables.advocate_asks(START, END, limit=2, offset=2)[1] == 3
+    assert report_tables.advocate_asks(START, END, limit=2, offset=10) == ([], 3)
+
+
 @pytest.mark.parametrize(
     ("asks", "bucket"),
     [(4, "healthy"), (5, "acceptable"), (6, "acceptable"), (7, "at_risk"), (10, "at_risk"), (11, "burning")],

@@ -36,12 +36,13 @@ def tables_of(statements: list[str]) -> list[str]:
     return [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in statements]
 
 
-def test_a_link_submission_runs_six_statements_and_queues_two_jobs_in_one_batch(
+def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batch(
     make_advocate, make_challenge, sql_statements
 ):
     """The advocate's lock, the version stamps (the challenge is the compiled catalogue's), their
-    completions of it, the insert, the report's per-(day, challenge) count of submissions (kept in
-    the submission's transaction: challenges/services/completion_tallies.py) and the URL's claim:
+    completions of it, the insert, the report's per-(day, challenge) and per-(day, group) counts of
+    submissions (kept in the submission's transaction: challenges/services/completion_tallies.py;
+    the group count is one INSERT … SELECT from the advocate's groups) and the URL's claim:
     no challenge query, no SAVEPOINT, no UPDATE (last activity is the after-submission job's)."""
     challenge_id = make_challenge(title="Share the launch post", **LINK).id
     advocate_id = make_advocate().id
@@ -55,6 +56,7 @@ def test_a_link_submission_runs_six_statements_and_queues_two_jobs_in_one_batch(
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
+        "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], ran
     assert not [s for s in ran if "SAVEPOINT" in s.upper() or s.lstrip().upper().startswith("UPDATE")]
@@ -85,11 +87,11 @@ def test_the_submit_request_reads_no_evidence_file_when_none_was_sent(app, make,
 
 
 @pytest.mark.services
-def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_once(pg_ctx, make):
+def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at_once(pg_ctx, make):
     """On PostgreSQL + Redis, as in production: the caller comes from the per-process cache (no
     token query) and the challenge from the compiled catalogue (no challenge query), so a
     submission is the advocate's lock, the stamps, their completions, the insert, the report's
-    per-(day, challenge) count and the claim.
+    per-(day, challenge) and per-(day, group) counts and the claim.
     Closing the challenge moves the catalogue's stamp: the very next submission is refused as
     closed, and another advocate's untargeted one as not found, as before the catalogue."""
     challenge_id = create_challenge(title="Share the launch post", **LINK).id
@@ -117,6 +119,7 @@ def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_o
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
+        "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], seen
     again = create_challenge(title="Share the second post", **LINK).id
@@ -133,12 +136,13 @@ def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_o
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
+        "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], seen
     with counted_statements() as seen:
         reply = submit(token, 4, again)
         assert reply.status_code == 201, reply.json
-    assert len(seen) == 6, seen
+    assert len(seen) == 7, seen
     stored = db.session.get(Completion, reply.json["id"])
     assert (stored.challenge_id, stored.advocate_id, stored.points_offered) == (again, first.id, 10)
 

@@ -9,7 +9,7 @@ memberships and the completions (the statements of `completion_tallies.rebuild_g
 The reports page's per-group table reads them instead of scanning the period's completions.
 
 Revision ID: 54c8795a0c61
-Revises: 68fa440557bf
+Revises: b7d2f4a6c813
 Create Date: 2026-12-01 12:30:00.000000
 
 """
@@ -57,7 +57,7 @@ GROUP BY 1, 2, 3, 4
 
 # revision identifiers, used by Alembic.
 revision = "54c8795a0c61"
-down_revision = "68fa440557bf"
+down_revision = "b7d2f4a6c813"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -204,10 +204,29 @@ def create_advocate(profile: AdvocateProfile, actor_id: int | None, password: st
     return advocate
 
 
-def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int) -> Advocate:
+# Namespace of the transaction-scoped advisory locks that serialize changes of one advocate's
+# groups (PostgreSQL; the key's second half is the advocate id).
+GROUPS_LOCK_NAMESPACE = 0x67727073  # "grps"
+
+
+def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int | None) -> Advocate:
+    """Make the advocate's groups exactly `group_ids` (unknown ids ignored), audited, and tell the
+    group listeners (the per-group tallies follow). Two changes of the same advocate's groups at
+    once run one after the other, the second reading the memberships the first committed
+    (unserialized, both deleted the same membership rows and the second failed on a DELETE that
+    matched nothing): on PostgreSQL an advisory lock per advocate, taken before any row lock and
+    by nothing else, so it adds no lock order to the completions-then-advocate one the listeners
+    follow; SQLite runs one writer at a time. Raises NotFound."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :advocate)"),
+            {"namespace": GROUPS_LOCK_NAMESPACE, "advocate": advocate_id},
+        )
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         raise NotFound("Advocate not found.")
+    # Read the memberships as committed now (another change may have committed while we waited).
+    db.session.expire(advocate, ["groups"])
     groups = list(db.session.scalars(select(Group).where(Group.id.in_(group_ids)))) if group_ids else []
     before = sorted(g.name for g in advocate.groups)
     advocate.groups = groups

@@ -260,15 +260,22 @@ def test_group_changes_racing_decisions_and_submissions_keep_the_tallies_right(p
                 challenges[3], who, {"evidence_text": "y"}, at=BASE, system=True, ask_handed_over=True
             )
             return "submitted"
-        # One group change per advocate: two owners changing the same advocate's groups at once is
-        # hub.accounts' own race (the second fails on the ORM's membership DELETE), not this test's.
-        moved = advocates[extra // 3]
+        # Three group changes of the first advocate at once (two owners at the same form): the
+        # advocate's row lock makes them run one after the other, none fails.
+        moved = advocates[0]
         accounts.set_advocate_groups(moved, [g for bit, g in enumerate(group_ids) if (i + 3) & (1 << bit)], owner_id)
         return "moved"
 
     outcomes = run_together(len(pending) + 9, committing(pg_app, work, (VouchError,)))
     assert sum(outcomes.values()) == len(pending) + 9
+    assert outcomes["moved"] == 3
     with pg_app.app_context():
+        # The first advocate's groups are one of the three sets asked for (the last to commit).
+        asked = [{g for bit, g in enumerate(group_ids) if (len(pending) + e + 3) & (1 << bit)} for e in (0, 3, 6)]
+        now = set(
+            db.session.scalars(select(advocate_groups.c.group_id).where(advocate_groups.c.advocate_id == advocates[0]))
+        )
+        assert now in asked
         kept = _stored()
         rebuild_group_totals()
         assert _stored() == kept

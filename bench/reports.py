@@ -59,6 +59,7 @@ def main(runs: int) -> None:
     os.environ["DATABASE_URL"] = url
 
     from challenges import reports
+    from challenges.crm.reports import references_and_attribution
     from challenges.reports import activity, people, program
     from hub.app import create_app
     from hub.extensions import db
@@ -94,7 +95,7 @@ def main(runs: int) -> None:
             "review_velocity": lambda: activity.review_velocity(period),
             "points": lambda: program.points_figures(period),
             "redemptions_by_status": lambda: activity.redemptions_by_status(period),
-            "references_and_attribution": lambda: program.references_and_attribution(period.start, period.end),
+            "references_and_attribution": lambda: references_and_attribution(period.start, period.end),
         }
         for name, work in parts.items():
             figures[f"part {name}"] = _timed(work, max(1, runs // 2))

@@ -95,3 +95,14 @@ document.querySelectorAll("select[data-shipped-kinds]").forEach((kind) => {
   const shipped = kind.dataset.shippedKinds.split(" ");
   kind.addEventListener("change", () => { box.checked = shipped.includes(kind.value); });
 });
+// The period switch swaps the page's main part in place (templates/admin/_period_switch.html):
+// focus goes back to the control used — the chosen period's tab, or the custom range's button —
+// instead of falling to the page's start.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!from || !from.closest || !from.closest(".period-switch")) return;
+  const again = from.tagName === "FORM"
+    ? document.querySelector(".period-switch form button[type=submit]")
+    : document.querySelector('.period-switch a[aria-current="page"]');
+  if (again) { again.focus(); }
+});

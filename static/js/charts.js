@@ -1,6 +1,6 @@
 // Draws the report charts with Chart.js (static/vendor, from npm). Each chart's numbers come from
-// the page: a <script type="application/json" class="chart-data"> block inside its
-// <figure data-chart>, the same numbers as the table beside it. No inline scripts (strict CSP).
+// the page: the JSON in its <figure data-chart="…"> attribute, the same numbers as the table
+// beside it. No inline scripts (strict CSP), and nothing htmx drops when it swaps a page part in.
 (() => {
   "use strict";
   const css = getComputedStyle(document.documentElement);
@@ -9,7 +9,7 @@
   const formatter = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 
   function draw(figure) {
-    const data = JSON.parse(figure.querySelector("script.chart-data").textContent);
+    const data = JSON.parse(figure.dataset.chart);
     const canvas = figure.querySelector("canvas");
     const datasets = data.series.map((s) => ({
       label: s.label,

@@ -6,6 +6,7 @@ desktop widths (test-artifacts/)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,13 @@ def test_owner_switches_periods_and_every_table_changes_together(pages, live, lo
     expect(page.get_by_test_id("attribution-table")).not_to_contain_text("300.00")
     expect(page.get_by_test_id("chart-pipeline")).to_contain_text("700")
 
+    # The switch works in place (ux.md): the page is not reloaded, its address follows, and focus
+    # returns to the tab chosen.
+    page.evaluate("window.beforeSwitch = true")
     page.get_by_role("link", name="This quarter").click()
+    expect(page.get_by_role("link", name="This quarter")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"/admin/reports\?period=this_quarter$"))
+    assert page.evaluate("window.beforeSwitch === true"), "the period switch reloaded the page"
     today = dt.datetime.now(dt.UTC).date()
     first = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     expect(page.get_by_role("link", name="This quarter")).to_have_attribute("aria-current", "page")

@@ -18,7 +18,7 @@ from hub.db import install_postgres_connection_handling, install_sqlite_begin_im
 from hub.errors import ValidationFailed, register_error_handlers, wants_json
 from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.redis_stamps import StampedRedisStorage  # noqa: F401  (registers the vouch+redis:// rate-limit storage)
-from hub.transactions import run_view, runs_own_transaction
+from hub.transactions import run_view, runs_own_transaction, session_started
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -211,7 +211,7 @@ def _register_request_hooks(app: Flask) -> None:
     def _end_request(_exc) -> None:
         # End whatever transaction the request left open (an error page, a hook before the
         # view): a lingering SQLite read snapshot would make the next write on this session fail.
-        if db.session().in_transaction():
+        if session_started() and db.session().in_transaction():
             db.session.rollback()
         write_intent.set(True)
 

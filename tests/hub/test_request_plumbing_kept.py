@@ -145,3 +145,27 @@ def test_a_display_row_is_decoded_once_per_raw_value(monkeypatch):
     monkeypatch.setattr(leaderboard, "_DECODED_ROWS_MAX", 2)
     leaderboard._display_row(b'{"display_name": "Edsger", "tier": "bronze", "shown": false}')
     assert len(leaderboard._decoded_rows) == 1  # emptied when full, then this one kept
+
+
+def test_a_unit_that_never_used_the_session_makes_none(app_factory):
+    """`nothing_to_commit` (the API's unit end) and the request's teardown check for a session
+    without building one; a unit that used it is looked at as before."""
+    from sqlalchemy import text
+
+    from hub.extensions import db
+    from hub.transactions import in_transaction, nothing_to_commit, session_started
+
+    application = app_factory()
+    with application.app_context():
+        assert not session_started()
+        assert nothing_to_commit() and not session_started()
+        assert in_transaction(lambda: "read from Redis") == "read from Redis"
+        assert not session_started()
+        db.session.execute(text("SELECT 1"))
+        assert session_started()
+        assert db.session().in_transaction() and not nothing_to_commit()
+        db.session.rollback()
+    with application.test_request_context("/login"):
+        application.preprocess_request()
+        application.do_teardown_request()
+        assert not session_started()

@@ -21,6 +21,7 @@ import os
 import pstats
 import statistics
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import click
@@ -57,7 +58,9 @@ def _token_and_group() -> tuple[str, str]:
 @click.option("--group", default=None)
 @click.option("--top", default=45)
 @click.option("--dump", default=None, help="write the cProfile stats to this file")
-def main(requests: int, rounds: int, profiled: int, token: str | None, group: str | None, top: int, dump: str | None) -> None:
+def main(
+    requests: int, rounds: int, profiled: int, token: str | None, group: str | None, top: int, dump: str | None
+) -> None:
     os.environ.setdefault("VOUCH_API_RATE_LIMIT", "1000000/minute")
     if token is None or group is None:
         token, group = _token_and_group()
@@ -74,7 +77,7 @@ def main(requests: int, rounds: int, profiled: int, token: str | None, group: st
         for _ in range(50):
             response = client.get(path, headers=headers, base_url="https://localhost")
             assert response.status_code == 200, response.data[:300]
-    out: dict = {"loadavg": open("/proc/loadavg").read().split()[:3], "cpu_ms": {}}
+    out: dict = {"loadavg": Path("/proc/loadavg").read_text().split()[:3], "cpu_ms": {}}
     for _ in range(rounds):
         for name, path in paths.items():
             cpu = time.process_time()

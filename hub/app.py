@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Flask, Request, abort, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import ImmutableMultiDict
@@ -15,9 +18,12 @@ from hub.db import install_postgres_connection_handling, install_sqlite_begin_im
 from hub.errors import ValidationFailed, register_error_handlers, wants_json
 from hub.extensions import csrf, db, limiter, login_manager, migrate
 from hub.redis_stamps import StampedRedisStorage  # noqa: F401  (registers the vouch+redis:// rate-limit storage)
-from hub.transactions import run_view, runs_own_transaction
+from hub.transactions import run_view, runs_own_transaction, session_started
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# VouchFlask.ensure_sync: how many functions' answers one app keeps.
+_SYNC_FUNCTIONS_MAX = 1_000
 
 
 class VouchRequest(Request):
@@ -40,6 +46,25 @@ class VouchFlask(Flask):
     """Flask whose views run inside the request's transaction boundary (hub.transactions):
     one commit when the response is a success, a rollback otherwise, and the whole view run
     again after a transient database conflict, then 503."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's `ensure_sync`, remembered per function: Flask asks it for every request hook
+        and the view on every request (about 15 times), and `inspect.iscoroutinefunction`
+        costs more than the dictionary look-up (issue 22). At most `_SYNC_FUNCTIONS_MAX` are
+        kept; past that (functions made per call) each is checked as Flask does."""
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            found = super().ensure_sync(func)
+            if len(self._sync_functions) < _SYNC_FUNCTIONS_MAX:
+                self._sync_functions[func] = found
+            return found
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
 
     def dispatch_request(self) -> ResponseReturnValue:
         rule = request.url_rule
@@ -124,7 +149,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _init_security_headers(app: Flask) -> None:
     """Security headers on every response. Talisman keeps its options on the instance, so each
     app gets its own (a shared one would let the last app built decide for all of them)."""
-    from flask_talisman import Talisman
+    from hub.security_headers import KeptTalisman as Talisman
 
     production = app.config["VOUCH_ENV"] == "production"
     csp = {
@@ -186,7 +211,7 @@ def _register_request_hooks(app: Flask) -> None:
     def _end_request(_exc) -> None:
         # End whatever transaction the request left open (an error page, a hook before the
         # view): a lingering SQLite read snapshot would make the next write on this session fail.
-        if db.session().in_transaction():
+        if session_started() and db.session().in_transaction():
             db.session.rollback()
         write_intent.set(True)
 

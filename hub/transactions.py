@@ -72,13 +72,23 @@ def nothing_to_commit() -> bool:
     """Whether the unit did nothing a commit would finish: no transaction began (no statement
     ran), no object was added, changed or deleted, and no job or after-commit call waits for the
     commit. A warm API leaderboard read is such a unit; committing it would only cost the
-    session's empty commit machinery (issue 22)."""
+    session's empty commit machinery (issue 22). A unit that never used the session has none
+    yet: that is nothing to commit too, and no session is made (and closed again) to say so."""
     from hub.queue import CALLBACKS_KEY, PENDING_KEY
 
+    if not session_started():
+        return True
     session = db.session()
     if session.in_transaction() or session.new or session.dirty or session.deleted:
         return False
     return not (session.info.get(PENDING_KEY) or session.info.get(CALLBACKS_KEY))
+
+
+def session_started() -> bool:
+    """Whether this scope (request, job) has made its SQLAlchemy session yet. A scope without
+    one ran no statement, added nothing and queued no job or after-commit call (those live in
+    the session's `info`): asking `db.session()` would only build a session to find it empty."""
+    return bool(db.session.registry.has())
 
 
 def retry_dropped(work: Callable[[], T]) -> T:

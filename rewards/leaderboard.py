@@ -114,12 +114,14 @@ def key_prefix() -> str:
     return f"{current_app.config.get('VOUCH_REDIS_NAMESPACE', 'vouch')}:lb:"
 
 
-def redis_key(pkey: str, group_id: int | None = None) -> str:
-    return f"{key_prefix()}{pkey}" + (f":g{group_id}" if group_id else "")
+def redis_key(pkey: str, group_id: int | None = None, prefix: str | None = None) -> str:
+    """A board's sorted set. `prefix`: `key_prefix()` when the caller has it already (every
+    key function here takes it, so a read names its five keys with one config look-up)."""
+    return f"{prefix or key_prefix()}{pkey}" + (f":g{group_id}" if group_id else "")
 
 
-def stale_key() -> str:
-    return f"{key_prefix()}stale"
+def stale_key(prefix: str | None = None) -> str:
+    return f"{prefix or key_prefix()}stale"
 
 
 # The score encoding the sorted sets hold; `rebuild` writes it last. Sets without it (a flushed
@@ -127,18 +129,18 @@ def stale_key() -> str:
 ENCODING = "tie-seconds-1"
 
 
-def encoding_key() -> str:
-    return f"{key_prefix()}encoding"
+def encoding_key(prefix: str | None = None) -> str:
+    return f"{prefix or key_prefix()}encoding"
 
 
-def rows_key() -> str:
+def rows_key(prefix: str | None = None) -> str:
     """The hash of display rows (`describe`'s answer) by board member, filled by reads."""
-    return f"{key_prefix()}rows"
+    return f"{prefix or key_prefix()}rows"
 
 
-def rows_generation_key() -> str:
+def rows_generation_key(prefix: str | None = None) -> str:
     """A counter every change of a display row bumps: a fill read before it is refused."""
-    return f"{key_prefix()}rows-gen"
+    return f"{prefix or key_prefix()}rows-gen"
 
 
 def _is_board(key: bytes | str) -> bool:
@@ -514,7 +516,14 @@ def board_read(
     """The read script call (`_READ_LUA`) for a page of a board and the caller's row: what
     `board` sends, and what a route plans ahead so that the rate limit's script call makes it
     (hub.redis_stamps.RedisRead; rewards.leaderboard_view.plan_board_read)."""
-    keys = (redis_key(pkey, group_id), stale_key(), encoding_key(), rows_key(), rows_generation_key())
+    prefix = key_prefix()  # one config look-up for the five keys (this runs twice per API read)
+    keys = (
+        redis_key(pkey, group_id, prefix),
+        stale_key(prefix),
+        encoding_key(prefix),
+        rows_key(prefix),
+        rows_generation_key(prefix),
+    )
     me_member = _member(me_id) if me_id is not None else ""
     args = (offset, limit, me_member, ENCODING, SCORE_PER_POINT, "1" if markers else "0", "1" if described else "0")
     return RedisRead("leaderboard.board", _READ_LUA, keys, args)
@@ -569,11 +578,30 @@ def _read_board(
     if me_id is not None and my_score is not None:
         me = Row(int(mine_above) + 1, me_id, points_of(my_score))
     cached = {
-        _advocate_from_member(member): json.loads(value)
+        _advocate_from_member(member): _display_row(value)
         for (member, _), value in zip(pairs, shown or [None] * len(pairs), strict=True)
         if value is not None
     }
     return rows, me, cached, generation
+
+
+# A display row's JSON as the hash holds it → the decoded row (read-only: shared between
+# requests). The same top-N rows are decoded on every read otherwise (issue 22).
+_decoded_rows: dict[bytes | str, dict[str, Any]] = {}
+_DECODED_ROWS_MAX = 4_096
+
+
+def _display_row(value: bytes | str) -> dict[str, Any]:
+    """`json.loads(value)`, kept per raw value: an unchanged row is the same bytes, and a
+    changed one (name, tier, shown) is other bytes, so a kept row is never stale. Callers
+    only read it. Emptied when full (a board's pages are far fewer rows than that)."""
+    found = _decoded_rows.get(value)
+    if found is None:
+        found = json.loads(value)
+        if len(_decoded_rows) >= _DECODED_ROWS_MAX:
+            _decoded_rows.clear()
+        _decoded_rows[value] = found
+    return found
 
 
 def _complete(

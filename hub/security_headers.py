@@ -1,0 +1,50 @@
+"""flask-talisman with its per-view options and policy text worked out once, not per request.
+
+Talisman's hooks (the HTTPS redirect, the nonce, the response headers) each look up the view's
+options and fill in the defaults, and the Content-Security-Policy header is formatted from its
+dict on every response: about 4 % of an API read's CPU (issue 22's leaderboard profile). The
+options are fixed once the app is built (Talisman's constructor arguments and each view's
+`talisman_view_options`, set when the view is defined), so `KeptTalisman` keeps them per view,
+and the policy text per policy object. A request that carries a CSP nonce (none does unless
+`content_security_policy_nonce_in` is set) has its policy formatted as Talisman does. The
+headers written are Talisman's own, byte for byte (tests/hub/test_security.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_talisman import Talisman
+
+
+class KeptTalisman(Talisman):
+    """Talisman, with `_get_local_options` kept per view function and `_parse_policy` per
+    policy object (see the module docstring). Options are read when a view is first served:
+    change them before that (as one does, at import), not afterwards."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._view_options: dict[Any, dict[str, Any]] = {}
+        self._policy_text: dict[int, tuple[Any, str]] = {}
+        super().__init__(*args, **kwargs)
+
+    def _get_local_options(self) -> dict[str, Any]:
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        try:
+            return self._view_options[view]
+        except KeyError:
+            options = super()._get_local_options()
+            self._view_options[view] = options
+            return options
+        except TypeError:  # pragma: no cover - a view that cannot be a key
+            return super()._get_local_options()
+
+    def _parse_policy(self, policy: Any) -> str:
+        if hasattr(request, "csp_nonce"):
+            return super()._parse_policy(policy)
+        kept = self._policy_text.get(id(policy))
+        if kept is not None and kept[0] is policy:
+            return kept[1]
+        text = super()._parse_policy(policy)
+        self._policy_text[id(policy)] = (policy, text)
+        return text

@@ -6,10 +6,9 @@ Below the bases: hub's own routes' replies and list query (the caller, advocates
 
 from __future__ import annotations
 
-import unicodedata
-
 import copy
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    bindparam,
     case,
     cast,
     delete,
@@ -143,10 +144,35 @@ def count_rejections(advocate_id: int, rejected: Iterable[tuple[int, dt.datetime
         _write_group_day_totals(mine)
 
 
+# Statements of one shape built once per process and dialect (the construct costs about as much
+# client CPU as its execution): a submission's or a decision's single row, and a single
+# advocate's spread over their groups, run these with bound values.
+_BUILT: dict[tuple[str, ...], Any] = {}
+
+
+def _built(key: tuple[str, ...], build: Any) -> Any:
+    found = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build()
+    return found
+
+
 def _upsert_add(table: Any, keys: list[str], columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     """One INSERT … ON CONFLICT DO UPDATE adding each of `columns`; rows in key order, so two
-    writers lock the shared rows in the same order and never wait on each other in a cycle."""
+    writers lock the shared rows in the same order and never wait on each other in a cycle. One
+    row (a request's usual case) runs a statement built once, with bound values."""
     if not rows:
+        return
+    if len(rows) == 1:
+        dialect = db.session.get_bind().dialect.name
+
+        def build() -> Any:
+            stmt = _dialect_insert(db.session, table).values({c: bindparam(c) for c in [*keys, *columns]})
+            return stmt.on_conflict_do_update(
+                index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns}
+            )
+
+        db.session.execute(_built(("upsert", dialect, table.name, *keys, *columns), build), rows[0])
         return
     stmt = _dialect_insert(db.session, table).values(rows)
     db.session.execute(
@@ -183,6 +209,10 @@ def _spread(
     INSERT … SELECT … ON CONFLICT DO UPDATE adding, the deltas of one key summed first (a row is
     updated once per statement) and written in key order."""
     member = GroupTallyMember
+    moving = [(advocate_id, fixed, amounts) for advocate_id, fixed, amounts in deltas if any(amounts)]
+    if len(moving) == 1:
+        _spread_one(table, keys, columns, *moving[0])
+        return
     parts: list[Any] = [
         select(
             *(literal(value, type_=Date if name == "day" else Integer).label(name) for name, value in fixed.items()),
@@ -207,6 +237,42 @@ def _spread(
     db.session.execute(
         stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
     )
+
+
+def _spread_one(
+    table: Any,
+    keys: list[str],
+    columns: tuple[str, ...],
+    advocate_id: int,
+    fixed: dict[str, Any],
+    amounts: tuple[int, ...],
+) -> None:
+    """`_spread` of one advocate's delta (a submission's, a decision's): one row per group they
+    are in — a group appears once in GroupTallyMember per advocate, so nothing to sum — in
+    group order, by a statement built once per shape with bound values."""
+    dialect = db.session.get_bind().dialect.name
+
+    def build() -> Any:
+        member = GroupTallyMember
+        rows = (
+            select(
+                *(bindparam(name, type_=Date if name == "day" else Integer) for name in fixed),
+                member.group_id,
+                bindparam("shard", type_=Integer),
+                *(bindparam(name, type_=BigInteger) for name in columns),
+            )
+            .where(member.advocate_id == bindparam("advocate_id"))
+            .order_by(member.group_id)
+        )
+        order = [name for name in keys if name not in ("group_id", "shard")]
+        stmt = _dialect_insert(db.session, table).from_select([*order, "group_id", "shard", *columns], rows)
+        return stmt.on_conflict_do_update(index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in columns})
+
+    order_key = tuple(name for name in keys if name not in ("group_id", "shard"))
+    assert tuple(fixed) == order_key, (tuple(fixed), order_key)
+    values = {**fixed, "shard": _shard(advocate_id), "advocate_id": advocate_id}
+    values |= dict(zip(columns, amounts, strict=True))
+    db.session.execute(_built(("spread", dialect, table.name, *keys, *columns), build), values)
 
 
 def _write_group_day_totals(sums: dict[AdvocateDayKey, tuple[int, ...]]) -> None:

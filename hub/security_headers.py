@@ -17,6 +17,19 @@ from typing import Any
 from flask import current_app, request
 from flask_talisman import Talisman
 
+# The options a view may set for itself (`talisman_view_options`), each defaulting to the
+# instance's own value of that name (flask-talisman's per-view options).
+LOCAL_OPTIONS = (
+    "force_https",
+    "frame_options",
+    "frame_options_allow_from",
+    "content_security_policy",
+    "content_security_policy_nonce_in",
+    "permissions_policy",
+    "document_policy",
+    "feature_policy",
+)
+
 
 class KeptTalisman(Talisman):
     """Talisman, with `_get_local_options` kept per view function and `_parse_policy` per
@@ -33,11 +46,20 @@ class KeptTalisman(Talisman):
         try:
             return self._view_options[view]
         except KeyError:
-            options = super()._get_local_options()
+            options = self._options_of(view)
             self._view_options[view] = options
             return options
         except TypeError:  # pragma: no cover - a view that cannot be a key
-            return super()._get_local_options()
+            return self._options_of(view)
+
+    def _options_of(self, view: Any) -> dict[str, Any]:
+        """The view's own options over this instance's: a new dict. (Talisman's own version
+        fills this instance's values into the view's `talisman_view_options` in place — a dict
+        shared by every app built in the process, so the first app to serve a view decided
+        `force_https` and the rest for all of them: a production app's HTTPS redirect leaked
+        into later test apps.)"""
+        defaults = {name: getattr(self, name) for name in LOCAL_OPTIONS}
+        return defaults | dict(getattr(view, "talisman_view_options", {}))
 
     def _parse_policy(self, policy: Any) -> str:
         if hasattr(request, "csp_nonce"):

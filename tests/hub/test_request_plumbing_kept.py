@@ -56,7 +56,13 @@ def production(app_factory, monkeypatch) -> Flask:
     ],
 )
 @pytest.mark.parametrize("proto", ["https", "http"])
-def test_kept_talisman_writes_what_talisman_writes(production, path, proto):
+def test_kept_talisman_writes_what_talisman_writes(production, path, proto, monkeypatch):
+    # flask-talisman's own class fills its values into a view's `talisman_view_options` in
+    # place: the twin gets copies, so this production app's HTTPS redirect stays out of the
+    # dicts every later app of the process reads.
+    for view in production.view_functions.values():
+        if hasattr(view, "talisman_view_options"):
+            monkeypatch.setattr(view, "talisman_view_options", dict(view.talisman_view_options))
     kept = production.extensions["talisman"]
     assert isinstance(kept, KeptTalisman)
     plain = _plain_twin(kept)
@@ -169,3 +175,15 @@ def test_a_unit_that_never_used_the_session_makes_none(app_factory):
         application.preprocess_request()
         application.do_teardown_request()
         assert not session_started()
+
+
+def test_a_production_app_leaves_other_apps_views_their_own_https_choice(production, app_factory):
+    """Kept options are a new dict per app and view: a production app serving a view with its
+    own options (the sandboxed evidence file) does not make a later, non-production app of the
+    same process redirect that view to HTTPS (flask-talisman's own lookup wrote into the view's
+    shared options dict in place)."""
+    served = production.test_client().get("/completions/1/evidence-file", base_url="http://vouch.test")
+    assert served.status_code == 302 and served.headers["Location"].startswith("https://")
+    later = app_factory()
+    response = later.test_client().get("/completions/1/evidence-file")
+    assert not response.headers.get("Location", "").startswith("https://"), response.headers.get("Location")

@@ -33,6 +33,9 @@ REQUIRED = "This field is required."
 Model = TypeVar("Model", bound=BaseModel)
 
 
+SEVERAL = "One value, not several (give this field or query parameter once)."
+
+
 def invalid(message: str) -> PydanticCustomError:
     """The error a field type raises; the message is shown as written (braces included)."""
     return PydanticCustomError("invalid", "{message}", {"message": message})
@@ -57,6 +60,7 @@ class FieldType(ABC):
     blank_is_missing = True  # "" and whitespace count as not given (numbers say False)
     missing_message = REQUIRED
     empty: Any = None  # what a field that cannot be null holds when not given (lists: none)
+    takes_many = False  # a list is this field's value (ListOf); any other field takes one value
 
     @abstractmethod
     def check(self, value: Any) -> Any:
@@ -79,6 +83,10 @@ class FieldType(ABC):
                 if self.empty is not None:
                     return self.empty
                 raise invalid(self.missing_message)
+            if isinstance(value, list | tuple) and not self.takes_many:
+                # A JSON list where one value belongs, or a query parameter given twice
+                # (`?from=…&from=…` arrives as a list): say so, not "Must be text.".
+                raise invalid(SEVERAL)
             return self.check(value)
 
         return core_schema.no_info_plain_validator_function(

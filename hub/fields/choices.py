@@ -70,6 +70,7 @@ class ListOf(FieldType):
     cannot be null is empty."""
 
     empty: Any = ()
+    takes_many = True
 
     def __init__(
         self,

@@ -84,6 +84,19 @@ def test_a_date_with_anything_else_after_it_is_422_naming_it(api, make, bad):
         assert list(response.json["error"]["fields"]) == [name]
 
 
+def test_a_parameter_given_twice_is_422_saying_so(api, make):
+    owner = api(make.user("owner"))
+    for path, query, name in (
+        ("/reports/program", "from=2026-01-01&from=2026-04-01", "from"),
+        ("/reports/trends", "metric=acts&metric=reviews", "metric"),
+    ):
+        response = owner.get(f"{path}?{query}")
+        assert response.status_code == 422, path
+        assert response.json["error"]["fields"] == {
+            name: ["One value, not several (give this field or query parameter once)."]
+        }
+
+
 def test_a_reversed_period_is_422_naming_to(api, make):
     response = api(make.user("owner")).get("/reports/program", query_string={"from": "2026-03-02", "to": "2026-03-01"})
     assert response.status_code == 422

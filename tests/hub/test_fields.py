@@ -96,6 +96,8 @@ def test_clean_values(kind, raw, clean):
         (Currency, "US", "A three-letter ISO 4217 code such as USD."),
         (Date, "2026-13-01", "A date like 2026-12-01."),
         (Date, "tomorrow", "A date like 2026-12-01."),
+        (Date, ["2026-01-01", "2026-02-01"], "One value, not several (give this field or query parameter once)."),
+        (PersonName, ["Ada"], "One value, not several (give this field or query parameter once)."),
         # Nothing after a date is cut off: only a whole, valid time may follow it.
         (Date, "2026-01-01garbage", "A date like 2026-12-01."),
         (Date, "2026-01-01 junk", "A date like 2026-12-01."),

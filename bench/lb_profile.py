@@ -28,24 +28,12 @@ import click
 
 
 def _token_and_group() -> tuple[str, str]:
-    from sqlalchemy import func, select
-
     from bench.app import create_app
+    from bench.reqpath import board_caller
     from hub.extensions import db
-    from hub.models import Advocate, Group, User, advocate_groups
-    from hub.tokens import create_api_token
 
     with create_app().app_context():
-        advocate = db.session.scalar(select(Advocate).order_by(Advocate.lifetime_points.desc()).offset(500).limit(1))
-        assert advocate is not None, "the bench database has advocates"
-        _, token = create_api_token(db.session.get_one(User, advocate.user_id), "bench.lb_profile", None)
-        group = db.session.execute(
-            select(Group.name)
-            .join(advocate_groups, advocate_groups.c.group_id == Group.id)
-            .group_by(Group.name)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one()
+        token, group = board_caller("bench.lb_profile")
         db.session.commit()
         return token, group
 

@@ -41,28 +41,38 @@ PATHS = {
 }
 
 
-def prepare() -> dict:
-    """An advocate ranked about 500th with an API token, the largest group's name, and boards
-    rebuilt (this checkout's code; the encoding is the same as the earlier one's)."""
+def board_caller(label: str) -> tuple[str, str]:
+    """In an app context: a new API token (named `label`) of the advocate ranked about 500th by
+    lifetime points, and the largest group's name — the caller and group the leaderboard benches
+    read as (bench.reqpath, bench.lb_profile)."""
     from sqlalchemy import func, select
 
-    from hub.app import create_app
     from hub.extensions import db
     from hub.models import Advocate, Group, User, advocate_groups
     from hub.tokens import create_api_token
+
+    advocate = db.session.scalar(select(Advocate).order_by(Advocate.lifetime_points.desc()).offset(500).limit(1))
+    assert advocate is not None, "the bench database has advocates"
+    _, token = create_api_token(db.session.get_one(User, advocate.user_id), label, None)
+    group = db.session.execute(
+        select(Group.name)
+        .join(advocate_groups, advocate_groups.c.group_id == Group.id)
+        .group_by(Group.name)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).scalar_one()
+    return token, group
+
+
+def prepare() -> dict:
+    """An advocate ranked about 500th with an API token, the largest group's name, and boards
+    rebuilt (this checkout's code; the encoding is the same as the earlier one's)."""
+    from hub.app import create_app
+    from hub.extensions import db
     from rewards import leaderboard
 
     with create_app().app_context():
-        advocate = db.session.scalar(select(Advocate).order_by(Advocate.lifetime_points.desc()).offset(500).limit(1))
-        assert advocate is not None, "the bench database has advocates"
-        _, token = create_api_token(db.session.get_one(User, advocate.user_id), "bench.reqpath", None)
-        group = db.session.execute(
-            select(Group.name)
-            .join(advocate_groups, advocate_groups.c.group_id == Group.id)
-            .group_by(Group.name)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).scalar_one()
+        token, group = board_caller("bench.reqpath")
         started = time.perf_counter()
         leaderboard.rebuild()
         db.session.commit()

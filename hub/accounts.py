@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -20,7 +20,7 @@ from hub import tier_totals, trust
 from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
-from hub.db import execute_dml, table_of, utcnow
+from hub.db import execute_dml, table_of, transaction_lock, utcnow
 from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
@@ -217,11 +217,7 @@ def set_advocate_groups(advocate_id: int, group_ids: list[int], actor_id: int | 
     matched nothing): on PostgreSQL an advisory lock per advocate, taken before any row lock and
     by nothing else, so it adds no lock order to the completions-then-advocate one the listeners
     follow; SQLite runs one writer at a time. Raises NotFound."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :advocate)"),
-            {"namespace": GROUPS_LOCK_NAMESPACE, "advocate": advocate_id},
-        )
+    transaction_lock(GROUPS_LOCK_NAMESPACE, advocate_id)
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         raise NotFound("Advocate not found.")

@@ -418,6 +418,22 @@ def _dialect_insert(session: AnySession, table: FromClause) -> PostgresInsert | 
     raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - only the two supported backends
 
 
+def transaction_lock(*key: int) -> None:
+    """Take the transaction-scoped advisory lock `key` — one 64-bit number, or a 32-bit
+    namespace and a 32-bit id — on PostgreSQL, held until the transaction ends; nothing on
+    SQLite, whose BEGIN IMMEDIATE already makes the transaction the only writer."""
+    from sqlalchemy import text
+
+    from hub.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    names = [f"k{i}" for i in range(len(key))]
+    db.session.execute(
+        text(f"SELECT pg_advisory_xact_lock({', '.join(':' + n for n in names)})"), dict(zip(names, key, strict=True))
+    )
+
+
 def lock_scope(key: int, model: Any, ids: list[int] | None) -> None:
     """Serialize a whole-table rebuild against per-row refreshes of `model` (PostgreSQL): `ids`
     None takes the advisory lock `key` exclusively (the rebuild); a list takes it shared and
@@ -431,7 +447,7 @@ def lock_scope(key: int, model: Any, ids: list[int] | None) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         return
     if ids is None:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        transaction_lock(key)
         return
     db.session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": key})
     db.session.execute(select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True))

@@ -9,12 +9,12 @@ invite the same email (SQLite's BEGIN IMMEDIATE already serializes writers).
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, select, text
+from sqlalchemy import Integer, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.accounts import AdvocateProfile
 from hub.csv_files import MAX_CSV_BYTES, CsvRow, upload_bytes
-from hub.db import str_enum, utcnow
+from hub.db import str_enum, transaction_lock, utcnow
 from hub.errors import ValidationFailed
 from hub.extensions import Model, db
 from hub.fields import read_row
@@ -52,8 +52,7 @@ def start_import(filename: str | None, raw: bytes, actor_id: int) -> AdvocateImp
 
 def invite_once(profile: AdvocateProfile, actor_id: int | None) -> bool:
     """Invite `profile` unless its email has an account or a pending invitation; True when invited."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INVITE_LOCK_KEY})
+    transaction_lock(INVITE_LOCK_KEY)
     pending = db.session.scalar(
         select(Invite.id).where(Invite.email == profile.email, Invite.used_at.is_(None), Invite.expires_at > utcnow())
     )

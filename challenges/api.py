@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import weakref
 from pathlib import Path
 from typing import Any, cast
 
@@ -86,11 +87,24 @@ def _json_text(value: str | None) -> str:
     return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
+# Each feed item's JSON, kept while the item lives (a feed the process keeps for an advocate
+# shares its items between requests, challenges.services.feed.feed_for; items are frozen).
+_item_json: weakref.WeakKeyDictionary[services.FeedItem, str] = weakref.WeakKeyDictionary()
+
+
 def feed_item_json(item: services.FeedItem) -> str:
     """A feed item (its challenge a catalogue Entry) as the JSON of
     `challenge_reply(item.challenge, False, item)`, byte for byte: the entry's JSON, compiled once
     per catalogue version, followed by the advocate's six fields written here (issue 22: the
-    feed's replies were validated and serialised field by field on every request)."""
+    feed's replies were validated and serialised field by field on every request), once per
+    item."""
+    found = _item_json.get(item)
+    if found is None:
+        found = _item_json[item] = _written_item_json(item)
+    return found
+
+
+def _written_item_json(item: services.FeedItem) -> str:
     latest = item.latest
     return (
         f'{_entry_json(cast(Entry, item.challenge))},"available":{"true" if item.available else "false"},'

@@ -24,9 +24,9 @@ counts — the advocate's time was not in the end taken.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import cast, delete, func, insert, or_, select, update
@@ -44,6 +44,20 @@ from hub.timezones import localize
 
 QUARTER_DAYS = 90
 LOOKBACK_DAYS = 365
+
+
+class AskTaker(Protocol):
+    """What the caps read of an advocate: an `Advocate` row, or the feed's lighter read of its
+    columns (challenges.services.feed.FeedAdvocate)."""
+
+    @property
+    def preferences(self) -> dict[str, Any]: ...
+
+    @property
+    def available_for_references(self) -> bool: ...
+
+    @property
+    def max_asks_per_quarter(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,7 @@ class Break:
         return f"You are on a break until {until} — challenges open again on {back}."
 
 
-def current_break(advocate: Advocate, at: dt.datetime | None = None) -> Break | None:
+def current_break(advocate: AskTaker, at: dt.datetime | None = None) -> Break | None:
     """The break that applies at `at` (default now), or None. The one rule (issue 19): while it
     applies, every challenge the advocate would take on themselves is locked and its submission
     refused, no reference ask is sent, and the hub says so — whatever the challenge's effort."""
@@ -185,14 +199,16 @@ def current_break(advocate: Advocate, at: dt.datetime | None = None) -> Break | 
     return Break(hit[0], (back_at - dt.timedelta(days=1)).date(), back_at)
 
 
-def _limit_for(rule: Rule, policy: dict, advocate: Advocate) -> int | None:
+def _limit_for(rule: Rule, policy: dict, advocate: AskTaker) -> int | None:
     if rule.policy_key is None:
         return advocate.max_asks_per_quarter
     value = policy.get(rule.policy_key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _rule_reason(rule: Rule, limit: int, relevant: list[Ask], released: dt.datetime, at: dt.datetime) -> str:
+def _rule_reason(
+    rule: Rule, limit: int, relevant: Sequence[Ask | AskAt], released: dt.datetime, at: dt.datetime
+) -> str:
     if limit == 0:
         return {
             "reference_cap": "The program is not booking reference calls right now.",
@@ -234,12 +250,38 @@ def check_asks(
     wanted = [AskKind(k) for k in kinds]
     if not wanted:
         return {}
+    return check_asks_of(advocate, wanted, at, _active_asks(advocate_id, at - dt.timedelta(days=LOOKBACK_DAYS)))
+
+
+@dataclass(frozen=True, slots=True)
+class AskAt:
+    """What the caps read of one active ask: its kind and when it was made (UTC)."""
+
+    kind: AskKind
+    asked_at: dt.datetime
+
+
+def check_asks_of(
+    advocate: AskTaker, kinds: Iterable[AskKind], at: dt.datetime, asks: Sequence[Ask | AskAt]
+) -> dict[AskKind, CapCheck]:
+    """`check_asks` from the advocate's active asks already read: those not released
+    (`cancelled_at` unset) made in the LOOKBACK_DAYS before `at`, oldest first (the feed reads
+    them in the statement that reads its other rows, issue 22)."""
     policy = get_setting("caps_policy")
-    asks = _active_asks(advocate_id, at - dt.timedelta(days=LOOKBACK_DAYS))
-    return {kind: _evaluate(advocate, kind, at, policy, asks) for kind in wanted}
+    return {kind: _evaluate(advocate, kind, at, policy, asks) for kind in kinds}
 
 
-def _evaluate(advocate: Advocate, kind: AskKind, at: dt.datetime, policy: dict, asks: list[Ask]) -> CapCheck:
+def window_ends(asks: Iterable[Ask | AskAt], at: dt.datetime) -> list[dt.datetime]:
+    """The moments after `at` at which one of `asks` leaves a rule's rolling window (or the
+    lookback): the only moments, besides midnights, at which `check_asks_of` over the same asks
+    can answer differently (the feed keeps an answer until the first of them, issue 22)."""
+    spans = {dt.timedelta(days=d) for d in (*(rule.window_days for rule in RULES), LOOKBACK_DAYS)}
+    return [a.asked_at + span for a in asks for span in spans if a.asked_at + span > at]
+
+
+def _evaluate(
+    advocate: AskTaker, kind: AskKind, at: dt.datetime, policy: dict, asks: Sequence[Ask | AskAt]
+) -> CapCheck:
     if kind is AskKind.REFERENCE_CALL and not advocate.available_for_references:
         return CapCheck(False, "You are not taking reference calls (see your preferences).", "references_off")
     blocks: list[tuple[dt.datetime | None, str, str]] = []

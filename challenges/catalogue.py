@@ -119,7 +119,9 @@ class Segment:
     version while `since <= at < until` (None: unbounded): `entries`, the published challenges
     open and targeted to them in `feed_order`; their `ids`; `limited_ids`, those with a total
     limit (max_total, whose places the feed reads); `ask_kinds`, the ask kinds among them
-    (whose caps the feed checks)."""
+    (whose caps the feed checks); `ids_array` and `limited_array`, the two id lists written
+    once as PostgreSQL array literals ("{1,2,3}": sent as one text parameter, where psycopg
+    would dump a list of ~250 ints item by item on every request, issue 22)."""
 
     entries: tuple[Entry, ...]
     ids: tuple[int, ...]
@@ -127,6 +129,8 @@ class Segment:
     ask_kinds: frozenset[AskKind]
     since: dt.datetime | None
     until: dt.datetime | None
+    ids_array: str = "{}"
+    limited_array: str = "{}"
 
     def holds_at(self, at: dt.datetime) -> bool:
         """Whether the same challenges are open at `at` as when the segment was built."""
@@ -272,14 +276,22 @@ def _segment(catalogue: Catalogue, tier: str, group_ids: frozenset[int], at: dt.
     since = max((m for m in moments if m <= at), default=None)
     until = min((m for m in moments if m > at), default=None)
     entries = tuple(sorted((e for e in targeted if e.is_open(at)), key=feed_order))
+    ids = tuple(e.id for e in entries)
+    limited = tuple(e.id for e in entries if e.max_total is not None)
     return Segment(
         entries,
-        tuple(e.id for e in entries),
-        tuple(e.id for e in entries if e.max_total is not None),
+        ids,
+        limited,
         frozenset(e.ask_kind for e in entries if e.ask_kind is not None),
         since,
         until,
+        _array_literal(ids),
+        _array_literal(limited),
     )
+
+
+def _array_literal(ids: tuple[int, ...]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def forget() -> None:

@@ -3,16 +3,40 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
+import json
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, inspect, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import (
+    ARRAY,
+    CompoundSelect,
+    DateTime,
+    Engine,
+    Integer,
+    Select,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    inspect,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.sql import case
+from sqlalchemy.sql.elements import ColumnElement
 
 from challenges import caps, catalogue, verifiers
 from challenges.caps import day_label
@@ -20,19 +44,22 @@ from challenges.catalogue import Entry
 from challenges.models import (
     COUNTING,
     IN_FLIGHT,
+    Ask,
     AskKind,
     Challenge,
+    ChallengePlaces,
     ChallengeStatus,
     Completion,
     CompletionStatus,
 )
 from challenges.services import places
-from hub.db import any_of_param, utcnow
+from hub.db import UTCDateTime, utcnow
 from hub.errors import (
     NotFound,
 )
 from hub.extensions import db
-from hub.models import Advocate, advocate_groups
+from hub.models import Advocate, Tier, advocate_groups
+from hub.settings import get_setting
 from hub.timezones import viewer_zone
 
 # --- targeting and the feed ----------------------------------------------------------------
@@ -95,10 +122,12 @@ class LatestCompletion:
     submitted_at: dt.datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FeedItem:
     """One challenge of an advocate's feed: `challenge` is a catalogue Entry in the feed and
-    the Challenge itself on its own page (feed_item); the same attribute names either way."""
+    the Challenge itself on its own page (feed_item); the same attribute names either way.
+    Items compare and hash by identity: a kept feed's items are shared by the requests that
+    read it again (`feed_for`), and the API keeps each one's JSON by identity."""
 
     challenge: Challenge | Entry
     type: verifiers.ChallengeType
@@ -221,50 +250,86 @@ def retry_round_of(
     return RetryRound(used, challenge.retry_limit, waiting)
 
 
-def _records(challenge_ids: list[int], advocate_id: int) -> dict[int, MyRecord]:
-    """Per challenge of `challenge_ids`, the advocate's counts, latest completion and tries since
-    the last counting one, in one grouped query over their own completions of those challenges
-    (read from the (advocate_id, challenge_id) index; the ids go as one array parameter on
-    PostgreSQL, hub.db.any_of_param). The window computes, per challenge, the latest completion
-    (n = 1) and the last counting submission; the grouping keeps one row per challenge. The
-    statement is built once per dialect (`_records_statement`)."""
-    if not challenge_ids:
-        return {}
+# The feed's one statement (`_state_statement`): the advocate's grouped records, the places
+# taken of the segment's limited challenges and the advocate's active asks, as rows of one
+# layout told apart by their first column — one round trip instead of three (issue 22).
+# Columns: 0 tag; 1 challenge id; 2 counting (R) / places taken (P); 3 approved; 4 in flight;
+# 5 last counting submission (R) / asked at (A); 6 latest completion's id; 7 its status (R) /
+# the ask's kind (A); 8 points offered; 9 points awarded; 10 reason; 11 submitted at; 12 tries
+# since the last counting one; 13 the last try's decision time. Types are read raw (plain
+# String/DateTime/Integer: no enum or UTC conversion per row); `_utc` and the enums convert
+# what a computed feed keeps, when it is computed.
+RECORD, PLACES, ASK = "r", "p", "a"
+StateRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AdvocateState:
+    """What the feed reads per request of one advocate for one segment: `records`, `places` and
+    `asks` exactly as the statement returned them (ordered; compared as they are to decide
+    whether a kept feed still holds, `_Kept`)."""
+
+    records: tuple[StateRow, ...]
+    places: tuple[StateRow, ...]
+    asks: tuple[StateRow, ...]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A raw timestamp as an aware UTC datetime (SQLite gives naive UTC, psycopg the session's zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _ids_value(dialect: str, ids: tuple[int, ...], array: str) -> str | list[int]:
+    """An id list as `_state_statement` takes it on `dialect`: the segment's array literal on
+    PostgreSQL (one text parameter), the list elsewhere (an expanding IN)."""
+    return array if dialect == "postgresql" else list(ids)
+
+
+def read_state(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> AdvocateState:
+    """The advocate's own rows the feed needs for `segment` at `at`, in one statement: their
+    completions of the segment's challenges grouped per challenge, the places taken of its
+    limited challenges (trigger-kept counters, challenges.services.places) and their asks not
+    released made in the caps' lookback before `at` (challenges.caps), oldest first."""
+    dialect = db.engine.dialect.name
     rows = db.session.execute(
-        _records_statement(db.engine.dialect.name), {"advocate_id": advocate_id, "challenge_ids": challenge_ids}
+        _state_statement(dialect),
+        {
+            "advocate_id": advocate_id,
+            "challenge_ids": _ids_value(dialect, segment.ids, segment.ids_array),
+            "limited_ids": _ids_value(dialect, segment.limited_ids, segment.limited_array),
+            "asks_since": at - dt.timedelta(days=caps.LOOKBACK_DAYS),
+        },
+    ).all()
+    records: list[StateRow] = []
+    taken: list[StateRow] = []
+    asks: list[StateRow] = []
+    kept = {RECORD: records, PLACES: taken, ASK: asks}
+    for row in rows:
+        kept[row[0]].append(tuple(row))
+    return AdvocateState(tuple(records), tuple(taken), tuple(asks))
+
+
+def _id_list(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`column` in the id list parameter `name` (`_ids_value`): `= ANY(CAST(:name AS INTEGER[]))`
+    on PostgreSQL — one text parameter and the same generic plan for any number of ids — an
+    expanding IN elsewhere."""
+    found: ColumnElement[bool] = (
+        column == any_(cast(bindparam(name, type_=Text), ARRAY(Integer)))
+        if dialect == "postgresql"
+        else column.in_(bindparam(name, expanding=True))
     )
-    return {
-        cid: MyRecord(
-            n_counting,
-            n_approved,
-            n_flight > 0,
-            last,
-            LatestCompletion(latest_id, CompletionStatus(status), offered, awarded, reason, submitted),
-            tries,
-            last_try,
-        )
-        for (
-            cid,
-            n_counting,
-            n_approved,
-            n_flight,
-            last,
-            latest_id,
-            status,
-            offered,
-            awarded,
-            reason,
-            submitted,
-            tries,
-            last_try,
-        ) in rows
-    }
+    return found
 
 
 @functools.cache
-def _records_statement(dialect: str) -> Select[Any]:
-    """`_records`'s grouped query for `dialect`, with parameters `advocate_id` and
-    `challenge_ids` (building it took more CPU than running it, issue 22)."""
+def _state_statement(dialect: str) -> CompoundSelect[Any]:
+    """`read_state`'s statement for `dialect`, with parameters `advocate_id`, `challenge_ids`,
+    `limited_ids` and `asks_since` (built once per dialect: building it took more CPU than
+    running it, issue 22). The records part is a window over the advocate's completions of the
+    segment (read from the (advocate_id, challenge_id) index): per challenge the latest
+    completion (n = 1) and the last counting submission, grouped to one row per challenge."""
     counting = Completion.status.in_(COUNTING)
     ranked = (
         select(
@@ -285,28 +350,110 @@ def _records_statement(dialect: str) -> Select[Any]:
         )
         .where(
             Completion.advocate_id == bindparam("advocate_id"),
-            any_of_param(Completion.challenge_id, "challenge_ids"),
+            _id_list(dialect, Completion.challenge_id, "challenge_ids"),
         )
         .subquery()
     )
     c = ranked.c
     latest = c.n == 1
     is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
-    return select(
-        c.challenge_id,
-        func.count().filter(c.status.in_(COUNTING)),
-        func.count().filter(c.status == CompletionStatus.APPROVED),
-        func.count().filter(c.status.in_(IN_FLIGHT)),
-        func.max(c.last_counting),
-        func.max(case((latest, c.id))),
-        func.max(case((latest, c.status))),
-        func.max(case((latest, c.points_offered))),
-        func.max(case((latest, c.points_awarded))),
-        func.max(case((latest, c.reason))),
-        func.max(case((latest, c.submitted_at))),
-        func.count().filter(is_try),
-        func.max(case((is_try, c.tried_at))),
+    when = DateTime(timezone=True)
+
+    def raw(value: Any, kind: Any) -> Any:
+        return type_coerce(value, kind)
+
+    def nothing(kind: Any) -> Any:
+        return cast(null(), kind)
+
+    records = select(
+        literal_column(f"'{RECORD}'", String).label("tag"),
+        raw(c.challenge_id, Integer).label("challenge_id"),
+        raw(func.count().filter(c.status.in_(COUNTING)), Integer).label("counting"),
+        raw(func.count().filter(c.status == CompletionStatus.APPROVED), Integer).label("approved"),
+        raw(func.count().filter(c.status.in_(IN_FLIGHT)), Integer).label("in_flight"),
+        raw(func.max(c.last_counting), when).label("moment"),
+        raw(func.max(case((latest, c.id))), Integer).label("latest_id"),
+        raw(func.max(case((latest, c.status))), String).label("word"),
+        raw(func.max(case((latest, c.points_offered))), Integer).label("offered"),
+        raw(func.max(case((latest, c.points_awarded))), Integer).label("awarded"),
+        raw(func.max(case((latest, c.reason))), String).label("reason"),
+        raw(func.max(case((latest, c.submitted_at))), when).label("submitted"),
+        raw(func.count().filter(is_try), Integer).label("tries"),
+        raw(func.max(case((is_try, c.tried_at))), when).label("last_try"),
     ).group_by(c.challenge_id)
+    places_taken = (
+        select(
+            literal_column(f"'{PLACES}'", String),
+            ChallengePlaces.challenge_id,
+            raw(func.sum(ChallengePlaces.taken), Integer),
+            *(nothing(Integer) for _ in range(2)),
+            nothing(when),
+            nothing(Integer),
+            nothing(String),
+            *(nothing(Integer) for _ in range(2)),
+            nothing(String),
+            nothing(when),
+            nothing(Integer),
+            nothing(when),
+        )
+        .where(_id_list(dialect, ChallengePlaces.challenge_id, "limited_ids"))
+        .group_by(ChallengePlaces.challenge_id)
+    )
+    asks = select(
+        literal_column(f"'{ASK}'", String),
+        *(nothing(Integer) for _ in range(4)),
+        raw(Ask.asked_at, when),
+        nothing(Integer),
+        raw(Ask.kind, String),
+        *(nothing(Integer) for _ in range(2)),
+        nothing(String),
+        nothing(when),
+        nothing(Integer),
+        nothing(when),
+    ).where(
+        Ask.advocate_id == bindparam("advocate_id"),
+        Ask.cancelled_at.is_(None),
+        Ask.asked_at > bindparam("asks_since", type_=UTCDateTime()),
+    )
+    both = union_all(records, places_taken, asks)
+    ordered = both.selected_columns
+    return both.order_by(ordered.tag, ordered.challenge_id, ordered.moment, ordered.word)
+
+
+def _records_of(state: AdvocateState) -> dict[int, MyRecord]:
+    """Per challenge, the advocate's record from the state's grouped rows."""
+    return {
+        cid: MyRecord(
+            n_counting,
+            n_approved,
+            n_flight > 0,
+            _utc(last),
+            LatestCompletion(latest_id, CompletionStatus(status), offered, awarded, reason, _aware(submitted)),
+            tries,
+            _utc(last_try),
+        )
+        for (
+            _,
+            cid,
+            n_counting,
+            n_approved,
+            n_flight,
+            last,
+            latest_id,
+            status,
+            offered,
+            awarded,
+            reason,
+            submitted,
+            tries,
+            last_try,
+        ) in state.records
+    }
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """`_utc` of a timestamp that is never NULL."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -391,9 +538,11 @@ def _lock_for(
     return None, None, None
 
 
-def group_ids_of(advocate: Advocate) -> set[int]:
+def group_ids_of(advocate: Advocate | FeedAdvocate) -> set[int] | frozenset[int]:
     """The ids of the advocate's groups: from `advocate.groups` when loaded, else read as bare
     ids (the feed needs no Group rows)."""
+    if isinstance(advocate, FeedAdvocate):
+        return advocate.group_ids
     if "groups" not in inspect(advocate).unloaded:
         return {g.id for g in advocate.groups}
     return set(
@@ -401,25 +550,113 @@ def group_ids_of(advocate: Advocate) -> set[int]:
     )
 
 
-def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem]:
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """An advocate's computed feed, kept by the process (`feed_for`): valid for the same
+    `segment` (same catalogue version, tier, targeted groups and open challenges), the same
+    `inputs` (the state rows read, the advocate's preferences and ask settings, the caps
+    policy, the viewer's zone) and a moment in `[since, until)`."""
+
+    segment: catalogue.Segment
+    inputs: tuple[Any, ...]
+    since: dt.datetime
+    until: dt.datetime
+    items: tuple[FeedItem, ...]
+
+
+# Kept feeds per engine, by advocate id, least recently used first. A kept feed is a few tens
+# of kilobytes (the busiest bench advocate's: ~140 state rows and ~250 items); 512 bound a
+# process's share to ~10-20 MB.
+MAX_KEPT = 512
+_kept: weakref.WeakKeyDictionary[Engine, OrderedDict[int, _Kept]] = weakref.WeakKeyDictionary()
+_kept_lock = threading.Lock()
+_QUARTER_HOUR = dt.timedelta(minutes=15)
+
+
+def _next_quarter_hour(at: dt.datetime) -> dt.datetime:
+    """The first quarter-hour boundary after `at` (UTC). Every time zone's midnight today falls
+    on one (offsets are whole quarter hours), so no day — UTC dates of blackouts and breaks,
+    the year in a day label in the viewer's zone — changes between `at` and it."""
+    start = at.astimezone(dt.UTC).replace(minute=at.minute // 15 * 15, second=0, microsecond=0)
+    return start + _QUARTER_HOUR
+
+
+def _inputs(advocate: Advocate | FeedAdvocate, state: AdvocateState, zone: ZoneInfo, policy: Any) -> tuple[Any, ...]:
+    """Everything besides the segment and the moment that the computed feed depends on."""
+    return (
+        state,
+        json.dumps(advocate.preferences or {}, sort_keys=True, default=str),
+        advocate.available_for_references,
+        advocate.max_asks_per_quarter,
+        policy,
+        zone.key,
+    )
+
+
+def feed_for(advocate: Advocate | FeedAdvocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
-    take it now and, if not, why and from when. A fixed number of queries: the challenges come
-    from the catalogue's segment of the advocate's tier and groups (compiled per catalogue
-    version); only the advocate's own record, places, asks and break are read per request."""
+    take it now and, if not, why and from when. Two reads: the catalogue's segment of the
+    advocate's tier and groups (compiled per catalogue version) and the advocate's own rows —
+    records, places, asks — in one statement (`read_state`).
+
+    The items are computed from those rows, the advocate's preferences, the caps policy, the
+    viewer's zone and `at` alone; the process keeps the last result per advocate and returns it
+    again while all of these are equal and `at` is before the first moment at which the same
+    rows could answer otherwise (`_compute`) — so a change by any writer, in any process, is
+    seen at the next read, because what is compared is what was read (issue 22). The list is
+    the caller's; its items are shared (frozen)."""
     at = at or utcnow()
     segment = catalogue.segment(advocate.tier.value, group_ids_of(advocate), at)
-    records = _records(list(segment.ids), advocate.id)
-    taken = places.places_taken(segment.limited_ids)
-    cap_checks = caps.check_asks(advocate.id, segment.ask_kinds, at)
+    state = read_state(advocate.id, segment, at)
+    zone = viewer_zone()  # once, not per locked challenge's reason
+    inputs = _inputs(advocate, state, zone, get_setting("caps_policy") if segment.ask_kinds else None)
+    engine = db.engine
+    with _kept_lock:
+        mine = _kept.setdefault(engine, OrderedDict())
+        kept = mine.get(advocate.id)
+        if kept is not None:
+            mine.move_to_end(advocate.id)
+    if kept is not None and kept.segment is segment and kept.since <= at < kept.until and kept.inputs == inputs:
+        return list(kept.items)
+    items, until = _compute(advocate, segment, state, at, zone)
+    fresh = _Kept(segment, copy.deepcopy(inputs), at, until, tuple(items))
+    with _kept_lock:
+        mine[advocate.id] = fresh
+        mine.move_to_end(advocate.id)
+        while len(mine) > MAX_KEPT:
+            mine.popitem(last=False)
+    return items
+
+
+def _compute(
+    advocate: Advocate | FeedAdvocate, segment: catalogue.Segment, state: AdvocateState, at: dt.datetime, zone: ZoneInfo
+) -> tuple[list[FeedItem], dt.datetime]:
+    """The feed's items from the rows read, and the first moment after `at` at which the same
+    rows could give other items: the next quarter hour (days and years of labels, breaks and
+    blackouts), the segment's next opening or closing, and every moment at which a wait the
+    rules compute ends — a cooldown, a used-up round of tries, an ask leaving a cap's window.
+    Between `at` and that moment every comparison of the rules with `at` answers the same."""
+    records = _records_of(state)
+    taken = {row[1]: row[2] for row in state.places}
+    asks = [caps.AskAt(AskKind(row[7]), _aware(row[5])) for row in state.asks]
+    cap_checks = caps.check_asks_of(advocate, segment.ask_kinds, at, asks) if segment.ask_kinds else {}
     liked = set((advocate.preferences or {}).get("activity_types") or [])
     on_break = caps.current_break(advocate, at)
-    zone = viewer_zone()  # once, not per locked challenge's reason
+    ends = [_next_quarter_hour(at), *caps.window_ends(asks, at)]
+    if segment.until is not None:
+        ends.append(segment.until)
     items = []
     for challenge in segment.entries:
         mine = records.get(challenge.id) or MyRecord()
         code, reason, available_at = _lock_for(
             challenge, mine, taken.get(challenge.id, 0), cap_checks, at, on_break, zone
         )
+        if mine.counting and challenge.cooldown_days and mine.last_counting_at is not None:
+            ends.append(mine.last_counting_at + dt.timedelta(days=challenge.cooldown_days))
+        if mine.tries and mine.last_try_at is not None:
+            ends.append(mine.last_try_at + dt.timedelta(hours=challenge.retry_wait_hours))
+        if available_at is not None:
+            ends.append(available_at)
         items.append(
             FeedItem(
                 challenge=challenge,
@@ -442,13 +679,49 @@ def feed_for(advocate: Advocate, at: dt.datetime | None = None) -> list[FeedItem
             i.challenge.type not in liked,
         )
     )
-    return items
+    return items, min(end for end in ends if end > at)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdvocate:
+    """The advocate's columns the feed reads, under Advocate's names (the API's feed loads no ORM
+    Advocate: `feed_of`); `group_ids`, the ids of their groups."""
+
+    id: int
+    tier: Tier
+    preferences: dict[str, Any]
+    available_for_references: bool
+    max_asks_per_quarter: int | None
+    group_ids: frozenset[int]
 
 
 def feed_of(advocate_id: int) -> list[FeedItem]:
-    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id);
-    the advocate and their groups in one query."""
-    return feed_for(db.session.get_one(Advocate, advocate_id, options=[joinedload(Advocate.groups)]))
+    """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id):
+    the advocate's columns and group ids in one statement (a row per group), no ORM object.
+    Raises NotFound when the advocate does not exist (erased while their token was kept)."""
+    rows = db.session.execute(_advocate_statement(), {"advocate_id": advocate_id}).all()
+    if not rows:
+        raise NotFound("Advocate not found.")
+    _, tier, preferences, references, per_quarter, _ = rows[0]
+    groups = frozenset(row[5] for row in rows if row[5] is not None)
+    return feed_for(FeedAdvocate(advocate_id, tier, preferences or {}, references, per_quarter, groups))
+
+
+@functools.cache
+def _advocate_statement() -> Select[Any]:
+    """`feed_of`'s read of the advocate, with the parameter `advocate_id` (built once)."""
+    return (
+        select(
+            Advocate.id,
+            Advocate.tier,
+            Advocate.preferences,
+            Advocate.available_for_references,
+            Advocate.max_asks_per_quarter,
+            advocate_groups.c.group_id,
+        )
+        .outerjoin(advocate_groups, advocate_groups.c.advocate_id == Advocate.id)
+        .where(Advocate.id == bindparam("advocate_id"))
+    )
 
 
 def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None = None) -> FeedItem:

@@ -3,7 +3,6 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import json
@@ -582,13 +581,15 @@ def _next_quarter_hour(at: dt.datetime) -> dt.datetime:
 
 
 def _inputs(advocate: Advocate | FeedAdvocate, state: AdvocateState, zone: ZoneInfo, policy: Any) -> tuple[Any, ...]:
-    """Everything besides the segment and the moment that the computed feed depends on."""
+    """Everything besides the segment and the moment that the computed feed depends on, as
+    immutable values (the JSON ones written out, so a later change to the dicts read cannot
+    reach a kept copy)."""
     return (
         state,
         json.dumps(advocate.preferences or {}, sort_keys=True, default=str),
         advocate.available_for_references,
         advocate.max_asks_per_quarter,
-        policy,
+        json.dumps(policy, sort_keys=True, default=str),
         zone.key,
     )
 
@@ -619,13 +620,19 @@ def feed_for(advocate: Advocate | FeedAdvocate, at: dt.datetime | None = None) -
     if kept is not None and kept.segment is segment and kept.since <= at < kept.until and kept.inputs == inputs:
         return list(kept.items)
     items, until = _compute(advocate, segment, state, at, zone)
-    fresh = _Kept(segment, copy.deepcopy(inputs), at, until, tuple(items))
+    fresh = _Kept(segment, inputs, at, until, tuple(items))
     with _kept_lock:
         mine[advocate.id] = fresh
         mine.move_to_end(advocate.id)
         while len(mine) > MAX_KEPT:
             mine.popitem(last=False)
     return items
+
+
+def forget_kept() -> None:
+    """Drop every feed this process keeps (tests; what is read decides otherwise)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def _compute(

@@ -1,0 +1,366 @@
+"""Issue 22, feed: a feed the process keeps per advocate gives the answer computed afresh.
+
+`challenges.services.feed.feed_for` reads the advocate's rows (records, places, asks) in one
+statement on every call and returns the feed it computed before when those rows, the
+advocate's preferences and ask settings, the caps policy, the viewer's zone and the catalogue
+segment are all unchanged and no moment at which a rule's answer flips has passed. Checked here:
+
+- at 720 moments, in order and then shuffled, across a cooldown's end, a used-up round of tries'
+  end, an ask leaving a cap's window, a break's start and end, a challenge closing and another
+  opening and several midnights, the kept feed equals a feed computed afresh from the rows —
+  and it was reused (the test fails if nothing was kept);
+- the one statement reads the same records, places and asks as the plain per-table queries
+  (SQLite and PostgreSQL: the raw column types give the same values);
+- another process that keeps the feed sees, at its next request, a completion approved by a
+  bulk UPDATE, the last place of a limited challenge taken by someone else, a new ask filling a
+  cap, a change of the caps policy and a break set in the advocate's preferences.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from challenges import caps, catalogue, services
+from challenges.models import Ask, AskKind, Completion, CompletionStatus
+from challenges.services import feed, places
+from hub.extensions import db
+from hub.models import Advocate
+from hub.settings import save_setting
+from hub.timezones import viewer_zone
+from tests.support.challenges import create_challenge
+
+T0 = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+
+
+def shown(items: list[feed.FeedItem]) -> list[tuple[Any, ...]]:
+    """What a feed says of each challenge, in its order."""
+    return [
+        (
+            i.challenge.id,
+            i.available,
+            i.lock_code,
+            i.locked_reason,
+            i.available_at,
+            (i.latest.id, i.latest.status) if i.latest else None,
+            i.times_done,
+            (i.tries.used, i.tries.wait_until) if i.tries else None,
+        )
+        for i in items
+    ]
+
+
+def computed_afresh(advocate: Advocate, at: dt.datetime) -> list[tuple[Any, ...]]:
+    """The feed at `at` computed from the rows without looking at anything kept."""
+    segment = catalogue.segment(advocate.tier.value, feed.group_ids_of(advocate), at)
+    items, _ = feed._compute(advocate, segment, feed.read_state(advocate.id, segment, at), at, viewer_zone())
+    return shown(items)
+
+
+def add_completion(advocate_id: int, challenge_id: int, status: CompletionStatus, submitted, decided=None) -> None:
+    db.session.add(
+        Completion(
+            advocate_id=advocate_id,
+            challenge_id=challenge_id,
+            status=status,
+            points_offered=100,
+            points_awarded=100 if status is CompletionStatus.APPROVED else None,
+            reason="Not what we asked for." if status is CompletionStatus.REJECTED else None,
+            submitted_at=submitted,
+            decided_at=decided,
+        )
+    )
+
+
+def rules_world(make) -> tuple[Advocate, dict[str, int]]:
+    """An advocate whose feed changes at known moments after T0 (see the module docstring)."""
+    save_setting(
+        "caps_policy",
+        {
+            "reference_calls_per_30_days": 1,
+            "medium_asks_per_60_days": 1,
+            "high_asks_per_90_days": 1,
+            "asks_per_365_days": 12,
+        },
+        None,
+    )
+    db.session.commit()
+    advocate = make.advocate()
+    other = make.advocate()
+    day = T0.date()
+    advocate.preferences = {
+        "activity_types": ["custom"],
+        "blackouts": [{"start": str(day + dt.timedelta(days=2)), "end": str(day + dt.timedelta(days=3))}],
+    }
+    ids = {
+        "cooldown": create_challenge(None, title="Cooldown", max_per_advocate=5, cooldown_days=1).id,
+        "retry": create_challenge(None, title="Retry", retry_limit=1, retry_wait_hours=5).id,
+        "limited": create_challenge(None, title="Limited", max_total=1).id,
+        "medium": create_challenge(None, title="Medium", effort="medium").id,
+        "ending": create_challenge(None, title="Ending", ends_at=(T0 + dt.timedelta(hours=9)).isoformat()).id,
+        "starting": create_challenge(None, title="Starting", starts_at=(T0 + dt.timedelta(hours=11)).isoformat()).id,
+        "plain": create_challenge(None, title="Plain", points=10).id,
+    }
+    add_completion(advocate.id, ids["cooldown"], CompletionStatus.APPROVED, T0 - dt.timedelta(hours=6))
+    add_completion(
+        advocate.id, ids["retry"], CompletionStatus.REJECTED, T0 - dt.timedelta(hours=2), T0 - dt.timedelta(hours=1)
+    )
+    add_completion(other.id, ids["limited"], CompletionStatus.APPROVED, T0 - dt.timedelta(days=1))
+    db.session.add(
+        Ask(
+            advocate_id=advocate.id,
+            kind=AskKind.MEDIUM,
+            source_type="import",
+            source_id="kept-feed",
+            asked_at=T0 - dt.timedelta(days=60) + dt.timedelta(hours=7),
+        )
+    )
+    db.session.commit()
+    return db.session.get_one(Advocate, advocate.id), ids
+
+
+def test_a_kept_feed_equals_the_feed_computed_afresh_at_every_moment(ctx, make, monkeypatch):
+    advocate, ids = rules_world(make)
+    computed: list[dt.datetime] = []
+    compute = feed._compute
+
+    def counted(*args: Any) -> Any:
+        computed.append(args[3])
+        return compute(*args)
+
+    monkeypatch.setattr(feed, "_compute", counted)
+    # Every 5 minutes for 60 hours (a kept feed lasts at most to the next quarter hour), in
+    # order, then the same moments shuffled (back and forth in time).
+    moments = [T0 + dt.timedelta(minutes=5 * k) for k in range(60 * 12)]
+    shuffled = random.Random(22).sample(moments, len(moments))
+    feed.forget_kept()
+    kept_computed = 0
+    for at in moments:
+        before = len(computed)
+        kept = shown(feed.feed_for(advocate, at))
+        kept_computed += len(computed) - before
+        assert kept == computed_afresh(advocate, at), at
+    for at in shuffled:
+        assert shown(feed.feed_for(advocate, at)) == computed_afresh(advocate, at), at
+    # In order, the feed was kept between quarter hours and the rules' moments: computed about
+    # once per three calls, not every time.
+    assert kept_computed < len(moments) / 2
+    # …and what it kept did change across them: each rule's lock ended while the moments ran.
+    first = shown(feed.feed_for(advocate, moments[0]))
+    last = shown(feed.feed_for(advocate, T0 + dt.timedelta(days=4)))  # after the break
+    locked_first = {row[0]: row[2] for row in first}
+    locked_last = {row[0]: row[2] for row in last}
+    assert locked_first[ids["cooldown"]] == locked_first[ids["retry"]] == "limit_reached"
+    assert locked_first[ids["medium"]] == "cap_reached"
+    assert locked_first[ids["limited"]] == "limit_reached"
+    assert ids["ending"] in locked_first and ids["starting"] not in locked_first
+    assert ids["ending"] not in locked_last and ids["starting"] in locked_last
+    assert locked_last[ids["cooldown"]] is None and locked_last[ids["retry"]] is None
+    assert locked_last[ids["medium"]] is None
+
+
+def test_a_kept_feed_sees_a_break_begin_and_end(ctx, make):
+    advocate, ids = rules_world(make)
+    feed.forget_kept()
+    on_break = T0 + dt.timedelta(days=1, hours=12, minutes=1)  # the break's first day, 00:01 UTC
+    before = {row[0]: row[2] for row in shown(feed.feed_for(advocate, on_break - dt.timedelta(minutes=2)))}
+    during = {row[0]: row[2] for row in shown(feed.feed_for(advocate, on_break))}
+    after = {row[0]: row[2] for row in shown(feed.feed_for(advocate, T0 + dt.timedelta(days=4)))}
+    assert before[ids["plain"]] is None and during[ids["plain"]] == "on_break" and after[ids["plain"]] is None
+
+
+def plain_reads(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> tuple[Any, ...]:
+    """Records, places and asks read the plain way: ORM rows per table, grouped here."""
+    history: dict[int, list[Completion]] = {}
+    for c in db.session.scalars(
+        select(Completion)
+        .where(Completion.advocate_id == advocate_id, Completion.challenge_id.in_(segment.ids))
+        .order_by(Completion.submitted_at.desc(), Completion.id.desc())
+    ):
+        history.setdefault(c.challenge_id, []).append(c)
+    records = {cid: feed.MyRecord.of(rows) for cid, rows in history.items()}
+    asks = [
+        (a.kind, a.asked_at)
+        for a in db.session.scalars(
+            select(Ask)
+            .where(
+                Ask.advocate_id == advocate_id,
+                Ask.cancelled_at.is_(None),
+                Ask.asked_at > at - dt.timedelta(days=caps.LOOKBACK_DAYS),
+            )
+            .order_by(Ask.asked_at)
+        )
+    ]
+    taken = {cid: n for cid, n in places.places_taken(segment.limited_ids).items() if n}
+    return records, taken, asks
+
+
+def one_statement_reads(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> tuple[Any, ...]:
+    state = feed.read_state(advocate_id, segment, at)
+    records = {
+        cid: (r.counting, r.approved, r.in_flight, r.last_counting_at, r.tries, r.last_try_at, r.latest)
+        for cid, r in feed._records_of(state).items()
+    }
+    taken = {row[1]: row[2] for row in state.places if row[2]}
+    asks = [(AskKind(row[7]), feed._aware(row[5])) for row in state.asks]
+    return records, taken, asks
+
+
+def check_one_statement_reads_as_the_plain_queries(make) -> None:
+    advocate, _ = rules_world(make)
+    segment = catalogue.segment(advocate.tier.value, feed.group_ids_of(advocate), T0)
+    plain_records, plain_taken, plain_asks = plain_reads(advocate.id, segment, T0)
+    records, taken, asks = one_statement_reads(advocate.id, segment, T0)
+    assert taken == plain_taken and asks == plain_asks and len(plain_asks) == 1
+    assert set(records) == set(plain_records) and len(records) == 2
+    for cid, r in plain_records.items():
+        latest = r.latest
+        assert latest is not None
+        expected_latest = feed.LatestCompletion(
+            latest.id, latest.status, latest.points_offered, latest.points_awarded, latest.reason, latest.submitted_at
+        )
+        assert records[cid] == (
+            r.counting,
+            r.approved,
+            r.in_flight,
+            r.last_counting_at,
+            r.tries,
+            r.last_try_at,
+            expected_latest,
+        )
+
+
+def test_the_one_statement_reads_what_the_plain_queries_read_sqlite(ctx, make):
+    check_one_statement_reads_as_the_plain_queries(make)
+
+
+def test_the_one_statement_reads_what_the_plain_queries_read_postgresql(pg_ctx, make):
+    check_one_statement_reads_as_the_plain_queries(make)
+
+
+_OTHER_PROCESS = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {root!r})
+    from tests.support.environment import build_app
+    app = build_app({pg_url!r}, REDIS_URL={redis_url!r})
+    client = app.test_client()
+    for line in sys.stdin:
+        reply = client.get("/api/v1/challenges", headers={{"Authorization": "Bearer " + {token!r}}})
+        items = reply.get_json()["items"]
+        print(json.dumps({{i["title"]: [i["available"], i["locked_reason"], i["my_status"]] for i in items}}), flush=True)
+    """
+)
+
+
+@pytest.mark.multi_connection
+def test_another_process_keeping_the_feed_sees_every_change_at_its_next_request(pg_app, pg_url, redis_url, make):
+    with pg_app.app_context():
+        advocate = make.advocate()
+        other = make.advocate()
+        advocate_id, other_id = advocate.id, other.id
+        token = make.token(advocate.user)
+        create_challenge(None, title="Plain")
+        done = create_challenge(None, title="Sent in").id
+        limited = create_challenge(None, title="Limited", max_total=1).id
+        create_challenge(None, title="Medium", effort="medium")
+        now = dt.datetime.now(dt.UTC)
+        add_completion(advocate_id, done, CompletionStatus.PENDING_REVIEW, now - dt.timedelta(hours=1))
+        db.session.commit()
+    root = str(Path(__file__).resolve().parents[2])
+    script = _OTHER_PROCESS.format(root=root, pg_url=pg_url, redis_url=redis_url, token=token)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root
+    )
+    assert process.stdin is not None and process.stdout is not None
+
+    def seen() -> dict[str, list[Any]]:
+        """The other process's feed: per title, [available, locked_reason, my_status]."""
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        return dict(json.loads(process.stdout.readline()))
+
+    try:
+        first = seen()
+        assert first == seen()  # the second from the kept feed
+        assert first["Sent in"] == [False, "You have sent this in — it is being checked.", "pending_review"]
+        assert first["Limited"] == first["Plain"] == first["Medium"] == [True, None, None]
+        with pg_app.app_context():  # approved by a bulk UPDATE (no ORM object, no stamp)
+            db.session.execute(
+                update(Completion)
+                .where(Completion.advocate_id == advocate_id, Completion.challenge_id == done)
+                .values(status=CompletionStatus.APPROVED, points_awarded=100, decided_at=dt.datetime.now(dt.UTC))
+            )
+            db.session.commit()
+        assert seen()["Sent in"] == [False, "You have completed this challenge — thank you!", "approved"]
+        with pg_app.app_context():  # someone else takes the one place
+            add_completion(other_id, limited, CompletionStatus.SUBMITTED, dt.datetime.now(dt.UTC))
+            db.session.commit()
+        assert seen()["Limited"] == [False, "All places for this challenge have been taken.", None]
+        with pg_app.app_context():  # the owner allows no medium-effort asks
+            save_setting(
+                "caps_policy",
+                {
+                    "reference_calls_per_30_days": 1,
+                    "medium_asks_per_60_days": 0,
+                    "high_asks_per_90_days": 1,
+                    "asks_per_365_days": 12,
+                },
+                None,
+            )
+            db.session.commit()
+        medium = "The program is not asking for medium-effort activities right now."
+        assert seen()["Medium"] == [False, medium, None]
+        with pg_app.app_context():  # a yearly cap of one, then an ask that fills it
+            save_setting(
+                "caps_policy",
+                {
+                    "reference_calls_per_30_days": 1,
+                    "medium_asks_per_60_days": 1,
+                    "high_asks_per_90_days": 1,
+                    "asks_per_365_days": 1,
+                },
+                None,
+            )
+            db.session.commit()
+        assert seen()["Medium"] == [True, None, None]
+        with pg_app.app_context():
+            db.session.add(
+                Ask(
+                    advocate_id=advocate_id,
+                    kind=AskKind.HIGH,
+                    source_type="import",
+                    source_id="kept-feed-2",
+                    asked_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+                )
+            )
+            db.session.commit()
+        available, reason, _ = seen()["Medium"]
+        assert not available and reason.startswith("You have helped 1 times in the last 12 months")
+        with pg_app.app_context():  # a break from today (preferences: the advocate's own row)
+            today = dt.datetime.now(dt.UTC).date()
+            row = db.session.get_one(Advocate, advocate_id)
+            row.preferences = {"blackouts": [{"start": str(today), "end": str(today + dt.timedelta(days=2))}]}
+            db.session.commit()
+        available, reason, _ = seen()["Plain"]
+        assert not available and reason.startswith("You are on a break until")
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+        process.stdout.close()
+
+
+def test_the_api_feed_of_an_unknown_advocate_is_not_found(ctx):
+    from hub.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.feed_of(10**9)

@@ -256,8 +256,8 @@ _OTHER_PROCESS = textwrap.dedent(
     client = app.test_client()
     for line in sys.stdin:
         reply = client.get("/api/v1/challenges", headers={{"Authorization": "Bearer " + {token!r}}})
-        items = reply.get_json()["items"]
-        print(json.dumps({{i["title"]: [i["available"], i["locked_reason"], i["my_status"]] for i in items}}), flush=True)
+        said = {{i["title"]: [i["available"], i["locked_reason"], i["my_status"]] for i in reply.get_json()["items"]}}
+        print(json.dumps(said), flush=True)
     """
 )
 

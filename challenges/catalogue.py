@@ -119,9 +119,7 @@ class Segment:
     version while `since <= at < until` (None: unbounded): `entries`, the published challenges
     open and targeted to them in `feed_order`; their `ids`; `limited_ids`, those with a total
     limit (max_total, whose places the feed reads); `ask_kinds`, the ask kinds among them
-    (whose caps the feed checks); `ids_array` and `limited_array`, the two id lists written
-    once as PostgreSQL array literals ("{1,2,3}": sent as one text parameter, where psycopg
-    would dump a list of ~250 ints item by item on every request, issue 22)."""
+    (whose caps the feed checks)."""
 
     entries: tuple[Entry, ...]
     ids: tuple[int, ...]
@@ -129,8 +127,6 @@ class Segment:
     ask_kinds: frozenset[AskKind]
     since: dt.datetime | None
     until: dt.datetime | None
-    ids_array: str = "{}"
-    limited_array: str = "{}"
 
     def holds_at(self, at: dt.datetime) -> bool:
         """Whether the same challenges are open at `at` as when the segment was built."""
@@ -146,12 +142,19 @@ MAX_SEGMENTS = 1024
 class Catalogue:
     """The published challenges of one version: `entries` by id, and an index; `group_ids`, the
     groups some entry targets (the only ones that tell advocates apart); `segments`, built on
-    demand for this version (see `segment`)."""
+    demand for this version (see `segment`); `ids` and `limited_ids`, the ids of every entry and
+    of those with a total limit, and `ids_array`, `limited_array`, the same written once as
+    PostgreSQL array literals ("{1,2,3}": the feed sends each as one text parameter, where
+    psycopg would dump a list of ~300 ints item by item on every request, issue 22)."""
 
     entries: tuple[Entry, ...]
     by_id: dict[int, Entry]
     group_ids: frozenset[int] = frozenset()
     segments: dict[tuple[str, frozenset[int]], Segment] = field(default_factory=dict)
+    ids: tuple[int, ...] = ()
+    limited_ids: tuple[int, ...] = ()
+    ids_array: str = "{}"
+    limited_array: str = "{}"
 
 
 _COLUMNS = [
@@ -225,7 +228,21 @@ def _compile() -> Catalogue:
         }
         entries.append(Entry(**values))
     ordered = tuple(entries)
-    return Catalogue(ordered, {e.id: e for e in ordered}, frozenset(g for e in ordered for g in e.target_group_ids))
+    ids = tuple(e.id for e in ordered)
+    limited = tuple(e.id for e in ordered if e.max_total is not None)
+    return Catalogue(
+        ordered,
+        {e.id: e for e in ordered},
+        frozenset(g for e in ordered for g in e.target_group_ids),
+        ids=ids,
+        limited_ids=limited,
+        ids_array=_array_literal(ids),
+        limited_array=_array_literal(limited),
+    )
+
+
+def _array_literal(ids: tuple[int, ...]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def current() -> Catalogue:
@@ -276,22 +293,14 @@ def _segment(catalogue: Catalogue, tier: str, group_ids: frozenset[int], at: dt.
     since = max((m for m in moments if m <= at), default=None)
     until = min((m for m in moments if m > at), default=None)
     entries = tuple(sorted((e for e in targeted if e.is_open(at)), key=feed_order))
-    ids = tuple(e.id for e in entries)
-    limited = tuple(e.id for e in entries if e.max_total is not None)
     return Segment(
         entries,
-        ids,
-        limited,
+        tuple(e.id for e in entries),
+        tuple(e.id for e in entries if e.max_total is not None),
         frozenset(e.ask_kind for e in entries if e.ask_kind is not None),
         since,
         until,
-        _array_literal(ids),
-        _array_literal(limited),
     )
-
-
-def _array_literal(ids: tuple[int, ...]) -> str:
-    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def forget() -> None:

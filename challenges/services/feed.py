@@ -20,7 +20,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
-    Select,
     String,
     Text,
     any_,
@@ -249,28 +248,57 @@ def retry_round_of(
     return RetryRound(used, challenge.retry_limit, waiting)
 
 
-# The feed's one statement (`_state_statement`): the advocate's grouped records, the places
-# taken of the segment's limited challenges and the advocate's active asks, as rows of one
-# layout told apart by their first column — one round trip instead of three (issue 22).
-# Columns: 0 tag; 1 challenge id; 2 counting (R) / places taken (P); 3 approved; 4 in flight;
-# 5 last counting submission (R) / asked at (A); 6 latest completion's id; 7 its status (R) /
-# the ask's kind (A); 8 points offered; 9 points awarded; 10 reason; 11 submitted at; 12 tries
-# since the last counting one; 13 the last try's decision time. Types are read raw (plain
-# String/DateTime/Integer: no enum or UTC conversion per row); `_utc` and the enums convert
-# what a computed feed keeps, when it is computed.
-RECORD, PLACES, ASK = "r", "p", "a"
+# The feed's one statement (`_state_statement`): the advocate's row and group ids, their grouped
+# records, the places taken of the limited challenges and their active asks, as rows of one
+# layout told apart by their first column — one round trip instead of five (issue 22).
+# Columns: 0 tag; 1 challenge id (R, P) / group id (G); 2 counting (R) / places taken (P) /
+# available for references, 0 or 1 (V); 3 approved (R) / max asks per quarter (V); 4 in flight;
+# 5 last counting submission (R) / asked at (A); 6 latest completion's id; 7 its status (R) / the
+# ask's kind (A) / the tier (V); 8 points offered; 9 points awarded; 10 reason (R) / preferences
+# as JSON text (V); 11 submitted at; 12 tries since the last counting one; 13 the last try's
+# decision time. Types are read raw (plain String/DateTime/Integer: no enum, JSON or UTC
+# conversion per row); `_utc` and the enums convert what a computed feed keeps, when it is
+# computed.
+ADVOCATE, GROUP, RECORD, PLACES, ASK = "v", "g", "r", "p", "a"
 StateRow = tuple[Any, ...]
+_WHEN = DateTime(timezone=True)
+_LAYOUT: tuple[Any, ...] = (
+    String,
+    Integer,
+    Integer,
+    Integer,
+    Integer,
+    _WHEN,
+    Integer,
+    String,
+    Integer,
+    Integer,
+    String,
+    _WHEN,
+    Integer,
+    _WHEN,
+)
+_LABELS: tuple[str, ...] = ("tag", "key", "n", "n2", "n3", "moment", "latest_id", "word", "offered", "awarded")
+_LABELS += ("text", "submitted", "tries", "last_try")
 
 
 @dataclass(frozen=True, slots=True)
 class AdvocateState:
-    """What the feed reads per request of one advocate for one segment: `records`, `places` and
-    `asks` exactly as the statement returned them (ordered; compared as they are to decide
-    whether a kept feed still holds, `_Kept`)."""
+    """What the feed reads per request of one advocate: `advocate`, their row (None when there is
+    no such advocate), `groups`, `records`, `places` and `asks`, exactly as the statement
+    returned them (ordered; compared as they are to decide whether a kept feed still holds,
+    `_Kept`)."""
 
+    advocate: StateRow | None
+    groups: tuple[StateRow, ...]
     records: tuple[StateRow, ...]
     places: tuple[StateRow, ...]
     asks: tuple[StateRow, ...]
+
+    @property
+    def group_ids(self) -> frozenset[int]:
+        """The ids of the advocate's groups."""
+        return frozenset(row[1] for row in self.groups)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -280,38 +308,44 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _ids_value(dialect: str, ids: tuple[int, ...], array: str) -> str | list[int]:
-    """An id list as `_state_statement` takes it on `dialect`: the segment's array literal on
-    PostgreSQL (one text parameter), the list elsewhere (an expanding IN)."""
-    return array if dialect == "postgresql" else list(ids)
+def _aware(value: dt.datetime) -> dt.datetime:
+    """`_utc` of a timestamp that is never NULL."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def read_state(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> AdvocateState:
-    """The advocate's own rows the feed needs for `segment` at `at`, in one statement: their
-    completions of the segment's challenges grouped per challenge, the places taken of its
-    limited challenges (trigger-kept counters, challenges.services.places) and their asks not
-    released made in the caps' lookback before `at` (challenges.caps), oldest first."""
+def read_state(advocate_id: int, at: dt.datetime) -> AdvocateState:
+    """The advocate's own rows the feed needs at `at`, in one statement after the catalogue's
+    (whose stamp is so read first, hub.stamps): their row and group ids, their completions of
+    the published challenges grouped per challenge, the places taken of the published limited
+    challenges (trigger-kept counters, challenges.services.places) and their asks not released
+    made in the caps' lookback before `at` (challenges.caps), oldest first."""
+    published = catalogue.current()
     dialect = db.engine.dialect.name
+    postgres = dialect == "postgresql"
     rows = db.session.execute(
         _state_statement(dialect),
         {
             "advocate_id": advocate_id,
-            "challenge_ids": _ids_value(dialect, segment.ids, segment.ids_array),
-            "limited_ids": _ids_value(dialect, segment.limited_ids, segment.limited_array),
+            "challenge_ids": published.ids_array if postgres else list(published.ids),
+            "limited_ids": published.limited_array if postgres else list(published.limited_ids),
             "asks_since": at - dt.timedelta(days=caps.LOOKBACK_DAYS),
         },
     ).all()
-    records: list[StateRow] = []
-    taken: list[StateRow] = []
-    asks: list[StateRow] = []
-    kept = {RECORD: records, PLACES: taken, ASK: asks}
+    found: dict[str, list[StateRow]] = {ADVOCATE: [], GROUP: [], RECORD: [], PLACES: [], ASK: []}
     for row in rows:
-        kept[row[0]].append(tuple(row))
-    return AdvocateState(tuple(records), tuple(taken), tuple(asks))
+        found[row[0]].append(tuple(row))
+    person = found[ADVOCATE]
+    return AdvocateState(
+        person[0] if person else None,
+        tuple(found[GROUP]),
+        tuple(found[RECORD]),
+        tuple(found[PLACES]),
+        tuple(found[ASK]),
+    )
 
 
 def _id_list(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
-    """`column` in the id list parameter `name` (`_ids_value`): `= ANY(CAST(:name AS INTEGER[]))`
+    """`column` in the id list parameter `name` (`read_state`): `= ANY(CAST(:name AS INTEGER[]))`
     on PostgreSQL — one text parameter and the same generic plan for any number of ids — an
     expanding IN elsewhere."""
     found: ColumnElement[bool] = (
@@ -322,13 +356,23 @@ def _id_list(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     return found
 
 
+def _laid_out(tag: str, columns: dict[int, Any]) -> list[Any]:
+    """A part of `_state_statement` in its layout: `columns` by position, read as the layout's
+    raw types, NULL elsewhere."""
+    picked: list[Any] = [literal_column(f"'{tag}'", String)]
+    for i, kind in enumerate(_LAYOUT[1:], start=1):
+        picked.append(type_coerce(columns[i], kind) if i in columns else cast(null(), kind))
+    return [value.label(_LABELS[i]) for i, value in enumerate(picked)]
+
+
 @functools.cache
 def _state_statement(dialect: str) -> CompoundSelect[Any]:
     """`read_state`'s statement for `dialect`, with parameters `advocate_id`, `challenge_ids`,
     `limited_ids` and `asks_since` (built once per dialect: building it took more CPU than
     running it, issue 22). The records part is a window over the advocate's completions of the
-    segment (read from the (advocate_id, challenge_id) index): per challenge the latest
-    completion (n = 1) and the last counting submission, grouped to one row per challenge."""
+    published challenges (read from the (advocate_id, challenge_id) index): per challenge the
+    latest completion (n = 1) and the last counting submission, grouped to one row per
+    challenge."""
     counting = Completion.status.in_(COUNTING)
     ranked = (
         select(
@@ -356,67 +400,53 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
     c = ranked.c
     latest = c.n == 1
     is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
-    when = DateTime(timezone=True)
-
-    def raw(value: Any, kind: Any) -> Any:
-        return type_coerce(value, kind)
-
-    def nothing(kind: Any) -> Any:
-        return cast(null(), kind)
-
+    person = select(
+        *_laid_out(
+            ADVOCATE,
+            {
+                2: cast(Advocate.available_for_references, Integer),
+                3: Advocate.max_asks_per_quarter,
+                7: Advocate.tier,
+                10: cast(Advocate.preferences, Text),
+            },
+        )
+    ).where(Advocate.id == bindparam("advocate_id"))
+    groups = select(*_laid_out(GROUP, {1: advocate_groups.c.group_id})).where(
+        advocate_groups.c.advocate_id == bindparam("advocate_id")
+    )
     records = select(
-        literal_column(f"'{RECORD}'", String).label("tag"),
-        raw(c.challenge_id, Integer).label("challenge_id"),
-        raw(func.count().filter(c.status.in_(COUNTING)), Integer).label("counting"),
-        raw(func.count().filter(c.status == CompletionStatus.APPROVED), Integer).label("approved"),
-        raw(func.count().filter(c.status.in_(IN_FLIGHT)), Integer).label("in_flight"),
-        raw(func.max(c.last_counting), when).label("moment"),
-        raw(func.max(case((latest, c.id))), Integer).label("latest_id"),
-        raw(func.max(case((latest, c.status))), String).label("word"),
-        raw(func.max(case((latest, c.points_offered))), Integer).label("offered"),
-        raw(func.max(case((latest, c.points_awarded))), Integer).label("awarded"),
-        raw(func.max(case((latest, c.reason))), String).label("reason"),
-        raw(func.max(case((latest, c.submitted_at))), when).label("submitted"),
-        raw(func.count().filter(is_try), Integer).label("tries"),
-        raw(func.max(case((is_try, c.tried_at))), when).label("last_try"),
+        *_laid_out(
+            RECORD,
+            {
+                1: c.challenge_id,
+                2: func.count().filter(c.status.in_(COUNTING)),
+                3: func.count().filter(c.status == CompletionStatus.APPROVED),
+                4: func.count().filter(c.status.in_(IN_FLIGHT)),
+                5: func.max(c.last_counting),
+                6: func.max(case((latest, c.id))),
+                7: func.max(case((latest, c.status))),
+                8: func.max(case((latest, c.points_offered))),
+                9: func.max(case((latest, c.points_awarded))),
+                10: func.max(case((latest, c.reason))),
+                11: func.max(case((latest, c.submitted_at))),
+                12: func.count().filter(is_try),
+                13: func.max(case((is_try, c.tried_at))),
+            },
+        )
     ).group_by(c.challenge_id)
     places_taken = (
-        select(
-            literal_column(f"'{PLACES}'", String),
-            ChallengePlaces.challenge_id,
-            raw(func.sum(ChallengePlaces.taken), Integer),
-            *(nothing(Integer) for _ in range(2)),
-            nothing(when),
-            nothing(Integer),
-            nothing(String),
-            *(nothing(Integer) for _ in range(2)),
-            nothing(String),
-            nothing(when),
-            nothing(Integer),
-            nothing(when),
-        )
+        select(*_laid_out(PLACES, {1: ChallengePlaces.challenge_id, 2: func.sum(ChallengePlaces.taken)}))
         .where(_id_list(dialect, ChallengePlaces.challenge_id, "limited_ids"))
         .group_by(ChallengePlaces.challenge_id)
     )
-    asks = select(
-        literal_column(f"'{ASK}'", String),
-        *(nothing(Integer) for _ in range(4)),
-        raw(Ask.asked_at, when),
-        nothing(Integer),
-        raw(Ask.kind, String),
-        *(nothing(Integer) for _ in range(2)),
-        nothing(String),
-        nothing(when),
-        nothing(Integer),
-        nothing(when),
-    ).where(
+    asks = select(*_laid_out(ASK, {5: Ask.asked_at, 7: Ask.kind})).where(
         Ask.advocate_id == bindparam("advocate_id"),
         Ask.cancelled_at.is_(None),
         Ask.asked_at > bindparam("asks_since", type_=UTCDateTime()),
     )
-    both = union_all(records, places_taken, asks)
-    ordered = both.selected_columns
-    return both.order_by(ordered.tag, ordered.challenge_id, ordered.moment, ordered.word)
+    every = union_all(person, groups, records, places_taken, asks)
+    ordered = every.selected_columns
+    return every.order_by(ordered.tag, ordered.key, ordered.moment, ordered.word)
 
 
 def _records_of(state: AdvocateState) -> dict[int, MyRecord]:
@@ -448,11 +478,6 @@ def _records_of(state: AdvocateState) -> dict[int, MyRecord]:
             last_try,
         ) in state.records
     }
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """`_utc` of a timestamp that is never NULL."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -596,9 +621,10 @@ def _inputs(advocate: Advocate | FeedAdvocate, state: AdvocateState, zone: ZoneI
 
 def feed_for(advocate: Advocate | FeedAdvocate, at: dt.datetime | None = None) -> list[FeedItem]:
     """Published, in-date challenges targeted to the advocate, each with whether they can
-    take it now and, if not, why and from when. Two reads: the catalogue's segment of the
-    advocate's tier and groups (compiled per catalogue version) and the advocate's own rows —
-    records, places, asks — in one statement (`read_state`).
+    take it now and, if not, why and from when. Two statements: the stamps (read once per
+    request, for the catalogue compiled per version) and the advocate's own rows — groups,
+    records, places, asks — in one (`read_state`); the challenges are the catalogue's segment of
+    the advocate's tier and groups.
 
     The items are computed from those rows, the advocate's preferences, the caps policy, the
     viewer's zone and `at` alone; the process keeps the last result per advocate and returns it
@@ -607,8 +633,12 @@ def feed_for(advocate: Advocate | FeedAdvocate, at: dt.datetime | None = None) -
     seen at the next read, because what is compared is what was read (issue 22). The list is
     the caller's; its items are shared (frozen)."""
     at = at or utcnow()
-    segment = catalogue.segment(advocate.tier.value, group_ids_of(advocate), at)
-    state = read_state(advocate.id, segment, at)
+    return _feed(advocate, read_state(advocate.id, at), at)
+
+
+def _feed(advocate: Advocate | FeedAdvocate, state: AdvocateState, at: dt.datetime) -> list[FeedItem]:
+    """`feed_for` from the rows read (`state`): kept, or computed and kept."""
+    segment = catalogue.segment(advocate.tier.value, state.group_ids, at)
     zone = viewer_zone()  # once, not per locked challenge's reason
     inputs = _inputs(advocate, state, zone, get_setting("caps_policy") if segment.ask_kinds else None)
     engine = db.engine
@@ -704,31 +734,16 @@ class FeedAdvocate:
 
 def feed_of(advocate_id: int) -> list[FeedItem]:
     """`feed_for` the advocate `advocate_id` now (the API's feed, whose caller is known by id):
-    the advocate's columns and group ids in one statement (a row per group), no ORM object.
-    Raises NotFound when the advocate does not exist (erased while their token was kept)."""
-    rows = db.session.execute(_advocate_statement(), {"advocate_id": advocate_id}).all()
-    if not rows:
+    the advocate's columns come with their other rows (`read_state`), no ORM object. Raises
+    NotFound when the advocate does not exist (erased while their token was kept)."""
+    at = utcnow()
+    state = read_state(advocate_id, at)
+    row = state.advocate
+    if row is None:
         raise NotFound("Advocate not found.")
-    _, tier, preferences, references, per_quarter, _ = rows[0]
-    groups = frozenset(row[5] for row in rows if row[5] is not None)
-    return feed_for(FeedAdvocate(advocate_id, tier, preferences or {}, references, per_quarter, groups))
-
-
-@functools.cache
-def _advocate_statement() -> Select[Any]:
-    """`feed_of`'s read of the advocate, with the parameter `advocate_id` (built once)."""
-    return (
-        select(
-            Advocate.id,
-            Advocate.tier,
-            Advocate.preferences,
-            Advocate.available_for_references,
-            Advocate.max_asks_per_quarter,
-            advocate_groups.c.group_id,
-        )
-        .outerjoin(advocate_groups, advocate_groups.c.advocate_id == Advocate.id)
-        .where(Advocate.id == bindparam("advocate_id"))
-    )
+    preferences = json.loads(row[10]) if row[10] else None
+    person = FeedAdvocate(advocate_id, Tier(row[7]), preferences or {}, bool(row[2]), row[3], state.group_ids)
+    return _feed(person, state, at)
 
 
 def feed_item(challenge: Challenge, advocate: Advocate, at: dt.datetime | None = None) -> FeedItem:

@@ -9,8 +9,8 @@ segment are all unchanged and no moment at which a rule's answer flips has passe
   end, an ask leaving a cap's window, a break's start and end, a challenge closing and another
   opening and several midnights, the kept feed equals a feed computed afresh from the rows —
   and it was reused (the test fails if nothing was kept);
-- the one statement reads the same records, places and asks as the plain per-table queries
-  (SQLite and PostgreSQL: the raw column types give the same values);
+- the one statement reads the same advocate, groups, records, places and asks as the plain
+  per-table queries (SQLite and PostgreSQL: the raw column types give the same values);
 - another process that keeps the feed sees, at its next request, a completion approved by a
   bulk UPDATE, the last place of a limited challenge taken by someone else, a new ask filling a
   cap, a change of the caps policy and a break set in the advocate's preferences.
@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from challenges import caps, catalogue, services
 from challenges.models import Ask, AskKind, Completion, CompletionStatus
 from challenges.services import feed, places
 from hub.extensions import db
-from hub.models import Advocate
+from hub.models import Advocate, Group, Tier, advocate_groups
 from hub.settings import save_setting
 from hub.timezones import viewer_zone
 from tests.support.challenges import create_challenge
@@ -61,8 +61,9 @@ def shown(items: list[feed.FeedItem]) -> list[tuple[Any, ...]]:
 
 def computed_afresh(advocate: Advocate, at: dt.datetime) -> list[tuple[Any, ...]]:
     """The feed at `at` computed from the rows without looking at anything kept."""
-    segment = catalogue.segment(advocate.tier.value, feed.group_ids_of(advocate), at)
-    items, _ = feed._compute(advocate, segment, feed.read_state(advocate.id, segment, at), at, viewer_zone())
+    state = feed.read_state(advocate.id, at)
+    segment = catalogue.segment(advocate.tier.value, state.group_ids, at)
+    items, _ = feed._compute(advocate, segment, state, at, viewer_zone())
     return shown(items)
 
 
@@ -178,12 +179,14 @@ def test_a_kept_feed_sees_a_break_begin_and_end(ctx, make):
     assert before[ids["plain"]] is None and during[ids["plain"]] == "on_break" and after[ids["plain"]] is None
 
 
-def plain_reads(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> tuple[Any, ...]:
-    """Records, places and asks read the plain way: ORM rows per table, grouped here."""
+def plain_reads(advocate: Advocate, at: dt.datetime) -> tuple[Any, ...]:
+    """The advocate, records, places and asks read the plain way: ORM rows per table, grouped here."""
+    published = catalogue.current()
+    advocate_id = advocate.id
     history: dict[int, list[Completion]] = {}
     for c in db.session.scalars(
         select(Completion)
-        .where(Completion.advocate_id == advocate_id, Completion.challenge_id.in_(segment.ids))
+        .where(Completion.advocate_id == advocate_id, Completion.challenge_id.in_(published.ids))
         .order_by(Completion.submitted_at.desc(), Completion.id.desc())
     ):
         history.setdefault(c.challenge_id, []).append(c)
@@ -200,26 +203,40 @@ def plain_reads(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -
             .order_by(Ask.asked_at)
         )
     ]
-    taken = {cid: n for cid, n in places.places_taken(segment.limited_ids).items() if n}
-    return records, taken, asks
+    taken = {cid: n for cid, n in places.places_taken(published.limited_ids).items() if n}
+    person = (advocate.tier, advocate.preferences, advocate.available_for_references, advocate.max_asks_per_quarter)
+    return person, {g.id for g in advocate.groups}, records, taken, asks
 
 
-def one_statement_reads(advocate_id: int, segment: catalogue.Segment, at: dt.datetime) -> tuple[Any, ...]:
-    state = feed.read_state(advocate_id, segment, at)
+def one_statement_reads(advocate_id: int, at: dt.datetime) -> tuple[Any, ...]:
+    state = feed.read_state(advocate_id, at)
+    assert state.advocate is not None
+    _, _, references, per_quarter, *_ = state.advocate
+    person = (Tier(state.advocate[7]), json.loads(state.advocate[10]), bool(references), per_quarter)
     records = {
         cid: (r.counting, r.approved, r.in_flight, r.last_counting_at, r.tries, r.last_try_at, r.latest)
         for cid, r in feed._records_of(state).items()
     }
     taken = {row[1]: row[2] for row in state.places if row[2]}
     asks = [(AskKind(row[7]), feed._aware(row[5])) for row in state.asks]
-    return records, taken, asks
+    return person, set(state.group_ids), records, taken, asks
 
 
 def check_one_statement_reads_as_the_plain_queries(make) -> None:
     advocate, _ = rules_world(make)
-    segment = catalogue.segment(advocate.tier.value, feed.group_ids_of(advocate), T0)
-    plain_records, plain_taken, plain_asks = plain_reads(advocate.id, segment, T0)
-    records, taken, asks = one_statement_reads(advocate.id, segment, T0)
+    advocate.max_asks_per_quarter = 4
+    db.session.add(Group(name="Kept feed A"))
+    db.session.add(Group(name="Kept feed B"))
+    db.session.flush()
+    for group in db.session.scalars(select(Group).where(Group.name.like("Kept feed %"))):
+        db.session.execute(insert(advocate_groups).values(advocate_id=advocate.id, group_id=group.id))
+    db.session.commit()
+    db.session.expire_all()
+    advocate = db.session.get_one(Advocate, advocate.id)
+    plain_person, plain_groups, plain_records, plain_taken, plain_asks = plain_reads(advocate, T0)
+    person, groups, records, taken, asks = one_statement_reads(advocate.id, T0)
+    assert person == plain_person and plain_person[3] == 4 and plain_person[1]["activity_types"] == ["custom"]
+    assert groups == plain_groups and len(groups) == 2
     assert taken == plain_taken and asks == plain_asks and len(plain_asks) == 1
     assert set(records) == set(plain_records) and len(records) == 2
     for cid, r in plain_records.items():

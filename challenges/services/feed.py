@@ -4,6 +4,7 @@ take it now — and if not, why and from when (limits, cooldowns, places, caps).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import json
 import threading
@@ -356,13 +357,23 @@ def _id_list(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     return found
 
 
-def _laid_out(tag: str, columns: dict[int, Any]) -> list[Any]:
-    """A part of `_state_statement` in its layout: `columns` by position, read as the layout's
-    raw types, NULL elsewhere."""
+def _laid_out(tag: str, columns: dict[int, Any], first: bool = False) -> list[Any]:
+    """A part of `_state_statement` in its layout: `columns` by position, NULL elsewhere. The
+    `first` part names every column and gives its raw type (PostgreSQL takes a later part's
+    NULLs as the first's types); the others stay short — psycopg keeps the parsed form of a
+    statement of at most 4 KB only, and this one runs on every feed request."""
     picked: list[Any] = [literal_column(f"'{tag}'", String)]
     for i, kind in enumerate(_LAYOUT[1:], start=1):
-        picked.append(type_coerce(columns[i], kind) if i in columns else cast(null(), kind))
-    return [value.label(_LABELS[i]) for i, value in enumerate(picked)]
+        if i in columns:
+            picked.append(type_coerce(columns[i], kind))
+        else:
+            picked.append(cast(null(), kind) if first else null())
+    return [value.label(_LABELS[i]) for i, value in enumerate(picked)] if first else picked
+
+
+def _constant(value: Any) -> Any:
+    """`value` written into the statement (an enum's value: no parameter to send each time)."""
+    return literal_column(f"'{value.value}'" if isinstance(value, enum.Enum) else str(value))
 
 
 @functools.cache
@@ -373,7 +384,7 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
     published challenges (read from the (advocate_id, challenge_id) index): per challenge the
     latest completion (n = 1) and the last counting submission, grouped to one row per
     challenge."""
-    counting = Completion.status.in_(COUNTING)
+    counting = Completion.status.in_([_constant(s) for s in COUNTING])
     ranked = (
         select(
             Completion.challenge_id,
@@ -395,11 +406,33 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
             Completion.advocate_id == bindparam("advocate_id"),
             _id_list(dialect, Completion.challenge_id, "challenge_ids"),
         )
-        .subquery()
+        .subquery("h")
     )
     c = ranked.c
-    latest = c.n == 1
-    is_try = (c.status == CompletionStatus.REJECTED) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
+    latest = c.n == _constant(1)
+    rejected = _constant(CompletionStatus.REJECTED)
+    is_try = (c.status == rejected) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
+    records = select(
+        *_laid_out(
+            RECORD,
+            {
+                1: c.challenge_id,
+                2: func.count().filter(c.status.in_([_constant(s) for s in COUNTING])),
+                3: func.count().filter(c.status == _constant(CompletionStatus.APPROVED)),
+                4: func.count().filter(c.status.in_([_constant(s) for s in IN_FLIGHT])),
+                5: func.max(c.last_counting),
+                6: func.max(case((latest, c.id))),
+                7: func.max(case((latest, c.status))),
+                8: func.max(case((latest, c.points_offered))),
+                9: func.max(case((latest, c.points_awarded))),
+                10: func.max(case((latest, c.reason))),
+                11: func.max(case((latest, c.submitted_at))),
+                12: func.count().filter(is_try),
+                13: func.max(case((is_try, c.tried_at))),
+            },
+            first=True,
+        )
+    ).group_by(c.challenge_id)
     person = select(
         *_laid_out(
             ADVOCATE,
@@ -414,26 +447,6 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
     groups = select(*_laid_out(GROUP, {1: advocate_groups.c.group_id})).where(
         advocate_groups.c.advocate_id == bindparam("advocate_id")
     )
-    records = select(
-        *_laid_out(
-            RECORD,
-            {
-                1: c.challenge_id,
-                2: func.count().filter(c.status.in_(COUNTING)),
-                3: func.count().filter(c.status == CompletionStatus.APPROVED),
-                4: func.count().filter(c.status.in_(IN_FLIGHT)),
-                5: func.max(c.last_counting),
-                6: func.max(case((latest, c.id))),
-                7: func.max(case((latest, c.status))),
-                8: func.max(case((latest, c.points_offered))),
-                9: func.max(case((latest, c.points_awarded))),
-                10: func.max(case((latest, c.reason))),
-                11: func.max(case((latest, c.submitted_at))),
-                12: func.count().filter(is_try),
-                13: func.max(case((is_try, c.tried_at))),
-            },
-        )
-    ).group_by(c.challenge_id)
     places_taken = (
         select(*_laid_out(PLACES, {1: ChallengePlaces.challenge_id, 2: func.sum(ChallengePlaces.taken)}))
         .where(_id_list(dialect, ChallengePlaces.challenge_id, "limited_ids"))
@@ -444,7 +457,7 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
         Ask.cancelled_at.is_(None),
         Ask.asked_at > bindparam("asks_since", type_=UTCDateTime()),
     )
-    every = union_all(person, groups, records, places_taken, asks)
+    every = union_all(records, person, groups, places_taken, asks)
     ordered = every.selected_columns
     return every.order_by(ordered.tag, ordered.key, ordered.moment, ordered.word)
 

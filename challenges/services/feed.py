@@ -614,8 +614,8 @@ def _next_quarter_hour(at: dt.datetime) -> dt.datetime:
     """The first quarter-hour boundary after `at` (UTC). Every time zone's midnight today falls
     on one (offsets are whole quarter hours), so no day — UTC dates of blackouts and breaks,
     the year in a day label in the viewer's zone — changes between `at` and it."""
-    start = at.astimezone(dt.UTC).replace(minute=at.minute // 15 * 15, second=0, microsecond=0)
-    return start + _QUARTER_HOUR
+    utc = at.astimezone(dt.UTC)
+    return utc.replace(minute=utc.minute // 15 * 15, second=0, microsecond=0) + _QUARTER_HOUR
 
 
 def _inputs(advocate: Advocate | FeedAdvocate, state: AdvocateState, zone: ZoneInfo, policy: Any) -> tuple[Any, ...]:

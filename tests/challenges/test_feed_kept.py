@@ -26,6 +26,7 @@ import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -381,3 +382,19 @@ def test_the_api_feed_of_an_unknown_advocate_is_not_found(ctx):
 
     with pytest.raises(NotFound):
         services.feed_of(10**9)
+
+
+@pytest.mark.parametrize(
+    ("at", "boundary"),
+    [
+        (dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC), dt.datetime(2026, 11, 30, 12, 15, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=dt.UTC), dt.datetime(2026, 12, 1, tzinfo=dt.UTC)),
+        # 10:05 UTC written in Kathmandu's time (+05:45): the next boundary is 10:15 UTC
+        (
+            dt.datetime(2026, 11, 30, 15, 50, tzinfo=ZoneInfo("Asia/Kathmandu")),
+            dt.datetime(2026, 11, 30, 10, 15, tzinfo=dt.UTC),
+        ),
+    ],
+)
+def test_a_kept_feed_lasts_at_most_to_the_next_quarter_hour(at, boundary):
+    assert feed._next_quarter_hour(at) == boundary

@@ -251,7 +251,7 @@ def retry_round_of(
 
 # The feed's one statement (`_state_statement`): the advocate's row and group ids, their grouped
 # records, the places taken of the limited challenges and their active asks, as rows of one
-# layout told apart by their first column — one round trip instead of five (issue 22).
+# layout told apart by their first column — one round trip instead of four (issue 22).
 # Columns: 0 tag; 1 challenge id (R, P) / group id (G); 2 counting (R) / places taken (P) /
 # available for references, 0 or 1 (V); 3 approved (R) / max asks per quarter (V); 4 in flight;
 # 5 last counting submission (R) / asked at (A); 6 latest completion's id; 7 its status (R) / the

@@ -621,9 +621,20 @@ def _next_quarter_hour(at: dt.datetime) -> dt.datetime:
 def _inputs(advocate: Advocate | FeedAdvocate, state: AdvocateState, zone: ZoneInfo, policy: Any) -> tuple[Any, ...]:
     """Everything besides the segment and the moment that the computed feed depends on, as
     immutable values (the JSON ones written out, so a later change to the dicts read cannot
-    reach a kept copy)."""
+    reach a kept copy). Of the places, only which limited challenges are full: the rules read
+    nothing else of them (`limit_block`), so a place taken that fills nothing keeps the feed."""
+    by_id = catalogue.current().by_id
+    full = frozenset(
+        row[1]
+        for row in state.places
+        if (entry := by_id.get(row[1])) is not None and entry.max_total is not None and row[2] >= entry.max_total
+    )
     return (
-        state,
+        state.advocate,
+        state.groups,
+        state.records,
+        state.asks,
+        full,
         json.dumps(advocate.preferences or {}, sort_keys=True, default=str),
         advocate.available_for_references,
         advocate.max_asks_per_quarter,

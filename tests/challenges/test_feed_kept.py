@@ -11,6 +11,7 @@ segment are all unchanged and no moment at which a rule's answer flips has passe
   and it was reused (the test fails if nothing was kept);
 - the one statement reads the same advocate, groups, records, places and asks as the plain
   per-table queries (SQLite and PostgreSQL: the raw column types give the same values);
+- a place taken that fills nothing keeps the feed; the one that fills the challenge does not;
 - another process that keeps the feed sees, at its next request, a completion approved by a
   bulk UPDATE, the last place of a limited challenge taken by someone else, a new ask filling a
   cap, a change of the caps policy and a break set in the advocate's preferences.
@@ -178,6 +179,35 @@ def test_a_kept_feed_sees_a_break_begin_and_end(ctx, make):
     during = {row[0]: row[2] for row in shown(feed.feed_for(advocate, on_break))}
     after = {row[0]: row[2] for row in shown(feed.feed_for(advocate, T0 + dt.timedelta(days=4)))}
     assert before[ids["plain"]] is None and during[ids["plain"]] == "on_break" and after[ids["plain"]] is None
+
+
+def test_a_place_taken_keeps_the_feed_until_it_fills_the_challenge(ctx, make, monkeypatch):
+    advocate = make.advocate()
+    others = [make.advocate() for _ in range(2)]
+    limited = create_challenge(None, title="Two places", max_total=2).id
+    db.session.commit()
+    computed: list[dt.datetime] = []
+    compute = feed._compute
+
+    def counted(*args: Any) -> Any:
+        computed.append(args[3])
+        return compute(*args)
+
+    monkeypatch.setattr(feed, "_compute", counted)
+    feed.forget_kept()
+    at = T0 + dt.timedelta(minutes=1)
+
+    def lock() -> str | None:
+        return next(i.lock_code for i in feed.feed_for(advocate, at) if i.challenge.id == limited)
+
+    assert lock() is None and len(computed) == 1
+    add_completion(others[0].id, limited, CompletionStatus.SUBMITTED, T0)  # one of two places
+    db.session.commit()
+    assert lock() is None and len(computed) == 1  # kept: nothing the rules read changed
+    add_completion(others[1].id, limited, CompletionStatus.SUBMITTED, T0)  # the last place
+    db.session.commit()
+    assert lock() == "limit_reached" and len(computed) == 2
+    assert places.places_taken([limited]) == {limited: 2}
 
 
 def plain_reads(advocate: Advocate, at: dt.datetime) -> tuple[Any, ...]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import itertools
 import json
 import threading
 import weakref
@@ -35,6 +34,7 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
+from sqlalchemy.sql import case
 from sqlalchemy.sql.elements import ColumnElement
 
 from challenges import caps, catalogue, verifiers
@@ -249,14 +249,15 @@ def retry_round_of(
     return RetryRound(used, challenge.retry_limit, waiting)
 
 
-# The feed's one statement (`_state_statement`): the advocate's row and group ids, their
-# completions, the places taken of the limited challenges and their active asks, as rows of one
+# The feed's one statement (`_state_statement`): the advocate's row and group ids, their grouped
+# records, the places taken of the limited challenges and their active asks, as rows of one
 # layout told apart by their first column — one round trip instead of four (issue 22).
-# Columns: 0 tag; 1 challenge id (R, P) / group id (G); 2 places taken (P) / available for
-# references, 0 or 1 (V); 3 max asks per quarter (V); 4 unused; 5 asked at (A); 6 completion id
-# (R); 7 its status (R) / the ask's kind (A) / the tier (V); 8 points offered; 9 points
-# awarded; 10 reason (R) / preferences as JSON text (V); 11 submitted at; 12 unused; 13 decided
-# at (R). Types are read raw (plain String/DateTime/Integer: no enum, JSON or UTC
+# Columns: 0 tag; 1 challenge id (R, P) / group id (G); 2 counting (R) / places taken (P) /
+# available for references, 0 or 1 (V); 3 approved (R) / max asks per quarter (V); 4 in flight;
+# 5 last counting submission (R) / asked at (A); 6 latest completion's id; 7 its status (R) / the
+# ask's kind (A) / the tier (V); 8 points offered; 9 points awarded; 10 reason (R) / preferences
+# as JSON text (V); 11 submitted at; 12 tries since the last counting one; 13 the last try's
+# decision time. Types are read raw (plain String/DateTime/Integer: no enum, JSON or UTC
 # conversion per row); `_utc` and the enums convert what a computed feed keeps, when it is
 # computed.
 ADVOCATE, GROUP, RECORD, PLACES, ASK = "v", "g", "r", "p", "a"
@@ -379,29 +380,59 @@ def _constant(value: Any) -> Any:
 def _state_statement(dialect: str) -> CompoundSelect[Any]:
     """`read_state`'s statement for `dialect`, with parameters `advocate_id`, `challenge_ids`,
     `limited_ids` and `asks_since` (built once per dialect: building it took more CPU than
-    running it, issue 22). The records part is the advocate's completions of the published
-    challenges as they are (read from the (advocate_id, challenge_id) index), per challenge
-    newest first: grouping them in PostgreSQL (a sort and two window passes) cost it more than
-    the rows cost the client, and only a feed computed afresh groups them (`_records_of`)."""
+    running it, issue 22). The records part is a window over the advocate's completions of the
+    published challenges (read from the (advocate_id, challenge_id) index): per challenge the
+    latest completion (n = 1) and the last counting submission, grouped to one row per
+    challenge."""
+    counting = Completion.status.in_([_constant(s) for s in COUNTING])
+    ranked = (
+        select(
+            Completion.challenge_id,
+            Completion.id,
+            Completion.status,
+            Completion.points_offered,
+            Completion.points_awarded,
+            Completion.reason,
+            Completion.submitted_at,
+            func.coalesce(Completion.decided_at, Completion.submitted_at).label("tried_at"),
+            func.row_number()
+            .over(partition_by=Completion.challenge_id, order_by=(Completion.submitted_at.desc(), Completion.id.desc()))
+            .label("n"),
+            func.max(case((counting, Completion.submitted_at)))
+            .over(partition_by=Completion.challenge_id)
+            .label("last_counting"),
+        )
+        .where(
+            Completion.advocate_id == bindparam("advocate_id"),
+            _id_list(dialect, Completion.challenge_id, "challenge_ids"),
+        )
+        .subquery("h")
+    )
+    c = ranked.c
+    latest = c.n == _constant(1)
+    rejected = _constant(CompletionStatus.REJECTED)
+    is_try = (c.status == rejected) & (c.last_counting.is_(None) | (c.submitted_at > c.last_counting))
     records = select(
         *_laid_out(
             RECORD,
             {
-                1: Completion.challenge_id,
-                6: Completion.id,
-                7: Completion.status,
-                8: Completion.points_offered,
-                9: Completion.points_awarded,
-                10: Completion.reason,
-                11: Completion.submitted_at,
-                13: Completion.decided_at,
+                1: c.challenge_id,
+                2: func.count().filter(c.status.in_([_constant(s) for s in COUNTING])),
+                3: func.count().filter(c.status == _constant(CompletionStatus.APPROVED)),
+                4: func.count().filter(c.status.in_([_constant(s) for s in IN_FLIGHT])),
+                5: func.max(c.last_counting),
+                6: func.max(case((latest, c.id))),
+                7: func.max(case((latest, c.status))),
+                8: func.max(case((latest, c.points_offered))),
+                9: func.max(case((latest, c.points_awarded))),
+                10: func.max(case((latest, c.reason))),
+                11: func.max(case((latest, c.submitted_at))),
+                12: func.count().filter(is_try),
+                13: func.max(case((is_try, c.tried_at))),
             },
             first=True,
         )
-    ).where(
-        Completion.advocate_id == bindparam("advocate_id"),
-        _id_list(dialect, Completion.challenge_id, "challenge_ids"),
-    )
+    ).group_by(c.challenge_id)
     person = select(
         *_laid_out(
             ADVOCATE,
@@ -428,33 +459,38 @@ def _state_statement(dialect: str) -> CompoundSelect[Any]:
     )
     every = union_all(records, person, groups, places_taken, asks)
     ordered = every.selected_columns
-    return every.order_by(
-        ordered.tag, ordered.key, ordered.submitted.desc(), ordered.latest_id.desc(), ordered.moment, ordered.word
-    )
+    return every.order_by(ordered.tag, ordered.key, ordered.moment, ordered.word)
 
 
 def _records_of(state: AdvocateState) -> dict[int, MyRecord]:
-    """Per challenge, the advocate's record from the state's completion rows (per challenge,
-    newest first): what `MyRecord.of` computes from Completion rows."""
-    return {cid: _record_of(list(rows)) for cid, rows in itertools.groupby(state.records, key=lambda r: r[1])}
-
-
-def _record_of(rows: list[StateRow]) -> MyRecord:
-    """One challenge's record from its completion rows, newest first (columns: `_LAYOUT`)."""
-    counting = [row[11] for row in rows if row[7] in COUNTING]
-    last = max(counting, default=None)
-    rejected = [(row[11], row[13] or row[11]) for row in rows if row[7] == CompletionStatus.REJECTED]
-    tries = tries_since(rejected, last)
-    _, _, _, _, _, _, latest_id, status, offered, awarded, reason, submitted, _, _ = rows[0]
-    return MyRecord(
-        len(counting),
-        sum(1 for row in rows if row[7] == CompletionStatus.APPROVED),
-        any(row[7] in IN_FLIGHT for row in rows),
-        _utc(last),
-        LatestCompletion(latest_id, CompletionStatus(status), offered, awarded, reason, _aware(submitted)),
-        len(tries),
-        _utc(tries[-1]) if tries else None,
-    )
+    """Per challenge, the advocate's record from the state's grouped rows."""
+    return {
+        cid: MyRecord(
+            n_counting,
+            n_approved,
+            n_flight > 0,
+            _utc(last),
+            LatestCompletion(latest_id, CompletionStatus(status), offered, awarded, reason, _aware(submitted)),
+            tries,
+            _utc(last_try),
+        )
+        for (
+            _,
+            cid,
+            n_counting,
+            n_approved,
+            n_flight,
+            last,
+            latest_id,
+            status,
+            offered,
+            awarded,
+            reason,
+            submitted,
+            tries,
+            last_try,
+        ) in state.records
+    }
 
 
 @dataclass(frozen=True)

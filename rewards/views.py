@@ -59,7 +59,7 @@ def badges_and_board_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
 
 def recent_activity_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their five latest ledger entries."""
-    recent = services.recent_entries(advocate.id, 5)
+    recent = services.home_recent_entries(advocate.id)
     return "rewards/_home_recent.html", {"recent": recent}
 
 

@@ -133,6 +133,7 @@ def _rows_read_together_equal_each_query_alone(any_app: Flask, make) -> None:
             "recent_entries",
             "latest_reference_asks",
             "deals_helped",
+            "first_approved_completion",
         }
         together = read_together(reads, me.id, me.user_id)
         for read in reads:

@@ -9,14 +9,14 @@ hub.tokens).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from hub import tier_totals, trust
+from hub import stamps, tier_totals, trust
 from hub.account_links import link_advocate
 from hub.audit import record_audit
 from hub.contracts import Body
@@ -25,6 +25,7 @@ from hub.email.sending import queue_email
 from hub.errors import InvalidState, NotFound, ValidationFailed, VouchError
 from hub.extensions import db
 from hub.fields import Email, ListOf, OneLine, OneOf, PersonName, TimeZoneName, read_value
+from hub.home_reads import json_rows, loads
 from hub.hooks import hooks
 from hub.models import (
     COMPANY_SIZES,
@@ -281,20 +282,35 @@ def start_session(user: User, ip: str | None, user_agent: str | None) -> str:
     return sid
 
 
+_STAMPS_COLUMN: dict[str, Any] = {}
+
+
+def _stamps_column(dialect: str) -> Any:
+    """Every cache stamp as one JSON column (built once per dialect), read with the session user."""
+    column = _STAMPS_COLUMN.get(dialect)
+    if column is None:
+        column = _STAMPS_COLUMN[dialect] = json_rows(stamps.all_stamps(), dialect).label("stamps")
+    return column
+
+
 def user_for_session(sid: str) -> User | None:
     """The user of a live server-side session; sessions older than the session lifetime are dead.
-    One round trip: the session row, its user and the user's advocate profile together."""
+    One round trip: the session row, its user and the user's advocate profile together — and the
+    cache stamps (hub.stamps), which nearly every page reads next (settings, the catalogue): the
+    request's first statement carries them, so they cost no round trip of their own (issue 22)."""
     if not sid:
         return None
     max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    user = db.session.scalar(
-        select(User)
+    row = db.session.execute(
+        select(User, _stamps_column(db.session.get_bind().dialect.name))
         .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
         .options(joinedload(User.advocate))
-    )
-    if user is None:
+    ).first()
+    if row is None:
         return None
+    user, read_stamps = row
+    stamps.prime({name: token for name, token in loads(read_stamps)})
     user._session_id = sid
     return user
 

@@ -81,16 +81,15 @@ def _decode(read: HomeRead, rows: Any) -> list[tuple[Any, ...]]:
     decoders = _decoders.get(read.name)
     if decoders is None:
         decoders = _decoders[read.name] = [_decoder(c.type) for c in _statement(read).selected_columns]
-    if isinstance(rows, str):  # SQLite hands JSON back as text; psycopg parses it
-        rows = json.loads(rows)
     return [
         tuple(None if value is None else decode(value) for decode, value in zip(decoders, row, strict=True))
-        for row in rows or ()
+        for row in loads(rows)
     ]
 
 
-def _json_rows(statement: Select[*tuple[Any, ...]], dialect: str) -> Any:
-    """A scalar subquery: `statement`'s rows as one JSON array of arrays ([] when none)."""
+def json_rows(statement: Select[*tuple[Any, ...]], dialect: str) -> Any:
+    """A scalar subquery: `statement`'s rows as one JSON array of arrays ([] when none), for
+    `dialect` ("postgresql" or "sqlite"); `loads` reads its value back."""
     rows = statement.subquery()
     folded: Any
     if dialect == "postgresql":
@@ -100,12 +99,20 @@ def _json_rows(statement: Select[*tuple[Any, ...]], dialect: str) -> Any:
     return select(folded).select_from(rows).scalar_subquery()
 
 
+def loads(value: Any) -> list[list[Any]]:
+    """A `json_rows` column's value as the list of rows (SQLite hands JSON back as text;
+    psycopg parses it)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or ())
+
+
 def _together_statement(reads: Sequence[HomeRead], dialect: str) -> Select[*tuple[Any, ...]]:
     key = (dialect, tuple(read.name for read in reads))
     statement = _together.get(key)
     if statement is None:
         statement = _together[key] = select(
-            *(_json_rows(_statement(read), dialect).label(f"r{n}") for n, read in enumerate(reads))
+            *(json_rows(_statement(read), dialect).label(f"r{n}") for n, read in enumerate(reads))
         )
     return statement
 

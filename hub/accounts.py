@@ -295,9 +295,10 @@ def _stamps_column(dialect: str) -> Any:
 
 def user_for_session(sid: str) -> User | None:
     """The user of a live server-side session; sessions older than the session lifetime are dead.
-    One round trip: the session row, its user and the user's advocate profile together — and the
-    cache stamps (hub.stamps), which nearly every page reads next (settings, the catalogue): the
-    request's first statement carries them, so they cost no round trip of their own (issue 22)."""
+    One round trip: the session row, its user, the user's advocate profile and their groups (the
+    feed and the hub page read them) together — and the cache stamps (hub.stamps), which nearly
+    every page reads next (settings, the catalogue): the request's first statement carries them,
+    so they cost no round trip of their own (issue 22)."""
     if not sid:
         return None
     max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
@@ -305,8 +306,8 @@ def user_for_session(sid: str) -> User | None:
         select(User, _stamps_column(db.session.get_bind().dialect.name))
         .join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
-        .options(joinedload(User.advocate))
-    ).first()
+        .options(joinedload(User.advocate).joinedload(Advocate.groups))
+    ).unique().first()
     if row is None:
         return None
     user, read_stamps = row

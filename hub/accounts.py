@@ -302,12 +302,16 @@ def user_for_session(sid: str) -> User | None:
     if not sid:
         return None
     max_age = dt.timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
-    row = db.session.execute(
-        select(User, _stamps_column(db.session.get_bind().dialect.name))
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
-        .options(joinedload(User.advocate).joinedload(Advocate.groups))
-    ).unique().first()
+    row = (
+        db.session.execute(
+            select(User, _stamps_column(db.session.get_bind().dialect.name))
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.id == sid, UserSession.created_at >= utcnow() - max_age, User.is_active_user.is_(True))
+            .options(joinedload(User.advocate).joinedload(Advocate.groups))
+        )
+        .unique()
+        .first()
+    )
     if row is None:
         return None
     user, read_stamps = row

@@ -177,3 +177,25 @@ def test_a_second_process_shows_every_change_at_its_next_hub_page(pg_app, pg_url
         other.stdin.close()
         other.wait(timeout=60)
         other.stdout.close()
+
+
+def test_the_advocate_menu_marks_the_page_in_view_and_follows_a_new_name(client, login, make, fragments):
+    import re
+
+    advocate = make.advocate(name="Ada Lovelace")
+    login(client, advocate.user)
+
+    def menu(path: str) -> tuple[list[str], str]:
+        html = client.get(path).get_data(as_text=True)
+        links = html.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+        account = html.split('<span class="sr-only">Your account: </span>')[1].split("</summary>")[0]
+        return re.findall(r'aria-current="page">([^<]*)</a>', links), account
+
+    assert menu("/") == (["Hub"], "Ada Lovelace")
+    assert menu("/challenges") == (["Challenges"], "Ada Lovelace")
+    assert menu("/leaderboard") == (["Leaderboard"], "Ada Lovelace")
+    assert menu("/me/preferences") == ([], "Ada Lovelace")  # a challenges page, not the list
+    assert menu("/") == (["Hub"], "Ada Lovelace")  # kept, and still right
+    advocate.user.name = "Grace Brewster Murray Hopper"
+    db.session.commit()
+    assert menu("/") == (["Hub"], "Grace Brewster Mu…")  # 18 characters with the ellipsis, as before

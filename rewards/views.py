@@ -49,8 +49,8 @@ def tier_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
 
 def badges_and_board_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their badges beside the all-time leaderboard widget, both
-    rendered once per process for what they show (hub.fragments): the widget's top five are
-    the same for every advocate outside them."""
+    rendered once per process for what they show (hub.fragments): a reload or an htmx refetch
+    by the same advocate while nothing moved renders neither again."""
     board = leaderboard_payload(advocate.user, "all", None, 5)
     catalogue = badge_catalogue(advocate.id)
     badges_key = tuple((entry.badge.code, entry.awarded_at, entry.progress) for entry in catalogue)

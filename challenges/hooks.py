@@ -10,14 +10,17 @@ from sqlalchemy import select
 from challenges import caps, community, jobs, metrics
 from challenges.accounts import summaries
 from challenges.crm.demo import seed_demo_crm
+from challenges.crm.reports import DEALS_HELPED
 from challenges.demo import seed_demo_challenges
 from challenges.demo_history import seed_demo_history
 from challenges.models import Challenge, ChallengeStatus, challenge_groups
 from challenges.privacy import CHALLENGES_PERSONAL_DATA
 from challenges.references.demo import seed_demo_references
+from challenges.references.services import LATEST_ASKS
 from challenges.references.views import home_section as references_section
 from challenges.referrals.demo import seed_demo_referrals
 from challenges.services import completion_tallies
+from challenges.services.completions import FIRST_APPROVED
 from challenges.views import break_section, for_you_section, getting_started_section, program_activity_section
 from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
@@ -47,6 +50,7 @@ def install(app: Flask) -> None:
     registry.add_home_section(10, for_you_section)
     registry.add_home_section(30, references_section)
     registry.add_home_section(45, program_activity_section)
+    registry.home_reads.extend([LATEST_ASKS, DEALS_HELPED, FIRST_APPROVED])
     registry.role_homes[Role.SALES] = "references.sales_references"
     # The history of real acts first, then the rewards they are spent on (rewards' seeder runs
     # here, after the points exist), then today's open requests.

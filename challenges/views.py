@@ -16,15 +16,18 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 
 from challenges import caps, review_rules, services
+from challenges.catalogue import Entry
 from challenges.forms import BlackoutForm, CompletionForm, PreferencesForm
-from challenges.models import Completion, CompletionStatus
+from challenges.models import IN_FLIGHT, Completion, CompletionStatus
 from challenges.services import evidence_files
 from challenges.services.activity import recent_activity
 from hub import uploads
 from hub.auth import roles_required
 from hub.errors import ValidationFailed, VouchError
+from hub.fragments import render_fragment, render_now
 from hub.htmx import apply_errors, is_htmx, refresh_parts, register_part
 from hub.models import ALL_ROLES, Role
 from hub.transactions import refusal_renders
@@ -319,9 +322,24 @@ def _feed(advocate) -> list[services.FeedItem]:
     return feed
 
 
+CARD_TEMPLATE = "challenges/_card.html"
+
+
+def _card(item: services.FeedItem) -> Markup:
+    """One "For you" card. Rendered once per process for a catalogue entry and what the card
+    shows of the advocate's state (hub.fragments): most advocates see the same card. A card whose
+    latest completion is still being checked polls its status: rendered every time."""
+    latest = item.latest.status if item.latest is not None else None
+    if not isinstance(item.challenge, Entry) or latest in IN_FLIGHT:
+        return render_now(CARD_TEMPLATE, {"item": item})
+    key = (item.available, item.lock_code, item.locked_reason, latest)
+    return render_fragment(CARD_TEMPLATE, key, {"item": item}, anchor=item.challenge)
+
+
 def for_you_section(advocate) -> tuple[str, dict] | None:
     """The "For you" cards on the advocate's hub page (a home section, hub.hooks)."""
-    return "challenges/_for_you.html", {"items": _feed(advocate)[:6]}
+    items = _feed(advocate)[:6]
+    return "challenges/_for_you.html", {"items": items, "cards": [_card(item) for item in items]}
 
 
 PROFILE_STEP_FIELDS = ("title", "company", "time_zone")

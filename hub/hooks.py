@@ -9,6 +9,9 @@ other hooks changes its app's (`monkeypatch.setattr(hooks(app), "digest_sources"
   the defaults (no asks, `healthy`, no badges, nothing expiring) for the API's advocate object and the consoles.
 - `home_sections`: (order, `section(advocate) -> (template, context) | None`) — the advocate's
   hub page is these sections in order; each template reads its context as `section`.
+- `home_reads`: `hub.home_reads.HomeRead`s — the sections' small per-advocate queries, sent
+  together in one statement before the sections run (a section reads its rows with
+  `hub.home_reads.rows_of`, which runs the query alone anywhere else). hub's own: the unread count.
 - `role_homes`: the endpoint each role lands on after login (advocates: `hub.home`).
 - `demo_seeders`: `seeder() -> summary`, run in registration order after hub's own accounts.
 - `answer_milestone_jobs`: `job(answer_id)` enqueued after a community answer is accepted or
@@ -44,7 +47,9 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from hub.home_reads import HomeRead, read_together
 from hub.models import Advocate, Role
+from hub.notifications import UNREAD_NOTIFICATIONS
 
 EXTENSION_KEY = "vouch_hooks"
 
@@ -105,6 +110,7 @@ class Hooks:
 
     advocate_fact_sources: list[AdvocateFacts] = field(default_factory=list)
     home_sections: list[tuple[int, HomeSection]] = field(default_factory=list)
+    home_reads: list[HomeRead] = field(default_factory=lambda: [UNREAD_NOTIFICATIONS])
     role_homes: dict[Role, str] = field(default_factory=lambda: {Role.ADVOCATE: "hub.home"})
     demo_seeders: list[DemoSeeder] = field(default_factory=list)
     answer_milestone_jobs: list[AnswerMilestoneJob] = field(default_factory=list)
@@ -130,7 +136,9 @@ class Hooks:
         return facts
 
     def sections_for(self, advocate: Advocate) -> list[tuple[str, dict]]:
-        """The advocate's home page sections, in order: (template, context) pairs."""
+        """The advocate's home page sections, in order: (template, context) pairs. The sections'
+        registered reads go to the database first, together (one statement)."""
+        read_together(self.home_reads, advocate.id, advocate.user_id)
         rendered = []
         for _, section in self.home_sections:
             result = section(advocate)

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from hub.db import utcnow
 from hub.errors import VouchError
@@ -132,6 +133,15 @@ def register_template_helpers(app: Flask) -> None:
             "upload_limit": request_limit_text,
             "trust_kinds": TRUST_KINDS,
         }
+
+    @app.template_global("advocate_menu")
+    def _advocate_menu() -> Markup:
+        """The advocate header's links and account menu (templates/_advocate_menu.html): the same
+        for every view of a page by one name, so rendered once per process for each (hub.fragments)."""
+        from hub.fragments import render_fragment
+
+        endpoint, name = request.endpoint, current_user.name
+        return render_fragment("_advocate_menu.html", (endpoint, name), {"endpoint": endpoint, "name": name})
 
     def _program_name() -> str:
         from hub.settings import get_setting

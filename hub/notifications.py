@@ -8,10 +8,13 @@ new `redemption_*` kind is emailed without touching hub); unmapped kinds stay in
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, insert, select, update
 
 from hub.db import execute_dml, insert_unnest, table_of, utcnow
 from hub.extensions import db
+from hub.home_reads import HomeRead, rows_of
 from hub.models import Notification
 from hub.queue import enqueue_merged_after_commit
 
@@ -54,15 +57,23 @@ def notify_many(items: list[tuple[int, str, str, str | None]], *, email: bool = 
     return ids
 
 
-def unread_count(user_id: int) -> int:
+def _unread_statement() -> Select[*tuple[Any, ...]]:
     return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        )
-        or 0
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
     )
+
+
+# The bell's count, read with the hub page's other cards in one statement (hub.home_reads).
+UNREAD_NOTIFICATIONS = HomeRead("unread_notifications", _unread_statement)
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the user's notifications are unread (the bell). On the hub page, from the
+    cards' reads taken together; elsewhere one COUNT."""
+    ((count,),) = rows_of(UNREAD_NOTIFICATIONS, user_id=user_id)
+    return int(count or 0)
 
 
 def mark_all_read(user_id: int) -> int:

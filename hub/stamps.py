@@ -23,7 +23,7 @@ import weakref
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, Select, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -89,12 +89,25 @@ def _request_stamps() -> dict[str, int] | None:
     return _per_request.get(request._get_current_object())  # type: ignore[attr-defined]
 
 
+def all_stamps() -> Select[*tuple[Any, ...]]:
+    """Every stamp: (name, token) rows."""
+    return select(_TABLE.c.name, _TABLE.c.token)
+
+
+def prime(stamps: dict[str, int]) -> None:
+    """Hand this request the stamps a statement it ran anyway read (the session user's, which
+    is the request's first: hub.accounts.user_for_session), so `current` sends no query of its
+    own. Stamps this request already read or bumped are kept."""
+    if has_request_context():
+        _per_request.setdefault(request._get_current_object(), stamps)  # type: ignore[attr-defined]
+
+
 def current(name: str) -> int | None:
     """The token of stamp `name` as this transaction sees it (None: never written, or the
     table was emptied). All stamps are read in one query, once per request."""
     stamps = _request_stamps()
     if stamps is None:
-        stamps = dict(db.session.execute(select(_TABLE.c.name, _TABLE.c.token)).all())
+        stamps = dict(db.session.execute(all_stamps()).all())
         if has_request_context():
             _per_request[request._get_current_object()] = stamps  # type: ignore[attr-defined]
     return stamps.get(name)

@@ -37,11 +37,13 @@ def viewer_zone() -> zoneinfo.ZoneInfo:
     """The zone of the person this request renders for: a signed-in advocate's chosen zone, UTC
     otherwise (staff consoles, public pages, jobs). The advocate row is the one the request
     already loaded for the signed-in user, so this costs no query after the first."""
-    if not has_request_context() or not current_user or not current_user.is_authenticated:
+    if not has_request_context():
         return UTC
-    if current_user.role is not Role.ADVOCATE or current_user.advocate is None:
+    # The proxy resolved once: a hub page formats ~30 dates, each asking this (issue 22).
+    user = current_user._get_current_object()
+    if not user or not user.is_authenticated or user.role is not Role.ADVOCATE or user.advocate is None:
         return UTC
-    return zone_named(current_user.advocate.time_zone)
+    return zone_named(user.advocate.time_zone)
 
 
 def localize(value: dt.datetime, zone: zoneinfo.ZoneInfo | None = None) -> dt.datetime:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from hub.db import insert_ignore, insert_ignore_many, table_of, utcnow
 from hub.extensions import db
+from hub.home_reads import HomeRead, rows_of
 from hub.models import Advocate
 from hub.notifications import notify
 
@@ -96,33 +98,49 @@ def badge_notes(user_id: int, badges: list[Badge]) -> list[tuple[int, str, str, 
     return [(user_id, "badge", f"New badge: {b.name} — {b.description}", "/me/activity") for b in badges]
 
 
-def badges_of(advocate_id: int) -> list[tuple[Badge, dt.datetime]]:
-    """The advocate's earned badges with when each was awarded, oldest first."""
+def _badges_statement() -> Select[*tuple[Any, ...]]:
     from rewards.models import AdvocateBadge
 
-    rows = db.session.execute(
+    return (
         select(AdvocateBadge.code, AdvocateBadge.awarded_at)
-        .where(AdvocateBadge.advocate_id == advocate_id)
+        .where(AdvocateBadge.advocate_id == bindparam("advocate_id"))
         .order_by(AdvocateBadge.awarded_at)
-    ).all()
-    return [(CATALOG[code], at) for code, at in rows if code in CATALOG]
+    )
+
+
+def _approved_statement() -> Select[*tuple[Any, ...]]:
+    from rewards.models import EntryKind, LedgerEntry
+
+    return (
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.advocate_id == bindparam("advocate_id"),
+            LedgerEntry.kind == EntryKind.EARN,
+            LedgerEntry.source_type == "completion",
+        )
+    )
+
+
+# The badges card's two queries, read with the hub page's other cards in one statement
+# (hub.home_reads; registered by rewards.hooks).
+EARNED_BADGES = HomeRead("earned_badges", _badges_statement)
+APPROVED_COMPLETIONS = HomeRead("approved_completions", _approved_statement)
+
+
+def badges_of(advocate_id: int) -> list[tuple[Badge, dt.datetime]]:
+    """The advocate's earned badges with when each was awarded (aware UTC), oldest first."""
+    rows = rows_of(EARNED_BADGES, advocate_id=advocate_id)
+    # Read together as JSON, the rows come back in no promised order: sort as the query does.
+    return [(CATALOG[code], at) for code, at in sorted(rows, key=lambda row: row[1]) if code in CATALOG]
 
 
 def approved_completions(advocate_id: int) -> int:
     """How many of the advocate's completions were approved, read from the ledger: each approval
     posts one `earn` entry at ("completion", id) (challenges.services.decisions), and rewards does
     not import challenges."""
-    from rewards.models import EntryKind, LedgerEntry
-
-    return db.session.execute(
-        select(func.count())
-        .select_from(LedgerEntry)
-        .where(
-            LedgerEntry.advocate_id == advocate_id,
-            LedgerEntry.kind == EntryKind.EARN,
-            LedgerEntry.source_type == "completion",
-        )
-    ).scalar_one()
+    ((count,),) = rows_of(APPROVED_COMPLETIONS, advocate_id=advocate_id)
+    return int(count or 0)
 
 
 def badge_catalogue(advocate_id: int) -> list[CatalogueEntry]:

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from hub.hooks import PeriodicJob, hooks
 from rewards import jobs, leaderboard, views
-from rewards.badges import badge_facts
+from rewards.badges import APPROVED_COMPLETIONS, EARNED_BADGES, badge_facts
 from rewards.expiry import expiring_facts
+from rewards.ledger import HOME_RECENT_ENTRIES
 from rewards.privacy import REWARDS_PERSONAL_DATA
 
 
@@ -21,6 +22,7 @@ def install(app: Flask) -> None:
     registry.add_home_section(0, views.tier_section)
     registry.add_home_section(40, views.badges_and_board_section)
     registry.add_home_section(50, views.recent_activity_section)
+    registry.home_reads.extend([EARNED_BADGES, APPROVED_COMPLETIONS, HOME_RECENT_ENTRIES])
     registry.group_change_listeners.append(leaderboard.sync_advocate_groups)
     registry.personal_data.append(REWARDS_PERSONAL_DATA)
     registry.active_change_listeners.append(leaderboard.advocate_active_changed)

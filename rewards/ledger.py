@@ -18,12 +18,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, delete, func, insert, literal, select, update
+from sqlalchemy import Select, String, bindparam, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.db import _dialect_insert, _dialect_orm_insert, defer_sum, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
+from hub.home_reads import HomeRead, rows_of
 from hub.models import Advocate, User
 from rewards import leaderboard
 from rewards.metrics import count_issued_after_commit
@@ -416,6 +417,45 @@ def recent_entries(advocate_id: int, limit: int, offset: int = 0) -> list[Ledger
             .offset(offset)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class RecentEntry:
+    """One ledger entry as the hub page's recent-activity card shows it (points, kind, memo and
+    when, aware UTC)."""
+
+    id: int
+    delta: int
+    kind: EntryKind
+    memo: str
+    created_at: dt.datetime
+
+
+HOME_RECENT = 5
+
+
+def _home_recent_statement() -> Select[*tuple[Any, ...]]:
+    return (
+        select(LedgerEntry.id, LedgerEntry.delta, LedgerEntry.kind, LedgerEntry.memo, LedgerEntry.created_at)
+        .where(LedgerEntry.advocate_id == bindparam("advocate_id"))
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(HOME_RECENT)
+    )
+
+
+# The recent-activity card's query, read with the hub page's other cards in one statement
+# (hub.home_reads; registered by rewards.hooks).
+HOME_RECENT_ENTRIES = HomeRead("recent_entries", _home_recent_statement)
+
+
+def home_recent_entries(advocate_id: int) -> list[RecentEntry]:
+    """The advocate's `HOME_RECENT` latest entries, newest first (the hub page's card: no total,
+    no ORM rows)."""
+    rows = rows_of(HOME_RECENT_ENTRIES, advocate_id=advocate_id)
+    entries = [RecentEntry(*row) for row in rows]
+    # Read together as JSON, the rows come back in no promised order: sort as the query does.
+    entries.sort(key=lambda entry: (entry.created_at, entry.id), reverse=True)
+    return entries
 
 
 def scrub_memos(advocate_id: int) -> int:

@@ -15,6 +15,7 @@ from hub.auth import roles_required
 from hub.contracts import PageQuery, add_query_notice, read_or_400
 from hub.errors import NotFound, VouchError
 from hub.extensions import db
+from hub.fragments import render_fragment
 from hub.htmx import is_htmx, refresh_parts, refusal_text, register_part, render_page_or_partial
 from hub.models import ALL_ROLES, Advocate, Group, Role
 from hub.settings import get_setting
@@ -47,19 +48,32 @@ def tier_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
 
 
 def badges_and_board_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
-    """The advocate's home page: their badges beside the all-time leaderboard widget."""
+    """The advocate's home page: their badges beside the all-time leaderboard widget, both
+    rendered once per process for what they show (hub.fragments): a reload or an htmx refetch
+    by the same advocate while nothing moved renders neither again."""
     board = leaderboard_payload(advocate.user, "all", None, 5)
+    catalogue = badge_catalogue(advocate.id)
+    badges_key = tuple((entry.badge.code, entry.awarded_at, entry.progress) for entry in catalogue)
+    widget_key = (
+        tuple(tuple(entry.values()) for entry in board["entries"]),
+        tuple(board["me"].values()) if board["me"] else None,
+        advocate.tier.value,
+    )
     return "rewards/_home_badges_board.html", {
-        "catalogue": badge_catalogue(advocate.id),
-        "board": board,
-        "period": "all",
-        "period_labels": PERIOD_LABELS,
+        "badges_card": render_fragment(
+            "rewards/_badges_card.html", badges_key, {"catalogue": catalogue, "to_earn_limit": 3}
+        ),
+        "widget": render_fragment(
+            "rewards/_widget.html",
+            widget_key,
+            {"board": board, "period": "all", "period_labels": PERIOD_LABELS, "viewer_tier": advocate.tier.value},
+        ),
     }
 
 
 def recent_activity_section(advocate: Advocate) -> tuple[str, dict[str, Any]]:
     """The advocate's home page: their five latest ledger entries."""
-    recent = services.recent_entries(advocate.id, 5)
+    recent = services.home_recent_entries(advocate.id)
     return "rewards/_home_recent.html", {"recent": recent}
 
 

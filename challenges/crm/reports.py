@@ -8,9 +8,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
+    bindparam,
     case,
     func,
     select,
@@ -21,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from challenges.crm.models import AttributionCredit, AttributionTouch, Opportunity, OpportunityTally
 from challenges.references import services
 from hub.extensions import db
+from hub.home_reads import HomeRead, rows_of
 from hub.settings import get_setting
 
 
@@ -330,10 +334,9 @@ class HelpedDeal:
     kinds: tuple[str, ...]
 
 
-def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
-    """The deals an advocate touched (for their impact page: no amounts)."""
+def _deals_helped_statement() -> Select[*tuple[Any, ...]]:
     t = AttributionTouch.__table__
-    rows = db.session.execute(
+    return (
         select(
             Opportunity.id,
             Opportunity.account,
@@ -342,13 +345,27 @@ def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
             Opportunity.is_closed,
             Opportunity.is_won,
             t.c.kind,
+            Opportunity.updated_at,
         )
         .join(t, t.c.opportunity_id == Opportunity.id)
-        .where(t.c.advocate_id == advocate_id)
+        .where(t.c.advocate_id == bindparam("advocate_id"))
         .order_by(Opportunity.updated_at.desc(), Opportunity.id.desc())
-    ).all()
+    )
+
+
+# "Deals you helped" on the hub page, read with its other cards in one statement
+# (hub.home_reads; registered by challenges.hooks).
+DEALS_HELPED = HomeRead("deals_helped", _deals_helped_statement)
+
+
+def deals_helped(advocate_id: int, limit: int = 100) -> list[HelpedDeal]:
+    """The deals an advocate touched (for their impact page and hub card: no amounts), the most
+    recently updated first, each once with the kinds of touch sorted."""
+    rows = rows_of(DEALS_HELPED, advocate_id=advocate_id)
+    # Read together as JSON, the rows come back in no promised order: sort as the query does.
+    rows.sort(key=lambda row: (row[7], row[0]), reverse=True)
     deals: dict[int, HelpedDeal] = {}
-    for opp_id, account, name, stage, is_closed, is_won, kind in rows:
+    for opp_id, account, name, stage, is_closed, is_won, kind, _updated in rows:
         known = deals.get(opp_id)
         kinds = (*known.kinds, str(kind)) if known else (str(kind),)
         deals[opp_id] = HelpedDeal(opp_id, account, name, stage, bool(is_closed), bool(is_won), tuple(sorted(kinds)))

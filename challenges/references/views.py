@@ -132,6 +132,6 @@ def _ask_card(request_id: int, error: str | None = None):
 
 def home_section(advocate) -> tuple[str, dict] | None:
     """The hub home's card: pending reference asks, a referral prompt, deals helped."""
-    pending = [(a, rr) for a, rr in services.asks_for(advocate.id) if a.status.value == "asked"]
+    pending = services.pending_asks(advocate.id)
     deals = reports.deals_helped(advocate.id, limit=3)
     return "references/_home_section.html", {"pending": pending, "deals": deals}

@@ -4,8 +4,9 @@ stuck in verification."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from challenges.models import (
@@ -17,6 +18,7 @@ from hub.errors import (
     NotFound,
 )
 from hub.extensions import db
+from hub.home_reads import HomeRead, rows_of
 
 
 def completion_for(completion_id: int, advocate_id: int | None) -> Completion:
@@ -79,11 +81,20 @@ def fresh_completion(completion_id: int, with_challenge: bool = False) -> Comple
     return db.session.get(Completion, completion_id, options=options, populate_existing=True)
 
 
-def has_approved_completion(advocate_id: int) -> bool:
-    """Whether the advocate has any approved completion (one indexed EXISTS)."""
-    found = db.session.execute(
+def _first_approved_statement() -> Select[*tuple[Any, ...]]:
+    return (
         select(Completion.id)
-        .where(Completion.advocate_id == advocate_id, Completion.status == CompletionStatus.APPROVED)
+        .where(Completion.advocate_id == bindparam("advocate_id"), Completion.status == CompletionStatus.APPROVED)
         .limit(1)
-    ).first()
-    return found is not None
+    )
+
+
+# The hub page's "getting started" check, read with its other cards in one statement
+# (hub.home_reads; registered by challenges.hooks).
+FIRST_APPROVED = HomeRead("first_approved_completion", _first_approved_statement)
+
+
+def has_approved_completion(advocate_id: int) -> bool:
+    """Whether the advocate has any approved completion (one indexed EXISTS; on the hub page,
+    from its cards' reads taken together)."""
+    return bool(rows_of(FIRST_APPROVED, advocate_id=advocate_id))

@@ -10,7 +10,7 @@ here for the consoles and commands). Services flush and never commit.
 
 from __future__ import annotations
 
-from rewards.ledger import ledger_page, recent_entries
+from rewards.ledger import home_recent_entries, ledger_page, recent_entries
 from rewards.services.adjustments import Adjustment, adjust_points, validate_adjustment
 from rewards.services.economy import liability, point_value, points_economy
 from rewards.services.redemptions import (
@@ -39,6 +39,7 @@ __all__ = [
     "decide_redemptions",
     "fulfil_redemption",
     "get_redemption",
+    "home_recent_entries",
     "ledger_page",
     "liability",
     "point_value",

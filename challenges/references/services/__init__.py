@@ -27,8 +27,10 @@ from challenges.references.services.assignments import (
 )
 from challenges.references.services.candidates import Matches, alternatives_for, find_matches
 from challenges.references.services.requests import (
+    LATEST_ASKS,
     MAX_TOPICS,
     FillMetrics,
+    PendingAsk,
     RequestBody,
     RequestInput,
     asks_for,
@@ -38,16 +40,19 @@ from challenges.references.services.requests import (
     fill_metrics_in,
     list_requests,
     parse_request,
+    pending_asks,
     request_for,
 )
 
 __all__ = [
     "ASSIGNMENT_SOURCE",
+    "LATEST_ASKS",
     "MAX_TOPICS",
     "FeedbackBody",
     "FeedbackInput",
     "FillMetrics",
     "Matches",
+    "PendingAsk",
     "RequestBody",
     "RequestInput",
     "UnfilledBody",
@@ -66,6 +71,7 @@ __all__ = [
     "mark_unfilled",
     "parse_feedback",
     "parse_request",
+    "pending_asks",
     "request_for",
     "respond",
     "withdraw",

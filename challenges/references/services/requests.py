@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true
 
 from challenges.crm.models import OpportunityReference
 from challenges.references.models import (
+    AssignmentStatus,
     CallFormat,
     ReferenceAssignment,
     ReferenceRequest,
@@ -24,6 +25,7 @@ from hub.db import insert_ignore, utcnow
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.fields import Amount, CurrencyCode, Date, ListOf, OneLine, OneOf, read
+from hub.home_reads import HomeRead, rows_of
 from hub.models import COMPANY_SIZES, STAFF_ROLES, Role, User
 from hub.notifications import notify
 from hub.settings import get_setting
@@ -182,7 +184,7 @@ def list_requests(user: User, status: str | None, page: int, per_page: int) -> t
 
 
 def asks_for(advocate_id: int) -> list[tuple[ReferenceAssignment, ReferenceRequest]]:
-    """An advocate's reference asks, newest first."""
+    """An advocate's reference asks, newest first (the latest `ASKS_SHOWN`)."""
     return [
         (assignment, request)
         for assignment, request in db.session.execute(
@@ -190,8 +192,53 @@ def asks_for(advocate_id: int) -> list[tuple[ReferenceAssignment, ReferenceReque
             .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
             .where(ReferenceAssignment.advocate_id == advocate_id)
             .order_by(ReferenceAssignment.asked_at.desc())
-            .limit(100)
+            .limit(ASKS_SHOWN)
         ).all()
+    ]
+
+
+@dataclass(frozen=True)
+class PendingAsk:
+    """A reference ask waiting for the advocate's answer, as the hub page's card links it."""
+
+    request_id: int
+    prospect_company: str
+
+
+ASKS_SHOWN = 100  # the latest asks an advocate's pages look at (asks_for)
+
+
+def _latest_asks_statement() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            ReferenceRequest.id,
+            ReferenceRequest.prospect_company,
+            ReferenceAssignment.status,
+            ReferenceAssignment.asked_at,
+            ReferenceAssignment.id,
+        )
+        .join(ReferenceRequest, ReferenceRequest.id == ReferenceAssignment.request_id)
+        .where(ReferenceAssignment.advocate_id == bindparam("advocate_id"))
+        .order_by(ReferenceAssignment.asked_at.desc())
+        .limit(ASKS_SHOWN)
+    )
+
+
+# The hub page's "Help a peer" card, read with its other cards in one statement
+# (hub.home_reads; registered by challenges.hooks).
+LATEST_ASKS = HomeRead("latest_reference_asks", _latest_asks_statement)
+
+
+def pending_asks(advocate_id: int) -> list[PendingAsk]:
+    """The advocate's asks still waiting for an answer among their latest `ASKS_SHOWN` (the ones
+    `asks_for` lists), newest first."""
+    rows = rows_of(LATEST_ASKS, advocate_id=advocate_id)
+    # Read together as JSON, the rows come back in no promised order: sort as the query does.
+    rows.sort(key=lambda row: (row[3], row[4]), reverse=True)
+    return [
+        PendingAsk(request_id, company)
+        for request_id, company, status, _, _ in rows
+        if status is AssignmentStatus.ASKED
     ]
 
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.api_validation import validated_query
 from hub.contracts import PageQuery
+from hub.errors import in_words
 from hub.extensions import db, limiter
 from hub.rate_limits import _KEPT
 from rewards.contracts import LeaderboardQuery
@@ -48,6 +49,9 @@ def _run(app: Flask, first: str, second: str) -> tuple[list[tuple], dict[str, in
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         retry_after = response.headers.get("Retry-After")
         body = response.get_json() if response.status_code == 429 else None
+        if body is not None:  # the wait in words depends on when the minute's window began
+            assert body["error"]["message"] == f"Too many attempts. Try again in {in_words(int(retry_after or 0))}."
+            body["error"]["message"] = "Too many attempts. Try again in <Retry-After>."
         replies.append((response.status_code, body, retry_after is not None and 1 <= int(retry_after) <= 60))
     counters = {
         key.replace(_token_key(first), "FIRST").replace(_token_key(second), "SECOND"): count

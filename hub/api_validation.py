@@ -51,7 +51,29 @@ def validated_query(model: type[Q]) -> Q:
 
 class VouchFlaskPlugin(FlaskPlugin):
     """spectree's Flask plugin; `request_validation` as spectree's, the dicts built only for the
-    models declared, the query through `validated_query`."""
+    models declared, the query through `validated_query`; `validate_response` writes a reply
+    that is already an instance of its status's model straight to JSON."""
+
+    def validate_response(
+        self, resp: Any, resp_model: Any, skip_validation: bool, force_resp_serialize: bool
+    ) -> tuple[Any, Exception | None]:
+        """A route's reply as spectree writes it. spectree does not validate an instance of the
+        status's own model again — it dumps it and wraps the bytes through Flask's
+        `make_response` with the status; that case (a model instance, or one with a status) is
+        written here directly, byte for byte the same. Anything else is spectree's."""
+        payload, status = resp, 200
+        if isinstance(resp, tuple):
+            if len(resp) != 2 or not isinstance(resp[1], int):
+                return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
+            payload, status = resp
+        model = resp_model.find_model(status) if resp_model is not None and not skip_validation else None
+        if model is None or not isinstance(payload, BaseModel) or not isinstance(payload, model):
+            return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
+        response = self.get_current_app().response_class(
+            payload.model_dump_json().encode("utf-8"), mimetype="application/json"
+        )
+        response.status_code = status
+        return response, None
 
     def request_validation(self, request: Any, query: Any, json: Any, form: Any, headers: Any, cookies: Any) -> None:
         has_data = request.method not in ("GET", "DELETE")

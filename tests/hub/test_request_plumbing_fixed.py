@@ -232,3 +232,31 @@ def test_request_metrics_count_every_request(monkeypatch, kept):
     )
     assert le == before[1] + 3
     assert ((endpoint, "GET", 204) in metrics._REQUEST_CHILDREN) is kept
+
+
+# --- replies written straight from their model -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        lambda: LeaderboardQuery(period="month"),  # an instance of the status's model
+        lambda: (LeaderboardQuery(limit=3), 201),  # with its status
+        lambda: ({"period": "all", "group": None, "limit": 10}, 200),  # a dict: validated by spectree
+        lambda: ({"period": "month", "limit": 5}, 201),  # a dict with a status
+    ],
+)
+def test_a_reply_is_written_as_spectree_writes_it(app, reply):
+    from spectree import Response as Replies
+    from spectree.plugins.flask_plugin import FlaskPlugin
+
+    from hub.endpoints import api_spec
+
+    replies = Replies(HTTP_200=LeaderboardQuery, HTTP_201=LeaderboardQuery)
+    replies.bind_model_adapter(api_spec.backend.model_adapter)  # as spectree does when registering a route
+    with app.test_request_context("/api/v1/leaderboard"):
+        ours, our_error = api_spec.backend.validate_response(reply(), replies, False, False)
+        theirs, their_error = FlaskPlugin.validate_response(api_spec.backend, reply(), replies, False, False)
+    assert (our_error, their_error) == (None, None)
+    assert ours.get_data() == theirs.get_data() and ours.status_code == theirs.status_code
+    assert list(ours.headers) == list(theirs.headers)

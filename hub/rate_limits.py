@@ -35,10 +35,14 @@ _KEPT = "vouch_rate_limits"
 
 @dataclass(frozen=True, slots=True)
 class _Resolved:
-    """One route's limits as Flask-Limiter resolved them, for the limit string `provided`.
-    `limits` is None when the route needs Flask-Limiter's own check (see the module docstring)."""
+    """One route's limits as Flask-Limiter resolved them, for the limit string `provided` and
+    the limiter's application and default limit lists then (the one Limiter is shared by every
+    app of the process; a later app's `init_app` replaces those lists). `limits` is None when
+    the route needs Flask-Limiter's own check (see the module docstring)."""
 
     provided: str
+    application: object
+    defaults: object
     limits: tuple[RuntimeLimit, ...] | None
 
 
@@ -101,7 +105,13 @@ class VouchLimiter(Limiter):
         provided = app.config[config_key]
         kept: dict[str, _Resolved] = app.extensions.setdefault(_KEPT, {})
         found = kept.get(endpoint)
-        if found is None or found.provided != provided:
+        manager = self.limit_manager
+        if (
+            found is None
+            or found.provided != provided
+            or found.application is not manager._application_limits
+            or found.defaults is not manager._default_limits
+        ):
             found = kept[endpoint] = self._resolve(app, endpoint, provided)
         return found.limits
 
@@ -110,16 +120,18 @@ class VouchLimiter(Limiter):
         None as the limits when any of them needs more than the kept evaluation handles."""
         view = app.view_functions.get(endpoint)
         name = get_qualified_name(view) if view else ""
+        manager = self.limit_manager
+        application, default = manager._application_limits, manager._default_limits
         if name in self._marked_for_limiting:
-            return _Resolved(provided, None)
-        defaults, decorated = self.limit_manager.resolve_limits(
+            return _Resolved(provided, application, default, None)
+        defaults, decorated = manager.resolve_limits(
             app, endpoint, request.blueprint, name, in_middleware=True, marked_for_limiting=False
         )
         # Default limits are shared with a decorated view's own check (Flask-Limiter's
         # `seen_limits`), meta limits and breach callbacks need its full evaluation.
         if defaults or any(limit.meta_limits or limit.on_breach for limit in decorated):
-            return _Resolved(provided, None)
-        return _Resolved(provided, tuple(decorated))
+            return _Resolved(provided, application, default, None)
+        return _Resolved(provided, application, default, tuple(decorated))
 
     def _evaluate(self, endpoint: str, limits: tuple[RuntimeLimit, ...]) -> None:
         """Flask-Limiter's `__evaluate_limits` for limits without meta limits or breach

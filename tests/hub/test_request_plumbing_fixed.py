@@ -105,6 +105,22 @@ def test_a_changed_limit_string_applies_at_the_next_request(app_factory, make):
     assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(2)] == [200, 429]
 
 
+def test_application_limits_given_later_are_counted_too(app_factory, make):
+    """The one Limiter is shared by every app in the process: an application limit another app
+    sets after a route's limits were kept is applied to that route as Flask-Limiter applies it."""
+    manager = limiter.limit_manager
+    saved = manager._application_limits
+    try:
+        app, token, _ = _limited(app_factory, make, "100/minute")
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/me", headers=headers).status_code == 200  # resolved and kept
+        app_factory(RATELIMIT_ENABLED=True, RATELIMIT_APPLICATION="2/minute")
+        assert [client.get("/api/v1/me", headers=headers).status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        manager.set_application_limits(saved)
+
+
 # --- the query string validated once ------------------------------------------------------------
 
 

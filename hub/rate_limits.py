@@ -21,16 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import flask
 from flask import Blueprint, current_app, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
+from flask_limiter._extension import LimiterContext
 from flask_limiter._limits import RuntimeLimit
 from flask_limiter.util import get_qualified_name
 
 # app.extensions key of the per-app resolutions.
 _KEPT = "vouch_rate_limits"
+
+# Flask-Limiter's own after-request and teardown hooks (private: name-mangled), which `init_app`
+# replaces on each app and the after-request one still runs when there is something to do.
+_INJECT_HEADERS: Callable[..., flask.Response] = getattr(Limiter, "_Limiter__inject_headers")  # noqa: B009
+_RELEASE_CONTEXT: Callable[..., None] = getattr(Limiter, "_Limiter__release_context")  # noqa: B009
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,39 @@ class VouchLimiter(Limiter):
         does — which is what it registers, for Flask-Limiter's own check to use when it runs."""
         self.limit(lambda: current_app.config[config_key], key_func=key_func)(blueprint)
         self._per_app[blueprint.name] = config_key
+
+    def init_app(self, app: flask.Flask) -> None:
+        """Flask-Limiter's `init_app`, with its after-request and teardown hooks replaced by
+        ones that look the request's limiter state up once and leave at once when there is
+        nothing to do (no rate-limit headers configured, no deduction pending): its own looked
+        it up three times per request, creating it when missing. A request with something to
+        do runs Flask-Limiter's own hook."""
+        super().init_app(app)
+        hooks = app.after_request_funcs.get(None, [])
+        for n, hook in enumerate(hooks):
+            if isinstance(hook, partial) and hook.func is _INJECT_HEADERS and hook.args == (self,):
+                hooks[n] = self._after_request
+        teardowns = app.teardown_request_funcs.get(None, [])
+        for n, hook in enumerate(teardowns):
+            if getattr(hook, "__func__", None) is _RELEASE_CONTEXT and getattr(hook, "__self__", None) is self:
+                teardowns[n] = self._release_state
+
+    def _request_state(self) -> LimiterContext | None:
+        """This limiter's state for the current request (Flask-Limiter's `context`), or None
+        when the request has none yet — without creating one."""
+        states = getattr(request_ctx._get_current_object(), "_limiter_request_context", None)  # type: ignore[attr-defined]
+        return states.get(self) if states is not None else None
+
+    def _after_request(self, response: flask.Response) -> flask.Response:
+        state = self._request_state()
+        if state is None or (not state.conditional_deductions and not self._headers_enabled):
+            return response
+        return _INJECT_HEADERS(self, response)
+
+    def _release_state(self, _exc: BaseException | None = None) -> None:
+        state = self._request_state()
+        if state is not None:
+            state.reset()
 
     def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
         """The before-request check (and, with a `callable_name`, a decorated view's): for a

@@ -121,6 +121,28 @@ def test_application_limits_given_later_are_counted_too(app_factory, make):
         manager.set_application_limits(saved)
 
 
+def test_the_limiters_own_response_hooks_run_when_they_have_work(app_factory, make):
+    """Flask-Limiter's after-request and teardown hooks are replaced on each app; with the
+    X-RateLimit headers configured its own after-request hook still writes them."""
+    from functools import partial
+
+    from hub.rate_limits import _INJECT_HEADERS, _RELEASE_CONTEXT
+
+    app = app_factory(RATELIMIT_ENABLED=True, RATELIMIT_HEADERS_ENABLED=True, VOUCH_API_RATE_LIMIT="3/minute")
+    hooks, teardowns = app.after_request_funcs[None], app.teardown_request_funcs[None]
+    assert not [h for h in hooks if isinstance(h, partial) and h.func is _INJECT_HEADERS]
+    assert not [h for h in teardowns if getattr(h, "__func__", None) is _RELEASE_CONTEXT]
+    assert limiter._after_request in hooks and limiter._release_state in teardowns
+    with app.app_context():
+        token = make.token(make.user("owner"))
+        db.session.remove()
+    client = app.test_client()
+    replies = [client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}) for _ in range(4)]
+    assert [r.headers.get("X-RateLimit-Limit") for r in replies] == ["3"] * 4
+    assert [r.headers.get("X-RateLimit-Remaining") for r in replies] == ["2", "1", "0", "0"]
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+
+
 # --- the query string validated once ------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from hub import tokens
+from hub.api_validation import VouchFlaskPlugin
 from hub.contracts import Body, ErrorReply, Query, UploadForm
 from hub.db import utcnow
 from hub.errors import ValidationFailed, VouchError, error_body, is_transient_db_error, vouch_error_response
@@ -44,7 +45,8 @@ IDEMPOTENCY_ABANDON_AFTER = dt.timedelta(seconds=60)
 def api_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=API_PREFIX)
     csrf.exempt(bp)  # bearer tokens are never sent by browsers on their own: no CSRF surface
-    limiter.limit(lambda: current_app.config["VOUCH_API_RATE_LIMIT"], key_func=_token_or_ip)(bp)
+    # Per token (or address) and route; resolved once per app and route (hub.rate_limits).
+    limiter.per_app_limit(bp, "VOUCH_API_RATE_LIMIT", _token_or_ip)
     return bp
 
 
@@ -153,6 +155,7 @@ def _refuse_wrong_reply(req: Any, resp: Any, error: Exception | None, instance: 
 
 api_spec = SpecTree(
     "flask",
+    backend=VouchFlaskPlugin,  # spectree's, without the unused header/cookie dicts (hub.api_validation)
     mode="strict",  # only the routes registered through `endpoint`
     title="Vouch API",
     version="1",

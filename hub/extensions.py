@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask import request
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from hub.db import Base
+from hub.rate_limits import VouchLimiter
 
 
 def client_ip() -> str:
@@ -32,4 +32,4 @@ else:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=client_ip, default_limits=[])
+limiter = VouchLimiter(key_func=client_ip, default_limits=[])

@@ -30,6 +30,8 @@ from hub.extensions import db, limiter
 
 bp = Blueprint("ops", __name__)
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# The JSON API's paths (hub.endpoints.API_PREFIX, not imported: hub.endpoints imports the models).
+API_PATHS = "/api/v1/"
 _NO_HTTPS_REDIRECT = {"force_https": False}
 
 
@@ -165,12 +167,17 @@ def _queue(app: Flask) -> dict[str, Any]:
 
 
 class ProbeAwareSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, except that probe paths get Flask's null session:
-    nothing is read from the cookie, and nothing (not even a refreshed cookie) is sent back.
-    A request without the session cookie gets its new empty session at once."""
+    """Flask's signed-cookie sessions, except that probe paths, and JSON API requests that send
+    no cookie at all (a bearer token's), get Flask's null session: nothing is read from a
+    cookie, and nothing (no cookie, no `Vary: Cookie`) is saved or sent back — the API reads
+    no session, its caller is the token (issue 22: the session save and Flask-Login's
+    remember-cookie check cost every API request). A request without the session cookie gets
+    its new empty session at once."""
 
     def open_session(self, app: Flask, request):
         if request.path in PROBE_PATHS:
+            return None
+        if "HTTP_COOKIE" not in request.environ and request.path.startswith(API_PATHS):
             return None
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             # What Flask answers without a cookie (an API call with a bearer token), without

@@ -40,6 +40,10 @@ current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
 
+# What a caller's X-Request-Id may keep: ASCII word characters, dots and dashes.
+_NOT_IN_REQUEST_ID = re.compile(r"[^\w.-]", flags=re.ASCII)
+
+
 def new_request_id() -> str:
     """A fresh request id: 12 hex characters (48 random bits)."""
     return uuid.uuid4().hex[:12]
@@ -48,7 +52,7 @@ def new_request_id() -> str:
 def clean_request_id(raw: str | None) -> str:
     """A caller's X-Request-Id kept to word characters, dots and dashes (64 at most), or a
     fresh id when nothing usable is left: it is echoed in headers, pages and logs."""
-    return re.sub(r"[^\w.-]", "", raw or "", flags=re.ASCII)[:64] or new_request_id()
+    return _NOT_IN_REQUEST_ID.sub("", raw or "")[:64] or new_request_id()
 
 
 class JsonFormatter(logging.Formatter):
@@ -150,6 +154,8 @@ def init_request_logging(app: Flask) -> None:
     Registered before the other request hooks (rate limits, the hub's own), so a request
     refused by one of them is timed and logged too.
     """
+    from hub.metrics import observe_request
+
     configure_logging(app.config["VOUCH_LOG_FORMAT"])
 
     @app.before_request
@@ -160,30 +166,33 @@ def init_request_logging(app: Flask) -> None:
 
     @app.after_request
     def _log_request(response):
+        # The request object once, not a context-local look-up per field (issue 22).
+        current = request._get_current_object()
         started = g.get("request_started")
         duration = time.perf_counter() - started if started is not None else 0.0
-        endpoint = request.endpoint or "<unmatched>"
+        endpoint = current.endpoint or "<unmatched>"
         status = response.status_code
-        from hub.metrics import observe_request
-
-        observe_request(endpoint, request.method, status, duration)
-        REQUEST_LOG.info(
-            "%s %s %s %.1f ms",
-            request.method,
-            request.path,
-            status,
-            duration * 1000,
-            extra={
-                "event": "request",
-                "method": request.method,
-                "path": request.path,
-                "endpoint": endpoint,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-                "user_id": _user_id(),
-                "remote_addr": request.remote_addr,
-            },
-        )
+        method = current.method
+        path = current.path
+        observe_request(endpoint, method, status, duration)
+        if REQUEST_LOG.isEnabledFor(logging.INFO):
+            REQUEST_LOG.info(
+                "%s %s %s %.1f ms",
+                method,
+                path,
+                status,
+                duration * 1000,
+                extra={
+                    "event": "request",
+                    "method": method,
+                    "path": path,
+                    "endpoint": endpoint,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                    "user_id": _user_id(),
+                    "remote_addr": current.remote_addr,
+                },
+            )
         return response
 
     @app.teardown_request

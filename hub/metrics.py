@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, current_app, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -77,10 +78,27 @@ def multiprocess_dir() -> str | None:
     return path if path and os.path.isdir(path) else None
 
 
+# (endpoint, method, status) → its request counter and duration histogram children, looked up
+# once: `labels()` checks and joins the label values and takes the metric's lock on every call,
+# a dict look-up here does not (issue 22: part of every request's after-request cost). Bounded,
+# since the method and the endpoint of an unmatched URL come from clients; past the bound the
+# children are looked up per request as before.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_REQUEST_CHILDREN_MAX = 5_000
+
+
 def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
-    labels = (endpoint, method, str(status))
-    HTTP_REQUESTS.labels(*labels).inc()
-    HTTP_DURATION.labels(*labels).observe(seconds)
+    """Count one answered request and its duration (`seconds`, wall time from the first request
+    hook) under `vouch_http_requests_total` / `vouch_http_request_duration_seconds`."""
+    key = (endpoint, method, status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        labels = (endpoint, method, str(status))
+        children = (HTTP_REQUESTS.labels(*labels), HTTP_DURATION.labels(*labels))
+        if len(_REQUEST_CHILDREN) < _REQUEST_CHILDREN_MAX:
+            _REQUEST_CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_job(function: str, outcome: str, seconds: float) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_talisman import Talisman
+from werkzeug.datastructures import Headers
 
 # The options a view may set for itself (`talisman_view_options`), each defaulting to the
 # instance's own value of that name (flask-talisman's per-view options).
@@ -39,7 +40,35 @@ class KeptTalisman(Talisman):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._view_options: dict[Any, dict[str, Any]] = {}
         self._policy_text: dict[int, tuple[Any, str]] = {}
+        # (view's options, whether HSTS applies) → the headers Talisman writes for them.
+        self._header_sets: dict[tuple[int, bool], tuple[dict[str, Any], tuple[tuple[str, str], ...]]] = {}
         super().__init__(*args, **kwargs)
+
+    def _set_response_headers(self, response: Any) -> Any:
+        """Talisman's response headers, worked out once per view and per whether the request
+        is HTTPS (the one request-dependent choice: Strict-Transport-Security), then set on each
+        response as Talisman sets them (replacing a header of the same name). A request with a
+        CSP nonce has them worked out by Talisman each time (the nonce is in the policy)."""
+        if hasattr(request, "csp_nonce"):
+            return super()._set_response_headers(response)
+        options = self._get_local_options()
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        kept = self._header_sets.get((id(options), secure))
+        if kept is None or kept[0] is not options:
+            scratch = Headers()
+            self._set_feature_policy_headers(scratch, options)
+            self._set_permissions_policy_headers(scratch, options)
+            self._set_document_policy_headers(scratch, options)
+            self._set_frame_options_headers(scratch, options)
+            self._set_content_security_policy_headers(scratch, options)
+            self._set_hsts_headers(scratch)
+            self._set_referrer_policy_headers(scratch)
+            kept = (options, tuple(scratch.items()))
+            self._header_sets[(id(options), secure)] = kept
+        headers = response.headers
+        for name, value in kept[1]:
+            headers[name] = value
+        return response
 
     def _get_local_options(self) -> dict[str, Any]:
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None

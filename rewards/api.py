@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import url_for
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
+from hub.api_validation import validated_query
 from hub.contracts import Body, BulkReply, PageQuery
 from hub.endpoints import api_blueprint, endpoint, kept_api_caller
 from hub.errors import NotFound
@@ -97,7 +98,7 @@ def plan_board_read() -> RedisRead | None:
     since they were kept) only costs the route its own read: it takes the planned answer only
     for the very same read (hub.redis_stamps.prefetched)."""
     try:
-        args = LeaderboardQuery.model_validate(request.args)
+        args = validated_query(LeaderboardQuery)  # spectree takes this instance: validated once
     except ValidationError:
         return None
     caller = kept_api_caller()

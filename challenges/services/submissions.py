@@ -16,10 +16,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import WithJsonSchema
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from challenges import caps, catalogue, review_rules, trust, verifiers
 from challenges.caps import day_label
@@ -36,7 +36,7 @@ from challenges.services.evidence_files import SentFile
 from challenges.services.feed import MyRecord, is_open, is_targeted, limit_block, retry_wait_reason, visible_challenge
 from hub import trust as hub_trust
 from hub.contracts import Body, UploadForm
-from hub.db import insert_row_ignore, locked_row, utcnow
+from hub.db import _dialect_orm_insert, locked_row, utcnow
 from hub.errors import (
     AlreadySubmitted,
     CapReached,
@@ -245,7 +245,7 @@ def submit_completion(
         values |= graded
     # One INSERT … ON CONFLICT DO NOTHING: a second open completion of this challenge by this
     # advocate (the partial unique index), or a repeated source key, writes nothing.
-    completion = insert_row_ignore(db.session, Completion, values)
+    completion = _insert_completion(values)
     if completion is None:
         raise AlreadySubmitted("You have already sent this in; it is being checked.")
     completion_tallies.count_submission(challenge.id, advocate_id, at)
@@ -355,20 +355,54 @@ def _decided_now(completion: Completion, challenge: Challenge | Entry, advocate:
         rejection_effects(completion, challenge, advocate, None, completion.reason or "")
 
 
-def _check_limits(challenge: Challenge | Entry, advocate_id: int, at: dt.datetime) -> None:
-    """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
-    places are counted under the challenge's row lock, so two last places cannot both go)."""
-    mine = list(
-        db.session.scalars(
-            select(Completion)
+# A submission's statements of one shape built once per process (building the construct cost
+# about as much client CPU as running it; issue 22), run with bound values: the advocate's
+# tries of the challenge, and the completion's INSERT per dialect and set of columns given.
+_BUILT: dict[tuple[str, ...], Any] = {}
+
+
+def _tries() -> Any:
+    """SELECT the status, submitted_at and decided_at of an advocate's (`:advocate_id`) counting
+    and rejected completions of a challenge (`:challenge_id`), newest first: the columns
+    MyRecord.of reads (not whole Completion objects)."""
+    found = _BUILT.get(("tries",))
+    if found is None:
+        found = _BUILT[("tries",)] = (
+            select(Completion.status, Completion.submitted_at, Completion.decided_at)
             .where(
-                Completion.challenge_id == challenge.id,
-                Completion.advocate_id == advocate_id,
+                Completion.challenge_id == bindparam("challenge_id"),
+                Completion.advocate_id == bindparam("advocate_id"),
                 Completion.status.in_((*COUNTING, CompletionStatus.REJECTED)),
             )
             .order_by(Completion.submitted_at.desc(), Completion.id.desc())
         )
-    )
+    return found
+
+
+def _insert_completion(values: dict[str, Any]) -> Completion | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the completion (hub.db.insert_row_ignore's
+    statement, built once per set of columns): the new Completion, persistent in the session, or
+    None when a unique key (an open completion of the challenge by the advocate, the source
+    key) already holds one. Columns not in `values` get their defaults, as before."""
+    dialect = db.session.get_bind().dialect.name
+    key = ("insert", dialect, *sorted(values))
+    stmt = _BUILT.get(key)
+    if stmt is None:
+        stmt = _BUILT[key] = (
+            _dialect_orm_insert(db.session, Completion)
+            .values({name: bindparam(name) for name in sorted(values)})
+            .on_conflict_do_nothing()
+            .returning(Completion)
+            # the values are bound parameters, not rows to bulk-insert: one ORM INSERT … RETURNING
+            .execution_options(dml_strategy="orm")
+        )
+    return cast("Completion | None", db.session.scalars(stmt, values).first())
+
+
+def _check_limits(challenge: Challenge | Entry, advocate_id: int, at: dt.datetime) -> None:
+    """Refuse a submission the challenge's limits do not allow (feed.limit_block decides; the
+    places are counted under the challenge's row lock, so two last places cannot both go)."""
+    tries = db.session.execute(_tries(), {"challenge_id": challenge.id, "advocate_id": advocate_id}).all()
     taken = 0
     if challenge.max_total is not None:
         locked_row(Challenge, challenge.id)
@@ -377,7 +411,9 @@ def _check_limits(challenge: Challenge | Entry, advocate_id: int, at: dt.datetim
             .select_from(Completion)
             .where(Completion.challenge_id == challenge.id, Completion.status.in_(COUNTING))
         ).scalar_one()
-    block = limit_block(challenge, MyRecord.of(mine), taken, at)
+    # MyRecord.of reads a history's status, submitted_at and decided_at (rejected_at): rows of
+    # those three columns stand in for the Completions (their `latest` is read by the feed only).
+    block = limit_block(challenge, MyRecord.of(cast("list[Completion]", tries)), taken, at)
     if block is None:
         return
     if block.rule == "in_flight":

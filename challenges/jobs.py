@@ -15,7 +15,10 @@ decide each completion, so exactly-once holds as for one; a job whose completion
 already claimed finds nothing to do. A batch killed after its claim leaves its completions
 verifying until the requeue sweep (or, after CLAIM_LEASE, its own job run again) takes them.
 The jobs of the other completions a batch claimed are taken off the queue once the claim has
-committed (`hub.queue.drop_queued_jobs`): one job runs per batch, not one per completion.
+committed (`hub.queue.drop_queued_jobs`): one job runs per batch, not one per completion. The
+claim's transaction also does the batch's after-submission trust work (last activity, signals,
+scores: `challenges.trust.after_submissions_now`), so the submissions' own trust jobs are taken
+off the queue with them instead of each waiting on the batch's advocate row locks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app, has_app_context
 
 from challenges import services, verifiers
+from challenges import trust as challenge_trust
 from hub.db import utcnow
 from hub.queue import drop_queued_jobs, job_context, job_timeout, preload_worker_app
 
@@ -79,11 +83,18 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
     "retry" for those handed to `verify_completion` after a transient failure."""
     with job_context():
         batch = services.claim_for_verification(completion_id, limit)
+        # Their after-submission work (last activity, trust signals and score) committed with
+        # the claim: their own trust jobs would otherwise wait on this batch's advocate locks.
+        trusted = challenge_trust.after_submissions_now([e.completion_id for e in batch])
     if not batch:
         return {}
     # The others' own jobs, still queued behind this one, would each find nothing: taken off
-    # the queue (a batch killed from here on leaves its completions to the requeue sweep).
-    drop_queued_jobs([f"verify-completion-{e.completion_id}" for e in batch if e.completion_id != completion_id])
+    # the queue (a batch killed from here on leaves its completions to the requeue sweep), and
+    # the trust jobs of the submissions done above with them.
+    drop_queued_jobs(
+        [f"verify-completion-{e.completion_id}" for e in batch if e.completion_id != completion_id]
+        + [f"trust-completion-{cid}" for cid in trusted]
+    )
     threaded = set(verifiers.batched_verifiers())
     in_threads = [e for e in batch if e.extra.get("verification") in threaded]
     here = [e for e in batch if e.extra.get("verification") not in threaded]

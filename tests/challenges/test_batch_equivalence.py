@@ -208,3 +208,40 @@ def test_a_batch_approves_only_what_is_still_undecided_and_posts_nothing_twice(t
     ).all()
     assert sorted(entries) == sorted(str(i) for i in ids[1:])
     assert db.session.get(Advocate, advocates[0].id).balance == 0
+
+
+def test_a_batchs_group_tallies_equal_a_rebuild(twin_app, make):
+    """The batch's spread over the advocates' groups (one statement of arrays on PostgreSQL, a
+    union of rows on SQLite) leaves the kept group rows equal to a rebuild from the completions."""
+    from challenges.services.completion_tallies import rebuild_group_totals
+    from tests.challenges.test_group_tallies import _stored
+
+    owner = make.user("owner")
+    names = [f"Batch G{n}-{owner.id}" for n in range(2)]
+    advocates = [
+        make.advocate(groups=(names[0],)),
+        make.advocate(groups=(names[0], names[1])),
+        make.advocate(groups=(names[1],)),
+        make.advocate(),
+    ]
+    challenges = [create_challenge(type="review", title=f"Grouped {n}", points=POINTS) for n in range(2)]
+    ids = [
+        services.submit_completion(
+            challenge.id, advocate.id, {"evidence_url": f"https://www.g2.com/reviews/g-{challenge.id}-{advocate.id}"}
+        ).id
+        for advocate in advocates
+        for challenge in challenges
+    ]
+    db.session.info.pop(PENDING_KEY, None)
+    db.session.commit()
+    with deferred_sums():
+        assert len(approve_many(dict.fromkeys(ids, FOUND))) == len(ids)
+    db.session.info.pop(PENDING_KEY, None)
+    db.session.commit()
+    kept = _stored()
+    days, hours, _ = kept
+    # Two groups, each with two members of two approvals: 4 completions approved in each.
+    assert sorted((row[2], row[3]) for row in days) == [(4, 4), (4, 4)]
+    assert sum(row[-1] for row in hours) == 8
+    rebuild_group_totals()
+    assert _stored() == kept

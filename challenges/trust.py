@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -170,7 +171,7 @@ def detect_signals_of(completion_ids: list[int]) -> dict[int, list[str]]:
     return new
 
 
-def _own_submissions(rows: list[Any]) -> dict[int, list[dt.datetime]]:
+def _own_submissions(rows: Sequence[Any]) -> dict[int, list[dt.datetime]]:
     """The submission times (no `source_key`: an advocate's own) of these completions' advocates
     from the earliest baseline window's start to the latest submission, per advocate: one read on
     the (advocate_id, submitted_at) index."""
@@ -189,7 +190,7 @@ def _own_submissions(rows: list[Any]) -> dict[int, list[dt.datetime]]:
     return times
 
 
-def _first_by_digest(digests: set[str]) -> dict[tuple[str, int], int]:
+def _first_by_digest(digests: set[str]) -> dict[tuple[str | None, int], int]:
     """{(text digest, advocate id): their first completion with it} for these digests (one
     grouped read on the digest's index); empty for none."""
     if not digests:

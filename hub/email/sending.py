@@ -479,22 +479,22 @@ def _smtp_send(url: str, mime: MimeMessage, recipient: str) -> None:
         with _connect(url) as client:
             _send_on(client, mime, recipient)
         return
-    client = clients.get(url)
-    if client is not None:
+    kept = clients.get(url)
+    if kept is not None:
         try:
-            _send_on(client, mime, recipient)
+            _send_on(kept, mime, recipient)
             return
         except smtplib.SMTPServerDisconnected:
             clients.pop(url, None)
-            client.close()
+            kept.close()
         except BaseException:
             clients.pop(url, None)
-            _close(client)
+            _close(kept)
             raise
-    client = clients[url] = _connect(url)
+    fresh = clients[url] = _connect(url)
     try:
-        _send_on(client, mime, recipient)
+        _send_on(fresh, mime, recipient)
     except BaseException:
         clients.pop(url, None)
-        _close(client)
+        _close(fresh)
         raise

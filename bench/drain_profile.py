@@ -8,7 +8,8 @@ completion per seeded advocate, the page with the marker served on 127.0.0.1), t
 job they queued — verifications, trust jobs, emails and their delivery — in this process, one
 after another in queue order, with RQ's `SimpleWorker` of the production class (burst). Prints
 one JSON line: jobs run by function, SQL statements (counted on the engine's
-`before_cursor_execute`, by their first words), Redis round trips (redis-py's
+`before_cursor_execute`, by their first words, with the wall time each kind spent in the
+driver), Redis round trips (redis-py's
 `send_packed_command`), CPU of this process (`time.process_time`) and wall time, each in total
 and per approval, and the load average. `--profile FILE` writes cProfile's cumulative listing
 of the drain to FILE (`--clock cpu`, the default, or `wall`).
@@ -65,6 +66,8 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
 
     app = create_app()
     statements: Counter[str] = Counter()
+    statement_ms: Counter[str] = Counter()
+    slowest: list[tuple[float, str]] = []
     redis_sends = [0]
     jobs: Counter[str] = Counter()
     with app.app_context():
@@ -77,10 +80,22 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
 
         counting = [False]
 
+        started: list[float] = []
+
         @event.listens_for(db.engine, "before_cursor_execute")
         def count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             if counting[0]:
                 statements[_statement_kind(statement)] += 1
+                started.append(time.perf_counter())
+
+        @event.listens_for(db.engine, "after_cursor_execute")
+        def time_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if counting[0] and started:
+                took = (time.perf_counter() - started.pop()) * 1000
+                statement_ms[_statement_kind(statement)] += took
+                slowest.append((took, re.sub(r"\s+", " ", statement)[:240]))
+                slowest.sort(reverse=True)
+                del slowest[5:]
 
         original_send = redis.connection.Connection.send_packed_command
 
@@ -129,6 +144,9 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
                 "statements": total,
                 "statements_per_approval": round(total / approved, 2),
                 "statements_by_kind": dict(statements.most_common(40)),
+                "statement_ms_total": round(sum(statement_ms.values()), 1),
+                "statement_ms_by_kind": {kind: round(ms, 1) for kind, ms in statement_ms.most_common(15)},
+                "slowest_statements": [(round(ms, 1), sql) for ms, sql in slowest],
                 "redis_round_trips_per_approval": round(redis_sends[0] / approved, 2),
                 "cpu_ms_per_approval": round(cpu * 1000 / approved, 2),
                 "wall_ms_per_approval": round(wall * 1000 / approved, 2),

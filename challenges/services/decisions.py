@@ -28,6 +28,7 @@ from challenges.services.submissions import EvidenceInput, submit_completion
 from hub.audit import record_audit
 from hub.bulk import BulkOutcome, run_each
 from hub.db import any_of, utcnow
+from hub.email.mailings import thanks_known
 from hub.errors import (
     InvalidState,
     NotFound,
@@ -224,35 +225,52 @@ def approve_many(found: dict[int, dict[str, Any]]) -> list[int]:
     awarded = award_badges_many(wanted)
     handed: set[tuple[int, str]] = set()
     notes_out: list[tuple[int, str, str, str | None]] = []
+    highest: dict[int, int] = {}
     for completion in decided:
-        challenge = challenges[completion.id]
-        advocate = db.session.get_one(Advocate, completion.advocate_id)
-        codes = set(_badge_codes(counts[completion.id], challenge.type))
-        # A badge goes with the first of the advocate's approvals that earns it, as one by one.
-        badges = [
-            badge
-            for badge in awarded.get(completion.advocate_id, [])
-            if badge.code in codes and (completion.advocate_id, badge.code) not in handed
-        ]
-        handed.update((completion.advocate_id, badge.code) for badge in badges)
-        completion_approved.send(
-            "challenges",
-            advocate_id=completion.advocate_id,
-            completion_id=completion.id,
-            approved_count=counts[completion.id],
-            challenge_type=challenge.type,
-        )
-        notes_out += [
-            *badge_notes(advocate.user_id, badges),
-            (
-                advocate.user_id,
-                "completion_approved",
-                f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
-                f"/challenges/{challenge.id}",
-            ),
-        ]
+        highest[completion.advocate_id] = max(highest.get(completion.advocate_id, 0), counts[completion.id])
+    with thanks_known(highest):  # the milestone thank-yous already written: one read for the batch
+        for completion in decided:
+            _announce(completion, challenges[completion.id], counts[completion.id], awarded, handed, notes_out)
     notify_many(notes_out)
     return [completion.id for completion in decided]
+
+
+def _announce(
+    completion: Completion,
+    challenge: Challenge | Entry,
+    approved_count: int,
+    awarded: dict[int, list[Badge]],
+    handed: set[tuple[int, str]],
+    notes_out: list[tuple[int, str, str, str | None]],
+) -> None:
+    """One approval of `approve_many`: `completion_approved` sent with the advocate's count, and
+    its notifications (the badges it earned first among the advocate's approvals of the batch,
+    then the approval's own) added to `notes_out`."""
+    advocate = db.session.get_one(Advocate, completion.advocate_id)
+    codes = set(_badge_codes(approved_count, challenge.type))
+    # A badge goes with the first of the advocate's approvals that earns it, as one by one.
+    badges = [
+        badge
+        for badge in awarded.get(completion.advocate_id, [])
+        if badge.code in codes and (completion.advocate_id, badge.code) not in handed
+    ]
+    handed.update((completion.advocate_id, badge.code) for badge in badges)
+    completion_approved.send(
+        "challenges",
+        advocate_id=completion.advocate_id,
+        completion_id=completion.id,
+        approved_count=approved_count,
+        challenge_type=challenge.type,
+    )
+    notes_out += [
+        *badge_notes(advocate.user_id, badges),
+        (
+            advocate.user_id,
+            "completion_approved",
+            f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
+            f"/challenges/{challenge.id}",
+        ),
+    ]
 
 
 def _approved_counts(decided: list[Completion]) -> dict[int, int]:

@@ -9,8 +9,10 @@ quiet spell and one thank-you per milestone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
@@ -269,20 +271,58 @@ def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> Ou
 # --- thank-you at 5 / 25 / 100 approved completions ----------------------------------------
 
 
+THANKS_KNOWN_KEY = "vouch_thanks_known"
+
+
+def _thanks_key(advocate_id: int, milestone: int) -> str:
+    return f"thanks:{advocate_id}:{milestone}"
+
+
+@contextlib.contextmanager
+def thanks_known(approved_counts: dict[int, int]) -> Iterator[None]:
+    """Within this block, `thank_for_completions` for these advocates ({advocate id: the highest
+    approved count the block reaches}) knows which of their milestone thank-yous are written
+    from one read of the outbox (a verification batch's approvals: one statement, not one per
+    approval). A thank-you the block writes is still refused by its dedupe key if it repeats;
+    the knowledge ends with the block (a later transaction reads again)."""
+    keys = [
+        _thanks_key(advocate_id, milestone)
+        for advocate_id, count in approved_counts.items()
+        for milestone in COMPLETION_MILESTONES
+        if count >= milestone
+    ]
+    if not keys or THANKS_KNOWN_KEY in db.session.info:
+        yield
+        return
+    db.session.info[THANKS_KNOWN_KEY] = set(
+        db.session.scalars(select(OutboxEmail.dedupe_key).where(any_of(OutboxEmail.dedupe_key, keys)))
+    )
+    try:
+        yield
+    finally:
+        db.session.info.pop(THANKS_KNOWN_KEY, None)
+
+
 def thank_for_completions(advocate_id: int, approved_count: int) -> OutboxEmail | None:
     """Queue the thank-you for the highest milestone reached; once per (advocate, milestone)."""
     reached = [m for m in COMPLETION_MILESTONES if approved_count >= m]
     if not reached:
         return None
     milestone = reached[-1]
-    key = f"thanks:{advocate_id}:{milestone}"
-    # Most approvals past a milestone find its thank-you written: one indexed look-up instead of
-    # reading the advocate and rendering an email the dedupe key would then refuse.
-    if db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == key)) is not None:
+    key = _thanks_key(advocate_id, milestone)
+    # Most approvals past a milestone find its thank-you written: a look-up (or the batch's one
+    # read, `thanks_known`) instead of reading the advocate and rendering an email the dedupe
+    # key would then refuse.
+    known: set[str] | None = db.session.info.get(THANKS_KNOWN_KEY)
+    if known is not None and key in known:
+        return None
+    if known is None and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == key)) is not None:
         return None
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         return None
+    if known is not None:
+        known.add(key)  # written now (or refused by its key): the block's next approval skips it
     return email_advocate(
         advocate.user,
         "milestones",

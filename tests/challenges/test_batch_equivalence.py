@@ -33,9 +33,13 @@ POINTS = 600
 FOUND = {"verification_note": "The page says the marker."}
 
 
+# The tests commit (as the verification job does): their tables are emptied afterwards.
+pytestmark = [pytest.mark.services, pytest.mark.multi_connection]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def twin_app(request):
-    app = request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+def twin_app(request, app, pg_app):
+    app = app if request.param == "sqlite" else pg_app
     with app.app_context():
         yield app
         db.session.remove()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
 from challenges import services
@@ -16,6 +17,9 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.models import Advocate, TrustSignal
 from tests.support.challenges import create_challenge
+
+# The tests commit: their tables are emptied afterwards.
+pytestmark = pytest.mark.multi_connection
 
 
 def no_jobs_commit() -> None:

@@ -12,6 +12,9 @@ from hub.extensions import db
 from tests.support.network import free_port
 from tests.support.smtp import SmtpRecorder
 
+# The tests commit: their tables are emptied afterwards.
+pytestmark = pytest.mark.multi_connection
+
 
 class PeerRecorder(SmtpRecorder):
     """Records, for each DATA, the client's (address, port): one port per connection."""

@@ -66,7 +66,7 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
 
     app = create_app()
     statements: Counter[str] = Counter()
-    statement_ms: Counter[str] = Counter()
+    statement_ms: dict[str, float] = {}
     slowest: list[tuple[float, str]] = []
     redis_sends = [0]
     jobs: Counter[str] = Counter()
@@ -92,7 +92,8 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
         def time_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             if counting[0] and started:
                 took = (time.perf_counter() - started.pop()) * 1000
-                statement_ms[_statement_kind(statement)] += took
+                kind = _statement_kind(statement)
+                statement_ms[kind] = statement_ms.get(kind, 0.0) + took
                 slowest.append((took, re.sub(r"\s+", " ", statement)[:240]))
                 slowest.sort(reverse=True)
                 del slowest[5:]
@@ -145,7 +146,9 @@ def main(count: int, profile_path: str | None, clock: str) -> None:
                 "statements_per_approval": round(total / approved, 2),
                 "statements_by_kind": dict(statements.most_common(40)),
                 "statement_ms_total": round(sum(statement_ms.values()), 1),
-                "statement_ms_by_kind": {kind: round(ms, 1) for kind, ms in statement_ms.most_common(15)},
+                "statement_ms_by_kind": {
+                    kind: round(ms, 1) for kind, ms in sorted(statement_ms.items(), key=lambda kv: -kv[1])[:15]
+                },
                 "slowest_statements": [(round(ms, 1), sql) for ms, sql in slowest],
                 "redis_round_trips_per_approval": round(redis_sends[0] / approved, 2),
                 "cpu_ms_per_approval": round(cpu * 1000 / approved, 2),

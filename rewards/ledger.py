@@ -225,8 +225,12 @@ def post_credits(
     amount = case(added, value=Advocate.id)
     ids = sorted(added)
     if session.get_bind().dialect.name == "postgresql":
-        # Row locks in id order (as a batch of single posts takes them), before the UPDATE.
-        session.execute(select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update())
+        # Row locks in id order (as a batch of single posts takes them), before the UPDATE; FOR NO
+        # KEY UPDATE, the UPDATE's own mode: inserts that reference the advocates (their key
+        # share locks) are not held up, as they are not by `post_entry`.
+        session.execute(
+            select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update(key_share=True)
+        )
     moved = {
         row.id: row
         for row in session.execute(

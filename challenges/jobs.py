@@ -15,18 +15,23 @@ decide each completion, so exactly-once holds as for one; a job whose completion
 already claimed finds nothing to do. A batch killed after its claim leaves its completions
 verifying until the requeue sweep (or, after CLAIM_LEASE, its own job run again) takes them.
 The jobs of the other completions a batch claimed are taken off the queue once the claim has
-committed (`hub.queue.drop_queued_jobs`): one job runs per batch, not one per completion.
+committed (`hub.queue.drop_queued_jobs`): one job runs per batch, not one per completion. The
+claim's transaction also does the batch's after-submission trust work (last activity, signals,
+scores: `challenges.trust.after_submissions_now`), so the submissions' own trust jobs are taken
+off the queue with them instead of each waiting on the batch's advocate row locks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app, has_app_context
 
 from challenges import services, verifiers
+from challenges import trust as challenge_trust
 from hub.db import utcnow
 from hub.queue import drop_queued_jobs, job_context, job_timeout, preload_worker_app
 
@@ -77,13 +82,22 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
     ones in one batch (see the module's docstring). Idempotent: completions already decided or
     claimed by a running batch are not claimed. Returns how many ended in each outcome, plus
     "retry" for those handed to `verify_completion` after a transient failure."""
+    started = time.perf_counter()
     with job_context():
         batch = services.claim_for_verification(completion_id, limit)
+        # Their after-submission work (last activity, trust signals and score) committed with
+        # the claim: their own trust jobs would otherwise wait on this batch's advocate locks.
+        trusted = challenge_trust.after_submissions_now([e.completion_id for e in batch])
     if not batch:
         return {}
     # The others' own jobs, still queued behind this one, would each find nothing: taken off
-    # the queue (a batch killed from here on leaves its completions to the requeue sweep).
-    drop_queued_jobs([f"verify-completion-{e.completion_id}" for e in batch if e.completion_id != completion_id])
+    # the queue (a batch killed from here on leaves its completions to the requeue sweep), and
+    # the trust jobs of the submissions done above with them.
+    drop_queued_jobs(
+        [f"verify-completion-{e.completion_id}" for e in batch if e.completion_id != completion_id]
+        + [f"trust-completion-{cid}" for cid in trusted]
+    )
+    claimed = time.perf_counter()
     threaded = set(verifiers.batched_verifiers())
     in_threads = [e for e in batch if e.extra.get("verification") in threaded]
     here = [e for e in batch if e.extra.get("verification") not in threaded]
@@ -99,6 +113,7 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
         with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, len(in_threads))) as pool:
             found = pool.map(check_in_app, in_threads)
             verdicts.update(zip((e.completion_id for e in in_threads), found, strict=True))
+    checked = time.perf_counter()
     ordered = [(e.completion_id, verdicts[e.completion_id]) for e in batch]  # the claim's advocate order
     retries = [(e.completion_id, e.attempt) for e in batch if verdicts[e.completion_id].decision == "retry"]
     decided = [(cid, verdict) for cid, verdict in ordered if verdict.decision != "retry"]
@@ -118,7 +133,14 @@ def verify_pending(completion_id: int, limit: int = BATCH_SIZE) -> dict[str, int
     counts: dict[str, int] = {}
     for outcome in [*outcomes.values(), *["retry"] * len(retries)]:
         counts[outcome] = counts.get(outcome, 0) + 1
-    log.info("verified a batch of %d: %s", len(batch), counts)
+    log.info(
+        "verified a batch of %d: %s (claim %.0f ms, checks %.0f ms, verdicts %.0f ms)",
+        len(batch),
+        counts,
+        (claimed - started) * 1000,
+        (checked - claimed) * 1000,
+        (time.perf_counter() - checked) * 1000,
+    )
     return counts
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from challenges.accounts.marks import mark_advocates
 from challenges.models import Completion, CompletionStatus, EvidenceClaim
@@ -94,53 +96,119 @@ def after_submission(completion_id: int) -> None:
 def detect_submission_signals(completion_id: int) -> list[str]:
     """Record the signals one submission raises (idempotent: each is keyed by the completion or
     the hour) and recompute the score. Returns the kinds newly recorded."""
-    completion = db.session.get(Completion, completion_id)
-    if completion is None:
-        return []
-    aid, at = completion.advocate_id, completion.submitted_at
-    new: list[str] = []
+    return detect_signals_of([completion_id]).get(completion_id, [])
 
-    def signal(kind: str, key: str, evidence: str) -> None:
-        if trust.record_signal(aid, kind, key, evidence, at=at):
-            new.append(kind)
 
-    if completion.hold_reason:
-        signal(
-            "duplicate_url", f"completion:{completion.id}", f"{completion.hold_reason} Link: {completion.evidence_url}"
+def detect_signals_of(completion_ids: list[int]) -> dict[int, list[str]]:
+    """`detect_submission_signals` for several submissions at once (a verification batch's,
+    challenges.jobs.verify_pending), in three statements whatever their number: the completions;
+    their advocates' own submissions over the burst windows (the (advocate_id, submitted_at)
+    index), counted here per completion as `_rates` counts them; and, for completions with a text
+    digest, the first completion per (digest, advocate) (the digest's index). Each new signal is
+    stored (idempotent, as for one), then every advocate's score recomputed
+    (`hub.trust.recompute_scores`). Returns the kinds newly recorded per completion id; ids of
+    no completion are left out."""
+    if not completion_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            Completion.id,
+            Completion.advocate_id,
+            Completion.submitted_at,
+            Completion.hold_reason,
+            Completion.evidence_url,
+            Completion.evidence_text,
+            Completion.answers,
+            Completion.text_digest,
         )
-    recent, baseline = _rates(aid, at)
-    hourly = baseline / (BASELINE / BURST_WINDOW)
-    if recent >= BURST_MIN and recent > BURST_FACTOR * hourly:
-        signal(
-            "burst",
-            f"hour:{at:%Y-%m-%dT%H}",
-            f"{recent} submissions within an hour; their usual rate is {hourly:.2f} an hour ({baseline} in 30 days).",
-        )
-    written = [completion.evidence_text or ""] + [a for a in (completion.answers or []) if isinstance(a, str)]
-    written = [w.strip() for w in written if w and w.strip()]
-    if written and min(len(w) for w in written) < SHORT_ANSWER:
-        shortest = min(written, key=len)
-        signal("short_answer", f"completion:{completion.id}", f"Answer of {len(shortest)} characters: “{shortest}”.")
-    if completion.text_digest:
-        other = db.session.execute(
-            select(Completion.id, Completion.advocate_id)
-            .where(Completion.text_digest == completion.text_digest, Completion.advocate_id != aid)
-            .order_by(Completion.id)
-            .limit(1)
-        ).first()
-        if other is not None:
+        .where(Completion.id.in_(sorted(set(completion_ids))))
+        .order_by(Completion.id)
+    ).all()
+    if not rows:
+        return {}
+    own = _own_submissions(rows)
+    first_by_digest = _first_by_digest({row.text_digest for row in rows if row.text_digest})
+    new: dict[int, list[str]] = {}
+    for row in rows:
+        aid, at = row.advocate_id, row.submitted_at
+        found = new.setdefault(row.id, [])
+
+        def signal(
+            kind: str, key: str, evidence: str, aid: int = aid, at: dt.datetime = at, found: list[str] = found
+        ) -> None:
+            if trust.record_signal(aid, kind, key, evidence, at=at):
+                found.append(kind)
+
+        if row.hold_reason:
+            signal("duplicate_url", f"completion:{row.id}", f"{row.hold_reason} Link: {row.evidence_url}")
+        times = own.get(aid, [])
+        recent = sum(1 for t in times if at - BURST_WINDOW < t <= at)
+        baseline = sum(1 for t in times if at - BURST_WINDOW - BASELINE < t <= at - BURST_WINDOW)
+        hourly = baseline / (BASELINE / BURST_WINDOW)
+        if recent >= BURST_MIN and recent > BURST_FACTOR * hourly:
             signal(
-                "repeated_answer",
-                f"completion:{completion.id}",
-                f"The same words as completion #{other.id} of another advocate.",
+                "burst",
+                f"hour:{at:%Y-%m-%dT%H}",
+                f"{recent} submissions within an hour; their usual rate is {hourly:.2f} an hour "
+                f"({baseline} in 30 days).",
             )
-    trust.recompute_score(aid)
+        written = [row.evidence_text or ""] + [a for a in (row.answers or []) if isinstance(a, str)]
+        written = [w.strip() for w in written if w and w.strip()]
+        if written and min(len(w) for w in written) < SHORT_ANSWER:
+            shortest = min(written, key=len)
+            signal("short_answer", f"completion:{row.id}", f"Answer of {len(shortest)} characters: “{shortest}”.")
+        if row.text_digest:
+            others = [
+                cid for (digest, holder), cid in first_by_digest.items() if digest == row.text_digest and holder != aid
+            ]
+            if others:
+                signal(
+                    "repeated_answer",
+                    f"completion:{row.id}",
+                    f"The same words as completion #{min(others)} of another advocate.",
+                )
+    trust.recompute_scores(sorted({row.advocate_id for row in rows}))
     return new
+
+
+def _own_submissions(rows: Sequence[Any]) -> dict[int, list[dt.datetime]]:
+    """The submission times (no `source_key`: an advocate's own) of these completions' advocates
+    from the earliest baseline window's start to the latest submission, per advocate: one read on
+    the (advocate_id, submitted_at) index."""
+    start = min(row.submitted_at for row in rows) - BURST_WINDOW - BASELINE
+    end = max(row.submitted_at for row in rows)
+    times: dict[int, list[dt.datetime]] = {}
+    for advocate_id, at in db.session.execute(
+        select(Completion.advocate_id, Completion.submitted_at).where(
+            Completion.advocate_id.in_(sorted({row.advocate_id for row in rows})),
+            Completion.submitted_at > start,
+            Completion.submitted_at <= end,
+            Completion.source_key.is_(None),
+        )
+    ):
+        times.setdefault(advocate_id, []).append(at)
+    return times
+
+
+def _first_by_digest(digests: set[str]) -> dict[tuple[str | None, int], int]:
+    """{(text digest, advocate id): their first completion with it} for these digests (one
+    grouped read on the digest's index); empty for none."""
+    if not digests:
+        return {}
+    return {
+        (digest, advocate_id): first
+        for digest, advocate_id, first in db.session.execute(
+            select(Completion.text_digest, Completion.advocate_id, func.min(Completion.id))
+            .where(Completion.text_digest.in_(sorted(digests)))
+            .group_by(Completion.text_digest, Completion.advocate_id)
+        )
+    }
 
 
 def _rates(advocate_id: int, at: dt.datetime) -> tuple[int, int]:
     """(submissions in the hour up to `at`, submissions in the 30 days before that hour):
-    two counts on the (advocate_id, submitted_at) index."""
+    two counts on the (advocate_id, submitted_at) index — what `detect_signals_of` reads for
+    each completion in its one statement."""
 
     def count(start: dt.datetime, end: dt.datetime) -> int:
         return int(
@@ -168,6 +236,53 @@ def record_last_activity(advocate_id: int, at: dt.datetime) -> None:
     db.session.execute(
         update(Advocate)
         .where(Advocate.id == advocate_id, or_(Advocate.last_activity_at.is_(None), Advocate.last_activity_at < at))
+        .values(last_activity_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def after_submissions_now(completion_ids: list[int]) -> list[int]:
+    """The after-submission job's work (`trust_after_submission`) for a verification batch's
+    submissions, done by the batch in its claim's transaction (challenges.jobs.verify_pending), so
+    their own jobs can be taken off the queue and no longer wait on the batch's advocate row locks:
+    each advocate's last activity (one UPDATE for all, advocates in id order), then the signals
+    and scores (`detect_signals_of`). Only advocates' own submissions (no `source_key`: a flow's
+    completion queues no such job) that are still undecided (a decided-at-submission one's job
+    also refreshes the account summary: left to it). Returns the completion ids done; the
+    caller's transaction."""
+    rows = db.session.execute(
+        select(Completion.id, Completion.advocate_id, Completion.submitted_at)
+        .where(
+            Completion.id.in_(sorted(set(completion_ids))),
+            Completion.source_key.is_(None),
+            Completion.status.in_((CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)),
+        )
+        .order_by(Completion.id)
+    ).all()
+    if not rows:
+        return []
+    latest: dict[int, dt.datetime] = {}
+    for row in rows:
+        if row.advocate_id not in latest or latest[row.advocate_id] < row.submitted_at:
+            latest[row.advocate_id] = row.submitted_at
+    record_last_activities(latest)
+    done = [row.id for row in rows]
+    detect_signals_of(done)
+    return done
+
+
+def record_last_activities(latest: dict[int, dt.datetime]) -> None:
+    """`record_last_activity` for several advocates ({advocate id: their latest submission}) in
+    one conditional UPDATE that only moves each time forward; rows locked in id order."""
+    if not latest:
+        return
+    at = case(latest, value=Advocate.id)
+    db.session.execute(
+        update(Advocate)
+        .where(
+            Advocate.id.in_(sorted(latest)),
+            or_(Advocate.last_activity_at.is_(None), Advocate.last_activity_at < at),
+        )
         .values(last_activity_at=at)
         .execution_options(synchronize_session=False)
     )

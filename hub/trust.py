@@ -96,6 +96,32 @@ def recompute_score(advocate_id: int) -> int:
     return score
 
 
+def recompute_scores(advocate_ids: list[int]) -> dict[int, int]:
+    """`recompute_score` for several advocates: their stored scores and uncleared signals' sums
+    read in one grouped statement, and a score written only where it changed (one conditional
+    UPDATE each; most batches change none). Returns each advocate's score."""
+    if not advocate_ids:
+        return {}
+    rows = db.session.execute(
+        select(Advocate.id, Advocate.trust_score, func.coalesce(func.sum(TrustSignal.weight), 0))
+        .outerjoin(TrustSignal, (TrustSignal.advocate_id == Advocate.id) & TrustSignal.cleared_at.is_(None))
+        .where(Advocate.id.in_(sorted(set(advocate_ids))))
+        .group_by(Advocate.id, Advocate.trust_score)
+        .order_by(Advocate.id)
+    ).all()
+    scores: dict[int, int] = {}
+    for advocate_id, stored, total in rows:
+        score = scores[advocate_id] = score_of([int(total or 0)])
+        if stored != score:
+            db.session.execute(
+                update(Advocate)
+                .where(Advocate.id == advocate_id, Advocate.trust_score != score)
+                .values(trust_score=score)
+                .execution_options(synchronize_session=False)
+            )
+    return scores
+
+
 def threshold() -> int:
     """The owner's trust_review_threshold (0–100): below it, nothing is approved automatically."""
     return int(get_setting("trust_review_threshold"))

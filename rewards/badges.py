@@ -92,6 +92,30 @@ def award_badges(advocate_id: int, codes: list[str], at: dt.datetime | None = No
     return [CATALOG[code] for code in codes if code in added]
 
 
+def award_badges_many(codes: dict[int, list[str]], at: dt.datetime | None = None) -> dict[int, list[Badge]]:
+    """`award_badges` for several advocates in one INSERT … ON CONFLICT DO NOTHING ({advocate id:
+    codes}); returns each advocate's badges newly awarded, in their `codes` order (advocates with
+    none left out). Tells nobody, as award_badges."""
+    from rewards.models import AdvocateBadge
+
+    when = at or utcnow()
+    rows = [
+        {"advocate_id": advocate_id, "code": code, "awarded_at": when}
+        for advocate_id in sorted(codes)
+        for code in dict.fromkeys(codes[advocate_id])
+    ]
+    added = {
+        (row.advocate_id, row.code)
+        for row in insert_ignore_many(db.session, table_of(AdvocateBadge), rows, ["advocate_id", "code"])
+    }
+    awarded: dict[int, list[Badge]] = {}
+    for advocate_id, wanted in codes.items():
+        new = [CATALOG[code] for code in dict.fromkeys(wanted) if (advocate_id, code) in added]
+        if new:
+            awarded[advocate_id] = new
+    return awarded
+
+
 def badge_notes(user_id: int, badges: list[Badge]) -> list[tuple[int, str, str, str | None]]:
     """The in-app notifications of newly awarded badges, as hub.notifications.notify_many takes
     them — the text award_badge writes."""

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, String, bindparam, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.db import _dialect_insert, _dialect_orm_insert, defer_sum, execute_dml, table_of, utcnow
+from hub.db import _dialect_insert, _dialect_orm_insert, any_of, defer_sum, execute_dml, table_of, utcnow
 from hub.errors import InsufficientPoints, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.home_reads import HomeRead, rows_of
@@ -177,6 +177,143 @@ def post_entry(
             leaderboard.add_points(advocate_id, lifetime_delta, at)
         refresh_tier(advocate_id, lifetime, allow_demotion=lifetime_delta < 0, at=at, stored=tier)
     return Posted(entry, balance, lifetime)
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One credited entry of a batch (`post_credits`): `delta` points (> 0) for the advocate,
+    from the source (source_type, source_id), with its memo."""
+
+    advocate_id: int
+    delta: int
+    source_type: str
+    source_id: str | int
+    memo: str = ""
+
+
+def post_credits(
+    credits: list[Credit], *, kind: EntryKind | str, at: dt.datetime, created_by_id: int | None = None
+) -> set[tuple[int, str, str]]:
+    """`post_entry` for a batch of credited entries (a verification batch's approvals), set-based:
+    the advocates' caches moved in one conditional UPDATE (rows in id order; each advocate's
+    credits summed), the entries written in one multi-row INSERT … ON CONFLICT DO NOTHING on the
+    unique source key (a source posted before writes nothing, and its amount is taken back off the
+    caches in one more UPDATE, as `post_entry` does), the per-day totals and leaderboard rows
+    added once, the expiry watch moved as for one credit, and tiers refreshed only where an
+    entry's running lifetime total reached another tier (`refresh_tier`, entry by entry in the
+    batch's order, so a batch records the same tier changes as its entries one by one). All
+    entries are dated `at` (aware UTC). Returns the (advocate id, source_type, source_id) keys
+    actually written.
+
+    Credits only: `kind` must count toward lifetime points (earn, bonus, adjust) and every delta be
+    a whole number in 1..MAX_DELTA, else ValidationFailed; an unknown advocate raises NotFound.
+    Balance and lifetime only grow here, so neither can go below zero (reliability.md I1)."""
+    kind = EntryKind(kind)
+    if kind not in LIFETIME_KINDS:
+        raise ValidationFailed({"kind": "Only credited kinds are posted in a batch."})
+    for credit in credits:
+        delta = credit.delta
+        if not isinstance(delta, int) or isinstance(delta, bool) or not 0 < delta <= MAX_DELTA:
+            raise ValidationFailed({"points": f"Must be a whole number from 1 to {MAX_DELTA:,}."})
+    if not credits:
+        return set()
+    added: dict[int, int] = {}
+    for credit in credits:
+        added[credit.advocate_id] = added.get(credit.advocate_id, 0) + credit.delta
+    session = db.session
+    watch = at - dt.timedelta(days=max(EXPIRY_NOTICE_DAYS))
+    before_mark = Advocate.expiry_settled_at > literal(at, Advocate.expiry_settled_at.type)
+    amount = case(added, value=Advocate.id)
+    ids = sorted(added)
+    if session.get_bind().dialect.name == "postgresql":
+        # Row locks in id order (as a batch of single posts takes them), before the UPDATE; FOR NO
+        # KEY UPDATE, the UPDATE's own mode: inserts that reference the advocates (their key
+        # share locks) are not held up, as they are not by `post_entry`.
+        session.execute(
+            select(Advocate.id).where(any_of(Advocate.id, ids)).order_by(Advocate.id).with_for_update(key_share=True)
+        )
+    moved = {
+        row.id: row
+        for row in session.execute(
+            update(Advocate)
+            .where(Advocate.id.in_(ids))
+            .values(
+                balance=Advocate.balance + amount,
+                lifetime_points=Advocate.lifetime_points + amount,
+                expiry_watch_from=case(
+                    (Advocate.expiry_watch_from > watch, literal(watch, Advocate.expiry_watch_from.type)),
+                    else_=Advocate.expiry_watch_from,
+                ),
+                expiry_settled_at=case((before_mark, None), else_=Advocate.expiry_settled_at),
+                expiry_settled_id=case((before_mark, None), else_=Advocate.expiry_settled_id),
+            )
+            .returning(Advocate.id, Advocate.balance, Advocate.lifetime_points, _ranked, Advocate.tier)
+            .execution_options(synchronize_session=False)
+        )
+    }
+    if len(moved) != len(added):
+        raise NotFound("Advocate not found.")
+    rows = [
+        {
+            "advocate_id": credit.advocate_id,
+            "delta": credit.delta,
+            "kind": kind,
+            "source_type": credit.source_type,
+            "source_id": str(credit.source_id),
+            "memo": credit.memo[:255],
+            "created_at": at,
+            "created_by_id": created_by_id,
+        }
+        for credit in credits
+    ]
+    entries = table_of(LedgerEntry)
+    written = {
+        (row.advocate_id, row.source_type, row.source_id)
+        for row in session.execute(
+            _dialect_insert(session, entries)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["advocate_id", "kind", "source_type", "source_id"])
+            .returning(entries.c.advocate_id, entries.c.source_type, entries.c.source_id)
+        )
+    }
+    posted = [c for c in credits if (c.advocate_id, c.source_type, str(c.source_id)) in written]
+    kept: dict[int, int] = {}
+    for credit in posted:
+        kept[credit.advocate_id] = kept.get(credit.advocate_id, 0) + credit.delta
+    back = {advocate_id: total - kept.get(advocate_id, 0) for advocate_id, total in added.items()}
+    back = {advocate_id: points for advocate_id, points in back.items() if points}
+    if back:  # sources posted before: the caches move back by what was not written
+        taken = case(back, value=Advocate.id)
+        execute_dml(
+            update(Advocate)
+            .where(Advocate.id.in_(sorted(back)))
+            .values(balance=Advocate.balance - taken, lifetime_points=Advocate.lifetime_points - taken)
+            .execution_options(synchronize_session=False)
+        )
+    for advocate_id in ids:
+        _expire_cached(advocate_id)
+    if not posted:
+        return written
+    day_key = (at.astimezone(dt.UTC).date(), kind)
+    points: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
+    counts: dict[tuple[dt.date, EntryKind, bool, int], int] = {}
+    for credit in posted:
+        key = (*day_key, True, credit.advocate_id % DAY_TOTAL_SHARDS)
+        points[key] = points.get(key, 0) + credit.delta
+        counts[key] = counts.get(key, 0) + 1
+    _add_to_day_totals(points, counts)
+    count_issued_after_commit(kind.value, sum(kept.values()))
+    for advocate_id in sorted(kept):
+        row = moved[advocate_id]
+        if row[3]:  # ranked: erased and deactivated advocates stay off every board (issue 14)
+            leaderboard.add_points(advocate_id, kept[advocate_id], at)
+        # Entry by entry, as single posts would: each running total a tier may be reached at.
+        lifetime = row.lifetime_points - back.get(advocate_id, 0) - kept[advocate_id]
+        tier = row.tier
+        for credit in (c for c in posted if c.advocate_id == advocate_id):
+            lifetime += credit.delta
+            tier = refresh_tier(advocate_id, lifetime, at=at, stored=tier)
+    return written
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import lazyload
 
 from challenges import caps
@@ -27,7 +27,8 @@ from challenges.services.definitions import MAX_REASON
 from challenges.services.submissions import EvidenceInput, submit_completion
 from hub.audit import record_audit
 from hub.bulk import BulkOutcome, run_each
-from hub.db import utcnow
+from hub.db import any_of, utcnow
+from hub.email.mailings import thanks_known
 from hub.errors import (
     InvalidState,
     NotFound,
@@ -37,8 +38,8 @@ from hub.extensions import db
 from hub.models import Advocate
 from hub.notifications import notify, notify_many
 from hub.signals import completion_approved
-from rewards.badges import Badge, award_badges, badge_notes
-from rewards.ledger import post_entry
+from rewards.badges import Badge, award_badges, award_badges_many, badge_notes
+from rewards.ledger import Credit, post_credits, post_entry
 from rewards.models import EntryKind
 
 BADGE_STEPS = {5: "completions_5", 25: "completions_25", 100: "completions_100"}
@@ -145,6 +146,166 @@ def approval_effects(
         )
 
 
+def approve_many(found: dict[int, dict[str, Any]]) -> list[int]:
+    """Approve a verification batch's completions automatically ({completion id: what the verifier
+    saw — verification_note, fetched_excerpt — as `approve_completion`'s `found`}), set-based, with
+    the effects `approve_completion(id, None, auto=True, **found)` has for each: one conditional
+    UPDATE … RETURNING decides them all (only those still undecided: a person's decision meanwhile
+    stands), the acts and tallies counted, the points posted through `rewards.ledger.post_credits`
+    (idempotent on ("completion", id); tiers refreshed entry by entry), the badges from one grouped
+    count of the advocates' approved completions and one insert (each approval's count as it would
+    be one by one: the batch's approvals of an advocate in id order), `completion_approved` sent
+    per approval (the thank-you at milestones, a won deal's bonus), and every notification in one
+    insert. The caller's transaction, normally inside `hub.db.deferred_sums`; the completions'
+    challenges and advocates are best already in the session (`apply_verdicts` holds them).
+    Returns the ids approved here, in (advocate, id) order."""
+    if not found:
+        return []
+    now = utcnow()
+    notes = {cid: values.get("verification_note") for cid, values in found.items()}
+    excerpts = {cid: values["fetched_excerpt"] for cid, values in found.items() if values.get("fetched_excerpt")}
+    written: dict[str, Any] = {
+        "status": CompletionStatus.APPROVED,
+        "decided_at": now,
+        "decided_by_id": None,
+        "points_awarded": Completion.points_offered,
+        "is_auto_approved": True,
+        "verification_note": (
+            case({cid: note for cid, note in notes.items() if note is not None}, value=Completion.id, else_=None)
+            if any(note is not None for note in notes.values())
+            else None
+        ),
+    }
+    if excerpts:
+        written["fetched_excerpt"] = case(excerpts, value=Completion.id, else_=Completion.fetched_excerpt)
+    decided = sorted(
+        db.session.scalars(
+            update(Completion)
+            .where(any_of(Completion.id, sorted(found)), Completion.status.in_(UNDECIDED))
+            .values(**written)
+            .returning(Completion)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).all(),
+        key=lambda completion: (completion.advocate_id, completion.id),
+    )
+    if not decided:
+        return []
+    mark_advocates({completion.advocate_id for completion in decided})  # an approval is the account's last act
+    challenges = {
+        completion.id: db.session.get_one(
+            Challenge, completion.challenge_id, options=[lazyload(Challenge.target_groups)]
+        )
+        for completion in decided
+    }
+    for completion in decided:
+        challenge = challenges[completion.id]
+        count_approved_act(completion.advocate_id, challenge.type, now, challenge.platform)
+        count_decision(completion)
+    post_credits(
+        [
+            Credit(
+                completion.advocate_id,
+                completion.points_offered,
+                "completion",
+                completion.id,
+                f"{challenges[completion.id].title} approved",
+            )
+            for completion in decided
+            if completion.points_offered
+        ],
+        kind=EntryKind.EARN,
+        at=now,
+    )
+    counts = _approved_counts(decided)
+    wanted: dict[int, list[str]] = {}
+    for completion in decided:
+        wanted.setdefault(completion.advocate_id, []).extend(
+            _badge_codes(counts[completion.id], challenges[completion.id].type)
+        )
+    awarded = award_badges_many(wanted)
+    handed: set[tuple[int, str]] = set()
+    notes_out: list[tuple[int, str, str, str | None]] = []
+    highest: dict[int, int] = {}
+    for completion in decided:
+        highest[completion.advocate_id] = max(highest.get(completion.advocate_id, 0), counts[completion.id])
+    with thanks_known(highest):  # the milestone thank-yous already written: one read for the batch
+        for completion in decided:
+            _announce(completion, challenges[completion.id], counts[completion.id], awarded, handed, notes_out)
+    notify_many(notes_out)
+    return [completion.id for completion in decided]
+
+
+def _announce(
+    completion: Completion,
+    challenge: Challenge | Entry,
+    approved_count: int,
+    awarded: dict[int, list[Badge]],
+    handed: set[tuple[int, str]],
+    notes_out: list[tuple[int, str, str, str | None]],
+) -> None:
+    """One approval of `approve_many`: `completion_approved` sent with the advocate's count, and
+    its notifications (the badges it earned first among the advocate's approvals of the batch,
+    then the approval's own) added to `notes_out`."""
+    advocate = db.session.get_one(Advocate, completion.advocate_id)
+    codes = set(_badge_codes(approved_count, challenge.type))
+    # A badge goes with the first of the advocate's approvals that earns it, as one by one.
+    badges = [
+        badge
+        for badge in awarded.get(completion.advocate_id, [])
+        if badge.code in codes and (completion.advocate_id, badge.code) not in handed
+    ]
+    handed.update((completion.advocate_id, badge.code) for badge in badges)
+    completion_approved.send(
+        "challenges",
+        advocate_id=completion.advocate_id,
+        completion_id=completion.id,
+        approved_count=approved_count,
+        challenge_type=challenge.type,
+    )
+    notes_out += [
+        *badge_notes(advocate.user_id, badges),
+        (
+            advocate.user_id,
+            "completion_approved",
+            f"+{completion.points_offered:,} points — “{challenge.title}” was approved. Thank you!",
+            f"/challenges/{challenge.id}",
+        ),
+    ]
+
+
+def _approved_counts(decided: list[Completion]) -> dict[int, int]:
+    """Each just-approved completion's advocate's number of approved completions as it would be
+    counted right after that approval one by one: one grouped count per advocate (the batch's
+    approvals included), less the batch's approvals of theirs that come after it (id order)."""
+    advocate_ids = sorted({completion.advocate_id for completion in decided})
+    totals = dict(
+        db.session.execute(
+            select(Completion.advocate_id, func.count())
+            .where(any_of(Completion.advocate_id, advocate_ids), Completion.status == CompletionStatus.APPROVED)
+            .group_by(Completion.advocate_id)
+        ).all()
+    )
+    mine: dict[int, list[int]] = {}
+    for completion in sorted(decided, key=lambda c: c.id):
+        mine.setdefault(completion.advocate_id, []).append(completion.id)
+    counts: dict[int, int] = {}
+    for advocate_id, ids in mine.items():
+        for position, completion_id in enumerate(ids, start=1):
+            counts[completion_id] = int(totals.get(advocate_id, 0)) - len(ids) + position
+    return counts
+
+
+def _badge_codes(approved: int, challenge_type: str) -> list[str]:
+    """The badge codes an approval earns: its advocate's approved count (first step, 5/25/100)
+    and its challenge's type (first review, first reference)."""
+    codes = ["first_completion"] if approved >= 1 else []
+    if challenge_type == "review":
+        codes.append("first_review")
+    if challenge_type == "reference_call":
+        codes.append("first_reference")
+    return codes + [code for step, code in BADGE_STEPS.items() if approved >= step]
+
+
 def _award_badges(
     completion: Completion, challenge: Challenge | Entry, at: dt.datetime | None = None
 ) -> tuple[int, list[Badge]]:
@@ -155,13 +316,7 @@ def _award_badges(
         .select_from(Completion)
         .where(Completion.advocate_id == completion.advocate_id, Completion.status == CompletionStatus.APPROVED)
     ).scalar_one()
-    codes = ["first_completion"] if approved >= 1 else []
-    if challenge.type == "review":
-        codes.append("first_review")
-    if challenge.type == "reference_call":
-        codes.append("first_reference")
-    codes += [code for step, code in BADGE_STEPS.items() if approved >= step]
-    return approved, award_badges(completion.advocate_id, codes, at=at)
+    return approved, award_badges(completion.advocate_id, _badge_codes(approved, challenge.type), at=at)
 
 
 def reject_completion(completion_id: int, actor_id: int | None, reason: str) -> Completion:

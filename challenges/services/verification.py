@@ -19,7 +19,7 @@ from challenges.models import (
     CompletionStatus,
 )
 from challenges.services.completions import fresh_completion
-from challenges.services.decisions import approve_completion, reject_completion
+from challenges.services.decisions import approve_completion, approve_many, reject_completion
 from hub import trust as hub_trust
 from hub.db import any_of, deferred_sums, execute_dml, utcnow
 from hub.errors import (
@@ -135,7 +135,9 @@ def apply_verdicts(verdicts: list[tuple[int, verifiers.Verdict]]) -> dict[int, s
     The batch is read in one statement — completions (fresh: a person may have decided one
     meanwhile; the decision's conditional UPDATE is what settles it), their challenges and
     advocates, whose trust scores say which approvals a person must make instead — and the
-    session keeps those rows for the approvals that follow (no read of each again)."""
+    session keeps those rows for the approvals that follow (no read of each again). The approvals
+    no person must make are decided together, set-based (`decisions.approve_many`); a rejection
+    or a hold for review goes one by one, first."""
     ids = [completion_id for completion_id, _ in verdicts]
     if not ids:
         return {}
@@ -160,12 +162,33 @@ def apply_verdicts(verdicts: list[tuple[int, verifiers.Verdict]]) -> dict[int, s
         return _trust_hold(int(score) if hub_trust.score_is_below(score) else None)
 
     outcomes: dict[int, str] = {}
+    approvals: dict[int, dict[str, Any]] = {}
     with deferred_sums():  # the shared day totals: one write each, at the end of the batch
         for completion_id, verdict in verdicts:
             completion = completions.get(completion_id)
-            outcomes[completion_id] = "missing" if completion is None else _apply(completion, verdict, hold_of)
+            if completion is None:
+                outcomes[completion_id] = "missing"
+            elif (
+                verdict.decision == "approve"
+                and completion.status in (CompletionStatus.SUBMITTED, CompletionStatus.VERIFYING)
+                and hold_of(completion) is None
+            ):
+                approvals[completion_id] = _found(verdict)  # approved together below
+            else:
+                outcomes[completion_id] = _apply(completion, verdict, hold_of)
+        approved = set(approve_many(approvals))
     del held
-    return outcomes
+    for completion_id in approvals:  # one decided meanwhile (by a person) stays theirs
+        outcomes[completion_id] = "approved" if completion_id in approved else "already_decided"
+    return {completion_id: outcomes[completion_id] for completion_id, _ in verdicts}
+
+
+def _found(verdict: verifiers.Verdict) -> dict[str, Any]:
+    """What an approving verifier saw, as `approve_completion` stores it (`found`)."""
+    found: dict[str, Any] = {"verification_note": (verdict.note or "")[:1000] or None}
+    if verdict.excerpt:
+        found["fetched_excerpt"] = verdict.excerpt[:4000]
+    return found
 
 
 def send_to_review(completion_id: int, note: str | None, excerpt: str | None = None) -> bool:
@@ -226,10 +249,7 @@ def _apply(completion: Completion, verdict: verifiers.Verdict, hold_of: Callable
             return "pending_review" if send_to_review(completion_id, note, verdict.excerpt) else "already_decided"
     try:
         if verdict.decision == "approve":
-            found: dict[str, Any] = {"verification_note": (verdict.note or "")[:1000] or None}
-            if verdict.excerpt:
-                found["fetched_excerpt"] = verdict.excerpt[:4000]
-            approve_completion(completion_id, None, auto=True, **found)
+            approve_completion(completion_id, None, auto=True, **_found(verdict))
             return "approved"
         if verdict.decision == "reject":
             reject_completion(completion_id, None, verdict.note or "The answers were not right.")

@@ -9,18 +9,20 @@ quiet spell and one thank-you per milestone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from hub.db import utcnow
+from hub.db import any_of, utcnow
 from hub.email.models import OutboxEmail
 from hub.email.preferences import EMAIL_KINDS, email_allowed, email_kind_for_notification, unsubscribe_url
-from hub.email.sending import drain_outbox, queue_email
+from hub.email.sending import drain_outbox, outbox_values, queue_email, queue_emails
 from hub.extensions import db
 from hub.hooks import PeriodicJob, hooks
 from hub.models import Advocate, Notification, User
@@ -57,6 +59,27 @@ def email_advocate(
     user: User, kind: str, subject: str, template: str, context: dict[str, Any], dedupe_key: str | None = None
 ) -> OutboxEmail | None:
     """Queue one email of `kind` to an advocate unless they opted out (or are erased/inactive)."""
+    values = compose_email(user, kind, subject, template, context, dedupe_key)
+    if values is None:
+        return None
+    return queue_email(
+        values["to_address"],
+        subject,
+        values["body_text"],
+        kind,
+        user.id,
+        html=values["body_html"],
+        unsubscribe_url=values["unsubscribe_url"],
+        dedupe_key=dedupe_key,
+    )
+
+
+def compose_email(
+    user: User, kind: str, subject: str, template: str, context: dict[str, Any], dedupe_key: str | None = None
+) -> dict[str, Any] | None:
+    """The outbox row (`hub.email.sending.outbox_values`) of one email of `kind` to an advocate,
+    rendered, or None when they opted out of the kind (or are erased/inactive): what
+    `email_advocate` queues, for callers that write several rows at once (`queue_emails`)."""
     advocate = user.advocate
     if advocate is None or advocate.is_erased or not user.is_active_user or not email_allowed(advocate, kind):
         return None
@@ -71,39 +94,71 @@ def email_advocate(
         hub_url=absolute_url("/"),
         **context,
     )
-    return queue_email(
+    return outbox_values(
         user.email, subject, text, kind, user.id, html=html, unsubscribe_url=unsubscribe, dedupe_key=dedupe_key
+    )
+
+
+def _notification_email(note: Notification, user: User | None, dedupe_key: str | None) -> dict[str, Any] | None:
+    """The outbox row of an in-app notification's email twin (None: its kind has none, or the
+    advocate opted out)."""
+    kind = email_kind_for_notification(note.kind)
+    if kind is None or user is None:
+        return None
+    subject = note.text if len(note.text) <= 120 else note.text[:117] + "…"
+    return compose_email(
+        user, kind, subject, "notification", {"text": note.text, "link": absolute_url(note.url)}, dedupe_key
     )
 
 
 def email_for_notification(note: Notification, dedupe_key: str | None = None) -> OutboxEmail | None:
     """The email twin of an in-app notification, for kinds that have one (see hub.email.preferences);
     with `dedupe_key`, written at most once (hub.email.sending.queue_email)."""
-    kind = email_kind_for_notification(note.kind)
-    if kind is None:
+    if email_kind_for_notification(note.kind) is None:
         return None
     user = db.session.get(User, note.user_id, options=[joinedload(User.advocate)])
-    if user is None:
+    values = _notification_email(note, user, dedupe_key)
+    if values is None or user is None:
         return None
-    subject = note.text if len(note.text) <= 120 else note.text[:117] + "…"
-    return email_advocate(
-        user,
-        kind,
-        subject,
-        "notification",
-        {"text": note.text, "link": absolute_url(note.url)},
+    return queue_email(
+        values["to_address"],
+        values["subject"],
+        values["body_text"],
+        values["kind"],
+        user.id,
+        html=values["body_html"],
+        unsubscribe_url=values["unsubscribe_url"],
         dedupe_key=dedupe_key,
     )
 
 
 def email_notifications(notification_ids: list[int]) -> int:
     """The email twins of these in-app notifications (hub.notifications.notify_many), each at most
-    once (dedupe key `notification-<id>`), so a job run again sends no duplicate. Returns the
-    emails queued now."""
-    notes = db.session.scalars(
-        select(Notification).where(Notification.id.in_(notification_ids)).order_by(Notification.id)
+    once (dedupe key `notification-<id>`), so a job run again sends no duplicate. Three statements
+    whatever their number: the notifications, their users with their advocates, and one
+    multi-row insert of the outbox rows (`queue_emails`). Returns the emails queued now."""
+    notes = list(
+        db.session.scalars(
+            select(Notification).where(any_of(Notification.id, notification_ids)).order_by(Notification.id)
+        )
     )
-    return sum(1 for note in notes if email_for_notification(note, f"notification-{note.id}") is not None)
+    wanted = sorted({note.user_id for note in notes if email_kind_for_notification(note.kind) is not None})
+    users = (
+        {
+            user.id: user
+            for user in db.session.scalars(
+                select(User).where(any_of(User.id, wanted)).options(joinedload(User.advocate))
+            ).unique()
+        }
+        if wanted
+        else {}
+    )
+    rows = [
+        values
+        for note in notes
+        if (values := _notification_email(note, users.get(note.user_id), f"notification-{note.id}")) is not None
+    ]
+    return len(queue_emails(rows))
 
 
 @job_timeout(900)
@@ -216,22 +271,65 @@ def compose_reengagement(advocate_id: int, now: dt.datetime | None = None) -> Ou
 # --- thank-you at 5 / 25 / 100 approved completions ----------------------------------------
 
 
+THANKS_KNOWN_KEY = "vouch_thanks_known"
+
+
+def _thanks_key(advocate_id: int, milestone: int) -> str:
+    return f"thanks:{advocate_id}:{milestone}"
+
+
+@contextlib.contextmanager
+def thanks_known(approved_counts: dict[int, int]) -> Iterator[None]:
+    """Within this block, `thank_for_completions` for these advocates ({advocate id: the highest
+    approved count the block reaches}) knows which of their milestone thank-yous are written
+    from one read of the outbox (a verification batch's approvals: one statement, not one per
+    approval). A thank-you the block writes is still refused by its dedupe key if it repeats;
+    the knowledge ends with the block (a later transaction reads again)."""
+    keys = [
+        _thanks_key(advocate_id, milestone)
+        for advocate_id, count in approved_counts.items()
+        for milestone in COMPLETION_MILESTONES
+        if count >= milestone
+    ]
+    if not keys or THANKS_KNOWN_KEY in db.session.info:
+        yield
+        return
+    db.session.info[THANKS_KNOWN_KEY] = set(
+        db.session.scalars(select(OutboxEmail.dedupe_key).where(any_of(OutboxEmail.dedupe_key, keys)))
+    )
+    try:
+        yield
+    finally:
+        db.session.info.pop(THANKS_KNOWN_KEY, None)
+
+
 def thank_for_completions(advocate_id: int, approved_count: int) -> OutboxEmail | None:
     """Queue the thank-you for the highest milestone reached; once per (advocate, milestone)."""
     reached = [m for m in COMPLETION_MILESTONES if approved_count >= m]
     if not reached:
         return None
     milestone = reached[-1]
+    key = _thanks_key(advocate_id, milestone)
+    # Most approvals past a milestone find its thank-you written: a look-up (or the batch's one
+    # read, `thanks_known`) instead of reading the advocate and rendering an email the dedupe
+    # key would then refuse.
+    known: set[str] | None = db.session.info.get(THANKS_KNOWN_KEY)
+    if known is not None and key in known:
+        return None
+    if known is None and db.session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == key)) is not None:
+        return None
     advocate = db.session.get(Advocate, advocate_id)
     if advocate is None:
         return None
+    if known is not None:
+        known.add(key)  # written now (or refused by its key): the block's next approval skips it
     return email_advocate(
         advocate.user,
         "milestones",
         f"Thank you for {milestone} approved completions!",
         "thanks",
         {"milestone": milestone},
-        dedupe_key=f"thanks:{advocate_id}:{milestone}",
+        dedupe_key=key,
     )
 
 

@@ -26,18 +26,26 @@ Delivery rules (the outbox survives crashes and races):
 - Addresses go out with their domain IDNA-encoded (`ana@xn--bcher-kva.example`); a non-ASCII
   local part needs a server offering SMTPUTF8, and fails at once and visibly where it does not
   (issue 12 item 3).
+- A delivery transaction's messages go out on one SMTP connection (`smtp_session`: one connect,
+  EHLO, STARTTLS and login for up to DELIVERY_PER_TRANSACTION messages); a failure closes it and
+  the next message opens a fresh one, so one message's failure never becomes another's.
 - Without SMTP_URL the message is written to the log and counts as sent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import logging
 import smtplib
 import ssl
 import unicodedata
+from collections.abc import Iterator
 from email.message import EmailMessage as MimeMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -45,7 +53,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from hub.audit import record_audit
-from hub.db import any_of, execute_dml, insert_ignore, utcnow
+from hub.db import any_of, execute_dml, insert_ignore, insert_ignore_many, table_of, utcnow
 from hub.email.models import EmailStatus, OutboxEmail
 from hub.errors import InvalidState, NotFound
 from hub.extensions import db
@@ -84,6 +92,33 @@ def envelope_address(address: str) -> str:
     return f"{checked.local_part}@{checked.ascii_domain}"
 
 
+def outbox_values(
+    to: str,
+    subject: str,
+    text: str,
+    kind: str,
+    user_id: int | None = None,
+    *,
+    html: str | None = None,
+    unsubscribe_url: str | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one message, queued now (`queue_email`, `queue_emails` write it)."""
+    return {
+        "to_address": to,
+        "subject": one_line(subject)[:255],
+        "body_text": text,
+        "body_html": html,
+        "kind": kind[:40],
+        "user_id": user_id,
+        "status": EmailStatus.QUEUED.value,
+        "attempts": 0,
+        "created_at": utcnow(),
+        "unsubscribe_url": unsubscribe_url,
+        "dedupe_key": dedupe_key,
+    }
+
+
 def queue_email(
     to: str,
     subject: str,
@@ -100,19 +135,9 @@ def queue_email(
     With a `dedupe_key` the row is written at most once (unique key): a second call with the
     same key returns None and queues nothing.
     """
-    values = {
-        "to_address": to,
-        "subject": one_line(subject)[:255],
-        "body_text": text,
-        "body_html": html,
-        "kind": kind[:40],
-        "user_id": user_id,
-        "status": EmailStatus.QUEUED.value,
-        "attempts": 0,
-        "created_at": utcnow(),
-        "unsubscribe_url": unsubscribe_url,
-        "dedupe_key": dedupe_key,
-    }
+    values = outbox_values(
+        to, subject, text, kind, user_id, html=html, unsubscribe_url=unsubscribe_url, dedupe_key=dedupe_key
+    )
     if dedupe_key is not None:
         if not insert_ignore(db.session, OutboxEmail.__table__, values):
             return None
@@ -123,6 +148,19 @@ def queue_email(
         db.session.flush()
     enqueue_merged_after_commit(deliver_queued, [message.id], job_id=f"email-{message.id}-a0", retries=2)
     return message
+
+
+def queue_emails(rows: list[dict[str, Any]]) -> list[int]:
+    """Store several messages (`outbox_values` rows) in one multi-row INSERT … ON CONFLICT DO
+    NOTHING (caller's transaction): a row whose `dedupe_key` is already taken is not written, as
+    with `queue_email`. Returns the ids written; they are sent after commit by the transaction's
+    one delivery job, as `queue_email`'s are."""
+    if not rows:
+        return []
+    ids = sorted(row.id for row in insert_ignore_many(db.session, table_of(OutboxEmail), rows, ["id"]))
+    if ids:
+        enqueue_merged_after_commit(deliver_queued, ids, job_id=f"email-{ids[0]}-a0", retries=2)
+    return ids
 
 
 @job_timeout(300)
@@ -158,12 +196,13 @@ def attempt_deliveries(message_ids: list[int], now: dt.datetime | None = None) -
         query = query.with_for_update(skip_locked=True)
     outcomes = dict.fromkeys(message_ids, "skipped")
     sent: list[int] = []
-    for message in db.session.scalars(query).all():
-        outcome = _attempt(message, now, flush=False)
-        outcomes[message.id] = outcome
-        if outcome == "sent":
-            sent.append(message.id)
-            db.session.expunge(message)  # written below, in one UPDATE for all of them
+    with smtp_session():  # one SMTP connection for the transaction's messages
+        for message in db.session.scalars(query).all():
+            outcome = _attempt(message, now, flush=False)
+            outcomes[message.id] = outcome
+            if outcome == "sent":
+                sent.append(message.id)
+                db.session.expunge(message)  # written below, in one UPDATE for all of them
     if sent:
         execute_dml(
             update(OutboxEmail)
@@ -320,9 +359,37 @@ def failed_emails(page: int, per_page: int) -> tuple[list[OutboxEmail], int]:
 # --- transport -----------------------------------------------------------------------------
 
 
+class _RepeatedHeadersParsedOnce(EmailPolicy):
+    """The default policy (`email.policy.default`), but a header whose name and text repeat from
+    message to message (From, MIME-Version, the parts' content types and encodings) is parsed
+    once per process and its parsed value reused: the header registry's parse is most of a
+    message's build (0.72 of 1.15 ms per notification email with its serialisation; 0.90 ms
+    with this). Parsed headers are immutable; the bytes sent are the same."""
+
+    REPEATING = frozenset(
+        {"from", "mime-version", "content-type", "content-transfer-encoding", "list-unsubscribe-post"}
+    )
+    _parsed: dict[tuple[str, str], Any] = {}
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        lowered = name.lower()
+        if not isinstance(value, str) or lowered not in self.REPEATING:
+            return super().header_store_parse(name, value)
+        key = (lowered, value)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) > 256:  # a bound: the repeating values are few
+                self._parsed.clear()
+            parsed = self._parsed[key] = super().header_store_parse(name, value)[1]
+        return (name, parsed)
+
+
+_POLICY = _RepeatedHeadersParsedOnce()
+
+
 def build_mime(message: OutboxEmail) -> MimeMessage:
     """The MIME message: a plain-text part always, an HTML alternative when there is one."""
-    mime = MimeMessage()
+    mime = MimeMessage(policy=_POLICY)
     mime["From"] = current_app.config["MAIL_FROM"]
     mime["To"] = envelope_address(message.to_address)
     mime["Subject"] = one_line(message.subject)
@@ -367,7 +434,40 @@ def deliver(message: OutboxEmail) -> None:
         raise TransientMailError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _smtp_send(url: str, mime: MimeMessage, recipient: str) -> None:
+@contextlib.contextmanager
+def smtp_session() -> Iterator[None]:
+    """Within this block, `_smtp_send` keeps one SMTP connection per server URL open and sends
+    every message through it (one connection, EHLO, STARTTLS and login per delivery transaction
+    instead of per message: `attempt_deliveries`); the connections are closed when it ends.
+    Nested blocks share the outer one."""
+    if _SESSION.get() is not None:
+        yield
+        return
+    token = _SESSION.set({})
+    try:
+        yield
+    finally:
+        clients = _SESSION.get() or {}
+        _SESSION.reset(token)
+        for client in clients.values():
+            _close(client)
+
+
+_SESSION: contextvars.ContextVar[dict[str, smtplib.SMTP] | None] = contextvars.ContextVar(
+    "vouch_smtp_session", default=None
+)
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """QUIT and close, ignoring a connection the server already dropped."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def _connect(url: str) -> smtplib.SMTP:
+    """A connected, greeted (STARTTLS where offered with credentials) and logged-in client."""
     parts = urlsplit(url)
     if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
         raise PermanentMailError("SMTP_URL must look like smtp://user:pass@host:port or smtps://…")
@@ -378,15 +478,52 @@ def _smtp_send(url: str, mime: MimeMessage, recipient: str) -> None:
         )
     else:
         client = smtplib.SMTP(parts.hostname, port, timeout=SMTP_TIMEOUT)
-    with client:
+    try:
         client.ehlo()
         if parts.scheme == "smtp" and parts.username and client.has_extn("starttls"):
             client.starttls(context=ssl.create_default_context())
             client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        # The recipient is passed as it is: left to smtplib, a non-ASCII local part would be
-        # taken from the encoded header (=?utf-8?…?=@…) and sent to an address that is not theirs.
-        if not recipient.isascii() and not client.has_extn("smtputf8"):
-            raise PermanentMailError(f"The address {recipient} needs SMTPUTF8, which the mail server does not offer.")
-        client.send_message(mime, to_addrs=[recipient])
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _send_on(client: smtplib.SMTP, mime: MimeMessage, recipient: str) -> None:
+    # The recipient is passed as it is: left to smtplib, a non-ASCII local part would be
+    # taken from the encoded header (=?utf-8?…?=@…) and sent to an address that is not theirs.
+    if not recipient.isascii() and not client.has_extn("smtputf8"):
+        raise PermanentMailError(f"The address {recipient} needs SMTPUTF8, which the mail server does not offer.")
+    client.send_message(mime, to_addrs=[recipient])
+
+
+def _smtp_send(url: str, mime: MimeMessage, recipient: str) -> None:
+    """Send one message: on the block's kept connection inside `smtp_session` (a kept connection
+    the server has dropped meanwhile is opened again once; any other failure closes it, so the
+    next message starts on a fresh one), else on a connection of its own."""
+    clients = _SESSION.get()
+    if clients is None:
+        with _connect(url) as client:
+            _send_on(client, mime, recipient)
+        return
+    kept = clients.get(url)
+    if kept is not None:
+        try:
+            _send_on(kept, mime, recipient)
+            return
+        except smtplib.SMTPServerDisconnected:
+            clients.pop(url, None)
+            kept.close()
+        except BaseException:
+            clients.pop(url, None)
+            _close(kept)
+            raise
+    fresh = clients[url] = _connect(url)
+    try:
+        _send_on(fresh, mime, recipient)
+    except BaseException:
+        clients.pop(url, None)
+        _close(fresh)
+        raise

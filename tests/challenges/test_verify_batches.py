@@ -198,8 +198,9 @@ def test_two_batches_never_claim_the_same_completion(pg_app, make):
 @pytest.mark.multi_connection
 def test_a_batch_takes_the_jobs_of_the_completions_it_claimed_off_the_queue(pg_app, make):
     """Each submission queues its own job; the first batch claims the others' completions too and
-    takes their jobs off the RQ queue (job hash included), leaving its own job and every other
-    job alone: one job runs per batch instead of one per completion."""
+    takes their jobs off the RQ queue (job hash included), and the trust jobs of all the
+    submissions it claimed (their work committed with the claim), leaving its own job and every
+    other job alone: one job runs per batch instead of two per completion."""
     from rq.job import Job
 
     from tests.support.challenges import create_challenge
@@ -223,7 +224,9 @@ def test_a_batch_takes_the_jobs_of_the_completions_it_claimed_off_the_queue(pg_a
     with pg_app.app_context():
         jobs.verify_pending(ids[0])
     left = set(queue.job_ids)
-    assert before - left == set(others)
-    assert not any(backend.connection.exists(Job.key_for(job_id)) for job_id in others)
+    trusts = {backend.job_key(f"trust-completion-{cid}") for cid in ids}
+    assert trusts <= before
+    assert before - left == set(others) | trusts
+    assert not any(backend.connection.exists(Job.key_for(job_id)) for job_id in [*others, *trusts])
     assert backend.connection.exists(Job.key_for(own))
     queue.empty()

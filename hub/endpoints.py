@@ -51,8 +51,15 @@ def api_blueprint(name: str) -> Blueprint:
 
 
 def _token_or_ip() -> str:
-    header = request.headers.get("Authorization", "")
-    return "tok:" + hashlib.sha256(header.encode()).hexdigest()[:16] if header else request.remote_addr or "?"
+    """The API rate limit's key: the caller's token when it is one (however the Authorization
+    header spells the scheme and spaces), else the client's address — so a token cannot dodge
+    its limit by a second spelling, and made-up tokens share their sender's limit. A token this
+    process keeps needs no I/O (tokens.kept_caller); any other is resolved here once for the
+    request (`current_api_user`, kept on `g` for the route)."""
+    token = _bearer_token()
+    if token is not None and (tokens.kept_caller(token) is not None or current_api_user() is not None):
+        return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:16]
+    return request.remote_addr or "?"
 
 
 def api_error(status: int, code: str, message: str, fields: dict | None = None, **extra: Any) -> Response:

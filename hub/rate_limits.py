@@ -32,6 +32,10 @@ from flask_limiter._extension import LimiterContext
 from flask_limiter._limits import RuntimeLimit
 from flask_limiter.util import get_qualified_name
 
+# The one scope of every `per_app_limit` route: a caller's requests to any of them share one count
+# (api.md, VOUCH_API_RATE_LIMIT: "requests per API token (or IP)").
+API_SCOPE = "api"
+
 # app.extensions key of the per-app resolutions.
 _KEPT = "vouch_rate_limits"
 
@@ -65,9 +69,10 @@ class VouchLimiter(Limiter):
     def per_app_limit(self, blueprint: Blueprint, config_key: str, key_func: Callable[[], str]) -> None:
         """Limit every route of `blueprint` by the limit string in the app's `config_key`
         (`"600/minute"`, `"10/second;600/minute"`: limits' notation), counted per `key_func()`
-        and per route, as `limiter.limit(lambda: config[config_key], key_func=…)(blueprint)`
-        does — which is what it registers, for Flask-Limiter's own check to use when it runs."""
-        self.limit(lambda: current_app.config[config_key], key_func=key_func)(blueprint)
+        over every such route together (one scope, `API_SCOPE`), as
+        `limiter.shared_limit(lambda: config[config_key], API_SCOPE, key_func=…)(blueprint)` counts —
+        which is what it registers, for Flask-Limiter's own check to use when it runs."""
+        self.shared_limit(lambda: current_app.config[config_key], scope=API_SCOPE, key_func=key_func)(blueprint)
         self._per_app[blueprint.name] = config_key
 
     def init_app(self, app: flask.Flask) -> None:

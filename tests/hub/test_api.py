@@ -440,3 +440,44 @@ def test_api_rate_limit_answers_429_with_retry_after(app_factory, make):
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert_error(responses[3], 429, "rate_limited")
     assert 1 <= int(responses[3].headers["Retry-After"]) <= 60
+
+
+def test_api_rate_limit_counts_a_token_however_its_header_is_spelled_and_across_routes(app_factory, make):
+    """One count per token (api.md: VOUCH_API_RATE_LIMIT is "requests per API token (or IP)"):
+    another spelling of the scheme or spaces, or another route, is the same caller."""
+    application = app_factory(RATELIMIT_ENABLED=True, VOUCH_API_RATE_LIMIT="3/minute")
+    with application.app_context():
+        token = make.token(make.user("owner"))
+        other = make.token(make.user("owner"))
+        client = application.test_client()
+        spelled = [f"Bearer {token}", f"bearer {token}", f"BEARER  {token} "]
+        first = [client.get("/api/v1/me", headers={"Authorization": h}).status_code for h in spelled]
+        after = [
+            client.get("/api/v1/me", headers={"Authorization": f"bEaReR {token}"}),
+            client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {token}"}),
+        ]
+        unaffected = client.get("/api/v1/me", headers={"Authorization": f"Bearer {other}"})
+        db.session.remove()
+    assert first == [200, 200, 200]
+    for response in after:
+        assert_error(response, 429, "rate_limited")
+    assert unaffected.status_code == 200
+
+
+def test_made_up_tokens_share_their_senders_address_limit(app_factory, make):
+    """A token that resolves to no caller is counted by the client's address, so guessing with a
+    new token each time is limited like sending none."""
+    application = app_factory(RATELIMIT_ENABLED=True, VOUCH_API_RATE_LIMIT="3/minute")
+    with application.app_context():
+        real = make.token(make.user("owner"))
+        db.session.remove()
+    # Outside an app context: each request has its own (and so its own `g`), as when served.
+    client = application.test_client()
+    guesses = [
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer vch_guess_{i:020d}"}).status_code
+        for i in range(4)
+    ]
+    # The holder of a real token from the same address has a count of their own.
+    holder = client.get("/api/v1/me", headers={"Authorization": f"Bearer {real}"})
+    assert guesses == [401, 401, 401, 429]
+    assert holder.status_code == 200

@@ -11,7 +11,7 @@ Proves the rules hold across processes, then measures what the pair serves:
    - stock 1, 20 advocates redeem at once → one 201, 19 × `out_of_stock`, stock 0, one debit;
    - medium-ask cap 1, one advocate submits 10 medium challenges at once → one 201, 9 × `cap_reached`;
    - 10 × the same redemption with the same `Idempotency-Key` → one redemption, one debit,
-     every 201 replays the same redemption, the rest 409 `idempotency_in_progress`;
+     every 201 replays the same redemption, the rest 409 `invalid_state`;
    - 20 identical submissions → one 201, 19 × `already_submitted`;
    - two managers approve one completion, one per instance → one 200, one `invalid_state`, one award.
 2. **Throughput.** wrk on both instances at once (reads: leaderboard and feed; writes: quiz
@@ -253,7 +253,7 @@ def run_races(bases: list[str]) -> dict[str, Counter]:
         return answer(response)
 
     seen["same Idempotency-Key × 10"] = outcomes = together(10, redeem_with_key)
-    expect("idempotent outcomes", set(outcomes) - {201, "idempotency_in_progress"}, set())
+    expect("idempotent outcomes", set(outcomes) - {201, "invalid_state"}, set())
     expect("idempotent replays", len(set(ids)), 1)
     expect("idempotent redemptions", count("SELECT count(*) FROM redemptions WHERE advocate_id = :a", a=spender_id), 1)
     expect("idempotent balance", count("SELECT balance FROM advocates WHERE id = :a", a=spender_id), 90)

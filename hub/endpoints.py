@@ -451,10 +451,16 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
     if existing is None:
         return _busy()
     if existing.request_fingerprint != fingerprint:
-        return api_error(422, "idempotency_key_reused", "This Idempotency-Key was used with a different request.")
+        # api.md: no new error codes — a key reused for another request is invalid input.
+        return api_error(
+            422,
+            "invalid",
+            "This Idempotency-Key was used with a different request.",
+            {"Idempotency-Key": "Used before with a different request: send a new key."},
+        )
     if existing.response_status is None:
         return api_error(
-            409, "idempotency_in_progress", "A request with this Idempotency-Key is still being processed."
+            409, "invalid_state", "A request with this Idempotency-Key is still being processed."
         )
     response = Response(existing.response_body, status=existing.response_status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"

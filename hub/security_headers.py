@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, redirect, request
 from flask_talisman import Talisman
 from werkzeug.datastructures import Headers
 
@@ -52,7 +52,7 @@ class KeptTalisman(Talisman):
         if hasattr(request, "csp_nonce"):
             return super()._set_response_headers(response)
         options = self._get_local_options()
-        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        secure = request.is_secure
         kept = self._header_sets.get((id(options), secure))
         if kept is None or kept[0] is not options:
             scratch = Headers()
@@ -69,6 +69,25 @@ class KeptTalisman(Talisman):
         for name, value in kept[1]:
             headers[name] = value
         return response
+
+    def _force_https(self) -> Any:
+        """Talisman's redirect of a plain-HTTP request to HTTPS, with "is it HTTPS" answered by
+        `request.is_secure` alone. Talisman also believes an `X-Forwarded-Proto: https` header as
+        any client sends it; here that header counts only through the trusted proxies that
+        ProxyFix is told of (VOUCH_TRUSTED_PROXIES, hub.app), which set `is_secure` from it."""
+        if self.session_cookie_secure and not self.app.debug:
+            self.app.config["SESSION_COOKIE_SECURE"] = True
+        if self.app.debug or request.is_secure or not self._get_local_options()["force_https"]:
+            return None
+        if not request.url.startswith("http://"):
+            return None
+        return redirect(request.url.replace("http://", "https://", 1), code=301 if self.force_https_permanent else 302)
+
+    def _set_hsts_headers(self, headers: Any) -> None:
+        """Talisman's Strict-Transport-Security header, sent on HTTPS as `request.is_secure`
+        tells it (see `_force_https`: a client's own X-Forwarded-Proto is not believed)."""
+        if self.strict_transport_security and request.is_secure:
+            super()._set_hsts_headers(headers)
 
     def _get_local_options(self) -> dict[str, Any]:
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None

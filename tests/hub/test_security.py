@@ -200,6 +200,31 @@ def test_production_is_strict(production):
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
 
 
+def test_a_clients_own_forwarded_proto_is_not_believed_without_a_trusted_proxy(production):
+    """README: X-Forwarded-* headers are trusted only from VOUCH_TRUSTED_PROXIES proxies (none by
+    default): a plain-HTTP request claiming `X-Forwarded-Proto: https` is still redirected and
+    gets no HSTS header."""
+    assert production.config["VOUCH_TRUSTED_PROXIES"] == 0
+    claimed = production.test_client().get(
+        "/login", base_url="http://vouch.test", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert claimed.status_code in (301, 302)
+    assert claimed.headers["Location"].startswith("https://vouch.test/login")
+    assert "Strict-Transport-Security" not in claimed.headers
+
+
+def test_a_trusted_proxys_forwarded_proto_is_believed(app_factory, monkeypatch):
+    monkeypatch.setenv("VOUCH_ENV", "production")
+    application = app_factory(
+        VOUCH_ENV="production", SECRET_KEY="production-secret-key-for-tests", VOUCH_TRUSTED_PROXIES=1
+    )
+    response = application.test_client().get(
+        "/login", base_url="http://vouch.test", headers={"X-Forwarded-Proto": "https"}
+    )
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):

@@ -166,7 +166,7 @@ def test_idempotency_key_in_flight_on_postgres(pg_app, make, monkeypatch):
     finally:
         release.set()
         thread.join()
-    assert second.status_code == 409 and second.json["error"]["code"] == "idempotency_in_progress"
+    assert second.status_code == 409 and second.json["error"]["code"] == "invalid_state"
     assert first["status"] == 201
     replay = pg_app.test_client().post(path, json=body, headers=headers)
     assert replay.status_code == 201 and replay.json == first["json"]

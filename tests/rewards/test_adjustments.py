@@ -169,7 +169,7 @@ def test_idempotency_key_with_a_different_body_is_422(api, make):
         f"/advocates/{advocate.id}/adjustments", {"points": 60, "memo": "Webinar"}, headers=headers
     )
     assert response.status_code == 422
-    assert response.json["error"]["code"] == "idempotency_key_reused"
+    assert response.json["error"]["code"] == "invalid"
     assert ledger_count() == 1
 
 
@@ -189,7 +189,7 @@ def test_idempotency_key_in_flight_is_409(api, make):
         f"/advocates/{advocate.id}/adjustments", {"points": 5, "memo": "x"}, headers={"Idempotency-Key": "busy-1"}
     )
     assert response.status_code == 409
-    assert response.json["error"]["code"] == "idempotency_in_progress"
+    assert response.json["error"]["code"] == "invalid_state"
     assert ledger_count() == 0
 
 

@@ -180,7 +180,7 @@ def machine_for(app):
                     assert response.headers.get("Idempotent-Replayed") == "true"
                 else:
                     assert response.status_code == 422
-                    assert response.json["error"]["code"] == "idempotency_key_reused"
+                    assert response.json["error"]["code"] == "invalid"
                 return
             expected = m.refusal(a, w, confirmed)
             if expected is None:

@@ -126,7 +126,8 @@ def test_idempotency_key_replays_and_refuses_a_different_body(api, make, make_re
     assert balance(advocate.id) == 900 and entries(EntryKind.REDEEM) == 1
 
     different = client.post(f"/rewards/{reward_id}/redemptions", {"note": "b"}, headers=headers)
-    assert different.status_code == 422 and different.json["error"]["code"] == "idempotency_key_reused"
+    assert different.status_code == 422 and different.json["error"]["code"] == "invalid"
+    assert "Idempotency-Key" in different.json["error"]["fields"]
     assert balance(advocate.id) == 900
 
 
@@ -142,7 +143,7 @@ def test_in_flight_key_with_the_same_body_is_409(api, make, make_reward, app):
     db.session.add(IdempotencyKey(user_id=advocate.user_id, key="k-running", request_fingerprint=fingerprint))
     db.session.commit()
     response = client.post(f"/rewards/{reward_id}/redemptions", {"note": "x"}, headers={"Idempotency-Key": "k-running"})
-    assert response.status_code == 409 and response.json["error"]["code"] == "idempotency_in_progress"
+    assert response.status_code == 409 and response.json["error"]["code"] == "invalid_state"
     assert balance(advocate.id) == 1000
 
 

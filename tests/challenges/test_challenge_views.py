@@ -4,6 +4,7 @@ preferences, the staff editor with live preview, review queue and caps policy.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +30,17 @@ def test_home_shows_for_you_cards_with_locks(as_role, make_challenge):
     assert "For you" in html and "Write a review" in html
     assert "You took on a high-effort challenge on" in html and "locked" in html
     assert "Pending review" in html
+
+
+def test_the_challenge_list_heads_its_cards_with_an_h2(as_role, make_challenge):
+    """Headings go down one level at a time (axe's heading-order): the cards' h3 titles follow
+    an h2, not the page's h1 directly."""
+    client = as_role("advocate", name="Ada Lovelace")
+    make_challenge(title="Write a review", type="custom")
+    html = client.get("/challenges").get_data(as_text=True)
+    levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", html)]
+    assert 3 in levels
+    assert all(later - earlier <= 1 for earlier, later in zip(levels, levels[1:], strict=False))
 
 
 def test_challenge_page_submit_in_place(as_role, make_challenge):

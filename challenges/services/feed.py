@@ -545,8 +545,8 @@ def _lock_for(
     zone: ZoneInfo | None = None,
 ) -> tuple[str | None, str | None, dt.datetime | None]:
     """(code, reason, available_at) when the advocate cannot take the challenge now. A break
-    (caps.current_break) locks every challenge the advocate takes on themselves, after the
-    challenge's own limits (which say more: "being checked", "completed")."""
+    (caps.current_break) locks every challenge the advocate takes on themselves and the reference
+    calls they would be asked for, after the challenge's own limits (which say more: "being checked", "completed")."""
     spec = challenge.spec if isinstance(challenge, Entry) else verifiers.TYPES.get(challenge.type)
     block = limit_block(challenge, mine, taken, at)
     if block is not None:
@@ -563,7 +563,9 @@ def _lock_for(
         if block.rule == "retry_wait" and block.again is not None:
             return "limit_reached", retry_wait_reason(challenge, block.again, at), block.again
         return "limit_reached", "All places for this challenge have been taken.", None
-    if on_break is not None and spec is not None and (spec.self_service or spec.started_by_advocate):
+    # A reference call is not taken on but asked for; a break promises no such ask is sent, so its
+    # card says so too. A community answer stays open: one given in the community still counts.
+    if on_break is not None and spec is not None and (spec.self_service or spec.started_by_advocate or spec.ask_kind):
         return "on_break", on_break.reason(at), on_break.back_at
     kind = (
         challenge.ask_kind if isinstance(challenge, Entry) else verifiers.ask_kind_for(challenge.type, challenge.effort)

@@ -118,3 +118,18 @@ def test_a_break_locks_refer_a_peer_like_the_referral_card(as_role, make_challen
     assert f"Referrals are locked for you: {reason}" in refused
     for table in (Referral, Completion, Ask):
         assert db.session.scalar(select(func.count()).select_from(table)) == 0, table
+
+
+def test_a_break_locks_the_reference_call_card_and_leaves_community_answers_open(make_advocate, make_challenge):
+    """The hub says no reference requests are sent during a break: the reference call's card is
+    locked with the break's reason. A community answer is completed in the community, where an
+    answer still counts, so its card stays open (and the banner says so)."""
+    call = make_challenge(title="Take a reference call", type="reference_call", max_per_advocate=5)
+    answer = make_challenge(title="Answer a question", type="community_answer")
+    advocate = make_advocate()
+    last = TODAY + dt.timedelta(days=2)
+    on_break(advocate, TODAY, last)
+    items = {i.challenge.id: i for i in services.feed_for(advocate)}
+    assert (items[call.id].available, items[call.id].lock_code) == (False, "on_break")
+    assert items[call.id].available_at == dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+    assert (items[answer.id].available, items[answer.id].lock_code) == (True, None)

@@ -45,9 +45,17 @@ IDEMPOTENCY_ABANDON_AFTER = dt.timedelta(seconds=60)
 def api_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=API_PREFIX)
     csrf.exempt(bp)  # bearer tokens are never sent by browsers on their own: no CSRF surface
-    # Per token (or address) and route; resolved once per app and route (hub.rate_limits).
+    # Per token (or address) over every API route; resolved once per app and route (hub.rate_limits).
     limiter.per_app_limit(bp, "VOUCH_API_RATE_LIMIT", _token_or_ip)
+    bp.after_request(_not_stored)
     return bp
+
+
+def _not_stored(response: Response) -> Response:
+    """API replies carry people's data and are the caller's alone: no cache keeps them
+    (`Cache-Control: no-store`, unless a route set its own)."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _token_or_ip() -> str:

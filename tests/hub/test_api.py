@@ -481,3 +481,15 @@ def test_made_up_tokens_share_their_senders_address_limit(app_factory, make):
     holder = client.get("/api/v1/me", headers={"Authorization": f"Bearer {real}"})
     assert guesses == [401, 401, 401, 429]
     assert holder.status_code == 200
+
+
+def test_api_replies_are_not_stored_by_caches(app_factory, make):
+    application = app_factory()
+    with application.app_context():
+        token = make.token(make.user("owner"))
+        db.session.remove()
+    client = application.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/v1/me", "/api/v1/leaderboard", "/api/v1/advocates/999999"):
+        assert client.get(path, headers=headers).headers["Cache-Control"] == "no-store", path
+    assert client.get("/api/v1/me").headers["Cache-Control"] == "no-store"  # a 401 too

@@ -467,9 +467,7 @@ def _claim_key(user_id: int, key: str, fingerprint: str) -> int | Response:
             {"Idempotency-Key": "Used before with a different request: send a new key."},
         )
     if existing.response_status is None:
-        return api_error(
-            409, "invalid_state", "A request with this Idempotency-Key is still being processed."
-        )
+        return api_error(409, "invalid_state", "A request with this Idempotency-Key is still being processed.")
     response = Response(existing.response_body, status=existing.response_status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response

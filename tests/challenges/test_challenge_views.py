@@ -4,6 +4,7 @@ preferences, the staff editor with live preview, review queue and caps policy.""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 
 import pytest
@@ -40,7 +41,7 @@ def test_the_challenge_list_heads_its_cards_with_an_h2(as_role, make_challenge):
     html = client.get("/challenges").get_data(as_text=True)
     levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", html)]
     assert 3 in levels
-    assert all(later - earlier <= 1 for earlier, later in zip(levels, levels[1:], strict=False))
+    assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(levels))
 
 
 def test_challenge_page_submit_in_place(as_role, make_challenge):

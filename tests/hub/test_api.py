@@ -474,8 +474,7 @@ def test_made_up_tokens_share_their_senders_address_limit(app_factory, make):
     # Outside an app context: each request has its own (and so its own `g`), as when served.
     client = application.test_client()
     guesses = [
-        client.get("/api/v1/me", headers={"Authorization": f"Bearer vch_guess_{i:020d}"}).status_code
-        for i in range(4)
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer vch_guess_{i:020d}"}).status_code for i in range(4)
     ]
     # The holder of a real token from the same address has a count of their own.
     holder = client.get("/api/v1/me", headers={"Authorization": f"Bearer {real}"})

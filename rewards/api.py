@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
-from hub.api_validation import validated_query
+from hub.api_validation import WrittenReply, validated_query
 from hub.contracts import Body, BulkReply, PageQuery
 from hub.endpoints import api_blueprint, endpoint, kept_api_caller
 from hub.errors import NotFound
@@ -37,7 +37,7 @@ from rewards.contracts import (
     RewardReply,
 )
 from rewards.leaderboard import board_read, period_key
-from rewards.leaderboard_view import kept_group, leaderboard_payload
+from rewards.leaderboard_view import kept_group, leaderboard_json, leaderboard_payload
 from rewards.models import LedgerEntry, Redemption, Reward
 from rewards.services import Adjustment
 
@@ -125,7 +125,12 @@ def plan_board_read() -> RedisRead | None:
     caller=True,
     redis_read=plan_board_read,
 )
-def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply:
+def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply | WrittenReply:
+    # From Redis the reply is written as bytes (its entries kept per raw board answer); the
+    # model only when the board is read from SQL (issue 22).
+    written = leaderboard_json(user, args.period, args.group, args.limit)
+    if written is not None:
+        return written
     return LeaderboardReply.model_validate(leaderboard_payload(user, args.period, args.group, args.limit))
 
 

@@ -55,7 +55,7 @@ class WrittenReply:
     """A reply a route has already written as its model writes it: `body` is byte for byte
     `model.model_dump_json()` of the reply it stands for (the route answers for that, and tests
     it). Sent as it is, with its status; `model` must be the status's reply model (a route that
-    keeps its reply's bytes, e.g. rewards.leaderboard_view.leaderboard_json; issue 22)."""
+    keeps its reply's bytes, e.g. rewards.api.leaderboard_json; issue 22)."""
 
     model: type[BaseModel]
     body: bytes

@@ -571,7 +571,7 @@ def warm_answer(pkey: str, group_id: int | None, limit: int, me_id: int | None) 
     already made for this request (`prefetched`), else one EVALSHA. None without Redis, or when
     this process has a failed write to publish (`board` then answers, from SQL). Raises on a
     Redis error. What `board` reads, before any decoding: a reader that keeps what it writes
-    per raw answer (rewards.leaderboard_view.leaderboard_json) never keeps a stale reply."""
+    per raw answer (rewards.api.leaderboard_json) never keeps a stale reply."""
     r = get_redis()
     if r is None or _stale_pending:
         return None

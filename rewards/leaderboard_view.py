@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from pydantic import TypeAdapter
-from pydantic_core import to_json
 from sqlalchemy import func, select
 
-from hub.api_validation import WrittenReply
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.models import STAFF_ROLES, Group, Role, User
 from hub.redis_stamps import caller_version
 from hub.tokens import Caller
 from rewards import leaderboard
-from rewards.contracts import LeaderboardEntry, LeaderboardReply
-
-log = logging.getLogger(__name__)
 
 
 def resolve_group(group: str | int | None) -> Group | None:
@@ -106,10 +99,10 @@ def leaderboard_payload(
     grp = group_name(group)
     me_id = caller.advocate_id if caller.role is Role.ADVOCATE else None
     rows, me, described = leaderboard.board(period, grp.id if grp else None, limit, offset, me_id)
-    return _payload(period, grp, caller.role in STAFF_ROLES, me_id, rows, me, described)
+    return board_payload(period, grp, caller.role in STAFF_ROLES, me_id, rows, me, described)
 
 
-def _payload(
+def board_payload(
     period: str,
     grp: GroupName | None,
     staff: bool,
@@ -118,7 +111,9 @@ def _payload(
     me: leaderboard.Row | None,
     described: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
-    """`leaderboard_payload`'s answer from a board's rows, the caller's row and display rows."""
+    """`leaderboard_payload`'s answer from a board's rows (`rows`), the caller's row (`me`, None
+    when they have no points), the display rows by advocate id (`described`), whether the viewer
+    is staff and their advocate id (`me_id`, None for staff); `grp` the group shown or None."""
 
     def named(advocate_id: int) -> int | None:
         # An advocate who opted out is anonymous to other advocates: no stable id to follow
@@ -146,91 +141,3 @@ def _payload(
     if me_id is not None:
         payload["me"] = {"rank": me.rank, "points": me.points} if me else {"rank": None, "points": 0}
     return payload
-
-
-# The `entries` of a reply as LeaderboardReply writes them (JSON bytes), by what they are made
-# of: (staff viewer, the viewer's advocate id when they are on the page else None, the page's
-# members and scores and their display rows as the read script returned them). The entries are
-# a function of exactly these, so a kept one is never stale: an award changes a score, a
-# rename or opt-out the display row's bytes, and either is another key. Shared by every
-# viewer outside the page (issue 22: a warm read writes bytes, not a pydantic model).
-_kept_entries: dict[tuple[Any, ...], bytes] = {}
-_KEPT_ENTRIES_MAX = 512
-# LeaderboardReply's JSON around its entries, `{"period":…,"group":…,"entries":` … `,"me":…}`:
-# the fixed parts, written once.
-_ME_NONE = b"null"
-_ME_UNRANKED = b'{"rank":null,"points":0}'
-
-
-def leaderboard_json(viewer: Caller, period: str, group: str | int | None, limit: int) -> WrittenReply | None:
-    """`GET /leaderboard`'s reply (`LeaderboardReply` for `leaderboard_payload(viewer, period,
-    group, limit)`) written as JSON bytes from the board's raw Redis answer: the entries kept
-    per answer (`_kept_entries`), `period`, `group` and `me` written around them — byte for byte
-    what `LeaderboardReply.model_dump_json()` writes (tests/rewards/test_leaderboard_reply_bytes.py).
-    None when the board is not read from Redis (no Redis, the sets stale or not in this
-    encoding, a score outside the exact range, Redis failing): the caller then builds the reply
-    from `leaderboard_payload`. NotFound for an unknown group, as there."""
-    grp = group_name(group)
-    me_id = viewer.advocate_id if viewer.role is Role.ADVOCATE else None
-    try:
-        answer = leaderboard.warm_answer(leaderboard.period_key(period), grp.id if grp else None, limit, me_id)
-    except Exception:
-        log.warning("leaderboard read from Redis failed; using the payload's own read", exc_info=True)
-        return None
-    if answer is None or int(answer[0]):
-        return None
-    _, page, mine, _page_above, mine_above, shown, generation = answer
-    me_json = _ME_NONE
-    if me_id is not None:
-        my_score = float(mine) if mine is not None else None
-        if my_score is None or my_score < leaderboard.SCORE_PER_POINT:
-            me_json = _ME_UNRANKED
-        elif not leaderboard.exact_score(my_score):
-            return None
-        else:
-            me_json = b'{"rank":%d,"points":%d}' % (int(mine_above) + 1, leaderboard.points_of(my_score))
-    staff = viewer.role in STAFF_ROLES
-    members = page[0::2]
-    me_on_page = None
-    if me_id is not None:
-        me_member = leaderboard.member(me_id)  # the page's members are bytes, or text from a decoding client
-        me_on_page = me_id if me_member in members or me_member.encode() in members else None
-    complete = shown is not None and len(shown) == len(members) and None not in shown
-    key = (staff, me_on_page, tuple(page), tuple(shown)) if complete else None
-    entries = _kept_entries.get(key) if key is not None else None
-    if entries is None:
-        found = leaderboard.decode_answer(answer, 0, me_id)
-        if found is None:
-            return None
-        rows, me, cached, _ = found
-        try:
-            described = leaderboard.complete_display(rows, cached, generation)
-        except Exception:
-            log.warning("leaderboard display rows from Redis failed; using the payload's own read", exc_info=True)
-            return None
-        reply = LeaderboardReply.model_validate(_payload(period, grp, staff, me_id, rows, me, described))
-        written = reply.model_dump_json().encode()
-        entries = _ENTRIES.dump_json(reply.entries)
-        if _around(period, grp, entries, me_json) != written:  # pragma: no cover - a pydantic change
-            log.warning("leaderboard reply bytes differ from the model's; not kept")
-            return WrittenReply(LeaderboardReply, written)
-        if key is not None:
-            if len(_kept_entries) >= _KEPT_ENTRIES_MAX:
-                _kept_entries.clear()
-            _kept_entries[key] = entries
-        return WrittenReply(LeaderboardReply, written)
-    return WrittenReply(LeaderboardReply, _around(period, grp, entries, me_json))
-
-
-_ENTRIES: TypeAdapter[list[LeaderboardEntry]] = TypeAdapter(list[LeaderboardEntry])
-
-
-def _around(period: str, grp: GroupName | None, entries: bytes, me_json: bytes) -> bytes:
-    """LeaderboardReply's JSON from its parts (pydantic's own string writer for the texts)."""
-    group_json = to_json(grp.name) if grp is not None else b"null"
-    return b'{"period":%s,"group":%s,"entries":%s,"me":%s}' % (to_json(period), group_json, entries, me_json)
-
-
-def forget_kept_replies() -> None:
-    """Drop the reply entries this process keeps (tests)."""
-    _kept_entries.clear()

@@ -1,5 +1,5 @@
 """`GET /api/v1/leaderboard` written as bytes from the board's raw Redis answer (issue 22,
-rewards.leaderboard_view.leaderboard_json): the reply must be byte for byte what the reply
+rewards.api.leaderboard_json): the reply must be byte for byte what the reply
 model writes for `leaderboard_payload`, for every kind of viewer and board, and the entries kept
 per raw answer must never outlive a change — including one written by another process, which
 no hook of this process sees."""
@@ -19,7 +19,7 @@ from hub.api_validation import WrittenReply
 from hub.extensions import db, limiter
 from hub.models import Advocate, User
 from hub.tokens import Caller
-from rewards import leaderboard, leaderboard_view
+from rewards import api, leaderboard, leaderboard_view
 from rewards.contracts import LeaderboardReply
 from rewards.ledger import post_entry
 from tests.support.environment import build_app
@@ -31,11 +31,11 @@ pytestmark = pytest.mark.services
 def _fresh_caches() -> Iterator[None]:
     tokens.forget_callers()
     leaderboard_view.forget_group_names()
-    leaderboard_view.forget_kept_replies()
+    api.forget_kept_replies()
     yield
     tokens.forget_callers()
     leaderboard_view.forget_group_names()
-    leaderboard_view.forget_kept_replies()
+    api.forget_kept_replies()
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def model_bytes(user: User, period: str = "all", group: str | int | None = None,
 
 
 def written(user: User, period: str = "all", group: str | int | None = None, limit: int = 10) -> bytes:
-    found = leaderboard_view.leaderboard_json(Caller.of(user), period, group, limit)
+    found = api.leaderboard_json(Caller.of(user), period, group, limit)
     db.session.commit()
     assert isinstance(found, WrittenReply) and found.model is LeaderboardReply
     return found.body
@@ -141,14 +141,14 @@ def test_the_values_are_those_counted_by_hand(cast):
 def test_viewers_off_the_page_share_one_kept_entries_list(cast):
     first = model_bytes(cast["dee"].user, limit=2)
     assert written(cast["dee"].user, limit=2) == first
-    assert len(leaderboard_view._kept_entries) == 1
+    assert len(api._kept_entries) == 1
     # Eve is ranked 4th, off a page of 2: the same entries, her own `me`
     assert written(cast["eve"].user, limit=2) == model_bytes(cast["eve"].user, limit=2)
     assert written(cast["owner"], limit=2) != first  # staff see every id: entries of their own
-    assert len(leaderboard_view._kept_entries) == 2
+    assert len(api._kept_entries) == 2
     # Ada is on the page: her entries say is_me, so they are kept apart
     assert written(cast["ada"].user, limit=2) == model_bytes(cast["ada"].user, limit=2)
-    assert len(leaderboard_view._kept_entries) == 3
+    assert len(api._kept_entries) == 3
 
 
 def test_points_written_by_another_process_show_on_the_next_read(cast, other_redis):
@@ -195,7 +195,7 @@ def test_stale_boards_are_not_written_from_redis_and_the_route_answers_from_sql(
     viewer = cast["ada"].user
     expected = model_bytes(viewer)
     other_redis.set(leaderboard.stale_key(), "1")
-    assert leaderboard_view.leaderboard_json(Caller.of(viewer), "all", None, 10) is None
+    assert api.leaderboard_json(Caller.of(viewer), "all", None, 10) is None
     token = _token(viewer)
     reply = boards.test_client().get("/api/v1/leaderboard?limit=10", headers={"Authorization": f"Bearer {token}"})
     assert reply.status_code == 200 and reply.data == expected
@@ -206,7 +206,7 @@ def test_redis_failing_leaves_the_reply_to_the_sql_path(cast, monkeypatch):
         raise redis_lib.exceptions.ConnectionError("down")
 
     monkeypatch.setattr(leaderboard, "warm_answer", fails)
-    assert leaderboard_view.leaderboard_json(Caller.of(cast["ada"].user), "all", None, 10) is None
+    assert api.leaderboard_json(Caller.of(cast["ada"].user), "all", None, 10) is None
 
 
 def _token(user: User) -> str:
@@ -253,7 +253,6 @@ def test_a_written_reply_for_another_model_is_refused(boards, cast):
     from unittest import mock
 
     from hub.contracts import ErrorReply
-    from rewards import api
 
     token = _token(cast["ada"].user)
     wrong = WrittenReply(ErrorReply, b"{}")

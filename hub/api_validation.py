@@ -14,6 +14,7 @@ once per request, model and query string. The inputs validated and the context t
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import request
@@ -49,10 +50,22 @@ def validated_query(model: type[Q]) -> Q:
     return outcome
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenReply:
+    """A reply a route has already written as its model writes it: `body` is byte for byte
+    `model.model_dump_json()` of the reply it stands for (the route answers for that, and tests
+    it). Sent as it is, with its status; `model` must be the status's reply model (a route that
+    keeps its reply's bytes, e.g. rewards.api.leaderboard_json; issue 22)."""
+
+    model: type[BaseModel]
+    body: bytes
+
+
 class VouchFlaskPlugin(FlaskPlugin):
     """spectree's Flask plugin; `request_validation` as spectree's, the dicts built only for the
     models declared, the query through `validated_query`; `validate_response` writes a reply
-    that is already an instance of its status's model straight to JSON."""
+    that is already an instance of its status's model straight to JSON, and a `WrittenReply` of
+    that model as it is."""
 
     def validate_response(
         self, resp: Any, resp_model: Any, skip_validation: bool, force_resp_serialize: bool
@@ -67,11 +80,15 @@ class VouchFlaskPlugin(FlaskPlugin):
                 return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
             payload, status = resp
         model = resp_model.find_model(status) if resp_model is not None and not skip_validation else None
-        if model is None or not isinstance(payload, BaseModel) or not isinstance(payload, model):
+        if isinstance(payload, WrittenReply):
+            if model is not None and payload.model is not model:
+                raise TypeError(f"a {payload.model.__name__} written for a {model.__name__} reply")
+            body = payload.body
+        elif model is None or not isinstance(payload, BaseModel) or not isinstance(payload, model):
             return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
-        response = self.get_current_app().response_class(
-            payload.model_dump_json().encode("utf-8"), mimetype="application/json"
-        )
+        else:
+            body = payload.model_dump_json().encode("utf-8")
+        response = self.get_current_app().response_class(body, mimetype="application/json")
         response.status_code = status
         return response, None
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import url_for
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 from sqlalchemy import func, select
 
 from hub.api import advocate_for
-from hub.api_validation import validated_query
+from hub.api_validation import WrittenReply, validated_query
 from hub.contracts import Body, BulkReply, PageQuery
 from hub.endpoints import api_blueprint, endpoint, kept_api_caller
 from hub.errors import NotFound
@@ -18,10 +20,12 @@ from hub.models import ALL_ROLES, STAFF_ROLES, Advocate, Role, User
 from hub.redis_stamps import RedisRead
 from hub.tokens import Caller
 from rewards import catalog, services
+from rewards import leaderboard as boards
 from rewards.catalog import RewardBody, RewardPatch
 from rewards.contracts import (
     AdjustmentReply,
     FulfilBody,
+    LeaderboardEntry,
     LeaderboardQuery,
     LeaderboardReply,
     LedgerEntryReply,
@@ -37,11 +41,12 @@ from rewards.contracts import (
     RewardReply,
 )
 from rewards.leaderboard import board_read, period_key
-from rewards.leaderboard_view import kept_group, leaderboard_payload
+from rewards.leaderboard_view import GroupName, board_payload, group_name, kept_group, leaderboard_payload
 from rewards.models import LedgerEntry, Redemption, Reward
 from rewards.services import Adjustment
 
 bp = api_blueprint("rewards_api")
+log = logging.getLogger(__name__)
 
 
 def _entry_fields(entry: LedgerEntry) -> dict[str, Any]:
@@ -125,8 +130,101 @@ def plan_board_read() -> RedisRead | None:
     caller=True,
     redis_read=plan_board_read,
 )
-def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply:
+def leaderboard(user: Caller, args: LeaderboardQuery) -> LeaderboardReply | WrittenReply:
+    # From Redis the reply is written as bytes (its entries kept per raw board answer); the
+    # model only when the board is read from SQL (issue 22).
+    written = leaderboard_json(user, args.period, args.group, args.limit)
+    if written is not None:
+        return written
     return LeaderboardReply.model_validate(leaderboard_payload(user, args.period, args.group, args.limit))
+
+
+# The `entries` of a reply as LeaderboardReply writes them (JSON bytes), by what they are made
+# of: (staff viewer, the viewer's advocate id when they are on the page else None, the page's
+# members and scores and their display rows as the read script returned them). The entries are
+# a function of exactly these, so a kept one is never stale: an award changes a score, a
+# rename or opt-out the display row's bytes, and either is another key. Shared by every
+# viewer outside the page (issue 22: a warm read writes bytes, not a pydantic model).
+_kept_entries: dict[tuple[Any, ...], bytes] = {}
+_KEPT_ENTRIES_MAX = 512
+# LeaderboardReply's JSON around its entries, `{"period":…,"group":…,"entries":` … `,"me":…}`:
+# the fixed parts, written once.
+_ME_NONE = b"null"
+_ME_UNRANKED = b'{"rank":null,"points":0}'
+
+
+def leaderboard_json(viewer: Caller, period: str, group: str | int | None, limit: int) -> WrittenReply | None:
+    """`GET /leaderboard`'s reply (`LeaderboardReply` for `leaderboard_payload(viewer, period,
+    group, limit)`) written as JSON bytes from the board's raw Redis answer: the entries kept
+    per answer (`_kept_entries`), `period`, `group` and `me` written around them — byte for byte
+    what `LeaderboardReply.model_dump_json()` writes (tests/rewards/test_leaderboard_reply_bytes.py).
+    None when the board is not read from Redis (no Redis, the sets stale or not in this
+    encoding, a score outside the exact range, Redis failing): the caller then builds the reply
+    from `leaderboard_payload`. NotFound for an unknown group, as there."""
+    grp = group_name(group)
+    me_id = viewer.advocate_id if viewer.role is Role.ADVOCATE else None
+    try:
+        answer = boards.warm_answer(boards.period_key(period), grp.id if grp else None, limit, me_id)
+    except Exception:
+        log.warning("leaderboard read from Redis failed; using the payload's own read", exc_info=True)
+        return None
+    if answer is None or int(answer[0]):
+        return None
+    _, page, mine, _page_above, mine_above, shown, generation = answer
+    me_json = _ME_NONE
+    if me_id is not None:
+        my_score = float(mine) if mine is not None else None
+        if my_score is None or my_score < boards.SCORE_PER_POINT:
+            me_json = _ME_UNRANKED
+        elif not boards.exact_score(my_score):
+            return None
+        else:
+            me_json = b'{"rank":%d,"points":%d}' % (int(mine_above) + 1, boards.points_of(my_score))
+    staff = viewer.role in STAFF_ROLES
+    members = page[0::2]
+    me_on_page = None
+    if me_id is not None:
+        me_member = boards.member(me_id)  # the page's members are bytes, or text from a decoding client
+        me_on_page = me_id if me_member in members or me_member.encode() in members else None
+    complete = shown is not None and len(shown) == len(members) and None not in shown
+    key = (staff, me_on_page, tuple(page), tuple(shown)) if complete else None
+    entries = _kept_entries.get(key) if key is not None else None
+    if entries is None:
+        found = boards.decode_answer(answer, 0, me_id)
+        if found is None:
+            return None
+        rows, me, cached, _ = found
+        try:
+            described = boards.complete_display(rows, cached, generation)
+        except Exception:
+            log.warning("leaderboard display rows from Redis failed; using the payload's own read", exc_info=True)
+            return None
+        reply = LeaderboardReply.model_validate(board_payload(period, grp, staff, me_id, rows, me, described))
+        written = reply.model_dump_json().encode()
+        entries = _ENTRIES.dump_json(reply.entries)
+        if _around(period, grp, entries, me_json) != written:  # pragma: no cover - a pydantic change
+            log.warning("leaderboard reply bytes differ from the model's; not kept")
+            return WrittenReply(LeaderboardReply, written)
+        if key is not None:
+            if len(_kept_entries) >= _KEPT_ENTRIES_MAX:
+                _kept_entries.clear()
+            _kept_entries[key] = entries
+        return WrittenReply(LeaderboardReply, written)
+    return WrittenReply(LeaderboardReply, _around(period, grp, entries, me_json))
+
+
+_ENTRIES: TypeAdapter[list[LeaderboardEntry]] = TypeAdapter(list[LeaderboardEntry])
+
+
+def _around(period: str, grp: GroupName | None, entries: bytes, me_json: bytes) -> bytes:
+    """LeaderboardReply's JSON from its parts (pydantic's own string writer for the texts)."""
+    group_json = to_json(grp.name) if grp is not None else b"null"
+    return b'{"period":%s,"group":%s,"entries":%s,"me":%s}' % (to_json(period), group_json, entries, me_json)
+
+
+def forget_kept_replies() -> None:
+    """Drop the reply entries this process keeps (tests)."""
+    _kept_entries.clear()
 
 
 # --- rewards and redemptions -------------------------------------------------------------------

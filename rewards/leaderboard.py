@@ -183,6 +183,11 @@ def _member(advocate_id: int) -> str:
     return f"{_MEMBER_BASE - advocate_id:013d}"
 
 
+def member(advocate_id: int) -> str:
+    """An advocate's member name in the board sorted sets (the read script returns it as bytes)."""
+    return _member(advocate_id)
+
+
 def _advocate_from_member(member: bytes | str) -> int:
     return _MEMBER_BASE - int(member)
 
@@ -557,7 +562,30 @@ def _read_board(
 ) -> tuple[list[Row], Row | None, dict[int, dict[str, Any]], bytes] | None:
     """`_standings_redis`, plus (when `described`) the display rows the hash holds for the rows
     shown and the display generation the read saw."""
-    found = _read(r, board_read(pkey, group_id, limit, offset, me_id, markers, described))
+    return decode_answer(_read(r, board_read(pkey, group_id, limit, offset, me_id, markers, described)), offset, me_id)
+
+
+def warm_answer(pkey: str, group_id: int | None, limit: int, me_id: int | None) -> Any | None:
+    """The read script's raw answer (`_READ_LUA`) for the first `limit` rows of a board, their
+    display rows and the caller's row (`me_id`; None for staff): the one the rate limit's call
+    already made for this request (`prefetched`), else one EVALSHA. None without Redis, or when
+    this process has a failed write to publish (`board` then answers, from SQL). Raises on a
+    Redis error. What `board` reads, before any decoding: a reader that keeps what it writes
+    per raw answer (rewards.api.leaderboard_json) never keeps a stale reply."""
+    r = get_redis()
+    if r is None or _stale_pending:
+        return None
+    return _read(r, board_read(pkey, group_id, limit, 0, me_id))
+
+
+def decode_answer(
+    found: Any, offset: int, me_id: int | None
+) -> tuple[list[Row], Row | None, dict[int, dict[str, Any]], bytes] | None:
+    """A read script answer (`_READ_LUA`) decoded: the page's rows with shared ranks, the
+    caller's row (None when they have no points), the display rows the hash held (advocate id →
+    `describe`'s row) and the display generation the read saw. None when the sets must not be
+    read (marked stale, another ENCODING) or a score shown lies outside `encode`'s exact range:
+    the caller then reads SQL."""
     if int(found[0]):
         return None
     _, flat, mine, page_above, mine_above, shown, generation = found
@@ -602,6 +630,16 @@ def _display_row(value: bytes | str) -> dict[str, Any]:
             _decoded_rows.clear()
         _decoded_rows[value] = found
     return found
+
+
+def complete_display(
+    rows: list[Row], cached: dict[int, dict[str, Any]], generation: bytes | str
+) -> dict[int, dict[str, Any]]:
+    """`decode_answer`'s display rows completed for `rows`: the missing ones read from SQL
+    (`describe`) and put in the hash for the next reads (`_complete`). Raises on a Redis error."""
+    if all(row.advocate_id in cached for row in rows):
+        return cached
+    return _complete(require_redis(), rows, cached, generation)
 
 
 def _complete(

@@ -99,7 +99,21 @@ def leaderboard_payload(
     grp = group_name(group)
     me_id = caller.advocate_id if caller.role is Role.ADVOCATE else None
     rows, me, described = leaderboard.board(period, grp.id if grp else None, limit, offset, me_id)
-    staff = caller.role in STAFF_ROLES
+    return board_payload(period, grp, caller.role in STAFF_ROLES, me_id, rows, me, described)
+
+
+def board_payload(
+    period: str,
+    grp: GroupName | None,
+    staff: bool,
+    me_id: int | None,
+    rows: list[leaderboard.Row],
+    me: leaderboard.Row | None,
+    described: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
+    """`leaderboard_payload`'s answer from a board's rows (`rows`), the caller's row (`me`, None
+    when they have no points), the display rows by advocate id (`described`), whether the viewer
+    is staff and their advocate id (`me_id`, None for staff); `grp` the group shown or None."""
 
     def named(advocate_id: int) -> int | None:
         # An advocate who opted out is anonymous to other advocates: no stable id to follow

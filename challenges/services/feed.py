@@ -345,15 +345,21 @@ def _read(
     """`_state_statement`'s rows by tag, for the ids of `published`."""
     dialect = db.engine.dialect.name
     postgres = dialect == "postgresql"
-    rows = db.session.execute(
-        _state_statement(dialect, with_stamps),
-        {
-            "advocate_id": advocate_id,
-            "challenge_ids": published.ids_array if postgres else list(published.ids),
-            "limited_ids": published.limited_array if postgres else list(published.limited_ids),
-            "asks_since": at - dt.timedelta(days=caps.LOOKBACK_DAYS),
-        },
-    ).all()
+    # On the session's connection, not through Session.execute: a Core statement whose rows are
+    # read raw needs none of the ORM's execution context (~0.1 ms of app CPU per feed, issue 22).
+    rows = (
+        db.session.connection()
+        .execute(
+            _state_statement(dialect, with_stamps),
+            {
+                "advocate_id": advocate_id,
+                "challenge_ids": published.ids_array if postgres else list(published.ids),
+                "limited_ids": published.limited_array if postgres else list(published.limited_ids),
+                "asks_since": at - dt.timedelta(days=caps.LOOKBACK_DAYS),
+            },
+        )
+        .all()
+    )
     found: dict[str, list[StateRow]] = {ADVOCATE: [], GROUP: [], RECORD: [], PLACES: [], ASK: [], STAMPS: []}
     for row in rows:
         found[row[0]].append(tuple(row))

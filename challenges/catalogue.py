@@ -252,6 +252,14 @@ def current() -> Catalogue:
     return catalogue
 
 
+def kept() -> tuple[int, Catalogue] | None:
+    """The catalogue this process compiled last and the stamp token it was compiled under, with
+    no query (None: none compiled). Current only if the caller reads that token as the stamp in
+    the same snapshot as its rows (challenges.services.feed.read_state)."""
+    found: tuple[int, Catalogue] | None = _cache.kept()
+    return found
+
+
 def published() -> tuple[Entry, ...]:
     """Every published challenge, ordered by id (see the module docstring)."""
     return current().entries

@@ -102,6 +102,12 @@ def prime(stamps: dict[str, int]) -> None:
         _per_request.setdefault(request._get_current_object(), stamps)  # type: ignore[attr-defined]
 
 
+def primed() -> bool:
+    """Whether this request already holds the stamps (read, primed or bumped): `current` then
+    sends no query. False outside a request (every `current` reads them there)."""
+    return _request_stamps() is not None
+
+
 def current(name: str) -> int | None:
     """The token of stamp `name` as this transaction sees it (None: never written, or the
     table was emptied). All stamps are read in one query, once per request."""
@@ -133,6 +139,12 @@ class ProcessCache:
         if token is not None:
             self._values[engine] = (token, value)
         return value
+
+    def kept(self) -> tuple[int, Any] | None:
+        """The (token, value) this process keeps for the current engine, without reading the
+        stamp (None: nothing kept). For a reader that reads the stamp in its own statement and
+        checks the token itself (challenges.services.feed.read_state)."""
+        return self._values.get(db.engine)
 
     def clear(self) -> None:
         """Forget every engine's value (tests)."""

@@ -236,8 +236,8 @@ class RQBackend:
 
         waiting = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
         queues: dict[str, Any] = {}
-        jobs = []
-        hashes: list[tuple[Any, str, dict[str, Any]]] = []
+        # In the specs' order: (queue, rq Job, None) for rq's enqueue, (queue, id, hash) for ours.
+        jobs: list[tuple[Any, Any, dict[str, Any] | None]] = []
         stamp = ""
         for spec in specs:
             job_id = self.job_key(spec.job_id)
@@ -256,7 +256,7 @@ class RQBackend:
                 mapping["description"] = get_call_string(path, spec.args, spec.kwargs, max_length=75)
                 if spec.request_id:
                     mapping["meta"] = q.serializer.dumps({"request_id": spec.request_id})
-                hashes.append((q, job_id, mapping))
+                jobs.append((q, job_id, mapping))
                 continue
             job = q.create_job(
                 spec.func,
@@ -269,17 +269,21 @@ class RQBackend:
                 result_ttl=JOB_RESULT_TTL,
                 failure_ttl=JOB_FAILURE_TTL,
             )
-            jobs.append((q, job))
-        if not jobs and not hashes:
+            jobs.append((q, job, None))
+        if not jobs:
             return
         with self.connection.pipeline() as pipe:
-            for q in {id(q): q for q, _, _ in hashes}.values():
+            # MULTI before the first command: rq's enqueue_job asks for it and refuses to start it
+            # once commands are buffered.
+            pipe.multi()
+            for q in {id(q): q for q, _, mapping in jobs if mapping is not None}.values():
                 pipe.sadd(q.redis_queues_keys, q.key)
-            for q, job_id, mapping in hashes:
-                pipe.hset(Job.key_for(job_id), mapping=mapping)
-                pipe.rpush(q.key, job_id)
-            for q, job in jobs:
-                q.enqueue_job(job, pipeline=pipe)
+            for q, job, mapping in jobs:
+                if mapping is None:
+                    q.enqueue_job(job, pipeline=pipe)
+                else:
+                    pipe.hset(Job.key_for(job), mapping=mapping)
+                    pipe.rpush(q.key, job)
             pipe.execute()
 
     def _hash_template(self, spec: JobSpec) -> dict[str, Any]:

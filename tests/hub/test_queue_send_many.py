@@ -63,6 +63,21 @@ def test_a_unique_id_still_queued_is_skipped_and_the_rest_of_the_batch_goes(coun
     assert [job.id for job in made.queue().get_jobs()] == ["vouchunit-touch-1", "vouchunit-fresh-2"]
 
 
+def test_a_unique_job_and_new_ids_jobs_share_the_one_transaction(counted):
+    """rq's own enqueue (a unique id) and the template path (new ids) in one MULTI, in order."""
+    made, seen = counted
+    made.send_many(
+        [
+            JobSpec(noop, (1,), job_id="new-1", unique=False),
+            JobSpec(noop, (2,), job_id="touch-2"),
+            JobSpec(noop, (3,), job_id="new-3", unique=False),
+        ]
+    )
+    assert seen == ["fetch vouchunit-touch-2", "pipeline"]
+    assert [job.id for job in made.queue().get_jobs()] == ["vouchunit-new-1", "vouchunit-touch-2", "vouchunit-new-3"]
+    assert [job.args for job in made.queue().get_jobs() if job.id == "vouchunit-touch-2"] == [(2,)]
+
+
 def test_a_batch_with_nothing_left_to_send_opens_no_pipeline(counted):
     made, seen = counted
     made.send_many([JobSpec(noop, (1,), job_id="touch-1")])

@@ -36,11 +36,11 @@ def tables_of(statements: list[str]) -> list[str]:
     return [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in statements]
 
 
-def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batch(
+def test_a_link_submission_runs_six_statements_and_queues_two_jobs_in_one_batch(
     make_advocate, make_challenge, sql_statements
 ):
-    """The advocate's lock, the version stamps (the challenge is the compiled catalogue's), their
-    completions of it, the insert, the report's per-(day, challenge) and per-(day, group) counts of
+    """The advocate's lock, which reads the version stamps too (the challenge is the compiled
+    catalogue's), their completions of it, the insert, the report's per-(day, challenge) and per-(day, group) counts of
     submissions (kept in the submission's transaction: challenges/services/completion_tallies.py;
     the group count is one INSERT … SELECT from the advocate's groups) and the URL's claim:
     no challenge query, no SAVEPOINT, no UPDATE (last activity is the after-submission job's)."""
@@ -51,8 +51,7 @@ def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batc
         challenge_id, advocate_id, {"evidence_url": "https://www.linkedin.com/posts/ann-1"}
     )
     assert tables_of(ran) == [
-        "advocates",  # its row lock, which loads it
-        "cache_stamps",  # once per request in the API (hub.stamps)
+        "advocates",  # its row lock, which loads it with the cache stamps (hub.stamps)
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
@@ -87,10 +86,10 @@ def test_the_submit_request_reads_no_evidence_file_when_none_was_sent(app, make,
 
 
 @pytest.mark.services
-def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at_once(pg_ctx, make):
+def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_once(pg_ctx, make):
     """On PostgreSQL + Redis, as in production: the caller comes from the per-process cache (no
     token query) and the challenge from the compiled catalogue (no challenge query), so a
-    submission is the advocate's lock, the stamps, their completions, the insert, the report's
+    submission is the advocate's lock (with the stamps), their completions, the insert, the report's
     per-(day, challenge) and per-(day, group) counts and the claim.
     Closing the challenge moves the catalogue's stamp: the very next submission is refused as
     closed, and another advocate's untargeted one as not found, as before the catalogue."""
@@ -115,7 +114,6 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     assert tables_of(seen) == [
         "api_tokens",
         "advocates",
-        "cache_stamps",
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
@@ -130,7 +128,6 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     # A new challenge moved the stamp: the catalogue is compiled again (challenges, their groups).
     assert tables_of(seen) == [
         "advocates",
-        "cache_stamps",
         "challenges",
         "challenge_groups",
         "completions",
@@ -142,7 +139,7 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     with counted_statements() as seen:
         reply = submit(token, 4, again)
         assert reply.status_code == 201, reply.json
-    assert len(seen) == 7, seen
+    assert len(seen) == 6, seen
     stored = db.session.get(Completion, reply.json["id"])
     assert (stored.challenge_id, stored.advocate_id, stored.points_offered) == (again, first.id, 10)
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
+from flask import has_request_context
 from pydantic import WithJsonSchema
 from sqlalchemy import bindparam, func, select, update
 
@@ -383,16 +384,21 @@ def _tries() -> Any:
 
 def _locked_advocate(advocate_id: int) -> Advocate | None:
     """The advocate's row as the database has it now, locked FOR NO KEY UPDATE for the
-    transaction (hub.db.locked_row's lock, on the advocate only), or None — and, in the same
-    statement, every cache stamp (hub.stamps), handed to the request (`stamps.prime`) so the
-    catalogue's stamp costs no query of its own (issue 22: one statement fewer per submission).
-    Built once per process and dialect."""
+    transaction (hub.db.locked_row's lock, on the advocate only), or None. In a request, the
+    same statement reads every cache stamp (hub.stamps) and hands them to the request
+    (`stamps.prime`), so the catalogue's stamp costs no query of its own (issue 22: one statement
+    fewer per submission); elsewhere (jobs, commands) stamps are read where they are used.
+    Built once per process, dialect and kind."""
     dialect = db.session.get_bind().dialect.name
-    key = ("lock-advocate", dialect)
+    in_request = has_request_context()
+    key = ("lock-advocate", dialect, in_request)
     stmt = _BUILT.get(key)
     if stmt is None:
+        columns: list[Any] = [Advocate]
+        if in_request:
+            columns.append(json_rows(stamps.all_stamps(), dialect).label("stamps"))
         stmt = _BUILT[key] = (
-            select(Advocate, json_rows(stamps.all_stamps(), dialect).label("stamps"))
+            select(*columns)
             .where(Advocate.id == bindparam("advocate_id"))
             .with_for_update(of=Advocate, key_share=True)
             .execution_options(populate_existing=True)
@@ -400,9 +406,9 @@ def _locked_advocate(advocate_id: int) -> Advocate | None:
     row = db.session.execute(stmt, {"advocate_id": advocate_id}).first()
     if row is None:
         return None
-    advocate, read_stamps = row
-    stamps.prime({name: token for name, token in loads(read_stamps)})
-    return cast("Advocate", advocate)
+    if in_request:
+        stamps.prime({name: token for name, token in loads(row[1])})
+    return cast("Advocate", row[0])
 
 
 def _insert_completion(values: dict[str, Any]) -> Completion | None:

@@ -32,18 +32,37 @@ def begun(statements: list[str]) -> list[str]:
 
 
 def tables_of(statements: list[str]) -> list[str]:
-    """Each statement as the table a SELECT reads first, or the first three words of a write."""
-    return [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in statements]
+    """Each statement as the table a SELECT reads first (its own FROM, not a subquery's in its
+    column list), or the first three words of a write."""
+    return [
+        re.search(r"\bFROM (\w+)", outer(s))[1] if s.startswith("SELECT") else " ".join(s.split()[:3])
+        for s in statements
+    ]
 
 
-def test_a_link_submission_runs_six_statements_and_queues_two_jobs_in_one_batch(
+def outer(statement: str) -> str:
+    """`statement` without anything in parentheses (subqueries, function arguments)."""
+    while True:
+        stripped = re.sub(r"\([^()]*\)", "", statement)
+        if stripped == statement:
+            return statement
+        statement = stripped
+
+
+def reads_the_stamps_with_the_lock(statement: str) -> bool:
+    """The advocate's lock statement also reads every cache stamp (hub.stamps), in a subquery."""
+    return "FROM cache_stamps" in statement and re.search(r"\bFROM advocates\b", outer(statement)) is not None
+
+
+def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batch(
     make_advocate, make_challenge, sql_statements
 ):
-    """The advocate's lock, which reads the version stamps too (the challenge is the compiled
-    catalogue's), their completions of it, the insert, the report's per-(day, challenge) and per-(day, group) counts of
-    submissions (kept in the submission's transaction: challenges/services/completion_tallies.py;
-    the group count is one INSERT … SELECT from the advocate's groups) and the URL's claim:
-    no challenge query, no SAVEPOINT, no UPDATE (last activity is the after-submission job's)."""
+    """Outside a request (a flow's job): the advocate's lock, the version stamps (the challenge
+    is the compiled catalogue's), their completions of it, the insert, the report's per-(day,
+    challenge) and per-(day, group) counts of submissions (kept in the submission's transaction:
+    challenges/services/completion_tallies.py; the group count is one INSERT … SELECT from the
+    advocate's groups) and the URL's claim: no challenge query, no SAVEPOINT, no UPDATE (last
+    activity is the after-submission job's)."""
     challenge_id = make_challenge(title="Share the launch post", **LINK).id
     advocate_id = make_advocate().id
     ran = begun(sql_statements)
@@ -51,13 +70,15 @@ def test_a_link_submission_runs_six_statements_and_queues_two_jobs_in_one_batch(
         challenge_id, advocate_id, {"evidence_url": "https://www.linkedin.com/posts/ann-1"}
     )
     assert tables_of(ran) == [
-        "advocates",  # its row lock, which loads it with the cache stamps (hub.stamps)
+        "advocates",  # its row lock, which loads it
+        "cache_stamps",  # in a request the lock reads them (the API test below)
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
         "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], ran
+    assert "cache_stamps" not in ran[0]
     assert not [s for s in ran if "SAVEPOINT" in s.upper() or s.lstrip().upper().startswith("UPDATE")]
     assert completion.status is CompletionStatus.SUBMITTED  # the link check is the job's
     jobs = [spec.job_id for spec in db.session.info.get(PENDING_KEY, [])]
@@ -120,6 +141,8 @@ def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_o
         "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], seen
+    assert reads_the_stamps_with_the_lock(seen[1])
+    assert "FOR NO KEY UPDATE OF advocates" in seen[1]  # the lock holds the advocate's row only
     again = create_challenge(title="Share the second post", **LINK).id
     db.session.commit()
     with counted_statements() as seen:

@@ -276,13 +276,13 @@ class RQBackend:
             # MULTI before the first command: rq's enqueue_job asks for it and refuses to start it
             # once commands are buffered.
             pipe.multi()
-            for q in {id(q): q for q, _, mapping in jobs if mapping is not None}.values():
+            for q in {id(q): q for q, _, fields in jobs if fields is not None}.values():
                 pipe.sadd(q.redis_queues_keys, q.key)
-            for q, job, mapping in jobs:
-                if mapping is None:
+            for q, job, fields in jobs:
+                if fields is None:
                     q.enqueue_job(job, pipeline=pipe)
                 else:
-                    pipe.hset(Job.key_for(job), mapping=mapping)
+                    pipe.hset(Job.key_for(job), mapping=fields)
                     pipe.rpush(q.key, job)
             pipe.execute()
 

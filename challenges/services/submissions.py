@@ -391,7 +391,7 @@ def _locked_advocate(advocate_id: int) -> Advocate | None:
     Built once per process, dialect and kind."""
     dialect = db.session.get_bind().dialect.name
     in_request = has_request_context()
-    key = ("lock-advocate", dialect, in_request)
+    key = ("lock-advocate", dialect, "request" if in_request else "elsewhere")
     stmt = _BUILT.get(key)
     if stmt is None:
         columns: list[Any] = [Advocate]

@@ -32,18 +32,37 @@ def begun(statements: list[str]) -> list[str]:
 
 
 def tables_of(statements: list[str]) -> list[str]:
-    """Each statement as the table a SELECT reads first, or the first three words of a write."""
-    return [re.search(r"\bFROM (\w+)", s)[1] if s.startswith("SELECT") else " ".join(s.split()[:3]) for s in statements]
+    """Each statement as the table a SELECT reads first (its own FROM, not a subquery's in its
+    column list), or the first three words of a write."""
+    return [
+        re.search(r"\bFROM (\w+)", outer(s))[1] if s.startswith("SELECT") else " ".join(s.split()[:3])
+        for s in statements
+    ]
+
+
+def outer(statement: str) -> str:
+    """`statement` without anything in parentheses (subqueries, function arguments)."""
+    while True:
+        stripped = re.sub(r"\([^()]*\)", "", statement)
+        if stripped == statement:
+            return statement
+        statement = stripped
+
+
+def reads_the_stamps_with_the_lock(statement: str) -> bool:
+    """The advocate's lock statement also reads every cache stamp (hub.stamps), in a subquery."""
+    return "FROM cache_stamps" in statement and re.search(r"\bFROM advocates\b", outer(statement)) is not None
 
 
 def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batch(
     make_advocate, make_challenge, sql_statements
 ):
-    """The advocate's lock, the version stamps (the challenge is the compiled catalogue's), their
-    completions of it, the insert, the report's per-(day, challenge) and per-(day, group) counts of
-    submissions (kept in the submission's transaction: challenges/services/completion_tallies.py;
-    the group count is one INSERT … SELECT from the advocate's groups) and the URL's claim:
-    no challenge query, no SAVEPOINT, no UPDATE (last activity is the after-submission job's)."""
+    """Outside a request (a flow's job): the advocate's lock, the version stamps (the challenge
+    is the compiled catalogue's), their completions of it, the insert, the report's per-(day,
+    challenge) and per-(day, group) counts of submissions (kept in the submission's transaction:
+    challenges/services/completion_tallies.py; the group count is one INSERT … SELECT from the
+    advocate's groups) and the URL's claim: no challenge query, no SAVEPOINT, no UPDATE (last
+    activity is the after-submission job's)."""
     challenge_id = make_challenge(title="Share the launch post", **LINK).id
     advocate_id = make_advocate().id
     ran = begun(sql_statements)
@@ -52,13 +71,14 @@ def test_a_link_submission_runs_seven_statements_and_queues_two_jobs_in_one_batc
     )
     assert tables_of(ran) == [
         "advocates",  # its row lock, which loads it
-        "cache_stamps",  # once per request in the API (hub.stamps)
+        "cache_stamps",  # in a request the lock reads them (the API test below)
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
         "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], ran
+    assert "cache_stamps" not in ran[0]
     assert not [s for s in ran if "SAVEPOINT" in s.upper() or s.lstrip().upper().startswith("UPDATE")]
     assert completion.status is CompletionStatus.SUBMITTED  # the link check is the job's
     jobs = [spec.job_id for spec in db.session.info.get(PENDING_KEY, [])]
@@ -87,10 +107,10 @@ def test_the_submit_request_reads_no_evidence_file_when_none_was_sent(app, make,
 
 
 @pytest.mark.services
-def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at_once(pg_ctx, make):
+def test_a_known_caller_submits_a_link_in_six_statements_and_sees_a_closing_at_once(pg_ctx, make):
     """On PostgreSQL + Redis, as in production: the caller comes from the per-process cache (no
     token query) and the challenge from the compiled catalogue (no challenge query), so a
-    submission is the advocate's lock, the stamps, their completions, the insert, the report's
+    submission is the advocate's lock (with the stamps), their completions, the insert, the report's
     per-(day, challenge) and per-(day, group) counts and the claim.
     Closing the challenge moves the catalogue's stamp: the very next submission is refused as
     closed, and another advocate's untargeted one as not found, as before the catalogue."""
@@ -115,13 +135,14 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     assert tables_of(seen) == [
         "api_tokens",
         "advocates",
-        "cache_stamps",
         "completions",
         "INSERT INTO completions",
         "INSERT INTO completion_day_totals",
         "INSERT INTO group_day_totals",
         "INSERT INTO evidence_claims",
     ], seen
+    assert reads_the_stamps_with_the_lock(seen[1])
+    assert "FOR NO KEY UPDATE OF advocates" in seen[1]  # the lock holds the advocate's row only
     again = create_challenge(title="Share the second post", **LINK).id
     db.session.commit()
     with counted_statements() as seen:
@@ -130,7 +151,6 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     # A new challenge moved the stamp: the catalogue is compiled again (challenges, their groups).
     assert tables_of(seen) == [
         "advocates",
-        "cache_stamps",
         "challenges",
         "challenge_groups",
         "completions",
@@ -142,7 +162,7 @@ def test_a_known_caller_submits_a_link_in_seven_statements_and_sees_a_closing_at
     with counted_statements() as seen:
         reply = submit(token, 4, again)
         assert reply.status_code == 201, reply.json
-    assert len(seen) == 7, seen
+    assert len(seen) == 6, seen
     stored = db.session.get(Completion, reply.json["id"])
     assert (stored.challenge_id, stored.advocate_id, stored.points_offered) == (again, first.id, 10)
 

@@ -146,6 +146,31 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def measure(call: Callable[[], object], counters: Any, into: dict[str, list[float]]) -> None:
+    """Run `call` once and append its wall and CPU milliseconds and the SQL statements, database
+    round trips and Redis sends `counters` (install_counters) saw to `into`'s lists."""
+    counters.reset()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    call()
+    into["wall"].append((time.perf_counter() - began) * 1000)
+    into["cpu"].append((time.process_time() - began_cpu) * 1000)
+    into["sql"].append(counters.statements)
+    into["trips"].append(counters.round_trips)
+    into["redis"].append(counters.redis)
+
+
+def summary_row(f: dict[str, list[float]]) -> dict[str, float]:
+    """The medians (and the wall p95) of one path's measured lists (`measure`)."""
+    return {
+        "sql": statistics.median(f["sql"]),
+        "trips": statistics.median(f["trips"]),
+        "redis": statistics.median(f["redis"]),
+        "cpu_ms": round(statistics.median(f["cpu"]), 2),
+        "wall_ms": round(statistics.median(f["wall"]), 2),
+        "wall_p95_ms": round(pct(f["wall"], 0.95), 2),
+    }
+
+
 @click.command()
 @click.option("--rounds", default=30, show_default=True, help="Measured calls per path.")
 @click.option("--warmup", default=5, show_default=True, help="Unmeasured calls per path first.")
@@ -207,14 +232,7 @@ def main(rounds: int, warmup: int, profile_name: str | None, label: str) -> None
     load_before = os.getloadavg()
     for _ in range(rounds):
         for name, call in calls.items():
-            counters.reset()
-            began, began_cpu = time.perf_counter(), time.process_time()
-            call()
-            figures[name]["wall"].append((time.perf_counter() - began) * 1000)
-            figures[name]["cpu"].append((time.process_time() - began_cpu) * 1000)
-            figures[name]["sql"].append(counters.statements)
-            figures[name]["trips"].append(counters.round_trips)
-            figures[name]["redis"].append(counters.redis)
+            measure(call, counters, figures[name])
     load_after = os.getloadavg()
     click.echo(
         f"busiest advocate: {people['busiest']['completions']} completions; new advocate: "
@@ -226,14 +244,7 @@ def main(rounds: int, warmup: int, profile_name: str | None, label: str) -> None
     click.echo("|---|---|---|---|---|---|---|")
     summary: dict[str, Any] = {"label": label, "load": [load_before[0], load_after[0]]}
     for name, f in figures.items():
-        row = {
-            "sql": statistics.median(f["sql"]),
-            "trips": statistics.median(f["trips"]),
-            "redis": statistics.median(f["redis"]),
-            "cpu_ms": round(statistics.median(f["cpu"]), 2),
-            "wall_ms": round(statistics.median(f["wall"]), 2),
-            "wall_p95_ms": round(pct(f["wall"], 0.95), 2),
-        }
+        row = summary_row(f)
         summary[name] = row
         click.echo(
             f"| {name} | {row['sql']:g} | {row['trips']:g} | {row['redis']:g} | {row['cpu_ms']:.1f} | "

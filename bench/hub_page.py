@@ -26,7 +26,6 @@ import io
 import json
 import os
 import pstats
-import statistics
 import time
 from collections.abc import Callable
 from functools import partial
@@ -34,7 +33,7 @@ from typing import Any
 
 import click
 
-from bench.feed import PASSWORD, actors, install_counters, pct
+from bench.feed import PASSWORD, actors, install_counters, measure, summary_row
 
 
 @click.command()
@@ -93,27 +92,13 @@ def main(rounds: int, warmup: int, profile_name: str | None, profile_calls: int,
     load_before = os.getloadavg()
     for _ in range(rounds):
         for name, call in calls.items():
-            counters.reset()
-            began, began_cpu = time.perf_counter(), time.process_time()
-            call()
-            figures[name]["wall"].append((time.perf_counter() - began) * 1000)
-            figures[name]["cpu"].append((time.process_time() - began_cpu) * 1000)
-            figures[name]["sql"].append(counters.statements)
-            figures[name]["trips"].append(counters.round_trips)
-            figures[name]["redis"].append(counters.redis)
+            measure(call, counters, figures[name])
     load_after = os.getloadavg()
     summary: dict[str, Any] = {"label": label, "load": [round(load_before[0], 2), round(load_after[0], 2)]}
     click.echo("| hub page | SQL statements | DB round trips | Redis round trips | CPU ms median | wall ms | p95 |")
     click.echo("|---|---|---|---|---|---|---|")
     for name, f in figures.items():
-        row = {
-            "sql": statistics.median(f["sql"]),
-            "trips": statistics.median(f["trips"]),
-            "redis": statistics.median(f["redis"]),
-            "cpu_ms": round(statistics.median(f["cpu"]), 2),
-            "wall_ms": round(statistics.median(f["wall"]), 2),
-            "wall_p95_ms": round(pct(f["wall"], 0.95), 2),
-        }
+        row = summary_row(f)
         summary[name] = row
         click.echo(
             f"| {name} ({people[name]['completions']} completions) | {row['sql']:g} | {row['trips']:g} | "

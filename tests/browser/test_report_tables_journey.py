@@ -73,6 +73,9 @@ def switch_to(page, since: str, until: str) -> None:
     page.get_by_label("To", exact=True).fill(until)
     page.get_by_role("button", name="Show custom range").click()
     page.wait_for_load_state()
+    # The period switches in place (htmx): measure the page once the swap has settled, not midway.
+    page.wait_for_url(f"**from={since}**")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 @pytest.mark.parametrize("width", [390, 1366])

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 
 from challenges import services, verifiers
-from challenges.models import Ask, Completion, CompletionStatus
+from challenges.models import Ask, Challenge, Completion, CompletionStatus
 from hub.errors import VouchError
 from hub.extensions import db
 from hub.models import Advocate
@@ -65,6 +65,10 @@ class ChallengeMachine(RuleBasedStateMachine):
             services.publish_challenge(c.id, None)
             self.challenges.append(c.id)
         db.session.commit()
+        self.retries = {
+            c.id: (c.retry_limit, c.retry_wait_hours)
+            for c in db.session.scalars(select(Challenge).where(Challenge.id.in_(self.challenges)))
+        }
         self.clock = START
         self.points = {cid: spec[1] for cid, spec in zip(self.challenges, CHALLENGES, strict=True)}
         # Model: completion id -> dict(advocate, challenge, status, price, at)
@@ -94,6 +98,21 @@ class ChallengeMachine(RuleBasedStateMachine):
         if len(mine) >= per_advocate:
             return "limit_reached"
         if mine and cooldown and self.clock < max(c["at"] for c in mine) + dt.timedelta(days=cooldown):
+            return "limit_reached"
+        # Tries after rejections (issue 19): every `retry_limit`-th rejected try since the last
+        # counting one starts a wait of `retry_wait_hours` from its decision (decided now, on the
+        # real clock: the decisions take no `at`).
+        last_counting = max((c["at"] for c in mine), default=None)
+        tries = sorted(
+            c["decided_at"]
+            for c in self.completions.values()
+            if c["advocate"] == a
+            and c["challenge"] == ch
+            and c["status"] == "rejected"
+            and (last_counting is None or c["at"] > last_counting)
+        )
+        retry_limit, wait_hours = self.retries[ch]
+        if tries and len(tries) % retry_limit == 0 and self.clock < tries[-1] + dt.timedelta(hours=wait_hours):
             return "limit_reached"
         if total is not None and len(self._counting(challenge=ch)) >= total:
             return "limit_reached"
@@ -143,6 +162,7 @@ class ChallengeMachine(RuleBasedStateMachine):
             db.session.commit()
             assert undecided
             self.completions[cid]["status"] = new_status
+            self.completions[cid]["decided_at"] = db.session.get(Completion, cid).decided_at
         except VouchError as exc:
             db.session.rollback()
             assert not undecided and exc.code == "invalid_state"

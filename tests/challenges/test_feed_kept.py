@@ -22,10 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +36,7 @@ from hub.models import Advocate, Group, Tier, advocate_groups
 from hub.settings import save_setting
 from hub.timezones import viewer_zone
 from tests.support.challenges import create_challenge
+from tests.support.feed_process import feed_in_another_process
 
 T0 = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 
@@ -295,21 +292,6 @@ def test_the_one_statement_reads_what_the_plain_queries_read_postgresql(pg_ctx, 
     check_one_statement_reads_as_the_plain_queries(make)
 
 
-_OTHER_PROCESS = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {root!r})
-    from tests.support.environment import build_app
-    app = build_app({pg_url!r}, REDIS_URL={redis_url!r})
-    client = app.test_client()
-    for line in sys.stdin:
-        reply = client.get("/api/v1/challenges", headers={{"Authorization": "Bearer " + {token!r}}})
-        said = {{i["title"]: [i["available"], i["locked_reason"], i["my_status"]] for i in reply.get_json()["items"]}}
-        print(json.dumps(said), flush=True)
-    """
-)
-
-
 @pytest.mark.multi_connection
 def test_another_process_keeping_the_feed_sees_every_change_at_its_next_request(pg_app, pg_url, redis_url, make):
     with pg_app.app_context():
@@ -324,20 +306,7 @@ def test_another_process_keeping_the_feed_sees_every_change_at_its_next_request(
         now = dt.datetime.now(dt.UTC)
         add_completion(advocate_id, done, CompletionStatus.PENDING_REVIEW, now - dt.timedelta(hours=1))
         db.session.commit()
-    root = str(Path(__file__).resolve().parents[2])
-    script = _OTHER_PROCESS.format(root=root, pg_url=pg_url, redis_url=redis_url, token=token)
-    process = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root
-    )
-    assert process.stdin is not None and process.stdout is not None
-
-    def seen() -> dict[str, list[Any]]:
-        """The other process's feed: per title, [available, locked_reason, my_status]."""
-        process.stdin.write("go\n")
-        process.stdin.flush()
-        return dict(json.loads(process.stdout.readline()))
-
-    try:
+    with feed_in_another_process(pg_url, redis_url, token, ("available", "locked_reason", "my_status")) as seen:
         first = seen()
         assert first == seen()  # the second from the kept feed
         assert first["Sent in"] == [False, "You have sent this in — it is being checked.", "pending_review"]
@@ -401,10 +370,6 @@ def test_another_process_keeping_the_feed_sees_every_change_at_its_next_request(
             db.session.commit()
         available, reason, _ = seen()["Plain"]
         assert not available and reason.startswith("You are on a break until")
-    finally:
-        process.stdin.close()
-        process.wait(timeout=60)
-        process.stdout.close()
 
 
 def test_the_api_feed_of_an_unknown_advocate_is_not_found(ctx):

@@ -18,11 +18,6 @@ catalogue afresh and reads the rows again. Checked here:
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +31,7 @@ from hub.db import utcnow
 from hub.extensions import db
 from hub.models import CacheStamp
 from tests.support.challenges import create_challenge
+from tests.support.feed_process import feed_in_another_process
 
 
 def titles(reply: Any) -> list[str]:
@@ -155,21 +151,6 @@ def test_the_stamps_add_rows_and_change_none_postgresql(pg_ctx, make):
     check_the_stamps_add_rows_and_change_none(make)
 
 
-_OTHER_PROCESS = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {root!r})
-    from tests.support.environment import build_app
-    app = build_app({pg_url!r}, REDIS_URL={redis_url!r})
-    client = app.test_client()
-    for line in sys.stdin:
-        reply = client.get("/api/v1/challenges", headers={{"Authorization": "Bearer " + {token!r}}})
-        said = {{i["title"]: [i["available"], i["my_status"]] for i in reply.get_json()["items"]}}
-        print(json.dumps(said), flush=True)
-    """
-)
-
-
 @pytest.mark.multi_connection
 def test_another_process_sees_a_catalogue_change_at_its_next_request(pg_app, pg_url, redis_url, make):
     with pg_app.app_context():
@@ -180,20 +161,7 @@ def test_another_process_sees_a_catalogue_change_at_its_next_request(pg_app, pg_
         closing = create_challenge(staff.id, title="Closing")
         kept_id, closing_id, staff_id = kept.id, closing.id, staff.id
         done_before = reopened_later(staff.id, advocate.id)
-    root = str(Path(__file__).resolve().parents[2])
-    script = _OTHER_PROCESS.format(root=root, pg_url=pg_url, redis_url=redis_url, token=token)
-    process = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root
-    )
-    assert process.stdin is not None and process.stdout is not None
-
-    def seen() -> dict[str, list[Any]]:
-        """The other process's feed: per title, [available, my_status]."""
-        process.stdin.write("go\n")
-        process.stdin.flush()
-        return dict(json.loads(process.stdout.readline()))
-
-    try:
+    with feed_in_another_process(pg_url, redis_url, token, ("available", "my_status")) as seen:
         assert seen() == seen() == {"Closing": [True, None], "Kept": [True, None]}  # the second: kept
         with pg_app.app_context():
             services.publish_challenge(done_before, staff_id)  # not in the ids compiled before
@@ -209,7 +177,3 @@ def test_another_process_sees_a_catalogue_change_at_its_next_request(pg_app, pg_
             create_challenge(staff_id, title="Published later")
             db.session.commit()
         assert sorted(seen()) == ["Done before", "Published later", "Renamed"]
-    finally:
-        process.stdin.close()
-        process.wait(timeout=60)
-        process.stdout.close()
